@@ -1,0 +1,515 @@
+/**
+ * The target model: what a target file in `targets/` may declare.
+ *
+ * Every message here is written for the person editing the target file; the loader prefixes it
+ * with the file and the path inside it (`targets/datizmo.ts: deploy.steps[2].timeout: …`).
+ */
+import { z } from 'zod';
+
+/** Names of targets, steps, probes, jobs and runbooks: safe in a shell, a tag and an ARN. */
+export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+
+const name = z
+  .string({ error: 'expected a name' })
+  .regex(NAME_PATTERN, { error: 'expected a lowercase name of letters, digits and dashes (e.g. "web-1")' });
+
+const seconds = z
+  .number({ error: 'expected a positive number of seconds' })
+  .int({ error: 'expected a whole number of seconds' })
+  .positive({ error: 'expected a positive number of seconds' });
+
+const positiveCount = z
+  .number({ error: 'expected a positive whole number' })
+  .int({ error: 'expected a positive whole number' })
+  .positive({ error: 'expected a positive whole number' });
+
+const script = z
+  .string({ error: 'expected a shell script' })
+  .trim()
+  .min(1, { error: 'expected a non-empty shell script' });
+
+const absolutePath = z.string({ error: 'expected an absolute path' }).regex(/^\/[A-Za-z0-9._/@+-]*$/, {
+  error: 'expected an absolute path of plain characters (e.g. "/opt/app")',
+});
+
+const region = z
+  .string({ error: 'expected an AWS region' })
+  .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: 'expected an AWS region such as "eu-west-1"' });
+
+const unixUser = z
+  .string({ error: 'expected a user name' })
+  .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: 'expected a unix user name (e.g. "ubuntu")' });
+
+/** An EventBridge Scheduler expression: `rate(…)` or a six-field `cron(…)`. */
+export const scheduleExpression = z
+  .string({ error: 'expected a schedule expression' })
+  .regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\))$/, {
+    error: 'expected "rate(N minutes|hours|days)" or a six-field "cron(m h dom mon dow year)"',
+  });
+
+/** `3` or `"25%"`: an absolute count or a percentage of the hosts. */
+const countOrPercent = z.union(
+  [
+    positiveCount,
+    z.string().regex(/^(100|[1-9][0-9]?)%$/, { error: 'expected a percentage from 1% to 100%' }),
+  ],
+  { error: 'expected a positive whole number or a percentage such as "25%"' },
+);
+
+const maxErrors = z.union(
+  [
+    z.number().int().nonnegative(),
+    z.string().regex(/^(100|[1-9]?[0-9])%$/, { error: 'expected a percentage from 0% to 100%' }),
+  ],
+  { error: 'expected a whole number of hosts (0 or more) or a percentage such as "10%"' },
+);
+
+const tagKey = z.string().regex(/^[A-Za-z0-9 _.:/=+@-]{1,128}$/, { error: 'expected an EC2 tag key' });
+const tagValue = z.string().regex(/^[A-Za-z0-9 _.:/=+@-]{0,256}$/, { error: 'expected an EC2 tag value' });
+
+const ec2HostsById = z.strictObject({
+  type: z.literal('ec2'),
+  region,
+  instanceIds: z
+    .array(
+      z
+        .string()
+        .regex(/^i-[0-9a-f]{8,17}$/, { error: 'expected an EC2 instance id such as "i-0abc12345def67890"' }),
+    )
+    .min(1, { error: 'expected at least one instance id' }),
+  user: unixUser.default('root'),
+  workingDirectory: absolutePath,
+});
+
+const ec2HostsByTags = z.strictObject({
+  type: z.literal('ec2'),
+  region,
+  tags: z.record(tagKey, tagValue).refine((tags) => Object.keys(tags).length > 0, {
+    error: 'expected at least one tag to select instances',
+  }),
+  user: unixUser.default('root'),
+  workingDirectory: absolutePath,
+});
+
+const localHost = z.strictObject({
+  type: z.literal('local'),
+  /** Directory on this machine that plays the host; relative paths are relative to the repository. */
+  directory: z
+    .string({ error: 'expected a directory' })
+    .regex(/^[A-Za-z0-9._/@+-]+$/, { error: 'expected a directory path of plain characters' }),
+});
+
+export const hostsSchema = z.union([ec2HostsById, ec2HostsByTags, localHost], {
+  error: (issue) =>
+    issue.code === 'invalid_union'
+      ? 'expected { type: "ec2", region, instanceIds | tags, user, workingDirectory } or { type: "local", directory }'
+      : undefined,
+});
+
+const stepSchema = z.strictObject({ name, script, timeout: seconds });
+
+const httpProbe = z.strictObject({
+  name,
+  type: z.literal('http'),
+  url: z
+    .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+    .refine((u) => !/[\s'"`$\\]/.test(u), { error: 'expected a URL without quotes, spaces or backslashes' }),
+  method: z.enum(['GET', 'HEAD', 'POST'], { error: 'expected GET, HEAD or POST' }).default('GET'),
+  expectStatus: z
+    .array(z.number().int().min(100).max(599), { error: 'expected a list of HTTP status codes' })
+    .min(1)
+    .default([200]),
+  bodyContains: z.string().min(1, { error: 'expected a non-empty string' }).optional(),
+  jsonField: z
+    .strictObject({
+      path: z
+        .string()
+        .regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/, { error: 'expected a dotted path such as "db.status"' }),
+      equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
+      oneOf: z
+        .array(z.union([z.string(), z.number(), z.boolean()]))
+        .min(1)
+        .optional(),
+    })
+    .refine((f) => (f.equals === undefined) !== (f.oneOf === undefined), {
+      error: 'expected exactly one of "equals" or "oneOf"',
+    })
+    .optional(),
+  maxLatencyMs: positiveCount.optional(),
+  timeout: seconds.default(10),
+});
+
+const tlsProbe = z.strictObject({
+  name,
+  type: z.literal('tls'),
+  host: z.string().regex(/^[A-Za-z0-9.-]+$/, { error: 'expected a host name' }),
+  port: z.number().int().min(1).max(65535).default(443),
+  minDaysLeft: positiveCount,
+  timeout: seconds.default(10),
+});
+
+const ec2StatusProbe = z.strictObject({ name, type: z.literal('ec2-status') });
+const ssmAgentProbe = z.strictObject({ name, type: z.literal('ssm-agent') });
+
+const commandProbe = z.strictObject({
+  name,
+  type: z.literal('command'),
+  script,
+  expectExitCode: z.number().int().min(0).max(255).default(0),
+  outputMatches: z
+    .string()
+    .refine(
+      (pattern) => {
+        try {
+          new RegExp(pattern);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { error: 'expected a valid regular expression' },
+    )
+    .optional(),
+  timeout: seconds.default(30),
+});
+
+export const probeSchema = z.discriminatedUnion(
+  'type',
+  [httpProbe, tlsProbe, ec2StatusProbe, ssmAgentProbe, commandProbe],
+  {
+    error: 'expected a probe of type "http", "tls", "ec2-status", "ssm-agent" or "command"',
+  },
+);
+
+const retention = z
+  .strictObject({
+    days: positiveCount.optional(),
+    count: positiveCount.optional(),
+  })
+  .refine((r) => r.days !== undefined || r.count !== undefined, {
+    error: 'expected "days", "count" or both (the last good copy is always kept)',
+  });
+
+const s3Bucket = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'expected an S3 bucket name' });
+const s3Prefix = z.string().regex(/^[A-Za-z0-9._/-]*$/, {
+  error: 'expected an S3 key prefix of letters, digits, ".", "_", "/" and "-"',
+});
+
+const ebsBackup = z.strictObject({
+  name,
+  type: z.literal('ebs-snapshot'),
+  schedule: scheduleExpression,
+  retention,
+});
+
+const dbInstance = z
+  .string()
+  .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, { error: 'expected an RDS DB instance identifier' });
+
+const rdsBackup = z.strictObject({
+  name,
+  type: z.literal('rds-snapshot'),
+  dbInstance,
+  region,
+  schedule: scheduleExpression,
+  retention,
+});
+
+const awsBackupJob = z.strictObject({
+  name,
+  type: z.literal('aws-backup'),
+  vault: z.string().regex(/^[a-zA-Z0-9_-]{2,50}$/, { error: 'expected an AWS Backup vault name' }),
+  iamRoleArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, { error: 'expected an IAM role ARN' }),
+  resourceArns: z
+    .array(z.string().regex(/^arn:aws[a-z-]*:[a-z0-9-]+:/, { error: 'expected a resource ARN' }))
+    .min(1)
+    .optional(),
+  schedule: scheduleExpression,
+  retention,
+});
+
+const dumpBackup = z.strictObject({
+  name,
+  type: z.literal('dump'),
+  /** Runs on the host; writes the dump to `$STEPOPS_DUMP_URI` (an `s3://` URI, or a path for local hosts). */
+  script,
+  timeout: seconds,
+  bucket: s3Bucket,
+  prefix: s3Prefix.default(''),
+  schedule: scheduleExpression,
+  retention,
+});
+
+export const backupJobSchema = z.discriminatedUnion(
+  'type',
+  [ebsBackup, rdsBackup, awsBackupJob, dumpBackup],
+  { error: 'expected a backup of type "ebs-snapshot", "rds-snapshot", "aws-backup" or "dump"' },
+);
+
+const serviceManager = z.enum(['systemd', 'pm2', 'docker-compose'], {
+  error: 'expected "systemd", "pm2" or "docker-compose"',
+});
+const serviceName = z.string().regex(/^[A-Za-z0-9@._-]+$/, {
+  error: 'expected a service name of letters, digits, ".", "_", "@" and "-"',
+});
+
+const runbookStep = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('script'), name, script, timeout: seconds }),
+    z.strictObject({
+      type: z.literal('restart'),
+      name,
+      manager: serviceManager,
+      services: z.array(serviceName).min(1, { error: 'expected at least one service' }),
+      /** docker compose: the compose file, relative to the working directory. */
+      composeFile: z
+        .string()
+        .regex(/^[A-Za-z0-9._/-]+$/, { error: 'expected a file path' })
+        .optional(),
+      timeout: seconds.default(120),
+    }),
+    z.strictObject({ type: z.literal('reboot'), name, timeout: seconds.default(600) }),
+    z.strictObject({
+      type: z.literal('restore-volume'),
+      name,
+      /** The device the restored volume is attached as, e.g. `/dev/sdf`. */
+      device: z.string().regex(/^\/dev\/[a-z0-9]+$/, { error: 'expected a device such as "/dev/sdf"' }),
+      /** Which snapshot: the newest stepops snapshot of this device unless a snapshot id is given. */
+      snapshot: z
+        .union([z.literal('latest'), z.string().regex(/^snap-[0-9a-f]{8,17}$/)], {
+          error: 'expected "latest" or a snapshot id such as "snap-0123456789abcdef0"',
+        })
+        .default('latest'),
+      timeout: seconds.default(1800),
+    }),
+    z.strictObject({
+      type: z.literal('replace-instance'),
+      name,
+      /** AMI to launch from; the newest stepops AMI of the target when omitted. */
+      amiId: z
+        .string()
+        .regex(/^ami-[0-9a-f]{8,17}$/, { error: 'expected an AMI id' })
+        .optional(),
+      elasticIpAllocationId: z
+        .string()
+        .regex(/^eipalloc-[0-9a-f]{8,17}$/, { error: 'expected an Elastic IP allocation id' }),
+      /** A data volume to detach from the old instance and attach to the new one. */
+      dataVolumeDevice: z
+        .string()
+        .regex(/^\/dev\/[a-z0-9]+$/, { error: 'expected a device such as "/dev/sdf"' })
+        .optional(),
+      timeout: seconds.default(1800),
+    }),
+    z.strictObject({
+      type: z.literal('restore-dump'),
+      name,
+      /** The `dump` backup job whose newest dump is restored. */
+      backup: name,
+      /** Runs on the host; reads the dump from `$STEPOPS_DUMP_URI`. */
+      script,
+      timeout: seconds,
+    }),
+  ],
+  {
+    error:
+      'expected a step of type "script", "restart", "reboot", "restore-volume", "replace-instance" or "restore-dump"',
+  },
+);
+
+const runbook = z.strictObject({
+  description: z.string().trim().min(1, { error: 'expected a description shown to the operator' }),
+  steps: z.array(runbookStep).min(1, { error: 'expected at least one step' }),
+  /** Probes that must pass after the runbook; every health probe when omitted. */
+  verify: z.array(name).optional(),
+});
+
+const healthGate = z.strictObject({
+  probes: z.array(name).min(1, { error: 'expected at least one probe name' }),
+  /** How long to wait for the hosts to become healthy after each batch. */
+  timeout: seconds,
+  interval: seconds.default(5),
+  /** Consecutive passing rounds required. */
+  successes: positiveCount.default(2),
+});
+
+const deploySchema = z.strictObject({
+  steps: z.array(stepSchema).min(1, { error: 'expected at least one deploy step' }),
+  rollback: z.array(stepSchema).min(1, { error: 'expected at least one rollback step' }),
+  batches: z
+    .strictObject({ size: countOrPercent.default('100%'), maxErrors: maxErrors.default(0) })
+    .default({ size: '100%', maxErrors: 0 }),
+  snapshotBeforeDeploy: z
+    .strictObject({ ebs: z.boolean().default(false), rdsInstance: dbInstance.optional() })
+    .optional(),
+  healthGate,
+});
+
+const healthSchema = z.strictObject({
+  schedule: scheduleExpression,
+  probes: z.array(probeSchema).min(1, { error: 'expected at least one probe' }),
+  failureThreshold: positiveCount.default(2),
+  successThreshold: positiveCount.default(1),
+  /** Runbook started when the target turns unhealthy. */
+  onFailure: z.strictObject({ runbook: name }).optional(),
+});
+
+const alertsSchema = z.strictObject({
+  /** SNS topic name or ARN; the stack's topic when omitted. */
+  topic: z
+    .string()
+    .regex(/^(arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:)?[A-Za-z0-9_-]{1,256}$/, {
+      error: 'expected an SNS topic name or ARN',
+    })
+    .optional(),
+  /** Name of the SSM SecureString parameter holding the Slack webhook URL; never the URL itself. */
+  slackWebhookParameter: z
+    .string()
+    .refine((v) => !/^https?:/i.test(v), {
+      error: 'expected the name of an SSM parameter, never the webhook URL itself',
+    })
+    .pipe(
+      z
+        .string()
+        .regex(/^\/[A-Za-z0-9_./-]+$/, { error: 'expected an SSM parameter name such as "/stepops/slack"' }),
+    )
+    .optional(),
+});
+
+function uniqueNames(
+  items: readonly { name: string }[],
+  ctx: z.RefinementCtx,
+  path: (string | number)[],
+): void {
+  const seen = new Set<string>();
+  items.forEach((item, index) => {
+    if (seen.has(item.name)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `duplicate name "${item.name}"`,
+        path: [...path, index, 'name'],
+      });
+    }
+    seen.add(item.name);
+  });
+}
+
+export const targetSchema = z
+  .strictObject({
+    name,
+    description: z.string().trim().min(1, { error: 'expected a one-line description' }),
+    /** GitHub repository (`owner/name`) whose pushes deploy this target. */
+    repository: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { error: 'expected a GitHub repository as "owner/name"' })
+      .optional(),
+    hosts: hostsSchema,
+    deploy: deploySchema.optional(),
+    health: healthSchema.optional(),
+    backup: z.array(backupJobSchema).optional(),
+    recovery: z.record(name, runbook).optional(),
+    alerts: alertsSchema.default({}),
+  })
+  .superRefine((target, ctx) => {
+    const probes = target.health?.probes ?? [];
+    const probeNames = new Set(probes.map((p) => p.name));
+    const isLocal = target.hosts.type === 'local';
+    uniqueNames(probes, ctx, ['health', 'probes']);
+    uniqueNames(target.deploy?.steps ?? [], ctx, ['deploy', 'steps']);
+    uniqueNames(target.deploy?.rollback ?? [], ctx, ['deploy', 'rollback']);
+    uniqueNames(target.backup ?? [], ctx, ['backup']);
+
+    target.deploy?.healthGate.probes.forEach((probe, i) => {
+      if (!probeNames.has(probe)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `no health probe named "${probe}"`,
+          path: ['deploy', 'healthGate', 'probes', i],
+        });
+      }
+    });
+    if (isLocal) {
+      probes.forEach((probe, i) => {
+        if (probe.type === 'ec2-status' || probe.type === 'ssm-agent') {
+          ctx.addIssue({
+            code: 'custom',
+            message: `a "${probe.type}" probe needs ec2 hosts`,
+            path: ['health', 'probes', i, 'type'],
+          });
+        }
+      });
+      if (target.deploy?.snapshotBeforeDeploy?.ebs) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'EBS snapshots need ec2 hosts',
+          path: ['deploy', 'snapshotBeforeDeploy', 'ebs'],
+        });
+      }
+    }
+    const dumps = new Set((target.backup ?? []).filter((b) => b.type === 'dump').map((b) => b.name));
+    for (const [runbookName, rb] of Object.entries(target.recovery ?? {})) {
+      uniqueNames(rb.steps, ctx, ['recovery', runbookName, 'steps']);
+      rb.steps.forEach((step, i) => {
+        if (step.type === 'restore-dump' && !dumps.has(step.backup)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `no dump backup named "${step.backup}"`,
+            path: ['recovery', runbookName, 'steps', i, 'backup'],
+          });
+        }
+        if (isLocal && ['reboot', 'restore-volume', 'replace-instance'].includes(step.type)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `a "${step.type}" step needs ec2 hosts`,
+            path: ['recovery', runbookName, 'steps', i, 'type'],
+          });
+        }
+      });
+      rb.verify?.forEach((probe, i) => {
+        if (!probeNames.has(probe)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `no health probe named "${probe}"`,
+            path: ['recovery', runbookName, 'verify', i],
+          });
+        }
+      });
+    }
+    const onFailure = target.health?.onFailure?.runbook;
+    if (onFailure && !target.recovery?.[onFailure]) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `no recovery runbook named "${onFailure}"`,
+        path: ['health', 'onFailure', 'runbook'],
+      });
+    }
+  });
+
+/** A target as written in a target file (defaults not yet applied). */
+export type TargetInput = z.input<typeof targetSchema>;
+/** A validated target, defaults applied. */
+export type Target = z.output<typeof targetSchema>;
+export type Hosts = Target['hosts'];
+export type Probe = z.output<typeof probeSchema>;
+export type BackupJob = z.output<typeof backupJobSchema>;
+export type DeployStep = z.output<typeof stepSchema>;
+export type Runbook = z.output<typeof runbook>;
+export type RunbookStep = z.output<typeof runbookStep>;
+
+/**
+ * Declares a target with its type checked by the editor; validation happens when it is loaded.
+ *
+ * @example
+ * export default defineTarget({
+ *   name: 'zmanim',
+ *   description: 'Go API on Amazon Linux',
+ *   hosts: { type: 'ec2', region: 'us-east-1', tags: { App: 'zmanim' }, user: 'ec2-user', workingDirectory: '/opt/zmanim' },
+ * });
+ */
+export function defineTarget(target: TargetInput): TargetInput {
+  return target;
+}

@@ -1,0 +1,133 @@
+/**
+ * Ports: one interface per capability. Each has an AWS adapter and a local adapter; which one a
+ * run uses follows from what the target declares (`ec2` hosts → AWS, `local` hosts → local).
+ */
+
+/** A host a command can run on, as resolved for one run. */
+export type HostRef =
+  | { kind: 'ec2'; id: string; region: string }
+  | {
+      kind: 'local';
+      /** Stable id for messages and results, e.g. `local:lab/app`. */
+      id: string;
+      /** Absolute directory the scripts run in. */
+      directory: string;
+    };
+
+/** A script to run on a set of hosts. */
+export interface CommandRequest {
+  hosts: HostRef[];
+  /** A complete script from `renderScript`. */
+  script: string;
+  /** Seconds the script may run on each host before it is killed. */
+  timeoutSeconds: number;
+  /** Directory on the host (ec2); local hosts run in their own directory. */
+  workingDirectory?: string;
+  /** Shown in the SSM console and logs, at most 100 characters. */
+  comment: string;
+  /** SSM rate control: hosts at a time and errors tolerated, as a count or a percentage. */
+  maxConcurrency?: string;
+  maxErrors?: string;
+}
+
+/** Identifies a sent command so that its status can be read later, by another invocation. */
+export interface CommandHandle {
+  commandId: string;
+  hosts: HostRef[];
+}
+
+export type InvocationState = 'pending' | 'running' | 'succeeded' | 'failed' | 'timed-out' | 'cancelled';
+
+/** The result of a command on one host. */
+export interface InvocationResult {
+  hostId: string;
+  state: InvocationState;
+  exitCode?: number;
+  /** The end of stdout and stderr, at most {@link OUTPUT_TAIL_LIMIT} characters. */
+  outputTail: string;
+}
+
+/** SSM keeps at most 24,000 characters of output inline; tails are kept within it. */
+export const OUTPUT_TAIL_LIMIT = 24_000;
+
+/** Runs scripts on hosts and reports their status without blocking. */
+export interface CommandRunner {
+  send(request: CommandRequest): Promise<CommandHandle>;
+  /** One status read; never waits for the command to finish. */
+  status(handle: CommandHandle): Promise<InvocationResult[]>;
+}
+
+/** The host selection of a target, as declared. */
+export type HostSelector =
+  | { type: 'ec2'; region: string; instanceIds: string[] }
+  | { type: 'ec2'; region: string; tags: Record<string, string> }
+  | { type: 'local'; directory: string };
+
+/** Finds the hosts a target runs on, keeping only those that can take commands now. */
+export interface HostDirectory {
+  resolve(selector: HostSelector): Promise<HostRef[]>;
+}
+
+/** Creates snapshots of the hosts' volumes (and databases) before a deploy. */
+export interface SnapshotService {
+  /** Snapshots every EBS volume attached to the hosts; returns the snapshot ids. */
+  snapshotVolumes(hosts: HostRef[], tags: Record<string, string>): Promise<string[]>;
+  /** Starts an RDS snapshot of a DB instance; returns its identifier. */
+  snapshotDatabase(region: string, dbInstance: string, tags: Record<string, string>): Promise<string>;
+}
+
+export type WorkflowName = 'deploy' | 'backup' | 'health' | 'recover';
+export type Outcome = 'succeeded' | 'failed' | 'rolled-back' | 'rollback-failed';
+
+/** One alert: what happened to which run, with what it needs to be acted on. */
+export interface Notification {
+  target: string;
+  workflow: WorkflowName;
+  outcome: Outcome;
+  runId: string;
+  /** One line for a human, e.g. `deploy of v3 failed the health gate and was rolled back to health`. */
+  summary: string;
+  ref?: string;
+  failedState?: string;
+  error?: string;
+  cause?: string;
+  host?: string;
+  outputTail?: string;
+  /** Link to the execution in the Step Functions console (AWS runs). */
+  executionUrl?: string;
+  at: string;
+}
+
+/** Delivers notifications (SNS, the local outbox, Slack). */
+export interface Notifier {
+  publish(notification: Notification): Promise<void>;
+}
+
+/** A lease on a key, held by one owner until released or expired. */
+export interface Lease {
+  key: string;
+  owner: string;
+  /** Epoch seconds after which the lease is free again. */
+  expiresAt: number;
+}
+
+/** Per-target leases (DynamoDB in AWS, a file locally). */
+export interface LeaseStore {
+  /** Takes the lease, or returns the lease that holds the key now. */
+  acquire(
+    key: string,
+    owner: string,
+    ttlSeconds: number,
+  ): Promise<{ acquired: true } | { acquired: false; heldBy: Lease }>;
+  /** Releases the lease if `owner` still holds it; releasing a lease not held is not an error. */
+  release(key: string, owner: string): Promise<void>;
+}
+
+/** The result of one probe against one endpoint or host. */
+export interface ProbeResult {
+  probe: string;
+  ok: boolean;
+  /** Why it failed, or a short description of what passed (`200 in 12 ms`). */
+  detail: string;
+  latencyMs?: number;
+}

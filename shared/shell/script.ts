@@ -1,0 +1,98 @@
+/**
+ * The one place where values meet a shell: validation patterns, quoting, and the rendering of
+ * target scripts into the exact script a host runs.
+ */
+import { InvalidInputError } from '../errors.ts';
+
+/**
+ * A git ref a deploy may name: a branch, a tag or a commit. It starts with a letter or digit (so it
+ * can never be read as an option), has no `..`, `//`, spaces, quotes or shell metacharacters, and is
+ * at most 128 characters.
+ */
+export const REF_PATTERN = /^(?!.*\.\.)(?!.*\/\/)(?!.*\.lock$)(?!.*[./]$)[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
+
+/**
+ * Quotes a value for bash so that it is read as exactly one word, whatever it contains.
+ *
+ * @example
+ * shellQuote("it's") // 'it'\''s'
+ */
+export function shellQuote(value: string): string {
+  if (value.includes('\0')) throw new InvalidInputError('a shell argument cannot contain a NUL byte');
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Checks a ref against {@link REF_PATTERN}.
+ *
+ * @returns the ref, unchanged
+ * @throws InvalidInputError naming the ref and what a ref may contain
+ */
+export function validateRef(ref: unknown): string {
+  if (typeof ref !== 'string' || !REF_PATTERN.test(ref)) {
+    throw new InvalidInputError(
+      `ref ${JSON.stringify(ref)} is not a valid ref: expected a branch, tag or commit of letters, digits, ".", "_", "/" and "-", starting with a letter or digit, at most 128 characters`,
+    );
+  }
+  return ref;
+}
+
+/** One step of a rendered script. */
+export interface ScriptStep {
+  name: string;
+  script: string;
+  /** Seconds before the step is killed. */
+  timeout: number;
+}
+
+/** Everything that decides how a script runs on a host. */
+export interface RenderOptions {
+  /** Shown in the header comment, e.g. `deploy datizmo`. */
+  title: string;
+  /** Exported to every step as `STEPOPS_<KEY>`; keys are upper-case letters and underscores. */
+  env: Record<string, string>;
+  /** Directory the steps run in; omitted for local hosts, where the runner sets it. */
+  workingDirectory?: string;
+  /** Unix user the steps run as; `root` or omitted runs them as the invoking user. */
+  user?: string;
+  steps: readonly ScriptStep[];
+}
+
+/**
+ * Renders steps into one bash script: strict mode, the `STEPOPS_*` variables quoted, each step in
+ * its own `bash` under `timeout`, a `==> step` marker before each so output tails say where it failed.
+ *
+ * @example
+ * renderScript({ title: 'deploy demo', env: { REF: 'v2' }, steps: [{ name: 'pull', script: 'git pull', timeout: 60 }] });
+ */
+export function renderScript(options: RenderOptions): string {
+  const envNames = Object.keys(options.env).map((key) => {
+    if (!/^[A-Z][A-Z0-9_]*$/.test(key))
+      throw new InvalidInputError(`invalid environment variable name "${key}"`);
+    return `STEPOPS_${key}`;
+  });
+  const lines = [
+    '#!/usr/bin/env bash',
+    `# stepops ${options.title.replace(/[^\w .:/@-]/g, '_')}`,
+    'set -euo pipefail',
+    ...Object.entries(options.env).map(([key, value]) => `export STEPOPS_${key}=${shellQuote(value)}`),
+  ];
+  if (options.workingDirectory) lines.push(`cd ${shellQuote(options.workingDirectory)}`);
+  const asUser =
+    options.user && options.user !== 'root'
+      ? `sudo -u ${shellQuote(options.user)} -H --preserve-env=${envNames.join(',') || 'PATH'} -- `
+      : '';
+  options.steps.forEach((step, i) => {
+    const label = `step ${i + 1}/${options.steps.length}: ${step.name}`;
+    lines.push(
+      '',
+      `echo ${shellQuote(`==> ${label}`)}`,
+      `${asUser}timeout ${Math.trunc(step.timeout)} bash -euo pipefail -c ${shellQuote(step.script)} || {`,
+      '  status=$?',
+      `  echo ${shellQuote(`==> ${label} failed`)}" with exit code \${status}" >&2`,
+      '  exit "${status}"',
+      '}',
+    );
+  });
+  return `${lines.join('\n')}\n`;
+}
