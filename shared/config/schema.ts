@@ -116,8 +116,15 @@ const httpProbe = z.strictObject({
     .refine((u) => !/[\s'"`$\\]/.test(u), { error: 'expected a URL without quotes, spaces or backslashes' }),
   method: z.enum(['GET', 'HEAD', 'POST'], { error: 'expected GET, HEAD or POST' }).default('GET'),
   expectStatus: z
-    .array(z.number().int().min(100).max(599), { error: 'expected a list of HTTP status codes' })
-    .min(1)
+    .array(
+      z
+        .number({ error: 'expected an HTTP status code from 100 to 599' })
+        .int({ error: 'expected an HTTP status code from 100 to 599' })
+        .min(100, { error: 'expected an HTTP status code from 100 to 599' })
+        .max(599, { error: 'expected an HTTP status code from 100 to 599' }),
+      { error: 'expected a list of HTTP status codes' },
+    )
+    .min(1, { error: 'expected at least one HTTP status code' })
     .default([200]),
   bodyContains: z.string().min(1, { error: 'expected a non-empty string' }).optional(),
   jsonField: z
@@ -136,6 +143,11 @@ const httpProbe = z.strictObject({
     })
     .optional(),
   maxLatencyMs: positiveCount.optional(),
+  /**
+   * Where the request is made: `outside` (default) from the prober, as a visitor would; `host` on
+   * the host itself with curl, for endpoints that listen only on the host (e.g. `http://127.0.0.1:9200`).
+   */
+  from: z.enum(['outside', 'host'], { error: 'expected "outside" or "host"' }).default('outside'),
   timeout: seconds.default(10),
 });
 
@@ -143,7 +155,12 @@ const tlsProbe = z.strictObject({
   name,
   type: z.literal('tls'),
   host: z.string().regex(/^[A-Za-z0-9.-]+$/, { error: 'expected a host name' }),
-  port: z.number().int().min(1).max(65535).default(443),
+  port: z
+    .number({ error: 'expected a port from 1 to 65535' })
+    .int({ error: 'expected a port from 1 to 65535' })
+    .min(1, { error: 'expected a port from 1 to 65535' })
+    .max(65535, { error: 'expected a port from 1 to 65535' })
+    .default(443),
   minDaysLeft: positiveCount,
   timeout: seconds.default(10),
 });
@@ -155,7 +172,12 @@ const commandProbe = z.strictObject({
   name,
   type: z.literal('command'),
   script,
-  expectExitCode: z.number().int().min(0).max(255).default(0),
+  expectExitCode: z
+    .number({ error: 'expected an exit code from 0 to 255' })
+    .int({ error: 'expected an exit code from 0 to 255' })
+    .min(0, { error: 'expected an exit code from 0 to 255' })
+    .max(255, { error: 'expected an exit code from 0 to 255' })
+    .default(0),
   outputMatches: z
     .string()
     .refine(
@@ -306,6 +328,21 @@ const runbookStep = z.discriminatedUnion(
       timeout: seconds.default(1800),
     }),
     z.strictObject({
+      type: z.literal('restore-rds'),
+      name,
+      /** The RDS instance to bring back; it keeps its identifier (and so its endpoint). */
+      dbInstance,
+      /** Which snapshot: the newest snapshot of the instance (stepops or automated) unless an id is given. */
+      snapshot: z
+        .union([z.literal('latest'), z.string().regex(/^[a-zA-Z][a-zA-Z0-9:-]{0,254}$/)], {
+          error: 'expected "latest" or an RDS snapshot identifier such as "rds:datizmo-db-2025-01-01-03-00"',
+        })
+        .default('latest'),
+      /** The instance's region; the hosts' region when omitted. */
+      region: region.optional(),
+      timeout: seconds.default(3600),
+    }),
+    z.strictObject({
       type: z.literal('restore-dump'),
       name,
       /** The `dump` backup job whose newest dump is restored. */
@@ -317,7 +354,7 @@ const runbookStep = z.discriminatedUnion(
   ],
   {
     error:
-      'expected a step of type "script", "restart", "reboot", "restore-volume", "replace-instance" or "restore-dump"',
+      'expected a step of type "script", "restart", "reboot", "restore-volume", "replace-instance", "restore-rds" or "restore-dump"',
   },
 );
 
@@ -449,6 +486,22 @@ export const targetSchema = z
           path: ['deploy', 'snapshotBeforeDeploy', 'ebs'],
         });
       }
+      if (target.deploy?.snapshotBeforeDeploy?.rdsInstance) {
+        ctx.addIssue({
+          code: 'custom',
+          message: "RDS snapshots before a deploy need ec2 hosts (their region is the hosts' region)",
+          path: ['deploy', 'snapshotBeforeDeploy', 'rdsInstance'],
+        });
+      }
+      (target.backup ?? []).forEach((job, i) => {
+        if (job.type === 'ebs-snapshot') {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'EBS snapshots need ec2 hosts',
+            path: ['backup', i, 'type'],
+          });
+        }
+      });
     }
     const dumps = new Set((target.backup ?? []).filter((b) => b.type === 'dump').map((b) => b.name));
     for (const [runbookName, rb] of Object.entries(target.recovery ?? {})) {
@@ -461,11 +514,20 @@ export const targetSchema = z
             path: ['recovery', runbookName, 'steps', i, 'backup'],
           });
         }
-        if (isLocal && ['reboot', 'restore-volume', 'replace-instance'].includes(step.type)) {
+        if (isLocal && ['reboot', 'restore-volume', 'replace-instance', 'restore-rds'].includes(step.type)) {
           ctx.addIssue({
             code: 'custom',
             message: `a "${step.type}" step needs ec2 hosts`,
             path: ['recovery', runbookName, 'steps', i, 'type'],
+          });
+        }
+      });
+      rb.steps.forEach((step, i) => {
+        if (step.type === 'restart' && step.composeFile !== undefined && step.manager !== 'docker-compose') {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'a compose file only applies to the "docker-compose" manager',
+            path: ['recovery', runbookName, 'steps', i, 'composeFile'],
           });
         }
       });
@@ -499,6 +561,8 @@ export type BackupJob = z.output<typeof backupJobSchema>;
 export type DeployStep = z.output<typeof stepSchema>;
 export type Runbook = z.output<typeof runbook>;
 export type RunbookStep = z.output<typeof runbookStep>;
+export type HttpProbe = z.output<typeof httpProbe>;
+export type CommandProbe = z.output<typeof commandProbe>;
 
 /**
  * Declares a target with its type checked by the editor; validation happens when it is loaded.

@@ -1,0 +1,203 @@
+/**
+ * AI chat: a Node/Express server (:3000) with MongoDB (`mongo:7`, container `mongo-db`, volume
+ * `mongo_data`) and Qdrant (`qdrant/qdrant:v1.16.0`, :6333, container `qdrant-db`, volume
+ * `qdrant_storage`) under Docker Compose (`docker-compose.yml` in `~/ai-chat-node-server`) on one
+ * EC2 t3.medium (Ubuntu).
+ *
+ * Source: ../shared/systems/ai-chat.md. RTO 30 minutes, RPO 24 hours. The document names no
+ * region, bucket or instance ids: the region is us-east-1, the instance is selected by tags, the
+ * bucket is a placeholder for "your-backup-bucket".
+ */
+import { defineTarget } from '../shared/config/schema.ts';
+
+const checkoutRef = `git fetch --tags --force --prune origin
+# A branch deploys its tip on origin; a tag or a commit deploys as it is.
+commit=$(git rev-parse --verify --quiet "refs/remotes/origin/\${STEPOPS_REF}^{commit}" ||
+  git rev-parse --verify "\${STEPOPS_REF}^{commit}")
+current=$(git rev-parse HEAD)
+if [ "$current" != "$commit" ]; then
+  printf '%s\\n' "$current" > .stepops-previous
+fi
+git checkout --force --detach "$commit"
+echo "checked out $commit for $STEPOPS_REF (run $STEPOPS_RUN_ID)"`;
+
+const checkoutPrevious = `if [ ! -s .stepops-previous ]; then
+  echo "no .stepops-previous: nothing recorded to return to" >&2
+  exit 1
+fi
+previous=$(cat .stepops-previous)
+git checkout --force --detach "$previous"
+echo "returned to $previous"`;
+
+// The documented sequence: pull, stop the containers, build, start. Volumes survive `down`.
+const stopContainers = 'docker compose down';
+const buildImages = 'docker compose build --pull';
+const startContainers = `docker compose up -d
+docker compose ps`;
+
+export default defineTarget({
+  name: 'ai-chat',
+  description: 'AI chat: Node/Express server with MongoDB and Qdrant under Docker Compose on EC2 t3.medium',
+  hosts: {
+    type: 'ec2',
+    region: 'us-east-1',
+    tags: { App: 'ai-chat', Env: 'production' },
+    user: 'ubuntu',
+    workingDirectory: '/home/ubuntu/ai-chat-node-server',
+  },
+  deploy: {
+    steps: [
+      { name: 'checkout', script: checkoutRef, timeout: 120 },
+      // Build before stopping: the old containers keep serving while the image builds.
+      { name: 'build-images', script: buildImages, timeout: 1200 },
+      { name: 'stop-containers', script: stopContainers, timeout: 180 },
+      { name: 'start-containers', script: startContainers, timeout: 300 },
+    ],
+    rollback: [
+      { name: 'checkout-previous', script: checkoutPrevious, timeout: 60 },
+      { name: 'build-images', script: buildImages, timeout: 1200 },
+      { name: 'stop-containers', script: stopContainers, timeout: 180 },
+      { name: 'start-containers', script: startContainers, timeout: 300 },
+    ],
+    batches: { size: 1, maxErrors: 0 },
+    snapshotBeforeDeploy: { ebs: true },
+    healthGate: { probes: ['server', 'mongodb', 'qdrant'], timeout: 300, interval: 5, successes: 2 },
+  },
+  health: {
+    schedule: 'rate(5 minutes)',
+    failureThreshold: 2,
+    successThreshold: 1,
+    probes: [
+      // The Express server has no documented health route: any answer below 500 means it serves.
+      {
+        name: 'server',
+        type: 'http',
+        from: 'host',
+        url: 'http://127.0.0.1:3000/',
+        expectStatus: [200, 301, 302, 401, 403, 404],
+        maxLatencyMs: 2000,
+        timeout: 5,
+      },
+      {
+        name: 'mongodb',
+        type: 'command',
+        script: 'docker exec mongo-db mongosh --quiet --eval "db.adminCommand({ ping: 1 }).ok"',
+        outputMatches: '^1\\s*$',
+        timeout: 30,
+      },
+      // Qdrant's health route is /healthz (the document's /health is not one of Qdrant's routes).
+      {
+        name: 'qdrant',
+        type: 'http',
+        from: 'host',
+        url: 'http://127.0.0.1:6333/healthz',
+        bodyContains: 'passed',
+        timeout: 5,
+      },
+      {
+        name: 'disk',
+        type: 'command',
+        script: `used=$(df --output=pcent / | tail -n 1 | tr -dc '0-9')
+echo "root filesystem $used% used"
+[ "$used" -lt 85 ]`,
+        timeout: 15,
+      },
+      { name: 'instance-status', type: 'ec2-status' },
+      { name: 'ssm-agent', type: 'ssm-agent' },
+    ],
+    onFailure: { runbook: 'restart-containers' },
+  },
+  backup: [
+    {
+      name: 'mongodb',
+      type: 'dump',
+      script: `docker exec mongo-db mongodump --archive --gzip |
+  aws s3 cp --only-show-errors - "$STEPOPS_DUMP_URI"
+echo "mongodump archive written to $STEPOPS_DUMP_URI"`,
+      timeout: 1800,
+      bucket: 'ai-chat-stepops-backups',
+      prefix: 'dumps',
+      schedule: 'cron(0 2 * * ? *)',
+      retention: { days: 30, count: 7 },
+    },
+    {
+      name: 'qdrant-storage',
+      type: 'dump',
+      script: `docker exec qdrant-db tar czf - -C /qdrant storage |
+  aws s3 cp --only-show-errors - "$STEPOPS_DUMP_URI"
+echo "qdrant storage archive written to $STEPOPS_DUMP_URI"`,
+      timeout: 1800,
+      bucket: 'ai-chat-stepops-backups',
+      prefix: 'dumps',
+      schedule: 'cron(0 2 * * ? *)',
+      retention: { days: 30, count: 7 },
+    },
+    {
+      name: 'volumes',
+      type: 'ebs-snapshot',
+      schedule: 'cron(30 2 * * ? *)',
+      retention: { days: 30, count: 7 },
+    },
+  ],
+  recovery: {
+    'restart-containers': {
+      description:
+        'Server, MongoDB or Qdrant unhealthy: restart the three containers (docker compose restart).',
+      steps: [
+        {
+          type: 'restart',
+          name: 'restart-containers',
+          manager: 'docker-compose',
+          composeFile: 'docker-compose.yml',
+          services: ['server', 'mongo', 'qdrant'],
+        },
+      ],
+      verify: ['server', 'mongodb', 'qdrant'],
+    },
+    'restore-from-dumps': {
+      description:
+        'Data lost or corrupt: mongorestore --drop the newest MongoDB archive, replace Qdrant storage with the newest archive, restart the containers. RTO 30 min.',
+      steps: [
+        {
+          type: 'restore-dump',
+          name: 'restore-mongodb',
+          backup: 'mongodb',
+          script: `aws s3 cp --only-show-errors "$STEPOPS_DUMP_URI" - |
+  docker exec -i mongo-db mongorestore --archive --gzip --drop`,
+          timeout: 1800,
+        },
+        {
+          type: 'restore-dump',
+          name: 'restore-qdrant',
+          backup: 'qdrant-storage',
+          script: `archive=$(mktemp)
+trap 'rm -f "$archive"' EXIT
+aws s3 cp --only-show-errors "$STEPOPS_DUMP_URI" "$archive"
+docker compose stop qdrant
+docker run --rm -v qdrant_storage:/qdrant/storage -v "$archive:/restore/storage.tar.gz:ro" busybox \\
+  sh -c 'rm -rf /qdrant/storage/* && tar xzf /restore/storage.tar.gz -C /qdrant'
+docker compose start qdrant`,
+          timeout: 1800,
+        },
+        {
+          type: 'restart',
+          name: 'restart-server',
+          manager: 'docker-compose',
+          composeFile: 'docker-compose.yml',
+          services: ['server'],
+        },
+      ],
+      verify: ['server', 'mongodb', 'qdrant'],
+    },
+    'restore-from-snapshot': {
+      description:
+        'Disk lost or corrupt: replace the root volume with the newest daily EBS snapshot (the instance is stopped meanwhile), then start the containers. RTO 30 min.',
+      steps: [
+        { type: 'restore-volume', name: 'restore-root-volume', device: '/dev/sda1', snapshot: 'latest' },
+        { type: 'script', name: 'start-containers', script: startContainers, timeout: 300 },
+      ],
+      verify: ['server', 'mongodb', 'qdrant'],
+    },
+  },
+  alerts: { slackWebhookParameter: '/stepops/ai-chat/slack-webhook' },
+});

@@ -1,0 +1,220 @@
+/**
+ * Datizmo: NestJS backend (PM2 `backend`, :3001) and Next.js frontend (PM2 `frontend`, :3000) under
+ * `/home/ubuntu/formatic-unified` on one Ubuntu 22.04 t3.small in us-east-1, behind Nginx with a
+ * Let's Encrypt certificate for datizmo.com; RDS PostgreSQL 14; uploads in S3 (`datizmo-uploads`).
+ *
+ * Source: ../shared/systems/datizmo.md. The document names no instance or database ids: the
+ * instance is selected by tags, the database identifier and the Elastic IP are placeholders to
+ * replace with the real ones.
+ */
+import { defineTarget } from '../shared/config/schema.ts';
+
+/** Fetches and checks out exactly `$STEPOPS_REF`, recording the commit it replaces. */
+const checkoutRef = `git fetch --tags --force --prune origin
+# A branch deploys its tip on origin; a tag or a commit deploys as it is.
+commit=$(git rev-parse --verify --quiet "refs/remotes/origin/\${STEPOPS_REF}^{commit}" ||
+  git rev-parse --verify "\${STEPOPS_REF}^{commit}")
+current=$(git rev-parse HEAD)
+if [ "$current" != "$commit" ]; then
+  printf '%s\\n' "$current" > .stepops-previous
+fi
+git checkout --force --detach "$commit"
+echo "checked out $commit for $STEPOPS_REF (run $STEPOPS_RUN_ID)"`;
+
+/** Checks out the commit recorded by the last deploy (the last good version). */
+const checkoutPrevious = `if [ ! -s .stepops-previous ]; then
+  echo "no .stepops-previous: nothing recorded to return to" >&2
+  exit 1
+fi
+previous=$(cat .stepops-previous)
+git checkout --force --detach "$previous"
+echo "returned to $previous"`;
+
+const buildBackend = `cd backend
+npm ci
+npx prisma generate
+npm run build`;
+
+const migrate = `cd backend
+# Prisma reads DATABASE_URL from the environment; the app keeps it in the shared .env.
+set -a
+# shellcheck source=/dev/null
+. ../.env
+set +a
+npx prisma migrate deploy`;
+
+const buildFrontend = `cd frontend
+npm ci
+npm run build`;
+
+const restartApps = `pm2 restart backend frontend --update-env
+pm2 save`;
+
+const reloadNginx = `sudo nginx -t
+sudo systemctl reload nginx`;
+
+export default defineTarget({
+  name: 'datizmo',
+  description: 'Datizmo: NestJS + Next.js under PM2 behind Nginx on Ubuntu EC2, RDS PostgreSQL 14',
+  hosts: {
+    type: 'ec2',
+    region: 'us-east-1',
+    tags: { App: 'datizmo', Env: 'production' },
+    user: 'ubuntu',
+    workingDirectory: '/home/ubuntu/formatic-unified',
+  },
+  deploy: {
+    steps: [
+      { name: 'checkout', script: checkoutRef, timeout: 120 },
+      { name: 'build-backend', script: buildBackend, timeout: 900 },
+      { name: 'migrate-database', script: migrate, timeout: 600 },
+      { name: 'build-frontend', script: buildFrontend, timeout: 1200 },
+      { name: 'restart-apps', script: restartApps, timeout: 120 },
+      { name: 'reload-nginx', script: reloadNginx, timeout: 60 },
+    ],
+    // Prisma migrations have no down step: the RDS snapshot taken before the deploy is the way
+    // back for the schema (runbook "restore-database"); the rollback returns the code.
+    rollback: [
+      { name: 'checkout-previous', script: checkoutPrevious, timeout: 60 },
+      { name: 'build-backend', script: buildBackend, timeout: 900 },
+      { name: 'build-frontend', script: buildFrontend, timeout: 1200 },
+      { name: 'restart-apps', script: restartApps, timeout: 120 },
+      { name: 'reload-nginx', script: reloadNginx, timeout: 60 },
+    ],
+    batches: { size: 1, maxErrors: 0 },
+    snapshotBeforeDeploy: { ebs: false, rdsInstance: 'datizmo-db' },
+    healthGate: { probes: ['backend', 'frontend', 'pm2-processes'], timeout: 300, interval: 5, successes: 2 },
+  },
+  health: {
+    schedule: 'rate(5 minutes)',
+    failureThreshold: 2,
+    successThreshold: 1,
+    probes: [
+      { name: 'site', type: 'http', url: 'https://datizmo.com/', expectStatus: [200], maxLatencyMs: 3000 },
+      { name: 'tls-certificate', type: 'tls', host: 'datizmo.com', minDaysLeft: 14 },
+      // The NestJS backend has no documented health route: any answer below 500 means it serves.
+      {
+        name: 'backend',
+        type: 'http',
+        from: 'host',
+        url: 'http://127.0.0.1:3001/',
+        expectStatus: [200, 301, 302, 401, 403, 404],
+        timeout: 5,
+      },
+      { name: 'frontend', type: 'http', from: 'host', url: 'http://127.0.0.1:3000/', timeout: 10 },
+      {
+        name: 'pm2-processes',
+        type: 'command',
+        script: `for app in backend frontend; do
+  pid=$(pm2 pid "$app")
+  if [ -z "$pid" ] || [ "$pid" = 0 ]; then
+    echo "pm2 process $app is not running" >&2
+    exit 1
+  fi
+done
+echo "backend and frontend online"`,
+        timeout: 30,
+      },
+      {
+        name: 'nginx',
+        type: 'command',
+        script: `systemctl is-active --quiet nginx
+sudo nginx -t -q`,
+        timeout: 15,
+      },
+      {
+        name: 'disk',
+        type: 'command',
+        script: `used=$(df --output=pcent / | tail -n 1 | tr -dc '0-9')
+echo "root filesystem $used% used"
+[ "$used" -lt 90 ]`,
+        timeout: 15,
+      },
+      { name: 'instance-status', type: 'ec2-status' },
+      { name: 'ssm-agent', type: 'ssm-agent' },
+    ],
+    onFailure: { runbook: 'restart-apps' },
+  },
+  backup: [
+    {
+      name: 'database',
+      type: 'rds-snapshot',
+      dbInstance: 'datizmo-db',
+      region: 'us-east-1',
+      schedule: 'cron(0 3 * * ? *)',
+      retention: { days: 7 },
+    },
+    {
+      name: 'server-volume',
+      type: 'ebs-snapshot',
+      schedule: 'cron(30 3 * * ? *)',
+      retention: { days: 7 },
+    },
+    {
+      name: 'env-file',
+      type: 'dump',
+      script: `test -s .env
+aws s3 cp --only-show-errors --sse aws:kms .env "$STEPOPS_DUMP_URI"
+echo "copied .env to $STEPOPS_DUMP_URI"`,
+      timeout: 120,
+      bucket: 'datizmo-backups',
+      prefix: 'stepops',
+      schedule: 'cron(0 4 * * ? *)',
+      retention: { days: 30, count: 5 },
+    },
+  ],
+  recovery: {
+    'restart-apps': {
+      description:
+        'Application not reachable: restart every PM2 process (pm2 restart all), then check Nginx is serving.',
+      steps: [
+        { type: 'restart', name: 'pm2-restart-all', manager: 'pm2', services: ['all'] },
+        { type: 'script', name: 'check-nginx', script: reloadNginx, timeout: 60 },
+      ],
+    },
+    'revert-to-last-good': {
+      description:
+        'A bad release is live: check out the commit deployed before the current one (.stepops-previous), rebuild backend and frontend, restart them under PM2.',
+      steps: [
+        { type: 'script', name: 'checkout-previous', script: checkoutPrevious, timeout: 60 },
+        { type: 'script', name: 'build-backend', script: buildBackend, timeout: 900 },
+        { type: 'script', name: 'build-frontend', script: buildFrontend, timeout: 1200 },
+        { type: 'restart', name: 'restart-apps', manager: 'pm2', services: ['backend', 'frontend'] },
+      ],
+      verify: ['site', 'backend', 'frontend', 'pm2-processes'],
+    },
+    'restore-database': {
+      description:
+        'Database damaged or a migration went wrong: restore RDS instance datizmo-db from its newest snapshot (the one taken before the last deploy or the daily one), run the migrations of the deployed code, restart the backend.',
+      steps: [
+        { type: 'restore-rds', name: 'restore-rds', dbInstance: 'datizmo-db', snapshot: 'latest' },
+        { type: 'script', name: 'migrate-database', script: migrate, timeout: 600 },
+        { type: 'restart', name: 'restart-backend', manager: 'pm2', services: ['backend'] },
+      ],
+      verify: ['site', 'backend'],
+    },
+    'rebuild-server': {
+      description:
+        'Instance lost: launch a replacement from the newest image, move the Elastic IP to it (no DNS change), restore the .env file from its backup, restart the apps.',
+      steps: [
+        {
+          type: 'replace-instance',
+          name: 'replace-instance',
+          elasticIpAllocationId: 'eipalloc-0d47a1a7c0f5e9b21',
+        },
+        {
+          type: 'restore-dump',
+          name: 'restore-env-file',
+          backup: 'env-file',
+          script: `aws s3 cp --only-show-errors "$STEPOPS_DUMP_URI" .env.restored
+chmod 600 .env.restored
+mv .env.restored .env`,
+          timeout: 120,
+        },
+        { type: 'restart', name: 'restart-apps', manager: 'pm2', services: ['all'] },
+        { type: 'script', name: 'reload-nginx', script: reloadNginx, timeout: 60 },
+      ],
+    },
+  },
+  alerts: { slackWebhookParameter: '/stepops/datizmo/slack-webhook' },
+});

@@ -1,0 +1,218 @@
+/**
+ * DocsAI: Django served by Gunicorn (systemd `gunicorn.service` + `gunicorn.socket`,
+ * `unix:/run/gunicorn.sock`) behind Nginx with Let's Encrypt, in `/home/ubuntu/docsai` with its
+ * virtualenv `venv/` and `.env.prod`, on an Ubuntu EC2 instance; PostgreSQL `docsai` on the host
+ * or on RDS (`DATABASE_HOST` in `.env.prod`).
+ *
+ * Source: ../shared/systems/docsai.md. The document names neither domain nor health route: the
+ * domain `docsai.example.com` and the route `/health/` are placeholders to replace; the region is
+ * the one of its S3 settings (us-east-1); the instance is selected by tags.
+ */
+import { defineTarget } from '../shared/config/schema.ts';
+
+const checkoutRef = `git fetch --tags --force --prune origin
+# A branch deploys its tip on origin; a tag or a commit deploys as it is.
+commit=$(git rev-parse --verify --quiet "refs/remotes/origin/\${STEPOPS_REF}^{commit}" ||
+  git rev-parse --verify "\${STEPOPS_REF}^{commit}")
+current=$(git rev-parse HEAD)
+if [ "$current" != "$commit" ]; then
+  printf '%s\\n' "$current" > .stepops-previous
+fi
+git checkout --force --detach "$commit"
+echo "checked out $commit for $STEPOPS_REF (run $STEPOPS_RUN_ID)"`;
+
+const checkoutPrevious = `if [ ! -s .stepops-previous ]; then
+  echo "no .stepops-previous: nothing recorded to return to" >&2
+  exit 1
+fi
+previous=$(cat .stepops-previous)
+git checkout --force --detach "$previous"
+echo "returned to $previous"`;
+
+/** The "update deployment" of remote-deploy.sh: venv, requirements, migrate, collectstatic. */
+const manage = 'DJANGO_SETTINGS_MODULE=config.settings.production venv/bin/python manage.py';
+const installRequirements = `test -x venv/bin/python || python3 -m venv venv
+venv/bin/pip install --quiet --upgrade pip
+venv/bin/pip install --quiet -r requirements.txt`;
+const migrate = `${manage} migrate --noinput`;
+const collectStatic = `${manage} collectstatic --noinput`;
+const checkDjango = `${manage} check --deploy --fail-level ERROR`;
+const restartGunicorn = `sudo systemctl restart gunicorn
+sudo systemctl is-active --quiet gunicorn`;
+
+/** Reads the database settings from `.env.prod` into PG* variables for pg_dump / psql. */
+const databaseEnv = `setting() { grep -E "^$1=" .env.prod | tail -n 1 | cut -d= -f2- | sed -e "s/^[\\"']//" -e "s/[\\"']\\$//"; }
+PGDATABASE=$(setting DATABASE_NAME)
+PGUSER=$(setting DATABASE_USER)
+PGPASSWORD=$(setting DATABASE_PASSWORD)
+PGHOST=$(setting DATABASE_HOST)
+PGPORT=$(setting DATABASE_PORT)
+export PGDATABASE PGUSER PGPASSWORD PGHOST="\${PGHOST:-localhost}" PGPORT="\${PGPORT:-5432}"`;
+
+export default defineTarget({
+  name: 'docsai',
+  description: 'DocsAI: Django + Gunicorn (systemd) behind Nginx on Ubuntu EC2, PostgreSQL local or RDS',
+  hosts: {
+    type: 'ec2',
+    region: 'us-east-1',
+    tags: { App: 'docsai', Env: 'production' },
+    user: 'ubuntu',
+    workingDirectory: '/home/ubuntu/docsai',
+  },
+  deploy: {
+    steps: [
+      { name: 'checkout', script: checkoutRef, timeout: 120 },
+      { name: 'install-requirements', script: installRequirements, timeout: 900 },
+      { name: 'check', script: checkDjango, timeout: 120 },
+      { name: 'migrate', script: migrate, timeout: 600 },
+      { name: 'collectstatic', script: collectStatic, timeout: 300 },
+      { name: 'restart-gunicorn', script: restartGunicorn, timeout: 120 },
+    ],
+    // Django migrations are not reversed automatically (a data migration may not be reversible):
+    // the daily dump and runbook "restore-database" are the way back for the schema.
+    rollback: [
+      { name: 'checkout-previous', script: checkoutPrevious, timeout: 60 },
+      { name: 'install-requirements', script: installRequirements, timeout: 900 },
+      { name: 'collectstatic', script: collectStatic, timeout: 300 },
+      { name: 'restart-gunicorn', script: restartGunicorn, timeout: 120 },
+    ],
+    batches: { size: 1, maxErrors: 0 },
+    snapshotBeforeDeploy: { ebs: true },
+    healthGate: { probes: ['app', 'gunicorn', 'gunicorn-socket'], timeout: 300, interval: 5, successes: 2 },
+  },
+  health: {
+    schedule: 'rate(5 minutes)',
+    failureThreshold: 2,
+    successThreshold: 1,
+    probes: [
+      {
+        name: 'site',
+        type: 'http',
+        url: 'https://docsai.example.com/health/',
+        expectStatus: [200],
+        maxLatencyMs: 3000,
+      },
+      { name: 'tls-certificate', type: 'tls', host: 'docsai.example.com', minDaysLeft: 14 },
+      // Through Nginx on the host, as the document's verification step does.
+      {
+        name: 'app',
+        type: 'http',
+        from: 'host',
+        url: 'http://127.0.0.1/health/',
+        expectStatus: [200],
+        timeout: 10,
+      },
+      {
+        name: 'gunicorn',
+        type: 'command',
+        script: 'systemctl is-active gunicorn.service',
+        outputMatches: '^active\\s*$',
+        timeout: 15,
+      },
+      {
+        name: 'gunicorn-socket',
+        type: 'command',
+        script: `systemctl is-active --quiet gunicorn.socket
+test -S /run/gunicorn.sock
+echo "/run/gunicorn.sock present"`,
+        timeout: 15,
+      },
+      {
+        name: 'nginx',
+        type: 'command',
+        script: `systemctl is-active --quiet nginx
+sudo nginx -t -q`,
+        timeout: 15,
+      },
+      {
+        name: 'disk',
+        type: 'command',
+        script: `used=$(df --output=pcent / | tail -n 1 | tr -dc '0-9')
+echo "root filesystem $used% used"
+[ "$used" -lt 90 ]`,
+        timeout: 15,
+      },
+      { name: 'instance-status', type: 'ec2-status' },
+      { name: 'ssm-agent', type: 'ssm-agent' },
+    ],
+    onFailure: { runbook: 'restart-services' },
+  },
+  backup: [
+    {
+      name: 'database',
+      type: 'dump',
+      script: `${databaseEnv}
+pg_dump --format=custom --no-owner --no-privileges |
+  aws s3 cp --only-show-errors - "$STEPOPS_DUMP_URI"
+echo "pg_dump of $PGDATABASE written to $STEPOPS_DUMP_URI"`,
+      timeout: 1800,
+      bucket: 'docsai-stepops-backups',
+      prefix: 'dumps',
+      schedule: 'cron(0 2 * * ? *)',
+      retention: { days: 14, count: 3 },
+    },
+    {
+      name: 'server-volume',
+      type: 'ebs-snapshot',
+      schedule: 'cron(30 2 * * ? *)',
+      retention: { days: 7 },
+    },
+  ],
+  recovery: {
+    'restart-services': {
+      description: '502 Bad Gateway or the site down: restart the Gunicorn socket and service, then Nginx.',
+      steps: [
+        {
+          type: 'restart',
+          name: 'restart-gunicorn',
+          manager: 'systemd',
+          services: ['gunicorn.socket', 'gunicorn.service'],
+        },
+        { type: 'restart', name: 'restart-nginx', manager: 'systemd', services: ['nginx'] },
+      ],
+      verify: ['app', 'gunicorn', 'gunicorn-socket', 'nginx'],
+    },
+    'restore-database': {
+      description:
+        'Database lost or corrupt: stop Gunicorn, restore the newest pg_dump from S3 (pg_restore --clean), start Gunicorn again.',
+      steps: [
+        {
+          type: 'script',
+          name: 'stop-gunicorn',
+          script: 'sudo systemctl stop gunicorn.service gunicorn.socket',
+          timeout: 60,
+        },
+        {
+          type: 'restore-dump',
+          name: 'pg-restore',
+          backup: 'database',
+          script: `${databaseEnv}
+dump=$(mktemp)
+trap 'rm -f "$dump"' EXIT
+aws s3 cp --only-show-errors "$STEPOPS_DUMP_URI" "$dump"
+pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error --dbname "$PGDATABASE" "$dump"`,
+          timeout: 3600,
+        },
+        {
+          type: 'script',
+          name: 'start-gunicorn',
+          script: 'sudo systemctl start gunicorn.socket gunicorn.service',
+          timeout: 60,
+        },
+      ],
+      verify: ['app', 'gunicorn'],
+    },
+    'revert-to-last-good': {
+      description:
+        'A bad release is live: check out the commit deployed before the current one (.stepops-previous), reinstall requirements, collect static files, restart Gunicorn.',
+      steps: [
+        { type: 'script', name: 'checkout-previous', script: checkoutPrevious, timeout: 60 },
+        { type: 'script', name: 'install-requirements', script: installRequirements, timeout: 900 },
+        { type: 'script', name: 'collectstatic', script: collectStatic, timeout: 300 },
+        { type: 'restart', name: 'restart-gunicorn', manager: 'systemd', services: ['gunicorn.service'] },
+      ],
+      verify: ['app', 'gunicorn'],
+    },
+  },
+  alerts: { slackWebhookParameter: '/stepops/docsai/slack-webhook' },
+});

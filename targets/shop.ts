@@ -1,0 +1,230 @@
+/**
+ * Shop: an e-commerce platform on one EC2 t3.large (Ubuntu 22.04) under Docker Compose
+ * (`docker/compose.infrastructure.yaml` in `/opt/ecommerce`): gateway :5921, backend :3847,
+ * MongoDB (container `mongo`), Prometheus :9090, Grafana :3000, Alertmanager :9093,
+ * Elasticsearch :9200, Kibana :5601, MinIO :9000/:9001.
+ *
+ * Source: ../shared/systems/shop.md. Only the gateway is public (and without a documented domain),
+ * so every HTTP probe runs on the host (`from: 'host'`). The document names no region, bucket or
+ * instance ids: the region is us-east-1, the instance is selected by tags, the bucket is a placeholder.
+ */
+import { defineTarget } from '../shared/config/schema.ts';
+
+const compose = 'docker compose -f docker/compose.infrastructure.yaml';
+
+/** Fetches and checks out exactly `$STEPOPS_REF`, recording the commit it replaces. */
+const checkoutRef = `git fetch --tags --force --prune origin
+# A branch deploys its tip on origin; a tag or a commit deploys as it is.
+commit=$(git rev-parse --verify --quiet "refs/remotes/origin/\${STEPOPS_REF}^{commit}" ||
+  git rev-parse --verify "\${STEPOPS_REF}^{commit}")
+current=$(git rev-parse HEAD)
+if [ "$current" != "$commit" ]; then
+  printf '%s\\n' "$current" > .stepops-previous
+fi
+git checkout --force --detach "$commit"
+echo "checked out $commit for $STEPOPS_REF (run $STEPOPS_RUN_ID)"`;
+
+const checkoutPrevious = `if [ ! -s .stepops-previous ]; then
+  echo "no .stepops-previous: nothing recorded to return to" >&2
+  exit 1
+fi
+previous=$(cat .stepops-previous)
+git checkout --force --detach "$previous"
+echo "returned to $previous"`;
+
+/** Elasticsearch refuses to start below this (documented under "Elasticsearch Memory Error"). */
+const maxMapCount = `current=$(sysctl -n vm.max_map_count)
+if [ "$current" -lt 262144 ]; then
+  sysctl -w vm.max_map_count=262144
+fi`;
+
+// What `./scripts/deploy.sh production` does (pull, build, up -d), minus its `git pull`, which
+// would move the checkout away from the ref being deployed.
+const pullImages = `${compose} pull --ignore-buildable --quiet`;
+const buildImages = `${compose} build --pull`;
+const startServices = `${compose} up -d --remove-orphans
+${compose} ps`;
+
+/** Runs a command in the `mongo` container with the root credentials the container was created with. */
+const inMongo = (command: string) =>
+  `# shellcheck disable=SC2016 # expanded inside the container
+docker exec -i mongo sh -c '${command} --authenticationDatabase admin -u "$MONGO_INITDB_ROOT_USERNAME" -p "$MONGO_INITDB_ROOT_PASSWORD"'`;
+
+export default defineTarget({
+  name: 'shop',
+  description:
+    'E-commerce platform: gateway, backend, MongoDB, monitoring and ELK under Docker Compose on EC2',
+  hosts: {
+    type: 'ec2',
+    region: 'us-east-1',
+    tags: { App: 'shop', Env: 'production' },
+    user: 'root',
+    workingDirectory: '/opt/ecommerce',
+  },
+  deploy: {
+    steps: [
+      { name: 'checkout', script: checkoutRef, timeout: 120 },
+      { name: 'kernel-settings', script: maxMapCount, timeout: 30 },
+      { name: 'pull-images', script: pullImages, timeout: 900 },
+      { name: 'build-images', script: buildImages, timeout: 1800 },
+      { name: 'start-services', script: startServices, timeout: 600 },
+    ],
+    rollback: [
+      { name: 'checkout-previous', script: checkoutPrevious, timeout: 60 },
+      { name: 'build-images', script: buildImages, timeout: 1800 },
+      { name: 'start-services', script: startServices, timeout: 600 },
+    ],
+    batches: { size: 1, maxErrors: 0 },
+    snapshotBeforeDeploy: { ebs: true },
+    healthGate: {
+      probes: ['gateway-health', 'gateway-ready', 'backend-health', 'mongodb'],
+      timeout: 600,
+      interval: 10,
+      successes: 2,
+    },
+  },
+  health: {
+    schedule: 'rate(5 minutes)',
+    failureThreshold: 2,
+    successThreshold: 1,
+    probes: [
+      { name: 'gateway-health', type: 'http', from: 'host', url: 'http://127.0.0.1:5921/health' },
+      { name: 'gateway-ready', type: 'http', from: 'host', url: 'http://127.0.0.1:5921/ready' },
+      { name: 'gateway-live', type: 'http', from: 'host', url: 'http://127.0.0.1:5921/live' },
+      { name: 'backend-health', type: 'http', from: 'host', url: 'http://127.0.0.1:5921/api/health' },
+      { name: 'prometheus', type: 'http', from: 'host', url: 'http://127.0.0.1:9090/-/healthy' },
+      {
+        name: 'grafana',
+        type: 'http',
+        from: 'host',
+        url: 'http://127.0.0.1:3000/api/health',
+        jsonField: { path: 'database', equals: 'ok' },
+      },
+      {
+        name: 'elasticsearch',
+        type: 'http',
+        from: 'host',
+        url: 'http://127.0.0.1:9200/_cluster/health',
+        jsonField: { path: 'status', oneOf: ['green', 'yellow'] },
+      },
+      { name: 'minio', type: 'http', from: 'host', url: 'http://127.0.0.1:9000/minio/health/live' },
+      {
+        name: 'mongodb',
+        type: 'command',
+        script: inMongo(`mongosh --quiet --eval "db.adminCommand({ ping: 1 }).ok"`),
+        outputMatches: '^1\\s*$',
+        timeout: 30,
+      },
+      {
+        name: 'containers',
+        type: 'command',
+        script: `stopped=$(${compose} ps --all --status exited --status dead --services)
+if [ -n "$stopped" ]; then
+  echo "stopped services: $stopped" >&2
+  exit 1
+fi
+echo "all services running"`,
+        timeout: 30,
+      },
+      {
+        name: 'disk',
+        type: 'command',
+        script: `used=$(df --output=pcent / | tail -n 1 | tr -dc '0-9')
+echo "root filesystem $used% used"
+[ "$used" -lt 85 ]`,
+        timeout: 15,
+      },
+      { name: 'instance-status', type: 'ec2-status' },
+      { name: 'ssm-agent', type: 'ssm-agent' },
+    ],
+  },
+  backup: [
+    {
+      name: 'mongodb',
+      type: 'dump',
+      script: `${inMongo('exec mongodump --archive --gzip')} |
+  aws s3 cp --only-show-errors --expected-size 53687091200 - "$STEPOPS_DUMP_URI"
+echo "mongodump archive written to $STEPOPS_DUMP_URI"`,
+      timeout: 3600,
+      bucket: 'shop-stepops-backups',
+      prefix: 'dumps',
+      schedule: 'cron(0 2 * * ? *)',
+      retention: { days: 14, count: 3 },
+    },
+    {
+      name: 'volumes',
+      type: 'ebs-snapshot',
+      schedule: 'cron(30 2 * * ? *)',
+      retention: { days: 7 },
+    },
+  ],
+  recovery: {
+    'restart-service': {
+      description:
+        'A service is down or unhealthy: restart the gateway and backend containers (docker compose restart), the same for any other service by editing the list.',
+      steps: [
+        {
+          type: 'restart',
+          name: 'restart-app-services',
+          manager: 'docker-compose',
+          composeFile: 'docker/compose.infrastructure.yaml',
+          services: ['gateway', 'backend'],
+        },
+      ],
+      verify: ['gateway-health', 'backend-health'],
+    },
+    'elasticsearch-memory': {
+      description:
+        'Elasticsearch fails with "max virtual memory areas vm.max_map_count too low": raise vm.max_map_count to 262144 (and persist it), then restart Elasticsearch.',
+      steps: [
+        {
+          type: 'script',
+          name: 'raise-max-map-count',
+          script: `sysctl -w vm.max_map_count=262144
+printf 'vm.max_map_count=262144\\n' > /etc/sysctl.d/99-elasticsearch.conf`,
+          timeout: 30,
+        },
+        {
+          type: 'restart',
+          name: 'restart-elasticsearch',
+          manager: 'docker-compose',
+          composeFile: 'docker/compose.infrastructure.yaml',
+          services: ['elasticsearch'],
+        },
+      ],
+      verify: ['elasticsearch'],
+    },
+    'restore-mongodb': {
+      description:
+        'MongoDB data lost or corrupt: mongorestore --drop the newest mongodump archive from S3 into the mongo container, then restart the backend.',
+      steps: [
+        {
+          type: 'restore-dump',
+          name: 'mongorestore',
+          backup: 'mongodb',
+          script: `aws s3 cp --only-show-errors "$STEPOPS_DUMP_URI" - |
+  ${inMongo('exec mongorestore --archive --gzip --drop')}`,
+          timeout: 3600,
+        },
+        {
+          type: 'restart',
+          name: 'restart-backend',
+          manager: 'docker-compose',
+          composeFile: 'docker/compose.infrastructure.yaml',
+          services: ['backend', 'gateway'],
+        },
+      ],
+      verify: ['mongodb', 'backend-health'],
+    },
+    'restore-volume': {
+      description:
+        'Host disk lost or corrupt: replace the root volume with the newest EBS snapshot (the instance is stopped meanwhile), then start the stack.',
+      steps: [
+        { type: 'restore-volume', name: 'restore-root-volume', device: '/dev/sda1', snapshot: 'latest' },
+        { type: 'script', name: 'kernel-settings', script: maxMapCount, timeout: 30 },
+        { type: 'script', name: 'start-services', script: startServices, timeout: 600 },
+      ],
+    },
+  },
+  alerts: { slackWebhookParameter: '/stepops/shop/slack-webhook' },
+});
