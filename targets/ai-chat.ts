@@ -82,7 +82,7 @@ export default defineTarget({
         name: 'mongodb',
         type: 'command',
         script: 'docker exec mongo-db mongosh --quiet --eval "db.adminCommand({ ping: 1 }).ok"',
-        outputMatches: '^1\\s*$',
+        outputMatches: '\\b1\\s*$',
         timeout: 30,
       },
       // Qdrant's health route is /healthz (the document's /health is not one of Qdrant's routes).

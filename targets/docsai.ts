@@ -106,7 +106,7 @@ export default defineTarget({
         name: 'gunicorn',
         type: 'command',
         script: 'systemctl is-active gunicorn.service',
-        outputMatches: '^active\\s*$',
+        outputMatches: '\\bactive\\s*$',
         timeout: 15,
       },
       {

@@ -45,10 +45,14 @@ const buildImages = `${compose} build --pull`;
 const startServices = `${compose} up -d --remove-orphans
 ${compose} ps`;
 
-/** Runs a command in the `mongo` container with the root credentials the container was created with. */
+/**
+ * Runs a command in the `mongo` container with the root credentials the container was created with
+ * (the variables expand inside the container, hence the single quotes and the directive, which
+ * must precede the whole command or pipeline: see {@link mongoDirective}).
+ */
 const inMongo = (command: string) =>
-  `# shellcheck disable=SC2016 # expanded inside the container
-docker exec -i mongo sh -c '${command} --authenticationDatabase admin -u "$MONGO_INITDB_ROOT_USERNAME" -p "$MONGO_INITDB_ROOT_PASSWORD"'`;
+  `docker exec -i mongo sh -c '${command} --authenticationDatabase admin -u "$MONGO_INITDB_ROOT_USERNAME" -p "$MONGO_INITDB_ROOT_PASSWORD"'`;
+const mongoDirective = '# shellcheck disable=SC2016 # expanded inside the container';
 
 export default defineTarget({
   name: 'shop',
@@ -111,8 +115,9 @@ export default defineTarget({
       {
         name: 'mongodb',
         type: 'command',
-        script: inMongo(`mongosh --quiet --eval "db.adminCommand({ ping: 1 }).ok"`),
-        outputMatches: '^1\\s*$',
+        script: `${mongoDirective}
+${inMongo('mongosh --quiet --eval "db.adminCommand({ ping: 1 }).ok"')}`,
+        outputMatches: '\\b1\\s*$',
         timeout: 30,
       },
       {
@@ -142,7 +147,8 @@ echo "root filesystem $used% used"
     {
       name: 'mongodb',
       type: 'dump',
-      script: `${inMongo('exec mongodump --archive --gzip')} |
+      script: `${mongoDirective}
+${inMongo('exec mongodump --archive --gzip')} |
   aws s3 cp --only-show-errors --expected-size 53687091200 - "$STEPOPS_DUMP_URI"
 echo "mongodump archive written to $STEPOPS_DUMP_URI"`,
       timeout: 3600,
@@ -202,7 +208,8 @@ printf 'vm.max_map_count=262144\\n' > /etc/sysctl.d/99-elasticsearch.conf`,
           type: 'restore-dump',
           name: 'mongorestore',
           backup: 'mongodb',
-          script: `aws s3 cp --only-show-errors "$STEPOPS_DUMP_URI" - |
+          script: `${mongoDirective}
+aws s3 cp --only-show-errors "$STEPOPS_DUMP_URI" - |
   ${inMongo('exec mongorestore --archive --gzip --drop')}`,
           timeout: 3600,
         },
