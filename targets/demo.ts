@@ -1,27 +1,17 @@
 /**
- * Placeholder for the demo target (a `local` host for the lab); the engineer writing the lab
- * replaces this file.
+ * The demo target: the lab app (`lab/app`) deployed to a local host directory, the target that
+ * `npm run demo` deploys (v2, then v3, which fails its health gate and is rolled back).
+ *
+ * The lab lives in `.stepops/demo` and the app listens on 127.0.0.1:47613. `stepops demo --dir`
+ * and the end-to-end tests move them with `STEPOPS_DEMO_DIR` and `STEPOPS_DEMO_PORT`, read when this
+ * file is loaded. See `lab/target.ts` for the steps and `lab/setup.ts` for the lab itself.
  */
-import { defineTarget } from '../shared/config/schema.ts';
+import { labTarget } from '../lab/target.ts';
 
-export default defineTarget({
+const port = process.env.STEPOPS_DEMO_PORT ? Number(process.env.STEPOPS_DEMO_PORT) : undefined;
+
+export default labTarget({
   name: 'demo',
-  description: 'The lab: a sample app on a local host directory',
-  hosts: { type: 'local', directory: '.stepops/demo/host' },
-  deploy: {
-    steps: [
-      {
-        name: 'record-release',
-        script: `printf '%s\\n' "$STEPOPS_REF" > release.next
-mv release.next release`,
-        timeout: 30,
-      },
-    ],
-    rollback: [{ name: 'clear-release', script: 'rm -f release', timeout: 30 }],
-    healthGate: { probes: ['release-present'], timeout: 30 },
-  },
-  health: {
-    schedule: 'rate(1 minute)',
-    probes: [{ name: 'release-present', type: 'command', script: 'test -s release', timeout: 10 }],
-  },
+  ...(process.env.STEPOPS_DEMO_DIR ? { dir: process.env.STEPOPS_DEMO_DIR } : {}),
+  ...(port !== undefined ? { port } : {}),
 });
