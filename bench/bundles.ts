@@ -1,0 +1,216 @@
+/**
+ * Lambda size and start: each `functions/<name>/handler.ts` bundled as SST bundles a Node function
+ * (esbuild, bundle, minify, ESM, platform node, target node24, AWS SDK included, mainFields
+ * module,main, a createRequire banner), its size, its heaviest inputs, and the median time a fresh
+ * Node 24 process takes to import it.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { build, type Metafile } from 'esbuild';
+import { median } from './stats.ts';
+
+/** Goals from issue 5. */
+export const BUNDLE_GOAL_BYTES = 300 * 1024;
+export const COLD_IMPORT_GOAL_MS = 100;
+
+/** The banner SST adds to ESM bundles so that bundled CommonJS can `require` Node built-ins. */
+const ESM_BANNER = [
+  `import { createRequire as topLevelCreateRequire } from 'module';`,
+  'const require = topLevelCreateRequire(import.meta.url);',
+  `import { fileURLToPath as topLevelFileUrlToPath, URL as topLevelURL } from 'url';`,
+  'const __filename = topLevelFileUrlToPath(import.meta.url);',
+  `const __dirname = topLevelFileUrlToPath(new topLevelURL('.', import.meta.url));`,
+].join('\n');
+
+/** One input's share of a bundle, grouped by package (or `(project) <dir>` for our own code). */
+export interface HeavyInput {
+  name: string;
+  bytes: number;
+}
+
+export interface BundleResult {
+  name: string;
+  bytes: number;
+  /** Median of the cold import times in ms. */
+  coldImportMs: number | null;
+  coldImportSamplesMs: number[];
+  /** Set when the bundle failed to build or to import. */
+  error?: string;
+  topInputs: HeavyInput[];
+}
+
+/** Groups a metafile input path by the package it belongs to. */
+export function packageOf(input: string): string {
+  const index = input.lastIndexOf('node_modules/');
+  if (index < 0) {
+    const dir = path.dirname(input);
+    return `(project) ${dir === '.' ? input : dir}`;
+  }
+  const rest = input.slice(index + 'node_modules/'.length).split('/');
+  return rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1]}` : (rest[0] ?? input);
+}
+
+/**
+ * The heaviest packages in a bundle, by bytes they contribute to the output.
+ *
+ * @example
+ * topInputs(result.metafile, 5) // [{ name: '@aws-sdk/client-ssm', bytes: 120345 }, …]
+ */
+export function topInputs(metafile: Metafile, count: number): HeavyInput[] {
+  const totals = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const name = packageOf(input);
+      totals.set(name, (totals.get(name) ?? 0) + bytesInOutput);
+    }
+  }
+  return [...totals.entries()]
+    .map(([name, bytes]) => ({ name, bytes }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, count);
+}
+
+/** Names of the functions: the directories of `functionsDir` that hold a `handler.ts`. */
+export async function listFunctions(functionsDir: string): Promise<string[]> {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await readdir(functionsDir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const names: string[] = [];
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    try {
+      await stat(path.join(functionsDir, entry.name, 'handler.ts'));
+      names.push(entry.name);
+    } catch {
+      // not a function directory
+    }
+  }
+  return names.sort();
+}
+
+/** Environment a Lambda module sees at import time in AWS (no credentials: nothing is called). */
+const LAMBDA_ENV = {
+  AWS_REGION: 'us-east-1',
+  AWS_DEFAULT_REGION: 'us-east-1',
+  AWS_LAMBDA_FUNCTION_NAME: 'bench',
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
+  AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+  POWERTOOLS_SERVICE_NAME: 'stepops',
+  POWERTOOLS_LOG_LEVEL: 'WARN',
+  NODE_ENV: 'production',
+  SST_RESOURCE_App: JSON.stringify({ name: 'stepops', stage: 'bench' }),
+};
+
+const CHILD_SCRIPT = [
+  'const file = process.argv[1];',
+  'const t0 = performance.now();',
+  'await import(file);',
+  'const ms = performance.now() - t0;',
+  'process.stdout.write(JSON.stringify({ ms }));',
+  'process.exit(0);',
+].join('\n');
+
+/**
+ * Imports a module in a fresh Node process and returns the time `await import()` took inside it.
+ *
+ * @example
+ * const ms = await coldImport('node_modules/.bin/node', '/tmp/bundle/plan-deploy.mjs');
+ */
+export function coldImport(nodeBinary: string, file: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      nodeBinary,
+      ['--input-type=module', '-e', CHILD_SCRIPT, new URL(`file://${file}`).href],
+      {
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...LAMBDA_ENV },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      err += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      try {
+        if (code !== 0) throw new Error(`exit ${code}`);
+        resolve((JSON.parse(out) as { ms: number }).ms);
+      } catch {
+        reject(
+          new Error(
+            `import of ${path.basename(file)} failed: ${err.trim().split('\n').slice(-3).join(' | ')}`,
+          ),
+        );
+      }
+    });
+  });
+}
+
+export interface BundleOptions {
+  /** Repository root. */
+  root: string;
+  /** Where bundles are written (wiped first). */
+  outDir: string;
+  nodeBinary: string;
+  /** Cold-import processes per function. */
+  samples: number;
+  /** Inputs listed per bundle. */
+  top: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * Bundles every function, measures its size and its cold import time.
+ *
+ * @example
+ * const results = await benchBundles({ root, outDir: '/tmp/stepops-bundles', nodeBinary, samples: 5, top: 5 });
+ */
+export async function benchBundles(options: BundleOptions): Promise<BundleResult[]> {
+  const names = await listFunctions(path.join(options.root, 'functions'));
+  await rm(options.outDir, { recursive: true, force: true });
+  await mkdir(options.outDir, { recursive: true });
+  const results: BundleResult[] = [];
+  for (const name of names) {
+    const outfile = path.join(options.outDir, name, 'index.mjs');
+    let result: BundleResult = { name, bytes: 0, coldImportMs: null, coldImportSamplesMs: [], topInputs: [] };
+    try {
+      const built = await build({
+        absWorkingDir: options.root,
+        entryPoints: [path.join('functions', name, 'handler.ts')],
+        outfile,
+        bundle: true,
+        minify: true,
+        format: 'esm',
+        platform: 'node',
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        banner: { js: ESM_BANNER },
+        metafile: true,
+        logLevel: 'silent',
+        // SST bundles everything by default, the AWS SDK included.
+        external: [],
+      });
+      result.bytes = (await stat(outfile)).size;
+      result.topInputs = topInputs(built.metafile, options.top);
+      for (let i = 0; i < options.samples; i += 1) {
+        result.coldImportSamplesMs.push(await coldImport(options.nodeBinary, outfile));
+      }
+      result.coldImportMs = median(result.coldImportSamplesMs);
+    } catch (error) {
+      result = { ...result, error: error instanceof Error ? error.message : String(error) };
+    }
+    options.log?.(
+      `  ${name}: ${(result.bytes / 1024).toFixed(1)} KB, cold import ${result.coldImportMs?.toFixed(1) ?? '—'} ms${result.error ? ` (${result.error})` : ''}`,
+    );
+    results.push(result);
+  }
+  return results;
+}
