@@ -157,7 +157,10 @@ export function renderProbeScript(target: Target, probe: Probe): string | undefi
   return renderScript({
     title: `probe ${target.name} ${probe.name}`,
     env: { TARGET: target.name, PROBE: probe.name },
-    steps: [{ name: probe.name, script: body, timeout: probe.timeout }],
+    // A host-side HTTP probe gets a few seconds more than curl's own --max-time, so curl reports the timeout.
+    steps: [
+      { name: probe.name, script: body, timeout: probe.type === 'http' ? probe.timeout + 5 : probe.timeout },
+    ],
     ...hostOptions,
   });
 }

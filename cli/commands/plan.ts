@@ -1,0 +1,194 @@
+/**
+ * `stepops plan <deploy|backup|health|recover> <target>`: prints what a run would do — the hosts or
+ * their selector, the batches, and every script exactly as the hosts would run it — without running
+ * anything.
+ */
+import { Argument, type Command, Option } from 'commander';
+import { type BackupPlan, planBackup } from '../../shared/backup/plan.ts';
+import { loadTarget } from '../../shared/config/load.ts';
+import type { Target } from '../../shared/config/schema.ts';
+import { type DeployPlan, planDeploy } from '../../shared/deploy/plan.ts';
+import { type HealthPlan, planHealth } from '../../shared/health/plan.ts';
+import { listRunbooks, planRecovery, type RecoveryPlan } from '../../shared/recovery/plan.ts';
+import {
+  describeBatches,
+  describeHostSelection,
+  EXIT,
+  indent,
+  type Output,
+  scriptBlock,
+  stdio,
+  UsageError,
+} from '../output.ts';
+
+/** The workflows a plan can be printed for. */
+export const PLAN_KINDS = ['deploy', 'backup', 'health', 'recover'] as const;
+export type PlanKind = (typeof PLAN_KINDS)[number];
+
+/** Options of `stepops plan`. */
+export interface PlanOptions {
+  ref?: string;
+  runbook?: string;
+  job?: string;
+  runId?: string;
+  json?: boolean;
+  /** The time a backup plan is made for (names the dumps); now when omitted. */
+  now?: Date;
+}
+
+function formatDeploy(target: Target, plan: DeployPlan): string {
+  const gate = plan.healthGate;
+  const snapshot = [
+    ...(plan.snapshot.ebs ? ['EBS snapshot of every volume of each host'] : []),
+    ...(plan.snapshot.rdsInstance ? [`RDS snapshot of ${plan.snapshot.rdsInstance}`] : []),
+  ];
+  return [
+    `deploy ${plan.target} at ${plan.ref} (run ${plan.runId})`,
+    '',
+    `hosts: ${describeHostSelection(target.hosts)}`,
+    'batches:',
+    indent(describeBatches(target.hosts, plan.batchSize, plan.maxErrors).join('\n')),
+    `snapshot before deploy: ${snapshot.length ? snapshot.join('; ') : 'none'}`,
+    `health gate: ${gate.probes.join(', ')}: ${gate.successes} passing round${gate.successes === 1 ? '' : 's'} in a row, every ${gate.intervalSeconds} s, within ${gate.timeoutSeconds} s; else roll back`,
+    '',
+    scriptBlock(`deploy script (each host, timeout ${plan.deployTimeoutSeconds} s)`, plan.deployScript),
+    '',
+    scriptBlock(
+      `rollback script (each host of a failed batch, timeout ${plan.rollbackTimeoutSeconds} s)`,
+      plan.rollbackScript,
+    ),
+  ].join('\n');
+}
+
+function formatBackup(target: Target, plan: BackupPlan): string {
+  const lines = [
+    `backup ${plan.target} (run ${plan.runId})`,
+    '',
+    `hosts: ${describeHostSelection(target.hosts)}`,
+  ];
+  for (const job of plan.jobs) {
+    lines.push(
+      '',
+      `job ${job.name} (${job.type}), schedule ${job.schedule}`,
+      `  retention: ${job.retentionRule}`,
+    );
+    lines.push(...job.actions.map((a) => `  - ${a}`));
+    if (job.script) {
+      lines.push(scriptBlock(`${job.name} script (timeout ${job.timeoutSeconds} s)`, job.script));
+    }
+  }
+  return lines.join('\n');
+}
+
+function formatHealth(target: Target, plan: HealthPlan): string {
+  const lines = [
+    `health ${plan.target}, schedule ${plan.schedule}`,
+    '',
+    `hosts: ${describeHostSelection(target.hosts)}`,
+    `unhealthy after ${plan.failureThreshold} failing check${plan.failureThreshold === 1 ? '' : 's'} in a row, healthy again after ${plan.successThreshold} passing`,
+    `on failure: ${plan.onFailureRunbook ? `start runbook ${plan.onFailureRunbook}` : 'alert only'}`,
+  ];
+  for (const probe of plan.probes) {
+    lines.push('', `probe ${probe.name} (${probe.type}, runs on ${probe.runsOn})`, `  ${probe.check}`);
+    if (probe.script) lines.push(scriptBlock(`${probe.name} script`, probe.script));
+  }
+  return lines.join('\n');
+}
+
+function formatRecovery(target: Target, plan: RecoveryPlan): string {
+  const lines = [
+    `recover ${plan.target} with runbook ${plan.runbook} (run ${plan.runId})`,
+    '',
+    indent(plan.description),
+    '',
+    `hosts: ${describeHostSelection(target.hosts)}`,
+  ];
+  plan.steps.forEach((step, i) => {
+    lines.push('', `step ${i + 1}/${plan.steps.length}: ${step.name} (${step.type}): ${step.description}`);
+    if (step.script)
+      lines.push(scriptBlock(`${step.name} script (timeout ${step.timeoutSeconds} s)`, step.script));
+    if (step.actions) {
+      lines.push(`  AWS actions (timeout ${step.timeoutSeconds} s):`, ...step.actions.map((a) => `  - ${a}`));
+    }
+  });
+  lines.push('', `then verify: ${plan.verify.join(', ') || 'nothing (the target has no probes)'}`);
+  return lines.join('\n');
+}
+
+/**
+ * Resolves and prints the plan of a workflow for a target.
+ *
+ * @example
+ * await plan('deploy', 'datizmo', { ref: 'v1.4.0' });
+ * @returns the exit code
+ * @throws ConfigError, InvalidInputError or UsageError on bad input (reported with exit code 2)
+ */
+export async function plan(
+  kind: PlanKind,
+  targetName: string,
+  options: PlanOptions,
+  output: Output = stdio,
+): Promise<number> {
+  const target = await loadTarget(targetName);
+  const runId = options.runId ?? 'plan-preview';
+  let text: string;
+  let value: unknown;
+  switch (kind) {
+    case 'deploy': {
+      if (options.ref === undefined)
+        throw new UsageError('plan deploy needs --ref <ref> (a branch, tag or commit)');
+      const result = planDeploy(target, options.ref, runId);
+      value = result;
+      text = formatDeploy(target, result);
+      break;
+    }
+    case 'backup': {
+      const result = planBackup(target, {
+        now: options.now ?? new Date(),
+        runId,
+        ...(options.job ? { job: options.job } : {}),
+      });
+      value = result;
+      text = formatBackup(target, result);
+      break;
+    }
+    case 'health': {
+      const result = planHealth(target);
+      value = result;
+      text = formatHealth(target, result);
+      break;
+    }
+    case 'recover': {
+      const runbooks = listRunbooks(target);
+      if (options.runbook === undefined) {
+        const known = runbooks.map((r) => `  ${r.name}: ${r.description}`).join('\n');
+        throw new UsageError(
+          `plan recover needs --runbook <name>; runbooks of ${target.name}:\n${known || '  (none)'}`,
+        );
+      }
+      const result = planRecovery(target, options.runbook, { runId });
+      value = result;
+      text = formatRecovery(target, result);
+      break;
+    }
+  }
+  output.out(options.json ? JSON.stringify({ hosts: target.hosts, ...(value as object) }, null, 2) : text);
+  return EXIT.ok;
+}
+
+/** Adds `plan` to the program. */
+export function register(program: Command): void {
+  program
+    .command('plan')
+    .description('print what a run would do: hosts, batches and every script exactly as it would run')
+    .addArgument(new Argument('<workflow>', 'which workflow').choices(PLAN_KINDS))
+    .argument('<target>', 'target name (targets/<name>.ts) or path to a target file')
+    .option('--ref <ref>', 'deploy: the branch, tag or commit to deploy')
+    .option('--runbook <name>', 'recover: the runbook to run')
+    .option('--job <name>', 'backup: only this backup job')
+    .option('--run-id <id>', 'the run id the scripts receive as STEPOPS_RUN_ID', 'plan-preview')
+    .addOption(new Option('--json', 'print the plan as JSON'))
+    .action(async (kind: PlanKind, targetName: string, options: PlanOptions) => {
+      process.exitCode = await plan(kind, targetName, options);
+    });
+}
