@@ -58,7 +58,10 @@ const countOrPercent = z.union(
 
 const maxErrors = z.union(
   [
-    z.number().int().nonnegative(),
+    z
+      .number()
+      .int({ error: 'expected a whole number of hosts (0 or more) or a percentage such as "10%"' })
+      .nonnegative({ error: 'expected a whole number of hosts (0 or more) or a percentage such as "10%"' }),
     z.string().regex(/^(100|[1-9]?[0-9])%$/, { error: 'expected a percentage from 0% to 100%' }),
   ],
   { error: 'expected a whole number of hosts (0 or more) or a percentage such as "10%"' },
@@ -303,9 +306,15 @@ const runbookStep = z.discriminatedUnion(
       device: z.string().regex(/^\/dev\/[a-z0-9]+$/, { error: 'expected a device such as "/dev/sdf"' }),
       /** Which snapshot: the newest stepops snapshot of this device unless a snapshot id is given. */
       snapshot: z
-        .union([z.literal('latest'), z.string().regex(/^snap-[0-9a-f]{8,17}$/)], {
-          error: 'expected "latest" or a snapshot id such as "snap-0123456789abcdef0"',
-        })
+        .union(
+          [
+            z.literal('latest'),
+            z.string().regex(/^snap-[0-9a-f]{8,17}$/, {
+              error: 'expected "latest" or a snapshot id such as "snap-0123456789abcdef0"',
+            }),
+          ],
+          { error: 'expected "latest" or a snapshot id such as "snap-0123456789abcdef0"' },
+        )
         .default('latest'),
       timeout: seconds.default(1800),
     }),
@@ -334,9 +343,19 @@ const runbookStep = z.discriminatedUnion(
       dbInstance,
       /** Which snapshot: the newest snapshot of the instance (stepops or automated) unless an id is given. */
       snapshot: z
-        .union([z.literal('latest'), z.string().regex(/^[a-zA-Z][a-zA-Z0-9:-]{0,254}$/)], {
-          error: 'expected "latest" or an RDS snapshot identifier such as "rds:datizmo-db-2025-01-01-03-00"',
-        })
+        .union(
+          [
+            z.literal('latest'),
+            z.string().regex(/^[a-zA-Z][a-zA-Z0-9:-]{0,254}$/, {
+              error:
+                'expected "latest" or an RDS snapshot identifier such as "rds:datizmo-db-2025-01-01-03-00"',
+            }),
+          ],
+          {
+            error:
+              'expected "latest" or an RDS snapshot identifier such as "rds:datizmo-db-2025-01-01-03-00"',
+          },
+        )
         .default('latest'),
       /** The instance's region; the hosts' region when omitted. */
       region: region.optional(),
@@ -448,7 +467,14 @@ export const targetSchema = z
     deploy: deploySchema.optional(),
     health: healthSchema.optional(),
     backup: z.array(backupJobSchema).optional(),
-    recovery: z.record(name, runbook).optional(),
+    recovery: z
+      .record(name, runbook, {
+        error: (issue) =>
+          issue.code === 'invalid_key'
+            ? 'expected a runbook name of lowercase letters, digits and dashes (e.g. "restart-api")'
+            : undefined,
+      })
+      .optional(),
     alerts: alertsSchema.default({}),
   })
   .superRefine((target, ctx) => {
