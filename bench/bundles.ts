@@ -38,6 +38,11 @@ export interface BundleResult {
   /** Set when the bundle failed to build or to import. */
   error?: string;
   topInputs: HeavyInput[];
+  /**
+   * The same function with `@aws-sdk/*` and `@smithy/*` left external, as if it used the SDK the
+   * `nodejs24.x` runtime provides: size, and cold import with the SDK loaded from node_modules.
+   */
+  sdkExternal?: { bytes: number; coldImportMs: number | null; error?: string };
 }
 
 /** Groups a metafile input path by the package it belongs to. */
@@ -175,42 +180,129 @@ export interface BundleOptions {
  */
 export async function benchBundles(options: BundleOptions): Promise<BundleResult[]> {
   const names = await listFunctions(path.join(options.root, 'functions'));
-  await rm(options.outDir, { recursive: true, force: true });
-  await mkdir(options.outDir, { recursive: true });
+  // Bundles with the SDK external must resolve it, so they live inside the repository's tree.
+  const externalDir = path.join(options.root, 'node_modules', '.cache', 'stepops-bench-sdk-external');
+  for (const dir of [options.outDir, externalDir]) {
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+  }
+  const bundle = (name: string, outfile: string, external: string[]) =>
+    build({
+      absWorkingDir: options.root,
+      entryPoints: [path.join('functions', name, 'handler.ts')],
+      outfile,
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node24',
+      mainFields: ['module', 'main'],
+      banner: { js: ESM_BANNER },
+      metafile: true,
+      logLevel: 'silent',
+      external,
+    });
+  const sample = async (file: string): Promise<number[]> => {
+    const samples: number[] = [];
+    for (let i = 0; i < options.samples; i += 1) samples.push(await coldImport(options.nodeBinary, file));
+    return samples;
+  };
   const results: BundleResult[] = [];
   for (const name of names) {
     const outfile = path.join(options.outDir, name, 'index.mjs');
     let result: BundleResult = { name, bytes: 0, coldImportMs: null, coldImportSamplesMs: [], topInputs: [] };
     try {
-      const built = await build({
-        absWorkingDir: options.root,
-        entryPoints: [path.join('functions', name, 'handler.ts')],
-        outfile,
-        bundle: true,
-        minify: true,
-        format: 'esm',
-        platform: 'node',
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        banner: { js: ESM_BANNER },
-        metafile: true,
-        logLevel: 'silent',
-        // SST bundles everything by default, the AWS SDK included.
-        external: [],
-      });
+      // SST bundles everything by default, the AWS SDK included.
+      const built = await bundle(name, outfile, []);
       result.bytes = (await stat(outfile)).size;
       result.topInputs = topInputs(built.metafile, options.top);
-      for (let i = 0; i < options.samples; i += 1) {
-        result.coldImportSamplesMs.push(await coldImport(options.nodeBinary, outfile));
-      }
+      result.coldImportSamplesMs = await sample(outfile);
       result.coldImportMs = median(result.coldImportSamplesMs);
     } catch (error) {
       result = { ...result, error: error instanceof Error ? error.message : String(error) };
     }
+    const externalFile = path.join(externalDir, name, 'index.mjs');
+    try {
+      await bundle(name, externalFile, ['@aws-sdk/*', '@smithy/*']);
+      result.sdkExternal = { bytes: (await stat(externalFile)).size, coldImportMs: null };
+      result.sdkExternal.coldImportMs = median(await sample(externalFile));
+    } catch (error) {
+      result.sdkExternal = {
+        bytes: result.sdkExternal?.bytes ?? 0,
+        coldImportMs: null,
+        error: error instanceof Error ? error.message : String(error),
+      };
+    }
     options.log?.(
-      `  ${name}: ${(result.bytes / 1024).toFixed(1)} KB, cold import ${result.coldImportMs?.toFixed(1) ?? '—'} ms${result.error ? ` (${result.error})` : ''}`,
+      `  ${name}: ${(result.bytes / 1024).toFixed(1)} KB, cold import ${result.coldImportMs?.toFixed(1) ?? '—'} ms${result.error ? ` (${result.error})` : ''}; SDK external: ${((result.sdkExternal?.bytes ?? 0) / 1024).toFixed(1)} KB, ${result.sdkExternal?.coldImportMs?.toFixed(1) ?? '—'} ms`,
     );
     results.push(result);
   }
   return results;
 }
+
+/** A way of importing a library, bundled alone: what it adds to a bundle. */
+export interface ImportVariant {
+  label: string;
+  source: string;
+  bytes: number;
+}
+
+/**
+ * Bundles small entry points that differ only in how they import a library, to show what an
+ * import style costs (e.g. `import { z } from 'zod'` against `zod/mini`).
+ *
+ * @example
+ * await measureImportVariants(root, [{ label: 'zod namespace', source: "import { z } from 'zod'; export const s = z.string();" }]);
+ */
+export async function measureImportVariants(
+  root: string,
+  variants: readonly { label: string; source: string }[],
+): Promise<ImportVariant[]> {
+  const out: ImportVariant[] = [];
+  for (const variant of variants) {
+    const built = await build({
+      absWorkingDir: root,
+      stdin: { contents: variant.source, loader: 'ts', resolveDir: root, sourcefile: 'variant.ts' },
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node24',
+      mainFields: ['module', 'main'],
+      write: false,
+      logLevel: 'silent',
+    });
+    out.push({ ...variant, bytes: built.outputFiles[0]?.contents.length ?? 0 });
+  }
+  return out;
+}
+
+/** The import styles measured beside the bundles: the libraries that dominate them. */
+export const IMPORT_VARIANTS: readonly { label: string; source: string }[] = [
+  {
+    label: "zod: import { z } from 'zod' (namespace, as the code does now)",
+    source:
+      "import { z } from 'zod'; export const s = z.object({ a: z.string().regex(/x/), b: z.number().int() });",
+  },
+  {
+    label: "zod: named imports from 'zod'",
+    source:
+      "import { object, string, number } from 'zod'; export const s = object({ a: string().regex(/x/), b: number().int() });",
+  },
+  {
+    label: "zod: import * as z from 'zod/mini'",
+    source:
+      "import * as z from 'zod/mini'; export const s = z.object({ a: z.string().check(z.regex(/x/)), b: z.int() });",
+  },
+  {
+    label: '@aws-sdk/client-ssm: one client, one command',
+    source:
+      "import { SSMClient, SendCommandCommand } from '@aws-sdk/client-ssm'; export const c = new SSMClient({}); export const x = SendCommandCommand;",
+  },
+  {
+    label: '@middy/core + Powertools logger',
+    source:
+      "import middy from '@middy/core'; import { Logger } from '@aws-lambda-powertools/logger'; export const l = new Logger(); export const m = middy;",
+  },
+];

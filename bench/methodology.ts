@@ -1,0 +1,39 @@
+/** How each figure in `bench/RESULTS.md` is produced (rendered at its end). */
+export const METHODOLOGY = `
+Run with \`npm run bench\` (\`node bench/run.ts\`). \`--only cost,overhead,bundles,engine\` runs some
+sections, \`--quick\` takes fewer samples; neither writes these files unless \`--write\` is given.
+
+**1. Cost per run.** Each scenario is a real execution of the deploy workflow (\`workflows/deploy.ts\`)
+on the local engine (\`shared/engine\`) with the real handlers of \`functions/\` and the local drivers:
+fixture targets are registered at bench time (\`registerTarget\`), their hosts are temporary
+directories where real bash runs the rendered scripts, and the health gate probes a real HTTP server
+on 127.0.0.1. State transitions and Lambda invocations are the engine's counts; GB-seconds are each
+invocation's measured handler time (rounded up to 1 ms, as Lambda bills) × its function's memory.
+Prices: Step Functions Standard $0.025 per 1,000 transitions; Lambda $0.20 per million requests and
+$0.0000166667 per GB-second (x86); no free tier. A poll Lambda that long-polls is billed for the time
+it waits, which the measured handler time includes. Not counted: CloudWatch Logs ingestion, SSM Run
+Command (free for EC2), SNS, DynamoDB lease writes, data transfer.
+
+Schedules are priced as runs per month (730 hours) × the cost of one run, for workflows that exist.
+
+**2. Orchestration overhead.** A fixture target whose single deploy step records its own start and
+end (\`date +%s%N\`) around \`sleep S\`, and a health gate of one probe needing one success against
+an HTTP server on 127.0.0.1. Overhead = wall time of the execution − (end − start) of the step.
+It includes everything that is not the step: planning, the lease, sending the command, waiting for
+the poll Lambda to notice the end, the health gate, releasing the lease. Repeated for several
+long-poll intervals of the poll Lambda.
+
+**3. Bundles.** Each \`functions/<name>/handler.ts\` is bundled with esbuild as SST bundles Node
+functions: \`bundle: true, minify: true, format: 'esm', platform: 'node', target: 'node24',
+mainFields: ['module', 'main']\`, a \`createRequire\` banner, nothing external (the AWS SDK included).
+Size is the output file. Cold import: a fresh \`node_modules/.bin/node\` (Node 24) process per
+sample measures \`performance.now()\` around \`await import(bundle)\` (module scope included: SDK
+clients and logger are created), with a Lambda-like environment and no credentials; median of N
+processes, run one after another. The heaviest inputs come from esbuild's metafile
+(\`bytesInOutput\`, grouped by package). The Lambda runtime's own start (INIT of the sandbox) is
+not included.
+
+**4. Local engine.** The deploy workflow with no-op handlers (each returns the shape the next
+state needs, instantly), executed back to back on one engine instance for a fixed time; executions
+per second = completed executions / elapsed seconds.
+`;

@@ -1,0 +1,360 @@
+/**
+ * The shape of `bench/results.json`, and its renderings: the console table and `bench/RESULTS.md`.
+ */
+import type { RunCost } from '../shared/cost/pricing.ts';
+import type { UsageReport } from '../shared/cost/usage.ts';
+import type { BundleResult, ImportVariant } from './bundles.ts';
+
+/** A section that did not run says why. */
+export interface NotRun {
+  status: 'not-run';
+  reason: string;
+}
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryGb: number;
+  node: string;
+  platform: string;
+}
+
+export interface CostScenario {
+  name: string;
+  /** How the execution ended (`succeeded`, `failed`, …) and its output's outcome when it has one. */
+  outcome: string;
+  wallMs: number;
+  usage: UsageReport;
+  cost: RunCost;
+}
+
+export interface ScheduleCost {
+  target: string;
+  kind: 'health' | 'backup';
+  name: string;
+  schedule: string;
+  runsPerMonth: number;
+  /** Monthly dollars, or why there is no figure. */
+  monthly: number | null;
+  note: string;
+}
+
+export interface CostSection {
+  status: 'ok';
+  memoryNote: string;
+  scenarios: CostScenario[];
+  schedules: ScheduleCost[];
+  anchors: { syntheticsPerRun: number; route53PerMonth: { low: number; high: number } };
+}
+
+export interface OverheadRow {
+  sleepSeconds: number;
+  runs: number;
+  wallMs: number[];
+  scriptMs: number[];
+  overheadMs: number[];
+  medianOverheadMs: number;
+}
+
+export interface OverheadSection {
+  status: 'ok';
+  note: string;
+  goalMs: number;
+  byInterval: { pollIntervalMs: number; rows: OverheadRow[] }[];
+}
+
+export interface BundlesSection {
+  status: 'ok';
+  goalBytes: number;
+  goalColdImportMs: number;
+  samplesPerFunction: number;
+  results: BundleResult[];
+  importVariants: ImportVariant[];
+}
+
+export interface EngineSection {
+  status: 'ok';
+  executions: number;
+  seconds: number;
+  perSecond: number;
+  transitionsPerExecution: number;
+  note: string;
+}
+
+export interface BenchResults {
+  date: string;
+  command: string;
+  machine: Machine;
+  totalSeconds: number;
+  cost: CostSection | NotRun;
+  overhead: OverheadSection | NotRun;
+  bundles: BundlesSection | NotRun;
+  engine: EngineSection | NotRun;
+  /** Notes on figures that miss their goals: why, and what would fix it. */
+  misses: string[];
+}
+
+const dollars = (value: number): string => {
+  if (value === 0) return '$0';
+  if (value >= 0.01) return `$${value.toFixed(2)}`;
+  return `$${value.toPrecision(3)}`;
+};
+const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
+const ms = (value: number | null): string => (value === null ? '—' : `${value.toFixed(0)} ms`);
+
+/** Pads cells into aligned columns (plain text). */
+function columns(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) =>
+    r
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+function markdownTable(header: string[], rows: string[][]): string[] {
+  return [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ];
+}
+
+function costRows(section: CostSection): { header: string[]; rows: string[][] } {
+  return {
+    header: [
+      'run',
+      'outcome',
+      'transitions',
+      'invocations',
+      'GB-s',
+      'Step Functions',
+      'Lambda',
+      'per run',
+      'per 1,000 runs',
+    ],
+    rows: section.scenarios.map((s) => [
+      s.name,
+      s.outcome,
+      String(s.usage.transitions),
+      String(s.usage.invocations),
+      s.usage.gbSeconds.toFixed(3),
+      dollars(s.cost.stepFunctions),
+      dollars(s.cost.lambdaRequests + s.cost.lambdaCompute),
+      dollars(s.cost.total),
+      dollars(s.cost.total * 1000),
+    ]),
+  };
+}
+
+function overheadRows(section: OverheadSection): { header: string[]; rows: string[][] } {
+  const sleeps = [...new Set(section.byInterval.flatMap((b) => b.rows.map((r) => r.sleepSeconds)))];
+  return {
+    header: ['poll interval', ...sleeps.map((s) => `S = ${s} s`)],
+    rows: section.byInterval.map((b) => [
+      `${b.pollIntervalMs} ms`,
+      ...sleeps.map((s) => {
+        const row = b.rows.find((r) => r.sleepSeconds === s);
+        return row ? `${ms(row.medianOverheadMs)} (n=${row.runs})` : '—';
+      }),
+    ]),
+  };
+}
+
+function bundleRows(section: BundlesSection): { header: string[]; rows: string[][] } {
+  return {
+    header: [
+      'function',
+      'bundle',
+      'cold import (median)',
+      'SDK external: bundle, cold import',
+      'heaviest inputs',
+    ],
+    rows: section.results.map((b) => [
+      b.name,
+      b.error && b.bytes === 0 ? 'build failed' : kb(b.bytes),
+      b.error ? `error: ${b.error}` : ms(b.coldImportMs),
+      b.sdkExternal
+        ? b.sdkExternal.error
+          ? `error: ${b.sdkExternal.error}`
+          : `${kb(b.sdkExternal.bytes)}, ${ms(b.sdkExternal.coldImportMs)}`
+        : '—',
+      b.topInputs
+        .slice(0, 3)
+        .map((t) => `${t.name} ${kb(t.bytes)}`)
+        .join(', '),
+    ]),
+  };
+}
+
+/**
+ * The console report: one block per section, aligned columns.
+ *
+ * @example
+ * console.log(renderConsole(results));
+ */
+export function renderConsole(r: BenchResults): string {
+  const out: string[] = [
+    `stepops bench — ${r.date} — ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGb} GB, Node ${r.machine.node} — ${r.totalSeconds.toFixed(0)} s`,
+    '',
+    '(1) AWS cost per run (list prices)',
+  ];
+  if (r.cost.status === 'ok') {
+    const t = costRows(r.cost);
+    out.push(...columns([t.header, ...t.rows]).map((l) => `    ${l}`));
+    out.push(`    ${r.cost.memoryNote}`);
+    for (const s of r.cost.schedules) {
+      out.push(
+        `    schedule ${s.target}/${s.kind}/${s.name} ${s.schedule}: ${s.monthly === null ? s.note : `${dollars(s.monthly)}/month (${s.note})`}`,
+      );
+    }
+    out.push(
+      `    anchors: CloudWatch Synthetics ${dollars(r.cost.anchors.syntheticsPerRun)} per canary run; Route 53 health check ${dollars(r.cost.anchors.route53PerMonth.low)}–${dollars(r.cost.anchors.route53PerMonth.high)} per month`,
+    );
+  } else out.push(`    not run: ${r.cost.reason}`);
+
+  out.push('', '(2) Orchestration overhead: wall time − script time, median (goal < 1 s)');
+  if (r.overhead.status === 'ok') {
+    const t = overheadRows(r.overhead);
+    out.push(...columns([t.header, ...t.rows]).map((l) => `    ${l}`));
+  } else out.push(`    not run: ${r.overhead.reason}`);
+
+  out.push('', '(3) Lambda bundles (goal < 300 KB, cold import < 100 ms)');
+  if (r.bundles.status === 'ok') {
+    const t = bundleRows(r.bundles);
+    out.push(...columns([t.header, ...t.rows]).map((l) => `    ${l}`));
+  } else out.push(`    not run: ${r.bundles.reason}`);
+
+  out.push('', '(4) Local engine, deploy workflow with no-op handlers');
+  if (r.engine.status === 'ok') {
+    out.push(
+      `    ${r.engine.perSecond.toFixed(1)} executions/s (${r.engine.executions} executions in ${r.engine.seconds.toFixed(2)} s, ${r.engine.transitionsPerExecution} transitions each)`,
+    );
+  } else out.push(`    not run: ${r.engine.reason}`);
+
+  if (r.misses.length > 0) out.push('', 'Goals missed:', ...r.misses.map((m) => `  - ${m}`));
+  return out.join('\n');
+}
+
+/**
+ * `bench/RESULTS.md`: the figures, the machine, the command, the date, and why a goal was missed.
+ *
+ * @example
+ * await writeFile('bench/RESULTS.md', renderMarkdown(results));
+ */
+export function renderMarkdown(r: BenchResults, methodology: string): string {
+  const out: string[] = [
+    '# Benchmark results',
+    '',
+    `Generated by \`${r.command}\` on ${r.date} in ${r.totalSeconds.toFixed(0)} s. Raw figures: [results.json](results.json).`,
+    '',
+    `Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGb} GB memory, ${r.machine.platform}; Node ${r.machine.node}.`,
+    '',
+    '## 1. AWS cost per run',
+    '',
+  ];
+  if (r.cost.status === 'ok') {
+    const t = costRows(r.cost);
+    out.push(...markdownTable(t.header, t.rows), '', r.cost.memoryNote, '');
+    out.push('Lambda time by function (all scenarios above, summed per scenario):', '');
+    out.push(
+      ...markdownTable(
+        ['run', 'function', 'invocations', 'handler time', 'memory', 'GB-s'],
+        r.cost.scenarios.flatMap((s) =>
+          Object.entries(s.usage.byFunction).map(([name, f]) => [
+            s.name,
+            name,
+            String(f.invocations),
+            `${f.durationMs.toFixed(0)} ms`,
+            `${f.memoryMb} MB`,
+            f.gbSeconds.toFixed(4),
+          ]),
+        ),
+      ),
+      '',
+    );
+    out.push('### Schedules, per month', '');
+    if (r.cost.schedules.length === 0) out.push('No target declares a schedule.', '');
+    else {
+      out.push(
+        ...markdownTable(
+          ['target', 'kind', 'name', 'schedule', 'runs/month', 'per month'],
+          r.cost.schedules.map((s) => [
+            s.target,
+            s.kind,
+            s.name,
+            `\`${s.schedule}\``,
+            s.runsPerMonth.toFixed(0),
+            s.monthly === null ? s.note : `${dollars(s.monthly)} (${s.note})`,
+          ]),
+        ),
+        '',
+      );
+    }
+    out.push(
+      `Anchors: CloudWatch Synthetics ${dollars(r.cost.anchors.syntheticsPerRun)} per canary run (${dollars(r.cost.anchors.syntheticsPerRun * 43_800)} a month at one run a minute); a Route 53 health check ${dollars(r.cost.anchors.route53PerMonth.low)}–${dollars(r.cost.anchors.route53PerMonth.high)} a month.`,
+      '',
+    );
+  } else out.push(`Not run: ${r.cost.reason}`, '');
+
+  out.push('## 2. Orchestration overhead', '');
+  if (r.overhead.status === 'ok') {
+    const t = overheadRows(r.overhead);
+    out.push(
+      `Median of (wall time of the deploy − time its script ran), goal < ${r.overhead.goalMs} ms whatever S.`,
+      '',
+      ...markdownTable(t.header, t.rows),
+      '',
+      r.overhead.note,
+      '',
+      'Samples (ms):',
+      '',
+      ...markdownTable(
+        ['poll interval', 'S', 'wall', 'script', 'overhead'],
+        r.overhead.byInterval.flatMap((b) =>
+          b.rows.map((row) => [
+            `${b.pollIntervalMs} ms`,
+            `${row.sleepSeconds} s`,
+            row.wallMs.map((v) => v.toFixed(0)).join(', '),
+            row.scriptMs.map((v) => v.toFixed(0)).join(', '),
+            row.overheadMs.map((v) => v.toFixed(0)).join(', '),
+          ]),
+        ),
+      ),
+      '',
+    );
+  } else out.push(`Not run: ${r.overhead.reason}`, '');
+
+  out.push('## 3. Lambda bundle size and cold import', '');
+  if (r.bundles.status === 'ok') {
+    const t = bundleRows(r.bundles);
+    out.push(
+      `Goals: bundle < ${kb(r.bundles.goalBytes)}, cold import < ${r.bundles.goalColdImportMs} ms (median of ${r.bundles.samplesPerFunction} fresh processes).`,
+      '',
+      ...markdownTable(t.header, t.rows),
+      '',
+      'What one import costs, bundled alone the same way (minified, ESM):',
+      '',
+      ...markdownTable(
+        ['import', 'bundle'],
+        r.bundles.importVariants.map((v) => [v.label.replaceAll('|', '\\|'), kb(v.bytes)]),
+      ),
+      '',
+    );
+  } else out.push(`Not run: ${r.bundles.reason}`, '');
+
+  out.push('## 4. Local engine', '');
+  if (r.engine.status === 'ok') {
+    out.push(
+      `${r.engine.perSecond.toFixed(1)} executions per second of the deploy workflow (${r.engine.executions} executions in ${r.engine.seconds.toFixed(2)} s, ${r.engine.transitionsPerExecution} state transitions each). ${r.engine.note}`,
+      '',
+    );
+  } else out.push(`Not run: ${r.engine.reason}`, '');
+
+  out.push('## Goals missed', '');
+  if (r.misses.length === 0) out.push('None.', '');
+  else out.push(...r.misses.map((m) => `- ${m}`), '');
+  out.push('## How it is measured', '', methodology.trim(), '');
+  return out.join('\n');
+}

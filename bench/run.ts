@@ -1,0 +1,127 @@
+/**
+ * `npm run bench`: the four benchmarks of issue 5, a table on stdout, `bench/RESULTS.md` and
+ * `bench/results.json`.
+ *
+ * Options: `--only cost,overhead,bundles,engine` runs some sections (the files are then not
+ * written unless `--write` is given); `--quick` takes fewer samples (a smoke run).
+ */
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  BUNDLE_GOAL_BYTES,
+  benchBundles,
+  COLD_IMPORT_GOAL_MS,
+  IMPORT_VARIANTS,
+  measureImportVariants,
+} from './bundles.ts';
+import { METHODOLOGY } from './methodology.ts';
+import type { BenchResults, BundlesSection, NotRun } from './report.ts';
+import { renderConsole, renderMarkdown } from './report.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const SECTIONS = ['cost', 'overhead', 'bundles', 'engine'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    write: { type: 'boolean', default: false },
+  },
+});
+const only = new Set(
+  (values.only ?? SECTIONS.join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+for (const s of only) {
+  if (!(SECTIONS as readonly string[]).includes(s)) {
+    console.error(`unknown section "${s}" (expected ${SECTIONS.join(', ')})`);
+    process.exit(2);
+  }
+}
+const quick = values.quick;
+const writeFiles = values.write || (values.only === undefined && !quick);
+
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+async function section<T>(name: Section, fn: () => Promise<T>): Promise<T | NotRun> {
+  if (!only.has(name)) return { status: 'not-run', reason: 'not selected (--only)' };
+  const started = performance.now();
+  log(`[bench] ${name}…`);
+  try {
+    const result = await fn();
+    log(`[bench] ${name} done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    return result;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    log(`[bench] ${name} not run: ${reason}`);
+    if (process.env.BENCH_DEBUG && error instanceof Error) log(error.stack ?? '');
+    return { status: 'not-run', reason };
+  }
+}
+
+const nodeBinary = path.join(ROOT, 'node_modules', '.bin', 'node');
+const started = performance.now();
+
+// Bundles first: they spawn processes and should not share the CPU with a running engine.
+const bundles = await section('bundles', async (): Promise<BundlesSection> => {
+  const samples = quick ? 2 : 5;
+  const results = await benchBundles({
+    root: ROOT,
+    outDir: path.join(os.tmpdir(), 'stepops-bench-bundles'),
+    nodeBinary,
+    samples,
+    top: 5,
+    log,
+  });
+  if (results.length === 0) throw new Error('no functions/<name>/handler.ts to bundle');
+  return {
+    status: 'ok',
+    goalBytes: BUNDLE_GOAL_BYTES,
+    goalColdImportMs: COLD_IMPORT_GOAL_MS,
+    samplesPerFunction: samples,
+    results,
+    importVariants: await measureImportVariants(ROOT, IMPORT_VARIANTS),
+  };
+});
+const engine = await section('engine', async () => (await import('./engine.ts')).benchEngine({ quick, log }));
+const cost = await section('cost', async () => (await import('./cost.ts')).benchCost({ quick, log }));
+const overhead = await section('overhead', async () =>
+  (await import('./overhead.ts')).benchOverhead({ quick, log }),
+);
+
+const { findMisses } = await import('./misses.ts');
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const results: BenchResults = {
+  date: new Date().toISOString(),
+  command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  machine: {
+    cpu,
+    cores: os.cpus().length,
+    memoryGb: Math.round(os.totalmem() / 1024 ** 3),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+  },
+  totalSeconds: (performance.now() - started) / 1000,
+  cost,
+  overhead,
+  bundles,
+  engine,
+  misses: [],
+};
+results.misses = findMisses(results);
+
+console.log(renderConsole(results));
+if (writeFiles) {
+  await writeFile(path.join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(path.join(ROOT, 'bench', 'RESULTS.md'), renderMarkdown(results, METHODOLOGY));
+  log('[bench] wrote bench/RESULTS.md and bench/results.json');
+}
+// Local drivers may leave timers or servers behind; the benchmark is over.
+process.exit(0);

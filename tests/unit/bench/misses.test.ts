@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { findMisses } from '../../../bench/misses.ts';
+import type { BenchResults } from '../../../bench/report.ts';
+
+const notRun = { status: 'not-run', reason: 'test' } as const;
+
+function results(overrides: Partial<BenchResults>): BenchResults {
+  return {
+    date: '2026-01-01T00:00:00Z',
+    command: 'npm run bench',
+    machine: { cpu: 'cpu', cores: 2, memoryGb: 4, node: 'v24', platform: 'linux' },
+    totalSeconds: 1,
+    cost: notRun,
+    overhead: notRun,
+    bundles: notRun,
+    engine: notRun,
+    misses: [],
+    ...overrides,
+  };
+}
+
+describe('findMisses', () => {
+  it('names oversized and slow bundles with their heaviest inputs', () => {
+    // Prepare
+    const r = results({
+      bundles: {
+        status: 'ok',
+        goalBytes: 300 * 1024,
+        goalColdImportMs: 100,
+        samplesPerFunction: 5,
+        importVariants: [],
+        results: [
+          {
+            name: 'big',
+            bytes: 900 * 1024,
+            coldImportMs: 150,
+            coldImportSamplesMs: [150],
+            topInputs: [{ name: 'zod', bytes: 444 * 1024 }],
+          },
+          { name: 'small', bytes: 10 * 1024, coldImportMs: 20, coldImportSamplesMs: [20], topInputs: [] },
+        ],
+      },
+    });
+
+    // Act
+    const misses = findMisses(r);
+
+    // Assess
+    expect(misses).toHaveLength(2);
+    expect(misses[0]).toMatch(/1 of 2 bundles exceed 300 KB.*big 900 KB.*zod 444 KB/);
+    expect(misses[1]).toMatch(/big 150 ms/);
+  });
+
+  it('reports overhead at or over the goal, per interval and sleep', () => {
+    const r = results({
+      overhead: {
+        status: 'ok',
+        note: '',
+        goalMs: 1000,
+        byInterval: [
+          {
+            pollIntervalMs: 2000,
+            rows: [
+              { sleepSeconds: 1, runs: 1, wallMs: [], scriptMs: [], overheadMs: [], medianOverheadMs: 1500 },
+              { sleepSeconds: 5, runs: 1, wallMs: [], scriptMs: [], overheadMs: [], medianOverheadMs: 400 },
+            ],
+          },
+        ],
+      },
+    });
+    expect(findMisses(r)).toEqual([
+      'overhead with a 2000 ms poll interval and S = 1 s is 1500 ms (goal < 1000 ms).',
+    ]);
+  });
+
+  it('finds nothing when every goal is met or a section did not run', () => {
+    expect(findMisses(results({}))).toEqual([]);
+  });
+});
