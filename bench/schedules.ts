@@ -1,0 +1,58 @@
+/**
+ * The monthly cost of the targets' configured schedules: runs per month × the measured cost of one
+ * run of the workflow the schedule starts. A schedule whose workflow does not exist yet gets no
+ * figure, only its run count and the anchor it would be compared with.
+ */
+import type { Target } from '../shared/config/schema.ts';
+import { LIST_PRICES, type RunCost, runsPerMonth } from '../shared/cost/pricing.ts';
+import type { ScheduleCost } from './report.ts';
+
+/** The measured cost of one run of each scheduled workflow, when it exists. */
+export interface PerRunCosts {
+  health?: { cost: RunCost; source: string };
+  backup?: { cost: RunCost; source: string };
+}
+
+/**
+ * Lists every schedule of the targets (health checks and backup jobs) with its runs per month and,
+ * where the workflow's cost per run is known, its monthly cost.
+ *
+ * @example
+ * scheduleCosts([findTarget('zmanim')], {})
+ * // [{ target: 'zmanim', kind: 'health', schedule: 'rate(1 minute)', runsPerMonth: 43800, monthly: null, … }, …]
+ */
+export function scheduleCosts(targets: readonly Target[], perRun: PerRunCosts): ScheduleCost[] {
+  const rows: ScheduleCost[] = [];
+  for (const target of targets) {
+    if (target.health) {
+      const runs = runsPerMonth(target.health.schedule);
+      const probes = target.health.probes.length;
+      const synthetics = runs * probes * LIST_PRICES.syntheticsPerCanaryRun;
+      const anchor = `anchor: ${probes} Synthetics canaries at this rate $${synthetics.toFixed(2)}/month, ${probes} Route 53 checks $${(probes * LIST_PRICES.route53HealthCheckPerMonth.low).toFixed(2)}–$${(probes * LIST_PRICES.route53HealthCheckPerMonth.high).toFixed(2)}/month`;
+      rows.push({
+        target: target.name,
+        kind: 'health',
+        name: `${probes} probes`,
+        schedule: target.health.schedule,
+        runsPerMonth: runs,
+        monthly: perRun.health ? runs * perRun.health.cost.total : null,
+        note: perRun.health
+          ? `${perRun.health.source}; ${anchor}`
+          : `health workflow not built yet; ${anchor}`,
+      });
+    }
+    for (const job of target.backup ?? []) {
+      const runs = runsPerMonth(job.schedule);
+      rows.push({
+        target: target.name,
+        kind: 'backup',
+        name: `${job.name} (${job.type})`,
+        schedule: job.schedule,
+        runsPerMonth: runs,
+        monthly: perRun.backup ? runs * perRun.backup.cost.total : null,
+        note: perRun.backup ? perRun.backup.source : 'backup workflow not built yet',
+      });
+    }
+  }
+  return rows;
+}
