@@ -1,0 +1,71 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { findTarget, listTargets } from '../../../shared/config/registry.ts';
+import { type LabelledScript, renderedScripts, STEP_HEADER, stepScripts } from './scripts.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'stepops-shellcheck-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * Runs shellcheck over scripts at once; returns its findings (empty when all pass).
+ * Rendered scripts nest each step in single quotes on purpose (`bash -c '…'`), which shellcheck's
+ * informational SC2016 flags wherever a step mentions `$`: only for them is SC2016 excluded; the
+ * step scripts themselves are checked in full.
+ */
+function shellcheck(scripts: readonly LabelledScript[], options: { nested: boolean }): string {
+  const files = scripts.map(({ label, script }) => {
+    const file = path.join(dir, `${label.replaceAll(/[^\w.-]/g, '_')}.sh`);
+    writeFileSync(file, script);
+    return file;
+  });
+  const args = ['-s', 'bash', '-f', 'gcc', ...(options.nested ? ['-e', 'SC2016'] : []), ...files];
+  const result = spawnSync('shellcheck', args, { encoding: 'utf8' });
+  if (result.error)
+    throw new Error(`shellcheck is not installed (apt-get install -y shellcheck): ${result.error.message}`);
+  return result.stdout.replaceAll(`${dir}/`, '');
+}
+
+describe('shellcheck harness', () => {
+  it('is installed and catches a bad script', () => {
+    // Prepare
+    const bad = [{ label: 'bad', script: `${STEP_HEADER}rm -rf $1/tmp\n` }];
+
+    // Act
+    const findings = shellcheck(bad, { nested: false });
+
+    // Assess
+    expect(execFileSync('shellcheck', ['--version'], { encoding: 'utf8' })).toContain('ShellCheck');
+    expect(findings).toContain('SC2086');
+  });
+});
+
+describe.each(listTargets())('scripts of target %s', (name) => {
+  const target = findTarget(name);
+
+  it('has step scripts that pass shellcheck', () => {
+    // Prepare
+    const scripts = stepScripts(target);
+
+    // Act
+    const findings = shellcheck(scripts, { nested: false });
+
+    // Assess
+    expect(scripts.length).toBeGreaterThan(0);
+    expect(findings).toBe('');
+  });
+
+  it('has rendered plan scripts that pass shellcheck', () => {
+    // Prepare
+    const scripts = renderedScripts(target);
+
+    // Act
+    const findings = shellcheck(scripts, { nested: true });
+
+    // Assess
+    expect(scripts.length).toBeGreaterThan(0);
+    expect(findings).toBe('');
+  });
+});
