@@ -1,3 +1,5 @@
+import type { Probe } from '../config/schema.ts';
+
 /**
  * Ports: one interface per capability. Each has an AWS adapter and a local adapter; which one a
  * run uses follows from what the target declares (`ec2` hosts → AWS, `local` hosts → local).
@@ -130,4 +132,14 @@ export interface ProbeResult {
   /** Why it failed, or a short description of what passed (`200 in 12 ms`). */
   detail: string;
   latencyMs?: number;
+  /** The host a host-scoped probe (`command`, `ec2-status`, `ssm-agent`) ran against. */
+  host?: string;
+}
+
+/**
+ * Runs a target's probes once. Endpoint probes (`http`, `tls`) give one result; host-scoped probes
+ * (`command`, `ec2-status`, `ssm-agent`) give one result per host, each naming its host.
+ */
+export interface ProbeRunner {
+  run(probe: Probe, hosts: HostRef[]): Promise<ProbeResult[]>;
 }

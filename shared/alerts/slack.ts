@@ -1,0 +1,253 @@
+/**
+ * Slack alerts: the Block Kit message for a notification, and a poster for incoming webhooks that
+ * retries transient failures and never reveals the webhook URL (it is a secret: whoever has it can
+ * post to the channel), neither in errors nor in logs.
+ */
+import type { Notification } from '../drivers/ports.ts';
+
+/** Slack's limits that a message must stay within. */
+export const SLACK_LIMITS = { headerText: 150, sectionText: 3000, fieldText: 2000, buttonUrl: 3000 } as const;
+
+interface TextObject {
+  type: 'plain_text' | 'mrkdwn';
+  text: string;
+  emoji?: boolean;
+}
+
+/** The Block Kit blocks stepops uses. */
+export type SlackBlock =
+  | { type: 'header'; text: TextObject & { type: 'plain_text' } }
+  | { type: 'section'; text?: TextObject; fields?: TextObject[] }
+  | { type: 'context'; elements: TextObject[] }
+  | {
+      type: 'actions';
+      elements: {
+        type: 'button';
+        text: TextObject & { type: 'plain_text' };
+        url: string;
+        action_id: string;
+        style?: 'primary' | 'danger';
+      }[];
+    };
+
+/** An incoming-webhook payload: `text` is the fallback shown in notifications. */
+export interface SlackMessage {
+  text: string;
+  blocks: SlackBlock[];
+}
+
+const EMOJI: Record<Notification['outcome'], string> = {
+  succeeded: ':white_check_mark:',
+  failed: ':x:',
+  'rolled-back': ':leftwards_arrow_with_hook:',
+  'rollback-failed': ':rotating_light:',
+};
+
+/**
+ * Escapes the three characters Slack's mrkdwn treats as control characters.
+ *
+ * @example
+ * escapeMrkdwn('a < b & c') // 'a &lt; b &amp; c'
+ */
+export function escapeMrkdwn(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+}
+
+function clip(text: string, limit: number): string {
+  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}
+
+/** Keeps the end of an escaped text within `limit`, cutting at a line start where possible. */
+function clipTail(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  const marker = '…\n';
+  let kept = text.slice(text.length - (limit - marker.length));
+  const newline = kept.indexOf('\n');
+  if (newline >= 0 && newline < 200) kept = kept.slice(newline + 1);
+  // Do not leave half an entity such as `&am` at the start.
+  kept = kept.replace(/^[^&;\s]{0,4};/, '');
+  return marker + kept;
+}
+
+function field(label: string, value: string): TextObject {
+  return { type: 'mrkdwn', text: clip(`*${label}*\n${escapeMrkdwn(value)}`, SLACK_LIMITS.fieldText) };
+}
+
+/**
+ * Builds the Block Kit message for a notification: a header with the outcome's emoji, the summary,
+ * fields (target, workflow, outcome, ref, failed state, host), the error, the tail of the command
+ * output in a code block, and a button to the execution in the Step Functions console.
+ *
+ * @example
+ * const payload = slackMessage({ target: 'datizmo', workflow: 'deploy', outcome: 'rolled-back', runId: 'r1', summary: 'deploy of v3 failed the health gate and was rolled back', at: new Date().toISOString() });
+ * await postToSlack(webhookUrl, payload, { attempts: 3 });
+ */
+export function slackMessage(notification: Notification): SlackMessage {
+  const n = notification;
+  const title = `${n.workflow} ${n.target}: ${n.outcome}`;
+  const blocks: SlackBlock[] = [
+    {
+      type: 'header',
+      text: {
+        type: 'plain_text',
+        text: clip(`${EMOJI[n.outcome]} ${title}`, SLACK_LIMITS.headerText),
+        emoji: true,
+      },
+    },
+    {
+      type: 'section',
+      text: { type: 'mrkdwn', text: clip(escapeMrkdwn(n.summary), SLACK_LIMITS.sectionText) },
+    },
+  ];
+  const fields = [
+    field('Target', n.target),
+    field('Workflow', n.workflow),
+    field('Outcome', n.outcome),
+    ...(n.ref ? [field('Ref', n.ref)] : []),
+    ...(n.failedState ? [field('Failed state', n.failedState)] : []),
+    ...(n.host ? [field('Host', n.host)] : []),
+  ];
+  blocks.push({ type: 'section', fields });
+  if (n.error || n.cause) {
+    const error = [
+      n.error ? `\`${escapeMrkdwn(n.error).replaceAll('`', "'")}\`` : '',
+      n.cause ? escapeMrkdwn(n.cause) : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: clip(`*Error*\n${error}`, SLACK_LIMITS.sectionText) },
+    });
+  }
+  if (n.outputTail?.trim()) {
+    const fence = '```';
+    // A fence inside the output would end the code block early.
+    const body = escapeMrkdwn(n.outputTail.trimEnd()).replaceAll(fence, "'''");
+    const room = SLACK_LIMITS.sectionText - '*Output (tail)*\n'.length - 2 * fence.length - 2;
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: `*Output (tail)*\n${fence}\n${clipTail(body, room)}${fence}` },
+    });
+  }
+  if (
+    n.executionUrl &&
+    /^https:\/\//.test(n.executionUrl) &&
+    n.executionUrl.length <= SLACK_LIMITS.buttonUrl
+  ) {
+    blocks.push({
+      type: 'actions',
+      elements: [
+        {
+          type: 'button',
+          text: { type: 'plain_text', text: 'Open execution', emoji: false },
+          url: n.executionUrl,
+          action_id: 'open-execution',
+          ...(n.outcome === 'succeeded' ? {} : { style: 'danger' as const }),
+        },
+      ],
+    });
+  }
+  blocks.push({
+    type: 'context',
+    elements: [
+      { type: 'mrkdwn', text: clip(escapeMrkdwn(`run ${n.runId} · ${n.at}`), SLACK_LIMITS.sectionText) },
+    ],
+  });
+  return { text: clip(`${title} — ${n.summary}`, SLACK_LIMITS.sectionText), blocks };
+}
+
+/** Posting to Slack failed; the message never contains the webhook URL. */
+export class SlackPostError extends Error {
+  /** HTTP status of the last answer, when there was one. */
+  readonly status: number | undefined;
+
+  constructor(message: string, status?: number) {
+    super(message);
+    this.name = 'SlackPostError';
+    this.status = status;
+  }
+}
+
+export interface PostToSlackOptions {
+  /** Tries in all, including the first (default 3). */
+  attempts?: number;
+  /** The fetch to use; the global `fetch` by default. */
+  fetch?: typeof fetch;
+  /** Delay before the first retry in ms, doubled each time, with jitter (default 500). */
+  baseDelayMs?: number;
+  /** Seconds one attempt may take (default 10). */
+  timeoutSeconds?: number;
+  /** Receives one line per retry; the URL is never part of it. */
+  log?: (message: string) => void;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function failureOf(error: unknown): string {
+  const name = (error as { name?: string }).name;
+  if (name === 'TimeoutError' || name === 'AbortError') return 'did not answer in time';
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[A-Z_]+$/.test(code)) return `unreachable (${code})`;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return 'unreachable';
+}
+
+/**
+ * Posts a message to a Slack incoming webhook. Retries 5xx, 429 (honouring `Retry-After`, capped)
+ * and network errors with exponential backoff; other 4xx answers fail at once. Errors and log lines
+ * say what happened (`Slack webhook answered 500`) and never include the URL.
+ *
+ * @example
+ * await postToSlack(await webhookUrl(), slackMessage(notification), { attempts: 4 });
+ * @throws SlackPostError after the last attempt, or at once on a 4xx other than 429
+ */
+export async function postToSlack(
+  url: string,
+  payload: SlackMessage,
+  options: PostToSlackOptions = {},
+): Promise<void> {
+  const attempts = Math.max(1, options.attempts ?? 3);
+  const doFetch = options.fetch ?? fetch;
+  const baseDelay = options.baseDelayMs ?? 500;
+  const body = JSON.stringify(payload);
+  let lastProblem = 'Slack webhook was not called';
+  let lastStatus: number | undefined;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    let retryAfterMs: number | undefined;
+    try {
+      const response = await doFetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        signal: AbortSignal.timeout((options.timeoutSeconds ?? 10) * 1000),
+      });
+      // Slack answers errors with a short code (`invalid_payload`, `no_service`); anything else is
+      // not repeated, since a stand-in or proxy could echo the request.
+      const text = (await response.text().catch(() => '')).trim();
+      const answer = /^[a-z_]{1,60}$/.test(text) ? text : '';
+      if (response.ok) return;
+      lastStatus = response.status;
+      lastProblem = `Slack webhook answered ${response.status}${answer ? ` (${answer})` : ''}`;
+      if (response.status !== 429 && response.status < 500)
+        throw new SlackPostError(lastProblem, response.status);
+      const retryAfter = Number(response.headers.get('retry-after'));
+      if (Number.isFinite(retryAfter) && retryAfter > 0) retryAfterMs = Math.min(retryAfter, 30) * 1000;
+    } catch (error) {
+      if (error instanceof SlackPostError) throw error;
+      lastStatus = undefined;
+      lastProblem = `Slack webhook ${failureOf(error)}`;
+    }
+    if (attempt < attempts) {
+      const delay = retryAfterMs ?? Math.round(baseDelay * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
+      options.log?.(`${lastProblem}; retrying in ${delay} ms (attempt ${attempt} of ${attempts})`);
+      await sleep(delay);
+    }
+  }
+  throw new SlackPostError(`${lastProblem}; gave up after ${attempts} attempts`, lastStatus);
+}

@@ -1,0 +1,128 @@
+/**
+ * DynamoDB lease store: one item per key in the state table (hash key `pk`, string), with the TTL
+ * attribute `expiresAt` (epoch seconds) so leases of dead runs disappear on their own.
+ *
+ * IAM: `dynamodb:PutItem`, `dynamodb:GetItem`, `dynamodb:DeleteItem` on the table.
+ */
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { Lease, LeaseStore } from '../ports.ts';
+import { dynamoClient } from './clients.ts';
+
+/**
+ * The partition key of a lease item.
+ *
+ * @example
+ * leaseKey('target:demo') // 'lease#target:demo'
+ */
+export function leaseKey(key: string): string {
+  return `lease#${key}`;
+}
+
+function isConditionalCheckFailed(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as { name?: string }).name === 'ConditionalCheckFailedException'
+  );
+}
+
+export interface DynamoLeaseStoreOptions {
+  client?: DynamoDBClient;
+  /** Epoch seconds now; injectable for tests. */
+  now?: () => number;
+}
+
+/**
+ * Leases in DynamoDB with conditional writes: a put succeeds when the key has no lease, its lease
+ * has expired (TTL deletion can lag by hours, so expiry is checked in the condition), or the same
+ * owner holds it (a retried lock step renews its own lease). Release deletes only the owner's lease.
+ *
+ * @example
+ * const leases = new DynamoLeaseStore('stepops-state');
+ * const taken = await leases.acquire('target:datizmo', executionArn, 3600);
+ */
+export class DynamoLeaseStore implements LeaseStore {
+  readonly #table: string;
+  readonly #client: DynamoDBClient;
+  readonly #now: () => number;
+
+  constructor(tableName: string, options: DynamoLeaseStoreOptions = {}) {
+    this.#table = tableName;
+    this.#client = options.client ?? dynamoClient();
+    this.#now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  }
+
+  acquire(
+    key: string,
+    owner: string,
+    ttlSeconds: number,
+  ): Promise<{ acquired: true } | { acquired: false; heldBy: Lease }> {
+    return this.#acquire(key, owner, ttlSeconds, 3);
+  }
+
+  async #acquire(
+    key: string,
+    owner: string,
+    ttlSeconds: number,
+    attempts: number,
+  ): Promise<{ acquired: true } | { acquired: false; heldBy: Lease }> {
+    const now = this.#now();
+    try {
+      await this.#client.send(
+        new PutItemCommand({
+          TableName: this.#table,
+          Item: {
+            pk: { S: leaseKey(key) },
+            leaseKey: { S: key },
+            owner: { S: owner },
+            expiresAt: { N: String(now + ttlSeconds) },
+            acquiredAt: { S: new Date(now * 1000).toISOString() },
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':now': { N: String(now) }, ':owner': { S: owner } },
+        }),
+      );
+      return { acquired: true };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    const current = await this.#client.send(
+      new GetItemCommand({ TableName: this.#table, Key: { pk: { S: leaseKey(key) } }, ConsistentRead: true }),
+    );
+    const item = current.Item;
+    if (!item && attempts > 1) {
+      // Released between the put and the read: try again.
+      return this.#acquire(key, owner, ttlSeconds, attempts - 1);
+    }
+    return {
+      acquired: false,
+      heldBy: {
+        key,
+        owner: item?.owner?.S ?? 'unknown',
+        expiresAt: Number(item?.expiresAt?.N ?? 0),
+      },
+    };
+  }
+
+  async release(key: string, owner: string): Promise<void> {
+    try {
+      await this.#client.send(
+        new DeleteItemCommand({
+          TableName: this.#table,
+          Key: { pk: { S: leaseKey(key) } },
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': { S: owner } },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * File lease store: one JSON file per key under `<stepopsHome()>/leases/`.
+ *
+ * A free key is taken with an exclusive create (the lease is written to a temp file, then hard-linked
+ * to its name, which fails if the name exists), so two owners can never both create it. Taking over
+ * an expired lease and releasing one happen under a lock file created with `open(…, 'wx')`; the
+ * lease file itself is only ever replaced by a rename, so a reader never sees half a lease.
+ */
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Lease, LeaseStore } from '../ports.ts';
+import { fileSafe, stepopsHome } from './home.ts';
+
+/** A lock file older than this is left over from a crashed process and is removed. */
+const STALE_LOCK_MS = 30_000;
+const LOCK_WAIT_MS = 10_000;
+
+export interface FileLeaseStoreOptions {
+  /** The state directory; {@link stepopsHome} (read at each call) when omitted. */
+  home?: () => string;
+  /** Epoch seconds now; injectable for tests. */
+  now?: () => number;
+}
+
+function code(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException).code;
+}
+
+async function readLease(file: string): Promise<Lease | undefined> {
+  try {
+    const value = JSON.parse(await readFile(file, 'utf8')) as Lease;
+    return typeof value.owner === 'string' && typeof value.expiresAt === 'number' ? value : undefined;
+  } catch (error) {
+    if (code(error) === 'ENOENT' || error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}
+
+async function tempFile(file: string, content: string): Promise<string> {
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(temp, content);
+  return temp;
+}
+
+/** Creates `file` with `content` only if it does not exist; false when it does. */
+async function createExclusive(file: string, content: string): Promise<boolean> {
+  const temp = await tempFile(file, content);
+  try {
+    await link(temp, file);
+    return true;
+  } catch (error) {
+    if (code(error) === 'EEXIST') return false;
+    throw error;
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+}
+
+async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      const handle = await open(lockFile, 'wx');
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      break;
+    } catch (error) {
+      if (code(error) !== 'EEXIST') throw error;
+      const info = await stat(lockFile).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs > STALE_LOCK_MS) {
+        await unlink(lockFile).catch(() => undefined);
+        continue;
+      }
+      if (Date.now() - started > LOCK_WAIT_MS) throw new Error(`timed out waiting for the lock ${lockFile}`);
+      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink(lockFile).catch(() => undefined);
+  }
+}
+
+/**
+ * Leases in files, for runs on this machine. Same semantics as the DynamoDB store: a key is free
+ * when it has no lease or its lease has expired; the owner that holds it may take it again (a
+ * retried lock step renews its own lease); release by anyone else changes nothing.
+ *
+ * @example
+ * const leases = new FileLeaseStore();
+ * const taken = await leases.acquire('target:demo', 'run-1', 3600);
+ * if (!taken.acquired) throw new TargetLockedError(`demo is locked by ${taken.heldBy.owner}`);
+ * await leases.release('target:demo', 'run-1');
+ */
+export class FileLeaseStore implements LeaseStore {
+  readonly #home: () => string;
+  readonly #now: () => number;
+
+  constructor(options: FileLeaseStoreOptions = {}) {
+    this.#home = options.home ?? stepopsHome;
+    this.#now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  }
+
+  async acquire(
+    key: string,
+    owner: string,
+    ttlSeconds: number,
+  ): Promise<{ acquired: true } | { acquired: false; heldBy: Lease }> {
+    const file = await this.#file(key);
+    const now = this.#now();
+    const lease: Lease = { key, owner, expiresAt: now + ttlSeconds };
+    const content = `${JSON.stringify(lease)}\n`;
+    if (await createExclusive(file, content)) return { acquired: true };
+    return withLock(`${file}.lock`, async () => {
+      const current = await readLease(file);
+      if (current === undefined) {
+        // Released since: create it again, exclusively (a lock-free creator may be racing us).
+        if (await createExclusive(file, content)) return { acquired: true };
+        const winner = await readLease(file);
+        return winner ? { acquired: false, heldBy: winner } : { acquired: false, heldBy: lease };
+      }
+      if (current.expiresAt < now || current.owner === owner) {
+        await rename(await tempFile(file, content), file);
+        return { acquired: true };
+      }
+      return { acquired: false, heldBy: current };
+    });
+  }
+
+  async release(key: string, owner: string): Promise<void> {
+    const file = await this.#file(key);
+    if ((await readLease(file)) === undefined) return;
+    await withLock(`${file}.lock`, async () => {
+      const current = await readLease(file);
+      if (current?.owner === owner) await unlink(file).catch(() => undefined);
+    });
+  }
+
+  async #file(key: string): Promise<string> {
+    const dir = path.join(this.#home(), 'leases');
+    await mkdir(dir, { recursive: true });
+    return path.join(dir, `${fileSafe(key)}.json`);
+  }
+}

@@ -1,0 +1,428 @@
+/**
+ * Probes: one check of one endpoint or host, with a detail a human can act on when it fails.
+ *
+ * - `http`: a real `fetch` with a timeout; status, body, JSON field and latency conditions.
+ * - `tls`: the peer certificate's expiry against `minDaysLeft`.
+ * - `command`: the probe's script, rendered like any stepops script, run on each host through the
+ *   command runner of the target (SSM or bash).
+ * - `ec2-status`: EC2 instance and system status checks (IAM: `ec2:DescribeInstanceStatus`).
+ * - `ssm-agent`: the SSM agent's ping status (IAM: `ssm:DescribeInstanceInformation`).
+ */
+import { isIP } from 'node:net';
+import { connect, type PeerCertificate } from 'node:tls';
+import { DescribeInstanceStatusCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstanceInformationCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import type { Probe } from '../config/schema.ts';
+import { ec2Client, ssmClient } from '../drivers/aws/clients.ts';
+import type { CommandRunner, HostRef, InvocationResult, ProbeResult, ProbeRunner } from '../drivers/ports.ts';
+import { renderScript } from '../shell/script.ts';
+
+export type HttpProbe = Extract<Probe, { type: 'http' }>;
+export type TlsProbe = Extract<Probe, { type: 'tls' }>;
+export type CommandProbe = Extract<Probe, { type: 'command' }>;
+export type Ec2StatusProbe = Extract<Probe, { type: 'ec2-status' }>;
+export type SsmAgentProbe = Extract<Probe, { type: 'ssm-agent' }>;
+
+const DAY_MS = 86_400_000;
+
+function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * Describes a network failure the way an operator says it (`connection refused`, `host not found`).
+ *
+ * @example
+ * networkFailure(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })) // 'connection refused'
+ */
+export function networkFailure(error: unknown): string {
+  const code = errorCode(error);
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host not found';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'connection reset';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'host unreachable';
+    case undefined:
+      return `request failed: ${(error as Error).message ?? String(error)}`;
+    default:
+      if (/CERT|SSL|TLS|SELF_SIGNED/i.test(code)) return `TLS error: ${code}`;
+      return `request failed: ${code}`;
+  }
+}
+
+function isTimeout(error: unknown): boolean {
+  const name = (error as { name?: string }).name;
+  return name === 'TimeoutError' || name === 'AbortError';
+}
+
+function show(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * Reads a dotted path (`db.status`) from a parsed JSON value.
+ *
+ * @example
+ * fieldAt({ db: { status: 'up' } }, 'db.status') // 'up'
+ */
+export function fieldAt(value: unknown, dottedPath: string): unknown {
+  let current: unknown = value;
+  for (const part of dottedPath.split('.')) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+}
+
+export interface HttpProbeOptions {
+  /** The fetch to use; the global `fetch` by default. */
+  fetch?: typeof fetch;
+}
+
+/**
+ * Probes an HTTP(S) endpoint once: expected status, body content, a JSON field, latency.
+ *
+ * @example
+ * const result = await httpProbe({ name: 'api', type: 'http', url: 'https://zmanim.shtetl.io/backend/api/v1/health', method: 'GET', expectStatus: [200], bodyContains: 'healthy', timeout: 10 });
+ * // { probe: 'api', ok: false, detail: 'expected status 200, got 503', latencyMs: 41 }
+ */
+export async function httpProbe(probe: HttpProbe, options: HttpProbeOptions = {}): Promise<ProbeResult> {
+  const doFetch = options.fetch ?? fetch;
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const fail = (detail: string): ProbeResult => ({
+    probe: probe.name,
+    ok: false,
+    detail,
+    latencyMs: elapsed(),
+  });
+  let status: number;
+  let body = '';
+  try {
+    const response = await doFetch(probe.url, {
+      method: probe.method,
+      signal: AbortSignal.timeout(probe.timeout * 1000),
+      headers: { 'user-agent': 'stepops-probe' },
+    });
+    status = response.status;
+    if (probe.bodyContains !== undefined || probe.jsonField !== undefined) body = await response.text();
+    else await response.body?.cancel();
+  } catch (error) {
+    if (isTimeout(error)) return fail(`timed out after ${probe.timeout} s`);
+    return fail(networkFailure(error));
+  }
+  const latencyMs = elapsed();
+  if (!probe.expectStatus.includes(status)) {
+    return fail(`expected status ${probe.expectStatus.join(' or ')}, got ${status}`);
+  }
+  if (probe.bodyContains !== undefined && !body.includes(probe.bodyContains)) {
+    return fail(`body does not contain ${JSON.stringify(probe.bodyContains)}`);
+  }
+  if (probe.jsonField !== undefined) {
+    const { path: fieldPath, equals, oneOf } = probe.jsonField;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return fail(`body is not JSON, expected field ${fieldPath}`);
+    }
+    const value = fieldAt(parsed, fieldPath);
+    if (value === undefined) return fail(`field ${fieldPath} is missing`);
+    if (equals !== undefined && value !== equals) {
+      return fail(`${fieldPath} is ${show(value)}, expected ${show(equals)}`);
+    }
+    if (oneOf !== undefined && !oneOf.some((allowed) => allowed === value)) {
+      return fail(`${fieldPath} is ${show(value)}, expected one of ${oneOf.join(', ')}`);
+    }
+  }
+  if (probe.maxLatencyMs !== undefined && latencyMs > probe.maxLatencyMs) {
+    return { ...fail(`took ${latencyMs} ms, limit ${probe.maxLatencyMs} ms`), latencyMs };
+  }
+  return { probe: probe.name, ok: true, detail: `${status} in ${latencyMs} ms`, latencyMs };
+}
+
+export interface TlsProbeOptions {
+  /** Extra trusted certificates (PEM), e.g. a test's self-signed one; the system roots otherwise. */
+  ca?: string | string[];
+  /** Now, for days-left arithmetic; injectable for tests. */
+  now?: () => Date;
+}
+
+/**
+ * Connects with TLS and checks how many days the peer certificate has left. An untrusted or
+ * mismatched certificate fails too: it would fail the users first.
+ *
+ * @example
+ * await tlsProbe({ name: 'cert', type: 'tls', host: 'datizmo.com', port: 443, minDaysLeft: 14, timeout: 10 });
+ * // { probe: 'cert', ok: true, detail: 'certificate valid for 61 more days (until 2026-05-01T00:00:00.000Z)' }
+ */
+export function tlsProbe(probe: TlsProbe, options: TlsProbeOptions = {}): Promise<ProbeResult> {
+  const started = performance.now();
+  const now = options.now ?? (() => new Date());
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (ok: boolean, detail: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ probe: probe.name, ok, detail, latencyMs: Math.round(performance.now() - started) });
+    };
+    const socket = connect({
+      host: probe.host,
+      port: probe.port,
+      ...(isIP(probe.host) ? {} : { servername: probe.host }),
+      ...(options.ca ? { ca: options.ca } : {}),
+      rejectUnauthorized: false,
+    });
+    const timer = setTimeout(() => finish(false, `timed out after ${probe.timeout} s`), probe.timeout * 1000);
+    socket.once('secureConnect', () => {
+      const cert: PeerCertificate = socket.getPeerCertificate();
+      if (!cert?.valid_to) return finish(false, 'the server sent no certificate');
+      const validTo = new Date(cert.valid_to);
+      const daysLeft = Math.floor((validTo.getTime() - now().getTime()) / DAY_MS);
+      if (!socket.authorized) {
+        return finish(false, `certificate not trusted: ${String(socket.authorizationError)}`);
+      }
+      if (daysLeft < 0) return finish(false, `certificate expired on ${validTo.toISOString()}`);
+      if (daysLeft < probe.minDaysLeft) {
+        return finish(
+          false,
+          `certificate expires in ${daysLeft} days (${validTo.toISOString()}), limit ${probe.minDaysLeft}`,
+        );
+      }
+      finish(true, `certificate valid for ${daysLeft} more days (until ${validTo.toISOString()})`);
+    });
+    socket.once('error', (error) => finish(false, networkFailure(error)));
+  });
+}
+
+export interface CommandProbeOptions {
+  /** Directory the probe runs in on ec2 hosts (local hosts run in their own directory). */
+  workingDirectory?: string;
+  /** Unix user the probe runs as on ec2 hosts. */
+  user?: string;
+  /** Milliseconds between status reads (default 1000). */
+  pollIntervalMs?: number;
+}
+
+const TERMINAL = new Set(['succeeded', 'failed', 'timed-out', 'cancelled']);
+
+function lastLine(text: string): string {
+  const lines = text.trimEnd().split('\n');
+  return (lines.at(-1) ?? '').slice(0, 300);
+}
+
+/**
+ * Runs a command probe's script on each host through a command runner and checks the exit code
+ * and, when asked, that the output matches a pattern. Waits at most the probe's timeout plus a
+ * margin for delivery.
+ *
+ * @example
+ * const results = await commandProbe(probe, hosts, new BashCommandRunner());
+ * // [{ probe: 'pm2-online', host: 'local:lab/app', ok: false, detail: 'exit code 1, expected 0: backend errored' }]
+ */
+export async function commandProbe(
+  probe: CommandProbe,
+  hosts: HostRef[],
+  runner: CommandRunner,
+  options: CommandProbeOptions = {},
+): Promise<ProbeResult[]> {
+  if (hosts.length === 0) return [{ probe: probe.name, ok: false, detail: 'no hosts to run on' }];
+  const started = performance.now();
+  const script = renderScript({
+    title: `probe ${probe.name}`,
+    env: { PROBE: probe.name },
+    steps: [{ name: probe.name, script: probe.script, timeout: probe.timeout }],
+    ...(options.workingDirectory ? { workingDirectory: options.workingDirectory } : {}),
+    ...(options.user ? { user: options.user } : {}),
+  });
+  const handle = await runner.send({
+    hosts,
+    script,
+    timeoutSeconds: probe.timeout + 5,
+    ...(options.workingDirectory ? { workingDirectory: options.workingDirectory } : {}),
+    comment: `stepops probe ${probe.name}`,
+  });
+  const deadline = Date.now() + (probe.timeout + 30) * 1000;
+  const interval = options.pollIntervalMs ?? 1000;
+  let results: InvocationResult[] = await runner.status(handle);
+  while (!results.every((r) => TERMINAL.has(r.state)) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, interval));
+    results = await runner.status(handle);
+  }
+  const latencyMs = Math.round(performance.now() - started);
+  const pattern = probe.outputMatches !== undefined ? new RegExp(probe.outputMatches, 'm') : undefined;
+  return results.map((result): ProbeResult => {
+    const base = { probe: probe.name, host: result.hostId, latencyMs };
+    if (!TERMINAL.has(result.state))
+      return { ...base, ok: false, detail: `still ${result.state} after ${probe.timeout} s` };
+    if (result.state === 'timed-out')
+      return { ...base, ok: false, detail: `timed out after ${probe.timeout} s` };
+    if (result.state === 'cancelled') return { ...base, ok: false, detail: 'the command was cancelled' };
+    if (result.exitCode !== probe.expectExitCode) {
+      const why = lastLine(result.outputTail);
+      return {
+        ...base,
+        ok: false,
+        detail: `exit code ${result.exitCode ?? 'unknown'}, expected ${probe.expectExitCode}${why ? `: ${why}` : ''}`,
+      };
+    }
+    if (pattern && !pattern.test(result.outputTail)) {
+      return { ...base, ok: false, detail: `output does not match /${probe.outputMatches}/` };
+    }
+    return { ...base, ok: true, detail: `exit code ${result.exitCode}` };
+  });
+}
+
+function byRegion(hosts: HostRef[]): Map<string, string[]> {
+  const regions = new Map<string, string[]>();
+  for (const host of hosts) {
+    if (host.kind !== 'ec2') continue;
+    regions.set(host.region, [...(regions.get(host.region) ?? []), host.id]);
+  }
+  return regions;
+}
+
+function notEc2(probe: string, host: HostRef): ProbeResult {
+  return { probe, host: host.id, ok: false, detail: `needs an ec2 host; ${host.id} is ${host.kind}` };
+}
+
+/**
+ * Checks EC2's instance and system status checks for each host; both must be `ok`.
+ *
+ * @example
+ * await ec2StatusProbe(probe, hosts) // [{ probe: 'ec2', host: 'i-0abc…', ok: false, detail: 'instance status impaired, system status ok' }]
+ */
+export async function ec2StatusProbe(
+  probe: Ec2StatusProbe,
+  hosts: HostRef[],
+  client: (region: string) => EC2Client = ec2Client,
+): Promise<ProbeResult[]> {
+  const found = new Map<string, ProbeResult>();
+  for (const [region, ids] of byRegion(hosts)) {
+    const output = await client(region).send(
+      new DescribeInstanceStatusCommand({ InstanceIds: ids, IncludeAllInstances: true }),
+    );
+    for (const status of output.InstanceStatuses ?? []) {
+      if (!status.InstanceId) continue;
+      const state = status.InstanceState?.Name ?? 'unknown';
+      const instance = status.InstanceStatus?.Status ?? 'unknown';
+      const system = status.SystemStatus?.Status ?? 'unknown';
+      const ok = state === 'running' && instance === 'ok' && system === 'ok';
+      found.set(status.InstanceId, {
+        probe: probe.name,
+        host: status.InstanceId,
+        ok,
+        detail:
+          state !== 'running'
+            ? `instance is ${state}`
+            : `instance status ${instance}, system status ${system}`,
+      });
+    }
+  }
+  return hosts.map(
+    (host) =>
+      (host.kind === 'ec2' ? found.get(host.id) : notEc2(probe.name, host)) ?? {
+        probe: probe.name,
+        host: host.id,
+        ok: false,
+        detail: 'EC2 reports no status for this instance',
+      },
+  );
+}
+
+/**
+ * Checks that each host's SSM agent is online (a host that is not cannot be deployed to).
+ *
+ * @example
+ * await ssmAgentProbe(probe, hosts) // [{ probe: 'agent', host: 'i-0abc…', ok: false, detail: 'SSM agent ConnectionLost' }]
+ */
+export async function ssmAgentProbe(
+  probe: SsmAgentProbe,
+  hosts: HostRef[],
+  client: (region: string) => SSMClient = ssmClient,
+): Promise<ProbeResult[]> {
+  const found = new Map<string, string>();
+  for (const [region, ids] of byRegion(hosts)) {
+    for (let i = 0; i < ids.length; i += 50) {
+      let nextToken: string | undefined;
+      do {
+        const page = await client(region).send(
+          new DescribeInstanceInformationCommand({
+            Filters: [{ Key: 'InstanceIds', Values: ids.slice(i, i + 50) }],
+            MaxResults: 50,
+            ...(nextToken ? { NextToken: nextToken } : {}),
+          }),
+        );
+        for (const info of page.InstanceInformationList ?? []) {
+          if (info.InstanceId) found.set(info.InstanceId, info.PingStatus ?? 'unknown');
+        }
+        nextToken = page.NextToken;
+      } while (nextToken);
+    }
+  }
+  return hosts.map((host): ProbeResult => {
+    if (host.kind !== 'ec2') return notEc2(probe.name, host);
+    const ping = found.get(host.id);
+    if (ping === undefined)
+      return { probe: probe.name, host: host.id, ok: false, detail: 'not registered with SSM' };
+    return {
+      probe: probe.name,
+      host: host.id,
+      ok: ping === 'Online',
+      detail: ping === 'Online' ? 'SSM agent online' : `SSM agent ${ping}`,
+    };
+  });
+}
+
+export interface StandardProbeRunnerOptions extends CommandProbeOptions, HttpProbeOptions, TlsProbeOptions {
+  /** Runs `command` probes: the target's command runner (SSM for ec2 hosts, bash for local ones). */
+  commands: CommandRunner;
+  ec2?: (region: string) => EC2Client;
+  ssm?: (region: string) => SSMClient;
+}
+
+/**
+ * Runs any probe of the target model once.
+ *
+ * @example
+ * const probes = new StandardProbeRunner({ commands: new BashCommandRunner() });
+ * const results = await probes.run(target.health.probes[0], hosts);
+ */
+export class StandardProbeRunner implements ProbeRunner {
+  readonly #options: StandardProbeRunnerOptions;
+
+  constructor(options: StandardProbeRunnerOptions) {
+    this.#options = options;
+  }
+
+  async run(probe: Probe, hosts: HostRef[]): Promise<ProbeResult[]> {
+    const options = this.#options;
+    switch (probe.type) {
+      case 'http':
+        return [await httpProbe(probe, options)];
+      case 'tls':
+        return [await tlsProbe(probe, options)];
+      case 'command':
+        return commandProbe(probe, hosts, options.commands, options);
+      case 'ec2-status':
+        return ec2StatusProbe(probe, hosts, options.ec2);
+      case 'ssm-agent':
+        return ssmAgentProbe(probe, hosts, options.ssm);
+    }
+  }
+}
