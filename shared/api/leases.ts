@@ -3,6 +3,7 @@
  * would only fail at its lock step. The workflow's lock step remains the authority; this is a check.
  */
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { leaseKey } from '../drivers/aws/dynamo-lease-store.ts';
 import type { Lease } from '../drivers/ports.ts';
 
 /**
@@ -22,7 +23,8 @@ export interface LeaseReader {
 }
 
 /**
- * Reads leases from the state table (`pk` = the lease key, `owner`, `expiresAt` in epoch seconds).
+ * Reads leases from the state table as the DynamoDB lease store writes them (`pk` = `leaseKey(key)`,
+ * `owner`, `expiresAt` in epoch seconds).
  *
  * @example
  * const leases = new DynamoLeaseReader(new DynamoDBClient({}), Resource.StateTable.name);
@@ -42,7 +44,7 @@ export class DynamoLeaseReader implements LeaseReader {
   async holder(target: string): Promise<Lease | undefined> {
     const key = deployLeaseKey(target);
     const out = await this.#dynamo.send(
-      new GetItemCommand({ TableName: this.#table, Key: { pk: { S: key } }, ConsistentRead: true }),
+      new GetItemCommand({ TableName: this.#table, Key: { pk: { S: leaseKey(key) } }, ConsistentRead: true }),
     );
     const item = out.Item;
     if (!item) return undefined;

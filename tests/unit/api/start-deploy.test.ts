@@ -494,10 +494,10 @@ describe('POST /deploys with a bearer token', () => {
     // Prepare
     const expiresAt = Math.floor(Date.now() / 1000) + 600;
     dynamo
-      .on(GetItemCommand, { TableName: 'stepops-test-state', Key: { pk: { S: 'target:api-server' } } })
+      .on(GetItemCommand, { TableName: 'stepops-test-state', Key: { pk: { S: 'lease#target:api-server' } } })
       .resolves({
         Item: {
-          pk: { S: 'target:api-server' },
+          pk: { S: 'lease#target:api-server' },
           owner: { S: 'api-server-0123456789abcdef' },
           expiresAt: { N: String(expiresAt) },
         },
@@ -516,7 +516,7 @@ describe('POST /deploys with a bearer token', () => {
   it('ignores an expired lease', async () => {
     // Prepare
     dynamo.on(GetItemCommand).resolves({
-      Item: { pk: { S: 'target:api-server' }, owner: { S: 'old' }, expiresAt: { N: '1000' } },
+      Item: { pk: { S: 'lease#target:api-server' }, owner: { S: 'old' }, expiresAt: { N: '1000' } },
     });
 
     // Act
