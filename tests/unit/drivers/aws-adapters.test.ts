@@ -1,0 +1,519 @@
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { CreateSnapshotsCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateDBSnapshotCommand, RDSClient } from '@aws-sdk/client-rds';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import {
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  InvocationDoesNotExist,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DynamoLeaseStore, leaseKey } from '../../../shared/drivers/aws/dynamo-lease-store.ts';
+import { Ec2HostDirectory } from '../../../shared/drivers/aws/ec2-host-directory.ts';
+import {
+  AwsSnapshotService,
+  dbSnapshotIdentifier,
+  snapshotTags,
+} from '../../../shared/drivers/aws/snapshot-service.ts';
+import { SnsNotifier, snsSubject } from '../../../shared/drivers/aws/sns-notifier.ts';
+import { invocationState, SsmCommandRunner } from '../../../shared/drivers/aws/ssm-command-runner.ts';
+import type { HostRef, Notification } from '../../../shared/drivers/ports.ts';
+import { OUTPUT_TAIL_LIMIT } from '../../../shared/drivers/ports.ts';
+import { SnapshotFailedError } from '../../../shared/errors.ts';
+
+const ssm = mockClient(SSMClient);
+const ec2 = mockClient(EC2Client);
+const rds = mockClient(RDSClient);
+const sns = mockClient(SNSClient);
+const dynamo = mockClient(DynamoDBClient);
+
+beforeEach(() => {
+  ssm.reset();
+  ec2.reset();
+  rds.reset();
+  sns.reset();
+  dynamo.reset();
+});
+
+const hosts: HostRef[] = [
+  { kind: 'ec2', id: 'i-0aaaaaaaaaaaaaaa1', region: 'eu-west-1' },
+  { kind: 'ec2', id: 'i-0aaaaaaaaaaaaaaa2', region: 'eu-west-1' },
+];
+
+describe('SsmCommandRunner', () => {
+  it('sends the script with AWS-RunShellScript, the hosts, rate control, timeouts and CloudWatch output', async () => {
+    // Prepare
+    ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
+    const runner = new SsmCommandRunner({ logGroupName: '/stepops/commands', deliveryTimeoutSeconds: 300 });
+
+    // Act
+    const handle = await runner.send({
+      hosts,
+      script: '#!/usr/bin/env bash\nset -euo pipefail\necho hi\n',
+      timeoutSeconds: 930,
+      workingDirectory: '/opt/app',
+      comment: `deploy datizmo v2 ${'x'.repeat(200)}`,
+      maxConcurrency: '1',
+      maxErrors: '0',
+    });
+
+    // Assess
+    expect(handle).toEqual({ commandId: 'cmd-1', hosts });
+    const expected = {
+      DocumentName: 'AWS-RunShellScript',
+      InstanceIds: ['i-0aaaaaaaaaaaaaaa1', 'i-0aaaaaaaaaaaaaaa2'],
+      Parameters: {
+        commands: ['#!/usr/bin/env bash\nset -euo pipefail\necho hi\n'],
+        executionTimeout: ['930'],
+        workingDirectory: ['/opt/app'],
+      },
+      TimeoutSeconds: 300,
+      Comment: `deploy datizmo v2 ${'x'.repeat(200)}`.slice(0, 100),
+      MaxConcurrency: '1',
+      MaxErrors: '0',
+      CloudWatchOutputConfig: { CloudWatchLogGroupName: '/stepops/commands', CloudWatchOutputEnabled: true },
+    };
+    expect(ssm).toHaveReceivedCommandWith(SendCommandCommand, expected);
+    expect(ssm.commandCalls(SendCommandCommand)[0]?.args[0].input).toEqual(expected);
+  });
+
+  it('leaves out CloudWatch output, rate control and the working directory when not given', async () => {
+    ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-2' } });
+    await new SsmCommandRunner().send({
+      hosts: [hosts[0]!],
+      script: 'true',
+      timeoutSeconds: 60,
+      comment: 'c',
+    });
+    expect(ssm.commandCalls(SendCommandCommand)[0]?.args[0].input).toEqual({
+      DocumentName: 'AWS-RunShellScript',
+      InstanceIds: ['i-0aaaaaaaaaaaaaaa1'],
+      Parameters: { commands: ['true'], executionTimeout: ['60'] },
+      TimeoutSeconds: 600,
+      Comment: 'c',
+    });
+  });
+
+  it('refuses local hosts and hosts in two regions', async () => {
+    const runner = new SsmCommandRunner();
+    await expect(
+      runner.send({
+        hosts: [{ kind: 'local', id: 'local:x', directory: '/tmp' }],
+        script: 'true',
+        timeoutSeconds: 1,
+        comment: 'c',
+      }),
+    ).rejects.toThrow(/ec2 hosts only/);
+    await expect(
+      runner.send({
+        hosts: [hosts[0]!, { kind: 'ec2', id: 'i-0bbbbbbbbbbbbbbb1', region: 'us-east-1' }],
+        script: 'true',
+        timeoutSeconds: 1,
+        comment: 'c',
+      }),
+    ).rejects.toThrow(/cannot span regions/);
+    expect(ssm).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+
+  it('reports a host whose invocation does not exist yet as pending', async () => {
+    // Prepare
+    ssm
+      .on(GetCommandInvocationCommand, { CommandId: 'cmd-1', InstanceId: 'i-0aaaaaaaaaaaaaaa1' })
+      .rejects(new InvocationDoesNotExist({ message: 'InvocationDoesNotExist', $metadata: {} }))
+      .on(GetCommandInvocationCommand, { CommandId: 'cmd-1', InstanceId: 'i-0aaaaaaaaaaaaaaa2' })
+      .resolves({ Status: 'InProgress', ResponseCode: -1, StandardOutputContent: '==> step 1/2: pull\n' });
+
+    // Act
+    const results = await new SsmCommandRunner().status({ commandId: 'cmd-1', hosts });
+
+    // Assess
+    expect(results).toEqual([
+      { hostId: 'i-0aaaaaaaaaaaaaaa1', state: 'pending', outputTail: '' },
+      { hostId: 'i-0aaaaaaaaaaaaaaa2', state: 'running', outputTail: '==> step 1/2: pull\n' },
+    ]);
+    expect(ssm).toHaveReceivedCommandWith(GetCommandInvocationCommand, {
+      CommandId: 'cmd-1',
+      InstanceId: 'i-0aaaaaaaaaaaaaaa1',
+    });
+  });
+
+  it('rethrows other errors of GetCommandInvocation', async () => {
+    ssm
+      .on(GetCommandInvocationCommand)
+      .rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    await expect(new SsmCommandRunner().status({ commandId: 'cmd-1', hosts })).rejects.toThrow('throttled');
+  });
+
+  it('reports exit codes and the output tail of finished hosts, stdout then stderr', async () => {
+    // Prepare
+    ssm
+      .on(GetCommandInvocationCommand, { InstanceId: 'i-0aaaaaaaaaaaaaaa1' })
+      .resolves({
+        Status: 'Success',
+        ResponseCode: 0,
+        StandardOutputContent: 'done\n',
+        StandardErrorContent: '',
+      })
+      .on(GetCommandInvocationCommand, { InstanceId: 'i-0aaaaaaaaaaaaaaa2' })
+      .resolves({
+        Status: 'Failed',
+        ResponseCode: 2,
+        StandardOutputContent: 'migrating\n',
+        StandardErrorContent: 'relation "users" does not exist\n',
+      });
+
+    // Act
+    const results = await new SsmCommandRunner().status({ commandId: 'cmd-1', hosts });
+
+    // Assess
+    expect(results).toEqual([
+      { hostId: 'i-0aaaaaaaaaaaaaaa1', state: 'succeeded', exitCode: 0, outputTail: 'done\n' },
+      {
+        hostId: 'i-0aaaaaaaaaaaaaaa2',
+        state: 'failed',
+        exitCode: 2,
+        outputTail: 'migrating\n--- stderr ---\nrelation "users" does not exist\n',
+      },
+    ]);
+  });
+
+  it('keeps the combined output within 24,000 characters, ending with stderr', async () => {
+    ssm.on(GetCommandInvocationCommand).resolves({
+      Status: 'Failed',
+      ResponseCode: 1,
+      StandardOutputContent: 'o'.repeat(24_000),
+      StandardErrorContent: `${'e'.repeat(7_990)}LAST ERROR`,
+    });
+    const [result] = await new SsmCommandRunner().status({ commandId: 'cmd-1', hosts: [hosts[0]!] });
+    expect(result?.outputTail.length).toBeLessThanOrEqual(OUTPUT_TAIL_LIMIT);
+    expect(result?.outputTail.endsWith('LAST ERROR')).toBe(true);
+    expect(result?.outputTail).toContain('--- stderr ---');
+  });
+
+  it('says why a host failed without output (delivery problems)', async () => {
+    ssm
+      .on(GetCommandInvocationCommand)
+      .resolves({ Status: 'TimedOut', StatusDetails: 'DeliveryTimedOut', ResponseCode: -1 });
+    const [result] = await new SsmCommandRunner().status({ commandId: 'cmd-1', hosts: [hosts[0]!] });
+    expect(result).toEqual({
+      hostId: 'i-0aaaaaaaaaaaaaaa1',
+      state: 'timed-out',
+      outputTail: 'SSM: DeliveryTimedOut',
+    });
+  });
+
+  it('maps every SSM status', () => {
+    expect(
+      ['Pending', 'InProgress', 'Delayed', 'Success', 'Failed', 'TimedOut', 'Cancelled', 'Cancelling'].map(
+        invocationState,
+      ),
+    ).toEqual([
+      'pending',
+      'running',
+      'pending',
+      'succeeded',
+      'failed',
+      'timed-out',
+      'cancelled',
+      'cancelled',
+    ]);
+  });
+});
+
+describe('Ec2HostDirectory', () => {
+  it('finds running instances by tags across pages and keeps those with an online agent', async () => {
+    // Prepare
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({
+        Reservations: [
+          { Instances: [{ InstanceId: 'i-0aaaaaaaaaaaaaaa1' }, { InstanceId: 'i-0aaaaaaaaaaaaaaa2' }] },
+        ],
+        NextToken: 'page-2',
+      })
+      .resolvesOnce({ Reservations: [{ Instances: [{ InstanceId: 'i-0aaaaaaaaaaaaaaa3' }] }] });
+    ssm.on(DescribeInstanceInformationCommand).resolves({
+      InstanceInformationList: [
+        { InstanceId: 'i-0aaaaaaaaaaaaaaa1', PingStatus: 'Online' },
+        { InstanceId: 'i-0aaaaaaaaaaaaaaa2', PingStatus: 'ConnectionLost' },
+        { InstanceId: 'i-0aaaaaaaaaaaaaaa3', PingStatus: 'Online' },
+      ],
+    });
+
+    // Act
+    const found = await new Ec2HostDirectory().resolve({
+      type: 'ec2',
+      region: 'eu-west-1',
+      tags: { App: 'shop', Env: 'prod' },
+    });
+
+    // Assess
+    expect(found).toEqual([
+      { kind: 'ec2', id: 'i-0aaaaaaaaaaaaaaa1', region: 'eu-west-1' },
+      { kind: 'ec2', id: 'i-0aaaaaaaaaaaaaaa3', region: 'eu-west-1' },
+    ]);
+    const filters = [
+      { Name: 'instance-state-name', Values: ['running'] },
+      { Name: 'tag:App', Values: ['shop'] },
+      { Name: 'tag:Env', Values: ['prod'] },
+    ];
+    expect(ec2).toHaveReceivedCommandTimes(DescribeInstancesCommand, 2);
+    expect(ec2).toHaveReceivedNthCommandWith(DescribeInstancesCommand, 1, {
+      Filters: filters,
+      MaxResults: 1000,
+    });
+    expect(ec2).toHaveReceivedNthCommandWith(DescribeInstancesCommand, 2, {
+      Filters: filters,
+      MaxResults: 1000,
+      NextToken: 'page-2',
+    });
+    expect(ssm).toHaveReceivedCommandWith(DescribeInstanceInformationCommand, {
+      Filters: [
+        { Key: 'InstanceIds', Values: ['i-0aaaaaaaaaaaaaaa1', 'i-0aaaaaaaaaaaaaaa2', 'i-0aaaaaaaaaaaaaaa3'] },
+      ],
+    });
+  });
+
+  it('looks instances up by id, still only running ones', async () => {
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-0aaaaaaaaaaaaaaa1' }] }] });
+    ssm.on(DescribeInstanceInformationCommand).resolves({
+      InstanceInformationList: [{ InstanceId: 'i-0aaaaaaaaaaaaaaa1', PingStatus: 'Online' }],
+    });
+    const found = await new Ec2HostDirectory().resolve({
+      type: 'ec2',
+      region: 'eu-west-1',
+      instanceIds: ['i-0aaaaaaaaaaaaaaa1', 'i-0aaaaaaaaaaaaaaa9'],
+    });
+    expect(found).toEqual([{ kind: 'ec2', id: 'i-0aaaaaaaaaaaaaaa1', region: 'eu-west-1' }]);
+    expect(ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input).toEqual({
+      InstanceIds: ['i-0aaaaaaaaaaaaaaa1', 'i-0aaaaaaaaaaaaaaa9'],
+      Filters: [{ Name: 'instance-state-name', Values: ['running'] }],
+    });
+  });
+
+  it('returns no hosts without asking SSM when no instance runs', async () => {
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    expect(
+      await new Ec2HostDirectory().resolve({ type: 'ec2', region: 'eu-west-1', tags: { App: 'x' } }),
+    ).toEqual([]);
+    expect(ssm).not.toHaveReceivedCommand(DescribeInstanceInformationCommand);
+  });
+});
+
+describe('AwsSnapshotService', () => {
+  const tags = snapshotTags({ target: 'datizmo', runId: 'run-1', ref: 'v2' });
+
+  it('snapshots every volume of each instance, tagged with target, run and ref', async () => {
+    // Prepare
+    ec2
+      .on(CreateSnapshotsCommand, {
+        InstanceSpecification: { InstanceId: 'i-0aaaaaaaaaaaaaaa1', ExcludeBootVolume: false },
+      })
+      .resolves({ Snapshots: [{ SnapshotId: 'snap-01' }, { SnapshotId: 'snap-02' }] })
+      .on(CreateSnapshotsCommand, {
+        InstanceSpecification: { InstanceId: 'i-0aaaaaaaaaaaaaaa2', ExcludeBootVolume: false },
+      })
+      .resolves({ Snapshots: [{ SnapshotId: 'snap-03' }] });
+
+    // Act
+    const ids = await new AwsSnapshotService().snapshotVolumes(hosts, tags);
+
+    // Assess
+    expect(ids).toEqual(['snap-01', 'snap-02', 'snap-03']);
+    expect(ec2.commandCalls(CreateSnapshotsCommand)[0]?.args[0].input).toEqual({
+      InstanceSpecification: { InstanceId: 'i-0aaaaaaaaaaaaaaa1', ExcludeBootVolume: false },
+      Description: 'stepops datizmo v2',
+      TagSpecifications: [
+        {
+          ResourceType: 'snapshot',
+          Tags: [
+            { Key: 'stepops:target', Value: 'datizmo' },
+            { Key: 'stepops:run', Value: 'run-1' },
+            { Key: 'stepops:ref', Value: 'v2' },
+          ],
+        },
+      ],
+      CopyTagsFromSource: 'volume',
+    });
+  });
+
+  it('turns a failure into SnapshotFailedError naming the instance', async () => {
+    ec2
+      .on(CreateSnapshotsCommand)
+      .rejects(Object.assign(new Error('not authorized'), { name: 'UnauthorizedOperation' }));
+    const error = await new AwsSnapshotService().snapshotVolumes(hosts, tags).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SnapshotFailedError);
+    expect((error as Error).message).toBe(
+      'could not snapshot the volumes of i-0aaaaaaaaaaaaaaa1: UnauthorizedOperation: not authorized',
+    );
+  });
+
+  it('creates an RDS snapshot named stepops-<target>-<timestamp> with the tags', async () => {
+    // Prepare
+    rds
+      .on(CreateDBSnapshotCommand)
+      .resolves({ DBSnapshot: { DBSnapshotIdentifier: 'stepops-datizmo-20260301-020304' } });
+    const service = new AwsSnapshotService({ now: () => new Date('2026-03-01T02:03:04.567Z') });
+
+    // Act
+    const id = await service.snapshotDatabase('eu-west-1', 'datizmo-db', tags);
+
+    // Assess
+    expect(id).toBe('stepops-datizmo-20260301-020304');
+    expect(rds.commandCalls(CreateDBSnapshotCommand)[0]?.args[0].input).toEqual({
+      DBInstanceIdentifier: 'datizmo-db',
+      DBSnapshotIdentifier: 'stepops-datizmo-20260301-020304',
+      Tags: [
+        { Key: 'stepops:target', Value: 'datizmo' },
+        { Key: 'stepops:run', Value: 'run-1' },
+        { Key: 'stepops:ref', Value: 'v2' },
+      ],
+    });
+  });
+
+  it('builds valid RDS identifiers', () => {
+    const id = dbSnapshotIdentifier('ai-chat', new Date('2026-12-31T23:59:59Z'));
+    expect(id).toBe('stepops-ai-chat-20261231-235959');
+    expect(id).toMatch(/^[a-z](?!.*--)[a-z0-9-]*[a-z0-9]$/);
+  });
+});
+
+describe('SnsNotifier', () => {
+  const notification: Notification = {
+    target: 'zmanim',
+    workflow: 'deploy',
+    outcome: 'rollback-failed',
+    runId: 'run-9',
+    summary: 'deploy of v3 failed and the rollback did not restore health',
+    at: '2026-01-01T00:00:00.000Z',
+  };
+
+  it('publishes the notification as JSON with a short subject and filterable attributes', async () => {
+    // Prepare
+    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    const topic = 'arn:aws:sns:eu-west-1:123456789012:stepops-alerts';
+
+    // Act
+    await new SnsNotifier(topic).publish(notification);
+
+    // Assess
+    expect(sns.commandCalls(PublishCommand)[0]?.args[0].input).toEqual({
+      TopicArn: topic,
+      Subject: 'stepops deploy zmanim: rollback-failed',
+      Message: JSON.stringify(notification),
+      MessageAttributes: {
+        target: { DataType: 'String', StringValue: 'zmanim' },
+        workflow: { DataType: 'String', StringValue: 'deploy' },
+        outcome: { DataType: 'String', StringValue: 'rollback-failed' },
+      },
+    });
+  });
+
+  it('keeps subjects to 100 printable ASCII characters', () => {
+    const subject = snsSubject({ ...notification, target: `é${'t'.repeat(150)}` });
+    expect(subject.length).toBe(100);
+    expect(subject).toMatch(/^[\x20-\x7e]+$/);
+  });
+});
+
+describe('DynamoLeaseStore', () => {
+  const client = new DynamoDBClient({ region: 'eu-west-1' });
+  const store = () => new DynamoLeaseStore('stepops-state', { client, now: () => 1_000 });
+
+  it('takes a lease with a conditional put carrying the TTL', async () => {
+    // Prepare
+    dynamo.on(PutItemCommand).resolves({});
+
+    // Act
+    const result = await store().acquire('target:demo', 'run-1', 600);
+
+    // Assess
+    expect(result).toEqual({ acquired: true });
+    expect(dynamo.commandCalls(PutItemCommand)[0]?.args[0].input).toEqual({
+      TableName: 'stepops-state',
+      Item: {
+        pk: { S: 'lease#target:demo' },
+        leaseKey: { S: 'target:demo' },
+        owner: { S: 'run-1' },
+        expiresAt: { N: '1600' },
+        acquiredAt: { S: '1970-01-01T00:16:40.000Z' },
+      },
+      ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':now': { N: '1000' }, ':owner': { S: 'run-1' } },
+    });
+  });
+
+  it('reads the holder when the condition fails', async () => {
+    // Prepare
+    dynamo
+      .on(PutItemCommand)
+      .rejects(
+        new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+      );
+    dynamo.on(GetItemCommand).resolves({
+      Item: { pk: { S: 'lease#target:demo' }, owner: { S: 'run-1' }, expiresAt: { N: '1600' } },
+    });
+
+    // Act
+    const result = await store().acquire('target:demo', 'run-2', 600);
+
+    // Assess
+    expect(result).toEqual({
+      acquired: false,
+      heldBy: { key: 'target:demo', owner: 'run-1', expiresAt: 1600 },
+    });
+    expect(dynamo).toHaveReceivedCommandWith(GetItemCommand, {
+      TableName: 'stepops-state',
+      Key: { pk: { S: 'lease#target:demo' } },
+      ConsistentRead: true,
+    });
+  });
+
+  it('tries again when the holder released between the put and the read', async () => {
+    dynamo
+      .on(PutItemCommand)
+      .rejectsOnce(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }))
+      .resolves({});
+    dynamo.on(GetItemCommand).resolves({});
+    expect(await store().acquire('target:demo', 'run-2', 600)).toEqual({ acquired: true });
+    expect(dynamo).toHaveReceivedCommandTimes(PutItemCommand, 2);
+  });
+
+  it('rethrows other errors', async () => {
+    dynamo
+      .on(PutItemCommand)
+      .rejects(Object.assign(new Error('table missing'), { name: 'ResourceNotFoundException' }));
+    await expect(store().acquire('target:demo', 'run-1', 600)).rejects.toThrow('table missing');
+  });
+
+  it('releases only its own lease and ignores the failed condition otherwise', async () => {
+    // Prepare
+    dynamo
+      .on(DeleteItemCommand)
+      .rejects(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }));
+
+    // Act
+    await store().release('target:demo', 'run-2');
+
+    // Assess
+    expect(dynamo.commandCalls(DeleteItemCommand)[0]?.args[0].input).toEqual({
+      TableName: 'stepops-state',
+      Key: { pk: { S: leaseKey('target:demo') } },
+      ConditionExpression: '#owner = :owner',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':owner': { S: 'run-2' } },
+    });
+  });
+});
