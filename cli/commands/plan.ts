@@ -176,7 +176,12 @@ export async function plan(
   return EXIT.ok;
 }
 
-/** Adds `plan` to the program. */
+/**
+ * Adds `plan` to the program.
+ *
+ * @example
+ * register(new Command('stepops'));
+ */
 export function register(program: Command): void {
   program
     .command('plan')

@@ -34,7 +34,12 @@ export async function validate(names: readonly string[], output: Output = stdio)
   return EXIT.ok;
 }
 
-/** Adds `validate` to the program. */
+/**
+ * Adds `validate` to the program.
+ *
+ * @example
+ * register(new Command('stepops'));
+ */
 export function register(program: Command): void {
   program
     .command('validate')

@@ -104,7 +104,12 @@ export function snapshotName(target: string, job: string, now: Date): string {
   return `stepops-${target}-${job}-${backupTimestamp(now)}`.toLowerCase().replaceAll(/-{2,}/g, '-');
 }
 
-/** The retention of a job in words. */
+/**
+ * The retention of a job in words.
+ *
+ * @example
+ * describeRetention({ days: 7 }) // 'delete copies older than 7 days; never the newest good copy'
+ */
 export function describeRetention(retention: { days?: number; count?: number }): string {
   const parts: string[] = [];
   if (retention.days !== undefined) parts.push(`older than ${retention.days} days`);
@@ -113,7 +118,12 @@ export function describeRetention(retention: { days?: number; count?: number }):
   return `delete copies ${parts.join(rule)}; never the newest good copy`;
 }
 
-/** The hosts a job acts on, in words. */
+/**
+ * The hosts a job acts on, in words.
+ *
+ * @example
+ * describeHosts({ type: 'local', directory: '.stepops/demo/host' }) // 'the local host .stepops/demo/host'
+ */
 export function describeHosts(hosts: Hosts): string {
   if (hosts.type === 'local') return `the local host ${hosts.directory}`;
   if ('instanceIds' in hosts) return `instances ${hosts.instanceIds.join(', ')} in ${hosts.region}`;

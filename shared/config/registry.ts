@@ -26,7 +26,12 @@ export class UnknownTargetError extends InvalidInputError {
 const registered = new Map<string, TargetInput>();
 const parsed = new Map<string, Target>();
 
-/** Names of every known target (built-in and registered), sorted. */
+/**
+ * Names of every known target (built-in and registered), sorted.
+ *
+ * @example
+ * listTargets() // ['ai-chat', 'datizmo', 'demo', 'docsai', 'shop', 'zmanim']
+ */
 export function listTargets(): string[] {
   return [...new Set([...Object.keys(builtIn), ...registered.keys()])].sort();
 }

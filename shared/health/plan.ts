@@ -77,7 +77,12 @@ export function describeProbe(probe: Probe): string {
   }
 }
 
-/** Where a probe runs. */
+/**
+ * Where a probe runs.
+ *
+ * @example
+ * probeLocation({ name: 'disk', type: 'command', script: 'df /', expectExitCode: 0, timeout: 15 }) // 'host'
+ */
 export function probeLocation(probe: Probe): ProbeLocation {
   switch (probe.type) {
     case 'command':
