@@ -87,6 +87,7 @@ export function renderScript(options: RenderOptions): string {
     lines.push(
       '',
       `echo ${shellQuote(`==> ${label}`)}`,
+      '# shellcheck disable=SC2016 # the step is quoted on purpose: its own shell expands it',
       `${asUser}timeout ${Math.trunc(step.timeout)} bash -euo pipefail -c ${shellQuote(step.script)} || {`,
       '  status=$?',
       `  echo ${shellQuote(`==> ${label} failed`)}" with exit code \${status}" >&2`,

@@ -9,19 +9,14 @@ import { type LabelledScript, renderedScripts, STEP_HEADER, stepScripts } from '
 const dir = mkdtempSync(path.join(tmpdir(), 'stepops-shellcheck-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/**
- * Runs shellcheck over scripts at once; returns its findings (empty when all pass).
- * Rendered scripts nest each step in single quotes on purpose (`bash -c '…'`), which shellcheck's
- * informational SC2016 flags wherever a step mentions `$`: only for them is SC2016 excluded; the
- * step scripts themselves are checked in full.
- */
-function shellcheck(scripts: readonly LabelledScript[], options: { nested: boolean }): string {
+/** Runs shellcheck over scripts at once; returns its findings (empty when all pass). */
+function shellcheck(scripts: readonly LabelledScript[]): string {
   const files = scripts.map(({ label, script }) => {
     const file = path.join(dir, `${label.replaceAll(/[^\w.-]/g, '_')}.sh`);
     writeFileSync(file, script);
     return file;
   });
-  const args = ['-s', 'bash', '-f', 'gcc', ...(options.nested ? ['-e', 'SC2016'] : []), ...files];
+  const args = ['-s', 'bash', '-f', 'gcc', ...files];
   const result = spawnSync('shellcheck', args, { encoding: 'utf8' });
   if (result.error)
     throw new Error(`shellcheck is not installed (apt-get install -y shellcheck): ${result.error.message}`);
@@ -34,7 +29,7 @@ describe('shellcheck harness', () => {
     const bad = [{ label: 'bad', script: `${STEP_HEADER}rm -rf $1/tmp\n` }];
 
     // Act
-    const findings = shellcheck(bad, { nested: false });
+    const findings = shellcheck(bad);
 
     // Assess
     expect(execFileSync('shellcheck', ['--version'], { encoding: 'utf8' })).toContain('ShellCheck');
@@ -50,7 +45,7 @@ describe.each(listTargets())('scripts of target %s', (name) => {
     const scripts = stepScripts(target);
 
     // Act
-    const findings = shellcheck(scripts, { nested: false });
+    const findings = shellcheck(scripts);
 
     // Assess
     expect(scripts.length).toBeGreaterThan(0);
@@ -62,7 +57,7 @@ describe.each(listTargets())('scripts of target %s', (name) => {
     const scripts = renderedScripts(target);
 
     // Act
-    const findings = shellcheck(scripts, { nested: true });
+    const findings = shellcheck(scripts);
 
     // Assess
     expect(scripts.length).toBeGreaterThan(0);
