@@ -1,0 +1,151 @@
+/**
+ * Static inspection of a definition before the local engine runs it: what it cannot run
+ * (DESIGN rule 1) and where each Task is, with its resource and timeout.
+ */
+import type { DefinitionOffence } from './errors.ts';
+
+/** A Task state found in a definition. */
+export interface TaskSite {
+  /** The state's name: the key aws-local-stepfunctions binds local handlers by. */
+  name: string;
+  /** Where it is, e.g. `States.DeployBatches.ItemProcessor.States.SendDeployCommand`. */
+  path: string;
+  resource: string;
+  /** `TimeoutSeconds` of the state; the engine's default (60) when absent. */
+  timeoutSeconds: number;
+  /** Names of the Map states enclosing it, outermost first. */
+  enclosingMaps: string[];
+}
+
+/** What {@link inspectDefinition} found. */
+export interface Inspection {
+  offences: DefinitionOffence[];
+  tasks: TaskSite[];
+  /** Every state name, with the Map states enclosing it. */
+  states: Map<string, { path: string; type: string; enclosingMaps: string[] }>;
+}
+
+/** The Task timeout aws-local-stepfunctions applies when `TimeoutSeconds` is absent. */
+export const DEFAULT_TASK_TIMEOUT_SECONDS = 60;
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Fields that only exist in JSONata definitions or with workflow variables. */
+const JSONATA_FIELDS = ['Arguments', 'Output', 'Assign'] as const;
+
+function inspectState(
+  name: string,
+  state: Json,
+  path: string,
+  enclosingMaps: string[],
+  found: Inspection,
+): void {
+  const offend = (message: string, at = path) => found.offences.push({ path: at, message });
+  const type = typeof state.Type === 'string' ? state.Type : '?';
+  if (found.states.has(name)) {
+    offend(
+      `state name "${name}" is also used at ${found.states.get(name)?.path}; the local engine binds handlers by state name, so names must be unique across the whole definition`,
+    );
+  } else {
+    found.states.set(name, { path, type, enclosingMaps });
+  }
+  if (state.QueryLanguage === 'JSONata') offend('QueryLanguage "JSONata" is not supported; use JSONPath');
+  for (const field of JSONATA_FIELDS) {
+    if (field in state) {
+      offend(
+        field === 'Assign'
+          ? '"Assign" (workflow variables) is not supported; pass data through the state with ResultPath'
+          : `"${field}" is a JSONata field; use Parameters/OutputPath (JSONPath)`,
+      );
+    }
+  }
+  for (const field of [
+    'ToleratedFailurePercentage',
+    'ToleratedFailurePercentagePath',
+    'ToleratedFailureCount',
+    'ToleratedFailureCountPath',
+  ]) {
+    if (field in state) offend(`"${field}" is not supported: any failed iteration fails the Map`);
+  }
+
+  if (type === 'Task') {
+    const resource = typeof state.Resource === 'string' ? state.Resource : '';
+    if (/\.waitForTaskToken$/.test(resource)) {
+      offend(`resource "${resource}" waits for a task token, which the local engine does not support`);
+    } else if (/\.sync(:\d+)?$/.test(resource)) {
+      offend(`resource "${resource}" is a .sync integration, which the local engine does not support`);
+    }
+    if ('Credentials' in state) offend('"Credentials" (cross-account tasks) is not supported');
+    found.tasks.push({
+      name,
+      path,
+      resource,
+      timeoutSeconds:
+        typeof state.TimeoutSeconds === 'number' ? state.TimeoutSeconds : DEFAULT_TASK_TIMEOUT_SECONDS,
+      enclosingMaps,
+    });
+  }
+
+  if (type === 'Map') {
+    const processor = isObject(state.ItemProcessor)
+      ? state.ItemProcessor
+      : isObject(state.Iterator)
+        ? state.Iterator
+        : undefined;
+    const processorField = isObject(state.ItemProcessor) ? 'ItemProcessor' : 'Iterator';
+    const config = processor && isObject(processor.ProcessorConfig) ? processor.ProcessorConfig : undefined;
+    if (config?.Mode === 'DISTRIBUTED') {
+      offend(
+        'a distributed Map (ProcessorConfig.Mode "DISTRIBUTED") is not supported; use an inline Map',
+        `${path}.${processorField}.ProcessorConfig.Mode`,
+      );
+    }
+    for (const field of ['ItemReader', 'ResultWriter', 'ItemBatcher', 'Label']) {
+      if (field in state)
+        offend(`"${field}" belongs to a distributed Map, which is not supported`, `${path}.${field}`);
+    }
+    if (processor) {
+      inspectMachine(processor, `${path}.${processorField}`, [...enclosingMaps, name], found);
+    } else {
+      offend('a Map needs an ItemProcessor');
+    }
+  }
+
+  if (type === 'Parallel' && Array.isArray(state.Branches)) {
+    state.Branches.forEach((branch, i) => {
+      if (isObject(branch)) inspectMachine(branch, `${path}.Branches[${i}]`, enclosingMaps, found);
+    });
+  }
+}
+
+function inspectMachine(machine: Json, path: string, enclosingMaps: string[], found: Inspection): void {
+  const prefix = path ? `${path}.` : '';
+  if (machine.QueryLanguage === 'JSONata') {
+    found.offences.push({
+      path: `${prefix}QueryLanguage`,
+      message: 'QueryLanguage "JSONata" is not supported; use JSONPath',
+    });
+  }
+  const states = isObject(machine.States) ? machine.States : {};
+  for (const [name, state] of Object.entries(states)) {
+    if (isObject(state)) inspectState(name, state, `${prefix}States.${name}`, enclosingMaps, found);
+  }
+}
+
+/**
+ * Walks a definition (nested Map iterators and Parallel branches included) and lists what the local
+ * engine cannot run and every Task with its resource.
+ *
+ * @example
+ * const { offences, tasks } = inspectDefinition(deployWorkflow(arns));
+ * offences; // [] for a JSONPath-only definition
+ * tasks.map((t) => t.name); // ['PlanDeploy', 'AcquireLock', …]
+ */
+export function inspectDefinition(definition: object): Inspection {
+  const found: Inspection = { offences: [], tasks: [], states: new Map() };
+  inspectMachine(definition as Json, '', [], found);
+  return found;
+}
