@@ -23,7 +23,7 @@ export const handler = middy<APIGatewayProxyEventV2>()
       sfn,
       stateMachineArn: linked('DeployStateMachine').arn,
       secrets,
-      secretNames: linked('ApiSecrets'),
+      secretNames: linked('ApiConfig'),
       logger,
     }),
   );

@@ -27,10 +27,11 @@ export const handler = middy<APIGatewayProxyEventV2>()
       sfn,
       stateMachineArn: linked('DeployStateMachine').arn,
       secrets,
-      secretNames: linked('ApiSecrets'),
+      secretNames: linked('ApiConfig'),
       leases: new DynamoLeaseReader(dynamo, linked('StateTable').name),
       findTarget,
       listTargets: () => listTargets().map(findTarget),
+      stageTargets: linked('ApiConfig').targets,
       logger,
     }),
   );

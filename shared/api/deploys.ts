@@ -54,6 +54,8 @@ export interface DeployApiDeps {
   findTarget(name: string): Target;
   /** Every target a push can map to. */
   listTargets(): Target[];
+  /** The targets this stage deploys (all when omitted). */
+  stageTargets?: readonly string[];
   logger: ApiLogger;
   /** Idempotency key of a request that brought none. */
   randomKey?: () => string;
@@ -86,7 +88,10 @@ function isNamedError(error: unknown, name: string, type: { new (...args: never[
  *
  * @throws ApiError 404 for an unknown target, 400 for one without deploy or with local hosts
  */
-export function deployableTarget(deps: Pick<DeployApiDeps, 'findTarget'>, name: string): Target {
+export function deployableTarget(
+  deps: Pick<DeployApiDeps, 'findTarget' | 'stageTargets'>,
+  name: string,
+): Target {
   let target: Target;
   try {
     target = deps.findTarget(name);
@@ -104,6 +109,9 @@ export function deployableTarget(deps: Pick<DeployApiDeps, 'findTarget'>, name: 
     );
   }
   if (!target.deploy) throw badRequest('NoDeploy', `target "${name}" declares no deploy`, 'target');
+  if (deps.stageTargets && !deps.stageTargets.includes(name)) {
+    throw notFound('UnknownTarget', `target "${name}" is not deployed by this stage`, 'target');
+  }
   return target;
 }
 
@@ -278,7 +286,9 @@ async function handleWebhook(
   }
   const decision = mapPushEvent(
     parseJsonBody(rawBody(event), header(event, 'content-type')),
-    deps.listTargets().filter((t) => t.hosts.type !== 'local'),
+    deps
+      .listTargets()
+      .filter((t) => t.hosts.type !== 'local' && (!deps.stageTargets || deps.stageTargets.includes(t.name))),
   );
   if (decision.action === 'ignore') {
     deps.logger.info('push ignored', { delivery, reason: decision.reason });

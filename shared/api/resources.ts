@@ -13,8 +13,8 @@ export interface StepopsResources {
   StateTable: { name: string };
   /** `sst.aws.SnsTopic`: every alert. */
   AlertsTopic: { arn: string };
-  /** Names of the API's SSM parameters (never their values). */
-  ApiSecrets: { githubWebhookSecret: string; apiTokenHash: string };
+  /** Names of the API's SSM parameters (never their values) and the targets the stage deploys. */
+  ApiConfig: { githubWebhookSecret: string; apiTokenHash: string; targets: string[] };
   /** Name of the SecureString parameter holding the Slack webhook URL. */
   SlackWebhook: { parameter: string };
 }

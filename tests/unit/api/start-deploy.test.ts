@@ -53,9 +53,10 @@ beforeAll(async () => {
     name: 'stepops-test-deploy',
   });
   process.env.SST_RESOURCE_StateTable = JSON.stringify({ name: 'stepops-test-state' });
-  process.env.SST_RESOURCE_ApiSecrets = JSON.stringify({
+  process.env.SST_RESOURCE_ApiConfig = JSON.stringify({
     githubWebhookSecret: WEBHOOK_SECRET_PARAM,
     apiTokenHash: TOKEN_HASH_PARAM,
+    targets: ['api-server', 'api-server-eu', 'demo'],
   });
   process.env.POWERTOOLS_DEV = 'false';
   startDeploy = (await import('../../../functions/start-deploy/handler.ts')).handler as unknown as Handler;
@@ -477,6 +478,17 @@ describe('POST /deploys with a bearer token', () => {
     // Assess
     expect(answer.status).toBe(404);
     expect(answer.body.error).toMatchObject({ code: 'UnknownTarget', field: 'target' });
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('answers 404 to a target this stage does not deploy', async () => {
+    // Act
+    const answer = await call(startDeploy, tokenRequest(JSON.stringify({ target: 'zmanim', ref: 'v2' })));
+
+    // Assess
+    expect(answer.status).toBe(404);
+    expect(answer.body.error).toMatchObject({ code: 'UnknownTarget', field: 'target' });
+    expect(answer.body.error.message).toContain('not deployed by this stage');
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 

@@ -1,0 +1,67 @@
+/**
+ * Alerts: the SNS topic every notify step publishes to, and the forwarder subscribed to it that
+ * posts each alert to Slack. A failed post is retried by Lambda (twice) and then kept in a
+ * dead-letter queue; the alert itself stays on the topic for its other subscribers either way.
+ */
+import { parameterStatements } from './permissions.ts';
+import type { StageSettings } from './settings.ts';
+
+/** Where the alerts stack needs to know the account and region. */
+export interface AlertsContext {
+  settings: StageSettings;
+  account: $util.Input<string>;
+  region: $util.Input<string>;
+}
+
+/** The Slack webhook parameters the forwarder may read: the stage's and each target's own. */
+export function slackWebhookParameters(settings: StageSettings): string[] {
+  const names = [settings.parameters.slackWebhookUrl];
+  for (const target of settings.targets) {
+    if (target.alerts.slackWebhookParameter) names.push(target.alerts.slackWebhookParameter);
+  }
+  return [...new Set(names)].sort();
+}
+
+/**
+ * Creates the alerts topic and its Slack forwarder.
+ *
+ * @example
+ * const { topic } = createAlerts({ settings, account, region });
+ */
+export function createAlerts(context: AlertsContext) {
+  const topic = new sst.aws.SnsTopic('Alerts');
+  const link = new sst.Linkable('AlertsTopic', { properties: { arn: topic.arn } });
+  const slackWebhook = new sst.Linkable('SlackWebhook', {
+    properties: { parameter: context.settings.parameters.slackWebhookUrl },
+  });
+  const deadLetters = new sst.aws.Queue('AlertsDeadLetter', {
+    transform: {
+      queue: (args: aws.sqs.QueueArgs) => {
+        args.messageRetentionSeconds = 14 * 24 * 3600;
+      },
+    },
+  });
+
+  const subscriber = topic.subscribe('SlackForwarder', {
+    handler: 'functions/forward-alert/handler.handler',
+    runtime: 'nodejs24.x',
+    architecture: 'arm64',
+    memory: '256 MB',
+    // postToSlack: 3 attempts of at most 10 s each, plus backoff.
+    timeout: '60 seconds',
+    link: [slackWebhook],
+    permissions: [
+      ...parameterStatements(context.account, context.region, slackWebhookParameters(context.settings)),
+      { actions: ['sqs:SendMessage'], resources: [deadLetters.arn] },
+    ],
+  });
+
+  const forwarder = subscriber.nodes.function;
+  const invokeConfig = new aws.lambda.FunctionEventInvokeConfig('SlackForwarderRetries', {
+    functionName: forwarder.apply((fn: aws.lambda.Function) => fn.name),
+    maximumRetryAttempts: 2,
+    maximumEventAgeInSeconds: 6 * 3600,
+    destinationConfig: { onFailure: { destination: deadLetters.arn } },
+  });
+  return { topic, link, subscriber, forwarder, deadLetters, invokeConfig };
+}

@@ -1,0 +1,64 @@
+/**
+ * The stepops stacks, wired together: storage, alerts, the deploy workflow and its API. Called by
+ * `run()` in `sst.config.ts`; returns the stack outputs.
+ */
+import { createAlerts } from './alerts.ts';
+import { createApi } from './api.ts';
+import { type StageSettings, stageSettings } from './settings.ts';
+import { createStorage } from './storage.ts';
+import { createWorkflows, type DeployWorkflowModule } from './workflows.ts';
+
+/** Options for tests: the settings and the workflow module instead of the real ones. */
+export interface StacksOptions {
+  settings?: StageSettings;
+  workflow?: DeployWorkflowModule;
+}
+
+/**
+ * Creates every resource of a stage.
+ *
+ * @example
+ * // sst.config.ts
+ * async run() { return (await import('./stacks/index.ts')).createStacks(); }
+ */
+export async function createStacks(options: StacksOptions = {}) {
+  const settings = options.settings ?? stageSettings($app.stage);
+  if (settings.skippedLocalTargets.length > 0) {
+    console.log(
+      `stepops: not deploying ${settings.skippedLocalTargets.join(', ')} (local hosts: local engine only)`,
+    );
+  }
+  const workflow: DeployWorkflowModule = options.workflow ?? (await import('../workflows/deploy.ts'));
+  const account = aws.getCallerIdentityOutput({}).accountId;
+  const region = aws.getRegionOutput({}).name;
+
+  const storage = createStorage();
+  const alerts = createAlerts({ settings, account, region });
+  const deploy = createWorkflows({
+    stage: $app.stage,
+    account,
+    targets: settings.targets,
+    stateTableArn: storage.table.arn,
+    stateTableName: storage.table.name,
+    alertsTopicArn: alerts.topic.arn,
+    links: [storage.link, alerts.link],
+    workflow,
+  });
+  const api = createApi({
+    settings,
+    account,
+    region,
+    stateMachine: deploy.stateMachine,
+    stateMachineLink: deploy.link,
+    stateTable: storage.table,
+    stateTableLink: storage.link,
+  });
+
+  return {
+    api: api.api.url,
+    deployStateMachine: deploy.stateMachine.arn,
+    alertsTopic: alerts.topic.arn,
+    stateTable: storage.table.name,
+    targets: settings.targets.map((t) => t.name).join(','),
+  };
+}

@@ -1,0 +1,186 @@
+/**
+ * IAM statements by capability, each naming the actions a driver calls and the narrowest resources
+ * they support. `Resource: '*'` appears only for actions that have no resource-level permissions
+ * (the `Describe*`/`List*`/`Get*` calls noted below). Pure: the stack tests check these directly
+ * and on the deployed roles.
+ */
+
+import { SNAPSHOT_TAGS } from '../shared/drivers/aws/snapshot-service.ts';
+import { RUN_SHELL_SCRIPT } from '../shared/drivers/aws/ssm-command-runner.ts';
+import type { Ec2Target } from './settings.ts';
+
+/** The tag an instance must carry, with the target's name as value, to take stepops commands. */
+export const TARGET_TAG = SNAPSHOT_TAGS.target;
+
+/** One IAM statement as `sst.aws.Function`'s `permissions` takes it. */
+export interface Statement {
+  effect?: 'allow' | 'deny';
+  actions: string[];
+  resources: $util.Input<string>[];
+  conditions?: { test: string; variable: string; values: string[] }[];
+}
+
+/** What a capability needs to know about the stage. */
+export interface PermissionContext {
+  account: $util.Input<string>;
+  /** The stage's targets: their names bound the tag conditions, their regions the documents. */
+  targets: readonly Ec2Target[];
+  stateTableArn: $util.Input<string>;
+  alertsTopicArn: $util.Input<string>;
+}
+
+/** What a Lambda of a workflow may do, by driver. */
+export type Capability = 'commands' | 'hosts' | 'snapshots' | 'leases' | 'notify' | 'probes';
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)].sort();
+}
+
+const targetNames = (context: PermissionContext) => unique(context.targets.map((t) => t.name));
+const regions = (context: PermissionContext) => unique(context.targets.map((t) => t.hosts.region));
+
+/**
+ * `ssm:SendCommand` on the `AWS-RunShellScript` document of each target region and on instances
+ * whose `stepops:target` tag names one of the stage's targets (`ssm:resourceTag/<key>` is the
+ * condition key SSM documents for SendCommand on instances); reading invocations back.
+ */
+export function commandStatements(context: PermissionContext): Statement[] {
+  return [
+    {
+      actions: ['ssm:SendCommand'],
+      resources: regions(context).map((region) => `arn:aws:ssm:${region}::document/${RUN_SHELL_SCRIPT}`),
+    },
+    {
+      actions: ['ssm:SendCommand'],
+      resources: [$interpolate`arn:aws:ec2:*:${context.account}:instance/*`],
+      conditions: [
+        { test: 'StringEquals', variable: `ssm:resourceTag/${TARGET_TAG}`, values: targetNames(context) },
+      ],
+    },
+    {
+      // No resource-level permissions: GetCommandInvocation and ListCommandInvocations take '*'.
+      actions: ['ssm:GetCommandInvocation', 'ssm:ListCommandInvocations'],
+      resources: ['*'],
+    },
+  ];
+}
+
+/** Finding instances: `DescribeInstances`, `DescribeInstanceStatus` and SSM's `DescribeInstanceInformation` take '*' only. */
+export function hostStatements(): Statement[] {
+  return [
+    {
+      actions: ['ec2:DescribeInstances', 'ec2:DescribeInstanceStatus', 'ssm:DescribeInstanceInformation'],
+      resources: ['*'],
+    },
+  ];
+}
+
+/**
+ * Snapshots with the stepops tags only: EBS `CreateSnapshots` of tagged instances (their volumes
+ * included) creating snapshots that carry `stepops:target` at creation; `CreateTags` only as part of
+ * `CreateSnapshots`; RDS snapshots of the DB instances the stage's targets name, tagged at creation.
+ */
+export function snapshotStatements(context: PermissionContext): Statement[] {
+  const names = targetNames(context);
+  const statements: Statement[] = [
+    {
+      actions: ['ec2:CreateSnapshots'],
+      resources: [$interpolate`arn:aws:ec2:*:${context.account}:instance/*`],
+      conditions: [{ test: 'StringEquals', variable: `aws:ResourceTag/${TARGET_TAG}`, values: names }],
+    },
+    {
+      actions: ['ec2:CreateSnapshots'],
+      resources: [$interpolate`arn:aws:ec2:*:${context.account}:volume/*`],
+    },
+    {
+      actions: ['ec2:CreateSnapshots'],
+      resources: ['arn:aws:ec2:*::snapshot/*'],
+      conditions: [{ test: 'StringEquals', variable: `aws:RequestTag/${TARGET_TAG}`, values: names }],
+    },
+    {
+      actions: ['ec2:CreateTags'],
+      resources: ['arn:aws:ec2:*::snapshot/*'],
+      conditions: [{ test: 'StringEquals', variable: 'ec2:CreateAction', values: ['CreateSnapshots'] }],
+    },
+  ];
+  const databases = context.targets.flatMap((t) => {
+    const db = t.deploy?.snapshotBeforeDeploy?.rdsInstance;
+    return db ? [{ region: t.hosts.region, db, target: t.name }] : [];
+  });
+  if (databases.length > 0) {
+    statements.push(
+      {
+        actions: ['rds:CreateDBSnapshot'],
+        resources: databases.map(
+          ({ region, db }) => $interpolate`arn:aws:rds:${region}:${context.account}:db:${db}`,
+        ),
+      },
+      {
+        actions: ['rds:CreateDBSnapshot', 'rds:AddTagsToResource'],
+        resources: databases.map(
+          ({ region, target }) =>
+            $interpolate`arn:aws:rds:${region}:${context.account}:snapshot:stepops-${target}-*`,
+        ),
+        conditions: [{ test: 'StringEquals', variable: `aws:RequestTag/${TARGET_TAG}`, values: names }],
+      },
+    );
+  }
+  return statements;
+}
+
+/** Leases in the state table: the three item calls the lease store makes, on that table only. */
+export function leaseStatements(context: PermissionContext): Statement[] {
+  return [
+    {
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      resources: [context.stateTableArn],
+    },
+  ];
+}
+
+/** Publishing alerts to the stage's topic. */
+export function notifyStatements(context: PermissionContext): Statement[] {
+  return [{ actions: ['sns:Publish'], resources: [context.alertsTopicArn] }];
+}
+
+/** Capabilities that are made of others: host probes find instances and run commands on them. */
+const IMPLIES: Partial<Record<Capability, Capability[]>> = { probes: ['hosts', 'commands'] };
+
+/**
+ * The statements for a set of capabilities, each capability's statements once.
+ *
+ * @example
+ * statementsFor(['hosts', 'commands'], context)
+ */
+export function statementsFor(capabilities: readonly Capability[], context: PermissionContext): Statement[] {
+  const expanded = new Set<Capability>();
+  for (const capability of capabilities) {
+    for (const c of IMPLIES[capability] ?? [capability]) expanded.add(c);
+  }
+  const builders: Record<Exclude<Capability, 'probes'>, () => Statement[]> = {
+    hosts: () => hostStatements(),
+    commands: () => commandStatements(context),
+    snapshots: () => snapshotStatements(context),
+    leases: () => leaseStatements(context),
+    notify: () => notifyStatements(context),
+  };
+  const order: Exclude<Capability, 'probes'>[] = ['hosts', 'commands', 'snapshots', 'leases', 'notify'];
+  return order.filter((c) => expanded.has(c)).flatMap((c) => builders[c]());
+}
+
+/**
+ * Reading SSM parameters by name (for SecureStrings encrypted with the account's default
+ * `aws/ssm` key, the key policy allows decryption through SSM; a customer key needs `kms:Decrypt`).
+ */
+export function parameterStatements(
+  account: $util.Input<string>,
+  region: $util.Input<string>,
+  names: readonly string[],
+): Statement[] {
+  return [
+    {
+      actions: ['ssm:GetParameter'],
+      resources: unique(names).map((name) => $interpolate`arn:aws:ssm:${region}:${account}:parameter${name}`),
+    },
+  ];
+}

@@ -1,0 +1,106 @@
+/**
+ * What a stage deploys: its targets and the names of its secrets. Read once by `stacks/index.ts`
+ * from the stage name and the environment of `sst deploy`; pure, so the stack tests call it directly.
+ *
+ * Targets: every target of the registry whose hosts are on EC2, or exactly those listed in
+ * `STEPOPS_TARGETS` (comma-separated). Targets with `local` hosts (the `demo` target) run on the local
+ * engine only: they are left out of the default list, and naming one in `STEPOPS_TARGETS` refuses
+ * the deploy with a message that says why.
+ */
+import { findTarget, listTargets } from '../shared/config/registry.ts';
+import type { Target } from '../shared/config/schema.ts';
+
+/** A target with EC2 hosts: the only kind a stage deploys. */
+export type Ec2Target = Target & { hosts: Extract<Target['hosts'], { type: 'ec2' }> };
+
+/** A stage's settings. */
+export interface StageSettings {
+  stage: string;
+  /** The targets the stage serves (never local ones). */
+  targets: Ec2Target[];
+  /** Local targets left out of the default list, for the deploy's log. */
+  skippedLocalTargets: string[];
+  /** SSM parameter names of the stage's secrets (the values are created by hand, see docs/aws.md). */
+  parameters: {
+    /** SecureString: the GitHub webhook secret. */
+    githubWebhookSecret: string;
+    /** String or SecureString: hex SHA-256 of the API token. */
+    apiTokenHash: string;
+    /** SecureString: the Slack incoming-webhook URL for targets that do not name their own. */
+    slackWebhookUrl: string;
+  };
+}
+
+/** The deploy was asked to include something it cannot deploy. */
+export class StageConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StageConfigError';
+  }
+}
+
+function isEc2(target: Target): target is Ec2Target {
+  return target.hosts.type === 'ec2';
+}
+
+/**
+ * The settings of a stage.
+ *
+ * @example
+ * stageSettings('prod', { STEPOPS_TARGETS: 'zmanim,shop' }).targets.map((t) => t.name) // ['zmanim', 'shop']
+ * @throws StageConfigError when `STEPOPS_TARGETS` names a local target or an unknown one, or no target is left
+ */
+export function stageSettings(
+  stage: string,
+  env: Record<string, string | undefined> = process.env,
+): StageSettings {
+  if (!/^[a-z][a-z0-9-]{0,29}$/.test(stage)) {
+    throw new StageConfigError(`stage "${stage}": expected lowercase letters, digits and dashes`);
+  }
+  const requested = (env.STEPOPS_TARGETS ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  const targets: Ec2Target[] = [];
+  const skippedLocalTargets: string[] = [];
+  if (requested.length > 0) {
+    const known = listTargets();
+    for (const name of requested) {
+      if (!known.includes(name)) {
+        throw new StageConfigError(
+          `STEPOPS_TARGETS: unknown target "${name}" (known targets: ${known.join(', ')})`,
+        );
+      }
+      const target = findTarget(name);
+      if (!isEc2(target)) {
+        throw new StageConfigError(
+          `target "${name}" declares local hosts (${target.hosts.type === 'local' ? target.hosts.directory : ''}): ` +
+            'local targets run on the local engine only and cannot be deployed to AWS; remove it from STEPOPS_TARGETS',
+        );
+      }
+      targets.push(target);
+    }
+  } else {
+    for (const name of listTargets()) {
+      const target = findTarget(name);
+      if (isEc2(target)) targets.push(target);
+      else skippedLocalTargets.push(name);
+    }
+  }
+  if (targets.length === 0) {
+    throw new StageConfigError(
+      'no target to deploy: every target has local hosts or STEPOPS_TARGETS is empty',
+    );
+  }
+  const prefix = `/stepops/${stage}`;
+  return {
+    stage,
+    targets,
+    skippedLocalTargets,
+    parameters: {
+      githubWebhookSecret: env.STEPOPS_GITHUB_WEBHOOK_SECRET_PARAMETER ?? `${prefix}/github-webhook-secret`,
+      apiTokenHash: env.STEPOPS_API_TOKEN_HASH_PARAMETER ?? `${prefix}/api-token-sha256`,
+      slackWebhookUrl: env.STEPOPS_SLACK_WEBHOOK_PARAMETER ?? `${prefix}/slack-webhook-url`,
+    },
+  };
+}

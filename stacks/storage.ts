@@ -1,0 +1,27 @@
+/**
+ * The state table: leases per target (and small run state), on-demand, items expiring on their own
+ * through the TTL attribute `expiresAt` (epoch seconds).
+ */
+
+/**
+ * Creates the state table.
+ *
+ * @example
+ * const { table } = createStorage();
+ */
+export function createStorage() {
+  const table = new sst.aws.Dynamo('State', {
+    fields: { pk: 'string' },
+    primaryIndex: { hashKey: 'pk' },
+    ttl: 'expiresAt',
+    transform: {
+      table: (args: aws.dynamodb.TableArgs) => {
+        args.billingMode = 'PAY_PER_REQUEST';
+        args.pointInTimeRecovery = { enabled: true };
+      },
+    },
+  });
+  /** What the functions link: name and ARN only, no permission (each function gets its own). */
+  const link = new sst.Linkable('StateTable', { properties: { name: table.name, arn: table.arn } });
+  return { table, link };
+}

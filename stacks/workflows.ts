@@ -1,0 +1,165 @@
+/**
+ * The deploy workflow in AWS: one `sst.aws.Function` per Lambda of `workflows/deploy.ts`, each with
+ * only the permissions of the drivers it calls, and the state machine whose definition is exactly
+ * `deployWorkflow(arns)` with the deployed ARNs, logging to CloudWatch Logs.
+ */
+import { type Capability, type PermissionContext, statementsFor } from './permissions.ts';
+
+/** How each deploy Lambda runs, and what it may call. */
+export interface FunctionSettings {
+  capabilities: Capability[];
+  memory: `${number} MB`;
+  /** Above the function's own poll budget (DESIGN.md rule 3: long polls of up to 50 s). */
+  timeout: `${number} seconds`;
+}
+
+/**
+ * Settings by function folder name. A deploy function missing here refuses the deploy: each one's
+ * IAM is decided here, never by default.
+ */
+export const DEPLOY_FUNCTION_SETTINGS: Record<string, FunctionSettings> = {
+  'plan-deploy': { capabilities: [], memory: '512 MB', timeout: '30 seconds' },
+  'acquire-lease': { capabilities: ['leases'], memory: '256 MB', timeout: '30 seconds' },
+  'release-lease': { capabilities: ['leases'], memory: '256 MB', timeout: '30 seconds' },
+  'resolve-hosts': { capabilities: ['hosts'], memory: '256 MB', timeout: '30 seconds' },
+  'snapshot-before-deploy': { capabilities: ['hosts', 'snapshots'], memory: '256 MB', timeout: '60 seconds' },
+  'send-command': { capabilities: ['commands'], memory: '256 MB', timeout: '30 seconds' },
+  'wait-command': { capabilities: ['commands'], memory: '256 MB', timeout: '90 seconds' },
+  'check-health': { capabilities: ['probes'], memory: '512 MB', timeout: '90 seconds' },
+  notify: { capabilities: ['notify'], memory: '256 MB', timeout: '30 seconds' },
+};
+
+/** The workflow module's contract (`workflows/deploy.ts`). */
+export interface DeployWorkflowModule {
+  /** Function folder names under `functions/`, one Lambda each. */
+  DEPLOY_FUNCTIONS: readonly string[];
+  /** The ASL definition for the deployed Lambda ARNs. */
+  deployWorkflow(arns: Record<string, string>): object;
+}
+
+/** Lambda environment the drivers read (`awsResourceNames()` in `shared/drivers/index.ts`). */
+export function driverEnvironment(context: {
+  stateTableName: $util.Input<string>;
+  alertsTopicArn: $util.Input<string>;
+}) {
+  return {
+    STEPOPS_STATE_TABLE: context.stateTableName,
+    STEPOPS_ALERTS_TOPIC_ARN: context.alertsTopicArn,
+  };
+}
+
+/** PascalCase component name of a function folder: `wait-command` → `DeployWaitCommand`. */
+export function functionComponentName(folder: string): string {
+  return `Deploy${folder.replace(/(^|-)([a-z0-9])/g, (_m, _dash, c: string) => c.toUpperCase())}`;
+}
+
+/** Everything the deploy stack needs from the others. */
+export interface WorkflowsContext extends PermissionContext {
+  stage: string;
+  stateTableName: $util.Input<string>;
+  links: $util.Input<unknown>[];
+  workflow: DeployWorkflowModule;
+}
+
+/**
+ * Creates the deploy Lambdas and the state machine.
+ *
+ * @example
+ * const deploy = createWorkflows({ ...context, workflow: await import('../workflows/deploy.ts') });
+ * @throws Error naming a deploy function that has no settings in {@link DEPLOY_FUNCTION_SETTINGS}
+ */
+export function createWorkflows(context: WorkflowsContext) {
+  const functions: Record<string, sst.aws.Function> = {};
+  for (const folder of context.workflow.DEPLOY_FUNCTIONS) {
+    const settings = DEPLOY_FUNCTION_SETTINGS[folder];
+    if (!settings) {
+      throw new Error(
+        `deploy function "${folder}" has no IAM and runtime settings: add it to DEPLOY_FUNCTION_SETTINGS in stacks/workflows.ts`,
+      );
+    }
+    functions[folder] = new sst.aws.Function(functionComponentName(folder), {
+      handler: `functions/${folder}/handler.handler`,
+      runtime: 'nodejs24.x',
+      architecture: 'arm64',
+      memory: settings.memory,
+      timeout: settings.timeout,
+      environment: driverEnvironment(context),
+      link: context.links,
+      permissions: statementsFor(settings.capabilities, context),
+    });
+  }
+
+  const arns = Object.fromEntries(Object.entries(functions).map(([folder, fn]) => [folder, fn.arn]));
+  const definition = $jsonStringify(
+    $resolve(arns).apply((resolved) => context.workflow.deployWorkflow(resolved)),
+  );
+
+  const logGroup = new aws.cloudwatch.LogGroup('DeployWorkflowLogs', {
+    name: `/aws/vendedlogs/states/stepops-${context.stage}-deploy`,
+    retentionInDays: 90,
+  });
+
+  const role = new aws.iam.Role('DeployWorkflowRole', {
+    assumeRolePolicy: $jsonStringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'states.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { 'aws:SourceAccount': context.account } },
+        },
+      ],
+    }),
+  });
+  const policy = new aws.iam.RolePolicy('DeployWorkflowPolicy', {
+    role: role.id,
+    policy: $jsonStringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'InvokeDeployFunctions',
+          Effect: 'Allow',
+          Action: ['lambda:InvokeFunction'],
+          Resource: Object.values(arns),
+        },
+        {
+          // CloudWatch Logs delivery for Step Functions: these actions take '*' only.
+          Sid: 'DeliverExecutionLogs',
+          Effect: 'Allow',
+          Action: [
+            'logs:CreateLogDelivery',
+            'logs:GetLogDelivery',
+            'logs:UpdateLogDelivery',
+            'logs:DeleteLogDelivery',
+            'logs:ListLogDeliveries',
+            'logs:PutResourcePolicy',
+            'logs:DescribeResourcePolicies',
+            'logs:DescribeLogGroups',
+          ],
+          Resource: ['*'],
+        },
+      ],
+    }),
+  });
+
+  const stateMachine = new aws.sfn.StateMachine(
+    'DeployWorkflow',
+    {
+      name: `stepops-${context.stage}-deploy`,
+      type: 'STANDARD',
+      roleArn: role.arn,
+      definition,
+      loggingConfiguration: {
+        logDestination: $interpolate`${logGroup.arn}:*`,
+        includeExecutionData: true,
+        level: 'ALL',
+      },
+    },
+    { dependsOn: [policy] },
+  );
+  const link = new sst.Linkable('DeployStateMachine', {
+    properties: { arn: stateMachine.arn, name: stateMachine.name },
+  });
+  return { functions, arns, definition, logGroup, role, policy, stateMachine, link };
+}
