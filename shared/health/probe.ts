@@ -10,7 +10,11 @@
  */
 import { isIP } from 'node:net';
 import { connect, type PeerCertificate } from 'node:tls';
-import { DescribeInstanceStatusCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstanceStatusCommand,
+  type DescribeInstanceStatusCommandOutput,
+  type EC2Client,
+} from '@aws-sdk/client-ec2';
 import { DescribeInstanceInformationCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { Probe } from '../config/schema.ts';
 import { ec2Client, ssmClient } from '../drivers/aws/clients.ts';
@@ -314,9 +318,25 @@ export async function ec2StatusProbe(
 ): Promise<ProbeResult[]> {
   const found = new Map<string, ProbeResult>();
   for (const [region, ids] of byRegion(hosts)) {
-    const output = await client(region).send(
-      new DescribeInstanceStatusCommand({ InstanceIds: ids, IncludeAllInstances: true }),
-    );
+    let output: DescribeInstanceStatusCommandOutput;
+    try {
+      output = await client(region).send(
+        new DescribeInstanceStatusCommand({ InstanceIds: ids, IncludeAllInstances: true }),
+      );
+    } catch (error) {
+      // One unknown or terminated id fails the whole call: fail the hosts, not the probe run.
+      const name = (error as { name?: string }).name ?? '';
+      if (!name.startsWith('InvalidInstanceID')) throw error;
+      for (const id of ids) {
+        found.set(id, {
+          probe: probe.name,
+          host: id,
+          ok: false,
+          detail: `EC2 does not know the instance (${name})`,
+        });
+      }
+      continue;
+    }
     for (const status of output.InstanceStatuses ?? []) {
       if (!status.InstanceId) continue;
       const state = status.InstanceState?.Name ?? 'unknown';

@@ -44,22 +44,21 @@ export class Ec2HostDirectory implements HostDirectory {
   }
 
   async #runningInstances(selector: HostSelector & { type: 'ec2' }): Promise<string[]> {
-    const filters: Filter[] = [{ Name: 'instance-state-name', Values: ['running'] }];
-    const byIds = 'instanceIds' in selector;
-    if (!byIds) {
-      for (const [key, value] of Object.entries(selector.tags))
-        filters.push({ Name: `tag:${key}`, Values: [value] });
-    }
+    // Ids go in a filter rather than `InstanceIds`, which fails the whole call on one unknown id.
+    const filters: Filter[] =
+      'instanceIds' in selector
+        ? [{ Name: 'instance-id', Values: selector.instanceIds }]
+        : Object.entries(selector.tags).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }));
+    filters.push({ Name: 'instance-state-name', Values: ['running'] });
     const client = this.#ec2(selector.region);
     const ids: string[] = [];
     let nextToken: string | undefined;
     do {
       const page = await client.send(
         new DescribeInstancesCommand({
-          ...(byIds ? { InstanceIds: selector.instanceIds } : {}),
           Filters: filters,
+          MaxResults: 1000,
           ...(nextToken ? { NextToken: nextToken } : {}),
-          ...(byIds ? {} : { MaxResults: 1000 }),
         }),
       );
       for (const reservation of page.Reservations ?? []) {

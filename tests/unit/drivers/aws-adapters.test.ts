@@ -262,9 +262,9 @@ describe('Ec2HostDirectory', () => {
       { kind: 'ec2', id: 'i-0aaaaaaaaaaaaaaa3', region: 'eu-west-1' },
     ]);
     const filters = [
-      { Name: 'instance-state-name', Values: ['running'] },
       { Name: 'tag:App', Values: ['shop'] },
       { Name: 'tag:Env', Values: ['prod'] },
+      { Name: 'instance-state-name', Values: ['running'] },
     ];
     expect(ec2).toHaveReceivedCommandTimes(DescribeInstancesCommand, 2);
     expect(ec2).toHaveReceivedNthCommandWith(DescribeInstancesCommand, 1, {
@@ -296,9 +296,13 @@ describe('Ec2HostDirectory', () => {
       instanceIds: ['i-0aaaaaaaaaaaaaaa1', 'i-0aaaaaaaaaaaaaaa9'],
     });
     expect(found).toEqual([{ kind: 'ec2', id: 'i-0aaaaaaaaaaaaaaa1', region: 'eu-west-1' }]);
+    // A filter, not InstanceIds: an unknown or terminated id must not fail the whole lookup.
     expect(ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input).toEqual({
-      InstanceIds: ['i-0aaaaaaaaaaaaaaa1', 'i-0aaaaaaaaaaaaaaa9'],
-      Filters: [{ Name: 'instance-state-name', Values: ['running'] }],
+      Filters: [
+        { Name: 'instance-id', Values: ['i-0aaaaaaaaaaaaaaa1', 'i-0aaaaaaaaaaaaaaa9'] },
+        { Name: 'instance-state-name', Values: ['running'] },
+      ],
+      MaxResults: 1000,
     });
   });
 

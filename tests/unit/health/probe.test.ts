@@ -371,6 +371,16 @@ describe('ec2StatusProbe and ssmAgentProbe', () => {
     });
   });
 
+  it('fails the hosts, not the run, when EC2 does not know an instance', async () => {
+    ec2
+      .on(DescribeInstanceStatusCommand)
+      .rejects(Object.assign(new Error('not found'), { name: 'InvalidInstanceID.NotFound' }));
+    const results = await ec2StatusProbe({ name: 'ec2', type: 'ec2-status' }, hosts);
+    expect(results.map((r) => [r.ok, r.detail])).toEqual(
+      hosts.map(() => [false, 'EC2 does not know the instance (InvalidInstanceID.NotFound)']),
+    );
+  });
+
   it('passes hosts whose SSM agent is online', async () => {
     // Prepare
     ssm.on(DescribeInstanceInformationCommand).resolves({
