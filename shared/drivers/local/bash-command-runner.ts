@@ -11,13 +11,15 @@
  * <stepopsHome()>/commands/<commandId>/<host>.json      pid, process group and deadline
  * ```
  *
- * The script runs in its own process group (detached), under a small bash wrapper that writes the
- * exit code; at the deadline the whole group is sent SIGTERM, then SIGKILL after a grace period.
+ * The script runs in its own session (detached), under a small bash wrapper that writes the exit
+ * code; at the deadline every process of the session is sent SIGTERM, then SIGKILL after a grace
+ * period. Processes a script leaves running in the background after it ends normally (a server it
+ * started) are left alone.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tail } from '../output.ts';
 import type {
@@ -64,11 +66,40 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
+/**
+ * The processes of a session. The script runs as a session leader (detached), and every step runs
+ * under `timeout`, which moves itself into a process group of its own: killing the script's group
+ * alone would leave the steps running, so the whole session is killed.
+ */
+async function sessionMembers(sid: number): Promise<number[]> {
   try {
-    process.kill(-pid, signal);
+    const members: number[] = [];
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+      // Fields after the command name: state, ppid, pgrp, session, …
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[3]) === sid) members.push(Number(entry));
+    }
+    return members;
   } catch {
-    // The group is gone already.
+    // No /proc (macOS): ask pgrep.
+    return new Promise((resolve) => {
+      execFile('pgrep', ['-s', String(sid)], (_error, stdout) =>
+        resolve(String(stdout).split(/\s+/).filter(Boolean).map(Number)),
+      );
+    });
+  }
+}
+
+async function killSession(sid: number, signal: NodeJS.Signals): Promise<void> {
+  const targets = [-sid, ...(await sessionMembers(sid))];
+  for (const target of targets) {
+    try {
+      process.kill(target, signal);
+    } catch {
+      // Gone already.
+    }
   }
 }
 
@@ -193,8 +224,8 @@ export class BashCommandRunner implements CommandRunner {
     if ((await readIfExists(`${base}.exit`)) !== undefined) return;
     if ((await readIfExists(`${base}.timedout`)) !== undefined) return;
     await writeFile(`${base}.timedout`, `${new Date().toISOString()}\n`);
-    killGroup(pid, 'SIGTERM');
-    setTimeout(() => killGroup(pid, 'SIGKILL'), this.#graceMs).unref();
+    await killSession(pid, 'SIGTERM');
+    setTimeout(() => void killSession(pid, 'SIGKILL'), this.#graceMs).unref();
   }
 
   async #hostStatus(dir: string, commandId: string, host: HostRef): Promise<InvocationResult> {
@@ -215,8 +246,8 @@ export class BashCommandRunner implements CommandRunner {
     const timedOut = await readIfExists(`${base}.timedout`);
     if (timedOut !== undefined) {
       // Make sure the group is gone even if the process that set the timer is not.
-      if (meta.pid !== undefined && isAlive(meta.pid) && Date.now() - Date.parse(timedOut) > this.#graceMs) {
-        killGroup(meta.pid, 'SIGKILL');
+      if (meta.pid !== undefined && Date.now() - Date.parse(timedOut) > this.#graceMs) {
+        await killSession(meta.pid, 'SIGKILL');
       }
       return { hostId: host.id, state: 'timed-out', outputTail };
     }

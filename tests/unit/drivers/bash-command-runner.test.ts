@@ -119,6 +119,49 @@ describe('BashCommandRunner', () => {
     expect(isAlive(childPid)).toBe(false);
   });
 
+  it('kills the steps of a rendered script too, which run under timeout in process groups of their own', async () => {
+    // Prepare
+    const runner = new BashCommandRunner({ killGraceSeconds: 1 });
+    const pidFile = path.join(hostDir, 'step.pid');
+    const script = renderScript({
+      title: 'hang',
+      env: {},
+      steps: [{ name: 'hang', script: `echo $$ > ${pidFile}; sleep 300`, timeout: 600 }],
+    });
+
+    // Act
+    const handle = await runner.send({ hosts: [host], script, timeoutSeconds: 1, comment: 'hang' });
+    const [result] = await waitForEnd(runner, handle);
+
+    // Assess
+    expect(result?.state).toBe('timed-out');
+    const stepPid = Number((await readFile(pidFile, 'utf8')).trim());
+    for (let i = 0; i < 100 && isAlive(stepPid); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(isAlive(stepPid)).toBe(false);
+  });
+
+  it('leaves a server the script started in the background running after a normal end', async () => {
+    // Prepare
+    const runner = new BashCommandRunner();
+    const pidFile = path.join(hostDir, 'server.pid');
+
+    // Act
+    const handle = await runner.send({
+      hosts: [host],
+      script: `nohup sleep 300 >/dev/null 2>&1 & echo $! > ${pidFile}`,
+      timeoutSeconds: 30,
+      comment: 'start',
+    });
+    const [result] = await waitForEnd(runner, handle);
+    await runner.status(handle);
+
+    // Assess
+    const serverPid = Number((await readFile(pidFile, 'utf8')).trim());
+    expect(result?.state).toBe('succeeded');
+    expect(isAlive(serverPid)).toBe(true);
+    process.kill(serverPid, 'SIGKILL');
+  });
+
   it('passes the environment of the process and its own variables to the script', async () => {
     // Prepare
     const runner = new BashCommandRunner({ env: { STEPOPS_EXTRA: 'extra value' } });
