@@ -157,7 +157,12 @@ export function slackMessage(notification: Notification): SlackMessage {
   return { text: clip(`${title} — ${n.summary}`, SLACK_LIMITS.sectionText), blocks };
 }
 
-/** Posting to Slack failed; the message never contains the webhook URL. */
+/**
+ * Posting to Slack failed; the message never contains the webhook URL.
+ *
+ * @example
+ * try { await postToSlack(url, payload); } catch (error) { if (error instanceof SlackPostError) logger.error(error.message); }
+ */
 export class SlackPostError extends Error {
   /** HTTP status of the last answer, when there was one. */
   readonly status: number | undefined;

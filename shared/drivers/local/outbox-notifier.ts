@@ -31,7 +31,12 @@ export function humanLine(notification: Notification): string {
   return `[stepops] ${ICONS[notification.outcome]} ${notification.workflow} ${notification.target} ${notification.outcome}${where}: ${notification.summary.replace(/\s+/g, ' ')}`;
 }
 
-/** Path of the outbox file: `<stepopsHome()>/outbox.jsonl`. */
+/**
+ * Path of the outbox file: `<stepopsHome()>/outbox.jsonl`.
+ *
+ * @example
+ * const alerts = (await readFile(outboxPath(), 'utf8')).trimEnd().split('\n').map((line) => JSON.parse(line));
+ */
 export function outboxPath(home: string = stepopsHome()): string {
   return path.join(home, 'outbox.jsonl');
 }
