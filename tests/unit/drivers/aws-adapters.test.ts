@@ -306,6 +306,41 @@ describe('Ec2HostDirectory', () => {
     });
   });
 
+  it('reads every page of SSM instance information, 50 ids at a time', async () => {
+    // Prepare
+    const ids = Array.from({ length: 60 }, (_, i) => `i-0${String(i).padStart(16, '0')}`);
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolves({ Reservations: [{ Instances: ids.map((InstanceId) => ({ InstanceId })) }] });
+    ssm
+      .on(DescribeInstanceInformationCommand)
+      .resolvesOnce({
+        InstanceInformationList: [{ InstanceId: ids[0], PingStatus: 'Online' }],
+        NextToken: 'more',
+      })
+      .resolvesOnce({ InstanceInformationList: [{ InstanceId: ids[1], PingStatus: 'Online' }] })
+      .resolvesOnce({ InstanceInformationList: [{ InstanceId: ids[55], PingStatus: 'Online' }] });
+
+    // Act
+    const found = await new Ec2HostDirectory().resolve({
+      type: 'ec2',
+      region: 'eu-west-1',
+      tags: { App: 'x' },
+    });
+
+    // Assess
+    expect(found.map((h) => h.id)).toEqual([ids[0], ids[1], ids[55]]);
+    expect(ssm).toHaveReceivedCommandTimes(DescribeInstanceInformationCommand, 3);
+    expect(ssm).toHaveReceivedNthCommandWith(DescribeInstanceInformationCommand, 2, {
+      Filters: [{ Key: 'InstanceIds', Values: ids.slice(0, 50) }],
+      MaxResults: 50,
+      NextToken: 'more',
+    });
+    expect(ssm).toHaveReceivedNthCommandWith(DescribeInstanceInformationCommand, 3, {
+      Filters: [{ Key: 'InstanceIds', Values: ids.slice(50) }],
+    });
+  });
+
   it('returns no hosts without asking SSM when no instance runs', async () => {
     ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
     expect(
