@@ -91,6 +91,24 @@ export function fieldAt(value: unknown, dottedPath: string): unknown {
   return current;
 }
 
+/** Bodies are read up to this many bytes: enough for any health document, bounded for a Lambda. */
+export const PROBE_BODY_LIMIT = 1024 * 1024;
+
+async function readBody(response: Response): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size < PROBE_BODY_LIMIT) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  if (size >= PROBE_BODY_LIMIT) await reader.cancel();
+  return Buffer.concat(chunks).subarray(0, PROBE_BODY_LIMIT).toString('utf8');
+}
+
 export interface HttpProbeOptions {
   /** The fetch to use; the global `fetch` by default. */
   fetch?: typeof fetch;
@@ -122,7 +140,7 @@ export async function httpProbe(probe: HttpProbe, options: HttpProbeOptions = {}
       headers: { 'user-agent': 'stepops-probe' },
     });
     status = response.status;
-    if (probe.bodyContains !== undefined || probe.jsonField !== undefined) body = await response.text();
+    if (probe.bodyContains !== undefined || probe.jsonField !== undefined) body = await readBody(response);
     else await response.body?.cancel();
   } catch (error) {
     if (isTimeout(error)) return fail(`timed out after ${probe.timeout} s`);

@@ -65,6 +65,17 @@ describe('httpProbe', () => {
     routes.set('/not-json', (_req, res) => res.writeHead(200).end('<html>'));
     routes.set('/slow', (_req, res) => setTimeout(() => res.writeHead(200).end('late'), 300));
     routes.set('/hang', () => {});
+    routes.set('/huge', (_req, res) => {
+      res.writeHead(200);
+      const chunk = 'x'.repeat(64 * 1024);
+      let sent = 0;
+      const more = () => {
+        while (sent < 40 && res.write(chunk)) sent++;
+        if (sent < 40) res.once('drain', more);
+        else res.end('needle');
+      };
+      more();
+    });
   });
 
   afterAll(async () => {
@@ -132,6 +143,11 @@ describe('httpProbe', () => {
       http({ url: `${base}/not-json`, jsonField: { path: 'status', equals: 'up' } }),
     );
     expect(result).toMatchObject({ ok: false, detail: 'body is not JSON, expected field status' });
+  });
+
+  it('reads at most PROBE_BODY_LIMIT bytes of a body', async () => {
+    const result = await httpProbe(http({ url: `${base}/huge`, bodyContains: 'needle' }));
+    expect(result).toMatchObject({ ok: false, detail: 'body does not contain "needle"' });
   });
 
   it('fails when slower than the latency limit, and passes within it', async () => {
