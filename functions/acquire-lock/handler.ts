@@ -1,0 +1,23 @@
+/**
+ * acquire-lock: Takes the target's lease for the run; fails with TargetLockedError when another run holds it.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import middy from '@middy/core';
+import { acquireLockInputSchema, lockSchema } from '../../shared/deploy/contracts.ts';
+import { defaultDeployDeps } from '../../shared/deploy/deps.ts';
+import { acquireLockStep } from '../../shared/deploy/steps.ts';
+
+/** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
+const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'acquire-lock' } });
+const deps = defaultDeployDeps();
+
+export const handler = middy()
+  .use(injectLambdaContext(logger))
+  .use(parser({ schema: acquireLockInputSchema }))
+  .handler(async (event) => {
+    const result = await acquireLockStep(event, deps);
+    logger.info('lock acquired', { key: result.key, owner: result.owner, expiresAt: result.expiresAt });
+    return lockSchema.parse(result);
+  });

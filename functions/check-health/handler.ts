@@ -1,0 +1,27 @@
+/**
+ * check-health: The health gate: probes the hosts until enough consecutive rounds pass, the gate's deadline, or the long-poll budget.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import middy from '@middy/core';
+import { checkHealthInputSchema, gateStateSchema } from '../../shared/deploy/contracts.ts';
+import { defaultDeployDeps } from '../../shared/deploy/deps.ts';
+import { checkHealthStep } from '../../shared/deploy/steps.ts';
+
+/** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
+const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'check-health' } });
+const deps = defaultDeployDeps();
+
+export const handler = middy()
+  .use(injectLambdaContext(logger))
+  .use(parser({ schema: checkHealthInputSchema }))
+  .handler(async (event, context) => {
+    const result = await checkHealthStep(event, deps, () => context.getRemainingTimeInMillis());
+    logger.info('health gate', {
+      status: result.status,
+      rounds: result.rounds,
+      consecutive: result.consecutive,
+    });
+    return gateStateSchema.parse(result);
+  });

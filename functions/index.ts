@@ -1,0 +1,70 @@
+/**
+ * The registry of Lambda handlers by function name (the `functions/<name>` folder), for the local
+ * engine. AWS runs each `functions/<name>/handler.ts` on its own.
+ */
+import {
+  createLocalEngine,
+  type EngineOptions,
+  type LambdaHandler,
+  type LocalEngine,
+} from '../shared/engine/index.ts';
+import { localArns } from '../workflows/asl.ts';
+import { DEPLOY_FUNCTIONS, type DeployFunction, deployWorkflow } from '../workflows/deploy.ts';
+import { handler as acquireLock } from './acquire-lock/handler.ts';
+import { handler as checkHealth } from './check-health/handler.ts';
+import { handler as createSnapshots } from './create-snapshots/handler.ts';
+import { handler as notify } from './notify/handler.ts';
+import { handler as planDeploy } from './plan-deploy/handler.ts';
+import { handler as planRollback } from './plan-rollback/handler.ts';
+import { handler as pollCommand } from './poll-command/handler.ts';
+import { handler as releaseLock } from './release-lock/handler.ts';
+import { handler as resolveHosts } from './resolve-hosts/handler.ts';
+import { handler as sendCommand } from './send-command/handler.ts';
+
+/** Every handler by function name. */
+export const HANDLERS = {
+  'plan-deploy': planDeploy,
+  'acquire-lock': acquireLock,
+  'resolve-hosts': resolveHosts,
+  'create-snapshots': createSnapshots,
+  'send-command': sendCommand,
+  'poll-command': pollCommand,
+  'check-health': checkHealth,
+  'plan-rollback': planRollback,
+  'release-lock': releaseLock,
+  notify,
+} satisfies Record<DeployFunction, unknown> as unknown as Record<DeployFunction, LambdaHandler>;
+
+export type FunctionName = keyof typeof HANDLERS;
+
+/**
+ * Handlers keyed by the ARN each function has in a definition.
+ *
+ * @example
+ * const arns = localArns(DEPLOY_FUNCTIONS);
+ * createLocalEngine(deployWorkflow(arns), handlersByArn(arns));
+ */
+export function handlersByArn<N extends FunctionName>(
+  arns: Readonly<Record<N, string>>,
+): Record<string, LambdaHandler> {
+  return Object.fromEntries(
+    (Object.entries(arns) as [N, string][]).map(([name, arn]) => [arn, HANDLERS[name]]),
+  );
+}
+
+/** The ARNs of the deploy functions on the local engine. */
+export const LOCAL_DEPLOY_ARNS: Record<DeployFunction, string> = localArns(DEPLOY_FUNCTIONS);
+
+/**
+ * The deploy workflow on the local engine with the real handlers (built once; start many runs).
+ *
+ * @example
+ * const engine = createLocalDeployEngine();
+ * const result = await engine.start({ target: 'demo', ref: 'v2' }).result;
+ */
+export function createLocalDeployEngine(options: EngineOptions = {}): LocalEngine {
+  return createLocalEngine(deployWorkflow(LOCAL_DEPLOY_ARNS), handlersByArn(LOCAL_DEPLOY_ARNS), {
+    stateMachineName: 'stepops-deploy',
+    ...options,
+  });
+}

@@ -1,0 +1,23 @@
+/**
+ * release-lock: Releases the target's lease if this run still holds it.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import middy from '@middy/core';
+import { releaseLockInputSchema } from '../../shared/deploy/contracts.ts';
+import { defaultDeployDeps } from '../../shared/deploy/deps.ts';
+import { releaseLockStep } from '../../shared/deploy/steps.ts';
+
+/** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
+const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'release-lock' } });
+const deps = defaultDeployDeps();
+
+export const handler = middy()
+  .use(injectLambdaContext(logger))
+  .use(parser({ schema: releaseLockInputSchema }))
+  .handler(async (event) => {
+    const result = await releaseLockStep(event, deps);
+    logger.info('lock released');
+    return result;
+  });

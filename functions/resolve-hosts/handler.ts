@@ -1,0 +1,23 @@
+/**
+ * resolve-hosts: Finds the target's hosts that can take commands now and splits them into batches; NoHostsError when none.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import middy from '@middy/core';
+import { resolvedHostsSchema, resolveHostsInputSchema } from '../../shared/deploy/contracts.ts';
+import { defaultDeployDeps } from '../../shared/deploy/deps.ts';
+import { resolveHostsStep } from '../../shared/deploy/steps.ts';
+
+/** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
+const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'resolve-hosts' } });
+const deps = defaultDeployDeps();
+
+export const handler = middy()
+  .use(injectLambdaContext(logger))
+  .use(parser({ schema: resolveHostsInputSchema }))
+  .handler(async (event) => {
+    const result = await resolveHostsStep(event, deps);
+    logger.info('hosts resolved', { hosts: result.hosts.map((h) => h.id), batches: result.batchCount });
+    return resolvedHostsSchema.parse(result);
+  });

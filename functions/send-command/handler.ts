@@ -1,0 +1,27 @@
+/**
+ * send-command: Sends the target's deploy or rollback script to hosts (SSM Run Command, or bash for local hosts); returns at once.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import middy from '@middy/core';
+import { commandSentSchema, sendCommandInputSchema } from '../../shared/deploy/contracts.ts';
+import { defaultDeployDeps } from '../../shared/deploy/deps.ts';
+import { sendCommandStep } from '../../shared/deploy/steps.ts';
+
+/** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
+const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'send-command' } });
+const deps = defaultDeployDeps();
+
+export const handler = middy()
+  .use(injectLambdaContext(logger))
+  .use(parser({ schema: sendCommandInputSchema }))
+  .handler(async (event) => {
+    const result = await sendCommandStep(event, deps);
+    logger.info('command sent', {
+      commandId: result.commandId,
+      phase: result.phase,
+      hosts: result.hosts.map((h) => h.id),
+    });
+    return commandSentSchema.parse(result);
+  });

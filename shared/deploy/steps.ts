@@ -1,0 +1,430 @@
+/**
+ * The logic of each task of the deploy workflow, one function per Lambda. Handlers in
+ * `functions/<name>/handler.ts` only parse the input and call these with the real dependencies.
+ */
+import type { Target } from '../config/schema.ts';
+import { hostSelector } from '../drivers/index.ts';
+import { tail } from '../drivers/output.ts';
+import type { Notification, ProbeResult } from '../drivers/ports.ts';
+import { InvalidInputError, NoHostsError, TargetLockedError } from '../errors.ts';
+import {
+  type AcquireLockInput,
+  type CheckHealthInput,
+  type CommandSent,
+  type CommandStatus,
+  type CreateSnapshotsInput,
+  type DeployPlanSummary,
+  deployRequestSchema,
+  type GateState,
+  INITIAL_GATE,
+  type LockInfo,
+  MAX_REPORTED_FAILURES,
+  type NotifyInput,
+  type PlanDeployInput,
+  type PlanRollbackInput,
+  type PollCommandInput,
+  type ProbeOutcome,
+  type ReleaseLockInput,
+  type ResolvedHosts,
+  type ResolveHostsInput,
+  type RollbackPlan,
+  type RunOutcome,
+  type SendCommandInput,
+  type SnapshotsTaken,
+  STATE_OUTPUT_TAIL,
+} from './contracts.ts';
+import type { DeployDeps } from './deps.ts';
+import { type DeployRunState, describeBatchFailure, summarizeDeploy, touchedBatches } from './outcome.ts';
+import { type DeployPlan, planDeploy, resolveCount, splitIntoBatches } from './plan.ts';
+
+/** Longest a long-poll Lambda waits before it returns "still running" (DESIGN rule 3). */
+export const LONG_POLL_MAX_MS = 50_000;
+/** Time a long-poll Lambda keeps in hand before its own timeout. */
+export const LONG_POLL_SAFETY_MS = 10_000;
+/** First and longest pause between two command status reads. */
+export const COMMAND_POLL_FIRST_MS = 250;
+export const COMMAND_POLL_MAX_MS = 1_000;
+/** Lease time beyond the estimated run time. */
+const LEASE_MARGIN_SECONDS = 600;
+/** Longest lease a deploy takes: a run that dies frees its target within this time. */
+export const MAX_LEASE_SECONDS = 12 * 3600;
+/** Batches assumed for the lease when the batch size is a count (the host count is not known yet). */
+const ASSUMED_BATCHES_FOR_COUNT = 20;
+
+/** Remaining time of the invocation, in milliseconds (`context.getRemainingTimeInMillis`). */
+export type RemainingTime = () => number;
+
+/** The lease key of a target: one run at a time acts on a target, whatever the workflow. */
+export function leaseKey(target: string): string {
+  return `target:${target}`;
+}
+
+function issuesText(issues: readonly { path: PropertyKey[]; message: string }[]): string {
+  return issues
+    .map((i) => `${i.path.length ? `${i.path.map(String).join('.')}: ` : ''}${i.message}`)
+    .join('; ');
+}
+
+function planFor(
+  deps: DeployDeps,
+  target: string,
+  ref: string,
+  runId: string,
+): { target: Target; plan: DeployPlan } {
+  const found = deps.findTarget(target);
+  return { target: found, plan: planDeploy(found, ref, runId) };
+}
+
+/** Seconds the lease of a deploy lasts: its estimated longest run plus a margin, capped. */
+export function leaseTtlSeconds(plan: DeployPlan): number {
+  const size = plan.batchSize;
+  const batches =
+    typeof size === 'string'
+      ? Math.ceil(100 / Math.max(1, Number.parseInt(size, 10)))
+      : ASSUMED_BATCHES_FOR_COUNT;
+  const perBatch = plan.deployTimeoutSeconds + plan.healthGate.timeoutSeconds;
+  const rollback = plan.rollbackTimeoutSeconds + plan.healthGate.timeoutSeconds;
+  return Math.min(MAX_LEASE_SECONDS, batches * perBatch + rollback + LEASE_MARGIN_SECONDS);
+}
+
+/**
+ * plan-deploy: validates the request (strictly: unknown fields, a bad target name or a ref a shell
+ * could read as more than a ref are refused), loads the target and plans the deploy.
+ *
+ * @throws InvalidInputError (or UnknownTargetError, ConfigError) before anything touches a host
+ * @example
+ * planDeployStep({ input: { target: 'demo', ref: 'v2' }, runId: 'r1' }, deps).healthGate.probes // ['app-health']
+ */
+export function planDeployStep(input: PlanDeployInput, deps: DeployDeps): DeployPlanSummary {
+  const request = deployRequestSchema.safeParse(input.input);
+  if (!request.success) {
+    throw new InvalidInputError(`invalid deploy request: ${issuesText(request.error.issues)}`);
+  }
+  const { target: name, ref, reason, requestedBy } = request.data;
+  const { target, plan } = planFor(deps, name, ref, input.runId);
+  const snapshot = plan.snapshot;
+  return {
+    target: target.name,
+    ref: plan.ref,
+    runId: plan.runId,
+    ...(reason !== undefined ? { reason } : {}),
+    ...(requestedBy !== undefined ? { requestedBy } : {}),
+    batchSize: plan.batchSize,
+    maxErrors: plan.maxErrors,
+    snapshot: {
+      enabled: snapshot.ebs || snapshot.rdsInstance !== undefined,
+      ebs: snapshot.ebs,
+      ...(snapshot.rdsInstance ? { rdsInstance: snapshot.rdsInstance } : {}),
+    },
+    healthGate: plan.healthGate,
+    deployTimeoutSeconds: plan.deployTimeoutSeconds,
+    rollbackTimeoutSeconds: plan.rollbackTimeoutSeconds,
+    lockTtlSeconds: leaseTtlSeconds(plan),
+  };
+}
+
+/**
+ * acquire-lock: takes the target's lease for this run.
+ *
+ * @throws TargetLockedError when another run holds it
+ * @example
+ * await acquireLockStep({ target: 'demo', runId: 'r1', ttlSeconds: 900 }, deps) // { key: 'target:demo', owner: 'r1', … }
+ */
+export async function acquireLockStep(input: AcquireLockInput, deps: DeployDeps): Promise<LockInfo> {
+  const target = deps.findTarget(input.target);
+  const key = leaseKey(target.name);
+  const result = await deps.driversFor(target).leases.acquire(key, input.runId, input.ttlSeconds);
+  if (!result.acquired) {
+    const until = new Date(result.heldBy.expiresAt * 1000).toISOString();
+    throw new TargetLockedError(
+      `target "${target.name}" is locked by run ${result.heldBy.owner} until ${until}; wait for it to finish or for the lock to expire`,
+    );
+  }
+  return { key, owner: input.runId, expiresAt: Math.floor(deps.now() / 1000) + input.ttlSeconds };
+}
+
+/**
+ * release-lock: releases the lease if this run still holds it (a no-op otherwise).
+ *
+ * @example
+ * await releaseLockStep({ target: 'demo', runId: 'r1' }, deps) // { released: true }
+ */
+export async function releaseLockStep(
+  input: ReleaseLockInput,
+  deps: DeployDeps,
+): Promise<{ released: true }> {
+  const target = deps.findTarget(input.target);
+  await deps.driversFor(target).leases.release(leaseKey(target.name), input.runId);
+  return { released: true };
+}
+
+/**
+ * resolve-hosts: the target's hosts that can take commands now, split into batches.
+ *
+ * @throws NoHostsError when none is found
+ * @example
+ * await resolveHostsStep({ target: 'demo', runId: 'r1', batchSize: '100%' }, deps) // { hosts: [local:lab/app], batches: [{ index: 0, … }], batchCount: 1 }
+ */
+export async function resolveHostsStep(input: ResolveHostsInput, deps: DeployDeps): Promise<ResolvedHosts> {
+  const target = deps.findTarget(input.target);
+  const { hosts: directory } = deps.driversFor(target);
+  const hosts = await directory.resolve(hostSelector(target));
+  if (hosts.length === 0) {
+    const declared = target.hosts;
+    const what =
+      declared.type === 'local'
+        ? `directory ${declared.directory}`
+        : 'instanceIds' in declared
+          ? `instances ${declared.instanceIds.join(', ')} in ${declared.region}`
+          : `instances tagged ${Object.entries(declared.tags)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(', ')} in ${declared.region}`;
+    throw new NoHostsError(
+      `no host of target "${target.name}" can take commands: none of the ${what} is running with an online SSM agent`,
+    );
+  }
+  const batches = splitIntoBatches(hosts, input.batchSize).map((batch, index) => ({ index, hosts: batch }));
+  return { hosts, batches, batchCount: batches.length };
+}
+
+/**
+ * create-snapshots: snapshots the hosts' volumes (and the database) before the deploy, tagged with
+ * target, run and ref.
+ *
+ * @example
+ * await createSnapshotsStep({ target: 'zmanim', ref: 'v2', runId: 'r1', hosts, snapshot: { enabled: true, ebs: true } }, deps)
+ * // { volumeSnapshotIds: ['snap-…'] }
+ */
+export async function createSnapshotsStep(
+  input: CreateSnapshotsInput,
+  deps: DeployDeps,
+): Promise<SnapshotsTaken> {
+  const target = deps.findTarget(input.target);
+  const { snapshots } = deps.driversFor(target);
+  const tags = {
+    'stepops:target': target.name,
+    'stepops:run': input.runId,
+    'stepops:ref': input.ref,
+    'stepops:reason': 'pre-deploy',
+  };
+  const volumeSnapshotIds = input.snapshot.ebs ? await snapshots.snapshotVolumes(input.hosts, tags) : [];
+  const rds = input.snapshot.rdsInstance;
+  if (!rds) return { volumeSnapshotIds };
+  const region = target.hosts.type === 'ec2' ? target.hosts.region : process.env.AWS_REGION;
+  if (!region) throw new InvalidInputError(`no AWS region for the snapshot of ${rds}: set AWS_REGION`);
+  return { volumeSnapshotIds, dbSnapshotId: await snapshots.snapshotDatabase(region, rds, tags) };
+}
+
+/**
+ * send-command: sends the deploy or rollback script of the target (rendered again from the target
+ * file: a command never comes from the state) to the hosts; returns at once.
+ *
+ * @example
+ * await sendCommandStep({ target: 'demo', ref: 'v2', runId: 'r1', phase: 'deploy', hosts }, deps) // { commandId: '…', … }
+ */
+export async function sendCommandStep(input: SendCommandInput, deps: DeployDeps): Promise<CommandSent> {
+  const { target, plan } = planFor(deps, input.target, input.ref, input.runId);
+  const deploy = input.phase === 'deploy';
+  const batch = input.batchIndex === undefined ? '' : ` batch ${input.batchIndex + 1}`;
+  const handle = await deps.driversFor(target).commands.send({
+    hosts: input.hosts,
+    script: deploy ? plan.deployScript : plan.rollbackScript,
+    timeoutSeconds: deploy ? plan.deployTimeoutSeconds : plan.rollbackTimeoutSeconds,
+    ...(target.hosts.type === 'ec2' ? { workingDirectory: target.hosts.workingDirectory } : {}),
+    comment: `stepops ${input.phase} ${target.name} ${input.ref}${batch} run ${input.runId}`.slice(0, 100),
+    maxConcurrency: String(input.hosts.length),
+    maxErrors: String(deploy ? resolveCount(input.maxErrors ?? 0, input.hosts.length, 0) : 0),
+  });
+  return {
+    commandId: handle.commandId,
+    phase: input.phase,
+    hosts: input.hosts,
+    sentAt: new Date(deps.now()).toISOString(),
+  };
+}
+
+const FINAL_STATES = new Set(['succeeded', 'failed', 'timed-out', 'cancelled']);
+
+/**
+ * poll-command: reads the command's status until every host has finished or the long-poll budget
+ * (at most {@link LONG_POLL_MAX_MS}, and {@link LONG_POLL_SAFETY_MS} before the invocation's own
+ * timeout) is spent; then `running` (the workflow loops), `succeeded`, or `failed` when more hosts
+ * failed than the batch allows (a rollback allows none).
+ *
+ * @example
+ * await pollCommandStep({ target: 'demo', command, maxErrors: 0 }, deps, () => 60_000) // { status: 'succeeded', … }
+ */
+export async function pollCommandStep(
+  input: PollCommandInput,
+  deps: DeployDeps,
+  remaining: RemainingTime,
+): Promise<CommandStatus> {
+  const target = deps.findTarget(input.target);
+  const { commands } = deps.driversFor(target);
+  const { command } = input;
+  const total = command.hosts.length;
+  const allowedErrors = command.phase === 'rollback' ? 0 : resolveCount(input.maxErrors ?? 0, total, 0);
+  const budgetEnd = deps.now() + Math.max(0, Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
+  let pause = COMMAND_POLL_FIRST_MS;
+  for (let polls = 1; ; polls += 1) {
+    const results = await commands.status({ commandId: command.commandId, hosts: command.hosts });
+    const done = results.filter((r) => FINAL_STATES.has(r.state));
+    const failed = results.filter((r) => r.state !== 'succeeded' && FINAL_STATES.has(r.state));
+    const finished = done.length >= total;
+    if (finished || deps.now() + pause > budgetEnd) {
+      const status = !finished ? 'running' : failed.length > allowedErrors ? 'failed' : 'succeeded';
+      return {
+        status,
+        phase: command.phase,
+        commandId: command.commandId,
+        total,
+        done: done.length,
+        failedCount: failed.length,
+        allowedErrors,
+        failures: failed.slice(0, MAX_REPORTED_FAILURES).map((r) => ({
+          hostId: r.hostId,
+          state: r.state,
+          ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}),
+          outputTail: tail(r.outputTail, STATE_OUTPUT_TAIL),
+        })),
+        polls,
+      };
+    }
+    await deps.sleep(pause);
+    pause = Math.min(COMMAND_POLL_MAX_MS, pause * 2);
+  }
+}
+
+async function probeRound(
+  target: Target,
+  input: CheckHealthInput,
+  deps: DeployDeps,
+): Promise<ProbeOutcome[]> {
+  const { probes } = deps.driversFor(target);
+  const declared = target.health?.probes ?? [];
+  const rounds = await Promise.all(
+    input.healthGate.probes.map(async (name): Promise<ProbeResult[]> => {
+      const probe = declared.find((p) => p.name === name);
+      if (!probe)
+        return [{ probe: name, ok: false, detail: `target "${target.name}" has no probe named "${name}"` }];
+      try {
+        const results = await probes.run(probe, input.hosts);
+        return results.length > 0
+          ? results
+          : [{ probe: name, ok: false, detail: 'the probe gave no result' }];
+      } catch (error) {
+        return [{ probe: name, ok: false, detail: `the probe could not run: ${(error as Error).message}` }];
+      }
+    }),
+  );
+  return rounds.flat().map((r) => ({
+    probe: r.probe,
+    ok: r.ok,
+    detail: r.detail.slice(0, 500),
+    ...(r.host ? { host: r.host } : {}),
+  }));
+}
+
+/**
+ * check-health: the health gate. Runs every gate probe against the hosts each interval until the
+ * required number of consecutive passing rounds (`healthy`), the gate's deadline (`unhealthy`), or
+ * the end of the long-poll budget (`checking`: the workflow calls again with the returned state).
+ *
+ * @example
+ * let gate = INITIAL_GATE;
+ * do gate = await checkHealthStep({ target: 'demo', hosts, healthGate, gate }, deps, remaining);
+ * while (gate.status === 'checking');
+ */
+export async function checkHealthStep(
+  input: CheckHealthInput,
+  deps: DeployDeps,
+  remaining: RemainingTime,
+): Promise<GateState> {
+  const target = deps.findTarget(input.target);
+  const { intervalSeconds, successes, timeoutSeconds } = input.healthGate;
+  const deadline = input.gate.deadline ? Date.parse(input.gate.deadline) : deps.now() + timeoutSeconds * 1000;
+  const budgetEnd = deps.now() + Math.max(0, Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
+  let { consecutive, rounds } = input.gate;
+  let last = input.gate.last;
+  const state = (status: GateState['status']): GateState => ({
+    status,
+    consecutive,
+    rounds,
+    deadline: new Date(deadline).toISOString(),
+    ...(last ? { last } : {}),
+  });
+  for (;;) {
+    last = await probeRound(target, input, deps);
+    rounds += 1;
+    consecutive = last.every((r) => r.ok) ? consecutive + 1 : 0;
+    if (consecutive >= successes) return state('healthy');
+    const next = deps.now() + intervalSeconds * 1000;
+    if (next > deadline) return state('unhealthy');
+    if (next > budgetEnd) return state('checking');
+    await deps.sleep(intervalSeconds * 1000);
+  }
+}
+
+/**
+ * plan-rollback: reads why the batches stopped and lists every host already touched (all batches up
+ * to the failed one), with a fresh health gate for after the rollback.
+ *
+ * @example
+ * planRollbackStep({ batches, failure: { Error: 'BatchFailedError', Cause: '{"batchIndex":0,…}' } }).hosts
+ */
+export function planRollbackStep(input: PlanRollbackInput): RollbackPlan {
+  const failure = describeBatchFailure(input.failure);
+  const touched = touchedBatches(input.batches, failure.batchIndex);
+  return {
+    hosts: touched.flatMap((b) => b.hosts),
+    batchesTouched: touched.length,
+    failure,
+    gate: INITIAL_GATE,
+  };
+}
+
+function executionUrl(executionId: string | undefined): string | undefined {
+  const match =
+    executionId && /^arn:aws[a-z-]*:states:([a-z]{2}(?:-[a-z]+)+-\d):\d{12}:execution:/.exec(executionId);
+  if (!match) return undefined;
+  const region = match[1];
+  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionId}`;
+}
+
+/**
+ * notify: says how the run ended (see {@link summarizeDeploy}), publishes it through the target's
+ * notifier (or the fallback one when the target is unknown), and returns the outcome the workflow
+ * ends with.
+ *
+ * @example
+ * await notifyStep({ run: $, runId: 'r1' }, deps) // { outcome: 'rolled-back', error: 'DeployFailedError', … }
+ */
+export async function notifyStep(input: NotifyInput, deps: DeployDeps): Promise<RunOutcome> {
+  const summary = summarizeDeploy(input.run as DeployRunState);
+  let notifier = deps.fallbackNotifier;
+  try {
+    const target = deps.findTarget(summary.target);
+    notifier = () => deps.driversFor(target).notifier;
+  } catch {
+    // unknown or invalid target: the fallback notifier
+  }
+  const url = executionUrl(input.executionId);
+  const notification: Notification = {
+    target: summary.target,
+    workflow: 'deploy',
+    outcome: summary.outcome,
+    runId: input.runId,
+    summary: summary.summary,
+    ...(summary.ref !== undefined ? { ref: summary.ref } : {}),
+    ...(summary.failedState ? { failedState: summary.failedState } : {}),
+    ...(summary.error ? { error: summary.error } : {}),
+    ...(summary.cause ? { cause: summary.cause } : {}),
+    ...(summary.host ? { host: summary.host } : {}),
+    ...(summary.outputTail ? { outputTail: summary.outputTail } : {}),
+    ...(url ? { executionUrl: url } : {}),
+    at: new Date(deps.now()).toISOString(),
+  };
+  await notifier().publish(notification);
+  const { target: _target, ref: _ref, outputTail: _tail, ...outcome } = summary;
+  return outcome;
+}

@@ -1,0 +1,368 @@
+/**
+ * The deploy workflow: plan → lock → resolve hosts → (snapshot) → batches, one at a time (send the
+ * script, long-poll the command, health gate) → release → notify. A failed batch rolls back every
+ * host already touched and probes them again. Every exit path releases the lock and notifies
+ * (except a failed plan, which took no lock). JSONPath only, so that the same definition runs on
+ * AWS Step Functions and on the local engine.
+ *
+ * Run state (`$`), as it grows: the request (`target`, `ref`, …), `plan`, `lock`, `hosts`,
+ * `snapshots`, `rollback`, `rollbackCommand`, `rollbackStatus`, `outcome`, and `failures`: one
+ * `{ Error, Cause }` per failed state, keyed by the state's name, which is how the notification
+ * names the state that failed.
+ */
+
+import { INITIAL_GATE } from '../shared/deploy/contracts.ts';
+import { BATCH_FAILED_ERROR } from '../shared/deploy/outcome.ts';
+import { type JsonObject, lambdaTask, type State, type StateMachineDefinition } from './asl.ts';
+
+/** The Lambdas of the deploy workflow: each is `functions/<name>/handler.ts`. */
+export const DEPLOY_FUNCTIONS = [
+  'plan-deploy',
+  'acquire-lock',
+  'resolve-hosts',
+  'create-snapshots',
+  'send-command',
+  'poll-command',
+  'check-health',
+  'plan-rollback',
+  'release-lock',
+  'notify',
+] as const;
+export type DeployFunction = (typeof DEPLOY_FUNCTIONS)[number];
+
+/**
+ * Seconds Step Functions waits for each function (`TimeoutSeconds` of its Tasks). The long-poll
+ * functions wait up to 50 s inside.
+ */
+export const DEPLOY_TASK_TIMEOUTS: Record<DeployFunction, number> = {
+  'plan-deploy': 30,
+  'acquire-lock': 30,
+  'resolve-hosts': 60,
+  'create-snapshots': 120,
+  'send-command': 60,
+  'poll-command': 90,
+  'check-health': 90,
+  'plan-rollback': 30,
+  'release-lock': 30,
+  notify: 60,
+};
+
+/**
+ * The Lambda timeout each function should be deployed with: 5 s under its Task timeout, so that
+ * the function (whose long-polls keep 10 s in hand) ends before Step Functions stops waiting.
+ */
+export const DEPLOY_FUNCTION_TIMEOUTS: Record<DeployFunction, number> = Object.fromEntries(
+  DEPLOY_FUNCTIONS.map((name) => [name, DEPLOY_TASK_TIMEOUTS[name] - 5]),
+) as Record<DeployFunction, number>;
+
+/** The state that releases the lock; every path after the lock goes through it. */
+const RELEASE = 'ReleaseLock';
+const NOTIFY = 'Notify';
+
+/**
+ * The deploy state machine for the given Lambda ARNs.
+ *
+ * Input: `{ "target": "demo", "ref": "v2", "reason"?: "…", "requestedBy"?: "…" }`; the execution
+ * name is the run id. Succeeds with `{ outcome: "succeeded", summary }`; fails with the error of
+ * the failed state before any host was touched (`InvalidInputError`, `UnknownTargetError`,
+ * `TargetLockedError`, `NoHostsError`, `SnapshotFailedError`, …), `DeployFailedError` (rolled
+ * back, healthy) or `RollbackFailedError`, whose cause names the state, host and output tail.
+ *
+ * @example
+ * const definition = deployWorkflow(localArns(DEPLOY_FUNCTIONS));
+ * JSON.stringify(definition); // the ASL for aws.sfn.StateMachine
+ */
+export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): StateMachineDefinition {
+  const task = (
+    fn: DeployFunction,
+    options: Omit<Parameters<typeof lambdaTask>[1], 'timeoutSeconds'>,
+  ): State => lambdaTask(arns[fn], { ...options, timeoutSeconds: DEPLOY_TASK_TIMEOUTS[fn] });
+  /** A top-level Task whose failure is recorded under its name and leads to `next`. */
+  const step = (
+    name: string,
+    fn: DeployFunction,
+    options: Omit<Parameters<typeof lambdaTask>[1], 'timeoutSeconds' | 'catchResultPath'>,
+  ): [string, State] => [name, task(fn, { ...options, catchResultPath: `$.failures.${name}` })];
+  /** A Task inside a batch: its failure is recorded under its name and fails the batch. */
+  const batchStep = (
+    name: string,
+    fn: DeployFunction,
+    options: Omit<Parameters<typeof lambdaTask>[1], 'timeoutSeconds' | 'catchResultPath' | 'catchNext'>,
+  ): [string, State] => [
+    name,
+    task(fn, { ...options, catchResultPath: `$.failure.${name}`, catchNext: 'CollectBatchFailure' }),
+  ];
+  const plan = (field: string) => ({ [`${field}.$`]: `$.plan.${field}` });
+  const runRef: JsonObject = { ...plan('target'), ...plan('ref'), ...plan('runId') };
+
+  const batch: StateMachineDefinition = {
+    StartAt: 'SendDeployCommand',
+    States: Object.fromEntries<State>([
+      batchStep('SendDeployCommand', 'send-command', {
+        parameters: {
+          'target.$': '$.target',
+          'ref.$': '$.ref',
+          'runId.$': '$.runId',
+          phase: 'deploy',
+          'hosts.$': '$.batch.hosts',
+          'batchIndex.$': '$.batch.index',
+          'maxErrors.$': '$.maxErrors',
+        },
+        resultPath: '$.command',
+        next: 'WaitForDeploy',
+      }),
+      batchStep('WaitForDeploy', 'poll-command', {
+        comment: 'Long-polls the command for up to 50 s; the Choice loops while it is still running.',
+        parameters: { 'target.$': '$.target', 'command.$': '$.command', 'maxErrors.$': '$.maxErrors' },
+        resultPath: '$.commandStatus',
+        next: 'DeployCommandDone',
+      }),
+      [
+        'DeployCommandDone',
+        {
+          Type: 'Choice',
+          Choices: [
+            { Variable: '$.commandStatus.status', StringEquals: 'running', Next: 'WaitForDeploy' },
+            { Variable: '$.commandStatus.status', StringEquals: 'failed', Next: 'RecordCommandFailure' },
+          ],
+          Default: 'CheckHealth',
+        },
+      ],
+      [
+        'RecordCommandFailure',
+        {
+          Type: 'Pass',
+          Parameters: { Error: 'CommandFailedError', 'Cause.$': 'States.JsonToString($.commandStatus)' },
+          ResultPath: '$.failure.WaitForDeploy',
+          Next: 'CollectBatchFailure',
+        },
+      ],
+      batchStep('CheckHealth', 'check-health', {
+        comment: 'Probes for up to 50 s per call until healthy or the gate deadline; the Choice loops.',
+        parameters: {
+          'target.$': '$.target',
+          'hosts.$': '$.batch.hosts',
+          'healthGate.$': '$.healthGate',
+          'gate.$': '$.gate',
+        },
+        resultPath: '$.gate',
+        next: 'HealthGateDone',
+      }),
+      [
+        'HealthGateDone',
+        {
+          Type: 'Choice',
+          Choices: [
+            { Variable: '$.gate.status', StringEquals: 'checking', Next: 'CheckHealth' },
+            { Variable: '$.gate.status', StringEquals: 'unhealthy', Next: 'RecordGateFailure' },
+          ],
+          Default: 'BatchDeployed',
+        },
+      ],
+      [
+        'RecordGateFailure',
+        {
+          Type: 'Pass',
+          Parameters: { Error: 'HealthGateFailedError', 'Cause.$': 'States.JsonToString($.gate)' },
+          ResultPath: '$.failure.CheckHealth',
+          Next: 'CollectBatchFailure',
+        },
+      ],
+      ['BatchDeployed', { Type: 'Succeed' }],
+      [
+        'CollectBatchFailure',
+        {
+          Type: 'Pass',
+          Comment:
+            'Carries the batch index out of the Map, so that the rollback knows which hosts were touched.',
+          Parameters: { 'batchIndex.$': '$.batch.index', 'failure.$': '$.failure' },
+          Next: 'SerializeBatchFailure',
+        },
+      ],
+      [
+        'SerializeBatchFailure',
+        { Type: 'Pass', Parameters: { 'cause.$': 'States.JsonToString($)' }, Next: 'BatchFailed' },
+      ],
+      ['BatchFailed', { Type: 'Fail', Error: BATCH_FAILED_ERROR, CausePath: '$.cause' }],
+    ]),
+  };
+
+  const states = Object.fromEntries<State>([
+    step('PlanDeploy', 'plan-deploy', {
+      comment: 'Validates the request and plans the deploy; bad input fails here, before anything runs.',
+      parameters: { 'input.$': '$', 'runId.$': '$$.Execution.Name' },
+      resultPath: '$.plan',
+      next: 'AcquireLock',
+      catchNext: NOTIFY,
+    }),
+    step('AcquireLock', 'acquire-lock', {
+      parameters: { ...plan('target'), ...plan('runId'), 'ttlSeconds.$': '$.plan.lockTtlSeconds' },
+      resultPath: '$.lock',
+      next: 'ResolveHosts',
+      catchNext: RELEASE,
+    }),
+    step('ResolveHosts', 'resolve-hosts', {
+      parameters: { ...plan('target'), ...plan('runId'), ...plan('batchSize') },
+      resultPath: '$.hosts',
+      next: 'SnapshotRequested',
+      catchNext: RELEASE,
+    }),
+    [
+      'SnapshotRequested',
+      {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.plan.snapshot.enabled', BooleanEquals: true, Next: 'CreateSnapshots' }],
+        Default: 'DeployBatches',
+      },
+    ],
+    step('CreateSnapshots', 'create-snapshots', {
+      parameters: { ...runRef, 'hosts.$': '$.hosts.hosts', ...plan('snapshot') },
+      resultPath: '$.snapshots',
+      next: 'DeployBatches',
+      catchNext: RELEASE,
+    }),
+    [
+      'DeployBatches',
+      {
+        Type: 'Map',
+        Comment: 'One batch at a time; the first failed batch stops the rollout.',
+        ItemsPath: '$.hosts.batches',
+        MaxConcurrency: 1,
+        ItemSelector: {
+          ...runRef,
+          'batch.$': '$$.Map.Item.Value',
+          ...plan('maxErrors'),
+          ...plan('healthGate'),
+          gate: { ...INITIAL_GATE },
+        },
+        ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, ...batch },
+        ResultPath: null,
+        Catch: [
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.failures.DeployBatches', Next: 'PlanRollback' },
+        ],
+        Next: RELEASE,
+      },
+    ],
+    step('PlanRollback', 'plan-rollback', {
+      parameters: { 'batches.$': '$.hosts.batches', 'failure.$': '$.failures.DeployBatches' },
+      resultPath: '$.rollback',
+      next: 'SendRollbackCommand',
+      catchNext: RELEASE,
+    }),
+    step('SendRollbackCommand', 'send-command', {
+      parameters: { ...runRef, phase: 'rollback', 'hosts.$': '$.rollback.hosts' },
+      resultPath: '$.rollbackCommand',
+      next: 'WaitForRollback',
+      catchNext: RELEASE,
+    }),
+    step('WaitForRollback', 'poll-command', {
+      parameters: { ...plan('target'), 'command.$': '$.rollbackCommand' },
+      resultPath: '$.rollbackStatus',
+      next: 'RollbackCommandDone',
+      catchNext: RELEASE,
+    }),
+    [
+      'RollbackCommandDone',
+      {
+        Type: 'Choice',
+        Choices: [
+          { Variable: '$.rollbackStatus.status', StringEquals: 'running', Next: 'WaitForRollback' },
+          {
+            Variable: '$.rollbackStatus.status',
+            StringEquals: 'failed',
+            Next: 'RecordRollbackCommandFailure',
+          },
+        ],
+        Default: 'CheckHealthAfterRollback',
+      },
+    ],
+    [
+      'RecordRollbackCommandFailure',
+      {
+        Type: 'Pass',
+        Parameters: { Error: 'CommandFailedError', 'Cause.$': 'States.JsonToString($.rollbackStatus)' },
+        ResultPath: '$.failures.WaitForRollback',
+        Next: RELEASE,
+      },
+    ],
+    step('CheckHealthAfterRollback', 'check-health', {
+      parameters: {
+        ...plan('target'),
+        'hosts.$': '$.rollback.hosts',
+        ...plan('healthGate'),
+        'gate.$': '$.rollback.gate',
+      },
+      resultPath: '$.rollback.gate',
+      next: 'RollbackHealthDone',
+      catchNext: RELEASE,
+    }),
+    [
+      'RollbackHealthDone',
+      {
+        Type: 'Choice',
+        Choices: [
+          { Variable: '$.rollback.gate.status', StringEquals: 'checking', Next: 'CheckHealthAfterRollback' },
+          {
+            Variable: '$.rollback.gate.status',
+            StringEquals: 'unhealthy',
+            Next: 'RecordRollbackGateFailure',
+          },
+        ],
+        Default: RELEASE,
+      },
+    ],
+    [
+      'RecordRollbackGateFailure',
+      {
+        Type: 'Pass',
+        Parameters: { Error: 'HealthGateFailedError', 'Cause.$': 'States.JsonToString($.rollback.gate)' },
+        ResultPath: '$.failures.CheckHealthAfterRollback',
+        Next: RELEASE,
+      },
+    ],
+    step(RELEASE, 'release-lock', {
+      comment: 'Every path after AcquireLock comes here; it releases the lease only if this run holds it.',
+      parameters: { ...plan('target'), ...plan('runId') },
+      resultPath: null,
+      next: NOTIFY,
+      catchNext: NOTIFY,
+    }),
+    [
+      NOTIFY,
+      task('notify', {
+        comment: 'Publishes how the run ended (success and every failure) and says how it ends.',
+        parameters: {
+          'run.$': '$',
+          'runId.$': '$$.Execution.Name',
+          'executionId.$': '$$.Execution.Id',
+          'startedAt.$': '$$.Execution.StartTime',
+        },
+        resultPath: '$.outcome',
+        next: 'RunSucceeded',
+        catchNext: 'NotifyFailed',
+        catchResultPath: '$.failures.Notify',
+      }),
+    ],
+    [
+      'RunSucceeded',
+      {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.outcome.outcome', StringEquals: 'succeeded', Next: 'Succeeded' }],
+        Default: 'Failed',
+      },
+    ],
+    ['Succeeded', { Type: 'Succeed', OutputPath: '$.outcome' }],
+    ['Failed', { Type: 'Fail', ErrorPath: '$.outcome.error', CausePath: '$.outcome.cause' }],
+    [
+      'NotifyFailed',
+      { Type: 'Fail', Error: 'NotificationFailedError', CausePath: '$.failures.Notify.Cause' },
+    ],
+  ]);
+
+  return {
+    Comment:
+      'stepops deploy: batches behind a health gate, rollback of every touched host, notify on every outcome',
+    StartAt: 'PlanDeploy',
+    States: states,
+  };
+}
