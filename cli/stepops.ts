@@ -4,12 +4,14 @@
  * `register(program)`; adding a command is one line in {@link commands}.
  */
 import { Command } from 'commander';
+import { register as registerDemo } from './commands/demo.ts';
 import { register as registerPlan } from './commands/plan.ts';
+import { register as registerRun } from './commands/run.ts';
 import { register as registerValidate } from './commands/validate.ts';
 import { reportError } from './output.ts';
 
 /** Every command, in the order `--help` lists them. */
-const commands: ((program: Command) => void)[] = [registerValidate, registerPlan];
+const commands: ((program: Command) => void)[] = [registerValidate, registerPlan, registerRun, registerDemo];
 
 /**
  * Builds the program with every command registered; errors are thrown, not exited on.

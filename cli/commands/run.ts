@@ -1,0 +1,287 @@
+/**
+ * `stepops run deploy <target> --ref R [--reason T]`: the deploy workflow, the very ASL deployed to
+ * Step Functions, run on the embedded local engine with the Lambda handlers called in-process. The
+ * drivers follow the target (`local` hosts → bash here; `ec2` hosts → SSM with the caller's AWS
+ * credentials). Live progress per state, a timeline at the end; exit 0 succeeded, 1 failed, 2 bad
+ * input (nothing started).
+ */
+import type { Command } from 'commander';
+import { ConfigError, formatIssue } from '../../shared/config/load.ts';
+import { findTarget } from '../../shared/config/registry.ts';
+import type { Target } from '../../shared/config/schema.ts';
+import type { Execution, LocalEngine, RunResult, TraceEvent } from '../../shared/engine/index.ts';
+import { formatTimeline, readableCause } from '../../shared/engine/index.ts';
+import { InvalidInputError } from '../../shared/errors.ts';
+import { validateRef } from '../../shared/shell/script.ts';
+import { describeHostSelection, EXIT, indent, type Output, stdio } from '../output.ts';
+import { createProgress, formatDuration, type ProgressEvent, type ProgressStream } from '../progress.ts';
+
+/** The account and region of the Lambda ARNs a local run binds its handlers to. */
+export const LOCAL_ARN_PREFIX = 'arn:aws:lambda:local:000000000000:function:stepops-';
+
+/** Options of {@link runDeploy}. */
+export interface DeployRunOptions {
+  target: string;
+  ref: string;
+  reason?: string;
+  requestedBy?: string;
+  /** Where the run writes (default stdout and stderr). */
+  output?: Output;
+  /** Spinner progress (default: when stdout is a TTY). */
+  interactive?: boolean;
+  /** Called once the run has started (e.g. to abort it on Ctrl-C). */
+  onStart?: (execution: Execution) => void;
+}
+
+/** How a deploy run ended, for the caller (the CLI turns it into an exit code). */
+export interface DeployRunReport {
+  /** 0 succeeded, 1 failed run, 2 bad input (nothing started). */
+  exitCode: 0 | 1 | 2;
+  executionName?: string;
+  /** The run's error name (`DeployFailedError`, `TargetLockedError`, …) or, for bad input, the error's name. */
+  error?: string;
+  /** Readable cause: what failed, where, and the tail of the output. */
+  cause?: string;
+  failedState?: string;
+  host?: string;
+  output?: unknown;
+  transitions?: number;
+  lambdaInvocations?: number;
+  durationMs?: number;
+}
+
+/** The local ARN of a deploy function. */
+export function localArn(functionName: string): string {
+  return `${LOCAL_ARN_PREFIX}${functionName}`;
+}
+
+/** Maps the engine's trace events to what the progress display shows (iteration events are left out). */
+export function progressEventOf(event: TraceEvent): ProgressEvent | undefined {
+  const state = event.state;
+  if (state === undefined) return undefined;
+  const label = event.iteration !== undefined ? `${state} [${event.iteration}]` : state;
+  const typed = event.stateType !== undefined ? { stateType: event.stateType } : {};
+  const duration = event.durationMs !== undefined ? { durationMs: event.durationMs } : {};
+  switch (event.kind) {
+    case 'state-entered':
+      return { kind: 'entered', state: label, ...typed };
+    case 'state-exited':
+      return { kind: 'left', state: label, ...typed, ...duration };
+    case 'state-failed':
+      return {
+        kind: 'failed',
+        state: label,
+        ...typed,
+        ...duration,
+        ...(event.error ? { error: event.error } : {}),
+      };
+    case 'state-retried':
+      return {
+        kind: 'retry',
+        state: label,
+        ...(event.attempt !== undefined ? { attempt: event.attempt } : {}),
+        ...(event.error ? { error: event.error } : {}),
+      };
+    case 'state-caught':
+      return {
+        kind: 'caught',
+        state: label,
+        ...(event.error ? { error: event.error } : {}),
+        ...(event.next ? { next: event.next } : {}),
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** The run outcome the notify step returned (failed state, host), found in the trace. */
+function outcomeOf(result: RunResult): { failedState?: string; host?: string; summary?: string } {
+  for (const event of [...result.trace.events].reverse()) {
+    if (event.kind !== 'state-exited' || typeof event.output !== 'object' || event.output === null) continue;
+    const candidates = [event.output, ...Object.values(event.output as Record<string, unknown>)];
+    for (const candidate of candidates) {
+      if (typeof candidate !== 'object' || candidate === null) continue;
+      const record = candidate as Record<string, unknown>;
+      if (typeof record.outcome === 'string' && typeof record.summary === 'string') {
+        return {
+          summary: record.summary,
+          ...(typeof record.failedState === 'string' ? { failedState: record.failedState } : {}),
+          ...(typeof record.host === 'string' ? { host: record.host } : {}),
+        };
+      }
+    }
+  }
+  return {};
+}
+
+/**
+ * Checks everything a run needs before it starts: the target exists and is valid, it deploys, the
+ * ref is a ref.
+ *
+ * @throws InvalidInputError or ConfigError (exit 2)
+ */
+export function checkDeployInput(options: Pick<DeployRunOptions, 'target' | 'ref' | 'reason'>): Target {
+  const target = findTarget(options.target);
+  if (!target.deploy) throw new InvalidInputError(`target "${target.name}" has no deploy section`);
+  validateRef(options.ref);
+  if (options.reason !== undefined && options.reason.length > 500) {
+    throw new InvalidInputError('the reason is longer than 500 characters');
+  }
+  return target;
+}
+
+/** The deploy workflow on the local engine, with every function bound to its handler. */
+async function deployEngine(): Promise<LocalEngine> {
+  // The handlers log JSON through Powertools: quiet unless asked, set before they are imported.
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  const [{ createLocalEngine }, { deployWorkflow, DEPLOY_FUNCTIONS }, { handlersByArn }] = await Promise.all([
+    import('../../shared/engine/index.ts'),
+    import('../../workflows/deploy.ts'),
+    import('../../functions/index.ts'),
+  ]);
+  const arns = Object.fromEntries(DEPLOY_FUNCTIONS.map((name) => [name, localArn(name)])) as Record<
+    (typeof DEPLOY_FUNCTIONS)[number],
+    string
+  >;
+  return createLocalEngine(deployWorkflow(arns), handlersByArn(arns), { stateMachineName: 'stepops-deploy' });
+}
+
+/**
+ * Runs a deploy on the local engine, printing progress, the timeline and the outcome.
+ *
+ * @returns the outcome; bad input returns exit code 2 without starting anything
+ * @example
+ * const report = await runDeploy({ target: 'demo', ref: 'v2', reason: 'try it' });
+ * process.exitCode = report.exitCode;
+ */
+export async function runDeploy(options: DeployRunOptions): Promise<DeployRunReport> {
+  const out = options.output ?? stdio;
+  let target: Target;
+  try {
+    target = checkDeployInput(options);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const issue of error.issues) out.err(formatIssue(issue));
+      return { exitCode: EXIT.invalidInput, error: error.name };
+    }
+    if (error instanceof InvalidInputError) {
+      out.err(`stepops: ${error.message}`);
+      return { exitCode: EXIT.invalidInput, error: error.name };
+    }
+    throw error;
+  }
+
+  const engine = await deployEngine();
+  out.out(
+    `deploy ${target.name} at ${options.ref} on the local engine → ${describeHostSelection(target.hosts)}${options.reason ? ` (reason: ${options.reason})` : ''}`,
+  );
+  // Straight to the terminal when writing to stdout (a spinner needs the real stream), else lines.
+  const stream: ProgressStream =
+    out === stdio
+      ? process.stdout
+      : {
+          write: (chunk: string | Uint8Array) => {
+            out.out(String(chunk).replace(/\n$/, ''));
+            return true;
+          },
+          isTTY: false,
+        };
+  const progress = createProgress({
+    stream,
+    ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
+  });
+  const input = {
+    target: target.name,
+    ref: options.ref,
+    ...(options.reason !== undefined ? { reason: options.reason } : {}),
+    requestedBy: options.requestedBy ?? `${process.env.USER ?? 'someone'} (stepops run)`,
+  };
+  const execution = engine.start(input, {
+    onEvent: (event) => {
+      const shown = progressEventOf(event);
+      if (shown) progress.event(shown);
+    },
+  });
+  options.onStart?.(execution);
+  let result: RunResult;
+  try {
+    result = await execution.result;
+  } finally {
+    progress.stop();
+  }
+
+  out.out(`\ntimeline\n${indent(formatTimeline(result.trace))}`);
+  const report: DeployRunReport = {
+    exitCode: result.status === 'SUCCEEDED' ? EXIT.ok : 1,
+    executionName: result.executionName,
+    transitions: result.trace.transitions,
+    lambdaInvocations: result.trace.invocations.length,
+    durationMs: result.trace.durationMs,
+  };
+  const counts = `${report.transitions} state transitions, ${report.lambdaInvocations} Lambda invocations, ${formatDuration(result.trace.durationMs)}`;
+  if (result.status === 'SUCCEEDED') {
+    report.output = result.output;
+    out.out(`✔ deploy of ${target.name} at ${options.ref} succeeded (${counts})\n`);
+    return report;
+  }
+  const outcome = outcomeOf(result);
+  if (result.error !== undefined) report.error = result.error;
+  const cause = readableCause(result.cause);
+  if (cause) report.cause = cause;
+  if (outcome.failedState) report.failedState = outcome.failedState;
+  if (outcome.host) report.host = outcome.host;
+  out.out(`✖ deploy of ${target.name} at ${options.ref} failed: ${result.error ?? 'error'} (${counts})`);
+  if (outcome.failedState) out.out(`  failed state: ${outcome.failedState}`);
+  if (outcome.host) out.out(`  host: ${outcome.host}`);
+  if (cause) out.out(indent(cause, 2));
+  out.out('');
+  return report;
+}
+
+/**
+ * Registers `stepops run deploy <target> --ref <ref> [--reason <text>]`.
+ *
+ * @example
+ * register(program);
+ * await program.parseAsync(['node', 'stepops', 'run', 'deploy', 'demo', '--ref', 'v2']);
+ */
+export function register(program: Command): void {
+  const run = program
+    .command('run')
+    .description(
+      'run a workflow on the local engine (local hosts here; ec2 hosts with your AWS credentials)',
+    );
+  run
+    .command('deploy <target>')
+    .description('deploy a ref to a target: plan, lock, hosts, batches with health gate, rollback, notify')
+    .option('--ref <ref>', 'branch, tag or commit to deploy')
+    .option('--reason <text>', 'why: shown in the notifications')
+    .action(async (targetName: string, options: { ref?: string; reason?: string }) => {
+      if (options.ref === undefined) {
+        stdio.err('stepops: run deploy needs --ref <ref> (a branch, tag or commit)');
+        process.exitCode = EXIT.invalidInput;
+        return;
+      }
+      let current: Execution | undefined;
+      const onSignal = () => {
+        stdio.err('\nstepops: interrupted: aborting the run');
+        current?.abort();
+      };
+      process.once('SIGINT', onSignal);
+      try {
+        const report = await runDeploy({
+          target: targetName,
+          ref: options.ref,
+          ...(options.reason !== undefined ? { reason: options.reason } : {}),
+          onStart: (execution) => {
+            current = execution;
+          },
+        });
+        process.exitCode = report.exitCode;
+      } finally {
+        process.off('SIGINT', onSignal);
+      }
+    });
+  for (const command of run.commands) command.exitOverride();
+  run.exitOverride();
+}
