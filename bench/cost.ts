@@ -1,12 +1,148 @@
-/** Placeholder until shared/engine and workflows/deploy.ts land. */
-import type { CostSection } from './report.ts';
+/**
+ * AWS cost per run, from the trace of real runs of the deploy workflow on the local engine: real
+ * handlers, real bash in temporary host directories, a real HTTP health endpoint on 127.0.0.1.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  clearRegisteredTargets,
+  findTarget,
+  listTargets,
+  registerTarget,
+} from '../shared/config/registry.ts';
+import type { Target } from '../shared/config/schema.ts';
+import { LIST_PRICES, priceRun } from '../shared/cost/pricing.ts';
+import { usageOf } from '../shared/cost/usage.ts';
+import { splitIntoBatches } from '../shared/deploy/plan.ts';
+import type { HostRef } from '../shared/drivers/ports.ts';
+import { createLocalEngine, type LambdaHandler, type RunResult } from '../shared/engine/index.ts';
+import { createFixtureLab, type FixtureLab, fixtureTarget } from './fixtures.ts';
+import { loadDeploy, memorySizes, withStepopsHome } from './harness.ts';
+import type { CostScenario, CostSection } from './report.ts';
+import { scheduleCosts } from './schedules.ts';
 
 export interface SectionOptions {
   quick: boolean;
   log: (line: string) => void;
 }
 
-/** @example await benchCost({ quick: false, log: console.log }) */
-export async function benchCost(_options: SectionOptions): Promise<CostSection> {
-  throw new Error('shared/engine and workflows/deploy.ts are not in the repository yet');
+/** A step that does one second of "work" on the host and records the release. */
+const WORK_STEP = {
+  name: 'install',
+  script: 'printf \'%s\\n\' "$STEPOPS_REF" > release\nsleep 1',
+};
+/** The restart step: the app comes back healthy. */
+const RESTART_OK = { name: 'restart', script: "printf 'ok\\n' > ../state" };
+/** The restart step of a bad release: the app answers 503 from now on. */
+const RESTART_BROKEN = { name: 'restart', script: "printf 'broken\\n' > ../state" };
+
+/** The outcome a run reports: the notify step's `outcome` when present, else the engine status. */
+export function outcomeOf(result: RunResult): string {
+  const outcome = (result.output as { outcome?: unknown } | undefined)?.outcome;
+  if (typeof outcome === 'string') return outcome;
+  for (const event of [...result.trace.events].reverse()) {
+    const output = event.kind === 'state-exited' ? event.output : undefined;
+    if (output && typeof output === 'object') {
+      for (const candidate of [output, ...Object.values(output)]) {
+        const value = (candidate as { outcome?: unknown } | null)?.outcome;
+        if (typeof value === 'string') return `${result.status.toLowerCase()} (${value})`;
+      }
+    }
+  }
+  return result.status.toLowerCase();
+}
+
+/**
+ * Wraps the real resolve-hosts handler so that a local target resolves to `count` host directories
+ * (a `local` target declares one directory): the real handler runs, then its hosts are replaced
+ * and split into batches of the plan's size.
+ */
+async function multiHostResolver(
+  real: LambdaHandler,
+  lab: FixtureLab,
+  count: number,
+): Promise<LambdaHandler> {
+  const hosts: HostRef[] = [];
+  for (let i = 1; i <= count; i += 1) {
+    const id = String(i).padStart(2, '0');
+    const directory = path.join(lab.dir, `host-${id}`);
+    await mkdir(directory, { recursive: true });
+    hosts.push({ kind: 'local', id: `local:host-${id}`, directory });
+  }
+  return async (event, context) => {
+    const resolved = (await real(event, context)) as Record<string, unknown>;
+    const batchSize = (event as { batchSize: number | string }).batchSize;
+    const batches = splitIntoBatches(hosts, batchSize).map((batchHosts, index) => ({
+      index,
+      hosts: batchHosts,
+    }));
+    return { ...resolved, hosts, batches, batchCount: batches.length };
+  };
+}
+
+/**
+ * Runs the three cost scenarios and prices them; lists the targets' schedules.
+ *
+ * @example
+ * const section = await benchCost({ quick: false, log: console.error });
+ */
+export async function benchCost(options: SectionOptions): Promise<CostSection> {
+  const deploy = await loadDeploy();
+  const memory = await memorySizes(deploy.functions);
+  const engine = createLocalEngine(deploy.definition, deploy.handlersByArn, { memoryMb: memory.memoryMb });
+  const scenarios: CostScenario[] = [];
+
+  await withStepopsHome(async () => {
+    const lab = await createFixtureLab('cost');
+    try {
+      const run = async (
+        name: string,
+        target: string,
+        handlerOverrides: Record<string, LambdaHandler> = {},
+      ): Promise<void> => {
+        const started = performance.now();
+        const result = await engine.start({ target, ref: 'v2', requestedBy: 'bench' }, { handlerOverrides })
+          .result;
+        const wallMs = performance.now() - started;
+        const usage = usageOf(
+          { transitions: result.trace.transitions, invocations: result.trace.invocations },
+          memory.memoryMb,
+        );
+        const scenario = { name, outcome: outcomeOf(result), wallMs, usage, cost: priceRun(usage) };
+        options.log(
+          `  ${name}: ${scenario.outcome}, ${usage.transitions} transitions, ${usage.invocations} invocations, ${usage.gbSeconds.toFixed(3)} GB-s, $${scenario.cost.total.toPrecision(3)} (${(wallMs / 1000).toFixed(1)} s)`,
+        );
+        scenarios.push(scenario);
+      };
+
+      registerTarget(fixtureTarget({ name: 'bench-one', lab, steps: [WORK_STEP, RESTART_OK] }));
+      await run('deploy, 1 host', 'bench-one');
+
+      registerTarget(fixtureTarget({ name: 'bench-ten', lab, steps: [WORK_STEP, RESTART_OK], batchSize: 4 }));
+      const resolveArn = deploy.arns['resolve-hosts'];
+      if (!resolveArn) throw new Error('the deploy workflow has no resolve-hosts function');
+      const resolver = await multiHostResolver(deploy.handlersByArn[resolveArn]!, lab, 10);
+      await run('deploy, 10 hosts in 3 batches', 'bench-ten', { [resolveArn]: resolver });
+
+      registerTarget(
+        fixtureTarget({ name: 'bench-bad', lab, steps: [WORK_STEP, RESTART_BROKEN], gateTimeout: 3 }),
+      );
+      await run('failed deploy (health gate) with rollback, 1 host', 'bench-bad');
+    } finally {
+      clearRegisteredTargets();
+      await lab.dispose();
+    }
+  });
+
+  const targets: Target[] = listTargets().map((name) => findTarget(name));
+  return {
+    status: 'ok',
+    memoryNote: memory.source,
+    scenarios,
+    schedules: scheduleCosts(targets, {}),
+    anchors: {
+      syntheticsPerRun: LIST_PRICES.syntheticsPerCanaryRun,
+      route53PerMonth: LIST_PRICES.route53HealthCheckPerMonth,
+    },
+  };
 }

@@ -1,4 +1,9 @@
-/** Placeholder until shared/engine and workflows/deploy.ts land. */
+/**
+ * The local engine's own speed: executions per second of the deploy workflow with no-op handlers
+ * (each returns at once the shape the next state needs), one execution after another.
+ */
+import { createLocalEngine, type LambdaHandler } from '../shared/engine/index.ts';
+import { loadDeploy } from './harness.ts';
 import type { EngineSection } from './report.ts';
 
 export interface SectionOptions {
@@ -6,7 +11,99 @@ export interface SectionOptions {
   log: (line: string) => void;
 }
 
-/** @example await benchEngine({ quick: false, log: console.log }) */
-export async function benchEngine(_options: SectionOptions): Promise<EngineSection> {
-  throw new Error('shared/engine and workflows/deploy.ts are not in the repository yet');
+const HOST = { kind: 'local', id: 'local:noop', directory: '/nonexistent/noop' } as const;
+
+type Json = Record<string, unknown>;
+const field = (input: unknown, key: string): unknown => (input as Json | null)?.[key];
+
+/**
+ * No-op handlers by function name: the success path of a one-host deploy, in the shapes of
+ * `shared/deploy/contracts.ts`.
+ */
+export const NOOP_OUTPUTS: Record<string, (input: unknown) => unknown> = {
+  'plan-deploy': (input) => ({
+    target: 'noop',
+    ref: 'v1',
+    runId: String(field(input, 'runId') ?? 'noop'),
+    batchSize: 1,
+    maxErrors: 0,
+    snapshot: { enabled: false, ebs: false },
+    healthGate: { probes: ['noop'], timeoutSeconds: 5, intervalSeconds: 1, successes: 1 },
+    deployTimeoutSeconds: 60,
+    rollbackTimeoutSeconds: 60,
+    lockTtlSeconds: 600,
+  }),
+  'acquire-lock': () => ({ key: 'noop', owner: 'noop', expiresAt: 0 }),
+  'release-lock': () => ({ released: true }),
+  'resolve-hosts': () => ({ hosts: [HOST], batches: [{ index: 0, hosts: [HOST] }], batchCount: 1 }),
+  'create-snapshots': () => ({ volumeSnapshotIds: [] }),
+  'send-command': (input) => ({
+    commandId: 'noop',
+    phase: field(input, 'phase') ?? 'deploy',
+    hosts: field(input, 'hosts') ?? [HOST],
+    sentAt: new Date(0).toISOString(),
+  }),
+  'poll-command': (input) => ({
+    status: 'succeeded',
+    phase: field(field(input, 'command'), 'phase') ?? 'deploy',
+    commandId: 'noop',
+    total: 1,
+    done: 1,
+    failedCount: 0,
+    allowedErrors: 0,
+    failures: [],
+    polls: 1,
+  }),
+  'check-health': () => ({ status: 'healthy', consecutive: 1, rounds: 1 }),
+  'plan-rollback': () => {
+    throw new Error('the no-op deploy never rolls back');
+  },
+  notify: () => ({ outcome: 'succeeded', summary: 'no-op deploy succeeded' }),
+};
+
+/**
+ * Runs the deploy workflow with no-op handlers back to back for a fixed time.
+ *
+ * @example
+ * const section = await benchEngine({ quick: false, log: console.error });
+ * section.perSecond; // executions per second
+ */
+export async function benchEngine(options: SectionOptions): Promise<EngineSection> {
+  const deploy = await loadDeploy();
+  const handlersByArn: Record<string, LambdaHandler> = {};
+  for (const name of deploy.functions) {
+    const output = NOOP_OUTPUTS[name];
+    if (!output) throw new Error(`no no-op output for function "${name}" (bench/engine.ts NOOP_OUTPUTS)`);
+    handlersByArn[deploy.arns[name]!] = async (event: never) => output(event);
+  }
+  const engine = createLocalEngine(deploy.definition, handlersByArn);
+  const input = { target: 'noop', ref: 'v1' };
+
+  // Warm up (JIT, first-run paths), and check the no-op run takes the success path.
+  const first = await engine.start(input).result;
+  if (first.status !== 'SUCCEEDED') {
+    throw new Error(`no-op deploy did not succeed: ${first.error}: ${first.cause?.slice(0, 300)}`);
+  }
+  for (let i = 0; i < 20; i += 1) await engine.start(input).result;
+
+  const budgetMs = options.quick ? 1_000 : 5_000;
+  const started = performance.now();
+  let executions = 0;
+  let transitions = 0;
+  while (performance.now() - started < budgetMs) {
+    const result = await engine.start(input).result;
+    if (result.status !== 'SUCCEEDED') throw new Error(`no-op deploy failed: ${result.error}`);
+    executions += 1;
+    transitions = result.trace.transitions;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  options.log(`  ${executions} executions in ${seconds.toFixed(2)} s`);
+  return {
+    status: 'ok',
+    executions,
+    seconds,
+    perSecond: executions / seconds,
+    transitionsPerExecution: transitions,
+    note: 'One engine instance (definition validated once), executions run one after another, each on a one-host, one-batch deploy that succeeds.',
+  };
 }

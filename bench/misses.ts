@@ -50,11 +50,11 @@ export function findMisses(r: BenchResults): string[] {
     for (const b of failed) misses.push(`bundle ${b.name} could not be measured: ${b.error}`);
   }
   if (r.overhead.status === 'ok') {
-    for (const { pollIntervalMs, rows } of r.overhead.byInterval) {
+    for (const { interval, rows } of r.overhead.byInterval) {
       for (const row of rows) {
         if (row.medianOverheadMs >= r.overhead.goalMs) {
           misses.push(
-            `overhead with a ${pollIntervalMs} ms poll interval and S = ${row.sleepSeconds} s is ${row.medianOverheadMs.toFixed(0)} ms (goal < ${r.overhead.goalMs} ms).`,
+            `overhead with poll interval ${interval} and S = ${row.sleepSeconds} s is ${row.medianOverheadMs.toFixed(0)} ms (goal < ${r.overhead.goalMs} ms).`,
           );
         }
       }

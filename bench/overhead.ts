@@ -1,12 +1,193 @@
-/** Placeholder until shared/engine and workflows/deploy.ts land. */
-import type { OverheadSection } from './report.ts';
+/**
+ * Orchestration overhead: the wall time of a deploy whose one step sleeps S seconds, minus the time
+ * the step itself ran (it records its own start and end), for several long-poll intervals of the
+ * poll Lambda.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Context } from 'aws-lambda';
+import { clearRegisteredTargets, registerTarget } from '../shared/config/registry.ts';
+import { pollCommandInputSchema } from '../shared/deploy/contracts.ts';
+import { type DeployDeps, defaultDeployDeps } from '../shared/deploy/deps.ts';
+import { COMMAND_POLL_FIRST_MS, COMMAND_POLL_MAX_MS, pollCommandStep } from '../shared/deploy/steps.ts';
+import {
+  createLocalEngine,
+  type LambdaHandler,
+  type LocalEngine,
+  type RunResult,
+} from '../shared/engine/index.ts';
+import { createFixtureLab, type FixtureLab, fixtureTarget } from './fixtures.ts';
+import { loadDeploy, withStepopsHome } from './harness.ts';
+import type { OverheadRow, OverheadSection } from './report.ts';
+import { median } from './stats.ts';
 
 export interface SectionOptions {
   quick: boolean;
   log: (line: string) => void;
 }
 
-/** @example await benchOverhead({ quick: false, log: console.log }) */
-export async function benchOverhead(_options: SectionOptions): Promise<OverheadSection> {
-  throw new Error('shared/engine and workflows/deploy.ts are not in the repository yet');
+/** The step: sleep S seconds between two timestamps it appends to `../times` (ns since the epoch). */
+export function sleepStep(seconds: number): { name: string; script: string; timeout: number } {
+  return {
+    name: 'work',
+    script: [
+      'start=$(date +%s%N)',
+      `sleep ${seconds}`,
+      'end=$(date +%s%N)',
+      'printf \'%s %s\\n\' "$start" "$end" >> ../times',
+    ].join('\n'),
+    timeout: seconds + 60,
+  };
+}
+
+/** The last `start end` pair the step wrote, in epoch milliseconds. */
+async function lastScriptSpan(lab: FixtureLab): Promise<{ startMs: number; endMs: number }> {
+  const lines = (await readFile(path.join(lab.dir, 'times'), 'utf8')).trim().split('\n');
+  const [start, end] = (lines.at(-1) ?? '').split(' ').map((v) => Number(BigInt(v) / 1000n) / 1000);
+  if (!start || !end) throw new Error('the step did not record its start and end');
+  return { startMs: start, endMs: end };
+}
+
+/**
+ * Milliseconds from the end of the script to the end of the poll Task that saw it finish: the
+ * part of the overhead the long-poll interval sets.
+ */
+export function detectionLatencyMs(result: RunResult, scriptEndMs: number): number | undefined {
+  const pollStates = new Set(
+    result.trace.invocations.filter((i) => i.functionName === 'wait-command').map((i) => i.state),
+  );
+  const exit = result.trace.events.find(
+    (e) =>
+      e.kind === 'state-exited' && e.state !== undefined && pollStates.has(e.state) && e.at >= scriptEndMs,
+  );
+  return exit ? exit.at - scriptEndMs : undefined;
+}
+
+/** One poll schedule of the poll Lambda: as built, or a fixed pause between status reads. */
+export interface PollSchedule {
+  label: string;
+  /** Fixed pause in ms; undefined: the handler as built. */
+  fixedMs?: number;
+}
+
+/** The schedules measured: the one built in, and fixed pauses either side of it. */
+export const POLL_SCHEDULES: readonly PollSchedule[] = [
+  { label: `as built: ${COMMAND_POLL_FIRST_MS} → ${COMMAND_POLL_MAX_MS} ms backoff` },
+  { label: 'fixed 100 ms', fixedMs: 100 },
+  { label: 'fixed 2000 ms', fixedMs: 2000 },
+];
+
+/**
+ * The poll-command handler with a fixed pause between status reads. The pause is not an option of
+ * the handler (`COMMAND_POLL_FIRST_MS`/`COMMAND_POLL_MAX_MS` are constants in shared/deploy/steps.ts),
+ * so the benchmark runs the same step function, `pollCommandStep`, with the real dependencies except
+ * `sleep`, which pauses `fixedMs` whatever it is asked.
+ */
+export function fixedIntervalPollHandler(fixedMs: number): LambdaHandler {
+  const real = defaultDeployDeps();
+  const deps: DeployDeps = { ...real, sleep: () => sleep(fixedMs) };
+  return (event: never, context: Context) =>
+    pollCommandStep(pollCommandInputSchema.parse(event), deps, () => context.getRemainingTimeInMillis());
+}
+
+/** Runs one series (every S, its runs in turn) on its own lab and target. */
+async function series(
+  engine: LocalEngine,
+  schedule: PollSchedule,
+  pollArn: string,
+  plan: readonly { sleepSeconds: number; runs: number }[],
+  index: number,
+  log: (line: string) => void,
+): Promise<{ rows: OverheadRow[]; detection: string[] }> {
+  const lab = await createFixtureLab(`overhead-${index}`);
+  const overrides =
+    schedule.fixedMs === undefined ? {} : { [pollArn]: fixedIntervalPollHandler(schedule.fixedMs) };
+  const rows: OverheadRow[] = [];
+  const detection: string[] = [];
+  try {
+    for (const { sleepSeconds, runs } of plan) {
+      const name = `bench-sleep-${index}-${sleepSeconds}`;
+      registerTarget(fixtureTarget({ name, lab, steps: [sleepStep(sleepSeconds)] }));
+      const row: OverheadRow = {
+        sleepSeconds,
+        runs,
+        wallMs: [],
+        scriptMs: [],
+        overheadMs: [],
+        medianOverheadMs: 0,
+      };
+      const latencies: number[] = [];
+      for (let i = 0; i < runs; i += 1) {
+        await rm(path.join(lab.dir, 'times'), { force: true });
+        const started = performance.now();
+        const result = await engine.start(
+          { target: name, ref: 'v1', requestedBy: 'bench' },
+          { handlerOverrides: overrides },
+        ).result;
+        const wallMs = performance.now() - started;
+        if (result.status !== 'SUCCEEDED') {
+          throw new Error(
+            `deploy with S = ${sleepSeconds} failed: ${result.error}: ${result.cause?.slice(0, 200)}`,
+          );
+        }
+        const span = await lastScriptSpan(lab);
+        const scriptMs = span.endMs - span.startMs;
+        row.wallMs.push(wallMs);
+        row.scriptMs.push(scriptMs);
+        row.overheadMs.push(wallMs - scriptMs);
+        const latency = detectionLatencyMs(result, span.endMs);
+        if (latency !== undefined) latencies.push(latency);
+      }
+      row.medianOverheadMs = median(row.overheadMs);
+      if (latencies.length > 0) {
+        detection.push(`${schedule.label}, S = ${sleepSeconds} s: ${median(latencies).toFixed(0)} ms`);
+      }
+      log(
+        `  ${schedule.label}, S = ${sleepSeconds} s: overhead ${row.overheadMs.map((v) => v.toFixed(0)).join(', ')} ms`,
+      );
+      rows.push(row);
+    }
+  } finally {
+    await lab.dispose();
+  }
+  return { rows, detection };
+}
+
+/**
+ * Measures the overhead for S = 1, 5 and 20 s under each poll schedule. The series of the
+ * schedules run at the same time (each on its own lab and target, so their leases do not meet);
+ * within a series the runs are one after another.
+ *
+ * @example
+ * const section = await benchOverhead({ quick: false, log: console.error });
+ */
+export async function benchOverhead(options: SectionOptions): Promise<OverheadSection> {
+  const deploy = await loadDeploy();
+  const pollArn = deploy.arns['poll-command'];
+  if (!pollArn) throw new Error('the deploy workflow has no poll-command function');
+  const engine = createLocalEngine(deploy.definition, deploy.handlersByArn);
+  const plan = options.quick
+    ? [{ sleepSeconds: 1, runs: 1 }]
+    : [
+        { sleepSeconds: 1, runs: 3 },
+        { sleepSeconds: 5, runs: 3 },
+        { sleepSeconds: 20, runs: 2 },
+      ];
+  const schedules = options.quick ? POLL_SCHEDULES.slice(0, 2) : POLL_SCHEDULES;
+  const outcomes = await withStepopsHome(async () => {
+    try {
+      return await Promise.all(
+        schedules.map((schedule, index) => series(engine, schedule, pollArn, plan, index, options.log)),
+      );
+    } finally {
+      clearRegisteredTargets();
+    }
+  });
+  return {
+    status: 'ok',
+    goalMs: 1000,
+    note: `The poll-command Lambda reads the command status, then pauses before the next read (as built: ${COMMAND_POLL_FIRST_MS} ms, doubling up to ${COMMAND_POLL_MAX_MS} ms; the fixed schedules run the same step with a fixed pause). Median detection latency, from the end of the script to the end of the poll Task: ${outcomes.flatMap((o) => o.detection).join('; ') || 'not measured'}. The three series run concurrently (each mostly sleeping) to fit the time budget.`,
+    byInterval: schedules.map((schedule, i) => ({ interval: schedule.label, rows: outcomes[i]!.rows })),
+  };
 }

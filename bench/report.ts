@@ -60,7 +60,8 @@ export interface OverheadSection {
   status: 'ok';
   note: string;
   goalMs: number;
-  byInterval: { pollIntervalMs: number; rows: OverheadRow[] }[];
+  /** One series per poll schedule of the poll Lambda (`as built: 250 → 1000 ms backoff`, `fixed 100 ms`, …). */
+  byInterval: { interval: string; rows: OverheadRow[] }[];
 }
 
 export interface BundlesSection {
@@ -153,7 +154,7 @@ function overheadRows(section: OverheadSection): { header: string[]; rows: strin
   return {
     header: ['poll interval', ...sleeps.map((s) => `S = ${s} s`)],
     rows: section.byInterval.map((b) => [
-      `${b.pollIntervalMs} ms`,
+      b.interval,
       ...sleeps.map((s) => {
         const row = b.rows.find((r) => r.sleepSeconds === s);
         return row ? `${ms(row.medianOverheadMs)} (n=${row.runs})` : '—';
@@ -204,9 +205,19 @@ export function renderConsole(r: BenchResults): string {
     const t = costRows(r.cost);
     out.push(...columns([t.header, ...t.rows]).map((l) => `    ${l}`));
     out.push(`    ${r.cost.memoryNote}`);
+    const byTarget = new Map<string, { health: number; backup: number; priced: number; monthly: number }>();
     for (const s of r.cost.schedules) {
+      const entry = byTarget.get(s.target) ?? { health: 0, backup: 0, priced: 0, monthly: 0 };
+      entry[s.kind] += 1;
+      if (s.monthly !== null) {
+        entry.priced += 1;
+        entry.monthly += s.monthly;
+      }
+      byTarget.set(s.target, entry);
+    }
+    for (const [target, e] of byTarget) {
       out.push(
-        `    schedule ${s.target}/${s.kind}/${s.name} ${s.schedule}: ${s.monthly === null ? s.note : `${dollars(s.monthly)}/month (${s.note})`}`,
+        `    schedules of ${target}: ${e.health} health, ${e.backup} backup — ${e.priced === 0 ? 'no figure: health and backup workflows not built yet' : `${dollars(e.monthly)}/month for ${e.priced} priced`} (see RESULTS.md)`,
       );
     }
     out.push(
@@ -314,7 +325,7 @@ export function renderMarkdown(r: BenchResults, methodology: string): string {
         ['poll interval', 'S', 'wall', 'script', 'overhead'],
         r.overhead.byInterval.flatMap((b) =>
           b.rows.map((row) => [
-            `${b.pollIntervalMs} ms`,
+            b.interval,
             `${row.sleepSeconds} s`,
             row.wallMs.map((v) => v.toFixed(0)).join(', '),
             row.scriptMs.map((v) => v.toFixed(0)).join(', '),

@@ -71,8 +71,8 @@ export function gbSeconds(memoryMb: number, durationMs: number): number {
  * priceRun({ transitions: 1000, invocations: 1_000_000, gbSeconds: 0 }).total // 0.025 + 0.2
  */
 export function priceRun(usage: RunUsage, prices: Readonly<Prices> = LIST_PRICES): RunCost {
-  for (const [key, value] of Object.entries(usage)) {
-    if (!(value >= 0)) throw new RangeError(`${key} must be 0 or more, got ${value}`);
+  for (const key of ['transitions', 'invocations', 'gbSeconds'] as const) {
+    if (!(usage[key] >= 0)) throw new RangeError(`${key} must be 0 or more, got ${usage[key]}`);
   }
   const stepFunctions = usage.transitions * prices.stepFunctionsPerTransition;
   const lambdaRequests = usage.invocations * prices.lambdaPerRequest;

@@ -59,7 +59,7 @@ describe('findMisses', () => {
         goalMs: 1000,
         byInterval: [
           {
-            pollIntervalMs: 2000,
+            interval: 'fixed 2000 ms',
             rows: [
               { sleepSeconds: 1, runs: 1, wallMs: [], scriptMs: [], overheadMs: [], medianOverheadMs: 1500 },
               { sleepSeconds: 5, runs: 1, wallMs: [], scriptMs: [], overheadMs: [], medianOverheadMs: 400 },
@@ -69,7 +69,7 @@ describe('findMisses', () => {
       },
     });
     expect(findMisses(r)).toEqual([
-      'overhead with a 2000 ms poll interval and S = 1 s is 1500 ms (goal < 1000 ms).',
+      'overhead with poll interval fixed 2000 ms and S = 1 s is 1500 ms (goal < 1000 ms).',
     ]);
   });
 
