@@ -13,6 +13,7 @@ import { DEPLOY_FUNCTIONS, type DeployFunction, deployWorkflow } from '../workfl
 import { handler as acquireLock } from './acquire-lock/handler.ts';
 import { handler as checkHealth } from './check-health/handler.ts';
 import { handler as createSnapshots } from './create-snapshots/handler.ts';
+import { handler as describeBatchFailure } from './describe-batch-failure/handler.ts';
 import { handler as notify } from './notify/handler.ts';
 import { handler as planDeploy } from './plan-deploy/handler.ts';
 import { handler as planRollback } from './plan-rollback/handler.ts';
@@ -30,6 +31,7 @@ export const HANDLERS = {
   'send-command': sendCommand,
   'poll-command': pollCommand,
   'check-health': checkHealth,
+  'describe-batch-failure': describeBatchFailure,
   'plan-rollback': planRollback,
   'release-lock': releaseLock,
   notify,

@@ -24,6 +24,7 @@ export const DEPLOY_FUNCTIONS = [
   'send-command',
   'poll-command',
   'check-health',
+  'describe-batch-failure',
   'plan-rollback',
   'release-lock',
   'notify',
@@ -42,6 +43,7 @@ export const DEPLOY_TASK_TIMEOUTS: Record<DeployFunction, number> = {
   'send-command': 60,
   'poll-command': 90,
   'check-health': 90,
+  'describe-batch-failure': 30,
   'plan-rollback': 30,
   'release-lock': 30,
   notify: 60,
@@ -90,7 +92,7 @@ export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): 
     options: Omit<Parameters<typeof lambdaTask>[1], 'timeoutSeconds' | 'catchResultPath' | 'catchNext'>,
   ): [string, State] => [
     name,
-    task(fn, { ...options, catchResultPath: `$.failure.${name}`, catchNext: 'CollectBatchFailure' }),
+    task(fn, { ...options, catchResultPath: `$.failure.${name}`, catchNext: 'DescribeBatchFailure' }),
   ];
   const plan = (field: string) => ({ [`${field}.$`]: `$.plan.${field}` });
   const runRef: JsonObject = { ...plan('target'), ...plan('ref'), ...plan('runId') };
@@ -132,9 +134,9 @@ export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): 
         'RecordCommandFailure',
         {
           Type: 'Pass',
-          Parameters: { Error: 'CommandFailedError', 'Cause.$': 'States.JsonToString($.commandStatus)' },
+          Parameters: { Error: 'CommandFailedError', 'Cause.$': '$.commandStatus' },
           ResultPath: '$.failure.WaitForDeploy',
-          Next: 'CollectBatchFailure',
+          Next: 'DescribeBatchFailure',
         },
       ],
       batchStep('CheckHealth', 'check-health', {
@@ -163,27 +165,34 @@ export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): 
         'RecordGateFailure',
         {
           Type: 'Pass',
-          Parameters: { Error: 'HealthGateFailedError', 'Cause.$': 'States.JsonToString($.gate)' },
+          Parameters: { Error: 'HealthGateFailedError', 'Cause.$': '$.gate' },
           ResultPath: '$.failure.CheckHealth',
-          Next: 'CollectBatchFailure',
+          Next: 'DescribeBatchFailure',
         },
       ],
       ['BatchDeployed', { Type: 'Succeed' }],
       [
-        'CollectBatchFailure',
+        'DescribeBatchFailure',
+        task('describe-batch-failure', {
+          comment:
+            'Carries the batch index, state, host and output tail out of the Map as the cause of its error, so that the rollback knows which hosts were touched.',
+          parameters: { 'batch.$': '$.batch', 'failure.$': '$.failure' },
+          resultPath: '$.batchFailure',
+          next: 'BatchFailed',
+          catchNext: 'BatchFailedUndescribed',
+          catchResultPath: '$.failure.DescribeBatchFailure',
+        }),
+      ],
+      ['BatchFailed', { Type: 'Fail', ErrorPath: '$.batchFailure.error', CausePath: '$.batchFailure.cause' }],
+      [
+        'BatchFailedUndescribed',
         {
-          Type: 'Pass',
-          Comment:
-            'Carries the batch index out of the Map, so that the rollback knows which hosts were touched.',
-          Parameters: { 'batchIndex.$': '$.batch.index', 'failure.$': '$.failure' },
-          Next: 'SerializeBatchFailure',
+          Type: 'Fail',
+          Comment: 'Without a batch index, the rollback covers every batch.',
+          Error: BATCH_FAILED_ERROR,
+          Cause: 'a batch failed and its failure could not be described',
         },
       ],
-      [
-        'SerializeBatchFailure',
-        { Type: 'Pass', Parameters: { 'cause.$': 'States.JsonToString($)' }, Next: 'BatchFailed' },
-      ],
-      ['BatchFailed', { Type: 'Fail', Error: BATCH_FAILED_ERROR, CausePath: '$.cause' }],
     ]),
   };
 
@@ -280,7 +289,7 @@ export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): 
       'RecordRollbackCommandFailure',
       {
         Type: 'Pass',
-        Parameters: { Error: 'CommandFailedError', 'Cause.$': 'States.JsonToString($.rollbackStatus)' },
+        Parameters: { Error: 'CommandFailedError', 'Cause.$': '$.rollbackStatus' },
         ResultPath: '$.failures.WaitForRollback',
         Next: RELEASE,
       },
@@ -315,7 +324,7 @@ export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): 
       'RecordRollbackGateFailure',
       {
         Type: 'Pass',
-        Parameters: { Error: 'HealthGateFailedError', 'Cause.$': 'States.JsonToString($.rollback.gate)' },
+        Parameters: { Error: 'HealthGateFailedError', 'Cause.$': '$.rollback.gate' },
         ResultPath: '$.failures.CheckHealthAfterRollback',
         Next: RELEASE,
       },

@@ -194,8 +194,11 @@ export const checkHealthInputSchema = z.strictObject({
 export type CheckHealthInput = z.infer<typeof checkHealthInputSchema>;
 
 // ── plan-rollback ───────────────────────────────────────────────────────────────────────────────
-/** What a `Catch` puts in the state: the error name and its cause. */
-export const caughtErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
+/**
+ * A failure record in the state: what a `Catch` puts there (`Cause` a string), or what a Record…
+ * Pass state puts there for a domain failure (`Cause` the status object that shows it).
+ */
+export const caughtErrorSchema = z.object({ Error: z.string(), Cause: z.unknown().optional() });
 export type CaughtError = z.infer<typeof caughtErrorSchema>;
 
 export const planRollbackInputSchema = z.strictObject({
@@ -217,6 +220,18 @@ export const batchFailureSchema = z.strictObject({
   outputTail: z.string().optional(),
 });
 export type BatchFailure = z.infer<typeof batchFailureSchema>;
+
+// ── describe-batch-failure ──────────────────────────────────────────────────────────────────────
+export const describeBatchFailureInputSchema = z.strictObject({
+  batch: batchSchema,
+  /** The failure records of the batch, keyed by the state that failed. */
+  failure: z.record(z.string(), caughtErrorSchema),
+});
+export type DescribeBatchFailureInput = z.infer<typeof describeBatchFailureInputSchema>;
+
+/** The error and cause a failed batch ends its Map iteration with (the cause is a JSON {@link BatchFailure}). */
+export const batchFailedSchema = z.strictObject({ error: z.string(), cause: z.string() });
+export type BatchFailed = z.infer<typeof batchFailedSchema>;
 
 export const rollbackPlanSchema = z.strictObject({
   /** Every host of every batch that was started, in order. */

@@ -6,6 +6,7 @@ import { parseLambdaCause } from '../engine/lambda.ts';
 import {
   type Batch,
   type BatchFailure,
+  batchFailureSchema,
   type CaughtError,
   type CommandStatus,
   commandStatusSchema,
@@ -27,7 +28,9 @@ export const ROLLBACK_STATES = [
   'CheckHealthAfterRollback',
 ] as const;
 export const RELEASE_STATE = 'ReleaseLock';
-/** The error a failed batch leaves the Map with; its cause is the JSON failure record. */
+/** The states of a batch, in order; a failure record is keyed by one of them. */
+export const BATCH_STATES = ['SendDeployCommand', 'WaitForDeploy', 'CheckHealth'] as const;
+/** The error of a batch whose failure could not be described (its cause is not a {@link BatchFailure}). */
 export const BATCH_FAILED_ERROR = 'BatchFailedError';
 
 /** Characters of cause a run ends with (AWS allows 32,768). */
@@ -85,7 +88,7 @@ function gateFailure(state: string, gate: GateState): Omit<BatchFailure, 'batchI
  * // { state: 'SendDeployCommand', error: 'Lambda.ServiceException', message: 'rate' }
  */
 export function describeFailure(state: string, failure: CaughtError): Omit<BatchFailure, 'batchIndex'> {
-  const cause = parseJson(failure.Cause);
+  const cause = typeof failure.Cause === 'string' ? parseJson(failure.Cause) : failure.Cause;
   if (failure.Error === 'CommandFailedError') {
     const status = commandStatusSchema.safeParse(cause);
     if (status.success) return commandFailure(state, status.data);
@@ -98,7 +101,13 @@ export function describeFailure(state: string, failure: CaughtError): Omit<Batch
   return {
     state,
     error: failure.Error,
-    message: lambda ? lambda.errorMessage : (failure.Cause ?? failure.Error),
+    message: lambda
+      ? lambda.errorMessage
+      : typeof failure.Cause === 'string'
+        ? failure.Cause
+        : failure.Cause === undefined
+          ? failure.Error
+          : JSON.stringify(failure.Cause),
   };
 }
 
@@ -115,24 +124,38 @@ function firstFailure(
 }
 
 /**
- * Reads the failure record a failed batch leaves the Map with: the cause of `BatchFailedError` is
- * `{"batchIndex": n, "failure": {"<state>": {"Error", "Cause"}}}`. Anything else (a Map-level
- * error) is described as it is, without a batch index.
+ * Describes why a batch failed, from its failure records (keyed by state), for the cause its Map
+ * iteration fails with.
  *
  * @example
- * describeBatchFailure({ Error: 'BatchFailedError', Cause: '{"batchIndex":1,"failure":{"CheckHealth":{…}}}' }).batchIndex // 1
+ * describeBatch({ index: 1, hosts }, { CheckHealth: { Error: 'HealthGateFailedError', Cause: gate } })
+ * // { batchIndex: 1, state: 'CheckHealth', error: 'HealthGateFailedError', message: 'health gate not passed…' }
+ */
+export function describeBatch(batch: Batch, failures: Record<string, CaughtError>): BatchFailure {
+  const first = firstFailure(failures, BATCH_STATES) ?? Object.entries(failures)[0];
+  const described = first
+    ? describeFailure(first[0], first[1])
+    : {
+        state: BATCHES_STATE,
+        error: BATCH_FAILED_ERROR,
+        message: 'the batch failed without a failure record',
+      };
+  return { batchIndex: batch.index, ...described };
+}
+
+/**
+ * Reads what the Map's `Catch` caught: a failed batch ends with its error and a JSON
+ * {@link BatchFailure} as cause; anything else (a Map-level error) is described as it is, without
+ * a batch index.
+ *
+ * @example
+ * describeBatchFailure({ Error: 'HealthGateFailedError', Cause: '{"batchIndex":1,"state":"CheckHealth",…}' }).batchIndex // 1
  */
 export function describeBatchFailure(failure: CaughtError): BatchFailure {
-  if (failure.Error === BATCH_FAILED_ERROR) {
-    const record = parseJson(failure.Cause) as { batchIndex?: unknown; failure?: unknown } | undefined;
-    const failures = (record?.failure ?? {}) as Record<string, CaughtError>;
-    const first =
-      firstFailure(failures, ['SendDeployCommand', 'WaitForDeploy', 'CheckHealth']) ??
-      Object.entries(failures)[0];
-    if (first && typeof record?.batchIndex === 'number') {
-      return { batchIndex: record.batchIndex, ...describeFailure(first[0], first[1]) };
-    }
-  }
+  const record = batchFailureSchema.safeParse(
+    typeof failure.Cause === 'string' ? parseJson(failure.Cause) : failure.Cause,
+  );
+  if (record.success) return record.data;
   return describeFailure(BATCHES_STATE, failure);
 }
 
@@ -293,6 +316,6 @@ export function summarizeDeploy(state: DeployRunState): DeploySummary {
     outcome: 'succeeded',
     target,
     ...ref,
-    summary: `deployed${refText.replace(/^ of/, '')} to ${plural(hostCount, 'host')} of ${target} in ${plural(batchCount, 'batch', 'batches')}${snapshots.length ? `, after snapshots ${snapshots.join(', ')}` : ''}${releaseNote}`,
+    summary: `deployed${refValue === undefined ? '' : ` ${refValue}`} to ${plural(hostCount, 'host')} of ${target} in ${plural(batchCount, 'batch', 'batches')}${snapshots.length ? `, after snapshots ${snapshots.join(', ')}` : ''}${releaseNote}`,
   };
 }

@@ -9,11 +9,13 @@ import type { Notification, ProbeResult } from '../drivers/ports.ts';
 import { InvalidInputError, NoHostsError, TargetLockedError } from '../errors.ts';
 import {
   type AcquireLockInput,
+  type BatchFailed,
   type CheckHealthInput,
   type CommandSent,
   type CommandStatus,
   type CreateSnapshotsInput,
   type DeployPlanSummary,
+  type DescribeBatchFailureInput,
   deployRequestSchema,
   type GateState,
   INITIAL_GATE,
@@ -34,7 +36,13 @@ import {
   STATE_OUTPUT_TAIL,
 } from './contracts.ts';
 import type { DeployDeps } from './deps.ts';
-import { type DeployRunState, describeBatchFailure, summarizeDeploy, touchedBatches } from './outcome.ts';
+import {
+  type DeployRunState,
+  describeBatch,
+  describeBatchFailure,
+  summarizeDeploy,
+  touchedBatches,
+} from './outcome.ts';
 import { type DeployPlan, planDeploy, resolveCount, splitIntoBatches } from './plan.ts';
 
 /** Longest a long-poll Lambda waits before it returns "still running" (DESIGN rule 3). */
@@ -363,6 +371,20 @@ export async function checkHealthStep(
     if (next > budgetEnd) return state('checking');
     await deps.sleep(intervalSeconds * 1000);
   }
+}
+
+/**
+ * describe-batch-failure: turns the failure records of a failed batch into the error and the JSON
+ * cause its Map iteration fails with, so that the batch index, the state, the host and the output
+ * tail come out of the Map.
+ *
+ * @example
+ * describeBatchFailureStep({ batch, failure: { WaitForDeploy: { Error: 'CommandFailedError', Cause: status } } })
+ * // { error: 'CommandFailedError', cause: '{"batchIndex":0,"state":"WaitForDeploy",…}' }
+ */
+export function describeBatchFailureStep(input: DescribeBatchFailureInput): BatchFailed {
+  const failure = describeBatch(input.batch, input.failure);
+  return { error: failure.error, cause: JSON.stringify(failure) };
 }
 
 /**

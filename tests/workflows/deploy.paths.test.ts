@@ -1,0 +1,438 @@
+/**
+ * Every path of the deploy workflow on the local engine, with the real handlers and the real local
+ * drivers (bash in temporary host directories, the file lease store, the outbox, HTTP probes against
+ * a server on 127.0.0.1). Fakes appear only where a failure must be injected.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+vi.hoisted(() => {
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+});
+
+import { createLocalDeployEngine, HANDLERS, LOCAL_DEPLOY_ARNS } from '../../functions/index.ts';
+import { clearRegisteredTargets } from '../../shared/config/registry.ts';
+import type { ResolveHostsInput } from '../../shared/deploy/contracts.ts';
+import { defaultDeployDeps } from '../../shared/deploy/deps.ts';
+import { leaseKey, resolveHostsStep } from '../../shared/deploy/steps.ts';
+import { FileLeaseStore } from '../../shared/drivers/local/file-lease-store.ts';
+import { LocalHostDirectory } from '../../shared/drivers/local/local-host-directory.ts';
+import type { HostDirectory, Notification } from '../../shared/drivers/ports.ts';
+import {
+  formatTimeline,
+  type LambdaHandler,
+  type LocalEngine,
+  type RunResult,
+} from '../../shared/engine/index.ts';
+import { createLab, type Lab } from './fixtures.ts';
+
+let lab: Lab;
+let engine: LocalEngine;
+
+beforeAll(async () => {
+  lab = await createLab();
+  engine = createLocalDeployEngine();
+});
+afterAll(async () => {
+  clearRegisteredTargets();
+  await lab?.close();
+});
+
+/** Top-level states entered, in order. */
+function entered(result: RunResult): string[] {
+  return result.trace.events
+    .filter((e) => e.kind === 'state-entered' && e.depth === 0)
+    .map((e) => e.state as string);
+}
+
+/** States entered inside the batches, as `[batch] State`. */
+function enteredInBatches(result: RunResult): string[] {
+  return result.trace.events
+    .filter((e) => e.kind === 'state-entered' && e.depth === 1)
+    .map((e) => `[${e.iteration}] ${e.state}`);
+}
+
+async function notificationsOf(runId: string): Promise<Notification[]> {
+  return (await lab.notifications()).filter((n) => n.runId === runId);
+}
+
+async function run(
+  input: unknown,
+  runId: string,
+  overrides: Record<string, LambdaHandler> = {},
+): Promise<RunResult> {
+  return engine.start(input, {
+    executionName: runId,
+    handlerOverrides: overrides,
+    retryIntervalOverrides: { SendDeployCommand: 0, PlanDeploy: 0 },
+  }).result;
+}
+
+/** A resolve-hosts handler whose host directory is replaced, the rest of its dependencies real. */
+function resolveHostsWith(hosts: HostDirectory): LambdaHandler {
+  const real = defaultDeployDeps();
+  const deps = {
+    ...real,
+    driversFor: (target: Parameters<typeof real.driversFor>[0]) => ({ ...real.driversFor(target), hosts }),
+  };
+  return (async (event: ResolveHostsInput) => resolveHostsStep(event, deps)) as LambdaHandler;
+}
+
+const READY = ['echo "$STEPOPS_REF" > version', 'echo ok > state'];
+const ROLLBACK_OK = ['echo rolled-back > version', 'echo ok > state'];
+
+describe('deploy workflow on the local engine', () => {
+  it('succeeds: runs the script on the host, passes the gate, releases the lock and notifies', async () => {
+    // Prepare
+    const target = await lab.target('wf-success', { steps: READY, rollback: ROLLBACK_OK });
+
+    // Act
+    const result = await run({ target, ref: 'v2', reason: 'release', requestedBy: 'test' }, 'run-success');
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toMatchObject({
+      outcome: 'succeeded',
+      summary: 'deployed v2 to 1 host of wf-success in 1 batch',
+    });
+    expect(readFileSync(path.join(lab.hostDir(target), 'version'), 'utf8').trim()).toBe('v2');
+    expect(entered(result)).toEqual([
+      'PlanDeploy',
+      'AcquireLock',
+      'ResolveHosts',
+      'SnapshotRequested',
+      'DeployBatches',
+      'ReleaseLock',
+      'Notify',
+      'RunSucceeded',
+      'Succeeded',
+    ]);
+    expect(enteredInBatches(result)).toEqual(
+      expect.arrayContaining([
+        '[0] SendDeployCommand',
+        '[0] WaitForDeploy',
+        '[0] CheckHealth',
+        '[0] BatchDeployed',
+      ]),
+    );
+    expect(result.trace.events.some((e) => e.kind === 'state-caught' || e.kind === 'state-failed')).toBe(
+      false,
+    );
+    expect(result.trace.transitions).toBe(
+      result.trace.events.filter((e) => e.kind === 'state-entered').length,
+    );
+    expect(result.trace.invocations.map((i) => i.functionName)).toEqual(
+      expect.arrayContaining([
+        'plan-deploy',
+        'acquire-lock',
+        'send-command',
+        'poll-command',
+        'check-health',
+        'notify',
+      ]),
+    );
+    expect(await notificationsOf('run-success')).toEqual([
+      expect.objectContaining({ target, workflow: 'deploy', outcome: 'succeeded', ref: 'v2' }),
+    ]);
+    const lease = await new FileLeaseStore().acquire(leaseKey(target), 'someone-else', 60);
+    expect(lease.acquired).toBe(true);
+    expect(formatTimeline(result.trace)).toMatch(
+      /SUCCEEDED[\s\S]*\[0\] CheckHealth[\s\S]*state transitions · \d+ Lambda invocations/,
+    );
+  });
+
+  it('retries a transient Lambda error and then succeeds', async () => {
+    // Prepare
+    const target = await lab.target('wf-transient', { steps: READY, rollback: ROLLBACK_OK });
+    let calls = 0;
+    const flaky: LambdaHandler = async (event, context) => {
+      calls += 1;
+      if (calls === 1) {
+        const error = new Error('Lambda is unavailable');
+        error.name = 'Lambda.ServiceException';
+        throw error;
+      }
+      return HANDLERS['send-command'](event, context);
+    };
+
+    // Act
+    const result = await run({ target, ref: 'v3' }, 'run-transient', {
+      [LOCAL_DEPLOY_ARNS['send-command']]: flaky,
+    });
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(calls).toBe(2);
+    const retried = result.trace.events.filter((e) => e.kind === 'state-retried');
+    expect(retried).toEqual([
+      expect.objectContaining({ state: 'SendDeployCommand', iteration: 0, attempt: 1 }),
+    ]);
+    const failed = result.trace.events.find((e) => e.kind === 'state-failed');
+    expect(failed).toMatchObject({ state: 'SendDeployCommand', error: 'Lambda.ServiceException' });
+    expect(JSON.parse(failed?.cause ?? '')).toMatchObject({ errorType: 'Lambda.ServiceException' });
+    expect(
+      result.trace.invocations.filter((i) => i.functionName === 'send-command').map((i) => i.ok),
+    ).toEqual([false, true]);
+    expect(readFileSync(path.join(lab.hostDir(target), 'version'), 'utf8').trim()).toBe('v3');
+    expect((await notificationsOf('run-transient')).map((n) => n.outcome)).toEqual(['succeeded']);
+  });
+
+  it('rolls back when the command fails, naming the state, the host and the output tail', async () => {
+    // Prepare
+    const target = await lab.target('wf-command', {
+      steps: ['echo "$STEPOPS_REF" > version', 'echo compiling; echo "error: boom in main.go" >&2; exit 3'],
+      rollback: ROLLBACK_OK,
+    });
+
+    // Act
+    const result = await run({ target, ref: 'v4' }, 'run-command');
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('DeployFailedError');
+    expect(result.cause).toContain('failed state: WaitForDeploy (batch 1 of 1)');
+    expect(result.cause).toContain(`host: local:${lab.hostDir(target)}`);
+    expect(result.cause).toContain('error: boom in main.go');
+    expect(enteredInBatches(result)).toEqual(
+      expect.arrayContaining(['[0] RecordCommandFailure', '[0] DescribeBatchFailure', '[0] BatchFailed']),
+    );
+    expect(enteredInBatches(result)).not.toContain('[0] CheckHealth');
+    expect(entered(result)).toEqual([
+      'PlanDeploy',
+      'AcquireLock',
+      'ResolveHosts',
+      'SnapshotRequested',
+      'DeployBatches',
+      'PlanRollback',
+      'SendRollbackCommand',
+      'WaitForRollback',
+      'RollbackCommandDone',
+      'CheckHealthAfterRollback',
+      'RollbackHealthDone',
+      'ReleaseLock',
+      'Notify',
+      'RunSucceeded',
+      'Failed',
+    ]);
+    expect(readFileSync(path.join(lab.hostDir(target), 'version'), 'utf8').trim()).toBe('rolled-back');
+    const [notification] = await notificationsOf('run-command');
+    expect(notification).toMatchObject({
+      outcome: 'rolled-back',
+      error: 'DeployFailedError',
+      failedState: 'WaitForDeploy',
+      host: `local:${lab.hostDir(target)}`,
+      outputTail: expect.stringContaining('boom in main.go'),
+    });
+    expect(notification?.summary).toContain(
+      'failed its command on batch 1/1 and was rolled back to health on 1 host',
+    );
+  });
+
+  it('rolls back every host already touched when the gate fails on a later batch, then probes them healthy', async () => {
+    // Prepare: three hosts, one per batch; the second deploy breaks the shared health endpoint.
+    const target = await lab.target('wf-gate', {
+      steps: [
+        'echo "$STEPOPS_REF" > version',
+        'if [ "$(basename "$PWD")" = h2 ]; then echo broken > ../state; else echo ok > ../state; fi',
+      ],
+      rollback: ['echo rolled-back > version', 'echo ok > ../state'],
+      gateTimeout: 2,
+      batches: { size: 1, maxErrors: 0 },
+    });
+    const hostDirs = ['h1', 'h2', 'h3'].map((h) => path.join(lab.hostDir(target), h));
+    await Promise.all(hostDirs.map((d) => mkdir(d, { recursive: true })));
+    const directory = new LocalHostDirectory('/');
+    const threeHosts: HostDirectory = {
+      resolve: async () =>
+        (await Promise.all(hostDirs.map((d) => directory.resolve({ type: 'local', directory: d })))).flat(),
+    };
+
+    // Act
+    const result = await run({ target, ref: 'v5' }, 'run-gate', {
+      [LOCAL_DEPLOY_ARNS['resolve-hosts']]: resolveHostsWith(threeHosts),
+    });
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('DeployFailedError');
+    const batches = enteredInBatches(result);
+    expect(batches).toEqual(
+      expect.arrayContaining(['[0] BatchDeployed', '[1] RecordGateFailure', '[1] BatchFailed']),
+    );
+    expect(batches.some((s) => s.startsWith('[2]'))).toBe(false);
+    expect(readFileSync(path.join(hostDirs[0] as string, 'version'), 'utf8').trim()).toBe('rolled-back');
+    expect(readFileSync(path.join(hostDirs[1] as string, 'version'), 'utf8').trim()).toBe('rolled-back');
+    expect(existsSync(path.join(hostDirs[2] as string, 'version'))).toBe(false);
+    const rollbackGate = result.trace.events.find(
+      (e) => e.kind === 'state-exited' && e.state === 'CheckHealthAfterRollback',
+    );
+    expect(rollbackGate?.output).toMatchObject({
+      rollback: {
+        hosts: [{ id: `local:${hostDirs[0]}` }, { id: `local:${hostDirs[1]}` }],
+        gate: { status: 'healthy' },
+      },
+    });
+    expect(result.cause).toContain('failed state: CheckHealth (batch 2 of 3)');
+    const [notification] = await notificationsOf('run-gate');
+    expect(notification).toMatchObject({
+      outcome: 'rolled-back',
+      error: 'DeployFailedError',
+      failedState: 'CheckHealth',
+    });
+    expect(notification?.summary).toContain(
+      'failed the health gate on batch 2/3 and was rolled back to health on 2 hosts',
+    );
+    expect(notification?.cause).toContain('app: ');
+  });
+
+  it('ends with RollbackFailedError when the rollback fails', async () => {
+    // Prepare
+    const target = await lab.target('wf-rollback', {
+      steps: ['echo broken > state'],
+      rollback: ['echo "cannot restore the previous build" >&2; exit 4'],
+      gateTimeout: 2,
+    });
+
+    // Act
+    const result = await run({ target, ref: 'v6' }, 'run-rollback');
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('RollbackFailedError');
+    expect(entered(result)).toEqual(
+      expect.arrayContaining([
+        'PlanRollback',
+        'SendRollbackCommand',
+        'RecordRollbackCommandFailure',
+        'ReleaseLock',
+        'Notify',
+        'Failed',
+      ]),
+    );
+    expect(entered(result)).not.toContain('CheckHealthAfterRollback');
+    expect(result.cause).toContain('rollback failed state: WaitForRollback');
+    expect(result.cause).toContain('deploy failed state: CheckHealth (batch 1 of 1)');
+    const [notification] = await notificationsOf('run-rollback');
+    expect(notification).toMatchObject({
+      outcome: 'rollback-failed',
+      error: 'RollbackFailedError',
+      failedState: 'WaitForRollback',
+      host: `local:${lab.hostDir(target)}`,
+      outputTail: expect.stringContaining('cannot restore the previous build'),
+    });
+    expect((await new FileLeaseStore().acquire(leaseKey(target), 'after', 60)).acquired).toBe(true);
+  });
+
+  it('fails fast with TargetLockedError when another run holds the lock, and leaves that lock alone', async () => {
+    // Prepare
+    const target = await lab.target('wf-locked', { steps: READY, rollback: ROLLBACK_OK });
+    const leases = new FileLeaseStore();
+    expect((await leases.acquire(leaseKey(target), 'other-run', 600)).acquired).toBe(true);
+    const commandsBefore = await lab.commands();
+
+    // Act
+    const result = await run({ target, ref: 'v2' }, 'run-locked');
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('TargetLockedError');
+    expect(result.cause).toContain('locked by run other-run');
+    expect(entered(result)).toEqual([
+      'PlanDeploy',
+      'AcquireLock',
+      'ReleaseLock',
+      'Notify',
+      'RunSucceeded',
+      'Failed',
+    ]);
+    expect(await lab.commands()).toEqual(commandsBefore);
+    expect(existsSync(path.join(lab.hostDir(target), 'version'))).toBe(false);
+    const still = await leases.acquire(leaseKey(target), 'third-run', 60);
+    expect(still).toMatchObject({ acquired: false, heldBy: { owner: 'other-run' } });
+    expect(await notificationsOf('run-locked')).toEqual([
+      expect.objectContaining({ outcome: 'failed', error: 'TargetLockedError', failedState: 'AcquireLock' }),
+    ]);
+  });
+
+  it('fails with NoHostsError when no host can take commands, releasing the lock', async () => {
+    // Prepare
+    const target = await lab.target('wf-nohosts', { steps: READY, rollback: ROLLBACK_OK });
+    const commandsBefore = await lab.commands();
+
+    // Act
+    const result = await run({ target, ref: 'v2' }, 'run-nohosts', {
+      [LOCAL_DEPLOY_ARNS['resolve-hosts']]: resolveHostsWith({ resolve: async () => [] }),
+    });
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('NoHostsError');
+    expect(entered(result)).toEqual([
+      'PlanDeploy',
+      'AcquireLock',
+      'ResolveHosts',
+      'ReleaseLock',
+      'Notify',
+      'RunSucceeded',
+      'Failed',
+    ]);
+    expect(await lab.commands()).toEqual(commandsBefore);
+    expect((await new FileLeaseStore().acquire(leaseKey(target), 'after', 60)).acquired).toBe(true);
+    expect(await notificationsOf('run-nohosts')).toEqual([
+      expect.objectContaining({ outcome: 'failed', error: 'NoHostsError', failedState: 'ResolveHosts' }),
+    ]);
+  });
+
+  it.each([
+    ['a command substitution', 'v1$(touch pwned)'],
+    ['a separator', 'v1; rm -rf ~'],
+    ['an option', '--upload-pack=touch pwned'],
+    ['a newline', 'v1\necho pwned'],
+  ])(
+    'rejects a ref with %s before anything runs (InvalidInputError), and still notifies',
+    async (_what, ref) => {
+      // Prepare
+      const target = await lab.target('wf-badref', {
+        steps: ['touch pwned', ...READY],
+        rollback: ROLLBACK_OK,
+      });
+      const runId = `run-badref-${ref.length}-${ref.charCodeAt(2)}`;
+      const commandsBefore = await lab.commands();
+
+      // Act
+      const result = await run({ target, ref }, runId);
+
+      // Assess
+      expect(result.status).toBe('FAILED');
+      expect(result.error).toBe('InvalidInputError');
+      expect(result.cause).toContain('is not a valid ref');
+      expect(entered(result)).toEqual(['PlanDeploy', 'Notify', 'RunSucceeded', 'Failed']);
+      expect(result.trace.invocations.map((i) => i.functionName)).toEqual(['plan-deploy', 'notify']);
+      expect(await lab.commands()).toEqual(commandsBefore);
+      expect(existsSync(path.join(lab.hostDir(target), 'pwned'))).toBe(false);
+      expect(existsSync(path.join(lab.hostDir(target), 'version'))).toBe(false);
+      expect(await notificationsOf(runId)).toEqual([
+        expect.objectContaining({
+          target,
+          outcome: 'failed',
+          error: 'InvalidInputError',
+          failedState: 'PlanDeploy',
+        }),
+      ]);
+    },
+  );
+
+  it('rejects an unknown target and malformed input with named errors, notifying through the fallback', async () => {
+    const unknown = await run({ target: 'no-such-target', ref: 'v1' }, 'run-unknown');
+    expect(unknown.error).toBe('UnknownTargetError');
+    const extra = await run({ target: 'wf-success', ref: 'v1', script: 'rm -rf /' }, 'run-extra');
+    expect(extra.error).toBe('InvalidInputError');
+    expect(extra.cause).toContain('script');
+    expect((await notificationsOf('run-unknown')).map((n) => `${n.target}:${n.error}`)).toEqual([
+      'no-such-target:UnknownTargetError',
+    ]);
+    expect((await notificationsOf('run-extra')).map((n) => n.outcome)).toEqual(['failed']);
+  });
+});
