@@ -24,28 +24,30 @@ export interface LabTargetOptions {
 }
 
 /**
- * Records the running commit (the one to return to), then checks out the ref: a branch deploys its
- * tip on origin, a tag or a commit deploys as it is. Runs in the host directory.
+ * Records the running commit for this run (the one to return to), then checks out the ref: a
+ * branch deploys its tip on origin, a tag or a commit deploys as it is. Runs in the host directory.
+ * The record names the run, so that a rollback never acts on what an earlier run recorded.
  */
 export const CHECKOUT_SCRIPT = `git fetch --quiet --tags --force origin
 commit=$(git rev-parse --verify --quiet "refs/remotes/origin/\${STEPOPS_REF}^{commit}" ||
   git rev-parse --verify "\${STEPOPS_REF}^{commit}")
 current=$(git rev-parse HEAD)
-if [ "$current" != "$commit" ]; then
-  # Redeploying the running commit keeps the commit recorded before it.
-  printf '%s\\n' "$current" > ../run/previous-good
-fi
+printf '%s\\n%s\\n' "$STEPOPS_RUN_ID" "$current" > ../run/previous-good
 git checkout --quiet --force --detach "$commit"
-echo "checked out $STEPOPS_REF ($(git rev-parse --short HEAD)); previous good: $(git rev-parse --short "$current")"`;
+echo "checked out $STEPOPS_REF ($(git rev-parse --short HEAD)); previous: $(git describe --tags --always "$current")"`;
 
-/** Returns the checkout to the commit recorded by {@link CHECKOUT_SCRIPT}. */
-export const CHECKOUT_PREVIOUS_SCRIPT = `if [ ! -s ../run/previous-good ]; then
-  echo "no previous good commit recorded in ../run/previous-good: nothing to return to" >&2
-  exit 1
-fi
-previous=$(cat ../run/previous-good)
-git checkout --quiet --force --detach "$previous"
-echo "returned to $(git describe --tags --always HEAD) ($(git rev-parse --short HEAD))"`;
+/**
+ * Returns the checkout to the commit {@link CHECKOUT_SCRIPT} recorded in this run; when this run
+ * recorded nothing (it failed before its checkout), the checkout was not changed and stays.
+ */
+export const CHECKOUT_PREVIOUS_SCRIPT = `record=../run/previous-good
+if [ -s "$record" ] && [ "$(sed -n 1p "$record")" = "$STEPOPS_RUN_ID" ]; then
+  previous=$(sed -n 2p "$record")
+  git checkout --quiet --force --detach "$previous"
+  echo "returned to $(git describe --tags --always HEAD) ($(git rev-parse --short HEAD))"
+else
+  echo "run $STEPOPS_RUN_ID changed no checkout: staying at $(git describe --tags --always HEAD)"
+fi`;
 
 /** Restarts the app from the current checkout; fails when it does not listen within 10 s. */
 export const RESTART_SCRIPT = '../bin/app-ctl.sh restart';

@@ -55,43 +55,59 @@ export function localArn(functionName: string): string {
   return `${LOCAL_ARN_PREFIX}${functionName}`;
 }
 
-/** Maps the engine's trace events to what the progress display shows (iteration events are left out). */
-export function progressEventOf(event: TraceEvent): ProgressEvent | undefined {
-  const state = event.state;
-  if (state === undefined) return undefined;
-  const label = event.iteration !== undefined ? `${state} [${event.iteration}]` : state;
-  const typed = event.stateType !== undefined ? { stateType: event.stateType } : {};
-  const duration = event.durationMs !== undefined ? { durationMs: event.durationMs } : {};
-  switch (event.kind) {
-    case 'state-entered':
-      return { kind: 'entered', state: label, ...typed };
-    case 'state-exited':
-      return { kind: 'left', state: label, ...typed, ...duration };
-    case 'state-failed':
-      return {
-        kind: 'failed',
-        state: label,
-        ...typed,
-        ...duration,
-        ...(event.error ? { error: event.error } : {}),
-      };
-    case 'state-retried':
-      return {
-        kind: 'retry',
-        state: label,
-        ...(event.attempt !== undefined ? { attempt: event.attempt } : {}),
-        ...(event.error ? { error: event.error } : {}),
-      };
-    case 'state-caught':
-      return {
-        kind: 'caught',
-        state: label,
-        ...(event.error ? { error: event.error } : {}),
-        ...(event.next ? { next: event.next } : {}),
-      };
-    default:
-      return undefined;
-  }
+/**
+ * Maps the engine's trace events to what the progress display shows. Iteration events are left
+ * out; a catch without an error name gets the one the state failed with; the exit a caught state
+ * reports after its catch (with no duration) is dropped.
+ *
+ * @example
+ * const toProgress = progressMapper();
+ * toProgress({ kind: 'state-entered', state: 'PlanDeploy', at: 0, elapsedMs: 0, depth: 0 }); // { kind: 'entered', state: 'PlanDeploy' }
+ */
+export function progressMapper(): (event: TraceEvent) => ProgressEvent | undefined {
+  const failedWith = new Map<string, string>();
+  return (event) => {
+    const state = event.state;
+    if (state === undefined) return undefined;
+    const label = event.iteration !== undefined ? `${state} [${event.iteration}]` : state;
+    const typed = event.stateType !== undefined ? { stateType: event.stateType } : {};
+    const duration = event.durationMs !== undefined ? { durationMs: event.durationMs } : {};
+    switch (event.kind) {
+      case 'state-entered':
+        failedWith.delete(label);
+        return { kind: 'entered', state: label, ...typed };
+      case 'state-exited':
+        if (event.durationMs === undefined && failedWith.has(label)) return undefined;
+        return { kind: 'left', state: label, ...typed, ...duration };
+      case 'state-failed':
+        failedWith.set(label, event.error ?? 'an error');
+        return {
+          kind: 'failed',
+          state: label,
+          ...typed,
+          ...duration,
+          ...(event.error ? { error: event.error } : {}),
+        };
+      case 'state-retried':
+        return {
+          kind: 'retry',
+          state: label,
+          ...(event.attempt !== undefined ? { attempt: event.attempt } : {}),
+          ...(event.error ? { error: event.error } : {}),
+        };
+      case 'state-caught': {
+        const error = event.error ?? failedWith.get(label);
+        return {
+          kind: 'caught',
+          state: label,
+          ...(error ? { error } : {}),
+          ...(event.next ? { next: event.next } : {}),
+        };
+      }
+      default:
+        return undefined;
+    }
+  };
 }
 
 /** The run outcome the notify step returned (failed state, host), found in the trace. */
@@ -196,9 +212,10 @@ export async function runDeploy(options: DeployRunOptions): Promise<DeployRunRep
     ...(options.reason !== undefined ? { reason: options.reason } : {}),
     requestedBy: options.requestedBy ?? `${process.env.USER ?? 'someone'} (stepops run)`,
   };
+  const toProgress = progressMapper();
   const execution = engine.start(input, {
     onEvent: (event) => {
-      const shown = progressEventOf(event);
+      const shown = toProgress(event);
       if (shown) progress.event(shown);
     },
   });
@@ -218,10 +235,10 @@ export async function runDeploy(options: DeployRunOptions): Promise<DeployRunRep
     lambdaInvocations: result.trace.invocations.length,
     durationMs: result.trace.durationMs,
   };
-  const counts = `${report.transitions} state transitions, ${report.lambdaInvocations} Lambda invocations, ${formatDuration(result.trace.durationMs)}`;
+  const took = formatDuration(result.trace.durationMs);
   if (result.status === 'SUCCEEDED') {
     report.output = result.output;
-    out.out(`✔ deploy of ${target.name} at ${options.ref} succeeded (${counts})\n`);
+    out.out(`✔ deploy of ${target.name} at ${options.ref} succeeded in ${took}\n`);
     return report;
   }
   const outcome = outcomeOf(result);
@@ -230,9 +247,12 @@ export async function runDeploy(options: DeployRunOptions): Promise<DeployRunRep
   if (cause) report.cause = cause;
   if (outcome.failedState) report.failedState = outcome.failedState;
   if (outcome.host) report.host = outcome.host;
-  out.out(`✖ deploy of ${target.name} at ${options.ref} failed: ${result.error ?? 'error'} (${counts})`);
-  if (outcome.failedState) out.out(`  failed state: ${outcome.failedState}`);
-  if (outcome.host) out.out(`  host: ${outcome.host}`);
+  out.out(`✖ deploy of ${target.name} at ${options.ref} failed: ${result.error ?? 'error'} after ${took}`);
+  // The cause usually names the state, the host and the output tail already; add what it lacks.
+  if (outcome.failedState && !cause.includes(`failed state: ${outcome.failedState}`)) {
+    out.out(`  failed state: ${outcome.failedState}`);
+  }
+  if (outcome.host && !cause.includes(outcome.host)) out.out(`  host: ${outcome.host}`);
   if (cause) out.out(indent(cause, 2));
   out.out('');
   return report;

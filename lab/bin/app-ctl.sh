@@ -24,13 +24,21 @@ fi
 port="${LAB_PORT}"
 node_bin="${LAB_NODE}"
 
+# Returns 0 when the process runs (a zombie waiting for its parent to reap it counts as ended).
+alive() {
+  local state
+  kill -0 "$1" 2>/dev/null || return 1
+  state="$(ps -o stat= -p "$1" 2>/dev/null || true)"
+  [[ "${state}" != Z* ]]
+}
+
 # Prints the pid of the running app and returns 0, or returns 1 when it is not running.
 running_pid() {
   local pid
   [[ -s "${pid_file}" ]] || return 1
   pid="$(tr -d '[:space:]' <"${pid_file}")"
   [[ "${pid}" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "${pid}" 2>/dev/null || return 1
+  alive "${pid}" || return 1
   printf '%s\n' "${pid}"
 }
 
@@ -69,7 +77,7 @@ start() {
       echo "lab app $(checkout) started (pid ${pid}, port ${port})"
       return 0
     fi
-    if ! kill -0 "${child}" 2>/dev/null && ! running_pid >/dev/null; then
+    if ! alive "${child}" && ! running_pid >/dev/null; then
       break
     fi
     sleep 0.1
@@ -88,7 +96,7 @@ stop() {
   fi
   kill -TERM "${pid}" 2>/dev/null || true
   for _ in $(seq 1 50); do
-    if ! kill -0 "${pid}" 2>/dev/null; then
+    if ! alive "${pid}"; then
       rm -f "${pid_file}"
       echo "lab app stopped (pid ${pid})"
       return 0
