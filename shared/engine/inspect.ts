@@ -36,6 +36,30 @@ const isObject = (value: unknown): value is Json =>
 /** Fields that only exist in JSONata definitions or with workflow variables. */
 const JSONATA_FIELDS = ['Arguments', 'Output', 'Assign'] as const;
 
+/**
+ * Intrinsic functions aws-local-stepfunctions 3 computes differently from AWS: it strips the
+ * backslashes of the string `States.JsonToString` returns, so any nested quote or newline turns the
+ * JSON invalid.
+ */
+const MISCOMPUTED_INTRINSICS = ['States.JsonToString'] as const;
+
+/** Paths of the `.$` values of a payload template that call a miscomputed intrinsic. */
+function miscomputedIntrinsics(template: unknown, path: string): DefinitionOffence[] {
+  if (Array.isArray(template))
+    return template.flatMap((item, i) => miscomputedIntrinsics(item, `${path}[${i}]`));
+  if (!isObject(template)) return [];
+  return Object.entries(template).flatMap(([key, value]) => {
+    if (key.endsWith('.$') && typeof value === 'string') {
+      const used = MISCOMPUTED_INTRINSICS.filter((fn) => value.includes(`${fn}(`));
+      return used.map((fn) => ({
+        path: `${path}.${key}`,
+        message: `${fn} is computed wrongly by the local engine (escapes are dropped); return the value from a Lambda instead`,
+      }));
+    }
+    return miscomputedIntrinsics(value, `${path}.${key}`);
+  });
+}
+
 function inspectState(
   name: string,
   state: Json,
@@ -69,6 +93,10 @@ function inspectState(
     'ToleratedFailureCountPath',
   ]) {
     if (field in state) offend(`"${field}" is not supported: any failed iteration fails the Map`);
+  }
+
+  for (const field of ['Parameters', 'ItemSelector', 'ResultSelector']) {
+    found.offences.push(...miscomputedIntrinsics(state[field], `${path}.${field}`));
   }
 
   if (type === 'Task') {

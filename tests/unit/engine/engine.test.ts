@@ -83,7 +83,8 @@ describe('createLocalEngine', () => {
           Assign: { x: 1 },
           Next: 'B',
         },
-        B: { Type: 'Task', Resource: 'arn:aws:states:::states:startExecution.sync:2', Next: 'M' },
+        B: { Type: 'Task', Resource: 'arn:aws:states:::states:startExecution.sync:2', Next: 'P' },
+        P: { Type: 'Pass', Parameters: { nested: { 'text.$': 'States.JsonToString($)' } }, Next: 'M' },
         M: {
           Type: 'Map',
           ItemReader: { Resource: 'arn:aws:states:::s3:getObject' },
@@ -119,6 +120,7 @@ describe('createLocalEngine', () => {
     expect(at('States.B')).toEqual(
       expect.arrayContaining([expect.stringContaining('.sync'), expect.stringContaining('no local handler')]),
     );
+    expect(at('States.P.Parameters.nested.text.$')).toEqual([expect.stringContaining('States.JsonToString')]);
     expect(at('States.M')).toEqual([expect.stringContaining('ToleratedFailurePercentage')]);
     expect(at('States.M.ItemReader')).toHaveLength(1);
     expect(at('States.M.ResultWriter')).toHaveLength(1);

@@ -1,0 +1,347 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { clearRegisteredTargets, findTarget, registerTarget } from '../../../shared/config/registry.ts';
+import type { Target } from '../../../shared/config/schema.ts';
+import type { CommandSent, GateState } from '../../../shared/deploy/contracts.ts';
+import { INITIAL_GATE } from '../../../shared/deploy/contracts.ts';
+import type { DeployDeps } from '../../../shared/deploy/deps.ts';
+import { planDeploy } from '../../../shared/deploy/plan.ts';
+import {
+  checkHealthStep,
+  LONG_POLL_MAX_MS,
+  leaseTtlSeconds,
+  MAX_LEASE_SECONDS,
+  notifyStep,
+  planDeployStep,
+  pollCommandStep,
+  sendCommandStep,
+} from '../../../shared/deploy/steps.ts';
+import type { Drivers } from '../../../shared/drivers/index.ts';
+import type {
+  CommandRequest,
+  InvocationResult,
+  Notification,
+  ProbeResult,
+} from '../../../shared/drivers/ports.ts';
+
+const HOST = { kind: 'local' as const, id: 'local:/tmp/h1', directory: '/tmp/h1' };
+const HOST2 = { kind: 'local' as const, id: 'local:/tmp/h2', directory: '/tmp/h2' };
+
+function registerFixture(name = 'unit-target'): Target {
+  registerTarget({
+    name,
+    description: 'unit test target',
+    hosts: { type: 'local', directory: '/tmp/unit-host' },
+    deploy: {
+      steps: [{ name: 'build', script: 'make build', timeout: 60 }],
+      rollback: [{ name: 'restore', script: 'make restore', timeout: 30 }],
+      batches: { size: '50%', maxErrors: 1 },
+      healthGate: { probes: ['app'], timeout: 30, interval: 5, successes: 2 },
+    },
+    health: {
+      schedule: 'rate(5 minutes)',
+      probes: [{ name: 'app', type: 'http', url: 'http://127.0.0.1:1/health' }],
+    },
+  });
+  return findTarget(name);
+}
+
+/** A clock that only moves when someone sleeps. */
+function fakeDeps(
+  drivers: Partial<Drivers>,
+  notifier?: Notification[],
+): DeployDeps & { clock: { t: number } } {
+  const clock = { t: Date.parse('2026-01-01T00:00:00Z') };
+  return {
+    clock,
+    findTarget,
+    driversFor: () => drivers as Drivers,
+    fallbackNotifier: () => ({ publish: async (n) => void notifier?.push(n) }),
+    now: () => clock.t,
+    sleep: async (ms) => {
+      clock.t += ms;
+    },
+  };
+}
+
+afterEach(() => clearRegisteredTargets());
+
+describe('planDeployStep', () => {
+  it('plans a valid request without putting scripts in the state', () => {
+    registerFixture();
+    const plan = planDeployStep(
+      { input: { target: 'unit-target', ref: 'release/v2', reason: 'r' }, runId: 'run-1' },
+      fakeDeps({}),
+    );
+    expect(plan).toMatchObject({
+      target: 'unit-target',
+      ref: 'release/v2',
+      runId: 'run-1',
+      reason: 'r',
+      batchSize: '50%',
+      maxErrors: 1,
+      snapshot: { enabled: false, ebs: false },
+      healthGate: { probes: ['app'], timeoutSeconds: 30, intervalSeconds: 5, successes: 2 },
+    });
+    expect(JSON.stringify(plan)).not.toContain('make build');
+  });
+
+  it.each([
+    [{ target: 'unit-target', ref: '$(reboot)' }, /is not a valid ref/],
+    [{ target: 'unit-target', ref: '-x' }, /is not a valid ref/],
+    [{ target: 'unit-target', ref: 'v1', extra: true }, /invalid deploy request: .*extra/],
+    [{ target: 'Bad Name', ref: 'v1' }, /invalid deploy request: target/],
+    [{ ref: 'v1' }, /invalid deploy request: target/],
+    ['just a string', /invalid deploy request/],
+  ])('rejects %j with InvalidInputError', (input, message) => {
+    registerFixture();
+    const act = () => planDeployStep({ input, runId: 'run-1' }, fakeDeps({}));
+    expect(act).toThrow(message);
+    try {
+      act();
+    } catch (error) {
+      expect((error as Error).name).toBe('InvalidInputError');
+    }
+  });
+
+  it('names an unknown target', () => {
+    expect(() => planDeployStep({ input: { target: 'nope', ref: 'v1' }, runId: 'r' }, fakeDeps({}))).toThrow(
+      expect.objectContaining({ name: 'UnknownTargetError' }),
+    );
+  });
+});
+
+describe('leaseTtlSeconds', () => {
+  it('covers every batch and a rollback, within the cap', () => {
+    const plan = planDeploy(registerFixture(), 'v1', 'r');
+    // 50% → 2 batches × (90 deploy + 30 gate) + (60 rollback + 30 gate) + 600 margin
+    expect(leaseTtlSeconds(plan)).toBe(2 * 120 + 90 + 600);
+    expect(leaseTtlSeconds({ ...plan, deployTimeoutSeconds: 100_000 })).toBe(MAX_LEASE_SECONDS);
+  });
+});
+
+describe('sendCommandStep', () => {
+  it('sends the script rendered from the target file, not anything from its input', async () => {
+    registerFixture();
+    const sent: CommandRequest[] = [];
+    const deps = fakeDeps({
+      commands: {
+        send: async (request) => {
+          sent.push(request);
+          return { commandId: 'c-1', hosts: request.hosts };
+        },
+        status: async () => [],
+      },
+    });
+    const result = await sendCommandStep(
+      {
+        target: 'unit-target',
+        ref: 'v2',
+        runId: 'run-1',
+        phase: 'rollback',
+        hosts: [HOST, HOST2],
+        batchIndex: 1,
+      },
+      deps,
+    );
+    expect(result).toMatchObject({ commandId: 'c-1', phase: 'rollback', hosts: [HOST, HOST2] });
+    expect(sent[0]?.script).toContain('make restore');
+    expect(sent[0]?.script).not.toContain('make build');
+    expect(sent[0]).toMatchObject({ timeoutSeconds: 60, maxConcurrency: '2', maxErrors: '0' });
+    expect(sent[0]?.comment).toBe('stepops rollback unit-target v2 batch 2 run run-1');
+  });
+});
+
+describe('pollCommandStep', () => {
+  const command: CommandSent = { commandId: 'c-1', phase: 'deploy', hosts: [HOST, HOST2], sentAt: '' };
+
+  function runner(sequence: InvocationResult[][]) {
+    let i = 0;
+    return {
+      send: async () => ({ commandId: 'x', hosts: [] }),
+      status: async () => sequence[Math.min(i++, sequence.length - 1)] ?? [],
+    };
+  }
+  const running: InvocationResult[] = [
+    { hostId: HOST.id, state: 'running', outputTail: '' },
+    { hostId: HOST2.id, state: 'pending', outputTail: '' },
+  ];
+
+  it('waits inside one invocation until every host has finished', async () => {
+    registerFixture();
+    const deps = fakeDeps({
+      commands: runner([
+        running,
+        running,
+        [
+          { hostId: HOST.id, state: 'succeeded', exitCode: 0, outputTail: 'ok' },
+          { hostId: HOST2.id, state: 'succeeded', exitCode: 0, outputTail: 'ok' },
+        ],
+      ]),
+    });
+    const status = await pollCommandStep(
+      { target: 'unit-target', command, maxErrors: 0 },
+      deps,
+      () => 80_000,
+    );
+    expect(status).toMatchObject({ status: 'succeeded', done: 2, failedCount: 0, polls: 3, failures: [] });
+  });
+
+  it('returns "running" when the long-poll budget is spent, never more than 50 s', async () => {
+    registerFixture();
+    const deps = fakeDeps({ commands: runner([running]) });
+    const start = deps.clock.t;
+    const status = await pollCommandStep({ target: 'unit-target', command }, deps, () => 900_000);
+    expect(status.status).toBe('running');
+    expect(deps.clock.t - start).toBeLessThanOrEqual(LONG_POLL_MAX_MS);
+    expect(deps.clock.t - start).toBeGreaterThan(LONG_POLL_MAX_MS - 2_000);
+  });
+
+  it('keeps 10 s in hand before the invocation’s own timeout', async () => {
+    registerFixture();
+    const deps = fakeDeps({ commands: runner([running]) });
+    const start = deps.clock.t;
+    await pollCommandStep({ target: 'unit-target', command }, deps, () => 15_000);
+    expect(deps.clock.t - start).toBeLessThanOrEqual(5_000);
+  });
+
+  it('tolerates failed hosts up to max errors, then reports the failed ones with their output tail', async () => {
+    registerFixture();
+    const oneFailed: InvocationResult[] = [
+      { hostId: HOST.id, state: 'failed', exitCode: 2, outputTail: `${'x'.repeat(5_000)}the end` },
+      { hostId: HOST2.id, state: 'succeeded', exitCode: 0, outputTail: '' },
+    ];
+    const tolerated = await pollCommandStep(
+      { target: 'unit-target', command, maxErrors: 1 },
+      fakeDeps({ commands: runner([oneFailed]) }),
+      () => 60_000,
+    );
+    expect(tolerated).toMatchObject({ status: 'succeeded', failedCount: 1, allowedErrors: 1 });
+    const rollback = await pollCommandStep(
+      { target: 'unit-target', command: { ...command, phase: 'rollback' }, maxErrors: 1 },
+      fakeDeps({ commands: runner([oneFailed]) }),
+      () => 60_000,
+    );
+    expect(rollback).toMatchObject({
+      status: 'failed',
+      allowedErrors: 0,
+      failures: [{ hostId: HOST.id, exitCode: 2 }],
+    });
+    expect(rollback.failures[0]?.outputTail.length).toBeLessThanOrEqual(2_000);
+    expect(rollback.failures[0]?.outputTail).toMatch(/the end$/);
+  });
+});
+
+describe('checkHealthStep', () => {
+  const healthGate = { probes: ['app'], timeoutSeconds: 30, intervalSeconds: 5, successes: 2 };
+
+  function probes(results: boolean[]) {
+    let i = 0;
+    return {
+      run: async (): Promise<ProbeResult[]> => {
+        const ok = results[Math.min(i++, results.length - 1)] ?? false;
+        return [{ probe: 'app', ok, detail: ok ? '200 in 3 ms' : 'expected status 200, got 503' }];
+      },
+    };
+  }
+
+  it('passes after the required consecutive successes (a failure resets the count)', async () => {
+    registerFixture();
+    const deps = fakeDeps({ probes: probes([true, false, true, true]) });
+    const gate = await checkHealthStep(
+      { target: 'unit-target', hosts: [HOST], healthGate, gate: INITIAL_GATE },
+      deps,
+      () => 80_000,
+    );
+    expect(gate).toMatchObject({ status: 'healthy', rounds: 4, consecutive: 2 });
+  });
+
+  it('fails at the gate deadline with the last results', async () => {
+    registerFixture();
+    const deps = fakeDeps({ probes: probes([false]) });
+    const gate = await checkHealthStep(
+      { target: 'unit-target', hosts: [HOST], healthGate, gate: INITIAL_GATE },
+      deps,
+      () => 80_000,
+    );
+    expect(gate).toMatchObject({ status: 'unhealthy', consecutive: 0, last: [{ probe: 'app', ok: false }] });
+    // rounds at 0, 5, …, 30 s: the last one exactly at the deadline
+    expect(gate.rounds).toBe(7);
+  });
+
+  it('returns "checking" at the end of its budget and carries the deadline and count into the next call', async () => {
+    registerFixture();
+    const long = { ...healthGate, timeoutSeconds: 600, successes: 30 };
+    const deps = fakeDeps({ probes: probes([true]) });
+    const first = await checkHealthStep(
+      { target: 'unit-target', hosts: [HOST], healthGate: long, gate: INITIAL_GATE },
+      deps,
+      () => 80_000,
+    );
+    expect(first.status).toBe('checking');
+    expect(first.consecutive).toBe(first.rounds);
+    const second: GateState = await checkHealthStep(
+      { target: 'unit-target', hosts: [HOST], healthGate: long, gate: first },
+      deps,
+      () => 80_000,
+    );
+    expect(second.deadline).toBe(first.deadline);
+    expect(second.consecutive).toBeGreaterThan(first.consecutive);
+  });
+
+  it('counts a probe that cannot run as a failed round', async () => {
+    registerFixture();
+    const deps = fakeDeps({ probes: { run: async () => Promise.reject(new Error('socket hang up')) } });
+    const gate = await checkHealthStep(
+      {
+        target: 'unit-target',
+        hosts: [HOST],
+        healthGate: { ...healthGate, timeoutSeconds: 5 },
+        gate: INITIAL_GATE,
+      },
+      deps,
+      () => 80_000,
+    );
+    expect(gate).toMatchObject({
+      status: 'unhealthy',
+      last: [{ ok: false, detail: 'the probe could not run: socket hang up' }],
+    });
+  });
+});
+
+describe('notifyStep', () => {
+  it('publishes through the fallback notifier when the target is unknown, with a console link for AWS runs', async () => {
+    const published: Notification[] = [];
+    const outcome = await notifyStep(
+      {
+        run: {
+          target: 'ghost',
+          ref: 'v1',
+          failures: {
+            PlanDeploy: {
+              Error: 'UnknownTargetError',
+              Cause:
+                '{"errorType":"UnknownTargetError","errorMessage":"unknown target \\"ghost\\"","trace":[]}',
+            },
+          },
+        },
+        runId: 'run-9',
+        executionId: 'arn:aws:states:eu-west-1:123456789012:execution:deploy:run-9',
+      },
+      fakeDeps({}, published),
+    );
+    expect(outcome).toMatchObject({
+      outcome: 'failed',
+      error: 'UnknownTargetError',
+      failedState: 'PlanDeploy',
+    });
+    expect(published).toEqual([
+      expect.objectContaining({
+        target: 'ghost',
+        outcome: 'failed',
+        runId: 'run-9',
+        executionUrl:
+          'https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/arn:aws:states:eu-west-1:123456789012:execution:deploy:run-9',
+      }),
+    ]);
+  });
+});
