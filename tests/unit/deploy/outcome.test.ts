@@ -36,11 +36,8 @@ const PLAN = { target: 'shop', ref: 'v3', runId: 'run-1' };
 
 /** What the Map's Catch records for a batch that failed in `state`. */
 function mapFailure(batch: Batch, state: string, error: string, cause: unknown) {
-  const { error: Error, cause: Cause } = describeBatchFailureStep({
-    batch,
-    failure: { [state]: { Error: error, Cause: cause } },
-  });
-  return { Error, Cause };
+  const failed = describeBatchFailureStep({ batch, failure: { [state]: { Error: error, Cause: cause } } });
+  return { Error: failed.error, Cause: failed.cause };
 }
 
 describe('batch failures', () => {
