@@ -30,7 +30,7 @@ export async function createStacks(options: StacksOptions = {}) {
   }
   const workflow: DeployWorkflowModule = options.workflow ?? (await import('../workflows/deploy.ts'));
   const account = aws.getCallerIdentityOutput({}).accountId;
-  const region = aws.getRegionOutput({}).name;
+  const region = aws.getRegionOutput({}).region;
 
   const storage = createStorage();
   const alerts = createAlerts({ settings, account, region });

@@ -29,8 +29,19 @@ export interface PermissionContext {
   alertsTopicArn: $util.Input<string>;
 }
 
-/** What a Lambda of a workflow may do, by driver. */
-export type Capability = 'commands' | 'hosts' | 'snapshots' | 'leases' | 'notify' | 'probes';
+/**
+ * What a Lambda of a workflow may do, by driver call: `send-commands` (SendCommand),
+ * `read-commands` (invocation status), `hosts`, `snapshots`, `leases`, `notify`; `probes` is the
+ * health gate's set (hosts, send and read commands).
+ */
+export type Capability =
+  | 'send-commands'
+  | 'read-commands'
+  | 'hosts'
+  | 'snapshots'
+  | 'leases'
+  | 'notify'
+  | 'probes';
 
 function unique(values: readonly string[]): string[] {
   return [...new Set(values)].sort();
@@ -42,9 +53,9 @@ const regions = (context: PermissionContext) => unique(context.targets.map((t) =
 /**
  * `ssm:SendCommand` on the `AWS-RunShellScript` document of each target region and on instances
  * whose `stepops:target` tag names one of the stage's targets (`ssm:resourceTag/<key>` is the
- * condition key SSM documents for SendCommand on instances); reading invocations back.
+ * condition key SSM documents for SendCommand on instances).
  */
-export function commandStatements(context: PermissionContext): Statement[] {
+export function sendCommandStatements(context: PermissionContext): Statement[] {
   return [
     {
       actions: ['ssm:SendCommand'],
@@ -57,12 +68,12 @@ export function commandStatements(context: PermissionContext): Statement[] {
         { test: 'StringEquals', variable: `ssm:resourceTag/${TARGET_TAG}`, values: targetNames(context) },
       ],
     },
-    {
-      // No resource-level permissions: GetCommandInvocation and ListCommandInvocations take '*'.
-      actions: ['ssm:GetCommandInvocation', 'ssm:ListCommandInvocations'],
-      resources: ['*'],
-    },
   ];
+}
+
+/** Reading invocations back: GetCommandInvocation and ListCommandInvocations have no resource-level permissions. */
+export function readCommandStatements(): Statement[] {
+  return [{ actions: ['ssm:GetCommandInvocation', 'ssm:ListCommandInvocations'], resources: ['*'] }];
 }
 
 /** Finding instances: `DescribeInstances`, `DescribeInstanceStatus` and SSM's `DescribeInstanceInformation` take '*' only. */
@@ -144,27 +155,32 @@ export function notifyStatements(context: PermissionContext): Statement[] {
 }
 
 /** Capabilities that are made of others: host probes find instances and run commands on them. */
-const IMPLIES: Partial<Record<Capability, Capability[]>> = { probes: ['hosts', 'commands'] };
+const IMPLIES: Partial<Record<Capability, Capability[]>> = {
+  probes: ['hosts', 'send-commands', 'read-commands'],
+};
+
+type Basic = Exclude<Capability, 'probes'>;
 
 /**
  * The statements for a set of capabilities, each capability's statements once.
  *
  * @example
- * statementsFor(['hosts', 'commands'], context)
+ * statementsFor(['hosts', 'send-commands'], context)
  */
 export function statementsFor(capabilities: readonly Capability[], context: PermissionContext): Statement[] {
   const expanded = new Set<Capability>();
   for (const capability of capabilities) {
     for (const c of IMPLIES[capability] ?? [capability]) expanded.add(c);
   }
-  const builders: Record<Exclude<Capability, 'probes'>, () => Statement[]> = {
+  const builders: Record<Basic, () => Statement[]> = {
     hosts: () => hostStatements(),
-    commands: () => commandStatements(context),
+    'send-commands': () => sendCommandStatements(context),
+    'read-commands': () => readCommandStatements(),
     snapshots: () => snapshotStatements(context),
     leases: () => leaseStatements(context),
     notify: () => notifyStatements(context),
   };
-  const order: Exclude<Capability, 'probes'>[] = ['hosts', 'commands', 'snapshots', 'leases', 'notify'];
+  const order: Basic[] = ['hosts', 'send-commands', 'read-commands', 'snapshots', 'leases', 'notify'];
   return order.filter((c) => expanded.has(c)).flatMap((c) => builders[c]());
 }
 

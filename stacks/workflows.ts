@@ -9,30 +9,33 @@ import { type Capability, type PermissionContext, statementsFor } from './permis
 export interface FunctionSettings {
   capabilities: Capability[];
   memory: `${number} MB`;
-  /** Above the function's own poll budget (DESIGN.md rule 3: long polls of up to 50 s). */
-  timeout: `${number} seconds`;
 }
 
 /**
- * Settings by function folder name. A deploy function missing here refuses the deploy: each one's
- * IAM is decided here, never by default.
+ * Settings by function folder name (`DEPLOY_FUNCTIONS` of `workflows/deploy.ts`). A deploy function
+ * missing here refuses the deploy: each one's IAM is decided here, never by default. Timeouts come
+ * from the workflow (`DEPLOY_FUNCTION_TIMEOUTS`: under each Task's timeout, above the long polls).
  */
 export const DEPLOY_FUNCTION_SETTINGS: Record<string, FunctionSettings> = {
-  'plan-deploy': { capabilities: [], memory: '512 MB', timeout: '30 seconds' },
-  'acquire-lease': { capabilities: ['leases'], memory: '256 MB', timeout: '30 seconds' },
-  'release-lease': { capabilities: ['leases'], memory: '256 MB', timeout: '30 seconds' },
-  'resolve-hosts': { capabilities: ['hosts'], memory: '256 MB', timeout: '30 seconds' },
-  'snapshot-before-deploy': { capabilities: ['hosts', 'snapshots'], memory: '256 MB', timeout: '60 seconds' },
-  'send-command': { capabilities: ['commands'], memory: '256 MB', timeout: '30 seconds' },
-  'wait-command': { capabilities: ['commands'], memory: '256 MB', timeout: '90 seconds' },
-  'check-health': { capabilities: ['probes'], memory: '512 MB', timeout: '90 seconds' },
-  notify: { capabilities: ['notify'], memory: '256 MB', timeout: '30 seconds' },
+  'plan-deploy': { capabilities: [], memory: '512 MB' },
+  'acquire-lock': { capabilities: ['leases'], memory: '256 MB' },
+  'resolve-hosts': { capabilities: ['hosts'], memory: '256 MB' },
+  'create-snapshots': { capabilities: ['snapshots'], memory: '256 MB' },
+  'send-command': { capabilities: ['send-commands'], memory: '512 MB' },
+  'poll-command': { capabilities: ['read-commands'], memory: '256 MB' },
+  'check-health': { capabilities: ['probes'], memory: '512 MB' },
+  'describe-batch-failure': { capabilities: [], memory: '256 MB' },
+  'plan-rollback': { capabilities: [], memory: '256 MB' },
+  'release-lock': { capabilities: ['leases'], memory: '256 MB' },
+  notify: { capabilities: ['notify'], memory: '256 MB' },
 };
 
 /** The workflow module's contract (`workflows/deploy.ts`). */
 export interface DeployWorkflowModule {
   /** Function folder names under `functions/`, one Lambda each. */
   DEPLOY_FUNCTIONS: readonly string[];
+  /** Lambda timeout of each function, in seconds. */
+  DEPLOY_FUNCTION_TIMEOUTS: Readonly<Record<string, number>>;
   /** The ASL definition for the deployed Lambda ARNs. */
   deployWorkflow(arns: Record<string, string>): object;
 }
@@ -72,7 +75,8 @@ export function createWorkflows(context: WorkflowsContext) {
   const functions: Record<string, sst.aws.Function> = {};
   for (const folder of context.workflow.DEPLOY_FUNCTIONS) {
     const settings = DEPLOY_FUNCTION_SETTINGS[folder];
-    if (!settings) {
+    const timeout = context.workflow.DEPLOY_FUNCTION_TIMEOUTS[folder];
+    if (!settings || timeout === undefined) {
       throw new Error(
         `deploy function "${folder}" has no IAM and runtime settings: add it to DEPLOY_FUNCTION_SETTINGS in stacks/workflows.ts`,
       );
@@ -82,7 +86,7 @@ export function createWorkflows(context: WorkflowsContext) {
       runtime: 'nodejs24.x',
       architecture: 'arm64',
       memory: settings.memory,
-      timeout: settings.timeout,
+      timeout: `${timeout} seconds`,
       environment: driverEnvironment(context),
       link: context.links,
       permissions: statementsFor(settings.capabilities, context),

@@ -61,12 +61,13 @@ export interface DeployApiDeps {
   randomKey?: () => string;
 }
 
-/** What the deploy workflow receives as its execution input. */
+/**
+ * What the deploy workflow receives as its execution input (`deployRequestSchema` of
+ * `shared/deploy/contracts.ts`); the run id is the execution name.
+ */
 export interface DeployExecutionInput {
   target: string;
   ref: string;
-  /** The run id: the execution name, also the owner of the target's lease. */
-  runId: string;
   reason?: string;
   /** `github:<sender>` for a push, `api` for a token. */
   requestedBy: string;
@@ -183,7 +184,6 @@ export async function startDeployExecution(
   const input: DeployExecutionInput = {
     target: request.target,
     ref: request.ref,
-    runId: name,
     ...(request.reason !== undefined ? { reason: request.reason } : {}),
     requestedBy: caller.requestedBy,
   };

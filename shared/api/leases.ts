@@ -3,18 +3,12 @@
  * would only fail at its lock step. The workflow's lock step remains the authority; this is a check.
  */
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { leaseKey as targetLeaseKey } from '../deploy/steps.ts';
 import { leaseKey } from '../drivers/aws/dynamo-lease-store.ts';
 import type { Lease } from '../drivers/ports.ts';
 
-/**
- * The lease key the deploy workflow takes for a target.
- *
- * @example
- * deployLeaseKey('zmanim') // 'target:zmanim'
- */
-export function deployLeaseKey(target: string): string {
-  return `target:${target}`;
-}
+/** The lease key the deploy workflow takes for a target (`target:<name>`). */
+export const deployLeaseKey = targetLeaseKey;
 
 /** Finds who holds a target's lease now. */
 export interface LeaseReader {

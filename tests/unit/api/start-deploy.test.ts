@@ -231,7 +231,6 @@ describe('POST /deploys as a GitHub webhook', () => {
     expect(JSON.parse(input.input!)).toEqual({
       target: 'api-server',
       ref: 'main',
-      runId: answer.body.id,
       reason: 'push to acme/api-server',
       requestedBy: 'github:octocat',
     });

@@ -1,0 +1,438 @@
+/**
+ * The stacks under Pulumi's mock runtime, with SST's own components: the resources a stage creates,
+ * the state machine definition (exactly the workflow's, with the deployed ARNs), the IAM of every
+ * function and of the state machine, the API's routes, and the alerts subscription.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Statement } from '../../stacks/permissions.ts';
+import { DEPLOY_FUNCTION_SETTINGS, functionComponentName } from '../../stacks/workflows.ts';
+import * as workflow from '../../workflows/deploy.ts';
+import { ACCOUNT, type MockResource, type MockRun, REGION, resolved, runUnderMocks } from './harness.ts';
+
+const LAMBDA = 'aws:lambda/function:Function';
+const ROLE = 'aws:iam/role:Role';
+
+interface PolicyStatement {
+  Effect: string;
+  Action: string[];
+  Resource: string[];
+  Condition?: Record<string, Record<string, string[]>>;
+}
+
+/** Actions that have no resource-level permissions: the only ones allowed on Resource '*'. */
+const STAR_RESOURCE_ACTIONS = new Set([
+  'ec2:DescribeInstances',
+  'ec2:DescribeInstanceStatus',
+  'ssm:DescribeInstanceInformation',
+  'ssm:GetCommandInvocation',
+  'ssm:ListCommandInvocations',
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+]);
+
+let run: MockRun<{ targets: string }>;
+let targets: string[];
+
+beforeAll(async () => {
+  run = (await runUnderMocks(async () => (await import('../../stacks/index.ts')).createStacks())) as MockRun<{
+    targets: string;
+  }>;
+  targets = run.outputs.targets.split(',');
+});
+
+/** The Lambda function and the build request of an `sst.aws.Function` component. */
+function lambdaOf(component: string): { fn: MockResource; handler: string; links: Record<string, unknown> } {
+  const fn = run.one(LAMBDA, `${component}Function`);
+  const build = run.rpc.find((r) => r.method === 'Runtime.Build' && r.args.functionID === component);
+  if (!build) throw new Error(`no build of ${component}`);
+  return {
+    fn,
+    handler: String(build.args.handler),
+    links: (build.args.links ?? {}) as Record<string, unknown>,
+  };
+}
+
+/** The statements of a role's inline policies (SST's functions) or role policies (ours). */
+function statementsOf(roleName: string): PolicyStatement[] {
+  const role = run.one(ROLE, roleName);
+  const inline = (role.inputs.inlinePolicies ?? []) as { policy: string }[];
+  const attached = run
+    .ofType('aws:iam/rolePolicy:RolePolicy')
+    .filter((p) => p.inputs.role === `${roleName}-id` || p.inputs.role === role.state.name);
+  return [...inline.map((p) => p.policy), ...attached.map((p) => String(p.inputs.policy))].flatMap((json) =>
+    (JSON.parse(json) as { Statement: PolicyStatement[] }).Statement.map((s) => ({
+      ...s,
+      Action: [s.Action].flat(),
+      Resource: [s.Resource].flat(),
+    })),
+  );
+}
+
+/** Builder statements (with outputs) resolved into IAM JSON form. */
+async function resolvedStatements(statements: Statement[]): Promise<PolicyStatement[]> {
+  return Promise.all(
+    statements.map(async (s) => {
+      const condition: Record<string, Record<string, string[]>> = {};
+      for (const c of s.conditions ?? []) {
+        condition[c.test] = { ...condition[c.test], [c.variable]: c.values };
+      }
+      return {
+        Effect: 'Allow',
+        Action: s.actions,
+        Resource: await Promise.all(s.resources.map((r) => resolved<string>(r))),
+        ...(s.conditions ? { Condition: condition } : {}),
+      };
+    }),
+  );
+}
+
+function expectLeastPrivilege(statements: PolicyStatement[]): void {
+  for (const statement of statements) {
+    expect(statement.Effect).toBe('Allow');
+    for (const action of statement.Action) expect(action, 'wildcard action').not.toMatch(/\*/);
+    if (statement.Resource.includes('*')) {
+      for (const action of statement.Action) {
+        expect(STAR_RESOURCE_ACTIONS.has(action), `${action} on Resource '*'`).toBe(true);
+      }
+    }
+  }
+}
+
+function actionsOf(statements: PolicyStatement[]): string[] {
+  return [...new Set(statements.flatMap((s) => s.Action))].sort();
+}
+
+describe('deploy workflow', () => {
+  it('creates one nodejs24.x function per deploy Lambda, with its handler', () => {
+    // Assess
+    for (const folder of workflow.DEPLOY_FUNCTIONS) {
+      const { fn, handler } = lambdaOf(functionComponentName(folder));
+      expect(handler).toBe(`functions/${folder}/handler.handler`);
+      expect(fn.inputs.runtime).toBe('nodejs24.x');
+      expect(fn.inputs.timeout).toBe(workflow.DEPLOY_FUNCTION_TIMEOUTS[folder]);
+    }
+  });
+
+  it('defines the state machine as exactly deployWorkflow() with the deployed ARNs', () => {
+    // Prepare
+    const arns = Object.fromEntries(
+      workflow.DEPLOY_FUNCTIONS.map((folder) => [
+        folder,
+        lambdaOf(functionComponentName(folder)).fn.state.arn,
+      ]),
+    ) as Parameters<typeof workflow.deployWorkflow>[0];
+    const machine = run.one('aws:sfn/stateMachine:StateMachine', 'DeployWorkflow');
+
+    // Assess
+    expect(JSON.parse(String(machine.inputs.definition))).toEqual(
+      JSON.parse(JSON.stringify(workflow.deployWorkflow(arns))),
+    );
+    expect(
+      Object.values(arns).every((arn) => arn.startsWith(`arn:aws:lambda:${REGION}:${ACCOUNT}:function:`)),
+    ).toBe(true);
+    expect(machine.inputs.type).toBe('STANDARD');
+  });
+
+  it('logs executions to its CloudWatch log group with execution data', () => {
+    // Prepare
+    const machine = run.one('aws:sfn/stateMachine:StateMachine', 'DeployWorkflow');
+    const logGroup = run.one('aws:cloudwatch/logGroup:LogGroup', 'DeployWorkflowLogs');
+
+    // Assess
+    expect(machine.inputs.loggingConfiguration).toEqual({
+      logDestination: `${logGroup.state.arn}:*`,
+      includeExecutionData: true,
+      level: 'ALL',
+    });
+    expect(String(logGroup.inputs.name)).toMatch(/^\/aws\/vendedlogs\/states\//);
+  });
+
+  it('lets the state machine invoke exactly the deploy functions', () => {
+    // Prepare
+    const statements = statementsOf('DeployWorkflowRole');
+    const invoke = statements.filter((s) => s.Action.includes('lambda:InvokeFunction'));
+    const arns = workflow.DEPLOY_FUNCTIONS.map(
+      (folder) => lambdaOf(functionComponentName(folder)).fn.state.arn,
+    );
+    const trust = JSON.parse(String(run.one(ROLE, 'DeployWorkflowRole').inputs.assumeRolePolicy));
+
+    // Assess
+    expect(invoke).toHaveLength(1);
+    expect([...invoke[0]!.Resource].sort()).toEqual([...arns].sort());
+    expect(trust.Statement[0].Principal).toEqual({ Service: 'states.amazonaws.com' });
+    expect(trust.Statement[0].Condition).toEqual({ StringEquals: { 'aws:SourceAccount': ACCOUNT } });
+    expectLeastPrivilege(statements);
+  });
+
+  it('grants each deploy function only the actions of its drivers, never a wildcard', () => {
+    // Assess
+    for (const folder of workflow.DEPLOY_FUNCTIONS) {
+      const statements = statementsOf(`${functionComponentName(folder)}Role`);
+      expectLeastPrivilege(statements);
+      const capabilities = DEPLOY_FUNCTION_SETTINGS[folder]!.capabilities;
+      const sends = actionsOf(statements).includes('ssm:SendCommand');
+      expect(sends, folder).toBe(capabilities.includes('send-commands') || capabilities.includes('probes'));
+      if (!capabilities.includes('leases'))
+        expect(actionsOf(statements).some((a) => a.startsWith('dynamodb:'))).toBe(false);
+      if (!capabilities.includes('notify')) expect(actionsOf(statements)).not.toContain('sns:Publish');
+      if (!capabilities.includes('snapshots')) {
+        expect(
+          actionsOf(statements).filter((a) => /Snapshot|CreateTags/.test(a)),
+          folder,
+        ).toEqual([]);
+      }
+    }
+  });
+
+  it('limits ssm:SendCommand to AWS-RunShellScript and to instances tagged for the stage targets', () => {
+    // Prepare
+    const senders = workflow.DEPLOY_FUNCTIONS.filter((folder) =>
+      actionsOf(statementsOf(`${functionComponentName(folder)}Role`)).includes('ssm:SendCommand'),
+    );
+
+    // Assess
+    expect(senders.length).toBeGreaterThan(0);
+    for (const folder of senders) {
+      const sendCommand = statementsOf(`${functionComponentName(folder)}Role`).filter((s) =>
+        s.Action.includes('ssm:SendCommand'),
+      );
+      for (const statement of sendCommand) {
+        expect(statement.Action).toEqual(['ssm:SendCommand']);
+        for (const resource of statement.Resource) {
+          if (resource.includes(':document/')) {
+            expect(resource).toMatch(/^arn:aws:ssm:[a-z0-9-]+::document\/AWS-RunShellScript$/);
+            expect(statement.Condition).toBeUndefined();
+          } else {
+            expect(resource).toBe(`arn:aws:ec2:*:${ACCOUNT}:instance/*`);
+            expect(statement.Condition).toEqual({
+              StringEquals: { 'ssm:resourceTag/stepops:target': [...targets].sort() },
+            });
+          }
+        }
+      }
+      expect(sendCommand.flatMap((s) => s.Resource).some((r) => r.includes(':document/'))).toBe(true);
+      expect(sendCommand.flatMap((s) => s.Resource).some((r) => r.includes(':instance/'))).toBe(true);
+    }
+  });
+
+  it('creates snapshots only with the stepops tags, and tags only as part of CreateSnapshots', async () => {
+    // Prepare: the deployed snapshot functions, and the builder for a target with an RDS instance
+    const { snapshotStatements } = await import('../../stacks/permissions.ts');
+    const { findTarget } = await import('../../shared/config/registry.ts');
+    const withDatabase = targets
+      .map((name) => findTarget(name))
+      .filter((t) => t.hosts.type === 'ec2' && t.deploy?.snapshotBeforeDeploy?.rdsInstance);
+    const built = await resolvedStatements(
+      snapshotStatements({
+        account: ACCOUNT,
+        targets: withDatabase as never,
+        stateTableArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/t',
+        alertsTopicArn: 'arn:aws:sns:eu-west-1:123456789012:t',
+      }),
+    );
+    const deployed = workflow.DEPLOY_FUNCTIONS.flatMap((folder) =>
+      statementsOf(`${functionComponentName(folder)}Role`),
+    );
+    const statements = [...built, ...deployed];
+    const snapshotCreation = statements.filter(
+      (s) => s.Action.includes('ec2:CreateSnapshots') && s.Resource.some((r) => r.includes(':snapshot/')),
+    );
+    const tagging = statements.filter((s) => s.Action.includes('ec2:CreateTags'));
+    const rds = statements.filter((s) => s.Action.some((a) => a.startsWith('rds:')));
+    const names = withDatabase.map((t) => t.name).sort();
+
+    // Assess
+    expect(withDatabase.length).toBeGreaterThan(0);
+    expect(snapshotCreation.length).toBeGreaterThan(0);
+    expect(tagging.length).toBeGreaterThan(0);
+    expectLeastPrivilege(statements);
+    for (const statement of snapshotCreation) {
+      expect(statement.Resource).toEqual(['arn:aws:ec2:*::snapshot/*']);
+      expect(Object.keys(statement.Condition?.StringEquals ?? {})).toEqual(['aws:RequestTag/stepops:target']);
+    }
+    for (const statement of tagging) {
+      expect(statement.Action).toEqual(['ec2:CreateTags']);
+      expect(statement.Resource).toEqual(['arn:aws:ec2:*::snapshot/*']);
+      expect(statement.Condition).toEqual({ StringEquals: { 'ec2:CreateAction': ['CreateSnapshots'] } });
+    }
+    const rdsSnapshots = rds.find((s) => s.Action.includes('rds:AddTagsToResource'))!;
+    expect(rdsSnapshots.Condition).toEqual({ StringEquals: { 'aws:RequestTag/stepops:target': names } });
+    expect(rdsSnapshots.Resource).toEqual(
+      withDatabase.map(
+        (t) =>
+          `arn:aws:rds:${t.hosts.type === 'ec2' ? t.hosts.region : ''}:${ACCOUNT}:snapshot:stepops-${t.name}-*`,
+      ),
+    );
+    const sourceDb = rds.find((s) => !s.Action.includes('rds:AddTagsToResource'))!;
+    expect(sourceDb.Action).toEqual(['rds:CreateDBSnapshot']);
+    expect(sourceDb.Resource.every((r) => /:db:[A-Za-z][A-Za-z0-9-]*$/.test(r))).toBe(true);
+  });
+});
+
+describe('state table', () => {
+  it('is on-demand, keyed by pk, with TTL on expiresAt', () => {
+    // Prepare
+    const table = run.one('aws:dynamodb/table:Table', 'StateTable');
+
+    // Assess
+    expect(table.inputs).toMatchObject({
+      billingMode: 'PAY_PER_REQUEST',
+      hashKey: 'pk',
+      attributes: [{ name: 'pk', type: 'S' }],
+      ttl: { attributeName: 'expiresAt', enabled: true },
+    });
+  });
+});
+
+describe('deploy API', () => {
+  function routes() {
+    return run.ofType('aws:apigatewayv2/route:Route').map((route) => {
+      const integrationName = String(route.inputs.target)
+        .replace(/^integrations\//, '')
+        .replace(/-id$/, '');
+      const integration = run.one('aws:apigatewayv2/integration:Integration', integrationName);
+      const fn = run.ofType(LAMBDA).find((f) => f.state.arn === integration.inputs.integrationUri)!;
+      const component = fn.name.replace(/Function$/, '');
+      return { route, integration, component, ...lambdaOf(component) };
+    });
+  }
+
+  it('has exactly POST /deploys and GET /deploys/{id}, each on its handler, authenticated in the handler', () => {
+    // Act
+    const found = routes();
+
+    // Assess
+    expect(found.map((r) => [r.route.inputs.routeKey, r.handler]).sort()).toEqual([
+      ['GET /deploys/{id}', 'functions/get-deploy/handler.handler'],
+      ['POST /deploys', 'functions/start-deploy/handler.handler'],
+    ]);
+    for (const r of found) {
+      // GitHub can send neither a JWT nor SigV4: the handler checks the HMAC or the bearer token first.
+      expect(r.route.inputs.authorizationType).toBe('NONE');
+      expect(r.integration.inputs.payloadFormatVersion).toBe('2.0');
+    }
+  });
+
+  it('links what the handlers read and grants only the Step Functions, DynamoDB and SSM calls they make', () => {
+    // Prepare
+    const machine = run.one('aws:sfn/stateMachine:StateMachine', 'DeployWorkflow');
+    const table = run.one('aws:dynamodb/table:Table', 'StateTable');
+    const byHandler = Object.fromEntries(routes().map((r) => [r.handler, r]));
+    const start = byHandler['functions/start-deploy/handler.handler']!;
+    const status = byHandler['functions/get-deploy/handler.handler']!;
+    const startStatements = statementsOf(`${start.component}Role`);
+    const statusStatements = statementsOf(`${status.component}Role`);
+
+    // Assess
+    expect(Object.keys(start.links).sort()).toEqual(['ApiConfig', 'DeployStateMachine', 'StateTable']);
+    expect(start.links.ApiConfig).toMatchObject({
+      githubWebhookSecret: '/stepops/test/github-webhook-secret',
+      apiTokenHash: '/stepops/test/api-token-sha256',
+      targets,
+    });
+    expect(Object.keys(status.links).sort()).toEqual(['ApiConfig', 'DeployStateMachine']);
+    expectLeastPrivilege(startStatements);
+    expectLeastPrivilege(statusStatements);
+    expect(actionsOf(startStatements)).toEqual([
+      'dynamodb:GetItem',
+      'ssm:GetParameter',
+      'states:DescribeExecution',
+      'states:ListExecutions',
+      'states:StartExecution',
+    ]);
+    expect(startStatements.find((s) => s.Action.includes('states:StartExecution'))!.Resource).toEqual([
+      machine.state.arn,
+    ]);
+    expect(startStatements.find((s) => s.Action.includes('dynamodb:GetItem'))!.Resource).toEqual([
+      table.state.arn,
+    ]);
+    expect(startStatements.find((s) => s.Action.includes('ssm:GetParameter'))!.Resource.sort()).toEqual([
+      `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/stepops/test/api-token-sha256`,
+      `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/stepops/test/github-webhook-secret`,
+    ]);
+    expect(actionsOf(statusStatements)).toEqual([
+      'ssm:GetParameter',
+      'states:DescribeExecution',
+      'states:GetExecutionHistory',
+    ]);
+    expect(statusStatements.find((s) => s.Action.includes('states:GetExecutionHistory'))!.Resource).toEqual([
+      `arn:aws:states:${REGION}:${ACCOUNT}:execution:${machine.inputs.name}:*`,
+    ]);
+  });
+});
+
+describe('alerts', () => {
+  it('subscribes the Slack forwarder to the topic, with retries into a dead-letter queue', () => {
+    // Prepare
+    const topic = run.one('aws:sns/topic:Topic', 'AlertsTopic');
+    const subscription = run.one('aws:sns/topicSubscription:TopicSubscription', /SlackForwarder/);
+    const forwarder = run.ofType(LAMBDA).find((f) => f.state.arn === subscription.inputs.endpoint)!;
+    const component = forwarder.name.replace(/Function$/, '');
+    const { handler, links } = lambdaOf(component);
+    const retries = run.one(
+      'aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig',
+      'SlackForwarderRetries',
+    );
+    const queue = run.one('aws:sqs/queue:Queue', 'AlertsDeadLetterQueue');
+
+    // Assess
+    expect(subscription.inputs).toMatchObject({ protocol: 'lambda', topic: topic.state.arn });
+    expect(handler).toBe('functions/forward-alert/handler.handler');
+    expect(links).toEqual({
+      SlackWebhook: expect.objectContaining({ parameter: '/stepops/test/slack-webhook-url' }),
+    });
+    expect(retries.inputs).toMatchObject({
+      functionName: forwarder.state.name,
+      maximumRetryAttempts: 2,
+      destinationConfig: { onFailure: { destination: queue.state.arn } },
+    });
+  });
+
+  it("lets the forwarder read only the stage's and the targets' webhook parameters", async () => {
+    // Prepare
+    const { stageSettings } = await import('../../stacks/settings.ts');
+    const { slackWebhookParameters } = await import('../../stacks/alerts.ts');
+    const subscription = run.one('aws:sns/topicSubscription:TopicSubscription', /SlackForwarder/);
+    const forwarder = run.ofType(LAMBDA).find((f) => f.state.arn === subscription.inputs.endpoint)!;
+    const statements = statementsOf(`${forwarder.name.replace(/Function$/, '')}Role`);
+    const expected = slackWebhookParameters(stageSettings('test', {})).map(
+      (name) => `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${name}`,
+    );
+
+    // Assess
+    expectLeastPrivilege(statements);
+    expect(actionsOf(statements)).toEqual(['sqs:SendMessage', 'ssm:GetParameter']);
+    expect(statements.find((s) => s.Action.includes('ssm:GetParameter'))!.Resource.sort()).toEqual(
+      expected.sort(),
+    );
+    expect(expected.length).toBeGreaterThan(1);
+  });
+});
+
+describe('stage targets', () => {
+  it('deploys the EC2 targets and leaves local ones out', () => {
+    // Assess
+    expect(targets).not.toContain('demo');
+    expect(targets.length).toBeGreaterThan(0);
+  });
+
+  it('refuses a stage that names a local target, saying why', async () => {
+    // Prepare
+    const { stageSettings } = await import('../../stacks/settings.ts');
+
+    // Act & Assess
+    expect(() => stageSettings('test', { STEPOPS_TARGETS: 'zmanim,demo' })).toThrow(
+      /target "demo" declares local hosts .*cannot be deployed to AWS; remove it from STEPOPS_TARGETS/,
+    );
+    expect(() => stageSettings('test', { STEPOPS_TARGETS: 'nope' })).toThrow(/unknown target "nope"/);
+    expect(stageSettings('test', { STEPOPS_TARGETS: 'zmanim' }).targets.map((t) => t.name)).toEqual([
+      'zmanim',
+    ]);
+  });
+});
