@@ -225,18 +225,34 @@ export async function benchBundles(options: BundleOptions): Promise<BundleResult
     try {
       await bundle(name, externalFile, ['@aws-sdk/*', '@smithy/*']);
       result.sdkExternal = { bytes: (await stat(externalFile)).size, coldImportMs: null };
-      result.sdkExternal.coldImportMs = median(await sample(externalFile));
     } catch (error) {
       result.sdkExternal = {
-        bytes: result.sdkExternal?.bytes ?? 0,
+        bytes: 0,
         coldImportMs: null,
         error: error instanceof Error ? error.message : String(error),
       };
     }
     options.log?.(
-      `  ${name}: ${(result.bytes / 1024).toFixed(1)} KB, cold import ${result.coldImportMs?.toFixed(1) ?? '—'} ms${result.error ? ` (${result.error})` : ''}; SDK external: ${((result.sdkExternal?.bytes ?? 0) / 1024).toFixed(1)} KB, ${result.sdkExternal?.coldImportMs?.toFixed(1) ?? '—'} ms`,
+      `  ${name}: ${(result.bytes / 1024).toFixed(1)} KB, cold import ${result.coldImportMs?.toFixed(1) ?? '—'} ms${result.error ? ` (${result.error})` : ''}; SDK external: ${((result.sdkExternal?.bytes ?? 0) / 1024).toFixed(1)} KB`,
     );
     results.push(result);
+  }
+  // Cold import with the SDK external, for the largest bundle only (time budget): does leaving the
+  // SDK to the runtime make the start faster, or only the bundle smaller?
+  const largest = [...results]
+    .filter((r) => r.sdkExternal && !r.sdkExternal.error)
+    .sort((a, b) => b.bytes - a.bytes)[0];
+  if (largest?.sdkExternal) {
+    try {
+      largest.sdkExternal.coldImportMs = median(
+        await sample(path.join(externalDir, largest.name, 'index.mjs')),
+      );
+      options.log?.(
+        `  ${largest.name} with the SDK external: cold import ${largest.sdkExternal.coldImportMs.toFixed(1)} ms`,
+      );
+    } catch (error) {
+      largest.sdkExternal.error = error instanceof Error ? error.message : String(error);
+    }
   }
   return results;
 }
@@ -299,6 +315,24 @@ export const IMPORT_VARIANTS: readonly { label: string; source: string }[] = [
     label: '@aws-sdk/client-ssm: one client, one command',
     source:
       "import { SSMClient, SendCommandCommand } from '@aws-sdk/client-ssm'; export const c = new SSMClient({}); export const x = SendCommandCommand;",
+  },
+  {
+    label: '@aws-sdk/client-ec2: one client, one command',
+    source:
+      "import { EC2Client, DescribeInstancesCommand } from '@aws-sdk/client-ec2'; export const c = new EC2Client({}); export const x = DescribeInstancesCommand;",
+  },
+  {
+    label: '@aws-sdk/client-dynamodb: one client, one command',
+    source:
+      "import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb'; export const c = new DynamoDBClient({}); export const x = PutItemCommand;",
+  },
+  {
+    label: 'shared/drivers/index.ts: driversFor (every adapter, AWS and local)',
+    source: "import { driversFor } from './shared/drivers/index.ts'; export const d = driversFor;",
+  },
+  {
+    label: '@aws-lambda-powertools/parser/middleware (without a schema)',
+    source: "import { parser } from '@aws-lambda-powertools/parser/middleware'; export const p = parser;",
   },
   {
     label: '@middy/core + Powertools logger',

@@ -104,22 +104,31 @@ export async function memorySizes(functions: readonly string[]): Promise<MemoryS
   return { memoryMb, source: `Lambda memory ${parts.join('; ')}.` };
 }
 
+let benchHome: string | undefined;
+
 /**
- * Points the local drivers' state (command logs, leases, outbox) at a temporary directory for the
- * duration of `fn`, so that benchmarks leave nothing in `.stepops/`.
+ * Points the local drivers' state (command logs, leases, outbox) at one temporary directory for the
+ * whole benchmark process, so that benchmarks leave nothing in `.stepops/`. The directory is removed
+ * by {@link removeBenchHome} at the end of the process only: the bash runner keeps a deadline timer
+ * per command that reads its files even after the run has ended.
  *
  * @example
  * await withStepopsHome(async () => { … });
  */
 export async function withStepopsHome<T>(fn: (home: string) => Promise<T>): Promise<T> {
+  benchHome ??= await mkdtemp(path.join(os.tmpdir(), 'stepops-bench-home-'));
   const previous = process.env.STEPOPS_HOME;
-  const home = await mkdtemp(path.join(os.tmpdir(), 'stepops-bench-home-'));
-  process.env.STEPOPS_HOME = home;
+  process.env.STEPOPS_HOME = benchHome;
   try {
-    return await fn(home);
+    return await fn(benchHome);
   } finally {
     if (previous === undefined) delete process.env.STEPOPS_HOME;
     else process.env.STEPOPS_HOME = previous;
-    await rm(home, { recursive: true, force: true });
   }
+}
+
+/** Removes the benchmark's state directory; call last, just before the process exits. */
+export async function removeBenchHome(): Promise<void> {
+  if (benchHome) await rm(benchHome, { recursive: true, force: true });
+  benchHome = undefined;
 }

@@ -67,6 +67,7 @@ async function section<T>(name: Section, fn: () => Promise<T>): Promise<T | NotR
 }
 
 const nodeBinary = path.join(ROOT, 'node_modules', '.bin', 'node');
+const loadAtStart = os.loadavg();
 const started = performance.now();
 
 // Bundles first: they spawn processes and should not share the CPU with a running engine.
@@ -97,6 +98,8 @@ const overhead = await section('overhead', async () =>
 );
 
 const { findMisses } = await import('./misses.ts');
+const { removeBenchHome } = await import('./harness.ts');
+await removeBenchHome();
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const results: BenchResults = {
   date: new Date().toISOString(),
@@ -107,6 +110,10 @@ const results: BenchResults = {
     memoryGb: Math.round(os.totalmem() / 1024 ** 3),
     node: process.version,
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    loadAverage: {
+      start: loadAtStart.map((v) => Number(v.toFixed(2))),
+      end: os.loadavg().map((v) => Number(v.toFixed(2))),
+    },
   },
   totalSeconds: (performance.now() - started) / 1000,
   cost,

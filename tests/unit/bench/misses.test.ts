@@ -8,7 +8,14 @@ function results(overrides: Partial<BenchResults>): BenchResults {
   return {
     date: '2026-01-01T00:00:00Z',
     command: 'npm run bench',
-    machine: { cpu: 'cpu', cores: 2, memoryGb: 4, node: 'v24', platform: 'linux' },
+    machine: {
+      cpu: 'cpu',
+      cores: 2,
+      memoryGb: 4,
+      node: 'v24',
+      platform: 'linux',
+      loadAverage: { start: [0, 0, 0], end: [0, 0, 0] },
+    },
     totalSeconds: 1,
     cost: notRun,
     overhead: notRun,
