@@ -4,8 +4,9 @@
  * a server on 127.0.0.1). Fakes appear only where a failure must be injected.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 vi.hoisted(() => {
@@ -13,19 +14,33 @@ vi.hoisted(() => {
 });
 
 import { createLocalDeployEngine, HANDLERS, LOCAL_DEPLOY_ARNS } from '../../functions/index.ts';
-import { clearRegisteredTargets } from '../../shared/config/registry.ts';
-import type { ResolveHostsInput } from '../../shared/deploy/contracts.ts';
-import { defaultDeployDeps } from '../../shared/deploy/deps.ts';
-import { leaseKey, resolveHostsStep } from '../../shared/deploy/steps.ts';
+import { clearRegisteredTargets, registerTarget } from '../../shared/config/registry.ts';
+import type {
+  CreateSnapshotsInput,
+  PollCommandInput,
+  ResolveHostsInput,
+  SendCommandInput,
+} from '../../shared/deploy/contracts.ts';
+import { type DeployDeps, defaultDeployDeps } from '../../shared/deploy/deps.ts';
+import {
+  createSnapshotsStep,
+  leaseKey,
+  pollCommandStep,
+  resolveHostsStep,
+  sendCommandStep,
+} from '../../shared/deploy/steps.ts';
+import type { Drivers } from '../../shared/drivers/index.ts';
 import { FileLeaseStore } from '../../shared/drivers/local/file-lease-store.ts';
 import { LocalHostDirectory } from '../../shared/drivers/local/local-host-directory.ts';
-import type { HostDirectory, Notification } from '../../shared/drivers/ports.ts';
+import type { HostDirectory, Notification, SnapshotService } from '../../shared/drivers/ports.ts';
 import {
   formatTimeline,
   type LambdaHandler,
   type LocalEngine,
   type RunResult,
 } from '../../shared/engine/index.ts';
+import { SnapshotFailedError } from '../../shared/errors.ts';
+import type { DeployFunction } from '../../workflows/deploy.ts';
 import { createLab, type Lab } from './fixtures.ts';
 
 let lab: Lab;
@@ -70,14 +85,84 @@ async function run(
   }).result;
 }
 
+/** Real dependencies with some drivers replaced (to inject a failure, or an AWS-only capability). */
+function depsWith(drivers: Partial<Drivers>): DeployDeps {
+  const real = defaultDeployDeps();
+  return { ...real, driversFor: (target) => ({ ...real.driversFor(target), ...drivers }) };
+}
+
 /** A resolve-hosts handler whose host directory is replaced, the rest of its dependencies real. */
 function resolveHostsWith(hosts: HostDirectory): LambdaHandler {
-  const real = defaultDeployDeps();
-  const deps = {
-    ...real,
-    driversFor: (target: Parameters<typeof real.driversFor>[0]) => ({ ...real.driversFor(target), hosts }),
-  };
+  const deps = depsWith({ hosts });
   return (async (event: ResolveHostsInput) => resolveHostsStep(event, deps)) as LambdaHandler;
+}
+
+/** Handlers of the steps that use drivers, with some drivers replaced. */
+function handlersWith(drivers: Partial<Drivers>): Record<string, LambdaHandler> {
+  const deps = depsWith(drivers);
+  const handlers: Partial<Record<DeployFunction, LambdaHandler>> = {
+    'resolve-hosts': (async (event: ResolveHostsInput) => resolveHostsStep(event, deps)) as LambdaHandler,
+    'create-snapshots': (async (event: CreateSnapshotsInput) =>
+      createSnapshotsStep(event, deps)) as LambdaHandler,
+    'send-command': (async (event: SendCommandInput) => sendCommandStep(event, deps)) as LambdaHandler,
+    'poll-command': (async (event: PollCommandInput, context: Context) =>
+      pollCommandStep(event, deps, () => context.getRemainingTimeInMillis())) as LambdaHandler,
+  };
+  return Object.fromEntries(
+    Object.entries(handlers).map(([name, handler]) => [LOCAL_DEPLOY_ARNS[name as DeployFunction], handler]),
+  );
+}
+
+const EC2_HOST = { kind: 'ec2' as const, id: 'i-0123456789abcdef0', region: 'eu-west-1' };
+
+/** An ec2 target whose health probe is the lab's server. */
+function registerEc2Target(
+  name: string,
+  snapshotBeforeDeploy: { ebs: boolean; rdsInstance?: string },
+): string {
+  registerTarget({
+    name,
+    description: `workflow test ec2 target ${name}`,
+    hosts: {
+      type: 'ec2',
+      region: 'eu-west-1',
+      instanceIds: [EC2_HOST.id],
+      user: 'ubuntu',
+      workingDirectory: '/opt/app',
+    },
+    deploy: {
+      steps: [{ name: 'pull', script: 'git pull', timeout: 60 }],
+      rollback: [{ name: 'revert', script: 'git checkout -', timeout: 60 }],
+      snapshotBeforeDeploy,
+      healthGate: { probes: ['app'], timeout: 5, interval: 1, successes: 1 },
+    },
+    health: {
+      schedule: 'rate(5 minutes)',
+      probes: [{ name: 'app', type: 'http', url: `http://127.0.0.1:${lab.port}/health/${name}`, timeout: 2 }],
+    },
+  });
+  return name;
+}
+
+/** In-memory EC2/SSM drivers: one online instance, commands that succeed at once. */
+function fakeEc2Drivers(options: { snapshots: SnapshotService; sent: string[] }): Partial<Drivers> {
+  return {
+    hosts: { resolve: async () => [EC2_HOST] },
+    snapshots: options.snapshots,
+    commands: {
+      send: async (request) => {
+        options.sent.push(request.script);
+        return { commandId: `cmd-${options.sent.length}`, hosts: request.hosts };
+      },
+      status: async (handle) =>
+        handle.hosts.map((h) => ({
+          hostId: h.id,
+          state: 'succeeded' as const,
+          exitCode: 0,
+          outputTail: 'done',
+        })),
+    },
+  };
 }
 
 const READY = ['echo "$STEPOPS_REF" > version', 'echo ok > state'];
@@ -141,6 +226,96 @@ describe('deploy workflow on the local engine', () => {
     expect(formatTimeline(result.trace)).toMatch(
       /SUCCEEDED[\s\S]*\[0\] CheckHealth[\s\S]*state transitions · \d+ Lambda invocations/,
     );
+  });
+
+  it('on ec2 hosts, snapshots volumes and database before deploying and records the ids', async () => {
+    // Prepare: AWS-only capabilities replaced by in-memory drivers; leases, outbox and probe are real.
+    const target = registerEc2Target('wf-ec2', { ebs: true, rdsInstance: 'shop-db' });
+    await mkdir(lab.hostDir(target), { recursive: true });
+    await writeFile(path.join(lab.hostDir(target), 'state'), 'ok');
+    const taken: string[] = [];
+    const sent: string[] = [];
+    const drivers = fakeEc2Drivers({
+      snapshots: {
+        snapshotVolumes: async (hosts, tags) => {
+          taken.push(`volumes of ${hosts.map((h) => h.id).join(',')} tagged ${tags['stepops:run']}`);
+          return ['snap-0123456789abcdef0'];
+        },
+        snapshotDatabase: async (region, dbInstance) => {
+          taken.push(`${dbInstance} in ${region}`);
+          return 'stepops-shop-db-1';
+        },
+      },
+      sent,
+    });
+
+    // Act
+    const result = await run({ target, ref: 'v2' }, 'run-ec2', handlersWith(drivers));
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(entered(result).slice(0, 6)).toEqual([
+      'PlanDeploy',
+      'AcquireLock',
+      'ResolveHosts',
+      'SnapshotRequested',
+      'CreateSnapshots',
+      'DeployBatches',
+    ]);
+    expect(taken).toEqual(['volumes of i-0123456789abcdef0 tagged run-ec2', 'shop-db in eu-west-1']);
+    expect(sent).toEqual([expect.stringContaining("cd '/opt/app'")]);
+    const exited = result.trace.events.find(
+      (e) => e.kind === 'state-exited' && e.state === 'CreateSnapshots',
+    );
+    expect(exited?.output).toMatchObject({
+      snapshots: { volumeSnapshotIds: ['snap-0123456789abcdef0'], dbSnapshotId: 'stepops-shop-db-1' },
+    });
+    expect(result.output).toMatchObject({
+      summary:
+        'deployed v2 to 1 host of wf-ec2 in 1 batch, after snapshots snap-0123456789abcdef0, stepops-shop-db-1',
+    });
+  });
+
+  it('stops before any command when the snapshot fails, releasing the lock and notifying', async () => {
+    // Prepare
+    const target = registerEc2Target('wf-snapfail', { ebs: true });
+    const sent: string[] = [];
+    const drivers = fakeEc2Drivers({
+      snapshots: {
+        snapshotVolumes: async () => {
+          throw new SnapshotFailedError('CreateSnapshots: UnauthorizedOperation');
+        },
+        snapshotDatabase: async () => 'never',
+      },
+      sent,
+    });
+
+    // Act
+    const result = await run({ target, ref: 'v2' }, 'run-snapfail', handlersWith(drivers));
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('SnapshotFailedError');
+    expect(entered(result)).toEqual([
+      'PlanDeploy',
+      'AcquireLock',
+      'ResolveHosts',
+      'SnapshotRequested',
+      'CreateSnapshots',
+      'ReleaseLock',
+      'Notify',
+      'RunSucceeded',
+      'Failed',
+    ]);
+    expect(sent).toEqual([]);
+    expect((await new FileLeaseStore().acquire(leaseKey(target), 'after', 60)).acquired).toBe(true);
+    expect(await notificationsOf('run-snapfail')).toEqual([
+      expect.objectContaining({
+        outcome: 'failed',
+        error: 'SnapshotFailedError',
+        failedState: 'CreateSnapshots',
+      }),
+    ]);
   });
 
   it('retries a transient Lambda error and then succeeds', async () => {

@@ -13,6 +13,8 @@ import { registerTarget } from '../../shared/config/registry.ts';
 import type { TargetInput } from '../../shared/config/schema.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
 
+type DeployInput = NonNullable<TargetInput['deploy']>;
+
 export interface Lab {
   root: string;
   home: string;
@@ -25,7 +27,8 @@ export interface Lab {
       steps: string[];
       rollback: string[];
       gateTimeout?: number;
-      batches?: TargetInput['deploy'] extends infer D ? (D extends { batches?: infer B } ? B : never) : never;
+      batches?: DeployInput['batches'];
+      snapshotBeforeDeploy?: DeployInput['snapshotBeforeDeploy'];
     },
   ): Promise<string>;
   notifications(): Promise<Notification[]>;
@@ -76,6 +79,7 @@ export async function createLab(): Promise<Lab> {
           steps: deploy.steps.map((script, i) => ({ name: `step-${i + 1}`, script, timeout: 30 })),
           rollback: deploy.rollback.map((script, i) => ({ name: `rollback-${i + 1}`, script, timeout: 30 })),
           ...(deploy.batches ? { batches: deploy.batches } : {}),
+          ...(deploy.snapshotBeforeDeploy ? { snapshotBeforeDeploy: deploy.snapshotBeforeDeploy } : {}),
           healthGate: { probes: ['app'], timeout: deploy.gateTimeout ?? 10, interval: 1, successes: 1 },
         },
         health: {
