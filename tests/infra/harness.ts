@@ -10,8 +10,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-// The copy SST's components use (the vitest config aliases the bare specifiers to it as well).
-import * as pulumi from '../../.sst/platform/node_modules/@pulumi/pulumi/index.js';
+import type * as PulumiModule from '../../.sst/platform/node_modules/@pulumi/pulumi/index.js';
+
+/**
+ * The copy of `@pulumi/pulumi` that SST's components use, loaded by {@link runUnderMocks} (after
+ * `sst install` has written it).
+ */
+let pulumi: typeof PulumiModule;
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const PLATFORM = path.join(ROOT, '.sst', 'platform');
@@ -142,7 +147,7 @@ export interface MockRun<T> {
 }
 
 /** Resolves a Pulumi output (or plain value) to its value. */
-export function resolved<T>(value: pulumi.Input<T>): Promise<T> {
+export function resolved<T>(value: PulumiModule.Input<T>): Promise<T> {
   return new Promise((resolve) => pulumi.output(value).apply((v: unknown) => resolve(v as T)));
 }
 
@@ -162,6 +167,7 @@ async function settle(resources: MockResource[]): Promise<void> {
  * const run = await runUnderMocks(async () => (await import('../../stacks/index.ts')).createStacks());
  */
 export async function runUnderMocks<T>(program: () => Promise<T>, stage = 'test'): Promise<MockRun<T>> {
+  pulumi ??= await import('../../.sst/platform/node_modules/@pulumi/pulumi/index.js');
   const resources: MockResource[] = [];
   const calls: MockCall[] = [];
   const rpc: RpcRequest[] = [];
@@ -171,7 +177,7 @@ export async function runUnderMocks<T>(program: () => Promise<T>, stage = 'test'
 
   await pulumi.runtime.setMocks(
     {
-      newResource(args: pulumi.runtime.MockResourceArgs) {
+      newResource(args: PulumiModule.runtime.MockResourceArgs) {
         const inputs = args.inputs as Record<string, unknown>;
         const state: Record<string, unknown> = {
           ...inputs,
@@ -187,7 +193,7 @@ export async function runUnderMocks<T>(program: () => Promise<T>, stage = 'test'
         resources.push({ type: args.type, name: args.name, inputs, state });
         return { id: `${args.name}-id`, state };
       },
-      call(args: pulumi.runtime.MockCallArgs) {
+      call(args: PulumiModule.runtime.MockCallArgs) {
         const inputs = args.inputs as Record<string, unknown>;
         calls.push({ token: args.token, inputs });
         switch (args.token) {
@@ -262,7 +268,7 @@ export async function runUnderMocks<T>(program: () => Promise<T>, stage = 'test'
       outputs = await program();
       return outputs;
     });
-    const value = (await resolved(outputs as pulumi.Input<T>)) as T;
+    const value = (await resolved(outputs as PulumiModule.Input<T>)) as T;
     await settle(resources);
     return {
       outputs: value,

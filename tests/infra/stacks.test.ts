@@ -8,6 +8,7 @@ import type { Statement } from '../../stacks/permissions.ts';
 import { DEPLOY_FUNCTION_SETTINGS, functionComponentName } from '../../stacks/workflows.ts';
 import * as workflow from '../../workflows/deploy.ts';
 import { ACCOUNT, type MockResource, type MockRun, REGION, resolved, runUnderMocks } from './harness.ts';
+import { ensureSstPlatform } from './sst-install.ts';
 
 const LAMBDA = 'aws:lambda/function:Function';
 const ROLE = 'aws:iam/role:Role';
@@ -40,6 +41,8 @@ let run: MockRun<{ targets: string }>;
 let targets: string[];
 
 beforeAll(async () => {
+  // Normally done before `tsc` by `npm test`; here too, so that this file also runs on its own.
+  ensureSstPlatform();
   run = (await runUnderMocks(async () => (await import('../../stacks/index.ts')).createStacks())) as MockRun<{
     targets: string;
   }>;
