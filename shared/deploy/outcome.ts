@@ -33,6 +33,23 @@ export const BATCH_STATES = ['SendDeployCommand', 'WaitForDeploy', 'CheckHealth'
 /** The error of a batch whose failure could not be described (its cause is not a {@link BatchFailure}). */
 export const BATCH_FAILED_ERROR = 'BatchFailedError';
 
+/**
+ * Errors a deploy run ends with when its input was bad (nothing was started): the CLI exits 2 on
+ * these, 1 on any other failure.
+ */
+export const BAD_INPUT_ERRORS: readonly string[] = ['InvalidInputError', 'UnknownTargetError', 'ConfigError'];
+
+/**
+ * Whether a run's error means bad input.
+ *
+ * @example
+ * isBadInputError('UnknownTargetError') // true
+ * isBadInputError('DeployFailedError') // false
+ */
+export function isBadInputError(error: string | undefined): boolean {
+  return error !== undefined && BAD_INPUT_ERRORS.includes(error);
+}
+
 /** Characters of cause a run ends with (AWS allows 32,768). */
 const CAUSE_LIMIT = 8_000;
 

@@ -62,7 +62,12 @@ const ASSUMED_BATCHES_FOR_COUNT = 20;
 /** Remaining time of the invocation, in milliseconds (`context.getRemainingTimeInMillis`). */
 export type RemainingTime = () => number;
 
-/** The lease key of a target: one run at a time acts on a target, whatever the workflow. */
+/**
+ * The lease key of a target: one run at a time acts on a target, whatever the workflow.
+ *
+ * @example
+ * leaseKey('demo') // 'target:demo'
+ */
 export function leaseKey(target: string): string {
   return `target:${target}`;
 }
@@ -83,7 +88,14 @@ function planFor(
   return { target: found, plan: planDeploy(found, ref, runId) };
 }
 
-/** Seconds the lease of a deploy lasts: its estimated longest run plus a margin, capped. */
+/**
+ * Seconds the lease of a deploy lasts: its estimated longest run (every batch's script and gate, a
+ * rollback and its gate) plus a margin, capped at {@link MAX_LEASE_SECONDS}, so that a run that
+ * dies frees its target on its own.
+ *
+ * @example
+ * leaseTtlSeconds(planDeploy(target, 'v2', 'r1')) // e.g. 1290
+ */
 export function leaseTtlSeconds(plan: DeployPlan): number {
   const size = plan.batchSize;
   const batches =

@@ -153,6 +153,23 @@ class IterationGate {
     return [];
   }
 
+  /**
+   * A Task handler of `state` passed the fence, so its iteration really runs: returns the held
+   * events of the iterations waiting at that state, to record now (live progress shows the state
+   * while it runs).
+   */
+  confirm(state: string): LibraryEvent[] {
+    const released: LibraryEvent[] = [];
+    for (const [key, held] of this.#held) {
+      const last = held.at(-1);
+      if (last?.type === 'StateEntered' && last.state.name === state) {
+        released.push(...held);
+        this.#held.delete(key);
+      }
+    }
+    return released;
+  }
+
   /** Takes an event from the library; returns the events to record now, in order. */
   admit(event: LibraryEvent): LibraryEvent[] {
     switch (event.type) {
@@ -263,6 +280,7 @@ export function createLocalEngine(
           await nextMacrotask();
           const failed = gate.failedMap(task.enclosingMaps);
           if (failed) throw new IterationCancelledError(failed);
+          for (const event of gate.confirm(task.name)) record(event);
         }
         const handler = handlers[task.resource] as LambdaHandler;
         const context = createLambdaContext({

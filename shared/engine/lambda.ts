@@ -128,6 +128,9 @@ export function parseLambdaCause(cause: unknown): LambdaErrorPayload | undefined
 /**
  * Serialises a value as Lambda does between a function and Step Functions (`undefined` → `null`,
  * dates → strings, functions dropped).
+ *
+ * @example
+ * asJson({ at: new Date(0), skip: undefined }) // { at: '1970-01-01T00:00:00.000Z' }
  */
 export function asJson(value: unknown): unknown {
   return value === undefined ? null : JSON.parse(JSON.stringify(value));

@@ -94,6 +94,11 @@ const key = (state: string, iteration: number | undefined) => `${iteration ?? '-
 /**
  * Builds a {@link RunTrace} from engine events. The engine feeds it; it is exported for tests and
  * for tools that replay event logs.
+ *
+ * @example
+ * const recorder = new TraceRecorder('run-1', Date.now());
+ * recorder.record({ kind: 'state-entered', at: Date.now(), state: 'PlanDeploy', stateType: 'Task', depth: 0 });
+ * recorder.trace.transitions; // 1
  */
 export class TraceRecorder {
   readonly trace: RunTrace;
@@ -203,7 +208,12 @@ function firstLine(text: string, max = 160): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
-/** A short readable form of a cause: the `errorMessage` of a Lambda cause, else the text itself. */
+/**
+ * A short readable form of a cause: the `errorMessage` of a Lambda cause, else the text itself.
+ *
+ * @example
+ * readableCause('{"errorType":"NoHostsError","errorMessage":"no host online","trace":[]}') // 'no host online'
+ */
 export function readableCause(cause: string | undefined): string {
   if (!cause) return '';
   try {

@@ -3,6 +3,7 @@ import type { Batch, CommandStatus, GateState } from '../../../shared/deploy/con
 import {
   describeBatch,
   describeBatchFailure,
+  isBadInputError,
   summarizeDeploy,
   touchedBatches,
 } from '../../../shared/deploy/outcome.ts';
@@ -208,5 +209,20 @@ describe('summarizeDeploy', () => {
     expect(summary.summary).toBe(
       'deploy of "v1 $(reboot)" to shop failed at PlanDeploy, before any host was changed: ref is not a valid ref',
     );
+  });
+});
+
+describe('isBadInputError', () => {
+  it('tells bad input (exit 2) from a failed run (exit 1)', () => {
+    expect(['InvalidInputError', 'UnknownTargetError', 'ConfigError'].map(isBadInputError)).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    expect(['TargetLockedError', 'DeployFailedError', undefined].map(isBadInputError)).toEqual([
+      false,
+      false,
+      false,
+    ]);
   });
 });
