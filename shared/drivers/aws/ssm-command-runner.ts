@@ -104,14 +104,15 @@ export class SsmCommandRunner implements CommandRunner {
     const { region, ids } = ec2Hosts(request.hosts);
     const parameters: Record<string, string[]> = {
       commands: [request.script],
-      executionTimeout: [String(Math.max(1, Math.trunc(request.timeoutSeconds)))],
+      // AWS-RunShellScript accepts 1 to 172800 seconds (48 hours).
+      executionTimeout: [String(Math.min(172_800, Math.max(1, Math.trunc(request.timeoutSeconds))))],
     };
     if (request.workingDirectory) parameters.workingDirectory = [request.workingDirectory];
     const input: SendCommandCommandInput = {
       DocumentName: RUN_SHELL_SCRIPT,
       InstanceIds: ids,
       Parameters: parameters,
-      TimeoutSeconds: Math.max(30, this.#deliveryTimeout),
+      TimeoutSeconds: Math.min(2_592_000, Math.max(30, this.#deliveryTimeout)),
       Comment: request.comment.slice(0, 100),
     };
     if (request.maxConcurrency !== undefined) input.MaxConcurrency = request.maxConcurrency;

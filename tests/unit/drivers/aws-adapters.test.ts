@@ -103,6 +103,20 @@ describe('SsmCommandRunner', () => {
     });
   });
 
+  it('keeps the execution and delivery timeouts within what SSM accepts', async () => {
+    ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-3' } });
+    await new SsmCommandRunner({ deliveryTimeoutSeconds: 5 }).send({
+      hosts: [hosts[0]!],
+      script: 'true',
+      timeoutSeconds: 999_999,
+      comment: 'c',
+    });
+    expect(ssm).toHaveReceivedCommandWith(SendCommandCommand, {
+      Parameters: { commands: ['true'], executionTimeout: ['172800'] },
+      TimeoutSeconds: 30,
+    });
+  });
+
   it('refuses local hosts and hosts in two regions', async () => {
     const runner = new SsmCommandRunner();
     await expect(
