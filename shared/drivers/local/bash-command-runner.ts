@@ -214,7 +214,9 @@ export class BashCommandRunner implements CommandRunner {
     if (pid !== undefined) meta.pid = pid;
     await writeFile(`${base}.json`, `${JSON.stringify(meta)}\n`);
     if (pid !== undefined) {
-      const timer = setTimeout(() => void this.#expire(base, pid), Math.max(0, meta.deadline - Date.now()));
+      // setTimeout fires at once beyond 2^31-1 ms; status() enforces longer deadlines.
+      const delay = Math.min(2 ** 31 - 1, Math.max(0, meta.deadline - Date.now()));
+      const timer = setTimeout(() => void this.#expire(base, pid), delay);
       timer.unref();
     }
   }
