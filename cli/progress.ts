@@ -20,7 +20,7 @@ export interface Progress {
 }
 
 /** Where progress goes: a stream (a TTY gets a spinner). */
-export type ProgressStream = Pick<NodeJS.WritableStream, 'write'> & { isTTY?: boolean };
+export type ProgressStream = Pick<NodeJS.WritableStream, 'write'> & { isTTY?: boolean; columns?: number };
 
 /** Options of {@link createProgress}. */
 export interface ProgressOptions {
@@ -75,7 +75,8 @@ export function progressLine(event: ProgressEvent): string {
 export function createProgress(options: ProgressOptions = {}): Progress {
   const stream = options.stream ?? process.stdout;
   const indent = options.indent ?? '  ';
-  const interactive = options.interactive ?? Boolean(stream.isTTY);
+  // A spinner needs a terminal that knows its width (ora clears lines by it).
+  const interactive = options.interactive ?? (Boolean(stream.isTTY) && (stream.columns ?? 0) > 0);
   const active: string[] = [];
 
   if (!interactive) {
@@ -91,6 +92,8 @@ export function createProgress(options: ProgressOptions = {}): Progress {
     stream: stream as NodeJS.WritableStream,
     isEnabled: true,
     indent: indent.length,
+    // Leave stdin alone: Ctrl-C must reach the process's own handler.
+    discardStdin: false,
   });
   const refresh = () => {
     const current = active.at(-1);
@@ -104,7 +107,8 @@ export function createProgress(options: ProgressOptions = {}): Progress {
   const persist = (line: string) => {
     const spinning = spinner.isSpinning;
     if (spinning) spinner.clear();
-    stream.write(`${indent}${line}\n`);
+    // ora leaves the cursor at its indent column after clearing: start the line from column 0.
+    stream.write(`\r${indent}${line}\n`);
     if (spinning) spinner.render();
   };
   return {

@@ -7,8 +7,9 @@
  * prints each run's timeline and a summary, and stops the app. Everything it writes stays in one
  * directory (default `.stepops/demo`), wiped and re-created on the next run.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout } from 'node:timers/promises';
 import type { Command } from 'commander';
 import {
   appHealth,
@@ -22,6 +23,7 @@ import {
 import { labTarget } from '../../lab/target.ts';
 import { registerTarget } from '../../shared/config/registry.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
+import type { Execution } from '../../shared/engine/index.ts';
 import { type Output, stdio, UsageError } from '../output.ts';
 import { type DeployRunReport, runDeploy } from './run.ts';
 
@@ -48,6 +50,16 @@ export interface DemoReport {
   outbox: Notification[];
   /** What did not go as expected. */
   problems: string[];
+  /** Stopped by Ctrl-C (or SIGTERM). */
+  interrupted?: boolean;
+}
+
+/** The demo was stopped by a signal. */
+export class DemoInterruptedError extends Error {
+  constructor() {
+    super('interrupted');
+    this.name = 'DemoInterruptedError';
+  }
 }
 
 function portFrom(value: string | undefined): number | undefined {
@@ -65,6 +77,27 @@ async function readOutbox(dir: string): Promise<Notification[]> {
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as Notification);
+}
+
+/**
+ * Waits until every script the local command runner started under `home` has ended (it writes
+ * `<host>.exit` or `<host>.timedout` beside `<host>.json`), or until the time is up.
+ */
+async function waitForLocalCommands(home: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const commandsDir = path.join(home, 'commands');
+  const running = async () => {
+    const pending: string[] = [];
+    for (const command of await readdir(commandsDir).catch(() => [] as string[])) {
+      const files = await readdir(path.join(commandsDir, command)).catch(() => [] as string[]);
+      for (const meta of files.filter((f) => f.endsWith('.json'))) {
+        const base = meta.slice(0, -'.json'.length);
+        if (!files.includes(`${base}.exit`) && !files.includes(`${base}.timedout`)) pending.push(base);
+      }
+    }
+    return pending.length;
+  };
+  while (Date.now() < deadline && (await running()) > 0) await setTimeout(200);
 }
 
 function describeHealth(health: Awaited<ReturnType<typeof appHealth>>): string {
@@ -94,14 +127,24 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   registerTarget(labTarget({ name: 'demo', dir, port }));
 
   let interrupted = false;
+  let current: Execution | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) return;
+    if (interrupted) {
+      // A second Ctrl-C: do not wait for the host's scripts.
+      void stopLabApp(dir).finally(() => process.exit(130));
+      return;
+    }
     interrupted = true;
-    out.err(`\nstepops demo: ${signal}: stopping the lab app`);
-    void stopLabApp(dir).finally(() => process.exit(130));
+    out.err(`\nstepops demo: ${signal}: aborting the run, then stopping the lab app (Ctrl-C again: at once)`);
+    current?.abort();
+  };
+  /** Ends the demo's flow at the next step once interrupted. */
+  const checkpoint = () => {
+    if (interrupted) throw new DemoInterruptedError();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
 
   try {
     out.out(`stepops demo: the deploy workflow on the local engine, against a real app on this machine`);
@@ -109,12 +152,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
 
     out.out('1. Set up the lab');
     const lab: LabPaths = await setupLab({ dir, port });
+    checkpoint();
     out.out(
       `   app repository ${path.relative(process.cwd(), lab.origin) || lab.origin} with tags v1, v2, v3`,
     );
     out.out(`   local host ${path.relative(process.cwd(), lab.host) || lab.host} (a clone, at v1)`);
     out.out(`   ${await startLabApp(lab)}`);
     out.out(`   GET ${url} → ${describeHealth(await appHealth(port))}\n`);
+    checkpoint();
 
     out.out('2. Deploy v2 (expected: health gate passes)');
     report.v2 = await runDeploy({
@@ -123,8 +168,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       reason: 'demo: deploy v2',
       requestedBy: 'stepops demo',
       output: out,
+      onStart: (execution) => {
+        current = execution;
+      },
       ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
     });
+    checkpoint();
     const afterV2 = await appHealth(port);
     out.out(`   GET ${url} → ${describeHealth(afterV2)}\n`);
     if (report.v2.exitCode !== 0)
@@ -139,8 +188,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       reason: 'demo: deploy v3',
       requestedBy: 'stepops demo',
       output: out,
+      onStart: (execution) => {
+        current = execution;
+      },
       ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
     });
+    checkpoint();
     const afterV3 = await appHealth(port);
     report.finalVersion = afterV3?.body?.version;
     out.out(`   GET ${url} → ${describeHealth(afterV3)}\n`);
@@ -159,6 +212,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     const rolledBack = report.outbox.filter((n) => n.ref === 'v3' && n.outcome === 'rolled-back');
     if (rolledBack.length === 0) report.problems.push('no "rolled-back" alert for v3 in the outbox');
 
+    const shown = (file: string) => {
+      const relative = path.relative(process.cwd(), file);
+      return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+    };
     out.out('Summary');
     out.out(
       `   v2: ${report.v2.exitCode === 0 ? 'deployed, health gate passed' : `FAILED (${report.v2.error})`}`,
@@ -166,27 +223,42 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     out.out(
       `   v3: ${report.v3.error === 'DeployFailedError' ? 'health gate failed, rolled back to v2' : `unexpected: ${report.v3.error ?? 'succeeded'}`}`,
     );
-    out.out(`   app now reports: ${describeHealth(afterV3)}`);
+    out.out(`   the app reports: ${describeHealth(afterV3)}`);
     out.out(
-      `   outbox ${path.join(dir, 'outbox.jsonl')} (${report.outbox.length} line${report.outbox.length === 1 ? '' : 's'}):`,
+      `   outbox ${shown(path.join(dir, 'outbox.jsonl'))} (${report.outbox.length} line${report.outbox.length === 1 ? '' : 's'}):`,
     );
-    for (const n of report.outbox)
+    for (const n of report.outbox) {
       out.out(`     ${n.outcome.padEnd(11)} ${n.workflow} ${n.target} ${n.ref ?? ''}: ${n.summary}`);
-    out.out(`   files: ${dir}`);
-    out.out(`     origin/  app repository      host/  the local host (its checkout)`);
-    out.out(`     run/     pid, app log        commands/  each command's script and log`);
-    out.out(`   try: node cli/stepops.ts run deploy demo --ref v2   (after npm run demo sets up the lab)`);
+    }
+    out.out(`   files, all under ${shown(dir)}:`);
+    out.out('     origin/    the app repository (tags v1, v2, v3)   host/  the local host: its checkout');
+    out.out(
+      "     run/       app pid, app log, rollback record      commands/  each command's script and output",
+    );
   } catch (error) {
-    report.problems.push(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+    if (!(error instanceof DemoInterruptedError)) {
+      report.problems.push(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+    }
   } finally {
+    // A script still in flight (a restart) could start the app again after it was stopped.
+    if (interrupted) await waitForLocalCommands(dir, 15_000);
     const stopped = await stopLabApp(dir);
     out.out(stopped === undefined ? '   lab app: not running' : `   lab app stopped (pid ${stopped})`);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
   }
-  report.ok = report.problems.length === 0;
-  if (report.ok) out.out('\n✔ demo behaved as expected: v2 is live, v3 was rolled back');
-  else for (const problem of report.problems) out.err(`✖ ${problem}`);
+  report.interrupted = interrupted;
+  report.ok = !interrupted && report.problems.length === 0;
+  if (interrupted) out.err(`stepops demo: interrupted; its files are in ${dir}`);
+  else if (report.ok) {
+    out.out('\n✔ demo behaved as expected: v2 is live, v3 was rolled back');
+    if (dir === DEFAULT_LAB_DIR) {
+      out.out(
+        'next: `node cli/stepops.ts run deploy demo --ref v2` deploys to the lab again (the app keeps running: stop it with `.stepops/demo/bin/app-ctl.sh stop`)',
+      );
+    }
+  } else for (const problem of report.problems) out.err(`✖ ${problem}`);
   return report;
 }
 
@@ -208,6 +280,6 @@ export function register(program: Command): void {
         ...(options.dir ? { dir: options.dir } : {}),
         ...(port ? { port } : {}),
       });
-      process.exitCode = report.ok ? 0 : 1;
+      process.exitCode = report.interrupted ? 130 : report.ok ? 0 : 1;
     });
 }

@@ -130,6 +130,17 @@ function outcomeOf(result: RunResult): { failedState?: string; host?: string; su
   return {};
 }
 
+/** The ids of the hosts the run resolved (`$.hosts.hosts`), from the last state that carried them. */
+function resolvedHostsOf(result: RunResult): string[] {
+  for (const event of [...result.trace.events].reverse()) {
+    const hosts = (event.output as { hosts?: { hosts?: unknown } } | undefined)?.hosts?.hosts;
+    if (event.kind === 'state-exited' && Array.isArray(hosts)) {
+      return hosts.map((host) => String((host as { id?: unknown }).id));
+    }
+  }
+  return [];
+}
+
 /**
  * Checks everything a run needs before it starts: the target exists and is valid, it deploys, the
  * ref is a ref.
@@ -253,6 +264,10 @@ export async function runDeploy(options: DeployRunOptions): Promise<DeployRunRep
     out.out(`  failed state: ${outcome.failedState}`);
   }
   if (outcome.host && !cause.includes(outcome.host)) out.out(`  host: ${outcome.host}`);
+  else if (!outcome.host && !/^host: /m.test(cause)) {
+    const hosts = resolvedHostsOf(result);
+    if (hosts.length > 0) out.out(`  host${hosts.length === 1 ? '' : 's'}: ${hosts.join(', ')}`);
+  }
   if (cause) out.out(indent(cause, 2));
   out.out('');
   return report;
