@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,8 +33,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Runs `stepops demo` to its end. */
-function runDemo(dir: string, port: number): Promise<Finished> {
+/** Runs `stepops demo` to its end; `interruptWhen` sends SIGINT once stdout contains that text. */
+function runDemo(dir: string, port: number, interruptWhen?: string): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const child = spawn(NODE, [CLI, 'demo'], {
       cwd: PROJECT_ROOT,
@@ -49,8 +49,13 @@ function runDemo(dir: string, port: number): Promise<Finished> {
     });
     let stdout = '';
     let stderr = '';
+    let interrupted = false;
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
+      if (interruptWhen && !interrupted && stdout.includes(interruptWhen)) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
     });
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
@@ -149,4 +154,47 @@ describe('stepops demo', () => {
     expect((await outbox(dir)).filter((n) => n.ref === 'v3')).toHaveLength(1);
     expect(await appHealth(port, 500)).toBeUndefined();
   }, 180_000);
+});
+
+describe('stepops demo when things go wrong', () => {
+  let root: string;
+
+  beforeAll(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'stepops-e2e-wrong-'));
+  });
+
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('stops the app and exits 130 on Ctrl-C in the middle of a deploy', async () => {
+    // Prepare
+    const dir = path.join(root, 'interrupted');
+    const port = await freePort();
+
+    // Act: interrupt while the v2 deploy script restarts the app.
+    const result = await runDemo(dir, port, 'WaitForDeploy');
+    await stopLabApp(dir).then((pid) => expect(pid, 'the demo left the app running').toBeUndefined());
+
+    // Assess
+    expect(result.code, result.stdout + result.stderr).toBe(130);
+    expect(result.stderr).toContain('interrupted');
+    expect(await appHealth(port, 500)).toBeUndefined();
+  }, 120_000);
+
+  it('exits 1 and leaves nothing running when the port is taken', async () => {
+    // Prepare
+    const dir = path.join(root, 'port-taken');
+    const port = await freePort();
+    const squatter: Server = createServer();
+    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+
+    // Act
+    const result = await runDemo(dir, port).finally(() => squatter.close());
+
+    // Assess
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(result.stderr).toContain(`port ${port} is taken`);
+    expect(await runningAppPid(dir)).toBeUndefined();
+  }, 120_000);
 });
