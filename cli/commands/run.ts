@@ -260,6 +260,7 @@ export async function runDeploy(options: DeployRunOptions): Promise<DeployRunRep
   if (outcome.host) report.host = outcome.host;
   out.out(`✖ deploy of ${target.name} at ${options.ref} failed: ${result.error ?? 'error'} after ${took}`);
   // The cause usually names the state, the host and the output tail already; add what it lacks.
+  if (cause) out.out(indent(cause, 2));
   if (outcome.failedState && !cause.includes(`failed state: ${outcome.failedState}`)) {
     out.out(`  failed state: ${outcome.failedState}`);
   }
@@ -268,7 +269,6 @@ export async function runDeploy(options: DeployRunOptions): Promise<DeployRunRep
     const hosts = resolvedHostsOf(result);
     if (hosts.length > 0) out.out(`  host${hosts.length === 1 ? '' : 's'}: ${hosts.join(', ')}`);
   }
-  if (cause) out.out(indent(cause, 2));
   out.out('');
   return report;
 }
