@@ -2,59 +2,109 @@
  * Which figures miss their goals, each with the reason the measurements show and the fix they
  * point to. Pure: reads only the results.
  */
+import type { BundleResult, ImportVariant } from './bundles.ts';
 import type { BenchResults } from './report.ts';
 
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KB`;
 
+function variant(variants: readonly ImportVariant[], id: string): number | undefined {
+  return variants.find((v) => v.id === id)?.bytes;
+}
+
+/** Names of the bundles whose heaviest inputs include a package. */
+function carrying(results: readonly BundleResult[], pkg: string): string[] {
+  return results.filter((b) => b.topInputs.some((t) => t.name === pkg)).map((b) => b.name);
+}
+
+/** The diagnosis of oversized bundles, from the metafiles and the import variants. */
+function bundleDiagnosis(
+  results: readonly BundleResult[],
+  variants: readonly ImportVariant[],
+  goal: number,
+): string[] {
+  const notes: string[] = [];
+  const zodNamespace = variant(variants, 'zod-namespace');
+  const zodNamed = variant(variants, 'zod-named');
+  const zodMini = variant(variants, 'zod-mini');
+  const withZod = carrying(results, 'zod');
+  if (withZod.length > 0 && zodNamespace !== undefined) {
+    notes.push(
+      `zod is in ${withZod.length} of ${results.length} bundles: \`import { z } from 'zod'\` takes the whole library (${kb(zodNamespace)} bundled alone, locales included) because a namespace object cannot be tree-shaken; named imports bundle to ${zodNamed === undefined ? '?' : kb(zodNamed)} and \`zod/mini\` to ${zodMini === undefined ? '?' : kb(zodMini)}. Fix: the schemas Lambdas load (shared/config/schema.ts, shared/deploy/contracts.ts, …) import from \`zod/mini\` or by name.`,
+    );
+  }
+  const withEc2 = carrying(results, '@aws-sdk/client-ec2');
+  const ec2 = variant(variants, 'ec2');
+  const drivers = variant(variants, 'drivers');
+  if (withEc2.length > 0) {
+    notes.push(
+      `@aws-sdk/client-ec2 (${ec2 === undefined ? '?' : kb(ec2)} bundled alone) is in ${withEc2.length} bundles (${withEc2.join(', ')}), though only resolving hosts and snapshots call EC2: they import shared/drivers/index.ts, whose driversFor imports every adapter statically (${drivers === undefined ? '?' : kb(drivers)} bundled alone), so every deploy Lambda carries EC2, SSM, DynamoDB, SNS and the local adapters. Fix: each handler imports only the adapters of the capabilities it uses (a driver factory per capability), or the adapters are loaded with \`await import()\` and bundled with code splitting.`,
+    );
+  }
+  const ssm = variant(variants, 'ssm');
+  const dynamo = variant(variants, 'dynamodb');
+  if (ssm !== undefined && ssm > goal) {
+    notes.push(
+      `With the SDK bundled, a single client already exceeds the goal (SSM ${kb(ssm)}${dynamo === undefined ? '' : `, DynamoDB ${kb(dynamo)}`}${ec2 === undefined ? '' : `, EC2 ${kb(ec2)}`}: @smithy/core, the credential providers' nested clients and the client's schemas), so no function that calls AWS can be under ${kb(goal)} this way. Leaving \`@aws-sdk/*\` and \`@smithy/*\` to the SDK in the nodejs24.x runtime (SST \`nodejs.install\`/esbuild \`external\`) brings the bundles to ${rangeKb(results.map((b) => b.sdkExternal?.bytes))}, then mostly zod.`,
+    );
+  }
+  return notes;
+}
+
+function rangeKb(values: readonly (number | undefined)[]): string {
+  const known = values.filter((v): v is number => v !== undefined && v > 0);
+  if (known.length === 0) return '?';
+  return `${kb(Math.min(...known))}–${kb(Math.max(...known))}`;
+}
+
 /**
- * Lists the goals a run missed, one sentence each.
+ * Lists the goals a run missed, one paragraph each, with the measured cause and the fix.
  *
  * @example
- * findMisses(results) // ['bundle deploy-batch is 830 KB (goal 300 KB): zod 444 KB, …']
+ * findMisses(results) // ['14 of 14 bundles exceed 300 KB …', …]
  */
 export function findMisses(r: BenchResults): string[] {
   const misses: string[] = [];
   if (r.bundles.status === 'ok') {
-    const { goalBytes, goalColdImportMs } = r.bundles;
-    const big = r.bundles.results.filter((b) => b.bytes > goalBytes);
+    const { goalBytes, goalColdImportMs, results, importVariants } = r.bundles;
+    const big = results.filter((b) => b.bytes > goalBytes);
     if (big.length > 0) {
-      // Which packages weigh most across the oversized bundles.
-      const totals = new Map<string, number>();
-      for (const b of big) {
-        for (const t of b.topInputs) totals.set(t.name, (totals.get(t.name) ?? 0) + t.bytes / big.length);
-      }
-      const heaviest = [...totals.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3);
+      const sorted = [...big].sort((a, b) => b.bytes - a.bytes);
       misses.push(
-        `${big.length} of ${r.bundles.results.length} bundles exceed ${kb(goalBytes)} (largest: ${big
-          .sort((a, b) => b.bytes - a.bytes)
+        `${big.length} of ${results.length} bundles exceed ${kb(goalBytes)} (largest: ${sorted
           .slice(0, 3)
           .map((b) => `${b.name} ${kb(b.bytes)}`)
-          .join(', ')}). On average per oversized bundle the heaviest inputs are ${heaviest
-          .map(([name, bytes]) => `${name} ${kb(bytes)}`)
-          .join(', ')}.`,
+          .join(', ')}; smallest: ${sorted.at(-1)!.name} ${kb(sorted.at(-1)!.bytes)}).`,
+        ...bundleDiagnosis(results, importVariants, goalBytes),
       );
     }
-    const slow = r.bundles.results.filter(
-      (b) => b.coldImportMs !== null && b.coldImportMs > goalColdImportMs,
-    );
+    const slow = results.filter((b) => b.coldImportMs !== null && b.coldImportMs > goalColdImportMs);
     if (slow.length > 0) {
+      const sorted = [...slow].sort((a, b) => (b.coldImportMs ?? 0) - (a.coldImportMs ?? 0));
+      const external = results.find((b) => b.sdkExternal?.coldImportMs != null);
       misses.push(
-        `${slow.length} of ${r.bundles.results.length} bundles import cold in more than ${goalColdImportMs} ms (slowest: ${slow
-          .sort((a, b) => (b.coldImportMs ?? 0) - (a.coldImportMs ?? 0))
+        `${slow.length} of ${results.length} bundles import cold in more than ${goalColdImportMs} ms (slowest medians: ${sorted
           .slice(0, 3)
           .map((b) => `${b.name} ${b.coldImportMs?.toFixed(0)} ms`)
-          .join(', ')}); import time follows bundle size, so the size fixes apply.`,
+          .join(', ')}; the fastest samples of the same bundles: ${sorted
+          .slice(0, 3)
+          .map((b) => `${b.coldImportMinMs?.toFixed(0) ?? '?'} ms`)
+          .join(', ')}). Import time follows what module scope evaluates, so the size fixes above apply${
+          external?.sdkExternal?.coldImportMs != null
+            ? `; leaving the SDK external does not make the start faster by itself (${external.name}: ${external.coldImportMs?.toFixed(0)} ms bundled, ${external.sdkExternal.coldImportMs.toFixed(0)} ms with the SDK loaded from node_modules)`
+            : ''
+        }.`,
       );
     }
-    const failed = r.bundles.results.filter((b) => b.error);
-    for (const b of failed) misses.push(`bundle ${b.name} could not be measured: ${b.error}`);
+    for (const b of results.filter((x) => x.error))
+      misses.push(`bundle ${b.name} could not be measured: ${b.error}`);
   }
   if (r.overhead.status === 'ok') {
-    for (const { interval, rows } of r.overhead.byInterval) {
+    for (const { interval, asBuilt, rows } of r.overhead.byInterval) {
+      if (!asBuilt) continue;
       for (const row of rows) {
         if (row.medianOverheadMs >= r.overhead.goalMs) {
           misses.push(
-            `overhead with poll interval ${interval} and S = ${row.sleepSeconds} s is ${row.medianOverheadMs.toFixed(0)} ms (goal < ${r.overhead.goalMs} ms).`,
+            `overhead with the poll schedule as built (${interval}) and S = ${row.sleepSeconds} s is ${row.medianOverheadMs.toFixed(0)} ms (goal < ${r.overhead.goalMs} ms), of which ${row.detectionMs.length ? Math.max(...row.detectionMs).toFixed(0) : '?'} ms at most waiting for the next status read. Fix: a shorter longest pause between reads (see the fixed schedules above).`,
           );
         }
       }

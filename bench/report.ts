@@ -44,6 +44,8 @@ export interface ScheduleCost {
 export interface CostSection {
   status: 'ok';
   memoryNote: string;
+  /** How the scenarios were set up. */
+  notes: string[];
   scenarios: CostScenario[];
   schedules: ScheduleCost[];
   anchors: { syntheticsPerRun: number; route53PerMonth: { low: number; high: number } };
@@ -55,6 +57,8 @@ export interface OverheadRow {
   wallMs: number[];
   scriptMs: number[];
   overheadMs: number[];
+  /** Per run: end of the script → end of the poll Task that saw it. */
+  detectionMs: number[];
   medianOverheadMs: number;
 }
 
@@ -63,7 +67,7 @@ export interface OverheadSection {
   note: string;
   goalMs: number;
   /** One series per poll schedule of the poll Lambda (`as built: 250 → 1000 ms backoff`, `fixed 100 ms`, …). */
-  byInterval: { interval: string; rows: OverheadRow[] }[];
+  byInterval: { interval: string; asBuilt: boolean; rows: OverheadRow[] }[];
 }
 
 export interface BundlesSection {
@@ -177,7 +181,9 @@ function bundleRows(section: BundlesSection): { header: string[]; rows: string[]
     rows: section.results.map((b) => [
       b.name,
       b.error && b.bytes === 0 ? 'build failed' : kb(b.bytes),
-      b.error ? `error: ${b.error}` : ms(b.coldImportMs),
+      b.error
+        ? `error: ${b.error}`
+        : `${ms(b.coldImportMs)}${b.coldImportMinMs !== undefined ? ` (${ms(b.coldImportMinMs)})` : ''}`,
       b.sdkExternal
         ? b.sdkExternal.error
           ? `error: ${b.sdkExternal.error}`
@@ -189,6 +195,22 @@ function bundleRows(section: BundlesSection): { header: string[]; rows: string[]
         .join(', '),
     ]),
   };
+}
+
+/** What the cost figures say, computed from them: which line item dominates and why. */
+function costReading(section: CostSection): string[] {
+  if (section.scenarios.length === 0) return [];
+  const shares = section.scenarios.map((s) => (s.cost.total > 0 ? s.cost.stepFunctions / s.cost.total : 0));
+  const waits = section.scenarios.map((s) => {
+    const waiting = ['poll-command', 'check-health']
+      .map((name) => s.usage.byFunction[name]?.gbSeconds ?? 0)
+      .reduce((a, b) => a + b, 0);
+    return s.usage.gbSeconds > 0 ? waiting / s.usage.gbSeconds : 0;
+  });
+  const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
+  return [
+    `Reading: state transitions are ${pct(Math.min(...shares))}–${pct(Math.max(...shares))} of the cost of a run; Lambda requests and GB-seconds the rest. Of the GB-seconds, ${pct(Math.min(...waits))}–${pct(Math.max(...waits))} are poll-command and check-health waiting inside their long-polls (billed while they wait), so a longer deploy script costs GB-seconds in proportion, while transitions grow only with hosts' batches and poll loops (one more WaitForDeploy + Choice per 50 s of script).`,
+  ];
 }
 
 /**
@@ -269,7 +291,15 @@ export function renderMarkdown(r: BenchResults, methodology: string): string {
   ];
   if (r.cost.status === 'ok') {
     const t = costRows(r.cost);
-    out.push(...markdownTable(t.header, t.rows), '', r.cost.memoryNote, '');
+    out.push(
+      ...markdownTable(t.header, t.rows),
+      '',
+      r.cost.memoryNote,
+      '',
+      ...r.cost.notes.map((n) => `- ${n}`),
+      '',
+    );
+    out.push(...costReading(r.cost), '');
     out.push('Lambda time by function (all scenarios above, summed per scenario):', '');
     out.push(
       ...markdownTable(
@@ -324,7 +354,7 @@ export function renderMarkdown(r: BenchResults, methodology: string): string {
       'Samples (ms):',
       '',
       ...markdownTable(
-        ['poll interval', 'S', 'wall', 'script', 'overhead'],
+        ['poll interval', 'S', 'wall', 'script', 'overhead', 'of which detection'],
         r.overhead.byInterval.flatMap((b) =>
           b.rows.map((row) => [
             b.interval,
@@ -332,6 +362,7 @@ export function renderMarkdown(r: BenchResults, methodology: string): string {
             row.wallMs.map((v) => v.toFixed(0)).join(', '),
             row.scriptMs.map((v) => v.toFixed(0)).join(', '),
             row.overheadMs.map((v) => v.toFixed(0)).join(', '),
+            row.detectionMs.map((v) => v.toFixed(0)).join(', '),
           ]),
         ),
       ),
