@@ -1,0 +1,187 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../../../shared/errors.ts';
+import { REF_PATTERN, renderScript, shellQuote, validateRef } from '../../../shared/shell/script.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'stepops-shell-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Values that would run a command, split a word or read as an option if they reached a shell raw. */
+const HOSTILE = [
+  '$(touch pwned)',
+  '`touch pwned`',
+  'v1; touch pwned',
+  'v1 | touch pwned',
+  'v1 && touch pwned',
+  'v1\ntouch pwned',
+  "v1' ; touch pwned; echo '",
+  'v1" ; touch pwned; echo "',
+  '--upload-pack=touch pwned',
+  '-v',
+  '${HOME}',
+  '$HOME',
+  'v1 > pwned',
+  '*',
+  'v1\\',
+  'ünïcødé',
+  'v1\u202e',
+  '../../etc/passwd',
+  'v1..v2',
+  'refs//heads',
+  'main.lock',
+  'v1/',
+  '',
+  ' v1',
+];
+
+/** Runs a script with bash in the temp directory and returns its stdout. */
+function runBash(script: string): string {
+  return execFileSync('bash', ['-c', script], { cwd: dir, encoding: 'utf8' });
+}
+
+describe('validateRef', () => {
+  it.each([
+    'v1',
+    'v2.3.4',
+    'main',
+    'release/2026-11',
+    'feature_x',
+    'a1b2c3d',
+    '0123456789abcdef0123456789abcdef01234567',
+  ])('accepts the ref %j', (ref) => {
+    // Act
+    const result = validateRef(ref);
+
+    // Assess
+    expect(result).toBe(ref);
+  });
+
+  it.each(HOSTILE)('rejects the hostile ref %j with a message naming it', (ref) => {
+    // Act
+    const act = () => validateRef(ref);
+
+    // Assess
+    expect(act).toThrow(InvalidInputError);
+    expect(act).toThrow(`ref ${JSON.stringify(ref)} is not a valid ref`);
+  });
+
+  it('rejects values that are not strings', () => {
+    // Act
+    const act = () => validateRef(42);
+
+    // Assess
+    expect(act).toThrow(InvalidInputError);
+  });
+
+  it('rejects refs longer than 128 characters', () => {
+    // Assess
+    expect(REF_PATTERN.test('a'.repeat(128))).toBe(true);
+    expect(REF_PATTERN.test('a'.repeat(129))).toBe(false);
+  });
+});
+
+describe('shellQuote', () => {
+  it.each(HOSTILE)('makes %j one literal word that runs nothing', (value) => {
+    // Prepare
+    const script = `printf '%s' ${shellQuote(value)}`;
+
+    // Act
+    const printed = runBash(script);
+
+    // Assess
+    expect(printed).toBe(value);
+    expect(existsSync(path.join(dir, 'pwned'))).toBe(false);
+  });
+
+  it('refuses a NUL byte, which no shell word can carry', () => {
+    // Act
+    const act = () => shellQuote('a\0b');
+
+    // Assess
+    expect(act).toThrow(InvalidInputError);
+  });
+});
+
+describe('renderScript', () => {
+  it.each(HOSTILE)('passes %j to the step through the environment, unexpanded', (value) => {
+    // Prepare
+    const script = renderScript({
+      title: 'deploy test',
+      env: { REF: value },
+      steps: [{ name: 'show', script: 'printf "%s" "$STEPOPS_REF" > seen', timeout: 10 }],
+    });
+
+    // Act
+    runBash(script);
+
+    // Assess
+    expect(readFileSync(path.join(dir, 'seen'), 'utf8')).toBe(value);
+    expect(existsSync(path.join(dir, 'pwned'))).toBe(false);
+  });
+
+  it('runs the steps in order in strict mode and stops at the first failure with its exit code', () => {
+    // Prepare
+    const script = renderScript({
+      title: 'deploy test',
+      env: {},
+      steps: [
+        { name: 'first', script: 'echo one >> order', timeout: 10 },
+        { name: 'broken', script: 'false\necho not-reached >> order', timeout: 10 },
+        { name: 'third', script: 'echo three >> order', timeout: 10 },
+      ],
+    });
+    rmSync(path.join(dir, 'order'), { force: true });
+
+    // Act
+    const act = () => execFileSync('bash', ['-c', script], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+
+    // Assess
+    expect(act).toThrow(
+      expect.objectContaining({ status: 1, stderr: expect.stringContaining('step 2/3: broken failed') }),
+    );
+    expect(readFileSync(path.join(dir, 'order'), 'utf8')).toBe('one\n');
+  });
+
+  it('kills a step that outlives its timeout', () => {
+    // Prepare
+    const script = renderScript({
+      title: 't',
+      env: {},
+      steps: [{ name: 'slow', script: 'sleep 30', timeout: 1 }],
+    });
+
+    // Act
+    const act = () => execFileSync('bash', ['-c', script], { cwd: dir, stdio: 'pipe' });
+
+    // Assess: `timeout` exits 124
+    expect(act).toThrow(expect.objectContaining({ status: 124 }));
+  });
+
+  it('changes to the working directory and switches to the run-as user with the STEPOPS variables kept', () => {
+    // Act
+    const script = renderScript({
+      title: 'deploy test',
+      env: { REF: 'v2' },
+      workingDirectory: '/opt/app',
+      user: 'ubuntu',
+      steps: [{ name: 'show', script: 'echo "$STEPOPS_REF"', timeout: 10 }],
+    });
+
+    // Assess
+    expect(script).toContain("cd '/opt/app'");
+    expect(script).toContain(
+      "sudo -u 'ubuntu' -H --preserve-env=STEPOPS_REF -- timeout 10 bash -euo pipefail -c",
+    );
+  });
+
+  it('refuses an environment variable name that is not upper-case letters, digits and underscores', () => {
+    // Act
+    const act = () => renderScript({ title: 't', env: { 'REF; touch x': 'v1' }, steps: [] });
+
+    // Assess
+    expect(act).toThrow(InvalidInputError);
+  });
+});
