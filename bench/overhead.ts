@@ -49,13 +49,23 @@ async function lastScriptSpan(lab: FixtureLab): Promise<{ startMs: number; endMs
   return { startMs: start, endMs: end };
 }
 
+/** The long-polling Lambda of the deploy workflow. */
+export const POLL_FUNCTION = 'poll-command';
+
 /**
  * Milliseconds from the end of the script to the end of the poll Task that saw it finish: the
- * part of the overhead the long-poll interval sets.
+ * part of the overhead the long-poll interval sets. Undefined when no poll Task ended after it.
+ *
+ * @example
+ * detectionLatencyMs(result, span.endMs) // 755
  */
-export function detectionLatencyMs(result: RunResult, scriptEndMs: number): number | undefined {
+export function detectionLatencyMs(
+  result: Pick<RunResult, 'trace'>,
+  scriptEndMs: number,
+  pollFunction: string = POLL_FUNCTION,
+): number | undefined {
   const pollStates = new Set(
-    result.trace.invocations.filter((i) => i.functionName === 'wait-command').map((i) => i.state),
+    result.trace.invocations.filter((i) => i.functionName === pollFunction).map((i) => i.state),
   );
   const exit = result.trace.events.find(
     (e) =>
@@ -107,7 +117,7 @@ async function series(
   const rows: OverheadRow[] = [];
   try {
     for (const { sleepSeconds, runs } of plan) {
-      const name = `bench-sleep-${index}-${sleepSeconds}`;
+      const name = `bench-sleep-${index}-${String(sleepSeconds).replace('.', 'p')}`;
       registerTarget(fixtureTarget({ name, lab, steps: [sleepStep(sleepSeconds)] }));
       const row: OverheadRow = {
         sleepSeconds,
@@ -161,8 +171,8 @@ async function series(
  */
 export async function benchOverhead(options: SectionOptions): Promise<OverheadSection> {
   const deploy = await loadDeploy();
-  const pollArn = deploy.arns['poll-command'];
-  if (!pollArn) throw new Error('the deploy workflow has no poll-command function');
+  const pollArn = deploy.arns[POLL_FUNCTION];
+  if (!pollArn) throw new Error(`the deploy workflow has no ${POLL_FUNCTION} function`);
   const engine = createLocalEngine(deploy.definition, deploy.handlersByArn);
   const plan = options.quick
     ? [{ sleepSeconds: 1, runs: 1 }]
