@@ -45,7 +45,12 @@ export function formatDuration(ms: number): string {
   return `${minutes} min ${Math.round((ms - minutes * 60_000) / 1000)} s`;
 }
 
-/** The line written for an event (without indentation), or undefined for none. */
+/**
+ * The line written for an event (without indentation).
+ *
+ * @example
+ * progressLine({ kind: 'left', state: 'PlanDeploy', durationMs: 42 }) // '✔ PlanDeploy  42 ms'
+ */
 export function progressLine(event: ProgressEvent): string {
   const duration =
     'durationMs' in event && event.durationMs !== undefined ? `  ${formatDuration(event.durationMs)}` : '';

@@ -166,7 +166,12 @@ async function isLabApp(pid: number): Promise<boolean> {
   return cmdline === undefined ? false : cmdline.split('\0').some((arg) => arg.endsWith('server.mjs'));
 }
 
-/** The pid recorded in the lab's pid file, if the process is alive. */
+/**
+ * The pid recorded in the lab's pid file, if the process is alive.
+ *
+ * @example
+ * if (await runningAppPid('/tmp/lab')) console.log('the lab app runs');
+ */
 export async function runningAppPid(dir: string = DEFAULT_LAB_DIR): Promise<number | undefined> {
   const text = await readFile(labPaths(dir).pidFile, 'utf8').catch(() => undefined);
   const pid = Number.parseInt(text?.trim() ?? '', 10);

@@ -50,7 +50,12 @@ export interface DeployRunReport {
   durationMs?: number;
 }
 
-/** The local ARN of a deploy function. */
+/**
+ * The local ARN of a deploy function.
+ *
+ * @example
+ * localArn('notify') // 'arn:aws:lambda:local:000000000000:function:stepops-notify'
+ */
 export function localArn(functionName: string): string {
   return `${LOCAL_ARN_PREFIX}${functionName}`;
 }
@@ -145,6 +150,8 @@ function resolvedHostsOf(result: RunResult): string[] {
  * Checks everything a run needs before it starts: the target exists and is valid, it deploys, the
  * ref is a ref.
  *
+ * @example
+ * checkDeployInput({ target: 'demo', ref: 'v2' }).hosts // { type: 'local', directory: '.stepops/demo/host' }
  * @throws InvalidInputError or ConfigError (exit 2)
  */
 export function checkDeployInput(options: Pick<DeployRunOptions, 'target' | 'ref' | 'reason'>): Target {
