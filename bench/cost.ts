@@ -142,6 +142,7 @@ export async function benchCost(options: SectionOptions): Promise<CostSection> {
       'Each scenario is one run (the counts are deterministic; GB-seconds vary by a few percent with the machine).',
       `Deploy steps on every host: \`install\` writes the ref to a file and sleeps 1 s; \`restart\` marks the app healthy (the failed deploy marks it broken, so its health gate, timeout 3 s, fails and the rollback marks it healthy again). Health gate: one HTTP probe of a server on 127.0.0.1, one success needed, interval 1 s.`,
       "10 hosts in 3 batches: a `local` target declares one directory, so the real resolve-hosts handler runs and its result is replaced by 10 temporary host directories split by the plan's batch size of 4 (4 + 4 + 2); every other handler is the real one and runs bash on each of the 10 directories.",
+      'Handler times are those of the local drivers (bash, files, 127.0.0.1): the Lambdas that call AWS (SSM SendCommand, DynamoDB, SNS) would take somewhat longer there, but they are a few percent of the GB-seconds; the waits of poll-command and check-health, which are the same in AWS, are the rest.',
       'Not priced: CloudWatch Logs ingestion of the state machine and the Lambdas, SSM Run Command (no charge for EC2 in AWS-RunShellScript), SNS, DynamoDB lease writes, data transfer.',
     ],
     scenarios,
