@@ -31,6 +31,8 @@ export interface DeployRunOptions {
   interactive?: boolean;
   /** Called once the run has started (e.g. to abort it on Ctrl-C). */
   onStart?: (execution: Execution) => void;
+  /** Called with every trace event of the run, after the progress display. */
+  onEvent?: (event: TraceEvent) => void;
 }
 
 /** How a deploy run ended, for the caller (the CLI turns it into an exit code). */
@@ -146,6 +148,33 @@ function resolvedHostsOf(result: RunResult): string[] {
   return [];
 }
 
+/** The error of a run stopped with `Execution.abort()`. */
+const ABORTED = 'States.Aborted';
+
+/**
+ * An aborted run ends without passing through its release state: release the target's lease it
+ * took (read from the trace), so that the next deploy is not locked out until the lease expires.
+ */
+async function releaseAbortedLock(target: Target, result: RunResult, out: Output): Promise<void> {
+  let lock: { key?: unknown; owner?: unknown } | undefined;
+  for (const event of result.trace.events) {
+    const candidate = (event.output as { lock?: { key?: unknown; owner?: unknown } } | undefined)?.lock;
+    if (event.kind === 'state-exited' && candidate) lock = candidate;
+  }
+  if (typeof lock?.key !== 'string' || typeof lock.owner !== 'string') return;
+  try {
+    const { driversFor } = await import('../../shared/drivers/index.ts');
+    await driversFor(target).leases.release(lock.key, lock.owner);
+    out.out(
+      `run aborted: released the lease ${lock.key}; a command already sent may still be running on the hosts`,
+    );
+  } catch (error) {
+    out.err(
+      `stepops: could not release the lease ${lock.key}: ${(error as Error).message} (it expires on its own)`,
+    );
+  }
+}
+
 /**
  * Checks everything a run needs before it starts: the target exists and is valid, it deploys, the
  * ref is a ref.
@@ -235,6 +264,7 @@ export async function runDeploy(options: DeployRunOptions): Promise<DeployRunRep
     onEvent: (event) => {
       const shown = toProgress(event);
       if (shown) progress.event(shown);
+      options.onEvent?.(event);
     },
   });
   options.onStart?.(execution);
@@ -246,6 +276,7 @@ export async function runDeploy(options: DeployRunOptions): Promise<DeployRunRep
   }
 
   out.out(`\ntimeline\n${indent(formatTimeline(result.trace))}`);
+  if (result.error === ABORTED) await releaseAbortedLock(target, result, out);
   const report: DeployRunReport = {
     exitCode: result.status === 'SUCCEEDED' ? EXIT.ok : 1,
     executionName: result.executionName,

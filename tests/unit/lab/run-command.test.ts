@@ -13,8 +13,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runDeploy } from '../../../cli/commands/run.ts';
 import type { Output } from '../../../cli/output.ts';
 import { type LabPaths, setupLab, startLabApp, stopLabApp } from '../../../lab/setup.ts';
+import { labTarget } from '../../../lab/target.ts';
 import { PROJECT_ROOT } from '../../../shared/config/load.ts';
 import { clearRegisteredTargets, registerTarget } from '../../../shared/config/registry.ts';
+import type { Execution } from '../../../shared/engine/index.ts';
 
 const NODE = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'node');
 const CLI = path.join(PROJECT_ROOT, 'cli', 'stepops.ts');
@@ -127,6 +129,37 @@ describe('stepops run deploy', () => {
     expect(output.text()).toContain('deploy.steps[0].timeout');
     expect(output.text()).toContain('deploy.healthGate.probes[0]: no health probe named "missing"');
     expect(existsSync(path.join(home, 'commands'))).toBe(false);
+  });
+
+  it('releases the lease of a run aborted at its health gate, so that the next deploy is not locked out', async () => {
+    // Prepare
+    const saved = process.env.STEPOPS_HOME;
+    process.env.STEPOPS_HOME = home;
+    registerTarget(labTarget({ name: 'lab-abort', dir: lab.dir, port: Number(env.STEPOPS_DEMO_PORT) }));
+    let execution: Execution | undefined;
+    const output = capture();
+
+    // Act
+    const aborted = await runDeploy({
+      target: 'lab-abort',
+      ref: 'v2',
+      output,
+      onStart: (started) => {
+        execution = started;
+      },
+      onEvent: (event) => {
+        // At the gate: the deploy command has ended, so the next run does not race it.
+        if (event.kind === 'state-entered' && event.state === 'CheckHealth') execution?.abort();
+      },
+    });
+    const next = await runDeploy({ target: 'lab-abort', ref: 'v2', output }).finally(() => {
+      process.env.STEPOPS_HOME = saved;
+    });
+
+    // Assess
+    expect(aborted).toMatchObject({ exitCode: 1, error: 'States.Aborted' });
+    expect(output.text()).toContain('run aborted: released the lease target:lab-abort');
+    expect(next.exitCode, output.text()).toBe(0);
   });
 
   it('exits 1 when the deploy fails and is rolled back, naming the error and the failed step', async () => {
