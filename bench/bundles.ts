@@ -267,6 +267,8 @@ export interface ImportVariant {
   label: string;
   source: string;
   bytes: number;
+  /** Median cold import of the variant alone, for the variants that are timed. */
+  coldImportMs?: number;
 }
 
 /**
@@ -278,10 +280,12 @@ export interface ImportVariant {
  */
 export async function measureImportVariants(
   root: string,
-  variants: readonly { id: string; label: string; source: string }[],
+  variants: readonly { id: string; label: string; source: string; timed?: boolean }[],
+  timing?: { nodeBinary: string; outDir: string; samples: number },
 ): Promise<ImportVariant[]> {
   const out: ImportVariant[] = [];
   for (const variant of variants) {
+    const outfile = timing ? path.join(timing.outDir, 'variants', `${variant.id}.mjs`) : undefined;
     const built = await build({
       absWorkingDir: root,
       stdin: { contents: variant.source, loader: 'ts', resolveDir: root, sourcefile: 'variant.ts' },
@@ -291,16 +295,25 @@ export async function measureImportVariants(
       platform: 'node',
       target: 'node24',
       mainFields: ['module', 'main'],
-      write: false,
+      banner: { js: ESM_BANNER },
+      ...(outfile ? { outfile } : {}),
+      write: outfile !== undefined,
       logLevel: 'silent',
     });
-    out.push({ ...variant, bytes: built.outputFiles[0]?.contents.length ?? 0 });
+    const bytes = outfile ? (await stat(outfile)).size : (built.outputFiles?.[0]?.contents.length ?? 0);
+    const result: ImportVariant = { id: variant.id, label: variant.label, source: variant.source, bytes };
+    if (timing && outfile && variant.timed) {
+      const samples: number[] = [];
+      for (let i = 0; i < timing.samples; i += 1) samples.push(await coldImport(timing.nodeBinary, outfile));
+      result.coldImportMs = median(samples);
+    }
+    out.push(result);
   }
   return out;
 }
 
 /** The import styles measured beside the bundles: the libraries that dominate them. */
-export const IMPORT_VARIANTS: readonly { id: string; label: string; source: string }[] = [
+export const IMPORT_VARIANTS: readonly { id: string; label: string; source: string; timed?: boolean }[] = [
   {
     id: 'zod-namespace',
     label: "zod: import { z } from 'zod' (namespace, as the code does now)",
@@ -346,6 +359,40 @@ export const IMPORT_VARIANTS: readonly { id: string; label: string; source: stri
     id: 'parser',
     label: '@aws-lambda-powertools/parser/middleware (without a schema)',
     source: "import { parser } from '@aws-lambda-powertools/parser/middleware'; export const p = parser;",
+  },
+  {
+    id: 'fixed-no-sdk',
+    label:
+      'after the fixes, a Lambda without AWS calls (plan-rollback-like): middy, logger, parser middleware, a zod/mini schema',
+    timed: true,
+    source: [
+      "import middy from '@middy/core';",
+      "import { Logger } from '@aws-lambda-powertools/logger';",
+      "import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';",
+      "import { parser } from '@aws-lambda-powertools/parser/middleware';",
+      "import * as z from 'zod/mini';",
+      'const logger = new Logger();',
+      'const schema = z.object({ target: z.string().check(z.regex(/^[a-z]+$/)), hosts: z.array(z.object({ id: z.string() })) });',
+      'export const handler = middy().use(injectLambdaContext(logger)).use(parser({ schema: schema as never })).handler(async (e: unknown) => e);',
+    ].join('\n'),
+  },
+  {
+    id: 'fixed-ssm',
+    label:
+      'after the fixes, a Lambda calling SSM (poll-command-like): the same plus one SSM client at module scope',
+    timed: true,
+    source: [
+      "import middy from '@middy/core';",
+      "import { Logger } from '@aws-lambda-powertools/logger';",
+      "import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';",
+      "import { parser } from '@aws-lambda-powertools/parser/middleware';",
+      "import { GetCommandInvocationCommand, SSMClient } from '@aws-sdk/client-ssm';",
+      "import * as z from 'zod/mini';",
+      'const logger = new Logger();',
+      'const ssm = new SSMClient({});',
+      'const schema = z.object({ commandId: z.string(), instanceId: z.string() });',
+      'export const handler = middy().use(injectLambdaContext(logger)).use(parser({ schema: schema as never })).handler(async (e: { commandId: string; instanceId: string }) => ssm.send(new GetCommandInvocationCommand({ CommandId: e.commandId, InstanceId: e.instanceId })));',
+    ].join('\n'),
   },
   {
     id: 'middy-logger',

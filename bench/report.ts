@@ -381,8 +381,12 @@ export function renderMarkdown(r: BenchResults, methodology: string): string {
       'What one import costs, bundled alone the same way (minified, ESM):',
       '',
       ...markdownTable(
-        ['import', 'bundle'],
-        r.bundles.importVariants.map((v) => [v.label.replaceAll('|', '\\|'), kb(v.bytes)]),
+        ['import', 'bundle', 'cold import (median)'],
+        r.bundles.importVariants.map((v) => [
+          v.label.replaceAll('|', '\\|'),
+          kb(v.bytes),
+          v.coldImportMs === undefined ? '—' : ms(v.coldImportMs),
+        ]),
       ),
       '',
     );

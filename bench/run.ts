@@ -88,7 +88,11 @@ const bundles = await section('bundles', async (): Promise<BundlesSection> => {
     goalColdImportMs: COLD_IMPORT_GOAL_MS,
     samplesPerFunction: samples,
     results,
-    importVariants: await measureImportVariants(ROOT, IMPORT_VARIANTS),
+    importVariants: await measureImportVariants(ROOT, IMPORT_VARIANTS, {
+      nodeBinary,
+      outDir: path.join(os.tmpdir(), 'stepops-bench-bundles'),
+      samples,
+    }),
   };
 });
 const engine = await section('engine', async () => (await import('./engine.ts')).benchEngine({ quick, log }));
