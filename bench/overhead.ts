@@ -20,7 +20,7 @@ import {
 import { createFixtureLab, type FixtureLab, fixtureTarget } from './fixtures.ts';
 import { loadDeploy, withStepopsHome } from './harness.ts';
 import type { OverheadRow, OverheadSection } from './report.ts';
-import { median } from './stats.ts';
+import { median, restOfOverhead } from './stats.ts';
 
 export interface SectionOptions {
   quick: boolean;
@@ -197,6 +197,7 @@ export async function benchOverhead(options: SectionOptions): Promise<OverheadSe
   const byInterval = schedules.map((schedule, i) => ({
     interval: schedule.label,
     asBuilt: schedule.fixedMs === undefined,
+    longestPauseMs: schedule.fixedMs ?? COMMAND_POLL_MAX_MS,
     rows: outcomes[i]!,
   }));
   return {
@@ -218,14 +219,12 @@ export function overheadNote(byInterval: OverheadSection['byInterval']): string 
   const lines = [
     `The poll-command Lambda reads the command status, then pauses before the next read: as built ${COMMAND_POLL_FIRST_MS} ms, doubling up to ${COMMAND_POLL_MAX_MS} ms (COMMAND_POLL_FIRST_MS / COMMAND_POLL_MAX_MS in shared/deploy/steps.ts); the fixed schedules run the same step function with a fixed pause. Detection is the time from the end of the script to the end of the poll Task that saw it; the rest is everything else (plan, lock, send, health gate, release, notify, engine).`,
   ];
-  for (const { interval, rows } of byInterval) {
+  for (const { interval, rows, longestPauseMs } of byInterval) {
     const detection = rows.flatMap((r) => r.detectionMs);
-    const rest = rows.flatMap((r) =>
-      r.overheadMs.flatMap((o, i) => (r.detectionMs[i] === undefined ? [] : [o - r.detectionMs[i]!])),
-    );
-    if (detection.length === 0) continue;
+    const rest = restOfOverhead(rows);
+    if (detection.length === 0 || rest === undefined) continue;
     lines.push(
-      `${interval}: detection median ${median(detection).toFixed(0)} ms (max ${Math.max(...detection).toFixed(0)} ms), the rest median ${median(rest).toFixed(0)} ms.`,
+      `${interval}: detection median ${median(detection).toFixed(0)} ms (max ${Math.max(...detection).toFixed(0)} ms), the rest median ${rest.toFixed(0)} ms, so about ${(rest + longestPauseMs).toFixed(0)} ms at worst (a script ending just after a read).`,
     );
   }
   lines.push(

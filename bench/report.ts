@@ -67,7 +67,7 @@ export interface OverheadSection {
   note: string;
   goalMs: number;
   /** One series per poll schedule of the poll Lambda (`as built: 250 → 1000 ms backoff`, `fixed 100 ms`, …). */
-  byInterval: { interval: string; asBuilt: boolean; rows: OverheadRow[] }[];
+  byInterval: { interval: string; asBuilt: boolean; longestPauseMs: number; rows: OverheadRow[] }[];
 }
 
 export interface BundlesSection {
@@ -174,7 +174,7 @@ function bundleRows(section: BundlesSection): { header: string[]; rows: string[]
     header: [
       'function',
       'bundle',
-      'cold import (median)',
+      'cold import median (fastest)',
       'SDK external: bundle, cold import',
       'heaviest inputs',
     ],

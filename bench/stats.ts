@@ -1,6 +1,7 @@
 /**
  * Small statistics for benchmark samples. Pure.
  */
+import type { OverheadRow } from './report.ts';
 
 /**
  * The median of a non-empty sample (mean of the two middle values for an even count).
@@ -43,4 +44,18 @@ export function summarize(values: readonly number[]): Summary {
 export function round(value: number, digits = 3): number {
   if (value === 0 || !Number.isFinite(value)) return value;
   return Number(value.toPrecision(digits));
+}
+
+/**
+ * The median of the overhead minus its detection latency, over every run that has both: what the
+ * orchestration costs apart from waiting for the next status read.
+ *
+ * @example
+ * restOfOverhead(rows) // 30
+ */
+export function restOfOverhead(rows: readonly OverheadRow[]): number | undefined {
+  const rest = rows.flatMap((r) =>
+    r.overheadMs.flatMap((o, i) => (r.detectionMs[i] === undefined ? [] : [o - r.detectionMs[i]!])),
+  );
+  return rest.length === 0 ? undefined : median(rest);
 }

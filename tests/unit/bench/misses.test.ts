@@ -74,6 +74,7 @@ describe('findMisses', () => {
           {
             interval: 'as built',
             asBuilt: true,
+            longestPauseMs: 1000,
             rows: [
               {
                 sleepSeconds: 1,
@@ -98,6 +99,7 @@ describe('findMisses', () => {
           {
             interval: 'fixed 2000 ms',
             asBuilt: false,
+            longestPauseMs: 2000,
             rows: [
               {
                 sleepSeconds: 1,
@@ -116,6 +118,43 @@ describe('findMisses', () => {
     const misses = findMisses(r);
     expect(misses).toHaveLength(1);
     expect(misses[0]).toMatch(/as built.*S = 1 s is 1500 ms \(goal < 1000 ms\), of which 900 ms/);
+  });
+
+  it('warns when the measured medians meet the goal but the longest pause cannot', () => {
+    // Prepare: 30 ms of orchestration besides detection, a longest pause of 1000 ms.
+    const row = (sleepSeconds: number, overhead: number, detection: number) => ({
+      sleepSeconds,
+      runs: 1,
+      wallMs: [],
+      scriptMs: [],
+      overheadMs: [overhead],
+      detectionMs: [detection],
+      medianOverheadMs: overhead,
+    });
+    const r = results({
+      overhead: {
+        status: 'ok',
+        note: '',
+        goalMs: 1000,
+        byInterval: [
+          {
+            interval: 'as built',
+            asBuilt: true,
+            longestPauseMs: 1000,
+            rows: [row(1, 780, 750), row(5, 790, 760)],
+          },
+          { interval: 'fixed 500 ms', asBuilt: false, longestPauseMs: 500, rows: [row(1, 530, 500)] },
+        ],
+      },
+    });
+
+    // Act
+    const misses = findMisses(r);
+
+    // Assess
+    expect(misses).toHaveLength(1);
+    expect(misses[0]).toMatch(/highest 790 ms.*longest pause, 1000 ms.*\(30 ms\): about 1030 ms/);
+    expect(misses[0]).toMatch(/fixed 500 ms: at most 530 ms measured/);
   });
 
   it('finds nothing when every goal is met or a section did not run', () => {
