@@ -9,25 +9,7 @@
  * bucket is a placeholder for "your-backup-bucket".
  */
 import { defineTarget } from '../shared/config/schema.ts';
-
-const checkoutRef = `git fetch --tags --force --prune origin
-# A branch deploys its tip on origin; a tag or a commit deploys as it is.
-commit=$(git rev-parse --verify --quiet "refs/remotes/origin/\${STEPOPS_REF}^{commit}" ||
-  git rev-parse --verify "\${STEPOPS_REF}^{commit}")
-current=$(git rev-parse HEAD)
-if [ "$current" != "$commit" ]; then
-  printf '%s\\n' "$current" > .stepops-previous
-fi
-git checkout --force --detach "$commit"
-echo "checked out $commit for $STEPOPS_REF (run $STEPOPS_RUN_ID)"`;
-
-const checkoutPrevious = `if [ ! -s .stepops-previous ]; then
-  echo "no .stepops-previous: nothing recorded to return to" >&2
-  exit 1
-fi
-previous=$(cat .stepops-previous)
-git checkout --force --detach "$previous"
-echo "returned to $previous"`;
+import { checkoutPrevious, checkoutRef, diskUsageBelow } from '../shared/recipes/scripts.ts';
 
 // The documented sequence: pull, stop the containers, build, start. Volumes survive `down`.
 const stopContainers = 'docker compose down';
@@ -97,9 +79,7 @@ export default defineTarget({
       {
         name: 'disk',
         type: 'command',
-        script: `used=$(df --output=pcent / | tail -n 1 | tr -dc '0-9')
-echo "root filesystem $used% used"
-[ "$used" -lt 85 ]`,
+        script: diskUsageBelow('/', 85),
         timeout: 15,
       },
       { name: 'instance-status', type: 'ec2-status' },

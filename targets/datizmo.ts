@@ -8,27 +8,7 @@
  * replace with the real ones.
  */
 import { defineTarget } from '../shared/config/schema.ts';
-
-/** Fetches and checks out exactly `$STEPOPS_REF`, recording the commit it replaces. */
-const checkoutRef = `git fetch --tags --force --prune origin
-# A branch deploys its tip on origin; a tag or a commit deploys as it is.
-commit=$(git rev-parse --verify --quiet "refs/remotes/origin/\${STEPOPS_REF}^{commit}" ||
-  git rev-parse --verify "\${STEPOPS_REF}^{commit}")
-current=$(git rev-parse HEAD)
-if [ "$current" != "$commit" ]; then
-  printf '%s\\n' "$current" > .stepops-previous
-fi
-git checkout --force --detach "$commit"
-echo "checked out $commit for $STEPOPS_REF (run $STEPOPS_RUN_ID)"`;
-
-/** Checks out the commit recorded by the last deploy (the last good version). */
-const checkoutPrevious = `if [ ! -s .stepops-previous ]; then
-  echo "no .stepops-previous: nothing recorded to return to" >&2
-  exit 1
-fi
-previous=$(cat .stepops-previous)
-git checkout --force --detach "$previous"
-echo "returned to $previous"`;
+import { checkoutPrevious, checkoutRef, diskUsageBelow } from '../shared/recipes/scripts.ts';
 
 const buildBackend = `cd backend
 npm ci
@@ -125,9 +105,7 @@ sudo nginx -t -q`,
       {
         name: 'disk',
         type: 'command',
-        script: `used=$(df --output=pcent / | tail -n 1 | tr -dc '0-9')
-echo "root filesystem $used% used"
-[ "$used" -lt 90 ]`,
+        script: diskUsageBelow('/', 90),
         timeout: 15,
       },
       { name: 'instance-status', type: 'ec2-status' },

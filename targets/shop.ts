@@ -9,28 +9,9 @@
  * instance ids: the region is us-east-1, the instance is selected by tags, the bucket is a placeholder.
  */
 import { defineTarget } from '../shared/config/schema.ts';
+import { checkoutPrevious, checkoutRef, diskUsageBelow } from '../shared/recipes/scripts.ts';
 
 const compose = 'docker compose -f docker/compose.infrastructure.yaml';
-
-/** Fetches and checks out exactly `$STEPOPS_REF`, recording the commit it replaces. */
-const checkoutRef = `git fetch --tags --force --prune origin
-# A branch deploys its tip on origin; a tag or a commit deploys as it is.
-commit=$(git rev-parse --verify --quiet "refs/remotes/origin/\${STEPOPS_REF}^{commit}" ||
-  git rev-parse --verify "\${STEPOPS_REF}^{commit}")
-current=$(git rev-parse HEAD)
-if [ "$current" != "$commit" ]; then
-  printf '%s\\n' "$current" > .stepops-previous
-fi
-git checkout --force --detach "$commit"
-echo "checked out $commit for $STEPOPS_REF (run $STEPOPS_RUN_ID)"`;
-
-const checkoutPrevious = `if [ ! -s .stepops-previous ]; then
-  echo "no .stepops-previous: nothing recorded to return to" >&2
-  exit 1
-fi
-previous=$(cat .stepops-previous)
-git checkout --force --detach "$previous"
-echo "returned to $previous"`;
 
 /** Elasticsearch refuses to start below this (documented under "Elasticsearch Memory Error"). */
 const maxMapCount = `current=$(sysctl -n vm.max_map_count)
@@ -134,9 +115,7 @@ echo "all services running"`,
       {
         name: 'disk',
         type: 'command',
-        script: `used=$(df --output=pcent / | tail -n 1 | tr -dc '0-9')
-echo "root filesystem $used% used"
-[ "$used" -lt 85 ]`,
+        script: diskUsageBelow('/', 85),
         timeout: 15,
       },
       { name: 'instance-status', type: 'ec2-status' },

@@ -8,17 +8,7 @@
  * volume, Elastic IP or bucket ids: the instance is selected by tags, the rest are placeholders.
  */
 import { defineTarget } from '../shared/config/schema.ts';
-
-const checkoutRef = `git fetch --tags --force --prune origin
-# A branch deploys its tip on origin; a tag or a commit deploys as it is.
-commit=$(git rev-parse --verify --quiet "refs/remotes/origin/\${STEPOPS_REF}^{commit}" ||
-  git rev-parse --verify "\${STEPOPS_REF}^{commit}")
-current=$(git rev-parse HEAD)
-if [ "$current" != "$commit" ]; then
-  printf '%s\\n' "$current" > .stepops-previous
-fi
-git checkout --force --detach "$commit"
-echo "checked out $commit for $STEPOPS_REF (run $STEPOPS_RUN_ID)"`;
+import { checkoutRef, diskUsageBelow } from '../shared/recipes/scripts.ts';
 
 /** Keeps the running binary so a rollback does not have to rebuild it. */
 const build = `mkdir -p bin
@@ -108,9 +98,7 @@ echo "zmanim-api, postgresql and redis active"`,
         name: 'data-disk',
         type: 'command',
         script: `mountpoint -q /data
-used=$(df --output=pcent /data | tail -n 1 | tr -dc '0-9')
-echo "/data $used% used"
-[ "$used" -lt 85 ]`,
+${diskUsageBelow('/data', 85)}`,
         timeout: 15,
       },
       { name: 'instance-status', type: 'ec2-status' },

@@ -22,9 +22,9 @@ function stepops(...args: string[]) {
 
 /** Writes a copy of a real target file, importable from the temp dir, with some text replaced. */
 function brokenCopy(name: string, file: string, replacements: [string, string][]): string {
-  let source = readFileSync(path.join(TARGETS_DIR, `${name}.ts`), 'utf8').replace(
-    "'../shared/config/schema.ts'",
-    `'${pathToFileURL(path.join(PROJECT_ROOT, 'shared/config/schema.ts')).href}'`,
+  let source = readFileSync(path.join(TARGETS_DIR, `${name}.ts`), 'utf8').replaceAll(
+    "'../shared/",
+    `'${pathToFileURL(path.join(PROJECT_ROOT, 'shared')).href}/`,
   );
   for (const [from, to] of replacements) {
     expect(source).toContain(from);

@@ -16,13 +16,13 @@ import {
   TARGETS_DIR,
 } from '../../../shared/config/load.ts';
 
-const schemaUrl = pathToFileURL(path.join(PROJECT_ROOT, 'shared/config/schema.ts')).href;
+const sharedUrl = pathToFileURL(path.join(PROJECT_ROOT, 'shared')).href;
 let dir: string;
 
-/** A copy of a real target file whose import of the schema works from anywhere. */
+/** A copy of a real target file whose imports of `shared/` work from anywhere. */
 async function copyOfTarget(name: string, edit: (source: string) => string = (s) => s): Promise<string> {
   const source = await readFile(path.join(TARGETS_DIR, `${name}.ts`), 'utf8');
-  const relocated = source.replace("'../shared/config/schema.ts'", `'${schemaUrl}'`);
+  const relocated = source.replaceAll("'../shared/", `'${sharedUrl}/`);
   expect(relocated).not.toBe(source);
   return edit(relocated);
 }
