@@ -161,6 +161,11 @@ export function coldImport(nodeBinary: string, file: string): Promise<number> {
   });
 }
 
+/** Bundles with the SDK external must resolve it, so they live inside the repository's tree. */
+export function sdkExternalDir(root: string): string {
+  return path.join(root, 'node_modules', '.cache', 'stepops-bench-sdk-external');
+}
+
 export interface BundleOptions {
   /** Repository root. */
   root: string;
@@ -182,8 +187,7 @@ export interface BundleOptions {
  */
 export async function benchBundles(options: BundleOptions): Promise<BundleResult[]> {
   const names = await listFunctions(path.join(options.root, 'functions'));
-  // Bundles with the SDK external must resolve it, so they live inside the repository's tree.
-  const externalDir = path.join(options.root, 'node_modules', '.cache', 'stepops-bench-sdk-external');
+  const externalDir = sdkExternalDir(options.root);
   for (const dir of [options.outDir, externalDir]) {
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });

@@ -187,9 +187,13 @@ export async function benchOverhead(options: SectionOptions): Promise<OverheadSe
   const schedules = options.quick ? POLL_SCHEDULES.slice(0, 2) : POLL_SCHEDULES;
   const outcomes = await withStepopsHome(async () => {
     try {
-      return await Promise.all(
+      // Every series finishes (and removes its lab) before a failure is reported.
+      const settled = await Promise.allSettled(
         schedules.map((schedule, index) => series(engine, schedule, pollArn, plan, index, options.log)),
       );
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
+      return settled.map((s) => (s as PromiseFulfilledResult<OverheadRow[]>).value);
     } finally {
       clearRegisteredTargets();
     }

@@ -5,7 +5,7 @@
  * Options: `--only cost,overhead,bundles,engine` runs some sections (the files are then not
  * written unless `--write` is given); `--quick` takes fewer samples (a smoke run).
  */
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,6 +15,7 @@ import {
   COLD_IMPORT_GOAL_MS,
   IMPORT_VARIANTS,
   measureImportVariants,
+  sdkExternalDir,
 } from './bundles.ts';
 import { METHODOLOGY } from './methodology.ts';
 import type { BenchResults, BundlesSection, NotRun } from './report.ts';
@@ -73,27 +74,22 @@ const started = performance.now();
 // Bundles first: they spawn processes and should not share the CPU with a running engine.
 const bundles = await section('bundles', async (): Promise<BundlesSection> => {
   const samples = quick ? 2 : 5;
-  const results = await benchBundles({
-    root: ROOT,
-    outDir: path.join(os.tmpdir(), 'stepops-bench-bundles'),
-    nodeBinary,
-    samples,
-    top: 5,
-    log,
-  });
-  if (results.length === 0) throw new Error('no functions/<name>/handler.ts to bundle');
-  return {
-    status: 'ok',
-    goalBytes: BUNDLE_GOAL_BYTES,
-    goalColdImportMs: COLD_IMPORT_GOAL_MS,
-    samplesPerFunction: samples,
-    results,
-    importVariants: await measureImportVariants(ROOT, IMPORT_VARIANTS, {
-      nodeBinary,
-      outDir: path.join(os.tmpdir(), 'stepops-bench-bundles'),
-      samples,
-    }),
-  };
+  const outDir = path.join(os.tmpdir(), 'stepops-bench-bundles');
+  try {
+    const results = await benchBundles({ root: ROOT, outDir, nodeBinary, samples, top: 5, log });
+    if (results.length === 0) throw new Error('no functions/<name>/handler.ts to bundle');
+    return {
+      status: 'ok',
+      goalBytes: BUNDLE_GOAL_BYTES,
+      goalColdImportMs: COLD_IMPORT_GOAL_MS,
+      samplesPerFunction: samples,
+      results,
+      importVariants: await measureImportVariants(ROOT, IMPORT_VARIANTS, { nodeBinary, outDir, samples }),
+    };
+  } finally {
+    await rm(outDir, { recursive: true, force: true });
+    await rm(sdkExternalDir(ROOT), { recursive: true, force: true });
+  }
 });
 const engine = await section('engine', async () => (await import('./engine.ts')).benchEngine({ quick, log }));
 const cost = await section('cost', async () => (await import('./cost.ts')).benchCost({ quick, log }));
