@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appHealth, runningAppPid, stopLabApp } from '../../lab/setup.ts';
 import { PROJECT_ROOT } from '../../shared/config/load.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
+import { freePort } from '../helpers/net.ts';
 
 const NODE = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'node');
 const CLI = path.join(PROJECT_ROOT, 'cli', 'stepops.ts');
@@ -20,17 +21,6 @@ interface Finished {
   code: number | null;
   stdout: string;
   stderr: string;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Runs `stepops demo` to its end; `interruptWhen` sends SIGINT once stdout contains that text. */

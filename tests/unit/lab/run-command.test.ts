@@ -6,7 +6,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,20 +16,10 @@ import { labTarget } from '../../../lab/target.ts';
 import { PROJECT_ROOT } from '../../../shared/config/load.ts';
 import { clearRegisteredTargets, registerTarget } from '../../../shared/config/registry.ts';
 import type { Execution } from '../../../shared/engine/index.ts';
+import { freePort } from '../../helpers/net.ts';
 
 const NODE = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'node');
 const CLI = path.join(PROJECT_ROOT, 'cli', 'stepops.ts');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function stepops(
   args: string[],

@@ -16,20 +16,9 @@ import {
   startLabApp,
   stopLabApp,
 } from '../../../lab/setup.ts';
+import { freePort } from '../../helpers/net.ts';
 
 const exec = promisify(execFile);
-
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function git(cwd: string, ...args: string[]): Promise<string> {
   return (await exec('git', args, { cwd })).stdout.trim();

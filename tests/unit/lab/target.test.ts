@@ -4,7 +4,6 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -14,19 +13,9 @@ import { labTarget } from '../../../lab/target.ts';
 import { parseTarget } from '../../../shared/config/load.ts';
 import { planDeploy } from '../../../shared/deploy/plan.ts';
 import demo from '../../../targets/demo.ts';
+import { freePort } from '../../helpers/net.ts';
 
 const exec = promisify(execFile);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs a rendered script in the host directory, as the local command runner does. */
 async function runScript(lab: LabPaths, script: string): Promise<{ code: number; output: string }> {
