@@ -1,7 +1,7 @@
 /// <reference path="./.sst/platform/config.d.ts" />
 /**
  * stepops on AWS: `npx sst deploy --stage <stage>`. The infrastructure is in `stacks/`; see
- * docs/aws.md for the secrets to create first and the stage settings.
+ * the README's "Running on AWS" for the secrets to create first and the stage settings.
  */
 export default $config({
   app(input) {

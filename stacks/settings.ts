@@ -20,7 +20,7 @@ export interface StageSettings {
   targets: Ec2Target[];
   /** Local targets left out of the default list, for the deploy's log. */
   skippedLocalTargets: string[];
-  /** SSM parameter names of the stage's secrets (the values are created by hand, see docs/aws.md). */
+  /** SSM parameter names of the stage's secrets (the values are created by hand, see the README, "Running on AWS"). */
   parameters: {
     /** SecureString: the GitHub webhook secret. */
     githubWebhookSecret: string;
