@@ -20,18 +20,26 @@ Schedules are priced as runs per month (730 hours) × the cost of one run, for w
 end (\`date +%s%N\`) around \`sleep S\`, and a health gate of one probe needing one success against
 an HTTP server on 127.0.0.1. Overhead = wall time of the execution − (end − start) of the step.
 It includes everything that is not the step: planning, the lease, sending the command, waiting for
-the poll Lambda to notice the end, the health gate, releasing the lease. Repeated for several
-long-poll intervals of the poll Lambda.
+the poll Lambda to notice the end (detection: from the step's end to the end of the poll Task that
+saw it, read from the trace), the health gate, releasing the lease, notifying. S = 1, 5 and 20 s as
+asked, plus 2.9 s, which ends just after a status read of the as-built schedule (near its worst
+case). Schedules: the poll-command handler as built, and the same step function
+(\`pollCommandStep\`) with a fixed pause of 100, 500 or 2000 ms between status reads, substituted
+through its \`sleep\` dependency because the pause is not an option (see the note in section 2).
+The four series run concurrently, each on its own fixture and target; runs within a series one
+after another.
 
 **3. Bundles.** Each \`functions/<name>/handler.ts\` is bundled with esbuild as SST bundles Node
 functions: \`bundle: true, minify: true, format: 'esm', platform: 'node', target: 'node24',
 mainFields: ['module', 'main']\`, a \`createRequire\` banner, nothing external (the AWS SDK included).
-Size is the output file. Cold import: a fresh \`node_modules/.bin/node\` (Node 24) process per
+Size is the output file; a second build leaves \`@aws-sdk/*\` and \`@smithy/*\` external (as if
+using the runtime's SDK), and its cold import is timed for the largest function. Cold import: a fresh \`node_modules/.bin/node\` (Node 24) process per
 sample measures \`performance.now()\` around \`await import(bundle)\` (module scope included: SDK
 clients and logger are created), with a Lambda-like environment and no credentials; median of N
 processes, run one after another. The heaviest inputs come from esbuild's metafile
-(\`bytesInOutput\`, grouped by package). The Lambda runtime's own start (INIT of the sandbox) is
-not included.
+(\`bytesInOutput\`, grouped by package). Import variants bundle a one-line entry the same way, to
+show what one import costs and what a fixed handler would weigh. The Lambda runtime's own start
+(INIT of the sandbox) is not included.
 
 **4. Local engine.** The deploy workflow with no-op handlers (each returns the shape the next
 state needs, instantly), executed back to back on one engine instance for a fixed time; executions
