@@ -10,7 +10,7 @@ import { JSONStringified } from '@aws-lambda-powertools/parser/helpers';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import middy from '@middy/core';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { forwardToSlack, notificationSchema } from '../../shared/alerts/forward.ts';
 import { linked } from '../../shared/api/resources.ts';
 import { ParameterCache } from '../../shared/api/secrets.ts';

@@ -3,7 +3,7 @@
  * alert whatever happens here; a failed post is logged and thrown so that Lambda retries it (and
  * sends it to the dead-letter queue after the last retry).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Notification } from '../drivers/ports.ts';
 import { type PostToSlackOptions, postToSlack, slackMessage } from './slack.ts';
 

@@ -2,7 +2,7 @@
  * What a deploy request asks for: the `{ target, ref, reason? }` body of a token-authenticated
  * request, or a GitHub `push` event mapped to a target and a ref.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { NAME_PATTERN, type Target } from '../config/schema.ts';
 import { REF_PATTERN } from '../shell/script.ts';
 import { type ApiError, badRequest, notFound } from './errors.ts';

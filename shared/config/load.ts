@@ -5,7 +5,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type Target, targetSchema } from './schema.ts';
 
 /** Repository root: the directory that holds `targets/`, `shared/` and `package.json`. */

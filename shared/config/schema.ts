@@ -4,7 +4,7 @@
  * Every message here is written for the person editing the target file; the loader prefixes it
  * with the file and the path inside it (`targets/datizmo.ts: deploy.steps[2].timeout: …`).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Names of targets, steps, probes, jobs and runbooks: safe in a shell, a tag and an ARN. */
 export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;

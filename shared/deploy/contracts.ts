@@ -3,7 +3,7 @@
  * input and output. Handlers parse their input with these (Powertools parser); the logic in
  * `steps.ts` returns values of the output types.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { NAME_PATTERN } from '../config/schema.ts';
 
 const targetName = z.string().regex(NAME_PATTERN, { error: 'expected a target name' });
