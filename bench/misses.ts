@@ -24,13 +24,22 @@ function bundleDiagnosis(
   goal: number,
 ): string[] {
   const notes: string[] = [];
+  const zodWhole = variant(variants, 'zod-z-object');
   const zodNamespace = variant(variants, 'zod-namespace');
-  const zodNamed = variant(variants, 'zod-named');
   const zodMini = variant(variants, 'zod-mini');
-  const withZod = carrying(results, 'zod');
-  if (withZod.length > 0 && zodNamespace !== undefined) {
+  const zodIn = results
+    .map((b) => ({ name: b.name, bytes: b.topInputs.find((t) => t.name === 'zod')?.bytes ?? 0 }))
+    .filter((b) => b.bytes > 0);
+  if (zodIn.length > 0 && zodWhole !== undefined) {
+    // A bundle carrying about as much zod as the whole library imports it through the `z` object.
+    const whole = zodIn.filter((b) => b.bytes > zodWhole * 0.8);
+    const envelope = variant(variants, 'powertools-sns-envelope');
     notes.push(
-      `zod is in ${withZod.length} of ${results.length} bundles: \`import { z } from 'zod'\` takes the whole library (${kb(zodNamespace)} bundled alone, locales included) because a namespace object cannot be tree-shaken; named imports bundle to ${zodNamed === undefined ? '?' : kb(zodNamed)} and \`zod/mini\` to ${zodMini === undefined ? '?' : kb(zodMini)}. Fix: the schemas Lambdas load (shared/config/schema.ts, shared/deploy/contracts.ts, …) import from \`zod/mini\` or by name.`,
+      `zod is in ${zodIn.length} of ${results.length} bundles, ${rangeKb(zodIn.map((b) => b.bytes))} each. \`import { z } from 'zod'\` takes the whole library (${kb(zodWhole)} bundled alone, locales included); \`import * as z from 'zod'\` tree-shakes to ${zodNamespace === undefined ? '?' : kb(zodNamespace)} for a small schema, \`zod/mini\` to ${zodMini === undefined ? '?' : kb(zodMini)}.${
+        whole.length > 0
+          ? ` Still the whole library in: ${whole.map((b) => `${b.name} (${kb(b.bytes)})`).join(', ')}${envelope !== undefined ? `: Powertools parser's envelopes, schemas and helpers import \`{ z }\` themselves (SnsEnvelope + JSONStringified alone: ${kb(envelope)}); parsing the SNS record with our own schema avoids them` : ''}.`
+          : ''
+      } Further: \`zod/mini\` for the schemas the Lambdas load.`,
     );
   }
   const withEc2 = carrying(results, '@aws-sdk/client-ec2');
@@ -45,7 +54,7 @@ function bundleDiagnosis(
   const dynamo = variant(variants, 'dynamodb');
   if (ssm !== undefined && ssm > goal) {
     notes.push(
-      `With the SDK bundled, a single client already exceeds the goal (SSM ${kb(ssm)}${dynamo === undefined ? '' : `, DynamoDB ${kb(dynamo)}`}${ec2 === undefined ? '' : `, EC2 ${kb(ec2)}`}: @smithy/core, the credential providers' nested clients and the client's schemas), so no function that calls AWS can be under ${kb(goal)} this way. Leaving \`@aws-sdk/*\` and \`@smithy/*\` external, to the SDK of the nodejs24.x runtime, brings the bundles to ${rangeKb(results.map((b) => b.sdkExternal?.bytes))}, then mostly zod.`,
+      `With the SDK bundled, a single client already exceeds the goal (SSM ${kb(ssm)}${dynamo === undefined ? '' : `, DynamoDB ${kb(dynamo)}`}${ec2 === undefined ? '' : `, EC2 ${kb(ec2)}`}: @smithy/core, the credential providers' nested clients and the client's schemas), so no function that calls AWS can be under ${kb(goal)} this way. Leaving \`@aws-sdk/*\` and \`@smithy/*\` external, to the SDK of the nodejs24.x runtime, brings the bundles to ${rangeKb(results.map((b) => b.sdkExternal?.bytes))}, then mostly zod and our code.`,
     );
   }
   const fixedNoSdk = variants.find((v) => v.id === 'fixed-no-sdk');
@@ -54,7 +63,7 @@ function bundleDiagnosis(
     const timing = (v: ImportVariant) =>
       v.coldImportMs === undefined ? '' : `, cold import ${v.coldImportMs.toFixed(0)} ms`;
     notes.push(
-      `What the fixes would give, measured on stand-ins (same bundling): a Lambda without AWS calls — middy, logger, parser, a zod/mini schema — ${kb(fixedNoSdk.bytes)}${timing(fixedNoSdk)}; the same with one SSM client ${kb(fixedSsm.bytes)}${timing(fixedSsm)}. So with zod/mini and per-capability drivers the functions without AWS calls meet both goals, and those with one client are ${fixedSsm.bytes > goal ? 'still over the size goal by about that client' : 'within the size goal'}: ${fixedSsm.bytes > goal ? 'either the goal allows one SDK client, or the SDK is left external (which costs start time, below).' : 'the size goal holds.'}`,
+      `What the fixes would give, measured on stand-ins (same bundling): a Lambda without AWS calls — middy, logger, parser, a zod/mini schema — ${kb(fixedNoSdk.bytes)}${timing(fixedNoSdk)}; the same with one SSM client ${kb(fixedSsm.bytes)}${timing(fixedSsm)}. So with per-capability drivers (and zod/mini) the functions without AWS calls meet both goals, and those with one client are ${fixedSsm.bytes > goal ? 'still over the size goal by about that client' : 'within the size goal'}: ${fixedSsm.bytes > goal ? 'either the goal allows one SDK client, or the SDK is left external (which costs start time, below).' : 'the size goal holds.'}`,
     );
   }
   return notes;
@@ -63,7 +72,8 @@ function bundleDiagnosis(
 function rangeKb(values: readonly (number | undefined)[]): string {
   const known = values.filter((v): v is number => v !== undefined && v > 0);
   if (known.length === 0) return '?';
-  return `${kb(Math.min(...known))}–${kb(Math.max(...known))}`;
+  const [low, high] = [kb(Math.min(...known)), kb(Math.max(...known))];
+  return low === high ? low : `${low}–${high}`;
 }
 
 /**
