@@ -93,7 +93,7 @@ export function findMisses(r: BenchResults): string[] {
         `${big.length} of ${results.length} bundles exceed ${kb(goalBytes)} (largest: ${sorted
           .slice(0, 3)
           .map((b) => `${b.name} ${kb(b.bytes)}`)
-          .join(', ')}; smallest: ${sorted.at(-1)!.name} ${kb(sorted.at(-1)!.bytes)}).`,
+          .join(', ')}; the smallest over it: ${sorted.at(-1)!.name} ${kb(sorted.at(-1)!.bytes)}).`,
         ...bundleDiagnosis(results, importVariants, goalBytes),
       );
     }
