@@ -2,8 +2,8 @@
  * Runs the stacks under Pulumi's mock runtime, with SST's own components: the globals the SST CLI
  * provides (`$app`, `$cli`, `$interpolate`, `aws`, `sst`, …), a local HTTP server answering the CLI's
  * RPC calls (`Provider.Aws.Bootstrap`, `Runtime.Build`), and mocks that record every resource.
- * `@pulumi/pulumi` and `@pulumi/aws` are the copies in `.sst/platform/node_modules` (aliased in
- * `tests/infra/vitest.config.ts`), so SST's components and this harness share one runtime.
+ * `@pulumi/pulumi` and `@pulumi/aws` are loaded from `.sst/platform/node_modules` by path, the
+ * copies SST's components use, so that the components and this harness share one runtime.
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
