@@ -216,7 +216,12 @@ export class BashCommandRunner implements CommandRunner {
     if (pid !== undefined) {
       // setTimeout fires at once beyond 2^31-1 ms; status() enforces longer deadlines.
       const delay = Math.min(2 ** 31 - 1, Math.max(0, meta.deadline - Date.now()));
-      const timer = setTimeout(() => void this.#expire(base, pid), delay);
+      // The state directory may be gone when the timer fires (removed by hand, a test's cleanup):
+      // the rejection must not reach the process, whose default is to exit on it. status() enforces
+      // the deadline again if the command is still asked about.
+      const timer = setTimeout(() => {
+        this.#expire(base, pid).catch(() => undefined);
+      }, delay);
       timer.unref();
     }
   }
@@ -227,7 +232,9 @@ export class BashCommandRunner implements CommandRunner {
     if ((await readIfExists(`${base}.timedout`)) !== undefined) return;
     await writeFile(`${base}.timedout`, `${new Date().toISOString()}\n`);
     await killSession(pid, 'SIGTERM');
-    setTimeout(() => void killSession(pid, 'SIGKILL'), this.#graceMs).unref();
+    setTimeout(() => {
+      killSession(pid, 'SIGKILL').catch(() => undefined);
+    }, this.#graceMs).unref();
   }
 
   async #hostStatus(dir: string, commandId: string, host: HostRef): Promise<InvocationResult> {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -117,6 +117,44 @@ describe('BashCommandRunner', () => {
     const childPid = Number((await readFile(pidFile, 'utf8')).trim());
     for (let i = 0; i < 100 && isAlive(childPid); i++) await new Promise((r) => setTimeout(r, 50));
     expect(isAlive(childPid)).toBe(false);
+  });
+
+  it('survives its deadline timer firing after the state directory was removed', async () => {
+    // Prepare
+    const stateDir = await mkdtemp(path.join(tmpdir(), 'stepops-gone-'));
+    const runner = new BashCommandRunner({ home: () => stateDir, killGraceSeconds: 1 });
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    let pid: number | undefined;
+    try {
+      // Act
+      const handle = await runner.send({
+        hosts: [host],
+        script: 'sleep 30',
+        timeoutSeconds: 1,
+        comment: 'x',
+      });
+      const commandDir = path.join(stateDir, 'commands', handle.commandId);
+      const metaName = (await readdir(commandDir)).find((name) => name.endsWith('.json')) ?? '';
+      const meta = JSON.parse(await readFile(path.join(commandDir, metaName), 'utf8'));
+      pid = meta.pid as number;
+      await rm(stateDir, { recursive: true, force: true });
+      await new Promise((resolve) => setTimeout(resolve, 1_800));
+
+      // Assess
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+      if (pid !== undefined) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // Gone already.
+        }
+      }
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 
   it('kills the steps of a rendered script too, which run under timeout in process groups of their own', async () => {
