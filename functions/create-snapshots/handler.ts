@@ -6,12 +6,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { createSnapshotsInputSchema, snapshotsSchema } from '../../shared/deploy/contracts.ts';
-import { defaultDeployDeps } from '../../shared/deploy/deps.ts';
+import { deployDepsWith } from '../../shared/deploy/deps.ts';
 import { createSnapshotsStep } from '../../shared/deploy/steps.ts';
+import { snapshotServiceFor } from '../../shared/drivers/snapshots.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'create-snapshots' } });
-const deps = defaultDeployDeps();
+/** Only the capabilities this step uses: the bundle holds only their adapters. */
+const deps = deployDepsWith({ snapshots: (target) => snapshotServiceFor(target) });
 
 export const handler = middy()
   .use(injectLambdaContext(logger))

@@ -6,12 +6,17 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { notifyInputSchema, runOutcomeSchema } from '../../shared/deploy/contracts.ts';
-import { defaultDeployDeps } from '../../shared/deploy/deps.ts';
+import { deployDepsWith } from '../../shared/deploy/deps.ts';
 import { notifyStep } from '../../shared/deploy/steps.ts';
+import { fallbackNotifierFor, notifierFor } from '../../shared/drivers/notifier.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'notify' } });
-const deps = defaultDeployDeps();
+/** Only the capabilities this step uses: the bundle holds only their adapters. */
+const deps = deployDepsWith({
+  notifier: (target) => notifierFor(target),
+  fallbackNotifier: () => fallbackNotifierFor(),
+});
 
 export const handler = middy()
   .use(injectLambdaContext(logger))

@@ -6,12 +6,13 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { deployPlanSummarySchema, planDeployInputSchema } from '../../shared/deploy/contracts.ts';
-import { defaultDeployDeps } from '../../shared/deploy/deps.ts';
+import { deployDepsWith } from '../../shared/deploy/deps.ts';
 import { planDeployStep } from '../../shared/deploy/steps.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'plan-deploy' } });
-const deps = defaultDeployDeps();
+/** Only the capabilities this step uses: the bundle holds only their adapters. */
+const deps = deployDepsWith({});
 
 export const handler = middy()
   .use(injectLambdaContext(logger))

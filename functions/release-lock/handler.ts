@@ -6,12 +6,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { releaseLockInputSchema } from '../../shared/deploy/contracts.ts';
-import { defaultDeployDeps } from '../../shared/deploy/deps.ts';
+import { deployDepsWith } from '../../shared/deploy/deps.ts';
 import { releaseLockStep } from '../../shared/deploy/steps.ts';
+import { leaseStoreFor } from '../../shared/drivers/leases.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'release-lock' } });
-const deps = defaultDeployDeps();
+/** Only the capabilities this step uses: the bundle holds only their adapters. */
+const deps = deployDepsWith({ leases: (target) => leaseStoreFor(target) });
 
 export const handler = middy()
   .use(injectLambdaContext(logger))

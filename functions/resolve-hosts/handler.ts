@@ -6,12 +6,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { resolvedHostsSchema, resolveHostsInputSchema } from '../../shared/deploy/contracts.ts';
-import { defaultDeployDeps } from '../../shared/deploy/deps.ts';
+import { deployDepsWith } from '../../shared/deploy/deps.ts';
 import { resolveHostsStep } from '../../shared/deploy/steps.ts';
+import { hostDirectoryFor } from '../../shared/drivers/hosts.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'resolve-hosts' } });
-const deps = defaultDeployDeps();
+/** Only the capabilities this step uses: the bundle holds only their adapters. */
+const deps = deployDepsWith({ hosts: (target) => hostDirectoryFor(target) });
 
 export const handler = middy()
   .use(injectLambdaContext(logger))

@@ -1,0 +1,24 @@
+/** The probe runner of a target: the standard runner, running host probes through the command runner. */
+import type { Target } from '../config/schema.ts';
+import { StandardProbeRunner } from '../health/probe.ts';
+import { commandRunnerFor } from './commands.ts';
+import type { DriversOptions } from './options.ts';
+import type { CommandRunner, ProbeRunner } from './ports.ts';
+
+/**
+ * Chooses the probe runner for a target; `commands` shares a runner already made for the target.
+ *
+ * @example
+ * const results = await probeRunnerFor(target).run(probe, hosts);
+ */
+export function probeRunnerFor(
+  target: Target,
+  options: DriversOptions = {},
+  commands: CommandRunner = commandRunnerFor(target, options),
+): ProbeRunner {
+  const hosts = target.hosts;
+  return new StandardProbeRunner({
+    commands,
+    ...(hosts.type === 'ec2' ? { workingDirectory: hosts.workingDirectory, user: hosts.user } : {}),
+  });
+}
