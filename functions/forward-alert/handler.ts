@@ -5,13 +5,15 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { SnsEnvelope } from '@aws-lambda-powertools/parser/envelopes/sns';
-import { JSONStringified } from '@aws-lambda-powertools/parser/helpers';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import middy from '@middy/core';
 import type * as z from 'zod';
-import { forwardToSlack, notificationSchema } from '../../shared/alerts/forward.ts';
+import {
+  forwardToSlack,
+  type notificationSchema,
+  snsNotificationsSchema,
+} from '../../shared/alerts/forward.ts';
 import { linked } from '../../shared/api/resources.ts';
 import { ParameterCache } from '../../shared/api/secrets.ts';
 import { findTarget } from '../../shared/config/registry.ts';
@@ -29,7 +31,7 @@ function targetWebhookParameter(target: string): string | undefined {
 
 export const handler = middy()
   .use(injectLambdaContext(logger, { logEvent: false }))
-  .use(parser({ schema: JSONStringified(notificationSchema), envelope: SnsEnvelope }))
+  .use(parser({ schema: snsNotificationsSchema }))
   .handler(async (notifications: z.infer<typeof notificationSchema>[]) => {
     for (const notification of notifications) {
       const about = {

@@ -24,6 +24,33 @@ export const notificationSchema = z.object({
   at: z.string(),
 }) satisfies z.ZodType<Notification>;
 
+/** An SNS message holding a notification: its JSON text, parsed, then checked. */
+const notificationMessageSchema = z
+  .string()
+  .transform((text, context): unknown => {
+    try {
+      return JSON.parse(text);
+    } catch {
+      context.addIssue({ code: 'custom', message: 'the SNS message is not JSON' });
+      return z.NEVER;
+    }
+  })
+  .pipe(notificationSchema);
+
+/**
+ * The SNS event the forwarder receives, to the notifications its records carry. Our own schema of
+ * the few fields read rather than Powertools' `SnsEnvelope` and `JSONStringified`, which import the
+ * whole of zod (`import { z }`) and so put all of it in the bundle.
+ *
+ * @example
+ * snsNotificationsSchema.parse({ Records: [{ Sns: { Message: JSON.stringify(notification) } }] }) // [notification]
+ */
+export const snsNotificationsSchema = z
+  .object({
+    Records: z.array(z.object({ Sns: z.object({ Message: notificationMessageSchema }) })),
+  })
+  .transform((event) => event.Records.map((record) => record.Sns.Message));
+
 /** What the forwarder needs from the outside world. */
 export interface ForwarderDeps {
   /** The decrypted value of an SSM parameter. */
