@@ -251,8 +251,11 @@ export class BashCommandRunner implements CommandRunner {
       };
     }
     const meta = JSON.parse(metaText) as InvocationMeta;
-    const outputTail = await readLogTail(`${base}.log`);
+    // The end markers first, the log after: a log read first may miss what the script wrote just
+    // before it ended.
     const timedOut = await readIfExists(`${base}.timedout`);
+    const exitText = await readIfExists(`${base}.exit`);
+    const outputTail = await readLogTail(`${base}.log`);
     if (timedOut !== undefined) {
       // Make sure the group is gone even if the process that set the timer is not.
       if (meta.pid !== undefined && Date.now() - Date.parse(timedOut) > this.#graceMs) {
@@ -260,7 +263,6 @@ export class BashCommandRunner implements CommandRunner {
       }
       return { hostId: host.id, state: 'timed-out', outputTail };
     }
-    const exitText = await readIfExists(`${base}.exit`);
     if (exitText !== undefined) {
       const exitCode = Number.parseInt(exitText.trim(), 10);
       const state: InvocationState = exitCode === 0 ? 'succeeded' : 'failed';
