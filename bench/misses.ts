@@ -17,6 +17,9 @@ function carrying(results: readonly BundleResult[], pkg: string): string[] {
   return results.filter((b) => b.topInputs.some((t) => t.name === pkg)).map((b) => b.name);
 }
 
+/** The functions whose steps call EC2, and so must carry its client. */
+const EC2_CALLERS: readonly string[] = ['resolve-hosts', 'create-snapshots', 'check-health'];
+
 /** The diagnosis of oversized bundles, from the metafiles and the import variants. */
 function bundleDiagnosis(
   results: readonly BundleResult[],
@@ -45,9 +48,14 @@ function bundleDiagnosis(
   const withEc2 = carrying(results, '@aws-sdk/client-ec2');
   const ec2 = variant(variants, 'ec2');
   const drivers = variant(variants, 'drivers');
-  if (withEc2.length > 0) {
+  const unexpectedEc2 = withEc2.filter((name) => !EC2_CALLERS.includes(name));
+  if (unexpectedEc2.length > 0) {
     notes.push(
-      `@aws-sdk/client-ec2 (${ec2 === undefined ? '?' : kb(ec2)} bundled alone) is in ${withEc2.length} bundles (${withEc2.join(', ')}), though only resolving hosts and snapshots call EC2: they import shared/drivers/index.ts, whose driversFor imports every adapter statically (${drivers === undefined ? '?' : kb(drivers)} bundled alone), so every deploy Lambda carries EC2, SSM, DynamoDB, SNS and the local adapters. Fix: each handler imports only the adapters of the capabilities it uses (a driver factory per capability), or the adapters are loaded with \`await import()\` and bundled with code splitting.`,
+      `@aws-sdk/client-ec2 (${ec2 === undefined ? '?' : kb(ec2)} bundled alone) is in ${unexpectedEc2.join(', ')}, which never call EC2: something they import pulls in every adapter (shared/drivers/index.ts, whose driversFor imports them all, is ${drivers === undefined ? '?' : kb(drivers)} bundled alone). Fix: wire those handlers with the per-capability factories of shared/drivers/ only.`,
+    );
+  } else if (withEc2.length > 0) {
+    notes.push(
+      `@aws-sdk/client-ec2 (${ec2 === undefined ? '?' : kb(ec2)} bundled alone) is only in the functions that call EC2 (${withEc2.join(', ')}: DescribeInstances, CreateSnapshots, DescribeInstanceStatus), and is what puts them near 1 MB.`,
     );
   }
   const ssm = variant(variants, 'ssm');
@@ -63,7 +71,7 @@ function bundleDiagnosis(
     const timing = (v: ImportVariant) =>
       v.coldImportMs === undefined ? '' : `, cold import ${v.coldImportMs.toFixed(0)} ms`;
     notes.push(
-      `What the fixes would give, measured on stand-ins (same bundling): a Lambda without AWS calls — middy, logger, parser, a zod/mini schema — ${kb(fixedNoSdk.bytes)}${timing(fixedNoSdk)}; the same with one SSM client ${kb(fixedSsm.bytes)}${timing(fixedSsm)}. So with per-capability drivers (and zod/mini) the functions without AWS calls meet both goals, and those with one client are ${fixedSsm.bytes > goal ? 'still over the size goal by about that client' : 'within the size goal'}: ${fixedSsm.bytes > goal ? 'either the goal allows one SDK client, or the SDK is left external (which costs start time, below).' : 'the size goal holds.'}`,
+      `What the fixes would give, measured on stand-ins (same bundling): a Lambda without AWS calls — middy, logger, parser, a zod/mini schema — ${kb(fixedNoSdk.bytes)}${timing(fixedNoSdk)}; the same with one SSM client ${kb(fixedSsm.bytes)}${timing(fixedSsm)}. So with zod/mini the functions without AWS calls meet both goals, and those with one client are ${fixedSsm.bytes > goal ? 'still over the size goal by about that client' : 'within the size goal'}: ${fixedSsm.bytes > goal ? 'either the goal allows one SDK client, or the SDK is left external (which costs start time, below).' : 'the size goal holds.'}`,
     );
   }
   return notes;
