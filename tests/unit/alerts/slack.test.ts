@@ -143,7 +143,7 @@ describe('slackMessage', () => {
 describe('postToSlack against a local webhook', () => {
   let server: Server;
   let url: string;
-  const secretPath = '/services/T000SECRET/B000SECRET/XXXXSECRETTOKEN';
+  const secretPath = '/services/T000SECRET/B000SECRET/ZZZZSECRETTOKEN';
   let answers: number[] = [];
   let received: { method: string; path: string; contentType: string; body: unknown }[] = [];
 
