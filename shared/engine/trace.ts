@@ -243,7 +243,9 @@ export function formatTimeline(trace: RunTrace): string {
     24,
     ...steps.map((s) => s.state.length + s.depth * 2 + (s.iteration !== undefined ? 5 : 0)),
   );
-  for (const step of steps) {
+  const offsets = steps.map((s) => `+${(s.startedMs / 1000).toFixed(3)}s`);
+  const offsetWidth = Math.max(0, ...offsets.map((o) => o.length));
+  for (const [i, step] of steps.entries()) {
     const label = `${'  '.repeat(step.depth)}${step.iteration !== undefined ? `[${step.iteration}] ` : ''}${step.state}`;
     const notes: string[] = [];
     if (step.retries > 0) notes.push(`retried ×${step.retries}`);
@@ -252,7 +254,7 @@ export function formatTimeline(trace: RunTrace): string {
     if (step.outcome === 'running') notes.push('running');
     const duration = step.durationMs === undefined ? '' : seconds(step.durationMs);
     lines.push(
-      `  +${(step.startedMs / 1000).toFixed(3)}s  ${label.padEnd(width)}  ${step.stateType.padEnd(7)} ${duration.padStart(8)}${notes.length ? `  ${notes.join(', ')}` : ''}`.trimEnd(),
+      `  ${offsets[i]!.padStart(offsetWidth)}  ${label.padEnd(width)}  ${step.stateType.padEnd(7)} ${duration.padStart(8)}${notes.length ? `  ${notes.join(', ')}` : ''}`.trimEnd(),
     );
   }
   if (trace.status === 'FAILED') {
