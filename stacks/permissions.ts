@@ -71,9 +71,9 @@ export function sendCommandStatements(context: PermissionContext): Statement[] {
   ];
 }
 
-/** Reading invocations back: GetCommandInvocation and ListCommandInvocations have no resource-level permissions. */
+/** Reading invocations back: GetCommandInvocation has no resource-level permissions. */
 export function readCommandStatements(): Statement[] {
-  return [{ actions: ['ssm:GetCommandInvocation', 'ssm:ListCommandInvocations'], resources: ['*'] }];
+  return [{ actions: ['ssm:GetCommandInvocation'], resources: ['*'] }];
 }
 
 /** Finding instances: `DescribeInstances`, `DescribeInstanceStatus` and SSM's `DescribeInstanceInformation` take '*' only. */

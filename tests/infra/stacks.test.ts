@@ -26,7 +26,6 @@ const STAR_RESOURCE_ACTIONS = new Set([
   'ec2:DescribeInstanceStatus',
   'ssm:DescribeInstanceInformation',
   'ssm:GetCommandInvocation',
-  'ssm:ListCommandInvocations',
   'logs:CreateLogDelivery',
   'logs:GetLogDelivery',
   'logs:UpdateLogDelivery',
@@ -191,6 +190,14 @@ describe('deploy workflow', () => {
         ).toEqual([]);
       }
     }
+  });
+
+  it('lets poll-command read command invocations and nothing more of SSM', () => {
+    // Act
+    const actions = actionsOf(statementsOf(`${functionComponentName('poll-command')}Role`));
+
+    // Assess
+    expect(actions.filter((a) => a.startsWith('ssm:'))).toEqual(['ssm:GetCommandInvocation']);
   });
 
   it('limits ssm:SendCommand to AWS-RunShellScript and to instances tagged for the stage targets', () => {
