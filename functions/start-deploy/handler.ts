@@ -10,10 +10,11 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { handleStartDeploy } from '../../shared/api/deploys.ts';
-import { DynamoLeaseReader } from '../../shared/api/leases.ts';
+import { deployLeaseReader } from '../../shared/api/leases.ts';
 import { linked } from '../../shared/api/resources.ts';
 import { ParameterCache } from '../../shared/api/secrets.ts';
 import { findTarget, listTargets } from '../../shared/config/registry.ts';
+import { DynamoLeaseStore } from '../../shared/drivers/aws/dynamo-lease-store.ts';
 
 const logger = new Logger({ serviceName: 'stepops-api' });
 const sfn = new SFNClient({});
@@ -28,7 +29,7 @@ export const handler = middy<APIGatewayProxyEventV2>()
       stateMachineArn: linked('DeployStateMachine').arn,
       secrets,
       secretNames: linked('ApiConfig'),
-      leases: new DynamoLeaseReader(dynamo, linked('StateTable').name),
+      leases: deployLeaseReader(new DynamoLeaseStore(linked('StateTable').name, { client: dynamo })),
       findTarget,
       listTargets: () => listTargets().map(findTarget),
       stageTargets: linked('ApiConfig').targets,

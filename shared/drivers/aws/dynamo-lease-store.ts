@@ -92,22 +92,32 @@ export class DynamoLeaseStore implements LeaseStore {
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
     }
-    const current = await this.#client.send(
-      new GetItemCommand({ TableName: this.#table, Key: { pk: { S: leaseKey(key) } }, ConsistentRead: true }),
-    );
-    const item = current.Item;
-    if (!item && attempts > 1) {
+    const current = await this.#read(key);
+    if (!current && attempts > 1) {
       // Released between the put and the read: try again.
       return this.#acquire(key, owner, ttlSeconds, attempts - 1);
     }
-    return {
-      acquired: false,
-      heldBy: {
-        key,
-        owner: item?.owner?.S ?? 'unknown',
-        expiresAt: Number(item?.expiresAt?.N ?? 0),
-      },
-    };
+    return { acquired: false, heldBy: current ?? { key, owner: 'unknown', expiresAt: 0 } };
+  }
+
+  /**
+   * The lease on a key if one is held and has not expired (TTL deletion can lag, so expiry is
+   * checked here too).
+   *
+   * @example
+   * await leases.holder('target:zmanim'); // { key: 'target:zmanim', owner: 'zmanim-3c1f…', expiresAt: … }
+   */
+  async holder(key: string): Promise<Lease | undefined> {
+    const lease = await this.#read(key);
+    return lease && lease.expiresAt > this.#now() ? lease : undefined;
+  }
+
+  async #read(key: string): Promise<Lease | undefined> {
+    const { Item: item } = await this.#client.send(
+      new GetItemCommand({ TableName: this.#table, Key: { pk: { S: leaseKey(key) } }, ConsistentRead: true }),
+    );
+    if (!item) return undefined;
+    return { key, owner: item.owner?.S ?? 'unknown', expiresAt: Number(item.expiresAt?.N ?? 0) };
   }
 
   async release(key: string, owner: string): Promise<void> {

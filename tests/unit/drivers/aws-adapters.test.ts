@@ -508,6 +508,34 @@ describe('DynamoLeaseStore', () => {
     });
   });
 
+  it('answers the holder of a live lease with a consistent read, and none for an expired or missing one', async () => {
+    // Prepare
+    dynamo
+      .on(GetItemCommand)
+      .resolvesOnce({
+        Item: { pk: { S: 'lease#target:demo' }, owner: { S: 'run-1' }, expiresAt: { N: '1600' } },
+      })
+      .resolvesOnce({
+        Item: { pk: { S: 'lease#target:demo' }, owner: { S: 'run-0' }, expiresAt: { N: '999' } },
+      })
+      .resolvesOnce({});
+
+    // Act
+    const live = await store().holder('target:demo');
+    const expired = await store().holder('target:demo');
+    const missing = await store().holder('target:demo');
+
+    // Assess
+    expect(live).toEqual({ key: 'target:demo', owner: 'run-1', expiresAt: 1600 });
+    expect(expired).toBeUndefined();
+    expect(missing).toBeUndefined();
+    expect(dynamo).toHaveReceivedCommandWith(GetItemCommand, {
+      TableName: 'stepops-state',
+      Key: { pk: { S: 'lease#target:demo' } },
+      ConsistentRead: true,
+    });
+  });
+
   it('reads the holder when the condition fails', async () => {
     // Prepare
     dynamo
