@@ -2,7 +2,7 @@
  * Reading the deploy lease of a target, so that the API answers 409 instead of starting a run that
  * would only fail at its lock step. The workflow's lock step remains the authority; this is a check.
  */
-import { leaseKey } from '../deploy/steps.ts';
+import { targetLeaseKey } from '../deploy/steps.ts';
 import type { Lease } from '../drivers/ports.ts';
 
 /** Finds who holds a target's lease now. */
@@ -19,5 +19,5 @@ export interface LeaseReader {
  * await leases.holder('zmanim'); // { key: 'target:zmanim', owner: 'zmanim-3c1f…', expiresAt: … }
  */
 export function deployLeaseReader(store: { holder(key: string): Promise<Lease | undefined> }): LeaseReader {
-  return { holder: (target) => store.holder(leaseKey(target)) };
+  return { holder: (target) => store.holder(targetLeaseKey(target)) };
 }

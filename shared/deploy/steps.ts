@@ -66,9 +66,9 @@ export type RemainingTime = () => number;
  * The lease key of a target: one run at a time acts on a target, whatever the workflow.
  *
  * @example
- * leaseKey('demo') // 'target:demo'
+ * targetLeaseKey('demo') // 'target:demo'
  */
-export function leaseKey(target: string): string {
+export function targetLeaseKey(target: string): string {
   return `target:${target}`;
 }
 
@@ -152,7 +152,7 @@ export function planDeployStep(input: PlanDeployInput, deps: DeployDeps): Deploy
  */
 export async function acquireLockStep(input: AcquireLockInput, deps: DeployDeps): Promise<LockInfo> {
   const target = deps.findTarget(input.target);
-  const key = leaseKey(target.name);
+  const key = targetLeaseKey(target.name);
   const result = await deps.driversFor(target).leases.acquire(key, input.runId, input.ttlSeconds);
   if (!result.acquired) {
     const until = new Date(result.heldBy.expiresAt * 1000).toISOString();
@@ -174,7 +174,7 @@ export async function releaseLockStep(
   deps: DeployDeps,
 ): Promise<{ released: true }> {
   const target = deps.findTarget(input.target);
-  await deps.driversFor(target).leases.release(leaseKey(target.name), input.runId);
+  await deps.driversFor(target).leases.release(targetLeaseKey(target.name), input.runId);
   return { released: true };
 }
 

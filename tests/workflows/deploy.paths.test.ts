@@ -24,10 +24,10 @@ import type {
 import { type DeployDeps, defaultDeployDeps } from '../../shared/deploy/deps.ts';
 import {
   createSnapshotsStep,
-  leaseKey,
   pollCommandStep,
   resolveHostsStep,
   sendCommandStep,
+  targetLeaseKey,
 } from '../../shared/deploy/steps.ts';
 import type { Drivers } from '../../shared/drivers/index.ts';
 import { FileLeaseStore } from '../../shared/drivers/local/file-lease-store.ts';
@@ -221,7 +221,7 @@ describe('deploy workflow on the local engine', () => {
     expect(await notificationsOf('run-success')).toEqual([
       expect.objectContaining({ target, workflow: 'deploy', outcome: 'succeeded', ref: 'v2' }),
     ]);
-    const lease = await new FileLeaseStore().acquire(leaseKey(target), 'someone-else', 60);
+    const lease = await new FileLeaseStore().acquire(targetLeaseKey(target), 'someone-else', 60);
     expect(lease.acquired).toBe(true);
     expect(formatTimeline(result.trace)).toMatch(
       /SUCCEEDED[\s\S]*\[0\] CheckHealth[\s\S]*state transitions · \d+ Lambda invocations/,
@@ -308,7 +308,7 @@ describe('deploy workflow on the local engine', () => {
       'Failed',
     ]);
     expect(sent).toEqual([]);
-    expect((await new FileLeaseStore().acquire(leaseKey(target), 'after', 60)).acquired).toBe(true);
+    expect((await new FileLeaseStore().acquire(targetLeaseKey(target), 'after', 60)).acquired).toBe(true);
     expect(await notificationsOf('run-snapfail')).toEqual([
       expect.objectContaining({
         outcome: 'failed',
@@ -497,14 +497,14 @@ describe('deploy workflow on the local engine', () => {
       host: `local:${lab.hostDir(target)}`,
       outputTail: expect.stringContaining('cannot restore the previous build'),
     });
-    expect((await new FileLeaseStore().acquire(leaseKey(target), 'after', 60)).acquired).toBe(true);
+    expect((await new FileLeaseStore().acquire(targetLeaseKey(target), 'after', 60)).acquired).toBe(true);
   });
 
   it('fails fast with TargetLockedError when another run holds the lock, and leaves that lock alone', async () => {
     // Prepare
     const target = await lab.target('wf-locked', { steps: READY, rollback: ROLLBACK_OK });
     const leases = new FileLeaseStore();
-    expect((await leases.acquire(leaseKey(target), 'other-run', 600)).acquired).toBe(true);
+    expect((await leases.acquire(targetLeaseKey(target), 'other-run', 600)).acquired).toBe(true);
     const commandsBefore = await lab.commands();
 
     // Act
@@ -524,7 +524,7 @@ describe('deploy workflow on the local engine', () => {
     ]);
     expect(await lab.commands()).toEqual(commandsBefore);
     expect(existsSync(path.join(lab.hostDir(target), 'version'))).toBe(false);
-    const still = await leases.acquire(leaseKey(target), 'third-run', 60);
+    const still = await leases.acquire(targetLeaseKey(target), 'third-run', 60);
     expect(still).toMatchObject({ acquired: false, heldBy: { owner: 'other-run' } });
     expect(await notificationsOf('run-locked')).toEqual([
       expect.objectContaining({ outcome: 'failed', error: 'TargetLockedError', failedState: 'AcquireLock' }),
@@ -554,7 +554,7 @@ describe('deploy workflow on the local engine', () => {
       'Failed',
     ]);
     expect(await lab.commands()).toEqual(commandsBefore);
-    expect((await new FileLeaseStore().acquire(leaseKey(target), 'after', 60)).acquired).toBe(true);
+    expect((await new FileLeaseStore().acquire(targetLeaseKey(target), 'after', 60)).acquired).toBe(true);
     expect(await notificationsOf('run-nohosts')).toEqual([
       expect.objectContaining({ outcome: 'failed', error: 'NoHostsError', failedState: 'ResolveHosts' }),
     ]);
