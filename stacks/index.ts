@@ -41,6 +41,7 @@ export async function createStacks(options: StacksOptions = {}) {
     stateTableArn: storage.table.arn,
     stateTableName: storage.table.name,
     alertsTopicArn: alerts.topic.arn,
+    ...(settings.commandLogGroup ? { commandLogGroup: settings.commandLogGroup } : {}),
     links: [storage.link, alerts.link],
     workflow,
   });

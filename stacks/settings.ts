@@ -20,6 +20,8 @@ export interface StageSettings {
   targets: Ec2Target[];
   /** Local targets left out of the default list, for the deploy's log. */
   skippedLocalTargets: string[];
+  /** CloudWatch Logs group that receives the full output of every command (`STEPOPS_COMMAND_LOG_GROUP`). */
+  commandLogGroup?: string;
   /** SSM parameter names of the stage's secrets (the values are created by hand, see the README, "Running on AWS"). */
   parameters: {
     /** SecureString: the GitHub webhook secret. */
@@ -92,11 +94,18 @@ export function stageSettings(
       'no target to deploy: every target has local hosts or STEPOPS_TARGETS is empty',
     );
   }
+  const commandLogGroup = env.STEPOPS_COMMAND_LOG_GROUP?.trim() || undefined;
+  if (commandLogGroup !== undefined && !/^[\w./#-]{1,512}$/.test(commandLogGroup)) {
+    throw new StageConfigError(
+      `STEPOPS_COMMAND_LOG_GROUP: "${commandLogGroup}" is not a log group name (letters, digits, "_", "-", "/", ".", "#")`,
+    );
+  }
   const prefix = `/stepops/${stage}`;
   return {
     stage,
     targets,
     skippedLocalTargets,
+    ...(commandLogGroup ? { commandLogGroup } : {}),
     parameters: {
       githubWebhookSecret: env.STEPOPS_GITHUB_WEBHOOK_SECRET_PARAMETER ?? `${prefix}/github-webhook-secret`,
       apiTokenHash: env.STEPOPS_API_TOKEN_HASH_PARAMETER ?? `${prefix}/api-token-sha256`,

@@ -44,10 +44,12 @@ export interface DeployWorkflowModule {
 export function driverEnvironment(context: {
   stateTableName: $util.Input<string>;
   alertsTopicArn: $util.Input<string>;
-}) {
+  commandLogGroup?: string;
+}): Record<string, $util.Input<string>> {
   return {
     STEPOPS_STATE_TABLE: context.stateTableName,
     STEPOPS_ALERTS_TOPIC_ARN: context.alertsTopicArn,
+    ...(context.commandLogGroup ? { STEPOPS_COMMAND_LOG_GROUP: context.commandLogGroup } : {}),
   };
 }
 
@@ -60,6 +62,8 @@ export function functionComponentName(folder: string): string {
 export interface WorkflowsContext extends PermissionContext {
   stage: string;
   stateTableName: $util.Input<string>;
+  /** Log group for the full output of commands; none when omitted. */
+  commandLogGroup?: string;
   links: $util.Input<unknown>[];
   workflow: DeployWorkflowModule;
 }

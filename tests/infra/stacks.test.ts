@@ -445,4 +445,26 @@ describe('stage targets', () => {
       'zmanim',
     ]);
   });
+
+  it('sends command output to the log group the stage names, and refuses a name that is not one', async () => {
+    // Prepare
+    const { stageSettings } = await import('../../stacks/settings.ts');
+    const { driverEnvironment } = await import('../../stacks/workflows.ts');
+    const names = { stateTableName: 'state', alertsTopicArn: 'arn:aws:sns:eu-west-1:123456789012:alerts' };
+
+    // Act
+    const settings = stageSettings('test', { STEPOPS_COMMAND_LOG_GROUP: '/stepops/test/commands' });
+    const withGroup = driverEnvironment({ ...names, commandLogGroup: settings.commandLogGroup });
+    const without = driverEnvironment({
+      ...names,
+      commandLogGroup: stageSettings('test', {}).commandLogGroup,
+    });
+
+    // Assess
+    expect(withGroup.STEPOPS_COMMAND_LOG_GROUP).toBe('/stepops/test/commands');
+    expect(without).not.toHaveProperty('STEPOPS_COMMAND_LOG_GROUP');
+    expect(() => stageSettings('test', { STEPOPS_COMMAND_LOG_GROUP: 'bad group; rm' })).toThrow(
+      /STEPOPS_COMMAND_LOG_GROUP: "bad group; rm" is not a log group name/,
+    );
+  });
 });
