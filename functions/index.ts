@@ -9,8 +9,10 @@ import {
   type LocalEngine,
 } from '../shared/engine/index.ts';
 import { localArns } from '../workflows/asl.ts';
+import { BACKUP_FUNCTIONS, type BackupFunction, backupWorkflow } from '../workflows/backup.ts';
 import { DEPLOY_FUNCTIONS, type DeployFunction, deployWorkflow } from '../workflows/deploy.ts';
 import { handler as acquireLock } from './acquire-lock/handler.ts';
+import { BACKUP_HANDLERS } from './backup.ts';
 import { handler as checkHealth } from './check-health/handler.ts';
 import { handler as createSnapshots } from './create-snapshots/handler.ts';
 import { handler as describeBatchFailure } from './describe-batch-failure/handler.ts';
@@ -35,7 +37,11 @@ export const HANDLERS = {
   'plan-rollback': planRollback,
   'release-lock': releaseLock,
   notify,
-} satisfies Record<DeployFunction, unknown> as unknown as Record<DeployFunction, LambdaHandler>;
+  ...BACKUP_HANDLERS,
+} satisfies Record<DeployFunction | BackupFunction, unknown> as unknown as Record<
+  DeployFunction | BackupFunction,
+  LambdaHandler
+>;
 
 export type FunctionName = keyof typeof HANDLERS;
 
@@ -67,6 +73,22 @@ export const LOCAL_DEPLOY_ARNS: Record<DeployFunction, string> = localArns(DEPLO
 export function createLocalDeployEngine(options: EngineOptions = {}): LocalEngine {
   return createLocalEngine(deployWorkflow(LOCAL_DEPLOY_ARNS), handlersByArn(LOCAL_DEPLOY_ARNS), {
     stateMachineName: 'stepops-deploy',
+    ...options,
+  });
+}
+
+/** The ARNs of the backup functions on the local engine. */
+export const LOCAL_BACKUP_ARNS: Record<BackupFunction, string> = localArns(BACKUP_FUNCTIONS);
+
+/**
+ * The backup workflow on the local engine with the real handlers.
+ *
+ * @example
+ * const result = await createLocalBackupEngine().start({ target: 'demo' }).result;
+ */
+export function createLocalBackupEngine(options: EngineOptions = {}): LocalEngine {
+  return createLocalEngine(backupWorkflow(LOCAL_BACKUP_ARNS), handlersByArn(LOCAL_BACKUP_ARNS), {
+    stateMachineName: 'stepops-backup',
     ...options,
   });
 }

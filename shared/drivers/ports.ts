@@ -326,3 +326,26 @@ export interface ObjectStore {
   /** The URI that names an object in the catalogue (`s3://bucket/key`, `file:///…`). */
   uri(bucket: string, key: string): string;
 }
+
+/** A temporary database restored from a snapshot for a restore test. */
+export interface ScratchDatabase {
+  id: string;
+  region: string;
+}
+
+/** Restore tests of RDS snapshots: restore to a temporary instance, read it, delete it. */
+export interface ScratchDatabases {
+  /** Restores a snapshot to a new instance tagged for stepops; returns it. */
+  restore(request: {
+    region: string;
+    snapshotId: string;
+    cluster?: boolean;
+    instanceId: string;
+    instanceClass: string;
+    tags: Record<string, string>;
+  }): Promise<ScratchDatabase>;
+  /** The instance's status (`creating`, `available`, `failed`, …) and endpoint, or `missing`. */
+  status(db: ScratchDatabase): Promise<{ status: string; endpoint?: string }>;
+  /** Deletes the instance without a final snapshot; refuses one not tagged by stepops. */
+  remove(db: ScratchDatabase): Promise<void>;
+}
