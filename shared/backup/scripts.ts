@@ -170,7 +170,7 @@ export function renderDumpScript(job: DumpBackupJob, options: DumpScriptOptions)
     '  exit "${status}"',
     '}',
     'if [ ! -s "$STEPOPS_DUMP_FILE" ]; then',
-    `  echo ${shellQuote(`stepops: the dump script of ${job.name} wrote nothing to $STEPOPS_DUMP_FILE; nothing was uploaded`)} >&2`,
+    `  echo ${shellQuote(`stepops: the dump script of ${job.name} wrote an empty dump file; nothing was uploaded`)} >&2`,
     '  exit 1',
     'fi',
     'sha=$(sha256sum "$STEPOPS_DUMP_FILE" | cut -d" " -f1)',

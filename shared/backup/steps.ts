@@ -403,7 +403,7 @@ export async function recordBackupStep(input: RecordBackupInput, deps: BackupDep
   let detail: string;
   if (error) {
     detail = `${error.Error ?? 'Error'}: ${tail(causeText(error.Cause), DETAIL_TAIL)}`;
-  } else if (!status || status.status !== 'completed') {
+  } else if (status?.status !== 'completed') {
     detail = status?.detail ?? 'the job did not complete';
   } else if (handle?.object) {
     const found = await drivers.objects.head(handle.object.bucket, handle.object.key);
