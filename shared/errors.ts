@@ -66,3 +66,19 @@ export class RollbackFailedError extends Error {
     this.name = 'RollbackFailedError';
   }
 }
+
+/** SSM reported a command status stepops does not know: the run stops rather than wait forever. */
+export class UnknownCommandStatusError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnknownCommandStatusError';
+  }
+}
+
+/** This run no longer holds its target's lease: it stops before touching another host. */
+export class LeaseLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LeaseLostError';
+  }
+}

@@ -21,7 +21,7 @@ export const DEPLOY_FUNCTION_SETTINGS: Record<string, FunctionSettings> = {
   'acquire-lock': { capabilities: ['leases'], memory: '256 MB' },
   'resolve-hosts': { capabilities: ['hosts'], memory: '256 MB' },
   'create-snapshots': { capabilities: ['snapshots'], memory: '256 MB' },
-  'send-command': { capabilities: ['send-commands'], memory: '512 MB' },
+  'send-command': { capabilities: ['send-commands', 'leases'], memory: '512 MB' },
   'poll-command': { capabilities: ['read-commands'], memory: '256 MB' },
   'check-health': { capabilities: ['probes'], memory: '512 MB' },
   'describe-batch-failure': { capabilities: [], memory: '256 MB' },

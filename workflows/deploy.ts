@@ -109,6 +109,7 @@ export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): 
           'hosts.$': '$.batch.hosts',
           'batchIndex.$': '$.batch.index',
           'maxErrors.$': '$.maxErrors',
+          'startedAt.$': '$$.Execution.StartTime',
         },
         resultPath: '$.command',
         next: 'WaitForDeploy',
@@ -259,7 +260,12 @@ export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): 
       catchNext: RELEASE,
     }),
     step('SendRollbackCommand', 'send-command', {
-      parameters: { ...runRef, phase: 'rollback', 'hosts.$': '$.rollback.hosts' },
+      parameters: {
+        ...runRef,
+        phase: 'rollback',
+        'hosts.$': '$.rollback.hosts',
+        'startedAt.$': '$$.Execution.StartTime',
+      },
       resultPath: '$.rollbackCommand',
       next: 'WaitForRollback',
       catchNext: RELEASE,

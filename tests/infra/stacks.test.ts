@@ -26,6 +26,7 @@ const STAR_RESOURCE_ACTIONS = new Set([
   'ec2:DescribeInstanceStatus',
   'ssm:DescribeInstanceInformation',
   'ssm:GetCommandInvocation',
+  'ssm:ListCommands',
   'logs:CreateLogDelivery',
   'logs:GetLogDelivery',
   'logs:UpdateLogDelivery',
