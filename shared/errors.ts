@@ -82,3 +82,11 @@ export class LeaseLostError extends Error {
     this.name = 'LeaseLostError';
   }
 }
+
+/** A run could outlast its state machine's timeout (too many batches for the stage's bound). */
+export class RunTooLongError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunTooLongError';
+  }
+}

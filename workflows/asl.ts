@@ -1,7 +1,7 @@
 /**
  * The few typed helpers the workflows share. Every Lambda Task is built with {@link lambdaTask},
  * so each has a timeout, the retry of transient Lambda errors and a catch that leads to a path
- * which notifies (DESIGN rule 2).
+ * which notifies.
  */
 import type { Catcher, JsonObject, Retrier, TaskState } from '../shared/engine/asl.ts';
 

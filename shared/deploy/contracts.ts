@@ -74,6 +74,8 @@ export const resolveHostsInputSchema = z.strictObject({
   target: targetName,
   runId,
   batchSize: countOrPercent,
+  /** The state machine's `TimeoutSeconds`: a run whose bound exceeds it is refused before it starts. */
+  runTimeoutSeconds: z.number().int().positive().optional(),
 });
 export type ResolveHostsInput = z.infer<typeof resolveHostsInputSchema>;
 

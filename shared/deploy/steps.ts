@@ -6,7 +6,21 @@ import type { Target } from '../config/schema.ts';
 import { hostSelector } from '../drivers/index.ts';
 import { tail } from '../drivers/output.ts';
 import type { InvocationResult, Notification, ProbeResult } from '../drivers/ports.ts';
-import { InvalidInputError, LeaseLostError, NoHostsError, TargetLockedError } from '../errors.ts';
+import {
+  InvalidInputError,
+  LeaseLostError,
+  NoHostsError,
+  RunTooLongError,
+  TargetLockedError,
+} from '../errors.ts';
+import {
+  ASSUMED_BATCHES_FOR_COUNT,
+  batchLeaseSeconds,
+  COMMAND_DELIVERY_MARGIN_SECONDS,
+  LEASE_MARGIN_SECONDS,
+  MAX_LEASE_SECONDS,
+  runBoundSeconds,
+} from './bounds.ts';
 import {
   type AcquireLockInput,
   type BatchFailed,
@@ -45,29 +59,15 @@ import {
 } from './outcome.ts';
 import { type DeployPlan, planDeploy, resolveCount, splitIntoBatches } from './plan.ts';
 
-/** Longest a long-poll Lambda waits before it returns "still running" (DESIGN rule 3). */
+/** Longest a long-poll Lambda waits before it returns "still running": waiting is a bounded long-poll and a Choice loop. */
 export const LONG_POLL_MAX_MS = 50_000;
 /** Time a long-poll Lambda keeps in hand before its own timeout. */
 export const LONG_POLL_SAFETY_MS = 10_000;
 /** First and longest pause between two command status reads. */
 export const COMMAND_POLL_FIRST_MS = 250;
 export const COMMAND_POLL_MAX_MS = 1_000;
-/** Lease time beyond the estimated run time. */
-const LEASE_MARGIN_SECONDS = 600;
-/**
- * Seconds a command may take beyond its script's timeout before polling gives up on it: SSM's
- * delivery timeout (600 s, how long it keeps trying to reach an instance) and a minute for the last
- * status reads.
- */
-export const COMMAND_DELIVERY_MARGIN_SECONDS = 660;
-/** Seconds a status read or gate call may take past a deadline it checks (the Task timeouts). */
-const LOOP_SLACK_SECONDS = 2 * 90;
 /** How far back a retried send looks for its command when the run's start is not known. */
 const IDEMPOTENCY_WINDOW_MS = 3_600_000;
-/** Longest lease a deploy takes: a run that dies frees its target within this time. */
-export const MAX_LEASE_SECONDS = 12 * 3600;
-/** Batches assumed for the lease when the batch size is a count (the host count is not known yet). */
-const ASSUMED_BATCHES_FOR_COUNT = 20;
 
 /** Remaining time of the invocation, in milliseconds (`context.getRemainingTimeInMillis`). */
 export type RemainingTime = () => number;
@@ -191,7 +191,7 @@ export async function releaseLockStep(
 /**
  * resolve-hosts: the target's hosts that can take commands now, split into batches.
  *
- * @throws NoHostsError when none is found
+ * @throws NoHostsError when none is found; RunTooLongError when the batches could outlast the workflow's timeout
  * @example
  * await resolveHostsStep({ target: 'demo', runId: 'r1', batchSize: '100%' }, deps) // { hosts: [local:lab/app], batches: [{ index: 0, … }], batchCount: 1 }
  */
@@ -214,6 +214,14 @@ export async function resolveHostsStep(input: ResolveHostsInput, deps: DeployDep
     );
   }
   const batches = splitIntoBatches(hosts, input.batchSize).map((batch, index) => ({ index, hosts: batch }));
+  if (input.runTimeoutSeconds !== undefined) {
+    const bound = runBoundSeconds(planDeploy(target, 'HEAD', input.runId), batches.length);
+    if (bound > input.runTimeoutSeconds) {
+      throw new RunTooLongError(
+        `a deploy of target "${target.name}" to ${hosts.length} hosts in ${batches.length} batches may take up to ${bound} s, longer than the workflow's timeout of ${input.runTimeoutSeconds} s: use larger batches, or deploy the stage again so that its timeout covers this fleet`,
+      );
+    }
+  }
   return { hosts, batches, batchCount: batches.length };
 }
 
@@ -243,27 +251,6 @@ export async function createSnapshotsStep(
   const region = target.hosts.type === 'ec2' ? target.hosts.region : process.env.AWS_REGION;
   if (!region) throw new InvalidInputError(`no AWS region for the snapshot of ${rds}: set AWS_REGION`);
   return { volumeSnapshotIds, dbSnapshotId: await snapshots.snapshotDatabase(region, rds, tags) };
-}
-
-/**
- * Seconds the lease must still last when a command is sent: that command to its deadline, its
- * health gate, and a rollback with its gate, plus a margin. Each send renews the lease to this, so
- * a live run keeps its target and a dead one frees it within one batch's bound.
- *
- * @example
- * batchLeaseSeconds(planDeploy(target, 'v2', 'r1')) // e.g. 2730
- */
-export function batchLeaseSeconds(plan: DeployPlan): number {
-  const gate = plan.healthGate.timeoutSeconds + LOOP_SLACK_SECONDS;
-  const command = (seconds: number) => seconds + COMMAND_DELIVERY_MARGIN_SECONDS + LOOP_SLACK_SECONDS;
-  return Math.min(
-    MAX_LEASE_SECONDS,
-    command(plan.deployTimeoutSeconds) +
-      gate +
-      command(plan.rollbackTimeoutSeconds) +
-      gate +
-      LEASE_MARGIN_SECONDS,
-  );
 }
 
 /**

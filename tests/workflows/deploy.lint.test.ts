@@ -16,7 +16,14 @@ import {
   type StateMachineDefinition,
   TRANSIENT_LAMBDA_ERRORS,
 } from '../../workflows/asl.ts';
-import { DEPLOY_FUNCTIONS, DEPLOY_TASK_TIMEOUTS, deployWorkflow } from '../../workflows/deploy.ts';
+import {
+  DEFAULT_DEPLOY_TIMEOUT_SECONDS,
+  DEPLOY_FUNCTIONS,
+  DEPLOY_TASK_TIMEOUTS,
+  deployTimeoutSeconds,
+  deployWorkflow,
+  MIN_DEPLOY_TIMEOUT_SECONDS,
+} from '../../workflows/deploy.ts';
 
 const { getLanguageService, TextDocument } = aslLanguageService;
 const definition = deployWorkflow(localArns(DEPLOY_FUNCTIONS));
@@ -151,6 +158,14 @@ describe('deploy workflow definition', () => {
       }
     }
     expect(allStates(definition).filter((s) => s.state.Type === 'Wait')).toEqual([]);
+  });
+
+  it('bounds every run: a state machine timeout, also handed to ResolveHosts to refuse longer fleets', () => {
+    expect(definition.TimeoutSeconds).toBe(DEFAULT_DEPLOY_TIMEOUT_SECONDS);
+    const custom = deployWorkflow(localArns(DEPLOY_FUNCTIONS), { timeoutSeconds: 7_200 });
+    expect(custom.TimeoutSeconds).toBe(7_200);
+    expect(custom.States.ResolveHosts).toMatchObject({ Parameters: { runTimeoutSeconds: 7_200 } });
+    expect(deployTimeoutSeconds([])).toBe(MIN_DEPLOY_TIMEOUT_SECONDS);
   });
 
   it('runs the batches one at a time and names the states the outcome logic reads', () => {

@@ -1,21 +1,27 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { clearRegisteredTargets, findTarget, registerTarget } from '../../../shared/config/registry.ts';
 import type { Target } from '../../../shared/config/schema.ts';
+import {
+  assumedBatches,
+  batchLeaseSeconds,
+  COMMAND_DELIVERY_MARGIN_SECONDS,
+  deployRunBoundSeconds,
+  MAX_LEASE_SECONDS,
+  runBoundSeconds,
+} from '../../../shared/deploy/bounds.ts';
 import type { CommandSent, GateState } from '../../../shared/deploy/contracts.ts';
 import { INITIAL_GATE } from '../../../shared/deploy/contracts.ts';
 import type { DeployDeps } from '../../../shared/deploy/deps.ts';
 import { planDeploy } from '../../../shared/deploy/plan.ts';
 import {
-  batchLeaseSeconds,
-  COMMAND_DELIVERY_MARGIN_SECONDS,
   checkHealthStep,
   commandKey,
   LONG_POLL_MAX_MS,
   leaseTtlSeconds,
-  MAX_LEASE_SECONDS,
   notifyStep,
   planDeployStep,
   pollCommandStep,
+  resolveHostsStep,
   sendCommandStep,
 } from '../../../shared/deploy/steps.ts';
 import type { Drivers } from '../../../shared/drivers/index.ts';
@@ -142,6 +148,49 @@ describe('leaseTtlSeconds', () => {
     // 50% → 2 batches × (90 deploy + 30 gate) + (60 rollback + 30 gate) + 600 margin
     expect(leaseTtlSeconds(plan)).toBe(2 * 120 + 90 + 600);
     expect(leaseTtlSeconds({ ...plan, deployTimeoutSeconds: 100_000 })).toBe(MAX_LEASE_SECONDS);
+  });
+});
+
+describe('run bounds', () => {
+  it('bounds a run by every batch to its command deadline and gate, a rollback, and the states around', () => {
+    // Prepare
+    const plan = planDeploy(registerFixture(), 'v1', 'r');
+
+    // Act
+    const one = runBoundSeconds(plan, 1);
+    const three = runBoundSeconds(plan, 3);
+
+    // Assess: a batch is 90 s of script + 660 delivery + 180 slack, and a 30 s gate + 180 slack.
+    expect(three - one).toBe(2 * (90 + COMMAND_DELIVERY_MARGIN_SECONDS + 180 + 30 + 180));
+    expect(assumedBatches(plan)).toBe(2);
+    expect(deployRunBoundSeconds(findTarget('unit-target'))).toBe(runBoundSeconds(plan, 2));
+    expect(assumedBatches({ batchSize: 2 }, 5)).toBe(3);
+    expect(assumedBatches({ batchSize: 2 })).toBe(20);
+  });
+
+  it('refuses at resolve-hosts a fleet whose batches could outlast the workflow timeout, before any command', async () => {
+    // Prepare
+    const target = registerFixture();
+    const hosts = Array.from({ length: 4 }, (_, i) => ({ ...HOST, id: `local:/tmp/h${i}` }));
+    const deps = fakeDeps({ hosts: { resolve: async () => hosts } });
+    const plan = planDeploy(target, 'HEAD', 'r1');
+
+    // Act
+    const refused = resolveHostsStep(
+      { target: 'unit-target', runId: 'r1', batchSize: 1, runTimeoutSeconds: runBoundSeconds(plan, 3) },
+      deps,
+    );
+    const allowed = await resolveHostsStep(
+      { target: 'unit-target', runId: 'r1', batchSize: 1, runTimeoutSeconds: runBoundSeconds(plan, 4) },
+      deps,
+    );
+
+    // Assess
+    await expect(refused).rejects.toMatchObject({ name: 'RunTooLongError' });
+    await expect(refused).rejects.toThrow(
+      /4 hosts in 4 batches may take up to \d+ s, longer than the workflow's timeout/,
+    );
+    expect(allowed.batchCount).toBe(4);
   });
 });
 
