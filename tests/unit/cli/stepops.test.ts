@@ -192,7 +192,7 @@ describe('stepops plan backup, health and recover', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('EC2 failure: launch a new instance');
     expect(stdout).toContain('ec2:AssociateAddress of Elastic IP eipalloc-0a1b2c3d4e5f60718');
-    expect(stdout).toContain("sudo systemctl start postgresql redis zmanim-api' || {");
+    expect(stdout).toContain("sudo systemctl start postgresql redis zmanim-api'\n");
     expect(stdout).toContain('then verify: services, data-disk, api-local, api-health');
   });
 

@@ -185,7 +185,7 @@ describe('renderScript', () => {
     expect(readFileSync(log, 'utf8')).toContain('layer 1: ');
   });
 
-  it('prints each step's output, stderr included, under its marker on stdout', () => {
+  it('prints the output of each step, stderr included, under its marker on stdout', () => {
     const script = renderScript({
       title: 't',
       env: {},
