@@ -201,7 +201,15 @@ export function deployWorkflow(
           Next: 'DescribeBatchFailure',
         },
       ],
-      ['BatchDeployed', { Type: 'Succeed' }],
+      [
+        'BatchDeployed',
+        {
+          Type: 'Succeed',
+          Comment:
+            'Each batch returns only its index: the Map collects every batch’s output before its ResultPath, and a result over 256 KiB fails the run (States.DataLimitExceeded cannot be caught).',
+          OutputPath: '$.batch.index',
+        },
+      ],
       [
         'DescribeBatchFailure',
         task('describe-batch-failure', {

@@ -357,15 +357,30 @@ export function createLocalEngine(
       }
     })();
 
-    /** Whether a state's input or output is the first payload over the limit (the run stops there). */
+    /** The last output of each iteration of each Map: what the Map collects as its result. */
+    const iterationOutputs = new Map<string, Map<number, unknown>>();
+    /**
+     * Whether a state's input or output, or a Map's collected result (before its ResultPath), is
+     * the first payload over the limit (the run stops there).
+     */
     function overLimit(event: LibraryEvent): boolean {
       if (event.type === 'StateEntered') {
         return payloads.observe(event.state.input, `the input of state "${event.state.name}"`);
       }
-      if (event.type === 'StateExited') {
-        return payloads.observe(event.state.output, `the output of state "${event.state.name}"`);
+      if (event.type !== 'StateExited') return false;
+      const name = event.state.name;
+      const map = event.index === undefined ? undefined : enclosingMap(name);
+      if (map !== undefined && event.index !== undefined) {
+        const outputs = iterationOutputs.get(map) ?? new Map<number, unknown>();
+        outputs.set(event.index, event.state.output);
+        iterationOutputs.set(map, outputs);
       }
-      return false;
+      if (event.state.type === 'Map') {
+        const collected = [...(iterationOutputs.get(name)?.values() ?? [])];
+        iterationOutputs.delete(name);
+        if (payloads.observe(collected, `the result of Map "${name}" (its iterations' outputs)`)) return true;
+      }
+      return payloads.observe(event.state.output, `the output of state "${name}"`);
     }
 
     function record(event: LibraryEvent): void {

@@ -168,6 +168,19 @@ describe('deploy workflow definition', () => {
     expect(deployTimeoutSeconds([])).toBe(MIN_DEPLOY_TIMEOUT_SECONDS);
   });
 
+  it('ends every batch with a tiny output, so the Map’s collected result stays small', () => {
+    const map = definition.States[BATCHES_STATE] as {
+      ItemProcessor: { States: Record<string, Record<string, unknown>> };
+      ResultPath: unknown;
+    };
+    expect(map.ResultPath).toBeNull();
+    const ends = Object.entries(map.ItemProcessor.States).filter(
+      ([, state]) => state.Type === 'Succeed' || state.End === true,
+    );
+    expect(ends.map(([name]) => name)).toEqual(['BatchDeployed']);
+    expect(ends[0]?.[1]).toMatchObject({ OutputPath: '$.batch.index' });
+  });
+
   it('runs the batches one at a time and names the states the outcome logic reads', () => {
     const map = definition.States[BATCHES_STATE];
     expect(map).toMatchObject({

@@ -432,6 +432,48 @@ describe('deploy workflow on the local engine', () => {
     await leases.release(targetLeaseKey(target), 'thief-run');
   });
 
+  it('keeps the batches’ collected output small, however many batches (no States.DataLimitExceeded)', async () => {
+    // Prepare: 30 batches of 5 hosts, each batch tolerating its 5 failed hosts, each failure with
+    // the longest output tail the state keeps: about 10 KB per batch, 300 KB over all the batches.
+    const target = await lab.target('wf-many-batches', {
+      steps: READY,
+      rollback: ROLLBACK_OK,
+      batches: { size: 5, maxErrors: '100%' },
+    });
+    await mkdir(lab.hostDir(target), { recursive: true });
+    await writeFile(path.join(lab.hostDir(target), 'state'), 'ok\n');
+    const fleet = Array.from({ length: 150 }, (_, i) => ({
+      kind: 'local' as const,
+      id: `local:fleet-${i}`,
+      directory: lab.hostDir(target),
+    }));
+    let sends = 0;
+    const handlers = handlersWith({
+      hosts: { resolve: async () => fleet },
+      commands: {
+        send: async (request) => ({ commandId: `cmd-${++sends}`, hosts: request.hosts }),
+        status: async (handle) =>
+          handle.hosts.map((h) => ({
+            hostId: h.id,
+            state: 'failed' as const,
+            exitCode: 1,
+            outputTail: `${h.id} ${'npm WARN deprecated '.repeat(200)}`,
+          })),
+      },
+    });
+
+    // Act
+    const result = await run({ target, ref: 'v2' }, 'run-many-batches', handlers);
+
+    // Assess
+    expect(result.error).toBeUndefined();
+    expect(result.status).toBe('SUCCEEDED');
+    expect(sends).toBe(30);
+    expect(result.output).toMatchObject({
+      summary: 'deployed v2 to 150 hosts of wf-many-batches in 30 batches',
+    });
+  });
+
   it('rolls back when the command fails, naming the state, the host and the output tail', async () => {
     // Prepare
     const target = await lab.target('wf-command', {
