@@ -9,6 +9,7 @@ import { notifyInputSchema, runOutcomeSchema } from '../../shared/deploy/contrac
 import { deployDepsWith } from '../../shared/deploy/deps.ts';
 import { notifyStep } from '../../shared/deploy/steps.ts';
 import { fallbackNotifierFor, notifierFor } from '../../shared/drivers/notifier.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'notify' } });
@@ -19,6 +20,7 @@ const deps = deployDepsWith({
 });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: notifyInputSchema }))
   .handler(async (event) => {

@@ -10,6 +10,7 @@ import { deployDepsWith } from '../../shared/deploy/deps.ts';
 import { sendCommandStep } from '../../shared/deploy/steps.ts';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';
 import { leaseStoreFor } from '../../shared/drivers/leases.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'send-command' } });
@@ -20,6 +21,7 @@ const deps = deployDepsWith({
 });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: sendCommandInputSchema }))
   .handler(async (event) => {

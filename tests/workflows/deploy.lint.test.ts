@@ -169,7 +169,7 @@ describe('deploy workflow definition', () => {
   });
 
   it('ends every batch with a tiny output, so the Map’s collected result stays small', () => {
-    const map = definition.States[BATCHES_STATE] as {
+    const map = definition.States[BATCHES_STATE] as unknown as {
       ItemProcessor: { States: Record<string, Record<string, unknown>> };
       ResultPath: unknown;
     };

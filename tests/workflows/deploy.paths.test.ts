@@ -39,7 +39,7 @@ import {
   type LocalEngine,
   type RunResult,
 } from '../../shared/engine/index.ts';
-import { SnapshotFailedError } from '../../shared/errors.ts';
+import { ERROR_MESSAGE_BUDGET, ERROR_TRACE_FRAMES, SnapshotFailedError } from '../../shared/errors.ts';
 import type { DeployFunction } from '../../workflows/deploy.ts';
 import { createLab, type Lab } from './fixtures.ts';
 
@@ -718,6 +718,25 @@ describe('deploy workflow on the local engine', () => {
       ]);
     },
   );
+
+  it('refuses a 200 KB ref with InvalidInputError whose message stays within the error budget', async () => {
+    // Prepare: the ref quoted back in the error, with the input itself, would pass 256 KiB.
+    const target = await lab.target('wf-huge-ref', { steps: READY, rollback: ROLLBACK_OK });
+    const ref = `v${'1'.repeat(200_000)}`;
+
+    // Act
+    const result = await run({ target, ref }, 'run-huge-ref');
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('InvalidInputError');
+    const caught = result.trace.events.find((e) => e.kind === 'state-failed' && e.state === 'PlanDeploy');
+    const cause = JSON.parse(caught?.cause ?? '{}') as { errorMessage: string; trace: string[] };
+    expect(cause.errorMessage.length).toBe(ERROR_MESSAGE_BUDGET);
+    expect(cause.errorMessage).toMatch(/^ref "v1{100}.*more characters cut\]$/s);
+    expect(cause.trace.length).toBeLessThanOrEqual(1 + ERROR_TRACE_FRAMES);
+    expect((await notificationsOf('run-huge-ref')).map((n) => n.outcome)).toEqual(['failed']);
+  });
 
   it('rejects an unknown target and malformed input with named errors, notifying through the fallback', async () => {
     const unknown = await run({ target: 'no-such-target', ref: 'v1' }, 'run-unknown');
