@@ -142,4 +142,9 @@ export interface ProbeResult {
  */
 export interface ProbeRunner {
   run(probe: Probe, hosts: HostRef[]): Promise<ProbeResult[]>;
+  /**
+   * Runs several probes in one go; a runner that has it sends all of a round's host-side probes
+   * to the hosts as one command.
+   */
+  runAll?(probes: readonly Probe[], hosts: HostRef[]): Promise<ProbeResult[]>;
 }

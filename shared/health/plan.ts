@@ -5,6 +5,7 @@
 import type { Probe, Target } from '../config/schema.ts';
 import { InvalidInputError } from '../errors.ts';
 import { renderScript, shellQuote } from '../shell/script.ts';
+import { isHostSideProbe, renderHostProbeBatch } from './host-probes.ts';
 
 /** Where a probe runs: the prober (Lambda or local engine), the host (command runner), or AWS APIs. */
 export type ProbeLocation = 'prober' | 'host' | 'aws';
@@ -34,6 +35,11 @@ export interface HealthPlan {
   /** Runbook started when the target turns unhealthy. */
   onFailureRunbook?: string;
   probes: ProbePlan[];
+  /**
+   * The one command each round sends to every host for all its host-side probes (see
+   * `renderHostProbeBatch`), exactly as the hosts run it; absent when no probe runs on the host.
+   */
+  hostScript?: string;
 }
 
 /** The last line a host-side HTTP probe prints: `STEPOPS_HTTP <status> <seconds>`. */
@@ -192,9 +198,20 @@ export function planHealth(target: Target, probeNames?: readonly string[]): Heal
     }
     probes = probes.filter((p) => probeNames.includes(p.name));
   }
+  const hostSide = probes.filter(isHostSideProbe);
+  const hostScript =
+    hostSide.length > 0
+      ? renderHostProbeBatch(hostSide, {
+          target: target.name,
+          ...(target.hosts.type === 'ec2'
+            ? { workingDirectory: target.hosts.workingDirectory, user: target.hosts.user }
+            : {}),
+        }).script
+      : undefined;
   return {
     target: target.name,
     schedule: health.schedule,
+    ...(hostScript !== undefined ? { hostScript } : {}),
     failureThreshold: health.failureThreshold,
     successThreshold: health.successThreshold,
     ...(health.onFailure ? { onFailureRunbook: health.onFailure.runbook } : {}),
