@@ -55,6 +55,13 @@ export function httpVerdict(probe: HttpProbe, seen: HttpObservation): { ok: bool
         : body.includes(probe.bodyContains);
     if (!contains) return fail(`body does not contain ${JSON.stringify(probe.bodyContains)}`);
   }
+  if (probe.bodyMatches !== undefined) {
+    if (!new RegExp(probe.bodyMatches, 'm').test(body)) {
+      return fail(
+        `body does not match /${probe.bodyMatches}/${seen.truncated ? ` (first ${body.length} characters read)` : ''}`,
+      );
+    }
+  }
   if (probe.jsonField !== undefined) {
     const { path: fieldPath, equals, oneOf } = probe.jsonField;
     if (seen.truncated) {

@@ -19,9 +19,10 @@ import type { CommandRunner, HostRef, InvocationResult, ProbeResult } from '../d
 import { renderScript, shellQuote } from '../shell/script.ts';
 import { httpVerdict } from './conditions.ts';
 import { rejectionReason } from './failure.ts';
+import { asCommandProbe, type HostCheckProbe, isHostCheck } from './host-checks.ts';
 
 /** A probe that runs on the host. */
-export type HostSideProbe = CommandProbe | HttpProbe;
+export type HostSideProbe = CommandProbe | HttpProbe | HostCheckProbe;
 
 /** Seconds a host-side HTTP probe's wrapper allows beyond curl's own `--max-time`. */
 export const HOST_HTTP_GRACE_SECONDS = 5;
@@ -48,7 +49,12 @@ const TIMEOUT_EXIT = 124;
  * isHostSideProbe({ name: 'es', type: 'http', from: 'host', … }) // true
  */
 export function isHostSideProbe(probe: Probe): probe is HostSideProbe {
-  return probe.type === 'command' || (probe.type === 'http' && probe.from === 'host');
+  return probe.type === 'command' || (probe.type === 'http' && probe.from === 'host') || isHostCheck(probe);
+}
+
+/** The command a non-HTTP host-side probe runs. */
+function commandOf(probe: CommandProbe | HostCheckProbe): CommandProbe {
+  return probe.type === 'command' ? probe : asCommandProbe(probe);
 }
 
 /**
@@ -138,7 +144,7 @@ export function renderHostProbeBatch(
   // Each probe's script is written to a file with a quoted here-document, so that no script is
   // quoted inside another quoted script.
   const files = probes.flatMap((probe) => {
-    const text = probe.type === 'http' ? hostHttpProbeBody(probe, keep) : probe.script;
+    const text = probe.type === 'http' ? hostHttpProbeBody(probe, keep) : commandOf(probe).script;
     let end = `STEPOPS_PROBE_${probe.name.toUpperCase().replaceAll('-', '_')}_END`;
     while (text.split('\n').includes(end)) end += '_';
     return [`cat >"$results/${probe.name}.sh" <<'${end}'`, text, end];
@@ -343,7 +349,7 @@ export function hostProbeResults(
       if (probe.type === 'http') return { ...base, ...hostHttpResult(probe, line) };
       return {
         ...base,
-        ...hostCommandResult(probe, line),
+        ...hostCommandResult(commandOf(probe), line),
         ...(latencyMs !== undefined ? { latencyMs } : {}),
       };
     });

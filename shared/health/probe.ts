@@ -192,6 +192,39 @@ export function tlsProbe(probe: TlsProbe, options: TlsProbeOptions = {}): Promis
   });
 }
 
+/**
+ * An HTTP probe from outside, and when it declares `minCertDaysLeft`, the certificate of its
+ * `https://` URL checked at the same time: both must pass.
+ *
+ * @example
+ * await httpWithCertificate({ ...probe, url: 'https://zmanim.shtetl.io/health', minCertDaysLeft: 14 })
+ */
+export async function httpWithCertificate(
+  probe: HttpProbe,
+  options: HttpProbeOptions & TlsProbeOptions = {},
+): Promise<ProbeResult> {
+  if (probe.minCertDaysLeft === undefined || !probe.url.startsWith('https://'))
+    return httpProbe(probe, options);
+  const url = new URL(probe.url);
+  const [http, tls] = await Promise.all([
+    httpProbe(probe, options),
+    tlsProbe(
+      {
+        name: probe.name,
+        type: 'tls',
+        host: url.hostname,
+        port: url.port ? Number(url.port) : 443,
+        minDaysLeft: probe.minCertDaysLeft,
+        timeout: probe.timeout,
+      },
+      options,
+    ),
+  ]);
+  if (!http.ok) return http;
+  if (!tls.ok) return { ...tls, ...(http.latencyMs !== undefined ? { latencyMs: http.latencyMs } : {}) };
+  return { ...http, detail: `${http.detail}, ${tls.detail}` };
+}
+
 export interface CommandProbeOptions {
   /** Directory the probe runs in on ec2 hosts (local hosts run in their own directory). */
   workingDirectory?: string;
@@ -378,11 +411,16 @@ export class StandardProbeRunner implements ProbeRunner {
       case 'http':
         if (probe.from === 'host')
           return runHostProbes([probe], hosts, options.commands, hostBatchOptions(options));
-        return [await httpProbe(probe, options)];
+        return [await httpWithCertificate(probe, options)];
       case 'tls':
         return [await tlsProbe(probe, options)];
       case 'command':
         return commandProbe(probe, hosts, options.commands, options);
+      case 'systemd':
+      case 'docker':
+      case 'disk':
+      case 'memory':
+        return runHostProbes([probe], hosts, options.commands, hostBatchOptions(options));
       case 'ec2-status':
         return ec2StatusProbe(probe, hosts, options.ec2);
       case 'ssm-agent':
