@@ -37,7 +37,10 @@ export function healthDepsWith(factories: HealthFactories): HealthDeps {
       const factory = factories[name] as ((t: Target) => unknown) | undefined;
       if (!factory) throw new MissingHealthCapabilityError(name);
       let cache = made.get(name);
-      if (!cache) made.set(name, (cache = new WeakMap()));
+      if (!cache) {
+        cache = new WeakMap();
+        made.set(name, cache);
+      }
       if (!cache.has(target)) cache.set(target, factory(target));
       return cache.get(target);
     };
