@@ -5,9 +5,17 @@
  * credentials). Live progress per state, a timeline at the end; exit 0 succeeded, 1 failed, 2 bad
  * input (nothing started).
  */
+
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ConfigError, formatIssue } from '../../shared/config/load.ts';
-import { findTarget } from '../../shared/config/registry.ts';
+import {
+  ConfigError,
+  formatIssue,
+  isTargetPath,
+  loadTargetFile,
+  resolveTargetFile,
+} from '../../shared/config/load.ts';
+import { findTarget, isRegistered, registerTarget } from '../../shared/config/registry.ts';
 import type { Target } from '../../shared/config/schema.ts';
 import type { Execution, LocalEngine, RunResult, TraceEvent } from '../../shared/engine/index.ts';
 import { formatTimeline, readableCause } from '../../shared/engine/index.ts';
@@ -21,6 +29,7 @@ export const LOCAL_ARN_PREFIX = 'arn:aws:lambda:local:000000000000:function:step
 
 /** Options of {@link runDeploy}. */
 export interface DeployRunOptions {
+  /** A target name (`targets/<name>.ts` or a registered target) or the path of a target file. */
   target: string;
   ref: string;
   reason?: string;
@@ -176,15 +185,36 @@ async function releaseAbortedLock(target: Target, result: RunResult, out: Output
 }
 
 /**
+ * The target a run deploys: the file a path names (`./my-target.ts`), a target registered at run
+ * time (fixtures, the demo's lab), or the file `targets/<name>.ts`. A file is loaded as `plan`
+ * loads it, so a new file is seen without any other step, and registered so that the handlers,
+ * called in-process, find the very same target.
+ *
+ * @example
+ * const target = await resolveRunTarget('./targets/billing.ts');
+ * @throws ConfigError for an invalid file, UnknownTargetError for an unknown name
+ */
+export async function resolveRunTarget(nameOrFile: string): Promise<Target> {
+  const fromFile =
+    isTargetPath(nameOrFile) || (!isRegistered(nameOrFile) && existsSync(resolveTargetFile(nameOrFile)));
+  if (!fromFile) return findTarget(nameOrFile);
+  const { target, input } = await loadTargetFile(nameOrFile);
+  registerTarget(input);
+  return findTarget(target.name);
+}
+
+/**
  * Checks everything a run needs before it starts: the target exists and is valid, it deploys, the
  * ref is a ref.
  *
  * @example
- * checkDeployInput({ target: 'demo', ref: 'v2' }).hosts // { type: 'local', directory: '.stepops/demo/host' }
+ * (await checkDeployInput({ target: 'demo', ref: 'v2' })).hosts // { type: 'local', directory: '.stepops/demo/host' }
  * @throws InvalidInputError or ConfigError (exit 2)
  */
-export function checkDeployInput(options: Pick<DeployRunOptions, 'target' | 'ref' | 'reason'>): Target {
-  const target = findTarget(options.target);
+export async function checkDeployInput(
+  options: Pick<DeployRunOptions, 'target' | 'ref' | 'reason'>,
+): Promise<Target> {
+  const target = await resolveRunTarget(options.target);
   if (!target.deploy) throw new InvalidInputError(`target "${target.name}" has no deploy section`);
   validateRef(options.ref);
   if (options.reason !== undefined && options.reason.length > 500) {
@@ -221,7 +251,7 @@ export async function runDeploy(options: DeployRunOptions): Promise<DeployRunRep
   const out = options.output ?? stdio;
   let target: Target;
   try {
-    target = checkDeployInput(options);
+    target = await checkDeployInput(options);
   } catch (error) {
     if (error instanceof ConfigError) {
       for (const issue of error.issues) out.err(formatIssue(issue));
@@ -336,11 +366,13 @@ export function register(program: Command): void {
         return;
       }
       let current: Execution | undefined;
-      const onSignal = () => {
-        stdio.err('\nstepops: interrupted: aborting the run');
+      const onSignal = (signal: NodeJS.Signals) => {
+        stdio.err(`\nstepops: ${signal === 'SIGTERM' ? 'terminated' : 'interrupted'}: aborting the run`);
         current?.abort();
       };
+      // SIGTERM (kill, systemd, a CI runner's cancel) ends the run as Ctrl-C does: the lease is released.
       process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
       try {
         const report = await runDeploy({
           target: targetName,
@@ -353,6 +385,7 @@ export function register(program: Command): void {
         process.exitCode = report.exitCode;
       } finally {
         process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
       }
     });
   for (const command of run.commands) command.exitOverride();

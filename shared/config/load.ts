@@ -6,7 +6,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as z from 'zod';
-import { type Target, targetSchema } from './schema.ts';
+import { type Target, type TargetInput, targetSchema } from './schema.ts';
 
 /** Repository root: the directory that holds `targets/`, `shared/` and `package.json`. */
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -88,18 +88,28 @@ export function parseTarget(value: unknown, file: string, expectedName?: string)
 
 /** Resolves a target name (`datizmo`) or a file path (`./my-target.ts`) to a file. */
 export function resolveTargetFile(nameOrFile: string, targetsDir = TARGETS_DIR): string {
-  if (/[/\\]|\.ts$/.test(nameOrFile)) return path.resolve(nameOrFile);
+  if (isTargetPath(nameOrFile)) return path.resolve(nameOrFile);
   return path.join(targetsDir, `${nameOrFile}.ts`);
 }
 
+/** A target file, loaded: the validated target and the value the file exported. */
+export interface LoadedTarget {
+  target: Target;
+  /** The default export as written (defaults not applied), e.g. to register it. */
+  input: TargetInput;
+  /** The file, as shown in messages. */
+  file: string;
+}
+
 /**
- * Loads and validates one target file.
+ * Loads and validates one target file, keeping what it exported.
  *
  * @example
- * const target = await loadTarget('datizmo');
+ * const { target, input } = await loadTargetFile('./my-target.ts');
+ * registerTarget(input);
  * @throws ConfigError when the file is missing, does not export a target, or is invalid
  */
-export async function loadTarget(nameOrFile: string, targetsDir = TARGETS_DIR): Promise<Target> {
+export async function loadTargetFile(nameOrFile: string, targetsDir = TARGETS_DIR): Promise<LoadedTarget> {
   const file = resolveTargetFile(nameOrFile, targetsDir);
   const shown = displayPath(file);
   let module: { default?: unknown };
@@ -118,7 +128,24 @@ export async function loadTarget(nameOrFile: string, targetsDir = TARGETS_DIR): 
       { file: shown, path: '', message: 'expected `export default defineTarget({...})`' },
     ]);
   }
-  return parseTarget(module.default, shown, path.basename(file, '.ts'));
+  const target = parseTarget(module.default, shown, path.basename(file, '.ts'));
+  return { target, input: module.default as TargetInput, file: shown };
+}
+
+/**
+ * Loads and validates one target file.
+ *
+ * @example
+ * const target = await loadTarget('datizmo');
+ * @throws ConfigError when the file is missing, does not export a target, or is invalid
+ */
+export async function loadTarget(nameOrFile: string, targetsDir = TARGETS_DIR): Promise<Target> {
+  return (await loadTargetFile(nameOrFile, targetsDir)).target;
+}
+
+/** Whether a command-line argument names a target file rather than a target. */
+export function isTargetPath(nameOrFile: string): boolean {
+  return /[/\\]|\.ts$/.test(nameOrFile);
 }
 
 /** Names of the target files in a directory (`index.ts` excluded), sorted. */
