@@ -23,6 +23,7 @@ import { InvalidInputError } from '../../shared/errors.ts';
 import { validateRef } from '../../shared/shell/script.ts';
 import { describeHostSelection, EXIT, indent, type Output, stdio } from '../output.ts';
 import { createProgress, formatDuration, type ProgressEvent, type ProgressStream } from '../progress.ts';
+import type { StageOptions, StageResources } from '../stage.ts';
 
 /** The account and region of the Lambda ARNs a local run binds its handlers to. */
 export const LOCAL_ARN_PREFIX = 'arn:aws:lambda:local:000000000000:function:stepops-';
@@ -42,6 +43,12 @@ export interface DeployRunOptions {
   onStart?: (execution: Execution) => void;
   /** Called with every trace event of the run, after the progress display. */
   onEvent?: (event: TraceEvent) => void;
+  /**
+   * The stage whose DynamoDB lease and SNS topic an `ec2` target's run uses (`STEPOPS_STAGE` when
+   * omitted), and for tests the environment and the AWS credential check.
+   */
+  stage?: string;
+  stageOptions?: Omit<StageOptions, 'stage'>;
 }
 
 /** How a deploy run ended, for the caller (the CLI turns it into an exit code). */
@@ -264,10 +271,65 @@ export async function runDeploy(options: DeployRunOptions): Promise<DeployRunRep
     throw error;
   }
 
+  // An ec2 target takes its stage's lease and alerts, as a deploy started on AWS does.
+  let stage: StageResources | undefined;
+  if (target.hosts.type === 'ec2') {
+    try {
+      const { stageResources } = await import('../stage.ts');
+      stage = await stageResources(target.name, {
+        ...options.stageOptions,
+        ...(options.stage !== undefined ? { stage: options.stage } : {}),
+      });
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      out.err(`stepops: ${error.message}`);
+      return { exitCode: EXIT.invalidInput, error: error.name };
+    }
+  }
+  const restoreEnv = stage ? useStage(stage) : () => undefined;
+  try {
+    return await runOnEngine(target, options, out, stage);
+  } finally {
+    restoreEnv();
+  }
+}
+
+/**
+ * Points the drivers the in-process handlers create at the stage's table and topic, as the
+ * stack's environment points the Lambdas' (the region is the stage's, as `AWS_REGION` is in a
+ * Lambda); returns what puts the environment back.
+ */
+function useStage(stage: StageResources): () => void {
+  const values: Record<string, string> = {
+    STEPOPS_STATE_TABLE: stage.stateTable,
+    STEPOPS_ALERTS_TOPIC_ARN: stage.alertsTopicArn,
+    AWS_REGION: stage.region,
+  };
+  const before = Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, values);
+  return () => {
+    for (const [name, value] of Object.entries(before)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
+
+async function runOnEngine(
+  target: Target,
+  options: DeployRunOptions,
+  out: Output,
+  stage: StageResources | undefined,
+): Promise<DeployRunReport> {
   const engine = await deployEngine();
   out.out(
     `deploy ${target.name} at ${options.ref} on the local engine → ${describeHostSelection(target.hosts)}${options.reason ? ` (reason: ${options.reason})` : ''}`,
   );
+  if (stage) {
+    out.out(
+      `  lease in DynamoDB ${stage.stateTable}, alerts to ${stage.alertsTopicArn}${stage.stage ? ` (stage ${stage.stage})` : ''}`,
+    );
+  }
   // Straight to the terminal when writing to stdout (a spinner needs the real stream), else lines.
   const stream: ProgressStream =
     out === stdio
@@ -359,7 +421,11 @@ export function register(program: Command): void {
     .description('deploy a ref to a target: plan, lock, hosts, batches with health gate, rollback, notify')
     .option('--ref <ref>', 'branch, tag or commit to deploy')
     .option('--reason <text>', 'why: shown in the notifications')
-    .action(async (targetName: string, options: { ref?: string; reason?: string }) => {
+    .option(
+      '--stage <stage>',
+      'ec2 targets: the stage whose lease and alerts topic the run uses (default $STEPOPS_STAGE)',
+    )
+    .action(async (targetName: string, options: { ref?: string; reason?: string; stage?: string }) => {
       if (options.ref === undefined) {
         stdio.err('stepops: run deploy needs --ref <ref> (a branch, tag or commit)');
         process.exitCode = EXIT.invalidInput;
@@ -378,6 +444,7 @@ export function register(program: Command): void {
           target: targetName,
           ref: options.ref,
           ...(options.reason !== undefined ? { reason: options.reason } : {}),
+          ...(options.stage !== undefined ? { stage: options.stage } : {}),
           onStart: (execution) => {
             current = execution;
           },
