@@ -174,6 +174,17 @@ export class FileLeaseStore implements LeaseStore {
     });
   }
 
+  /**
+   * The lease on a key if one is held and has not expired.
+   *
+   * @example
+   * await leases.holder('target:demo'); // { key: 'target:demo', owner: 'run-1', expiresAt: 1767225600 }
+   */
+  async holder(key: string): Promise<Lease | undefined> {
+    const lease = await readLease(await this.#file(key));
+    return lease && lease.expiresAt >= this.#now() ? lease : undefined;
+  }
+
   async release(key: string, owner: string): Promise<void> {
     const file = await this.#file(key);
     if ((await readLease(file)) === undefined) return;
