@@ -297,6 +297,7 @@ describe('state table', () => {
 
     // Assess
     expect(table.inputs).toMatchObject({
+      name: 'stepops-test-state',
       billingMode: 'PAY_PER_REQUEST',
       hashKey: 'pk',
       attributes: [{ name: 'pk', type: 'S' }],
@@ -397,6 +398,7 @@ describe('alerts', () => {
     const queue = run.one('aws:sqs/queue:Queue', 'AlertsDeadLetterQueue');
 
     // Assess
+    expect(topic.inputs.name).toBe('stepops-test-alerts');
     expect(subscription.inputs).toMatchObject({ protocol: 'lambda', topic: topic.state.arn });
     expect(handler).toBe('functions/forward-alert/handler.handler');
     expect(links).toEqual({
