@@ -21,6 +21,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { sha256Hex, verifyGithubSignature } from '../../../shared/api/auth.ts';
 import { ApiError } from '../../../shared/api/errors.ts';
 import { clearRegisteredTargets, registerTarget } from '../../../shared/config/registry.ts';
+import { gateFailedDeploy, HistoryBuilder, historyPages } from '../../helpers/sfn-history.ts';
 import { httpApiEvent, lambdaContext } from './events.ts';
 import { API_TOKEN, ec2Target, GITHUB_VECTOR, STATE_MACHINE_ARN } from './fixtures.ts';
 
@@ -674,53 +675,23 @@ describe('GET /deploys/{id}', () => {
     });
   });
 
-  it('answers the failed state, the error and the timestamps of a failed deploy', async () => {
-    // Prepare
+  it('names the state that failed inside the Map, not the Fail state the run ended in', async () => {
+    // Prepare: a gate failure in batch 2 of 2, rolled back; history read newest first, one page of 100
     const id = 'api-server-fedcba9876543210';
+    const run = gateFailedDeploy(new Date('2026-11-22T03:00:00Z'));
     executions.set(arnOf(id), {
       executionArn: arnOf(id),
       status: 'FAILED',
       input: JSON.stringify({ target: 'api-server', ref: 'v3' }),
       startDate: new Date('2026-11-22T03:00:00Z'),
       stopDate: new Date('2026-11-22T03:05:00Z'),
-      error: 'DeployFailedError',
-      cause: 'rolled back',
+      error: run.error,
+      cause: run.cause,
       $metadata: {},
     });
-    sfn.on(GetExecutionHistoryCommand).resolves({
-      events: [
-        {
-          id: 20,
-          type: 'ExecutionFailed',
-          timestamp: new Date(),
-          executionFailedEventDetails: { error: 'DeployFailedError', cause: 'rolled back' },
-        },
-        {
-          id: 19,
-          type: 'FailStateEntered',
-          timestamp: new Date(),
-          stateEnteredEventDetails: { name: 'Failed' },
-        },
-        {
-          id: 14,
-          type: 'TaskStateEntered',
-          timestamp: new Date(),
-          stateEnteredEventDetails: { name: 'Notify' },
-        },
-        {
-          id: 12,
-          type: 'LambdaFunctionFailed',
-          timestamp: new Date(),
-          lambdaFunctionFailedEventDetails: { error: 'HealthGateFailedError', cause: '{}' },
-        },
-        {
-          id: 9,
-          type: 'TaskStateEntered',
-          timestamp: new Date(),
-          stateEnteredEventDetails: { name: 'HealthGate' },
-        },
-      ],
-    });
+    sfn
+      .on(GetExecutionHistoryCommand, { executionArn: arnOf(id), reverseOrder: true })
+      .resolves(historyPages(run.events, 100, true)[0]!);
 
     // Act
     const answer = await call(getDeploy, getRequest(id));
@@ -729,11 +700,74 @@ describe('GET /deploys/{id}', () => {
     expect(answer.body).toMatchObject({
       status: 'failed',
       currentState: 'Failed',
-      failedState: 'HealthGate',
+      failedState: 'CheckHealth',
       error: 'DeployFailedError',
-      cause: 'rolled back',
+      cause: run.cause,
       startedAt: '2026-11-22T03:00:00.000Z',
       stoppedAt: '2026-11-22T03:05:00.000Z',
+    });
+  });
+
+  it('reads the failed state from the cause when the history page holds no notify step', async () => {
+    // Prepare: a command failure; only the last few events fit the page the API reads
+    const id = 'api-server-0f0f0f0f0f0f0f0f';
+    const cause = [
+      'deploy of "v4" to api-server failed its command on batch 1/1 and was rolled back to health on 1 host',
+      'failed state: WaitForDeploy (batch 1 of 1)',
+      'error: CommandFailedError: deploy command c-1 failed on 1 of 1 host(s), 0 allowed: i-1 Failed with exit code 2',
+    ].join('\n');
+    executions.set(arnOf(id), {
+      executionArn: arnOf(id),
+      status: 'FAILED',
+      input: JSON.stringify({ target: 'api-server', ref: 'v4' }),
+      startDate: new Date('2026-11-22T03:00:00Z'),
+      error: 'DeployFailedError',
+      cause,
+      $metadata: {},
+    });
+    const events = new HistoryBuilder(new Date('2026-11-22T03:00:00Z'))
+      .started({ target: 'api-server', ref: 'v4' })
+      .flow('Choice', 'RunSucceeded')
+      .failState('Failed')
+      .failed('DeployFailedError', cause);
+    sfn
+      .on(GetExecutionHistoryCommand, { executionArn: arnOf(id), reverseOrder: true })
+      .resolves(historyPages(events, 100, true)[0]!);
+
+    // Act
+    const answer = await call(getDeploy, getRequest(id));
+
+    // Assess
+    expect(answer.body).toMatchObject({ status: 'failed', failedState: 'WaitForDeploy' });
+  });
+
+  it('names the task that timed out when the execution itself timed out', async () => {
+    // Prepare
+    const id = 'api-server-1212121212121212';
+    executions.set(arnOf(id), {
+      executionArn: arnOf(id),
+      status: 'TIMED_OUT',
+      input: JSON.stringify({ target: 'api-server', ref: 'v5' }),
+      startDate: new Date('2026-11-22T03:00:00Z'),
+      $metadata: {},
+    });
+    const events = new HistoryBuilder(new Date('2026-11-22T03:00:00Z'))
+      .started({ target: 'api-server', ref: 'v5' })
+      .task('PlanDeploy', 'plan-deploy')
+      .task('AcquireLock', 'acquire-lock', { timedOut: true })
+      .timedOut();
+    sfn
+      .on(GetExecutionHistoryCommand, { executionArn: arnOf(id), reverseOrder: true })
+      .resolves(historyPages(events, 100, true)[0]!);
+
+    // Act
+    const answer = await call(getDeploy, getRequest(id));
+
+    // Assess
+    expect(answer.body).toMatchObject({
+      status: 'timed-out',
+      failedState: 'AcquireLock',
+      error: 'States.Timeout',
     });
   });
 
