@@ -123,16 +123,18 @@ function sign(body: string | Buffer, secret = WEBHOOK_SECRET): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-function pushBody(overrides: { ref?: string; repository?: string; defaultBranch?: string } = {}): string {
+function pushBody(
+  overrides: { ref?: string; repository?: string; defaultBranch?: string | null; after?: string } = {},
+): string {
   return JSON.stringify({
     ref: overrides.ref ?? 'refs/heads/main',
     before: '0000000000000000000000000000000000000000',
-    after: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678',
+    after: overrides.after ?? 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678',
     deleted: false,
     repository: {
       id: 1296269,
       full_name: overrides.repository ?? 'acme/api-server',
-      default_branch: overrides.defaultBranch ?? 'main',
+      ...(overrides.defaultBranch === null ? {} : { default_branch: overrides.defaultBranch ?? 'main' }),
     },
     pusher: { name: 'octocat', email: 'octocat@github.com' },
     sender: { login: 'octocat', id: 1 },
@@ -232,7 +234,7 @@ describe('POST /deploys as a GitHub webhook', () => {
     expect(JSON.parse(input.input!)).toEqual({
       target: 'api-server',
       ref: 'main',
-      reason: 'push to acme/api-server',
+      reason: 'push to acme/api-server at a1b2c3d4e5f60718293a4b5c6d7e8f9012345678',
       requestedBy: 'github:octocat',
     });
   });
@@ -323,6 +325,107 @@ describe('POST /deploys as a GitHub webhook', () => {
     expect(feature.body.ignored).toMatch(/default branch \(main\)/);
     expect(deleted.status).toBe(200);
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('fails closed: a branch push whose event names no default branch deploys nothing', async () => {
+    // Act
+    const answer = await call(startDeploy, webhook(pushBody({ defaultBranch: null })));
+
+    // Assess
+    expect(answer.status).toBe(200);
+    expect(answer.body.ignored).toMatch(/no repository\.default_branch/);
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  describe('a pushed commit a recent run deployed', () => {
+    /** ListExecutions as Step Functions answers it: newest first, `statusFilter` applied, 2 per page. */
+    function listFromExecutions() {
+      sfn
+        .on(ListExecutionsCommand)
+        .callsFake(({ statusFilter, nextToken }: { statusFilter?: string; nextToken?: string }) => {
+          const all = [...executions.values()]
+            .filter((e) => !statusFilter || e.status === statusFilter)
+            .sort((a, b) => (b.startDate?.getTime() ?? 0) - (a.startDate?.getTime() ?? 0))
+            .map((e) => ({
+              executionArn: e.executionArn!,
+              stateMachineArn: STATE_MACHINE_ARN,
+              name: e.executionArn!.split(':').pop()!,
+              status: e.status!,
+              startDate: e.startDate!,
+            }));
+          const from = nextToken ? Number(nextToken) : 0;
+          return {
+            executions: all.slice(from, from + 2),
+            ...(from + 2 < all.length ? { nextToken: String(from + 2) } : {}),
+          };
+        });
+    }
+    const arnOf = (name: string) =>
+      `arn:aws:states:eu-west-1:123456789012:execution:stepops-test-deploy:${name}`;
+    const COMMIT = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+    function pastRun(name: string, minutesAgo: number, status: string, reason: string) {
+      executions.set(arnOf(name), {
+        executionArn: arnOf(name),
+        status: status as never,
+        input: JSON.stringify({ target: 'api-server', ref: 'main', reason, requestedBy: 'github:octocat' }),
+        startDate: new Date(Date.now() - minutesAgo * 60_000),
+        $metadata: {},
+      });
+    }
+
+    it('answers the tag push of the commit the branch push is deploying as a replay', async () => {
+      // Prepare
+      listFromExecutions();
+      const branch = await call(startDeploy, webhook(pushBody(), { delivery: 'aaaa0001' }));
+      executions.get(branch.body.executionArn)!.status = 'SUCCEEDED';
+
+      // Act
+      const tag = await call(
+        startDeploy,
+        webhook(pushBody({ ref: 'refs/tags/v1.4.2' }), { delivery: 'aaaa0002' }),
+      );
+
+      // Assess
+      expect(branch.status).toBe(202);
+      expect(tag.status).toBe(202);
+      expect(tag.body).toMatchObject({ id: branch.body.id, replayed: true });
+      expect(tag.body.replayedBecause).toMatch(
+        new RegExp(`commit ${COMMIT} was deployed by run ${branch.body.id}`),
+      );
+      expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+    });
+
+    it('finds the run on a later page of ListExecutions', async () => {
+      // Prepare: two newer runs of other commits come first
+      listFromExecutions();
+      pastRun('api-server-1111111111111111', 30, 'SUCCEEDED', `push to acme/api-server at ${COMMIT}`);
+      pastRun('api-server-2222222222222222', 20, 'SUCCEEDED', `push to acme/api-server at ${'b'.repeat(40)}`);
+      pastRun('api-server-3333333333333333', 10, 'FAILED', `push to acme/api-server at ${'c'.repeat(40)}`);
+
+      // Act
+      const answer = await call(startDeploy, webhook(pushBody(), { delivery: 'bbbb0001' }));
+
+      // Assess
+      expect(answer.body).toMatchObject({ id: 'api-server-1111111111111111', replayed: true });
+      expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+    });
+
+    it('deploys the commit again when its run is older than an hour or did not succeed', async () => {
+      // Prepare
+      listFromExecutions();
+      pastRun('api-server-4444444444444444', 61, 'SUCCEEDED', `push to acme/api-server at ${COMMIT}`);
+      pastRun('api-server-5555555555555555', 5, 'FAILED', `push to acme/api-server at ${COMMIT}`);
+
+      // Act
+      const answer = await call(startDeploy, webhook(pushBody(), { delivery: 'cccc0001' }));
+
+      // Assess
+      expect(answer.status).toBe(202);
+      expect(answer.body.replayed).toBeUndefined();
+      expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+      const paged = sfn.commandCalls(ListExecutionsCommand).filter((c) => !c.args[0].input.statusFilter);
+      expect(paged.length).toBe(1);
+    });
   });
 
   it('answers 404 to a push from a repository no target declares', async () => {
