@@ -15,6 +15,7 @@ import { InvalidInputError } from '../../shared/errors.ts';
 import { validateRef } from '../../shared/shell/script.ts';
 import { describeHostSelection, EXIT, indent, type Output, stdio } from '../output.ts';
 import { createProgress, formatDuration, type ProgressEvent, type ProgressStream } from '../progress.ts';
+import { recordLocalRun } from '../runs/local.ts';
 
 /** The account and region of the Lambda ARNs a local run binds its handlers to. */
 export const LOCAL_ARN_PREFIX = 'arn:aws:lambda:local:000000000000:function:stepops-';
@@ -260,8 +261,12 @@ export async function runDeploy(options: DeployRunOptions): Promise<DeployRunRep
     requestedBy: options.requestedBy ?? `${process.env.USER ?? 'someone'} (stepops run)`,
   };
   const toProgress = progressMapper();
+  // Recorded under .stepops/runs, so that status, history, logs and follow read local runs too.
+  const recording = recordLocalRun('deploy', input);
   const execution = engine.start(input, {
+    executionName: recording.runId,
     onEvent: (event) => {
+      recording.event(event);
       const shown = toProgress(event);
       if (shown) progress.event(shown);
       options.onEvent?.(event);
@@ -274,6 +279,7 @@ export async function runDeploy(options: DeployRunOptions): Promise<DeployRunRep
   } finally {
     progress.stop();
   }
+  recording.finish(result);
 
   out.out(`\ntimeline\n${indent(formatTimeline(result.trace))}`);
   if (result.error === ABORTED) await releaseAbortedLock(target, result, out);

@@ -4,6 +4,7 @@
  * mean "set up AWS first" (no credentials, no region, unknown stage) are {@link AwsSetupError}s:
  * the commands print them and exit 2.
  */
+
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -14,11 +15,12 @@ import {
   SFNClient,
 } from '@aws-sdk/client-sfn';
 import type { TraceEvent } from '../../shared/engine/trace.ts';
+import { InvalidInputError } from '../../shared/errors.ts';
 import type { RunEventReader, RunSource, RunStatus, RunSummary } from './model.ts';
 import { HistoryReader } from './sfn-history.ts';
 
 /** AWS is not usable as configured (credentials, region, stage): exit 2, nothing started. */
-export class AwsSetupError extends Error {
+export class AwsSetupError extends InvalidInputError {
   constructor(message: string) {
     super(message);
     this.name = 'AwsSetupError';
@@ -44,7 +46,7 @@ const CREDENTIAL_ERRORS = new Set([
 export function awsSetupErrorOf(error: unknown): unknown {
   const name = (error as { name?: unknown } | null)?.name;
   const message = String((error as { message?: unknown } | null)?.message ?? '');
-  if (/region is missing/i.test(message)) {
+  if (/region is missing|region not accepted/i.test(message)) {
     return new AwsSetupError('no AWS region: set AWS_REGION (or a region in the AWS_PROFILE you use)');
   }
   if (
@@ -234,6 +236,10 @@ export class SfnRunSource implements RunSource {
     let first = true;
     return {
       all,
+      trace: (summary) => {
+        const trace = reader.trace(summary.runId);
+        return trace;
+      },
       async next() {
         const fresh: HistoryEvent[] = [];
         if (first) {

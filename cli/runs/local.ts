@@ -7,15 +7,17 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stepopsHome } from '../../shared/drivers/local/home.ts';
-import type { TraceEvent } from '../../shared/engine/trace.ts';
+import type { RunTrace, TraceEvent, TraceInvocation } from '../../shared/engine/trace.ts';
 import type { RunEventReader, RunSource, RunStatus, RunSummary } from './model.ts';
+import { traceOf } from './timeline.ts';
 
 /** Output of an exited state kept in the record, at most (larger outputs are left out). */
 const MAX_RECORDED_OUTPUT = 64 * 1024;
 
-/** A recorded local run: the summary plus the process that ran it. */
+/** A recorded local run: the summary plus the process that ran it and its Lambda invocations. */
 interface LocalRunFile extends RunSummary {
   pid: number;
+  invocations?: TraceInvocation[];
 }
 
 /** The directory of the recorded runs. */
@@ -76,8 +78,14 @@ export class LocalRunRecording {
   }
 
   /** Records how the run ended. */
-  finish(result: { status: 'SUCCEEDED' | 'FAILED'; error?: string; cause?: string }): void {
+  finish(result: {
+    status: 'SUCCEEDED' | 'FAILED';
+    error?: string;
+    cause?: string;
+    trace?: { invocations: readonly TraceInvocation[] };
+  }): void {
     const ended: LocalRunFile = { ...this.#file, status: result.status, stoppedAt: new Date().toISOString() };
+    if (result.trace) ended.invocations = [...result.trace.invocations];
     if (result.error !== undefined) ended.error = result.error;
     if (result.cause !== undefined) ended.cause = result.cause.slice(0, 8000);
     if (result.error === 'States.Aborted') ended.status = 'ABORTED';
@@ -121,14 +129,18 @@ function alive(pid: number): boolean {
   }
 }
 
-function readRun(runId: string): RunSummary | undefined {
-  let file: LocalRunFile;
+function readFile(runId: string): LocalRunFile | undefined {
   try {
-    file = JSON.parse(readFileSync(path.join(runDir(runId), 'run.json'), 'utf8')) as LocalRunFile;
+    return JSON.parse(readFileSync(path.join(runDir(runId), 'run.json'), 'utf8')) as LocalRunFile;
   } catch {
     return undefined;
   }
-  const { pid, ...summary } = file;
+}
+
+function readRun(runId: string): RunSummary | undefined {
+  const file = readFile(runId);
+  if (!file) return undefined;
+  const { pid, invocations: _invocations, ...summary } = file;
   if (summary.status === 'RUNNING' && !alive(pid)) {
     // The process that ran it ended without recording the end (killed): the run is over.
     return {
@@ -180,6 +192,7 @@ export class LocalRunSource implements RunSource {
     let offset = 0;
     return {
       all,
+      trace: (summary: RunSummary): RunTrace => traceOf(summary, all, readFile(run.runId)?.invocations ?? []),
       next: async () => {
         let text = '';
         try {

@@ -4,7 +4,9 @@
  * Functions executions ({@link ./aws.ts}) and the local runs recorded under `.stepops/runs`
  * ({@link ./local.ts}).
  */
-import type { TraceEvent } from '../../shared/engine/trace.ts';
+
+import type { RunTrace, TraceEvent } from '../../shared/engine/trace.ts';
+import { InvalidInputError } from '../../shared/errors.ts';
 
 /** How a run stands: as Step Functions names it. */
 export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
@@ -42,6 +44,8 @@ export interface RunEventReader {
   next(): Promise<RunEventsPage>;
   /** Every event read so far. */
   readonly all: readonly TraceEvent[];
+  /** The trace of what was read (for the timeline), with the Lambda invocations it counted. */
+  trace(run: RunSummary): RunTrace;
 }
 
 /** Where runs are read from. */
@@ -60,7 +64,7 @@ export interface RunSource {
 }
 
 /** No run, stage or workflow by that name: exit 2. */
-export class UnknownRunError extends Error {
+export class UnknownRunError extends InvalidInputError {
   constructor(message: string) {
     super(message);
     this.name = 'UnknownRunError';

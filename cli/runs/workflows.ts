@@ -3,7 +3,9 @@
  * `graph`) and what its runs are about. A workflow that lands (backup, recover) plugs in with one
  * entry here; `deploy`, `follow`, `status`, `history`, `logs` and `graph` then take it by name.
  */
+
 import type { StateMachineDefinition } from '../../shared/engine/asl.ts';
+import { InvalidInputError } from '../../shared/errors.ts';
 import { localArns } from '../../workflows/asl.ts';
 
 /** One workflow the CLI can show and follow. */
@@ -46,7 +48,7 @@ export function workflowEntry(name: string): WorkflowEntry {
 }
 
 /** No workflow by that name: exit 2. */
-export class UnknownWorkflowError extends Error {
+export class UnknownWorkflowError extends InvalidInputError {
   constructor(name: string) {
     super(`unknown workflow "${name}" (known: ${workflowNames().join(', ')})`);
     this.name = 'UnknownWorkflowError';

@@ -63,6 +63,12 @@ export interface DeployApiDeps {
   now?: () => number;
 }
 
+/** What starting a deploy needs (the CLI starts deploys through the same checks as the API). */
+export type StartDeps = Pick<
+  DeployApiDeps,
+  'sfn' | 'stateMachineArn' | 'leases' | 'findTarget' | 'stageTargets' | 'logger' | 'now'
+>;
+
 /**
  * How long a pushed commit counts as deployed: a push of a commit that a run started less than
  * this long ago (still running, or succeeded) is answered as a replay of that run. Long enough for
@@ -84,7 +90,7 @@ export interface DeployExecutionInput {
 }
 
 /** Who asked for a deploy and under which idempotency key. */
-interface Caller {
+export interface Caller {
   source: 'github' | 'key' | 'random';
   key: string;
   requestedBy: string;
@@ -127,7 +133,7 @@ export function deployableTarget(
 }
 
 async function describe(
-  deps: DeployApiDeps,
+  deps: Pick<DeployApiDeps, 'sfn'>,
   arn: string,
 ): Promise<DescribeExecutionCommandOutput | undefined> {
   try {
@@ -170,7 +176,7 @@ function replay(
  * execution older than the window.
  */
 async function recentDeployOfCommit(
-  deps: DeployApiDeps,
+  deps: StartDeps,
   target: string,
   commit: string,
 ): Promise<DescribeExecutionCommandOutput | undefined> {
@@ -199,7 +205,7 @@ async function recentDeployOfCommit(
   return undefined;
 }
 
-async function runningDeployOf(deps: DeployApiDeps, target: string): Promise<string | undefined> {
+async function runningDeployOf(deps: Pick<DeployApiDeps, 'sfn' | 'stateMachineArn'>, target: string): Promise<string | undefined> {
   const own = new RegExp(`^${target}-[0-9a-f]{16}$`);
   for await (const page of paginateListExecutions(
     { client: deps.sfn },
@@ -220,7 +226,7 @@ async function runningDeployOf(deps: DeployApiDeps, target: string): Promise<str
  * @throws ApiError 409 when the target is locked or a deploy of it is running
  */
 export async function startDeployExecution(
-  deps: DeployApiDeps,
+  deps: StartDeps,
   request: DeployRequest,
   caller: Caller,
   push: { commit?: string } = {},
