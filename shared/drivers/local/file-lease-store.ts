@@ -194,18 +194,6 @@ export class FileLeaseStore implements LeaseStore {
     });
   }
 
-  /**
-   * The lease on a key if one is held and has not expired. A lease file is only ever replaced by a
-   * rename, so this read needs no lock.
-   *
-   * @example
-   * await leases.holder('target:demo'); // { key: 'target:demo', owner: 'run-1', expiresAt: … }
-   */
-  async holder(key: string): Promise<Lease | undefined> {
-    const lease = await readLease(await this.#file(key));
-    return lease && lease.expiresAt >= this.#now() ? lease : undefined;
-  }
-
   async #file(key: string): Promise<string> {
     const dir = path.join(this.#home(), 'leases');
     await mkdir(dir, { recursive: true });
