@@ -11,15 +11,19 @@ import {
 import { localArns } from '../workflows/asl.ts';
 import { BACKUP_FUNCTIONS, type BackupFunction, backupWorkflow } from '../workflows/backup.ts';
 import { DEPLOY_FUNCTIONS, type DeployFunction, deployWorkflow } from '../workflows/deploy.ts';
+import { HEALTH_FUNCTIONS, type HealthFunction, healthWorkflow } from '../workflows/health.ts';
 import { handler as acquireLock } from './acquire-lock/handler.ts';
 import { BACKUP_HANDLERS } from './backup.ts';
 import { handler as checkHealth } from './check-health/handler.ts';
 import { handler as createSnapshots } from './create-snapshots/handler.ts';
 import { handler as describeBatchFailure } from './describe-batch-failure/handler.ts';
 import { handler as notify } from './notify/handler.ts';
+import { handler as notifyHealthFailure } from './notify-health-failure/handler.ts';
 import { handler as planDeploy } from './plan-deploy/handler.ts';
 import { handler as planRollback } from './plan-rollback/handler.ts';
 import { handler as pollCommand } from './poll-command/handler.ts';
+import { handler as probeTarget } from './probe-target/handler.ts';
+import { handler as recordHealth } from './record-health/handler.ts';
 import { handler as releaseLock } from './release-lock/handler.ts';
 import { handler as resolveHosts } from './resolve-hosts/handler.ts';
 import { handler as sendCommand } from './send-command/handler.ts';
@@ -37,9 +41,12 @@ export const HANDLERS = {
   'plan-rollback': planRollback,
   'release-lock': releaseLock,
   notify,
+  'probe-target': probeTarget,
+  'record-health': recordHealth,
+  'notify-health-failure': notifyHealthFailure,
   ...BACKUP_HANDLERS,
-} satisfies Record<DeployFunction | BackupFunction, unknown> as unknown as Record<
-  DeployFunction | BackupFunction,
+} satisfies Record<DeployFunction | HealthFunction | BackupFunction, unknown> as unknown as Record<
+  DeployFunction | HealthFunction | BackupFunction,
   LambdaHandler
 >;
 
@@ -89,6 +96,22 @@ export const LOCAL_BACKUP_ARNS: Record<BackupFunction, string> = localArns(BACKU
 export function createLocalBackupEngine(options: EngineOptions = {}): LocalEngine {
   return createLocalEngine(backupWorkflow(LOCAL_BACKUP_ARNS), handlersByArn(LOCAL_BACKUP_ARNS), {
     stateMachineName: 'stepops-backup',
+    ...options,
+  });
+}
+
+/** The ARNs of the health functions on the local engine. */
+export const LOCAL_HEALTH_ARNS: Record<HealthFunction, string> = localArns(HEALTH_FUNCTIONS);
+
+/**
+ * The health workflow on the local engine with the real handlers (built once; start many runs).
+ *
+ * @example
+ * const summary = await createLocalHealthEngine().start({ target: 'demo' }).result;
+ */
+export function createLocalHealthEngine(options: EngineOptions = {}): LocalEngine {
+  return createLocalEngine(healthWorkflow(LOCAL_HEALTH_ARNS), handlersByArn(LOCAL_HEALTH_ARNS), {
+    stateMachineName: 'stepops-health',
     ...options,
   });
 }
