@@ -147,7 +147,8 @@ describe('backup workflow on the local engine', () => {
     // Prepare
     const name = await target('bk-prune');
     for (const id of ['run-p-1', 'run-p-2', 'run-p-3']) {
-      expect((await run({ target: name }, id)).status).toBe('SUCCEEDED');
+      const r = await run({ target: name }, id);
+      expect(r.status, r.cause).toBe('SUCCEEDED');
     }
 
     // Act

@@ -6,7 +6,7 @@
  * sent to the AWS service given to the constructor.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NotStepopsCopyError } from '../../backup/errors.ts';
 import { SnapshotFailedError } from '../../errors.ts';
@@ -27,6 +27,13 @@ interface CopyState_ {
   detail: string;
   sizeBytes?: number;
   createdAt: string;
+}
+
+/** Replaces a file by a rename, so that a reader never sees it half written. */
+async function writeAtomic(file: string, content: string): Promise<void> {
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, content);
+  await rename(temp, file);
 }
 
 async function readJson<T>(file: string): Promise<T | undefined> {
@@ -96,9 +103,9 @@ export class LocalCopyService implements CopyService {
     const runId = request.tags[BACKUP_TAGS.run] ?? 'run';
     const dir = this.#dir(target, backup, runId);
     await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, 'tags.json'), `${JSON.stringify(request.tags)}\n`);
+    await writeAtomic(path.join(dir, 'tags.json'), `${JSON.stringify(request.tags)}\n`);
     const createdAt = new Date().toISOString();
-    await writeFile(
+    await writeAtomic(
       path.join(dir, 'state.json'),
       JSON.stringify({ state: 'pending', detail: 'copying', createdAt }),
     );
@@ -124,7 +131,7 @@ export class LocalCopyService implements CopyService {
               sizeBytes: size,
               createdAt,
             };
-      await writeFile(path.join(dir, 'state.json'), JSON.stringify(state));
+      await writeAtomic(path.join(dir, 'state.json'), JSON.stringify(state));
     })();
     this.#copies.set(dir, copying);
     void copying.finally(() => this.#copies.delete(dir));
