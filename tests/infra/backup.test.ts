@@ -44,7 +44,9 @@ let targets: string[];
 
 beforeAll(async () => {
   ensureSstPlatform();
-  run = (await runUnderMocks(async () => (await import('../../stacks/index.ts')).createStacks())) as MockRun<{
+  run = (await runUnderMocks(async () =>
+    (await import('../../stacks/index.ts')).createStacks(),
+  )) as unknown as MockRun<{
     targets: string;
     backupStateMachine: string;
   }>;
