@@ -16,6 +16,7 @@ import { usageOf } from '../shared/cost/usage.ts';
 import { splitIntoBatches } from '../shared/deploy/plan.ts';
 import type { HostRef } from '../shared/drivers/ports.ts';
 import { createLocalEngine, type LambdaHandler, type RunResult } from '../shared/engine/index.ts';
+import { benchBackupCosts } from './backup.ts';
 import { createFixtureLab, type FixtureLab, fixtureTarget } from './fixtures.ts';
 import { loadDeploy, memorySizes, withStepopsHome } from './harness.ts';
 import type { CostScenario, CostSection } from './report.ts';
@@ -146,7 +147,12 @@ export async function benchCost(options: SectionOptions): Promise<CostSection> {
       'Not priced: CloudWatch Logs ingestion of the state machine and the Lambdas, SSM Run Command (no charge for EC2 in AWS-RunShellScript), SNS, DynamoDB lease writes, data transfer.',
     ],
     scenarios,
-    schedules: scheduleCosts(targets, {}),
+    schedules: scheduleCosts(targets, {
+      backupJobs: await benchBackupCosts(
+        targets.map((t) => t.name),
+        options,
+      ),
+    }),
     anchors: {
       syntheticsPerRun: LIST_PRICES.syntheticsPerCanaryRun,
       route53PerMonth: LIST_PRICES.route53HealthCheckPerMonth,
