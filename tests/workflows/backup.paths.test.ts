@@ -14,7 +14,8 @@ vi.hoisted(() => {
 });
 
 import { createLocalBackupEngine, LOCAL_BACKUP_ARNS } from '../../functions/index.ts';
-import { ALL_BACKUP_FACTORIES, backupDepsWith } from '../../shared/backup/deps.ts';
+import { ALL_BACKUP_FACTORIES } from '../../shared/backup/all-drivers.ts';
+import { backupDepsWith } from '../../shared/backup/deps.ts';
 import { startBackupStep } from '../../shared/backup/steps.ts';
 import { clearRegisteredTargets, registerTarget } from '../../shared/config/registry.ts';
 import type { TargetInput } from '../../shared/config/schema.ts';

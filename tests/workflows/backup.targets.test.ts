@@ -43,7 +43,8 @@ vi.hoisted(() => {
 });
 
 import { createLocalBackupEngine } from '../../functions/index.ts';
-import { ALL_BACKUP_FACTORIES, backupDepsWith } from '../../shared/backup/deps.ts';
+import { ALL_BACKUP_FACTORIES } from '../../shared/backup/all-drivers.ts';
+import { backupDepsWith } from '../../shared/backup/deps.ts';
 import { LastGoodCopyError } from '../../shared/backup/errors.ts';
 import { pruneBackupsStep } from '../../shared/backup/steps.ts';
 import { FileBackupCatalogue } from '../../shared/drivers/local/file-backup-catalogue.ts';
