@@ -65,7 +65,7 @@ export const LONG_POLL_MAX_MS = 50_000;
 export const LONG_POLL_SAFETY_MS = 10_000;
 /** First and longest pause between two command status reads. */
 export const COMMAND_POLL_FIRST_MS = 250;
-export const COMMAND_POLL_MAX_MS = 1_000;
+export const COMMAND_POLL_MAX_MS = 500;
 /** How far back a retried send looks for its command when the run's start is not known. */
 const IDEMPOTENCY_WINDOW_MS = 3_600_000;
 

@@ -197,12 +197,15 @@ describe('deploy workflow', () => {
     }
   });
 
-  it('lets poll-command read command invocations and nothing more of SSM', () => {
+  it('lets poll-command read commands and their invocations and nothing more of SSM', () => {
     // Act
     const actions = actionsOf(statementsOf(`${functionComponentName('poll-command')}Role`));
 
     // Assess
-    expect(actions.filter((a) => a.startsWith('ssm:'))).toEqual(['ssm:GetCommandInvocation']);
+    expect(actions.filter((a) => a.startsWith('ssm:')).sort()).toEqual([
+      'ssm:GetCommandInvocation',
+      'ssm:ListCommands',
+    ]);
   });
 
   it('limits ssm:SendCommand to AWS-RunShellScript and to instances tagged for the stage targets', () => {
