@@ -190,6 +190,8 @@ export const gateStateSchema = z.strictObject({
   deadline: z.string().optional(),
   /** The results of the last round. */
   last: z.array(probeOutcomeSchema).optional(),
+  /** ISO time the next round is due (the interval after the last one), when a later invocation runs it. */
+  nextRoundAt: z.string().optional(),
 });
 export type GateState = z.infer<typeof gateStateSchema>;
 

@@ -13,6 +13,8 @@ import {
   RunTooLongError,
   TargetLockedError,
 } from '../errors.ts';
+import { rejectionReason } from '../health/failure.ts';
+import { probeRoundSeconds, runProbeRound } from '../health/round.ts';
 import {
   ASSUMED_BATCHES_FOR_COUNT,
   batchLeaseSeconds,
@@ -416,24 +418,25 @@ async function probeRound(
   input: CheckHealthInput,
   deps: DeployDeps,
 ): Promise<ProbeOutcome[]> {
-  const { probes } = deps.driversFor(target);
   const declared = target.health?.probes ?? [];
-  const rounds = await Promise.all(
-    input.healthGate.probes.map(async (name): Promise<ProbeResult[]> => {
-      const probe = declared.find((p) => p.name === name);
-      if (!probe)
-        return [{ probe: name, ok: false, detail: `target "${target.name}" has no probe named "${name}"` }];
-      try {
-        const results = await probes.run(probe, input.hosts);
-        return results.length > 0
-          ? results
-          : [{ probe: name, ok: false, detail: 'the probe gave no result' }];
-      } catch (error) {
-        return [{ probe: name, ok: false, detail: `the probe could not run: ${(error as Error).message}` }];
-      }
-    }),
-  );
-  return rounds.flat().map((r) => ({
+  const unknown = input.healthGate.probes.filter((name) => !declared.some((p) => p.name === name));
+  const probes = declared.filter((p) => input.healthGate.probes.includes(p.name));
+  let results: ProbeResult[];
+  try {
+    results = await runProbeRound(deps.driversFor(target).probes, probes, input.hosts);
+  } catch (error) {
+    results = probes.map((p) => ({
+      probe: p.name,
+      ok: false,
+      detail: `the probe could not run: ${rejectionReason(error)}`,
+    }));
+  }
+  const missing: ProbeResult[] = unknown.map((name) => ({
+    probe: name,
+    ok: false,
+    detail: `target "${target.name}" has no probe named "${name}"`,
+  }));
+  return [...missing, ...results].map((r) => ({
     probe: r.probe,
     ok: r.ok,
     detail: r.detail.slice(0, 500),
@@ -469,6 +472,25 @@ export async function checkHealthStep(
     deadline: new Date(deadline).toISOString(),
     ...(last ? { last } : {}),
   });
+  // A round starts only if it can end (its slowest probe's bound) before the invocation must return.
+  const gateProbes = (target.health?.probes ?? []).filter((p) => input.healthGate.probes.includes(p.name));
+  const roundMs = probeRoundSeconds(gateProbes) * 1000;
+  const workEnd = deps.now() + Math.max(0, remaining() - LONG_POLL_SAFETY_MS);
+  if (deps.now() + roundMs > workEnd) {
+    // Not even a fresh invocation fits one round: looping would never probe; fail with the reason.
+    last = [
+      {
+        probe: input.healthGate.probes.join(', '),
+        ok: false,
+        detail: `a round of these probes can take ${roundMs / 1000} s, more than the ${Math.floor((workEnd - deps.now()) / 1000)} s this check can use: shorten the probes' timeouts`,
+      },
+    ];
+    return state('unhealthy');
+  }
+  // The interval since the last round counts across invocations: wait for its end when it fits.
+  const nextRoundAt = input.gate.nextRoundAt ? Date.parse(input.gate.nextRoundAt) : 0;
+  const wait = nextRoundAt - deps.now();
+  if (wait > 0 && deps.now() + wait + roundMs <= workEnd) await deps.sleep(wait);
   for (;;) {
     last = await probeRound(target, input, deps);
     rounds += 1;
@@ -476,7 +498,9 @@ export async function checkHealthStep(
     if (consecutive >= successes) return state('healthy');
     const next = deps.now() + intervalSeconds * 1000;
     if (next > deadline) return state('unhealthy');
-    if (next > budgetEnd) return state('checking');
+    if (next > budgetEnd || next + roundMs > workEnd) {
+      return { ...state('checking'), nextRoundAt: new Date(next).toISOString() };
+    }
     await deps.sleep(intervalSeconds * 1000);
   }
 }

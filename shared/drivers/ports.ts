@@ -156,4 +156,48 @@ export interface ProbeResult {
  */
 export interface ProbeRunner {
   run(probe: Probe, hosts: HostRef[]): Promise<ProbeResult[]>;
+  /**
+   * Runs several probes in one go; a runner that has it sends all of a round's host-side probes
+   * to the hosts as one command.
+   */
+  runAll?(probes: readonly Probe[], hosts: HostRef[]): Promise<ProbeResult[]>;
+}
+
+/** A target's recorded health, as the state store keeps it: an opaque JSON body and its version. */
+export interface HealthRecord {
+  /** Increases by one on every write; 0 when nothing was recorded yet. */
+  version: number;
+  /** The state, as JSON. */
+  body: string;
+}
+
+/** Keeps each target's probe states between checks (DynamoDB on AWS, a file locally). */
+export interface HealthStateStore {
+  read(target: string): Promise<HealthRecord | undefined>;
+  /**
+   * Writes the body as version `expectedVersion + 1` only if the stored version is still
+   * `expectedVersion` (0: nothing stored); false when another run wrote first.
+   */
+  write(target: string, body: string, expectedVersion: number): Promise<boolean>;
+}
+
+/** A request to start a target's recovery runbook. */
+export interface RecoveryRequest {
+  target: string;
+  runbook: string;
+  /** Why, in one line (`site is down: expected status 200, got 503`). */
+  reason: string;
+  /** The health run that asks; makes the start idempotent per run. */
+  runId: string;
+  requestedBy: string;
+}
+
+/** Starts recovery runbooks (the recover state machine on AWS; recorded locally). */
+export interface RecoveryStarter {
+  start(request: RecoveryRequest): Promise<{ executionId: string }>;
+}
+
+/** Reads who holds a lease, without taking it. */
+export interface LeaseReader {
+  holder(key: string): Promise<Lease | undefined>;
 }
