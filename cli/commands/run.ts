@@ -5,6 +5,7 @@
  * credentials). Live progress per state, a timeline at the end; exit 0 succeeded, 1 failed, 2 bad
  * input (nothing started).
  */
+
 import type { Command } from 'commander';
 import { ConfigError, formatIssue } from '../../shared/config/load.ts';
 import { findTarget } from '../../shared/config/registry.ts';
@@ -15,6 +16,7 @@ import { InvalidInputError } from '../../shared/errors.ts';
 import { validateRef } from '../../shared/shell/script.ts';
 import { describeHostSelection, EXIT, indent, type Output, stdio } from '../output.ts';
 import { createProgress, formatDuration, type ProgressEvent, type ProgressStream } from '../progress.ts';
+import { registerHealth } from './health.ts';
 
 /** The account and region of the Lambda ARNs a local run binds its handlers to. */
 export const LOCAL_ARN_PREFIX = 'arn:aws:lambda:local:000000000000:function:stepops-';
@@ -355,6 +357,7 @@ export function register(program: Command): void {
         process.off('SIGINT', onSignal);
       }
     });
+  registerHealth(program, run);
   for (const command of run.commands) command.exitOverride();
   run.exitOverride();
 }
