@@ -264,6 +264,9 @@ export async function commandProbe(
   return runHostProbes([probe], hosts, runner, hostBatchOptions(options));
 }
 
+/** `DescribeInstanceStatus` takes at most 100 instance ids a call. */
+export const DESCRIBE_STATUS_MAX_IDS = 100;
+
 function byRegion(hosts: HostRef[]): Map<string, string[]> {
   const regions = new Map<string, string[]>();
   for (const host of hosts) {
@@ -289,7 +292,13 @@ export async function ec2StatusProbe(
   client: (region: string) => EC2Client = ec2Client,
 ): Promise<ProbeResult[]> {
   const found = new Map<string, ProbeResult>();
-  for (const [region, ids] of byRegion(hosts)) {
+  const chunks = [...byRegion(hosts)].flatMap(([region, all]) =>
+    Array.from({ length: Math.ceil(all.length / DESCRIBE_STATUS_MAX_IDS) }, (_, i) => ({
+      region,
+      ids: all.slice(i * DESCRIBE_STATUS_MAX_IDS, (i + 1) * DESCRIBE_STATUS_MAX_IDS),
+    })),
+  );
+  for (const { region, ids } of chunks) {
     let output: DescribeInstanceStatusCommandOutput;
     try {
       output = await client(region).send(
