@@ -23,6 +23,13 @@ export interface HealthWorkflowModule {
   healthWorkflow(arns: Record<string, string>): object;
 }
 
+/** Memory of each health function, in MB (probe-target runs the probes and parses their answers). */
+export const HEALTH_FUNCTION_MEMORY_MB: Readonly<Record<string, number>> = {
+  'probe-target': 512,
+  'record-health': 256,
+  'notify-health-failure': 256,
+};
+
 /** Everything the health stack needs from the others. */
 export interface HealthContext extends PermissionContext {
   stage: string;
@@ -94,7 +101,7 @@ export function createHealth(context: HealthContext) {
       handler: `functions/${folder}/handler.handler`,
       runtime: 'nodejs24.x',
       architecture: 'arm64',
-      memory: folder === 'probe-target' ? '512 MB' : '256 MB',
+      memory: `${HEALTH_FUNCTION_MEMORY_MB[folder] ?? 256} MB`,
       timeout: `${timeout} seconds`,
       environment: {
         ...driverEnvironment(context),
