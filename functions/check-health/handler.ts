@@ -9,6 +9,7 @@ import { checkHealthInputSchema, gateStateSchema } from '../../shared/deploy/con
 import { deployDepsWith } from '../../shared/deploy/deps.ts';
 import { checkHealthStep } from '../../shared/deploy/steps.ts';
 import { probeRunnerFor } from '../../shared/drivers/probes.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 import { DEPLOY_FUNCTION_TIMEOUTS } from '../../workflows/deploy.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
@@ -17,6 +18,7 @@ const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 
 const deps = deployDepsWith({ probes: (target) => probeRunnerFor(target) });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: checkHealthInputSchema }))
   .handler(async (event, context) => {

@@ -439,14 +439,32 @@ const runbook = z.strictObject({
   verify: z.array(name).optional(),
 });
 
-const healthGate = z.strictObject({
-  probes: z.array(name).min(1, { error: 'expected at least one probe name' }),
-  /** How long to wait for the hosts to become healthy after each batch. */
-  timeout: seconds,
-  interval: seconds.default(5),
-  /** Consecutive passing rounds required. */
-  successes: positiveCount.default(2),
-});
+const healthGate = z
+  .strictObject({
+    probes: z.array(name).min(1, { error: 'expected at least one probe name' }),
+    /** How long to wait for the hosts to become healthy after each batch. */
+    timeout: seconds,
+    interval: seconds.default(5),
+    /** Consecutive passing rounds required. */
+    successes: positiveCount.default(2),
+  })
+  .superRefine((gate, ctx) => {
+    // Rounds start `interval` apart from the first, so `successes` rounds need (successes - 1) intervals.
+    const needed = (gate.successes - 1) * gate.interval;
+    if (needed > gate.timeout) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timeout'],
+        message: `the gate can never pass: ${gate.successes} passing rounds ${gate.interval} s apart need at least ${needed} s, the timeout is ${gate.timeout} s`,
+      });
+    } else if (gate.timeout < gate.interval) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timeout'],
+        message: `${gate.timeout} s is shorter than the interval (${gate.interval} s): the gate gets one round and no second chance; make the timeout at least the interval`,
+      });
+    }
+  });
 
 const deploySchema = z.strictObject({
   steps: z.array(stepSchema).min(1, { error: 'expected at least one deploy step' }),

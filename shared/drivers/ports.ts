@@ -30,12 +30,24 @@ export interface CommandRequest {
   /** SSM rate control: hosts at a time and errors tolerated, as a count or a percentage. */
   maxConcurrency?: string;
   maxErrors?: string;
+  /**
+   * Makes the send idempotent: a second send with the same key (a retried Lambda) finds the
+   * command the first one sent and returns it instead of running the script again. The key names
+   * the run, phase and batch; `since` (ISO time, e.g. the run's start) bounds the search.
+   */
+  idempotency?: { key: string; since: string };
 }
 
 /** Identifies a sent command so that its status can be read later, by another invocation. */
 export interface CommandHandle {
+  /** The command (the first one when the hosts took several calls). */
   commandId: string;
   hosts: HostRef[];
+  /**
+   * Every command, in host order, when the hosts took more than one call (SSM sends to at most
+   * 50 instances per call: command `i` covers hosts `50·i` to `50·i + 49`).
+   */
+  commandIds?: string[];
 }
 
 export type InvocationState = 'pending' | 'running' | 'succeeded' | 'failed' | 'timed-out' | 'cancelled';
@@ -123,6 +135,8 @@ export interface LeaseStore {
   ): Promise<{ acquired: true } | { acquired: false; heldBy: Lease }>;
   /** Releases the lease if `owner` still holds it; releasing a lease not held is not an error. */
   release(key: string, owner: string): Promise<void>;
+  /** The lease that holds the key now, if any and not expired. */
+  holder(key: string): Promise<Lease | undefined>;
 }
 
 /** The result of one probe against one endpoint or host. */

@@ -111,13 +111,11 @@ describe('driversFor', () => {
   it('sends commands with the configured log group and runs command probes in the working directory as the user', async () => {
     // Prepare
     ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
-    ssm
-      .on(GetCommandInvocationCommand)
-      .resolves({
-        Status: 'Success',
-        ResponseCode: 0,
-        StandardOutputContent: 'STEPOPS_PROBE up 0 3 YWN0aXZlCg==\n',
-      });
+    ssm.on(GetCommandInvocationCommand).resolves({
+      Status: 'Success',
+      ResponseCode: 0,
+      StandardOutputContent: 'STEPOPS_PROBE up 0 3 YWN0aXZlCg==\n',
+    });
     const drivers = driversFor(target({ hosts: ec2Hosts }), { commandLogGroup: '/stepops/commands' });
 
     // Act
