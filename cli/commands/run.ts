@@ -25,6 +25,7 @@ import { describeHostSelection, EXIT, indent, type Output, stdio } from '../outp
 import { createProgress, formatDuration, type ProgressEvent, type ProgressStream } from '../progress.ts';
 import { recordLocalRun } from '../runs/local.ts';
 import type { StageOptions, StageResources } from '../stage.ts';
+import { registerHealth } from './health.ts';
 
 /** The account and region of the Lambda ARNs a local run binds its handlers to. */
 export const LOCAL_ARN_PREFIX = 'arn:aws:lambda:local:000000000000:function:stepops-';
@@ -461,6 +462,7 @@ export function register(program: Command): void {
         process.off('SIGTERM', onSignal);
       }
     });
+  registerHealth(program, run);
   for (const command of run.commands) command.exitOverride();
   run.exitOverride();
 }

@@ -125,7 +125,8 @@ export async function httpProbe(probe: HttpProbe, options: HttpProbeOptions = {}
       headers: { 'user-agent': 'stepops-probe' },
     });
     status = response.status;
-    if (probe.bodyContains !== undefined || probe.jsonField !== undefined) body = await readBody(response);
+    if (probe.bodyContains !== undefined || probe.bodyMatches !== undefined || probe.jsonField !== undefined)
+      body = await readBody(response);
     else await response.body?.cancel();
   } catch (error) {
     if (isTimeout(error)) return fail(`timed out after ${probe.timeout} s`);
