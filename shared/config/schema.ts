@@ -4,6 +4,7 @@
  * Every message here is written for the person editing the target file; the loader prefixes it
  * with the file and the path inside it (`targets/datizmo.ts: deploy.steps[2].timeout: …`).
  */
+import { posix } from 'node:path';
 import * as z from 'zod';
 
 /** Names of targets, steps, probes, jobs and runbooks: safe in a shell, a tag and an ARN. */
@@ -94,12 +95,24 @@ const ec2HostsByTags = z.strictObject({
   workingDirectory: absolutePath,
 });
 
+const localDirectory = z
+  .string({ error: 'expected a directory' })
+  .regex(/^[A-Za-z0-9._/@+][A-Za-z0-9._/@+-]*$/, {
+    error: 'expected a directory path of plain characters, not starting with "-"',
+  });
+
 const localHost = z.strictObject({
   type: z.literal('local'),
-  /** Directory on this machine that plays the host; relative paths are relative to the repository. */
-  directory: z
-    .string({ error: 'expected a directory' })
-    .regex(/^[A-Za-z0-9._/@+-]+$/, { error: 'expected a directory path of plain characters' }),
+  /**
+   * Directory on this machine that plays the host, or several (one host each, in this order);
+   * relative paths are relative to the repository.
+   */
+  directory: z.union([localDirectory, z.array(localDirectory).min(1, { error: 'expected a directory' })], {
+    error: (issue) =>
+      typeof issue.input === 'string'
+        ? 'expected a directory path of plain characters, not starting with "-"'
+        : 'expected a directory, or a list of directories (one host each)',
+  }),
 });
 
 export const hostsSchema = z.union([ec2HostsById, ec2HostsByTags, localHost], {
@@ -157,7 +170,7 @@ const httpProbe = z.strictObject({
 const tlsProbe = z.strictObject({
   name,
   type: z.literal('tls'),
-  host: z.string().regex(/^[A-Za-z0-9.-]+$/, { error: 'expected a host name' }),
+  host: z.string().regex(/^[A-Za-z0-9.][A-Za-z0-9.-]*$/, { error: 'expected a host name' }),
   port: z
     .number({ error: 'expected a port from 1 to 65535' })
     .int({ error: 'expected a port from 1 to 65535' })
@@ -278,8 +291,9 @@ export const backupJobSchema = z.discriminatedUnion(
 const serviceManager = z.enum(['systemd', 'pm2', 'docker-compose'], {
   error: 'expected "systemd", "pm2" or "docker-compose"',
 });
-const serviceName = z.string().regex(/^[A-Za-z0-9@._-]+$/, {
-  error: 'expected a service name of letters, digits, ".", "_", "@" and "-"',
+/** A service name; never starting with "-", so that no tool reads it as an option. */
+const serviceName = z.string().regex(/^[A-Za-z0-9@._][A-Za-z0-9@._-]*$/, {
+  error: 'expected a service name of letters, digits, ".", "_", "@" and "-", not starting with "-"',
 });
 
 const runbookStep = z.discriminatedUnion(
@@ -294,7 +308,7 @@ const runbookStep = z.discriminatedUnion(
       /** docker compose: the compose file, relative to the working directory. */
       composeFile: z
         .string()
-        .regex(/^[A-Za-z0-9._/-]+$/, { error: 'expected a file path' })
+        .regex(/^[A-Za-z0-9._/][A-Za-z0-9._/-]*$/, { error: 'expected a file path, not starting with "-"' })
         .optional(),
       timeout: seconds.default(120),
     }),
@@ -436,6 +450,28 @@ const alertsSchema = z.strictObject({
     .optional(),
 });
 
+/** Refuses a host declared twice: it would run every step twice, at once. */
+function uniqueHosts(hosts: z.output<typeof hostsSchema>, ctx: z.RefinementCtx): void {
+  const [field, listed] =
+    hosts.type === 'local'
+      ? (['directory', Array.isArray(hosts.directory) ? hosts.directory : []] as const)
+      : 'instanceIds' in hosts
+        ? (['instanceIds', hosts.instanceIds] as const)
+        : (['tags', []] as const);
+  const seen = new Set<string>();
+  listed.forEach((host, index) => {
+    const key = field === 'directory' ? posix.normalize(host).replace(/\/+$/, '') : host;
+    if (seen.has(key)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `duplicate host "${host}": each host may be listed once`,
+        path: ['hosts', field, index],
+      });
+    }
+    seen.add(key);
+  });
+}
+
 function uniqueNames(
   items: readonly { name: string }[],
   ctx: z.RefinementCtx,
@@ -481,6 +517,7 @@ export const targetSchema = z
     const probes = target.health?.probes ?? [];
     const probeNames = new Set(probes.map((p) => p.name));
     const isLocal = target.hosts.type === 'local';
+    uniqueHosts(target.hosts, ctx);
     uniqueNames(probes, ctx, ['health', 'probes']);
     uniqueNames(target.deploy?.steps ?? [], ctx, ['deploy', 'steps']);
     uniqueNames(target.deploy?.rollback ?? [], ctx, ['deploy', 'rollback']);

@@ -63,7 +63,11 @@ export interface CommandRunner {
 export type HostSelector =
   | { type: 'ec2'; region: string; instanceIds: string[] }
   | { type: 'ec2'; region: string; tags: Record<string, string> }
-  | { type: 'local'; directory: string };
+  | {
+      type: 'local';
+      /** One directory, or several: one host each, in this order. */
+      directory: string | string[];
+    };
 
 /** Finds the hosts a target runs on, keeping only those that can take commands now. */
 export interface HostDirectory {

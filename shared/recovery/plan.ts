@@ -56,7 +56,7 @@ export interface RecoveryPlanOptions {
  *
  * @example
  * restartCommand({ manager: 'systemd', services: ['nginx'] }, 'ubuntu')
- * // "sudo systemctl restart 'nginx'\nsudo systemctl is-active --quiet 'nginx'"
+ * // "sudo systemctl restart -- 'nginx'\nsudo systemctl is-active --quiet -- 'nginx'"
  */
 export function restartCommand(
   step: { manager: 'systemd' | 'pm2' | 'docker-compose'; services: readonly string[]; composeFile?: string },
@@ -67,15 +67,15 @@ export function restartCommand(
     case 'systemd': {
       const sudo = user && user !== 'root' ? 'sudo ' : '';
       return [
-        `${sudo}systemctl restart ${services}`,
-        ...step.services.map((s) => `${sudo}systemctl is-active --quiet ${shellQuote(s)}`),
+        `${sudo}systemctl restart -- ${services}`,
+        ...step.services.map((s) => `${sudo}systemctl is-active --quiet -- ${shellQuote(s)}`),
       ].join('\n');
     }
     case 'pm2':
       return `pm2 restart ${services} --update-env\npm2 save`;
     case 'docker-compose': {
       const file = step.composeFile ? ` -f ${shellQuote(step.composeFile)}` : '';
-      return `docker compose${file} restart ${services}`;
+      return `docker compose${file} restart -- ${services}`;
     }
   }
 }

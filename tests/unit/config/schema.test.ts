@@ -101,6 +101,27 @@ describe('targetSchema', () => {
       'hosts.directory',
       'plain characters',
     ],
+    [
+      'local host directory read as an option',
+      ['hosts'],
+      { type: 'local', directory: '-rf' },
+      'hosts.directory',
+      'not starting with "-"',
+    ],
+    [
+      'local host directory listed twice',
+      ['hosts'],
+      { type: 'local', directory: ['hosts/a', 'hosts/b', 'hosts/a/'] },
+      'hosts.directory[2]',
+      'duplicate host "hosts/a/"',
+    ],
+    [
+      'instance listed twice',
+      ['hosts', 'instanceIds'],
+      ['i-0123456789abcdef0', 'i-0123456789abcdef0'],
+      'hosts.instanceIds[1]',
+      'duplicate host "i-0123456789abcdef0"',
+    ],
     ['empty deploy steps', ['deploy', 'steps'], [], 'deploy.steps', 'at least one deploy step'],
     ['empty rollback', ['deploy', 'rollback'], [], 'deploy.rollback', 'at least one rollback step'],
     [
@@ -415,6 +436,20 @@ describe('targetSchema', () => {
       'a b',
       'recovery.restart.steps[0].services[0]',
       'service name',
+    ],
+    [
+      'service read as an option',
+      ['recovery', 'restart', 'steps', 0, 'services', 0],
+      '--now',
+      'recovery.restart.steps[0].services[0]',
+      'not starting with "-"',
+    ],
+    [
+      'compose file read as an option',
+      ['recovery', 'restart', 'steps', 1, 'composeFile'],
+      '-p',
+      'recovery.restart.steps[1].composeFile',
+      'not starting with "-"',
     ],
     [
       'compose file with a space',
