@@ -1,5 +1,5 @@
 /**
- * The deploy workflow: plan → lock → resolve hosts → (snapshot) → batches, one at a time (send the
+ * The deploy workflow: plan → lock → resolve hosts → (verify on every host) → (snapshot) → batches, one at a time (send the
  * script, long-poll the command, health gate) → release → notify. A failed batch rolls back every
  * host already touched and probes them again. Every exit path releases the lock and notifies
  * (except a failed plan, which took no lock). JSONPath only, so that the same definition runs on
@@ -109,6 +109,8 @@ export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): 
           'hosts.$': '$.batch.hosts',
           'batchIndex.$': '$.batch.index',
           'maxErrors.$': '$.maxErrors',
+          'hostOffset.$': '$.batch.offset',
+          'hostCount.$': '$.batch.hostCount',
         },
         resultPath: '$.command',
         next: 'WaitForDeploy',
@@ -213,9 +215,52 @@ export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): 
     step('ResolveHosts', 'resolve-hosts', {
       parameters: { ...plan('target'), ...plan('runId'), ...plan('batchSize') },
       resultPath: '$.hosts',
-      next: 'SnapshotRequested',
+      next: 'VerifyRequested',
       catchNext: RELEASE,
     }),
+    [
+      'VerifyRequested',
+      {
+        Type: 'Choice',
+        Comment:
+          "The target's verify steps (e.g. that the ref exists) run on every host before any host changes.",
+        Choices: [{ Variable: '$.plan.verify', BooleanEquals: true, Next: 'SendVerifyCommand' }],
+        Default: 'SnapshotRequested',
+      },
+    ],
+    step('SendVerifyCommand', 'send-command', {
+      parameters: { ...runRef, phase: 'verify', 'hosts.$': '$.hosts.hosts' },
+      resultPath: '$.verifyCommand',
+      next: 'WaitForVerify',
+      catchNext: RELEASE,
+    }),
+    step('WaitForVerify', 'poll-command', {
+      parameters: { ...plan('target'), 'command.$': '$.verifyCommand' },
+      resultPath: '$.verifyStatus',
+      next: 'VerifyCommandDone',
+      catchNext: RELEASE,
+    }),
+    [
+      'VerifyCommandDone',
+      {
+        Type: 'Choice',
+        Choices: [
+          { Variable: '$.verifyStatus.status', StringEquals: 'running', Next: 'WaitForVerify' },
+          { Variable: '$.verifyStatus.status', StringEquals: 'failed', Next: 'RecordVerifyFailure' },
+        ],
+        Default: 'SnapshotRequested',
+      },
+    ],
+    [
+      'RecordVerifyFailure',
+      {
+        Type: 'Pass',
+        Comment: 'A verify step failed on some host: no host was changed; the run ends failed.',
+        Parameters: { Error: 'CommandFailedError', 'Cause.$': '$.verifyStatus' },
+        ResultPath: '$.failures.WaitForVerify',
+        Next: RELEASE,
+      },
+    ],
     [
       'SnapshotRequested',
       {
@@ -259,7 +304,13 @@ export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): 
       catchNext: RELEASE,
     }),
     step('SendRollbackCommand', 'send-command', {
-      parameters: { ...runRef, phase: 'rollback', 'hosts.$': '$.rollback.hosts' },
+      parameters: {
+        ...runRef,
+        phase: 'rollback',
+        'hosts.$': '$.rollback.hosts',
+        hostOffset: 0,
+        'hostCount.$': '$.rollback.hostCount',
+      },
       resultPath: '$.rollbackCommand',
       next: 'WaitForRollback',
       catchNext: RELEASE,

@@ -83,6 +83,10 @@ const ec2HostsById = z.strictObject({
     .min(1, { error: 'expected at least one instance id' }),
   user: unixUser.default('root'),
   workingDirectory: absolutePath,
+  /** Runs every step in a login shell (`bash --login`: /etc/profile and the user's profile are read). */
+  loginShell: z.boolean({ error: 'expected true or false' }).optional(),
+  /** Directories put before `PATH` in every step (e.g. "/usr/local/go/bin"), after any login profile. */
+  path: z.array(absolutePath).optional(),
 });
 
 const ec2HostsByTags = z.strictObject({
@@ -93,6 +97,10 @@ const ec2HostsByTags = z.strictObject({
   }),
   user: unixUser.default('root'),
   workingDirectory: absolutePath,
+  /** Runs every step in a login shell (`bash --login`: /etc/profile and the user's profile are read). */
+  loginShell: z.boolean({ error: 'expected true or false' }).optional(),
+  /** Directories put before `PATH` in every step (e.g. "/usr/local/go/bin"), after any login profile. */
+  path: z.array(absolutePath).optional(),
 });
 
 const localDirectory = z
@@ -113,6 +121,10 @@ const localHost = z.strictObject({
         ? 'expected a directory path of plain characters, not starting with "-"'
         : 'expected a directory, or a list of directories (one host each)',
   }),
+  /** Runs every step in a login shell (`bash --login`: /etc/profile and the user's profile are read). */
+  loginShell: z.boolean({ error: 'expected true or false' }).optional(),
+  /** Directories put before `PATH` in every step (e.g. "/usr/local/go/bin"), after any login profile. */
+  path: z.array(absolutePath).optional(),
 });
 
 export const hostsSchema = z.union([ec2HostsById, ec2HostsByTags, localHost], {
@@ -122,7 +134,38 @@ export const hostsSchema = z.union([ec2HostsById, ec2HostsByTags, localHost], {
       : undefined,
 });
 
-const stepSchema = z.strictObject({ name, script, timeout: seconds });
+const stepSchema = z.strictObject({
+  name,
+  script,
+  timeout: seconds,
+  /**
+   * Runs on one host only, the first host of the first batch (database migrations); the other
+   * hosts skip it. Every step sees `STEPOPS_HOST_INDEX` (0-based) and `STEPOPS_HOST_COUNT`.
+   */
+  runOnce: z.boolean({ error: 'expected true or false' }).optional(),
+});
+
+/** An ALB/NLB target group ARN. */
+const targetGroupArn = z
+  .string({ error: 'expected a target group ARN' })
+  .regex(
+    /^arn:aws[a-z-]*:elasticloadbalancing:[a-z]{2}(-[a-z]+)+-\d:\d{12}:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/,
+    {
+      error:
+        'expected a target group ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef"',
+    },
+  );
+
+/** Load balancer target groups the hosts serve in: each batch leaves them while it deploys. */
+const loadBalancerSchema = z.strictObject({
+  targetGroups: z
+    .array(targetGroupArn, { error: 'expected a list of target group ARNs' })
+    .min(1, { error: 'expected at least one target group ARN' }),
+  /** Seconds to wait for a batch's connections to drain (at least the groups' deregistration delay). */
+  drainTimeout: seconds.default(330),
+  /** Seconds to wait for the hosts to be healthy in every group once registered again. */
+  healthyTimeout: seconds.default(300),
+});
 
 const httpProbe = z.strictObject({
   name,
@@ -408,6 +451,14 @@ const healthGate = z.strictObject({
 });
 
 const deploySchema = z.strictObject({
+  /**
+   * Checks run on every host before any host changes (e.g. that the ref exists); they must change
+   * nothing. A failure ends the deploy before the first batch.
+   */
+  verify: z
+    .array(stepSchema)
+    .min(1, { error: 'expected at least one verify step, or no "verify"' })
+    .optional(),
   steps: z.array(stepSchema).min(1, { error: 'expected at least one deploy step' }),
   rollback: z.array(stepSchema).min(1, { error: 'expected at least one rollback step' }),
   batches: z
@@ -417,6 +468,7 @@ const deploySchema = z.strictObject({
     .strictObject({ ebs: z.boolean().default(false), rdsInstance: dbInstance.optional() })
     .optional(),
   healthGate,
+  loadBalancer: loadBalancerSchema.optional(),
 });
 
 const healthSchema = z.strictObject({
@@ -521,6 +573,25 @@ export const targetSchema = z
     uniqueNames(probes, ctx, ['health', 'probes']);
     uniqueNames(target.deploy?.steps ?? [], ctx, ['deploy', 'steps']);
     uniqueNames(target.deploy?.rollback ?? [], ctx, ['deploy', 'rollback']);
+    uniqueNames(target.deploy?.verify ?? [], ctx, ['deploy', 'verify']);
+    const groups = target.deploy?.loadBalancer?.targetGroups ?? [];
+    groups.forEach((arn, i) => {
+      if (groups.indexOf(arn) !== i) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `duplicate target group "${arn}"`,
+          path: ['deploy', 'loadBalancer', 'targetGroups', i],
+        });
+      }
+      const region = arn.split(':')[3];
+      if (target.hosts.type === 'ec2' && region !== target.hosts.region) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `target group in ${region}, but the hosts are in ${target.hosts.region}`,
+          path: ['deploy', 'loadBalancer', 'targetGroups', i],
+        });
+      }
+    });
     uniqueNames(target.backup ?? [], ctx, ['backup']);
 
     target.deploy?.healthGate.probes.forEach((probe, i) => {

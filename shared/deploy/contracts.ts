@@ -49,6 +49,8 @@ export const deployPlanSummarySchema = z.strictObject({
   maxErrors: countOrPercent,
   snapshot: z.strictObject({ enabled: z.boolean(), ebs: z.boolean(), rdsInstance: z.string().optional() }),
   healthGate: healthGateSchema,
+  /** Whether the target declares verify steps, run on every host before any host changes. */
+  verify: z.boolean(),
   deployTimeoutSeconds: z.number().int().positive(),
   rollbackTimeoutSeconds: z.number().int().positive(),
   lockTtlSeconds: z.number().int().positive(),
@@ -80,6 +82,10 @@ export type ResolveHostsInput = z.infer<typeof resolveHostsInputSchema>;
 export const batchSchema = z.strictObject({
   index: z.number().int().nonnegative(),
   hosts: z.array(hostRefSchema).min(1),
+  /** Index of the batch's first host among all the hosts of the run. */
+  offset: z.number().int().nonnegative().optional(),
+  /** Hosts in the whole run. */
+  hostCount: z.number().int().positive().optional(),
 });
 export type Batch = z.infer<typeof batchSchema>;
 export const resolvedHostsSchema = z.strictObject({
@@ -105,7 +111,7 @@ export const snapshotsSchema = z.strictObject({
 export type SnapshotsTaken = z.infer<typeof snapshotsSchema>;
 
 // ── send-command / poll-command ─────────────────────────────────────────────────────────────────
-export const phaseSchema = z.enum(['deploy', 'rollback']);
+export const phaseSchema = z.enum(['verify', 'deploy', 'rollback']);
 export type Phase = z.infer<typeof phaseSchema>;
 
 export const sendCommandInputSchema = z.strictObject({
@@ -116,6 +122,10 @@ export const sendCommandInputSchema = z.strictObject({
   hosts: z.array(hostRefSchema).min(1),
   batchIndex: z.number().int().nonnegative().optional(),
   maxErrors: countOrPercent.optional(),
+  /** Index of the first of these hosts among all the hosts of the run (0 when omitted). */
+  hostOffset: z.number().int().nonnegative().optional(),
+  /** Hosts in the whole run (these hosts when omitted). */
+  hostCount: z.number().int().positive().optional(),
 });
 export type SendCommandInput = z.infer<typeof sendCommandInputSchema>;
 
@@ -236,6 +246,8 @@ export type BatchFailed = z.infer<typeof batchFailedSchema>;
 export const rollbackPlanSchema = z.strictObject({
   /** Every host of every batch that was started, in order. */
   hosts: z.array(hostRefSchema).min(1),
+  /** Hosts in the whole run (for `STEPOPS_HOST_COUNT`). */
+  hostCount: z.number().int().positive(),
   batchesTouched: z.number().int().positive(),
   failure: batchFailureSchema,
   gate: gateStateSchema,

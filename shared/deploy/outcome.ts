@@ -17,7 +17,14 @@ import {
 } from './contracts.ts';
 
 /** Tasks before the batches: a failure there ends the run without a rollback. */
-export const PRE_DEPLOY_STATES = ['PlanDeploy', 'AcquireLock', 'ResolveHosts', 'CreateSnapshots'] as const;
+export const PRE_DEPLOY_STATES = [
+  'PlanDeploy',
+  'AcquireLock',
+  'ResolveHosts',
+  'SendVerifyCommand',
+  'WaitForVerify',
+  'CreateSnapshots',
+] as const;
 /** The Map state running the batches; its failure starts the rollback. */
 export const BATCHES_STATE = 'DeployBatches';
 /** States of the rollback path; a failure there means the rollback failed. */

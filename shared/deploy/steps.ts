@@ -7,6 +7,7 @@ import { hostSelector } from '../drivers/index.ts';
 import { tail } from '../drivers/output.ts';
 import type { Notification, ProbeResult } from '../drivers/ports.ts';
 import { InvalidInputError, NoHostsError, TargetLockedError } from '../errors.ts';
+import type { RunHosts } from '../shell/script.ts';
 import {
   type AcquireLockInput,
   type BatchFailed,
@@ -83,9 +84,10 @@ function planFor(
   target: string,
   ref: string,
   runId: string,
+  hosts?: RunHosts,
 ): { target: Target; plan: DeployPlan } {
   const found = deps.findTarget(target);
-  return { target: found, plan: planDeploy(found, ref, runId) };
+  return { target: found, plan: planDeploy(found, ref, runId, hosts) };
 }
 
 /**
@@ -137,6 +139,7 @@ export function planDeployStep(input: PlanDeployInput, deps: DeployDeps): Deploy
       ...(snapshot.rdsInstance ? { rdsInstance: snapshot.rdsInstance } : {}),
     },
     healthGate: plan.healthGate,
+    verify: plan.verifyScript !== undefined,
     deployTimeoutSeconds: plan.deployTimeoutSeconds,
     rollbackTimeoutSeconds: plan.rollbackTimeoutSeconds,
     lockTtlSeconds: leaseTtlSeconds(plan),
@@ -203,7 +206,12 @@ export async function resolveHostsStep(input: ResolveHostsInput, deps: DeployDep
       `no host of target "${target.name}" can take commands: none of the ${what} is running with an online SSM agent`,
     );
   }
-  const batches = splitIntoBatches(hosts, input.batchSize).map((batch, index) => ({ index, hosts: batch }));
+  let offset = 0;
+  const batches = splitIntoBatches(hosts, input.batchSize).map((batch, index) => {
+    const item = { index, hosts: batch, offset, hostCount: hosts.length };
+    offset += batch.length;
+    return item;
+  });
   return { hosts, batches, batchCount: batches.length };
 }
 
@@ -243,13 +251,27 @@ export async function createSnapshotsStep(
  * await sendCommandStep({ target: 'demo', ref: 'v2', runId: 'r1', phase: 'deploy', hosts }, deps) // { commandId: '…', … }
  */
 export async function sendCommandStep(input: SendCommandInput, deps: DeployDeps): Promise<CommandSent> {
-  const { target, plan } = planFor(deps, input.target, input.ref, input.runId);
+  const runHosts = {
+    ids: input.hosts.map((h) => h.id),
+    first: input.hostOffset ?? 0,
+    count: input.hostCount ?? input.hosts.length,
+  };
+  const { target, plan } = planFor(deps, input.target, input.ref, input.runId, runHosts);
   const deploy = input.phase === 'deploy';
   const batch = input.batchIndex === undefined ? '' : ` batch ${input.batchIndex + 1}`;
+  const [script, timeoutSeconds] =
+    input.phase === 'verify'
+      ? [plan.verifyScript, plan.verifyTimeoutSeconds]
+      : deploy
+        ? [plan.deployScript, plan.deployTimeoutSeconds]
+        : [plan.rollbackScript, plan.rollbackTimeoutSeconds];
+  if (script === undefined || timeoutSeconds === undefined) {
+    throw new InvalidInputError(`target "${target.name}" declares no ${input.phase} steps`);
+  }
   const handle = await deps.driversFor(target).commands.send({
     hosts: input.hosts,
-    script: deploy ? plan.deployScript : plan.rollbackScript,
-    timeoutSeconds: deploy ? plan.deployTimeoutSeconds : plan.rollbackTimeoutSeconds,
+    script,
+    timeoutSeconds,
     ...(target.hosts.type === 'ec2' ? { workingDirectory: target.hosts.workingDirectory } : {}),
     comment: `stepops ${input.phase} ${target.name} ${input.ref}${batch} run ${input.runId}`.slice(0, 100),
     maxConcurrency: String(input.hosts.length),
@@ -283,7 +305,7 @@ export async function pollCommandStep(
   const { commands } = deps.driversFor(target);
   const { command } = input;
   const total = command.hosts.length;
-  const allowedErrors = command.phase === 'rollback' ? 0 : resolveCount(input.maxErrors ?? 0, total, 0);
+  const allowedErrors = command.phase !== 'deploy' ? 0 : resolveCount(input.maxErrors ?? 0, total, 0);
   const budgetEnd = deps.now() + Math.max(0, Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
   let pause = COMMAND_POLL_FIRST_MS;
   for (let polls = 1; ; polls += 1) {
@@ -409,8 +431,10 @@ export function describeBatchFailureStep(input: DescribeBatchFailureInput): Batc
 export function planRollbackStep(input: PlanRollbackInput): RollbackPlan {
   const failure = describeBatchFailure(input.failure);
   const touched = touchedBatches(input.batches, failure.batchIndex);
+  const hosts = touched.flatMap((b) => b.hosts);
   return {
-    hosts: touched.flatMap((b) => b.hosts),
+    hosts,
+    hostCount: input.batches[0]?.hostCount ?? input.batches.reduce((n, b) => n + b.hosts.length, 0),
     batchesTouched: touched.length,
     failure,
     gate: INITIAL_GATE,

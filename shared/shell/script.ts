@@ -43,6 +43,18 @@ export interface ScriptStep {
   script: string;
   /** Seconds before the step is killed. */
   timeout: number;
+  /** Runs on the run's first host only (`STEPOPS_HOST_INDEX` 0); the others skip it. */
+  runOnce?: boolean;
+}
+
+/** The hosts of a run, so that each host knows its place: `STEPOPS_HOST_INDEX` and `STEPOPS_HOST_COUNT`. */
+export interface RunHosts {
+  /** The ids of the hosts this script is sent to (`i-…`, or `local:…`), in order. */
+  ids: readonly string[];
+  /** Index of the first of them among all the hosts of the run (0 for the first batch). */
+  first: number;
+  /** Hosts in the whole run. */
+  count: number;
 }
 
 /** Everything that decides how a script runs on a host. */
@@ -55,7 +67,47 @@ export interface RenderOptions {
   workingDirectory?: string;
   /** Unix user the steps run as; `root` or omitted runs them as the invoking user. */
   user?: string;
+  /** Runs each step in a login shell (`bash --login`), which reads /etc/profile and the user's profile. */
+  loginShell?: boolean;
+  /** Absolute directories put before `PATH` in each step (after any login profile ran). */
+  path?: readonly string[];
+  /** The hosts the script is sent to; without them no host index is set (and run-once steps run). */
+  hosts?: RunHosts;
   steps: readonly ScriptStep[];
+}
+
+/**
+ * Sets `STEPOPS_HOST_INDEX` from the host's own id: `AWS_SSM_INSTANCE_ID`, which SSM Run Command
+ * sets, or `STEPOPS_HOST`, which the local runner sets.
+ */
+function hostIndexLines(hosts: RunHosts): string[] {
+  return [
+    'stepops_host=${AWS_SSM_INSTANCE_ID:-${STEPOPS_HOST:-}}',
+    'case "$stepops_host" in',
+    ...hosts.ids.map((id, i) => `  ${shellQuote(id)}) STEPOPS_HOST_INDEX=${hosts.first + i} ;;`),
+    `  *) echo "stepops: this host (\\"$stepops_host\\") is not one of the hosts of this command" >&2; exit 1 ;;`,
+    'esac',
+    `export STEPOPS_HOST_INDEX STEPOPS_HOST_COUNT=${Math.trunc(hosts.count)}`,
+  ];
+}
+
+/** The `bash` command line of a step: strict mode, a login shell if asked, the extra `PATH` first. */
+function stepShell(step: ScriptStep, options: RenderOptions): string {
+  const path = options.path?.length
+    ? `export PATH=${shellQuote(options.path.map((dir) => validatePathEntry(dir)).join(':'))}":$PATH"\n`
+    : '';
+  return options.loginShell
+    ? `bash --login -c ${shellQuote(`set -euo pipefail\n${path}${step.script}`)}`
+    : `bash -euo pipefail -c ${shellQuote(`${path}${step.script}`)}`;
+}
+
+function validatePathEntry(dir: string): string {
+  if (!/^\/[A-Za-z0-9._/@+-]*$/.test(dir)) {
+    throw new InvalidInputError(
+      `PATH entry ${JSON.stringify(dir)} is not an absolute path of plain characters`,
+    );
+  }
+  return dir;
 }
 
 /**
@@ -71,12 +123,14 @@ export function renderScript(options: RenderOptions): string {
       throw new InvalidInputError(`invalid environment variable name "${key}"`);
     return `STEPOPS_${key}`;
   });
+  if (options.hosts) envNames.push('STEPOPS_HOST_INDEX', 'STEPOPS_HOST_COUNT');
   const lines = [
     '#!/usr/bin/env bash',
     `# stepops ${options.title.replace(/[^\w .:/@-]/g, '_')}`,
     'set -euo pipefail',
     ...Object.entries(options.env).map(([key, value]) => `export STEPOPS_${key}=${shellQuote(value)}`),
   ];
+  if (options.hosts) lines.push(...hostIndexLines(options.hosts));
   if (options.workingDirectory) lines.push(`cd ${shellQuote(options.workingDirectory)}`);
   const asUser =
     options.user && options.user !== 'root'
@@ -84,16 +138,28 @@ export function renderScript(options: RenderOptions): string {
       : '';
   options.steps.forEach((step, i) => {
     const label = `step ${i + 1}/${options.steps.length}: ${step.name}`;
+    const once = step.runOnce === true && options.hosts !== undefined;
+    const indent = once ? '  ' : '';
+    lines.push('');
+    if (once) lines.push('if [ "$STEPOPS_HOST_INDEX" = 0 ]; then');
     lines.push(
-      '',
-      `echo ${shellQuote(`==> ${label}`)}`,
-      '# shellcheck disable=SC2016 # the step is quoted on purpose: its own shell expands it',
-      `${asUser}timeout ${Math.trunc(step.timeout)} bash -euo pipefail -c ${shellQuote(step.script)} || {`,
-      '  status=$?',
-      `  echo ${shellQuote(`==> ${label} failed`)}" with exit code \${status}" >&2`,
-      '  exit "${status}"',
-      '}',
+      ...[
+        `echo ${shellQuote(`==> ${label}`)}`,
+        '# shellcheck disable=SC2016 # the step is quoted on purpose: its own shell expands it',
+        `${asUser}timeout ${Math.trunc(step.timeout)} ${stepShell(step, options)} || {`,
+        '  status=$?',
+        `  echo ${shellQuote(`==> ${label} failed`)}" with exit code \${status}" >&2`,
+        '  exit "${status}"',
+        '}',
+      ].map((line) => `${indent}${line}`),
     );
+    if (once) {
+      lines.push(
+        'else',
+        `  echo ${shellQuote(`==> ${label}: skipped, it runs once, on the first host`)}`,
+        'fi',
+      );
+    }
   });
   return `${lines.join('\n')}\n`;
 }
