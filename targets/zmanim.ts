@@ -53,6 +53,9 @@ export default defineTarget({
     tags: { App: 'zmanim', Env: 'prod' },
     user: 'ec2-user',
     workingDirectory: '/opt/zmanim',
+    // Go is installed under /usr/local/go (as its operations document builds with `go build`), which
+    // is on no default PATH: neither SSM's nor sudo's secure_path.
+    path: ['/usr/local/go/bin'],
   },
   deploy: {
     // On every host before any changes: a mistyped ref fails here, not at a half-done checkout.

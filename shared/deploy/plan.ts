@@ -3,7 +3,7 @@
  */
 import type { Target } from '../config/schema.ts';
 import { InvalidInputError } from '../errors.ts';
-import { type RunHosts, renderScript, validateRef } from '../shell/script.ts';
+import { hostScriptOptions, type RunHosts, renderScript, validateRef } from '../shell/script.ts';
 
 /** Seconds added to a script's step timeouts for the wrapper itself. */
 const SCRIPT_MARGIN_SECONDS = 30;
@@ -44,13 +44,7 @@ export function planDeploy(target: Target, ref: string, runId: string, hosts?: R
   if (!deploy) throw new InvalidInputError(`target "${target.name}" has no deploy section`);
   validateRef(ref);
   const env = { TARGET: target.name, REF: ref, RUN_ID: runId };
-  const declared = target.hosts;
-  const hostOptions = {
-    ...(declared.type === 'ec2' ? { workingDirectory: declared.workingDirectory, user: declared.user } : {}),
-    ...(declared.loginShell ? { loginShell: true } : {}),
-    ...(declared.path?.length ? { path: declared.path } : {}),
-    ...(hosts ? { hosts } : {}),
-  };
+  const hostOptions = { ...hostScriptOptions(target.hosts), ...(hosts ? { hosts } : {}) };
   const sum = (steps: readonly { timeout: number }[]) =>
     steps.reduce((total, step) => total + step.timeout, SCRIPT_MARGIN_SECONDS);
   return {

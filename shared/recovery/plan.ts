@@ -7,7 +7,7 @@
 import { describeHosts, dumpPrefix } from '../backup/plan.ts';
 import type { RunbookStep, Target } from '../config/schema.ts';
 import { InvalidInputError } from '../errors.ts';
-import { renderScript, shellQuote } from '../shell/script.ts';
+import { hostScriptOptions, renderScript, shellQuote } from '../shell/script.ts';
 
 /** Seconds added to a script's step timeout for the wrapper itself. */
 const SCRIPT_MARGIN_SECONDS = 30;
@@ -178,10 +178,7 @@ export function planRecovery(
       `target "${target.name}" has no runbook "${runbookName}" (runbooks: ${known.join(', ') || 'none'})`,
     );
   }
-  const hostOptions =
-    target.hosts.type === 'ec2'
-      ? { workingDirectory: target.hosts.workingDirectory, user: target.hosts.user }
-      : {};
+  const hostOptions = hostScriptOptions(target.hosts);
   const user = target.hosts.type === 'ec2' ? target.hosts.user : undefined;
   const env = { TARGET: target.name, RUNBOOK: runbookName, RUN_ID: options.runId };
   const render = (step: RunbookStep, body: string, timeout: number, extra: Record<string, string> = {}) =>

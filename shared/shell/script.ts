@@ -2,6 +2,7 @@
  * The one place where values meet a shell: validation patterns, quoting, and the rendering of
  * target scripts into the exact script a host runs.
  */
+import type { Hosts } from '../config/schema.ts';
 import { InvalidInputError } from '../errors.ts';
 
 /**
@@ -162,4 +163,22 @@ export function renderScript(options: RenderOptions): string {
     }
   });
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * How a target's hosts run scripts: the working directory and run-as user of `ec2` hosts, and the
+ * login shell and extra `PATH` entries any hosts declare. Every script a host runs (deploy, probe,
+ * backup, runbook) is rendered with these.
+ *
+ * @example
+ * renderScript({ title: 'deploy zmanim', env, steps, ...hostScriptOptions(target.hosts) });
+ */
+export function hostScriptOptions(
+  hosts: Hosts,
+): Pick<RenderOptions, 'workingDirectory' | 'user' | 'loginShell' | 'path'> {
+  return {
+    ...(hosts.type === 'ec2' ? { workingDirectory: hosts.workingDirectory, user: hosts.user } : {}),
+    ...(hosts.loginShell ? { loginShell: true } : {}),
+    ...(hosts.path?.length ? { path: hosts.path } : {}),
+  };
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { listTargetNames, loadTarget, TARGETS_DIR } from '../../../shared/config/load.ts';
 import { findTarget } from '../../../shared/config/registry.ts';
 import type { Probe, Target } from '../../../shared/config/schema.ts';
+import { planDeploy } from '../../../shared/deploy/plan.ts';
 import { verifyRef } from '../../../shared/recipes/scripts.ts';
 import { targets } from '../../../targets/index.ts';
 
@@ -250,6 +251,15 @@ describe('zmanim', () => {
       bodyContains: 'healthy',
       from: 'outside',
     });
+  });
+
+  it('finds go in /usr/local/go/bin in every script it runs on the host', () => {
+    expect(target.hosts).toMatchObject({ path: ['/usr/local/go/bin'] });
+    const plan = planDeploy(target, 'v1', 'run-1');
+    // Inside each quoted step: export PATH='/usr/local/go/bin'":$PATH"
+    const exported = `export PATH='\\''/usr/local/go/bin'\\''":$PATH"`;
+    expect(plan.deployScript.split(exported)).toHaveLength(target.deploy!.steps.length + 1);
+    expect(plan.rollbackScript).toContain(exported);
   });
 
   it('builds the Go API into ../bin/api and restarts zmanim-api', () => {
