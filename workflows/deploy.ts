@@ -11,7 +11,7 @@
  * names the state that failed.
  */
 
-import { INITIAL_GATE } from '../shared/deploy/contracts.ts';
+import { INITIAL_GATE, INITIAL_TARGETS_WAIT } from '../shared/deploy/contracts.ts';
 import { BATCH_FAILED_ERROR } from '../shared/deploy/outcome.ts';
 import { type JsonObject, lambdaTask, type State, type StateMachineDefinition } from './asl.ts';
 
@@ -24,6 +24,8 @@ export const DEPLOY_FUNCTIONS = [
   'send-command',
   'poll-command',
   'check-health',
+  'drain-targets',
+  'register-targets',
   'describe-batch-failure',
   'plan-rollback',
   'release-lock',
@@ -43,6 +45,8 @@ export const DEPLOY_TASK_TIMEOUTS: Record<DeployFunction, number> = {
   'send-command': 60,
   'poll-command': 90,
   'check-health': 90,
+  'drain-targets': 90,
+  'register-targets': 90,
   'describe-batch-failure': 30,
   'plan-rollback': 30,
   'release-lock': 30,
@@ -98,8 +102,44 @@ export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): 
   const runRef: JsonObject = { ...plan('target'), ...plan('ref'), ...plan('runId') };
 
   const batch: StateMachineDefinition = {
-    StartAt: 'SendDeployCommand',
+    StartAt: 'DrainRequested',
     States: Object.fromEntries<State>([
+      [
+        'DrainRequested',
+        {
+          Type: 'Choice',
+          Comment: 'A target behind a load balancer: the batch leaves its target groups before it deploys.',
+          Choices: [{ Variable: '$.loadBalancer', BooleanEquals: true, Next: 'DrainTargets' }],
+          Default: 'SendDeployCommand',
+        },
+      ],
+      batchStep('DrainTargets', 'drain-targets', {
+        comment:
+          'Deregisters the hosts, then long-polls until their connections have drained; the Choice loops.',
+        parameters: { 'target.$': '$.target', 'hosts.$': '$.batch.hosts', 'wait.$': '$.drain' },
+        resultPath: '$.drain',
+        next: 'DrainDone',
+      }),
+      [
+        'DrainDone',
+        {
+          Type: 'Choice',
+          Choices: [
+            { Variable: '$.drain.status', StringEquals: 'waiting', Next: 'DrainTargets' },
+            { Variable: '$.drain.status', StringEquals: 'timed-out', Next: 'RecordDrainFailure' },
+          ],
+          Default: 'SendDeployCommand',
+        },
+      ],
+      [
+        'RecordDrainFailure',
+        {
+          Type: 'Pass',
+          Parameters: { Error: 'TargetsNotDrainedError', 'Cause.$': '$.drain' },
+          ResultPath: '$.failure.DrainTargets',
+          Next: 'DescribeBatchFailure',
+        },
+      ],
       batchStep('SendDeployCommand', 'send-command', {
         parameters: {
           'target.$': '$.target',
@@ -160,7 +200,41 @@ export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): 
             { Variable: '$.gate.status', StringEquals: 'checking', Next: 'CheckHealth' },
             { Variable: '$.gate.status', StringEquals: 'unhealthy', Next: 'RecordGateFailure' },
           ],
+          Default: 'RegisterRequested',
+        },
+      ],
+      [
+        'RegisterRequested',
+        {
+          Type: 'Choice',
+          Choices: [{ Variable: '$.loadBalancer', BooleanEquals: true, Next: 'RegisterTargets' }],
           Default: 'BatchDeployed',
+        },
+      ],
+      batchStep('RegisterTargets', 'register-targets', {
+        comment: 'Registers the hosts again, then long-polls until the load balancer finds them healthy.',
+        parameters: { 'target.$': '$.target', 'hosts.$': '$.batch.hosts', 'wait.$': '$.register' },
+        resultPath: '$.register',
+        next: 'RegisterDone',
+      }),
+      [
+        'RegisterDone',
+        {
+          Type: 'Choice',
+          Choices: [
+            { Variable: '$.register.status', StringEquals: 'waiting', Next: 'RegisterTargets' },
+            { Variable: '$.register.status', StringEquals: 'timed-out', Next: 'RecordRegisterFailure' },
+          ],
+          Default: 'BatchDeployed',
+        },
+      ],
+      [
+        'RecordRegisterFailure',
+        {
+          Type: 'Pass',
+          Parameters: { Error: 'TargetsNotHealthyError', 'Cause.$': '$.register' },
+          ResultPath: '$.failure.RegisterTargets',
+          Next: 'DescribeBatchFailure',
         },
       ],
       [
@@ -287,7 +361,10 @@ export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): 
           'batch.$': '$$.Map.Item.Value',
           ...plan('maxErrors'),
           ...plan('healthGate'),
+          ...plan('loadBalancer'),
           gate: { ...INITIAL_GATE },
+          drain: { ...INITIAL_TARGETS_WAIT },
+          register: { ...INITIAL_TARGETS_WAIT },
         },
         ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, ...batch },
         ResultPath: null,
@@ -300,9 +377,48 @@ export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): 
     step('PlanRollback', 'plan-rollback', {
       parameters: { 'batches.$': '$.hosts.batches', 'failure.$': '$.failures.DeployBatches' },
       resultPath: '$.rollback',
-      next: 'SendRollbackCommand',
+      next: 'RollbackDrainRequested',
       catchNext: RELEASE,
     }),
+    [
+      'RollbackDrainRequested',
+      {
+        Type: 'Choice',
+        Comment: 'Behind a load balancer, the hosts to roll back leave their target groups first.',
+        Choices: [{ Variable: '$.plan.loadBalancer', BooleanEquals: true, Next: 'DrainRollbackTargets' }],
+        Default: 'SendRollbackCommand',
+      },
+    ],
+    step('DrainRollbackTargets', 'drain-targets', {
+      parameters: { ...plan('target'), 'hosts.$': '$.rollback.hosts', 'wait.$': '$.rollback.drain' },
+      resultPath: '$.rollback.drain',
+      next: 'RollbackDrainDone',
+      catchNext: RELEASE,
+    }),
+    [
+      'RollbackDrainDone',
+      {
+        Type: 'Choice',
+        Choices: [
+          { Variable: '$.rollback.drain.status', StringEquals: 'waiting', Next: 'DrainRollbackTargets' },
+          {
+            Variable: '$.rollback.drain.status',
+            StringEquals: 'timed-out',
+            Next: 'RecordRollbackDrainFailure',
+          },
+        ],
+        Default: 'SendRollbackCommand',
+      },
+    ],
+    [
+      'RecordRollbackDrainFailure',
+      {
+        Type: 'Pass',
+        Parameters: { Error: 'TargetsNotDrainedError', 'Cause.$': '$.rollback.drain' },
+        ResultPath: '$.failures.DrainRollbackTargets',
+        Next: RELEASE,
+      },
+    ],
     step('SendRollbackCommand', 'send-command', {
       parameters: {
         ...runRef,
@@ -368,7 +484,49 @@ export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): 
             Next: 'RecordRollbackGateFailure',
           },
         ],
+        Default: 'RollbackRegisterRequested',
+      },
+    ],
+    [
+      'RollbackRegisterRequested',
+      {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.plan.loadBalancer', BooleanEquals: true, Next: 'RegisterRollbackTargets' }],
         Default: RELEASE,
+      },
+    ],
+    step('RegisterRollbackTargets', 'register-targets', {
+      parameters: { ...plan('target'), 'hosts.$': '$.rollback.hosts', 'wait.$': '$.rollback.register' },
+      resultPath: '$.rollback.register',
+      next: 'RollbackRegisterDone',
+      catchNext: RELEASE,
+    }),
+    [
+      'RollbackRegisterDone',
+      {
+        Type: 'Choice',
+        Choices: [
+          {
+            Variable: '$.rollback.register.status',
+            StringEquals: 'waiting',
+            Next: 'RegisterRollbackTargets',
+          },
+          {
+            Variable: '$.rollback.register.status',
+            StringEquals: 'timed-out',
+            Next: 'RecordRollbackRegisterFailure',
+          },
+        ],
+        Default: RELEASE,
+      },
+    ],
+    [
+      'RecordRollbackRegisterFailure',
+      {
+        Type: 'Pass',
+        Parameters: { Error: 'TargetsNotHealthyError', 'Cause.$': '$.rollback.register' },
+        ResultPath: '$.failures.RegisterRollbackTargets',
+        Next: RELEASE,
       },
     ],
     [

@@ -51,6 +51,8 @@ export const deployPlanSummarySchema = z.strictObject({
   healthGate: healthGateSchema,
   /** Whether the target declares verify steps, run on every host before any host changes. */
   verify: z.boolean(),
+  /** Whether the target names load balancer target groups, which each batch leaves while it deploys. */
+  loadBalancer: z.boolean(),
   deployTimeoutSeconds: z.number().int().positive(),
   rollbackTimeoutSeconds: z.number().int().positive(),
   lockTtlSeconds: z.number().int().positive(),
@@ -203,6 +205,38 @@ export const checkHealthInputSchema = z.strictObject({
 });
 export type CheckHealthInput = z.infer<typeof checkHealthInputSchema>;
 
+// ── drain-targets / register-targets ────────────────────────────────────────────────────────────
+/** A host not yet in the wanted state in a target group. */
+export const pendingTargetSchema = z.strictObject({
+  targetGroup: z.string(),
+  hostId: z.string(),
+  state: z.string(),
+  reason: z.string().optional(),
+});
+export type PendingTarget = z.infer<typeof pendingTargetSchema>;
+
+/** Where a drain (every host `unused` in every group) or a registration (every host `healthy`) is. */
+export const targetsWaitSchema = z.strictObject({
+  status: z.enum(['starting', 'waiting', 'done', 'timed-out']),
+  rounds: z.number().int().nonnegative(),
+  /** ISO time after which the wait fails; set by the first call. */
+  deadline: z.string().optional(),
+  /** Hosts not yet there after the last round (at most {@link MAX_REPORTED_FAILURES}); the count says how many. */
+  pending: z.array(pendingTargetSchema).optional(),
+  pendingCount: z.number().int().nonnegative().optional(),
+});
+export type TargetsWait = z.infer<typeof targetsWaitSchema>;
+
+/** The state a drain or a registration starts from (in the Map's ItemSelector and in the rollback plan). */
+export const INITIAL_TARGETS_WAIT: TargetsWait = { status: 'starting', rounds: 0 };
+
+export const targetsInputSchema = z.strictObject({
+  target: targetName,
+  hosts: z.array(hostRefSchema).min(1),
+  wait: targetsWaitSchema,
+});
+export type TargetsInput = z.infer<typeof targetsInputSchema>;
+
 // ── plan-rollback ───────────────────────────────────────────────────────────────────────────────
 /**
  * A failure record in the state: what a `Catch` puts there (`Cause` a string), or what a Record…
@@ -251,6 +285,9 @@ export const rollbackPlanSchema = z.strictObject({
   batchesTouched: z.number().int().positive(),
   failure: batchFailureSchema,
   gate: gateStateSchema,
+  /** The rollback's drain and registration of its hosts (target groups), from their start. */
+  drain: targetsWaitSchema,
+  register: targetsWaitSchema,
 });
 export type RollbackPlan = z.infer<typeof rollbackPlanSchema>;
 

@@ -26,6 +26,8 @@ export interface DeployPlan {
   /** Failed hosts a batch tolerates: a count or a percentage of the batch. */
   maxErrors: number | string;
   snapshot: { ebs: boolean; rdsInstance?: string };
+  /** Target groups each batch leaves while it deploys, and how long to wait to drain and to be healthy. */
+  loadBalancer?: { targetGroups: string[]; drainTimeoutSeconds: number; healthyTimeoutSeconds: number };
   healthGate: { probes: string[]; timeoutSeconds: number; intervalSeconds: number; successes: number };
 }
 
@@ -84,6 +86,15 @@ export function planDeploy(target: Target, ref: string, runId: string, hosts?: R
         ? { rdsInstance: deploy.snapshotBeforeDeploy.rdsInstance }
         : {}),
     },
+    ...(deploy.loadBalancer
+      ? {
+          loadBalancer: {
+            targetGroups: deploy.loadBalancer.targetGroups,
+            drainTimeoutSeconds: deploy.loadBalancer.drainTimeout,
+            healthyTimeoutSeconds: deploy.loadBalancer.healthyTimeout,
+          },
+        }
+      : {}),
     healthGate: {
       probes: deploy.healthGate.probes,
       timeoutSeconds: deploy.healthGate.timeout,

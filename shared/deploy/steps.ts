@@ -20,6 +20,7 @@ import {
   deployRequestSchema,
   type GateState,
   INITIAL_GATE,
+  INITIAL_TARGETS_WAIT,
   type LockInfo,
   MAX_REPORTED_FAILURES,
   type NotifyInput,
@@ -104,8 +105,11 @@ export function leaseTtlSeconds(plan: DeployPlan): number {
     typeof size === 'string'
       ? Math.ceil(100 / Math.max(1, Number.parseInt(size, 10)))
       : ASSUMED_BATCHES_FOR_COUNT;
-  const perBatch = plan.deployTimeoutSeconds + plan.healthGate.timeoutSeconds;
-  const rollback = plan.rollbackTimeoutSeconds + plan.healthGate.timeoutSeconds;
+  const lb = plan.loadBalancer
+    ? plan.loadBalancer.drainTimeoutSeconds + plan.loadBalancer.healthyTimeoutSeconds
+    : 0;
+  const perBatch = plan.deployTimeoutSeconds + plan.healthGate.timeoutSeconds + lb;
+  const rollback = plan.rollbackTimeoutSeconds + plan.healthGate.timeoutSeconds + lb;
   return Math.min(MAX_LEASE_SECONDS, batches * perBatch + rollback + LEASE_MARGIN_SECONDS);
 }
 
@@ -140,6 +144,7 @@ export function planDeployStep(input: PlanDeployInput, deps: DeployDeps): Deploy
     },
     healthGate: plan.healthGate,
     verify: plan.verifyScript !== undefined,
+    loadBalancer: plan.loadBalancer !== undefined,
     deployTimeoutSeconds: plan.deployTimeoutSeconds,
     rollbackTimeoutSeconds: plan.rollbackTimeoutSeconds,
     lockTtlSeconds: leaseTtlSeconds(plan),
@@ -438,6 +443,8 @@ export function planRollbackStep(input: PlanRollbackInput): RollbackPlan {
     batchesTouched: touched.length,
     failure,
     gate: INITIAL_GATE,
+    drain: INITIAL_TARGETS_WAIT,
+    register: INITIAL_TARGETS_WAIT,
   };
 }
 

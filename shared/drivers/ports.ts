@@ -147,3 +147,27 @@ export interface ProbeResult {
 export interface ProbeRunner {
   run(probe: Probe, hosts: HostRef[]): Promise<ProbeResult[]>;
 }
+
+/** The health of one host in one load balancer target group, as ELBv2 reports it. */
+export interface TargetHealthResult {
+  targetGroup: string;
+  hostId: string;
+  /** `initial`, `healthy`, `unhealthy`, `unused` (not registered), `draining`, `unavailable`, … */
+  state: string;
+  /** ELBv2's reason code, e.g. `Target.DeregistrationInProgress`, `Target.NotRegistered`. */
+  reason?: string;
+  description?: string;
+}
+
+/**
+ * Load balancer target groups the hosts serve in (ALB/NLB target groups in AWS, a file locally):
+ * a batch leaves them while it deploys and joins them again once healthy.
+ */
+export interface LoadBalancer {
+  /** Starts removing the hosts from the group (connections drain); hosts not registered are fine. */
+  deregister(targetGroup: string, hosts: HostRef[]): Promise<void>;
+  /** Adds the hosts to the group (health checks start). */
+  register(targetGroup: string, hosts: HostRef[]): Promise<void>;
+  /** The state of each host in the group, one result per host, in order. */
+  health(targetGroup: string, hosts: HostRef[]): Promise<TargetHealthResult[]>;
+}

@@ -4,7 +4,7 @@
  * records), and run-once steps with each host's index and count.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -13,11 +13,16 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 });
 
-import { createLocalDeployEngine } from '../../functions/index.ts';
+import type { Context } from 'aws-lambda';
+import { createLocalDeployEngine, LOCAL_DEPLOY_ARNS } from '../../functions/index.ts';
 import { clearRegisteredTargets, registerTarget } from '../../shared/config/registry.ts';
 import type { TargetInput } from '../../shared/config/schema.ts';
+import type { TargetsInput } from '../../shared/deploy/contracts.ts';
+import { defaultDeployDeps } from '../../shared/deploy/deps.ts';
+import { drainTargetsStep } from '../../shared/deploy/load-balancer.ts';
+import { LocalLoadBalancer } from '../../shared/drivers/local/local-load-balancer.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
-import type { LocalEngine, RunResult } from '../../shared/engine/index.ts';
+import type { LambdaHandler, LocalEngine, RunResult } from '../../shared/engine/index.ts';
 import { checkoutPrevious, checkoutRef, verifyRef } from '../../shared/recipes/scripts.ts';
 import { createLab, type Lab } from './fixtures.ts';
 
@@ -95,8 +100,19 @@ async function notificationsOf(runId: string): Promise<Notification[]> {
   return (await lab.notifications()).filter((n) => n.runId === runId);
 }
 
-function run(input: unknown, runId: string): Promise<RunResult> {
-  return engine.start(input, { executionName: runId }).result;
+function run(
+  input: unknown,
+  runId: string,
+  overrides: Record<string, LambdaHandler> = {},
+): Promise<RunResult> {
+  return engine.start(input, { executionName: runId, handlerOverrides: overrides }).result;
+}
+
+/** `[batch] State` for the states entered inside the batches. */
+function enteredInBatches(result: RunResult): string[] {
+  return result.trace.events
+    .filter((e) => e.kind === 'state-entered' && e.depth === 1)
+    .map((e) => `[${e.iteration}] ${e.state}`);
 }
 
 beforeAll(async () => {
@@ -213,5 +229,181 @@ describe('run-once steps', () => {
     expect(readFileSync(path.join(hosts[0]!, 'where'), 'utf8').trim()).toBe('0/2');
     expect(readFileSync(path.join(hosts[1]!, 'where'), 'utf8').trim()).toBe('1/2');
     expect(readFileSync(path.join(root, 'migrations'), 'utf8')).toBe('v7 on 0\n');
+  });
+});
+
+describe('a target behind a load balancer', () => {
+  const GROUP = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef';
+
+  /** Two local hosts in one target group, one per batch; the probe reads `<root>/state`. */
+  async function webTarget(name: string, steps: string[]): Promise<{ hosts: string[]; root: string }> {
+    const root = lab.hostDir(name);
+    const hosts = [path.join(root, 'web-1'), path.join(root, 'web-2')];
+    await mkdir(root, { recursive: true });
+    await writeFile(path.join(root, 'state'), 'ok');
+    registerTarget({
+      name,
+      description: 'two hosts behind a target group',
+      hosts: { type: 'local', directory: hosts },
+      deploy: {
+        steps: steps.map((script, i) => ({ name: `step-${i + 1}`, script, timeout: 10 })),
+        rollback: [{ name: 'back', script: 'echo rolled-back > version; echo ok > ../state', timeout: 10 }],
+        batches: { size: 1, maxErrors: 0 },
+        healthGate: { probes: ['app'], timeout: 3, interval: 1, successes: 1 },
+        loadBalancer: { targetGroups: [GROUP], drainTimeout: 20, healthyTimeout: 20 },
+      },
+      health: {
+        schedule: 'rate(5 minutes)',
+        probes: [
+          { name: 'app', type: 'http', url: `http://127.0.0.1:${lab.port}/health/${name}`, timeout: 2 },
+        ],
+      },
+    });
+    const lb = new LocalLoadBalancer();
+    await lb.register(
+      GROUP,
+      hosts.map((dir) => ({ kind: 'local' as const, id: `local:${dir}`, directory: dir })),
+    );
+    return { hosts, root };
+  }
+
+  /** The membership file of the local load balancer, as the host saw it during its deploy. */
+  const SNAPSHOT_MEMBERSHIP = 'cp "$STEPOPS_HOME/load-balancer.json" lb-during-deploy';
+
+  it('takes each batch out of the target group, waits for draining, deploys, gates and registers it again', async () => {
+    // Prepare: deregistered hosts drain for 1.2 s
+    const { hosts } = await webTarget('fleet-lb', [SNAPSHOT_MEMBERSHIP, 'echo "$STEPOPS_REF" > version']);
+    const draining = new LocalLoadBalancer({ drainMs: 1_200 });
+    const real = defaultDeployDeps();
+    const deps = {
+      ...real,
+      driversFor: (t: Parameters<typeof real.driversFor>[0]) => ({
+        ...real.driversFor(t),
+        loadBalancer: draining,
+      }),
+    };
+    const drain = (async (event: TargetsInput, context: Context) =>
+      drainTargetsStep(event, deps, () => context.getRemainingTimeInMillis())) as LambdaHandler;
+
+    // Act
+    const result = await run({ target: 'fleet-lb', ref: 'v5' }, 'run-lb', {
+      [LOCAL_DEPLOY_ARNS['drain-targets']]: drain,
+    });
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    const batch0 = enteredInBatches(result).filter((s) => s.startsWith('[0]'));
+    expect(batch0).toEqual([
+      '[0] DrainRequested',
+      '[0] DrainTargets',
+      '[0] DrainDone',
+      '[0] SendDeployCommand',
+      '[0] WaitForDeploy',
+      '[0] DeployCommandDone',
+      '[0] CheckHealth',
+      '[0] HealthGateDone',
+      '[0] RegisterRequested',
+      '[0] RegisterTargets',
+      '[0] RegisterDone',
+      '[0] BatchDeployed',
+    ]);
+    const drained = result.trace.events.find((e) => e.kind === 'state-exited' && e.state === 'DrainTargets');
+    expect((drained?.output as { drain: { rounds: number } } | undefined)?.drain.rounds).toBeGreaterThan(1);
+    // While host 1 deployed it was out of the group and host 2 in it; and the other way round.
+    const during = hosts.map(
+      (dir) => JSON.parse(readFileSync(path.join(dir, 'lb-during-deploy'), 'utf8'))[GROUP],
+    );
+    expect(during[0][`local:${hosts[0]}`]).toMatchObject({ state: 'draining' });
+    expect(during[0][`local:${hosts[1]}`]).toMatchObject({ state: 'initial' });
+    expect(during[1][`local:${hosts[0]}`]).toMatchObject({ state: 'initial' });
+    expect(during[1][`local:${hosts[1]}`]).toMatchObject({ state: 'draining' });
+    const after = await new LocalLoadBalancer().health(
+      GROUP,
+      hosts.map((dir) => ({ kind: 'local' as const, id: `local:${dir}`, directory: dir })),
+    );
+    expect(after.map((h) => h.state)).toEqual(['healthy', 'healthy']);
+  });
+
+  it('on a failed batch, takes the rolled-back hosts out, rolls them back, and registers them once healthy', async () => {
+    // Prepare: the second batch breaks the health endpoint
+    const { hosts } = await webTarget('fleet-lb-fail', [
+      'echo "$STEPOPS_REF" > version',
+      'if [ "$STEPOPS_HOST_INDEX" = 1 ]; then echo broken > ../state; fi',
+    ]);
+
+    // Act
+    const result = await run({ target: 'fleet-lb-fail', ref: 'v6' }, 'run-lb-fail');
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('DeployFailedError');
+    expect(enteredInBatches(result)).not.toContain('[1] RegisterTargets');
+    expect(entered(result)).toEqual(
+      expect.arrayContaining([
+        'PlanRollback',
+        'RollbackDrainRequested',
+        'DrainRollbackTargets',
+        'SendRollbackCommand',
+        'CheckHealthAfterRollback',
+        'RollbackRegisterRequested',
+        'RegisterRollbackTargets',
+        'ReleaseLock',
+      ]),
+    );
+    const order = entered(result);
+    expect(order.indexOf('DrainRollbackTargets')).toBeLessThan(order.indexOf('SendRollbackCommand'));
+    expect(order.indexOf('RegisterRollbackTargets')).toBeGreaterThan(
+      order.indexOf('CheckHealthAfterRollback'),
+    );
+    for (const dir of hosts)
+      expect(readFileSync(path.join(dir, 'version'), 'utf8').trim()).toBe('rolled-back');
+    const after = await new LocalLoadBalancer().health(
+      GROUP,
+      hosts.map((dir) => ({ kind: 'local' as const, id: `local:${dir}`, directory: dir })),
+    );
+    expect(after.map((h) => h.state)).toEqual(['healthy', 'healthy']);
+    const [notification] = await notificationsOf('run-lb-fail');
+    expect(notification).toMatchObject({ outcome: 'rolled-back', failedState: 'CheckHealth' });
+  });
+
+  it('fails before any command when the hosts do not drain in time; a rollback that cannot drain them either needs a person', async () => {
+    // Prepare: hosts that never finish draining within the 20 s drain timeout of one run
+    const { hosts } = await webTarget('fleet-lb-stuck', ['echo "$STEPOPS_REF" > version']);
+    const stuck = new LocalLoadBalancer({ drainMs: 600_000 });
+    const real = defaultDeployDeps();
+    let clock = Date.now();
+    const deps = {
+      ...real,
+      now: () => clock,
+      sleep: async (ms: number) => {
+        clock += ms;
+      },
+      driversFor: (t: Parameters<typeof real.driversFor>[0]) => ({
+        ...real.driversFor(t),
+        loadBalancer: stuck,
+      }),
+    };
+    const drain = (async (event: TargetsInput, context: Context) =>
+      drainTargetsStep(event, deps, () => context.getRemainingTimeInMillis())) as LambdaHandler;
+
+    // Act
+    const result = await run({ target: 'fleet-lb-stuck', ref: 'v7' }, 'run-lb-stuck', {
+      [LOCAL_DEPLOY_ARNS['drain-targets']]: drain,
+    });
+
+    // Assess: no command ran on any host; the hosts stay out of the group for a person to look at
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('RollbackFailedError');
+    expect(enteredInBatches(result)).toEqual(
+      expect.arrayContaining(['[0] DrainTargets', '[0] RecordDrainFailure', '[0] BatchFailed']),
+    );
+    expect(enteredInBatches(result)).not.toContain('[0] SendDeployCommand');
+    expect(entered(result)).not.toContain('SendRollbackCommand');
+    const [notification] = await notificationsOf('run-lb-stuck');
+    expect(notification).toMatchObject({ outcome: 'rollback-failed', failedState: 'DrainRollbackTargets' });
+    expect(notification?.cause).toContain('deploy failed state: DrainTargets (batch 1 of 2)');
+    expect(notification?.cause).toContain("did not drain from the load balancer's target groups");
+    expect(notification?.cause).toContain('Target.DeregistrationInProgress');
+    expect(hosts.some((dir) => existsSync(path.join(dir, 'version')))).toBe(false);
   });
 });
