@@ -15,6 +15,7 @@ import { handler as acquireLock } from './acquire-lock/handler.ts';
 import { handler as checkHealth } from './check-health/handler.ts';
 import { handler as createSnapshots } from './create-snapshots/handler.ts';
 import { handler as describeBatchFailure } from './describe-batch-failure/handler.ts';
+import { handler as drainTargets } from './drain-targets/handler.ts';
 import { handler as notify } from './notify/handler.ts';
 import { handler as notifyHealthFailure } from './notify-health-failure/handler.ts';
 import { handler as planDeploy } from './plan-deploy/handler.ts';
@@ -22,6 +23,7 @@ import { handler as planRollback } from './plan-rollback/handler.ts';
 import { handler as pollCommand } from './poll-command/handler.ts';
 import { handler as probeTarget } from './probe-target/handler.ts';
 import { handler as recordHealth } from './record-health/handler.ts';
+import { handler as registerTargets } from './register-targets/handler.ts';
 import { handler as releaseLock } from './release-lock/handler.ts';
 import { handler as resolveHosts } from './resolve-hosts/handler.ts';
 import { handler as sendCommand } from './send-command/handler.ts';
@@ -35,6 +37,8 @@ export const HANDLERS = {
   'send-command': sendCommand,
   'poll-command': pollCommand,
   'check-health': checkHealth,
+  'drain-targets': drainTargets,
+  'register-targets': registerTargets,
   'describe-batch-failure': describeBatchFailure,
   'plan-rollback': planRollback,
   'release-lock': releaseLock,

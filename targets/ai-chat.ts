@@ -9,7 +9,7 @@
  * bucket is a placeholder for "your-backup-bucket".
  */
 import { defineTarget } from '../shared/config/schema.ts';
-import { checkoutPrevious, checkoutRef, diskUsageBelow } from '../shared/recipes/scripts.ts';
+import { checkoutPrevious, checkoutRef, diskUsageBelow, verifyRef } from '../shared/recipes/scripts.ts';
 
 // The documented sequence: pull, stop the containers, build, start. Volumes survive `down`.
 const stopContainers = 'docker compose down';
@@ -28,6 +28,8 @@ export default defineTarget({
     workingDirectory: '/home/ubuntu/ai-chat-node-server',
   },
   deploy: {
+    // On every host before any changes: a mistyped ref fails here, not at a half-done checkout.
+    verify: [{ name: 'ref-exists', script: verifyRef, timeout: 120 }],
     steps: [
       { name: 'checkout', script: checkoutRef, timeout: 120 },
       // Build before stopping: the old containers keep serving while the image builds.

@@ -8,7 +8,13 @@
  * replace with the real ones.
  */
 import { defineTarget } from '../shared/config/schema.ts';
-import { checkoutPrevious, checkoutRef, diskUsageBelow } from '../shared/recipes/scripts.ts';
+import {
+  checkoutLastReplaced,
+  checkoutPrevious,
+  checkoutRef,
+  diskUsageBelow,
+  verifyRef,
+} from '../shared/recipes/scripts.ts';
 
 const buildBackend = `cd backend
 npm ci
@@ -44,10 +50,13 @@ export default defineTarget({
     workingDirectory: '/home/ubuntu/formatic-unified',
   },
   deploy: {
+    // On every host before any changes: a mistyped ref fails here, not at a half-done checkout.
+    verify: [{ name: 'ref-exists', script: verifyRef, timeout: 120 }],
     steps: [
       { name: 'checkout', script: checkoutRef, timeout: 120 },
       { name: 'build-backend', script: buildBackend, timeout: 900 },
-      { name: 'migrate-database', script: migrate, timeout: 600 },
+      // One RDS database for every host: the migration runs once, on the first host of the first batch.
+      { name: 'migrate-database', script: migrate, timeout: 600, runOnce: true },
       { name: 'build-frontend', script: buildFrontend, timeout: 1200 },
       { name: 'restart-apps', script: restartApps, timeout: 120 },
       { name: 'reload-nginx', script: reloadNginx, timeout: 60 },
@@ -154,7 +163,7 @@ echo "copied .env to $STEPOPS_DUMP_URI"`,
       description:
         'A bad release is live: check out the commit deployed before the current one (.stepops-previous), rebuild backend and frontend, restart them under PM2.',
       steps: [
-        { type: 'script', name: 'checkout-previous', script: checkoutPrevious, timeout: 60 },
+        { type: 'script', name: 'checkout-previous', script: checkoutLastReplaced, timeout: 60 },
         { type: 'script', name: 'build-backend', script: buildBackend, timeout: 900 },
         { type: 'script', name: 'build-frontend', script: buildFrontend, timeout: 1200 },
         { type: 'restart', name: 'restart-apps', manager: 'pm2', services: ['backend', 'frontend'] },

@@ -9,7 +9,13 @@
  * the one of its S3 settings (us-east-1); the instance is selected by tags.
  */
 import { defineTarget } from '../shared/config/schema.ts';
-import { checkoutPrevious, checkoutRef, diskUsageBelow } from '../shared/recipes/scripts.ts';
+import {
+  checkoutLastReplaced,
+  checkoutPrevious,
+  checkoutRef,
+  diskUsageBelow,
+  verifyRef,
+} from '../shared/recipes/scripts.ts';
 
 /** The "update deployment" of remote-deploy.sh: venv, requirements, migrate, collectstatic. */
 const manage = 'DJANGO_SETTINGS_MODULE=config.settings.production venv/bin/python manage.py';
@@ -42,10 +48,13 @@ export default defineTarget({
     workingDirectory: '/home/ubuntu/docsai',
   },
   deploy: {
+    // On every host before any changes: a mistyped ref fails here, not at a half-done checkout.
+    verify: [{ name: 'ref-exists', script: verifyRef, timeout: 120 }],
     steps: [
       { name: 'checkout', script: checkoutRef, timeout: 120 },
       { name: 'install-requirements', script: installRequirements, timeout: 900 },
       { name: 'check', script: checkDjango, timeout: 120 },
+      // Not run-once: with PostgreSQL on the host (the documented default), each host has its own database.
       { name: 'migrate', script: migrate, timeout: 600 },
       { name: 'collectstatic', script: collectStatic, timeout: 300 },
       { name: 'restart-gunicorn', script: restartGunicorn, timeout: 120 },
@@ -186,7 +195,7 @@ pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error --dbna
       description:
         'A bad release is live: check out the commit deployed before the current one (.stepops-previous), reinstall requirements, collect static files, restart Gunicorn.',
       steps: [
-        { type: 'script', name: 'checkout-previous', script: checkoutPrevious, timeout: 60 },
+        { type: 'script', name: 'checkout-previous', script: checkoutLastReplaced, timeout: 60 },
         { type: 'script', name: 'install-requirements', script: installRequirements, timeout: 900 },
         { type: 'script', name: 'collectstatic', script: collectStatic, timeout: 300 },
         { type: 'restart', name: 'restart-gunicorn', manager: 'systemd', services: ['gunicorn.service'] },

@@ -9,7 +9,7 @@
  * instance ids: the region is us-east-1, the instance is selected by tags, the bucket is a placeholder.
  */
 import { defineTarget } from '../shared/config/schema.ts';
-import { checkoutPrevious, checkoutRef, diskUsageBelow } from '../shared/recipes/scripts.ts';
+import { checkoutPrevious, checkoutRef, diskUsageBelow, verifyRef } from '../shared/recipes/scripts.ts';
 
 const compose = 'docker compose -f docker/compose.infrastructure.yaml';
 
@@ -47,6 +47,8 @@ export default defineTarget({
     workingDirectory: '/opt/ecommerce',
   },
   deploy: {
+    // On every host before any changes: a mistyped ref fails here, not at a half-done checkout.
+    verify: [{ name: 'ref-exists', script: verifyRef, timeout: 120 }],
     steps: [
       { name: 'checkout', script: checkoutRef, timeout: 120 },
       { name: 'kernel-settings', script: maxMapCount, timeout: 30 },

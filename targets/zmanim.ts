@@ -8,12 +8,16 @@
  * volume, Elastic IP or bucket ids: the instance is selected by tags, the rest are placeholders.
  */
 import { defineTarget } from '../shared/config/schema.ts';
-import { checkoutRef, diskUsageBelow } from '../shared/recipes/scripts.ts';
+import { checkoutPrevious, checkoutRef, diskUsageBelow, verifyRef } from '../shared/recipes/scripts.ts';
 
-/** Keeps the running binary so a rollback does not have to rebuild it. */
+/**
+ * Keeps the running binary, marked with the run that kept it, so that this run's rollback does not
+ * have to rebuild it.
+ */
 const build = `mkdir -p bin
 if [ -x bin/api ]; then
   cp --preserve=mode bin/api bin/api.stepops-previous
+  printf '%s\\n' "$STEPOPS_RUN_ID" > bin/api.stepops-previous.run
 fi
 cd api
 go build -o ../bin/api ./cmd/api`;
@@ -21,18 +25,16 @@ go build -o ../bin/api ./cmd/api`;
 const restartApi = `sudo systemctl restart zmanim-api
 sudo systemctl is-active --quiet zmanim-api`;
 
-const rollbackBinary = `if [ ! -s .stepops-previous ]; then
-  echo "no .stepops-previous: nothing recorded to return to" >&2
-  exit 1
-fi
-previous=$(cat .stepops-previous)
-git checkout --force --detach "$previous"
-if [ -x bin/api.stepops-previous ]; then
+/**
+ * Returns to the commit this run replaced (nothing to do on a host this run did not change) and to
+ * the binary this run kept, or rebuilds it when this run kept none.
+ */
+const rollbackBinary = `${checkoutPrevious}
+if [ -x bin/api.stepops-previous ] && [ "$(cat bin/api.stepops-previous.run 2>/dev/null)" = "$STEPOPS_RUN_ID" ]; then
   mv bin/api.stepops-previous bin/api
 else
   (cd api && go build -o ../bin/api ./cmd/api)
-fi
-echo "returned to $previous"`;
+fi`;
 
 /** Restic's repository and password; the password comes from SSM at run time, never from the file. */
 const resticEnv = `export AWS_DEFAULT_REGION=eu-west-1
@@ -51,8 +53,13 @@ export default defineTarget({
     tags: { App: 'zmanim', Env: 'prod' },
     user: 'ec2-user',
     workingDirectory: '/opt/zmanim',
+    // Go is installed under /usr/local/go (as its operations document builds with `go build`), which
+    // is on no default PATH: neither SSM's nor sudo's secure_path.
+    path: ['/usr/local/go/bin'],
   },
   deploy: {
+    // On every host before any changes: a mistyped ref fails here, not at a half-done checkout.
+    verify: [{ name: 'ref-exists', script: verifyRef, timeout: 120 }],
     steps: [
       { name: 'checkout', script: checkoutRef, timeout: 120 },
       { name: 'build-api', script: build, timeout: 900 },

@@ -4,7 +4,7 @@
  */
 import type { BackupJob, Hosts, Target } from '../config/schema.ts';
 import { InvalidInputError } from '../errors.ts';
-import { renderScript } from '../shell/script.ts';
+import { hostScriptOptions, renderScript } from '../shell/script.ts';
 
 /** Seconds added to a dump's timeout for the script wrapper itself. */
 const SCRIPT_MARGIN_SECONDS = 30;
@@ -190,10 +190,7 @@ export function planBackupJob(target: Target, job: BackupJob, options: BackupPla
     }
     case 'dump': {
       const uri = dumpUri(target.name, job, options.now, options.dumpRoot);
-      const hostOptions =
-        target.hosts.type === 'ec2'
-          ? { workingDirectory: target.hosts.workingDirectory, user: target.hosts.user }
-          : {};
+      const hostOptions = hostScriptOptions(target.hosts);
       const script = renderScript({
         title: `backup ${target.name} ${job.name}`,
         env: { TARGET: target.name, JOB: job.name, RUN_ID: options.runId, DUMP_URI: uri },

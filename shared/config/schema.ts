@@ -4,6 +4,7 @@
  * Every message here is written for the person editing the target file; the loader prefixes it
  * with the file and the path inside it (`targets/datizmo.ts: deploy.steps[2].timeout: …`).
  */
+import { posix } from 'node:path';
 import * as z from 'zod';
 
 /** Names of targets, steps, probes, jobs and runbooks: safe in a shell, a tag and an ARN. */
@@ -82,6 +83,10 @@ const ec2HostsById = z.strictObject({
     .min(1, { error: 'expected at least one instance id' }),
   user: unixUser.default('root'),
   workingDirectory: absolutePath,
+  /** Runs every step in a login shell (`bash --login`: /etc/profile and the user's profile are read). */
+  loginShell: z.boolean({ error: 'expected true or false' }).optional(),
+  /** Directories put before `PATH` in every step (e.g. "/usr/local/go/bin"), after any login profile. */
+  path: z.array(absolutePath).optional(),
 });
 
 const ec2HostsByTags = z.strictObject({
@@ -92,14 +97,34 @@ const ec2HostsByTags = z.strictObject({
   }),
   user: unixUser.default('root'),
   workingDirectory: absolutePath,
+  /** Runs every step in a login shell (`bash --login`: /etc/profile and the user's profile are read). */
+  loginShell: z.boolean({ error: 'expected true or false' }).optional(),
+  /** Directories put before `PATH` in every step (e.g. "/usr/local/go/bin"), after any login profile. */
+  path: z.array(absolutePath).optional(),
 });
+
+const localDirectory = z
+  .string({ error: 'expected a directory' })
+  .regex(/^[A-Za-z0-9._/@+][A-Za-z0-9._/@+-]*$/, {
+    error: 'expected a directory path of plain characters, not starting with "-"',
+  });
 
 const localHost = z.strictObject({
   type: z.literal('local'),
-  /** Directory on this machine that plays the host; relative paths are relative to the repository. */
-  directory: z
-    .string({ error: 'expected a directory' })
-    .regex(/^[A-Za-z0-9._/@+-]+$/, { error: 'expected a directory path of plain characters' }),
+  /**
+   * Directory on this machine that plays the host, or several (one host each, in this order);
+   * relative paths are relative to the repository.
+   */
+  directory: z.union([localDirectory, z.array(localDirectory).min(1, { error: 'expected a directory' })], {
+    error: (issue) =>
+      typeof issue.input === 'string'
+        ? 'expected a directory path of plain characters, not starting with "-"'
+        : 'expected a directory, or a list of directories (one host each)',
+  }),
+  /** Runs every step in a login shell (`bash --login`: /etc/profile and the user's profile are read). */
+  loginShell: z.boolean({ error: 'expected true or false' }).optional(),
+  /** Directories put before `PATH` in every step (e.g. "/usr/local/go/bin"), after any login profile. */
+  path: z.array(absolutePath).optional(),
 });
 
 export const hostsSchema = z.union([ec2HostsById, ec2HostsByTags, localHost], {
@@ -109,7 +134,38 @@ export const hostsSchema = z.union([ec2HostsById, ec2HostsByTags, localHost], {
       : undefined,
 });
 
-const stepSchema = z.strictObject({ name, script, timeout: seconds });
+const stepSchema = z.strictObject({
+  name,
+  script,
+  timeout: seconds,
+  /**
+   * Runs on one host only, the first host of the first batch (database migrations); the other
+   * hosts skip it. Every step sees `STEPOPS_HOST_INDEX` (0-based) and `STEPOPS_HOST_COUNT`.
+   */
+  runOnce: z.boolean({ error: 'expected true or false' }).optional(),
+});
+
+/** An ALB/NLB target group ARN. */
+const targetGroupArn = z
+  .string({ error: 'expected a target group ARN' })
+  .regex(
+    /^arn:aws[a-z-]*:elasticloadbalancing:[a-z]{2}(-[a-z]+)+-\d:\d{12}:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/,
+    {
+      error:
+        'expected a target group ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef"',
+    },
+  );
+
+/** Load balancer target groups the hosts serve in: each batch leaves them while it deploys. */
+const loadBalancerSchema = z.strictObject({
+  targetGroups: z
+    .array(targetGroupArn, { error: 'expected a list of target group ARNs' })
+    .min(1, { error: 'expected at least one target group ARN' }),
+  /** Seconds to wait for a batch's connections to drain (at least the groups' deregistration delay). */
+  drainTimeout: seconds.default(330),
+  /** Seconds to wait for the hosts to be healthy in every group once registered again. */
+  healthyTimeout: seconds.default(300),
+});
 
 function isRegExp(pattern: string): boolean {
   try {
@@ -170,7 +226,7 @@ const httpProbe = z.strictObject({
 const tlsProbe = z.strictObject({
   name,
   type: z.literal('tls'),
-  host: z.string().regex(/^[A-Za-z0-9.-]+$/, { error: 'expected a host name' }),
+  host: z.string().regex(/^[A-Za-z0-9.][A-Za-z0-9.-]*$/, { error: 'expected a host name' }),
   port: z
     .number({ error: 'expected a port from 1 to 65535' })
     .int({ error: 'expected a port from 1 to 65535' })
@@ -333,8 +389,9 @@ export const backupJobSchema = z.discriminatedUnion(
 const serviceManager = z.enum(['systemd', 'pm2', 'docker-compose'], {
   error: 'expected "systemd", "pm2" or "docker-compose"',
 });
-const serviceName = z.string().regex(/^[A-Za-z0-9@._-]+$/, {
-  error: 'expected a service name of letters, digits, ".", "_", "@" and "-"',
+/** A service name; never starting with "-", so that no tool reads it as an option. */
+const serviceName = z.string().regex(/^[A-Za-z0-9@._][A-Za-z0-9@._-]*$/, {
+  error: 'expected a service name of letters, digits, ".", "_", "@" and "-", not starting with "-"',
 });
 
 const runbookStep = z.discriminatedUnion(
@@ -349,7 +406,7 @@ const runbookStep = z.discriminatedUnion(
       /** docker compose: the compose file, relative to the working directory. */
       composeFile: z
         .string()
-        .regex(/^[A-Za-z0-9._/-]+$/, { error: 'expected a file path' })
+        .regex(/^[A-Za-z0-9._/][A-Za-z0-9._/-]*$/, { error: 'expected a file path, not starting with "-"' })
         .optional(),
       timeout: seconds.default(120),
     }),
@@ -467,6 +524,14 @@ const healthGate = z
   });
 
 const deploySchema = z.strictObject({
+  /**
+   * Checks run on every host before any host changes (e.g. that the ref exists); they must change
+   * nothing. A failure ends the deploy before the first batch.
+   */
+  verify: z
+    .array(stepSchema)
+    .min(1, { error: 'expected at least one verify step, or no "verify"' })
+    .optional(),
   steps: z.array(stepSchema).min(1, { error: 'expected at least one deploy step' }),
   rollback: z.array(stepSchema).min(1, { error: 'expected at least one rollback step' }),
   batches: z
@@ -476,6 +541,7 @@ const deploySchema = z.strictObject({
     .strictObject({ ebs: z.boolean().default(false), rdsInstance: dbInstance.optional() })
     .optional(),
   healthGate,
+  loadBalancer: loadBalancerSchema.optional(),
 });
 
 /**
@@ -576,6 +642,28 @@ const alertsSchema = z.strictObject({
     .optional(),
 });
 
+/** Refuses a host declared twice: it would run every step twice, at once. */
+function uniqueHosts(hosts: z.output<typeof hostsSchema>, ctx: z.RefinementCtx): void {
+  const [field, listed] =
+    hosts.type === 'local'
+      ? (['directory', Array.isArray(hosts.directory) ? hosts.directory : []] as const)
+      : 'instanceIds' in hosts
+        ? (['instanceIds', hosts.instanceIds] as const)
+        : (['tags', []] as const);
+  const seen = new Set<string>();
+  listed.forEach((host, index) => {
+    const key = field === 'directory' ? posix.normalize(host).replace(/\/+$/, '') : host;
+    if (seen.has(key)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `duplicate host "${host}": each host may be listed once`,
+        path: ['hosts', field, index],
+      });
+    }
+    seen.add(key);
+  });
+}
+
 function uniqueNames(
   items: readonly { name: string }[],
   ctx: z.RefinementCtx,
@@ -621,9 +709,29 @@ export const targetSchema = z
     const probes = target.health?.probes ?? [];
     const probeNames = new Set(probes.map((p) => p.name));
     const isLocal = target.hosts.type === 'local';
+    uniqueHosts(target.hosts, ctx);
     uniqueNames(probes, ctx, ['health', 'probes']);
     uniqueNames(target.deploy?.steps ?? [], ctx, ['deploy', 'steps']);
     uniqueNames(target.deploy?.rollback ?? [], ctx, ['deploy', 'rollback']);
+    uniqueNames(target.deploy?.verify ?? [], ctx, ['deploy', 'verify']);
+    const groups = target.deploy?.loadBalancer?.targetGroups ?? [];
+    groups.forEach((arn, i) => {
+      if (groups.indexOf(arn) !== i) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `duplicate target group "${arn}"`,
+          path: ['deploy', 'loadBalancer', 'targetGroups', i],
+        });
+      }
+      const region = arn.split(':')[3];
+      if (target.hosts.type === 'ec2' && region !== target.hosts.region) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `target group in ${region}, but the hosts are in ${target.hosts.region}`,
+          path: ['deploy', 'loadBalancer', 'targetGroups', i],
+        });
+      }
+    });
     uniqueNames(target.backup ?? [], ctx, ['backup']);
 
     target.deploy?.healthGate.probes.forEach((probe, i) => {

@@ -59,8 +59,8 @@ describe('stepops validate', () => {
     // Prepare
     const file = brokenCopy('datizmo', 'datizmo.ts', [
       [
-        "{ name: 'migrate-database', script: migrate, timeout: 600 }",
-        "{ name: 'migrate-database', script: migrate, timeout: -1 }",
+        "{ name: 'migrate-database', script: migrate, timeout: 600, runOnce: true }",
+        "{ name: 'migrate-database', script: migrate, timeout: -1, runOnce: true }",
       ],
       ["region: 'us-east-1',\n    tags", "region: 'Virginia',\n    tags"],
       ['minDaysLeft: 14', 'minDaysLeft: 0'],
