@@ -24,6 +24,7 @@ import { InvalidInputError } from '../../shared/errors.ts';
 import { validateRef } from '../../shared/shell/script.ts';
 import { describeHostSelection, EXIT, indent, type Output, stdio } from '../output.ts';
 import { createProgress, formatDuration, type ProgressEvent, type ProgressStream } from '../progress.ts';
+import { recordLocalRun } from '../runs/local.ts';
 import type { StageOptions, StageResources } from '../stage.ts';
 
 /** The account and region of the Lambda ARNs a local run binds its handlers to. */
@@ -354,8 +355,12 @@ async function runOnEngine(
     requestedBy: options.requestedBy ?? `${process.env.USER ?? 'someone'} (stepops run)`,
   };
   const toProgress = progressMapper();
+  // Recorded under .stepops/runs, so that status, history, logs and follow read local runs too.
+  const recording = recordLocalRun('deploy', input);
   const execution = engine.start(input, {
+    executionName: recording.runId,
     onEvent: (event) => {
+      recording.event(event);
       const shown = toProgress(event);
       if (shown) progress.event(shown);
       options.onEvent?.(event);
@@ -368,6 +373,7 @@ async function runOnEngine(
   } finally {
     progress.stop();
   }
+  recording.finish(result);
 
   out.out(`\ntimeline\n${indent(formatTimeline(result.trace))}`);
   if (result.error === ABORTED) await releaseAbortedLock(target, result, out);

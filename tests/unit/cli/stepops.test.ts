@@ -201,7 +201,7 @@ describe('stepops plan backup, health and recover', () => {
     expect(stdout).toContain(
       "ec2:AssociateAddress of Elastic IP <unfilled: Elastic IP allocation id of zmanim's instance>",
     );
-    expect(stdout).toContain("sudo systemctl start postgresql redis zmanim-api' || {");
+    expect(stdout).toContain("sudo systemctl start postgresql redis zmanim-api'\n");
     expect(stdout).toContain('then verify: services, data-disk, api-local, api-health');
   });
 

@@ -11,7 +11,7 @@ import { PROJECT_ROOT } from '../../../shared/config/load.ts';
 
 // Built from parts so that this file does not contain what it looks for.
 const OUTSIDE = [['DESIGN', 'md'].join('.'), ['shared', 'systems'].join('/'), ['shared', 'hooks'].join('/')];
-/** A parent-relative path (any depth) to a folder named shared, with the path that follows it. */
+/** A parent-relative path to a folder named shared (any depth), with the path that follows it. */
 const PARENT_SHARED = /(?:\.\.\/)+shared\b([\w./@-]*)/g;
 
 function trackedFiles(): string[] {
