@@ -6,9 +6,9 @@
  *
  * Source: its operations document. RTO 30 minutes, RPO 24 hours. The document names no
  * region, bucket or instance ids: the region is us-east-1, the instance is selected by tags, the
- * bucket is a placeholder for "your-backup-bucket".
+ * bucket ("your-backup-bucket" in the document) is marked `unfilled(…)`.
  */
-import { defineTarget } from '../shared/config/schema.ts';
+import { defineTarget, unfilled } from '../shared/config/schema.ts';
 import { checkoutPrevious, checkoutRef, diskUsageBelow, verifyRef } from '../shared/recipes/scripts.ts';
 
 // The documented sequence: pull, stop the containers, build, start. Volumes survive `down`.
@@ -16,6 +16,10 @@ const stopContainers = 'docker compose down';
 const buildImages = 'docker compose build --pull';
 const startContainers = `docker compose up -d
 docker compose ps`;
+
+const backupBucket = unfilled(
+  'S3 bucket for ai-chat\'s dumps ("your-backup-bucket" in its operations document)',
+);
 
 export default defineTarget({
   name: 'ai-chat',
@@ -97,7 +101,7 @@ export default defineTarget({
   aws s3 cp --only-show-errors - "$STEPOPS_DUMP_URI"
 echo "mongodump archive written to $STEPOPS_DUMP_URI"`,
       timeout: 1800,
-      bucket: 'ai-chat-stepops-backups',
+      bucket: backupBucket,
       prefix: 'dumps',
       schedule: 'cron(0 2 * * ? *)',
       retention: { days: 30, count: 7 },
@@ -109,7 +113,7 @@ echo "mongodump archive written to $STEPOPS_DUMP_URI"`,
   aws s3 cp --only-show-errors - "$STEPOPS_DUMP_URI"
 echo "qdrant storage archive written to $STEPOPS_DUMP_URI"`,
       timeout: 1800,
-      bucket: 'ai-chat-stepops-backups',
+      bucket: backupBucket,
       prefix: 'dumps',
       schedule: 'cron(0 2 * * ? *)',
       retention: { days: 30, count: 7 },

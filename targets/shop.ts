@@ -6,9 +6,10 @@
  *
  * Source: its operations document. Only the gateway is public (and without a documented domain),
  * so every HTTP probe runs on the host (`from: 'host'`). The document names no region, bucket or
- * instance ids: the region is us-east-1, the instance is selected by tags, the bucket is a placeholder.
+ * instance ids: the region is us-east-1, the instance is selected by tags, the bucket is marked
+ * `unfilled(…)` and must be filled in before a stage deploys this target.
  */
-import { defineTarget } from '../shared/config/schema.ts';
+import { defineTarget, unfilled } from '../shared/config/schema.ts';
 import { checkoutPrevious, checkoutRef, diskUsageBelow, verifyRef } from '../shared/recipes/scripts.ts';
 
 const compose = 'docker compose -f docker/compose.infrastructure.yaml';
@@ -133,7 +134,7 @@ ${inMongo('exec mongodump --archive --gzip')} |
   aws s3 cp --only-show-errors --expected-size 53687091200 - "$STEPOPS_DUMP_URI"
 echo "mongodump archive written to $STEPOPS_DUMP_URI"`,
       timeout: 3600,
-      bucket: 'shop-stepops-backups',
+      bucket: unfilled("S3 bucket for shop's MongoDB dumps"),
       prefix: 'dumps',
       schedule: 'cron(0 2 * * ? *)',
       retention: { days: 14, count: 3 },

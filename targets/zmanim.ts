@@ -5,9 +5,11 @@
  * Served as https://zmanim.shtetl.io/backend/* through CloudFront and API Gateway.
  *
  * Source: its operations document. RTO 1 hour, RPO 24 hours. The document names no instance,
- * volume, Elastic IP or bucket ids: the instance is selected by tags, the rest are placeholders.
+ * volume, Elastic IP or bucket ids: the instance is selected by tags, the volume by its device; the
+ * bucket and the Elastic IP are marked `unfilled(…)` and must be filled in before a stage deploys
+ * this target.
  */
-import { defineTarget } from '../shared/config/schema.ts';
+import { defineTarget, unfilled } from '../shared/config/schema.ts';
 import { checkoutPrevious, checkoutRef, diskUsageBelow, verifyRef } from '../shared/recipes/scripts.ts';
 
 /**
@@ -36,9 +38,13 @@ else
   (cd api && go build -o ../bin/api ./cmd/api)
 fi`;
 
-/** Restic's repository and password; the password comes from SSM at run time, never from the file. */
+/**
+ * Restic's repository (in the bucket of the dump job, from `$STEPOPS_DUMP_URI`) and password; the
+ * password comes from SSM at run time, never from the file.
+ */
 const resticEnv = `export AWS_DEFAULT_REGION=eu-west-1
-export RESTIC_REPOSITORY=s3:s3.eu-west-1.amazonaws.com/zmanim-prod-backups/restic
+bucket=\${STEPOPS_DUMP_URI#s3://}
+export RESTIC_REPOSITORY="s3:s3.eu-west-1.amazonaws.com/\${bucket%%/*}/restic"
 RESTIC_PASSWORD=$(aws ssm get-parameter --name /zmanim/prod/restic-password --with-decryption --query Parameter.Value --output text)
 export RESTIC_PASSWORD
 PGPASSWORD=$(aws ssm get-parameter --name /zmanim/prod/postgres-password --with-decryption --query Parameter.Value --output text)
@@ -131,7 +137,7 @@ printf 'restic-snapshot=%s\\nrepository=%s\\n' "$snapshot" "$RESTIC_REPOSITORY" 
 restic forget --quiet --tag stepops --keep-within 30d --prune
 echo "restic snapshot $snapshot recorded at $STEPOPS_DUMP_URI"`,
       timeout: 3600,
-      bucket: 'zmanim-prod-backups',
+      bucket: unfilled("S3 bucket of zmanim's backups and restic repository"),
       prefix: 'stepops',
       schedule: 'cron(0 1 * * ? *)',
       retention: { days: 30, count: 7 },
@@ -182,7 +188,7 @@ rm -rf /tmp/restore`,
           type: 'replace-instance',
           name: 'replace-instance',
           dataVolumeDevice: '/dev/sdf',
-          elasticIpAllocationId: 'eipalloc-0a1b2c3d4e5f60718',
+          elasticIpAllocationId: unfilled("Elastic IP allocation id of zmanim's instance"),
         },
         {
           type: 'script',

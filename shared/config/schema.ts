@@ -14,6 +14,111 @@ const name = z
   .string({ error: 'expected a name' })
   .regex(NAME_PATTERN, { error: 'expected a lowercase name of letters, digits and dashes (e.g. "web-1")' });
 
+/** A value written with {@link unfilled}: its operations document does not give it. */
+export type Unfilled = string & { readonly __unfilled: true };
+
+/** One marker, anywhere in a string: `<unfilled: what is missing>`. */
+const UNFILLED_MARKER = /<unfilled: ([^<>\n]+)>/g;
+
+/** The message of a value that is neither valid nor a well-formed {@link unfilled} marker. */
+export const UNFILLED_MISMATCH = 'expected an unfilled(...) marker';
+
+/**
+ * Marks a value the target's operations document does not give (an RDS instance id, an Elastic IP
+ * allocation, a bucket, a domain), instead of a plausible made-up one. The target validates and
+ * plans with it; `stepops validate --stage` lists it, a stage refuses to deploy the target, and a
+ * deploy that needs it is refused before it calls AWS.
+ *
+ * @example
+ * snapshotBeforeDeploy: { rdsInstance: unfilled('RDS instance id of the app database') },
+ * url: `https://${unfilled('domain of the site')}/`,
+ * @throws TypeError when the description is empty, has several lines or `<`/`>`
+ */
+export function unfilled(what: string): Unfilled {
+  const text = what.trim();
+  if (!/^[^<>\n]+$/.test(text)) {
+    throw new TypeError('unfilled(): describe the missing value in one line, without "<" or ">"');
+  }
+  return `<unfilled: ${text}>` as Unfilled;
+}
+
+/** A value still to fill in, where it is in the target. */
+export interface UnfilledValue {
+  /** Path inside the target, e.g. `deploy.snapshotBeforeDeploy.rdsInstance`. */
+  path: string;
+  /** What is missing, as the target file describes it. */
+  what: string;
+}
+
+function pathText(segments: readonly (string | number)[]): string {
+  return segments.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+}
+
+function collectUnfilled(value: unknown, segments: (string | number)[], found: UnfilledValue[]): void {
+  if (typeof value === 'string') {
+    for (const match of value.matchAll(UNFILLED_MARKER))
+      found.push({ path: pathText(segments), what: match[1] ?? '' });
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => {
+      collectUnfilled(item, [...segments, i], found);
+    });
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) collectUnfilled(item, [...segments, key], found);
+  }
+}
+
+/**
+ * Every value of a target still to fill in ({@link unfilled}), in file order.
+ *
+ * @example
+ * unfilledValues(findTarget('datizmo'))
+ * // [{ path: 'deploy.snapshotBeforeDeploy.rdsInstance', what: 'RDS instance id of …' }, …]
+ */
+export function unfilledValues(target: unknown): UnfilledValue[] {
+  const found: UnfilledValue[] = [];
+  collectUnfilled(target, [], found);
+  return found;
+}
+
+/**
+ * The values still to fill in that a deploy of the target uses: its hosts, deploy section, alerts
+ * and the probes of its health gate (not those of backups, recovery or other probes).
+ *
+ * @example
+ * deployUnfilledValues(findTarget('datizmo')) // [{ path: 'deploy.snapshotBeforeDeploy.rdsInstance', … }]
+ */
+export function deployUnfilledValues(target: Target): UnfilledValue[] {
+  const gate = new Set(target.deploy?.healthGate.probes ?? []);
+  const found: UnfilledValue[] = [];
+  collectUnfilled(target.hosts, ['hosts'], found);
+  collectUnfilled(target.deploy, ['deploy'], found);
+  collectUnfilled(target.alerts, ['alerts'], found);
+  target.health?.probes.forEach((probe, i) => {
+    if (gate.has(probe.name)) collectUnfilled(probe, ['health', 'probes', i], found);
+  });
+  return found;
+}
+
+/**
+ * A field that takes its real value or one {@link unfilled} marker (alone, or inside the value as in
+ * `https://<unfilled: domain>/`); with each marker replaced by `standIn`, the value must still be
+ * valid, so a marker never hides anything else.
+ */
+function fillable<T extends z.ZodType<string, string>>(schema: T, standIn: string) {
+  const marked = z.string().refine(
+    (value) => {
+      const replaced = value.replace(UNFILLED_MARKER, standIn);
+      return replaced !== value && schema.safeParse(replaced).success;
+    },
+    { error: UNFILLED_MISMATCH },
+  );
+  return z.union([schema, marked], {
+    // The field's own message: the marker is only the alternative.
+    error: (issue) =>
+      issue.code === 'invalid_union' ? (issue.errors[0]?.[0]?.message ?? undefined) : undefined,
+  });
+}
+
 const seconds = z
   .number({ error: 'expected a positive number of seconds' })
   .int({ error: 'expected a whole number of seconds' })
@@ -179,9 +284,14 @@ function isRegExp(pattern: string): boolean {
 const httpProbe = z.strictObject({
   name,
   type: z.literal('http'),
-  url: z
-    .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
-    .refine((u) => !/[\s'"`$\\]/.test(u), { error: 'expected a URL without quotes, spaces or backslashes' }),
+  url: fillable(
+    z
+      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+      .refine((u) => !/[\s'"`$\\]/.test(u), {
+        error: 'expected a URL without quotes, spaces or backslashes',
+      }),
+    'unfilled.invalid',
+  ),
   method: z.enum(['GET', 'HEAD', 'POST'], { error: 'expected GET, HEAD or POST' }).default('GET'),
   expectStatus: z
     .array(
@@ -226,7 +336,10 @@ const httpProbe = z.strictObject({
 const tlsProbe = z.strictObject({
   name,
   type: z.literal('tls'),
-  host: z.string().regex(/^[A-Za-z0-9.][A-Za-z0-9.-]*$/, { error: 'expected a host name' }),
+  host: fillable(
+    z.string().regex(/^[A-Za-z0-9.][A-Za-z0-9.-]*$/, { error: 'expected a host name' }),
+    'unfilled.invalid',
+  ),
   port: z
     .number({ error: 'expected a port from 1 to 65535' })
     .int({ error: 'expected a port from 1 to 65535' })
@@ -326,9 +439,10 @@ const retention = z
     error: 'expected "days", "count" or both (the last good copy is always kept)',
   });
 
-const s3Bucket = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'expected an S3 bucket name' });
+const s3Bucket = fillable(
+  z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'expected an S3 bucket name' }),
+  'unfilled',
+);
 const s3Prefix = z.string().regex(/^[A-Za-z0-9._/-]*$/, {
   error: 'expected an S3 key prefix of letters, digits, ".", "_", "/" and "-"',
 });
@@ -340,9 +454,10 @@ const ebsBackup = z.strictObject({
   retention,
 });
 
-const dbInstance = z
-  .string()
-  .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, { error: 'expected an RDS DB instance identifier' });
+const dbInstance = fillable(
+  z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, { error: 'expected an RDS DB instance identifier' }),
+  'unfilled',
+);
 
 const rdsBackup = z.strictObject({
   name,
@@ -438,9 +553,10 @@ const runbookStep = z.discriminatedUnion(
         .string()
         .regex(/^ami-[0-9a-f]{8,17}$/, { error: 'expected an AMI id' })
         .optional(),
-      elasticIpAllocationId: z
-        .string()
-        .regex(/^eipalloc-[0-9a-f]{8,17}$/, { error: 'expected an Elastic IP allocation id' }),
+      elasticIpAllocationId: fillable(
+        z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, { error: 'expected an Elastic IP allocation id' }),
+        'eipalloc-00000000',
+      ),
       /** A data volume to detach from the old instance and attach to the new one. */
       dataVolumeDevice: z
         .string()

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Statement } from '../../stacks/permissions.ts';
 import { DEPLOY_FUNCTION_SETTINGS, functionComponentName } from '../../stacks/workflows.ts';
 import * as workflow from '../../workflows/deploy.ts';
+import { registerFilledTargets } from '../fixtures/filled-targets.ts';
 import { ACCOUNT, type MockResource, type MockRun, REGION, resolved, runUnderMocks } from './harness.ts';
 import { ensureSstPlatform } from './sst-install.ts';
 
@@ -44,6 +45,8 @@ let targets: string[];
 beforeAll(async () => {
   // Normally done before `tsc` by `npm test`; here too, so that this file also runs on its own.
   ensureSstPlatform();
+  // The real targets as a user deploys them: with their unfilled(…) values filled in.
+  registerFilledTargets();
   run = (await runUnderMocks(async () => (await import('../../stacks/index.ts')).createStacks())) as MockRun<{
     targets: string;
   }>;

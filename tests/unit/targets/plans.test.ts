@@ -24,11 +24,14 @@ import {
   renderProbeScript,
 } from '../../../shared/health/plan.ts';
 import { planRecovery, restartCommand } from '../../../shared/recovery/plan.ts';
+import { registerFilledTargets } from '../../fixtures/filled-targets.ts';
 import full from '../../fixtures/targets/full.ts';
 
 const NOW = new Date('2025-03-01T02:00:00.123Z');
 const scratch = mkdtempSync(path.join(tmpdir(), 'stepops-plans-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+// The real targets as a user deploys them: with their unfilled(…) values filled in.
+afterAll(registerFilledTargets());
 
 function localTarget(extra: Record<string, unknown>): Target {
   return parseTarget(

@@ -111,11 +111,12 @@ describe('datizmo', () => {
     });
   });
 
-  it('snapshots RDS before deploys and daily, kept 7 days', () => {
-    expect(target.deploy?.snapshotBeforeDeploy?.rdsInstance).toBe('datizmo-db');
+  it('snapshots RDS before deploys and daily, kept 7 days (the instance id marked unfilled)', () => {
+    const database = "<unfilled: RDS instance id of datizmo's PostgreSQL 14 database>";
+    expect(target.deploy?.snapshotBeforeDeploy?.rdsInstance).toBe(database);
     expect(job(target, 'database')).toMatchObject({
       type: 'rds-snapshot',
-      dbInstance: 'datizmo-db',
+      dbInstance: database,
       retention: { days: 7 },
     });
     expect(job(target, 'server-volume').type).toBe('ebs-snapshot');
