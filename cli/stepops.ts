@@ -15,6 +15,7 @@ import { register as registerPlan } from './commands/plan.ts';
 import { register as registerRollback } from './commands/rollback.ts';
 import { register as registerRun } from './commands/run.ts';
 import { register as registerStatus } from './commands/status.ts';
+import { register as registerUnlock } from './commands/unlock.ts';
 import { register as registerValidate } from './commands/validate.ts';
 import { reportError } from './output.ts';
 
@@ -24,6 +25,7 @@ const commands: ((program: Command) => void)[] = [
   registerPlan,
   registerRun,
   registerDemo,
+  registerUnlock,
   registerDeploy,
   registerFollow,
   registerStatus,

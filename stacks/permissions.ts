@@ -69,6 +69,8 @@ export function sendCommandStatements(context: PermissionContext): Statement[] {
         { test: 'StringEquals', variable: `ssm:resourceTag/${TARGET_TAG}`, values: targetNames(context) },
       ],
     },
+    // A retried send looks for the command it already sent; ListCommands takes '*' only.
+    { actions: ['ssm:ListCommands'], resources: ['*'] },
   ];
 }
 

@@ -10,6 +10,7 @@ import { deployDepsWith } from '../../shared/deploy/deps.ts';
 import { notifyStep } from '../../shared/deploy/steps.ts';
 import { asNotificationError } from '../../shared/drivers/fan-out-notifier.ts';
 import { fallbackNotifierFor, notifierFor } from '../../shared/drivers/notifier.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'notify' } });
@@ -20,6 +21,7 @@ const deps = deployDepsWith({
 });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: notifyInputSchema }))
   .handler(async (event) => {

@@ -205,7 +205,10 @@ async function recentDeployOfCommit(
   return undefined;
 }
 
-async function runningDeployOf(deps: Pick<DeployApiDeps, 'sfn' | 'stateMachineArn'>, target: string): Promise<string | undefined> {
+async function runningDeployOf(
+  deps: Pick<DeployApiDeps, 'sfn' | 'stateMachineArn'>,
+  target: string,
+): Promise<string | undefined> {
   const own = new RegExp(`^${target}-[0-9a-f]{16}$`);
   for await (const page of paginateListExecutions(
     { client: deps.sfn },

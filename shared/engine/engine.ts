@@ -15,6 +15,7 @@ import {
   type LambdaHandler,
   toLambdaTaskError,
 } from './lambda.ts';
+import { DATA_LIMIT_EXCEEDED, PayloadWatch } from './limits.ts';
 import { type RunTrace, type TraceEvent, TraceRecorder } from './trace.ts';
 
 type LibraryDefinition = ConstructorParameters<typeof StateMachine>[0];
@@ -270,14 +271,17 @@ export function createLocalEngine(
     const lastIteration = new Map<string, number | undefined>();
     const events = channel<TraceEvent>();
     const handlers = { ...handlersByArn, ...startOptions.handlerOverrides };
+    const payloads = new PayloadWatch();
 
     const localHandlers: LocalHandlers = {};
     for (const task of inspection.tasks) {
       const functionName = functionNameOf(task.resource);
       localHandlers[task.name] = async (taskInput: unknown) => {
+        // Let the events so far arrive (a payload over the limit stops the run, as on AWS).
+        await nextMacrotask();
+        payloads.assertWithin();
         if (task.enclosingMaps.length > 0) {
-          // Let the events of a failing sibling iteration arrive before deciding to run.
-          await nextMacrotask();
+          // Events of a failing sibling iteration have arrived too: decide whether to run.
           const failed = gate.failedMap(task.enclosingMaps);
           if (failed) throw new IterationCancelledError(failed);
           for (const event of gate.confirm(task.name)) record(event);
@@ -290,8 +294,9 @@ export function createLocalEngine(
         });
         const iteration = lastIteration.get(task.name);
         const began = performance.now();
+        let output: unknown;
         try {
-          const output = await handler(asJson(taskInput) as never, context);
+          output = await handler(asJson(taskInput) as never, context);
           recorder.invocation({
             functionName,
             state: task.name,
@@ -299,7 +304,6 @@ export function createLocalEngine(
             ok: true,
             ...(iteration !== undefined ? { iteration } : {}),
           });
-          return asJson(output);
         } catch (thrown) {
           const error = toLambdaTaskError(thrown);
           recorder.invocation({
@@ -312,6 +316,9 @@ export function createLocalEngine(
           });
           throw error;
         }
+        const result = asJson(output);
+        if (payloads.observe(result, `the result of Task "${task.name}"`)) payloads.assertWithin();
+        return result;
       };
     }
 
@@ -345,9 +352,36 @@ export function createLocalEngine(
 
     const consume = (async () => {
       for await (const incoming of run.eventLogs) {
+        if (overLimit(incoming)) run.abort();
         for (const event of gate.admit(incoming)) record(event);
       }
     })();
+
+    /** The last output of each iteration of each Map: what the Map collects as its result. */
+    const iterationOutputs = new Map<string, Map<number, unknown>>();
+    /**
+     * Whether a state's input or output, or a Map's collected result (before its ResultPath), is
+     * the first payload over the limit (the run stops there).
+     */
+    function overLimit(event: LibraryEvent): boolean {
+      if (event.type === 'StateEntered') {
+        return payloads.observe(event.state.input, `the input of state "${event.state.name}"`);
+      }
+      if (event.type !== 'StateExited') return false;
+      const name = event.state.name;
+      const map = event.index === undefined ? undefined : enclosingMap(name);
+      if (map !== undefined && event.index !== undefined) {
+        const outputs = iterationOutputs.get(map) ?? new Map<number, unknown>();
+        outputs.set(event.index, event.state.output);
+        iterationOutputs.set(map, outputs);
+      }
+      if (event.state.type === 'Map') {
+        const collected = [...(iterationOutputs.get(name)?.values() ?? [])];
+        iterationOutputs.delete(name);
+        if (payloads.observe(collected, `the result of Map "${name}" (its iterations' outputs)`)) return true;
+      }
+      return payloads.observe(event.state.output, `the output of state "${name}"`);
+    }
 
     function record(event: LibraryEvent): void {
       {
@@ -374,7 +408,9 @@ export function createLocalEngine(
               kind: 'execution-failed',
               at,
               depth: 0,
-              error: event.type === 'ExecutionAborted' ? 'States.Aborted' : 'States.Timeout',
+              ...(payloads.exceeded
+                ? { error: DATA_LIMIT_EXCEEDED, cause: payloads.exceeded.message }
+                : { error: event.type === 'ExecutionAborted' ? 'States.Aborted' : 'States.Timeout' }),
             });
             break;
           case 'MapIterationStarted':
@@ -451,6 +487,12 @@ export function createLocalEngine(
       await consume;
       events.close();
       const trace = recorder.trace;
+      if (payloads.exceeded) {
+        // AWS fails the run at the first payload over the limit, whatever ran after it here.
+        succeeded = false;
+        trace.error = DATA_LIMIT_EXCEEDED;
+        trace.cause = payloads.exceeded.message;
+      }
       if (succeeded) {
         trace.status = 'SUCCEEDED';
         return { status: 'SUCCEEDED', executionName, output, trace };
