@@ -135,24 +135,35 @@ sudo nginx -t -q`,
       region: 'us-east-1',
       schedule: 'cron(0 3 * * ? *)',
       retention: { days: 7 },
+      rpoHours: 26,
+      // Weekly: restore the newest snapshot to a temporary instance, wait until available, delete it.
+      restoreTest: { schedule: 'cron(0 6 ? * SUN *)', instanceClass: 'db.t4g.micro', timeout: 3600 },
     },
     {
       name: 'server-volume',
       type: 'ebs-snapshot',
       schedule: 'cron(30 3 * * ? *)',
       retention: { days: 7 },
+      rpoHours: 26,
     },
     {
       name: 'env-file',
       type: 'dump',
       script: `test -s .env
-aws s3 cp --only-show-errors --sse aws:kms .env "$STEPOPS_DUMP_URI"
-echo "copied .env to $STEPOPS_DUMP_URI"`,
+cp .env "$STEPOPS_DUMP_FILE"
+echo "copied .env ($(wc -l < .env) lines)"`,
       timeout: 120,
       bucket: backupBucket,
       prefix: 'stepops',
       schedule: 'cron(0 4 * * ? *)',
       retention: { days: 30, count: 5 },
+      // Monthly: the copy still holds the variables the backend cannot start without.
+      restoreTest: {
+        schedule: 'cron(0 7 1 * ? *)',
+        script: 'cp "$STEPOPS_RESTORE_FILE" "$STEPOPS_SCRATCH_DIR/.env"',
+        check: 'grep -q "^DATABASE_URL=" "$STEPOPS_SCRATCH_DIR/.env"',
+        timeout: 60,
+      },
     },
   ],
   recovery: {

@@ -139,20 +139,37 @@ sudo nginx -t -q`,
       name: 'database',
       type: 'dump',
       script: `${databaseEnv}
-pg_dump --format=custom --no-owner --no-privileges |
-  aws s3 cp --only-show-errors - "$STEPOPS_DUMP_URI"
-echo "pg_dump of $PGDATABASE written to $STEPOPS_DUMP_URI"`,
+pg_dump --format=custom --no-owner --no-privileges --file "$STEPOPS_DUMP_FILE"
+echo "pg_dump of $PGDATABASE: $(wc -c < "$STEPOPS_DUMP_FILE") bytes"`,
       timeout: 1800,
       bucket: backupBucket,
       prefix: 'dumps',
       schedule: 'cron(0 2 * * ? *)',
-      retention: { days: 14, count: 3 },
+      retention: { days: 14, count: 3, weekly: 4 },
+      rpoHours: 24,
+      // Weekly: restore into a scratch database beside the real one, check Django's migrations are there.
+      restoreTest: {
+        schedule: 'cron(0 5 ? * SUN *)',
+        script: `${databaseEnv}
+scratch="stepops_rt_$(date +%s)"
+echo "$scratch" > "$STEPOPS_SCRATCH_DIR/database"
+createdb "$scratch"
+pg_restore --no-owner --no-privileges --exit-on-error --dbname "$scratch" "$STEPOPS_RESTORE_FILE"`,
+        check: `${databaseEnv}
+scratch=$(cat "$STEPOPS_SCRATCH_DIR/database")
+trap 'dropdb --if-exists "$scratch"' EXIT
+rows=$(psql --no-psqlrc --tuples-only --no-align --dbname "$scratch" -c 'SELECT count(*) FROM django_migrations')
+echo "django_migrations: $rows rows"
+test "$rows" -gt 0`,
+        timeout: 1800,
+      },
     },
     {
       name: 'server-volume',
       type: 'ebs-snapshot',
       schedule: 'cron(30 2 * * ? *)',
       retention: { days: 7 },
+      rpoHours: 26,
     },
   ],
   recovery: {
