@@ -52,7 +52,8 @@ export PGPASSWORD PGHOST=localhost PGUSER=zmanim PGDATABASE=zmanim`;
 
 /** Where restic keeps the data; the password and the database password come as declared secrets. */
 const resticRepository = `export AWS_DEFAULT_REGION=eu-west-1
-export RESTIC_REPOSITORY=s3:s3.eu-west-1.amazonaws.com/zmanim-prod-backups/restic
+bucket=\${STEPOPS_DUMP_URI#s3://}
+export RESTIC_REPOSITORY="s3:s3.eu-west-1.amazonaws.com/\${bucket%%/*}/restic"
 export PGHOST=localhost PGUSER=zmanim PGDATABASE=zmanim`;
 
 /**

@@ -5,7 +5,7 @@
  * are not there.
  */
 import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { GetCommandInvocationCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetCommandInvocationCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { deploy } from '../../../cli/commands/deploy.ts';
@@ -427,6 +427,10 @@ describe('logs --stage', () => {
       input: { target: 'api-server', ref: 'v3' },
       history: b.succeeded({}),
       status: 'SUCCEEDED',
+    });
+    // SSM lists the command as finished on both hosts, then answers each host's invocation.
+    ssm.on(ListCommandsCommand).resolves({
+      Commands: [{ CommandId: 'cmd-0001', Status: 'Success', TargetCount: 2, CompletedCount: 2 }],
     });
     ssm.on(GetCommandInvocationCommand).callsFake(({ InstanceId }: { InstanceId: string }) => ({
       CommandId: 'cmd-0001',
