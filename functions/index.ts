@@ -17,6 +17,7 @@ import { BACKUP_HANDLERS } from './backup.ts';
 import { handler as checkHealth } from './check-health/handler.ts';
 import { handler as createSnapshots } from './create-snapshots/handler.ts';
 import { handler as describeBatchFailure } from './describe-batch-failure/handler.ts';
+import { handler as drainTargets } from './drain-targets/handler.ts';
 import { handler as notify } from './notify/handler.ts';
 import { handler as notifyHealthFailure } from './notify-health-failure/handler.ts';
 import { handler as planDeploy } from './plan-deploy/handler.ts';
@@ -24,6 +25,7 @@ import { handler as planRollback } from './plan-rollback/handler.ts';
 import { handler as pollCommand } from './poll-command/handler.ts';
 import { handler as probeTarget } from './probe-target/handler.ts';
 import { handler as recordHealth } from './record-health/handler.ts';
+import { handler as registerTargets } from './register-targets/handler.ts';
 import { handler as releaseLock } from './release-lock/handler.ts';
 import { handler as resolveHosts } from './resolve-hosts/handler.ts';
 import { handler as sendCommand } from './send-command/handler.ts';
@@ -37,6 +39,8 @@ export const HANDLERS = {
   'send-command': sendCommand,
   'poll-command': pollCommand,
   'check-health': checkHealth,
+  'drain-targets': drainTargets,
+  'register-targets': registerTargets,
   'describe-batch-failure': describeBatchFailure,
   'plan-rollback': planRollback,
   'release-lock': releaseLock,

@@ -6,16 +6,20 @@
  *
  * Source: its operations document. RTO 30 minutes, RPO 24 hours. The document names no
  * region, bucket or instance ids: the region is us-east-1, the instance is selected by tags, the
- * bucket is a placeholder for "your-backup-bucket".
+ * bucket ("your-backup-bucket" in the document) is marked `unfilled(…)`.
  */
-import { defineTarget } from '../shared/config/schema.ts';
-import { checkoutPrevious, checkoutRef, diskUsageBelow } from '../shared/recipes/scripts.ts';
+import { defineTarget, unfilled } from '../shared/config/schema.ts';
+import { checkoutPrevious, checkoutRef, diskUsageBelow, verifyRef } from '../shared/recipes/scripts.ts';
 
 // The documented sequence: pull, stop the containers, build, start. Volumes survive `down`.
 const stopContainers = 'docker compose down';
 const buildImages = 'docker compose build --pull';
 const startContainers = `docker compose up -d
 docker compose ps`;
+
+const backupBucket = unfilled(
+  'S3 bucket for ai-chat\'s dumps ("your-backup-bucket" in its operations document)',
+);
 
 export default defineTarget({
   name: 'ai-chat',
@@ -28,6 +32,8 @@ export default defineTarget({
     workingDirectory: '/home/ubuntu/ai-chat-node-server',
   },
   deploy: {
+    // On every host before any changes: a mistyped ref fails here, not at a half-done checkout.
+    verify: [{ name: 'ref-exists', script: verifyRef, timeout: 120 }],
     steps: [
       { name: 'checkout', script: checkoutRef, timeout: 120 },
       // Build before stopping: the old containers keep serving while the image builds.
@@ -93,7 +99,7 @@ export default defineTarget({
       type: 'dump',
       script: 'docker exec mongo-db mongodump --archive --gzip > "$STEPOPS_DUMP_FILE"',
       timeout: 1800,
-      bucket: 'ai-chat-stepops-backups',
+      bucket: backupBucket,
       prefix: 'dumps',
       schedule: 'cron(0 2 * * ? *)',
       retention: { days: 30, count: 7 },
@@ -114,7 +120,7 @@ docker exec "stepops-rt-$STEPOPS_RUN_ID" mongosh --quiet --eval 'db.getSiblingDB
       type: 'dump',
       script: 'docker exec qdrant-db tar czf - -C /qdrant storage > "$STEPOPS_DUMP_FILE"',
       timeout: 1800,
-      bucket: 'ai-chat-stepops-backups',
+      bucket: backupBucket,
       prefix: 'dumps',
       schedule: 'cron(0 2 * * ? *)',
       retention: { days: 30, count: 7 },

@@ -6,10 +6,11 @@
  *
  * Source: its operations document. Only the gateway is public (and without a documented domain),
  * so every HTTP probe runs on the host (`from: 'host'`). The document names no region, bucket or
- * instance ids: the region is us-east-1, the instance is selected by tags, the bucket is a placeholder.
+ * instance ids: the region is us-east-1, the instance is selected by tags, the bucket is marked
+ * `unfilled(…)` and must be filled in before a stage deploys this target.
  */
-import { defineTarget } from '../shared/config/schema.ts';
-import { checkoutPrevious, checkoutRef, diskUsageBelow } from '../shared/recipes/scripts.ts';
+import { defineTarget, unfilled } from '../shared/config/schema.ts';
+import { checkoutPrevious, checkoutRef, diskUsageBelow, verifyRef } from '../shared/recipes/scripts.ts';
 
 const compose = 'docker compose -f docker/compose.infrastructure.yaml';
 
@@ -47,6 +48,8 @@ export default defineTarget({
     workingDirectory: '/opt/ecommerce',
   },
   deploy: {
+    // On every host before any changes: a mistyped ref fails here, not at a half-done checkout.
+    verify: [{ name: 'ref-exists', script: verifyRef, timeout: 120 }],
     steps: [
       { name: 'checkout', script: checkoutRef, timeout: 120 },
       { name: 'kernel-settings', script: maxMapCount, timeout: 30 },
@@ -129,7 +132,7 @@ echo "all services running"`,
       script: `${mongoDirective}
 ${inMongo('exec mongodump --archive --gzip')} > "$STEPOPS_DUMP_FILE"`,
       timeout: 3600,
-      bucket: 'shop-stepops-backups',
+      bucket: unfilled("S3 bucket for shop's MongoDB dumps"),
       prefix: 'dumps',
       // The archive may pass the 5 GiB one presigned PUT takes: upload with the AWS CLI.
       awsCli: true,

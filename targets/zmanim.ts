@@ -5,15 +5,21 @@
  * Served as https://zmanim.shtetl.io/backend/* through CloudFront and API Gateway.
  *
  * Source: its operations document. RTO 1 hour, RPO 24 hours. The document names no instance,
- * volume, Elastic IP or bucket ids: the instance is selected by tags, the rest are placeholders.
+ * volume, Elastic IP or bucket ids: the instance is selected by tags, the volume by its device; the
+ * bucket and the Elastic IP are marked `unfilled(…)` and must be filled in before a stage deploys
+ * this target.
  */
-import { defineTarget } from '../shared/config/schema.ts';
-import { checkoutRef, diskUsageBelow } from '../shared/recipes/scripts.ts';
+import { defineTarget, unfilled } from '../shared/config/schema.ts';
+import { checkoutPrevious, checkoutRef, diskUsageBelow, verifyRef } from '../shared/recipes/scripts.ts';
 
-/** Keeps the running binary so a rollback does not have to rebuild it. */
+/**
+ * Keeps the running binary, marked with the run that kept it, so that this run's rollback does not
+ * have to rebuild it.
+ */
 const build = `mkdir -p bin
 if [ -x bin/api ]; then
   cp --preserve=mode bin/api bin/api.stepops-previous
+  printf '%s\\n' "$STEPOPS_RUN_ID" > bin/api.stepops-previous.run
 fi
 cd api
 go build -o ../bin/api ./cmd/api`;
@@ -21,22 +27,24 @@ go build -o ../bin/api ./cmd/api`;
 const restartApi = `sudo systemctl restart zmanim-api
 sudo systemctl is-active --quiet zmanim-api`;
 
-const rollbackBinary = `if [ ! -s .stepops-previous ]; then
-  echo "no .stepops-previous: nothing recorded to return to" >&2
-  exit 1
-fi
-previous=$(cat .stepops-previous)
-git checkout --force --detach "$previous"
-if [ -x bin/api.stepops-previous ]; then
+/**
+ * Returns to the commit this run replaced (nothing to do on a host this run did not change) and to
+ * the binary this run kept, or rebuilds it when this run kept none.
+ */
+const rollbackBinary = `${checkoutPrevious}
+if [ -x bin/api.stepops-previous ] && [ "$(cat bin/api.stepops-previous.run 2>/dev/null)" = "$STEPOPS_RUN_ID" ]; then
   mv bin/api.stepops-previous bin/api
 else
   (cd api && go build -o ../bin/api ./cmd/api)
-fi
-echo "returned to $previous"`;
+fi`;
 
-/** Restic's repository and password; the password comes from SSM at run time, never from the file. */
+/**
+ * Restic's repository (in the bucket of the dump job, from `$STEPOPS_DUMP_URI`) and password; the
+ * password comes from SSM at run time, never from the file.
+ */
 const resticEnv = `export AWS_DEFAULT_REGION=eu-west-1
-export RESTIC_REPOSITORY=s3:s3.eu-west-1.amazonaws.com/zmanim-prod-backups/restic
+bucket=\${STEPOPS_DUMP_URI#s3://}
+export RESTIC_REPOSITORY="s3:s3.eu-west-1.amazonaws.com/\${bucket%%/*}/restic"
 RESTIC_PASSWORD=$(aws ssm get-parameter --name /zmanim/prod/restic-password --with-decryption --query Parameter.Value --output text)
 export RESTIC_PASSWORD
 PGPASSWORD=$(aws ssm get-parameter --name /zmanim/prod/postgres-password --with-decryption --query Parameter.Value --output text)
@@ -44,7 +52,8 @@ export PGPASSWORD PGHOST=localhost PGUSER=zmanim PGDATABASE=zmanim`;
 
 /** Where restic keeps the data; the password and the database password come as declared secrets. */
 const resticRepository = `export AWS_DEFAULT_REGION=eu-west-1
-export RESTIC_REPOSITORY=s3:s3.eu-west-1.amazonaws.com/zmanim-prod-backups/restic
+bucket=\${STEPOPS_DUMP_URI#s3://}
+export RESTIC_REPOSITORY="s3:s3.eu-west-1.amazonaws.com/\${bucket%%/*}/restic"
 export PGHOST=localhost PGUSER=zmanim PGDATABASE=zmanim`;
 
 /**
@@ -89,8 +98,13 @@ export default defineTarget({
     tags: { App: 'zmanim', Env: 'prod' },
     user: 'ec2-user',
     workingDirectory: '/opt/zmanim',
+    // Go is installed under /usr/local/go (as its operations document builds with `go build`), which
+    // is on no default PATH: neither SSM's nor sudo's secure_path.
+    path: ['/usr/local/go/bin'],
   },
   deploy: {
+    // On every host before any changes: a mistyped ref fails here, not at a half-done checkout.
+    verify: [{ name: 'ref-exists', script: verifyRef, timeout: 120 }],
     steps: [
       { name: 'checkout', script: checkoutRef, timeout: 120 },
       { name: 'build-api', script: build, timeout: 900 },
@@ -152,7 +166,7 @@ ${diskUsageBelow('/data', 85)}`,
       type: 'dump',
       script: resticBackup,
       timeout: 3600,
-      bucket: 'zmanim-prod-backups',
+      bucket: unfilled("S3 bucket of zmanim's backups and restic repository"),
       prefix: 'stepops',
       // Read on the host from SSM SecureString just before the script; never in the command.
       secrets: {
@@ -218,7 +232,7 @@ rm -rf /tmp/restore`,
           type: 'replace-instance',
           name: 'replace-instance',
           dataVolumeDevice: '/dev/sdf',
-          elasticIpAllocationId: 'eipalloc-0a1b2c3d4e5f60718',
+          elasticIpAllocationId: unfilled("Elastic IP allocation id of zmanim's instance"),
         },
         {
           type: 'script',

@@ -347,6 +347,8 @@ export interface BackupDemoOptions {
   lab: string;
   output?: Output;
   interactive?: boolean;
+  /** The number of the demo's first backup step (default 4). */
+  step?: number;
 }
 
 /** What the backup part of the demo observed. */
@@ -369,7 +371,8 @@ export async function runBackupDemo(options: BackupDemoOptions): Promise<BackupD
   const quiet = { ...(options.interactive !== undefined ? { interactive: options.interactive } : {}) };
   const report: BackupDemoReport = { runs: [], problems: [] };
   await seedLabData(options.lab);
-  out.out('4. Back up the lab data three times (expected: the third prunes the oldest copies)');
+  const step = options.step ?? 4;
+  out.out(`${step}. Back up the lab data three times (expected: the third prunes the oldest copies)`);
   for (const item of ['', 'scone', 'muffin']) {
     if (item) await addLabOrder(options.lab, item);
     const run = await runBackup({
@@ -385,7 +388,9 @@ export async function runBackupDemo(options: BackupDemoOptions): Promise<BackupD
   }
   const pruned = report.runs.at(-1)?.jobs.filter((line) => line.includes('deleted ')) ?? [];
   if (pruned.length < 2) report.problems.push(`the third backup pruned ${pruned.length} copies, expected 2`);
-  out.out('5. Restore test of the newest dump (expected: restored into scratch, the orders are there)');
+  out.out(
+    `${step + 1}. Restore test of the newest dump (expected: restored into scratch, the orders are there)`,
+  );
   const restore = await runBackup({
     target: 'demo',
     backup: 'data',

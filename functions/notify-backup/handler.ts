@@ -9,6 +9,7 @@ import { backupOutcomeSchema, notifyBackupInputSchema } from '../../shared/backu
 import { backupDepsWith } from '../../shared/backup/deps.ts';
 import { notifyBackupStep } from '../../shared/backup/steps.ts';
 import { fallbackNotifierFor, notifierFor } from '../../shared/drivers/notifier.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'notify-backup' } });
@@ -19,6 +20,7 @@ const deps = backupDepsWith({
 });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: notifyBackupInputSchema }))
   .handler(async (event) => {

@@ -8,6 +8,7 @@ import middy from '@middy/core';
 import { backupRunPlanSchema, planBackupInputSchema } from '../../shared/backup/contracts.ts';
 import { backupDepsWith } from '../../shared/backup/deps.ts';
 import { planBackupStep } from '../../shared/backup/steps.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'plan-backup' } });
@@ -15,6 +16,7 @@ const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 
 const deps = backupDepsWith({});
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: planBackupInputSchema }))
   .handler(async (event) => {

@@ -10,6 +10,7 @@ import { backupDepsWith } from '../../shared/backup/deps.ts';
 import { pollBackupStep } from '../../shared/backup/steps.ts';
 import { copyServiceFor } from '../../shared/drivers/backups.ts';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'poll-backup' } });
@@ -17,6 +18,7 @@ const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 
 const deps = backupDepsWith({ copies: copyServiceFor, commands: (target) => commandRunnerFor(target) });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: pollBackupInputSchema }))
   .handler(async (event, context) => {

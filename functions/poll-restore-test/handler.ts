@@ -10,6 +10,7 @@ import { backupDepsWith } from '../../shared/backup/deps.ts';
 import { pollRestoreTestStep } from '../../shared/backup/steps.ts';
 import { scratchDatabasesFor } from '../../shared/drivers/backups.ts';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'poll-restore-test' } });
@@ -17,6 +18,7 @@ const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 
 const deps = backupDepsWith({ commands: (target) => commandRunnerFor(target), scratch: scratchDatabasesFor });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: pollRestoreInputSchema }))
   .handler(async (event, context) => {

@@ -10,6 +10,7 @@ import { backupDepsWith } from '../../shared/backup/deps.ts';
 import { pruneBackupsStep } from '../../shared/backup/steps.ts';
 import { copyServiceFor, objectStoreFor } from '../../shared/drivers/backups.ts';
 import { backupCatalogueFor } from '../../shared/drivers/catalogue.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'prune-backups' } });
@@ -21,6 +22,7 @@ const deps = backupDepsWith({
 });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: pruneInputSchema }))
   .handler(async (event) => {

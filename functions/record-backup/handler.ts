@@ -10,6 +10,7 @@ import { backupDepsWith } from '../../shared/backup/deps.ts';
 import { recordBackupStep } from '../../shared/backup/steps.ts';
 import { objectStoreFor } from '../../shared/drivers/backups.ts';
 import { backupCatalogueFor } from '../../shared/drivers/catalogue.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'record-backup' } });
@@ -17,6 +18,7 @@ const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 
 const deps = backupDepsWith({ catalogue: () => backupCatalogueFor(), objects: objectStoreFor });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: recordBackupInputSchema }))
   .handler(async (event) => {

@@ -9,6 +9,7 @@ import { recordRestoreInputSchema, restoreRecordedSchema } from '../../shared/ba
 import { backupDepsWith } from '../../shared/backup/deps.ts';
 import { recordRestoreTestStep } from '../../shared/backup/steps.ts';
 import { backupCatalogueFor } from '../../shared/drivers/catalogue.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'record-restore-test' } });
@@ -16,6 +17,7 @@ const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 
 const deps = backupDepsWith({ catalogue: () => backupCatalogueFor() });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: recordRestoreInputSchema }))
   .handler(async (event) => {

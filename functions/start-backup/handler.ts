@@ -11,6 +11,7 @@ import { startBackupStep } from '../../shared/backup/steps.ts';
 import { copyServiceFor, objectStoreFor } from '../../shared/drivers/backups.ts';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';
 import { hostDirectoryFor } from '../../shared/drivers/hosts.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'start-backup' } });
@@ -24,6 +25,7 @@ const deps = backupDepsWith({
 });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: jobInputSchema }))
   .handler(async (event) => {

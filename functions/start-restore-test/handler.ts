@@ -12,6 +12,7 @@ import { objectStoreFor, scratchDatabasesFor } from '../../shared/drivers/backup
 import { backupCatalogueFor } from '../../shared/drivers/catalogue.ts';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';
 import { hostDirectoryFor } from '../../shared/drivers/hosts.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'start-restore-test' } });
@@ -26,6 +27,7 @@ const deps = backupDepsWith({
 });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: jobInputSchema }))
   .handler(async (event) => {

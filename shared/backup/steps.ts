@@ -3,7 +3,8 @@
  * prune by retention (adopting orphans first), restore tests, freshness, and the notification.
  * Handlers are thin wrappers around these functions.
  */
-import type { BackupJob, Target } from '../config/schema.ts';
+import { UnfilledValuesError } from '../config/load.ts';
+import { type BackupJob, type Target, unfilledValues } from '../config/schema.ts';
 import { hostSelector } from '../drivers/options.ts';
 import { tail } from '../drivers/output.ts';
 import type { CatalogueEntry, CopyRef, CopyScope, Notification, TaggedCopy } from '../drivers/ports.ts';
@@ -169,6 +170,12 @@ export function planBackupStep(input: PlanBackupInput, deps: BackupDeps): Backup
     }
     jobs = testable;
   }
+  // A marker never reaches AWS (a dump to the bucket "<unfilled: …>"): refused before anything runs.
+  const used = unfilledValues(target).filter(
+    (v) =>
+      v.path.startsWith('hosts') || jobs.some((j) => v.path.startsWith(`backup[${declared.indexOf(j)}].`)),
+  );
+  if (used.length > 0) throw new UnfilledValuesError(target.name, used, 'backs up');
   return {
     target: target.name,
     runId: input.runId,

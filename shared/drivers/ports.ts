@@ -75,7 +75,11 @@ export interface CommandRunner {
 export type HostSelector =
   | { type: 'ec2'; region: string; instanceIds: string[] }
   | { type: 'ec2'; region: string; tags: Record<string, string> }
-  | { type: 'local'; directory: string };
+  | {
+      type: 'local';
+      /** One directory, or several: one host each, in this order. */
+      directory: string | string[];
+    };
 
 /** Finds the hosts a target runs on, keeping only those that can take commands now. */
 export interface HostDirectory {
@@ -200,6 +204,30 @@ export interface RecoveryStarter {
 /** Reads who holds a lease, without taking it. */
 export interface LeaseReader {
   holder(key: string): Promise<Lease | undefined>;
+}
+
+/** The health of one host in one load balancer target group, as ELBv2 reports it. */
+export interface TargetHealthResult {
+  targetGroup: string;
+  hostId: string;
+  /** `initial`, `healthy`, `unhealthy`, `unused` (not registered), `draining`, `unavailable`, … */
+  state: string;
+  /** ELBv2's reason code, e.g. `Target.DeregistrationInProgress`, `Target.NotRegistered`. */
+  reason?: string;
+  description?: string;
+}
+
+/**
+ * Load balancer target groups the hosts serve in (ALB/NLB target groups in AWS, a file locally):
+ * a batch leaves them while it deploys and joins them again once healthy.
+ */
+export interface LoadBalancer {
+  /** Starts removing the hosts from the group (connections drain); hosts not registered are fine. */
+  deregister(targetGroup: string, hosts: HostRef[]): Promise<void>;
+  /** Adds the hosts to the group (health checks start). */
+  register(targetGroup: string, hosts: HostRef[]): Promise<void>;
+  /** The state of each host in the group, one result per host, in order. */
+  health(targetGroup: string, hosts: HostRef[]): Promise<TargetHealthResult[]>;
 }
 
 // ── Backups ─────────────────────────────────────────────────────────────────────────────────────

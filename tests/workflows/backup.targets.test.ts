@@ -49,6 +49,7 @@ import { LastGoodCopyError } from '../../shared/backup/errors.ts';
 import { pruneBackupsStep } from '../../shared/backup/steps.ts';
 import { FileBackupCatalogue } from '../../shared/drivers/local/file-backup-catalogue.ts';
 import type { LocalEngine } from '../../shared/engine/index.ts';
+import { registerFilledTargets } from '../fixtures/filled-targets.ts';
 
 const ec2 = mockClient(EC2Client);
 const rds = mockClient(RDSClient);
@@ -178,12 +179,17 @@ function fakeAws(): void {
   }));
 }
 
+let clearTargets: () => void;
+
 beforeAll(async () => {
+  // The real targets as a user runs them: with their unfilled(…) values filled in.
+  clearTargets = registerFilledTargets();
   root = await mkdtemp(path.join(tmpdir(), 'stepops-backup-targets-'));
   process.env.STEPOPS_HOME = root;
   engine = createLocalBackupEngine();
 });
 afterAll(async () => {
+  clearTargets();
   await rm(root, { recursive: true, force: true });
 });
 beforeEach(() => {

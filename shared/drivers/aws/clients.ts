@@ -5,6 +5,7 @@
 import { BackupClient } from '@aws-sdk/client-backup';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -64,6 +65,12 @@ export function rdsClient(region?: string): RDSClient {
 export function snsClient(region?: string): SNSClient {
   const r = need(region);
   return cached('sns', r, () => new SNSClient({ region: r }));
+}
+
+/** The ELBv2 (ALB/NLB) client for a region (cached). @example elbv2Client('eu-west-1') */
+export function elbv2Client(region?: string): ElasticLoadBalancingV2Client {
+  const r = need(region);
+  return cached('elbv2', r, () => new ElasticLoadBalancingV2Client({ region: r }));
 }
 
 /** The DynamoDB client for a region (cached). @example dynamoClient('eu-west-1') */

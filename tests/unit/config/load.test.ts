@@ -69,8 +69,8 @@ describe('loadTarget', () => {
       await copyOfTarget('datizmo', (s) => {
         let broken = replaceOnce(
           s,
-          "{ name: 'migrate-database', script: migrate, timeout: 600 }",
-          "{ name: 'migrate-database', script: migrate, timeout: 0 }",
+          "{ name: 'migrate-database', script: migrate, timeout: 600, runOnce: true }",
+          "{ name: 'migrate-database', script: migrate, timeout: 0, runOnce: true }",
         );
         broken = replaceOnce(broken, "schedule: 'rate(5 minutes)'", "schedule: 'every 5 minutes'");
         broken = replaceOnce(broken, "url: 'https://datizmo.com/'", "url: 'ftp://datizmo.com/'");
