@@ -18,6 +18,7 @@ import type { TraceEvent } from '../../shared/engine/trace.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import type { RunEventReader, RunSource, RunStatus, RunSummary } from './model.ts';
 import { HistoryReader } from './sfn-history.ts';
+import { workflowEntry } from './workflows.ts';
 
 /** AWS is not usable as configured (credentials, region, stage): exit 2, nothing started. */
 export class AwsSetupError extends InvalidInputError {
@@ -183,6 +184,11 @@ export class SfnRunSource implements RunSource {
     workflow: string,
     options: { target?: string; limit: number; running?: boolean },
   ): Promise<RunSummary[]> {
+    if (workflowEntry(workflow).express) {
+      throw new AwsSetupError(
+        `${workflow} is an Express workflow: Step Functions keeps no history of its runs to list (they are in its CloudWatch Logs); \`stepops status\` shows what its checks recorded`,
+      );
+    }
     const stateMachineArn = this.stateMachineArn(workflow);
     const own = options.target ? new RegExp(`^${options.target}-[0-9a-f]{16}$`) : undefined;
     const arns: string[] = [];
