@@ -4,6 +4,12 @@
  * that moves on between polls, a failed Map iteration, a caught error, credentials and stages that
  * are not there.
  */
+
+import {
+  CloudWatchLogsClient,
+  DescribeLogStreamsCommand,
+  GetLogEventsCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCommandInvocationCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -21,6 +27,8 @@ import { ec2Target } from '../api/fixtures.ts';
 import { fakeSfn, machineArn } from './fake-sfn.ts';
 
 let sfn: ReturnType<typeof fakeSfn>;
+const ssm = mockClient(SSMClient);
+const cloudWatch = mockClient(CloudWatchLogsClient);
 let lines: string[];
 let errors: string[];
 let waits: number[];
@@ -43,6 +51,8 @@ async function exitOf(run: Promise<number>): Promise<number> {
 }
 
 beforeEach(() => {
+  ssm.reset();
+  cloudWatch.reset();
   sfn?.mock.restore();
   sfn = fakeSfn({ prod: ['deploy'], staging: ['deploy'] });
   lines = [];
@@ -55,6 +65,8 @@ beforeEach(() => {
 
 afterAll(() => {
   sfn.mock.restore();
+  ssm.restore();
+  cloudWatch.restore();
   clearRegisteredTargets();
 });
 
@@ -387,9 +399,6 @@ describe('history and status --stage', () => {
 });
 
 describe('logs --stage', () => {
-  const ssm = mockClient(SSMClient);
-  afterAll(() => ssm.restore());
-
   it('prints each command step with its hosts and the tail of their output read from SSM', async () => {
     // Prepare: batch 1 of two hosts succeeded; the SSM output of one host ends with the line that matters
     const hosts = [
@@ -456,6 +465,78 @@ describe('logs --stage', () => {
       { CommandId: 'cmd-0001', InstanceId: 'i-0a11111111111111a' },
       { CommandId: 'cmd-0001', InstanceId: 'i-0b22222222222222b' },
     ]);
+  });
+});
+
+describe('logs --stage with command output in CloudWatch Logs', () => {
+  it('shows the end of a long output from CloudWatch Logs, which SSM cuts to its first 24,000 characters', async () => {
+    // Prepare: a failed build whose error is past SSM's 24,000-character head
+    const hosts = [{ kind: 'ec2', id: 'i-0a11111111111111a', region: 'eu-west-1' }];
+    const b = new HistoryBuilder(new Date('2026-11-22T03:00:00Z')).started({
+      target: 'api-server',
+      ref: 'v3',
+    });
+    b.mapStarted('DeployBatches', 1).iteration('DeployBatches', 0, 'Started');
+    b.task('SendDeployCommand', 'send-command', {
+      output: { command: { commandId: 'cmd-0002', phase: 'deploy', hosts, sentAt: '2026-11-22T03:00:01Z' } },
+    });
+    sfn.addExecution({
+      stage: 'prod',
+      name: 'api-server-ddddddddddddddd2',
+      input: { target: 'api-server', ref: 'v3' },
+      history: b.failed('DeployFailedError', 'rolled back'),
+      status: 'FAILED',
+    });
+    ssm.on(GetCommandInvocationCommand).resolves({
+      CommandId: 'cmd-0002',
+      InstanceId: 'i-0a11111111111111a',
+      Status: 'Failed',
+      StatusDetails: 'Failed',
+      ResponseCode: 1,
+      StandardOutputContent: 'x'.repeat(24_000),
+      StandardErrorContent: '',
+    });
+    cloudWatch.on(DescribeLogStreamsCommand).resolves({
+      logStreams: [
+        { logStreamName: 'cmd-0002/i-0a11111111111111a/aws-runShellScript/stdout' },
+        { logStreamName: 'cmd-0002/i-0a11111111111111a/aws-runShellScript/stderr' },
+      ],
+    });
+    cloudWatch
+      .on(GetLogEventsCommand, { logStreamName: 'cmd-0002/i-0a11111111111111a/aws-runShellScript/stdout' })
+      .resolves({
+        events: [
+          { timestamp: 1, message: 'Step 9/9 : RUN npm run build' },
+          { timestamp: 2, message: 'ERROR: build failed' },
+        ],
+      });
+    cloudWatch
+      .on(GetLogEventsCommand, { logStreamName: 'cmd-0002/i-0a11111111111111a/aws-runShellScript/stderr' })
+      .resolves({ events: [{ timestamp: 3, message: 'exit status 1' }] });
+
+    // Act
+    const code = await logs(
+      'api-server-ddddddddddddddd2',
+      { stage: 'prod', lines: 5 },
+      { sfn: sfn.client, output, env: { ...env, STEPOPS_COMMAND_LOG_GROUP: '/stepops/prod/commands' } },
+    );
+
+    // Assess
+    expect(code).toBe(0);
+    const text = lines.join('\n');
+    expect(text).toContain('  i-0a11111111111111a  failed (exit 1)');
+    expect(text).toContain('    ERROR: build failed\n    [stderr]\n    exit status 1');
+    expect(text).not.toContain('xxxxxxxx');
+    expect(cloudWatch).toHaveReceivedCommandWith(DescribeLogStreamsCommand, {
+      logGroupName: '/stepops/prod/commands',
+      logStreamNamePrefix: 'cmd-0002/i-0a11111111111111a/',
+    });
+    expect(cloudWatch).toHaveReceivedCommandWith(GetLogEventsCommand, {
+      logGroupName: '/stepops/prod/commands',
+      logStreamName: 'cmd-0002/i-0a11111111111111a/aws-runShellScript/stdout',
+      startFromHead: false,
+      limit: 5,
+    });
   });
 });
 
