@@ -230,8 +230,10 @@ describe('follow --stage', () => {
       step: 100,
     });
     const controller = new AbortController();
+    let clock = Date.now();
     const quiet = async (ms: number) => {
       waits.push(ms);
+      clock += 40_000;
       if (waits.length === 4) controller.abort();
     };
 
@@ -239,13 +241,15 @@ describe('follow --stage', () => {
     const code = await follow(
       'api-server-2222222222222222',
       { stage: 'prod' },
-      { sfn: sfn.client, output, sleep: quiet, signal: controller.signal, env },
+      { sfn: sfn.client, output, sleep: quiet, signal: controller.signal, env, now: () => clock },
     );
 
     // Assess
     expect(code).toBe(130);
     expect(waits).toEqual([1000, 1500, 2250, 3375]);
     expect(lines).toContain('  ▸ AcquireLock');
+    // Quiet for over a minute: one line says it is alive, and where.
+    expect(lines.filter((l) => l.startsWith('  … still running in AcquireLock ('))).toHaveLength(1);
     expect(errors.join('\n')).toContain(
       'stepops: detached from api-server-2222222222222222: the run goes on (attach again: stepops follow api-server-2222222222222222 --stage prod)',
     );
