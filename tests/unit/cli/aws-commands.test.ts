@@ -322,6 +322,14 @@ describe('history and status --stage', () => {
     pastDeploy('api-server-aaaaaaaaaaaaaaa1', 'v1', 'SUCCEEDED', 300);
     pastDeploy('api-server-aaaaaaaaaaaaaaa2', 'v2', 'SUCCEEDED', 200);
     pastDeploy('other-app-aaaaaaaaaaaaaaa3', 'v9', 'SUCCEEDED', 150);
+    sfn.addExecution({
+      stage: 'prod',
+      name: 'api-server-eu-aaaaaaaaaaaaaaa6',
+      input: { target: 'api-server-eu', ref: 'v7' },
+      history: new HistoryBuilder(new Date(Date.now() - 120 * 60_000)).started({}).succeeded({}),
+      status: 'SUCCEEDED',
+      startDate: new Date(Date.now() - 120 * 60_000),
+    });
     pastDeploy('api-server-aaaaaaaaaaaaaaa4', 'v3', 'FAILED', 100);
     pastDeploy('api-server-aaaaaaaaaaaaaaa5', 'v2', 'SUCCEEDED', 50);
 
