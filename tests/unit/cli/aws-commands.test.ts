@@ -156,8 +156,25 @@ describe('deploy --stage', () => {
       deploy('nope', { ref: 'v2', stage: 'prod' }, { sfn: sfn.client, output, env }),
     );
 
+    const badKey = await exitOf(
+      deploy(
+        'api-server',
+        { ref: 'v2', stage: 'prod', idempotencyKey: 'two words' },
+        { sfn: sfn.client, output, env },
+      ),
+    );
+    const both = await exitOf(
+      deploy('api-server', { ref: 'v2', stage: 'prod', local: true }, { sfn: sfn.client, output, env }),
+    );
+    const noRef = await exitOf(deploy('api-server', { stage: 'prod' }, { sfn: sfn.client, output, env }));
+
     // Assess
-    expect([badRef, local, unknown]).toEqual([2, 2, 2]);
+    expect([badRef, local, unknown, badKey, both, noRef]).toEqual([2, 2, 2, 2, 2, 2]);
+    expect(errors.slice(3)).toEqual([
+      'stepops: Idempotency-Key: expected 1 to 255 printable ASCII characters',
+      'stepops: give either --stage or --local, not both',
+      'stepops: deploy needs --ref <ref> (a branch, tag or commit)',
+    ]);
     expect(errors[0]).toMatch(/^stepops: ref: expected a branch, tag or commit/);
     expect(errors[1]).toMatch(/runs on local hosts/);
     expect(errors[2]).toBe('stepops: unknown target "nope"');
