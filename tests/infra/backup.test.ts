@@ -7,6 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backupComponentName, backupSchedules } from '../../stacks/backup.ts';
 import * as workflow from '../../workflows/backup.ts';
+import { registerFilledTargets } from '../fixtures/filled-targets.ts';
 import { ACCOUNT, type MockRun, REGION, runUnderMocks } from './harness.ts';
 import { ensureSstPlatform } from './sst-install.ts';
 
@@ -44,6 +45,8 @@ let targets: string[];
 
 beforeAll(async () => {
   ensureSstPlatform();
+  // The real targets as a user deploys them: with their unfilled(…) values filled in.
+  registerFilledTargets();
   run = (await runUnderMocks(async () =>
     (await import('../../stacks/index.ts')).createStacks(),
   )) as unknown as MockRun<{

@@ -337,4 +337,25 @@ describe('backup workflow on the local engine', () => {
     expect(result.cause).toContain('catalogue unavailable');
     expect(entered(result, 1)).toContain('[0] JobUnrecorded');
   });
+
+  it('takes the jobs in parallel when the target says so, and announces success when a job asks', async () => {
+    // Prepare
+    const name = await target(
+      'bk-parallel',
+      { backupOptions: { parallel: true } },
+      { notifyOnSuccess: true },
+    );
+
+    // Act
+    const result = await run({ target: name }, 'run-parallel');
+
+    // Assess
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    const planned = result.trace.events.find((e) => e.kind === 'state-exited' && e.state === 'PlanBackup');
+    expect((planned?.output as { plan: { maxConcurrency: number } }).plan.maxConcurrency).toBe(0);
+    expect(result.output).toMatchObject({ outcome: 'succeeded', notified: true });
+    const [announced] = await notifications('run-parallel');
+    expect(announced).toMatchObject({ workflow: 'backup', outcome: 'succeeded' });
+    expect(announced?.summary).toContain('backups of bk-parallel passed: data good, files good');
+  });
 });
