@@ -352,7 +352,9 @@ describe('backup workflow on the local engine', () => {
     // Assess
     expect(result.status, result.cause).toBe('SUCCEEDED');
     const planned = result.trace.events.find((e) => e.kind === 'state-exited' && e.state === 'PlanBackup');
-    expect((planned?.output as { plan: { maxConcurrency: number } }).plan.maxConcurrency).toBe(0);
+    expect(
+      (planned?.output as { plan?: { maxConcurrency?: number } } | undefined)?.plan?.maxConcurrency,
+    ).toBe(0);
     expect(result.output).toMatchObject({ outcome: 'succeeded', notified: true });
     const [announced] = await notifications('run-parallel');
     expect(announced).toMatchObject({ workflow: 'backup', outcome: 'succeeded' });
