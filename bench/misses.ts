@@ -18,7 +18,16 @@ function carrying(results: readonly BundleResult[], pkg: string): string[] {
 }
 
 /** The functions whose steps call EC2, and so must carry its client. */
-const EC2_CALLERS: readonly string[] = ['resolve-hosts', 'create-snapshots', 'check-health'];
+const EC2_CALLERS: readonly string[] = [
+  'resolve-hosts',
+  'create-snapshots',
+  'check-health',
+  // Backups: EBS snapshots (create, describe, delete) and the instances a dump or restore test runs on.
+  'start-backup',
+  'poll-backup',
+  'prune-backups',
+  'start-restore-test',
+];
 
 /** The diagnosis of oversized bundles, from the metafiles and the import variants. */
 function bundleDiagnosis(
