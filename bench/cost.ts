@@ -75,10 +75,12 @@ async function multiHostResolver(
   return async (event, context) => {
     const resolved = (await real(event, context)) as Record<string, unknown>;
     const batchSize = (event as { batchSize: number | string }).batchSize;
-    const batches = splitIntoBatches(hosts, batchSize).map((batchHosts, index) => ({
-      index,
-      hosts: batchHosts,
-    }));
+    let offset = 0;
+    const batches = splitIntoBatches(hosts, batchSize).map((batchHosts, index) => {
+      const batch = { index, hosts: batchHosts, offset, hostCount: hosts.length };
+      offset += batchHosts.length;
+      return batch;
+    });
     return { ...resolved, hosts, batches, batchCount: batches.length };
   };
 }
