@@ -128,7 +128,7 @@ function mockEc2(): void {
   ec2.on(DescribeInstanceStatusCommand).callsFake((input) => {
     log('ec2:DescribeInstanceStatus', input);
     return {
-      InstanceStatuses: (input.InstanceIds ?? []).map((InstanceId) => ({
+      InstanceStatuses: (input.InstanceIds ?? []).map((InstanceId: string) => ({
         InstanceId,
         InstanceState: { Name: 'running' },
         InstanceStatus: { Status: impaired.has(InstanceId) ? 'impaired' : 'ok' },
