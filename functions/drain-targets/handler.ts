@@ -9,6 +9,7 @@ import { targetsInputSchema, targetsWaitSchema } from '../../shared/deploy/contr
 import { deployDepsWith } from '../../shared/deploy/deps.ts';
 import { drainTargetsStep } from '../../shared/deploy/load-balancer.ts';
 import { loadBalancerFor } from '../../shared/drivers/load-balancers.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'drain-targets' } });
@@ -16,6 +17,7 @@ const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 
 const deps = deployDepsWith({ loadBalancer: (target) => loadBalancerFor(target) });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: targetsInputSchema }))
   .handler(async (event, context) => {

@@ -114,12 +114,13 @@ const STEP_FUNCTION = [
 ];
 
 /**
- * Sets `STEPOPS_HOST_INDEX` from the host's own id: `AWS_SSM_INSTANCE_ID`, which SSM Run Command
- * sets, or `STEPOPS_HOST`, which the local runner sets.
+ * Sets `STEPOPS_HOST_INDEX` from the host's own id: `STEPOPS_HOST`, which the local runner sets, or
+ * `AWS_SSM_INSTANCE_ID`, which SSM Run Command sets (the local runner's first, so that a local run
+ * started on an EC2 instance still finds its local host).
  */
 function hostIndexLines(hosts: RunHosts): string[] {
   return [
-    'stepops_host=${AWS_SSM_INSTANCE_ID:-${STEPOPS_HOST:-}}',
+    'stepops_host=${STEPOPS_HOST:-${AWS_SSM_INSTANCE_ID:-}}',
     'case "$stepops_host" in',
     ...hosts.ids.map((id, i) => `  ${shellQuote(id)}) STEPOPS_HOST_INDEX=${hosts.first + i} ;;`),
     `  *) echo "stepops: this host (\\"$stepops_host\\") is not one of the hosts of this command" >&2; exit 1 ;;`,
