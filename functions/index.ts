@@ -9,9 +9,11 @@ import {
   type LocalEngine,
 } from '../shared/engine/index.ts';
 import { localArns } from '../workflows/asl.ts';
+import { BACKUP_FUNCTIONS, type BackupFunction, backupWorkflow } from '../workflows/backup.ts';
 import { DEPLOY_FUNCTIONS, type DeployFunction, deployWorkflow } from '../workflows/deploy.ts';
 import { HEALTH_FUNCTIONS, type HealthFunction, healthWorkflow } from '../workflows/health.ts';
 import { handler as acquireLock } from './acquire-lock/handler.ts';
+import { BACKUP_HANDLERS } from './backup.ts';
 import { handler as checkHealth } from './check-health/handler.ts';
 import { handler as createSnapshots } from './create-snapshots/handler.ts';
 import { handler as describeBatchFailure } from './describe-batch-failure/handler.ts';
@@ -46,8 +48,9 @@ export const HANDLERS = {
   'probe-target': probeTarget,
   'record-health': recordHealth,
   'notify-health-failure': notifyHealthFailure,
-} satisfies Record<DeployFunction | HealthFunction, unknown> as unknown as Record<
-  DeployFunction | HealthFunction,
+  ...BACKUP_HANDLERS,
+} satisfies Record<DeployFunction | HealthFunction | BackupFunction, unknown> as unknown as Record<
+  DeployFunction | HealthFunction | BackupFunction,
   LambdaHandler
 >;
 
@@ -81,6 +84,22 @@ export const LOCAL_DEPLOY_ARNS: Record<DeployFunction, string> = localArns(DEPLO
 export function createLocalDeployEngine(options: EngineOptions = {}): LocalEngine {
   return createLocalEngine(deployWorkflow(LOCAL_DEPLOY_ARNS), handlersByArn(LOCAL_DEPLOY_ARNS), {
     stateMachineName: 'stepops-deploy',
+    ...options,
+  });
+}
+
+/** The ARNs of the backup functions on the local engine. */
+export const LOCAL_BACKUP_ARNS: Record<BackupFunction, string> = localArns(BACKUP_FUNCTIONS);
+
+/**
+ * The backup workflow on the local engine with the real handlers.
+ *
+ * @example
+ * const result = await createLocalBackupEngine().start({ target: 'demo' }).result;
+ */
+export function createLocalBackupEngine(options: EngineOptions = {}): LocalEngine {
+  return createLocalEngine(backupWorkflow(LOCAL_BACKUP_ARNS), handlersByArn(LOCAL_BACKUP_ARNS), {
+    stateMachineName: 'stepops-backup',
     ...options,
   });
 }

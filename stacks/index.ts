@@ -4,6 +4,7 @@
  */
 import { createAlerts } from './alerts.ts';
 import { createApi } from './api.ts';
+import { createHealth } from './health.ts';
 import { type StageSettings, stageSettings } from './settings.ts';
 import { createStorage } from './storage.ts';
 import { createWorkflows, type DeployWorkflowModule } from './workflows.ts';
@@ -55,8 +56,22 @@ export async function createStacks(options: StacksOptions = {}) {
     stateTableLink: storage.link,
   });
 
+  const health = createHealth({
+    stage: $app.stage,
+    account,
+    region,
+    targets: settings.targets,
+    stateTableArn: storage.table.arn,
+    stateTableName: storage.table.name,
+    alertsTopicArn: alerts.topic.arn,
+    ...(settings.commandLogGroup ? { commandLogGroup: settings.commandLogGroup } : {}),
+    links: [storage.link, alerts.link],
+    workflow: await import('../workflows/health.ts'),
+  });
+
   return {
     api: api.api.url,
+    healthStateMachine: health.stateMachine.arn,
     deployStateMachine: deploy.stateMachine.arn,
     alertsTopic: alerts.topic.arn,
     stateTable: storage.table.name,

@@ -76,9 +76,12 @@ export function sendCommandStatements(context: PermissionContext): Statement[] {
   ];
 }
 
-/** Reading invocations back: GetCommandInvocation has no resource-level permissions. */
+/**
+ * Reading commands back: a command of several hosts as a whole (ListCommands by id), then each
+ * invocation (GetCommandInvocation); neither has resource-level permissions.
+ */
 export function readCommandStatements(): Statement[] {
-  return [{ actions: ['ssm:GetCommandInvocation'], resources: ['*'] }];
+  return [{ actions: ['ssm:GetCommandInvocation', 'ssm:ListCommands'], resources: ['*'] }];
 }
 
 /** Finding instances: `DescribeInstances`, `DescribeInstanceStatus` and SSM's `DescribeInstanceInformation` take '*' only. */

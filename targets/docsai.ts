@@ -5,10 +5,11 @@
  * or on RDS (`DATABASE_HOST` in `.env.prod`).
  *
  * Source: its operations document. The document names neither domain nor health route: the
- * domain `docsai.example.com` and the route `/health/` are placeholders to replace; the region is
- * the one of its S3 settings (us-east-1); the instance is selected by tags.
+ * domain is marked `unfilled(…)` (as is the backup bucket), and the probes ask for `/`, where any
+ * answer from Django below 500 means it serves; the region is the one of its S3 settings
+ * (us-east-1); the instance is selected by tags.
  */
-import { defineTarget } from '../shared/config/schema.ts';
+import { defineTarget, unfilled } from '../shared/config/schema.ts';
 import {
   checkoutLastReplaced,
   checkoutPrevious,
@@ -36,6 +37,13 @@ PGPASSWORD=$(setting DATABASE_PASSWORD)
 PGHOST=$(setting DATABASE_HOST)
 PGPORT=$(setting DATABASE_PORT)
 export PGDATABASE PGUSER PGPASSWORD PGHOST="\${PGHOST:-localhost}" PGPORT="\${PGPORT:-5432}"`;
+
+/** Not in the operations document. */
+const domain = unfilled("docsai's public domain");
+const backupBucket = unfilled("S3 bucket for docsai's database dumps");
+
+/** Django's answers that show it serves (400: a Host not in ALLOWED_HOSTS); Nginx says 502 when Gunicorn is down. */
+const djangoServes = [200, 301, 302, 400, 401, 403, 404];
 
 export default defineTarget({
   name: 'docsai',
@@ -79,18 +87,18 @@ export default defineTarget({
       {
         name: 'site',
         type: 'http',
-        url: 'https://docsai.example.com/health/',
-        expectStatus: [200],
+        url: `https://${domain}/`,
+        expectStatus: djangoServes,
         maxLatencyMs: 3000,
       },
-      { name: 'tls-certificate', type: 'tls', host: 'docsai.example.com', minDaysLeft: 14 },
+      { name: 'tls-certificate', type: 'tls', host: domain, minDaysLeft: 14 },
       // Through Nginx on the host, as the document's verification step does.
       {
         name: 'app',
         type: 'http',
         from: 'host',
-        url: 'http://127.0.0.1/health/',
-        expectStatus: [200],
+        url: 'http://127.0.0.1/',
+        expectStatus: djangoServes,
         timeout: 10,
       },
       {
@@ -131,20 +139,37 @@ sudo nginx -t -q`,
       name: 'database',
       type: 'dump',
       script: `${databaseEnv}
-pg_dump --format=custom --no-owner --no-privileges |
-  aws s3 cp --only-show-errors - "$STEPOPS_DUMP_URI"
-echo "pg_dump of $PGDATABASE written to $STEPOPS_DUMP_URI"`,
+pg_dump --format=custom --no-owner --no-privileges --file "$STEPOPS_DUMP_FILE"
+echo "pg_dump of $PGDATABASE: $(wc -c < "$STEPOPS_DUMP_FILE") bytes"`,
       timeout: 1800,
-      bucket: 'docsai-stepops-backups',
+      bucket: backupBucket,
       prefix: 'dumps',
       schedule: 'cron(0 2 * * ? *)',
-      retention: { days: 14, count: 3 },
+      retention: { days: 14, count: 3, weekly: 4 },
+      rpoHours: 24,
+      // Weekly: restore into a scratch database beside the real one, check Django's migrations are there.
+      restoreTest: {
+        schedule: 'cron(0 5 ? * SUN *)',
+        script: `${databaseEnv}
+scratch="stepops_rt_$(date +%s)"
+echo "$scratch" > "$STEPOPS_SCRATCH_DIR/database"
+createdb "$scratch"
+pg_restore --no-owner --no-privileges --exit-on-error --dbname "$scratch" "$STEPOPS_RESTORE_FILE"`,
+        check: `${databaseEnv}
+scratch=$(cat "$STEPOPS_SCRATCH_DIR/database")
+trap 'dropdb --if-exists "$scratch"' EXIT
+rows=$(psql --no-psqlrc --tuples-only --no-align --dbname "$scratch" -c 'SELECT count(*) FROM django_migrations')
+echo "django_migrations: $rows rows"
+test "$rows" -gt 0`,
+        timeout: 1800,
+      },
     },
     {
       name: 'server-volume',
       type: 'ebs-snapshot',
       schedule: 'cron(30 2 * * ? *)',
       retention: { days: 7 },
+      rpoHours: 26,
     },
   ],
   recovery: {

@@ -2,6 +2,7 @@
  * The logic of each task of the deploy workflow, one function per Lambda. Handlers in
  * `functions/<name>/handler.ts` only parse the input and call these with the real dependencies.
  */
+import { refuseUnfilledDeploy } from '../config/load.ts';
 import type { Target } from '../config/schema.ts';
 import { hostSelector } from '../drivers/index.ts';
 import { tail } from '../drivers/output.ts';
@@ -69,7 +70,7 @@ export const LONG_POLL_MAX_MS = 50_000;
 export const LONG_POLL_SAFETY_MS = 10_000;
 /** First and longest pause between two command status reads. */
 export const COMMAND_POLL_FIRST_MS = 250;
-export const COMMAND_POLL_MAX_MS = 1_000;
+export const COMMAND_POLL_MAX_MS = 500;
 /** How far back a retried send looks for its command when the run's start is not known. */
 const IDEMPOTENCY_WINDOW_MS = 3_600_000;
 
@@ -140,6 +141,8 @@ export function planDeployStep(input: PlanDeployInput, deps: DeployDeps): Deploy
   }
   const { target: name, ref, reason, requestedBy } = request.data;
   const { target, plan } = planFor(deps, name, ref, input.runId);
+  // A marker never reaches AWS (an RDS snapshot of "<unfilled: …>"): refused before the lease.
+  refuseUnfilledDeploy(target);
   const snapshot = plan.snapshot;
   return {
     target: target.name,

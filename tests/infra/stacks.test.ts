@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Statement } from '../../stacks/permissions.ts';
 import { DEPLOY_FUNCTION_SETTINGS, functionComponentName } from '../../stacks/workflows.ts';
 import * as workflow from '../../workflows/deploy.ts';
+import { registerFilledTargets } from '../fixtures/filled-targets.ts';
 import { ACCOUNT, type MockResource, type MockRun, REGION, resolved, runUnderMocks } from './harness.ts';
 import { ensureSstPlatform } from './sst-install.ts';
 
@@ -44,6 +45,8 @@ let targets: string[];
 beforeAll(async () => {
   // Normally done before `tsc` by `npm test`; here too, so that this file also runs on its own.
   ensureSstPlatform();
+  // The real targets as a user deploys them: with their unfilled(…) values filled in.
+  registerFilledTargets();
   run = (await runUnderMocks(async () => (await import('../../stacks/index.ts')).createStacks())) as MockRun<{
     targets: string;
   }>;
@@ -251,12 +254,15 @@ describe('deploy workflow', () => {
     expect(actionsOf(deployedDrain).filter((a) => a.startsWith('elasticloadbalancing:'))).toEqual([]);
   });
 
-  it('lets poll-command read command invocations and nothing more of SSM', () => {
+  it('lets poll-command read commands and their invocations and nothing more of SSM', () => {
     // Act
     const actions = actionsOf(statementsOf(`${functionComponentName('poll-command')}Role`));
 
     // Assess
-    expect(actions.filter((a) => a.startsWith('ssm:'))).toEqual(['ssm:GetCommandInvocation']);
+    expect(actions.filter((a) => a.startsWith('ssm:')).sort()).toEqual([
+      'ssm:GetCommandInvocation',
+      'ssm:ListCommands',
+    ]);
   });
 
   it('limits ssm:SendCommand to AWS-RunShellScript and to instances tagged for the stage targets', () => {

@@ -2,6 +2,7 @@
  * AWS SDK clients, created once per region and kept at module scope so warm Lambda invocations
  * reuse their connections.
  */
+import { BackupClient } from '@aws-sdk/client-backup';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -86,4 +87,10 @@ export function dynamoClient(region?: string): DynamoDBClient {
  */
 export function regionOfArn(arn: string): string | undefined {
   return arn.split(':')[3] || undefined;
+}
+
+/** The AWS Backup client for a region (cached). @example backupClient('eu-west-1') */
+export function backupClient(region?: string): BackupClient {
+  const r = need(region);
+  return cached('backup', r, () => new BackupClient({ region: r }));
 }

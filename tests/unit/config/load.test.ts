@@ -230,7 +230,7 @@ describe('config errors a person can act on', () => {
       [
         'targets/x.ts: deploy.steps[0].timeout: expected a positive number of seconds, got the string "300"',
         'targets/x.ts: deploy.rollback[0].timeout: missing key "timeout" (expected a positive number of seconds)',
-        'targets/x.ts: unknown key "owner" (expected one of: "name", "description", "repository", "hosts", "deploy", "health", "backup", "recovery", "alerts")',
+        'targets/x.ts: unknown key "owner" (expected one of: "name", "description", "repository", "hosts", "deploy", "health", "backup", "backupOptions", "recovery", "alerts")',
       ].join('\n'),
     );
   });

@@ -396,12 +396,13 @@ describe('targetSchema', () => {
     ['backup of unknown type', ['backup', 0, 'type'], 'tape', 'backup[0].type', 'expected a backup of type'],
     ['retention empty', ['backup', 0, 'retention'], {}, 'backup[0].retention', '"days", "count" or both'],
     [
-      'retention days 0',
-      ['backup', 0, 'retention', 'days'],
-      0,
-      'backup[0].retention.days',
-      'positive whole number',
+      'retention keeping no copy',
+      ['backup', 0, 'retention'],
+      { days: 0, count: 0 },
+      'backup[0].retention',
+      'this retention keeps no copy',
     ],
+    ['retention days -1', ['backup', 0, 'retention', 'days'], -1, 'backup[0].retention.days', 'whole number'],
     [
       'backup schedule',
       ['backup', 0, 'schedule'],
@@ -622,7 +623,6 @@ describe('targetSchema', () => {
       'EBS snapshots need ec2 hosts',
     ],
     ['RDS snapshots before deploys', ['deploy', 'snapshotBeforeDeploy', 'rdsInstance'], 'need ec2 hosts'],
-    ['EBS snapshot backups', ['backup', 0, 'type'], 'EBS snapshots need ec2 hosts'],
     ['reboot steps', ['recovery', 'everything', 'steps', 1, 'type'], 'a "reboot" step needs ec2 hosts'],
     [
       'restore-volume steps',

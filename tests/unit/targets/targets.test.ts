@@ -79,9 +79,9 @@ describe.each(REAL_SYSTEMS)('target %s', (name) => {
     }
   });
 
-  it('writes every dump to $STEPOPS_DUMP_URI and every restore reads it', () => {
+  it('writes every dump to $STEPOPS_DUMP_FILE and every restore reads $STEPOPS_DUMP_URI', () => {
     const dumps = (target.backup ?? []).filter((b) => b.type === 'dump');
-    for (const dump of dumps) expect(dump.script).toContain('"$STEPOPS_DUMP_URI"');
+    for (const dump of dumps) expect(dump.script).toContain('"$STEPOPS_DUMP_FILE"');
     for (const runbook of Object.values(target.recovery ?? {})) {
       for (const step of runbook.steps)
         if (step.type === 'restore-dump') expect(step.script).toContain('"$STEPOPS_DUMP_URI"');
@@ -112,11 +112,12 @@ describe('datizmo', () => {
     });
   });
 
-  it('snapshots RDS before deploys and daily, kept 7 days', () => {
-    expect(target.deploy?.snapshotBeforeDeploy?.rdsInstance).toBe('datizmo-db');
+  it('snapshots RDS before deploys and daily, kept 7 days (the instance id marked unfilled)', () => {
+    const database = "<unfilled: RDS instance id of datizmo's PostgreSQL 14 database>";
+    expect(target.deploy?.snapshotBeforeDeploy?.rdsInstance).toBe(database);
     expect(job(target, 'database')).toMatchObject({
       type: 'rds-snapshot',
-      dbInstance: 'datizmo-db',
+      dbInstance: database,
       retention: { days: 7 },
     });
     expect(job(target, 'server-volume').type).toBe('ebs-snapshot');
@@ -279,7 +280,11 @@ describe('zmanim', () => {
     const dump = job(target, 'database');
     expect(dump.type).toBe('dump');
     const script = dump.type === 'dump' ? dump.script : '';
-    expect(script).toContain('aws ssm get-parameter --name /zmanim/prod/restic-password --with-decryption');
+    expect(dump.type === 'dump' && dump.secrets).toEqual({
+      RESTIC_PASSWORD: '/zmanim/prod/restic-password',
+      PGPASSWORD: '/zmanim/prod/postgres-password',
+    });
+    expect(script).not.toContain('get-parameter');
     expect(script).toContain('restic backup');
     expect(dump.schedule).toMatch(/^cron\(0 \d+ \* \* \? \*\)$/);
   });
