@@ -77,7 +77,20 @@ function mockSsm(): void {
   });
   ssm.on(ListCommandsCommand).callsFake((input) => {
     log('ssm:ListCommands', input);
-    return { Commands: sent.map((c) => ({ ...c, DocumentName: 'AWS-RunShellScript' })) };
+    const listed = sent.map((c) => {
+      // The scripts ran when they were sent: every command has finished on all its instances.
+      const runs = [...invocations]
+        .filter(([key]) => key.startsWith(`${c.CommandId}/`))
+        .map(([, run]) => run);
+      return {
+        ...c,
+        DocumentName: 'AWS-RunShellScript',
+        Status: runs.every((r) => r.code === 0) ? 'Success' : 'Failed',
+        TargetCount: runs.length,
+        CompletedCount: runs.length,
+      };
+    });
+    return { Commands: input.CommandId ? listed.filter((c) => c.CommandId === input.CommandId) : listed };
   });
   ssm.on(SendCommandCommand).callsFake((input) => {
     log('ssm:SendCommand', input);
@@ -309,6 +322,7 @@ describe('a two-host web target with a migration behind an ALB, on AWS (clients 
     const first = order.indexOf('ssm:SendCommand');
     expect(order.slice(first)).toEqual([
       'ssm:SendCommand', // verify, on both instances
+      'ssm:ListCommands', // the command as a whole, then each instance
       'ssm:GetCommandInvocation',
       // batch 1: WEB_1 out, deployed, gated, in again
       'elbv2:DeregisterTargets',
