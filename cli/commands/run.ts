@@ -13,6 +13,7 @@ import {
   formatIssue,
   isTargetPath,
   loadTargetFile,
+  refuseUnfilledDeploy,
   resolveTargetFile,
 } from '../../shared/config/load.ts';
 import { findTarget, isRegistered, registerTarget } from '../../shared/config/registry.ts';
@@ -213,8 +214,8 @@ export async function resolveRunTarget(nameOrFile: string): Promise<Target> {
 }
 
 /**
- * Checks everything a run needs before it starts: the target exists and is valid, it deploys, the
- * ref is a ref.
+ * Checks everything a run needs before it starts: the target exists and is valid, it deploys, no
+ * value its deploy uses is still `unfilled(…)`, the ref is a ref.
  *
  * @example
  * (await checkDeployInput({ target: 'demo', ref: 'v2' })).hosts // { type: 'local', directory: '.stepops/demo/host' }
@@ -225,6 +226,7 @@ export async function checkDeployInput(
 ): Promise<Target> {
   const target = await resolveRunTarget(options.target);
   if (!target.deploy) throw new InvalidInputError(`target "${target.name}" has no deploy section`);
+  refuseUnfilledDeploy(target);
   validateRef(options.ref);
   if (options.reason !== undefined && options.reason.length > 500) {
     throw new InvalidInputError('the reason is longer than 500 characters');

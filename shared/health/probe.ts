@@ -265,9 +265,6 @@ export async function commandProbe(
   return runHostProbes([probe], hosts, runner, hostBatchOptions(options));
 }
 
-/** `DescribeInstanceStatus` takes at most 100 instance ids a call. */
-export const DESCRIBE_STATUS_MAX_IDS = 100;
-
 function byRegion(hosts: HostRef[]): Map<string, string[]> {
   const regions = new Map<string, string[]>();
   for (const host of hosts) {
@@ -275,6 +272,19 @@ function byRegion(hosts: HostRef[]): Map<string, string[]> {
     regions.set(host.region, [...(regions.get(host.region) ?? []), host.id]);
   }
   return regions;
+}
+
+/** Instance ids one `DescribeInstanceStatus` call accepts. */
+export const DESCRIBE_INSTANCE_STATUS_MAX_IDS = 100;
+
+/** The ids of each region in slices of at most `size`: one API call each. */
+function inSlices(regions: Map<string, string[]>, size: number): [string, string[]][] {
+  return [...regions].flatMap(([region, ids]) =>
+    Array.from({ length: Math.ceil(ids.length / size) }, (_, i): [string, string[]] => [
+      region,
+      ids.slice(i * size, (i + 1) * size),
+    ]),
+  );
 }
 
 function notEc2(probe: string, host: HostRef): ProbeResult {
@@ -293,13 +303,7 @@ export async function ec2StatusProbe(
   client: (region: string) => EC2Client = ec2Client,
 ): Promise<ProbeResult[]> {
   const found = new Map<string, ProbeResult>();
-  const chunks = [...byRegion(hosts)].flatMap(([region, all]) =>
-    Array.from({ length: Math.ceil(all.length / DESCRIBE_STATUS_MAX_IDS) }, (_, i) => ({
-      region,
-      ids: all.slice(i * DESCRIBE_STATUS_MAX_IDS, (i + 1) * DESCRIBE_STATUS_MAX_IDS),
-    })),
-  );
-  for (const { region, ids } of chunks) {
+  for (const [region, ids] of inSlices(byRegion(hosts), DESCRIBE_INSTANCE_STATUS_MAX_IDS)) {
     let output: DescribeInstanceStatusCommandOutput;
     try {
       output = await client(region).send(

@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { healthComponentName, scheduleComponentName } from '../../stacks/health.ts';
 import * as workflow from '../../workflows/health.ts';
+import { registerFilledTargets } from '../fixtures/filled-targets.ts';
 import { ACCOUNT, type MockRun, runUnderMocks } from './harness.ts';
 import { ensureSstPlatform } from './sst-install.ts';
 
@@ -23,6 +24,8 @@ let run: MockRun<{ targets: string }>;
 
 beforeAll(async () => {
   ensureSstPlatform();
+  // The real targets as a user deploys them: with their unfilled(…) values filled in.
+  registerFilledTargets();
   run = (await runUnderMocks(async () => (await import('../../stacks/index.ts')).createStacks())) as MockRun<{
     targets: string;
   }>;
@@ -116,6 +119,8 @@ describe('health stack', () => {
       'ec2:DescribeInstances',
       'ssm:DescribeInstanceInformation',
       'ssm:GetCommandInvocation',
+      // A round's host probes go out as one command, read whole with ListCommands while it runs.
+      'ssm:ListCommands',
       'ssm:SendCommand',
     ]);
     expect(actions(record)).toEqual([
