@@ -68,7 +68,13 @@ export function healthFunctionStatements(
 ): Statement[] {
   switch (folder) {
     case 'probe-target':
-      return [...hostStatements(), ...sendCommandStatements(context), ...readCommandStatements()];
+      // Probe commands are not sent idempotently (a retried round simply probes again): no ListCommands.
+      return [...hostStatements(), ...sendCommandStatements(context), ...readCommandStatements()]
+        .map((statement) => ({
+          ...statement,
+          actions: statement.actions.filter((a) => a !== 'ssm:ListCommands'),
+        }))
+        .filter((statement) => statement.actions.length > 0);
     case 'record-health':
       return [
         { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [context.stateTableArn] },
