@@ -164,6 +164,8 @@ const world = {
   commands: new Map<string, SentCommand>(),
   table: new Map<string, Record<string, AttributeValue>>(),
   host: healthyHost as (input: SendCommandCommandInput) => HostOutput,
+  /** The status SSM reports for a finished command (its exit code's by default). */
+  status: (_command: SentCommand): string | undefined => undefined,
 };
 
 function record(api: string, input: unknown): void {
@@ -180,6 +182,7 @@ function fakeAws(): void {
   world.commands.clear();
   world.table.clear();
   world.host = healthyHost;
+  world.status = () => undefined;
 
   ec2.on(DescribeInstancesCommand).callsFake((input) => {
     record('EC2.DescribeInstances', input);
@@ -240,7 +243,7 @@ function fakeAws(): void {
     return {
       CommandId: command.id,
       InstanceId: input.InstanceId,
-      Status: code === 0 ? 'Success' : 'Failed',
+      Status: world.status(command) ?? (code === 0 ? 'Success' : 'Failed'),
       StatusDetails: code === 0 ? 'Success' : 'Failed',
       ResponseCode: code,
       // GetCommandInvocation returns the first 24,000 characters of stdout and 8,000 of stderr.
@@ -640,5 +643,68 @@ esac
     ) as { text: { text: string } } | undefined;
     expect(output?.text.text).toContain(CAUSE);
     expect(output?.text.text).toContain('build-images failed with exit code 1');
+  });
+});
+
+describe('every run of a real target is bounded, on AWS', () => {
+  it('ends a command SSM reports in a status stepops does not know, rolls back and releases the lease', async () => {
+    // Prepare: SSM answers the deploy command with a status added after this code was written.
+    world.status = (command) => (commandKind(command.input).kind === 'deploy' ? 'Paused' : undefined);
+
+    // Act
+    const result = await deploy('zmanim', 'v3.2.0', 'audit-zmanim-unknown');
+
+    // Assess: one read of that status, then the rollback; the lease is released and the alert says why.
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('DeployFailedError');
+    expect(sent('deploy')).toHaveLength(1);
+    const deployId = [...world.commands.values()].find((c) => commandKind(c.input).kind === 'deploy')?.id;
+    const reads = world.calls.filter(
+      (c) => c.api === 'SSM.GetCommandInvocation' && c.input.CommandId === deployId,
+    );
+    expect(reads).toHaveLength(2);
+    expect(sent('rollback')).toEqual([expect.objectContaining({ InstanceIds: [INSTANCES.zmanim] })]);
+    expect(world.table.size).toBe(0);
+    expect(callSequence().slice(-2)).toEqual(['DynamoDB.DeleteItem', 'SNS.Publish']);
+    const [notification] = published();
+    expect(notification).toMatchObject({ outcome: 'rolled-back', failedState: 'WaitForDeploy' });
+    expect(notification?.cause).toContain('UnknownCommandStatusError');
+    expect(notification?.cause).toContain('"Paused"');
+  });
+
+  it('stops before touching the host when another run took the lease, and leaves that lease alone', async () => {
+    // Prepare: while the verify command runs, the lease expires and another run takes it.
+    const key = 'lease#target:ai-chat';
+    world.host = (input) => {
+      if (commandKind(input).kind === 'verify') {
+        world.table.set(key, {
+          pk: { S: key },
+          leaseKey: { S: 'target:ai-chat' },
+          owner: { S: 'another-run' },
+          expiresAt: { N: String(Math.floor(Date.now() / 1000) + 3_600) },
+        });
+      }
+      return healthyHost(input);
+    };
+
+    // Act
+    const result = await deploy('ai-chat', 'v4.0.0', 'audit-ai-chat-lost');
+
+    // Assess: no deploy or rollback command reached the host; the other run keeps its lease.
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('RollbackFailedError');
+    expect(sent('verify')).toHaveLength(1);
+    expect(sent('deploy')).toHaveLength(0);
+    expect(sent('rollback')).toHaveLength(0);
+    expect(world.table.get(key)?.owner?.S).toBe('another-run');
+    const failed = result.trace.events.find(
+      (e) => e.kind === 'state-failed' && e.state === 'SendDeployCommand',
+    );
+    expect(failed).toMatchObject({ error: 'LeaseLostError' });
+    expect(failed?.cause).toContain('run another-run holds it');
+    expect(callSequence().at(-1)).toBe('SNS.Publish');
+    const [notification] = published();
+    expect(notification).toMatchObject({ target: 'ai-chat', outcome: 'rollback-failed' });
+    expect(notification?.cause).toContain('no longer holds the lease');
   });
 });
