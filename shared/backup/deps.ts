@@ -94,7 +94,7 @@ export const ALL_BACKUP_FACTORIES: Required<BackupFactories> = {
  * @example
  * const deps = backupDepsWith({ catalogue: () => backupCatalogueFor(), copies: copyServiceFor });
  */
-export function backupDepsWith(factories: BackupFactories = ALL_BACKUP_FACTORIES): BackupDeps {
+export function backupDepsWith(factories: BackupFactories): BackupDeps {
   const made = new WeakMap<Target, Map<string, unknown>>();
   let fallback: Notifier | undefined;
   return {
