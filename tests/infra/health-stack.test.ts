@@ -121,6 +121,7 @@ describe('health stack', () => {
       'ssm:DescribeInstanceInformation',
       'ssm:GetCommandInvocation',
       // A round's host probes go out as one command, read whole with ListCommands while it runs.
+      'ssm:ListCommands',
       'ssm:SendCommand',
     ]);
     expect(actions(record)).toEqual([
