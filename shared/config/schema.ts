@@ -6,10 +6,10 @@
  */
 import { posix } from 'node:path';
 import * as z from 'zod';
+import { NAME_PATTERN } from './names.ts';
 import { scheduleIntervalSeconds } from './schedule.ts';
 
-/** Names of targets, steps, probes, jobs and runbooks: safe in a shell, a tag and an ARN. */
-export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+export { NAME_PATTERN };
 
 const name = z
   .string({ error: 'expected a name' })
