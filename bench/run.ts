@@ -5,7 +5,7 @@
  * Options: `--only cost,overhead,bundles,engine` runs some sections (the files are then not
  * written unless `--write` is given); `--quick` takes fewer samples (a smoke run).
  */
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -132,6 +132,28 @@ const results: BenchResults = {
   engine,
   misses: [],
 };
+// A partial run that writes keeps the other sections from the results it replaces.
+if (writeFiles && values.only !== undefined) {
+  const resultsFile = path.join(ROOT, 'bench', 'results.json');
+  const earlier = JSON.parse(await readFile(resultsFile, 'utf8').catch(() => '{}')) as Partial<BenchResults>;
+  const kept: string[] = [];
+  for (const name of SECTIONS) {
+    const previous = earlier[name];
+    if (!only.has(name) && previous && previous.status === 'ok') {
+      (results as unknown as Record<Section, unknown>)[name] = previous;
+      kept.push(name);
+    }
+  }
+  if (kept.length > 0)
+    results.keptSections = {
+      sections: kept,
+      from: earlier.keptSections?.from ?? earlier.date ?? 'an earlier run',
+      command: earlier.keptSections?.command ?? earlier.command ?? 'npm run bench',
+      ...((earlier.keptSections?.machine ?? earlier.machine)
+        ? { machine: earlier.keptSections?.machine ?? earlier.machine }
+        : {}),
+    };
+}
 results.misses = findMisses(results);
 
 console.log(renderConsole(results));
