@@ -1,7 +1,8 @@
 /** How each figure in `bench/RESULTS.md` is produced (rendered at its end). */
 export const METHODOLOGY = `
 Run with \`npm run bench\` (\`node bench/run.ts\`). \`--only cost,overhead,bundles,engine\` runs some
-sections, \`--quick\` takes fewer samples; neither writes these files unless \`--write\` is given.
+sections, \`--quick\` takes fewer samples; neither writes these files unless \`--write\` is given;
+\`--render\` writes RESULTS.md again from results.json.
 \`--only <sections> --write\` keeps the other sections from the bench/results.json it replaces, and
 the header names the run each section comes from.
 

@@ -3,7 +3,9 @@
  * `bench/results.json`.
  *
  * Options: `--only cost,overhead,bundles,engine` runs some sections (the files are then not
- * written unless `--write` is given); `--quick` takes fewer samples (a smoke run).
+ * written unless `--write` is given, and the other sections are kept from bench/results.json);
+ * `--quick` takes fewer samples (a smoke run); `--render` writes bench/RESULTS.md again from
+ * bench/results.json without measuring.
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -31,8 +33,20 @@ const { values } = parseArgs({
     only: { type: 'string' },
     quick: { type: 'boolean', default: false },
     write: { type: 'boolean', default: false },
+    render: { type: 'boolean', default: false },
   },
 });
+
+// `--render`: bench/RESULTS.md again from bench/results.json (the goals missed recomputed), no measurement.
+if (values.render) {
+  const { findMisses } = await import('./misses.ts');
+  const saved = JSON.parse(await readFile(path.join(ROOT, 'bench', 'results.json'), 'utf8')) as BenchResults;
+  saved.misses = findMisses(saved);
+  await writeFile(path.join(ROOT, 'bench', 'results.json'), `${JSON.stringify(saved, null, 2)}\n`);
+  await writeFile(path.join(ROOT, 'bench', 'RESULTS.md'), renderMarkdown(saved, METHODOLOGY));
+  process.stderr.write('[bench] rendered bench/RESULTS.md from bench/results.json\n');
+  process.exit(0);
+}
 const only = new Set(
   (values.only ?? SECTIONS.join(','))
     .split(',')
