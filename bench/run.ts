@@ -150,23 +150,23 @@ const results: BenchResults = {
 if (writeFiles && values.only !== undefined) {
   const resultsFile = path.join(ROOT, 'bench', 'results.json');
   const earlier = JSON.parse(await readFile(resultsFile, 'utf8').catch(() => '{}')) as Partial<BenchResults>;
-  const kept: string[] = [];
+  const kept: NonNullable<BenchResults['keptSections']> = [];
   for (const name of SECTIONS) {
     const previous = earlier[name];
-    if (!only.has(name) && previous && previous.status === 'ok') {
-      (results as unknown as Record<Section, unknown>)[name] = previous;
-      kept.push(name);
-    }
-  }
-  if (kept.length > 0)
-    results.keptSections = {
-      sections: kept,
-      from: earlier.keptSections?.from ?? earlier.date ?? 'an earlier run',
-      command: earlier.keptSections?.command ?? earlier.command ?? 'npm run bench',
-      ...((earlier.keptSections?.machine ?? earlier.machine)
-        ? { machine: earlier.keptSections?.machine ?? earlier.machine }
-        : {}),
+    if (only.has(name) || !previous || previous.status !== 'ok') continue;
+    (results as unknown as Record<Section, unknown>)[name] = previous;
+    // The run a kept section comes from: the one that kept it already, or the earlier run itself.
+    const source = earlier.keptSections?.find((k) => k.sections.includes(name)) ?? {
+      from: earlier.date ?? 'an earlier run',
+      command: earlier.command ?? 'npm run bench',
+      ...(earlier.machine ? { machine: earlier.machine } : {}),
+      sections: [],
     };
+    const entry = kept.find((k) => k.from === source.from);
+    if (entry) entry.sections.push(name);
+    else kept.push({ ...source, sections: [name] });
+  }
+  if (kept.length > 0) results.keptSections = kept;
 }
 results.misses = findMisses(results);
 

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { register as registerBackups } from './commands/backup.ts';
 import { register as registerDemo } from './commands/demo.ts';
 import { register as registerDeploy } from './commands/deploy.ts';
 import { register as registerFollow } from './commands/follow.ts';
@@ -24,6 +25,7 @@ const commands: ((program: Command) => void)[] = [
   registerValidate,
   registerPlan,
   registerRun,
+  registerBackups,
   registerDemo,
   registerUnlock,
   registerDeploy,

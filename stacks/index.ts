@@ -4,6 +4,7 @@
  */
 import { createAlerts } from './alerts.ts';
 import { createApi } from './api.ts';
+import { createBackup } from './backup.ts';
 import { createHealth } from './health.ts';
 import { type StageSettings, stageSettings } from './settings.ts';
 import { createStorage } from './storage.ts';
@@ -69,8 +70,20 @@ export async function createStacks(options: StacksOptions = {}) {
     workflow: await import('../workflows/health.ts'),
   });
 
+  const backup = createBackup({
+    stage: $app.stage,
+    account,
+    targets: settings.targets,
+    alertsTopicArn: alerts.topic.arn,
+    ...(settings.commandLogGroup ? { commandLogGroup: settings.commandLogGroup } : {}),
+    links: [alerts.link],
+    workflow: await import('../workflows/backup.ts'),
+  });
+
   return {
     api: api.api.url,
+    backupStateMachine: backup.stateMachine.arn,
+    backupTable: backup.table.name,
     healthStateMachine: health.stateMachine.arn,
     deployStateMachine: deploy.stateMachine.arn,
     alertsTopic: alerts.topic.arn,

@@ -25,6 +25,7 @@ import { registerTarget } from '../../shared/config/registry.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
 import type { Execution } from '../../shared/engine/index.ts';
 import { type Output, stdio, UsageError } from '../output.ts';
+import { runBackupDemo } from './backup.ts';
 import { runHealthDemo } from './health-demo.ts';
 import { type DeployRunReport, runDeploy } from './run.ts';
 
@@ -210,6 +211,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     }
 
     report.problems.push(...(await runHealthDemo({ dir, out, step: 4 })).problems);
+    report.problems.push(
+      ...(
+        await runBackupDemo({
+          lab: dir,
+          output: out,
+          step: 5,
+          ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
+        })
+      ).problems,
+    );
     report.outbox = await readOutbox(dir);
     const rolledBack = report.outbox.filter((n) => n.ref === 'v3' && n.outcome === 'rolled-back');
     if (rolledBack.length === 0) report.problems.push('no "rolled-back" alert for v3 in the outbox');

@@ -26,6 +26,7 @@ import { describeHostSelection, EXIT, indent, type Output, stdio } from '../outp
 import { createProgress, formatDuration, type ProgressEvent, type ProgressStream } from '../progress.ts';
 import { recordLocalRun } from '../runs/local.ts';
 import type { StageOptions, StageResources } from '../stage.ts';
+import { registerRunBackup } from './backup.ts';
 import { registerHealth } from './health.ts';
 
 /** The account and region of the Lambda ARNs a local run binds its handlers to. */
@@ -464,6 +465,7 @@ export function register(program: Command): void {
         process.off('SIGTERM', onSignal);
       }
     });
+  registerRunBackup(run);
   registerHealth(program, run);
   for (const command of run.commands) command.exitOverride();
   run.exitOverride();
