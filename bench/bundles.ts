@@ -87,28 +87,36 @@ export function readsTargetModel(metafile: Metafile): boolean {
 }
 
 /**
- * Bundles one function in memory as the stack does; returns its size and metafile.
+ * Bundles functions in memory as the stack does, in one esbuild run (each shared module parsed
+ * once); returns each function's size and the part of the metafile that is its output.
  *
  * @example
- * const { bytes, metafile } = await buildFunction(root, 'plan-deploy');
+ * const built = await buildFunctions(root, ['plan-deploy', 'poll-command']);
+ * built.get('plan-deploy')?.bytes // 198000
  */
-export async function buildFunction(
+export async function buildFunctions(
   root: string,
-  name: string,
-  external: string[] = [],
-): Promise<{ bytes: number; metafile: Metafile }> {
+  names: readonly string[],
+): Promise<Map<string, { bytes: number; metafile: Metafile }>> {
   const built = await build({
     ...LAMBDA_BUILD_OPTIONS,
     absWorkingDir: root,
-    entryPoints: [path.join('functions', name, 'handler.ts')],
-    outfile: path.join(root, 'out', name, 'index.mjs'),
+    entryPoints: names.map((name) => ({ in: path.join('functions', name, 'handler.ts'), out: name })),
+    outdir: path.join(root, 'out'),
+    outExtension: { '.js': '.mjs' },
     metafile: true,
     write: false,
     logLevel: 'silent',
-    external,
   });
-  const bytes = built.outputFiles.find((f) => f.path.endsWith('.mjs'))?.contents.length ?? 0;
-  return { bytes, metafile: built.metafile };
+  const byName = new Map<string, { bytes: number; metafile: Metafile }>();
+  for (const [file, output] of Object.entries(built.metafile.outputs)) {
+    const name = path.basename(file, '.mjs');
+    if (!names.includes(name)) continue;
+    const bytes =
+      built.outputFiles.find((f) => f.path === path.join(root, file))?.contents.length ?? output.bytes;
+    byName.set(name, { bytes, metafile: { inputs: built.metafile.inputs, outputs: { [file]: output } } });
+  }
+  return byName;
 }
 
 /** One input's share of a bundle, grouped by package (or `(project) <dir>` for our own code). */

@@ -1,7 +1,10 @@
 /** How each figure in `bench/RESULTS.md` is produced (rendered at its end). */
 export const METHODOLOGY = `
 Run with \`npm run bench\` (\`node bench/run.ts\`). \`--only cost,overhead,bundles,engine\` runs some
-sections, \`--quick\` takes fewer samples; neither writes these files unless \`--write\` is given.
+sections, \`--quick\` takes fewer samples; neither writes these files unless \`--write\` is given;
+\`--render\` writes RESULTS.md again from results.json.
+\`--only <sections> --write\` keeps the other sections from the bench/results.json it replaces, and
+the header names the run each section comes from.
 
 **1. Cost per run.** Each scenario is a real execution of the deploy workflow (\`workflows/deploy.ts\`)
 on the local engine (\`shared/engine\`) with the real handlers of \`functions/\` and the local drivers:
@@ -32,6 +35,14 @@ after another.
 **3. Bundles.** Each \`functions/<name>/handler.ts\` is bundled with esbuild as SST bundles Node
 functions: \`bundle: true, minify: true, format: 'esm', platform: 'node', target: 'node24',
 mainFields: ['module', 'main']\`, a \`createRequire\` banner, nothing external (the AWS SDK included).
+The settings are \`LAMBDA_BUILD_OPTIONS\` in bench/bundles.ts, which the bundle-size test
+(tests/unit/bench/bundle-size.test.ts) builds with too. What a function calls is read from its
+bundle: the \`@aws-sdk/client-*\` packages with code in it (none: no AWS call; one: one service;
+more: several), and "reads a target" when it holds the target model (shared/config/schema.ts); so
+every folder of functions/ is in the table and held to its kind's goal without a hand list. Two
+baselines are bundled the same way and timed in the same run, before and after the functions: a
+minimal middy + logger handler, and the same with one SSM client at module scope; the × baseline
+column divides a function's median by the first (no AWS call) or the second (AWS calls).
 Size is the output file; a second build leaves \`@aws-sdk/*\` and \`@smithy/*\` external (as if
 using the runtime's SDK), and its cold import is timed for the largest function. Cold import: a fresh \`node_modules/.bin/node\` (Node 24) process per
 sample measures \`performance.now()\` around \`await import(bundle)\` (module scope included: SDK

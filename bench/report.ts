@@ -101,6 +101,8 @@ export interface BenchResults {
   overhead: OverheadSection | NotRun;
   bundles: BundlesSection | NotRun;
   engine: EngineSection | NotRun;
+  /** Sections kept from an earlier run by a partial run (`--only … --write`), and that run. */
+  keptSections?: { sections: string[]; from: string; command: string; machine?: Machine }[];
   /** Notes on figures that miss their goals: why, and what would fix it. */
   misses: string[];
 }
@@ -306,6 +308,10 @@ export function renderMarkdown(r: BenchResults, methodology: string): string {
     '',
     `Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGb} GB memory, ${r.machine.platform}; Node ${r.machine.node}. Load average (1, 5, 15 min) ${r.machine.loadAverage.start.join(', ')} at the start and ${r.machine.loadAverage.end.join(', ')} at the end: a load near or above the core count means other work shared the CPU and timings are pessimistic.`,
     '',
+    ...(r.keptSections ?? []).flatMap((k) => [
+      `Not measured by this run, kept from \`${k.command}\` of ${k.from}${k.machine ? ` (${k.machine.cpu}, ${k.machine.cores} cores, load ${k.machine.loadAverage.start.join(', ')} → ${k.machine.loadAverage.end.join(', ')})` : ''}: ${k.sections.join(', ')} (their notes may name later partial runs).`,
+      '',
+    ]),
     '## 1. AWS cost per run',
     '',
   ];

@@ -3,9 +3,11 @@
  * `bench/results.json`.
  *
  * Options: `--only cost,overhead,bundles,engine` runs some sections (the files are then not
- * written unless `--write` is given); `--quick` takes fewer samples (a smoke run).
+ * written unless `--write` is given, and the other sections are kept from bench/results.json);
+ * `--quick` takes fewer samples (a smoke run); `--render` writes bench/RESULTS.md again from
+ * bench/results.json without measuring.
  */
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,8 +33,20 @@ const { values } = parseArgs({
     only: { type: 'string' },
     quick: { type: 'boolean', default: false },
     write: { type: 'boolean', default: false },
+    render: { type: 'boolean', default: false },
   },
 });
+
+// `--render`: bench/RESULTS.md again from bench/results.json (the goals missed recomputed), no measurement.
+if (values.render) {
+  const { findMisses } = await import('./misses.ts');
+  const saved = JSON.parse(await readFile(path.join(ROOT, 'bench', 'results.json'), 'utf8')) as BenchResults;
+  saved.misses = findMisses(saved);
+  await writeFile(path.join(ROOT, 'bench', 'results.json'), `${JSON.stringify(saved, null, 2)}\n`);
+  await writeFile(path.join(ROOT, 'bench', 'RESULTS.md'), renderMarkdown(saved, METHODOLOGY));
+  process.stderr.write('[bench] rendered bench/RESULTS.md from bench/results.json\n');
+  process.exit(0);
+}
 const only = new Set(
   (values.only ?? SECTIONS.join(','))
     .split(',')
@@ -132,6 +146,28 @@ const results: BenchResults = {
   engine,
   misses: [],
 };
+// A partial run that writes keeps the other sections from the results it replaces.
+if (writeFiles && values.only !== undefined) {
+  const resultsFile = path.join(ROOT, 'bench', 'results.json');
+  const earlier = JSON.parse(await readFile(resultsFile, 'utf8').catch(() => '{}')) as Partial<BenchResults>;
+  const kept: NonNullable<BenchResults['keptSections']> = [];
+  for (const name of SECTIONS) {
+    const previous = earlier[name];
+    if (only.has(name) || !previous || previous.status !== 'ok') continue;
+    (results as unknown as Record<Section, unknown>)[name] = previous;
+    // The run a kept section comes from: the one that kept it already, or the earlier run itself.
+    const source = earlier.keptSections?.find((k) => k.sections.includes(name)) ?? {
+      from: earlier.date ?? 'an earlier run',
+      command: earlier.command ?? 'npm run bench',
+      ...(earlier.machine ? { machine: earlier.machine } : {}),
+      sections: [],
+    };
+    const entry = kept.find((k) => k.from === source.from);
+    if (entry) entry.sections.push(name);
+    else kept.push({ ...source, sections: [name] });
+  }
+  if (kept.length > 0) results.keptSections = kept;
+}
 results.misses = findMisses(results);
 
 console.log(renderConsole(results));
