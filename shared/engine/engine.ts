@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { StateMachineDefinition } from './asl.ts';
+import { type PendingTask, TASK_TOKEN_PLACEHOLDER, TaskTokens, withTaskToken } from './callback.ts';
 import { InvalidDefinitionError, UnsupportedDefinitionError } from './errors.ts';
 import { inspectDefinition, type TaskSite } from './inspect.ts';
 import {
@@ -28,6 +29,8 @@ export interface EngineOptions {
   memoryMb?: Readonly<Record<string, number>>;
   /** Name used in execution ids. */
   stateMachineName?: string;
+  /** The task tokens of callback Tasks (a registry of its own when omitted). */
+  taskTokens?: TaskTokens;
 }
 
 /** Options of one run. */
@@ -42,6 +45,8 @@ export interface StartOptions {
   executionName?: string;
   /** Handlers for this run only, by ARN, in place of the engine's (to inject failures in tests). */
   handlerOverrides?: Readonly<Record<string, LambdaHandler>>;
+  /** Called when a callback Task has invoked its function and waits for its token to be answered. */
+  onTaskToken?: (task: PendingTask) => void;
 }
 
 /** How a run ended. */
@@ -72,6 +77,8 @@ export interface LocalEngine {
   readonly definition: StateMachineDefinition;
   readonly tasks: readonly TaskSite[];
   start(input: unknown, options?: StartOptions): Execution;
+  /** The registry answering callback Tasks (`sendTaskSuccess`, `sendTaskFailure`, `sendTaskHeartbeat`). */
+  readonly taskTokens: TaskTokens;
 }
 
 const CANCELLED = 'States.Cancelled';
@@ -245,8 +252,13 @@ export function createLocalEngine(
   const inspection = inspectDefinition(definition);
   const offences = [...inspection.offences];
   for (const task of inspection.tasks) {
-    if (!Object.hasOwn(handlersByArn, task.resource)) {
-      offences.push({ path: task.path, message: `no local handler for resource "${task.resource}"` });
+    if (!Object.hasOwn(handlersByArn, task.functionArn)) {
+      offences.push({
+        path: task.path,
+        message: task.callback
+          ? `no local handler for function "${task.functionArn}"`
+          : `no local handler for resource "${task.resource}"`,
+      });
     }
   }
   if (offences.length > 0) throw new UnsupportedDefinitionError(offences);
@@ -261,6 +273,7 @@ export function createLocalEngine(
   const enclosingMap = (state: string) => stateInfo.get(state)?.enclosingMaps.at(-1);
   const depthOf = (state: string) => stateInfo.get(state)?.enclosingMaps.length ?? 0;
   const machineName = options.stateMachineName ?? 'local';
+  const taskTokens = options.taskTokens ?? new TaskTokens();
 
   function start(input: unknown, startOptions: StartOptions = {}): Execution {
     const executionName = startOptions.executionName ?? randomUUID();
@@ -273,7 +286,7 @@ export function createLocalEngine(
 
     const localHandlers: LocalHandlers = {};
     for (const task of inspection.tasks) {
-      const functionName = functionNameOf(task.resource);
+      const functionName = functionNameOf(task.functionArn);
       localHandlers[task.name] = async (taskInput: unknown) => {
         if (task.enclosingMaps.length > 0) {
           // Let the events of a failing sibling iteration arrive before deciding to run.
@@ -282,16 +295,29 @@ export function createLocalEngine(
           if (failed) throw new IterationCancelledError(failed);
           for (const event of gate.confirm(task.name)) record(event);
         }
-        const handler = handlers[task.resource] as LambdaHandler;
+        const handler = handlers[task.functionArn] as LambdaHandler;
         const context = createLambdaContext({
-          arn: task.resource,
+          arn: task.functionArn,
           timeoutSeconds: task.timeoutSeconds,
           ...(options.memoryMb?.[functionName] ? { memoryMb: options.memoryMb[functionName] } : {}),
         });
         const iteration = lastIteration.get(task.name);
         const began = performance.now();
+        // A callback Task: the function gets the Payload, with a fresh token for the placeholder.
+        const issued = task.callback
+          ? taskTokens.issue({
+              executionName,
+              state: task.name,
+              payload: (token) =>
+                asJson(withTaskToken((taskInput as { Payload?: unknown } | null)?.Payload ?? null, token)),
+              timeoutSeconds: task.timeoutSeconds,
+              ...(task.heartbeatSeconds !== undefined ? { heartbeatSeconds: task.heartbeatSeconds } : {}),
+            })
+          : undefined;
+        const payload = issued ? issued.payload : asJson(taskInput);
+        let output: unknown;
         try {
-          const output = await handler(asJson(taskInput) as never, context);
+          output = await handler(payload as never, context);
           recorder.invocation({
             functionName,
             state: task.name,
@@ -299,8 +325,9 @@ export function createLocalEngine(
             ok: true,
             ...(iteration !== undefined ? { iteration } : {}),
           });
-          return asJson(output);
         } catch (thrown) {
+          // The function failed: the Task fails with its error, and its token can no longer be answered.
+          if (issued) taskTokens.forget(issued.token);
           const error = toLambdaTaskError(thrown);
           recorder.invocation({
             functionName,
@@ -312,6 +339,10 @@ export function createLocalEngine(
           });
           throw error;
         }
+        if (!issued) return asJson(output);
+        const waiting = taskTokens.pending(executionName).find((t) => t.token === issued.token);
+        if (waiting) startOptions.onTaskToken?.(waiting);
+        return issued.answer;
       };
     }
 
@@ -334,6 +365,8 @@ export function createLocalEngine(
           Id: `arn:aws:states:local:000000000000:stateMachine:${machineName}`,
           Name: machineName,
         },
+        // Swapped for a real token by the local handler of a callback Task.
+        Task: { Token: TASK_TOKEN_PLACEHOLDER },
       },
     });
 
@@ -449,6 +482,7 @@ export function createLocalEngine(
         failure = error;
       }
       await consume;
+      taskTokens.endExecution(executionName);
       events.close();
       const trace = recorder.trace;
       if (succeeded) {
@@ -477,5 +511,5 @@ export function createLocalEngine(
     return { executionName, events: events.iterable, result, abort: () => run.abort() };
   }
 
-  return { definition, tasks: inspection.tasks, start };
+  return { definition, tasks: inspection.tasks, start, taskTokens };
 }

@@ -2,6 +2,7 @@
  * Static inspection of a definition before the local engine runs it: what it cannot run
  * (DESIGN rule 1) and where each Task is, with its resource and timeout.
  */
+import { LAMBDA_CALLBACK_RESOURCE, readsTaskToken } from './callback.ts';
 import type { DefinitionOffence } from './errors.ts';
 
 /** A Task state found in a definition. */
@@ -11,6 +12,15 @@ export interface TaskSite {
   /** Where it is, e.g. `States.DeployBatches.ItemProcessor.States.SendDeployCommand`. */
   path: string;
   resource: string;
+  /**
+   * The ARN of the function the Task invokes: its `Resource`, or for a callback Task
+   * (`lambda:invoke.waitForTaskToken`) its `Parameters.FunctionName`.
+   */
+  functionArn: string;
+  /** A callback Task: it waits for its task token to be answered. */
+  callback: boolean;
+  /** `HeartbeatSeconds` of a callback Task, when set. */
+  heartbeatSeconds?: number;
   /** `TimeoutSeconds` of the state; the engine's default (60) when absent. */
   timeoutSeconds: number;
   /** Names of the Map states enclosing it, outermost first. */
@@ -101,8 +111,20 @@ function inspectState(
 
   if (type === 'Task') {
     const resource = typeof state.Resource === 'string' ? state.Resource : '';
-    if (/\.waitForTaskToken$/.test(resource)) {
-      offend(`resource "${resource}" waits for a task token, which the local engine does not support`);
+    const callback = resource === LAMBDA_CALLBACK_RESOURCE;
+    const parameters = isObject(state.Parameters) ? state.Parameters : {};
+    let functionArn = resource;
+    if (callback) {
+      const fn = parameters.FunctionName;
+      if (typeof fn === 'string') functionArn = fn;
+      else offend('a callback Task needs a literal Parameters.FunctionName (the function to invoke)');
+      if (!readsTaskToken(parameters.Payload)) {
+        offend('a callback Task must pass "$$.Task.Token" in Parameters.Payload (a "….$" field)');
+      }
+    } else if (/\.waitForTaskToken$/.test(resource)) {
+      offend(
+        `resource "${resource}" waits for a task token; the local engine runs only "${LAMBDA_CALLBACK_RESOURCE}" callback tasks`,
+      );
     } else if (/\.sync(:\d+)?$/.test(resource)) {
       offend(`resource "${resource}" is a .sync integration, which the local engine does not support`);
     }
@@ -111,6 +133,11 @@ function inspectState(
       name,
       path,
       resource,
+      functionArn,
+      callback,
+      ...(callback && typeof state.HeartbeatSeconds === 'number'
+        ? { heartbeatSeconds: state.HeartbeatSeconds }
+        : {}),
       timeoutSeconds:
         typeof state.TimeoutSeconds === 'number' ? state.TimeoutSeconds : DEFAULT_TASK_TIMEOUT_SECONDS,
       enclosingMaps,
