@@ -80,8 +80,8 @@ export interface PendingTask {
   state: string;
   /** The payload the function was invoked with (token included). */
   payload: unknown;
-  /** Epoch milliseconds at which the Task times out. */
-  expiresAt: number;
+  /** Epoch milliseconds at which the Task times out (unknown for a `TimeoutSecondsPath`). */
+  expiresAt?: number;
 }
 
 interface Entry extends PendingTask {
@@ -98,7 +98,8 @@ export interface IssueOptions {
   state: string;
   /** Builds the payload the function is invoked with, from the token. */
   payload: (token: string) => unknown;
-  timeoutSeconds: number;
+  /** The Task's `TimeoutSeconds`; omitted when it comes from `TimeoutSecondsPath`. */
+  timeoutSeconds?: number;
   heartbeatSeconds?: number;
 }
 
@@ -130,14 +131,18 @@ export class TaskTokens {
       executionName: options.executionName,
       state: options.state,
       payload: options.payload(token),
-      expiresAt: Date.now() + options.timeoutSeconds * 1000,
+      ...(options.timeoutSeconds !== undefined
+        ? { expiresAt: Date.now() + options.timeoutSeconds * 1000 }
+        : {}),
       resolve,
       reject,
       ...(options.heartbeatSeconds !== undefined ? { heartbeatSeconds: options.heartbeatSeconds } : {}),
     };
     // The engine's Task timer fails the state with States.Timeout; this one only retires the token
     // (it is set first, with the same delay, so it fires first).
-    entry.timer = setTimeout(() => this.#retire(token, true), options.timeoutSeconds * 1000);
+    if (options.timeoutSeconds !== undefined) {
+      entry.timer = setTimeout(() => this.#retire(token, true), options.timeoutSeconds * 1000);
+    }
     this.#pending.set(token, entry);
     this.#armHeartbeat(entry);
     return { token, payload: entry.payload, answer };
@@ -232,8 +237,15 @@ export class TaskTokens {
         executionName: name,
         state,
         payload,
-        expiresAt,
+        ...(expiresAt !== undefined ? { expiresAt } : {}),
       }));
+  }
+
+  /** The Task of a state timed out (the engine saw its `States.Timeout`): its tokens expire. */
+  expireState(executionName: string, state: string): void {
+    for (const entry of [...this.#pending.values()]) {
+      if (entry.executionName === executionName && entry.state === state) this.#retire(entry.token, true);
+    }
   }
 
   /** Forgets a token whose Task failed before waiting (its function threw). */

@@ -310,7 +310,7 @@ export function createLocalEngine(
               state: task.name,
               payload: (token) =>
                 asJson(withTaskToken((taskInput as { Payload?: unknown } | null)?.Payload ?? null, token)),
-              timeoutSeconds: task.timeoutSeconds,
+              ...(task.timeoutFromInput ? {} : { timeoutSeconds: task.timeoutSeconds }),
               ...(task.heartbeatSeconds !== undefined ? { heartbeatSeconds: task.heartbeatSeconds } : {}),
             })
           : undefined;
@@ -451,6 +451,7 @@ export function createLocalEngine(
             } else if (event.type === 'StateExited') {
               emit({ ...base, kind: 'state-exited', output: event.state.output });
             } else if (event.type === 'StateFailed') {
+              if (event.Error === 'States.Timeout') taskTokens.expireState(executionName, event.state.name);
               const cause = text(event.Cause);
               emit({
                 ...base,

@@ -21,6 +21,8 @@ export interface TaskSite {
   callback: boolean;
   /** `HeartbeatSeconds` of a callback Task, when set. */
   heartbeatSeconds?: number;
+  /** The Task reads its timeout from its input (`TimeoutSecondsPath`): known only when it runs. */
+  timeoutFromInput?: boolean;
   /** `TimeoutSeconds` of the state; the engine's default (60) when absent. */
   timeoutSeconds: number;
   /** Names of the Map states enclosing it, outermost first. */
@@ -137,6 +139,9 @@ function inspectState(
       callback,
       ...(callback && typeof state.HeartbeatSeconds === 'number'
         ? { heartbeatSeconds: state.HeartbeatSeconds }
+        : {}),
+      ...(typeof state.TimeoutSecondsPath === 'string' && typeof state.TimeoutSeconds !== 'number'
+        ? { timeoutFromInput: true }
         : {}),
       timeoutSeconds:
         typeof state.TimeoutSeconds === 'number' ? state.TimeoutSeconds : DEFAULT_TASK_TIMEOUT_SECONDS,
