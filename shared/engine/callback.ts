@@ -65,6 +65,14 @@ export class TaskFailureError extends Error {
   }
 }
 
+/** A callback Task whose timeout the wrapper enforces (`TimeoutSecondsPath`) ran out. */
+export class CallbackTimeoutError extends Error {
+  constructor(seconds: number) {
+    super(`no answer within TimeoutSecondsPath (${seconds} s)`);
+    this.name = 'States.Timeout';
+  }
+}
+
 /** A callback Task got no heartbeat within its `HeartbeatSeconds`. */
 export class HeartbeatTimeoutError extends Error {
   constructor(seconds: number) {
@@ -98,8 +106,13 @@ export interface IssueOptions {
   state: string;
   /** Builds the payload the function is invoked with, from the token. */
   payload: (token: string) => unknown;
-  /** The Task's `TimeoutSeconds`; omitted when it comes from `TimeoutSecondsPath`. */
+  /** The Task's timeout; without it, the token lives until answered or its run ends. */
   timeoutSeconds?: number;
+  /**
+   * The answer fails with `States.Timeout` when the timeout runs out: for a `TimeoutSecondsPath`,
+   * which the wrapper enforces itself (with `TimeoutSeconds`, the engine's own Task timer does).
+   */
+  failOnTimeout?: boolean;
   heartbeatSeconds?: number;
 }
 
@@ -140,8 +153,12 @@ export class TaskTokens {
     };
     // The engine's Task timer fails the state with States.Timeout; this one only retires the token
     // (it is set first, with the same delay, so it fires first).
-    if (options.timeoutSeconds !== undefined) {
-      entry.timer = setTimeout(() => this.#retire(token, true), options.timeoutSeconds * 1000);
+    const seconds = options.timeoutSeconds;
+    if (seconds !== undefined) {
+      entry.timer = setTimeout(() => {
+        if (this.#retire(token, true) && options.failOnTimeout)
+          entry.reject(new CallbackTimeoutError(seconds));
+      }, seconds * 1000);
     }
     this.#pending.set(token, entry);
     this.#armHeartbeat(entry);

@@ -8,7 +8,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import type { StateMachineDefinition } from './asl.ts';
 import { type PendingTask, TASK_TOKEN_PLACEHOLDER, TaskTokens, withTaskToken } from './callback.ts';
 import { InvalidDefinitionError, UnsupportedDefinitionError } from './errors.ts';
-import { inspectDefinition, type TaskSite } from './inspect.ts';
+import { inspectDefinition, readPath, type TaskSite } from './inspect.ts';
 import {
   asJson,
   createLambdaContext,
@@ -225,6 +225,27 @@ class IterationGate {
   }
 }
 
+/** The longest timer Node keeps (about 24.8 days), in seconds. */
+const MAX_TIMER_SECONDS = 2_147_483;
+
+/**
+ * The definition as aws-local-stepfunctions gets it: a clone (it mutates what it is given), with the
+ * `TimeoutSecondsPath` of callback Tasks replaced by a timeout the wrapper enforces itself.
+ */
+function libraryDefinition(definition: StateMachineDefinition, tasks: readonly TaskSite[]): object {
+  const clone = structuredClone(definition) as unknown as Record<string, unknown>;
+  for (const task of tasks) {
+    if (!task.timeoutSecondsPath) continue;
+    let node: unknown = clone;
+    for (const key of task.path.split('.')) node = (node as Record<string, unknown> | undefined)?.[key];
+    const state = node as Record<string, unknown> | undefined;
+    if (!state) continue;
+    delete state.TimeoutSecondsPath;
+    state.TimeoutSeconds = MAX_TIMER_SECONDS;
+  }
+  return clone;
+}
+
 function text(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   return typeof value === 'string' ? value : JSON.stringify(value);
@@ -265,7 +286,9 @@ export function createLocalEngine(
 
   let machine: StateMachine;
   try {
-    machine = new StateMachine(structuredClone(definition) as unknown as LibraryDefinition);
+    machine = new StateMachine(
+      libraryDefinition(definition, inspection.tasks) as unknown as LibraryDefinition,
+    );
   } catch (error) {
     throw new InvalidDefinitionError((error as Error).message);
   }
@@ -281,6 +304,8 @@ export function createLocalEngine(
     const recorder = new TraceRecorder(executionName, startTime);
     const gate = new IterationGate(enclosingMap);
     const lastIteration = new Map<string, number | undefined>();
+    /** The raw input of each callback state as it was entered (its TimeoutSecondsPath reads it). */
+    const enteredWith = new Map<string, unknown>();
     const events = channel<TraceEvent>();
     const handlers = { ...handlersByArn, ...startOptions.handlerOverrides };
 
@@ -303,6 +328,21 @@ export function createLocalEngine(
         });
         const iteration = lastIteration.get(task.name);
         const began = performance.now();
+        let timeoutSeconds: number | undefined = task.timeoutSeconds;
+        if (task.timeoutSecondsPath) {
+          // The library reads TimeoutSecondsPath from the effective input, AWS from the state input.
+          await nextMacrotask();
+          const value = readPath(enteredWith.get(task.name), task.timeoutSecondsPath);
+          if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+            throw Object.assign(
+              new Error(
+                `TimeoutSecondsPath ${task.timeoutSecondsPath} does not point to a positive whole number`,
+              ),
+              { name: 'States.Runtime' },
+            );
+          }
+          timeoutSeconds = value;
+        }
         // A callback Task: the function gets the Payload, with a fresh token for the placeholder.
         const issued = task.callback
           ? taskTokens.issue({
@@ -310,7 +350,8 @@ export function createLocalEngine(
               state: task.name,
               payload: (token) =>
                 asJson(withTaskToken((taskInput as { Payload?: unknown } | null)?.Payload ?? null, token)),
-              ...(task.timeoutFromInput ? {} : { timeoutSeconds: task.timeoutSeconds }),
+              timeoutSeconds,
+              ...(task.timeoutSecondsPath ? { failOnTimeout: true } : {}),
               ...(task.heartbeatSeconds !== undefined ? { heartbeatSeconds: task.heartbeatSeconds } : {}),
             })
           : undefined;
@@ -447,6 +488,7 @@ export function createLocalEngine(
             };
             if (event.type === 'StateEntered') {
               lastIteration.set(event.state.name, event.index);
+              enteredWith.set(event.state.name, event.state.input);
               emit({ ...base, kind: 'state-entered', input: event.state.input });
             } else if (event.type === 'StateExited') {
               emit({ ...base, kind: 'state-exited', output: event.state.output });

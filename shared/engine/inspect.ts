@@ -21,8 +21,8 @@ export interface TaskSite {
   callback: boolean;
   /** `HeartbeatSeconds` of a callback Task, when set. */
   heartbeatSeconds?: number;
-  /** The Task reads its timeout from its input (`TimeoutSecondsPath`): known only when it runs. */
-  timeoutFromInput?: boolean;
+  /** A callback Task reading its timeout from its input: the `TimeoutSecondsPath` (a `$.a.b` path). */
+  timeoutSecondsPath?: string;
   /** `TimeoutSeconds` of the state; the engine's default (60) when absent. */
   timeoutSeconds: number;
   /** Names of the Map states enclosing it, outermost first. */
@@ -35,6 +35,24 @@ export interface Inspection {
   tasks: TaskSite[];
   /** Every state name, with the Map states enclosing it. */
   states: Map<string, { path: string; type: string; enclosingMaps: string[] }>;
+}
+
+/** The paths the wrapper evaluates itself: `$` and dotted field names. */
+export const SIMPLE_PATH = /^\$(\.[A-Za-z_][A-Za-z0-9_-]*)+$/;
+
+/**
+ * The value a plain path (`$.a.b`) points to in a JSON value; undefined when it points to nothing.
+ *
+ * @example
+ * readPath({ plan: { approval: { timeoutSeconds: 3600 } } }, '$.plan.approval.timeoutSeconds') // 3600
+ */
+export function readPath(value: unknown, path: string): unknown {
+  let current = value;
+  for (const key of path.split('.').slice(1)) {
+    if (!isObject(current) || !Object.hasOwn(current, key)) return undefined;
+    current = current[key];
+  }
+  return current;
 }
 
 /** The Task timeout aws-local-stepfunctions applies when `TimeoutSeconds` is absent. */
@@ -131,6 +149,12 @@ function inspectState(
       offend(`resource "${resource}" is a .sync integration, which the local engine does not support`);
     }
     if ('Credentials' in state) offend('"Credentials" (cross-account tasks) is not supported');
+    if (typeof state.TimeoutSecondsPath === 'string') {
+      if (!callback) offend('"TimeoutSecondsPath" is supported on callback Tasks only; use TimeoutSeconds');
+      else if (!SIMPLE_PATH.test(state.TimeoutSecondsPath)) {
+        offend('"TimeoutSecondsPath" must be a plain path such as "$.plan.approval.timeoutSeconds"');
+      }
+    }
     found.tasks.push({
       name,
       path,
@@ -140,8 +164,8 @@ function inspectState(
       ...(callback && typeof state.HeartbeatSeconds === 'number'
         ? { heartbeatSeconds: state.HeartbeatSeconds }
         : {}),
-      ...(typeof state.TimeoutSecondsPath === 'string' && typeof state.TimeoutSeconds !== 'number'
-        ? { timeoutFromInput: true }
+      ...(callback && typeof state.TimeoutSecondsPath === 'string' && typeof state.TimeoutSeconds !== 'number'
+        ? { timeoutSecondsPath: state.TimeoutSecondsPath }
         : {}),
       timeoutSeconds:
         typeof state.TimeoutSeconds === 'number' ? state.TimeoutSeconds : DEFAULT_TASK_TIMEOUT_SECONDS,

@@ -87,8 +87,12 @@ function causeText(cause: unknown): string {
     const whole = parseLambdaCause(cause);
     if (whole) return whole.errorMessage;
     const at = cause.indexOf('{"errorType"');
-    const inner = at >= 0 ? parseLambdaCause(cause.slice(at)) : undefined;
-    return inner ? `${cause.slice(0, at)}${inner.errorMessage}` : cause;
+    if (at < 0) return cause;
+    const inner = parseLambdaCause(cause.slice(at));
+    if (inner) return `${cause.slice(0, at)}${inner.errorMessage}`;
+    // The local engine's States.Format drops the escapes of the embedded JSON: read the message out.
+    const message = /"errorMessage":"([\s\S]*?)","trace"/.exec(cause.slice(at))?.[1];
+    return message === undefined ? cause : `${cause.slice(0, at)}${message}`;
   }
   if (cause === undefined || cause === null) return '';
   const last = (cause as { last?: { probe: string; ok: boolean; detail: string; host?: string }[] }).last;
