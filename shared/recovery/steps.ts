@@ -170,6 +170,12 @@ export async function commandStep(
   );
   if (!results) return progress(ctx, { ...current, status: 'running', polls });
   const failed = results.find((r) => r.state !== 'succeeded');
+  // `timeout` in the rendered script exits 124 when the step's own timeout kills it.
+  if (failed && (failed.state === 'timed-out' || failed.exitCode === 124)) {
+    throw new RecoveryStepTimedOutError(
+      `step "${ctx.step.name}" timed out on host ${failed.hostId} after its ${ctx.step.timeout} s: ${tail(failed.outputTail, STATE_OUTPUT_TAIL)}`,
+    );
+  }
   if (failed) {
     throw new RecoveryStepFailedError(
       `step "${ctx.step.name}" failed on host ${failed.hostId} (${failed.state}${failed.exitCode !== undefined ? `, exit ${failed.exitCode}` : ''}): ${tail(failed.outputTail, STATE_OUTPUT_TAIL)}`,
