@@ -6,12 +6,19 @@
 import { Command } from 'commander';
 import { register as registerDemo } from './commands/demo.ts';
 import { register as registerPlan } from './commands/plan.ts';
+import { register as registerApprovals } from './commands/recover.ts';
 import { register as registerRun } from './commands/run.ts';
 import { register as registerValidate } from './commands/validate.ts';
 import { reportError } from './output.ts';
 
 /** Every command, in the order `--help` lists them. */
-const commands: ((program: Command) => void)[] = [registerValidate, registerPlan, registerRun, registerDemo];
+const commands: ((program: Command) => void)[] = [
+  registerValidate,
+  registerPlan,
+  registerRun,
+  registerApprovals,
+  registerDemo,
+];
 
 /**
  * Builds the program with every command registered; errors are thrown, not exited on.

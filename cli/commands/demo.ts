@@ -25,6 +25,7 @@ import { registerTarget } from '../../shared/config/registry.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
 import type { Execution } from '../../shared/engine/index.ts';
 import { type Output, stdio, UsageError } from '../output.ts';
+import { demoRecovery } from './demo-recover.ts';
 import { type DeployRunReport, runDeploy } from './run.ts';
 
 /** Options of {@link runDemo}. */
@@ -208,6 +209,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       );
     }
 
+    report.problems.push(
+      ...(await demoRecovery({
+        port,
+        dir,
+        out,
+        ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
+      })),
+    );
+    checkpoint();
     report.outbox = await readOutbox(dir);
     const rolledBack = report.outbox.filter((n) => n.ref === 'v3' && n.outcome === 'rolled-back');
     if (rolledBack.length === 0) report.problems.push('no "rolled-back" alert for v3 in the outbox');

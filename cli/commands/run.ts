@@ -15,6 +15,7 @@ import { InvalidInputError } from '../../shared/errors.ts';
 import { validateRef } from '../../shared/shell/script.ts';
 import { describeHostSelection, EXIT, indent, type Output, stdio } from '../output.ts';
 import { createProgress, formatDuration, type ProgressEvent, type ProgressStream } from '../progress.ts';
+import { registerRunRecover } from './recover.ts';
 
 /** The account and region of the Lambda ARNs a local run binds its handlers to. */
 export const LOCAL_ARN_PREFIX = 'arn:aws:lambda:local:000000000000:function:stepops-';
@@ -355,6 +356,7 @@ export function register(program: Command): void {
         process.off('SIGINT', onSignal);
       }
     });
+  registerRunRecover(run);
   for (const command of run.commands) command.exitOverride();
   run.exitOverride();
 }

@@ -13,6 +13,7 @@ import type {
   DatabaseRestorer,
   HostDirectory,
   InstanceOperations,
+  LeaseStore,
   Notifier,
   ProbeRunner,
   TaskAnswerer,
@@ -43,6 +44,7 @@ export interface RecoveryDeps {
   approvals(): ApprovalStore;
   answerer(): TaskAnswerer;
   dumps(target: Target): DumpLocator;
+  leases(target: Target): LeaseStore;
   /** Link settings for approval requests; undefined locally (the CLI asks on the terminal). */
   approvalLinks(): Promise<ApprovalLinkSettings | undefined>;
   /** Epoch milliseconds. */
@@ -54,7 +56,16 @@ export interface RecoveryDeps {
 export type RecoveryFactories = Partial<Omit<RecoveryDeps, 'findTarget' | 'now' | 'sleep'>> &
   Partial<Pick<RecoveryDeps, 'findTarget' | 'now' | 'sleep'>>;
 
-const PER_TARGET = ['commands', 'hosts', 'probes', 'instances', 'databases', 'notifier', 'dumps'] as const;
+const PER_TARGET = [
+  'commands',
+  'hosts',
+  'probes',
+  'instances',
+  'databases',
+  'notifier',
+  'dumps',
+  'leases',
+] as const;
 const SINGLE = ['fallbackNotifier', 'approvals', 'answerer'] as const;
 
 /**

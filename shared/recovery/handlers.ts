@@ -5,7 +5,11 @@
  * the tests bind these with the drivers they choose.
  */
 import type { Context } from 'aws-lambda';
-import type * as z from 'zod';
+import * as z from 'zod';
+import { acquireLockInputSchema, lockSchema, releaseLockInputSchema } from '../deploy/contracts.ts';
+import type { DeployDeps } from '../deploy/deps.ts';
+import { acquireLockStep, releaseLockStep } from '../deploy/steps.ts';
+import type { Drivers } from '../drivers/index.ts';
 import type { LambdaHandler } from '../engine/lambda.ts';
 import { requestApprovalStep } from './approval.ts';
 import {
@@ -32,8 +36,10 @@ import {
   restoreVolumeStep,
 } from './steps.ts';
 
-/** The recovery functions these handlers serve (the lock functions are the deploy's). */
+/** The recovery functions these handlers serve (the lock steps are the deploy's, over `leases`). */
 export type RecoveryTaskFunction =
+  | 'acquire-lock'
+  | 'release-lock'
   | 'plan-recovery'
   | 'preflight-recovery'
   | 'request-approval'
@@ -62,7 +68,17 @@ function bind<I, O>(
  */
 export function recoveryTaskHandlers(deps: RecoveryDeps): Record<RecoveryTaskFunction, LambdaHandler> {
   const remaining = (context: Context) => () => context.getRemainingTimeInMillis();
+  // The deploy's lock steps read only the target, its lease store and the clock.
+  const lockDeps = {
+    findTarget: deps.findTarget,
+    driversFor: (target) => ({ leases: deps.leases(target) }) as Drivers,
+    now: deps.now,
+    sleep: deps.sleep,
+    fallbackNotifier: deps.fallbackNotifier,
+  } satisfies DeployDeps;
   return {
+    'acquire-lock': bind(acquireLockInputSchema, lockSchema, (e) => acquireLockStep(e, lockDeps)),
+    'release-lock': bind(releaseLockInputSchema, releasedSchema, (e) => releaseLockStep(e, lockDeps)),
     'plan-recovery': bind(planRecoveryInputSchema, recoveryRunPlanSchema, (e) => planRecoveryStep(e, deps)),
     'preflight-recovery': bind(preflightInputSchema, recoveryContextSchema, (e) => preflightStep(e, deps)),
     'request-approval': bind(requestApprovalInputSchema, approvalRequestedSchema, (e) =>
@@ -91,3 +107,4 @@ export function recoveryTaskHandlers(deps: RecoveryDeps): Record<RecoveryTaskFun
 }
 
 const verificationSchema = verifyInputSchema.shape.verification;
+const releasedSchema = z.strictObject({ released: z.literal(true) });

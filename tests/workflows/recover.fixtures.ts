@@ -7,10 +7,10 @@
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { HANDLERS } from '../../functions/index.ts';
 import type { Probe, Target } from '../../shared/config/schema.ts';
 import { BashCommandRunner } from '../../shared/drivers/local/bash-command-runner.ts';
 import { FileApprovalStore } from '../../shared/drivers/local/file-approval-store.ts';
+import { FileLeaseStore } from '../../shared/drivers/local/file-lease-store.ts';
 import { OutboxNotifier } from '../../shared/drivers/local/outbox-notifier.ts';
 import type {
   CommandHandle,
@@ -205,17 +205,13 @@ export function recoverEngine(options: RecoverEngineOptions): { engine: LocalEng
     approvals: () => new FileApprovalStore({ home: () => home }),
     notifier: () => new OutboxNotifier({ home: () => home, stream: null }),
     fallbackNotifier: () => new OutboxNotifier({ home: () => home, stream: null }),
+    leases: () => new FileLeaseStore({ home: () => home }),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 10))),
     ...factories,
   });
   const tasks = recoveryTaskHandlers(deps);
   const tokens = new TaskTokens();
-  const handlers = Object.fromEntries(
-    RECOVER_FUNCTIONS.map((fn) => [
-      RECOVER_ARNS[fn],
-      fn === 'acquire-lock' || fn === 'release-lock' ? HANDLERS[fn] : tasks[fn],
-    ]),
-  );
+  const handlers = Object.fromEntries(RECOVER_FUNCTIONS.map((fn) => [RECOVER_ARNS[fn], tasks[fn]]));
   const engine = createLocalEngine(recoverWorkflow(RECOVER_ARNS), handlers, {
     stateMachineName: 'stepops-recover',
     taskTokens: tokens,
