@@ -59,7 +59,8 @@ export class FileApprovalStore implements ApprovalStore {
       ) as Partial<ApprovalRecord>;
       return { ...record, ...answer };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return record;
+      // No answer yet, or one being written this instant (read again on the next look).
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || error instanceof SyntaxError) return record;
       throw error;
     }
   }
