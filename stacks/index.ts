@@ -4,6 +4,7 @@
  */
 import { createAlerts } from './alerts.ts';
 import { createApi } from './api.ts';
+import { createRecover } from './recover.ts';
 import { type StageSettings, stageSettings } from './settings.ts';
 import { createStorage } from './storage.ts';
 import { createWorkflows, type DeployWorkflowModule } from './workflows.ts';
@@ -55,8 +56,23 @@ export async function createStacks(options: StacksOptions = {}) {
     stateTableLink: storage.link,
   });
 
+  const recover = createRecover({
+    ...{ stage: $app.stage, account, region, targets: settings.targets, links: [storage.link, alerts.link] },
+    ...{
+      stateTableArn: storage.table.arn,
+      stateTableName: storage.table.name,
+      alertsTopicArn: alerts.topic.arn,
+    },
+    ...(settings.commandLogGroup ? { commandLogGroup: settings.commandLogGroup } : {}),
+    api: api.api,
+    workflow: await import('../workflows/recover.ts'),
+    approvalSecretParameter:
+      process.env.STEPOPS_APPROVAL_SECRET_PARAMETER ?? `/stepops/${$app.stage}/approval-signing-key`,
+  });
+
   return {
     api: api.api.url,
+    recoverStateMachine: recover.stateMachine.arn,
     deployStateMachine: deploy.stateMachine.arn,
     alertsTopic: alerts.topic.arn,
     stateTable: storage.table.name,
