@@ -3,11 +3,20 @@
  * The `stepops` command. Each command lives in `cli/commands/<name>.ts` and exports
  * `register(program)`; adding a command is one line in {@link commands}.
  */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { register as registerDemo } from './commands/demo.ts';
+import { register as registerDeploy } from './commands/deploy.ts';
+import { register as registerFollow } from './commands/follow.ts';
+import { register as registerGraph } from './commands/graph.ts';
+import { register as registerHistory } from './commands/history.ts';
+import { register as registerLogs } from './commands/logs.ts';
 import { register as registerPlan } from './commands/plan.ts';
 import { register as registerApprovals } from './commands/recover.ts';
+import { register as registerRollback } from './commands/rollback.ts';
 import { register as registerRun } from './commands/run.ts';
+import { register as registerStatus } from './commands/status.ts';
+import { register as registerUnlock } from './commands/unlock.ts';
 import { register as registerValidate } from './commands/validate.ts';
 import { reportError } from './output.ts';
 
@@ -18,7 +27,20 @@ const commands: ((program: Command) => void)[] = [
   registerRun,
   registerApprovals,
   registerDemo,
+  registerUnlock,
+  registerDeploy,
+  registerFollow,
+  registerStatus,
+  registerHistory,
+  registerLogs,
+  registerRollback,
+  registerGraph,
 ];
+
+/** The package's version, for `stepops --version`. */
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /**
  * Builds the program with every command registered; errors are thrown, not exited on.
@@ -29,6 +51,7 @@ const commands: ((program: Command) => void)[] = [
 export function buildProgram(): Command {
   const program = new Command('stepops')
     .description('serverless operations orchestrator: deploys, backups, health probes and recovery runbooks')
+    .version(VERSION, '-V, --version', 'print the version')
     .showHelpAfterError('(run "stepops --help" for usage)')
     .exitOverride();
   for (const register of commands) register(program);

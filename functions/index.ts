@@ -10,14 +10,18 @@ import {
 } from '../shared/engine/index.ts';
 import { localArns } from '../workflows/asl.ts';
 import { DEPLOY_FUNCTIONS, type DeployFunction, deployWorkflow } from '../workflows/deploy.ts';
+import { HEALTH_FUNCTIONS, type HealthFunction, healthWorkflow } from '../workflows/health.ts';
 import { handler as acquireLock } from './acquire-lock/handler.ts';
 import { handler as checkHealth } from './check-health/handler.ts';
 import { handler as createSnapshots } from './create-snapshots/handler.ts';
 import { handler as describeBatchFailure } from './describe-batch-failure/handler.ts';
 import { handler as notify } from './notify/handler.ts';
+import { handler as notifyHealthFailure } from './notify-health-failure/handler.ts';
 import { handler as planDeploy } from './plan-deploy/handler.ts';
 import { handler as planRollback } from './plan-rollback/handler.ts';
 import { handler as pollCommand } from './poll-command/handler.ts';
+import { handler as probeTarget } from './probe-target/handler.ts';
+import { handler as recordHealth } from './record-health/handler.ts';
 import { handler as releaseLock } from './release-lock/handler.ts';
 import { handler as resolveHosts } from './resolve-hosts/handler.ts';
 import { handler as sendCommand } from './send-command/handler.ts';
@@ -35,7 +39,13 @@ export const HANDLERS = {
   'plan-rollback': planRollback,
   'release-lock': releaseLock,
   notify,
-} satisfies Record<DeployFunction, unknown> as unknown as Record<DeployFunction, LambdaHandler>;
+  'probe-target': probeTarget,
+  'record-health': recordHealth,
+  'notify-health-failure': notifyHealthFailure,
+} satisfies Record<DeployFunction | HealthFunction, unknown> as unknown as Record<
+  DeployFunction | HealthFunction,
+  LambdaHandler
+>;
 
 export type FunctionName = keyof typeof HANDLERS;
 
@@ -67,6 +77,22 @@ export const LOCAL_DEPLOY_ARNS: Record<DeployFunction, string> = localArns(DEPLO
 export function createLocalDeployEngine(options: EngineOptions = {}): LocalEngine {
   return createLocalEngine(deployWorkflow(LOCAL_DEPLOY_ARNS), handlersByArn(LOCAL_DEPLOY_ARNS), {
     stateMachineName: 'stepops-deploy',
+    ...options,
+  });
+}
+
+/** The ARNs of the health functions on the local engine. */
+export const LOCAL_HEALTH_ARNS: Record<HealthFunction, string> = localArns(HEALTH_FUNCTIONS);
+
+/**
+ * The health workflow on the local engine with the real handlers (built once; start many runs).
+ *
+ * @example
+ * const summary = await createLocalHealthEngine().start({ target: 'demo' }).result;
+ */
+export function createLocalHealthEngine(options: EngineOptions = {}): LocalEngine {
+  return createLocalEngine(healthWorkflow(LOCAL_HEALTH_ARNS), handlersByArn(LOCAL_HEALTH_ARNS), {
+    stateMachineName: 'stepops-health',
     ...options,
   });
 }

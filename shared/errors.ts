@@ -66,3 +66,75 @@ export class RollbackFailedError extends Error {
     this.name = 'RollbackFailedError';
   }
 }
+
+/** SSM reported a command status stepops does not know: the run stops rather than wait forever. */
+export class UnknownCommandStatusError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnknownCommandStatusError';
+  }
+}
+
+/** This run no longer holds its target's lease: it stops before touching another host. */
+export class LeaseLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/** A run could outlast its state machine's timeout (too many batches for the stage's bound). */
+export class RunTooLongError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunTooLongError';
+  }
+}
+
+/**
+ * Characters of an error's message that may enter a workflow's state. A Lambda's uncaught error
+ * becomes the `Cause` of its Task (its message and stack trace as JSON); a message as long as its
+ * input (a 200 KB ref quoted back) would, with the input, push the state over its 256 KiB limit,
+ * and `States.DataLimitExceeded` cannot be caught.
+ */
+export const ERROR_MESSAGE_BUDGET = 2_000;
+/** Stack frames kept with it. */
+export const ERROR_TRACE_FRAMES = 5;
+
+/**
+ * Cuts an error's message to {@link ERROR_MESSAGE_BUDGET} characters (saying how much was cut) and
+ * its stack to {@link ERROR_TRACE_FRAMES} frames, in place; a thrown non-`Error` becomes an `Error`
+ * with a readable message.
+ *
+ * @example
+ * boundError(new InvalidInputError('x'.repeat(10_000))).message.length // 2000
+ */
+export function boundError(error: unknown): Error {
+  const bounded =
+    error instanceof Error
+      ? error
+      : new Error(typeof error === 'string' ? error : `a non-Error value was thrown: ${String(error)}`);
+  const message = bounded.message;
+  if (message.length > ERROR_MESSAGE_BUDGET) {
+    const note = `… [${message.length - ERROR_MESSAGE_BUDGET} more characters cut]`;
+    bounded.message = `${message.slice(0, ERROR_MESSAGE_BUDGET - note.length)}${note}`;
+  }
+  const frames = (bounded.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
+  bounded.stack = [`${bounded.name}: ${bounded.message}`, ...frames.slice(0, ERROR_TRACE_FRAMES)].join('\n');
+  return bounded;
+}
+
+/**
+ * A middy middleware that bounds every error a handler throws (see {@link boundError}), so that
+ * what enters the state as `Cause` stays within its budget.
+ *
+ * @example
+ * middy().use(boundedErrors()).use(injectLambdaContext(logger)).handler(fn)
+ */
+export function boundedErrors(): { onError: (request: { error?: unknown }) => Promise<void> } {
+  return {
+    onError: async (request) => {
+      if (request.error !== undefined && request.error !== null) request.error = boundError(request.error);
+    },
+  };
+}

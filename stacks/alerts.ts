@@ -3,6 +3,7 @@
  * posts each alert to Slack. A failed post is retried by Lambda (twice) and then kept in a
  * dead-letter queue; the alert itself stays on the topic for its other subscribers either way.
  */
+import { stageResourceNames } from '../shared/drivers/options.ts';
 import { parameterStatements } from './permissions.ts';
 import type { StageSettings } from './settings.ts';
 
@@ -29,7 +30,14 @@ export function slackWebhookParameters(settings: StageSettings): string[] {
  * const { topic } = createAlerts({ settings, account, region });
  */
 export function createAlerts(context: AlertsContext) {
-  const topic = new sst.aws.SnsTopic('Alerts');
+  // Named `stepops-<stage>-alerts`: the CLI finds it by the stage name.
+  const topic = new sst.aws.SnsTopic('Alerts', {
+    transform: {
+      topic: (args: aws.sns.TopicArgs) => {
+        args.name = stageResourceNames($app.stage).alertsTopic;
+      },
+    },
+  });
   const link = new sst.Linkable('AlertsTopic', { properties: { arn: topic.arn } });
   const slackWebhook = new sst.Linkable('SlackWebhook', {
     properties: { parameter: context.settings.parameters.slackWebhookUrl },

@@ -7,6 +7,7 @@
 
 import { SNAPSHOT_TAGS } from '../shared/drivers/aws/snapshot-service.ts';
 import { RUN_SHELL_SCRIPT } from '../shared/drivers/aws/ssm-command-runner.ts';
+import { alertsTopicArn } from '../shared/drivers/options.ts';
 import type { Ec2Target } from './settings.ts';
 
 /** The tag an instance must carry, with the target's name as value, to take stepops commands. */
@@ -68,6 +69,8 @@ export function sendCommandStatements(context: PermissionContext): Statement[] {
         { test: 'StringEquals', variable: `ssm:resourceTag/${TARGET_TAG}`, values: targetNames(context) },
       ],
     },
+    // A retried send looks for the command it already sent; ListCommands takes '*' only.
+    { actions: ['ssm:ListCommands'], resources: ['*'] },
   ];
 }
 
@@ -149,9 +152,25 @@ export function leaseStatements(context: PermissionContext): Statement[] {
   ];
 }
 
-/** Publishing alerts to the stage's topic. */
+/**
+ * Publishing alerts to the stage's topic and to every topic a target names as its own
+ * (`alerts.topic`: an ARN, or a name in the stage topic's account and region, as the notifier
+ * resolves it with `alertsTopicArn` of `shared/drivers/options.ts`).
+ */
 export function notifyStatements(context: PermissionContext): Statement[] {
-  return [{ actions: ['sns:Publish'], resources: [context.alertsTopicArn] }];
+  const byTopic = new Map<string, Ec2Target>();
+  for (const target of context.targets) {
+    if (target.alerts.topic && !byTopic.has(target.alerts.topic)) byTopic.set(target.alerts.topic, target);
+  }
+  const resources: $util.Input<string>[] = [context.alertsTopicArn];
+  for (const [topic, target] of [...byTopic].sort(([a], [b]) => a.localeCompare(b))) {
+    resources.push(
+      topic.startsWith('arn:')
+        ? topic
+        : $util.output(context.alertsTopicArn).apply((stack) => alertsTopicArn(target, stack) ?? stack),
+    );
+  }
+  return [{ actions: ['sns:Publish'], resources }];
 }
 
 /** Capabilities that are made of others: host probes find instances and run commands on them. */

@@ -7,7 +7,7 @@
  * engine only: they are left out of the default list, and naming one in `STEPOPS_TARGETS` refuses
  * the deploy with a message that says why.
  */
-import { findTarget, listTargets } from '../shared/config/registry.ts';
+import { findTarget, listTargets, unregisteredTargetFiles } from '../shared/config/registry.ts';
 import type { Target } from '../shared/config/schema.ts';
 
 /** A target with EC2 hosts: the only kind a stage deploys. */
@@ -50,14 +50,22 @@ function isEc2(target: Target): target is Ec2Target {
  *
  * @example
  * stageSettings('prod', { STEPOPS_TARGETS: 'zmanim,shop' }).targets.map((t) => t.name) // ['zmanim', 'shop']
- * @throws StageConfigError when `STEPOPS_TARGETS` names a local target or an unknown one, or no target is left
+ * @throws StageConfigError when `STEPOPS_TARGETS` names a local target or an unknown one, no target is
+ * left, or a file of `targets/` is missing from the registry the Lambdas bundle
  */
 export function stageSettings(
   stage: string,
   env: Record<string, string | undefined> = process.env,
+  /** Where the target files are (tests point it elsewhere). */
+  targetsDir?: string,
 ): StageSettings {
   if (!/^[a-z][a-z0-9-]{0,29}$/.test(stage)) {
     throw new StageConfigError(`stage "${stage}": expected lowercase letters, digits and dashes`);
+  }
+  // The Lambdas know only the targets bundled in targets/index.ts: a file missing there is refused.
+  const unregistered = unregisteredTargetFiles(targetsDir);
+  if (unregistered.length > 0) {
+    throw new StageConfigError(unregistered.map((issue) => `${issue.file}: ${issue.message}`).join('\n'));
   }
   const requested = (env.STEPOPS_TARGETS ?? '')
     .split(',')

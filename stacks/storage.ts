@@ -3,8 +3,10 @@
  * through the TTL attribute `expiresAt` (epoch seconds).
  */
 
+import { stageResourceNames } from '../shared/drivers/options.ts';
+
 /**
- * Creates the state table.
+ * Creates the state table, named `stepops-<stage>-state` (the CLI finds it by the stage name).
  *
  * @example
  * const { table } = createStorage();
@@ -16,6 +18,7 @@ export function createStorage() {
     ttl: 'expiresAt',
     transform: {
       table: (args: aws.dynamodb.TableArgs) => {
+        args.name = stageResourceNames($app.stage).stateTable;
         args.billingMode = 'PAY_PER_REQUEST';
         args.pointInTimeRecovery = { enabled: true };
       },

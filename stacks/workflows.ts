@@ -1,8 +1,10 @@
 /**
  * The deploy workflow in AWS: one `sst.aws.Function` per Lambda of `workflows/deploy.ts`, each with
  * only the permissions of the drivers it calls, and the state machine whose definition is exactly
- * `deployWorkflow(arns)` with the deployed ARNs, logging to CloudWatch Logs.
+ * `deployWorkflow(arns)` with the deployed ARNs and a `TimeoutSeconds` covering the longest real run
+ * of the stage's targets, logging to CloudWatch Logs.
  */
+import type { Target } from '../shared/config/schema.ts';
 import { type Capability, type PermissionContext, statementsFor } from './permissions.ts';
 
 /** How each deploy Lambda runs, and what it may call. */
@@ -21,7 +23,7 @@ export const DEPLOY_FUNCTION_SETTINGS: Record<string, FunctionSettings> = {
   'acquire-lock': { capabilities: ['leases'], memory: '256 MB' },
   'resolve-hosts': { capabilities: ['hosts'], memory: '256 MB' },
   'create-snapshots': { capabilities: ['snapshots'], memory: '256 MB' },
-  'send-command': { capabilities: ['send-commands'], memory: '512 MB' },
+  'send-command': { capabilities: ['send-commands', 'leases'], memory: '512 MB' },
   'poll-command': { capabilities: ['read-commands'], memory: '256 MB' },
   'check-health': { capabilities: ['probes'], memory: '512 MB' },
   'describe-batch-failure': { capabilities: [], memory: '256 MB' },
@@ -37,7 +39,9 @@ export interface DeployWorkflowModule {
   /** Lambda timeout of each function, in seconds. */
   DEPLOY_FUNCTION_TIMEOUTS: Readonly<Record<string, number>>;
   /** The ASL definition for the deployed Lambda ARNs. */
-  deployWorkflow(arns: Record<string, string>): object;
+  deployWorkflow(arns: Record<string, string>, options?: { timeoutSeconds?: number }): object;
+  /** The state machine's `TimeoutSeconds` for the stage's targets: their longest real run. */
+  deployTimeoutSeconds(targets: readonly Target[]): number;
 }
 
 /** Lambda environment the drivers read (`awsResourceNames()` in `shared/drivers/index.ts`). */
@@ -99,7 +103,11 @@ export function createWorkflows(context: WorkflowsContext) {
 
   const arns = Object.fromEntries(Object.entries(functions).map(([folder, fn]) => [folder, fn.arn]));
   const definition = $jsonStringify(
-    $resolve(arns).apply((resolved) => context.workflow.deployWorkflow(resolved)),
+    $resolve(arns).apply((resolved) =>
+      context.workflow.deployWorkflow(resolved, {
+        timeoutSeconds: context.workflow.deployTimeoutSeconds(context.targets),
+      }),
+    ),
   );
 
   const logGroup = new aws.cloudwatch.LogGroup('DeployWorkflowLogs', {

@@ -4,7 +4,7 @@
  * `qdrant_storage`) under Docker Compose (`docker-compose.yml` in `~/ai-chat-node-server`) on one
  * EC2 t3.medium (Ubuntu).
  *
- * Source: ../shared/systems/ai-chat.md. RTO 30 minutes, RPO 24 hours. The document names no
+ * Source: its operations document. RTO 30 minutes, RPO 24 hours. The document names no
  * region, bucket or instance ids: the region is us-east-1, the instance is selected by tags, the
  * bucket is a placeholder for "your-backup-bucket".
  */

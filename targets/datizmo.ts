@@ -3,7 +3,7 @@
  * `/home/ubuntu/formatic-unified` on one Ubuntu 22.04 t3.small in us-east-1, behind Nginx with a
  * Let's Encrypt certificate for datizmo.com; RDS PostgreSQL 14; uploads in S3 (`datizmo-uploads`).
  *
- * Source: ../shared/systems/datizmo.md. The document names no instance or database ids: the
+ * Source: its operations document. The document names no instance or database ids: the
  * instance is selected by tags, the database identifier and the Elastic IP are placeholders to
  * replace with the real ones.
  */

@@ -4,7 +4,7 @@
  * virtualenv `venv/` and `.env.prod`, on an Ubuntu EC2 instance; PostgreSQL `docsai` on the host
  * or on RDS (`DATABASE_HOST` in `.env.prod`).
  *
- * Source: ../shared/systems/docsai.md. The document names neither domain nor health route: the
+ * Source: its operations document. The document names neither domain nor health route: the
  * domain `docsai.example.com` and the route `/health/` are placeholders to replace; the region is
  * the one of its S3 settings (us-east-1); the instance is selected by tags.
  */

@@ -1,6 +1,7 @@
 /**
  * Every target file, imported statically: Lambdas bundle this registry because they cannot load
- * files at run time. Add a line here when adding a file to `targets/` (a test checks it).
+ * files at run time. `validate`, `plan` and `run` read a new file directly; `stepops validate` and
+ * `sst deploy` refuse a file missing here and print the two lines to add.
  */
 import type { TargetInput } from '../shared/config/schema.ts';
 import aiChat from './ai-chat.ts';

@@ -4,7 +4,7 @@
  * MongoDB (container `mongo`), Prometheus :9090, Grafana :3000, Alertmanager :9093,
  * Elasticsearch :9200, Kibana :5601, MinIO :9000/:9001.
  *
- * Source: ../shared/systems/shop.md. Only the gateway is public (and without a documented domain),
+ * Source: its operations document. Only the gateway is public (and without a documented domain),
  * so every HTTP probe runs on the host (`from: 'host'`). The document names no region, bucket or
  * instance ids: the region is us-east-1, the instance is selected by tags, the bucket is a placeholder.
  */

@@ -4,7 +4,7 @@
  * eu-west-1, data on the EBS volume mounted at `/data`, secrets in SSM `/zmanim/prod/*`.
  * Served as https://zmanim.shtetl.io/backend/* through CloudFront and API Gateway.
  *
- * Source: ../shared/systems/zmanim.md. RTO 1 hour, RPO 24 hours. The document names no instance,
+ * Source: its operations document. RTO 1 hour, RPO 24 hours. The document names no instance,
  * volume, Elastic IP or bucket ids: the instance is selected by tags, the rest are placeholders.
  */
 import { defineTarget } from '../shared/config/schema.ts';

@@ -1,18 +1,23 @@
 /**
  * The few typed helpers the workflows share. Every Lambda Task is built with {@link lambdaTask},
  * so each has a timeout, the retry of transient Lambda errors and a catch that leads to a path
- * which notifies (DESIGN rule 2).
+ * which notifies.
  */
 import type { Catcher, JsonObject, Retrier, TaskState } from '../shared/engine/asl.ts';
 
 export type * from '../shared/engine/asl.ts';
 
-/** Errors of the Lambda service itself, worth retrying (the function did not run, or not fully). */
+/**
+ * Errors of the Lambda service itself, worth retrying (the function did not run, or not fully).
+ * `Lambda.ClientExecutionTimeoutException`: the invoke call timed out, though the function may
+ * have run; the functions that act (send-command) are idempotent, so a retry cannot act twice.
+ */
 export const TRANSIENT_LAMBDA_ERRORS = [
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
+  'Lambda.ClientExecutionTimeoutException',
 ] as const;
 
 /** The retrier of transient Lambda errors: 1 s, 2 s, 4 s with full jitter. */

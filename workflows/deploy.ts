@@ -11,6 +11,8 @@
  * names the state that failed.
  */
 
+import type { Target } from '../shared/config/schema.ts';
+import { deployRunBoundSeconds, MAX_LEASE_SECONDS } from '../shared/deploy/bounds.ts';
 import { INITIAL_GATE } from '../shared/deploy/contracts.ts';
 import { BATCH_FAILED_ERROR } from '../shared/deploy/outcome.ts';
 import { type JsonObject, lambdaTask, type State, type StateMachineDefinition } from './asl.ts';
@@ -57,6 +59,30 @@ export const DEPLOY_FUNCTION_TIMEOUTS: Record<DeployFunction, number> = Object.f
   DEPLOY_FUNCTIONS.map((name) => [name, DEPLOY_TASK_TIMEOUTS[name] - 5]),
 ) as Record<DeployFunction, number>;
 
+/** The shortest `TimeoutSeconds` a deploy state machine gets, whatever its targets. */
+export const MIN_DEPLOY_TIMEOUT_SECONDS = 3_600;
+/** `TimeoutSeconds` when none is given (the local engine, the CLI): the longest lease. */
+export const DEFAULT_DEPLOY_TIMEOUT_SECONDS = MAX_LEASE_SECONDS;
+
+/**
+ * The deploy state machine's `TimeoutSeconds` for a stage: the longest real bound of a deploy of
+ * any of its targets (every command to its deadline, every gate, a rollback), at least
+ * {@link MIN_DEPLOY_TIMEOUT_SECONDS}. A run that would need more (more batches than a target's file
+ * lets one assume) is refused at ResolveHosts, before any host changes.
+ *
+ * @example
+ * deployTimeoutSeconds([findTarget('zmanim'), findTarget('shop')]) // e.g. 48_600
+ */
+export function deployTimeoutSeconds(targets: readonly Target[]): number {
+  return Math.max(MIN_DEPLOY_TIMEOUT_SECONDS, ...targets.map(deployRunBoundSeconds));
+}
+
+/** Options of {@link deployWorkflow}. */
+export interface DeployWorkflowOptions {
+  /** The state machine's `TimeoutSeconds` (see {@link deployTimeoutSeconds}). */
+  timeoutSeconds?: number;
+}
+
 /** The state that releases the lock; every path after the lock goes through it. */
 const RELEASE = 'ReleaseLock';
 const NOTIFY = 'Notify';
@@ -74,7 +100,11 @@ const NOTIFY = 'Notify';
  * const definition = deployWorkflow(localArns(DEPLOY_FUNCTIONS));
  * JSON.stringify(definition); // the ASL for aws.sfn.StateMachine
  */
-export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): StateMachineDefinition {
+export function deployWorkflow(
+  arns: Readonly<Record<DeployFunction, string>>,
+  options: DeployWorkflowOptions = {},
+): StateMachineDefinition {
+  const timeoutSeconds = Math.trunc(options.timeoutSeconds ?? DEFAULT_DEPLOY_TIMEOUT_SECONDS);
   const task = (
     fn: DeployFunction,
     options: Omit<Parameters<typeof lambdaTask>[1], 'timeoutSeconds'>,
@@ -109,6 +139,7 @@ export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): 
           'hosts.$': '$.batch.hosts',
           'batchIndex.$': '$.batch.index',
           'maxErrors.$': '$.maxErrors',
+          'startedAt.$': '$$.Execution.StartTime',
         },
         resultPath: '$.command',
         next: 'WaitForDeploy',
@@ -170,7 +201,15 @@ export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): 
           Next: 'DescribeBatchFailure',
         },
       ],
-      ['BatchDeployed', { Type: 'Succeed' }],
+      [
+        'BatchDeployed',
+        {
+          Type: 'Succeed',
+          Comment:
+            'Each batch returns only its index: the Map collects every batch’s output before its ResultPath, and a result over 256 KiB fails the run (States.DataLimitExceeded cannot be caught).',
+          OutputPath: '$.batch.index',
+        },
+      ],
       [
         'DescribeBatchFailure',
         task('describe-batch-failure', {
@@ -211,7 +250,14 @@ export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): 
       catchNext: RELEASE,
     }),
     step('ResolveHosts', 'resolve-hosts', {
-      parameters: { ...plan('target'), ...plan('runId'), ...plan('batchSize') },
+      comment:
+        'Refuses a fleet whose batches could outlast the state machine timeout, before any host changes.',
+      parameters: {
+        ...plan('target'),
+        ...plan('runId'),
+        ...plan('batchSize'),
+        runTimeoutSeconds: timeoutSeconds,
+      },
       resultPath: '$.hosts',
       next: 'SnapshotRequested',
       catchNext: RELEASE,
@@ -259,7 +305,12 @@ export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): 
       catchNext: RELEASE,
     }),
     step('SendRollbackCommand', 'send-command', {
-      parameters: { ...runRef, phase: 'rollback', 'hosts.$': '$.rollback.hosts' },
+      parameters: {
+        ...runRef,
+        phase: 'rollback',
+        'hosts.$': '$.rollback.hosts',
+        'startedAt.$': '$$.Execution.StartTime',
+      },
       resultPath: '$.rollbackCommand',
       next: 'WaitForRollback',
       catchNext: RELEASE,
@@ -372,6 +423,7 @@ export function deployWorkflow(arns: Readonly<Record<DeployFunction, string>>): 
     Comment:
       'stepops deploy: batches behind a health gate, rollback of every touched host, notify on every outcome',
     StartAt: 'PlanDeploy',
+    TimeoutSeconds: timeoutSeconds,
     States: states,
   };
 }

@@ -92,6 +92,8 @@ function formatHealth(target: Target, plan: HealthPlan): string {
     lines.push('', `probe ${probe.name} (${probe.type}, runs on ${probe.runsOn})`, `  ${probe.check}`);
     if (probe.script) lines.push(scriptBlock(`${probe.name} script`, probe.script));
   }
+  if (plan.hostScript)
+    lines.push('', scriptBlock('host probes, one command per host each round', plan.hostScript));
   return lines.join('\n');
 }
 

@@ -5,9 +5,17 @@
  * credentials). Live progress per state, a timeline at the end; exit 0 succeeded, 1 failed, 2 bad
  * input (nothing started).
  */
+
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ConfigError, formatIssue } from '../../shared/config/load.ts';
-import { findTarget } from '../../shared/config/registry.ts';
+import {
+  ConfigError,
+  formatIssue,
+  isTargetPath,
+  loadTargetFile,
+  resolveTargetFile,
+} from '../../shared/config/load.ts';
+import { findTarget, isRegistered, registerTarget } from '../../shared/config/registry.ts';
 import type { Target } from '../../shared/config/schema.ts';
 import type { Execution, LocalEngine, RunResult, TraceEvent } from '../../shared/engine/index.ts';
 import { formatTimeline, readableCause } from '../../shared/engine/index.ts';
@@ -15,6 +23,8 @@ import { InvalidInputError } from '../../shared/errors.ts';
 import { validateRef } from '../../shared/shell/script.ts';
 import { describeHostSelection, EXIT, indent, type Output, stdio } from '../output.ts';
 import { createProgress, formatDuration, type ProgressEvent, type ProgressStream } from '../progress.ts';
+import { recordLocalRun } from '../runs/local.ts';
+import type { StageOptions, StageResources } from '../stage.ts';
 import { registerRunRecover } from './recover.ts';
 
 /** The account and region of the Lambda ARNs a local run binds its handlers to. */
@@ -22,6 +32,7 @@ export const LOCAL_ARN_PREFIX = 'arn:aws:lambda:local:000000000000:function:step
 
 /** Options of {@link runDeploy}. */
 export interface DeployRunOptions {
+  /** A target name (`targets/<name>.ts` or a registered target) or the path of a target file. */
   target: string;
   ref: string;
   reason?: string;
@@ -34,6 +45,12 @@ export interface DeployRunOptions {
   onStart?: (execution: Execution) => void;
   /** Called with every trace event of the run, after the progress display. */
   onEvent?: (event: TraceEvent) => void;
+  /**
+   * The stage whose DynamoDB lease and SNS topic an `ec2` target's run uses (`STEPOPS_STAGE` when
+   * omitted), and for tests the environment and the AWS credential check.
+   */
+  stage?: string;
+  stageOptions?: Omit<StageOptions, 'stage'>;
 }
 
 /** How a deploy run ended, for the caller (the CLI turns it into an exit code). */
@@ -177,15 +194,36 @@ async function releaseAbortedLock(target: Target, result: RunResult, out: Output
 }
 
 /**
+ * The target a run deploys: the file a path names (`./my-target.ts`), a target registered at run
+ * time (fixtures, the demo's lab), or the file `targets/<name>.ts`. A file is loaded as `plan`
+ * loads it, so a new file is seen without any other step, and registered so that the handlers,
+ * called in-process, find the very same target.
+ *
+ * @example
+ * const target = await resolveRunTarget('./targets/billing.ts');
+ * @throws ConfigError for an invalid file, UnknownTargetError for an unknown name
+ */
+export async function resolveRunTarget(nameOrFile: string): Promise<Target> {
+  const fromFile =
+    isTargetPath(nameOrFile) || (!isRegistered(nameOrFile) && existsSync(resolveTargetFile(nameOrFile)));
+  if (!fromFile) return findTarget(nameOrFile);
+  const { target, input } = await loadTargetFile(nameOrFile);
+  registerTarget(input);
+  return findTarget(target.name);
+}
+
+/**
  * Checks everything a run needs before it starts: the target exists and is valid, it deploys, the
  * ref is a ref.
  *
  * @example
- * checkDeployInput({ target: 'demo', ref: 'v2' }).hosts // { type: 'local', directory: '.stepops/demo/host' }
+ * (await checkDeployInput({ target: 'demo', ref: 'v2' })).hosts // { type: 'local', directory: '.stepops/demo/host' }
  * @throws InvalidInputError or ConfigError (exit 2)
  */
-export function checkDeployInput(options: Pick<DeployRunOptions, 'target' | 'ref' | 'reason'>): Target {
-  const target = findTarget(options.target);
+export async function checkDeployInput(
+  options: Pick<DeployRunOptions, 'target' | 'ref' | 'reason'>,
+): Promise<Target> {
+  const target = await resolveRunTarget(options.target);
   if (!target.deploy) throw new InvalidInputError(`target "${target.name}" has no deploy section`);
   validateRef(options.ref);
   if (options.reason !== undefined && options.reason.length > 500) {
@@ -222,7 +260,7 @@ export async function runDeploy(options: DeployRunOptions): Promise<DeployRunRep
   const out = options.output ?? stdio;
   let target: Target;
   try {
-    target = checkDeployInput(options);
+    target = await checkDeployInput(options);
   } catch (error) {
     if (error instanceof ConfigError) {
       for (const issue of error.issues) out.err(formatIssue(issue));
@@ -235,10 +273,65 @@ export async function runDeploy(options: DeployRunOptions): Promise<DeployRunRep
     throw error;
   }
 
+  // An ec2 target takes its stage's lease and alerts, as a deploy started on AWS does.
+  let stage: StageResources | undefined;
+  if (target.hosts.type === 'ec2') {
+    try {
+      const { stageResources } = await import('../stage.ts');
+      stage = await stageResources(target.name, {
+        ...options.stageOptions,
+        ...(options.stage !== undefined ? { stage: options.stage } : {}),
+      });
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      out.err(`stepops: ${error.message}`);
+      return { exitCode: EXIT.invalidInput, error: error.name };
+    }
+  }
+  const restoreEnv = stage ? useStage(stage) : () => undefined;
+  try {
+    return await runOnEngine(target, options, out, stage);
+  } finally {
+    restoreEnv();
+  }
+}
+
+/**
+ * Points the drivers the in-process handlers create at the stage's table and topic, as the
+ * stack's environment points the Lambdas' (the region is the stage's, as `AWS_REGION` is in a
+ * Lambda); returns what puts the environment back.
+ */
+function useStage(stage: StageResources): () => void {
+  const values: Record<string, string> = {
+    STEPOPS_STATE_TABLE: stage.stateTable,
+    STEPOPS_ALERTS_TOPIC_ARN: stage.alertsTopicArn,
+    AWS_REGION: stage.region,
+  };
+  const before = Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, values);
+  return () => {
+    for (const [name, value] of Object.entries(before)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
+
+async function runOnEngine(
+  target: Target,
+  options: DeployRunOptions,
+  out: Output,
+  stage: StageResources | undefined,
+): Promise<DeployRunReport> {
   const engine = await deployEngine();
   out.out(
     `deploy ${target.name} at ${options.ref} on the local engine → ${describeHostSelection(target.hosts)}${options.reason ? ` (reason: ${options.reason})` : ''}`,
   );
+  if (stage) {
+    out.out(
+      `  lease in DynamoDB ${stage.stateTable}, alerts to ${stage.alertsTopicArn}${stage.stage ? ` (stage ${stage.stage})` : ''}`,
+    );
+  }
   // Straight to the terminal when writing to stdout (a spinner needs the real stream), else lines.
   const stream: ProgressStream =
     out === stdio
@@ -261,8 +354,12 @@ export async function runDeploy(options: DeployRunOptions): Promise<DeployRunRep
     requestedBy: options.requestedBy ?? `${process.env.USER ?? 'someone'} (stepops run)`,
   };
   const toProgress = progressMapper();
+  // Recorded under .stepops/runs, so that status, history, logs and follow read local runs too.
+  const recording = recordLocalRun('deploy', input);
   const execution = engine.start(input, {
+    executionName: recording.runId,
     onEvent: (event) => {
+      recording.event(event);
       const shown = toProgress(event);
       if (shown) progress.event(shown);
       options.onEvent?.(event);
@@ -275,6 +372,7 @@ export async function runDeploy(options: DeployRunOptions): Promise<DeployRunRep
   } finally {
     progress.stop();
   }
+  recording.finish(result);
 
   out.out(`\ntimeline\n${indent(formatTimeline(result.trace))}`);
   if (result.error === ABORTED) await releaseAbortedLock(target, result, out);
@@ -330,23 +428,30 @@ export function register(program: Command): void {
     .description('deploy a ref to a target: plan, lock, hosts, batches with health gate, rollback, notify')
     .option('--ref <ref>', 'branch, tag or commit to deploy')
     .option('--reason <text>', 'why: shown in the notifications')
-    .action(async (targetName: string, options: { ref?: string; reason?: string }) => {
+    .option(
+      '--stage <stage>',
+      'ec2 targets: the stage whose lease and alerts topic the run uses (default $STEPOPS_STAGE)',
+    )
+    .action(async (targetName: string, options: { ref?: string; reason?: string; stage?: string }) => {
       if (options.ref === undefined) {
         stdio.err('stepops: run deploy needs --ref <ref> (a branch, tag or commit)');
         process.exitCode = EXIT.invalidInput;
         return;
       }
       let current: Execution | undefined;
-      const onSignal = () => {
-        stdio.err('\nstepops: interrupted: aborting the run');
+      const onSignal = (signal: NodeJS.Signals) => {
+        stdio.err(`\nstepops: ${signal === 'SIGTERM' ? 'terminated' : 'interrupted'}: aborting the run`);
         current?.abort();
       };
+      // SIGTERM (kill, systemd, a CI runner's cancel) ends the run as Ctrl-C does: the lease is released.
       process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
       try {
         const report = await runDeploy({
           target: targetName,
           ref: options.ref,
           ...(options.reason !== undefined ? { reason: options.reason } : {}),
+          ...(options.stage !== undefined ? { stage: options.stage } : {}),
           onStart: (execution) => {
             current = execution;
           },
@@ -354,6 +459,7 @@ export function register(program: Command): void {
         process.exitCode = report.exitCode;
       } finally {
         process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
       }
     });
   registerRunRecover(run);

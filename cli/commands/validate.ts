@@ -3,19 +3,30 @@
  * named) and lists every problem as `file: path: message`. Exit 0 when all are valid, 2 otherwise.
  */
 import type { Command } from 'commander';
-import { formatIssue, loadTargets, resolveTargetFile } from '../../shared/config/load.ts';
+import { formatIssue, isTargetPath, loadTargets, resolveTargetFile } from '../../shared/config/load.ts';
+import { unregisteredTargetFiles } from '../../shared/config/registry.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
 
 /**
  * Validates the named targets (names or file paths), printing ✓ per valid target and every issue of
- * the invalid ones.
+ * the invalid ones. A file of `targets/` missing from the registry in `targets/index.ts` is an issue
+ * too, naming the lines to add.
  *
  * @example
  * const code = await validate(['datizmo', './my-target.ts']);
  * @returns the exit code
  */
-export async function validate(names: readonly string[], output: Output = stdio): Promise<number> {
-  const { targets, issues } = await loadTargets(names);
+export async function validate(
+  names: readonly string[],
+  output: Output = stdio,
+  targetsDir?: string,
+): Promise<number> {
+  const loaded = await loadTargets(names, targetsDir);
+  const named = names.filter((name) => !isTargetPath(name));
+  // A file the Lambdas' registry lacks would validate, plan and run here but be unknown on AWS.
+  const unregistered = unregisteredTargetFiles(targetsDir, names.length === 0 ? undefined : named);
+  const targets = loaded.targets.filter((t) => !unregistered.some((issue) => issue.target === t.name));
+  const issues = [...loaded.issues, ...unregistered];
   for (const target of targets) output.out(`✓ ${target.name}`);
   for (const issue of issues) output.err(formatIssue(issue));
   const invalidFiles = new Set(issues.map((i) => i.file)).size;

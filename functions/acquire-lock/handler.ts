@@ -9,6 +9,7 @@ import { acquireLockInputSchema, lockSchema } from '../../shared/deploy/contract
 import { deployDepsWith } from '../../shared/deploy/deps.ts';
 import { acquireLockStep } from '../../shared/deploy/steps.ts';
 import { leaseStoreFor } from '../../shared/drivers/leases.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'acquire-lock' } });
@@ -16,6 +17,7 @@ const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 
 const deps = deployDepsWith({ leases: (target) => leaseStoreFor(target) });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: acquireLockInputSchema }))
   .handler(async (event) => {

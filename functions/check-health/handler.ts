@@ -9,6 +9,8 @@ import { checkHealthInputSchema, gateStateSchema } from '../../shared/deploy/con
 import { deployDepsWith } from '../../shared/deploy/deps.ts';
 import { checkHealthStep } from '../../shared/deploy/steps.ts';
 import { probeRunnerFor } from '../../shared/drivers/probes.ts';
+import { boundedErrors } from '../../shared/errors.ts';
+import { DEPLOY_FUNCTION_TIMEOUTS } from '../../workflows/deploy.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'check-health' } });
@@ -16,10 +18,16 @@ const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 
 const deps = deployDepsWith({ probes: (target) => probeRunnerFor(target) });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: checkHealthInputSchema }))
   .handler(async (event, context) => {
-    const result = await checkHealthStep(event, deps, () => context.getRemainingTimeInMillis());
+    // The time left of this invocation; the function's deployed timeout bounds it when the context
+    // says more (the local engine counts from the Task's timeout, 5 s longer).
+    const started = Date.now();
+    const functionEnd = started + DEPLOY_FUNCTION_TIMEOUTS['check-health'] * 1000;
+    const remaining = () => Math.min(context.getRemainingTimeInMillis(), functionEnd - Date.now());
+    const result = await checkHealthStep(event, deps, remaining);
     logger.info('health gate', {
       status: result.status,
       rounds: result.rounds,

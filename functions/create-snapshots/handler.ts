@@ -9,6 +9,7 @@ import { createSnapshotsInputSchema, snapshotsSchema } from '../../shared/deploy
 import { deployDepsWith } from '../../shared/deploy/deps.ts';
 import { createSnapshotsStep } from '../../shared/deploy/steps.ts';
 import { snapshotServiceFor } from '../../shared/drivers/snapshots.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'create-snapshots' } });
@@ -16,6 +17,7 @@ const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 
 const deps = deployDepsWith({ snapshots: (target) => snapshotServiceFor(target) });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: createSnapshotsInputSchema }))
   .handler(async (event) => {

@@ -7,11 +7,13 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { batchFailedSchema, describeBatchFailureInputSchema } from '../../shared/deploy/contracts.ts';
 import { describeBatchFailureStep } from '../../shared/deploy/steps.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'describe-batch-failure' } });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: describeBatchFailureInputSchema }))
   .handler(async (event) => {

@@ -1,18 +1,21 @@
 /**
  * Subscribed to the alerts topic: posts each alert to Slack. Wiring only; the logic is
  * `forwardToSlack` in `shared/alerts/forward.ts`. A failed post is logged and rethrown so that
- * Lambda's asynchronous retries (then the dead-letter queue) take it again.
+ * Lambda's asynchronous retries (then the dead-letter queue) take it again; a message that is not a
+ * stepops notification is logged with its SNS message id, then thrown to the dead-letter queue too.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import middy from '@middy/core';
-import type * as z from 'zod';
+import type { Context } from 'aws-lambda';
 import {
   forwardToSlack,
-  type notificationSchema,
-  snsNotificationsSchema,
+  MalformedAlertError,
+  readSnsAlerts,
+  type SnsAlertEvent,
+  snsEventSchema,
 } from '../../shared/alerts/forward.ts';
 import { linked } from '../../shared/api/resources.ts';
 import { ParameterCache } from '../../shared/api/secrets.ts';
@@ -20,6 +23,8 @@ import { findTarget } from '../../shared/config/registry.ts';
 
 const logger = new Logger({ serviceName: 'stepops-alerts' });
 const secrets = new ParameterCache(new SSMClient({}));
+/** Milliseconds kept in hand at the end of the invocation, to log and return before Lambda stops it. */
+const END_MARGIN_MS = 3000;
 
 function targetWebhookParameter(target: string): string | undefined {
   try {
@@ -29,12 +34,24 @@ function targetWebhookParameter(target: string): string | undefined {
   }
 }
 
-export const handler = middy()
+export const handler = middy<SnsAlertEvent, void, Error, Context>()
   .use(injectLambdaContext(logger, { logEvent: false }))
-  .use(parser({ schema: snsNotificationsSchema }))
-  .handler(async (notifications: z.infer<typeof notificationSchema>[]) => {
-    for (const notification of notifications) {
+  .use(parser({ schema: snsEventSchema }))
+  .handler(async (event, context) => {
+    const deadline = Date.now() + context.getRemainingTimeInMillis() - END_MARGIN_MS;
+    const malformed: string[] = [];
+    for (const alert of readSnsAlerts(event)) {
+      if ('problem' in alert) {
+        logger.error('malformed alert: not a stepops notification', {
+          messageId: alert.messageId,
+          problem: alert.problem,
+        });
+        malformed.push(alert.messageId);
+        continue;
+      }
+      const { notification } = alert;
       const about = {
+        messageId: alert.messageId,
         target: notification.target,
         workflow: notification.workflow,
         outcome: notification.outcome,
@@ -46,6 +63,7 @@ export const handler = middy()
           defaultWebhookParameter: linked('SlackWebhook').parameter,
           targetWebhookParameter,
           logger,
+          post: { deadline },
         });
         logger.info('alert posted to Slack', about);
       } catch (error) {
@@ -57,4 +75,5 @@ export const handler = middy()
         throw error;
       }
     }
+    if (malformed.length > 0) throw new MalformedAlertError(malformed);
   });

@@ -8,7 +8,9 @@ import middy from '@middy/core';
 import { notifyInputSchema, runOutcomeSchema } from '../../shared/deploy/contracts.ts';
 import { deployDepsWith } from '../../shared/deploy/deps.ts';
 import { notifyStep } from '../../shared/deploy/steps.ts';
+import { asNotificationError } from '../../shared/drivers/fan-out-notifier.ts';
 import { fallbackNotifierFor, notifierFor } from '../../shared/drivers/notifier.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'notify' } });
@@ -19,10 +21,15 @@ const deps = deployDepsWith({
 });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: notifyInputSchema }))
   .handler(async (event) => {
-    const result = await notifyStep(event, deps);
+    // A notifier that rejects with `undefined`, a string or a null-prototype object still ends the
+    // state with a named error and a readable cause (the workflow's NotifyFailed reads the cause).
+    const result = await notifyStep(event, deps).catch((error: unknown) => {
+      throw asNotificationError(error);
+    });
     logger.info('run outcome', {
       outcome: result.outcome,
       error: result.error,

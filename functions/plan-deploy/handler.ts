@@ -8,6 +8,7 @@ import middy from '@middy/core';
 import { deployPlanSummarySchema, planDeployInputSchema } from '../../shared/deploy/contracts.ts';
 import { deployDepsWith } from '../../shared/deploy/deps.ts';
 import { planDeployStep } from '../../shared/deploy/steps.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'plan-deploy' } });
@@ -15,6 +16,7 @@ const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 
 const deps = deployDepsWith({});
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: planDeployInputSchema }))
   .handler(async (event) => {

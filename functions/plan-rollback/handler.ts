@@ -7,11 +7,13 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { planRollbackInputSchema, rollbackPlanSchema } from '../../shared/deploy/contracts.ts';
 import { planRollbackStep } from '../../shared/deploy/steps.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'plan-rollback' } });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: planRollbackInputSchema }))
   .handler(async (event) => {

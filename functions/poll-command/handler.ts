@@ -9,6 +9,7 @@ import { commandStatusSchema, pollCommandInputSchema } from '../../shared/deploy
 import { deployDepsWith } from '../../shared/deploy/deps.ts';
 import { pollCommandStep } from '../../shared/deploy/steps.ts';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'poll-command' } });
@@ -16,6 +17,7 @@ const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 
 const deps = deployDepsWith({ commands: (target) => commandRunnerFor(target) });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: pollCommandInputSchema }))
   .handler(async (event, context) => {

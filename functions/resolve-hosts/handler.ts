@@ -9,6 +9,7 @@ import { resolvedHostsSchema, resolveHostsInputSchema } from '../../shared/deplo
 import { deployDepsWith } from '../../shared/deploy/deps.ts';
 import { resolveHostsStep } from '../../shared/deploy/steps.ts';
 import { hostDirectoryFor } from '../../shared/drivers/hosts.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'resolve-hosts' } });
@@ -16,6 +17,7 @@ const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 
 const deps = deployDepsWith({ hosts: (target) => hostDirectoryFor(target) });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: resolveHostsInputSchema }))
   .handler(async (event) => {

@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import type { Notification } from '../drivers/ports.ts';
-import { type PostToSlackOptions, postToSlack, slackMessage } from './slack.ts';
+import { checkWebhookUrl, type PostToSlackOptions, postToSlack, slackMessage } from './slack.ts';
 
 /** The JSON of a {@link Notification}, as the SNS notifier publishes it. */
 export const notificationSchema = z.object({
@@ -38,18 +38,52 @@ const notificationMessageSchema = z
   .pipe(notificationSchema);
 
 /**
- * The SNS event the forwarder receives, to the notifications its records carry. Our own schema of
- * the few fields read rather than Powertools' `SnsEnvelope` and `JSONStringified`, which import the
- * whole of zod (`import { z }`) and so put all of it in the bundle.
+ * The SNS event the forwarder receives: the few fields read, each record's message left as text so
+ * that one malformed message can be reported with its id. Our own schema rather than Powertools'
+ * `SnsEnvelope`, which imports the whole of zod (`import { z }`) and so puts all of it in the bundle.
  *
  * @example
- * snsNotificationsSchema.parse({ Records: [{ Sns: { Message: JSON.stringify(notification) } }] }) // [notification]
+ * snsEventSchema.parse({ Records: [{ Sns: { MessageId: 'm-1', Message: '{…}' } }] })
  */
-export const snsNotificationsSchema = z
-  .object({
-    Records: z.array(z.object({ Sns: z.object({ Message: notificationMessageSchema }) })),
-  })
-  .transform((event) => event.Records.map((record) => record.Sns.Message));
+export const snsEventSchema = z.object({
+  Records: z.array(z.object({ Sns: z.object({ MessageId: z.string().optional(), Message: z.string() }) })),
+});
+export type SnsAlertEvent = z.infer<typeof snsEventSchema>;
+
+/** One record of the event: the notification it carries, or why it carries none. */
+export type SnsAlert =
+  | { messageId: string; notification: Notification }
+  | { messageId: string; problem: string };
+
+/**
+ * Reads each record's message as a notification; a malformed one is kept with its message id and
+ * the first problem (the path and what was expected, never the message itself).
+ *
+ * @example
+ * readSnsAlerts({ Records: [{ Sns: { MessageId: 'm-1', Message: 'hello' } }] })
+ * // [{ messageId: 'm-1', problem: 'the SNS message is not JSON' }]
+ */
+export function readSnsAlerts(event: SnsAlertEvent): SnsAlert[] {
+  return event.Records.map((record, index) => {
+    const messageId = record.Sns.MessageId ?? `record ${index}`;
+    const parsed = notificationMessageSchema.safeParse(record.Sns.Message);
+    if (parsed.success) return { messageId, notification: parsed.data };
+    const issue = parsed.error.issues[0];
+    const path = issue?.path.map(String).join('.') ?? '';
+    return {
+      messageId,
+      problem: `${path ? `${path}: ` : ''}${issue?.message ?? 'not a stepops notification'}`,
+    };
+  });
+}
+
+/** SNS delivered messages that are not stepops notifications; thrown so they end in the dead-letter queue. */
+export class MalformedAlertError extends Error {
+  constructor(messageIds: readonly string[]) {
+    super(`${messageIds.length} SNS message(s) are not stepops notifications: ${messageIds.join(', ')}`);
+    this.name = 'MalformedAlertError';
+  }
+}
 
 /** What the forwarder needs from the outside world. */
 export interface ForwarderDeps {
@@ -68,11 +102,12 @@ export interface ForwarderDeps {
  *
  * @example
  * await forwardToSlack(notification, { parameter: (n) => secrets.get(n), defaultWebhookParameter: '/stepops/prod/slack-webhook-url', logger });
+ * @throws SlackWebhookUrlError when the parameter does not hold an https URL (nothing is posted)
  * @throws SlackPostError when Slack refused the message or could not be reached after the retries
  */
 export async function forwardToSlack(notification: Notification, deps: ForwarderDeps): Promise<void> {
   const parameter = deps.targetWebhookParameter?.(notification.target) ?? deps.defaultWebhookParameter;
-  const url = await deps.parameter(parameter);
+  const url = checkWebhookUrl(await deps.parameter(parameter), parameter);
   await postToSlack(url, slackMessage(notification), {
     ...deps.post,
     log: (line) => deps.logger.info(line, { target: notification.target, runId: notification.runId }),

@@ -167,7 +167,33 @@ export function slackMessage(notification: Notification): SlackMessage {
       { type: 'mrkdwn', text: clip(escapeMrkdwn(`run ${n.runId} · ${n.at}`), SLACK_LIMITS.sectionText) },
     ],
   });
-  return { text: clip(`${title} — ${n.summary}`, SLACK_LIMITS.sectionText), blocks };
+  // The fallback text is mrkdwn too (notifications, screen readers): escaped like the blocks, so
+  // that `<!channel>` or `<https://…|link>` in a summary never pings or links.
+  return { text: clip(escapeMrkdwn(`${title} — ${n.summary}`), SLACK_LIMITS.sectionText), blocks };
+}
+
+/** What a Slack webhook URL must look like: https, no whitespace. */
+export const SLACK_WEBHOOK_URL_PATTERN = /^https:\/\/\S+$/;
+
+/** The value of a webhook parameter is not an https URL. The message names the parameter, never the value. */
+export class SlackWebhookUrlError extends Error {
+  constructor(parameterName: string) {
+    super(`the Slack webhook parameter ${parameterName} does not hold an https URL`);
+    this.name = 'SlackWebhookUrlError';
+  }
+}
+
+/**
+ * Checks the value read from a webhook parameter: only an https URL is posted to (an http URL would
+ * send the alert, and the webhook's secret path, in clear).
+ *
+ * @example
+ * checkWebhookUrl(await secrets.get('/stepops/slack'), '/stepops/slack') // the URL
+ * @throws SlackWebhookUrlError naming the parameter, never its value
+ */
+export function checkWebhookUrl(value: string | undefined, parameterName: string): string {
+  if (!value || !SLACK_WEBHOOK_URL_PATTERN.test(value)) throw new SlackWebhookUrlError(parameterName);
+  return value;
 }
 
 /**
@@ -196,9 +222,19 @@ export interface PostToSlackOptions {
   baseDelayMs?: number;
   /** Seconds one attempt may take (default 10). */
   timeoutSeconds?: number;
-  /** Receives one line per retry; the URL is never part of it. */
+  /** Receives one line per retry and the line that gives up; the URL is never part of it. */
   log?: (message: string) => void;
+  /**
+   * Epoch milliseconds by which the post must be over (a Lambda's end, less a margin): attempts are
+   * cut to the time left, and a wait (`Retry-After` or backoff) that would end past it gives up now.
+   */
+  deadline?: number;
+  /** The clock (epoch ms), for tests. */
+  now?: () => number;
 }
+
+/** The shortest attempt worth starting before the deadline. */
+const MIN_ATTEMPT_MS = 1000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -217,7 +253,8 @@ function failureOf(error: unknown): string {
 }
 
 /**
- * Posts a message to a Slack incoming webhook. Retries 5xx, 429 (honouring `Retry-After`, capped)
+ * Posts a message to a Slack incoming webhook. Retries 5xx, 429 (honouring `Retry-After`: capped at
+ * 30 s without a deadline; with one, a wait that would end past it gives up at once and logs why)
  * and network errors with exponential backoff; other 4xx answers fail at once. Errors and log lines
  * say what happened (`Slack webhook answered 500`) and never include the URL.
  *
@@ -233,17 +270,25 @@ export async function postToSlack(
   const attempts = Math.max(1, options.attempts ?? 3);
   const doFetch = options.fetch ?? fetch;
   const baseDelay = options.baseDelayMs ?? 500;
+  const now = options.now ?? Date.now;
+  const left = () => (options.deadline === undefined ? Number.POSITIVE_INFINITY : options.deadline - now());
   const body = JSON.stringify(payload);
   let lastProblem = 'Slack webhook was not called';
   let lastStatus: number | undefined;
   for (let attempt = 1; attempt <= attempts; attempt++) {
     let retryAfterMs: number | undefined;
+    const timeoutMs = Math.min((options.timeoutSeconds ?? 10) * 1000, left());
+    if (timeoutMs < MIN_ATTEMPT_MS) {
+      const line = `${lastProblem}; no time left for attempt ${attempt} of ${attempts}, giving up`;
+      options.log?.(line);
+      throw new SlackPostError(line, lastStatus);
+    }
     try {
       const response = await doFetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body,
-        signal: AbortSignal.timeout((options.timeoutSeconds ?? 10) * 1000),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       // Slack answers errors with a short code (`invalid_payload`, `no_service`); anything else is
       // not repeated, since a stand-in or proxy could echo the request.
@@ -255,7 +300,10 @@ export async function postToSlack(
       if (response.status !== 429 && response.status < 500)
         throw new SlackPostError(lastProblem, response.status);
       const retryAfter = Number(response.headers.get('retry-after'));
-      if (Number.isFinite(retryAfter) && retryAfter > 0) retryAfterMs = Math.min(retryAfter, 30) * 1000;
+      if (Number.isFinite(retryAfter) && retryAfter > 0) {
+        // Without a deadline, a wait is capped; with one, Slack's wait is honoured if it fits.
+        retryAfterMs = (options.deadline === undefined ? Math.min(retryAfter, 30) : retryAfter) * 1000;
+      }
     } catch (error) {
       if (error instanceof SlackPostError) throw error;
       lastStatus = undefined;
@@ -263,6 +311,13 @@ export async function postToSlack(
     }
     if (attempt < attempts) {
       const delay = retryAfterMs ?? Math.round(baseDelay * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
+      const remaining = left();
+      if (delay + MIN_ATTEMPT_MS > remaining) {
+        const asked = retryAfterMs === undefined ? `a retry in ${delay} ms` : `Retry-After ${delay / 1000} s`;
+        const line = `${lastProblem}; ${asked} is longer than the ${Math.max(0, Math.floor(remaining / 1000))} s left, giving up after attempt ${attempt} of ${attempts}`;
+        options.log?.(line);
+        throw new SlackPostError(line, lastStatus);
+      }
       options.log?.(`${lastProblem}; retrying in ${delay} ms (attempt ${attempt} of ${attempts})`);
       await sleep(delay);
     }

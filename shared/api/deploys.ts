@@ -30,7 +30,7 @@ import {
 } from './execution.ts';
 import { header, json, parseJsonBody, rawBody, toResponse } from './http.ts';
 import type { LeaseReader } from './leases.ts';
-import { type DeployRequest, mapPushEvent, parseDeployRequest } from './request.ts';
+import { type DeployRequest, mapPushEvent, parseDeployRequest, pushedCommitOf } from './request.ts';
 
 /** Where the API's secrets live: SSM parameter names (never the values). */
 export interface ApiSecretNames {
@@ -59,7 +59,23 @@ export interface DeployApiDeps {
   logger: ApiLogger;
   /** Idempotency key of a request that brought none. */
   randomKey?: () => string;
+  /** The clock, in epoch milliseconds (`Date.now` by default). */
+  now?: () => number;
 }
+
+/** What starting a deploy needs (the CLI starts deploys through the same checks as the API). */
+export type StartDeps = Pick<
+  DeployApiDeps,
+  'sfn' | 'stateMachineArn' | 'leases' | 'findTarget' | 'stageTargets' | 'logger' | 'now'
+>;
+
+/**
+ * How long a pushed commit counts as deployed: a push of a commit that a run started less than
+ * this long ago (still running, or succeeded) is answered as a replay of that run. Long enough for
+ * the pushes one `git push --follow-tags` makes (the branch and the tag, same commit), short enough
+ * that the same commit pushed again later (after a rollback, say) deploys again.
+ */
+export const RECENT_PUSH_SECONDS = 3600;
 
 /**
  * What the deploy workflow receives as its execution input (`deployRequestSchema` of
@@ -74,7 +90,7 @@ export interface DeployExecutionInput {
 }
 
 /** Who asked for a deploy and under which idempotency key. */
-interface Caller {
+export interface Caller {
   source: 'github' | 'key' | 'random';
   key: string;
   requestedBy: string;
@@ -117,7 +133,7 @@ export function deployableTarget(
 }
 
 async function describe(
-  deps: DeployApiDeps,
+  deps: Pick<DeployApiDeps, 'sfn'>,
   arn: string,
 ): Promise<DescribeExecutionCommandOutput | undefined> {
   try {
@@ -154,7 +170,45 @@ function replay(
   });
 }
 
-async function runningDeployOf(deps: DeployApiDeps, target: string): Promise<string | undefined> {
+/**
+ * The run of `target` started in the last {@link RECENT_PUSH_SECONDS} for a push of `commit` that
+ * is running or succeeded. `ListExecutions` answers newest first, so paging stops at the first
+ * execution older than the window.
+ */
+async function recentDeployOfCommit(
+  deps: StartDeps,
+  target: string,
+  commit: string,
+): Promise<DescribeExecutionCommandOutput | undefined> {
+  const own = new RegExp(`^${target}-[0-9a-f]{16}$`);
+  const since = (deps.now ?? Date.now)() - RECENT_PUSH_SECONDS * 1000;
+  for await (const page of paginateListExecutions(
+    { client: deps.sfn },
+    { stateMachineArn: deps.stateMachineArn },
+  )) {
+    for (const execution of page.executions ?? []) {
+      if (execution.startDate && execution.startDate.getTime() < since) return undefined;
+      if (!own.test(execution.name ?? '') || !execution.executionArn) continue;
+      if (execution.status !== 'RUNNING' && execution.status !== 'SUCCEEDED') continue;
+      const described = await describe(deps, execution.executionArn);
+      if (!described) continue;
+      let input: Partial<DeployExecutionInput> = {};
+      try {
+        input = JSON.parse(described.input ?? '{}') as Partial<DeployExecutionInput>;
+      } catch {
+        continue;
+      }
+      if (input.requestedBy?.startsWith('github') && pushedCommitOf(input.reason) === commit)
+        return described;
+    }
+  }
+  return undefined;
+}
+
+async function runningDeployOf(
+  deps: Pick<DeployApiDeps, 'sfn' | 'stateMachineArn'>,
+  target: string,
+): Promise<string | undefined> {
   const own = new RegExp(`^${target}-[0-9a-f]{16}$`);
   for await (const page of paginateListExecutions(
     { client: deps.sfn },
@@ -168,15 +222,17 @@ async function runningDeployOf(deps: DeployApiDeps, target: string): Promise<str
 
 /**
  * Starts a deploy, once: checks the target's lease and running executions, then `StartExecution`
- * under the idempotent name. A replayed request answers the execution it started the first time.
+ * under the idempotent name. A replayed request answers the execution it started the first time;
+ * a push of a commit that a recent run deployed ({@link RECENT_PUSH_SECONDS}) answers that run.
  *
  * @returns 202 `{ executionArn, consoleUrl }`
  * @throws ApiError 409 when the target is locked or a deploy of it is running
  */
 export async function startDeployExecution(
-  deps: DeployApiDeps,
+  deps: StartDeps,
   request: DeployRequest,
   caller: Caller,
+  push: { commit?: string } = {},
 ): Promise<APIGatewayProxyStructuredResultV2> {
   deployableTarget(deps, request.target);
   const name = executionName(request.target, caller.source, caller.key);
@@ -193,6 +249,20 @@ export async function startDeployExecution(
   if (existing) {
     deps.logger.info('deploy request replayed', log);
     return replay(existing, input);
+  }
+  if (push.commit) {
+    const recent = await recentDeployOfCommit(deps, request.target, push.commit);
+    if (recent?.executionArn) {
+      const id = recent.executionArn.split(':').pop();
+      deps.logger.info('pushed commit already deployed', { ...log, commit: push.commit, by: id });
+      return json(202, {
+        id,
+        executionArn: recent.executionArn,
+        consoleUrl: consoleUrl(recent.executionArn),
+        replayed: true,
+        replayedBecause: `commit ${push.commit} was deployed by run ${id} less than ${RECENT_PUSH_SECONDS / 60} minutes ago`,
+      });
+    }
   }
   const lease = await deps.leases.holder(request.target);
   if (lease) {
@@ -294,11 +364,16 @@ async function handleWebhook(
     deps.logger.info('push ignored', { delivery, reason: decision.reason });
     return json(200, { ignored: decision.reason });
   }
-  return startDeployExecution(deps, decision.request, {
-    source: 'github',
-    key: delivery,
-    requestedBy: decision.sender ? `github:${decision.sender}` : 'github',
-  });
+  return startDeployExecution(
+    deps,
+    decision.request,
+    {
+      source: 'github',
+      key: delivery,
+      requestedBy: decision.sender ? `github:${decision.sender}` : 'github',
+    },
+    decision.commit ? { commit: decision.commit } : {},
+  );
 }
 
 function answerError(error: unknown, deps: Pick<DeployApiDeps, 'logger'>): APIGatewayProxyStructuredResultV2 {

@@ -167,23 +167,72 @@ export function deployStatus(
     ...(execution.stopDate ? { stoppedAt: execution.stopDate.toISOString() } : {}),
   };
   if (status === 'failed' || status === 'timed-out' || status === 'aborted') {
-    // The newest failure of a task tells where it broke; the execution's own error says how it ended.
+    const failedState = failedStateOf(execution, newestFirst);
+    if (failedState) result.failedState = failedState;
     const taskFailure = newestFirst.find(
       (e) => FAILURE_TYPES.has(e.type ?? '') && !e.type!.startsWith('Execution'),
     );
     const failure = taskFailure ? failureOf(taskFailure) : undefined;
-    if (taskFailure) {
-      const failedIn = newestFirst.find(
-        (e) => e.stateEnteredEventDetails?.name !== undefined && (e.id ?? 0) < (taskFailure.id ?? 0),
-      );
-      if (failedIn) result.failedState = failedIn.stateEnteredEventDetails!.name!;
-    } else if (lastEntered) {
-      result.failedState = lastEntered.stateEnteredEventDetails!.name!;
-    }
     const error = execution.error ?? failure?.error;
     const cause = execution.cause ?? failure?.cause;
     if (error) result.error = error;
     if (cause) result.cause = cause.slice(0, 2000);
   }
   return result;
+}
+
+/** The states a failed run passes through after the failure itself: never the state that failed. */
+const TERMINAL_STATES = new Set(['Failed', 'NotifyFailed', 'RunSucceeded', 'Succeeded']);
+
+function parseObject(text: string | undefined): Record<string, unknown> | undefined {
+  if (!text) return undefined;
+  try {
+    const value = JSON.parse(text) as unknown;
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The state a run failed in, as the workflow itself recorded it: the `failedState` of the outcome
+ * the `Notify` step returned (the Lambda's own output, which history never truncates below 256 KiB,
+ * or the state's output), else the `failed state:` line of the cause the run ended with (the text
+ * `summarizeDeploy` writes), else the state of the newest Lambda failure, else the last state
+ * entered that is not a terminal state.
+ */
+function failedStateOf(
+  execution: Pick<DescribeExecutionCommandOutput, 'cause'>,
+  newestFirst: readonly HistoryEvent[],
+): string | undefined {
+  const notifyExit = newestFirst.find((e) => e.stateExitedEventDetails?.name === 'Notify');
+  if (notifyExit) {
+    const lambda = newestFirst.find(
+      (e) => e.id === notifyExit.previousEventId && e.lambdaFunctionSucceededEventDetails,
+    );
+    const fromLambda = parseObject(lambda?.lambdaFunctionSucceededEventDetails?.output)?.failedState;
+    if (typeof fromLambda === 'string' && fromLambda) return fromLambda;
+    const outcome = parseObject(notifyExit.stateExitedEventDetails?.output)?.outcome as
+      | Record<string, unknown>
+      | undefined;
+    if (typeof outcome?.failedState === 'string' && outcome.failedState) return outcome.failedState;
+  }
+  const line = /^(?:rollback failed state|failed state): ([A-Za-z0-9_-]+)/m.exec(execution.cause ?? '');
+  if (line) return line[1];
+  const taskFailure = newestFirst.find(
+    (e) => FAILURE_TYPES.has(e.type ?? '') && !e.type!.startsWith('Execution'),
+  );
+  if (taskFailure) {
+    return newestFirst.find(
+      (e) => e.stateEnteredEventDetails?.name !== undefined && (e.id ?? 0) < (taskFailure.id ?? 0),
+    )?.stateEnteredEventDetails?.name;
+  }
+  return newestFirst.find(
+    (e) =>
+      e.stateEnteredEventDetails?.name !== undefined &&
+      !TERMINAL_STATES.has(e.stateEnteredEventDetails.name) &&
+      e.type !== 'FailStateEntered',
+  )?.stateEnteredEventDetails?.name;
 }

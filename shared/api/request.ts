@@ -71,14 +71,37 @@ export const pushEventSchema = z.object({
   sender: z.object({ login: z.string() }).optional(),
 });
 
+/** A full commit id as GitHub sends `after`: SHA-1 (40 hex) or SHA-256 (64 hex); all zeros is a deletion. */
+export const COMMIT_PATTERN = /^(?!0+$)(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/**
+ * The pushed commit a deploy's `reason` names (`push to acme/app at <commit>`), if any.
+ *
+ * @example
+ * pushedCommitOf('push to acme/app at a1b2…5678') // 'a1b2…5678'
+ */
+export function pushedCommitOf(reason: unknown): string | undefined {
+  if (typeof reason !== 'string') return undefined;
+  const match = / at ([0-9a-f]{40}|[0-9a-f]{64})$/.exec(reason);
+  return match?.[1];
+}
+
 /** What a push event asks for: a deploy, or nothing (with the reason). */
 export type PushDecision =
-  | { action: 'deploy'; request: DeployRequest; repository: string; sender?: string }
+  | {
+      action: 'deploy';
+      request: DeployRequest;
+      repository: string;
+      sender?: string;
+      /** The pushed commit (`after`), when the event names one. */
+      commit?: string;
+    }
   | { action: 'ignore'; reason: string };
 
 /**
  * Maps a GitHub `push` event to a deploy: `refs/tags/<tag>` deploys `<tag>`, `refs/heads/<branch>`
- * deploys `<branch>` when it is the repository's default branch; the target is the one whose
+ * deploys `<branch>` when it is the repository's default branch (a branch push whose event names no
+ * default branch is ignored: the filter fails closed); the target is the one whose
  * `repository` is the event's `repository.full_name`. Branch deletions and pushes to other branches
  * are ignored (answered 200, nothing started).
  *
@@ -99,7 +122,15 @@ export function mapPushEvent(event: unknown, targets: readonly Target[]): PushDe
     ref = push.ref.slice('refs/tags/'.length);
   } else if (push.ref.startsWith('refs/heads/')) {
     ref = push.ref.slice('refs/heads/'.length);
-    if (push.repository.default_branch !== undefined && ref !== push.repository.default_branch) {
+    // Fail closed: without the default branch, no branch push can be shown to be the deployed one.
+    if (push.repository.default_branch === undefined) {
+      return {
+        action: 'ignore',
+        reason:
+          'the push event names no repository.default_branch: branch pushes are not deployed without it',
+      };
+    }
+    if (ref !== push.repository.default_branch) {
       return {
         action: 'ignore',
         reason: `pushes to branches other than the default branch (${push.repository.default_branch}) are not deployed`,
@@ -111,6 +142,7 @@ export function mapPushEvent(event: unknown, targets: readonly Target[]): PushDe
   if (!REF_PATTERN.test(ref)) throw badRequest('InvalidRequest', `ref: ${REF_MESSAGE}`, 'ref');
 
   const repository = push.repository.full_name;
+  const commit = push.after !== undefined && COMMIT_PATTERN.test(push.after) ? push.after : undefined;
   const matches = targets.filter((t) => t.repository?.toLowerCase() === repository.toLowerCase());
   if (matches.length === 0) {
     throw notFound(
@@ -128,8 +160,13 @@ export function mapPushEvent(event: unknown, targets: readonly Target[]): PushDe
   }
   return {
     action: 'deploy',
-    request: { target: matches[0]!.name, ref, reason: `push to ${repository}` },
+    request: {
+      target: matches[0]!.name,
+      ref,
+      reason: commit ? `push to ${repository} at ${commit}` : `push to ${repository}`,
+    },
     repository,
     ...(push.sender ? { sender: push.sender.login } : {}),
+    ...(commit ? { commit } : {}),
   };
 }

@@ -6,7 +6,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as z from 'zod';
-import { type Target, targetSchema } from './schema.ts';
+import { type Target, type TargetInput, targetSchema } from './schema.ts';
 
 /** Repository root: the directory that holds `targets/`, `shared/` and `package.json`. */
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -59,8 +59,217 @@ function displayPath(file: string): string {
   return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
-function issuesFromZod(error: z.ZodError, file: string): ConfigIssue[] {
-  return error.issues.map((issue) => ({ file, path: formatPath(issue.path), message: issue.message }));
+/** A zod schema seen through its definition (what the messages need of it: shapes and options). */
+interface SchemaNode {
+  _zod: { def: Record<string, unknown> & { type: string } };
+}
+
+function record(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+/** The value at a path of the input, or undefined when any step is missing. */
+function valueAt(input: unknown, segments: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const segment of segments) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[segment];
+  }
+  return value;
+}
+
+/** Whether an object schema's literal fields (`type: 'ec2'`) allow the value. */
+function literalsAllow(node: SchemaNode, value: unknown): boolean {
+  const shape = record(node._zod.def.shape);
+  const given = record(value);
+  if (!shape || !given) return true;
+  return Object.entries(shape).every(([key, field]) => {
+    const def = (field as SchemaNode)._zod.def;
+    return def.type !== 'literal' || !(key in given) || (def.values as unknown[]).includes(given[key]);
+  });
+}
+
+/** The schemas a value may be checked against (wrappers and unions opened). */
+function variants(node: SchemaNode, value: unknown): SchemaNode[] {
+  const def = node._zod.def;
+  switch (def.type) {
+    case 'optional':
+    case 'default':
+    case 'prefault':
+    case 'nullable':
+    case 'nonoptional':
+    case 'readonly':
+    case 'catch':
+      return variants(def.innerType as SchemaNode, value);
+    case 'pipe':
+      return variants(def.in as SchemaNode, value);
+    case 'union':
+      return (def.options as SchemaNode[])
+        .flatMap((option) => variants(option, value))
+        .filter((option) => literalsAllow(option, value));
+    default:
+      return [node];
+  }
+}
+
+/** The keys an object at a path of the target may have. */
+function allowedKeysAt(segments: readonly PropertyKey[], input: unknown): string[] {
+  let nodes = variants(targetSchema as unknown as SchemaNode, input);
+  let value = input;
+  for (const segment of segments) {
+    const child = valueAt(value, [segment]);
+    nodes = nodes.flatMap((node) => {
+      const def = node._zod.def;
+      const shape = record(def.shape);
+      if (def.type === 'object' && shape && typeof segment === 'string' && shape[segment]) {
+        return variants(shape[segment] as SchemaNode, child);
+      }
+      if (def.type === 'array' && typeof segment === 'number')
+        return variants(def.element as SchemaNode, child);
+      if (def.type === 'record') return variants(def.valueType as SchemaNode, child);
+      return [];
+    });
+    value = child;
+  }
+  const keys = nodes.flatMap((node) => Object.keys(record(node._zod.def.shape) ?? {}));
+  return [...new Set(keys)];
+}
+
+/**
+ * Levenshtein distance between two keys, ignoring case.
+ *
+ * @example
+ * editDistance('healthgate', 'healthGate') // 0
+ */
+export function editDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let previous = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
+    }
+    previous = current;
+  }
+  return previous[y.length] ?? 0;
+}
+
+/**
+ * The closest allowed key to an unknown one, if close enough to be a typo (or the one allowed key
+ * it abbreviates).
+ *
+ * @example
+ * suggestKey('healthgate', ['steps', 'rollback', 'healthGate']) // 'healthGate'
+ */
+export function suggestKey(unknown: string, allowed: readonly string[]): string | undefined {
+  let best: { key: string; distance: number } | undefined;
+  for (const key of allowed) {
+    const distance = editDistance(unknown, key);
+    if (!best || distance < best.distance) best = { key, distance };
+  }
+  const tolerance = Math.max(1, Math.floor(unknown.length / 3));
+  if (best && best.distance <= tolerance) return best.key;
+  // A shortened key (`workingdir` for `workingDirectory`): the one allowed key it begins.
+  const lower = unknown.toLowerCase();
+  const prefixed = allowed.filter((key) => lower.length >= 4 && key.toLowerCase().startsWith(lower));
+  return prefixed.length === 1 ? prefixed[0] : undefined;
+}
+
+/** What was given, for a message: `the string "30"`, `the number 0`, `an array`. */
+function describeGiven(value: unknown, withType: boolean): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') {
+    const shown = JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}…` : value);
+    return withType ? `the string ${shown}` : shown;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+    return withType ? `the ${typeof value} ${String(value)}` : String(value);
+  }
+  if (typeof value === 'function') return 'a function';
+  return 'an object';
+}
+
+/** Zod's own wording (`Invalid input: expected object, received undefined`) as ours (`expected an object`). */
+function ownWording(message: string): string {
+  const generic = /^Invalid input: expected (\w+)/.exec(message);
+  if (!generic) return message;
+  const type = generic[1] ?? 'value';
+  return `expected ${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
+}
+
+/** Codes whose message says what was expected of the value itself (so what was given helps). */
+const VALUE_CODES = new Set([
+  'invalid_type',
+  'invalid_format',
+  'invalid_value',
+  'too_small',
+  'too_big',
+  'not_multiple_of',
+]);
+
+/**
+ * The one branch of a failed union the input was meant for: the branches whose literal fields
+ * (`type`) match, and of those the one with the fewest problems, when there is exactly one.
+ */
+function intendedBranch(branches: readonly z.core.$ZodIssue[][]): z.core.$ZodIssue[] | undefined {
+  const matching = branches.filter(
+    (issues) =>
+      !issues.some((i) => i.code === 'invalid_value' && i.path.length === 1 && i.path[0] === 'type'),
+  );
+  const fewest = Math.min(...matching.map((issues) => issues.length));
+  const best = matching.filter((issues) => issues.length === fewest);
+  return best.length === 1 ? best[0] : undefined;
+}
+
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  input: unknown,
+  file: string,
+  prefix: PropertyKey[],
+): ConfigIssue[] {
+  const segments = [...prefix, ...issue.path];
+  if (issue.code === 'invalid_union') {
+    const branch = intendedBranch(issue.errors);
+    if (branch) return branch.flatMap((inner) => describeIssue(inner, input, file, segments));
+    return [{ file, path: formatPath(segments), message: issue.message }];
+  }
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = allowedKeysAt(segments, input);
+    return issue.keys.map((key) => {
+      const suggestion = suggestKey(key, allowed);
+      const hint = suggestion
+        ? `did you mean "${suggestion}"?`
+        : `expected one of: ${allowed.map((k) => `"${k}"`).join(', ')}`;
+      return { file, path: formatPath(segments), message: `unknown key "${key}" (${hint})` };
+    });
+  }
+  const message = ownWording(issue.message);
+  const last = segments.at(-1);
+  const parent = record(valueAt(input, segments.slice(0, -1)));
+  if (issue.code === 'invalid_type' && typeof last === 'string' && parent && !(last in parent)) {
+    return [{ file, path: formatPath(segments), message: `missing key "${last}" (${message})` }];
+  }
+  const given = valueAt(input, segments);
+  if (VALUE_CODES.has(issue.code) && given !== undefined && !message.includes(', got ')) {
+    return [
+      {
+        file,
+        path: formatPath(segments),
+        message: `${message}, got ${describeGiven(given, issue.code === 'invalid_type')}`,
+      },
+    ];
+  }
+  return [{ file, path: formatPath(segments), message }];
+}
+
+/** Every issue of a failed parse, worded for the person editing the file. */
+function issuesFromZod(error: z.ZodError, file: string, input: unknown): ConfigIssue[] {
+  return error.issues.flatMap((issue) => describeIssue(issue as z.core.$ZodIssue, input, file, []));
 }
 
 /**
@@ -73,7 +282,7 @@ function issuesFromZod(error: z.ZodError, file: string): ConfigIssue[] {
  */
 export function parseTarget(value: unknown, file: string, expectedName?: string): Target {
   const result = targetSchema.safeParse(value);
-  if (!result.success) throw new ConfigError(issuesFromZod(result.error, file));
+  if (!result.success) throw new ConfigError(issuesFromZod(result.error, file, value));
   if (expectedName !== undefined && result.data.name !== expectedName) {
     throw new ConfigError([
       {
@@ -88,18 +297,28 @@ export function parseTarget(value: unknown, file: string, expectedName?: string)
 
 /** Resolves a target name (`datizmo`) or a file path (`./my-target.ts`) to a file. */
 export function resolveTargetFile(nameOrFile: string, targetsDir = TARGETS_DIR): string {
-  if (/[/\\]|\.ts$/.test(nameOrFile)) return path.resolve(nameOrFile);
+  if (isTargetPath(nameOrFile)) return path.resolve(nameOrFile);
   return path.join(targetsDir, `${nameOrFile}.ts`);
 }
 
+/** A target file, loaded: the validated target and the value the file exported. */
+export interface LoadedTarget {
+  target: Target;
+  /** The default export as written (defaults not applied), e.g. to register it. */
+  input: TargetInput;
+  /** The file, as shown in messages. */
+  file: string;
+}
+
 /**
- * Loads and validates one target file.
+ * Loads and validates one target file, keeping what it exported.
  *
  * @example
- * const target = await loadTarget('datizmo');
+ * const { target, input } = await loadTargetFile('./my-target.ts');
+ * registerTarget(input);
  * @throws ConfigError when the file is missing, does not export a target, or is invalid
  */
-export async function loadTarget(nameOrFile: string, targetsDir = TARGETS_DIR): Promise<Target> {
+export async function loadTargetFile(nameOrFile: string, targetsDir = TARGETS_DIR): Promise<LoadedTarget> {
   const file = resolveTargetFile(nameOrFile, targetsDir);
   const shown = displayPath(file);
   let module: { default?: unknown };
@@ -118,7 +337,24 @@ export async function loadTarget(nameOrFile: string, targetsDir = TARGETS_DIR): 
       { file: shown, path: '', message: 'expected `export default defineTarget({...})`' },
     ]);
   }
-  return parseTarget(module.default, shown, path.basename(file, '.ts'));
+  const target = parseTarget(module.default, shown, path.basename(file, '.ts'));
+  return { target, input: module.default as TargetInput, file: shown };
+}
+
+/**
+ * Loads and validates one target file.
+ *
+ * @example
+ * const target = await loadTarget('datizmo');
+ * @throws ConfigError when the file is missing, does not export a target, or is invalid
+ */
+export async function loadTarget(nameOrFile: string, targetsDir = TARGETS_DIR): Promise<Target> {
+  return (await loadTargetFile(nameOrFile, targetsDir)).target;
+}
+
+/** Whether a command-line argument names a target file rather than a target. */
+export function isTargetPath(nameOrFile: string): boolean {
+  return /[/\\]|\.ts$/.test(nameOrFile);
 }
 
 /** Names of the target files in a directory (`index.ts` excluded), sorted. */

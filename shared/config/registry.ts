@@ -3,9 +3,11 @@
  * `targets/index.ts` (what the Lambdas bundle) and from targets registered at run time (fixtures
  * of tests and of the local engine), which take precedence.
  */
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { targets as builtIn } from '../../targets/index.ts';
 import { InvalidInputError } from '../errors.ts';
-import { parseTarget } from './load.ts';
+import { type ConfigIssue, PROJECT_ROOT, parseTarget, TARGETS_DIR } from './load.ts';
 import type { Target, TargetInput } from './schema.ts';
 
 /** No target of that name is known. */
@@ -83,4 +85,63 @@ export function registerTarget(target: TargetInput): void {
 export function clearRegisteredTargets(): void {
   registered.clear();
   parsed.clear();
+}
+
+/**
+ * Whether a target of that name was registered at run time (a fixture, a file named on the
+ * command line), as opposed to built in.
+ *
+ * @example
+ * registerTarget(fixture);
+ * isRegistered('fixture') // true
+ */
+export function isRegistered(name: string): boolean {
+  return registered.has(name);
+}
+
+/** The identifier a target file is imported as in `targets/index.ts` (`ai-chat` → `aiChat`). */
+function importName(name: string): string {
+  return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * The target files in `targets/` that the static registry (`targets/index.ts`, what the Lambdas
+ * bundle, since they cannot read files) does not hold: each issue names the two lines to add.
+ * `validate` reports them and a stage refuses to deploy until they are added.
+ *
+ * @example
+ * unregisteredTargetFiles() // [] when targets/index.ts holds every file
+ * // after adding targets/billing.ts:
+ * // [{ file: 'targets/billing.ts', path: '', message: 'not in the registry the Lambdas bundle: add …' }]
+ */
+export function unregisteredTargetFiles(
+  targetsDir = TARGETS_DIR,
+  only?: readonly string[],
+): (ConfigIssue & { target: string })[] {
+  let files: string[];
+  try {
+    files = readdirSync(targetsDir);
+  } catch {
+    return [];
+  }
+  const names = files
+    .filter((f) => f.endsWith('.ts') && f !== 'index.ts' && !f.endsWith('.d.ts'))
+    .map((f) => f.slice(0, -3))
+    .filter((name) => (only === undefined || only.includes(name)) && !Object.hasOwn(builtIn, name))
+    .sort();
+  const shown = (file: string) => {
+    const relative = path.relative(PROJECT_ROOT, file);
+    return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+  };
+  const index = shown(path.join(targetsDir, 'index.ts'));
+  return names.map((name) => {
+    const id = importName(name);
+    const key = id === name ? id : `'${name}': ${id}`;
+    return {
+      target: name,
+      file: shown(path.join(targetsDir, `${name}.ts`)),
+      path: '',
+      message: `not in the registry the Lambdas bundle: add \`import ${id} from './${name}.ts';\` and \`${key},\` to \`targets\` in ${index}`,
+    };
+  });
 }

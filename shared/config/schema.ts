@@ -111,6 +111,15 @@ export const hostsSchema = z.union([ec2HostsById, ec2HostsByTags, localHost], {
 
 const stepSchema = z.strictObject({ name, script, timeout: seconds });
 
+function isRegExp(pattern: string): boolean {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const httpProbe = z.strictObject({
   name,
   type: z.literal('http'),
@@ -145,7 +154,11 @@ const httpProbe = z.strictObject({
       error: 'expected exactly one of "equals" or "oneOf"',
     })
     .optional(),
+  /** A regular expression the body must match. */
+  bodyMatches: z.string().refine(isRegExp, { error: 'expected a valid regular expression' }).optional(),
   maxLatencyMs: positiveCount.optional(),
+  /** For `https://` URLs probed from outside: the certificate must be valid this many more days. */
+  minCertDaysLeft: positiveCount.optional(),
   /**
    * Where the request is made: `outside` (default) from the prober, as a visitor would; `host` on
    * the host itself with curl, for endpoints that listen only on the host (e.g. `http://127.0.0.1:9200`).
@@ -168,6 +181,50 @@ const tlsProbe = z.strictObject({
   timeout: seconds.default(10),
 });
 
+const systemdUnit = z.string().regex(/^[A-Za-z0-9@._:-]+$/, {
+  error: 'expected a systemd unit name of letters, digits, "@", ".", "_", ":" and "-"',
+});
+const containerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
+  error: 'expected a container name of letters, digits, "_", "." and "-"',
+});
+const percent = z
+  .number({ error: 'expected a percentage from 1 to 100' })
+  .int({ error: 'expected a percentage from 1 to 100' })
+  .min(1, { error: 'expected a percentage from 1 to 100' })
+  .max(100, { error: 'expected a percentage from 1 to 100' });
+
+/** Host probe: every listed systemd unit is active. */
+const systemdProbe = z.strictObject({
+  name,
+  type: z.literal('systemd'),
+  units: z.array(systemdUnit).min(1, { error: 'expected at least one unit' }),
+  timeout: seconds.default(15),
+});
+/** Host probe: every listed Docker container is running, and healthy when it has a health check. */
+const dockerProbe = z.strictObject({
+  name,
+  type: z.literal('docker'),
+  containers: z.array(containerName).min(1, { error: 'expected at least one container' }),
+  /** A container with a health check must report `healthy` (default); `false` accepts `starting`. */
+  requireHealthy: z.boolean().default(true),
+  timeout: seconds.default(15),
+});
+/** Host probe: the file system of a mount point is at most this full. */
+const diskProbe = z.strictObject({
+  name,
+  type: z.literal('disk'),
+  mount: absolutePath.default('/'),
+  maxUsedPercent: percent,
+  timeout: seconds.default(15),
+});
+/** Host probe: memory in use (total minus available) is at most this share. */
+const memoryProbe = z.strictObject({
+  name,
+  type: z.literal('memory'),
+  maxUsedPercent: percent,
+  timeout: seconds.default(15),
+});
+
 const ec2StatusProbe = z.strictObject({ name, type: z.literal('ec2-status') });
 const ssmAgentProbe = z.strictObject({ name, type: z.literal('ssm-agent') });
 
@@ -181,28 +238,26 @@ const commandProbe = z.strictObject({
     .min(0, { error: 'expected an exit code from 0 to 255' })
     .max(255, { error: 'expected an exit code from 0 to 255' })
     .default(0),
-  outputMatches: z
-    .string()
-    .refine(
-      (pattern) => {
-        try {
-          new RegExp(pattern);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      { error: 'expected a valid regular expression' },
-    )
-    .optional(),
+  outputMatches: z.string().refine(isRegExp, { error: 'expected a valid regular expression' }).optional(),
   timeout: seconds.default(30),
 });
 
 export const probeSchema = z.discriminatedUnion(
   'type',
-  [httpProbe, tlsProbe, ec2StatusProbe, ssmAgentProbe, commandProbe],
+  [
+    httpProbe,
+    tlsProbe,
+    ec2StatusProbe,
+    ssmAgentProbe,
+    commandProbe,
+    systemdProbe,
+    dockerProbe,
+    diskProbe,
+    memoryProbe,
+  ],
   {
-    error: 'expected a probe of type "http", "tls", "ec2-status", "ssm-agent" or "command"',
+    error:
+      'expected a probe of type "http", "tls", "ec2-status", "ssm-agent", "command", "systemd", "docker", "disk" or "memory"',
   },
 );
 
@@ -438,14 +493,32 @@ const runbook = z.strictObject({
   verifyTimeout: seconds.default(300),
 });
 
-const healthGate = z.strictObject({
-  probes: z.array(name).min(1, { error: 'expected at least one probe name' }),
-  /** How long to wait for the hosts to become healthy after each batch. */
-  timeout: seconds,
-  interval: seconds.default(5),
-  /** Consecutive passing rounds required. */
-  successes: positiveCount.default(2),
-});
+const healthGate = z
+  .strictObject({
+    probes: z.array(name).min(1, { error: 'expected at least one probe name' }),
+    /** How long to wait for the hosts to become healthy after each batch. */
+    timeout: seconds,
+    interval: seconds.default(5),
+    /** Consecutive passing rounds required. */
+    successes: positiveCount.default(2),
+  })
+  .superRefine((gate, ctx) => {
+    // Rounds start `interval` apart from the first, so `successes` rounds need (successes - 1) intervals.
+    const needed = (gate.successes - 1) * gate.interval;
+    if (needed > gate.timeout) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timeout'],
+        message: `the gate can never pass: ${gate.successes} passing rounds ${gate.interval} s apart need at least ${needed} s, the timeout is ${gate.timeout} s`,
+      });
+    } else if (gate.timeout < gate.interval) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timeout'],
+        message: `${gate.timeout} s is shorter than the interval (${gate.interval} s): the gate gets one round and no second chance; make the timeout at least the interval`,
+      });
+    }
+  });
 
 const deploySchema = z.strictObject({
   steps: z.array(stepSchema).min(1, { error: 'expected at least one deploy step' }),
@@ -459,13 +532,80 @@ const deploySchema = z.strictObject({
   healthGate,
 });
 
+/**
+ * Why EventBridge Scheduler cannot run a schedule expression, or undefined when it can: a rate of
+ * 0, a unit whose number does not agree ("rate(1 minutes)", "rate(5 minute)"), or a cron with both
+ * a day of month and a day of week (one must be "?").
+ *
+ * @example
+ * unschedulable('rate(1 minutes)') // 'expected "rate(1 minute)": a rate of 1 takes the singular unit'
+ */
+export function unschedulable(expression: string): string | undefined {
+  const rate = /^rate\((\d+) (minute|hour|day)(s?)\)$/.exec(expression);
+  if (rate) {
+    const [, value, unit, plural] = rate as unknown as [string, string, string, string];
+    const count = Number(value);
+    if (count < 1) return 'expected a rate of at least 1 (e.g. "rate(1 minute)")';
+    if (count === 1 && plural) return `expected "rate(1 ${unit})": a rate of 1 takes the singular unit`;
+    if (count > 1 && !plural)
+      return `expected "rate(${count} ${unit}s)": a rate above 1 takes the plural unit`;
+    return undefined;
+  }
+  const cron = /^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$/.exec(expression);
+  if (cron) {
+    const [dayOfMonth, dayOfWeek] = [cron[3], cron[5]];
+    if ((dayOfMonth === '?') === (dayOfWeek === '?')) {
+      return 'expected "?" in exactly one of day-of-month and day-of-week (e.g. "cron(0 3 * * ? *)")';
+    }
+  }
+  return undefined;
+}
+
+const healthSchedule = scheduleExpression.superRefine((expression, ctx) => {
+  const why = unschedulable(expression);
+  if (why) ctx.addIssue({ code: 'custom', message: why });
+});
+
+const hhmm = z
+  .string({ error: 'expected a time of day as "HH:MM" (UTC)' })
+  .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, { error: 'expected a time of day as "HH:MM" (UTC)' });
+
+/** A weekly maintenance window, in UTC: probes are recorded but not alerted during it. */
+const maintenanceWindow = z.strictObject({
+  /** Days the window opens; every day when omitted. */
+  days: z
+    .array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], { error: 'expected mon … sun' }))
+    .min(1, { error: 'expected at least one day' })
+    .optional(),
+  /** When the window opens, "HH:MM" in UTC. */
+  start: hhmm,
+  /** How long it stays open. */
+  durationMinutes: z
+    .number({ error: 'expected a whole number of minutes from 1 to 1440' })
+    .int({ error: 'expected a whole number of minutes from 1 to 1440' })
+    .min(1, { error: 'expected a whole number of minutes from 1 to 1440' })
+    .max(1440, { error: 'expected a whole number of minutes from 1 to 1440' }),
+});
+
 const healthSchema = z.strictObject({
-  schedule: scheduleExpression,
+  schedule: healthSchedule,
   probes: z.array(probeSchema).min(1, { error: 'expected at least one probe' }),
-  failureThreshold: positiveCount.default(2),
-  successThreshold: positiveCount.default(1),
-  /** Runbook started when the target turns unhealthy. */
-  onFailure: z.strictObject({ runbook: name }).optional(),
+  /** Consecutive failing checks before a probe is down (and alerted). */
+  failureThreshold: positiveCount.default(3),
+  /** Consecutive passing checks before a down probe is up again. */
+  successThreshold: positiveCount.default(2),
+  /** Runbook started when a probe stays down. */
+  onFailure: z
+    .strictObject({
+      runbook: name,
+      /** Minutes between two starts of the runbook. */
+      cooldownMinutes: positiveCount.default(30),
+      /** Starts at most this many times a day (UTC). */
+      maxPerDay: positiveCount.default(3),
+    })
+    .optional(),
+  /** Weekly windows (UTC) during which transitions are recorded but not alerted. */
+  maintenance: z.array(maintenanceWindow).optional(),
 });
 
 const alertsSchema = z.strictObject({
@@ -639,6 +779,23 @@ export const targetSchema = z
         }
       });
     }
+    probes.forEach((probe, i) => {
+      if (probe.type === 'http' && probe.minCertDaysLeft !== undefined) {
+        if (probe.from === 'host') {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'a certificate condition needs the request made from outside (from: "outside")',
+            path: ['health', 'probes', i, 'minCertDaysLeft'],
+          });
+        } else if (!probe.url.startsWith('https://')) {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'a certificate condition needs an https:// URL',
+            path: ['health', 'probes', i, 'minCertDaysLeft'],
+          });
+        }
+      }
+    });
     const onFailure = target.health?.onFailure?.runbook;
     if (onFailure && !target.recovery?.[onFailure]) {
       ctx.addIssue({
@@ -662,6 +819,12 @@ export type RunbookStep = z.output<typeof runbookStep>;
 export type RunbookParam = z.output<typeof runbookParam>;
 export type HttpProbe = z.output<typeof httpProbe>;
 export type CommandProbe = z.output<typeof commandProbe>;
+export type SystemdProbe = z.output<typeof systemdProbe>;
+export type DockerProbe = z.output<typeof dockerProbe>;
+export type DiskProbe = z.output<typeof diskProbe>;
+export type MemoryProbe = z.output<typeof memoryProbe>;
+export type MaintenanceWindow = z.output<typeof maintenanceWindow>;
+export type Health = z.output<typeof healthSchema>;
 
 /**
  * Declares a target with its type checked by the editor; validation happens when it is loaded.

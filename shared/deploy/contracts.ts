@@ -74,6 +74,8 @@ export const resolveHostsInputSchema = z.strictObject({
   target: targetName,
   runId,
   batchSize: countOrPercent,
+  /** The state machine's `TimeoutSeconds`: a run whose bound exceeds it is refused before it starts. */
+  runTimeoutSeconds: z.number().int().positive().optional(),
 });
 export type ResolveHostsInput = z.infer<typeof resolveHostsInputSchema>;
 
@@ -116,14 +118,23 @@ export const sendCommandInputSchema = z.strictObject({
   hosts: z.array(hostRefSchema).min(1),
   batchIndex: z.number().int().nonnegative().optional(),
   maxErrors: countOrPercent.optional(),
+  /** When the run started (`$$.Execution.StartTime`): a retried send looks for its command since then. */
+  startedAt: z.string().optional(),
 });
 export type SendCommandInput = z.infer<typeof sendCommandInputSchema>;
 
 export const commandSentSchema = z.strictObject({
   commandId: z.string().min(1),
+  /** Every command in host order, when the hosts took more than one (SSM: 50 hosts per command). */
+  commandIds: z.array(z.string().min(1)).min(2).optional(),
   phase: phaseSchema,
   hosts: z.array(hostRefSchema).min(1),
   sentAt: z.string(),
+  /**
+   * ISO time by which every host must have a final status (the script's timeout plus the delivery
+   * margin): past it, polling fails the batch whatever SSM still says.
+   */
+  deadline: z.string(),
 });
 export type CommandSent = z.infer<typeof commandSentSchema>;
 
@@ -179,6 +190,8 @@ export const gateStateSchema = z.strictObject({
   deadline: z.string().optional(),
   /** The results of the last round. */
   last: z.array(probeOutcomeSchema).optional(),
+  /** ISO time the next round is due (the interval after the last one), when a later invocation runs it. */
+  nextRoundAt: z.string().optional(),
 });
 export type GateState = z.infer<typeof gateStateSchema>;
 

@@ -5,8 +5,24 @@
 import type { Target } from '../config/schema.ts';
 import { hostSelector } from '../drivers/index.ts';
 import { tail } from '../drivers/output.ts';
-import type { Notification, ProbeResult } from '../drivers/ports.ts';
-import { InvalidInputError, NoHostsError, TargetLockedError } from '../errors.ts';
+import type { InvocationResult, Notification, ProbeResult } from '../drivers/ports.ts';
+import {
+  InvalidInputError,
+  LeaseLostError,
+  NoHostsError,
+  RunTooLongError,
+  TargetLockedError,
+} from '../errors.ts';
+import { rejectionReason } from '../health/failure.ts';
+import { probeRoundSeconds, runProbeRound } from '../health/round.ts';
+import {
+  ASSUMED_BATCHES_FOR_COUNT,
+  batchLeaseSeconds,
+  COMMAND_DELIVERY_MARGIN_SECONDS,
+  LEASE_MARGIN_SECONDS,
+  MAX_LEASE_SECONDS,
+  runBoundSeconds,
+} from './bounds.ts';
 import {
   type AcquireLockInput,
   type BatchFailed,
@@ -45,19 +61,15 @@ import {
 } from './outcome.ts';
 import { type DeployPlan, planDeploy, resolveCount, splitIntoBatches } from './plan.ts';
 
-/** Longest a long-poll Lambda waits before it returns "still running" (DESIGN rule 3). */
+/** Longest a long-poll Lambda waits before it returns "still running": waiting is a bounded long-poll and a Choice loop. */
 export const LONG_POLL_MAX_MS = 50_000;
 /** Time a long-poll Lambda keeps in hand before its own timeout. */
 export const LONG_POLL_SAFETY_MS = 10_000;
 /** First and longest pause between two command status reads. */
 export const COMMAND_POLL_FIRST_MS = 250;
 export const COMMAND_POLL_MAX_MS = 1_000;
-/** Lease time beyond the estimated run time. */
-const LEASE_MARGIN_SECONDS = 600;
-/** Longest lease a deploy takes: a run that dies frees its target within this time. */
-export const MAX_LEASE_SECONDS = 12 * 3600;
-/** Batches assumed for the lease when the batch size is a count (the host count is not known yet). */
-const ASSUMED_BATCHES_FOR_COUNT = 20;
+/** How far back a retried send looks for its command when the run's start is not known. */
+const IDEMPOTENCY_WINDOW_MS = 3_600_000;
 
 /** Remaining time of the invocation, in milliseconds (`context.getRemainingTimeInMillis`). */
 export type RemainingTime = () => number;
@@ -181,7 +193,7 @@ export async function releaseLockStep(
 /**
  * resolve-hosts: the target's hosts that can take commands now, split into batches.
  *
- * @throws NoHostsError when none is found
+ * @throws NoHostsError when none is found; RunTooLongError when the batches could outlast the workflow's timeout
  * @example
  * await resolveHostsStep({ target: 'demo', runId: 'r1', batchSize: '100%' }, deps) // { hosts: [local:lab/app], batches: [{ index: 0, … }], batchCount: 1 }
  */
@@ -204,6 +216,14 @@ export async function resolveHostsStep(input: ResolveHostsInput, deps: DeployDep
     );
   }
   const batches = splitIntoBatches(hosts, input.batchSize).map((batch, index) => ({ index, hosts: batch }));
+  if (input.runTimeoutSeconds !== undefined) {
+    const bound = runBoundSeconds(planDeploy(target, 'HEAD', input.runId), batches.length);
+    if (bound > input.runTimeoutSeconds) {
+      throw new RunTooLongError(
+        `a deploy of target "${target.name}" to ${hosts.length} hosts in ${batches.length} batches may take up to ${bound} s, longer than the workflow's timeout of ${input.runTimeoutSeconds} s: use larger batches, or deploy the stage again so that its timeout covers this fleet`,
+      );
+    }
+  }
   return { hosts, batches, batchCount: batches.length };
 }
 
@@ -236,30 +256,79 @@ export async function createSnapshotsStep(
 }
 
 /**
- * send-command: sends the deploy or rollback script of the target (rendered again from the target
- * file: a command never comes from the state) to the hosts; returns at once.
+ * The idempotency key of a command of a run: one per run, phase and batch.
  *
+ * @example
+ * commandKey({ runId: 'r1', phase: 'deploy', batchIndex: 0 }) // 'r1/deploy/0'
+ */
+export function commandKey(input: Pick<SendCommandInput, 'runId' | 'phase' | 'batchIndex'>): string {
+  return `${input.runId}/${input.phase}/${input.batchIndex ?? 'all'}`;
+}
+
+/**
+ * Checks that this run still holds the target's lease and renews it for what is left to do.
+ *
+ * @throws LeaseLostError when the lease expired or another run holds it
+ */
+async function renewLease(
+  target: Target,
+  runId: string,
+  ttlSeconds: number,
+  deps: DeployDeps,
+): Promise<void> {
+  const { leases } = deps.driversFor(target);
+  const key = targetLeaseKey(target.name);
+  const held = await leases.holder(key);
+  const lost = (why: string) =>
+    new LeaseLostError(
+      `run ${runId} no longer holds the lease of target "${target.name}" (${why}); it stops before touching another host`,
+    );
+  if (held?.owner !== runId) {
+    throw lost(held ? `run ${held.owner} holds it` : 'it expired or was released');
+  }
+  const renewed = await leases.acquire(key, runId, ttlSeconds);
+  if (!renewed.acquired) throw lost(`run ${renewed.heldBy.owner} took it`);
+}
+
+/**
+ * send-command: checks that this run still holds the target's lease (and renews it for the batch
+ * and a rollback), then sends the deploy or rollback script of the target (rendered again from the
+ * target file: a command never comes from the state) to the hosts; returns at once. The send is
+ * idempotent per run, phase and batch: a retried invocation gets back the command the first one
+ * sent.
+ *
+ * @throws LeaseLostError before sending anything when the run lost its lease
  * @example
  * await sendCommandStep({ target: 'demo', ref: 'v2', runId: 'r1', phase: 'deploy', hosts }, deps) // { commandId: '…', … }
  */
 export async function sendCommandStep(input: SendCommandInput, deps: DeployDeps): Promise<CommandSent> {
   const { target, plan } = planFor(deps, input.target, input.ref, input.runId);
   const deploy = input.phase === 'deploy';
+  await renewLease(target, input.runId, batchLeaseSeconds(plan), deps);
   const batch = input.batchIndex === undefined ? '' : ` batch ${input.batchIndex + 1}`;
+  const timeoutSeconds = deploy ? plan.deployTimeoutSeconds : plan.rollbackTimeoutSeconds;
+  const now = deps.now();
+  const since =
+    input.startedAt && !Number.isNaN(Date.parse(input.startedAt))
+      ? new Date(Date.parse(input.startedAt)).toISOString()
+      : new Date(now - IDEMPOTENCY_WINDOW_MS).toISOString();
   const handle = await deps.driversFor(target).commands.send({
     hosts: input.hosts,
     script: deploy ? plan.deployScript : plan.rollbackScript,
-    timeoutSeconds: deploy ? plan.deployTimeoutSeconds : plan.rollbackTimeoutSeconds,
+    timeoutSeconds,
     ...(target.hosts.type === 'ec2' ? { workingDirectory: target.hosts.workingDirectory } : {}),
     comment: `stepops ${input.phase} ${target.name} ${input.ref}${batch} run ${input.runId}`.slice(0, 100),
     maxConcurrency: String(input.hosts.length),
     maxErrors: String(deploy ? resolveCount(input.maxErrors ?? 0, input.hosts.length, 0) : 0),
+    idempotency: { key: commandKey(input), since },
   });
   return {
     commandId: handle.commandId,
+    ...(handle.commandIds && handle.commandIds.length > 1 ? { commandIds: handle.commandIds } : {}),
     phase: input.phase,
     hosts: input.hosts,
-    sentAt: new Date(deps.now()).toISOString(),
+    sentAt: new Date(now).toISOString(),
+    deadline: new Date(now + (timeoutSeconds + COMMAND_DELIVERY_MARGIN_SECONDS) * 1000).toISOString(),
   };
 }
 
@@ -285,12 +354,25 @@ export async function pollCommandStep(
   const total = command.hosts.length;
   const allowedErrors = command.phase === 'rollback' ? 0 : resolveCount(input.maxErrors ?? 0, total, 0);
   const budgetEnd = deps.now() + Math.max(0, Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
+  const deadline = Date.parse(command.deadline);
+  if (Number.isNaN(deadline))
+    throw new InvalidInputError(`command.deadline "${command.deadline}" is not a time`);
   let pause = COMMAND_POLL_FIRST_MS;
   for (let polls = 1; ; polls += 1) {
-    const results = await commands.status({ commandId: command.commandId, hosts: command.hosts });
+    const results = await commands.status({
+      commandId: command.commandId,
+      hosts: command.hosts,
+      ...(command.commandIds ? { commandIds: command.commandIds } : {}),
+    });
+    const overdue = deps.now() > deadline;
     const done = results.filter((r) => FINAL_STATES.has(r.state));
-    const failed = results.filter((r) => r.state !== 'succeeded' && FINAL_STATES.has(r.state));
-    const finished = done.length >= total;
+    const failed: (Omit<InvocationResult, 'state'> & { state: string })[] = results.filter(
+      (r) => r.state !== 'succeeded' && FINAL_STATES.has(r.state),
+    );
+    if (overdue) {
+      for (const r of results) if (!FINAL_STATES.has(r.state)) failed.push(pastDeadline(r, command.deadline));
+    }
+    const finished = overdue || done.length >= total;
     if (finished || deps.now() + pause > budgetEnd) {
       const status = !finished ? 'running' : failed.length > allowedErrors ? 'failed' : 'succeeded';
       return {
@@ -298,7 +380,7 @@ export async function pollCommandStep(
         phase: command.phase,
         commandId: command.commandId,
         total,
-        done: done.length,
+        done: overdue ? total : done.length,
         failedCount: failed.length,
         allowedErrors,
         failures: failed.slice(0, MAX_REPORTED_FAILURES).map((r) => ({
@@ -315,29 +397,46 @@ export async function pollCommandStep(
   }
 }
 
+/** A host with no final status at the command's deadline, reported as failed. */
+function pastDeadline(
+  result: InvocationResult,
+  deadline: string,
+): Omit<InvocationResult, 'state'> & { state: 'deadline-exceeded' } {
+  const last = result.state === 'pending' ? 'not delivered' : `still ${result.state}`;
+  return {
+    hostId: result.hostId,
+    state: 'deadline-exceeded',
+    outputTail: tail(
+      `${result.outputTail}${result.outputTail && !result.outputTail.endsWith('\n') ? '\n' : ''}stepops: no final status by the command's deadline ${deadline} (${last}); giving up on this host`,
+      STATE_OUTPUT_TAIL,
+    ),
+  };
+}
+
 async function probeRound(
   target: Target,
   input: CheckHealthInput,
   deps: DeployDeps,
 ): Promise<ProbeOutcome[]> {
-  const { probes } = deps.driversFor(target);
   const declared = target.health?.probes ?? [];
-  const rounds = await Promise.all(
-    input.healthGate.probes.map(async (name): Promise<ProbeResult[]> => {
-      const probe = declared.find((p) => p.name === name);
-      if (!probe)
-        return [{ probe: name, ok: false, detail: `target "${target.name}" has no probe named "${name}"` }];
-      try {
-        const results = await probes.run(probe, input.hosts);
-        return results.length > 0
-          ? results
-          : [{ probe: name, ok: false, detail: 'the probe gave no result' }];
-      } catch (error) {
-        return [{ probe: name, ok: false, detail: `the probe could not run: ${(error as Error).message}` }];
-      }
-    }),
-  );
-  return rounds.flat().map((r) => ({
+  const unknown = input.healthGate.probes.filter((name) => !declared.some((p) => p.name === name));
+  const probes = declared.filter((p) => input.healthGate.probes.includes(p.name));
+  let results: ProbeResult[];
+  try {
+    results = await runProbeRound(deps.driversFor(target).probes, probes, input.hosts);
+  } catch (error) {
+    results = probes.map((p) => ({
+      probe: p.name,
+      ok: false,
+      detail: `the probe could not run: ${rejectionReason(error)}`,
+    }));
+  }
+  const missing: ProbeResult[] = unknown.map((name) => ({
+    probe: name,
+    ok: false,
+    detail: `target "${target.name}" has no probe named "${name}"`,
+  }));
+  return [...missing, ...results].map((r) => ({
     probe: r.probe,
     ok: r.ok,
     detail: r.detail.slice(0, 500),
@@ -373,6 +472,25 @@ export async function checkHealthStep(
     deadline: new Date(deadline).toISOString(),
     ...(last ? { last } : {}),
   });
+  // A round starts only if it can end (its slowest probe's bound) before the invocation must return.
+  const gateProbes = (target.health?.probes ?? []).filter((p) => input.healthGate.probes.includes(p.name));
+  const roundMs = probeRoundSeconds(gateProbes) * 1000;
+  const workEnd = deps.now() + Math.max(0, remaining() - LONG_POLL_SAFETY_MS);
+  if (deps.now() + roundMs > workEnd) {
+    // Not even a fresh invocation fits one round: looping would never probe; fail with the reason.
+    last = [
+      {
+        probe: input.healthGate.probes.join(', '),
+        ok: false,
+        detail: `a round of these probes can take ${roundMs / 1000} s, more than the ${Math.floor((workEnd - deps.now()) / 1000)} s this check can use: shorten the probes' timeouts`,
+      },
+    ];
+    return state('unhealthy');
+  }
+  // The interval since the last round counts across invocations: wait for its end when it fits.
+  const nextRoundAt = input.gate.nextRoundAt ? Date.parse(input.gate.nextRoundAt) : 0;
+  const wait = nextRoundAt - deps.now();
+  if (wait > 0 && deps.now() + wait + roundMs <= workEnd) await deps.sleep(wait);
   for (;;) {
     last = await probeRound(target, input, deps);
     rounds += 1;
@@ -380,7 +498,9 @@ export async function checkHealthStep(
     if (consecutive >= successes) return state('healthy');
     const next = deps.now() + intervalSeconds * 1000;
     if (next > deadline) return state('unhealthy');
-    if (next > budgetEnd) return state('checking');
+    if (next > budgetEnd || next + roundMs > workEnd) {
+      return { ...state('checking'), nextRoundAt: new Date(next).toISOString() };
+    }
     await deps.sleep(intervalSeconds * 1000);
   }
 }

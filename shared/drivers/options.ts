@@ -29,6 +29,17 @@ export interface DriversOptions extends AwsResourceNames {
 }
 
 /**
+ * The names a stage gives its state table and alerts topic (the stacks set them, so that the CLI
+ * finds a stage's lease and topic from the stage name alone).
+ *
+ * @example
+ * stageResourceNames('prod') // { stateTable: 'stepops-prod-state', alertsTopic: 'stepops-prod-alerts' }
+ */
+export function stageResourceNames(stage: string): { stateTable: string; alertsTopic: string } {
+  return { stateTable: `stepops-${stage}-state`, alertsTopic: `stepops-${stage}-alerts` };
+}
+
+/**
  * The stack's resource names, from `STEPOPS_STATE_TABLE`, `STEPOPS_ALERTS_TOPIC_ARN` and
  * `STEPOPS_COMMAND_LOG_GROUP`. The one place to swap for SST `Resource` links.
  *

@@ -30,12 +30,24 @@ export interface CommandRequest {
   /** SSM rate control: hosts at a time and errors tolerated, as a count or a percentage. */
   maxConcurrency?: string;
   maxErrors?: string;
+  /**
+   * Makes the send idempotent: a second send with the same key (a retried Lambda) finds the
+   * command the first one sent and returns it instead of running the script again. The key names
+   * the run, phase and batch; `since` (ISO time, e.g. the run's start) bounds the search.
+   */
+  idempotency?: { key: string; since: string };
 }
 
 /** Identifies a sent command so that its status can be read later, by another invocation. */
 export interface CommandHandle {
+  /** The command (the first one when the hosts took several calls). */
   commandId: string;
   hosts: HostRef[];
+  /**
+   * Every command, in host order, when the hosts took more than one call (SSM sends to at most
+   * 50 instances per call: command `i` covers hosts `50·i` to `50·i + 49`).
+   */
+  commandIds?: string[];
 }
 
 export type InvocationState = 'pending' | 'running' | 'succeeded' | 'failed' | 'timed-out' | 'cancelled';
@@ -125,6 +137,8 @@ export interface LeaseStore {
   ): Promise<{ acquired: true } | { acquired: false; heldBy: Lease }>;
   /** Releases the lease if `owner` still holds it; releasing a lease not held is not an error. */
   release(key: string, owner: string): Promise<void>;
+  /** The lease that holds the key now, if any and not expired. */
+  holder(key: string): Promise<Lease | undefined>;
 }
 
 /** The result of one probe against one endpoint or host. */
@@ -144,6 +158,50 @@ export interface ProbeResult {
  */
 export interface ProbeRunner {
   run(probe: Probe, hosts: HostRef[]): Promise<ProbeResult[]>;
+  /**
+   * Runs several probes in one go; a runner that has it sends all of a round's host-side probes
+   * to the hosts as one command.
+   */
+  runAll?(probes: readonly Probe[], hosts: HostRef[]): Promise<ProbeResult[]>;
+}
+
+/** A target's recorded health, as the state store keeps it: an opaque JSON body and its version. */
+export interface HealthRecord {
+  /** Increases by one on every write; 0 when nothing was recorded yet. */
+  version: number;
+  /** The state, as JSON. */
+  body: string;
+}
+
+/** Keeps each target's probe states between checks (DynamoDB on AWS, a file locally). */
+export interface HealthStateStore {
+  read(target: string): Promise<HealthRecord | undefined>;
+  /**
+   * Writes the body as version `expectedVersion + 1` only if the stored version is still
+   * `expectedVersion` (0: nothing stored); false when another run wrote first.
+   */
+  write(target: string, body: string, expectedVersion: number): Promise<boolean>;
+}
+
+/** A request to start a target's recovery runbook. */
+export interface RecoveryRequest {
+  target: string;
+  runbook: string;
+  /** Why, in one line (`site is down: expected status 200, got 503`). */
+  reason: string;
+  /** The health run that asks; makes the start idempotent per run. */
+  runId: string;
+  requestedBy: string;
+}
+
+/** Starts recovery runbooks (the recover state machine on AWS; recorded locally). */
+export interface RecoveryStarter {
+  start(request: RecoveryRequest): Promise<{ executionId: string }>;
+}
+
+/** Reads who holds a lease, without taking it. */
+export interface LeaseReader {
+  holder(key: string): Promise<Lease | undefined>;
 }
 
 // ── recovery ────────────────────────────────────────────────────────────────────────────────────

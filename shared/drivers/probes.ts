@@ -1,4 +1,7 @@
-/** The probe runner of a target: the standard runner, running host probes through the command runner. */
+/**
+ * The probe runner of a target: the standard runner, running host-side probes (commands, HTTP from
+ * the host) on the hosts through the target's command runner (SSM for ec2 hosts, bash for local).
+ */
 import type { Target } from '../config/schema.ts';
 import { StandardProbeRunner } from '../health/probe.ts';
 import { commandRunnerFor } from './commands.ts';
@@ -19,6 +22,7 @@ export function probeRunnerFor(
   const hosts = target.hosts;
   return new StandardProbeRunner({
     commands,
+    target: target.name,
     ...(hosts.type === 'ec2' ? { workingDirectory: hosts.workingDirectory, user: hosts.user } : {}),
   });
 }

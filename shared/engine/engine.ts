@@ -16,6 +16,7 @@ import {
   type LambdaHandler,
   toLambdaTaskError,
 } from './lambda.ts';
+import { DATA_LIMIT_EXCEEDED, PayloadWatch } from './limits.ts';
 import { type RunTrace, type TraceEvent, TraceRecorder } from './trace.ts';
 
 type LibraryDefinition = ConstructorParameters<typeof StateMachine>[0];
@@ -308,14 +309,17 @@ export function createLocalEngine(
     const enteredWith = new Map<string, unknown>();
     const events = channel<TraceEvent>();
     const handlers = { ...handlersByArn, ...startOptions.handlerOverrides };
+    const payloads = new PayloadWatch();
 
     const localHandlers: LocalHandlers = {};
     for (const task of inspection.tasks) {
       const functionName = functionNameOf(task.functionArn);
       localHandlers[task.name] = async (taskInput: unknown) => {
+        // Let the events so far arrive (a payload over the limit stops the run, as on AWS).
+        await nextMacrotask();
+        payloads.assertWithin();
         if (task.enclosingMaps.length > 0) {
-          // Let the events of a failing sibling iteration arrive before deciding to run.
-          await nextMacrotask();
+          // Events of a failing sibling iteration have arrived too: decide whether to run.
           const failed = gate.failedMap(task.enclosingMaps);
           if (failed) throw new IterationCancelledError(failed);
           for (const event of gate.confirm(task.name)) record(event);
@@ -330,8 +334,8 @@ export function createLocalEngine(
         const began = performance.now();
         let timeoutSeconds: number | undefined = task.timeoutSeconds;
         if (task.timeoutSecondsPath) {
-          // The library reads TimeoutSecondsPath from the effective input, AWS from the state input.
-          await nextMacrotask();
+          // The library reads TimeoutSecondsPath from the effective input, AWS from the state input
+          // (recorded when the state was entered: its event has arrived, see above).
           const value = readPath(enteredWith.get(task.name), task.timeoutSecondsPath);
           if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
             throw Object.assign(
@@ -380,10 +384,13 @@ export function createLocalEngine(
           });
           throw error;
         }
-        if (!issued) return asJson(output);
-        const waiting = taskTokens.pending(executionName).find((t) => t.token === issued.token);
-        if (waiting) startOptions.onTaskToken?.(waiting);
-        return issued.answer;
+        if (issued) {
+          const waiting = taskTokens.pending(executionName).find((t) => t.token === issued.token);
+          if (waiting) startOptions.onTaskToken?.(waiting);
+        }
+        const result = issued ? await issued.answer : asJson(output);
+        if (payloads.observe(result, `the result of Task "${task.name}"`)) payloads.assertWithin();
+        return result;
       };
     }
 
@@ -419,9 +426,36 @@ export function createLocalEngine(
 
     const consume = (async () => {
       for await (const incoming of run.eventLogs) {
+        if (overLimit(incoming)) run.abort();
         for (const event of gate.admit(incoming)) record(event);
       }
     })();
+
+    /** The last output of each iteration of each Map: what the Map collects as its result. */
+    const iterationOutputs = new Map<string, Map<number, unknown>>();
+    /**
+     * Whether a state's input or output, or a Map's collected result (before its ResultPath), is
+     * the first payload over the limit (the run stops there).
+     */
+    function overLimit(event: LibraryEvent): boolean {
+      if (event.type === 'StateEntered') {
+        return payloads.observe(event.state.input, `the input of state "${event.state.name}"`);
+      }
+      if (event.type !== 'StateExited') return false;
+      const name = event.state.name;
+      const map = event.index === undefined ? undefined : enclosingMap(name);
+      if (map !== undefined && event.index !== undefined) {
+        const outputs = iterationOutputs.get(map) ?? new Map<number, unknown>();
+        outputs.set(event.index, event.state.output);
+        iterationOutputs.set(map, outputs);
+      }
+      if (event.state.type === 'Map') {
+        const collected = [...(iterationOutputs.get(name)?.values() ?? [])];
+        iterationOutputs.delete(name);
+        if (payloads.observe(collected, `the result of Map "${name}" (its iterations' outputs)`)) return true;
+      }
+      return payloads.observe(event.state.output, `the output of state "${name}"`);
+    }
 
     function record(event: LibraryEvent): void {
       {
@@ -448,7 +482,9 @@ export function createLocalEngine(
               kind: 'execution-failed',
               at,
               depth: 0,
-              error: event.type === 'ExecutionAborted' ? 'States.Aborted' : 'States.Timeout',
+              ...(payloads.exceeded
+                ? { error: DATA_LIMIT_EXCEEDED, cause: payloads.exceeded.message }
+                : { error: event.type === 'ExecutionAborted' ? 'States.Aborted' : 'States.Timeout' }),
             });
             break;
           case 'MapIterationStarted':
@@ -528,6 +564,12 @@ export function createLocalEngine(
       taskTokens.endExecution(executionName);
       events.close();
       const trace = recorder.trace;
+      if (payloads.exceeded) {
+        // AWS fails the run at the first payload over the limit, whatever ran after it here.
+        succeeded = false;
+        trace.error = DATA_LIMIT_EXCEEDED;
+        trace.cause = payloads.exceeded.message;
+      }
       if (succeeded) {
         trace.status = 'SUCCEEDED';
         return { status: 'SUCCEEDED', executionName, output, trace };

@@ -5,6 +5,8 @@
 import type { Probe, Target } from '../config/schema.ts';
 import { InvalidInputError } from '../errors.ts';
 import { renderScript, shellQuote } from '../shell/script.ts';
+import { asCommandProbe, describeHostCheck, isHostCheck } from './host-checks.ts';
+import { isHostSideProbe, renderHostProbeBatch } from './host-probes.ts';
 
 /** Where a probe runs: the prober (Lambda or local engine), the host (command runner), or AWS APIs. */
 export type ProbeLocation = 'prober' | 'host' | 'aws';
@@ -34,6 +36,11 @@ export interface HealthPlan {
   /** Runbook started when the target turns unhealthy. */
   onFailureRunbook?: string;
   probes: ProbePlan[];
+  /**
+   * The one command each round sends to every host for all its host-side probes (see
+   * `renderHostProbeBatch`), exactly as the hosts run it; absent when no probe runs on the host.
+   */
+  hostScript?: string;
 }
 
 /** The last line a host-side HTTP probe prints: `STEPOPS_HTTP <status> <seconds>`. */
@@ -59,7 +66,10 @@ export function describeProbe(probe: Probe): string {
             : `JSON ${probe.jsonField.path} = ${JSON.stringify(probe.jsonField.equals)}`,
         );
       }
+      if (probe.bodyMatches !== undefined) conditions.push(`body matches /${probe.bodyMatches}/`);
       if (probe.maxLatencyMs !== undefined) conditions.push(`within ${probe.maxLatencyMs} ms`);
+      if (probe.minCertDaysLeft !== undefined)
+        conditions.push(`certificate valid ${probe.minCertDaysLeft}+ more days`);
       const where = probe.from === 'host' ? ' from the host' : '';
       return `${probe.method} ${probe.url}${where} → ${conditions.join(', ')} (timeout ${probe.timeout} s)`;
     }
@@ -74,6 +84,11 @@ export function describeProbe(probe: Probe): string {
       if (probe.outputMatches !== undefined) conditions.push(`output matches /${probe.outputMatches}/`);
       return `command on the host → ${conditions.join(', ')} (timeout ${probe.timeout} s)`;
     }
+    case 'systemd':
+    case 'docker':
+    case 'disk':
+    case 'memory':
+      return describeHostCheck(probe);
   }
 }
 
@@ -86,6 +101,10 @@ export function describeProbe(probe: Probe): string {
 export function probeLocation(probe: Probe): ProbeLocation {
   switch (probe.type) {
     case 'command':
+    case 'systemd':
+    case 'docker':
+    case 'disk':
+    case 'memory':
       return 'host';
     case 'http':
       return probe.from === 'host' ? 'host' : 'prober';
@@ -153,6 +172,7 @@ export function parseHostHttpOutput(output: string): HostHttpResponse | undefine
 export function renderProbeScript(target: Target, probe: Probe): string | undefined {
   let body: string;
   if (probe.type === 'command') body = probe.script;
+  else if (isHostCheck(probe)) body = asCommandProbe(probe).script;
   else if (probe.type === 'http' && probe.from === 'host') body = hostHttpCommand(probe);
   else return undefined;
   const hostOptions =
@@ -192,9 +212,20 @@ export function planHealth(target: Target, probeNames?: readonly string[]): Heal
     }
     probes = probes.filter((p) => probeNames.includes(p.name));
   }
+  const hostSide = probes.filter(isHostSideProbe);
+  const hostScript =
+    hostSide.length > 0
+      ? renderHostProbeBatch(hostSide, {
+          target: target.name,
+          ...(target.hosts.type === 'ec2'
+            ? { workingDirectory: target.hosts.workingDirectory, user: target.hosts.user }
+            : {}),
+        }).script
+      : undefined;
   return {
     target: target.name,
     schedule: health.schedule,
+    ...(hostScript !== undefined ? { hostScript } : {}),
     failureThreshold: health.failureThreshold,
     successThreshold: health.successThreshold,
     ...(health.onFailure ? { onFailureRunbook: health.onFailure.runbook } : {}),

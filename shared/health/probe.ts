@@ -18,8 +18,12 @@ import {
 import { DescribeInstanceInformationCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { Probe } from '../config/schema.ts';
 import { ec2Client, ssmClient } from '../drivers/aws/clients.ts';
-import type { CommandRunner, HostRef, InvocationResult, ProbeResult, ProbeRunner } from '../drivers/ports.ts';
-import { renderScript } from '../shell/script.ts';
+import type { CommandRunner, HostRef, ProbeResult, ProbeRunner } from '../drivers/ports.ts';
+import { httpVerdict } from './conditions.ts';
+import { rejectionName, rejectionReason } from './failure.ts';
+import { isHostSideProbe, type RunHostProbesOptions, runHostProbes } from './host-probes.ts';
+
+export { fieldAt, httpVerdict } from './conditions.ts';
 
 export type HttpProbe = Extract<Probe, { type: 'http' }>;
 export type TlsProbe = Extract<Probe, { type: 'tls' }>;
@@ -31,7 +35,7 @@ const DAY_MS = 86_400_000;
 
 function errorCode(error: unknown): string | undefined {
   let current: unknown = error;
-  for (let depth = 0; depth < 5 && current; depth++) {
+  for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string') return code;
     current = (current as { cause?: unknown }).cause;
@@ -60,7 +64,7 @@ export function networkFailure(error: unknown): string {
     case 'ENETUNREACH':
       return 'host unreachable';
     case undefined:
-      return `request failed: ${(error as Error).message ?? String(error)}`;
+      return `request failed: ${rejectionReason(error)}`;
     default:
       if (/CERT|SSL|TLS|SELF_SIGNED/i.test(code)) return `TLS error: ${code}`;
       return `request failed: ${code}`;
@@ -68,27 +72,8 @@ export function networkFailure(error: unknown): string {
 }
 
 function isTimeout(error: unknown): boolean {
-  const name = (error as { name?: string }).name;
+  const name = rejectionName(error);
   return name === 'TimeoutError' || name === 'AbortError';
-}
-
-function show(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
-}
-
-/**
- * Reads a dotted path (`db.status`) from a parsed JSON value.
- *
- * @example
- * fieldAt({ db: { status: 'up' } }, 'db.status') // 'up'
- */
-export function fieldAt(value: unknown, dottedPath: string): unknown {
-  let current: unknown = value;
-  for (const part of dottedPath.split('.')) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<string, unknown>)[part];
-  }
-  return current;
 }
 
 /** Bodies are read up to this many bytes: enough for any health document, bounded for a Lambda. */
@@ -147,33 +132,8 @@ export async function httpProbe(probe: HttpProbe, options: HttpProbeOptions = {}
     return fail(networkFailure(error));
   }
   const latencyMs = elapsed();
-  if (!probe.expectStatus.includes(status)) {
-    return fail(`expected status ${probe.expectStatus.join(' or ')}, got ${status}`);
-  }
-  if (probe.bodyContains !== undefined && !body.includes(probe.bodyContains)) {
-    return fail(`body does not contain ${JSON.stringify(probe.bodyContains)}`);
-  }
-  if (probe.jsonField !== undefined) {
-    const { path: fieldPath, equals, oneOf } = probe.jsonField;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      return fail(`body is not JSON, expected field ${fieldPath}`);
-    }
-    const value = fieldAt(parsed, fieldPath);
-    if (value === undefined) return fail(`field ${fieldPath} is missing`);
-    if (equals !== undefined && value !== equals) {
-      return fail(`${fieldPath} is ${show(value)}, expected ${show(equals)}`);
-    }
-    if (oneOf !== undefined && !oneOf.some((allowed) => allowed === value)) {
-      return fail(`${fieldPath} is ${show(value)}, expected one of ${oneOf.join(', ')}`);
-    }
-  }
-  if (probe.maxLatencyMs !== undefined && latencyMs > probe.maxLatencyMs) {
-    return { ...fail(`took ${latencyMs} ms, limit ${probe.maxLatencyMs} ms`), latencyMs };
-  }
-  return { probe: probe.name, ok: true, detail: `${status} in ${latencyMs} ms`, latencyMs };
+  const verdict = httpVerdict(probe, { status, body, latencyMs });
+  return { probe: probe.name, ...verdict, latencyMs };
 }
 
 export interface TlsProbeOptions {
@@ -232,6 +192,39 @@ export function tlsProbe(probe: TlsProbe, options: TlsProbeOptions = {}): Promis
   });
 }
 
+/**
+ * An HTTP probe from outside, and when it declares `minCertDaysLeft`, the certificate of its
+ * `https://` URL checked at the same time: both must pass.
+ *
+ * @example
+ * await httpWithCertificate({ ...probe, url: 'https://zmanim.shtetl.io/health', minCertDaysLeft: 14 })
+ */
+export async function httpWithCertificate(
+  probe: HttpProbe,
+  options: HttpProbeOptions & TlsProbeOptions = {},
+): Promise<ProbeResult> {
+  if (probe.minCertDaysLeft === undefined || !probe.url.startsWith('https://'))
+    return httpProbe(probe, options);
+  const url = new URL(probe.url);
+  const [http, tls] = await Promise.all([
+    httpProbe(probe, options),
+    tlsProbe(
+      {
+        name: probe.name,
+        type: 'tls',
+        host: url.hostname,
+        port: url.port ? Number(url.port) : 443,
+        minDaysLeft: probe.minCertDaysLeft,
+        timeout: probe.timeout,
+      },
+      options,
+    ),
+  ]);
+  if (!http.ok) return http;
+  if (!tls.ok) return { ...tls, ...(http.latencyMs !== undefined ? { latencyMs: http.latencyMs } : {}) };
+  return { ...http, detail: `${http.detail}, ${tls.detail}` };
+}
+
 export interface CommandProbeOptions {
   /** Directory the probe runs in on ec2 hosts (local hosts run in their own directory). */
   workingDirectory?: string;
@@ -239,19 +232,23 @@ export interface CommandProbeOptions {
   user?: string;
   /** Milliseconds between status reads (default 1000). */
   pollIntervalMs?: number;
+  /** The target's name, exported to host-side probes as `STEPOPS_TARGET`. */
+  target?: string;
 }
 
-const TERMINAL = new Set(['succeeded', 'failed', 'timed-out', 'cancelled']);
-
-function lastLine(text: string): string {
-  const lines = text.trimEnd().split('\n');
-  return (lines.at(-1) ?? '').slice(0, 300);
+function hostBatchOptions(options: CommandProbeOptions): RunHostProbesOptions {
+  return {
+    target: options.target ?? 'stepops',
+    ...(options.workingDirectory ? { workingDirectory: options.workingDirectory } : {}),
+    ...(options.user ? { user: options.user } : {}),
+    ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
+  };
 }
 
 /**
  * Runs a command probe's script on each host through a command runner and checks the exit code
- * and, when asked, that the output matches a pattern. Waits at most the probe's timeout plus a
- * margin for delivery.
+ * and, when asked, that the output matches a pattern (see {@link runHostProbes}). Waits at most
+ * the probe's timeout plus a margin for delivery.
  *
  * @example
  * const results = await commandProbe(probe, hosts, new BashCommandRunner());
@@ -264,50 +261,7 @@ export async function commandProbe(
   options: CommandProbeOptions = {},
 ): Promise<ProbeResult[]> {
   if (hosts.length === 0) return [{ probe: probe.name, ok: false, detail: 'no hosts to run on' }];
-  const started = performance.now();
-  const script = renderScript({
-    title: `probe ${probe.name}`,
-    env: { PROBE: probe.name },
-    steps: [{ name: probe.name, script: probe.script, timeout: probe.timeout }],
-    ...(options.workingDirectory ? { workingDirectory: options.workingDirectory } : {}),
-    ...(options.user ? { user: options.user } : {}),
-  });
-  const handle = await runner.send({
-    hosts,
-    script,
-    timeoutSeconds: probe.timeout + 5,
-    ...(options.workingDirectory ? { workingDirectory: options.workingDirectory } : {}),
-    comment: `stepops probe ${probe.name}`,
-  });
-  const deadline = Date.now() + (probe.timeout + 30) * 1000;
-  const interval = options.pollIntervalMs ?? 1000;
-  let results: InvocationResult[] = await runner.status(handle);
-  while (!results.every((r) => TERMINAL.has(r.state)) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, interval));
-    results = await runner.status(handle);
-  }
-  const latencyMs = Math.round(performance.now() - started);
-  const pattern = probe.outputMatches !== undefined ? new RegExp(probe.outputMatches, 'm') : undefined;
-  return results.map((result): ProbeResult => {
-    const base = { probe: probe.name, host: result.hostId, latencyMs };
-    if (!TERMINAL.has(result.state))
-      return { ...base, ok: false, detail: `still ${result.state} after ${probe.timeout} s` };
-    if (result.state === 'timed-out')
-      return { ...base, ok: false, detail: `timed out after ${probe.timeout} s` };
-    if (result.state === 'cancelled') return { ...base, ok: false, detail: 'the command was cancelled' };
-    if (result.exitCode !== probe.expectExitCode) {
-      const why = lastLine(result.outputTail);
-      return {
-        ...base,
-        ok: false,
-        detail: `exit code ${result.exitCode ?? 'unknown'}, expected ${probe.expectExitCode}${why ? `: ${why}` : ''}`,
-      };
-    }
-    if (pattern && !pattern.test(result.outputTail)) {
-      return { ...base, ok: false, detail: `output does not match /${probe.outputMatches}/` };
-    }
-    return { ...base, ok: true, detail: `exit code ${result.exitCode}` };
-  });
+  return runHostProbes([probe], hosts, runner, hostBatchOptions(options));
 }
 
 function byRegion(hosts: HostRef[]): Map<string, string[]> {
@@ -343,7 +297,7 @@ export async function ec2StatusProbe(
       );
     } catch (error) {
       // One unknown or terminated id fails the whole call: fail the hosts, not the probe run.
-      const name = (error as { name?: string }).name ?? '';
+      const name = rejectionName(error) ?? '';
       if (!name.startsWith('InvalidInstanceID')) throw error;
       for (const id of ids) {
         found.set(id, {
@@ -428,18 +382,21 @@ export async function ssmAgentProbe(
 }
 
 export interface StandardProbeRunnerOptions extends CommandProbeOptions, HttpProbeOptions, TlsProbeOptions {
-  /** Runs `command` probes: the target's command runner (SSM for ec2 hosts, bash for local ones). */
+  /** Runs host-side probes: the target's command runner (SSM for ec2 hosts, bash for local ones). */
   commands: CommandRunner;
   ec2?: (region: string) => EC2Client;
   ssm?: (region: string) => SSMClient;
 }
 
 /**
- * Runs any probe of the target model once.
+ * Runs any probe of the target model: probes from the prober (`http` from outside, `tls`) here,
+ * probes of the instance through the AWS APIs, and host-side probes (`command`, `http` from the
+ * host) on the hosts through the command runner, all of a round's host-side probes in ONE command
+ * per host set ({@link StandardProbeRunner.runAll}).
  *
  * @example
  * const probes = new StandardProbeRunner({ commands: new BashCommandRunner() });
- * const results = await probes.run(target.health.probes[0], hosts);
+ * const results = await probes.runAll(target.health.probes, hosts);
  */
 export class StandardProbeRunner implements ProbeRunner {
   readonly #options: StandardProbeRunnerOptions;
@@ -452,15 +409,44 @@ export class StandardProbeRunner implements ProbeRunner {
     const options = this.#options;
     switch (probe.type) {
       case 'http':
-        return [await httpProbe(probe, options)];
+        if (probe.from === 'host')
+          return runHostProbes([probe], hosts, options.commands, hostBatchOptions(options));
+        return [await httpWithCertificate(probe, options)];
       case 'tls':
         return [await tlsProbe(probe, options)];
       case 'command':
         return commandProbe(probe, hosts, options.commands, options);
+      case 'systemd':
+      case 'docker':
+      case 'disk':
+      case 'memory':
+        return runHostProbes([probe], hosts, options.commands, hostBatchOptions(options));
       case 'ec2-status':
         return ec2StatusProbe(probe, hosts, options.ec2);
       case 'ssm-agent':
         return ssmAgentProbe(probe, hosts, options.ssm);
     }
+  }
+
+  /**
+   * Runs a round of probes: the host-side ones as one command, the others each on its own, all at
+   * once. Results come in the order of the probes; a probe that throws gives a failed result.
+   */
+  async runAll(probes: readonly Probe[], hosts: HostRef[]): Promise<ProbeResult[]> {
+    const hostSide = probes.filter(isHostSideProbe);
+    const others = probes.filter((p) => !isHostSideProbe(p));
+    const [hostResults, ...otherResults] = await Promise.all([
+      runHostProbes(hostSide, hosts, this.#options.commands, hostBatchOptions(this.#options)),
+      ...others.map((probe) =>
+        this.run(probe, hosts).catch((error: unknown): ProbeResult[] => [
+          { probe: probe.name, ok: false, detail: `the probe could not run: ${rejectionReason(error)}` },
+        ]),
+      ),
+    ]);
+    const byProbe = new Map<string, ProbeResult[]>();
+    for (const result of [...(hostResults ?? []), ...otherResults.flat()]) {
+      byProbe.set(result.probe, [...(byProbe.get(result.probe) ?? []), result]);
+    }
+    return probes.flatMap((probe) => byProbe.get(probe.name) ?? []);
   }
 }

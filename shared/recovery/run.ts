@@ -26,6 +26,8 @@ import { planRecovery, type RecoveryPlan } from './plan.ts';
 const MAX_LEASE_SECONDS = 12 * 3600;
 const LEASE_MARGIN_SECONDS = 600;
 const PLAN_TEXT_LIMIT = 16_000;
+/** Who the health workflow says started a recovery: such a run counts as started by a health alert. */
+export const HEALTH_REQUESTER = 'stepops health';
 /** Seconds between two rounds of the final health probes. */
 export const VERIFY_INTERVAL_SECONDS = 5;
 
@@ -179,7 +181,7 @@ export function planRecoveryStep(input: PlanRecoveryInput, deps: RecoveryDeps): 
   }
   const params = resolveParams(target, request.runbook, request.params);
   const plan = planRecovery(target, request.runbook, { runId: input.runId, params });
-  const trigger = request.trigger ?? 'manual';
+  const trigger = request.trigger ?? (request.requestedBy === HEALTH_REQUESTER ? 'health-alert' : 'manual');
   const destructiveSteps = runbook.steps.filter(isDestructive).map((s) => s.name);
   const reasons: string[] = [];
   if (runbook.destructive) reasons.push('the runbook is marked destructive');

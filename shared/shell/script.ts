@@ -58,9 +58,48 @@ export interface RenderOptions {
   steps: readonly ScriptStep[];
 }
 
+/** Lines of the failing step's output the script prints last, on stderr. */
+export const FAILURE_SUMMARY_LINES = 40;
+/**
+ * Bytes of that summary at most: SSM returns only the first 8,000 characters of stderr (and the
+ * first 24,000 of stdout), so the summary fits in what it returns, with the markers around it.
+ */
+export const FAILURE_SUMMARY_BYTES = 4_000;
+
+/**
+ * The function every rendered script runs its steps with: the step's output goes to a log on the
+ * host, which is then printed to stdout (the full output, for the SSM console and CloudWatch Logs);
+ * when the step fails, its last lines are printed again on stderr, bounded, with the step's name
+ * and exit code, and the script exits with that code. SSM keeps the *head* of each stream, so the
+ * end of a long output (where the error is) reaches the alert through this summary.
+ */
+const STEP_FUNCTION = [
+  'stepops_logs=$(mktemp -d "${TMPDIR:-/tmp}/stepops.XXXXXX")',
+  '# Runs one step: its output to a log on the host, then to stdout; on failure its last lines to stderr.',
+  'stepops_step() {',
+  '  local label=$1 log=$2 status=0',
+  '  shift 2',
+  '  echo "==> ${label}"',
+  '  "$@" >"${log}" 2>&1 || status=$?',
+  '  cat -- "${log}"',
+  '  if [ "${status}" -ne 0 ]; then',
+  '    {',
+  '      echo "==> last lines of ${label} (its full output on the host: ${log})"',
+  `      tail -n ${FAILURE_SUMMARY_LINES} -- "\${log}" | tail -c ${FAILURE_SUMMARY_BYTES}`,
+  '      if [ -n "$(tail -c 1 -- "${log}")" ]; then echo; fi',
+  '      echo "==> ${label} failed with exit code ${status}"',
+  '    } >&2',
+  '    exit "${status}"',
+  '  fi',
+  '}',
+];
+
 /**
  * Renders steps into one bash script: strict mode, the `STEPOPS_*` variables quoted, each step in
- * its own `bash` under `timeout`, a `==> step` marker before each so output tails say where it failed.
+ * its own `bash` under `timeout`, a `==> step` marker before each, each step's output kept in a log
+ * on the host, and on failure a bounded summary (the failing step's name, exit code and last
+ * lines) printed last on stderr, so that the first 8,000 characters SSM returns of it say where and
+ * why the script failed. The script's exit code is the failing step's.
  *
  * @example
  * renderScript({ title: 'deploy demo', env: { REF: 'v2' }, steps: [{ name: 'pull', script: 'git pull', timeout: 60 }] });
@@ -78,6 +117,7 @@ export function renderScript(options: RenderOptions): string {
     ...Object.entries(options.env).map(([key, value]) => `export STEPOPS_${key}=${shellQuote(value)}`),
   ];
   if (options.workingDirectory) lines.push(`cd ${shellQuote(options.workingDirectory)}`);
+  if (options.steps.length > 0) lines.push(...STEP_FUNCTION);
   const asUser =
     options.user && options.user !== 'root'
       ? `sudo -u ${shellQuote(options.user)} -H --preserve-env=${envNames.join(',') || 'PATH'} -- `
@@ -86,13 +126,8 @@ export function renderScript(options: RenderOptions): string {
     const label = `step ${i + 1}/${options.steps.length}: ${step.name}`;
     lines.push(
       '',
-      `echo ${shellQuote(`==> ${label}`)}`,
       '# shellcheck disable=SC2016 # the step is quoted on purpose: its own shell expands it',
-      `${asUser}timeout ${Math.trunc(step.timeout)} bash -euo pipefail -c ${shellQuote(step.script)} || {`,
-      '  status=$?',
-      `  echo ${shellQuote(`==> ${label} failed`)}" with exit code \${status}" >&2`,
-      '  exit "${status}"',
-      '}',
+      `stepops_step ${shellQuote(label)} "\${stepops_logs}/step-${i + 1}.log" ${asUser}timeout ${Math.trunc(step.timeout)} bash -euo pipefail -c ${shellQuote(step.script)}`,
     );
   });
   return `${lines.join('\n')}\n`;

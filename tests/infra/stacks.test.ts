@@ -26,6 +26,7 @@ const STAR_RESOURCE_ACTIONS = new Set([
   'ec2:DescribeInstanceStatus',
   'ssm:DescribeInstanceInformation',
   'ssm:GetCommandInvocation',
+  'ssm:ListCommands',
   'logs:CreateLogDelivery',
   'logs:GetLogDelivery',
   'logs:UpdateLogDelivery',
@@ -121,7 +122,7 @@ describe('deploy workflow', () => {
     }
   });
 
-  it('defines the state machine as exactly deployWorkflow() with the deployed ARNs', () => {
+  it('defines the state machine as exactly deployWorkflow() with the deployed ARNs and the stage timeout', async () => {
     // Prepare
     const arns = Object.fromEntries(
       workflow.DEPLOY_FUNCTIONS.map((folder) => [
@@ -132,9 +133,13 @@ describe('deploy workflow', () => {
     const machine = run.one('aws:sfn/stateMachine:StateMachine', 'DeployWorkflow');
 
     // Assess
-    expect(JSON.parse(String(machine.inputs.definition))).toEqual(
-      JSON.parse(JSON.stringify(workflow.deployWorkflow(arns))),
-    );
+    const { findTarget } = await import('../../shared/config/registry.ts');
+    const timeoutSeconds = workflow.deployTimeoutSeconds(targets.map((name) => findTarget(name)));
+    const definition = JSON.parse(String(machine.inputs.definition));
+    expect(definition).toEqual(JSON.parse(JSON.stringify(workflow.deployWorkflow(arns, { timeoutSeconds }))));
+    // Every run is bounded: the stage's longest real deploy, at least an hour.
+    expect(definition.TimeoutSeconds).toBe(timeoutSeconds);
+    expect(timeoutSeconds).toBeGreaterThanOrEqual(workflow.MIN_DEPLOY_TIMEOUT_SECONDS);
     expect(
       Object.values(arns).every((arn) => arn.startsWith(`arn:aws:lambda:${REGION}:${ACCOUNT}:function:`)),
     ).toBe(true);
@@ -285,6 +290,44 @@ describe('deploy workflow', () => {
   });
 });
 
+describe('notify permissions', () => {
+  it("lets notify publish to the stage's topic and to each topic a target names as its own", async () => {
+    // Prepare: one target names a topic by name (the stage topic's account and region), one by ARN
+    const { notifyStatements } = await import('../../stacks/permissions.ts');
+    const { findTarget } = await import('../../shared/config/registry.ts');
+    const base = findTarget(targets[0]!);
+    const stackTopic = `arn:aws:sns:${REGION}:${ACCOUNT}:stepops-test-Alerts`;
+    const own = [
+      { ...base, name: 'team-a', alerts: { topic: 'team-a-alerts' } },
+      { ...base, name: 'team-b', alerts: { topic: 'arn:aws:sns:us-east-1:210987654321:team-b' } },
+      { ...base, name: 'team-c', alerts: {} },
+    ];
+
+    // Act
+    const statements = await resolvedStatements(
+      notifyStatements({
+        account: ACCOUNT,
+        targets: own as never,
+        stateTableArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/t',
+        alertsTopicArn: stackTopic,
+      }),
+    );
+
+    // Assess
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['sns:Publish'],
+        Resource: [
+          stackTopic,
+          'arn:aws:sns:us-east-1:210987654321:team-b',
+          `arn:aws:sns:${REGION}:${ACCOUNT}:team-a-alerts`,
+        ],
+      },
+    ]);
+  });
+});
+
 describe('state table', () => {
   it('is on-demand, keyed by pk, with TTL on expiresAt', () => {
     // Prepare
@@ -292,6 +335,7 @@ describe('state table', () => {
 
     // Assess
     expect(table.inputs).toMatchObject({
+      name: 'stepops-test-state',
       billingMode: 'PAY_PER_REQUEST',
       hashKey: 'pk',
       attributes: [{ name: 'pk', type: 'S' }],
@@ -392,6 +436,7 @@ describe('alerts', () => {
     const queue = run.one('aws:sqs/queue:Queue', 'AlertsDeadLetterQueue');
 
     // Assess
+    expect(topic.inputs.name).toBe('stepops-test-alerts');
     expect(subscription.inputs).toMatchObject({ protocol: 'lambda', topic: topic.state.arn });
     expect(handler).toBe('functions/forward-alert/handler.handler');
     expect(links).toEqual({

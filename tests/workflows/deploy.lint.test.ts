@@ -16,7 +16,14 @@ import {
   type StateMachineDefinition,
   TRANSIENT_LAMBDA_ERRORS,
 } from '../../workflows/asl.ts';
-import { DEPLOY_FUNCTIONS, DEPLOY_TASK_TIMEOUTS, deployWorkflow } from '../../workflows/deploy.ts';
+import {
+  DEFAULT_DEPLOY_TIMEOUT_SECONDS,
+  DEPLOY_FUNCTIONS,
+  DEPLOY_TASK_TIMEOUTS,
+  deployTimeoutSeconds,
+  deployWorkflow,
+  MIN_DEPLOY_TIMEOUT_SECONDS,
+} from '../../workflows/deploy.ts';
 
 const { getLanguageService, TextDocument } = aslLanguageService;
 const definition = deployWorkflow(localArns(DEPLOY_FUNCTIONS));
@@ -111,6 +118,8 @@ describe('deploy workflow definition', () => {
       const transient = state.Retry?.find((r) =>
         TRANSIENT_LAMBDA_ERRORS.every((e) => r.ErrorEquals.includes(e)),
       );
+      // A Lambda invoke that timed out on the client side is retried too (send-command is idempotent).
+      expect(transient?.ErrorEquals, name).toContain('Lambda.ClientExecutionTimeoutException');
       expect(transient, name).toMatchObject({
         JitterStrategy: 'FULL',
         MaxAttempts: 3,
@@ -149,6 +158,27 @@ describe('deploy workflow definition', () => {
       }
     }
     expect(allStates(definition).filter((s) => s.state.Type === 'Wait')).toEqual([]);
+  });
+
+  it('bounds every run: a state machine timeout, also handed to ResolveHosts to refuse longer fleets', () => {
+    expect(definition.TimeoutSeconds).toBe(DEFAULT_DEPLOY_TIMEOUT_SECONDS);
+    const custom = deployWorkflow(localArns(DEPLOY_FUNCTIONS), { timeoutSeconds: 7_200 });
+    expect(custom.TimeoutSeconds).toBe(7_200);
+    expect(custom.States.ResolveHosts).toMatchObject({ Parameters: { runTimeoutSeconds: 7_200 } });
+    expect(deployTimeoutSeconds([])).toBe(MIN_DEPLOY_TIMEOUT_SECONDS);
+  });
+
+  it('ends every batch with a tiny output, so the Map’s collected result stays small', () => {
+    const map = definition.States[BATCHES_STATE] as unknown as {
+      ItemProcessor: { States: Record<string, Record<string, unknown>> };
+      ResultPath: unknown;
+    };
+    expect(map.ResultPath).toBeNull();
+    const ends = Object.entries(map.ItemProcessor.States).filter(
+      ([, state]) => state.Type === 'Succeed' || state.End === true,
+    );
+    expect(ends.map(([name]) => name)).toEqual(['BatchDeployed']);
+    expect(ends[0]?.[1]).toMatchObject({ OutputPath: '$.batch.index' });
   });
 
   it('runs the batches one at a time and names the states the outcome logic reads', () => {

@@ -39,7 +39,7 @@ import {
   type LocalEngine,
   type RunResult,
 } from '../../shared/engine/index.ts';
-import { SnapshotFailedError } from '../../shared/errors.ts';
+import { ERROR_MESSAGE_BUDGET, ERROR_TRACE_FRAMES, SnapshotFailedError } from '../../shared/errors.ts';
 import type { DeployFunction } from '../../workflows/deploy.ts';
 import { createLab, type Lab } from './fixtures.ts';
 
@@ -354,6 +354,126 @@ describe('deploy workflow on the local engine', () => {
     expect((await notificationsOf('run-transient')).map((n) => n.outcome)).toEqual(['succeeded']);
   });
 
+  it('sends once when send-command is retried after it sent but its answer was lost', async () => {
+    // Prepare: the first invocation really sends, then the invoke times out on the client side.
+    const target = await lab.target('wf-idempotent', {
+      steps: ['echo ran >> runs', ...READY],
+      rollback: ROLLBACK_OK,
+    });
+    const commandsBefore = await lab.commands();
+    let calls = 0;
+    const lostAnswer: LambdaHandler = async (event, context) => {
+      calls += 1;
+      const answer = await HANDLERS['send-command'](event, context);
+      if (calls > 1) return answer;
+      const error = new Error('the invoke timed out before the function answered');
+      error.name = 'Lambda.ClientExecutionTimeoutException';
+      throw error;
+    };
+
+    // Act
+    const result = await run({ target, ref: 'v2' }, 'run-idempotent', {
+      [LOCAL_DEPLOY_ARNS['send-command']]: lostAnswer,
+    });
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(calls).toBe(2);
+    expect(result.trace.events.filter((e) => e.kind === 'state-retried')).toEqual([
+      expect.objectContaining({ state: 'SendDeployCommand', iteration: 0, attempt: 1 }),
+    ]);
+    expect(readFileSync(path.join(lab.hostDir(target), 'runs'), 'utf8')).toBe('ran\n');
+    const started = (await lab.commands()).filter((c) => !commandsBefore.includes(c));
+    expect(started).toHaveLength(1);
+  });
+
+  it('stops before the next batch when the run lost its lease, and leaves the hosts to the lease holder (rollback-failed alert)', async () => {
+    // Prepare: two batches; between them another run takes the lease (this one's expired).
+    const target = await lab.target('wf-lease-lost', {
+      steps: READY,
+      rollback: ROLLBACK_OK,
+      batches: { size: 1, maxErrors: 0 },
+    });
+    const second = path.join(lab.root, 'hosts', 'wf-lease-lost-2');
+    await mkdir(second, { recursive: true });
+    const leases = new FileLeaseStore();
+    const twoHosts = resolveHostsWith({
+      resolve: async () => [
+        { kind: 'local', id: `local:${lab.hostDir(target)}`, directory: lab.hostDir(target) },
+        { kind: 'local', id: `local:${second}`, directory: second },
+      ],
+    });
+    let sends = 0;
+    const stealAfterFirst: LambdaHandler = async (event, context) => {
+      sends += 1;
+      if (sends === 2) {
+        await leases.release(targetLeaseKey(target), 'run-lease-lost');
+        await leases.acquire(targetLeaseKey(target), 'thief-run', 600);
+      }
+      return HANDLERS['send-command'](event, context);
+    };
+
+    // Act
+    const result = await run({ target, ref: 'v2' }, 'run-lease-lost', {
+      [LOCAL_DEPLOY_ARNS['resolve-hosts']]: twoHosts,
+      [LOCAL_DEPLOY_ARNS['send-command']]: stealAfterFirst,
+    });
+
+    // Assess: batch 2 never ran; the rollback of batch 1 is refused too (the lease is gone).
+    expect(result.status).toBe('FAILED');
+    expect(existsSync(path.join(second, 'version'))).toBe(false);
+    const failed = result.trace.events.find(
+      (e) => e.kind === 'state-failed' && e.state === 'SendDeployCommand',
+    );
+    expect(failed).toMatchObject({ error: 'LeaseLostError', iteration: 1 });
+    expect(failed?.cause).toContain('run thief-run holds it');
+    expect(result.error).toBe('RollbackFailedError');
+    expect((await leases.holder(targetLeaseKey(target)))?.owner).toBe('thief-run');
+    await leases.release(targetLeaseKey(target), 'thief-run');
+  });
+
+  it('keeps the batches’ collected output small, however many batches (no States.DataLimitExceeded)', async () => {
+    // Prepare: 30 batches of 5 hosts, each batch tolerating its 5 failed hosts, each failure with
+    // the longest output tail the state keeps: about 10 KB per batch, 300 KB over all the batches.
+    const target = await lab.target('wf-many-batches', {
+      steps: READY,
+      rollback: ROLLBACK_OK,
+      batches: { size: 5, maxErrors: '100%' },
+    });
+    await mkdir(lab.hostDir(target), { recursive: true });
+    await writeFile(path.join(lab.hostDir(target), 'state'), 'ok\n');
+    const fleet = Array.from({ length: 150 }, (_, i) => ({
+      kind: 'local' as const,
+      id: `local:fleet-${i}`,
+      directory: lab.hostDir(target),
+    }));
+    let sends = 0;
+    const handlers = handlersWith({
+      hosts: { resolve: async () => fleet },
+      commands: {
+        send: async (request) => ({ commandId: `cmd-${++sends}`, hosts: request.hosts }),
+        status: async (handle) =>
+          handle.hosts.map((h) => ({
+            hostId: h.id,
+            state: 'failed' as const,
+            exitCode: 1,
+            outputTail: `${h.id} ${'npm WARN deprecated '.repeat(200)}`,
+          })),
+      },
+    });
+
+    // Act
+    const result = await run({ target, ref: 'v2' }, 'run-many-batches', handlers);
+
+    // Assess
+    expect(result.error).toBeUndefined();
+    expect(result.status).toBe('SUCCEEDED');
+    expect(sends).toBe(30);
+    expect(result.output).toMatchObject({
+      summary: 'deployed v2 to 150 hosts of wf-many-batches in 30 batches',
+    });
+  });
+
   it('rolls back when the command fails, naming the state, the host and the output tail', async () => {
     // Prepare
     const target = await lab.target('wf-command', {
@@ -598,6 +718,25 @@ describe('deploy workflow on the local engine', () => {
       ]);
     },
   );
+
+  it('refuses a 200 KB ref with InvalidInputError whose message stays within the error budget', async () => {
+    // Prepare: the ref quoted back in the error, with the input itself, would pass 256 KiB.
+    const target = await lab.target('wf-huge-ref', { steps: READY, rollback: ROLLBACK_OK });
+    const ref = `v${'1'.repeat(200_000)}`;
+
+    // Act
+    const result = await run({ target, ref }, 'run-huge-ref');
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('InvalidInputError');
+    const caught = result.trace.events.find((e) => e.kind === 'state-failed' && e.state === 'PlanDeploy');
+    const cause = JSON.parse(caught?.cause ?? '{}') as { errorMessage: string; trace: string[] };
+    expect(cause.errorMessage.length).toBe(ERROR_MESSAGE_BUDGET);
+    expect(cause.errorMessage).toMatch(/^ref "v1{100}.*more characters cut\]$/s);
+    expect(cause.trace.length).toBeLessThanOrEqual(1 + ERROR_TRACE_FRAMES);
+    expect((await notificationsOf('run-huge-ref')).map((n) => n.outcome)).toEqual(['failed']);
+  });
 
   it('rejects an unknown target and malformed input with named errors, notifying through the fallback', async () => {
     const unknown = await run({ target: 'no-such-target', ref: 'v1' }, 'run-unknown');

@@ -6,7 +6,7 @@
  * key needs no extra grant).
  */
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { type PostToSlackOptions, postToSlack, slackMessage } from '../../alerts/slack.ts';
+import { checkWebhookUrl, type PostToSlackOptions, postToSlack, slackMessage } from '../../alerts/slack.ts';
 import type { Notification, Notifier } from '../ports.ts';
 import { ssmClient } from './clients.ts';
 
@@ -45,10 +45,7 @@ export function slackWebhookUrl(client: SSMClient, parameterName: string): Promi
           `cannot read the Slack webhook parameter ${parameterName}: ${(error as Error).name ?? 'error'}`,
         );
       }
-      if (!value || !/^https:\/\/\S+$/.test(value)) {
-        throw new Error(`the Slack webhook parameter ${parameterName} does not hold an https URL`);
-      }
-      return value;
+      return checkWebhookUrl(value, parameterName);
     })();
     webhookCache.set(key, url);
     // A failed read is not cached: the next notification tries again.

@@ -2,16 +2,24 @@
  * SSM command runner: runs a script on EC2 instances with Run Command (`AWS-RunShellScript`) and
  * reads each instance's invocation without waiting for it.
  *
+ * `SendCommand` takes at most 50 instance ids: more hosts are sent in several commands, one per 50,
+ * whose handle reads as one. An idempotent send marks each command's comment with a token of its
+ * run, phase, batch and part, and first looks for a command carrying that token (`ListCommands`),
+ * so a retried Lambda that already sent (and was killed before it answered) sends nothing again.
+ *
  * IAM: `ssm:SendCommand` (document `AWS-RunShellScript` and the target instances),
- * `ssm:GetCommandInvocation`.
+ * `ssm:ListCommands`, `ssm:GetCommandInvocation`.
  */
+import { createHash } from 'node:crypto';
 import {
   GetCommandInvocationCommand,
   type GetCommandInvocationCommandOutput,
+  ListCommandsCommand,
   SendCommandCommand,
   type SendCommandCommandInput,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
+import { UnknownCommandStatusError } from '../../errors.ts';
 import { combineOutput } from '../output.ts';
 import type {
   CommandHandle,
@@ -25,6 +33,10 @@ import { ssmClient } from './clients.ts';
 
 /** The SSM document every stepops command runs with. */
 export const RUN_SHELL_SCRIPT = 'AWS-RunShellScript';
+/** Instance ids one `SendCommand` call accepts. */
+export const SEND_COMMAND_MAX_INSTANCES = 50;
+/** Characters SSM accepts in a command's comment. */
+const COMMENT_MAX = 100;
 
 export interface SsmCommandRunnerOptions {
   /** Client for a region; the cached client by default. */
@@ -54,10 +66,33 @@ export function invocationState(status: string | undefined): InvocationState {
     case 'Cancelled':
     case 'Cancelling':
       return 'cancelled';
-    default:
-      // Pending, Delayed, or a status SSM has added since: not finished.
+    case 'Pending':
+    case 'Delayed':
+      // Not delivered yet (Delayed: SSM retries the delivery).
       return 'pending';
+    default:
+      // A status SSM has added since, or none: waiting on it could last forever.
+      throw new UnknownCommandStatusError(
+        `SSM reported the command status ${JSON.stringify(status ?? null)}, which stepops does not know; expected Pending, InProgress, Delayed, Success, Failed, TimedOut, Cancelled or Cancelling`,
+      );
   }
+}
+
+/**
+ * The token an idempotent command carries at the start of its comment: a hash of the key (run,
+ * phase, batch) and the part (which 50 hosts), short enough to leave room for a readable comment.
+ *
+ * @example
+ * commandToken('r1/deploy/0', 0) // 'stepops:5d1c2a0e9b7f3a64.0'
+ */
+export function commandToken(key: string, part: number): string {
+  return `stepops:${createHash('sha256').update(key).digest('hex').slice(0, 16)}.${part}`;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 function ec2Hosts(hosts: HostRef[]): { region: string; ids: string[] } {
@@ -102,6 +137,56 @@ export class SsmCommandRunner implements CommandRunner {
 
   async send(request: CommandRequest): Promise<CommandHandle> {
     const { region, ids } = ec2Hosts(request.hosts);
+    const client = this.#client(region);
+    const parts = chunks(ids, SEND_COMMAND_MAX_INSTANCES);
+    const { idempotency } = request;
+    const tokens = parts.map((_, i) => (idempotency ? commandToken(idempotency.key, i) : undefined));
+    const sent = idempotency ? await this.#sentBefore(client, idempotency.since, tokens) : new Map();
+    const commandIds: string[] = [];
+    for (const [i, part] of parts.entries()) {
+      const token = tokens[i];
+      const found = token === undefined ? undefined : sent.get(token);
+      commandIds.push(found ?? (await this.#sendPart(client, request, part, token)));
+    }
+    const [commandId] = commandIds as [string, ...string[]];
+    return { commandId, hosts: request.hosts, ...(commandIds.length > 1 ? { commandIds } : {}) };
+  }
+
+  /** The commands already sent with these tokens since `since` (a retried send), by token. */
+  async #sentBefore(
+    client: SSMClient,
+    since: string,
+    tokens: readonly (string | undefined)[],
+  ): Promise<Map<string, string>> {
+    const wanted = new Set(tokens.filter((t): t is string => t !== undefined));
+    const found = new Map<string, string>();
+    let nextToken: string | undefined;
+    do {
+      const page = await client.send(
+        new ListCommandsCommand({
+          Filters: [
+            { key: 'DocumentName', value: RUN_SHELL_SCRIPT },
+            { key: 'InvokedAfter', value: since },
+          ],
+          MaxResults: 50,
+          ...(nextToken ? { NextToken: nextToken } : {}),
+        }),
+      );
+      for (const command of page.Commands ?? []) {
+        const token = command.Comment?.split(' ', 1)[0];
+        if (token && wanted.has(token) && command.CommandId) found.set(token, command.CommandId);
+      }
+      nextToken = found.size < wanted.size ? page.NextToken : undefined;
+    } while (nextToken);
+    return found;
+  }
+
+  async #sendPart(
+    client: SSMClient,
+    request: CommandRequest,
+    ids: string[],
+    token: string | undefined,
+  ): Promise<string> {
     const parameters: Record<string, string[]> = {
       commands: [request.script],
       // AWS-RunShellScript accepts 1 to 172800 seconds (48 hours).
@@ -112,10 +197,16 @@ export class SsmCommandRunner implements CommandRunner {
       DocumentName: RUN_SHELL_SCRIPT,
       InstanceIds: ids,
       Parameters: parameters,
-      TimeoutSeconds: Math.min(2_592_000, Math.max(30, this.#deliveryTimeout)),
-      Comment: request.comment.slice(0, 100),
+      TimeoutSeconds: this.deliveryTimeoutSeconds,
+      Comment: (token ? `${token} ${request.comment}` : request.comment).slice(0, COMMENT_MAX),
     };
-    if (request.maxConcurrency !== undefined) input.MaxConcurrency = request.maxConcurrency;
+    if (request.maxConcurrency !== undefined) {
+      const count = Number(request.maxConcurrency);
+      // A count beyond this part's hosts means all of them; a percentage applies as it is.
+      input.MaxConcurrency = Number.isInteger(count)
+        ? String(Math.min(count, ids.length))
+        : request.maxConcurrency;
+    }
     if (request.maxErrors !== undefined) input.MaxErrors = request.maxErrors;
     if (this.#logGroupName) {
       input.CloudWatchOutputConfig = {
@@ -123,21 +214,31 @@ export class SsmCommandRunner implements CommandRunner {
         CloudWatchOutputEnabled: true,
       };
     }
-    const output = await this.#client(region).send(new SendCommandCommand(input));
+    const output = await client.send(new SendCommandCommand(input));
     const commandId = output.Command?.CommandId;
     if (!commandId) throw new Error('SSM SendCommand returned no command id');
-    return { commandId, hosts: request.hosts };
+    return commandId;
+  }
+
+  /** Seconds SSM keeps trying to deliver a command (`TimeoutSeconds` of SendCommand, 30 s to 30 days). */
+  get deliveryTimeoutSeconds(): number {
+    return Math.min(2_592_000, Math.max(30, this.#deliveryTimeout));
   }
 
   async status(handle: CommandHandle): Promise<InvocationResult[]> {
     const { region } = ec2Hosts(handle.hosts);
     const client = this.#client(region);
+    const commandIds = handle.commandIds ?? [handle.commandId];
     return Promise.all(
-      handle.hosts.map(async (host): Promise<InvocationResult> => {
+      handle.hosts.map(async (host, index): Promise<InvocationResult> => {
+        const commandId = commandIds[Math.floor(index / SEND_COMMAND_MAX_INSTANCES)];
+        if (commandId === undefined) {
+          throw new Error(`the command handle names no command for host ${host.id} (host ${index + 1})`);
+        }
         let invocation: GetCommandInvocationCommandOutput;
         try {
           invocation = await client.send(
-            new GetCommandInvocationCommand({ CommandId: handle.commandId, InstanceId: host.id }),
+            new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: host.id }),
           );
         } catch (error) {
           // Right after SendCommand the invocation may not exist yet.

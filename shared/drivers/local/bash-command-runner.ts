@@ -11,13 +11,17 @@
  * <stepopsHome()>/commands/<commandId>/<host>.json      pid, process group and deadline
  * ```
  *
+ * An idempotent send (`request.idempotency`) names its command after a hash of the key and claims
+ * the command directory with an exclusive `mkdir`: a second send with the same key finds it and
+ * returns that command instead of running the script again.
+ *
  * The script runs in its own session (detached), under a small bash wrapper that writes the exit
  * code; at the deadline every process of the session is sent SIGTERM, then SIGKILL after a grace
  * period. Processes a script leaves running in the background after it ends normally (a server it
  * started) are left alone.
  */
 import { execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -161,9 +165,20 @@ export class BashCommandRunner implements CommandRunner {
   async send(request: CommandRequest): Promise<CommandHandle> {
     const hosts = request.hosts.map(localHost);
     if (hosts.length === 0) throw new Error('a command needs at least one host');
-    const commandId = `local-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+    const key = request.idempotency?.key;
+    const commandId = key
+      ? `local-${createHash('sha256').update(key).digest('hex').slice(0, 24)}`
+      : `local-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     const dir = this.#commandDir(commandId);
-    await mkdir(dir, { recursive: true });
+    await mkdir(path.dirname(dir), { recursive: true });
+    try {
+      await mkdir(dir);
+    } catch (error) {
+      // Sent already (a retried send): the command that exists is the answer.
+      if (key && (error as NodeJS.ErrnoException).code === 'EEXIST')
+        return { commandId, hosts: request.hosts };
+      throw error;
+    }
     for (const host of hosts) await this.#start(commandId, dir, host, request);
     return { commandId, hosts: request.hosts };
   }

@@ -3,16 +3,17 @@
  *
  * A free key is taken with an exclusive create (the lease is written to a temp file, then hard-linked
  * to its name, which fails if the name exists), so two owners can never both create it. Taking over
- * an expired lease and releasing one happen under a lock file created with `open(…, 'wx')`; the
- * lease file itself is only ever replaced by a rename, so a reader never sees half a lease.
+ * an expired lease and releasing one happen under a lock ({@link withLock}) that is itself taken,
+ * and taken over from a crashed holder, by exclusive creates only; the lease file itself is only
+ * ever replaced by a rename, so a reader never sees half a lease.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Lease, LeaseStore } from '../ports.ts';
 import { fileSafe, stepopsHome } from './home.ts';
 
-/** A lock file older than this is left over from a crashed process and is removed. */
+/** A lock held longer than this was left by a crashed process and is taken over. */
 const STALE_LOCK_MS = 30_000;
 const LOCK_WAIT_MS = 10_000;
 
@@ -57,29 +58,73 @@ async function createExclusive(file: string, content: string): Promise<boolean> 
   }
 }
 
-async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
+/** The newest generation of a lock (0 when it has none yet). */
+async function newestGeneration(dir: string): Promise<number> {
+  let newest = 0;
+  for (const entry of await readdir(dir)) {
+    if (/^\d+$/.test(entry)) newest = Math.max(newest, Number(entry));
+  }
+  return newest;
+}
+
+/** Whether a generation frees the lock: it says so, or its holder has not finished in time. */
+async function frees(dir: string, generation: number): Promise<boolean | undefined> {
+  const file = path.join(dir, String(generation));
+  try {
+    const [content, info] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
+    return content.startsWith('free') || Date.now() - info.mtimeMs > STALE_LOCK_MS;
+  } catch (error) {
+    // Removed: a newer generation exists.
+    if (code(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Removes the generations older than `newest` (nobody reads them any more). */
+async function removeOlder(dir: string, newest: number): Promise<void> {
+  for (const entry of await readdir(dir).catch(() => [] as string[])) {
+    if (/^\d+$/.test(entry) && Number(entry) < newest)
+      await unlink(path.join(dir, entry)).catch(() => undefined);
+  }
+}
+
+/**
+ * Runs `fn` holding the lock `lockPath` (a directory of numbered generations). Generation n+1 is
+ * created exclusively (hard link), so of the processes that saw generation n free (released, or
+ * held by a process that crashed), exactly one takes the lock: taking over a stale lock is the
+ * same compare-and-swap as taking a free one, never a delete that a slower contender could repeat
+ * on its successor's lock. Releasing creates the next generation, marked free; if the lock was
+ * taken over meanwhile (this holder overran {@link STALE_LOCK_MS}), that create fails and the new
+ * holder keeps its lock.
+ *
+ * @example
+ * await withLock(`${leaseFile}.lock`, async () => rename(temp, leaseFile));
+ */
+export async function withLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
+  const dir = `${lockPath}.d`;
+  await mkdir(dir, { recursive: true });
   const started = Date.now();
-  for (;;) {
-    try {
-      const handle = await open(lockFile, 'wx');
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
+  let held: number | undefined;
+  while (held === undefined) {
+    const newest = await newestGeneration(dir);
+    const free = newest === 0 ? true : await frees(dir, newest);
+    if (free === undefined) continue;
+    if (free && (await createExclusive(path.join(dir, String(newest + 1)), `held ${process.pid}\n`))) {
+      held = newest + 1;
+      await removeOlder(dir, held);
       break;
-    } catch (error) {
-      if (code(error) !== 'EEXIST') throw error;
-      const info = await stat(lockFile).catch(() => undefined);
-      if (info && Date.now() - info.mtimeMs > STALE_LOCK_MS) {
-        await unlink(lockFile).catch(() => undefined);
-        continue;
-      }
-      if (Date.now() - started > LOCK_WAIT_MS) throw new Error(`timed out waiting for the lock ${lockFile}`);
+    }
+    if (!free) {
+      if (Date.now() - started > LOCK_WAIT_MS) throw new Error(`timed out waiting for the lock ${lockPath}`);
       await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
     }
   }
   try {
     return await fn();
   } finally {
-    await unlink(lockFile).catch(() => undefined);
+    if (await createExclusive(path.join(dir, String(held + 1)), `free ${process.pid}\n`).catch(() => false)) {
+      await removeOlder(dir, held + 1);
+    }
   }
 }
 
@@ -127,6 +172,17 @@ export class FileLeaseStore implements LeaseStore {
       }
       return { acquired: false, heldBy: current };
     });
+  }
+
+  /**
+   * The lease on a key if one is held and has not expired.
+   *
+   * @example
+   * await leases.holder('target:demo'); // { key: 'target:demo', owner: 'run-1', expiresAt: 1767225600 }
+   */
+  async holder(key: string): Promise<Lease | undefined> {
+    const lease = await readLease(await this.#file(key));
+    return lease && lease.expiresAt >= this.#now() ? lease : undefined;
   }
 
   async release(key: string, owner: string): Promise<void> {

@@ -2,14 +2,18 @@
  * The alerts forwarder through its real handler, on an SNS event, posting to a local HTTP server that
  * stands in for the Slack webhook: the message it posts, retries on 5xx, and no URL in the logs.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context, SNSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { clearRegisteredTargets, registerTarget } from '../../../shared/config/registry.ts';
 import type { Notification } from '../../../shared/drivers/ports.ts';
+import { trustedLoopbackCertificate } from '../../helpers/tls.ts';
 import { lambdaContext } from '../api/events.ts';
+import { ec2Target } from '../api/fixtures.ts';
 
 type Handler = (event: SNSEvent, context: Context) => Promise<void>;
 
@@ -22,8 +26,8 @@ const ssm = mockClient(SSMClient);
 let handler: Handler;
 let server: Server;
 let url: string;
-/** What the stand-in answers, in order; 200 once the list is used up. */
-let answers: number[];
+/** What the stand-in answers, in order (a number, or a status with headers); 200 once used up. */
+let answers: (number | { status: number; headers: Record<string, string> })[];
 let received: { path: string; contentType: string | undefined; body: unknown }[];
 let output: string;
 
@@ -40,26 +44,30 @@ function readBody(request: IncomingMessage): Promise<string> {
 }
 
 beforeAll(async () => {
-  server = createServer(async (request, response) => {
+  server = createServer(trustedLoopbackCertificate(), async (request, response) => {
     const body = await readBody(request);
     received.push({
       path: request.url ?? '',
       contentType: request.headers['content-type'],
       body: JSON.parse(body),
     });
-    const status = answers.shift() ?? 200;
-    response.writeHead(status, { 'content-type': 'text/plain' });
+    const answer = answers.shift() ?? 200;
+    const { status, headers } = typeof answer === 'number' ? { status: answer, headers: {} } : answer;
+    response.writeHead(status, { 'content-type': 'text/plain', ...headers });
     response.end(status === 200 ? 'ok' : 'internal_error');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${SECRET_PATH}`;
+  url = `https://127.0.0.1:${(server.address() as AddressInfo).port}${SECRET_PATH}`;
 
   process.env.SST_RESOURCE_App = JSON.stringify({ name: 'stepops', stage: 'test' });
   process.env.SST_RESOURCE_SlackWebhook = JSON.stringify({ parameter: PARAMETER });
   handler = (await import('../../../functions/forward-alert/handler.ts')).handler as unknown as Handler;
 });
 
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(async () => {
+  clearRegisteredTargets();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
 
 beforeEach(() => {
   ssm.reset();
@@ -205,12 +213,65 @@ describe('forward-alert', () => {
     expect(output).not.toContain('127.0.0.1');
   });
 
-  it('throws without posting when the message is not a stepops notification', async () => {
+  it('logs a malformed message with its SNS message id, then throws it to the dead-letter queue', async () => {
     // Act
     const run = handler(snsEvent({ hello: 'world' }), lambdaContext('stepops-test-ForwardAlert'));
 
     // Assess
-    await expect(run).rejects.toThrow();
+    await expect(run).rejects.toThrow(/95df01b4-ee98-5cb9-9903-4c221d41eb5e/);
     expect(received).toHaveLength(0);
+    const line = output.split('\n').find((l) => l.includes('malformed alert'));
+    expect(line).toBeDefined();
+    expect(JSON.parse(line!)).toMatchObject({
+      level: 'ERROR',
+      messageId: '95df01b4-ee98-5cb9-9903-4c221d41eb5e',
+      problem: expect.stringMatching(/target/),
+    });
+  });
+
+  it('logs a message that is not JSON with its message id', async () => {
+    // Act
+    const run = handler(snsEvent('not json at all'), lambdaContext('stepops-test-ForwardAlert'));
+
+    // Assess
+    await expect(run).rejects.toThrow(/not stepops notifications/);
+    expect(output).toContain('"messageId":"95df01b4-ee98-5cb9-9903-4c221d41eb5e"');
+    expect(output).toContain('the SNS message is not JSON');
+    expect(output).not.toContain('not json at all');
+  });
+
+  it('refuses a webhook parameter holding an http URL, as the notifier does, and posts nothing', async () => {
+    // Prepare: a target whose own webhook parameter holds an http URL
+    const parameter = '/stepops/test/plain-http-webhook';
+    registerTarget({ ...ec2Target('plain-http'), alerts: { slackWebhookParameter: parameter } });
+    ssm
+      .on(GetParameterCommand, { Name: parameter, WithDecryption: true })
+      .resolves({ Parameter: { Value: url.replace('https://', 'http://') } });
+
+    // Act
+    const run = handler(
+      snsEvent({ ...notification, target: 'plain-http' }),
+      lambdaContext('stepops-test-ForwardAlert'),
+    );
+
+    // Assess
+    await expect(run).rejects.toThrow(`the Slack webhook parameter ${parameter} does not hold an https URL`);
+    expect(received).toHaveLength(0);
+    expect(output).not.toContain('s3cr3tW3bh00kT0k3n');
+  });
+
+  it('gives up in time, and logs it, when Retry-After is longer than the invocation has left', async () => {
+    // Prepare: 10 s left in the invocation (the test context), Slack asks for 120 s
+    answers = [{ status: 429, headers: { 'retry-after': '120' } }];
+
+    // Act
+    const run = handler(snsEvent(notification), lambdaContext('stepops-test-ForwardAlert'));
+
+    // Assess
+    await expect(run).rejects.toThrow(/Retry-After 120 s is longer than the \d+ s left/);
+    expect(received).toHaveLength(1);
+    expect(output).toMatch(
+      /Slack webhook answered 429 \(internal_error\); Retry-After 120 s is longer than the \d+ s left, giving up/,
+    );
   });
 });

@@ -117,7 +117,8 @@ describe('slackMessage', () => {
     });
 
     // Assess
-    const all = texts(message.blocks).join('\n');
+    const all = [message.text, ...texts(message.blocks)].join('\n');
+    expect(message.text).toContain('&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;');
     expect(all).not.toContain('<!channel>');
     expect(all).not.toContain('<!here>');
     expect(all).toContain('&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;');
@@ -144,7 +145,7 @@ describe('postToSlack against a local webhook', () => {
   let server: Server;
   let url: string;
   const secretPath = '/services/T000SECRET/B000SECRET/ZZZZSECRETTOKEN';
-  let answers: number[] = [];
+  let answers: (number | { status: number; retryAfter: string })[] = [];
   let received: { method: string; path: string; contentType: string; body: unknown }[] = [];
 
   beforeAll(async () => {
@@ -160,9 +161,11 @@ describe('postToSlack against a local webhook', () => {
           contentType: req.headers['content-type'] ?? '',
           body: JSON.parse(body),
         });
-        const status = answers.shift() ?? 200;
+        const answer = answers.shift() ?? 200;
+        const status = typeof answer === 'number' ? answer : answer.status;
+        const headers = typeof answer === 'number' ? {} : { 'retry-after': answer.retryAfter };
         // A misbehaving proxy that echoes the request must not leak the URL either.
-        res.writeHead(status).end(status === 200 ? 'ok' : `error for ${req.url}`);
+        res.writeHead(status, headers).end(status === 200 ? 'ok' : `error for ${req.url}`);
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -238,6 +241,53 @@ describe('postToSlack against a local webhook', () => {
       expect(text).not.toContain('SECRET');
       expect(text).not.toContain('127.0.0.1');
     }
+  });
+
+  it('waits as long as Retry-After asks when the deadline leaves room for it', async () => {
+    // Prepare: a clock that the wait itself moves on; 60 s to the deadline
+    answers = [{ status: 429, retryAfter: '1' }];
+    const start = Date.now();
+
+    // Act
+    await postToSlack(url, slackMessage(notification), { attempts: 2, deadline: start + 60_000 });
+
+    // Assess
+    expect(received).toHaveLength(2);
+  });
+
+  it('gives up at once, saying why, when Retry-After is longer than the time to the deadline', async () => {
+    // Prepare
+    answers = [{ status: 429, retryAfter: '45' }];
+    const logs: string[] = [];
+    const now = 1_000_000;
+
+    // Act
+    const error = await postToSlack(url, slackMessage(notification), {
+      attempts: 3,
+      deadline: now + 20_000,
+      now: () => now,
+      log: (l) => logs.push(l),
+    }).catch((e: unknown) => e);
+
+    // Assess
+    expect(received).toHaveLength(1);
+    expect(error).toBeInstanceOf(SlackPostError);
+    expect((error as Error).message).toBe(
+      'Slack webhook answered 429; Retry-After 45 s is longer than the 20 s left, giving up after attempt 1 of 3',
+    );
+    expect(logs).toEqual([(error as Error).message]);
+  });
+
+  it('starts no attempt when the deadline has passed', async () => {
+    // Act
+    const error = await postToSlack(url, slackMessage(notification), {
+      deadline: 5_000,
+      now: () => 5_000,
+    }).catch((e: unknown) => e);
+
+    // Assess
+    expect(received).toHaveLength(0);
+    expect((error as Error).message).toMatch(/no time left for attempt 1 of 3, giving up/);
   });
 
   it('does not retry a 4xx other than 429', async () => {

@@ -21,6 +21,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { sha256Hex, verifyGithubSignature } from '../../../shared/api/auth.ts';
 import { ApiError } from '../../../shared/api/errors.ts';
 import { clearRegisteredTargets, registerTarget } from '../../../shared/config/registry.ts';
+import { gateFailedDeploy, HistoryBuilder, historyPages } from '../../helpers/sfn-history.ts';
 import { httpApiEvent, lambdaContext } from './events.ts';
 import { API_TOKEN, ec2Target, GITHUB_VECTOR, STATE_MACHINE_ARN } from './fixtures.ts';
 
@@ -122,16 +123,18 @@ function sign(body: string | Buffer, secret = WEBHOOK_SECRET): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-function pushBody(overrides: { ref?: string; repository?: string; defaultBranch?: string } = {}): string {
+function pushBody(
+  overrides: { ref?: string; repository?: string; defaultBranch?: string | null; after?: string } = {},
+): string {
   return JSON.stringify({
     ref: overrides.ref ?? 'refs/heads/main',
     before: '0000000000000000000000000000000000000000',
-    after: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678',
+    after: overrides.after ?? 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678',
     deleted: false,
     repository: {
       id: 1296269,
       full_name: overrides.repository ?? 'acme/api-server',
-      default_branch: overrides.defaultBranch ?? 'main',
+      ...(overrides.defaultBranch === null ? {} : { default_branch: overrides.defaultBranch ?? 'main' }),
     },
     pusher: { name: 'octocat', email: 'octocat@github.com' },
     sender: { login: 'octocat', id: 1 },
@@ -231,7 +234,7 @@ describe('POST /deploys as a GitHub webhook', () => {
     expect(JSON.parse(input.input!)).toEqual({
       target: 'api-server',
       ref: 'main',
-      reason: 'push to acme/api-server',
+      reason: 'push to acme/api-server at a1b2c3d4e5f60718293a4b5c6d7e8f9012345678',
       requestedBy: 'github:octocat',
     });
   });
@@ -322,6 +325,107 @@ describe('POST /deploys as a GitHub webhook', () => {
     expect(feature.body.ignored).toMatch(/default branch \(main\)/);
     expect(deleted.status).toBe(200);
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('fails closed: a branch push whose event names no default branch deploys nothing', async () => {
+    // Act
+    const answer = await call(startDeploy, webhook(pushBody({ defaultBranch: null })));
+
+    // Assess
+    expect(answer.status).toBe(200);
+    expect(answer.body.ignored).toMatch(/no repository\.default_branch/);
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  describe('a pushed commit a recent run deployed', () => {
+    /** ListExecutions as Step Functions answers it: newest first, `statusFilter` applied, 2 per page. */
+    function listFromExecutions() {
+      sfn
+        .on(ListExecutionsCommand)
+        .callsFake(({ statusFilter, nextToken }: { statusFilter?: string; nextToken?: string }) => {
+          const all = [...executions.values()]
+            .filter((e) => !statusFilter || e.status === statusFilter)
+            .sort((a, b) => (b.startDate?.getTime() ?? 0) - (a.startDate?.getTime() ?? 0))
+            .map((e) => ({
+              executionArn: e.executionArn!,
+              stateMachineArn: STATE_MACHINE_ARN,
+              name: e.executionArn!.split(':').pop()!,
+              status: e.status!,
+              startDate: e.startDate!,
+            }));
+          const from = nextToken ? Number(nextToken) : 0;
+          return {
+            executions: all.slice(from, from + 2),
+            ...(from + 2 < all.length ? { nextToken: String(from + 2) } : {}),
+          };
+        });
+    }
+    const arnOf = (name: string) =>
+      `arn:aws:states:eu-west-1:123456789012:execution:stepops-test-deploy:${name}`;
+    const COMMIT = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+    function pastRun(name: string, minutesAgo: number, status: string, reason: string) {
+      executions.set(arnOf(name), {
+        executionArn: arnOf(name),
+        status: status as never,
+        input: JSON.stringify({ target: 'api-server', ref: 'main', reason, requestedBy: 'github:octocat' }),
+        startDate: new Date(Date.now() - minutesAgo * 60_000),
+        $metadata: {},
+      });
+    }
+
+    it('answers the tag push of the commit the branch push is deploying as a replay', async () => {
+      // Prepare
+      listFromExecutions();
+      const branch = await call(startDeploy, webhook(pushBody(), { delivery: 'aaaa0001' }));
+      executions.get(branch.body.executionArn)!.status = 'SUCCEEDED';
+
+      // Act
+      const tag = await call(
+        startDeploy,
+        webhook(pushBody({ ref: 'refs/tags/v1.4.2' }), { delivery: 'aaaa0002' }),
+      );
+
+      // Assess
+      expect(branch.status).toBe(202);
+      expect(tag.status).toBe(202);
+      expect(tag.body).toMatchObject({ id: branch.body.id, replayed: true });
+      expect(tag.body.replayedBecause).toMatch(
+        new RegExp(`commit ${COMMIT} was deployed by run ${branch.body.id}`),
+      );
+      expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+    });
+
+    it('finds the run on a later page of ListExecutions', async () => {
+      // Prepare: two newer runs of other commits come first
+      listFromExecutions();
+      pastRun('api-server-1111111111111111', 30, 'SUCCEEDED', `push to acme/api-server at ${COMMIT}`);
+      pastRun('api-server-2222222222222222', 20, 'SUCCEEDED', `push to acme/api-server at ${'b'.repeat(40)}`);
+      pastRun('api-server-3333333333333333', 10, 'FAILED', `push to acme/api-server at ${'c'.repeat(40)}`);
+
+      // Act
+      const answer = await call(startDeploy, webhook(pushBody(), { delivery: 'bbbb0001' }));
+
+      // Assess
+      expect(answer.body).toMatchObject({ id: 'api-server-1111111111111111', replayed: true });
+      expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+    });
+
+    it('deploys the commit again when its run is older than an hour or did not succeed', async () => {
+      // Prepare
+      listFromExecutions();
+      pastRun('api-server-4444444444444444', 61, 'SUCCEEDED', `push to acme/api-server at ${COMMIT}`);
+      pastRun('api-server-5555555555555555', 5, 'FAILED', `push to acme/api-server at ${COMMIT}`);
+
+      // Act
+      const answer = await call(startDeploy, webhook(pushBody(), { delivery: 'cccc0001' }));
+
+      // Assess
+      expect(answer.status).toBe(202);
+      expect(answer.body.replayed).toBeUndefined();
+      expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+      const paged = sfn.commandCalls(ListExecutionsCommand).filter((c) => !c.args[0].input.statusFilter);
+      expect(paged.length).toBe(1);
+    });
   });
 
   it('answers 404 to a push from a repository no target declares', async () => {
@@ -674,53 +778,23 @@ describe('GET /deploys/{id}', () => {
     });
   });
 
-  it('answers the failed state, the error and the timestamps of a failed deploy', async () => {
-    // Prepare
+  it('names the state that failed inside the Map, not the Fail state the run ended in', async () => {
+    // Prepare: a gate failure in batch 2 of 2, rolled back; history read newest first, one page of 100
     const id = 'api-server-fedcba9876543210';
+    const run = gateFailedDeploy(new Date('2026-11-22T03:00:00Z'));
     executions.set(arnOf(id), {
       executionArn: arnOf(id),
       status: 'FAILED',
       input: JSON.stringify({ target: 'api-server', ref: 'v3' }),
       startDate: new Date('2026-11-22T03:00:00Z'),
       stopDate: new Date('2026-11-22T03:05:00Z'),
-      error: 'DeployFailedError',
-      cause: 'rolled back',
+      error: run.error,
+      cause: run.cause,
       $metadata: {},
     });
-    sfn.on(GetExecutionHistoryCommand).resolves({
-      events: [
-        {
-          id: 20,
-          type: 'ExecutionFailed',
-          timestamp: new Date(),
-          executionFailedEventDetails: { error: 'DeployFailedError', cause: 'rolled back' },
-        },
-        {
-          id: 19,
-          type: 'FailStateEntered',
-          timestamp: new Date(),
-          stateEnteredEventDetails: { name: 'Failed' },
-        },
-        {
-          id: 14,
-          type: 'TaskStateEntered',
-          timestamp: new Date(),
-          stateEnteredEventDetails: { name: 'Notify' },
-        },
-        {
-          id: 12,
-          type: 'LambdaFunctionFailed',
-          timestamp: new Date(),
-          lambdaFunctionFailedEventDetails: { error: 'HealthGateFailedError', cause: '{}' },
-        },
-        {
-          id: 9,
-          type: 'TaskStateEntered',
-          timestamp: new Date(),
-          stateEnteredEventDetails: { name: 'HealthGate' },
-        },
-      ],
-    });
+    sfn
+      .on(GetExecutionHistoryCommand, { executionArn: arnOf(id), reverseOrder: true })
+      .resolves(historyPages(run.events, 100, true)[0]!);
 
     // Act
     const answer = await call(getDeploy, getRequest(id));
@@ -729,11 +803,74 @@ describe('GET /deploys/{id}', () => {
     expect(answer.body).toMatchObject({
       status: 'failed',
       currentState: 'Failed',
-      failedState: 'HealthGate',
+      failedState: 'CheckHealth',
       error: 'DeployFailedError',
-      cause: 'rolled back',
+      cause: run.cause,
       startedAt: '2026-11-22T03:00:00.000Z',
       stoppedAt: '2026-11-22T03:05:00.000Z',
+    });
+  });
+
+  it('reads the failed state from the cause when the history page holds no notify step', async () => {
+    // Prepare: a command failure; only the last few events fit the page the API reads
+    const id = 'api-server-0f0f0f0f0f0f0f0f';
+    const cause = [
+      'deploy of "v4" to api-server failed its command on batch 1/1 and was rolled back to health on 1 host',
+      'failed state: WaitForDeploy (batch 1 of 1)',
+      'error: CommandFailedError: deploy command c-1 failed on 1 of 1 host(s), 0 allowed: i-1 Failed with exit code 2',
+    ].join('\n');
+    executions.set(arnOf(id), {
+      executionArn: arnOf(id),
+      status: 'FAILED',
+      input: JSON.stringify({ target: 'api-server', ref: 'v4' }),
+      startDate: new Date('2026-11-22T03:00:00Z'),
+      error: 'DeployFailedError',
+      cause,
+      $metadata: {},
+    });
+    const events = new HistoryBuilder(new Date('2026-11-22T03:00:00Z'))
+      .started({ target: 'api-server', ref: 'v4' })
+      .flow('Choice', 'RunSucceeded')
+      .failState('Failed')
+      .failed('DeployFailedError', cause);
+    sfn
+      .on(GetExecutionHistoryCommand, { executionArn: arnOf(id), reverseOrder: true })
+      .resolves(historyPages(events, 100, true)[0]!);
+
+    // Act
+    const answer = await call(getDeploy, getRequest(id));
+
+    // Assess
+    expect(answer.body).toMatchObject({ status: 'failed', failedState: 'WaitForDeploy' });
+  });
+
+  it('names the task that timed out when the execution itself timed out', async () => {
+    // Prepare
+    const id = 'api-server-1212121212121212';
+    executions.set(arnOf(id), {
+      executionArn: arnOf(id),
+      status: 'TIMED_OUT',
+      input: JSON.stringify({ target: 'api-server', ref: 'v5' }),
+      startDate: new Date('2026-11-22T03:00:00Z'),
+      $metadata: {},
+    });
+    const events = new HistoryBuilder(new Date('2026-11-22T03:00:00Z'))
+      .started({ target: 'api-server', ref: 'v5' })
+      .task('PlanDeploy', 'plan-deploy')
+      .task('AcquireLock', 'acquire-lock', { timedOut: true })
+      .timedOut();
+    sfn
+      .on(GetExecutionHistoryCommand, { executionArn: arnOf(id), reverseOrder: true })
+      .resolves(historyPages(events, 100, true)[0]!);
+
+    // Act
+    const answer = await call(getDeploy, getRequest(id));
+
+    // Assess
+    expect(answer.body).toMatchObject({
+      status: 'timed-out',
+      failedState: 'AcquireLock',
+      error: 'States.Timeout',
     });
   });
 

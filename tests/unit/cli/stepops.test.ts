@@ -72,9 +72,15 @@ describe('stepops validate', () => {
     // Assess
     expect(code).toBe(2);
     expect(stdout).toBe('✓ zmanim\n');
-    expect(stderr).toContain(`${file}: deploy.steps[2].timeout: expected a positive number of seconds\n`);
-    expect(stderr).toContain(`${file}: hosts.region: expected an AWS region such as "eu-west-1"\n`);
-    expect(stderr).toContain(`${file}: health.probes[1].minDaysLeft: expected a positive whole number\n`);
+    expect(stderr).toContain(
+      `${file}: deploy.steps[2].timeout: expected a positive number of seconds, got -1\n`,
+    );
+    expect(stderr).toContain(
+      `${file}: hosts.region: expected an AWS region such as "eu-west-1", got "Virginia"\n`,
+    );
+    expect(stderr).toContain(
+      `${file}: health.probes[1].minDaysLeft: expected a positive whole number, got 0\n`,
+    );
     expect(stderr).toContain('1 invalid target file, 3 problems; 1 valid');
     expectNoStackTrace(stderr);
   });
@@ -160,7 +166,7 @@ describe('stepops plan deploy', () => {
     const file = brokenCopy('shop', 'shop.ts', [['size: 1, maxErrors: 0', "size: '0%', maxErrors: 0"]]);
     const { code, stderr } = stepops('plan', 'deploy', file, '--ref', 'v1');
     expect(code).toBe(2);
-    expect(stderr).toBe(`${file}: deploy.batches.size: expected a percentage from 1% to 100%\n`);
+    expect(stderr).toBe(`${file}: deploy.batches.size: expected a percentage from 1% to 100%, got "0%"\n`);
   });
 });
 
@@ -192,7 +198,7 @@ describe('stepops plan backup, health and recover', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('EC2 failure: launch a new instance');
     expect(stdout).toContain('ec2:AssociateAddress of Elastic IP eipalloc-0a1b2c3d4e5f60718');
-    expect(stdout).toContain("sudo systemctl start postgresql redis zmanim-api' || {");
+    expect(stdout).toContain("sudo systemctl start postgresql redis zmanim-api'\n");
     expect(stdout).toContain('then verify: services, data-disk, api-local, api-health');
   });
 

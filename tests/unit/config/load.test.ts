@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ConfigError,
+  editDistance,
   formatIssue,
   formatPath,
   listTargetNames,
@@ -13,6 +14,7 @@ import {
   PROJECT_ROOT,
   parseTarget,
   resolveTargetFile,
+  suggestKey,
   TARGETS_DIR,
 } from '../../../shared/config/load.ts';
 
@@ -84,13 +86,13 @@ describe('loadTarget', () => {
     expect(error.issues.every((i) => i.file === file)).toBe(true);
     expect(found).toEqual(
       expect.arrayContaining([
-        'deploy.steps[2].timeout: expected a positive number of seconds',
-        expect.stringMatching(/^health\.schedule: expected "rate\(N/),
-        'health.probes[0].url: expected an http:// or https:// URL',
+        'deploy.steps[2].timeout: expected a positive number of seconds, got 0',
+        expect.stringMatching(/^health\.schedule: expected "rate\(N.*, got "every 5 minutes"$/),
+        'health.probes[0].url: expected an http:// or https:// URL, got "ftp://datizmo.com/"',
       ]),
     );
     expect(error.message).toContain(
-      `${file}: deploy.steps[2].timeout: expected a positive number of seconds`,
+      `${file}: deploy.steps[2].timeout: expected a positive number of seconds, got 0`,
     );
   });
 
@@ -173,6 +175,111 @@ describe('loadTarget', () => {
   });
 });
 
+describe('config errors a person can act on', () => {
+  it('names an unknown key with the allowed key it is closest to', async () => {
+    // Prepare
+    const file = path.join(dir, 'zmanim.ts');
+    await writeFile(
+      file,
+      await copyOfTarget('zmanim', (s) => {
+        let broken = replaceOnce(s, 'healthGate: {', 'healthgate: {');
+        broken = replaceOnce(
+          broken,
+          'expectStatus: [200],\n        bodyContains',
+          'expectstatus: [200],\n        bodyContains',
+        );
+        broken = replaceOnce(broken, "workingDirectory: '/opt/zmanim',", "workingdir: '/opt/zmanim',");
+        return broken;
+      }),
+    );
+
+    // Act
+    const error = await rejection(loadTarget(file));
+
+    // Assess
+    expect(error.issues.map(formatIssue)).toEqual([
+      `${file}: hosts.workingDirectory: missing key "workingDirectory" (expected an absolute path)`,
+      `${file}: hosts: unknown key "workingdir" (did you mean "workingDirectory"?)`,
+      `${file}: deploy.healthGate: missing key "healthGate" (expected an object)`,
+      `${file}: deploy: unknown key "healthgate" (did you mean "healthGate"?)`,
+      `${file}: health.probes[0]: unknown key "expectstatus" (did you mean "expectStatus"?)`,
+    ]);
+  });
+
+  it('lists the allowed keys when no key is close, and names a missing key and a wrong type', () => {
+    // Prepare
+    const value = {
+      name: 'x',
+      description: 'an app',
+      hosts: { type: 'local', directory: 'x' },
+      deploy: {
+        steps: [{ name: 'build', script: 'make', timeout: '300' }],
+        rollback: [{ name: 'back', script: 'make back' }],
+        healthGate: { probes: ['up'], timeout: 30 },
+      },
+      health: { schedule: 'rate(1 minute)', probes: [{ name: 'up', type: 'command', script: 'true' }] },
+      owner: 'ops',
+    };
+
+    // Act
+    const act = () => parseTarget(value, 'targets/x.ts');
+
+    // Assess
+    expect(act).toThrow(ConfigError);
+    expect(() => act()).toThrow(
+      [
+        'targets/x.ts: deploy.steps[0].timeout: expected a positive number of seconds, got the string "300"',
+        'targets/x.ts: deploy.rollback[0].timeout: missing key "timeout" (expected a positive number of seconds)',
+        'targets/x.ts: unknown key "owner" (expected one of: "name", "description", "repository", "hosts", "deploy", "health", "backup", "recovery", "alerts")',
+      ].join('\n'),
+    );
+  });
+
+  it.each([
+    [
+      { timeout: 3, interval: 5 },
+      'the gate can never pass: 2 passing rounds 5 s apart need at least 5 s, the timeout is 3 s',
+    ],
+    [
+      { timeout: 20, interval: 10, successes: 4 },
+      'the gate can never pass: 4 passing rounds 10 s apart need at least 30 s, the timeout is 20 s',
+    ],
+    [
+      { timeout: 3, interval: 5, successes: 1 },
+      '3 s is shorter than the interval (5 s): the gate gets one round and no second chance; make the timeout at least the interval',
+    ],
+  ])('refuses a health gate that cannot pass (%o)', (gate, message) => {
+    // Prepare
+    const value = {
+      name: 'x',
+      description: 'an app',
+      hosts: { type: 'local', directory: 'x' },
+      deploy: {
+        steps: [{ name: 'build', script: 'make', timeout: 300 }],
+        rollback: [{ name: 'back', script: 'make back', timeout: 300 }],
+        healthGate: { probes: ['up'], ...gate },
+      },
+      health: { schedule: 'rate(1 minute)', probes: [{ name: 'up', type: 'command', script: 'true' }] },
+    };
+
+    // Act
+    const act = () => parseTarget(value, 'targets/x.ts');
+
+    // Assess
+    expect(act).toThrow(`targets/x.ts: deploy.healthGate.timeout: ${message}`);
+  });
+});
+
+describe('suggestKey', () => {
+  it('suggests the closest key, ignoring case, only when it is close', () => {
+    expect(suggestKey('healthgate', ['steps', 'rollback', 'healthGate'])).toBe('healthGate');
+    expect(suggestKey('rolback', ['steps', 'rollback', 'healthGate'])).toBe('rollback');
+    expect(suggestKey('owner', ['steps', 'rollback', 'healthGate'])).toBeUndefined();
+    expect(suggestKey('workingdir', ['user', 'workingDirectory'])).toBe('workingDirectory');
+    expect(editDistance('kitten', 'sitting')).toBe(3);
+  });
+});
+
 describe('loadTargets', () => {
   it('collects the valid targets and the issues of every invalid file', async () => {
     // Prepare
@@ -193,7 +300,7 @@ describe('loadTargets', () => {
       {
         file: path.join(targetsDir, 'ai-chat.ts'),
         path: 'hosts.region',
-        message: 'expected an AWS region such as "eu-west-1"',
+        message: 'expected an AWS region such as "eu-west-1", got "nowhere"',
       },
     ]);
   });

@@ -1,24 +1,35 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { clearRegisteredTargets, findTarget, registerTarget } from '../../../shared/config/registry.ts';
 import type { Target } from '../../../shared/config/schema.ts';
+import {
+  assumedBatches,
+  batchLeaseSeconds,
+  COMMAND_DELIVERY_MARGIN_SECONDS,
+  deployRunBoundSeconds,
+  MAX_LEASE_SECONDS,
+  runBoundSeconds,
+} from '../../../shared/deploy/bounds.ts';
 import type { CommandSent, GateState } from '../../../shared/deploy/contracts.ts';
 import { INITIAL_GATE } from '../../../shared/deploy/contracts.ts';
 import type { DeployDeps } from '../../../shared/deploy/deps.ts';
 import { planDeploy } from '../../../shared/deploy/plan.ts';
 import {
   checkHealthStep,
+  commandKey,
   LONG_POLL_MAX_MS,
   leaseTtlSeconds,
-  MAX_LEASE_SECONDS,
   notifyStep,
   planDeployStep,
   pollCommandStep,
+  resolveHostsStep,
   sendCommandStep,
 } from '../../../shared/deploy/steps.ts';
 import type { Drivers } from '../../../shared/drivers/index.ts';
 import type {
   CommandRequest,
   InvocationResult,
+  Lease,
+  LeaseStore,
   Notification,
   ProbeResult,
 } from '../../../shared/drivers/ports.ts';
@@ -64,6 +75,27 @@ function fakeDeps(
 }
 
 afterEach(() => clearRegisteredTargets());
+
+/** A lease store in memory, holding `target:unit-target` for `owner` unless told otherwise. */
+function memoryLeases(owner: string | null = 'run-1'): LeaseStore & { leases: Map<string, Lease> } {
+  const leases = new Map<string, Lease>();
+  if (owner) leases.set('target:unit-target', { key: 'target:unit-target', owner, expiresAt: 2e9 });
+  return {
+    leases,
+    async acquire(key, who, ttl) {
+      const current = leases.get(key);
+      if (current && current.owner !== who) return { acquired: false, heldBy: current };
+      leases.set(key, { key, owner: who, expiresAt: Date.parse('2026-01-01T00:00:00Z') / 1000 + ttl });
+      return { acquired: true };
+    },
+    async release(key, who) {
+      if (leases.get(key)?.owner === who) leases.delete(key);
+    },
+    async holder(key) {
+      return leases.get(key);
+    },
+  };
+}
 
 describe('planDeployStep', () => {
   it('plans a valid request without putting scripts in the state', () => {
@@ -119,11 +151,55 @@ describe('leaseTtlSeconds', () => {
   });
 });
 
+describe('run bounds', () => {
+  it('bounds a run by every batch to its command deadline and gate, a rollback, and the states around', () => {
+    // Prepare
+    const plan = planDeploy(registerFixture(), 'v1', 'r');
+
+    // Act
+    const one = runBoundSeconds(plan, 1);
+    const three = runBoundSeconds(plan, 3);
+
+    // Assess: a batch is 90 s of script + 660 delivery + 180 slack, and a 30 s gate + 180 slack.
+    expect(three - one).toBe(2 * (90 + COMMAND_DELIVERY_MARGIN_SECONDS + 180 + 30 + 180));
+    expect(assumedBatches(plan)).toBe(2);
+    expect(deployRunBoundSeconds(findTarget('unit-target'))).toBe(runBoundSeconds(plan, 2));
+    expect(assumedBatches({ batchSize: 2 }, 5)).toBe(3);
+    expect(assumedBatches({ batchSize: 2 })).toBe(20);
+  });
+
+  it('refuses at resolve-hosts a fleet whose batches could outlast the workflow timeout, before any command', async () => {
+    // Prepare
+    const target = registerFixture();
+    const hosts = Array.from({ length: 4 }, (_, i) => ({ ...HOST, id: `local:/tmp/h${i}` }));
+    const deps = fakeDeps({ hosts: { resolve: async () => hosts } });
+    const plan = planDeploy(target, 'HEAD', 'r1');
+
+    // Act
+    const refused = resolveHostsStep(
+      { target: 'unit-target', runId: 'r1', batchSize: 1, runTimeoutSeconds: runBoundSeconds(plan, 3) },
+      deps,
+    );
+    const allowed = await resolveHostsStep(
+      { target: 'unit-target', runId: 'r1', batchSize: 1, runTimeoutSeconds: runBoundSeconds(plan, 4) },
+      deps,
+    );
+
+    // Assess
+    await expect(refused).rejects.toMatchObject({ name: 'RunTooLongError' });
+    await expect(refused).rejects.toThrow(
+      /4 hosts in 4 batches may take up to \d+ s, longer than the workflow's timeout/,
+    );
+    expect(allowed.batchCount).toBe(4);
+  });
+});
+
 describe('sendCommandStep', () => {
   it('sends the script rendered from the target file, not anything from its input', async () => {
     registerFixture();
     const sent: CommandRequest[] = [];
     const deps = fakeDeps({
+      leases: memoryLeases(),
       commands: {
         send: async (request) => {
           sent.push(request);
@@ -151,8 +227,84 @@ describe('sendCommandStep', () => {
   });
 });
 
+describe('sendCommandStep and the lease', () => {
+  const input = {
+    target: 'unit-target',
+    ref: 'v2',
+    runId: 'run-1',
+    phase: 'deploy' as const,
+    hosts: [HOST],
+    batchIndex: 0,
+    startedAt: '2025-12-31T23:59:00.000Z',
+  };
+  function sender() {
+    const sent: CommandRequest[] = [];
+    return {
+      sent,
+      runner: {
+        send: async (request: CommandRequest) => {
+          sent.push(request);
+          return { commandId: 'c-1', hosts: request.hosts };
+        },
+        status: async () => [],
+      },
+    };
+  }
+
+  it.each([
+    ['another run holds it', 'run-2', /run run-2 holds it/],
+    ['it expired or was released', null, /expired or was released/],
+  ])('refuses to send when %s, with LeaseLostError', async (_why, owner, message) => {
+    // Prepare
+    registerFixture();
+    const { sent, runner } = sender();
+    const deps = fakeDeps({ leases: memoryLeases(owner), commands: runner });
+
+    // Act
+    const act = sendCommandStep(input, deps);
+
+    // Assess
+    await expect(act).rejects.toThrow(message);
+    await expect(act).rejects.toMatchObject({ name: 'LeaseLostError' });
+    expect(sent).toHaveLength(0);
+  });
+
+  it('renews the lease for the batch and a rollback, and gives the command its deadline', async () => {
+    // Prepare
+    const target = registerFixture();
+    const leases = memoryLeases();
+    const { sent, runner } = sender();
+    const deps = fakeDeps({ leases, commands: runner });
+
+    // Act
+    const result = await sendCommandStep(input, deps);
+
+    // Assess
+    const plan = planDeploy(target, 'v2', 'run-1');
+    const now = deps.clock.t / 1000;
+    expect(leases.leases.get('target:unit-target')).toMatchObject({
+      owner: 'run-1',
+      expiresAt: now + batchLeaseSeconds(plan),
+    });
+    // deploy 60 + 30 margin = 90 s of script, then the delivery margin.
+    expect(Date.parse(result.deadline) - deps.clock.t).toBe((90 + COMMAND_DELIVERY_MARGIN_SECONDS) * 1000);
+    expect(sent[0]?.idempotency).toEqual({ key: 'run-1/deploy/0', since: input.startedAt });
+  });
+
+  it('keys each command by run, phase and batch', () => {
+    expect(commandKey({ runId: 'r', phase: 'deploy', batchIndex: 2 })).toBe('r/deploy/2');
+    expect(commandKey({ runId: 'r', phase: 'rollback' })).toBe('r/rollback/all');
+  });
+});
+
 describe('pollCommandStep', () => {
-  const command: CommandSent = { commandId: 'c-1', phase: 'deploy', hosts: [HOST, HOST2], sentAt: '' };
+  const command: CommandSent = {
+    commandId: 'c-1',
+    phase: 'deploy',
+    hosts: [HOST, HOST2],
+    sentAt: '2026-01-01T00:00:00.000Z',
+    deadline: '2026-01-01T01:00:00.000Z',
+  };
 
   function runner(sequence: InvocationResult[][]) {
     let i = 0;
@@ -228,6 +380,94 @@ describe('pollCommandStep', () => {
     });
     expect(rollback.failures[0]?.outputTail.length).toBeLessThanOrEqual(2_000);
     expect(rollback.failures[0]?.outputTail).toMatch(/the end$/);
+  });
+});
+
+describe('pollCommandStep deadline', () => {
+  const command: CommandSent = {
+    commandId: 'c-1',
+    phase: 'deploy',
+    hosts: [HOST, HOST2],
+    sentAt: '2026-01-01T00:00:00.000Z',
+    deadline: '2026-01-01T00:05:00.000Z',
+  };
+  const stuck = {
+    send: async () => ({ commandId: 'x', hosts: [] }),
+    status: async (): Promise<InvocationResult[]> => [
+      { hostId: HOST.id, state: 'succeeded', exitCode: 0, outputTail: 'ok' },
+      { hostId: HOST2.id, state: 'pending', outputTail: '' },
+    ],
+  };
+
+  it('fails the batch once the deadline passes, naming the host that never finished', async () => {
+    // Prepare: a host that stays pending (never delivered, or InvocationDoesNotExist) for ever.
+    registerFixture();
+    const deps = fakeDeps({ commands: stuck });
+
+    // Act: the workflow's loop, bounded here only so that a bug fails the test instead of hanging.
+    let status = await pollCommandStep({ target: 'unit-target', command }, deps, () => 85_000);
+    let calls = 1;
+    while (status.status === 'running' && calls < 1_000) {
+      status = await pollCommandStep({ target: 'unit-target', command }, deps, () => 85_000);
+      calls += 1;
+    }
+
+    // Assess: 5 minutes of 50 s long-polls, then failed.
+    expect(status).toMatchObject({ status: 'failed', failedCount: 1, done: 2 });
+    expect(calls).toBeLessThanOrEqual(8);
+    expect(status.failures[0]).toMatchObject({ hostId: HOST2.id, state: 'deadline-exceeded' });
+    expect(status.failures[0]?.outputTail).toContain(
+      "no final status by the command's deadline 2026-01-01T00:05:00.000Z (not delivered)",
+    );
+  });
+
+  it('keeps a pending host "running" before the deadline', async () => {
+    registerFixture();
+    const status = await pollCommandStep(
+      { target: 'unit-target', command },
+      fakeDeps({ commands: stuck }),
+      () => 85_000,
+    );
+    expect(status).toMatchObject({ status: 'running', failedCount: 0, done: 1 });
+  });
+
+  it('lets an unknown-status error of the runner fail the step', async () => {
+    registerFixture();
+    const deps = fakeDeps({
+      commands: {
+        send: stuck.send,
+        status: async () => {
+          throw Object.assign(new Error('SSM reported the command status "Paused"'), {
+            name: 'UnknownCommandStatusError',
+          });
+        },
+      },
+    });
+    await expect(
+      pollCommandStep({ target: 'unit-target', command }, deps, () => 85_000),
+    ).rejects.toMatchObject({
+      name: 'UnknownCommandStatusError',
+    });
+  });
+
+  it('reads every command of a handle that took several', async () => {
+    registerFixture();
+    const asked: unknown[] = [];
+    const deps = fakeDeps({
+      commands: {
+        send: stuck.send,
+        status: async (handle) => {
+          asked.push(handle);
+          return [];
+        },
+      },
+    });
+    await pollCommandStep(
+      { target: 'unit-target', command: { ...command, commandIds: ['c-1', 'c-2'] } },
+      deps,
+      () => 11_000,
+    );
+    expect(asked[0]).toEqual({ commandId: 'c-1', commandIds: ['c-1', 'c-2'], hosts: [HOST, HOST2] });
   });
 });
 

@@ -12,6 +12,7 @@ import {
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   InvocationDoesNotExist,
+  ListCommandsCommand,
   SendCommandCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
@@ -25,7 +26,11 @@ import {
   snapshotTags,
 } from '../../../shared/drivers/aws/snapshot-service.ts';
 import { SnsNotifier, snsSubject } from '../../../shared/drivers/aws/sns-notifier.ts';
-import { invocationState, SsmCommandRunner } from '../../../shared/drivers/aws/ssm-command-runner.ts';
+import {
+  commandToken,
+  invocationState,
+  SsmCommandRunner,
+} from '../../../shared/drivers/aws/ssm-command-runner.ts';
 import type { HostRef, Notification } from '../../../shared/drivers/ports.ts';
 import { OUTPUT_TAIL_LIMIT } from '../../../shared/drivers/ports.ts';
 import { SnapshotFailedError } from '../../../shared/errors.ts';
@@ -240,6 +245,149 @@ describe('SsmCommandRunner', () => {
       'cancelled',
       'cancelled',
     ]);
+  });
+});
+
+describe('SsmCommandRunner: bounded statuses, fleets beyond one call, idempotent sends', () => {
+  const fleet: HostRef[] = Array.from({ length: 120 }, (_, i) => ({
+    kind: 'ec2',
+    id: `i-${String(i).padStart(17, '0')}`,
+    region: 'eu-west-1',
+  }));
+
+  /** SSM as far as these calls go: SendCommand records the command, ListCommands lists them. */
+  function fakeSsm() {
+    const commands: { CommandId: string; Comment: string; InstanceIds: string[] }[] = [];
+    ssm.on(SendCommandCommand).callsFake((input) => {
+      const command = {
+        CommandId: `cmd-${commands.length + 1}`,
+        Comment: input.Comment ?? '',
+        InstanceIds: input.InstanceIds ?? [],
+      };
+      commands.push(command);
+      return { Command: command };
+    });
+    ssm.on(ListCommandsCommand).callsFake(() => ({ Commands: commands.map((c) => ({ ...c })) }));
+    return commands;
+  }
+
+  it('refuses a status it does not know instead of waiting on it for ever', async () => {
+    expect(() => invocationState('Paused')).toThrow(
+      expect.objectContaining({ name: 'UnknownCommandStatusError' }),
+    );
+    expect(() => invocationState(undefined)).toThrow(/status null/);
+    ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Paused' as never, ResponseCode: -1 });
+    await expect(new SsmCommandRunner().status({ commandId: 'cmd-1', hosts })).rejects.toMatchObject({
+      name: 'UnknownCommandStatusError',
+    });
+  });
+
+  it('sends to 120 hosts in 3 commands of at most 50 ids and reads each host from its own command', async () => {
+    // Prepare
+    const sent = fakeSsm();
+    ssm.on(GetCommandInvocationCommand).callsFake((input) => ({
+      Status: 'Success',
+      ResponseCode: 0,
+      StandardOutputContent: `${input.CommandId} on ${input.InstanceId}`,
+    }));
+    const runner = new SsmCommandRunner();
+
+    // Act
+    const handle = await runner.send({
+      hosts: fleet,
+      script: 'true',
+      timeoutSeconds: 60,
+      comment: 'deploy shop v2',
+      maxConcurrency: '120',
+      maxErrors: '0',
+    });
+    const results = await runner.status(handle);
+
+    // Assess
+    expect(sent.map((c) => c.InstanceIds.length)).toEqual([50, 50, 20]);
+    expect(sent.flatMap((c) => c.InstanceIds)).toEqual(fleet.map((h) => h.id));
+    expect(ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input.MaxConcurrency)).toEqual([
+      '50',
+      '50',
+      '20',
+    ]);
+    expect(handle).toEqual({ commandId: 'cmd-1', commandIds: ['cmd-1', 'cmd-2', 'cmd-3'], hosts: fleet });
+    expect(results).toHaveLength(120);
+    expect(results[49]?.outputTail).toBe(`cmd-1 on ${fleet[49]?.id}`);
+    expect(results[50]?.outputTail).toBe(`cmd-2 on ${fleet[50]?.id}`);
+    expect(results[119]?.outputTail).toBe(`cmd-3 on ${fleet[119]?.id}`);
+    expect(ssm).not.toHaveReceivedCommand(ListCommandsCommand);
+  });
+
+  it('sends once for one run, phase and batch: a retried send finds the commands the first one sent', async () => {
+    // Prepare
+    const sent = fakeSsm();
+    const runner = new SsmCommandRunner();
+    const request = {
+      hosts: fleet,
+      script: 'true',
+      timeoutSeconds: 60,
+      comment: 'stepops deploy shop v2 batch 1 run shop-3c1f',
+      idempotency: { key: 'shop-3c1f/deploy/0', since: '2026-11-22T03:00:00.000Z' },
+    };
+
+    // Act: the first invocation sends and is killed before it answers; the retry sends again.
+    const first = await runner.send(request);
+    const retried = await runner.send(request);
+
+    // Assess
+    expect(sent).toHaveLength(3);
+    expect(retried).toEqual(first);
+    expect(sent[0]?.Comment).toBe(
+      `${commandToken('shop-3c1f/deploy/0', 0)} stepops deploy shop v2 batch 1 run shop-3c1f`,
+    );
+    expect(sent[2]?.Comment.startsWith(`${commandToken('shop-3c1f/deploy/0', 2)} `)).toBe(true);
+    expect(ssm).toHaveReceivedCommandWith(ListCommandsCommand, {
+      Filters: [
+        { key: 'DocumentName', value: 'AWS-RunShellScript' },
+        { key: 'InvokedAfter', value: '2026-11-22T03:00:00.000Z' },
+      ],
+      MaxResults: 50,
+    });
+    // Another batch of the same run is a new command.
+    await runner.send({
+      ...request,
+      hosts: [fleet[0]!],
+      idempotency: { ...request.idempotency, key: 'shop-3c1f/deploy/1' },
+    });
+    expect(sent).toHaveLength(4);
+  });
+
+  it('sends only the parts a killed send did not reach, reading every page of ListCommands', async () => {
+    // Prepare: the first two parts went out before the Lambda died; they are on the second page.
+    const key = 'shop-3c1f/deploy/0';
+    ssm
+      .on(ListCommandsCommand, { NextToken: undefined })
+      .resolves({ Commands: [{ CommandId: 'other', Comment: 'someone else' }], NextToken: 'p2' })
+      .on(ListCommandsCommand, { NextToken: 'p2' })
+      .resolves({
+        Commands: [
+          { CommandId: 'cmd-a', Comment: `${commandToken(key, 0)} stepops deploy` },
+          { CommandId: 'cmd-b', Comment: `${commandToken(key, 1)} stepops deploy` },
+        ],
+      });
+    ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-c' } });
+
+    // Act
+    const handle = await new SsmCommandRunner().send({
+      hosts: fleet,
+      script: 'true',
+      timeoutSeconds: 60,
+      comment: 'stepops deploy',
+      idempotency: { key, since: '2026-11-22T03:00:00.000Z' },
+    });
+
+    // Assess
+    expect(handle.commandIds).toEqual(['cmd-a', 'cmd-b', 'cmd-c']);
+    expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
+    expect(ssm.commandCalls(SendCommandCommand)[0]?.args[0].input.InstanceIds).toEqual(
+      fleet.slice(100).map((h) => h.id),
+    );
   });
 });
 

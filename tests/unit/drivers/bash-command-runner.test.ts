@@ -313,4 +313,37 @@ describe('BashCommandRunner', () => {
       }),
     ).rejects.toThrow(/local hosts only/);
   });
+
+  it('sends an idempotent command once: a second send with the same key returns the first command', async () => {
+    // Prepare
+    const runner = new BashCommandRunner();
+    const script = renderScript({
+      title: 'deploy demo v2',
+      env: {},
+      steps: [{ name: 'count', script: 'echo ran >> runs.txt', timeout: 10 }],
+    });
+    const request = {
+      hosts: [host],
+      script,
+      timeoutSeconds: 10,
+      comment: 'deploy demo v2',
+      idempotency: { key: 'run-1/deploy/0', since: new Date().toISOString() },
+    };
+
+    // Act
+    const first = await runner.send(request);
+    const again = await runner.send(request);
+    await waitForEnd(runner, first);
+    const other = await runner.send({
+      ...request,
+      idempotency: { ...request.idempotency, key: 'run-1/deploy/1' },
+    });
+    await waitForEnd(runner, other);
+
+    // Assess
+    expect(again).toEqual(first);
+    expect(other.commandId).not.toBe(first.commandId);
+    expect(await readFile(path.join(hostDir, 'runs.txt'), 'utf8')).toBe('ran\nran\n');
+    expect(await readdir(path.join(home, 'commands'))).toHaveLength(2);
+  });
 });

@@ -111,9 +111,11 @@ describe('driversFor', () => {
   it('sends commands with the configured log group and runs command probes in the working directory as the user', async () => {
     // Prepare
     ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
-    ssm
-      .on(GetCommandInvocationCommand)
-      .resolves({ Status: 'Success', ResponseCode: 0, StandardOutputContent: 'up' });
+    ssm.on(GetCommandInvocationCommand).resolves({
+      Status: 'Success',
+      ResponseCode: 0,
+      StandardOutputContent: 'STEPOPS_PROBE up 0 3 YWN0aXZlCg==\n',
+    });
     const drivers = driversFor(target({ hosts: ec2Hosts }), { commandLogGroup: '/stepops/commands' });
 
     // Act
@@ -133,7 +135,7 @@ describe('driversFor', () => {
     const script = input?.Parameters?.commands?.[0] ?? '';
     expect(script).toContain("cd '/opt/app'");
     expect(script).toContain("sudo -u 'ubuntu'");
-    expect(script).toContain("'systemctl is-active app'");
+    expect(script).toContain('\nsystemctl is-active app\n');
   });
 
   it('writes local notifications to the outbox under STEPOPS_HOME', async () => {

@@ -308,7 +308,7 @@ describe('commandProbe on a local host', () => {
   it('fails on another exit code, with the last line of output', async () => {
     const [result] = await run(probe({ script: 'echo "backend errored" >&2; exit 3' }));
     expect(result).toMatchObject({ ok: false });
-    expect(result?.detail).toBe('exit code 3, expected 0: ==> step 1/1: pm2 failed with exit code 3');
+    expect(result?.detail).toBe('exit code 3, expected 0: backend errored');
   });
 
   it('accepts a non-zero expected exit code', async () => {

@@ -145,6 +145,59 @@ describe('renderScript', () => {
     expect(readFileSync(path.join(dir, 'order'), 'utf8')).toBe('one\n');
   });
 
+  it('ends a failed run with a bounded summary on stderr: the failing step, its last lines and exit code', () => {
+    // Prepare: a step that prints 200,000 characters before the error that matters.
+    const script = renderScript({
+      title: 'deploy test',
+      env: {},
+      steps: [
+        { name: 'fetch', script: 'echo fetched', timeout: 10 },
+        {
+          name: 'build',
+          script:
+            'for i in $(seq 1 4000); do echo "layer $i: ................................"; done\necho "error: failed to solve: process npm ci did not complete" >&2\nexit 17',
+          timeout: 30,
+        },
+      ],
+    });
+
+    // Act
+    let failure: { status: number; stdout: string; stderr: string } | undefined;
+    try {
+      execFileSync('bash', ['-c', script], { cwd: dir, encoding: 'utf8', stdio: 'pipe', maxBuffer: 1e8 });
+    } catch (error) {
+      failure = error as typeof failure;
+    }
+
+    // Assess: the exit code is the step's; stdout has everything; stderr fits SSM's 8,000 and says why.
+    expect(failure?.status).toBe(17);
+    expect(failure?.stdout).toContain('layer 1: ');
+    expect(failure?.stdout).toContain('layer 4000: ');
+    expect(failure?.stderr.length).toBeLessThan(8_000);
+    expect(failure?.stderr).toMatch(
+      /^==> last lines of step 2\/2: build \(its full output on the host: .*step-2\.log\)\n/,
+    );
+    expect(failure?.stderr).toContain('layer 4000: ');
+    expect(failure?.stderr).not.toContain('layer 1: ');
+    expect(failure?.stderr).toContain('error: failed to solve: process npm ci did not complete\n');
+    expect(failure?.stderr.endsWith('==> step 2/2: build failed with exit code 17\n')).toBe(true);
+    const log = /host: (\S+step-2\.log)\)/.exec(failure?.stderr ?? '')?.[1] as string;
+    expect(readFileSync(log, 'utf8')).toContain('layer 1: ');
+  });
+
+  it('prints the output of each step, stderr included, under its marker on stdout', () => {
+    const script = renderScript({
+      title: 't',
+      env: {},
+      steps: [
+        { name: 'one', script: 'echo a; echo b >&2', timeout: 10 },
+        { name: 'two', script: 'echo c', timeout: 10 },
+      ],
+    });
+    const result = execFileSync('bash', ['-c', `${script}`], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+    expect(result).toBe('==> step 1/2: one\na\nb\n==> step 2/2: two\nc\n');
+  });
+
   it('kills a step that outlives its timeout', () => {
     // Prepare
     const script = renderScript({

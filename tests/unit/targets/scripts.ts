@@ -50,9 +50,11 @@ export function renderedScripts(target: Target): LabelledScript[] {
     scripts.push({ label: 'plan.rollback', script: plan.rollbackScript });
   }
   if (target.health) {
-    for (const probe of planHealth(target).probes) {
+    const health = planHealth(target);
+    for (const probe of health.probes) {
       if (probe.script) scripts.push({ label: `plan.probe.${probe.name}`, script: probe.script });
     }
+    if (health.hostScript) scripts.push({ label: 'plan.probes.host', script: health.hostScript });
   }
   if (target.backup?.length) {
     for (const job of planBackup(target, { now: new Date('2025-03-01T02:00:00Z'), runId: 'run-1' }).jobs) {

@@ -1,0 +1,107 @@
+/**
+ * `stepops follow <run> [--stage S | --local] [--json]`: attaches to a running or finished run and
+ * shows its progress per state, then its timeline and outcome; exit 0, 1, 2 as `run`. Ctrl-C
+ * detaches (exit 130) and the run goes on.
+ */
+import type { Command } from 'commander';
+import { type Output, stdio } from '../output.ts';
+import { DETACHED_EXIT, followRun } from '../runs/follow.ts';
+import { UnknownRunError } from '../runs/model.ts';
+import { runSourceFor, type SourceDeps, stageOf, WHERE_HELP, type WhereOptions } from '../runs/source.ts';
+
+/** Options of {@link follow}. */
+export interface FollowCommandOptions extends WhereOptions {
+  json?: boolean;
+}
+
+/** What `follow` needs besides the options (tests replace them). */
+export interface FollowDeps extends SourceDeps {
+  output?: Output;
+  signal?: AbortSignal;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  interactive?: boolean;
+}
+
+/**
+ * Follows a run to its end.
+ *
+ * @example
+ * process.exitCode = await follow('zmanim-3c1f0a9b8e7d6c5b', { stage: 'prod' });
+ * @returns the exit code: the run's (0, 1, 2) or 130 when detached
+ */
+export async function follow(
+  runId: string,
+  options: FollowCommandOptions,
+  deps: FollowDeps = {},
+): Promise<number> {
+  const out = deps.output ?? stdio;
+  const source = await runSourceFor(options, deps);
+  const run = await source.describe(runId);
+  if (!run) {
+    throw new UnknownRunError(
+      `no run "${runId}" ${source.where === 'local' ? 'recorded locally (name a stage with --stage)' : `on stage ${source.where}`}`,
+    );
+  }
+  const stage = stageOf(options, deps.env);
+  if (!options.json) {
+    out.out(
+      `following ${run.workflow} ${run.runId}${run.target ? ` of ${run.target}` : ''}${run.ref ? ` at ${run.ref}` : ''} (${stage ? `stage ${stage}` : 'local'})`,
+    );
+  }
+  const result = await followRun(source, run, {
+    output: out,
+    print: !options.json,
+    attachAgain: `stepops follow ${run.runId}${stage ? ` --stage ${stage}` : ''}`,
+    ...(deps.interactive !== undefined ? { interactive: deps.interactive } : {}),
+    ...(deps.signal ? { signal: deps.signal } : {}),
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+  });
+  if (options.json)
+    out.out(
+      JSON.stringify({ run: result.run, detached: result.detached, steps: result.trace.steps }, null, 2),
+    );
+  return result.exitCode;
+}
+
+/**
+ * Runs `work` with Ctrl-C (and SIGTERM) turned into an abort of its signal, so that following
+ * detaches instead of killing the process mid-line.
+ *
+ * @example
+ * await withDetachOnInterrupt((signal) => follow(id, options, { signal }));
+ */
+export async function withDetachOnInterrupt<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/**
+ * Adds `follow` to the program.
+ *
+ * @example
+ * register(program);
+ */
+export function register(program: Command): void {
+  program
+    .command('follow <run>')
+    .description(
+      'attach to a run: live progress per state, then the timeline (Ctrl-C detaches, the run goes on)',
+    )
+    .option('--stage <stage>', WHERE_HELP.stage)
+    .option('--local', WHERE_HELP.local)
+    .option('--json', 'print JSON at the end instead of progress')
+    .action(async (runId: string, options: FollowCommandOptions) => {
+      const code = await withDetachOnInterrupt((signal) =>
+        follow(runId, options, { signal, interactive: Boolean(process.stdout.isTTY) && !options.json }),
+      );
+      process.exitCode = code === DETACHED_EXIT ? DETACHED_EXIT : code;
+    });
+}

@@ -1,0 +1,56 @@
+/**
+ * Where the operator's commands read runs: a stage on AWS (`--stage S`, or `STEPOPS_STAGE`), else
+ * the local runs (`--local`, the default when no stage is named).
+ */
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import { UsageError } from '../output.ts';
+import { SfnRunSource, sfnClient, stageStateMachines } from './aws.ts';
+import { LocalRunSource } from './local.ts';
+import type { RunSource } from './model.ts';
+import { workflowNames } from './workflows.ts';
+
+/** The options every run command takes. */
+export interface WhereOptions {
+  stage?: string;
+  local?: boolean;
+}
+
+/** What the commands need from the outside world (tests pass a mocked client). */
+export interface SourceDeps {
+  sfn?: SFNClient;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The stage the options name (`--stage`, else `STEPOPS_STAGE`), or undefined for local runs.
+ *
+ * @example
+ * stageOf({ stage: 'prod' }) // 'prod'
+ * @throws UsageError when both `--stage` and `--local` are given
+ */
+export function stageOf(options: WhereOptions, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (options.stage !== undefined && options.local)
+    throw new UsageError('give either --stage or --local, not both');
+  if (options.local) return undefined;
+  return options.stage ?? (env.STEPOPS_STAGE || undefined);
+}
+
+/**
+ * The run source for the options.
+ *
+ * @example
+ * const source = await runSourceFor({ stage: 'prod' });
+ * @throws AwsSetupError (exit 2) without credentials or for a stage that does not exist
+ */
+export async function runSourceFor(options: WhereOptions, deps: SourceDeps = {}): Promise<RunSource> {
+  const stage = stageOf(options, deps.env);
+  if (stage === undefined) return new LocalRunSource();
+  const client = deps.sfn ?? sfnClient();
+  return new SfnRunSource(client, stage, await stageStateMachines(client, stage, workflowNames()));
+}
+
+/** `--stage` and `--local` as commander options, with their help. */
+export const WHERE_HELP = {
+  stage: 'the stage on AWS (also STEPOPS_STAGE); without one, local runs',
+  local: 'local runs recorded under .stepops/runs (the default without a stage)',
+} as const;

@@ -1,0 +1,56 @@
+/**
+ * The workflows the operator's commands know, by name: how to build each one's definition (for
+ * `graph`) and what its runs are about. A workflow that lands (backup, recover) plugs in with one
+ * entry here; `deploy`, `follow`, `status`, `history`, `logs` and `graph` then take it by name.
+ */
+
+import type { StateMachineDefinition } from '../../shared/engine/asl.ts';
+import { InvalidInputError } from '../../shared/errors.ts';
+import { localArns } from '../../workflows/asl.ts';
+
+/** One workflow the CLI can show and follow. */
+export interface WorkflowEntry {
+  name: string;
+  /** One line for `--help` and `status`. */
+  description: string;
+  /** The definition with local ARNs: the same states as the one deployed. */
+  definition(): Promise<StateMachineDefinition>;
+}
+
+/** Every workflow, in the order `status` shows them. */
+export const WORKFLOWS: readonly WorkflowEntry[] = [
+  {
+    name: 'deploy',
+    description: 'batches behind a health gate, rollback of every touched host, notify',
+    async definition() {
+      const { deployWorkflow, DEPLOY_FUNCTIONS } = await import('../../workflows/deploy.ts');
+      return deployWorkflow(localArns(DEPLOY_FUNCTIONS));
+    },
+  },
+];
+
+/** The names of the known workflows. */
+export function workflowNames(): string[] {
+  return WORKFLOWS.map((w) => w.name);
+}
+
+/**
+ * A workflow by name.
+ *
+ * @example
+ * await workflowEntry('deploy').definition()
+ * @throws UnknownWorkflowError naming the known workflows
+ */
+export function workflowEntry(name: string): WorkflowEntry {
+  const entry = WORKFLOWS.find((w) => w.name === name);
+  if (!entry) throw new UnknownWorkflowError(name);
+  return entry;
+}
+
+/** No workflow by that name: exit 2. */
+export class UnknownWorkflowError extends InvalidInputError {
+  constructor(name: string) {
+    super(`unknown workflow "${name}" (known: ${workflowNames().join(', ')})`);
+    this.name = 'UnknownWorkflowError';
+  }
+}

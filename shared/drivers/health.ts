@@ -1,0 +1,69 @@
+/**
+ * The drivers of scheduled health checks: the probe state store (DynamoDB when the stack's state
+ * table is named, else files), the recovery starter (the stage's recover state machine when its
+ * ARN is named in `STEPOPS_RECOVER_STATE_MACHINE_ARN`, else recorded locally) and the lease reader
+ * that tells whether a deploy, backup or recovery holds the target.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Target } from '../config/schema.ts';
+import { defaultRegion, dynamoClient } from './aws/clients.ts';
+import { DynamoHealthStore } from './aws/dynamo-health-store.ts';
+import { DynamoLeaseStore } from './aws/dynamo-lease-store.ts';
+import { SfnRecoveryStarter } from './aws/sfn-recovery-starter.ts';
+import { FileHealthStore } from './local/file-health-store.ts';
+import { fileSafe, stepopsHome } from './local/home.ts';
+import { RecordedRecoveryStarter } from './local/recorded-recovery-starter.ts';
+import { type DriversOptions, hostsRegion, resolvedNames } from './options.ts';
+import type { HealthStateStore, Lease, LeaseReader, RecoveryStarter } from './ports.ts';
+
+/**
+ * Chooses the health state store for a target.
+ *
+ * @example
+ * const record = await healthStoreFor(target).read(target.name);
+ */
+export function healthStoreFor(target: Target, options: DriversOptions = {}): HealthStateStore {
+  const { stateTable } = resolvedNames(options);
+  return stateTable
+    ? new DynamoHealthStore(stateTable, { client: dynamoClient(defaultRegion() ?? hostsRegion(target)) })
+    : new FileHealthStore();
+}
+
+/**
+ * Chooses the recovery starter: the recover state machine named by `STEPOPS_RECOVER_STATE_MACHINE_ARN`
+ * (set by the stage), else the local record.
+ *
+ * @example
+ * await recoveryStarterFor(target).start({ target: 'demo', runbook: 'restart-app', reason, runId, requestedBy: 'health' });
+ */
+export function recoveryStarterFor(_target: Target, env: NodeJS.ProcessEnv = process.env): RecoveryStarter {
+  const arn = env.STEPOPS_RECOVER_STATE_MACHINE_ARN;
+  return arn ? new SfnRecoveryStarter(arn) : new RecordedRecoveryStarter();
+}
+
+/** Reads a lease from the file lease store's directory, without its lock (a read never writes). */
+class FileLeaseReader implements LeaseReader {
+  async holder(key: string): Promise<Lease | undefined> {
+    try {
+      const file = path.join(stepopsHome(), 'leases', `${fileSafe(key)}.json`);
+      const lease = JSON.parse(await readFile(file, 'utf8')) as Lease;
+      return typeof lease.owner === 'string' && lease.expiresAt > Date.now() / 1000 ? lease : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/**
+ * Chooses the lease reader for a target: the DynamoDB lease store when the state table is named.
+ *
+ * @example
+ * const running = await leaseReaderFor(target).holder('target:demo');
+ */
+export function leaseReaderFor(target: Target, options: DriversOptions = {}): LeaseReader {
+  const { stateTable } = resolvedNames(options);
+  return stateTable
+    ? new DynamoLeaseStore(stateTable, { client: dynamoClient(defaultRegion() ?? hostsRegion(target)) })
+    : new FileLeaseReader();
+}

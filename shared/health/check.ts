@@ -1,0 +1,310 @@
+/**
+ * The logic of each task of the health workflow, one function per Lambda: probe the target once,
+ * record the round (fold it into the stored state with a conditional write, alert on transitions,
+ * start the recovery runbook), and report a run that could not check. Handlers only parse their
+ * input and call these with the real dependencies.
+ */
+
+import type { Target } from '../config/schema.ts';
+import { targetLeaseKey } from '../deploy/steps.ts';
+import { hostSelector } from '../drivers/options.ts';
+import type {
+  HealthStateStore,
+  HostDirectory,
+  HostRef,
+  LeaseReader,
+  Notifier,
+  ProbeResult,
+  ProbeRunner,
+  RecoveryStarter,
+} from '../drivers/ports.ts';
+import { healthNotification, type RecoveryNote } from './alerts.ts';
+import type {
+  HealthRunSummary,
+  NotifyHealthFailureInput,
+  ProbeRound,
+  ProbeTargetInput,
+  RecordHealthInput,
+} from './contracts.ts';
+import { rejectionReason } from './failure.ts';
+import { isHostSideProbe } from './host-probes.ts';
+import { describeProbe } from './plan.ts';
+import { runProbeRound } from './round.ts';
+import {
+  emptyHealthState,
+  type FoldResult,
+  foldRound,
+  type HealthEvent,
+  openWindow,
+  type TargetHealthState,
+} from './state.ts';
+
+/** Characters of a probe's detail kept in the state and the store. */
+export const HEALTH_DETAIL_LIMIT = 300;
+/** Attempts to write the state when overlapping runs keep winning. */
+const WRITE_ATTEMPTS = 5;
+
+/** What the health steps need from the outside world (tests swap any of them). */
+export interface HealthDeps {
+  findTarget(name: string): Target;
+  hosts(target: Target): HostDirectory;
+  probes(target: Target): ProbeRunner;
+  store(target: Target): HealthStateStore;
+  leases(target: Target): LeaseReader;
+  recoveries(target: Target): RecoveryStarter;
+  notifier(target: Target): Notifier;
+  /** Where a notification goes when its target is unknown. */
+  fallbackNotifier(): Notifier;
+  /** Epoch milliseconds. */
+  now(): number;
+}
+
+/** Not a health check: the target declares no `health` section. */
+export class NoHealthSectionError extends Error {
+  constructor(target: string) {
+    super(`target "${target}" has no health section to check`);
+    this.name = 'NoHealthSectionError';
+  }
+}
+
+function healthOf(target: Target): NonNullable<Target['health']> {
+  if (!target.health) throw new NoHealthSectionError(target.name);
+  return target.health;
+}
+
+/** The hosts the instance probes ask AWS about: every declared instance, even one whose agent is offline. */
+function instanceHosts(target: Target, resolved: HostRef[]): HostRef[] {
+  const hosts = target.hosts;
+  if (hosts.type === 'ec2' && 'instanceIds' in hosts) {
+    return hosts.instanceIds.map((id) => ({ kind: 'ec2' as const, id, region: hosts.region }));
+  }
+  return resolved;
+}
+
+/**
+ * probe-target: resolves the target's hosts and runs every probe once (the host-side ones as one
+ * command per host set). A host whose SSM agent is offline is not asked to run host probes: its
+ * `ssm-agent` probe is what goes down, not every host probe.
+ *
+ * @example
+ * await probeTargetStep({ target: 'demo', runId: 'health-demo-1' }, deps) // { results: [{ probe: 'app-health', ok: true, … }], … }
+ */
+export async function probeTargetStep(input: ProbeTargetInput, deps: HealthDeps): Promise<ProbeRound> {
+  const target = deps.findTarget(input.target);
+  const health = healthOf(target);
+  const at = new Date(deps.now()).toISOString();
+  let hosts: HostRef[];
+  let hostsError: string | undefined;
+  try {
+    hosts = await deps.hosts(target).resolve(hostSelector(target));
+  } catch (error) {
+    hosts = [];
+    hostsError = `the hosts could not be resolved: ${rejectionReason(error)}`;
+  }
+  const hostSide = health.probes.filter(isHostSideProbe);
+  const instance = health.probes.filter((p) => p.type === 'ec2-status' || p.type === 'ssm-agent');
+  const prober = health.probes.filter(
+    (p) => !isHostSideProbe(p) && p.type !== 'ec2-status' && p.type !== 'ssm-agent',
+  );
+  const runner = deps.probes(target);
+  const [fromProber, fromHosts, ofInstances] = await Promise.all([
+    runProbeRound(runner, prober, hosts),
+    hosts.length > 0
+      ? runProbeRound(runner, hostSide, hosts)
+      : Promise.resolve(
+          hostSide.map(
+            (p): ProbeResult => ({
+              probe: p.name,
+              ok: false,
+              detail:
+                hostsError ??
+                'no host of the target can take commands now (none running with an online SSM agent)',
+            }),
+          ),
+        ),
+    runProbeRound(runner, instance, instanceHosts(target, hosts)),
+  ]);
+  const results = [...fromProber, ...fromHosts, ...ofInstances].map((r) => ({
+    probe: r.probe,
+    ok: r.ok,
+    detail: r.detail.slice(0, HEALTH_DETAIL_LIMIT),
+    ...(r.host ? { host: r.host } : {}),
+    ...(r.latencyMs !== undefined ? { latencyMs: r.latencyMs } : {}),
+  }));
+  return { target: target.name, runId: input.runId, at, hosts: hosts.length, results };
+}
+
+/** The maintenance in progress: a run holding the target's lease, or a declared window. */
+async function maintenanceNow(target: Target, deps: HealthDeps, now: Date): Promise<string | undefined> {
+  const lease = await deps.leases(target).holder(targetLeaseKey(target.name));
+  if (lease) return `run ${lease.owner} (a deploy, backup or recovery of ${target.name})`;
+  const window = openWindow(target.health?.maintenance, now);
+  if (window) {
+    return `the maintenance window ${window.days ? `${window.days.join(',')} ` : 'daily '}${window.start} UTC (${window.durationMinutes} min)`;
+  }
+  return undefined;
+}
+
+function parseState(target: string, body: string | undefined): TargetHealthState {
+  if (!body) return emptyHealthState(target);
+  try {
+    const parsed = JSON.parse(body) as TargetHealthState;
+    return parsed && typeof parsed.probes === 'object' && Array.isArray(parsed.recoveries)
+      ? parsed
+      : emptyHealthState(target);
+  } catch {
+    return emptyHealthState(target);
+  }
+}
+
+/**
+ * Reads the target's state and folds the round into it, writing the new state only if no other
+ * run wrote in between (else reads again and folds again), so overlapping runs never lose a
+ * transition and each transition is alerted by exactly one run.
+ *
+ * @example
+ * const { fold, conflicts } = await recordRound(store, target, results, options);
+ */
+export async function recordRound(
+  store: HealthStateStore,
+  target: string,
+  fold: (previous: TargetHealthState) => FoldResult,
+): Promise<{ fold: FoldResult; conflicts: number }> {
+  for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt += 1) {
+    const record = await store.read(target);
+    const previous = { ...parseState(target, record?.body), version: record?.version ?? 0 };
+    const folded = fold(previous);
+    const body = JSON.stringify({ ...folded.state, version: previous.version + 1 });
+    if (await store.write(target, body, previous.version)) {
+      return {
+        fold: { ...folded, state: { ...folded.state, version: previous.version + 1 } },
+        conflicts: attempt,
+      };
+    }
+  }
+  throw new Error(`the health state of ${target} kept changing under ${WRITE_ATTEMPTS} overlapping writes`);
+}
+
+/**
+ * record-health: folds the round into the stored state (down after `failureThreshold` failures,
+ * up after `successThreshold` successes), alerts on transitions only (not during a maintenance),
+ * and starts the `onFailure` runbook within its cooldown and daily cap.
+ *
+ * @example
+ * await recordHealthStep(round, deps) // { down: 1, events: [{ kind: 'down', probe: 'site', alerted: true }], recovery: { started: true, … } }
+ */
+export async function recordHealthStep(
+  input: RecordHealthInput,
+  deps: HealthDeps,
+): Promise<HealthRunSummary> {
+  const target = deps.findTarget(input.target);
+  const health = healthOf(target);
+  const now = new Date(deps.now());
+  const maintenance = await maintenanceNow(target, deps, now);
+  const conditions = Object.fromEntries(health.probes.map((p) => [p.name, describeProbe(p)]));
+  const { fold, conflicts } = await recordRound(deps.store(target), target.name, (previous) =>
+    foldRound(previous, input.results, {
+      now,
+      failureThreshold: health.failureThreshold,
+      successThreshold: health.successThreshold,
+      conditions,
+      ...(maintenance ? { maintenance: { reason: maintenance } } : {}),
+      ...(health.onFailure ? { onFailure: health.onFailure } : {}),
+    }),
+  );
+  let recovery: RecoveryNote | undefined;
+  if (fold.recovery) {
+    if (fold.recovery.start) {
+      try {
+        const { executionId } = await deps.recoveries(target).start({
+          target: target.name,
+          runbook: fold.recovery.runbook,
+          reason: fold.recovery.reason,
+          runId: input.runId,
+          requestedBy: 'stepops health',
+        });
+        recovery = { runbook: fold.recovery.runbook, started: true, executionId };
+      } catch (error) {
+        recovery = {
+          runbook: fold.recovery.runbook,
+          started: false,
+          why: `could not start: ${rejectionReason(error)}`,
+        };
+      }
+    } else {
+      recovery = { runbook: fold.recovery.runbook, started: false, why: fold.recovery.why };
+    }
+  }
+  const notifier = deps.notifier(target);
+  const alerted = fold.events.filter((e) => e.alert);
+  for (const event of alerted) {
+    await notifier.publish(healthNotification(target.name, event, input.runId, now, recovery));
+  }
+  // A recovery started again while the probe stays down (after its cooldown) is alerted too.
+  if (recovery?.started && !alerted.some((e) => e.kind !== 'up')) {
+    const down = Object.values(fold.state.probes).find((p) => p.status === 'down');
+    if (down) {
+      const event: HealthEvent = {
+        kind: 'still-down',
+        probe: down.probe,
+        ...(down.host ? { host: down.host } : {}),
+        detail: down.lastDetail,
+        condition: conditions[down.probe] ?? down.probe,
+        since: down.since,
+        consecutiveFailures: down.consecutiveFailures,
+        alert: true,
+        maintenance: 'the recovery cooldown',
+      };
+      await notifier.publish(healthNotification(target.name, event, input.runId, now, recovery));
+    }
+  }
+  const states = Object.values(fold.state.probes);
+  return {
+    target: target.name,
+    runId: input.runId,
+    up: states.filter((s) => s.status === 'up').length,
+    down: states.filter((s) => s.status === 'down').length,
+    events: fold.events.map((e) => ({
+      kind: e.kind,
+      probe: e.probe,
+      ...(e.host ? { host: e.host } : {}),
+      detail: e.detail.slice(0, HEALTH_DETAIL_LIMIT),
+      alerted: e.alert,
+    })),
+    ...(maintenance ? { maintenance } : {}),
+    ...(recovery ? { recovery } : {}),
+    conflicts,
+  };
+}
+
+/**
+ * notify-health-failure: a health run that could not check (its probe or record step failed) is
+ * alerted with the state that failed and the error.
+ *
+ * @example
+ * await notifyHealthFailureStep({ target: 'demo', runId: 'r', failedState: 'ProbeTarget', error: { Error: 'States.Timeout' } }, deps)
+ */
+export async function notifyHealthFailureStep(
+  input: NotifyHealthFailureInput,
+  deps: HealthDeps,
+): Promise<{ notified: true }> {
+  let notifier: Notifier;
+  try {
+    notifier = deps.notifier(deps.findTarget(input.target));
+  } catch {
+    notifier = deps.fallbackNotifier();
+  }
+  const cause = input.error.Cause ?? '';
+  await notifier.publish({
+    target: input.target,
+    workflow: 'health',
+    outcome: 'failed',
+    runId: input.runId,
+    summary: `health check of ${input.target} could not run: ${input.failedState} failed with ${input.error.Error}`,
+    failedState: input.failedState,
+    error: input.error.Error,
+    ...(cause ? { cause: cause.slice(0, 2_000) } : {}),
+    at: new Date(deps.now()).toISOString(),
+  });
+  return { notified: true };
+}

@@ -1,0 +1,63 @@
+/**
+ * The real dependencies of the health steps: the target registry, the drivers the target declares
+ * (created once per target and reused across invocations), the real clock. A Lambda passes only
+ * the factories its step uses, so its bundle holds only their adapters.
+ */
+import { findTarget } from '../config/registry.ts';
+import type { Target } from '../config/schema.ts';
+import type { HealthDeps } from './check.ts';
+
+/** A factory per capability; any may be absent (the step that needs it then says so). */
+export type HealthFactories = {
+  [K in Exclude<keyof HealthDeps, 'findTarget' | 'now' | 'fallbackNotifier'>]?: (
+    target: Target,
+  ) => ReturnType<HealthDeps[K]>;
+} & { fallbackNotifier?: () => ReturnType<HealthDeps['fallbackNotifier']> };
+
+/** A health step asked for a capability its handler was not given. */
+export class MissingHealthCapabilityError extends Error {
+  constructor(capability: string) {
+    super(`this handler was not given the "${capability}" health capability`);
+    this.name = 'MissingHealthCapabilityError';
+  }
+}
+
+/**
+ * The health dependencies from factories.
+ *
+ * @example
+ * const deps = healthDepsWith({ hosts: hostDirectoryFor, probes: probeRunnerFor });
+ * await probeTargetStep({ target: 'demo', runId: 'r' }, deps);
+ */
+export function healthDepsWith(factories: HealthFactories): HealthDeps {
+  const made = new Map<string, WeakMap<Target, unknown>>();
+  const capability =
+    <K extends keyof HealthFactories>(name: K) =>
+    (target: Target) => {
+      const factory = factories[name] as ((t: Target) => unknown) | undefined;
+      if (!factory) throw new MissingHealthCapabilityError(name);
+      let cache = made.get(name);
+      if (!cache) {
+        cache = new WeakMap();
+        made.set(name, cache);
+      }
+      if (!cache.has(target)) cache.set(target, factory(target));
+      return cache.get(target);
+    };
+  let fallback: ReturnType<HealthDeps['fallbackNotifier']> | undefined;
+  return {
+    findTarget,
+    hosts: capability('hosts') as HealthDeps['hosts'],
+    probes: capability('probes') as HealthDeps['probes'],
+    store: capability('store') as HealthDeps['store'],
+    leases: capability('leases') as HealthDeps['leases'],
+    recoveries: capability('recoveries') as HealthDeps['recoveries'],
+    notifier: capability('notifier') as HealthDeps['notifier'],
+    fallbackNotifier() {
+      if (!factories.fallbackNotifier) throw new MissingHealthCapabilityError('fallbackNotifier');
+      fallback ??= factories.fallbackNotifier();
+      return fallback;
+    },
+    now: Date.now,
+  };
+}

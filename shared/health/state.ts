@@ -1,0 +1,309 @@
+/**
+ * The state of a target's probes between scheduled checks, and the pure logic that folds a round
+ * of results into it: consecutive failures and successes, since when, the last error; a probe
+ * turns **down** after `failureThreshold` failing checks in a row and **up** again after
+ * `successThreshold` passing ones. Only transitions make events; an event is alerted unless a
+ * maintenance (a run holding the target, or a declared window) is in progress, and a probe that
+ * went down unalerted during a maintenance is alerted when the maintenance ends, if still down.
+ * A recovery runbook is started for a down probe at most once per cooldown and `maxPerDay` a day.
+ */
+import type { MaintenanceWindow } from '../config/schema.ts';
+import type { ProbeResult } from '../drivers/ports.ts';
+
+export type ProbeStatus = 'up' | 'down';
+
+/** One probe (on one host, for host-scoped probes) as the state store keeps it. */
+export interface ProbeState {
+  probe: string;
+  host?: string;
+  status: ProbeStatus;
+  consecutiveFailures: number;
+  consecutiveSuccesses: number;
+  /** ISO time the current status began (for `down`: the first failure of the streak). */
+  since: string;
+  /** ISO time of the first failure of the current failing streak. */
+  failingSince?: string;
+  lastOk: boolean;
+  lastDetail: string;
+  lastAt: string;
+  lastError?: { detail: string; at: string };
+  /** A down alert was sent for the current down state. */
+  alerted: boolean;
+}
+
+/** Everything kept for a target; `version` makes writes conditional. */
+export interface TargetHealthState {
+  target: string;
+  version: number;
+  probes: Record<string, ProbeState>;
+  /** The maintenance in progress at the last check. */
+  maintenance?: { reason: string; since: string };
+  /** ISO times the recovery runbook was started (the last two days). */
+  recoveries: string[];
+  updatedAt?: string;
+}
+
+export type HealthEventKind = 'down' | 'up' | 'still-down';
+
+/** A transition (or a down state that outlived a maintenance). */
+export interface HealthEvent {
+  kind: HealthEventKind;
+  probe: string;
+  host?: string;
+  /** What was observed last (`expected status 200, got 503`). */
+  detail: string;
+  /** The probe's condition, in words. */
+  condition: string;
+  /** ISO time the probe started failing (down) or went down (up). */
+  since: string;
+  consecutiveFailures: number;
+  /** For `up`: how long it was down, in milliseconds. */
+  downForMs?: number;
+  /** Whether the event is alerted (false during a maintenance). */
+  alert: boolean;
+  /** The maintenance that silenced it, or that it outlived (`still-down`). */
+  maintenance?: string;
+}
+
+/** What a fold needs besides the state and the results. */
+export interface FoldOptions {
+  now: Date;
+  failureThreshold: number;
+  successThreshold: number;
+  /** The condition of each probe, by probe name (for the alerts). */
+  conditions: Readonly<Record<string, string>>;
+  /** The maintenance in progress now, if any. */
+  maintenance?: { reason: string };
+  onFailure?: { runbook: string; cooldownMinutes: number; maxPerDay: number };
+}
+
+/** A recovery the fold decided to start (or why it did not). */
+export type RecoveryDecision =
+  | { start: true; runbook: string; reason: string }
+  | { start: false; runbook: string; why: string };
+
+export interface FoldResult {
+  state: TargetHealthState;
+  events: HealthEvent[];
+  recovery?: RecoveryDecision;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The key of a probe's state: its name, and its host for host-scoped probes.
+ *
+ * @example
+ * probeKey({ probe: 'disk', host: 'i-0abc' }) // 'disk@i-0abc'
+ */
+export function probeKey(result: { probe: string; host?: string }): string {
+  return result.host ? `${result.probe}@${result.host}` : result.probe;
+}
+
+/**
+ * The state of a target nothing was recorded for yet.
+ *
+ * @example
+ * emptyHealthState('zmanim') // { target: 'zmanim', version: 0, probes: {}, recoveries: [] }
+ */
+export function emptyHealthState(target: string): TargetHealthState {
+  return { target, version: 0, probes: {}, recoveries: [] };
+}
+
+/**
+ * A duration in words, to the second under an hour.
+ *
+ * @example
+ * formatDuration(252_000) // '4 min 12 s'
+ */
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return seconds % 60 ? `${minutes} min ${seconds % 60} s` : `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+  return `${Math.floor(hours / 24)} days ${hours % 24} h`;
+}
+
+function decideRecovery(
+  state: TargetHealthState,
+  options: FoldOptions,
+  down: ProbeState[],
+): RecoveryDecision | undefined {
+  const onFailure = options.onFailure;
+  if (!onFailure || down.length === 0) return undefined;
+  const runbook = onFailure.runbook;
+  if (options.maintenance) {
+    return { start: false, runbook, why: `not started during ${options.maintenance.reason}` };
+  }
+  const now = options.now.getTime();
+  const starts = state.recoveries.map((at) => Date.parse(at)).filter((t) => Number.isFinite(t));
+  const last = Math.max(-Infinity, ...starts);
+  if (now - last < onFailure.cooldownMinutes * 60_000) {
+    return {
+      start: false,
+      runbook,
+      why: `started ${formatDuration(now - last)} ago, cooldown ${onFailure.cooldownMinutes} min`,
+    };
+  }
+  const today = options.now.toISOString().slice(0, 10);
+  const startedToday = state.recoveries.filter((at) => at.slice(0, 10) === today).length;
+  if (startedToday >= onFailure.maxPerDay) {
+    return {
+      start: false,
+      runbook,
+      why: `started ${startedToday} times today, at most ${onFailure.maxPerDay}`,
+    };
+  }
+  const first = down[0]!;
+  const reason = `${first.probe}${first.host ? ` on ${first.host}` : ''} is down: ${first.lastDetail}`;
+  return { start: true, runbook, reason };
+}
+
+/**
+ * Folds one round of results into the state: counts, statuses, the events of the transitions, the
+ * end of a maintenance, and whether to start the recovery runbook. Pure: the caller writes the
+ * state (conditionally), then sends the alerted events and starts the recovery.
+ *
+ * @example
+ * const { state, events } = foldRound(previous, results, { now: new Date(), failureThreshold: 3, successThreshold: 2, conditions });
+ * events.filter((e) => e.alert) // what to publish
+ */
+export function foldRound(
+  previous: TargetHealthState,
+  results: readonly ProbeResult[],
+  options: FoldOptions,
+): FoldResult {
+  const at = options.now.toISOString();
+  const probes: Record<string, ProbeState> = { ...previous.probes };
+  const events: HealthEvent[] = [];
+  const maintenance = options.maintenance?.reason;
+  const event = (
+    kind: HealthEventKind,
+    probe: ProbeState,
+    extra: Partial<HealthEvent> = {},
+  ): HealthEvent => ({
+    kind,
+    probe: probe.probe,
+    ...(probe.host ? { host: probe.host } : {}),
+    detail: probe.lastDetail,
+    condition: options.conditions[probe.probe] ?? probe.probe,
+    since: probe.since,
+    consecutiveFailures: probe.consecutiveFailures,
+    alert: maintenance === undefined,
+    ...(maintenance ? { maintenance } : {}),
+    ...extra,
+  });
+
+  for (const result of results) {
+    const key = probeKey(result);
+    const before: ProbeState = probes[key] ?? {
+      probe: result.probe,
+      ...(result.host ? { host: result.host } : {}),
+      status: 'up',
+      consecutiveFailures: 0,
+      consecutiveSuccesses: 0,
+      since: at,
+      lastOk: true,
+      lastDetail: '',
+      lastAt: at,
+      alerted: false,
+    };
+    const next: ProbeState = { ...before, lastOk: result.ok, lastDetail: result.detail, lastAt: at };
+    if (result.ok) {
+      next.consecutiveSuccesses = before.consecutiveSuccesses + 1;
+      next.consecutiveFailures = 0;
+      delete next.failingSince;
+      if (before.status === 'down' && next.consecutiveSuccesses >= options.successThreshold) {
+        const downForMs = options.now.getTime() - Date.parse(before.since);
+        // A recovery is told to whoever was told of the failure, maintenance or not.
+        events.push(
+          event('up', next, {
+            downForMs,
+            since: before.since,
+            alert: before.alerted,
+            ...(before.alerted || !maintenance ? {} : { maintenance }),
+          }),
+        );
+        next.status = 'up';
+        next.since = at;
+        next.alerted = false;
+      }
+    } else {
+      next.consecutiveFailures = before.consecutiveFailures + 1;
+      next.consecutiveSuccesses = 0;
+      next.failingSince = before.failingSince ?? at;
+      next.lastError = { detail: result.detail, at };
+      if (before.status === 'up' && next.consecutiveFailures >= options.failureThreshold) {
+        next.status = 'down';
+        next.since = next.failingSince;
+        const down = event('down', next);
+        next.alerted = down.alert;
+        events.push(down);
+      }
+    }
+    probes[key] = next;
+  }
+
+  // A maintenance that ended with probes still down that nobody was told about.
+  if (previous.maintenance && !options.maintenance) {
+    for (const [key, probe] of Object.entries(probes)) {
+      if (probe.status === 'down' && !probe.alerted) {
+        events.push(event('still-down', probe, { alert: true, maintenance: previous.maintenance.reason }));
+        probes[key] = { ...probe, alerted: true };
+      }
+    }
+  }
+
+  const state: TargetHealthState = {
+    target: previous.target,
+    version: previous.version,
+    probes,
+    recoveries: previous.recoveries.filter((t) => options.now.getTime() - Date.parse(t) < 2 * DAY_MS),
+    updatedAt: at,
+  };
+  if (options.maintenance) {
+    state.maintenance =
+      previous.maintenance?.reason === options.maintenance.reason
+        ? previous.maintenance
+        : { reason: options.maintenance.reason, since: at };
+  }
+  const down = Object.values(probes).filter((p) => p.status === 'down');
+  const recovery = decideRecovery(state, options, down);
+  if (recovery?.start) state.recoveries = [...state.recoveries, at];
+  return { state, events, ...(recovery ? { recovery } : {}) };
+}
+
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+
+/**
+ * The declared maintenance window open at `now` (UTC), if any; a window that opens late on one
+ * day and runs past midnight counts on the next day too.
+ *
+ * @example
+ * openWindow([{ days: ['sun'], start: '03:00', durationMinutes: 60 }], new Date('2026-03-01T03:30:00Z')) // the window
+ */
+export function openWindow(
+  windows: readonly MaintenanceWindow[] | undefined,
+  now: Date,
+): MaintenanceWindow | undefined {
+  for (const window of windows ?? []) {
+    const [hours, minutes] = window.start.split(':').map(Number) as [number, number];
+    // The window may have opened today or yesterday (one that runs past midnight).
+    for (const daysAgo of [0, 1]) {
+      const opened = Date.UTC(
+        now.getUTCFullYear(),
+        now.getUTCMonth(),
+        now.getUTCDate() - daysAgo,
+        hours,
+        minutes,
+      );
+      const day = DAYS[new Date(opened).getUTCDay()]!;
+      if (window.days && !window.days.includes(day)) continue;
+      const t = now.getTime();
+      if (t >= opened && t < opened + window.durationMinutes * 60_000) return window;
+    }
+  }
+  return undefined;
+}
