@@ -207,11 +207,17 @@ describe('recover workflow on the local engine', () => {
     const unattended = await run({ ...base, runbook: 'unattended', trigger: 'health-alert' }, (task) => {
       asked.push(`unexpected ${task.state}`);
     });
+    // The health workflow's starter says who it is rather than the trigger.
+    const fromHealth = await run({ ...base, runbook: 'restart', requestedBy: 'stepops health' }, (task, answer) => {
+      asked.push(task.state);
+      void answer('approved');
+    });
 
     // Assess
     expect(guarded.result.status).toBe('SUCCEEDED');
     expect(unattended.result.status).toBe('SUCCEEDED');
-    expect(asked).toEqual(['AwaitApproval']);
+    expect(fromHealth.result.status).toBe('SUCCEEDED');
+    expect(asked).toEqual(['AwaitApproval', 'AwaitApproval']);
   });
 
   it.each([
