@@ -137,16 +137,7 @@ export function recoverWorkflow(arns: Readonly<Record<RecoverFunction, string>>)
       ],
       [
         `${state}Failed`,
-        {
-          Type: 'Pass',
-          Comment: 'Names the step and the state in the cause, so that the run says where it failed.',
-          Parameters: {
-            'error.$': '$.failure.Error',
-            'cause.$': `States.Format('step {} ({}) failed in state ${state}: {}', $.step.name, $.step.type, $.failure.Cause)`,
-          },
-          ResultPath: '$.stepFailure',
-          Next: 'StepFailed',
-        },
+        { Type: 'Pass', Result: state, ResultPath: '$.failedIn', Next: 'StepFailureHasCause' },
       ],
     );
   }
@@ -169,6 +160,42 @@ export function recoverWorkflow(arns: Readonly<Record<RecoverFunction, string>>)
         },
       ],
       ...kindStates,
+      [
+        'StepFailureHasCause',
+        {
+          Type: 'Choice',
+          Comment: 'A Task timeout may come without a Cause: a path to a missing field would fail the run.',
+          Choices: [{ Variable: '$.failure.Cause', IsPresent: true, Next: 'DescribeStepFailure' }],
+          Default: 'DescribeStepFailureWithoutCause',
+        },
+      ],
+      [
+        'DescribeStepFailure',
+        {
+          Type: 'Pass',
+          Comment: 'Names the step and the state in the cause, so that the run says where it failed.',
+          Parameters: {
+            'error.$': '$.failure.Error',
+            'cause.$':
+              "States.Format('step {} ({}) failed in state {}: {}', $.step.name, $.step.type, $.failedIn, $.failure.Cause)",
+          },
+          ResultPath: '$.stepFailure',
+          Next: 'StepFailed',
+        },
+      ],
+      [
+        'DescribeStepFailureWithoutCause',
+        {
+          Type: 'Pass',
+          Parameters: {
+            'error.$': '$.failure.Error',
+            'cause.$':
+              "States.Format('step {} ({}) failed in state {}', $.step.name, $.step.type, $.failedIn)",
+          },
+          ResultPath: '$.stepFailure',
+          Next: 'StepFailed',
+        },
+      ],
       ['StepDone', { Type: 'Succeed', OutputPath: '$.progress' }],
       ['StepFailed', { Type: 'Fail', ErrorPath: '$.stepFailure.error', CausePath: '$.stepFailure.cause' }],
       ['UnknownStep', { Type: 'Fail', Error: 'RecoveryStepFailedError', Cause: 'a step of an unknown kind' }],

@@ -187,8 +187,14 @@ export function fakeAws(setup: {
     for (const id of input.InstanceIds) statusQueue.set(id, ['initializing', ...(statusQueue.get(id) ?? [])]);
     return {};
   });
-  ec2.on(StopInstancesCommand).callsFake((input) => (note('StopInstances'), setState('stopped')(input)));
-  ec2.on(StartInstancesCommand).callsFake((input) => (note('StartInstances'), setState('running')(input)));
+  ec2.on(StopInstancesCommand).callsFake((input) => {
+    note('StopInstances');
+    return setState('stopped')(input);
+  });
+  ec2.on(StartInstancesCommand).callsFake((input) => {
+    note('StartInstances');
+    return setState('running')(input);
+  });
   ec2
     .on(DescribeSnapshotsCommand)
     .callsFake((input: { SnapshotIds?: string[]; Filters?: { Name: string; Values: string[] }[] }) => {
@@ -324,7 +330,10 @@ export function fakeAws(setup: {
     if (address) address.instanceId = input.InstanceId;
     return { AssociationId: 'eipassoc-0123456789abcdef0' };
   });
-  ec2.on(CreateTagsCommand).callsFake(() => (note('CreateTags'), {}));
+  ec2.on(CreateTagsCommand).callsFake(() => {
+    note('CreateTags');
+    return {};
+  });
 
   rds.on(DescribeDBInstancesCommand).callsFake((input: { DBInstanceIdentifier: string }) => {
     note('DescribeDBInstances');

@@ -158,6 +158,32 @@ describe('recover workflow definition', () => {
     ]);
   });
 
+  it('describes a step failure without reading a Cause that a Task timeout may not have', () => {
+    const inner = (definition.States.RunSteps as Extract<State, { Type: 'Map' }>).ItemProcessor.States;
+    expect(inner.StepFailureHasCause).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.failure.Cause', IsPresent: true, Next: 'DescribeStepFailure' }],
+      Default: 'DescribeStepFailureWithoutCause',
+    });
+    expect(JSON.stringify(inner.DescribeStepFailureWithoutCause)).not.toContain('$.failure.Cause');
+    for (const kind of [
+      'RunCommand',
+      'RebootInstances',
+      'RestoreVolume',
+      'RestoreDatabase',
+      'ReplaceInstance',
+      'RestoreDump',
+    ]) {
+      const task = inner[kind] as Extract<State, { Type: 'Task' }>;
+      expect(task.Catch?.[0]?.Next).toBe(`${kind}Failed`);
+      expect(inner[`${kind}Failed`]).toMatchObject({
+        Type: 'Pass',
+        Result: kind,
+        Next: 'StepFailureHasCause',
+      });
+    }
+  });
+
   it('runs the steps one at a time and verifies health after them', () => {
     expect(definition.States.RunSteps).toMatchObject({
       Type: 'Map',

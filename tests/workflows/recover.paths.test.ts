@@ -208,10 +208,13 @@ describe('recover workflow on the local engine', () => {
       asked.push(`unexpected ${task.state}`);
     });
     // The health workflow's starter says who it is rather than the trigger.
-    const fromHealth = await run({ ...base, runbook: 'restart', requestedBy: 'stepops health' }, (task, answer) => {
-      asked.push(task.state);
-      void answer('approved');
-    });
+    const fromHealth = await run(
+      { ...base, runbook: 'restart', requestedBy: 'stepops health' },
+      (task, answer) => {
+        asked.push(task.state);
+        void answer('approved');
+      },
+    );
 
     // Assess
     expect(guarded.result.status).toBe('SUCCEEDED');
