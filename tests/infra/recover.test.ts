@@ -30,6 +30,7 @@ const STAR_RESOURCE_ACTIONS = new Set([
   'ec2:DescribeVolumes',
   'ssm:DescribeInstanceInformation',
   'ssm:GetCommandInvocation',
+  'ssm:ListCommands',
   'logs:CreateLogDelivery',
   'logs:GetLogDelivery',
   'logs:UpdateLogDelivery',
