@@ -487,8 +487,8 @@ const runbook = z.strictObject({
   destructive: z.boolean().default(false),
   /** A run started by a health alert may act without approval (never when the runbook is destructive). */
   unattended: z.boolean().default(false),
-  /** Seconds an approval request stays open before the run ends, changing nothing. */
-  approvalTimeout: seconds.default(3600),
+  /** Seconds an approval request stays open before the run ends, changing nothing (at most 7 days). */
+  approvalTimeout: seconds.max(604_800, { error: 'expected at most 604800 seconds (7 days)' }).default(3600),
   /** Seconds the final health probes may take to pass. */
   verifyTimeout: seconds.default(300),
 });
