@@ -16,8 +16,10 @@ import { usageOf } from '../shared/cost/usage.ts';
 import { splitIntoBatches } from '../shared/deploy/plan.ts';
 import type { HostRef } from '../shared/drivers/ports.ts';
 import { createLocalEngine, type LambdaHandler, type RunResult } from '../shared/engine/index.ts';
+import { HEALTH_FUNCTION_MEMORY_MB } from '../stacks/health.ts';
 import { createFixtureLab, type FixtureLab, fixtureTarget } from './fixtures.ts';
 import { loadDeploy, memorySizes, withStepopsHome } from './harness.ts';
+import { measureHealthCost } from './health.ts';
 import type { CostScenario, CostSection } from './report.ts';
 import { scheduleCosts } from './schedules.ts';
 
@@ -134,6 +136,15 @@ export async function benchCost(options: SectionOptions): Promise<CostSection> {
     }
   });
 
+  // Scheduled health checks: real runs of the health workflow, priced as Express.
+  const health = await withStepopsHome(() =>
+    measureHealthCost({
+      runs: options.quick ? 3 : 11,
+      memoryMb: { ...memory.memoryMb, ...HEALTH_FUNCTION_MEMORY_MB },
+      log: options.log,
+    }),
+  );
+  scenarios.push(health.scenario);
   const targets: Target[] = listTargets().map((name) => findTarget(name));
   return {
     status: 'ok',
@@ -143,10 +154,11 @@ export async function benchCost(options: SectionOptions): Promise<CostSection> {
       `Deploy steps on every host: \`install\` writes the ref to a file and sleeps 1 s; \`restart\` marks the app healthy (the failed deploy marks it broken, so its health gate, timeout 3 s, fails and the rollback marks it healthy again). Health gate: one HTTP probe of a server on 127.0.0.1, one success needed, interval 1 s.`,
       "10 hosts in 3 batches: a `local` target declares one directory, so the real resolve-hosts handler runs and its result is replaced by 10 temporary host directories split by the plan's batch size of 4 (4 + 4 + 2); every other handler is the real one and runs bash on each of the 10 directories.",
       'Handler times are those of the local drivers (bash, files, 127.0.0.1): the Lambdas that call AWS (SSM SendCommand, DynamoDB, SNS) would take somewhat longer there, but they are a few percent of the GB-seconds; the waits of poll-command and check-health, which are the same in AWS, are the rest.',
+      "Health check: the health workflow (Express) run for real on the local engine against 10 HTTP endpoints on 127.0.0.1; priced as one Express request ($1.00/M) plus its duration rounded up to 100 ms at 64 MB ($0.06/GB-hour), one EventBridge Scheduler invocation ($1.00/M, no free tier applied), and its Lambda requests and GB-seconds (memory from HEALTH_FUNCTION_MEMORY_MB in stacks/health.ts). The targets' health schedules are priced at that measured cost per run; the file state store stands in for the DynamoDB item (one GetItem and one PutItem a run, not priced).",
       'Not priced: CloudWatch Logs ingestion of the state machine and the Lambdas, SSM Run Command (no charge for EC2 in AWS-RunShellScript), SNS, DynamoDB lease writes, data transfer.',
     ],
     scenarios,
-    schedules: scheduleCosts(targets, {}),
+    schedules: [...scheduleCosts(targets, { health: health.perRun }), health.tenEndpoints],
     anchors: {
       syntheticsPerRun: LIST_PRICES.syntheticsPerCanaryRun,
       route53PerMonth: LIST_PRICES.route53HealthCheckPerMonth,

@@ -22,7 +22,7 @@ an HTTP server on 127.0.0.1. Overhead = wall time of the execution − (end − 
 It includes everything that is not the step: planning, the lease, sending the command, waiting for
 the poll Lambda to notice the end (detection: from the step's end to the end of the poll Task that
 saw it, read from the trace), the health gate, releasing the lease, notifying. S = 1, 5 and 20 s as
-asked, plus 2.9 s, which ends just after a status read of the as-built schedule (near its worst
+asked, plus 2.8 s, which ends just after a status read of the as-built schedule (near its worst
 case). Schedules: the poll-command handler as built, and the same step function
 (\`pollCommandStep\`) with a fixed pause of 100, 500 or 2000 ms between status reads, substituted
 through its \`sleep\` dependency because the pause is not an option (see the note in section 2).

@@ -178,9 +178,9 @@ export async function benchOverhead(options: SectionOptions): Promise<OverheadSe
     ? [{ sleepSeconds: 1, runs: 1 }]
     : [
         { sleepSeconds: 1, runs: 3 },
-        // Ends just after a status read of the as-built schedule (reads at 0.25, 0.75, 1.75, 2.75 s…):
+        // Ends just after a status read of the as-built schedule (reads at 0, 0.25, 0.75, 1.25 … 2.75 s):
         // close to its worst case.
-        { sleepSeconds: 2.9, runs: 2 },
+        { sleepSeconds: 2.8, runs: 2 },
         { sleepSeconds: 5, runs: 3 },
         { sleepSeconds: 20, runs: 2 },
       ];
@@ -213,6 +213,25 @@ export async function benchOverhead(options: SectionOptions): Promise<OverheadSe
 }
 
 /**
+ * Status reads one command costs in its first minute of running under a schedule: a read at once,
+ * then one after each pause (the first pause, doubling up to the longest). The time a read takes
+ * is left out, so this is the most it can cost.
+ *
+ * @example
+ * statusReadsPerMinute(250, 500) // 121
+ * statusReadsPerMinute(100, 100) // 600
+ */
+export function statusReadsPerMinute(firstMs: number, longestMs: number): number {
+  let reads = 1;
+  let pause = firstMs;
+  for (let at = pause; at < 60_000; at += pause) {
+    reads += 1;
+    pause = Math.min(longestMs, pause * 2);
+  }
+  return reads;
+}
+
+/**
  * Explains the overhead from the measurements: the part that waits for the next status read
  * (detection) and the rest of the orchestration.
  *
@@ -223,16 +242,20 @@ export function overheadNote(byInterval: OverheadSection['byInterval']): string 
   const lines = [
     `The poll-command Lambda reads the command status, then pauses before the next read: as built ${COMMAND_POLL_FIRST_MS} ms, doubling up to ${COMMAND_POLL_MAX_MS} ms (COMMAND_POLL_FIRST_MS / COMMAND_POLL_MAX_MS in shared/deploy/steps.ts); the fixed schedules run the same step function with a fixed pause. Detection is the time from the end of the script to the end of the poll Task that saw it; the rest is everything else (plan, lock, send, health gate, release, notify, engine).`,
   ];
-  for (const { interval, rows, longestPauseMs } of byInterval) {
+  for (const { interval, rows, longestPauseMs, asBuilt } of byInterval) {
     const detection = rows.flatMap((r) => r.detectionMs);
     const rest = restOfOverhead(rows);
     if (detection.length === 0 || rest === undefined) continue;
+    const reads = asBuilt
+      ? statusReadsPerMinute(COMMAND_POLL_FIRST_MS, COMMAND_POLL_MAX_MS)
+      : statusReadsPerMinute(longestPauseMs, longestPauseMs);
     lines.push(
-      `${interval}: detection median ${median(detection).toFixed(0)} ms (max ${Math.max(...detection).toFixed(0)} ms), the rest median ${rest.toFixed(0)} ms, so about ${(rest + longestPauseMs).toFixed(0)} ms at worst (a script ending just after a read).`,
+      `${interval}: detection median ${median(detection).toFixed(0)} ms (max ${Math.max(...detection).toFixed(0)} ms), the rest median ${rest.toFixed(0)} ms, so about ${(rest + longestPauseMs).toFixed(0)} ms at worst (a script ending just after a read); at most ${reads} status reads per command-minute.`,
     );
   }
   lines.push(
-    'Detection under a pause p lies between 0 and p, depending on where the script ends between two reads; with the as-built schedule a whole-second S always ends about 0.75 s before the next read, and S = 2.9 s ends just after one, near the worst case of about the longest pause plus the rest.',
+    'A status read is one SSM call: GetCommandInvocation for a command of one host, and ListCommands by command id for a command of several hosts (up to 50) while it runs, each host read once when it has finished; so the reads per command-minute are SSM calls per minute, whatever the batch size. SSM publishes no fixed rate for these two read actions: an account whose calls exceed what SSM allows gets ThrottlingException, which the SDK retries with backoff. As built, that is at most 2 calls a second per running command (10 commands polled at once: 20 a second); the schedule before this one, 250 → 1000 ms, made at most 62 a minute.',
+    'Detection under a pause p lies between 0 and p, depending on where the script ends between two reads; with the as-built schedule (reads at 0, 0.25, 0.75, 1.25 s … every 0.5 s) a whole-second S ends about 0.25 s before the next read, and S = 2.8 s ends just after one, near the worst case of about the longest pause plus the rest.',
     'The series run concurrently (each mostly sleeping) to fit the time budget.',
   );
   return lines.join(' ');

@@ -9,12 +9,15 @@ import {
   type LocalEngine,
 } from '../shared/engine/index.ts';
 import { localArns } from '../workflows/asl.ts';
+import { BACKUP_FUNCTIONS, type BackupFunction, backupWorkflow } from '../workflows/backup.ts';
 import { DEPLOY_FUNCTIONS, type DeployFunction, deployWorkflow } from '../workflows/deploy.ts';
 import { HEALTH_FUNCTIONS, type HealthFunction, healthWorkflow } from '../workflows/health.ts';
 import { handler as acquireLock } from './acquire-lock/handler.ts';
+import { BACKUP_HANDLERS } from './backup.ts';
 import { handler as checkHealth } from './check-health/handler.ts';
 import { handler as createSnapshots } from './create-snapshots/handler.ts';
 import { handler as describeBatchFailure } from './describe-batch-failure/handler.ts';
+import { handler as drainTargets } from './drain-targets/handler.ts';
 import { handler as notify } from './notify/handler.ts';
 import { handler as notifyHealthFailure } from './notify-health-failure/handler.ts';
 import { handler as planDeploy } from './plan-deploy/handler.ts';
@@ -22,6 +25,7 @@ import { handler as planRollback } from './plan-rollback/handler.ts';
 import { handler as pollCommand } from './poll-command/handler.ts';
 import { handler as probeTarget } from './probe-target/handler.ts';
 import { handler as recordHealth } from './record-health/handler.ts';
+import { handler as registerTargets } from './register-targets/handler.ts';
 import { handler as releaseLock } from './release-lock/handler.ts';
 import { handler as resolveHosts } from './resolve-hosts/handler.ts';
 import { handler as sendCommand } from './send-command/handler.ts';
@@ -35,6 +39,8 @@ export const HANDLERS = {
   'send-command': sendCommand,
   'poll-command': pollCommand,
   'check-health': checkHealth,
+  'drain-targets': drainTargets,
+  'register-targets': registerTargets,
   'describe-batch-failure': describeBatchFailure,
   'plan-rollback': planRollback,
   'release-lock': releaseLock,
@@ -42,8 +48,9 @@ export const HANDLERS = {
   'probe-target': probeTarget,
   'record-health': recordHealth,
   'notify-health-failure': notifyHealthFailure,
-} satisfies Record<DeployFunction | HealthFunction, unknown> as unknown as Record<
-  DeployFunction | HealthFunction,
+  ...BACKUP_HANDLERS,
+} satisfies Record<DeployFunction | HealthFunction | BackupFunction, unknown> as unknown as Record<
+  DeployFunction | HealthFunction | BackupFunction,
   LambdaHandler
 >;
 
@@ -77,6 +84,22 @@ export const LOCAL_DEPLOY_ARNS: Record<DeployFunction, string> = localArns(DEPLO
 export function createLocalDeployEngine(options: EngineOptions = {}): LocalEngine {
   return createLocalEngine(deployWorkflow(LOCAL_DEPLOY_ARNS), handlersByArn(LOCAL_DEPLOY_ARNS), {
     stateMachineName: 'stepops-deploy',
+    ...options,
+  });
+}
+
+/** The ARNs of the backup functions on the local engine. */
+export const LOCAL_BACKUP_ARNS: Record<BackupFunction, string> = localArns(BACKUP_FUNCTIONS);
+
+/**
+ * The backup workflow on the local engine with the real handlers.
+ *
+ * @example
+ * const result = await createLocalBackupEngine().start({ target: 'demo' }).result;
+ */
+export function createLocalBackupEngine(options: EngineOptions = {}): LocalEngine {
+  return createLocalEngine(backupWorkflow(LOCAL_BACKUP_ARNS), handlersByArn(LOCAL_BACKUP_ARNS), {
+    stateMachineName: 'stepops-backup',
     ...options,
   });
 }

@@ -4,6 +4,7 @@
  */
 import { createAlerts } from './alerts.ts';
 import { createApi } from './api.ts';
+import { createHealth } from './health.ts';
 import { createRecover } from './recover.ts';
 import { type StageSettings, stageSettings } from './settings.ts';
 import { createStorage } from './storage.ts';
@@ -70,9 +71,24 @@ export async function createStacks(options: StacksOptions = {}) {
       process.env.STEPOPS_APPROVAL_SECRET_PARAMETER ?? `/stepops/${$app.stage}/approval-signing-key`,
   });
 
+  const health = createHealth({
+    stage: $app.stage,
+    account,
+    region,
+    targets: settings.targets,
+    stateTableArn: storage.table.arn,
+    stateTableName: storage.table.name,
+    alertsTopicArn: alerts.topic.arn,
+    ...(settings.commandLogGroup ? { commandLogGroup: settings.commandLogGroup } : {}),
+    links: [storage.link, alerts.link],
+    workflow: await import('../workflows/health.ts'),
+    recoverStateMachineArn: recover.stateMachine.arn,
+  });
+
   return {
     api: api.api.url,
     recoverStateMachine: recover.stateMachine.arn,
+    healthStateMachine: health.stateMachine.arn,
     deployStateMachine: deploy.stateMachine.arn,
     alertsTopic: alerts.topic.arn,
     stateTable: storage.table.name,

@@ -42,7 +42,9 @@ export type Capability =
   | 'snapshots'
   | 'leases'
   | 'notify'
-  | 'probes';
+  | 'probes'
+  | 'drain-targets'
+  | 'register-targets';
 
 function unique(values: readonly string[]): string[] {
   return [...new Set(values)].sort();
@@ -74,9 +76,12 @@ export function sendCommandStatements(context: PermissionContext): Statement[] {
   ];
 }
 
-/** Reading invocations back: GetCommandInvocation has no resource-level permissions. */
+/**
+ * Reading commands back: a command of several hosts as a whole (ListCommands by id), then each
+ * invocation (GetCommandInvocation); neither has resource-level permissions.
+ */
 export function readCommandStatements(): Statement[] {
-  return [{ actions: ['ssm:GetCommandInvocation'], resources: ['*'] }];
+  return [{ actions: ['ssm:GetCommandInvocation', 'ssm:ListCommands'], resources: ['*'] }];
 }
 
 /** Finding instances: `DescribeInstances`, `DescribeInstanceStatus` and SSM's `DescribeInstanceInformation` take '*' only. */
@@ -152,6 +157,28 @@ export function leaseStatements(context: PermissionContext): Statement[] {
   ];
 }
 
+/** The load balancer target groups the stage's targets declare (`deploy.loadBalancer.targetGroups`). */
+export function targetGroupArns(context: PermissionContext): string[] {
+  return unique(context.targets.flatMap((t) => t.deploy?.loadBalancer?.targetGroups ?? []));
+}
+
+/**
+ * Moving hosts out of (`DeregisterTargets`) or into (`RegisterTargets`) the target groups the
+ * stage's targets declare, and reading their state (`DescribeTargetHealth`, which, like every ELBv2
+ * `Describe*` call, has no resource-level permissions). None when no target names a group.
+ */
+export function targetGroupStatements(
+  action: 'DeregisterTargets' | 'RegisterTargets',
+  context: PermissionContext,
+): Statement[] {
+  const groups = targetGroupArns(context);
+  if (groups.length === 0) return [];
+  return [
+    { actions: [`elasticloadbalancing:${action}`], resources: groups },
+    { actions: ['elasticloadbalancing:DescribeTargetHealth'], resources: ['*'] },
+  ];
+}
+
 /**
  * Publishing alerts to the stage's topic and to every topic a target names as its own
  * (`alerts.topic`: an ARN, or a name in the stage topic's account and region, as the notifier
@@ -198,8 +225,19 @@ export function statementsFor(capabilities: readonly Capability[], context: Perm
     snapshots: () => snapshotStatements(context),
     leases: () => leaseStatements(context),
     notify: () => notifyStatements(context),
+    'drain-targets': () => targetGroupStatements('DeregisterTargets', context),
+    'register-targets': () => targetGroupStatements('RegisterTargets', context),
   };
-  const order: Basic[] = ['hosts', 'send-commands', 'read-commands', 'snapshots', 'leases', 'notify'];
+  const order: Basic[] = [
+    'hosts',
+    'send-commands',
+    'read-commands',
+    'snapshots',
+    'leases',
+    'notify',
+    'drain-targets',
+    'register-targets',
+  ];
   return order.filter((c) => expanded.has(c)).flatMap((c) => builders[c]());
 }
 

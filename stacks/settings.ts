@@ -5,10 +5,10 @@
  * Targets: every target of the registry whose hosts are on EC2, or exactly those listed in
  * `STEPOPS_TARGETS` (comma-separated). Targets with `local` hosts (the `demo` target) run on the local
  * engine only: they are left out of the default list, and naming one in `STEPOPS_TARGETS` refuses
- * the deploy with a message that says why.
+ * the deploy with a message that says why. A target with values still `unfilled(…)` is refused.
  */
 import { findTarget, listTargets, unregisteredTargetFiles } from '../shared/config/registry.ts';
-import type { Target } from '../shared/config/schema.ts';
+import { type Target, unfilledValues } from '../shared/config/schema.ts';
 
 /** A target with EC2 hosts: the only kind a stage deploys. */
 export type Ec2Target = Target & { hosts: Extract<Target['hosts'], { type: 'ec2' }> };
@@ -51,7 +51,8 @@ function isEc2(target: Target): target is Ec2Target {
  * @example
  * stageSettings('prod', { STEPOPS_TARGETS: 'zmanim,shop' }).targets.map((t) => t.name) // ['zmanim', 'shop']
  * @throws StageConfigError when `STEPOPS_TARGETS` names a local target or an unknown one, no target is
- * left, or a file of `targets/` is missing from the registry the Lambdas bundle
+ * left, a target has `unfilled(…)` values, or a file of `targets/` is missing from the registry the
+ * Lambdas bundle
  */
 export function stageSettings(
   stage: string,
@@ -100,6 +101,17 @@ export function stageSettings(
   if (targets.length === 0) {
     throw new StageConfigError(
       'no target to deploy: every target has local hosts or STEPOPS_TARGETS is empty',
+    );
+  }
+  // A stage would schedule backups and recoveries with a marker where AWS needs an id: refused.
+  const unfilled = targets.flatMap((target) =>
+    unfilledValues(target).map(
+      (value) => `targets/${target.name}.ts: ${value.path}: unfilled: ${value.what}`,
+    ),
+  );
+  if (unfilled.length > 0) {
+    throw new StageConfigError(
+      `values to fill in before this stage deploys (their operations documents do not give them; \`stepops validate --stage ${stage}\` lists them):\n${unfilled.join('\n')}\nfill them in, or leave those targets out with STEPOPS_TARGETS`,
     );
   }
   const commandLogGroup = env.STEPOPS_COMMAND_LOG_GROUP?.trim() || undefined;

@@ -26,6 +26,8 @@ export const DEPLOY_FUNCTION_SETTINGS: Record<string, FunctionSettings> = {
   'send-command': { capabilities: ['send-commands', 'leases'], memory: '512 MB' },
   'poll-command': { capabilities: ['read-commands'], memory: '256 MB' },
   'check-health': { capabilities: ['probes'], memory: '512 MB' },
+  'drain-targets': { capabilities: ['drain-targets'], memory: '256 MB' },
+  'register-targets': { capabilities: ['register-targets'], memory: '256 MB' },
   'describe-batch-failure': { capabilities: [], memory: '256 MB' },
   'plan-rollback': { capabilities: [], memory: '256 MB' },
   'release-lock': { capabilities: ['leases'], memory: '256 MB' },

@@ -6,16 +6,20 @@
  *
  * Source: its operations document. RTO 30 minutes, RPO 24 hours. The document names no
  * region, bucket or instance ids: the region is us-east-1, the instance is selected by tags, the
- * bucket is a placeholder for "your-backup-bucket".
+ * bucket ("your-backup-bucket" in the document) is marked `unfilled(…)`.
  */
-import { defineTarget } from '../shared/config/schema.ts';
-import { checkoutPrevious, checkoutRef, diskUsageBelow } from '../shared/recipes/scripts.ts';
+import { defineTarget, unfilled } from '../shared/config/schema.ts';
+import { checkoutPrevious, checkoutRef, diskUsageBelow, verifyRef } from '../shared/recipes/scripts.ts';
 
 // The documented sequence: pull, stop the containers, build, start. Volumes survive `down`.
 const stopContainers = 'docker compose down';
 const buildImages = 'docker compose build --pull';
 const startContainers = `docker compose up -d
 docker compose ps`;
+
+const backupBucket = unfilled(
+  'S3 bucket for ai-chat\'s dumps ("your-backup-bucket" in its operations document)',
+);
 
 export default defineTarget({
   name: 'ai-chat',
@@ -28,6 +32,8 @@ export default defineTarget({
     workingDirectory: '/home/ubuntu/ai-chat-node-server',
   },
   deploy: {
+    // On every host before any changes: a mistyped ref fails here, not at a half-done checkout.
+    verify: [{ name: 'ref-exists', script: verifyRef, timeout: 120 }],
     steps: [
       { name: 'checkout', script: checkoutRef, timeout: 120 },
       // Build before stopping: the old containers keep serving while the image builds.
@@ -91,32 +97,48 @@ export default defineTarget({
     {
       name: 'mongodb',
       type: 'dump',
-      script: `docker exec mongo-db mongodump --archive --gzip |
-  aws s3 cp --only-show-errors - "$STEPOPS_DUMP_URI"
-echo "mongodump archive written to $STEPOPS_DUMP_URI"`,
+      script: 'docker exec mongo-db mongodump --archive --gzip > "$STEPOPS_DUMP_FILE"',
       timeout: 1800,
-      bucket: 'ai-chat-stepops-backups',
+      bucket: backupBucket,
       prefix: 'dumps',
       schedule: 'cron(0 2 * * ? *)',
       retention: { days: 30, count: 7 },
+      rpoHours: 24,
+      restoreTest: {
+        schedule: 'cron(0 4 ? * SUN *)',
+        script: `docker run -d --name "stepops-rt-$STEPOPS_RUN_ID" mongo:7 >/dev/null
+trap 'docker rm -f "stepops-rt-$STEPOPS_RUN_ID" >/dev/null' EXIT
+for _ in $(seq 1 30); do docker exec "stepops-rt-$STEPOPS_RUN_ID" mongosh --quiet --eval 'db.adminCommand({ ping: 1 }).ok' >/dev/null 2>&1 && break; sleep 2; done
+docker exec -i "stepops-rt-$STEPOPS_RUN_ID" mongorestore --quiet --archive --gzip < "$STEPOPS_RESTORE_FILE"
+docker exec "stepops-rt-$STEPOPS_RUN_ID" mongosh --quiet --eval 'db.getSiblingDB("ai-chat").getCollectionNames().length' > "$STEPOPS_SCRATCH_DIR/collections"`,
+        check: 'test "$(cat "$STEPOPS_SCRATCH_DIR/collections")" -ge 1',
+        timeout: 1800,
+      },
     },
     {
       name: 'qdrant-storage',
       type: 'dump',
-      script: `docker exec qdrant-db tar czf - -C /qdrant storage |
-  aws s3 cp --only-show-errors - "$STEPOPS_DUMP_URI"
-echo "qdrant storage archive written to $STEPOPS_DUMP_URI"`,
+      script: 'docker exec qdrant-db tar czf - -C /qdrant storage > "$STEPOPS_DUMP_FILE"',
       timeout: 1800,
-      bucket: 'ai-chat-stepops-backups',
+      bucket: backupBucket,
       prefix: 'dumps',
       schedule: 'cron(0 2 * * ? *)',
       retention: { days: 30, count: 7 },
+      rpoHours: 24,
+      restoreTest: {
+        schedule: 'cron(30 4 ? * SUN *)',
+        script: 'tar xzf "$STEPOPS_RESTORE_FILE" -C "$STEPOPS_SCRATCH_DIR"',
+        check: 'test -d "$STEPOPS_SCRATCH_DIR/storage/collections"',
+        timeout: 1800,
+      },
     },
     {
       name: 'volumes',
       type: 'ebs-snapshot',
       schedule: 'cron(30 2 * * ? *)',
-      retention: { days: 30, count: 7 },
+      // Daily, kept 7 to 30 days: the newest 7 always, and one a week for the rest of the month.
+      retention: { days: 7, weekly: 4 },
+      rpoHours: 26,
     },
   ],
   recovery: {

@@ -4,11 +4,17 @@
  * Let's Encrypt certificate for datizmo.com; RDS PostgreSQL 14; uploads in S3 (`datizmo-uploads`).
  *
  * Source: its operations document. The document names no instance or database ids: the
- * instance is selected by tags, the database identifier and the Elastic IP are placeholders to
- * replace with the real ones.
+ * instance is selected by tags; the database identifier, the backup bucket and the Elastic IP are
+ * marked `unfilled(…)` and must be filled in before a stage deploys this target.
  */
-import { defineTarget } from '../shared/config/schema.ts';
-import { checkoutPrevious, checkoutRef, diskUsageBelow } from '../shared/recipes/scripts.ts';
+import { defineTarget, unfilled } from '../shared/config/schema.ts';
+import {
+  checkoutLastReplaced,
+  checkoutPrevious,
+  checkoutRef,
+  diskUsageBelow,
+  verifyRef,
+} from '../shared/recipes/scripts.ts';
 
 const buildBackend = `cd backend
 npm ci
@@ -33,6 +39,11 @@ pm2 save`;
 const reloadNginx = `sudo nginx -t
 sudo systemctl reload nginx`;
 
+/** Not in the operations document (it names only the uploads bucket, datizmo-uploads). */
+const database = unfilled("RDS instance id of datizmo's PostgreSQL 14 database");
+const backupBucket = unfilled("S3 bucket for datizmo's .env backups");
+const elasticIp = unfilled("Elastic IP allocation id of datizmo's instance");
+
 export default defineTarget({
   name: 'datizmo',
   description: 'Datizmo: NestJS + Next.js under PM2 behind Nginx on Ubuntu EC2, RDS PostgreSQL 14',
@@ -44,10 +55,13 @@ export default defineTarget({
     workingDirectory: '/home/ubuntu/formatic-unified',
   },
   deploy: {
+    // On every host before any changes: a mistyped ref fails here, not at a half-done checkout.
+    verify: [{ name: 'ref-exists', script: verifyRef, timeout: 120 }],
     steps: [
       { name: 'checkout', script: checkoutRef, timeout: 120 },
       { name: 'build-backend', script: buildBackend, timeout: 900 },
-      { name: 'migrate-database', script: migrate, timeout: 600 },
+      // One RDS database for every host: the migration runs once, on the first host of the first batch.
+      { name: 'migrate-database', script: migrate, timeout: 600, runOnce: true },
       { name: 'build-frontend', script: buildFrontend, timeout: 1200 },
       { name: 'restart-apps', script: restartApps, timeout: 120 },
       { name: 'reload-nginx', script: reloadNginx, timeout: 60 },
@@ -62,7 +76,7 @@ export default defineTarget({
       { name: 'reload-nginx', script: reloadNginx, timeout: 60 },
     ],
     batches: { size: 1, maxErrors: 0 },
-    snapshotBeforeDeploy: { ebs: false, rdsInstance: 'datizmo-db' },
+    snapshotBeforeDeploy: { ebs: false, rdsInstance: database },
     healthGate: { probes: ['backend', 'frontend', 'pm2-processes'], timeout: 300, interval: 5, successes: 2 },
   },
   health: {
@@ -117,28 +131,39 @@ sudo nginx -t -q`,
     {
       name: 'database',
       type: 'rds-snapshot',
-      dbInstance: 'datizmo-db',
+      dbInstance: database,
       region: 'us-east-1',
       schedule: 'cron(0 3 * * ? *)',
       retention: { days: 7 },
+      rpoHours: 26,
+      // Weekly: restore the newest snapshot to a temporary instance, wait until available, delete it.
+      restoreTest: { schedule: 'cron(0 6 ? * SUN *)', instanceClass: 'db.t4g.micro', timeout: 3600 },
     },
     {
       name: 'server-volume',
       type: 'ebs-snapshot',
       schedule: 'cron(30 3 * * ? *)',
       retention: { days: 7 },
+      rpoHours: 26,
     },
     {
       name: 'env-file',
       type: 'dump',
       script: `test -s .env
-aws s3 cp --only-show-errors --sse aws:kms .env "$STEPOPS_DUMP_URI"
-echo "copied .env to $STEPOPS_DUMP_URI"`,
+cp .env "$STEPOPS_DUMP_FILE"
+echo "copied .env ($(wc -l < .env) lines)"`,
       timeout: 120,
-      bucket: 'datizmo-backups',
+      bucket: backupBucket,
       prefix: 'stepops',
       schedule: 'cron(0 4 * * ? *)',
       retention: { days: 30, count: 5 },
+      // Monthly: the copy still holds the variables the backend cannot start without.
+      restoreTest: {
+        schedule: 'cron(0 7 1 * ? *)',
+        script: 'cp "$STEPOPS_RESTORE_FILE" "$STEPOPS_SCRATCH_DIR/.env"',
+        check: 'grep -q "^DATABASE_URL=" "$STEPOPS_SCRATCH_DIR/.env"',
+        timeout: 60,
+      },
     },
   ],
   recovery: {
@@ -154,7 +179,7 @@ echo "copied .env to $STEPOPS_DUMP_URI"`,
       description:
         'A bad release is live: check out the commit deployed before the current one (.stepops-previous), rebuild backend and frontend, restart them under PM2.',
       steps: [
-        { type: 'script', name: 'checkout-previous', script: checkoutPrevious, timeout: 60 },
+        { type: 'script', name: 'checkout-previous', script: checkoutLastReplaced, timeout: 60 },
         { type: 'script', name: 'build-backend', script: buildBackend, timeout: 900 },
         { type: 'script', name: 'build-frontend', script: buildFrontend, timeout: 1200 },
         { type: 'restart', name: 'restart-apps', manager: 'pm2', services: ['backend', 'frontend'] },
@@ -163,12 +188,12 @@ echo "copied .env to $STEPOPS_DUMP_URI"`,
     },
     'restore-database': {
       description:
-        'Database damaged or a migration went wrong: restore RDS instance datizmo-db from its newest snapshot (the one taken before the last deploy or the daily one), run the migrations of the deployed code, restart the backend.',
+        'Database damaged or a migration went wrong: restore the RDS instance from its newest snapshot (the one taken before the last deploy or the daily one), run the migrations of the deployed code, restart the backend.',
       steps: [
         {
           type: 'restore-rds',
           name: 'restore-rds',
-          dbInstance: 'datizmo-db',
+          dbInstance: database,
           snapshot: 'latest',
           snapshotParam: 'snapshot',
           swapNames: true,
@@ -193,7 +218,7 @@ echo "copied .env to $STEPOPS_DUMP_URI"`,
         {
           type: 'replace-instance',
           name: 'replace-instance',
-          elasticIpAllocationId: 'eipalloc-0d47a1a7c0f5e9b21',
+          elasticIpAllocationId: elasticIp,
         },
         {
           type: 'restore-dump',

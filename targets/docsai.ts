@@ -5,11 +5,18 @@
  * or on RDS (`DATABASE_HOST` in `.env.prod`).
  *
  * Source: its operations document. The document names neither domain nor health route: the
- * domain `docsai.example.com` and the route `/health/` are placeholders to replace; the region is
- * the one of its S3 settings (us-east-1); the instance is selected by tags.
+ * domain is marked `unfilled(…)` (as is the backup bucket), and the probes ask for `/`, where any
+ * answer from Django below 500 means it serves; the region is the one of its S3 settings
+ * (us-east-1); the instance is selected by tags.
  */
-import { defineTarget } from '../shared/config/schema.ts';
-import { checkoutPrevious, checkoutRef, diskUsageBelow } from '../shared/recipes/scripts.ts';
+import { defineTarget, unfilled } from '../shared/config/schema.ts';
+import {
+  checkoutLastReplaced,
+  checkoutPrevious,
+  checkoutRef,
+  diskUsageBelow,
+  verifyRef,
+} from '../shared/recipes/scripts.ts';
 
 /** The "update deployment" of remote-deploy.sh: venv, requirements, migrate, collectstatic. */
 const manage = 'DJANGO_SETTINGS_MODULE=config.settings.production venv/bin/python manage.py';
@@ -31,6 +38,13 @@ PGHOST=$(setting DATABASE_HOST)
 PGPORT=$(setting DATABASE_PORT)
 export PGDATABASE PGUSER PGPASSWORD PGHOST="\${PGHOST:-localhost}" PGPORT="\${PGPORT:-5432}"`;
 
+/** Not in the operations document. */
+const domain = unfilled("docsai's public domain");
+const backupBucket = unfilled("S3 bucket for docsai's database dumps");
+
+/** Django's answers that show it serves (400: a Host not in ALLOWED_HOSTS); Nginx says 502 when Gunicorn is down. */
+const djangoServes = [200, 301, 302, 400, 401, 403, 404];
+
 export default defineTarget({
   name: 'docsai',
   description: 'DocsAI: Django + Gunicorn (systemd) behind Nginx on Ubuntu EC2, PostgreSQL local or RDS',
@@ -42,10 +56,13 @@ export default defineTarget({
     workingDirectory: '/home/ubuntu/docsai',
   },
   deploy: {
+    // On every host before any changes: a mistyped ref fails here, not at a half-done checkout.
+    verify: [{ name: 'ref-exists', script: verifyRef, timeout: 120 }],
     steps: [
       { name: 'checkout', script: checkoutRef, timeout: 120 },
       { name: 'install-requirements', script: installRequirements, timeout: 900 },
       { name: 'check', script: checkDjango, timeout: 120 },
+      // Not run-once: with PostgreSQL on the host (the documented default), each host has its own database.
       { name: 'migrate', script: migrate, timeout: 600 },
       { name: 'collectstatic', script: collectStatic, timeout: 300 },
       { name: 'restart-gunicorn', script: restartGunicorn, timeout: 120 },
@@ -70,18 +87,18 @@ export default defineTarget({
       {
         name: 'site',
         type: 'http',
-        url: 'https://docsai.example.com/health/',
-        expectStatus: [200],
+        url: `https://${domain}/`,
+        expectStatus: djangoServes,
         maxLatencyMs: 3000,
       },
-      { name: 'tls-certificate', type: 'tls', host: 'docsai.example.com', minDaysLeft: 14 },
+      { name: 'tls-certificate', type: 'tls', host: domain, minDaysLeft: 14 },
       // Through Nginx on the host, as the document's verification step does.
       {
         name: 'app',
         type: 'http',
         from: 'host',
-        url: 'http://127.0.0.1/health/',
-        expectStatus: [200],
+        url: 'http://127.0.0.1/',
+        expectStatus: djangoServes,
         timeout: 10,
       },
       {
@@ -122,20 +139,37 @@ sudo nginx -t -q`,
       name: 'database',
       type: 'dump',
       script: `${databaseEnv}
-pg_dump --format=custom --no-owner --no-privileges |
-  aws s3 cp --only-show-errors - "$STEPOPS_DUMP_URI"
-echo "pg_dump of $PGDATABASE written to $STEPOPS_DUMP_URI"`,
+pg_dump --format=custom --no-owner --no-privileges --file "$STEPOPS_DUMP_FILE"
+echo "pg_dump of $PGDATABASE: $(wc -c < "$STEPOPS_DUMP_FILE") bytes"`,
       timeout: 1800,
-      bucket: 'docsai-stepops-backups',
+      bucket: backupBucket,
       prefix: 'dumps',
       schedule: 'cron(0 2 * * ? *)',
-      retention: { days: 14, count: 3 },
+      retention: { days: 14, count: 3, weekly: 4 },
+      rpoHours: 24,
+      // Weekly: restore into a scratch database beside the real one, check Django's migrations are there.
+      restoreTest: {
+        schedule: 'cron(0 5 ? * SUN *)',
+        script: `${databaseEnv}
+scratch="stepops_rt_$(date +%s)"
+echo "$scratch" > "$STEPOPS_SCRATCH_DIR/database"
+createdb "$scratch"
+pg_restore --no-owner --no-privileges --exit-on-error --dbname "$scratch" "$STEPOPS_RESTORE_FILE"`,
+        check: `${databaseEnv}
+scratch=$(cat "$STEPOPS_SCRATCH_DIR/database")
+trap 'dropdb --if-exists "$scratch"' EXIT
+rows=$(psql --no-psqlrc --tuples-only --no-align --dbname "$scratch" -c 'SELECT count(*) FROM django_migrations')
+echo "django_migrations: $rows rows"
+test "$rows" -gt 0`,
+        timeout: 1800,
+      },
     },
     {
       name: 'server-volume',
       type: 'ebs-snapshot',
       schedule: 'cron(30 2 * * ? *)',
       retention: { days: 7 },
+      rpoHours: 26,
     },
   ],
   recovery: {
@@ -186,7 +220,7 @@ pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error --dbna
       description:
         'A bad release is live: check out the commit deployed before the current one (.stepops-previous), reinstall requirements, collect static files, restart Gunicorn.',
       steps: [
-        { type: 'script', name: 'checkout-previous', script: checkoutPrevious, timeout: 60 },
+        { type: 'script', name: 'checkout-previous', script: checkoutLastReplaced, timeout: 60 },
         { type: 'script', name: 'install-requirements', script: installRequirements, timeout: 900 },
         { type: 'script', name: 'collectstatic', script: collectStatic, timeout: 300 },
         { type: 'restart', name: 'restart-gunicorn', manager: 'systemd', services: ['gunicorn.service'] },

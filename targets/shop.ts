@@ -6,10 +6,11 @@
  *
  * Source: its operations document. Only the gateway is public (and without a documented domain),
  * so every HTTP probe runs on the host (`from: 'host'`). The document names no region, bucket or
- * instance ids: the region is us-east-1, the instance is selected by tags, the bucket is a placeholder.
+ * instance ids: the region is us-east-1, the instance is selected by tags, the bucket is marked
+ * `unfilled(…)` and must be filled in before a stage deploys this target.
  */
-import { defineTarget } from '../shared/config/schema.ts';
-import { checkoutPrevious, checkoutRef, diskUsageBelow } from '../shared/recipes/scripts.ts';
+import { defineTarget, unfilled } from '../shared/config/schema.ts';
+import { checkoutPrevious, checkoutRef, diskUsageBelow, verifyRef } from '../shared/recipes/scripts.ts';
 
 const compose = 'docker compose -f docker/compose.infrastructure.yaml';
 
@@ -47,6 +48,8 @@ export default defineTarget({
     workingDirectory: '/opt/ecommerce',
   },
   deploy: {
+    // On every host before any changes: a mistyped ref fails here, not at a half-done checkout.
+    verify: [{ name: 'ref-exists', script: verifyRef, timeout: 120 }],
     steps: [
       { name: 'checkout', script: checkoutRef, timeout: 120 },
       { name: 'kernel-settings', script: maxMapCount, timeout: 30 },
@@ -127,13 +130,25 @@ echo "all services running"`,
       name: 'mongodb',
       type: 'dump',
       script: `${mongoDirective}
-${inMongo('exec mongodump --archive --gzip')} |
-  aws s3 cp --only-show-errors --expected-size 53687091200 - "$STEPOPS_DUMP_URI"
-echo "mongodump archive written to $STEPOPS_DUMP_URI"`,
+${inMongo('exec mongodump --archive --gzip')} > "$STEPOPS_DUMP_FILE"`,
       timeout: 3600,
-      bucket: 'shop-stepops-backups',
+      bucket: unfilled("S3 bucket for shop's MongoDB dumps"),
       prefix: 'dumps',
+      // The archive may pass the 5 GiB one presigned PUT takes: upload with the AWS CLI.
+      awsCli: true,
       schedule: 'cron(0 2 * * ? *)',
+      rpoHours: 24,
+      // Weekly: restore into a throwaway mongo container and count the collections.
+      restoreTest: {
+        schedule: 'cron(0 4 ? * SUN *)',
+        script: `docker run -d --name "stepops-rt-$STEPOPS_RUN_ID" mongo:7 >/dev/null
+trap 'docker rm -f "stepops-rt-$STEPOPS_RUN_ID" >/dev/null' EXIT
+for _ in $(seq 1 30); do docker exec "stepops-rt-$STEPOPS_RUN_ID" mongosh --quiet --eval 'db.adminCommand({ ping: 1 }).ok' >/dev/null 2>&1 && break; sleep 2; done
+docker exec -i "stepops-rt-$STEPOPS_RUN_ID" mongorestore --quiet --archive --gzip < "$STEPOPS_RESTORE_FILE"
+docker exec "stepops-rt-$STEPOPS_RUN_ID" mongosh --quiet --eval 'db.adminCommand({ listDatabases: 1 }).databases.length' > "$STEPOPS_SCRATCH_DIR/databases"`,
+        check: 'test "$(cat "$STEPOPS_SCRATCH_DIR/databases")" -ge 2',
+        timeout: 3600,
+      },
       retention: { days: 14, count: 3 },
     },
     {
@@ -141,6 +156,7 @@ echo "mongodump archive written to $STEPOPS_DUMP_URI"`,
       type: 'ebs-snapshot',
       schedule: 'cron(30 2 * * ? *)',
       retention: { days: 7 },
+      rpoHours: 26,
     },
   ],
   recovery: {

@@ -5,15 +5,21 @@
  * Served as https://zmanim.shtetl.io/backend/* through CloudFront and API Gateway.
  *
  * Source: its operations document. RTO 1 hour, RPO 24 hours. The document names no instance,
- * volume, Elastic IP or bucket ids: the instance is selected by tags, the rest are placeholders.
+ * volume, Elastic IP or bucket ids: the instance is selected by tags, the volume by its device; the
+ * bucket and the Elastic IP are marked `unfilled(…)` and must be filled in before a stage deploys
+ * this target.
  */
-import { defineTarget } from '../shared/config/schema.ts';
-import { checkoutRef, diskUsageBelow } from '../shared/recipes/scripts.ts';
+import { defineTarget, unfilled } from '../shared/config/schema.ts';
+import { checkoutPrevious, checkoutRef, diskUsageBelow, verifyRef } from '../shared/recipes/scripts.ts';
 
-/** Keeps the running binary so a rollback does not have to rebuild it. */
+/**
+ * Keeps the running binary, marked with the run that kept it, so that this run's rollback does not
+ * have to rebuild it.
+ */
 const build = `mkdir -p bin
 if [ -x bin/api ]; then
   cp --preserve=mode bin/api bin/api.stepops-previous
+  printf '%s\\n' "$STEPOPS_RUN_ID" > bin/api.stepops-previous.run
 fi
 cd api
 go build -o ../bin/api ./cmd/api`;
@@ -21,26 +27,67 @@ go build -o ../bin/api ./cmd/api`;
 const restartApi = `sudo systemctl restart zmanim-api
 sudo systemctl is-active --quiet zmanim-api`;
 
-const rollbackBinary = `if [ ! -s .stepops-previous ]; then
-  echo "no .stepops-previous: nothing recorded to return to" >&2
-  exit 1
-fi
-previous=$(cat .stepops-previous)
-git checkout --force --detach "$previous"
-if [ -x bin/api.stepops-previous ]; then
+/**
+ * Returns to the commit this run replaced (nothing to do on a host this run did not change) and to
+ * the binary this run kept, or rebuilds it when this run kept none.
+ */
+const rollbackBinary = `${checkoutPrevious}
+if [ -x bin/api.stepops-previous ] && [ "$(cat bin/api.stepops-previous.run 2>/dev/null)" = "$STEPOPS_RUN_ID" ]; then
   mv bin/api.stepops-previous bin/api
 else
   (cd api && go build -o ../bin/api ./cmd/api)
-fi
-echo "returned to $previous"`;
+fi`;
 
-/** Restic's repository and password; the password comes from SSM at run time, never from the file. */
+/**
+ * Restic's repository (in the bucket of the dump job, from `$STEPOPS_DUMP_URI`) and password; the
+ * password comes from SSM at run time, never from the file.
+ */
 const resticEnv = `export AWS_DEFAULT_REGION=eu-west-1
-export RESTIC_REPOSITORY=s3:s3.eu-west-1.amazonaws.com/zmanim-prod-backups/restic
+bucket=\${STEPOPS_DUMP_URI#s3://}
+export RESTIC_REPOSITORY="s3:s3.eu-west-1.amazonaws.com/\${bucket%%/*}/restic"
 RESTIC_PASSWORD=$(aws ssm get-parameter --name /zmanim/prod/restic-password --with-decryption --query Parameter.Value --output text)
 export RESTIC_PASSWORD
 PGPASSWORD=$(aws ssm get-parameter --name /zmanim/prod/postgres-password --with-decryption --query Parameter.Value --output text)
 export PGPASSWORD PGHOST=localhost PGUSER=zmanim PGDATABASE=zmanim`;
+
+/** Where restic keeps the data; the password and the database password come as declared secrets. */
+const resticRepository = `export AWS_DEFAULT_REGION=eu-west-1
+bucket=\${STEPOPS_DUMP_URI#s3://}
+export RESTIC_REPOSITORY="s3:s3.eu-west-1.amazonaws.com/\${bucket%%/*}/restic"
+export PGHOST=localhost PGUSER=zmanim PGDATABASE=zmanim`;
+
+/**
+ * pg_dump into restic (encrypted, deduplicated); the object stepops stores is a manifest naming the
+ * restic snapshot of this run.
+ */
+const resticBackup = `${resticRepository}
+restic cat config > /dev/null 2>&1 || restic init
+summary=$(pg_dump --clean --if-exists --no-owner |
+  restic backup --json --stdin --stdin-filename dump.sql --tag stepops --tag "run-$STEPOPS_RUN_ID" |
+  grep '"message_type":"summary"')
+snapshot=$(printf '%s\\n' "$summary" | sed -n 's/.*"snapshot_id":"\\([0-9a-f]*\\)".*/\\1/p')
+test -n "$snapshot"
+printf 'restic-snapshot=%s\\nrepository=%s\\n' "$snapshot" "$RESTIC_REPOSITORY" > "$STEPOPS_DUMP_FILE"
+restic forget --quiet --tag stepops --keep-within 30d --prune
+echo "restic snapshot $snapshot"`;
+
+/** Restores the manifest's restic snapshot into scratch and loads it into a scratch database. */
+const resticRestoreTest = `${resticRepository}
+snapshot=$(sed -n 's/^restic-snapshot=//p' "$STEPOPS_RESTORE_FILE")
+test -n "$snapshot"
+restic restore "$snapshot" --target "$STEPOPS_SCRATCH_DIR"
+scratch="stepops_rt_$(date +%s)"
+echo "$scratch" > "$STEPOPS_SCRATCH_DIR/database"
+createdb "$scratch"
+psql --no-psqlrc --quiet --set ON_ERROR_STOP=1 --dbname "$scratch" -f "$STEPOPS_SCRATCH_DIR/dump.sql" > /dev/null`;
+
+/** The scratch database has the API's tables; it is dropped afterwards. */
+const resticRestoreCheck = `${resticRepository}
+scratch=$(cat "$STEPOPS_SCRATCH_DIR/database")
+trap 'dropdb --if-exists "$scratch"' EXIT
+tables=$(psql --no-psqlrc --tuples-only --no-align --dbname "$scratch" -c "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+echo "public tables: $tables"
+test "$tables" -gt 0`;
 
 export default defineTarget({
   name: 'zmanim',
@@ -51,8 +98,13 @@ export default defineTarget({
     tags: { App: 'zmanim', Env: 'prod' },
     user: 'ec2-user',
     workingDirectory: '/opt/zmanim',
+    // Go is installed under /usr/local/go (as its operations document builds with `go build`), which
+    // is on no default PATH: neither SSM's nor sudo's secure_path.
+    path: ['/usr/local/go/bin'],
   },
   deploy: {
+    // On every host before any changes: a mistyped ref fails here, not at a half-done checkout.
+    verify: [{ name: 'ref-exists', script: verifyRef, timeout: 120 }],
     steps: [
       { name: 'checkout', script: checkoutRef, timeout: 120 },
       { name: 'build-api', script: build, timeout: 900 },
@@ -112,28 +164,33 @@ ${diskUsageBelow('/data', 85)}`,
       // writes at $STEPOPS_DUMP_URI is a manifest naming the restic snapshot of this run.
       name: 'database',
       type: 'dump',
-      script: `${resticEnv}
-restic cat config > /dev/null 2>&1 || restic init
-summary=$(pg_dump --clean --if-exists --no-owner |
-  restic backup --json --stdin --stdin-filename dump.sql --tag stepops --tag "run-$STEPOPS_RUN_ID" |
-  grep '"message_type":"summary"')
-snapshot=$(printf '%s\\n' "$summary" | sed -n 's/.*"snapshot_id":"\\([0-9a-f]*\\)".*/\\1/p')
-test -n "$snapshot"
-printf 'restic-snapshot=%s\\nrepository=%s\\n' "$snapshot" "$RESTIC_REPOSITORY" |
-  aws s3 cp --only-show-errors - "$STEPOPS_DUMP_URI"
-restic forget --quiet --tag stepops --keep-within 30d --prune
-echo "restic snapshot $snapshot recorded at $STEPOPS_DUMP_URI"`,
+      script: resticBackup,
       timeout: 3600,
-      bucket: 'zmanim-prod-backups',
+      bucket: unfilled("S3 bucket of zmanim's backups and restic repository"),
       prefix: 'stepops',
+      // Read on the host from SSM SecureString just before the script; never in the command.
+      secrets: {
+        RESTIC_PASSWORD: '/zmanim/prod/restic-password',
+        PGPASSWORD: '/zmanim/prod/postgres-password',
+      },
+      awsCli: true,
       schedule: 'cron(0 1 * * ? *)',
       retention: { days: 30, count: 7 },
+      rpoHours: 24,
+      // Weekly: restic restore into scratch, load into a scratch database, count the tables.
+      restoreTest: {
+        schedule: 'cron(0 3 ? * SUN *)',
+        script: resticRestoreTest,
+        check: resticRestoreCheck,
+        timeout: 3600,
+      },
     },
     {
       name: 'volumes',
       type: 'ebs-snapshot',
       schedule: 'cron(30 1 * * ? *)',
       retention: { days: 7 },
+      rpoHours: 26,
     },
   ],
   recovery: {
@@ -175,7 +232,7 @@ rm -rf /tmp/restore`,
           type: 'replace-instance',
           name: 'replace-instance',
           dataVolumeDevice: '/dev/sdf',
-          elasticIpAllocationId: 'eipalloc-0a1b2c3d4e5f60718',
+          elasticIpAllocationId: unfilled("Elastic IP allocation id of zmanim's instance"),
         },
         {
           type: 'script',

@@ -1,5 +1,5 @@
 /**
- * The deploy workflow: plan → lock → resolve hosts → (snapshot) → batches, one at a time (send the
+ * The deploy workflow: plan → lock → resolve hosts → (verify on every host) → (snapshot) → batches, one at a time (send the
  * script, long-poll the command, health gate) → release → notify. A failed batch rolls back every
  * host already touched and probes them again. Every exit path releases the lock and notifies
  * (except a failed plan, which took no lock). JSONPath only, so that the same definition runs on
@@ -13,7 +13,7 @@
 
 import type { Target } from '../shared/config/schema.ts';
 import { deployRunBoundSeconds, MAX_LEASE_SECONDS } from '../shared/deploy/bounds.ts';
-import { INITIAL_GATE } from '../shared/deploy/contracts.ts';
+import { INITIAL_GATE, INITIAL_TARGETS_WAIT } from '../shared/deploy/contracts.ts';
 import { BATCH_FAILED_ERROR } from '../shared/deploy/outcome.ts';
 import { type JsonObject, lambdaTask, type State, type StateMachineDefinition } from './asl.ts';
 
@@ -26,6 +26,8 @@ export const DEPLOY_FUNCTIONS = [
   'send-command',
   'poll-command',
   'check-health',
+  'drain-targets',
+  'register-targets',
   'describe-batch-failure',
   'plan-rollback',
   'release-lock',
@@ -45,6 +47,8 @@ export const DEPLOY_TASK_TIMEOUTS: Record<DeployFunction, number> = {
   'send-command': 60,
   'poll-command': 90,
   'check-health': 90,
+  'drain-targets': 90,
+  'register-targets': 90,
   'describe-batch-failure': 30,
   'plan-rollback': 30,
   'release-lock': 30,
@@ -128,8 +132,44 @@ export function deployWorkflow(
   const runRef: JsonObject = { ...plan('target'), ...plan('ref'), ...plan('runId') };
 
   const batch: StateMachineDefinition = {
-    StartAt: 'SendDeployCommand',
+    StartAt: 'DrainRequested',
     States: Object.fromEntries<State>([
+      [
+        'DrainRequested',
+        {
+          Type: 'Choice',
+          Comment: 'A target behind a load balancer: the batch leaves its target groups before it deploys.',
+          Choices: [{ Variable: '$.loadBalancer', BooleanEquals: true, Next: 'DrainTargets' }],
+          Default: 'SendDeployCommand',
+        },
+      ],
+      batchStep('DrainTargets', 'drain-targets', {
+        comment:
+          'Deregisters the hosts, then long-polls until their connections have drained; the Choice loops.',
+        parameters: { 'target.$': '$.target', 'hosts.$': '$.batch.hosts', 'wait.$': '$.drain' },
+        resultPath: '$.drain',
+        next: 'DrainDone',
+      }),
+      [
+        'DrainDone',
+        {
+          Type: 'Choice',
+          Choices: [
+            { Variable: '$.drain.status', StringEquals: 'waiting', Next: 'DrainTargets' },
+            { Variable: '$.drain.status', StringEquals: 'timed-out', Next: 'RecordDrainFailure' },
+          ],
+          Default: 'SendDeployCommand',
+        },
+      ],
+      [
+        'RecordDrainFailure',
+        {
+          Type: 'Pass',
+          Parameters: { Error: 'TargetsNotDrainedError', 'Cause.$': '$.drain' },
+          ResultPath: '$.failure.DrainTargets',
+          Next: 'DescribeBatchFailure',
+        },
+      ],
       batchStep('SendDeployCommand', 'send-command', {
         parameters: {
           'target.$': '$.target',
@@ -139,6 +179,8 @@ export function deployWorkflow(
           'hosts.$': '$.batch.hosts',
           'batchIndex.$': '$.batch.index',
           'maxErrors.$': '$.maxErrors',
+          'hostOffset.$': '$.batch.offset',
+          'hostCount.$': '$.batch.hostCount',
           'startedAt.$': '$$.Execution.StartTime',
         },
         resultPath: '$.command',
@@ -189,7 +231,41 @@ export function deployWorkflow(
             { Variable: '$.gate.status', StringEquals: 'checking', Next: 'CheckHealth' },
             { Variable: '$.gate.status', StringEquals: 'unhealthy', Next: 'RecordGateFailure' },
           ],
+          Default: 'RegisterRequested',
+        },
+      ],
+      [
+        'RegisterRequested',
+        {
+          Type: 'Choice',
+          Choices: [{ Variable: '$.loadBalancer', BooleanEquals: true, Next: 'RegisterTargets' }],
           Default: 'BatchDeployed',
+        },
+      ],
+      batchStep('RegisterTargets', 'register-targets', {
+        comment: 'Registers the hosts again, then long-polls until the load balancer finds them healthy.',
+        parameters: { 'target.$': '$.target', 'hosts.$': '$.batch.hosts', 'wait.$': '$.register' },
+        resultPath: '$.register',
+        next: 'RegisterDone',
+      }),
+      [
+        'RegisterDone',
+        {
+          Type: 'Choice',
+          Choices: [
+            { Variable: '$.register.status', StringEquals: 'waiting', Next: 'RegisterTargets' },
+            { Variable: '$.register.status', StringEquals: 'timed-out', Next: 'RecordRegisterFailure' },
+          ],
+          Default: 'BatchDeployed',
+        },
+      ],
+      [
+        'RecordRegisterFailure',
+        {
+          Type: 'Pass',
+          Parameters: { Error: 'TargetsNotHealthyError', 'Cause.$': '$.register' },
+          ResultPath: '$.failure.RegisterTargets',
+          Next: 'DescribeBatchFailure',
         },
       ],
       [
@@ -259,9 +335,57 @@ export function deployWorkflow(
         runTimeoutSeconds: timeoutSeconds,
       },
       resultPath: '$.hosts',
-      next: 'SnapshotRequested',
+      next: 'VerifyRequested',
       catchNext: RELEASE,
     }),
+    [
+      'VerifyRequested',
+      {
+        Type: 'Choice',
+        Comment:
+          "The target's verify steps (e.g. that the ref exists) run on every host before any host changes.",
+        Choices: [{ Variable: '$.plan.verify', BooleanEquals: true, Next: 'SendVerifyCommand' }],
+        Default: 'SnapshotRequested',
+      },
+    ],
+    step('SendVerifyCommand', 'send-command', {
+      parameters: {
+        ...runRef,
+        phase: 'verify',
+        'hosts.$': '$.hosts.hosts',
+        'startedAt.$': '$$.Execution.StartTime',
+      },
+      resultPath: '$.verifyCommand',
+      next: 'WaitForVerify',
+      catchNext: RELEASE,
+    }),
+    step('WaitForVerify', 'poll-command', {
+      parameters: { ...plan('target'), 'command.$': '$.verifyCommand' },
+      resultPath: '$.verifyStatus',
+      next: 'VerifyCommandDone',
+      catchNext: RELEASE,
+    }),
+    [
+      'VerifyCommandDone',
+      {
+        Type: 'Choice',
+        Choices: [
+          { Variable: '$.verifyStatus.status', StringEquals: 'running', Next: 'WaitForVerify' },
+          { Variable: '$.verifyStatus.status', StringEquals: 'failed', Next: 'RecordVerifyFailure' },
+        ],
+        Default: 'SnapshotRequested',
+      },
+    ],
+    [
+      'RecordVerifyFailure',
+      {
+        Type: 'Pass',
+        Comment: 'A verify step failed on some host: no host was changed; the run ends failed.',
+        Parameters: { Error: 'CommandFailedError', 'Cause.$': '$.verifyStatus' },
+        ResultPath: '$.failures.WaitForVerify',
+        Next: RELEASE,
+      },
+    ],
     [
       'SnapshotRequested',
       {
@@ -288,7 +412,10 @@ export function deployWorkflow(
           'batch.$': '$$.Map.Item.Value',
           ...plan('maxErrors'),
           ...plan('healthGate'),
+          ...plan('loadBalancer'),
           gate: { ...INITIAL_GATE },
+          drain: { ...INITIAL_TARGETS_WAIT },
+          register: { ...INITIAL_TARGETS_WAIT },
         },
         ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, ...batch },
         ResultPath: null,
@@ -301,14 +428,55 @@ export function deployWorkflow(
     step('PlanRollback', 'plan-rollback', {
       parameters: { 'batches.$': '$.hosts.batches', 'failure.$': '$.failures.DeployBatches' },
       resultPath: '$.rollback',
-      next: 'SendRollbackCommand',
+      next: 'RollbackDrainRequested',
       catchNext: RELEASE,
     }),
+    [
+      'RollbackDrainRequested',
+      {
+        Type: 'Choice',
+        Comment: 'Behind a load balancer, the hosts to roll back leave their target groups first.',
+        Choices: [{ Variable: '$.plan.loadBalancer', BooleanEquals: true, Next: 'DrainRollbackTargets' }],
+        Default: 'SendRollbackCommand',
+      },
+    ],
+    step('DrainRollbackTargets', 'drain-targets', {
+      parameters: { ...plan('target'), 'hosts.$': '$.rollback.hosts', 'wait.$': '$.rollback.drain' },
+      resultPath: '$.rollback.drain',
+      next: 'RollbackDrainDone',
+      catchNext: RELEASE,
+    }),
+    [
+      'RollbackDrainDone',
+      {
+        Type: 'Choice',
+        Choices: [
+          { Variable: '$.rollback.drain.status', StringEquals: 'waiting', Next: 'DrainRollbackTargets' },
+          {
+            Variable: '$.rollback.drain.status',
+            StringEquals: 'timed-out',
+            Next: 'RecordRollbackDrainFailure',
+          },
+        ],
+        Default: 'SendRollbackCommand',
+      },
+    ],
+    [
+      'RecordRollbackDrainFailure',
+      {
+        Type: 'Pass',
+        Parameters: { Error: 'TargetsNotDrainedError', 'Cause.$': '$.rollback.drain' },
+        ResultPath: '$.failures.DrainRollbackTargets',
+        Next: RELEASE,
+      },
+    ],
     step('SendRollbackCommand', 'send-command', {
       parameters: {
         ...runRef,
         phase: 'rollback',
         'hosts.$': '$.rollback.hosts',
+        hostOffset: 0,
+        'hostCount.$': '$.rollback.hostCount',
         'startedAt.$': '$$.Execution.StartTime',
       },
       resultPath: '$.rollbackCommand',
@@ -368,7 +536,49 @@ export function deployWorkflow(
             Next: 'RecordRollbackGateFailure',
           },
         ],
+        Default: 'RollbackRegisterRequested',
+      },
+    ],
+    [
+      'RollbackRegisterRequested',
+      {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.plan.loadBalancer', BooleanEquals: true, Next: 'RegisterRollbackTargets' }],
         Default: RELEASE,
+      },
+    ],
+    step('RegisterRollbackTargets', 'register-targets', {
+      parameters: { ...plan('target'), 'hosts.$': '$.rollback.hosts', 'wait.$': '$.rollback.register' },
+      resultPath: '$.rollback.register',
+      next: 'RollbackRegisterDone',
+      catchNext: RELEASE,
+    }),
+    [
+      'RollbackRegisterDone',
+      {
+        Type: 'Choice',
+        Choices: [
+          {
+            Variable: '$.rollback.register.status',
+            StringEquals: 'waiting',
+            Next: 'RegisterRollbackTargets',
+          },
+          {
+            Variable: '$.rollback.register.status',
+            StringEquals: 'timed-out',
+            Next: 'RecordRollbackRegisterFailure',
+          },
+        ],
+        Default: RELEASE,
+      },
+    ],
+    [
+      'RecordRollbackRegisterFailure',
+      {
+        Type: 'Pass',
+        Parameters: { Error: 'TargetsNotHealthyError', 'Cause.$': '$.rollback.register' },
+        ResultPath: '$.failures.RegisterRollbackTargets',
+        Next: RELEASE,
       },
     ],
     [

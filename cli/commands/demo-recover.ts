@@ -11,6 +11,8 @@ import { runRecover } from './recover.ts';
 export interface DemoRecoveryOptions {
   port: number;
   dir: string;
+  /** The step number the demo prints. */
+  step: number;
   out: Output;
   interactive?: boolean;
 }
@@ -21,7 +23,7 @@ export interface DemoRecoveryOptions {
  *
  * @returns what did not go as expected (empty when all went well)
  * @example
- * report.problems.push(...(await demoRecovery({ port, dir, out })));
+ * report.problems.push(...(await demoRecovery({ port, dir, out, step: 5 })));
  */
 export async function demoRecovery(options: DemoRecoveryOptions): Promise<string[]> {
   const { out, port } = options;

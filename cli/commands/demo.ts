@@ -26,6 +26,7 @@ import type { Notification } from '../../shared/drivers/ports.ts';
 import type { Execution } from '../../shared/engine/index.ts';
 import { type Output, stdio, UsageError } from '../output.ts';
 import { demoRecovery } from './demo-recover.ts';
+import { runHealthDemo } from './health-demo.ts';
 import { type DeployRunReport, runDeploy } from './run.ts';
 
 /** Options of {@link runDemo}. */
@@ -209,10 +210,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       );
     }
 
+    report.problems.push(...(await runHealthDemo({ dir, out, step: 4 })).problems);
     report.problems.push(
       ...(await demoRecovery({
         port,
         dir,
+        step: 5,
         out,
         ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
       })),

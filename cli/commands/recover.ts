@@ -120,7 +120,7 @@ async function recoverEngine(store: ApprovalStore) {
     drivers,
     { Ec2InstanceOperations },
     { RdsRestorer },
-    { S3DumpLocator },
+    { dumpLocatorFor },
     { EngineTaskAnswerer },
   ] = await Promise.all([
     import('../../shared/engine/index.ts'),
@@ -130,7 +130,7 @@ async function recoverEngine(store: ApprovalStore) {
     import('../../shared/drivers/index.ts'),
     import('../../shared/drivers/aws/ec2-instance-operations.ts'),
     import('../../shared/drivers/aws/rds-restorer.ts'),
-    import('../../shared/drivers/aws/s3-dump-locator.ts'),
+    import('../../shared/recovery/dumps.ts'),
     import('../../shared/drivers/local/engine-task-answerer.ts'),
   ]);
   let tokens: TaskTokens | undefined;
@@ -143,7 +143,7 @@ async function recoverEngine(store: ApprovalStore) {
     leases: (t) => drivers.leaseStoreFor(t),
     instances: () => new Ec2InstanceOperations(),
     databases: () => new RdsRestorer(),
-    dumps: () => new S3DumpLocator(),
+    dumps: (target) => dumpLocatorFor(target),
     approvals: () => store,
     answerer: () => new EngineTaskAnswerer(tokens as TaskTokens),
   });

@@ -13,6 +13,7 @@ import {
   formatIssue,
   isTargetPath,
   loadTargetFile,
+  refuseUnfilledDeploy,
   resolveTargetFile,
 } from '../../shared/config/load.ts';
 import { findTarget, isRegistered, registerTarget } from '../../shared/config/registry.ts';
@@ -25,6 +26,7 @@ import { describeHostSelection, EXIT, indent, type Output, stdio } from '../outp
 import { createProgress, formatDuration, type ProgressEvent, type ProgressStream } from '../progress.ts';
 import { recordLocalRun } from '../runs/local.ts';
 import type { StageOptions, StageResources } from '../stage.ts';
+import { registerHealth } from './health.ts';
 import { registerRunRecover } from './recover.ts';
 
 /** The account and region of the Lambda ARNs a local run binds its handlers to. */
@@ -213,8 +215,8 @@ export async function resolveRunTarget(nameOrFile: string): Promise<Target> {
 }
 
 /**
- * Checks everything a run needs before it starts: the target exists and is valid, it deploys, the
- * ref is a ref.
+ * Checks everything a run needs before it starts: the target exists and is valid, it deploys, no
+ * value its deploy uses is still `unfilled(…)`, the ref is a ref.
  *
  * @example
  * (await checkDeployInput({ target: 'demo', ref: 'v2' })).hosts // { type: 'local', directory: '.stepops/demo/host' }
@@ -225,6 +227,7 @@ export async function checkDeployInput(
 ): Promise<Target> {
   const target = await resolveRunTarget(options.target);
   if (!target.deploy) throw new InvalidInputError(`target "${target.name}" has no deploy section`);
+  refuseUnfilledDeploy(target);
   validateRef(options.ref);
   if (options.reason !== undefined && options.reason.length > 500) {
     throw new InvalidInputError('the reason is longer than 500 characters');
@@ -462,6 +465,7 @@ export function register(program: Command): void {
         process.off('SIGTERM', onSignal);
       }
     });
+  registerHealth(program, run);
   registerRunRecover(run);
   for (const command of run.commands) command.exitOverride();
   run.exitOverride();

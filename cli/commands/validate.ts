@@ -1,10 +1,20 @@
 /**
- * `stepops validate [target...]`: validates target files (every file in targets/ when none is
- * named) and lists every problem as `file: path: message`. Exit 0 when all are valid, 2 otherwise.
+ * `stepops validate [target...] [--stage S]`: validates target files (every file in targets/ when
+ * none is named) and lists every problem as `file: path: message`. With `--stage`, also what must
+ * be filled in before the stage can deploy them (`unfilled(…)` values). Exit 0 when all are valid,
+ * 2 otherwise.
  */
 import type { Command } from 'commander';
-import { formatIssue, isTargetPath, loadTargets, resolveTargetFile } from '../../shared/config/load.ts';
+import {
+  type ConfigIssue,
+  formatIssue,
+  isTargetPath,
+  type LoadedTarget,
+  loadTargets,
+  resolveTargetFile,
+} from '../../shared/config/load.ts';
 import { unregisteredTargetFiles } from '../../shared/config/registry.ts';
+import { unfilledValues } from '../../shared/config/schema.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
 
 /**
@@ -14,19 +24,33 @@ import { EXIT, type Output, stdio } from '../output.ts';
  *
  * @example
  * const code = await validate(['datizmo', './my-target.ts']);
+ * const ready = await validate([], stdio, { stage: 'prod' }); // 2 while a value is unfilled
  * @returns the exit code
  */
 export async function validate(
   names: readonly string[],
   output: Output = stdio,
-  targetsDir?: string,
+  options: ValidateOptions = {},
 ): Promise<number> {
+  const { targetsDir, stage } = options;
+  if (stage !== undefined && !/^[a-z][a-z0-9-]{0,29}$/.test(stage)) {
+    output.err(`stepops: stage "${stage}": expected lowercase letters, digits and dashes`);
+    return EXIT.invalidInput;
+  }
   const loaded = await loadTargets(names, targetsDir);
   const named = names.filter((name) => !isTargetPath(name));
   // A file the Lambdas' registry lacks would validate, plan and run here but be unknown on AWS.
   const unregistered = unregisteredTargetFiles(targetsDir, names.length === 0 ? undefined : named);
-  const targets = loaded.targets.filter((t) => !unregistered.some((issue) => issue.target === t.name));
+  const registered = loaded.loaded.filter(
+    (l) => !unregistered.some((issue) => issue.target === l.target.name),
+  );
   const issues = [...loaded.issues, ...unregistered];
+  const stageIssues =
+    stage === undefined ? [] : forStage(stage, registered, names, options.env ?? process.env);
+  issues.push(...stageIssues);
+  const targets = registered
+    .filter((l) => !stageIssues.some((issue) => issue.file === l.file))
+    .map((l) => l.target);
   for (const target of targets) output.out(`✓ ${target.name}`);
   for (const issue of issues) output.err(formatIssue(issue));
   const invalidFiles = new Set(issues.map((i) => i.file)).size;
@@ -45,6 +69,43 @@ export async function validate(
   return EXIT.ok;
 }
 
+/** Options of {@link validate}. */
+export interface ValidateOptions {
+  /** Where the target files are (tests point it elsewhere). */
+  targetsDir?: string;
+  /** Check also what a deploy to this stage needs filled in. */
+  stage?: string;
+  /** For `STEPOPS_TARGETS` (the stage's targets when none is named). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * What stands between a stage and its targets: every `unfilled(…)` value of each ec2 target it
+ * serves (those named, else those of `STEPOPS_TARGETS`, else every ec2 target).
+ */
+function forStage(
+  stage: string,
+  loaded: readonly LoadedTarget[],
+  names: readonly string[],
+  env: NodeJS.ProcessEnv,
+): ConfigIssue[] {
+  const listed = (env.STEPOPS_TARGETS ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  const chosen =
+    names.length > 0 || listed.length === 0 ? loaded : loaded.filter((l) => listed.includes(l.target.name));
+  return chosen
+    .filter((l) => l.target.hosts.type === 'ec2')
+    .flatMap((l) =>
+      unfilledValues(l.target).map((value) => ({
+        file: l.file,
+        path: value.path,
+        message: `unfilled: ${value.what} (fill it in before stage ${stage} deploys this target)`,
+      })),
+    );
+}
+
 /**
  * Adds `validate` to the program.
  *
@@ -56,7 +117,12 @@ export function register(program: Command): void {
     .command('validate')
     .description('validate target files (all of targets/ when none given); exit 2 listing every problem')
     .argument('[target...]', 'target names (targets/<name>.ts) or paths to target files')
-    .action(async (names: string[]) => {
-      process.exitCode = await validate(names);
+    .option('--stage <stage>', 'also list the values to fill in before this stage can deploy the targets')
+    .action(async (names: string[], options: { stage?: string }) => {
+      process.exitCode = await validate(
+        names,
+        stdio,
+        options.stage !== undefined ? { stage: options.stage } : {},
+      );
     });
 }

@@ -34,10 +34,23 @@ function node(nodeId: string, name: string, type: string): string {
   }
 }
 
+const OPERATORS: [RegExp, string][] = [
+  [/GreaterThanEquals(Path)?$/, '>='],
+  [/LessThanEquals(Path)?$/, '<='],
+  [/GreaterThan(Path)?$/, '>'],
+  [/LessThan(Path)?$/, '<'],
+  [/Equals(Path)?$/, '='],
+  [/Matches$/, 'matches'],
+];
+
 function condition(rule: Record<string, unknown>): string {
   const variable = String(rule.Variable ?? '').replace(/^\$\./, '');
   const operator = Object.keys(rule).find((k) => k !== 'Variable' && k !== 'Next');
-  return operator ? `${variable} ${operator.replace(/Equals$/, ' =')} ${String(rule[operator])}` : variable;
+  if (!operator) return variable;
+  const symbol = OPERATORS.find(([pattern]) => pattern.test(operator))?.[1];
+  return symbol
+    ? `${variable} ${symbol} ${String(rule[operator])}`
+    : `${variable} ${operator} ${String(rule[operator])}`;
 }
 
 function render(definition: StateMachineDefinition, prefix: string, lines: string[], indent: string): void {

@@ -49,6 +49,8 @@ function parseJson(text: string | undefined): unknown {
 
 interface OpenState {
   name: string;
+  /** When it was entered (epoch ms). */
+  enteredAt: number;
   type: string;
   iteration?: number;
   depth: number;
@@ -155,13 +157,14 @@ export class HistoryReader {
       out.push({ ...this.#base(at, state), kind: 'state-retried', ...fields });
       return;
     }
-    out.push({ ...this.#base(at, state), kind: 'state-failed', ...fields });
+    out.push({ ...this.#base(at, state), kind: 'state-failed', durationMs: at - state.enteredAt, ...fields });
     const entered = STATE_EVENT.exec(type);
     if (next && entered?.[2] === 'Entered') {
       this.#pop(state);
       out.push({
         ...this.#base(at, state),
         kind: 'state-caught',
+        durationMs: at - state.enteredAt,
         ...fields,
         ...(next.stateEnteredEventDetails?.name ? { next: next.stateEnteredEventDetails.name } : {}),
       });
@@ -196,6 +199,7 @@ export class HistoryReader {
         const iteration = this.#iterations.at(-1);
         const open: OpenState = {
           name: event.stateEnteredEventDetails?.name ?? '?',
+          enteredAt: at,
           type: stateType,
           depth: this.#iterations.length,
           ...(iteration ? { iteration: iteration.index } : {}),
@@ -213,6 +217,7 @@ export class HistoryReader {
         out.push({
           ...this.#base(at, open),
           kind: 'state-exited',
+          durationMs: at - open.enteredAt,
           output: parseJson(event.stateExitedEventDetails?.output),
         });
         this.#pop(open);
@@ -252,7 +257,9 @@ export class HistoryReader {
         const map = this.#mapState();
         while (this.#stack.length > 0 && this.#stack.at(-1) !== map) {
           const ended = this.#stack.pop()!;
-          if (ended.type === 'Fail') out.push({ ...this.#base(at, ended), kind: 'state-failed' });
+          if (ended.type === 'Fail') {
+            out.push({ ...this.#base(at, ended), kind: 'state-failed', durationMs: at - ended.enteredAt });
+          }
         }
         out.push({
           ...this.#base(at, map),

@@ -6,6 +6,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { fallbackNotifierFor, notifierFor } from '../../shared/drivers/notifier.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 import { notifyHealthFailureStep } from '../../shared/health/check.ts';
 import { notifyHealthFailureInputSchema } from '../../shared/health/contracts.ts';
 import { healthDepsWith } from '../../shared/health/deps.ts';
@@ -19,6 +20,7 @@ const deps = healthDepsWith({
 });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: notifyHealthFailureInputSchema }))
   .handler(async (event) => {

@@ -7,9 +7,9 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { Ec2InstanceOperations } from '../../shared/drivers/aws/ec2-instance-operations.ts';
 import { RdsRestorer } from '../../shared/drivers/aws/rds-restorer.ts';
-import { S3DumpLocator } from '../../shared/drivers/aws/s3-dump-locator.ts';
 import { preflightInputSchema, recoveryContextSchema } from '../../shared/recovery/contracts.ts';
 import { recoveryDepsWith } from '../../shared/recovery/deps.ts';
+import { dumpLocatorFor } from '../../shared/recovery/dumps.ts';
 import { preflightStep } from '../../shared/recovery/run.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
@@ -18,7 +18,7 @@ const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 
 const deps = recoveryDepsWith({
   instances: () => new Ec2InstanceOperations(),
   databases: () => new RdsRestorer(),
-  dumps: () => new S3DumpLocator(),
+  dumps: (target) => dumpLocatorFor(target),
 });
 
 export const handler = middy()

@@ -7,6 +7,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { hostDirectoryFor } from '../../shared/drivers/hosts.ts';
 import { probeRunnerFor } from '../../shared/drivers/probes.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 import { probeTargetStep } from '../../shared/health/check.ts';
 import { probeRoundSchema, probeTargetInputSchema } from '../../shared/health/contracts.ts';
 import { healthDepsWith } from '../../shared/health/deps.ts';
@@ -20,6 +21,7 @@ const deps = healthDepsWith({
 });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: probeTargetInputSchema }))
   .handler(async (event) => {

@@ -7,6 +7,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { healthStoreFor, leaseReaderFor, recoveryStarterFor } from '../../shared/drivers/health.ts';
 import { notifierFor } from '../../shared/drivers/notifier.ts';
+import { boundedErrors } from '../../shared/errors.ts';
 import { recordHealthStep } from '../../shared/health/check.ts';
 import { healthRunSummarySchema, recordHealthInputSchema } from '../../shared/health/contracts.ts';
 import { healthDepsWith } from '../../shared/health/deps.ts';
@@ -22,6 +23,7 @@ const deps = healthDepsWith({
 });
 
 export const handler = middy()
+  .use(boundedErrors())
   .use(injectLambdaContext(logger))
   .use(parser({ schema: recordHealthInputSchema }))
   .handler(async (event) => {

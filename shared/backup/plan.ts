@@ -4,7 +4,7 @@
  */
 import type { BackupJob, Hosts, Target } from '../config/schema.ts';
 import { InvalidInputError } from '../errors.ts';
-import { renderScript } from '../shell/script.ts';
+import { renderDumpScript, TRANSFER_ATTEMPTS, type UploadTarget } from './scripts.ts';
 
 /** Seconds added to a dump's timeout for the script wrapper itself. */
 const SCRIPT_MARGIN_SECONDS = 30;
@@ -14,7 +14,7 @@ export interface BackupJobPlan {
   name: string;
   type: BackupJob['type'];
   schedule: string;
-  retention: { days?: number; count?: number };
+  retention: BackupJob['retention'];
   /** The retention in words, including the rule that the newest good copy is never deleted. */
   retentionRule: string;
   /** What the job does, one action per line (AWS calls, or the script run on the hosts). */
@@ -110,12 +110,16 @@ export function snapshotName(target: string, job: string, now: Date): string {
  * @example
  * describeRetention({ days: 7 }) // 'delete copies older than 7 days; never the newest good copy'
  */
-export function describeRetention(retention: { days?: number; count?: number }): string {
+export function describeRetention(retention: BackupJob['retention']): string {
   const parts: string[] = [];
   if (retention.days !== undefined) parts.push(`older than ${retention.days} days`);
   if (retention.count !== undefined) parts.push(`beyond the newest ${retention.count}`);
   const rule = retention.days !== undefined && retention.count !== undefined ? ' and ' : '';
-  return `delete copies ${parts.join(rule)}; never the newest good copy`;
+  const calendar = (['daily', 'weekly', 'monthly'] as const)
+    .filter((unit) => retention[unit] !== undefined)
+    .map((unit) => `${retention[unit]} ${unit}`);
+  const keeping = calendar.length ? ` (keeping the newest of ${calendar.join(', ')})` : '';
+  return `delete copies ${parts.join(rule)}${keeping}; never the newest good copy`;
 }
 
 /**
@@ -131,6 +135,10 @@ export function describeHosts(hosts: Hosts): string {
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
   return `instances tagged ${tags} in ${hosts.region}`;
+}
+
+function hostsRegionOf(target: Target): string | undefined {
+  return target.hosts.type === 'ec2' ? target.hosts.region : undefined;
 }
 
 function tagsText(target: string, job: string, runId: string): string {
@@ -160,7 +168,11 @@ export function planBackupJob(target: Target, job: BackupJob, options: BackupPla
         ...base,
         actions: [
           `resolve ${describeHosts(target.hosts)} (ec2:DescribeInstances)`,
-          `ec2:CreateSnapshots of every attached EBS volume of each instance, Name=${name}, tags ${tags}`,
+          target.hosts.type === 'local'
+            ? `copy the host directory (cp -a), the local stand-in for an EBS snapshot, tags ${tags}`
+            : job.volumes
+              ? `ec2:CreateSnapshot of ${job.volumes.join(', ')}, Name=${name}, tags ${tags}`
+              : `ec2:CreateSnapshots of every attached EBS volume of each instance, Name=${name}, tags ${tags}`,
           'wait until the snapshots are "completed" (ec2:DescribeSnapshots)',
           `${prune} (ec2:DeleteSnapshot)`,
         ],
@@ -169,9 +181,16 @@ export function planBackupJob(target: Target, job: BackupJob, options: BackupPla
       return {
         ...base,
         actions: [
-          `rds:CreateDBSnapshot of DB instance ${job.dbInstance} in ${job.region} as ${name}, tags ${tags}`,
+          job.dbCluster
+            ? `rds:CreateDBClusterSnapshot of DB cluster ${job.dbCluster} in ${job.region} as ${name}, tags ${tags}`
+            : `rds:CreateDBSnapshot of DB instance ${job.dbInstance} in ${job.region} as ${name}, tags ${tags}`,
           'wait until the snapshot is "available" (rds:DescribeDBSnapshots)',
           `${prune} (rds:DeleteDBSnapshot; automated snapshots are left to RDS)`,
+          ...(job.restoreTest
+            ? [
+                `restore test ${job.restoreTest.schedule}: rds:RestoreDBInstanceFromDBSnapshot to a temporary ${job.restoreTest.instanceClass} instance, wait until "available", rds:DeleteDBInstance`,
+              ]
+            : []),
         ],
       };
     case 'aws-backup': {
@@ -190,22 +209,55 @@ export function planBackupJob(target: Target, job: BackupJob, options: BackupPla
     }
     case 'dump': {
       const uri = dumpUri(target.name, job, options.now, options.dumpRoot);
-      const hostOptions =
-        target.hosts.type === 'ec2'
+      const key = uri.replace(/^s3:\/\/[^/]+\//, '');
+      const tagging = new URLSearchParams({
+        'stepops:target': target.name,
+        'stepops:backup': job.name,
+        'stepops:run': options.runId,
+      }).toString();
+      const local = target.hosts.type === 'local' || options.dumpRoot !== undefined;
+      const upload: UploadTarget = local
+        ? { kind: 'file', path: uri }
+        : job.awsCli
+          ? { kind: 'aws-cli', bucket: job.bucket, key, tagging, region: hostsRegionOf(target) }
+          : {
+              kind: 'presigned',
+              url: `https://${job.bucket}.s3.amazonaws.com/${key}?X-Amz-Signature=…`,
+              tagging,
+            };
+      const script = renderDumpScript(job, {
+        target: target.name,
+        runId: options.runId,
+        uri,
+        upload,
+        secrets: local
+          ? { kind: 'directory', path: '$STEPOPS_HOME/parameters' }
+          : { kind: 'ssm', region: hostsRegionOf(target) },
+        ...(target.hosts.type === 'ec2'
           ? { workingDirectory: target.hosts.workingDirectory, user: target.hosts.user }
-          : {};
-      const script = renderScript({
-        title: `backup ${target.name} ${job.name}`,
-        env: { TARGET: target.name, JOB: job.name, RUN_ID: options.runId, DUMP_URI: uri },
-        steps: [{ name: job.name, script: job.script, timeout: job.timeout }],
-        ...hostOptions,
+          : {}),
       });
+      const needs = local
+        ? 'bash, sha256sum'
+        : job.awsCli
+          ? 'curl-free: the AWS CLI (uploads with aws s3 cp) and sha256sum'
+          : `curl and sha256sum (no AWS CLI: the upload is a presigned PUT made at run time)${Object.keys(job.secrets).length ? '; the AWS CLI to read the secrets' : ''}`;
       return {
         ...base,
         actions: [
-          `run the dump script on ${describeHosts(target.hosts)}; it writes ${uri}`,
-          `check that ${uri} exists and is not empty`,
-          `${prune.replace(/ \(only copies.*\)$/, '')} (objects under ${dumpPrefix(target.name, job, options.dumpRoot)})`,
+          `run the dump script on the first host of ${describeHosts(target.hosts)}; it writes $STEPOPS_DUMP_FILE`,
+          ...Object.entries(job.secrets).map(
+            ([env, parameter]) => `read ${env} on the host from SSM SecureString ${parameter} (never logged)`,
+          ),
+          `check the dump is not empty, record its SHA-256 and size, upload it to ${uri} (retried ${TRANSFER_ATTEMPTS} times)`,
+          `the host needs: ${needs}`,
+          `record it in the catalogue; good only when the object has the size the host reported`,
+          `${prune.replace(/ \(only copies.*\)$/, '')} (objects under ${dumpPrefix(target.name, job, options.dumpRoot)} tagged by stepops)`,
+          ...(job.restoreTest
+            ? [
+                `restore test ${job.restoreTest.schedule}: fetch the newest good dump, check its SHA-256, restore it into scratch, run the check`,
+              ]
+            : []),
         ],
         dumpUri: uri,
         script,

@@ -6,7 +6,15 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as z from 'zod';
-import { type Target, type TargetInput, targetSchema } from './schema.ts';
+import { InvalidInputError } from '../errors.ts';
+import {
+  deployUnfilledValues,
+  type Target,
+  type TargetInput,
+  targetSchema,
+  UNFILLED_MISMATCH,
+  type UnfilledValue,
+} from './schema.ts';
 
 /** Repository root: the directory that holds `targets/`, `shared/` and `package.json`. */
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -31,6 +39,39 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
     this.issues = issues;
   }
+}
+
+/**
+ * A target has values its operations document does not give (`unfilled(…)`) where a run needs
+ * them: nothing was started, and nothing calls AWS with a marker.
+ */
+export class UnfilledValuesError extends InvalidInputError {
+  readonly target: string;
+  readonly values: UnfilledValue[];
+
+  constructor(target: string, values: UnfilledValue[], needs = 'deploys') {
+    super(
+      `target "${target}" has values to fill in before it ${needs} (marked unfilled in targets/${target}.ts): ${values
+        .map((v) => `${v.path} (${v.what})`)
+        .join('; ')}`,
+    );
+    this.name = 'UnfilledValuesError';
+    this.target = target;
+    this.values = values;
+  }
+}
+
+/**
+ * Refuses a deploy of a target whose deploy uses an `unfilled(…)` value (hosts, deploy section,
+ * alerts, health gate probes).
+ *
+ * @example
+ * refuseUnfilledDeploy(findTarget('datizmo')); // throws: deploy.snapshotBeforeDeploy.rdsInstance (RDS instance id …)
+ * @throws UnfilledValuesError
+ */
+export function refuseUnfilledDeploy(target: Target): void {
+  const values = deployUnfilledValues(target);
+  if (values.length > 0) throw new UnfilledValuesError(target.name, values);
 }
 
 /**
@@ -219,7 +260,9 @@ const VALUE_CODES = new Set([
 function intendedBranch(branches: readonly z.core.$ZodIssue[][]): z.core.$ZodIssue[] | undefined {
   const matching = branches.filter(
     (issues) =>
-      !issues.some((i) => i.code === 'invalid_value' && i.path.length === 1 && i.path[0] === 'type'),
+      !issues.some((i) => i.code === 'invalid_value' && i.path.length === 1 && i.path[0] === 'type') &&
+      // The unfilled(...) alternative of a field: what the value failed is the field itself.
+      !(issues.length === 1 && issues[0]?.message === UNFILLED_MISMATCH),
   );
   const fewest = Math.min(...matching.map((issues) => issues.length));
   const best = matching.filter((issues) => issues.length === fewest);
@@ -369,22 +412,22 @@ export async function listTargetNames(targetsDir = TARGETS_DIR): Promise<string[
 /**
  * Loads several targets (every target file when `names` is empty), collecting the problems of all.
  *
- * @returns the valid targets and every issue of the invalid ones
+ * @returns the valid targets (and, in `loaded`, each with its file) and every issue of the invalid ones
  */
 export async function loadTargets(
   names: readonly string[] = [],
   targetsDir = TARGETS_DIR,
-): Promise<{ targets: Target[]; issues: ConfigIssue[] }> {
+): Promise<{ targets: Target[]; loaded: LoadedTarget[]; issues: ConfigIssue[] }> {
   const wanted = names.length > 0 ? names : await listTargetNames(targetsDir);
-  const targets: Target[] = [];
+  const loaded: LoadedTarget[] = [];
   const issues: ConfigIssue[] = [];
   for (const name of wanted) {
     try {
-      targets.push(await loadTarget(name, targetsDir));
+      loaded.push(await loadTargetFile(name, targetsDir));
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       issues.push(...error.issues);
     }
   }
-  return { targets, issues };
+  return { targets: loaded.map((l) => l.target), loaded, issues };
 }

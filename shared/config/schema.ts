@@ -4,7 +4,9 @@
  * Every message here is written for the person editing the target file; the loader prefixes it
  * with the file and the path inside it (`targets/datizmo.ts: deploy.steps[2].timeout: …`).
  */
+import { posix } from 'node:path';
 import * as z from 'zod';
+import { scheduleIntervalSeconds } from './schedule.ts';
 
 /** Names of targets, steps, probes, jobs and runbooks: safe in a shell, a tag and an ARN. */
 export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
@@ -12,6 +14,111 @@ export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 const name = z
   .string({ error: 'expected a name' })
   .regex(NAME_PATTERN, { error: 'expected a lowercase name of letters, digits and dashes (e.g. "web-1")' });
+
+/** A value written with {@link unfilled}: its operations document does not give it. */
+export type Unfilled = string & { readonly __unfilled: true };
+
+/** One marker, anywhere in a string: `<unfilled: what is missing>`. */
+const UNFILLED_MARKER = /<unfilled: ([^<>\n]+)>/g;
+
+/** The message of a value that is neither valid nor a well-formed {@link unfilled} marker. */
+export const UNFILLED_MISMATCH = 'expected an unfilled(...) marker';
+
+/**
+ * Marks a value the target's operations document does not give (an RDS instance id, an Elastic IP
+ * allocation, a bucket, a domain), instead of a plausible made-up one. The target validates and
+ * plans with it; `stepops validate --stage` lists it, a stage refuses to deploy the target, and a
+ * deploy that needs it is refused before it calls AWS.
+ *
+ * @example
+ * snapshotBeforeDeploy: { rdsInstance: unfilled('RDS instance id of the app database') },
+ * url: `https://${unfilled('domain of the site')}/`,
+ * @throws TypeError when the description is empty, has several lines or `<`/`>`
+ */
+export function unfilled(what: string): Unfilled {
+  const text = what.trim();
+  if (!/^[^<>\n]+$/.test(text)) {
+    throw new TypeError('unfilled(): describe the missing value in one line, without "<" or ">"');
+  }
+  return `<unfilled: ${text}>` as Unfilled;
+}
+
+/** A value still to fill in, where it is in the target. */
+export interface UnfilledValue {
+  /** Path inside the target, e.g. `deploy.snapshotBeforeDeploy.rdsInstance`. */
+  path: string;
+  /** What is missing, as the target file describes it. */
+  what: string;
+}
+
+function pathText(segments: readonly (string | number)[]): string {
+  return segments.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+}
+
+function collectUnfilled(value: unknown, segments: (string | number)[], found: UnfilledValue[]): void {
+  if (typeof value === 'string') {
+    for (const match of value.matchAll(UNFILLED_MARKER))
+      found.push({ path: pathText(segments), what: match[1] ?? '' });
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => {
+      collectUnfilled(item, [...segments, i], found);
+    });
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) collectUnfilled(item, [...segments, key], found);
+  }
+}
+
+/**
+ * Every value of a target still to fill in ({@link unfilled}), in file order.
+ *
+ * @example
+ * unfilledValues(findTarget('datizmo'))
+ * // [{ path: 'deploy.snapshotBeforeDeploy.rdsInstance', what: 'RDS instance id of …' }, …]
+ */
+export function unfilledValues(target: unknown): UnfilledValue[] {
+  const found: UnfilledValue[] = [];
+  collectUnfilled(target, [], found);
+  return found;
+}
+
+/**
+ * The values still to fill in that a deploy of the target uses: its hosts, deploy section, alerts
+ * and the probes of its health gate (not those of backups, recovery or other probes).
+ *
+ * @example
+ * deployUnfilledValues(findTarget('datizmo')) // [{ path: 'deploy.snapshotBeforeDeploy.rdsInstance', … }]
+ */
+export function deployUnfilledValues(target: Target): UnfilledValue[] {
+  const gate = new Set(target.deploy?.healthGate.probes ?? []);
+  const found: UnfilledValue[] = [];
+  collectUnfilled(target.hosts, ['hosts'], found);
+  collectUnfilled(target.deploy, ['deploy'], found);
+  collectUnfilled(target.alerts, ['alerts'], found);
+  target.health?.probes.forEach((probe, i) => {
+    if (gate.has(probe.name)) collectUnfilled(probe, ['health', 'probes', i], found);
+  });
+  return found;
+}
+
+/**
+ * A field that takes its real value or one {@link unfilled} marker (alone, or inside the value as in
+ * `https://<unfilled: domain>/`); with each marker replaced by `standIn`, the value must still be
+ * valid, so a marker never hides anything else.
+ */
+function fillable<T extends z.ZodType<string, string>>(schema: T, standIn: string) {
+  const marked = z.string().refine(
+    (value) => {
+      const replaced = value.replace(UNFILLED_MARKER, standIn);
+      return replaced !== value && schema.safeParse(replaced).success;
+    },
+    { error: UNFILLED_MISMATCH },
+  );
+  return z.union([schema, marked], {
+    // The field's own message: the marker is only the alternative.
+    error: (issue) =>
+      issue.code === 'invalid_union' ? (issue.errors[0]?.[0]?.message ?? undefined) : undefined,
+  });
+}
 
 const seconds = z
   .number({ error: 'expected a positive number of seconds' })
@@ -82,6 +189,10 @@ const ec2HostsById = z.strictObject({
     .min(1, { error: 'expected at least one instance id' }),
   user: unixUser.default('root'),
   workingDirectory: absolutePath,
+  /** Runs every step in a login shell (`bash --login`: /etc/profile and the user's profile are read). */
+  loginShell: z.boolean({ error: 'expected true or false' }).optional(),
+  /** Directories put before `PATH` in every step (e.g. "/usr/local/go/bin"), after any login profile. */
+  path: z.array(absolutePath).optional(),
 });
 
 const ec2HostsByTags = z.strictObject({
@@ -92,14 +203,34 @@ const ec2HostsByTags = z.strictObject({
   }),
   user: unixUser.default('root'),
   workingDirectory: absolutePath,
+  /** Runs every step in a login shell (`bash --login`: /etc/profile and the user's profile are read). */
+  loginShell: z.boolean({ error: 'expected true or false' }).optional(),
+  /** Directories put before `PATH` in every step (e.g. "/usr/local/go/bin"), after any login profile. */
+  path: z.array(absolutePath).optional(),
 });
+
+const localDirectory = z
+  .string({ error: 'expected a directory' })
+  .regex(/^[A-Za-z0-9._/@+][A-Za-z0-9._/@+-]*$/, {
+    error: 'expected a directory path of plain characters, not starting with "-"',
+  });
 
 const localHost = z.strictObject({
   type: z.literal('local'),
-  /** Directory on this machine that plays the host; relative paths are relative to the repository. */
-  directory: z
-    .string({ error: 'expected a directory' })
-    .regex(/^[A-Za-z0-9._/@+-]+$/, { error: 'expected a directory path of plain characters' }),
+  /**
+   * Directory on this machine that plays the host, or several (one host each, in this order);
+   * relative paths are relative to the repository.
+   */
+  directory: z.union([localDirectory, z.array(localDirectory).min(1, { error: 'expected a directory' })], {
+    error: (issue) =>
+      typeof issue.input === 'string'
+        ? 'expected a directory path of plain characters, not starting with "-"'
+        : 'expected a directory, or a list of directories (one host each)',
+  }),
+  /** Runs every step in a login shell (`bash --login`: /etc/profile and the user's profile are read). */
+  loginShell: z.boolean({ error: 'expected true or false' }).optional(),
+  /** Directories put before `PATH` in every step (e.g. "/usr/local/go/bin"), after any login profile. */
+  path: z.array(absolutePath).optional(),
 });
 
 export const hostsSchema = z.union([ec2HostsById, ec2HostsByTags, localHost], {
@@ -109,7 +240,38 @@ export const hostsSchema = z.union([ec2HostsById, ec2HostsByTags, localHost], {
       : undefined,
 });
 
-const stepSchema = z.strictObject({ name, script, timeout: seconds });
+const stepSchema = z.strictObject({
+  name,
+  script,
+  timeout: seconds,
+  /**
+   * Runs on one host only, the first host of the first batch (database migrations); the other
+   * hosts skip it. Every step sees `STEPOPS_HOST_INDEX` (0-based) and `STEPOPS_HOST_COUNT`.
+   */
+  runOnce: z.boolean({ error: 'expected true or false' }).optional(),
+});
+
+/** An ALB/NLB target group ARN. */
+const targetGroupArn = z
+  .string({ error: 'expected a target group ARN' })
+  .regex(
+    /^arn:aws[a-z-]*:elasticloadbalancing:[a-z]{2}(-[a-z]+)+-\d:\d{12}:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/,
+    {
+      error:
+        'expected a target group ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef"',
+    },
+  );
+
+/** Load balancer target groups the hosts serve in: each batch leaves them while it deploys. */
+const loadBalancerSchema = z.strictObject({
+  targetGroups: z
+    .array(targetGroupArn, { error: 'expected a list of target group ARNs' })
+    .min(1, { error: 'expected at least one target group ARN' }),
+  /** Seconds to wait for a batch's connections to drain (at least the groups' deregistration delay). */
+  drainTimeout: seconds.default(330),
+  /** Seconds to wait for the hosts to be healthy in every group once registered again. */
+  healthyTimeout: seconds.default(300),
+});
 
 function isRegExp(pattern: string): boolean {
   try {
@@ -123,9 +285,14 @@ function isRegExp(pattern: string): boolean {
 const httpProbe = z.strictObject({
   name,
   type: z.literal('http'),
-  url: z
-    .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
-    .refine((u) => !/[\s'"`$\\]/.test(u), { error: 'expected a URL without quotes, spaces or backslashes' }),
+  url: fillable(
+    z
+      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+      .refine((u) => !/[\s'"`$\\]/.test(u), {
+        error: 'expected a URL without quotes, spaces or backslashes',
+      }),
+    'unfilled.invalid',
+  ),
   method: z.enum(['GET', 'HEAD', 'POST'], { error: 'expected GET, HEAD or POST' }).default('GET'),
   expectStatus: z
     .array(
@@ -170,7 +337,10 @@ const httpProbe = z.strictObject({
 const tlsProbe = z.strictObject({
   name,
   type: z.literal('tls'),
-  host: z.string().regex(/^[A-Za-z0-9.-]+$/, { error: 'expected a host name' }),
+  host: fillable(
+    z.string().regex(/^[A-Za-z0-9.][A-Za-z0-9.-]*$/, { error: 'expected a host name' }),
+    'unfilled.invalid',
+  ),
   port: z
     .number({ error: 'expected a port from 1 to 65535' })
     .int({ error: 'expected a port from 1 to 65535' })
@@ -261,44 +431,101 @@ export const probeSchema = z.discriminatedUnion(
   },
 );
 
+const keptCount = z
+  .number({ error: 'expected a whole number' })
+  .int({ error: 'expected a whole number' })
+  .nonnegative({ error: 'expected a whole number, 0 or more' });
+
+/**
+ * What a backup keeps: copies younger than `days`, the newest `count`, and the newest copy of each
+ * of the last `daily` days, `weekly` ISO weeks and `monthly` months (a copy kept by any rule is
+ * kept). The newest good copy is always kept, whatever the rules say.
+ */
 const retention = z
   .strictObject({
-    days: positiveCount.optional(),
-    count: positiveCount.optional(),
+    days: keptCount.optional(),
+    count: keptCount.optional(),
+    daily: keptCount.optional(),
+    weekly: keptCount.optional(),
+    monthly: keptCount.optional(),
   })
-  .refine((r) => r.days !== undefined || r.count !== undefined, {
+  .refine((r) => Object.values(r).some((v) => v !== undefined), {
     error: 'expected "days", "count" or both (the last good copy is always kept)',
+  })
+  .refine((r) => Object.values(r).some((v) => v !== undefined && v > 0), {
+    error:
+      'this retention keeps no copy: give "days", "count", "daily", "weekly" or "monthly" a value above 0',
   });
 
-const s3Bucket = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'expected an S3 bucket name' });
+const s3Bucket = fillable(
+  z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'expected an S3 bucket name' }),
+  'unfilled',
+);
 const s3Prefix = z.string().regex(/^[A-Za-z0-9._/-]*$/, {
   error: 'expected an S3 key prefix of letters, digits, ".", "_", "/" and "-"',
 });
 
+const TIME_ZONES = new Set(['UTC', ...Intl.supportedValuesOf('timeZone')]);
+/** An IANA time zone for EventBridge Scheduler (`Europe/London`, `America/New_York`, `UTC`). */
+const timeZone = z.string({ error: 'expected a time zone' }).refine((tz) => TIME_ZONES.has(tz), {
+  error: 'expected an IANA time zone such as "Europe/London" or "UTC"',
+});
+
+/** Fields every backup job has. */
+const backupCommon = {
+  name,
+  schedule: scheduleExpression,
+  /** The time zone the schedule's cron fields are read in (EventBridge Scheduler). */
+  timezone: timeZone.default('UTC'),
+  retention,
+  /** Recovery point objective in hours: an alert goes out when the newest good copy is older. */
+  rpoHours: positiveCount.optional(),
+  /** Announce successful runs too (failures are always announced). */
+  notifyOnSuccess: z.boolean().default(false),
+};
+
+const ebsVolumeId = z.string().regex(/^vol-[0-9a-f]{8,17}$/, { error: 'expected an EBS volume id (vol-…)' });
+
 const ebsBackup = z.strictObject({
-  name,
+  ...backupCommon,
   type: z.literal('ebs-snapshot'),
-  schedule: scheduleExpression,
-  retention,
+  /** Snapshot only these volumes (default: every volume attached to the hosts). */
+  volumes: z.array(ebsVolumeId).min(1).optional(),
 });
 
-const dbInstance = z
-  .string()
-  .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, { error: 'expected an RDS DB instance identifier' });
+const dbInstance = fillable(
+  z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, { error: 'expected an RDS DB instance identifier' }),
+  'unfilled',
+);
 
-const rdsBackup = z.strictObject({
-  name,
-  type: z.literal('rds-snapshot'),
-  dbInstance,
-  region,
+/** A restore test of an RDS snapshot: restored to a temporary instance, checked available, deleted. */
+const rdsRestoreTest = z.strictObject({
   schedule: scheduleExpression,
-  retention,
+  timezone: timeZone.default('UTC'),
+  instanceClass: z
+    .string()
+    .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, { error: 'expected a DB instance class such as "db.t4g.micro"' })
+    .default('db.t4g.micro'),
+  /** Seconds the temporary instance may take to become available. */
+  timeout: seconds.default(3600),
 });
+
+const rdsBackup = z
+  .strictObject({
+    ...backupCommon,
+    type: z.literal('rds-snapshot'),
+    dbInstance: dbInstance.optional(),
+    /** An Aurora cluster instead of an instance (`CreateDBClusterSnapshot`). */
+    dbCluster: dbInstance.optional(),
+    region,
+    restoreTest: rdsRestoreTest.optional(),
+  })
+  .refine((j) => (j.dbInstance === undefined) !== (j.dbCluster === undefined), {
+    error: 'expected exactly one of "dbInstance" and "dbCluster"',
+  });
 
 const awsBackupJob = z.strictObject({
-  name,
+  ...backupCommon,
   type: z.literal('aws-backup'),
   vault: z.string().regex(/^[a-zA-Z0-9_-]{2,50}$/, { error: 'expected an AWS Backup vault name' }),
   iamRoleArn: z
@@ -308,20 +535,51 @@ const awsBackupJob = z.strictObject({
     .array(z.string().regex(/^arn:aws[a-z-]*:[a-z0-9-]+:/, { error: 'expected a resource ARN' }))
     .min(1)
     .optional(),
+});
+
+/** An SSM parameter name (`/zmanim/prod/restic-password`). */
+const ssmParameterName = z
+  .string()
+  .regex(/^\/[A-Za-z0-9_.\-/]{1,1010}$/, { error: 'expected an SSM parameter name starting with "/"' });
+
+/**
+ * A restore test of a dump: `script` restores `$STEPOPS_RESTORE_FILE` (the newest good dump, fetched
+ * by stepops) into a scratch database or `$STEPOPS_SCRATCH_DIR`; `check` then runs (a query, a row
+ * count, a file test) and must exit 0.
+ */
+const dumpRestoreTest = z.strictObject({
   schedule: scheduleExpression,
-  retention,
+  timezone: timeZone.default('UTC'),
+  script,
+  check: script,
+  timeout: seconds,
 });
 
 const dumpBackup = z.strictObject({
-  name,
+  ...backupCommon,
   type: z.literal('dump'),
-  /** Runs on the host; writes the dump to `$STEPOPS_DUMP_URI` (an `s3://` URI, or a path for local hosts). */
+  /**
+   * Runs on the host and writes the dump to the file `$STEPOPS_DUMP_FILE`; stepops checks it is not
+   * empty, records its SHA-256 and size, and uploads it (a presigned PUT with curl: no AWS CLI
+   * needed) to `$STEPOPS_DUMP_URI`. A script that fails leaves nothing uploaded.
+   */
   script,
   timeout: seconds,
   bucket: s3Bucket,
   prefix: s3Prefix.default(''),
-  schedule: scheduleExpression,
-  retention,
+  /**
+   * Environment variables read from SSM SecureString parameters on the host just before the script
+   * runs (`{ PGPASSWORD: '/docsai/prod/db-password' }`); only the names are in the command.
+   */
+  secrets: z
+    .record(
+      z.string().regex(/^[A-Z][A-Z0-9_]*$/, { error: 'expected an environment variable name' }),
+      ssmParameterName,
+    )
+    .default({}),
+  /** The hosts have the AWS CLI (needed on ec2 hosts to read `secrets`). */
+  awsCli: z.boolean().default(false),
+  restoreTest: dumpRestoreTest.optional(),
 });
 
 export const backupJobSchema = z.discriminatedUnion(
@@ -330,11 +588,18 @@ export const backupJobSchema = z.discriminatedUnion(
   { error: 'expected a backup of type "ebs-snapshot", "rds-snapshot", "aws-backup" or "dump"' },
 );
 
+/** How a target's backup runs go: jobs in parallel or one at a time; how often freshness is checked. */
+const backupOptions = z.strictObject({
+  parallel: z.boolean().default(false),
+  freshnessSchedule: scheduleExpression.default('rate(1 hour)'),
+});
+
 const serviceManager = z.enum(['systemd', 'pm2', 'docker-compose'], {
   error: 'expected "systemd", "pm2" or "docker-compose"',
 });
-const serviceName = z.string().regex(/^[A-Za-z0-9@._-]+$/, {
-  error: 'expected a service name of letters, digits, ".", "_", "@" and "-"',
+/** A service name; never starting with "-", so that no tool reads it as an option. */
+const serviceName = z.string().regex(/^[A-Za-z0-9@._][A-Za-z0-9@._-]*$/, {
+  error: 'expected a service name of letters, digits, ".", "_", "@" and "-", not starting with "-"',
 });
 
 const runbookStep = z.discriminatedUnion(
@@ -356,7 +621,7 @@ const runbookStep = z.discriminatedUnion(
       /** docker compose: the compose file, relative to the working directory. */
       composeFile: z
         .string()
-        .regex(/^[A-Za-z0-9._/-]+$/, { error: 'expected a file path' })
+        .regex(/^[A-Za-z0-9._/][A-Za-z0-9._/-]*$/, { error: 'expected a file path, not starting with "-"' })
         .optional(),
       timeout: seconds.default(120),
       destructive: z.boolean().default(false),
@@ -394,9 +659,10 @@ const runbookStep = z.discriminatedUnion(
         .string()
         .regex(/^ami-[0-9a-f]{8,17}$/, { error: 'expected an AMI id' })
         .optional(),
-      elasticIpAllocationId: z
-        .string()
-        .regex(/^eipalloc-[0-9a-f]{8,17}$/, { error: 'expected an Elastic IP allocation id' }),
+      elasticIpAllocationId: fillable(
+        z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, { error: 'expected an Elastic IP allocation id' }),
+        'eipalloc-00000000',
+      ),
       /** Launch from this launch template (its AMI, type, network); else the old instance's settings. */
       launchTemplate: z
         .strictObject({
@@ -521,6 +787,14 @@ const healthGate = z
   });
 
 const deploySchema = z.strictObject({
+  /**
+   * Checks run on every host before any host changes (e.g. that the ref exists); they must change
+   * nothing. A failure ends the deploy before the first batch.
+   */
+  verify: z
+    .array(stepSchema)
+    .min(1, { error: 'expected at least one verify step, or no "verify"' })
+    .optional(),
   steps: z.array(stepSchema).min(1, { error: 'expected at least one deploy step' }),
   rollback: z.array(stepSchema).min(1, { error: 'expected at least one rollback step' }),
   batches: z
@@ -530,6 +804,7 @@ const deploySchema = z.strictObject({
     .strictObject({ ebs: z.boolean().default(false), rdsInstance: dbInstance.optional() })
     .optional(),
   healthGate,
+  loadBalancer: loadBalancerSchema.optional(),
 });
 
 /**
@@ -630,6 +905,28 @@ const alertsSchema = z.strictObject({
     .optional(),
 });
 
+/** Refuses a host declared twice: it would run every step twice, at once. */
+function uniqueHosts(hosts: z.output<typeof hostsSchema>, ctx: z.RefinementCtx): void {
+  const [field, listed] =
+    hosts.type === 'local'
+      ? (['directory', Array.isArray(hosts.directory) ? hosts.directory : []] as const)
+      : 'instanceIds' in hosts
+        ? (['instanceIds', hosts.instanceIds] as const)
+        : (['tags', []] as const);
+  const seen = new Set<string>();
+  listed.forEach((host, index) => {
+    const key = field === 'directory' ? posix.normalize(host).replace(/\/+$/, '') : host;
+    if (seen.has(key)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `duplicate host "${host}": each host may be listed once`,
+        path: ['hosts', field, index],
+      });
+    }
+    seen.add(key);
+  });
+}
+
 function uniqueNames(
   items: readonly { name: string }[],
   ctx: z.RefinementCtx,
@@ -648,6 +945,43 @@ function uniqueNames(
   });
 }
 
+/** The backup cross-checks: what a job asks of its hosts, and an RPO its schedule can meet. */
+function checkBackups(
+  target: { hosts: { type: string }; backup?: z.output<typeof backupJobSchema>[] | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  (target.backup ?? []).forEach((job, i) => {
+    if (target.hosts.type === 'local' && job.type === 'ebs-snapshot' && job.volumes) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'named EBS volumes need ec2 hosts (a local host is copied as a directory)',
+        path: ['backup', i, 'volumes'],
+      });
+    }
+    if (
+      target.hosts.type === 'ec2' &&
+      job.type === 'dump' &&
+      Object.keys(job.secrets).length > 0 &&
+      !job.awsCli
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'the hosts read these secrets with the AWS CLI (aws ssm get-parameter): install it on them and declare awsCli: true',
+        path: ['backup', i, 'secrets'],
+      });
+    }
+    const interval = scheduleIntervalSeconds(job.schedule);
+    if (job.rpoHours !== undefined && job.rpoHours * 3600 < interval) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `an RPO of ${job.rpoHours} h is shorter than the schedule's interval (${interval / 3600} h): every copy would be late`,
+        path: ['backup', i, 'rpoHours'],
+      });
+    }
+  });
+}
+
 export const targetSchema = z
   .strictObject({
     name,
@@ -661,6 +995,7 @@ export const targetSchema = z
     deploy: deploySchema.optional(),
     health: healthSchema.optional(),
     backup: z.array(backupJobSchema).optional(),
+    backupOptions: backupOptions.optional(),
     recovery: z
       .record(name, runbook, {
         error: (issue) =>
@@ -675,9 +1010,29 @@ export const targetSchema = z
     const probes = target.health?.probes ?? [];
     const probeNames = new Set(probes.map((p) => p.name));
     const isLocal = target.hosts.type === 'local';
+    uniqueHosts(target.hosts, ctx);
     uniqueNames(probes, ctx, ['health', 'probes']);
     uniqueNames(target.deploy?.steps ?? [], ctx, ['deploy', 'steps']);
     uniqueNames(target.deploy?.rollback ?? [], ctx, ['deploy', 'rollback']);
+    uniqueNames(target.deploy?.verify ?? [], ctx, ['deploy', 'verify']);
+    const groups = target.deploy?.loadBalancer?.targetGroups ?? [];
+    groups.forEach((arn, i) => {
+      if (groups.indexOf(arn) !== i) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `duplicate target group "${arn}"`,
+          path: ['deploy', 'loadBalancer', 'targetGroups', i],
+        });
+      }
+      const region = arn.split(':')[3];
+      if (target.hosts.type === 'ec2' && region !== target.hosts.region) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `target group in ${region}, but the hosts are in ${target.hosts.region}`,
+          path: ['deploy', 'loadBalancer', 'targetGroups', i],
+        });
+      }
+    });
     uniqueNames(target.backup ?? [], ctx, ['backup']);
 
     target.deploy?.healthGate.probes.forEach((probe, i) => {
@@ -713,16 +1068,8 @@ export const targetSchema = z
           path: ['deploy', 'snapshotBeforeDeploy', 'rdsInstance'],
         });
       }
-      (target.backup ?? []).forEach((job, i) => {
-        if (job.type === 'ebs-snapshot') {
-          ctx.addIssue({
-            code: 'custom',
-            message: 'EBS snapshots need ec2 hosts',
-            path: ['backup', i, 'type'],
-          });
-        }
-      });
     }
+    checkBackups(target, ctx);
     const dumps = new Set((target.backup ?? []).filter((b) => b.type === 'dump').map((b) => b.name));
     for (const [runbookName, rb] of Object.entries(target.recovery ?? {})) {
       uniqueNames(rb.steps, ctx, ['recovery', runbookName, 'steps']);
@@ -813,6 +1160,8 @@ export type Target = z.output<typeof targetSchema>;
 export type Hosts = Target['hosts'];
 export type Probe = z.output<typeof probeSchema>;
 export type BackupJob = z.output<typeof backupJobSchema>;
+export type BackupRetention = BackupJob['retention'];
+export type DumpBackupJob = Extract<BackupJob, { type: 'dump' }>;
 export type DeployStep = z.output<typeof stepSchema>;
 export type Runbook = z.output<typeof runbook>;
 export type RunbookStep = z.output<typeof runbookStep>;

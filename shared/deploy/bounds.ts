@@ -55,9 +55,16 @@ export function assumedBatches(plan: Pick<DeployPlan, 'batchSize'>, hostCount?: 
 export function runBoundSeconds(plan: DeployPlan, batches: number): number {
   const gate = plan.healthGate.timeoutSeconds + LOOP_SLACK_SECONDS;
   const command = (seconds: number) => seconds + COMMAND_DELIVERY_MARGIN_SECONDS + LOOP_SLACK_SECONDS;
-  const batch = command(plan.deployTimeoutSeconds) + gate;
-  const rollback = command(plan.rollbackTimeoutSeconds) + gate;
-  return RUN_OVERHEAD_SECONDS + batches * batch + rollback;
+  const batch = command(plan.deployTimeoutSeconds) + gate + loadBalancerSeconds(plan);
+  const rollback = command(plan.rollbackTimeoutSeconds) + gate + loadBalancerSeconds(plan);
+  const verify = plan.verifyTimeoutSeconds === undefined ? 0 : command(plan.verifyTimeoutSeconds);
+  return RUN_OVERHEAD_SECONDS + verify + batches * batch + rollback;
+}
+
+/** Seconds a batch may wait on its load balancer: the drain and the registration, to their deadlines. */
+function loadBalancerSeconds(plan: DeployPlan): number {
+  const lb = plan.loadBalancer;
+  return lb ? lb.drainTimeoutSeconds + lb.healthyTimeoutSeconds + 2 * LOOP_SLACK_SECONDS : 0;
 }
 
 /**
@@ -92,6 +99,7 @@ export function batchLeaseSeconds(plan: DeployPlan): number {
       gate +
       command(plan.rollbackTimeoutSeconds) +
       gate +
+      2 * loadBalancerSeconds(plan) +
       LEASE_MARGIN_SECONDS,
   );
 }

@@ -49,6 +49,10 @@ export const deployPlanSummarySchema = z.strictObject({
   maxErrors: countOrPercent,
   snapshot: z.strictObject({ enabled: z.boolean(), ebs: z.boolean(), rdsInstance: z.string().optional() }),
   healthGate: healthGateSchema,
+  /** Whether the target declares verify steps, run on every host before any host changes. */
+  verify: z.boolean(),
+  /** Whether the target names load balancer target groups, which each batch leaves while it deploys. */
+  loadBalancer: z.boolean(),
   deployTimeoutSeconds: z.number().int().positive(),
   rollbackTimeoutSeconds: z.number().int().positive(),
   lockTtlSeconds: z.number().int().positive(),
@@ -82,6 +86,10 @@ export type ResolveHostsInput = z.infer<typeof resolveHostsInputSchema>;
 export const batchSchema = z.strictObject({
   index: z.number().int().nonnegative(),
   hosts: z.array(hostRefSchema).min(1),
+  /** Index of the batch's first host among all the hosts of the run. */
+  offset: z.number().int().nonnegative().optional(),
+  /** Hosts in the whole run. */
+  hostCount: z.number().int().positive().optional(),
 });
 export type Batch = z.infer<typeof batchSchema>;
 export const resolvedHostsSchema = z.strictObject({
@@ -107,7 +115,7 @@ export const snapshotsSchema = z.strictObject({
 export type SnapshotsTaken = z.infer<typeof snapshotsSchema>;
 
 // ── send-command / poll-command ─────────────────────────────────────────────────────────────────
-export const phaseSchema = z.enum(['deploy', 'rollback']);
+export const phaseSchema = z.enum(['verify', 'deploy', 'rollback']);
 export type Phase = z.infer<typeof phaseSchema>;
 
 export const sendCommandInputSchema = z.strictObject({
@@ -118,6 +126,10 @@ export const sendCommandInputSchema = z.strictObject({
   hosts: z.array(hostRefSchema).min(1),
   batchIndex: z.number().int().nonnegative().optional(),
   maxErrors: countOrPercent.optional(),
+  /** Index of the first of these hosts among all the hosts of the run (0 when omitted). */
+  hostOffset: z.number().int().nonnegative().optional(),
+  /** Hosts in the whole run (these hosts when omitted). */
+  hostCount: z.number().int().positive().optional(),
   /** When the run started (`$$.Execution.StartTime`): a retried send looks for its command since then. */
   startedAt: z.string().optional(),
 });
@@ -206,6 +218,38 @@ export const checkHealthInputSchema = z.strictObject({
 });
 export type CheckHealthInput = z.infer<typeof checkHealthInputSchema>;
 
+// ── drain-targets / register-targets ────────────────────────────────────────────────────────────
+/** A host not yet in the wanted state in a target group. */
+export const pendingTargetSchema = z.strictObject({
+  targetGroup: z.string(),
+  hostId: z.string(),
+  state: z.string(),
+  reason: z.string().optional(),
+});
+export type PendingTarget = z.infer<typeof pendingTargetSchema>;
+
+/** Where a drain (every host `unused` in every group) or a registration (every host `healthy`) is. */
+export const targetsWaitSchema = z.strictObject({
+  status: z.enum(['starting', 'waiting', 'done', 'timed-out']),
+  rounds: z.number().int().nonnegative(),
+  /** ISO time after which the wait fails; set by the first call. */
+  deadline: z.string().optional(),
+  /** Hosts not yet there after the last round (at most {@link MAX_REPORTED_FAILURES}); the count says how many. */
+  pending: z.array(pendingTargetSchema).optional(),
+  pendingCount: z.number().int().nonnegative().optional(),
+});
+export type TargetsWait = z.infer<typeof targetsWaitSchema>;
+
+/** The state a drain or a registration starts from (in the Map's ItemSelector and in the rollback plan). */
+export const INITIAL_TARGETS_WAIT: TargetsWait = { status: 'starting', rounds: 0 };
+
+export const targetsInputSchema = z.strictObject({
+  target: targetName,
+  hosts: z.array(hostRefSchema).min(1),
+  wait: targetsWaitSchema,
+});
+export type TargetsInput = z.infer<typeof targetsInputSchema>;
+
 // ── plan-rollback ───────────────────────────────────────────────────────────────────────────────
 /**
  * A failure record in the state: what a `Catch` puts there (`Cause` a string), or what a Record…
@@ -249,9 +293,14 @@ export type BatchFailed = z.infer<typeof batchFailedSchema>;
 export const rollbackPlanSchema = z.strictObject({
   /** Every host of every batch that was started, in order. */
   hosts: z.array(hostRefSchema).min(1),
+  /** Hosts in the whole run (for `STEPOPS_HOST_COUNT`). */
+  hostCount: z.number().int().positive(),
   batchesTouched: z.number().int().positive(),
   failure: batchFailureSchema,
   gate: gateStateSchema,
+  /** The rollback's drain and registration of its hosts (target groups), from their start. */
+  drain: targetsWaitSchema,
+  register: targetsWaitSchema,
 });
 export type RollbackPlan = z.infer<typeof rollbackPlanSchema>;
 

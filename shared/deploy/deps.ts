@@ -48,7 +48,15 @@ export class MissingCapabilityError extends Error {
   }
 }
 
-const CAPABILITIES = ['commands', 'hosts', 'snapshots', 'notifier', 'leases', 'probes'] as const;
+const CAPABILITIES = [
+  'commands',
+  'hosts',
+  'snapshots',
+  'notifier',
+  'leases',
+  'probes',
+  'loadBalancer',
+] as const;
 
 /**
  * The real dependencies with only the given capabilities: the target registry, the drivers made by

@@ -14,22 +14,39 @@ import {
   gateStateSchema,
   type HostFailure,
   type RunOutcome,
+  type TargetsWait,
+  targetsWaitSchema,
 } from './contracts.ts';
 
 /** Tasks before the batches: a failure there ends the run without a rollback. */
-export const PRE_DEPLOY_STATES = ['PlanDeploy', 'AcquireLock', 'ResolveHosts', 'CreateSnapshots'] as const;
+export const PRE_DEPLOY_STATES = [
+  'PlanDeploy',
+  'AcquireLock',
+  'ResolveHosts',
+  'SendVerifyCommand',
+  'WaitForVerify',
+  'CreateSnapshots',
+] as const;
 /** The Map state running the batches; its failure starts the rollback. */
 export const BATCHES_STATE = 'DeployBatches';
 /** States of the rollback path; a failure there means the rollback failed. */
 export const ROLLBACK_STATES = [
   'PlanRollback',
+  'DrainRollbackTargets',
   'SendRollbackCommand',
   'WaitForRollback',
   'CheckHealthAfterRollback',
+  'RegisterRollbackTargets',
 ] as const;
 export const RELEASE_STATE = 'ReleaseLock';
 /** The states of a batch, in order; a failure record is keyed by one of them. */
-export const BATCH_STATES = ['SendDeployCommand', 'WaitForDeploy', 'CheckHealth'] as const;
+export const BATCH_STATES = [
+  'DrainTargets',
+  'SendDeployCommand',
+  'WaitForDeploy',
+  'CheckHealth',
+  'RegisterTargets',
+] as const;
 /** The error of a batch whose failure could not be described (its cause is not a {@link BatchFailure}). */
 export const BATCH_FAILED_ERROR = 'BatchFailedError';
 
@@ -97,6 +114,21 @@ function gateFailure(state: string, gate: GateState): Omit<BatchFailure, 'batchI
   };
 }
 
+/** Reads a drain or registration that ran out of time (`TargetsNotDrainedError`, `TargetsNotHealthyError`). */
+function targetsFailure(state: string, error: string, wait: TargetsWait): Omit<BatchFailure, 'batchIndex'> {
+  const pending = wait.pending ?? [];
+  const what = error === 'TargetsNotDrainedError' ? 'did not drain from' : 'did not become healthy in';
+  const hosts = pending
+    .map((p) => `${p.hostId} ${p.state}${p.reason ? ` (${p.reason})` : ''} in ${p.targetGroup}`)
+    .join('; ');
+  return {
+    state,
+    error,
+    message: `${wait.pendingCount ?? pending.length} host(s) ${what} the load balancer's target groups after ${wait.rounds} round(s)${wait.deadline ? ` by ${wait.deadline}` : ''}${hosts ? `: ${hosts}` : ''}`,
+    ...(pending[0] ? { host: pending[0].hostId } : {}),
+  };
+}
+
 /**
  * Describes one failure record (`{ Error, Cause }` as a `Catch` or a Record… Pass wrote it).
  *
@@ -113,6 +145,10 @@ export function describeFailure(state: string, failure: CaughtError): Omit<Batch
   if (failure.Error === 'HealthGateFailedError') {
     const gate = gateStateSchema.safeParse(cause);
     if (gate.success) return gateFailure(state, gate.data);
+  }
+  if (failure.Error === 'TargetsNotDrainedError' || failure.Error === 'TargetsNotHealthyError') {
+    const wait = targetsWaitSchema.safeParse(cause);
+    if (wait.success) return targetsFailure(state, failure.Error, wait.data);
   }
   const lambda = parseLambdaCause(failure.Cause);
   return {

@@ -3,7 +3,7 @@
  */
 import type { Target } from '../config/schema.ts';
 import { InvalidInputError } from '../errors.ts';
-import { renderScript, validateRef } from '../shell/script.ts';
+import { hostScriptOptions, type RunHosts, renderScript, validateRef } from '../shell/script.ts';
 
 /** Seconds added to a script's step timeouts for the wrapper itself. */
 const SCRIPT_MARGIN_SECONDS = 30;
@@ -15,6 +15,9 @@ export interface DeployPlan {
   runId: string;
   deployScript: string;
   rollbackScript: string;
+  /** The checks run on every host before any host changes; absent when the target declares none. */
+  verifyScript?: string;
+  verifyTimeoutSeconds?: number;
   /** Seconds the deploy script may run on a host: its steps' timeouts plus a margin. */
   deployTimeoutSeconds: number;
   rollbackTimeoutSeconds: number;
@@ -23,27 +26,27 @@ export interface DeployPlan {
   /** Failed hosts a batch tolerates: a count or a percentage of the batch. */
   maxErrors: number | string;
   snapshot: { ebs: boolean; rdsInstance?: string };
+  /** Target groups each batch leaves while it deploys, and how long to wait to drain and to be healthy. */
+  loadBalancer?: { targetGroups: string[]; drainTimeoutSeconds: number; healthyTimeoutSeconds: number };
   healthGate: { probes: string[]; timeoutSeconds: number; intervalSeconds: number; successes: number };
 }
 
 /**
- * Plans a deploy: validates the ref and renders the deploy and rollback scripts exactly as the
- * hosts will run them.
+ * Plans a deploy: validates the ref and renders the verify, deploy and rollback scripts exactly as
+ * the hosts will run them. With the hosts a script is sent to, each host sets its
+ * `STEPOPS_HOST_INDEX` and `STEPOPS_HOST_COUNT`, and run-once steps run on host 0 only.
  *
  * @example
  * const plan = planDeploy(await loadTarget('demo'), 'v2', 'run-1');
  * console.log(plan.deployScript);
  * @throws InvalidInputError when the target has no deploy section or the ref is invalid
  */
-export function planDeploy(target: Target, ref: string, runId: string): DeployPlan {
+export function planDeploy(target: Target, ref: string, runId: string, hosts?: RunHosts): DeployPlan {
   const deploy = target.deploy;
   if (!deploy) throw new InvalidInputError(`target "${target.name}" has no deploy section`);
   validateRef(ref);
   const env = { TARGET: target.name, REF: ref, RUN_ID: runId };
-  const hostOptions =
-    target.hosts.type === 'ec2'
-      ? { workingDirectory: target.hosts.workingDirectory, user: target.hosts.user }
-      : {};
+  const hostOptions = { ...hostScriptOptions(target.hosts), ...(hosts ? { hosts } : {}) };
   const sum = (steps: readonly { timeout: number }[]) =>
     steps.reduce((total, step) => total + step.timeout, SCRIPT_MARGIN_SECONDS);
   return {
@@ -62,6 +65,17 @@ export function planDeploy(target: Target, ref: string, runId: string): DeployPl
       steps: deploy.rollback,
       ...hostOptions,
     }),
+    ...(deploy.verify
+      ? {
+          verifyScript: renderScript({
+            title: `verify ${target.name} ${ref}`,
+            env,
+            steps: deploy.verify,
+            ...hostOptions,
+          }),
+          verifyTimeoutSeconds: sum(deploy.verify),
+        }
+      : {}),
     deployTimeoutSeconds: sum(deploy.steps),
     rollbackTimeoutSeconds: sum(deploy.rollback),
     batchSize: deploy.batches.size,
@@ -72,6 +86,15 @@ export function planDeploy(target: Target, ref: string, runId: string): DeployPl
         ? { rdsInstance: deploy.snapshotBeforeDeploy.rdsInstance }
         : {}),
     },
+    ...(deploy.loadBalancer
+      ? {
+          loadBalancer: {
+            targetGroups: deploy.loadBalancer.targetGroups,
+            drainTimeoutSeconds: deploy.loadBalancer.drainTimeout,
+            healthyTimeoutSeconds: deploy.loadBalancer.healthyTimeout,
+          },
+        }
+      : {}),
     healthGate: {
       probes: deploy.healthGate.probes,
       timeoutSeconds: deploy.healthGate.timeout,

@@ -2,6 +2,7 @@
  * The logic of each task of the deploy workflow, one function per Lambda. Handlers in
  * `functions/<name>/handler.ts` only parse the input and call these with the real dependencies.
  */
+import { refuseUnfilledDeploy } from '../config/load.ts';
 import type { Target } from '../config/schema.ts';
 import { hostSelector } from '../drivers/index.ts';
 import { tail } from '../drivers/output.ts';
@@ -15,6 +16,7 @@ import {
 } from '../errors.ts';
 import { rejectionReason } from '../health/failure.ts';
 import { probeRoundSeconds, runProbeRound } from '../health/round.ts';
+import type { RunHosts } from '../shell/script.ts';
 import {
   ASSUMED_BATCHES_FOR_COUNT,
   batchLeaseSeconds,
@@ -35,6 +37,7 @@ import {
   deployRequestSchema,
   type GateState,
   INITIAL_GATE,
+  INITIAL_TARGETS_WAIT,
   type LockInfo,
   MAX_REPORTED_FAILURES,
   type NotifyInput,
@@ -67,7 +70,7 @@ export const LONG_POLL_MAX_MS = 50_000;
 export const LONG_POLL_SAFETY_MS = 10_000;
 /** First and longest pause between two command status reads. */
 export const COMMAND_POLL_FIRST_MS = 250;
-export const COMMAND_POLL_MAX_MS = 1_000;
+export const COMMAND_POLL_MAX_MS = 500;
 /** How far back a retried send looks for its command when the run's start is not known. */
 const IDEMPOTENCY_WINDOW_MS = 3_600_000;
 
@@ -95,9 +98,10 @@ function planFor(
   target: string,
   ref: string,
   runId: string,
+  hosts?: RunHosts,
 ): { target: Target; plan: DeployPlan } {
   const found = deps.findTarget(target);
-  return { target: found, plan: planDeploy(found, ref, runId) };
+  return { target: found, plan: planDeploy(found, ref, runId, hosts) };
 }
 
 /**
@@ -114,8 +118,11 @@ export function leaseTtlSeconds(plan: DeployPlan): number {
     typeof size === 'string'
       ? Math.ceil(100 / Math.max(1, Number.parseInt(size, 10)))
       : ASSUMED_BATCHES_FOR_COUNT;
-  const perBatch = plan.deployTimeoutSeconds + plan.healthGate.timeoutSeconds;
-  const rollback = plan.rollbackTimeoutSeconds + plan.healthGate.timeoutSeconds;
+  const lb = plan.loadBalancer
+    ? plan.loadBalancer.drainTimeoutSeconds + plan.loadBalancer.healthyTimeoutSeconds
+    : 0;
+  const perBatch = plan.deployTimeoutSeconds + plan.healthGate.timeoutSeconds + lb;
+  const rollback = plan.rollbackTimeoutSeconds + plan.healthGate.timeoutSeconds + lb;
   return Math.min(MAX_LEASE_SECONDS, batches * perBatch + rollback + LEASE_MARGIN_SECONDS);
 }
 
@@ -134,6 +141,8 @@ export function planDeployStep(input: PlanDeployInput, deps: DeployDeps): Deploy
   }
   const { target: name, ref, reason, requestedBy } = request.data;
   const { target, plan } = planFor(deps, name, ref, input.runId);
+  // A marker never reaches AWS (an RDS snapshot of "<unfilled: …>"): refused before the lease.
+  refuseUnfilledDeploy(target);
   const snapshot = plan.snapshot;
   return {
     target: target.name,
@@ -149,6 +158,8 @@ export function planDeployStep(input: PlanDeployInput, deps: DeployDeps): Deploy
       ...(snapshot.rdsInstance ? { rdsInstance: snapshot.rdsInstance } : {}),
     },
     healthGate: plan.healthGate,
+    verify: plan.verifyScript !== undefined,
+    loadBalancer: plan.loadBalancer !== undefined,
     deployTimeoutSeconds: plan.deployTimeoutSeconds,
     rollbackTimeoutSeconds: plan.rollbackTimeoutSeconds,
     lockTtlSeconds: leaseTtlSeconds(plan),
@@ -215,7 +226,12 @@ export async function resolveHostsStep(input: ResolveHostsInput, deps: DeployDep
       `no host of target "${target.name}" can take commands: none of the ${what} is running with an online SSM agent`,
     );
   }
-  const batches = splitIntoBatches(hosts, input.batchSize).map((batch, index) => ({ index, hosts: batch }));
+  let offset = 0;
+  const batches = splitIntoBatches(hosts, input.batchSize).map((batch, index) => {
+    const item = { index, hosts: batch, offset, hostCount: hosts.length };
+    offset += batch.length;
+    return item;
+  });
   if (input.runTimeoutSeconds !== undefined) {
     const bound = runBoundSeconds(planDeploy(target, 'HEAD', input.runId), batches.length);
     if (bound > input.runTimeoutSeconds) {
@@ -302,11 +318,24 @@ async function renewLease(
  * await sendCommandStep({ target: 'demo', ref: 'v2', runId: 'r1', phase: 'deploy', hosts }, deps) // { commandId: '…', … }
  */
 export async function sendCommandStep(input: SendCommandInput, deps: DeployDeps): Promise<CommandSent> {
-  const { target, plan } = planFor(deps, input.target, input.ref, input.runId);
+  const runHosts = {
+    ids: input.hosts.map((h) => h.id),
+    first: input.hostOffset ?? 0,
+    count: input.hostCount ?? input.hosts.length,
+  };
+  const { target, plan } = planFor(deps, input.target, input.ref, input.runId, runHosts);
   const deploy = input.phase === 'deploy';
   await renewLease(target, input.runId, batchLeaseSeconds(plan), deps);
   const batch = input.batchIndex === undefined ? '' : ` batch ${input.batchIndex + 1}`;
-  const timeoutSeconds = deploy ? plan.deployTimeoutSeconds : plan.rollbackTimeoutSeconds;
+  const [script, timeoutSeconds] =
+    input.phase === 'verify'
+      ? [plan.verifyScript, plan.verifyTimeoutSeconds]
+      : deploy
+        ? [plan.deployScript, plan.deployTimeoutSeconds]
+        : [plan.rollbackScript, plan.rollbackTimeoutSeconds];
+  if (script === undefined || timeoutSeconds === undefined) {
+    throw new InvalidInputError(`target "${target.name}" declares no ${input.phase} steps`);
+  }
   const now = deps.now();
   const since =
     input.startedAt && !Number.isNaN(Date.parse(input.startedAt))
@@ -314,7 +343,7 @@ export async function sendCommandStep(input: SendCommandInput, deps: DeployDeps)
       : new Date(now - IDEMPOTENCY_WINDOW_MS).toISOString();
   const handle = await deps.driversFor(target).commands.send({
     hosts: input.hosts,
-    script: deploy ? plan.deployScript : plan.rollbackScript,
+    script,
     timeoutSeconds,
     ...(target.hosts.type === 'ec2' ? { workingDirectory: target.hosts.workingDirectory } : {}),
     comment: `stepops ${input.phase} ${target.name} ${input.ref}${batch} run ${input.runId}`.slice(0, 100),
@@ -352,7 +381,7 @@ export async function pollCommandStep(
   const { commands } = deps.driversFor(target);
   const { command } = input;
   const total = command.hosts.length;
-  const allowedErrors = command.phase === 'rollback' ? 0 : resolveCount(input.maxErrors ?? 0, total, 0);
+  const allowedErrors = command.phase !== 'deploy' ? 0 : resolveCount(input.maxErrors ?? 0, total, 0);
   const budgetEnd = deps.now() + Math.max(0, Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
   const deadline = Date.parse(command.deadline);
   if (Number.isNaN(deadline))
@@ -529,11 +558,15 @@ export function describeBatchFailureStep(input: DescribeBatchFailureInput): Batc
 export function planRollbackStep(input: PlanRollbackInput): RollbackPlan {
   const failure = describeBatchFailure(input.failure);
   const touched = touchedBatches(input.batches, failure.batchIndex);
+  const hosts = touched.flatMap((b) => b.hosts);
   return {
-    hosts: touched.flatMap((b) => b.hosts),
+    hosts,
+    hostCount: input.batches[0]?.hostCount ?? input.batches.reduce((n, b) => n + b.hosts.length, 0),
     batchesTouched: touched.length,
     failure,
     gate: INITIAL_GATE,
+    drain: INITIAL_TARGETS_WAIT,
+    register: INITIAL_TARGETS_WAIT,
   };
 }
 

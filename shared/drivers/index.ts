@@ -10,12 +10,14 @@ import type { Target } from '../config/schema.ts';
 import { commandRunnerFor } from './commands.ts';
 import { hostDirectoryFor } from './hosts.ts';
 import { leaseStoreFor } from './leases.ts';
+import { loadBalancerFor } from './load-balancers.ts';
 import { notifierFor } from './notifier.ts';
 import type { DriversOptions } from './options.ts';
 import type {
   CommandRunner,
   HostDirectory,
   LeaseStore,
+  LoadBalancer,
   Notifier,
   ProbeRunner,
   SnapshotService,
@@ -26,6 +28,7 @@ import { snapshotServiceFor } from './snapshots.ts';
 export { commandRunnerFor } from './commands.ts';
 export { hostDirectoryFor } from './hosts.ts';
 export { leaseStoreFor } from './leases.ts';
+export { loadBalancerFor } from './load-balancers.ts';
 export { fallbackNotifierFor, notifierFor } from './notifier.ts';
 export type { AwsResourceNames, DriversOptions } from './options.ts';
 export { alertsTopicArn, awsResourceNames, hostSelector } from './options.ts';
@@ -42,6 +45,7 @@ export interface Drivers {
   notifier: Notifier;
   leases: LeaseStore;
   probes: ProbeRunner;
+  loadBalancer: LoadBalancer;
 }
 
 /**
@@ -63,5 +67,6 @@ export function driversFor(target: Target, options: DriversOptions = {}): Driver
     notifier: notifierFor(target, options),
     leases: leaseStoreFor(target, options),
     probes: probeRunnerFor(target, options, commands),
+    loadBalancer: loadBalancerFor(target, options),
   };
 }

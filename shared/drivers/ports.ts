@@ -75,7 +75,11 @@ export interface CommandRunner {
 export type HostSelector =
   | { type: 'ec2'; region: string; instanceIds: string[] }
   | { type: 'ec2'; region: string; tags: Record<string, string> }
-  | { type: 'local'; directory: string };
+  | {
+      type: 'local';
+      /** One directory, or several: one host each, in this order. */
+      directory: string | string[];
+    };
 
 /** Finds the hosts a target runs on, keeping only those that can take commands now. */
 export interface HostDirectory {
@@ -202,6 +206,236 @@ export interface RecoveryStarter {
 /** Reads who holds a lease, without taking it. */
 export interface LeaseReader {
   holder(key: string): Promise<Lease | undefined>;
+}
+
+/** The health of one host in one load balancer target group, as ELBv2 reports it. */
+export interface TargetHealthResult {
+  targetGroup: string;
+  hostId: string;
+  /** `initial`, `healthy`, `unhealthy`, `unused` (not registered), `draining`, `unavailable`, … */
+  state: string;
+  /** ELBv2's reason code, e.g. `Target.DeregistrationInProgress`, `Target.NotRegistered`. */
+  reason?: string;
+  description?: string;
+}
+
+/**
+ * Load balancer target groups the hosts serve in (ALB/NLB target groups in AWS, a file locally):
+ * a batch leaves them while it deploys and joins them again once healthy.
+ */
+export interface LoadBalancer {
+  /** Starts removing the hosts from the group (connections drain); hosts not registered are fine. */
+  deregister(targetGroup: string, hosts: HostRef[]): Promise<void>;
+  /** Adds the hosts to the group (health checks start). */
+  register(targetGroup: string, hosts: HostRef[]): Promise<void>;
+  /** The state of each host in the group, one result per host, in order. */
+  health(targetGroup: string, hosts: HostRef[]): Promise<TargetHealthResult[]>;
+}
+
+// ── Backups ─────────────────────────────────────────────────────────────────────────────────────
+
+/** The kinds of copy a backup job makes. */
+export type BackupKind = 'ebs-snapshot' | 'rds-snapshot' | 'aws-backup' | 'dump';
+
+/** Where a copy stands: being made, usable, unusable, or removed by retention. */
+export type CopyOutcome = 'running' | 'good' | 'failed' | 'deleted';
+
+/**
+ * One resource a copy is made of: an EBS snapshot (`snap-…`), an RDS snapshot identifier, an AWS
+ * Backup recovery point ARN, an object key (dumps), or a directory (local snapshots).
+ */
+export interface CopyResource {
+  id: string;
+  region?: string;
+}
+
+/** The outcome of a restore test of one copy. */
+export interface RestoreTestResult {
+  /** ISO time the test finished. */
+  at: string;
+  ok: boolean;
+  /** What was checked, or why it failed (never a secret). */
+  detail: string;
+  runId: string;
+}
+
+/**
+ * One copy in the catalogue: what one run of one backup job made. The key is (target, backup,
+ * runId). The recovery runbooks read it to find the newest good copy of a backup:
+ * `(await catalogue.list(target, backup)).find((e) => e.outcome === 'good')`.
+ */
+export interface CatalogueEntry {
+  target: string;
+  /** The backup job's name in the target file. */
+  backup: string;
+  runId: string;
+  kind: BackupKind;
+  /**
+   * Where the copy is: `s3://bucket/key` or `file:///…` for dumps, `ec2:<region>:snap-…[,snap-…]`,
+   * `rds:<region>:<snapshot id>`, a recovery point ARN, or `dir:///…` for local snapshots.
+   */
+  location: string;
+  resources: CopyResource[];
+  sizeBytes?: number;
+  /** Hex SHA-256 of a dump, as computed on the host before the upload. */
+  sha256?: string;
+  /** ISO times. */
+  startedAt: string;
+  finishedAt?: string;
+  outcome: CopyOutcome;
+  /** Why the copy failed (`failed`), or the retention rule that removed it (`deleted`). */
+  error?: string;
+  /** The copy was found by its tags after a run that did not record it (a crash). */
+  adopted?: boolean;
+  /** The latest restore test of this copy. */
+  restoreTest?: RestoreTestResult;
+  deletedAt?: string;
+}
+
+/** Every copy stepops made, with its outcome (DynamoDB in AWS, a JSON file locally). */
+export interface BackupCatalogue {
+  /** Creates or replaces the entry of (target, backup, runId). */
+  put(entry: CatalogueEntry): Promise<void>;
+  get(target: string, backup: string, runId: string): Promise<CatalogueEntry | undefined>;
+  /** The entries of a target (of one backup when given), newest `startedAt` first. */
+  list(target: string, backup?: string): Promise<CatalogueEntry[]>;
+}
+
+/** What to copy: one run of a snapshot-type job. */
+export type CopyRequest =
+  | {
+      kind: 'ebs-snapshot';
+      hosts: HostRef[];
+      /** Named volumes (`CreateSnapshot` each) instead of every volume of the hosts. */
+      volumes?: string[];
+      region?: string;
+      tags: Record<string, string>;
+      description: string;
+    }
+  | {
+      kind: 'rds-snapshot';
+      region: string;
+      dbInstance?: string;
+      dbCluster?: string;
+      snapshotId: string;
+      tags: Record<string, string>;
+    }
+  | {
+      kind: 'aws-backup';
+      region: string;
+      vault: string;
+      iamRoleArn: string;
+      resourceArns: string[];
+      tags: Record<string, string>;
+      deleteAfterDays?: number;
+      idempotencyToken: string;
+    };
+
+/** A copy once started: its kind and resources (AWS Backup: job ids until the jobs complete). */
+export interface CopyRef {
+  kind: Exclude<BackupKind, 'dump'>;
+  resources: CopyResource[];
+  /** RDS: a cluster snapshot. */
+  cluster?: boolean;
+  /** AWS Backup: the vault the recovery points are in. */
+  vault?: string;
+}
+
+export type CopyState = 'pending' | 'completed' | 'failed';
+
+/** One status read of a copy. */
+export interface CopyStatus {
+  state: CopyState;
+  /** The resources as they are now (AWS Backup: the recovery points once the jobs complete). */
+  resources: CopyResource[];
+  sizeBytes?: number;
+  detail: string;
+}
+
+/** A copy found by its stepops tags, grouped by the run that made it. */
+export interface TaggedCopy {
+  runId: string;
+  resources: CopyResource[];
+  state: CopyState;
+  /** ISO time the copy was started. */
+  createdAt: string;
+  sizeBytes?: number;
+}
+
+/** Which tagged copies to list: a target's backup job in a region (and vault). */
+export interface CopyScope {
+  kind: Exclude<BackupKind, 'dump'>;
+  target: string;
+  backup: string;
+  region?: string;
+  vault?: string;
+  cluster?: boolean;
+}
+
+/** Snapshots and recovery points: start, read, list by tag, delete (EC2, RDS, AWS Backup; directory copies locally). */
+export interface CopyService {
+  start(request: CopyRequest): Promise<CopyRef>;
+  /** One status read; never waits. */
+  status(ref: CopyRef): Promise<CopyStatus>;
+  /** Copies carrying `stepops:target` = target and `stepops:backup` = backup. */
+  listTagged(scope: CopyScope): Promise<TaggedCopy[]>;
+  /** Deletes a copy; refuses one that does not carry the stepops tags of `scope`. */
+  remove(ref: CopyRef, scope: CopyScope): Promise<void>;
+}
+
+/** An object in the dump store. */
+export interface StoredObject {
+  key: string;
+  sizeBytes: number;
+  tags: Record<string, string>;
+  /** ISO time. */
+  lastModified: string;
+}
+
+/** Where dumps go (S3 in AWS, a directory locally). */
+export interface ObjectStore {
+  /**
+   * Where a host puts one object: a presigned `https://` PUT URL valid for `expiresInSeconds`
+   * (the tags signed in, sent as `x-amz-tagging`), or a `file://` path locally.
+   */
+  uploadUrl(
+    bucket: string,
+    key: string,
+    tags: Record<string, string>,
+    expiresInSeconds: number,
+  ): Promise<string>;
+  /** Where a host reads one object: a presigned GET URL, or a `file://` path. */
+  downloadUrl(bucket: string, key: string, expiresInSeconds: number): Promise<string>;
+  /** The object's size and tags, or `undefined` when there is none. */
+  head(bucket: string, key: string): Promise<StoredObject | undefined>;
+  /** Every object under a prefix, with its tags. */
+  list(bucket: string, prefix: string): Promise<StoredObject[]>;
+  remove(bucket: string, key: string): Promise<void>;
+  /** The URI that names an object in the catalogue (`s3://bucket/key`, `file:///…`). */
+  uri(bucket: string, key: string): string;
+}
+
+/** A temporary database restored from a snapshot for a restore test. */
+export interface ScratchDatabase {
+  id: string;
+  region: string;
+}
+
+/** Restore tests of RDS snapshots: restore to a temporary instance, read it, delete it. */
+export interface ScratchDatabases {
+  /** Restores a snapshot to a new instance tagged for stepops; returns it. */
+  restore(request: {
+    region: string;
+    snapshotId: string;
+    cluster?: boolean;
+    instanceId: string;
+    instanceClass: string;
+    tags: Record<string, string>;
+  }): Promise<ScratchDatabase>;
+  /** The instance's status (`creating`, `available`, `failed`, …) and endpoint, or `missing`. */
+  status(db: ScratchDatabase): Promise<{ status: string; endpoint?: string }>;
+  /** Deletes the instance without a final snapshot; refuses one not tagged by stepops. */
+  remove(db: ScratchDatabase): Promise<void>;
 }
 
 // ── recovery ────────────────────────────────────────────────────────────────────────────────────

@@ -140,6 +140,7 @@ export type MapState = StateBase &
     ItemSelector?: JsonObject;
     ItemProcessor: SubMachine & { ProcessorConfig?: { Mode: 'INLINE' } };
     MaxConcurrency?: number;
+    MaxConcurrencyPath?: string;
     ResultSelector?: JsonObject;
     ResultPath?: string | null;
     Retry?: Retrier[];

@@ -64,7 +64,7 @@ export function dockerScript(probe: Pick<DockerProbe, 'containers' | 'requireHea
   return [
     "down=''",
     `for name in ${words(probe.containers)}; do`,
-    `  state=$(docker inspect --format ${shellQuote(format)} -- "$name" 2>/dev/null || echo 'missing none')`,
+    `  if ! state=$(docker inspect --format ${shellQuote(format)} -- "$name" 2>/dev/null); then state='missing none'; fi`,
     '  status=${state%% *}',
     '  health=${state#* }',
     '  if [ "$status" != running ]; then',

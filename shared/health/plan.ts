@@ -4,7 +4,7 @@
  */
 import type { Probe, Target } from '../config/schema.ts';
 import { InvalidInputError } from '../errors.ts';
-import { renderScript, shellQuote } from '../shell/script.ts';
+import { hostScriptOptions, renderScript, shellQuote } from '../shell/script.ts';
 import { asCommandProbe, describeHostCheck, isHostCheck } from './host-checks.ts';
 import { isHostSideProbe, renderHostProbeBatch } from './host-probes.ts';
 
@@ -175,10 +175,7 @@ export function renderProbeScript(target: Target, probe: Probe): string | undefi
   else if (isHostCheck(probe)) body = asCommandProbe(probe).script;
   else if (probe.type === 'http' && probe.from === 'host') body = hostHttpCommand(probe);
   else return undefined;
-  const hostOptions =
-    target.hosts.type === 'ec2'
-      ? { workingDirectory: target.hosts.workingDirectory, user: target.hosts.user }
-      : {};
+  const hostOptions = hostScriptOptions(target.hosts);
   return renderScript({
     title: `probe ${target.name} ${probe.name}`,
     env: { TARGET: target.name, PROBE: probe.name },

@@ -125,7 +125,8 @@ export async function httpProbe(probe: HttpProbe, options: HttpProbeOptions = {}
       headers: { 'user-agent': 'stepops-probe' },
     });
     status = response.status;
-    if (probe.bodyContains !== undefined || probe.jsonField !== undefined) body = await readBody(response);
+    if (probe.bodyContains !== undefined || probe.bodyMatches !== undefined || probe.jsonField !== undefined)
+      body = await readBody(response);
     else await response.body?.cancel();
   } catch (error) {
     if (isTimeout(error)) return fail(`timed out after ${probe.timeout} s`);
@@ -273,6 +274,19 @@ function byRegion(hosts: HostRef[]): Map<string, string[]> {
   return regions;
 }
 
+/** Instance ids one `DescribeInstanceStatus` call accepts. */
+export const DESCRIBE_INSTANCE_STATUS_MAX_IDS = 100;
+
+/** The ids of each region in slices of at most `size`: one API call each. */
+function inSlices(regions: Map<string, string[]>, size: number): [string, string[]][] {
+  return [...regions].flatMap(([region, ids]) =>
+    Array.from({ length: Math.ceil(ids.length / size) }, (_, i): [string, string[]] => [
+      region,
+      ids.slice(i * size, (i + 1) * size),
+    ]),
+  );
+}
+
 function notEc2(probe: string, host: HostRef): ProbeResult {
   return { probe, host: host.id, ok: false, detail: `needs an ec2 host; ${host.id} is ${host.kind}` };
 }
@@ -289,7 +303,7 @@ export async function ec2StatusProbe(
   client: (region: string) => EC2Client = ec2Client,
 ): Promise<ProbeResult[]> {
   const found = new Map<string, ProbeResult>();
-  for (const [region, ids] of byRegion(hosts)) {
+  for (const [region, ids] of inSlices(byRegion(hosts), DESCRIBE_INSTANCE_STATUS_MAX_IDS)) {
     let output: DescribeInstanceStatusCommandOutput;
     try {
       output = await client(region).send(

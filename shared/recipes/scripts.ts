@@ -4,20 +4,69 @@
  */
 import { shellQuote } from '../shell/script.ts';
 
-/** Fetches and checks out exactly `$STEPOPS_REF`, recording the commit it replaces. */
+/**
+ * Sets `record` to the file where this run keeps the commit it replaced on this host: one file per
+ * run, inside the git directory (so it is never part of the checkout), named by the run id.
+ */
+const RUN_RECORD = `record_dir="$(git rev-parse --git-dir)/stepops-runs"
+record="$record_dir/$(printf '%s' "$STEPOPS_RUN_ID" | tr -c 'A-Za-z0-9._-' '_')"`;
+
+/** Resolves `$STEPOPS_REF` to a commit: a branch as origin has it now, a tag or a commit as it is. */
+const RESOLVE_REF = `commit=$(git rev-parse --verify --quiet "refs/remotes/origin/\${STEPOPS_REF}^{commit}" ||
+  git rev-parse --verify --quiet "\${STEPOPS_REF}^{commit}") || {
+  echo "ref \\"$STEPOPS_REF\\" is not a branch, tag or commit of origin" >&2
+  exit 1
+}`;
+
+/**
+ * Verifies that `$STEPOPS_REF` names a commit of origin, changing nothing but the remote-tracking
+ * refs: a `deploy.verify` step, so that a mistyped ref fails before any host changes.
+ */
+export const verifyRef = `git fetch --tags --force --prune origin
+${RESOLVE_REF}
+echo "$STEPOPS_REF is $commit; this host is at $(git rev-parse HEAD)"`;
+
+/**
+ * Fetches and checks out exactly `$STEPOPS_REF`. Before it changes anything it records the commit
+ * it replaces for this run (what {@link checkoutPrevious} returns to), and in `.stepops-previous`
+ * the commit the last deploy replaced (what {@link checkoutLastReplaced} returns to). Records of
+ * runs older than 30 days are removed.
+ */
 export const checkoutRef = `git fetch --tags --force --prune origin
-# A branch deploys its tip on origin; a tag or a commit deploys as it is.
-commit=$(git rev-parse --verify --quiet "refs/remotes/origin/\${STEPOPS_REF}^{commit}" ||
-  git rev-parse --verify "\${STEPOPS_REF}^{commit}")
+${RESOLVE_REF}
 current=$(git rev-parse HEAD)
+${RUN_RECORD}
+mkdir -p "$record_dir"
+find "$record_dir" -type f -mtime +30 -delete
+# A command sent again in the same run keeps what the run found first.
+if [ ! -s "$record" ]; then
+  printf '%s\n' "$current" > "$record"
+fi
 if [ "$current" != "$commit" ]; then
-  printf '%s\\n' "$current" > .stepops-previous
+  printf '%s\n' "$current" > .stepops-previous
 fi
 git checkout --force --detach "$commit"
 echo "checked out $commit for $STEPOPS_REF (run $STEPOPS_RUN_ID)"`;
 
-/** Checks out the commit recorded by the last deploy (the last good version). */
-export const checkoutPrevious = `if [ ! -s .stepops-previous ]; then
+/**
+ * The rollback of a deploy: returns to the commit this run recorded before its checkout. A host
+ * where this run recorded nothing (it failed before its checkout) was not changed by it and stays
+ * as it is: a rollback never acts on what an earlier run recorded.
+ */
+export const checkoutPrevious = `${RUN_RECORD}
+if [ ! -s "$record" ]; then
+  echo "run $STEPOPS_RUN_ID changed no checkout on this host: staying at $(git rev-parse HEAD)"
+  exit 0
+fi
+previous=$(cat "$record")
+git checkout --force --detach "$previous"
+echo "returned to $previous, the commit run $STEPOPS_RUN_ID replaced"`;
+
+/**
+ * For recovery runbooks: checks out the commit the last deploy replaced (`.stepops-previous`), the
+ * last good version when the live one is bad.
+ */
+export const checkoutLastReplaced = `if [ ! -s .stepops-previous ]; then
   echo "no .stepops-previous: nothing recorded to return to" >&2
   exit 1
 fi

@@ -3,6 +3,8 @@
  * (the catalogue records every copy stepops made, newest first, with its outcome).
  */
 import type { Target } from '../config/schema.ts';
+import { S3DumpLocator } from '../drivers/aws/s3-dump-locator.ts';
+import { backupCatalogueFor } from '../drivers/catalogue.ts';
 import type { DumpLocator } from './deps.ts';
 
 /** One copy as the catalogue lists it (the fields a restore needs). */
@@ -44,4 +46,19 @@ export class CatalogueDumpLocator implements DumpLocator {
     const at = good.finishedAt ?? good.startedAt;
     return { uri: good.location, ...(at ? { at } : {}) };
   }
+}
+
+/**
+ * Where a target's dumps are looked up: the backup catalogue (the stage's table when
+ * `STEPOPS_BACKUP_TABLE` names it, the local catalogue file for local hosts); without a table, an
+ * `ec2` target's dump prefix in S3, newest object first.
+ *
+ * @example
+ * const dump = await dumpLocatorFor(target).newestDump(target, 'database');
+ */
+export function dumpLocatorFor(target: Target, env: NodeJS.ProcessEnv = process.env): DumpLocator {
+  if (env.STEPOPS_BACKUP_TABLE || target.hosts.type === 'local') {
+    return new CatalogueDumpLocator(backupCatalogueFor({}, env));
+  }
+  return new S3DumpLocator();
 }

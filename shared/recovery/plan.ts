@@ -7,7 +7,7 @@
 import { describeHosts, dumpPrefix } from '../backup/plan.ts';
 import type { RunbookStep, Target } from '../config/schema.ts';
 import { InvalidInputError } from '../errors.ts';
-import { renderScript, shellQuote } from '../shell/script.ts';
+import { hostScriptOptions, renderScript, shellQuote } from '../shell/script.ts';
 
 /** Seconds added to a script's step timeout for the wrapper itself. */
 const SCRIPT_MARGIN_SECONDS = 30;
@@ -68,7 +68,7 @@ export function paramEnvName(name: string): string {
  *
  * @example
  * restartCommand({ manager: 'systemd', services: ['nginx'] }, 'ubuntu')
- * // "sudo systemctl restart 'nginx'\nsudo systemctl is-active --quiet 'nginx'"
+ * // "sudo systemctl restart -- 'nginx'\nsudo systemctl is-active --quiet -- 'nginx'"
  */
 export function restartCommand(
   step: { manager: 'systemd' | 'pm2' | 'docker-compose'; services: readonly string[]; composeFile?: string },
@@ -79,15 +79,15 @@ export function restartCommand(
     case 'systemd': {
       const sudo = user && user !== 'root' ? 'sudo ' : '';
       return [
-        `${sudo}systemctl restart ${services}`,
-        ...step.services.map((s) => `${sudo}systemctl is-active --quiet ${shellQuote(s)}`),
+        `${sudo}systemctl restart -- ${services}`,
+        ...step.services.map((s) => `${sudo}systemctl is-active --quiet -- ${shellQuote(s)}`),
       ].join('\n');
     }
     case 'pm2':
       return `pm2 restart ${services} --update-env\npm2 save`;
     case 'docker-compose': {
       const file = step.composeFile ? ` -f ${shellQuote(step.composeFile)}` : '';
-      return `docker compose${file} restart ${services}`;
+      return `docker compose${file} restart -- ${services}`;
     }
   }
 }
@@ -198,10 +198,7 @@ export function planRecovery(
       `target "${target.name}" has no runbook "${runbookName}" (runbooks: ${known.join(', ') || 'none'})`,
     );
   }
-  const hostOptions =
-    target.hosts.type === 'ec2'
-      ? { workingDirectory: target.hosts.workingDirectory, user: target.hosts.user }
-      : {};
+  const hostOptions = hostScriptOptions(target.hosts);
   const user = target.hosts.type === 'ec2' ? target.hosts.user : undefined;
   const env: Record<string, string> = { TARGET: target.name, RUNBOOK: runbookName, RUN_ID: options.runId };
   for (const [key, value] of Object.entries(options.params ?? {})) env[paramEnvName(key)] = String(value);

@@ -4,7 +4,8 @@
  * missing snapshot, image, launch template or address fails the run before anything changes.
  */
 import { createHash } from 'node:crypto';
-import type { RunbookStep, Target } from '../config/schema.ts';
+import { UnfilledValuesError } from '../config/load.ts';
+import { type RunbookStep, type Target, unfilledValues } from '../config/schema.ts';
 import { hostSelector } from '../drivers/options.ts';
 import type { InstanceInfo } from '../drivers/ports.ts';
 import { InvalidInputError } from '../errors.ts';
@@ -179,6 +180,18 @@ export function planRecoveryStep(input: PlanRecoveryInput, deps: RecoveryDeps): 
       `runbook: target "${target.name}" has no runbook "${request.runbook}" (runbooks: ${Object.keys(runbooks).join(', ') || 'none'})`,
     );
   }
+  // A marker never reaches a host or AWS (a restore of the DB "<unfilled: …>"): refused here.
+  const dumpJobs = new Set(runbook.steps.flatMap((s) => (s.type === 'restore-dump' ? [s.backup] : [])));
+  const jobIndexes = (target.backup ?? []).flatMap((job, i) =>
+    dumpJobs.has(job.name) ? [`backup[${i}].`] : [],
+  );
+  const used = unfilledValues(target).filter(
+    (v) =>
+      v.path.startsWith('hosts') ||
+      v.path.startsWith(`recovery.${request.runbook}.`) ||
+      jobIndexes.some((prefix) => v.path.startsWith(prefix)),
+  );
+  if (used.length > 0) throw new UnfilledValuesError(target.name, used, `runs runbook "${request.runbook}"`);
   const params = resolveParams(target, request.runbook, request.params);
   const plan = planRecovery(target, request.runbook, { runId: input.runId, params });
   const trigger = request.trigger ?? (request.requestedBy === HEALTH_REQUESTER ? 'health-alert' : 'manual');

@@ -2,6 +2,7 @@
  * The one place where values meet a shell: validation patterns, quoting, and the rendering of
  * target scripts into the exact script a host runs.
  */
+import type { Hosts } from '../config/schema.ts';
 import { InvalidInputError } from '../errors.ts';
 
 /**
@@ -43,6 +44,18 @@ export interface ScriptStep {
   script: string;
   /** Seconds before the step is killed. */
   timeout: number;
+  /** Runs on the run's first host only (`STEPOPS_HOST_INDEX` 0); the others skip it. */
+  runOnce?: boolean;
+}
+
+/** The hosts of a run, so that each host knows its place: `STEPOPS_HOST_INDEX` and `STEPOPS_HOST_COUNT`. */
+export interface RunHosts {
+  /** The ids of the hosts this script is sent to (`i-…`, or `local:…`), in order. */
+  ids: readonly string[];
+  /** Index of the first of them among all the hosts of the run (0 for the first batch). */
+  first: number;
+  /** Hosts in the whole run. */
+  count: number;
 }
 
 /** Everything that decides how a script runs on a host. */
@@ -55,6 +68,12 @@ export interface RenderOptions {
   workingDirectory?: string;
   /** Unix user the steps run as; `root` or omitted runs them as the invoking user. */
   user?: string;
+  /** Runs each step in a login shell (`bash --login`), which reads /etc/profile and the user's profile. */
+  loginShell?: boolean;
+  /** Absolute directories put before `PATH` in each step (after any login profile ran). */
+  path?: readonly string[];
+  /** The hosts the script is sent to; without them no host index is set (and run-once steps run). */
+  hosts?: RunHosts;
   steps: readonly ScriptStep[];
 }
 
@@ -95,6 +114,40 @@ const STEP_FUNCTION = [
 ];
 
 /**
+ * Sets `STEPOPS_HOST_INDEX` from the host's own id: `AWS_SSM_INSTANCE_ID`, which SSM Run Command
+ * sets, or `STEPOPS_HOST`, which the local runner sets.
+ */
+function hostIndexLines(hosts: RunHosts): string[] {
+  return [
+    'stepops_host=${AWS_SSM_INSTANCE_ID:-${STEPOPS_HOST:-}}',
+    'case "$stepops_host" in',
+    ...hosts.ids.map((id, i) => `  ${shellQuote(id)}) STEPOPS_HOST_INDEX=${hosts.first + i} ;;`),
+    `  *) echo "stepops: this host (\\"$stepops_host\\") is not one of the hosts of this command" >&2; exit 1 ;;`,
+    'esac',
+    `export STEPOPS_HOST_INDEX STEPOPS_HOST_COUNT=${Math.trunc(hosts.count)}`,
+  ];
+}
+
+/** The `bash` command line of a step: strict mode, a login shell if asked, the extra `PATH` first. */
+function stepShell(step: ScriptStep, options: RenderOptions): string {
+  const path = options.path?.length
+    ? `export PATH=${shellQuote(options.path.map((dir) => validatePathEntry(dir)).join(':'))}":$PATH"\n`
+    : '';
+  return options.loginShell
+    ? `bash --login -c ${shellQuote(`set -euo pipefail\n${path}${step.script}`)}`
+    : `bash -euo pipefail -c ${shellQuote(`${path}${step.script}`)}`;
+}
+
+function validatePathEntry(dir: string): string {
+  if (!/^\/[A-Za-z0-9._/@+-]*$/.test(dir)) {
+    throw new InvalidInputError(
+      `PATH entry ${JSON.stringify(dir)} is not an absolute path of plain characters`,
+    );
+  }
+  return dir;
+}
+
+/**
  * Renders steps into one bash script: strict mode, the `STEPOPS_*` variables quoted, each step in
  * its own `bash` under `timeout`, a `==> step` marker before each, each step's output kept in a log
  * on the host, and on failure a bounded summary (the failing step's name, exit code and last
@@ -110,12 +163,14 @@ export function renderScript(options: RenderOptions): string {
       throw new InvalidInputError(`invalid environment variable name "${key}"`);
     return `STEPOPS_${key}`;
   });
+  if (options.hosts) envNames.push('STEPOPS_HOST_INDEX', 'STEPOPS_HOST_COUNT');
   const lines = [
     '#!/usr/bin/env bash',
     `# stepops ${options.title.replace(/[^\w .:/@-]/g, '_')}`,
     'set -euo pipefail',
     ...Object.entries(options.env).map(([key, value]) => `export STEPOPS_${key}=${shellQuote(value)}`),
   ];
+  if (options.hosts) lines.push(...hostIndexLines(options.hosts));
   if (options.workingDirectory) lines.push(`cd ${shellQuote(options.workingDirectory)}`);
   if (options.steps.length > 0) lines.push(...STEP_FUNCTION);
   const asUser =
@@ -124,11 +179,41 @@ export function renderScript(options: RenderOptions): string {
       : '';
   options.steps.forEach((step, i) => {
     const label = `step ${i + 1}/${options.steps.length}: ${step.name}`;
+    const once = step.runOnce === true && options.hosts !== undefined;
+    const indent = once ? '  ' : '';
+    lines.push('');
+    if (once) lines.push('if [ "$STEPOPS_HOST_INDEX" = 0 ]; then');
     lines.push(
-      '',
-      '# shellcheck disable=SC2016 # the step is quoted on purpose: its own shell expands it',
-      `stepops_step ${shellQuote(label)} "\${stepops_logs}/step-${i + 1}.log" ${asUser}timeout ${Math.trunc(step.timeout)} bash -euo pipefail -c ${shellQuote(step.script)}`,
+      ...[
+        '# shellcheck disable=SC2016 # the step is quoted on purpose: its own shell expands it',
+        `stepops_step ${shellQuote(label)} "\${stepops_logs}/step-${i + 1}.log" ${asUser}timeout ${Math.trunc(step.timeout)} ${stepShell(step, options)}`,
+      ].map((line) => `${indent}${line}`),
     );
+    if (once) {
+      lines.push(
+        'else',
+        `  echo ${shellQuote(`==> ${label}: skipped, it runs once, on the first host`)}`,
+        'fi',
+      );
+    }
   });
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * How a target's hosts run scripts: the working directory and run-as user of `ec2` hosts, and the
+ * login shell and extra `PATH` entries any hosts declare. Every script a host runs (deploy, probe,
+ * backup, runbook) is rendered with these.
+ *
+ * @example
+ * renderScript({ title: 'deploy zmanim', env, steps, ...hostScriptOptions(target.hosts) });
+ */
+export function hostScriptOptions(
+  hosts: Hosts,
+): Pick<RenderOptions, 'workingDirectory' | 'user' | 'loginShell' | 'path'> {
+  return {
+    ...(hosts.type === 'ec2' ? { workingDirectory: hosts.workingDirectory, user: hosts.user } : {}),
+    ...(hosts.loginShell ? { loginShell: true } : {}),
+    ...(hosts.path?.length ? { path: hosts.path } : {}),
+  };
 }

@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { recoverComponentName } from '../../stacks/recover.ts';
 import * as workflow from '../../workflows/recover.ts';
+import { registerFilledTargets } from '../fixtures/filled-targets.ts';
 import { type MockResource, type MockRun, resolved, runUnderMocks } from './harness.ts';
 import { ensureSstPlatform } from './sst-install.ts';
 
@@ -45,6 +46,8 @@ let run: MockRun<Record<string, string>>;
 
 beforeAll(async () => {
   ensureSstPlatform();
+  // The real targets as a user deploys them: with their unfilled(…) values filled in.
+  registerFilledTargets();
   run = (await runUnderMocks(async () =>
     (await import('../../stacks/index.ts')).createStacks(),
   )) as unknown as MockRun<Record<string, string>>;

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Statement } from '../../stacks/permissions.ts';
 import { DEPLOY_FUNCTION_SETTINGS, functionComponentName } from '../../stacks/workflows.ts';
 import * as workflow from '../../workflows/deploy.ts';
+import { registerFilledTargets } from '../fixtures/filled-targets.ts';
 import { ACCOUNT, type MockResource, type MockRun, REGION, resolved, runUnderMocks } from './harness.ts';
 import { ensureSstPlatform } from './sst-install.ts';
 
@@ -26,6 +27,7 @@ const STAR_RESOURCE_ACTIONS = new Set([
   'ec2:DescribeInstanceStatus',
   'ssm:DescribeInstanceInformation',
   'ssm:GetCommandInvocation',
+  'elasticloadbalancing:DescribeTargetHealth',
   'ssm:ListCommands',
   'logs:CreateLogDelivery',
   'logs:GetLogDelivery',
@@ -43,6 +45,8 @@ let targets: string[];
 beforeAll(async () => {
   // Normally done before `tsc` by `npm test`; here too, so that this file also runs on its own.
   ensureSstPlatform();
+  // The real targets as a user deploys them: with their unfilled(…) values filled in.
+  registerFilledTargets();
   run = (await runUnderMocks(async () => (await import('../../stacks/index.ts')).createStacks())) as MockRun<{
     targets: string;
   }>;
@@ -197,12 +201,68 @@ describe('deploy workflow', () => {
     }
   });
 
-  it('lets poll-command read command invocations and nothing more of SSM', () => {
+  it('lets the drain and register functions change only the target groups the targets declare', async () => {
+    // Prepare: a target behind two target groups, as the functions' statements would be built for it
+    const { statementsFor } = await import('../../stacks/permissions.ts');
+    const { parseTarget } = await import('../../shared/config/load.ts');
+    const web = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef';
+    const api = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/api/fedcba9876543210';
+    const behindAlb = parseTarget(
+      {
+        name: 'web',
+        description: 'two hosts behind an ALB',
+        hosts: {
+          type: 'ec2',
+          region: 'eu-west-1',
+          instanceIds: ['i-0123456789abcdef0'],
+          workingDirectory: '/srv',
+        },
+        deploy: {
+          steps: [{ name: 'up', script: 'true', timeout: 5 }],
+          rollback: [{ name: 'down', script: 'true', timeout: 5 }],
+          healthGate: { probes: ['up'], timeout: 30 },
+          loadBalancer: { targetGroups: [web, api] },
+        },
+        health: { schedule: 'rate(1 minute)', probes: [{ name: 'up', type: 'ec2-status' }] },
+      },
+      'web.ts',
+    );
+    const context = {
+      account: ACCOUNT,
+      targets: [behindAlb] as never,
+      stateTableArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/t',
+      alertsTopicArn: 'arn:aws:sns:eu-west-1:123456789012:t',
+    };
+
+    // Act
+    const drain = await resolvedStatements(statementsFor(['drain-targets'], context));
+    const register = await resolvedStatements(statementsFor(['register-targets'], context));
+    const deployedDrain = statementsOf(`${functionComponentName('drain-targets')}Role`);
+
+    // Assess
+    expectLeastPrivilege(drain);
+    expectLeastPrivilege(register);
+    expect(drain).toEqual([
+      expect.objectContaining({ Action: ['elasticloadbalancing:DeregisterTargets'], Resource: [api, web] }),
+      expect.objectContaining({ Action: ['elasticloadbalancing:DescribeTargetHealth'], Resource: ['*'] }),
+    ]);
+    expect(actionsOf(register)).toEqual([
+      'elasticloadbalancing:DescribeTargetHealth',
+      'elasticloadbalancing:RegisterTargets',
+    ]);
+    // The stage's real targets name no target group: those functions may change none.
+    expect(actionsOf(deployedDrain).filter((a) => a.startsWith('elasticloadbalancing:'))).toEqual([]);
+  });
+
+  it('lets poll-command read commands and their invocations and nothing more of SSM', () => {
     // Act
     const actions = actionsOf(statementsOf(`${functionComponentName('poll-command')}Role`));
 
     // Assess
-    expect(actions.filter((a) => a.startsWith('ssm:'))).toEqual(['ssm:GetCommandInvocation']);
+    expect(actions.filter((a) => a.startsWith('ssm:')).sort()).toEqual([
+      'ssm:GetCommandInvocation',
+      'ssm:ListCommands',
+    ]);
   });
 
   it('limits ssm:SendCommand to AWS-RunShellScript and to instances tagged for the stage targets', () => {

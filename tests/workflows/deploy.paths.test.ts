@@ -187,6 +187,7 @@ describe('deploy workflow on the local engine', () => {
       'PlanDeploy',
       'AcquireLock',
       'ResolveHosts',
+      'VerifyRequested',
       'SnapshotRequested',
       'DeployBatches',
       'ReleaseLock',
@@ -254,10 +255,11 @@ describe('deploy workflow on the local engine', () => {
 
     // Assess
     expect(result.status).toBe('SUCCEEDED');
-    expect(entered(result).slice(0, 6)).toEqual([
+    expect(entered(result).slice(0, 7)).toEqual([
       'PlanDeploy',
       'AcquireLock',
       'ResolveHosts',
+      'VerifyRequested',
       'SnapshotRequested',
       'CreateSnapshots',
       'DeployBatches',
@@ -300,6 +302,7 @@ describe('deploy workflow on the local engine', () => {
       'PlanDeploy',
       'AcquireLock',
       'ResolveHosts',
+      'VerifyRequested',
       'SnapshotRequested',
       'CreateSnapshots',
       'ReleaseLock',
@@ -498,14 +501,17 @@ describe('deploy workflow on the local engine', () => {
       'PlanDeploy',
       'AcquireLock',
       'ResolveHosts',
+      'VerifyRequested',
       'SnapshotRequested',
       'DeployBatches',
       'PlanRollback',
+      'RollbackDrainRequested',
       'SendRollbackCommand',
       'WaitForRollback',
       'RollbackCommandDone',
       'CheckHealthAfterRollback',
       'RollbackHealthDone',
+      'RollbackRegisterRequested',
       'ReleaseLock',
       'Notify',
       'RunSucceeded',

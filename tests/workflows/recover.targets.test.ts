@@ -23,8 +23,11 @@ import { RdsRestorer } from '../../shared/drivers/aws/rds-restorer.ts';
 import { S3DumpLocator } from '../../shared/drivers/aws/s3-dump-locator.ts';
 import { EngineTaskAnswerer } from '../../shared/drivers/local/engine-task-answerer.ts';
 import { FileApprovalStore } from '../../shared/drivers/local/file-approval-store.ts';
+import { FileBackupCatalogue } from '../../shared/drivers/local/file-backup-catalogue.ts';
 import { answerApproval } from '../../shared/recovery/approval.ts';
+import { CatalogueDumpLocator } from '../../shared/recovery/dumps.ts';
 import { isDestructive, restoredDbIdentifier } from '../../shared/recovery/run.ts';
+import { registerFilledTargets } from '../fixtures/filled-targets.ts';
 import { type FakeAws, fakeAws } from './aws-fakes.ts';
 import {
   createHostSimulator,
@@ -37,19 +40,24 @@ import {
 const TARGETS = ['datizmo', 'shop', 'docsai', 'zmanim', 'ai-chat'] as const;
 
 let sim: HostSimulator;
-let home: string;
+let home: string | undefined;
 let aws: FakeAws | undefined;
 
+let forgetTargets: () => void;
 beforeAll(async () => {
   sim = await createHostSimulator();
+  // The real targets as a user runs them: with their unfilled(…) values filled in.
+  forgetTargets = registerFilledTargets();
 });
 afterAll(async () => {
+  forgetTargets();
   await sim.close();
 });
 afterEach(async () => {
   aws?.restore();
   aws = undefined;
-  await rm(home, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+  await rm(home as string, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+  home = undefined;
 });
 
 function instanceIdOf(target: Target): string {
@@ -109,19 +117,24 @@ function accountFor(target: Target): FakeAws {
   });
 }
 
-async function runRunbook(target: Target, runbook: string) {
-  home = await mkdtemp(path.join(tmpdir(), 'stepops-recover-home-'));
-  process.env.STEPOPS_HOME = home;
+async function runRunbook(
+  target: Target,
+  runbook: string,
+  options: { catalogue?: FileBackupCatalogue } = {},
+) {
+  const dir = home ?? (await mkdtemp(path.join(tmpdir(), 'stepops-recover-home-')));
+  home = dir;
+  process.env.STEPOPS_HOME = dir;
   const probes = recordingProbes();
-  const store = new FileApprovalStore({ home: () => home });
+  const store = new FileApprovalStore({ home: () => dir });
   const { engine, tokens } = recoverEngine({
-    home,
+    home: dir,
     commands: () => sim.runner,
     hosts: () => new Ec2HostDirectory(),
     probes: () => probes,
     instances: () => new Ec2InstanceOperations(),
     databases: () => new RdsRestorer(),
-    dumps: () => new S3DumpLocator(),
+    dumps: () => (options.catalogue ? new CatalogueDumpLocator(options.catalogue) : new S3DumpLocator()),
   });
   const executionName = `run-${target.name}-${runbook}`;
   let approvalAsked = false;
@@ -139,7 +152,7 @@ async function runRunbook(target: Target, runbook: string) {
       },
     },
   ).result;
-  return { result, probes, approvalAsked, notifications: await outbox(home) };
+  return { result, probes, approvalAsked, notifications: await outbox(dir) };
 }
 
 describe('every runbook of the five targets on the local engine', () => {
@@ -175,6 +188,37 @@ describe('every runbook of the five targets on the local engine', () => {
     },
   );
 
+  it('docsai restore-database restores the newest good dump the backup catalogue lists', async () => {
+    // Prepare
+    const target = findTarget('docsai');
+    aws = accountFor(target);
+    home = await mkdtemp(path.join(tmpdir(), 'stepops-recover-home-'));
+    const dir = home;
+    const catalogue = new FileBackupCatalogue({ home: () => dir });
+    const entry = (runId: string, outcome: 'good' | 'failed', day: number) => ({
+      target: 'docsai',
+      backup: 'database',
+      runId,
+      kind: 'dump' as const,
+      location: `s3://docsai-backups/docsai/database/2026010${day}T020000Z`,
+      resources: [],
+      startedAt: `2026-01-0${day}T02:00:00.000Z`,
+      outcome,
+    });
+    await catalogue.put(entry('b1', 'good', 1));
+    await catalogue.put(entry('b2', 'good', 2));
+    await catalogue.put(entry('b3', 'failed', 3));
+    const before = (await sim.calls()).length;
+
+    // Act
+    const { result } = await runRunbook(target, 'restore-database', { catalogue });
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    const copies = (await sim.calls()).slice(before).filter((c) => c.startsWith('aws s3 cp') && c.includes(' s3://'));
+    expect(copies).toEqual([expect.stringContaining('s3://docsai-backups/docsai/database/20260102T020000Z')]);
+  });
+
   it('zmanim restart-api restarts the unit through systemctl on the host', async () => {
     // Prepare
     const target = findTarget('zmanim');
@@ -187,8 +231,8 @@ describe('every runbook of the five targets on the local engine', () => {
     // Assess
     expect(result.status).toBe('SUCCEEDED');
     const calls = (await sim.calls()).slice(before);
-    expect(calls).toContain('systemctl restart zmanim-api');
-    expect(calls).toContain('systemctl is-active --quiet zmanim-api');
+    expect(calls).toContain('systemctl restart -- zmanim-api');
+    expect(calls).toContain('systemctl is-active --quiet -- zmanim-api');
   });
 
   it('zmanim instance-failure: launch, new instance ready, data volume and Elastic IP moved, services, then health', async () => {

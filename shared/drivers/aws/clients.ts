@@ -2,8 +2,10 @@
  * AWS SDK clients, created once per region and kept at module scope so warm Lambda invocations
  * reuse their connections.
  */
+import { BackupClient } from '@aws-sdk/client-backup';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -65,6 +67,12 @@ export function snsClient(region?: string): SNSClient {
   return cached('sns', r, () => new SNSClient({ region: r }));
 }
 
+/** The ELBv2 (ALB/NLB) client for a region (cached). @example elbv2Client('eu-west-1') */
+export function elbv2Client(region?: string): ElasticLoadBalancingV2Client {
+  const r = need(region);
+  return cached('elbv2', r, () => new ElasticLoadBalancingV2Client({ region: r }));
+}
+
 /** The DynamoDB client for a region (cached). @example dynamoClient('eu-west-1') */
 export function dynamoClient(region?: string): DynamoDBClient {
   const r = need(region);
@@ -79,4 +87,10 @@ export function dynamoClient(region?: string): DynamoDBClient {
  */
 export function regionOfArn(arn: string): string | undefined {
   return arn.split(':')[3] || undefined;
+}
+
+/** The AWS Backup client for a region (cached). @example backupClient('eu-west-1') */
+export function backupClient(region?: string): BackupClient {
+  const r = need(region);
+  return cached('backup', r, () => new BackupClient({ region: r }));
 }

@@ -8,7 +8,8 @@
  * so a retried Lambda that already sent (and was killed before it answered) sends nothing again.
  *
  * IAM: `ssm:SendCommand` (document `AWS-RunShellScript` and the target instances),
- * `ssm:ListCommands`, `ssm:GetCommandInvocation`.
+ * `ssm:ListCommands` (a retried send; the status of a command of several hosts),
+ * `ssm:GetCommandInvocation`.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -225,47 +226,92 @@ export class SsmCommandRunner implements CommandRunner {
     return Math.min(2_592_000, Math.max(30, this.#deliveryTimeout));
   }
 
+  /**
+   * One status read of every host. A command of several hosts is first read as a whole
+   * (`ListCommands` by id: one call, whatever its host count); its hosts are read one by one
+   * (`GetCommandInvocation`) only once it has finished on all of them, so a long command of 50
+   * hosts costs one status call per read, not 50.
+   */
   async status(handle: CommandHandle): Promise<InvocationResult[]> {
     const { region } = ec2Hosts(handle.hosts);
     const client = this.#client(region);
     const commandIds = handle.commandIds ?? [handle.commandId];
-    return Promise.all(
-      handle.hosts.map(async (host, index): Promise<InvocationResult> => {
-        const commandId = commandIds[Math.floor(index / SEND_COMMAND_MAX_INSTANCES)];
-        if (commandId === undefined) {
-          throw new Error(`the command handle names no command for host ${host.id} (host ${index + 1})`);
-        }
-        let invocation: GetCommandInvocationCommandOutput;
-        try {
-          invocation = await client.send(
-            new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: host.id }),
-          );
-        } catch (error) {
-          // Right after SendCommand the invocation may not exist yet.
-          if (isInvocationDoesNotExist(error)) return { hostId: host.id, state: 'pending', outputTail: '' };
-          throw error;
-        }
-        const state = invocationState(invocation.Status);
-        const result: InvocationResult = {
-          hostId: host.id,
-          state,
-          outputTail: combineOutput(
-            invocation.StandardOutputContent ?? '',
-            invocation.StandardErrorContent ?? '',
-          ),
-        };
-        const code = invocation.ResponseCode;
-        if (code !== undefined && code >= 0 && state !== 'pending' && state !== 'running') {
-          result.exitCode = code;
-        }
-        if (state === 'failed' || state === 'timed-out' || state === 'cancelled') {
-          const details = invocation.StatusDetails;
-          if (details && details !== invocation.Status && !result.outputTail) {
-            result.outputTail = `SSM: ${details}`;
+    const parts = chunks(handle.hosts, SEND_COMMAND_MAX_INSTANCES);
+    if (parts.length > commandIds.length) {
+      throw new Error(
+        `the command handle names ${commandIds.length} command(s) for ${handle.hosts.length} hosts; ${parts.length} are needed`,
+      );
+    }
+    const results = await Promise.all(
+      parts.map(async (hosts, i): Promise<InvocationResult[]> => {
+        const commandId = commandIds[i] as string;
+        if (hosts.length > 1) {
+          const whole = await this.#commandState(client, commandId);
+          if (whole !== 'finished') {
+            return hosts.map((host) => ({ hostId: host.id, state: whole, outputTail: '' }));
           }
         }
-        return result;
+        return Promise.all(hosts.map((host) => this.#invocation(client, commandId, host)));
       }),
     );
+    return results.flat();
+  }
+
+  /** The state of a command as a whole: finished on every host, or still pending or running. */
+  async #commandState(client: SSMClient, commandId: string): Promise<'pending' | 'running' | 'finished'> {
+    const { Commands: [command] = [] } = await client.send(new ListCommandsCommand({ CommandId: commandId }));
+    // Right after SendCommand the command may not be listed yet.
+    if (!command) return 'pending';
+    const { TargetCount: targets = 0, CompletedCount: completed = 0 } = command;
+    if (targets > 0 && completed >= targets) return 'finished';
+    switch (command.Status) {
+      case 'Pending':
+        return 'pending';
+      case 'InProgress':
+      case 'Cancelling':
+        return 'running';
+      case 'Success':
+      case 'Failed':
+      case 'TimedOut':
+      case 'Cancelled':
+        return 'finished';
+      default:
+        throw new UnknownCommandStatusError(
+          `SSM reported the status ${JSON.stringify(command.Status ?? null)} for command ${commandId}, which stepops does not know; expected Pending, InProgress, Success, Failed, TimedOut, Cancelled or Cancelling`,
+        );
+    }
+  }
+
+  async #invocation(client: SSMClient, commandId: string, host: HostRef): Promise<InvocationResult> {
+    let invocation: GetCommandInvocationCommandOutput;
+    try {
+      invocation = await client.send(
+        new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: host.id }),
+      );
+    } catch (error) {
+      // Right after SendCommand the invocation may not exist yet.
+      if (isInvocationDoesNotExist(error)) return { hostId: host.id, state: 'pending', outputTail: '' };
+      throw error;
+    }
+    const state = invocationState(invocation.Status);
+    const result: InvocationResult = {
+      hostId: host.id,
+      state,
+      outputTail: combineOutput(
+        invocation.StandardOutputContent ?? '',
+        invocation.StandardErrorContent ?? '',
+      ),
+    };
+    const code = invocation.ResponseCode;
+    if (code !== undefined && code >= 0 && state !== 'pending' && state !== 'running') {
+      result.exitCode = code;
+    }
+    if (state === 'failed' || state === 'timed-out' || state === 'cancelled') {
+      const details = invocation.StatusDetails;
+      if (details && details !== invocation.Status && !result.outputTail) {
+        result.outputTail = `SSM: ${details}`;
+      }
+    }
+    return result;
   }
 }

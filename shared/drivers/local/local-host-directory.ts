@@ -7,8 +7,9 @@ import { PROJECT_ROOT } from '../../config/load.ts';
 import type { HostDirectory, HostRef, HostSelector } from '../ports.ts';
 
 /**
- * Resolves `{ type: 'local', directory }` to one host whose directory is absolute (relative paths
- * are relative to the repository root) and exists (it is created when missing).
+ * Resolves `{ type: 'local', directory }` to one host per directory (a list declares several, in
+ * its order), each with an absolute directory (relative paths are relative to the repository root)
+ * that exists (it is created when missing).
  *
  * @example
  * const [host] = await new LocalHostDirectory().resolve({ type: 'local', directory: 'lab/app' });
@@ -26,8 +27,13 @@ export class LocalHostDirectory implements HostDirectory {
     if (selector.type !== 'local') {
       throw new Error('the local host directory resolves local hosts only; ec2 hosts need the EC2 adapter');
     }
-    const directory = path.resolve(this.#root, selector.directory);
-    await mkdir(directory, { recursive: true });
-    return [{ kind: 'local', id: `local:${selector.directory}`, directory }];
+    const declared = Array.isArray(selector.directory) ? selector.directory : [selector.directory];
+    const hosts: HostRef[] = [];
+    for (const entry of declared) {
+      const directory = path.resolve(this.#root, entry);
+      await mkdir(directory, { recursive: true });
+      hosts.push({ kind: 'local', id: `local:${entry}`, directory });
+    }
+    return hosts;
   }
 }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { detectionLatencyMs, overheadNote, sleepStep } from '../../../bench/overhead.ts';
+import {
+  detectionLatencyMs,
+  overheadNote,
+  sleepStep,
+  statusReadsPerMinute,
+} from '../../../bench/overhead.ts';
 import type { RunTrace, TraceEvent } from '../../../shared/engine/index.ts';
 
 function trace(events: Partial<TraceEvent>[]): { trace: RunTrace } {
@@ -46,6 +51,15 @@ describe('detectionLatencyMs', () => {
       { state: 'CheckHealth', at: 900 },
     ]);
     expect(detectionLatencyMs(result, 500)).toBeUndefined();
+  });
+});
+
+describe('statusReadsPerMinute', () => {
+  it('counts the reads of a command’s first minute under a schedule', () => {
+    expect(statusReadsPerMinute(250, 500)).toBe(121);
+    expect(statusReadsPerMinute(250, 1000)).toBe(62);
+    expect(statusReadsPerMinute(100, 100)).toBe(600);
+    expect(statusReadsPerMinute(2000, 2000)).toBe(30);
   });
 });
 

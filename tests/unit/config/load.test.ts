@@ -69,8 +69,8 @@ describe('loadTarget', () => {
       await copyOfTarget('datizmo', (s) => {
         let broken = replaceOnce(
           s,
-          "{ name: 'migrate-database', script: migrate, timeout: 600 }",
-          "{ name: 'migrate-database', script: migrate, timeout: 0 }",
+          "{ name: 'migrate-database', script: migrate, timeout: 600, runOnce: true }",
+          "{ name: 'migrate-database', script: migrate, timeout: 0, runOnce: true }",
         );
         broken = replaceOnce(broken, "schedule: 'rate(5 minutes)'", "schedule: 'every 5 minutes'");
         broken = replaceOnce(broken, "url: 'https://datizmo.com/'", "url: 'ftp://datizmo.com/'");
@@ -230,7 +230,7 @@ describe('config errors a person can act on', () => {
       [
         'targets/x.ts: deploy.steps[0].timeout: expected a positive number of seconds, got the string "300"',
         'targets/x.ts: deploy.rollback[0].timeout: missing key "timeout" (expected a positive number of seconds)',
-        'targets/x.ts: unknown key "owner" (expected one of: "name", "description", "repository", "hosts", "deploy", "health", "backup", "recovery", "alerts")',
+        'targets/x.ts: unknown key "owner" (expected one of: "name", "description", "repository", "hosts", "deploy", "health", "backup", "backupOptions", "recovery", "alerts")',
       ].join('\n'),
     );
   });

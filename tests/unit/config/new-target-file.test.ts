@@ -68,8 +68,8 @@ describe('a target file missing from targets/index.ts', () => {
     const one = capture();
 
     // Act
-    const allCode = await validate([], all, dir);
-    const oneCode = await validate(['billing-api', 'zmanim'], one, dir);
+    const allCode = await validate([], all, { targetsDir: dir });
+    const oneCode = await validate(['billing-api', 'zmanim'], one, { targetsDir: dir });
 
     // Assess
     expect(allCode).toBe(2);

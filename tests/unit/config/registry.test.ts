@@ -25,7 +25,10 @@ describe('findTarget', () => {
     const target = findTarget('datizmo');
 
     // Assess
-    expect(target.deploy?.snapshotBeforeDeploy).toEqual({ ebs: false, rdsInstance: 'datizmo-db' });
+    expect(target.deploy?.snapshotBeforeDeploy).toEqual({
+      ebs: false,
+      rdsInstance: "<unfilled: RDS instance id of datizmo's PostgreSQL 14 database>",
+    });
     expect(target.health?.probes.find((p) => p.name === 'site')).toMatchObject({
       method: 'GET',
       from: 'outside',

@@ -54,6 +54,13 @@ const hosts: HostRef[] = [
   { kind: 'ec2', id: 'i-0aaaaaaaaaaaaaaa2', region: 'eu-west-1' },
 ];
 
+/** SSM lists command `commandId` as finished on both hosts. */
+function finished(commandId: string) {
+  ssm.on(ListCommandsCommand, { CommandId: commandId }).resolves({
+    Commands: [{ CommandId: commandId, Status: 'Failed', TargetCount: 2, CompletedCount: 2 }],
+  });
+}
+
 describe('SsmCommandRunner', () => {
   it('sends the script with AWS-RunShellScript, the hosts, rate control, timeouts and CloudWatch output', async () => {
     // Prepare
@@ -150,12 +157,14 @@ describe('SsmCommandRunner', () => {
       .rejects(new InvocationDoesNotExist({ message: 'InvocationDoesNotExist', $metadata: {} }))
       .on(GetCommandInvocationCommand, { CommandId: 'cmd-1', InstanceId: 'i-0aaaaaaaaaaaaaaa2' })
       .resolves({ Status: 'InProgress', ResponseCode: -1, StandardOutputContent: '==> step 1/2: pull\n' });
+    const runner = new SsmCommandRunner();
 
     // Act
-    const results = await new SsmCommandRunner().status({ commandId: 'cmd-1', hosts });
+    const first = await runner.status({ commandId: 'cmd-1', hosts: [hosts[0]!] });
+    const second = await runner.status({ commandId: 'cmd-1', hosts: [hosts[1]!] });
 
     // Assess
-    expect(results).toEqual([
+    expect([...first, ...second]).toEqual([
       { hostId: 'i-0aaaaaaaaaaaaaaa1', state: 'pending', outputTail: '' },
       { hostId: 'i-0aaaaaaaaaaaaaaa2', state: 'running', outputTail: '==> step 1/2: pull\n' },
     ]);
@@ -163,9 +172,37 @@ describe('SsmCommandRunner', () => {
       CommandId: 'cmd-1',
       InstanceId: 'i-0aaaaaaaaaaaaaaa1',
     });
+    expect(ssm).not.toHaveReceivedCommand(ListCommandsCommand);
+  });
+
+  it('reads a command of several hosts as a whole while it runs: one call, whatever its host count', async () => {
+    // Prepare
+    ssm
+      .on(ListCommandsCommand, { CommandId: 'cmd-run' })
+      .resolves({
+        Commands: [{ CommandId: 'cmd-run', Status: 'InProgress', TargetCount: 2, CompletedCount: 1 }],
+      })
+      .on(ListCommandsCommand, { CommandId: 'cmd-new' })
+      .resolves({ Commands: [] })
+      .on(ListCommandsCommand, { CommandId: 'cmd-odd' })
+      .resolves({ Commands: [{ CommandId: 'cmd-odd', Status: 'Paused' as never, TargetCount: 2 }] });
+    const runner = new SsmCommandRunner();
+
+    // Act
+    const running = await runner.status({ commandId: 'cmd-run', hosts });
+    const fresh = await runner.status({ commandId: 'cmd-new', hosts });
+    const odd = runner.status({ commandId: 'cmd-odd', hosts });
+
+    // Assess
+    expect(running.map((r) => r.state)).toEqual(['running', 'running']);
+    expect(fresh.map((r) => r.state)).toEqual(['pending', 'pending']);
+    await expect(odd).rejects.toMatchObject({ name: 'UnknownCommandStatusError' });
+    expect(ssm).not.toHaveReceivedCommand(GetCommandInvocationCommand);
+    expect(ssm).toHaveReceivedCommandWith(ListCommandsCommand, { CommandId: 'cmd-run' });
   });
 
   it('rethrows other errors of GetCommandInvocation', async () => {
+    finished('cmd-1');
     ssm
       .on(GetCommandInvocationCommand)
       .rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
@@ -174,6 +211,7 @@ describe('SsmCommandRunner', () => {
 
   it('reports exit codes and the output tail of finished hosts, stdout then stderr', async () => {
     // Prepare
+    finished('cmd-1');
     ssm
       .on(GetCommandInvocationCommand, { InstanceId: 'i-0aaaaaaaaaaaaaaa1' })
       .resolves({
@@ -267,7 +305,16 @@ describe('SsmCommandRunner: bounded statuses, fleets beyond one call, idempotent
       commands.push(command);
       return { Command: command };
     });
-    ssm.on(ListCommandsCommand).callsFake(() => ({ Commands: commands.map((c) => ({ ...c })) }));
+    ssm.on(ListCommandsCommand).callsFake((input) => ({
+      Commands: commands
+        .filter((c) => input.CommandId === undefined || c.CommandId === input.CommandId)
+        .map((c) => ({
+          ...c,
+          Status: 'Success',
+          TargetCount: c.InstanceIds.length,
+          CompletedCount: c.InstanceIds.length,
+        })),
+    }));
     return commands;
   }
 
@@ -277,7 +324,9 @@ describe('SsmCommandRunner: bounded statuses, fleets beyond one call, idempotent
     );
     expect(() => invocationState(undefined)).toThrow(/status null/);
     ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Paused' as never, ResponseCode: -1 });
-    await expect(new SsmCommandRunner().status({ commandId: 'cmd-1', hosts })).rejects.toMatchObject({
+    await expect(
+      new SsmCommandRunner().status({ commandId: 'cmd-1', hosts: [hosts[0]!] }),
+    ).rejects.toMatchObject({
       name: 'UnknownCommandStatusError',
     });
   });
@@ -316,7 +365,12 @@ describe('SsmCommandRunner: bounded statuses, fleets beyond one call, idempotent
     expect(results[49]?.outputTail).toBe(`cmd-1 on ${fleet[49]?.id}`);
     expect(results[50]?.outputTail).toBe(`cmd-2 on ${fleet[50]?.id}`);
     expect(results[119]?.outputTail).toBe(`cmd-3 on ${fleet[119]?.id}`);
-    expect(ssm).not.toHaveReceivedCommand(ListCommandsCommand);
+    // Each command read once as a whole, then its hosts; the send itself listed nothing.
+    expect(ssm.commandCalls(ListCommandsCommand).map((c) => c.args[0].input)).toEqual([
+      { CommandId: 'cmd-1' },
+      { CommandId: 'cmd-2' },
+      { CommandId: 'cmd-3' },
+    ]);
   });
 
   it('sends once for one run, phase and batch: a retried send finds the commands the first one sent', async () => {

@@ -84,6 +84,21 @@ describe('LocalHostDirectory', () => {
     expect((await stat(path.join(home, 'lab/app'))).isDirectory()).toBe(true);
   });
 
+  it('resolves a list of directories to one host each, in the declared order', async () => {
+    // Act
+    const hosts = await new LocalHostDirectory(home).resolve({
+      type: 'local',
+      directory: ['web/b', 'web/a'],
+    });
+
+    // Assess
+    expect(hosts).toEqual([
+      { kind: 'local', id: 'local:web/b', directory: path.join(home, 'web/b') },
+      { kind: 'local', id: 'local:web/a', directory: path.join(home, 'web/a') },
+    ]);
+    expect((await stat(path.join(home, 'web/a'))).isDirectory()).toBe(true);
+  });
+
   it('keeps an absolute directory', async () => {
     const dir = path.join(home, 'abs');
     const hosts = await new LocalHostDirectory('/nowhere').resolve({ type: 'local', directory: dir });

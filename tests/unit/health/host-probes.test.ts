@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   GetCommandInvocationCommand,
+  ListCommandsCommand,
   SendCommandCommand,
   type SendCommandCommandInput,
   SSMClient,
@@ -157,7 +158,15 @@ describe('host-side probes of an ec2 target, through SSM', () => {
     clearRegisteredTargets();
   });
 
+  /** SSM lists every command as finished on both instances (a command of several is read whole first). */
+  function listFinished(status: 'Success' | 'Failed' = 'Success'): void {
+    ssm.on(ListCommandsCommand).callsFake(async (input: { CommandId?: string }) => ({
+      Commands: [{ CommandId: input.CommandId, Status: status, TargetCount: 2, CompletedCount: 2 }],
+    }));
+  }
+
   function answerEveryInstance(stdout: string, status: 'Success' | 'Failed' = 'Success', code = 0): void {
+    listFinished(status);
     let sent = 0;
     ssm.on(SendCommandCommand).callsFake(async () => ({ Command: { CommandId: `cmd-${++sent}` } }));
     ssm.on(GetCommandInvocationCommand).resolves({
@@ -227,6 +236,7 @@ describe('host-side probes of an ec2 target, through SSM', () => {
 
   it('checks the conditions on what the host read back, per instance', async () => {
     // Prepare
+    listFinished();
     ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
     ssm
       .on(GetCommandInvocationCommand, { InstanceId: INSTANCES[0] })

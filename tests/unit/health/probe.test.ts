@@ -387,6 +387,34 @@ describe('ec2StatusProbe and ssmAgentProbe', () => {
     });
   });
 
+  it('asks EC2 about at most 100 instances per call (DescribeInstanceStatus takes no more)', async () => {
+    // Prepare
+    const fleet: HostRef[] = Array.from({ length: 250 }, (_, i) => ({
+      kind: 'ec2',
+      id: `i-${String(i).padStart(17, '0')}`,
+      region: 'eu-west-1',
+    }));
+    ec2.on(DescribeInstanceStatusCommand).callsFake((input: { InstanceIds: string[] }) => ({
+      InstanceStatuses: input.InstanceIds.map((id) => ({
+        InstanceId: id,
+        InstanceState: { Name: 'running' },
+        InstanceStatus: { Status: 'ok' },
+        SystemStatus: { Status: 'ok' },
+      })),
+    }));
+
+    // Act
+    const results = await ec2StatusProbe({ name: 'ec2', type: 'ec2-status' }, fleet);
+
+    // Assess
+    const calls = ec2
+      .commandCalls(DescribeInstanceStatusCommand)
+      .map((c) => c.args[0].input.InstanceIds ?? []);
+    expect(calls.map((ids) => ids.length)).toEqual([100, 100, 50]);
+    expect(calls.flat()).toEqual(fleet.map((h) => h.id));
+    expect(results.every((r) => r.ok)).toBe(true);
+  });
+
   it('fails the hosts, not the run, when EC2 does not know an instance', async () => {
     ec2
       .on(DescribeInstanceStatusCommand)

@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -236,5 +236,142 @@ describe('renderScript', () => {
 
     // Assess
     expect(act).toThrow(InvalidInputError);
+  });
+});
+
+describe('renderScript: how steps run on a host', () => {
+  /** A directory with an executable `name` that prints `output`. */
+  function toolDir(sub: string, name: string, output: string): string {
+    const bin = path.join(dir, sub);
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\necho ${output}\n`, { mode: 0o755 });
+    return bin;
+  }
+
+  function runWith(script: string, env: Record<string, string>) {
+    return spawnSync('bash', ['-c', script], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...env },
+    });
+  }
+
+  it('puts the extra PATH entries first, so that a tool outside the default PATH is found', () => {
+    // Prepare: a `go` in a directory SSM's default PATH does not have
+    const bin = toolDir('go/bin', 'go', 'go version go1.23 linux/arm64');
+    const steps = [{ name: 'build', script: 'go version', timeout: 10 }];
+
+    // Act
+    const without = runWith(renderScript({ title: 't', env: {}, steps }), {});
+    const withPath = runWith(renderScript({ title: 't', env: {}, steps, path: [bin] }), {});
+
+    // Assess
+    expect(without.status).toBe(127);
+    expect(withPath.status, withPath.stderr).toBe(0);
+    expect(withPath.stdout).toContain('go version go1.23');
+  });
+
+  it("runs the steps in a login shell that reads the user's profile (nvm, rbenv)", () => {
+    // Prepare: a profile that adds a tool directory, as nvm's installer does
+    const home = path.join(dir, 'home-login');
+    mkdirSync(home, { recursive: true });
+    const bin = toolDir('nvm/bin', 'node-tool', 'from the profile');
+    writeFileSync(path.join(home, '.bash_profile'), `export PATH="${bin}:$PATH"\n`);
+    const steps = [{ name: 'build', script: 'node-tool', timeout: 10 }];
+
+    // Act
+    const plain = runWith(renderScript({ title: 't', env: {}, steps }), { HOME: home });
+    const login = runWith(renderScript({ title: 't', env: {}, steps, loginShell: true }), { HOME: home });
+
+    // Assess
+    expect(plain.status).toBe(127);
+    expect(login.status, login.stderr).toBe(0);
+    expect(login.stdout).toContain('from the profile');
+  });
+
+  it('keeps strict mode in a login shell', () => {
+    // Act
+    const result = runWith(
+      renderScript({
+        title: 't',
+        env: {},
+        loginShell: true,
+        steps: [{ name: 'broken', script: 'false\necho not-reached', timeout: 10 }],
+      }),
+      { HOME: dir },
+    );
+
+    // Assess
+    expect(result.status).toBe(1);
+    expect(result.stdout).not.toContain('not-reached');
+  });
+
+  it('refuses a PATH entry that is not an absolute plain path', () => {
+    // Act
+    const act = () =>
+      renderScript({
+        title: 't',
+        env: {},
+        path: ['bin:$(reboot)'],
+        steps: [{ name: 's', script: 'true', timeout: 1 }],
+      });
+
+    // Assess
+    expect(act).toThrow(InvalidInputError);
+  });
+
+  const hosts = { ids: ['i-0aaaaaaaaaaaaaaaa', 'i-0bbbbbbbbbbbbbbbb'], first: 2, count: 4 };
+  const steps = [
+    { name: 'where', script: 'echo "at $STEPOPS_HOST_INDEX of $STEPOPS_HOST_COUNT"', timeout: 10 },
+    { name: 'migrate', script: 'echo migrating', timeout: 10, runOnce: true },
+  ];
+
+  it("gives every step the host's index in the run and the host count, from SSM's instance id", () => {
+    // Act
+    const result = runWith(renderScript({ title: 't', env: {}, steps, hosts }), {
+      AWS_SSM_INSTANCE_ID: 'i-0bbbbbbbbbbbbbbbb',
+    });
+
+    // Assess
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain('at 3 of 4');
+  });
+
+  it('runs a run-once step on host 0 only; the others say they skip it', () => {
+    // Prepare
+    const first = { ids: ['local:web-1', 'local:web-2'], first: 0, count: 2 };
+    const script = renderScript({ title: 't', env: {}, steps, hosts: first });
+
+    // Act
+    const host0 = runWith(script, { STEPOPS_HOST: 'local:web-1' });
+    const host1 = runWith(script, { STEPOPS_HOST: 'local:web-2' });
+
+    // Assess
+    expect(host0.stdout).toContain('migrating');
+    expect(host1.status, host1.stderr).toBe(0);
+    expect(host1.stdout).not.toContain('migrating');
+    expect(host1.stdout).toContain('step 2/2: migrate: skipped, it runs once, on the first host');
+  });
+
+  it('fails on a host that is not one of the hosts the script was rendered for', () => {
+    // Act
+    const result = runWith(renderScript({ title: 't', env: {}, steps, hosts }), {
+      AWS_SSM_INSTANCE_ID: 'i-0cccccccccccccccc',
+    });
+
+    // Assess
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      'this host ("i-0cccccccccccccccc") is not one of the hosts of this command',
+    );
+    expect(result.stdout).not.toContain('==> step 1/2');
+  });
+
+  it('keeps the host variables across the switch to the run-as user', () => {
+    // Act
+    const script = renderScript({ title: 't', env: { REF: 'v2' }, user: 'ubuntu', steps, hosts });
+
+    // Assess
+    expect(script).toContain('--preserve-env=STEPOPS_REF,STEPOPS_HOST_INDEX,STEPOPS_HOST_COUNT -- timeout');
   });
 });

@@ -30,18 +30,19 @@ function commit(cwd: string, message: string): string {
   return git(cwd, 'rev-parse', 'HEAD');
 }
 
-function runStep(cwd: string, script: string, ref: string) {
+function runStep(cwd: string, script: string, ref: string, runId = 'run-1') {
   return spawnSync('bash', ['-euo', 'pipefail', '-c', script], {
     cwd,
-    env: { ...gitEnv, STEPOPS_TARGET: 't', STEPOPS_REF: ref, STEPOPS_RUN_ID: 'run-1' },
+    env: { ...gitEnv, STEPOPS_TARGET: 't', STEPOPS_REF: ref, STEPOPS_RUN_ID: runId },
     encoding: 'utf8',
   });
 }
 
 describe.each(['ai-chat', 'datizmo', 'docsai', 'shop', 'zmanim'])(
-  'the %s checkout and rollback steps',
+  'the %s verify, checkout and rollback steps',
   (name) => {
     const target = findTarget(name);
+    const verify = target.deploy!.verify![0]!.script;
     const checkout = target.deploy!.steps[0]!.script;
     const rollback = target.deploy!.rollback[0]!.script;
     let origin: string;
@@ -114,6 +115,7 @@ describe.each(['ai-chat', 'datizmo', 'docsai', 'shop', 'zmanim'])(
         mkdirSync(path.join(host, 'bin'));
         writeFileSync(path.join(host, 'bin/api'), 'new binary', { mode: 0o755 });
         writeFileSync(path.join(host, 'bin/api.stepops-previous'), 'previous binary', { mode: 0o755 });
+        writeFileSync(path.join(host, 'bin/api.stepops-previous.run'), 'run-1\n');
       }
 
       // Act
@@ -125,13 +127,59 @@ describe.each(['ai-chat', 'datizmo', 'docsai', 'shop', 'zmanim'])(
       if (name === 'zmanim') expect(readFileSync(path.join(host, 'bin/api'), 'utf8')).toBe('previous binary');
     });
 
-    it('refuses to roll back when no version was recorded', () => {
+    it('leaves a host this run did not change where it is, whatever an earlier run recorded', () => {
+      // Prepare: an earlier run deployed v2 (recording v1); this run's checkout of a typo failed.
+      expect(runStep(host, checkout, 'v2', 'run-0').status).toBe(0);
+      const typo = runStep(host, checkout, 'v3-typo', 'run-1');
+      if (name === 'zmanim') {
+        mkdirSync(path.join(host, 'bin'));
+        writeFileSync(path.join(host, 'bin/api'), 'v2 binary', { mode: 0o755 });
+        writeFileSync(path.join(host, 'bin/api.stepops-previous'), 'v1 binary', { mode: 0o755 });
+        writeFileSync(path.join(host, 'bin/api.stepops-previous.run'), 'run-0\n');
+      }
+
       // Act
-      const result = runStep(host, rollback, 'v2');
+      const result = runStep(host, rollback, 'v3-typo', 'run-1');
+
+      // Assess: still at v2, not downgraded to the v1 that run-0 recorded
+      expect(typo.status).not.toBe(0);
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout).toContain('run run-1 changed no checkout on this host');
+      expect(git(host, 'rev-parse', 'HEAD')).toBe(v2);
+      if (name === 'zmanim') expect(readFileSync(path.join(host, 'bin/api'), 'utf8')).toBe('v2 binary');
+    });
+
+    it('rolls back to what this run replaced, not to what an earlier run recorded', () => {
+      // Prepare
+      const v3 = commit(origin, 'v3');
+      git(origin, 'tag', 'v3');
+      runStep(host, checkout, 'v2', 'run-0');
+      runStep(host, checkout, 'v3', 'run-1');
+      if (name === 'zmanim') {
+        mkdirSync(path.join(host, 'bin'));
+        writeFileSync(path.join(host, 'bin/api.stepops-previous'), 'v2 binary', { mode: 0o755 });
+        writeFileSync(path.join(host, 'bin/api.stepops-previous.run'), 'run-1\n');
+      }
+
+      // Act
+      const result = runStep(host, rollback, 'v3', 'run-1');
 
       // Assess
-      expect(result.status).not.toBe(0);
-      expect(result.stderr).toContain('no .stepops-previous');
+      expect(result.status, result.stderr).toBe(0);
+      expect(git(host, 'rev-parse', 'HEAD')).toBe(v2);
+      expect(git(host, 'rev-parse', 'HEAD')).not.toBe(v3);
+    });
+
+    it('verifies that the ref exists without changing the checkout', () => {
+      // Act
+      const good = runStep(host, verify, 'v2');
+      const typo = runStep(host, verify, 'v3-typo');
+
+      // Assess
+      expect(good.status, good.stderr).toBe(0);
+      expect(good.stdout).toContain(`v2 is ${v2}`);
+      expect(typo.status).not.toBe(0);
+      expect(typo.stderr).toContain('ref "v3-typo" is not a branch, tag or commit of origin');
       expect(git(host, 'rev-parse', 'HEAD')).toBe(v1);
     });
   },

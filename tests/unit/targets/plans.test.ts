@@ -24,11 +24,14 @@ import {
   renderProbeScript,
 } from '../../../shared/health/plan.ts';
 import { planRecovery, restartCommand } from '../../../shared/recovery/plan.ts';
+import { registerFilledTargets } from '../../fixtures/filled-targets.ts';
 import full from '../../fixtures/targets/full.ts';
 
 const NOW = new Date('2025-03-01T02:00:00.123Z');
 const scratch = mkdtempSync(path.join(tmpdir(), 'stepops-plans-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+// The real targets as a user deploys them: with their unfilled(…) values filled in.
+afterAll(registerFilledTargets());
 
 function localTarget(extra: Record<string, unknown>): Target {
   return parseTarget(
@@ -117,15 +120,14 @@ describe('planBackup', () => {
     expect(snapshotName('a--b', 'job', NOW)).toBe('stepops-a-b-job-20250301t020000z');
   });
 
-  it('writes a local dump where STEPOPS_DUMP_URI points when run', () => {
+  it('uploads what the script writes to STEPOPS_DUMP_FILE to STEPOPS_DUMP_URI when run', () => {
     // Prepare
     const target = localTarget({
       backup: [
         {
           name: 'notes',
           type: 'dump',
-          script:
-            'mkdir -p "$(dirname "$STEPOPS_DUMP_URI")"\necho "dump of $STEPOPS_TARGET" > "$STEPOPS_DUMP_URI"',
+          script: 'echo "dump of $STEPOPS_TARGET" > "$STEPOPS_DUMP_FILE"',
           timeout: 10,
           bucket: 'unused-bucket',
           schedule: 'rate(1 day)',
@@ -142,6 +144,7 @@ describe('planBackup', () => {
     expect(result.status, result.stderr).toBe(0);
     expect(plan.jobs[0]?.dumpUri).toBe(path.join(scratch, 'dumps/local/notes/20250301T020000Z'));
     expect(readFileSync(plan.jobs[0]!.dumpUri!, 'utf8')).toBe('dump of local\n');
+    expect(result.stdout).toMatch(/STEPOPS_DUMP_RESULT sha256=[0-9a-f]{64} size=14/);
   });
 
   it('rejects an unknown job or a target without backups', () => {
@@ -287,19 +290,21 @@ describe('planHealth', () => {
 });
 
 describe('planRecovery', () => {
-  it('renders restart steps per process manager, quoting every name', () => {
+  it('renders restart steps per process manager, quoting every name and ending options with --', () => {
     expect(restartCommand({ manager: 'systemd', services: ['gunicorn.socket', 'nginx'] }, 'ubuntu')).toBe(
-      "sudo systemctl restart 'gunicorn.socket' 'nginx'\nsudo systemctl is-active --quiet 'gunicorn.socket'\nsudo systemctl is-active --quiet 'nginx'",
+      "sudo systemctl restart -- 'gunicorn.socket' 'nginx'\nsudo systemctl is-active --quiet -- 'gunicorn.socket'\nsudo systemctl is-active --quiet -- 'nginx'",
     );
-    expect(restartCommand({ manager: 'systemd', services: ['x'] }, 'root')).toMatch(/^systemctl restart 'x'/);
+    expect(restartCommand({ manager: 'systemd', services: ['x'] }, 'root')).toMatch(
+      /^systemctl restart -- 'x'/,
+    );
     expect(restartCommand({ manager: 'pm2', services: ['all'] })).toBe(
       "pm2 restart 'all' --update-env\npm2 save",
     );
     expect(
       restartCommand({ manager: 'docker-compose', services: ['es'], composeFile: 'docker/c.yaml' }),
-    ).toBe("docker compose -f 'docker/c.yaml' restart 'es'");
+    ).toBe("docker compose -f 'docker/c.yaml' restart -- 'es'");
     expect(restartCommand({ manager: 'docker-compose', services: ["a'b"] })).toBe(
-      "docker compose restart 'a'\\''b'",
+      "docker compose restart -- 'a'\\''b'",
     );
   });
 

@@ -45,9 +45,12 @@ export function stepScripts(target: Target): LabelledScript[] {
 export function renderedScripts(target: Target): LabelledScript[] {
   const scripts: LabelledScript[] = [];
   if (target.deploy) {
-    const plan = planDeploy(target, 'v1.2.3', 'run-1');
+    // As send-command renders them: for the second batch of a two-host run.
+    const hosts = { ids: ['i-0bbbbbbbbbbbbbbbb'], first: 1, count: 2 };
+    const plan = planDeploy(target, 'v1.2.3', 'run-1', hosts);
     scripts.push({ label: 'plan.deploy', script: plan.deployScript });
     scripts.push({ label: 'plan.rollback', script: plan.rollbackScript });
+    if (plan.verifyScript) scripts.push({ label: 'plan.verify', script: plan.verifyScript });
   }
   if (target.health) {
     const health = planHealth(target);

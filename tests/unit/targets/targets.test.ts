@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { listTargetNames, loadTarget, TARGETS_DIR } from '../../../shared/config/load.ts';
 import { findTarget } from '../../../shared/config/registry.ts';
 import type { Probe, Target } from '../../../shared/config/schema.ts';
+import { planDeploy } from '../../../shared/deploy/plan.ts';
+import { verifyRef } from '../../../shared/recipes/scripts.ts';
 import { targets } from '../../../targets/index.ts';
 
 const REAL_SYSTEMS = ['ai-chat', 'datizmo', 'docsai', 'shop', 'zmanim'];
@@ -64,9 +66,10 @@ describe.each(REAL_SYSTEMS)('target %s', (name) => {
     expect(target.deploy!.steps.map((s) => s.script).join('\n')).not.toMatch(/git pull/);
   });
 
-  it('rolls back to the recorded version', () => {
-    expect(target.deploy!.rollback[0]!.script).toContain('previous=$(cat .stepops-previous)');
+  it('rolls back to the version this run recorded, after verifying the ref on every host', () => {
+    expect(target.deploy!.rollback[0]!.script).toContain('previous=$(cat "$record")');
     expect(target.deploy!.rollback[0]!.script).toContain('git checkout --force --detach "$previous"');
+    expect(target.deploy!.verify?.map((s) => s.script)).toEqual([verifyRef]);
   });
 
   it('gates deploys on probes that run on the host or hit its endpoints', () => {
@@ -75,9 +78,9 @@ describe.each(REAL_SYSTEMS)('target %s', (name) => {
     }
   });
 
-  it('writes every dump to $STEPOPS_DUMP_URI and every restore reads it', () => {
+  it('writes every dump to $STEPOPS_DUMP_FILE and every restore reads $STEPOPS_DUMP_URI', () => {
     const dumps = (target.backup ?? []).filter((b) => b.type === 'dump');
-    for (const dump of dumps) expect(dump.script).toContain('"$STEPOPS_DUMP_URI"');
+    for (const dump of dumps) expect(dump.script).toContain('"$STEPOPS_DUMP_FILE"');
     for (const runbook of Object.values(target.recovery ?? {})) {
       for (const step of runbook.steps)
         if (step.type === 'restore-dump') expect(step.script).toContain('"$STEPOPS_DUMP_URI"');
@@ -108,11 +111,12 @@ describe('datizmo', () => {
     });
   });
 
-  it('snapshots RDS before deploys and daily, kept 7 days', () => {
-    expect(target.deploy?.snapshotBeforeDeploy?.rdsInstance).toBe('datizmo-db');
+  it('snapshots RDS before deploys and daily, kept 7 days (the instance id marked unfilled)', () => {
+    const database = "<unfilled: RDS instance id of datizmo's PostgreSQL 14 database>";
+    expect(target.deploy?.snapshotBeforeDeploy?.rdsInstance).toBe(database);
     expect(job(target, 'database')).toMatchObject({
       type: 'rds-snapshot',
-      dbInstance: 'datizmo-db',
+      dbInstance: database,
       retention: { days: 7 },
     });
     expect(job(target, 'server-volume').type).toBe('ebs-snapshot');
@@ -124,6 +128,12 @@ describe('datizmo', () => {
     expect(scripts).toContain('npx prisma migrate deploy');
     expect(scripts).toContain('pm2 restart backend frontend');
     expect(scripts).toMatch(/sudo nginx -t\nsudo systemctl reload nginx/);
+  });
+
+  it('migrates the shared RDS database once, on the first host, not on every host', () => {
+    const migrate = target.deploy!.steps.find((s) => s.script.includes('prisma migrate deploy'));
+    expect(migrate?.runOnce).toBe(true);
+    expect(target.deploy!.steps.filter((s) => s.runOnce).map((s) => s.name)).toEqual(['migrate-database']);
   });
 
   it('probes the site, its certificate, backend :3001, frontend :3000, PM2, Nginx and disk', () => {
@@ -244,6 +254,15 @@ describe('zmanim', () => {
     });
   });
 
+  it('finds go in /usr/local/go/bin in every script it runs on the host', () => {
+    expect(target.hosts).toMatchObject({ path: ['/usr/local/go/bin'] });
+    const plan = planDeploy(target, 'v1', 'run-1');
+    // Inside each quoted step: export PATH='/usr/local/go/bin'":$PATH"
+    const exported = `export PATH='\\''/usr/local/go/bin'\\''":$PATH"`;
+    expect(plan.deployScript.split(exported)).toHaveLength(target.deploy!.steps.length + 1);
+    expect(plan.rollbackScript).toContain(exported);
+  });
+
   it('builds the Go API into ../bin/api and restarts zmanim-api', () => {
     const scripts = target.deploy!.steps.map((s) => s.script).join('\n');
     expect(target.hosts).toMatchObject({
@@ -259,7 +278,11 @@ describe('zmanim', () => {
     const dump = job(target, 'database');
     expect(dump.type).toBe('dump');
     const script = dump.type === 'dump' ? dump.script : '';
-    expect(script).toContain('aws ssm get-parameter --name /zmanim/prod/restic-password --with-decryption');
+    expect(dump.type === 'dump' && dump.secrets).toEqual({
+      RESTIC_PASSWORD: '/zmanim/prod/restic-password',
+      PGPASSWORD: '/zmanim/prod/postgres-password',
+    });
+    expect(script).not.toContain('get-parameter');
     expect(script).toContain('restic backup');
     expect(dump.schedule).toMatch(/^cron\(0 \d+ \* \* \? \*\)$/);
   });

@@ -1,0 +1,137 @@
+/**
+ * The cost of scheduled health checks, from real runs of the health workflow on the local engine:
+ * real handlers, ten HTTP probes of a server on 127.0.0.1 (a `rate(1 minute)` target), the file
+ * state store. A run is priced as AWS bills it: one Express request plus its duration (rounded up
+ * to 100 ms, 64 MB billed), the Lambda requests and GB-seconds of its invocations, and one
+ * EventBridge Scheduler invocation.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { clearRegisteredTargets, registerTarget } from '../shared/config/registry.ts';
+import { LIST_PRICES, type RunCost, runsPerMonth } from '../shared/cost/pricing.ts';
+import { type UsageReport, usageOf } from '../shared/cost/usage.ts';
+import type { CostScenario, ScheduleCost } from './report.ts';
+
+/** List prices of what a health run uses beyond Lambda (us-east-1, no free tier). */
+export const HEALTH_PRICES = Object.freeze({
+  /** Step Functions Express, per request. */
+  expressPerRequest: 1.0 / 1_000_000,
+  /** Step Functions Express, per GB-second of duration (the first 1,000 GB-hours: $0.06 per GB-hour). */
+  expressPerGbSecond: 0.06 / 3600,
+  /** Memory an Express execution of this size is billed for. */
+  expressBilledMemoryMb: 64,
+  /** EventBridge Scheduler, per invocation after the free tier. */
+  schedulerPerInvocation: 1.0 / 1_000_000,
+});
+
+/**
+ * The dollars of one scheduled health run: Express request and duration (with the Scheduler
+ * invocation) under `stepFunctions`, then Lambda.
+ *
+ * @example
+ * priceHealthRun(usage, 350).total // ≈ 0.0000027
+ */
+export function priceHealthRun(usage: UsageReport, wallMs: number): RunCost {
+  const billedSeconds = Math.ceil(Math.max(1, wallMs) / 100) / 10;
+  const express =
+    HEALTH_PRICES.expressPerRequest +
+    billedSeconds * (HEALTH_PRICES.expressBilledMemoryMb / 1024) * HEALTH_PRICES.expressPerGbSecond +
+    HEALTH_PRICES.schedulerPerInvocation;
+  const lambdaRequests = usage.invocations * LIST_PRICES.lambdaPerRequest;
+  const lambdaCompute = usage.gbSeconds * LIST_PRICES.lambdaPerGbSecond;
+  return {
+    stepFunctions: express,
+    lambdaRequests,
+    lambdaCompute,
+    total: express + lambdaRequests + lambdaCompute,
+  };
+}
+
+/** What the health runs measured. */
+export interface HealthMeasurement {
+  scenario: CostScenario;
+  /** The row of ten endpoints every minute, next to the anchors. */
+  tenEndpoints: ScheduleCost;
+  /** Per-run cost for the targets' schedules. */
+  perRun: { cost: RunCost; source: string };
+}
+
+/**
+ * Runs the health workflow `runs` times against ten endpoints and prices the median run.
+ *
+ * @example
+ * const measured = await measureHealthCost({ runs: 5, memoryMb: { 'probe-target': 512 }, log: console.error });
+ */
+export async function measureHealthCost(options: {
+  runs: number;
+  memoryMb: Readonly<Record<string, number>>;
+  log: (line: string) => void;
+}): Promise<HealthMeasurement> {
+  const { createLocalHealthEngine } = await import('../functions/index.ts');
+  const server: Server = createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}'),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    registerTarget({
+      name: 'bench-health',
+      description: 'ten endpoints checked every minute',
+      hosts: { type: 'local', directory: '.' },
+      health: {
+        schedule: 'rate(1 minute)',
+        probes: Array.from({ length: 10 }, (_, i) => ({
+          name: `endpoint-${i + 1}`,
+          type: 'http' as const,
+          url: `${base}/health/${i + 1}`,
+          jsonField: { path: 'status', equals: 'ok' },
+          timeout: 5,
+        })),
+      },
+    });
+    const engine = createLocalHealthEngine({ memoryMb: options.memoryMb });
+    const measured: { wallMs: number; usage: UsageReport; outcome: string }[] = [];
+    for (let i = 0; i < options.runs; i++) {
+      const started = performance.now();
+      const result = await engine.start({ target: 'bench-health' }, { executionName: `bench-health-${i}` })
+        .result;
+      const wallMs = performance.now() - started;
+      const usage = usageOf(
+        { transitions: result.trace.transitions, invocations: result.trace.invocations },
+        options.memoryMb,
+      );
+      measured.push({ wallMs, usage, outcome: result.status.toLowerCase() });
+    }
+    measured.sort((a, b) => a.wallMs - b.wallMs);
+    const median = measured[Math.floor(measured.length / 2)]!;
+    const cost = priceHealthRun(median.usage, median.wallMs);
+    const runs = runsPerMonth('rate(1 minute)');
+    const synthetics = runs * 10 * LIST_PRICES.syntheticsPerCanaryRun;
+    options.log(
+      `  health, 10 endpoints: ${median.outcome}, ${median.usage.invocations} invocations, ${median.usage.gbSeconds.toFixed(4)} GB-s, ${median.wallMs.toFixed(0)} ms, $${cost.total.toPrecision(3)} a run, $${(runs * cost.total).toFixed(3)} a month`,
+    );
+    const source = `measured: median of ${options.runs} local runs of the health workflow (10 HTTP probes), Express $1/M + duration, Lambda, Scheduler`;
+    return {
+      scenario: {
+        name: 'health check, 10 HTTP endpoints (Express)',
+        outcome: median.outcome,
+        wallMs: median.wallMs,
+        usage: median.usage,
+        cost,
+      },
+      tenEndpoints: {
+        target: '(any)',
+        kind: 'health',
+        name: '10 endpoints',
+        schedule: 'rate(1 minute)',
+        runsPerMonth: runs,
+        monthly: runs * cost.total,
+        note: `${source}; without the Scheduler charge (its free tier is 14 million invocations a month) $${(runs * (cost.total - HEALTH_PRICES.schedulerPerInvocation)).toFixed(3)}/month; anchor: 10 Synthetics canaries every minute $${synthetics.toFixed(2)}/month, 10 Route 53 checks $${(10 * LIST_PRICES.route53HealthCheckPerMonth.low).toFixed(2)}–$${(10 * LIST_PRICES.route53HealthCheckPerMonth.high).toFixed(2)}/month`,
+      },
+      perRun: { cost, source },
+    };
+  } finally {
+    clearRegisteredTargets();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The health part of `stepops demo`: the lab app goes down, the health checks alert after the
+ * failure threshold and ask for the `restart-app` runbook, the recorded request is carried out on
+ * the local host (the runbook's script steps, as the recover workflow runs them), the app comes
+ * back and the recovery is alerted. Each check is one run of the health workflow on the local
+ * engine, printed as the probe table.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { stopLabApp } from '../../lab/setup.ts';
+import { findTarget } from '../../shared/config/registry.ts';
+import { hostDirectoryFor } from '../../shared/drivers/hosts.ts';
+import { BashCommandRunner } from '../../shared/drivers/local/bash-command-runner.ts';
+import { stepopsHome } from '../../shared/drivers/local/home.ts';
+import { hostSelector } from '../../shared/drivers/options.ts';
+import type { Notification, RecoveryRequest } from '../../shared/drivers/ports.ts';
+import { planRecovery } from '../../shared/recovery/plan.ts';
+import type { Output } from '../output.ts';
+import { runHealthOnce } from './health.ts';
+
+/** What the health demo saw. */
+export interface HealthDemoReport {
+  problems: string[];
+}
+
+/** Runs the script steps of a recorded recovery request on the target's local host and waits. */
+async function carryOut(request: RecoveryRequest, out: Output): Promise<boolean> {
+  const target = findTarget(request.target);
+  const plan = planRecovery(target, request.runbook, { runId: request.runId });
+  const hosts = await hostDirectoryFor(target).resolve(hostSelector(target));
+  const runner = new BashCommandRunner();
+  for (const step of plan.steps) {
+    if (!step.script) continue;
+    const handle = await runner.send({
+      hosts,
+      script: step.script,
+      timeoutSeconds: step.timeoutSeconds,
+      comment: `stepops recover ${target.name} ${request.runbook} ${step.name}`,
+    });
+    for (;;) {
+      const [result] = await runner.status(handle);
+      if (result && result.state !== 'pending' && result.state !== 'running') {
+        out.out(`   runbook ${request.runbook}, step ${step.name}: ${result.state}`);
+        if (result.state !== 'succeeded') return false;
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  return true;
+}
+
+async function lines<T>(file: string): Promise<T[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as T);
+}
+
+/**
+ * The health part of the demo, for the lab app of target `demo` (running when called).
+ *
+ * @example
+ * const { problems } = await runHealthDemo({ dir, out, step: 4 });
+ */
+export async function runHealthDemo(options: {
+  dir: string;
+  out: Output;
+  step: number;
+}): Promise<HealthDemoReport> {
+  const { dir, out } = options;
+  const problems: string[] = [];
+  const target = findTarget('demo');
+  const health = target.health!;
+  const check = async (label: string) => {
+    out.out(`   check ${label}`);
+    return (await runHealthOnce({ target: 'demo', output: out })).summary;
+  };
+  out.out(
+    `${options.step}. Health checks (expected: the app goes down, an alert after ${health.failureThreshold} failing checks, runbook ${health.onFailure?.runbook} restarts it, a recovery alert after ${health.successThreshold} passing checks)`,
+  );
+  await check('1: the app is up');
+  const stopped = await stopLabApp(dir);
+  out.out(`   the lab app is stopped (pid ${stopped ?? 'none'})`);
+  let summary = await check('2');
+  for (let i = 3; i <= health.failureThreshold + 1 && !summary?.down; i++) summary = await check(`${i}`);
+  if (!summary?.down) problems.push('the health checks never declared the app down');
+  if (!summary?.recovery?.started) problems.push('the health checks did not ask for the recovery runbook');
+  const requests = await lines<RecoveryRequest>(path.join(stepopsHome(), 'recoveries.jsonl'));
+  const request = requests.at(-1);
+  if (request) {
+    out.out(`   recovery requested: ${request.runbook} (${request.reason})`);
+    if (!(await carryOut(request, out))) problems.push(`the runbook ${request.runbook} failed`);
+  }
+  for (let i = 0; i < health.successThreshold && summary?.down; i++)
+    summary = await check(`after the recovery ${i + 1}`);
+  if (summary?.down) problems.push('the app did not come back up after the recovery');
+  const alerts = (await lines<Notification>(path.join(stepopsHome(), 'outbox.jsonl'))).filter(
+    (n) => n.workflow === 'health' && n.target === 'demo',
+  );
+  if (!alerts.some((n) => n.outcome === 'failed' && n.failedState === 'app-health'))
+    problems.push('no alert that app-health went down');
+  if (!alerts.some((n) => n.outcome === 'succeeded' && n.failedState === 'app-health'))
+    problems.push('no alert that app-health recovered');
+  out.out(`   health alerts in the outbox: ${alerts.length}`);
+  for (const n of alerts) out.out(`     ${n.outcome.padEnd(9)} ${n.summary}`);
+  out.out('');
+  return { problems };
+}

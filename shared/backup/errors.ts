@@ -1,0 +1,51 @@
+/**
+ * Errors of the backup workflow. Their `name` is what the workflow's `Retry` and `Catch` match.
+ */
+
+/** An AWS call of a backup was throttled; the workflow retries the step with backoff. */
+export class BackupThrottledError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackupThrottledError';
+  }
+}
+
+/** A copy to delete does not carry the stepops tags of its job: it is not ours to delete. */
+export class NotStepopsCopyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotStepopsCopyError';
+  }
+}
+
+/** A deletion was refused: the copy is the newest good copy of its job. */
+export class LastGoodCopyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LastGoodCopyError';
+  }
+}
+
+/** A backup job failed (the copy is recorded as failed). */
+export class BackupFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackupFailedError';
+  }
+}
+
+/** A restore test failed: the copy could not be restored or its check did not pass. */
+export class RestoreTestFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RestoreTestFailedError';
+  }
+}
+
+/** A target's newest good backup is older than its RPO. */
+export class BackupStaleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackupStaleError';
+  }
+}

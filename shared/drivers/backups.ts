@@ -1,0 +1,48 @@
+/**
+ * The backup drivers of a target, chosen by what it declares: `ec2` hosts → EC2, RDS, AWS Backup
+ * and S3; `local` hosts → directory copies and the local object store (RDS and AWS Backup jobs a
+ * local target declares still go to AWS). The catalogue is in `catalogue.ts`.
+ */
+import type { Target } from '../config/schema.ts';
+import { AwsCopyService } from './aws/aws-copy-service.ts';
+import { RdsScratchDatabases } from './aws/rds-scratch-databases.ts';
+import { S3ObjectStore } from './aws/s3-object-store.ts';
+import { LocalCopyService } from './local/local-copy-service.ts';
+import { LocalObjectStore } from './local/local-object-store.ts';
+import type { CopyService, ObjectStore, ScratchDatabases } from './ports.ts';
+
+export { backupCatalogueFor } from './catalogue.ts';
+
+/**
+ * Snapshots of a target's hosts and databases.
+ *
+ * @example
+ * const copies = copyServiceFor(findTarget('zmanim'));
+ */
+export function copyServiceFor(target: Target): CopyService {
+  return target.hosts.type === 'ec2'
+    ? new AwsCopyService()
+    : new LocalCopyService({ aws: new AwsCopyService() });
+}
+
+/**
+ * Where a target's dumps go: S3 in the hosts' region, or the local object store.
+ *
+ * @example
+ * const objects = objectStoreFor(findTarget('docsai'));
+ */
+export function objectStoreFor(target: Target): ObjectStore {
+  return target.hosts.type === 'ec2'
+    ? new S3ObjectStore({ region: target.hosts.region })
+    : new LocalObjectStore();
+}
+
+/**
+ * Temporary databases for RDS restore tests.
+ *
+ * @example
+ * const scratch = scratchDatabasesFor(findTarget('datizmo'));
+ */
+export function scratchDatabasesFor(_target: Target): ScratchDatabases {
+  return new RdsScratchDatabases();
+}

@@ -1,0 +1,22 @@
+/**
+ * The backup catalogue of a run: DynamoDB when the stack names a backups table
+ * (`STEPOPS_BACKUP_TABLE`), else the file catalogue under the stepops home.
+ */
+import { DynamoBackupCatalogue } from './aws/dynamo-backup-catalogue.ts';
+import { FileBackupCatalogue } from './local/file-backup-catalogue.ts';
+import type { BackupCatalogue } from './ports.ts';
+
+/**
+ * Chooses the catalogue: the table when one is named, the file catalogue otherwise. The recovery
+ * runbooks use the same call to find the copy to restore.
+ *
+ * @example
+ * const newest = (await backupCatalogueFor().list('docsai', 'database')).find((e) => e.outcome === 'good');
+ */
+export function backupCatalogueFor(
+  options: { table?: string; region?: string } = {},
+  env: NodeJS.ProcessEnv = process.env,
+): BackupCatalogue {
+  const table = options.table ?? env.STEPOPS_BACKUP_TABLE;
+  return table ? new DynamoBackupCatalogue(table) : new FileBackupCatalogue();
+}

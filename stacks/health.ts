@@ -1,0 +1,244 @@
+/**
+ * Scheduled health checks in AWS: the health Lambdas (each with only the calls of its drivers),
+ * the **Express** state machine whose definition is exactly `healthWorkflow(arns)`, and one
+ * EventBridge Scheduler schedule per target with a `health` section, starting the state machine
+ * directly at the target's declared rate through a role allowed only `states:StartExecution` on it.
+ */
+
+import {
+  hostStatements,
+  notifyStatements,
+  type PermissionContext,
+  readCommandStatements,
+  type Statement,
+  sendCommandStatements,
+} from './permissions.ts';
+import type { Ec2Target } from './settings.ts';
+import { driverEnvironment } from './workflows.ts';
+
+/** The health workflow module's contract (`workflows/health.ts`). */
+export interface HealthWorkflowModule {
+  HEALTH_FUNCTIONS: readonly string[];
+  HEALTH_FUNCTION_TIMEOUTS: Readonly<Record<string, number>>;
+  healthWorkflow(arns: Record<string, string>): object;
+}
+
+/** Memory of each health function, in MB (probe-target runs the probes and parses their answers). */
+export const HEALTH_FUNCTION_MEMORY_MB: Readonly<Record<string, number>> = {
+  'probe-target': 512,
+  'record-health': 256,
+  'notify-health-failure': 256,
+};
+
+/** Everything the health stack needs from the others. */
+export interface HealthContext extends PermissionContext {
+  stage: string;
+  region: $util.Input<string>;
+  stateTableName: $util.Input<string>;
+  commandLogGroup?: string;
+  links: $util.Input<unknown>[];
+  workflow: HealthWorkflowModule;
+  /** The recover state machine the `onFailure` runbooks start; the stage's `stepops-<stage>-recover` by default. */
+  recoverStateMachineArn?: $util.Input<string>;
+}
+
+/** PascalCase component name of a health function folder: `probe-target` → `HealthProbeTarget`. */
+export function healthComponentName(folder: string): string {
+  return `Health${folder.replace(/(^|-)([a-z0-9])/g, (_m, _dash, c: string) => c.toUpperCase())}`;
+}
+
+/** PascalCase component name of a target's schedule: `ai-chat` → `HealthScheduleAiChat`. */
+export function scheduleComponentName(target: string): string {
+  return `HealthSchedule${target.replace(/(^|-)([a-z0-9])/g, (_m, _dash, c: string) => c.toUpperCase())}`;
+}
+
+/**
+ * The statements of each health function: probe-target finds the hosts, runs host probes through
+ * SSM and asks EC2 and SSM about the instances; record-health reads and writes the state item,
+ * reads the target's lease, publishes alerts and starts the recover state machine;
+ * notify-health-failure publishes.
+ *
+ * @example
+ * healthFunctionStatements('record-health', context, recoverArn)
+ */
+export function healthFunctionStatements(
+  folder: string,
+  context: PermissionContext,
+  recoverArn: $util.Input<string>,
+): Statement[] {
+  switch (folder) {
+    case 'probe-target':
+      return [...hostStatements(), ...sendCommandStatements(context), ...readCommandStatements()];
+    case 'record-health':
+      return [
+        { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [context.stateTableArn] },
+        ...notifyStatements(context),
+        { actions: ['states:StartExecution'], resources: [recoverArn] },
+      ];
+    case 'notify-health-failure':
+      return notifyStatements(context);
+    default:
+      throw new Error(`health function "${folder}" has no IAM settings: add it to stacks/health.ts`);
+  }
+}
+
+/**
+ * Creates the health Lambdas, the Express state machine and the targets' schedules.
+ *
+ * @example
+ * const health = createHealth({ ...context, workflow: await import('../workflows/health.ts') });
+ */
+export function createHealth(context: HealthContext) {
+  const recoverArn =
+    context.recoverStateMachineArn ??
+    $interpolate`arn:aws:states:${context.region}:${context.account}:stateMachine:stepops-${context.stage}-recover`;
+  const functions: Record<string, sst.aws.Function> = {};
+  for (const folder of context.workflow.HEALTH_FUNCTIONS) {
+    const timeout = context.workflow.HEALTH_FUNCTION_TIMEOUTS[folder];
+    if (timeout === undefined)
+      throw new Error(`health function "${folder}" has no timeout in workflows/health.ts`);
+    functions[folder] = new sst.aws.Function(healthComponentName(folder), {
+      handler: `functions/${folder}/handler.handler`,
+      runtime: 'nodejs24.x',
+      architecture: 'arm64',
+      memory: `${HEALTH_FUNCTION_MEMORY_MB[folder] ?? 256} MB`,
+      timeout: `${timeout} seconds`,
+      environment: {
+        ...driverEnvironment(context),
+        ...(folder === 'record-health' ? { STEPOPS_RECOVER_STATE_MACHINE_ARN: recoverArn } : {}),
+      },
+      link: context.links,
+      permissions: healthFunctionStatements(folder, context, recoverArn),
+    });
+  }
+  const arns = Object.fromEntries(Object.entries(functions).map(([folder, fn]) => [folder, fn.arn]));
+  const definition = $jsonStringify(
+    $resolve(arns).apply((resolved) => context.workflow.healthWorkflow(resolved)),
+  );
+
+  const logGroup = new aws.cloudwatch.LogGroup('HealthWorkflowLogs', {
+    name: `/aws/vendedlogs/states/stepops-${context.stage}-health`,
+    retentionInDays: 30,
+  });
+  const role = new aws.iam.Role('HealthWorkflowRole', {
+    assumeRolePolicy: $jsonStringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'states.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { 'aws:SourceAccount': context.account } },
+        },
+      ],
+    }),
+  });
+  const policy = new aws.iam.RolePolicy('HealthWorkflowPolicy', {
+    role: role.id,
+    policy: $jsonStringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'InvokeHealthFunctions',
+          Effect: 'Allow',
+          Action: ['lambda:InvokeFunction'],
+          Resource: Object.values(arns),
+        },
+        {
+          // CloudWatch Logs delivery for Step Functions: these actions take '*' only.
+          Sid: 'DeliverExecutionLogs',
+          Effect: 'Allow',
+          Action: [
+            'logs:CreateLogDelivery',
+            'logs:GetLogDelivery',
+            'logs:UpdateLogDelivery',
+            'logs:DeleteLogDelivery',
+            'logs:ListLogDeliveries',
+            'logs:PutResourcePolicy',
+            'logs:DescribeResourcePolicies',
+            'logs:DescribeLogGroups',
+          ],
+          Resource: ['*'],
+        },
+      ],
+    }),
+  });
+  const stateMachine = new aws.sfn.StateMachine(
+    'HealthWorkflow',
+    {
+      name: `stepops-${context.stage}-health`,
+      type: 'EXPRESS',
+      roleArn: role.arn,
+      definition,
+      // Express executions have no history: failed runs are logged (with their data) to see why.
+      loggingConfiguration: {
+        logDestination: $interpolate`${logGroup.arn}:*`,
+        includeExecutionData: true,
+        level: 'ERROR',
+      },
+    },
+    { dependsOn: [policy] },
+  );
+
+  const schedulerRole = new aws.iam.Role('HealthSchedulerRole', {
+    assumeRolePolicy: $jsonStringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'scheduler.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { 'aws:SourceAccount': context.account } },
+        },
+      ],
+    }),
+  });
+  const schedulerPolicy = new aws.iam.RolePolicy('HealthSchedulerPolicy', {
+    role: schedulerRole.id,
+    policy: $jsonStringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'StartHealthRuns',
+          Effect: 'Allow',
+          Action: ['states:StartExecution'],
+          Resource: [stateMachine.arn],
+        },
+      ],
+    }),
+  });
+  const schedules: Record<string, aws.scheduler.Schedule> = {};
+  for (const target of context.targets as readonly Ec2Target[]) {
+    if (!target.health) continue;
+    schedules[target.name] = new aws.scheduler.Schedule(
+      scheduleComponentName(target.name),
+      {
+        name: `stepops-${context.stage}-health-${target.name}`.slice(0, 64),
+        description: `stepops health checks of ${target.name}`,
+        scheduleExpression: target.health.schedule,
+        scheduleExpressionTimezone: 'UTC',
+        flexibleTimeWindow: { mode: 'OFF' },
+        target: {
+          arn: stateMachine.arn,
+          roleArn: schedulerRole.arn,
+          input: JSON.stringify({ target: target.name }),
+          // A missed run is not worth retrying: the next one is due within the rate.
+          retryPolicy: { maximumRetryAttempts: 0 },
+        },
+      },
+      { dependsOn: [schedulerPolicy] },
+    );
+  }
+  return {
+    functions,
+    arns,
+    definition,
+    logGroup,
+    role,
+    policy,
+    stateMachine,
+    schedulerRole,
+    schedulerPolicy,
+    schedules,
+  };
+}

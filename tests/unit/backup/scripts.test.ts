@@ -1,0 +1,292 @@
+/**
+ * The dump and restore-test wrappers run for real with bash: uploads to a presigned-style URL on a
+ * real HTTP server on 127.0.0.1 (retried, then failing), secrets read from the parameter directory
+ * and never printed, a dump that fails midway uploading nothing. Every rendered script passes shellcheck.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderDumpScript, renderRestoreTestScript } from '../../../shared/backup/scripts.ts';
+import type { DumpBackupJob } from '../../../shared/config/schema.ts';
+
+let root: string;
+let server: Server;
+let port: number;
+/** Answers of the upload server, in order (then 200); what it received. */
+let answers: number[] = [];
+const received: { headers: Record<string, unknown>; body: Buffer }[] = [];
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'stepops-dump-scripts-'));
+  server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (c: Buffer) => chunks.push(c));
+    request.on('end', () => {
+      received.push({ headers: request.headers, body: Buffer.concat(chunks) });
+      response.writeHead(answers.shift() ?? 200);
+      response.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await rm(root, { recursive: true, force: true });
+});
+
+function job(script: string, extra: Partial<DumpBackupJob> = {}): DumpBackupJob {
+  return {
+    name: 'data',
+    type: 'dump',
+    script,
+    timeout: 30,
+    bucket: 'b',
+    prefix: '',
+    schedule: 'rate(1 day)',
+    timezone: 'UTC',
+    retention: { count: 1 },
+    notifyOnSuccess: false,
+    secrets: {},
+    awsCli: false,
+    ...extra,
+  };
+}
+
+/** Runs a script with bash, asynchronously (the upload server lives in this process). */
+function bash(script: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('bash', ['-c', script], { cwd: root });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+const presigned = () => ({
+  kind: 'presigned' as const,
+  url: `http://127.0.0.1:${port}/dumps/x?X-Amz-Signature=abc`,
+  tagging: 'stepops%3Atarget=t',
+});
+
+describe('renderDumpScript', () => {
+  it('uploads the dump with its tags, retrying a failed PUT, and prints its SHA-256 and size', async () => {
+    // Prepare
+    answers = [500, 503];
+    received.length = 0;
+    const script = renderDumpScript(job('printf "hello dump" > "$STEPOPS_DUMP_FILE"'), {
+      target: 't',
+      runId: 'r1',
+      uri: 's3://b/dumps/x',
+      upload: presigned(),
+      secrets: { kind: 'directory', path: root },
+    });
+
+    // Act
+    const result = await bash(script);
+
+    // Assess
+    expect(result.status, result.stderr).toBe(0);
+    expect(received).toHaveLength(3);
+    expect(received[2]?.body.toString()).toBe('hello dump');
+    expect(received[2]?.headers['x-amz-tagging']).toBe('stepops%3Atarget=t');
+    const sha = createHash('sha256').update('hello dump').digest('hex');
+    expect(result.stdout).toContain(`STEPOPS_DUMP_RESULT sha256=${sha} size=10`);
+    expect(result.stderr).toContain('the upload failed; retrying (attempt 2 of 4)');
+  });
+
+  it('fails after its attempts when the upload keeps failing, and prints no result', async () => {
+    // Prepare
+    answers = [500, 500, 500, 500];
+    received.length = 0;
+    const script = renderDumpScript(job('echo data > "$STEPOPS_DUMP_FILE"'), {
+      target: 't',
+      runId: 'r1',
+      uri: 's3://b/dumps/x',
+      upload: presigned(),
+      secrets: { kind: 'directory', path: root },
+    });
+
+    // Act
+    const result = await bash(script);
+
+    // Assess
+    expect(result.status).toBe(1);
+    expect(received).toHaveLength(4);
+    expect(result.stderr).toContain('stepops: the upload failed after 4 attempts');
+    expect(result.stdout).not.toContain('STEPOPS_DUMP_RESULT');
+  }, 30_000);
+
+  it('a dump that fails midway uploads nothing; an empty dump is refused', async () => {
+    // Prepare
+    received.length = 0;
+    const store = path.join(root, 'store', 'obj');
+    const failing = renderDumpScript(job('echo partial > "$STEPOPS_DUMP_FILE"; exit 7'), {
+      target: 't',
+      runId: 'r1',
+      uri: `file://${store}`,
+      upload: { kind: 'file', path: store },
+      secrets: { kind: 'directory', path: root },
+    });
+    const empty = renderDumpScript(job(': > "$STEPOPS_DUMP_FILE"'), {
+      target: 't',
+      runId: 'r1',
+      uri: `file://${store}`,
+      upload: { kind: 'file', path: store },
+      secrets: { kind: 'directory', path: root },
+    });
+
+    // Act
+    const failed = await bash(failing);
+    const refused = await bash(empty);
+
+    // Assess
+    expect(failed.status).toBe(7);
+    expect(failed.stderr).toContain('==> dump data failed with exit code 7; nothing was uploaded');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('wrote an empty dump file');
+    expect(spawnSync('ls', [path.dirname(store)]).stdout?.toString() ?? '').toBe('');
+  });
+
+  it('reads secrets on the host into the environment without printing them or naming their values', async () => {
+    // Prepare
+    await mkdir(path.join(root, 'params', 'app'), { recursive: true });
+    await writeFile(path.join(root, 'params', 'app', 'pw'), 's3cr3t-value');
+    const store = path.join(root, 'store2', 'obj');
+    const script = renderDumpScript(
+      job('printf "%s" "${#DB_PASSWORD}" > "$STEPOPS_DUMP_FILE"', { secrets: { DB_PASSWORD: '/app/pw' } }),
+      {
+        target: 't',
+        runId: 'r1',
+        uri: `file://${store}`,
+        upload: { kind: 'file', path: store },
+        secrets: { kind: 'directory', path: path.join(root, 'params') },
+      },
+    );
+
+    // Act
+    const result = await bash(script);
+
+    // Assess
+    expect(result.status, result.stderr).toBe(0);
+    expect(spawnSync('cat', [store]).stdout.toString()).toBe('12');
+    expect(script).not.toContain('s3cr3t-value');
+    expect(`${result.stdout}${result.stderr}`).not.toContain('s3cr3t-value');
+  });
+
+  it('says which secret it could not read', async () => {
+    // Prepare
+    const script = renderDumpScript(
+      job('echo x > "$STEPOPS_DUMP_FILE"', { secrets: { DB_PASSWORD: '/app/missing' } }),
+      {
+        target: 't',
+        runId: 'r1',
+        uri: 'file:///nowhere',
+        upload: { kind: 'file', path: path.join(root, 'never') },
+        secrets: { kind: 'directory', path: path.join(root, 'params') },
+      },
+    );
+
+    // Act
+    const result = await bash(script);
+
+    // Assess
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('stepops: could not read the secret /app/missing for DB_PASSWORD');
+  });
+
+  it('renders scripts that pass shellcheck, for every upload and secret source', () => {
+    // Prepare
+    const withTest = job('pg_dump > "$STEPOPS_DUMP_FILE"', {
+      secrets: { PGPASSWORD: '/app/pw' },
+      restoreTest: {
+        schedule: 'rate(7 days)',
+        timezone: 'UTC',
+        script: 'pg_restore "$STEPOPS_RESTORE_FILE"',
+        check: 'psql -c "select 1"',
+        timeout: 60,
+      },
+    });
+    const scripts = [
+      renderDumpScript(withTest, {
+        target: 't',
+        runId: 'r',
+        uri: 's3://b/k',
+        upload: presigned(),
+        secrets: { kind: 'ssm', region: 'eu-west-1' },
+        user: 'ubuntu',
+        workingDirectory: '/opt/app',
+      }),
+      renderDumpScript(withTest, {
+        target: 't',
+        runId: 'r',
+        uri: 's3://b/k',
+        upload: { kind: 'aws-cli', bucket: 'b', key: 'k', tagging: 'a=1', region: 'eu-west-1' },
+        secrets: { kind: 'ssm' },
+      }),
+      renderRestoreTestScript(withTest, {
+        target: 't',
+        runId: 'r',
+        copyRunId: 'c',
+        uri: 's3://b/k',
+        sha256: 'a'.repeat(64),
+        download: { kind: 'presigned', url: 'https://x/y' },
+        secrets: { kind: 'ssm' },
+        user: 'ubuntu',
+      }),
+      renderRestoreTestScript(withTest, {
+        target: 't',
+        runId: 'r',
+        copyRunId: 'c',
+        uri: 'file:///k',
+        sha256: 'a'.repeat(64),
+        download: { kind: 'file', path: '/k' },
+        secrets: { kind: 'directory', path: '/p' },
+      }),
+    ];
+
+    // Act
+    const results = scripts.map((s) =>
+      spawnSync('shellcheck', ['-s', 'bash', '-'], { input: s, encoding: 'utf8' }),
+    );
+
+    // Assess
+    for (const r of results) expect(r.stdout).toBe('');
+  });
+
+  it('refuses a restore test whose checksum does not match the catalogue', async () => {
+    // Prepare
+    const file = path.join(root, 'dump-to-test');
+    await writeFile(file, 'dump');
+    const withTest = job('true', {
+      restoreTest: { schedule: 'rate(7 days)', timezone: 'UTC', script: 'true', check: 'true', timeout: 10 },
+    });
+    const script = renderRestoreTestScript(withTest, {
+      target: 't',
+      runId: 'r',
+      copyRunId: 'c',
+      uri: `file://${file}`,
+      sha256: 'b'.repeat(64),
+      download: { kind: 'file', path: file },
+      secrets: { kind: 'directory', path: root },
+    });
+
+    // Act
+    const result = await bash(script);
+
+    // Assess
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`the catalogue recorded ${'b'.repeat(64)}`);
+  });
+});
