@@ -215,7 +215,9 @@ describe('every runbook of the five targets on the local engine', () => {
 
     // Assess
     expect(result.status).toBe('SUCCEEDED');
-    const copies = (await sim.calls()).slice(before).filter((c) => c.startsWith('aws s3 cp') && c.includes(' s3://'));
+    const copies = (await sim.calls())
+      .slice(before)
+      .filter((c) => c.startsWith('aws s3 cp') && c.includes(' s3://'));
     expect(copies).toEqual([expect.stringContaining('s3://docsai-backups/docsai/database/20260102T020000Z')]);
   });
 
