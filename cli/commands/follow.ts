@@ -20,6 +20,8 @@ export interface FollowDeps extends SourceDeps {
   signal?: AbortSignal;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   interactive?: boolean;
+  /** The clock (for the lines that show a quiet run is alive). */
+  now?: () => number;
 }
 
 /**
@@ -55,6 +57,7 @@ export async function follow(
     ...(deps.interactive !== undefined ? { interactive: deps.interactive } : {}),
     ...(deps.signal ? { signal: deps.signal } : {}),
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
   });
   if (options.json)
     out.out(

@@ -4,6 +4,7 @@
  * through the target's command runner (SSM `GetCommandInvocation` for EC2 hosts, and CloudWatch
  * Logs when the stage sends command output there; the local runner's logs for local hosts).
  */
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { Command } from 'commander';
 import { findTarget } from '../../shared/config/registry.ts';
 import type { CommandSent, CommandStatus } from '../../shared/deploy/contracts.ts';
@@ -11,6 +12,7 @@ import { commandRunnerFor } from '../../shared/drivers/commands.ts';
 import type { CommandRunner, HostRef, InvocationResult } from '../../shared/drivers/ports.ts';
 import { formatTimeline } from '../../shared/engine/trace.ts';
 import { EXIT, indent, type Output, stdio, UsageError } from '../output.ts';
+import { cloudWatchTail } from '../runs/command-logs.ts';
 import { printOutcome } from '../runs/follow.ts';
 import { UnknownRunError } from '../runs/model.ts';
 import { runSourceFor, type SourceDeps, WHERE_HELP, type WhereOptions } from '../runs/source.ts';
@@ -37,6 +39,8 @@ export interface LogsDeps extends SourceDeps {
   output?: Output;
   /** The command runner of a target (default: the target's own, as the run used it). */
   runnerFor?: (target: string) => CommandRunner;
+  /** CloudWatch Logs, for the end of EC2 output when `STEPOPS_COMMAND_LOG_GROUP` names the group. */
+  logs?: CloudWatchLogsClient;
 }
 
 function lastLines(text: string, lines: number): string {
@@ -105,6 +109,9 @@ export async function logs(runId: string, options: LogsOptions, deps: LogsDeps =
   await reader.next();
   const trace = reader.trace(run);
 
+  const env = deps.env ?? process.env;
+  const logGroup = source.where === 'local' ? undefined : env.STEPOPS_COMMAND_LOG_GROUP;
+  const cloudWatch = logGroup ? (deps.logs ?? new CloudWatchLogsClient({})) : undefined;
   const commands: CommandLog[] = [];
   const runner = run.target
     ? (deps.runnerFor ?? ((t: string) => commandRunnerFor(findTarget(t))))(run.target)
@@ -122,21 +129,32 @@ export async function logs(runId: string, options: LogsOptions, deps: LogsDeps =
         problem = (error as Error).message ?? String(error);
       }
     }
-    const hosts = command.sent.hosts.map((host) => {
+    const hosts: CommandLog['hosts'] = [];
+    for (const host of command.sent.hosts) {
       const result = results.find((r) => r.hostId === host.id);
       const failure = command.status?.failures.find((f) => f.hostId === host.id);
+      // The true end of the output: CloudWatch Logs when the stage sends it there (SSM keeps the head).
+      const fromCloudWatch =
+        cloudWatch && logGroup && host.kind === 'ec2'
+          ? await cloudWatchTail(cloudWatch, logGroup, command.sent.commandId, host.id, lines).catch(
+              () => undefined,
+            )
+          : undefined;
       const outputTail =
-        result?.outputTail || failure?.outputTail || (problem ? `(output not available: ${problem})` : '');
+        fromCloudWatch ||
+        result?.outputTail ||
+        failure?.outputTail ||
+        (problem ? `(output not available: ${problem})` : '');
       const state =
         result?.state ?? failure?.state ?? (command.status?.status === 'succeeded' ? 'succeeded' : 'unknown');
       const exitCode = result?.exitCode ?? failure?.exitCode;
-      return {
+      hosts.push({
         id: host.id,
         state,
         ...(exitCode !== undefined ? { exitCode } : {}),
         outputTail: lastLines(outputTail, lines),
-      };
-    });
+      });
+    }
     commands.push({
       state: command.state,
       ...(command.batch !== undefined ? { batch: command.batch } : {}),

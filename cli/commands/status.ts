@@ -1,7 +1,7 @@
 /**
  * `stepops status [target] [--stage S | --local] [--json]`: per target and workflow, the run in
- * progress and the last one that ended (outcome, ref, age), and who holds the target's lease, in
- * one screen.
+ * progress and the last one that ended (outcome, ref, age), who holds the target's lease, and each
+ * probe's state as the health checks recorded it, in one screen.
  */
 import type { Command } from 'commander';
 import { findTarget, listTargets } from '../../shared/config/registry.ts';
@@ -22,12 +22,24 @@ export interface WorkflowStatus {
   last?: RunSummary;
 }
 
-/** The status of targets: their workflows and leases. */
+/** One probe as the health checks last recorded it. */
+export interface ProbeHealth {
+  probe: string;
+  host?: string;
+  status: 'up' | 'down';
+  since: string;
+  lastDetail: string;
+  lastAt: string;
+}
+
+/** The status of targets: their workflows, leases and probes. */
 export interface StatusReport {
   where: string;
   workflows: WorkflowStatus[];
   /** The holder of each target's lease (`null` when free, absent when it cannot be read). */
   leases: Record<string, Lease | null>;
+  /** Each target's probes as the health checks recorded them (`[]`: never checked; absent: cannot be read). */
+  health: Record<string, ProbeHealth[]>;
 }
 
 /** Options of {@link status}. */
@@ -42,6 +54,30 @@ export interface StatusDeps extends SourceDeps {
   isTTY?: boolean;
   /** Reads a target's lease; by default the local lease file (local) or `STEPOPS_STATE_TABLE` (stage). */
   lease?: (target: Target) => Promise<Lease | undefined | 'unknown'>;
+  /** Reads a target's recorded probe states; by default the health store, as for the lease. */
+  health?: (target: Target) => Promise<ProbeHealth[] | 'unknown'>;
+}
+
+async function defaultHealth(
+  target: Target,
+  local: boolean,
+  env: NodeJS.ProcessEnv,
+): Promise<ProbeHealth[] | 'unknown'> {
+  if (!local && !env.STEPOPS_STATE_TABLE) return 'unknown';
+  const { healthStoreFor } = await import('../../shared/drivers/health.ts');
+  const record = await healthStoreFor(target, local ? {} : { stateTable: env.STEPOPS_STATE_TABLE! }).read(
+    target.name,
+  );
+  if (!record) return [];
+  const state = JSON.parse(record.body) as { probes?: Record<string, ProbeHealth & Record<string, unknown>> };
+  return Object.values(state.probes ?? {}).map((p) => ({
+    probe: p.probe,
+    ...(p.host ? { host: p.host } : {}),
+    status: p.status,
+    since: p.since,
+    lastDetail: p.lastDetail,
+    lastAt: p.lastAt,
+  }));
 }
 
 async function defaultLease(
@@ -69,12 +105,15 @@ export async function gatherStatus(
   source: RunSource,
   targets: readonly Target[],
   lease: (target: Target) => Promise<Lease | undefined | 'unknown'>,
+  health: (target: Target) => Promise<ProbeHealth[] | 'unknown'> = async () => 'unknown',
 ): Promise<StatusReport> {
-  const report: StatusReport = { where: source.where, workflows: [], leases: {} };
+  const report: StatusReport = { where: source.where, workflows: [], leases: {}, health: {} };
+  // Express workflows keep no history to list: the health checks show through what they record.
   const available = WORKFLOWS.filter(
     (w) =>
-      source.where === 'local' ||
-      (source as { stateMachines?: Record<string, string> }).stateMachines?.[w.name],
+      !w.express &&
+      (source.where === 'local' ||
+        (source as { stateMachines?: Record<string, string> }).stateMachines?.[w.name]),
   );
   for (const target of targets) {
     for (const workflow of available) {
@@ -90,6 +129,8 @@ export async function gatherStatus(
     }
     const holder = await lease(target).catch(() => 'unknown' as const);
     if (holder !== 'unknown') report.leases[target.name] = holder ?? null;
+    const probes = await health(target).catch(() => 'unknown' as const);
+    if (probes !== 'unknown') report.health[target.name] = probes;
   }
   return report;
 }
@@ -127,7 +168,22 @@ export function formatStatus(report: StatusReport, now: number, paint = painter(
           : `held by ${holder.owner} until ${new Date(holder.expiresAt * 1000).toISOString()}`;
     rows.push([line.target, line.workflow, running, last, lock]);
   }
-  return table(rows);
+  const lines = [table(rows)];
+  const probeRows = [['TARGET', 'PROBE', 'STATE', 'SINCE', 'LAST CHECK']];
+  for (const [target, probes] of Object.entries(report.health)) {
+    if (probes.length === 0) probeRows.push([target, '—', 'never checked', '', '']);
+    for (const p of probes) {
+      probeRows.push([
+        target,
+        `${p.probe}${p.host ? ` on ${p.host}` : ''}`,
+        paint(p.status === 'up' ? 'green' : 'red', p.status),
+        age(p.since, now),
+        `${age(p.lastAt, now)}: ${p.lastDetail}`,
+      ]);
+    }
+  }
+  if (probeRows.length > 1) lines.push('', table(probeRows));
+  return lines.join('\n');
 }
 
 /**
@@ -152,7 +208,12 @@ export async function status(
       : listTargets()
           .map((name) => findTarget(name))
           .filter((t) => (t.hosts.type === 'local') === local);
-  const report = await gatherStatus(source, targets, deps.lease ?? ((t) => defaultLease(t, local, env)));
+  const report = await gatherStatus(
+    source,
+    targets,
+    deps.lease ?? ((t) => defaultLease(t, local, env)),
+    deps.health ?? ((t) => defaultHealth(t, local, env)),
+  );
   if (options.json) {
     out.out(JSON.stringify(report, null, 2));
     return EXIT.ok;
@@ -164,7 +225,7 @@ export async function status(
     formatStatus(report, (deps.now ?? Date.now)(), painter({ isTTY: deps.isTTY ?? process.stdout.isTTY })),
   );
   if (!local && Object.keys(report.leases).length === 0) {
-    out.out("(locks: set STEPOPS_STATE_TABLE to the stage's state table to read them)");
+    out.out("(locks and probe states: set STEPOPS_STATE_TABLE to the stage's state table to read them)");
   }
   return EXIT.ok;
 }

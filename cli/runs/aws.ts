@@ -18,6 +18,7 @@ import type { TraceEvent } from '../../shared/engine/trace.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import type { RunEventReader, RunSource, RunStatus, RunSummary } from './model.ts';
 import { HistoryReader } from './sfn-history.ts';
+import { workflowEntry } from './workflows.ts';
 
 /** AWS is not usable as configured (credentials, region, stage): exit 2, nothing started. */
 export class AwsSetupError extends InvalidInputError {
@@ -183,28 +184,33 @@ export class SfnRunSource implements RunSource {
     workflow: string,
     options: { target?: string; limit: number; running?: boolean },
   ): Promise<RunSummary[]> {
+    if (workflowEntry(workflow).express) {
+      throw new AwsSetupError(
+        `${workflow} is an Express workflow: Step Functions keeps no history of its runs to list (they are in its CloudWatch Logs); \`stepops status\` shows what its checks recorded`,
+      );
+    }
     const stateMachineArn = this.stateMachineArn(workflow);
-    const own = options.target ? new RegExp(`^${options.target}-[0-9a-f]{16}$`) : undefined;
-    const arns: string[] = [];
+    // Runs are named `<target>-…` (the API and CLI name deploys `<target>-<16 hex>`); the input's
+    // `target` decides, so that `api-server` does not take the runs of `api-server-eu`.
+    const prefix = options.target ? `${options.target}-` : undefined;
+    const runs: RunSummary[] = [];
     await aws(async () => {
       for await (const page of paginateListExecutions(
         { client: this.client },
         { stateMachineArn, ...(options.running ? { statusFilter: 'RUNNING' as const } : {}) },
       )) {
         for (const execution of page.executions ?? []) {
-          if (own && !own.test(execution.name ?? '')) continue;
-          if (execution.executionArn) arns.push(execution.executionArn);
-          if (arns.length >= options.limit) return;
+          if (!execution.executionArn || (prefix && !execution.name?.startsWith(prefix))) continue;
+          const described = await this.client.send(
+            new DescribeExecutionCommand({ executionArn: execution.executionArn }),
+          );
+          const run = summaryOf(workflow, this.where, described);
+          if (options.target && run.target !== undefined && run.target !== options.target) continue;
+          runs.push(run);
+          if (runs.length >= options.limit) return;
         }
       }
     });
-    const runs: RunSummary[] = [];
-    for (const arn of arns) {
-      const described = await aws(() =>
-        this.client.send(new DescribeExecutionCommand({ executionArn: arn })),
-      );
-      runs.push(summaryOf(workflow, this.where, described));
-    }
     return runs;
   }
 

@@ -13,6 +13,11 @@ export interface WorkflowEntry {
   name: string;
   /** One line for `--help` and `status`. */
   description: string;
+  /**
+   * An Express workflow: Step Functions keeps no execution history of it to list or follow (its runs
+   * are in CloudWatch Logs); `status` shows what it records instead.
+   */
+  express?: boolean;
   /** The definition with local ARNs: the same states as the one deployed. */
   definition(): Promise<StateMachineDefinition>;
 }
@@ -25,6 +30,15 @@ export const WORKFLOWS: readonly WorkflowEntry[] = [
     async definition() {
       const { deployWorkflow, DEPLOY_FUNCTIONS } = await import('../../workflows/deploy.ts');
       return deployWorkflow(localArns(DEPLOY_FUNCTIONS));
+    },
+  },
+  {
+    name: 'health',
+    description: 'probe a target once, record the round, alert on transitions, start a recovery',
+    express: true,
+    async definition() {
+      const { healthWorkflow, HEALTH_FUNCTIONS } = await import('../../workflows/health.ts');
+      return healthWorkflow(localArns(HEALTH_FUNCTIONS));
     },
   },
 ];

@@ -4,6 +4,12 @@
  * that moves on between polls, a failed Map iteration, a caught error, credentials and stages that
  * are not there.
  */
+
+import {
+  CloudWatchLogsClient,
+  DescribeLogStreamsCommand,
+  GetLogEventsCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCommandInvocationCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -21,6 +27,8 @@ import { ec2Target } from '../api/fixtures.ts';
 import { fakeSfn, machineArn } from './fake-sfn.ts';
 
 let sfn: ReturnType<typeof fakeSfn>;
+const ssm = mockClient(SSMClient);
+const cloudWatch = mockClient(CloudWatchLogsClient);
 let lines: string[];
 let errors: string[];
 let waits: number[];
@@ -43,6 +51,8 @@ async function exitOf(run: Promise<number>): Promise<number> {
 }
 
 beforeEach(() => {
+  ssm.reset();
+  cloudWatch.reset();
   sfn?.mock.restore();
   sfn = fakeSfn({ prod: ['deploy'], staging: ['deploy'] });
   lines = [];
@@ -55,6 +65,8 @@ beforeEach(() => {
 
 afterAll(() => {
   sfn.mock.restore();
+  ssm.restore();
+  cloudWatch.restore();
   clearRegisteredTargets();
 });
 
@@ -144,8 +156,25 @@ describe('deploy --stage', () => {
       deploy('nope', { ref: 'v2', stage: 'prod' }, { sfn: sfn.client, output, env }),
     );
 
+    const badKey = await exitOf(
+      deploy(
+        'api-server',
+        { ref: 'v2', stage: 'prod', idempotencyKey: 'two words' },
+        { sfn: sfn.client, output, env },
+      ),
+    );
+    const both = await exitOf(
+      deploy('api-server', { ref: 'v2', stage: 'prod', local: true }, { sfn: sfn.client, output, env }),
+    );
+    const noRef = await exitOf(deploy('api-server', { stage: 'prod' }, { sfn: sfn.client, output, env }));
+
     // Assess
-    expect([badRef, local, unknown]).toEqual([2, 2, 2]);
+    expect([badRef, local, unknown, badKey, both, noRef]).toEqual([2, 2, 2, 2, 2, 2]);
+    expect(errors.slice(3)).toEqual([
+      'stepops: Idempotency-Key: expected 1 to 255 printable ASCII characters',
+      'stepops: give either --stage or --local, not both',
+      'stepops: deploy needs --ref <ref> (a branch, tag or commit)',
+    ]);
     expect(errors[0]).toMatch(/^stepops: ref: expected a branch, tag or commit/);
     expect(errors[1]).toMatch(/runs on local hosts/);
     expect(errors[2]).toBe('stepops: unknown target "nope"');
@@ -218,8 +247,10 @@ describe('follow --stage', () => {
       step: 100,
     });
     const controller = new AbortController();
+    let clock = Date.now();
     const quiet = async (ms: number) => {
       waits.push(ms);
+      clock += 40_000;
       if (waits.length === 4) controller.abort();
     };
 
@@ -227,13 +258,15 @@ describe('follow --stage', () => {
     const code = await follow(
       'api-server-2222222222222222',
       { stage: 'prod' },
-      { sfn: sfn.client, output, sleep: quiet, signal: controller.signal, env },
+      { sfn: sfn.client, output, sleep: quiet, signal: controller.signal, env, now: () => clock },
     );
 
     // Assess
     expect(code).toBe(130);
     expect(waits).toEqual([1000, 1500, 2250, 3375]);
     expect(lines).toContain('  ▸ AcquireLock');
+    // Quiet for over a minute: one line says it is alive, and where.
+    expect(lines.filter((l) => l.startsWith('  … still running in AcquireLock ('))).toHaveLength(1);
     expect(errors.join('\n')).toContain(
       'stepops: detached from api-server-2222222222222222: the run goes on (attach again: stepops follow api-server-2222222222222222 --stage prod)',
     );
@@ -306,6 +339,14 @@ describe('history and status --stage', () => {
     pastDeploy('api-server-aaaaaaaaaaaaaaa1', 'v1', 'SUCCEEDED', 300);
     pastDeploy('api-server-aaaaaaaaaaaaaaa2', 'v2', 'SUCCEEDED', 200);
     pastDeploy('other-app-aaaaaaaaaaaaaaa3', 'v9', 'SUCCEEDED', 150);
+    sfn.addExecution({
+      stage: 'prod',
+      name: 'api-server-eu-aaaaaaaaaaaaaaa6',
+      input: { target: 'api-server-eu', ref: 'v7' },
+      history: new HistoryBuilder(new Date(Date.now() - 120 * 60_000)).started({}).succeeded({}),
+      status: 'SUCCEEDED',
+      startDate: new Date(Date.now() - 120 * 60_000),
+    });
     pastDeploy('api-server-aaaaaaaaaaaaaaa4', 'v3', 'FAILED', 100);
     pastDeploy('api-server-aaaaaaaaaaaaaaa5', 'v2', 'SUCCEEDED', 50);
 
@@ -387,9 +428,6 @@ describe('history and status --stage', () => {
 });
 
 describe('logs --stage', () => {
-  const ssm = mockClient(SSMClient);
-  afterAll(() => ssm.restore());
-
   it('prints each command step with its hosts and the tail of their output read from SSM', async () => {
     // Prepare: batch 1 of two hosts succeeded; the SSM output of one host ends with the line that matters
     const hosts = [
@@ -460,6 +498,78 @@ describe('logs --stage', () => {
       { CommandId: 'cmd-0001', InstanceId: 'i-0a11111111111111a' },
       { CommandId: 'cmd-0001', InstanceId: 'i-0b22222222222222b' },
     ]);
+  });
+});
+
+describe('logs --stage with command output in CloudWatch Logs', () => {
+  it('shows the end of a long output from CloudWatch Logs, which SSM cuts to its first 24,000 characters', async () => {
+    // Prepare: a failed build whose error is past SSM's 24,000-character head
+    const hosts = [{ kind: 'ec2', id: 'i-0a11111111111111a', region: 'eu-west-1' }];
+    const b = new HistoryBuilder(new Date('2026-11-22T03:00:00Z')).started({
+      target: 'api-server',
+      ref: 'v3',
+    });
+    b.mapStarted('DeployBatches', 1).iteration('DeployBatches', 0, 'Started');
+    b.task('SendDeployCommand', 'send-command', {
+      output: { command: { commandId: 'cmd-0002', phase: 'deploy', hosts, sentAt: '2026-11-22T03:00:01Z' } },
+    });
+    sfn.addExecution({
+      stage: 'prod',
+      name: 'api-server-ddddddddddddddd2',
+      input: { target: 'api-server', ref: 'v3' },
+      history: b.failed('DeployFailedError', 'rolled back'),
+      status: 'FAILED',
+    });
+    ssm.on(GetCommandInvocationCommand).resolves({
+      CommandId: 'cmd-0002',
+      InstanceId: 'i-0a11111111111111a',
+      Status: 'Failed',
+      StatusDetails: 'Failed',
+      ResponseCode: 1,
+      StandardOutputContent: 'x'.repeat(24_000),
+      StandardErrorContent: '',
+    });
+    cloudWatch.on(DescribeLogStreamsCommand).resolves({
+      logStreams: [
+        { logStreamName: 'cmd-0002/i-0a11111111111111a/aws-runShellScript/stdout' },
+        { logStreamName: 'cmd-0002/i-0a11111111111111a/aws-runShellScript/stderr' },
+      ],
+    });
+    cloudWatch
+      .on(GetLogEventsCommand, { logStreamName: 'cmd-0002/i-0a11111111111111a/aws-runShellScript/stdout' })
+      .resolves({
+        events: [
+          { timestamp: 1, message: 'Step 9/9 : RUN npm run build' },
+          { timestamp: 2, message: 'ERROR: build failed' },
+        ],
+      });
+    cloudWatch
+      .on(GetLogEventsCommand, { logStreamName: 'cmd-0002/i-0a11111111111111a/aws-runShellScript/stderr' })
+      .resolves({ events: [{ timestamp: 3, message: 'exit status 1' }] });
+
+    // Act
+    const code = await logs(
+      'api-server-ddddddddddddddd2',
+      { stage: 'prod', lines: 5 },
+      { sfn: sfn.client, output, env: { ...env, STEPOPS_COMMAND_LOG_GROUP: '/stepops/prod/commands' } },
+    );
+
+    // Assess
+    expect(code).toBe(0);
+    const text = lines.join('\n');
+    expect(text).toContain('  i-0a11111111111111a  failed (exit 1)');
+    expect(text).toContain('    ERROR: build failed\n    [stderr]\n    exit status 1');
+    expect(text).not.toContain('xxxxxxxx');
+    expect(cloudWatch).toHaveReceivedCommandWith(DescribeLogStreamsCommand, {
+      logGroupName: '/stepops/prod/commands',
+      logStreamNamePrefix: 'cmd-0002/i-0a11111111111111a/',
+    });
+    expect(cloudWatch).toHaveReceivedCommandWith(GetLogEventsCommand, {
+      logGroupName: '/stepops/prod/commands',
+      logStreamName: 'cmd-0002/i-0a11111111111111a/aws-runShellScript/stdout',
+      startFromHead: false,
+      limit: 5,
+    });
   });
 });
 

@@ -177,6 +177,56 @@ describe('local runs', () => {
     expect(last).toMatchObject({ ref: 'v1', reason: 'rollback from v2 to v1', status: 'SUCCEEDED' });
   }, 60_000);
 
+  it('shows each probe as the health checks recorded it, and the lock of a run holding the target', async () => {
+    // Prepare: a recorded health round with one probe down, and a lease held by a run
+    const { healthStoreFor } = await import('../../../shared/drivers/health.ts');
+    const { leaseStoreFor } = await import('../../../shared/drivers/leases.ts');
+    const { findTarget } = await import('../../../shared/config/registry.ts');
+    const target = findTarget('cli-local');
+    const since = new Date(Date.now() - 5 * 60_000).toISOString();
+    const state = {
+      target: 'cli-local',
+      version: 1,
+      probes: {
+        app: {
+          probe: 'app',
+          status: 'down',
+          consecutiveFailures: 3,
+          consecutiveSuccesses: 0,
+          since,
+          lastOk: false,
+          lastDetail: 'expected status 200, got 500',
+          lastAt: new Date().toISOString(),
+          alerted: true,
+        },
+      },
+      recoveries: [],
+    };
+    await healthStoreFor(target).write('cli-local', JSON.stringify(state), 0);
+    await leaseStoreFor(target).acquire('target:cli-local', 'cli-local-00000000000000aa', 600);
+
+    // Act
+    await status('cli-local', {}, { output, env, isTTY: false });
+    const text = lines.join('\n');
+    lines = [];
+    await status('cli-local', { json: true }, { output, env });
+    const report = JSON.parse(lines.join('\n'));
+    await leaseStoreFor(target).release('target:cli-local', 'cli-local-00000000000000aa');
+
+    // Assess
+    expect(text).toMatch(/cli-local\s+deploy\s+—\s+SUCCEEDED v1 .*held by cli-local-00000000000000aa until /);
+    expect(text).toMatch(/cli-local\s+app\s+down\s+5 min ago\s+just now: expected status 200, got 500/);
+    expect(report.health['cli-local']).toEqual([
+      expect.objectContaining({
+        probe: 'app',
+        status: 'down',
+        since,
+        lastDetail: 'expected status 200, got 500',
+      }),
+    ]);
+    expect(report.leases['cli-local']).toMatchObject({ owner: 'cli-local-00000000000000aa' });
+  });
+
   it('reads a run whose process died as aborted, and says so', async () => {
     // Prepare: a recording left RUNNING by a process that is gone
     const recording = recordLocalRun('deploy', { target: 'cli-local', ref: 'v9' });

@@ -2,11 +2,12 @@
  * The operator's commands through the real `stepops` binary: registered, `--version`, and their
  * exits without AWS set up (exit 2, saying what to set) and for bad arguments.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { recordLocalRun } from '../../../cli/runs/local.ts';
 import { PROJECT_ROOT } from '../../../shared/config/load.ts';
 
 const NODE = path.join(PROJECT_ROOT, 'node_modules/.bin/node');
@@ -82,4 +83,51 @@ describe('stepops operator commands', () => {
     expect(badLimit.code).toBe(2);
     expect(badLimit.stderr).toBe('stepops: --limit lots: expected a whole number from 1 to 1000\n');
   });
+
+  it('detaches on Ctrl-C while following a running run, says so, exits 130 and leaves the run alone', async () => {
+    // Prepare: a local run in progress, recorded by this (living) process
+    const saved = process.env.STEPOPS_HOME;
+    process.env.STEPOPS_HOME = path.join(home, '.stepops');
+    const recording = recordLocalRun('deploy', { target: 'demo', ref: 'v2' });
+    recording.event({ kind: 'execution-started', at: Date.now(), elapsedMs: 0, depth: 0 });
+    recording.event({
+      kind: 'state-entered',
+      at: Date.now(),
+      elapsedMs: 1,
+      depth: 0,
+      state: 'PlanDeploy',
+      stateType: 'Task',
+    });
+    process.env.STEPOPS_HOME = saved;
+
+    // Act
+    const child = spawn(NODE, [CLI, 'follow', recording.runId], {
+      cwd: PROJECT_ROOT,
+      env: { PATH: process.env.PATH, HOME: home, STEPOPS_HOME: path.join(home, '.stepops'), NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const code = await new Promise<number | null>((resolve) => {
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+        if (stdout.includes('▸ PlanDeploy')) child.kill('SIGINT');
+      });
+      child.once('close', resolve);
+    });
+
+    // Assess
+    expect(code).toBe(130);
+    expect(stdout).toContain(`following deploy ${recording.runId} of demo at v2 (local)`);
+    expect(stderr).toContain(
+      `stepops: detached from ${recording.runId}: the run goes on (attach again: stepops follow ${recording.runId})`,
+    );
+    const summary = JSON.parse(
+      readFileSync(path.join(home, '.stepops', 'runs', recording.runId, 'run.json'), 'utf8'),
+    );
+    expect(summary.status).toBe('RUNNING');
+  }, 60_000);
 });
