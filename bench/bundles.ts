@@ -7,12 +7,21 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { build, type Metafile } from 'esbuild';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { median } from './stats.ts';
 
-/** Goals from issue 5. */
-export const BUNDLE_GOAL_BYTES = 300 * 1024;
-export const COLD_IMPORT_GOAL_MS = 100;
+/**
+ * What a function calls, read from its bundle: no AWS service, one (one `@aws-sdk/client-*`
+ * package), or several.
+ */
+export type BundleKind = 'no-aws' | 'one-service' | 'several-services';
+
+/** The goals of issue 13 by kind: bundle size (none set for several services) and cold import. */
+export const BUNDLE_GOALS: Readonly<Record<BundleKind, { bytes?: number; coldImportMs: number }>> = {
+  'no-aws': { bytes: 60 * 1024, coldImportMs: 40 },
+  'one-service': { bytes: 400 * 1024, coldImportMs: 100 },
+  'several-services': { coldImportMs: 100 },
+};
 
 /** The banner SST adds to ESM bundles so that bundled CommonJS can `require` Node built-ins. */
 const ESM_BANNER = [
@@ -23,6 +32,85 @@ const ESM_BANNER = [
   `const __dirname = topLevelFileUrlToPath(new topLevelURL('.', import.meta.url));`,
 ].join('\n');
 
+/** esbuild's settings for a Lambda as SST bundles a Node function (the AWS SDK included). */
+export const LAMBDA_BUILD_OPTIONS = {
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  banner: { js: ESM_BANNER },
+} as const satisfies BuildOptions;
+
+/**
+ * The AWS services a bundle calls: the `@aws-sdk/client-*` packages with code in its output
+ * (the credential providers' nested clients are not a service the function calls).
+ *
+ * @example
+ * awsServices(built.metafile) // ['ssm']
+ */
+export function awsServices(metafile: Metafile): string[] {
+  const services = new Set<string>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const pkg = packageOf(input);
+      if (bytesInOutput > 0 && pkg.startsWith('@aws-sdk/client-'))
+        services.add(pkg.slice('@aws-sdk/client-'.length));
+    }
+  }
+  return [...services].sort();
+}
+
+/**
+ * The kind of a bundle from the services it calls.
+ *
+ * @example
+ * bundleKind(['ssm']) // 'one-service'
+ */
+export function bundleKind(services: readonly string[]): BundleKind {
+  if (services.length === 0) return 'no-aws';
+  return services.length === 1 ? 'one-service' : 'several-services';
+}
+
+/** The module of the target model (full zod): in a bundle when its function reads a target. */
+export const TARGET_MODEL = 'shared/config/schema.ts';
+
+/**
+ * Whether a bundle holds the target model (its function reads a target, and so bundles zod whole).
+ *
+ * @example
+ * readsTargetModel(built.metafile) // true for plan-deploy
+ */
+export function readsTargetModel(metafile: Metafile): boolean {
+  return Object.values(metafile.outputs).some((o) => (o.inputs[TARGET_MODEL]?.bytesInOutput ?? 0) > 0);
+}
+
+/**
+ * Bundles one function in memory as the stack does; returns its size and metafile.
+ *
+ * @example
+ * const { bytes, metafile } = await buildFunction(root, 'plan-deploy');
+ */
+export async function buildFunction(
+  root: string,
+  name: string,
+  external: string[] = [],
+): Promise<{ bytes: number; metafile: Metafile }> {
+  const built = await build({
+    ...LAMBDA_BUILD_OPTIONS,
+    absWorkingDir: root,
+    entryPoints: [path.join('functions', name, 'handler.ts')],
+    outfile: path.join(root, 'out', name, 'index.mjs'),
+    metafile: true,
+    write: false,
+    logLevel: 'silent',
+    external,
+  });
+  const bytes = built.outputFiles.find((f) => f.path.endsWith('.mjs'))?.contents.length ?? 0;
+  return { bytes, metafile: built.metafile };
+}
+
 /** One input's share of a bundle, grouped by package (or `(project) <dir>` for our own code). */
 export interface HeavyInput {
   name: string;
@@ -32,6 +120,11 @@ export interface HeavyInput {
 export interface BundleResult {
   name: string;
   bytes: number;
+  /** The AWS services it calls (client packages in the bundle), and the kind that gives. */
+  services?: string[];
+  kind?: BundleKind;
+  /** Whether it bundles the target model (and with it the whole of zod). */
+  targetModel?: boolean;
   /** Median of the cold import times in ms. */
   coldImportMs: number | null;
   /** Fastest of the cold import times: the least disturbed by other work on the machine. */
@@ -194,16 +287,10 @@ export async function benchBundles(options: BundleOptions): Promise<BundleResult
   }
   const bundle = (name: string, outfile: string, external: string[]) =>
     build({
+      ...LAMBDA_BUILD_OPTIONS,
       absWorkingDir: options.root,
       entryPoints: [path.join('functions', name, 'handler.ts')],
       outfile,
-      bundle: true,
-      minify: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node24',
-      mainFields: ['module', 'main'],
-      banner: { js: ESM_BANNER },
       metafile: true,
       logLevel: 'silent',
       external,
@@ -222,6 +309,9 @@ export async function benchBundles(options: BundleOptions): Promise<BundleResult
       const built = await bundle(name, outfile, []);
       result.bytes = (await stat(outfile)).size;
       result.topInputs = topInputs(built.metafile, options.top);
+      result.services = awsServices(built.metafile);
+      result.kind = bundleKind(result.services);
+      result.targetModel = readsTargetModel(built.metafile);
       result.coldImportSamplesMs = await sample(outfile);
       result.coldImportMs = median(result.coldImportSamplesMs);
       result.coldImportMinMs = Math.min(...result.coldImportSamplesMs);
@@ -291,15 +381,9 @@ export async function measureImportVariants(
   for (const variant of variants) {
     const outfile = timing ? path.join(timing.outDir, 'variants', `${variant.id}.mjs`) : undefined;
     const built = await build({
+      ...LAMBDA_BUILD_OPTIONS,
       absWorkingDir: root,
       stdin: { contents: variant.source, loader: 'ts', resolveDir: root, sourcefile: 'variant.ts' },
-      bundle: true,
-      minify: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node24',
-      mainFields: ['module', 'main'],
-      banner: { js: ESM_BANNER },
       ...(outfile ? { outfile } : {}),
       write: outfile !== undefined,
       logLevel: 'silent',
@@ -314,6 +398,51 @@ export async function measureImportVariants(
     out.push(result);
   }
   return out;
+}
+
+/**
+ * The baselines each function's cold import is read against, measured in the same run: a minimal
+ * middy + logger handler (for the functions that make no AWS call), and the same with one SDK
+ * client at module scope (for those that call AWS).
+ */
+export const BASELINES: readonly { id: string; label: string; source: string; timed: true }[] = [
+  {
+    id: 'baseline-logger',
+    label: 'baseline: a minimal middy + Powertools logger handler',
+    timed: true,
+    source: [
+      "import middy from '@middy/core';",
+      "import { Logger } from '@aws-lambda-powertools/logger';",
+      "import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';",
+      'const logger = new Logger();',
+      'export const handler = middy().use(injectLambdaContext(logger)).handler(async (e: unknown) => e);',
+    ].join('\n'),
+  },
+  {
+    id: 'baseline-one-client',
+    label: 'baseline: the same with one SDK client (SSM) at module scope',
+    timed: true,
+    source: [
+      "import middy from '@middy/core';",
+      "import { Logger } from '@aws-lambda-powertools/logger';",
+      "import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';",
+      "import { GetCommandInvocationCommand, SSMClient } from '@aws-sdk/client-ssm';",
+      'const logger = new Logger();',
+      'const ssm = new SSMClient({});',
+      'export const handler = middy().use(injectLambdaContext(logger)).handler(async (e: { c: string; i: string }) => ssm.send(new GetCommandInvocationCommand({ CommandId: e.c, InstanceId: e.i })));',
+    ].join('\n'),
+  },
+];
+
+/**
+ * The baseline a function's cold import is read against: middy + logger for a function without
+ * AWS calls, the same with one client otherwise.
+ *
+ * @example
+ * baselineFor('no-aws') // 'baseline-logger'
+ */
+export function baselineFor(kind: BundleKind | undefined): string {
+  return kind === 'no-aws' ? 'baseline-logger' : 'baseline-one-client';
 }
 
 /** The import styles measured beside the bundles: the libraries that dominate them. */

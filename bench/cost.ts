@@ -17,6 +17,7 @@ import { splitIntoBatches } from '../shared/deploy/plan.ts';
 import type { HostRef } from '../shared/drivers/ports.ts';
 import { createLocalEngine, type LambdaHandler, type RunResult } from '../shared/engine/index.ts';
 import { HEALTH_FUNCTION_MEMORY_MB } from '../stacks/health.ts';
+import { benchBackupCosts } from './backup.ts';
 import { createFixtureLab, type FixtureLab, fixtureTarget } from './fixtures.ts';
 import { loadDeploy, memorySizes, withStepopsHome } from './harness.ts';
 import { measureHealthCost } from './health.ts';
@@ -158,7 +159,16 @@ export async function benchCost(options: SectionOptions): Promise<CostSection> {
       'Not priced: CloudWatch Logs ingestion of the state machine and the Lambdas, SSM Run Command (no charge for EC2 in AWS-RunShellScript), SNS, DynamoDB lease writes, data transfer.',
     ],
     scenarios,
-    schedules: [...scheduleCosts(targets, { health: health.perRun }), health.tenEndpoints],
+    schedules: [
+      ...scheduleCosts(targets, {
+        health: health.perRun,
+        backupJobs: await benchBackupCosts(
+          targets.map((t) => t.name),
+          options,
+        ),
+      }),
+      health.tenEndpoints,
+    ],
     anchors: {
       syntheticsPerRun: LIST_PRICES.syntheticsPerCanaryRun,
       route53PerMonth: LIST_PRICES.route53HealthCheckPerMonth,

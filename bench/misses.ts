@@ -2,76 +2,86 @@
  * Which figures miss their goals, each with the reason the measurements show and the fix they
  * point to. Pure: reads only the results.
  */
-import type { BundleResult, ImportVariant } from './bundles.ts';
-import type { BenchResults } from './report.ts';
+import { type BundleKind, type BundleResult, baselineFor } from './bundles.ts';
+import type { BenchResults, BundlesSection } from './report.ts';
 import { restOfOverhead } from './stats.ts';
 
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KB`;
 
-function variant(variants: readonly ImportVariant[], id: string): number | undefined {
-  return variants.find((v) => v.id === id)?.bytes;
+/** Bytes a bundle's heaviest inputs give to a package (0 when it is not among them). */
+function bytesOf(b: BundleResult, pkg: string): number {
+  return b.topInputs.find((t) => t.name === pkg)?.bytes ?? 0;
 }
 
-/** Names of the bundles whose heaviest inputs include a package. */
-function carrying(results: readonly BundleResult[], pkg: string): string[] {
-  return results.filter((b) => b.topInputs.some((t) => t.name === pkg)).map((b) => b.name);
+const KIND_LABEL: Record<BundleKind, string> = {
+  'no-aws': 'that make no AWS call',
+  'one-service': 'that call one AWS service',
+  'several-services': 'that call several AWS services',
+};
+
+/** The functions of a kind over its size goal, with what the measurements say about why. */
+function sizeMisses(r: BundlesSection, kind: 'no-aws' | 'one-service'): string[] {
+  const goal = r.goals[kind].bytes;
+  const ofKind = r.results.filter((b) => b.kind === kind);
+  if (goal === undefined) return [];
+  const big = ofKind.filter((b) => b.bytes >= goal).sort((a, b) => b.bytes - a.bytes);
+  if (big.length === 0) return [];
+  const met = ofKind.filter((b) => b.bytes < goal);
+  const withModel = big.filter((b) => b.targetModel);
+  const zodWhole = withModel.map((b) => bytesOf(b, 'zod'));
+  const notes = [
+    `${big.length} of ${ofKind.length} functions ${KIND_LABEL[kind]} are over ${kb(goal)}: ${big.map((b) => `${b.name} ${kb(b.bytes)}`).join(', ')}${met.length ? ` (under it: ${met.map((b) => `${b.name} ${kb(b.bytes)}`).join(', ')})` : ''}.`,
+  ];
+  if (withModel.length > 0) {
+    notes.push(
+      `Of these, ${withModel.map((b) => b.name).join(', ')} read a target: their bundles hold the target model (\`shared/config/schema.ts\`, written with the whole of zod, ${rangeKb(zodWhole)} of zod each) and the targets. The contracts are on zod/mini; what would meet it is the target model on zod/mini too, or the targets validated when the stack is built and bundled as plain data.`,
+    );
+  }
+  const without = big.filter((b) => !b.targetModel);
+  if (kind === 'no-aws' && without.length > 0) {
+    notes.push(
+      `${without
+        .map(
+          (b) =>
+            `${b.name} (${kb(b.bytes)}: ${b.topInputs
+              .slice(0, 3)
+              .map((t) => `${t.name} ${kb(t.bytes)}`)
+              .join(', ')})`,
+        )
+        .join(
+          '; ',
+        )} read no target and are over by ${rangeKb(without.map((b) => b.bytes - goal))}: what is left is middy, the Powertools logger, zod/mini with its English messages, and every schema of their contracts file, which each module builds at import whether its function uses it or not.`,
+    );
+  }
+  const client = r.baselines.find((v) => v.id === 'baseline-one-client');
+  if (kind === 'one-service' && client) {
+    const external = big.map((b) => b.sdkExternal?.bytes);
+    notes.push(
+      `One SDK client with middy and the logger alone is ${kb(client.bytes)} (the baseline: @smithy/core, the credential providers' nested clients, the client's schemas and errors), so the function's own code and libraries have ${kb(goal - client.bytes)} left. Leaving the SDK to the nodejs24.x runtime would bring them to ${rangeKb(external)}, but the SDK is kept bundled: loaded from node_modules it starts slower (below).`,
+    );
+  }
+  return notes;
 }
 
-/** The functions whose steps call EC2, and so must carry its client. */
-const EC2_CALLERS: readonly string[] = ['resolve-hosts', 'create-snapshots', 'check-health'];
-
-/** The diagnosis of oversized bundles, from the metafiles and the import variants. */
-function bundleDiagnosis(
-  results: readonly BundleResult[],
-  variants: readonly ImportVariant[],
-  goal: number,
-): string[] {
+/** The functions of each kind that import cold slower than their goal. */
+function coldMisses(r: BundlesSection): string[] {
   const notes: string[] = [];
-  const zodWhole = variant(variants, 'zod-z-object');
-  const zodNamespace = variant(variants, 'zod-namespace');
-  const zodMini = variant(variants, 'zod-mini');
-  const zodIn = results
-    .map((b) => ({ name: b.name, bytes: b.topInputs.find((t) => t.name === 'zod')?.bytes ?? 0 }))
-    .filter((b) => b.bytes > 0);
-  if (zodIn.length > 0 && zodWhole !== undefined) {
-    // A bundle carrying about as much zod as the whole library imports it through the `z` object.
-    const whole = zodIn.filter((b) => b.bytes > zodWhole * 0.8);
-    const envelope = variant(variants, 'powertools-sns-envelope');
+  for (const kind of ['no-aws', 'one-service', 'several-services'] as const) {
+    const goal = r.goals[kind].coldImportMs;
+    const ofKind = r.results.filter((b) => b.kind === kind && b.coldImportMs !== null);
+    const slow = ofKind
+      .filter((b) => (b.coldImportMs ?? 0) >= goal)
+      .sort((a, b) => (b.coldImportMs ?? 0) - (a.coldImportMs ?? 0));
+    if (slow.length === 0) continue;
+    const base = r.baselines.find((v) => v.id === baselineFor(kind));
     notes.push(
-      `zod is in ${zodIn.length} of ${results.length} bundles, ${rangeKb(zodIn.map((b) => b.bytes))} each. \`import { z } from 'zod'\` takes the whole library (${kb(zodWhole)} bundled alone, locales included); \`import * as z from 'zod'\` tree-shakes to ${zodNamespace === undefined ? '?' : kb(zodNamespace)} for a small schema, \`zod/mini\` to ${zodMini === undefined ? '?' : kb(zodMini)}.${
-        whole.length > 0
-          ? ` Still the whole library in: ${whole.map((b) => `${b.name} (${kb(b.bytes)})`).join(', ')}${envelope !== undefined ? `: Powertools parser's envelopes, schemas and helpers import \`{ z }\` themselves (SnsEnvelope + JSONStringified alone: ${kb(envelope)}); parsing the SNS record with our own schema avoids them` : ''}.`
-          : ''
-      } Further: \`zod/mini\` for the schemas the Lambdas load.`,
+      `${slow.length} of ${ofKind.length} functions ${KIND_LABEL[kind]} import cold in ${goal} ms or more: ${slow.map((b) => `${b.name} ${b.coldImportMs?.toFixed(0)} ms (fastest ${b.coldImportMinMs?.toFixed(0) ?? '?'} ms)`).join(', ')}${base?.coldImportMs !== undefined ? `; the baseline (${base.label.replace(/^baseline: /, '')}) took ${base.coldImportMs.toFixed(0)} ms in the same run` : ''}. Import time follows what module scope evaluates: the SDK client's modules, the whole of zod where a target is read, and the schemas built at import.`,
     );
   }
-  const withEc2 = carrying(results, '@aws-sdk/client-ec2');
-  const ec2 = variant(variants, 'ec2');
-  const drivers = variant(variants, 'drivers');
-  const unexpectedEc2 = withEc2.filter((name) => !EC2_CALLERS.includes(name));
-  if (unexpectedEc2.length > 0) {
+  const external = r.results.find((b) => b.sdkExternal?.coldImportMs != null);
+  if (external?.sdkExternal?.coldImportMs != null && notes.length > 0) {
     notes.push(
-      `@aws-sdk/client-ec2 (${ec2 === undefined ? '?' : kb(ec2)} bundled alone) is in ${unexpectedEc2.join(', ')}, which never call EC2: something they import pulls in every adapter (shared/drivers/index.ts, whose driversFor imports them all, is ${drivers === undefined ? '?' : kb(drivers)} bundled alone). Fix: wire those handlers with the per-capability factories of shared/drivers/ only.`,
-    );
-  } else if (withEc2.length > 0) {
-    notes.push(
-      `@aws-sdk/client-ec2 (${ec2 === undefined ? '?' : kb(ec2)} bundled alone) is only in the functions that call EC2 (${withEc2.join(', ')}: DescribeInstances, CreateSnapshots, DescribeInstanceStatus), and is what puts them near 1 MB.`,
-    );
-  }
-  const ssm = variant(variants, 'ssm');
-  const dynamo = variant(variants, 'dynamodb');
-  if (ssm !== undefined && ssm > goal) {
-    notes.push(
-      `With the SDK bundled, a single client already exceeds the goal (SSM ${kb(ssm)}${dynamo === undefined ? '' : `, DynamoDB ${kb(dynamo)}`}${ec2 === undefined ? '' : `, EC2 ${kb(ec2)}`}: @smithy/core, the credential providers' nested clients and the client's schemas), so no function that calls AWS can be under ${kb(goal)} this way. Leaving \`@aws-sdk/*\` and \`@smithy/*\` external, to the SDK of the nodejs24.x runtime, brings the bundles to ${rangeKb(results.map((b) => b.sdkExternal?.bytes))}, then mostly zod and our code.`,
-    );
-  }
-  const fixedNoSdk = variants.find((v) => v.id === 'fixed-no-sdk');
-  const fixedSsm = variants.find((v) => v.id === 'fixed-ssm');
-  if (fixedNoSdk && fixedSsm) {
-    const timing = (v: ImportVariant) =>
-      v.coldImportMs === undefined ? '' : `, cold import ${v.coldImportMs.toFixed(0)} ms`;
-    notes.push(
-      `What the fixes would give, measured on stand-ins (same bundling): a Lambda without AWS calls — middy, logger, parser, a zod/mini schema — ${kb(fixedNoSdk.bytes)}${timing(fixedNoSdk)}; the same with one SSM client ${kb(fixedSsm.bytes)}${timing(fixedSsm)}. So with zod/mini the functions without AWS calls meet both goals, and those with one client are ${fixedSsm.bytes > goal ? 'still over the size goal by about that client' : 'within the size goal'}: ${fixedSsm.bytes > goal ? 'either the goal allows one SDK client, or the SDK is left external (which costs start time, below).' : 'the size goal holds.'}`,
+      `Leaving the SDK external does not make the start faster by itself (${external.name}: ${external.coldImportMs?.toFixed(0)} ms bundled, ${external.sdkExternal.coldImportMs.toFixed(0)} ms with the SDK loaded from node_modules).`,
     );
   }
   return notes;
@@ -93,37 +103,12 @@ function rangeKb(values: readonly (number | undefined)[]): string {
 export function findMisses(r: BenchResults): string[] {
   const misses: string[] = [];
   if (r.bundles.status === 'ok') {
-    const { goalBytes, goalColdImportMs, results, importVariants } = r.bundles;
-    const big = results.filter((b) => b.bytes > goalBytes);
-    if (big.length > 0) {
-      const sorted = [...big].sort((a, b) => b.bytes - a.bytes);
-      misses.push(
-        `${big.length} of ${results.length} bundles exceed ${kb(goalBytes)} (largest: ${sorted
-          .slice(0, 3)
-          .map((b) => `${b.name} ${kb(b.bytes)}`)
-          .join(', ')}; the smallest over it: ${sorted.at(-1)!.name} ${kb(sorted.at(-1)!.bytes)}).`,
-        ...bundleDiagnosis(results, importVariants, goalBytes),
-      );
-    }
-    const slow = results.filter((b) => b.coldImportMs !== null && b.coldImportMs > goalColdImportMs);
-    if (slow.length > 0) {
-      const sorted = [...slow].sort((a, b) => (b.coldImportMs ?? 0) - (a.coldImportMs ?? 0));
-      const external = results.find((b) => b.sdkExternal?.coldImportMs != null);
-      misses.push(
-        `${slow.length} of ${results.length} bundles import cold in more than ${goalColdImportMs} ms (slowest medians: ${sorted
-          .slice(0, 3)
-          .map((b) => `${b.name} ${b.coldImportMs?.toFixed(0)} ms`)
-          .join(', ')}; the fastest samples of the same bundles: ${sorted
-          .slice(0, 3)
-          .map((b) => `${b.coldImportMinMs?.toFixed(0) ?? '?'} ms`)
-          .join(', ')}). Import time follows what module scope evaluates, so the size fixes above apply${
-          external?.sdkExternal?.coldImportMs != null
-            ? `; leaving the SDK external does not make the start faster by itself (${external.name}: ${external.coldImportMs?.toFixed(0)} ms bundled, ${external.sdkExternal.coldImportMs.toFixed(0)} ms with the SDK loaded from node_modules)`
-            : ''
-        }.`,
-      );
-    }
-    for (const b of results.filter((x) => x.error))
+    misses.push(
+      ...sizeMisses(r.bundles, 'no-aws'),
+      ...sizeMisses(r.bundles, 'one-service'),
+      ...coldMisses(r.bundles),
+    );
+    for (const b of r.bundles.results.filter((x) => x.error))
       misses.push(`bundle ${b.name} could not be measured: ${b.error}`);
   }
   if (r.overhead.status === 'ok') {

@@ -3,7 +3,7 @@
  */
 import type { RunCost } from '../shared/cost/pricing.ts';
 import type { UsageReport } from '../shared/cost/usage.ts';
-import type { BundleResult, ImportVariant } from './bundles.ts';
+import { type BundleKind, type BundleResult, baselineFor, type ImportVariant } from './bundles.ts';
 
 /** A section that did not run says why. */
 export interface NotRun {
@@ -72,10 +72,14 @@ export interface OverheadSection {
 
 export interface BundlesSection {
   status: 'ok';
-  goalBytes: number;
-  goalColdImportMs: number;
+  goals: Readonly<Record<BundleKind, { bytes?: number; coldImportMs: number }>>;
   samplesPerFunction: number;
   results: BundleResult[];
+  /**
+   * Baselines measured in the same run (`BASELINES`): cold import the median of the two
+   * measurements, taken before and after the functions (`coldImportRangeMs`).
+   */
+  baselines: (ImportVariant & { coldImportRangeMs?: [number, number] })[];
   importVariants: ImportVariant[];
 }
 
@@ -169,21 +173,37 @@ function overheadRows(section: OverheadSection): { header: string[]; rows: strin
   };
 }
 
+/** Whether a figure meets its goal: `ok`, `over`, or `—` when there is no goal or no figure. */
+function verdict(value: number | null | undefined, goal: number | undefined): string {
+  if (value === null || value === undefined || goal === undefined) return '—';
+  return value < goal ? 'ok' : 'over';
+}
+
 function bundleRows(section: BundlesSection): { header: string[]; rows: string[][] } {
+  const baseline = (kind: BundleKind | undefined) =>
+    section.baselines.find((v) => v.id === baselineFor(kind))?.coldImportMs;
   return {
     header: [
       'function',
-      'bundle',
-      'cold import median (fastest)',
+      'calls',
+      'bundle (goal)',
+      'cold import median (fastest) (goal)',
+      '× baseline',
       'SDK external: bundle, cold import',
       'heaviest inputs',
     ],
     rows: section.results.map((b) => [
       b.name,
-      b.error && b.bytes === 0 ? 'build failed' : kb(b.bytes),
+      `${b.services?.length ? b.services.join(', ') : 'no AWS'}${b.targetModel ? '; reads a target' : ''}`,
+      b.error && b.bytes === 0
+        ? 'build failed'
+        : `${kb(b.bytes)} (${b.kind && section.goals[b.kind].bytes !== undefined ? `< ${kb(section.goals[b.kind].bytes!)}: ${verdict(b.bytes, section.goals[b.kind].bytes)}` : 'no goal'})`,
       b.error
         ? `error: ${b.error}`
-        : `${ms(b.coldImportMs)}${b.coldImportMinMs !== undefined ? ` (${ms(b.coldImportMinMs)})` : ''}`,
+        : `${ms(b.coldImportMs)}${b.coldImportMinMs !== undefined ? ` (${ms(b.coldImportMinMs)})` : ''}${b.kind ? ` (< ${section.goals[b.kind].coldImportMs} ms: ${verdict(b.coldImportMs, section.goals[b.kind].coldImportMs)})` : ''}`,
+      b.coldImportMs !== null && baseline(b.kind)
+        ? `${(b.coldImportMs / baseline(b.kind)!).toFixed(1)}× ${baselineFor(b.kind) === 'baseline-logger' ? 'middy+logger' : 'one client'}`
+        : '—',
       b.sdkExternal
         ? b.sdkExternal.error
           ? `error: ${b.sdkExternal.error}`
@@ -255,7 +275,7 @@ export function renderConsole(r: BenchResults): string {
     out.push(...columns([t.header, ...t.rows]).map((l) => `    ${l}`));
   } else out.push(`    not run: ${r.overhead.reason}`);
 
-  out.push('', '(3) Lambda bundles (goal < 300 KB, cold import < 100 ms)');
+  out.push('', '(3) Lambda bundles (goals by what each calls)');
   if (r.bundles.status === 'ok') {
     const t = bundleRows(r.bundles);
     out.push(...columns([t.header, ...t.rows]).map((l) => `    ${l}`));
@@ -373,8 +393,22 @@ export function renderMarkdown(r: BenchResults, methodology: string): string {
   out.push('## 3. Lambda bundle size and cold import', '');
   if (r.bundles.status === 'ok') {
     const t = bundleRows(r.bundles);
+    const g = r.bundles.goals;
+    const counts = (kind: BundleKind) =>
+      r.bundles.status === 'ok' ? r.bundles.results.filter((b) => b.kind === kind).length : 0;
     out.push(
-      `Goals: bundle < ${kb(r.bundles.goalBytes)}, cold import < ${r.bundles.goalColdImportMs} ms (median of ${r.bundles.samplesPerFunction} fresh processes).`,
+      `Goals: a function that makes no AWS call (${counts('no-aws')} here) < ${kb(g['no-aws'].bytes!)} and cold import < ${g['no-aws'].coldImportMs} ms; one that calls one service (${counts('one-service')}) < ${kb(g['one-service'].bytes!)} and < ${g['one-service'].coldImportMs} ms; one that calls several (${counts('several-services')}) cold import < ${g['several-services'].coldImportMs} ms (no size goal). Cold import: median of ${r.bundles.samplesPerFunction} fresh processes. What a function calls is read from its bundle (the \`@aws-sdk/client-*\` packages in it), not kept by hand; "reads a target" means the bundle holds the target model (${'`shared/config/schema.ts`'}, on the whole of zod).`,
+      '',
+      'Baselines, measured in the same run (before and after the functions; the × baseline column divides by their median):',
+      '',
+      ...markdownTable(
+        ['baseline', 'bundle', 'cold import (before, after)'],
+        r.bundles.baselines.map((v) => [
+          v.label,
+          kb(v.bytes),
+          `${ms(v.coldImportMs ?? null)}${v.coldImportRangeMs ? ` (${v.coldImportRangeMs.map((x) => ms(x)).join(', ')})` : ''}`,
+        ]),
+      ),
       '',
       ...markdownTable(t.header, t.rows),
       '',

@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  BUNDLE_GOAL_BYTES,
+  BASELINES,
+  BUNDLE_GOALS,
   benchBundles,
-  COLD_IMPORT_GOAL_MS,
   IMPORT_VARIANTS,
   measureImportVariants,
   sdkExternalDir,
@@ -20,6 +20,7 @@ import {
 import { METHODOLOGY } from './methodology.ts';
 import type { BenchResults, BundlesSection, NotRun } from './report.ts';
 import { renderConsole, renderMarkdown } from './report.ts';
+import { median } from './stats.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SECTIONS = ['cost', 'overhead', 'bundles', 'engine'] as const;
@@ -76,14 +77,23 @@ const bundles = await section('bundles', async (): Promise<BundlesSection> => {
   const samples = quick ? 2 : 5;
   const outDir = path.join(os.tmpdir(), 'stepops-bench-bundles');
   try {
+    const timing = { nodeBinary, outDir, samples };
+    // The baselines before and after the functions, so that a change of load shows as a spread.
+    const before = await measureImportVariants(ROOT, BASELINES, timing);
     const results = await benchBundles({ root: ROOT, outDir, nodeBinary, samples, top: 5, log });
     if (results.length === 0) throw new Error('no functions/<name>/handler.ts to bundle');
+    const after = await measureImportVariants(ROOT, BASELINES, timing);
+    const baselines = before.map((b, i) => ({
+      ...b,
+      coldImportMs: median([b.coldImportMs ?? 0, after[i]?.coldImportMs ?? 0]),
+      coldImportRangeMs: [b.coldImportMs ?? 0, after[i]?.coldImportMs ?? 0] as [number, number],
+    }));
     return {
       status: 'ok',
-      goalBytes: BUNDLE_GOAL_BYTES,
-      goalColdImportMs: COLD_IMPORT_GOAL_MS,
+      goals: BUNDLE_GOALS,
       samplesPerFunction: samples,
       results,
+      baselines,
       importVariants: await measureImportVariants(ROOT, IMPORT_VARIANTS, { nodeBinary, outDir, samples }),
     };
   } finally {

@@ -5,12 +5,15 @@
  */
 import type { Target } from '../shared/config/schema.ts';
 import { LIST_PRICES, type RunCost, runsPerMonth } from '../shared/cost/pricing.ts';
+import type { BackupCostSection } from './backup.ts';
 import type { ScheduleCost } from './report.ts';
 
 /** The measured cost of one run of each scheduled workflow, when it exists. */
 export interface PerRunCosts {
   health?: { cost: RunCost; source: string };
   backup?: { cost: RunCost; source: string };
+  /** Measured per job (`bench/backup.ts`): preferred over `backup` where a job is listed. */
+  backupJobs?: BackupCostSection;
 }
 
 /**
@@ -43,6 +46,11 @@ export function scheduleCosts(targets: readonly Target[], perRun: PerRunCosts): 
     }
     for (const job of target.backup ?? []) {
       const runs = runsPerMonth(job.schedule);
+      const measured = perRun.backupJobs?.jobs.find((j) => j.target === target.name && j.job === job.name);
+      if (measured) {
+        rows.push(...measuredBackupRows(measured));
+        continue;
+      }
       rows.push({
         target: target.name,
         kind: 'backup',
@@ -53,6 +61,48 @@ export function scheduleCosts(targets: readonly Target[], perRun: PerRunCosts): 
         note: perRun.backup ? perRun.backup.source : 'backup workflow not built yet',
       });
     }
+    const freshness = perRun.backupJobs?.freshness.find((f) => f.target === target.name);
+    if (freshness) {
+      rows.push({
+        target: target.name,
+        kind: 'backup',
+        name: 'freshness check',
+        schedule: freshness.schedule,
+        runsPerMonth: freshness.runsPerMonth,
+        monthly: freshness.monthly,
+        note: `measured: $${freshness.perRun.total.toPrecision(3)} per run`,
+      });
+    }
+  }
+  return rows;
+}
+
+/** The rows of one measured backup job: the backup itself and its restore test. */
+function measuredBackupRows(j: BackupCostSection['jobs'][number]): ScheduleCost[] {
+  const wait = j.assumedWaitMinutes > 0 ? ` + ${j.assumedWaitMinutes} min assumed AWS wait` : '';
+  const rows: ScheduleCost[] = [
+    {
+      target: j.target,
+      kind: 'backup',
+      name: `${j.job} (${j.type})`,
+      schedule: j.schedule,
+      runsPerMonth: j.runsPerMonth,
+      monthly: j.monthly,
+      note: `measured ${j.measured.transitions} transitions, ${j.measured.invocations} invocations${wait}: $${j.perRun.total.toPrecision(3)} per run`,
+    },
+  ];
+  if (j.restoreTest) {
+    const rtWait =
+      j.restoreTest.assumedWaitMinutes > 0 ? `${j.restoreTest.assumedWaitMinutes} min assumed` : 'measured';
+    rows.push({
+      target: j.target,
+      kind: 'backup',
+      name: `${j.job} restore test`,
+      schedule: j.restoreTest.schedule,
+      runsPerMonth: j.restoreTest.runsPerMonth,
+      monthly: j.restoreTest.monthly,
+      note: `${rtWait}: $${j.restoreTest.perRun.total.toPrecision(3)} per run`,
+    });
   }
   return rows;
 }

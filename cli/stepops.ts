@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { register as registerBackups } from './commands/backup.ts';
 import { register as registerDemo } from './commands/demo.ts';
 import { register as registerDeploy } from './commands/deploy.ts';
 import { register as registerFollow } from './commands/follow.ts';
@@ -26,6 +27,7 @@ const commands: ((program: Command) => void)[] = [
   registerPlan,
   registerRun,
   registerApprovals,
+  registerBackups,
   registerDemo,
   registerUnlock,
   registerDeploy,

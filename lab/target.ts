@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { PROJECT_ROOT } from '../shared/config/load.ts';
 import { defineTarget, type TargetInput } from '../shared/config/schema.ts';
+import { labBackups } from './backup.ts';
 import { DEMO_PORT } from './setup.ts';
 
 /** Options of {@link labTarget}. */
@@ -98,6 +99,7 @@ export function labTarget(options: LabTargetOptions = {}): TargetInput {
       failureThreshold: 2,
       onFailure: { runbook: 'restart-app' },
     },
+    backup: labBackups(),
     recovery: {
       'restart-app': {
         description: 'Restart the lab app from its current checkout',

@@ -2,6 +2,7 @@
  * Domain errors. Their `name` is what a Step Functions `Catch` matches in `ErrorEquals`,
  * so each class sets it explicitly (minifiers rename classes).
  */
+import { rejectionReason } from './health/failure.ts';
 
 /** Input to a workflow or a command is invalid; nothing was started. */
 export class InvalidInputError extends Error {
@@ -113,7 +114,8 @@ export function boundError(error: unknown): Error {
   const bounded =
     error instanceof Error
       ? error
-      : new Error(typeof error === 'string' ? error : `a non-Error value was thrown: ${String(error)}`);
+      : // Never `String(error)`: it throws for an object without a prototype.
+        new Error(typeof error === 'string' ? error : `thrown without an Error: ${rejectionReason(error)}`);
   const message = bounded.message;
   if (message.length > ERROR_MESSAGE_BUDGET) {
     const note = `… [${message.length - ERROR_MESSAGE_BUDGET} more characters cut]`;
@@ -134,7 +136,9 @@ export function boundError(error: unknown): Error {
 export function boundedErrors(): { onError: (request: { error?: unknown }) => Promise<void> } {
   return {
     onError: async (request) => {
-      if (request.error !== undefined && request.error !== null) request.error = boundError(request.error);
+      // A handler (or a driver it awaits) that throws `undefined` or `null` still fails its state
+      // with a named, readable error.
+      request.error = boundError(request.error);
     },
   };
 }

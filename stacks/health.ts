@@ -68,7 +68,18 @@ export function healthFunctionStatements(
 ): Statement[] {
   switch (folder) {
     case 'probe-target':
-      return [...hostStatements(), ...sendCommandStatements(context), ...readCommandStatements()];
+      // Probe commands are not sent idempotently (a retried round simply probes again), but a
+      // command of several hosts is read back whole with ListCommands (readCommandStatements).
+      return [
+        ...hostStatements(),
+        ...sendCommandStatements(context)
+          .map((statement) => ({
+            ...statement,
+            actions: statement.actions.filter((a) => a !== 'ssm:ListCommands'),
+          }))
+          .filter((statement) => statement.actions.length > 0),
+        ...readCommandStatements(),
+      ];
     case 'record-health':
       return [
         { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [context.stateTableArn] },

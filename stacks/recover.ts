@@ -36,6 +36,8 @@ export interface RecoverContext extends PermissionContext {
   commandLogGroup?: string;
   links: $util.Input<unknown>[];
   api: sst.aws.ApiGatewayV2;
+  /** The backup catalogue: where restore-dump steps find the newest good dump. */
+  backupTable?: { name: $util.Input<string>; arn: $util.Input<string> };
   workflow: RecoverWorkflowModule;
   /** SSM SecureString holding the key approval links are signed with. */
   approvalSecretParameter: string;
@@ -322,6 +324,14 @@ export function recoverFunctionStatements(context: RecoverContext): Record<strin
       ...ec2DescribeStatements(),
       ...rdsDescribeStatements(context),
       ...dumpListStatements(context),
+      ...(context.backupTable
+        ? [
+            {
+              actions: ['dynamodb:Query', 'dynamodb:GetItem'],
+              resources: [context.backupTable.arn, $interpolate`${context.backupTable.arn}/index/*`],
+            },
+          ]
+        : []),
     ],
     'request-approval': [
       { actions: ['dynamodb:PutItem'], resources: [context.stateTableArn] },
@@ -363,6 +373,7 @@ export function createRecover(context: RecoverContext) {
     ...driverEnvironment(context),
     STEPOPS_API_URL: context.api.url,
     STEPOPS_APPROVAL_SECRET_PARAMETER: context.approvalSecretParameter,
+    ...(context.backupTable ? { STEPOPS_BACKUP_TABLE: context.backupTable.name } : {}),
   };
   const functions: Record<string, sst.aws.Function> = {};
   for (const name of context.workflow.RECOVER_FUNCTIONS) {

@@ -25,6 +25,7 @@ import { registerTarget } from '../../shared/config/registry.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
 import type { Execution } from '../../shared/engine/index.ts';
 import { type Output, stdio, UsageError } from '../output.ts';
+import { runBackupDemo } from './backup.ts';
 import { demoRecovery } from './demo-recover.ts';
 import { runHealthDemo } from './health-demo.ts';
 import { type DeployRunReport, runDeploy } from './run.ts';
@@ -212,10 +213,20 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
 
     report.problems.push(...(await runHealthDemo({ dir, out, step: 4 })).problems);
     report.problems.push(
+      ...(
+        await runBackupDemo({
+          lab: dir,
+          output: out,
+          step: 5,
+          ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
+        })
+      ).problems,
+    );
+    report.problems.push(
       ...(await demoRecovery({
         port,
         dir,
-        step: 5,
+        step: 6,
         out,
         ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
       })),

@@ -154,6 +154,8 @@ export async function watchHealth(
       `watching ${target.name}: ${target.health!.schedule} (every ${interval / 1000} s), Ctrl-C to stop`,
     );
     await runHealthOnce({ target: target.name, output: out, engine });
+    // Ctrl-C during the run: stop now, not after the interval.
+    if (options.signal.aborted) break;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, interval);
       options.signal.addEventListener(

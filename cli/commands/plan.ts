@@ -50,6 +50,20 @@ function formatDeploy(target: Target, plan: DeployPlan): string {
     indent(describeBatches(target.hosts, plan.batchSize, plan.maxErrors).join('\n')),
     `snapshot before deploy: ${snapshot.length ? snapshot.join('; ') : 'none'}`,
     `health gate: ${gate.probes.join(', ')}: ${gate.successes} passing round${gate.successes === 1 ? '' : 's'} in a row, every ${gate.intervalSeconds} s, within ${gate.timeoutSeconds} s; else roll back`,
+    `load balancer: ${
+      plan.loadBalancer
+        ? `each batch leaves ${plan.loadBalancer.targetGroups.join(', ')} (drained within ${plan.loadBalancer.drainTimeoutSeconds} s) before it deploys, and joins again once healthy (within ${plan.loadBalancer.healthyTimeoutSeconds} s)`
+        : 'none'
+    }`,
+    ...(plan.verifyScript
+      ? [
+          '',
+          scriptBlock(
+            `verify script (every host, before any host changes, timeout ${plan.verifyTimeoutSeconds} s)`,
+            plan.verifyScript,
+          ),
+        ]
+      : []),
     '',
     scriptBlock(`deploy script (each host, timeout ${plan.deployTimeoutSeconds} s)`, plan.deployScript),
     '',

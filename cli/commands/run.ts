@@ -26,6 +26,7 @@ import { describeHostSelection, EXIT, indent, type Output, stdio } from '../outp
 import { createProgress, formatDuration, type ProgressEvent, type ProgressStream } from '../progress.ts';
 import { recordLocalRun } from '../runs/local.ts';
 import type { StageOptions, StageResources } from '../stage.ts';
+import { registerRunBackup } from './backup.ts';
 import { registerHealth } from './health.ts';
 import { registerRunRecover } from './recover.ts';
 
@@ -465,6 +466,7 @@ export function register(program: Command): void {
         process.off('SIGTERM', onSignal);
       }
     });
+  registerRunBackup(run);
   registerHealth(program, run);
   registerRunRecover(run);
   for (const command of run.commands) command.exitOverride();

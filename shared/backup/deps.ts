@@ -7,12 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findTarget } from '../config/registry.ts';
 import type { Target } from '../config/schema.ts';
-import { copyServiceFor, objectStoreFor, scratchDatabasesFor } from '../drivers/backups.ts';
-import { backupCatalogueFor } from '../drivers/catalogue.ts';
-import { commandRunnerFor } from '../drivers/commands.ts';
-import { hostDirectoryFor } from '../drivers/hosts.ts';
 import { stepopsHome } from '../drivers/local/home.ts';
-import { fallbackNotifierFor, notifierFor } from '../drivers/notifier.ts';
 import type {
   BackupCatalogue,
   CommandRunner,
@@ -75,26 +70,13 @@ export function secretSourceFor(target: Target): SecretSource {
     : { kind: 'directory', path: path.join(stepopsHome(), 'parameters') };
 }
 
-/** Every factory: what the CLI, the tests and the local engine use. */
-export const ALL_BACKUP_FACTORIES: Required<BackupFactories> = {
-  catalogue: () => backupCatalogueFor(),
-  copies: copyServiceFor,
-  objects: objectStoreFor,
-  commands: (target) => commandRunnerFor(target),
-  hosts: (target) => hostDirectoryFor(target),
-  notifier: (target) => notifierFor(target),
-  scratch: scratchDatabasesFor,
-  secrets: secretSourceFor,
-  fallbackNotifier: () => fallbackNotifierFor(),
-};
-
 /**
  * The real dependencies with the given capabilities, each made once per target on first use.
  *
  * @example
  * const deps = backupDepsWith({ catalogue: () => backupCatalogueFor(), copies: copyServiceFor });
  */
-export function backupDepsWith(factories: BackupFactories = ALL_BACKUP_FACTORIES): BackupDeps {
+export function backupDepsWith(factories: BackupFactories): BackupDeps {
   const made = new WeakMap<Target, Map<string, unknown>>();
   let fallback: Notifier | undefined;
   return {

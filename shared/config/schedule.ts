@@ -1,7 +1,7 @@
 /**
  * How often a schedule expression fires: the longest gap between two consecutive runs of an
  * EventBridge `rate(...)` or six-field `cron(...)` expression. Pure; used to refuse a backup whose
- * RPO is shorter than its schedule and to price a schedule per month.
+ * RPO is shorter than its schedule.
  */
 
 const MINUTE = 60;
@@ -72,22 +72,4 @@ export function scheduleIntervalSeconds(expression: string): number {
   if (!days) return largestGap(dayOffsets, DAY);
   const weekOffsets = days.flatMap((d) => dayOffsets.map((o) => (d - 1) * DAY + o));
   return largestGap(weekOffsets, 7 * DAY);
-}
-
-/**
- * How many times a schedule fires in a 30-day month (for cost estimates).
- *
- * @example
- * runsPerMonth('cron(0 2 * * ? *)') // 30
- */
-export function runsPerMonth(expression: string): number {
-  const rate = /^rate\(/.test(expression);
-  const cron = /^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$/.exec(expression);
-  if (rate || !cron) return (30 * DAY) / scheduleIntervalSeconds(expression);
-  const [, minutes = '*', hours = '*', dom = '*', month = '*', dow = '*'] = cron;
-  const perDay = (fieldValues(minutes, 0, 59)?.length ?? 60) * (fieldValues(hours, 0, 23)?.length ?? 24);
-  if (dom !== '*' && dom !== '?')
-    return perDay * (fieldValues(dom, 1, 31)?.length ?? 1) * (month === '*' ? 1 : 1 / 12);
-  if (dow !== '*' && dow !== '?') return (perDay * 30 * (dow.split(',').length || 1)) / 7;
-  return perDay * 30;
 }

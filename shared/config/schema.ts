@@ -6,10 +6,10 @@
  */
 import { posix } from 'node:path';
 import * as z from 'zod';
+import { NAME_PATTERN } from './names.ts';
 import { scheduleIntervalSeconds } from './schedule.ts';
 
-/** Names of targets, steps, probes, jobs and runbooks: safe in a shell, a tag and an ARN. */
-export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+export { NAME_PATTERN };
 
 const name = z
   .string({ error: 'expected a name' })
@@ -580,6 +580,15 @@ const dumpBackup = z.strictObject({
   /** The hosts have the AWS CLI (needed on ec2 hosts to read `secrets`). */
   awsCli: z.boolean().default(false),
   restoreTest: dumpRestoreTest.optional(),
+  /** The bucket's lifecycle for this job's dumps: move them to a colder storage class after some days. */
+  archive: z
+    .strictObject({
+      afterDays: positiveCount,
+      storageClass: z.enum(['STANDARD_IA', 'GLACIER_IR', 'GLACIER'], {
+        error: 'expected "STANDARD_IA", "GLACIER_IR" or "GLACIER"',
+      }),
+    })
+    .optional(),
 });
 
 export const backupJobSchema = z.discriminatedUnion(

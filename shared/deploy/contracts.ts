@@ -1,28 +1,44 @@
 /**
  * The contract between the deploy workflow (ASL) and its Lambdas: the zod schema of each task's
  * input and output. Handlers parse their input with these (Powertools parser); the logic in
- * `steps.ts` returns values of the output types.
+ * `steps.ts` returns values of the output types. Written with `zod/mini`, which keeps the Lambdas' bundles small.
  */
-import * as z from 'zod';
-import { NAME_PATTERN } from '../config/schema.ts';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
+import { NAME_PATTERN } from '../config/names.ts';
 
-const targetName = z.string().regex(NAME_PATTERN, { error: 'expected a target name' });
-const runId = z.string().min(1).max(128);
-const ref = z.string().min(1).max(128);
-const countOrPercent = z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,3}%$/)]);
+// zod/mini (a fraction of zod's size in a bundle) loads no messages by itself: the same English
+// messages as zod's, so that an input error reads the same.
+z.config(en());
+
+const targetName = z.string().check(z.regex(NAME_PATTERN, { error: 'expected a target name' }));
+const runId = z.string().check(z.minLength(1), z.maxLength(128));
+const ref = z.string().check(z.minLength(1), z.maxLength(128));
+const countOrPercent = z.union([
+  z.number().check(z.int(), z.nonnegative()),
+  z.string().check(z.regex(/^\d{1,3}%$/)),
+]);
 
 /** A host as resolved for a run (see `HostRef` in the driver ports). */
 export const hostRefSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('ec2'), id: z.string().min(1), region: z.string().min(1) }),
-  z.strictObject({ kind: z.literal('local'), id: z.string().min(1), directory: z.string().min(1) }),
+  z.strictObject({
+    kind: z.literal('ec2'),
+    id: z.string().check(z.minLength(1)),
+    region: z.string().check(z.minLength(1)),
+  }),
+  z.strictObject({
+    kind: z.literal('local'),
+    id: z.string().check(z.minLength(1)),
+    directory: z.string().check(z.minLength(1)),
+  }),
 ]);
 
 /** What a caller sends to start a deploy. */
 export const deployRequestSchema = z.strictObject({
   target: targetName,
   ref: z.string({ error: 'expected a ref (branch, tag or commit)' }),
-  reason: z.string().max(500).optional(),
-  requestedBy: z.string().max(200).optional(),
+  reason: z.optional(z.string().check(z.maxLength(500))),
+  requestedBy: z.optional(z.string().check(z.maxLength(200))),
 });
 export type DeployRequest = z.infer<typeof deployRequestSchema>;
 
@@ -32,10 +48,10 @@ export const planDeployInputSchema = z.strictObject({ input: z.unknown(), runId 
 export type PlanDeployInput = z.infer<typeof planDeployInputSchema>;
 
 export const healthGateSchema = z.strictObject({
-  probes: z.array(z.string()).min(1),
-  timeoutSeconds: z.number().int().positive(),
-  intervalSeconds: z.number().int().positive(),
-  successes: z.number().int().positive(),
+  probes: z.array(z.string()).check(z.minLength(1)),
+  timeoutSeconds: z.number().check(z.int(), z.positive()),
+  intervalSeconds: z.number().check(z.int(), z.positive()),
+  successes: z.number().check(z.int(), z.positive()),
 });
 export type HealthGateSettings = z.infer<typeof healthGateSchema>;
 
@@ -43,19 +59,19 @@ export const deployPlanSummarySchema = z.strictObject({
   target: targetName,
   ref,
   runId,
-  reason: z.string().optional(),
-  requestedBy: z.string().optional(),
+  reason: z.optional(z.string()),
+  requestedBy: z.optional(z.string()),
   batchSize: countOrPercent,
   maxErrors: countOrPercent,
-  snapshot: z.strictObject({ enabled: z.boolean(), ebs: z.boolean(), rdsInstance: z.string().optional() }),
+  snapshot: z.strictObject({ enabled: z.boolean(), ebs: z.boolean(), rdsInstance: z.optional(z.string()) }),
   healthGate: healthGateSchema,
   /** Whether the target declares verify steps, run on every host before any host changes. */
   verify: z.boolean(),
   /** Whether the target names load balancer target groups, which each batch leaves while it deploys. */
   loadBalancer: z.boolean(),
-  deployTimeoutSeconds: z.number().int().positive(),
-  rollbackTimeoutSeconds: z.number().int().positive(),
-  lockTtlSeconds: z.number().int().positive(),
+  deployTimeoutSeconds: z.number().check(z.int(), z.positive()),
+  rollbackTimeoutSeconds: z.number().check(z.int(), z.positive()),
+  lockTtlSeconds: z.number().check(z.int(), z.positive()),
 });
 /** What the plan state puts in `$.plan`: small, no scripts (each step re-renders what it runs). */
 export type DeployPlanSummary = z.infer<typeof deployPlanSummarySchema>;
@@ -64,7 +80,7 @@ export type DeployPlanSummary = z.infer<typeof deployPlanSummarySchema>;
 export const acquireLockInputSchema = z.strictObject({
   target: targetName,
   runId,
-  ttlSeconds: z.number().int().positive(),
+  ttlSeconds: z.number().check(z.int(), z.positive()),
 });
 export type AcquireLockInput = z.infer<typeof acquireLockInputSchema>;
 export const lockSchema = z.strictObject({ key: z.string(), owner: z.string(), expiresAt: z.number() });
@@ -79,23 +95,23 @@ export const resolveHostsInputSchema = z.strictObject({
   runId,
   batchSize: countOrPercent,
   /** The state machine's `TimeoutSeconds`: a run whose bound exceeds it is refused before it starts. */
-  runTimeoutSeconds: z.number().int().positive().optional(),
+  runTimeoutSeconds: z.optional(z.number().check(z.int(), z.positive())),
 });
 export type ResolveHostsInput = z.infer<typeof resolveHostsInputSchema>;
 
 export const batchSchema = z.strictObject({
-  index: z.number().int().nonnegative(),
-  hosts: z.array(hostRefSchema).min(1),
+  index: z.number().check(z.int(), z.nonnegative()),
+  hosts: z.array(hostRefSchema).check(z.minLength(1)),
   /** Index of the batch's first host among all the hosts of the run. */
-  offset: z.number().int().nonnegative().optional(),
+  offset: z.optional(z.number().check(z.int(), z.nonnegative())),
   /** Hosts in the whole run. */
-  hostCount: z.number().int().positive().optional(),
+  hostCount: z.optional(z.number().check(z.int(), z.positive())),
 });
 export type Batch = z.infer<typeof batchSchema>;
 export const resolvedHostsSchema = z.strictObject({
-  hosts: z.array(hostRefSchema).min(1),
-  batches: z.array(batchSchema).min(1),
-  batchCount: z.number().int().positive(),
+  hosts: z.array(hostRefSchema).check(z.minLength(1)),
+  batches: z.array(batchSchema).check(z.minLength(1)),
+  batchCount: z.number().check(z.int(), z.positive()),
 });
 export type ResolvedHosts = z.infer<typeof resolvedHostsSchema>;
 
@@ -105,12 +121,12 @@ export const createSnapshotsInputSchema = z.strictObject({
   ref,
   runId,
   hosts: z.array(hostRefSchema),
-  snapshot: z.strictObject({ enabled: z.boolean(), ebs: z.boolean(), rdsInstance: z.string().optional() }),
+  snapshot: z.strictObject({ enabled: z.boolean(), ebs: z.boolean(), rdsInstance: z.optional(z.string()) }),
 });
 export type CreateSnapshotsInput = z.infer<typeof createSnapshotsInputSchema>;
 export const snapshotsSchema = z.strictObject({
   volumeSnapshotIds: z.array(z.string()),
-  dbSnapshotId: z.string().optional(),
+  dbSnapshotId: z.optional(z.string()),
 });
 export type SnapshotsTaken = z.infer<typeof snapshotsSchema>;
 
@@ -123,24 +139,24 @@ export const sendCommandInputSchema = z.strictObject({
   ref,
   runId,
   phase: phaseSchema,
-  hosts: z.array(hostRefSchema).min(1),
-  batchIndex: z.number().int().nonnegative().optional(),
-  maxErrors: countOrPercent.optional(),
+  hosts: z.array(hostRefSchema).check(z.minLength(1)),
+  batchIndex: z.optional(z.number().check(z.int(), z.nonnegative())),
+  maxErrors: z.optional(countOrPercent),
   /** Index of the first of these hosts among all the hosts of the run (0 when omitted). */
-  hostOffset: z.number().int().nonnegative().optional(),
+  hostOffset: z.optional(z.number().check(z.int(), z.nonnegative())),
   /** Hosts in the whole run (these hosts when omitted). */
-  hostCount: z.number().int().positive().optional(),
+  hostCount: z.optional(z.number().check(z.int(), z.positive())),
   /** When the run started (`$$.Execution.StartTime`): a retried send looks for its command since then. */
-  startedAt: z.string().optional(),
+  startedAt: z.optional(z.string()),
 });
 export type SendCommandInput = z.infer<typeof sendCommandInputSchema>;
 
 export const commandSentSchema = z.strictObject({
-  commandId: z.string().min(1),
+  commandId: z.string().check(z.minLength(1)),
   /** Every command in host order, when the hosts took more than one (SSM: 50 hosts per command). */
-  commandIds: z.array(z.string().min(1)).min(2).optional(),
+  commandIds: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(2))),
   phase: phaseSchema,
-  hosts: z.array(hostRefSchema).min(1),
+  hosts: z.array(hostRefSchema).check(z.minLength(1)),
   sentAt: z.string(),
   /**
    * ISO time by which every host must have a final status (the script's timeout plus the delivery
@@ -154,14 +170,14 @@ export const pollCommandInputSchema = z.strictObject({
   target: targetName,
   command: commandSentSchema,
   /** Failed hosts the batch tolerates (count or percentage); 0 when omitted. */
-  maxErrors: countOrPercent.optional(),
+  maxErrors: z.optional(countOrPercent),
 });
 export type PollCommandInput = z.infer<typeof pollCommandInputSchema>;
 
 export const hostFailureSchema = z.strictObject({
   hostId: z.string(),
   state: z.string(),
-  exitCode: z.number().int().optional(),
+  exitCode: z.optional(z.number().check(z.int())),
   outputTail: z.string(),
 });
 export type HostFailure = z.infer<typeof hostFailureSchema>;
@@ -170,13 +186,13 @@ export const commandStatusSchema = z.strictObject({
   status: z.enum(['running', 'succeeded', 'failed']),
   phase: phaseSchema,
   commandId: z.string(),
-  total: z.number().int(),
-  done: z.number().int(),
-  failedCount: z.number().int(),
-  allowedErrors: z.number().int(),
+  total: z.number().check(z.int()),
+  done: z.number().check(z.int()),
+  failedCount: z.number().check(z.int()),
+  allowedErrors: z.number().check(z.int()),
   /** The failed hosts (at most {@link MAX_REPORTED_FAILURES}), each with the tail of its output. */
   failures: z.array(hostFailureSchema),
-  polls: z.number().int(),
+  polls: z.number().check(z.int()),
 });
 export type CommandStatus = z.infer<typeof commandStatusSchema>;
 
@@ -190,20 +206,20 @@ export const probeOutcomeSchema = z.strictObject({
   probe: z.string(),
   ok: z.boolean(),
   detail: z.string(),
-  host: z.string().optional(),
+  host: z.optional(z.string()),
 });
 export type ProbeOutcome = z.infer<typeof probeOutcomeSchema>;
 
 export const gateStateSchema = z.strictObject({
   status: z.enum(['starting', 'checking', 'healthy', 'unhealthy']),
-  consecutive: z.number().int().nonnegative(),
-  rounds: z.number().int().nonnegative(),
+  consecutive: z.number().check(z.int(), z.nonnegative()),
+  rounds: z.number().check(z.int(), z.nonnegative()),
   /** ISO time after which the gate fails; set by the first check. */
-  deadline: z.string().optional(),
+  deadline: z.optional(z.string()),
   /** The results of the last round. */
-  last: z.array(probeOutcomeSchema).optional(),
+  last: z.optional(z.array(probeOutcomeSchema)),
   /** ISO time the next round is due (the interval after the last one), when a later invocation runs it. */
-  nextRoundAt: z.string().optional(),
+  nextRoundAt: z.optional(z.string()),
 });
 export type GateState = z.infer<typeof gateStateSchema>;
 
@@ -212,7 +228,7 @@ export const INITIAL_GATE: GateState = { status: 'starting', consecutive: 0, rou
 
 export const checkHealthInputSchema = z.strictObject({
   target: targetName,
-  hosts: z.array(hostRefSchema).min(1),
+  hosts: z.array(hostRefSchema).check(z.minLength(1)),
   healthGate: healthGateSchema,
   gate: gateStateSchema,
 });
@@ -224,19 +240,19 @@ export const pendingTargetSchema = z.strictObject({
   targetGroup: z.string(),
   hostId: z.string(),
   state: z.string(),
-  reason: z.string().optional(),
+  reason: z.optional(z.string()),
 });
 export type PendingTarget = z.infer<typeof pendingTargetSchema>;
 
 /** Where a drain (every host `unused` in every group) or a registration (every host `healthy`) is. */
 export const targetsWaitSchema = z.strictObject({
   status: z.enum(['starting', 'waiting', 'done', 'timed-out']),
-  rounds: z.number().int().nonnegative(),
+  rounds: z.number().check(z.int(), z.nonnegative()),
   /** ISO time after which the wait fails; set by the first call. */
-  deadline: z.string().optional(),
+  deadline: z.optional(z.string()),
   /** Hosts not yet there after the last round (at most {@link MAX_REPORTED_FAILURES}); the count says how many. */
-  pending: z.array(pendingTargetSchema).optional(),
-  pendingCount: z.number().int().nonnegative().optional(),
+  pending: z.optional(z.array(pendingTargetSchema)),
+  pendingCount: z.optional(z.number().check(z.int(), z.nonnegative())),
 });
 export type TargetsWait = z.infer<typeof targetsWaitSchema>;
 
@@ -245,7 +261,7 @@ export const INITIAL_TARGETS_WAIT: TargetsWait = { status: 'starting', rounds: 0
 
 export const targetsInputSchema = z.strictObject({
   target: targetName,
-  hosts: z.array(hostRefSchema).min(1),
+  hosts: z.array(hostRefSchema).check(z.minLength(1)),
   wait: targetsWaitSchema,
 });
 export type TargetsInput = z.infer<typeof targetsInputSchema>;
@@ -255,11 +271,11 @@ export type TargetsInput = z.infer<typeof targetsInputSchema>;
  * A failure record in the state: what a `Catch` puts there (`Cause` a string), or what a Record…
  * Pass state puts there for a domain failure (`Cause` the status object that shows it).
  */
-export const caughtErrorSchema = z.object({ Error: z.string(), Cause: z.unknown().optional() });
+export const caughtErrorSchema = z.object({ Error: z.string(), Cause: z.optional(z.unknown()) });
 export type CaughtError = z.infer<typeof caughtErrorSchema>;
 
 export const planRollbackInputSchema = z.strictObject({
-  batches: z.array(batchSchema).min(1),
+  batches: z.array(batchSchema).check(z.minLength(1)),
   failure: caughtErrorSchema,
 });
 export type PlanRollbackInput = z.infer<typeof planRollbackInputSchema>;
@@ -267,14 +283,14 @@ export type PlanRollbackInput = z.infer<typeof planRollbackInputSchema>;
 /** Why a batch failed, as the Map's failure record says. */
 export const batchFailureSchema = z.strictObject({
   /** Index of the failed batch; undefined when the failure could not be read. */
-  batchIndex: z.number().int().nonnegative().optional(),
+  batchIndex: z.optional(z.number().check(z.int(), z.nonnegative())),
   /** The state inside the batch that failed, e.g. `CheckHealth`. */
   state: z.string(),
   error: z.string(),
   /** One readable line (or a few) saying what went wrong. */
   message: z.string(),
-  host: z.string().optional(),
-  outputTail: z.string().optional(),
+  host: z.optional(z.string()),
+  outputTail: z.optional(z.string()),
 });
 export type BatchFailure = z.infer<typeof batchFailureSchema>;
 
@@ -292,10 +308,10 @@ export type BatchFailed = z.infer<typeof batchFailedSchema>;
 
 export const rollbackPlanSchema = z.strictObject({
   /** Every host of every batch that was started, in order. */
-  hosts: z.array(hostRefSchema).min(1),
+  hosts: z.array(hostRefSchema).check(z.minLength(1)),
   /** Hosts in the whole run (for `STEPOPS_HOST_COUNT`). */
-  hostCount: z.number().int().positive(),
-  batchesTouched: z.number().int().positive(),
+  hostCount: z.number().check(z.int(), z.positive()),
+  batchesTouched: z.number().check(z.int(), z.positive()),
   failure: batchFailureSchema,
   gate: gateStateSchema,
   /** The rollback's drain and registration of its hosts (target groups), from their start. */
@@ -309,8 +325,8 @@ export const notifyInputSchema = z.strictObject({
   /** The whole run state (`$`): whatever the run has gathered when it ends. */
   run: z.record(z.string(), z.unknown()),
   runId,
-  executionId: z.string().optional(),
-  startedAt: z.string().optional(),
+  executionId: z.optional(z.string()),
+  startedAt: z.optional(z.string()),
 });
 export type NotifyInput = z.infer<typeof notifyInputSchema>;
 
@@ -318,10 +334,10 @@ export const runOutcomeSchema = z.strictObject({
   outcome: z.enum(['succeeded', 'failed', 'rolled-back', 'rollback-failed']),
   summary: z.string(),
   /** The error the run ends with (absent on success). */
-  error: z.string().optional(),
+  error: z.optional(z.string()),
   /** The cause the run ends with: readable text naming the state, host and output tail. */
-  cause: z.string().optional(),
-  failedState: z.string().optional(),
-  host: z.string().optional(),
+  cause: z.optional(z.string()),
+  failedState: z.optional(z.string()),
+  host: z.optional(z.string()),
 });
 export type RunOutcome = z.infer<typeof runOutcomeSchema>;

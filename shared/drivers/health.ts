@@ -4,18 +4,16 @@
  * ARN is named in `STEPOPS_RECOVER_STATE_MACHINE_ARN`, else recorded locally) and the lease reader
  * that tells whether a deploy, backup or recovery holds the target.
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { Target } from '../config/schema.ts';
 import { defaultRegion, dynamoClient } from './aws/clients.ts';
 import { DynamoHealthStore } from './aws/dynamo-health-store.ts';
 import { DynamoLeaseStore } from './aws/dynamo-lease-store.ts';
 import { SfnRecoveryStarter } from './aws/sfn-recovery-starter.ts';
 import { FileHealthStore } from './local/file-health-store.ts';
-import { fileSafe, stepopsHome } from './local/home.ts';
+import { FileLeaseStore } from './local/file-lease-store.ts';
 import { RecordedRecoveryStarter } from './local/recorded-recovery-starter.ts';
 import { type DriversOptions, hostsRegion, resolvedNames } from './options.ts';
-import type { HealthStateStore, Lease, LeaseReader, RecoveryStarter } from './ports.ts';
+import type { HealthStateStore, LeaseReader, RecoveryStarter } from './ports.ts';
 
 /**
  * Chooses the health state store for a target.
@@ -42,21 +40,9 @@ export function recoveryStarterFor(_target: Target, env: NodeJS.ProcessEnv = pro
   return arn ? new SfnRecoveryStarter(arn) : new RecordedRecoveryStarter();
 }
 
-/** Reads a lease from the file lease store's directory, without its lock (a read never writes). */
-class FileLeaseReader implements LeaseReader {
-  async holder(key: string): Promise<Lease | undefined> {
-    try {
-      const file = path.join(stepopsHome(), 'leases', `${fileSafe(key)}.json`);
-      const lease = JSON.parse(await readFile(file, 'utf8')) as Lease;
-      return typeof lease.owner === 'string' && lease.expiresAt > Date.now() / 1000 ? lease : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-}
-
 /**
- * Chooses the lease reader for a target: the DynamoDB lease store when the state table is named.
+ * Chooses the lease reader for a target: the DynamoDB lease store when the state table is named,
+ * else the file lease store.
  *
  * @example
  * const running = await leaseReaderFor(target).holder('target:demo');
@@ -65,5 +51,5 @@ export function leaseReaderFor(target: Target, options: DriversOptions = {}): Le
   const { stateTable } = resolvedNames(options);
   return stateTable
     ? new DynamoLeaseStore(stateTable, { client: dynamoClient(defaultRegion() ?? hostsRegion(target)) })
-    : new FileLeaseReader();
+    : new FileLeaseStore();
 }

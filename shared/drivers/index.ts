@@ -1,6 +1,6 @@
 /**
- * The drivers of a target: which adapter serves each port follows from what the target declares
- * (DESIGN rule 5): `ec2` hosts → SSM, EC2 and RDS in the hosts' region; `local` hosts → bash, the
+ * The drivers of a target: which adapter serves each port follows from what the target declares,
+ * not from a global mode flag: `ec2` hosts → SSM, EC2 and RDS in the hosts' region; `local` hosts → bash, the
  * local directory and files. The state store and the notifier follow the resources that exist:
  * DynamoDB and SNS when a table and a topic are named, else the file lease store and the outbox.
  * A Slack notifier joins the fan-out when the target names a webhook parameter and no topic

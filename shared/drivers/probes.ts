@@ -4,6 +4,7 @@
  */
 import type { Target } from '../config/schema.ts';
 import { StandardProbeRunner } from '../health/probe.ts';
+import { hostScriptOptions } from '../shell/script.ts';
 import { commandRunnerFor } from './commands.ts';
 import type { DriversOptions } from './options.ts';
 import type { CommandRunner, ProbeRunner } from './ports.ts';
@@ -19,10 +20,5 @@ export function probeRunnerFor(
   options: DriversOptions = {},
   commands: CommandRunner = commandRunnerFor(target, options),
 ): ProbeRunner {
-  const hosts = target.hosts;
-  return new StandardProbeRunner({
-    commands,
-    target: target.name,
-    ...(hosts.type === 'ec2' ? { workingDirectory: hosts.workingDirectory, user: hosts.user } : {}),
-  });
+  return new StandardProbeRunner({ commands, target: target.name, ...hostScriptOptions(target.hosts) });
 }

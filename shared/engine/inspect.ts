@@ -1,6 +1,6 @@
 /**
  * Static inspection of a definition before the local engine runs it: what it cannot run
- * (DESIGN rule 1) and where each Task is, with its resource and timeout.
+ * (JSONata, `Assign`, Distributed Map, `ToleratedFailure*`: one ASL must run on both engines) and where each Task is, with its resource and timeout.
  */
 import { LAMBDA_CALLBACK_RESOURCE, readsTaskToken } from './callback.ts';
 import type { DefinitionOffence } from './errors.ts';

@@ -36,6 +36,8 @@ import {
   foldRound,
   type HealthEvent,
   openWindow,
+  RECORDED_RUNS,
+  type RecordedRun,
   type TargetHealthState,
 } from './state.ts';
 
@@ -160,26 +162,43 @@ function parseState(target: string, body: string | undefined): TargetHealthState
 /**
  * Reads the target's state and folds the round into it, writing the new state only if no other
  * run wrote in between (else reads again and folds again), so overlapping runs never lose a
- * transition and each transition is alerted by exactly one run.
+ * transition and each transition is alerted by exactly one run. A run already folded in (the same
+ * `runId` delivered again) is not folded twice: its recorded decision is returned (`replayed`).
  *
  * @example
- * const { fold, conflicts } = await recordRound(store, target, results, options);
+ * const { fold, conflicts } = await recordRound(store, 'demo', 'health-demo-1', (previous) => foldRound(previous, results, options));
  */
 export async function recordRound(
   store: HealthStateStore,
   target: string,
+  runId: string,
   fold: (previous: TargetHealthState) => FoldResult,
-): Promise<{ fold: FoldResult; conflicts: number }> {
+): Promise<{ fold: FoldResult; conflicts: number; replayed: boolean }> {
   for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt += 1) {
     const record = await store.read(target);
     const previous = { ...parseState(target, record?.body), version: record?.version ?? 0 };
-    const folded = fold(previous);
-    const body = JSON.stringify({ ...folded.state, version: previous.version + 1 });
-    if (await store.write(target, body, previous.version)) {
-      return {
-        fold: { ...folded, state: { ...folded.state, version: previous.version + 1 } },
-        conflicts: attempt,
+    const recorded = previous.runs?.find((r) => r.runId === runId);
+    if (recorded) {
+      const replay: FoldResult = {
+        state: previous,
+        events: recorded.events,
+        ...(recorded.recovery ? { recovery: recorded.recovery } : {}),
       };
+      return { fold: replay, conflicts: attempt, replayed: true };
+    }
+    const folded = fold(previous);
+    const run: RecordedRun = {
+      runId,
+      events: folded.events,
+      ...(folded.recovery ? { recovery: folded.recovery } : {}),
+    };
+    const state: TargetHealthState = {
+      ...folded.state,
+      version: previous.version + 1,
+      runs: [...(folded.state.runs ?? []), run].slice(-RECORDED_RUNS),
+    };
+    if (await store.write(target, JSON.stringify(state), previous.version)) {
+      return { fold: { ...folded, state }, conflicts: attempt, replayed: false };
     }
   }
   throw new Error(`the health state of ${target} kept changing under ${WRITE_ATTEMPTS} overlapping writes`);
@@ -202,7 +221,7 @@ export async function recordHealthStep(
   const now = new Date(deps.now());
   const maintenance = await maintenanceNow(target, deps, now);
   const conditions = Object.fromEntries(health.probes.map((p) => [p.name, describeProbe(p)]));
-  const { fold, conflicts } = await recordRound(deps.store(target), target.name, (previous) =>
+  const { fold, conflicts } = await recordRound(deps.store(target), target.name, input.runId, (previous) =>
     foldRound(previous, input.results, {
       now,
       failureThreshold: health.failureThreshold,

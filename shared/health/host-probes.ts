@@ -114,6 +114,9 @@ export interface HostProbeBatchOptions {
   workingDirectory?: string;
   /** Unix user the probes run as on ec2 hosts. */
   user?: string;
+  /** The hosts' login shell and extra `PATH` entries (`hosts.loginShell`, `hosts.path`). */
+  loginShell?: boolean;
+  path?: readonly string[];
 }
 
 /** One command that runs a round's host-side probes. */
@@ -174,6 +177,8 @@ export function renderHostProbeBatch(
     steps: [{ name: 'probes', script: body, timeout: slowest + 5 }],
     ...(options.workingDirectory ? { workingDirectory: options.workingDirectory } : {}),
     ...(options.user ? { user: options.user } : {}),
+    ...(options.loginShell ? { loginShell: true } : {}),
+    ...(options.path?.length ? { path: options.path } : {}),
   });
   return { script, timeoutSeconds: slowest + 10, keptBytes: keep, probes };
 }

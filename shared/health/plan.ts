@@ -212,12 +212,7 @@ export function planHealth(target: Target, probeNames?: readonly string[]): Heal
   const hostSide = probes.filter(isHostSideProbe);
   const hostScript =
     hostSide.length > 0
-      ? renderHostProbeBatch(hostSide, {
-          target: target.name,
-          ...(target.hosts.type === 'ec2'
-            ? { workingDirectory: target.hosts.workingDirectory, user: target.hosts.user }
-            : {}),
-        }).script
+      ? renderHostProbeBatch(hostSide, { target: target.name, ...hostScriptOptions(target.hosts) }).script
       : undefined;
   return {
     target: target.name,

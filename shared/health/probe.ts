@@ -231,6 +231,9 @@ export interface CommandProbeOptions {
   workingDirectory?: string;
   /** Unix user the probe runs as on ec2 hosts. */
   user?: string;
+  /** The hosts' login shell and extra `PATH` entries (`hosts.loginShell`, `hosts.path`). */
+  loginShell?: boolean;
+  path?: readonly string[];
   /** Milliseconds between status reads (default 1000). */
   pollIntervalMs?: number;
   /** The target's name, exported to host-side probes as `STEPOPS_TARGET`. */
@@ -242,6 +245,8 @@ function hostBatchOptions(options: CommandProbeOptions): RunHostProbesOptions {
     target: options.target ?? 'stepops',
     ...(options.workingDirectory ? { workingDirectory: options.workingDirectory } : {}),
     ...(options.user ? { user: options.user } : {}),
+    ...(options.loginShell ? { loginShell: true } : {}),
+    ...(options.path?.length ? { path: options.path } : {}),
     ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
   };
 }

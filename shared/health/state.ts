@@ -40,8 +40,24 @@ export interface TargetHealthState {
   maintenance?: { reason: string; since: string };
   /** ISO times the recovery runbook was started (the last two days). */
   recoveries: string[];
+  /**
+   * The last runs folded in, with what each decided: a run folded again (an Express execution
+   * delivered twice, a retried Lambda) is answered from here, so it neither counts twice nor
+   * loses the alerts of a first attempt that failed after writing.
+   */
+  runs?: RecordedRun[];
   updatedAt?: string;
 }
+
+/** What one run's fold decided, kept in the state. */
+export interface RecordedRun {
+  runId: string;
+  events: HealthEvent[];
+  recovery?: RecoveryDecision;
+}
+
+/** Runs kept in {@link TargetHealthState.runs}. */
+export const RECORDED_RUNS = 10;
 
 export type HealthEventKind = 'down' | 'up' | 'still-down';
 
@@ -261,6 +277,7 @@ export function foldRound(
     version: previous.version,
     probes,
     recoveries: previous.recoveries.filter((t) => options.now.getTime() - Date.parse(t) < 2 * DAY_MS),
+    ...(previous.runs ? { runs: previous.runs } : {}),
     updatedAt: at,
   };
   if (options.maintenance) {

@@ -51,11 +51,14 @@ echo "checked out $commit for $STEPOPS_REF (run $STEPOPS_RUN_ID)"`;
 /**
  * The rollback of a deploy: returns to the commit this run recorded before its checkout. A host
  * where this run recorded nothing (it failed before its checkout) was not changed by it and stays
- * as it is: a rollback never acts on what an earlier run recorded.
+ * as it is, and the rest of its rollback script is skipped (`$STEPOPS_SKIP_REST`): a rollback never
+ * acts on what an earlier run recorded.
  */
 export const checkoutPrevious = `${RUN_RECORD}
 if [ ! -s "$record" ]; then
   echo "run $STEPOPS_RUN_ID changed no checkout on this host: staying at $(git rev-parse HEAD)"
+  # Nothing to roll back here: the rest of the rollback (rebuilds, restarts) is skipped.
+  echo "run $STEPOPS_RUN_ID changed nothing on this host" > "\${STEPOPS_SKIP_REST:-/dev/null}"
   exit 0
 fi
 previous=$(cat "$record")

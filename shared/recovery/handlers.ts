@@ -51,9 +51,14 @@ export type RecoveryTaskFunction =
   | 'verify-recovery'
   | 'notify-recovery';
 
+/** A schema as the handlers use it (zod or zod/mini): it parses, or throws naming what is wrong. */
+interface Parser<T> {
+  parse(value: unknown): T;
+}
+
 function bind<I, O>(
-  input: z.ZodType<I>,
-  output: z.ZodType<O>,
+  input: Parser<I>,
+  output: Parser<O>,
   run: (event: I, context: Context) => Promise<O> | O,
 ): LambdaHandler {
   return async (event: never, context: Context) => output.parse(await run(input.parse(event), context));

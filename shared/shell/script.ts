@@ -38,6 +38,12 @@ export function validateRef(ref: unknown): string {
   return ref;
 }
 
+/**
+ * The file a step may write a reason to, to end its script after it, successfully: the rollback
+ * of a host the run did not change stops after its first step. Empty unless a step wrote to it.
+ */
+export const SKIP_REST_VARIABLE = 'STEPOPS_SKIP_REST';
+
 /** One step of a rendered script. */
 export interface ScriptStep {
   name: string;
@@ -114,12 +120,13 @@ const STEP_FUNCTION = [
 ];
 
 /**
- * Sets `STEPOPS_HOST_INDEX` from the host's own id: `AWS_SSM_INSTANCE_ID`, which SSM Run Command
- * sets, or `STEPOPS_HOST`, which the local runner sets.
+ * Sets `STEPOPS_HOST_INDEX` from the host's own id: `STEPOPS_HOST`, which the local runner sets, or
+ * `AWS_SSM_INSTANCE_ID`, which SSM Run Command sets (the local runner's first, so that a local run
+ * started on an EC2 instance still finds its local host).
  */
 function hostIndexLines(hosts: RunHosts): string[] {
   return [
-    'stepops_host=${AWS_SSM_INSTANCE_ID:-${STEPOPS_HOST:-}}',
+    'stepops_host=${STEPOPS_HOST:-${AWS_SSM_INSTANCE_ID:-}}',
     'case "$stepops_host" in',
     ...hosts.ids.map((id, i) => `  ${shellQuote(id)}) STEPOPS_HOST_INDEX=${hosts.first + i} ;;`),
     `  *) echo "stepops: this host (\\"$stepops_host\\") is not one of the hosts of this command" >&2; exit 1 ;;`,
@@ -173,10 +180,21 @@ export function renderScript(options: RenderOptions): string {
   if (options.hosts) lines.push(...hostIndexLines(options.hosts));
   if (options.workingDirectory) lines.push(`cd ${shellQuote(options.workingDirectory)}`);
   if (options.steps.length > 0) lines.push(...STEP_FUNCTION);
-  const asUser =
-    options.user && options.user !== 'root'
-      ? `sudo -u ${shellQuote(options.user)} -H --preserve-env=${envNames.join(',') || 'PATH'} -- `
-      : '';
+  const runAs = options.user && options.user !== 'root' ? options.user : undefined;
+  const stoppable = options.steps.length > 1;
+  if (stoppable) {
+    // A step that writes a reason here ends the script after it, successfully (see SKIP_REST_VARIABLE).
+    envNames.push(SKIP_REST_VARIABLE);
+    lines.push(
+      `${SKIP_REST_VARIABLE}=$(mktemp "\${TMPDIR:-/tmp}/stepops-skip.XXXXXX")`,
+      `export ${SKIP_REST_VARIABLE}`,
+      `trap 'rm -f -- "$${SKIP_REST_VARIABLE}"' EXIT`,
+      ...(runAs ? [`chown -- ${shellQuote(runAs)} "$${SKIP_REST_VARIABLE}"`] : []),
+    );
+  }
+  const asUser = runAs
+    ? `sudo -u ${shellQuote(runAs)} -H --preserve-env=${envNames.join(',') || 'PATH'} -- `
+    : '';
   options.steps.forEach((step, i) => {
     const label = `step ${i + 1}/${options.steps.length}: ${step.name}`;
     const once = step.runOnce === true && options.hosts !== undefined;
@@ -193,6 +211,14 @@ export function renderScript(options: RenderOptions): string {
       lines.push(
         'else',
         `  echo ${shellQuote(`==> ${label}: skipped, it runs once, on the first host`)}`,
+        'fi',
+      );
+    }
+    if (stoppable && i < options.steps.length - 1) {
+      lines.push(
+        `if [ -s "$${SKIP_REST_VARIABLE}" ]; then`,
+        `  echo "==> $(cat -- "$${SKIP_REST_VARIABLE}"): ${i + 1 === options.steps.length - 1 ? `step ${options.steps.length}` : `steps ${i + 2} to ${options.steps.length}`} skipped"`,
+        '  exit 0',
         'fi',
       );
     }

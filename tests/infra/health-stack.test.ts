@@ -75,7 +75,8 @@ describe('health stack', () => {
     // Prepare
     const targets = run.outputs.targets.split(',');
     const machine = run.one('aws:sfn/stateMachine:StateMachine', 'HealthWorkflow');
-    const schedules = run.ofType(SCHEDULE);
+    // The backup stack has schedules of its own (BackupSchedule…).
+    const schedules = run.ofType(SCHEDULE).filter((s) => s.name.startsWith('HealthSchedule'));
 
     // Assess
     expect(schedules.map((s) => s.name).sort()).toEqual(targets.map(scheduleComponentName).sort());

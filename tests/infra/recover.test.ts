@@ -198,6 +198,19 @@ describe('recovery stack', () => {
     }
   });
 
+  it('lets the pre-flight read the backup catalogue, and nothing else of DynamoDB', () => {
+    const table = run
+      .ofType('aws:dynamodb/table:Table')
+      .find((t) => t.state.name === run.outputs.backupTable);
+    const { fn } = lambdaOf(recoverComponentName('preflight-recovery'));
+    const variables = (fn.inputs.environment as { variables: Record<string, string> }).variables;
+    expect(variables.STEPOPS_BACKUP_TABLE).toBe(run.outputs.backupTable);
+    const statements = statementsOf(`${recoverComponentName('preflight-recovery')}Role`);
+    const dynamo = statements.filter((s) => s.Action.some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo.flatMap((s) => s.Action).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+    expect(dynamo.flatMap((s) => s.Resource)).toEqual([table?.state.arn, `${table?.state.arn}/index/*`]);
+  });
+
   it('signs approval links: request-approval reads the signing key and knows the API URL', () => {
     const { fn } = lambdaOf(recoverComponentName('request-approval'));
     const variables = (fn.inputs.environment as { variables: Record<string, string> }).variables;

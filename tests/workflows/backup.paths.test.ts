@@ -14,7 +14,8 @@ vi.hoisted(() => {
 });
 
 import { createLocalBackupEngine, LOCAL_BACKUP_ARNS } from '../../functions/index.ts';
-import { ALL_BACKUP_FACTORIES, backupDepsWith } from '../../shared/backup/deps.ts';
+import { ALL_BACKUP_FACTORIES } from '../../shared/backup/all-drivers.ts';
+import { backupDepsWith } from '../../shared/backup/deps.ts';
 import { startBackupStep } from '../../shared/backup/steps.ts';
 import { clearRegisteredTargets, registerTarget } from '../../shared/config/registry.ts';
 import type { TargetInput } from '../../shared/config/schema.ts';
@@ -335,5 +336,28 @@ describe('backup workflow on the local engine', () => {
     expect(result.error).toBe('BackupFailedError');
     expect(result.cause).toContain('catalogue unavailable');
     expect(entered(result, 1)).toContain('[0] JobUnrecorded');
+  });
+
+  it('takes the jobs in parallel when the target says so, and announces success when a job asks', async () => {
+    // Prepare
+    const name = await target(
+      'bk-parallel',
+      { backupOptions: { parallel: true } },
+      { notifyOnSuccess: true },
+    );
+
+    // Act
+    const result = await run({ target: name }, 'run-parallel');
+
+    // Assess
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    const planned = result.trace.events.find((e) => e.kind === 'state-exited' && e.state === 'PlanBackup');
+    expect(
+      (planned?.output as { plan?: { maxConcurrency?: number } } | undefined)?.plan?.maxConcurrency,
+    ).toBe(0);
+    expect(result.output).toMatchObject({ outcome: 'succeeded', notified: true });
+    const [announced] = await notifications('run-parallel');
+    expect(announced).toMatchObject({ workflow: 'backup', outcome: 'succeeded' });
+    expect(announced?.summary).toContain('backups of bk-parallel passed: data good, files good');
   });
 });

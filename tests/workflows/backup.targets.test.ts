@@ -13,7 +13,14 @@ import {
   DescribeSnapshotsCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
-import { CreateDBSnapshotCommand, DescribeDBSnapshotsCommand, RDSClient } from '@aws-sdk/client-rds';
+import {
+  CreateDBSnapshotCommand,
+  DeleteDBInstanceCommand,
+  DescribeDBInstancesCommand,
+  DescribeDBSnapshotsCommand,
+  RDSClient,
+  RestoreDBInstanceFromDBSnapshotCommand,
+} from '@aws-sdk/client-rds';
 import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
@@ -36,7 +43,8 @@ vi.hoisted(() => {
 });
 
 import { createLocalBackupEngine } from '../../functions/index.ts';
-import { ALL_BACKUP_FACTORIES, backupDepsWith } from '../../shared/backup/deps.ts';
+import { ALL_BACKUP_FACTORIES } from '../../shared/backup/all-drivers.ts';
+import { backupDepsWith } from '../../shared/backup/deps.ts';
 import { LastGoodCopyError } from '../../shared/backup/errors.ts';
 import { pruneBackupsStep } from '../../shared/backup/steps.ts';
 import { FileBackupCatalogue } from '../../shared/drivers/local/file-backup-catalogue.ts';
@@ -342,5 +350,56 @@ describe('the five targets back up on the local engine against mocked AWS', () =
     expect(ec2).toHaveReceivedCommandTimes(CreateSnapshotsCommand, 0);
     expect(ec2).toHaveReceivedCommandTimes(DeleteSnapshotCommand, 0);
     expect((await catalogue.get(target, 'volumes', 'run-z-old'))?.outcome).toBe('good');
+  });
+
+  it('datizmo restore test: restores the newest RDS snapshot to a temporary instance, waits, deletes it, records it', async () => {
+    // Prepare: a fresh catalogue with a good snapshot; the instance is creating, then available, then gone
+    process.env.STEPOPS_HOME = await mkdtemp(path.join(root, 'rds-'));
+    const backup = await engine.start({ target: 'datizmo', backup: 'database' }, { executionName: 'run-rds' })
+      .result;
+    let reads = 0;
+    let deleted = false;
+    rds.on(RestoreDBInstanceFromDBSnapshotCommand).resolves({});
+    rds.on(DescribeDBInstancesCommand).callsFake(() => {
+      reads += 1;
+      if (deleted) throw Object.assign(new Error('not found'), { name: 'DBInstanceNotFoundFault' });
+      return {
+        DBInstances: [
+          {
+            DBInstanceStatus: reads < 3 ? 'creating' : 'available',
+            Endpoint: { Address: 'stepops-rt.abc.us-east-1.rds.amazonaws.com', Port: 5432 },
+            TagList: [{ Key: 'stepops:restore-test', Value: 'true' }],
+          },
+        ],
+      };
+    });
+    rds.on(DeleteDBInstanceCommand).callsFake(() => {
+      deleted = true;
+      return {};
+    });
+
+    // Act
+    const result = await engine.start(
+      { target: 'datizmo', backup: 'database', task: 'restore-test' },
+      {
+        executionName: 'run-rds-test',
+      },
+    ).result;
+
+    // Assess
+    expect(backup.status, backup.cause).toBe('SUCCEEDED');
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    const [snapshotId] = [...world.dbSnapshots.keys()].filter((id) =>
+      id.startsWith('stepops-datizmo-database-'),
+    );
+    expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, {
+      DBSnapshotIdentifier: snapshotId,
+      DBInstanceClass: 'db.t4g.micro',
+      PubliclyAccessible: false,
+    });
+    expect(rds).toHaveReceivedCommandTimes(DeleteDBInstanceCommand, 1);
+    const [entry] = await catalogue.list('datizmo', 'database');
+    expect(entry?.restoreTest).toMatchObject({ ok: true, runId: 'run-rds-test' });
+    expect(entry?.restoreTest?.detail).toContain('available; deleted');
   });
 });

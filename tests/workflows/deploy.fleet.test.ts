@@ -75,7 +75,7 @@ function gitTarget(name: string, dir: string, options: { verify: boolean }): str
       ],
       rollback: [
         { name: 'checkout-previous', script: checkoutPrevious, timeout: 30 },
-        { name: 'mark', script: 'echo ok > state', timeout: 10 },
+        { name: 'mark', script: 'echo ok > state; echo "$STEPOPS_RUN_ID" >> rollback-steps', timeout: 10 },
       ],
       healthGate: { probes: ['app'], timeout: 10, interval: 1, successes: 1 },
     },
@@ -182,6 +182,8 @@ describe('a mistyped ref', () => {
     );
     expect(git(dir, 'rev-parse', 'HEAD')).toBe(v2);
     expect(git(dir, 'rev-parse', 'HEAD')).not.toBe(v1);
+    // and the rest of its rollback (rebuilds, restarts) did not run on a host this run did not change
+    expect(existsSync(path.join(dir, 'rollback-steps'))).toBe(false);
     const [notification] = await notificationsOf('run-noverify-2');
     expect(notification).toMatchObject({ outcome: 'rolled-back', failedState: 'WaitForDeploy' });
   });

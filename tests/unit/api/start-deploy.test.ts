@@ -395,6 +395,24 @@ describe('POST /deploys as a GitHub webhook', () => {
       expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
     });
 
+    it('answers the tag push as a replay while the branch run still deploys that commit, not as a 409', async () => {
+      // Prepare: the branch push's run is still running
+      listFromExecutions();
+      const branch = await call(startDeploy, webhook(pushBody(), { delivery: 'aaaa0011' }));
+
+      // Act
+      const tag = await call(
+        startDeploy,
+        webhook(pushBody({ ref: 'refs/tags/v1.4.2' }), { delivery: 'aaaa0012' }),
+      );
+
+      // Assess
+      expect(executions.get(branch.body.executionArn)?.status).toBe('RUNNING');
+      expect(tag.status).toBe(202);
+      expect(tag.body).toMatchObject({ id: branch.body.id, replayed: true });
+      expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+    });
+
     it('finds the run on a later page of ListExecutions', async () => {
       // Prepare: two newer runs of other commits come first
       listFromExecutions();

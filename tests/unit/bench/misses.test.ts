@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { BUNDLE_GOALS, type BundleResult } from '../../../bench/bundles.ts';
 import { findMisses } from '../../../bench/misses.ts';
 import type { BenchResults } from '../../../bench/report.ts';
 
@@ -27,28 +28,53 @@ function results(overrides: Partial<BenchResults>): BenchResults {
 }
 
 describe('findMisses', () => {
-  it('names oversized and slow bundles with their heaviest inputs', () => {
+  it('names the functions over the goals of their kind, with the cause the bundles show', () => {
     // Prepare
+    const fn = (name: string, kib: number, coldMs: number, extra: Partial<BundleResult>): BundleResult => ({
+      name,
+      bytes: kib * 1024,
+      coldImportMs: coldMs,
+      coldImportSamplesMs: [coldMs],
+      topInputs: [],
+      ...extra,
+    });
     const r = results({
       bundles: {
         status: 'ok',
-        goalBytes: 300 * 1024,
-        goalColdImportMs: 100,
+        goals: BUNDLE_GOALS,
         samplesPerFunction: 5,
-        importVariants: [
-          { id: 'zod-z-object', label: 'z', source: '', bytes: 444 * 1024 },
-          { id: 'zod-namespace', label: 'ns', source: '', bytes: 88 * 1024 },
-          { id: 'zod-mini', label: 'mini', source: '', bytes: 15 * 1024 },
+        importVariants: [],
+        baselines: [
+          {
+            id: 'baseline-logger',
+            label: 'baseline: middy + logger',
+            source: '',
+            bytes: 26 * 1024,
+            coldImportMs: 15,
+          },
+          {
+            id: 'baseline-one-client',
+            label: 'baseline: one client',
+            source: '',
+            bytes: 384 * 1024,
+            coldImportMs: 80,
+          },
         ],
         results: [
-          {
-            name: 'big',
-            bytes: 900 * 1024,
-            coldImportMs: 150,
-            coldImportSamplesMs: [150],
-            topInputs: [{ name: 'zod', bytes: 444 * 1024 }],
-          },
-          { name: 'small', bytes: 10 * 1024, coldImportMs: 20, coldImportSamplesMs: [20], topInputs: [] },
+          fn('plan', 190, 50, {
+            kind: 'no-aws',
+            services: [],
+            targetModel: true,
+            topInputs: [{ name: 'zod', bytes: 96 * 1024 }],
+          }),
+          fn('rollback', 30, 20, { kind: 'no-aws', services: [], targetModel: false }),
+          fn('poll', 550, 90, {
+            kind: 'one-service',
+            services: ['ssm'],
+            targetModel: true,
+            sdkExternal: { bytes: 190 * 1024, coldImportMs: null },
+          }),
+          fn('resolve', 1100, 150, { kind: 'several-services', services: ['ec2', 'ssm'], targetModel: true }),
         ],
       },
     });
@@ -57,14 +83,22 @@ describe('findMisses', () => {
     const misses = findMisses(r);
 
     // Assess
-    expect(misses).toHaveLength(3);
     expect(misses[0]).toMatch(
-      /1 of 2 bundles exceed 300 KB \(largest: big 900 KB; the smallest over it: big 900 KB\)/,
+      /^1 of 2 functions that make no AWS call are over 60 KB: plan 190 KB \(under it: rollback 30 KB\)/,
     );
-    expect(misses[1]).toMatch(
-      /zod is in 1 of 2 bundles, 444 KB each.*tree-shakes to 88 KB.*Still the whole library in: big \(444 KB\)/,
+    expect(misses[1]).toMatch(/plan read a target.*96 KB of zod/);
+    expect(misses[2]).toMatch(/^1 of 1 functions that call one AWS service are over 400 KB: poll 550 KB/);
+    expect(misses.join('\n')).toMatch(
+      /One SDK client with middy and the logger alone is 384 KB.*16 KB left.*190 KB/,
     );
-    expect(misses[2]).toMatch(/1 of 2 bundles import cold in more than 100 ms.*big 150 ms/);
+    expect(misses.join('\n')).toMatch(
+      /1 of 2 functions that make no AWS call import cold in 40 ms or more: plan 50 ms.*baseline \(middy \+ logger\) took 15 ms/,
+    );
+    expect(misses.join('\n')).toMatch(
+      /1 of 1 functions that call several AWS services import cold in 100 ms or more: resolve 150 ms/,
+    );
+    // No size goal for several services, and the one-service function meets the cold goal.
+    expect(misses.join('\n')).not.toMatch(/resolve 1100 KB|poll 90 ms/);
   });
 
   it('reports overhead at or over the goal for the schedule as built only', () => {

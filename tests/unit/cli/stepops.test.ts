@@ -105,6 +105,9 @@ describe('stepops plan deploy', () => {
     expect(code).toBe(0);
     expect(stdout).toContain(expected.deployScript);
     expect(stdout).toContain(expected.rollbackScript);
+    expect(stdout).toContain(expected.verifyScript);
+    expect(stdout).toContain('verify script (every host, before any host changes, timeout 150 s)');
+    expect(stdout).toContain('load balancer: none');
     expect(stdout).toMatch(/^hosts: ec2 instances tagged App=/m);
     expect(stdout).toContain('1 instance per batch, in the order the instances are found');
   });
@@ -119,6 +122,9 @@ describe('stepops plan deploy', () => {
     );
     expect(code).toBe(0);
     expect(stdout).toContain('batch 1: i-0123456789abcdef0, i-0123456789abcdef1\n');
+    expect(stdout).toContain(
+      'load balancer: each batch leaves arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/full/0123456789abcdef (drained within 330 s) before it deploys, and joins again once healthy (within 300 s)',
+    );
     expect(stdout).toContain('batch 2: i-0123456789abcdef2\n');
     expect(stdout).toContain(
       'snapshot before deploy: EBS snapshot of every volume of each host; RDS snapshot of full-db',

@@ -168,6 +168,23 @@ describe('run bounds', () => {
     expect(assumedBatches({ batchSize: 2 })).toBe(20);
   });
 
+  it("counts the verify command and each batch's load balancer waits, in the run bound and the lease", () => {
+    // Prepare
+    const plan = planDeploy(registerFixture(), 'v1', 'r');
+    const behindLb = {
+      ...plan,
+      verifyTimeoutSeconds: 60,
+      loadBalancer: { targetGroups: ['tg'], drainTimeoutSeconds: 300, healthyTimeoutSeconds: 200 },
+    };
+
+    // Act
+    const extra = runBoundSeconds(behindLb, 3) - runBoundSeconds(plan, 3);
+
+    // Assess: the verify command to its deadline; 3 batches and a rollback each drain and register
+    expect(extra).toBe(60 + COMMAND_DELIVERY_MARGIN_SECONDS + 180 + 4 * (300 + 200 + 2 * 180));
+    expect(batchLeaseSeconds(behindLb) - batchLeaseSeconds(plan)).toBe(2 * (300 + 200 + 2 * 180));
+  });
+
   it('refuses at resolve-hosts a fleet whose batches could outlast the workflow timeout, before any command', async () => {
     // Prepare
     const target = registerFixture();

@@ -29,6 +29,7 @@ import type { Drivers } from '../../../shared/drivers/index.ts';
 import { BashCommandRunner } from '../../../shared/drivers/local/bash-command-runner.ts';
 import type { HostRef } from '../../../shared/drivers/ports.ts';
 import { probeRunnerFor } from '../../../shared/drivers/probes.ts';
+import { createLambdaContext } from '../../../shared/engine/lambda.ts';
 import {
   type HostSideProbe,
   keptBytes,
@@ -232,6 +233,47 @@ describe('host-side probes of an ec2 target, through SSM', () => {
         .map((c) => c.args[0].input.InstanceId)
         .sort(),
     ).toEqual([...INSTANCES, ...INSTANCES].sort());
+  });
+
+  it('the check-health Lambda itself sends the probe command over SSM and opens no socket', async () => {
+    // Prepare
+    process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+    answerEveryInstance(
+      batchStdout([
+        resultLine('gateway', 0, 'STEPOPS_HTTP 200 0.004 2\nSTEPOPS_CONTAINS yes\nok'),
+        resultLine('elasticsearch', 0, 'STEPOPS_HTTP 200 0.011 18\n{"status":"green"}'),
+        resultLine('containers', 0, ''),
+      ]),
+    );
+    const { handler } = await import('../../../functions/check-health/handler.ts');
+    const context = createLambdaContext({
+      arn: 'arn:aws:lambda:eu-west-1:123456789012:function:check-health',
+      timeoutSeconds: 90,
+    });
+    const event = {
+      target: target.name,
+      hosts: EC2_HOSTS,
+      healthGate: {
+        probes: ['gateway', 'elasticsearch', 'containers'],
+        timeoutSeconds: 120,
+        intervalSeconds: 5,
+        successes: 1,
+      },
+      gate: INITIAL_GATE,
+    };
+
+    // Act
+    const gate = (await handler(event as never, context)) as { status: string; last: unknown[] };
+
+    // Assess
+    expect(opened).toEqual([]);
+    expect(gate.status).toBe('healthy');
+    expect(gate.last).toHaveLength(6);
+    expect(ssm).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(ssm).toHaveReceivedCommandWith(SendCommandCommand, {
+      DocumentName: 'AWS-RunShellScript',
+      InstanceIds: INSTANCES,
+    });
   });
 
   it('checks the conditions on what the host read back, per instance', async () => {

@@ -209,7 +209,7 @@ describe('recordRound with overlapping runs', () => {
     store.record = { version: 2, body: JSON.stringify({ ...state, version: 2 }) };
 
     // Act
-    const { fold, conflicts } = await recordRound(store, 't', (previous) =>
+    const { fold, conflicts } = await recordRound(store, 't', 'run-4', (previous) =>
       foldRound(previous, fail, options(3)),
     );
 
@@ -220,9 +220,33 @@ describe('recordRound with overlapping runs', () => {
     expect(store.record?.version).toBe(4);
   });
 
+  it('answers a run delivered twice from its record: no double count, the same events again', async () => {
+    // Prepare: the third failure (the down transition) folded by run-3.
+    const fail: ProbeResult[] = [{ probe: 'site', ok: false, detail: '503' }];
+    const store = new RacingStore(0, (s) => s);
+    const options = (minute: number): FoldOptions => ({
+      now: new Date(T0 + minute * MINUTE),
+      failureThreshold: 3,
+      successThreshold: 2,
+      conditions: {},
+    });
+    for (const minute of [0, 1, 2]) {
+      await recordRound(store, 't', `run-${minute + 1}`, (p) => foldRound(p, fail, options(minute)));
+    }
+
+    // Act
+    const again = await recordRound(store, 't', 'run-3', (p) => foldRound(p, fail, options(5)));
+
+    // Assess
+    expect(again.replayed).toBe(true);
+    expect(again.fold.events.map((e) => e.kind)).toEqual(['down']);
+    expect(again.fold.state.probes.site?.consecutiveFailures).toBe(3);
+    expect(store.record?.version).toBe(3);
+  });
+
   it('gives up with a clear error when every write loses', async () => {
     const store = new RacingStore(99, (s) => s);
-    await expect(recordRound(store, 't', (p) => ({ state: p, events: [] }))).rejects.toThrow(
+    await expect(recordRound(store, 't', 'run-x', (p) => ({ state: p, events: [] }))).rejects.toThrow(
       'the health state of t kept changing under 5 overlapping writes',
     );
   });

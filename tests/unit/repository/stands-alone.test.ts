@@ -13,6 +13,8 @@ import { PROJECT_ROOT } from '../../../shared/config/load.ts';
 const OUTSIDE = [['DESIGN', 'md'].join('.'), ['shared', 'systems'].join('/'), ['shared', 'hooks'].join('/')];
 /** A parent-relative path to a folder named shared (any depth), with the path that follows it. */
 const PARENT_SHARED = /(?:\.\.\/)+shared\b([\w./@-]*)/g;
+/** The outside design document cited by its rules ("… rule 5"), which a user cannot read. */
+const DESIGN_RULE = new RegExp(`\\b${['DES', 'IGN'].join('')}\\s+rules?\\b`, 'g');
 
 function trackedFiles(): string[] {
   return execFileSync('git', ['ls-files', '-z'], { cwd: PROJECT_ROOT, encoding: 'utf8' })
@@ -34,6 +36,7 @@ function outsideReferences(
       for (const needle of OUTSIDE) {
         if (line.includes(needle)) found.push(`${where}: ${needle}`);
       }
+      for (const match of line.matchAll(DESIGN_RULE)) found.push(`${where}: ${match[0]}`);
       for (const match of line.matchAll(PARENT_SHARED)) {
         const rest = (match[1] ?? '').replace(/[.]+$/, '');
         const named = `shared${rest}`;
@@ -71,6 +74,7 @@ describe('the repository', () => {
       'README.md': `see ${docs(['DES', 'IGN.md'])} and [the hooks](${docs(['../sha', 'red/hooks/x.sh'])})\n`,
       'targets/a.ts': `// Source: ${docs(['../sha', 'red/sys', 'tems/a.md'])}\nimport x from '../shared/config/schema.ts';\nconst prefix = "'../shared/";\n`,
       'cli/b.ts': `// the design lives in ${docs(['../sha', 'red/notes.md'])} beside the repository\n`,
+      'shared/c.ts': `// the adapter follows the target (${docs(['DES', 'IGN'])} rule 5)\n`,
     };
     const tracked = new Set(['shared/config/schema.ts']);
 
@@ -85,6 +89,7 @@ describe('the repository', () => {
       `targets/a.ts:1: ${docs(['shared', '/systems'])}`,
       `targets/a.ts:1: ${docs(['../sha', 'red/sys', 'tems/a.md'])}`,
       `cli/b.ts:1: ${docs(['../sha', 'red/notes.md'])}`,
+      `shared/c.ts:1: ${docs(['DES', 'IGN'])} rule`,
     ]);
   });
 });

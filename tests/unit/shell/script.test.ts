@@ -372,6 +372,35 @@ describe('renderScript: how steps run on a host', () => {
     const script = renderScript({ title: 't', env: { REF: 'v2' }, user: 'ubuntu', steps, hosts });
 
     // Assess
-    expect(script).toContain('--preserve-env=STEPOPS_REF,STEPOPS_HOST_INDEX,STEPOPS_HOST_COUNT -- timeout');
+    expect(script).toContain(
+      '--preserve-env=STEPOPS_REF,STEPOPS_HOST_INDEX,STEPOPS_HOST_COUNT,STEPOPS_SKIP_REST -- timeout',
+    );
+    expect(script).toContain(`chown -- 'ubuntu' "$STEPOPS_SKIP_REST"`);
+  });
+
+  it('ends the script successfully after a step that writes a reason to $STEPOPS_SKIP_REST', () => {
+    // Prepare
+    rmSync(path.join(dir, 'ran'), { force: true });
+    const script = renderScript({
+      title: 'rollback test',
+      env: {},
+      steps: [
+        { name: 'check', script: 'echo "nothing changed here" > "$STEPOPS_SKIP_REST"', timeout: 10 },
+        { name: 'rebuild', script: 'echo rebuild >> ran', timeout: 10 },
+        { name: 'restart', script: 'echo restart >> ran', timeout: 10 },
+      ],
+    });
+
+    // Act
+    const result = runWith(script, {});
+    const skipped = !existsSync(path.join(dir, 'ran'));
+    const again = runWith(script.replace('echo "nothing changed here" > "$STEPOPS_SKIP_REST"', 'true'), {});
+
+    // Assess
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain('==> nothing changed here: steps 2 to 3 skipped');
+    expect(skipped).toBe(true);
+    expect(again.status).toBe(0);
+    expect(readFileSync(path.join(dir, 'ran'), 'utf8')).toBe('rebuild\nrestart\n');
   });
 });

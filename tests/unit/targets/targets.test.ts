@@ -4,6 +4,7 @@ import { listTargetNames, loadTarget, TARGETS_DIR } from '../../../shared/config
 import { findTarget } from '../../../shared/config/registry.ts';
 import type { Probe, Target } from '../../../shared/config/schema.ts';
 import { planDeploy } from '../../../shared/deploy/plan.ts';
+import { planHealth } from '../../../shared/health/plan.ts';
 import { verifyRef } from '../../../shared/recipes/scripts.ts';
 import { targets } from '../../../targets/index.ts';
 
@@ -261,6 +262,7 @@ describe('zmanim', () => {
     const exported = `export PATH='\\''/usr/local/go/bin'\\''":$PATH"`;
     expect(plan.deployScript.split(exported)).toHaveLength(target.deploy!.steps.length + 1);
     expect(plan.rollbackScript).toContain(exported);
+    expect(planHealth(target).hostScript).toContain(exported);
   });
 
   it('builds the Go API into ../bin/api and restarts zmanim-api', () => {

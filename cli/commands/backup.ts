@@ -1,0 +1,409 @@
+/**
+ * Backups from the command line:
+ *
+ * - `stepops run backup <target> [--backup B] [--dry-run] [--restore-test | --freshness]` runs the
+ *   backup workflow, the very ASL deployed to Step Functions, on the local engine (`local` hosts:
+ *   bash here, directory copies, the local object store; `ec2` hosts: AWS with your credentials);
+ * - `stepops backups <target> [--backup B] [--json]` lists the catalogue: each copy with its age,
+ *   size, outcome, location and last restore test.
+ *
+ * Exit 0 when the run succeeded, 1 when it failed, 2 on bad input (nothing started).
+ */
+import type { Command } from 'commander';
+import { ConfigError, formatIssue } from '../../shared/config/load.ts';
+import type { CatalogueEntry } from '../../shared/drivers/ports.ts';
+import type { RunResult } from '../../shared/engine/index.ts';
+import { formatTimeline, readableCause } from '../../shared/engine/index.ts';
+import { InvalidInputError } from '../../shared/errors.ts';
+import { EXIT, indent, type Output, stdio } from '../output.ts';
+import { createProgress, formatDuration } from '../progress.ts';
+import { recordLocalRun } from '../runs/local.ts';
+import { progressMapper, resolveRunTarget } from './run.ts';
+
+/** Options of {@link runBackup}. */
+export interface BackupRunOptions {
+  target: string;
+  backup?: string;
+  reason?: string;
+  dryRun?: boolean;
+  task?: 'backup' | 'restore-test' | 'freshness';
+  output?: Output;
+  interactive?: boolean;
+  /** Print the timeline at the end (default true). */
+  timeline?: boolean;
+}
+
+/** How a backup run ended. */
+export interface BackupRunReport {
+  exitCode: 0 | 1 | 2;
+  executionName?: string;
+  error?: string;
+  cause?: string;
+  output?: unknown;
+  /** One line per job, as printed. */
+  jobs: string[];
+  result?: RunResult;
+}
+
+interface JobLine {
+  backup?: string;
+  outcome?: string;
+  location?: string;
+  detail?: string;
+  prune?: {
+    deleted?: { runId: string; reason: string }[];
+    wouldDelete?: { runId: string; reason: string }[];
+    kept?: number;
+    adopted?: string[];
+    untouchable?: unknown[];
+  };
+}
+
+/** The job results of the run (`$.results` as the Map left it), from the trace. */
+function jobResults(result: RunResult): JobLine[] {
+  for (const event of [...result.trace.events].reverse()) {
+    const results = (event.output as { results?: unknown } | undefined)?.results;
+    if (event.kind === 'state-exited' && Array.isArray(results)) return results as JobLine[];
+  }
+  return [];
+}
+
+function describeJob(job: JobLine): string[] {
+  const lines = [`${job.backup ?? '?'}: ${job.outcome ?? '?'}${job.location ? ` → ${job.location}` : ''}`];
+  if (job.outcome === 'failed' && job.detail) lines.push(`  ${job.detail.split('\n').join('\n  ')}`);
+  const prune = job.prune;
+  if (prune) {
+    for (const d of prune.deleted ?? []) lines.push(`  deleted ${d.runId}: ${d.reason}`);
+    for (const d of prune.wouldDelete ?? []) lines.push(`  would delete ${d.runId}: ${d.reason}`);
+    if ((prune.adopted ?? []).length > 0)
+      lines.push(`  adopted from their tags: ${prune.adopted?.join(', ')}`);
+    lines.push(
+      `  kept ${prune.kept ?? 0}${(prune.untouchable ?? []).length ? `, left alone ${prune.untouchable?.length} not made by stepops` : ''}`,
+    );
+  }
+  return lines;
+}
+
+/**
+ * Runs the backup workflow on the local engine with live progress and a timeline.
+ *
+ * @example
+ * const report = await runBackup({ target: 'demo', dryRun: true });
+ */
+export async function runBackup(options: BackupRunOptions): Promise<BackupRunReport> {
+  const out = options.output ?? stdio;
+  try {
+    await resolveRunTarget(options.target);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const issue of error.issues) out.err(formatIssue(issue));
+      return { exitCode: EXIT.invalidInput, error: error.name, jobs: [] };
+    }
+    if (error instanceof InvalidInputError) {
+      out.err(`stepops: ${error.message}`);
+      return { exitCode: EXIT.invalidInput, error: error.name, jobs: [] };
+    }
+    throw error;
+  }
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  const { createLocalBackupEngine } = await import('../../functions/index.ts');
+  const engine = createLocalBackupEngine();
+  const task = options.task ?? 'backup';
+  const input = {
+    target: options.target,
+    ...(options.backup !== undefined ? { backup: options.backup } : {}),
+    ...(options.reason !== undefined ? { reason: options.reason } : {}),
+    ...(options.dryRun ? { dryRun: true } : {}),
+    ...(task !== 'backup' ? { task } : {}),
+  };
+  const what = task === 'backup' ? (options.dryRun ? 'backup (dry run)' : 'backup') : task;
+  out.out(`${what} ${options.target}${options.backup ? ` ${options.backup}` : ''} on the local engine`);
+  const progress = createProgress({
+    stream:
+      out === stdio
+        ? process.stdout
+        : {
+            write: (chunk: string | Uint8Array) => {
+              out.out(String(chunk).replace(/\n$/, ''));
+              return true;
+            },
+            isTTY: false,
+          },
+    ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
+  });
+  const recording = recordLocalRun('backup', {
+    target: options.target,
+    ...(options.reason ? { reason: options.reason } : {}),
+  });
+  const toProgress = progressMapper();
+  const execution = engine.start(input, {
+    executionName: recording.runId,
+    onEvent: (event) => {
+      recording.event(event);
+      const shown = toProgress(event);
+      if (shown) progress.event(shown);
+    },
+  });
+  let result: RunResult;
+  try {
+    result = await execution.result;
+  } finally {
+    progress.stop();
+  }
+  recording.finish(result);
+  if (options.timeline !== false) out.out(`\ntimeline\n${indent(formatTimeline(result.trace))}`);
+  const jobs = jobResults(result).flatMap(describeJob);
+  if (jobs.length > 0) out.out(`\n${jobs.join('\n')}`);
+  const took = formatDuration(result.trace.durationMs);
+  if (result.status === 'SUCCEEDED') {
+    out.out(`✔ ${what} of ${options.target} succeeded in ${took}\n`);
+    return { exitCode: EXIT.ok, executionName: result.executionName, output: result.output, jobs, result };
+  }
+  const cause = readableCause(result.cause);
+  out.out(`✖ ${what} of ${options.target} failed: ${result.error ?? 'error'} after ${took}`);
+  if (cause) out.out(indent(cause, 2));
+  const badInput = result.error === 'InvalidInputError' || result.error === 'UnknownTargetError';
+  return {
+    exitCode: badInput ? EXIT.invalidInput : 1,
+    executionName: result.executionName,
+    ...(result.error ? { error: result.error } : {}),
+    ...(cause ? { cause } : {}),
+    jobs,
+    result,
+  };
+}
+
+/**
+ * A size in bytes for people: `1.5 MB`.
+ *
+ * @example
+ * formatBytes(1536) // '1.5 KB'
+ */
+export function formatBytes(bytes: number | undefined): string {
+  if (bytes === undefined) return '-';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+/**
+ * An age for people: `3 h`, `2 d`.
+ *
+ * @example
+ * formatAge(90 * 60_000) // '1.5 h'
+ */
+export function formatAge(ms: number): string {
+  if (ms < 3_600_000) return `${Math.max(0, Math.round(ms / 60_000))} min`;
+  if (ms < 86_400_000) return `${Math.round(ms / 360_000) / 10} h`;
+  return `${Math.round(ms / 8_640_000) / 10} d`;
+}
+
+/**
+ * The catalogue of a target as a table.
+ *
+ * @example
+ * formatCatalogue(entries, Date.now())
+ */
+export function formatCatalogue(entries: readonly CatalogueEntry[], now: number): string[] {
+  const rows = entries.map((e) => [
+    e.backup,
+    e.outcome + (e.adopted ? ' (adopted)' : ''),
+    formatAge(now - Date.parse(e.startedAt)),
+    formatBytes(e.sizeBytes),
+    e.restoreTest
+      ? `${e.restoreTest.ok ? 'passed' : 'FAILED'} ${formatAge(now - Date.parse(e.restoreTest.at))} ago`
+      : '-',
+    e.runId,
+    e.outcome === 'deleted' ? `(deleted) ${e.location}` : e.location,
+  ]);
+  const header = ['backup', 'outcome', 'age', 'size', 'restore test', 'run', 'where'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+/**
+ * `stepops backups <target>`: prints the catalogue (newest first), exit 0; 2 for an unknown target.
+ *
+ * @example
+ * process.exitCode = await listBackups('demo', { all: false });
+ */
+export async function listBackups(
+  targetName: string,
+  options: { backup?: string; json?: boolean; all?: boolean } = {},
+  out: Output = stdio,
+): Promise<number> {
+  let target: Awaited<ReturnType<typeof resolveRunTarget>>;
+  try {
+    target = await resolveRunTarget(targetName);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const issue of error.issues) out.err(formatIssue(issue));
+      return EXIT.invalidInput;
+    }
+    if (error instanceof InvalidInputError) {
+      out.err(`stepops: ${error.message}`);
+      return EXIT.invalidInput;
+    }
+    throw error;
+  }
+  if (options.backup !== undefined && !(target.backup ?? []).some((j) => j.name === options.backup)) {
+    out.err(
+      `stepops: target "${target.name}" has no backup "${options.backup}" (backups: ${(target.backup ?? []).map((j) => j.name).join(', ') || 'none'})`,
+    );
+    return EXIT.invalidInput;
+  }
+  const { backupCatalogueFor } = await import('../../shared/drivers/catalogue.ts');
+  const entries = (await backupCatalogueFor().list(target.name, options.backup)).filter(
+    (e) => options.all || e.outcome !== 'deleted',
+  );
+  if (options.json) {
+    out.out(JSON.stringify(entries, null, 2));
+    return EXIT.ok;
+  }
+  if (entries.length === 0) {
+    out.out(`no backups of ${target.name} in the catalogue yet (run: stepops run backup ${target.name})`);
+    return EXIT.ok;
+  }
+  out.out(formatCatalogue(entries, Date.now()).join('\n'));
+  return EXIT.ok;
+}
+
+/**
+ * Adds `run backup <target>` to the `run` command.
+ *
+ * @example
+ * registerRunBackup(program.command('run'));
+ */
+export function registerRunBackup(run: Command): void {
+  run
+    .command('backup <target>')
+    .description(
+      "take a target's backups (or one), record them, prune by retention; or test a restore, or check freshness",
+    )
+    .option('--backup <name>', 'only this backup of the target')
+    .option('--dry-run', 'take and delete nothing: show what the prune would delete')
+    .option('--restore-test', 'restore the newest good copy into scratch and run its check')
+    .option('--freshness', "alert when a backup's newest good copy is older than its RPO")
+    .option('--reason <text>', 'why: shown in the notifications')
+    .action(
+      async (
+        target: string,
+        options: {
+          backup?: string;
+          dryRun?: boolean;
+          restoreTest?: boolean;
+          freshness?: boolean;
+          reason?: string;
+        },
+      ) => {
+        if (options.restoreTest && options.freshness) {
+          stdio.err('stepops: choose one of --restore-test and --freshness');
+          process.exitCode = EXIT.invalidInput;
+          return;
+        }
+        const report = await runBackup({
+          target,
+          ...(options.backup !== undefined ? { backup: options.backup } : {}),
+          ...(options.reason !== undefined ? { reason: options.reason } : {}),
+          ...(options.dryRun ? { dryRun: true } : {}),
+          task: options.restoreTest ? 'restore-test' : options.freshness ? 'freshness' : 'backup',
+        });
+        process.exitCode = report.exitCode;
+      },
+    );
+}
+
+/**
+ * Adds `backups <target>` to the program.
+ *
+ * @example
+ * register(new Command('stepops'));
+ */
+export function register(program: Command): void {
+  program
+    .command('backups <target>')
+    .description('list the backup catalogue of a target: age, size, outcome, last restore test')
+    .option('--backup <name>', 'only this backup')
+    .option('--all', 'include copies pruned by retention')
+    .option('--json', 'the catalogue entries as JSON')
+    .action(async (target: string, options: { backup?: string; json?: boolean; all?: boolean }) => {
+      process.exitCode = await listBackups(target, options);
+    });
+}
+
+/** Options of {@link runBackupDemo}. */
+export interface BackupDemoOptions {
+  /** The lab directory (`setupLab` made it; the demo target points at it). */
+  lab: string;
+  output?: Output;
+  interactive?: boolean;
+  /** The number of the demo's first backup step (default 4). */
+  step?: number;
+}
+
+/** What the backup part of the demo observed. */
+export interface BackupDemoReport {
+  runs: BackupRunReport[];
+  /** What did not go as expected. */
+  problems: string[];
+}
+
+/**
+ * The demo's backup part: three backups of the lab's data (an order added between them), so the
+ * third prunes the oldest dump and snapshot; a restore test of the newest dump; the catalogue.
+ *
+ * @example
+ * const { problems } = await runBackupDemo({ lab: '.stepops/demo' });
+ */
+export async function runBackupDemo(options: BackupDemoOptions): Promise<BackupDemoReport> {
+  const out = options.output ?? stdio;
+  const { addLabOrder, seedLabData } = await import('../../lab/backup.ts');
+  const quiet = { ...(options.interactive !== undefined ? { interactive: options.interactive } : {}) };
+  const report: BackupDemoReport = { runs: [], problems: [] };
+  await seedLabData(options.lab);
+  const step = options.step ?? 4;
+  out.out(`${step}. Back up the lab data three times (expected: the third prunes the oldest copies)`);
+  for (const item of ['', 'scone', 'muffin']) {
+    if (item) await addLabOrder(options.lab, item);
+    const run = await runBackup({
+      target: 'demo',
+      reason: 'demo: backup',
+      output: out,
+      timeline: report.runs.length === 0,
+      ...quiet,
+    });
+    report.runs.push(run);
+    if (run.exitCode !== 0)
+      report.problems.push(`backup ${report.runs.length} failed (${run.error ?? run.exitCode})`);
+  }
+  const pruned = report.runs.at(-1)?.jobs.filter((line) => line.includes('deleted ')) ?? [];
+  if (pruned.length < 2) report.problems.push(`the third backup pruned ${pruned.length} copies, expected 2`);
+  out.out(
+    `${step + 1}. Restore test of the newest dump (expected: restored into scratch, the orders are there)`,
+  );
+  const restore = await runBackup({
+    target: 'demo',
+    backup: 'data',
+    task: 'restore-test',
+    output: out,
+    timeline: false,
+    ...quiet,
+  });
+  report.runs.push(restore);
+  if (restore.exitCode !== 0)
+    report.problems.push(`the restore test failed (${restore.error ?? restore.exitCode})`);
+  out.out('   the catalogue (stepops backups demo):');
+  await listBackups('demo', {}, { out: (text) => out.out(indent(text, 5)), err: (text) => out.err(text) });
+  out.out('');
+  return report;
+}

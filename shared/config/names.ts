@@ -1,0 +1,7 @@
+/**
+ * The pattern of names, alone so that the Lambdas' contracts use it without bundling the whole
+ * target model (`schema.ts` re-exports it).
+ */
+
+/** Names of targets, steps, probes, jobs and runbooks: safe in a shell, a tag and an ARN. */
+export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;

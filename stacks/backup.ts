@@ -1,0 +1,582 @@
+/**
+ * Backups in AWS: one `sst.aws.Function` per Lambda of `workflows/backup.ts`, each with only the
+ * permissions it uses; the state machine (exactly `backupWorkflow(arns)`); the catalogue table; the
+ * dump buckets the stage's targets name (encrypted, private, with each job's declared lifecycle);
+ * and an EventBridge Scheduler schedule per target and backup (plus restore tests and the
+ * freshness check), time zone aware, starting the state machine with a role allowed
+ * `states:StartExecution` on it only.
+ *
+ * IAM follows the rule that anything that deletes acts only on what stepops tagged: snapshot and
+ * recovery-point deletes carry `aws:ResourceTag/stepops:target` conditions, object deletes
+ * `s3:ExistingObjectTag/stepops:target`, and snapshots can only be created of tagged instances and
+ * carrying the stepops tags.
+ */
+import type { BackupJob } from '../shared/config/schema.ts';
+import { BY_TARGET_INDEX } from '../shared/drivers/aws/dynamo-backup-catalogue.ts';
+import { RESTORE_TEST_TAG } from '../shared/drivers/aws/rds-scratch-databases.ts';
+import {
+  hostStatements,
+  notifyStatements,
+  readCommandStatements,
+  type Statement,
+  sendCommandStatements,
+  TARGET_TAG,
+} from './permissions.ts';
+import type { Ec2Target } from './settings.ts';
+
+/** The workflow module's contract (`workflows/backup.ts`). */
+export interface BackupWorkflowModule {
+  BACKUP_FUNCTIONS: readonly string[];
+  BACKUP_FUNCTION_TIMEOUTS: Readonly<Record<string, number>>;
+  backupWorkflow(arns: Record<string, string>): object;
+}
+
+/** What the backup stack needs from the others. */
+export interface BackupContext {
+  stage: string;
+  account: $util.Input<string>;
+  targets: readonly Ec2Target[];
+  alertsTopicArn: $util.Input<string>;
+  commandLogGroup?: string;
+  links: $util.Input<unknown>[];
+  workflow: BackupWorkflowModule;
+}
+
+type Job<T extends BackupJob['type']> = Extract<BackupJob, { type: T }>;
+
+/** Every job of the stage's targets of one type, with its target. */
+function jobsOf<T extends BackupJob['type']>(
+  targets: readonly Ec2Target[],
+  type: T,
+): { target: Ec2Target; job: Job<T> }[] {
+  return targets.flatMap((target) =>
+    (target.backup ?? []).filter((j): j is Job<T> => j.type === type).map((job) => ({ target, job })),
+  );
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)].sort();
+}
+
+/** The key prefix of a job's dumps (as `dumpKey` in `shared/backup/steps.ts` writes them). */
+export function dumpJobPrefix(target: string, job: { name: string; prefix: string }): string {
+  const prefix = job.prefix.replace(/^\/+|\/+$/g, '');
+  return `${prefix ? `${prefix}/` : ''}${target}/${job.name}/`;
+}
+
+/** The tag conditions on what stepops created: the target tag names one of the stage's targets. */
+function taggedBy(names: string[], key = 'aws:ResourceTag'): Statement['conditions'] {
+  return [{ test: 'StringEquals', variable: `${key}/${TARGET_TAG}`, values: names }];
+}
+
+/**
+ * The IAM statements of each backup function, by function name.
+ *
+ * @example
+ * backupStatements(context)['prune-backups'] // DeleteSnapshot only on snapshots tagged stepops:target
+ */
+export function backupStatements(
+  context: Pick<BackupContext, 'account' | 'targets' | 'alertsTopicArn'> & { tableArn: $util.Input<string> },
+): Record<string, Statement[]> {
+  const names = unique(context.targets.map((t) => t.name));
+  const account = context.account;
+  const permission = { ...context, stateTableArn: context.tableArn };
+  const ebs = jobsOf(context.targets, 'ebs-snapshot');
+  const rds = jobsOf(context.targets, 'rds-snapshot');
+  const vaults = jobsOf(context.targets, 'aws-backup');
+  const dumps = jobsOf(context.targets, 'dump');
+  const table: Statement[] = [
+    {
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+      resources: [context.tableArn, $interpolate`${context.tableArn}/index/${BY_TARGET_INDEX}`],
+    },
+  ];
+  const objects = (suffix: string) =>
+    dumps.map(({ target, job }) => `arn:aws:s3:::${job.bucket}/${dumpJobPrefix(target.name, job)}${suffix}`);
+  const rdsSnapshot = (region: string, target: string) =>
+    $interpolate`arn:aws:rds:${region}:${account}:snapshot:stepops-${target}-*`;
+  const rdsClusterSnapshot = (region: string, target: string) =>
+    $interpolate`arn:aws:rds:${region}:${account}:cluster-snapshot:stepops-${target}-*`;
+  const vaultArn = (region: string, vault: string) =>
+    $interpolate`arn:aws:backup:${region}:${account}:backup-vault:${vault}`;
+  const rtInstances = unique(rds.map(({ job }) => job.region)).map(
+    (region) => $interpolate`arn:aws:rds:${region}:${account}:db:stepops-rt-*`,
+  );
+
+  const start: Statement[] = [...hostStatements(), ...sendCommandStatements(permission)];
+  if (ebs.length > 0) {
+    start.push(
+      {
+        actions: ['ec2:CreateSnapshots'],
+        resources: [$interpolate`arn:aws:ec2:*:${account}:instance/*`],
+        conditions: taggedBy(names),
+      },
+      {
+        actions: ['ec2:CreateSnapshots', 'ec2:CreateSnapshot'],
+        resources: [$interpolate`arn:aws:ec2:*:${account}:volume/*`],
+      },
+      {
+        actions: ['ec2:CreateSnapshots', 'ec2:CreateSnapshot'],
+        resources: ['arn:aws:ec2:*::snapshot/*'],
+        conditions: taggedBy(names, 'aws:RequestTag'),
+      },
+      {
+        actions: ['ec2:CreateTags'],
+        resources: ['arn:aws:ec2:*::snapshot/*'],
+        conditions: [
+          {
+            test: 'StringEquals',
+            variable: 'ec2:CreateAction',
+            values: ['CreateSnapshots', 'CreateSnapshot'],
+          },
+        ],
+      },
+    );
+  }
+  if (rds.length > 0) {
+    start.push(
+      {
+        actions: ['rds:CreateDBSnapshot', 'rds:CreateDBClusterSnapshot'],
+        resources: rds.map(({ job }) =>
+          job.dbCluster
+            ? $interpolate`arn:aws:rds:${job.region}:${account}:cluster:${job.dbCluster}`
+            : $interpolate`arn:aws:rds:${job.region}:${account}:db:${job.dbInstance ?? ''}`,
+        ),
+      },
+      {
+        actions: ['rds:CreateDBSnapshot', 'rds:CreateDBClusterSnapshot', 'rds:AddTagsToResource'],
+        resources: rds.flatMap(({ target, job }) => [
+          rdsSnapshot(job.region, target.name),
+          rdsClusterSnapshot(job.region, target.name),
+        ]),
+        conditions: taggedBy(names, 'aws:RequestTag'),
+      },
+    );
+  }
+  if (vaults.length > 0) {
+    start.push(
+      {
+        actions: ['backup:StartBackupJob'],
+        resources: vaults.map(({ target, job }) => vaultArn(target.hosts.region, job.vault)),
+      },
+      {
+        actions: ['iam:PassRole'],
+        resources: unique(vaults.map(({ job }) => job.iamRoleArn)),
+        conditions: [
+          { test: 'StringEquals', variable: 'iam:PassedToService', values: ['backup.amazonaws.com'] },
+        ],
+      },
+    );
+  }
+  // The presigned PUT is signed with the function's credentials: it may write only under the job's prefix.
+  if (dumps.length > 0)
+    start.push({ actions: ['s3:PutObject', 's3:PutObjectTagging'], resources: objects('*') });
+
+  const describe: Statement[] = [
+    // DescribeSnapshots and DescribeBackupJob have no resource-level permissions.
+    ...(ebs.length > 0 ? [{ actions: ['ec2:DescribeSnapshots'], resources: ['*'] }] : []),
+    ...(vaults.length > 0 ? [{ actions: ['backup:DescribeBackupJob'], resources: ['*'] }] : []),
+    ...(rds.length > 0
+      ? [
+          {
+            actions: ['rds:DescribeDBSnapshots', 'rds:DescribeDBClusterSnapshots'],
+            resources: rds.flatMap(({ target, job }) => [
+              rdsSnapshot(job.region, target.name),
+              rdsClusterSnapshot(job.region, target.name),
+              job.dbCluster
+                ? $interpolate`arn:aws:rds:${job.region}:${account}:cluster:${job.dbCluster}`
+                : $interpolate`arn:aws:rds:${job.region}:${account}:db:${job.dbInstance ?? ''}`,
+            ]),
+          },
+        ]
+      : []),
+  ];
+  const readObjects: Statement[] =
+    dumps.length > 0 ? [{ actions: ['s3:GetObject', 's3:GetObjectTagging'], resources: objects('*') }] : [];
+  const listObjects: Statement[] =
+    dumps.length > 0
+      ? unique(dumps.map(({ job }) => job.bucket)).map((bucket) => ({
+          actions: ['s3:ListBucket'],
+          resources: [`arn:aws:s3:::${bucket}`],
+          conditions: [
+            {
+              test: 'StringLike',
+              variable: 's3:prefix',
+              values: dumps
+                .filter(({ job }) => job.bucket === bucket)
+                .map(({ target, job }) => `${dumpJobPrefix(target.name, job)}*`),
+            },
+          ],
+        }))
+      : [];
+
+  const prune: Statement[] = [...table, ...describe, ...readObjects, ...listObjects];
+  if (ebs.length > 0) {
+    prune.push({
+      actions: ['ec2:DeleteSnapshot'],
+      resources: ['arn:aws:ec2:*::snapshot/*'],
+      conditions: taggedBy(names),
+    });
+  }
+  if (rds.length > 0) {
+    prune.push({
+      actions: ['rds:DeleteDBSnapshot', 'rds:DeleteDBClusterSnapshot'],
+      resources: rds.flatMap(({ target, job }) => [
+        rdsSnapshot(job.region, target.name),
+        rdsClusterSnapshot(job.region, target.name),
+      ]),
+      conditions: taggedBy(names),
+    });
+  }
+  if (vaults.length > 0) {
+    prune.push(
+      {
+        actions: ['backup:ListRecoveryPointsByBackupVault'],
+        resources: vaults.map(({ target, job }) => vaultArn(target.hosts.region, job.vault)),
+      },
+      { actions: ['backup:ListTags'], resources: [$interpolate`arn:aws:*:*:${account}:*`] },
+      {
+        actions: ['backup:DeleteRecoveryPoint'],
+        resources: [$interpolate`arn:aws:*:*:${account}:*`],
+        conditions: taggedBy(names),
+      },
+    );
+  }
+  if (dumps.length > 0) {
+    prune.push({
+      actions: ['s3:DeleteObject'],
+      resources: objects('*'),
+      conditions: [{ test: 'StringEquals', variable: `s3:ExistingObjectTag/${TARGET_TAG}`, values: names }],
+    });
+  }
+
+  const startRestore: Statement[] = [
+    ...table,
+    ...readObjects,
+    ...hostStatements(),
+    ...sendCommandStatements(permission),
+  ];
+  const pollRestore: Statement[] = [...readCommandStatements()];
+  if (rtInstances.length > 0) {
+    startRestore.push(
+      {
+        actions: ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:AddTagsToResource'],
+        resources: rtInstances,
+        conditions: [
+          { test: 'StringEquals', variable: `aws:RequestTag/${RESTORE_TEST_TAG}`, values: ['true'] },
+        ],
+      },
+      {
+        // Restoring reads the snapshot and uses the default subnet, option and parameter groups.
+        actions: ['rds:RestoreDBInstanceFromDBSnapshot'],
+        resources: [
+          ...rds.map(({ target, job }) => rdsSnapshot(job.region, target.name)),
+          ...unique(rds.map(({ job }) => job.region)).flatMap((region) => [
+            $interpolate`arn:aws:rds:${region}:${account}:subgrp:*`,
+            $interpolate`arn:aws:rds:${region}:${account}:og:*`,
+            $interpolate`arn:aws:rds:${region}:${account}:pg:*`,
+          ]),
+        ],
+      },
+    );
+    pollRestore.push(
+      { actions: ['rds:DescribeDBInstances'], resources: rtInstances },
+      {
+        actions: ['rds:DeleteDBInstance'],
+        resources: rtInstances,
+        conditions: [
+          { test: 'StringEquals', variable: `aws:ResourceTag/${RESTORE_TEST_TAG}`, values: ['true'] },
+        ],
+      },
+    );
+  }
+
+  return {
+    'plan-backup': [],
+    'start-backup': start,
+    'poll-backup': [...describe, ...readCommandStatements()],
+    'record-backup': [...table, ...readObjects],
+    'prune-backups': prune,
+    'start-restore-test': startRestore,
+    'poll-restore-test': pollRestore,
+    'record-restore-test': table,
+    'check-freshness': table,
+    'notify-backup': notifyStatements(permission),
+  };
+}
+
+/** PascalCase component name of a backup function folder: `poll-backup` → `BackupPollBackup`. */
+export function backupComponentName(folder: string): string {
+  return `Backup${folder.replace(/(^|-)([a-z0-9])/g, (_m, _dash, c: string) => c.toUpperCase())}`;
+}
+
+/** A schedule's name: at most 64 characters of letters, digits, `-`, `_` and `.`. */
+export function scheduleName(stage: string, target: string, what: string): string {
+  return `stepops-${stage}-${target}-${what}`.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64);
+}
+
+/** One schedule to create: when, in which time zone, and the execution input it starts. */
+export interface BackupSchedule {
+  name: string;
+  expression: string;
+  timezone: string;
+  input: { target: string; backup?: string; task?: 'restore-test' | 'freshness'; reason: string };
+}
+
+/**
+ * Every schedule of the stage's targets: each backup, each restore test, and one freshness check
+ * per target whose backups declare an RPO.
+ *
+ * @example
+ * backupSchedules('prod', targets).map((s) => s.name) // ['stepops-prod-shop-mongodb', …]
+ */
+export function backupSchedules(stage: string, targets: readonly Ec2Target[]): BackupSchedule[] {
+  return targets.flatMap((target) => {
+    const jobs = target.backup ?? [];
+    const schedules: BackupSchedule[] = jobs.map((job) => ({
+      name: scheduleName(stage, target.name, job.name),
+      expression: job.schedule,
+      timezone: job.timezone,
+      input: { target: target.name, backup: job.name, reason: `schedule ${job.schedule}` },
+    }));
+    for (const job of jobs) {
+      if ((job.type === 'dump' || job.type === 'rds-snapshot') && job.restoreTest) {
+        schedules.push({
+          name: scheduleName(stage, target.name, `${job.name}-restore-test`),
+          expression: job.restoreTest.schedule,
+          timezone: job.restoreTest.timezone,
+          input: {
+            target: target.name,
+            backup: job.name,
+            task: 'restore-test',
+            reason: `restore test ${job.restoreTest.schedule}`,
+          },
+        });
+      }
+    }
+    if (jobs.some((j) => j.rpoHours !== undefined)) {
+      const every = target.backupOptions?.freshnessSchedule ?? 'rate(1 hour)';
+      schedules.push({
+        name: scheduleName(stage, target.name, 'freshness'),
+        expression: every,
+        timezone: 'UTC',
+        input: { target: target.name, task: 'freshness', reason: `freshness ${every}` },
+      });
+    }
+    return schedules;
+  });
+}
+
+/**
+ * Creates the backup Lambdas, the state machine, the catalogue table, the dump buckets and the schedules.
+ *
+ * @example
+ * const backup = createBackup({ ...context, workflow: await import('../workflows/backup.ts') });
+ */
+export function createBackup(context: BackupContext) {
+  const table = new sst.aws.Dynamo('Backups', {
+    fields: { job: 'string', runId: 'string', target: 'string', startedAt: 'string' },
+    primaryIndex: { hashKey: 'job', rangeKey: 'runId' },
+    globalIndexes: { [BY_TARGET_INDEX]: { hashKey: 'target', rangeKey: 'startedAt' } },
+    transform: {
+      table: (args: aws.dynamodb.TableArgs) => {
+        args.billingMode = 'PAY_PER_REQUEST';
+        args.pointInTimeRecovery = { enabled: true };
+      },
+    },
+  });
+
+  // The dump buckets the targets name: private, encrypted, versioned off, kept when the stage goes.
+  const dumps = jobsOf(context.targets, 'dump');
+  const buckets: Record<string, aws.s3.Bucket> = {};
+  for (const bucketName of unique(dumps.map(({ job }) => job.bucket))) {
+    const id = `Dumps${bucketName.replace(/(^|[-.])([a-z0-9])/g, (_m, _s, c: string) => c.toUpperCase())}`;
+    const bucket = new aws.s3.Bucket(
+      id,
+      { bucket: bucketName, forceDestroy: false },
+      { retainOnDelete: true },
+    );
+    new aws.s3.BucketPublicAccessBlock(`${id}PublicAccess`, {
+      bucket: bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    new aws.s3.BucketServerSideEncryptionConfiguration(`${id}Encryption`, {
+      bucket: bucket.id,
+      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms' }, bucketKeyEnabled: true }],
+    });
+    const rules = dumps
+      .filter(({ job }) => job.bucket === bucketName)
+      .map(({ target, job }) => ({
+        id: `stepops-${target.name}-${job.name}`.slice(0, 255),
+        status: 'Enabled',
+        filter: { prefix: dumpJobPrefix(target.name, job) },
+        abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+        ...(job.archive
+          ? { transitions: [{ days: job.archive.afterDays, storageClass: job.archive.storageClass }] }
+          : {}),
+      }));
+    new aws.s3.BucketLifecycleConfiguration(`${id}Lifecycle`, { bucket: bucket.id, rules });
+    buckets[bucketName] = bucket;
+  }
+
+  const statements = backupStatements({ ...context, tableArn: table.arn });
+  const functions: Record<string, sst.aws.Function> = {};
+  for (const folder of context.workflow.BACKUP_FUNCTIONS) {
+    const permissions = statements[folder];
+    const timeout = context.workflow.BACKUP_FUNCTION_TIMEOUTS[folder];
+    if (!permissions || timeout === undefined) {
+      throw new Error(
+        `backup function "${folder}" has no IAM statements: add it to backupStatements in stacks/backup.ts`,
+      );
+    }
+    functions[folder] = new sst.aws.Function(backupComponentName(folder), {
+      handler: `functions/${folder}/handler.handler`,
+      runtime: 'nodejs24.x',
+      architecture: 'arm64',
+      memory: folder === 'prune-backups' ? '512 MB' : '256 MB',
+      timeout: `${timeout} seconds`,
+      environment: {
+        STEPOPS_BACKUP_TABLE: table.name,
+        STEPOPS_ALERTS_TOPIC_ARN: context.alertsTopicArn,
+        ...(context.commandLogGroup ? { STEPOPS_COMMAND_LOG_GROUP: context.commandLogGroup } : {}),
+      },
+      link: context.links,
+      permissions,
+    });
+  }
+
+  const arns = Object.fromEntries(Object.entries(functions).map(([folder, fn]) => [folder, fn.arn]));
+  const definition = $jsonStringify(
+    $resolve(arns).apply((resolved) => context.workflow.backupWorkflow(resolved)),
+  );
+  const logGroup = new aws.cloudwatch.LogGroup('BackupWorkflowLogs', {
+    name: `/aws/vendedlogs/states/stepops-${context.stage}-backup`,
+    retentionInDays: 90,
+  });
+  const role = new aws.iam.Role('BackupWorkflowRole', {
+    assumeRolePolicy: $jsonStringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'states.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { 'aws:SourceAccount': context.account } },
+        },
+      ],
+    }),
+  });
+  const policy = new aws.iam.RolePolicy('BackupWorkflowPolicy', {
+    role: role.id,
+    policy: $jsonStringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'InvokeBackupFunctions',
+          Effect: 'Allow',
+          Action: ['lambda:InvokeFunction'],
+          Resource: Object.values(arns),
+        },
+        {
+          // CloudWatch Logs delivery for Step Functions: these actions take '*' only.
+          Sid: 'DeliverExecutionLogs',
+          Effect: 'Allow',
+          Action: [
+            'logs:CreateLogDelivery',
+            'logs:GetLogDelivery',
+            'logs:UpdateLogDelivery',
+            'logs:DeleteLogDelivery',
+            'logs:ListLogDeliveries',
+            'logs:PutResourcePolicy',
+            'logs:DescribeResourcePolicies',
+            'logs:DescribeLogGroups',
+          ],
+          Resource: ['*'],
+        },
+      ],
+    }),
+  });
+  const stateMachine = new aws.sfn.StateMachine(
+    'BackupWorkflow',
+    {
+      name: `stepops-${context.stage}-backup`,
+      type: 'STANDARD',
+      roleArn: role.arn,
+      definition,
+      loggingConfiguration: {
+        logDestination: $interpolate`${logGroup.arn}:*`,
+        includeExecutionData: true,
+        level: 'ALL',
+      },
+    },
+    { dependsOn: [policy] },
+  );
+
+  // EventBridge Scheduler starts the state machine directly, with a role that may do only that.
+  const schedulerRole = new aws.iam.Role('BackupSchedulerRole', {
+    assumeRolePolicy: $jsonStringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'scheduler.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { 'aws:SourceAccount': context.account } },
+        },
+      ],
+    }),
+  });
+  const schedulerPolicy = new aws.iam.RolePolicy('BackupSchedulerPolicy', {
+    role: schedulerRole.id,
+    policy: $jsonStringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'StartBackupRuns',
+          Effect: 'Allow',
+          Action: ['states:StartExecution'],
+          Resource: [stateMachine.arn],
+        },
+      ],
+    }),
+  });
+  const schedules = backupSchedules(context.stage, context.targets).map(
+    (schedule, i) =>
+      new aws.scheduler.Schedule(
+        `BackupSchedule${i}`,
+        {
+          name: schedule.name,
+          scheduleExpression: schedule.expression,
+          scheduleExpressionTimezone: schedule.timezone,
+          flexibleTimeWindow: { mode: 'OFF' },
+          target: {
+            arn: stateMachine.arn,
+            roleArn: schedulerRole.arn,
+            input: JSON.stringify(schedule.input),
+            retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+          },
+        },
+        { dependsOn: [schedulerPolicy] },
+      ),
+  );
+  const link = new sst.Linkable('BackupStateMachine', {
+    properties: { arn: stateMachine.arn, name: stateMachine.name },
+  });
+  return {
+    table,
+    buckets,
+    functions,
+    arns,
+    definition,
+    logGroup,
+    role,
+    policy,
+    stateMachine,
+    schedulerRole,
+    schedules,
+    link,
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * `stepops run health` and `stepops watch`: one run on the local engine printed as the probe
+ * table, the watch on the target's schedule until aborted, and bad input refused before anything runs.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { healthTable, runHealthOnce, scheduleIntervalMs, watchHealth } from '../../../cli/commands/health.ts';
+import { clearRegisteredTargets, findTarget, registerTarget } from '../../../shared/config/registry.ts';
+import { emptyHealthState } from '../../../shared/health/state.ts';
+
+let server: Server;
+let base: string;
+let root: string;
+let healthy = true;
+const previousHome = process.env.STEPOPS_HOME;
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'stepops-cli-health-'));
+  process.env.STEPOPS_HOME = root;
+  server = createServer((_req, res) => res.writeHead(healthy ? 200 : 503).end(healthy ? 'ok' : 'down'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (previousHome === undefined) delete process.env.STEPOPS_HOME;
+  else process.env.STEPOPS_HOME = previousHome;
+  await rm(root, { recursive: true, force: true });
+});
+afterEach(() => clearRegisteredTargets());
+
+function register(name: string, withHealth = true): void {
+  registerTarget({
+    name,
+    description: 'cli health target',
+    hosts: { type: 'local', directory: root },
+    ...(withHealth
+      ? {
+          health: {
+            schedule: 'rate(2 minutes)',
+            failureThreshold: 1,
+            successThreshold: 1,
+            probes: [{ name: 'site', type: 'http' as const, url: `${base}/health`, timeout: 2 }],
+          },
+        }
+      : {}),
+  });
+}
+
+function capture() {
+  const lines: string[] = [];
+  return {
+    lines,
+    output: { out: (t: string) => void lines.push(t), err: (t: string) => void lines.push(`ERR ${t}`) },
+  };
+}
+
+describe('stepops run health', () => {
+  it('runs once and prints the table, exit 0 when up and 1 when down', async () => {
+    // Prepare
+    register('cli-health');
+    const up = capture();
+    const down = capture();
+
+    // Act
+    healthy = true;
+    const first = await runHealthOnce({ target: 'cli-health', output: up.output });
+    healthy = false;
+    const second = await runHealthOnce({ target: 'cli-health', output: down.output });
+
+    // Assess
+    expect(first.exitCode).toBe(0);
+    expect(up.lines[0]).toMatch(/^health cli-health \(run health-cli-health-\d+\): 1 up, 0 down$/);
+    expect(up.lines[1]?.split('\n')[0]).toMatch(/^probe\s+state\s+value\s+condition\s+since$/);
+    expect(up.lines[1]).toMatch(
+      /site\s+up\s+200 in \d+ ms\s+GET http:\/\/127\.0\.0\.1:\d+\/health → status 200/,
+    );
+    expect(second.exitCode).toBe(1);
+    expect(down.lines[0]).toMatch(/0 up, 1 down; site went down \(alerted\)$/);
+    expect(down.lines[1]).toMatch(/site\s+DOWN\s+expected status 200, got 503/);
+  });
+
+  it('refuses an unknown target and a target without a health section, starting nothing', async () => {
+    register('cli-no-health', false);
+    await expect(runHealthOnce({ target: 'no-such' })).rejects.toMatchObject({ name: 'UnknownTargetError' });
+    await expect(runHealthOnce({ target: 'cli-no-health' })).rejects.toThrow(
+      'target "cli-no-health" has no health section',
+    );
+  });
+});
+
+describe('stepops watch', () => {
+  it('runs on the schedule until aborted', async () => {
+    // Prepare
+    register('cli-watch');
+    healthy = true;
+    const { lines, output } = capture();
+    const controller = new AbortController();
+    const watching = watchHealth({
+      target: 'cli-watch',
+      output: {
+        out: (t) => {
+          output.out(t);
+          if (t.startsWith('health cli-watch')) controller.abort();
+        },
+        err: output.err,
+      },
+      signal: controller.signal,
+    });
+
+    // Act
+    await watching;
+
+    // Assess
+    expect(lines[0]).toBe('watching cli-watch: rate(2 minutes) (every 120 s), Ctrl-C to stop');
+    expect(lines.filter((l) => l.startsWith('health cli-watch'))).toHaveLength(1);
+  });
+
+  it('reads the interval of a rate, and runs a cron every minute', () => {
+    expect(scheduleIntervalMs('rate(1 minute)')).toBe(60_000);
+    expect(scheduleIntervalMs('rate(5 minutes)')).toBe(300_000);
+    expect(scheduleIntervalMs('rate(2 hours)')).toBe(7_200_000);
+    expect(scheduleIntervalMs('cron(0 3 * * ? *)')).toBe(60_000);
+  });
+
+  it('prints only the header for a target with nothing recorded', () => {
+    register('cli-empty');
+    expect(healthTable(findTarget('cli-empty'), emptyHealthState('cli-empty'), Date.now())).toBe(
+      'probe  state  value  condition  since',
+    );
+  });
+});
