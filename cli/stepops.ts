@@ -13,6 +13,7 @@ import { register as registerGraph } from './commands/graph.ts';
 import { register as registerHistory } from './commands/history.ts';
 import { register as registerLogs } from './commands/logs.ts';
 import { register as registerPlan } from './commands/plan.ts';
+import { register as registerApprovals } from './commands/recover.ts';
 import { register as registerRollback } from './commands/rollback.ts';
 import { register as registerRun } from './commands/run.ts';
 import { register as registerStatus } from './commands/status.ts';
@@ -25,6 +26,7 @@ const commands: ((program: Command) => void)[] = [
   registerValidate,
   registerPlan,
   registerRun,
+  registerApprovals,
   registerBackups,
   registerDemo,
   registerUnlock,

@@ -6,6 +6,7 @@ import { createAlerts } from './alerts.ts';
 import { createApi } from './api.ts';
 import { createBackup } from './backup.ts';
 import { createHealth } from './health.ts';
+import { createRecover } from './recover.ts';
 import { type StageSettings, stageSettings } from './settings.ts';
 import { createStorage } from './storage.ts';
 import { createWorkflows, type DeployWorkflowModule } from './workflows.ts';
@@ -57,6 +58,31 @@ export async function createStacks(options: StacksOptions = {}) {
     stateTableLink: storage.link,
   });
 
+  const backup = createBackup({
+    stage: $app.stage,
+    account,
+    targets: settings.targets,
+    alertsTopicArn: alerts.topic.arn,
+    ...(settings.commandLogGroup ? { commandLogGroup: settings.commandLogGroup } : {}),
+    links: [alerts.link],
+    workflow: await import('../workflows/backup.ts'),
+  });
+
+  const recover = createRecover({
+    ...{ stage: $app.stage, account, region, targets: settings.targets, links: [storage.link, alerts.link] },
+    ...{
+      stateTableArn: storage.table.arn,
+      stateTableName: storage.table.name,
+      alertsTopicArn: alerts.topic.arn,
+    },
+    ...(settings.commandLogGroup ? { commandLogGroup: settings.commandLogGroup } : {}),
+    api: api.api,
+    backupTable: { name: backup.table.name, arn: backup.table.arn },
+    workflow: await import('../workflows/recover.ts'),
+    approvalSecretParameter:
+      process.env.STEPOPS_APPROVAL_SECRET_PARAMETER ?? `/stepops/${$app.stage}/approval-signing-key`,
+  });
+
   const health = createHealth({
     stage: $app.stage,
     account,
@@ -68,20 +94,12 @@ export async function createStacks(options: StacksOptions = {}) {
     ...(settings.commandLogGroup ? { commandLogGroup: settings.commandLogGroup } : {}),
     links: [storage.link, alerts.link],
     workflow: await import('../workflows/health.ts'),
-  });
-
-  const backup = createBackup({
-    stage: $app.stage,
-    account,
-    targets: settings.targets,
-    alertsTopicArn: alerts.topic.arn,
-    ...(settings.commandLogGroup ? { commandLogGroup: settings.commandLogGroup } : {}),
-    links: [alerts.link],
-    workflow: await import('../workflows/backup.ts'),
+    recoverStateMachineArn: recover.stateMachine.arn,
   });
 
   return {
     api: api.api.url,
+    recoverStateMachine: recover.stateMachine.arn,
     backupStateMachine: backup.stateMachine.arn,
     backupTable: backup.table.name,
     healthStateMachine: health.stateMachine.arn,

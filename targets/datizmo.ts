@@ -190,11 +190,26 @@ echo "copied .env ($(wc -l < .env) lines)"`,
       description:
         'Database damaged or a migration went wrong: restore the RDS instance from its newest snapshot (the one taken before the last deploy or the daily one), run the migrations of the deployed code, restart the backend.',
       steps: [
-        { type: 'restore-rds', name: 'restore-rds', dbInstance: database, snapshot: 'latest' },
+        {
+          type: 'restore-rds',
+          name: 'restore-rds',
+          dbInstance: database,
+          snapshot: 'latest',
+          snapshotParam: 'snapshot',
+          swapNames: true,
+        },
         { type: 'script', name: 'migrate-database', script: migrate, timeout: 600 },
         { type: 'restart', name: 'restart-backend', manager: 'pm2', services: ['backend'] },
       ],
       verify: ['site', 'backend'],
+      params: {
+        snapshot: {
+          type: 'string',
+          description:
+            'a stepops DB snapshot to restore instead of the newest (e.g. "stepops-datizmo-20260301-020304")',
+          default: '',
+        },
+      },
     },
     'rebuild-server': {
       description:

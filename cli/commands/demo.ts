@@ -26,6 +26,7 @@ import type { Notification } from '../../shared/drivers/ports.ts';
 import type { Execution } from '../../shared/engine/index.ts';
 import { type Output, stdio, UsageError } from '../output.ts';
 import { runBackupDemo } from './backup.ts';
+import { demoRecovery } from './demo-recover.ts';
 import { runHealthDemo } from './health-demo.ts';
 import { type DeployRunReport, runDeploy } from './run.ts';
 
@@ -221,6 +222,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
         })
       ).problems,
     );
+    report.problems.push(
+      ...(await demoRecovery({
+        port,
+        dir,
+        step: 6,
+        out,
+        ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
+      })),
+    );
+    checkpoint();
     report.outbox = await readOutbox(dir);
     const rolledBack = report.outbox.filter((n) => n.ref === 'v3' && n.outcome === 'rolled-back');
     if (rolledBack.length === 0) report.problems.push('no "rolled-back" alert for v3 in the outbox');

@@ -28,6 +28,7 @@ import { recordLocalRun } from '../runs/local.ts';
 import type { StageOptions, StageResources } from '../stage.ts';
 import { registerRunBackup } from './backup.ts';
 import { registerHealth } from './health.ts';
+import { registerRunRecover } from './recover.ts';
 
 /** The account and region of the Lambda ARNs a local run binds its handlers to. */
 export const LOCAL_ARN_PREFIX = 'arn:aws:lambda:local:000000000000:function:stepops-';
@@ -467,6 +468,7 @@ export function register(program: Command): void {
     });
   registerRunBackup(run);
   registerHealth(program, run);
+  registerRunRecover(run);
   for (const command of run.commands) command.exitOverride();
   run.exitOverride();
 }

@@ -41,6 +41,7 @@ const EMOJI: Record<Notification['outcome'], string> = {
   failed: ':x:',
   'rolled-back': ':leftwards_arrow_with_hook:',
   'rollback-failed': ':rotating_light:',
+  'awaiting-approval': ':raised_hand:',
 };
 
 /**
@@ -130,21 +131,33 @@ export function slackMessage(notification: Notification): SlackMessage {
       text: { type: 'mrkdwn', text: `*Output (tail)*\n${fence}\n${clipTail(body, room)}${fence}` },
     });
   }
-  if (
-    n.executionUrl &&
-    /^https:\/\//.test(n.executionUrl) &&
-    n.executionUrl.length <= SLACK_LIMITS.buttonUrl
-  ) {
+  const linkable = (url: string | undefined): url is string =>
+    !!url && /^https:\/\//.test(url) && url.length <= SLACK_LIMITS.buttonUrl;
+  const actionButtons = (n.actions ?? [])
+    .filter((a) => linkable(a.url))
+    .slice(0, 4)
+    .map((a, i) => ({
+      type: 'button' as const,
+      text: { type: 'plain_text' as const, text: clip(a.label, 75), emoji: false },
+      url: a.url,
+      action_id: `action-${i}`,
+    }));
+  if (linkable(n.executionUrl) || actionButtons.length > 0) {
     blocks.push({
       type: 'actions',
       elements: [
-        {
-          type: 'button',
-          text: { type: 'plain_text', text: 'Open execution', emoji: false },
-          url: n.executionUrl,
-          action_id: 'open-execution',
-          ...(n.outcome === 'succeeded' ? {} : { style: 'danger' as const }),
-        },
+        ...actionButtons,
+        ...(linkable(n.executionUrl)
+          ? [
+              {
+                type: 'button' as const,
+                text: { type: 'plain_text' as const, text: 'Open execution', emoji: false },
+                url: n.executionUrl,
+                action_id: 'open-execution',
+                ...(n.outcome === 'succeeded' ? {} : { style: 'danger' as const }),
+              },
+            ]
+          : []),
       ],
     });
   }

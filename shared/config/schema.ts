@@ -614,7 +614,14 @@ const serviceName = z.string().regex(/^[A-Za-z0-9@._][A-Za-z0-9@._-]*$/, {
 const runbookStep = z.discriminatedUnion(
   'type',
   [
-    z.strictObject({ type: z.literal('script'), name, script, timeout: seconds }),
+    z.strictObject({
+      type: z.literal('script'),
+      name,
+      script,
+      timeout: seconds,
+      /** Needs a human approval before the runbook acts (restore and replace steps always do). */
+      destructive: z.boolean().default(false),
+    }),
     z.strictObject({
       type: z.literal('restart'),
       name,
@@ -626,8 +633,14 @@ const runbookStep = z.discriminatedUnion(
         .regex(/^[A-Za-z0-9._/][A-Za-z0-9._/-]*$/, { error: 'expected a file path, not starting with "-"' })
         .optional(),
       timeout: seconds.default(120),
+      destructive: z.boolean().default(false),
     }),
-    z.strictObject({ type: z.literal('reboot'), name, timeout: seconds.default(600) }),
+    z.strictObject({
+      type: z.literal('reboot'),
+      name,
+      timeout: seconds.default(600),
+      destructive: z.boolean().default(false),
+    }),
     z.strictObject({
       type: z.literal('restore-volume'),
       name,
@@ -659,6 +672,20 @@ const runbookStep = z.discriminatedUnion(
         z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, { error: 'expected an Elastic IP allocation id' }),
         'eipalloc-00000000',
       ),
+      /** Launch from this launch template (its AMI, type, network); else the old instance's settings. */
+      launchTemplate: z
+        .strictObject({
+          id: z
+            .string()
+            .regex(/^lt-[0-9a-f]{8,17}$/, { error: 'expected a launch template id such as "lt-0abc…"' }),
+          version: z
+            .string()
+            .regex(/^(\$Latest|\$Default|[1-9][0-9]*)$/, {
+              error: 'expected "$Latest", "$Default" or a version number',
+            })
+            .default('$Default'),
+        })
+        .optional(),
       /** A data volume to detach from the old instance and attach to the new one. */
       dataVolumeDevice: z
         .string()
@@ -689,6 +716,13 @@ const runbookStep = z.discriminatedUnion(
         .default('latest'),
       /** The instance's region; the hosts' region when omitted. */
       region: region.optional(),
+      /**
+       * After the restored instance is available: `false` stops there and prints its endpoint;
+       * `true` renames the old instance away and gives the restored one its identifier (and endpoint).
+       */
+      swapNames: z.boolean().default(false),
+      /** A runbook parameter that, when given, names the snapshot instead of `snapshot`. */
+      snapshotParam: name.optional(),
       timeout: seconds.default(3600),
     }),
     z.strictObject({
@@ -707,11 +741,31 @@ const runbookStep = z.discriminatedUnion(
   },
 );
 
+const runbookParam = z.strictObject({
+  type: z.enum(['string', 'number', 'boolean'], { error: 'expected "string", "number" or "boolean"' }),
+  description: z.string().trim().min(1, { error: 'expected a description shown to the operator' }),
+  /** Used when the run does not give the parameter; a parameter without one is required. */
+  default: z.union([z.string(), z.number(), z.boolean()]).optional(),
+});
+
 const runbook = z.strictObject({
   description: z.string().trim().min(1, { error: 'expected a description shown to the operator' }),
   steps: z.array(runbookStep).min(1, { error: 'expected at least one step' }),
   /** Probes that must pass after the runbook; every health probe when omitted. */
   verify: z.array(name).optional(),
+  /**
+   * Parameters a run may give (`--param k=v`, `"params"` in the input). Host scripts read them as
+   * `$STEPOPS_PARAM_<NAME>` (upper case, `-` as `_`); strings are limited to plain characters.
+   */
+  params: z.record(name, runbookParam).optional(),
+  /** Needs a human approval before it acts, whatever its steps (restore and replace steps always do). */
+  destructive: z.boolean().default(false),
+  /** A run started by a health alert may act without approval (never when the runbook is destructive). */
+  unattended: z.boolean().default(false),
+  /** Seconds an approval request stays open before the run ends, changing nothing (at most 7 days). */
+  approvalTimeout: seconds.max(604_800, { error: 'expected at most 604800 seconds (7 days)' }).default(3600),
+  /** Seconds the final health probes may take to pass. */
+  verifyTimeout: seconds.default(300),
 });
 
 const healthGate = z
@@ -1053,6 +1107,24 @@ export const targetSchema = z
           });
         }
       });
+      rb.steps.forEach((step, i) => {
+        if (step.type === 'restore-rds' && step.snapshotParam && !rb.params?.[step.snapshotParam]) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `no runbook parameter named "${step.snapshotParam}"`,
+            path: ['recovery', runbookName, 'steps', i, 'snapshotParam'],
+          });
+        }
+      });
+      for (const [paramName, param] of Object.entries(rb.params ?? {})) {
+        if (param.default !== undefined && typeof param.default !== param.type) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `expected a default of type ${param.type}`,
+            path: ['recovery', runbookName, 'params', paramName, 'default'],
+          });
+        }
+      }
       rb.verify?.forEach((probe, i) => {
         if (!probeNames.has(probe)) {
           ctx.addIssue({
@@ -1102,6 +1174,7 @@ export type DumpBackupJob = Extract<BackupJob, { type: 'dump' }>;
 export type DeployStep = z.output<typeof stepSchema>;
 export type Runbook = z.output<typeof runbook>;
 export type RunbookStep = z.output<typeof runbookStep>;
+export type RunbookParam = z.output<typeof runbookParam>;
 export type HttpProbe = z.output<typeof httpProbe>;
 export type CommandProbe = z.output<typeof commandProbe>;
 export type SystemdProbe = z.output<typeof systemdProbe>;

@@ -95,7 +95,7 @@ export interface SnapshotService {
 }
 
 export type WorkflowName = 'deploy' | 'backup' | 'health' | 'recover';
-export type Outcome = 'succeeded' | 'failed' | 'rolled-back' | 'rollback-failed';
+export type Outcome = 'succeeded' | 'failed' | 'rolled-back' | 'rollback-failed' | 'awaiting-approval';
 
 /** One alert: what happened to which run, with what it needs to be acted on. */
 export interface Notification {
@@ -113,6 +113,8 @@ export interface Notification {
   outputTail?: string;
   /** Link to the execution in the Step Functions console (AWS runs). */
   executionUrl?: string;
+  /** Links a person can follow to act (approve or reject a recovery). */
+  actions?: { label: string; url: string }[];
   at: string;
 }
 
@@ -434,4 +436,155 @@ export interface ScratchDatabases {
   status(db: ScratchDatabase): Promise<{ status: string; endpoint?: string }>;
   /** Deletes the instance without a final snapshot; refuses one not tagged by stepops. */
   remove(db: ScratchDatabase): Promise<void>;
+}
+
+// ── recovery ────────────────────────────────────────────────────────────────────────────────────
+
+/** An EC2 instance as recovery sees it. */
+export interface InstanceInfo {
+  id: string;
+  /** `pending`, `running`, `stopping`, `stopped`, `shutting-down`, `terminated`. */
+  state: string;
+  instanceType?: string;
+  imageId?: string;
+  subnetId?: string;
+  availabilityZone?: string;
+  securityGroupIds: string[];
+  iamInstanceProfileArn?: string;
+  keyName?: string;
+  tags: Record<string, string>;
+  /** Attached EBS volumes by device name. */
+  volumes: { device: string; volumeId: string }[];
+}
+
+/** Whether an instance can take work: running, both status checks passed, SSM agent online. */
+export interface InstanceReadiness {
+  id: string;
+  state: string;
+  /** Instance and system status checks both `ok`. */
+  statusOk: boolean;
+  agentOnline: boolean;
+}
+
+/** What a new instance is launched with. */
+export interface LaunchSpec {
+  /** A launch template (its AMI and settings), or the AMI with the old instance's settings. */
+  launchTemplate?: { id: string; version: string };
+  imageId?: string;
+  instanceType?: string;
+  subnetId?: string;
+  securityGroupIds?: string[];
+  iamInstanceProfileArn?: string;
+  keyName?: string;
+  tags: Record<string, string>;
+  /** Idempotency token: a retried launch returns the same instance. */
+  clientToken: string;
+}
+
+/** EC2 actions of the recovery runbooks (reboot, restore a volume, replace an instance). */
+export interface InstanceOperations {
+  /** Instances of a selector in any state but terminated. */
+  find(selector: HostSelector): Promise<InstanceInfo[]>;
+  describe(region: string, id: string): Promise<InstanceInfo | undefined>;
+  /** Readiness of many instances (DescribeInstanceStatus in chunks of 100, agent pings in chunks of 50). */
+  readiness(region: string, ids: string[]): Promise<InstanceReadiness[]>;
+  reboot(region: string, ids: string[]): Promise<void>;
+  stop(region: string, ids: string[]): Promise<void>;
+  start(region: string, ids: string[]): Promise<void>;
+  /** A snapshot by id, or the newest completed stepops snapshot of a volume; undefined when none. */
+  findSnapshot(
+    region: string,
+    query: { snapshotId: string } | { volumeId: string; target: string },
+  ): Promise<{ snapshotId: string; state: string; volumeSize?: number } | undefined>;
+  /** An AMI by id, or the newest available AMI tagged for the target; undefined when none. */
+  findImage(
+    region: string,
+    query: { imageId: string } | { target: string },
+  ): Promise<{ imageId: string } | undefined>;
+  /** A launch template by id; undefined when it does not exist. */
+  findLaunchTemplate(region: string, id: string): Promise<{ id: string; name: string } | undefined>;
+  /** An Elastic IP of this account by allocation id; undefined when the account has none such. */
+  findAddress(
+    region: string,
+    allocationId: string,
+  ): Promise<{ allocationId: string; publicIp: string; instanceId?: string } | undefined>;
+  createVolume(
+    region: string,
+    spec: { snapshotId: string; availabilityZone: string; volumeType?: string; tags: Record<string, string> },
+  ): Promise<string>;
+  /** The state of a volume (`creating`, `available`, `in-use`, …) and its attachment. */
+  volume(
+    region: string,
+    id: string,
+  ): Promise<{ state: string; instanceId?: string; attachment?: string } | undefined>;
+  /** The type of a volume (gp3, …). */
+  volumeType(region: string, id: string): Promise<string | undefined>;
+  detachVolume(region: string, volumeId: string, instanceId: string): Promise<void>;
+  attachVolume(region: string, volumeId: string, instanceId: string, device: string): Promise<void>;
+  launch(region: string, spec: LaunchSpec): Promise<string>;
+  associateAddress(region: string, allocationId: string, instanceId: string): Promise<void>;
+  tag(region: string, ids: string[], tags: Record<string, string>): Promise<void>;
+}
+
+/** An RDS DB instance as a restore needs it. */
+export interface DbInstanceInfo {
+  id: string;
+  status: string;
+  instanceClass?: string;
+  subnetGroup?: string;
+  securityGroupIds: string[];
+  parameterGroup?: string;
+  multiAz?: boolean;
+  endpoint?: string;
+}
+
+/** RDS restores to a new instance (and the optional name swap). */
+export interface DatabaseRestorer {
+  /** A DB snapshot by id, or the newest available stepops snapshot of the instance; undefined when none. */
+  findSnapshot(
+    region: string,
+    query: { snapshotId: string } | { dbInstance: string; target: string },
+  ): Promise<{ snapshotId: string; status: string; stepops: boolean } | undefined>;
+  describe(region: string, id: string): Promise<DbInstanceInfo | undefined>;
+  restore(
+    region: string,
+    spec: { snapshotId: string; newId: string; like: DbInstanceInfo; tags: Record<string, string> },
+  ): Promise<void>;
+  rename(region: string, id: string, newId: string): Promise<void>;
+}
+
+/** A pending or answered approval of a recovery run. */
+export interface ApprovalRecord {
+  runId: string;
+  target: string;
+  runbook: string;
+  /** The task token to answer (never shown to people). */
+  token: string;
+  /** Epoch seconds after which the request can no longer be answered. */
+  expiresAt: number;
+  status: 'pending' | 'approved' | 'rejected';
+  answeredBy?: string;
+  comment?: string;
+}
+
+/** Where approval requests wait for their answer (DynamoDB in AWS, files locally). */
+export interface ApprovalStore {
+  put(record: ApprovalRecord): Promise<void>;
+  get(runId: string): Promise<ApprovalRecord | undefined>;
+  /**
+   * Answers a pending request once: returns the record as answered, or throws
+   * `ApprovalClosedError` when it was answered already, expired or never asked.
+   */
+  answer(
+    runId: string,
+    decision: 'approved' | 'rejected',
+    by: string,
+    comment?: string,
+  ): Promise<ApprovalRecord>;
+}
+
+/** Answers a task token (Step Functions `SendTaskSuccess` / `SendTaskFailure`). */
+export interface TaskAnswerer {
+  succeed(token: string, output: unknown): Promise<void>;
+  fail(token: string, error: string, cause: string): Promise<void>;
 }

@@ -50,6 +50,8 @@ export type TaskState = StateBase &
     ResultSelector?: JsonObject;
     ResultPath?: string | null;
     TimeoutSeconds?: number;
+    /** The timeout read from the state's input (e.g. an approval's declared expiry). */
+    TimeoutSecondsPath?: string;
     HeartbeatSeconds?: number;
     Retry?: Retrier[];
     Catch?: Catcher[];

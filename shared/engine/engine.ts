@@ -6,8 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { StateMachineDefinition } from './asl.ts';
+import { type PendingTask, TASK_TOKEN_PLACEHOLDER, TaskTokens, withTaskToken } from './callback.ts';
 import { InvalidDefinitionError, UnsupportedDefinitionError } from './errors.ts';
-import { inspectDefinition, type TaskSite } from './inspect.ts';
+import { inspectDefinition, readPath, type TaskSite } from './inspect.ts';
 import {
   asJson,
   createLambdaContext,
@@ -29,6 +30,8 @@ export interface EngineOptions {
   memoryMb?: Readonly<Record<string, number>>;
   /** Name used in execution ids. */
   stateMachineName?: string;
+  /** The task tokens of callback Tasks (a registry of its own when omitted). */
+  taskTokens?: TaskTokens;
 }
 
 /** Options of one run. */
@@ -43,6 +46,8 @@ export interface StartOptions {
   executionName?: string;
   /** Handlers for this run only, by ARN, in place of the engine's (to inject failures in tests). */
   handlerOverrides?: Readonly<Record<string, LambdaHandler>>;
+  /** Called when a callback Task has invoked its function and waits for its token to be answered. */
+  onTaskToken?: (task: PendingTask) => void;
 }
 
 /** How a run ended. */
@@ -73,6 +78,8 @@ export interface LocalEngine {
   readonly definition: StateMachineDefinition;
   readonly tasks: readonly TaskSite[];
   start(input: unknown, options?: StartOptions): Execution;
+  /** The registry answering callback Tasks (`sendTaskSuccess`, `sendTaskFailure`, `sendTaskHeartbeat`). */
+  readonly taskTokens: TaskTokens;
 }
 
 const CANCELLED = 'States.Cancelled';
@@ -219,6 +226,27 @@ class IterationGate {
   }
 }
 
+/** The longest timer Node keeps (about 24.8 days), in seconds. */
+const MAX_TIMER_SECONDS = 2_147_483;
+
+/**
+ * The definition as aws-local-stepfunctions gets it: a clone (it mutates what it is given), with the
+ * `TimeoutSecondsPath` of callback Tasks replaced by a timeout the wrapper enforces itself.
+ */
+function libraryDefinition(definition: StateMachineDefinition, tasks: readonly TaskSite[]): object {
+  const clone = structuredClone(definition) as unknown as Record<string, unknown>;
+  for (const task of tasks) {
+    if (!task.timeoutSecondsPath) continue;
+    let node: unknown = clone;
+    for (const key of task.path.split('.')) node = (node as Record<string, unknown> | undefined)?.[key];
+    const state = node as Record<string, unknown> | undefined;
+    if (!state) continue;
+    delete state.TimeoutSecondsPath;
+    state.TimeoutSeconds = MAX_TIMER_SECONDS;
+  }
+  return clone;
+}
+
 function text(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   return typeof value === 'string' ? value : JSON.stringify(value);
@@ -246,15 +274,22 @@ export function createLocalEngine(
   const inspection = inspectDefinition(definition);
   const offences = [...inspection.offences];
   for (const task of inspection.tasks) {
-    if (!Object.hasOwn(handlersByArn, task.resource)) {
-      offences.push({ path: task.path, message: `no local handler for resource "${task.resource}"` });
+    if (!Object.hasOwn(handlersByArn, task.functionArn)) {
+      offences.push({
+        path: task.path,
+        message: task.callback
+          ? `no local handler for function "${task.functionArn}"`
+          : `no local handler for resource "${task.resource}"`,
+      });
     }
   }
   if (offences.length > 0) throw new UnsupportedDefinitionError(offences);
 
   let machine: StateMachine;
   try {
-    machine = new StateMachine(structuredClone(definition) as unknown as LibraryDefinition);
+    machine = new StateMachine(
+      libraryDefinition(definition, inspection.tasks) as unknown as LibraryDefinition,
+    );
   } catch (error) {
     throw new InvalidDefinitionError((error as Error).message);
   }
@@ -262,6 +297,7 @@ export function createLocalEngine(
   const enclosingMap = (state: string) => stateInfo.get(state)?.enclosingMaps.at(-1);
   const depthOf = (state: string) => stateInfo.get(state)?.enclosingMaps.length ?? 0;
   const machineName = options.stateMachineName ?? 'local';
+  const taskTokens = options.taskTokens ?? new TaskTokens();
 
   function start(input: unknown, startOptions: StartOptions = {}): Execution {
     const executionName = startOptions.executionName ?? randomUUID();
@@ -269,13 +305,15 @@ export function createLocalEngine(
     const recorder = new TraceRecorder(executionName, startTime);
     const gate = new IterationGate(enclosingMap);
     const lastIteration = new Map<string, number | undefined>();
+    /** The raw input of each callback state as it was entered (its TimeoutSecondsPath reads it). */
+    const enteredWith = new Map<string, unknown>();
     const events = channel<TraceEvent>();
     const handlers = { ...handlersByArn, ...startOptions.handlerOverrides };
     const payloads = new PayloadWatch();
 
     const localHandlers: LocalHandlers = {};
     for (const task of inspection.tasks) {
-      const functionName = functionNameOf(task.resource);
+      const functionName = functionNameOf(task.functionArn);
       localHandlers[task.name] = async (taskInput: unknown) => {
         // Let the events so far arrive (a payload over the limit stops the run, as on AWS).
         await nextMacrotask();
@@ -286,17 +324,45 @@ export function createLocalEngine(
           if (failed) throw new IterationCancelledError(failed);
           for (const event of gate.confirm(task.name)) record(event);
         }
-        const handler = handlers[task.resource] as LambdaHandler;
+        const handler = handlers[task.functionArn] as LambdaHandler;
         const context = createLambdaContext({
-          arn: task.resource,
+          arn: task.functionArn,
           timeoutSeconds: task.timeoutSeconds,
           ...(options.memoryMb?.[functionName] ? { memoryMb: options.memoryMb[functionName] } : {}),
         });
         const iteration = lastIteration.get(task.name);
         const began = performance.now();
+        let timeoutSeconds: number | undefined = task.timeoutSeconds;
+        if (task.timeoutSecondsPath) {
+          // The library reads TimeoutSecondsPath from the effective input, AWS from the state input
+          // (recorded when the state was entered: its event has arrived, see above).
+          const value = readPath(enteredWith.get(task.name), task.timeoutSecondsPath);
+          if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+            throw Object.assign(
+              new Error(
+                `TimeoutSecondsPath ${task.timeoutSecondsPath} does not point to a positive whole number`,
+              ),
+              { name: 'States.Runtime' },
+            );
+          }
+          timeoutSeconds = value;
+        }
+        // A callback Task: the function gets the Payload, with a fresh token for the placeholder.
+        const issued = task.callback
+          ? taskTokens.issue({
+              executionName,
+              state: task.name,
+              payload: (token) =>
+                asJson(withTaskToken((taskInput as { Payload?: unknown } | null)?.Payload ?? null, token)),
+              timeoutSeconds,
+              ...(task.timeoutSecondsPath ? { failOnTimeout: true } : {}),
+              ...(task.heartbeatSeconds !== undefined ? { heartbeatSeconds: task.heartbeatSeconds } : {}),
+            })
+          : undefined;
+        const payload = issued ? issued.payload : asJson(taskInput);
         let output: unknown;
         try {
-          output = await handler(asJson(taskInput) as never, context);
+          output = await handler(payload as never, context);
           recorder.invocation({
             functionName,
             state: task.name,
@@ -305,6 +371,8 @@ export function createLocalEngine(
             ...(iteration !== undefined ? { iteration } : {}),
           });
         } catch (thrown) {
+          // The function failed: the Task fails with its error, and its token can no longer be answered.
+          if (issued) taskTokens.forget(issued.token);
           const error = toLambdaTaskError(thrown);
           recorder.invocation({
             functionName,
@@ -316,7 +384,11 @@ export function createLocalEngine(
           });
           throw error;
         }
-        const result = asJson(output);
+        if (issued) {
+          const waiting = taskTokens.pending(executionName).find((t) => t.token === issued.token);
+          if (waiting) startOptions.onTaskToken?.(waiting);
+        }
+        const result = issued ? await issued.answer : asJson(output);
         if (payloads.observe(result, `the result of Task "${task.name}"`)) payloads.assertWithin();
         return result;
       };
@@ -341,6 +413,8 @@ export function createLocalEngine(
           Id: `arn:aws:states:local:000000000000:stateMachine:${machineName}`,
           Name: machineName,
         },
+        // Swapped for a real token by the local handler of a callback Task.
+        Task: { Token: TASK_TOKEN_PLACEHOLDER },
       },
     });
 
@@ -450,10 +524,12 @@ export function createLocalEngine(
             };
             if (event.type === 'StateEntered') {
               lastIteration.set(event.state.name, event.index);
+              enteredWith.set(event.state.name, event.state.input);
               emit({ ...base, kind: 'state-entered', input: event.state.input });
             } else if (event.type === 'StateExited') {
               emit({ ...base, kind: 'state-exited', output: event.state.output });
             } else if (event.type === 'StateFailed') {
+              if (event.Error === 'States.Timeout') taskTokens.expireState(executionName, event.state.name);
               const cause = text(event.Cause);
               emit({
                 ...base,
@@ -485,6 +561,7 @@ export function createLocalEngine(
         failure = error;
       }
       await consume;
+      taskTokens.endExecution(executionName);
       events.close();
       const trace = recorder.trace;
       if (payloads.exceeded) {
@@ -519,5 +596,5 @@ export function createLocalEngine(
     return { executionName, events: events.iterable, result, abort: () => run.abort() };
   }
 
-  return { definition, tasks: inspection.tasks, start };
+  return { definition, tasks: inspection.tasks, start, taskTokens };
 }

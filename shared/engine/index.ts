@@ -4,6 +4,19 @@
  */
 export type * from './asl.ts';
 export {
+  HeartbeatTimeoutError,
+  InvalidOutputError,
+  InvalidTokenError,
+  type IssueOptions,
+  LAMBDA_CALLBACK_RESOURCE,
+  type PendingTask,
+  TASK_TOKEN_PLACEHOLDER,
+  TaskDoesNotExistError,
+  TaskFailureError,
+  TaskTimedOutError,
+  TaskTokens,
+} from './callback.ts';
+export {
   createLocalEngine,
   type EngineOptions,
   type Execution,

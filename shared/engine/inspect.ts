@@ -2,6 +2,7 @@
  * Static inspection of a definition before the local engine runs it: what it cannot run
  * (JSONata, `Assign`, Distributed Map, `ToleratedFailure*`: one ASL must run on both engines) and where each Task is, with its resource and timeout.
  */
+import { LAMBDA_CALLBACK_RESOURCE, readsTaskToken } from './callback.ts';
 import type { DefinitionOffence } from './errors.ts';
 
 /** A Task state found in a definition. */
@@ -11,6 +12,17 @@ export interface TaskSite {
   /** Where it is, e.g. `States.DeployBatches.ItemProcessor.States.SendDeployCommand`. */
   path: string;
   resource: string;
+  /**
+   * The ARN of the function the Task invokes: its `Resource`, or for a callback Task
+   * (`lambda:invoke.waitForTaskToken`) its `Parameters.FunctionName`.
+   */
+  functionArn: string;
+  /** A callback Task: it waits for its task token to be answered. */
+  callback: boolean;
+  /** `HeartbeatSeconds` of a callback Task, when set. */
+  heartbeatSeconds?: number;
+  /** A callback Task reading its timeout from its input: the `TimeoutSecondsPath` (a `$.a.b` path). */
+  timeoutSecondsPath?: string;
   /** `TimeoutSeconds` of the state; the engine's default (60) when absent. */
   timeoutSeconds: number;
   /** Names of the Map states enclosing it, outermost first. */
@@ -23,6 +35,24 @@ export interface Inspection {
   tasks: TaskSite[];
   /** Every state name, with the Map states enclosing it. */
   states: Map<string, { path: string; type: string; enclosingMaps: string[] }>;
+}
+
+/** The paths the wrapper evaluates itself: `$` and dotted field names. */
+export const SIMPLE_PATH = /^\$(\.[A-Za-z_][A-Za-z0-9_-]*)+$/;
+
+/**
+ * The value a plain path (`$.a.b`) points to in a JSON value; undefined when it points to nothing.
+ *
+ * @example
+ * readPath({ plan: { approval: { timeoutSeconds: 3600 } } }, '$.plan.approval.timeoutSeconds') // 3600
+ */
+export function readPath(value: unknown, path: string): unknown {
+  let current = value;
+  for (const key of path.split('.').slice(1)) {
+    if (!isObject(current) || !Object.hasOwn(current, key)) return undefined;
+    current = current[key];
+  }
+  return current;
 }
 
 /** The Task timeout aws-local-stepfunctions applies when `TimeoutSeconds` is absent. */
@@ -101,16 +131,42 @@ function inspectState(
 
   if (type === 'Task') {
     const resource = typeof state.Resource === 'string' ? state.Resource : '';
-    if (/\.waitForTaskToken$/.test(resource)) {
-      offend(`resource "${resource}" waits for a task token, which the local engine does not support`);
+    const callback = resource === LAMBDA_CALLBACK_RESOURCE;
+    const parameters = isObject(state.Parameters) ? state.Parameters : {};
+    let functionArn = resource;
+    if (callback) {
+      const fn = parameters.FunctionName;
+      if (typeof fn === 'string') functionArn = fn;
+      else offend('a callback Task needs a literal Parameters.FunctionName (the function to invoke)');
+      if (!readsTaskToken(parameters.Payload)) {
+        offend('a callback Task must pass "$$.Task.Token" in Parameters.Payload (a "….$" field)');
+      }
+    } else if (/\.waitForTaskToken$/.test(resource)) {
+      offend(
+        `resource "${resource}" waits for a task token; the local engine runs only "${LAMBDA_CALLBACK_RESOURCE}" callback tasks`,
+      );
     } else if (/\.sync(:\d+)?$/.test(resource)) {
       offend(`resource "${resource}" is a .sync integration, which the local engine does not support`);
     }
     if ('Credentials' in state) offend('"Credentials" (cross-account tasks) is not supported');
+    if (typeof state.TimeoutSecondsPath === 'string') {
+      if (!callback) offend('"TimeoutSecondsPath" is supported on callback Tasks only; use TimeoutSeconds');
+      else if (!SIMPLE_PATH.test(state.TimeoutSecondsPath)) {
+        offend('"TimeoutSecondsPath" must be a plain path such as "$.plan.approval.timeoutSeconds"');
+      }
+    }
     found.tasks.push({
       name,
       path,
       resource,
+      functionArn,
+      callback,
+      ...(callback && typeof state.HeartbeatSeconds === 'number'
+        ? { heartbeatSeconds: state.HeartbeatSeconds }
+        : {}),
+      ...(callback && typeof state.TimeoutSecondsPath === 'string' && typeof state.TimeoutSeconds !== 'number'
+        ? { timeoutSecondsPath: state.TimeoutSecondsPath }
+        : {}),
       timeoutSeconds:
         typeof state.TimeoutSeconds === 'number' ? state.TimeoutSeconds : DEFAULT_TASK_TIMEOUT_SECONDS,
       enclosingMaps,

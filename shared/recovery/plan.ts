@@ -49,6 +49,18 @@ export interface RecoveryPlanOptions {
   dumpUris?: Record<string, string>;
   /** See the backup plan's `dumpRoot`: the local stand-in for S3. */
   dumpRoot?: string;
+  /** The run's parameters (validated), exported to host scripts as `STEPOPS_PARAM_<NAME>`. */
+  params?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/**
+ * The environment variable (without the `STEPOPS_` prefix) a runbook parameter is exported as.
+ *
+ * @example
+ * paramEnvName('service-name') // 'PARAM_SERVICE_NAME'
+ */
+export function paramEnvName(name: string): string {
+  return `PARAM_${name.toUpperCase().replaceAll('-', '_')}`;
 }
 
 /**
@@ -104,10 +116,14 @@ function awsActions(target: Target, step: RunbookStep): string[] {
     case 'replace-instance':
       return [
         `resolve ${hosts}`,
-        step.amiId
-          ? `ec2:RunInstances from ${step.amiId}`
-          : `ec2:RunInstances from the newest AMI tagged stepops:target=${target.name} (ec2:DescribeImages)`,
-        "  with the old instance's type, subnet, security groups, instance profile, key pair and tags",
+        step.launchTemplate
+          ? `ec2:RunInstances from launch template ${step.launchTemplate.id} version ${step.launchTemplate.version}`
+          : step.amiId
+            ? `ec2:RunInstances from ${step.amiId}`
+            : `ec2:RunInstances from the newest AMI tagged stepops:target=${target.name} (ec2:DescribeImages)`,
+        step.launchTemplate
+          ? "  with the old instance's tags"
+          : "  with the old instance's type, subnet, security groups, instance profile, key pair and tags",
         ...(step.dataVolumeDevice
           ? [
               'ec2:StopInstances on the old instance and wait until stopped',
@@ -115,21 +131,25 @@ function awsActions(target: Target, step: RunbookStep): string[] {
               `ec2:AttachVolume of it to the new instance at ${step.dataVolumeDevice}`,
             ]
           : []),
-        `ec2:AssociateAddress of Elastic IP ${step.elasticIpAllocationId} to the new instance (AllowReassociation)`,
         'wait until the new instance passes its status checks and its SSM agent is online',
-        'ec2:StopInstances on the old instance (kept for inspection, tagged stepops:replaced-by-run)',
+        `ec2:AssociateAddress of Elastic IP ${step.elasticIpAllocationId} to the new instance (AllowReassociation)`,
+        'the old instance is kept stopped for inspection (tagged stepops:replaced-by-run)',
       ];
     case 'restore-rds': {
       const where = step.region ?? region ?? 'the hosts region';
       return [
         step.snapshot === 'latest'
-          ? `find the newest available snapshot of DB instance ${step.dbInstance} in ${where} (rds:DescribeDBSnapshots)`
-          : `use DB snapshot ${step.snapshot} in ${where}`,
-        `rds:RestoreDBInstanceFromDBSnapshot as ${step.dbInstance}-restored with the instance's class, subnet group, security groups and parameter group`,
+          ? `find the newest available stepops snapshot of DB instance ${step.dbInstance} in ${where} (rds:DescribeDBSnapshots)`
+          : `use DB snapshot ${step.snapshot} in ${where}${step.snapshotParam ? ` (or the one parameter "${step.snapshotParam}" names)` : ''}`,
+        `rds:RestoreDBInstanceFromDBSnapshot to a NEW instance ${step.dbInstance}-r<8 hex of the run id> with the instance's class, subnet group, security groups and parameter group`,
         'wait until the restored instance is "available"',
-        `rds:ModifyDBInstance rename ${step.dbInstance} to ${step.dbInstance}-replaced (kept for inspection), ApplyImmediately`,
-        `rds:ModifyDBInstance rename ${step.dbInstance}-restored to ${step.dbInstance}, ApplyImmediately: the endpoint stays the same`,
-        `wait until ${step.dbInstance} is "available"`,
+        ...(step.swapNames
+          ? [
+              `rds:ModifyDBInstance rename ${step.dbInstance} to ${step.dbInstance}-old<8 hex> (kept for inspection), ApplyImmediately`,
+              `rds:ModifyDBInstance rename ${step.dbInstance}-r<8 hex> to ${step.dbInstance}, ApplyImmediately: the endpoint stays the same`,
+              `wait until ${step.dbInstance} is "available"`,
+            ]
+          : ['stop there and print the new endpoint (the old instance is left as it is)']),
       ];
     }
     default:
@@ -180,7 +200,8 @@ export function planRecovery(
   }
   const hostOptions = hostScriptOptions(target.hosts);
   const user = target.hosts.type === 'ec2' ? target.hosts.user : undefined;
-  const env = { TARGET: target.name, RUNBOOK: runbookName, RUN_ID: options.runId };
+  const env: Record<string, string> = { TARGET: target.name, RUNBOOK: runbookName, RUN_ID: options.runId };
+  for (const [key, value] of Object.entries(options.params ?? {})) env[paramEnvName(key)] = String(value);
   const render = (step: RunbookStep, body: string, timeout: number, extra: Record<string, string> = {}) =>
     renderScript({
       title: `recover ${target.name} ${runbookName} ${step.name}`,

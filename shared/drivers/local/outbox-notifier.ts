@@ -18,6 +18,7 @@ const ICONS: Record<Notification['outcome'], string> = {
   failed: '✖',
   'rolled-back': '↩',
   'rollback-failed': '✖',
+  'awaiting-approval': '?',
 };
 
 /**

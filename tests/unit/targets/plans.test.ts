@@ -352,7 +352,7 @@ describe('planRecovery', () => {
       ]),
     );
     expect(datizmo.steps[0]?.actions?.[1]).toContain(
-      'rds:RestoreDBInstanceFromDBSnapshot as datizmo-db-restored',
+      'rds:RestoreDBInstanceFromDBSnapshot to a NEW instance datizmo-db-r<8 hex of the run id>',
     );
   });
 

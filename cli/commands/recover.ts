@@ -1,0 +1,486 @@
+/**
+ * `stepops run recover <target> --runbook <name> [--param k=v] [--yes]`: the recovery workflow, the
+ * very ASL deployed to Step Functions, on the embedded local engine; and `stepops approve|reject
+ * <run>`, which answer a run waiting for approval: a local run (through the approval files under
+ * `.stepops/approvals/`, which the waiting run watches) or an AWS run (DynamoDB and Step Functions,
+ * when `STEPOPS_STATE_TABLE` names the stage's table). Exit 0 succeeded, 1 failed, 2 bad input.
+ */
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { ConfigError, formatIssue } from '../../shared/config/load.ts';
+import { findTarget } from '../../shared/config/registry.ts';
+import type { Target } from '../../shared/config/schema.ts';
+import type { ApprovalStore, TaskAnswerer } from '../../shared/drivers/ports.ts';
+import type { Execution, PendingTask, RunResult, TaskTokens } from '../../shared/engine/index.ts';
+import { formatTimeline, readableCause } from '../../shared/engine/index.ts';
+import { InvalidInputError } from '../../shared/errors.ts';
+import { EXIT, indent, type Output, stdio } from '../output.ts';
+import { createProgress, formatDuration, type ProgressStream } from '../progress.ts';
+import { localArn, progressMapper } from './run.ts';
+
+/** A run id as `stepops approve` accepts it (a Step Functions execution name). */
+const RUN_ID = /^[A-Za-z0-9_-]{1,80}$/;
+/** How often a waiting run looks for an answer given from another shell. */
+const ANSWER_POLL_MS = 500;
+
+/** Options of {@link runRecover}. */
+export interface RecoverRunOptions {
+  target: string;
+  runbook: string;
+  /** `k=v` pairs, converted to the type each parameter declares. */
+  params?: string[];
+  reason?: string;
+  requestedBy?: string;
+  /** Approve up front (scripts, CI). */
+  yes?: boolean;
+  /** What started the run: `health-alert` needs approval unless the runbook is unattended. */
+  trigger?: 'manual' | 'health-alert';
+  /** Answer the approval prompt (the demo); by default the terminal asks when it is a TTY. */
+  answer?: (task: PendingTask, planText: string) => Promise<'approved' | 'rejected' | undefined>;
+  output?: Output;
+  interactive?: boolean;
+  executionName?: string;
+  onStart?: (execution: Execution) => void;
+}
+
+/** How a recovery run ended. */
+export interface RecoverRunReport {
+  exitCode: 0 | 1 | 2;
+  executionName?: string;
+  error?: string;
+  cause?: string;
+  output?: unknown;
+  durationMs?: number;
+}
+
+/**
+ * The `--param k=v` values, typed as the runbook declares them.
+ *
+ * @throws InvalidInputError for a malformed pair, an unknown parameter or a value of the wrong type
+ * @example
+ * parseParams(target, 'restore-database', ['snapshot=stepops-datizmo-20260301-020304'])
+ */
+export function parseParams(
+  target: Target,
+  runbook: string,
+  pairs: readonly string[] = [],
+): Record<string, string | number | boolean> {
+  const declared = target.recovery?.[runbook]?.params ?? {};
+  const values: Record<string, string | number | boolean> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new InvalidInputError(`--param ${pair}: expected name=value`);
+    const key = pair.slice(0, at);
+    const raw = pair.slice(at + 1);
+    const spec = Object.hasOwn(declared, key) ? declared[key] : undefined;
+    if (!spec) {
+      throw new InvalidInputError(
+        `--param ${key}: runbook "${runbook}" has no parameter "${key}" (parameters: ${Object.keys(declared).join(', ') || 'none'})`,
+      );
+    }
+    if (spec.type === 'number') {
+      const value = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(value))
+        throw new InvalidInputError(`--param ${key}: expected a number, got "${raw}"`);
+      values[key] = value;
+    } else if (spec.type === 'boolean') {
+      if (raw !== 'true' && raw !== 'false')
+        throw new InvalidInputError(`--param ${key}: expected true or false, got "${raw}"`);
+      values[key] = raw === 'true';
+    } else {
+      values[key] = raw;
+    }
+  }
+  return values;
+}
+
+/** Checks the target and the runbook before anything starts. @throws InvalidInputError, ConfigError */
+function checkRecoverInput(options: RecoverRunOptions): {
+  target: Target;
+  params: Record<string, string | number | boolean>;
+} {
+  const target = findTarget(options.target);
+  const runbooks = target.recovery ?? {};
+  if (!Object.hasOwn(runbooks, options.runbook)) {
+    throw new InvalidInputError(
+      `target "${target.name}" has no runbook "${options.runbook}" (runbooks: ${Object.keys(runbooks).join(', ') || 'none'})`,
+    );
+  }
+  return { target, params: parseParams(target, options.runbook, options.params) };
+}
+
+/** The recovery workflow on the local engine with the drivers each target declares. */
+async function recoverEngine(store: ApprovalStore) {
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  const [
+    { createLocalEngine },
+    { recoverWorkflow, RECOVER_FUNCTIONS },
+    { recoveryTaskHandlers },
+    { recoveryDepsWith },
+    drivers,
+    { Ec2InstanceOperations },
+    { RdsRestorer },
+    { dumpLocatorFor },
+    { EngineTaskAnswerer },
+  ] = await Promise.all([
+    import('../../shared/engine/index.ts'),
+    import('../../workflows/recover.ts'),
+    import('../../shared/recovery/handlers.ts'),
+    import('../../shared/recovery/deps.ts'),
+    import('../../shared/drivers/index.ts'),
+    import('../../shared/drivers/aws/ec2-instance-operations.ts'),
+    import('../../shared/drivers/aws/rds-restorer.ts'),
+    import('../../shared/recovery/dumps.ts'),
+    import('../../shared/drivers/local/engine-task-answerer.ts'),
+  ]);
+  let tokens: TaskTokens | undefined;
+  const deps = recoveryDepsWith({
+    commands: (t) => drivers.commandRunnerFor(t),
+    hosts: (t) => drivers.hostDirectoryFor(t),
+    probes: (t) => drivers.probeRunnerFor(t),
+    notifier: (t) => drivers.notifierFor(t),
+    fallbackNotifier: () => drivers.fallbackNotifierFor(),
+    leases: (t) => drivers.leaseStoreFor(t),
+    instances: () => new Ec2InstanceOperations(),
+    databases: () => new RdsRestorer(),
+    dumps: (target) => dumpLocatorFor(target),
+    approvals: () => store,
+    answerer: () => new EngineTaskAnswerer(tokens as TaskTokens),
+  });
+  const tasks = recoveryTaskHandlers(deps);
+  const arns = Object.fromEntries(RECOVER_FUNCTIONS.map((name) => [name, localArn(name)])) as Record<
+    (typeof RECOVER_FUNCTIONS)[number],
+    string
+  >;
+  const engine = createLocalEngine(
+    recoverWorkflow(arns),
+    Object.fromEntries(RECOVER_FUNCTIONS.map((name) => [arns[name], tasks[name]])),
+    { stateMachineName: 'stepops-recover' },
+  );
+  tokens = engine.taskTokens;
+  return { engine, answerer: new EngineTaskAnswerer(engine.taskTokens) };
+}
+
+/** Asks on the terminal; resolves undefined when stdin is not a terminal or the run moved on. */
+async function askTerminal(runId: string, signal: AbortSignal): Promise<'approved' | 'rejected' | undefined> {
+  if (!process.stdin.isTTY) return undefined;
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const reply = await rl.question(`approve run ${runId}? [y/N] `, { signal });
+    return /^y(es)?$/i.test(reply.trim()) ? 'approved' : 'rejected';
+  } catch {
+    return undefined;
+  } finally {
+    rl.close();
+  }
+}
+
+/**
+ * Waits for the approval of a local run: `--yes`, the caller's answer, the terminal, or an answer
+ * written by `stepops approve|reject` from another shell (the approval file), whichever comes
+ * first; then answers the waiting Task.
+ */
+async function awaitApproval(
+  task: PendingTask,
+  options: RecoverRunOptions,
+  store: ApprovalStore,
+  answerer: TaskAnswerer,
+  out: Output,
+  runEnded: AbortSignal,
+): Promise<void> {
+  const runId = task.executionName;
+  const { answerApproval } = await import('../../shared/recovery/approval.ts');
+  const planText = String((task.payload as { plan?: { planText?: string } }).plan?.planText ?? '');
+  const by = `${process.env.USER ?? 'someone'} (stepops run)`;
+  if (options.yes) {
+    out.out(`approval: approved up front (--yes)`);
+    await answerApproval({ runId, decision: 'approved', by: `${by}, --yes` }, store, answerer);
+    return;
+  }
+  out.out(
+    `\napproval needed for run ${runId}: answer below, or from another shell with\n  stepops approve ${runId}\n  stepops reject ${runId}`,
+  );
+  const stop = new AbortController();
+  runEnded.addEventListener('abort', () => stop.abort(), { once: true });
+  const fromElsewhere = (async (): Promise<'answered'> => {
+    while (!stop.signal.aborted) {
+      const record = await store.get(runId);
+      if (record && record.status !== 'pending') {
+        if (record.status === 'approved') {
+          await answerer.succeed(record.token, {
+            approved: true,
+            by: record.answeredBy ?? 'someone',
+            at: new Date().toISOString(),
+          });
+        } else {
+          await answerer.fail(
+            record.token,
+            'ApprovalRejectedError',
+            `rejected by ${record.answeredBy ?? 'someone'}; nothing was changed`,
+          );
+        }
+        out.out(`approval: ${record.status} by ${record.answeredBy ?? 'someone'}`);
+        return 'answered';
+      }
+      await new Promise((resolve) => setTimeout(resolve, ANSWER_POLL_MS));
+    }
+    return 'answered';
+  })();
+  const here = (async (): Promise<'answered' | undefined> => {
+    const decision = options.answer
+      ? await options.answer(task, planText)
+      : await askTerminal(runId, stop.signal);
+    if (!decision || stop.signal.aborted) return undefined;
+    await answerApproval({ runId, decision, by }, store, answerer);
+    out.out(`approval: ${decision} by ${by}`);
+    return 'answered';
+  })();
+  try {
+    await Promise.race([fromElsewhere, here.then((r) => (r ? r : fromElsewhere))]);
+  } catch (error) {
+    out.err(`stepops: the approval could not be answered: ${(error as Error).message}`);
+  } finally {
+    stop.abort();
+  }
+}
+
+/**
+ * Runs a runbook on the local engine: prints the plan, asks for approval when the runbook needs it,
+ * shows live progress and the timeline, and says how it ended.
+ *
+ * @example
+ * const report = await runRecover({ target: 'demo', runbook: 'restart-app', reason: 'app down', yes: true });
+ * process.exitCode = report.exitCode;
+ */
+export async function runRecover(options: RecoverRunOptions): Promise<RecoverRunReport> {
+  const out = options.output ?? stdio;
+  let target: Target;
+  let params: Record<string, string | number | boolean>;
+  try {
+    ({ target, params } = checkRecoverInput(options));
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const issue of error.issues) out.err(formatIssue(issue));
+      return { exitCode: EXIT.invalidInput, error: error.name };
+    }
+    if (error instanceof InvalidInputError) {
+      out.err(`stepops: ${error.message}`);
+      return { exitCode: EXIT.invalidInput, error: error.name };
+    }
+    throw error;
+  }
+  const { FileApprovalStore } = await import('../../shared/drivers/local/file-approval-store.ts');
+  const store = new FileApprovalStore();
+  const { engine, answerer } = await recoverEngine(store);
+  out.out(`recover ${target.name} with runbook "${options.runbook}" on the local engine`);
+  const stream: ProgressStream =
+    out === stdio
+      ? process.stdout
+      : {
+          write: (chunk: string | Uint8Array) => {
+            out.out(String(chunk).replace(/\n$/, ''));
+            return true;
+          },
+          isTTY: false,
+        };
+  const progress = createProgress({
+    stream,
+    ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
+  });
+  const toProgress = progressMapper();
+  const approvals: Promise<void>[] = [];
+  const ended = new AbortController();
+  const execution = engine.start(
+    {
+      target: target.name,
+      runbook: options.runbook,
+      ...(Object.keys(params).length ? { params } : {}),
+      reason: options.reason ?? 'run from the stepops CLI',
+      ...(options.trigger ? { trigger: options.trigger } : {}),
+      requestedBy: options.requestedBy ?? `${process.env.USER ?? 'someone'} (stepops run)`,
+    },
+    {
+      ...(options.executionName ? { executionName: options.executionName } : {}),
+      onEvent: (event) => {
+        if (event.kind === 'state-exited' && event.state === 'PlanRecovery') {
+          const planText = (event.output as { plan?: { planText?: string } } | undefined)?.plan?.planText;
+          if (planText) out.out(`\nplan\n${indent(planText)}\n`);
+        }
+        const shown = toProgress(event);
+        if (shown) progress.event(shown);
+      },
+      onTaskToken: (task) => {
+        progress.stop();
+        approvals.push(awaitApproval(task, options, store, answerer, out, ended.signal));
+      },
+    },
+  );
+  options.onStart?.(execution);
+  let result: RunResult;
+  try {
+    result = await execution.result;
+  } finally {
+    progress.stop();
+    ended.abort();
+  }
+  await Promise.allSettled(approvals);
+  out.out(`\ntimeline\n${indent(formatTimeline(result.trace))}`);
+  const took = formatDuration(result.trace.durationMs);
+  const report: RecoverRunReport = {
+    exitCode: result.status === 'SUCCEEDED' ? EXIT.ok : 1,
+    executionName: result.executionName,
+    durationMs: result.trace.durationMs,
+  };
+  if (result.status === 'SUCCEEDED') {
+    report.output = result.output;
+    out.out(
+      `✔ ${(result.output as { summary?: string } | undefined)?.summary ?? 'recovery succeeded'} (${took})\n`,
+    );
+    return report;
+  }
+  const cause = readableCause(result.cause);
+  if (result.error !== undefined) report.error = result.error;
+  if (cause) report.cause = cause;
+  out.out(
+    `✖ recovery "${options.runbook}" of ${target.name} failed: ${result.error ?? 'error'} after ${took}`,
+  );
+  if (cause) out.out(indent(cause, 2));
+  out.out('');
+  return report;
+}
+
+/**
+ * Answers the approval of a run: an AWS run when `STEPOPS_STATE_TABLE` names the stage's table
+ * (the stored token is answered with SendTaskSuccess/SendTaskFailure), else a local run (the
+ * approval file, which the waiting run picks up).
+ *
+ * @returns the exit code: 0 answered, 2 bad run id or closed approval
+ * @example
+ * process.exitCode = await answerRun('run-1', 'approved', { comment: 'go' });
+ */
+export async function answerRun(
+  runId: string,
+  decision: 'approved' | 'rejected',
+  options: { comment?: string; by?: string; output?: Output } = {},
+): Promise<number> {
+  const out = options.output ?? stdio;
+  if (!RUN_ID.test(runId)) {
+    out.err(`stepops: "${runId}" is not a run id (letters, digits, "-" and "_", at most 80)`);
+    return EXIT.invalidInput;
+  }
+  const by =
+    options.by ??
+    `${process.env.USER ?? 'someone'} (stepops ${decision === 'approved' ? 'approve' : 'reject'})`;
+  const [
+    { approvalStoreFor, taskAnswererFor },
+    { awsResourceNames },
+    { answerApproval },
+    { ApprovalClosedError },
+  ] = await Promise.all([
+    import('../../shared/drivers/approvals.ts'),
+    import('../../shared/drivers/options.ts'),
+    import('../../shared/recovery/approval.ts'),
+    import('../../shared/recovery/errors.ts'),
+  ]);
+  const store = approvalStoreFor();
+  try {
+    if (awsResourceNames().stateTable) {
+      await answerApproval(
+        { runId, decision, by, ...(options.comment ? { comment: options.comment } : {}) },
+        store,
+        taskAnswererFor(),
+      );
+      out.out(`${decision} run ${runId}`);
+    } else {
+      await store.answer(runId, decision, by, options.comment);
+      out.out(`${decision} run ${runId}; the waiting run continues`);
+    }
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof ApprovalClosedError) {
+      out.err(`stepops: ${error.message}`);
+      return EXIT.invalidInput;
+    }
+    throw error;
+  }
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/**
+ * Registers `stepops run recover` under the `run` command.
+ *
+ * @example
+ * registerRunRecover(program.commands.find((c) => c.name() === 'run'));
+ */
+export function registerRunRecover(run: Command): void {
+  run
+    .command('recover <target>')
+    .description(
+      'run a recovery runbook: plan, pre-flight, approval when destructive, steps, health probes, notify',
+    )
+    .option('--runbook <name>', 'the runbook to run (see "stepops plan recover <target>")')
+    .option('--param <name=value>', 'a runbook parameter (repeatable)', collect, [])
+    .option('--reason <text>', 'why: shown in the plan and the notifications')
+    .option('--yes', 'approve up front (no prompt)')
+    .action(
+      async (
+        targetName: string,
+        options: { runbook?: string; param: string[]; reason?: string; yes?: boolean },
+      ) => {
+        if (!options.runbook) {
+          stdio.err('stepops: run recover needs --runbook <name>');
+          process.exitCode = EXIT.invalidInput;
+          return;
+        }
+        let current: Execution | undefined;
+        const onSignal = () => {
+          stdio.err('\nstepops: interrupted: aborting the run');
+          current?.abort();
+        };
+        process.once('SIGINT', onSignal);
+        try {
+          const report = await runRecover({
+            target: targetName,
+            runbook: options.runbook,
+            params: options.param,
+            ...(options.reason !== undefined ? { reason: options.reason } : {}),
+            ...(options.yes ? { yes: true } : {}),
+            onStart: (execution) => {
+              current = execution;
+            },
+          });
+          process.exitCode = report.exitCode;
+        } finally {
+          process.off('SIGINT', onSignal);
+        }
+      },
+    );
+}
+
+/**
+ * Registers `stepops approve <run>` and `stepops reject <run>`.
+ *
+ * @example
+ * register(program);
+ */
+export function register(program: Command): void {
+  for (const [verb, decision] of [
+    ['approve', 'approved'],
+    ['reject', 'rejected'],
+  ] as const) {
+    program
+      .command(`${verb} <run>`)
+      .description(`${verb} a recovery run waiting for approval (local, or AWS with STEPOPS_STATE_TABLE set)`)
+      .option('--comment <text>', 'shown in the run and its notifications')
+      .action(async (runId: string, options: { comment?: string }) => {
+        process.exitCode = await answerRun(
+          runId,
+          decision,
+          options.comment ? { comment: options.comment } : {},
+        );
+      });
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Human approval of a recovery run: the request (sent through the alerts with the plan and signed
+ * approve/reject links), the links themselves (HMAC-SHA256, expiring, single use through the
+ * approval store) and the answer (`SendTaskSuccess` / `SendTaskFailure` of the waiting Task).
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { ApprovalRecord, ApprovalStore, TaskAnswerer } from '../drivers/ports.ts';
+import type { ApprovalAnswer, RequestApprovalInput } from './contracts.ts';
+import type { RecoveryDeps } from './deps.ts';
+import { ApprovalLinkError, ApprovalRejectedError } from './errors.ts';
+
+export type Decision = 'approved' | 'rejected';
+
+const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
+
+function signature(secret: string, runId: string, decision: Decision, expiresAt: number): string {
+  return createHmac('sha256', secret)
+    .update(`stepops-approval\n${runId}\n${decision}\n${expiresAt}`)
+    .digest('hex');
+}
+
+/**
+ * The signed link that answers a run's approval: `<base>/approvals/<run>/<approve|reject>?expires=…&signature=…`.
+ *
+ * @example
+ * approvalLink({ baseUrl: 'https://api.example.com', secret }, 'run-1', 'approved', 1767225600)
+ * // 'https://api.example.com/approvals/run-1/approve?expires=1767225600&signature=9f…'
+ */
+export function approvalLink(
+  settings: { baseUrl: string; secret: string },
+  runId: string,
+  decision: Decision,
+  expiresAt: number,
+): string {
+  const verb = decision === 'approved' ? 'approve' : 'reject';
+  const base = settings.baseUrl.replace(/\/+$/, '');
+  return `${base}/approvals/${encodeURIComponent(runId)}/${verb}?expires=${expiresAt}&signature=${signature(settings.secret, runId, decision, expiresAt)}`;
+}
+
+/**
+ * Checks a signed link's parts: a well-formed run id and decision, an unexpired time, a signature
+ * made with the secret (compared in constant time).
+ *
+ * @throws ApprovalLinkError saying what is wrong (never what the right signature is)
+ * @example
+ * verifyApprovalLink(secret, { runId: 'run-1', verb: 'approve', expires: '1767225600', signature: '9f…' }, Date.now() / 1000) // 'approved'
+ */
+export function verifyApprovalLink(
+  secret: string,
+  link: { runId: string; verb: string; expires: string | undefined; signature: string | undefined },
+  nowSeconds: number,
+): Decision {
+  if (!RUN_ID_PATTERN.test(link.runId)) throw new ApprovalLinkError('the link names no valid run');
+  const decision: Decision | undefined =
+    link.verb === 'approve' ? 'approved' : link.verb === 'reject' ? 'rejected' : undefined;
+  if (!decision) throw new ApprovalLinkError('the link must end with /approve or /reject');
+  const expiresAt = Number(link.expires);
+  if (!link.expires || !/^\d{1,12}$/.test(link.expires) || !Number.isSafeInteger(expiresAt)) {
+    throw new ApprovalLinkError('the link has no valid expiry');
+  }
+  const given = Buffer.from(link.signature ?? '', 'utf8');
+  const expected = Buffer.from(signature(secret, link.runId, decision, expiresAt), 'utf8');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw new ApprovalLinkError('the link signature is not valid');
+  }
+  if (expiresAt <= nowSeconds) throw new ApprovalLinkError('the link has expired');
+  return decision;
+}
+
+/**
+ * request-approval (the callback Task's function): stores the task token with the run, then sends
+ * the approval request through the alerts: the plan, the run's link, and the signed approve/reject
+ * links (AWS) or the `stepops approve|reject` commands (both).
+ *
+ * @example
+ * await requestApprovalStep({ taskToken, plan, executionId, context }, deps) // { requested: true, expiresAt: … }
+ */
+export async function requestApprovalStep(
+  input: RequestApprovalInput,
+  deps: RecoveryDeps,
+): Promise<{ requested: true; expiresAt: string }> {
+  const { plan } = input;
+  const target = deps.findTarget(plan.target);
+  const nowSeconds = Math.floor(deps.now() / 1000);
+  const expiresAt = nowSeconds + plan.approval.timeoutSeconds;
+  await deps.approvals().put({
+    runId: plan.runId,
+    target: plan.target,
+    runbook: plan.runbook,
+    token: input.taskToken,
+    expiresAt,
+    status: 'pending',
+  });
+  const links = await deps.approvalLinks();
+  const actions = links
+    ? [
+        { label: 'Approve', url: approvalLink(links, plan.runId, 'approved', expiresAt) },
+        { label: 'Reject', url: approvalLink(links, plan.runId, 'rejected', expiresAt) },
+      ]
+    : [];
+  const executionUrl = consoleUrl(input.executionId);
+  const until = new Date(expiresAt * 1000).toISOString();
+  await deps.notifier(target).publish({
+    target: plan.target,
+    workflow: 'recover',
+    outcome: 'awaiting-approval',
+    runId: plan.runId,
+    summary: `recovery "${plan.runbook}" of ${plan.target} waits for approval until ${until} (${plan.approval.why}); answer with \`stepops approve ${plan.runId}\` or \`stepops reject ${plan.runId}\`${actions.length ? ' or the links' : ''}`,
+    cause: [plan.planText, '', ...input.context.checks.map((c) => `checked: ${c}`)].join('\n'),
+    ...(executionUrl ? { executionUrl } : {}),
+    ...(actions.length ? { actions } : {}),
+    at: new Date(deps.now()).toISOString(),
+  });
+  return { requested: true, expiresAt: until };
+}
+
+/**
+ * The Step Functions console link of an execution ARN (undefined for local runs).
+ *
+ * @example
+ * consoleUrl('arn:aws:states:eu-west-1:123456789012:execution:stepops-recover:run-1')
+ * // 'https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/arn:aws:states:…'
+ */
+export function consoleUrl(executionId: string): string | undefined {
+  const region = executionId.split(':')[3];
+  if (!region || region === 'local') return undefined;
+  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionId}`;
+}
+
+/**
+ * Answers a run's approval once: records the decision in the store (a second answer, or one after
+ * the expiry, raises ApprovalClosedError), then answers the waiting Task: success with
+ * `{ approved: true, by, at }`, or failure with `ApprovalRejectedError`.
+ *
+ * @example
+ * await answerApproval({ runId: 'run-1', decision: 'approved', by: 'ana' }, store, answerer)
+ */
+export async function answerApproval(
+  request: { runId: string; decision: Decision; by: string; comment?: string },
+  store: ApprovalStore,
+  answerer: TaskAnswerer,
+  now: () => number = Date.now,
+): Promise<ApprovalRecord> {
+  const record = await store.answer(request.runId, request.decision, request.by, request.comment);
+  if (request.decision === 'approved') {
+    const output: ApprovalAnswer = {
+      approved: true,
+      by: request.by,
+      at: new Date(now()).toISOString(),
+      ...(request.comment ? { comment: request.comment } : {}),
+    };
+    await answerer.succeed(record.token, output);
+  } else {
+    const rejected = new ApprovalRejectedError(
+      `rejected by ${request.by}${request.comment ? `: ${request.comment}` : ''}; nothing was changed`,
+    );
+    await answerer.fail(record.token, rejected.name, rejected.message);
+  }
+  return record;
+}

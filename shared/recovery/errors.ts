@@ -1,0 +1,81 @@
+/**
+ * Errors of recovery runs. Each sets `name`: it is what a Step Functions `Catch` matches.
+ */
+
+/** A person rejected the approval request: the run ends having changed nothing. */
+export class ApprovalRejectedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ApprovalRejectedError';
+  }
+}
+
+/** Nobody answered the approval request in time: the run ends having changed nothing. */
+export class ApprovalExpiredError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ApprovalExpiredError';
+  }
+}
+
+/** The approval can no longer be answered: answered already, expired, or never asked. */
+export class ApprovalClosedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ApprovalClosedError';
+  }
+}
+
+/** A signed approval link is malformed, forged or expired. */
+export class ApprovalLinkError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ApprovalLinkError';
+  }
+}
+
+/** A pre-flight check found that the runbook cannot run as declared; nothing was changed. */
+export class PreflightFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PreflightFailedError';
+  }
+}
+
+/** A recovery step failed; its message names the step and what happened. */
+export class RecoveryStepFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecoveryStepFailedError';
+  }
+}
+
+/** A recovery step did not finish within its declared timeout. */
+export class RecoveryStepTimedOutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecoveryStepTimedOutError';
+  }
+}
+
+/**
+ * Replacing an instance failed after the new one was launched: the old instance is untouched
+ * (or kept stopped, named in the message) and the new one's id is reported.
+ */
+export class ReplaceInstanceFailedError extends Error {
+  readonly newInstanceId: string;
+
+  constructor(message: string, newInstanceId: string) {
+    super(message);
+    this.name = 'ReplaceInstanceFailedError';
+    this.newInstanceId = newInstanceId;
+  }
+}
+
+/** The target did not become healthy after the runbook. */
+export class RecoveryUnhealthyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecoveryUnhealthyError';
+  }
+}

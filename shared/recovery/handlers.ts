@@ -1,0 +1,115 @@
+/**
+ * The recovery Tasks as plain handlers over explicit dependencies: each parses its input with the
+ * task's schema (as the Lambda's parser middleware does), runs the step and parses its output. The
+ * Lambdas in `functions/` wire the same steps with middy and the real drivers; the local engine and
+ * the tests bind these with the drivers they choose.
+ */
+import type { Context } from 'aws-lambda';
+import * as z from 'zod';
+import { acquireLockInputSchema, lockSchema, releaseLockInputSchema } from '../deploy/contracts.ts';
+import type { DeployDeps } from '../deploy/deps.ts';
+import { acquireLockStep, releaseLockStep } from '../deploy/steps.ts';
+import type { Drivers } from '../drivers/index.ts';
+import type { LambdaHandler } from '../engine/lambda.ts';
+import { requestApprovalStep } from './approval.ts';
+import {
+  approvalRequestedSchema,
+  notifyRecoveryInputSchema,
+  planRecoveryInputSchema,
+  preflightInputSchema,
+  progressSchema,
+  recoveryContextSchema,
+  recoveryOutcomeSchema,
+  recoveryRunPlanSchema,
+  requestApprovalInputSchema,
+  stepInputSchema,
+  verifyInputSchema,
+} from './contracts.ts';
+import type { RecoveryDeps } from './deps.ts';
+import { notifyRecoveryStep, verifyStep } from './finish.ts';
+import { planRecoveryStep, preflightStep } from './run.ts';
+import {
+  commandStep,
+  rebootStep,
+  replaceInstanceStep,
+  restoreDatabaseStep,
+  restoreVolumeStep,
+} from './steps.ts';
+
+/** The recovery functions these handlers serve (the lock steps are the deploy's, over `leases`). */
+export type RecoveryTaskFunction =
+  | 'acquire-lock'
+  | 'release-lock'
+  | 'plan-recovery'
+  | 'preflight-recovery'
+  | 'request-approval'
+  | 'run-recovery-command'
+  | 'reboot-instances'
+  | 'restore-volume'
+  | 'restore-database'
+  | 'replace-instance'
+  | 'verify-recovery'
+  | 'notify-recovery';
+
+/** A schema as the handlers use it (zod or zod/mini): it parses, or throws naming what is wrong. */
+interface Parser<T> {
+  parse(value: unknown): T;
+}
+
+function bind<I, O>(
+  input: Parser<I>,
+  output: Parser<O>,
+  run: (event: I, context: Context) => Promise<O> | O,
+): LambdaHandler {
+  return async (event: never, context: Context) => output.parse(await run(input.parse(event), context));
+}
+
+/**
+ * The handler of every recovery Task, over the given dependencies.
+ *
+ * @example
+ * const handlers = recoveryTaskHandlers(recoveryDepsWith({ … }));
+ * await handlers['plan-recovery']({ input, runId: 'r1' }, context);
+ */
+export function recoveryTaskHandlers(deps: RecoveryDeps): Record<RecoveryTaskFunction, LambdaHandler> {
+  const remaining = (context: Context) => () => context.getRemainingTimeInMillis();
+  // The deploy's lock steps read only the target, its lease store and the clock.
+  const lockDeps = {
+    findTarget: deps.findTarget,
+    driversFor: (target) => ({ leases: deps.leases(target) }) as Drivers,
+    now: deps.now,
+    sleep: deps.sleep,
+    fallbackNotifier: deps.fallbackNotifier,
+  } satisfies DeployDeps;
+  return {
+    'acquire-lock': bind(acquireLockInputSchema, lockSchema, (e) => acquireLockStep(e, lockDeps)),
+    'release-lock': bind(releaseLockInputSchema, releasedSchema, (e) => releaseLockStep(e, lockDeps)),
+    'plan-recovery': bind(planRecoveryInputSchema, recoveryRunPlanSchema, (e) => planRecoveryStep(e, deps)),
+    'preflight-recovery': bind(preflightInputSchema, recoveryContextSchema, (e) => preflightStep(e, deps)),
+    'request-approval': bind(requestApprovalInputSchema, approvalRequestedSchema, (e) =>
+      requestApprovalStep(e, deps),
+    ),
+    'run-recovery-command': bind(stepInputSchema, progressSchema, (e, c) =>
+      commandStep(e, deps, remaining(c)),
+    ),
+    'reboot-instances': bind(stepInputSchema, progressSchema, (e, c) => rebootStep(e, deps, remaining(c))),
+    'restore-volume': bind(stepInputSchema, progressSchema, (e, c) =>
+      restoreVolumeStep(e, deps, remaining(c)),
+    ),
+    'restore-database': bind(stepInputSchema, progressSchema, (e, c) =>
+      restoreDatabaseStep(e, deps, remaining(c)),
+    ),
+    'replace-instance': bind(stepInputSchema, progressSchema, (e, c) =>
+      replaceInstanceStep(e, deps, remaining(c)),
+    ),
+    'verify-recovery': bind(verifyInputSchema, verificationSchema, (e, c) =>
+      verifyStep(e, deps, remaining(c)),
+    ),
+    'notify-recovery': bind(notifyRecoveryInputSchema, recoveryOutcomeSchema, (e) =>
+      notifyRecoveryStep(e, deps),
+    ),
+  };
+}
+
+const verificationSchema = verifyInputSchema.shape.verification;
+const releasedSchema = z.strictObject({ released: z.literal(true) });

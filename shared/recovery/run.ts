@@ -1,0 +1,474 @@
+/**
+ * plan-recovery and preflight-recovery: the run's input checked field by field, the runbook planned
+ * and printed, then every AWS resource it will touch looked up (describe calls only) so that a
+ * missing snapshot, image, launch template or address fails the run before anything changes.
+ */
+import { createHash } from 'node:crypto';
+import { UnfilledValuesError } from '../config/load.ts';
+import { type RunbookStep, type Target, unfilledValues } from '../config/schema.ts';
+import { hostSelector } from '../drivers/options.ts';
+import type { InstanceInfo } from '../drivers/ports.ts';
+import { InvalidInputError } from '../errors.ts';
+import {
+  PARAM_VALUE_PATTERN,
+  type PlannedStep,
+  type PlanRecoveryInput,
+  type PreflightInput,
+  type RecoveryContext,
+  type RecoveryRunPlan,
+  recoverRequestSchema,
+  type StepKind,
+} from './contracts.ts';
+import type { RecoveryDeps } from './deps.ts';
+import { PreflightFailedError } from './errors.ts';
+import { planRecovery, type RecoveryPlan } from './plan.ts';
+
+/** Longest lease a recovery takes. */
+const MAX_LEASE_SECONDS = 12 * 3600;
+const LEASE_MARGIN_SECONDS = 600;
+const PLAN_TEXT_LIMIT = 16_000;
+/** Who the health workflow says started a recovery: such a run counts as started by a health alert. */
+export const HEALTH_REQUESTER = 'stepops health';
+/** Seconds between two rounds of the final health probes. */
+export const VERIFY_INTERVAL_SECONDS = 5;
+
+const KIND: Record<RunbookStep['type'], StepKind> = {
+  script: 'command',
+  restart: 'command',
+  'restore-dump': 'restore-dump',
+  reboot: 'reboot',
+  'restore-volume': 'restore-volume',
+  'restore-rds': 'restore-rds',
+  'replace-instance': 'replace-instance',
+};
+
+/** Step types that always need approval: they restore or replace. */
+const ALWAYS_DESTRUCTIVE = new Set<RunbookStep['type']>([
+  'restore-dump',
+  'restore-volume',
+  'restore-rds',
+  'replace-instance',
+]);
+
+/**
+ * Whether a step needs approval: restore and replace steps always, others when the target marks them.
+ *
+ * @example
+ * isDestructive({ type: 'reboot', name: 'r', timeout: 600, destructive: false }) // false
+ */
+export function isDestructive(step: RunbookStep): boolean {
+  return ALWAYS_DESTRUCTIVE.has(step.type) || ('destructive' in step && step.destructive === true);
+}
+
+function issuesText(issues: readonly { path: PropertyKey[]; message: string }[]): string {
+  return issues
+    .map((i) => `${i.path.length ? i.path.map(String).join('.') : 'input'}: ${i.message}`)
+    .join('; ');
+}
+
+/**
+ * The parameters of a run, checked against what the runbook declares, defaults applied.
+ *
+ * @throws InvalidInputError naming the parameter and what it expects
+ * @example
+ * resolveParams(target, 'restore-database', { snapshot: 'stepops-datizmo-20260301-020304' })
+ */
+export function resolveParams(
+  target: Target,
+  runbookName: string,
+  given: Readonly<Record<string, string | number | boolean>> = {},
+): Record<string, string | number | boolean> {
+  const declared = target.recovery?.[runbookName]?.params ?? {};
+  const names = Object.keys(declared);
+  const resolved: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(given)) {
+    const spec = Object.hasOwn(declared, key) ? declared[key] : undefined;
+    if (!spec) {
+      throw new InvalidInputError(
+        `params.${key}: runbook "${runbookName}" of target "${target.name}" has no parameter "${key}" (parameters: ${names.join(', ') || 'none'})`,
+      );
+    }
+    if (typeof value !== spec.type) {
+      throw new InvalidInputError(
+        `params.${key}: expected a ${spec.type}, got ${typeof value} ${JSON.stringify(value)}`,
+      );
+    }
+    if (typeof value === 'string' && !PARAM_VALUE_PATTERN.test(value)) {
+      throw new InvalidInputError(
+        `params.${key}: expected at most 256 plain characters (letters, digits and . _ : / @ + = , -)`,
+      );
+    }
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new InvalidInputError(`params.${key}: expected a finite number`);
+    }
+    resolved[key] = value;
+  }
+  for (const [key, spec] of Object.entries(declared)) {
+    if (resolved[key] !== undefined) continue;
+    if (spec.default === undefined) {
+      throw new InvalidInputError(
+        `params.${key}: required by runbook "${runbookName}" (${spec.description})`,
+      );
+    }
+    resolved[key] = spec.default;
+  }
+  return resolved;
+}
+
+/**
+ * The plan as a person reads it before anything runs: the runbook, each step with its script or
+ * AWS actions, the approval and the final probes.
+ *
+ * @example
+ * console.log(renderPlanText(plan, runPlan));
+ */
+export function renderPlanText(
+  plan: RecoveryPlan,
+  meta: Pick<RecoveryRunPlan, 'reason' | 'requestedBy' | 'approval' | 'verify' | 'params'>,
+): string {
+  const lines = [
+    `recover ${plan.target} with runbook "${plan.runbook}" (run ${plan.runId})`,
+    `  ${plan.description}`,
+    `  reason: ${meta.reason}; requested by ${meta.requestedBy}`,
+  ];
+  const params = Object.entries(meta.params);
+  if (params.length > 0)
+    lines.push(`  parameters: ${params.map(([k, v]) => `${k}=${String(v)}`).join(', ')}`);
+  lines.push(
+    meta.approval.required
+      ? `  approval: required (${meta.approval.why}); expires after ${meta.approval.timeoutSeconds} s`
+      : '  approval: not required',
+  );
+  plan.steps.forEach((step, i) => {
+    lines.push(
+      `  ${i + 1}. ${step.name} [${step.type}]: ${step.description} (timeout ${step.timeoutSeconds} s)`,
+    );
+    for (const action of step.actions ?? []) lines.push(`       - ${action}`);
+    if (step.script) {
+      const body = step.script.split('\n').filter((l) => l.trim() !== '');
+      lines.push(...body.slice(-12).map((l) => `       | ${l}`));
+    }
+  });
+  lines.push(
+    meta.verify.enabled
+      ? `  then: health probes ${meta.verify.probes.join(', ')} must pass within ${meta.verify.timeoutSeconds} s`
+      : '  then: no health probes declared',
+  );
+  const text = lines.join('\n');
+  return text.length > PLAN_TEXT_LIMIT ? `${text.slice(0, PLAN_TEXT_LIMIT - 20)}\n  … (plan cut)` : text;
+}
+
+/**
+ * plan-recovery: validates the input (unknown fields, a missing reason, an unknown runbook or
+ * parameter, a parameter of the wrong type are refused), plans the runbook and renders it.
+ *
+ * @throws InvalidInputError (or UnknownTargetError, ConfigError) before anything runs
+ * @example
+ * planRecoveryStep({ input: { target: 'zmanim', runbook: 'restart-api', reason: 'API down' }, runId: 'r1' }, deps).steps[0]?.kind // 'command'
+ */
+export function planRecoveryStep(input: PlanRecoveryInput, deps: RecoveryDeps): RecoveryRunPlan {
+  const parsed = recoverRequestSchema.safeParse(input.input);
+  if (!parsed.success) {
+    throw new InvalidInputError(`invalid recovery input: ${issuesText(parsed.error.issues)}`);
+  }
+  const request = parsed.data;
+  const target = deps.findTarget(request.target);
+  const runbooks = target.recovery ?? {};
+  const runbook = Object.hasOwn(runbooks, request.runbook) ? runbooks[request.runbook] : undefined;
+  if (!runbook) {
+    throw new InvalidInputError(
+      `runbook: target "${target.name}" has no runbook "${request.runbook}" (runbooks: ${Object.keys(runbooks).join(', ') || 'none'})`,
+    );
+  }
+  // A marker never reaches a host or AWS (a restore of the DB "<unfilled: …>"): refused here.
+  const dumpJobs = new Set(runbook.steps.flatMap((s) => (s.type === 'restore-dump' ? [s.backup] : [])));
+  const jobIndexes = (target.backup ?? []).flatMap((job, i) =>
+    dumpJobs.has(job.name) ? [`backup[${i}].`] : [],
+  );
+  const used = unfilledValues(target).filter(
+    (v) =>
+      v.path.startsWith('hosts') ||
+      v.path.startsWith(`recovery.${request.runbook}.`) ||
+      jobIndexes.some((prefix) => v.path.startsWith(prefix)),
+  );
+  if (used.length > 0) throw new UnfilledValuesError(target.name, used, `runs runbook "${request.runbook}"`);
+  const params = resolveParams(target, request.runbook, request.params);
+  const plan = planRecovery(target, request.runbook, { runId: input.runId, params });
+  const trigger = request.trigger ?? (request.requestedBy === HEALTH_REQUESTER ? 'health-alert' : 'manual');
+  const destructiveSteps = runbook.steps.filter(isDestructive).map((s) => s.name);
+  const reasons: string[] = [];
+  if (runbook.destructive) reasons.push('the runbook is marked destructive');
+  if (destructiveSteps.length > 0) reasons.push(`destructive steps: ${destructiveSteps.join(', ')}`);
+  if (trigger === 'health-alert' && !runbook.unattended) {
+    reasons.push('started by a health alert and not declared safe to run unattended');
+  }
+  const steps: PlannedStep[] = runbook.steps.map((step, index) => ({
+    index,
+    name: step.name,
+    type: step.type,
+    kind: KIND[step.type],
+    description: plan.steps[index]?.description ?? step.type,
+    destructive: isDestructive(step),
+    timeoutSeconds: plan.steps[index]?.timeoutSeconds ?? step.timeout,
+  }));
+  const approval = {
+    required: reasons.length > 0,
+    why: reasons.join('; ') || 'no destructive step',
+    timeoutSeconds: runbook.approvalTimeout,
+  };
+  const verify = {
+    enabled: plan.verify.length > 0,
+    probes: plan.verify,
+    timeoutSeconds: runbook.verifyTimeout,
+    intervalSeconds: VERIFY_INTERVAL_SECONDS,
+  };
+  const work = steps.reduce((sum, s) => sum + s.timeoutSeconds, 0);
+  const meta = {
+    reason: request.reason,
+    requestedBy: request.requestedBy ?? 'unknown',
+    approval,
+    verify,
+    params,
+  };
+  return {
+    target: target.name,
+    runbook: request.runbook,
+    runId: input.runId,
+    trigger,
+    steps,
+    lockTtlSeconds: Math.min(
+      MAX_LEASE_SECONDS,
+      work + (approval.required ? approval.timeoutSeconds : 0) + verify.timeoutSeconds + LEASE_MARGIN_SECONDS,
+    ),
+    planText: renderPlanText(plan, meta),
+    ...meta,
+  };
+}
+
+/**
+ * The identifier of the RDS instance a run restores to: the instance's name, `-r` and eight hex
+ * characters of the run id (at most 63 characters, as RDS allows).
+ *
+ * @example
+ * restoredDbIdentifier('datizmo-db', 'run-1') // 'datizmo-db-r1b4f0e98'
+ */
+export function restoredDbIdentifier(dbInstance: string, runId: string, suffix = 'r'): string {
+  const hash = createHash('sha256').update(runId).digest('hex').slice(0, 8);
+  return `${dbInstance.slice(0, 52).replace(/-+$/, '')}-${suffix}${hash}`;
+}
+
+function regionOf(target: Target, step?: RunbookStep): string {
+  if (step?.type === 'restore-rds' && step.region) return step.region;
+  if (target.hosts.type !== 'ec2') throw new PreflightFailedError('AWS recovery steps need ec2 hosts');
+  return target.hosts.region;
+}
+
+function oneInstance(instances: InstanceInfo[], step: RunbookStep, target: Target): InstanceInfo {
+  const [only] = instances;
+  if (!only) {
+    throw new PreflightFailedError(
+      `step "${step.name}": no instance of target "${target.name}" was found (pending, running, stopping or stopped)`,
+    );
+  }
+  if (instances.length > 1) {
+    throw new PreflightFailedError(
+      `step "${step.name}": a ${step.type} step acts on one instance; target "${target.name}" has ${instances.length} (${instances.map((i) => i.id).join(', ')})`,
+    );
+  }
+  return only;
+}
+
+/**
+ * preflight-recovery: looks up everything the AWS steps will act on (instances, volumes, snapshots,
+ * images, launch templates, Elastic IPs, DB instances and snapshots) with describe calls, and the
+ * newest dump of each restore-dump step.
+ *
+ * @throws PreflightFailedError naming the step and what is missing; nothing has been changed
+ * @example
+ * const context = await preflightStep({ plan }, deps); // { instanceIds: ['i-0abc'], steps: { 'replace-instance': { imageId: 'ami-…' } }, … }
+ */
+export async function preflightStep(input: PreflightInput, deps: RecoveryDeps): Promise<RecoveryContext> {
+  const { plan } = input;
+  const target = deps.findTarget(plan.target);
+  const runbook = target.recovery?.[plan.runbook];
+  if (!runbook) throw new PreflightFailedError(`target "${target.name}" has no runbook "${plan.runbook}"`);
+  const needsEc2 = runbook.steps.some((s) =>
+    ['reboot', 'restore-volume', 'replace-instance'].includes(s.type),
+  );
+  const context: RecoveryContext = { instanceIds: [], steps: {}, checks: [] };
+  let instances: InstanceInfo[] = [];
+  if (target.hosts.type === 'ec2') {
+    context.region = target.hosts.region;
+    if (needsEc2) {
+      instances = await deps.instances(target).find(hostSelector(target));
+      if (instances.length === 0) {
+        throw new PreflightFailedError(
+          `no instance of target "${target.name}" was found in ${target.hosts.region} (pending, running, stopping or stopped)`,
+        );
+      }
+      context.instanceIds = instances.map((i) => i.id);
+      context.checks.push(`instances: ${context.instanceIds.join(', ')}`);
+    }
+  }
+  for (const step of runbook.steps) {
+    const resolved: Record<string, string> = {};
+    switch (step.type) {
+      case 'reboot':
+        context.checks.push(`${step.name}: reboots ${context.instanceIds.join(', ')}`);
+        break;
+      case 'restore-volume': {
+        const region = regionOf(target, step);
+        const instance = oneInstance(instances, step, target);
+        const volume = instance.volumes.find((v) => v.device === step.device);
+        if (!volume) {
+          throw new PreflightFailedError(
+            `step "${step.name}": instance ${instance.id} has no volume at ${step.device} (devices: ${instance.volumes.map((v) => v.device).join(', ') || 'none'})`,
+          );
+        }
+        const snapshot = await deps
+          .instances(target)
+          .findSnapshot(
+            region,
+            step.snapshot === 'latest'
+              ? { volumeId: volume.volumeId, target: target.name }
+              : { snapshotId: step.snapshot },
+          );
+        if (!snapshot) {
+          throw new PreflightFailedError(
+            step.snapshot === 'latest'
+              ? `step "${step.name}": no completed stepops snapshot of ${volume.volumeId} (${step.device}) exists in ${region}`
+              : `step "${step.name}": snapshot ${step.snapshot} does not exist in ${region}`,
+          );
+        }
+        if (snapshot.state !== 'completed') {
+          throw new PreflightFailedError(
+            `step "${step.name}": snapshot ${snapshot.snapshotId} is ${snapshot.state}, not completed`,
+          );
+        }
+        if (!instance.availabilityZone) {
+          throw new PreflightFailedError(
+            `step "${step.name}": instance ${instance.id} has no availability zone`,
+          );
+        }
+        Object.assign(resolved, {
+          instanceId: instance.id,
+          oldVolumeId: volume.volumeId,
+          snapshotId: snapshot.snapshotId,
+          availabilityZone: instance.availabilityZone,
+          device: step.device,
+        });
+        context.checks.push(`${step.name}: ${volume.volumeId} at ${step.device} from ${snapshot.snapshotId}`);
+        break;
+      }
+      case 'replace-instance': {
+        const region = regionOf(target, step);
+        const ops = deps.instances(target);
+        const old = oneInstance(instances, step, target);
+        resolved.oldInstanceId = old.id;
+        if (step.launchTemplate) {
+          const template = await ops.findLaunchTemplate(region, step.launchTemplate.id);
+          if (!template) {
+            throw new PreflightFailedError(
+              `step "${step.name}": launch template ${step.launchTemplate.id} does not exist in ${region}`,
+            );
+          }
+          resolved.launchTemplateId = template.id;
+          resolved.launchTemplateVersion = step.launchTemplate.version;
+        } else {
+          const image = await ops.findImage(
+            region,
+            step.amiId ? { imageId: step.amiId } : { target: target.name },
+          );
+          if (!image) {
+            throw new PreflightFailedError(
+              step.amiId
+                ? `step "${step.name}": AMI ${step.amiId} does not exist in ${region}`
+                : `step "${step.name}": no available AMI tagged stepops:target=${target.name} exists in ${region}`,
+            );
+          }
+          resolved.imageId = image.imageId;
+        }
+        const address = await ops.findAddress(region, step.elasticIpAllocationId);
+        if (!address) {
+          throw new PreflightFailedError(
+            `step "${step.name}": Elastic IP ${step.elasticIpAllocationId} is not owned by this account in ${region}`,
+          );
+        }
+        resolved.allocationId = address.allocationId;
+        resolved.publicIp = address.publicIp;
+        if (step.dataVolumeDevice) {
+          const volume = old.volumes.find((v) => v.device === step.dataVolumeDevice);
+          if (!volume) {
+            throw new PreflightFailedError(
+              `step "${step.name}": instance ${old.id} has no data volume at ${step.dataVolumeDevice}`,
+            );
+          }
+          resolved.dataVolumeId = volume.volumeId;
+          resolved.device = step.dataVolumeDevice;
+        }
+        context.checks.push(
+          `${step.name}: replaces ${old.id} from ${resolved.imageId ?? `launch template ${resolved.launchTemplateId}`}, Elastic IP ${address.publicIp}${resolved.dataVolumeId ? `, data volume ${resolved.dataVolumeId}` : ''}`,
+        );
+        break;
+      }
+      case 'restore-rds': {
+        const region = regionOf(target, step);
+        const rds = deps.databases(target);
+        const db = await rds.describe(region, step.dbInstance);
+        if (!db) {
+          throw new PreflightFailedError(
+            `step "${step.name}": DB instance ${step.dbInstance} does not exist in ${region}`,
+          );
+        }
+        const named = step.snapshotParam ? plan.params[step.snapshotParam] : undefined;
+        const wanted = typeof named === 'string' && named !== '' ? named : step.snapshot;
+        const snapshot = await rds.findSnapshot(
+          region,
+          wanted === 'latest' ? { dbInstance: step.dbInstance, target: target.name } : { snapshotId: wanted },
+        );
+        if (!snapshot) {
+          throw new PreflightFailedError(
+            wanted === 'latest'
+              ? `step "${step.name}": no available stepops snapshot of ${step.dbInstance} exists in ${region}`
+              : `step "${step.name}": DB snapshot ${wanted} does not exist in ${region}`,
+          );
+        }
+        if (!snapshot.stepops) {
+          throw new PreflightFailedError(
+            `step "${step.name}": DB snapshot ${snapshot.snapshotId} is not tagged stepops:target; stepops restores only snapshots it tagged`,
+          );
+        }
+        if (snapshot.status !== 'available') {
+          throw new PreflightFailedError(
+            `step "${step.name}": DB snapshot ${snapshot.snapshotId} is ${snapshot.status}, not available`,
+          );
+        }
+        const newId = restoredDbIdentifier(step.dbInstance, plan.runId);
+        Object.assign(resolved, {
+          region,
+          dbInstance: step.dbInstance,
+          snapshotId: snapshot.snapshotId,
+          newId,
+          ...(step.swapNames ? { oldId: restoredDbIdentifier(step.dbInstance, plan.runId, 'old') } : {}),
+        });
+        context.checks.push(`${step.name}: ${step.dbInstance} from ${snapshot.snapshotId} to ${newId}`);
+        break;
+      }
+      case 'restore-dump': {
+        const dump = await deps.dumps(target).newestDump(target, step.backup);
+        if (!dump) {
+          throw new PreflightFailedError(
+            `step "${step.name}": the backup catalogue has no dump of "${step.backup}" for target "${target.name}"`,
+          );
+        }
+        resolved.dumpUri = dump.uri;
+        context.checks.push(`${step.name}: restores ${dump.uri}${dump.at ? ` (${dump.at})` : ''}`);
+        break;
+      }
+      default:
+        break;
+    }
+    if (Object.keys(resolved).length > 0) context.steps[step.name] = resolved;
+  }
+  return context;
+}

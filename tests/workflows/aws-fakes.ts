@@ -1,0 +1,428 @@
+/**
+ * EC2, SSM, RDS and S3 mocked at the command level (aws-sdk-client-mock) with just enough state to
+ * answer as AWS would while a runbook acts: instances stop, start and launch; volumes are created,
+ * detached and attached; Elastic IPs move; DB instances are restored and renamed. Every call stays
+ * recorded for the tests to assert the exact inputs, in order.
+ */
+import {
+  AssociateAddressCommand,
+  AttachVolumeCommand,
+  CreateTagsCommand,
+  CreateVolumeCommand,
+  DescribeAddressesCommand,
+  DescribeImagesCommand,
+  DescribeInstanceStatusCommand,
+  DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeSnapshotsCommand,
+  DescribeVolumesCommand,
+  DetachVolumeCommand,
+  EC2Client,
+  RebootInstancesCommand,
+  RunInstancesCommand,
+  StartInstancesCommand,
+  StopInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import {
+  DescribeDBInstancesCommand,
+  DescribeDBSnapshotsCommand,
+  ModifyDBInstanceCommand,
+  RDSClient,
+  RestoreDBInstanceFromDBSnapshotCommand,
+} from '@aws-sdk/client-rds';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+
+/** A mocked client, as the tests read its calls. */
+export interface Stub {
+  commandCalls(command: unknown): { args: [{ input: unknown }] }[];
+  calls(): { args: [{ input: unknown; constructor: { name: string } }] }[];
+}
+
+export interface FakeInstance {
+  id: string;
+  state: string;
+  tags: Record<string, string>;
+  az: string;
+  volumes: { device: string; volumeId: string }[];
+  /** Status checks stay impaired (a replacement that never becomes healthy). */
+  impaired?: boolean;
+}
+
+export interface FakeVolume {
+  id: string;
+  state: string;
+  type: string;
+  instanceId?: string;
+  device?: string;
+}
+
+export interface FakeAws {
+  ec2: Stub;
+  ssm: Stub;
+  rds: Stub;
+  s3: Stub;
+  instances: Map<string, FakeInstance>;
+  volumes: Map<string, FakeVolume>;
+  addresses: Map<string, { publicIp: string; instanceId?: string }>;
+  dbs: Map<string, { status: string; endpoint: string }>;
+  /** Names of the EC2 and RDS commands sent, in order. */
+  log: string[];
+  /** Next status answers per instance, before the instance's real state is reported. */
+  statusQueue: Map<string, string[]>;
+  restore(): void;
+}
+
+const NOT_FOUND = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+/**
+ * Installs the fakes with the given instances (each with its volumes) and the account's resources.
+ *
+ * @example
+ * const aws = fakeAws({ instances: [{ id: 'i-0aaa', state: 'running', tags: { App: 'zmanim' }, az: 'eu-west-1a', volumes: [] }] });
+ */
+export function fakeAws(setup: {
+  instances: FakeInstance[];
+  snapshots?: { id: string; volumeId: string; target: string }[];
+  images?: { id: string; target: string }[];
+  launchTemplates?: string[];
+  addresses?: Record<string, string>;
+  dbs?: Record<string, string>;
+  dbSnapshots?: { id: string; dbInstance: string; target?: string }[];
+  dumps?: Record<string, string[]>;
+}): FakeAws {
+  const ec2 = mockClient(EC2Client);
+  const ssm = mockClient(SSMClient);
+  const rds = mockClient(RDSClient);
+  const s3 = mockClient(S3Client);
+  const log: string[] = [];
+  const instances = new Map(setup.instances.map((i) => [i.id, { ...i }]));
+  const volumes = new Map<string, FakeVolume>();
+  for (const i of setup.instances) {
+    for (const v of i.volumes)
+      volumes.set(v.volumeId, {
+        id: v.volumeId,
+        state: 'in-use',
+        type: 'gp3',
+        instanceId: i.id,
+        device: v.device,
+      });
+  }
+  const addresses = new Map<string, { publicIp: string; instanceId?: string }>(
+    Object.entries(setup.addresses ?? {}).map(([id, ip]) => [id, { publicIp: ip }]),
+  );
+  const dbs = new Map(
+    Object.entries(setup.dbs ?? {}).map(([id, endpoint]) => [id, { status: 'available', endpoint }]),
+  );
+  const statusQueue = new Map<string, string[]>();
+  let launched = 0;
+  let created = 0;
+  const note = (name: string) => log.push(name);
+  const describe = (i: FakeInstance) => ({
+    InstanceId: i.id,
+    State: { Name: i.state },
+    InstanceType: 't3.small',
+    ImageId: 'ami-0old0000000000000',
+    SubnetId: 'subnet-0123456789abcdef0',
+    Placement: { AvailabilityZone: i.az },
+    SecurityGroups: [{ GroupId: 'sg-0123456789abcdef0' }],
+    IamInstanceProfile: { Arn: 'arn:aws:iam::123456789012:instance-profile/app' },
+    KeyName: 'ops',
+    Tags: Object.entries(i.tags).map(([Key, Value]) => ({ Key, Value })),
+    BlockDeviceMappings: [...volumes.values()]
+      .filter((v) => v.instanceId === i.id)
+      .map((v) => ({ DeviceName: v.device, Ebs: { VolumeId: v.id } })),
+  });
+
+  ec2.on(DescribeInstancesCommand).callsFake((input: { Filters?: { Name: string; Values: string[] }[] }) => {
+    note('DescribeInstances');
+    const filters = input.Filters ?? [];
+    const found = [...instances.values()].filter((i) =>
+      filters.every((f) => {
+        if (f.Name === 'instance-id') return f.Values.includes(i.id);
+        if (f.Name === 'instance-state-name') return f.Values.includes(i.state);
+        if (f.Name.startsWith('tag:')) return f.Values.includes(i.tags[f.Name.slice(4)] ?? '\u0000');
+        return true;
+      }),
+    );
+    return { Reservations: found.length ? [{ Instances: found.map(describe) }] : [] };
+  });
+  ec2.on(DescribeInstanceStatusCommand).callsFake((input: { InstanceIds: string[] }) => {
+    note('DescribeInstanceStatus');
+    return {
+      InstanceStatuses: input.InstanceIds.filter((id) => instances.has(id)).map((id) => {
+        const i = instances.get(id) as FakeInstance;
+        const queued = statusQueue.get(id)?.shift();
+        const status =
+          queued ??
+          (i.state === 'running' && !i.impaired
+            ? 'ok'
+            : i.state === 'running'
+              ? 'impaired'
+              : 'not-applicable');
+        return {
+          InstanceId: id,
+          InstanceState: { Name: i.state },
+          InstanceStatus: { Status: status },
+          SystemStatus: { Status: status },
+        };
+      }),
+    };
+  });
+  ssm.on(DescribeInstanceInformationCommand).callsFake((input: { Filters: { Values: string[] }[] }) => ({
+    InstanceInformationList: (input.Filters[0]?.Values ?? [])
+      .filter((id) => instances.get(id)?.state === 'running')
+      .map((id) => ({ InstanceId: id, PingStatus: 'Online' })),
+  }));
+  const setState = (state: string) => (input: { InstanceIds: string[] }) => {
+    for (const id of input.InstanceIds) {
+      const i = instances.get(id);
+      if (i) i.state = state;
+    }
+    return {};
+  };
+  ec2.on(RebootInstancesCommand).callsFake((input) => {
+    note('RebootInstances');
+    for (const id of input.InstanceIds) statusQueue.set(id, ['initializing', ...(statusQueue.get(id) ?? [])]);
+    return {};
+  });
+  ec2.on(StopInstancesCommand).callsFake((input) => {
+    note('StopInstances');
+    return setState('stopped')(input);
+  });
+  ec2.on(StartInstancesCommand).callsFake((input) => {
+    note('StartInstances');
+    return setState('running')(input);
+  });
+  ec2
+    .on(DescribeSnapshotsCommand)
+    .callsFake((input: { SnapshotIds?: string[]; Filters?: { Name: string; Values: string[] }[] }) => {
+      note('DescribeSnapshots');
+      const all = setup.snapshots ?? [];
+      if (input.SnapshotIds) {
+        const found = all.filter((s) => input.SnapshotIds?.includes(s.id));
+        if (found.length === 0)
+          throw NOT_FOUND(
+            'InvalidSnapshot.NotFound',
+            `The snapshot '${input.SnapshotIds[0]}' does not exist.`,
+          );
+        return {
+          Snapshots: found.map((s) => ({ SnapshotId: s.id, State: 'completed', VolumeId: s.volumeId })),
+        };
+      }
+      const volume = input.Filters?.find((f) => f.Name === 'volume-id')?.Values[0];
+      const target = input.Filters?.find((f) => f.Name === 'tag:stepops:target')?.Values[0];
+      return {
+        Snapshots: all
+          .filter((s) => s.volumeId === volume && s.target === target)
+          .map((s, n) => ({
+            SnapshotId: s.id,
+            State: 'completed',
+            VolumeId: s.volumeId,
+            StartTime: new Date(Date.UTC(2026, 0, 1 + n)),
+          })),
+      };
+    });
+  ec2
+    .on(DescribeImagesCommand)
+    .callsFake((input: { ImageIds?: string[]; Filters?: { Name: string; Values: string[] }[] }) => {
+      note('DescribeImages');
+      const all = setup.images ?? [];
+      if (input.ImageIds) {
+        const found = all.filter((s) => input.ImageIds?.includes(s.id));
+        if (found.length === 0)
+          throw NOT_FOUND('InvalidAMIID.NotFound', `The image id '[${input.ImageIds[0]}]' does not exist`);
+        return { Images: found.map((s) => ({ ImageId: s.id })) };
+      }
+      const target = input.Filters?.find((f) => f.Name === 'tag:stepops:target')?.Values[0];
+      return {
+        Images: all
+          .filter((s) => s.target === target)
+          .map((s, n) => ({ ImageId: s.id, CreationDate: `2026-01-0${n + 1}T00:00:00.000Z` })),
+      };
+    });
+  ec2.on(DescribeLaunchTemplatesCommand).callsFake((input: { LaunchTemplateIds: string[] }) => {
+    note('DescribeLaunchTemplates');
+    const id = input.LaunchTemplateIds[0] as string;
+    if (!(setup.launchTemplates ?? []).includes(id)) {
+      throw NOT_FOUND(
+        'InvalidLaunchTemplateId.NotFound',
+        `The specified launch template, with template ID ${id}, does not exist.`,
+      );
+    }
+    return { LaunchTemplates: [{ LaunchTemplateId: id, LaunchTemplateName: 'app' }] };
+  });
+  ec2.on(DescribeAddressesCommand).callsFake((input: { AllocationIds: string[] }) => {
+    note('DescribeAddresses');
+    const id = input.AllocationIds[0] as string;
+    const address = addresses.get(id);
+    if (!address) throw NOT_FOUND('InvalidAllocationID.NotFound', `The allocation ID '${id}' does not exist`);
+    return {
+      Addresses: [
+        {
+          AllocationId: id,
+          PublicIp: address.publicIp,
+          ...(address.instanceId ? { InstanceId: address.instanceId } : {}),
+        },
+      ],
+    };
+  });
+  ec2.on(CreateVolumeCommand).callsFake(() => {
+    note('CreateVolume');
+    created += 1;
+    const id = `vol-0new${String(created).padStart(13, '0')}`;
+    volumes.set(id, { id, state: 'available', type: 'gp3' });
+    return { VolumeId: id };
+  });
+  ec2.on(DescribeVolumesCommand).callsFake((input: { VolumeIds: string[] }) => {
+    note('DescribeVolumes');
+    return {
+      Volumes: input.VolumeIds.filter((id) => volumes.has(id)).map((id) => {
+        const v = volumes.get(id) as FakeVolume;
+        return {
+          VolumeId: id,
+          State: v.state,
+          VolumeType: v.type,
+          Attachments: v.instanceId
+            ? [{ InstanceId: v.instanceId, State: 'attached', Device: v.device }]
+            : [],
+        };
+      }),
+    };
+  });
+  ec2.on(DetachVolumeCommand).callsFake((input: { VolumeId: string }) => {
+    note('DetachVolume');
+    const v = volumes.get(input.VolumeId);
+    if (v) {
+      v.state = 'available';
+      delete v.instanceId;
+      delete v.device;
+    }
+    return {};
+  });
+  ec2.on(AttachVolumeCommand).callsFake((input: { VolumeId: string; InstanceId: string; Device: string }) => {
+    note('AttachVolume');
+    const v = volumes.get(input.VolumeId);
+    if (v) Object.assign(v, { state: 'in-use', instanceId: input.InstanceId, device: input.Device });
+    return {};
+  });
+  ec2
+    .on(RunInstancesCommand)
+    .callsFake(
+      (input: { TagSpecifications: { ResourceType: string; Tags: { Key: string; Value: string }[] }[] }) => {
+        note('RunInstances');
+        launched += 1;
+        const id = `i-0new${String(launched).padStart(13, '0')}`;
+        const tags = Object.fromEntries(
+          (input.TagSpecifications.find((t) => t.ResourceType === 'instance')?.Tags ?? []).map((t) => [
+            t.Key,
+            t.Value,
+          ]),
+        );
+        instances.set(id, { id, state: 'running', tags, az: 'eu-west-1a', volumes: [] });
+        return { Instances: [{ InstanceId: id }] };
+      },
+    );
+  ec2.on(AssociateAddressCommand).callsFake((input: { AllocationId: string; InstanceId: string }) => {
+    note('AssociateAddress');
+    const address = addresses.get(input.AllocationId);
+    if (address) address.instanceId = input.InstanceId;
+    return { AssociationId: 'eipassoc-0123456789abcdef0' };
+  });
+  ec2.on(CreateTagsCommand).callsFake(() => {
+    note('CreateTags');
+    return {};
+  });
+
+  rds.on(DescribeDBInstancesCommand).callsFake((input: { DBInstanceIdentifier: string }) => {
+    note('DescribeDBInstances');
+    const db = dbs.get(input.DBInstanceIdentifier);
+    if (!db)
+      throw NOT_FOUND('DBInstanceNotFoundFault', `DBInstance ${input.DBInstanceIdentifier} not found.`);
+    return {
+      DBInstances: [
+        {
+          DBInstanceIdentifier: input.DBInstanceIdentifier,
+          DBInstanceStatus: db.status,
+          DBInstanceClass: 'db.t3.small',
+          DBSubnetGroup: { DBSubnetGroupName: 'app-db' },
+          VpcSecurityGroups: [{ VpcSecurityGroupId: 'sg-0db0000000000000a' }],
+          DBParameterGroups: [{ DBParameterGroupName: 'default.postgres14' }],
+          MultiAZ: false,
+          Endpoint: { Address: db.endpoint, Port: 5432 },
+        },
+      ],
+    };
+  });
+  rds
+    .on(DescribeDBSnapshotsCommand)
+    .callsFake((input: { DBSnapshotIdentifier?: string; DBInstanceIdentifier?: string }) => {
+      note('DescribeDBSnapshots');
+      const all = setup.dbSnapshots ?? [];
+      const found = all.filter((s) =>
+        input.DBSnapshotIdentifier
+          ? s.id === input.DBSnapshotIdentifier
+          : s.dbInstance === input.DBInstanceIdentifier,
+      );
+      if (input.DBSnapshotIdentifier && found.length === 0) {
+        throw NOT_FOUND('DBSnapshotNotFoundFault', `DBSnapshot ${input.DBSnapshotIdentifier} not found.`);
+      }
+      return {
+        DBSnapshots: found.map((s, n) => ({
+          DBSnapshotIdentifier: s.id,
+          Status: 'available',
+          SnapshotCreateTime: new Date(Date.UTC(2026, 0, 1 + n)),
+          TagList: s.target ? [{ Key: 'stepops:target', Value: s.target }] : [],
+        })),
+      };
+    });
+  rds.on(RestoreDBInstanceFromDBSnapshotCommand).callsFake((input: { DBInstanceIdentifier: string }) => {
+    note('RestoreDBInstanceFromDBSnapshot');
+    dbs.set(input.DBInstanceIdentifier, {
+      status: 'available',
+      endpoint: `${input.DBInstanceIdentifier}.rds.example`,
+    });
+    return {};
+  });
+  rds
+    .on(ModifyDBInstanceCommand)
+    .callsFake((input: { DBInstanceIdentifier: string; NewDBInstanceIdentifier: string }) => {
+      note('ModifyDBInstance');
+      const db = dbs.get(input.DBInstanceIdentifier);
+      if (db) {
+        dbs.delete(input.DBInstanceIdentifier);
+        dbs.set(input.NewDBInstanceIdentifier, db);
+      }
+      return {};
+    });
+  s3.on(ListObjectsV2Command).callsFake((input: { Bucket: string; Prefix: string }) => {
+    const keys = setup.dumps?.[`${input.Bucket}/${input.Prefix}`] ?? [];
+    return {
+      Contents: keys.map((k) => ({
+        Key: `${input.Prefix}${k}`,
+        LastModified: new Date(Date.UTC(2026, 0, 1)),
+      })),
+      IsTruncated: false,
+    };
+  });
+
+  return {
+    ec2: ec2 as unknown as Stub,
+    ssm: ssm as unknown as Stub,
+    rds: rds as unknown as Stub,
+    s3: s3 as unknown as Stub,
+    instances,
+    volumes,
+    addresses,
+    dbs,
+    log,
+    statusQueue,
+    restore() {
+      ec2.restore();
+      ssm.restore();
+      rds.restore();
+      s3.restore();
+    },
+  };
+}

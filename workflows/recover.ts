@@ -1,0 +1,372 @@
+/**
+ * The recovery workflow (Standard): plan (bad input fails here, naming the field) → lock → pre-flight
+ * (describe calls: a missing snapshot, image, template or address fails before anything changes) →
+ * approval when the runbook needs it (a callback Task: waiting costs nothing; a rejection or expiry
+ * changes nothing) → the runbook's steps one at a time, each a Lambda over a driver long-polled in a
+ * Choice loop → the target's health probes → release → notify. JSONPath only: the same definition
+ * runs on AWS Step Functions and on the local engine.
+ *
+ * Input: `{ "target": "zmanim", "runbook": "restart-api", "params"?: { … }, "reason": "…",
+ * "requestedBy"?: "…", "trigger"?: "manual" | "health-alert" }`; the execution name is the run id.
+ *
+ * Run state (`$`): the input, `plan`, `lock`, `context` (what the pre-flight resolved), `approval`,
+ * `stepResults`, `verification`, `outcome`, and `failures`: one `{ Error, Cause }` per failed state,
+ * keyed by the state's name.
+ */
+
+import { LAMBDA_CALLBACK_RESOURCE } from '../shared/engine/callback.ts';
+import { INITIAL_PROGRESS, INITIAL_VERIFICATION, type StepKind } from '../shared/recovery/contracts.ts';
+import {
+  type JsonObject,
+  lambdaTask,
+  type State,
+  type StateMachineDefinition,
+  TRANSIENT_RETRY,
+} from './asl.ts';
+
+/** The Lambdas of the recovery workflow: each is `functions/<name>/handler.ts`. */
+export const RECOVER_FUNCTIONS = [
+  'plan-recovery',
+  'acquire-lock',
+  'preflight-recovery',
+  'request-approval',
+  'run-recovery-command',
+  'reboot-instances',
+  'restore-volume',
+  'restore-database',
+  'replace-instance',
+  'verify-recovery',
+  'release-lock',
+  'notify-recovery',
+] as const;
+export type RecoverFunction = (typeof RECOVER_FUNCTIONS)[number];
+
+/** Seconds Step Functions waits for each function; the long-poll functions wait up to 50 s inside. */
+export const RECOVER_TASK_TIMEOUTS: Record<RecoverFunction, number> = {
+  'plan-recovery': 30,
+  'acquire-lock': 30,
+  'preflight-recovery': 60,
+  'request-approval': 30,
+  'run-recovery-command': 90,
+  'reboot-instances': 90,
+  'restore-volume': 90,
+  'restore-database': 90,
+  'replace-instance': 90,
+  'verify-recovery': 90,
+  'release-lock': 30,
+  'notify-recovery': 60,
+};
+
+/** The Lambda timeout of each function: 5 s under its Task timeout. */
+export const RECOVER_FUNCTION_TIMEOUTS: Record<RecoverFunction, number> = Object.fromEntries(
+  RECOVER_FUNCTIONS.map((name) => [name, RECOVER_TASK_TIMEOUTS[name] - 5]),
+) as Record<RecoverFunction, number>;
+
+/** The state and function of each step kind, in the order the Choice lists them. */
+export const STEP_STATES: Record<StepKind, { state: string; fn: RecoverFunction }> = {
+  command: { state: 'RunCommand', fn: 'run-recovery-command' },
+  'restore-dump': { state: 'RestoreDump', fn: 'run-recovery-command' },
+  reboot: { state: 'RebootInstances', fn: 'reboot-instances' },
+  'restore-volume': { state: 'RestoreVolume', fn: 'restore-volume' },
+  'restore-rds': { state: 'RestoreDatabase', fn: 'restore-database' },
+  'replace-instance': { state: 'ReplaceInstance', fn: 'replace-instance' },
+};
+
+const RELEASE = 'ReleaseLock';
+const NOTIFY = 'Notify';
+
+/**
+ * The recovery state machine for the given Lambda ARNs.
+ *
+ * Succeeds with `{ outcome: "succeeded", summary }` once every step ran and the probes passed; fails
+ * with the first failure: `InvalidInputError` (the field named), `UnknownTargetError`,
+ * `TargetLockedError`, `PreflightFailedError`, `ApprovalRejectedError`, `ApprovalExpiredError`
+ * (nothing changed), `RecoveryStepFailedError`, `RecoveryStepTimedOutError`, `States.Timeout` (the
+ * state named), `ReplaceInstanceFailedError` (the new instance named) or `RecoveryUnhealthyError`.
+ *
+ * @example
+ * const definition = recoverWorkflow(localArns(RECOVER_FUNCTIONS));
+ * JSON.stringify(definition); // the ASL for aws.sfn.StateMachine
+ */
+export function recoverWorkflow(arns: Readonly<Record<RecoverFunction, string>>): StateMachineDefinition {
+  const task = (
+    fn: RecoverFunction,
+    options: Omit<Parameters<typeof lambdaTask>[1], 'timeoutSeconds'>,
+  ): State => lambdaTask(arns[fn], { ...options, timeoutSeconds: RECOVER_TASK_TIMEOUTS[fn] });
+  const step = (
+    name: string,
+    fn: RecoverFunction,
+    options: Omit<Parameters<typeof lambdaTask>[1], 'timeoutSeconds' | 'catchResultPath'>,
+  ): [string, State] => [name, task(fn, { ...options, catchResultPath: `$.failures.${name}` })];
+  const plan = (field: string) => ({ [`${field}.$`]: `$.plan.${field}` });
+
+  const stepInput: JsonObject = {
+    'target.$': '$.target',
+    'runbook.$': '$.runbook',
+    'runId.$': '$.runId',
+    'params.$': '$.params',
+    'step.$': '$.step',
+    'context.$': '$.context',
+    'progress.$': '$.progress',
+  };
+  const kindStates: [string, State][] = [];
+  const seen = new Set<string>();
+  for (const { state, fn } of Object.values(STEP_STATES)) {
+    if (seen.has(state)) continue;
+    seen.add(state);
+    kindStates.push(
+      [
+        state,
+        task(fn, {
+          comment:
+            'Advances the step by one long-poll (at most 50 s); the Choice after it loops while it runs.',
+          parameters: stepInput,
+          resultPath: '$.progress',
+          next: `${state}Done`,
+          catchNext: `${state}Failed`,
+          catchResultPath: '$.failure',
+        }),
+      ],
+      [
+        `${state}Done`,
+        {
+          Type: 'Choice',
+          Choices: [{ Variable: '$.progress.status', StringEquals: 'running', Next: state }],
+          Default: 'StepDone',
+        },
+      ],
+      [
+        `${state}Failed`,
+        { Type: 'Pass', Result: state, ResultPath: '$.failedIn', Next: 'StepFailureHasCause' },
+      ],
+    );
+  }
+
+  const runStep: StateMachineDefinition = {
+    StartAt: 'StepKind',
+    States: Object.fromEntries<State>([
+      [
+        'StepKind',
+        {
+          Type: 'Choice',
+          Choices: (Object.entries(STEP_STATES) as [StepKind, { state: string }][]).map(
+            ([kind, { state }]) => ({
+              Variable: '$.step.kind',
+              StringEquals: kind,
+              Next: state,
+            }),
+          ),
+          Default: 'UnknownStep',
+        },
+      ],
+      ...kindStates,
+      [
+        'StepFailureHasCause',
+        {
+          Type: 'Choice',
+          Comment: 'A Task timeout may come without a Cause: a path to a missing field would fail the run.',
+          Choices: [{ Variable: '$.failure.Cause', IsPresent: true, Next: 'DescribeStepFailure' }],
+          Default: 'DescribeStepFailureWithoutCause',
+        },
+      ],
+      [
+        'DescribeStepFailure',
+        {
+          Type: 'Pass',
+          Comment: 'Names the step and the state in the cause, so that the run says where it failed.',
+          Parameters: {
+            'error.$': '$.failure.Error',
+            'cause.$':
+              "States.Format('step {} ({}) failed in state {}: {}', $.step.name, $.step.type, $.failedIn, $.failure.Cause)",
+          },
+          ResultPath: '$.stepFailure',
+          Next: 'StepFailed',
+        },
+      ],
+      [
+        'DescribeStepFailureWithoutCause',
+        {
+          Type: 'Pass',
+          Parameters: {
+            'error.$': '$.failure.Error',
+            'cause.$':
+              "States.Format('step {} ({}) failed in state {}', $.step.name, $.step.type, $.failedIn)",
+          },
+          ResultPath: '$.stepFailure',
+          Next: 'StepFailed',
+        },
+      ],
+      ['StepDone', { Type: 'Succeed', OutputPath: '$.progress' }],
+      ['StepFailed', { Type: 'Fail', ErrorPath: '$.stepFailure.error', CausePath: '$.stepFailure.cause' }],
+      ['UnknownStep', { Type: 'Fail', Error: 'RecoveryStepFailedError', Cause: 'a step of an unknown kind' }],
+    ]),
+  };
+
+  const states = Object.fromEntries<State>([
+    step('PlanRecovery', 'plan-recovery', {
+      comment:
+        'Validates the input field by field and renders the plan; bad input fails here, before anything runs.',
+      parameters: { 'input.$': '$', 'runId.$': '$$.Execution.Name' },
+      resultPath: '$.plan',
+      next: 'AcquireLock',
+      catchNext: NOTIFY,
+    }),
+    step('AcquireLock', 'acquire-lock', {
+      parameters: { ...plan('target'), ...plan('runId'), 'ttlSeconds.$': '$.plan.lockTtlSeconds' },
+      resultPath: '$.lock',
+      next: 'Preflight',
+      catchNext: NOTIFY,
+    }),
+    step('Preflight', 'preflight-recovery', {
+      comment: 'Describe calls only: what the steps will act on must exist, or the run ends here unchanged.',
+      parameters: { 'plan.$': '$.plan' },
+      resultPath: '$.context',
+      next: 'ApprovalNeeded',
+      catchNext: RELEASE,
+    }),
+    [
+      'ApprovalNeeded',
+      {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.plan.approval.required', BooleanEquals: true, Next: 'AwaitApproval' }],
+        Default: 'RunSteps',
+      },
+    ],
+    [
+      'AwaitApproval',
+      {
+        Type: 'Task',
+        Comment:
+          'Callback: request-approval sends the plan and the approve/reject links; the run waits (at no cost) until SendTaskSuccess/SendTaskFailure or the declared expiry.',
+        Resource: LAMBDA_CALLBACK_RESOURCE,
+        Parameters: {
+          FunctionName: arns['request-approval'],
+          Payload: {
+            'taskToken.$': '$$.Task.Token',
+            'plan.$': '$.plan',
+            'executionId.$': '$$.Execution.Id',
+            'context.$': '$.context',
+          },
+        },
+        TimeoutSecondsPath: '$.plan.approval.timeoutSeconds',
+        ResultPath: '$.approval',
+        Retry: [TRANSIENT_RETRY],
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failures.AwaitApproval', Next: RELEASE }],
+        Next: 'RunSteps',
+      },
+    ],
+    [
+      'RunSteps',
+      {
+        Type: 'Map',
+        Comment: 'The runbook steps, one at a time, in order; the first failure stops the runbook.',
+        ItemsPath: '$.plan.steps',
+        MaxConcurrency: 1,
+        ItemSelector: {
+          ...plan('target'),
+          ...plan('runbook'),
+          ...plan('runId'),
+          ...plan('params'),
+          'step.$': '$$.Map.Item.Value',
+          'context.$': '$.context',
+          progress: { ...INITIAL_PROGRESS },
+        },
+        ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, ...runStep },
+        ResultPath: '$.stepResults',
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failures.RunSteps', Next: RELEASE }],
+        Next: 'VerifyNeeded',
+      },
+    ],
+    [
+      'VerifyNeeded',
+      {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.plan.verify.enabled', BooleanEquals: true, Next: 'StartVerification' }],
+        Default: RELEASE,
+      },
+    ],
+    [
+      'StartVerification',
+      {
+        Type: 'Pass',
+        Result: { ...INITIAL_VERIFICATION },
+        ResultPath: '$.verification',
+        Next: 'VerifyHealth',
+      },
+    ],
+    step('VerifyHealth', 'verify-recovery', {
+      comment: 'The target’s health probes: the runbook succeeds only when the target is healthy again.',
+      parameters: { 'plan.$': '$.plan', 'verification.$': '$.verification' },
+      resultPath: '$.verification',
+      next: 'VerifyDone',
+      catchNext: RELEASE,
+    }),
+    [
+      'VerifyDone',
+      {
+        Type: 'Choice',
+        Choices: [
+          { Variable: '$.verification.status', StringEquals: 'checking', Next: 'VerifyHealth' },
+          { Variable: '$.verification.status', StringEquals: 'unhealthy', Next: 'RecordUnhealthy' },
+        ],
+        Default: RELEASE,
+      },
+    ],
+    [
+      'RecordUnhealthy',
+      {
+        Type: 'Pass',
+        Parameters: { Error: 'RecoveryUnhealthyError', 'Cause.$': '$.verification' },
+        ResultPath: '$.failures.VerifyHealth',
+        Next: RELEASE,
+      },
+    ],
+    [
+      RELEASE,
+      {
+        Type: 'Choice',
+        Comment: 'A run that failed before taking the lock has none to release.',
+        Choices: [{ Variable: '$.lock', IsPresent: true, Next: 'ReleaseTheLock' }],
+        Default: NOTIFY,
+      },
+    ],
+    step('ReleaseTheLock', 'release-lock', {
+      parameters: { ...plan('target'), ...plan('runId') },
+      resultPath: null,
+      next: NOTIFY,
+      catchNext: NOTIFY,
+    }),
+    [
+      NOTIFY,
+      task('notify-recovery', {
+        comment: 'Publishes how the run ended and says how it ends.',
+        parameters: { 'run.$': '$', 'runId.$': '$$.Execution.Name', 'executionId.$': '$$.Execution.Id' },
+        resultPath: '$.outcome',
+        next: 'RunSucceeded',
+        catchNext: 'NotifyFailed',
+        catchResultPath: '$.failures.Notify',
+      }),
+    ],
+    [
+      'RunSucceeded',
+      {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.outcome.outcome', StringEquals: 'succeeded', Next: 'Succeeded' }],
+        Default: 'Failed',
+      },
+    ],
+    ['Succeeded', { Type: 'Succeed', OutputPath: '$.outcome' }],
+    ['Failed', { Type: 'Fail', ErrorPath: '$.outcome.error', CausePath: '$.outcome.cause' }],
+    [
+      'NotifyFailed',
+      { Type: 'Fail', Error: 'NotificationFailedError', CausePath: '$.failures.Notify.Cause' },
+    ],
+  ]);
+
+  return {
+    Comment:
+      'stepops recover: plan, lock, pre-flight, approval when destructive, the runbook steps, health probes, notify',
+    StartAt: 'PlanRecovery',
+    States: states,
+  };
+}
