@@ -4,6 +4,7 @@
  */
 import type { BackupJob, Hosts, Target } from '../config/schema.ts';
 import { InvalidInputError } from '../errors.ts';
+import { hostScriptOptions } from '../shell/script.ts';
 import { renderDumpScript, TRANSFER_ATTEMPTS, type UploadTarget } from './scripts.ts';
 
 /** Seconds added to a dump's timeout for the script wrapper itself. */
@@ -233,9 +234,7 @@ export function planBackupJob(target: Target, job: BackupJob, options: BackupPla
         secrets: local
           ? { kind: 'directory', path: '$STEPOPS_HOME/parameters' }
           : { kind: 'ssm', region: hostsRegionOf(target) },
-        ...(target.hosts.type === 'ec2'
-          ? { workingDirectory: target.hosts.workingDirectory, user: target.hosts.user }
-          : {}),
+        ...hostScriptOptions(target.hosts),
       });
       const needs = local
         ? 'bash, sha256sum'

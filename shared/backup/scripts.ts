@@ -17,7 +17,7 @@
  */
 import type { DumpBackupJob } from '../config/schema.ts';
 import { InvalidInputError } from '../errors.ts';
-import { shellQuote } from '../shell/script.ts';
+import { hostShell, type RenderOptions, shellQuote } from '../shell/script.ts';
 
 /** The result line a dump prints last. */
 export const DUMP_RESULT_PATTERN = /STEPOPS_DUMP_RESULT sha256=([0-9a-f]{64}) size=(\d+)/;
@@ -44,7 +44,7 @@ export type DownloadSource =
 export type SecretSource = { kind: 'ssm'; region?: string } | { kind: 'directory'; path: string };
 
 /** What the wrapper needs besides the job. */
-export interface DumpScriptOptions {
+export interface DumpScriptOptions extends Pick<RenderOptions, 'loginShell' | 'path'> {
   target: string;
   runId: string;
   /** The URI the catalogue names (`s3://…`, `file://…`). */
@@ -164,7 +164,7 @@ export function renderDumpScript(job: DumpBackupJob, options: DumpScriptOptions)
     ...secretLines(job.secrets, options.secrets),
     `echo ${shellQuote(`==> dump ${job.name}`)}`,
     '# shellcheck disable=SC2016 # the script is quoted on purpose: its own shell expands it',
-    `${runAs(options.user, preserved)}timeout ${Math.trunc(job.timeout)} bash -euo pipefail -c ${shellQuote(job.script)} || {`,
+    `${runAs(options.user, preserved)}timeout ${Math.trunc(job.timeout)} ${hostShell(job.script, options)} || {`,
     '  status=$?',
     `  echo ${shellQuote(`==> dump ${job.name} failed`)}" with exit code \${status}; nothing was uploaded" >&2`,
     '  exit "${status}"',
@@ -182,7 +182,7 @@ export function renderDumpScript(job: DumpBackupJob, options: DumpScriptOptions)
 }
 
 /** What the restore-test wrapper needs besides the job. */
-export interface RestoreScriptOptions {
+export interface RestoreScriptOptions extends Pick<RenderOptions, 'loginShell' | 'path'> {
   target: string;
   runId: string;
   /** The run whose copy is tested. */
@@ -248,7 +248,7 @@ export function renderRestoreTestScript(job: DumpBackupJob, options: RestoreScri
   const step = (name: string, body: string, timeout: number) => [
     `echo ${shellQuote(`==> ${name}`)}`,
     '# shellcheck disable=SC2016 # the script is quoted on purpose: its own shell expands it',
-    `${runAs(options.user, preserved)}timeout ${Math.trunc(timeout)} bash -euo pipefail -c ${shellQuote(body)} || {`,
+    `${runAs(options.user, preserved)}timeout ${Math.trunc(timeout)} ${hostShell(body, options)} || {`,
     '  status=$?',
     `  echo ${shellQuote(`==> ${name} failed`)}" with exit code \${status}" >&2`,
     '  exit "${status}"',

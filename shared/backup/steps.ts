@@ -9,6 +9,7 @@ import { hostSelector } from '../drivers/options.ts';
 import { tail } from '../drivers/output.ts';
 import type { CatalogueEntry, CopyRef, CopyScope, Notification, TaggedCopy } from '../drivers/ports.ts';
 import { InvalidInputError } from '../errors.ts';
+import { hostScriptOptions } from '../shell/script.ts';
 import type {
   BackupOutcome,
   BackupRunPlan,
@@ -118,12 +119,6 @@ function scopeOf(target: Target, job: BackupJob): CopyScope {
     ...(job.type === 'aws-backup' ? { vault: job.vault } : {}),
     ...(job.type === 'rds-snapshot' && job.dbCluster ? { cluster: true } : {}),
   };
-}
-
-function hostOptions(target: Target): { workingDirectory?: string; user?: string } {
-  return target.hosts.type === 'ec2'
-    ? { workingDirectory: target.hosts.workingDirectory, user: target.hosts.user }
-    : {};
 }
 
 function causeText(cause: unknown): string {
@@ -289,7 +284,7 @@ export async function startBackupStep(input: JobInput, deps: BackupDeps): Promis
         uri,
         upload,
         secrets: drivers.secrets,
-        ...hostOptions(target),
+        ...hostScriptOptions(target.hosts),
       });
       const handle = await drivers.commands.send({
         hosts: [host],
@@ -632,7 +627,7 @@ export async function startRestoreTestStep(input: JobInput, deps: BackupDeps): P
       sha256: copy.sha256 as string,
       download,
       secrets: drivers.secrets,
-      ...hostOptions(target),
+      ...hostScriptOptions(target.hosts),
     });
     const handle = await drivers.commands.send({
       hosts: [host],

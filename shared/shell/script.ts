@@ -135,14 +135,21 @@ function hostIndexLines(hosts: RunHosts): string[] {
   ];
 }
 
-/** The `bash` command line of a step: strict mode, a login shell if asked, the extra `PATH` first. */
-function stepShell(step: ScriptStep, options: RenderOptions): string {
+/**
+ * The `bash` command line that runs a piece of a target's script on its hosts: strict mode, a login
+ * shell if the hosts ask for one, their extra `PATH` entries first. Every script a host runs (deploy
+ * steps, dumps, restore tests) runs its target's code through it.
+ *
+ * @example
+ * hostShell('go version', { path: ['/usr/local/go/bin'] }) // `bash -euo pipefail -c 'export PATH=…'`
+ */
+export function hostShell(script: string, options: Pick<RenderOptions, 'loginShell' | 'path'>): string {
   const path = options.path?.length
     ? `export PATH=${shellQuote(options.path.map((dir) => validatePathEntry(dir)).join(':'))}":$PATH"\n`
     : '';
   return options.loginShell
-    ? `bash --login -c ${shellQuote(`set -euo pipefail\n${path}${step.script}`)}`
-    : `bash -euo pipefail -c ${shellQuote(`${path}${step.script}`)}`;
+    ? `bash --login -c ${shellQuote(`set -euo pipefail\n${path}${script}`)}`
+    : `bash -euo pipefail -c ${shellQuote(`${path}${script}`)}`;
 }
 
 function validatePathEntry(dir: string): string {
@@ -204,7 +211,7 @@ export function renderScript(options: RenderOptions): string {
     lines.push(
       ...[
         '# shellcheck disable=SC2016 # the step is quoted on purpose: its own shell expands it',
-        `stepops_step ${shellQuote(label)} "\${stepops_logs}/step-${i + 1}.log" ${asUser}timeout ${Math.trunc(step.timeout)} ${stepShell(step, options)}`,
+        `stepops_step ${shellQuote(label)} "\${stepops_logs}/step-${i + 1}.log" ${asUser}timeout ${Math.trunc(step.timeout)} ${hostShell(step.script, options)}`,
       ].map((line) => `${indent}${line}`),
     );
     if (once) {

@@ -159,6 +159,34 @@ describe('renderDumpScript', () => {
     expect(spawnSync('ls', [path.dirname(store)]).stdout?.toString() ?? '').toBe('');
   });
 
+  it("runs the dump with the hosts' PATH entries first, so a tool installed there is found", async () => {
+    // Prepare: a dump tool that exists only in a directory of the hosts' `path`
+    const tools = path.join(root, 'tools-bin');
+    await mkdir(tools, { recursive: true });
+    await writeFile(path.join(tools, 'mydump'), '#!/usr/bin/env bash\necho dumped-by-mydump\n', {
+      mode: 0o755,
+    });
+    const store = path.join(root, 'store-path', 'obj');
+    const options = {
+      target: 't',
+      runId: 'r1',
+      uri: `file://${store}`,
+      upload: { kind: 'file' as const, path: store },
+      secrets: { kind: 'directory' as const, path: root },
+    };
+    const dump = job('mydump > "$STEPOPS_DUMP_FILE"');
+
+    // Act
+    const without = await bash(renderDumpScript(dump, options));
+    const withPath = await bash(renderDumpScript(dump, { ...options, path: [tools] }));
+
+    // Assess
+    expect(without.status).not.toBe(0);
+    expect(without.stderr).toContain('mydump: command not found');
+    expect(withPath.status).toBe(0);
+    expect(withPath.stdout).toMatch(/STEPOPS_DUMP_RESULT sha256=[0-9a-f]{64} size=17/);
+  });
+
   it('reads secrets on the host into the environment without printing them or naming their values', async () => {
     // Prepare
     await mkdir(path.join(root, 'params', 'app'), { recursive: true });
