@@ -16,6 +16,7 @@ import { formatTimeline, readableCause } from '../../shared/engine/index.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { EXIT, indent, type Output, stdio } from '../output.ts';
 import { createProgress, formatDuration, type ProgressStream } from '../progress.ts';
+import { recordLocalRun } from '../runs/local.ts';
 import { localArn, progressMapper } from './run.ts';
 
 /** A run id as `stepops approve` accepts it (a Step Functions execution name). */
@@ -290,18 +291,28 @@ export async function runRecover(options: RecoverRunOptions): Promise<RecoverRun
   const toProgress = progressMapper();
   const approvals: Promise<void>[] = [];
   const ended = new AbortController();
+  const reason = options.reason ?? 'run from the stepops CLI';
+  const requestedBy = options.requestedBy ?? `${process.env.USER ?? 'someone'} (stepops run)`;
+  // Recorded under .stepops/runs, so that status, history, logs and follow read local runs too.
+  const recording = recordLocalRun('recover', {
+    target: target.name,
+    reason,
+    requestedBy,
+    ...(options.executionName ? { runId: options.executionName } : {}),
+  });
   const execution = engine.start(
     {
       target: target.name,
       runbook: options.runbook,
       ...(Object.keys(params).length ? { params } : {}),
-      reason: options.reason ?? 'run from the stepops CLI',
+      reason,
       ...(options.trigger ? { trigger: options.trigger } : {}),
-      requestedBy: options.requestedBy ?? `${process.env.USER ?? 'someone'} (stepops run)`,
+      requestedBy,
     },
     {
-      ...(options.executionName ? { executionName: options.executionName } : {}),
+      executionName: recording.runId,
       onEvent: (event) => {
+        recording.event(event);
         if (event.kind === 'state-exited' && event.state === 'PlanRecovery') {
           const planText = (event.output as { plan?: { planText?: string } } | undefined)?.plan?.planText;
           if (planText) out.out(`\nplan\n${indent(planText)}\n`);
@@ -323,6 +334,7 @@ export async function runRecover(options: RecoverRunOptions): Promise<RecoverRun
     progress.stop();
     ended.abort();
   }
+  recording.finish(result);
   await Promise.allSettled(approvals);
   out.out(`\ntimeline\n${indent(formatTimeline(result.trace))}`);
   const took = formatDuration(result.trace.durationMs);

@@ -102,9 +102,9 @@ export class LocalRunRecording {
  */
 export function recordLocalRun(
   workflow: string,
-  input: { target: string; ref?: string; reason?: string; requestedBy?: string },
+  input: { target: string; ref?: string; reason?: string; requestedBy?: string; runId?: string },
 ): LocalRunRecording {
-  const runId = `${input.target}-${randomBytes(8).toString('hex')}`;
+  const runId = input.runId ?? `${input.target}-${randomBytes(8).toString('hex')}`;
   return new LocalRunRecording({
     runId,
     workflow,

@@ -1,7 +1,7 @@
 /**
  * The workflows the operator's commands know, by name: how to build each one's definition (for
  * `graph`) and what its runs are about. A workflow that lands (backup, recover) plugs in with one
- * entry here; `deploy`, `follow`, `status`, `history`, `logs` and `graph` then take it by name.
+ * entry here; `run`, `follow`, `status`, `history`, `logs` and `graph` then take it by name.
  */
 
 import type { StateMachineDefinition } from '../../shared/engine/asl.ts';
@@ -39,6 +39,22 @@ export const WORKFLOWS: readonly WorkflowEntry[] = [
     async definition() {
       const { healthWorkflow, HEALTH_FUNCTIONS } = await import('../../workflows/health.ts');
       return healthWorkflow(localArns(HEALTH_FUNCTIONS));
+    },
+  },
+  {
+    name: 'backup',
+    description: 'back up (or restore) each job of a target, check the copy, prune past retention, notify',
+    async definition() {
+      const { backupWorkflow, BACKUP_FUNCTIONS } = await import('../../workflows/backup.ts');
+      return backupWorkflow(localArns(BACKUP_FUNCTIONS));
+    },
+  },
+  {
+    name: 'recover',
+    description: 'plan a runbook, wait for approval when it asks, run its steps, verify, notify',
+    async definition() {
+      const { recoverWorkflow, RECOVER_FUNCTIONS } = await import('../../workflows/recover.ts');
+      return recoverWorkflow(localArns(RECOVER_FUNCTIONS));
     },
   },
 ];

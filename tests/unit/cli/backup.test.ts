@@ -19,6 +19,7 @@ import {
   runBackup,
   runBackupDemo,
 } from '../../../cli/commands/backup.ts';
+import { history } from '../../../cli/commands/history.ts';
 import type { Output } from '../../../cli/output.ts';
 import { labTarget } from '../../../lab/target.ts';
 import { clearRegisteredTargets, registerTarget } from '../../../shared/config/registry.ts';
@@ -82,6 +83,23 @@ describe('stepops run backup', () => {
     expect(dry.text()).toContain('backup (dry run) cli-bk on the local engine');
     expect(dry.text()).toContain('data: dry-run');
     expect(dry.text()).toContain('kept 1');
+  });
+
+  it('records the local run, so that history --workflow backup lists it', async () => {
+    // Prepare
+    const listed = capture();
+
+    // Act
+    const report = await runBackup({ target: 'cli-bk', output: capture(), interactive: false });
+    const code = await history('cli-bk', { workflow: 'backup', json: true }, { output: listed, env: {} });
+
+    // Assess
+    expect(report.exitCode).toBe(0);
+    expect(code).toBe(0);
+    const { runs } = JSON.parse(listed.text()) as {
+      runs: { runId: string; status: string; where: string }[];
+    };
+    expect(runs[0]).toMatchObject({ runId: report.executionName, status: 'SUCCEEDED', where: 'local' });
   });
 
   it('refuses a backup the target lacks, and an unknown target, with exit 2', async () => {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { history } from '../../../cli/commands/history.ts';
 import { answerRun, parseParams, runRecover } from '../../../cli/commands/recover.ts';
 import type { Output } from '../../../cli/output.ts';
 import { PROJECT_ROOT } from '../../../shared/config/load.ts';
@@ -97,6 +98,32 @@ describe('stepops run recover', () => {
     expect(out.text()).toContain('parameters: level=3');
     expect(out.text()).toContain('approval: approved up front (--yes)');
     expect(out.text()).toMatch(/✔ recovery "wipe" of cli-rc succeeded/);
+  });
+
+  it('records the local run, so that history --workflow recover lists it', async () => {
+    // Prepare
+    await writeFile(path.join(lab.hostDir(TARGET), 'state'), 'down\n');
+    const runId = `cli-recorded-${Date.now()}`;
+    const listed = capture();
+
+    // Act
+    const report = await runRecover({
+      target: TARGET,
+      runbook: 'wipe',
+      yes: true,
+      executionName: runId,
+      output: capture(),
+      interactive: false,
+    });
+    const code = await history(TARGET, { workflow: 'recover', json: true }, { output: listed, env: {} });
+
+    // Assess
+    expect(report.exitCode).toBe(0);
+    expect(code).toBe(0);
+    const { runs } = JSON.parse(listed.text()) as {
+      runs: { runId: string; status: string; where: string }[];
+    };
+    expect(runs[0]).toMatchObject({ runId, status: 'SUCCEEDED', where: 'local' });
   });
 
   it.each([
