@@ -15,9 +15,10 @@ export const HEALTH_FUNCTIONS = ['check-target', 'notify-health-failure'] as con
 export type HealthFunction = (typeof HEALTH_FUNCTIONS)[number];
 
 /**
- * Seconds Step Functions waits for each function. check-target runs one round, at most its slowest
- * probe's bound (a host command and its delivery) within 90 s, then has 30 s to record it; the
- * whole run stays far under the 5 minutes an Express execution may last.
+ * Seconds Step Functions waits for each function. check-target runs one round, as long as its
+ * slowest probe's bound (a host command and its delivery), then records it: 90 s for the round and
+ * 30 s for the record, as when they were two steps. The whole run stays far under the 5 minutes an
+ * Express execution may last.
  */
 export const HEALTH_TASK_TIMEOUTS: Record<HealthFunction, number> = {
   'check-target': 120,
