@@ -181,3 +181,75 @@ export function nextScheduledRun(
   }
   return undefined;
 }
+
+/** One schedule a target declares: which workflow it starts, for what, when, in which time zone. */
+export interface TargetSchedule {
+  workflow: 'backup' | 'health';
+  /** What it runs, for people: `data`, `data restore test`, `freshness`, `probes`. */
+  job: string;
+  /** The backup job it runs, for backup and restore-test schedules. */
+  backup?: string;
+  task?: 'restore-test' | 'freshness';
+  expression: string;
+  timezone: string;
+}
+
+/**
+ * Every schedule of a target, as the stacks create them: each backup job, each restore test, one
+ * freshness check when a job declares an RPO, and the health checks.
+ *
+ * @example
+ * targetSchedules(findTarget('datizmo')).map((s) => s.job) // ['database', 'database restore test', 'freshness']
+ */
+export function targetSchedules(target: {
+  backup?: readonly BackupScheduleSource[] | undefined;
+  backupOptions?: { freshnessSchedule: string } | undefined;
+  health?: { schedule: string } | undefined;
+}): TargetSchedule[] {
+  const jobs = target.backup ?? [];
+  const schedules: TargetSchedule[] = jobs.map((job) => ({
+    workflow: 'backup',
+    job: job.name,
+    backup: job.name,
+    expression: job.schedule,
+    timezone: job.timezone,
+  }));
+  for (const job of jobs) {
+    if (!job.restoreTest) continue;
+    schedules.push({
+      workflow: 'backup',
+      job: `${job.name} restore test`,
+      backup: job.name,
+      task: 'restore-test',
+      expression: job.restoreTest.schedule,
+      timezone: job.restoreTest.timezone,
+    });
+  }
+  if (jobs.some((job) => job.rpoHours !== undefined)) {
+    schedules.push({
+      workflow: 'backup',
+      job: 'freshness',
+      task: 'freshness',
+      expression: target.backupOptions?.freshnessSchedule ?? 'rate(1 hour)',
+      timezone: 'UTC',
+    });
+  }
+  if (target.health) {
+    schedules.push({
+      workflow: 'health',
+      job: 'probes',
+      expression: target.health.schedule,
+      timezone: 'UTC',
+    });
+  }
+  return schedules;
+}
+
+/** What {@link targetSchedules} reads of a backup job. */
+interface BackupScheduleSource {
+  name: string;
+  schedule: string;
+  timezone: string;
+  rpoHours?: number | undefined;
+  restoreTest?: { schedule: string; timezone: string } | undefined;
+}
