@@ -99,7 +99,7 @@ export async function deploy(
     return report.exitCode;
   }
 
-  const client = deps.sfn ?? sfnClient();
+  const client = deps.sfn ?? sfnClient(env);
   try {
     // The API's input checks, before anything is asked of AWS.
     const request = parseDeployRequest({

@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { TraceEvent } from '../../shared/engine/trace.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
+import { stageRegion } from '../stage.ts';
 import type { RunEventReader, RunSource, RunStatus, RunSummary } from './model.ts';
 import { HistoryReader } from './sfn-history.ts';
 import { workflowEntry } from './workflows.ts';
@@ -303,11 +304,12 @@ export class SfnRunSource implements RunSource {
 }
 
 /**
- * The Step Functions client of the CLI (region and credentials from the environment).
+ * The Step Functions client of the CLI, in the region the stages are deployed to
+ * (`STEPOPS_REGION`, as the stacks use it), with the credentials of the environment.
  *
  * @example
  * const client = sfnClient();
  */
-export function sfnClient(): SFNClient {
-  return new SFNClient({});
+export function sfnClient(env: NodeJS.ProcessEnv = process.env): SFNClient {
+  return new SFNClient({ region: stageRegion(env) });
 }
