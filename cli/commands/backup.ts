@@ -25,6 +25,8 @@ export interface BackupRunOptions {
   target: string;
   backup?: string;
   reason?: string;
+  /** Who started the run, as `history` shows it (default: the user, through `stepops run`). */
+  requestedBy?: string;
   dryRun?: boolean;
   task?: 'backup' | 'restore-test' | 'freshness';
   output?: Output;
@@ -134,6 +136,7 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRep
   const recording = recordLocalRun('backup', {
     target: options.target,
     ...(options.reason ? { reason: options.reason } : {}),
+    requestedBy: options.requestedBy ?? `${process.env.USER ?? 'someone'} (stepops run)`,
   });
   const toProgress = progressMapper();
   const execution = engine.start(input, {
@@ -378,6 +381,7 @@ export async function runBackupDemo(options: BackupDemoOptions): Promise<BackupD
     const run = await runBackup({
       target: 'demo',
       reason: 'demo: backup',
+      requestedBy: 'stepops demo',
       output: out,
       timeline: report.runs.length === 0,
       ...quiet,
@@ -395,6 +399,8 @@ export async function runBackupDemo(options: BackupDemoOptions): Promise<BackupD
     target: 'demo',
     backup: 'data',
     task: 'restore-test',
+    reason: 'demo: restore test',
+    requestedBy: 'stepops demo',
     output: out,
     timeline: false,
     ...quiet,
