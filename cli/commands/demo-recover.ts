@@ -29,7 +29,7 @@ export async function demoRecovery(options: DemoRecoveryOptions): Promise<string
   const { out, port } = options;
   const problems: string[] = [];
   out.out(
-    `${options.step}. Kill the app, then recover it by hand: stepops recover demo restart-app (expected: no approval for a restart started by a person, app back)`,
+    `${options.step}. Kill the app, then recover it by hand: stepops run recover demo --runbook restart-app (expected: no approval for a restart started by a person, app back)`,
   );
   const killed = await stopLabApp(options.dir);
   const down = await appHealth(port, 500);
