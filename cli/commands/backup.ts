@@ -12,7 +12,7 @@
 import type { Command } from 'commander';
 import { ConfigError, formatIssue } from '../../shared/config/load.ts';
 import type { CatalogueEntry } from '../../shared/drivers/ports.ts';
-import type { RunResult } from '../../shared/engine/index.ts';
+import type { Execution, RunResult } from '../../shared/engine/index.ts';
 import { formatTimeline, readableCause } from '../../shared/engine/index.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { EXIT, indent, type Output, stdio } from '../output.ts';
@@ -33,6 +33,8 @@ export interface BackupRunOptions {
   interactive?: boolean;
   /** Print the timeline at the end (default true). */
   timeline?: boolean;
+  /** Called with the execution once it starts (to abort it on Ctrl-C). */
+  onStart?: (execution: Execution) => void;
 }
 
 /** How a backup run ended. */
@@ -147,6 +149,7 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRep
       if (shown) progress.event(shown);
     },
   });
+  options.onStart?.(execution);
   let result: RunResult;
   try {
     result = await execution.result;
