@@ -24,6 +24,7 @@ import {
   TARGET_TAG,
 } from './permissions.ts';
 import type { Ec2Target } from './settings.ts';
+import { schedulerRoleFor, workflowStateMachine } from './state-machine.ts';
 
 /** The workflow module's contract (`workflows/backup.ts`). */
 export interface BackupWorkflowModule {
@@ -434,97 +435,19 @@ export function createBackup(context: BackupContext) {
   const definition = $jsonStringify(
     $resolve(arns).apply((resolved) => context.workflow.backupWorkflow(resolved)),
   );
-  const logGroup = new aws.cloudwatch.LogGroup('BackupWorkflowLogs', {
-    name: `/aws/vendedlogs/states/stepops-${context.stage}-backup`,
+  const { logGroup, role, policy, stateMachine } = workflowStateMachine({
+    component: 'Backup',
+    name: `stepops-${context.stage}-backup`,
+    account: context.account,
+    type: 'STANDARD',
+    definition,
+    functionArns: Object.values(arns),
     retentionInDays: 90,
+    logLevel: 'ALL',
   });
-  const role = new aws.iam.Role('BackupWorkflowRole', {
-    assumeRolePolicy: $jsonStringify({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Principal: { Service: 'states.amazonaws.com' },
-          Action: 'sts:AssumeRole',
-          Condition: { StringEquals: { 'aws:SourceAccount': context.account } },
-        },
-      ],
-    }),
-  });
-  const policy = new aws.iam.RolePolicy('BackupWorkflowPolicy', {
-    role: role.id,
-    policy: $jsonStringify({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Sid: 'InvokeBackupFunctions',
-          Effect: 'Allow',
-          Action: ['lambda:InvokeFunction'],
-          Resource: Object.values(arns),
-        },
-        {
-          // CloudWatch Logs delivery for Step Functions: these actions take '*' only.
-          Sid: 'DeliverExecutionLogs',
-          Effect: 'Allow',
-          Action: [
-            'logs:CreateLogDelivery',
-            'logs:GetLogDelivery',
-            'logs:UpdateLogDelivery',
-            'logs:DeleteLogDelivery',
-            'logs:ListLogDeliveries',
-            'logs:PutResourcePolicy',
-            'logs:DescribeResourcePolicies',
-            'logs:DescribeLogGroups',
-          ],
-          Resource: ['*'],
-        },
-      ],
-    }),
-  });
-  const stateMachine = new aws.sfn.StateMachine(
-    'BackupWorkflow',
-    {
-      name: `stepops-${context.stage}-backup`,
-      type: 'STANDARD',
-      roleArn: role.arn,
-      definition,
-      loggingConfiguration: {
-        logDestination: $interpolate`${logGroup.arn}:*`,
-        includeExecutionData: true,
-        level: 'ALL',
-      },
-    },
-    { dependsOn: [policy] },
-  );
 
   // EventBridge Scheduler starts the state machine directly, with a role that may do only that.
-  const schedulerRole = new aws.iam.Role('BackupSchedulerRole', {
-    assumeRolePolicy: $jsonStringify({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Principal: { Service: 'scheduler.amazonaws.com' },
-          Action: 'sts:AssumeRole',
-          Condition: { StringEquals: { 'aws:SourceAccount': context.account } },
-        },
-      ],
-    }),
-  });
-  const schedulerPolicy = new aws.iam.RolePolicy('BackupSchedulerPolicy', {
-    role: schedulerRole.id,
-    policy: $jsonStringify({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Sid: 'StartBackupRuns',
-          Effect: 'Allow',
-          Action: ['states:StartExecution'],
-          Resource: [stateMachine.arn],
-        },
-      ],
-    }),
-  });
+  const { schedulerRole, schedulerPolicy } = schedulerRoleFor('Backup', context.account, stateMachine.arn);
   const schedules = backupSchedules(context.stage, context.targets).map(
     (schedule, i) =>
       new aws.scheduler.Schedule(

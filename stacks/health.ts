@@ -14,6 +14,7 @@ import {
   sendCommandStatements,
 } from './permissions.ts';
 import type { Ec2Target } from './settings.ts';
+import { schedulerRoleFor, workflowStateMachine } from './state-machine.ts';
 import { driverEnvironment } from './workflows.ts';
 
 /** The health workflow module's contract (`workflows/health.ts`). */
@@ -126,97 +127,18 @@ export function createHealth(context: HealthContext) {
     $resolve(arns).apply((resolved) => context.workflow.healthWorkflow(resolved)),
   );
 
-  const logGroup = new aws.cloudwatch.LogGroup('HealthWorkflowLogs', {
-    name: `/aws/vendedlogs/states/stepops-${context.stage}-health`,
+  const { logGroup, role, policy, stateMachine } = workflowStateMachine({
+    component: 'Health',
+    name: `stepops-${context.stage}-health`,
+    account: context.account,
+    type: 'EXPRESS',
+    definition,
+    functionArns: Object.values(arns),
     retentionInDays: 30,
+    logLevel: 'ERROR',
   });
-  const role = new aws.iam.Role('HealthWorkflowRole', {
-    assumeRolePolicy: $jsonStringify({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Principal: { Service: 'states.amazonaws.com' },
-          Action: 'sts:AssumeRole',
-          Condition: { StringEquals: { 'aws:SourceAccount': context.account } },
-        },
-      ],
-    }),
-  });
-  const policy = new aws.iam.RolePolicy('HealthWorkflowPolicy', {
-    role: role.id,
-    policy: $jsonStringify({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Sid: 'InvokeHealthFunctions',
-          Effect: 'Allow',
-          Action: ['lambda:InvokeFunction'],
-          Resource: Object.values(arns),
-        },
-        {
-          // CloudWatch Logs delivery for Step Functions: these actions take '*' only.
-          Sid: 'DeliverExecutionLogs',
-          Effect: 'Allow',
-          Action: [
-            'logs:CreateLogDelivery',
-            'logs:GetLogDelivery',
-            'logs:UpdateLogDelivery',
-            'logs:DeleteLogDelivery',
-            'logs:ListLogDeliveries',
-            'logs:PutResourcePolicy',
-            'logs:DescribeResourcePolicies',
-            'logs:DescribeLogGroups',
-          ],
-          Resource: ['*'],
-        },
-      ],
-    }),
-  });
-  const stateMachine = new aws.sfn.StateMachine(
-    'HealthWorkflow',
-    {
-      name: `stepops-${context.stage}-health`,
-      type: 'EXPRESS',
-      roleArn: role.arn,
-      definition,
-      // Express executions have no history: failed runs are logged (with their data) to see why.
-      loggingConfiguration: {
-        logDestination: $interpolate`${logGroup.arn}:*`,
-        includeExecutionData: true,
-        level: 'ERROR',
-      },
-    },
-    { dependsOn: [policy] },
-  );
 
-  const schedulerRole = new aws.iam.Role('HealthSchedulerRole', {
-    assumeRolePolicy: $jsonStringify({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Principal: { Service: 'scheduler.amazonaws.com' },
-          Action: 'sts:AssumeRole',
-          Condition: { StringEquals: { 'aws:SourceAccount': context.account } },
-        },
-      ],
-    }),
-  });
-  const schedulerPolicy = new aws.iam.RolePolicy('HealthSchedulerPolicy', {
-    role: schedulerRole.id,
-    policy: $jsonStringify({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Sid: 'StartHealthRuns',
-          Effect: 'Allow',
-          Action: ['states:StartExecution'],
-          Resource: [stateMachine.arn],
-        },
-      ],
-    }),
-  });
+  const { schedulerRole, schedulerPolicy } = schedulerRoleFor('Health', context.account, stateMachine.arn);
   const schedules: Record<string, aws.scheduler.Schedule> = {};
   for (const target of context.targets as readonly Ec2Target[]) {
     if (!target.health) continue;

@@ -19,6 +19,7 @@ import {
   sendCommandStatements,
   TARGET_TAG,
 } from './permissions.ts';
+import { workflowStateMachine } from './state-machine.ts';
 import { driverEnvironment } from './workflows.ts';
 
 /** The workflow module's contract (`workflows/recover.ts`). */
@@ -400,67 +401,16 @@ export function createRecover(context: RecoverContext) {
   const definition = $jsonStringify(
     $resolve(arns).apply((resolved) => context.workflow.recoverWorkflow(resolved)),
   );
-  const logGroup = new aws.cloudwatch.LogGroup('RecoverWorkflowLogs', {
-    name: `/aws/vendedlogs/states/stepops-${context.stage}-recover`,
+  const { logGroup, role, policy, stateMachine } = workflowStateMachine({
+    component: 'Recover',
+    name: `stepops-${context.stage}-recover`,
+    account: context.account,
+    type: 'STANDARD',
+    definition,
+    functionArns: Object.values(arns),
     retentionInDays: 90,
+    logLevel: 'ALL',
   });
-  const role = new aws.iam.Role('RecoverWorkflowRole', {
-    assumeRolePolicy: $jsonStringify({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Principal: { Service: 'states.amazonaws.com' },
-          Action: 'sts:AssumeRole',
-          Condition: { StringEquals: { 'aws:SourceAccount': context.account } },
-        },
-      ],
-    }),
-  });
-  const policy = new aws.iam.RolePolicy('RecoverWorkflowPolicy', {
-    role: role.id,
-    policy: $jsonStringify({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Sid: 'InvokeRecoverFunctions',
-          Effect: 'Allow',
-          Action: ['lambda:InvokeFunction'],
-          Resource: Object.values(arns),
-        },
-        {
-          Sid: 'DeliverExecutionLogs',
-          Effect: 'Allow',
-          Action: [
-            'logs:CreateLogDelivery',
-            'logs:GetLogDelivery',
-            'logs:UpdateLogDelivery',
-            'logs:DeleteLogDelivery',
-            'logs:ListLogDeliveries',
-            'logs:PutResourcePolicy',
-            'logs:DescribeResourcePolicies',
-            'logs:DescribeLogGroups',
-          ],
-          Resource: ['*'],
-        },
-      ],
-    }),
-  });
-  const stateMachine = new aws.sfn.StateMachine(
-    'RecoverWorkflow',
-    {
-      name: `stepops-${context.stage}-recover`,
-      type: 'STANDARD',
-      roleArn: role.arn,
-      definition,
-      loggingConfiguration: {
-        logDestination: $interpolate`${logGroup.arn}:*`,
-        includeExecutionData: true,
-        level: 'ALL',
-      },
-    },
-    { dependsOn: [policy] },
-  );
   const answerArgs = {
     handler: 'functions/answer-approval/handler.handler',
     runtime: 'nodejs24.x',

@@ -6,6 +6,7 @@
  */
 import type { Target } from '../shared/config/schema.ts';
 import { type Capability, type PermissionContext, statementsFor } from './permissions.ts';
+import { workflowStateMachine } from './state-machine.ts';
 
 /** How each deploy Lambda runs, and what it may call. */
 export interface FunctionSettings {
@@ -112,70 +113,16 @@ export function createWorkflows(context: WorkflowsContext) {
     ),
   );
 
-  const logGroup = new aws.cloudwatch.LogGroup('DeployWorkflowLogs', {
-    name: `/aws/vendedlogs/states/stepops-${context.stage}-deploy`,
+  const { logGroup, role, policy, stateMachine } = workflowStateMachine({
+    component: 'Deploy',
+    name: `stepops-${context.stage}-deploy`,
+    account: context.account,
+    type: 'STANDARD',
+    definition,
+    functionArns: Object.values(arns),
     retentionInDays: 90,
+    logLevel: 'ALL',
   });
-
-  const role = new aws.iam.Role('DeployWorkflowRole', {
-    assumeRolePolicy: $jsonStringify({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Principal: { Service: 'states.amazonaws.com' },
-          Action: 'sts:AssumeRole',
-          Condition: { StringEquals: { 'aws:SourceAccount': context.account } },
-        },
-      ],
-    }),
-  });
-  const policy = new aws.iam.RolePolicy('DeployWorkflowPolicy', {
-    role: role.id,
-    policy: $jsonStringify({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Sid: 'InvokeDeployFunctions',
-          Effect: 'Allow',
-          Action: ['lambda:InvokeFunction'],
-          Resource: Object.values(arns),
-        },
-        {
-          // CloudWatch Logs delivery for Step Functions: these actions take '*' only.
-          Sid: 'DeliverExecutionLogs',
-          Effect: 'Allow',
-          Action: [
-            'logs:CreateLogDelivery',
-            'logs:GetLogDelivery',
-            'logs:UpdateLogDelivery',
-            'logs:DeleteLogDelivery',
-            'logs:ListLogDeliveries',
-            'logs:PutResourcePolicy',
-            'logs:DescribeResourcePolicies',
-            'logs:DescribeLogGroups',
-          ],
-          Resource: ['*'],
-        },
-      ],
-    }),
-  });
-
-  const stateMachine = new aws.sfn.StateMachine(
-    'DeployWorkflow',
-    {
-      name: `stepops-${context.stage}-deploy`,
-      type: 'STANDARD',
-      roleArn: role.arn,
-      definition,
-      loggingConfiguration: {
-        logDestination: $interpolate`${logGroup.arn}:*`,
-        includeExecutionData: true,
-        level: 'ALL',
-      },
-    },
-    { dependsOn: [policy] },
-  );
   const link = new sst.Linkable('DeployStateMachine', {
     properties: { arn: stateMachine.arn, name: stateMachine.name },
   });

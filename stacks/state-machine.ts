@@ -1,0 +1,129 @@
+/**
+ * What every workflow needs on AWS around its definition: a log group, a role Step Functions takes
+ * (invoke the workflow's Lambdas, deliver its logs), and the state machine; and, for the workflows
+ * EventBridge Scheduler starts, a role that may start that state machine and nothing else.
+ * Component names follow the workflow (`BackupWorkflow`, `BackupWorkflowRole`, …).
+ */
+
+/** One workflow's state machine. */
+export interface WorkflowStateMachineArgs {
+  /** `Deploy`, `Backup`, `Health`, `Recover`: the prefix of the component names and statement ids. */
+  component: string;
+  /** The state machine's name (`stepops-prod-backup`); its log group is named after it. */
+  name: string;
+  account: $util.Input<string>;
+  type: 'STANDARD' | 'EXPRESS';
+  definition: $util.Input<string>;
+  /** The Lambdas the definition invokes. */
+  functionArns: $util.Input<string>[];
+  retentionInDays: number;
+  /** `ALL` for Standard workflows; Express ones keep no history, so `ERROR` logs failed runs with their data. */
+  logLevel: 'ALL' | 'ERROR';
+}
+
+/** A role only `service` may take, and only on behalf of this account. */
+function serviceRole(component: string, service: string, account: $util.Input<string>): aws.iam.Role {
+  return new aws.iam.Role(component, {
+    assumeRolePolicy: $jsonStringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: service },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { 'aws:SourceAccount': account } },
+        },
+      ],
+    }),
+  });
+}
+
+/**
+ * Creates a workflow's log group, its role and policy, and its state machine.
+ *
+ * @example
+ * const { stateMachine } = workflowStateMachine({ component: 'Backup', name: `stepops-${stage}-backup`, … });
+ */
+export function workflowStateMachine(args: WorkflowStateMachineArgs) {
+  const logGroup = new aws.cloudwatch.LogGroup(`${args.component}WorkflowLogs`, {
+    name: `/aws/vendedlogs/states/${args.name}`,
+    retentionInDays: args.retentionInDays,
+  });
+  const role = serviceRole(`${args.component}WorkflowRole`, 'states.amazonaws.com', args.account);
+  const policy = new aws.iam.RolePolicy(`${args.component}WorkflowPolicy`, {
+    role: role.id,
+    policy: $jsonStringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: `Invoke${args.component}Functions`,
+          Effect: 'Allow',
+          Action: ['lambda:InvokeFunction'],
+          Resource: args.functionArns,
+        },
+        {
+          // CloudWatch Logs delivery for Step Functions: these actions take '*' only.
+          Sid: 'DeliverExecutionLogs',
+          Effect: 'Allow',
+          Action: [
+            'logs:CreateLogDelivery',
+            'logs:GetLogDelivery',
+            'logs:UpdateLogDelivery',
+            'logs:DeleteLogDelivery',
+            'logs:ListLogDeliveries',
+            'logs:PutResourcePolicy',
+            'logs:DescribeResourcePolicies',
+            'logs:DescribeLogGroups',
+          ],
+          Resource: ['*'],
+        },
+      ],
+    }),
+  });
+  const stateMachine = new aws.sfn.StateMachine(
+    `${args.component}Workflow`,
+    {
+      name: args.name,
+      type: args.type,
+      roleArn: role.arn,
+      definition: args.definition,
+      loggingConfiguration: {
+        logDestination: $interpolate`${logGroup.arn}:*`,
+        includeExecutionData: true,
+        level: args.logLevel,
+      },
+    },
+    { dependsOn: [policy] },
+  );
+  return { logGroup, role, policy, stateMachine };
+}
+
+/**
+ * Creates the role EventBridge Scheduler starts a workflow with: `states:StartExecution` on that
+ * state machine only.
+ *
+ * @example
+ * const { schedulerRole, schedulerPolicy } = schedulerRoleFor('Backup', account, stateMachine.arn);
+ */
+export function schedulerRoleFor(
+  component: string,
+  account: $util.Input<string>,
+  stateMachineArn: $util.Input<string>,
+) {
+  const schedulerRole = serviceRole(`${component}SchedulerRole`, 'scheduler.amazonaws.com', account);
+  const schedulerPolicy = new aws.iam.RolePolicy(`${component}SchedulerPolicy`, {
+    role: schedulerRole.id,
+    policy: $jsonStringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: `Start${component}Runs`,
+          Effect: 'Allow',
+          Action: ['states:StartExecution'],
+          Resource: [stateMachineArn],
+        },
+      ],
+    }),
+  });
+  return { schedulerRole, schedulerPolicy };
+}
