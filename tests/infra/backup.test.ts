@@ -8,18 +8,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { backupComponentName, backupSchedules } from '../../stacks/backup.ts';
 import * as workflow from '../../workflows/backup.ts';
 import { registerFilledTargets } from '../fixtures/filled-targets.ts';
-import { ACCOUNT, type MockRun, REGION, runUnderMocks } from './harness.ts';
+import {
+  ACCOUNT,
+  LAMBDA,
+  type MockRun,
+  type PolicyStatement,
+  REGION,
+  ROLE,
+  runUnderMocks,
+} from './harness.ts';
 import { ensureSstPlatform } from './sst-install.ts';
-
-const LAMBDA = 'aws:lambda/function:Function';
-const ROLE = 'aws:iam/role:Role';
-
-interface PolicyStatement {
-  Effect: string;
-  Action: string[];
-  Resource: string[];
-  Condition?: Record<string, Record<string, string[]>>;
-}
 
 /** Actions without resource-level permissions: the only ones allowed on Resource '*'. */
 const STAR_RESOURCE_ACTIONS = new Set([

@@ -22,6 +22,17 @@ export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const PLATFORM = path.join(ROOT, '.sst', 'platform');
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
+/** Pulumi types of the resources the stack tests read. */
+export const LAMBDA = 'aws:lambda/function:Function';
+export const ROLE = 'aws:iam/role:Role';
+
+/** One statement of an IAM policy document, as the stacks write them. */
+export interface PolicyStatement {
+  Effect: string;
+  Action: string[];
+  Resource: string[];
+  Condition?: Record<string, Record<string, string[]>>;
+}
 
 /** A resource the program registered, with its inputs as the provider would receive them. */
 export interface MockResource {

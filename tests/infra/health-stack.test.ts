@@ -7,11 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { healthComponentName, scheduleComponentName } from '../../stacks/health.ts';
 import * as workflow from '../../workflows/health.ts';
 import { registerFilledTargets } from '../fixtures/filled-targets.ts';
-import { ACCOUNT, type MockRun, runUnderMocks } from './harness.ts';
+import { ACCOUNT, LAMBDA, type MockRun, ROLE, runUnderMocks } from './harness.ts';
 import { ensureSstPlatform } from './sst-install.ts';
 
-const LAMBDA = 'aws:lambda/function:Function';
-const ROLE = 'aws:iam/role:Role';
 const SCHEDULE = 'aws:scheduler/schedule:Schedule';
 
 interface PolicyStatement {

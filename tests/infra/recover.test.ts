@@ -7,18 +7,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { recoverComponentName } from '../../stacks/recover.ts';
 import * as workflow from '../../workflows/recover.ts';
 import { registerFilledTargets } from '../fixtures/filled-targets.ts';
-import { type MockResource, type MockRun, resolved, runUnderMocks } from './harness.ts';
+import {
+  LAMBDA,
+  type MockResource,
+  type MockRun,
+  type PolicyStatement,
+  ROLE,
+  resolved,
+  runUnderMocks,
+} from './harness.ts';
 import { ensureSstPlatform } from './sst-install.ts';
-
-const LAMBDA = 'aws:lambda/function:Function';
-const ROLE = 'aws:iam/role:Role';
-
-interface PolicyStatement {
-  Effect: string;
-  Action: string[];
-  Resource: string[];
-  Condition?: Record<string, Record<string, string[]>>;
-}
 
 /** Actions without resource-level permissions: the only ones allowed on Resource '*'. */
 const STAR_RESOURCE_ACTIONS = new Set([

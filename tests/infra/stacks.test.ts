@@ -8,18 +8,18 @@ import type { Statement } from '../../stacks/permissions.ts';
 import { DEPLOY_FUNCTION_SETTINGS, functionComponentName } from '../../stacks/workflows.ts';
 import * as workflow from '../../workflows/deploy.ts';
 import { registerFilledTargets } from '../fixtures/filled-targets.ts';
-import { ACCOUNT, type MockResource, type MockRun, REGION, resolved, runUnderMocks } from './harness.ts';
+import {
+  ACCOUNT,
+  LAMBDA,
+  type MockResource,
+  type MockRun,
+  type PolicyStatement,
+  REGION,
+  ROLE,
+  resolved,
+  runUnderMocks,
+} from './harness.ts';
 import { ensureSstPlatform } from './sst-install.ts';
-
-const LAMBDA = 'aws:lambda/function:Function';
-const ROLE = 'aws:iam/role:Role';
-
-interface PolicyStatement {
-  Effect: string;
-  Action: string[];
-  Resource: string[];
-  Condition?: Record<string, Record<string, string[]>>;
-}
 
 /** Actions that have no resource-level permissions: the only ones allowed on Resource '*'. */
 const STAR_RESOURCE_ACTIONS = new Set([
