@@ -2,14 +2,18 @@
  * The contract between the backup workflow (ASL) and its Lambdas: the zod schema of each task's
  * input and output. Nothing here carries a secret: secrets are read on the host at run time.
  */
-import * as z from 'zod';
-import { NAME_PATTERN } from '../config/schema.ts';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
+import { NAME_PATTERN } from '../config/names.ts';
 import { hostRefSchema } from '../deploy/contracts.ts';
 
-const targetName = z.string().regex(NAME_PATTERN, { error: 'expected a target name' });
-const backupName = z.string().regex(NAME_PATTERN, { error: 'expected a backup name' });
-const runId = z.string().min(1).max(128);
-const iso = z.string().min(1);
+// zod/mini loads no messages by itself: zod's English ones, so that an input error reads the same.
+z.config(en());
+
+const targetName = z.string().check(z.regex(NAME_PATTERN, { error: 'expected a target name' }));
+const backupName = z.string().check(z.regex(NAME_PATTERN, { error: 'expected a backup name' }));
+const runId = z.string().check(z.minLength(1), z.maxLength(128));
+const iso = z.string().check(z.minLength(1));
 
 /** What a run does: take backups (and prune), test a restore, or check freshness. */
 export const backupTaskSchema = z.enum(['backup', 'restore-test', 'freshness']);
@@ -19,11 +23,11 @@ export type BackupTask = z.infer<typeof backupTaskSchema>;
 export const backupRequestSchema = z.strictObject({
   target: targetName,
   /** One backup of the target (all of them when absent). */
-  backup: backupName.optional(),
-  reason: z.string().max(500).optional(),
+  backup: z.optional(backupName),
+  reason: z.optional(z.string().check(z.maxLength(500))),
   /** Take nothing and delete nothing: report what the prune would delete. */
-  dryRun: z.boolean().optional(),
-  task: backupTaskSchema.optional(),
+  dryRun: z.optional(z.boolean()),
+  task: z.optional(backupTaskSchema),
 });
 export type BackupRequest = z.infer<typeof backupRequestSchema>;
 
@@ -40,19 +44,22 @@ export const backupRunPlanSchema = z.strictObject({
   dryRun: z.boolean(),
   parallel: z.boolean(),
   /** The Map's concurrency: 0 (all at once) when parallel, else 1. */
-  maxConcurrency: z.number().int().nonnegative(),
-  reason: z.string().optional(),
-  jobs: z.array(z.strictObject({ name: backupName, type: backupKindSchema })).min(1),
+  maxConcurrency: z.number().check(z.int(), z.nonnegative()),
+  reason: z.optional(z.string()),
+  jobs: z.array(z.strictObject({ name: backupName, type: backupKindSchema })).check(z.minLength(1)),
 });
 export type BackupRunPlan = z.infer<typeof backupRunPlanSchema>;
 
 // ── start-backup / poll-backup ──────────────────────────────────────────────────────────────────
-const resourceSchema = z.strictObject({ id: z.string().min(1), region: z.string().optional() });
+const resourceSchema = z.strictObject({
+  id: z.string().check(z.minLength(1)),
+  region: z.optional(z.string()),
+});
 export const copyRefSchema = z.strictObject({
   kind: z.enum(['ebs-snapshot', 'rds-snapshot', 'aws-backup']),
   resources: z.array(resourceSchema),
-  cluster: z.boolean().optional(),
-  vault: z.string().optional(),
+  cluster: z.optional(z.boolean()),
+  vault: z.optional(z.string()),
 });
 
 export const jobInputSchema = z.strictObject({
@@ -70,10 +77,15 @@ export const jobHandleSchema = z.strictObject({
   kind: backupKindSchema,
   startedAt: iso,
   /** Epoch milliseconds after which a job still running counts as failed. */
-  deadline: z.number().int(),
-  copy: copyRefSchema.optional(),
-  command: z.strictObject({ commandId: z.string().min(1), hosts: z.array(hostRefSchema).min(1) }).optional(),
-  object: z.strictObject({ bucket: z.string(), key: z.string(), uri: z.string() }).optional(),
+  deadline: z.number().check(z.int()),
+  copy: z.optional(copyRefSchema),
+  command: z.optional(
+    z.strictObject({
+      commandId: z.string().check(z.minLength(1)),
+      hosts: z.array(hostRefSchema).check(z.minLength(1)),
+    }),
+  ),
+  object: z.optional(z.strictObject({ bucket: z.string(), key: z.string(), uri: z.string() })),
 });
 export type JobHandle = z.infer<typeof jobHandleSchema>;
 
@@ -83,15 +95,15 @@ export type PollBackupInput = z.infer<typeof pollBackupInputSchema>;
 export const jobStatusSchema = z.strictObject({
   status: z.enum(['running', 'completed', 'failed']),
   detail: z.string(),
-  resources: z.array(resourceSchema).optional(),
-  sizeBytes: z.number().nonnegative().optional(),
-  sha256: z.string().optional(),
-  polls: z.number().int().nonnegative(),
+  resources: z.optional(z.array(resourceSchema)),
+  sizeBytes: z.optional(z.number().check(z.nonnegative())),
+  sha256: z.optional(z.string()),
+  polls: z.number().check(z.int(), z.nonnegative()),
 });
 export type JobStatus = z.infer<typeof jobStatusSchema>;
 
 // ── record-backup ───────────────────────────────────────────────────────────────────────────────
-const caughtErrorSchema = z.object({ Error: z.string().optional(), Cause: z.unknown().optional() });
+const caughtErrorSchema = z.object({ Error: z.optional(z.string()), Cause: z.optional(z.unknown()) });
 export type CaughtError = z.infer<typeof caughtErrorSchema>;
 
 export const recordBackupInputSchema = z.strictObject({
@@ -100,9 +112,9 @@ export const recordBackupInputSchema = z.strictObject({
   job: z.strictObject({ name: backupName, type: backupKindSchema }),
   /** The iteration's state: the handle and status when the job got that far, the caught error if any. */
   attempt: z.looseObject({
-    handle: jobHandleSchema.optional(),
-    status: jobStatusSchema.optional(),
-    error: caughtErrorSchema.optional(),
+    handle: z.optional(jobHandleSchema),
+    status: z.optional(jobStatusSchema),
+    error: z.optional(caughtErrorSchema),
   }),
 });
 export type RecordBackupInput = z.infer<typeof recordBackupInputSchema>;
@@ -131,7 +143,7 @@ export const pruneResultSchema = z.strictObject({
   dryRun: z.boolean(),
   deleted: z.array(verdictSchema),
   wouldDelete: z.array(verdictSchema),
-  kept: z.number().int().nonnegative(),
+  kept: z.number().check(z.int(), z.nonnegative()),
   untouchable: z.array(verdictSchema),
   /** Runs found by their tags but missing from the catalogue, now recorded. */
   adopted: z.array(z.string()),
@@ -146,13 +158,18 @@ export const restoreHandleSchema = z.strictObject({
   kind: backupKindSchema,
   /** The run whose copy is tested. */
   copyRunId: z.string(),
-  deadline: z.number().int(),
-  command: z.strictObject({ commandId: z.string().min(1), hosts: z.array(hostRefSchema).min(1) }).optional(),
+  deadline: z.number().check(z.int()),
+  command: z.optional(
+    z.strictObject({
+      commandId: z.string().check(z.minLength(1)),
+      hosts: z.array(hostRefSchema).check(z.minLength(1)),
+    }),
+  ),
   /** RDS: the temporary instance. */
-  instance: z.strictObject({ id: z.string(), region: z.string() }).optional(),
+  instance: z.optional(z.strictObject({ id: z.string(), region: z.string() })),
   /** RDS: whether the temporary instance was found available (then it is deleted). */
-  phase: z.enum(['restoring', 'deleting']).optional(),
-  checked: z.string().optional(),
+  phase: z.optional(z.enum(['restoring', 'deleting'])),
+  checked: z.optional(z.string()),
 });
 export type RestoreHandle = z.infer<typeof restoreHandleSchema>;
 
@@ -160,7 +177,7 @@ export const restoreStatusSchema = z.strictObject({
   status: z.enum(['running', 'passed', 'failed']),
   detail: z.string(),
   handle: restoreHandleSchema,
-  polls: z.number().int().nonnegative(),
+  polls: z.number().check(z.int(), z.nonnegative()),
 });
 export type RestoreStatus = z.infer<typeof restoreStatusSchema>;
 
@@ -172,9 +189,9 @@ export const recordRestoreInputSchema = z.strictObject({
   runId,
   job: z.strictObject({ name: backupName, type: backupKindSchema }),
   attempt: z.looseObject({
-    handle: restoreHandleSchema.optional(),
-    status: restoreStatusSchema.optional(),
-    error: caughtErrorSchema.optional(),
+    handle: z.optional(restoreHandleSchema),
+    status: z.optional(restoreStatusSchema),
+    error: z.optional(caughtErrorSchema),
   }),
 });
 export type RecordRestoreInput = z.infer<typeof recordRestoreInputSchema>;
@@ -182,7 +199,7 @@ export type RecordRestoreInput = z.infer<typeof recordRestoreInputSchema>;
 export const restoreRecordedSchema = z.strictObject({
   backup: backupName,
   outcome: z.enum(['passed', 'failed']),
-  copyRunId: z.string().optional(),
+  copyRunId: z.optional(z.string()),
   detail: z.string(),
 });
 export type RestoreRecorded = z.infer<typeof restoreRecordedSchema>;
@@ -194,12 +211,12 @@ export const freshnessSchema = z.strictObject({
   stale: z.array(
     z.strictObject({
       backup: backupName,
-      newest: z.string().optional(),
-      ageHours: z.number().optional(),
+      newest: z.optional(z.string()),
+      ageHours: z.optional(z.number()),
       rpoHours: z.number(),
     }),
   ),
-  checked: z.number().int().nonnegative(),
+  checked: z.number().check(z.int(), z.nonnegative()),
 });
 export type Freshness = z.infer<typeof freshnessSchema>;
 
@@ -208,11 +225,11 @@ export const notifyBackupInputSchema = z.strictObject({
   runId,
   /** The whole run state (`$`): the request, and `plan`, `results`, `freshness`, `failures` as far as it got. */
   run: z.looseObject({
-    target: z.unknown().optional(),
-    plan: backupRunPlanSchema.optional(),
-    results: z.array(z.record(z.string(), z.unknown())).optional(),
-    freshness: freshnessSchema.optional(),
-    failures: z.record(z.string(), caughtErrorSchema).optional(),
+    target: z.optional(z.unknown()),
+    plan: z.optional(backupRunPlanSchema),
+    results: z.optional(z.array(z.record(z.string(), z.unknown()))),
+    freshness: z.optional(freshnessSchema),
+    failures: z.optional(z.record(z.string(), caughtErrorSchema)),
   }),
 });
 export type NotifyBackupInput = z.infer<typeof notifyBackupInputSchema>;
@@ -220,8 +237,8 @@ export type NotifyBackupInput = z.infer<typeof notifyBackupInputSchema>;
 export const backupOutcomeSchema = z.strictObject({
   outcome: z.enum(['succeeded', 'failed']),
   summary: z.string(),
-  error: z.string().optional(),
-  failedState: z.string().optional(),
+  error: z.optional(z.string()),
+  failedState: z.optional(z.string()),
   notified: z.boolean(),
 });
 export type BackupOutcome = z.infer<typeof backupOutcomeSchema>;
