@@ -3,11 +3,11 @@
  * real handlers, ten HTTP probes of a server on 127.0.0.1 (a `rate(1 minute)` target), the file
  * state store. A run is priced as AWS bills it: one Express request plus its duration (rounded up
  * to 100 ms, 64 MB billed), the Lambda requests and GB-seconds of its invocations, and one
- * EventBridge Scheduler invocation.
+ * EventBridge Scheduler invocation; a month of runs at list price, and with the free tiers every
+ * account has each month.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { clearRegisteredTargets, registerTarget } from '../shared/config/registry.ts';
 import { LIST_PRICES, type RunCost, runsPerMonth } from '../shared/cost/pricing.ts';
 import { type UsageReport, usageOf } from '../shared/cost/usage.ts';
 import type { CostScenario, ScheduleCost } from './report.ts';
@@ -25,18 +25,33 @@ export const HEALTH_PRICES = Object.freeze({
 });
 
 /**
- * The dollars of one scheduled health run: Express request and duration (with the Scheduler
- * invocation) under `stepFunctions`, then Lambda.
+ * What every account gets free each month, not only in its first year: EventBridge Scheduler
+ * invocations, Lambda requests and GB-seconds. Step Functions Express has no free tier.
+ */
+export const MONTHLY_FREE_TIERS = Object.freeze({
+  schedulerInvocations: 14_000_000,
+  lambdaRequests: 1_000_000,
+  lambdaGbSeconds: 400_000,
+});
+
+/** The dollars of one Express execution: its request and its duration, rounded up to 100 ms. */
+function expressRun(wallMs: number): number {
+  const billedSeconds = Math.ceil(Math.max(1, wallMs) / 100) / 10;
+  return (
+    HEALTH_PRICES.expressPerRequest +
+    billedSeconds * (HEALTH_PRICES.expressBilledMemoryMb / 1024) * HEALTH_PRICES.expressPerGbSecond
+  );
+}
+
+/**
+ * The dollars of one scheduled health run at list price: Express request and duration (with the
+ * Scheduler invocation) under `stepFunctions`, then Lambda.
  *
  * @example
  * priceHealthRun(usage, 350).total // ≈ 0.0000027
  */
 export function priceHealthRun(usage: UsageReport, wallMs: number): RunCost {
-  const billedSeconds = Math.ceil(Math.max(1, wallMs) / 100) / 10;
-  const express =
-    HEALTH_PRICES.expressPerRequest +
-    billedSeconds * (HEALTH_PRICES.expressBilledMemoryMb / 1024) * HEALTH_PRICES.expressPerGbSecond +
-    HEALTH_PRICES.schedulerPerInvocation;
+  const express = expressRun(wallMs) + HEALTH_PRICES.schedulerPerInvocation;
   const lambdaRequests = usage.invocations * LIST_PRICES.lambdaPerRequest;
   const lambdaCompute = usage.gbSeconds * LIST_PRICES.lambdaPerGbSecond;
   return {
@@ -47,27 +62,58 @@ export function priceHealthRun(usage: UsageReport, wallMs: number): RunCost {
   };
 }
 
+/** The goal of a month of health checks of ten endpoints every minute, in dollars (issue 10). */
+export const HEALTH_MONTHLY_GOAL = 0.1;
+
+/** A month of a health schedule's runs, in dollars. */
+export interface MonthlyHealthCost {
+  listPrice: number;
+  /** With {@link MONTHLY_FREE_TIERS}, as if nothing else in the account used them. */
+  freeTiers: number;
+}
+
+/**
+ * The dollars of `runs` health runs in a month, each like the one measured: at list price, and
+ * with the monthly free tiers (only what exceeds them is billed; Express is billed in full).
+ *
+ * @example
+ * monthlyHealthCost(usage, 60, 43_800) // { listPrice: 0.10…, freeTiers: 0.04… }
+ */
+export function monthlyHealthCost(usage: UsageReport, wallMs: number, runs: number): MonthlyHealthCost {
+  const beyond = (used: number, free: number) => Math.max(0, used - free);
+  return {
+    listPrice: runs * priceHealthRun(usage, wallMs).total,
+    freeTiers:
+      runs * expressRun(wallMs) +
+      beyond(runs, MONTHLY_FREE_TIERS.schedulerInvocations) * HEALTH_PRICES.schedulerPerInvocation +
+      beyond(runs * usage.invocations, MONTHLY_FREE_TIERS.lambdaRequests) * LIST_PRICES.lambdaPerRequest +
+      beyond(runs * usage.gbSeconds, MONTHLY_FREE_TIERS.lambdaGbSeconds) * LIST_PRICES.lambdaPerGbSecond,
+  };
+}
+
 /** What the health runs measured. */
 export interface HealthMeasurement {
   scenario: CostScenario;
   /** The row of ten endpoints every minute, next to the anchors. */
   tenEndpoints: ScheduleCost;
-  /** Per-run cost for the targets' schedules. */
-  perRun: { cost: RunCost; source: string };
+  /** Per-run cost for the targets' schedules, with the run it was measured on. */
+  perRun: { cost: RunCost; source: string; usage: UsageReport; wallMs: number };
 }
 
 /**
  * Runs the health workflow `runs` times against ten endpoints and prices the median run.
  *
  * @example
- * const measured = await measureHealthCost({ runs: 5, memoryMb: { 'probe-target': 512 }, log: console.error });
+ * const measured = await measureHealthCost({ runs: 5, memoryMb: { 'check-target': 256 }, log: console.error });
  */
 export async function measureHealthCost(options: {
   runs: number;
   memoryMb: Readonly<Record<string, number>>;
   log: (line: string) => void;
 }): Promise<HealthMeasurement> {
+  // Loaded here: the pricing above is read by bench/misses.ts, which loads no target.
   const { createLocalHealthEngine } = await import('../functions/index.ts');
+  const { clearRegisteredTargets, registerTarget } = await import('../shared/config/registry.ts');
   const server: Server = createServer((_req, res) =>
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}'),
   );
@@ -106,9 +152,10 @@ export async function measureHealthCost(options: {
     const median = measured[Math.floor(measured.length / 2)]!;
     const cost = priceHealthRun(median.usage, median.wallMs);
     const runs = runsPerMonth('rate(1 minute)');
+    const monthly = monthlyHealthCost(median.usage, median.wallMs, runs);
     const synthetics = runs * 10 * LIST_PRICES.syntheticsPerCanaryRun;
     options.log(
-      `  health, 10 endpoints: ${median.outcome}, ${median.usage.invocations} invocations, ${median.usage.gbSeconds.toFixed(4)} GB-s, ${median.wallMs.toFixed(0)} ms, $${cost.total.toPrecision(3)} a run, $${(runs * cost.total).toFixed(3)} a month`,
+      `  health, 10 endpoints: ${median.outcome}, ${median.usage.invocations} invocations, ${median.usage.gbSeconds.toFixed(4)} GB-s, ${median.wallMs.toFixed(0)} ms, $${cost.total.toPrecision(3)} a run, $${monthly.listPrice.toFixed(3)} a month at list price, $${monthly.freeTiers.toFixed(3)} with the free tiers`,
     );
     const source = `measured: median of ${options.runs} local runs of the health workflow (10 HTTP probes), Express $1/M + duration, Lambda, Scheduler`;
     return {
@@ -125,10 +172,11 @@ export async function measureHealthCost(options: {
         name: '10 endpoints',
         schedule: 'rate(1 minute)',
         runsPerMonth: runs,
-        monthly: runs * cost.total,
-        note: `${source}; without the Scheduler charge (its free tier is 14 million invocations a month) $${(runs * (cost.total - HEALTH_PRICES.schedulerPerInvocation)).toFixed(3)}/month; anchor: 10 Synthetics canaries every minute $${synthetics.toFixed(2)}/month, 10 Route 53 checks $${(10 * LIST_PRICES.route53HealthCheckPerMonth.low).toFixed(2)}–$${(10 * LIST_PRICES.route53HealthCheckPerMonth.high).toFixed(2)}/month`,
+        monthly: monthly.listPrice,
+        freeTierMonthly: monthly.freeTiers,
+        note: `${source}; anchor: 10 Synthetics canaries every minute $${synthetics.toFixed(2)}/month, 10 Route 53 checks $${(10 * LIST_PRICES.route53HealthCheckPerMonth.low).toFixed(2)}–$${(10 * LIST_PRICES.route53HealthCheckPerMonth.high).toFixed(2)}/month`,
       },
-      perRun: { cost, source },
+      perRun: { cost, source, usage: median.usage, wallMs: median.wallMs },
     };
   } finally {
     clearRegisteredTargets();

@@ -3,7 +3,8 @@
  * point to. Pure: reads only the results.
  */
 import { type BundleKind, type BundleResult, baselineFor } from './bundles.ts';
-import type { BenchResults, BundlesSection } from './report.ts';
+import { HEALTH_MONTHLY_GOAL, HEALTH_PRICES, monthlyHealthCost } from './health.ts';
+import type { BenchResults, BundlesSection, CostSection } from './report.ts';
 import { restOfOverhead } from './stats.ts';
 
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KB`;
@@ -102,6 +103,20 @@ function rangeKb(values: readonly (number | undefined)[]): string {
   return low === high ? low : `${low}–${high}`;
 }
 
+/** The health checks of ten endpoints every minute over their goal at list price, with what bills them. */
+function healthCostMisses(cost: CostSection): string[] {
+  const row = cost.schedules.find((s) => s.kind === 'health' && s.target === '(any)');
+  if (!row || row.monthly === null || row.monthly < HEALTH_MONTHLY_GOAL) return [];
+  const runs = row.runsPerMonth;
+  const fixed = runs * (HEALTH_PRICES.expressPerRequest + HEALTH_PRICES.schedulerPerInvocation);
+  const oneRequest = { transitions: 0, invocations: 1, gbSeconds: 0, byFunction: {} };
+  const floor = monthlyHealthCost(oneRequest, 1, runs).listPrice;
+  const money = (value: number) => `$${value.toFixed(3)}`;
+  return [
+    `health checks of ${row.name} \`${row.schedule}\` cost ${money(row.monthly)} a month at list price (goal < ${money(HEALTH_MONTHLY_GOAL)}): the Express request and the Scheduler invocation of ${runs.toLocaleString('en-US')} runs are ${money(fixed)}, and with the least a run can bill besides (100 ms of Express, one Lambda request) ${money(floor)}; the rest is the Lambda's GB-seconds. With the free tiers every account has each month (Scheduler, Lambda) it is ${row.freeTierMonthly === undefined ? 'not priced' : money(row.freeTierMonthly)}, Express alone. Under the goal at list price only without Express or without the Scheduler: the Scheduler invoking the Lambda directly, for instance, at the price of the catch and the notify path of the state machine.`,
+  ];
+}
+
 /**
  * Lists the goals a run missed, one paragraph each, with the measured cause and the fix.
  *
@@ -119,6 +134,7 @@ export function findMisses(r: BenchResults): string[] {
     for (const b of r.bundles.results.filter((x) => x.error))
       misses.push(`bundle ${b.name} could not be measured: ${b.error}`);
   }
+  if (r.cost.status === 'ok') misses.push(...healthCostMisses(r.cost));
   if (r.overhead.status === 'ok') {
     for (const { interval, asBuilt, rows, longestPauseMs } of r.overhead.byInterval) {
       if (!asBuilt) continue;

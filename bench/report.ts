@@ -36,8 +36,13 @@ export interface ScheduleCost {
   name: string;
   schedule: string;
   runsPerMonth: number;
-  /** Monthly dollars, or why there is no figure. */
+  /** Monthly dollars at list price, or why there is no figure. */
   monthly: number | null;
+  /**
+   * Monthly dollars with the free tiers every account has each month (Scheduler invocations,
+   * Lambda requests and GB-seconds), as if nothing else in the account used them.
+   */
+  freeTierMonthly?: number;
   note: string;
 }
 
@@ -112,6 +117,11 @@ const dollars = (value: number): string => {
   if (value >= 0.01) return `$${value.toFixed(2)}`;
   return `$${value.toPrecision(3)}`;
 };
+/** A schedule's month: at list price, and with the free tiers where they are priced. */
+const monthlyCell = (list: number, freeTiers: number | undefined): string =>
+  freeTiers === undefined
+    ? dollars(list)
+    : `$${list.toFixed(3)} at list price, $${freeTiers.toFixed(3)} with the monthly free tiers`;
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
 const ms = (value: number | null): string => (value === null ? '—' : `${value.toFixed(0)} ms`);
 
@@ -266,6 +276,11 @@ export function renderConsole(r: BenchResults): string {
         `    schedules of ${target}: ${e.health} health, ${e.backup} backup — ${e.priced === 0 ? 'no figure: health and backup workflows not built yet' : `${dollars(e.monthly)}/month for ${e.priced} priced`} (see RESULTS.md)`,
       );
     }
+    for (const s of r.cost.schedules) {
+      if (s.monthly !== null && s.freeTierMonthly !== undefined && s.target === '(any)') {
+        out.push(`    ${s.kind}, ${s.name}, ${s.schedule}: ${monthlyCell(s.monthly, s.freeTierMonthly)}`);
+      }
+    }
     out.push(
       `    anchors: CloudWatch Synthetics ${dollars(r.cost.anchors.syntheticsPerRun)} per canary run; Route 53 health check ${dollars(r.cost.anchors.route53PerMonth.low)}–${dollars(r.cost.anchors.route53PerMonth.high)} per month`,
     );
@@ -355,7 +370,7 @@ export function renderMarkdown(r: BenchResults, methodology: string): string {
             s.name,
             `\`${s.schedule}\``,
             s.runsPerMonth.toFixed(0),
-            s.monthly === null ? s.note : `${dollars(s.monthly)} (${s.note})`,
+            s.monthly === null ? s.note : `${monthlyCell(s.monthly, s.freeTierMonthly)} (${s.note})`,
           ]),
         ),
         '',

@@ -5,12 +5,15 @@
  */
 import type { Target } from '../shared/config/schema.ts';
 import { LIST_PRICES, type RunCost, runsPerMonth } from '../shared/cost/pricing.ts';
+import type { UsageReport } from '../shared/cost/usage.ts';
 import type { BackupCostSection } from './backup.ts';
+import { monthlyHealthCost } from './health.ts';
 import type { ScheduleCost } from './report.ts';
 
 /** The measured cost of one run of each scheduled workflow, when it exists. */
 export interface PerRunCosts {
-  health?: { cost: RunCost; source: string };
+  /** With the measured run's usage and wall time, the free tiers are priced too. */
+  health?: { cost: RunCost; source: string; usage?: UsageReport; wallMs?: number };
   backup?: { cost: RunCost; source: string };
   /** Measured per job (`bench/backup.ts`): preferred over `backup` where a job is listed. */
   backupJobs?: BackupCostSection;
@@ -31,6 +34,7 @@ export function scheduleCosts(targets: readonly Target[], perRun: PerRunCosts): 
       const runs = runsPerMonth(target.health.schedule);
       const probes = target.health.probes.length;
       const synthetics = runs * probes * LIST_PRICES.syntheticsPerCanaryRun;
+      const measured = perRun.health;
       const anchor = `anchor: ${probes} Synthetics canaries at this rate $${synthetics.toFixed(2)}/month, ${probes} Route 53 checks $${(probes * LIST_PRICES.route53HealthCheckPerMonth.low).toFixed(2)}–$${(probes * LIST_PRICES.route53HealthCheckPerMonth.high).toFixed(2)}/month`;
       rows.push({
         target: target.name,
@@ -38,10 +42,11 @@ export function scheduleCosts(targets: readonly Target[], perRun: PerRunCosts): 
         name: `${probes} probes`,
         schedule: target.health.schedule,
         runsPerMonth: runs,
-        monthly: perRun.health ? runs * perRun.health.cost.total : null,
-        note: perRun.health
-          ? `${perRun.health.source}; ${anchor}`
-          : `health workflow not built yet; ${anchor}`,
+        monthly: measured ? runs * measured.cost.total : null,
+        ...(measured?.usage && measured.wallMs !== undefined
+          ? { freeTierMonthly: monthlyHealthCost(measured.usage, measured.wallMs, runs).freeTiers }
+          : {}),
+        note: measured ? `${measured.source}; ${anchor}` : `health workflow not built yet; ${anchor}`,
       });
     }
     for (const job of target.backup ?? []) {

@@ -29,6 +29,17 @@ export class MissingCredentialsError extends InvalidInputError {
   }
 }
 
+/**
+ * The region of a stage's resources, where its stack was deployed: `STEPOPS_REGION`, else
+ * {@link DEFAULT_STAGE_REGION}.
+ *
+ * @example
+ * stageRegion({ STEPOPS_REGION: 'us-east-1' }) // 'us-east-1'
+ */
+export function stageRegion(env: NodeJS.ProcessEnv = process.env): string {
+  return env.STEPOPS_REGION?.trim() || DEFAULT_STAGE_REGION;
+}
+
 /** Options of {@link stageResources}; the AWS parts are injectable for tests. */
 export interface StageOptions {
   /** `--stage`; `STEPOPS_STAGE` when omitted. */
@@ -74,7 +85,7 @@ export async function stageResources(target: string, options: StageOptions = {})
         'or set STEPOPS_STATE_TABLE and STEPOPS_ALERTS_TOPIC_ARN',
     );
   }
-  const region = env.STEPOPS_REGION?.trim() || DEFAULT_STAGE_REGION;
+  const region = stageRegion(env);
   try {
     await (options.credentials ?? defaultCredentials)(region);
   } catch (error) {

@@ -16,6 +16,7 @@ import { register as registerPlan } from './commands/plan.ts';
 import { register as registerApprovals } from './commands/recover.ts';
 import { register as registerRollback } from './commands/rollback.ts';
 import { register as registerRun } from './commands/run.ts';
+import { register as registerStageRuns } from './commands/stage-run.ts';
 import { register as registerStatus } from './commands/status.ts';
 import { register as registerUnlock } from './commands/unlock.ts';
 import { register as registerValidate } from './commands/validate.ts';
@@ -31,6 +32,7 @@ const commands: ((program: Command) => void)[] = [
   registerDemo,
   registerUnlock,
   registerDeploy,
+  registerStageRuns,
   registerFollow,
   registerStatus,
   registerHistory,

@@ -15,6 +15,7 @@ import { HEALTH_FUNCTIONS, type HealthFunction, healthWorkflow } from '../workfl
 import { handler as acquireLock } from './acquire-lock/handler.ts';
 import { BACKUP_HANDLERS } from './backup.ts';
 import { handler as checkHealth } from './check-health/handler.ts';
+import { handler as checkTarget } from './check-target/handler.ts';
 import { handler as createSnapshots } from './create-snapshots/handler.ts';
 import { handler as describeBatchFailure } from './describe-batch-failure/handler.ts';
 import { handler as drainTargets } from './drain-targets/handler.ts';
@@ -23,8 +24,6 @@ import { handler as notifyHealthFailure } from './notify-health-failure/handler.
 import { handler as planDeploy } from './plan-deploy/handler.ts';
 import { handler as planRollback } from './plan-rollback/handler.ts';
 import { handler as pollCommand } from './poll-command/handler.ts';
-import { handler as probeTarget } from './probe-target/handler.ts';
-import { handler as recordHealth } from './record-health/handler.ts';
 import { handler as registerTargets } from './register-targets/handler.ts';
 import { handler as releaseLock } from './release-lock/handler.ts';
 import { handler as resolveHosts } from './resolve-hosts/handler.ts';
@@ -45,8 +44,7 @@ export const HANDLERS = {
   'plan-rollback': planRollback,
   'release-lock': releaseLock,
   notify,
-  'probe-target': probeTarget,
-  'record-health': recordHealth,
+  'check-target': checkTarget,
   'notify-health-failure': notifyHealthFailure,
   ...BACKUP_HANDLERS,
 } satisfies Record<DeployFunction | HealthFunction | BackupFunction, unknown> as unknown as Record<

@@ -11,6 +11,7 @@
  * `s3:ExistingObjectTag/stepops:target`, and snapshots can only be created of tagged instances and
  * carrying the stepops tags.
  */
+import { targetSchedules } from '../shared/config/schedule.ts';
 import type { BackupJob } from '../shared/config/schema.ts';
 import { BY_TARGET_INDEX } from '../shared/drivers/aws/dynamo-backup-catalogue.ts';
 import { RESTORE_TEST_TAG } from '../shared/drivers/aws/rds-scratch-databases.ts';
@@ -331,40 +332,21 @@ export interface BackupSchedule {
  * backupSchedules('prod', targets).map((s) => s.name) // ['stepops-prod-shop-mongodb', …]
  */
 export function backupSchedules(stage: string, targets: readonly Ec2Target[]): BackupSchedule[] {
-  return targets.flatMap((target) => {
-    const jobs = target.backup ?? [];
-    const schedules: BackupSchedule[] = jobs.map((job) => ({
-      name: scheduleName(stage, target.name, job.name),
-      expression: job.schedule,
-      timezone: job.timezone,
-      input: { target: target.name, backup: job.name, reason: `schedule ${job.schedule}` },
-    }));
-    for (const job of jobs) {
-      if ((job.type === 'dump' || job.type === 'rds-snapshot') && job.restoreTest) {
-        schedules.push({
-          name: scheduleName(stage, target.name, `${job.name}-restore-test`),
-          expression: job.restoreTest.schedule,
-          timezone: job.restoreTest.timezone,
-          input: {
-            target: target.name,
-            backup: job.name,
-            task: 'restore-test',
-            reason: `restore test ${job.restoreTest.schedule}`,
-          },
-        });
-      }
-    }
-    if (jobs.some((j) => j.rpoHours !== undefined)) {
-      const every = target.backupOptions?.freshnessSchedule ?? 'rate(1 hour)';
-      schedules.push({
-        name: scheduleName(stage, target.name, 'freshness'),
-        expression: every,
-        timezone: 'UTC',
-        input: { target: target.name, task: 'freshness', reason: `freshness ${every}` },
-      });
-    }
-    return schedules;
-  });
+  return targets.flatMap((target) =>
+    targetSchedules(target)
+      .filter((schedule) => schedule.workflow === 'backup')
+      .map(({ job, backup, task, expression, timezone }) => ({
+        name: scheduleName(stage, target.name, task === 'restore-test' ? `${backup}-restore-test` : job),
+        expression,
+        timezone,
+        input: {
+          target: target.name,
+          ...(backup ? { backup } : {}),
+          ...(task ? { task } : {}),
+          reason: `${task === 'restore-test' ? 'restore test' : task === 'freshness' ? 'freshness' : 'schedule'} ${expression}`,
+        },
+      })),
+  );
 }
 
 /**

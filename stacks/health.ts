@@ -23,10 +23,12 @@ export interface HealthWorkflowModule {
   healthWorkflow(arns: Record<string, string>): object;
 }
 
-/** Memory of each health function, in MB (probe-target runs the probes and parses their answers). */
+/** Memory of each health function, in MB. */
 export const HEALTH_FUNCTION_MEMORY_MB: Readonly<Record<string, number>> = {
-  'probe-target': 512,
-  'record-health': 256,
+  // Mostly waiting on probes and AWS calls, billed by memory while it waits: the least memory with
+  // room over what it holds (bundled, about 90 MB after import and 130 MB at peak over 30 rounds
+  // of 10 HTTP probes), which 128 MB does not leave.
+  'check-target': 256,
   'notify-health-failure': 256,
 };
 
@@ -42,7 +44,7 @@ export interface HealthContext extends PermissionContext {
   recoverStateMachineArn?: $util.Input<string>;
 }
 
-/** PascalCase component name of a health function folder: `probe-target` → `HealthProbeTarget`. */
+/** PascalCase component name of a health function folder: `check-target` → `HealthCheckTarget`. */
 export function healthComponentName(folder: string): string {
   return `Health${folder.replace(/(^|-)([a-z0-9])/g, (_m, _dash, c: string) => c.toUpperCase())}`;
 }
@@ -53,13 +55,13 @@ export function scheduleComponentName(target: string): string {
 }
 
 /**
- * The statements of each health function: probe-target finds the hosts, runs host probes through
- * SSM and asks EC2 and SSM about the instances; record-health reads and writes the state item,
- * reads the target's lease, publishes alerts and starts the recover state machine;
- * notify-health-failure publishes.
+ * The statements of each health function: check-target finds the hosts, runs host probes through
+ * SSM and asks EC2 and SSM about the instances, then reads and writes the state item, reads the
+ * target's lease, publishes alerts and starts the recover state machine; notify-health-failure
+ * publishes.
  *
  * @example
- * healthFunctionStatements('record-health', context, recoverArn)
+ * healthFunctionStatements('check-target', context, recoverArn)
  */
 export function healthFunctionStatements(
   folder: string,
@@ -67,7 +69,7 @@ export function healthFunctionStatements(
   recoverArn: $util.Input<string>,
 ): Statement[] {
   switch (folder) {
-    case 'probe-target':
+    case 'check-target':
       // Probe commands are not sent idempotently (a retried round simply probes again), but a
       // command of several hosts is read back whole with ListCommands (readCommandStatements).
       return [
@@ -79,9 +81,6 @@ export function healthFunctionStatements(
           }))
           .filter((statement) => statement.actions.length > 0),
         ...readCommandStatements(),
-      ];
-    case 'record-health':
-      return [
         { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [context.stateTableArn] },
         ...notifyStatements(context),
         { actions: ['states:StartExecution'], resources: [recoverArn] },
@@ -116,7 +115,7 @@ export function createHealth(context: HealthContext) {
       timeout: `${timeout} seconds`,
       environment: {
         ...driverEnvironment(context),
-        ...(folder === 'record-health' ? { STEPOPS_RECOVER_STATE_MACHINE_ARN: recoverArn } : {}),
+        ...(folder === 'check-target' ? { STEPOPS_RECOVER_STATE_MACHINE_ARN: recoverArn } : {}),
       },
       link: context.links,
       permissions: healthFunctionStatements(folder, context, recoverArn),

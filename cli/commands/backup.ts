@@ -12,7 +12,7 @@
 import type { Command } from 'commander';
 import { ConfigError, formatIssue } from '../../shared/config/load.ts';
 import type { CatalogueEntry } from '../../shared/drivers/ports.ts';
-import type { RunResult } from '../../shared/engine/index.ts';
+import type { Execution, RunResult } from '../../shared/engine/index.ts';
 import { formatTimeline, readableCause } from '../../shared/engine/index.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { EXIT, indent, type Output, stdio } from '../output.ts';
@@ -25,12 +25,16 @@ export interface BackupRunOptions {
   target: string;
   backup?: string;
   reason?: string;
+  /** Who started the run, as `history` shows it (default: the user, through `stepops run`). */
+  requestedBy?: string;
   dryRun?: boolean;
   task?: 'backup' | 'restore-test' | 'freshness';
   output?: Output;
   interactive?: boolean;
   /** Print the timeline at the end (default true). */
   timeline?: boolean;
+  /** Called with the execution once it starts (to abort it on Ctrl-C). */
+  onStart?: (execution: Execution) => void;
 }
 
 /** How a backup run ended. */
@@ -134,6 +138,7 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRep
   const recording = recordLocalRun('backup', {
     target: options.target,
     ...(options.reason ? { reason: options.reason } : {}),
+    requestedBy: options.requestedBy ?? `${process.env.USER ?? 'someone'} (stepops run)`,
   });
   const toProgress = progressMapper();
   const execution = engine.start(input, {
@@ -144,6 +149,7 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRep
       if (shown) progress.event(shown);
     },
   });
+  options.onStart?.(execution);
   let result: RunResult;
   try {
     result = await execution.result;
@@ -378,6 +384,7 @@ export async function runBackupDemo(options: BackupDemoOptions): Promise<BackupD
     const run = await runBackup({
       target: 'demo',
       reason: 'demo: backup',
+      requestedBy: 'stepops demo',
       output: out,
       timeline: report.runs.length === 0,
       ...quiet,
@@ -395,6 +402,8 @@ export async function runBackupDemo(options: BackupDemoOptions): Promise<BackupD
     target: 'demo',
     backup: 'data',
     task: 'restore-test',
+    reason: 'demo: restore test',
+    requestedBy: 'stepops demo',
     output: out,
     timeline: false,
     ...quiet,

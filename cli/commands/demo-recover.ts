@@ -1,7 +1,8 @@
 /**
- * The recovery part of `stepops demo`: the lab app is killed, a run started as a health alert would
- * start it asks for approval (the demo answers it, as a person would with `stepops approve`), the
- * runbook restarts the app and the health probe confirms it is back.
+ * The recovery part of `stepops demo`: the lab app is killed and recovered by hand with the
+ * `restart-app` runbook, as `stepops recover demo restart-app` runs it. A restart is not destructive
+ * and a person started it, so it needs no approval (the health part shows a run started by an alert,
+ * which does); the runbook restarts the app and its health probe confirms it is back.
  */
 import { appHealth, stopLabApp } from '../../lab/setup.ts';
 import type { Output } from '../output.ts';
@@ -18,18 +19,17 @@ export interface DemoRecoveryOptions {
 }
 
 /**
- * Kills the lab app, recovers it with the `restart-app` runbook (approval answered by the demo) and
- * checks that it answers again.
+ * Kills the lab app, recovers it with the `restart-app` runbook and checks that it answers again.
  *
  * @returns what did not go as expected (empty when all went well)
  * @example
- * report.problems.push(...(await demoRecovery({ port, dir, out, step: 5 })));
+ * report.problems.push(...(await demoRecovery({ port, dir, out, step: 6 })));
  */
 export async function demoRecovery(options: DemoRecoveryOptions): Promise<string[]> {
   const { out, port } = options;
   const problems: string[] = [];
   out.out(
-    '4. Kill the app, then recover it with the "restart-app" runbook (expected: approval asked, app back)',
+    `${options.step}. Kill the app, then recover it by hand: stepops run recover demo --runbook restart-app (expected: no approval for a restart started by a person, app back)`,
   );
   const killed = await stopLabApp(options.dir);
   const down = await appHealth(port, 500);
@@ -37,15 +37,12 @@ export async function demoRecovery(options: DemoRecoveryOptions): Promise<string
   const report = await runRecover({
     target: 'demo',
     runbook: 'restart-app',
-    trigger: 'health-alert',
-    reason: 'demo: the app was killed and its health probe fails',
-    requestedBy: 'stepops demo (as the health workflow would)',
+    reason: 'demo: the app was killed',
+    requestedBy: 'stepops demo',
     output: out,
     ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
-    answer: async (task) => {
-      out.out(
-        `   demo: approving run ${task.executionName} (a person would run: stepops approve ${task.executionName})`,
-      );
+    answer: async () => {
+      problems.push('a restart started by hand asked for approval');
       return 'approved';
     },
   });

@@ -1,11 +1,15 @@
 /**
- * `stepops demo`: the whole deploy capability on this machine, with nothing but the repository.
+ * `stepops demo [--only <parts>]`: the product end to end on this machine, with nothing but the
+ * repository.
  *
  * Sets up the lab (a git repository of a small HTTP app with v1, v2 and v3 tagged, and a clone of
- * it that plays a `local` host), starts v1, deploys v2 (the health gate passes), deploys v3 (its
- * `/health` answers 503: the gate fails, the rollback returns to v2, an alert lands in the outbox),
- * prints each run's timeline and a summary, and stops the app. Everything it writes stays in one
- * directory (default `.stepops/demo`), wiped and re-created on the next run.
+ * it that plays a `local` host) and starts v1; then its parts, each skippable: **deploy** (v2 passes
+ * the health gate; v3's `/health` answers 503, so the gate fails, the rollback returns to v2 and an
+ * alert lands in the outbox), **backup** (three backups, the third pruning, and a restore test),
+ * **health** (the app goes down, the alert, the recovery the alert starts with its approval, the
+ * recovery alert), **recover** (a recovery started by hand); then `status` and `history` of the lab,
+ * a summary, and it stops the app. Everything it writes stays in one directory (default
+ * `.stepops/demo`), wiped and re-created on the next run.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -28,7 +32,34 @@ import { type Output, stdio, UsageError } from '../output.ts';
 import { runBackupDemo } from './backup.ts';
 import { demoRecovery } from './demo-recover.ts';
 import { runHealthDemo } from './health-demo.ts';
+import { history } from './history.ts';
 import { type DeployRunReport, runDeploy } from './run.ts';
+import { status } from './status.ts';
+
+/** The demo's parts, in the order they run. */
+export const DEMO_PARTS = ['deploy', 'backup', 'health', 'recover'] as const;
+
+/** One part of the demo. */
+export type DemoPart = (typeof DEMO_PARTS)[number];
+
+/**
+ * The parts `--only` names (comma-separated), in the demo's order; every part without it.
+ *
+ * @example
+ * demoParts('health,deploy') // ['deploy', 'health']
+ * @throws UsageError naming the parts there are, for an unknown or empty part
+ */
+export function demoParts(only?: string): DemoPart[] {
+  if (only === undefined) return [...DEMO_PARTS];
+  const named = only.split(',').map((part) => part.trim());
+  const unknown = named.filter((part) => !(DEMO_PARTS as readonly string[]).includes(part));
+  if (unknown.length > 0 || named.length === 0) {
+    throw new UsageError(
+      `--only ${JSON.stringify(only)}: unknown demo part ${unknown.map((u) => JSON.stringify(u)).join(', ')} (parts: ${DEMO_PARTS.join(', ')})`,
+    );
+  }
+  return DEMO_PARTS.filter((part) => named.includes(part));
+}
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -40,12 +71,15 @@ export interface DemoOptions {
   output?: Output;
   /** Spinners for the runs' progress (default: when stdout is a TTY). */
   interactive?: boolean;
+  /** The parts to run (default: all of {@link DEMO_PARTS}). */
+  parts?: readonly DemoPart[];
 }
 
 /** What the demo observed; `ok` is true when everything behaved as the demo expects. */
 export interface DemoReport {
   ok: boolean;
   dir: string;
+  parts: DemoPart[];
   v2?: DeployRunReport;
   v3?: DeployRunReport;
   /** The version `/health` reported at the end, before the app was stopped. */
@@ -103,6 +137,21 @@ async function waitForLocalCommands(home: string, timeoutMs: number): Promise<vo
   while (Date.now() < deadline && (await running()) > 0) await setTimeout(200);
 }
 
+/** What each part shows when it goes as expected. */
+const PART_OUTCOMES: Record<DemoPart, string> = {
+  deploy: 'v2 is live, v3 was rolled back',
+  backup: 'backups taken, pruned and restore-tested',
+  health: 'the app went down, was alerted, recovered on approval, and the recovery was alerted',
+  recover: 'a recovery by hand brought the app back',
+};
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => (line ? `   ${line}` : line))
+    .join('\n');
+}
+
 function describeHealth(health: Awaited<ReturnType<typeof appHealth>>): string {
   if (health === undefined) return 'no answer';
   return `${health.status} ${JSON.stringify({ status: health.body?.status, version: health.body?.version })}`;
@@ -120,7 +169,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const dir = path.resolve(options.dir ?? process.env.STEPOPS_DEMO_DIR ?? DEFAULT_LAB_DIR);
   const port = options.port ?? portFrom(process.env.STEPOPS_DEMO_PORT) ?? DEMO_PORT;
   const url = `http://127.0.0.1:${port}/health`;
-  const report: DemoReport = { ok: false, dir, outbox: [], problems: [] };
+  const parts = [...(options.parts ?? DEMO_PARTS)];
+  const report: DemoReport = { ok: false, dir, parts, outbox: [], problems: [] };
+  const quiet = options.interactive !== undefined ? { interactive: options.interactive } : {};
 
   // Everything the runs write (command logs, leases, the outbox) goes to the lab directory too, and
   // the demo target points at this lab whatever the environment said when the registry loaded.
@@ -150,7 +201,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   process.on('SIGHUP', onSignal);
 
   try {
-    out.out(`stepops demo: the deploy workflow on the local engine, against a real app on this machine`);
+    out.out(`stepops demo: ${parts.join(', ')}, on the local engine, against a real app on this machine`);
     out.out(`lab directory: ${dir}\n`);
 
     out.out('1. Set up the lab');
@@ -163,91 +214,102 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     out.out(`   ${await startLabApp(lab)}`);
     out.out(`   GET ${url} → ${describeHealth(await appHealth(port))}\n`);
     checkpoint();
+    let step = 2;
 
-    out.out('2. Deploy v2 (expected: health gate passes)');
-    report.v2 = await runDeploy({
-      target: 'demo',
-      ref: 'v2',
-      reason: 'demo: deploy v2',
-      requestedBy: 'stepops demo',
-      output: out,
-      onStart: (execution) => {
-        current = execution;
-      },
-      ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
-    });
-    checkpoint();
-    const afterV2 = await appHealth(port);
-    out.out(`   GET ${url} → ${describeHealth(afterV2)}\n`);
-    if (report.v2.exitCode !== 0)
-      report.problems.push(`the deploy of v2 failed (${report.v2.error ?? `exit ${report.v2.exitCode}`})`);
-    if (afterV2?.body?.version !== 'v2')
-      report.problems.push(`after the v2 deploy the app reports ${describeHealth(afterV2)}`);
+    let afterV3: Awaited<ReturnType<typeof appHealth>>;
+    if (parts.includes('deploy')) {
+      out.out(`${step++}. Deploy v2 (expected: health gate passes)`);
+      report.v2 = await runDeploy({
+        target: 'demo',
+        ref: 'v2',
+        reason: 'demo: deploy v2',
+        requestedBy: 'stepops demo',
+        output: out,
+        onStart: (execution) => {
+          current = execution;
+        },
+        ...quiet,
+      });
+      checkpoint();
+      const afterV2 = await appHealth(port);
+      out.out(`   GET ${url} → ${describeHealth(afterV2)}\n`);
+      if (report.v2.exitCode !== 0)
+        report.problems.push(`the deploy of v2 failed (${report.v2.error ?? `exit ${report.v2.exitCode}`})`);
+      if (afterV2?.body?.version !== 'v2')
+        report.problems.push(`after the v2 deploy the app reports ${describeHealth(afterV2)}`);
 
-    out.out('3. Deploy v3 (expected: health gate fails, rollback to v2, alert)');
-    report.v3 = await runDeploy({
-      target: 'demo',
-      ref: 'v3',
-      reason: 'demo: deploy v3',
-      requestedBy: 'stepops demo',
-      output: out,
-      onStart: (execution) => {
-        current = execution;
-      },
-      ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
-    });
-    checkpoint();
-    const afterV3 = await appHealth(port);
-    report.finalVersion = afterV3?.body?.version;
-    out.out(`   GET ${url} → ${describeHealth(afterV3)}\n`);
-    if (report.v3.exitCode !== 1 || report.v3.error !== 'DeployFailedError') {
-      report.problems.push(
-        `the deploy of v3 was expected to fail with DeployFailedError after a rollback, got ${report.v3.error ?? `exit ${report.v3.exitCode}`}`,
-      );
+      out.out(`${step++}. Deploy v3 (expected: health gate fails, rollback to v2, alert)`);
+      report.v3 = await runDeploy({
+        target: 'demo',
+        ref: 'v3',
+        reason: 'demo: deploy v3',
+        requestedBy: 'stepops demo',
+        output: out,
+        onStart: (execution) => {
+          current = execution;
+        },
+        ...quiet,
+      });
+      checkpoint();
+      afterV3 = await appHealth(port);
+      report.finalVersion = afterV3?.body?.version;
+      out.out(`   GET ${url} → ${describeHealth(afterV3)}\n`);
+      if (report.v3.exitCode !== 1 || report.v3.error !== 'DeployFailedError') {
+        report.problems.push(
+          `the deploy of v3 was expected to fail with DeployFailedError after a rollback, got ${report.v3.error ?? `exit ${report.v3.exitCode}`}`,
+        );
+      }
+      if (afterV3?.status !== 200 || afterV3.body?.version !== 'v2') {
+        report.problems.push(
+          `after the v3 rollback the app reports ${describeHealth(afterV3)}, expected v2 healthy`,
+        );
+      }
     }
-    if (afterV3?.status !== 200 || afterV3.body?.version !== 'v2') {
-      report.problems.push(
-        `after the v3 rollback the app reports ${describeHealth(afterV3)}, expected v2 healthy`,
-      );
+
+    if (parts.includes('backup')) {
+      report.problems.push(...(await runBackupDemo({ lab: dir, output: out, step, ...quiet })).problems);
+      step += 2;
+      checkpoint();
+    }
+    if (parts.includes('health')) {
+      report.problems.push(...(await runHealthDemo({ dir, out, step: step++, ...quiet })).problems);
+      checkpoint();
+    }
+    if (parts.includes('recover')) {
+      report.problems.push(...(await demoRecovery({ port, dir, step: step++, out, ...quiet })));
+      checkpoint();
     }
 
-    report.problems.push(...(await runHealthDemo({ dir, out, step: 4 })).problems);
-    report.problems.push(
-      ...(
-        await runBackupDemo({
-          lab: dir,
-          output: out,
-          step: 5,
-          ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
-        })
-      ).problems,
-    );
-    report.problems.push(
-      ...(await demoRecovery({
-        port,
-        dir,
-        step: 6,
-        out,
-        ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
-      })),
-    );
-    checkpoint();
+    out.out(`${step}. The lab as the operator's commands see it`);
+    const indented: Output = { out: (text) => out.out(indent(text)), err: (text) => out.err(text) };
+    out.out('   $ stepops status demo');
+    await status('demo', { local: true }, { output: indented, isTTY: false });
+    for (const workflow of parts.filter((p) => p !== 'health')) {
+      out.out(`\n   $ stepops history demo --workflow ${workflow}`);
+      await history('demo', { local: true, workflow, limit: 5 }, { output: indented, isTTY: false });
+    }
+    out.out('');
+
     report.outbox = await readOutbox(dir);
-    const rolledBack = report.outbox.filter((n) => n.ref === 'v3' && n.outcome === 'rolled-back');
-    if (rolledBack.length === 0) report.problems.push('no "rolled-back" alert for v3 in the outbox');
+    if (parts.includes('deploy')) {
+      const rolledBack = report.outbox.filter((n) => n.ref === 'v3' && n.outcome === 'rolled-back');
+      if (rolledBack.length === 0) report.problems.push('no "rolled-back" alert for v3 in the outbox');
+    }
 
     const shown = (file: string) => {
       const relative = path.relative(process.cwd(), file);
       return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
     };
     out.out('Summary');
-    out.out(
-      `   v2: ${report.v2.exitCode === 0 ? 'deployed, health gate passed' : `FAILED (${report.v2.error})`}`,
-    );
-    out.out(
-      `   v3: ${report.v3.error === 'DeployFailedError' ? 'health gate failed, rolled back to v2' : `unexpected: ${report.v3.error ?? 'succeeded'}`}`,
-    );
-    out.out(`   the app reports: ${describeHealth(afterV3)}`);
+    if (report.v2 && report.v3) {
+      out.out(
+        `   v2: ${report.v2.exitCode === 0 ? 'deployed, health gate passed' : `FAILED (${report.v2.error})`}`,
+      );
+      out.out(
+        `   v3: ${report.v3.error === 'DeployFailedError' ? 'health gate failed, rolled back to v2' : `unexpected: ${report.v3.error ?? 'succeeded'}`}`,
+      );
+      out.out(`   the app reports: ${describeHealth(afterV3)}`);
+    }
     out.out(
       `   outbox ${shown(path.join(dir, 'outbox.jsonl'))} (${report.outbox.length} line${report.outbox.length === 1 ? '' : 's'}):`,
     );
@@ -255,10 +317,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       out.out(`     ${n.outcome.padEnd(11)} ${n.workflow} ${n.target} ${n.ref ?? ''}: ${n.summary}`);
     }
     out.out(`   files, all under ${shown(dir)}:`);
-    out.out('     origin/    the app repository (tags v1, v2, v3)   host/  the local host: its checkout');
-    out.out(
-      "     run/       app pid, app log, rollback record      commands/  each command's script and output",
-    );
+    out.out('     origin/    the app repository (tags v1, v2, v3)');
+    out.out('     host/      the local host: its checkout');
+    out.out('     run/       app pid, app log, rollback record');
+    out.out("     commands/  each command's script and output");
+    out.out('     runs/      each run, as status and history read them');
+    out.out('     backups/   the backup catalogue; objects/ and snapshots/ the copies');
   } catch (error) {
     if (!(error instanceof DemoInterruptedError)) {
       report.problems.push(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
@@ -276,7 +340,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   report.ok = !interrupted && report.problems.length === 0;
   if (interrupted) out.err(`stepops demo: interrupted; its files are in ${dir}`);
   else if (report.ok) {
-    out.out('\n✔ demo behaved as expected: v2 is live, v3 was rolled back');
+    out.out(`\n✔ demo behaved as expected: ${parts.map((part) => PART_OUTCOMES[part]).join('; ')}`);
     if (dir === DEFAULT_LAB_DIR) {
       out.out(
         'next: `node cli/stepops.ts run deploy demo --ref v2` deploys to the lab again (the app keeps running: stop it with `.stepops/demo/bin/app-ctl.sh stop`)',
@@ -290,19 +354,24 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
  * Registers `stepops demo`.
  *
  * @example
- * register(program); // stepops demo [--dir <dir>] [--port <port>]
+ * register(program); // stepops demo [--dir <dir>] [--port <port>] [--only <parts>]
  */
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('deploy v2 then a failing v3 of a sample app on this machine, with rollback (no AWS needed)')
+    .description(
+      'the product on this machine, no AWS needed: deploy and rollback, backups, health checks and recovery',
+    )
     .option('--dir <dir>', 'lab directory, wiped and re-created (default: .stepops/demo)')
     .option('--port <port>', 'port of the sample app (default: 47613)')
-    .action(async (options: { dir?: string; port?: string }) => {
+    .option('--only <parts>', `run only these parts, comma-separated: ${DEMO_PARTS.join(', ')}`)
+    .action(async (options: { dir?: string; port?: string; only?: string }) => {
       const port = portFrom(options.port);
+      const parts = demoParts(options.only);
       const report = await runDemo({
         ...(options.dir ? { dir: options.dir } : {}),
         ...(port ? { port } : {}),
+        parts,
       });
       process.exitCode = report.interrupted ? 130 : report.ok ? 0 : 1;
     });

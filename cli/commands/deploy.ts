@@ -20,7 +20,7 @@ import { followRun } from '../runs/follow.ts';
 import type { SourceDeps } from '../runs/source.ts';
 import { stageOf, WHERE_HELP } from '../runs/source.ts';
 import { workflowNames } from '../runs/workflows.ts';
-import { withDetachOnInterrupt } from './follow.ts';
+import { abortOnInterrupt, withDetachOnInterrupt } from './follow.ts';
 import { runDeploy } from './run.ts';
 
 /** Options of {@link deploy}. */
@@ -86,20 +86,12 @@ export async function deploy(
       ...(options.reason !== undefined ? { reason: options.reason } : {}),
       ...(deps.interactive !== undefined ? { interactive: deps.interactive } : {}),
       // A local run lives in this process: Ctrl-C stops it (and releases its lease), as `run` does.
-      onStart: (execution) =>
-        deps.signal?.addEventListener(
-          'abort',
-          () => {
-            out.err('\nstepops: interrupted: aborting the run');
-            execution.abort();
-          },
-          { once: true },
-        ),
+      onStart: abortOnInterrupt(deps.signal, out),
     });
     return report.exitCode;
   }
 
-  const client = deps.sfn ?? sfnClient();
+  const client = deps.sfn ?? sfnClient(env);
   try {
     // The API's input checks, before anything is asked of AWS.
     const request = parseDeployRequest({

@@ -87,6 +87,28 @@ export async function withDetachOnInterrupt<T>(work: (signal: AbortSignal) => Pr
 }
 
 /**
+ * For a run on the local engine, which lives in this process: the `onStart` that aborts it (and so
+ * releases its lease) when the signal of {@link withDetachOnInterrupt} fires.
+ *
+ * @example
+ * await runDeploy({ target, ref, onStart: abortOnInterrupt(signal, out) });
+ */
+export function abortOnInterrupt(
+  signal: AbortSignal | undefined,
+  out: Output,
+): (execution: { abort(): void }) => void {
+  return (execution) =>
+    signal?.addEventListener(
+      'abort',
+      () => {
+        out.err('\nstepops: interrupted: aborting the run');
+        execution.abort();
+      },
+      { once: true },
+    );
+}
+
+/**
  * Adds `follow` to the program.
  *
  * @example

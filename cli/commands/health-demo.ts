@@ -1,53 +1,46 @@
 /**
  * The health part of `stepops demo`: the lab app goes down, the health checks alert after the
- * failure threshold and ask for the `restart-app` runbook, the recorded request is carried out on
- * the local host (the runbook's script steps, as the recover workflow runs them), the app comes
- * back and the recovery is alerted. Each check is one run of the health workflow on the local
- * engine, printed as the probe table.
+ * failure threshold and ask for the `restart-app` runbook, the recorded request is carried out by
+ * the recover workflow (its approval answered by the demo), the app comes back and the recovery is
+ * alerted. Each check is one run of the health workflow on the local engine, printed as the probe
+ * table.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stopLabApp } from '../../lab/setup.ts';
 import { findTarget } from '../../shared/config/registry.ts';
-import { hostDirectoryFor } from '../../shared/drivers/hosts.ts';
-import { BashCommandRunner } from '../../shared/drivers/local/bash-command-runner.ts';
 import { stepopsHome } from '../../shared/drivers/local/home.ts';
-import { hostSelector } from '../../shared/drivers/options.ts';
 import type { Notification, RecoveryRequest } from '../../shared/drivers/ports.ts';
-import { planRecovery } from '../../shared/recovery/plan.ts';
 import type { Output } from '../output.ts';
 import { runHealthOnce } from './health.ts';
+import { runRecover } from './recover.ts';
 
 /** What the health demo saw. */
 export interface HealthDemoReport {
   problems: string[];
 }
 
-/** Runs the script steps of a recorded recovery request on the target's local host and waits. */
-async function carryOut(request: RecoveryRequest, out: Output): Promise<boolean> {
-  const target = findTarget(request.target);
-  const plan = planRecovery(target, request.runbook, { runId: request.runId });
-  const hosts = await hostDirectoryFor(target).resolve(hostSelector(target));
-  const runner = new BashCommandRunner();
-  for (const step of plan.steps) {
-    if (!step.script) continue;
-    const handle = await runner.send({
-      hosts,
-      script: step.script,
-      timeoutSeconds: step.timeoutSeconds,
-      comment: `stepops recover ${target.name} ${request.runbook} ${step.name}`,
-    });
-    for (;;) {
-      const [result] = await runner.status(handle);
-      if (result && result.state !== 'pending' && result.state !== 'running') {
-        out.out(`   runbook ${request.runbook}, step ${step.name}: ${result.state}`);
-        if (result.state !== 'succeeded') return false;
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-  return true;
+/**
+ * Carries out a recorded recovery request as the recover state machine would on AWS: a run of the
+ * recover workflow started by the health alert, whose approval the demo answers.
+ */
+async function carryOut(request: RecoveryRequest, out: Output, interactive?: boolean): Promise<boolean> {
+  const report = await runRecover({
+    target: request.target,
+    runbook: request.runbook,
+    trigger: 'health-alert',
+    reason: request.reason,
+    requestedBy: request.requestedBy,
+    output: out,
+    ...(interactive !== undefined ? { interactive } : {}),
+    answer: async (task) => {
+      out.out(
+        `   demo: approving run ${task.executionName} (a person would run: stepops approve ${task.executionName}, or follow the link in the alert)`,
+      );
+      return 'approved';
+    },
+  });
+  return report.exitCode === 0;
 }
 
 async function lines<T>(file: string): Promise<T[]> {
@@ -68,6 +61,7 @@ export async function runHealthDemo(options: {
   dir: string;
   out: Output;
   step: number;
+  interactive?: boolean;
 }): Promise<HealthDemoReport> {
   const { dir, out } = options;
   const problems: string[] = [];
@@ -78,7 +72,7 @@ export async function runHealthDemo(options: {
     return (await runHealthOnce({ target: 'demo', output: out })).summary;
   };
   out.out(
-    `${options.step}. Health checks (expected: the app goes down, an alert after ${health.failureThreshold} failing checks, runbook ${health.onFailure?.runbook} restarts it, a recovery alert after ${health.successThreshold} passing checks)`,
+    `${options.step}. Health checks (expected: the app goes down, an alert after ${health.failureThreshold} failing checks, runbook ${health.onFailure?.runbook} started by the alert restarts it once approved, a recovery alert after ${health.successThreshold} passing checks)`,
   );
   await check('1: the app is up');
   const stopped = await stopLabApp(dir);
@@ -91,7 +85,8 @@ export async function runHealthDemo(options: {
   const request = requests.at(-1);
   if (request) {
     out.out(`   recovery requested: ${request.runbook} (${request.reason})`);
-    if (!(await carryOut(request, out))) problems.push(`the runbook ${request.runbook} failed`);
+    if (!(await carryOut(request, out, options.interactive)))
+      problems.push(`the recovery ${request.runbook} failed`);
   }
   for (let i = 0; i < health.successThreshold && summary?.down; i++)
     summary = await check(`after the recovery ${i + 1}`);

@@ -1,18 +1,21 @@
 /**
  * `stepops status [target] [--stage S | --local] [--json]`: per target and workflow, the run in
- * progress and the last one that ended (outcome, ref, age), who holds the target's lease, and each
- * probe's state as the health checks recorded it, in one screen.
+ * progress and the last one that ended (outcome, ref, age), who holds the target's lease, each
+ * probe's state as the health checks recorded it, each backup's newest good copy, and when each
+ * schedule fires next, in one screen.
  */
 import type { Command } from 'commander';
 import { findTarget, listTargets } from '../../shared/config/registry.ts';
+import { type NextRun, nextScheduledRun, targetSchedules } from '../../shared/config/schedule.ts';
 import type { Target } from '../../shared/config/schema.ts';
 import { targetLeaseKey } from '../../shared/deploy/steps.ts';
-import type { Lease } from '../../shared/drivers/ports.ts';
+import type { CatalogueEntry, Lease } from '../../shared/drivers/ports.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
 import type { RunSource, RunSummary } from '../runs/model.ts';
 import { runSourceFor, type SourceDeps, WHERE_HELP, type WhereOptions } from '../runs/source.ts';
 import { age, painter, runDuration, statusColour, table } from '../runs/style.ts';
 import { WORKFLOWS } from '../runs/workflows.ts';
+import { stageRegion } from '../stage.ts';
 
 /** One target's line per workflow. */
 export interface WorkflowStatus {
@@ -32,7 +35,25 @@ export interface ProbeHealth {
   lastAt: string;
 }
 
-/** The status of targets: their workflows, leases and probes. */
+/** A backup job's newest good copy, as the catalogue records it. */
+export interface BackupStatus {
+  backup: string;
+  newestGood?: Pick<CatalogueEntry, 'runId' | 'location' | 'startedAt' | 'finishedAt' | 'sizeBytes'>;
+  /** The newest good copy is older than the job's RPO (or there is none). */
+  late?: boolean;
+}
+
+/** A schedule of a target and when it fires next (absent when that cannot be known). */
+export interface ScheduleStatus {
+  target: string;
+  workflow: 'backup' | 'health';
+  job: string;
+  expression: string;
+  timezone: string;
+  next?: NextRun;
+}
+
+/** The status of targets: their workflows, leases, probes, backups and schedules. */
 export interface StatusReport {
   where: string;
   workflows: WorkflowStatus[];
@@ -40,6 +61,9 @@ export interface StatusReport {
   leases: Record<string, Lease | null>;
   /** Each target's probes as the health checks recorded them (`[]`: never checked; absent: cannot be read). */
   health: Record<string, ProbeHealth[]>;
+  /** Each backup job's newest good copy, per target that declares backups (absent: cannot be read). */
+  backups: Record<string, BackupStatus[]>;
+  schedules: ScheduleStatus[];
 }
 
 /** Options of {@link status}. */
@@ -56,6 +80,106 @@ export interface StatusDeps extends SourceDeps {
   lease?: (target: Target) => Promise<Lease | undefined | 'unknown'>;
   /** Reads a target's recorded probe states; by default the health store, as for the lease. */
   health?: (target: Target) => Promise<ProbeHealth[] | 'unknown'>;
+  /** Reads a target's backup catalogue; by default the local catalogue file or `STEPOPS_BACKUP_TABLE`. */
+  catalogue?: (target: Target) => Promise<CatalogueEntry[] | 'unknown'>;
+}
+
+/** What {@link gatherStatus} reads besides the runs. */
+export interface StatusReaders {
+  lease: (target: Target) => Promise<Lease | undefined | 'unknown'>;
+  health?: (target: Target) => Promise<ProbeHealth[] | 'unknown'>;
+  catalogue?: (target: Target) => Promise<CatalogueEntry[] | 'unknown'>;
+  /** Epoch ms the next scheduled runs are counted from. */
+  now?: number;
+}
+
+async function defaultCatalogue(
+  target: Target,
+  local: boolean,
+  env: NodeJS.ProcessEnv,
+): Promise<CatalogueEntry[] | 'unknown'> {
+  if (local) {
+    const { FileBackupCatalogue } = await import('../../shared/drivers/local/file-backup-catalogue.ts');
+    return new FileBackupCatalogue().list(target.name);
+  }
+  if (!env.STEPOPS_BACKUP_TABLE) return 'unknown';
+  const { DynamoBackupCatalogue } = await import('../../shared/drivers/aws/dynamo-backup-catalogue.ts');
+  return new DynamoBackupCatalogue(env.STEPOPS_BACKUP_TABLE, { client: await stageDynamo(env) }).list(
+    target.name,
+  );
+}
+
+/**
+ * Each backup job's newest good copy from a target's catalogue entries (newest first).
+ *
+ * @example
+ * newestGoodCopies(target, await catalogue.list('docsai'), Date.now())
+ */
+export function newestGoodCopies(
+  target: Target,
+  entries: readonly CatalogueEntry[],
+  now: number,
+): BackupStatus[] {
+  return (target.backup ?? []).map((job) => {
+    const good = entries.find((e) => e.backup === job.name && e.outcome === 'good');
+    const copy = good
+      ? {
+          runId: good.runId,
+          location: good.location,
+          startedAt: good.startedAt,
+          ...(good.finishedAt ? { finishedAt: good.finishedAt } : {}),
+          ...(good.sizeBytes !== undefined ? { sizeBytes: good.sizeBytes } : {}),
+        }
+      : undefined;
+    const late =
+      job.rpoHours !== undefined &&
+      (!copy || now - Date.parse(copy.finishedAt ?? copy.startedAt) > job.rpoHours * 3_600_000);
+    return { backup: job.name, ...(copy ? { newestGood: copy } : {}), ...(late ? { late } : {}) };
+  });
+}
+
+/**
+ * When each schedule of a target fires next; a rate's next run is estimated from the last run that
+ * was recorded for it (the backup's newest copy, the probes' last check).
+ *
+ * @example
+ * nextRuns(target, { entries, probes }, Date.now())
+ */
+export function nextRuns(
+  target: Target,
+  recorded: { entries?: readonly CatalogueEntry[]; probes?: readonly ProbeHealth[] },
+  now: number,
+): ScheduleStatus[] {
+  return targetSchedules(target).map((schedule) => {
+    const last =
+      schedule.workflow === 'health'
+        ? recorded.probes
+            ?.map((p) => p.lastAt)
+            .sort()
+            .at(-1)
+        : schedule.backup && !schedule.task
+          ? recorded.entries?.find((e) => e.backup === schedule.backup)?.startedAt
+          : undefined;
+    const next = nextScheduledRun(schedule.expression, {
+      after: now,
+      timezone: schedule.timezone,
+      ...(last ? { lastRun: Date.parse(last) } : {}),
+    });
+    return {
+      target: target.name,
+      workflow: schedule.workflow,
+      job: schedule.job,
+      expression: schedule.expression,
+      timezone: schedule.timezone,
+      ...(next ? { next } : {}),
+    };
+  });
+}
+
+/** The DynamoDB client of the stage's tables, in the stage's region. */
+async function stageDynamo(env: NodeJS.ProcessEnv) {
+  const { dynamoClient } = await import('../../shared/drivers/aws/clients.ts');
+  return dynamoClient(stageRegion(env));
 }
 
 async function defaultHealth(
@@ -64,10 +188,13 @@ async function defaultHealth(
   env: NodeJS.ProcessEnv,
 ): Promise<ProbeHealth[] | 'unknown'> {
   if (!local && !env.STEPOPS_STATE_TABLE) return 'unknown';
-  const { healthStoreFor } = await import('../../shared/drivers/health.ts');
-  const record = await healthStoreFor(target, local ? {} : { stateTable: env.STEPOPS_STATE_TABLE! }).read(
-    target.name,
-  );
+  const store = local
+    ? (await import('../../shared/drivers/health.ts')).healthStoreFor(target)
+    : new (await import('../../shared/drivers/aws/dynamo-health-store.ts')).DynamoHealthStore(
+        env.STEPOPS_STATE_TABLE!,
+        { client: await stageDynamo(env) },
+      );
+  const record = await store.read(target.name);
   if (!record) return [];
   const state = JSON.parse(record.body) as { probes?: Record<string, ProbeHealth & Record<string, unknown>> };
   return Object.values(state.probes ?? {}).map((p) => ({
@@ -88,7 +215,9 @@ async function defaultLease(
   if (!local) {
     if (!env.STEPOPS_STATE_TABLE) return 'unknown';
     const { DynamoLeaseStore } = await import('../../shared/drivers/aws/dynamo-lease-store.ts');
-    return new DynamoLeaseStore(env.STEPOPS_STATE_TABLE).holder(targetLeaseKey(target.name));
+    return new DynamoLeaseStore(env.STEPOPS_STATE_TABLE, { client: await stageDynamo(env) }).holder(
+      targetLeaseKey(target.name),
+    );
   }
   const { leaseStoreFor } = await import('../../shared/drivers/leases.ts');
   const store = leaseStoreFor(target) as { holder?: (key: string) => Promise<Lease | undefined> };
@@ -99,15 +228,24 @@ async function defaultLease(
  * Gathers the status of targets from a run source.
  *
  * @example
- * const report = await gatherStatus(source, ['zmanim']);
+ * const report = await gatherStatus(source, [findTarget('zmanim')], { lease: async () => undefined });
  */
 export async function gatherStatus(
   source: RunSource,
   targets: readonly Target[],
-  lease: (target: Target) => Promise<Lease | undefined | 'unknown'>,
-  health: (target: Target) => Promise<ProbeHealth[] | 'unknown'> = async () => 'unknown',
+  readers: StatusReaders,
 ): Promise<StatusReport> {
-  const report: StatusReport = { where: source.where, workflows: [], leases: {}, health: {} };
+  const now = readers.now ?? Date.now();
+  const unknown = async () => 'unknown' as const;
+  const { lease, health = unknown, catalogue = unknown } = readers;
+  const report: StatusReport = {
+    where: source.where,
+    workflows: [],
+    leases: {},
+    health: {},
+    backups: {},
+    schedules: [],
+  };
   // Express workflows keep no history to list: the health checks show through what they record.
   const available = WORKFLOWS.filter(
     (w) =>
@@ -131,8 +269,49 @@ export async function gatherStatus(
     if (holder !== 'unknown') report.leases[target.name] = holder ?? null;
     const probes = await health(target).catch(() => 'unknown' as const);
     if (probes !== 'unknown') report.health[target.name] = probes;
+    const entries = target.backup?.length ? await catalogue(target).catch(() => 'unknown' as const) : [];
+    if (entries !== 'unknown' && target.backup?.length) {
+      report.backups[target.name] = newestGoodCopies(target, entries, now);
+    }
+    report.schedules.push(
+      ...nextRuns(
+        target,
+        {
+          ...(entries !== 'unknown' ? { entries } : {}),
+          ...(probes !== 'unknown' ? { probes } : {}),
+        },
+        now,
+      ),
+    );
   }
   return report;
+}
+
+function bytes(size: number): string {
+  if (size < 1024) return `${size} B`;
+  if (size < 1024 ** 2) return `${(size / 1024).toFixed(1)} KB`;
+  if (size < 1024 ** 3) return `${(size / 1024 ** 2).toFixed(1)} MB`;
+  return `${(size / 1024 ** 3).toFixed(1)} GB`;
+}
+
+/** `in 3 h (2026-12-03 02:00 UTC)`; `~` before an estimate; the rate itself when unknown. */
+function nextRunText(schedule: ScheduleStatus, now: number): string {
+  if (!schedule.next) {
+    const rate = /^rate\((\d+) (\w+)\)$/.exec(schedule.expression);
+    return rate ? `every ${rate[1] === '1' ? '' : `${rate[1]} `}${rate[2]}` : 'unknown';
+  }
+  const { at, estimated } = schedule.next;
+  const seconds = Math.max(0, Math.round((at - now) / 1000));
+  const within =
+    seconds < 60
+      ? `${seconds} s`
+      : seconds < 3600
+        ? `${Math.floor(seconds / 60)} min`
+        : seconds < 86_400
+          ? `${Math.floor(seconds / 3600)} h`
+          : `${Math.floor(seconds / 86_400)} d`;
+  const stamp = new Date(at).toISOString().slice(0, 16).replace('T', ' ');
+  return `${estimated ? '~' : ''}in ${within} (${stamp} UTC)`;
 }
 
 /**
@@ -183,6 +362,32 @@ export function formatStatus(report: StatusReport, now: number, paint = painter(
     }
   }
   if (probeRows.length > 1) lines.push('', table(probeRows));
+  const backupRows = [['TARGET', 'BACKUP', 'NEWEST GOOD COPY', 'WHERE']];
+  for (const [target, backups] of Object.entries(report.backups)) {
+    for (const b of backups) {
+      const copy = b.newestGood;
+      const when = copy
+        ? `${age(copy.finishedAt ?? copy.startedAt, now)}${copy.sizeBytes !== undefined ? ` (${bytes(copy.sizeBytes)})` : ''}`
+        : 'none';
+      backupRows.push([
+        target,
+        b.backup,
+        b.late ? paint('red', `${when}, older than its RPO`) : paint(copy ? 'green' : 'yellow', when),
+        copy?.location ?? '',
+      ]);
+    }
+  }
+  if (backupRows.length > 1) lines.push('', table(backupRows));
+  const scheduleRows = [['TARGET', 'SCHEDULED', 'WHEN', 'NEXT RUN']];
+  for (const s of report.schedules) {
+    scheduleRows.push([
+      s.target,
+      `${s.workflow} ${s.job}`,
+      `${s.expression}${s.timezone === 'UTC' ? '' : ` ${s.timezone}`}`,
+      nextRunText(s, now),
+    ]);
+  }
+  if (scheduleRows.length > 1) lines.push('', table(scheduleRows));
   return lines.join('\n');
 }
 
@@ -208,12 +413,12 @@ export async function status(
       : listTargets()
           .map((name) => findTarget(name))
           .filter((t) => (t.hosts.type === 'local') === local);
-  const report = await gatherStatus(
-    source,
-    targets,
-    deps.lease ?? ((t) => defaultLease(t, local, env)),
-    deps.health ?? ((t) => defaultHealth(t, local, env)),
-  );
+  const report = await gatherStatus(source, targets, {
+    lease: deps.lease ?? ((t) => defaultLease(t, local, env)),
+    health: deps.health ?? ((t) => defaultHealth(t, local, env)),
+    catalogue: deps.catalogue ?? ((t) => defaultCatalogue(t, local, env)),
+    now: (deps.now ?? Date.now)(),
+  });
   if (options.json) {
     out.out(JSON.stringify(report, null, 2));
     return EXIT.ok;
@@ -227,6 +432,11 @@ export async function status(
   if (!local && Object.keys(report.leases).length === 0) {
     out.out("(locks and probe states: set STEPOPS_STATE_TABLE to the stage's state table to read them)");
   }
+  if (!local && targets.some((t) => t.backup?.length) && Object.keys(report.backups).length === 0) {
+    out.out(
+      "(newest good backups: set STEPOPS_BACKUP_TABLE to the stage's backup catalogue table to read them)",
+    );
+  }
   return EXIT.ok;
 }
 
@@ -239,7 +449,9 @@ export async function status(
 export function register(program: Command): void {
   program
     .command('status [target]')
-    .description('per target and workflow: the run in progress, the last run, the lock holder')
+    .description(
+      'per target: the run in progress and the last run of each workflow, the lock holder, probe states, newest good backups, next scheduled runs',
+    )
     .option('--stage <stage>', WHERE_HELP.stage)
     .option('--local', WHERE_HELP.local)
     .option('--json', 'print JSON')

@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { TraceEvent } from '../../shared/engine/trace.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
+import { stageRegion } from '../stage.ts';
 import type { RunEventReader, RunSource, RunStatus, RunSummary } from './model.ts';
 import { HistoryReader } from './sfn-history.ts';
 import { workflowEntry } from './workflows.ts';
@@ -151,6 +152,9 @@ function summaryOf(workflow: string, stage: string, execution: DescribeExecution
 /** Events per `GetExecutionHistory` page (the API's maximum is 1000). */
 const HISTORY_PAGE = 500;
 
+/** The name Step Functions gives an execution started without one (a UUID), as Scheduler starts them. */
+const GENERATED_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
  * A stage's executions as a {@link RunSource}.
  *
@@ -190,9 +194,11 @@ export class SfnRunSource implements RunSource {
       );
     }
     const stateMachineArn = this.stateMachineArn(workflow);
-    // Runs are named `<target>-…` (the API and CLI name deploys `<target>-<16 hex>`); the input's
-    // `target` decides, so that `api-server` does not take the runs of `api-server-eu`.
+    // Runs stepops starts are named `<target>-…` (deploys `<target>-<16 hex>`); those EventBridge
+    // Scheduler starts get the UUID Step Functions makes up. The input's `target` decides, so that
+    // `api-server` does not take the runs of `api-server-eu`.
     const prefix = options.target ? `${options.target}-` : undefined;
+    const mayBeOfTarget = (name = '') => !prefix || name.startsWith(prefix) || GENERATED_NAME.test(name);
     const runs: RunSummary[] = [];
     await aws(async () => {
       for await (const page of paginateListExecutions(
@@ -200,7 +206,7 @@ export class SfnRunSource implements RunSource {
         { stateMachineArn, ...(options.running ? { statusFilter: 'RUNNING' as const } : {}) },
       )) {
         for (const execution of page.executions ?? []) {
-          if (!execution.executionArn || (prefix && !execution.name?.startsWith(prefix))) continue;
+          if (!execution.executionArn || !mayBeOfTarget(execution.name)) continue;
           const described = await this.client.send(
             new DescribeExecutionCommand({ executionArn: execution.executionArn }),
           );
@@ -303,11 +309,12 @@ export class SfnRunSource implements RunSource {
 }
 
 /**
- * The Step Functions client of the CLI (region and credentials from the environment).
+ * The Step Functions client of the CLI, in the region the stages are deployed to
+ * (`STEPOPS_REGION`, as the stacks use it), with the credentials of the environment.
  *
  * @example
  * const client = sfnClient();
  */
-export function sfnClient(): SFNClient {
-  return new SFNClient({});
+export function sfnClient(env: NodeJS.ProcessEnv = process.env): SFNClient {
+  return new SFNClient({ region: stageRegion(env) });
 }

@@ -45,7 +45,7 @@ export function stageOf(options: WhereOptions, env: NodeJS.ProcessEnv = process.
 export async function runSourceFor(options: WhereOptions, deps: SourceDeps = {}): Promise<RunSource> {
   const stage = stageOf(options, deps.env);
   if (stage === undefined) return new LocalRunSource();
-  const client = deps.sfn ?? sfnClient();
+  const client = deps.sfn ?? sfnClient(deps.env);
   return new SfnRunSource(client, stage, await stageStateMachines(client, stage, workflowNames()));
 }
 

@@ -1,7 +1,7 @@
 /**
- * How often a schedule expression fires: the longest gap between two consecutive runs of an
- * EventBridge `rate(...)` or six-field `cron(...)` expression. Pure; used to refuse a backup whose
- * RPO is shorter than its schedule.
+ * When EventBridge Scheduler expressions fire: the longest gap between two consecutive runs of a
+ * `rate(...)` or six-field `cron(...)` expression (used to refuse a backup whose RPO is shorter than
+ * its schedule), and the next run after a given time (shown by `stepops status`). Pure.
  */
 
 const MINUTE = 60;
@@ -72,4 +72,184 @@ export function scheduleIntervalSeconds(expression: string): number {
   if (!days) return largestGap(dayOffsets, DAY);
   const weekOffsets = days.flatMap((d) => dayOffsets.map((o) => (d - 1) * DAY + o));
   return largestGap(weekOffsets, 7 * DAY);
+}
+
+const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
+const WEEKDAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
+
+/** A cron field's values with names replaced by numbers; `'all'` for `*` and `?`; `undefined` when not supported. */
+function cronField(
+  field: string,
+  min: number,
+  max: number,
+  names: string[] = [],
+): Set<number> | 'all' | undefined {
+  if (field === '*' || field === '?') return 'all';
+  const numeric = field
+    .toUpperCase()
+    .replaceAll(/[A-Z]{3}/g, (name) => (names.includes(name) ? String(names.indexOf(name) + 1) : name));
+  // L, W and # (last day, nearest weekday, nth weekday) are not followed here.
+  if (!/^[0-9,/*-]+$/.test(numeric)) return undefined;
+  const values = fieldValues(numeric, min, max);
+  return values ? new Set(values) : undefined;
+}
+
+const has = (set: Set<number> | 'all', value: number) => set === 'all' || set.has(value);
+
+/** The wall clock of an instant in a time zone. */
+function wallClock(formatter: Intl.DateTimeFormat, instant: number) {
+  const parts = Object.fromEntries(formatter.formatToParts(instant).map((p) => [p.type, p.value]));
+  return {
+    year: Number(parts.year),
+    month: Number(parts.month),
+    day: Number(parts.day),
+    hour: Number(parts.hour) % 24,
+    minute: Number(parts.minute),
+    weekday: WEEKDAYS.indexOf(String(parts.weekday).toUpperCase()) + 1,
+  };
+}
+
+/** The next run of a schedule, and whether it is exact (cron) or estimated from the last run (rate). */
+export interface NextRun {
+  at: number;
+  estimated: boolean;
+}
+
+/**
+ * The next time a schedule fires strictly after `after` (epoch ms). A cron expression is read in its
+ * time zone, as EventBridge Scheduler reads it; a rate fires every interval from when its schedule
+ * was created, which only the last run tells, so a rate's next run is estimated from `lastRun` and
+ * unknown without it. `undefined` too for cron fields stepops does not follow (`L`, `W`, `#`) and for
+ * a cron that never fires again (a year in the past).
+ *
+ * @example
+ * nextScheduledRun('cron(0 2 * * ? *)', { after: Date.parse('2026-12-02T06:30:00Z') })
+ * // { at: Date.parse('2026-12-03T02:00:00Z'), estimated: false }
+ * nextScheduledRun('rate(1 hour)', { after: Date.parse('2026-12-02T06:30:00Z'), lastRun: Date.parse('2026-12-02T06:10:00Z') })
+ * // { at: Date.parse('2026-12-02T07:10:00Z'), estimated: true }
+ */
+export function nextScheduledRun(
+  expression: string,
+  options: { after: number; timezone?: string; lastRun?: number },
+): NextRun | undefined {
+  const { after } = options;
+  if (expression.startsWith('rate(')) {
+    if (options.lastRun === undefined || Number.isNaN(options.lastRun)) return undefined;
+    const interval = scheduleIntervalSeconds(expression) * 1000;
+    const elapsed = Math.max(0, after - options.lastRun);
+    return { at: options.lastRun + (Math.floor(elapsed / interval) + 1) * interval, estimated: true };
+  }
+  const cron = /^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$/.exec(expression);
+  if (!cron) return undefined;
+  const [, m = '', h = '', dom = '', mon = '', dow = '', yr = ''] = cron;
+  const minutes = cronField(m, 0, 59);
+  const hours = cronField(h, 0, 23);
+  const days = cronField(dom, 1, 31);
+  const months = cronField(mon, 1, 12, MONTHS);
+  const weekdays = cronField(dow, 1, 7, WEEKDAYS);
+  const years = cronField(yr, 1970, 2199);
+  if (!minutes || !hours || !days || !months || !weekdays || !years) return undefined;
+  const formatter = new Intl.DateTimeFormat('en-US', {
+    timeZone: options.timezone ?? 'UTC',
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    weekday: 'short',
+  });
+  const lastYear = years === 'all' ? Number.POSITIVE_INFINITY : Math.max(...years);
+  let t = (Math.floor(after / 60_000) + 1) * 60_000;
+  // Each step moves to the next local day, hour or minute that can match: a few hundred at most a year.
+  for (let step = 0; step < 20_000; step++) {
+    const c = wallClock(formatter, t);
+    if (c.year > lastYear) return undefined;
+    const dayMatches =
+      has(years, c.year) &&
+      has(months, c.month) &&
+      (dom === '?'
+        ? has(weekdays, c.weekday)
+        : has(days, c.day) && (dow === '?' || has(weekdays, c.weekday)));
+    if (!dayMatches) t += ((23 - c.hour) * 60 + (60 - c.minute)) * 60_000;
+    else if (!has(hours, c.hour)) t += (60 - c.minute) * 60_000;
+    else if (has(minutes, c.minute)) return { at: t, estimated: false };
+    else {
+      const next = [...(minutes as Set<number>)].find((v) => v > c.minute) ?? 60;
+      t += (next - c.minute) * 60_000;
+    }
+  }
+  return undefined;
+}
+
+/** One schedule a target declares: which workflow it starts, for what, when, in which time zone. */
+export interface TargetSchedule {
+  workflow: 'backup' | 'health';
+  /** What it runs, for people: `data`, `data restore test`, `freshness`, `probes`. */
+  job: string;
+  /** The backup job it runs, for backup and restore-test schedules. */
+  backup?: string;
+  task?: 'restore-test' | 'freshness';
+  expression: string;
+  timezone: string;
+}
+
+/**
+ * Every schedule of a target, as the stacks create them: each backup job, each restore test, one
+ * freshness check when a job declares an RPO, and the health checks.
+ *
+ * @example
+ * targetSchedules(findTarget('datizmo')).map((s) => s.job) // ['database', 'database restore test', 'freshness']
+ */
+export function targetSchedules(target: {
+  backup?: readonly BackupScheduleSource[] | undefined;
+  backupOptions?: { freshnessSchedule: string } | undefined;
+  health?: { schedule: string } | undefined;
+}): TargetSchedule[] {
+  const jobs = target.backup ?? [];
+  const schedules: TargetSchedule[] = jobs.map((job) => ({
+    workflow: 'backup',
+    job: job.name,
+    backup: job.name,
+    expression: job.schedule,
+    timezone: job.timezone,
+  }));
+  for (const job of jobs) {
+    if (!job.restoreTest) continue;
+    schedules.push({
+      workflow: 'backup',
+      job: `${job.name} restore test`,
+      backup: job.name,
+      task: 'restore-test',
+      expression: job.restoreTest.schedule,
+      timezone: job.restoreTest.timezone,
+    });
+  }
+  if (jobs.some((job) => job.rpoHours !== undefined)) {
+    schedules.push({
+      workflow: 'backup',
+      job: 'freshness',
+      task: 'freshness',
+      expression: target.backupOptions?.freshnessSchedule ?? 'rate(1 hour)',
+      timezone: 'UTC',
+    });
+  }
+  if (target.health) {
+    schedules.push({
+      workflow: 'health',
+      job: 'probes',
+      expression: target.health.schedule,
+      timezone: 'UTC',
+    });
+  }
+  return schedules;
+}
+
+/** What {@link targetSchedules} reads of a backup job. */
+interface BackupScheduleSource {
+  name: string;
+  schedule: string;
+  timezone: string;
+  rpoHours?: number | undefined;
+  restoreTest?: { schedule: string; timezone: string } | undefined;
 }

@@ -1,8 +1,8 @@
 /**
- * The logic of each task of the health workflow, one function per Lambda: probe the target once,
- * record the round (fold it into the stored state with a conditional write, alert on transitions,
- * start the recovery runbook), and report a run that could not check. Handlers only parse their
- * input and call these with the real dependencies.
+ * The logic of the tasks of the health workflow: check the target (probe it once, then record the
+ * round: fold it into the stored state with a conditional write, alert on transitions, start the
+ * recovery runbook), and report a run that could not check. Handlers only parse their input and
+ * call these with the real dependencies.
  */
 
 import type { Target } from '../config/schema.ts';
@@ -19,13 +19,7 @@ import type {
   RecoveryStarter,
 } from '../drivers/ports.ts';
 import { healthNotification, type RecoveryNote } from './alerts.ts';
-import type {
-  HealthRunSummary,
-  NotifyHealthFailureInput,
-  ProbeRound,
-  ProbeTargetInput,
-  RecordHealthInput,
-} from './contracts.ts';
+import type { CheckTargetInput, HealthRunSummary, NotifyHealthFailureInput } from './contracts.ts';
 import { rejectionReason } from './failure.ts';
 import { isHostSideProbe } from './host-probes.ts';
 import { describeProbe } from './plan.ts';
@@ -61,6 +55,17 @@ export interface HealthDeps {
   now(): number;
 }
 
+/** One round of probes, as probing hands it to recording. */
+export interface ProbeRound {
+  target: string;
+  runId: string;
+  /** ISO time the round started. */
+  at: string;
+  hosts: number;
+  /** Each probe's result, its detail cut at {@link HEALTH_DETAIL_LIMIT} characters. */
+  results: ProbeResult[];
+}
+
 /** Not a health check: the target declares no `health` section. */
 export class NoHealthSectionError extends Error {
   constructor(target: string) {
@@ -84,14 +89,14 @@ function instanceHosts(target: Target, resolved: HostRef[]): HostRef[] {
 }
 
 /**
- * probe-target: resolves the target's hosts and runs every probe once (the host-side ones as one
- * command per host set). A host whose SSM agent is offline is not asked to run host probes: its
+ * The probe half of check-target: resolves the target's hosts and runs every probe once (the
+ * host-side ones as one command per host set). A host whose SSM agent is offline is not asked to run host probes: its
  * `ssm-agent` probe is what goes down, not every host probe.
  *
  * @example
  * await probeTargetStep({ target: 'demo', runId: 'health-demo-1' }, deps) // { results: [{ probe: 'app-health', ok: true, … }], … }
  */
-export async function probeTargetStep(input: ProbeTargetInput, deps: HealthDeps): Promise<ProbeRound> {
+export async function probeTargetStep(input: CheckTargetInput, deps: HealthDeps): Promise<ProbeRound> {
   const target = deps.findTarget(input.target);
   const health = healthOf(target);
   const at = new Date(deps.now()).toISOString();
@@ -205,17 +210,14 @@ export async function recordRound(
 }
 
 /**
- * record-health: folds the round into the stored state (down after `failureThreshold` failures,
+ * The record half of check-target: folds the round into the stored state (down after `failureThreshold` failures,
  * up after `successThreshold` successes), alerts on transitions only (not during a maintenance),
  * and starts the `onFailure` runbook within its cooldown and daily cap.
  *
  * @example
  * await recordHealthStep(round, deps) // { down: 1, events: [{ kind: 'down', probe: 'site', alerted: true }], recovery: { started: true, … } }
  */
-export async function recordHealthStep(
-  input: RecordHealthInput,
-  deps: HealthDeps,
-): Promise<HealthRunSummary> {
+export async function recordHealthStep(input: ProbeRound, deps: HealthDeps): Promise<HealthRunSummary> {
   const target = deps.findTarget(input.target);
   const health = healthOf(target);
   const now = new Date(deps.now());
@@ -297,11 +299,11 @@ export async function recordHealthStep(
 }
 
 /**
- * notify-health-failure: a health run that could not check (its probe or record step failed) is
+ * notify-health-failure: a health run that could not check (its check step failed or timed out) is
  * alerted with the state that failed and the error.
  *
  * @example
- * await notifyHealthFailureStep({ target: 'demo', runId: 'r', failedState: 'ProbeTarget', error: { Error: 'States.Timeout' } }, deps)
+ * await notifyHealthFailureStep({ target: 'demo', runId: 'r', failedState: 'CheckTarget', error: { Error: 'States.Timeout' } }, deps)
  */
 export async function notifyHealthFailureStep(
   input: NotifyHealthFailureInput,

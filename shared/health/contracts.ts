@@ -16,33 +16,9 @@ const runId = z.string().check(z.minLength(1), z.maxLength(128));
 export const healthRequestSchema = z.strictObject({ target: targetName });
 export type HealthRequest = z.infer<typeof healthRequestSchema>;
 
-/** One probe's result in the state, its detail kept short. */
-export const healthResultSchema = z.strictObject({
-  probe: z.string(),
-  ok: z.boolean(),
-  detail: z.string(),
-  host: z.optional(z.string()),
-  latencyMs: z.optional(z.number()),
-});
-export type HealthResult = z.infer<typeof healthResultSchema>;
-
-// ── probe-target ────────────────────────────────────────────────────────────────────────────────
-export const probeTargetInputSchema = z.strictObject({ target: targetName, runId });
-export type ProbeTargetInput = z.infer<typeof probeTargetInputSchema>;
-
-export const probeRoundSchema = z.strictObject({
-  target: targetName,
-  runId,
-  /** ISO time the round started. */
-  at: z.string(),
-  hosts: z.number().check(z.int(), z.nonnegative()),
-  results: z.array(healthResultSchema),
-});
-export type ProbeRound = z.infer<typeof probeRoundSchema>;
-
-// ── record-health ───────────────────────────────────────────────────────────────────────────────
-export const recordHealthInputSchema = probeRoundSchema;
-export type RecordHealthInput = ProbeRound;
+// ── check-target ────────────────────────────────────────────────────────────────────────────────
+export const checkTargetInputSchema = z.strictObject({ target: targetName, runId });
+export type CheckTargetInput = z.infer<typeof checkTargetInputSchema>;
 
 export const healthEventSchema = z.strictObject({
   kind: z.enum(['down', 'up', 'still-down']),

@@ -24,9 +24,9 @@ interface Finished {
 }
 
 /** Runs `stepops demo` to its end; `interruptWhen` sends SIGINT once stdout contains that text. */
-function runDemo(dir: string, port: number, interruptWhen?: string): Promise<Finished> {
+function runDemo(dir: string, port: number, interruptWhen?: string, args: string[] = []): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [CLI, 'demo'], {
+    const child = spawn(NODE, [CLI, 'demo', ...args], {
       cwd: PROJECT_ROOT,
       env: {
         ...process.env,
@@ -128,6 +128,37 @@ describe('stepops demo', () => {
     ).toContain('v2');
   });
 
+  it('tells the whole story: backups with a restore test, the app down, alerted, recovered on approval, alerted again', () => {
+    // Assess: each part's outcome, then the lab as status and history show it
+    expect(first.stdout).toContain(
+      '✔ demo behaved as expected: v2 is live, v3 was rolled back; backups taken, pruned and restore-tested; the app went down, was alerted, recovered on approval, and the recovery was alerted; a recovery by hand brought the app back',
+    );
+    expect(first.stdout).toMatch(/demo: approving run (demo-[0-9a-f]{16})/);
+    expect(first.stdout).toContain('$ stepops status demo');
+    expect(first.stdout).toMatch(/demo\s+deploy\s+—\s+FAILED DeployFailedError v3/);
+    expect(first.stdout).toMatch(/demo\s+data\s+(just now|\d+ s ago) \(\d+ B\)\s+file:\/\//);
+    expect(first.stdout).toMatch(/demo\s+health probes\s+rate\(1 minute\)\s+~in \d+ s/);
+    expect(first.stdout).toContain('$ stepops history demo --workflow recover');
+    expect(first.stdout).toMatch(/SUCCEEDED .* app-health is down: connection refused\s+stepops health/);
+  });
+
+  it('writes the health and recovery alerts: down, awaiting approval, recovered, up again', async () => {
+    // Act
+    const notifications = await outbox(dir);
+
+    // Assess
+    const health = notifications.filter((n) => n.workflow === 'health' || n.workflow === 'recover');
+    expect(health.map((n) => `${n.workflow} ${n.outcome}`)).toEqual([
+      'health failed',
+      'health failed',
+      'recover awaiting-approval',
+      'recover succeeded',
+      'health succeeded',
+      'health succeeded',
+      'recover succeeded',
+    ]);
+  });
+
   it('stops the app it started: no pid, port free', async () => {
     // Assess
     expect(await runningAppPid(dir)).toBeUndefined();
@@ -171,6 +202,39 @@ describe('stepops demo when things go wrong', () => {
     expect(result.stderr).toContain('interrupted');
     expect(await appHealth(port, 500)).toBeUndefined();
   }, 120_000);
+
+  it('runs only the parts --only names', async () => {
+    // Prepare
+    const dir = path.join(root, 'only-recover');
+    const port = await freePort();
+
+    // Act
+    const result = await runDemo(dir, port, undefined, ['--only', 'recover']);
+
+    // Assess
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain('✔ demo behaved as expected: a recovery by hand brought the app back');
+    expect(result.stdout).toContain('2. Kill the app, then recover it by hand');
+    expect(result.stdout).not.toContain('Deploy v2');
+    expect(result.stdout).not.toContain('Back up the lab data');
+    expect(await appHealth(port, 500)).toBeUndefined();
+  }, 120_000);
+
+  it('refuses an unknown part with exit 2, naming the parts, before setting anything up', async () => {
+    // Prepare
+    const dir = path.join(root, 'only-unknown');
+    const port = await freePort();
+
+    // Act
+    const result = await runDemo(dir, port, undefined, ['--only', 'deploy,rollback']);
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'stepops: --only "deploy,rollback": unknown demo part "rollback" (parts: deploy, backup, health, recover)',
+    );
+    expect(existsSync(dir)).toBe(false);
+  });
 
   it('exits 1 and leaves nothing running when the port is taken', async () => {
     // Prepare

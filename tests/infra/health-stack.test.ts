@@ -110,28 +110,28 @@ describe('health stack', () => {
 
   it('grants each health function only the calls of its step', () => {
     // Act
-    const probe = actions(statementsOf(`${healthComponentName('probe-target')}Role`));
-    const record = statementsOf(`${healthComponentName('record-health')}Role`);
+    const check = statementsOf(`${healthComponentName('check-target')}Role`);
     const notify = actions(statementsOf(`${healthComponentName('notify-health-failure')}Role`));
 
     // Assess
-    expect(probe).toEqual([
+    expect(actions(check)).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
       'ec2:DescribeInstanceStatus',
       'ec2:DescribeInstances',
+      'sns:Publish',
       'ssm:DescribeInstanceInformation',
       'ssm:GetCommandInvocation',
       // A round's host probes go out as one command, read whole with ListCommands while it runs.
       'ssm:ListCommands',
       'ssm:SendCommand',
-    ]);
-    expect(actions(record)).toEqual([
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'sns:Publish',
       'states:StartExecution',
     ]);
-    expect(record.find((s) => s.Action.includes('states:StartExecution'))?.Resource).toEqual([
+    expect(check.find((s) => s.Action.includes('states:StartExecution'))?.Resource).toEqual([
       `arn:aws:states:eu-west-1:${ACCOUNT}:stateMachine:stepops-test-recover`,
+    ]);
+    expect(check.find((s) => s.Action.includes('dynamodb:PutItem'))?.Resource).toEqual([
+      run.one('aws:dynamodb/table:Table', 'StateTable').state.arn,
     ]);
     expect(notify).toEqual(['sns:Publish']);
   });

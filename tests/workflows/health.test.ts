@@ -11,10 +11,10 @@ import path from 'node:path';
 import aslLanguageService from 'amazon-states-language-service';
 import aslValidator from 'asl-validator';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLocalHealthEngine, LOCAL_HEALTH_ARNS } from '../../functions/index.ts';
+import { createLocalHealthEngine, HANDLERS, LOCAL_HEALTH_ARNS } from '../../functions/index.ts';
 import { clearRegisteredTargets, registerTarget } from '../../shared/config/registry.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
-import { inspectDefinition } from '../../shared/engine/index.ts';
+import { inspectDefinition, type LambdaHandler } from '../../shared/engine/index.ts';
 import type { HealthRunSummary } from '../../shared/health/contracts.ts';
 import { TRANSIENT_LAMBDA_ERRORS } from '../../workflows/asl.ts';
 import { type HEALTH_FUNCTIONS, HEALTH_TASK_TIMEOUTS, healthWorkflow } from '../../workflows/health.ts';
@@ -37,22 +37,17 @@ describe('health workflow definition', () => {
     expect(inspectDefinition(definition).offences).toEqual([]);
     expect(JSON.stringify(definition)).not.toMatch(/JSONata|"Assign"|waitForTaskToken|\.sync|DISTRIBUTED/);
     const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
-    expect(tasks.map(([name]) => name).sort()).toEqual(['NotifyFailure', 'ProbeTarget', 'RecordHealth']);
+    expect(tasks.map(([name]) => name).sort()).toEqual(['CheckTarget', 'NotifyFailure']);
     for (const [name, state] of tasks) {
       if (state.Type !== 'Task') continue;
       const fn = state.Resource.split(':').at(-1) as (typeof HEALTH_FUNCTIONS)[number];
       expect(state.TimeoutSeconds, name).toBe(HEALTH_TASK_TIMEOUTS[fn]);
       expect(state.Retry?.at(-1)?.ErrorEquals, name).toEqual([...TRANSIENT_LAMBDA_ERRORS]);
       const next = state.Catch?.[0]?.Next;
-      expect(next, name).toBe(
-        name === 'NotifyFailure' ? 'CheckFailed' : name === 'ProbeTarget' ? 'ProbeFailed' : 'RecordFailed',
-      );
+      expect(next, name).toBe(name === 'NotifyFailure' ? 'CheckFailed' : 'NotifyFailure');
     }
     // An Express run lasts at most 5 minutes: the longest path stays under it.
-    const longest =
-      HEALTH_TASK_TIMEOUTS['probe-target'] +
-      HEALTH_TASK_TIMEOUTS['record-health'] +
-      HEALTH_TASK_TIMEOUTS['notify-health-failure'];
+    const longest = HEALTH_TASK_TIMEOUTS['check-target'] + HEALTH_TASK_TIMEOUTS['notify-health-failure'];
     expect(longest).toBeLessThan(300);
   });
 });
@@ -221,6 +216,35 @@ describe('health workflow paths on the local engine', () => {
     ]);
   });
 
+  it('retries a check whose invocation failed after it recorded, and counts the round once', async () => {
+    // Prepare
+    register('wf-retried');
+    app = 'down';
+    let attempts = 0;
+    const recordsThenFails: LambdaHandler = async (event, context) => {
+      attempts += 1;
+      const summary = await HANDLERS['check-target'](event, context);
+      if (attempts > 1) return summary;
+      throw Object.assign(new Error('the Lambda service failed'), { name: 'Lambda.ServiceException' });
+    };
+
+    // Act
+    const retried = await engine.start(
+      { target: 'wf-retried' },
+      { executionName: 'r-1', handlerOverrides: { [LOCAL_HEALTH_ARNS['check-target']]: recordsThenFails } },
+    ).result;
+    const next = await run('wf-retried', 'r-2');
+
+    // Assess: failureThreshold 2, so a round counted twice would turn the probes down in r-1
+    expect(attempts).toBe(2);
+    expect(retried.status).toBe('SUCCEEDED');
+    expect((retried.output as HealthRunSummary).events).toEqual([]);
+    expect((next.output as HealthRunSummary).events.map((e) => [e.kind, e.probe])).toEqual([
+      ['down', 'site'],
+      ['down', 'local-site'],
+    ]);
+  });
+
   it('notifies and fails when a step cannot run', async () => {
     // Prepare
     register('wf-broken');
@@ -231,7 +255,7 @@ describe('health workflow paths on the local engine', () => {
       {
         executionName: 'b-1',
         handlerOverrides: {
-          [LOCAL_HEALTH_ARNS['probe-target']]: async () => {
+          [LOCAL_HEALTH_ARNS['check-target']]: async () => {
             throw Object.assign(new Error('EC2 throttled'), { name: 'ThrottlingException' });
           },
         },
@@ -244,11 +268,11 @@ describe('health workflow paths on the local engine', () => {
     expect(unknown).toMatchObject({ status: 'FAILED', error: 'HealthCheckFailedError' });
     const alerts = (await outbox()).filter((n) => n.runId === 'b-1' || n.runId === 'b-2');
     expect(alerts.map((n) => [n.target, n.failedState, n.error])).toEqual([
-      ['wf-broken', 'ProbeTarget', 'ThrottlingException'],
-      ['no-such-target', 'ProbeTarget', 'UnknownTargetError'],
+      ['wf-broken', 'CheckTarget', 'ThrottlingException'],
+      ['no-such-target', 'CheckTarget', 'UnknownTargetError'],
     ]);
     expect(alerts[0]?.summary).toBe(
-      'health check of wf-broken could not run: ProbeTarget failed with ThrottlingException',
+      'health check of wf-broken could not run: CheckTarget failed with ThrottlingException',
     );
   });
 });

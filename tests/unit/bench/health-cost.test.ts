@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HEALTH_PRICES, priceHealthRun } from '../../../bench/health.ts';
+import { HEALTH_PRICES, monthlyHealthCost, priceHealthRun } from '../../../bench/health.ts';
 import { LIST_PRICES } from '../../../shared/cost/pricing.ts';
 
 describe('priceHealthRun', () => {
@@ -18,5 +18,29 @@ describe('priceHealthRun', () => {
     expect(fast.lambdaRequests).toBeCloseTo(2 * LIST_PRICES.lambdaPerRequest, 15);
     expect(fast.lambdaCompute).toBeCloseTo(0.01 * LIST_PRICES.lambdaPerGbSecond, 15);
     expect(fast.total).toBeCloseTo(fast.stepFunctions + fast.lambdaRequests + fast.lambdaCompute, 15);
+  });
+});
+
+describe('monthlyHealthCost', () => {
+  it('bills every run at list price, and with the free tiers only Express and what exceeds them', () => {
+    // Prepare
+    const usage = { transitions: 2, invocations: 1, gbSeconds: 0.01, byFunction: {} };
+    const express = 1e-6 + 0.1 * (64 / 1024) * HEALTH_PRICES.expressPerGbSecond;
+
+    // Act
+    const everyMinute = monthlyHealthCost(usage, 60, 43_800);
+    const huge = monthlyHealthCost(usage, 60, 50_000_000);
+
+    // Assess
+    expect(everyMinute.listPrice).toBeCloseTo(43_800 * priceHealthRun(usage, 60).total, 12);
+    expect(everyMinute.freeTiers).toBeCloseTo(43_800 * express, 12);
+    // 50M runs: 36M Scheduler invocations, 49M Lambda requests and 100,000 GB-s beyond the free tiers
+    expect(huge.freeTiers).toBeCloseTo(
+      50e6 * express +
+        36e6 * 1e-6 +
+        49e6 * LIST_PRICES.lambdaPerRequest +
+        100_000 * LIST_PRICES.lambdaPerGbSecond,
+      6,
+    );
   });
 });

@@ -194,6 +194,41 @@ describe('findMisses', () => {
     expect(misses[0]).toMatch(/fixed 500 ms: at most 530 ms measured/);
   });
 
+  it('says what bills the health checks of ten endpoints when they are over the goal at list price', () => {
+    // Prepare
+    const cost = (monthly: number): BenchResults['cost'] => ({
+      status: 'ok',
+      memoryNote: '',
+      notes: [],
+      scenarios: [],
+      schedules: [
+        {
+          target: '(any)',
+          kind: 'health',
+          name: '10 endpoints',
+          schedule: 'rate(1 minute)',
+          runsPerMonth: 43_800,
+          monthly,
+          freeTierMonthly: 0.0484,
+          note: 'measured',
+        },
+      ],
+      anchors: { syntheticsPerRun: 0.0012, route53PerMonth: { low: 0.5, high: 0.75 } },
+    });
+
+    // Act
+    const over = findMisses(results({ cost: cost(0.1031) }));
+    const under = findMisses(results({ cost: cost(0.0999) }));
+
+    // Assess: $2 per million runs (Express request, Scheduler) is $0.0876 of 43,800 runs; 100 ms of
+    // Express at 64 MB and one Lambda request make it $0.1009
+    expect(over).toHaveLength(1);
+    expect(over[0]).toMatch(/cost \$0\.103 a month at list price \(goal < \$0\.100\)/);
+    expect(over[0]).toMatch(/of 43,800 runs are \$0\.088, .* \$0\.101; /);
+    expect(over[0]).toMatch(/it is \$0\.048, Express alone/);
+    expect(under).toEqual([]);
+  });
+
   it('finds nothing when every goal is met or a section did not run', () => {
     expect(findMisses(results({}))).toEqual([]);
   });

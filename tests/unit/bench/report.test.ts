@@ -33,6 +33,16 @@ const results: BenchResults = {
         monthly: null,
         note: 'health workflow not built yet',
       },
+      {
+        target: '(any)',
+        kind: 'health',
+        name: '10 endpoints',
+        schedule: 'rate(1 minute)',
+        runsPerMonth: 43_800,
+        monthly: 0.1012,
+        freeTierMonthly: 0.0483,
+        note: 'measured',
+      },
     ],
     anchors: { syntheticsPerRun: 0.0012, route53PerMonth: { low: 0.5, high: 0.75 } },
   },
@@ -59,6 +69,9 @@ describe('renderMarkdown', () => {
     expect(md).toContain('Machine: Test CPU, 2 cores, 8 GB memory');
     expect(md).toContain('| deploy, 1 host | succeeded | 15 | 1 | 0.250 | $0.000375 |');
     expect(md).toContain('health workflow not built yet');
+    expect(md).toContain(
+      '| (any) | health | 10 endpoints | `rate(1 minute)` | 43800 | $0.101 at list price, $0.048 with the monthly free tiers (measured) |',
+    );
     expect(md).toContain('## 2. Orchestration overhead\n\nNot run: not selected (--only)');
     expect(md).toContain('100.0 executions per second');
     expect(md).toContain('- a bundle is too big');
@@ -71,6 +84,9 @@ describe('renderConsole', () => {
     const text = renderConsole(results);
     expect(text).toMatch(/\(1\) AWS cost per run/);
     expect(text).toMatch(/deploy, 1 host\s+succeeded\s+15\s+1/);
+    expect(text).toContain(
+      'health, 10 endpoints, rate(1 minute): $0.101 at list price, $0.048 with the monthly free tiers',
+    );
     expect(text).toMatch(/\(3\) Lambda bundles[^\n]*\n\s+not run: not selected/);
     expect(text).toMatch(/Goals missed:\n {2}- a bundle is too big/);
   });

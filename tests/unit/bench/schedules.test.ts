@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { HEALTH_PRICES, priceHealthRun } from '../../../bench/health.ts';
 import { scheduleCosts } from '../../../bench/schedules.ts';
 import { parseTarget } from '../../../shared/config/load.ts';
 
@@ -48,5 +49,22 @@ describe('scheduleCosts', () => {
     const cost = { stepFunctions: 0.0001, lambdaRequests: 0, lambdaCompute: 0.0001, total: 0.0002 };
     const rows = scheduleCosts([target], { health: { cost, source: 'measured' } });
     expect(rows[0]?.monthly).toBeCloseTo(43_800 * 0.0002, 9);
+    expect(rows[0]?.freeTierMonthly).toBeUndefined();
+  });
+
+  it('prices a measured health run with the monthly free tiers too', () => {
+    // Prepare
+    const usage = { transitions: 2, invocations: 1, gbSeconds: 0.005, byFunction: {} };
+    const cost = priceHealthRun(usage, 40);
+
+    // Act
+    const rows = scheduleCosts([target], { health: { cost, source: 'measured', usage, wallMs: 40 } });
+
+    // Assess: 43,800 runs stay within the Scheduler and Lambda free tiers, so only Express is billed
+    expect(rows[0]?.monthly).toBeCloseTo(43_800 * cost.total, 9);
+    expect(rows[0]?.freeTierMonthly).toBeCloseTo(
+      43_800 * (HEALTH_PRICES.expressPerRequest + 0.1 * (64 / 1024) * HEALTH_PRICES.expressPerGbSecond),
+      9,
+    );
   });
 });

@@ -10,6 +10,7 @@ import {
   DescribeLogStreamsCommand,
   GetLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
+import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCommandInvocationCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -21,6 +22,7 @@ import { logs } from '../../../cli/commands/logs.ts';
 import { rollback } from '../../../cli/commands/rollback.ts';
 import { status } from '../../../cli/commands/status.ts';
 import { type Output, reportError } from '../../../cli/output.ts';
+import { sfnClient } from '../../../cli/runs/aws.ts';
 import { clearRegisteredTargets, registerTarget } from '../../../shared/config/registry.ts';
 import { gateFailedDeploy, HistoryBuilder } from '../../helpers/sfn-history.ts';
 import { ec2Target } from '../api/fixtures.ts';
@@ -29,6 +31,7 @@ import { fakeSfn, machineArn } from './fake-sfn.ts';
 let sfn: ReturnType<typeof fakeSfn>;
 const ssm = mockClient(SSMClient);
 const cloudWatch = mockClient(CloudWatchLogsClient);
+const dynamo = mockClient(DynamoDBClient);
 let lines: string[];
 let errors: string[];
 let waits: number[];
@@ -53,6 +56,7 @@ async function exitOf(run: Promise<number>): Promise<number> {
 beforeEach(() => {
   ssm.reset();
   cloudWatch.reset();
+  dynamo.reset();
   sfn?.mock.restore();
   sfn = fakeSfn({ prod: ['deploy'], staging: ['deploy'] });
   lines = [];
@@ -397,6 +401,110 @@ describe('history and status --stage', () => {
     });
   });
 
+  it("reads each backup's newest good copy from the stage's catalogue table, page after page", async () => {
+    // Prepare: the target index returns newest first, over two pages; the newest copy failed
+    registerTarget({
+      ...ec2Target('shop'),
+      backup: [
+        {
+          name: 'db',
+          type: 'rds-snapshot',
+          dbInstance: 'shop-db',
+          region: 'eu-west-1',
+          schedule: 'cron(0 3 * * ? *)',
+          retention: { count: 7 },
+          rpoHours: 26,
+        },
+      ],
+    });
+    const item = (runId: string, startedAt: string, outcome: string) => {
+      const entry = {
+        target: 'shop',
+        backup: 'db',
+        runId,
+        kind: 'rds-snapshot',
+        location: `rds:eu-west-1:stepops-${runId}`,
+        resources: [{ id: `stepops-${runId}`, region: 'eu-west-1' }],
+        startedAt,
+        finishedAt: startedAt,
+        outcome,
+      };
+      return {
+        job: { S: 'shop#db' },
+        runId: { S: runId },
+        target: { S: 'shop' },
+        startedAt: { S: startedAt },
+        outcome: { S: outcome },
+        entry: { S: JSON.stringify(entry) },
+      };
+    };
+    const now = Date.now();
+    const hoursAgo = (h: number) => new Date(now - h * 3_600_000).toISOString();
+    dynamo
+      .on(QueryCommand)
+      .resolvesOnce({
+        Items: [item('shop-0000000000000003', hoursAgo(1), 'failed')],
+        LastEvaluatedKey: { job: { S: 'shop#db' }, runId: { S: 'shop-0000000000000003' } },
+      })
+      .resolvesOnce({ Items: [item('shop-0000000000000002', hoursAgo(20), 'good')] });
+
+    // Act
+    await status(
+      'shop',
+      { stage: 'prod' },
+      {
+        sfn: sfn.client,
+        output,
+        env: { ...env, STEPOPS_BACKUP_TABLE: 'stepops-prod-backups' },
+        isTTY: false,
+      },
+    );
+    const text = lines.join('\n');
+
+    // Assess
+    expect(dynamo.commandCalls(QueryCommand)).toHaveLength(2);
+    expect(dynamo.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({
+      TableName: 'stepops-prod-backups',
+      IndexName: 'byTarget',
+      ExpressionAttributeValues: { ':target': { S: 'shop' } },
+    });
+    expect(dynamo.commandCalls(QueryCommand)[1]?.args[0].input.ExclusiveStartKey).toEqual({
+      job: { S: 'shop#db' },
+      runId: { S: 'shop-0000000000000003' },
+    });
+    expect(text).toMatch(/shop\s+db\s+20 h ago\s+rds:eu-west-1:stepops-shop-0000000000000002/);
+    expect(text).toMatch(
+      /shop\s+backup db\s+cron\(0 3 \* \* \? \*\)\s+in \d+ (h|min|s) \(\d{4}-\d\d-\d\d 03:00 UTC\)/,
+    );
+    expect(text).not.toContain('STEPOPS_BACKUP_TABLE');
+  });
+
+  it('names the variable to set when the catalogue table of the stage is not known', async () => {
+    // Prepare
+    registerTarget({
+      ...ec2Target('shop'),
+      backup: [
+        {
+          name: 'db',
+          type: 'rds-snapshot',
+          dbInstance: 'shop-db',
+          region: 'eu-west-1',
+          schedule: 'cron(0 3 * * ? *)',
+          retention: { count: 7 },
+        },
+      ],
+    });
+
+    // Act
+    await status('shop', { stage: 'prod' }, { sfn: sfn.client, output, env, isTTY: false });
+
+    // Assess
+    expect(dynamo.commandCalls(QueryCommand)).toHaveLength(0);
+    expect(lines.join('\n')).toContain(
+      "(newest good backups: set STEPOPS_BACKUP_TABLE to the stage's backup catalogue table to read them)",
+    );
+  });
+
   it('shows the running and the last run of each target', async () => {
     // Prepare
     pastDeploy('api-server-ccccccccccccccc1', 'v5', 'SUCCEEDED', 30);
@@ -643,5 +751,17 @@ describe('rollback --stage', () => {
     // Assess
     expect(code).toBe(2);
     expect(errors.at(-1)).toMatch(/no successful deploy of api-server on stage prod before v1/);
+  });
+});
+
+describe('the CLI on a stage', () => {
+  it("talks to Step Functions in the stages' region: STEPOPS_REGION, else the stacks' default", async () => {
+    // Act
+    const named = await sfnClient({ STEPOPS_REGION: 'us-east-1', AWS_REGION: 'ap-south-1' }).config.region();
+    const unnamed = await sfnClient({ AWS_REGION: 'ap-south-1' }).config.region();
+
+    // Assess: AWS_REGION is where the SDK would look, but the stages are not there
+    expect(named).toBe('us-east-1');
+    expect(unnamed).toBe('eu-west-1');
   });
 });

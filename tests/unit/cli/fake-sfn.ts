@@ -6,6 +6,7 @@
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
+  ExecutionAlreadyExists,
   ExecutionDoesNotExist,
   GetExecutionHistoryCommand,
   type HistoryEvent,
@@ -177,6 +178,18 @@ export function fakeSfn(stages: Record<string, string[]>) {
         ({ stateMachineArn, name, input }: { stateMachineArn: string; name: string; input: string }) => {
           const machine = stateMachineArn.split(':').pop()!;
           const arn = executionArnOf(machine, name);
+          const existing = executions.get(arn);
+          // As Step Functions answers a name used before: the same input of a running execution is
+          // idempotent; a closed one, or another input, is ExecutionAlreadyExists.
+          if (existing) {
+            if (existing.description.status === 'RUNNING' && existing.description.input === input) {
+              return { executionArn: arn, startDate: existing.description.startDate };
+            }
+            throw new ExecutionAlreadyExists({
+              message: `Execution Already Exists: '${arn}'`,
+              $metadata: {},
+            });
+          }
           executions.set(arn, {
             description: {
               executionArn: arn,

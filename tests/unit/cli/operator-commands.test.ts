@@ -60,13 +60,13 @@ describe('stepops operator commands', () => {
     }
   });
 
-  it('says which variables to set when a stage is named without a region, and exits 2', () => {
-    // Act
+  it('says which variables to set when a stage is named without credentials, and exits 2', () => {
+    // Act: the region is the stages' own (STEPOPS_REGION, else eu-west-1); the credentials are missing
     const { code, stderr } = stepops('status', '--stage', 'prod');
 
     // Assess
     expect(code).toBe(2);
-    expect(stderr).toMatch(/^stepops: no AWS region: set AWS_REGION/m);
+    expect(stderr).toMatch(/^stepops: no usable AWS credentials \(\w+\): set AWS_PROFILE/m);
     expect(stderr).not.toMatch(/^\s+at /m);
   });
 

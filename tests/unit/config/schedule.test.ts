@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseTarget } from '../../../shared/config/load.ts';
-import { scheduleIntervalSeconds } from '../../../shared/config/schedule.ts';
+import { nextScheduledRun, scheduleIntervalSeconds } from '../../../shared/config/schedule.ts';
 
 describe('scheduleIntervalSeconds', () => {
   it.each([
@@ -15,6 +15,55 @@ describe('scheduleIntervalSeconds', () => {
     ['cron(0 7 1 * ? *)', 31 * 86_400],
   ])('%s fires at most %i s apart', (expression, seconds) => {
     expect(scheduleIntervalSeconds(expression)).toBe(seconds);
+  });
+});
+
+describe('nextScheduledRun', () => {
+  const at = (iso: string) => Date.parse(iso);
+
+  it.each([
+    ['cron(0 2 * * ? *)', 'UTC', '2026-12-02T06:30:00Z', '2026-12-03T02:00:00Z'],
+    ['cron(0 2 * * ? *)', 'UTC', '2026-12-02T01:59:30Z', '2026-12-02T02:00:00Z'],
+    ['cron(0 2 * * ? *)', 'UTC', '2026-12-02T02:00:00Z', '2026-12-03T02:00:00Z'],
+    ['cron(0/15 * * * ? *)', 'UTC', '2026-12-02T06:31:20Z', '2026-12-02T06:45:00Z'],
+    ['cron(0 2,14 * * ? *)', 'UTC', '2026-12-02T06:00:00Z', '2026-12-02T14:00:00Z'],
+    ['cron(0 3 ? * SUN *)', 'UTC', '2026-12-02T06:00:00Z', '2026-12-06T03:00:00Z'],
+    ['cron(0 3 ? * MON-FRI *)', 'UTC', '2026-12-04T04:00:00Z', '2026-12-07T03:00:00Z'],
+    ['cron(0 7 1 * ? *)', 'UTC', '2026-12-02T06:00:00Z', '2027-01-01T07:00:00Z'],
+    ['cron(0 0 1 JAN ? *)', 'UTC', '2026-12-02T06:00:00Z', '2027-01-01T00:00:00Z'],
+    ['cron(0 2 * * ? *)', 'Europe/London', '2026-07-01T06:00:00Z', '2026-07-02T01:00:00Z'],
+    ['cron(0 2 * * ? *)', 'Europe/London', '2026-12-02T06:00:00Z', '2026-12-03T02:00:00Z'],
+    ['cron(30 8 * * ? *)', 'Asia/Kolkata', '2026-12-02T06:00:00Z', '2026-12-03T03:00:00Z'],
+    // New York springs forward at 02:00 on 8 March 2026: 03:00 that day is EDT (UTC-4).
+    ['cron(0 3 * * ? *)', 'America/New_York', '2026-03-08T00:00:00Z', '2026-03-08T07:00:00Z'],
+  ])('%s in %s after %s fires at %s', (expression, timezone, after, expected) => {
+    // Act
+    const next = nextScheduledRun(expression, { after: at(after), timezone });
+
+    // Assess
+    expect(next && new Date(next.at).toISOString()).toBe(new Date(expected).toISOString());
+    expect(next?.estimated).toBe(false);
+  });
+
+  it('estimates a rate from its last run, since a rate counts from when its schedule was made', () => {
+    // Act
+    const next = nextScheduledRun('rate(1 hour)', {
+      after: at('2026-12-02T08:30:00Z'),
+      lastRun: at('2026-12-02T06:10:00Z'),
+    });
+
+    // Assess
+    expect(next).toEqual({ at: at('2026-12-02T09:10:00Z'), estimated: true });
+  });
+
+  it.each([
+    ['a rate that never ran', 'rate(1 hour)'],
+    ['a year already past', 'cron(0 0 1 1 ? 2020)'],
+    ['the last day of the month (L)', 'cron(0 0 L * ? *)'],
+    ['the nth weekday (#)', 'cron(0 0 ? * 2#1 *)'],
+    ['not a schedule', 'every day'],
+  ])('does not know the next run of %s', (_, expression) => {
+    expect(nextScheduledRun(expression, { after: at('2026-12-02T06:00:00Z') })).toBeUndefined();
   });
 });
 

@@ -1,21 +1,25 @@
 /**
- * record-health: folds a round into the target's probe states (conditional write), alerts on transitions and starts the recovery runbook.
+ * check-target: runs every health probe of the target once (host-side ones as one command per host set), then folds the round into its probe states (conditional write), alerts on transitions and starts the recovery runbook.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { healthStoreFor, leaseReaderFor, recoveryStarterFor } from '../../shared/drivers/health.ts';
+import { hostDirectoryFor } from '../../shared/drivers/hosts.ts';
 import { notifierFor } from '../../shared/drivers/notifier.ts';
+import { probeRunnerFor } from '../../shared/drivers/probes.ts';
 import { boundedErrors } from '../../shared/errors.ts';
-import { recordHealthStep } from '../../shared/health/check.ts';
-import { healthRunSummarySchema, recordHealthInputSchema } from '../../shared/health/contracts.ts';
+import { probeTargetStep, recordHealthStep } from '../../shared/health/check.ts';
+import { checkTargetInputSchema, healthRunSummarySchema } from '../../shared/health/contracts.ts';
 import { healthDepsWith } from '../../shared/health/deps.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
-const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'record-health' } });
+const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'check-target' } });
 /** Only the capabilities this step uses: the bundle holds only their adapters. */
 const deps = healthDepsWith({
+  hosts: (target) => hostDirectoryFor(target),
+  probes: (target) => probeRunnerFor(target),
   store: (target) => healthStoreFor(target),
   leases: (target) => leaseReaderFor(target),
   recoveries: (target) => recoveryStarterFor(target),
@@ -25,11 +29,14 @@ const deps = healthDepsWith({
 export const handler = middy()
   .use(boundedErrors())
   .use(injectLambdaContext(logger))
-  .use(parser({ schema: recordHealthInputSchema }))
+  .use(parser({ schema: checkTargetInputSchema }))
   .handler(async (event) => {
-    const summary = await recordHealthStep(event, deps);
-    logger.info('recorded', {
+    const round = await probeTargetStep(event, deps);
+    const summary = await recordHealthStep(round, deps);
+    logger.info('checked', {
       target: summary.target,
+      hosts: round.hosts,
+      failing: round.results.filter((r) => !r.ok).length,
       up: summary.up,
       down: summary.down,
       transitions: summary.events.length,

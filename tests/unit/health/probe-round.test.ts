@@ -49,7 +49,7 @@ function deps(target: Target): HealthDeps {
   };
 }
 
-describe('probe-target on an ec2 target', () => {
+describe('the probe round of check-target on an ec2 target', () => {
   const ec2 = mockClient(EC2Client);
   const ssm = mockClient(SSMClient);
   afterEach(() => {
