@@ -509,12 +509,14 @@ export const IMPORT_VARIANTS: readonly { id: string; label: string; source: stri
   {
     id: 'ssm',
     label: '@aws-sdk/client-ssm: one client, one command',
+    timed: true,
     source:
       "import { SSMClient, SendCommandCommand } from '@aws-sdk/client-ssm'; export const c = new SSMClient({}); export const x = SendCommandCommand;",
   },
   {
     id: 'ec2',
     label: '@aws-sdk/client-ec2: one client, one command',
+    timed: true,
     source:
       "import { EC2Client, DescribeInstancesCommand } from '@aws-sdk/client-ec2'; export const c = new EC2Client({}); export const x = DescribeInstancesCommand;",
   },
@@ -523,6 +525,13 @@ export const IMPORT_VARIANTS: readonly { id: string; label: string; source: stri
     label: '@aws-sdk/client-dynamodb: one client, one command',
     source:
       "import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb'; export const c = new DynamoDBClient({}); export const x = PutItemCommand;",
+  },
+  {
+    id: 'target-registry',
+    label:
+      'shared/config/registry.ts: findTarget (the target model and the targets, what reading a target bundles)',
+    timed: true,
+    source: "import { findTarget } from './shared/config/registry.ts'; export const f = findTarget;",
   },
   {
     id: 'drivers',

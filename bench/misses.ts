@@ -68,6 +68,27 @@ function sizeMisses(r: BundlesSection, kind: 'no-aws' | 'one-service'): string[]
   return notes;
 }
 
+/** What the measured import variants say about the slow functions' module scope, and what would help. */
+function importCosts(r: BundlesSection, slow: readonly BundleResult[], goal: number): string {
+  const timed = (id: string) => r.importVariants.find((v) => v.id === id && v.coldImportMs !== undefined);
+  const registry = timed('target-registry');
+  const ec2 = timed('ec2');
+  const parts: string[] = [];
+  if (registry && slow.some((b) => b.targetModel)) {
+    parts.push(
+      `reading a target, bundled alone (${kb(registry.bytes)}), imports in ${registry.coldImportMs!.toFixed(0)} ms: the targets out of the bundle (above) would take about that much off every function that reads one`,
+    );
+  }
+  const withEc2 = slow.filter((b) => b.services?.includes('ec2'));
+  if (ec2 && withEc2.length > 0) {
+    const alone = ec2.coldImportMs!;
+    parts.push(
+      `one EC2 client alone (${kb(ec2.bytes)}) imports in ${alone.toFixed(0)} ms${alone >= goal ? `, over ${goal} ms by itself` : ''}, and ${withEc2.length} of these (${withEc2.map((b) => b.name).join(', ')}) bundle it${alone >= goal ? `: none of them can import in under ${goal} ms while the client's modules are evaluated at import; deferring them to the first EC2 call (a dynamic import) would meet the import goal but move that time into the first invocation, not remove it` : ''}`,
+    );
+  }
+  return parts.length ? ` Measured beside them: ${parts.join('; ')}.` : '';
+}
+
 /** The functions of each kind that import cold slower than their goal. */
 function coldMisses(r: BundlesSection): string[] {
   const notes: string[] = [];
@@ -79,8 +100,9 @@ function coldMisses(r: BundlesSection): string[] {
       .sort((a, b) => (b.coldImportMs ?? 0) - (a.coldImportMs ?? 0));
     if (slow.length === 0) continue;
     const base = r.baselines.find((v) => v.id === baselineFor(kind));
+    const range = base?.coldImportRangeMs?.map((ms) => ms.toFixed(0)).join(' and ');
     notes.push(
-      `${slow.length} of ${ofKind.length} functions ${KIND_LABEL[kind]} import cold in ${goal} ms or more: ${slow.map((b) => `${b.name} ${b.coldImportMs?.toFixed(0)} ms (fastest ${b.coldImportMinMs?.toFixed(0) ?? '?'} ms)`).join(', ')}${base?.coldImportMs !== undefined ? `; the baseline (${base.label.replace(/^baseline: /, '')}) took ${base.coldImportMs.toFixed(0)} ms in the same run` : ''}. Import time follows what module scope evaluates: the SDK client's modules, where a target is read the target model's schemas and the targets, and the contracts' schemas.${
+      `${slow.length} of ${ofKind.length} functions ${KIND_LABEL[kind]} import cold in ${goal} ms or more: ${slow.map((b) => `${b.name} ${b.coldImportMs?.toFixed(0)} ms (fastest ${b.coldImportMinMs?.toFixed(0) ?? '?'} ms)`).join(', ')}${base?.coldImportMs !== undefined ? `; the baseline (${base.label.replace(/^baseline: /, '')}) took ${base.coldImportMs.toFixed(0)} ms in the same run${range ? ` (${range} ms before and after the functions)` : ''}` : ''}. Import time follows what module scope evaluates: the SDK client's modules, where a target is read the target model's schemas and the targets, and the contracts' schemas.${importCosts(r, slow, goal)}${
         base?.coldImportMs !== undefined && base.coldImportMs >= goal
           ? ` The baseline itself is over ${goal} ms in this run: the machine's load, not only the code, puts these figures over the goal (compare the × baseline column).`
           : ''
