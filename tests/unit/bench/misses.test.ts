@@ -97,7 +97,9 @@ describe('findMisses', () => {
     expect(misses[1]).toMatch(
       /plan read a target.*its loader .*25 KB\) and the targets \(30 KB\).*plan 75 KB: plan still over it/,
     );
-    expect(misses[2]).toMatch(/plan 75 KB, over by 15 KB: .*only its input checked without zod\/mini \(34 KB\) would meet it/);
+    expect(misses[2]).toMatch(
+      /plan 75 KB, over by 15 KB: .*only its input checked without zod\/mini \(34 KB\) would meet it/,
+    );
     expect(misses[2]).toMatch(
       /describe 62 KB, over by 2 KB: without zod's English messages \(3 KB.*\) 59 KB/,
     );
