@@ -217,12 +217,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     let step = 2;
 
     let afterV3: Awaited<ReturnType<typeof appHealth>>;
-    if (parts.includes('deploy')) {
-      out.out(`${step++}. Deploy v2 (expected: health gate passes)`);
-      report.v2 = await runDeploy({
+    const deployRef = (ref: string) =>
+      runDeploy({
         target: 'demo',
-        ref: 'v2',
-        reason: 'demo: deploy v2',
+        ref,
+        reason: `demo: deploy ${ref}`,
         requestedBy: 'stepops demo',
         output: out,
         onStart: (execution) => {
@@ -230,6 +229,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
         },
         ...quiet,
       });
+    if (parts.includes('deploy')) {
+      out.out(`${step++}. Deploy v2 (expected: health gate passes)`);
+      report.v2 = await deployRef('v2');
       checkpoint();
       const afterV2 = await appHealth(port);
       out.out(`   GET ${url} → ${describeHealth(afterV2)}\n`);
@@ -239,17 +241,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
         report.problems.push(`after the v2 deploy the app reports ${describeHealth(afterV2)}`);
 
       out.out(`${step++}. Deploy v3 (expected: health gate fails, rollback to v2, alert)`);
-      report.v3 = await runDeploy({
-        target: 'demo',
-        ref: 'v3',
-        reason: 'demo: deploy v3',
-        requestedBy: 'stepops demo',
-        output: out,
-        onStart: (execution) => {
-          current = execution;
-        },
-        ...quiet,
-      });
+      report.v3 = await deployRef('v3');
       checkpoint();
       afterV3 = await appHealth(port);
       report.finalVersion = afterV3?.body?.version;

@@ -24,6 +24,7 @@ import { status } from '../../../cli/commands/status.ts';
 import { type Output, reportError } from '../../../cli/output.ts';
 import { sfnClient } from '../../../cli/runs/aws.ts';
 import { clearRegisteredTargets, registerTarget } from '../../../shared/config/registry.ts';
+import type { TargetInput } from '../../../shared/config/schema.ts';
 import { gateFailedDeploy, HistoryBuilder } from '../../helpers/sfn-history.ts';
 import { ec2Target } from '../api/fixtures.ts';
 import { fakeSfn, machineArn } from './fake-sfn.ts';
@@ -75,6 +76,24 @@ afterAll(() => {
 });
 
 const PROD_DEPLOY = machineArn('stepops-prod-deploy');
+
+/** A target whose database is snapshotted daily at 03:00 UTC. */
+function shopWithSnapshots(job: { rpoHours?: number } = {}): TargetInput {
+  return {
+    ...ec2Target('shop'),
+    backup: [
+      {
+        name: 'db',
+        type: 'rds-snapshot',
+        dbInstance: 'shop-db',
+        region: 'eu-west-1',
+        schedule: 'cron(0 3 * * ? *)',
+        retention: { count: 7 },
+        ...job,
+      },
+    ],
+  };
+}
 
 describe('deploy --stage', () => {
   it('starts the stage deploy under an idempotent name and follows it live to its end', async () => {
@@ -403,20 +422,7 @@ describe('history and status --stage', () => {
 
   it("reads each backup's newest good copy from the stage's catalogue table, page after page", async () => {
     // Prepare: the target index returns newest first, over two pages; the newest copy failed
-    registerTarget({
-      ...ec2Target('shop'),
-      backup: [
-        {
-          name: 'db',
-          type: 'rds-snapshot',
-          dbInstance: 'shop-db',
-          region: 'eu-west-1',
-          schedule: 'cron(0 3 * * ? *)',
-          retention: { count: 7 },
-          rpoHours: 26,
-        },
-      ],
-    });
+    registerTarget(shopWithSnapshots({ rpoHours: 26 }));
     const item = (runId: string, startedAt: string, outcome: string) => {
       const entry = {
         target: 'shop',
@@ -481,19 +487,7 @@ describe('history and status --stage', () => {
 
   it('names the variable to set when the catalogue table of the stage is not known', async () => {
     // Prepare
-    registerTarget({
-      ...ec2Target('shop'),
-      backup: [
-        {
-          name: 'db',
-          type: 'rds-snapshot',
-          dbInstance: 'shop-db',
-          region: 'eu-west-1',
-          schedule: 'cron(0 3 * * ? *)',
-          retention: { count: 7 },
-        },
-      ],
-    });
+    registerTarget(shopWithSnapshots());
 
     // Act
     await status('shop', { stage: 'prod' }, { sfn: sfn.client, output, env, isTTY: false });
