@@ -73,17 +73,36 @@ export function bundleKind(services: readonly string[]): BundleKind {
   return services.length === 1 ? 'one-service' : 'several-services';
 }
 
-/** The module of the target model (full zod): in a bundle when its function reads a target. */
+/** The module of the target model (on zod/mini): in a bundle when its function reads a target. */
 export const TARGET_MODEL = 'shared/config/schema.ts';
 
 /**
- * Whether a bundle holds the target model (its function reads a target, and so bundles zod whole).
+ * Whether a bundle holds the target model (its function reads a target).
  *
  * @example
  * readsTargetModel(built.metafile) // true for plan-deploy
  */
 export function readsTargetModel(metafile: Metafile): boolean {
   return Object.values(metafile.outputs).some((o) => (o.inputs[TARGET_MODEL]?.bytesInOutput ?? 0) > 0);
+}
+
+/** What validating targets takes in a bundle: the model and its loader, and the target files. */
+const TARGET_MODEL_INPUTS = new Set([TARGET_MODEL, 'shared/config/load.ts', 'shared/config/schedule.ts']);
+/** zod's English messages, which the zod/mini modules configure. */
+const ZOD_MESSAGES = 'node_modules/zod/v4/locales/en.js';
+
+/** Bytes a bundle gives to its parts that the goals missed turn on (see {@link BundleParts}). */
+export function bundleParts(metafile: Metafile): BundleParts {
+  const parts: BundleParts = { targetModel: 0, targets: 0, zod: 0, zodMessages: 0 };
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      if (TARGET_MODEL_INPUTS.has(input)) parts.targetModel += bytesInOutput;
+      else if (/^(targets|lab)\//.test(input)) parts.targets += bytesInOutput;
+      if (packageOf(input) === 'zod') parts.zod += bytesInOutput;
+      if (input.endsWith(ZOD_MESSAGES)) parts.zodMessages += bytesInOutput;
+    }
+  }
+  return parts;
 }
 
 /**
@@ -125,14 +144,26 @@ export interface HeavyInput {
   bytes: number;
 }
 
+/** Bytes of a bundle's parts that decide whether it meets its size goal. */
+export interface BundleParts {
+  /** The target model with its loader (`shared/config/schema.ts`, `load.ts`, `schedule.ts`). */
+  targetModel: number;
+  /** The target files (`targets/`, and the `lab/` helpers the demo target uses). */
+  targets: number;
+  /** zod (zod/mini and its core), its English messages included. */
+  zod: number;
+  zodMessages: number;
+}
+
 export interface BundleResult {
   name: string;
   bytes: number;
   /** The AWS services it calls (client packages in the bundle), and the kind that gives. */
   services?: string[];
   kind?: BundleKind;
-  /** Whether it bundles the target model (and with it the whole of zod). */
+  /** Whether it bundles the target model (its function reads a target). */
   targetModel?: boolean;
+  parts?: BundleParts;
   /** Median of the cold import times in ms. */
   coldImportMs: number | null;
   /** Fastest of the cold import times: the least disturbed by other work on the machine. */
@@ -320,6 +351,7 @@ export async function benchBundles(options: BundleOptions): Promise<BundleResult
       result.services = awsServices(built.metafile);
       result.kind = bundleKind(result.services);
       result.targetModel = readsTargetModel(built.metafile);
+      result.parts = bundleParts(built.metafile);
       result.coldImportSamplesMs = await sample(outfile);
       result.coldImportMs = median(result.coldImportSamplesMs);
       result.coldImportMinMs = Math.min(...result.coldImportSamplesMs);
@@ -463,7 +495,8 @@ export const IMPORT_VARIANTS: readonly { id: string; label: string; source: stri
   },
   {
     id: 'zod-namespace',
-    label: "zod: import * as z from 'zod' (module namespace, tree-shaken; as the code does now)",
+    label:
+      "zod: import * as z from 'zod' (module namespace, tree-shaken; what the target model was written with)",
     source:
       "import * as z from 'zod'; export const s = z.object({ a: z.string().regex(/x/), b: z.number().int() });",
   },
@@ -476,12 +509,14 @@ export const IMPORT_VARIANTS: readonly { id: string; label: string; source: stri
   {
     id: 'ssm',
     label: '@aws-sdk/client-ssm: one client, one command',
+    timed: true,
     source:
       "import { SSMClient, SendCommandCommand } from '@aws-sdk/client-ssm'; export const c = new SSMClient({}); export const x = SendCommandCommand;",
   },
   {
     id: 'ec2',
     label: '@aws-sdk/client-ec2: one client, one command',
+    timed: true,
     source:
       "import { EC2Client, DescribeInstancesCommand } from '@aws-sdk/client-ec2'; export const c = new EC2Client({}); export const x = DescribeInstancesCommand;",
   },
@@ -490,6 +525,13 @@ export const IMPORT_VARIANTS: readonly { id: string; label: string; source: stri
     label: '@aws-sdk/client-dynamodb: one client, one command',
     source:
       "import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb'; export const c = new DynamoDBClient({}); export const x = PutItemCommand;",
+  },
+  {
+    id: 'target-registry',
+    label:
+      'shared/config/registry.ts: findTarget (the target model and the targets, what reading a target bundles)',
+    timed: true,
+    source: "import { findTarget } from './shared/config/registry.ts'; export const f = findTarget;",
   },
   {
     id: 'drivers',

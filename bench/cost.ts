@@ -86,7 +86,8 @@ async function multiHostResolver(
 }
 
 /**
- * Runs the three cost scenarios and prices them; lists the targets' schedules.
+ * Runs the cost scenarios (three deploys, a health check, a recovery) and prices them; lists the
+ * targets' schedules.
  *
  * @example
  * const section = await benchCost({ quick: false, log: console.error });
@@ -148,6 +149,12 @@ export async function benchCost(options: SectionOptions): Promise<CostSection> {
     }),
   );
   scenarios.push(health.scenario);
+  // A recovery run: real runs of the recovery workflow, priced as Standard.
+  const { measureRecoveryCost } = await import('./recovery.ts');
+  const recovery = await withStepopsHome(() =>
+    measureRecoveryCost({ runs: options.quick ? 1 : 3, log: options.log }),
+  );
+  scenarios.push(recovery.scenario);
   const targets: Target[] = listTargets().map((name) => findTarget(name));
   return {
     status: 'ok',
@@ -158,6 +165,7 @@ export async function benchCost(options: SectionOptions): Promise<CostSection> {
       "10 hosts in 3 batches: a `local` target declares one directory, so the real resolve-hosts handler runs and its result is replaced by 10 temporary host directories split by the plan's batch size of 4 (4 + 4 + 2); every other handler is the real one and runs bash on each of the 10 directories.",
       'Handler times are those of the local drivers (bash, files, 127.0.0.1): the Lambdas that call AWS (SSM SendCommand, DynamoDB, SNS) would take somewhat longer there, but they are a few percent of the GB-seconds; the waits of poll-command and check-health, which are the same in AWS, are the rest.',
       'Health check: the health workflow (Express) run for real on the local engine against 10 HTTP endpoints on 127.0.0.1; priced as one Express request ($1.00/M) plus its duration rounded up to 100 ms at 64 MB ($0.06/GB-hour), one EventBridge Scheduler invocation ($1.00/M), and its Lambda requests and GB-seconds (memory from HEALTH_FUNCTION_MEMORY_MB in stacks/health.ts). The per-run figures above are list prices. The health schedules below are priced at that measured run, each month twice: at list price, and with the free tiers every account has each month (Scheduler 14 million invocations, Lambda 1 million requests and 400,000 GB-s; Express has none), as if nothing else in the account used them; the file state store stands in for the DynamoDB item (one GetItem and one PutItem a run, not priced).',
+      recovery.memoryNote,
       'Not priced: CloudWatch Logs ingestion of the state machine and the Lambdas, SSM Run Command (no charge for EC2 in AWS-RunShellScript), SNS, DynamoDB lease writes, data transfer.',
     ],
     scenarios,

@@ -15,7 +15,11 @@ invocation's measured handler time (rounded up to 1 ms, as Lambda bills) × its 
 Prices: Step Functions Standard $0.025 per 1,000 transitions; Lambda $0.20 per million requests and
 $0.0000166667 per GB-second (x86); no free tier. A poll Lambda that long-polls is billed for the time
 it waits, which the measured handler time includes. Not counted: CloudWatch Logs ingestion, SSM Run
-Command (free for EC2), SNS, DynamoDB lease writes, data transfer.
+Command (free for EC2), SNS, DynamoDB lease writes, data transfer. The recovery scenario is a real
+execution of the recovery workflow (\`workflows/recover.ts\`) the same way (\`bench/recovery.ts\`):
+a restart runbook started by a health alert, its approval answered at once through the local
+approval store (the answer's time billed as the answer-approval Lambda), its script run by bash, the
+target's probe of 127.0.0.1 passing after it.
 
 Schedules are priced as runs per month (730 hours) × the cost of one run, for workflows that exist.
 

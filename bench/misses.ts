@@ -28,40 +28,65 @@ function sizeMisses(r: BundlesSection, kind: 'no-aws' | 'one-service'): string[]
   const big = ofKind.filter((b) => b.bytes >= goal).sort((a, b) => b.bytes - a.bytes);
   if (big.length === 0) return [];
   const met = ofKind.filter((b) => b.bytes < goal);
-  const withModel = big.filter((b) => b.targetModel);
-  const zodWhole = withModel.map((b) => bytesOf(b, 'zod'));
   const notes = [
     `${big.length} of ${ofKind.length} functions ${KIND_LABEL[kind]} are over ${kb(goal)}: ${big.map((b) => `${b.name} ${kb(b.bytes)}`).join(', ')}${met.length ? ` (under it: ${met.map((b) => `${b.name} ${kb(b.bytes)}`).join(', ')})` : ''}.`,
   ];
+  const baseline = r.baselines.find((v) => v.id === baselineFor(kind));
+  const withModel = big.filter((b) => b.targetModel && b.parts);
   if (withModel.length > 0) {
+    const without = (b: BundleResult) => b.bytes - (b.parts?.targetModel ?? 0) - (b.parts?.targets ?? 0);
+    const under = withModel.filter((b) => without(b) < goal);
+    const over = withModel.filter((b) => without(b) >= goal);
     notes.push(
-      `Of these, ${withModel.map((b) => b.name).join(', ')} read a target: their bundles hold the target model (\`shared/config/schema.ts\`, written with the whole of zod, ${rangeKb(zodWhole)} of zod each) and the targets. The contracts are on zod/mini; what would meet it is the target model on zod/mini too, or the targets validated when the stack is built and bundled as plain data.`,
+      `Of these, ${withModel.map((b) => b.name).join(', ')} read a target: their bundles hold the target model with its loader (\`shared/config/schema.ts\`, on zod/mini like the contracts: ${rangeKb(withModel.map((b) => b.parts?.targetModel))}) and the targets (${rangeKb(withModel.map((b) => b.parts?.targets))}). What would take both out of the bundle is the targets validated when the stack is built and handed to the functions as plain data beside it (a JSON file the handler reads at start); without their bytes the bundles would be at most ${withModel.map((b) => `${b.name} ${kb(without(b))}`).join(', ')}${under.length ? `: ${under.map((b) => b.name).join(', ')} under ${kb(goal)}` : ''}${over.length ? `${under.length ? ';' : ':'} ${over.map((b) => b.name).join(', ')} still over it` : ''}.`,
     );
   }
-  const without = big.filter((b) => !b.targetModel);
-  if (kind === 'no-aws' && without.length > 0) {
+  const left = (b: BundleResult) =>
+    b.targetModel && b.parts ? b.bytes - b.parts.targetModel - b.parts.targets : b.bytes;
+  const rest = big.filter((b) => left(b) >= goal);
+  if (rest.length > 0 && baseline) {
+    const fixes = rest.map((b) => {
+      const messages = b.parts?.zodMessages ?? 0;
+      const zod = b.parts?.zod ?? bytesOf(b, 'zod');
+      const over = `${b.name} ${kb(left(b))}, over by ${kb(left(b) - goal)}`;
+      if (left(b) - messages < goal)
+        return `${over}: without zod's English messages (${kb(messages)}; issues would read only "Invalid input") ${kb(left(b) - messages)}`;
+      if (left(b) - zod < goal)
+        return `${over}: more than zod's English messages (${kb(messages)}), so only its input checked without zod/mini (${kb(zod)}) would meet it`;
+      return `${over}: even without zod/mini (${kb(zod)}) ${kb(left(b) - zod)}, its own code and its client's commands`;
+    });
     notes.push(
-      `${without
-        .map(
-          (b) =>
-            `${b.name} (${kb(b.bytes)}: ${b.topInputs
-              .slice(0, 3)
-              .map((t) => `${t.name} ${kb(t.bytes)}`)
-              .join(', ')})`,
-        )
-        .join(
-          '; ',
-        )} read no target and are over by ${rangeKb(without.map((b) => b.bytes - goal))}: what is left is middy, the Powertools logger, zod/mini with its English messages, and every schema of their contracts file, which each module builds at import whether its function uses it or not.`,
+      `What is left${rest.some((b) => b.targetModel) ? ' (besides any target)' : ''} is ${kind === 'no-aws' ? 'middy and the Powertools logger' : 'one SDK client with middy and the logger'} (the baseline, ${kb(baseline.bytes)}), zod/mini with the schemas the function's contract uses (each contracts file builds its schemas by calls the bundler drops when unused), and the function's own code: ${fixes.join('; ')}.`,
     );
   }
-  const client = r.baselines.find((v) => v.id === 'baseline-one-client');
-  if (kind === 'one-service' && client) {
+  if (kind === 'one-service' && baseline) {
     const external = big.map((b) => b.sdkExternal?.bytes);
     notes.push(
-      `One SDK client with middy and the logger alone is ${kb(client.bytes)} (the baseline: @smithy/core, the credential providers' nested clients, the client's schemas and errors), so the function's own code and libraries have ${kb(goal - client.bytes)} left. Leaving the SDK to the nodejs24.x runtime would bring them to ${rangeKb(external)}, but the SDK is kept bundled: loaded from node_modules it starts slower (below).`,
+      `One SDK client with middy and the logger alone is ${kb(baseline.bytes)} (the baseline: @smithy/core, the credential providers' nested clients, the client's schemas and errors), so the function's own code and libraries have ${kb(goal - baseline.bytes)} left. Leaving the SDK to the nodejs24.x runtime would bring them to ${rangeKb(external)}, but the SDK is kept bundled: loaded from node_modules it starts slower (below).`,
     );
   }
   return notes;
+}
+
+/** What the measured import variants say about the slow functions' module scope, and what would help. */
+function importCosts(r: BundlesSection, slow: readonly BundleResult[], goal: number): string {
+  const timed = (id: string) => r.importVariants.find((v) => v.id === id && v.coldImportMs !== undefined);
+  const registry = timed('target-registry');
+  const ec2 = timed('ec2');
+  const parts: string[] = [];
+  if (registry && slow.some((b) => b.targetModel)) {
+    parts.push(
+      `reading a target, bundled alone (${kb(registry.bytes)}), imports in ${registry.coldImportMs!.toFixed(0)} ms: the targets out of the bundle (above) would take about that much off every function that reads one`,
+    );
+  }
+  const withEc2 = slow.filter((b) => b.services?.includes('ec2'));
+  if (ec2 && withEc2.length > 0) {
+    const alone = ec2.coldImportMs!;
+    parts.push(
+      `one EC2 client alone (${kb(ec2.bytes)}) imports in ${alone.toFixed(0)} ms${alone >= goal ? `, over ${goal} ms by itself` : ''}, and ${withEc2.length} of these (${withEc2.map((b) => b.name).join(', ')}) bundle it${alone >= goal ? `: none of them can import in under ${goal} ms while the client's modules are evaluated at import; deferring them to the first EC2 call (a dynamic import) would meet the import goal but move that time into the first invocation, not remove it` : ''}`,
+    );
+  }
+  return parts.length ? ` Measured beside them: ${parts.join('; ')}.` : '';
 }
 
 /** The functions of each kind that import cold slower than their goal. */
@@ -75,8 +100,9 @@ function coldMisses(r: BundlesSection): string[] {
       .sort((a, b) => (b.coldImportMs ?? 0) - (a.coldImportMs ?? 0));
     if (slow.length === 0) continue;
     const base = r.baselines.find((v) => v.id === baselineFor(kind));
+    const range = base?.coldImportRangeMs?.map((ms) => ms.toFixed(0)).join(' and ');
     notes.push(
-      `${slow.length} of ${ofKind.length} functions ${KIND_LABEL[kind]} import cold in ${goal} ms or more: ${slow.map((b) => `${b.name} ${b.coldImportMs?.toFixed(0)} ms (fastest ${b.coldImportMinMs?.toFixed(0) ?? '?'} ms)`).join(', ')}${base?.coldImportMs !== undefined ? `; the baseline (${base.label.replace(/^baseline: /, '')}) took ${base.coldImportMs.toFixed(0)} ms in the same run` : ''}. Import time follows what module scope evaluates: the SDK client's modules, the whole of zod where a target is read, and the schemas built at import.${
+      `${slow.length} of ${ofKind.length} functions ${KIND_LABEL[kind]} import cold in ${goal} ms or more: ${slow.map((b) => `${b.name} ${b.coldImportMs?.toFixed(0)} ms (fastest ${b.coldImportMinMs?.toFixed(0) ?? '?'} ms)`).join(', ')}${base?.coldImportMs !== undefined ? `; the baseline (${base.label.replace(/^baseline: /, '')}) took ${base.coldImportMs.toFixed(0)} ms in the same run${range ? ` (${range} ms before and after the functions)` : ''}` : ''}. Import time follows what module scope evaluates: the SDK client's modules, where a target is read the target model's schemas and the targets, and the contracts' schemas.${importCosts(r, slow, goal)}${
         base?.coldImportMs !== undefined && base.coldImportMs >= goal
           ? ` The baseline itself is over ${goal} ms in this run: the machine's load, not only the code, puts these figures over the goal (compare the × baseline column).`
           : ''

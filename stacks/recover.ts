@@ -29,6 +29,12 @@ export interface RecoverWorkflowModule {
   recoverWorkflow(arns: Record<string, string>): object;
 }
 
+/** Memory of the recovery functions given more than 256 MB (the others), in MB; answer-approval has 256. */
+export const RECOVER_FUNCTION_MEMORY_MB: Readonly<Record<string, number>> = {
+  'plan-recovery': 512,
+  'run-recovery-command': 512,
+};
+
 /** Everything the recovery stack needs from the others. */
 export interface RecoverContext extends PermissionContext {
   stage: string;
@@ -390,7 +396,7 @@ export function createRecover(context: RecoverContext) {
       handler: `functions/${name}/handler.handler`,
       runtime: 'nodejs24.x',
       architecture: 'arm64',
-      memory: name === 'plan-recovery' || name === 'run-recovery-command' ? '512 MB' : '256 MB',
+      memory: `${RECOVER_FUNCTION_MEMORY_MB[name] ?? 256} MB`,
       timeout: `${timeout} seconds`,
       environment,
       link: context.links,

@@ -3,39 +3,46 @@
  * alert whatever happens here; a failed post is logged and thrown so that Lambda retries it (and
  * sends it to the dead-letter queue after the last retry).
  */
-import * as z from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import type { Notification } from '../drivers/ports.ts';
 import { checkWebhookUrl, type PostToSlackOptions, postToSlack, slackMessage } from './slack.ts';
 
+// zod/mini loads no messages by itself: zod's English ones, so that a problem reads the same.
+z.config(en());
+
 /** The JSON of a {@link Notification}, as the SNS notifier publishes it. */
 export const notificationSchema = z.object({
-  target: z.string().min(1),
+  target: z.string().check(z.minLength(1)),
   workflow: z.enum(['deploy', 'backup', 'health', 'recover']),
   outcome: z.enum(['succeeded', 'failed', 'rolled-back', 'rollback-failed']),
-  runId: z.string().min(1),
+  runId: z.string().check(z.minLength(1)),
   summary: z.string(),
-  ref: z.string().optional(),
-  failedState: z.string().optional(),
-  error: z.string().optional(),
-  cause: z.string().optional(),
-  host: z.string().optional(),
-  outputTail: z.string().optional(),
-  executionUrl: z.string().optional(),
+  ref: z.optional(z.string()),
+  failedState: z.optional(z.string()),
+  error: z.optional(z.string()),
+  cause: z.optional(z.string()),
+  host: z.optional(z.string()),
+  outputTail: z.optional(z.string()),
+  executionUrl: z.optional(z.string()),
   at: z.string(),
-}) satisfies z.ZodType<Notification>;
+}) satisfies z.ZodMiniType<Notification>;
 
 /** An SNS message holding a notification: its JSON text, parsed, then checked. */
-const notificationMessageSchema = z
-  .string()
-  .transform((text, context): unknown => {
-    try {
-      return JSON.parse(text);
-    } catch {
-      context.addIssue({ code: 'custom', message: 'the SNS message is not JSON' });
-      return z.NEVER;
-    }
-  })
-  .pipe(notificationSchema);
+const notificationMessageSchema = z.pipe(
+  z.pipe(
+    z.string(),
+    z.transform((text: string, payload): unknown => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        payload.issues.push({ code: 'custom', message: 'the SNS message is not JSON', input: text });
+        return z.NEVER;
+      }
+    }),
+  ),
+  notificationSchema,
+);
 
 /**
  * The SNS event the forwarder receives: the few fields read, each record's message left as text so
@@ -46,7 +53,7 @@ const notificationMessageSchema = z
  * snsEventSchema.parse({ Records: [{ Sns: { MessageId: 'm-1', Message: '{…}' } }] })
  */
 export const snsEventSchema = z.object({
-  Records: z.array(z.object({ Sns: z.object({ MessageId: z.string().optional(), Message: z.string() }) })),
+  Records: z.array(z.object({ Sns: z.object({ MessageId: z.optional(z.string()), Message: z.string() }) })),
 });
 export type SnsAlertEvent = z.infer<typeof snsEventSchema>;
 

@@ -2,10 +2,15 @@
  * What a deploy request asks for: the `{ target, ref, reason? }` body of a token-authenticated
  * request, or a GitHub `push` event mapped to a target and a ref.
  */
-import * as z from 'zod';
-import { NAME_PATTERN, type Target } from '../config/schema.ts';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
+import { NAME_PATTERN } from '../config/names.ts';
+import type { Target } from '../config/schema.ts';
 import { REF_PATTERN } from '../shell/script.ts';
 import { type ApiError, badRequest, notFound } from './errors.ts';
+
+// zod/mini loads no messages by itself: zod's English ones, so that an answer reads the same.
+z.config(en());
 
 /** A deploy the API was asked to start. */
 export interface DeployRequest {
@@ -17,25 +22,32 @@ export interface DeployRequest {
 const REF_MESSAGE =
   'expected a branch, tag or commit of letters, digits, ".", "_", "/" and "-", starting with a letter or digit, at most 128 characters';
 
-const refSchema = z.string({ error: 'expected a string' }).regex(REF_PATTERN, { error: REF_MESSAGE });
+const refSchema = z
+  .string({ error: 'expected a string' })
+  .check(z.regex(REF_PATTERN, { error: REF_MESSAGE }));
 
 /** The body of `POST /deploys` with a bearer token. */
 export const deployRequestSchema = z.strictObject(
   {
     target: z
       .string({ error: 'expected a string' })
-      .regex(NAME_PATTERN, { error: 'expected a target name of lowercase letters, digits and dashes' }),
+      .check(
+        z.regex(NAME_PATTERN, { error: 'expected a target name of lowercase letters, digits and dashes' }),
+      ),
     ref: refSchema,
-    reason: z
-      .string({ error: 'expected a string' })
-      .max(200, { error: 'expected at most 200 characters' })
-      .regex(/^[^\p{Cc}]*$/u, { error: 'expected one line of text without control characters' })
-      .optional(),
+    reason: z.optional(
+      z
+        .string({ error: 'expected a string' })
+        .check(
+          z.maxLength(200, { error: 'expected at most 200 characters' }),
+          z.regex(/^[^\p{Cc}]*$/u, { error: 'expected one line of text without control characters' }),
+        ),
+    ),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? 'expected a JSON object' : undefined) },
 );
 
-function firstIssue(error: z.ZodError, prefix = ''): ApiError {
+function firstIssue(error: z.core.$ZodError, prefix = ''): ApiError {
   const issue = error.issues[0]!;
   let path = issue.path.map(String).join('.');
   if (issue.code === 'unrecognized_keys') path = issue.keys[0] ?? path;
@@ -62,13 +74,13 @@ export function parseDeployRequest(body: unknown): DeployRequest {
 /** The parts of a GitHub `push` event the API reads. */
 export const pushEventSchema = z.object({
   ref: z.string({ error: 'expected a string' }),
-  deleted: z.boolean().optional(),
-  after: z.string().optional(),
+  deleted: z.optional(z.boolean()),
+  after: z.optional(z.string()),
   repository: z.object({
     full_name: z.string({ error: 'expected a string' }),
-    default_branch: z.string().optional(),
+    default_branch: z.optional(z.string()),
   }),
-  sender: z.object({ login: z.string() }).optional(),
+  sender: z.optional(z.object({ login: z.string() })),
 });
 
 /** A full commit id as GitHub sends `after`: SHA-1 (40 hex) or SHA-256 (64 hex); all zeros is a deletion. */

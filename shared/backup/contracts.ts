@@ -2,226 +2,294 @@
  * The contract between the backup workflow (ASL) and its Lambdas: the zod schema of each task's
  * input and output. Nothing here carries a secret: secrets are read on the host at run time.
  */
-import * as z from 'zod';
-import { NAME_PATTERN } from '../config/schema.ts';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
+import { NAME_PATTERN } from '../config/names.ts';
 import { hostRefSchema } from '../deploy/contracts.ts';
 
-const targetName = z.string().regex(NAME_PATTERN, { error: 'expected a target name' });
-const backupName = z.string().regex(NAME_PATTERN, { error: 'expected a backup name' });
-const runId = z.string().min(1).max(128);
-const iso = z.string().min(1);
+// zod/mini loads no messages by itself: zod's English ones, so that an input error reads the same.
+z.config(en());
+
+/**
+ * Builds a schema at import, as a call the bundler may drop: esbuild removes a call to a function
+ * annotated as free of side effects when its result is unused, so each Lambda's bundle keeps only
+ * the schemas its function uses. Declared in this module because esbuild honours the annotation
+ * only inside the module that declares the function.
+ */
+/* @__NO_SIDE_EFFECTS__ */
+function pure<T>(build: () => T): T {
+  return build();
+}
+
+const targetName = pure(() => z.string().check(z.regex(NAME_PATTERN, { error: 'expected a target name' })));
+const backupName = pure(() => z.string().check(z.regex(NAME_PATTERN, { error: 'expected a backup name' })));
+const runId = pure(() => z.string().check(z.minLength(1), z.maxLength(128)));
+const iso = pure(() => z.string().check(z.minLength(1)));
 
 /** What a run does: take backups (and prune), test a restore, or check freshness. */
-export const backupTaskSchema = z.enum(['backup', 'restore-test', 'freshness']);
+export const backupTaskSchema = pure(() => z.enum(['backup', 'restore-test', 'freshness']));
 export type BackupTask = z.infer<typeof backupTaskSchema>;
 
 /** The execution input of the backup workflow (see `workflows/backup.example.json`). */
-export const backupRequestSchema = z.strictObject({
-  target: targetName,
-  /** One backup of the target (all of them when absent). */
-  backup: backupName.optional(),
-  reason: z.string().max(500).optional(),
-  /** Take nothing and delete nothing: report what the prune would delete. */
-  dryRun: z.boolean().optional(),
-  task: backupTaskSchema.optional(),
-});
+export const backupRequestSchema = pure(() =>
+  z.strictObject({
+    target: targetName,
+    /** One backup of the target (all of them when absent). */
+    backup: z.optional(backupName),
+    reason: z.optional(z.string().check(z.maxLength(500))),
+    /** Take nothing and delete nothing: report what the prune would delete. */
+    dryRun: z.optional(z.boolean()),
+    task: z.optional(backupTaskSchema),
+  }),
+);
 export type BackupRequest = z.infer<typeof backupRequestSchema>;
 
-export const backupKindSchema = z.enum(['ebs-snapshot', 'rds-snapshot', 'aws-backup', 'dump']);
+export const backupKindSchema = pure(() => z.enum(['ebs-snapshot', 'rds-snapshot', 'aws-backup', 'dump']));
 
 // ── plan-backup ─────────────────────────────────────────────────────────────────────────────────
-export const planBackupInputSchema = z.strictObject({ input: z.unknown(), runId });
+export const planBackupInputSchema = pure(() => z.strictObject({ input: z.unknown(), runId }));
 export type PlanBackupInput = z.infer<typeof planBackupInputSchema>;
 
-export const backupRunPlanSchema = z.strictObject({
-  target: targetName,
-  runId,
-  task: backupTaskSchema,
-  dryRun: z.boolean(),
-  parallel: z.boolean(),
-  /** The Map's concurrency: 0 (all at once) when parallel, else 1. */
-  maxConcurrency: z.number().int().nonnegative(),
-  reason: z.string().optional(),
-  jobs: z.array(z.strictObject({ name: backupName, type: backupKindSchema })).min(1),
-});
+export const backupRunPlanSchema = pure(() =>
+  z.strictObject({
+    target: targetName,
+    runId,
+    task: backupTaskSchema,
+    dryRun: z.boolean(),
+    parallel: z.boolean(),
+    /** The Map's concurrency: 0 (all at once) when parallel, else 1. */
+    maxConcurrency: z.number().check(z.int(), z.nonnegative()),
+    reason: z.optional(z.string()),
+    jobs: z.array(z.strictObject({ name: backupName, type: backupKindSchema })).check(z.minLength(1)),
+  }),
+);
 export type BackupRunPlan = z.infer<typeof backupRunPlanSchema>;
 
 // ── start-backup / poll-backup ──────────────────────────────────────────────────────────────────
-const resourceSchema = z.strictObject({ id: z.string().min(1), region: z.string().optional() });
-export const copyRefSchema = z.strictObject({
-  kind: z.enum(['ebs-snapshot', 'rds-snapshot', 'aws-backup']),
-  resources: z.array(resourceSchema),
-  cluster: z.boolean().optional(),
-  vault: z.string().optional(),
-});
+const resourceSchema = pure(() =>
+  z.strictObject({
+    id: z.string().check(z.minLength(1)),
+    region: z.optional(z.string()),
+  }),
+);
+export const copyRefSchema = pure(() =>
+  z.strictObject({
+    kind: z.enum(['ebs-snapshot', 'rds-snapshot', 'aws-backup']),
+    resources: z.array(resourceSchema),
+    cluster: z.optional(z.boolean()),
+    vault: z.optional(z.string()),
+  }),
+);
 
-export const jobInputSchema = z.strictObject({
-  target: targetName,
-  runId,
-  job: z.strictObject({ name: backupName, type: backupKindSchema }),
-});
+export const jobInputSchema = pure(() =>
+  z.strictObject({
+    target: targetName,
+    runId,
+    job: z.strictObject({ name: backupName, type: backupKindSchema }),
+  }),
+);
 export type JobInput = z.infer<typeof jobInputSchema>;
 
 /** A started job: enough for another invocation to read its status and record it. */
-export const jobHandleSchema = z.strictObject({
-  target: targetName,
-  runId,
-  backup: backupName,
-  kind: backupKindSchema,
-  startedAt: iso,
-  /** Epoch milliseconds after which a job still running counts as failed. */
-  deadline: z.number().int(),
-  copy: copyRefSchema.optional(),
-  command: z.strictObject({ commandId: z.string().min(1), hosts: z.array(hostRefSchema).min(1) }).optional(),
-  object: z.strictObject({ bucket: z.string(), key: z.string(), uri: z.string() }).optional(),
-});
+export const jobHandleSchema = pure(() =>
+  z.strictObject({
+    target: targetName,
+    runId,
+    backup: backupName,
+    kind: backupKindSchema,
+    startedAt: iso,
+    /** Epoch milliseconds after which a job still running counts as failed. */
+    deadline: z.number().check(z.int()),
+    copy: z.optional(copyRefSchema),
+    command: z.optional(
+      z.strictObject({
+        commandId: z.string().check(z.minLength(1)),
+        hosts: z.array(hostRefSchema).check(z.minLength(1)),
+      }),
+    ),
+    object: z.optional(z.strictObject({ bucket: z.string(), key: z.string(), uri: z.string() })),
+  }),
+);
 export type JobHandle = z.infer<typeof jobHandleSchema>;
 
-export const pollBackupInputSchema = z.strictObject({ handle: jobHandleSchema });
+export const pollBackupInputSchema = pure(() => z.strictObject({ handle: jobHandleSchema }));
 export type PollBackupInput = z.infer<typeof pollBackupInputSchema>;
 
-export const jobStatusSchema = z.strictObject({
-  status: z.enum(['running', 'completed', 'failed']),
-  detail: z.string(),
-  resources: z.array(resourceSchema).optional(),
-  sizeBytes: z.number().nonnegative().optional(),
-  sha256: z.string().optional(),
-  polls: z.number().int().nonnegative(),
-});
+export const jobStatusSchema = pure(() =>
+  z.strictObject({
+    status: z.enum(['running', 'completed', 'failed']),
+    detail: z.string(),
+    resources: z.optional(z.array(resourceSchema)),
+    sizeBytes: z.optional(z.number().check(z.nonnegative())),
+    sha256: z.optional(z.string()),
+    polls: z.number().check(z.int(), z.nonnegative()),
+  }),
+);
 export type JobStatus = z.infer<typeof jobStatusSchema>;
 
 // ── record-backup ───────────────────────────────────────────────────────────────────────────────
-const caughtErrorSchema = z.object({ Error: z.string().optional(), Cause: z.unknown().optional() });
+const caughtErrorSchema = pure(() =>
+  z.object({ Error: z.optional(z.string()), Cause: z.optional(z.unknown()) }),
+);
 export type CaughtError = z.infer<typeof caughtErrorSchema>;
 
-export const recordBackupInputSchema = z.strictObject({
-  target: targetName,
-  runId,
-  job: z.strictObject({ name: backupName, type: backupKindSchema }),
-  /** The iteration's state: the handle and status when the job got that far, the caught error if any. */
-  attempt: z.looseObject({
-    handle: jobHandleSchema.optional(),
-    status: jobStatusSchema.optional(),
-    error: caughtErrorSchema.optional(),
+export const recordBackupInputSchema = pure(() =>
+  z.strictObject({
+    target: targetName,
+    runId,
+    job: z.strictObject({ name: backupName, type: backupKindSchema }),
+    /** The iteration's state: the handle and status when the job got that far, the caught error if any. */
+    attempt: z.looseObject({
+      handle: z.optional(jobHandleSchema),
+      status: z.optional(jobStatusSchema),
+      error: z.optional(caughtErrorSchema),
+    }),
   }),
-});
+);
 export type RecordBackupInput = z.infer<typeof recordBackupInputSchema>;
 
-export const recordedSchema = z.strictObject({
-  backup: backupName,
-  outcome: z.enum(['good', 'failed']),
-  location: z.string(),
-  detail: z.string(),
-});
+export const recordedSchema = pure(() =>
+  z.strictObject({
+    backup: backupName,
+    outcome: z.enum(['good', 'failed']),
+    location: z.string(),
+    detail: z.string(),
+  }),
+);
 export type Recorded = z.infer<typeof recordedSchema>;
 
 // ── prune-backups ───────────────────────────────────────────────────────────────────────────────
-export const pruneInputSchema = z.strictObject({
-  target: targetName,
-  runId,
-  backup: backupName,
-  lastOutcome: z.enum(['good', 'failed', 'not-taken']),
-  dryRun: z.boolean(),
-});
+export const pruneInputSchema = pure(() =>
+  z.strictObject({
+    target: targetName,
+    runId,
+    backup: backupName,
+    lastOutcome: z.enum(['good', 'failed', 'not-taken']),
+    dryRun: z.boolean(),
+  }),
+);
 export type PruneInput = z.infer<typeof pruneInputSchema>;
 
-const verdictSchema = z.strictObject({ runId: z.string(), startedAt: z.string(), reason: z.string() });
-export const pruneResultSchema = z.strictObject({
-  backup: backupName,
-  dryRun: z.boolean(),
-  deleted: z.array(verdictSchema),
-  wouldDelete: z.array(verdictSchema),
-  kept: z.number().int().nonnegative(),
-  untouchable: z.array(verdictSchema),
-  /** Runs found by their tags but missing from the catalogue, now recorded. */
-  adopted: z.array(z.string()),
-});
+const verdictSchema = pure(() =>
+  z.strictObject({ runId: z.string(), startedAt: z.string(), reason: z.string() }),
+);
+export const pruneResultSchema = pure(() =>
+  z.strictObject({
+    backup: backupName,
+    dryRun: z.boolean(),
+    deleted: z.array(verdictSchema),
+    wouldDelete: z.array(verdictSchema),
+    kept: z.number().check(z.int(), z.nonnegative()),
+    untouchable: z.array(verdictSchema),
+    /** Runs found by their tags but missing from the catalogue, now recorded. */
+    adopted: z.array(z.string()),
+  }),
+);
 export type PruneResult = z.infer<typeof pruneResultSchema>;
 
 // ── restore tests ───────────────────────────────────────────────────────────────────────────────
-export const restoreHandleSchema = z.strictObject({
-  target: targetName,
-  runId,
-  backup: backupName,
-  kind: backupKindSchema,
-  /** The run whose copy is tested. */
-  copyRunId: z.string(),
-  deadline: z.number().int(),
-  command: z.strictObject({ commandId: z.string().min(1), hosts: z.array(hostRefSchema).min(1) }).optional(),
-  /** RDS: the temporary instance. */
-  instance: z.strictObject({ id: z.string(), region: z.string() }).optional(),
-  /** RDS: whether the temporary instance was found available (then it is deleted). */
-  phase: z.enum(['restoring', 'deleting']).optional(),
-  checked: z.string().optional(),
-});
+export const restoreHandleSchema = pure(() =>
+  z.strictObject({
+    target: targetName,
+    runId,
+    backup: backupName,
+    kind: backupKindSchema,
+    /** The run whose copy is tested. */
+    copyRunId: z.string(),
+    deadline: z.number().check(z.int()),
+    command: z.optional(
+      z.strictObject({
+        commandId: z.string().check(z.minLength(1)),
+        hosts: z.array(hostRefSchema).check(z.minLength(1)),
+      }),
+    ),
+    /** RDS: the temporary instance. */
+    instance: z.optional(z.strictObject({ id: z.string(), region: z.string() })),
+    /** RDS: whether the temporary instance was found available (then it is deleted). */
+    phase: z.optional(z.enum(['restoring', 'deleting'])),
+    checked: z.optional(z.string()),
+  }),
+);
 export type RestoreHandle = z.infer<typeof restoreHandleSchema>;
 
-export const restoreStatusSchema = z.strictObject({
-  status: z.enum(['running', 'passed', 'failed']),
-  detail: z.string(),
-  handle: restoreHandleSchema,
-  polls: z.number().int().nonnegative(),
-});
+export const restoreStatusSchema = pure(() =>
+  z.strictObject({
+    status: z.enum(['running', 'passed', 'failed']),
+    detail: z.string(),
+    handle: restoreHandleSchema,
+    polls: z.number().check(z.int(), z.nonnegative()),
+  }),
+);
 export type RestoreStatus = z.infer<typeof restoreStatusSchema>;
 
-export const pollRestoreInputSchema = z.strictObject({ handle: restoreHandleSchema });
+export const pollRestoreInputSchema = pure(() => z.strictObject({ handle: restoreHandleSchema }));
 export type PollRestoreInput = z.infer<typeof pollRestoreInputSchema>;
 
-export const recordRestoreInputSchema = z.strictObject({
-  target: targetName,
-  runId,
-  job: z.strictObject({ name: backupName, type: backupKindSchema }),
-  attempt: z.looseObject({
-    handle: restoreHandleSchema.optional(),
-    status: restoreStatusSchema.optional(),
-    error: caughtErrorSchema.optional(),
+export const recordRestoreInputSchema = pure(() =>
+  z.strictObject({
+    target: targetName,
+    runId,
+    job: z.strictObject({ name: backupName, type: backupKindSchema }),
+    attempt: z.looseObject({
+      handle: z.optional(restoreHandleSchema),
+      status: z.optional(restoreStatusSchema),
+      error: z.optional(caughtErrorSchema),
+    }),
   }),
-});
+);
 export type RecordRestoreInput = z.infer<typeof recordRestoreInputSchema>;
 
-export const restoreRecordedSchema = z.strictObject({
-  backup: backupName,
-  outcome: z.enum(['passed', 'failed']),
-  copyRunId: z.string().optional(),
-  detail: z.string(),
-});
+export const restoreRecordedSchema = pure(() =>
+  z.strictObject({
+    backup: backupName,
+    outcome: z.enum(['passed', 'failed']),
+    copyRunId: z.optional(z.string()),
+    detail: z.string(),
+  }),
+);
 export type RestoreRecorded = z.infer<typeof restoreRecordedSchema>;
 
 // ── check-freshness ─────────────────────────────────────────────────────────────────────────────
-export const freshnessInputSchema = z.strictObject({ target: targetName, runId });
+export const freshnessInputSchema = pure(() => z.strictObject({ target: targetName, runId }));
 export type FreshnessInput = z.infer<typeof freshnessInputSchema>;
-export const freshnessSchema = z.strictObject({
-  stale: z.array(
-    z.strictObject({
-      backup: backupName,
-      newest: z.string().optional(),
-      ageHours: z.number().optional(),
-      rpoHours: z.number(),
-    }),
-  ),
-  checked: z.number().int().nonnegative(),
-});
+export const freshnessSchema = pure(() =>
+  z.strictObject({
+    stale: z.array(
+      z.strictObject({
+        backup: backupName,
+        newest: z.optional(z.string()),
+        ageHours: z.optional(z.number()),
+        rpoHours: z.number(),
+      }),
+    ),
+    checked: z.number().check(z.int(), z.nonnegative()),
+  }),
+);
 export type Freshness = z.infer<typeof freshnessSchema>;
 
 // ── notify-backup ───────────────────────────────────────────────────────────────────────────────
-export const notifyBackupInputSchema = z.strictObject({
-  runId,
-  /** The whole run state (`$`): the request, and `plan`, `results`, `freshness`, `failures` as far as it got. */
-  run: z.looseObject({
-    target: z.unknown().optional(),
-    plan: backupRunPlanSchema.optional(),
-    results: z.array(z.record(z.string(), z.unknown())).optional(),
-    freshness: freshnessSchema.optional(),
-    failures: z.record(z.string(), caughtErrorSchema).optional(),
+export const notifyBackupInputSchema = pure(() =>
+  z.strictObject({
+    runId,
+    /** The whole run state (`$`): the request, and `plan`, `results`, `freshness`, `failures` as far as it got. */
+    run: z.looseObject({
+      target: z.optional(z.unknown()),
+      plan: z.optional(backupRunPlanSchema),
+      results: z.optional(z.array(z.record(z.string(), z.unknown()))),
+      freshness: z.optional(freshnessSchema),
+      failures: z.optional(z.record(z.string(), caughtErrorSchema)),
+    }),
   }),
-});
+);
 export type NotifyBackupInput = z.infer<typeof notifyBackupInputSchema>;
 
-export const backupOutcomeSchema = z.strictObject({
-  outcome: z.enum(['succeeded', 'failed']),
-  summary: z.string(),
-  error: z.string().optional(),
-  failedState: z.string().optional(),
-  notified: z.boolean(),
-});
+export const backupOutcomeSchema = pure(() =>
+  z.strictObject({
+    outcome: z.enum(['succeeded', 'failed']),
+    summary: z.string(),
+    error: z.optional(z.string()),
+    failedState: z.optional(z.string()),
+    notified: z.boolean(),
+  }),
+);
 export type BackupOutcome = z.infer<typeof backupOutcomeSchema>;

@@ -5,7 +5,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { InvalidInputError } from '../errors.ts';
 import {
   deployUnfilledValues,
@@ -311,8 +311,8 @@ function describeIssue(
 }
 
 /** Every issue of a failed parse, worded for the person editing the file. */
-function issuesFromZod(error: z.ZodError, file: string, input: unknown): ConfigIssue[] {
-  return error.issues.flatMap((issue) => describeIssue(issue as z.core.$ZodIssue, input, file, []));
+function issuesFromZod(error: z.core.$ZodError, file: string, input: unknown): ConfigIssue[] {
+  return error.issues.flatMap((issue) => describeIssue(issue, input, file, []));
 }
 
 /**

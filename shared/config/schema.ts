@@ -5,15 +5,22 @@
  * with the file and the path inside it (`targets/datizmo.ts: deploy.steps[2].timeout: …`).
  */
 import { posix } from 'node:path';
-import * as z from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import { NAME_PATTERN } from './names.ts';
 import { scheduleIntervalSeconds } from './schedule.ts';
 
 export { NAME_PATTERN };
 
-const name = z
-  .string({ error: 'expected a name' })
-  .regex(NAME_PATTERN, { error: 'expected a lowercase name of letters, digits and dashes (e.g. "web-1")' });
+// Written with zod/mini, which keeps the Lambdas that read a target small; it loads no messages by
+// itself: zod's English ones, so that an issue reads as it does with zod.
+z.config(en());
+
+const name = z.string({ error: 'expected a name' }).check(
+  z.regex(NAME_PATTERN, {
+    error: 'expected a lowercase name of letters, digits and dashes (e.g. "web-1")',
+  }),
+);
 
 /** A value written with {@link unfilled}: its operations document does not give it. */
 export type Unfilled = string & { readonly __unfilled: true };
@@ -105,13 +112,15 @@ export function deployUnfilledValues(target: Target): UnfilledValue[] {
  * `https://<unfilled: domain>/`); with each marker replaced by `standIn`, the value must still be
  * valid, so a marker never hides anything else.
  */
-function fillable<T extends z.ZodType<string, string>>(schema: T, standIn: string) {
-  const marked = z.string().refine(
-    (value) => {
-      const replaced = value.replace(UNFILLED_MARKER, standIn);
-      return replaced !== value && schema.safeParse(replaced).success;
-    },
-    { error: UNFILLED_MISMATCH },
+function fillable<T extends z.ZodMiniType<string, string>>(schema: T, standIn: string) {
+  const marked = z.string().check(
+    z.refine(
+      (value) => {
+        const replaced = value.replace(UNFILLED_MARKER, standIn);
+        return replaced !== value && schema.safeParse(replaced).success;
+      },
+      { error: UNFILLED_MISMATCH },
+    ),
   );
   return z.union([schema, marked], {
     // The field's own message: the marker is only the alternative.
@@ -120,100 +129,114 @@ function fillable<T extends z.ZodType<string, string>>(schema: T, standIn: strin
   });
 }
 
+/** A string schema that matches `pattern`, with the message for a string that does not. */
+function matching(pattern: RegExp, error: string, typeError?: string) {
+  return z
+    .string(typeError === undefined ? undefined : { error: typeError })
+    .check(z.regex(pattern, { error }));
+}
+
+/** A whole number from `min` to `max`, every failure worded `error`. */
+function wholeNumber(error: string, min: number, max: number) {
+  return z.number({ error }).check(z.int({ error }), z.gte(min, { error }), z.lte(max, { error }));
+}
+
 const seconds = z
   .number({ error: 'expected a positive number of seconds' })
-  .int({ error: 'expected a whole number of seconds' })
-  .positive({ error: 'expected a positive number of seconds' });
+  .check(
+    z.int({ error: 'expected a whole number of seconds' }),
+    z.positive({ error: 'expected a positive number of seconds' }),
+  );
 
 const positiveCount = z
   .number({ error: 'expected a positive whole number' })
-  .int({ error: 'expected a positive whole number' })
-  .positive({ error: 'expected a positive whole number' });
+  .check(
+    z.int({ error: 'expected a positive whole number' }),
+    z.positive({ error: 'expected a positive whole number' }),
+  );
 
 const script = z
   .string({ error: 'expected a shell script' })
-  .trim()
-  .min(1, { error: 'expected a non-empty shell script' });
+  .check(z.trim(), z.minLength(1, { error: 'expected a non-empty shell script' }));
 
-const absolutePath = z.string({ error: 'expected an absolute path' }).regex(/^\/[A-Za-z0-9._/@+-]*$/, {
-  error: 'expected an absolute path of plain characters (e.g. "/opt/app")',
-});
+const absolutePath = matching(
+  /^\/[A-Za-z0-9._/@+-]*$/,
+  'expected an absolute path of plain characters (e.g. "/opt/app")',
+  'expected an absolute path',
+);
 
-const region = z
-  .string({ error: 'expected an AWS region' })
-  .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: 'expected an AWS region such as "eu-west-1"' });
+const region = matching(
+  /^[a-z]{2}(-[a-z]+)+-\d$/,
+  'expected an AWS region such as "eu-west-1"',
+  'expected an AWS region',
+);
 
-const unixUser = z
-  .string({ error: 'expected a user name' })
-  .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: 'expected a unix user name (e.g. "ubuntu")' });
+const unixUser = matching(
+  /^[a-z_][a-z0-9_-]{0,31}$/,
+  'expected a unix user name (e.g. "ubuntu")',
+  'expected a user name',
+);
 
 /** An EventBridge Scheduler expression: `rate(…)` or a six-field `cron(…)`. */
-export const scheduleExpression = z
-  .string({ error: 'expected a schedule expression' })
-  .regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\))$/, {
-    error: 'expected "rate(N minutes|hours|days)" or a six-field "cron(m h dom mon dow year)"',
-  });
+export const scheduleExpression = matching(
+  /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\))$/,
+  'expected "rate(N minutes|hours|days)" or a six-field "cron(m h dom mon dow year)"',
+  'expected a schedule expression',
+);
 
 /** `3` or `"25%"`: an absolute count or a percentage of the hosts. */
 const countOrPercent = z.union(
-  [
-    positiveCount,
-    z.string().regex(/^(100|[1-9][0-9]?)%$/, { error: 'expected a percentage from 1% to 100%' }),
-  ],
+  [positiveCount, matching(/^(100|[1-9][0-9]?)%$/, 'expected a percentage from 1% to 100%')],
   { error: 'expected a positive whole number or a percentage such as "25%"' },
 );
 
+const MAX_ERRORS_MESSAGE = 'expected a whole number of hosts (0 or more) or a percentage such as "10%"';
 const maxErrors = z.union(
   [
-    z
-      .number()
-      .int({ error: 'expected a whole number of hosts (0 or more) or a percentage such as "10%"' })
-      .nonnegative({ error: 'expected a whole number of hosts (0 or more) or a percentage such as "10%"' }),
-    z.string().regex(/^(100|[1-9]?[0-9])%$/, { error: 'expected a percentage from 0% to 100%' }),
+    z.number().check(z.int({ error: MAX_ERRORS_MESSAGE }), z.nonnegative({ error: MAX_ERRORS_MESSAGE })),
+    matching(/^(100|[1-9]?[0-9])%$/, 'expected a percentage from 0% to 100%'),
   ],
-  { error: 'expected a whole number of hosts (0 or more) or a percentage such as "10%"' },
+  { error: MAX_ERRORS_MESSAGE },
 );
 
-const tagKey = z.string().regex(/^[A-Za-z0-9 _.:/=+@-]{1,128}$/, { error: 'expected an EC2 tag key' });
-const tagValue = z.string().regex(/^[A-Za-z0-9 _.:/=+@-]{0,256}$/, { error: 'expected an EC2 tag value' });
+const tagKey = matching(/^[A-Za-z0-9 _.:/=+@-]{1,128}$/, 'expected an EC2 tag key');
+const tagValue = matching(/^[A-Za-z0-9 _.:/=+@-]{0,256}$/, 'expected an EC2 tag value');
 
 const ec2HostsById = z.strictObject({
   type: z.literal('ec2'),
   region,
   instanceIds: z
-    .array(
-      z
-        .string()
-        .regex(/^i-[0-9a-f]{8,17}$/, { error: 'expected an EC2 instance id such as "i-0abc12345def67890"' }),
-    )
-    .min(1, { error: 'expected at least one instance id' }),
-  user: unixUser.default('root'),
+    .array(matching(/^i-[0-9a-f]{8,17}$/, 'expected an EC2 instance id such as "i-0abc12345def67890"'))
+    .check(z.minLength(1, { error: 'expected at least one instance id' })),
+  user: z._default(unixUser, 'root'),
   workingDirectory: absolutePath,
   /** Runs every step in a login shell (`bash --login`: /etc/profile and the user's profile are read). */
-  loginShell: z.boolean({ error: 'expected true or false' }).optional(),
+  loginShell: z.optional(z.boolean({ error: 'expected true or false' })),
   /** Directories put before `PATH` in every step (e.g. "/usr/local/go/bin"), after any login profile. */
-  path: z.array(absolutePath).optional(),
+  path: z.optional(z.array(absolutePath)),
 });
 
 const ec2HostsByTags = z.strictObject({
   type: z.literal('ec2'),
   region,
-  tags: z.record(tagKey, tagValue).refine((tags) => Object.keys(tags).length > 0, {
-    error: 'expected at least one tag to select instances',
-  }),
-  user: unixUser.default('root'),
+  tags: z.record(tagKey, tagValue).check(
+    z.refine((tags) => Object.keys(tags).length > 0, {
+      error: 'expected at least one tag to select instances',
+    }),
+  ),
+  user: z._default(unixUser, 'root'),
   workingDirectory: absolutePath,
   /** Runs every step in a login shell (`bash --login`: /etc/profile and the user's profile are read). */
-  loginShell: z.boolean({ error: 'expected true or false' }).optional(),
+  loginShell: z.optional(z.boolean({ error: 'expected true or false' })),
   /** Directories put before `PATH` in every step (e.g. "/usr/local/go/bin"), after any login profile. */
-  path: z.array(absolutePath).optional(),
+  path: z.optional(z.array(absolutePath)),
 });
 
-const localDirectory = z
-  .string({ error: 'expected a directory' })
-  .regex(/^[A-Za-z0-9._/@+][A-Za-z0-9._/@+-]*$/, {
-    error: 'expected a directory path of plain characters, not starting with "-"',
-  });
+const localDirectory = matching(
+  /^[A-Za-z0-9._/@+][A-Za-z0-9._/@+-]*$/,
+  'expected a directory path of plain characters, not starting with "-"',
+  'expected a directory',
+);
 
 const localHost = z.strictObject({
   type: z.literal('local'),
@@ -221,16 +244,19 @@ const localHost = z.strictObject({
    * Directory on this machine that plays the host, or several (one host each, in this order);
    * relative paths are relative to the repository.
    */
-  directory: z.union([localDirectory, z.array(localDirectory).min(1, { error: 'expected a directory' })], {
-    error: (issue) =>
-      typeof issue.input === 'string'
-        ? 'expected a directory path of plain characters, not starting with "-"'
-        : 'expected a directory, or a list of directories (one host each)',
-  }),
+  directory: z.union(
+    [localDirectory, z.array(localDirectory).check(z.minLength(1, { error: 'expected a directory' }))],
+    {
+      error: (issue) =>
+        typeof issue.input === 'string'
+          ? 'expected a directory path of plain characters, not starting with "-"'
+          : 'expected a directory, or a list of directories (one host each)',
+    },
+  ),
   /** Runs every step in a login shell (`bash --login`: /etc/profile and the user's profile are read). */
-  loginShell: z.boolean({ error: 'expected true or false' }).optional(),
+  loginShell: z.optional(z.boolean({ error: 'expected true or false' })),
   /** Directories put before `PATH` in every step (e.g. "/usr/local/go/bin"), after any login profile. */
-  path: z.array(absolutePath).optional(),
+  path: z.optional(z.array(absolutePath)),
 });
 
 export const hostsSchema = z.union([ec2HostsById, ec2HostsByTags, localHost], {
@@ -248,29 +274,25 @@ const stepSchema = z.strictObject({
    * Runs on one host only, the first host of the first batch (database migrations); the other
    * hosts skip it. Every step sees `STEPOPS_HOST_INDEX` (0-based) and `STEPOPS_HOST_COUNT`.
    */
-  runOnce: z.boolean({ error: 'expected true or false' }).optional(),
+  runOnce: z.optional(z.boolean({ error: 'expected true or false' })),
 });
 
 /** An ALB/NLB target group ARN. */
-const targetGroupArn = z
-  .string({ error: 'expected a target group ARN' })
-  .regex(
-    /^arn:aws[a-z-]*:elasticloadbalancing:[a-z]{2}(-[a-z]+)+-\d:\d{12}:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/,
-    {
-      error:
-        'expected a target group ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef"',
-    },
-  );
+const targetGroupArn = matching(
+  /^arn:aws[a-z-]*:elasticloadbalancing:[a-z]{2}(-[a-z]+)+-\d:\d{12}:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/,
+  'expected a target group ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef"',
+  'expected a target group ARN',
+);
 
 /** Load balancer target groups the hosts serve in: each batch leaves them while it deploys. */
 const loadBalancerSchema = z.strictObject({
   targetGroups: z
     .array(targetGroupArn, { error: 'expected a list of target group ARNs' })
-    .min(1, { error: 'expected at least one target group ARN' }),
+    .check(z.minLength(1, { error: 'expected at least one target group ARN' })),
   /** Seconds to wait for a batch's connections to drain (at least the groups' deregistration delay). */
-  drainTimeout: seconds.default(330),
+  drainTimeout: z._default(seconds, 330),
   /** Seconds to wait for the hosts to be healthy in every group once registered again. */
-  healthyTimeout: seconds.default(300),
+  healthyTimeout: z._default(seconds, 300),
 });
 
 function isRegExp(pattern: string): boolean {
@@ -286,113 +308,100 @@ const httpProbe = z.strictObject({
   name,
   type: z.literal('http'),
   url: fillable(
-    z
-      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
-      .refine((u) => !/[\s'"`$\\]/.test(u), {
+    z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).check(
+      z.refine((u) => !/[\s'"`$\\]/.test(u), {
         error: 'expected a URL without quotes, spaces or backslashes',
       }),
+    ),
     'unfilled.invalid',
   ),
-  method: z.enum(['GET', 'HEAD', 'POST'], { error: 'expected GET, HEAD or POST' }).default('GET'),
-  expectStatus: z
-    .array(
-      z
-        .number({ error: 'expected an HTTP status code from 100 to 599' })
-        .int({ error: 'expected an HTTP status code from 100 to 599' })
-        .min(100, { error: 'expected an HTTP status code from 100 to 599' })
-        .max(599, { error: 'expected an HTTP status code from 100 to 599' }),
-      { error: 'expected a list of HTTP status codes' },
-    )
-    .min(1, { error: 'expected at least one HTTP status code' })
-    .default([200]),
-  bodyContains: z.string().min(1, { error: 'expected a non-empty string' }).optional(),
-  jsonField: z
-    .strictObject({
-      path: z
-        .string()
-        .regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/, { error: 'expected a dotted path such as "db.status"' }),
-      equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
-      oneOf: z
-        .array(z.union([z.string(), z.number(), z.boolean()]))
-        .min(1)
-        .optional(),
-    })
-    .refine((f) => (f.equals === undefined) !== (f.oneOf === undefined), {
-      error: 'expected exactly one of "equals" or "oneOf"',
-    })
-    .optional(),
+  method: z._default(z.enum(['GET', 'HEAD', 'POST'], { error: 'expected GET, HEAD or POST' }), 'GET'),
+  expectStatus: z._default(
+    z
+      .array(wholeNumber('expected an HTTP status code from 100 to 599', 100, 599), {
+        error: 'expected a list of HTTP status codes',
+      })
+      .check(z.minLength(1, { error: 'expected at least one HTTP status code' })),
+    [200],
+  ),
+  bodyContains: z.optional(z.string().check(z.minLength(1, { error: 'expected a non-empty string' }))),
+  jsonField: z.optional(
+    z
+      .strictObject({
+        path: matching(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/, 'expected a dotted path such as "db.status"'),
+        equals: z.optional(z.union([z.string(), z.number(), z.boolean()])),
+        oneOf: z.optional(z.array(z.union([z.string(), z.number(), z.boolean()])).check(z.minLength(1))),
+      })
+      .check(
+        z.refine((f) => (f.equals === undefined) !== (f.oneOf === undefined), {
+          error: 'expected exactly one of "equals" or "oneOf"',
+        }),
+      ),
+  ),
   /** A regular expression the body must match. */
-  bodyMatches: z.string().refine(isRegExp, { error: 'expected a valid regular expression' }).optional(),
-  maxLatencyMs: positiveCount.optional(),
+  bodyMatches: z.optional(
+    z.string().check(z.refine(isRegExp, { error: 'expected a valid regular expression' })),
+  ),
+  maxLatencyMs: z.optional(positiveCount),
   /** For `https://` URLs probed from outside: the certificate must be valid this many more days. */
-  minCertDaysLeft: positiveCount.optional(),
+  minCertDaysLeft: z.optional(positiveCount),
   /**
    * Where the request is made: `outside` (default) from the prober, as a visitor would; `host` on
    * the host itself with curl, for endpoints that listen only on the host (e.g. `http://127.0.0.1:9200`).
    */
-  from: z.enum(['outside', 'host'], { error: 'expected "outside" or "host"' }).default('outside'),
-  timeout: seconds.default(10),
+  from: z._default(z.enum(['outside', 'host'], { error: 'expected "outside" or "host"' }), 'outside'),
+  timeout: z._default(seconds, 10),
 });
 
 const tlsProbe = z.strictObject({
   name,
   type: z.literal('tls'),
-  host: fillable(
-    z.string().regex(/^[A-Za-z0-9.][A-Za-z0-9.-]*$/, { error: 'expected a host name' }),
-    'unfilled.invalid',
-  ),
-  port: z
-    .number({ error: 'expected a port from 1 to 65535' })
-    .int({ error: 'expected a port from 1 to 65535' })
-    .min(1, { error: 'expected a port from 1 to 65535' })
-    .max(65535, { error: 'expected a port from 1 to 65535' })
-    .default(443),
+  host: fillable(matching(/^[A-Za-z0-9.][A-Za-z0-9.-]*$/, 'expected a host name'), 'unfilled.invalid'),
+  port: z._default(wholeNumber('expected a port from 1 to 65535', 1, 65535), 443),
   minDaysLeft: positiveCount,
-  timeout: seconds.default(10),
+  timeout: z._default(seconds, 10),
 });
 
-const systemdUnit = z.string().regex(/^[A-Za-z0-9@._:-]+$/, {
-  error: 'expected a systemd unit name of letters, digits, "@", ".", "_", ":" and "-"',
-});
-const containerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
-  error: 'expected a container name of letters, digits, "_", "." and "-"',
-});
-const percent = z
-  .number({ error: 'expected a percentage from 1 to 100' })
-  .int({ error: 'expected a percentage from 1 to 100' })
-  .min(1, { error: 'expected a percentage from 1 to 100' })
-  .max(100, { error: 'expected a percentage from 1 to 100' });
+const systemdUnit = matching(
+  /^[A-Za-z0-9@._:-]+$/,
+  'expected a systemd unit name of letters, digits, "@", ".", "_", ":" and "-"',
+);
+const containerName = matching(
+  /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
+  'expected a container name of letters, digits, "_", "." and "-"',
+);
+const percent = wholeNumber('expected a percentage from 1 to 100', 1, 100);
 
 /** Host probe: every listed systemd unit is active. */
 const systemdProbe = z.strictObject({
   name,
   type: z.literal('systemd'),
-  units: z.array(systemdUnit).min(1, { error: 'expected at least one unit' }),
-  timeout: seconds.default(15),
+  units: z.array(systemdUnit).check(z.minLength(1, { error: 'expected at least one unit' })),
+  timeout: z._default(seconds, 15),
 });
 /** Host probe: every listed Docker container is running, and healthy when it has a health check. */
 const dockerProbe = z.strictObject({
   name,
   type: z.literal('docker'),
-  containers: z.array(containerName).min(1, { error: 'expected at least one container' }),
+  containers: z.array(containerName).check(z.minLength(1, { error: 'expected at least one container' })),
   /** A container with a health check must report `healthy` (default); `false` accepts `starting`. */
-  requireHealthy: z.boolean().default(true),
-  timeout: seconds.default(15),
+  requireHealthy: z._default(z.boolean(), true),
+  timeout: z._default(seconds, 15),
 });
 /** Host probe: the file system of a mount point is at most this full. */
 const diskProbe = z.strictObject({
   name,
   type: z.literal('disk'),
-  mount: absolutePath.default('/'),
+  mount: z._default(absolutePath, '/'),
   maxUsedPercent: percent,
-  timeout: seconds.default(15),
+  timeout: z._default(seconds, 15),
 });
 /** Host probe: memory in use (total minus available) is at most this share. */
 const memoryProbe = z.strictObject({
   name,
   type: z.literal('memory'),
   maxUsedPercent: percent,
-  timeout: seconds.default(15),
+  timeout: z._default(seconds, 15),
 });
 
 const ec2StatusProbe = z.strictObject({ name, type: z.literal('ec2-status') });
@@ -402,14 +411,11 @@ const commandProbe = z.strictObject({
   name,
   type: z.literal('command'),
   script,
-  expectExitCode: z
-    .number({ error: 'expected an exit code from 0 to 255' })
-    .int({ error: 'expected an exit code from 0 to 255' })
-    .min(0, { error: 'expected an exit code from 0 to 255' })
-    .max(255, { error: 'expected an exit code from 0 to 255' })
-    .default(0),
-  outputMatches: z.string().refine(isRegExp, { error: 'expected a valid regular expression' }).optional(),
-  timeout: seconds.default(30),
+  expectExitCode: z._default(wholeNumber('expected an exit code from 0 to 255', 0, 255), 0),
+  outputMatches: z.optional(
+    z.string().check(z.refine(isRegExp, { error: 'expected a valid regular expression' })),
+  ),
+  timeout: z._default(seconds, 30),
 });
 
 export const probeSchema = z.discriminatedUnion(
@@ -433,8 +439,10 @@ export const probeSchema = z.discriminatedUnion(
 
 const keptCount = z
   .number({ error: 'expected a whole number' })
-  .int({ error: 'expected a whole number' })
-  .nonnegative({ error: 'expected a whole number, 0 or more' });
+  .check(
+    z.int({ error: 'expected a whole number' }),
+    z.nonnegative({ error: 'expected a whole number, 0 or more' }),
+  );
 
 /**
  * What a backup keeps: copies younger than `days`, the newest `count`, and the newest copy of each
@@ -443,104 +451,109 @@ const keptCount = z
  */
 const retention = z
   .strictObject({
-    days: keptCount.optional(),
-    count: keptCount.optional(),
-    daily: keptCount.optional(),
-    weekly: keptCount.optional(),
-    monthly: keptCount.optional(),
+    days: z.optional(keptCount),
+    count: z.optional(keptCount),
+    daily: z.optional(keptCount),
+    weekly: z.optional(keptCount),
+    monthly: z.optional(keptCount),
   })
-  .refine((r) => Object.values(r).some((v) => v !== undefined), {
-    error: 'expected "days", "count" or both (the last good copy is always kept)',
-  })
-  .refine((r) => Object.values(r).some((v) => v !== undefined && v > 0), {
-    error:
-      'this retention keeps no copy: give "days", "count", "daily", "weekly" or "monthly" a value above 0',
-  });
+  .check(
+    z.refine((r) => Object.values(r).some((v) => v !== undefined), {
+      error: 'expected "days", "count" or both (the last good copy is always kept)',
+    }),
+    z.refine((r) => Object.values(r).some((v) => v !== undefined && v > 0), {
+      error:
+        'this retention keeps no copy: give "days", "count", "daily", "weekly" or "monthly" a value above 0',
+    }),
+  );
 
 const s3Bucket = fillable(
-  z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'expected an S3 bucket name' }),
+  matching(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name'),
   'unfilled',
 );
-const s3Prefix = z.string().regex(/^[A-Za-z0-9._/-]*$/, {
-  error: 'expected an S3 key prefix of letters, digits, ".", "_", "/" and "-"',
-});
+const s3Prefix = matching(
+  /^[A-Za-z0-9._/-]*$/,
+  'expected an S3 key prefix of letters, digits, ".", "_", "/" and "-"',
+);
 
 const TIME_ZONES = new Set(['UTC', ...Intl.supportedValuesOf('timeZone')]);
 /** An IANA time zone for EventBridge Scheduler (`Europe/London`, `America/New_York`, `UTC`). */
-const timeZone = z.string({ error: 'expected a time zone' }).refine((tz) => TIME_ZONES.has(tz), {
-  error: 'expected an IANA time zone such as "Europe/London" or "UTC"',
-});
+const timeZone = z.string({ error: 'expected a time zone' }).check(
+  z.refine((tz) => TIME_ZONES.has(tz), {
+    error: 'expected an IANA time zone such as "Europe/London" or "UTC"',
+  }),
+);
 
 /** Fields every backup job has. */
 const backupCommon = {
   name,
   schedule: scheduleExpression,
   /** The time zone the schedule's cron fields are read in (EventBridge Scheduler). */
-  timezone: timeZone.default('UTC'),
+  timezone: z._default(timeZone, 'UTC'),
   retention,
   /** Recovery point objective in hours: an alert goes out when the newest good copy is older. */
-  rpoHours: positiveCount.optional(),
+  rpoHours: z.optional(positiveCount),
   /** Announce successful runs too (failures are always announced). */
-  notifyOnSuccess: z.boolean().default(false),
+  notifyOnSuccess: z._default(z.boolean(), false),
 };
 
-const ebsVolumeId = z.string().regex(/^vol-[0-9a-f]{8,17}$/, { error: 'expected an EBS volume id (vol-…)' });
+const ebsVolumeId = matching(/^vol-[0-9a-f]{8,17}$/, 'expected an EBS volume id (vol-…)');
 
 const ebsBackup = z.strictObject({
   ...backupCommon,
   type: z.literal('ebs-snapshot'),
   /** Snapshot only these volumes (default: every volume attached to the hosts). */
-  volumes: z.array(ebsVolumeId).min(1).optional(),
+  volumes: z.optional(z.array(ebsVolumeId).check(z.minLength(1))),
 });
 
 const dbInstance = fillable(
-  z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, { error: 'expected an RDS DB instance identifier' }),
+  matching(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, 'expected an RDS DB instance identifier'),
   'unfilled',
 );
 
 /** A restore test of an RDS snapshot: restored to a temporary instance, checked available, deleted. */
 const rdsRestoreTest = z.strictObject({
   schedule: scheduleExpression,
-  timezone: timeZone.default('UTC'),
-  instanceClass: z
-    .string()
-    .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, { error: 'expected a DB instance class such as "db.t4g.micro"' })
-    .default('db.t4g.micro'),
+  timezone: z._default(timeZone, 'UTC'),
+  instanceClass: z._default(
+    matching(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'expected a DB instance class such as "db.t4g.micro"'),
+    'db.t4g.micro',
+  ),
   /** Seconds the temporary instance may take to become available. */
-  timeout: seconds.default(3600),
+  timeout: z._default(seconds, 3600),
 });
 
 const rdsBackup = z
   .strictObject({
     ...backupCommon,
     type: z.literal('rds-snapshot'),
-    dbInstance: dbInstance.optional(),
+    dbInstance: z.optional(dbInstance),
     /** An Aurora cluster instead of an instance (`CreateDBClusterSnapshot`). */
-    dbCluster: dbInstance.optional(),
+    dbCluster: z.optional(dbInstance),
     region,
-    restoreTest: rdsRestoreTest.optional(),
+    restoreTest: z.optional(rdsRestoreTest),
   })
-  .refine((j) => (j.dbInstance === undefined) !== (j.dbCluster === undefined), {
-    error: 'expected exactly one of "dbInstance" and "dbCluster"',
-  });
+  .check(
+    z.refine((j) => (j.dbInstance === undefined) !== (j.dbCluster === undefined), {
+      error: 'expected exactly one of "dbInstance" and "dbCluster"',
+    }),
+  );
 
 const awsBackupJob = z.strictObject({
   ...backupCommon,
   type: z.literal('aws-backup'),
-  vault: z.string().regex(/^[a-zA-Z0-9_-]{2,50}$/, { error: 'expected an AWS Backup vault name' }),
-  iamRoleArn: z
-    .string()
-    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, { error: 'expected an IAM role ARN' }),
-  resourceArns: z
-    .array(z.string().regex(/^arn:aws[a-z-]*:[a-z0-9-]+:/, { error: 'expected a resource ARN' }))
-    .min(1)
-    .optional(),
+  vault: matching(/^[a-zA-Z0-9_-]{2,50}$/, 'expected an AWS Backup vault name'),
+  iamRoleArn: matching(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'expected an IAM role ARN'),
+  resourceArns: z.optional(
+    z.array(matching(/^arn:aws[a-z-]*:[a-z0-9-]+:/, 'expected a resource ARN')).check(z.minLength(1)),
+  ),
 });
 
 /** An SSM parameter name (`/zmanim/prod/restic-password`). */
-const ssmParameterName = z
-  .string()
-  .regex(/^\/[A-Za-z0-9_.\-/]{1,1010}$/, { error: 'expected an SSM parameter name starting with "/"' });
+const ssmParameterName = matching(
+  /^\/[A-Za-z0-9_.\-/]{1,1010}$/,
+  'expected an SSM parameter name starting with "/"',
+);
 
 /**
  * A restore test of a dump: `script` restores `$STEPOPS_RESTORE_FILE` (the newest good dump, fetched
@@ -549,7 +562,7 @@ const ssmParameterName = z
  */
 const dumpRestoreTest = z.strictObject({
   schedule: scheduleExpression,
-  timezone: timeZone.default('UTC'),
+  timezone: z._default(timeZone, 'UTC'),
   script,
   check: script,
   timeout: seconds,
@@ -566,29 +579,27 @@ const dumpBackup = z.strictObject({
   script,
   timeout: seconds,
   bucket: s3Bucket,
-  prefix: s3Prefix.default(''),
+  prefix: z._default(s3Prefix, ''),
   /**
    * Environment variables read from SSM SecureString parameters on the host just before the script
    * runs (`{ PGPASSWORD: '/docsai/prod/db-password' }`); only the names are in the command.
    */
-  secrets: z
-    .record(
-      z.string().regex(/^[A-Z][A-Z0-9_]*$/, { error: 'expected an environment variable name' }),
-      ssmParameterName,
-    )
-    .default({}),
+  secrets: z._default(
+    z.record(matching(/^[A-Z][A-Z0-9_]*$/, 'expected an environment variable name'), ssmParameterName),
+    {},
+  ),
   /** The hosts have the AWS CLI (needed on ec2 hosts to read `secrets`). */
-  awsCli: z.boolean().default(false),
-  restoreTest: dumpRestoreTest.optional(),
+  awsCli: z._default(z.boolean(), false),
+  restoreTest: z.optional(dumpRestoreTest),
   /** The bucket's lifecycle for this job's dumps: move them to a colder storage class after some days. */
-  archive: z
-    .strictObject({
+  archive: z.optional(
+    z.strictObject({
       afterDays: positiveCount,
       storageClass: z.enum(['STANDARD_IA', 'GLACIER_IR', 'GLACIER'], {
         error: 'expected "STANDARD_IA", "GLACIER_IR" or "GLACIER"',
       }),
-    })
-    .optional(),
+    }),
+  ),
 });
 
 export const backupJobSchema = z.discriminatedUnion(
@@ -599,17 +610,18 @@ export const backupJobSchema = z.discriminatedUnion(
 
 /** How a target's backup runs go: jobs in parallel or one at a time; how often freshness is checked. */
 const backupOptions = z.strictObject({
-  parallel: z.boolean().default(false),
-  freshnessSchedule: scheduleExpression.default('rate(1 hour)'),
+  parallel: z._default(z.boolean(), false),
+  freshnessSchedule: z._default(scheduleExpression, 'rate(1 hour)'),
 });
 
 const serviceManager = z.enum(['systemd', 'pm2', 'docker-compose'], {
   error: 'expected "systemd", "pm2" or "docker-compose"',
 });
 /** A service name; never starting with "-", so that no tool reads it as an option. */
-const serviceName = z.string().regex(/^[A-Za-z0-9@._][A-Za-z0-9@._-]*$/, {
-  error: 'expected a service name of letters, digits, ".", "_", "@" and "-", not starting with "-"',
-});
+const serviceName = matching(
+  /^[A-Za-z0-9@._][A-Za-z0-9@._-]*$/,
+  'expected a service name of letters, digits, ".", "_", "@" and "-", not starting with "-"',
+);
 
 const runbookStep = z.discriminatedUnion(
   'type',
@@ -620,78 +632,72 @@ const runbookStep = z.discriminatedUnion(
       script,
       timeout: seconds,
       /** Needs a human approval before the runbook acts (restore and replace steps always do). */
-      destructive: z.boolean().default(false),
+      destructive: z._default(z.boolean(), false),
     }),
     z.strictObject({
       type: z.literal('restart'),
       name,
       manager: serviceManager,
-      services: z.array(serviceName).min(1, { error: 'expected at least one service' }),
+      services: z.array(serviceName).check(z.minLength(1, { error: 'expected at least one service' })),
       /** docker compose: the compose file, relative to the working directory. */
-      composeFile: z
-        .string()
-        .regex(/^[A-Za-z0-9._/][A-Za-z0-9._/-]*$/, { error: 'expected a file path, not starting with "-"' })
-        .optional(),
-      timeout: seconds.default(120),
-      destructive: z.boolean().default(false),
+      composeFile: z.optional(
+        matching(/^[A-Za-z0-9._/][A-Za-z0-9._/-]*$/, 'expected a file path, not starting with "-"'),
+      ),
+      timeout: z._default(seconds, 120),
+      destructive: z._default(z.boolean(), false),
     }),
     z.strictObject({
       type: z.literal('reboot'),
       name,
-      timeout: seconds.default(600),
-      destructive: z.boolean().default(false),
+      timeout: z._default(seconds, 600),
+      destructive: z._default(z.boolean(), false),
     }),
     z.strictObject({
       type: z.literal('restore-volume'),
       name,
       /** The device the restored volume is attached as, e.g. `/dev/sdf`. */
-      device: z.string().regex(/^\/dev\/[a-z0-9]+$/, { error: 'expected a device such as "/dev/sdf"' }),
+      device: matching(/^\/dev\/[a-z0-9]+$/, 'expected a device such as "/dev/sdf"'),
       /** Which snapshot: the newest stepops snapshot of this device unless a snapshot id is given. */
-      snapshot: z
-        .union(
+      snapshot: z._default(
+        z.union(
           [
             z.literal('latest'),
-            z.string().regex(/^snap-[0-9a-f]{8,17}$/, {
-              error: 'expected "latest" or a snapshot id such as "snap-0123456789abcdef0"',
-            }),
+            matching(
+              /^snap-[0-9a-f]{8,17}$/,
+              'expected "latest" or a snapshot id such as "snap-0123456789abcdef0"',
+            ),
           ],
           { error: 'expected "latest" or a snapshot id such as "snap-0123456789abcdef0"' },
-        )
-        .default('latest'),
-      timeout: seconds.default(1800),
+        ),
+        'latest',
+      ),
+      timeout: z._default(seconds, 1800),
     }),
     z.strictObject({
       type: z.literal('replace-instance'),
       name,
       /** AMI to launch from; the newest stepops AMI of the target when omitted. */
-      amiId: z
-        .string()
-        .regex(/^ami-[0-9a-f]{8,17}$/, { error: 'expected an AMI id' })
-        .optional(),
+      amiId: z.optional(matching(/^ami-[0-9a-f]{8,17}$/, 'expected an AMI id')),
       elasticIpAllocationId: fillable(
-        z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, { error: 'expected an Elastic IP allocation id' }),
+        matching(/^eipalloc-[0-9a-f]{8,17}$/, 'expected an Elastic IP allocation id'),
         'eipalloc-00000000',
       ),
       /** Launch from this launch template (its AMI, type, network); else the old instance's settings. */
-      launchTemplate: z
-        .strictObject({
-          id: z
-            .string()
-            .regex(/^lt-[0-9a-f]{8,17}$/, { error: 'expected a launch template id such as "lt-0abc…"' }),
-          version: z
-            .string()
-            .regex(/^(\$Latest|\$Default|[1-9][0-9]*)$/, {
-              error: 'expected "$Latest", "$Default" or a version number',
-            })
-            .default('$Default'),
-        })
-        .optional(),
+      launchTemplate: z.optional(
+        z.strictObject({
+          id: matching(/^lt-[0-9a-f]{8,17}$/, 'expected a launch template id such as "lt-0abc…"'),
+          version: z._default(
+            matching(
+              /^(\$Latest|\$Default|[1-9][0-9]*)$/,
+              'expected "$Latest", "$Default" or a version number',
+            ),
+            '$Default',
+          ),
+        }),
+      ),
       /** A data volume to detach from the old instance and attach to the new one. */
-      dataVolumeDevice: z
-        .string()
-        .regex(/^\/dev\/[a-z0-9]+$/, { error: 'expected a device such as "/dev/sdf"' })
-        .optional(),
-      timeout: seconds.default(1800),
+      dataVolumeDevice: z.optional(matching(/^\/dev\/[a-z0-9]+$/, 'expected a device such as "/dev/sdf"')),
+      timeout: z._default(seconds, 1800),
     }),
     z.strictObject({
       type: z.literal('restore-rds'),
@@ -699,31 +705,32 @@ const runbookStep = z.discriminatedUnion(
       /** The RDS instance to bring back; it keeps its identifier (and so its endpoint). */
       dbInstance,
       /** Which snapshot: the newest snapshot of the instance (stepops or automated) unless an id is given. */
-      snapshot: z
-        .union(
+      snapshot: z._default(
+        z.union(
           [
             z.literal('latest'),
-            z.string().regex(/^[a-zA-Z][a-zA-Z0-9:-]{0,254}$/, {
-              error:
-                'expected "latest" or an RDS snapshot identifier such as "rds:datizmo-db-2025-01-01-03-00"',
-            }),
+            matching(
+              /^[a-zA-Z][a-zA-Z0-9:-]{0,254}$/,
+              'expected "latest" or an RDS snapshot identifier such as "rds:datizmo-db-2025-01-01-03-00"',
+            ),
           ],
           {
             error:
               'expected "latest" or an RDS snapshot identifier such as "rds:datizmo-db-2025-01-01-03-00"',
           },
-        )
-        .default('latest'),
+        ),
+        'latest',
+      ),
       /** The instance's region; the hosts' region when omitted. */
-      region: region.optional(),
+      region: z.optional(region),
       /**
        * After the restored instance is available: `false` stops there and prints its endpoint;
        * `true` renames the old instance away and gives the restored one its identifier (and endpoint).
        */
-      swapNames: z.boolean().default(false),
+      swapNames: z._default(z.boolean(), false),
       /** A runbook parameter that, when given, names the snapshot instead of `snapshot`. */
-      snapshotParam: name.optional(),
-      timeout: seconds.default(3600),
+      snapshotParam: z.optional(name),
+      timeout: z._default(seconds, 3600),
     }),
     z.strictObject({
       type: z.literal('restore-dump'),
@@ -743,77 +750,86 @@ const runbookStep = z.discriminatedUnion(
 
 const runbookParam = z.strictObject({
   type: z.enum(['string', 'number', 'boolean'], { error: 'expected "string", "number" or "boolean"' }),
-  description: z.string().trim().min(1, { error: 'expected a description shown to the operator' }),
+  description: z
+    .string()
+    .check(z.trim(), z.minLength(1, { error: 'expected a description shown to the operator' })),
   /** Used when the run does not give the parameter; a parameter without one is required. */
-  default: z.union([z.string(), z.number(), z.boolean()]).optional(),
+  default: z.optional(z.union([z.string(), z.number(), z.boolean()])),
 });
 
 const runbook = z.strictObject({
-  description: z.string().trim().min(1, { error: 'expected a description shown to the operator' }),
-  steps: z.array(runbookStep).min(1, { error: 'expected at least one step' }),
+  description: z
+    .string()
+    .check(z.trim(), z.minLength(1, { error: 'expected a description shown to the operator' })),
+  steps: z.array(runbookStep).check(z.minLength(1, { error: 'expected at least one step' })),
   /** Probes that must pass after the runbook; every health probe when omitted. */
-  verify: z.array(name).optional(),
+  verify: z.optional(z.array(name)),
   /**
    * Parameters a run may give (`--param k=v`, `"params"` in the input). Host scripts read them as
    * `$STEPOPS_PARAM_<NAME>` (upper case, `-` as `_`); strings are limited to plain characters.
    */
-  params: z.record(name, runbookParam).optional(),
+  params: z.optional(z.record(name, runbookParam)),
   /** Needs a human approval before it acts, whatever its steps (restore and replace steps always do). */
-  destructive: z.boolean().default(false),
+  destructive: z._default(z.boolean(), false),
   /** A run started by a health alert may act without approval (never when the runbook is destructive). */
-  unattended: z.boolean().default(false),
+  unattended: z._default(z.boolean(), false),
   /** Seconds an approval request stays open before the run ends, changing nothing (at most 7 days). */
-  approvalTimeout: seconds.max(604_800, { error: 'expected at most 604800 seconds (7 days)' }).default(3600),
+  approvalTimeout: z._default(
+    seconds.check(z.lte(604_800, { error: 'expected at most 604800 seconds (7 days)' })),
+    3600,
+  ),
   /** Seconds the final health probes may take to pass. */
-  verifyTimeout: seconds.default(300),
+  verifyTimeout: z._default(seconds, 300),
 });
 
 const healthGate = z
   .strictObject({
-    probes: z.array(name).min(1, { error: 'expected at least one probe name' }),
+    probes: z.array(name).check(z.minLength(1, { error: 'expected at least one probe name' })),
     /** How long to wait for the hosts to become healthy after each batch. */
     timeout: seconds,
-    interval: seconds.default(5),
+    interval: z._default(seconds, 5),
     /** Consecutive passing rounds required. */
-    successes: positiveCount.default(2),
+    successes: z._default(positiveCount, 2),
   })
-  .superRefine((gate, ctx) => {
-    // Rounds start `interval` apart from the first, so `successes` rounds need (successes - 1) intervals.
-    const needed = (gate.successes - 1) * gate.interval;
-    if (needed > gate.timeout) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['timeout'],
-        message: `the gate can never pass: ${gate.successes} passing rounds ${gate.interval} s apart need at least ${needed} s, the timeout is ${gate.timeout} s`,
-      });
-    } else if (gate.timeout < gate.interval) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['timeout'],
-        message: `${gate.timeout} s is shorter than the interval (${gate.interval} s): the gate gets one round and no second chance; make the timeout at least the interval`,
-      });
-    }
-  });
+  .check(
+    z.superRefine((gate, ctx) => {
+      // Rounds start `interval` apart from the first, so `successes` rounds need (successes - 1) intervals.
+      const needed = (gate.successes - 1) * gate.interval;
+      if (needed > gate.timeout) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['timeout'],
+          message: `the gate can never pass: ${gate.successes} passing rounds ${gate.interval} s apart need at least ${needed} s, the timeout is ${gate.timeout} s`,
+        });
+      } else if (gate.timeout < gate.interval) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['timeout'],
+          message: `${gate.timeout} s is shorter than the interval (${gate.interval} s): the gate gets one round and no second chance; make the timeout at least the interval`,
+        });
+      }
+    }),
+  );
 
 const deploySchema = z.strictObject({
   /**
    * Checks run on every host before any host changes (e.g. that the ref exists); they must change
    * nothing. A failure ends the deploy before the first batch.
    */
-  verify: z
-    .array(stepSchema)
-    .min(1, { error: 'expected at least one verify step, or no "verify"' })
-    .optional(),
-  steps: z.array(stepSchema).min(1, { error: 'expected at least one deploy step' }),
-  rollback: z.array(stepSchema).min(1, { error: 'expected at least one rollback step' }),
-  batches: z
-    .strictObject({ size: countOrPercent.default('100%'), maxErrors: maxErrors.default(0) })
-    .default({ size: '100%', maxErrors: 0 }),
-  snapshotBeforeDeploy: z
-    .strictObject({ ebs: z.boolean().default(false), rdsInstance: dbInstance.optional() })
-    .optional(),
+  verify: z.optional(
+    z.array(stepSchema).check(z.minLength(1, { error: 'expected at least one verify step, or no "verify"' })),
+  ),
+  steps: z.array(stepSchema).check(z.minLength(1, { error: 'expected at least one deploy step' })),
+  rollback: z.array(stepSchema).check(z.minLength(1, { error: 'expected at least one rollback step' })),
+  batches: z._default(
+    z.strictObject({ size: z._default(countOrPercent, '100%'), maxErrors: z._default(maxErrors, 0) }),
+    { size: '100%', maxErrors: 0 },
+  ),
+  snapshotBeforeDeploy: z.optional(
+    z.strictObject({ ebs: z._default(z.boolean(), false), rdsInstance: z.optional(dbInstance) }),
+  ),
   healthGate,
-  loadBalancer: loadBalancerSchema.optional(),
+  loadBalancer: z.optional(loadBalancerSchema),
 });
 
 /**
@@ -845,77 +861,77 @@ export function unschedulable(expression: string): string | undefined {
   return undefined;
 }
 
-const healthSchedule = scheduleExpression.superRefine((expression, ctx) => {
-  const why = unschedulable(expression);
-  if (why) ctx.addIssue({ code: 'custom', message: why });
-});
+const healthSchedule = scheduleExpression.check(
+  z.superRefine((expression, ctx) => {
+    const why = unschedulable(expression);
+    if (why) ctx.addIssue({ code: 'custom', message: why });
+  }),
+);
 
-const hhmm = z
-  .string({ error: 'expected a time of day as "HH:MM" (UTC)' })
-  .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, { error: 'expected a time of day as "HH:MM" (UTC)' });
+const hhmm = matching(
+  /^([01][0-9]|2[0-3]):[0-5][0-9]$/,
+  'expected a time of day as "HH:MM" (UTC)',
+  'expected a time of day as "HH:MM" (UTC)',
+);
 
 /** A weekly maintenance window, in UTC: probes are recorded but not alerted during it. */
 const maintenanceWindow = z.strictObject({
   /** Days the window opens; every day when omitted. */
-  days: z
-    .array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], { error: 'expected mon … sun' }))
-    .min(1, { error: 'expected at least one day' })
-    .optional(),
+  days: z.optional(
+    z
+      .array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], { error: 'expected mon … sun' }))
+      .check(z.minLength(1, { error: 'expected at least one day' })),
+  ),
   /** When the window opens, "HH:MM" in UTC. */
   start: hhmm,
   /** How long it stays open. */
-  durationMinutes: z
-    .number({ error: 'expected a whole number of minutes from 1 to 1440' })
-    .int({ error: 'expected a whole number of minutes from 1 to 1440' })
-    .min(1, { error: 'expected a whole number of minutes from 1 to 1440' })
-    .max(1440, { error: 'expected a whole number of minutes from 1 to 1440' }),
+  durationMinutes: wholeNumber('expected a whole number of minutes from 1 to 1440', 1, 1440),
 });
 
 const healthSchema = z.strictObject({
   schedule: healthSchedule,
-  probes: z.array(probeSchema).min(1, { error: 'expected at least one probe' }),
+  probes: z.array(probeSchema).check(z.minLength(1, { error: 'expected at least one probe' })),
   /** Consecutive failing checks before a probe is down (and alerted). */
-  failureThreshold: positiveCount.default(3),
+  failureThreshold: z._default(positiveCount, 3),
   /** Consecutive passing checks before a down probe is up again. */
-  successThreshold: positiveCount.default(2),
+  successThreshold: z._default(positiveCount, 2),
   /** Runbook started when a probe stays down. */
-  onFailure: z
-    .strictObject({
+  onFailure: z.optional(
+    z.strictObject({
       runbook: name,
       /** Minutes between two starts of the runbook. */
-      cooldownMinutes: positiveCount.default(30),
+      cooldownMinutes: z._default(positiveCount, 30),
       /** Starts at most this many times a day (UTC). */
-      maxPerDay: positiveCount.default(3),
-    })
-    .optional(),
+      maxPerDay: z._default(positiveCount, 3),
+    }),
+  ),
   /** Weekly windows (UTC) during which transitions are recorded but not alerted. */
-  maintenance: z.array(maintenanceWindow).optional(),
+  maintenance: z.optional(z.array(maintenanceWindow)),
 });
 
 const alertsSchema = z.strictObject({
   /** SNS topic name or ARN; the stack's topic when omitted. */
-  topic: z
-    .string()
-    .regex(/^(arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:)?[A-Za-z0-9_-]{1,256}$/, {
-      error: 'expected an SNS topic name or ARN',
-    })
-    .optional(),
+  topic: z.optional(
+    matching(
+      /^(arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:)?[A-Za-z0-9_-]{1,256}$/,
+      'expected an SNS topic name or ARN',
+    ),
+  ),
   /** Name of the SSM SecureString parameter holding the Slack webhook URL; never the URL itself. */
-  slackWebhookParameter: z
-    .string()
-    .refine((v) => !/^https?:/i.test(v), {
-      error: 'expected the name of an SSM parameter, never the webhook URL itself',
-    })
-    .pipe(
-      z
-        .string()
-        .regex(/^\/[A-Za-z0-9_./-]+$/, { error: 'expected an SSM parameter name such as "/stepops/slack"' }),
-    )
-    .optional(),
+  slackWebhookParameter: z.optional(
+    z.pipe(
+      z.string().check(
+        z.refine((v) => !/^https?:/i.test(v), {
+          error: 'expected the name of an SSM parameter, never the webhook URL itself',
+        }),
+      ),
+      matching(/^\/[A-Za-z0-9_./-]+$/, 'expected an SSM parameter name such as "/stepops/slack"'),
+    ),
+  ),
 });
 
 /** Refuses a host declared twice: it would run every step twice, at once. */
-function uniqueHosts(hosts: z.output<typeof hostsSchema>, ctx: z.RefinementCtx): void {
+function uniqueHosts(hosts: z.output<typeof hostsSchema>, ctx: z.core.$RefinementCtx): void {
   const [field, listed] =
     hosts.type === 'local'
       ? (['directory', Array.isArray(hosts.directory) ? hosts.directory : []] as const)
@@ -938,7 +954,7 @@ function uniqueHosts(hosts: z.output<typeof hostsSchema>, ctx: z.RefinementCtx):
 
 function uniqueNames(
   items: readonly { name: string }[],
-  ctx: z.RefinementCtx,
+  ctx: z.core.$RefinementCtx,
   path: (string | number)[],
 ): void {
   const seen = new Set<string>();
@@ -957,7 +973,7 @@ function uniqueNames(
 /** The backup cross-checks: what a job asks of its hosts, and an RPO its schedule can meet. */
 function checkBackups(
   target: { hosts: { type: string }; backup?: z.output<typeof backupJobSchema>[] | undefined },
-  ctx: z.RefinementCtx,
+  ctx: z.core.$RefinementCtx,
 ): void {
   (target.backup ?? []).forEach((job, i) => {
     if (target.hosts.type === 'local' && job.type === 'ebs-snapshot' && job.volumes) {
@@ -994,173 +1010,181 @@ function checkBackups(
 export const targetSchema = z
   .strictObject({
     name,
-    description: z.string().trim().min(1, { error: 'expected a one-line description' }),
+    description: z.string().check(z.trim(), z.minLength(1, { error: 'expected a one-line description' })),
     /** GitHub repository (`owner/name`) whose pushes deploy this target. */
-    repository: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { error: 'expected a GitHub repository as "owner/name"' })
-      .optional(),
+    repository: z.optional(
+      matching(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'expected a GitHub repository as "owner/name"'),
+    ),
     hosts: hostsSchema,
-    deploy: deploySchema.optional(),
-    health: healthSchema.optional(),
-    backup: z.array(backupJobSchema).optional(),
-    backupOptions: backupOptions.optional(),
-    recovery: z
-      .record(name, runbook, {
+    deploy: z.optional(deploySchema),
+    health: z.optional(healthSchema),
+    backup: z.optional(z.array(backupJobSchema)),
+    backupOptions: z.optional(backupOptions),
+    recovery: z.optional(
+      z.record(name, runbook, {
         error: (issue) =>
           issue.code === 'invalid_key'
             ? 'expected a runbook name of lowercase letters, digits and dashes (e.g. "restart-api")'
             : undefined,
-      })
-      .optional(),
-    alerts: alertsSchema.default({}),
+      }),
+    ),
+    alerts: z._default(alertsSchema, {}),
   })
-  .superRefine((target, ctx) => {
-    const probes = target.health?.probes ?? [];
-    const probeNames = new Set(probes.map((p) => p.name));
-    const isLocal = target.hosts.type === 'local';
-    uniqueHosts(target.hosts, ctx);
-    uniqueNames(probes, ctx, ['health', 'probes']);
-    uniqueNames(target.deploy?.steps ?? [], ctx, ['deploy', 'steps']);
-    uniqueNames(target.deploy?.rollback ?? [], ctx, ['deploy', 'rollback']);
-    uniqueNames(target.deploy?.verify ?? [], ctx, ['deploy', 'verify']);
-    const groups = target.deploy?.loadBalancer?.targetGroups ?? [];
-    groups.forEach((arn, i) => {
-      if (groups.indexOf(arn) !== i) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `duplicate target group "${arn}"`,
-          path: ['deploy', 'loadBalancer', 'targetGroups', i],
-        });
-      }
-      const region = arn.split(':')[3];
-      if (target.hosts.type === 'ec2' && region !== target.hosts.region) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `target group in ${region}, but the hosts are in ${target.hosts.region}`,
-          path: ['deploy', 'loadBalancer', 'targetGroups', i],
-        });
-      }
-    });
-    uniqueNames(target.backup ?? [], ctx, ['backup']);
+  .check(
+    z.superRefine((target, ctx) => {
+      const probes = target.health?.probes ?? [];
+      const probeNames = new Set(probes.map((p) => p.name));
+      const isLocal = target.hosts.type === 'local';
+      uniqueHosts(target.hosts, ctx);
+      uniqueNames(probes, ctx, ['health', 'probes']);
+      uniqueNames(target.deploy?.steps ?? [], ctx, ['deploy', 'steps']);
+      uniqueNames(target.deploy?.rollback ?? [], ctx, ['deploy', 'rollback']);
+      uniqueNames(target.deploy?.verify ?? [], ctx, ['deploy', 'verify']);
+      const groups = target.deploy?.loadBalancer?.targetGroups ?? [];
+      groups.forEach((arn, i) => {
+        if (groups.indexOf(arn) !== i) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `duplicate target group "${arn}"`,
+            path: ['deploy', 'loadBalancer', 'targetGroups', i],
+          });
+        }
+        const region = arn.split(':')[3];
+        if (target.hosts.type === 'ec2' && region !== target.hosts.region) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `target group in ${region}, but the hosts are in ${target.hosts.region}`,
+            path: ['deploy', 'loadBalancer', 'targetGroups', i],
+          });
+        }
+      });
+      uniqueNames(target.backup ?? [], ctx, ['backup']);
 
-    target.deploy?.healthGate.probes.forEach((probe, i) => {
-      if (!probeNames.has(probe)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `no health probe named "${probe}"`,
-          path: ['deploy', 'healthGate', 'probes', i],
-        });
-      }
-    });
-    if (isLocal) {
-      probes.forEach((probe, i) => {
-        if (probe.type === 'ec2-status' || probe.type === 'ssm-agent') {
-          ctx.addIssue({
-            code: 'custom',
-            message: `a "${probe.type}" probe needs ec2 hosts`,
-            path: ['health', 'probes', i, 'type'],
-          });
-        }
-      });
-      if (target.deploy?.snapshotBeforeDeploy?.ebs) {
-        ctx.addIssue({
-          code: 'custom',
-          message: 'EBS snapshots need ec2 hosts',
-          path: ['deploy', 'snapshotBeforeDeploy', 'ebs'],
-        });
-      }
-      if (target.deploy?.snapshotBeforeDeploy?.rdsInstance) {
-        ctx.addIssue({
-          code: 'custom',
-          message: "RDS snapshots before a deploy need ec2 hosts (their region is the hosts' region)",
-          path: ['deploy', 'snapshotBeforeDeploy', 'rdsInstance'],
-        });
-      }
-    }
-    checkBackups(target, ctx);
-    const dumps = new Set((target.backup ?? []).filter((b) => b.type === 'dump').map((b) => b.name));
-    for (const [runbookName, rb] of Object.entries(target.recovery ?? {})) {
-      uniqueNames(rb.steps, ctx, ['recovery', runbookName, 'steps']);
-      rb.steps.forEach((step, i) => {
-        if (step.type === 'restore-dump' && !dumps.has(step.backup)) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `no dump backup named "${step.backup}"`,
-            path: ['recovery', runbookName, 'steps', i, 'backup'],
-          });
-        }
-        if (isLocal && ['reboot', 'restore-volume', 'replace-instance', 'restore-rds'].includes(step.type)) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `a "${step.type}" step needs ec2 hosts`,
-            path: ['recovery', runbookName, 'steps', i, 'type'],
-          });
-        }
-      });
-      rb.steps.forEach((step, i) => {
-        if (step.type === 'restart' && step.composeFile !== undefined && step.manager !== 'docker-compose') {
-          ctx.addIssue({
-            code: 'custom',
-            message: 'a compose file only applies to the "docker-compose" manager',
-            path: ['recovery', runbookName, 'steps', i, 'composeFile'],
-          });
-        }
-      });
-      rb.steps.forEach((step, i) => {
-        if (step.type === 'restore-rds' && step.snapshotParam && !rb.params?.[step.snapshotParam]) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `no runbook parameter named "${step.snapshotParam}"`,
-            path: ['recovery', runbookName, 'steps', i, 'snapshotParam'],
-          });
-        }
-      });
-      for (const [paramName, param] of Object.entries(rb.params ?? {})) {
-        if (param.default !== undefined && typeof param.default !== param.type) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `expected a default of type ${param.type}`,
-            path: ['recovery', runbookName, 'params', paramName, 'default'],
-          });
-        }
-      }
-      rb.verify?.forEach((probe, i) => {
+      target.deploy?.healthGate.probes.forEach((probe, i) => {
         if (!probeNames.has(probe)) {
           ctx.addIssue({
             code: 'custom',
             message: `no health probe named "${probe}"`,
-            path: ['recovery', runbookName, 'verify', i],
+            path: ['deploy', 'healthGate', 'probes', i],
           });
         }
       });
-    }
-    probes.forEach((probe, i) => {
-      if (probe.type === 'http' && probe.minCertDaysLeft !== undefined) {
-        if (probe.from === 'host') {
+      if (isLocal) {
+        probes.forEach((probe, i) => {
+          if (probe.type === 'ec2-status' || probe.type === 'ssm-agent') {
+            ctx.addIssue({
+              code: 'custom',
+              message: `a "${probe.type}" probe needs ec2 hosts`,
+              path: ['health', 'probes', i, 'type'],
+            });
+          }
+        });
+        if (target.deploy?.snapshotBeforeDeploy?.ebs) {
           ctx.addIssue({
             code: 'custom',
-            message: 'a certificate condition needs the request made from outside (from: "outside")',
-            path: ['health', 'probes', i, 'minCertDaysLeft'],
+            message: 'EBS snapshots need ec2 hosts',
+            path: ['deploy', 'snapshotBeforeDeploy', 'ebs'],
           });
-        } else if (!probe.url.startsWith('https://')) {
+        }
+        if (target.deploy?.snapshotBeforeDeploy?.rdsInstance) {
           ctx.addIssue({
             code: 'custom',
-            message: 'a certificate condition needs an https:// URL',
-            path: ['health', 'probes', i, 'minCertDaysLeft'],
+            message: "RDS snapshots before a deploy need ec2 hosts (their region is the hosts' region)",
+            path: ['deploy', 'snapshotBeforeDeploy', 'rdsInstance'],
           });
         }
       }
-    });
-    const onFailure = target.health?.onFailure?.runbook;
-    if (onFailure && !target.recovery?.[onFailure]) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `no recovery runbook named "${onFailure}"`,
-        path: ['health', 'onFailure', 'runbook'],
+      checkBackups(target, ctx);
+      const dumps = new Set((target.backup ?? []).filter((b) => b.type === 'dump').map((b) => b.name));
+      for (const [runbookName, rb] of Object.entries(target.recovery ?? {})) {
+        uniqueNames(rb.steps, ctx, ['recovery', runbookName, 'steps']);
+        rb.steps.forEach((step, i) => {
+          if (step.type === 'restore-dump' && !dumps.has(step.backup)) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `no dump backup named "${step.backup}"`,
+              path: ['recovery', runbookName, 'steps', i, 'backup'],
+            });
+          }
+          if (
+            isLocal &&
+            ['reboot', 'restore-volume', 'replace-instance', 'restore-rds'].includes(step.type)
+          ) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `a "${step.type}" step needs ec2 hosts`,
+              path: ['recovery', runbookName, 'steps', i, 'type'],
+            });
+          }
+        });
+        rb.steps.forEach((step, i) => {
+          if (
+            step.type === 'restart' &&
+            step.composeFile !== undefined &&
+            step.manager !== 'docker-compose'
+          ) {
+            ctx.addIssue({
+              code: 'custom',
+              message: 'a compose file only applies to the "docker-compose" manager',
+              path: ['recovery', runbookName, 'steps', i, 'composeFile'],
+            });
+          }
+        });
+        rb.steps.forEach((step, i) => {
+          if (step.type === 'restore-rds' && step.snapshotParam && !rb.params?.[step.snapshotParam]) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `no runbook parameter named "${step.snapshotParam}"`,
+              path: ['recovery', runbookName, 'steps', i, 'snapshotParam'],
+            });
+          }
+        });
+        for (const [paramName, param] of Object.entries(rb.params ?? {})) {
+          if (param.default !== undefined && typeof param.default !== param.type) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `expected a default of type ${param.type}`,
+              path: ['recovery', runbookName, 'params', paramName, 'default'],
+            });
+          }
+        }
+        rb.verify?.forEach((probe, i) => {
+          if (!probeNames.has(probe)) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `no health probe named "${probe}"`,
+              path: ['recovery', runbookName, 'verify', i],
+            });
+          }
+        });
+      }
+      probes.forEach((probe, i) => {
+        if (probe.type === 'http' && probe.minCertDaysLeft !== undefined) {
+          if (probe.from === 'host') {
+            ctx.addIssue({
+              code: 'custom',
+              message: 'a certificate condition needs the request made from outside (from: "outside")',
+              path: ['health', 'probes', i, 'minCertDaysLeft'],
+            });
+          } else if (!probe.url.startsWith('https://')) {
+            ctx.addIssue({
+              code: 'custom',
+              message: 'a certificate condition needs an https:// URL',
+              path: ['health', 'probes', i, 'minCertDaysLeft'],
+            });
+          }
+        }
       });
-    }
-  });
+      const onFailure = target.health?.onFailure?.runbook;
+      if (onFailure && !target.recovery?.[onFailure]) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `no recovery runbook named "${onFailure}"`,
+          path: ['health', 'onFailure', 'runbook'],
+        });
+      }
+    }),
+  );
 
 /** A target as written in a target file (defaults not yet applied). */
 export type TargetInput = z.input<typeof targetSchema>;

@@ -2,11 +2,15 @@
  * The contract between the health workflow (ASL) and its Lambdas: the zod schema of each task's
  * input and output.
  */
-import * as z from 'zod';
-import { NAME_PATTERN } from '../config/schema.ts';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
+import { NAME_PATTERN } from '../config/names.ts';
 
-const targetName = z.string().regex(NAME_PATTERN, { error: 'expected a target name' });
-const runId = z.string().min(1).max(128);
+// zod/mini loads no messages by itself: zod's English ones, so that an input error reads the same.
+z.config(en());
+
+const targetName = z.string().check(z.regex(NAME_PATTERN, { error: 'expected a target name' }));
+const runId = z.string().check(z.minLength(1), z.maxLength(128));
 
 /** What the schedule (or the CLI) starts a health run with. */
 export const healthRequestSchema = z.strictObject({ target: targetName });
@@ -19,7 +23,7 @@ export type CheckTargetInput = z.infer<typeof checkTargetInputSchema>;
 export const healthEventSchema = z.strictObject({
   kind: z.enum(['down', 'up', 'still-down']),
   probe: z.string(),
-  host: z.string().optional(),
+  host: z.optional(z.string()),
   detail: z.string(),
   alerted: z.boolean(),
 });
@@ -28,20 +32,20 @@ export const healthRunSummarySchema = z.strictObject({
   target: targetName,
   runId,
   /** Probe states after the round, counted. */
-  up: z.number().int().nonnegative(),
-  down: z.number().int().nonnegative(),
+  up: z.number().check(z.int(), z.nonnegative()),
+  down: z.number().check(z.int(), z.nonnegative()),
   events: z.array(healthEventSchema),
-  maintenance: z.string().optional(),
-  recovery: z
-    .strictObject({
+  maintenance: z.optional(z.string()),
+  recovery: z.optional(
+    z.strictObject({
       runbook: z.string(),
       started: z.boolean(),
-      executionId: z.string().optional(),
-      why: z.string().optional(),
-    })
-    .optional(),
+      executionId: z.optional(z.string()),
+      why: z.optional(z.string()),
+    }),
+  ),
   /** Writes that lost to an overlapping run and were folded again. */
-  conflicts: z.number().int().nonnegative(),
+  conflicts: z.number().check(z.int(), z.nonnegative()),
 });
 export type HealthRunSummary = z.infer<typeof healthRunSummarySchema>;
 
@@ -50,6 +54,6 @@ export const notifyHealthFailureInputSchema = z.strictObject({
   target: z.string(),
   runId,
   failedState: z.string(),
-  error: z.strictObject({ Error: z.string(), Cause: z.string().optional() }),
+  error: z.strictObject({ Error: z.string(), Cause: z.optional(z.string()) }),
 });
 export type NotifyHealthFailureInput = z.infer<typeof notifyHealthFailureInputSchema>;

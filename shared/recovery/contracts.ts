@@ -2,12 +2,27 @@
  * The contract between the recovery workflow (ASL) and its Lambdas: the zod schema of the run's
  * input and of each task's input and output.
  */
-import * as z from 'zod';
-import { NAME_PATTERN } from '../config/schema.ts';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
+import { NAME_PATTERN } from '../config/names.ts';
 import { hostRefSchema } from '../deploy/contracts.ts';
 
-const name = z.string().regex(NAME_PATTERN);
-const runId = z.string().min(1).max(128);
+// zod/mini loads no messages by itself: zod's English ones, so that an input error reads the same.
+z.config(en());
+
+/**
+ * Builds a schema at import, as a call the bundler may drop: esbuild removes a call to a function
+ * annotated as free of side effects when its result is unused, so each Lambda's bundle keeps only
+ * the schemas its function uses. Declared in this module because esbuild honours the annotation
+ * only inside the module that declares the function.
+ */
+/* @__NO_SIDE_EFFECTS__ */
+function pure<T>(build: () => T): T {
+  return build();
+}
+
+const name = pure(() => z.string().check(z.regex(NAME_PATTERN)));
+const runId = pure(() => z.string().check(z.minLength(1), z.maxLength(128)));
 
 /** A parameter value a run may give: plain characters only, so it is safe in a tag and a script. */
 export const PARAM_VALUE_PATTERN = /^[A-Za-z0-9._:/@+=,-]{0,256}$/;
@@ -16,196 +31,223 @@ export const PARAM_VALUE_PATTERN = /^[A-Za-z0-9._:/@+=,-]{0,256}$/;
  * What starts a recovery run (the Step Functions console, `stepops run recover`, the API or a health
  * alert). Unknown fields are refused.
  */
-export const recoverRequestSchema = z.strictObject({
-  target: z
-    .string({ error: 'expected the target name, a string such as "zmanim"' })
-    .regex(NAME_PATTERN, { error: 'expected a target name of lowercase letters, digits and dashes' }),
-  runbook: z
-    .string({ error: 'expected the runbook name, a string such as "restart-api"' })
-    .regex(NAME_PATTERN, { error: 'expected a runbook name of lowercase letters, digits and dashes' }),
-  params: z
-    .record(
-      z.string(),
-      z.union([z.string(), z.number(), z.boolean()], {
-        error: 'expected a string, number or boolean value',
-      }),
-      {
-        error: 'expected an object of parameter values, e.g. {"snapshot": "stepops-datizmo-20260301-020304"}',
-      },
-    )
-    .optional(),
-  reason: z
-    .string({ error: 'expected the reason, a sentence saying why the runbook is run' })
-    .trim()
-    .min(1, { error: 'expected a non-empty reason' })
-    .max(500, { error: 'expected a reason of at most 500 characters' }),
-  requestedBy: z.string({ error: 'expected who asked, a string' }).max(200).optional(),
-  /** `health-alert` when the health workflow started the run (it then needs approval unless unattended). */
-  trigger: z.enum(['manual', 'health-alert'], { error: 'expected "manual" or "health-alert"' }).optional(),
-});
+export const recoverRequestSchema = pure(() =>
+  z.strictObject({
+    target: z
+      .string({ error: 'expected the target name, a string such as "zmanim"' })
+      .check(
+        z.regex(NAME_PATTERN, { error: 'expected a target name of lowercase letters, digits and dashes' }),
+      ),
+    runbook: z
+      .string({ error: 'expected the runbook name, a string such as "restart-api"' })
+      .check(
+        z.regex(NAME_PATTERN, { error: 'expected a runbook name of lowercase letters, digits and dashes' }),
+      ),
+    params: z.optional(
+      z.record(
+        z.string(),
+        z.union([z.string(), z.number(), z.boolean()], {
+          error: 'expected a string, number or boolean value',
+        }),
+        {
+          error:
+            'expected an object of parameter values, e.g. {"snapshot": "stepops-datizmo-20260301-020304"}',
+        },
+      ),
+    ),
+    reason: z
+      .string({ error: 'expected the reason, a sentence saying why the runbook is run' })
+      .check(
+        z.trim(),
+        z.minLength(1, { error: 'expected a non-empty reason' }),
+        z.maxLength(500, { error: 'expected a reason of at most 500 characters' }),
+      ),
+    requestedBy: z.optional(z.string({ error: 'expected who asked, a string' }).check(z.maxLength(200))),
+    /** `health-alert` when the health workflow started the run (it then needs approval unless unattended). */
+    trigger: z.optional(z.enum(['manual', 'health-alert'], { error: 'expected "manual" or "health-alert"' })),
+  }),
+);
 export type RecoverRequest = z.infer<typeof recoverRequestSchema>;
 
-export const planRecoveryInputSchema = z.strictObject({ input: z.unknown(), runId });
+export const planRecoveryInputSchema = pure(() => z.strictObject({ input: z.unknown(), runId }));
 export type PlanRecoveryInput = z.infer<typeof planRecoveryInputSchema>;
 
 /** What each step Lambda does. */
-export const stepKindSchema = z.enum([
-  'command',
-  'restore-dump',
-  'reboot',
-  'restore-volume',
-  'restore-rds',
-  'replace-instance',
-]);
+export const stepKindSchema = pure(() =>
+  z.enum(['command', 'restore-dump', 'reboot', 'restore-volume', 'restore-rds', 'replace-instance']),
+);
 export type StepKind = z.infer<typeof stepKindSchema>;
 
-export const plannedStepSchema = z.strictObject({
-  index: z.number().int().nonnegative(),
-  name,
-  type: z.string(),
-  kind: stepKindSchema,
-  description: z.string(),
-  destructive: z.boolean(),
-  timeoutSeconds: z.number().int().positive(),
-});
+export const plannedStepSchema = pure(() =>
+  z.strictObject({
+    index: z.number().check(z.int(), z.nonnegative()),
+    name,
+    type: z.string(),
+    kind: stepKindSchema,
+    description: z.string(),
+    destructive: z.boolean(),
+    timeoutSeconds: z.number().check(z.int(), z.positive()),
+  }),
+);
 export type PlannedStep = z.infer<typeof plannedStepSchema>;
 
-const paramValues = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+const paramValues = pure(() => z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])));
 
 /** What `$.plan` holds: small; each step re-plans what it runs from the target file. */
-export const recoveryRunPlanSchema = z.strictObject({
-  target: name,
-  runbook: name,
-  runId,
-  reason: z.string(),
-  requestedBy: z.string(),
-  trigger: z.enum(['manual', 'health-alert']),
-  params: paramValues,
-  steps: z.array(plannedStepSchema).min(1),
-  approval: z.strictObject({
-    required: z.boolean(),
-    why: z.string(),
-    timeoutSeconds: z.number().int().positive(),
+export const recoveryRunPlanSchema = pure(() =>
+  z.strictObject({
+    target: name,
+    runbook: name,
+    runId,
+    reason: z.string(),
+    requestedBy: z.string(),
+    trigger: z.enum(['manual', 'health-alert']),
+    params: paramValues,
+    steps: z.array(plannedStepSchema).check(z.minLength(1)),
+    approval: z.strictObject({
+      required: z.boolean(),
+      why: z.string(),
+      timeoutSeconds: z.number().check(z.int(), z.positive()),
+    }),
+    verify: z.strictObject({
+      enabled: z.boolean(),
+      probes: z.array(z.string()),
+      timeoutSeconds: z.number().check(z.int(), z.positive()),
+      intervalSeconds: z.number().check(z.int(), z.positive()),
+    }),
+    lockTtlSeconds: z.number().check(z.int(), z.positive()),
+    /** The rendered plan, as printed before anything runs and sent with the approval request. */
+    planText: z.string(),
   }),
-  verify: z.strictObject({
-    enabled: z.boolean(),
-    probes: z.array(z.string()),
-    timeoutSeconds: z.number().int().positive(),
-    intervalSeconds: z.number().int().positive(),
-  }),
-  lockTtlSeconds: z.number().int().positive(),
-  /** The rendered plan, as printed before anything runs and sent with the approval request. */
-  planText: z.string(),
-});
+);
 export type RecoveryRunPlan = z.infer<typeof recoveryRunPlanSchema>;
 
 // ── preflight ───────────────────────────────────────────────────────────────────────────────────
-export const preflightInputSchema = z.strictObject({ plan: recoveryRunPlanSchema });
+export const preflightInputSchema = pure(() => z.strictObject({ plan: recoveryRunPlanSchema }));
 export type PreflightInput = z.infer<typeof preflightInputSchema>;
 
 /** What the pre-flight resolved for one step (snapshot, image, address, volumes …). */
-export const resolvedStepSchema = z.record(z.string(), z.string());
+export const resolvedStepSchema = pure(() => z.record(z.string(), z.string()));
 
-export const recoveryContextSchema = z.strictObject({
-  region: z.string().optional(),
-  /** The instances AWS steps act on (ec2 targets). */
-  instanceIds: z.array(z.string()),
-  /** Per step name: what the pre-flight resolved. */
-  steps: z.record(z.string(), resolvedStepSchema),
-  checks: z.array(z.string()),
-});
+export const recoveryContextSchema = pure(() =>
+  z.strictObject({
+    region: z.optional(z.string()),
+    /** The instances AWS steps act on (ec2 targets). */
+    instanceIds: z.array(z.string()),
+    /** Per step name: what the pre-flight resolved. */
+    steps: z.record(z.string(), resolvedStepSchema),
+    checks: z.array(z.string()),
+  }),
+);
 export type RecoveryContext = z.infer<typeof recoveryContextSchema>;
 
 // ── steps ───────────────────────────────────────────────────────────────────────────────────────
 /** A step's progress between two calls of its Lambda: `phase` and what the phases found. */
-export const progressSchema = z
-  .object({
-    status: z.enum(['starting', 'running', 'done']),
-    phase: z.string(),
-    /** ISO time after which the step has timed out. */
-    deadline: z.string().optional(),
-    /** One line on what the step did or is doing. */
-    summary: z.string().optional(),
-    /** The tail of a command's output. */
-    outputTail: z.string().optional(),
-    hosts: z.array(hostRefSchema).optional(),
-    commandId: z.string().optional(),
-    polls: z.number().int().optional(),
-  })
-  .catchall(z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]).or(z.array(hostRefSchema)));
+export const progressSchema = pure(() =>
+  z.catchall(
+    z.object({
+      status: z.enum(['starting', 'running', 'done']),
+      phase: z.string(),
+      /** ISO time after which the step has timed out. */
+      deadline: z.optional(z.string()),
+      /** One line on what the step did or is doing. */
+      summary: z.optional(z.string()),
+      /** The tail of a command's output. */
+      outputTail: z.optional(z.string()),
+      hosts: z.optional(z.array(hostRefSchema)),
+      commandId: z.optional(z.string()),
+      polls: z.optional(z.number().check(z.int())),
+    }),
+    z.union([z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]), z.array(hostRefSchema)]),
+  ),
+);
 export type StepProgress = z.infer<typeof progressSchema>;
 
 export const INITIAL_PROGRESS: StepProgress = { status: 'starting', phase: 'start' };
 
-export const stepInputSchema = z.strictObject({
-  target: name,
-  runbook: name,
-  runId,
-  params: paramValues,
-  step: plannedStepSchema,
-  context: recoveryContextSchema,
-  progress: progressSchema,
-});
+export const stepInputSchema = pure(() =>
+  z.strictObject({
+    target: name,
+    runbook: name,
+    runId,
+    params: paramValues,
+    step: plannedStepSchema,
+    context: recoveryContextSchema,
+    progress: progressSchema,
+  }),
+);
 export type StepInput = z.infer<typeof stepInputSchema>;
 
 // ── approval ────────────────────────────────────────────────────────────────────────────────────
-export const requestApprovalInputSchema = z.strictObject({
-  taskToken: z.string().min(1).max(2048),
-  plan: recoveryRunPlanSchema,
-  executionId: z.string(),
-  context: recoveryContextSchema,
-});
+export const requestApprovalInputSchema = pure(() =>
+  z.strictObject({
+    taskToken: z.string().check(z.minLength(1), z.maxLength(2048)),
+    plan: recoveryRunPlanSchema,
+    executionId: z.string(),
+    context: recoveryContextSchema,
+  }),
+);
 export type RequestApprovalInput = z.infer<typeof requestApprovalInputSchema>;
 
-export const approvalRequestedSchema = z.strictObject({ requested: z.literal(true), expiresAt: z.string() });
+export const approvalRequestedSchema = pure(() =>
+  z.strictObject({ requested: z.literal(true), expiresAt: z.string() }),
+);
 
 /** The output a granted approval gives the callback Task (`$.approval`). */
-export const approvalAnswerSchema = z.strictObject({
-  approved: z.literal(true),
-  by: z.string(),
-  at: z.string(),
-  comment: z.string().optional(),
-});
+export const approvalAnswerSchema = pure(() =>
+  z.strictObject({
+    approved: z.literal(true),
+    by: z.string(),
+    at: z.string(),
+    comment: z.optional(z.string()),
+  }),
+);
 export type ApprovalAnswer = z.infer<typeof approvalAnswerSchema>;
 
 // ── verify ──────────────────────────────────────────────────────────────────────────────────────
-export const verifyInputSchema = z.strictObject({
-  plan: recoveryRunPlanSchema,
-  verification: z.strictObject({
-    status: z.enum(['starting', 'checking', 'healthy', 'unhealthy']),
-    rounds: z.number().int().nonnegative(),
-    deadline: z.string().optional(),
-    last: z
-      .array(
-        z.strictObject({
-          probe: z.string(),
-          ok: z.boolean(),
-          detail: z.string(),
-          host: z.string().optional(),
-        }),
-      )
-      .optional(),
+export const verifyInputSchema = pure(() =>
+  z.strictObject({
+    plan: recoveryRunPlanSchema,
+    verification: z.strictObject({
+      status: z.enum(['starting', 'checking', 'healthy', 'unhealthy']),
+      rounds: z.number().check(z.int(), z.nonnegative()),
+      deadline: z.optional(z.string()),
+      last: z.optional(
+        z.array(
+          z.strictObject({
+            probe: z.string(),
+            ok: z.boolean(),
+            detail: z.string(),
+            host: z.optional(z.string()),
+          }),
+        ),
+      ),
+    }),
   }),
-});
+);
 export type VerifyInput = z.infer<typeof verifyInputSchema>;
 export type Verification = VerifyInput['verification'];
 export const INITIAL_VERIFICATION: Verification = { status: 'starting', rounds: 0 };
 
 // ── notify ──────────────────────────────────────────────────────────────────────────────────────
-export const notifyRecoveryInputSchema = z.strictObject({
-  run: z.record(z.string(), z.unknown()),
-  runId,
-  executionId: z.string(),
-});
+export const notifyRecoveryInputSchema = pure(() =>
+  z.strictObject({
+    run: z.record(z.string(), z.unknown()),
+    runId,
+    executionId: z.string(),
+  }),
+);
 export type NotifyRecoveryInput = z.infer<typeof notifyRecoveryInputSchema>;
 
-export const recoveryOutcomeSchema = z.strictObject({
-  outcome: z.enum(['succeeded', 'failed']),
-  summary: z.string(),
-  error: z.string().optional(),
-  cause: z.string().optional(),
-  failedState: z.string().optional(),
-  /** Set when nothing was changed (bad input, pre-flight, rejected or expired approval). */
-  unchanged: z.boolean().optional(),
-});
+export const recoveryOutcomeSchema = pure(() =>
+  z.strictObject({
+    outcome: z.enum(['succeeded', 'failed']),
+    summary: z.string(),
+    error: z.optional(z.string()),
+    cause: z.optional(z.string()),
+    failedState: z.optional(z.string()),
+    /** Set when nothing was changed (bad input, pre-flight, rejected or expired approval). */
+    unchanged: z.optional(z.boolean()),
+  }),
+);
 export type RecoveryOutcome = z.infer<typeof recoveryOutcomeSchema>;

@@ -5,7 +5,7 @@
  * the tests bind these with the drivers they choose.
  */
 import type { Context } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { acquireLockInputSchema, lockSchema, releaseLockInputSchema } from '../deploy/contracts.ts';
 import type { DeployDeps } from '../deploy/deps.ts';
 import { acquireLockStep, releaseLockStep } from '../deploy/steps.ts';

@@ -61,17 +61,24 @@ describe('findMisses', () => {
           },
         ],
         results: [
-          fn('plan', 190, 50, {
+          fn('plan', 130, 50, {
             kind: 'no-aws',
             services: [],
             targetModel: true,
-            topInputs: [{ name: 'zod', bytes: 96 * 1024 }],
+            parts: { targetModel: 25 * 1024, targets: 30 * 1024, zod: 34 * 1024, zodMessages: 2.6 * 1024 },
+          }),
+          fn('describe', 61.6, 20, {
+            kind: 'no-aws',
+            services: [],
+            targetModel: false,
+            parts: { targetModel: 0, targets: 0, zod: 28 * 1024, zodMessages: 2.6 * 1024 },
           }),
           fn('rollback', 30, 20, { kind: 'no-aws', services: [], targetModel: false }),
-          fn('poll', 550, 90, {
+          fn('poll', 450, 90, {
             kind: 'one-service',
             services: ['ssm'],
             targetModel: true,
+            parts: { targetModel: 25 * 1024, targets: 30 * 1024, zod: 34 * 1024, zodMessages: 2.6 * 1024 },
             sdkExternal: { bytes: 190 * 1024, coldImportMs: null },
           }),
           fn('resolve', 1100, 150, { kind: 'several-services', services: ['ec2', 'ssm'], targetModel: true }),
@@ -84,15 +91,25 @@ describe('findMisses', () => {
 
     // Assess
     expect(misses[0]).toMatch(
-      /^1 of 2 functions that make no AWS call are over 60 KB: plan 190 KB \(under it: rollback 30 KB\)/,
+      /^2 of 3 functions that make no AWS call are over 60 KB: plan 130 KB, describe 62 KB \(under it: rollback 30 KB\)/,
     );
-    expect(misses[1]).toMatch(/plan read a target.*96 KB of zod/);
-    expect(misses[2]).toMatch(/^1 of 1 functions that call one AWS service are over 400 KB: poll 550 KB/);
+    // What the target costs, and what is left once it is out of the bundle.
+    expect(misses[1]).toMatch(
+      /plan read a target.*its loader .*25 KB\) and the targets \(30 KB\).*plan 75 KB: plan still over it/,
+    );
+    expect(misses[2]).toMatch(
+      /plan 75 KB, over by 15 KB: .*only its input checked without zod\/mini \(34 KB\) would meet it/,
+    );
+    expect(misses[2]).toMatch(
+      /describe 62 KB, over by 2 KB: without zod's English messages \(3 KB.*\) 59 KB/,
+    );
+    expect(misses[3]).toMatch(/^1 of 1 functions that call one AWS service are over 400 KB: poll 450 KB/);
+    expect(misses[4]).toMatch(/poll read a target.*poll 395 KB: poll under 400 KB/);
     expect(misses.join('\n')).toMatch(
       /One SDK client with middy and the logger alone is 384 KB.*16 KB left.*190 KB/,
     );
     expect(misses.join('\n')).toMatch(
-      /1 of 2 functions that make no AWS call import cold in 40 ms or more: plan 50 ms.*baseline \(middy \+ logger\) took 15 ms/,
+      /1 of 3 functions that make no AWS call import cold in 40 ms or more: plan 50 ms.*baseline \(middy \+ logger\) took 15 ms/,
     );
     expect(misses.join('\n')).toMatch(
       /1 of 1 functions that call several AWS services import cold in 100 ms or more: resolve 150 ms/,
