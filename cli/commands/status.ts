@@ -9,6 +9,7 @@ import { findTarget, listTargets } from '../../shared/config/registry.ts';
 import { type NextRun, nextScheduledRun, targetSchedules } from '../../shared/config/schedule.ts';
 import type { Target } from '../../shared/config/schema.ts';
 import { targetLeaseKey } from '../../shared/deploy/steps.ts';
+import { stageResourceNames } from '../../shared/drivers/options.ts';
 import type { CatalogueEntry, Lease } from '../../shared/drivers/ports.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
 import type { RunSource, RunSummary } from '../runs/model.ts';
@@ -76,7 +77,7 @@ export interface StatusDeps extends SourceDeps {
   output?: Output;
   now?: () => number;
   isTTY?: boolean;
-  /** Reads a target's lease; by default the local lease file (local) or `STEPOPS_STATE_TABLE` (stage). */
+  /** Reads a target's lease; by default the local lease file, or the stage's state table (`stepops-<stage>-state`, or `STEPOPS_STATE_TABLE`). */
   lease?: (target: Target) => Promise<Lease | undefined | 'unknown'>;
   /** Reads a target's recorded probe states; by default the health store, as for the lease. */
   health?: (target: Target) => Promise<ProbeHealth[] | 'unknown'>;
@@ -413,9 +414,14 @@ export async function status(
       : listTargets()
           .map((name) => findTarget(name))
           .filter((t) => (t.hosts.type === 'local') === local);
+  // The stacks name a stage's state table after the stage; STEPOPS_STATE_TABLE names another.
+  const stateTable = local
+    ? undefined
+    : env.STEPOPS_STATE_TABLE || stageResourceNames(source.where).stateTable;
+  const readEnv = stateTable ? { ...env, STEPOPS_STATE_TABLE: stateTable } : env;
   const report = await gatherStatus(source, targets, {
-    lease: deps.lease ?? ((t) => defaultLease(t, local, env)),
-    health: deps.health ?? ((t) => defaultHealth(t, local, env)),
+    lease: deps.lease ?? ((t) => defaultLease(t, local, readEnv)),
+    health: deps.health ?? ((t) => defaultHealth(t, local, readEnv)),
     catalogue: deps.catalogue ?? ((t) => defaultCatalogue(t, local, env)),
     now: (deps.now ?? Date.now)(),
   });
@@ -430,7 +436,9 @@ export async function status(
     formatStatus(report, (deps.now ?? Date.now)(), painter({ isTTY: deps.isTTY ?? process.stdout.isTTY })),
   );
   if (!local && Object.keys(report.leases).length === 0) {
-    out.out("(locks and probe states: set STEPOPS_STATE_TABLE to the stage's state table to read them)");
+    out.out(
+      `(locks and probe states: the state table ${stateTable} could not be read; set STEPOPS_STATE_TABLE to the stage's state table)`,
+    );
   }
   if (!local && targets.some((t) => t.backup?.length) && Object.keys(report.backups).length === 0) {
     out.out(

@@ -10,7 +10,7 @@ import {
   DescribeLogStreamsCommand,
   GetLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCommandInvocationCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -483,6 +483,39 @@ describe('history and status --stage', () => {
       /shop\s+backup db\s+cron\(0 3 \* \* \? \*\)\s+in \d+ (h|min|s) \(\d{4}-\d\d-\d\d 03:00 UTC\)/,
     );
     expect(text).not.toContain('STEPOPS_BACKUP_TABLE');
+  });
+
+  it("reads the lock and the probe states from the stage's state table, named after the stage", async () => {
+    // Prepare: a run holds the lease; one probe is down
+    const expiresAt = Math.floor(Date.now() / 1000) + 600;
+    const probes = {
+      up: {
+        probe: 'up',
+        status: 'down',
+        since: new Date(Date.now() - 120_000).toISOString(),
+        lastDetail: 'connection refused',
+        lastAt: new Date().toISOString(),
+      },
+    };
+    dynamo
+      .on(GetItemCommand, { Key: { pk: { S: 'lease#target:api-server' } } })
+      .resolves({
+        Item: { owner: { S: 'api-server-00000000000000aa' }, expiresAt: { N: String(expiresAt) } },
+      });
+    dynamo
+      .on(GetItemCommand, { Key: { pk: { S: 'health#api-server' } } })
+      .resolves({ Item: { version: { N: '3' }, body: { S: JSON.stringify({ probes }) } } });
+
+    // Act
+    await status('api-server', { stage: 'prod' }, { sfn: sfn.client, output, env, isTTY: false });
+    const text = lines.join('\n');
+
+    // Assess
+    const tables = dynamo.commandCalls(GetItemCommand).map((c) => c.args[0].input.TableName);
+    expect(new Set(tables)).toEqual(new Set(['stepops-prod-state']));
+    expect(text).toMatch(/api-server\s+deploy\s+—\s+never run\s+held by api-server-00000000000000aa until /);
+    expect(text).toMatch(/api-server\s+up\s+down\s+2 min ago\s+just now: connection refused/);
+    expect(text).not.toContain('could not be read');
   });
 
   it('names the variable to set when the catalogue table of the stage is not known', async () => {
