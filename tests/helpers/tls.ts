@@ -15,13 +15,12 @@ export interface TestCertificate {
 }
 
 /**
- * Creates a key and a one-day certificate for IP 127.0.0.1 and adds it to the default CA
- * certificates of this process (so `fetch` trusts it; other processes are unaffected).
+ * Creates a key and a certificate for IP 127.0.0.1 valid for `days` days, with openssl.
  *
  * @example
- * const server = https.createServer(trustedLoopbackCertificate(), handler);
+ * const { key, cert } = loopbackCertificate(30);
  */
-export function trustedLoopbackCertificate(): TestCertificate {
+export function loopbackCertificate(days = 1): TestCertificate {
   const dir = mkdtempSync(join(tmpdir(), 'stepops-tls-'));
   try {
     execFileSync(
@@ -37,7 +36,7 @@ export function trustedLoopbackCertificate(): TestCertificate {
         '-out',
         join(dir, 'cert.pem'),
         '-days',
-        '1',
+        String(days),
         '-subj',
         '/CN=127.0.0.1',
         '-addext',
@@ -45,13 +44,24 @@ export function trustedLoopbackCertificate(): TestCertificate {
       ],
       { stdio: 'ignore' },
     );
-    const certificate = {
+    return {
       key: readFileSync(join(dir, 'key.pem'), 'utf8'),
       cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
     };
-    tls.setDefaultCACertificates([...tls.getCACertificates('default'), certificate.cert]);
-    return certificate;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Creates a key and a one-day certificate for IP 127.0.0.1 and adds it to the default CA
+ * certificates of this process (so `fetch` trusts it; other processes are unaffected).
+ *
+ * @example
+ * const server = https.createServer(trustedLoopbackCertificate(), handler);
+ */
+export function trustedLoopbackCertificate(): TestCertificate {
+  const certificate = loopbackCertificate();
+  tls.setDefaultCACertificates([...tls.getCACertificates('default'), certificate.cert]);
+  return certificate;
 }

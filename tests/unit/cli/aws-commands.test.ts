@@ -497,11 +497,9 @@ describe('history and status --stage', () => {
         lastAt: new Date().toISOString(),
       },
     };
-    dynamo
-      .on(GetItemCommand, { Key: { pk: { S: 'lease#target:api-server' } } })
-      .resolves({
-        Item: { owner: { S: 'api-server-00000000000000aa' }, expiresAt: { N: String(expiresAt) } },
-      });
+    dynamo.on(GetItemCommand, { Key: { pk: { S: 'lease#target:api-server' } } }).resolves({
+      Item: { owner: { S: 'api-server-00000000000000aa' }, expiresAt: { N: String(expiresAt) } },
+    });
     dynamo
       .on(GetItemCommand, { Key: { pk: { S: 'health#api-server' } } })
       .resolves({ Item: { version: { N: '3' }, body: { S: JSON.stringify({ probes }) } } });

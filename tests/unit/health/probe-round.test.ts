@@ -1,15 +1,5 @@
-/**
- * One health round of an ec2 target through the AWS adapters mocked at the command level: the SSM
- * agent offline is its own down state (the host gets no probe command), the others run as one
- * command on the online instance; a probe that hangs is cut at its bound; the certificate
- * condition of an HTTPS probe checked against a server on 127.0.0.1 with a test certificate.
- */
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer as createHttpsServer, get as httpsGet, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { DescribeInstanceStatusCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
@@ -28,6 +18,7 @@ import { probeRunnerFor } from '../../../shared/drivers/probes.ts';
 import { type HealthDeps, probeTargetStep } from '../../../shared/health/check.ts';
 import { type HttpProbe, httpWithCertificate } from '../../../shared/health/probe.ts';
 import { runProbeRound } from '../../../shared/health/round.ts';
+import { loopbackCertificate } from '../../helpers/tls.ts';
 
 const ONLINE = 'i-0aaaaaaaaaaaaaaa1';
 const OFFLINE = 'i-0aaaaaaaaaaaaaaa2';
@@ -147,36 +138,14 @@ describe('runProbeRound', () => {
 });
 
 describe('httpWithCertificate', () => {
-  let dir: string;
   let cert: string;
   let server: Server;
   let port: number;
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'stepops-https-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '20',
-        '-keyout',
-        path.join(dir, 'key.pem'),
-        '-out',
-        path.join(dir, 'cert.pem'),
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    cert = await readFile(path.join(dir, 'cert.pem'), 'utf8');
-    server = createHttpsServer({ key: await readFile(path.join(dir, 'key.pem')), cert }, (_req, res) =>
+    let key: string;
+    ({ key, cert } = loopbackCertificate(20));
+    server = createHttpsServer({ key, cert }, (_req, res) =>
       res.writeHead(200, { 'content-type': 'text/plain' }).end('status: healthy'),
     );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -184,7 +153,6 @@ describe('httpWithCertificate', () => {
   });
   afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));
-    await rm(dir, { recursive: true, force: true });
   });
 
   /** A fetch that trusts the test certificate (the global one trusts the system roots only). */

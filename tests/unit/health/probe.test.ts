@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,7 @@ import {
   type TlsProbe,
   tlsProbe,
 } from '../../../shared/health/probe.ts';
+import { loopbackCertificate } from '../../helpers/tls.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -178,7 +179,6 @@ describe('httpProbe', () => {
 });
 
 describe('tlsProbe', () => {
-  let dir: string;
   let cert: string;
   let server: ReturnType<typeof createTlsServer>;
   let port: number;
@@ -190,38 +190,14 @@ describe('tlsProbe', () => {
     } catch {
       throw new Error('the TLS probe tests need the openssl command to make a self-signed certificate');
     }
-    dir = await mkdtemp(path.join(tmpdir(), 'stepops-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '30',
-        '-keyout',
-        path.join(dir, 'key.pem'),
-        '-out',
-        path.join(dir, 'cert.pem'),
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    cert = await readFile(path.join(dir, 'cert.pem'), 'utf8');
-    server = createTlsServer({ key: await readFile(path.join(dir, 'key.pem')), cert }, (socket) =>
-      socket.end(),
-    );
+    let key: string;
+    ({ key, cert } = loopbackCertificate(30));
+    server = createTlsServer({ key, cert }, (socket) => socket.end());
     port = await listen(server);
   });
 
   afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));
-    await rm(dir, { recursive: true, force: true });
   });
 
   const probe = (fields: Partial<TlsProbe> = {}): TlsProbe =>
