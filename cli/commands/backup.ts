@@ -113,10 +113,12 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRep
   const { createLocalBackupEngine } = await import('../../functions/index.ts');
   const engine = createLocalBackupEngine();
   const task = options.task ?? 'backup';
+  const requestedBy = options.requestedBy ?? `${process.env.USER ?? 'someone'} (stepops run)`;
   const input = {
     target: options.target,
     ...(options.backup !== undefined ? { backup: options.backup } : {}),
     ...(options.reason !== undefined ? { reason: options.reason } : {}),
+    requestedBy,
     ...(options.dryRun ? { dryRun: true } : {}),
     ...(task !== 'backup' ? { task } : {}),
   };
@@ -138,7 +140,7 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRep
   const recording = recordLocalRun('backup', {
     target: options.target,
     ...(options.reason ? { reason: options.reason } : {}),
-    requestedBy: options.requestedBy ?? `${process.env.USER ?? 'someone'} (stepops run)`,
+    requestedBy,
   });
   const toProgress = progressMapper();
   const execution = engine.start(input, {

@@ -212,6 +212,7 @@ export async function backup(
       target,
       ...(options.backup !== undefined ? { backup: options.backup } : {}),
       ...(options.reason !== undefined ? { reason: options.reason } : {}),
+      requestedBy,
       ...(options.dryRun ? { dryRun: true } : {}),
       ...(task !== 'backup' ? { task } : {}),
     };

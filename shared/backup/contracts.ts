@@ -37,6 +37,8 @@ export const backupRequestSchema = pure(() =>
     /** One backup of the target (all of them when absent). */
     backup: z.optional(backupName),
     reason: z.optional(z.string().check(z.maxLength(500))),
+    /** Who asked (`ana (stepops backup)`), as `stepops history` shows it. */
+    requestedBy: z.optional(z.string().check(z.maxLength(200))),
     /** Take nothing and delete nothing: report what the prune would delete. */
     dryRun: z.optional(z.boolean()),
     task: z.optional(backupTaskSchema),

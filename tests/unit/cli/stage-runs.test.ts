@@ -95,7 +95,12 @@ describe('backup --stage', () => {
     expect(start[0]!.args[0].input).toEqual({
       stateMachineArn: machineArn('stepops-prod-backup'),
       name: expect.stringMatching(/^shop-[0-9a-f]{16}$/),
-      input: JSON.stringify({ target: 'shop', backup: 'db', reason: 'before the migration' }),
+      input: JSON.stringify({
+        target: 'shop',
+        backup: 'db',
+        reason: 'before the migration',
+        requestedBy: 'ana (stepops backup)',
+      }),
     });
     expect(lines[0]).toMatch(/^started backup shop-[0-9a-f]{16} of shop on stage prod$/);
     expect(lines).toContain('  ✔ PlanBackup  260 ms');
@@ -115,7 +120,11 @@ describe('backup --stage', () => {
     // Assess
     const start = sfn.mock.commandCalls(StartExecutionCommand);
     expect(start).toHaveLength(1);
-    expect(JSON.parse(start[0]!.args[0].input.input!)).toEqual({ target: 'shop', task: 'restore-test' });
+    expect(JSON.parse(start[0]!.args[0].input.input!)).toEqual({
+      target: 'shop',
+      requestedBy: 'ana (stepops backup)',
+      task: 'restore-test',
+    });
     expect(lines.at(-1)).toBe(first);
     expect(lines).toContainEqual(
       expect.stringMatching(/^already started restore-test shop-[0-9a-f]{16} of shop /),
