@@ -18,6 +18,8 @@ import { InvalidInputError } from '../../shared/errors.ts';
 import { EXIT, indent, type Output, stdio } from '../output.ts';
 import { createProgress, formatDuration } from '../progress.ts';
 import { recordLocalRun } from '../runs/local.ts';
+import { requester } from '../runs/source.ts';
+import { formatBytes } from '../runs/style.ts';
 import { progressMapper, resolveRunTarget } from './run.ts';
 
 /** Options of {@link runBackup}. */
@@ -113,7 +115,7 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRep
   const { createLocalBackupEngine } = await import('../../functions/index.ts');
   const engine = createLocalBackupEngine();
   const task = options.task ?? 'backup';
-  const requestedBy = options.requestedBy ?? `${process.env.USER ?? 'someone'} (stepops run)`;
+  const requestedBy = options.requestedBy ?? requester('run');
   const input = {
     target: options.target,
     ...(options.backup !== undefined ? { backup: options.backup } : {}),
@@ -179,24 +181,6 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRep
     jobs,
     result,
   };
-}
-
-/**
- * A size in bytes for people: `1.5 MB`.
- *
- * @example
- * formatBytes(1536) // '1.5 KB'
- */
-export function formatBytes(bytes: number | undefined): string {
-  if (bytes === undefined) return '-';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 /**

@@ -28,7 +28,7 @@ import { labTarget } from '../../lab/target.ts';
 import { registerTarget } from '../../shared/config/registry.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
 import type { Execution } from '../../shared/engine/index.ts';
-import { type Output, stdio, UsageError } from '../output.ts';
+import { indent, type Output, stdio, UsageError } from '../output.ts';
 import { runBackupDemo } from './backup.ts';
 import { demoRecovery } from './demo-recover.ts';
 import { runHealthDemo } from './health-demo.ts';
@@ -144,13 +144,6 @@ const PART_OUTCOMES: Record<DemoPart, string> = {
   health: 'the app went down, was alerted, recovered on approval, and the recovery was alerted',
   recover: 'a recovery by hand brought the app back',
 };
-
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => (line ? `   ${line}` : line))
-    .join('\n');
-}
 
 function describeHealth(health: Awaited<ReturnType<typeof appHealth>>): string {
   if (health === undefined) return 'no answer';
@@ -273,7 +266,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     }
 
     out.out(`${step}. The lab as the operator's commands see it`);
-    const indented: Output = { out: (text) => out.out(indent(text)), err: (text) => out.err(text) };
+    const indented: Output = { out: (text) => out.out(indent(text, 3)), err: (text) => out.err(text) };
     out.out('   $ stepops status demo');
     await status('demo', { local: true }, { output: indented, isTTY: false });
     for (const workflow of parts.filter((p) => p !== 'health')) {

@@ -17,6 +17,7 @@ import { InvalidInputError } from '../../shared/errors.ts';
 import { EXIT, indent, type Output, stdio } from '../output.ts';
 import { createProgress, formatDuration, type ProgressStream } from '../progress.ts';
 import { recordLocalRun } from '../runs/local.ts';
+import { requester } from '../runs/source.ts';
 import { localArn, progressMapper } from './run.ts';
 
 /** A run id as `stepops approve` accepts it (a Step Functions execution name). */
@@ -192,7 +193,7 @@ async function awaitApproval(
   const runId = task.executionName;
   const { answerApproval } = await import('../../shared/recovery/approval.ts');
   const planText = String((task.payload as { plan?: { planText?: string } }).plan?.planText ?? '');
-  const by = `${process.env.USER ?? 'someone'} (stepops run)`;
+  const by = requester('run');
   if (options.yes) {
     out.out(`approval: approved up front (--yes)`);
     await answerApproval({ runId, decision: 'approved', by: `${by}, --yes` }, store, answerer);
@@ -292,7 +293,7 @@ export async function runRecover(options: RecoverRunOptions): Promise<RecoverRun
   const approvals: Promise<void>[] = [];
   const ended = new AbortController();
   const reason = options.reason ?? 'run from the stepops CLI';
-  const requestedBy = options.requestedBy ?? `${process.env.USER ?? 'someone'} (stepops run)`;
+  const requestedBy = options.requestedBy ?? requester('run');
   // Recorded under .stepops/runs, so that status, history, logs and follow read local runs too.
   const recording = recordLocalRun('recover', {
     target: target.name,
@@ -380,9 +381,7 @@ export async function answerRun(
     out.err(`stepops: "${runId}" is not a run id (letters, digits, "-" and "_", at most 80)`);
     return EXIT.invalidInput;
   }
-  const by =
-    options.by ??
-    `${process.env.USER ?? 'someone'} (stepops ${decision === 'approved' ? 'approve' : 'reject'})`;
+  const by = options.by ?? requester(decision === 'approved' ? 'approve' : 'reject');
   const [
     { approvalStoreFor, taskAnswererFor },
     { awsResourceNames },
@@ -417,7 +416,8 @@ export async function answerRun(
   }
 }
 
-function collect(value: string, previous: string[]): string[] {
+/** Collects a repeatable option's values (`--param a=1 --param b=2`). */
+export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 

@@ -25,6 +25,7 @@ import { validateRef } from '../../shared/shell/script.ts';
 import { describeHostSelection, EXIT, indent, type Output, stdio } from '../output.ts';
 import { createProgress, formatDuration, type ProgressEvent, type ProgressStream } from '../progress.ts';
 import { recordLocalRun } from '../runs/local.ts';
+import { requester } from '../runs/source.ts';
 import type { StageOptions, StageResources } from '../stage.ts';
 import { registerRunBackup } from './backup.ts';
 import { registerHealth } from './health.ts';
@@ -355,7 +356,7 @@ async function runOnEngine(
     target: target.name,
     ref: options.ref,
     ...(options.reason !== undefined ? { reason: options.reason } : {}),
-    requestedBy: options.requestedBy ?? `${process.env.USER ?? 'someone'} (stepops run)`,
+    requestedBy: options.requestedBy ?? requester('run'),
   };
   const toProgress = progressMapper();
   // Recorded under .stepops/runs, so that status, history, logs and follow read local runs too.

@@ -49,6 +49,16 @@ export async function runSourceFor(options: WhereOptions, deps: SourceDeps = {})
   return new SfnRunSource(client, stage, await stageStateMachines(client, stage, workflowNames()));
 }
 
+/**
+ * Who starts a run from this shell, as history and the alerts show it: the user and the command.
+ *
+ * @example
+ * requester('deploy', { USER: 'ana' }) // 'ana (stepops deploy)'
+ */
+export function requester(command: string, env: NodeJS.ProcessEnv = process.env): string {
+  return `${env.USER ?? 'someone'} (stepops ${command})`;
+}
+
 /** `--stage` and `--local` as commander options, with their help. */
 export const WHERE_HELP = {
   stage: 'the stage on AWS (also STEPOPS_STAGE); without one, local runs',

@@ -70,6 +70,14 @@ export function table(rows: readonly (readonly string[])[]): string {
     .join('\n');
 }
 
+/** A span of seconds in its largest whole unit: `42 s`, `5 min`, `3 h`, `2 d`. */
+function roughly(seconds: number): string {
+  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h`;
+  return `${Math.floor(seconds / 86_400)} d`;
+}
+
 /**
  * How long ago, for people: `just now`, `42 s ago`, `5 min ago`, `3 h ago`, `2 d ago`.
  *
@@ -78,11 +86,35 @@ export function table(rows: readonly (readonly string[])[]): string {
  */
 export function age(iso: string, now: number = Date.now()): string {
   const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  if (seconds < 5) return 'just now';
-  if (seconds < 60) return `${seconds} s ago`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
-  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`;
-  return `${Math.floor(seconds / 86_400)} d ago`;
+  return seconds < 5 ? 'just now' : `${roughly(seconds)} ago`;
+}
+
+/**
+ * How long until a time, for people: `in 42 s`, `in 19 h`, `in 3 d`.
+ *
+ * @example
+ * until(Date.parse('2026-12-03T02:00:00Z'), Date.parse('2026-12-02T06:30:00Z')) // 'in 19 h'
+ */
+export function until(at: number, now: number = Date.now()): string {
+  return `in ${roughly(Math.max(0, Math.round((at - now) / 1000)))}`;
+}
+
+/**
+ * A size in bytes for people: `1.5 MB`.
+ *
+ * @example
+ * formatBytes(1536) // '1.5 KB'
+ */
+export function formatBytes(bytes: number | undefined): string {
+  if (bytes === undefined) return '-';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 /**

@@ -13,7 +13,6 @@ vi.hoisted(() => {
 
 import {
   formatAge,
-  formatBytes,
   formatCatalogue,
   listBackups,
   runBackup,
@@ -21,6 +20,7 @@ import {
 } from '../../../cli/commands/backup.ts';
 import { history } from '../../../cli/commands/history.ts';
 import type { Output } from '../../../cli/output.ts';
+import { formatBytes } from '../../../cli/runs/style.ts';
 import { labTarget } from '../../../lab/target.ts';
 import { clearRegisteredTargets, registerTarget } from '../../../shared/config/registry.ts';
 

@@ -1,6 +1,6 @@
 /** Output of the operator's commands: colour only on a terminal, aligned columns, ages and durations. */
 import { describe, expect, it } from 'vitest';
-import { age, painter, runDuration, table, useColour } from '../../../cli/runs/style.ts';
+import { age, painter, runDuration, table, until, useColour } from '../../../cli/runs/style.ts';
 
 describe('colour', () => {
   it('colours only a TTY, and never under NO_COLOR or TERM=dumb', () => {
@@ -49,5 +49,9 @@ describe('ages and durations', () => {
     expect(runDuration('2026-11-22T11:00:00Z', '2026-11-22T11:04:05Z', now)).toBe('4 min 5 s');
     expect(runDuration('2026-11-22T09:00:00Z', '2026-11-22T11:03:00Z', now)).toBe('2 h 3 min');
     expect(runDuration('2026-11-22T11:59:00Z', undefined, now)).toBe('1 min 0 s so far');
+    expect(until(Date.parse('2026-11-22T12:00:42Z'), now)).toBe('in 42 s');
+    expect(until(Date.parse('2026-11-23T07:00:00Z'), now)).toBe('in 19 h');
+    expect(until(Date.parse('2026-11-25T13:00:00Z'), now)).toBe('in 3 d');
+    expect(until(Date.parse('2026-11-22T11:00:00Z'), now)).toBe('in 0 s');
   });
 });
