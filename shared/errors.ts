@@ -4,6 +4,21 @@
  */
 import { rejectionReason } from './health/failure.ts';
 
+/**
+ * Whether an error is the SDK error `type`, or carries its `name` (an error from another copy of
+ * the SDK, or a mock that only sets the name).
+ *
+ * @example
+ * if (!isNamedError(error, 'ExecutionAlreadyExists', ExecutionAlreadyExists)) throw error;
+ */
+export function isNamedError(
+  error: unknown,
+  name: string,
+  type: { new (...args: never[]): unknown },
+): boolean {
+  return error instanceof type || (error as { name?: unknown } | null)?.name === name;
+}
+
 /** Input to a workflow or a command is invalid; nothing was started. */
 export class InvalidInputError extends Error {
   constructor(message: string) {

@@ -16,11 +16,10 @@ import { parseDeployRequest } from '../../shared/api/request.ts';
 import { findTarget } from '../../shared/config/registry.ts';
 import { EXIT, type Output, stdio, UsageError } from '../output.ts';
 import { SfnRunSource, sfnClient, stageStateMachines } from '../runs/aws.ts';
-import { followRun } from '../runs/follow.ts';
 import type { SourceDeps } from '../runs/source.ts';
-import { stageOf, WHERE_HELP } from '../runs/source.ts';
+import { requester, stageOf, WHERE_HELP } from '../runs/source.ts';
 import { workflowNames } from '../runs/workflows.ts';
-import { abortOnInterrupt, withDetachOnInterrupt } from './follow.ts';
+import { abortOnInterrupt, followStarted, withDetachOnInterrupt } from './follow.ts';
 import { runDeploy } from './run.ts';
 
 /** Options of {@link deploy}. */
@@ -76,7 +75,7 @@ export async function deploy(
   const env = deps.env ?? process.env;
   if (options.ref === undefined) throw new UsageError('deploy needs --ref <ref> (a branch, tag or commit)');
   const stage = stageOf(options, env);
-  const requestedBy = deps.requestedBy ?? `${env.USER ?? 'someone'} (stepops deploy)`;
+  const requestedBy = deps.requestedBy ?? requester('deploy', env);
   if (stage === undefined) {
     const report = await runDeploy({
       target,
@@ -123,16 +122,7 @@ export async function deploy(
       out.out(body.id);
       return EXIT.ok;
     }
-    const run = await source.describe(body.id);
-    if (!run) throw new Error(`the execution ${body.id} was started but cannot be described`);
-    const result = await followRun(source, run, {
-      output: out,
-      attachAgain: `stepops follow ${body.id} --stage ${stage}`,
-      ...(deps.interactive !== undefined ? { interactive: deps.interactive } : {}),
-      ...(deps.signal ? { signal: deps.signal } : {}),
-      ...(deps.sleep ? { sleep: deps.sleep } : {}),
-    });
-    return result.exitCode;
+    return await followStarted(source, body.id, stage, { ...deps, output: out, workflow: 'deploy' });
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     out.err(`stepops: ${error.message}`);

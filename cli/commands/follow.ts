@@ -5,8 +5,9 @@
  */
 import type { Command } from 'commander';
 import { type Output, stdio } from '../output.ts';
+import type { SfnRunSource } from '../runs/aws.ts';
 import { DETACHED_EXIT, followRun } from '../runs/follow.ts';
-import { UnknownRunError } from '../runs/model.ts';
+import { type RunSummary, UnknownRunError } from '../runs/model.ts';
 import { runSourceFor, type SourceDeps, stageOf, WHERE_HELP, type WhereOptions } from '../runs/source.ts';
 
 /** Options of {@link follow}. */
@@ -22,6 +23,39 @@ export interface FollowDeps extends SourceDeps {
   interactive?: boolean;
   /** The clock (for the lines that show a quiet run is alive). */
   now?: () => number;
+}
+
+/** The options of {@link followRun} that the commands' dependencies set, when they set them. */
+function followDeps(deps: FollowDeps) {
+  return {
+    ...(deps.interactive !== undefined ? { interactive: deps.interactive } : {}),
+    ...(deps.signal ? { signal: deps.signal } : {}),
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+  };
+}
+
+/**
+ * Follows a run a command has just started on a stage to its end: progress, then the timeline.
+ *
+ * @example
+ * return followStarted(source, 'zmanim-3c1f0a9b8e7d6c5b', 'prod', { output });
+ * @returns the exit code: the run's (0, 1, 2) or 130 when detached
+ */
+export async function followStarted(
+  source: SfnRunSource,
+  runId: string,
+  stage: string,
+  deps: FollowDeps & { workflow?: string; known?: RunSummary },
+): Promise<number> {
+  const run = deps.known ?? (await source.describe(runId, deps.workflow));
+  if (!run) throw new Error(`the execution ${runId} was started but cannot be described`);
+  const result = await followRun(source, run, {
+    output: deps.output ?? stdio,
+    attachAgain: `stepops follow ${runId} --stage ${stage}`,
+    ...followDeps(deps),
+  });
+  return result.exitCode;
 }
 
 /**
@@ -54,10 +88,7 @@ export async function follow(
     output: out,
     print: !options.json,
     attachAgain: `stepops follow ${run.runId}${stage ? ` --stage ${stage}` : ''}`,
-    ...(deps.interactive !== undefined ? { interactive: deps.interactive } : {}),
-    ...(deps.signal ? { signal: deps.signal } : {}),
-    ...(deps.sleep ? { sleep: deps.sleep } : {}),
-    ...(deps.now ? { now: deps.now } : {}),
+    ...followDeps(deps),
   });
   if (options.json)
     out.out(

@@ -6,12 +6,7 @@
  * engine (as `stepops run backup` and `stepops run recover`). Exit 0 succeeded, 1 failed, 2 bad input.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  DescribeExecutionCommand,
-  ExecutionAlreadyExists,
-  type SFNClient,
-  StartExecutionCommand,
-} from '@aws-sdk/client-sfn';
+import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
 import { ApiError } from '../../shared/api/errors.ts';
 import {
@@ -20,20 +15,17 @@ import {
   executionName,
   validateIdempotencyKey,
 } from '../../shared/api/execution.ts';
-import type { BackupDeps } from '../../shared/backup/deps.ts';
 import { planBackupStep } from '../../shared/backup/steps.ts';
 import { findTarget } from '../../shared/config/registry.ts';
-import { InvalidInputError } from '../../shared/errors.ts';
-import type { RecoveryDeps } from '../../shared/recovery/deps.ts';
+import { InvalidInputError, isNamedError } from '../../shared/errors.ts';
 import { planRecoveryStep } from '../../shared/recovery/run.ts';
 import { EXIT, type Output, stdio, UsageError } from '../output.ts';
 import { SfnRunSource, sfnClient, stageStateMachines } from '../runs/aws.ts';
-import { followRun } from '../runs/follow.ts';
-import { type SourceDeps, stageOf, WHERE_HELP } from '../runs/source.ts';
+import { requester, type SourceDeps, stageOf, WHERE_HELP } from '../runs/source.ts';
 import { workflowNames } from '../runs/workflows.ts';
 import { runBackup } from './backup.ts';
-import { abortOnInterrupt, withDetachOnInterrupt } from './follow.ts';
-import { parseParams, runRecover } from './recover.ts';
+import { abortOnInterrupt, followStarted, withDetachOnInterrupt } from './follow.ts';
+import { collect, parseParams, runRecover } from './recover.ts';
 
 /** Where and how to start: the options both commands share. */
 export interface StageRunOptions {
@@ -78,25 +70,8 @@ interface StageStart {
   input: Record<string, unknown>;
   /** For the started line: `backup`, `restore-test`, `recovery "restart-api"`. */
   what: string;
-  /** A line printed once it started (`<run>` is its name). */
-  note?: string;
-}
-
-function isAlreadyExists(error: unknown): boolean {
-  return (
-    error instanceof ExecutionAlreadyExists || (error as { name?: string }).name === 'ExecutionAlreadyExists'
-  );
-}
-
-/** Whether the execution exists (the key started it before). */
-async function executionExists(client: SFNClient, arn: string): Promise<boolean> {
-  try {
-    await client.send(new DescribeExecutionCommand({ executionArn: arn }));
-    return true;
-  } catch (error) {
-    if ((error as { name?: string }).name === 'ExecutionDoesNotExist') return false;
-    throw error;
-  }
+  /** A line printed once it started, given the run's name. */
+  note?: (run: string) => string;
 }
 
 /** A target with `local` hosts runs on the local engine only. */
@@ -128,37 +103,32 @@ async function startOnStage(
   const client = deps.sfn ?? sfnClient(env);
   const source = new SfnRunSource(client, stage, await stageStateMachines(client, stage, workflowNames()));
   const stateMachineArn = source.stateMachineArn(start.workflow);
-  const arn = executionArn(stateMachineArn, name);
-  let replayed = await executionExists(client, arn);
-  if (!replayed) {
+  let existing = await source.describe(name, start.workflow);
+  if (!existing) {
     try {
       await client.send(
         new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(start.input) }),
       );
     } catch (error) {
       // Another command with the same key started it in between.
-      if (!isAlreadyExists(error)) throw error;
-      replayed = true;
+      if (!isNamedError(error, 'ExecutionAlreadyExists', ExecutionAlreadyExists)) throw error;
+      existing = await source.describe(name, start.workflow);
     }
   }
   out.out(
-    `${replayed ? 'already started' : 'started'} ${start.what} ${name} of ${start.target} on stage ${stage}\n  ${consoleUrl(arn)}`,
+    `${existing ? 'already started' : 'started'} ${start.what} ${name} of ${start.target} on stage ${stage}\n  ${consoleUrl(executionArn(stateMachineArn, name))}`,
   );
-  if (start.note) out.out(start.note.replaceAll('<run>', name));
+  if (start.note) out.out(start.note(name));
   if (options.follow === false) {
     out.out(name);
     return EXIT.ok;
   }
-  const run = await source.describe(name);
-  if (!run) throw new Error(`the execution ${name} was started but cannot be described`);
-  const result = await followRun(source, run, {
+  return followStarted(source, name, stage, {
+    ...deps,
     output: out,
-    attachAgain: `stepops follow ${name} --stage ${stage}`,
-    ...(deps.interactive !== undefined ? { interactive: deps.interactive } : {}),
-    ...(deps.signal ? { signal: deps.signal } : {}),
-    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    workflow: start.workflow,
+    ...(existing ? { known: existing } : {}),
   });
-  return result.exitCode;
 }
 
 /** Runs a start, answering bad input (the API's and the plan's checks) with exit 2 and nothing started. */
@@ -192,7 +162,7 @@ export async function backup(
     throw new UsageError('choose one of --restore-test and --freshness');
   const task = options.restoreTest ? 'restore-test' : options.freshness ? 'freshness' : 'backup';
   const stage = stageOf(options, env);
-  const requestedBy = deps.requestedBy ?? `${env.USER ?? 'someone'} (stepops backup)`;
+  const requestedBy = deps.requestedBy ?? requester('backup', env);
   if (stage === undefined) {
     const report = await runBackup({
       target,
@@ -218,10 +188,7 @@ export async function backup(
     };
     refuseLocalTarget(target, 'backup');
     // The checks of the workflow's first step: the request, the target, its jobs, no unfilled value.
-    planBackupStep({ input, runId: 'stepops-cli-check' }, { findTarget } as Pick<
-      BackupDeps,
-      'findTarget'
-    > as BackupDeps);
+    planBackupStep({ input, runId: 'stepops-cli-check' }, { findTarget });
     const what = task === 'backup' ? (options.dryRun ? 'backup (dry run)' : 'backup') : task;
     return startOnStage(stage, { workflow: 'backup', target, input, what }, options, deps);
   });
@@ -245,7 +212,7 @@ export async function recover(
   if (!options.runbook)
     throw new UsageError('recover needs --runbook <name> (see "stepops plan recover <target>")');
   const stage = stageOf(options, env);
-  const requestedBy = deps.requestedBy ?? `${env.USER ?? 'someone'} (stepops recover)`;
+  const requestedBy = deps.requestedBy ?? requester('recover', env);
   if (stage === undefined) {
     const report = await runRecover({
       target,
@@ -276,12 +243,10 @@ export async function recover(
       requestedBy,
       ...(Object.keys(params).length > 0 ? { params } : {}),
     };
-    const plan = planRecoveryStep({ input, runId: 'stepops-cli-check' }, { findTarget } as Pick<
-      RecoveryDeps,
-      'findTarget'
-    > as RecoveryDeps);
+    const plan = planRecoveryStep({ input, runId: 'stepops-cli-check' }, { findTarget });
     const note = plan.approval.required
-      ? `  it waits for approval (${plan.approval.why}): answer with stepops approve <run> or stepops reject <run> (STEPOPS_STATE_TABLE set to the stage's table), or the link in its alert`
+      ? (run: string) =>
+          `  it waits for approval (${plan.approval.why}): answer with stepops approve ${run} or stepops reject ${run} (STEPOPS_STATE_TABLE set to the stage's table), or the link in its alert`
       : undefined;
     return startOnStage(
       stage,
@@ -296,10 +261,6 @@ export async function recover(
       deps,
     );
   });
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 /**

@@ -8,14 +8,16 @@
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
+  ExecutionDoesNotExist,
   GetExecutionHistoryCommand,
   type HistoryEvent,
   paginateListExecutions,
   paginateListStateMachines,
   SFNClient,
 } from '@aws-sdk/client-sfn';
+import { EXECUTION_NAME_PATTERN, executionArn } from '../../shared/api/execution.ts';
 import type { TraceEvent } from '../../shared/engine/trace.ts';
-import { InvalidInputError } from '../../shared/errors.ts';
+import { InvalidInputError, isNamedError } from '../../shared/errors.ts';
 import { stageRegion } from '../stage.ts';
 import type { RunEventReader, RunSource, RunStatus, RunSummary } from './model.ts';
 import { HistoryReader } from './sfn-history.ts';
@@ -220,16 +222,20 @@ export class SfnRunSource implements RunSource {
     return runs;
   }
 
-  async describe(runId: string): Promise<RunSummary | undefined> {
-    if (!/^[A-Za-z0-9_-]{1,80}$/.test(runId)) return undefined;
-    for (const [workflow, machine] of Object.entries(this.stateMachines)) {
-      const parts = machine.split(':');
-      const arn = [...parts.slice(0, 5), 'execution', parts[6], runId].join(':');
+  /** The run of that name, looked for in every workflow of the stage, or in `workflow` only. */
+  async describe(runId: string, workflow?: string): Promise<RunSummary | undefined> {
+    if (!EXECUTION_NAME_PATTERN.test(runId)) return undefined;
+    const machines = workflow
+      ? [[workflow, this.stateMachineArn(workflow)] as const]
+      : Object.entries(this.stateMachines);
+    for (const [name, machine] of machines) {
       try {
-        const described = await this.client.send(new DescribeExecutionCommand({ executionArn: arn }));
-        return summaryOf(workflow, this.where, described);
+        const described = await this.client.send(
+          new DescribeExecutionCommand({ executionArn: executionArn(machine, runId) }),
+        );
+        return summaryOf(name, this.where, described);
       } catch (error) {
-        if ((error as { name?: string }).name === 'ExecutionDoesNotExist') continue;
+        if (isNamedError(error, 'ExecutionDoesNotExist', ExecutionDoesNotExist)) continue;
         throw awsSetupErrorOf(error);
       }
     }

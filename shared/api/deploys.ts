@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Target } from '../config/schema.ts';
+import { isNamedError } from '../errors.ts';
 import { verifyBearerToken, verifyGithubSignature } from './auth.ts';
 import { ApiError, badRequest, conflict, notFound, unauthorized } from './errors.ts';
 import {
@@ -94,10 +95,6 @@ export interface Caller {
   source: 'github' | 'key' | 'random';
   key: string;
   requestedBy: string;
-}
-
-function isNamedError(error: unknown, name: string, type: { new (...args: never[]): unknown }): boolean {
-  return error instanceof type || (error as { name?: unknown } | null)?.name === name;
 }
 
 /**

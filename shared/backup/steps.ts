@@ -140,7 +140,7 @@ function causeText(cause: unknown): string {
  * planBackupStep({ input: { target: 'shop' }, runId: 'r-1' }, deps).jobs // [{ name: 'mongodb', type: 'dump' }, …]
  * @throws InvalidInputError (or UnknownTargetError) naming the field and the problem
  */
-export function planBackupStep(input: PlanBackupInput, deps: BackupDeps): BackupRunPlan {
+export function planBackupStep(input: PlanBackupInput, deps: Pick<BackupDeps, 'findTarget'>): BackupRunPlan {
   const parsed = backupRequestSchema.safeParse(input.input);
   if (!parsed.success) {
     const problems = parsed.error.issues

@@ -166,7 +166,10 @@ export function renderPlanText(
  * @example
  * planRecoveryStep({ input: { target: 'zmanim', runbook: 'restart-api', reason: 'API down' }, runId: 'r1' }, deps).steps[0]?.kind // 'command'
  */
-export function planRecoveryStep(input: PlanRecoveryInput, deps: RecoveryDeps): RecoveryRunPlan {
+export function planRecoveryStep(
+  input: PlanRecoveryInput,
+  deps: Pick<RecoveryDeps, 'findTarget'>,
+): RecoveryRunPlan {
   const parsed = recoverRequestSchema.safeParse(input.input);
   if (!parsed.success) {
     throw new InvalidInputError(`invalid recovery input: ${issuesText(parsed.error.issues)}`);
