@@ -14,7 +14,7 @@ import type { CatalogueEntry, Lease } from '../../shared/drivers/ports.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
 import type { RunSource, RunSummary } from '../runs/model.ts';
 import { runSourceFor, type SourceDeps, WHERE_HELP, type WhereOptions } from '../runs/source.ts';
-import { age, painter, runDuration, statusColour, table } from '../runs/style.ts';
+import { age, formatBytes, painter, runDuration, statusColour, table, until } from '../runs/style.ts';
 import { WORKFLOWS } from '../runs/workflows.ts';
 import { stageRegion } from '../stage.ts';
 
@@ -99,15 +99,13 @@ async function defaultCatalogue(
   local: boolean,
   env: NodeJS.ProcessEnv,
 ): Promise<CatalogueEntry[] | 'unknown'> {
-  if (local) {
-    const { FileBackupCatalogue } = await import('../../shared/drivers/local/file-backup-catalogue.ts');
-    return new FileBackupCatalogue().list(target.name);
-  }
-  if (!env.STEPOPS_BACKUP_TABLE) return 'unknown';
-  const { DynamoBackupCatalogue } = await import('../../shared/drivers/aws/dynamo-backup-catalogue.ts');
-  return new DynamoBackupCatalogue(env.STEPOPS_BACKUP_TABLE, { client: await stageDynamo(env) }).list(
-    target.name,
-  );
+  if (!local && !env.STEPOPS_BACKUP_TABLE) return 'unknown';
+  const { backupCatalogueFor } = await import('../../shared/drivers/catalogue.ts');
+  // Locally the file catalogue, whatever the environment names.
+  const catalogue = local
+    ? backupCatalogueFor({}, {})
+    : backupCatalogueFor({ region: stageRegion(env) }, env);
+  return catalogue.list(target.name);
 }
 
 /**
@@ -288,13 +286,6 @@ export async function gatherStatus(
   return report;
 }
 
-function bytes(size: number): string {
-  if (size < 1024) return `${size} B`;
-  if (size < 1024 ** 2) return `${(size / 1024).toFixed(1)} KB`;
-  if (size < 1024 ** 3) return `${(size / 1024 ** 2).toFixed(1)} MB`;
-  return `${(size / 1024 ** 3).toFixed(1)} GB`;
-}
-
 /** `in 3 h (2026-12-03 02:00 UTC)`; `~` before an estimate; the rate itself when unknown. */
 function nextRunText(schedule: ScheduleStatus, now: number): string {
   if (!schedule.next) {
@@ -302,17 +293,8 @@ function nextRunText(schedule: ScheduleStatus, now: number): string {
     return rate ? `every ${rate[1] === '1' ? '' : `${rate[1]} `}${rate[2]}` : 'unknown';
   }
   const { at, estimated } = schedule.next;
-  const seconds = Math.max(0, Math.round((at - now) / 1000));
-  const within =
-    seconds < 60
-      ? `${seconds} s`
-      : seconds < 3600
-        ? `${Math.floor(seconds / 60)} min`
-        : seconds < 86_400
-          ? `${Math.floor(seconds / 3600)} h`
-          : `${Math.floor(seconds / 86_400)} d`;
   const stamp = new Date(at).toISOString().slice(0, 16).replace('T', ' ');
-  return `${estimated ? '~' : ''}in ${within} (${stamp} UTC)`;
+  return `${estimated ? '~' : ''}${until(at, now)} (${stamp} UTC)`;
 }
 
 /**
@@ -368,7 +350,7 @@ export function formatStatus(report: StatusReport, now: number, paint = painter(
     for (const b of backups) {
       const copy = b.newestGood;
       const when = copy
-        ? `${age(copy.finishedAt ?? copy.startedAt, now)}${copy.sizeBytes !== undefined ? ` (${bytes(copy.sizeBytes)})` : ''}`
+        ? `${age(copy.finishedAt ?? copy.startedAt, now)}${copy.sizeBytes !== undefined ? ` (${formatBytes(copy.sizeBytes)})` : ''}`
         : 'none';
       backupRows.push([
         target,

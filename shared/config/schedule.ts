@@ -4,6 +4,8 @@
  * its schedule), and the next run after a given time (shown by `stepops status`). Pure.
  */
 
+import type { Target } from './schema.ts';
+
 const MINUTE = 60;
 const HOUR = 3600;
 const DAY = 86_400;
@@ -201,11 +203,9 @@ export interface TargetSchedule {
  * @example
  * targetSchedules(findTarget('datizmo')).map((s) => s.job) // ['database', 'database restore test', 'freshness']
  */
-export function targetSchedules(target: {
-  backup?: readonly BackupScheduleSource[] | undefined;
-  backupOptions?: { freshnessSchedule: string } | undefined;
-  health?: { schedule: string } | undefined;
-}): TargetSchedule[] {
+export function targetSchedules(
+  target: Pick<Target, 'backup' | 'backupOptions' | 'health'>,
+): TargetSchedule[] {
   const jobs = target.backup ?? [];
   const schedules: TargetSchedule[] = jobs.map((job) => ({
     workflow: 'backup',
@@ -215,7 +215,7 @@ export function targetSchedules(target: {
     timezone: job.timezone,
   }));
   for (const job of jobs) {
-    if (!job.restoreTest) continue;
+    if (!('restoreTest' in job) || !job.restoreTest) continue;
     schedules.push({
       workflow: 'backup',
       job: `${job.name} restore test`,
@@ -243,13 +243,4 @@ export function targetSchedules(target: {
     });
   }
   return schedules;
-}
-
-/** What {@link targetSchedules} reads of a backup job. */
-interface BackupScheduleSource {
-  name: string;
-  schedule: string;
-  timezone: string;
-  rpoHours?: number | undefined;
-  restoreTest?: { schedule: string; timezone: string } | undefined;
 }

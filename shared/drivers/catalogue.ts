@@ -2,13 +2,14 @@
  * The backup catalogue of a run: DynamoDB when the stack names a backups table
  * (`STEPOPS_BACKUP_TABLE`), else the file catalogue under the stepops home.
  */
+import { dynamoClient } from './aws/clients.ts';
 import { DynamoBackupCatalogue } from './aws/dynamo-backup-catalogue.ts';
 import { FileBackupCatalogue } from './local/file-backup-catalogue.ts';
 import type { BackupCatalogue } from './ports.ts';
 
 /**
- * Chooses the catalogue: the table when one is named, the file catalogue otherwise. The recovery
- * runbooks use the same call to find the copy to restore.
+ * Chooses the catalogue: the table when one is named (in `region`, else the process's region), the
+ * file catalogue otherwise. The recovery runbooks use the same call to find the copy to restore.
  *
  * @example
  * const newest = (await backupCatalogueFor().list('docsai', 'database')).find((e) => e.outcome === 'good');
@@ -18,5 +19,6 @@ export function backupCatalogueFor(
   env: NodeJS.ProcessEnv = process.env,
 ): BackupCatalogue {
   const table = options.table ?? env.STEPOPS_BACKUP_TABLE;
-  return table ? new DynamoBackupCatalogue(table) : new FileBackupCatalogue();
+  if (!table) return new FileBackupCatalogue();
+  return new DynamoBackupCatalogue(table, options.region ? { client: dynamoClient(options.region) } : {});
 }
