@@ -35,3 +35,23 @@ export function ec2Target(name: string, repository?: string): TargetInput {
     },
   };
 }
+
+/**
+ * A backup job snapshotting the RDS instance `shop-db` daily at 03:00 UTC, seven kept.
+ *
+ * @example
+ * registerTarget({ ...ec2Target('shop'), backup: [rdsSnapshotJob({ rpoHours: 26 })] });
+ */
+export function rdsSnapshotJob(
+  overrides: Partial<Extract<NonNullable<TargetInput['backup']>[number], { type: 'rds-snapshot' }>> = {},
+): NonNullable<TargetInput['backup']>[number] {
+  return {
+    name: 'db',
+    type: 'rds-snapshot',
+    dbInstance: 'shop-db',
+    region: 'eu-west-1',
+    schedule: 'cron(0 3 * * ? *)',
+    retention: { count: 7 },
+    ...overrides,
+  };
+}

@@ -26,7 +26,7 @@ import { sfnClient } from '../../../cli/runs/aws.ts';
 import { clearRegisteredTargets, registerTarget } from '../../../shared/config/registry.ts';
 import type { TargetInput } from '../../../shared/config/schema.ts';
 import { gateFailedDeploy, HistoryBuilder } from '../../helpers/sfn-history.ts';
-import { ec2Target } from '../api/fixtures.ts';
+import { ec2Target, rdsSnapshotJob } from '../api/fixtures.ts';
 import { fakeSfn, machineArn } from './fake-sfn.ts';
 
 let sfn: ReturnType<typeof fakeSfn>;
@@ -79,20 +79,7 @@ const PROD_DEPLOY = machineArn('stepops-prod-deploy');
 
 /** A target whose database is snapshotted daily at 03:00 UTC. */
 function shopWithSnapshots(job: { rpoHours?: number } = {}): TargetInput {
-  return {
-    ...ec2Target('shop'),
-    backup: [
-      {
-        name: 'db',
-        type: 'rds-snapshot',
-        dbInstance: 'shop-db',
-        region: 'eu-west-1',
-        schedule: 'cron(0 3 * * ? *)',
-        retention: { count: 7 },
-        ...job,
-      },
-    ],
-  };
+  return { ...ec2Target('shop'), backup: [rdsSnapshotJob(job)] };
 }
 
 describe('deploy --stage', () => {

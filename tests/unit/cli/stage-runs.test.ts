@@ -12,7 +12,7 @@ import type { Output } from '../../../cli/output.ts';
 import { clearRegisteredTargets, registerTarget } from '../../../shared/config/registry.ts';
 import type { TargetInput } from '../../../shared/config/schema.ts';
 import { HistoryBuilder } from '../../helpers/sfn-history.ts';
-import { ec2Target } from '../api/fixtures.ts';
+import { ec2Target, rdsSnapshotJob } from '../api/fixtures.ts';
 import { fakeSfn, machineArn } from './fake-sfn.ts';
 
 let sfn: ReturnType<typeof fakeSfn>;
@@ -29,15 +29,7 @@ function shopTarget(): TargetInput {
   return {
     ...ec2Target('shop'),
     backup: [
-      {
-        name: 'db',
-        type: 'rds-snapshot',
-        dbInstance: 'shop-db',
-        region: 'eu-west-1',
-        schedule: 'cron(0 3 * * ? *)',
-        retention: { count: 7 },
-        restoreTest: { schedule: 'cron(0 5 ? * SUN *)' },
-      },
+      rdsSnapshotJob({ restoreTest: { schedule: 'cron(0 5 ? * SUN *)' } }),
       { name: 'volumes', type: 'ebs-snapshot', schedule: 'cron(30 3 * * ? *)', retention: { count: 3 } },
     ],
     recovery: {
