@@ -3,9 +3,9 @@
  * real HTTP server on 127.0.0.1 (retried, then failing), secrets read from the parameter directory
  * and never printed, a dump that fails midway uploading nothing. Every rendered script passes shellcheck.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderDumpScript, renderRestoreTestScript } from '../../../shared/backup/scripts.ts';
 import type { DumpBackupJob } from '../../../shared/config/schema.ts';
+import { shellcheck } from '../../helpers/shellcheck.ts';
 
 let root: string;
 let server: Server;
@@ -156,7 +157,11 @@ describe('renderDumpScript', () => {
     expect(failed.stderr).toContain('==> dump data failed with exit code 7; nothing was uploaded');
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('wrote an empty dump file');
-    expect(spawnSync('ls', [path.dirname(store)]).stdout?.toString() ?? '').toBe('');
+    const uploaded = await readdir(path.dirname(store)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    });
+    expect(uploaded).toEqual([]);
   });
 
   it("runs the dump with the hosts' PATH entries first, so a tool installed there is found", async () => {
@@ -208,7 +213,7 @@ describe('renderDumpScript', () => {
 
     // Assess
     expect(result.status, result.stderr).toBe(0);
-    expect(spawnSync('cat', [store]).stdout.toString()).toBe('12');
+    expect(await readFile(store, 'utf8')).toBe('12');
     expect(script).not.toContain('s3cr3t-value');
     expect(`${result.stdout}${result.stderr}`).not.toContain('s3cr3t-value');
   });
@@ -234,7 +239,7 @@ describe('renderDumpScript', () => {
     expect(result.stderr).toContain('stepops: could not read the secret /app/missing for DB_PASSWORD');
   });
 
-  it('renders scripts that pass shellcheck, for every upload and secret source', () => {
+  it('renders scripts that pass shellcheck, for every upload and secret source', async () => {
     // Prepare
     const withTest = job('pg_dump > "$STEPOPS_DUMP_FILE"', {
       secrets: { PGPASSWORD: '/app/pw' },
@@ -285,12 +290,11 @@ describe('renderDumpScript', () => {
     ];
 
     // Act
-    const results = scripts.map((s) =>
-      spawnSync('shellcheck', ['-s', 'bash', '-'], { input: s, encoding: 'utf8' }),
-    );
+    const results = await Promise.all(scripts.map((script) => shellcheck({ script })));
 
     // Assess
-    for (const r of results) expect(r.stdout).toBe('');
+    expect(results).toHaveLength(scripts.length);
+    for (const r of results) expect(r.findings).toBe('');
   });
 
   it('refuses a restore test whose checksum does not match the catalogue', async () => {

@@ -4,7 +4,7 @@
  * `docker inspect` print on real hosts (recorded output shapes and exit codes); `df` answers with
  * a recorded `df -P` table; memory is read from this machine's real /proc/meminfo.
  */
-import { spawnSync } from 'node:child_process';
+
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,6 +17,7 @@ import {
   renderHostProbeBatch,
   runHostProbes,
 } from '../../../shared/health/host-probes.ts';
+import { shellcheck } from '../../helpers/shellcheck.ts';
 
 let root: string;
 let host: HostRef;
@@ -117,7 +118,7 @@ describe('host checks by kind', () => {
     ]);
   });
 
-  it('renders every kind into a batch that passes shellcheck', () => {
+  it('renders every kind into a batch that passes shellcheck', async () => {
     // Prepare
     const batch = renderHostProbeBatch(
       [
@@ -130,11 +131,11 @@ describe('host checks by kind', () => {
     );
 
     // Act
-    const check = spawnSync('shellcheck', ['-s', 'bash', '-'], { input: batch.script, encoding: 'utf8' });
+    const check = await shellcheck({ script: batch.script });
 
     // Assess
-    expect(check.stdout).toBe('');
-    expect(check.status).toBe(0);
+    expect(check.findings).toBe('');
+    expect(check.code).toBe(0);
   });
 
   it('refuses unit and container names a shell could read as more', () => {

@@ -4,7 +4,7 @@
  * command level, and the prober itself opening no socket), on local hosts with bash against real
  * HTTP servers on 127.0.0.1.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
@@ -39,6 +39,7 @@ import {
 } from '../../../shared/health/host-probes.ts';
 import { StandardProbeRunner } from '../../../shared/health/probe.ts';
 import { freePort } from '../../helpers/net.ts';
+import { shellcheck } from '../../helpers/shellcheck.ts';
 
 const INSTANCES = ['i-0aaaaaaaaaaaaaaa1', 'i-0aaaaaaaaaaaaaaa2'];
 const EC2_HOSTS: HostRef[] = INSTANCES.map((id) => ({ kind: 'ec2', id, region: 'eu-west-1' }));
@@ -516,13 +517,13 @@ describe('host-side probes on a local host, for real', () => {
     });
 
     // Act
-    const check = spawnSync('shellcheck', ['-s', 'bash', '-'], { input: batch.script, encoding: 'utf8' });
+    const check = await shellcheck({ script: batch.script });
     const local = renderHostProbeBatch(probes, { target: 'lab' });
     const ran = await runBash(local.script);
 
     // Assess
-    expect(check.stdout).toBe('');
-    expect(check.status).toBe(0);
+    expect(check.findings).toBe('');
+    expect(check.code).toBe(0);
     expect(batch.keptBytes).toBe(keptBytes(30));
     expect(ran.stdout.length).toBeLessThan(24_000);
     expect([...parseHostProbeOutput(ran.stdout).keys()]).toEqual(probes.map((p) => p.name));

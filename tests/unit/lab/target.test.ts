@@ -14,6 +14,7 @@ import { parseTarget } from '../../../shared/config/load.ts';
 import { planDeploy } from '../../../shared/deploy/plan.ts';
 import demo from '../../../targets/demo.ts';
 import { freePort } from '../../helpers/net.ts';
+import { shellcheck } from '../../helpers/shellcheck.ts';
 
 const exec = promisify(execFile);
 
@@ -53,14 +54,11 @@ describe('the demo target', () => {
     await writeFile(path.join(dir, 'rollback.sh'), plan.rollbackScript);
 
     // Act
-    const result = await exec('shellcheck', ['-s', 'bash', 'deploy.sh', 'rollback.sh'], { cwd: dir }).then(
-      () => ({ code: 0, output: '' }),
-      (error: { code: number; stdout: string }) => ({ code: error.code, output: error.stdout }),
-    );
+    const result = await shellcheck({ files: ['deploy.sh', 'rollback.sh'], cwd: dir });
     await rm(dir, { recursive: true, force: true });
 
     // Assess
-    expect(result.output).toBe('');
+    expect(result.findings).toBe('');
     expect(result.code).toBe(0);
   });
 });
