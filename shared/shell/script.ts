@@ -92,8 +92,9 @@ export const FAILURE_SUMMARY_LINES = 40;
 export const FAILURE_SUMMARY_BYTES = 4_000;
 
 /**
- * The function every rendered script runs its steps with: the step's output goes to a log on the
- * host, which is then printed to stdout (the full output, for the SSM console and CloudWatch Logs);
+ * The function every rendered script runs its steps with: the step's output goes to a log in a
+ * temporary directory, which is then printed to stdout (the full output, for the SSM console and
+ * CloudWatch Logs) and removed with the directory when the script ends;
  * when the step fails, its last lines are printed again on stderr, bounded, with the step's name
  * and exit code, and the script exits with that code. SSM keeps the *head* of each stream, so the
  * end of a long output (where the error is) reaches the alert through this summary.
@@ -109,7 +110,7 @@ const STEP_FUNCTION = [
   '  cat -- "${log}"',
   '  if [ "${status}" -ne 0 ]; then',
   '    {',
-  '      echo "==> last lines of ${label} (its full output on the host: ${log})"',
+  '      echo "==> last lines of ${label} (its full output is on stdout)"',
   `      tail -n ${FAILURE_SUMMARY_LINES} -- "\${log}" | tail -c ${FAILURE_SUMMARY_BYTES}`,
   '      if [ -n "$(tail -c 1 -- "${log}")" ]; then echo; fi',
   '      echo "==> ${label} failed with exit code ${status}"',
@@ -195,10 +196,15 @@ export function renderScript(options: RenderOptions): string {
     lines.push(
       `${SKIP_REST_VARIABLE}=$(mktemp "\${TMPDIR:-/tmp}/stepops-skip.XXXXXX")`,
       `export ${SKIP_REST_VARIABLE}`,
-      `trap 'rm -f -- "$${SKIP_REST_VARIABLE}"' EXIT`,
       ...(runAs ? [`chown -- ${shellQuote(runAs)} "$${SKIP_REST_VARIABLE}"`] : []),
     );
   }
+  // One trap for what the script made: a later `trap … EXIT` would replace an earlier one.
+  const temporary = [
+    ...(options.steps.length > 0 ? ['"${stepops_logs}"'] : []),
+    ...(stoppable ? [`"$${SKIP_REST_VARIABLE}"`] : []),
+  ];
+  if (temporary.length > 0) lines.push(`trap 'rm -rf -- ${temporary.join(' ')}' EXIT`);
   const asUser = runAs
     ? `sudo -u ${shellQuote(runAs)} -H --preserve-env=${envNames.join(',') || 'PATH'} -- `
     : '';
