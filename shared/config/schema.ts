@@ -304,54 +304,67 @@ function isRegExp(pattern: string): boolean {
   }
 }
 
-const httpProbe = z.strictObject({
-  name,
-  type: z.literal('http'),
-  url: fillable(
-    z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).check(
-      z.refine((u) => !/[\s'"`$\\]/.test(u), {
-        error: 'expected a URL without quotes, spaces or backslashes',
-      }),
-    ),
-    'unfilled.invalid',
-  ),
-  method: z._default(z.enum(['GET', 'HEAD', 'POST'], { error: 'expected GET, HEAD or POST' }), 'GET'),
-  expectStatus: z._default(
-    z
-      .array(wholeNumber('expected an HTTP status code from 100 to 599', 100, 599), {
-        error: 'expected a list of HTTP status codes',
-      })
-      .check(z.minLength(1, { error: 'expected at least one HTTP status code' })),
-    [200],
-  ),
-  bodyContains: z.optional(z.string().check(z.minLength(1, { error: 'expected a non-empty string' }))),
-  jsonField: z.optional(
-    z
-      .strictObject({
-        path: matching(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/, 'expected a dotted path such as "db.status"'),
-        equals: z.optional(z.union([z.string(), z.number(), z.boolean()])),
-        oneOf: z.optional(z.array(z.union([z.string(), z.number(), z.boolean()])).check(z.minLength(1))),
-      })
-      .check(
-        z.refine((f) => (f.equals === undefined) !== (f.oneOf === undefined), {
-          error: 'expected exactly one of "equals" or "oneOf"',
+const httpProbe = z
+  .strictObject({
+    name,
+    type: z.literal('http'),
+    url: fillable(
+      z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).check(
+        z.refine((u) => !/[\s'"`$\\]/.test(u), {
+          error: 'expected a URL without quotes, spaces or backslashes',
         }),
       ),
-  ),
-  /** A regular expression the body must match. */
-  bodyMatches: z.optional(
-    z.string().check(z.refine(isRegExp, { error: 'expected a valid regular expression' })),
-  ),
-  maxLatencyMs: z.optional(positiveCount),
-  /** For `https://` URLs probed from outside: the certificate must be valid this many more days. */
-  minCertDaysLeft: z.optional(positiveCount),
-  /**
-   * Where the request is made: `outside` (default) from the prober, as a visitor would; `host` on
-   * the host itself with curl, for endpoints that listen only on the host (e.g. `http://127.0.0.1:9200`).
-   */
-  from: z._default(z.enum(['outside', 'host'], { error: 'expected "outside" or "host"' }), 'outside'),
-  timeout: z._default(seconds, 10),
-});
+      'unfilled.invalid',
+    ),
+    method: z._default(z.enum(['GET', 'HEAD', 'POST'], { error: 'expected GET, HEAD or POST' }), 'GET'),
+    expectStatus: z._default(
+      z
+        .array(wholeNumber('expected an HTTP status code from 100 to 599', 100, 599), {
+          error: 'expected a list of HTTP status codes',
+        })
+        .check(z.minLength(1, { error: 'expected at least one HTTP status code' })),
+      [200],
+    ),
+    bodyContains: z.optional(z.string().check(z.minLength(1, { error: 'expected a non-empty string' }))),
+    jsonField: z.optional(
+      z
+        .strictObject({
+          path: matching(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/, 'expected a dotted path such as "db.status"'),
+          equals: z.optional(z.union([z.string(), z.number(), z.boolean()])),
+          oneOf: z.optional(z.array(z.union([z.string(), z.number(), z.boolean()])).check(z.minLength(1))),
+        })
+        .check(
+          z.refine((f) => (f.equals === undefined) !== (f.oneOf === undefined), {
+            error: 'expected exactly one of "equals" or "oneOf"',
+          }),
+        ),
+    ),
+    /** A regular expression the body must match. */
+    bodyMatches: z.optional(
+      z.string().check(z.refine(isRegExp, { error: 'expected a valid regular expression' })),
+    ),
+    maxLatencyMs: z.optional(positiveCount),
+    /** For `https://` URLs probed from outside: the certificate must be valid this many more days. */
+    minCertDaysLeft: z.optional(positiveCount),
+    /**
+     * Where the request is made: `outside` (default) from the prober, as a visitor would; `host` on
+     * the host itself with curl, for endpoints that listen only on the host (e.g. `http://127.0.0.1:9200`).
+     */
+    from: z._default(z.enum(['outside', 'host'], { error: 'expected "outside" or "host"' }), 'outside'),
+    /**
+     * Follow redirects to the same origin (scheme, host and port), at most five. Off by default: a
+     * redirect is judged as the response it is, so a down app that redirects to a page elsewhere is
+     * not counted up, and no redirect leads the prober to another address.
+     */
+    followRedirects: z.optional(z.boolean({ error: 'expected true or false' })),
+    timeout: z._default(seconds, 10),
+  })
+  .check(
+    z.refine((p) => !(p.followRedirects && p.from === 'host'), {
+      error: 'followRedirects is for probes from outside; a probe from the host judges the first response',
+      path: ['followRedirects'],
+    }),
+  );
 
 const tlsProbe = z.strictObject({
   name,

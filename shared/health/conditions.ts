@@ -4,8 +4,19 @@
  */
 import type { HttpProbe } from '../config/schema.ts';
 
+/** Characters of a value an alert quotes at most: a field can hold a whole page. */
+export const SHOWN_VALUE_LIMIT = 80;
+
 function show(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+  const text =
+    typeof value === 'string'
+      ? JSON.stringify(value)
+      : typeof value === 'object'
+        ? JSON.stringify(value)
+        : String(value);
+  return text.length > SHOWN_VALUE_LIMIT
+    ? `${text.slice(0, SHOWN_VALUE_LIMIT)}… (${text.length} characters)`
+    : text;
 }
 
 /**

@@ -94,6 +94,35 @@ async function readBody(response: Response): Promise<string> {
   return Buffer.concat(chunks).subarray(0, PROBE_BODY_LIMIT).toString('utf8');
 }
 
+/** Redirects an HTTP probe that allows them follows at most. */
+export const MAX_REDIRECTS = 5;
+
+function request(doFetch: typeof fetch, url: string, method: string, signal: AbortSignal) {
+  // `manual`: a redirect is answered as itself; only a probe that allows it follows, same origin only.
+  return doFetch(url, { method, signal, redirect: 'manual', headers: { 'user-agent': 'stepops-probe' } });
+}
+
+function isRedirect(status: number): boolean {
+  return [301, 302, 303, 307, 308].includes(status);
+}
+
+/**
+ * Where a redirect leads, when it stays on the origin (scheme, host and port) of `from`.
+ *
+ * @example
+ * sameOriginLocation('https://a.example/health', '/login') // 'https://a.example/login'
+ * sameOriginLocation('https://a.example/health', 'http://169.254.169.254/') // undefined
+ */
+export function sameOriginLocation(from: string, location: string | null): string | undefined {
+  if (!location) return undefined;
+  try {
+    const next = new URL(location, from);
+    return next.origin === new URL(from).origin ? next.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface HttpProbeOptions {
   /** The fetch to use; the global `fetch` by default. */
   fetch?: typeof fetch;
@@ -119,11 +148,17 @@ export async function httpProbe(probe: HttpProbe, options: HttpProbeOptions = {}
   let status: number;
   let body = '';
   try {
-    const response = await doFetch(probe.url, {
-      method: probe.method,
-      signal: AbortSignal.timeout(probe.timeout * 1000),
-      headers: { 'user-agent': 'stepops-probe' },
-    });
+    const signal = AbortSignal.timeout(probe.timeout * 1000);
+    let url = probe.url;
+    let response = await request(doFetch, url, probe.method, signal);
+    for (let hops = 0; probe.followRedirects && isRedirect(response.status); hops++) {
+      const next = sameOriginLocation(url, response.headers.get('location'));
+      if (!next) return fail(`redirected (${response.status}) to another origin, not followed`);
+      if (hops >= MAX_REDIRECTS) return fail(`more than ${MAX_REDIRECTS} redirects`);
+      await response.body?.cancel();
+      url = next;
+      response = await request(doFetch, url, probe.method === 'HEAD' ? 'HEAD' : 'GET', signal);
+    }
     status = response.status;
     if (probe.bodyContains !== undefined || probe.bodyMatches !== undefined || probe.jsonField !== undefined)
       body = await readBody(response);
