@@ -7,7 +7,7 @@
 import { posix } from 'node:path';
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
-import { NAME_PATTERN } from './names.ts';
+import { NAME_PATTERN, NUMERIC_CONDITION_PATTERN } from './names.ts';
 import { scheduleIntervalSeconds } from './schedule.ts';
 
 export { NAME_PATTERN };
@@ -304,6 +304,11 @@ function isRegExp(pattern: string): boolean {
   }
 }
 
+const numericCondition = matching(
+  NUMERIC_CONDITION_PATTERN,
+  'expected a numeric condition such as "< 60" (one of <, <=, >, >=, ==, != and a number)',
+);
+
 const httpProbe = z
   .strictObject({
     name,
@@ -332,10 +337,12 @@ const httpProbe = z
           path: matching(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/, 'expected a dotted path such as "db.status"'),
           equals: z.optional(z.union([z.string(), z.number(), z.boolean()])),
           oneOf: z.optional(z.array(z.union([z.string(), z.number(), z.boolean()])).check(z.minLength(1))),
+          /** A numeric condition on the field, such as `"< 60"`. */
+          compare: z.optional(numericCondition),
         })
         .check(
-          z.refine((f) => (f.equals === undefined) !== (f.oneOf === undefined), {
-            error: 'expected exactly one of "equals" or "oneOf"',
+          z.refine((f) => [f.equals, f.oneOf, f.compare].filter((c) => c !== undefined).length === 1, {
+            error: 'expected exactly one of "equals", "oneOf" or "compare"',
           }),
         ),
     ),
@@ -428,6 +435,8 @@ const commandProbe = z.strictObject({
   outputMatches: z.optional(
     z.string().check(z.refine(isRegExp, { error: 'expected a valid regular expression' })),
   ),
+  /** A numeric condition on the output's last line, such as `"< 60"` (a queue latency, a count). */
+  outputCompare: z.optional(numericCondition),
   timeout: z._default(seconds, 30),
 });
 

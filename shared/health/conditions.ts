@@ -3,6 +3,7 @@
  * prober or the host made the request.
  */
 import type { HttpProbe } from '../config/schema.ts';
+import { numericVerdict } from './numeric.ts';
 
 /** Characters of a value an alert quotes at most: a field can hold a whole page. */
 export const SHOWN_VALUE_LIMIT = 80;
@@ -56,6 +57,7 @@ export interface HttpObservation {
 export function httpVerdict(probe: HttpProbe, seen: HttpObservation): { ok: boolean; detail: string } {
   const fail = (detail: string) => ({ ok: false, detail });
   const { status, body, latencyMs } = seen;
+  let measured: string | undefined;
   if (!probe.expectStatus.includes(status)) {
     return fail(`expected status ${probe.expectStatus.join(' or ')}, got ${status}`);
   }
@@ -94,9 +96,14 @@ export function httpVerdict(probe: HttpProbe, seen: HttpObservation): { ok: bool
     if (oneOf !== undefined && !oneOf.some((allowed) => allowed === value)) {
       return fail(`${fieldPath} is ${show(value)}, expected one of ${oneOf.join(', ')}`);
     }
+    if (probe.jsonField.compare !== undefined) {
+      const verdict = numericVerdict(fieldPath, value, probe.jsonField.compare);
+      if (!verdict.ok) return verdict;
+      measured = verdict.detail;
+    }
   }
   if (probe.maxLatencyMs !== undefined && latencyMs > probe.maxLatencyMs) {
     return fail(`took ${latencyMs} ms, limit ${probe.maxLatencyMs} ms`);
   }
-  return { ok: true, detail: `${status} in ${latencyMs} ms` };
+  return { ok: true, detail: `${status} in ${latencyMs} ms${measured ? `, ${measured}` : ''}` };
 }

@@ -17,9 +17,10 @@
 import type { CommandProbe, HttpProbe, Probe } from '../config/schema.ts';
 import type { CommandRunner, HostRef, InvocationResult, ProbeResult } from '../drivers/ports.ts';
 import { renderScript, shellQuote } from '../shell/script.ts';
-import { httpVerdict } from './conditions.ts';
+import { httpVerdict, SHOWN_VALUE_LIMIT } from './conditions.ts';
 import { rejectionReason } from './failure.ts';
 import { asCommandProbe, type HostCheckProbe, isHostCheck } from './host-checks.ts';
+import { numericVerdict } from './numeric.ts';
 
 /** A probe that runs on the host. */
 export type HostSideProbe = CommandProbe | HttpProbe | HostCheckProbe;
@@ -299,7 +300,12 @@ export function hostCommandResult(probe: CommandProbe, line: HostProbeLine): { o
   if (probe.outputMatches !== undefined && !new RegExp(probe.outputMatches, 'm').test(line.output)) {
     return { ok: false, detail: `output does not match /${probe.outputMatches}/` };
   }
-  return { ok: true, detail: `exit code ${line.exitCode}` };
+  if (probe.outputCompare !== undefined) {
+    const verdict = numericVerdict('output', lastLine(line.output), probe.outputCompare);
+    return verdict.ok ? { ok: true, detail: `exit code ${line.exitCode}, ${verdict.detail}` } : verdict;
+  }
+  const output = lastLine(line.output).slice(0, SHOWN_VALUE_LIMIT);
+  return { ok: true, detail: `exit code ${line.exitCode}${output ? `: ${output}` : ''}` };
 }
 
 const FINISHED = new Set(['succeeded', 'failed', 'timed-out', 'cancelled']);

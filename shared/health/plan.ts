@@ -63,7 +63,9 @@ export function describeProbe(probe: Probe): string {
         conditions.push(
           probe.jsonField.oneOf !== undefined
             ? `JSON ${probe.jsonField.path} is one of ${probe.jsonField.oneOf.map((v) => JSON.stringify(v)).join(', ')}`
-            : `JSON ${probe.jsonField.path} = ${JSON.stringify(probe.jsonField.equals)}`,
+            : probe.jsonField.compare !== undefined
+              ? `JSON ${probe.jsonField.path} ${probe.jsonField.compare}`
+              : `JSON ${probe.jsonField.path} = ${JSON.stringify(probe.jsonField.equals)}`,
         );
       }
       if (probe.bodyMatches !== undefined) conditions.push(`body matches /${probe.bodyMatches}/`);
@@ -82,6 +84,7 @@ export function describeProbe(probe: Probe): string {
     case 'command': {
       const conditions = [`exit code ${probe.expectExitCode}`];
       if (probe.outputMatches !== undefined) conditions.push(`output matches /${probe.outputMatches}/`);
+      if (probe.outputCompare !== undefined) conditions.push(`output ${probe.outputCompare}`);
       return `command on the host → ${conditions.join(', ')} (timeout ${probe.timeout} s)`;
     }
     case 'systemd':

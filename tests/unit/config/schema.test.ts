@@ -328,7 +328,7 @@ describe('targetSchema', () => {
       ['health', 'probes', 0, 'jsonField', 'equals'],
       'green',
       'health.probes[0].jsonField',
-      'exactly one of "equals" or "oneOf"',
+      'exactly one of "equals", "oneOf" or "compare"',
     ],
     [
       'jsonField bad path',

@@ -98,18 +98,18 @@ describe('host checks by kind', () => {
 
     // Assess
     expect(results.map((r) => [r.probe, r.ok, r.detail])).toEqual([
-      ['web-units', true, 'exit code 0'],
+      ['web-units', true, 'exit code 0: active: nginx, gunicorn.socket'],
       ['app-units', false, 'exit code 1, expected 0: gunicorn.service is failed, zmanim-api is activating'],
-      ['chat', true, 'exit code 0'],
+      ['chat', true, 'exit code 0: running: ai-chat-server-1, mongo'],
       [
         'search',
         false,
         'exit code 1, expected 0: qdrant is starting, elasticsearch is unhealthy, minio is exited, kibana is missing',
       ],
-      ['starting-ok', true, 'exit code 0'],
+      ['starting-ok', true, 'exit code 0: running: qdrant'],
       ['data-disk', false, 'exit code 1, expected 0: /data is 99% full (limit 90%)'],
-      ['data-disk-lenient', true, 'exit code 0'],
-      ['memory', true, 'exit code 0'],
+      ['data-disk-lenient', true, 'exit code 0: /data is 99% full (limit 99%)'],
+      ['memory', true, expect.stringMatching(/^exit code 0: memory \d+% used \(limit 100%\)$/)],
       [
         'memory-strict',
         false,

@@ -105,7 +105,7 @@ describe('the probe round of check-target on an ec2 target', () => {
     expect(ssm).toHaveReceivedCommandWith(SendCommandCommand, { InstanceIds: [ONLINE] });
     expect(round.results.map((r) => [r.probe, r.host, r.ok, r.detail])).toEqual([
       ['api', ONLINE, true, '200 in 3 ms'],
-      ['units', ONLINE, true, 'exit code 0'],
+      ['units', ONLINE, true, 'exit code 0: active: zmanim-api'],
       ['agent', ONLINE, true, 'SSM agent online'],
       ['agent', OFFLINE, false, 'SSM agent ConnectionLost'],
       ['status', ONLINE, true, 'instance status ok, system status ok'],

@@ -278,7 +278,12 @@ describe('commandProbe on a local host', () => {
 
   it('passes on the expected exit code and names the host', async () => {
     const [result] = await run(probe({ script: 'echo "backend online"' }));
-    expect(result).toMatchObject({ probe: 'pm2', host: 'local:app', ok: true, detail: 'exit code 0' });
+    expect(result).toMatchObject({
+      probe: 'pm2',
+      host: 'local:app',
+      ok: true,
+      detail: 'exit code 0: backend online',
+    });
   });
 
   it('fails on another exit code, with the last line of output', async () => {
