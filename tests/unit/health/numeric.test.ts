@@ -148,8 +148,12 @@ describe('a command whose output is compared with a number', () => {
       script: 'redis-cli --latency',
       outputCompare,
     }) as CommandProbe;
-  const line = (output: string, exitCode = 0): HostProbeLine =>
-    ({ probe: 'latency', exitCode, output, size: Buffer.byteLength(output) }) as HostProbeLine;
+  const line = (output: string, exitCode = 0): HostProbeLine => ({
+    name: 'latency',
+    exitCode,
+    output,
+    size: Buffer.byteLength(output),
+  });
 
   it('reads the last line of the output', () => {
     expect(hostCommandResult(probe('<= 5'), line('sampling...\n3\n'))).toEqual({
