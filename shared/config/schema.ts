@@ -4,6 +4,7 @@
  * Every message here is written for the person editing the target file; the loader prefixes it
  * with the file and the path inside it (`targets/datizmo.ts: deploy.steps[2].timeout: …`).
  */
+import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
@@ -304,6 +305,12 @@ function isRegExp(pattern: string): boolean {
   }
 }
 
+const probeFrom = z._default(
+  z.enum(['outside', 'host'], { error: 'expected "outside" or "host"' }),
+  'outside',
+);
+const hostName = matching(/^[A-Za-z0-9.][A-Za-z0-9.-]*$/, 'expected a host name');
+
 const numericCondition = matching(
   NUMERIC_CONDITION_PATTERN,
   'expected a numeric condition such as "< 60" (one of <, <=, >, >=, ==, != and a number)',
@@ -357,7 +364,7 @@ const httpProbe = z
      * Where the request is made: `outside` (default) from the prober, as a visitor would; `host` on
      * the host itself with curl, for endpoints that listen only on the host (e.g. `http://127.0.0.1:9200`).
      */
-    from: z._default(z.enum(['outside', 'host'], { error: 'expected "outside" or "host"' }), 'outside'),
+    from: probeFrom,
     /**
      * Follow redirects to the same origin (scheme, host and port), at most five. Off by default: a
      * redirect is judged as the response it is, so a down app that redirects to a page elsewhere is
@@ -376,9 +383,40 @@ const httpProbe = z
 const tlsProbe = z.strictObject({
   name,
   type: z.literal('tls'),
-  host: fillable(matching(/^[A-Za-z0-9.][A-Za-z0-9.-]*$/, 'expected a host name'), 'unfilled.invalid'),
+  host: fillable(hostName, 'unfilled.invalid'),
   port: z._default(wholeNumber('expected a port from 1 to 65535', 1, 65535), 443),
   minDaysLeft: positiveCount,
+  timeout: z._default(seconds, 10),
+});
+
+/** A line a TCP probe sends or expects: printable characters, no line break. */
+const probeLine = matching(/^[\x20-\x7e]{1,200}$/, 'expected up to 200 printable characters, no line break');
+
+/** TCP: the port accepts a connection; optionally a line is sent and the reply line must contain `expect`. */
+const tcpProbe = z.strictObject({
+  name,
+  type: z.literal('tcp'),
+  host: fillable(hostName, 'unfilled.invalid'),
+  port: wholeNumber('expected a port from 1 to 65535', 1, 65535),
+  /** A line to send once connected (`PING` for Redis); sent with a CRLF. */
+  send: z.optional(probeLine),
+  /** Text the first line the server sends back must contain (`+PONG`). */
+  expect: z.optional(probeLine),
+  /** `outside` (default) from the prober; `host` on each host, for ports that listen only there. */
+  from: probeFrom,
+  timeout: z._default(seconds, 10),
+});
+
+/** DNS: a name resolves (through the system resolver), optionally to an expected address. */
+const dnsProbe = z.strictObject({
+  name,
+  type: z.literal('dns'),
+  hostname: fillable(hostName, 'unfilled.invalid'),
+  /** An address the name must resolve to (one of its addresses). */
+  expectAddress: z.optional(
+    z.string().check(z.refine((a) => isIP(a) !== 0, { error: 'expected an IPv4 or IPv6 address' })),
+  ),
+  from: probeFrom,
   timeout: z._default(seconds, 10),
 });
 
@@ -445,6 +483,8 @@ export const probeSchema = z.discriminatedUnion(
   [
     httpProbe,
     tlsProbe,
+    tcpProbe,
+    dnsProbe,
     ec2StatusProbe,
     ssmAgentProbe,
     commandProbe,
@@ -455,7 +495,7 @@ export const probeSchema = z.discriminatedUnion(
   ],
   {
     error:
-      'expected a probe of type "http", "tls", "ec2-status", "ssm-agent", "command", "systemd", "docker", "disk" or "memory"',
+      'expected a probe of type "http", "tls", "tcp", "dns", "ec2-status", "ssm-agent", "command", "systemd", "docker", "disk" or "memory"',
   },
 );
 
@@ -1223,6 +1263,8 @@ export type RunbookStep = z.output<typeof runbookStep>;
 export type RunbookParam = z.output<typeof runbookParam>;
 export type HttpProbe = z.output<typeof httpProbe>;
 export type CommandProbe = z.output<typeof commandProbe>;
+export type TcpProbe = z.output<typeof tcpProbe>;
+export type DnsProbe = z.output<typeof dnsProbe>;
 export type SystemdProbe = z.output<typeof systemdProbe>;
 export type DockerProbe = z.output<typeof dockerProbe>;
 export type DiskProbe = z.output<typeof diskProbe>;

@@ -72,3 +72,41 @@ export function rejectionName(value: unknown): string | undefined {
   const name = (value as { name?: unknown }).name;
   return typeof name === 'string' ? name : undefined;
 }
+
+function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * Describes a network failure the way an operator says it (`connection refused`, `host not found`).
+ *
+ * @example
+ * networkFailure(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })) // 'connection refused'
+ */
+export function networkFailure(error: unknown): string {
+  const code = errorCode(error);
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host not found';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'connection reset';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'host unreachable';
+    case undefined:
+      return `request failed: ${rejectionReason(error)}`;
+    default:
+      if (/CERT|SSL|TLS|SELF_SIGNED/i.test(code)) return `TLS error: ${code}`;
+      return `request failed: ${code}`;
+  }
+}

@@ -20,12 +20,13 @@ import { renderScript, shellQuote } from '../shell/script.ts';
 import { httpVerdict, SHOWN_VALUE_LIMIT } from './conditions.ts';
 import { rejectionReason } from './failure.ts';
 import { asCommandProbe, type HostCheckProbe, isHostCheck } from './host-checks.ts';
+import { type HostNetworkProbe, isHostNetworkProbe, networkCommandProbe } from './network.ts';
 import { numericVerdict } from './numeric.ts';
 
 /** A probe that runs on the host. */
-export type HostSideProbe = CommandProbe | HttpProbe | HostCheckProbe;
+export type HostSideProbe = CommandProbe | HttpProbe | HostCheckProbe | HostNetworkProbe;
 
-/** Seconds a host-side HTTP probe's wrapper allows beyond curl's own `--max-time`. */
+/** Seconds a host-side HTTP or TCP probe's wrapper allows beyond its own timeout, so that it reports it. */
 export const HOST_HTTP_GRACE_SECONDS = 5;
 /** Seconds beyond the slowest probe's timeout a host is given to deliver the command and answer. */
 export const HOST_PROBE_MARGIN_SECONDS = 10;
@@ -50,12 +51,18 @@ const TIMEOUT_EXIT = 124;
  * isHostSideProbe({ name: 'es', type: 'http', from: 'host', … }) // true
  */
 export function isHostSideProbe(probe: Probe): probe is HostSideProbe {
-  return probe.type === 'command' || (probe.type === 'http' && probe.from === 'host') || isHostCheck(probe);
+  return (
+    probe.type === 'command' ||
+    (probe.type === 'http' && probe.from === 'host') ||
+    isHostCheck(probe) ||
+    isHostNetworkProbe(probe)
+  );
 }
 
 /** The command a non-HTTP host-side probe runs. */
-function commandOf(probe: CommandProbe | HostCheckProbe): CommandProbe {
-  return probe.type === 'command' ? probe : asCommandProbe(probe);
+function commandOf(probe: Exclude<HostSideProbe, HttpProbe>): CommandProbe {
+  if (probe.type === 'command') return probe;
+  return isHostNetworkProbe(probe) ? networkCommandProbe(probe) : asCommandProbe(probe);
 }
 
 /**
@@ -72,14 +79,16 @@ export function keptBytes(count: number): number {
 }
 
 /**
- * Seconds a host-side probe may run on the host: its timeout, plus a grace for HTTP so that curl
- * reports its own timeout first.
+ * Seconds a host-side probe may run on the host: its timeout, plus a grace for HTTP and TCP so that
+ * curl, or the TCP probe's read, reports its own timeout first.
  *
  * @example
  * hostProbeSeconds({ type: 'http', timeout: 10, … }) // 15
  */
 export function hostProbeSeconds(probe: HostSideProbe): number {
-  return probe.type === 'http' ? probe.timeout + HOST_HTTP_GRACE_SECONDS : probe.timeout;
+  return probe.type === 'http' || probe.type === 'tcp'
+    ? probe.timeout + HOST_HTTP_GRACE_SECONDS
+    : probe.timeout;
 }
 
 /**

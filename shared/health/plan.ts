@@ -6,7 +6,8 @@ import type { Probe, Target } from '../config/schema.ts';
 import { InvalidInputError } from '../errors.ts';
 import { hostScriptOptions, renderScript, shellQuote } from '../shell/script.ts';
 import { asCommandProbe, describeHostCheck, isHostCheck } from './host-checks.ts';
-import { isHostSideProbe, renderHostProbeBatch } from './host-probes.ts';
+import { hostProbeSeconds, isHostSideProbe, renderHostProbeBatch } from './host-probes.ts';
+import { describeNetworkProbe, isHostNetworkProbe, networkCommandProbe } from './network.ts';
 
 /** Where a probe runs: the prober (Lambda or local engine), the host (command runner), or AWS APIs. */
 export type ProbeLocation = 'prober' | 'host' | 'aws';
@@ -75,6 +76,9 @@ export function describeProbe(probe: Probe): string {
       const where = probe.from === 'host' ? ' from the host' : '';
       return `${probe.method} ${probe.url}${where} → ${conditions.join(', ')} (timeout ${probe.timeout} s)`;
     }
+    case 'tcp':
+    case 'dns':
+      return describeNetworkProbe(probe);
     case 'tls':
       return `TLS certificate of ${probe.host}:${probe.port} valid for at least ${probe.minDaysLeft} more days (timeout ${probe.timeout} s)`;
     case 'ec2-status':
@@ -110,6 +114,8 @@ export function probeLocation(probe: Probe): ProbeLocation {
     case 'memory':
       return 'host';
     case 'http':
+    case 'tcp':
+    case 'dns':
       return probe.from === 'host' ? 'host' : 'prober';
     case 'tls':
       return 'prober';
@@ -173,19 +179,17 @@ export function parseHostHttpOutput(output: string): HostHttpResponse | undefine
  * renderProbeScript(target, target.health!.probes[0]!);
  */
 export function renderProbeScript(target: Target, probe: Probe): string | undefined {
+  if (!isHostSideProbe(probe)) return undefined;
   let body: string;
   if (probe.type === 'command') body = probe.script;
   else if (isHostCheck(probe)) body = asCommandProbe(probe).script;
-  else if (probe.type === 'http' && probe.from === 'host') body = hostHttpCommand(probe);
-  else return undefined;
+  else if (isHostNetworkProbe(probe)) body = networkCommandProbe(probe).script;
+  else body = hostHttpCommand(probe);
   const hostOptions = hostScriptOptions(target.hosts);
   return renderScript({
     title: `probe ${target.name} ${probe.name}`,
     env: { TARGET: target.name, PROBE: probe.name },
-    // A host-side HTTP probe gets a few seconds more than curl's own --max-time, so curl reports the timeout.
-    steps: [
-      { name: probe.name, script: body, timeout: probe.type === 'http' ? probe.timeout + 5 : probe.timeout },
-    ],
+    steps: [{ name: probe.name, script: body, timeout: hostProbeSeconds(probe) }],
     ...hostOptions,
   });
 }

@@ -20,8 +20,9 @@ import type { Probe } from '../config/schema.ts';
 import { ec2Client, ssmClient } from '../drivers/aws/clients.ts';
 import type { CommandRunner, HostRef, ProbeResult, ProbeRunner } from '../drivers/ports.ts';
 import { httpVerdict } from './conditions.ts';
-import { rejectionName, rejectionReason } from './failure.ts';
+import { networkFailure, rejectionName, rejectionReason } from './failure.ts';
 import { isHostSideProbe, type RunHostProbesOptions, runHostProbes } from './host-probes.ts';
+import { dnsProbe, isHostNetworkProbe, tcpProbe } from './network.ts';
 
 export { fieldAt, httpVerdict } from './conditions.ts';
 
@@ -32,44 +33,6 @@ export type Ec2StatusProbe = Extract<Probe, { type: 'ec2-status' }>;
 export type SsmAgentProbe = Extract<Probe, { type: 'ssm-agent' }>;
 
 const DAY_MS = 86_400_000;
-
-function errorCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-/**
- * Describes a network failure the way an operator says it (`connection refused`, `host not found`).
- *
- * @example
- * networkFailure(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })) // 'connection refused'
- */
-export function networkFailure(error: unknown): string {
-  const code = errorCode(error);
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host not found';
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
-      return 'connection reset';
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return 'host unreachable';
-    case undefined:
-      return `request failed: ${rejectionReason(error)}`;
-    default:
-      if (/CERT|SSL|TLS|SELF_SIGNED/i.test(code)) return `TLS error: ${code}`;
-      return `request failed: ${code}`;
-  }
-}
 
 function isTimeout(error: unknown): boolean {
   const name = rejectionName(error);
@@ -468,6 +431,11 @@ export class StandardProbeRunner implements ProbeRunner {
         return [await httpWithCertificate(probe, options)];
       case 'tls':
         return [await tlsProbe(probe, options)];
+      case 'tcp':
+      case 'dns':
+        if (isHostNetworkProbe(probe))
+          return runHostProbes([probe], hosts, options.commands, hostBatchOptions(options));
+        return [await (probe.type === 'tcp' ? tcpProbe(probe) : dnsProbe(probe))];
       case 'command':
         return commandProbe(probe, hosts, options.commands, options);
       case 'systemd':
