@@ -238,7 +238,12 @@ export interface LoadBalancer {
 export type BackupKind = 'ebs-snapshot' | 'rds-snapshot' | 'aws-backup' | 'dump';
 
 /** Where a copy stands: being made, usable, unusable, or removed by retention. */
-export type CopyOutcome = 'running' | 'good' | 'failed' | 'deleted';
+/**
+ * What became of a copy. `deleting`: a prune is deleting it (written before the first delete, so
+ * that a prune which dies midway leaves no good entry for a copy that is gone; the next prune
+ * finishes or undoes it).
+ */
+export type CopyOutcome = 'running' | 'good' | 'failed' | 'deleting' | 'deleted';
 
 /**
  * One resource a copy is made of: an EBS snapshot (`snap-…`), an RDS snapshot identifier, an AWS
@@ -289,6 +294,8 @@ export interface CatalogueEntry {
   adopted?: boolean;
   /** The latest restore test of this copy. */
   restoreTest?: RestoreTestResult;
+  /** While `deleting`: the outcome the entry had before, restored if the copy is found whole. */
+  deletingFrom?: 'good' | 'failed';
   deletedAt?: string;
 }
 
@@ -379,8 +386,11 @@ export interface CopyService {
   status(ref: CopyRef): Promise<CopyStatus>;
   /** Copies carrying `stepops:target` = target and `stepops:backup` = backup. */
   listTagged(scope: CopyScope): Promise<TaggedCopy[]>;
-  /** Deletes a copy; refuses one that does not carry the stepops tags of `scope`. */
-  remove(ref: CopyRef, scope: CopyScope): Promise<void>;
+  /**
+   * Deletes a copy; refuses ({@link CopyRef} untouched) one whose resources do not all carry the
+   * stepops tags of `scope` and `stepops:run` = `runId`, the run that made it.
+   */
+  remove(ref: CopyRef, scope: CopyScope, runId: string): Promise<void>;
 }
 
 /** An object in the dump store. */
