@@ -48,7 +48,7 @@ import {
   SuspectCopyError,
 } from './errors.ts';
 import { backupTimestamp, snapshotName } from './plan.ts';
-import { decidePrune, newestGoodEntry, type RetentionCopy } from './retention.ts';
+import { decidePrune, newestGoodEntry, type RetentionCopy, suspectDate } from './retention.ts';
 import {
   type DownloadSource,
   DUMP_RESULT_PATTERN,
@@ -538,7 +538,8 @@ function withoutDeleting(entry: CatalogueEntry): CatalogueEntry {
 /**
  * Finishes or undoes what a prune that died left `deleting`: a copy whose resources are all gone
  * is recorded deleted; one found whole gets its outcome back (this run's retention decides it
- * again); one half deleted (several resources) is deleted to the end. Returns the runs it changed.
+ * again); one half deleted (several resources) is deleted to the end, unless the backup just
+ * taken failed (then nothing is deleted). Returns the runs it changed.
  */
 async function reconcileDeleting(
   target: Target,
@@ -546,16 +547,28 @@ async function reconcileDeleting(
   entries: CatalogueEntry[],
   owner: ReadonlyMap<string, string>,
   currentRun: string,
+  mayDelete: boolean,
   deps: BackupDeps,
 ): Promise<string[]> {
   const drivers = deps.drivers(target);
   const changed: string[] = [];
+  const named = new Map<string, number>();
+  for (const e of entries.filter((x) => x.outcome !== 'deleted'))
+    for (const r of e.resources) named.set(r.id, (named.get(r.id) ?? 0) + 1);
   for (const entry of entries.filter((e) => e.outcome === 'deleting')) {
-    const { own } = rowResources(entry, owner);
+    const { own, foreign } = rowResources(entry, owner);
+    // A row naming another run's copy, or a resource another row names too, or dated in the
+    // future, is left as it is and reported as suspect: nothing is deleted or recorded from it.
+    if (
+      foreign.length > 0 ||
+      own.some((r) => (named.get(r.id) ?? 0) > 1) ||
+      suspectDate(entry.startedAt, new Date(deps.now()))
+    )
+      continue;
     const at = new Date(deps.now()).toISOString();
     if (own.length > 0 && own.length === entry.resources.length) {
       await drivers.catalogue.put({ ...withoutDeleting(entry), outcome: entry.deletingFrom ?? 'failed' });
-    } else {
+    } else if (own.length === 0 || mayDelete) {
       await deleteOwn(target, job, entry, own, deps);
       await drivers.catalogue.put({
         ...withoutDeleting(entry),
@@ -563,7 +576,7 @@ async function reconcileDeleting(
         deletedAt: at,
         error: `pruned: finished by run ${currentRun} after a prune that stopped midway`,
       });
-    }
+    } else continue;
     changed.push(entry.runId);
   }
   return changed;
@@ -639,7 +652,11 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
   for (const copy of tagged) for (const r of copy.resources) owner.set(r.id, copy.runId);
 
   let entries = await drivers.catalogue.list(target.name, job.name);
-  if (!input.dryRun && (await reconcileDeleting(target, job, entries, owner, input.runId, deps)).length > 0) {
+  if (
+    !input.dryRun &&
+    (await reconcileDeleting(target, job, entries, owner, input.runId, input.lastOutcome !== 'failed', deps))
+      .length > 0
+  ) {
     entries = await drivers.catalogue.list(target.name, job.name);
   }
 
