@@ -599,20 +599,12 @@ function rowConflicts(
     const shared = e.resources.filter((r) => (rowsOf.get(r.id)?.length ?? 0) > 1);
     if (shared.length > 0) {
       const others = [...new Set(shared.flatMap((r) => rowsOf.get(r.id) ?? []))].filter((x) => x !== e.runId);
-      problems.push(
-        `its resources ${shared.map((r) => r.id).join(', ')} also appear in the row of ${others.join(', ')}`,
-      );
+      problems.push(`its resources also appear in the row of ${others.join(', ')}`);
     }
     const { own, foreign } = rowResources(e, owner);
     if (foreign.length > 0) {
-      problems.push(
-        `it names ${foreign
-          .map(
-            (f) =>
-              `${f.id}, which ${f.run.startsWith(UNTAGGED_RUN) ? 'carries no stepops run tag' : `carries the run tag of ${f.run}`}`,
-          )
-          .join('; ')}`,
-      );
+      const runs = [...new Set(foreign.map((f) => (f.run.startsWith(UNTAGGED_RUN) ? 'no run tag' : f.run)))];
+      problems.push(`it names ${foreign.length} resource(s) of another run (${runs.join(', ')})`);
     }
     if (e.outcome === 'good' && own.length === 0 && foreign.length === 0 && e.runId !== currentRun) {
       problems.push('it is recorded good, but its copy is not found carrying its stepops tags');
@@ -720,8 +712,14 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
         ...(conflict ? { conflict } : {}),
       };
     });
+  // Copies a dry run would adopt count as adopted; a copy without a run tag is not stepops' and
+  // counts for nothing.
   for (const copy of tagged) {
-    if (!entries.some((e) => e.runId === copy.runId) && copy.state !== 'pending') {
+    if (
+      !entries.some((e) => e.runId === copy.runId) &&
+      copy.state !== 'pending' &&
+      !copy.runId.startsWith(UNTAGGED_RUN)
+    ) {
       copies.push({
         runId: copy.runId,
         startedAt: copy.createdAt,
@@ -775,9 +773,9 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
       ? `would delete ${decision.delete.map((v) => v.runId).join(', ') || 'nothing'}`
       : `deleted ${deleted.map((v) => v.runId).join(', ') || 'nothing'}`;
     throw new SuspectCopyError(
-      `${target.name}/${job.name}: ${decision.suspect.length} cop${decision.suspect.length === 1 ? 'y' : 'ies'} kept as suspect (${decision.suspect
-        .map((v) => `${v.runId}: ${v.reason}`)
-        .join(' | ')}); ${done}`,
+      `${target.name}/${job.name}: ${done}; kept as suspect, counted for no rule: ${decision.suspect
+        .map((v) => `${v.runId} (${v.reason.replace(/: kept, and counted for no rule$/, '')})`)
+        .join(' | ')}`,
     );
   }
   return {
