@@ -159,7 +159,9 @@ export function decidePrune(
 
   const good = trusted.filter((c) => c.outcome === 'good');
   const present = good.filter((c) => c.catalogued && c.tagged);
-  const newestGood = present.find((c) => !c.adopted) ?? present[0];
+  const newestOwn = present.find((c) => !c.adopted);
+  // With only adopted copies left, the newest of them is still the last good copy.
+  const newestGood = newestOwn ?? present[0];
   const newestVerified = present.find((c) => !c.adopted && c.verified);
   const keepReasons = new Map<RetentionCopy, string[]>();
   const why = (c: RetentionCopy, reason: string) => {
@@ -192,7 +194,8 @@ export function decidePrune(
     }
   }
 
-  const newestGoodAt = newestGood ? instantOf(newestGood.startedAt) : undefined;
+  // A failed copy goes only once a good copy its own run recorded is newer.
+  const newestGoodAt = newestOwn ? instantOf(newestOwn.startedAt) : undefined;
   for (const c of trusted) {
     const reasons = keepReasons.get(c);
     let deleteReason: string | undefined;
