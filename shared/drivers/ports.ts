@@ -266,8 +266,9 @@ export interface RestoreTestResult {
 
 /**
  * One copy in the catalogue: what one run of one backup job made. The key is (target, backup,
- * runId). The recovery runbooks read it to find the newest good copy of a backup:
- * `(await catalogue.list(target, backup)).find((e) => e.outcome === 'good')`.
+ * runId). The recovery runbooks read it to find the newest good copy of a backup: the `good`
+ * entry with the latest `startedAt` as an instant (ISO texts of one instant differ), neither
+ * `adopted` nor dated in the future.
  */
 export interface CatalogueEntry {
   target: string;
