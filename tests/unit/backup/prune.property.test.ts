@@ -340,12 +340,18 @@ function newest(rows: CatalogueEntry[]): CatalogueEntry[] {
   return rows.filter((e) => Date.parse(e.startedAt) === max);
 }
 
-async function prune(world: World, s: Scenario, runId: string, crash: boolean): Promise<string> {
+async function prune(
+  world: World,
+  s: Scenario,
+  runId: string,
+  crash: boolean,
+  dryRun = false,
+): Promise<string> {
   world.crashAt = crash ? s.crashAt : undefined;
   world.ops = 0;
   try {
     await pruneBackupsStep(
-      { target: TARGET, runId, backup: 'data', lastOutcome: s.lastOutcome, dryRun: false },
+      { target: TARGET, runId, backup: 'data', lastOutcome: dryRun ? 'not-taken' : s.lastOutcome, dryRun },
       depsFor(world, targetFor(s.kind, s.retention)),
     );
     return 'ok';
@@ -453,6 +459,26 @@ describe('pruneBackupsStep: properties over random catalogues, tags, dates and c
         expect(afterCrash.deletions.every((d) => !world.resources.has(d.id))).toBe(true);
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it('a dry run writes and deletes nothing, whatever the world', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, async (s) => {
+        // Prepare
+        const world = new World(s);
+        const before = JSON.stringify([...world.catalogue.values()]);
+
+        // Act
+        const outcome = await prune(world, s, 'run-dry', false, true);
+
+        // Assess
+        expect(['ok', 'SuspectCopyError']).toContain(outcome);
+        expect(world.ops).toBe(0);
+        expect(world.deletions).toEqual([]);
+        expect(JSON.stringify([...world.catalogue.values()])).toBe(before);
+      }),
+      { numRuns: 200 },
     );
   });
 
