@@ -10,10 +10,21 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import {
+  CreateSnapshotsCommand,
+  DeleteSnapshotCommand,
+  DescribeInstancesCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
+import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  process.env.AWS_ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
+  process.env.AWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 });
 
 import { createLocalBackupEngine, LOCAL_BACKUP_ARNS } from '../../functions/index.ts';
@@ -27,6 +38,7 @@ import { FileBackupCatalogue } from '../../shared/drivers/local/file-backup-cata
 import { LocalObjectStore } from '../../shared/drivers/local/local-object-store.ts';
 import type { CatalogueEntry, Notification } from '../../shared/drivers/ports.ts';
 import type { LambdaHandler, LocalEngine, RunResult } from '../../shared/engine/index.ts';
+import { filledTarget } from '../fixtures/filled-targets.ts';
 
 const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 const NODE = path.join(PROJECT_ROOT, 'node_modules/.bin/node');
@@ -166,9 +178,11 @@ async function plantSnapshot(
 }
 
 describe('retention attacks on the local engine', () => {
-  it("14: a catalogue row naming other runs' copies deletes none of them, and the run alerts", async () => {
-    // Prepare: two good runs of each job, then an old "good" row per job naming their copies
-    const name = await target('rt-liar');
+  it("14: an old run's row naming other runs' copies deletes none of them, and the run alerts", async () => {
+    // Prepare: an old run of each job, newer runs, then the old run's rows rewritten to name the
+    // newer runs' copies as well as its own (data keeps 3, files keeps 2: the old rows are beyond)
+    const name = await target('rt-liar', { retention: { count: 3 } }, { retention: { count: 2 } });
+    expect((await run({ target: name }, 'liar-0')).status).toBe('SUCCEEDED');
     await backup(name, 'data', 'liar-1');
     await backup(name, 'data', 'liar-2');
     await backup(name, 'files', 'liar-3');
@@ -177,29 +191,26 @@ describe('retention attacks on the local engine', () => {
       files: [await entry(name, 'files', 'liar-3')],
     };
     for (const [job, rows] of Object.entries(named)) {
+      const old = await entry(name, job, 'liar-0');
       await catalogue.put({
-        ...rows[0]!,
-        runId: 'run-liar',
+        ...old,
         startedAt: new Date(Date.now() - 90 * 86_400_000).toISOString(),
-        resources: rows.flatMap((r) => r.resources),
-        location: 'planted',
-        outcome: 'good',
-        backup: job,
+        resources: [...old.resources, ...rows.flatMap((r) => r.resources)],
       });
     }
 
-    // Act: the next run's prunes (data keeps 2, files keeps 1: the liar rows are beyond both)
+    // Act
     const result = await run({ target: name }, 'liar-4');
 
-    // Assess: every copy the liar rows name is still there, every good entry exists, and it alerts
+    // Assess: every copy the old rows name is still there, every good entry exists, and it alerts
     for (const rows of Object.values(named))
       for (const r of rows) expect(await copyExists(r), r.runId).toBe(true);
     await expectEveryGoodEntryExists(name);
     expect(result.status).toBe('FAILED');
-    expect(result.cause).toMatch(/run-liar \(its resources also appear in the row of liar-\d/);
+    expect(result.cause).toMatch(/liar-0 \(its resources also appear in the row of liar-\d/);
     const [alert] = await notifications('liar-4');
     expect(alert).toMatchObject({ workflow: 'backup', outcome: 'failed' });
-    expect(alert?.summary).toContain('run-liar (');
+    expect(alert?.summary).toContain('liar-0 (');
     expect((await entry(name, 'data', 'liar-4')).outcome).toBe('good');
   });
 
@@ -408,5 +419,100 @@ describe('retention attacks on the local engine', () => {
     });
     expect(existsSync(killed)).toBe(false);
     expect((await entry(name, 'files', 'interrupted-2')).outcome).toBe('good');
+  });
+});
+
+describe('retention attacks on EBS snapshots (EC2 mocked at the command level)', () => {
+  const ec2 = mockClient(EC2Client);
+  const ssm = mockClient(SSMClient);
+  const INSTANCE = 'i-0123456789abcdef0';
+  /** The account's snapshots with their tags, as DescribeSnapshots returns them. */
+  const snapshots = new Map<string, { tags: Record<string, string>; start: Date }>();
+
+  beforeAll(() => {
+    registerTarget(filledTarget('docsai'));
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: INSTANCE }] }] });
+    ssm.on(DescribeInstanceInformationCommand).resolves({
+      InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'Online' }],
+    });
+    // CreateSnapshots tags every snapshot with the TagSpecifications given (Amazon EC2 API Reference).
+    ec2.on(CreateSnapshotsCommand).callsFake((input) => {
+      const tags = Object.fromEntries(
+        input.TagSpecifications[0].Tags.map((t: { Key: string; Value: string }) => [t.Key, t.Value]),
+      );
+      const id = `snap-new-${snapshots.size}`;
+      snapshots.set(id, { tags, start: new Date() });
+      return { Snapshots: [{ SnapshotId: id, State: 'pending' }] };
+    });
+    // DescribeSnapshots: by id, or every snapshot carrying the tag:<key> filters' values.
+    ec2.on(DescribeSnapshotsCommand).callsFake((input) => ({
+      Snapshots: [...snapshots]
+        .filter(([id, s]) =>
+          input.SnapshotIds
+            ? input.SnapshotIds.includes(id)
+            : input.Filters.every((f: { Name: string; Values: string[] }) =>
+                f.Values.includes(s.tags[f.Name.slice(4)] ?? ''),
+              ),
+        )
+        .map(([SnapshotId, s]) => ({
+          SnapshotId,
+          State: 'completed',
+          VolumeSize: 8,
+          StartTime: s.start,
+          Tags: Object.entries(s.tags).map(([Key, Value]) => ({ Key, Value })),
+        })),
+    }));
+    ec2.on(DeleteSnapshotCommand).callsFake((input) => {
+      snapshots.delete(input.SnapshotId);
+      return {};
+    });
+  });
+  afterAll(() => {
+    ec2.restore();
+    ssm.restore();
+  });
+
+  it("14: an old run's row naming a recent snapshot of another run does not delete it", async () => {
+    // Prepare: an old snapshot of run-old and a recent one of run-recent (kept by the 7-day
+    // retention); run-old's row names both
+    const old = new Date(Date.now() - 40 * 86_400_000);
+    const recent = new Date(Date.now() - 2 * 86_400_000);
+    for (const [id, runId, start] of [
+      ['snap-old', 'run-old', old],
+      ['snap-recent', 'run-recent', recent],
+    ] as const) {
+      snapshots.set(id, {
+        tags: { 'stepops:target': 'docsai', 'stepops:backup': 'server-volume', 'stepops:run': runId },
+        start,
+      });
+    }
+    const row: CatalogueEntry = {
+      target: 'docsai',
+      backup: 'server-volume',
+      runId: 'run-recent',
+      kind: 'ebs-snapshot',
+      location: 'ec2:us-east-1:snap-recent',
+      resources: [{ id: 'snap-recent', region: 'us-east-1' }],
+      startedAt: recent.toISOString(),
+      outcome: 'good',
+    };
+    await catalogue.put(row);
+    await catalogue.put({
+      ...row,
+      runId: 'run-old',
+      location: 'ec2:us-east-1:snap-old,snap-recent',
+      resources: [{ id: 'snap-old', region: 'us-east-1' }, ...row.resources],
+      startedAt: old.toISOString(),
+    });
+
+    // Act
+    const result = await run({ target: 'docsai', backup: 'server-volume' }, 'ebs-liar');
+
+    // Assess: the recent snapshot is there and still recorded good; the run alerts about the old row
+    expect(ec2).not.toHaveReceivedCommandWith(DeleteSnapshotCommand, { SnapshotId: 'snap-recent' });
+    expect(snapshots.has('snap-recent')).toBe(true);
+    expect((await entry('docsai', 'server-volume', 'run-recent')).outcome).toBe('good');
+    expect(result.status).toBe('FAILED');
+    expect(result.cause).toContain('run-old (its resources also appear in the row of run-recent');
   });
 });
