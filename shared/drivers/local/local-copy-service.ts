@@ -142,6 +142,11 @@ export class LocalCopyService implements CopyService {
     const backup = request.tags[BACKUP_TAGS.backup] ?? 'backup';
     const runId = request.tags[BACKUP_TAGS.run] ?? 'run';
     const dir = this.#dir(target, backup, runId);
+    // A host that is not local is refused before anything is written.
+    const resources = request.hosts.map((host, i) => {
+      if (host.kind !== 'local') throw new SnapshotFailedError(`${host.id} is not a local host`);
+      return { id: path.join(dir, `host-${i}`), source: host.directory };
+    });
     await mkdir(dir, { recursive: true });
     const createdAt = new Date().toISOString();
     copying.add(dir);
@@ -151,10 +156,6 @@ export class LocalCopyService implements CopyService {
       JSON.stringify({ state: 'pending', detail: 'copying', createdAt, pid: process.pid }),
     );
     await writeAtomic(path.join(dir, 'tags.json'), `${JSON.stringify(request.tags)}\n`);
-    const resources = request.hosts.map((host, i) => {
-      if (host.kind !== 'local') throw new SnapshotFailedError(`${host.id} is not a local host`);
-      return { id: path.join(dir, `host-${i}`), source: host.directory };
-    });
     const work = (async () => {
       const failures: string[] = [];
       for (const r of resources) {
