@@ -49,3 +49,15 @@ export class BackupStaleError extends Error {
     this.name = 'BackupStaleError';
   }
 }
+
+/**
+ * Retention found copies or catalogue rows it cannot trust (a date in the future, a row naming
+ * another run's copy or sharing it with another row, a good entry whose copy is not found). They
+ * are kept and the prune says so, after deleting only what was safe.
+ */
+export class SuspectCopyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SuspectCopyError';
+  }
+}

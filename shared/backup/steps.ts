@@ -7,7 +7,14 @@ import { UnfilledValuesError } from '../config/load.ts';
 import { type BackupJob, type Target, unfilledValues } from '../config/schema.ts';
 import { hostSelector } from '../drivers/options.ts';
 import { tail } from '../drivers/output.ts';
-import type { CatalogueEntry, CopyRef, CopyScope, Notification, TaggedCopy } from '../drivers/ports.ts';
+import type {
+  CatalogueEntry,
+  CopyRef,
+  CopyResource,
+  CopyScope,
+  Notification,
+  TaggedCopy,
+} from '../drivers/ports.ts';
 import { InvalidInputError } from '../errors.ts';
 import { hostScriptOptions } from '../shell/script.ts';
 import type {
@@ -38,9 +45,10 @@ import {
   LastGoodCopyError,
   NotStepopsCopyError,
   RestoreTestFailedError,
+  SuspectCopyError,
 } from './errors.ts';
 import { backupTimestamp, snapshotName } from './plan.ts';
-import { decidePrune, type RetentionCopy } from './retention.ts';
+import { decidePrune, newestGoodEntry, type RetentionCopy, suspectDate } from './retention.ts';
 import {
   type DownloadSource,
   DUMP_RESULT_PATTERN,
@@ -442,14 +450,17 @@ export async function recordBackupStep(input: RecordBackupInput, deps: BackupDep
 
 // ── prune ───────────────────────────────────────────────────────────────────────────────────────
 
+/** The name both copy services give the copy of a resource carrying no `stepops:run` tag. */
+const UNTAGGED_RUN = 'untagged-run:';
+
 async function taggedCopies(target: Target, job: BackupJob, deps: BackupDeps): Promise<TaggedCopy[]> {
   const drivers = deps.drivers(target);
   if (job.type !== 'dump') return drivers.copies.listTagged(scopeOf(target, job));
   const objects = await drivers.objects.list(job.bucket, dumpPrefixKey(target.name, job));
   return objects
-    .filter((o) => o.tags[TAG.target] === target.name && o.tags[TAG.backup] === job.name && o.tags[TAG.run])
+    .filter((o) => o.tags[TAG.target] === target.name && o.tags[TAG.backup] === job.name)
     .map((o) => ({
-      runId: o.tags[TAG.run] as string,
+      runId: o.tags[TAG.run] || `${UNTAGGED_RUN}${o.key}`,
       resources: [{ id: o.key }],
       state: 'completed' as const,
       createdAt: o.lastModified,
@@ -457,30 +468,205 @@ async function taggedCopies(target: Target, job: BackupJob, deps: BackupDeps): P
     }));
 }
 
+/** What the listing says of one catalogue row's resources. */
+interface RowResources {
+  /** Found carrying the job's tags and the row's own run tag. */
+  own: CopyResource[];
+  /** Found, but carrying another run's tag (or none): never the row's to delete. */
+  foreign: { id: string; run: string }[];
+}
+
+function rowResources(entry: CatalogueEntry, owner: ReadonlyMap<string, string>): RowResources {
+  const own: CopyResource[] = [];
+  const foreign: RowResources['foreign'] = [];
+  for (const r of entry.resources) {
+    const run = owner.get(r.id);
+    if (run === entry.runId) own.push(r);
+    else if (run !== undefined) foreign.push({ id: r.id, run });
+  }
+  return { own, foreign };
+}
+
 /**
- * Prunes one job by its retention: first adopts copies found by their tags that the catalogue
- * lacks (a run that crashed between taking and recording: a complete snapshot is recorded good,
- * an unverified dump or a failed snapshot failed), then deletes what {@link decidePrune} allows,
- * marking it deleted. Deletes nothing on a dry run or when the backup just taken failed.
+ * Deletes the resources of one catalogue row that carry its own run tag, re-checking the tags of
+ * each dump object just before it goes.
+ */
+async function deleteOwn(
+  target: Target,
+  job: BackupJob,
+  entry: CatalogueEntry,
+  resources: CopyResource[],
+  deps: BackupDeps,
+): Promise<void> {
+  if (resources.length === 0) return;
+  const drivers = deps.drivers(target);
+  if (job.type === 'dump') {
+    for (const resource of resources) {
+      const found = await drivers.objects.head(job.bucket, resource.id);
+      if (!found) continue;
+      if (
+        found.tags[TAG.target] !== target.name ||
+        found.tags[TAG.backup] !== job.name ||
+        found.tags[TAG.run] !== entry.runId
+      ) {
+        throw new NotStepopsCopyError(
+          `${resource.id} does not carry the stepops tags of ${target.name}/${job.name} run ${entry.runId}: not deleted`,
+        );
+      }
+      await drivers.objects.remove(job.bucket, resource.id);
+    }
+    return;
+  }
+  const scope = scopeOf(target, job);
+  await drivers.copies.remove(
+    {
+      kind: job.type,
+      resources,
+      ...(scope.cluster ? { cluster: true } : {}),
+      ...(scope.vault ? { vault: scope.vault } : {}),
+    },
+    scope,
+    entry.runId,
+  );
+}
+
+function withoutDeleting(entry: CatalogueEntry): CatalogueEntry {
+  const { deletingFrom: _from, ...rest } = entry;
+  return rest;
+}
+
+/**
+ * Finishes or undoes what a prune that died left `deleting`: a copy whose resources are all gone
+ * is recorded deleted; one found whole gets its outcome back (this run's retention decides it
+ * again); one half deleted (several resources) is deleted to the end, unless the backup just
+ * taken failed (then nothing is deleted). Returns the runs it changed.
+ */
+async function reconcileDeleting(
+  target: Target,
+  job: BackupJob,
+  entries: CatalogueEntry[],
+  owner: ReadonlyMap<string, string>,
+  currentRun: string,
+  mayDelete: boolean,
+  deps: BackupDeps,
+): Promise<string[]> {
+  const drivers = deps.drivers(target);
+  const changed: string[] = [];
+  const named = new Map<string, number>();
+  for (const e of entries.filter((x) => x.outcome !== 'deleted'))
+    for (const r of e.resources) named.set(r.id, (named.get(r.id) ?? 0) + 1);
+  for (const entry of entries.filter((e) => e.outcome === 'deleting')) {
+    const { own, foreign } = rowResources(entry, owner);
+    // A row naming another run's copy, or a resource another row names too, or dated in the
+    // future, is left as it is and reported as suspect: nothing is deleted or recorded from it.
+    if (
+      foreign.length > 0 ||
+      own.some((r) => (named.get(r.id) ?? 0) > 1) ||
+      suspectDate(entry.startedAt, new Date(deps.now()))
+    )
+      continue;
+    const at = new Date(deps.now()).toISOString();
+    if (own.length > 0 && own.length === entry.resources.length) {
+      await drivers.catalogue.put({ ...withoutDeleting(entry), outcome: entry.deletingFrom ?? 'failed' });
+    } else if (own.length === 0 || mayDelete) {
+      await deleteOwn(target, job, entry, own, deps);
+      await drivers.catalogue.put({
+        ...withoutDeleting(entry),
+        outcome: 'deleted',
+        deletedAt: at,
+        error: `pruned: finished by run ${currentRun} after a prune that stopped midway`,
+      });
+    } else continue;
+    changed.push(entry.runId);
+  }
+  return changed;
+}
+
+/** Why each row cannot be trusted: it names another run's copy, shares a resource with another row, or its copy is gone. */
+function rowConflicts(
+  entries: readonly CatalogueEntry[],
+  owner: ReadonlyMap<string, string>,
+  currentRun: string,
+): Map<string, string> {
+  const live = entries.filter((e) => e.outcome !== 'deleted');
+  const rowsOf = new Map<string, string[]>();
+  for (const e of live) {
+    for (const r of e.resources) rowsOf.set(r.id, [...(rowsOf.get(r.id) ?? []), e.runId]);
+  }
+  const conflicts = new Map<string, string>();
+  for (const e of live) {
+    const problems: string[] = [];
+    const shared = e.resources.filter((r) => (rowsOf.get(r.id)?.length ?? 0) > 1);
+    if (shared.length > 0) {
+      const others = [...new Set(shared.flatMap((r) => rowsOf.get(r.id) ?? []))].filter((x) => x !== e.runId);
+      problems.push(`its resources also appear in the row of ${others.join(', ')}`);
+    }
+    const { own, foreign } = rowResources(e, owner);
+    if (foreign.length > 0) {
+      const runs = [...new Set(foreign.map((f) => (f.run.startsWith(UNTAGGED_RUN) ? 'no run tag' : f.run)))];
+      problems.push(`it names ${foreign.length} resource(s) of another run (${runs.join(', ')})`);
+    }
+    if (e.outcome === 'good' && own.length === 0 && foreign.length === 0 && e.runId !== currentRun) {
+      problems.push('it is recorded good, but its copy is not found carrying its stepops tags');
+    }
+    if (problems.length > 0) conflicts.set(e.runId, problems.join('; '));
+  }
+  return conflicts;
+}
+
+/**
+ * Prunes one job by its retention:
+ *
+ * 1. lists the job's copies by their tags, and finishes or undoes the deletions a prune that died
+ *    left `deleting`;
+ * 2. adopts copies that carry a run tag but that the catalogue lacks (a run that crashed between
+ *    taking and recording): a complete snapshot as good but adopted (unverified, never the newest
+ *    good copy), an unverified dump or a failed snapshot as failed; a copy without a run tag is not
+ *    stepops' and is never adopted;
+ * 3. deletes what {@link decidePrune} allows, each copy marked `deleting` before its first delete
+ *    and `deleted` after, and only the resources that carry the row's own run tag;
+ * 4. fails with {@link SuspectCopyError} when it found copies or rows it cannot trust (kept).
+ *
+ * Deletes nothing on a dry run or when the backup just taken failed.
  *
  * @example
  * await pruneBackupsStep({ target: 'shop', runId, backup: 'volumes', lastOutcome: 'good', dryRun: false }, deps)
- * @throws LastGoodCopyError if a deletion would remove the newest good copy (never expected)
+ * @throws SuspectCopyError naming each suspect copy, after the safe deletions
+ * @throws LastGoodCopyError if a deletion would remove the newest good or verified copy (never expected)
  */
 export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Promise<PruneResult> {
   const target = deps.findTarget(input.target);
   const job = jobOf(target, input.backup);
   const drivers = deps.drivers(target);
-  const scope = scopeOf(target, job);
-  let entries = await drivers.catalogue.list(target.name, job.name);
+  const now = new Date(deps.now());
   const tagged = await taggedCopies(target, job, deps);
+  const owner = new Map<string, string>();
+  for (const copy of tagged) for (const r of copy.resources) owner.set(r.id, copy.runId);
+
+  let entries = await drivers.catalogue.list(target.name, job.name);
+  if (
+    !input.dryRun &&
+    (await reconcileDeleting(target, job, entries, owner, input.runId, input.lastOutcome !== 'failed', deps))
+      .length > 0
+  ) {
+    entries = await drivers.catalogue.list(target.name, job.name);
+  }
+
   const known = new Set(entries.map((e) => e.runId));
+  const named = new Set(entries.flatMap((e) => e.resources.map((r) => r.id)));
   const adopted: string[] = [];
   for (const copy of tagged) {
-    if (known.has(copy.runId) || copy.state === 'pending' || copy.runId === input.runId) continue;
+    if (
+      known.has(copy.runId) ||
+      copy.state === 'pending' ||
+      copy.runId === input.runId ||
+      copy.runId.startsWith(UNTAGGED_RUN) ||
+      copy.resources.some((r) => named.has(r.id))
+    )
+      continue;
     adopted.push(copy.runId);
     if (input.dryRun) continue;
-    const verified = job.type !== 'dump' && copy.state === 'completed';
+    const complete = job.type !== 'dump' && copy.state === 'completed';
     const entry: CatalogueEntry = {
       target: target.name,
       backup: job.name,
@@ -493,10 +679,10 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
       resources: copy.resources,
       ...(copy.sizeBytes !== undefined ? { sizeBytes: copy.sizeBytes } : {}),
       startedAt: copy.createdAt,
-      finishedAt: new Date(deps.now()).toISOString(),
-      outcome: verified ? 'good' : 'failed',
+      finishedAt: now.toISOString(),
+      outcome: complete ? 'good' : 'failed',
       adopted: true,
-      ...(verified
+      ...(complete
         ? {}
         : {
             error:
@@ -509,74 +695,88 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
   }
   if (adopted.length > 0 && !input.dryRun) entries = await drivers.catalogue.list(target.name, job.name);
 
-  const taggedRuns = new Set(tagged.map((c) => c.runId));
+  const conflicts = rowConflicts(entries, owner, input.runId);
   const copies: RetentionCopy[] = entries
     .filter((e) => e.resources.length > 0 || e.outcome === 'good')
-    .map((e) => ({
-      runId: e.runId,
-      startedAt: e.startedAt,
-      outcome: e.outcome,
-      catalogued: true,
-      tagged: taggedRuns.has(e.runId),
-    }));
+    .map((e) => {
+      const { own } = rowResources(e, owner);
+      const conflict = conflicts.get(e.runId);
+      return {
+        runId: e.runId,
+        startedAt: e.startedAt,
+        outcome: e.outcome,
+        catalogued: true,
+        tagged: own.length > 0 && own.length === e.resources.length,
+        verified: e.restoreTest?.ok === true,
+        ...(e.adopted ? { adopted: true } : {}),
+        ...(conflict ? { conflict } : {}),
+      };
+    });
+  // Copies a dry run would adopt count as adopted; a copy without a run tag is not stepops' and
+  // counts for nothing.
   for (const copy of tagged) {
-    if (!entries.some((e) => e.runId === copy.runId) && copy.state !== 'pending') {
+    if (
+      !entries.some((e) => e.runId === copy.runId) &&
+      copy.state !== 'pending' &&
+      !copy.runId.startsWith(UNTAGGED_RUN)
+    ) {
       copies.push({
         runId: copy.runId,
         startedAt: copy.createdAt,
         outcome: copy.state === 'completed' ? 'good' : 'failed',
         catalogued: false,
         tagged: true,
+        adopted: true,
       });
     }
   }
   const decision = decidePrune(copies, job.retention, {
-    now: new Date(deps.now()),
+    now,
     lastRunFailed: input.lastOutcome === 'failed',
   });
-  const newestGood =
-    entries.find((e) => e.outcome === 'good' && taggedRuns.has(e.runId)) ??
-    entries.find((e) => e.outcome === 'good');
+
+  // An independent guard: whatever the decision, the newest good and the newest restore-verified
+  // copies that are really there are never deleted.
+  const present = (e: CatalogueEntry) =>
+    e.resources.length > 0 && rowResources(e, owner).own.length === e.resources.length;
+  const protectedRuns = [
+    newestGoodEntry(entries, now, present),
+    newestGoodEntry(entries, now, (e) => present(e) && e.restoreTest?.ok === true),
+  ].flatMap((e) => (e ? [e.runId] : []));
   const deleted: PruneResult['deleted'] = [];
   if (!input.dryRun) {
     for (const verdict of decision.delete) {
-      if (verdict.runId === newestGood?.runId) {
+      if (protectedRuns.includes(verdict.runId)) {
         throw new LastGoodCopyError(
-          `refusing to delete ${verdict.runId} of ${target.name}/${job.name}: it is the newest good copy`,
+          `refusing to delete ${verdict.runId} of ${target.name}/${job.name}: it is the newest good (or restore-verified) copy`,
         );
       }
       const entry = entries.find((e) => e.runId === verdict.runId);
-      if (!entry) continue;
-      if (job.type === 'dump') {
-        for (const resource of entry.resources) {
-          const found = await drivers.objects.head(job.bucket, resource.id);
-          if (!found) continue;
-          if (found.tags[TAG.target] !== target.name || found.tags[TAG.backup] !== job.name) {
-            throw new NotStepopsCopyError(
-              `${resource.id} does not carry the stepops tags of ${target.name}/${job.name}: not deleted`,
-            );
-          }
-          await drivers.objects.remove(job.bucket, resource.id);
-        }
-      } else {
-        await drivers.copies.remove(
-          {
-            kind: job.type,
-            resources: entry.resources,
-            ...(scope.cluster ? { cluster: true } : {}),
-            ...(scope.vault ? { vault: scope.vault } : {}),
-          },
-          scope,
-        );
-      }
+      if (!entry || (entry.outcome !== 'good' && entry.outcome !== 'failed')) continue;
       await drivers.catalogue.put({
         ...entry,
+        outcome: 'deleting',
+        deletingFrom: entry.outcome,
+      });
+      await deleteOwn(target, job, entry, rowResources(entry, owner).own, deps);
+      await drivers.catalogue.put({
+        ...withoutDeleting(entry),
         outcome: 'deleted',
         deletedAt: new Date(deps.now()).toISOString(),
         error: `pruned: ${verdict.reason}`,
       });
       deleted.push(verdict);
     }
+  }
+  if (decision.suspect.length > 0) {
+    const done = input.dryRun
+      ? `would delete ${decision.delete.map((v) => v.runId).join(', ') || 'nothing'}`
+      : `deleted ${deleted.map((v) => v.runId).join(', ') || 'nothing'}`;
+    throw new SuspectCopyError(
+      `${target.name}/${job.name}: ${done}; kept as suspect, counted for no rule: ${decision.suspect
+        .map((v) => `${v.runId} (${v.reason.replace(/: kept, and counted for no rule$/, '')})`)
+        .join(' | ')}`,
+    );
   }
   return {
     backup: job.name,
@@ -604,9 +804,9 @@ export async function startRestoreTestStep(input: JobInput, deps: BackupDeps): P
   const job = jobOf(target, input.job.name);
   const drivers = deps.drivers(target);
   const entries = await drivers.catalogue.list(target.name, job.name);
-  const copy = entries.find((e) => e.outcome === 'good' && (job.type !== 'dump' || e.sha256));
-  if (!copy) throw new RestoreTestFailedError(`${target.name}/${job.name} has no good copy to restore`);
   const now = deps.now();
+  const copy = newestGoodEntry(entries, new Date(now), (e) => job.type !== 'dump' || e.sha256 !== undefined);
+  if (!copy) throw new RestoreTestFailedError(`${target.name}/${job.name} has no good copy to restore`);
   if (job.type === 'dump' && job.restoreTest) {
     const hosts = await drivers.hosts.resolve(hostSelector(target));
     const host = hosts[0];
@@ -814,7 +1014,8 @@ export async function checkFreshnessStep(input: FreshnessInput, deps: BackupDeps
   const stale: Freshness['stale'] = [];
   for (const job of jobs) {
     const rpoHours = job.rpoHours as number;
-    const newest = (await drivers.catalogue.list(target.name, job.name)).find((e) => e.outcome === 'good');
+    // Newest by instant; a copy dated in the future or adopted unverified is not the newest good one.
+    const newest = newestGoodEntry(await drivers.catalogue.list(target.name, job.name), new Date(deps.now()));
     if (!newest) {
       stale.push({ backup: job.name, rpoHours });
       continue;

@@ -536,6 +536,11 @@ const s3Bucket = fillable(
 const s3Prefix = matching(
   /^[A-Za-z0-9._/-]*$/,
   'expected an S3 key prefix of letters, digits, ".", "_", "/" and "-"',
+).check(
+  // S3 (and every URL) resolves "." and ".." in a path: the object would land elsewhere.
+  z.refine((p) => !p.split('/').some((segment) => segment === '.' || segment === '..'), {
+    error: 'expected an S3 key prefix without "." or ".." segments (S3 normalises them away)',
+  }),
 );
 
 const TIME_ZONES = new Set(['UTC', ...Intl.supportedValuesOf('timeZone')]);

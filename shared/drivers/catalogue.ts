@@ -12,7 +12,8 @@ import type { BackupCatalogue } from './ports.ts';
  * file catalogue otherwise. The recovery runbooks use the same call to find the copy to restore.
  *
  * @example
- * const newest = (await backupCatalogueFor().list('docsai', 'database')).find((e) => e.outcome === 'good');
+ * const entries = await backupCatalogueFor().list('docsai', 'database');
+ * // the newest good copy: compare instants, and skip adopted or future-dated entries
  */
 export function backupCatalogueFor(
   options: { table?: string; region?: string } = {},

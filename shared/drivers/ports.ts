@@ -238,7 +238,12 @@ export interface LoadBalancer {
 export type BackupKind = 'ebs-snapshot' | 'rds-snapshot' | 'aws-backup' | 'dump';
 
 /** Where a copy stands: being made, usable, unusable, or removed by retention. */
-export type CopyOutcome = 'running' | 'good' | 'failed' | 'deleted';
+/**
+ * What became of a copy. `deleting`: a prune is deleting it (written before the first delete, so
+ * that a prune which dies midway leaves no good entry for a copy that is gone; the next prune
+ * finishes or undoes it).
+ */
+export type CopyOutcome = 'running' | 'good' | 'failed' | 'deleting' | 'deleted';
 
 /**
  * One resource a copy is made of: an EBS snapshot (`snap-…`), an RDS snapshot identifier, an AWS
@@ -261,8 +266,9 @@ export interface RestoreTestResult {
 
 /**
  * One copy in the catalogue: what one run of one backup job made. The key is (target, backup,
- * runId). The recovery runbooks read it to find the newest good copy of a backup:
- * `(await catalogue.list(target, backup)).find((e) => e.outcome === 'good')`.
+ * runId). The recovery runbooks read it to find the newest good copy of a backup: the `good`
+ * entry with the latest `startedAt` as an instant (ISO texts of one instant differ), neither
+ * `adopted` nor dated in the future.
  */
 export interface CatalogueEntry {
   target: string;
@@ -289,6 +295,8 @@ export interface CatalogueEntry {
   adopted?: boolean;
   /** The latest restore test of this copy. */
   restoreTest?: RestoreTestResult;
+  /** While `deleting`: the outcome the entry had before, restored if the copy is found whole. */
+  deletingFrom?: 'good' | 'failed';
   deletedAt?: string;
 }
 
@@ -379,8 +387,11 @@ export interface CopyService {
   status(ref: CopyRef): Promise<CopyStatus>;
   /** Copies carrying `stepops:target` = target and `stepops:backup` = backup. */
   listTagged(scope: CopyScope): Promise<TaggedCopy[]>;
-  /** Deletes a copy; refuses one that does not carry the stepops tags of `scope`. */
-  remove(ref: CopyRef, scope: CopyScope): Promise<void>;
+  /**
+   * Deletes a copy; refuses ({@link CopyRef} untouched) one whose resources do not all carry the
+   * stepops tags of `scope` and `stepops:run` = `runId`, the run that made it.
+   */
+  remove(ref: CopyRef, scope: CopyScope, runId: string): Promise<void>;
 }
 
 /** An object in the dump store. */

@@ -485,17 +485,21 @@ export class AwsCopyService implements CopyService {
     return [...copies.values()];
   }
 
-  async remove(ref: CopyRef, scope: CopyScope): Promise<void> {
+  async remove(ref: CopyRef, scope: CopyScope, runId: string): Promise<void> {
     const tagged = await this.listTagged({
       ...scope,
       ...(ref.cluster ? { cluster: true } : {}),
       ...(ref.vault ? { vault: ref.vault } : {}),
     });
-    const ours = new Set(tagged.flatMap((c) => c.resources.map((r) => r.id)));
+    // Only the resources of the run that made the copy: a catalogue row naming another run's
+    // snapshots must never delete them.
+    const ours = new Set(
+      tagged.filter((c) => c.runId === runId).flatMap((c) => c.resources.map((r) => r.id)),
+    );
     for (const resource of ref.resources) {
       if (!ours.has(resource.id)) {
         throw new NotStepopsCopyError(
-          `${resource.id} does not carry the tags ${BACKUP_TAGS.target}=${scope.target}, ${BACKUP_TAGS.backup}=${scope.backup}: not deleted`,
+          `${resource.id} does not carry the tags ${BACKUP_TAGS.target}=${scope.target}, ${BACKUP_TAGS.backup}=${scope.backup}, ${BACKUP_TAGS.run}=${runId}: not deleted`,
         );
       }
     }

@@ -2,8 +2,9 @@
  * Snapshots of local hosts: a copy of the host directory (`cp -a`), the local stand-in for an EBS
  * snapshot, under `<stepopsHome()>/snapshots/<target>/<backup>/<run>/`, with its tags in
  * `tags.json` and its state in `state.json` (`pending` while the copy runs, then `completed` or
- * `failed`). RDS and AWS Backup copies have no local stand-in: a local target declaring them is
- * sent to the AWS service given to the constructor.
+ * `failed`). A copy left `pending` by a process that is gone (killed midway) reads as `failed`, so
+ * that retention can delete it. RDS and AWS Backup copies have no local stand-in: a local target
+ * declaring them is sent to the AWS service given to the constructor.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -27,6 +28,45 @@ interface CopyState_ {
   detail: string;
   sizeBytes?: number;
   createdAt: string;
+  /** The process copying, while `pending`. */
+  pid?: number;
+}
+
+/** A pending copy whose process cannot be checked is given up after this long. */
+const PENDING_DEADLINE_MS = 24 * 3600_000;
+
+/** Directories this process is copying into now (every instance of the service shares it). */
+const copying = new Set<string>();
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The state of a copy as it is: a `pending` one whose copying process is gone is `failed`. */
+function settled(dir: string, state: CopyState_, now = Date.now()): CopyState_ {
+  if (state.state !== 'pending' || copying.has(dir)) return state;
+  const age = now - (Date.parse(state.createdAt) || 0);
+  if (
+    state.pid !== undefined &&
+    state.pid !== process.pid &&
+    processAlive(state.pid) &&
+    age < PENDING_DEADLINE_MS
+  )
+    return state;
+  if (state.pid === undefined && age < PENDING_DEADLINE_MS) return state;
+  return {
+    ...state,
+    state: 'failed',
+    detail:
+      state.pid !== undefined && !processAlive(state.pid)
+        ? `interrupted: the process copying it (pid ${state.pid}) is gone`
+        : 'interrupted: still pending a day after it started',
+  };
 }
 
 /** Replaces a file by a rename, so that a reader never sees it half written. */
@@ -102,18 +142,21 @@ export class LocalCopyService implements CopyService {
     const backup = request.tags[BACKUP_TAGS.backup] ?? 'backup';
     const runId = request.tags[BACKUP_TAGS.run] ?? 'run';
     const dir = this.#dir(target, backup, runId);
-    await mkdir(dir, { recursive: true });
-    await writeAtomic(path.join(dir, 'tags.json'), `${JSON.stringify(request.tags)}\n`);
-    const createdAt = new Date().toISOString();
-    await writeAtomic(
-      path.join(dir, 'state.json'),
-      JSON.stringify({ state: 'pending', detail: 'copying', createdAt }),
-    );
+    // A host that is not local is refused before anything is written.
     const resources = request.hosts.map((host, i) => {
       if (host.kind !== 'local') throw new SnapshotFailedError(`${host.id} is not a local host`);
       return { id: path.join(dir, `host-${i}`), source: host.directory };
     });
-    const copying = (async () => {
+    await mkdir(dir, { recursive: true });
+    const createdAt = new Date().toISOString();
+    copying.add(dir);
+    // The state first: a listing finds a copy by its tags, and then always finds it pending.
+    await writeAtomic(
+      path.join(dir, 'state.json'),
+      JSON.stringify({ state: 'pending', detail: 'copying', createdAt, pid: process.pid }),
+    );
+    await writeAtomic(path.join(dir, 'tags.json'), `${JSON.stringify(request.tags)}\n`);
+    const work = (async () => {
       const failures: string[] = [];
       for (const r of resources) {
         const result = await run('cp', ['-a', '--', r.source, r.id]);
@@ -133,16 +176,20 @@ export class LocalCopyService implements CopyService {
             };
       await writeAtomic(path.join(dir, 'state.json'), JSON.stringify(state));
     })();
-    this.#copies.set(dir, copying);
-    void copying.finally(() => this.#copies.delete(dir));
+    this.#copies.set(dir, work);
+    void work.finally(() => {
+      this.#copies.delete(dir);
+      copying.delete(dir);
+    });
     return { kind: 'ebs-snapshot', resources: resources.map((r) => ({ id: r.id })) };
   }
 
   async status(ref: CopyRef): Promise<CopyStatus> {
     if (ref.kind !== 'ebs-snapshot') return this.#forward(ref.kind).status(ref);
     const dir = path.dirname(ref.resources[0]?.id ?? '');
-    const state = await readJson<CopyState_>(path.join(dir, 'state.json'));
-    if (!state) return { state: 'failed', resources: ref.resources, detail: `no snapshot at ${dir}` };
+    const read = await readJson<CopyState_>(path.join(dir, 'state.json'));
+    if (!read) return { state: 'failed', resources: ref.resources, detail: `no snapshot at ${dir}` };
+    const state = settled(dir, read);
     return {
       state: state.state,
       resources: ref.resources,
@@ -159,12 +206,14 @@ export class LocalCopyService implements CopyService {
     for (const run of runs) {
       const dir = path.join(base, run);
       const tags = await readJson<Record<string, string>>(path.join(dir, 'tags.json'));
-      const state = await readJson<CopyState_>(path.join(dir, 'state.json'));
+      const read = await readJson<CopyState_>(path.join(dir, 'state.json'));
+      const state = read ? settled(dir, read) : undefined;
       if (!tags || tags[BACKUP_TAGS.target] !== scope.target || tags[BACKUP_TAGS.backup] !== scope.backup)
         continue;
       const hosts = (await readdir(dir)).filter((name) => name.startsWith('host-'));
       copies.push({
-        runId: tags[BACKUP_TAGS.run] ?? run,
+        // The same name the AWS service gives a copy without a run tag: never a run of stepops.
+        runId: tags[BACKUP_TAGS.run] ?? `untagged-run:${dir}`,
         resources: hosts.map((h) => ({ id: path.join(dir, h) })),
         state: state?.state ?? 'failed',
         createdAt: state?.createdAt ?? new Date(0).toISOString(),
@@ -174,8 +223,8 @@ export class LocalCopyService implements CopyService {
     return copies;
   }
 
-  async remove(ref: CopyRef, scope: CopyScope): Promise<void> {
-    if (ref.kind !== 'ebs-snapshot') return this.#forward(ref.kind).remove(ref, scope);
+  async remove(ref: CopyRef, scope: CopyScope, runId: string): Promise<void> {
+    if (ref.kind !== 'ebs-snapshot') return this.#forward(ref.kind).remove(ref, scope, runId);
     const base = this.#dir(scope.target, scope.backup);
     for (const r of ref.resources) {
       const dir = path.dirname(r.id);
@@ -183,10 +232,11 @@ export class LocalCopyService implements CopyService {
       if (
         path.dirname(dir) !== base ||
         tags?.[BACKUP_TAGS.target] !== scope.target ||
-        tags[BACKUP_TAGS.backup] !== scope.backup
+        tags[BACKUP_TAGS.backup] !== scope.backup ||
+        tags[BACKUP_TAGS.run] !== runId
       ) {
         throw new NotStepopsCopyError(
-          `${r.id} is not a stepops snapshot of ${scope.target}/${scope.backup}: not deleted`,
+          `${r.id} is not a stepops snapshot of ${scope.target}/${scope.backup} run ${runId}: not deleted`,
         );
       }
     }

@@ -216,10 +216,12 @@ describe('AwsCopyService: EBS', () => {
     await copies.remove(
       { kind: 'ebs-snapshot', resources: [{ id: 'snap-1', region: 'eu-west-1' }] },
       EBS_SCOPE,
+      'run-1',
     );
     const foreign = copies.remove(
       { kind: 'ebs-snapshot', resources: [{ id: 'snap-9', region: 'eu-west-1' }] },
       EBS_SCOPE,
+      'run-1',
     );
 
     // Assess
@@ -339,10 +341,12 @@ describe('AwsCopyService: RDS and AWS Backup', () => {
     await copies.remove(
       { kind: 'aws-backup', vault: 'full-vault', resources: [{ id: 'arn:rp-1', region: 'eu-west-1' }] },
       scope,
+      'r1',
     );
     const foreign = copies.remove(
       { kind: 'aws-backup', vault: 'full-vault', resources: [{ id: 'arn:rp-2' }] },
       scope,
+      'r1',
     );
 
     // Assess
