@@ -5,6 +5,7 @@
  * schedule fires next, in one screen.
  */
 import type { Command } from 'commander';
+import { newestGoodEntry } from '../../shared/backup/retention.ts';
 import { findTarget, listTargets } from '../../shared/config/registry.ts';
 import { type NextRun, nextScheduledRun, targetSchedules } from '../../shared/config/schedule.ts';
 import type { Target } from '../../shared/config/schema.ts';
@@ -120,7 +121,7 @@ export function newestGoodCopies(
   now: number,
 ): BackupStatus[] {
   return (target.backup ?? []).map((job) => {
-    const good = entries.find((e) => e.backup === job.name && e.outcome === 'good');
+    const good = newestGoodEntry(entries, new Date(now), (e) => e.backup === job.name);
     const copy = good
       ? {
           runId: good.runId,

@@ -12,7 +12,7 @@
  * - copies still running, or being deleted, are left to their own step.
  */
 import type { BackupRetention } from '../config/schema.ts';
-import type { CatalogueEntry, CopyOutcome } from '../drivers/ports.ts';
+import type { CopyOutcome } from '../drivers/ports.ts';
 
 const DAY_MS = 86_400_000;
 /** A copy dated later than now plus this is suspect (clocks of hosts and AWS differ a little). */
@@ -86,11 +86,13 @@ export function suspectDate(iso: string | undefined, now: Date): string | undefi
 }
 
 /** Newest first by instant, then by run id (both total, so that the order never depends on input order). */
-function newestFirst(a: { startedAt: string; runId: string }, b: { startedAt: string; runId: string }) {
+function newestFirst(a: { startedAt: string; runId?: string }, b: { startedAt: string; runId?: string }) {
   const ta = instantOf(a.startedAt) ?? Number.NEGATIVE_INFINITY;
   const tb = instantOf(b.startedAt) ?? Number.NEGATIVE_INFINITY;
   if (ta !== tb) return tb - ta;
-  return a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0;
+  const ra = a.runId ?? '';
+  const rb = b.runId ?? '';
+  return ra < rb ? 1 : ra > rb ? -1 : 0;
 }
 
 /**
@@ -100,11 +102,9 @@ function newestFirst(a: { startedAt: string; runId: string }, b: { startedAt: st
  * @example
  * newestGoodEntry(await catalogue.list('docsai', 'database'), new Date())?.runId
  */
-export function newestGoodEntry(
-  entries: readonly CatalogueEntry[],
-  now: Date,
-  accept: (entry: CatalogueEntry) => boolean = () => true,
-): CatalogueEntry | undefined {
+export function newestGoodEntry<
+  Entry extends { outcome: string; startedAt: string; adopted?: boolean; runId?: string },
+>(entries: readonly Entry[], now: Date, accept: (entry: Entry) => boolean = () => true): Entry | undefined {
   return [...entries]
     .filter((e) => e.outcome === 'good' && !e.adopted && !suspectDate(e.startedAt, now) && accept(e))
     .sort(newestFirst)[0];

@@ -2,6 +2,7 @@
  * Which dump a restore-dump step restores: the newest good copy of the job in the backup catalogue
  * (the catalogue records every copy stepops made, newest first, with its outcome).
  */
+import { newestGoodEntry } from '../backup/retention.ts';
 import type { Target } from '../config/schema.ts';
 import { S3DumpLocator } from '../drivers/aws/s3-dump-locator.ts';
 import { backupCatalogueFor } from '../drivers/catalogue.ts';
@@ -9,10 +10,13 @@ import type { DumpLocator } from './deps.ts';
 
 /** One copy as the catalogue lists it (the fields a restore needs). */
 export interface CatalogueCopy {
+  runId?: string;
   location: string;
   outcome: string;
   startedAt: string;
   finishedAt?: string;
+  /** Found by a later run rather than recorded by its own: never the copy a restore relies on. */
+  adopted?: boolean;
 }
 
 /** The part of the backup catalogue a restore reads: a target's copies of a job, newest first. */
@@ -39,9 +43,7 @@ export class CatalogueDumpLocator implements DumpLocator {
 
   async newestDump(target: Target, job: string): Promise<{ uri: string; at?: string } | undefined> {
     const copies = await this.#catalogue.list(target.name, job);
-    const good = copies
-      .filter((c) => c.outcome === 'good' && DUMP_LOCATION.test(c.location))
-      .sort((a, b) => b.startedAt.localeCompare(a.startedAt))[0];
+    const good = newestGoodEntry(copies, new Date(), (c) => DUMP_LOCATION.test(c.location));
     if (!good) return undefined;
     const at = good.finishedAt ?? good.startedAt;
     return { uri: good.location, ...(at ? { at } : {}) };

@@ -124,6 +124,22 @@ describe('status: backups and schedules', () => {
     expect(newestGoodCopies(target, entries, NOW)[0]).not.toHaveProperty('late');
   });
 
+  it('shows as the newest good copy neither one dated in the future nor an adopted one', () => {
+    // Prepare
+    const target = findTarget('status-lab');
+    const entries = [
+      entry('data', 'future', '2099-01-01T00:00:00Z', 'good'),
+      { ...entry('data', 'adopted', '2026-12-02T06:00:00Z', 'good'), adopted: true },
+      entry('data', 'own', '2026-12-02T05:00:00Z', 'good'),
+    ];
+
+    // Act
+    const [data] = newestGoodCopies(target, entries, NOW);
+
+    // Assess
+    expect(data?.newestGood?.runId).toBe('own');
+  });
+
   it('estimates the next health check and backup of a rate from their last recorded runs', () => {
     // Prepare: a target whose backup runs every 6 hours, last at 03:10
     const base = findTarget('status-lab');

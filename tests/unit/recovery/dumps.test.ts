@@ -57,4 +57,30 @@ describe('CatalogueDumpLocator', () => {
     });
     expect(await locator.newestDump(findTarget('docsai'), 'database')).toBeUndefined();
   });
+
+  it('never restores a copy dated in the future or adopted, and compares instants, not text', async () => {
+    // Prepare: the newest by instant is 02:00:00.500Z, which sorts before 02:00:00Z as text
+    const copies: CatalogueCopy[] = [
+      { location: 's3://b/docsai/database/future', outcome: 'good', startedAt: '2099-01-01T00:00:00Z' },
+      {
+        location: 's3://b/docsai/database/adopted',
+        outcome: 'good',
+        startedAt: '2026-01-09T00:00:00Z',
+        adopted: true,
+      },
+      { location: 's3://b/docsai/database/whole-second', outcome: 'good', startedAt: '2026-01-08T02:00:00Z' },
+      {
+        location: 's3://b/docsai/database/half-second',
+        outcome: 'good',
+        startedAt: '2026-01-08T02:00:00.500Z',
+      },
+    ];
+    const locator = new CatalogueDumpLocator({ list: async () => copies });
+
+    // Act
+    const found = await locator.newestDump(findTarget('docsai'), 'database');
+
+    // Assess
+    expect(found?.uri).toBe('s3://b/docsai/database/half-second');
+  });
 });
