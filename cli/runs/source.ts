@@ -2,6 +2,7 @@
  * Where the operator's commands read runs: a stage on AWS (`--stage S`, or `STEPOPS_STAGE`), else
  * the local runs (`--local`, the default when no stage is named).
  */
+import { userInfo } from 'node:os';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { UsageError } from '../output.ts';
 import { SfnRunSource, sfnClient, stageStateMachines } from './aws.ts';
@@ -49,14 +50,28 @@ export async function runSourceFor(options: WhereOptions, deps: SourceDeps = {})
   return new SfnRunSource(client, stage, await stageStateMachines(client, stage, workflowNames()));
 }
 
+/** The OS account this process runs as, or undefined where the system cannot say. */
+function osUser(): string | undefined {
+  try {
+    return userInfo().username || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Who starts a run from this shell, as history and the alerts show it: the user and the command.
+ * Who starts a run from this shell, as history and the alerts show it: the user (`USER`, else the
+ * OS account the process runs as, as in a container or a cron job without `USER`) and the command.
  *
  * @example
  * requester('deploy', { USER: 'ana' }) // 'ana (stepops deploy)'
  */
-export function requester(command: string, env: NodeJS.ProcessEnv = process.env): string {
-  return `${env.USER ?? 'someone'} (stepops ${command})`;
+export function requester(
+  command: string,
+  env: NodeJS.ProcessEnv = process.env,
+  accountName: () => string | undefined = osUser,
+): string {
+  return `${env.USER || accountName() || 'someone'} (stepops ${command})`;
 }
 
 /** `--stage` and `--local` as commander options, with their help. */
