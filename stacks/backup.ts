@@ -13,7 +13,7 @@
  */
 import { targetSchedules } from '../shared/config/schedule.ts';
 import type { BackupJob } from '../shared/config/schema.ts';
-import { BY_TARGET_INDEX } from '../shared/drivers/aws/dynamo-backup-catalogue.ts';
+import { BACKUPS_TABLE, BY_TARGET_INDEX } from '../shared/drivers/aws/dynamo-tables.ts';
 import { RESTORE_TEST_TAG } from '../shared/drivers/aws/rds-scratch-databases.ts';
 import {
   hostStatements,
@@ -358,9 +358,7 @@ export function backupSchedules(stage: string, targets: readonly Ec2Target[]): B
  */
 export function createBackup(context: BackupContext) {
   const table = new sst.aws.Dynamo('Backups', {
-    fields: { job: 'string', runId: 'string', target: 'string', startedAt: 'string' },
-    primaryIndex: { hashKey: 'job', rangeKey: 'runId' },
-    globalIndexes: { [BY_TARGET_INDEX]: { hashKey: 'target', rangeKey: 'startedAt' } },
+    ...BACKUPS_TABLE,
     transform: {
       table: (args: aws.dynamodb.TableArgs) => {
         args.billingMode = 'PAY_PER_REQUEST';

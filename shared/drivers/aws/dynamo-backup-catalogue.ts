@@ -15,9 +15,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { BackupCatalogue, CatalogueEntry } from '../ports.ts';
 import { dynamoClient } from './clients.ts';
+import { BY_TARGET_INDEX } from './dynamo-tables.ts';
 
-/** The index of the backups table that lists a target's copies. */
-export const BY_TARGET_INDEX = 'byTarget';
+export { BY_TARGET_INDEX };
 
 /**
  * The hash key of a backup job's items.
