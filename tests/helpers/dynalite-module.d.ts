@@ -1,6 +1,7 @@
 /** dynalite 4 ships no type declarations; this is the part the tests use. */
 declare module 'dynalite' {
   import type { Server } from 'node:http';
+
   interface DynaliteOptions {
     /** LevelDB directory; in memory when omitted. */
     path?: string;

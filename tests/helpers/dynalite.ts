@@ -88,7 +88,11 @@ export async function startDynalite(): Promise<DynaliteServer> {
  * @example
  * await createTable(client, 'stepops-test-backups', BACKUPS_TABLE);
  */
-export async function createTable(client: DynamoDBClient, name: string, shape: DynamoTableShape): Promise<void> {
+export async function createTable(
+  client: DynamoDBClient,
+  name: string,
+  shape: DynamoTableShape,
+): Promise<void> {
   const definitions: AttributeDefinition[] = Object.entries(shape.fields).map(([AttributeName, type]) => ({
     AttributeName,
     AttributeType: ATTRIBUTE_TYPE[type],
