@@ -39,6 +39,13 @@ import {
   NotStepopsCopyError,
   RestoreTestFailedError,
 } from './errors.ts';
+import {
+  backupLeaseSeconds,
+  keepBackupLease,
+  LEASE_MARGIN_SECONDS,
+  releaseBackupLeases,
+  takeBackupLease,
+} from './lease.ts';
 import { backupTimestamp, snapshotName } from './plan.ts';
 import { decidePrune, type RetentionCopy } from './retention.ts';
 import {
@@ -206,6 +213,11 @@ export async function startBackupStep(input: JobInput, deps: BackupDeps): Promis
     startedAt: now.toISOString(),
   };
   const name = snapshotName(target.name, job.name, now);
+  const deadline =
+    now.getTime() + (job.type === 'dump' ? (job.timeout + 180) * 1000 : COPY_DEADLINE_MS[job.type]);
+  // One run at a time per job: taken before anything starts.
+  const leaseSeconds = backupLeaseSeconds(deadline, now.getTime());
+  await takeBackupLease(drivers.leases, target, job.name, input.runId, leaseSeconds);
   switch (job.type) {
     case 'ebs-snapshot': {
       const hosts = job.volumes ? [] : await drivers.hosts.resolve(hostSelector(target));
@@ -218,7 +230,7 @@ export async function startBackupStep(input: JobInput, deps: BackupDeps): Promis
         tags: { ...tags, Name: name },
         description: `stepops ${target.name} ${job.name} ${input.runId}`.slice(0, 255),
       });
-      return { ...base, deadline: now.getTime() + COPY_DEADLINE_MS[job.type], copy };
+      return { ...base, deadline, copy };
     }
     case 'rds-snapshot': {
       const copy = await drivers.copies.start({
@@ -229,7 +241,7 @@ export async function startBackupStep(input: JobInput, deps: BackupDeps): Promis
         snapshotId: name,
         tags,
       });
-      return { ...base, deadline: now.getTime() + COPY_DEADLINE_MS[job.type], copy };
+      return { ...base, deadline, copy };
     }
     case 'aws-backup': {
       let resourceArns = job.resourceArns ?? [];
@@ -254,7 +266,7 @@ export async function startBackupStep(input: JobInput, deps: BackupDeps): Promis
         ...(job.retention.days ? { deleteAfterDays: job.retention.days } : {}),
         idempotencyToken: `${target.name}-${job.name}-${input.runId}`,
       });
-      return { ...base, deadline: now.getTime() + COPY_DEADLINE_MS[job.type], copy };
+      return { ...base, deadline, copy };
     }
     case 'dump': {
       const hosts = await drivers.hosts.resolve(hostSelector(target));
@@ -294,7 +306,7 @@ export async function startBackupStep(input: JobInput, deps: BackupDeps): Promis
       });
       return {
         ...base,
-        deadline: now.getTime() + (job.timeout + 180) * 1000,
+        deadline,
         command: { commandId: handle.commandId, hosts: handle.hosts },
         object: { bucket: job.bucket, key, uri },
       };
@@ -355,6 +367,10 @@ export async function pollBackupStep(
   deps: BackupDeps,
   remaining: Remaining,
 ): Promise<JobStatus> {
+  const { handle } = input;
+  const target = deps.findTarget(handle.target);
+  const leaseSeconds = backupLeaseSeconds(handle.deadline, deps.now());
+  await keepBackupLease(deps.drivers(target).leases, target, handle.backup, handle.runId, leaseSeconds);
   const budgetEnd = deps.now() + Math.max(0, Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
   let pause = POLL_FIRST_MS;
   for (let polls = 1; ; polls += 1) {
@@ -472,14 +488,22 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
   const job = jobOf(target, input.backup);
   const drivers = deps.drivers(target);
   const scope = scopeOf(target, job);
+  // Adopting and deleting only while this run holds the job's lease.
+  if (!input.dryRun) {
+    await keepBackupLease(drivers.leases, target, job.name, input.runId, LEASE_MARGIN_SECONDS);
+  }
   let entries = await drivers.catalogue.list(target.name, job.name);
   const tagged = await taggedCopies(target, job, deps);
   const known = new Set(entries.map((e) => e.runId));
   const adopted: string[] = [];
+  let adopting = false;
   for (const copy of tagged) {
     if (known.has(copy.runId) || copy.state === 'pending' || copy.runId === input.runId) continue;
-    adopted.push(copy.runId);
-    if (input.dryRun) continue;
+    if (input.dryRun) {
+      adopted.push(copy.runId);
+      continue;
+    }
+    adopting = true;
     const verified = job.type !== 'dump' && copy.state === 'completed';
     const entry: CatalogueEntry = {
       target: target.name,
@@ -505,9 +529,10 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
                 : 'found by its tags in a failed state after a run that did not record it',
           }),
     };
-    await drivers.catalogue.put(entry);
+    // Only if still unrecorded: the run that made the copy may have recorded it since the list.
+    if (await drivers.catalogue.create(entry)) adopted.push(copy.runId);
   }
-  if (adopted.length > 0 && !input.dryRun) entries = await drivers.catalogue.list(target.name, job.name);
+  if (adopting) entries = await drivers.catalogue.list(target.name, job.name);
 
   const taggedRuns = new Set(tagged.map((c) => c.runId));
   const copies: RetentionCopy[] = entries
@@ -887,13 +912,18 @@ export async function notifyBackupStep(input: NotifyBackupInput, deps: BackupDep
       .map((r) => `${r.backup} ${r.outcome}`)
       .join(', ')}`;
   }
-  const outcome = error ? 'failed' : 'succeeded';
   let target: Target | undefined;
   try {
     target = deps.findTarget(targetName);
   } catch {
     target = undefined;
   }
+  if (target && plan && task === 'backup' && !plan.dryRun) {
+    const jobs = plan.jobs.map((j) => j.name);
+    const note = await releaseBackupLeases(deps.drivers(target).leases, target.name, jobs, input.runId);
+    if (note) summary = `${summary}; ${note}`;
+  }
+  const outcome = error ? 'failed' : 'succeeded';
   const asks = (target?.backup ?? []).some(
     (j) => j.notifyOnSuccess && plan?.jobs.some((p) => p.name === j.name),
   );
