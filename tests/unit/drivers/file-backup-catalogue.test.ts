@@ -52,12 +52,14 @@ const entry = (runId: string, outcome: CatalogueEntry['outcome']): CatalogueEntr
 });
 
 describe('FileBackupCatalogue', () => {
-  it('keeps every entry that three processes record into one target at once', async () => {
+  it('keeps every entry that six processes record into one target at once', async () => {
     // Prepare
     const home = await mkdtemp(path.join(root, 'put-'));
 
     // Act
-    await Promise.all(['a', 'b', 'c'].map((prefix) => writer([home, 'shared', 'put', prefix, '60'])));
+    await Promise.all(
+      ['a', 'b', 'c', 'd', 'e', 'f'].map((prefix) => writer([home, 'shared', 'put', prefix, '30'])),
+    );
 
     // Assess
     const entries = await new FileBackupCatalogue({ home: () => home }).list('shared');
