@@ -11,9 +11,11 @@
  * `s3:ExistingObjectTag/stepops:target`, and snapshots can only be created of tagged instances and
  * carrying the stepops tags.
  */
+import { BACKUP_LEASE_PREFIX } from '../shared/backup/lease.ts';
 import { targetSchedules } from '../shared/config/schedule.ts';
 import type { BackupJob } from '../shared/config/schema.ts';
-import { BY_TARGET_INDEX } from '../shared/drivers/aws/dynamo-backup-catalogue.ts';
+import { leaseKey } from '../shared/drivers/aws/dynamo-lease-store.ts';
+import { BACKUPS_TABLE, BY_TARGET_INDEX } from '../shared/drivers/aws/dynamo-tables.ts';
 import { RESTORE_TEST_TAG } from '../shared/drivers/aws/rds-scratch-databases.ts';
 import {
   hostStatements,
@@ -39,6 +41,9 @@ export interface BackupContext {
   account: $util.Input<string>;
   targets: readonly Ec2Target[];
   alertsTopicArn: $util.Input<string>;
+  /** The state table, where a run holds the lease of each job it takes. */
+  stateTableArn: $util.Input<string>;
+  stateTableName: $util.Input<string>;
   commandLogGroup?: string;
   links: $util.Input<unknown>[];
   workflow: BackupWorkflowModule;
@@ -78,8 +83,26 @@ function taggedBy(names: string[], key = 'aws:ResourceTag'): Statement['conditio
  * backupStatements(context)['prune-backups'] // DeleteSnapshot only on snapshots tagged stepops:target
  */
 export function backupStatements(
-  context: Pick<BackupContext, 'account' | 'targets' | 'alertsTopicArn'> & { tableArn: $util.Input<string> },
+  context: Pick<BackupContext, 'account' | 'targets' | 'alertsTopicArn' | 'stateTableArn'> & {
+    tableArn: $util.Input<string>;
+  },
 ): Record<string, Statement[]> {
+  // The job leases in the state table: backup lease items only (by partition key, "Using IAM policy
+  // conditions for fine-grained access control", DynamoDB guide), never a deploy's or an approval.
+  const backupLeases = (actions: string[]): Statement[] => [
+    {
+      actions,
+      resources: [context.stateTableArn],
+      conditions: [
+        {
+          test: 'ForAllValues:StringLike',
+          variable: 'dynamodb:LeadingKeys',
+          values: [`${leaseKey(BACKUP_LEASE_PREFIX)}*`],
+        },
+      ],
+    },
+  ];
+  const takeLease = backupLeases(['dynamodb:GetItem', 'dynamodb:PutItem']);
   const names = unique(context.targets.map((t) => t.name));
   const account = context.account;
   const permission = { ...context, stateTableArn: context.tableArn };
@@ -212,7 +235,7 @@ export function backupStatements(
         }))
       : [];
 
-  const prune: Statement[] = [...table, ...describe, ...readObjects, ...listObjects];
+  const prune: Statement[] = [...table, ...describe, ...readObjects, ...listObjects, ...takeLease];
   if (ebs.length > 0) {
     prune.push({
       actions: ['ec2:DeleteSnapshot'],
@@ -295,15 +318,15 @@ export function backupStatements(
 
   return {
     'plan-backup': [],
-    'start-backup': start,
-    'poll-backup': [...describe, ...readCommandStatements()],
+    'start-backup': [...start, ...takeLease],
+    'poll-backup': [...describe, ...readCommandStatements(), ...takeLease],
     'record-backup': [...table, ...readObjects],
     'prune-backups': prune,
     'start-restore-test': startRestore,
     'poll-restore-test': pollRestore,
     'record-restore-test': table,
     'check-freshness': table,
-    'notify-backup': notifyStatements(permission),
+    'notify-backup': [...notifyStatements(permission), ...backupLeases(['dynamodb:DeleteItem'])],
   };
 }
 
@@ -358,9 +381,7 @@ export function backupSchedules(stage: string, targets: readonly Ec2Target[]): B
  */
 export function createBackup(context: BackupContext) {
   const table = new sst.aws.Dynamo('Backups', {
-    fields: { job: 'string', runId: 'string', target: 'string', startedAt: 'string' },
-    primaryIndex: { hashKey: 'job', rangeKey: 'runId' },
-    globalIndexes: { [BY_TARGET_INDEX]: { hashKey: 'target', rangeKey: 'startedAt' } },
+    ...BACKUPS_TABLE,
     transform: {
       table: (args: aws.dynamodb.TableArgs) => {
         args.billingMode = 'PAY_PER_REQUEST';
@@ -423,6 +444,7 @@ export function createBackup(context: BackupContext) {
       timeout: `${timeout} seconds`,
       environment: {
         STEPOPS_BACKUP_TABLE: table.name,
+        STEPOPS_STATE_TABLE: context.stateTableName,
         STEPOPS_ALERTS_TOPIC_ARN: context.alertsTopicArn,
         ...(context.commandLogGroup ? { STEPOPS_COMMAND_LOG_GROUP: context.commandLogGroup } : {}),
       },

@@ -63,6 +63,8 @@ export async function createStacks(options: StacksOptions = {}) {
     account,
     targets: settings.targets,
     alertsTopicArn: alerts.topic.arn,
+    stateTableArn: storage.table.arn,
+    stateTableName: storage.table.name,
     ...(settings.commandLogGroup ? { commandLogGroup: settings.commandLogGroup } : {}),
     links: [alerts.link],
     workflow: await import('../workflows/backup.ts'),

@@ -3,6 +3,7 @@
  * through the TTL attribute `expiresAt` (epoch seconds).
  */
 
+import { STATE_TABLE } from '../shared/drivers/aws/dynamo-tables.ts';
 import { stageResourceNames } from '../shared/drivers/options.ts';
 
 /**
@@ -13,9 +14,7 @@ import { stageResourceNames } from '../shared/drivers/options.ts';
  */
 export function createStorage() {
   const table = new sst.aws.Dynamo('State', {
-    fields: { pk: 'string' },
-    primaryIndex: { hashKey: 'pk' },
-    ttl: 'expiresAt',
+    ...STATE_TABLE,
     transform: {
       table: (args: aws.dynamodb.TableArgs) => {
         args.name = stageResourceNames($app.stage).stateTable;

@@ -10,6 +10,7 @@
  * Exit 0 when the run succeeded, 1 when it failed, 2 on bad input (nothing started).
  */
 import type { Command } from 'commander';
+import type { BackupRunPlan } from '../../shared/backup/contracts.ts';
 import { ConfigError, formatIssue } from '../../shared/config/load.ts';
 import type { CatalogueEntry } from '../../shared/drivers/ports.ts';
 import type { Execution, RunResult } from '../../shared/engine/index.ts';
@@ -20,7 +21,30 @@ import { createProgress, formatDuration } from '../progress.ts';
 import { recordLocalRun } from '../runs/local.ts';
 import { requester } from '../runs/source.ts';
 import { formatBytes } from '../runs/style.ts';
-import { progressMapper, resolveRunTarget } from './run.ts';
+import { ABORTED, progressMapper, resolveRunTarget } from './run.ts';
+
+/**
+ * An aborted run ends without passing through notify-backup: release the job leases it took, so
+ * that the next run of those jobs is not refused until they expire.
+ */
+async function releaseAbortedLeases(result: RunResult, out: Output): Promise<void> {
+  const planned = result.trace.events.find((e) => e.kind === 'state-exited' && e.state === 'PlanBackup');
+  const plan = (planned?.output as { plan?: BackupRunPlan } | undefined)?.plan;
+  if (plan?.task !== 'backup' || plan.dryRun) return;
+  const [{ findTarget }, { leaseStoreFor }, { releaseBackupLeases }] = await Promise.all([
+    import('../../shared/config/registry.ts'),
+    import('../../shared/drivers/leases.ts'),
+    import('../../shared/backup/lease.ts'),
+  ]);
+  const jobs = plan.jobs.map((j) => j.name);
+  const leases = leaseStoreFor(findTarget(plan.target));
+  const note = await releaseBackupLeases(leases, plan.target, jobs, result.executionName);
+  if (note) out.err(`stepops: ${note}`);
+  else
+    out.out(
+      `run aborted: released the backup lease of ${jobs.join(', ')}; a copy already started goes on, and the next run records it by its tags`,
+    );
+}
 
 /** Options of {@link runBackup}. */
 export interface BackupRunOptions {
@@ -162,6 +186,7 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRep
   }
   recording.finish(result);
   if (options.timeline !== false) out.out(`\ntimeline\n${indent(formatTimeline(result.trace))}`);
+  if (result.error === ABORTED) await releaseAbortedLeases(result, out);
   const jobs = jobResults(result).flatMap(describeJob);
   if (jobs.length > 0) out.out(`\n${jobs.join('\n')}`);
   const took = formatDuration(result.trace.durationMs);

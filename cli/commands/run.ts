@@ -171,7 +171,7 @@ function resolvedHostsOf(result: RunResult): string[] {
 }
 
 /** The error of a run stopped with `Execution.abort()`. */
-const ABORTED = 'States.Aborted';
+export const ABORTED = 'States.Aborted';
 
 /**
  * An aborted run ends without passing through its release state: release the target's lease it

@@ -8,6 +8,7 @@ import middy from '@middy/core';
 import { backupOutcomeSchema, notifyBackupInputSchema } from '../../shared/backup/contracts.ts';
 import { backupDepsWith } from '../../shared/backup/deps.ts';
 import { notifyBackupStep } from '../../shared/backup/steps.ts';
+import { leaseStoreFor } from '../../shared/drivers/leases.ts';
 import { fallbackNotifierFor, notifierFor } from '../../shared/drivers/notifier.ts';
 import { boundedErrors } from '../../shared/errors.ts';
 
@@ -17,6 +18,7 @@ const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 
 const deps = backupDepsWith({
   notifier: (target) => notifierFor(target),
   fallbackNotifier: () => fallbackNotifierFor(),
+  leases: (target) => leaseStoreFor(target),
 });
 
 export const handler = middy()

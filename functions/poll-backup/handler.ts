@@ -10,12 +10,17 @@ import { backupDepsWith } from '../../shared/backup/deps.ts';
 import { pollBackupStep } from '../../shared/backup/steps.ts';
 import { copyServiceFor } from '../../shared/drivers/backups.ts';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';
+import { leaseStoreFor } from '../../shared/drivers/leases.ts';
 import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'poll-backup' } });
 /** Only the capabilities this step uses: the bundle holds only their adapters. */
-const deps = backupDepsWith({ copies: copyServiceFor, commands: (target) => commandRunnerFor(target) });
+const deps = backupDepsWith({
+  copies: copyServiceFor,
+  commands: (target) => commandRunnerFor(target),
+  leases: (target) => leaseStoreFor(target),
+});
 
 export const handler = middy()
   .use(boundedErrors())

@@ -10,6 +10,7 @@ import { backupDepsWith } from '../../shared/backup/deps.ts';
 import { pruneBackupsStep } from '../../shared/backup/steps.ts';
 import { copyServiceFor, objectStoreFor } from '../../shared/drivers/backups.ts';
 import { backupCatalogueFor } from '../../shared/drivers/catalogue.ts';
+import { leaseStoreFor } from '../../shared/drivers/leases.ts';
 import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
@@ -19,6 +20,7 @@ const deps = backupDepsWith({
   catalogue: () => backupCatalogueFor(),
   copies: copyServiceFor,
   objects: objectStoreFor,
+  leases: (target) => leaseStoreFor(target),
 });
 
 export const handler = middy()

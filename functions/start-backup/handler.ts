@@ -11,6 +11,7 @@ import { startBackupStep } from '../../shared/backup/steps.ts';
 import { copyServiceFor, objectStoreFor } from '../../shared/drivers/backups.ts';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';
 import { hostDirectoryFor } from '../../shared/drivers/hosts.ts';
+import { leaseStoreFor } from '../../shared/drivers/leases.ts';
 import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
@@ -22,6 +23,7 @@ const deps = backupDepsWith({
   commands: (target) => commandRunnerFor(target),
   hosts: (target) => hostDirectoryFor(target),
   secrets: secretSourceFor,
+  leases: (target) => leaseStoreFor(target),
 });
 
 export const handler = middy()

@@ -7,6 +7,7 @@ import { copyServiceFor, objectStoreFor, scratchDatabasesFor } from '../drivers/
 import { backupCatalogueFor } from '../drivers/catalogue.ts';
 import { commandRunnerFor } from '../drivers/commands.ts';
 import { hostDirectoryFor } from '../drivers/hosts.ts';
+import { leaseStoreFor } from '../drivers/leases.ts';
 import { fallbackNotifierFor, notifierFor } from '../drivers/notifier.ts';
 import { type BackupFactories, secretSourceFor } from './deps.ts';
 
@@ -24,6 +25,7 @@ export const ALL_BACKUP_FACTORIES: Required<BackupFactories> = {
   hosts: (target) => hostDirectoryFor(target),
   notifier: (target) => notifierFor(target),
   scratch: scratchDatabasesFor,
+  leases: (target) => leaseStoreFor(target),
   secrets: secretSourceFor,
   fallbackNotifier: () => fallbackNotifierFor(),
 };

@@ -13,6 +13,7 @@ import type {
   CommandRunner,
   CopyService,
   HostDirectory,
+  LeaseStore,
   Notifier,
   ObjectStore,
   ScratchDatabases,
@@ -28,6 +29,8 @@ export interface BackupCapabilities {
   hosts: HostDirectory;
   notifier: Notifier;
   scratch: ScratchDatabases;
+  /** The backup job leases (one run at a time per job). */
+  leases: LeaseStore;
   /** How the target's hosts read secrets. */
   secrets: SecretSource;
 }
@@ -96,6 +99,7 @@ export function backupDepsWith(factories: BackupFactories): BackupDeps {
         'hosts',
         'notifier',
         'scratch',
+        'leases',
         'secrets',
       ] as const) {
         Object.defineProperty(capabilities, key, {

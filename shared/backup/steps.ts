@@ -47,6 +47,13 @@ import {
   RestoreTestFailedError,
   SuspectCopyError,
 } from './errors.ts';
+import {
+  backupLeaseSeconds,
+  keepBackupLease,
+  LEASE_MARGIN_SECONDS,
+  releaseBackupLeases,
+  takeBackupLease,
+} from './lease.ts';
 import { backupTimestamp, snapshotName } from './plan.ts';
 import { decidePrune, newestGoodEntry, type RetentionCopy, suspectDate } from './retention.ts';
 import {
@@ -214,6 +221,11 @@ export async function startBackupStep(input: JobInput, deps: BackupDeps): Promis
     startedAt: now.toISOString(),
   };
   const name = snapshotName(target.name, job.name, now);
+  const deadline =
+    now.getTime() + (job.type === 'dump' ? (job.timeout + 180) * 1000 : COPY_DEADLINE_MS[job.type]);
+  // One run at a time per job: taken before anything starts.
+  const leaseSeconds = backupLeaseSeconds(deadline, now.getTime());
+  await takeBackupLease(drivers.leases, target, job.name, input.runId, leaseSeconds);
   switch (job.type) {
     case 'ebs-snapshot': {
       const hosts = job.volumes ? [] : await drivers.hosts.resolve(hostSelector(target));
@@ -226,7 +238,7 @@ export async function startBackupStep(input: JobInput, deps: BackupDeps): Promis
         tags: { ...tags, Name: name },
         description: `stepops ${target.name} ${job.name} ${input.runId}`.slice(0, 255),
       });
-      return { ...base, deadline: now.getTime() + COPY_DEADLINE_MS[job.type], copy };
+      return { ...base, deadline, copy };
     }
     case 'rds-snapshot': {
       const copy = await drivers.copies.start({
@@ -237,7 +249,7 @@ export async function startBackupStep(input: JobInput, deps: BackupDeps): Promis
         snapshotId: name,
         tags,
       });
-      return { ...base, deadline: now.getTime() + COPY_DEADLINE_MS[job.type], copy };
+      return { ...base, deadline, copy };
     }
     case 'aws-backup': {
       let resourceArns = job.resourceArns ?? [];
@@ -262,7 +274,7 @@ export async function startBackupStep(input: JobInput, deps: BackupDeps): Promis
         ...(job.retention.days ? { deleteAfterDays: job.retention.days } : {}),
         idempotencyToken: `${target.name}-${job.name}-${input.runId}`,
       });
-      return { ...base, deadline: now.getTime() + COPY_DEADLINE_MS[job.type], copy };
+      return { ...base, deadline, copy };
     }
     case 'dump': {
       const hosts = await drivers.hosts.resolve(hostSelector(target));
@@ -302,7 +314,7 @@ export async function startBackupStep(input: JobInput, deps: BackupDeps): Promis
       });
       return {
         ...base,
-        deadline: now.getTime() + (job.timeout + 180) * 1000,
+        deadline,
         command: { commandId: handle.commandId, hosts: handle.hosts },
         object: { bucket: job.bucket, key, uri },
       };
@@ -363,6 +375,10 @@ export async function pollBackupStep(
   deps: BackupDeps,
   remaining: Remaining,
 ): Promise<JobStatus> {
+  const { handle } = input;
+  const target = deps.findTarget(handle.target);
+  const leaseSeconds = backupLeaseSeconds(handle.deadline, deps.now());
+  await keepBackupLease(deps.drivers(target).leases, target, handle.backup, handle.runId, leaseSeconds);
   const budgetEnd = deps.now() + Math.max(0, Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
   let pause = POLL_FIRST_MS;
   for (let polls = 1; ; polls += 1) {
@@ -639,6 +655,10 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
   const job = jobOf(target, input.backup);
   const drivers = deps.drivers(target);
   const now = new Date(deps.now());
+  // Adopting and deleting only while this run holds the job's lease.
+  if (!input.dryRun) {
+    await keepBackupLease(drivers.leases, target, job.name, input.runId, LEASE_MARGIN_SECONDS);
+  }
   const tagged = await taggedCopies(target, job, deps);
   const owner = new Map<string, string>();
   for (const copy of tagged) for (const r of copy.resources) owner.set(r.id, copy.runId);
@@ -655,6 +675,7 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
   const known = new Set(entries.map((e) => e.runId));
   const named = new Set(entries.flatMap((e) => e.resources.map((r) => r.id)));
   const adopted: string[] = [];
+  let adopting = false;
   for (const copy of tagged) {
     if (
       known.has(copy.runId) ||
@@ -664,8 +685,11 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
       copy.resources.some((r) => named.has(r.id))
     )
       continue;
-    adopted.push(copy.runId);
-    if (input.dryRun) continue;
+    if (input.dryRun) {
+      adopted.push(copy.runId);
+      continue;
+    }
+    adopting = true;
     const complete = job.type !== 'dump' && copy.state === 'completed';
     const entry: CatalogueEntry = {
       target: target.name,
@@ -691,9 +715,10 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
                 : 'found by its tags in a failed state after a run that did not record it',
           }),
     };
-    await drivers.catalogue.put(entry);
+    // Only if still unrecorded: the run that made the copy may have recorded it since the list.
+    if (await drivers.catalogue.create(entry)) adopted.push(copy.runId);
   }
-  if (adopted.length > 0 && !input.dryRun) entries = await drivers.catalogue.list(target.name, job.name);
+  if (adopting) entries = await drivers.catalogue.list(target.name, job.name);
 
   const conflicts = rowConflicts(entries, owner, input.runId);
   const copies: RetentionCopy[] = entries
@@ -1088,13 +1113,18 @@ export async function notifyBackupStep(input: NotifyBackupInput, deps: BackupDep
       .map((r) => `${r.backup} ${r.outcome}`)
       .join(', ')}`;
   }
-  const outcome = error ? 'failed' : 'succeeded';
   let target: Target | undefined;
   try {
     target = deps.findTarget(targetName);
   } catch {
     target = undefined;
   }
+  if (target && plan && task === 'backup' && !plan.dryRun) {
+    const jobs = plan.jobs.map((j) => j.name);
+    const note = await releaseBackupLeases(deps.drivers(target).leases, target.name, jobs, input.runId);
+    if (note) summary = `${summary}; ${note}`;
+  }
+  const outcome = error ? 'failed' : 'succeeded';
   const asks = (target?.backup ?? []).some(
     (j) => j.notifyOnSuccess && plan?.jobs.some((p) => p.name === j.name),
   );

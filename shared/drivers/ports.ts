@@ -304,6 +304,12 @@ export interface CatalogueEntry {
 export interface BackupCatalogue {
   /** Creates or replaces the entry of (target, backup, runId). */
   put(entry: CatalogueEntry): Promise<void>;
+  /**
+   * Creates the entry of (target, backup, runId) only if there is none, atomically (a conditional
+   * write): false when one exists. Adopting a copy uses it, so an adoption never overwrites what
+   * the run that made the copy recorded.
+   */
+  create(entry: CatalogueEntry): Promise<boolean>;
   get(target: string, backup: string, runId: string): Promise<CatalogueEntry | undefined>;
   /** The entries of a target (of one backup when given), newest `startedAt` first. */
   list(target: string, backup?: string): Promise<CatalogueEntry[]>;

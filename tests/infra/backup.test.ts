@@ -118,20 +118,36 @@ describe('backup stack', () => {
     // Assess
     for (const folder of workflow.BACKUP_FUNCTIONS) expectLeastPrivilege(functionStatements(folder));
     expect(actionsOf(functionStatements('plan-backup'))).toEqual([]);
-    expect(actionsOf(functionStatements('notify-backup'))).toEqual(['sns:Publish']);
+    expect(actionsOf(functionStatements('notify-backup'))).toEqual(['dynamodb:DeleteItem', 'sns:Publish']);
     expect(actionsOf(functionStatements('check-freshness'))).toEqual([
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
     ]);
     for (const folder of workflow.BACKUP_FUNCTIONS.filter(
-      (f) => f !== 'prune-backups' && f !== 'poll-restore-test',
+      (f) => f !== 'prune-backups' && f !== 'poll-restore-test' && f !== 'notify-backup',
     )) {
       expect(
         actionsOf(functionStatements(folder)).filter((a) => /Delete/.test(a)),
         folder,
       ).toEqual([]);
     }
+  });
+
+  it('takes and releases only backup leases in the state table', () => {
+    const stateTable = String(run.one('aws:dynamodb/table:Table', 'StateTable').state.arn);
+    for (const folder of ['start-backup', 'poll-backup', 'prune-backups', 'notify-backup']) {
+      const leases = functionStatements(folder).filter((s) => s.Resource.includes(stateTable));
+      expect(leases, folder).not.toEqual([]);
+      for (const statement of leases) {
+        expect(statement.Condition, folder).toEqual({
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['lease#backup:*'] },
+        });
+      }
+    }
+    expect(actionsOf(functionStatements('notify-backup').filter((s) => s.Condition))).toEqual([
+      'dynamodb:DeleteItem',
+    ]);
   });
 
   it('deletes snapshots, recovery points and dumps only when stepops tagged them', () => {

@@ -16,8 +16,9 @@ vi.hoisted(() => {
 import { createLocalBackupEngine, LOCAL_BACKUP_ARNS } from '../../functions/index.ts';
 import { ALL_BACKUP_FACTORIES } from '../../shared/backup/all-drivers.ts';
 import { backupDepsWith } from '../../shared/backup/deps.ts';
+import { backupLeaseKey } from '../../shared/backup/lease.ts';
 import { startBackupStep } from '../../shared/backup/steps.ts';
-import { clearRegisteredTargets, registerTarget } from '../../shared/config/registry.ts';
+import { clearRegisteredTargets, findTarget, registerTarget } from '../../shared/config/registry.ts';
 import type { TargetInput } from '../../shared/config/schema.ts';
 import { FileBackupCatalogue } from '../../shared/drivers/local/file-backup-catalogue.ts';
 import { LocalObjectStore } from '../../shared/drivers/local/local-object-store.ts';
@@ -308,6 +309,8 @@ describe('backup workflow on the local engine', () => {
       deps,
     );
     await new Promise((resolve) => setTimeout(resolve, 200));
+    // The crashed run's lease of the job has run out since, as a dead run's does.
+    await deps.drivers(findTarget(name)).leases.release(backupLeaseKey(name, 'files'), 'run-crashed');
 
     // Act
     const result = await run({ target: name, backup: 'files' }, 'run-after-crash');

@@ -357,6 +357,7 @@ describe('retention attacks on the local engine', () => {
       catalogue: () => ({
         get: (t, b, r) => file.get(t, b, r),
         list: (t, b) => file.list(t, b),
+        create: (e) => file.create(e),
         put: async (e) => {
           if (e.outcome === 'deleted') throw new Error('the Lambda was killed');
           await file.put(e);

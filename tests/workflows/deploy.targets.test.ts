@@ -258,8 +258,8 @@ function fakeAws(): void {
     const current = world.table.get(pk);
     const now = Number(input.ExpressionAttributeValues[':now'].N);
     const owner = input.ExpressionAttributeValues[':owner'].S;
-    // attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner
-    if (current && !(Number(current.expiresAt?.N) < now) && current.owner?.S !== owner)
+    // attribute_not_exists(pk) OR expiresAt <= :now OR #owner = :owner
+    if (current && !(Number(current.expiresAt?.N) <= now) && current.owner?.S !== owner)
       throw conditionFailed();
     world.table.set(pk, input.Item);
     return {};
@@ -400,7 +400,7 @@ describe('the five targets deploy on the local engine against mocked AWS', () =>
         expect(put).toMatchObject({
           TableName: STATE_TABLE,
           Item: { pk: { S: leaseKey }, owner: { S: runId } },
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now OR #owner = :owner',
         });
       }
       expect(world.calls.find((c) => c.api === 'DynamoDB.DeleteItem')?.input).toMatchObject({

@@ -8,6 +8,7 @@
  */
 import {
   type AttributeValue,
+  ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -15,9 +16,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { BackupCatalogue, CatalogueEntry } from '../ports.ts';
 import { dynamoClient } from './clients.ts';
+import { BY_TARGET_INDEX } from './dynamo-tables.ts';
 
-/** The index of the backups table that lists a target's copies. */
-export const BY_TARGET_INDEX = 'byTarget';
+export { BY_TARGET_INDEX };
 
 /**
  * The hash key of a backup job's items.
@@ -32,6 +33,17 @@ export function catalogueJobKey(target: string, backup: string): string {
 function parseItem(item: Record<string, AttributeValue> | undefined): CatalogueEntry | undefined {
   const json = item?.entry?.S;
   return json ? (JSON.parse(json) as CatalogueEntry) : undefined;
+}
+
+function itemOf(entry: CatalogueEntry): Record<string, AttributeValue> {
+  return {
+    job: { S: catalogueJobKey(entry.target, entry.backup) },
+    runId: { S: entry.runId },
+    target: { S: entry.target },
+    startedAt: { S: entry.startedAt },
+    outcome: { S: entry.outcome },
+    entry: { S: JSON.stringify(entry) },
+  };
 }
 
 export interface DynamoBackupCatalogueOptions {
@@ -55,19 +67,29 @@ export class DynamoBackupCatalogue implements BackupCatalogue {
   }
 
   async put(entry: CatalogueEntry): Promise<void> {
-    await this.#client.send(
-      new PutItemCommand({
-        TableName: this.#table,
-        Item: {
-          job: { S: catalogueJobKey(entry.target, entry.backup) },
-          runId: { S: entry.runId },
-          target: { S: entry.target },
-          startedAt: { S: entry.startedAt },
-          outcome: { S: entry.outcome },
-          entry: { S: JSON.stringify(entry) },
-        },
-      }),
-    );
+    await this.#client.send(new PutItemCommand({ TableName: this.#table, Item: itemOf(entry) }));
+  }
+
+  async create(entry: CatalogueEntry): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new PutItemCommand({
+          TableName: this.#table,
+          Item: itemOf(entry),
+          // The item of (job, runId) exists when its hash key does.
+          ConditionExpression: 'attribute_not_exists(#job)',
+          ExpressionAttributeNames: { '#job': 'job' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (
+        error instanceof ConditionalCheckFailedException ||
+        (error as { name?: string }).name === 'ConditionalCheckFailedException'
+      )
+        return false;
+      throw error;
+    }
   }
 
   async get(target: string, backup: string, runId: string): Promise<CatalogueEntry | undefined> {

@@ -1,12 +1,14 @@
 /**
  * File backup catalogue: one JSON file per target, `<stepopsHome()>/backups/<target>.json`, holding
- * every entry of that target. Writes are serialised in this process and replace the file with a
- * rename, so a reader never sees half a catalogue.
+ * every entry of that target. Each write reads, changes and replaces the file (with a rename, so a
+ * reader never sees half a catalogue) while holding the file's lock, the same cross-process lock
+ * as the file lease store's ({@link withLock}): two processes recording at once lose no entry.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BackupCatalogue, CatalogueEntry } from '../ports.ts';
+import { withLock } from './file-lease-store.ts';
 import { fileSafe, stepopsHome } from './home.ts';
 
 export interface FileBackupCatalogueOptions {
@@ -51,20 +53,36 @@ export class FileBackupCatalogue implements BackupCatalogue {
   }
 
   put(entry: CatalogueEntry): Promise<void> {
+    return this.#update(entry, () => true).then(() => undefined);
+  }
+
+  create(entry: CatalogueEntry): Promise<boolean> {
+    return this.#update(entry, (existing) => existing === undefined);
+  }
+
+  /**
+   * Writes `entry` (replacing the one of its backup and run) if `write` says so of the entry there
+   * now, under the file's lock; answers whether it wrote.
+   */
+  #update(entry: CatalogueEntry, write: (existing: CatalogueEntry | undefined) => boolean): Promise<boolean> {
     const file = this.file(entry.target);
     const previous = queues.get(file) ?? Promise.resolve();
     const next = previous
       .catch(() => undefined)
       .then(async () => {
-        const entries = (await this.#read(file)).filter(
-          (e) => !(e.backup === entry.backup && e.runId === entry.runId),
-        );
-        entries.push(entry);
-        entries.sort(newestFirst);
         await mkdir(path.dirname(file), { recursive: true });
-        const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-        await writeFile(temp, `${JSON.stringify({ entries }, null, 2)}\n`);
-        await rename(temp, file);
+        return withLock(`${file}.lock`, async () => {
+          const all = await this.#read(file);
+          const same = (e: CatalogueEntry) => e.backup === entry.backup && e.runId === entry.runId;
+          if (!write(all.find(same))) return false;
+          const entries = all.filter((e) => !same(e));
+          entries.push(entry);
+          entries.sort(newestFirst);
+          const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+          await writeFile(temp, `${JSON.stringify({ entries }, null, 2)}\n`);
+          await rename(temp, file);
+          return true;
+        });
       });
     queues.set(file, next);
     return next;

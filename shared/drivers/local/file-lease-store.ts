@@ -110,6 +110,12 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T>): Promi
     const free = newest === 0 ? true : await frees(dir, newest);
     if (free === undefined) continue;
     if (free && (await createExclusive(path.join(dir, String(newest + 1)), `held ${process.pid}\n`))) {
+      // A generation that the holders since removed can be created again by a contender that read
+      // the directory before they did: the lock is ours only if no newer generation exists.
+      if ((await newestGeneration(dir)) !== newest + 1) {
+        await unlink(path.join(dir, String(newest + 1))).catch(() => undefined);
+        continue;
+      }
       held = newest + 1;
       await removeOlder(dir, held);
       break;

@@ -8,7 +8,7 @@ import type { JobHandle } from '../../../shared/backup/contracts.ts';
 import type { BackupCapabilities, BackupDeps } from '../../../shared/backup/deps.ts';
 import { BackupThrottledError } from '../../../shared/backup/errors.ts';
 import { LONG_POLL_MAX_MS, pollBackupStep } from '../../../shared/backup/steps.ts';
-import type { CopyService, CopyStatus } from '../../../shared/drivers/ports.ts';
+import type { CopyService, CopyStatus, LeaseStore } from '../../../shared/drivers/ports.ts';
 
 function depsWith(status: () => Promise<CopyStatus>, clock: { now: number }): BackupDeps & { reads: number } {
   const deps = {
@@ -22,6 +22,7 @@ function depsWith(status: () => Promise<CopyStatus>, clock: { now: number }): Ba
             return status();
           },
         } as unknown as CopyService,
+        leases: { acquire: async () => ({ acquired: true }) } as unknown as LeaseStore,
       }) as BackupCapabilities,
     fallbackNotifier: () => {
       throw new Error('unused');

@@ -101,6 +101,12 @@ function catalogueOf(world: World): BackupCatalogue {
       world.op();
       world.catalogue.set(entry.runId, JSON.parse(JSON.stringify(entry)) as CatalogueEntry);
     },
+    async create(entry) {
+      world.op();
+      if (world.catalogue.has(entry.runId)) return false;
+      world.catalogue.set(entry.runId, JSON.parse(JSON.stringify(entry)) as CatalogueEntry);
+      return true;
+    },
     async get(_t, _b, runId) {
       return structuredClone(world.catalogue.get(runId));
     },
@@ -197,6 +203,12 @@ function depsFor(world: World, target: Target): BackupDeps {
     catalogue: catalogueOf(world),
     copies: copiesOf(world),
     objects: objectsOf(world),
+    // Each prune here is the run that holds the job's lease (two runs at once are the lease tests').
+    leases: {
+      acquire: async () => ({ acquired: true as const }),
+      release: async () => undefined,
+      holder: async () => undefined,
+    },
   };
   return {
     findTarget: () => target,

@@ -22,7 +22,9 @@ import { history } from '../../../cli/commands/history.ts';
 import type { Output } from '../../../cli/output.ts';
 import { formatBytes } from '../../../cli/runs/style.ts';
 import { labTarget } from '../../../lab/target.ts';
+import { backupLeaseKey } from '../../../shared/backup/lease.ts';
 import { clearRegisteredTargets, registerTarget } from '../../../shared/config/registry.ts';
+import { FileLeaseStore } from '../../../shared/drivers/local/file-lease-store.ts';
 
 let root: string;
 
@@ -121,6 +123,51 @@ describe('stepops run backup', () => {
     expect(unknownBackup.cause).toContain('target "cli-bk" has no backup "nope" (backups: data)');
     expect(unknownTarget.exitCode).toBe(2);
     expect(err.errors()).toContain('no-such-target');
+  });
+
+  it('releases the job lease of a run aborted mid-dump, so that the next run is not refused', async () => {
+    // Prepare: a dump that waits until the test has aborted the run
+    const gate = path.join(root, 'abort-gate');
+    registerTarget({
+      name: 'cli-bk-abort',
+      description: 'cli backup abort test',
+      hosts: { type: 'local', directory: path.join(root, 'host') },
+      backup: [
+        {
+          name: 'data',
+          type: 'dump',
+          script: `while [ ! -e ${gate} ]; do sleep 0.05; done; tar -C data -czf "$STEPOPS_DUMP_FILE" .`,
+          timeout: 60,
+          bucket: 'cli-backups',
+          schedule: 'rate(1 day)',
+          retention: { count: 1 },
+        },
+      ],
+    });
+    const leases = new FileLeaseStore();
+    const key = backupLeaseKey('cli-bk-abort', 'data');
+    const out = capture();
+
+    // Act
+    const aborted = await runBackup({
+      target: 'cli-bk-abort',
+      output: out,
+      interactive: false,
+      onStart: (execution) => {
+        void (async () => {
+          while (!(await leases.holder(key))) await new Promise((resolve) => setTimeout(resolve, 20));
+          execution.abort();
+        })();
+      },
+    });
+    await writeFile(gate, '');
+    const next = await runBackup({ target: 'cli-bk-abort', output: capture(), interactive: false });
+
+    // Assess
+    expect(aborted.exitCode).toBe(1);
+    expect(out.text()).toContain('run aborted: released the backup lease of data');
+    expect(next.exitCode, next.cause).toBe(0);
+    expect(await leases.holder(key)).toBeUndefined();
   });
 });
 

@@ -111,7 +111,7 @@ describe('stepops run deploy of an ec2 target', () => {
     expect(dynamo).toHaveReceivedCommandWith(PutItemCommand, {
       TableName: 'stepops-prod-state',
       Item: expect.objectContaining({ pk: { S: 'lease#target:web' } }),
-      ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
+      ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now OR #owner = :owner',
     });
     expect(dynamo).toHaveReceivedCommandWith(DeleteItemCommand, {
       TableName: 'stepops-prod-state',

@@ -1,6 +1,5 @@
 import {
   ConditionalCheckFailedException,
-  DeleteItemCommand,
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -18,7 +17,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DynamoLeaseStore, leaseKey } from '../../../shared/drivers/aws/dynamo-lease-store.ts';
+import { DynamoLeaseStore } from '../../../shared/drivers/aws/dynamo-lease-store.ts';
 import { Ec2HostDirectory } from '../../../shared/drivers/aws/ec2-host-directory.ts';
 import {
   AwsSnapshotService,
@@ -683,86 +682,10 @@ describe('SnsNotifier', () => {
 });
 
 describe('DynamoLeaseStore', () => {
+  // The conditions themselves run against dynalite in dynamo-lease-store.test.ts; this race (the
+  // holder releases between the refused put and the read) cannot be timed on a real server.
   const client = new DynamoDBClient({ region: 'eu-west-1' });
   const store = () => new DynamoLeaseStore('stepops-state', { client, now: () => 1_000 });
-
-  it('takes a lease with a conditional put carrying the TTL', async () => {
-    // Prepare
-    dynamo.on(PutItemCommand).resolves({});
-
-    // Act
-    const result = await store().acquire('target:demo', 'run-1', 600);
-
-    // Assess
-    expect(result).toEqual({ acquired: true });
-    expect(dynamo.commandCalls(PutItemCommand)[0]?.args[0].input).toEqual({
-      TableName: 'stepops-state',
-      Item: {
-        pk: { S: 'lease#target:demo' },
-        leaseKey: { S: 'target:demo' },
-        owner: { S: 'run-1' },
-        expiresAt: { N: '1600' },
-        acquiredAt: { S: '1970-01-01T00:16:40.000Z' },
-      },
-      ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
-      ExpressionAttributeNames: { '#owner': 'owner' },
-      ExpressionAttributeValues: { ':now': { N: '1000' }, ':owner': { S: 'run-1' } },
-    });
-  });
-
-  it('answers the holder of a live lease with a consistent read, and none for an expired or missing one', async () => {
-    // Prepare
-    dynamo
-      .on(GetItemCommand)
-      .resolvesOnce({
-        Item: { pk: { S: 'lease#target:demo' }, owner: { S: 'run-1' }, expiresAt: { N: '1600' } },
-      })
-      .resolvesOnce({
-        Item: { pk: { S: 'lease#target:demo' }, owner: { S: 'run-0' }, expiresAt: { N: '999' } },
-      })
-      .resolvesOnce({});
-
-    // Act
-    const live = await store().holder('target:demo');
-    const expired = await store().holder('target:demo');
-    const missing = await store().holder('target:demo');
-
-    // Assess
-    expect(live).toEqual({ key: 'target:demo', owner: 'run-1', expiresAt: 1600 });
-    expect(expired).toBeUndefined();
-    expect(missing).toBeUndefined();
-    expect(dynamo).toHaveReceivedCommandWith(GetItemCommand, {
-      TableName: 'stepops-state',
-      Key: { pk: { S: 'lease#target:demo' } },
-      ConsistentRead: true,
-    });
-  });
-
-  it('reads the holder when the condition fails', async () => {
-    // Prepare
-    dynamo
-      .on(PutItemCommand)
-      .rejects(
-        new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
-      );
-    dynamo.on(GetItemCommand).resolves({
-      Item: { pk: { S: 'lease#target:demo' }, owner: { S: 'run-1' }, expiresAt: { N: '1600' } },
-    });
-
-    // Act
-    const result = await store().acquire('target:demo', 'run-2', 600);
-
-    // Assess
-    expect(result).toEqual({
-      acquired: false,
-      heldBy: { key: 'target:demo', owner: 'run-1', expiresAt: 1600 },
-    });
-    expect(dynamo).toHaveReceivedCommandWith(GetItemCommand, {
-      TableName: 'stepops-state',
-      Key: { pk: { S: 'lease#target:demo' } },
-      ConsistentRead: true,
-    });
-  });
 
   it('tries again when the holder released between the put and the read', async () => {
     dynamo
@@ -772,31 +695,5 @@ describe('DynamoLeaseStore', () => {
     dynamo.on(GetItemCommand).resolves({});
     expect(await store().acquire('target:demo', 'run-2', 600)).toEqual({ acquired: true });
     expect(dynamo).toHaveReceivedCommandTimes(PutItemCommand, 2);
-  });
-
-  it('rethrows other errors', async () => {
-    dynamo
-      .on(PutItemCommand)
-      .rejects(Object.assign(new Error('table missing'), { name: 'ResourceNotFoundException' }));
-    await expect(store().acquire('target:demo', 'run-1', 600)).rejects.toThrow('table missing');
-  });
-
-  it('releases only its own lease and ignores the failed condition otherwise', async () => {
-    // Prepare
-    dynamo
-      .on(DeleteItemCommand)
-      .rejects(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }));
-
-    // Act
-    await store().release('target:demo', 'run-2');
-
-    // Assess
-    expect(dynamo.commandCalls(DeleteItemCommand)[0]?.args[0].input).toEqual({
-      TableName: 'stepops-state',
-      Key: { pk: { S: leaseKey('target:demo') } },
-      ConditionExpression: '#owner = :owner',
-      ExpressionAttributeNames: { '#owner': 'owner' },
-      ExpressionAttributeValues: { ':owner': { S: 'run-2' } },
-    });
   });
 });

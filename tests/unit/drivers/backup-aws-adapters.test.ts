@@ -1,6 +1,7 @@
 /**
  * The backup AWS adapters on exact command inputs (aws-sdk-client-mock): EBS, RDS and AWS Backup
- * copies, the S3 dump store, the DynamoDB catalogue and the RDS scratch instances; throttling,
+ * copies, the S3 dump store and the RDS scratch instances (the DynamoDB catalogue runs on dynalite in
+ * dynamo-backup-catalogue.test.ts); throttling,
  * a snapshot stuck in `pending`, `error` states, and deletions refused.
  */
 import {
@@ -11,7 +12,6 @@ import {
   ListTagsCommand,
   StartBackupJobCommand,
 } from '@aws-sdk/client-backup';
-import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateSnapshotCommand,
   CreateSnapshotsCommand,
@@ -37,19 +37,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BackupThrottledError, NotStepopsCopyError } from '../../../shared/backup/errors.ts';
 import { AwsCopyService, isThrottling } from '../../../shared/drivers/aws/aws-copy-service.ts';
-import {
-  BY_TARGET_INDEX,
-  DynamoBackupCatalogue,
-} from '../../../shared/drivers/aws/dynamo-backup-catalogue.ts';
 import { RdsScratchDatabases } from '../../../shared/drivers/aws/rds-scratch-databases.ts';
 import { S3ObjectStore, taggingHeader } from '../../../shared/drivers/aws/s3-object-store.ts';
-import type { CatalogueEntry, CopyScope } from '../../../shared/drivers/ports.ts';
+import type { CopyScope } from '../../../shared/drivers/ports.ts';
 
 const ec2 = mockClient(EC2Client);
 const rds = mockClient(RDSClient);
 const backup = mockClient(BackupClient);
 const s3 = mockClient(S3Client);
-const dynamo = mockClient(DynamoDBClient);
 
 process.env.AWS_ACCESS_KEY_ID ??= 'AKIAIOSFODNN7EXAMPLE';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -59,7 +54,6 @@ beforeEach(() => {
   rds.reset();
   backup.reset();
   s3.reset();
-  dynamo.reset();
 });
 
 const TAGS = { 'stepops:target': 'shop', 'stepops:backup': 'volumes', 'stepops:run': 'run-1' };
@@ -418,69 +412,6 @@ describe('S3ObjectStore', () => {
       Bucket: 'b',
       Prefix: 'p/',
       ContinuationToken: 't2',
-    });
-  });
-});
-
-describe('DynamoBackupCatalogue', () => {
-  const entry: CatalogueEntry = {
-    target: 'shop',
-    backup: 'mongodb',
-    runId: 'run-1',
-    kind: 'dump',
-    location: 's3://shop-stepops-backups/dumps/shop/mongodb/x',
-    resources: [{ id: 'dumps/shop/mongodb/x' }],
-    sizeBytes: 10,
-    sha256: 'a'.repeat(64),
-    startedAt: '2026-01-01T02:00:00.000Z',
-    outcome: 'good',
-  };
-
-  it('puts one item per copy, keyed by job and run, with the target and time for the index', async () => {
-    // Prepare
-    dynamo.on(PutItemCommand).resolves({});
-
-    // Act
-    await new DynamoBackupCatalogue('stepops-prod-backups', {
-      client: new DynamoDBClient({ region: 'eu-west-1' }),
-    }).put(entry);
-
-    // Assess
-    expect(dynamo).toHaveReceivedCommandWith(PutItemCommand, {
-      TableName: 'stepops-prod-backups',
-      Item: {
-        job: { S: 'shop#mongodb' },
-        runId: { S: 'run-1' },
-        target: { S: 'shop' },
-        startedAt: { S: '2026-01-01T02:00:00.000Z' },
-        outcome: { S: 'good' },
-        entry: { S: JSON.stringify(entry) },
-      },
-    });
-  });
-
-  it('lists a target through its index, newest first, across pages', async () => {
-    // Prepare
-    const older = { ...entry, runId: 'run-0', startedAt: '2025-12-31T02:00:00.000Z' };
-    dynamo
-      .on(QueryCommand)
-      .resolvesOnce({
-        Items: [{ entry: { S: JSON.stringify(older) } }],
-        LastEvaluatedKey: { job: { S: 'x' } },
-      })
-      .resolvesOnce({ Items: [{ entry: { S: JSON.stringify(entry) } }] });
-    const catalogue = new DynamoBackupCatalogue('t', { client: new DynamoDBClient({ region: 'eu-west-1' }) });
-
-    // Act
-    const entries = await catalogue.list('shop');
-
-    // Assess
-    expect(entries.map((e) => e.runId)).toEqual(['run-1', 'run-0']);
-    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
-      TableName: 't',
-      IndexName: BY_TARGET_INDEX,
-      KeyConditionExpression: '#target = :target',
-      ExpressionAttributeValues: { ':target': { S: 'shop' } },
     });
   });
 });

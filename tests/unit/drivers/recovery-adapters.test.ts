@@ -1,11 +1,4 @@
 import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import {
   DescribeAddressesCommand,
   DescribeInstanceStatusCommand,
   DescribeLaunchTemplatesCommand,
@@ -20,22 +13,19 @@ import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { findTarget } from '../../../shared/config/registry.ts';
-import { approvalKey, DynamoApprovalStore } from '../../../shared/drivers/aws/dynamo-approval-store.ts';
 import { Ec2InstanceOperations } from '../../../shared/drivers/aws/ec2-instance-operations.ts';
 import { RdsRestorer } from '../../../shared/drivers/aws/rds-restorer.ts';
 import { S3DumpLocator } from '../../../shared/drivers/aws/s3-dump-locator.ts';
 import { SfnTaskAnswerer } from '../../../shared/drivers/aws/sfn-task-answerer.ts';
-import { ApprovalClosedError } from '../../../shared/recovery/errors.ts';
 
 const ec2 = mockClient(EC2Client);
 const ssm = mockClient(SSMClient);
 const rds = mockClient(RDSClient);
-const dynamo = mockClient(DynamoDBClient);
 const sfn = mockClient(SFNClient);
 const s3 = mockClient(S3Client);
 
 beforeEach(() => {
-  for (const mock of [ec2, ssm, rds, dynamo, sfn, s3]) mock.reset();
+  for (const mock of [ec2, ssm, rds, sfn, s3]) mock.reset();
 });
 
 const notFound = (name: string) => Object.assign(new Error(name), { name });
@@ -189,87 +179,6 @@ describe('RdsRestorer', () => {
   it('says absent for a snapshot that does not exist', async () => {
     rds.on(DescribeDBSnapshotsCommand).rejects(notFound('DBSnapshotNotFoundFault'));
     await expect(restorer.findSnapshot('eu-west-1', { snapshotId: 'nope' })).resolves.toBeUndefined();
-  });
-});
-
-describe('DynamoApprovalStore', () => {
-  const store = new DynamoApprovalStore('stepops-state', {
-    client: new DynamoDBClient({ region: 'eu-west-1' }),
-    now: () => 1000,
-  });
-
-  it('stores a request keyed by run, kept a day past its expiry', async () => {
-    // Prepare
-    dynamo.on(PutItemCommand).resolves({});
-
-    // Act
-    await store.put({
-      runId: 'r1',
-      target: 't',
-      runbook: 'rb',
-      token: 'tok',
-      expiresAt: 2000,
-      status: 'pending',
-    });
-
-    // Assess
-    expect(dynamo.commandCalls(PutItemCommand)[0]?.args[0].input).toEqual({
-      TableName: 'stepops-state',
-      Item: {
-        pk: { S: approvalKey('r1') },
-        runId: { S: 'r1' },
-        target: { S: 't' },
-        runbook: { S: 'rb' },
-        token: { S: 'tok' },
-        status: { S: 'pending' },
-        approvalExpiresAt: { N: '2000' },
-        expiresAt: { N: '88400' },
-      },
-    });
-  });
-
-  it('answers once with a conditional update, and says why a second answer is refused', async () => {
-    // Prepare
-    dynamo
-      .on(UpdateItemCommand)
-      .resolvesOnce({
-        Attributes: {
-          runId: { S: 'r1' },
-          token: { S: 'tok' },
-          status: { S: 'approved' },
-          approvalExpiresAt: { N: '2000' },
-          answeredBy: { S: 'ana' },
-        },
-      })
-      .rejects(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }));
-    dynamo.on(GetItemCommand).resolves({
-      Item: {
-        runId: { S: 'r1' },
-        token: { S: 'tok' },
-        status: { S: 'approved' },
-        approvalExpiresAt: { N: '2000' },
-        answeredBy: { S: 'ana' },
-      },
-    });
-
-    // Act
-    const first = await store.answer('r1', 'approved', 'ana');
-    const second = store.answer('r1', 'rejected', 'bo');
-
-    // Assess
-    expect(first.token).toBe('tok');
-    await expect(second).rejects.toThrow(ApprovalClosedError);
-    await expect(second).rejects.toThrow('already answered (approved by ana)');
-    expect(dynamo.commandCalls(UpdateItemCommand)[0]?.args[0].input).toMatchObject({
-      Key: { pk: { S: 'approval#r1' } },
-      ConditionExpression: '#status = :pending AND approvalExpiresAt > :now',
-      ExpressionAttributeValues: {
-        ':pending': { S: 'pending' },
-        ':now': { N: '1000' },
-        ':decision': { S: 'approved' },
-        ':by': { S: 'ana' },
-      },
-    });
   });
 });
 
