@@ -568,6 +568,9 @@ const dumpRestoreTest = z.strictObject({
   timeout: seconds,
 });
 
+/** The fewest days S3 accepts before a lifecycle transition to STANDARD_IA. */
+export const STANDARD_IA_MIN_DAYS = 30;
+
 const dumpBackup = z.strictObject({
   ...backupCommon,
   type: z.literal('dump'),
@@ -591,15 +594,40 @@ const dumpBackup = z.strictObject({
   /** The hosts have the AWS CLI (needed on ec2 hosts to read `secrets`). */
   awsCli: z._default(z.boolean(), false),
   restoreTest: z.optional(dumpRestoreTest),
-  /** The bucket's lifecycle for this job's dumps: move them to a colder storage class after some days. */
+  /**
+   * The bucket's lifecycle for this job's dumps: move them to a colder storage class after some
+   * days. S3 refuses a transition to STANDARD_IA before 30 days (the `Days` of a lifecycle
+   * `Transition`), so `afterDays` is at least 30 for it.
+   */
   archive: z.optional(
-    z.strictObject({
-      afterDays: positiveCount,
-      storageClass: z.enum(['STANDARD_IA', 'GLACIER_IR', 'GLACIER'], {
-        error: 'expected "STANDARD_IA", "GLACIER_IR" or "GLACIER"',
-      }),
-    }),
+    z
+      .strictObject({
+        afterDays: positiveCount,
+        storageClass: z.enum(['STANDARD_IA', 'GLACIER_IR', 'GLACIER'], {
+          error: 'expected "STANDARD_IA", "GLACIER_IR" or "GLACIER"',
+        }),
+      })
+      .check(
+        z.superRefine((archive, ctx) => {
+          if (archive.storageClass === 'STANDARD_IA' && archive.afterDays < STANDARD_IA_MIN_DAYS) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `a transition to STANDARD_IA needs afterDays of at least ${STANDARD_IA_MIN_DAYS} (S3 refuses an earlier one and the stage would not deploy); use GLACIER_IR or GLACIER to archive sooner`,
+              path: ['afterDays'],
+            });
+          }
+        }),
+      ),
   ),
+  /**
+   * The bucket exists already and stepops did not create it: stepops then creates nothing, changes
+   * none of its settings and writes no lifecycle rule; it only writes, reads and deletes its own
+   * dumps under the job's prefix. Without it, the stage creates the bucket, and a deploy fails if a
+   * bucket of that name exists (stepops never takes over a bucket it did not create).
+   */
+  existingBucket: z._default(z.boolean(), false),
+  /** The bucket's region (default: the hosts' region). Every S3 call and presigned URL is made there. */
+  bucketRegion: z.optional(region),
 });
 
 export const backupJobSchema = z.discriminatedUnion(
@@ -996,6 +1024,14 @@ function checkBackups(
         path: ['backup', i, 'secrets'],
       });
     }
+    if (job.type === 'dump' && job.existingBucket && job.archive) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          "stepops writes no lifecycle rule on a bucket it did not create (existingBucket: true): set the transition in the bucket's own lifecycle, or let stepops create the bucket",
+        path: ['backup', i, 'archive'],
+      });
+    }
     const interval = scheduleIntervalSeconds(job.schedule);
     if (job.rpoHours !== undefined && job.rpoHours * 3600 < interval) {
       ctx.addIssue({
@@ -1220,4 +1256,17 @@ export type Health = z.output<typeof healthSchema>;
  */
 export function defineTarget(target: TargetInput): TargetInput {
   return target;
+}
+
+/**
+ * The region of a dump job's bucket: its `bucketRegion`, else the hosts' region (undefined for
+ * local hosts, whose dumps go to a directory). The stage creates the bucket there, and every S3
+ * client and presigned URL of the job is made for it: S3 refuses a request signed for another
+ * region, and SDK v3 does not follow the redirect.
+ *
+ * @example
+ * dumpBucketRegion(findTarget('zmanim'), job) // 'eu-west-1'
+ */
+export function dumpBucketRegion(target: Pick<Target, 'hosts'>, job: DumpBackupJob): string | undefined {
+  return job.bucketRegion ?? (target.hosts.type === 'ec2' ? target.hosts.region : undefined);
 }
