@@ -170,9 +170,10 @@ export function backupStatements(
       },
     );
   }
-  // The presigned PUT is signed with the function's credentials: it may write only under the job's prefix.
-  if (dumps.length > 0)
-    start.push({ actions: ['s3:PutObject', 's3:PutObjectTagging'], resources: objects('*') });
+  // The presigned PUT is signed by poll-backup once the dump is done, with its credentials: it may
+  // write only under the job's prefix.
+  const presign: Statement[] =
+    dumps.length > 0 ? [{ actions: ['s3:PutObject', 's3:PutObjectTagging'], resources: objects('*') }] : [];
 
   const describe: Statement[] = [
     // DescribeSnapshots and DescribeBackupJob have no resource-level permissions.
@@ -296,7 +297,11 @@ export function backupStatements(
   return {
     'plan-backup': [],
     'start-backup': start,
-    'poll-backup': [...describe, ...readCommandStatements()],
+    'poll-backup': [
+      ...describe,
+      ...readCommandStatements(),
+      ...(dumps.length > 0 ? [...presign, ...sendCommandStatements(permission)] : []),
+    ],
     'record-backup': [...table, ...readObjects],
     'prune-backups': prune,
     'start-restore-test': startRestore,

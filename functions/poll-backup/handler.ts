@@ -8,14 +8,19 @@ import middy from '@middy/core';
 import { jobStatusSchema, pollBackupInputSchema } from '../../shared/backup/contracts.ts';
 import { backupDepsWith } from '../../shared/backup/deps.ts';
 import { pollBackupStep } from '../../shared/backup/steps.ts';
-import { copyServiceFor } from '../../shared/drivers/backups.ts';
+import { copyServiceFor, objectStoreFor } from '../../shared/drivers/backups.ts';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';
 import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'poll-backup' } });
 /** Only the capabilities this step uses: the bundle holds only their adapters. */
-const deps = backupDepsWith({ copies: copyServiceFor, commands: (target) => commandRunnerFor(target) });
+const deps = backupDepsWith({
+  copies: copyServiceFor,
+  commands: (target) => commandRunnerFor(target),
+  // A dump's upload URL is presigned here, once the dump is done, and sent in the upload command.
+  objects: objectStoreFor,
+});
 
 export const handler = middy()
   .use(boundedErrors())

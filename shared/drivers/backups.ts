@@ -34,11 +34,12 @@ export function copyServiceFor(target: Target): CopyService {
  */
 export function objectStoreFor(target: Target): ObjectStore {
   if (target.hosts.type !== 'ec2') return new LocalObjectStore();
+  const region = target.hosts.region;
   const dumps = (target.backup ?? []).filter((j): j is DumpBackupJob => j.type === 'dump');
   const bucketRegions = Object.fromEntries(
-    dumps.map((job) => [job.bucket, dumpBucketRegion(target, job) ?? target.hosts.region]),
+    dumps.map((job) => [job.bucket, dumpBucketRegion(target, job) ?? region]),
   );
-  return new S3ObjectStore({ region: target.hosts.region, bucketRegions });
+  return new S3ObjectStore({ region, bucketRegions });
 }
 
 /**
