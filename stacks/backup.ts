@@ -282,6 +282,45 @@ export function backupStatements(
         ],
       },
     );
+    const clusterTests = rds.filter(({ job }) => job.dbCluster && job.restoreTest);
+    if (clusterTests.length > 0) {
+      // An Aurora cluster snapshot restores to a temporary cluster, then one instance is created in it.
+      const rtClusters = unique(clusterTests.map(({ job }) => job.region)).map(
+        (region) => $interpolate`arn:aws:rds:${region}:${account}:cluster:stepops-rt-*`,
+      );
+      startRestore.push(
+        {
+          actions: ['rds:RestoreDBClusterFromSnapshot', 'rds:CreateDBInstance', 'rds:AddTagsToResource'],
+          resources: [...rtClusters, ...rtInstances],
+          conditions: [
+            { test: 'StringEquals', variable: `aws:RequestTag/${RESTORE_TEST_TAG}`, values: ['true'] },
+          ],
+        },
+        {
+          actions: ['rds:RestoreDBClusterFromSnapshot', 'rds:CreateDBInstance'],
+          resources: [
+            ...clusterTests.map(({ target, job }) => rdsClusterSnapshot(job.region, target.name)),
+            ...rtClusters,
+            ...unique(clusterTests.map(({ job }) => job.region)).flatMap((region) => [
+              $interpolate`arn:aws:rds:${region}:${account}:subgrp:*`,
+              $interpolate`arn:aws:rds:${region}:${account}:og:*`,
+              $interpolate`arn:aws:rds:${region}:${account}:pg:*`,
+              $interpolate`arn:aws:rds:${region}:${account}:cluster-pg:*`,
+            ]),
+          ],
+        },
+      );
+      pollRestore.push(
+        { actions: ['rds:DescribeDBClusters'], resources: rtClusters },
+        {
+          actions: ['rds:DeleteDBCluster'],
+          resources: rtClusters,
+          conditions: [
+            { test: 'StringEquals', variable: `aws:ResourceTag/${RESTORE_TEST_TAG}`, values: ['true'] },
+          ],
+        },
+      );
+    }
     pollRestore.push(
       { actions: ['rds:DescribeDBInstances'], resources: rtInstances },
       {

@@ -220,7 +220,9 @@ export const restoreHandleSchema = pure(() =>
       }),
     ),
     /** RDS: the temporary instance. */
-    instance: z.optional(z.strictObject({ id: z.string(), region: z.string() })),
+    instance: z.optional(
+      z.strictObject({ id: z.string(), region: z.string(), cluster: z.optional(z.string()) }),
+    ),
     /** RDS: whether the temporary instance was found available (then it is deleted). */
     phase: z.optional(z.enum(['restoring', 'deleting'])),
     checked: z.optional(z.string()),

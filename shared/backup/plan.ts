@@ -2,10 +2,24 @@
  * The backup plan: what each backup job of a target does when it runs — the exact script of a dump
  * and where it writes, or the AWS calls of a snapshot — with its schedule and retention. Pure.
  */
-import { type BackupJob, dumpBucketRegion, type Hosts, type Target } from '../config/schema.ts';
+import {
+  type BackupJob,
+  dumpBucketRegion,
+  type Hosts,
+  restoreTestInstanceClass,
+  type Target,
+} from '../config/schema.ts';
 import { InvalidInputError } from '../errors.ts';
 import { hostScriptOptions } from '../shell/script.ts';
 import { renderDumpScript, spoolPath, TRANSFER_ATTEMPTS, type UploadTarget } from './scripts.ts';
+
+/** Where an RDS restore test's temporary database goes, as a plan line says it. */
+function restoreNetwork(test: {
+  dbSubnetGroup?: string | undefined;
+  securityGroupIds?: string[] | undefined;
+}): string {
+  return ` in ${test.dbSubnetGroup ? `DB subnet group ${test.dbSubnetGroup}` : "the default VPC's subnet group"}${test.securityGroupIds ? `, security groups ${test.securityGroupIds.join(', ')}` : ''}`;
+}
 
 /** Seconds added to a dump's timeout for the script wrapper itself. */
 const SCRIPT_MARGIN_SECONDS = 30;
@@ -189,7 +203,9 @@ export function planBackupJob(target: Target, job: BackupJob, options: BackupPla
           `${prune} (rds:DeleteDBSnapshot; automated snapshots are left to RDS)`,
           ...(job.restoreTest
             ? [
-                `restore test ${job.restoreTest.schedule}: rds:RestoreDBInstanceFromDBSnapshot to a temporary ${job.restoreTest.instanceClass} instance, wait until "available", rds:DeleteDBInstance`,
+                job.dbCluster
+                  ? `restore test ${job.restoreTest.schedule}: rds:RestoreDBClusterFromSnapshot (${job.restoreTest.engine}) and rds:CreateDBInstance of a temporary ${restoreTestInstanceClass(job)} instance${restoreNetwork(job.restoreTest)}, wait until "available", rds:DeleteDBInstance then rds:DeleteDBCluster`
+                  : `restore test ${job.restoreTest.schedule}: rds:RestoreDBInstanceFromDBSnapshot to a temporary ${restoreTestInstanceClass(job)} instance${restoreNetwork(job.restoreTest)}, wait until "available", rds:DeleteDBInstance`,
               ]
             : []),
         ],

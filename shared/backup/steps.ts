@@ -4,7 +4,13 @@
  * Handlers are thin wrappers around these functions.
  */
 import { UnfilledValuesError } from '../config/load.ts';
-import { type BackupJob, dumpBucketRegion, type Target, unfilledValues } from '../config/schema.ts';
+import {
+  type BackupJob,
+  dumpBucketRegion,
+  restoreTestInstanceClass,
+  type Target,
+  unfilledValues,
+} from '../config/schema.ts';
 import { hostSelector } from '../drivers/options.ts';
 import { tail } from '../drivers/output.ts';
 import type { CatalogueEntry, CopyRef, CopyScope, Notification, TaggedCopy } from '../drivers/ports.ts';
@@ -732,12 +738,16 @@ export async function startRestoreTestStep(input: JobInput, deps: BackupDeps): P
       0,
       63,
     );
+    const test = job.restoreTest;
     const db = await drivers.scratch.restore({
       region: job.region,
       snapshotId,
       ...(job.dbCluster ? { cluster: true } : {}),
+      ...(test.engine ? { engine: test.engine } : {}),
       instanceId,
-      instanceClass: job.restoreTest.instanceClass,
+      instanceClass: restoreTestInstanceClass(job),
+      ...(test.dbSubnetGroup ? { dbSubnetGroup: test.dbSubnetGroup } : {}),
+      ...(test.securityGroupIds ? { securityGroupIds: test.securityGroupIds } : {}),
       tags: copyTags(target.name, job.name, input.runId),
     });
     return {
@@ -780,6 +790,8 @@ async function readRestore(handle: RestoreHandle, deps: BackupDeps): Promise<Omi
     return { status: 'failed', detail: 'the restore test has neither a command nor an instance', handle };
   const { status, endpoint } = await drivers.scratch.status(db);
   if (handle.phase === 'deleting') {
+    // A restored cluster outlives its instance: delete it once the instance is gone.
+    if (status.startsWith('cluster-') && status !== 'cluster-deleting') await drivers.scratch.remove(db);
     return status === 'missing'
       ? {
           status: handle.checked?.startsWith('failed') ? 'failed' : 'passed',
@@ -801,7 +813,10 @@ async function readRestore(handle: RestoreHandle, deps: BackupDeps): Promise<Omi
     };
   }
   if (
-    ['failed', 'incompatible-restore', 'incompatible-parameters', 'storage-full', 'missing'].includes(status)
+    ['failed', 'incompatible-restore', 'incompatible-parameters', 'storage-full', 'missing'].includes(
+      status,
+    ) ||
+    status.startsWith('cluster-')
   ) {
     if (status !== 'missing') await drivers.scratch.remove(db);
     return {

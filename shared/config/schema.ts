@@ -511,16 +511,34 @@ const dbInstance = fillable(
   'unfilled',
 );
 
-/** A restore test of an RDS snapshot: restored to a temporary instance, checked available, deleted. */
+/**
+ * A restore test of an RDS snapshot: restored to a temporary instance (an Aurora cluster snapshot:
+ * a temporary cluster and one instance in it), checked available, deleted.
+ */
 const rdsRestoreTest = z.strictObject({
   schedule: scheduleExpression,
   timezone: z._default(timeZone, 'UTC'),
-  instanceClass: z._default(
+  /** Default: `db.t4g.micro` for an instance, `db.t4g.medium` (Aurora's smallest) for a cluster. */
+  instanceClass: z.optional(
     matching(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'expected a DB instance class such as "db.t4g.micro"'),
-    'db.t4g.micro',
   ),
   /** Seconds the temporary instance may take to become available. */
   timeout: z._default(seconds, 3600),
+  /**
+   * The DB subnet group the temporary database goes into. Without it RDS uses the default VPC's,
+   * and the restore fails in an account or region that has no default VPC.
+   */
+  dbSubnetGroup: z.optional(matching(/^[a-zA-Z0-9 ._-]{1,255}$/, 'expected a DB subnet group name')),
+  /** VPC security groups of the temporary database (default: the VPC's default group). */
+  securityGroupIds: z.optional(
+    z.array(matching(/^sg-[0-9a-f]{8,17}$/, 'expected a security group id (sg-…)')).check(z.minLength(1)),
+  ),
+  /** An Aurora cluster snapshot's engine (RestoreDBClusterFromSnapshot needs it). */
+  engine: z.optional(
+    z.enum(['aurora-postgresql', 'aurora-mysql'], {
+      error: 'expected "aurora-postgresql" or "aurora-mysql"',
+    }),
+  ),
 });
 
 const rdsBackup = z
@@ -536,6 +554,24 @@ const rdsBackup = z
   .check(
     z.refine((j) => (j.dbInstance === undefined) !== (j.dbCluster === undefined), {
       error: 'expected exactly one of "dbInstance" and "dbCluster"',
+    }),
+    z.superRefine((j, ctx) => {
+      if (j.dbCluster !== undefined && j.restoreTest && !j.restoreTest.engine) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'a restore test of an Aurora cluster snapshot needs its engine ("aurora-postgresql" or "aurora-mysql"): the cluster is restored with RestoreDBClusterFromSnapshot',
+          path: ['restoreTest', 'engine'],
+        });
+      }
+      if (j.dbInstance !== undefined && j.restoreTest?.engine) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'an engine is for Aurora cluster snapshots only (dbCluster): an instance snapshot keeps its own',
+          path: ['restoreTest', 'engine'],
+        });
+      }
     }),
   );
 
@@ -1269,4 +1305,18 @@ export function defineTarget(target: TargetInput): TargetInput {
  */
 export function dumpBucketRegion(target: Pick<Target, 'hosts'>, job: DumpBackupJob): string | undefined {
   return job.bucketRegion ?? (target.hosts.type === 'ec2' ? target.hosts.region : undefined);
+}
+
+/**
+ * The instance class of an RDS restore test: the declared one, else the smallest that serves:
+ * `db.t4g.micro` for an instance, `db.t4g.medium` for an Aurora cluster.
+ *
+ * @example
+ * restoreTestInstanceClass({ dbCluster: 'app', restoreTest }) // 'db.t4g.medium'
+ */
+export function restoreTestInstanceClass(job: {
+  dbCluster?: string | undefined;
+  restoreTest?: { instanceClass?: string | undefined } | undefined;
+}): string {
+  return job.restoreTest?.instanceClass ?? (job.dbCluster ? 'db.t4g.medium' : 'db.t4g.micro');
 }

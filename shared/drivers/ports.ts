@@ -419,22 +419,38 @@ export interface ObjectStore {
 export interface ScratchDatabase {
   id: string;
   region: string;
+  /** The temporary Aurora cluster the instance `id` belongs to (a cluster snapshot's restore). */
+  cluster?: string;
 }
 
 /** Restore tests of RDS snapshots: restore to a temporary instance, read it, delete it. */
 export interface ScratchDatabases {
-  /** Restores a snapshot to a new instance tagged for stepops; returns it. */
+  /**
+   * Restores a snapshot to a new instance tagged for stepops (a cluster snapshot: a new cluster
+   * named `instanceId` and one instance in it); returns it.
+   */
   restore(request: {
     region: string;
     snapshotId: string;
     cluster?: boolean;
+    /** A cluster snapshot's engine (`aurora-postgresql`, `aurora-mysql`). */
+    engine?: string;
     instanceId: string;
     instanceClass: string;
+    /** Without it, RDS uses the default VPC's subnet group. */
+    dbSubnetGroup?: string;
+    securityGroupIds?: string[];
     tags: Record<string, string>;
   }): Promise<ScratchDatabase>;
-  /** The instance's status (`creating`, `available`, `failed`, …) and endpoint, or `missing`. */
+  /**
+   * The instance's status (`creating`, `available`, `failed`, …) and endpoint, or `missing`. For a
+   * cluster whose instance is gone: `cluster-<status>` until the cluster is gone too.
+   */
   status(db: ScratchDatabase): Promise<{ status: string; endpoint?: string }>;
-  /** Deletes the instance without a final snapshot; refuses one not tagged by stepops. */
+  /**
+   * Deletes the instance without a final snapshot (for a cluster whose instance is gone: the
+   * cluster); refuses one not tagged by stepops.
+   */
   remove(db: ScratchDatabase): Promise<void>;
 }
 
