@@ -890,7 +890,19 @@ const deploySchema = z.strictObject({
     { size: '100%', maxErrors: 0 },
   ),
   snapshotBeforeDeploy: z.optional(
-    z.strictObject({ ebs: z._default(z.boolean(), false), rdsInstance: z.optional(dbInstance) }),
+    z.strictObject({
+      ebs: z._default(z.boolean(), false),
+      rdsInstance: z.optional(dbInstance),
+      /**
+       * Which pre-deploy snapshots are kept: those of the last `deploys` deploys and any younger
+       * than `days` (the newest is always kept); the others are deleted after each deploy's own
+       * snapshots are taken, so that they never fill the manual-snapshot quota.
+       */
+      retention: z._default(
+        z.strictObject({ deploys: z._default(positiveCount, 3), days: z._default(keptCount, 7) }),
+        { deploys: 3, days: 7 },
+      ),
+    }),
   ),
   healthGate,
   loadBalancer: z.optional(loadBalancerSchema),

@@ -86,8 +86,31 @@ export interface HostDirectory {
   resolve(selector: HostSelector): Promise<HostRef[]>;
 }
 
+/** A snapshot a deploy took before it changed anything, as its tags describe it. */
+export interface PreDeploySnapshot {
+  kind: 'ebs' | 'rds';
+  id: string;
+  region: string;
+  /** The deploy run that took it (`stepops:run`). */
+  runId?: string;
+  tags: Record<string, string>;
+  createdAt: string;
+  state: 'pending' | 'completed' | 'failed';
+}
+
 /** Creates snapshots of the hosts' volumes (and databases) before a deploy. */
 export interface SnapshotService {
+  /**
+   * The target's pre-deploy snapshots: EBS snapshots tagged `stepops:target` and
+   * `stepops:reason=pre-deploy` in the region, and the manual snapshots of `rdsInstance` so tagged.
+   */
+  listPreDeploy?(request: {
+    target: string;
+    region: string;
+    rdsInstance?: string;
+  }): Promise<PreDeploySnapshot[]>;
+  /** Deletes one pre-deploy snapshot; refuses one whose tags do not name the target and pre-deploy. */
+  deletePreDeploy?(snapshot: PreDeploySnapshot, target: string): Promise<void>;
   /** Snapshots every EBS volume attached to the hosts; returns the snapshot ids. */
   snapshotVolumes(hosts: HostRef[], tags: Record<string, string>): Promise<string[]>;
   /** Starts an RDS snapshot of a DB instance; returns its identifier. */
