@@ -174,6 +174,10 @@ function uploadLines(upload: UploadTarget): string[] {
       return [
         `spool=${shellQuote(upload.path)}`,
         'mkdir -p "$(dirname "$spool")"',
+        'if [ ! -O "$(dirname "$spool")" ] || [ -L "$(dirname "$spool")" ]; then',
+        '  echo "stepops: the spool directory $(dirname "$spool") belongs to another user; nothing was kept" >&2',
+        '  exit 1',
+        'fi',
         'chmod 700 "$(dirname "$spool")"',
         // A dump whose upload command never came (the run failed in between) is not kept for ever.
         'find "$(dirname "$spool")" -maxdepth 1 -type f -mmin +2880 -delete 2>/dev/null || true',
