@@ -13,7 +13,7 @@
  */
 import { BACKUP_LEASE_PREFIX } from '../shared/backup/lease.ts';
 import { targetSchedules } from '../shared/config/schedule.ts';
-import type { BackupJob } from '../shared/config/schema.ts';
+import { type BackupJob, dumpBucketRegion } from '../shared/config/schema.ts';
 import { leaseKey } from '../shared/drivers/aws/dynamo-lease-store.ts';
 import { BACKUPS_TABLE, BY_TARGET_INDEX } from '../shared/drivers/aws/dynamo-tables.ts';
 import { RESTORE_TEST_TAG } from '../shared/drivers/aws/rds-scratch-databases.ts';
@@ -193,9 +193,10 @@ export function backupStatements(
       },
     );
   }
-  // The presigned PUT is signed with the function's credentials: it may write only under the job's prefix.
-  if (dumps.length > 0)
-    start.push({ actions: ['s3:PutObject', 's3:PutObjectTagging'], resources: objects('*') });
+  // The presigned PUT is signed by poll-backup once the dump is done, with its credentials: it may
+  // write only under the job's prefix.
+  const presign: Statement[] =
+    dumps.length > 0 ? [{ actions: ['s3:PutObject', 's3:PutObjectTagging'], resources: objects('*') }] : [];
 
   const describe: Statement[] = [
     // DescribeSnapshots and DescribeBackupJob have no resource-level permissions.
@@ -304,6 +305,45 @@ export function backupStatements(
         ],
       },
     );
+    const clusterTests = rds.filter(({ job }) => job.dbCluster && job.restoreTest);
+    if (clusterTests.length > 0) {
+      // An Aurora cluster snapshot restores to a temporary cluster, then one instance is created in it.
+      const rtClusters = unique(clusterTests.map(({ job }) => job.region)).map(
+        (region) => $interpolate`arn:aws:rds:${region}:${account}:cluster:stepops-rt-*`,
+      );
+      startRestore.push(
+        {
+          actions: ['rds:RestoreDBClusterFromSnapshot', 'rds:CreateDBInstance', 'rds:AddTagsToResource'],
+          resources: [...rtClusters, ...rtInstances],
+          conditions: [
+            { test: 'StringEquals', variable: `aws:RequestTag/${RESTORE_TEST_TAG}`, values: ['true'] },
+          ],
+        },
+        {
+          actions: ['rds:RestoreDBClusterFromSnapshot', 'rds:CreateDBInstance'],
+          resources: [
+            ...clusterTests.map(({ target, job }) => rdsClusterSnapshot(job.region, target.name)),
+            ...rtClusters,
+            ...unique(clusterTests.map(({ job }) => job.region)).flatMap((region) => [
+              $interpolate`arn:aws:rds:${region}:${account}:subgrp:*`,
+              $interpolate`arn:aws:rds:${region}:${account}:og:*`,
+              $interpolate`arn:aws:rds:${region}:${account}:pg:*`,
+              $interpolate`arn:aws:rds:${region}:${account}:cluster-pg:*`,
+            ]),
+          ],
+        },
+      );
+      pollRestore.push(
+        { actions: ['rds:DescribeDBClusters'], resources: rtClusters },
+        {
+          actions: ['rds:DeleteDBCluster'],
+          resources: rtClusters,
+          conditions: [
+            { test: 'StringEquals', variable: `aws:ResourceTag/${RESTORE_TEST_TAG}`, values: ['true'] },
+          ],
+        },
+      );
+    }
     pollRestore.push(
       { actions: ['rds:DescribeDBInstances'], resources: rtInstances },
       {
@@ -319,7 +359,12 @@ export function backupStatements(
   return {
     'plan-backup': [],
     'start-backup': [...start, ...takeLease],
-    'poll-backup': [...describe, ...readCommandStatements(), ...takeLease],
+    'poll-backup': [
+      ...describe,
+      ...readCommandStatements(),
+      ...takeLease,
+      ...(dumps.length > 0 ? [...presign, ...sendCommandStatements(permission)] : []),
+    ],
     'record-backup': [...table, ...readObjects],
     'prune-backups': prune,
     'start-restore-test': startRestore,
@@ -328,6 +373,72 @@ export function backupStatements(
     'check-freshness': table,
     'notify-backup': [...notifyStatements(permission), ...backupLeases(['dynamodb:DeleteItem'])],
   };
+}
+
+/** A dump bucket of the stage: where it is, whether stepops creates it, and its lifecycle rules. */
+export interface DumpBucketPlan {
+  bucket: string;
+  region: string;
+  /** Declared `existingBucket: true`: stepops creates nothing and writes no rule on it. */
+  existing: boolean;
+  /** The lifecycle rules stepops writes (one per job), on a bucket it creates only. */
+  rules: {
+    id: string;
+    status: 'Enabled';
+    filter: { prefix: string };
+    abortIncompleteMultipartUpload: { daysAfterInitiation: number };
+    transitions?: { days: number; storageClass: string }[];
+  }[];
+}
+
+/**
+ * The dump buckets of the stage's targets, each in the region its S3 calls go to
+ * (`dumpBucketRegion`: the job's `bucketRegion`, else the hosts' region).
+ *
+ * @example
+ * dumpBuckets(targets) // [{ bucket: 'zmanim-prod-backups', region: 'eu-west-1', existing: false, rules: [...] }]
+ * @throws Error when jobs name one bucket in two regions, or one as existing and one not
+ */
+export function dumpBuckets(targets: readonly Ec2Target[]): DumpBucketPlan[] {
+  const dumps = jobsOf(targets, 'dump');
+  return unique(dumps.map(({ job }) => job.bucket)).map((bucket) => {
+    const jobs = dumps.filter(({ job }) => job.bucket === bucket);
+    const where = (j: (typeof jobs)[number]) => `${j.target.name}/${j.job.name}`;
+    const regions = unique(
+      jobs.map(({ target, job }) => dumpBucketRegion(target, job) ?? target.hosts.region),
+    );
+    if (regions.length > 1) {
+      throw new Error(
+        `the dump bucket "${bucket}" is named in ${regions.join(' and ')} (${jobs.map((j) => `${where(j)}: ${dumpBucketRegion(j.target, j.job)}`).join(', ')}): a bucket lives in one region; set bucketRegion on these jobs or use one bucket per region`,
+      );
+    }
+    const existing = jobs.filter(({ job }) => job.existingBucket);
+    if (existing.length > 0 && existing.length < jobs.length) {
+      throw new Error(
+        `the dump bucket "${bucket}" is declared existingBucket by ${existing.map(where).join(', ')} but not by ${jobs
+          .filter((j) => !j.job.existingBucket)
+          .map(where)
+          .join(', ')}: declare it the same way in every job`,
+      );
+    }
+    return {
+      bucket,
+      region: regions[0] as string,
+      existing: existing.length > 0,
+      rules:
+        existing.length > 0
+          ? []
+          : jobs.map(({ target, job }) => ({
+              id: `stepops-${target.name}-${job.name}`.slice(0, 255),
+              status: 'Enabled' as const,
+              filter: { prefix: dumpJobPrefix(target.name, job) },
+              abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+              ...(job.archive
+                ? { transitions: [{ days: job.archive.afterDays, storageClass: job.archive.storageClass }] }
+                : {}),
+            })),
+    };
+  });
 }
 
 /** PascalCase component name of a backup function folder: `poll-backup` → `BackupPollBackup`. */
@@ -390,18 +501,22 @@ export function createBackup(context: BackupContext) {
     },
   });
 
-  // The dump buckets the targets name: private, encrypted, versioned off, kept when the stage goes.
-  const dumps = jobsOf(context.targets, 'dump');
+  // The dump buckets stepops creates: in their region, private, encrypted, kept when the stage goes.
   const buckets: Record<string, aws.s3.Bucket> = {};
-  for (const bucketName of unique(dumps.map(({ job }) => job.bucket))) {
-    const id = `Dumps${bucketName.replace(/(^|[-.])([a-z0-9])/g, (_m, _s, c: string) => c.toUpperCase())}`;
+  const bucketPlans = dumpBuckets(context.targets);
+  for (const plan of bucketPlans.filter((b) => !b.existing)) {
+    const id = `Dumps${plan.bucket.replace(/(^|[-.])([a-z0-9])/g, (_m, _s, c: string) => c.toUpperCase())}`;
+    const region = plan.region;
+    // The provider refuses to create a bucket that exists already, in us-east-1 too (where a bare
+    // CreateBucket of an owned bucket answers 200): stepops never takes over a bucket it did not create.
     const bucket = new aws.s3.Bucket(
       id,
-      { bucket: bucketName, forceDestroy: false },
+      { bucket: plan.bucket, region, forceDestroy: false, tags: { 'stepops:stage': context.stage } },
       { retainOnDelete: true },
     );
     new aws.s3.BucketPublicAccessBlock(`${id}PublicAccess`, {
       bucket: bucket.id,
+      region,
       blockPublicAcls: true,
       blockPublicPolicy: true,
       ignorePublicAcls: true,
@@ -409,21 +524,15 @@ export function createBackup(context: BackupContext) {
     });
     new aws.s3.BucketServerSideEncryptionConfiguration(`${id}Encryption`, {
       bucket: bucket.id,
+      region,
       rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms' }, bucketKeyEnabled: true }],
     });
-    const rules = dumps
-      .filter(({ job }) => job.bucket === bucketName)
-      .map(({ target, job }) => ({
-        id: `stepops-${target.name}-${job.name}`.slice(0, 255),
-        status: 'Enabled',
-        filter: { prefix: dumpJobPrefix(target.name, job) },
-        abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
-        ...(job.archive
-          ? { transitions: [{ days: job.archive.afterDays, storageClass: job.archive.storageClass }] }
-          : {}),
-      }));
-    new aws.s3.BucketLifecycleConfiguration(`${id}Lifecycle`, { bucket: bucket.id, rules });
-    buckets[bucketName] = bucket;
+    new aws.s3.BucketLifecycleConfiguration(`${id}Lifecycle`, {
+      bucket: bucket.id,
+      region,
+      rules: plan.rules,
+    });
+    buckets[plan.bucket] = bucket;
   }
 
   const statements = backupStatements({ ...context, tableArn: table.arn });
@@ -495,6 +604,7 @@ export function createBackup(context: BackupContext) {
   return {
     table,
     buckets,
+    bucketPlans,
     functions,
     arns,
     definition,

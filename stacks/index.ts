@@ -104,6 +104,10 @@ export async function createStacks(options: StacksOptions = {}) {
     recoverStateMachine: recover.stateMachine.arn,
     backupStateMachine: backup.stateMachine.arn,
     backupTable: backup.table.name,
+    /** Each dump bucket and its region (the region every S3 call and presigned URL of it uses). */
+    dumpBuckets: backup.bucketPlans
+      .map((b) => `${b.bucket} (${b.region}${b.existing ? ', existing' : ''})`)
+      .join(', '),
     healthStateMachine: health.stateMachine.arn,
     deployStateMachine: deploy.stateMachine.arn,
     alertsTopic: alerts.topic.arn,

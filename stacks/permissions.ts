@@ -121,6 +121,14 @@ export function snapshotStatements(context: PermissionContext): Statement[] {
       resources: ['arn:aws:ec2:*::snapshot/*'],
       conditions: [{ test: 'StringEquals', variable: 'ec2:CreateAction', values: ['CreateSnapshots'] }],
     },
+    // The pre-deploy snapshots a retention lets go: found by their tags (DescribeSnapshots has no
+    // resource-level permission), deleted only when tagged for one of the stage's targets.
+    { actions: ['ec2:DescribeSnapshots'], resources: ['*'] },
+    {
+      actions: ['ec2:DeleteSnapshot'],
+      resources: ['arn:aws:ec2:*::snapshot/*'],
+      conditions: [{ test: 'StringEquals', variable: `aws:ResourceTag/${TARGET_TAG}`, values: names }],
+    },
   ];
   const databases = context.targets.flatMap((t) => {
     const db = t.deploy?.snapshotBeforeDeploy?.rdsInstance;
@@ -141,6 +149,22 @@ export function snapshotStatements(context: PermissionContext): Statement[] {
             $interpolate`arn:aws:rds:${region}:${context.account}:snapshot:stepops-${target}-*`,
         ),
         conditions: [{ test: 'StringEquals', variable: `aws:RequestTag/${TARGET_TAG}`, values: names }],
+      },
+      {
+        // Listed by DB instance (a Describe naming no identifier is authorised against '*').
+        actions: ['rds:DescribeDBSnapshots'],
+        resources: databases.flatMap(({ region, db, target }) => [
+          $interpolate`arn:aws:rds:${region}:${context.account}:db:${db}`,
+          $interpolate`arn:aws:rds:${region}:${context.account}:snapshot:stepops-${target}-*`,
+        ]),
+      },
+      {
+        actions: ['rds:DeleteDBSnapshot'],
+        resources: databases.map(
+          ({ region, target }) =>
+            $interpolate`arn:aws:rds:${region}:${context.account}:snapshot:stepops-${target}-*`,
+        ),
+        conditions: [{ test: 'StringEquals', variable: `aws:ResourceTag/${TARGET_TAG}`, values: names }],
       },
     );
   }

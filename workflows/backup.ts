@@ -103,6 +103,21 @@ export function backupWorkflow(arns: Readonly<Record<BackupFunction, string>>): 
       }),
       JobDone: {
         Type: 'Choice',
+        Choices: [
+          { Variable: '$.status.handle', IsPresent: true, Next: 'CarryJobHandle' },
+          { Variable: '$.status.status', StringEquals: 'running', Next: 'WaitForJob' },
+        ],
+        Default: 'RecordBackup',
+      },
+      CarryJobHandle: {
+        Type: 'Pass',
+        Comment: "The poll moved the job on (a dump's upload command, started once the dump was done).",
+        InputPath: '$.status.handle',
+        ResultPath: '$.handle',
+        Next: 'JobStillRunning',
+      },
+      JobStillRunning: {
+        Type: 'Choice',
         Choices: [{ Variable: '$.status.status', StringEquals: 'running', Next: 'WaitForJob' }],
         Default: 'RecordBackup',
       },

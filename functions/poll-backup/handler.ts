@@ -8,7 +8,7 @@ import middy from '@middy/core';
 import { jobStatusSchema, pollBackupInputSchema } from '../../shared/backup/contracts.ts';
 import { backupDepsWith } from '../../shared/backup/deps.ts';
 import { pollBackupStep } from '../../shared/backup/steps.ts';
-import { copyServiceFor } from '../../shared/drivers/backups.ts';
+import { copyServiceFor, objectStoreFor } from '../../shared/drivers/backups.ts';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';
 import { leaseStoreFor } from '../../shared/drivers/leases.ts';
 import { boundedErrors } from '../../shared/errors.ts';
@@ -20,6 +20,8 @@ const deps = backupDepsWith({
   copies: copyServiceFor,
   commands: (target) => commandRunnerFor(target),
   leases: (target) => leaseStoreFor(target),
+  // A dump's upload URL is presigned here, once the dump is done, and sent in the upload command.
+  objects: objectStoreFor,
 });
 
 export const handler = middy()

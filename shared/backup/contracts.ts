@@ -110,6 +110,18 @@ export const jobHandleSchema = pure(() =>
       }),
     ),
     object: z.optional(z.strictObject({ bucket: z.string(), key: z.string(), uri: z.string() })),
+    /**
+     * A dump uploaded by a second command: the host's spool file; in phase `upload`, what the dump
+     * command reported (the upload command must upload exactly that).
+     */
+    upload: z.optional(
+      z.strictObject({
+        spool: z.string().check(z.minLength(1)),
+        phase: z.enum(['dump', 'upload']),
+        sha256: z.optional(z.string()),
+        sizeBytes: z.optional(z.number().check(z.int(), z.nonnegative())),
+      }),
+    ),
   }),
 );
 export type JobHandle = z.infer<typeof jobHandleSchema>;
@@ -125,6 +137,8 @@ export const jobStatusSchema = pure(() =>
     sizeBytes: z.optional(z.number().check(z.nonnegative())),
     sha256: z.optional(z.string()),
     polls: z.number().check(z.int(), z.nonnegative()),
+    /** The handle to poll from now on, when the poll moved the job on (a dump's upload command). */
+    handle: z.optional(jobHandleSchema),
   }),
 );
 export type JobStatus = z.infer<typeof jobStatusSchema>;
@@ -206,7 +220,9 @@ export const restoreHandleSchema = pure(() =>
       }),
     ),
     /** RDS: the temporary instance. */
-    instance: z.optional(z.strictObject({ id: z.string(), region: z.string() })),
+    instance: z.optional(
+      z.strictObject({ id: z.string(), region: z.string(), cluster: z.optional(z.string()) }),
+    ),
     /** RDS: whether the temporary instance was found available (then it is deleted). */
     phase: z.optional(z.enum(['restoring', 'deleting'])),
     checked: z.optional(z.string()),

@@ -2,10 +2,24 @@
  * The backup plan: what each backup job of a target does when it runs — the exact script of a dump
  * and where it writes, or the AWS calls of a snapshot — with its schedule and retention. Pure.
  */
-import type { BackupJob, Hosts, Target } from '../config/schema.ts';
+import {
+  type BackupJob,
+  dumpBucketRegion,
+  type Hosts,
+  restoreTestInstanceClass,
+  type Target,
+} from '../config/schema.ts';
 import { InvalidInputError } from '../errors.ts';
 import { hostScriptOptions } from '../shell/script.ts';
-import { renderDumpScript, TRANSFER_ATTEMPTS, type UploadTarget } from './scripts.ts';
+import { renderDumpScript, spoolPath, TRANSFER_ATTEMPTS, type UploadTarget } from './scripts.ts';
+
+/** Where an RDS restore test's temporary database goes, as a plan line says it. */
+function restoreNetwork(test: {
+  dbSubnetGroup?: string | undefined;
+  securityGroupIds?: string[] | undefined;
+}): string {
+  return ` in ${test.dbSubnetGroup ? `DB subnet group ${test.dbSubnetGroup}` : "the default VPC's subnet group"}${test.securityGroupIds ? `, security groups ${test.securityGroupIds.join(', ')}` : ''}`;
+}
 
 /** Seconds added to a dump's timeout for the script wrapper itself. */
 const SCRIPT_MARGIN_SECONDS = 30;
@@ -189,7 +203,9 @@ export function planBackupJob(target: Target, job: BackupJob, options: BackupPla
           `${prune} (rds:DeleteDBSnapshot; automated snapshots are left to RDS)`,
           ...(job.restoreTest
             ? [
-                `restore test ${job.restoreTest.schedule}: rds:RestoreDBInstanceFromDBSnapshot to a temporary ${job.restoreTest.instanceClass} instance, wait until "available", rds:DeleteDBInstance`,
+                job.dbCluster
+                  ? `restore test ${job.restoreTest.schedule}: rds:RestoreDBClusterFromSnapshot (${job.restoreTest.engine}) and rds:CreateDBInstance of a temporary ${restoreTestInstanceClass(job)} instance${restoreNetwork(job.restoreTest)}, wait until "available", rds:DeleteDBInstance then rds:DeleteDBCluster`
+                  : `restore test ${job.restoreTest.schedule}: rds:RestoreDBInstanceFromDBSnapshot to a temporary ${restoreTestInstanceClass(job)} instance${restoreNetwork(job.restoreTest)}, wait until "available", rds:DeleteDBInstance`,
               ]
             : []),
         ],
@@ -217,15 +233,18 @@ export function planBackupJob(target: Target, job: BackupJob, options: BackupPla
         'stepops:run': options.runId,
       }).toString();
       const local = target.hosts.type === 'local' || options.dumpRoot !== undefined;
+      const bucketRegion = dumpBucketRegion(target, job);
       const upload: UploadTarget = local
         ? { kind: 'file', path: uri }
         : job.awsCli
-          ? { kind: 'aws-cli', bucket: job.bucket, key, tagging, region: hostsRegionOf(target) }
-          : {
-              kind: 'presigned',
-              url: `https://${job.bucket}.s3.amazonaws.com/${key}?X-Amz-Signature=…`,
+          ? {
+              kind: 'aws-cli',
+              bucket: job.bucket,
+              key,
               tagging,
-            };
+              ...(bucketRegion ? { region: bucketRegion } : {}),
+            }
+          : { kind: 'spool', path: spoolPath(target.name, job.name, options.runId) };
       const script = renderDumpScript(job, {
         target: target.name,
         runId: options.runId,
@@ -248,7 +267,14 @@ export function planBackupJob(target: Target, job: BackupJob, options: BackupPla
           ...Object.entries(job.secrets).map(
             ([env, parameter]) => `read ${env} on the host from SSM SecureString ${parameter} (never logged)`,
           ),
-          `check the dump is not empty, record its SHA-256 and size, upload it to ${uri} (retried ${TRANSFER_ATTEMPTS} times)`,
+          ...(local || job.awsCli
+            ? [
+                `check the dump is not empty, record its SHA-256 and size, upload it to ${uri}${bucketRegion && !local ? ` (bucket in ${bucketRegion})` : ''} (retried ${TRANSFER_ATTEMPTS} times)`,
+              ]
+            : [
+                `check the dump is not empty, record its SHA-256 and size, keep it in the host's spool directory`,
+                `once the dump is done: presign a PUT to ${uri} in ${bucketRegion} (the bucket's region), valid only for the upload's attempts, and send the upload command (checks the SHA-256, uploads with curl, retried ${TRANSFER_ATTEMPTS} times, deletes the spooled dump)`,
+              ]),
           `the host needs: ${needs}`,
           `record it in the catalogue; good only when the object has the size the host reported`,
           `${prune.replace(/ \(only copies.*\)$/, '')} (objects under ${dumpPrefix(target.name, job, options.dumpRoot)} tagged by stepops)`,

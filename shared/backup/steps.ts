@@ -4,7 +4,13 @@
  * Handlers are thin wrappers around these functions.
  */
 import { UnfilledValuesError } from '../config/load.ts';
-import { type BackupJob, type Target, unfilledValues } from '../config/schema.ts';
+import {
+  type BackupJob,
+  dumpBucketRegion,
+  restoreTestInstanceClass,
+  type Target,
+  unfilledValues,
+} from '../config/schema.ts';
 import { hostSelector } from '../drivers/options.ts';
 import { tail } from '../drivers/output.ts';
 import type {
@@ -62,7 +68,11 @@ import {
   RESTORE_RESULT_PATTERN,
   renderDumpScript,
   renderRestoreTestScript,
+  renderUploadScript,
+  spoolPath,
+  UPLOAD_RESULT_PATTERN,
   type UploadTarget,
+  uploadWindowSeconds,
 } from './scripts.ts';
 
 /** Tag keys of every copy (the same as the AWS adapters'). */
@@ -282,20 +292,19 @@ export async function startBackupStep(input: JobInput, deps: BackupDeps): Promis
       if (!host) throw new InvalidInputError(`no host of ${target.name} to dump from`);
       const key = dumpKey(target.name, job, now, input.runId);
       const expires = job.timeout + 600;
-      const region = target.hosts.type === 'ec2' ? target.hosts.region : undefined;
+      const region = dumpBucketRegion(target, job);
       const tagging = new URLSearchParams(tags).toString();
       let upload: UploadTarget;
+      let spool: string | undefined;
       if (host.kind === 'local') {
         const url = await drivers.objects.uploadUrl(job.bucket, key, tags, expires);
         upload = { kind: 'file', path: url.replace(/^file:\/\//, '') };
       } else if (job.awsCli) {
         upload = { kind: 'aws-cli', bucket: job.bucket, key, tagging, ...(region ? { region } : {}) };
       } else {
-        upload = {
-          kind: 'presigned',
-          url: await drivers.objects.uploadUrl(job.bucket, key, tags, expires),
-          tagging,
-        };
+        // No URL yet: it is presigned when the dump is done, for the upload command only.
+        spool = spoolPath(target.name, job.name, input.runId);
+        upload = { kind: 'spool', path: spool };
       }
       const uri = drivers.objects.uri(job.bucket, key);
       const script = renderDumpScript(job, {
@@ -317,9 +326,51 @@ export async function startBackupStep(input: JobInput, deps: BackupDeps): Promis
         deadline,
         command: { commandId: handle.commandId, hosts: handle.hosts },
         object: { bucket: job.bucket, key, uri },
+        ...(spool ? { upload: { spool, phase: 'dump' as const } } : {}),
       };
     }
   }
+}
+
+/**
+ * The dump is spooled on the host: presign the PUT now, valid for the upload's attempts only, and
+ * send the short upload command. Returns the handle of the upload.
+ */
+async function startUpload(
+  handle: JobHandle,
+  dumped: { sha256: string; sizeBytes: number },
+  deps: BackupDeps,
+): Promise<JobHandle> {
+  const target = deps.findTarget(handle.target);
+  const job = jobOf(target, handle.backup);
+  if (job.type !== 'dump' || !handle.object || !handle.upload || !handle.command) {
+    throw new InvalidInputError(`backup "${handle.backup}" of ${target.name} has no dump to upload`);
+  }
+  const drivers = deps.drivers(target);
+  const tags = copyTags(target.name, job.name, handle.runId);
+  const window = uploadWindowSeconds(dumped.sizeBytes);
+  const url = await drivers.objects.uploadUrl(handle.object.bucket, handle.object.key, tags, window);
+  const script = renderUploadScript(job, {
+    target: target.name,
+    runId: handle.runId,
+    uri: handle.object.uri,
+    spool: handle.upload.spool,
+    ...dumped,
+    url,
+    tagging: new URLSearchParams(tags).toString(),
+  });
+  const sent = await drivers.commands.send({
+    hosts: handle.command.hosts,
+    script,
+    timeoutSeconds: window + 120,
+    comment: `stepops upload ${target.name} ${job.name}`.slice(0, 100),
+  });
+  return {
+    ...handle,
+    deadline: deps.now() + (window + 180) * 1000,
+    command: { commandId: sent.commandId, hosts: sent.hosts },
+    upload: { spool: handle.upload.spool, phase: 'upload', ...dumped },
+  };
 }
 
 // ── poll ────────────────────────────────────────────────────────────────────────────────────────
@@ -328,12 +379,41 @@ async function readJob(handle: JobHandle, deps: BackupDeps): Promise<Omit<JobSta
   const target = deps.findTarget(handle.target);
   const drivers = deps.drivers(target);
   if (handle.command) {
+    const phase = handle.upload?.phase === 'upload' ? 'upload' : 'dump';
     const [result] = await drivers.commands.status(handle.command);
     if (!result || result.state === 'pending' || result.state === 'running') {
-      return { status: 'running', detail: `dump ${result?.state ?? 'pending'}` };
+      return { status: 'running', detail: `${phase} ${result?.state ?? 'pending'}` };
     }
     const output = result.outputTail;
+    if (handle.upload?.phase === 'upload') {
+      const uploaded = UPLOAD_RESULT_PATTERN.exec(output);
+      if (
+        result.state === 'succeeded' &&
+        uploaded &&
+        uploaded[1] === handle.upload.sha256 &&
+        Number(uploaded[2]) === handle.upload.sizeBytes
+      ) {
+        return {
+          status: 'completed',
+          detail: `dump of ${uploaded[2]} bytes uploaded to ${handle.object?.uri ?? ''}`,
+          sha256: uploaded[1] as string,
+          sizeBytes: Number(uploaded[2]),
+        };
+      }
+      return {
+        status: 'failed',
+        detail: `the upload ${result.state === 'succeeded' ? 'printed no result line for the dump it was given' : `${result.state}${result.exitCode !== undefined ? ` (exit ${result.exitCode})` : ''}`}: ${tail(output, DETAIL_TAIL)}`,
+      };
+    }
     const match = DUMP_RESULT_PATTERN.exec(output);
+    if (result.state === 'succeeded' && match && handle.upload?.phase === 'dump') {
+      const dumped = { sha256: match[1] as string, sizeBytes: Number(match[2]) };
+      return {
+        status: 'running',
+        detail: `dump of ${dumped.sizeBytes} bytes done; uploading`,
+        handle: await startUpload(handle, dumped, deps),
+      };
+    }
     if (result.state === 'succeeded' && match) {
       return {
         status: 'completed',
@@ -375,19 +455,31 @@ export async function pollBackupStep(
   deps: BackupDeps,
   remaining: Remaining,
 ): Promise<JobStatus> {
-  const { handle } = input;
-  const target = deps.findTarget(handle.target);
-  const leaseSeconds = backupLeaseSeconds(handle.deadline, deps.now());
-  await keepBackupLease(deps.drivers(target).leases, target, handle.backup, handle.runId, leaseSeconds);
+  const target = deps.findTarget(input.handle.target);
+  const leaseSeconds = backupLeaseSeconds(input.handle.deadline, deps.now());
+  await keepBackupLease(
+    deps.drivers(target).leases,
+    target,
+    input.handle.backup,
+    input.handle.runId,
+    leaseSeconds,
+  );
   const budgetEnd = deps.now() + Math.max(0, Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
   let pause = POLL_FIRST_MS;
+  let handle = input.handle;
+  // The handle the workflow polls next, when this poll moved the job on (a dump's upload command).
+  const moved = () => (handle === input.handle ? {} : { handle });
   for (let polls = 1; ; polls += 1) {
-    const status = await readJob(input.handle, deps);
-    if (status.status !== 'running') return { ...status, polls };
-    if (deps.now() > input.handle.deadline) {
+    const { handle: next, ...status } = await readJob(handle, deps);
+    if (next) {
+      handle = next;
+      pause = POLL_FIRST_MS;
+    }
+    if (status.status !== 'running') return { ...status, polls, ...moved() };
+    if (deps.now() > handle.deadline) {
       return { status: 'failed', detail: `still not finished at its deadline: ${status.detail}`, polls };
     }
-    if (deps.now() + pause > budgetEnd) return { ...status, polls };
+    if (deps.now() + pause > budgetEnd) return { ...status, polls, ...moved() };
     await deps.sleep(pause);
     pause = Math.min(POLL_MAX_MS, pause * 2);
   }
@@ -837,7 +929,7 @@ export async function startRestoreTestStep(input: JobInput, deps: BackupDeps): P
     const host = hosts[0];
     if (!host) throw new InvalidInputError(`no host of ${target.name} to test the restore on`);
     const key = copy.resources[0]?.id ?? '';
-    const region = target.hosts.type === 'ec2' ? target.hosts.region : undefined;
+    const region = dumpBucketRegion(target, job);
     let download: DownloadSource;
     const url = await drivers.objects.downloadUrl(job.bucket, key, job.restoreTest.timeout + 600);
     if (host.kind === 'local') download = { kind: 'file', path: url.replace(/^file:\/\//, '') };
@@ -876,12 +968,16 @@ export async function startRestoreTestStep(input: JobInput, deps: BackupDeps): P
       0,
       63,
     );
+    const test = job.restoreTest;
     const db = await drivers.scratch.restore({
       region: job.region,
       snapshotId,
       ...(job.dbCluster ? { cluster: true } : {}),
+      ...(test.engine ? { engine: test.engine } : {}),
       instanceId,
-      instanceClass: job.restoreTest.instanceClass,
+      instanceClass: restoreTestInstanceClass(job),
+      ...(test.dbSubnetGroup ? { dbSubnetGroup: test.dbSubnetGroup } : {}),
+      ...(test.securityGroupIds ? { securityGroupIds: test.securityGroupIds } : {}),
       tags: copyTags(target.name, job.name, input.runId),
     });
     return {
@@ -924,6 +1020,8 @@ async function readRestore(handle: RestoreHandle, deps: BackupDeps): Promise<Omi
     return { status: 'failed', detail: 'the restore test has neither a command nor an instance', handle };
   const { status, endpoint } = await drivers.scratch.status(db);
   if (handle.phase === 'deleting') {
+    // A restored cluster outlives its instance: delete it once the instance is gone.
+    if (status.startsWith('cluster-') && status !== 'cluster-deleting') await drivers.scratch.remove(db);
     return status === 'missing'
       ? {
           status: handle.checked?.startsWith('failed') ? 'failed' : 'passed',
@@ -945,7 +1043,10 @@ async function readRestore(handle: RestoreHandle, deps: BackupDeps): Promise<Omi
     };
   }
   if (
-    ['failed', 'incompatible-restore', 'incompatible-parameters', 'storage-full', 'missing'].includes(status)
+    ['failed', 'incompatible-restore', 'incompatible-parameters', 'storage-full', 'missing'].includes(
+      status,
+    ) ||
+    status.startsWith('cluster-')
   ) {
     if (status !== 'missing') await drivers.scratch.remove(db);
     return {

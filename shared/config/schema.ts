@@ -578,16 +578,34 @@ const dbInstance = fillable(
   'unfilled',
 );
 
-/** A restore test of an RDS snapshot: restored to a temporary instance, checked available, deleted. */
+/**
+ * A restore test of an RDS snapshot: restored to a temporary instance (an Aurora cluster snapshot:
+ * a temporary cluster and one instance in it), checked available, deleted.
+ */
 const rdsRestoreTest = z.strictObject({
   schedule: scheduleExpression,
   timezone: z._default(timeZone, 'UTC'),
-  instanceClass: z._default(
+  /** Default: `db.t4g.micro` for an instance, `db.t4g.medium` (Aurora's smallest) for a cluster. */
+  instanceClass: z.optional(
     matching(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'expected a DB instance class such as "db.t4g.micro"'),
-    'db.t4g.micro',
   ),
   /** Seconds the temporary instance may take to become available. */
   timeout: z._default(seconds, 3600),
+  /**
+   * The DB subnet group the temporary database goes into. Without it RDS uses the default VPC's,
+   * and the restore fails in an account or region that has no default VPC.
+   */
+  dbSubnetGroup: z.optional(matching(/^[a-zA-Z0-9 ._-]{1,255}$/, 'expected a DB subnet group name')),
+  /** VPC security groups of the temporary database (default: the VPC's default group). */
+  securityGroupIds: z.optional(
+    z.array(matching(/^sg-[0-9a-f]{8,17}$/, 'expected a security group id (sg-…)')).check(z.minLength(1)),
+  ),
+  /** An Aurora cluster snapshot's engine (RestoreDBClusterFromSnapshot needs it). */
+  engine: z.optional(
+    z.enum(['aurora-postgresql', 'aurora-mysql'], {
+      error: 'expected "aurora-postgresql" or "aurora-mysql"',
+    }),
+  ),
 });
 
 const rdsBackup = z
@@ -603,6 +621,24 @@ const rdsBackup = z
   .check(
     z.refine((j) => (j.dbInstance === undefined) !== (j.dbCluster === undefined), {
       error: 'expected exactly one of "dbInstance" and "dbCluster"',
+    }),
+    z.superRefine((j, ctx) => {
+      if (j.dbCluster !== undefined && j.restoreTest && !j.restoreTest.engine) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'a restore test of an Aurora cluster snapshot needs its engine ("aurora-postgresql" or "aurora-mysql"): the cluster is restored with RestoreDBClusterFromSnapshot',
+          path: ['restoreTest', 'engine'],
+        });
+      }
+      if (j.dbInstance !== undefined && j.restoreTest?.engine) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'an engine is for Aurora cluster snapshots only (dbCluster): an instance snapshot keeps its own',
+          path: ['restoreTest', 'engine'],
+        });
+      }
     }),
   );
 
@@ -635,6 +671,9 @@ const dumpRestoreTest = z.strictObject({
   timeout: seconds,
 });
 
+/** The fewest days S3 accepts before a lifecycle transition to STANDARD_IA. */
+export const STANDARD_IA_MIN_DAYS = 30;
+
 const dumpBackup = z.strictObject({
   ...backupCommon,
   type: z.literal('dump'),
@@ -658,15 +697,40 @@ const dumpBackup = z.strictObject({
   /** The hosts have the AWS CLI (needed on ec2 hosts to read `secrets`). */
   awsCli: z._default(z.boolean(), false),
   restoreTest: z.optional(dumpRestoreTest),
-  /** The bucket's lifecycle for this job's dumps: move them to a colder storage class after some days. */
+  /**
+   * The bucket's lifecycle for this job's dumps: move them to a colder storage class after some
+   * days. S3 refuses a transition to STANDARD_IA before 30 days (the `Days` of a lifecycle
+   * `Transition`), so `afterDays` is at least 30 for it.
+   */
   archive: z.optional(
-    z.strictObject({
-      afterDays: positiveCount,
-      storageClass: z.enum(['STANDARD_IA', 'GLACIER_IR', 'GLACIER'], {
-        error: 'expected "STANDARD_IA", "GLACIER_IR" or "GLACIER"',
-      }),
-    }),
+    z
+      .strictObject({
+        afterDays: positiveCount,
+        storageClass: z.enum(['STANDARD_IA', 'GLACIER_IR', 'GLACIER'], {
+          error: 'expected "STANDARD_IA", "GLACIER_IR" or "GLACIER"',
+        }),
+      })
+      .check(
+        z.superRefine((archive, ctx) => {
+          if (archive.storageClass === 'STANDARD_IA' && archive.afterDays < STANDARD_IA_MIN_DAYS) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `a transition to STANDARD_IA needs afterDays of at least ${STANDARD_IA_MIN_DAYS} (S3 refuses an earlier one and the stage would not deploy); use GLACIER_IR or GLACIER to archive sooner`,
+              path: ['afterDays'],
+            });
+          }
+        }),
+      ),
   ),
+  /**
+   * The bucket exists already and stepops did not create it: stepops then creates nothing, changes
+   * none of its settings and writes no lifecycle rule; it only writes, reads and deletes its own
+   * dumps under the job's prefix. Without it, the stage creates the bucket, and a deploy fails if a
+   * bucket of that name exists (stepops never takes over a bucket it did not create).
+   */
+  existingBucket: z._default(z.boolean(), false),
+  /** The bucket's region (default: the hosts' region). Every S3 call and presigned URL is made there. */
+  bucketRegion: z.optional(region),
 });
 
 export const backupJobSchema = z.discriminatedUnion(
@@ -893,7 +957,19 @@ const deploySchema = z.strictObject({
     { size: '100%', maxErrors: 0 },
   ),
   snapshotBeforeDeploy: z.optional(
-    z.strictObject({ ebs: z._default(z.boolean(), false), rdsInstance: z.optional(dbInstance) }),
+    z.strictObject({
+      ebs: z._default(z.boolean(), false),
+      rdsInstance: z.optional(dbInstance),
+      /**
+       * Which pre-deploy snapshots are kept: those of the last `deploys` deploys and any younger
+       * than `days` (the newest is always kept); the others are deleted after each deploy's own
+       * snapshots are taken, so that they never fill the manual-snapshot quota.
+       */
+      retention: z._default(
+        z.strictObject({ deploys: z._default(positiveCount, 3), days: z._default(keptCount, 7) }),
+        { deploys: 3, days: 7 },
+      ),
+    }),
   ),
   healthGate,
   loadBalancer: z.optional(loadBalancerSchema),
@@ -1061,6 +1137,14 @@ function checkBackups(
         message:
           'the hosts read these secrets with the AWS CLI (aws ssm get-parameter): install it on them and declare awsCli: true',
         path: ['backup', i, 'secrets'],
+      });
+    }
+    if (job.type === 'dump' && job.existingBucket && job.archive) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          "stepops writes no lifecycle rule on a bucket it did not create (existingBucket: true): set the transition in the bucket's own lifecycle, or let stepops create the bucket",
+        path: ['backup', i, 'archive'],
       });
     }
     const interval = scheduleIntervalSeconds(job.schedule);
@@ -1289,4 +1373,31 @@ export type Health = z.output<typeof healthSchema>;
  */
 export function defineTarget(target: TargetInput): TargetInput {
   return target;
+}
+
+/**
+ * The region of a dump job's bucket: its `bucketRegion`, else the hosts' region (undefined for
+ * local hosts, whose dumps go to a directory). The stage creates the bucket there, and every S3
+ * client and presigned URL of the job is made for it: S3 refuses a request signed for another
+ * region, and SDK v3 does not follow the redirect.
+ *
+ * @example
+ * dumpBucketRegion(findTarget('zmanim'), job) // 'eu-west-1'
+ */
+export function dumpBucketRegion(target: Pick<Target, 'hosts'>, job: DumpBackupJob): string | undefined {
+  return job.bucketRegion ?? (target.hosts.type === 'ec2' ? target.hosts.region : undefined);
+}
+
+/**
+ * The instance class of an RDS restore test: the declared one, else the smallest that serves:
+ * `db.t4g.micro` for an instance, `db.t4g.medium` for an Aurora cluster.
+ *
+ * @example
+ * restoreTestInstanceClass({ dbCluster: 'app', restoreTest }) // 'db.t4g.medium'
+ */
+export function restoreTestInstanceClass(job: {
+  dbCluster?: string | undefined;
+  restoreTest?: { instanceClass?: string | undefined } | undefined;
+}): string {
+  return job.restoreTest?.instanceClass ?? (job.dbCluster ? 'db.t4g.medium' : 'db.t4g.micro');
 }

@@ -158,6 +158,8 @@ export const snapshotsSchema = pure(() =>
   z.strictObject({
     volumeSnapshotIds: z.array(z.string()),
     dbSnapshotId: z.optional(z.string()),
+    /** The older pre-deploy snapshots the retention let go; an error here does not fail the deploy. */
+    pruned: z.optional(z.strictObject({ deleted: z.array(z.string()), error: z.optional(z.string()) })),
   }),
 );
 export type SnapshotsTaken = z.infer<typeof snapshotsSchema>;

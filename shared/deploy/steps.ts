@@ -6,7 +6,7 @@ import { refuseUnfilledDeploy } from '../config/load.ts';
 import type { Target } from '../config/schema.ts';
 import { hostSelector } from '../drivers/index.ts';
 import { tail } from '../drivers/output.ts';
-import type { InvocationResult, Notification, ProbeResult } from '../drivers/ports.ts';
+import type { InvocationResult, Notification, ProbeResult, SnapshotService } from '../drivers/ports.ts';
 import {
   InvalidInputError,
   LeaseLostError,
@@ -63,6 +63,7 @@ import {
   touchedBatches,
 } from './outcome.ts';
 import { type DeployPlan, planDeploy, resolveCount, splitIntoBatches } from './plan.ts';
+import { decidePreDeployPrune, PRE_DEPLOY_REASON } from './pre-deploy-retention.ts';
 
 /** Longest a long-poll Lambda waits before it returns "still running": waiting is a bounded long-poll and a Choice loop. */
 export const LONG_POLL_MAX_MS = 50_000;
@@ -261,14 +262,50 @@ export async function createSnapshotsStep(
     'stepops:target': target.name,
     'stepops:run': input.runId,
     'stepops:ref': input.ref,
-    'stepops:reason': 'pre-deploy',
+    [PRE_DEPLOY_REASON.key]: PRE_DEPLOY_REASON.value,
   };
   const volumeSnapshotIds = input.snapshot.ebs ? await snapshots.snapshotVolumes(input.hosts, tags) : [];
   const rds = input.snapshot.rdsInstance;
-  if (!rds) return { volumeSnapshotIds };
   const region = target.hosts.type === 'ec2' ? target.hosts.region : process.env.AWS_REGION;
-  if (!region) throw new InvalidInputError(`no AWS region for the snapshot of ${rds}: set AWS_REGION`);
-  return { volumeSnapshotIds, dbSnapshotId: await snapshots.snapshotDatabase(region, rds, tags) };
+  if (rds && !region) throw new InvalidInputError(`no AWS region for the snapshot of ${rds}: set AWS_REGION`);
+  const taken = {
+    volumeSnapshotIds,
+    ...(rds && region ? { dbSnapshotId: await snapshots.snapshotDatabase(region, rds, tags) } : {}),
+  };
+  const retention = target.deploy?.snapshotBeforeDeploy?.retention;
+  if (!retention || !region) return taken;
+  return {
+    ...taken,
+    pruned: await prunePreDeploySnapshots(target.name, region, rds, retention, snapshots, deps),
+  };
+}
+
+/**
+ * Deletes the pre-deploy snapshots the target's retention no longer keeps (this run's, still being
+ * taken, are kept). A failure here never fails the deploy: it is returned, and the next deploy
+ * prunes again.
+ */
+async function prunePreDeploySnapshots(
+  target: string,
+  region: string,
+  rdsInstance: string | undefined,
+  retention: { deploys: number; days: number },
+  snapshots: SnapshotService,
+  deps: DeployDeps,
+): Promise<{ deleted: string[]; error?: string }> {
+  const deleted: string[] = [];
+  if (!snapshots.listPreDeploy || !snapshots.deletePreDeploy) return { deleted };
+  try {
+    const found = await snapshots.listPreDeploy({ target, region, ...(rdsInstance ? { rdsInstance } : {}) });
+    const decision = decidePreDeployPrune(found, target, retention, new Date(deps.now()));
+    for (const snapshot of decision.delete) {
+      await snapshots.deletePreDeploy(snapshot, target);
+      deleted.push(snapshot.id);
+    }
+    return { deleted };
+  } catch (error) {
+    return { deleted, error: `pruning the pre-deploy snapshots failed: ${(error as Error).message}` };
+  }
 }
 
 /**

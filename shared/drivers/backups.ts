@@ -3,7 +3,7 @@
  * and S3; `local` hosts → directory copies and the local object store (RDS and AWS Backup jobs a
  * local target declares still go to AWS). The catalogue is in `catalogue.ts`.
  */
-import type { Target } from '../config/schema.ts';
+import { type DumpBackupJob, dumpBucketRegion, type Target } from '../config/schema.ts';
 import { AwsCopyService } from './aws/aws-copy-service.ts';
 import { RdsScratchDatabases } from './aws/rds-scratch-databases.ts';
 import { S3ObjectStore } from './aws/s3-object-store.ts';
@@ -26,15 +26,20 @@ export function copyServiceFor(target: Target): CopyService {
 }
 
 /**
- * Where a target's dumps go: S3 in the hosts' region, or the local object store.
+ * Where a target's dumps go: S3, each bucket in its own region (`dumpBucketRegion`), or the local
+ * object store.
  *
  * @example
  * const objects = objectStoreFor(findTarget('docsai'));
  */
 export function objectStoreFor(target: Target): ObjectStore {
-  return target.hosts.type === 'ec2'
-    ? new S3ObjectStore({ region: target.hosts.region })
-    : new LocalObjectStore();
+  if (target.hosts.type !== 'ec2') return new LocalObjectStore();
+  const region = target.hosts.region;
+  const dumps = (target.backup ?? []).filter((j): j is DumpBackupJob => j.type === 'dump');
+  const bucketRegions = Object.fromEntries(
+    dumps.map((job) => [job.bucket, dumpBucketRegion(target, job) ?? region]),
+  );
+  return new S3ObjectStore({ region, bucketRegions });
 }
 
 /**

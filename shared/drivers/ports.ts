@@ -86,8 +86,31 @@ export interface HostDirectory {
   resolve(selector: HostSelector): Promise<HostRef[]>;
 }
 
+/** A snapshot a deploy took before it changed anything, as its tags describe it. */
+export interface PreDeploySnapshot {
+  kind: 'ebs' | 'rds';
+  id: string;
+  region: string;
+  /** The deploy run that took it (`stepops:run`). */
+  runId?: string;
+  tags: Record<string, string>;
+  createdAt: string;
+  state: 'pending' | 'completed' | 'failed';
+}
+
 /** Creates snapshots of the hosts' volumes (and databases) before a deploy. */
 export interface SnapshotService {
+  /**
+   * The target's pre-deploy snapshots: EBS snapshots tagged `stepops:target` and
+   * `stepops:reason=pre-deploy` in the region, and the manual snapshots of `rdsInstance` so tagged.
+   */
+  listPreDeploy?(request: {
+    target: string;
+    region: string;
+    rdsInstance?: string;
+  }): Promise<PreDeploySnapshot[]>;
+  /** Deletes one pre-deploy snapshot; refuses one whose tags do not name the target and pre-deploy. */
+  deletePreDeploy?(snapshot: PreDeploySnapshot, target: string): Promise<void>;
   /** Snapshots every EBS volume attached to the hosts; returns the snapshot ids. */
   snapshotVolumes(hosts: HostRef[], tags: Record<string, string>): Promise<string[]>;
   /** Starts an RDS snapshot of a DB instance; returns its identifier. */
@@ -436,22 +459,38 @@ export interface ObjectStore {
 export interface ScratchDatabase {
   id: string;
   region: string;
+  /** The temporary Aurora cluster the instance `id` belongs to (a cluster snapshot's restore). */
+  cluster?: string;
 }
 
 /** Restore tests of RDS snapshots: restore to a temporary instance, read it, delete it. */
 export interface ScratchDatabases {
-  /** Restores a snapshot to a new instance tagged for stepops; returns it. */
+  /**
+   * Restores a snapshot to a new instance tagged for stepops (a cluster snapshot: a new cluster
+   * named `instanceId` and one instance in it); returns it.
+   */
   restore(request: {
     region: string;
     snapshotId: string;
     cluster?: boolean;
+    /** A cluster snapshot's engine (`aurora-postgresql`, `aurora-mysql`). */
+    engine?: string;
     instanceId: string;
     instanceClass: string;
+    /** Without it, RDS uses the default VPC's subnet group. */
+    dbSubnetGroup?: string;
+    securityGroupIds?: string[];
     tags: Record<string, string>;
   }): Promise<ScratchDatabase>;
-  /** The instance's status (`creating`, `available`, `failed`, …) and endpoint, or `missing`. */
+  /**
+   * The instance's status (`creating`, `available`, `failed`, …) and endpoint, or `missing`. For a
+   * cluster whose instance is gone: `cluster-<status>` until the cluster is gone too.
+   */
   status(db: ScratchDatabase): Promise<{ status: string; endpoint?: string }>;
-  /** Deletes the instance without a final snapshot; refuses one not tagged by stepops. */
+  /**
+   * Deletes the instance without a final snapshot (for a cluster whose instance is gone: the
+   * cluster); refuses one not tagged by stepops.
+   */
   remove(db: ScratchDatabase): Promise<void>;
 }
 

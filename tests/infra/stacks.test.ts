@@ -25,6 +25,8 @@ import { ensureSstPlatform } from './sst-install.ts';
 const STAR_RESOURCE_ACTIONS = new Set([
   'ec2:DescribeInstances',
   'ec2:DescribeInstanceStatus',
+  // The pre-deploy snapshots a retention lets go are found by their tags.
+  'ec2:DescribeSnapshots',
   'ssm:DescribeInstanceInformation',
   'ssm:GetCommandInvocation',
   'elasticloadbalancing:DescribeTargetHealth',

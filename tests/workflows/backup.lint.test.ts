@@ -126,7 +126,21 @@ describe('backup workflow definition', () => {
     // Assess
     expect(take.States.JobDone).toMatchObject({
       Type: 'Choice',
+      Choices: [
+        // A poll that moved the job on (a dump's upload command) hands the workflow its new handle.
+        { Variable: '$.status.handle', IsPresent: true, Next: 'CarryJobHandle' },
+        { Variable: '$.status.status', StringEquals: 'running', Next: 'WaitForJob' },
+      ],
+    });
+    expect(take.States.CarryJobHandle).toMatchObject({
+      Type: 'Pass',
+      InputPath: '$.status.handle',
+      ResultPath: '$.handle',
+      Next: 'JobStillRunning',
+    });
+    expect(take.States.JobStillRunning).toMatchObject({
       Choices: [{ Variable: '$.status.status', StringEquals: 'running', Next: 'WaitForJob' }],
+      Default: 'RecordBackup',
     });
     expect(take.States.CopyGood).toMatchObject({
       Choices: [{ Variable: '$.recorded.outcome', StringEquals: 'good', Next: 'PruneBackups' }],

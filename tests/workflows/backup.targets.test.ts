@@ -139,26 +139,34 @@ function fakeAws(): void {
         TagList: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
       })),
   }));
-  // SSM "runs" a dump: the object lands in the bucket with this run's tags, the result line is printed.
+  // SSM "runs" a dump: the object lands in the bucket with this run's tags when the script uploads
+  // it (the upload command of a presigned upload, or `aws s3 cp`); the result line is printed.
   ssm.on(SendCommandCommand).callsFake((input) => {
     const script = input.Parameters.commands[0] as string;
     world.scripts.push(script);
     const uri = exported(script, 'STEPOPS_DUMP_URI');
-    world.objects.set(uri.replace(/^s3:\/\//, ''), {
-      size: 1234,
-      tags: {
-        'stepops:target': exported(script, 'STEPOPS_TARGET'),
-        'stepops:backup': exported(script, 'STEPOPS_BACKUP'),
-        'stepops:run': exported(script, 'STEPOPS_RUN_ID'),
-      },
-    });
+    const uploads = script.includes('\n# stepops upload ') || script.includes('aws s3 cp');
+    if (uploads)
+      world.objects.set(uri.replace(/^s3:\/\//, ''), {
+        size: 1234,
+        tags: {
+          'stepops:target': exported(script, 'STEPOPS_TARGET'),
+          'stepops:backup': exported(script, 'STEPOPS_BACKUP'),
+          'stepops:run': exported(script, 'STEPOPS_RUN_ID'),
+        },
+      });
     return { Command: { CommandId: `cmd-${world.scripts.length}` } };
   });
-  ssm.on(GetCommandInvocationCommand).resolves({
-    Status: 'Success',
-    ResponseCode: 0,
-    StandardOutputContent: `==> dump\nSTEPOPS_DUMP_RESULT sha256=${'ab'.repeat(32)} size=1234\n`,
-    StandardErrorContent: '',
+  ssm.on(GetCommandInvocationCommand).callsFake((input) => {
+    const script = world.scripts[Number(String(input.CommandId).replace('cmd-', '')) - 1] ?? '';
+    return {
+      Status: 'Success',
+      ResponseCode: 0,
+      StandardOutputContent: script.includes('\n# stepops upload ')
+        ? `==> upload\nSTEPOPS_UPLOAD_RESULT sha256=${'ab'.repeat(32)} size=1234\n`
+        : `==> dump\nSTEPOPS_DUMP_RESULT sha256=${'ab'.repeat(32)} size=1234\n`,
+      StandardErrorContent: '',
+    };
   });
   s3.on(HeadObjectCommand).callsFake((input) => {
     const found = world.objects.get(`${input.Bucket}/${input.Key}`);
@@ -233,16 +241,23 @@ describe('the five targets back up on the local engine against mocked AWS', () =
     }
   });
 
-  it('dumps on hosts without the AWS CLI upload to a presigned URL; secrets are read on the host by name', () => {
+  it('dumps on hosts without the AWS CLI upload to a presigned URL sent only once the dump is done; secrets are read on the host by name', () => {
     // Assess
-    const docsai = world.scripts.find((s) => exported(s, 'STEPOPS_TARGET') === 'docsai')!;
-    expect(docsai).toMatch(
+    const docsai = world.scripts.filter(
+      (s) => exported(s, 'STEPOPS_TARGET') === 'docsai' && s.includes('STEPOPS_DUMP_URI'),
+    );
+    const [dump, upload] = docsai;
+    expect(docsai).toHaveLength(2);
+    expect(dump).toContain('\n# stepops backup docsai database\n');
+    expect(dump).not.toContain('X-Amz-');
+    expect(upload).toContain('\n# stepops upload docsai database\n');
+    expect(upload).toMatch(
       /upload_url='https:\/\/docsai-stepops-backups\.s3\.us-east-1\.amazonaws\.com\/[^']*X-Amz-Signature=/,
     );
-    expect(docsai).toContain(
+    expect(upload).toContain(
       "-H 'x-amz-tagging: stepops%3Atarget=docsai&stepops%3Abackup=database&stepops%3Arun=run-docsai'",
     );
-    expect(docsai).not.toContain('aws s3');
+    expect(`${dump}${upload}`).not.toContain('aws s3');
     const zmanim = world.scripts.find((s) => exported(s, 'STEPOPS_TARGET') === 'zmanim')!;
     expect(zmanim).toContain(
       "RESTIC_PASSWORD=$(aws ssm get-parameter --region 'eu-west-1' --name '/zmanim/prod/restic-password' --with-decryption --query Parameter.Value --output text)",

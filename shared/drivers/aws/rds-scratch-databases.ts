@@ -1,18 +1,34 @@
 /**
- * Temporary RDS instances for restore tests: `RestoreDBInstanceFromDBSnapshot` (tagged
- * `stepops:restore-test`), read with `DescribeDBInstances`, removed with `DeleteDBInstance`
- * (`SkipFinalSnapshot`, `DeleteAutomatedBackups`), only when the instance carries the tag.
+ * Temporary RDS databases for restore tests, tagged `stepops:restore-test`:
  *
- * IAM: `rds:RestoreDBInstanceFromDBSnapshot`, `rds:AddTagsToResource` (on `db:stepops-rt-*`),
- * `rds:DescribeDBInstances`, `rds:DeleteDBInstance` (on instances tagged `stepops:restore-test`).
+ * - a DB snapshot: `RestoreDBInstanceFromDBSnapshot`;
+ * - an Aurora cluster snapshot: `RestoreDBClusterFromSnapshot`, then `CreateDBInstance` in that
+ *   cluster (a restored cluster has no instance until one is created);
+ *
+ * both into the declared DB subnet group and VPC security groups (without them RDS uses the default
+ * VPC, and fails in a region that has none), never publicly accessible, without deletion
+ * protection. Read with `DescribeDBInstances` (and `DescribeDBClusters`); removed with
+ * `DeleteDBInstance` and then `DeleteDBCluster`, without a final snapshot, only when the resource
+ * carries the tag.
+ *
+ * IAM: `rds:RestoreDBInstanceFromDBSnapshot`, `rds:RestoreDBClusterFromSnapshot`,
+ * `rds:CreateDBInstance`, `rds:AddTagsToResource` (on `db:stepops-rt-*`, `cluster:stepops-rt-*`),
+ * `rds:DescribeDBInstances`, `rds:DescribeDBClusters`, `rds:DeleteDBInstance`, `rds:DeleteDBCluster`
+ * (on resources tagged `stepops:restore-test`).
  */
 import {
+  CreateDBInstanceCommand,
+  DeleteDBClusterCommand,
   DeleteDBInstanceCommand,
+  DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
   type RDSClient,
+  RestoreDBClusterFromSnapshotCommand,
   RestoreDBInstanceFromDBSnapshotCommand,
+  type Tag,
 } from '@aws-sdk/client-rds';
 import { BackupThrottledError, NotStepopsCopyError } from '../../backup/errors.ts';
+import { InvalidInputError } from '../../errors.ts';
 import type { ScratchDatabase, ScratchDatabases } from '../ports.ts';
 import { isThrottling } from './aws-copy-service.ts';
 import { rdsClient } from './clients.ts';
@@ -21,7 +37,17 @@ import { rdsClient } from './clients.ts';
 export const RESTORE_TEST_TAG = 'stepops:restore-test';
 
 function isNotFound(error: unknown): boolean {
-  return (error as { name?: string }).name === 'DBInstanceNotFoundFault';
+  const name = (error as { name?: string }).name;
+  return name === 'DBInstanceNotFoundFault' || name === 'DBClusterNotFoundFault';
+}
+
+function tagged(tags: Tag[] | undefined): boolean {
+  return (tags ?? []).some((t) => t.Key === RESTORE_TEST_TAG && t.Value === 'true');
+}
+
+/** The instance of a restored cluster: the cluster's name with `-1`, within 63 characters. */
+export function clusterInstanceId(clusterId: string): string {
+  return `${clusterId.slice(0, 61)}-1`;
 }
 
 /**
@@ -36,27 +62,63 @@ export class RdsScratchDatabases implements ScratchDatabases {
   }
 
   async restore(request: Parameters<ScratchDatabases['restore']>[0]): Promise<ScratchDatabase> {
+    const rds = this.#rds(request.region);
+    const Tags = Object.entries({ ...request.tags, [RESTORE_TEST_TAG]: 'true' }).map(([Key, Value]) => ({
+      Key,
+      Value,
+    }));
+    const network = {
+      ...(request.dbSubnetGroup ? { DBSubnetGroupName: request.dbSubnetGroup } : {}),
+      ...(request.securityGroupIds ? { VpcSecurityGroupIds: request.securityGroupIds } : {}),
+    };
+    const call = request.cluster ? 'RestoreDBClusterFromSnapshot' : 'RestoreDBInstanceFromDBSnapshot';
     try {
-      await this.#rds(request.region).send(
-        new RestoreDBInstanceFromDBSnapshotCommand({
-          DBInstanceIdentifier: request.instanceId,
-          DBSnapshotIdentifier: request.snapshotId,
-          DBInstanceClass: request.instanceClass,
-          MultiAZ: false,
-          PubliclyAccessible: false,
+      if (!request.cluster) {
+        await rds.send(
+          new RestoreDBInstanceFromDBSnapshotCommand({
+            DBInstanceIdentifier: request.instanceId,
+            DBSnapshotIdentifier: request.snapshotId,
+            DBInstanceClass: request.instanceClass,
+            ...network,
+            MultiAZ: false,
+            PubliclyAccessible: false,
+            DeletionProtection: false,
+            Tags,
+          }),
+        );
+        return { id: request.instanceId, region: request.region };
+      }
+      if (!request.engine) {
+        throw new InvalidInputError(
+          `restoring the cluster snapshot ${request.snapshotId} needs its engine (restoreTest.engine)`,
+        );
+      }
+      await rds.send(
+        new RestoreDBClusterFromSnapshotCommand({
+          DBClusterIdentifier: request.instanceId,
+          SnapshotIdentifier: request.snapshotId,
+          Engine: request.engine,
+          ...network,
           DeletionProtection: false,
-          Tags: Object.entries({ ...request.tags, [RESTORE_TEST_TAG]: 'true' }).map(([Key, Value]) => ({
-            Key,
-            Value,
-          })),
+          Tags,
         }),
       );
+      const instanceId = clusterInstanceId(request.instanceId);
+      await rds.send(
+        new CreateDBInstanceCommand({
+          DBInstanceIdentifier: instanceId,
+          DBClusterIdentifier: request.instanceId,
+          DBInstanceClass: request.instanceClass,
+          Engine: request.engine,
+          PubliclyAccessible: false,
+          Tags,
+        }),
+      );
+      return { id: instanceId, region: request.region, cluster: request.instanceId };
     } catch (error) {
-      if (isThrottling(error))
-        throw new BackupThrottledError(`rds:RestoreDBInstanceFromDBSnapshot was throttled`);
+      if (isThrottling(error)) throw new BackupThrottledError(`rds:${call} was throttled`);
       throw error;
     }
-    return { id: request.instanceId, region: request.region };
   }
 
   async status(db: ScratchDatabase): Promise<{ status: string; endpoint?: string }> {
@@ -65,12 +127,26 @@ export class RdsScratchDatabases implements ScratchDatabases {
         new DescribeDBInstancesCommand({ DBInstanceIdentifier: db.id }),
       );
       const instance = output.DBInstances?.[0];
-      return {
-        status: instance?.DBInstanceStatus ?? 'missing',
-        ...(instance?.Endpoint?.Address
-          ? { endpoint: `${instance.Endpoint.Address}:${instance.Endpoint.Port ?? ''}` }
-          : {}),
-      };
+      if (instance || !db.cluster) {
+        return {
+          status: instance?.DBInstanceStatus ?? 'missing',
+          ...(instance?.Endpoint?.Address
+            ? { endpoint: `${instance.Endpoint.Address}:${instance.Endpoint.Port ?? ''}` }
+            : {}),
+        };
+      }
+    } catch (error) {
+      if (isThrottling(error)) return { status: 'throttled' };
+      if (!isNotFound(error)) throw error;
+      if (!db.cluster) return { status: 'missing' };
+    }
+    // The cluster's instance is gone: the cluster is what is left.
+    try {
+      const output = await this.#rds(db.region).send(
+        new DescribeDBClustersCommand({ DBClusterIdentifier: db.cluster }),
+      );
+      const cluster = output.DBClusters?.[0];
+      return { status: cluster ? `cluster-${cluster.Status ?? 'unknown'}` : 'missing' };
     } catch (error) {
       if (isNotFound(error)) return { status: 'missing' };
       if (isThrottling(error)) return { status: 'throttled' };
@@ -80,17 +156,35 @@ export class RdsScratchDatabases implements ScratchDatabases {
 
   async remove(db: ScratchDatabase): Promise<void> {
     const rds = this.#rds(db.region);
-    const output = await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: db.id }));
-    const tags = output.DBInstances?.[0]?.TagList ?? [];
-    if (!tags.some((t) => t.Key === RESTORE_TEST_TAG && t.Value === 'true')) {
-      throw new NotStepopsCopyError(`${db.id} is not a stepops restore-test instance: not deleted`);
+    let instance: { TagList?: Tag[]; DBInstanceStatus?: string } | undefined;
+    try {
+      const output = await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: db.id }));
+      instance = output.DBInstances?.[0];
+    } catch (error) {
+      if (!isNotFound(error) || !db.cluster) throw error;
     }
-    await rds.send(
-      new DeleteDBInstanceCommand({
-        DBInstanceIdentifier: db.id,
-        SkipFinalSnapshot: true,
-        DeleteAutomatedBackups: true,
-      }),
-    );
+    if (instance) {
+      if (!tagged(instance.TagList)) {
+        throw new NotStepopsCopyError(`${db.id} is not a stepops restore-test instance: not deleted`);
+      }
+      if (instance.DBInstanceStatus === 'deleting') return;
+      await rds.send(
+        new DeleteDBInstanceCommand(
+          db.cluster
+            ? { DBInstanceIdentifier: db.id }
+            : { DBInstanceIdentifier: db.id, SkipFinalSnapshot: true, DeleteAutomatedBackups: true },
+        ),
+      );
+      return;
+    }
+    if (!db.cluster) return;
+    // A cluster can be deleted once its instances are: the poll calls again when the instance is gone.
+    const output = await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: db.cluster }));
+    const cluster = output.DBClusters?.[0];
+    if (!cluster || cluster.Status === 'deleting') return;
+    if (!tagged(cluster.TagList)) {
+      throw new NotStepopsCopyError(`${db.cluster} is not a stepops restore-test cluster: not deleted`);
+    }
+    await rds.send(new DeleteDBClusterCommand({ DBClusterIdentifier: db.cluster, SkipFinalSnapshot: true }));
   }
 }

@@ -7,7 +7,7 @@
  */
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { dumpPrefix } from '../../backup/plan.ts';
-import type { BackupJob, Target } from '../../config/schema.ts';
+import { type DumpBackupJob, dumpBucketRegion, type Target } from '../../config/schema.ts';
 import { defaultRegion } from './clients.ts';
 
 const clients = new Map<string, S3Client>();
@@ -37,11 +37,12 @@ export class S3DumpLocator {
 
   async newestDump(target: Target, jobName: string): Promise<{ uri: string; at?: string } | undefined> {
     const job = (target.backup ?? []).find(
-      (b): b is Extract<BackupJob, { type: 'dump' }> => b.type === 'dump' && b.name === jobName,
+      (b): b is DumpBackupJob => b.type === 'dump' && b.name === jobName,
     );
     if (!job) return undefined;
     const prefix = dumpPrefix(target.name, job).replace(`s3://${job.bucket}/`, '');
-    const region = target.hosts.type === 'ec2' ? target.hosts.region : defaultRegion();
+    // The bucket's own region: S3 refuses a request signed for another one.
+    const region = dumpBucketRegion(target, job) ?? defaultRegion();
     let newest: { key: string; at?: Date } | undefined;
     let token: string | undefined;
     do {

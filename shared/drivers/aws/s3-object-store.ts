@@ -53,7 +53,13 @@ function s3Client(region: string | undefined): S3Client {
 
 export interface S3ObjectStoreOptions {
   client?: S3Client;
+  /** The region of a bucket that `bucketRegions` does not name. */
   region?: string;
+  /**
+   * Each bucket's region: every call and presigned URL of a bucket is made for its region (S3
+   * refuses a request or URL signed for another one, and SDK v3 does not follow the redirect).
+   */
+  bucketRegions?: Readonly<Record<string, string>>;
   /** The presigner (injectable for tests). */
   presign?: typeof getSignedUrl;
 }
@@ -64,11 +70,12 @@ export interface S3ObjectStoreOptions {
  * const url = await store.uploadUrl('docsai-backups', 'dumps/docsai/database/20260301T020000Z', tags, 2100);
  */
 export class S3ObjectStore implements ObjectStore {
-  readonly #client: S3Client;
+  readonly #clientOf: (bucket: string) => S3Client;
   readonly #presign: typeof getSignedUrl;
 
   constructor(options: S3ObjectStoreOptions = {}) {
-    this.#client = options.client ?? s3Client(options.region);
+    const { client, region, bucketRegions = {} } = options;
+    this.#clientOf = client ? () => client : (bucket) => s3Client(bucketRegions[bucket] ?? region);
     this.#presign = options.presign ?? getSignedUrl;
   }
 
@@ -79,26 +86,28 @@ export class S3ObjectStore implements ObjectStore {
     expiresInSeconds: number,
   ): Promise<string> {
     return this.#presign(
-      this.#client,
+      this.#clientOf(bucket),
       new PutObjectCommand({ Bucket: bucket, Key: key, Tagging: taggingHeader(tags) }),
       { expiresIn: Math.min(expiresInSeconds, 7 * 86_400), unhoistableHeaders: new Set(['x-amz-tagging']) },
     );
   }
 
   downloadUrl(bucket: string, key: string, expiresInSeconds: number): Promise<string> {
-    return this.#presign(this.#client, new GetObjectCommand({ Bucket: bucket, Key: key }), {
+    return this.#presign(this.#clientOf(bucket), new GetObjectCommand({ Bucket: bucket, Key: key }), {
       expiresIn: Math.min(expiresInSeconds, 7 * 86_400),
     });
   }
 
   async #tags(bucket: string, key: string): Promise<Record<string, string>> {
-    const output = await this.#client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
+    const output = await this.#clientOf(bucket).send(
+      new GetObjectTaggingCommand({ Bucket: bucket, Key: key }),
+    );
     return Object.fromEntries((output.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
   }
 
   async head(bucket: string, key: string): Promise<StoredObject | undefined> {
     try {
-      const output = await this.#client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      const output = await this.#clientOf(bucket).send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
       return {
         key,
         sizeBytes: output.ContentLength ?? 0,
@@ -115,7 +124,7 @@ export class S3ObjectStore implements ObjectStore {
     const objects: StoredObject[] = [];
     let token: string | undefined;
     do {
-      const output: ListObjectsV2CommandOutput = await this.#client.send(
+      const output: ListObjectsV2CommandOutput = await this.#clientOf(bucket).send(
         new ListObjectsV2Command({
           Bucket: bucket,
           Prefix: prefix,
@@ -137,7 +146,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async remove(bucket: string, key: string): Promise<void> {
-    await this.#client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    await this.#clientOf(bucket).send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
   }
 
   uri(bucket: string, key: string): string {

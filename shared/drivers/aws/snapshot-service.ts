@@ -1,17 +1,32 @@
 /**
- * Snapshots before a deploy: EBS snapshots of the hosts' volumes, RDS snapshots of a database.
+ * Snapshots before a deploy: EBS snapshots of the hosts' volumes, RDS snapshots of a database; and
+ * the pre-deploy snapshots a retention no longer keeps, found and deleted by their tags.
  *
  * IAM: `ec2:CreateSnapshots`, `ec2:CreateTags` (on `snapshot/*`, for the tags at creation),
- * `rds:CreateDBSnapshot`, `rds:AddTagsToResource`.
+ * `rds:CreateDBSnapshot`, `rds:AddTagsToResource`; `ec2:DescribeSnapshots`,
+ * `rds:DescribeDBSnapshots` (by DB instance); `ec2:DeleteSnapshot`, `rds:DeleteDBSnapshot` (on
+ * snapshots tagged `stepops:target`).
  */
-import { CreateSnapshotsCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { CreateDBSnapshotCommand, type RDSClient } from '@aws-sdk/client-rds';
+import {
+  CreateSnapshotsCommand,
+  DeleteSnapshotCommand,
+  DescribeSnapshotsCommand,
+  type EC2Client,
+} from '@aws-sdk/client-ec2';
+import {
+  CreateDBSnapshotCommand,
+  DeleteDBSnapshotCommand,
+  DescribeDBSnapshotsCommand,
+  type RDSClient,
+} from '@aws-sdk/client-rds';
 import { SnapshotFailedError } from '../../errors.ts';
-import type { HostRef, SnapshotService } from '../ports.ts';
+import type { HostRef, PreDeploySnapshot, SnapshotService } from '../ports.ts';
 import { ec2Client, rdsClient } from './clients.ts';
 
 /** Tag keys every stepops snapshot carries. */
 export const SNAPSHOT_TAGS = { target: 'stepops:target', run: 'stepops:run', ref: 'stepops:ref' } as const;
+/** The tag of a snapshot taken before a deploy. */
+export const PRE_DEPLOY_TAG = { key: 'stepops:reason', value: 'pre-deploy' } as const;
 
 /**
  * The tags of a stepops snapshot.
@@ -102,6 +117,94 @@ export class AwsSnapshotService implements SnapshotService {
       }
     }
     return ids;
+  }
+
+  async listPreDeploy(request: {
+    target: string;
+    region: string;
+    rdsInstance?: string;
+  }): Promise<PreDeploySnapshot[]> {
+    const found: PreDeploySnapshot[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.#ec2(request.region).send(
+        new DescribeSnapshotsCommand({
+          OwnerIds: ['self'],
+          Filters: [
+            { Name: `tag:${SNAPSHOT_TAGS.target}`, Values: [request.target] },
+            { Name: `tag:${PRE_DEPLOY_TAG.key}`, Values: [PRE_DEPLOY_TAG.value] },
+          ],
+          ...(token ? { NextToken: token } : {}),
+        }),
+      );
+      for (const snapshot of page.Snapshots ?? []) {
+        if (!snapshot.SnapshotId) continue;
+        const tags = Object.fromEntries((snapshot.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+        found.push({
+          kind: 'ebs',
+          id: snapshot.SnapshotId,
+          region: request.region,
+          ...(tags[SNAPSHOT_TAGS.run] ? { runId: tags[SNAPSHOT_TAGS.run] } : {}),
+          tags,
+          createdAt: (snapshot.StartTime ?? new Date(0)).toISOString(),
+          state:
+            snapshot.State === 'completed' ? 'completed' : snapshot.State === 'error' ? 'failed' : 'pending',
+        });
+      }
+      token = page.NextToken;
+    } while (token);
+    if (!request.rdsInstance) return found;
+    let marker: string | undefined;
+    do {
+      const page = await this.#rds(request.region).send(
+        new DescribeDBSnapshotsCommand({
+          DBInstanceIdentifier: request.rdsInstance,
+          SnapshotType: 'manual',
+          ...(marker ? { Marker: marker } : {}),
+        }),
+      );
+      for (const snapshot of page.DBSnapshots ?? []) {
+        const tags = Object.fromEntries((snapshot.TagList ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+        if (
+          !snapshot.DBSnapshotIdentifier ||
+          tags[SNAPSHOT_TAGS.target] !== request.target ||
+          tags[PRE_DEPLOY_TAG.key] !== PRE_DEPLOY_TAG.value
+        )
+          continue;
+        found.push({
+          kind: 'rds',
+          id: snapshot.DBSnapshotIdentifier,
+          region: request.region,
+          ...(tags[SNAPSHOT_TAGS.run] ? { runId: tags[SNAPSHOT_TAGS.run] } : {}),
+          tags,
+          createdAt: (snapshot.SnapshotCreateTime ?? new Date(0)).toISOString(),
+          state:
+            snapshot.Status === 'available'
+              ? 'completed'
+              : snapshot.Status === 'failed'
+                ? 'failed'
+                : 'pending',
+        });
+      }
+      marker = page.Marker;
+    } while (marker);
+    return found;
+  }
+
+  async deletePreDeploy(snapshot: PreDeploySnapshot, target: string): Promise<void> {
+    if (
+      snapshot.tags[SNAPSHOT_TAGS.target] !== target ||
+      snapshot.tags[PRE_DEPLOY_TAG.key] !== PRE_DEPLOY_TAG.value
+    ) {
+      throw new SnapshotFailedError(`${snapshot.id} is not a pre-deploy snapshot of ${target}: not deleted`);
+    }
+    if (snapshot.kind === 'ebs') {
+      await this.#ec2(snapshot.region).send(new DeleteSnapshotCommand({ SnapshotId: snapshot.id }));
+    } else {
+      await this.#rds(snapshot.region).send(
+        new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: snapshot.id }),
+      );
+    }
   }
 
   async snapshotDatabase(region: string, dbInstance: string, tags: Record<string, string>): Promise<string> {

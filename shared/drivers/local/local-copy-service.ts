@@ -51,13 +51,8 @@ function processAlive(pid: number): boolean {
 function settled(dir: string, state: CopyState_, now = Date.now()): CopyState_ {
   if (state.state !== 'pending' || copying.has(dir)) return state;
   const age = now - (Date.parse(state.createdAt) || 0);
-  if (
-    state.pid !== undefined &&
-    state.pid !== process.pid &&
-    processAlive(state.pid) &&
-    age < PENDING_DEADLINE_MS
-  )
-    return state;
+  // A copy by a live process (this one included: a module loaded twice has its own `copying`) still runs.
+  if (state.pid !== undefined && processAlive(state.pid) && age < PENDING_DEADLINE_MS) return state;
   if (state.pid === undefined && age < PENDING_DEADLINE_MS) return state;
   return {
     ...state,

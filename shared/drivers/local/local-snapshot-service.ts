@@ -3,7 +3,7 @@
  * refuses `snapshotBeforeDeploy.ebs` for them); a declared RDS instance is still snapshotted in AWS.
  */
 import { SnapshotFailedError } from '../../errors.ts';
-import type { HostRef, SnapshotService } from '../ports.ts';
+import type { HostRef, PreDeploySnapshot, SnapshotService } from '../ports.ts';
 
 /**
  * @example
@@ -23,6 +23,21 @@ export class LocalSnapshotService implements SnapshotService {
     throw new SnapshotFailedError(
       `EBS snapshots need ec2 hosts; ${hosts.map((h) => h.id).join(', ')} ${hosts.length === 1 ? 'is' : 'are'} local`,
     );
+  }
+
+  /** Local hosts have no EBS snapshots: only the database's, listed in AWS. */
+  async listPreDeploy(request: {
+    target: string;
+    region: string;
+    rdsInstance?: string;
+  }): Promise<PreDeploySnapshot[]> {
+    if (!request.rdsInstance || !this.#database?.listPreDeploy) return [];
+    return (await this.#database.listPreDeploy(request)).filter((s) => s.kind === 'rds');
+  }
+
+  async deletePreDeploy(snapshot: PreDeploySnapshot, target: string): Promise<void> {
+    if (!this.#database?.deletePreDeploy) throw new SnapshotFailedError(`cannot delete ${snapshot.id} here`);
+    return this.#database.deletePreDeploy(snapshot, target);
   }
 
   async snapshotDatabase(region: string, dbInstance: string, tags: Record<string, string>): Promise<string> {

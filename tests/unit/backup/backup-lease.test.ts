@@ -141,7 +141,7 @@ describe.each(Object.keys(stores) as (keyof typeof stores)[])('the backup lease 
     );
 
     // Assess: run A's own record stands, with its finish time; nothing was adopted
-    expect(status.status).toBe('completed');
+    expect(status.status, status.detail).toBe('completed');
     expect(pruned.adopted).toEqual([]);
     const entry = await catalogue.get(name, 'files', 'run-a');
     expect(entry).toMatchObject({ outcome: 'good', runId: 'run-a' });

@@ -5,14 +5,22 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderDumpScript, renderRestoreTestScript } from '../../../shared/backup/scripts.ts';
+import {
+  DUMP_RESULT_PATTERN,
+  RESTORE_RESULT_PATTERN,
+  renderDumpScript,
+  renderRestoreTestScript,
+  renderUploadScript,
+} from '../../../shared/backup/scripts.ts';
 import type { DumpBackupJob } from '../../../shared/config/schema.ts';
+import { combineOutput } from '../../../shared/drivers/output.ts';
 import { shellcheck } from '../../helpers/shellcheck.ts';
 
 let root: string;
@@ -55,6 +63,7 @@ function job(script: string, extra: Partial<DumpBackupJob> = {}): DumpBackupJob 
     notifyOnSuccess: false,
     secrets: {},
     awsCli: false,
+    existingBucket: false,
     ...extra,
   };
 }
@@ -75,59 +84,152 @@ function bash(script: string): Promise<{ status: number | null; stdout: string; 
   });
 }
 
-const presigned = () => ({
-  kind: 'presigned' as const,
-  url: `http://127.0.0.1:${port}/dumps/x?X-Amz-Signature=abc`,
-  tagging: 'stepops%3Atarget=t',
-});
+const uploadUrl = () => `http://127.0.0.1:${port}/dumps/x?X-Amz-Signature=abc`;
+
+/** Runs a dump into a spool file, then the upload command for what it reported. */
+async function dumpThenUpload(script: string, spool: string) {
+  const dumped = await bash(
+    renderDumpScript(job(script), {
+      target: 't',
+      runId: 'r1',
+      uri: 's3://b/dumps/x',
+      upload: { kind: 'spool', path: spool },
+      secrets: { kind: 'directory', path: root },
+    }),
+  );
+  const reported = DUMP_RESULT_PATTERN.exec(dumped.stdout);
+  const uploaded = reported
+    ? await bash(
+        renderUploadScript(job(script), {
+          target: 't',
+          runId: 'r1',
+          uri: 's3://b/dumps/x',
+          spool,
+          sha256: reported[1] as string,
+          sizeBytes: Number(reported[2]),
+          url: uploadUrl(),
+          tagging: 'stepops%3Atarget=t',
+        }),
+      )
+    : undefined;
+  return { dumped, reported, uploaded };
+}
 
 describe('renderDumpScript', () => {
-  it('uploads the dump with its tags, retrying a failed PUT, and prints its SHA-256 and size', async () => {
+  it('spools the dump and prints its SHA-256 and size; the upload command PUTs it with its tags, retried, then deletes it', async () => {
     // Prepare
     answers = [500, 503];
     received.length = 0;
-    const script = renderDumpScript(job('printf "hello dump" > "$STEPOPS_DUMP_FILE"'), {
-      target: 't',
-      runId: 'r1',
-      uri: 's3://b/dumps/x',
-      upload: presigned(),
-      secrets: { kind: 'directory', path: root },
-    });
+    const spool = path.join(root, 'spool-ok', 't-data-r1');
 
     // Act
-    const result = await bash(script);
+    const { dumped, reported, uploaded } = await dumpThenUpload(
+      'printf "hello dump" > "$STEPOPS_DUMP_FILE"',
+      spool,
+    );
 
     // Assess
-    expect(result.status, result.stderr).toBe(0);
+    expect(dumped.status, dumped.stderr).toBe(0);
+    const sha = createHash('sha256').update('hello dump').digest('hex');
+    expect(reported?.[0]).toBe(`STEPOPS_DUMP_RESULT sha256=${sha} size=10`);
+    expect(uploaded?.status, uploaded?.stderr).toBe(0);
     expect(received).toHaveLength(3);
     expect(received[2]?.body.toString()).toBe('hello dump');
     expect(received[2]?.headers['x-amz-tagging']).toBe('stepops%3Atarget=t');
-    const sha = createHash('sha256').update('hello dump').digest('hex');
-    expect(result.stdout).toContain(`STEPOPS_DUMP_RESULT sha256=${sha} size=10`);
-    expect(result.stderr).toContain('the upload failed; retrying (attempt 2 of 4)');
+    expect(uploaded?.stdout).toContain(`STEPOPS_UPLOAD_RESULT sha256=${sha} size=10`);
+    expect(uploaded?.stderr).toContain('the upload failed; retrying (attempt 2 of 4)');
+    expect(existsSync(spool)).toBe(false);
   });
 
-  it('fails after its attempts when the upload keeps failing, and prints no result', async () => {
+  it('fails after its attempts when the upload keeps failing, prints no result, and still deletes the spooled dump', async () => {
     // Prepare
     answers = [500, 500, 500, 500];
     received.length = 0;
-    const script = renderDumpScript(job('echo data > "$STEPOPS_DUMP_FILE"'), {
+    const spool = path.join(root, 'spool-fail', 't-data-r1');
+
+    // Act
+    const { uploaded } = await dumpThenUpload('echo data > "$STEPOPS_DUMP_FILE"', spool);
+
+    // Assess
+    expect(uploaded?.status).toBe(1);
+    expect(received).toHaveLength(4);
+    expect(uploaded?.stderr).toContain('stepops: the upload failed after 4 attempts');
+    expect(uploaded?.stdout).not.toContain('STEPOPS_UPLOAD_RESULT');
+    expect(existsSync(spool)).toBe(false);
+  }, 30_000);
+
+  it('the upload command refuses a spooled dump that is not the one the dump command reported', async () => {
+    // Prepare
+    received.length = 0;
+    const spool = path.join(root, 'spool-changed', 't-data-r1');
+    await mkdir(path.dirname(spool), { recursive: true });
+    await writeFile(spool, 'something else');
+    const script = renderUploadScript(job('true'), {
       target: 't',
       runId: 'r1',
       uri: 's3://b/dumps/x',
-      upload: presigned(),
-      secrets: { kind: 'directory', path: root },
+      spool,
+      sha256: createHash('sha256').update('hello dump').digest('hex'),
+      sizeBytes: 10,
+      url: uploadUrl(),
+      tagging: 'stepops%3Atarget=t',
     });
 
     // Act
     const result = await bash(script);
+    const gone = await bash(script);
 
     // Assess
     expect(result.status).toBe(1);
-    expect(received).toHaveLength(4);
-    expect(result.stderr).toContain('stepops: the upload failed after 4 attempts');
-    expect(result.stdout).not.toContain('STEPOPS_DUMP_RESULT');
-  }, 30_000);
+    expect(result.stderr).toContain('the spooled dump changed since the dump command');
+    expect(gone.stderr).toContain('is gone from the host');
+    expect(received).toHaveLength(0);
+  });
+
+  it('keeps the result line within the first 24,000 characters of stdout and 8,000 of stderr that SSM returns, however much the tool prints', async () => {
+    // Prepare: a tool that prints 100,000 characters to stdout and 30,000 to stderr
+    const spool = path.join(root, 'spool-loud', 't-data-r1');
+    const noise =
+      'for i in $(seq 1 2000); do printf "%049d\\n" "$i"; done; for i in $(seq 1 600); do printf "%049d\\n" "$i" >&2; done';
+    const loud = `${noise}; printf "dump" > "$STEPOPS_DUMP_FILE"`;
+    const script = renderDumpScript(job(loud), {
+      target: 't',
+      runId: 'r1',
+      uri: 's3://b/dumps/x',
+      upload: { kind: 'spool', path: spool },
+      secrets: { kind: 'directory', path: root },
+    });
+    const restore = renderRestoreTestScript(
+      job('true', {
+        restoreTest: { schedule: 'rate(7 days)', timezone: 'UTC', script: noise, check: noise, timeout: 30 },
+      }),
+      {
+        target: 't',
+        runId: 'r',
+        copyRunId: 'c',
+        uri: `file://${spool}`,
+        sha256: createHash('sha256').update('dump').digest('hex'),
+        download: { kind: 'file', path: spool },
+        secrets: { kind: 'directory', path: root },
+      },
+    );
+
+    // Act: run for real, then keep what GetCommandInvocation returns (the first 24,000 / 8,000)
+    const dumped = await bash(script);
+    const restored = await bash(restore);
+    const asSsm = (r: { stdout: string; stderr: string }) =>
+      combineOutput(r.stdout.slice(0, 24_000), r.stderr.slice(0, 8_000));
+
+    // Assess
+    expect(dumped.status, dumped.stderr.slice(-500)).toBe(0);
+    expect(restored.status, restored.stderr.slice(-500)).toBe(0);
+    expect(DUMP_RESULT_PATTERN.exec(asSsm(dumped))?.[0]).toBe(
+      `STEPOPS_DUMP_RESULT sha256=${createHash('sha256').update('dump').digest('hex')} size=4`,
+    );
+    expect(RESTORE_RESULT_PATTERN.test(asSsm(restored))).toBe(true);
+    expect(dumped.stdout).toContain('earlier bytes of output not shown');
+    expect(dumped.stdout).toContain(`${'0'.repeat(46)}600\n`);
+  });
 
   it('a dump that fails midway uploads nothing; an empty dump is refused', async () => {
     // Prepare
@@ -256,10 +358,20 @@ describe('renderDumpScript', () => {
         target: 't',
         runId: 'r',
         uri: 's3://b/k',
-        upload: presigned(),
+        upload: { kind: 'spool', path: '/var/tmp/stepops-spool/t-data-r' },
         secrets: { kind: 'ssm', region: 'eu-west-1' },
         user: 'ubuntu',
         workingDirectory: '/opt/app',
+      }),
+      renderUploadScript(withTest, {
+        target: 't',
+        runId: 'r',
+        uri: 's3://b/k',
+        spool: '/var/tmp/stepops-spool/t-data-r',
+        sha256: 'a'.repeat(64),
+        sizeBytes: 12,
+        url: 'https://b.s3.eu-west-1.amazonaws.com/k?X-Amz-Signature=x&X-Amz-Security-Token=a%2Fb',
+        tagging: 'a=1',
       }),
       renderDumpScript(withTest, {
         target: 't',

@@ -28,6 +28,7 @@ describe('findTarget', () => {
     expect(target.deploy?.snapshotBeforeDeploy).toEqual({
       ebs: false,
       rdsInstance: "<unfilled: RDS instance id of datizmo's PostgreSQL 14 database>",
+      retention: { deploys: 3, days: 7 },
     });
     expect(target.health?.probes.find((p) => p.name === 'site')).toMatchObject({
       method: 'GET',
