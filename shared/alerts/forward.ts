@@ -5,17 +5,33 @@
  */
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
-import type { Notification } from '../drivers/ports.ts';
+import type { Notification, Outcome, WorkflowName } from '../drivers/ports.ts';
 import { checkWebhookUrl, type PostToSlackOptions, postToSlack, slackMessage } from './slack.ts';
 
 // zod/mini loads no messages by itself: zod's English ones, so that a problem reads the same.
 z.config(en());
 
+/** Every outcome a notification may carry: the forwarder posts each of them. */
+export const NOTIFICATION_OUTCOMES = [
+  'succeeded',
+  'failed',
+  'rolled-back',
+  'rollback-failed',
+  'awaiting-approval',
+] as const satisfies readonly Outcome[];
+/** Every workflow a notification may come from. */
+export const NOTIFICATION_WORKFLOWS = [
+  'deploy',
+  'backup',
+  'health',
+  'recover',
+] as const satisfies readonly WorkflowName[];
+
 /** The JSON of a {@link Notification}, as the SNS notifier publishes it. */
 export const notificationSchema = z.object({
   target: z.string().check(z.minLength(1)),
-  workflow: z.enum(['deploy', 'backup', 'health', 'recover']),
-  outcome: z.enum(['succeeded', 'failed', 'rolled-back', 'rollback-failed']),
+  workflow: z.enum(NOTIFICATION_WORKFLOWS),
+  outcome: z.enum(NOTIFICATION_OUTCOMES),
   runId: z.string().check(z.minLength(1)),
   summary: z.string(),
   ref: z.optional(z.string()),
@@ -25,8 +41,23 @@ export const notificationSchema = z.object({
   host: z.optional(z.string()),
   outputTail: z.optional(z.string()),
   executionUrl: z.optional(z.string()),
+  actions: z.optional(
+    z.array(z.object({ label: z.string().check(z.minLength(1)), url: z.string().check(z.minLength(1)) })),
+  ),
   at: z.string(),
 }) satisfies z.ZodMiniType<Notification>;
+
+/**
+ * Compile-time checks that the schema reads every notification the notifiers may publish: an
+ * outcome, a workflow or a field added to {@link Notification} without forwarder support fails `tsc`
+ * here (the schema would otherwise send such alerts to the dead-letter queue).
+ */
+type Unread<T extends keyof Notification> = Exclude<Notification[T], z.input<typeof notificationSchema>[T]>;
+const everyOutcomeRead: [Unread<'outcome'>] extends [never] ? true : Unread<'outcome'> = true;
+const everyWorkflowRead: [Unread<'workflow'>] extends [never] ? true : Unread<'workflow'> = true;
+type UnreadField = Exclude<keyof Notification, keyof z.input<typeof notificationSchema>>;
+const everyFieldRead: [UnreadField] extends [never] ? true : UnreadField = true;
+void [everyOutcomeRead, everyWorkflowRead, everyFieldRead];
 
 /** An SNS message holding a notification: its JSON text, parsed, then checked. */
 const notificationMessageSchema = z.pipe(
