@@ -367,7 +367,8 @@ export async function runRecover(options: RecoverRunOptions): Promise<RecoverRun
  * (the stored token is answered with SendTaskSuccess/SendTaskFailure), else a local run (the
  * approval file, which the waiting run picks up).
  *
- * @returns the exit code: 0 answered, 2 bad run id or closed approval
+ * @returns the exit code: 0 answered; 1 the run no longer waits (it ended) or could not be told;
+ *   2 bad run id or closed approval
  * @example
  * process.exitCode = await answerRun('run-1', 'approved', { comment: 'go' });
  */
@@ -386,12 +387,14 @@ export async function answerRun(
     { approvalStoreFor, taskAnswererFor },
     { awsResourceNames },
     { answerApproval },
-    { ApprovalClosedError },
+    { ApprovalClosedError, ApprovalNotDeliveredError, ApprovalRunEndedError },
+    { LocalRunSource },
   ] = await Promise.all([
     import('../../shared/drivers/approvals.ts'),
     import('../../shared/drivers/options.ts'),
     import('../../shared/recovery/approval.ts'),
     import('../../shared/recovery/errors.ts'),
+    import('../runs/local.ts'),
   ]);
   const store = approvalStoreFor();
   try {
@@ -403,6 +406,14 @@ export async function answerRun(
       );
       out.out(`${decision} run ${runId}`);
     } else {
+      // A local run is answered by its own process, which watches the approval file: it must live.
+      const run = await new LocalRunSource().describe(runId);
+      if (run && run.status !== 'RUNNING') {
+        out.err(
+          `stepops: run ${runId} has already ended (${run.status}${run.error ? `: ${run.error}` : ''}); it was not ${decision}`,
+        );
+        return EXIT.unexpected;
+      }
       await store.answer(runId, decision, by, options.comment);
       out.out(`${decision} run ${runId}; the waiting run continues`);
     }
@@ -411,6 +422,10 @@ export async function answerRun(
     if (error instanceof ApprovalClosedError) {
       out.err(`stepops: ${error.message}`);
       return EXIT.invalidInput;
+    }
+    if (error instanceof ApprovalRunEndedError || error instanceof ApprovalNotDeliveredError) {
+      out.err(`stepops: ${error.message}`);
+      return EXIT.unexpected;
     }
     throw error;
   }

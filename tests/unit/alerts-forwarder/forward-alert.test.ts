@@ -367,6 +367,7 @@ describe('forward-alert takes every notification the notifiers publish', () => {
         answer: async () => {
           throw new Error('not answered here');
         },
+        reopen: async () => {},
       }),
       notifier: () => ({
         publish: async (n: Notification) => {
