@@ -11,6 +11,7 @@
  */
 import type { Command } from 'commander';
 import { ConfigError, formatIssue } from '../../shared/config/load.ts';
+import { findTarget } from '../../shared/config/registry.ts';
 import type { CatalogueEntry } from '../../shared/drivers/ports.ts';
 import type { Execution, RunResult } from '../../shared/engine/index.ts';
 import { formatTimeline, readableCause } from '../../shared/engine/index.ts';
@@ -20,7 +21,7 @@ import { createProgress, formatDuration } from '../progress.ts';
 import { recordLocalRun } from '../runs/local.ts';
 import { requester } from '../runs/source.ts';
 import { formatBytes } from '../runs/style.ts';
-import { progressMapper, resolveRunTarget } from './run.ts';
+import { ABORTED, progressMapper, releaseAbortedLock, resolveRunTarget } from './run.ts';
 
 /** Options of {@link runBackup}. */
 export interface BackupRunOptions {
@@ -161,6 +162,8 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRep
     progress.stop();
   }
   recording.finish(result);
+  if (recording.problem) out.err(`stepops: warning: ${recording.problem}`);
+  if (result.error === ABORTED) await releaseAbortedLock(findTarget(options.target), result, out);
   if (options.timeline !== false) out.out(`\ntimeline\n${indent(formatTimeline(result.trace))}`);
   const jobs = jobResults(result).flatMap(describeJob);
   if (jobs.length > 0) out.out(`\n${jobs.join('\n')}`);
@@ -303,14 +306,30 @@ export function registerRunBackup(run: Command): void {
           process.exitCode = EXIT.invalidInput;
           return;
         }
-        const report = await runBackup({
-          target,
-          ...(options.backup !== undefined ? { backup: options.backup } : {}),
-          ...(options.reason !== undefined ? { reason: options.reason } : {}),
-          ...(options.dryRun ? { dryRun: true } : {}),
-          task: options.restoreTest ? 'restore-test' : options.freshness ? 'freshness' : 'backup',
-        });
-        process.exitCode = report.exitCode;
+        let current: Execution | undefined;
+        const onSignal = (signal: NodeJS.Signals) => {
+          stdio.err(`\nstepops: ${signal === 'SIGTERM' ? 'terminated' : 'interrupted'}: aborting the run`);
+          current?.abort();
+        };
+        // Ctrl-C and SIGTERM (kill, systemd, a CI runner's cancel) end the run and release its lease.
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        try {
+          const report = await runBackup({
+            target,
+            ...(options.backup !== undefined ? { backup: options.backup } : {}),
+            ...(options.reason !== undefined ? { reason: options.reason } : {}),
+            ...(options.dryRun ? { dryRun: true } : {}),
+            task: options.restoreTest ? 'restore-test' : options.freshness ? 'freshness' : 'backup',
+            onStart: (execution) => {
+              current = execution;
+            },
+          });
+          process.exitCode = report.exitCode;
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
       },
     );
 }

@@ -18,7 +18,7 @@ import { EXIT, indent, type Output, stdio } from '../output.ts';
 import { createProgress, formatDuration, type ProgressStream } from '../progress.ts';
 import { recordLocalRun } from '../runs/local.ts';
 import { requester } from '../runs/source.ts';
-import { localArn, progressMapper } from './run.ts';
+import { ABORTED, localArn, progressMapper, releaseAbortedLock } from './run.ts';
 
 /** A run id as `stepops approve` accepts it (a Step Functions execution name). */
 const RUN_ID = /^[A-Za-z0-9_-]{1,80}$/;
@@ -336,7 +336,9 @@ export async function runRecover(options: RecoverRunOptions): Promise<RecoverRun
     ended.abort();
   }
   recording.finish(result);
+  if (recording.problem) out.err(`stepops: warning: ${recording.problem}`);
   await Promise.allSettled(approvals);
+  if (result.error === ABORTED) await releaseAbortedLock(target, result, out);
   out.out(`\ntimeline\n${indent(formatTimeline(result.trace))}`);
   const took = formatDuration(result.trace.durationMs);
   const report: RecoverRunReport = {
@@ -463,11 +465,13 @@ export function registerRunRecover(run: Command): void {
           return;
         }
         let current: Execution | undefined;
-        const onSignal = () => {
-          stdio.err('\nstepops: interrupted: aborting the run');
+        const onSignal = (signal: NodeJS.Signals) => {
+          stdio.err(`\nstepops: ${signal === 'SIGTERM' ? 'terminated' : 'interrupted'}: aborting the run`);
           current?.abort();
         };
+        // SIGTERM (kill, systemd, a CI runner's cancel) ends the run as Ctrl-C does: the lease is released.
         process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
         try {
           const report = await runRecover({
             target: targetName,
@@ -482,6 +486,7 @@ export function registerRunRecover(run: Command): void {
           process.exitCode = report.exitCode;
         } finally {
           process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
         }
       },
     );

@@ -386,7 +386,13 @@ export function createLocalEngine(
         }
         if (issued) {
           const waiting = taskTokens.pending(executionName).find((t) => t.token === issued.token);
-          if (waiting) startOptions.onTaskToken?.(waiting);
+          if (waiting) {
+            try {
+              startOptions.onTaskToken?.(waiting);
+            } catch {
+              // As for onEvent: the Task waits for its answer whatever the listener did.
+            }
+          }
         }
         const result = issued ? await issued.answer : asJson(output);
         if (payloads.observe(result, `the result of Task "${task.name}"`)) payloads.assertWithin();
@@ -421,7 +427,12 @@ export function createLocalEngine(
     const emit = (event: Omit<TraceEvent, 'elapsedMs' | 'durationMs'>) => {
       const recorded = recorder.record(event);
       events.push(recorded);
-      startOptions.onEvent?.(recorded);
+      try {
+        startOptions.onEvent?.(recorded);
+      } catch {
+        // A listener (progress, a recording on a full disk) never stops the run: the run goes on,
+        // and the trace still holds every event.
+      }
     };
 
     const consume = (async () => {
