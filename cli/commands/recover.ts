@@ -8,7 +8,6 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { ConfigError, formatIssue } from '../../shared/config/load.ts';
-import { findTarget } from '../../shared/config/registry.ts';
 import type { Target } from '../../shared/config/schema.ts';
 import type { ApprovalStore, TaskAnswerer } from '../../shared/drivers/ports.ts';
 import type { Execution, PendingTask, RunResult, TaskTokens } from '../../shared/engine/index.ts';
@@ -18,7 +17,7 @@ import { EXIT, indent, type Output, stdio } from '../output.ts';
 import { createProgress, formatDuration, type ProgressStream } from '../progress.ts';
 import { recordLocalRun } from '../runs/local.ts';
 import { requester } from '../runs/source.ts';
-import { ABORTED, localArn, progressMapper, releaseAbortedLock } from './run.ts';
+import { ABORTED, localArn, progressMapper, releaseAbortedLock, resolveRunTarget } from './run.ts';
 
 /** A run id as `stepops approve` accepts it (a Step Functions execution name). */
 const RUN_ID = /^[A-Za-z0-9_-]{1,80}$/;
@@ -96,12 +95,15 @@ export function parseParams(
   return values;
 }
 
-/** Checks the target and the runbook before anything starts. @throws InvalidInputError, ConfigError */
-function checkRecoverInput(options: RecoverRunOptions): {
+/**
+ * Checks the target (a name, or a target file's path as `run deploy` takes one) and the runbook
+ * before anything starts. @throws InvalidInputError, ConfigError
+ */
+async function checkRecoverInput(options: RecoverRunOptions): Promise<{
   target: Target;
   params: Record<string, string | number | boolean>;
-} {
-  const target = findTarget(options.target);
+}> {
+  const target = await resolveRunTarget(options.target);
   const runbooks = target.recovery ?? {};
   if (!Object.hasOwn(runbooks, options.runbook)) {
     throw new InvalidInputError(
@@ -259,7 +261,7 @@ export async function runRecover(options: RecoverRunOptions): Promise<RecoverRun
   let target: Target;
   let params: Record<string, string | number | boolean>;
   try {
-    ({ target, params } = checkRecoverInput(options));
+    ({ target, params } = await checkRecoverInput(options));
   } catch (error) {
     if (error instanceof ConfigError) {
       for (const issue of error.issues) out.err(formatIssue(issue));
