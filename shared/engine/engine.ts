@@ -7,6 +7,7 @@ import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { StateMachineDefinition } from './asl.ts';
 import { type PendingTask, TASK_TOKEN_PLACEHOLDER, TaskTokens, withTaskToken } from './callback.ts';
+import { checkInputDepth } from './depth.ts';
 import { InvalidDefinitionError, UnsupportedDefinitionError } from './errors.ts';
 import { inspectDefinition, readPath, type TaskSite } from './inspect.ts';
 import {
@@ -77,6 +78,7 @@ export interface Execution {
 export interface LocalEngine {
   readonly definition: StateMachineDefinition;
   readonly tasks: readonly TaskSite[];
+  /** Starts a run. @throws InputTooDeepError for input nested deeper than `MAX_INPUT_DEPTH` (nothing starts) */
   start(input: unknown, options?: StartOptions): Execution;
   /** The registry answering callback Tasks (`sendTaskSuccess`, `sendTaskFailure`, `sendTaskHeartbeat`). */
   readonly taskTokens: TaskTokens;
@@ -300,6 +302,8 @@ export function createLocalEngine(
   const taskTokens = options.taskTokens ?? new TaskTokens();
 
   function start(input: unknown, startOptions: StartOptions = {}): Execution {
+    // Refused before the run starts, as StartExecution refuses input it cannot take.
+    checkInputDepth(input, 'the input of the run');
     const executionName = startOptions.executionName ?? randomUUID();
     const startTime = Date.now();
     const recorder = new TraceRecorder(executionName, startTime);
