@@ -6,6 +6,7 @@
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
 import type { Notification, Outcome, WorkflowName } from '../drivers/ports.ts';
+import { executionAlert, executionStatusChangeSchema, isExecutionStatusChange } from './execution-event.ts';
 import { checkWebhookUrl, type PostToSlackOptions, postToSlack, slackMessage } from './slack.ts';
 
 // zod/mini loads no messages by itself: zod's English ones, so that a problem reads the same.
@@ -59,20 +60,17 @@ type UnreadField = Exclude<keyof Notification, keyof z.input<typeof notification
 const everyFieldRead: [UnreadField] extends [never] ? true : UnreadField = true;
 void [everyOutcomeRead, everyWorkflowRead, everyFieldRead];
 
-/** An SNS message holding a notification: its JSON text, parsed, then checked. */
-const notificationMessageSchema = z.pipe(
-  z.pipe(
-    z.string(),
-    z.transform((text: string, payload): unknown => {
-      try {
-        return JSON.parse(text);
-      } catch {
-        payload.issues.push({ code: 'custom', message: 'the SNS message is not JSON', input: text });
-        return z.NEVER;
-      }
-    }),
-  ),
-  notificationSchema,
+/** An SNS message's JSON text, parsed. */
+const jsonMessageSchema = z.pipe(
+  z.string(),
+  z.transform((text: string, payload): unknown => {
+    try {
+      return JSON.parse(text);
+    } catch {
+      payload.issues.push({ code: 'custom', message: 'the SNS message is not JSON', input: text });
+      return z.NEVER;
+    }
+  }),
 );
 
 /**
@@ -88,14 +86,25 @@ export const snsEventSchema = z.object({
 });
 export type SnsAlertEvent = z.infer<typeof snsEventSchema>;
 
-/** One record of the event: the notification it carries, or why it carries none. */
+/**
+ * One record of the event: the notification it carries (a stepops notification, or a Step
+ * Functions execution status change turned into one), why it is not alerted, or what is wrong.
+ */
 export type SnsAlert =
   | { messageId: string; notification: Notification }
+  | { messageId: string; skipped: string }
   | { messageId: string; problem: string };
 
+function firstProblem(error: z.core.$ZodError): string {
+  const issue = error.issues[0];
+  const path = issue?.path.map(String).join('.') ?? '';
+  return `${path ? `${path}: ` : ''}${issue?.message ?? 'not a stepops notification'}`;
+}
+
 /**
- * Reads each record's message as a notification; a malformed one is kept with its message id and
- * the first problem (the path and what was expected, never the message itself).
+ * Reads each record's message as a notification, or as an execution status change event (the
+ * EventBridge rule on runs that ended where no Catch could see it); a malformed one is kept with
+ * its message id and the first problem (the path and what was expected, never the message itself).
  *
  * @example
  * readSnsAlerts({ Records: [{ Sns: { MessageId: 'm-1', Message: 'hello' } }] })
@@ -104,14 +113,16 @@ export type SnsAlert =
 export function readSnsAlerts(event: SnsAlertEvent): SnsAlert[] {
   return event.Records.map((record, index) => {
     const messageId = record.Sns.MessageId ?? `record ${index}`;
-    const parsed = notificationMessageSchema.safeParse(record.Sns.Message);
+    const json = jsonMessageSchema.safeParse(record.Sns.Message);
+    if (!json.success) return { messageId, problem: firstProblem(json.error) };
+    if (isExecutionStatusChange(json.data)) {
+      const change = executionStatusChangeSchema.safeParse(json.data);
+      if (!change.success) return { messageId, problem: firstProblem(change.error) };
+      return { messageId, ...executionAlert(change.data) };
+    }
+    const parsed = notificationSchema.safeParse(json.data);
     if (parsed.success) return { messageId, notification: parsed.data };
-    const issue = parsed.error.issues[0];
-    const path = issue?.path.map(String).join('.') ?? '';
-    return {
-      messageId,
-      problem: `${path ? `${path}: ` : ''}${issue?.message ?? 'not a stepops notification'}`,
-    };
+    return { messageId, problem: firstProblem(parsed.error) };
   });
 }
 

@@ -410,3 +410,128 @@ describe('forward-alert takes every notification the notifiers publish', () => {
     expect(buttons[1]!.url).toContain('/approvals/zmanim-r1/reject?');
   });
 });
+
+/**
+ * A Step Functions "Execution Status Change" event as EventBridge delivers it to the alerts topic,
+ * in the shape the Step Functions developer guide shows ("EventBridge for Step Functions execution
+ * status changes"), with stepops' names.
+ */
+function statusChange(detail: Record<string, unknown>): Record<string, unknown> {
+  const name = (detail.name as string | undefined) ?? 'zmanim-3c1f0a9b8e7d6c5b';
+  const machine = (detail.machine as string | undefined) ?? 'stepops-prod-deploy';
+  const { machine: _machine, ...rest } = detail;
+  return {
+    version: '0',
+    id: '315c1398-40ff-a850-213b-158f73e60175',
+    'detail-type': 'Step Functions Execution Status Change',
+    source: 'aws.states',
+    account: '123456789012',
+    time: '2026-11-22T03:40:00Z',
+    region: 'eu-west-1',
+    resources: [`arn:aws:states:eu-west-1:123456789012:execution:${machine}:${name}`],
+    detail: {
+      executionArn: `arn:aws:states:eu-west-1:123456789012:execution:${machine}:${name}`,
+      stateMachineArn: `arn:aws:states:eu-west-1:123456789012:stateMachine:${machine}`,
+      name,
+      status: 'FAILED',
+      startDate: 1795318800000,
+      stopDate: 1795319100000,
+      input: '{"target":"zmanim","ref":"v1.4.2","requestedBy":"ana (stepops deploy)"}',
+      inputDetails: { included: true },
+      output: null,
+      outputDetails: null,
+      ...rest,
+    },
+  };
+}
+
+describe('forward-alert on runs that ended where no Catch could see it', () => {
+  it('posts a deploy that timed out: workflow, target from its input, status and a link to the execution', async () => {
+    // Act
+    await handler(
+      snsEvent(statusChange({ status: 'TIMED_OUT' })),
+      lambdaContext('stepops-test-ForwardAlert'),
+    );
+
+    // Assess
+    expect(received).toHaveLength(1);
+    expect(received[0]!.path).toBe(`${SECRET_PATH}-zmanim`);
+    const message = received[0]!.body as { text: string; blocks: unknown[] };
+    expect(message.text).toContain('deploy zmanim: failed');
+    expect(message.text).toContain(
+      '(run zmanim-3c1f0a9b8e7d6c5b) timed out (its TimeoutSeconds) before it could report',
+    );
+    expect(JSON.stringify(message.blocks)).toContain(
+      'https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/arn:aws:states:eu-west-1:123456789012:execution:stepops-prod-deploy:zmanim-3c1f0a9b8e7d6c5b',
+    );
+    expect(JSON.stringify(message.blocks)).toContain('execution TIMED_OUT');
+  });
+
+  it('posts a run that failed with States.DataLimitExceeded, with its cause', async () => {
+    // Act
+    await handler(
+      snsEvent(
+        statusChange({
+          machine: 'stepops-prod-recover',
+          error: 'States.DataLimitExceeded',
+          cause:
+            'The state/task returned a result with a size exceeding the maximum number of bytes service limit.',
+        }),
+      ),
+      lambdaContext('stepops-test-ForwardAlert'),
+    );
+
+    // Assess
+    expect(received).toHaveLength(1);
+    const text = JSON.stringify(received[0]!.body);
+    expect(text).toContain('recover zmanim: failed');
+    expect(text).toContain('failed with States.DataLimitExceeded');
+    expect(text).toContain('exceeding the maximum number of bytes');
+  });
+
+  it('takes the target from the run name when the input was left out, for an aborted backup', async () => {
+    // Act
+    await handler(
+      snsEvent(
+        statusChange({
+          machine: 'stepops-prod-backup',
+          name: 'retired-app-0123456789abcdef',
+          status: 'ABORTED',
+          input: null,
+          inputDetails: { included: false },
+        }),
+      ),
+      lambdaContext('stepops-test-ForwardAlert'),
+    );
+
+    // Assess
+    expect(received).toHaveLength(1);
+    expect((received[0]!.body as { text: string }).text).toContain(
+      'backup retired-app: failed — backup of retired-app (run retired-app-0123456789abcdef) was aborted (StopExecution)',
+    );
+  });
+
+  it.each([
+    ['a failure the run alerted itself', { error: 'HealthGateFailedError' }],
+    ['a run that succeeded', { status: 'SUCCEEDED' }],
+    ['a run that started', { status: 'RUNNING', stopDate: null }],
+  ])('posts nothing and throws nothing for %s', async (_case, detail) => {
+    // Act
+    await handler(snsEvent(statusChange(detail)), lambdaContext('stepops-test-ForwardAlert'));
+
+    // Assess
+    expect(received).toHaveLength(0);
+    expect(output).toContain('not posted: already alerted, or not alerted');
+  });
+
+  it('posts a run whose notify step itself failed (NotificationFailedError)', async () => {
+    // Act
+    await handler(
+      snsEvent(statusChange({ error: 'NotificationFailedError', cause: 'SNS Publish was denied' })),
+      lambdaContext('stepops-test-ForwardAlert'),
+    );
+
+    // Assess
+    expect(received).toHaveLength(1);
+  });
+});
