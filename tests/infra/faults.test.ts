@@ -60,6 +60,8 @@ describe('runs that end where no Catch can see it', () => {
     const policy = run.one('aws:sns/topicPolicy:TopicPolicy', 'AlertsTopicPolicy');
 
     // Assess
+    // The only policy of the topic: a second one would replace it.
+    expect(run.ofType('aws:sns/topicPolicy:TopicPolicy')).toHaveLength(1);
     expect(target.inputs.rule).toBe(rule.state.name);
     expect(target.inputs.arn).toBe(topic.state.arn);
     expect(policy.inputs.arn).toBe(topic.state.arn);
