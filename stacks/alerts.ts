@@ -3,6 +3,7 @@
  * posts each alert to Slack. A failed post is retried by Lambda (twice) and then kept in a
  * dead-letter queue; the alert itself stays on the topic for its other subscribers either way.
  */
+import { ALERTED_STATUSES, EXECUTION_STATUS_CHANGE } from '../shared/alerts/execution-event.ts';
 import { stageResourceNames } from '../shared/drivers/options.ts';
 import { parameterStatements } from './permissions.ts';
 import type { StageSettings } from './settings.ts';
@@ -72,4 +73,58 @@ export function createAlerts(context: AlertsContext) {
     destinationConfig: { onFailure: { destination: deadLetters.arn } },
   });
   return { topic, link, subscriber, forwarder, deadLetters, invokeConfig };
+}
+
+/** Where the run failure rule needs to look. */
+export interface RunFailureAlertsContext {
+  /** The alerts topic (its ARN). */
+  topicArn: $util.Input<string>;
+  /**
+   * The Standard workflows' state machines. Express workflows (health) send no execution events to
+   * EventBridge, so they have nothing to match.
+   */
+  stateMachineArns: $util.Input<string>[];
+}
+
+/**
+ * The EventBridge rule that alerts on runs ending where no Catch can see it (the history limit,
+ * `States.DataLimitExceeded`, the run's TimeoutSeconds, an abort): Step Functions "Execution Status
+ * Change" events with status FAILED, TIMED_OUT or ABORTED, of the stage's state machines, sent as
+ * they are to the alerts topic, whose forwarder turns them into readable alerts (and skips the
+ * failures the runs alerted themselves). The topic's policy lets this rule, and only it, publish.
+ *
+ * @example
+ * createRunFailureAlerts({ topicArn: alerts.topic.arn, stateMachineArns: [deploy.stateMachine.arn] });
+ */
+export function createRunFailureAlerts(context: RunFailureAlertsContext) {
+  const rule = new aws.cloudwatch.EventRule('RunFailureRule', {
+    description: 'stepops: runs that ended FAILED, TIMED_OUT or ABORTED, to the alerts topic',
+    eventPattern: $jsonStringify({
+      source: ['aws.states'],
+      'detail-type': [EXECUTION_STATUS_CHANGE],
+      detail: { status: [...ALERTED_STATUSES], stateMachineArn: context.stateMachineArns },
+    }),
+  });
+  const topicPolicy = new aws.sns.TopicPolicy('AlertsTopicPolicy', {
+    arn: context.topicArn,
+    policy: $jsonStringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'RunFailureEvents',
+          Effect: 'Allow',
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: 'sns:Publish',
+          Resource: context.topicArn,
+          Condition: { ArnEquals: { 'aws:SourceArn': rule.arn } },
+        },
+      ],
+    }),
+  });
+  const target = new aws.cloudwatch.EventTarget(
+    'RunFailureTarget',
+    { rule: rule.name, arn: context.topicArn },
+    { dependsOn: [topicPolicy] },
+  );
+  return { rule, topicPolicy, target };
 }

@@ -2,9 +2,10 @@
  * The stepops stacks, wired together: storage, alerts, the deploy workflow and its API. Called by
  * `run()` in `sst.config.ts`; returns the stack outputs.
  */
-import { createAlerts } from './alerts.ts';
+import { createAlerts, createRunFailureAlerts } from './alerts.ts';
 import { createApi } from './api.ts';
 import { createBackup } from './backup.ts';
+import { createCommandLogGroup } from './command-logs.ts';
 import { createHealth } from './health.ts';
 import { createRecover } from './recover.ts';
 import { type StageSettings, stageSettings } from './settings.ts';
@@ -37,6 +38,7 @@ export async function createStacks(options: StacksOptions = {}) {
 
   const storage = createStorage();
   const alerts = createAlerts({ settings, account, region });
+  if (settings.commandLogGroup) createCommandLogGroup(settings.commandLogGroup);
   const deploy = createWorkflows({
     stage: $app.stage,
     account,
@@ -97,6 +99,11 @@ export async function createStacks(options: StacksOptions = {}) {
     links: [storage.link, alerts.link],
     workflow: await import('../workflows/health.ts'),
     recoverStateMachineArn: recover.stateMachine.arn,
+  });
+
+  createRunFailureAlerts({
+    topicArn: alerts.topic.arn,
+    stateMachineArns: [deploy.stateMachine.arn, backup.stateMachine.arn, recover.stateMachine.arn],
   });
 
   return {

@@ -17,8 +17,23 @@ export interface WorkflowStateMachineArgs {
   /** The Lambdas the definition invokes. */
   functionArns: $util.Input<string>[];
   retentionInDays: number;
-  /** `ALL` for Standard workflows; Express ones keep no history, so `ERROR` logs failed runs with their data. */
+  /**
+   * `ALL` for Standard workflows; Express ones keep no history, so `ERROR` logs failed runs with
+   * their data. Execution data is logged unless the definition has a callback Task ({@link logsExecutionData}).
+   */
   logLevel: 'ALL' | 'ERROR';
+}
+
+/**
+ * Whether a workflow's log may hold its execution data: not when it has a callback Task, whose
+ * task token (`$$.Task.Token`) Step Functions logs with the Task's parameters (TaskScheduled): a
+ * token answers the run, so it must not sit in a log that many can read.
+ *
+ * @example
+ * logsExecutionData(JSON.stringify(recoverWorkflow(arns))) // false
+ */
+export function logsExecutionData(definition: string): boolean {
+  return !definition.includes('$$.Task.Token');
 }
 
 /** A role only `service` may take, and only on behalf of this account. */
@@ -89,7 +104,7 @@ export function workflowStateMachine(args: WorkflowStateMachineArgs) {
       definition: args.definition,
       loggingConfiguration: {
         logDestination: $interpolate`${logGroup.arn}:*`,
-        includeExecutionData: true,
+        includeExecutionData: $util.output(args.definition).apply(logsExecutionData),
         level: args.logLevel,
       },
     },

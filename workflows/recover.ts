@@ -252,9 +252,20 @@ export function recoverWorkflow(arns: Readonly<Record<RecoverFunction, string>>)
         ResultPath: '$.approval',
         Retry: [TRANSIENT_RETRY],
         Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failures.AwaitApproval', Next: RELEASE }],
-        Next: 'RunSteps',
+        Next: 'RetakeLock',
       },
     ],
+    // An approval may wait longer than a lease lasts (at most 12 h): the lease is taken again once
+    // approved, so that the steps never run without it; another run holding it now ends this one
+    // (TargetLockedError), having changed nothing.
+    step('RetakeLock', 'acquire-lock', {
+      comment:
+        'After the approval: takes the lease again (renews it if still held), or fails if another run took it.',
+      parameters: { ...plan('target'), ...plan('runId'), 'ttlSeconds.$': '$.plan.lockTtlSeconds' },
+      resultPath: '$.lock',
+      next: 'RunSteps',
+      catchNext: RELEASE,
+    }),
     [
       'RunSteps',
       {

@@ -12,6 +12,7 @@
 import type { Command } from 'commander';
 import type { BackupRunPlan } from '../../shared/backup/contracts.ts';
 import { ConfigError, formatIssue } from '../../shared/config/load.ts';
+import type { Target } from '../../shared/config/schema.ts';
 import type { CatalogueEntry } from '../../shared/drivers/ports.ts';
 import type { Execution, RunResult } from '../../shared/engine/index.ts';
 import { formatTimeline, readableCause } from '../../shared/engine/index.ts';
@@ -122,8 +123,10 @@ function describeJob(job: JobLine): string[] {
  */
 export async function runBackup(options: BackupRunOptions): Promise<BackupRunReport> {
   const out = options.output ?? stdio;
+  let target: Target;
   try {
-    await resolveRunTarget(options.target);
+    // A target file's path names the target the file holds.
+    target = await resolveRunTarget(options.target);
   } catch (error) {
     if (error instanceof ConfigError) {
       for (const issue of error.issues) out.err(formatIssue(issue));
@@ -141,7 +144,7 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRep
   const task = options.task ?? 'backup';
   const requestedBy = options.requestedBy ?? requester('run');
   const input = {
-    target: options.target,
+    target: target.name,
     ...(options.backup !== undefined ? { backup: options.backup } : {}),
     ...(options.reason !== undefined ? { reason: options.reason } : {}),
     requestedBy,
@@ -149,7 +152,7 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRep
     ...(task !== 'backup' ? { task } : {}),
   };
   const what = task === 'backup' ? (options.dryRun ? 'backup (dry run)' : 'backup') : task;
-  out.out(`${what} ${options.target}${options.backup ? ` ${options.backup}` : ''} on the local engine`);
+  out.out(`${what} ${target.name}${options.backup ? ` ${options.backup}` : ''} on the local engine`);
   const progress = createProgress({
     stream:
       out === stdio
@@ -164,7 +167,7 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRep
     ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
   });
   const recording = recordLocalRun('backup', {
-    target: options.target,
+    target: target.name,
     ...(options.reason ? { reason: options.reason } : {}),
     requestedBy,
   });
@@ -185,17 +188,18 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRep
     progress.stop();
   }
   recording.finish(result);
+  if (recording.problem) out.err(`stepops: warning: ${recording.problem}`);
   if (options.timeline !== false) out.out(`\ntimeline\n${indent(formatTimeline(result.trace))}`);
   if (result.error === ABORTED) await releaseAbortedLeases(result, out);
   const jobs = jobResults(result).flatMap(describeJob);
   if (jobs.length > 0) out.out(`\n${jobs.join('\n')}`);
   const took = formatDuration(result.trace.durationMs);
   if (result.status === 'SUCCEEDED') {
-    out.out(`✔ ${what} of ${options.target} succeeded in ${took}\n`);
+    out.out(`✔ ${what} of ${target.name} succeeded in ${took}\n`);
     return { exitCode: EXIT.ok, executionName: result.executionName, output: result.output, jobs, result };
   }
   const cause = readableCause(result.cause);
-  out.out(`✖ ${what} of ${options.target} failed: ${result.error ?? 'error'} after ${took}`);
+  out.out(`✖ ${what} of ${target.name} failed: ${result.error ?? 'error'} after ${took}`);
   if (cause) out.out(indent(cause, 2));
   const badInput = result.error === 'InvalidInputError' || result.error === 'UnknownTargetError';
   return {
@@ -328,14 +332,30 @@ export function registerRunBackup(run: Command): void {
           process.exitCode = EXIT.invalidInput;
           return;
         }
-        const report = await runBackup({
-          target,
-          ...(options.backup !== undefined ? { backup: options.backup } : {}),
-          ...(options.reason !== undefined ? { reason: options.reason } : {}),
-          ...(options.dryRun ? { dryRun: true } : {}),
-          task: options.restoreTest ? 'restore-test' : options.freshness ? 'freshness' : 'backup',
-        });
-        process.exitCode = report.exitCode;
+        let current: Execution | undefined;
+        const onSignal = (signal: NodeJS.Signals) => {
+          stdio.err(`\nstepops: ${signal === 'SIGTERM' ? 'terminated' : 'interrupted'}: aborting the run`);
+          current?.abort();
+        };
+        // Ctrl-C and SIGTERM (kill, systemd, a CI runner's cancel) end the run and release its lease.
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        try {
+          const report = await runBackup({
+            target,
+            ...(options.backup !== undefined ? { backup: options.backup } : {}),
+            ...(options.reason !== undefined ? { reason: options.reason } : {}),
+            ...(options.dryRun ? { dryRun: true } : {}),
+            task: options.restoreTest ? 'restore-test' : options.freshness ? 'freshness' : 'backup',
+            onStart: (execution) => {
+              current = execution;
+            },
+          });
+          process.exitCode = report.exitCode;
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
       },
     );
 }

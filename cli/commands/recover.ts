@@ -8,7 +8,6 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { ConfigError, formatIssue } from '../../shared/config/load.ts';
-import { findTarget } from '../../shared/config/registry.ts';
 import type { Target } from '../../shared/config/schema.ts';
 import type { ApprovalStore, TaskAnswerer } from '../../shared/drivers/ports.ts';
 import type { Execution, PendingTask, RunResult, TaskTokens } from '../../shared/engine/index.ts';
@@ -18,7 +17,7 @@ import { EXIT, indent, type Output, stdio } from '../output.ts';
 import { createProgress, formatDuration, type ProgressStream } from '../progress.ts';
 import { recordLocalRun } from '../runs/local.ts';
 import { requester } from '../runs/source.ts';
-import { localArn, progressMapper } from './run.ts';
+import { ABORTED, localArn, progressMapper, releaseAbortedLock, resolveRunTarget } from './run.ts';
 
 /** A run id as `stepops approve` accepts it (a Step Functions execution name). */
 const RUN_ID = /^[A-Za-z0-9_-]{1,80}$/;
@@ -96,12 +95,15 @@ export function parseParams(
   return values;
 }
 
-/** Checks the target and the runbook before anything starts. @throws InvalidInputError, ConfigError */
-function checkRecoverInput(options: RecoverRunOptions): {
+/**
+ * Checks the target (a name, or a target file's path as `run deploy` takes one) and the runbook
+ * before anything starts. @throws InvalidInputError, ConfigError
+ */
+async function checkRecoverInput(options: RecoverRunOptions): Promise<{
   target: Target;
   params: Record<string, string | number | boolean>;
-} {
-  const target = findTarget(options.target);
+}> {
+  const target = await resolveRunTarget(options.target);
   const runbooks = target.recovery ?? {};
   if (!Object.hasOwn(runbooks, options.runbook)) {
     throw new InvalidInputError(
@@ -259,7 +261,7 @@ export async function runRecover(options: RecoverRunOptions): Promise<RecoverRun
   let target: Target;
   let params: Record<string, string | number | boolean>;
   try {
-    ({ target, params } = checkRecoverInput(options));
+    ({ target, params } = await checkRecoverInput(options));
   } catch (error) {
     if (error instanceof ConfigError) {
       for (const issue of error.issues) out.err(formatIssue(issue));
@@ -336,7 +338,9 @@ export async function runRecover(options: RecoverRunOptions): Promise<RecoverRun
     ended.abort();
   }
   recording.finish(result);
+  if (recording.problem) out.err(`stepops: warning: ${recording.problem}`);
   await Promise.allSettled(approvals);
+  if (result.error === ABORTED) await releaseAbortedLock(target, result, out);
   out.out(`\ntimeline\n${indent(formatTimeline(result.trace))}`);
   const took = formatDuration(result.trace.durationMs);
   const report: RecoverRunReport = {
@@ -367,7 +371,8 @@ export async function runRecover(options: RecoverRunOptions): Promise<RecoverRun
  * (the stored token is answered with SendTaskSuccess/SendTaskFailure), else a local run (the
  * approval file, which the waiting run picks up).
  *
- * @returns the exit code: 0 answered, 2 bad run id or closed approval
+ * @returns the exit code: 0 answered; 1 the run no longer waits (it ended) or could not be told;
+ *   2 bad run id or closed approval
  * @example
  * process.exitCode = await answerRun('run-1', 'approved', { comment: 'go' });
  */
@@ -386,12 +391,14 @@ export async function answerRun(
     { approvalStoreFor, taskAnswererFor },
     { awsResourceNames },
     { answerApproval },
-    { ApprovalClosedError },
+    { ApprovalClosedError, ApprovalNotDeliveredError, ApprovalRunEndedError },
+    { LocalRunSource },
   ] = await Promise.all([
     import('../../shared/drivers/approvals.ts'),
     import('../../shared/drivers/options.ts'),
     import('../../shared/recovery/approval.ts'),
     import('../../shared/recovery/errors.ts'),
+    import('../runs/local.ts'),
   ]);
   const store = approvalStoreFor();
   try {
@@ -403,6 +410,14 @@ export async function answerRun(
       );
       out.out(`${decision} run ${runId}`);
     } else {
+      // A local run is answered by its own process, which watches the approval file: it must live.
+      const run = await new LocalRunSource().describe(runId);
+      if (run && run.status !== 'RUNNING') {
+        out.err(
+          `stepops: run ${runId} has already ended (${run.status}${run.error ? `: ${run.error}` : ''}); it was not ${decision}`,
+        );
+        return EXIT.unexpected;
+      }
       await store.answer(runId, decision, by, options.comment);
       out.out(`${decision} run ${runId}; the waiting run continues`);
     }
@@ -411,6 +426,10 @@ export async function answerRun(
     if (error instanceof ApprovalClosedError) {
       out.err(`stepops: ${error.message}`);
       return EXIT.invalidInput;
+    }
+    if (error instanceof ApprovalRunEndedError || error instanceof ApprovalNotDeliveredError) {
+      out.err(`stepops: ${error.message}`);
+      return EXIT.unexpected;
     }
     throw error;
   }
@@ -448,11 +467,13 @@ export function registerRunRecover(run: Command): void {
           return;
         }
         let current: Execution | undefined;
-        const onSignal = () => {
-          stdio.err('\nstepops: interrupted: aborting the run');
+        const onSignal = (signal: NodeJS.Signals) => {
+          stdio.err(`\nstepops: ${signal === 'SIGTERM' ? 'terminated' : 'interrupted'}: aborting the run`);
           current?.abort();
         };
+        // SIGTERM (kill, systemd, a CI runner's cancel) ends the run as Ctrl-C does: the lease is released.
         process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
         try {
           const report = await runRecover({
             target: targetName,
@@ -467,6 +488,7 @@ export function registerRunRecover(run: Command): void {
           process.exitCode = report.exitCode;
         } finally {
           process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
         }
       },
     );

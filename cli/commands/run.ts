@@ -177,7 +177,7 @@ export const ABORTED = 'States.Aborted';
  * An aborted run ends without passing through its release state: release the target's lease it
  * took (read from the trace), so that the next deploy is not locked out until the lease expires.
  */
-async function releaseAbortedLock(target: Target, result: RunResult, out: Output): Promise<void> {
+export async function releaseAbortedLock(target: Target, result: RunResult, out: Output): Promise<void> {
   let lock: { key?: unknown; owner?: unknown } | undefined;
   for (const event of result.trace.events) {
     const candidate = (event.output as { lock?: { key?: unknown; owner?: unknown } } | undefined)?.lock;
@@ -378,6 +378,7 @@ async function runOnEngine(
     progress.stop();
   }
   recording.finish(result);
+  if (recording.problem) out.err(`stepops: warning: ${recording.problem}`);
 
   out.out(`\ntimeline\n${indent(formatTimeline(result.trace))}`);
   if (result.error === ABORTED) await releaseAbortedLock(target, result, out);

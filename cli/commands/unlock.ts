@@ -1,9 +1,11 @@
 /**
- * `stepops unlock <target> [--yes] [--stage S]`: releases the lease a deploy holds on a target (a
- * run that died without releasing it), after showing who holds it and asking to confirm. `local`
- * targets keep their lease in a file on this machine; `ec2` targets in their stage's DynamoDB
- * table, the lease the deploys started on AWS take. Without a terminal to ask on and without
- * `--yes`, it refuses (exit 2) and changes nothing.
+ * `stepops unlock <target> [--yes] [--force] [--stage S]`: releases the lease a deploy holds on a
+ * target (a run that died without releasing it), after showing who holds it and asking to confirm.
+ * `local` targets keep their lease in a file on this machine; `ec2` targets in their stage's
+ * DynamoDB table, the lease the deploys started on AWS take. Without a terminal to ask on and
+ * without `--yes`, it refuses (exit 2) and changes nothing. The run holding the lease must have
+ * ended (its local process, or its execution on the stage): a live run's lease, or one whose run
+ * cannot be found, is released only with `--force` (else exit 1, nothing changed).
  */
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
@@ -13,6 +15,7 @@ import { targetLeaseKey } from '../../shared/deploy/steps.ts';
 import type { Lease } from '../../shared/drivers/ports.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
+import type { RunStatus } from '../runs/model.ts';
 import type { StageOptions } from '../stage.ts';
 import { resolveRunTarget } from './run.ts';
 
@@ -22,10 +25,21 @@ export interface InspectableLeases {
   release(key: string, owner: string): Promise<void>;
 }
 
+/** How the run holding a lease stands, as far as it can be found. */
+export interface HolderRun {
+  status: RunStatus;
+  /** Where it was found: `this machine (pid 123)`, `stage prod`. */
+  where: string;
+}
+
 /** Options of {@link unlock}. */
 export interface UnlockOptions {
   /** Release without asking (for scripts). */
   yes?: boolean;
+  /** Release even when the holding run still runs, or cannot be found. */
+  force?: boolean;
+  /** Finds the run holding the lease (local runs, then the stage's executions, by default). */
+  holderRun?: (owner: string) => Promise<HolderRun | undefined>;
   /** `ec2` targets: the stage whose lease it is (`STEPOPS_STAGE` when omitted). */
   stage?: string;
   stageOptions?: Omit<StageOptions, 'stage'>;
@@ -74,6 +88,35 @@ async function leasesOf(
   };
 }
 
+/**
+ * The run named by a lease's owner: a local run of this machine (its process must live for it to
+ * run), else, for an ec2 target, the execution of that ARN or name on the stage.
+ */
+async function findHolderRun(
+  owner: string,
+  target: Target,
+  options: UnlockOptions,
+): Promise<HolderRun | undefined> {
+  const { LocalRunSource } = await import('../runs/local.ts');
+  const name = owner.startsWith('arn:') ? (owner.split(':').at(-1) ?? owner) : owner;
+  const local = await new LocalRunSource().describe(name);
+  if (local) return { status: local.status, where: 'this machine' };
+  if (target.hosts.type === 'local') return undefined;
+  const env = options.stageOptions?.env ?? process.env;
+  const { sfnClient } = await import('../runs/aws.ts');
+  const client = sfnClient(env);
+  if (/^arn:aws[a-z-]*:states:/.test(owner)) {
+    const { DescribeExecutionCommand } = await import('@aws-sdk/client-sfn');
+    const described = await client.send(new DescribeExecutionCommand({ executionArn: owner }));
+    return described.status ? { status: described.status as RunStatus, where: 'its stage' } : undefined;
+  }
+  const stage = options.stage ?? (env.STEPOPS_STAGE?.trim() || undefined);
+  if (!stage) return undefined;
+  const { runSourceFor } = await import('../runs/source.ts');
+  const run = await (await runSourceFor({ stage }, { sfn: client, env })).describe(name);
+  return run ? { status: run.status, where: `stage ${stage}` } : undefined;
+}
+
 function describeLease(lease: Lease, now: number): string {
   const left = Math.max(0, Math.round((lease.expiresAt * 1000 - now) / 60_000));
   return `held by ${lease.owner} until ${new Date(lease.expiresAt * 1000).toISOString()} (${left} min left)`;
@@ -84,8 +127,8 @@ function describeLease(lease: Lease, now: number): string {
  *
  * @example
  * const code = await unlock('demo', { yes: true });
- * @returns the exit code: 0 released or not locked, 1 declined or taken meanwhile, 2 bad input or
- * no confirmation possible
+ * @returns the exit code: 0 released or not locked, 1 declined, taken meanwhile, or held by a run
+ * that still runs or cannot be found (without --force), 2 bad input or no confirmation possible
  */
 export async function unlock(nameOrFile: string, options: UnlockOptions = {}): Promise<number> {
   const out = options.output ?? stdio;
@@ -114,6 +157,26 @@ export async function unlock(nameOrFile: string, options: UnlockOptions = {}): P
     return EXIT.ok;
   }
   out.out(`lease ${key} in ${where}: ${describeLease(holder, now())}`);
+  let run: HolderRun | undefined;
+  let unknown = 'no record of it on this machine or the stage';
+  try {
+    run = await (options.holderRun ?? ((owner) => findHolderRun(owner, target, options)))(holder.owner);
+  } catch (error) {
+    unknown = `its status could not be read: ${(error as Error).message.split('\n')[0]}`;
+  }
+  if (run?.status === 'RUNNING' && !options.force) {
+    out.err(
+      `stepops: run ${holder.owner} still runs (${run.where}) and holds the lease: releasing it would let another run overlap it; stop that run first, or pass --force`,
+    );
+    return 1;
+  }
+  if (!run && !options.force) {
+    out.err(
+      `stepops: cannot tell whether run ${holder.owner} still runs (${unknown}); pass --force to release its lease anyway`,
+    );
+    return 1;
+  }
+  if (run) out.out(`run ${holder.owner}: ${run.status} (${run.where})`);
   if (!options.yes) {
     const interactive = options.interactive ?? Boolean(process.stdin.isTTY && process.stdout.isTTY);
     if (!interactive) {
@@ -152,10 +215,12 @@ export function register(program: Command): void {
     .description("release a target's deploy lease after showing its holder and asking (--yes for scripts)")
     .argument('<target>', 'a target name (targets/<name>.ts) or the path of a target file')
     .option('--yes', 'release without asking')
+    .option('--force', 'release even when the run holding it still runs, or cannot be found')
     .option('--stage <stage>', 'ec2 targets: the stage whose lease it is (default $STEPOPS_STAGE)')
-    .action(async (name: string, options: { yes?: boolean; stage?: string }) => {
+    .action(async (name: string, options: { yes?: boolean; force?: boolean; stage?: string }) => {
       process.exitCode = await unlock(name, {
         ...(options.yes ? { yes: true } : {}),
+        ...(options.force ? { force: true } : {}),
         ...(options.stage !== undefined ? { stage: options.stage } : {}),
       });
     });

@@ -50,34 +50,58 @@ function recordable(event: TraceEvent): TraceEvent {
 }
 
 /**
- * A local run being recorded.
+ * A local run being recorded. Recording is best effort: a write that fails (a full disk, a
+ * read-only home) never reaches the run; the first failure is kept in {@link problem}, and the
+ * recording stops writing events (a record with a gap would read as complete).
  *
  * @example
  * const recording = recordLocalRun('deploy', { target: 'demo', ref: 'v2' });
  * engine.start(input, { executionName: recording.runId, onEvent: (e) => recording.event(e) });
  * recording.finish(result);
+ * if (recording.problem) console.error(recording.problem);
  */
 export class LocalRunRecording {
   readonly runId: string;
   readonly #file: LocalRunFile;
   readonly #events: string;
+  #problem: string | undefined;
 
   constructor(file: LocalRunFile) {
     this.runId = file.runId;
     this.#file = file;
     const dir = runDir(file.runId);
-    mkdirSync(dir, { recursive: true });
     this.#events = path.join(dir, 'events.jsonl');
-    writeFileSync(this.#events, '');
-    writeSummary(file);
+    this.#attempt(() => {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(this.#events, '');
+      writeSummary(file);
+    });
   }
 
-  /** Appends one trace event. */
+  /** Why the record of this run is incomplete (the first write that failed), if it is. */
+  get problem(): string | undefined {
+    return (
+      this.#problem &&
+      `the record of run ${this.runId} under ${localRunsDir()} is incomplete: ${this.#problem}`
+    );
+  }
+
+  #attempt(write: () => void): void {
+    if (this.#problem) return;
+    try {
+      write();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      this.#problem = `${code ? `${code}: ` : ''}${(error as Error).message}`;
+    }
+  }
+
+  /** Appends one trace event (nothing once a write has failed). */
   event(event: TraceEvent): void {
-    appendFileSync(this.#events, `${JSON.stringify(recordable(event))}\n`);
+    this.#attempt(() => appendFileSync(this.#events, `${JSON.stringify(recordable(event))}\n`));
   }
 
-  /** Records how the run ended. */
+  /** Records how the run ended; tried even after a failed event write, so that the run is not left RUNNING. */
   finish(result: {
     status: 'SUCCEEDED' | 'FAILED';
     error?: string;
@@ -89,7 +113,12 @@ export class LocalRunRecording {
     if (result.error !== undefined) ended.error = result.error;
     if (result.cause !== undefined) ended.cause = result.cause.slice(0, 8000);
     if (result.error === 'States.Aborted') ended.status = 'ABORTED';
-    writeSummary(ended);
+    try {
+      writeSummary(ended);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      this.#problem ??= `${code ? `${code}: ` : ''}${(error as Error).message}`;
+    }
   }
 }
 

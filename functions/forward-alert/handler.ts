@@ -49,6 +49,13 @@ export const handler = middy<SnsAlertEvent, void, Error, Context>()
         malformed.push(alert.messageId);
         continue;
       }
+      if ('skipped' in alert) {
+        logger.info('not posted: already alerted, or not alerted', {
+          messageId: alert.messageId,
+          reason: alert.skipped,
+        });
+        continue;
+      }
       const { notification } = alert;
       const about = {
         messageId: alert.messageId,

@@ -5,17 +5,34 @@
  */
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
-import type { Notification } from '../drivers/ports.ts';
+import type { Notification, Outcome, WorkflowName } from '../drivers/ports.ts';
+import { executionAlert, executionStatusChangeSchema, isExecutionStatusChange } from './execution-event.ts';
 import { checkWebhookUrl, type PostToSlackOptions, postToSlack, slackMessage } from './slack.ts';
 
 // zod/mini loads no messages by itself: zod's English ones, so that a problem reads the same.
 z.config(en());
 
+/** Every outcome a notification may carry: the forwarder posts each of them. */
+export const NOTIFICATION_OUTCOMES = [
+  'succeeded',
+  'failed',
+  'rolled-back',
+  'rollback-failed',
+  'awaiting-approval',
+] as const satisfies readonly Outcome[];
+/** Every workflow a notification may come from. */
+export const NOTIFICATION_WORKFLOWS = [
+  'deploy',
+  'backup',
+  'health',
+  'recover',
+] as const satisfies readonly WorkflowName[];
+
 /** The JSON of a {@link Notification}, as the SNS notifier publishes it. */
 export const notificationSchema = z.object({
   target: z.string().check(z.minLength(1)),
-  workflow: z.enum(['deploy', 'backup', 'health', 'recover']),
-  outcome: z.enum(['succeeded', 'failed', 'rolled-back', 'rollback-failed']),
+  workflow: z.enum(NOTIFICATION_WORKFLOWS),
+  outcome: z.enum(NOTIFICATION_OUTCOMES),
   runId: z.string().check(z.minLength(1)),
   summary: z.string(),
   ref: z.optional(z.string()),
@@ -25,23 +42,35 @@ export const notificationSchema = z.object({
   host: z.optional(z.string()),
   outputTail: z.optional(z.string()),
   executionUrl: z.optional(z.string()),
+  actions: z.optional(
+    z.array(z.object({ label: z.string().check(z.minLength(1)), url: z.string().check(z.minLength(1)) })),
+  ),
   at: z.string(),
 }) satisfies z.ZodMiniType<Notification>;
 
-/** An SNS message holding a notification: its JSON text, parsed, then checked. */
-const notificationMessageSchema = z.pipe(
-  z.pipe(
-    z.string(),
-    z.transform((text: string, payload): unknown => {
-      try {
-        return JSON.parse(text);
-      } catch {
-        payload.issues.push({ code: 'custom', message: 'the SNS message is not JSON', input: text });
-        return z.NEVER;
-      }
-    }),
-  ),
-  notificationSchema,
+/**
+ * Compile-time checks that the schema reads every notification the notifiers may publish: an
+ * outcome, a workflow or a field added to {@link Notification} without forwarder support fails `tsc`
+ * here (the schema would otherwise send such alerts to the dead-letter queue).
+ */
+type Unread<T extends keyof Notification> = Exclude<Notification[T], z.input<typeof notificationSchema>[T]>;
+const everyOutcomeRead: [Unread<'outcome'>] extends [never] ? true : Unread<'outcome'> = true;
+const everyWorkflowRead: [Unread<'workflow'>] extends [never] ? true : Unread<'workflow'> = true;
+type UnreadField = Exclude<keyof Notification, keyof z.input<typeof notificationSchema>>;
+const everyFieldRead: [UnreadField] extends [never] ? true : UnreadField = true;
+void [everyOutcomeRead, everyWorkflowRead, everyFieldRead];
+
+/** An SNS message's JSON text, parsed. */
+const jsonMessageSchema = z.pipe(
+  z.string(),
+  z.transform((text: string, payload): unknown => {
+    try {
+      return JSON.parse(text);
+    } catch {
+      payload.issues.push({ code: 'custom', message: 'the SNS message is not JSON', input: text });
+      return z.NEVER;
+    }
+  }),
 );
 
 /**
@@ -57,14 +86,25 @@ export const snsEventSchema = z.object({
 });
 export type SnsAlertEvent = z.infer<typeof snsEventSchema>;
 
-/** One record of the event: the notification it carries, or why it carries none. */
+/**
+ * One record of the event: the notification it carries (a stepops notification, or a Step
+ * Functions execution status change turned into one), why it is not alerted, or what is wrong.
+ */
 export type SnsAlert =
   | { messageId: string; notification: Notification }
+  | { messageId: string; skipped: string }
   | { messageId: string; problem: string };
 
+function firstProblem(error: z.core.$ZodError): string {
+  const issue = error.issues[0];
+  const path = issue?.path.map(String).join('.') ?? '';
+  return `${path ? `${path}: ` : ''}${issue?.message ?? 'not a stepops notification'}`;
+}
+
 /**
- * Reads each record's message as a notification; a malformed one is kept with its message id and
- * the first problem (the path and what was expected, never the message itself).
+ * Reads each record's message as a notification, or as an execution status change event (the
+ * EventBridge rule on runs that ended where no Catch could see it); a malformed one is kept with
+ * its message id and the first problem (the path and what was expected, never the message itself).
  *
  * @example
  * readSnsAlerts({ Records: [{ Sns: { MessageId: 'm-1', Message: 'hello' } }] })
@@ -73,14 +113,16 @@ export type SnsAlert =
 export function readSnsAlerts(event: SnsAlertEvent): SnsAlert[] {
   return event.Records.map((record, index) => {
     const messageId = record.Sns.MessageId ?? `record ${index}`;
-    const parsed = notificationMessageSchema.safeParse(record.Sns.Message);
+    const json = jsonMessageSchema.safeParse(record.Sns.Message);
+    if (!json.success) return { messageId, problem: firstProblem(json.error) };
+    if (isExecutionStatusChange(json.data)) {
+      const change = executionStatusChangeSchema.safeParse(json.data);
+      if (!change.success) return { messageId, problem: firstProblem(change.error) };
+      return { messageId, ...executionAlert(change.data) };
+    }
+    const parsed = notificationSchema.safeParse(json.data);
     if (parsed.success) return { messageId, notification: parsed.data };
-    const issue = parsed.error.issues[0];
-    const path = issue?.path.map(String).join('.') ?? '';
-    return {
-      messageId,
-      problem: `${path ? `${path}: ` : ''}${issue?.message ?? 'not a stepops notification'}`,
-    };
+    return { messageId, problem: firstProblem(parsed.error) };
   });
 }
 

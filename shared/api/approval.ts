@@ -3,12 +3,18 @@
  * confirmation page (link previewers and mail scanners fetch links; a GET changes nothing), and
  * `POST` to the same signed URL answers the run once: `SendTaskSuccess` (approve) or
  * `SendTaskFailure` with `ApprovalRejectedError` (reject). The link is HMAC-signed with a secret from
- * SSM, expires with the approval, and is single use through the approval store.
+ * SSM, expires with the approval, and is single use through the approval store. An answer that
+ * cannot reach the run leaves the approval open (503, try again), or says the run has ended (410).
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { ApprovalStore, TaskAnswerer } from '../drivers/ports.ts';
 import { answerApproval, verifyApprovalLink } from '../recovery/approval.ts';
-import { ApprovalClosedError, ApprovalLinkError } from '../recovery/errors.ts';
+import {
+  ApprovalClosedError,
+  ApprovalLinkError,
+  ApprovalNotDeliveredError,
+  ApprovalRunEndedError,
+} from '../recovery/errors.ts';
 import type { ApiLogger } from './deploys.ts';
 
 /** Everything the endpoint needs from the outside world. */
@@ -89,6 +95,19 @@ export async function handleApproval(
   } catch (error) {
     if (error instanceof ApprovalClosedError) {
       return page(409, 'This approval is closed', `<p>${escapeHtml(error.message)}.</p>`);
+    }
+    if (error instanceof ApprovalRunEndedError) {
+      deps.logger.warn('approval answered after the run ended', { runId, decision });
+      return page(410, 'This run no longer waits for approval', `<p>${escapeHtml(error.message)}.</p>`);
+    }
+    if (error instanceof ApprovalNotDeliveredError) {
+      // The message names the run and the AWS error, never the task token.
+      deps.logger.error('approval not delivered to the run', { runId, decision, reason: error.message });
+      return page(
+        503,
+        'The run could not be told',
+        `<p>The answer did not reach run ${escapeHtml(runId)}; the approval is still open. Try the button again in a moment.</p>`,
+      );
     }
     throw error;
   }

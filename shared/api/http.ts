@@ -3,6 +3,7 @@
  * JSON answers. Pure functions; the handlers call them.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { MAX_INPUT_DEPTH, nestsDeeperThan } from '../engine/depth.ts';
 import { ApiError, badRequest } from './errors.ts';
 
 /** Largest body the API reads (GitHub caps webhook payloads at 25 MB; pushes are far smaller). */
@@ -45,6 +46,7 @@ export function rawBody(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBase64En
  * send the JSON in a `payload` form field; that is accepted too.
  *
  * @throws ApiError 400 `MalformedJson` when the body is not JSON (the parser's message is not echoed)
+ * @throws ApiError 400 `TooDeep` when it nests deeper than `MAX_INPUT_DEPTH` (the local engine would never settle)
  */
 export function parseJsonBody(bytes: Buffer, contentType: string | undefined): unknown {
   let text = bytes.toString('utf8');
@@ -53,11 +55,16 @@ export function parseJsonBody(bytes: Buffer, contentType: string | undefined): u
     if (payload === null) throw badRequest('MalformedJson', 'expected a "payload" form field holding JSON');
     text = payload;
   }
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch {
     throw badRequest('MalformedJson', 'the body is not valid JSON');
   }
+  if (nestsDeeperThan(body, MAX_INPUT_DEPTH)) {
+    throw badRequest('TooDeep', `the body nests deeper than ${MAX_INPUT_DEPTH} levels of objects and arrays`);
+  }
+  return body;
 }
 
 /** A JSON answer. */

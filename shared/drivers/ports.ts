@@ -637,6 +637,11 @@ export interface ApprovalStore {
     by: string,
     comment?: string,
   ): Promise<ApprovalRecord>;
+  /**
+   * Opens an answered request again when its answer could not reach the run: back to pending,
+   * only if it still holds this decision by `by` (a no-op otherwise).
+   */
+  reopen(runId: string, decision: 'approved' | 'rejected', by: string): Promise<void>;
 }
 
 /** Answers a task token (Step Functions `SendTaskSuccess` / `SendTaskFailure`). */

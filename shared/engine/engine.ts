@@ -7,6 +7,7 @@ import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { StateMachineDefinition } from './asl.ts';
 import { type PendingTask, TASK_TOKEN_PLACEHOLDER, TaskTokens, withTaskToken } from './callback.ts';
+import { checkInputDepth } from './depth.ts';
 import { InvalidDefinitionError, UnsupportedDefinitionError } from './errors.ts';
 import { inspectDefinition, readPath, type TaskSite } from './inspect.ts';
 import {
@@ -77,6 +78,7 @@ export interface Execution {
 export interface LocalEngine {
   readonly definition: StateMachineDefinition;
   readonly tasks: readonly TaskSite[];
+  /** Starts a run. @throws InputTooDeepError for input nested deeper than `MAX_INPUT_DEPTH` (nothing starts) */
   start(input: unknown, options?: StartOptions): Execution;
   /** The registry answering callback Tasks (`sendTaskSuccess`, `sendTaskFailure`, `sendTaskHeartbeat`). */
   readonly taskTokens: TaskTokens;
@@ -300,6 +302,8 @@ export function createLocalEngine(
   const taskTokens = options.taskTokens ?? new TaskTokens();
 
   function start(input: unknown, startOptions: StartOptions = {}): Execution {
+    // Refused before the run starts, as StartExecution refuses input it cannot take.
+    checkInputDepth(input, 'the input of the run');
     const executionName = startOptions.executionName ?? randomUUID();
     const startTime = Date.now();
     const recorder = new TraceRecorder(executionName, startTime);
@@ -386,7 +390,13 @@ export function createLocalEngine(
         }
         if (issued) {
           const waiting = taskTokens.pending(executionName).find((t) => t.token === issued.token);
-          if (waiting) startOptions.onTaskToken?.(waiting);
+          if (waiting) {
+            try {
+              startOptions.onTaskToken?.(waiting);
+            } catch {
+              // As for onEvent: the Task waits for its answer whatever the listener did.
+            }
+          }
         }
         const result = issued ? await issued.answer : asJson(output);
         if (payloads.observe(result, `the result of Task "${task.name}"`)) payloads.assertWithin();
@@ -421,7 +431,12 @@ export function createLocalEngine(
     const emit = (event: Omit<TraceEvent, 'elapsedMs' | 'durationMs'>) => {
       const recorded = recorder.record(event);
       events.push(recorded);
-      startOptions.onEvent?.(recorded);
+      try {
+        startOptions.onEvent?.(recorded);
+      } catch {
+        // A listener (progress, a recording on a full disk) never stops the run: the run goes on,
+        // and the trace still holds every event.
+      }
     };
 
     const consume = (async () => {

@@ -16,6 +16,7 @@ export {
   TaskTimedOutError,
   TaskTokens,
 } from './callback.ts';
+export { checkInputDepth, InputTooDeepError, MAX_INPUT_DEPTH, nestsDeeperThan } from './depth.ts';
 export {
   createLocalEngine,
   type EngineOptions,

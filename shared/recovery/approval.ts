@@ -7,7 +7,12 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { ApprovalRecord, ApprovalStore, TaskAnswerer } from '../drivers/ports.ts';
 import type { ApprovalAnswer, RequestApprovalInput } from './contracts.ts';
 import type { RecoveryDeps } from './deps.ts';
-import { ApprovalLinkError, ApprovalRejectedError } from './errors.ts';
+import {
+  ApprovalLinkError,
+  ApprovalNotDeliveredError,
+  ApprovalRejectedError,
+  ApprovalRunEndedError,
+} from './errors.ts';
 
 export type Decision = 'approved' | 'rejected';
 
@@ -128,10 +133,22 @@ export function consoleUrl(executionId: string): string | undefined {
 }
 
 /**
+ * The errors Step Functions (and the local engine, by the same names) answers `SendTaskSuccess` /
+ * `SendTaskFailure` with when no run waits for the token any more: it expired or its task closed
+ * (`TaskTimedOut`), the task is gone (`TaskDoesNotExist`), or the token is not one it knows
+ * (`InvalidToken`). See the SendTaskSuccess API reference.
+ */
+const TASK_CLOSED_ERRORS = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
+
+/**
  * Answers a run's approval once: records the decision in the store (a second answer, or one after
  * the expiry, raises ApprovalClosedError), then answers the waiting Task: success with
- * `{ approved: true, by, at }`, or failure with `ApprovalRejectedError`.
+ * `{ approved: true, by, at }`, or failure with `ApprovalRejectedError`. The store says "approved"
+ * only once the run was told: when the Task cannot be answered, the record is opened again.
  *
+ * @throws ApprovalClosedError when the approval was answered already, expired or never asked
+ * @throws ApprovalRunEndedError when the run no longer waits (it ended, or its approval timed out)
+ * @throws ApprovalNotDeliveredError when the answer could not reach the run (the approval stays open)
  * @example
  * await answerApproval({ runId: 'run-1', decision: 'approved', by: 'ana' }, store, answerer)
  */
@@ -142,19 +159,36 @@ export async function answerApproval(
   now: () => number = Date.now,
 ): Promise<ApprovalRecord> {
   const record = await store.answer(request.runId, request.decision, request.by, request.comment);
-  if (request.decision === 'approved') {
-    const output: ApprovalAnswer = {
-      approved: true,
-      by: request.by,
-      at: new Date(now()).toISOString(),
-      ...(request.comment ? { comment: request.comment } : {}),
-    };
-    await answerer.succeed(record.token, output);
-  } else {
-    const rejected = new ApprovalRejectedError(
-      `rejected by ${request.by}${request.comment ? `: ${request.comment}` : ''}; nothing was changed`,
+  try {
+    if (request.decision === 'approved') {
+      const output: ApprovalAnswer = {
+        approved: true,
+        by: request.by,
+        at: new Date(now()).toISOString(),
+        ...(request.comment ? { comment: request.comment } : {}),
+      };
+      await answerer.succeed(record.token, output);
+    } else {
+      const rejected = new ApprovalRejectedError(
+        `rejected by ${request.by}${request.comment ? `: ${request.comment}` : ''}; nothing was changed`,
+      );
+      await answerer.fail(record.token, rejected.name, rejected.message);
+    }
+  } catch (error) {
+    const reopened = await store.reopen(request.runId, request.decision, request.by).then(
+      () => true,
+      () => false,
     );
-    await answerer.fail(record.token, rejected.name, rejected.message);
+    const name = (error as { name?: unknown } | null)?.name;
+    if (typeof name === 'string' && TASK_CLOSED_ERRORS.has(name)) {
+      throw new ApprovalRunEndedError(
+        `run ${request.runId} no longer waits for approval: it has ended, or its approval timed out (${name}); it was not ${request.decision}`,
+      );
+    }
+    throw new ApprovalNotDeliveredError(
+      `the answer could not reach run ${request.runId} (${typeof name === 'string' ? name : 'error'}: ${String((error as Error | null)?.message).replaceAll(record.token, '<task token>')})${reopened ? '; the approval is open again: answer it once more' : ''}`,
+      { cause: error },
+    );
   }
   return record;
 }

@@ -79,3 +79,19 @@ export class RecoveryUnhealthyError extends Error {
     this.name = 'RecoveryUnhealthyError';
   }
 }
+
+/** The run no longer waits for its approval (it ended, or the approval timed out): nothing was answered. */
+export class ApprovalRunEndedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ApprovalRunEndedError';
+  }
+}
+
+/** The answer could not reach the waiting run (throttled, unreachable); the approval is open again. */
+export class ApprovalNotDeliveredError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ApprovalNotDeliveredError';
+  }
+}

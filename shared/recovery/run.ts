@@ -129,7 +129,9 @@ export function renderPlanText(
   const lines = [
     `recover ${plan.target} with runbook "${plan.runbook}" (run ${plan.runId})`,
     `  ${plan.description}`,
-    `  reason: ${meta.reason}; requested by ${meta.requestedBy}`,
+    // Quoted, escapes and all: a reason or a requester's name can never add a line of its own
+    // (a forged "checked:" line in the approval request).
+    `  reason: ${JSON.stringify(meta.reason)}; requested by ${JSON.stringify(meta.requestedBy)}`,
   ];
   const params = Object.entries(meta.params);
   if (params.length > 0)

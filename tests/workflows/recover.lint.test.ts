@@ -131,8 +131,12 @@ describe('recover workflow definition', () => {
       FunctionName: arns['request-approval'],
       Payload: { 'taskToken.$': '$$.Task.Token' },
     });
-    // Approved: the Task succeeds and goes on to the steps.
-    expect(approval.Next).toBe('RunSteps');
+    // Approved: the Task succeeds, the lease is taken again (it may have expired during the wait),
+    // then the steps.
+    expect(approval.Next).toBe('RetakeLock');
+    const retake = definition.States.RetakeLock as Extract<State, { Type: 'Task' }>;
+    expect(retake.Resource).toBe(arns['acquire-lock']);
+    expect(retake.Next).toBe('RunSteps');
     // Rejected (ApprovalRejectedError) and expired (States.Timeout) are caught by the catch-all,
     // whose path reaches Notify without passing through any step.
     const caught = approval.Catch?.find((c) => c.ErrorEquals.includes('States.ALL'))?.Next as string;

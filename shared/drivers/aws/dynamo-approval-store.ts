@@ -2,7 +2,8 @@
  * DynamoDB approval store: one item per recovery run in the state table (`pk` =
  * `approval#<runId>`), answered once with a conditional update.
  *
- * IAM: `dynamodb:PutItem`, `dynamodb:GetItem`, `dynamodb:UpdateItem` on the table.
+ * IAM: `dynamodb:PutItem`, `dynamodb:GetItem`, `dynamodb:UpdateItem` on the table (`reopen` is an
+ * UpdateItem too).
  */
 import {
   ConditionalCheckFailedException,
@@ -137,6 +138,29 @@ export class DynamoApprovalStore implements ApprovalStore {
               : `the approval of run ${runId} expired at ${new Date(current.expiresAt * 1000).toISOString()}`,
         );
       }
+      throw error;
+    }
+  }
+
+  async reopen(runId: string, decision: 'approved' | 'rejected', by: string): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: { pk: { S: approvalKey(runId) } },
+          ConditionExpression: '#status = :decision AND answeredBy = :by',
+          UpdateExpression: 'SET #status = :pending REMOVE answeredBy, #comment',
+          ExpressionAttributeNames: { '#status': 'status', '#comment': 'comment' },
+          ExpressionAttributeValues: {
+            ':decision': { S: decision },
+            ':by': { S: by },
+            ':pending': { S: 'pending' },
+          },
+        }),
+      );
+    } catch (error) {
+      // Someone else's answer, or no request any more: nothing of ours to open again.
+      if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return;
       throw error;
     }
   }

@@ -2,7 +2,7 @@
  * File approval store: one JSON file per recovery run under `<stepopsHome()>/approvals/`. An answer
  * is taken once with an exclusive create of `<run>.answer`; the waiting run watches for it.
  */
-import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApprovalClosedError } from '../../recovery/errors.ts';
 import type { ApprovalRecord, ApprovalStore } from '../ports.ts';
@@ -99,5 +99,20 @@ export class FileApprovalStore implements ApprovalStore {
       await handle.close();
     }
     return { ...current, ...answer };
+  }
+
+  async reopen(runId: string, decision: 'approved' | 'rejected', by: string): Promise<void> {
+    const file = this.#file(runId, '.answer');
+    let answer: Partial<ApprovalRecord>;
+    try {
+      answer = JSON.parse(await readFile(file, 'utf8')) as Partial<ApprovalRecord>;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    if (answer.status !== decision || answer.answeredBy !== by) return;
+    await unlink(file).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
   }
 }

@@ -9,8 +9,15 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context, SNSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { backupOutcomeSchema } from '../../../shared/backup/contracts.ts';
 import { clearRegisteredTargets, registerTarget } from '../../../shared/config/registry.ts';
-import type { Notification } from '../../../shared/drivers/ports.ts';
+import { runOutcomeSchema } from '../../../shared/deploy/contracts.ts';
+import type { Notification, Outcome, WorkflowName } from '../../../shared/drivers/ports.ts';
+import { healthNotification } from '../../../shared/health/alerts.ts';
+import { requestApprovalStep } from '../../../shared/recovery/approval.ts';
+import { recoveryOutcomeSchema } from '../../../shared/recovery/contracts.ts';
+import { recoveryDepsWith } from '../../../shared/recovery/deps.ts';
+import { planRecoveryStep } from '../../../shared/recovery/run.ts';
 import { trustedLoopbackCertificate } from '../../helpers/tls.ts';
 import { lambdaContext } from '../api/events.ts';
 import { ec2Target } from '../api/fixtures.ts';
@@ -273,5 +280,258 @@ describe('forward-alert', () => {
     expect(output).toMatch(
       /Slack webhook answered 429 \(internal_error\); Retry-After 120 s is longer than the \d+ s left, giving up/,
     );
+  });
+});
+
+/**
+ * Every outcome a notifier publishes, per workflow, read from the notify steps' output contracts;
+ * `awaiting-approval` comes from the approval request itself. Typed as a record of every
+ * {@link Outcome}, so a new outcome that no entry names fails `tsc` here.
+ */
+function publishedOutcomes(): Record<Outcome, WorkflowName[]> {
+  const byOutcome: Record<Outcome, WorkflowName[]> = {
+    succeeded: [],
+    failed: [],
+    'rolled-back': [],
+    'rollback-failed': [],
+    'awaiting-approval': ['recover'],
+  };
+  const contracts: [WorkflowName, readonly Outcome[]][] = [
+    ['deploy', runOutcomeSchema.def.shape.outcome.options],
+    ['backup', backupOutcomeSchema.def.shape.outcome.options],
+    ['recover', recoveryOutcomeSchema.def.shape.outcome.options],
+    ['health', ['succeeded', 'failed']],
+  ];
+  for (const [workflow, outcomes] of contracts)
+    for (const outcome of outcomes) byOutcome[outcome].push(workflow);
+  return byOutcome;
+}
+
+describe('forward-alert takes every notification the notifiers publish', () => {
+  const published = Object.entries(publishedOutcomes()).flatMap(([outcome, workflows]) =>
+    workflows.map((workflow) => [workflow, outcome as Outcome] as const),
+  );
+
+  it('lists each outcome of the contracts at least once', () => {
+    expect(new Set(published.map(([, outcome]) => outcome))).toEqual(
+      new Set(['succeeded', 'failed', 'rolled-back', 'rollback-failed', 'awaiting-approval']),
+    );
+  });
+
+  it.each(published)('posts a %s notification with outcome %s to Slack', async (workflow, outcome) => {
+    // Act
+    await handler(
+      snsEvent({ ...notification, workflow, outcome, summary: `${workflow} ${outcome} summary` }),
+      lambdaContext('stepops-test-ForwardAlert'),
+    );
+
+    // Assess
+    expect(received).toHaveLength(1);
+    const message = received[0]!.body as { text: string; blocks: unknown[] };
+    expect(message.text).toContain(`${workflow} zmanim: ${outcome}`);
+    expect(message.text).toContain(`${workflow} ${outcome} summary`);
+  });
+
+  it('posts a health alert as the health check builds it', async () => {
+    // Prepare
+    const health = healthNotification(
+      'zmanim',
+      {
+        kind: 'down',
+        probe: 'api-health',
+        condition: 'status 200',
+        detail: '502 in 12 ms',
+        since: '2026-11-22T03:39:00.000Z',
+        consecutiveFailures: 3,
+        alert: true,
+      },
+      'health-zmanim-1',
+      new Date('2026-11-22T03:40:00.000Z'),
+    );
+
+    // Act
+    await handler(snsEvent(health), lambdaContext('stepops-test-ForwardAlert'));
+
+    // Assess
+    expect(received).toHaveLength(1);
+    expect(JSON.stringify(received[0]!.body)).toContain('api-health down');
+  });
+
+  it('posts the approval request as request-approval publishes it, with its approve and reject buttons', async () => {
+    // Prepare: the real request of a planned recovery, caught on its way to the topic
+    const published: Notification[] = [];
+    const deps = recoveryDepsWith({
+      approvals: () => ({
+        put: async () => {},
+        get: async () => undefined,
+        answer: async () => {
+          throw new Error('not answered here');
+        },
+        reopen: async () => {},
+      }),
+      notifier: () => ({
+        publish: async (n: Notification) => {
+          published.push(n);
+        },
+      }),
+      approvalLinks: async () => ({ baseUrl: 'https://api.example.com', secret: 'k'.repeat(64) }),
+      now: () => Date.parse('2026-11-22T03:40:00.000Z'),
+    });
+    const plan = planRecoveryStep(
+      { input: { target: 'zmanim', runbook: 'restart-api', reason: 'API down' }, runId: 'zmanim-r1' },
+      deps,
+    );
+    await requestApprovalStep(
+      {
+        taskToken: 'token-1',
+        plan,
+        executionId: 'arn:aws:states:eu-west-1:123456789012:execution:stepops-prod-recover:zmanim-r1',
+        context: { instanceIds: [], steps: {}, checks: ['api-health is failing'] },
+      },
+      deps,
+    );
+    expect(published.map((n) => n.outcome)).toEqual(['awaiting-approval']);
+
+    // Act
+    await handler(snsEvent(published[0]), lambdaContext('stepops-test-ForwardAlert'));
+
+    // Assess
+    expect(received).toHaveLength(1);
+    const blocks = (
+      received[0]!.body as {
+        blocks: { type: string; elements?: { text: { text: string }; url: string }[] }[];
+      }
+    ).blocks;
+    const buttons = blocks.find((b) => b.type === 'actions')?.elements ?? [];
+    expect(buttons.map((b) => b.text.text)).toEqual(['Approve', 'Reject', 'Open execution']);
+    expect(buttons[0]!.url).toMatch(
+      /^https:\/\/api\.example\.com\/approvals\/zmanim-r1\/approve\?expires=\d+&signature=[0-9a-f]{64}$/,
+    );
+    expect(buttons[1]!.url).toContain('/approvals/zmanim-r1/reject?');
+  });
+});
+
+/**
+ * A Step Functions "Execution Status Change" event as EventBridge delivers it to the alerts topic,
+ * in the shape the Step Functions developer guide shows ("EventBridge for Step Functions execution
+ * status changes"), with stepops' names.
+ */
+function statusChange(detail: Record<string, unknown>): Record<string, unknown> {
+  const name = (detail.name as string | undefined) ?? 'zmanim-3c1f0a9b8e7d6c5b';
+  const machine = (detail.machine as string | undefined) ?? 'stepops-prod-deploy';
+  const { machine: _machine, ...rest } = detail;
+  return {
+    version: '0',
+    id: '315c1398-40ff-a850-213b-158f73e60175',
+    'detail-type': 'Step Functions Execution Status Change',
+    source: 'aws.states',
+    account: '123456789012',
+    time: '2026-11-22T03:40:00Z',
+    region: 'eu-west-1',
+    resources: [`arn:aws:states:eu-west-1:123456789012:execution:${machine}:${name}`],
+    detail: {
+      executionArn: `arn:aws:states:eu-west-1:123456789012:execution:${machine}:${name}`,
+      stateMachineArn: `arn:aws:states:eu-west-1:123456789012:stateMachine:${machine}`,
+      name,
+      status: 'FAILED',
+      startDate: 1795318800000,
+      stopDate: 1795319100000,
+      input: '{"target":"zmanim","ref":"v1.4.2","requestedBy":"ana (stepops deploy)"}',
+      inputDetails: { included: true },
+      output: null,
+      outputDetails: null,
+      ...rest,
+    },
+  };
+}
+
+describe('forward-alert on runs that ended where no Catch could see it', () => {
+  it('posts a deploy that timed out: workflow, target from its input, status and a link to the execution', async () => {
+    // Act
+    await handler(
+      snsEvent(statusChange({ status: 'TIMED_OUT' })),
+      lambdaContext('stepops-test-ForwardAlert'),
+    );
+
+    // Assess
+    expect(received).toHaveLength(1);
+    expect(received[0]!.path).toBe(`${SECRET_PATH}-zmanim`);
+    const message = received[0]!.body as { text: string; blocks: unknown[] };
+    expect(message.text).toContain('deploy zmanim: failed');
+    expect(message.text).toContain(
+      '(run zmanim-3c1f0a9b8e7d6c5b) timed out (its TimeoutSeconds) before it could report',
+    );
+    expect(JSON.stringify(message.blocks)).toContain(
+      'https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/arn:aws:states:eu-west-1:123456789012:execution:stepops-prod-deploy:zmanim-3c1f0a9b8e7d6c5b',
+    );
+    expect(JSON.stringify(message.blocks)).toContain('execution TIMED_OUT');
+  });
+
+  it('posts a run that failed with States.DataLimitExceeded, with its cause', async () => {
+    // Act
+    await handler(
+      snsEvent(
+        statusChange({
+          machine: 'stepops-prod-recover',
+          error: 'States.DataLimitExceeded',
+          cause:
+            'The state/task returned a result with a size exceeding the maximum number of bytes service limit.',
+        }),
+      ),
+      lambdaContext('stepops-test-ForwardAlert'),
+    );
+
+    // Assess
+    expect(received).toHaveLength(1);
+    const text = JSON.stringify(received[0]!.body);
+    expect(text).toContain('recover zmanim: failed');
+    expect(text).toContain('failed with States.DataLimitExceeded');
+    expect(text).toContain('exceeding the maximum number of bytes');
+  });
+
+  it('takes the target from the run name when the input was left out, for an aborted backup', async () => {
+    // Act
+    await handler(
+      snsEvent(
+        statusChange({
+          machine: 'stepops-prod-backup',
+          name: 'retired-app-0123456789abcdef',
+          status: 'ABORTED',
+          input: null,
+          inputDetails: { included: false },
+        }),
+      ),
+      lambdaContext('stepops-test-ForwardAlert'),
+    );
+
+    // Assess
+    expect(received).toHaveLength(1);
+    expect((received[0]!.body as { text: string }).text).toContain(
+      'backup retired-app: failed — backup of retired-app (run retired-app-0123456789abcdef) was aborted (StopExecution)',
+    );
+  });
+
+  it.each([
+    ['a failure the run alerted itself', { error: 'HealthGateFailedError' }],
+    ['a run that succeeded', { status: 'SUCCEEDED' }],
+    ['a run that started', { status: 'RUNNING', stopDate: null }],
+  ])('posts nothing and throws nothing for %s', async (_case, detail) => {
+    // Act
+    await handler(snsEvent(statusChange(detail)), lambdaContext('stepops-test-ForwardAlert'));
+
+    // Assess
+    expect(received).toHaveLength(0);
+    expect(output).toContain('not posted: already alerted, or not alerted');
+  });
+
+  it('posts a run whose notify step itself failed (NotificationFailedError)', async () => {
+    // Act
+    await handler(
+      snsEvent(statusChange({ error: 'NotificationFailedError', cause: 'SNS Publish was denied' })),
+      lambdaContext('stepops-test-ForwardAlert'),
+    );
+
+    // Assess
+    expect(received).toHaveLength(1);
   });
 });

@@ -549,6 +549,12 @@ describe('POST /deploys with a bearer token', () => {
     ['a missing body', undefined, 'MissingBody', undefined],
     ['an empty body', '', 'MissingBody', undefined],
     ['malformed JSON', '{"target": "api-server"', 'MalformedJson', undefined],
+    [
+      'a body nested 5,000 levels deep',
+      `{"target":"api-server","ref":"v2","reason":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+      'TooDeep',
+      undefined,
+    ],
     ['a JSON array', '[]', 'InvalidRequest', undefined],
     ['a missing ref', '{"target":"api-server"}', 'InvalidRequest', 'ref'],
     ['a numeric target', '{"target":42,"ref":"v2"}', 'InvalidRequest', 'target'],
