@@ -125,6 +125,8 @@ export const jobStatusSchema = pure(() =>
     sizeBytes: z.optional(z.number().check(z.nonnegative())),
     sha256: z.optional(z.string()),
     polls: z.number().check(z.int(), z.nonnegative()),
+    /** Seconds the workflow waits before the next read of a job still running (0 or absent: none). */
+    waitSeconds: z.optional(z.number().check(z.int(), z.nonnegative())),
   }),
 );
 export type JobStatus = z.infer<typeof jobStatusSchema>;
@@ -198,6 +200,8 @@ export const restoreHandleSchema = pure(() =>
     kind: backupKindSchema,
     /** The run whose copy is tested. */
     copyRunId: z.string(),
+    /** When the test started (the wait between reads grows with the time it has taken). */
+    startedAt: z.optional(iso),
     deadline: z.number().check(z.int()),
     command: z.optional(
       z.strictObject({
@@ -220,6 +224,8 @@ export const restoreStatusSchema = pure(() =>
     detail: z.string(),
     handle: restoreHandleSchema,
     polls: z.number().check(z.int(), z.nonnegative()),
+    /** Seconds the workflow waits before the next read of a test still running (0 or absent: none). */
+    waitSeconds: z.optional(z.number().check(z.int(), z.nonnegative())),
   }),
 );
 export type RestoreStatus = z.infer<typeof restoreStatusSchema>;

@@ -58,6 +58,18 @@ export const LONG_POLL_MAX_MS = 50_000;
 export const LONG_POLL_SAFETY_MS = 10_000;
 const POLL_FIRST_MS = 250;
 const POLL_MAX_MS = 2_000;
+/** The longest pause between two status reads that AWS rations (the service's own pace, 2 s, grows to it). */
+const PACED_POLL_MAX_MS = 5_000;
+/** A job younger than this is long-polled inside the Lambda; an older one is read once per invocation. */
+export const LONG_POLL_PHASE_MS = 5 * 60_000;
+/** The longest Wait state between two reads of a long job (a snapshot of hours, a restore). */
+export const MAX_POLL_WAIT_SECONDS = 600;
+/**
+ * How long a copy may stay invisible to its service right after its creation (EC2 and RDS are
+ * eventually consistent: a Describe may answer `*.NotFound` for a while; AWS advises backing off
+ * "up to a few minutes"). Past it, a copy still not found has failed.
+ */
+export const UNSEEN_GRACE_MS = 10 * 60_000;
 /** Characters of output kept in the state payload and the catalogue. */
 const DETAIL_TAIL = 2_000;
 
@@ -330,6 +342,15 @@ async function readJob(handle: JobHandle, deps: BackupDeps): Promise<Omit<JobSta
   if (!handle.copy) return { status: 'failed', detail: 'the job has neither a command nor a copy' };
   try {
     const status = await drivers.copies.status(handle.copy as CopyRef);
+    if (status.unseen?.length) {
+      const age = deps.now() - Date.parse(handle.startedAt);
+      if (age > UNSEEN_GRACE_MS) {
+        return {
+          status: 'failed',
+          detail: `${status.unseen.join(', ')} still not found ${Math.round(age / 60_000)} min after it was created: ${status.detail}`,
+        };
+      }
+    }
     return {
       status: status.state === 'pending' ? 'running' : status.state,
       detail: status.detail,
@@ -355,18 +376,55 @@ export async function pollBackupStep(
   deps: BackupDeps,
   remaining: Remaining,
 ): Promise<JobStatus> {
-  const budgetEnd = deps.now() + Math.max(0, Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
-  let pause = POLL_FIRST_MS;
+  const { handle } = input;
+  const elapsed = deps.now() - Date.parse(handle.startedAt);
+  const budgetEnd = deps.now() + longPollBudget(elapsed, remaining);
+  const drivers = deps.drivers(deps.findTarget(handle.target));
+  const pace = (handle.command ? drivers.commands : drivers.copies).statusPaceMs;
+  let pause = pace ?? POLL_FIRST_MS;
   for (let polls = 1; ; polls += 1) {
-    const status = await readJob(input.handle, deps);
+    const status = await readJob(handle, deps);
     if (status.status !== 'running') return { ...status, polls };
-    if (deps.now() > input.handle.deadline) {
+    if (deps.now() > handle.deadline) {
       return { status: 'failed', detail: `still not finished at its deadline: ${status.detail}`, polls };
     }
-    if (deps.now() + pause > budgetEnd) return { ...status, polls };
+    if (deps.now() + pause > budgetEnd) {
+      const waitSeconds = nextWaitSeconds(
+        deps.now() - Date.parse(handle.startedAt),
+        handle.deadline - deps.now(),
+      );
+      return { ...status, polls, ...(waitSeconds > 0 ? { waitSeconds } : {}) };
+    }
     await deps.sleep(pause);
-    pause = Math.min(POLL_MAX_MS, pause * 2);
+    pause = Math.min(pace ? PACED_POLL_MAX_MS : POLL_MAX_MS, pause * 2);
   }
+}
+
+/**
+ * Milliseconds one poll invocation may keep reading: the long-poll budget while the job is young,
+ * none (one read) once it has run {@link LONG_POLL_PHASE_MS}: the workflow's Wait states space
+ * the reads of a long job, so its history stays far below Step Functions' 25,000 events.
+ */
+function longPollBudget(elapsedMs: number, remaining: Remaining): number {
+  if (elapsedMs >= LONG_POLL_PHASE_MS) return 0;
+  return Math.max(0, Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
+}
+
+/**
+ * Seconds the workflow waits before the next read of a job still running: none while it is young
+ * (the long-poll reads it), then a tenth of the time it has taken, at least 30 s and at most
+ * {@link MAX_POLL_WAIT_SECONDS}, and never past its deadline. A 24-hour EBS snapshot is read about
+ * 170 times, not 1,700.
+ *
+ * @example
+ * nextWaitSeconds(60_000, 86_400_000) // 0
+ * nextWaitSeconds(3_600_000, 86_400_000) // 360
+ * nextWaitSeconds(20 * 3_600_000, 86_400_000) // 600
+ */
+export function nextWaitSeconds(elapsedMs: number, untilDeadlineMs: number): number {
+  if (elapsedMs < LONG_POLL_PHASE_MS) return 0;
+  const wait = Math.min(MAX_POLL_WAIT_SECONDS, Math.max(30, Math.floor(elapsedMs / 10_000)));
+  return Math.max(0, Math.min(wait, Math.ceil(untilDeadlineMs / 1000)));
 }
 
 // ── record ──────────────────────────────────────────────────────────────────────────────────────
@@ -641,6 +699,7 @@ export async function startRestoreTestStep(input: JobInput, deps: BackupDeps): P
       backup: job.name,
       kind: job.type,
       copyRunId: copy.runId,
+      startedAt: new Date(now).toISOString(),
       deadline: now + (job.restoreTest.timeout * 2 + 180) * 1000,
       command: { commandId: handle.commandId, hosts: handle.hosts },
     };
@@ -665,6 +724,7 @@ export async function startRestoreTestStep(input: JobInput, deps: BackupDeps): P
       backup: job.name,
       kind: job.type,
       copyRunId: copy.runId,
+      startedAt: new Date(now).toISOString(),
       deadline: now + job.restoreTest.timeout * 1000,
       instance: db,
       phase: 'restoring',
@@ -747,9 +807,12 @@ export async function pollRestoreTestStep(
   deps: BackupDeps,
   remaining: Remaining,
 ): Promise<RestoreStatus> {
-  const budgetEnd = deps.now() + Math.max(0, Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
-  let pause = POLL_FIRST_MS;
   let handle = input.handle;
+  const started = handle.startedAt ? Date.parse(handle.startedAt) : deps.now();
+  const budgetEnd = deps.now() + longPollBudget(deps.now() - started, remaining);
+  const drivers = deps.drivers(deps.findTarget(handle.target));
+  const pace = handle.command ? drivers.commands.statusPaceMs : undefined;
+  let pause = pace ?? POLL_FIRST_MS;
   for (let polls = 1; ; polls += 1) {
     const status = await readRestore(handle, deps);
     handle = status.handle;
@@ -762,9 +825,12 @@ export async function pollRestoreTestStep(
           .catch(() => undefined);
       return { status: 'failed', detail: `not finished by its deadline: ${status.detail}`, handle, polls };
     }
-    if (deps.now() + pause > budgetEnd) return { ...status, polls };
+    if (deps.now() + pause > budgetEnd) {
+      const waitSeconds = nextWaitSeconds(deps.now() - started, handle.deadline - deps.now());
+      return { ...status, polls, ...(waitSeconds > 0 ? { waitSeconds } : {}) };
+    }
     await deps.sleep(pause);
-    pause = Math.min(POLL_MAX_MS, pause * 2);
+    pause = Math.min(pace ? PACED_POLL_MAX_MS : POLL_MAX_MS, pause * 2);
   }
 }
 

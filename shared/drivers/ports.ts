@@ -69,6 +69,11 @@ export interface CommandRunner {
   send(request: CommandRequest): Promise<CommandHandle>;
   /** One status read; never waits for the command to finish. */
   status(handle: CommandHandle): Promise<InvocationResult[]>;
+  /**
+   * Milliseconds to leave between two status reads, when the service rations them (AWS: 2 s,
+   * growing to 5 s); a local runner leaves it unset and is read as often as the poll likes.
+   */
+  readonly statusPaceMs?: number;
 }
 
 /** The host selection of a target, as declared. */
@@ -350,6 +355,11 @@ export interface CopyStatus {
   resources: CopyResource[];
   sizeBytes?: number;
   detail: string;
+  /**
+   * Resources the service does not show yet (`*.NotFound` right after their creation: eventual
+   * consistency). The copy is `pending`; whoever polls decides how long that may last.
+   */
+  unseen?: string[];
 }
 
 /** A copy found by its stepops tags, grouped by the run that made it. */
@@ -374,6 +384,8 @@ export interface CopyScope {
 
 /** Snapshots and recovery points: start, read, list by tag, delete (EC2, RDS, AWS Backup; directory copies locally). */
 export interface CopyService {
+  /** Milliseconds to leave between two status reads (see {@link CommandRunner.statusPaceMs}). */
+  readonly statusPaceMs?: number;
   start(request: CopyRequest): Promise<CopyRef>;
   /** One status read; never waits. */
   status(ref: CopyRef): Promise<CopyStatus>;

@@ -94,7 +94,19 @@ describe('backup workflow definition', () => {
     expect(JSON.stringify(definition)).not.toMatch(
       /JSONata|"Assign"|waitForTaskToken|\.sync|ToleratedFailure|DISTRIBUTED/,
     );
-    expect(allStates(definition).filter((s) => s.state.Type === 'Wait')).toEqual([]);
+    // Only the waits a poll asks for, between reads of a long job.
+    const waits = allStates(definition).filter((s) => s.state.Type === 'Wait');
+    expect(waits.map((w) => [w.name, w.state])).toEqual([
+      [
+        'WaitBeforePoll',
+        expect.objectContaining({ SecondsPath: '$.status.waitSeconds', Next: 'WaitForJob' }),
+      ],
+      [
+        'WaitBeforeRestorePoll',
+        expect.objectContaining({ SecondsPath: '$.status.waitSeconds', Next: 'WaitForRestoreTest' }),
+      ],
+    ]);
+    for (const w of waits) expect(w.state).not.toHaveProperty('Seconds');
   });
 
   it('gives every Task a timeout, the transient Lambda retry with jitter, and a catch that reaches Notify', () => {
@@ -126,7 +138,16 @@ describe('backup workflow definition', () => {
     // Assess
     expect(take.States.JobDone).toMatchObject({
       Type: 'Choice',
-      Choices: [{ Variable: '$.status.status', StringEquals: 'running', Next: 'WaitForJob' }],
+      Choices: [
+        {
+          And: [
+            { Variable: '$.status.status', StringEquals: 'running' },
+            { Variable: '$.status.waitSeconds', IsPresent: true },
+          ],
+          Next: 'WaitBeforePoll',
+        },
+        { Variable: '$.status.status', StringEquals: 'running', Next: 'WaitForJob' },
+      ],
     });
     expect(take.States.CopyGood).toMatchObject({
       Choices: [{ Variable: '$.recorded.outcome', StringEquals: 'good', Next: 'PruneBackups' }],
