@@ -61,6 +61,18 @@ const THROTTLE_RETRY = {
   JitterStrategy: 'FULL' as const,
 };
 
+/**
+ * The source cannot be copied right now (an RDS instance that is not `available`, a volume at its
+ * concurrent snapshot limit): tried again over about half an hour before the job counts as failed.
+ */
+const SOURCE_BUSY_RETRY = {
+  ErrorEquals: ['BackupSourceBusyError'],
+  IntervalSeconds: 60,
+  BackoffRate: 2,
+  MaxAttempts: 5,
+  JitterStrategy: 'FULL' as const,
+};
+
 const NOTIFY = 'Notify';
 
 /** The poll at `path` says the job is still running. */
@@ -95,10 +107,11 @@ export function backupWorkflow(arns: Readonly<Record<BackupFunction, string>>): 
         Default: 'StartJob',
       },
       StartJob: task('start-backup', {
-        comment: 'Starts the snapshot, the AWS Backup job or the dump command; throttling is retried.',
+        comment:
+          'Starts the snapshot, the AWS Backup job or the dump command; throttling and a busy source are retried.',
         parameters: jobRef,
         resultPath: '$.handle',
-        retry: [THROTTLE_RETRY],
+        retry: [THROTTLE_RETRY, SOURCE_BUSY_RETRY],
         next: 'WaitForJob',
         catchNext: 'RecordFailure',
       }),

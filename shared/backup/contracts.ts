@@ -187,6 +187,8 @@ export const pruneResultSchema = pure(() =>
     untouchable: z.array(verdictSchema),
     /** Runs found by their tags but missing from the catalogue, now recorded. */
     adopted: z.array(z.string()),
+    /** Copies the retention would delete but that are still in use (a snapshot behind an AMI): kept. */
+    inUse: z.optional(z.array(z.strictObject({ runId: z.string(), detail: z.string() }))),
   }),
 );
 export type PruneResult = z.infer<typeof pruneResultSchema>;

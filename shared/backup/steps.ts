@@ -35,6 +35,7 @@ import { backupRequestSchema } from './contracts.ts';
 import type { BackupDeps } from './deps.ts';
 import {
   BackupFailedError,
+  CopyInUseError,
   LastGoodCopyError,
   NotStepopsCopyError,
   RestoreTestFailedError,
@@ -596,6 +597,7 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
     entries.find((e) => e.outcome === 'good' && taggedRuns.has(e.runId)) ??
     entries.find((e) => e.outcome === 'good');
   const deleted: PruneResult['deleted'] = [];
+  const inUse: NonNullable<PruneResult['inUse']> = [];
   if (!input.dryRun) {
     for (const verdict of decision.delete) {
       if (verdict.runId === newestGood?.runId) {
@@ -617,15 +619,22 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
           await drivers.objects.remove(job.bucket, resource.id);
         }
       } else {
-        await drivers.copies.remove(
-          {
-            kind: job.type,
-            resources: entry.resources,
-            ...(scope.cluster ? { cluster: true } : {}),
-            ...(scope.vault ? { vault: scope.vault } : {}),
-          },
-          scope,
-        );
+        try {
+          await drivers.copies.remove(
+            {
+              kind: job.type,
+              resources: entry.resources,
+              ...(scope.cluster ? { cluster: true } : {}),
+              ...(scope.vault ? { vault: scope.vault } : {}),
+            },
+            scope,
+          );
+        } catch (error) {
+          // A snapshot behind a registered AMI: kept and reported; the other copies are still pruned.
+          if (!(error instanceof CopyInUseError)) throw error;
+          inUse.push({ runId: verdict.runId, detail: (error as Error).message });
+          continue;
+        }
       }
       await drivers.catalogue.put({
         ...entry,
@@ -644,6 +653,7 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
     kept: decision.keep.length,
     untouchable: decision.untouchable,
     adopted,
+    ...(inUse.length > 0 ? { inUse } : {}),
   };
 }
 

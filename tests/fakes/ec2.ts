@@ -17,7 +17,8 @@
  * - A Describe with ids answers every id or fails as a whole (InvalidSnapshot.NotFound names the
  *   first missing id); a Describe with filters answers only what matches, never a NotFound.
  *
- * The state maps and switches are public, so that a test (or another fake) builds on them.
+ * Time passes with calls: a read of a snapshot (or a CreateSnapshot(s) its volume refuses) moves
+ * it on. The state maps and switches are public, so that a test (or another fake) builds on them.
  */
 import {
   CreateSnapshotCommand,
@@ -146,6 +147,8 @@ export function fakeEc2(log: CallLog = new CallLog(), switches: Partial<Ec2Switc
       (s) => s.volumeId === volume.id && s.state === 'pending',
     ).length;
     if (pending >= sw.concurrentSnapshotsPerVolume) {
+      // Time passes with calls: the pending snapshots of the volume move on.
+      for (const s of snapshots.values()) if (s.volumeId === volume.id) seen(s);
       throw awsError(
         'ConcurrentSnapshotLimitExceeded',
         `You've reached the limit on the number of concurrent snapshots you can create on volume ${volume.id}. Wait until the 'pending' requests have completed.`,

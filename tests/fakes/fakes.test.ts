@@ -145,8 +145,9 @@ describe('RDS', () => {
     rds().send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'db', DBSnapshotIdentifier: id }));
 
   it('CreateDBSnapshot needs an available instance; a snapshot stays creating for a while', async () => {
-    // Prepare
+    // Prepare: a snapshot stays creating for two calls that look at it (the refusal is one)
     aws.rds.addInstance({ id: 'db', region: REGION });
+    aws.rds.switches.creatingReads = 2;
 
     // Act
     await snapshot('s1');

@@ -18,7 +18,8 @@
  *   `DBInstanceNotFound` (the SDK's `…Fault` classes); listing by `DBInstanceIdentifier` returns
  *   only that instance's snapshots, newest or not, in every state.
  *
- * The SDK's own exception classes are thrown, so `name` and `instanceof` are what SDK v3 gives.
+ * Time passes with calls: a read of a snapshot (or a CreateDBSnapshot its instance refuses) moves
+ * it on. The SDK's own exception classes are thrown, so `name` and `instanceof` are what SDK v3 gives.
  */
 import {
   CreateDBSnapshotCommand,
@@ -163,6 +164,8 @@ export function fakeRds(log: CallLog = new CallLog(), switches: Partial<RdsSwitc
         });
       }
       const status = statusOf(db);
+      // Time passes with calls: the snapshot that keeps the instance busy moves on.
+      for (const other of snapshots.values()) if (other.dbInstance === db.id) seen(other);
       if (status !== 'available' && status !== 'storage-optimization') {
         throw new InvalidDBInstanceStateFault({
           message: `Cannot create a snapshot because the database instance ${db.id} is not currently in the available state.`,
