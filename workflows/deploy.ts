@@ -87,6 +87,19 @@ export interface DeployWorkflowOptions {
   timeoutSeconds?: number;
 }
 
+/**
+ * SSM throttled a call that the function could not absorb (its status reads absorb theirs): the
+ * Task is tried again with backoff, so that throttling never rolls back a healthy deploy. A send is
+ * idempotent (it finds the command it already sent), so a retry never runs a script twice.
+ */
+export const SSM_THROTTLE_RETRY = {
+  ErrorEquals: ['ThrottlingException'],
+  IntervalSeconds: 2,
+  BackoffRate: 2,
+  MaxAttempts: 5,
+  JitterStrategy: 'FULL' as const,
+};
+
 /** The state that releases the lock; every path after the lock goes through it. */
 const RELEASE = 'ReleaseLock';
 const NOTIFY = 'Notify';
@@ -171,6 +184,7 @@ export function deployWorkflow(
         },
       ],
       batchStep('SendDeployCommand', 'send-command', {
+        retry: [SSM_THROTTLE_RETRY],
         parameters: {
           'target.$': '$.target',
           'ref.$': '$.ref',
@@ -187,6 +201,7 @@ export function deployWorkflow(
         next: 'WaitForDeploy',
       }),
       batchStep('WaitForDeploy', 'poll-command', {
+        retry: [SSM_THROTTLE_RETRY],
         comment: 'Long-polls the command for up to 50 s; the Choice loops while it is still running.',
         parameters: { 'target.$': '$.target', 'command.$': '$.command', 'maxErrors.$': '$.maxErrors' },
         resultPath: '$.commandStatus',
@@ -349,6 +364,7 @@ export function deployWorkflow(
       },
     ],
     step('SendVerifyCommand', 'send-command', {
+      retry: [SSM_THROTTLE_RETRY],
       parameters: {
         ...runRef,
         phase: 'verify',
@@ -360,6 +376,7 @@ export function deployWorkflow(
       catchNext: RELEASE,
     }),
     step('WaitForVerify', 'poll-command', {
+      retry: [SSM_THROTTLE_RETRY],
       parameters: { ...plan('target'), 'command.$': '$.verifyCommand' },
       resultPath: '$.verifyStatus',
       next: 'VerifyCommandDone',
@@ -471,6 +488,7 @@ export function deployWorkflow(
       },
     ],
     step('SendRollbackCommand', 'send-command', {
+      retry: [SSM_THROTTLE_RETRY],
       parameters: {
         ...runRef,
         phase: 'rollback',
@@ -484,6 +502,7 @@ export function deployWorkflow(
       catchNext: RELEASE,
     }),
     step('WaitForRollback', 'poll-command', {
+      retry: [SSM_THROTTLE_RETRY],
       parameters: { ...plan('target'), 'command.$': '$.rollbackCommand' },
       resultPath: '$.rollbackStatus',
       next: 'RollbackCommandDone',

@@ -71,6 +71,8 @@ export const LONG_POLL_SAFETY_MS = 10_000;
 /** First and longest pause between two command status reads. */
 export const COMMAND_POLL_FIRST_MS = 250;
 export const COMMAND_POLL_MAX_MS = 500;
+/** The longest pause between two reads of a runner that paces its reads (SSM: 2 s, then 4 s, then 5 s). */
+export const PACED_COMMAND_POLL_MAX_MS = 5_000;
 /** How far back a retried send looks for its command when the run's start is not known. */
 const IDEMPOTENCY_WINDOW_MS = 3_600_000;
 
@@ -386,7 +388,9 @@ export async function pollCommandStep(
   const deadline = Date.parse(command.deadline);
   if (Number.isNaN(deadline))
     throw new InvalidInputError(`command.deadline "${command.deadline}" is not a time`);
-  let pause = COMMAND_POLL_FIRST_MS;
+  // A runner whose service rations status reads (SSM) sets its pace: 2 s, growing to 5 s.
+  const pace = commands.statusPaceMs;
+  let pause = pace ?? COMMAND_POLL_FIRST_MS;
   for (let polls = 1; ; polls += 1) {
     const results = await commands.status({
       commandId: command.commandId,
@@ -422,7 +426,7 @@ export async function pollCommandStep(
       };
     }
     await deps.sleep(pause);
-    pause = Math.min(COMMAND_POLL_MAX_MS, pause * 2);
+    pause = Math.min(pace ? PACED_COMMAND_POLL_MAX_MS : COMMAND_POLL_MAX_MS, pause * 2);
   }
 }
 

@@ -15,7 +15,7 @@ import { CallLog } from './common.ts';
 import { type Ec2Switches, type FakeEc2, fakeEc2 } from './ec2.ts';
 import { type FakeRds, fakeRds, type RdsSwitches } from './rds.ts';
 import { type FakeS3, fakeS3 } from './s3.ts';
-import { type FakeSsm, fakeSsm, type ScriptResult, type SsmSwitches } from './ssm.ts';
+import { type FakeSsm, fakeSsm, type ScriptRunner, type SsmSwitches } from './ssm.ts';
 
 export * from './backup.ts';
 export * from './common.ts';
@@ -40,7 +40,7 @@ export interface AwsFakesOptions {
   ec2?: Partial<Ec2Switches>;
   rds?: Partial<RdsSwitches>;
   backup?: Partial<BackupSwitches>;
-  ssm?: Partial<SsmSwitches> & { run?: (script: string, instanceId: string) => ScriptResult };
+  ssm?: Partial<SsmSwitches> & { run?: ScriptRunner };
 }
 
 /**

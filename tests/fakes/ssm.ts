@@ -39,6 +39,9 @@ export interface ScriptResult {
   stderr: string;
 }
 
+/** What an instance does with a script it is sent (the command's comment says which run and phase). */
+export type ScriptRunner = (script: string, instanceId: string, command: { comment: string }) => ScriptResult;
+
 export interface FakeInvocation extends ScriptResult {
   instanceId: string;
   /** Reads that still answer InvocationDoesNotExist. */
@@ -93,7 +96,7 @@ const meta = { $metadata: {} };
  */
 export function fakeSsm(
   log: CallLog = new CallLog(),
-  options: Partial<SsmSwitches> & { run?: (script: string, instanceId: string) => ScriptResult } = {},
+  options: Partial<SsmSwitches> & { run?: ScriptRunner } = {},
 ): FakeSsm {
   const { run = () => ({ code: 0, stdout: '', stderr: '' }), ...switches } = options;
   const mock = mockClient(SSMClient);
@@ -150,7 +153,7 @@ export function fakeSsm(
       for (const instanceId of (input.InstanceIds ?? []) as string[]) {
         command.invocations.set(instanceId, {
           instanceId,
-          ...run(script, instanceId),
+          ...run(script, instanceId, { comment: command.comment }),
           invisibleReads: sw.invisibleReads,
           runningReads: sw.runningReads,
         });
