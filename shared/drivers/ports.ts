@@ -552,7 +552,10 @@ export interface DbInstanceInfo {
 
 /** RDS restores to a new instance (and the optional name swap). */
 export interface DatabaseRestorer {
-  /** A DB snapshot by id, or the newest available stepops snapshot of the instance; undefined when none. */
+  /**
+   * A DB snapshot by id, or the newest stepops snapshot of the instance in any state that can
+   * become restorable (one still `creating` is returned as such); undefined when none.
+   */
   findSnapshot(
     region: string,
     query: { snapshotId: string } | { dbInstance: string; target: string },
