@@ -100,6 +100,30 @@ export const SSM_THROTTLE_RETRY = {
   JitterStrategy: 'FULL' as const,
 };
 
+/** A command still running whose poll asks for a Wait before the next read (it has run for minutes). */
+function longCommand(status: string, next: string) {
+  return {
+    And: [
+      { Variable: `${status}.status`, StringEquals: 'running' },
+      { Variable: `${status}.waitSeconds`, IsPresent: true },
+    ],
+    Next: next,
+  };
+}
+
+/** The Wait a long command's poll asks for (a tenth of its age, up to 10 min), then the poll again. */
+function pollWait(name: string, status: string, poll: string): [string, State] {
+  return [
+    name,
+    {
+      Type: 'Wait',
+      Comment: 'A long command: wait as its poll asked, so a long run stays far below 25,000 history events.',
+      SecondsPath: `${status}.waitSeconds`,
+      Next: poll,
+    },
+  ];
+}
+
 /** The state that releases the lock; every path after the lock goes through it. */
 const RELEASE = 'ReleaseLock';
 const NOTIFY = 'Notify';
@@ -212,12 +236,14 @@ export function deployWorkflow(
         {
           Type: 'Choice',
           Choices: [
+            longCommand('$.commandStatus', 'WaitBeforeDeployPoll'),
             { Variable: '$.commandStatus.status', StringEquals: 'running', Next: 'WaitForDeploy' },
             { Variable: '$.commandStatus.status', StringEquals: 'failed', Next: 'RecordCommandFailure' },
           ],
           Default: 'CheckHealth',
         },
       ],
+      pollWait('WaitBeforeDeployPoll', '$.commandStatus', 'WaitForDeploy'),
       [
         'RecordCommandFailure',
         {
@@ -387,12 +413,14 @@ export function deployWorkflow(
       {
         Type: 'Choice',
         Choices: [
+          longCommand('$.verifyStatus', 'WaitBeforeVerifyPoll'),
           { Variable: '$.verifyStatus.status', StringEquals: 'running', Next: 'WaitForVerify' },
           { Variable: '$.verifyStatus.status', StringEquals: 'failed', Next: 'RecordVerifyFailure' },
         ],
         Default: 'SnapshotRequested',
       },
     ],
+    pollWait('WaitBeforeVerifyPoll', '$.verifyStatus', 'WaitForVerify'),
     [
       'RecordVerifyFailure',
       {
@@ -513,6 +541,7 @@ export function deployWorkflow(
       {
         Type: 'Choice',
         Choices: [
+          longCommand('$.rollbackStatus', 'WaitBeforeRollbackPoll'),
           { Variable: '$.rollbackStatus.status', StringEquals: 'running', Next: 'WaitForRollback' },
           {
             Variable: '$.rollbackStatus.status',
@@ -523,6 +552,7 @@ export function deployWorkflow(
         Default: 'CheckHealthAfterRollback',
       },
     ],
+    pollWait('WaitBeforeRollbackPoll', '$.rollbackStatus', 'WaitForRollback'),
     [
       'RecordRollbackCommandFailure',
       {

@@ -9,6 +9,7 @@ import { hostSelector } from '../drivers/options.ts';
 import { tail } from '../drivers/output.ts';
 import type { CatalogueEntry, CopyRef, CopyScope, Notification, TaggedCopy } from '../drivers/ports.ts';
 import { InvalidInputError } from '../errors.ts';
+import { longPollBudget, nextWaitSeconds } from '../polling.ts';
 import { hostScriptOptions } from '../shell/script.ts';
 import type {
   BackupOutcome,
@@ -61,10 +62,6 @@ const POLL_FIRST_MS = 250;
 const POLL_MAX_MS = 2_000;
 /** The longest pause between two status reads that AWS rations (the service's own pace, 2 s, grows to it). */
 const PACED_POLL_MAX_MS = 5_000;
-/** A job younger than this is long-polled inside the Lambda; an older one is read once per invocation. */
-export const LONG_POLL_PHASE_MS = 5 * 60_000;
-/** The longest Wait state between two reads of a long job (a snapshot of hours, a restore). */
-export const MAX_POLL_WAIT_SECONDS = 600;
 /**
  * How long a copy may stay invisible to its service right after its creation (EC2 and RDS are
  * eventually consistent: a Describe may answer `*.NotFound` for a while; AWS advises backing off
@@ -379,7 +376,8 @@ export async function pollBackupStep(
 ): Promise<JobStatus> {
   const { handle } = input;
   const elapsed = deps.now() - Date.parse(handle.startedAt);
-  const budgetEnd = deps.now() + longPollBudget(elapsed, remaining);
+  const budgetEnd =
+    deps.now() + longPollBudget(elapsed, Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
   const drivers = deps.drivers(deps.findTarget(handle.target));
   const pace = (handle.command ? drivers.commands : drivers.copies).statusPaceMs;
   let pause = pace ?? POLL_FIRST_MS;
@@ -399,33 +397,6 @@ export async function pollBackupStep(
     await deps.sleep(pause);
     pause = Math.min(pace ? PACED_POLL_MAX_MS : POLL_MAX_MS, pause * 2);
   }
-}
-
-/**
- * Milliseconds one poll invocation may keep reading: the long-poll budget while the job is young,
- * none (one read) once it has run {@link LONG_POLL_PHASE_MS}: the workflow's Wait states space
- * the reads of a long job, so its history stays far below Step Functions' 25,000 events.
- */
-function longPollBudget(elapsedMs: number, remaining: Remaining): number {
-  if (elapsedMs >= LONG_POLL_PHASE_MS) return 0;
-  return Math.max(0, Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
-}
-
-/**
- * Seconds the workflow waits before the next read of a job still running: none while it is young
- * (the long-poll reads it), then a tenth of the time it has taken, at least 30 s and at most
- * {@link MAX_POLL_WAIT_SECONDS}, and never past its deadline. A 24-hour EBS snapshot is read about
- * 170 times, not 1,700.
- *
- * @example
- * nextWaitSeconds(60_000, 86_400_000) // 0
- * nextWaitSeconds(3_600_000, 86_400_000) // 360
- * nextWaitSeconds(20 * 3_600_000, 86_400_000) // 600
- */
-export function nextWaitSeconds(elapsedMs: number, untilDeadlineMs: number): number {
-  if (elapsedMs < LONG_POLL_PHASE_MS) return 0;
-  const wait = Math.min(MAX_POLL_WAIT_SECONDS, Math.max(30, Math.floor(elapsedMs / 10_000)));
-  return Math.max(0, Math.min(wait, Math.ceil(untilDeadlineMs / 1000)));
 }
 
 // ── record ──────────────────────────────────────────────────────────────────────────────────────
@@ -819,7 +790,9 @@ export async function pollRestoreTestStep(
 ): Promise<RestoreStatus> {
   let handle = input.handle;
   const started = handle.startedAt ? Date.parse(handle.startedAt) : deps.now();
-  const budgetEnd = deps.now() + longPollBudget(deps.now() - started, remaining);
+  const budgetEnd =
+    deps.now() +
+    longPollBudget(deps.now() - started, Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
   const drivers = deps.drivers(deps.findTarget(handle.target));
   const pace = handle.command ? drivers.commands.statusPaceMs : undefined;
   let pause = pace ?? POLL_FIRST_MS;

@@ -16,6 +16,7 @@ import {
 } from '../errors.ts';
 import { rejectionReason } from '../health/failure.ts';
 import { probeRoundSeconds, runProbeRound } from '../health/round.ts';
+import { longPollBudget, nextWaitSeconds } from '../polling.ts';
 import type { RunHosts } from '../shell/script.ts';
 import {
   ASSUMED_BATCHES_FOR_COUNT,
@@ -384,10 +385,14 @@ export async function pollCommandStep(
   const { command } = input;
   const total = command.hosts.length;
   const allowedErrors = command.phase !== 'deploy' ? 0 : resolveCount(input.maxErrors ?? 0, total, 0);
-  const budgetEnd = deps.now() + Math.max(0, Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
   const deadline = Date.parse(command.deadline);
   if (Number.isNaN(deadline))
     throw new InvalidInputError(`command.deadline "${command.deadline}" is not a time`);
+  // A command running for minutes is read once per invocation; the workflow waits between reads.
+  const sentAt = Date.parse(command.sentAt);
+  const age = () => (Number.isNaN(sentAt) ? 0 : deps.now() - sentAt);
+  const budgetEnd =
+    deps.now() + longPollBudget(age(), Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
   // A runner whose service rations status reads (SSM) sets its pace: 2 s, growing to 5 s.
   const pace = commands.statusPaceMs;
   let pause = pace ?? COMMAND_POLL_FIRST_MS;
@@ -408,7 +413,9 @@ export async function pollCommandStep(
     const finished = overdue || done.length >= total;
     if (finished || deps.now() + pause > budgetEnd) {
       const status = !finished ? 'running' : failed.length > allowedErrors ? 'failed' : 'succeeded';
+      const waitSeconds = finished ? 0 : nextWaitSeconds(age(), deadline - deps.now());
       return {
+        ...(waitSeconds > 0 ? { waitSeconds } : {}),
         status,
         phase: command.phase,
         commandId: command.commandId,
