@@ -10,7 +10,7 @@ import path from 'node:path';
 import { CreateSnapshotsCommand, DeleteSnapshotCommand } from '@aws-sdk/client-ec2';
 import { DeleteDBInstanceCommand, RestoreDBInstanceFromDBSnapshotCommand } from '@aws-sdk/client-rds';
 import { SendCommandCommand } from '@aws-sdk/client-ssm';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
