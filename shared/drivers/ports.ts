@@ -69,6 +69,11 @@ export interface CommandRunner {
   send(request: CommandRequest): Promise<CommandHandle>;
   /** One status read; never waits for the command to finish. */
   status(handle: CommandHandle): Promise<InvocationResult[]>;
+  /**
+   * Milliseconds to leave between two status reads, when the service rations them (AWS: 2 s,
+   * growing to 5 s); a local runner leaves it unset and is read as often as the poll likes.
+   */
+  readonly statusPaceMs?: number;
 }
 
 /** The host selection of a target, as declared. */
@@ -387,6 +392,11 @@ export interface CopyStatus {
   resources: CopyResource[];
   sizeBytes?: number;
   detail: string;
+  /**
+   * Resources the service does not show yet (`*.NotFound` right after their creation: eventual
+   * consistency). The copy is `pending`; whoever polls decides how long that may last.
+   */
+  unseen?: string[];
 }
 
 /** A copy found by its stepops tags, grouped by the run that made it. */
@@ -411,6 +421,8 @@ export interface CopyScope {
 
 /** Snapshots and recovery points: start, read, list by tag, delete (EC2, RDS, AWS Backup; directory copies locally). */
 export interface CopyService {
+  /** Milliseconds to leave between two status reads (see {@link CommandRunner.statusPaceMs}). */
+  readonly statusPaceMs?: number;
   start(request: CopyRequest): Promise<CopyRef>;
   /** One status read; never waits. */
   status(ref: CopyRef): Promise<CopyStatus>;
@@ -596,7 +608,10 @@ export interface DbInstanceInfo {
 
 /** RDS restores to a new instance (and the optional name swap). */
 export interface DatabaseRestorer {
-  /** A DB snapshot by id, or the newest available stepops snapshot of the instance; undefined when none. */
+  /**
+   * A DB snapshot by id, or the newest stepops snapshot of the instance in any state that can
+   * become restorable (one still `creating` is returned as such); undefined when none.
+   */
   findSnapshot(
     region: string,
     query: { snapshotId: string } | { dbInstance: string; target: string },

@@ -27,6 +27,13 @@ export {
 } from './engine.ts';
 export { type DefinitionOffence, InvalidDefinitionError, UnsupportedDefinitionError } from './errors.ts';
 export {
+  HISTORY_EVENT_LIMIT,
+  HISTORY_LIMIT_ERROR,
+  HistoryCounter,
+  HistoryLimitExceededError,
+  historyEventsOf,
+} from './history.ts';
+export {
   DEFAULT_TASK_TIMEOUT_SECONDS,
   type Inspection,
   inspectDefinition,

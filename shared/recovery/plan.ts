@@ -139,7 +139,7 @@ function awsActions(target: Target, step: RunbookStep): string[] {
       const where = step.region ?? region ?? 'the hosts region';
       return [
         step.snapshot === 'latest'
-          ? `find the newest available stepops snapshot of DB instance ${step.dbInstance} in ${where} (rds:DescribeDBSnapshots)`
+          ? `find the newest stepops snapshot of DB instance ${step.dbInstance} in ${where} (rds:DescribeDBSnapshots); if it is still being created, stop and say so rather than restore an older one`
           : `use DB snapshot ${step.snapshot} in ${where}${step.snapshotParam ? ` (or the one parameter "${step.snapshotParam}" names)` : ''}`,
         `rds:RestoreDBInstanceFromDBSnapshot to a NEW instance ${step.dbInstance}-r<8 hex of the run id> with the instance's class, subnet group, security groups and parameter group`,
         'wait until the restored instance is "available"',

@@ -443,6 +443,13 @@ export async function preflightStep(input: PreflightInput, deps: RecoveryDeps): 
             `step "${step.name}": DB snapshot ${snapshot.snapshotId} is not tagged stepops:target; stepops restores only snapshots it tagged`,
           );
         }
+        if (snapshot.status === 'creating') {
+          // The newest snapshot (a pre-deploy one) is still being taken: never restore an older one
+          // in its place without asking.
+          throw new PreflightFailedError(
+            `step "${step.name}": the newest DB snapshot of ${step.dbInstance}, ${snapshot.snapshotId}, is still being created; run the recovery again once it is available${step.snapshotParam ? `, or name an older snapshot with the "${step.snapshotParam}" parameter` : ''}`,
+          );
+        }
         if (snapshot.status !== 'available') {
           throw new PreflightFailedError(
             `step "${step.name}": DB snapshot ${snapshot.snapshotId} is ${snapshot.status}, not available`,

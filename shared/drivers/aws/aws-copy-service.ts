@@ -40,7 +40,13 @@ import {
   type RDSClient,
   type Tag,
 } from '@aws-sdk/client-rds';
-import { BackupThrottledError, NotStepopsCopyError } from '../../backup/errors.ts';
+import {
+  BackupSourceBusyError,
+  BackupThrottledError,
+  CopyInUseError,
+  NotStepopsCopyError,
+  SnapshotQuotaExceededError,
+} from '../../backup/errors.ts';
 import { SnapshotFailedError } from '../../errors.ts';
 import type {
   CopyRef,
@@ -86,12 +92,59 @@ function describe(error: unknown): string {
   return e.name && e.message ? `${e.name}: ${e.message}` : String(error);
 }
 
-/** Runs an AWS call, turning throttling into {@link BackupThrottledError} and the rest into `wrap`. */
+/**
+ * Refusals that say "not now" about the source, not that the copy is impossible: CreateDBSnapshot of
+ * an instance that is not `available` (RDS API reference, CreateDBSnapshot: "The source DB instance
+ * must be in the available or storage-optimization state"), and a volume at EC2's concurrent
+ * snapshot limit ("Error codes for the Amazon EC2 API": wait until the pending snapshots complete).
+ */
+const SOURCE_BUSY = new Set([
+  'InvalidDBInstanceStateFault',
+  'InvalidDBInstanceState',
+  'InvalidDBClusterStateFault',
+  'ConcurrentSnapshotLimitExceeded',
+]);
+/** The manual snapshot quota (RDS: 100 per region by default). */
+const QUOTA_EXCEEDED = new Set(['SnapshotQuotaExceededFault', 'SnapshotQuotaExceeded']);
+/** A resource that another one uses: an EBS snapshot behind a registered AMI (DeleteSnapshot). */
+const IN_USE = new Set(['InvalidSnapshot.InUse']);
+/** A resource just created that the service does not show yet (EC2 and RDS are eventually consistent). */
+const NOT_FOUND = new Set([
+  'InvalidSnapshot.NotFound',
+  'DBSnapshotNotFoundFault',
+  'DBClusterSnapshotNotFoundFault',
+]);
+
+function isNotFound(error: unknown): boolean {
+  return NOT_FOUND.has((error as { name?: string }).name ?? '');
+}
+
+/**
+ * Runs an AWS call, turning throttling into {@link BackupThrottledError}, a busy source into
+ * {@link BackupSourceBusyError}, the snapshot quota into {@link SnapshotQuotaExceededError}, a copy
+ * still in use into {@link CopyInUseError}, and the rest into `wrap`.
+ */
 async function call<T>(what: string, fn: () => Promise<T>, wrap = true): Promise<T> {
   try {
     return await fn();
   } catch (error) {
+    const name = (error as { name?: string }).name ?? '';
     if (isThrottling(error)) throw new BackupThrottledError(`${what} was throttled: ${describe(error)}`);
+    if (SOURCE_BUSY.has(name)) {
+      throw new BackupSourceBusyError(
+        `${what} was refused for now: ${describe(error)}; it is tried again later`,
+      );
+    }
+    if (QUOTA_EXCEEDED.has(name)) {
+      throw new SnapshotQuotaExceededError(
+        `${what} was refused: ${describe(error)}: the account's quota of manual snapshots in this region is reached (RDS allows 100 by default, pre-deploy snapshots included); delete old snapshots or ask AWS for a higher quota`,
+      );
+    }
+    if (IN_USE.has(name)) {
+      throw new CopyInUseError(
+        `${what} was refused: ${describe(error)}: the copy is kept while it is in use`,
+      );
+    }
     if (!wrap) throw error;
     throw new SnapshotFailedError(`${what} failed: ${describe(error)}`);
   }
@@ -127,6 +180,8 @@ export interface AwsCopyServiceOptions {
  * const status = await copies.status(ref); // { state: 'pending', … } until 'completed'
  */
 export class AwsCopyService implements CopyService {
+  /** AWS rations Describe calls: read a copy every 2 s at most, then less often. */
+  readonly statusPaceMs = 2_000;
   readonly #ec2: (region: string) => EC2Client;
   readonly #rds: (region: string) => RDSClient;
   readonly #backup: (region: string) => BackupClient;
@@ -244,24 +299,38 @@ export class AwsCopyService implements CopyService {
       case 'ebs-snapshot': {
         const byRegion = Map.groupBy(ref.resources, (r) => r.region ?? '');
         const snapshots: Snapshot[] = [];
+        const unseen: string[] = [];
         for (const [region, resources] of byRegion) {
-          const output = await call(
-            'ec2:DescribeSnapshots',
-            () =>
-              this.#ec2(region).send(
-                new DescribeSnapshotsCommand({ SnapshotIds: resources.map((r) => r.id) }),
-              ),
-            false,
-          );
-          snapshots.push(...(output.Snapshots ?? []));
+          const describe = (ids: string[]) =>
+            call(
+              'ec2:DescribeSnapshots',
+              () => this.#ec2(region).send(new DescribeSnapshotsCommand({ SnapshotIds: ids })),
+              false,
+            );
+          try {
+            snapshots.push(...((await describe(resources.map((r) => r.id))).Snapshots ?? []));
+          } catch (error) {
+            if (!isNotFound(error)) throw error;
+            // EC2 fails the whole call for one id it does not show yet: read each to know which.
+            for (const { id } of resources) {
+              try {
+                snapshots.push(...((await describe([id])).Snapshots ?? []));
+              } catch (one) {
+                if (!isNotFound(one)) throw one;
+                unseen.push(id);
+              }
+            }
+          }
         }
         const states = snapshots.map(
           (s): CopyState =>
             s.State === 'completed' ? 'completed' : s.State === 'error' ? 'failed' : 'pending',
         );
-        if (snapshots.length < ref.resources.length) states.push('failed');
+        if (snapshots.length + unseen.length < ref.resources.length) states.push('failed');
+        if (unseen.length > 0) states.push('pending');
         const failed = snapshots.filter((s) => s.State === 'error');
         return {
+          ...(unseen.length > 0 ? { unseen } : {}),
           state: combine(states),
           resources: ref.resources,
           sizeBytes: snapshots.reduce(
@@ -271,31 +340,45 @@ export class AwsCopyService implements CopyService {
           detail:
             failed.length > 0
               ? `snapshot ${failed.map((s) => `${s.SnapshotId} error: ${s.StateMessage ?? 'no message'}`).join('; ')}`
-              : snapshots.map((s) => `${s.SnapshotId} ${s.State} ${s.Progress ?? ''}`.trim()).join(', '),
+              : [
+                  ...snapshots.map((s) => `${s.SnapshotId} ${s.State} ${s.Progress ?? ''}`.trim()),
+                  ...unseen.map((id) => `${id} not visible yet`),
+                ].join(', '),
         };
       }
       case 'rds-snapshot': {
         const resource = ref.resources[0];
         if (!resource?.region) throw new SnapshotFailedError('an RDS snapshot reference needs a region');
         const rds = this.#rds(resource.region);
-        const found = ref.cluster
-          ? (
-              await call(
-                'rds:DescribeDBClusterSnapshots',
-                () =>
-                  rds.send(
-                    new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: resource.id }),
-                  ),
-                false,
-              )
-            ).DBClusterSnapshots?.[0]
-          : (
-              await call(
-                'rds:DescribeDBSnapshots',
-                () => rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: resource.id })),
-                false,
-              )
-            ).DBSnapshots?.[0];
+        let found: { Status?: string; AllocatedStorage?: number; PercentProgress?: number } | undefined;
+        try {
+          found = ref.cluster
+            ? (
+                await call(
+                  'rds:DescribeDBClusterSnapshots',
+                  () =>
+                    rds.send(
+                      new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: resource.id }),
+                    ),
+                  false,
+                )
+              ).DBClusterSnapshots?.[0]
+            : (
+                await call(
+                  'rds:DescribeDBSnapshots',
+                  () => rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: resource.id })),
+                  false,
+                )
+              ).DBSnapshots?.[0];
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+          return {
+            state: 'pending',
+            unseen: [resource.id],
+            resources: ref.resources,
+            detail: `${resource.id} not visible yet`,
+          };
+        }
         const status = found?.Status ?? 'missing';
         const state: CopyState =
           status === 'available'

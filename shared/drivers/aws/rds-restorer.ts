@@ -27,6 +27,9 @@ function notFound(error: unknown): boolean {
   );
 }
 
+/** Snapshot states that never become restorable: not candidates for "the newest snapshot". */
+const UNUSABLE = new Set(['failed', 'deleting', 'incompatible-restore', 'incompatible-parameters']);
+
 export interface RdsRestorerOptions {
   rds?: (region: string) => RDSClient;
 }
@@ -59,10 +62,12 @@ export class RdsRestorer implements DatabaseRestorer {
             }),
       );
       const target = 'target' in query ? query.target : undefined;
+      // The newest stepops snapshot, whatever its state: one still `creating` (a pre-deploy snapshot
+      // just taken) is returned as such, never passed over for an older one; the caller waits or asks.
       const candidates = (output.DBSnapshots ?? []).filter((s) => {
         if (!target) return true;
         const tagged = (s.TagList ?? []).some((t) => t.Key === SNAPSHOT_TAGS.target && t.Value === target);
-        return tagged && s.Status === 'available';
+        return tagged && !UNUSABLE.has(s.Status ?? '');
       });
       const newest = candidates.sort(
         (a, b) => (b.SnapshotCreateTime?.getTime() ?? 0) - (a.SnapshotCreateTime?.getTime() ?? 0),
