@@ -118,6 +118,7 @@ function scopeOf(target: Target, job: BackupJob): CopyScope {
     ...(region ? { region } : {}),
     ...(job.type === 'aws-backup' ? { vault: job.vault } : {}),
     ...(job.type === 'rds-snapshot' && job.dbCluster ? { cluster: true } : {}),
+    ...(job.type === 'rds-snapshot' ? { database: job.dbCluster ?? job.dbInstance } : {}),
   };
 }
 

@@ -370,6 +370,8 @@ export interface CopyScope {
   region?: string;
   vault?: string;
   cluster?: boolean;
+  /** RDS: the DB instance (or, with `cluster`, the DB cluster) whose snapshots are listed. */
+  database?: string;
 }
 
 /** Snapshots and recovery points: start, read, list by tag, delete (EC2, RDS, AWS Backup; directory copies locally). */

@@ -9,6 +9,7 @@ import type { StateMachineDefinition } from './asl.ts';
 import { type PendingTask, TASK_TOKEN_PLACEHOLDER, TaskTokens, withTaskToken } from './callback.ts';
 import { InvalidDefinitionError, UnsupportedDefinitionError } from './errors.ts';
 import { inspectDefinition, readPath, type TaskSite } from './inspect.ts';
+import { withinInvocation } from './invocation.ts';
 import {
   asJson,
   createLambdaContext,
@@ -362,7 +363,9 @@ export function createLocalEngine(
         const payload = issued ? issued.payload : asJson(taskInput);
         let output: unknown;
         try {
-          output = await handler(payload as never, context);
+          output = await withinInvocation({ functionName, state: task.name, executionName }, () =>
+            handler(payload as never, context),
+          );
           recorder.invocation({
             functionName,
             state: task.name,

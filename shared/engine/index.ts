@@ -51,3 +51,4 @@ export {
   TraceRecorder,
   type TraceStep,
 } from './trace.ts';
+export { currentInvocation, type Invocation, withinInvocation } from './invocation.ts';

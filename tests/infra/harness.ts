@@ -306,3 +306,50 @@ export async function runUnderMocks<T>(program: () => Promise<T>, stage = 'test'
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }
+
+/**
+ * The statements of a role: its inline policies (SST's functions) and its role policies (ours),
+ * each with `Action` and `Resource` as arrays.
+ *
+ * @example
+ * statementsOf(run, 'DeployPlanDeployRole')
+ */
+export function statementsOf(run: MockRun<unknown>, roleName: string): PolicyStatement[] {
+  const role = run.one(ROLE, roleName);
+  const inline = (role.inputs.inlinePolicies ?? []) as { policy: string }[];
+  const attached = run
+    .ofType('aws:iam/rolePolicy:RolePolicy')
+    .filter((p) => p.inputs.role === `${roleName}-id` || p.inputs.role === role.state.name);
+  return [...inline.map((p) => p.policy), ...attached.map((p) => String(p.inputs.policy))].flatMap((json) =>
+    (JSON.parse(json) as { Statement: PolicyStatement[] }).Statement.map((s) => ({
+      ...s,
+      Action: [s.Action].flat(),
+      Resource: [s.Resource].flat(),
+    })),
+  );
+}
+
+/** One Lambda of the stage: the function folder it runs, its component and its role's statements. */
+export interface FunctionRole {
+  folder: string;
+  component: string;
+  statements: PolicyStatement[];
+}
+
+/**
+ * Every Lambda the stacks build, with the `functions/<folder>` it runs (from its `Runtime.Build`
+ * request) and the statements of its role (`<component>Role`).
+ *
+ * @example
+ * functionRoles(run).filter((f) => f.folder === 'prune-backups')
+ */
+export function functionRoles(run: MockRun<unknown>): FunctionRole[] {
+  return run.rpc
+    .filter((r) => r.method === 'Runtime.Build')
+    .map((build) => {
+      const component = String(build.args.functionID);
+      const folder = /^functions\/([a-z0-9-]+)\/handler\.handler$/.exec(String(build.args.handler))?.[1];
+      if (!folder) throw new Error(`${component} runs ${String(build.args.handler)}, not a functions/<name> handler`);
+      return { folder, component, statements: statementsOf(run, `${component}Role`) };
+    });
+}

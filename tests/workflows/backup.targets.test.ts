@@ -50,6 +50,7 @@ import { pruneBackupsStep } from '../../shared/backup/steps.ts';
 import { FileBackupCatalogue } from '../../shared/drivers/local/file-backup-catalogue.ts';
 import type { LocalEngine } from '../../shared/engine/index.ts';
 import { registerFilledTargets } from '../fixtures/filled-targets.ts';
+import '../iam/record-calls.ts';
 
 const ec2 = mockClient(EC2Client);
 const rds = mockClient(RDSClient);

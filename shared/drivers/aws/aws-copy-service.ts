@@ -16,6 +16,7 @@ import {
   type BackupClient,
   DeleteRecoveryPointCommand,
   DescribeBackupJobCommand,
+  DescribeRecoveryPointCommand,
   ListRecoveryPointsByBackupVaultCommand,
   type ListRecoveryPointsByBackupVaultCommandOutput,
   ListTagsCommand,
@@ -394,6 +395,14 @@ export class AwsCopyService implements CopyService {
       } while (token);
     } else if (scope.kind === 'rds-snapshot') {
       const rds = this.#rds(region);
+      // By the instance or cluster: a call naming no identifier is authorised against '*', which
+      // the role (allowed on that database and its stepops snapshots) does not get.
+      const database = scope.database;
+      if (!database) {
+        throw new SnapshotFailedError(
+          `listing the RDS snapshots of ${scope.target}/${scope.backup} needs its DB instance or cluster identifier`,
+        );
+      }
       let marker: string | undefined;
       do {
         if (scope.cluster) {
@@ -402,6 +411,7 @@ export class AwsCopyService implements CopyService {
             () =>
               rds.send(
                 new DescribeDBClusterSnapshotsCommand({
+                  DBClusterIdentifier: database,
                   SnapshotType: 'manual',
                   ...(marker ? { Marker: marker } : {}),
                 }),
@@ -425,6 +435,7 @@ export class AwsCopyService implements CopyService {
             () =>
               rds.send(
                 new DescribeDBSnapshotsCommand({
+                  DBInstanceIdentifier: database,
                   SnapshotType: 'manual',
                   ...(marker ? { Marker: marker } : {}),
                 }),
@@ -460,7 +471,9 @@ export class AwsCopyService implements CopyService {
           false,
         );
         for (const point of output.RecoveryPoints ?? []) {
-          if (!point.RecoveryPointArn) continue;
+          // EC2 and EBS points have no AWS Backup tags (ListTags refuses them): they are known
+          // only through the catalogue entry of the job that made them.
+          if (!point.RecoveryPointArn || !isBackupManagedPoint(point.RecoveryPointArn)) continue;
           const tags = await call(
             'backup:ListTags',
             () => client.send(new ListTagsCommand({ ResourceArn: point.RecoveryPointArn })),
@@ -493,6 +506,11 @@ export class AwsCopyService implements CopyService {
     });
     const ours = new Set(tagged.flatMap((c) => c.resources.map((r) => r.id)));
     for (const resource of ref.resources) {
+      if (ref.kind === 'aws-backup' && !isBackupManagedPoint(resource.id)) {
+        // An EC2 or EBS point: stepops' if the catalogue names it (the caller's ref) and it is in the job's vault.
+        await this.#describePoint(ref.vault ?? scope.vault ?? '', resource.id, resource.region ?? scope.region ?? '');
+        continue;
+      }
       if (!ours.has(resource.id)) {
         throw new NotStepopsCopyError(
           `${resource.id} does not carry the tags ${BACKUP_TAGS.target}=${scope.target}, ${BACKUP_TAGS.backup}=${scope.backup}: not deleted`,
@@ -514,15 +532,59 @@ export class AwsCopyService implements CopyService {
             : this.#rds(region).send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: resource.id })),
         );
       } else {
+        const vault = ref.vault ?? scope.vault ?? '';
         await call(`backup:DeleteRecoveryPoint ${resource.id}`, () =>
           this.#backup(region).send(
-            new DeleteRecoveryPointCommand({
-              BackupVaultName: ref.vault ?? scope.vault,
-              RecoveryPointArn: resource.id,
-            }),
+            new DeleteRecoveryPointCommand({ BackupVaultName: vault, RecoveryPointArn: resource.id }),
           ),
         );
+        // A deletion the role may not make answers 200 and leaves the point EXPIRED (AWS Backup
+        // API reference, DeleteRecoveryPoint): the point counts as deleted only once it is gone.
+        const after = await this.#describePoint(vault, resource.id, region, true);
+        if (after !== undefined && after !== 'DELETING') {
+          throw new SnapshotFailedError(
+            `backup:DeleteRecoveryPoint of ${resource.id} answered, but the point is ${after}: not deleted ` +
+              '(AWS Backup leaves a point EXPIRED when the role may not delete it; check the prune role)',
+          );
+        }
       }
     }
   }
+
+  /**
+   * The status of a recovery point in a vault; `undefined` when it no longer exists (only with
+   * `goneIsFine`, else an error: a point the catalogue names must be in the job's vault).
+   */
+  async #describePoint(
+    vault: string,
+    arn: string,
+    region: string,
+    goneIsFine = false,
+  ): Promise<string | undefined> {
+    try {
+      const output = await this.#backup(region).send(
+        new DescribeRecoveryPointCommand({ BackupVaultName: vault, RecoveryPointArn: arn }),
+      );
+      return output.Status ?? 'UNKNOWN';
+    } catch (error) {
+      if (isThrottling(error)) throw new BackupThrottledError(`backup:DescribeRecoveryPoint was throttled: ${describe(error)}`);
+      if ((error as { name?: string }).name === 'ResourceNotFoundException') {
+        if (goneIsFine) return undefined;
+        throw new NotStepopsCopyError(`${arn} is not a recovery point of the vault ${vault}: not deleted`);
+      }
+      throw new SnapshotFailedError(`backup:DescribeRecoveryPoint of ${arn} failed: ${describe(error)}`);
+    }
+  }
+}
+
+/**
+ * Whether a recovery point is one AWS Backup fully manages (an `arn:aws:backup:…:recovery-point:`
+ * ARN, with AWS Backup tags) rather than an EC2 AMI or EBS snapshot (its own EC2 ARN, no AWS Backup
+ * tags: ListTags refuses it, per the AWS Backup API reference).
+ *
+ * @example
+ * isBackupManagedPoint('arn:aws:ec2:us-east-1::snapshot/snap-0123') // false
+ */
+export function isBackupManagedPoint(arn: string): boolean {
+  return /^arn:aws[a-z-]*:backup:/.test(arn);
 }
