@@ -27,8 +27,9 @@ export type FunctionPolicies = Map<string, DeployedPolicy[]>;
  */
 export async function renderFunctionPolicies(settings: StageSettings): Promise<FunctionPolicies> {
   ensureSstPlatform();
-  const run = await runUnderMocks(async () =>
-    (await import('../../stacks/index.ts')).createStacks({ settings }),
+  const run = await runUnderMocks(
+    async () => (await import('../../stacks/index.ts')).createStacks({ settings }),
+    settings.stage,
   );
   const policies: FunctionPolicies = new Map();
   for (const { folder, component, statements } of functionRoles(run)) {
@@ -40,20 +41,20 @@ export async function renderFunctionPolicies(settings: StageSettings): Promise<F
 }
 
 /**
- * The settings of a stage named `test` serving `targets`, with the stage's default parameter names.
+ * The settings of a stage (`test` unless named) serving `targets`, with the stage's default parameter names.
  *
  * @example
  * stageOf([findTarget('docsai') as Ec2Target]).parameters.apiTokenHash // '/stepops/test/api-token-sha256'
  */
-export function stageOf(targets: readonly StageSettings['targets'][number][]): StageSettings {
+export function stageOf(targets: readonly StageSettings['targets'][number][], stage = 'test'): StageSettings {
   return {
-    stage: 'test',
+    stage,
     targets: [...targets],
     skippedLocalTargets: [],
     parameters: {
-      githubWebhookSecret: '/stepops/test/github-webhook-secret',
-      apiTokenHash: '/stepops/test/api-token-sha256',
-      slackWebhookUrl: '/stepops/test/slack-webhook-url',
+      githubWebhookSecret: `/stepops/${stage}/github-webhook-secret`,
+      apiTokenHash: `/stepops/${stage}/api-token-sha256`,
+      slackWebhookUrl: `/stepops/${stage}/slack-webhook-url`,
     },
   };
 }

@@ -58,8 +58,12 @@ function sourceHash(): string {
  * The policies of a stage of `targets`, rendered once per code version and set of targets (kept
  * under the system's temporary directory: rendering the stacks takes seconds).
  */
-async function policiesFor(targets: readonly Ec2Target[], code: string): Promise<FunctionPolicies> {
-  const key = createHash('sha256').update(code).update(JSON.stringify(targets)).digest('hex').slice(0, 32);
+async function policiesFor(
+  stage: string,
+  targets: readonly Ec2Target[],
+  code: string,
+): Promise<FunctionPolicies> {
+  const key = createHash('sha256').update(code).update(stage).update(JSON.stringify(targets)).digest('hex').slice(0, 32);
   const dir = path.join(tmpdir(), 'stepops-iam-policies');
   const file = path.join(dir, `${key}.json`);
   try {
@@ -67,7 +71,7 @@ async function policiesFor(targets: readonly Ec2Target[], code: string): Promise
   } catch {
     // not rendered yet
   }
-  const policies = await renderFunctionPolicies(stageOf(targets));
+  const policies = await renderFunctionPolicies(stageOf(targets, stage));
   mkdirSync(dir, { recursive: true });
   writeFileSync(file, JSON.stringify([...policies]));
   return policies;
@@ -84,29 +88,31 @@ export async function expectRecordedCallsAllowed(): Promise<void> {
   if (calls.length === 0) return;
   const ids = new WeakMap<object, number>();
   let next = 0;
-  const groups = new Map<string, { targets: readonly Ec2Target[]; calls: CheckedCall[] }>();
+  const groups = new Map<string, { stage: string; targets: readonly Ec2Target[]; calls: CheckedCall[] }>();
   for (const call of calls) {
     const targets = call.targets as readonly Ec2Target[];
-    const signature = targets
+    // The stage whose state table the handler was given (`stepops-<stage>-state`), else `test`.
+    const stage = /^stepops-([a-z][a-z0-9-]*)-state$/.exec(call.stateTable ?? '')?.[1] ?? 'test';
+    const signature = `${stage}:${targets
       .map((t) => {
         if (!ids.has(t)) ids.set(t, next++);
         return ids.get(t);
       })
-      .join(',');
-    const group = groups.get(signature) ?? { targets, calls: [] };
+      .join(',')}`;
+    const group = groups.get(signature) ?? { stage, targets, calls: [] };
     group.calls.push({ ...call, region: (await call.region) ?? REGION });
     groups.set(signature, group);
   }
   const code = sourceHash();
   const problems: string[] = [];
-  for (const { targets, calls: group } of groups.values()) {
+  for (const { stage, targets, calls: group } of groups.values()) {
     if (targets.length === 0) {
       problems.push(
         `${group.length} AWS calls were made with no EC2 target registered: register the targets the test uses`,
       );
       continue;
     }
-    const policies = await policiesFor(targets, code);
+    const policies = await policiesFor(stage, targets, code);
     const result = await checkCalls(group, policies);
     if (result.denials.length > 0) problems.push(formatDenials(result.denials));
     const unused = unusedPermissions(result.used, policies);

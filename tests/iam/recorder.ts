@@ -23,6 +23,8 @@ export interface RecordedCall {
   region: Promise<string | undefined>;
   /** The ec2 targets registered when the call was made (the stage the call belongs to). */
   targets: readonly unknown[];
+  /** The state table the handler was given (`STEPOPS_STATE_TABLE`, named after the stage). */
+  stateTable: string | undefined;
 }
 
 /** Tags by resource id (instance, volume, snapshot, image id; RDS identifier; S3 bucket/key). */
@@ -240,6 +242,7 @@ function record(client: unknown, command: unknown): ((output: unknown) => void) 
     input,
     region,
     targets: state().targetsNow(),
+    stateTable: process.env.STEPOPS_STATE_TABLE,
   });
   return (output) => learnFromAnswer(commandName, input, output);
 }

@@ -275,11 +275,11 @@ export function authorisationsOf(call: CallInput): Authorisation[] {
     // SSM: SendCommand is authorised on the document and on each instance (with its tags).
     case 'ssm:SendCommand': {
       const document = str(input.DocumentName);
+      // The reference's document ARN has an account field; an AWS-owned document is also written
+      // without one: the policy must name both (its account field `*`), this checks the first.
       const documentArn = document.startsWith('arn:')
         ? document
-        : document.startsWith('AWS-')
-          ? `arn:aws:ssm:${region}::document/${document}`
-          : `arn:aws:ssm:${region}:${account}:document/${document}`;
+        : `arn:aws:ssm:${region}:${account}:document/${document}`;
       return one([
         { arn: documentArn, context: {} },
         ...((input.InstanceIds ?? []) as string[]).map((id) => {

@@ -104,10 +104,28 @@ export interface RpcRequest {
   args: Record<string, unknown>;
 }
 
-/** The local stand-in for the SST CLI's RPC server. */
-async function startRpcServer(workDir: string, requests: RpcRequest[]): Promise<Server> {
-  let builds = 0;
+/** Where the RPC server writes builds and records requests: those of the program running now. */
+const rpcTarget: { workDir: string; requests: RpcRequest[]; builds: number } = {
+  workDir: tmpdir(),
+  requests: [],
+  builds: 0,
+};
+let rpcServer: Promise<Server> | undefined;
+
+/**
+ * The local stand-in for the SST CLI's RPC server: one per process, never closed (unreferenced),
+ * so that no keep-alive connection of SST's client is reset under a later program.
+ */
+function rpcServerFor(workDir: string, requests: RpcRequest[]): Promise<Server> {
+  rpcTarget.workDir = workDir;
+  rpcTarget.requests = requests;
+  rpcServer ??= startRpcServer();
+  return rpcServer;
+}
+
+async function startRpcServer(): Promise<Server> {
   const server = createServer(async (request, response) => {
+    const { workDir, requests } = rpcTarget;
     let body = '';
     for await (const chunk of request) body += chunk;
     const { method, params } = JSON.parse(body) as { method: string; params: [Record<string, unknown>] };
@@ -123,7 +141,7 @@ async function startRpcServer(workDir: string, requests: RpcRequest[]): Promise<
         appsyncRealtime: '',
       };
     } else if (method === 'Runtime.Build') {
-      const out = path.join(workDir, 'build', String(builds++));
+      const out = path.join(workDir, 'build', String(rpcTarget.builds++));
       await mkdir(out, { recursive: true });
       await writeFile(path.join(out, 'index.mjs'), 'export const handler = async () => {};\n');
       const handler = String(params[0]?.handler ?? 'index.handler');
@@ -142,6 +160,7 @@ async function startRpcServer(workDir: string, requests: RpcRequest[]): Promise<
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
   return server;
 }
 
@@ -183,7 +202,7 @@ export async function runUnderMocks<T>(program: () => Promise<T>, stage = 'test'
   const calls: MockCall[] = [];
   const rpc: RpcRequest[] = [];
   const workDir = await mkdtemp(path.join(tmpdir(), 'stepops-infra-'));
-  const server = await startRpcServer(workDir, rpc);
+  const server = await rpcServerFor(workDir, rpc);
   process.env.SST_SERVER = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   await pulumi.runtime.setMocks(
@@ -303,7 +322,7 @@ export async function runUnderMocks<T>(program: () => Promise<T>, stage = 'test'
       },
     };
   } finally {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rpcTarget.requests = [];
   }
 }
 

@@ -43,6 +43,7 @@ import { createLocalDeployEngine } from '../../functions/index.ts';
 import { clearRegisteredTargets, findTarget, registerTarget } from '../../shared/config/registry.ts';
 import { planDeploy } from '../../shared/deploy/plan.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
+import '../iam/record-calls.ts';
 
 const REGION = 'eu-west-1';
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:stepops-test-alerts';

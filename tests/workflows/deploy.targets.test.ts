@@ -61,6 +61,7 @@ import type { Target } from '../../shared/config/schema.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
 import type { LocalEngine, RunResult } from '../../shared/engine/index.ts';
 import { registerFilledTargets } from '../fixtures/filled-targets.ts';
+import '../iam/record-calls.ts';
 
 const ec2 = mockClient(EC2Client);
 const ssm = mockClient(SSMClient);
