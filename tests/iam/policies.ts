@@ -6,7 +6,7 @@
  * deployment: a call must be allowed by each of them.
  */
 import type { StageSettings } from '../../stacks/settings.ts';
-import { functionRoles, type PolicyStatement, runUnderMocks } from '../infra/harness.ts';
+import { functionRoles, type PolicyStatement, REGION, runUnderMocks } from '../infra/harness.ts';
 import { ensureSstPlatform } from '../infra/sst-install.ts';
 
 /** One deployment of a function: the component (role `<component>Role`) and its statements. */
@@ -19,17 +19,21 @@ export interface DeployedPolicy {
 export type FunctionPolicies = Map<string, DeployedPolicy[]>;
 
 /**
- * Renders the stacks of a stage serving `targets` and returns each function's policies.
+ * Renders the stacks of a stage serving `targets`, deployed in `region`, and returns each function's policies.
  *
  * @example
  * const policies = await renderFunctionPolicies(stageOf([findTarget('docsai')]));
  * policies.get('prune-backups')?.[0]?.statements;
  */
-export async function renderFunctionPolicies(settings: StageSettings): Promise<FunctionPolicies> {
+export async function renderFunctionPolicies(
+  settings: StageSettings,
+  region = REGION,
+): Promise<FunctionPolicies> {
   ensureSstPlatform();
   const run = await runUnderMocks(
     async () => (await import('../../stacks/index.ts')).createStacks({ settings }),
     settings.stage,
+    region,
   );
   const policies: FunctionPolicies = new Map();
   for (const { folder, component, statements } of functionRoles(run)) {

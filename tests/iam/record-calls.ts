@@ -60,10 +60,16 @@ function sourceHash(): string {
  */
 async function policiesFor(
   stage: string,
+  region: string,
   targets: readonly Ec2Target[],
   code: string,
 ): Promise<FunctionPolicies> {
-  const key = createHash('sha256').update(code).update(stage).update(JSON.stringify(targets)).digest('hex').slice(0, 32);
+  const key = createHash('sha256')
+    .update(code)
+    .update(`${stage}:${region}`)
+    .update(JSON.stringify(targets))
+    .digest('hex')
+    .slice(0, 32);
   const dir = path.join(tmpdir(), 'stepops-iam-policies');
   const file = path.join(dir, `${key}.json`);
   try {
@@ -71,7 +77,7 @@ async function policiesFor(
   } catch {
     // not rendered yet
   }
-  const policies = await renderFunctionPolicies(stageOf(targets, stage));
+  const policies = await renderFunctionPolicies(stageOf(targets, stage), region);
   mkdirSync(dir, { recursive: true });
   writeFileSync(file, JSON.stringify([...policies]));
   return policies;
@@ -88,31 +94,35 @@ export async function expectRecordedCallsAllowed(): Promise<void> {
   if (calls.length === 0) return;
   const ids = new WeakMap<object, number>();
   let next = 0;
-  const groups = new Map<string, { stage: string; targets: readonly Ec2Target[]; calls: CheckedCall[] }>();
+  const groups = new Map<
+    string,
+    { stage: string; region: string; targets: readonly Ec2Target[]; calls: CheckedCall[] }
+  >();
   for (const call of calls) {
     const targets = call.targets as readonly Ec2Target[];
     // The stage whose state table the handler was given (`stepops-<stage>-state`), else `test`.
     const stage = /^stepops-([a-z][a-z0-9-]*)-state$/.exec(call.stateTable ?? '')?.[1] ?? 'test';
-    const signature = `${stage}:${targets
+    const region = call.lambdaRegion ?? REGION;
+    const signature = `${stage}:${region}:${targets
       .map((t) => {
         if (!ids.has(t)) ids.set(t, next++);
         return ids.get(t);
       })
       .join(',')}`;
-    const group = groups.get(signature) ?? { stage, targets, calls: [] };
-    group.calls.push({ ...call, region: (await call.region) ?? REGION });
+    const group = groups.get(signature) ?? { stage, region, targets, calls: [] };
+    group.calls.push({ ...call, region: (await call.region) ?? region });
     groups.set(signature, group);
   }
   const code = sourceHash();
   const problems: string[] = [];
-  for (const { stage, targets, calls: group } of groups.values()) {
+  for (const { stage, region, targets, calls: group } of groups.values()) {
     if (targets.length === 0) {
       problems.push(
         `${group.length} AWS calls were made with no EC2 target registered: register the targets the test uses`,
       );
       continue;
     }
-    const policies = await policiesFor(stage, targets, code);
+    const policies = await policiesFor(stage, region, targets, code);
     const result = await checkCalls(group, policies);
     if (result.denials.length > 0) problems.push(formatDenials(result.denials));
     const unused = unusedPermissions(result.used, policies);

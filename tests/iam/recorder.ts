@@ -25,6 +25,8 @@ export interface RecordedCall {
   targets: readonly unknown[];
   /** The state table the handler was given (`STEPOPS_STATE_TABLE`, named after the stage). */
   stateTable: string | undefined;
+  /** The region the Lambda runs in (`AWS_REGION`): the stage's. */
+  lambdaRegion: string | undefined;
 }
 
 /** Tags by resource id (instance, volume, snapshot, image id; RDS identifier; S3 bucket/key). */
@@ -243,6 +245,7 @@ function record(client: unknown, command: unknown): ((output: unknown) => void) 
     region,
     targets: state().targetsNow(),
     stateTable: process.env.STEPOPS_STATE_TABLE,
+    lambdaRegion: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined,
   });
   return (output) => learnFromAnswer(commandName, input, output);
 }

@@ -22,6 +22,8 @@ export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const PLATFORM = path.join(ROOT, '.sst', 'platform');
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
+/** The region of the program running now ({@link REGION} unless the run names another). */
+let region = REGION;
 /** Pulumi types of the resources the stack tests read. */
 export const LAMBDA = 'aws:lambda/function:Function';
 export const ROLE = 'aws:iam/role:Role';
@@ -53,23 +55,23 @@ function arnFor(type: string, name: string, inputs: Record<string, unknown>): st
   const prefix = `arn:aws`;
   switch (type) {
     case 'aws:lambda/function:Function':
-      return `${prefix}:lambda:${REGION}:${ACCOUNT}:function:${id}`;
+      return `${prefix}:lambda:${region}:${ACCOUNT}:function:${id}`;
     case 'aws:sfn/stateMachine:StateMachine':
-      return `${prefix}:states:${REGION}:${ACCOUNT}:stateMachine:${id}`;
+      return `${prefix}:states:${region}:${ACCOUNT}:stateMachine:${id}`;
     case 'aws:dynamodb/table:Table':
-      return `${prefix}:dynamodb:${REGION}:${ACCOUNT}:table/${id}`;
+      return `${prefix}:dynamodb:${region}:${ACCOUNT}:table/${id}`;
     case 'aws:sns/topic:Topic':
-      return `${prefix}:sns:${REGION}:${ACCOUNT}:${id}`;
+      return `${prefix}:sns:${region}:${ACCOUNT}:${id}`;
     case 'aws:sqs/queue:Queue':
-      return `${prefix}:sqs:${REGION}:${ACCOUNT}:${id}`;
+      return `${prefix}:sqs:${region}:${ACCOUNT}:${id}`;
     case 'aws:iam/role:Role':
       return `${prefix}:iam::${ACCOUNT}:role/${id}`;
     case 'aws:cloudwatch/logGroup:LogGroup':
-      return `${prefix}:logs:${REGION}:${ACCOUNT}:log-group:${id}`;
+      return `${prefix}:logs:${region}:${ACCOUNT}:log-group:${id}`;
     case 'aws:apigatewayv2/api:Api':
-      return `${prefix}:apigateway:${REGION}::/apis/${id}`;
+      return `${prefix}:apigateway:${region}::/apis/${id}`;
     default:
-      return `${prefix}:mock:${REGION}:${ACCOUNT}:${type.split(':').pop()}/${id}`;
+      return `${prefix}:mock:${region}:${ACCOUNT}:${type.split(':').pop()}/${id}`;
   }
 }
 
@@ -135,7 +137,7 @@ async function startRpcServer(): Promise<Server> {
       result = {
         asset: `sst-asset-${ACCOUNT}`,
         assetEcrRegistryId: ACCOUNT,
-        assetEcrUrl: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/sst-asset`,
+        assetEcrUrl: `${ACCOUNT}.dkr.ecr.${region}.amazonaws.com/sst-asset`,
         state: `sst-state-${ACCOUNT}`,
         appsyncHttp: '',
         appsyncRealtime: '',
@@ -196,7 +198,12 @@ async function settle(resources: MockResource[]): Promise<void> {
  * @example
  * const run = await runUnderMocks(async () => (await import('../../stacks/index.ts')).createStacks());
  */
-export async function runUnderMocks<T>(program: () => Promise<T>, stage = 'test'): Promise<MockRun<T>> {
+export async function runUnderMocks<T>(
+  program: () => Promise<T>,
+  stage = 'test',
+  stageRegion = REGION,
+): Promise<MockRun<T>> {
+  region = stageRegion;
   pulumi ??= await import('../../.sst/platform/node_modules/@pulumi/pulumi/index.js');
   const resources: MockResource[] = [];
   const calls: MockCall[] = [];
@@ -214,11 +221,11 @@ export async function runUnderMocks<T>(program: () => Promise<T>, stage = 'test'
           arn: inputs.arn ?? arnFor(args.type, args.name, inputs),
         };
         if (args.type === 'aws:sqs/queue:Queue')
-          state.url = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${args.name}`;
+          state.url = `https://sqs.${region}.amazonaws.com/${ACCOUNT}/${args.name}`;
         if (args.type === 'random:index/randomBytes:RandomBytes')
           state.base64 = Buffer.alloc(32).toString('base64');
         if (args.type === 'aws:apigatewayv2/api:Api')
-          state.apiEndpoint = `https://${args.name}.execute-api.${REGION}.amazonaws.com`;
+          state.apiEndpoint = `https://${args.name}.execute-api.${region}.amazonaws.com`;
         if (!('name' in state)) state.name = args.name;
         resources.push({ type: args.type, name: args.name, inputs, state });
         return { id: `${args.name}-id`, state };
@@ -235,7 +242,7 @@ export async function runUnderMocks<T>(program: () => Promise<T>, stage = 'test'
               id: ACCOUNT,
             };
           case 'aws:index/getRegion:getRegion':
-            return { name: REGION, region: REGION, id: REGION, endpoint: `ec2.${REGION}.amazonaws.com` };
+            return { name: region, region, id: region, endpoint: `ec2.${region}.amazonaws.com` };
           case 'aws:index/getPartition:getPartition':
             return { partition: 'aws', dnsSuffix: 'amazonaws.com', id: 'aws' };
           case 'aws:iam/getPolicyDocument:getPolicyDocument':
@@ -256,7 +263,7 @@ export async function runUnderMocks<T>(program: () => Promise<T>, stage = 'test'
     stage,
     removal: 'remove',
     protect: false,
-    providers: { aws: { region: REGION } },
+    providers: { aws: { region } },
   };
   g.$dev = false;
   g.$cli = {
