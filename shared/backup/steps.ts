@@ -443,9 +443,14 @@ export async function recordBackupStep(input: RecordBackupInput, deps: BackupDep
 
 // ── prune ───────────────────────────────────────────────────────────────────────────────────────
 
-async function taggedCopies(target: Target, job: BackupJob, deps: BackupDeps): Promise<TaggedCopy[]> {
+async function taggedCopies(
+  target: Target,
+  job: BackupJob,
+  deps: BackupDeps,
+  scope: CopyScope,
+): Promise<TaggedCopy[]> {
   const drivers = deps.drivers(target);
-  if (job.type !== 'dump') return drivers.copies.listTagged(scopeOf(target, job));
+  if (job.type !== 'dump') return drivers.copies.listTagged(scope);
   const objects = await drivers.objects.list(job.bucket, dumpPrefixKey(target.name, job));
   return objects
     .filter((o) => o.tags[TAG.target] === target.name && o.tags[TAG.backup] === job.name && o.tags[TAG.run])
@@ -472,9 +477,12 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
   const target = deps.findTarget(input.target);
   const job = jobOf(target, input.backup);
   const drivers = deps.drivers(target);
-  const scope = scopeOf(target, job);
   let entries = await drivers.catalogue.list(target.name, job.name);
-  const tagged = await taggedCopies(target, job, deps);
+  const scope: CopyScope = {
+    ...scopeOf(target, job),
+    ...(job.type === 'aws-backup' ? { catalogued: entries } : {}),
+  };
+  const tagged = await taggedCopies(target, job, deps, scope);
   const known = new Set(entries.map((e) => e.runId));
   const adopted: string[] = [];
   for (const copy of tagged) {

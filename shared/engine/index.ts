@@ -31,6 +31,7 @@ export {
   inspectDefinition,
   type TaskSite,
 } from './inspect.ts';
+export { currentInvocation, type Invocation, withinInvocation } from './invocation.ts';
 export {
   asJson,
   createLambdaContext,
@@ -51,4 +52,3 @@ export {
   TraceRecorder,
   type TraceStep,
 } from './trace.ts';
-export { currentInvocation, type Invocation, withinInvocation } from './invocation.ts';

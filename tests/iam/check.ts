@@ -48,7 +48,13 @@ function isWildcardOnly(action: string): Promise<boolean> {
 }
 
 const toRegex = (pattern: string) =>
-  new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
 const actionMatches = (statement: PolicyStatement, action: string) =>
   statement.Action.some((a) => toRegex(a).test(action));
 
@@ -77,13 +83,17 @@ async function decide(
         !s.Condition &&
         s.Resource.some((r) => toRegex(r).test(resource.arn)),
     );
-    return allowed ? undefined : 'ImplicitlyDenied (no statement without conditions names this EC2/EBS recovery point)';
+    return allowed
+      ? undefined
+      : 'ImplicitlyDenied (no statement without conditions names this EC2/EBS recovery point)';
   }
   if (resource.arn === '*' && !(await isWildcardOnly(action))) {
     const allowed = policy.statements.some(
       (s) => s.Effect === 'Allow' && actionMatches(s, action) && s.Resource.includes('*') && !s.Condition,
     );
-    return allowed ? undefined : 'ImplicitlyDenied (the request names no resource: only Resource "*" allows it)';
+    return allowed
+      ? undefined
+      : 'ImplicitlyDenied (the request names no resource: only Resource "*" allows it)';
   }
   const result = await runSimulation(
     {
@@ -111,7 +121,10 @@ async function decide(
  * @example
  * const { denials } = await checkCalls(calls, await renderFunctionPolicies(stageOf(targets)));
  */
-export async function checkCalls(calls: readonly CheckedCall[], policies: FunctionPolicies): Promise<CheckResult> {
+export async function checkCalls(
+  calls: readonly CheckedCall[],
+  policies: FunctionPolicies,
+): Promise<CheckResult> {
   const denials: Denial[] = [];
   const used = new Map<string, Set<string>>();
   const decided = new Map<string, Promise<string | undefined>>();
@@ -205,7 +218,8 @@ export function unusedPermissions(used: Map<string, Set<string>>, policies: Func
       (policies.get(functionName) ?? []).flatMap((p) => p.statements.flatMap((s) => s.Action)),
     );
     const unused = [...granted].filter((a) => !actions.has(a)).sort();
-    if (unused.length > 0) lines.push(`functions/${functionName}: granted but not used here: ${unused.join(', ')}`);
+    if (unused.length > 0)
+      lines.push(`functions/${functionName}: granted but not used here: ${unused.join(', ')}`);
   }
   return lines;
 }

@@ -42,7 +42,9 @@ setTargetsSource(registeredEc2Targets);
 function sourceHash(): string {
   const hash = createHash('sha256');
   const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(full);
       else if (entry.name.endsWith('.ts')) hash.update(full).update(readFileSync(full));
@@ -52,7 +54,6 @@ function sourceHash(): string {
   hash.update(readFileSync(path.join(ROOT, 'tests', 'infra', 'harness.ts')));
   return hash.digest('hex');
 }
-
 
 /**
  * The policies of a stage of `targets`, rendered once per code version and set of targets (kept

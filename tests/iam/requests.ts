@@ -256,15 +256,28 @@ export function authorisationsOf(call: CallInput): Authorisation[] {
           { arn: instance, context: { ...requestTagContext(instanceTags), ...fromTemplate } },
           { arn: volume, context: { ...requestTagContext(volumeTags), ...fromTemplate } },
           ...(input.SubnetId
-            ? [{ arn: `arn:aws:ec2:${region}:${account}:subnet/${str(input.SubnetId)}`, context: fromTemplate }]
+            ? [
+                {
+                  arn: `arn:aws:ec2:${region}:${account}:subnet/${str(input.SubnetId)}`,
+                  context: fromTemplate,
+                },
+              ]
             : []),
           ...((input.SecurityGroupIds ?? []) as string[]).map((sg) => ({
             arn: `arn:aws:ec2:${region}:${account}:security-group/${sg}`,
             context: fromTemplate,
           })),
-          { arn: `arn:aws:ec2:${region}:${account}:network-interface/${NEW.networkInterface}`, context: fromTemplate },
+          {
+            arn: `arn:aws:ec2:${region}:${account}:network-interface/${NEW.networkInterface}`,
+            context: fromTemplate,
+          },
           ...(input.KeyName
-            ? [{ arn: `arn:aws:ec2:${region}:${account}:key-pair/${str(input.KeyName)}`, context: fromTemplate }]
+            ? [
+                {
+                  arn: `arn:aws:ec2:${region}:${account}:key-pair/${str(input.KeyName)}`,
+                  context: fromTemplate,
+                },
+              ]
             : []),
         ]),
         ...ec2TagOnCreate('RunInstances', [instance], instanceTags, region),
@@ -297,7 +310,10 @@ export function authorisationsOf(call: CallInput): Authorisation[] {
     case 'ssm:GetParameter': {
       const name = str(input.Name);
       return one([
-        { arn: `arn:aws:ssm:${region}:${account}:parameter${name.startsWith('/') ? '' : '/'}${name}`, context: {} },
+        {
+          arn: `arn:aws:ssm:${region}:${account}:parameter${name.startsWith('/') ? '' : '/'}${name}`,
+          context: {},
+        },
       ]);
     }
 
@@ -315,7 +331,12 @@ export function authorisationsOf(call: CallInput): Authorisation[] {
       return [
         ...one([source, { arn: snapshot, context: requestTagContext(tags) }]),
         ...(Object.keys(tags).length > 0
-          ? [{ action: 'rds:AddTagsToResource', resources: [{ arn: snapshot, context: requestTagContext(tags) }] }]
+          ? [
+              {
+                action: 'rds:AddTagsToResource',
+                resources: [{ arn: snapshot, context: requestTagContext(tags) }],
+              },
+            ]
           : []),
       ];
     }
@@ -337,7 +358,9 @@ export function authorisationsOf(call: CallInput): Authorisation[] {
       );
     case 'rds:DescribeDBInstances':
       return one(
-        input.DBInstanceIdentifier ? [rdsExisting('db', str(input.DBInstanceIdentifier), region, account)] : STAR,
+        input.DBInstanceIdentifier
+          ? [rdsExisting('db', str(input.DBInstanceIdentifier), region, account)]
+          : STAR,
       );
     case 'rds:DeleteDBSnapshot':
       return one([rdsExisting('snapshot', str(input.DBSnapshotIdentifier), region, account)]);
@@ -369,9 +392,7 @@ export function authorisationsOf(call: CallInput): Authorisation[] {
 
     // S3: objects are `bucket/key`, ListObjectsV2 is ListBucket on the bucket with s3:prefix.
     case 's3:ListObjectsV2':
-      return one([
-        { arn: `arn:aws:s3:::${str(input.Bucket)}`, context: { 's3:prefix': str(input.Prefix) } },
-      ]);
+      return one([{ arn: `arn:aws:s3:::${str(input.Bucket)}`, context: { 's3:prefix': str(input.Prefix) } }]);
     case 's3:GetObject':
     case 's3:HeadObject':
     case 's3:GetObjectTagging':
@@ -391,7 +412,10 @@ export function authorisationsOf(call: CallInput): Authorisation[] {
     case 'backup:StartBackupJob':
       return [
         ...one([
-          { arn: `arn:aws:backup:${region}:${account}:backup-vault:${str(input.BackupVaultName)}`, context: {} },
+          {
+            arn: `arn:aws:backup:${region}:${account}:backup-vault:${str(input.BackupVaultName)}`,
+            context: {},
+          },
         ]),
         {
           action: 'iam:PassRole',
@@ -402,7 +426,10 @@ export function authorisationsOf(call: CallInput): Authorisation[] {
       ];
     case 'backup:ListRecoveryPointsByBackupVault':
       return one([
-        { arn: `arn:aws:backup:${region}:${account}:backup-vault:${str(input.BackupVaultName)}`, context: {} },
+        {
+          arn: `arn:aws:backup:${region}:${account}:backup-vault:${str(input.BackupVaultName)}`,
+          context: {},
+        },
       ]);
     case 'backup:ListTags':
       return one([{ arn: str(input.ResourceArn), context: resourceTags(tagsOf(str(input.ResourceArn))) }]);

@@ -375,7 +375,8 @@ export function functionRoles(run: MockRun<unknown>): FunctionRole[] {
     .map((build) => {
       const component = String(build.args.functionID);
       const folder = /^functions\/([a-z0-9-]+)\/handler\.handler$/.exec(String(build.args.handler))?.[1];
-      if (!folder) throw new Error(`${component} runs ${String(build.args.handler)}, not a functions/<name> handler`);
+      if (!folder)
+        throw new Error(`${component} runs ${String(build.args.handler)}, not a functions/<name> handler`);
       return { folder, component, statements: statementsOf(run, `${component}Role`) };
     });
 }

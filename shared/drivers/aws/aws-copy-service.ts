@@ -457,6 +457,9 @@ export class AwsCopyService implements CopyService {
       } while (marker);
     } else {
       const client = this.#backup(region);
+      const cataloguedRun = new Map(
+        (scope.catalogued ?? []).flatMap((entry) => entry.resources.map((r) => [r.id, entry.runId] as const)),
+      );
       let token: string | undefined;
       do {
         const output: ListRecoveryPointsByBackupVaultCommandOutput = await call(
@@ -471,18 +474,33 @@ export class AwsCopyService implements CopyService {
           false,
         );
         for (const point of output.RecoveryPoints ?? []) {
-          // EC2 and EBS points have no AWS Backup tags (ListTags refuses them): they are known
-          // only through the catalogue entry of the job that made them.
-          if (!point.RecoveryPointArn || !isBackupManagedPoint(point.RecoveryPointArn)) continue;
-          const tags = await call(
-            'backup:ListTags',
-            () => client.send(new ListTagsCommand({ ResourceArn: point.RecoveryPointArn })),
-            false,
-          );
+          const arn = point.RecoveryPointArn;
+          if (!arn) continue;
+          let tags: Record<string, string>;
+          if (isBackupManagedPoint(arn)) {
+            tags =
+              (
+                await call(
+                  'backup:ListTags',
+                  () => client.send(new ListTagsCommand({ ResourceArn: arn })),
+                  false,
+                )
+              ).Tags ?? {};
+          } else {
+            // EC2 and EBS points have no AWS Backup tags (ListTags refuses them): the job's only
+            // when its catalogue entry recorded the point from the backup job stepops started.
+            const runId = cataloguedRun.get(arn);
+            if (!runId) continue;
+            tags = {
+              [BACKUP_TAGS.target]: scope.target,
+              [BACKUP_TAGS.backup]: scope.backup,
+              [BACKUP_TAGS.run]: runId,
+            };
+          }
           const status = point.Status ?? '';
           add(
-            tags.Tags ?? {},
-            point.RecoveryPointArn,
+            tags,
+            arn,
             status === 'COMPLETED'
               ? 'completed'
               : ['EXPIRED', 'PARTIAL', 'DELETING'].includes(status)
@@ -506,11 +524,6 @@ export class AwsCopyService implements CopyService {
     });
     const ours = new Set(tagged.flatMap((c) => c.resources.map((r) => r.id)));
     for (const resource of ref.resources) {
-      if (ref.kind === 'aws-backup' && !isBackupManagedPoint(resource.id)) {
-        // An EC2 or EBS point: stepops' if the catalogue names it (the caller's ref) and it is in the job's vault.
-        await this.#describePoint(ref.vault ?? scope.vault ?? '', resource.id, resource.region ?? scope.region ?? '');
-        continue;
-      }
       if (!ours.has(resource.id)) {
         throw new NotStepopsCopyError(
           `${resource.id} does not carry the tags ${BACKUP_TAGS.target}=${scope.target}, ${BACKUP_TAGS.backup}=${scope.backup}: not deleted`,
@@ -540,7 +553,7 @@ export class AwsCopyService implements CopyService {
         );
         // A deletion the role may not make answers 200 and leaves the point EXPIRED (AWS Backup
         // API reference, DeleteRecoveryPoint): the point counts as deleted only once it is gone.
-        const after = await this.#describePoint(vault, resource.id, region, true);
+        const after = await this.#describePoint(vault, resource.id, region);
         if (after !== undefined && after !== 'DELETING') {
           throw new SnapshotFailedError(
             `backup:DeleteRecoveryPoint of ${resource.id} answered, but the point is ${after}: not deleted ` +
@@ -551,27 +564,17 @@ export class AwsCopyService implements CopyService {
     }
   }
 
-  /**
-   * The status of a recovery point in a vault; `undefined` when it no longer exists (only with
-   * `goneIsFine`, else an error: a point the catalogue names must be in the job's vault).
-   */
-  async #describePoint(
-    vault: string,
-    arn: string,
-    region: string,
-    goneIsFine = false,
-  ): Promise<string | undefined> {
+  /** The status of a recovery point in a vault; `undefined` once it no longer exists. */
+  async #describePoint(vault: string, arn: string, region: string): Promise<string | undefined> {
     try {
       const output = await this.#backup(region).send(
         new DescribeRecoveryPointCommand({ BackupVaultName: vault, RecoveryPointArn: arn }),
       );
       return output.Status ?? 'UNKNOWN';
     } catch (error) {
-      if (isThrottling(error)) throw new BackupThrottledError(`backup:DescribeRecoveryPoint was throttled: ${describe(error)}`);
-      if ((error as { name?: string }).name === 'ResourceNotFoundException') {
-        if (goneIsFine) return undefined;
-        throw new NotStepopsCopyError(`${arn} is not a recovery point of the vault ${vault}: not deleted`);
-      }
+      if (isThrottling(error))
+        throw new BackupThrottledError(`backup:DescribeRecoveryPoint was throttled: ${describe(error)}`);
+      if ((error as { name?: string }).name === 'ResourceNotFoundException') return undefined;
       throw new SnapshotFailedError(`backup:DescribeRecoveryPoint of ${arn} failed: ${describe(error)}`);
     }
   }
