@@ -317,5 +317,5 @@ describe('prune-backups on AWS', () => {
   it("sends only calls each function's IAM policy allows, as the stacks render it", async () => {
     // Assess: every call of the tests above (the check also runs after the file)
     await expectRecordedCallsAllowed();
-  });
+  }, 600_000);
 });

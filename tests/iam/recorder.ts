@@ -245,7 +245,13 @@ function record(client: unknown, command: unknown): ((output: unknown) => void) 
     region,
     targets: state().targetsNow(),
     stateTable: process.env.STEPOPS_STATE_TABLE,
-    lambdaRegion: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined,
+    // In Lambda AWS_REGION is always set; a test that sets none names the stage's region in the
+    // alerts topic it gives the handlers.
+    lambdaRegion:
+      process.env.AWS_REGION ||
+      process.env.AWS_DEFAULT_REGION ||
+      process.env.STEPOPS_ALERTS_TOPIC_ARN?.split(':')[3] ||
+      undefined,
   });
   return (output) => learnFromAnswer(commandName, input, output);
 }
