@@ -55,10 +55,24 @@ function sourceHash(): string {
   return hash.digest('hex');
 }
 
+let codeVersion: string | undefined;
+
 /**
- * The policies of a stage of `targets`, rendered once per code version and set of targets (kept
- * under the system's temporary directory: rendering the stacks takes seconds).
+ * The policies of a stage of `targets` deployed in `region`, rendered once per code version and
+ * set of targets (kept under the system's temporary directory: rendering the stacks takes seconds).
+ *
+ * @example
+ * const policies = await stagePolicies([findTarget('docsai') as Ec2Target]);
  */
+export function stagePolicies(
+  targets: readonly Ec2Target[],
+  stage = 'test',
+  region = REGION,
+): Promise<FunctionPolicies> {
+  codeVersion ??= sourceHash();
+  return policiesFor(stage, region, targets, codeVersion);
+}
+
 async function policiesFor(
   stage: string,
   region: string,
@@ -114,7 +128,8 @@ export async function expectRecordedCallsAllowed(): Promise<void> {
     group.calls.push({ ...call, region: (await call.region) ?? region });
     groups.set(signature, group);
   }
-  const code = sourceHash();
+  codeVersion ??= sourceHash();
+  const code = codeVersion;
   const problems: string[] = [];
   for (const { stage, region, targets, calls: group } of groups.values()) {
     if (targets.length === 0) {
