@@ -13,7 +13,6 @@ import {
   type MockResource,
   type MockRun,
   type PolicyStatement,
-  ROLE,
   resolved,
   runUnderMocks,
   statementsOf as statementsOfRole,
