@@ -38,6 +38,9 @@ function registeredEc2Targets(): readonly Ec2Target[] {
 
 setTargetsSource(registeredEc2Targets);
 
+/** The real `fetch`, before a test stubs it: SST's components reach the (local) CLI server with it. */
+const realFetch = globalThis.fetch;
+
 /** The sources a rendered policy depends on, hashed: a cached rendering is reused only for the same code. */
 function sourceHash(): string {
   const hash = createHash('sha256');
@@ -92,7 +95,14 @@ async function policiesFor(
   } catch {
     // not rendered yet
   }
-  const policies = await renderFunctionPolicies(stageOf(targets, stage), region);
+  const stubbed = globalThis.fetch;
+  globalThis.fetch = realFetch;
+  let policies: FunctionPolicies;
+  try {
+    policies = await renderFunctionPolicies(stageOf(targets, stage), region);
+  } finally {
+    globalThis.fetch = stubbed;
+  }
   mkdirSync(dir, { recursive: true });
   writeFileSync(file, JSON.stringify([...policies]));
   return policies;

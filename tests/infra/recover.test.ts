@@ -123,7 +123,7 @@ describe('recovery stack', () => {
     expect(grants(statements, 'rds:DeleteDBInstance')).toEqual([]);
   });
 
-  it('serves GET and POST /approvals/{runId}/{decision} from answer-approval, which answers only the recovery state machine', async () => {
+  it('serves GET and POST /approvals/{runId}/{decision} from answer-approval, which answers a run only by its task token', async () => {
     // Prepare
     const machine = run.one('aws:sfn/stateMachine:StateMachine', 'RecoverWorkflow');
     const routes = run
@@ -151,7 +151,9 @@ describe('recovery stack', () => {
       const statements = statementsOf(role.name);
       await expectLeastPrivilege(statements, role.name);
       const send = grants(statements, 'states:SendTaskSuccess');
-      expect(send.flatMap((s) => s.Resource)).toEqual([machine.state.arn]);
+      // SendTaskSuccess/SendTaskFailure have no resource-level permissions: the signed task token names the run.
+      expect(send.flatMap((s) => s.Resource)).toEqual(['*']);
+      expect(machine.state.arn).toMatch(/:stateMachine:stepops-test-recover$/);
       expect(grants(statements, 'states:StartExecution')).toEqual([]);
     }
   });
