@@ -54,7 +54,9 @@ function sourceHash(): string {
     }
   };
   for (const dir of ['stacks', 'workflows', 'shared', 'targets']) walk(path.join(ROOT, dir));
-  hash.update(readFileSync(path.join(ROOT, 'tests', 'infra', 'harness.ts')));
+  for (const file of ['tests/infra/harness.ts', 'tests/iam/policies.ts', 'package-lock.json']) {
+    hash.update(readFileSync(path.join(ROOT, file)));
+  }
   return hash.digest('hex');
 }
 
