@@ -19,9 +19,12 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
-vi.hoisted(() => {
+/** The environment before this file: restored after it, as the next file in this worker expects it. */
+const saved = vi.hoisted(() => {
+  const before = { ...process.env };
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   process.env.AWS_REGION = 'eu-west-1';
+  return before;
 });
 
 import { sha256Hex } from '../../shared/api/auth.ts';
@@ -102,6 +105,8 @@ beforeAll(async () => {
   getDeploy = (await import('../../functions/get-deploy/handler.ts')).handler as unknown as Handler;
 });
 afterAll(() => {
+  for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+  Object.assign(process.env, saved);
   clearRegisteredTargets();
   ssm.restore();
   sfn.restore();

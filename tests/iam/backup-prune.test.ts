@@ -25,11 +25,14 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
-vi.hoisted(() => {
+/** The environment before this file: restored after it, as the next file in this worker expects it. */
+const saved = vi.hoisted(() => {
+  const before = { ...process.env };
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   process.env.AWS_REGION = 'eu-west-1';
   process.env.AWS_ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
   process.env.AWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+  return before;
 });
 
 import { handler } from '../../functions/prune-backups/handler.ts';
@@ -217,6 +220,8 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
+  for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+  Object.assign(process.env, saved);
   clearRegisteredTargets();
   s3.restore();
   rds.restore();
