@@ -427,7 +427,9 @@ export function createRecover(context: RecoverContext) {
     link: context.links,
     permissions: [
       { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [context.stateTableArn] },
-      { actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: [stateMachine.arn] },
+      // SendTaskSuccess and SendTaskFailure have no resource-level permissions (Service
+      // Authorization Reference, AWS Step Functions): the task token is what names the run.
+      { actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: ['*'] },
       ...parameterStatements(context.account, context.region, [context.approvalSecretParameter]),
     ],
   } as const;

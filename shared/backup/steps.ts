@@ -153,6 +153,7 @@ function scopeOf(target: Target, job: BackupJob): CopyScope {
     ...(region ? { region } : {}),
     ...(job.type === 'aws-backup' ? { vault: job.vault } : {}),
     ...(job.type === 'rds-snapshot' && job.dbCluster ? { cluster: true } : {}),
+    ...(job.type === 'rds-snapshot' ? { database: job.dbCluster ?? job.dbInstance } : {}),
   };
 }
 
@@ -592,9 +593,14 @@ export async function recordBackupStep(input: RecordBackupInput, deps: BackupDep
 /** The name both copy services give the copy of a resource carrying no `stepops:run` tag. */
 const UNTAGGED_RUN = 'untagged-run:';
 
-async function taggedCopies(target: Target, job: BackupJob, deps: BackupDeps): Promise<TaggedCopy[]> {
+async function taggedCopies(
+  target: Target,
+  job: BackupJob,
+  deps: BackupDeps,
+  scope: CopyScope,
+): Promise<TaggedCopy[]> {
   const drivers = deps.drivers(target);
-  if (job.type !== 'dump') return drivers.copies.listTagged(scopeOf(target, job));
+  if (job.type !== 'dump') return drivers.copies.listTagged(scope);
   const objects = await drivers.objects.list(job.bucket, dumpPrefixKey(target.name, job));
   return objects
     .filter((o) => o.tags[TAG.target] === target.name && o.tags[TAG.backup] === job.name)
@@ -636,6 +642,7 @@ async function deleteOwn(
   entry: CatalogueEntry,
   resources: CopyResource[],
   deps: BackupDeps,
+  scope: CopyScope,
 ): Promise<void> {
   if (resources.length === 0) return;
   const drivers = deps.drivers(target);
@@ -656,7 +663,6 @@ async function deleteOwn(
     }
     return;
   }
-  const scope = scopeOf(target, job);
   await drivers.copies.remove(
     {
       kind: job.type,
@@ -688,6 +694,7 @@ async function reconcileDeleting(
   currentRun: string,
   mayDelete: boolean,
   deps: BackupDeps,
+  scope: CopyScope,
 ): Promise<string[]> {
   const drivers = deps.drivers(target);
   const changed: string[] = [];
@@ -708,7 +715,7 @@ async function reconcileDeleting(
     if (own.length > 0 && own.length === entry.resources.length) {
       await drivers.catalogue.put({ ...withoutDeleting(entry), outcome: entry.deletingFrom ?? 'failed' });
     } else if (own.length === 0 || mayDelete) {
-      await deleteOwn(target, job, entry, own, deps);
+      await deleteOwn(target, job, entry, own, deps, scope);
       await drivers.catalogue.put({
         ...withoutDeleting(entry),
         outcome: 'deleted',
@@ -782,15 +789,30 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
   if (!input.dryRun) {
     await keepBackupLease(drivers.leases, target, job.name, input.runId, LEASE_MARGIN_SECONDS);
   }
-  const tagged = await taggedCopies(target, job, deps);
+  let entries = await drivers.catalogue.list(target.name, job.name);
+  // AWS Backup's EC2 and EBS points carry no tags it can list: they are known by the catalogue.
+  const scope: CopyScope = {
+    ...scopeOf(target, job),
+    ...(job.type === 'aws-backup' ? { catalogued: entries } : {}),
+  };
+  const tagged = await taggedCopies(target, job, deps, scope);
   const owner = new Map<string, string>();
   for (const copy of tagged) for (const r of copy.resources) owner.set(r.id, copy.runId);
 
-  let entries = await drivers.catalogue.list(target.name, job.name);
   if (
     !input.dryRun &&
-    (await reconcileDeleting(target, job, entries, owner, input.runId, input.lastOutcome !== 'failed', deps))
-      .length > 0
+    (
+      await reconcileDeleting(
+        target,
+        job,
+        entries,
+        owner,
+        input.runId,
+        input.lastOutcome !== 'failed',
+        deps,
+        scope,
+      )
+    ).length > 0
   ) {
     entries = await drivers.catalogue.list(target.name, job.name);
   }
@@ -908,7 +930,7 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
         deletingFrom: entry.outcome,
       });
       try {
-        await deleteOwn(target, job, entry, rowResources(entry, owner).own, deps);
+        await deleteOwn(target, job, entry, rowResources(entry, owner).own, deps, scope);
       } catch (error) {
         // A snapshot behind a registered AMI: kept, its row as it was, and reported; the others are still pruned.
         if (!(error instanceof CopyInUseError)) throw error;

@@ -417,6 +417,13 @@ export interface CopyScope {
   region?: string;
   vault?: string;
   cluster?: boolean;
+  /** RDS: the DB instance (or, with `cluster`, the DB cluster) whose snapshots are listed. */
+  database?: string;
+  /**
+   * AWS Backup: the job's catalogue entries. EC2 and EBS recovery points carry no AWS Backup tags,
+   * so such a point is the job's only when an entry recorded it from the backup job stepops started.
+   */
+  catalogued?: readonly { runId: string; resources: readonly { id: string }[] }[];
 }
 
 /** Snapshots and recovery points: start, read, list by tag, delete (EC2, RDS, AWS Backup; directory copies locally). */

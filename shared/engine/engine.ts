@@ -11,6 +11,7 @@ import { checkInputDepth } from './depth.ts';
 import { InvalidDefinitionError, UnsupportedDefinitionError } from './errors.ts';
 import { HistoryCounter } from './history.ts';
 import { inspectDefinition, readPath, type TaskSite } from './inspect.ts';
+import { withinInvocation } from './invocation.ts';
 import {
   asJson,
   createLambdaContext,
@@ -374,7 +375,9 @@ export function createLocalEngine(
         const payload = issued ? issued.payload : asJson(taskInput);
         let output: unknown;
         try {
-          output = await handler(payload as never, context);
+          output = await withinInvocation({ functionName, state: task.name, executionName }, () =>
+            handler(payload as never, context),
+          );
           recorder.invocation({
             functionName,
             state: task.name,

@@ -39,6 +39,7 @@ export {
   inspectDefinition,
   type TaskSite,
 } from './inspect.ts';
+export { currentInvocation, type Invocation, withinInvocation } from './invocation.ts';
 export {
   asJson,
   createLambdaContext,

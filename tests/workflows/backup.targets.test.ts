@@ -27,6 +27,9 @@ import { FileBackupCatalogue } from '../../shared/drivers/local/file-backup-cata
 import type { LocalEngine } from '../../shared/engine/index.ts';
 import { type AwsFakes, installAwsFakes } from '../fakes/index.ts';
 import { FILLED_VALUES, registerFilledTargets } from '../fixtures/filled-targets.ts';
+import '../iam/record-calls.ts';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
 
 const INSTANCE = 'i-0123456789abcdef0';
 let root: string;
@@ -115,15 +118,22 @@ function fakeAws(): void {
 
 let clearTargets: () => void;
 
+const sns = mockClient(SNSClient);
+
 beforeAll(async () => {
   // The real targets as a user runs them: with their unfilled(…) values filled in.
   clearTargets = registerFilledTargets();
+  // As on a stage: alerts go to the stage's topic (its forwarder posts them to Slack).
+  process.env.STEPOPS_ALERTS_TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:stepops-test-alerts';
+  sns.on(PublishCommand).resolves({ MessageId: 'message-1' });
   root = await mkdtemp(path.join(tmpdir(), 'stepops-backup-targets-'));
   process.env.STEPOPS_HOME = root;
   engine = createLocalBackupEngine();
 });
 afterAll(async () => {
   aws.restore();
+  sns.restore();
+  delete process.env.STEPOPS_ALERTS_TOPIC_ARN;
   clearTargets();
   await rm(root, { recursive: true, force: true });
 });

@@ -38,6 +38,7 @@ import { planDeploy } from '../../shared/deploy/plan.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
 import { CallLog } from '../fakes/common.ts';
 import { type FakeSsm, fakeSsm } from '../fakes/ssm.ts';
+import '../iam/record-calls.ts';
 
 const REGION = 'eu-west-1';
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:stepops-test-alerts';

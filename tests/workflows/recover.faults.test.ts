@@ -15,6 +15,7 @@ import { Ec2HostDirectory } from '../../shared/drivers/aws/ec2-host-directory.ts
 import { Ec2InstanceOperations } from '../../shared/drivers/aws/ec2-instance-operations.ts';
 import { RdsRestorer } from '../../shared/drivers/aws/rds-restorer.ts';
 import { S3DumpLocator } from '../../shared/drivers/aws/s3-dump-locator.ts';
+import '../iam/record-calls.ts';
 import { type FakeAws, fakeAws } from './aws-fakes.ts';
 import {
   createHostSimulator,

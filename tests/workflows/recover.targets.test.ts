@@ -28,6 +28,7 @@ import { answerApproval } from '../../shared/recovery/approval.ts';
 import { CatalogueDumpLocator } from '../../shared/recovery/dumps.ts';
 import { isDestructive, restoredDbIdentifier } from '../../shared/recovery/run.ts';
 import { registerFilledTargets } from '../fixtures/filled-targets.ts';
+import '../iam/record-calls.ts';
 import { type FakeAws, fakeAws } from './aws-fakes.ts';
 import {
   createHostSimulator,

@@ -16,6 +16,7 @@ import {
   type BackupClient,
   DeleteRecoveryPointCommand,
   DescribeBackupJobCommand,
+  DescribeRecoveryPointCommand,
   ListRecoveryPointsByBackupVaultCommand,
   type ListRecoveryPointsByBackupVaultCommandOutput,
   ListTagsCommand,
@@ -477,6 +478,14 @@ export class AwsCopyService implements CopyService {
       } while (token);
     } else if (scope.kind === 'rds-snapshot') {
       const rds = this.#rds(region);
+      // By the instance or cluster: a call naming no identifier is authorised against '*', which
+      // the role (allowed on that database and its stepops snapshots) does not get.
+      const database = scope.database;
+      if (!database) {
+        throw new SnapshotFailedError(
+          `listing the RDS snapshots of ${scope.target}/${scope.backup} needs its DB instance or cluster identifier`,
+        );
+      }
       let marker: string | undefined;
       do {
         if (scope.cluster) {
@@ -485,6 +494,7 @@ export class AwsCopyService implements CopyService {
             () =>
               rds.send(
                 new DescribeDBClusterSnapshotsCommand({
+                  DBClusterIdentifier: database,
                   SnapshotType: 'manual',
                   ...(marker ? { Marker: marker } : {}),
                 }),
@@ -508,6 +518,7 @@ export class AwsCopyService implements CopyService {
             () =>
               rds.send(
                 new DescribeDBSnapshotsCommand({
+                  DBInstanceIdentifier: database,
                   SnapshotType: 'manual',
                   ...(marker ? { Marker: marker } : {}),
                 }),
@@ -529,6 +540,9 @@ export class AwsCopyService implements CopyService {
       } while (marker);
     } else {
       const client = this.#backup(region);
+      const cataloguedRun = new Map(
+        (scope.catalogued ?? []).flatMap((entry) => entry.resources.map((r) => [r.id, entry.runId] as const)),
+      );
       let token: string | undefined;
       do {
         const output: ListRecoveryPointsByBackupVaultCommandOutput = await call(
@@ -543,16 +557,33 @@ export class AwsCopyService implements CopyService {
           false,
         );
         for (const point of output.RecoveryPoints ?? []) {
-          if (!point.RecoveryPointArn) continue;
-          const tags = await call(
-            'backup:ListTags',
-            () => client.send(new ListTagsCommand({ ResourceArn: point.RecoveryPointArn })),
-            false,
-          );
+          const arn = point.RecoveryPointArn;
+          if (!arn) continue;
+          let tags: Record<string, string>;
+          if (isBackupManagedPoint(arn)) {
+            tags =
+              (
+                await call(
+                  'backup:ListTags',
+                  () => client.send(new ListTagsCommand({ ResourceArn: arn })),
+                  false,
+                )
+              ).Tags ?? {};
+          } else {
+            // EC2 and EBS points have no AWS Backup tags (ListTags refuses them): the job's only
+            // when its catalogue entry recorded the point from the backup job stepops started.
+            const runId = cataloguedRun.get(arn);
+            if (!runId) continue;
+            tags = {
+              [BACKUP_TAGS.target]: scope.target,
+              [BACKUP_TAGS.backup]: scope.backup,
+              [BACKUP_TAGS.run]: runId,
+            };
+          }
           const status = point.Status ?? '';
           add(
-            tags.Tags ?? {},
-            point.RecoveryPointArn,
+            tags,
+            arn,
             status === 'COMPLETED'
               ? 'completed'
               : ['EXPIRED', 'PARTIAL', 'DELETING'].includes(status)
@@ -601,15 +632,49 @@ export class AwsCopyService implements CopyService {
             : this.#rds(region).send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: resource.id })),
         );
       } else {
+        const vault = ref.vault ?? scope.vault ?? '';
         await call(`backup:DeleteRecoveryPoint ${resource.id}`, () =>
           this.#backup(region).send(
-            new DeleteRecoveryPointCommand({
-              BackupVaultName: ref.vault ?? scope.vault,
-              RecoveryPointArn: resource.id,
-            }),
+            new DeleteRecoveryPointCommand({ BackupVaultName: vault, RecoveryPointArn: resource.id }),
           ),
         );
+        // A deletion the role may not make answers 200 and leaves the point EXPIRED (AWS Backup
+        // API reference, DeleteRecoveryPoint): the point counts as deleted only once it is gone.
+        const after = await this.#describePoint(vault, resource.id, region);
+        if (after !== undefined && after !== 'DELETING') {
+          throw new SnapshotFailedError(
+            `backup:DeleteRecoveryPoint of ${resource.id} answered, but the point is ${after}: not deleted ` +
+              '(AWS Backup leaves a point EXPIRED when the role may not delete it; check the prune role)',
+          );
+        }
       }
     }
   }
+
+  /** The status of a recovery point in a vault; `undefined` once it no longer exists. */
+  async #describePoint(vault: string, arn: string, region: string): Promise<string | undefined> {
+    try {
+      const output = await this.#backup(region).send(
+        new DescribeRecoveryPointCommand({ BackupVaultName: vault, RecoveryPointArn: arn }),
+      );
+      return output.Status ?? 'UNKNOWN';
+    } catch (error) {
+      if (isThrottling(error))
+        throw new BackupThrottledError(`backup:DescribeRecoveryPoint was throttled: ${describe(error)}`);
+      if ((error as { name?: string }).name === 'ResourceNotFoundException') return undefined;
+      throw new SnapshotFailedError(`backup:DescribeRecoveryPoint of ${arn} failed: ${describe(error)}`);
+    }
+  }
+}
+
+/**
+ * Whether a recovery point is one AWS Backup fully manages (an `arn:aws:backup:…:recovery-point:`
+ * ARN, with AWS Backup tags) rather than an EC2 AMI or EBS snapshot (its own EC2 ARN, no AWS Backup
+ * tags: ListTags refuses it, per the AWS Backup API reference).
+ *
+ * @example
+ * isBackupManagedPoint('arn:aws:ec2:us-east-1::snapshot/snap-0123') // false
+ */
+export function isBackupManagedPoint(arn: string): boolean {
+  return /^arn:aws[a-z-]*:backup:/.test(arn);
 }
