@@ -143,6 +143,7 @@ async function recoverEngine(store: ApprovalStore) {
     notifier: (t) => drivers.notifierFor(t),
     fallbackNotifier: () => drivers.fallbackNotifierFor(),
     leases: (t) => drivers.leaseStoreFor(t),
+    loadBalancer: (t) => drivers.loadBalancerFor(t),
     instances: () => new Ec2InstanceOperations(),
     databases: () => new RdsRestorer(),
     dumps: (target) => dumpLocatorFor(target),

@@ -697,6 +697,14 @@ const runbookStep = z.discriminatedUnion(
       ),
       /** A data volume to detach from the old instance and attach to the new one. */
       dataVolumeDevice: z.optional(matching(/^\/dev\/[a-z0-9]+$/, 'expected a device such as "/dev/sdf"')),
+      /**
+       * Seconds the old instance is kept stopped (untagged, out of every selection) before the run
+       * terminates it; 7 days by default, at most 30.
+       */
+      retainOldFor: z._default(
+        seconds.check(z.lte(2_592_000, { error: 'expected at most 2592000 seconds (30 days)' })),
+        604_800,
+      ),
       timeout: z._default(seconds, 1800),
     }),
     z.strictObject({

@@ -344,6 +344,8 @@ describe('every runbook of the five targets on the local engine', () => {
           Tags: [
             { Key: 'stepops:target', Value: 'ai-chat' },
             { Key: 'stepops:run', Value: 'run-ai-chat-restore-from-snapshot' },
+            // A retried call finds the volume by this tag instead of creating a second one.
+            { Key: 'stepops:client-token', Value: 'run-ai-chat-restore-from-snapshot/restore-root-volume' },
           ],
         },
       ],
