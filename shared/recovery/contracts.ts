@@ -199,6 +199,10 @@ export const stepInputSchema = pure(() =>
 );
 export type StepInput = z.infer<typeof stepInputSchema>;
 
+// ── terminate-replaced ──────────────────────────────────────────────────────────────────────────
+export const terminateReplacedInputSchema = pure(() => z.strictObject({ target: name, runId }));
+export const terminateReplacedOutputSchema = pure(() => z.strictObject({ terminated: z.array(z.string()) }));
+
 // ── approval ────────────────────────────────────────────────────────────────────────────────────
 export const requestApprovalInputSchema = pure(() =>
   z.strictObject({

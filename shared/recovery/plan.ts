@@ -108,33 +108,64 @@ function awsActions(target: Target, step: RunbookStep): string[] {
           ? `find the newest completed stepops snapshot of the volume at ${step.device} (ec2:DescribeSnapshots)`
           : `use snapshot ${step.snapshot}`,
         'ec2:StopInstances and wait until stopped',
-        `ec2:CreateVolume from the snapshot in the instance's availability zone, same type, tagged stepops:target=${target.name}`,
+        `ec2:CreateVolume from the snapshot in the instance's availability zone with the old volume's type, IOPS, throughput and KMS key, tagged stepops:target=${target.name}`,
         `ec2:DetachVolume of the old volume at ${step.device} (kept, tagged stepops:replaced-by-run)`,
         `ec2:AttachVolume of the new volume at ${step.device}`,
         'ec2:StartInstances and wait until the status checks pass and the SSM agent is online',
       ];
-    case 'replace-instance':
-      return [
-        `resolve ${hosts}`,
+    case 'replace-instance': {
+      const groups = target.deploy?.loadBalancer?.targetGroups ?? [];
+      const selecting = [
+        ...(target.hosts.type === 'ec2' && 'tags' in target.hosts ? Object.keys(target.hosts.tags) : []),
+        'stepops:target',
+      ];
+      const register = groups.length
+        ? [
+            `elasticloadbalancing:RegisterTargets of the new instance in ${groups.join(', ')}, and wait until it is healthy in each`,
+          ]
+        : [];
+      const drain = groups.length
+        ? [
+            `elasticloadbalancing:DeregisterTargets of the old instance from ${groups.join(', ')}, and wait until it has drained`,
+          ]
+        : [];
+      const launch = [
         step.launchTemplate
-          ? `ec2:RunInstances from launch template ${step.launchTemplate.id} version ${step.launchTemplate.version}`
+          ? `ec2:RunInstances from launch template ${step.launchTemplate.id} version ${step.launchTemplate.version}, in the old instance's subnet unless the template names its network interfaces`
           : step.amiId
             ? `ec2:RunInstances from ${step.amiId}`
             : `ec2:RunInstances from the newest AMI tagged stepops:target=${target.name} (ec2:DescribeImages)`,
         step.launchTemplate
           ? "  with the old instance's tags"
           : "  with the old instance's type, subnet, security groups, instance profile, key pair and tags",
+        'wait until the new instance passes its status checks and its SSM agent is online',
+      ];
+      const address = `ec2:AssociateAddress of Elastic IP ${step.elasticIpAllocationId} to the new instance (AllowReassociation)`;
+      const stop = ['ec2:StopInstances on the old instance and wait until stopped'];
+      const days = Math.round((step.retainOldFor / 86_400) * 10) / 10;
+      const retire = [
+        `the old instance is retired: tagged stepops:replaced-by-run and stepops:terminate-after, its tags ${selecting.join(', ')} removed (no deploy, probe or runbook selects it again)`,
+        `once the run has succeeded it waits ${step.retainOldFor} s (${days} days) and terminates the old instance (ec2:TerminateInstances); stopping the run before keeps it stopped`,
+        ...(target.hosts.type === 'ec2' && 'instanceIds' in target.hosts
+          ? ["the target lists its instances by id: put the new instance's id in the target file"]
+          : []),
+      ];
+      return [
+        `resolve ${hosts}: the instance the run names (--instance), or the only one`,
+        ...launch,
         ...(step.dataVolumeDevice
           ? [
-              'ec2:StopInstances on the old instance and wait until stopped',
+              ...drain,
+              ...stop,
               `ec2:DetachVolume of the data volume at ${step.dataVolumeDevice}`,
               `ec2:AttachVolume of it to the new instance at ${step.dataVolumeDevice}`,
+              address,
+              ...register,
             ]
-          : []),
-        'wait until the new instance passes its status checks and its SSM agent is online',
-        `ec2:AssociateAddress of Elastic IP ${step.elasticIpAllocationId} to the new instance (AllowReassociation)`,
-        'the old instance is kept stopped for inspection (tagged stepops:replaced-by-run)',
+          : [...register, address, ...drain, ...stop]),
+        ...retire,
       ];
+    }
     case 'restore-rds': {
       const where = step.region ?? region ?? 'the hosts region';
       return [

@@ -142,6 +142,8 @@ async function runRunbook(
     { target: target.name, runbook, reason: 'vitest', requestedBy: 'vitest' },
     {
       executionName,
+      // The replaced instance's retention (days) is waited out at once.
+      waitTimeOverrides: { WaitRetention: 0 },
       onTaskToken: () => {
         approvalAsked = true;
         void answerApproval(
@@ -287,7 +289,10 @@ describe('every runbook of the five targets on the local engine', () => {
       InstanceId: newId,
       AllowReassociation: true,
     });
-    expect(fake.instances.get(oldId)?.state).toBe('stopped');
+    // Stopped, out of the target, then terminated once the (skipped) retention had passed.
+    expect(fake.log.indexOf('StopInstances')).toBeLessThan(fake.log.indexOf('TerminateInstances'));
+    expect(fake.instances.get(oldId)?.state).toBe('terminated');
+    expect(fake.instances.get(oldId)?.tags).not.toHaveProperty('stepops:target');
     expect(fake.instances.get(newId)?.tags).toMatchObject({ 'stepops:target': 'zmanim', App: 'zmanim' });
     const calls = (await sim.calls()).slice(before);
     expect(calls).toContain('systemctl start postgresql redis zmanim-api');
