@@ -196,6 +196,8 @@ export interface RecoveryRequest {
   /** The health run that asks; makes the start idempotent per run. */
   runId: string;
   requestedBy: string;
+  /** The EC2 instance every down probe failed on, when there is one: the runbook acts on it. */
+  instance?: string;
 }
 
 /** Starts recovery runbooks (the recover state machine on AWS; recorded locally). */
