@@ -568,7 +568,7 @@ export interface LaunchTemplateData {
   networkInterfaces: boolean;
 }
 
-/** An RDS DB instance as a restore needs it. */
+/** An RDS DB instance as a restore needs it: every setting a restored copy must carry over. */
 export interface DbInstanceInfo {
   id: string;
   status: string;
@@ -578,6 +578,38 @@ export interface DbInstanceInfo {
   parameterGroup?: string;
   multiAz?: boolean;
   endpoint?: string;
+  /** The settings RDS would otherwise default on a restore (see {@link DbSettings}). */
+  settings: DbSettings;
+}
+
+/**
+ * The settings of a DB instance that `RestoreDBInstanceFromDBSnapshot` would otherwise set to RDS
+ * defaults, as `DescribeDBInstances` reports them; the restore or a `ModifyDBInstance` after it
+ * sets them back.
+ */
+export interface DbSettings {
+  publiclyAccessible?: boolean;
+  deletionProtection?: boolean;
+  backupRetentionPeriod?: number;
+  preferredBackupWindow?: string;
+  preferredMaintenanceWindow?: string;
+  iamDatabaseAuthentication?: boolean;
+  monitoringInterval?: number;
+  monitoringRoleArn?: string;
+  /** Storage autoscaling's ceiling (GiB); absent when autoscaling is off. */
+  maxAllocatedStorage?: number;
+  logExports?: string[];
+  optionGroup?: string;
+  storageType?: string;
+  iops?: number;
+  storageThroughput?: number;
+  copyTagsToSnapshot?: boolean;
+  autoMinorVersionUpgrade?: boolean;
+  port?: number;
+  caCertificate?: string;
+  performanceInsights?: boolean;
+  performanceInsightsKmsKeyId?: string;
+  performanceInsightsRetention?: number;
 }
 
 /** RDS restores to a new instance (and the optional name swap). */
@@ -593,6 +625,12 @@ export interface DatabaseRestorer {
     spec: { snapshotId: string; newId: string; like: DbInstanceInfo; tags: Record<string, string> },
   ): Promise<void>;
   rename(region: string, id: string, newId: string): Promise<void>;
+  /**
+   * Sets on a restored instance the settings the restore call does not take (monitoring, storage
+   * autoscaling, Performance Insights, maintenance window): `ModifyDBInstance`, applied immediately.
+   * Returns false when none differs (no call).
+   */
+  applySettings(region: string, id: string, like: DbInstanceInfo): Promise<boolean>;
 }
 
 /** A pending or answered approval of a recovery run. */

@@ -439,16 +439,30 @@ export async function restoreDatabaseStep(
     return seen === true;
   };
   const snapshotId = need(ctx, 'snapshotId');
+  const oldId = swap ? need(ctx, 'oldId') : '';
+  /** The names were swapped already: the old instance is kept as oldId and the restored one is gone under newId. */
+  const swapped = async () =>
+    swap && !(await rds.describe(region, newId)) && (await rds.describe(region, oldId)) !== undefined;
+  /** Where the restored instance is now: its new name, or the production name once swapped. */
+  const restoredId = async () =>
+    (await swapped()) && (await rds.describe(region, dbInstance)) ? dbInstance : newId;
+  /** The instance the restore replaces, whose settings it takes: production, or its kept copy once renamed. */
+  const production = async () => {
+    const like =
+      (swap ? await rds.describe(region, oldId) : undefined) ?? (await rds.describe(region, dbInstance));
+    if (!like)
+      throw new RecoveryStepFailedError(`step "${ctx.step.name}": DB instance ${dbInstance} is gone`);
+    return like;
+  };
   return phases(
     ctx,
     input.progress,
     [
       act('restore', async () => {
-        const like = await rds.describe(region, dbInstance);
-        if (!like)
-          throw new RecoveryStepFailedError(`step "${ctx.step.name}": DB instance ${dbInstance} is gone`);
-        // A retried call finds the instance it started already.
+        // A retried call finds the instance it restored already (under its new name, or swapped in).
         if (await rds.describe(region, newId)) return;
+        if (await swapped()) return;
+        const like = await production();
         await rds.restore(region, {
           snapshotId,
           newId,
@@ -456,12 +470,27 @@ export async function restoreDatabaseStep(
           tags: { [SNAPSHOT_TAGS.target]: ctx.target.name, [SNAPSHOT_TAGS.run]: input.runId },
         });
       }),
-      wait('wait-restored', () => available(newId)),
+      wait('wait-restored', async () => available(await restoredId())),
+      act('apply-settings', async () => {
+        // What the restore call cannot take (monitoring, storage autoscaling, …), from the instance
+        // it replaces; a retried call finds them set and changes nothing.
+        await rds.applySettings(region, await restoredId(), await production());
+      }),
+      wait('wait-settings', async () => available(await restoredId())),
       ...(swap
         ? [
-            act('rename-old', () => rds.rename(region, dbInstance, need(ctx, 'oldId'))),
-            wait('wait-old-renamed', () => available(need(ctx, 'oldId'))),
-            act('rename-new', () => rds.rename(region, newId, dbInstance)),
+            act('rename-old', async () => {
+              // A retry after the rename finds the old instance under its new name already.
+              if (await rds.describe(region, oldId)) return;
+              if ((await rds.describe(region, dbInstance))?.status === 'renaming') return;
+              await rds.rename(region, dbInstance, oldId);
+            }),
+            wait('wait-old-renamed', () => available(oldId)),
+            act('rename-new', async () => {
+              if (await swapped()) return;
+              if ((await rds.describe(region, newId))?.status === 'renaming') return;
+              await rds.rename(region, newId, dbInstance);
+            }),
             wait('wait-new-renamed', () => available(dbInstance)),
           ]
         : []),

@@ -85,6 +85,79 @@ export interface FakeTemplate {
   devices?: string[];
 }
 
+export interface FakeDb {
+  status: string;
+  endpoint: string;
+  /** DescribeDBInstances fields: PubliclyAccessible, DeletionProtection, MonitoringInterval, … */
+  fields: Record<string, unknown>;
+}
+
+/**
+ * What RestoreDBInstanceFromDBSnapshot gives a setting it is not told ("API Reference:
+ * RestoreDBInstanceFromDBSnapshot": the instance comes back with the snapshot's or RDS's defaults,
+ * the default security group and parameter group; public access follows the VPC's internet gateway;
+ * BackupRetentionPeriod is inherited from the snapshot).
+ */
+const RESTORE_DEFAULTS: Record<string, unknown> = {
+  PubliclyAccessible: true,
+  DeletionProtection: false,
+  IAMDatabaseAuthenticationEnabled: false,
+  MonitoringInterval: 0,
+  EnabledCloudwatchLogsExports: [],
+  OptionGroupMemberships: [{ OptionGroupName: 'default:postgres-14', Status: 'in-sync' }],
+  PerformanceInsightsEnabled: false,
+  CopyTagsToSnapshot: false,
+  AutoMinorVersionUpgrade: true,
+  StorageType: 'gp2',
+  BackupRetentionPeriod: 1,
+  DBParameterGroups: [{ DBParameterGroupName: 'default.postgres14' }],
+  VpcSecurityGroups: [{ VpcSecurityGroupId: 'sg-0default000000000' }],
+};
+
+/** The DescribeDBInstances field each restore or modify parameter sets. */
+function dbFieldsFrom(input: Record<string, unknown>): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  const direct = [
+    'PubliclyAccessible',
+    'DeletionProtection',
+    'BackupRetentionPeriod',
+    'PreferredBackupWindow',
+    'PreferredMaintenanceWindow',
+    'MonitoringInterval',
+    'MonitoringRoleArn',
+    'MaxAllocatedStorage',
+    'StorageType',
+    'Iops',
+    'StorageThroughput',
+    'CopyTagsToSnapshot',
+    'AutoMinorVersionUpgrade',
+    'CACertificateIdentifier',
+    'PerformanceInsightsKMSKeyId',
+    'PerformanceInsightsRetentionPeriod',
+    'DBInstanceClass',
+    'MultiAZ',
+  ];
+  for (const key of direct) if (input[key] !== undefined) fields[key] = input[key];
+  if (input.EnableIAMDatabaseAuthentication !== undefined)
+    fields.IAMDatabaseAuthenticationEnabled = input.EnableIAMDatabaseAuthentication;
+  if (input.EnablePerformanceInsights !== undefined)
+    fields.PerformanceInsightsEnabled = input.EnablePerformanceInsights;
+  if (input.EnableCloudwatchLogsExports !== undefined)
+    fields.EnabledCloudwatchLogsExports = input.EnableCloudwatchLogsExports;
+  if (input.OptionGroupName !== undefined)
+    fields.OptionGroupMemberships = [{ OptionGroupName: input.OptionGroupName, Status: 'in-sync' }];
+  if (input.DBParameterGroupName !== undefined)
+    fields.DBParameterGroups = [{ DBParameterGroupName: input.DBParameterGroupName }];
+  if (input.DBSubnetGroupName !== undefined)
+    fields.DBSubnetGroup = { DBSubnetGroupName: input.DBSubnetGroupName };
+  if (input.VpcSecurityGroupIds !== undefined)
+    fields.VpcSecurityGroups = (input.VpcSecurityGroupIds as string[]).map((id) => ({
+      VpcSecurityGroupId: id,
+    }));
+  if (input.Port !== undefined) fields.DbInstancePort = input.Port;
+  return fields;
+}
+
 export interface FakeAws {
   ec2: Stub;
   ssm: Stub;
@@ -96,7 +169,8 @@ export interface FakeAws {
   instances: Map<string, FakeInstance>;
   volumes: Map<string, FakeVolume>;
   addresses: Map<string, { publicIp: string; instanceId?: string }>;
-  dbs: Map<string, { status: string; endpoint: string }>;
+  /** DB instances: status, endpoint and the DescribeDBInstances fields of their settings. */
+  dbs: Map<string, FakeDb>;
   /** Names of the EC2 and RDS commands sent, in order. */
   log: string[];
   /** Next status answers per instance, before the instance's real state is reported. */
@@ -133,6 +207,8 @@ export function fakeAws(setup: {
   notFoundReads?: number;
   addresses?: Record<string, string>;
   dbs?: Record<string, string>;
+  /** DescribeDBInstances fields of the DB instances, by identifier (their settings). */
+  dbSettings?: Record<string, Record<string, unknown>>;
   dbSnapshots?: { id: string; dbInstance: string; target?: string }[];
   dumps?: Record<string, string[]>;
 }): FakeAws {
@@ -179,8 +255,22 @@ export function fakeAws(setup: {
   const addresses = new Map<string, { publicIp: string; instanceId?: string }>(
     Object.entries(setup.addresses ?? {}).map(([id, ip]) => [id, { publicIp: ip }]),
   );
-  const dbs = new Map(
-    Object.entries(setup.dbs ?? {}).map(([id, endpoint]) => [id, { status: 'available', endpoint }]),
+  const dbs = new Map<string, FakeDb>(
+    Object.entries(setup.dbs ?? {}).map(([id, endpoint]) => [
+      id,
+      {
+        status: 'available',
+        endpoint,
+        fields: {
+          DBInstanceClass: 'db.t3.small',
+          DBSubnetGroup: { DBSubnetGroupName: 'app-db' },
+          VpcSecurityGroups: [{ VpcSecurityGroupId: 'sg-0db0000000000000a' }],
+          DBParameterGroups: [{ DBParameterGroupName: 'default.postgres14' }],
+          MultiAZ: false,
+          ...(setup.dbSettings?.[id] ?? {}),
+        },
+      },
+    ]),
   );
   const statusQueue = new Map<string, string[]>();
   let launched = 0;
@@ -598,13 +688,9 @@ export function fakeAws(setup: {
     return {
       DBInstances: [
         {
+          ...db.fields,
           DBInstanceIdentifier: input.DBInstanceIdentifier,
           DBInstanceStatus: db.status,
-          DBInstanceClass: 'db.t3.small',
-          DBSubnetGroup: { DBSubnetGroupName: 'app-db' },
-          VpcSecurityGroups: [{ VpcSecurityGroupId: 'sg-0db0000000000000a' }],
-          DBParameterGroups: [{ DBParameterGroupName: 'default.postgres14' }],
-          MultiAZ: false,
           Endpoint: { Address: db.endpoint, Port: 5432 },
         },
       ],
@@ -632,25 +718,38 @@ export function fakeAws(setup: {
         })),
       };
     });
-  rds.on(RestoreDBInstanceFromDBSnapshotCommand).callsFake((input: { DBInstanceIdentifier: string }) => {
-    note('RestoreDBInstanceFromDBSnapshot');
-    dbs.set(input.DBInstanceIdentifier, {
-      status: 'available',
-      endpoint: `${input.DBInstanceIdentifier}.rds.example`,
-    });
-    return {};
-  });
   rds
-    .on(ModifyDBInstanceCommand)
-    .callsFake((input: { DBInstanceIdentifier: string; NewDBInstanceIdentifier: string }) => {
-      note('ModifyDBInstance');
-      const db = dbs.get(input.DBInstanceIdentifier);
-      if (db) {
-        dbs.delete(input.DBInstanceIdentifier);
-        dbs.set(input.NewDBInstanceIdentifier, db);
+    .on(RestoreDBInstanceFromDBSnapshotCommand)
+    .callsFake((input: { DBInstanceIdentifier: string } & Record<string, unknown>) => {
+      note('RestoreDBInstanceFromDBSnapshot');
+      if (dbs.has(input.DBInstanceIdentifier)) {
+        throw NOT_FOUND('DBInstanceAlreadyExistsFault', `DB instance already exists`);
       }
+      dbs.set(input.DBInstanceIdentifier, {
+        status: 'available',
+        endpoint: `${input.DBInstanceIdentifier}.rds.example`,
+        fields: { ...RESTORE_DEFAULTS, ...dbFieldsFrom(input) },
+      });
       return {};
     });
+  rds
+    .on(ModifyDBInstanceCommand)
+    .callsFake(
+      (
+        input: { DBInstanceIdentifier: string; NewDBInstanceIdentifier?: string } & Record<string, unknown>,
+      ) => {
+        note('ModifyDBInstance');
+        const db = dbs.get(input.DBInstanceIdentifier);
+        if (!db)
+          throw NOT_FOUND('DBInstanceNotFoundFault', `DBInstance ${input.DBInstanceIdentifier} not found.`);
+        Object.assign(db.fields, dbFieldsFrom(input));
+        if (input.NewDBInstanceIdentifier) {
+          dbs.delete(input.DBInstanceIdentifier);
+          dbs.set(input.NewDBInstanceIdentifier, db);
+        }
+        return {};
+      },
+    );
   s3.on(ListObjectsV2Command).callsFake((input: { Bucket: string; Prefix: string }) => {
     const keys = setup.dumps?.[`${input.Bucket}/${input.Prefix}`] ?? [];
     return {

@@ -320,6 +320,8 @@ describe('every runbook of the five targets on the local engine', () => {
       VpcSecurityGroupIds: ['sg-0db0000000000000a'],
       DBParameterGroupName: 'default.postgres14',
       MultiAZ: false,
+      // The production instance's port, kept (RDS would give the engine's default).
+      Port: 5432,
       Tags: [
         { Key: 'stepops:target', Value: 'datizmo' },
         { Key: 'stepops:run', Value: 'run-datizmo-restore-database' },
