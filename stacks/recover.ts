@@ -400,6 +400,14 @@ function restoreDatabaseStatements(context: RecoverContext): Statement[] {
       ],
     },
     { actions: ['rds:ModifyDBInstance'], resources: [...dbArns(context, ''), ...dbArns(context, '-*')] },
+    {
+      // Enhanced Monitoring's role, set again on the restored instance (ModifyDBInstance MonitoringRoleArn).
+      actions: ['iam:PassRole'],
+      resources: [$interpolate`arn:aws:iam::${context.account}:role/*`],
+      conditions: [
+        { test: 'StringEquals', variable: 'iam:PassedToService', values: ['monitoring.rds.amazonaws.com'] },
+      ],
+    },
     ...kmsGrantStatements(context),
   ];
 }

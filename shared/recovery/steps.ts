@@ -19,6 +19,8 @@ import type { RecoveryDeps } from './deps.ts';
 import { RecoveryStepFailedError, RecoveryStepTimedOutError, ReplaceInstanceFailedError } from './errors.ts';
 import { planRecovery } from './plan.ts';
 
+/** How far back a retried command step looks for the command it sent (a retry comes within minutes). */
+export const COMMAND_IDEMPOTENCY_WINDOW_MS = 3_600_000;
 /** Pause between two reads of a command's status, and of EC2/RDS states. */
 export const COMMAND_POLL_MS = 500;
 export const AWS_POLL_MS = 5_000;
@@ -148,24 +150,32 @@ export async function commandStep(
         ),
       maxConcurrency: String(hosts.length),
       maxErrors: '0',
+      // A retried invocation (AWS retries a Lambda whose answer was lost) finds the command the
+      // first one sent instead of running the script twice.
+      idempotency: {
+        key: `${input.runId}/recover/${ctx.step.name}`,
+        since: new Date(deps.now() - COMMAND_IDEMPOTENCY_WINDOW_MS).toISOString(),
+      },
     });
     current = progress(ctx, {
       status: 'running',
       phase: 'wait',
       commandId: handle.commandId,
+      ...(handle.commandIds && handle.commandIds.length > 1 ? { commandIds: handle.commandIds } : {}),
       hosts,
       polls: 0,
     });
   }
   const hosts = (current.hosts ?? []) as HostRef[];
   const commandId = String(current.commandId);
+  const commandIds = Array.isArray(current.commandIds) ? (current.commandIds as string[]) : undefined;
   let polls = typeof current.polls === 'number' ? current.polls : 0;
   const results = await poll(
     ctx,
     `the command on ${hosts.map((h) => h.id).join(', ')}`,
     async () => {
       polls += 1;
-      const status = await commands.status({ commandId, hosts });
+      const status = await commands.status({ commandId, hosts, ...(commandIds ? { commandIds } : {}) });
       return status.length >= hosts.length && status.every((r) => FINAL.has(r.state)) ? status : undefined;
     },
     COMMAND_POLL_MS,

@@ -41,7 +41,13 @@ import {
   RestoreDBInstanceFromDBSnapshotCommand,
 } from '@aws-sdk/client-rds';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 
 /** A mocked client, as the tests read its calls. */
@@ -171,6 +177,8 @@ export interface FakeAws {
   addresses: Map<string, { publicIp: string; instanceId?: string }>;
   /** DB instances: status, endpoint and the DescribeDBInstances fields of their settings. */
   dbs: Map<string, FakeDb>;
+  /** SSM Run Command commands sent (each succeeds on every instance at once). */
+  commands: { CommandId: string; Comment: string; InstanceIds: string[] }[];
   /** Names of the EC2 and RDS commands sent, in order. */
   log: string[];
   /** Next status answers per instance, before the instance's real state is reported. */
@@ -331,6 +339,34 @@ export function fakeAws(setup: {
       }),
     };
   });
+  // Run Command: every command succeeds on its instances; ListCommands lists them with their comment
+  // (API Reference: SendCommand, ListCommands, GetCommandInvocation).
+  const commands: FakeAws['commands'] = [];
+  ssm.on(SendCommandCommand).callsFake((input: { Comment?: string; InstanceIds?: string[] }) => {
+    note('SendCommand');
+    const CommandId = `0000000${commands.length + 1}-aaaa-bbbb-cccc-000000000000`;
+    commands.push({ CommandId, Comment: input.Comment ?? '', InstanceIds: input.InstanceIds ?? [] });
+    return { Command: { CommandId, Comment: input.Comment, Status: 'Pending' } };
+  });
+  ssm.on(ListCommandsCommand).callsFake((input: { CommandId?: string }) => ({
+    Commands: commands
+      .filter((c) => !input.CommandId || c.CommandId === input.CommandId)
+      .map((c) => ({
+        ...c,
+        DocumentName: 'AWS-RunShellScript',
+        Status: 'Success',
+        TargetCount: c.InstanceIds.length,
+        CompletedCount: c.InstanceIds.length,
+      })),
+  }));
+  ssm.on(GetCommandInvocationCommand).callsFake((input: { CommandId: string; InstanceId: string }) => ({
+    CommandId: input.CommandId,
+    InstanceId: input.InstanceId,
+    Status: 'Success',
+    ResponseCode: 0,
+    StandardOutputContent: 'done\n',
+    StandardErrorContent: '',
+  }));
   ssm.on(DescribeInstanceInformationCommand).callsFake((input: { Filters: { Values: string[] }[] }) => ({
     InstanceInformationList: (input.Filters[0]?.Values ?? [])
       .filter((id) => instances.get(id)?.state === 'running')
@@ -771,6 +807,7 @@ export function fakeAws(setup: {
     instances,
     volumes,
     addresses,
+    commands,
     dbs,
     log,
     statusQueue,

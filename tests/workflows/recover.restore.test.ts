@@ -15,6 +15,8 @@ import { Ec2HostDirectory } from '../../shared/drivers/aws/ec2-host-directory.ts
 import { Ec2InstanceOperations } from '../../shared/drivers/aws/ec2-instance-operations.ts';
 import { RdsRestorer } from '../../shared/drivers/aws/rds-restorer.ts';
 import { S3DumpLocator } from '../../shared/drivers/aws/s3-dump-locator.ts';
+import { SsmCommandRunner } from '../../shared/drivers/aws/ssm-command-runner.ts';
+import type { CommandRunner } from '../../shared/drivers/ports.ts';
 import { type FakeAws, fakeAws } from './aws-fakes.ts';
 import {
   createHostSimulator,
@@ -74,6 +76,10 @@ beforeAll(async () => {
       'restore-db': {
         description: 'restore the database and take over its name',
         steps: [{ type: 'restore-rds', name: 'restore-db', dbInstance: 'app-db', swapNames: true }],
+      },
+      'run-script': {
+        description: 'a script on the host',
+        steps: [{ type: 'script', name: 'migrate', script: 'echo migrate', timeout: 30, destructive: true }],
       },
       'restore-data': {
         description: 'restore the data volume',
@@ -152,13 +158,13 @@ class LosingEc2 extends Ec2InstanceOperations {
 
 async function run(
   runbook: string,
-  drivers: { instances?: Ec2InstanceOperations; databases?: RdsRestorer } = {},
+  drivers: { instances?: Ec2InstanceOperations; databases?: RdsRestorer; commands?: CommandRunner } = {},
 ) {
   home = await mkdtemp(path.join(tmpdir(), 'stepops-rc-restore-'));
   process.env.STEPOPS_HOME = home;
   const { engine, tokens } = recoverEngine({
     home,
-    commands: () => sim.runner,
+    commands: () => drivers.commands ?? sim.runner,
     hosts: () => new Ec2HostDirectory(),
     probes: () => recordingProbes(),
     instances: () => drivers.instances ?? new Ec2InstanceOperations(),
@@ -169,7 +175,9 @@ async function run(
     { target: 'rc-restore', runbook, reason: 'vitest' },
     {
       executionName: `rc-restore-${runbook}`,
-      retryIntervalOverrides: Object.fromEntries(['RestoreDatabase', 'RestoreVolume'].map((s) => [s, 0])),
+      retryIntervalOverrides: Object.fromEntries(
+        ['RestoreDatabase', 'RestoreVolume', 'RunCommand'].map((s) => [s, 0]),
+      ),
       onTaskToken: (task) =>
         tokens.sendTaskSuccess(task.token, { approved: true, by: 'vitest', at: new Date().toISOString() }),
     },
@@ -237,7 +245,36 @@ describe('restores keep production’s settings', () => {
   });
 });
 
+/** SSM whose first SendCommand acts, then loses its answer. */
+class LosingSsm extends SsmCommandRunner {
+  lost = 0;
+  override async send(...args: Parameters<SsmCommandRunner['send']>) {
+    const handle = await super.send(...args);
+    if (this.lost === 0) {
+      this.lost += 1;
+      throw lost();
+    }
+    return handle;
+  }
+}
+
 describe('acting steps a retry does not repeat', () => {
+  it('run-recovery-command: a retry after the command was sent finds it instead of running the script again', async () => {
+    // Prepare
+    const fake = account();
+    const ssm = new LosingSsm();
+
+    // Act
+    const result = await run('run-script', { commands: ssm });
+
+    // Assess
+    expect(result.cause ?? '').toBe('');
+    expect(result.status).toBe('SUCCEEDED');
+    expect(ssm.lost).toBe(1);
+    expect(fake.commands).toHaveLength(1);
+    expect(fake.commands[0]?.InstanceIds).toEqual([INSTANCE]);
+  });
+
   it('create-volume: a retry after the volume was created finds it instead of creating another', async () => {
     // Prepare
     const fake = account();
