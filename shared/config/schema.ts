@@ -788,6 +788,15 @@ const runbook = z.strictObject({
   ),
   /** Seconds the final health probes may take to pass. */
   verifyTimeout: z._default(seconds, 300),
+  /**
+   * How the steps that run on the hosts roll over them, as a deploy does: batches of `batchSize`
+   * hosts, each drained from the load balancer, run, passed through the health gate and registered
+   * again; the run stops once more than `maxErrors` hosts failed. One host at a time by default for
+   * a target behind a load balancer; every host at once otherwise.
+   */
+  rolling: z.optional(
+    z.strictObject({ batchSize: z.optional(countOrPercent), maxErrors: z._default(maxErrors, 0) }),
+  ),
 });
 
 const healthGate = z
