@@ -633,6 +633,13 @@ const runbookStep = z.discriminatedUnion(
       timeout: seconds,
       /** Needs a human approval before the runbook acts (restore and replace steps always do). */
       destructive: z._default(z.boolean(), false),
+      /**
+       * Read-only commands whose output must be the same on every host: `before` runs on all hosts
+       * before any changes (its output is the step's `$STEPOPS_AGREED`, e.g. the release to return
+       * to), `after` once every host ran the step (e.g. `git rev-parse HEAD`). Hosts that disagree
+       * fail the step, naming each host's answer: a fleet never ends half on one release.
+       */
+      agree: z.optional(z.strictObject({ before: z.optional(script), after: z.optional(script) })),
     }),
     z.strictObject({
       type: z.literal('restart'),

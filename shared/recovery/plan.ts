@@ -51,6 +51,39 @@ export interface RecoveryPlanOptions {
   dumpRoot?: string;
   /** The run's parameters (validated), exported to host scripts as `STEPOPS_PARAM_<NAME>`. */
   params?: Readonly<Record<string, string | number | boolean>>;
+  /** What every host answered to a step's `agree.before`, by step name: its `STEPOPS_AGREED`. */
+  agreed?: Readonly<Record<string, string>>;
+}
+
+/** The line an agreement command prints its answer on (the rest of the output is the wrapper's). */
+export const AGREE_PREFIX = 'stepops-agree:';
+
+/**
+ * The script of a step's `agree.before` or `agree.after` command, as the hosts run it: its output
+ * printed on one {@link AGREE_PREFIX} line.
+ *
+ * @example
+ * agreeScript(target, 'revert', 'checkout', 'git rev-parse HEAD', 'run-1')
+ */
+export function agreeScript(
+  target: Target,
+  runbookName: string,
+  stepName: string,
+  body: string,
+  runId: string,
+): string {
+  return renderScript({
+    title: `recover ${target.name} ${runbookName} ${stepName} agree`,
+    env: { TARGET: target.name, RUNBOOK: runbookName, RUN_ID: runId },
+    steps: [
+      {
+        name: `${stepName}-agree`,
+        script: `answer=$(\n${body}\n)\nprintf '%s%s\\n' ${shellQuote(AGREE_PREFIX)} "$(printf '%s' "$answer" | tr '\\n' ' ' | sed 's/ *$//')"`,
+        timeout: 60,
+      },
+    ],
+    ...hostScriptOptions(target.hosts),
+  });
 }
 
 /**
@@ -248,7 +281,12 @@ export function planRecovery(
         return {
           ...base,
           runsOn: 'host',
-          script: render(step, step.script, step.timeout),
+          script: render(
+            step,
+            step.script,
+            step.timeout,
+            options.agreed?.[step.name] !== undefined ? { AGREED: options.agreed[step.name] as string } : {},
+          ),
           timeoutSeconds: step.timeout + SCRIPT_MARGIN_SECONDS,
         };
       case 'restart':

@@ -18,10 +18,10 @@ import { hostSelector } from '../drivers/options.ts';
 import { tail } from '../drivers/output.ts';
 import type { HostRef, InstanceOperations, InstanceReadiness } from '../drivers/ports.ts';
 import { NoHostsError } from '../errors.ts';
-import type { StepInput, StepProgress } from './contracts.ts';
+import { PARAM_VALUE_PATTERN, type StepInput, type StepProgress } from './contracts.ts';
 import type { RecoveryDeps } from './deps.ts';
 import { RecoveryStepFailedError, RecoveryStepTimedOutError, ReplaceInstanceFailedError } from './errors.ts';
-import { planRecovery } from './plan.ts';
+import { AGREE_PREFIX, agreeScript, planRecovery } from './plan.ts';
 
 /** How far back a retried command step looks for the command it sent (a retry comes within minutes). */
 export const COMMAND_IDEMPOTENCY_WINDOW_MS = 3_600_000;
@@ -110,6 +110,11 @@ async function poll<T>(
 
 // ── command steps (script, restart, restore-dump) ───────────────────────────────────────────────
 
+/** A script step's agreement commands (none for other steps). */
+function agreeOf(step: RunbookStep): { before?: string; after?: string } {
+  return step.type === 'script' ? (step.agree ?? {}) : {};
+}
+
 /** The batches a runbook's host steps roll in: its `rolling`, else one host at a time behind a load balancer. */
 export function rollingOf(
   target: Target,
@@ -179,7 +184,7 @@ export async function commandStep(
     }
     current = progress(ctx, {
       status: 'running',
-      phase: groups.length ? 'drain' : 'send',
+      phase: agreeOf(ctx.step).before ? 'agree-before' : groups.length ? 'drain' : 'send',
       allHosts: hosts,
       batchIndex: 0,
       failedHosts: [],
@@ -210,7 +215,96 @@ export async function commandStep(
     }
     throw new RecoveryStepFailedError(`${message}${back}`);
   };
+  /** Runs an agreement command on every host; their one answer, or undefined while it runs. */
+  const agreeAll = async (which: 'before' | 'after', body: string): Promise<string | undefined> => {
+    if (typeof current.agreeCommandId !== 'string') {
+      const handle = await commands.send({
+        hosts: allHosts,
+        script: agreeScript(ctx.target, input.runbook, ctx.step.name, body, input.runId),
+        timeoutSeconds: 60,
+        ...(ctx.target.hosts.type === 'ec2' ? { workingDirectory: ctx.target.hosts.workingDirectory } : {}),
+        comment:
+          `stepops recover ${ctx.target.name} ${ctx.step.name} agree ${which} run ${input.runId}`.slice(
+            0,
+            100,
+          ),
+        maxConcurrency: String(allHosts.length),
+        maxErrors: String(allHosts.length),
+        idempotency: {
+          key: `${input.runId}/recover/${ctx.step.name}/agree-${which}`,
+          since: new Date(deps.now() - COMMAND_IDEMPOTENCY_WINDOW_MS).toISOString(),
+        },
+      });
+      current = { ...current, agreeCommandId: handle.commandId };
+    }
+    const agreeCommandId = String(current.agreeCommandId);
+    const results = await poll(
+      ctx,
+      `the agreement check on ${allHosts.map((h) => h.id).join(', ')}`,
+      async () => {
+        const status = await commands.status({ commandId: agreeCommandId, hosts: allHosts });
+        return status.length >= allHosts.length && status.every((r) => FINAL.has(r.state))
+          ? status
+          : undefined;
+      },
+      COMMAND_POLL_MS,
+    );
+    if (!results) return undefined;
+    const unchanged = which === 'before' ? '; nothing was changed' : '';
+    const failed = results.find((r) => r.state !== 'succeeded');
+    if (failed) {
+      throw new RecoveryStepFailedError(
+        `step "${ctx.step.name}": the agreement check (${which}) failed on host ${failed.hostId}: ${tail(failed.outputTail, STATE_OUTPUT_TAIL)}${unchanged}`,
+      );
+    }
+    const answers = results.map((r) => {
+      const line = r.outputTail
+        .split('\n')
+        .filter((l) => l.startsWith(AGREE_PREFIX))
+        .at(-1);
+      return {
+        host: r.hostId,
+        answer: line === undefined ? '(no answer)' : line.slice(AGREE_PREFIX.length).trim(),
+      };
+    });
+    const distinct = new Set(answers.map((a) => a.answer));
+    if (distinct.size !== 1 || answers[0]?.answer === '(no answer)') {
+      throw new RecoveryStepFailedError(
+        `step "${ctx.step.name}": the hosts disagree ${which === 'before' ? 'before it' : 'after it'} (${body.split('\n')[0]}): ${answers.map((a) => `${a.host}: ${a.answer}`).join('; ')}${unchanged}`,
+      );
+    }
+    const { agreeCommandId: _c, ...rest } = current;
+    current = rest as StepProgress;
+    return answers[0]?.answer ?? '';
+  };
   for (;;) {
+    if (current.phase === 'agree-before') {
+      const answer = await agreeAll('before', agreeOf(ctx.step).before as string);
+      if (answer === undefined) return progress(ctx, { ...current, status: 'running' });
+      if (!PARAM_VALUE_PATTERN.test(answer) || answer === '') {
+        throw new RecoveryStepFailedError(
+          `step "${ctx.step.name}": the hosts agree on ${JSON.stringify(answer.slice(0, 80))}, which is not a plain value (at most 256 letters, digits and . _ : / @ + = , -); nothing was changed`,
+        );
+      }
+      current = { ...current, agreed: answer, phase: groups.length ? 'drain' : 'send' };
+    }
+    if (current.phase === 'agree-after') {
+      const answer = await agreeAll('after', agreeOf(ctx.step).after as string);
+      if (answer === undefined) return progress(ctx, { ...current, status: 'running' });
+      current = { ...current, agreedAfter: answer, phase: 'finish' };
+    }
+    if (current.phase === 'finish') {
+      const ran = (current.ran as string[] | undefined) ?? [];
+      const failedHosts = (current.failedHosts as string[] | undefined) ?? [];
+      return progress(ctx, {
+        status: 'done',
+        phase: 'done',
+        commandId: String(current.commandId),
+        polls: typeof current.polls === 'number' ? current.polls : 0,
+        summary: `ran on ${ran.join(', ')}${batches.length > 1 ? ` in ${batches.length} batches` : ''}${failedHosts.length ? `; failed on ${failedHosts.join(', ')} (within maxErrors ${allowed})` : ''}${typeof current.agreedAfter === 'string' ? `; every host at ${current.agreedAfter}` : ''}`,
+        ...(typeof current.outputTail === 'string' ? { outputTail: current.outputTail } : {}),
+      });
+    }
     const index = typeof current.batchIndex === 'number' ? current.batchIndex : 0;
     const batch = batches[index] as HostRef[];
     const label = `batch ${index + 1} of ${batches.length} (${batch.map((h) => h.id).join(', ')})`;
@@ -244,6 +338,7 @@ export async function commandStep(
         runId: input.runId,
         params: input.params,
         ...(ctx.step.type === 'restore-dump' && dumpUri ? { dumpUris: { [ctx.step.backup]: dumpUri } } : {}),
+        ...(typeof current.agreed === 'string' ? { agreed: { [ctx.step.name]: current.agreed } } : {}),
       });
       const script = plan.steps[input.step.index]?.script;
       if (!script) throw new RecoveryStepFailedError(`step "${ctx.step.name}" has no script to run`);
@@ -385,23 +480,17 @@ export async function commandStep(
     }
     if (current.phase === 'next') {
       if (index + 1 >= batches.length) {
-        const ran = (current.ran as string[] | undefined) ?? [];
-        const failedHosts = (current.failedHosts as string[] | undefined) ?? [];
-        return progress(ctx, {
-          status: 'done',
-          phase: 'done',
-          commandId: String(current.commandId),
-          polls: typeof current.polls === 'number' ? current.polls : 0,
-          summary: `ran on ${ran.join(', ')}${batches.length > 1 ? ` in ${batches.length} batches` : ''}${failedHosts.length ? `; failed on ${failedHosts.join(', ')} (within maxErrors ${allowed})` : ''}`,
-          ...(typeof current.outputTail === 'string' ? { outputTail: current.outputTail } : {}),
-        });
+        current = { ...current, phase: agreeOf(ctx.step).after ? 'agree-after' : 'finish' };
+        continue;
       }
       current = { ...current, batchIndex: index + 1, phase: groups.length ? 'drain' : 'send' };
       if (deps.now() + COMMAND_POLL_MS > ctx.budgetEnd)
         return progress(ctx, { ...current, status: 'running' });
       continue;
     }
-    if (!['drain', 'send', 'wait', 'gate', 'register', 'next'].includes(current.phase)) {
+    if (
+      !['drain', 'send', 'wait', 'gate', 'register', 'next', 'agree-after', 'finish'].includes(current.phase)
+    ) {
       throw new RecoveryStepFailedError(`step "${ctx.step.name}": unknown phase "${current.phase}"`);
     }
   }

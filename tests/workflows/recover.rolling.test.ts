@@ -5,7 +5,7 @@
  * (no member: 503; a member that does not answer: 502). A client keeps asking through the proxy
  * while the runbook restarts the apps; not one answer may be a 5xx.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -206,5 +206,72 @@ describe('a rolling restart behind the load balancer', () => {
     expect(result.cause).toContain(`${hostOf(second).id} registered back in the load balancer`);
     const members = await new LocalLoadBalancer({ home: () => home }).health(GROUP, labs.map(hostOf));
     expect(members.map((m) => m.state)).toEqual(['healthy', 'healthy']);
+  });
+});
+
+describe('a revert across a fleet', () => {
+  const revertHosts = () => [path.join(root, 'revert-1'), path.join(root, 'revert-2')];
+  beforeAll(() => {
+    registerTarget({
+      name: 'rc-revert',
+      description: 'two hosts that revert together',
+      hosts: { type: 'local', directory: revertHosts() },
+      recovery: {
+        revert: {
+          description: 'return every host to the release the last deploy replaced',
+          steps: [
+            {
+              type: 'script',
+              name: 'revert',
+              script: 'printf "%s\\n" "${STEPOPS_AGREED:-$(cat .stepops-previous)}" > release',
+              timeout: 30,
+              agree: { before: 'cat .stepops-previous', after: 'cat release' },
+            },
+          ],
+        },
+      },
+    });
+  });
+
+  async function revertWith(previous: [string, string]) {
+    for (const [i, dir] of revertHosts().entries()) {
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, '.stepops-previous'), `${previous[i]}\n`);
+      await writeFile(path.join(dir, 'release'), 'v3\n');
+    }
+    const { engine } = recoverEngine({
+      home,
+      commands: (t) => commandRunnerFor(t),
+      hosts: (t) => hostDirectoryFor(t),
+      probes: (t) => probeRunnerFor(t),
+    });
+    return engine.start(
+      { target: 'rc-revert', runbook: 'revert', reason: 'vitest' },
+      { executionName: `rc-revert-${Date.now()}` },
+    ).result;
+  }
+  const releases = () => Promise.all(revertHosts().map((d) => readFile(path.join(d, 'release'), 'utf8')));
+
+  it('every host returns to the one release they agree on, and the run checks they run it', async () => {
+    // Act
+    const result = await revertWith(['v2', 'v2']);
+
+    // Assess
+    expect(result.cause ?? '').toBe('');
+    expect(result.status).toBe('SUCCEEDED');
+    expect(await releases()).toEqual(['v2\n', 'v2\n']);
+  });
+
+  it('hosts that disagree on the release to return to fail the step before any host changes', async () => {
+    // Act
+    const result = await revertWith(['v2', 'v1']);
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.cause).toContain('the hosts disagree before it (cat .stepops-previous)');
+    expect(result.cause).toContain(': v2; ');
+    expect(result.cause).toContain(': v1');
+    expect(result.cause).toContain('nothing was changed');
+    expect(await releases()).toEqual(['v3\n', 'v3\n']);
   });
 });
