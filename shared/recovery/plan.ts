@@ -10,7 +10,7 @@ import { InvalidInputError } from '../errors.ts';
 import { hostScriptOptions, renderScript, shellQuote } from '../shell/script.ts';
 
 /** Seconds added to a script's step timeout for the wrapper itself. */
-const SCRIPT_MARGIN_SECONDS = 30;
+export const SCRIPT_MARGIN_SECONDS = 30;
 
 /** One runbook step as it will run. */
 export interface RecoveryStepPlan {

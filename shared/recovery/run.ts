@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { UnfilledValuesError } from '../config/load.ts';
 import { type RunbookStep, type Target, unfilledValues } from '../config/schema.ts';
+import { ASSUMED_BATCHES_FOR_COUNT } from '../deploy/bounds.ts';
 import { hostSelector } from '../drivers/options.ts';
 import type { InstanceInfo } from '../drivers/ports.ts';
 import { InvalidInputError } from '../errors.ts';
@@ -22,6 +23,7 @@ import {
 import type { RecoveryDeps } from './deps.ts';
 import { PreflightFailedError } from './errors.ts';
 import { planRecovery, type RecoveryPlan } from './plan.ts';
+import { rollingOf } from './steps.ts';
 
 /** Longest lease a recovery takes. */
 const MAX_LEASE_SECONDS = 12 * 3600;
@@ -213,7 +215,12 @@ export function planRecoveryStep(
     kind: KIND[step.type],
     description: plan.steps[index]?.description ?? step.type,
     destructive: isDestructive(step),
-    timeoutSeconds: plan.steps[index]?.timeoutSeconds ?? step.timeout,
+    timeoutSeconds: hostStepSeconds(
+      target,
+      request.runbook,
+      step,
+      plan.steps[index]?.timeoutSeconds ?? step.timeout,
+    ),
   }));
   const approval = {
     required: reasons.length > 0,
@@ -258,6 +265,48 @@ export function planRecoveryStep(
     planText: renderPlanText(plan, meta),
     ...meta,
   };
+}
+
+/** Seconds an agreement check of a step may take on the hosts. */
+const AGREE_SECONDS = 90;
+
+/**
+ * How long a step that runs on the hosts may take in all: one command's time when every host runs
+ * at once; per batch, the command, the drain, the registration and the health gate when it rolls
+ * (batches assumed as a deploy assumes them when the host count is not known yet), plus its
+ * agreement checks.
+ */
+function hostStepSeconds(
+  target: Target,
+  runbookName: string,
+  step: RunbookStep,
+  commandSeconds: number,
+): number {
+  if (KIND[step.type] !== 'command' && KIND[step.type] !== 'restore-dump') return commandSeconds;
+  const agree =
+    step.type === 'script' && step.agree
+      ? (step.agree.before ? AGREE_SECONDS : 0) + (step.agree.after ? AGREE_SECONDS : 0)
+      : 0;
+  const { batchSize } = rollingOf(target, runbookName);
+  const known =
+    target.hosts.type === 'ec2' && 'instanceIds' in target.hosts
+      ? target.hosts.instanceIds.length
+      : target.hosts.type === 'local'
+        ? Array.isArray(target.hosts.directory)
+          ? target.hosts.directory.length
+          : 1
+        : undefined;
+  const batches =
+    typeof batchSize === 'string'
+      ? Math.ceil(100 / Number.parseInt(batchSize, 10))
+      : known !== undefined
+        ? Math.ceil(known / batchSize)
+        : ASSUMED_BATCHES_FOR_COUNT;
+  const lb = target.deploy?.loadBalancer;
+  const gate = target.deploy?.healthGate?.timeout ?? 120;
+  const perBatch =
+    commandSeconds + (lb ? lb.drainTimeout + lb.healthyTimeout : 0) + (batches > 1 || lb ? gate : 0);
+  return (batches > 1 || lb ? perBatch * batches : commandSeconds) + agree;
 }
 
 /**

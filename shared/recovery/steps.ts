@@ -21,7 +21,7 @@ import { NoHostsError } from '../errors.ts';
 import { PARAM_VALUE_PATTERN, type StepInput, type StepProgress } from './contracts.ts';
 import type { RecoveryDeps } from './deps.ts';
 import { RecoveryStepFailedError, RecoveryStepTimedOutError, ReplaceInstanceFailedError } from './errors.ts';
-import { AGREE_PREFIX, agreeScript, planRecovery } from './plan.ts';
+import { AGREE_PREFIX, agreeScript, planRecovery, SCRIPT_MARGIN_SECONDS } from './plan.ts';
 
 /** How far back a retried command step looks for the command it sent (a retry comes within minutes). */
 export const COMMAND_IDEMPOTENCY_WINDOW_MS = 3_600_000;
@@ -345,7 +345,9 @@ export async function commandStep(
       const handle = await commands.send({
         hosts: batch,
         script,
-        timeoutSeconds: input.step.timeoutSeconds,
+        // One batch's command: the script's own timeout and the wrapper's margin.
+        timeoutSeconds:
+          'timeout' in ctx.step ? ctx.step.timeout + SCRIPT_MARGIN_SECONDS : input.step.timeoutSeconds,
         ...(ctx.target.hosts.type === 'ec2' ? { workingDirectory: ctx.target.hosts.workingDirectory } : {}),
         comment:
           `stepops recover ${ctx.target.name} ${input.runbook} ${ctx.step.name} run ${input.runId}`.slice(
