@@ -241,6 +241,43 @@ function describeStep(step: RunbookStep): string {
 }
 
 /**
+ * The batches a runbook's host steps roll in: its `rolling`, else one host at a time behind a load
+ * balancer, every host at once otherwise.
+ *
+ * @example
+ * rollingOf(target, 'restart-app') // { batchSize: 1, maxErrors: 0 } for a target behind a load balancer
+ */
+export function rollingOf(
+  target: Target,
+  runbook: string,
+): { batchSize: number | string; maxErrors: number | string } {
+  const declared = target.recovery?.[runbook]?.rolling;
+  const balanced = (target.deploy?.loadBalancer?.targetGroups ?? []).length > 0;
+  return {
+    batchSize: declared?.batchSize ?? (balanced ? 1 : '100%'),
+    maxErrors: declared?.maxErrors ?? 0,
+  };
+}
+
+/** What a host step does beyond its script: how it rolls, what the hosts must agree on. */
+function hostActions(target: Target, runbookName: string, step: RunbookStep): string[] {
+  const { batchSize, maxErrors } = rollingOf(target, runbookName);
+  const groups = target.deploy?.loadBalancer?.targetGroups ?? [];
+  const actions: string[] = [];
+  if (step.type === 'script' && step.agree?.before)
+    actions.push(
+      `every host must answer the same to: ${step.agree.before.split('\n')[0]} (nothing changes otherwise); the answer is $STEPOPS_AGREED`,
+    );
+  if (groups.length > 0 || batchSize !== '100%')
+    actions.push(
+      `rolls over the hosts ${batchSize} at a time${groups.length ? `: each batch leaves ${groups.join(', ')} and drains, runs, passes the health gate, joins again and is healthy before the next` : ', each batch passing the health gate before the next'}; stops once more than ${maxErrors} host(s) failed`,
+    );
+  if (step.type === 'script' && step.agree?.after)
+    actions.push(`then every host must answer the same to: ${step.agree.after.split('\n')[0]}`);
+  return actions;
+}
+
+/**
  * Plans one runbook of a target: each step rendered to the script the host runs or described as the
  * AWS actions it takes.
  *
@@ -281,6 +318,7 @@ export function planRecovery(
         return {
           ...base,
           runsOn: 'host',
+          actions: hostActions(target, runbookName, step),
           script: render(
             step,
             step.script,
@@ -293,6 +331,7 @@ export function planRecovery(
         return {
           ...base,
           runsOn: 'host',
+          actions: hostActions(target, runbookName, step),
           script: render(step, restartCommand(step, user), step.timeout),
           timeoutSeconds: step.timeout + SCRIPT_MARGIN_SECONDS,
         };

@@ -22,8 +22,7 @@ import {
 } from './contracts.ts';
 import type { RecoveryDeps } from './deps.ts';
 import { PreflightFailedError } from './errors.ts';
-import { planRecovery, type RecoveryPlan } from './plan.ts';
-import { rollingOf } from './steps.ts';
+import { planRecovery, type RecoveryPlan, rollingOf } from './plan.ts';
 
 /** Longest lease a recovery takes. */
 const MAX_LEASE_SECONDS = 12 * 3600;

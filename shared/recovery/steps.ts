@@ -21,7 +21,7 @@ import { NoHostsError } from '../errors.ts';
 import { PARAM_VALUE_PATTERN, type StepInput, type StepProgress } from './contracts.ts';
 import type { RecoveryDeps } from './deps.ts';
 import { RecoveryStepFailedError, RecoveryStepTimedOutError, ReplaceInstanceFailedError } from './errors.ts';
-import { AGREE_PREFIX, agreeScript, planRecovery, SCRIPT_MARGIN_SECONDS } from './plan.ts';
+import { AGREE_PREFIX, agreeScript, planRecovery, rollingOf, SCRIPT_MARGIN_SECONDS } from './plan.ts';
 
 /** How far back a retried command step looks for the command it sent (a retry comes within minutes). */
 export const COMMAND_IDEMPOTENCY_WINDOW_MS = 3_600_000;
@@ -113,19 +113,6 @@ async function poll<T>(
 /** A script step's agreement commands (none for other steps). */
 function agreeOf(step: RunbookStep): { before?: string; after?: string } {
   return step.type === 'script' ? (step.agree ?? {}) : {};
-}
-
-/** The batches a runbook's host steps roll in: its `rolling`, else one host at a time behind a load balancer. */
-export function rollingOf(
-  target: Target,
-  runbook: string,
-): { batchSize: number | string; maxErrors: number | string } {
-  const declared = target.recovery?.[runbook]?.rolling;
-  const balanced = (target.deploy?.loadBalancer?.targetGroups ?? []).length > 0;
-  return {
-    batchSize: declared?.batchSize ?? (balanced ? 1 : '100%'),
-    maxErrors: declared?.maxErrors ?? 0,
-  };
 }
 
 /** The deploy's load-balancer steps over the recovery's drivers (they read the target, its load balancer and the clock). */
