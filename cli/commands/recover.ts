@@ -172,7 +172,7 @@ async function recoverEngine(store: ApprovalStore) {
     { stateMachineName: 'stepops-recover' },
   );
   tokens = engine.taskTokens;
-  return { engine, answerer: new EngineTaskAnswerer(engine.taskTokens) };
+  return { engine, answerer: new EngineTaskAnswerer(engine.taskTokens), deps };
 }
 
 /** Asks on the terminal; resolves undefined when stdin is not a terminal or the run moved on. */
@@ -285,7 +285,7 @@ export async function runRecover(options: RecoverRunOptions): Promise<RecoverRun
   }
   const { FileApprovalStore } = await import('../../shared/drivers/local/file-approval-store.ts');
   const store = new FileApprovalStore();
-  const { engine, answerer } = await recoverEngine(store);
+  const { engine, answerer, deps } = await recoverEngine(store);
   out.out(`recover ${target.name} with runbook "${options.runbook}" on the local engine`);
   const stream: ProgressStream =
     out === stdio
@@ -379,6 +379,20 @@ export async function runRecover(options: RecoverRunOptions): Promise<RecoverRun
     `✖ recovery "${options.runbook}" of ${target.name} failed: ${result.error ?? 'error'} after ${took}`,
   );
   if (cause) out.out(indent(cause, 2));
+  // A run that ended early (an error, Ctrl-C) may leave hosts out of the load balancer: say which.
+  try {
+    const { hostsOutOfLoadBalancer } = await import('../../shared/recovery/finish.ts');
+    const left = await hostsOutOfLoadBalancer(target, deps);
+    if (left.length > 0) {
+      out.err(
+        `stepops: still out of the load balancer: ${left.map((h) => `${h.host} (${h.state} in ${h.targetGroup})`).join(', ')}; register them back once they are healthy`,
+      );
+    }
+  } catch (error) {
+    out.err(
+      `stepops: could not read the load balancer to check for hosts left out: ${(error as Error).message}`,
+    );
+  }
   out.out('');
   return report;
 }

@@ -107,7 +107,7 @@ beforeAll(async () => {
             type: 'script',
             name: 'restart',
             script:
-              'if [ -e fail-restart ]; then echo "cannot restart" >&2; exit 1; fi\nbash ../bin/app-ctl.sh restart',
+              'if [ -e fail-restart ]; then echo "cannot restart" >&2; exit 1; fi\nif [ -e hang-restart ]; then while [ -e hang-restart ]; do sleep 0.1; done; exit 1; fi\nbash ../bin/app-ctl.sh restart',
             timeout: 60,
           },
         ],
@@ -273,5 +273,45 @@ describe('a revert across a fleet', () => {
     expect(result.cause).toContain(': v1');
     expect(result.cause).toContain('nothing was changed');
     expect(await releases()).toEqual(['v3\n', 'v3\n']);
+  });
+});
+
+describe('a rolling restart that is stopped', () => {
+  it('says which hosts it left out of the load balancer', async () => {
+    // Prepare: the first host's restart hangs, so that the run is stopped while it is drained.
+    await bothRegistered();
+    const first = labs[0] as LabPaths;
+    await writeFile(path.join(first.host, 'hang-restart'), '');
+    const { runRecover } = await import('../../cli/commands/recover.ts');
+    const lines: string[] = [];
+    const lb = new LocalLoadBalancer({ home: () => home });
+
+    // Act
+    const report = await runRecover({
+      target: 'rc-rolling',
+      runbook: 'restart-app',
+      reason: 'vitest',
+      output: { out: (t) => lines.push(t), err: (t) => lines.push(t) },
+      interactive: false,
+      onStart: (execution) => {
+        void (async () => {
+          for (;;) {
+            const [member] = await lb.health(GROUP, [hostOf(first)]);
+            if (member?.state === 'unused') break;
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          // The host is out and its restart runs: stop the run as Ctrl-C does.
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          execution.abort();
+        })();
+      },
+    });
+
+    // Assess (the hung script ends once its file is gone)
+    await rm(path.join(first.host, 'hang-restart'));
+    expect(report.exitCode).toBe(1);
+    expect(lines.join('\n')).toContain(
+      `still out of the load balancer: ${hostOf(first).id} (unused in ${GROUP})`,
+    );
   });
 });
