@@ -13,6 +13,7 @@ import {
   checkoutPrevious,
   checkoutRef,
   diskUsageBelow,
+  revertAgreement,
   verifyRef,
 } from '../shared/recipes/scripts.ts';
 
@@ -179,7 +180,13 @@ echo "copied .env ($(wc -l < .env) lines)"`,
       description:
         'A bad release is live: check out the commit deployed before the current one (.stepops-previous), rebuild backend and frontend, restart them under PM2.',
       steps: [
-        { type: 'script', name: 'checkout-previous', script: checkoutLastReplaced, timeout: 60 },
+        {
+          type: 'script',
+          name: 'checkout-previous',
+          script: checkoutLastReplaced,
+          timeout: 60,
+          agree: revertAgreement,
+        },
         { type: 'script', name: 'build-backend', script: buildBackend, timeout: 900 },
         { type: 'script', name: 'build-frontend', script: buildFrontend, timeout: 1200 },
         { type: 'restart', name: 'restart-apps', manager: 'pm2', services: ['backend', 'frontend'] },

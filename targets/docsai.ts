@@ -15,6 +15,7 @@ import {
   checkoutPrevious,
   checkoutRef,
   diskUsageBelow,
+  revertAgreement,
   verifyRef,
 } from '../shared/recipes/scripts.ts';
 
@@ -220,7 +221,13 @@ pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error --dbna
       description:
         'A bad release is live: check out the commit deployed before the current one (.stepops-previous), reinstall requirements, collect static files, restart Gunicorn.',
       steps: [
-        { type: 'script', name: 'checkout-previous', script: checkoutLastReplaced, timeout: 60 },
+        {
+          type: 'script',
+          name: 'checkout-previous',
+          script: checkoutLastReplaced,
+          timeout: 60,
+          agree: revertAgreement,
+        },
         { type: 'script', name: 'install-requirements', script: installRequirements, timeout: 900 },
         { type: 'script', name: 'collectstatic', script: collectStatic, timeout: 300 },
         { type: 'restart', name: 'restart-gunicorn', manager: 'systemd', services: ['gunicorn.service'] },

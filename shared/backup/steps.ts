@@ -971,6 +971,9 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
 
 // ── restore tests ───────────────────────────────────────────────────────────────────────────────
 
+/** How far back a retried restore-test start looks for the command it sent. */
+const RESTORE_TEST_IDEMPOTENCY_MS = 3_600_000;
+
 /**
  * Starts the restore test of a job's newest good copy: the dump fetched and restored into scratch
  * on the first host, its check run; or the RDS snapshot restored to a temporary instance.
@@ -1014,6 +1017,12 @@ export async function startRestoreTestStep(input: JobInput, deps: BackupDeps): P
       script,
       timeoutSeconds: job.restoreTest.timeout * 2 + 120,
       comment: `stepops restore test ${target.name} ${job.name}`.slice(0, 100),
+      // A retried invocation finds the restore test the first one started (the script depends on
+      // the copy only) instead of restoring it twice.
+      idempotency: {
+        key: `${input.runId}/restore-test/${job.name}`,
+        since: new Date(now - RESTORE_TEST_IDEMPOTENCY_MS).toISOString(),
+      },
     });
     return {
       target: target.name,

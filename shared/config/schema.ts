@@ -764,6 +764,13 @@ const runbookStep = z.discriminatedUnion(
       timeout: seconds,
       /** Needs a human approval before the runbook acts (restore and replace steps always do). */
       destructive: z._default(z.boolean(), false),
+      /**
+       * Read-only commands whose output must be the same on every host: `before` runs on all hosts
+       * before any changes (its output is the step's `$STEPOPS_AGREED`, e.g. the release to return
+       * to), `after` once every host ran the step (e.g. `git rev-parse HEAD`). Hosts that disagree
+       * fail the step, naming each host's answer: a fleet never ends half on one release.
+       */
+      agree: z.optional(z.strictObject({ before: z.optional(script), after: z.optional(script) })),
     }),
     z.strictObject({
       type: z.literal('restart'),
@@ -828,6 +835,14 @@ const runbookStep = z.discriminatedUnion(
       ),
       /** A data volume to detach from the old instance and attach to the new one. */
       dataVolumeDevice: z.optional(matching(/^\/dev\/[a-z0-9]+$/, 'expected a device such as "/dev/sdf"')),
+      /**
+       * Seconds the old instance is kept stopped (untagged, out of every selection) before the run
+       * terminates it; 7 days by default, at most 30.
+       */
+      retainOldFor: z._default(
+        seconds.check(z.lte(2_592_000, { error: 'expected at most 2592000 seconds (30 days)' })),
+        604_800,
+      ),
       timeout: z._default(seconds, 1800),
     }),
     z.strictObject({
@@ -911,6 +926,15 @@ const runbook = z.strictObject({
   ),
   /** Seconds the final health probes may take to pass. */
   verifyTimeout: z._default(seconds, 300),
+  /**
+   * How the steps that run on the hosts roll over them, as a deploy does: batches of `batchSize`
+   * hosts, each drained from the load balancer, run, passed through the health gate and registered
+   * again; the run stops once more than `maxErrors` hosts failed. One host at a time by default for
+   * a target behind a load balancer; every host at once otherwise.
+   */
+  rolling: z.optional(
+    z.strictObject({ batchSize: z.optional(countOrPercent), maxErrors: z._default(maxErrors, 0) }),
+  ),
 });
 
 const healthGate = z

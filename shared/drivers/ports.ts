@@ -224,6 +224,8 @@ export interface RecoveryRequest {
   /** The health run that asks; makes the start idempotent per run. */
   runId: string;
   requestedBy: string;
+  /** The EC2 instance every down probe failed on, when there is one: the runbook acts on it. */
+  instance?: string;
 }
 
 /** Starts recovery runbooks (the recover state machine on AWS; recorded locally). */
@@ -571,37 +573,77 @@ export interface InstanceOperations {
     region: string,
     query: { snapshotId: string } | { volumeId: string; target: string },
   ): Promise<{ snapshotId: string; state: string; volumeSize?: number } | undefined>;
-  /** An AMI by id, or the newest available AMI tagged for the target; undefined when none. */
+  /** An AMI by id, or the newest available AMI tagged for the target, with the devices it maps; undefined when none. */
   findImage(
     region: string,
     query: { imageId: string } | { target: string },
-  ): Promise<{ imageId: string } | undefined>;
+  ): Promise<{ imageId: string; devices: string[] } | undefined>;
   /** A launch template by id; undefined when it does not exist. */
   findLaunchTemplate(region: string, id: string): Promise<{ id: string; name: string } | undefined>;
+  /** What one version of a launch template launches; undefined when that version does not exist. */
+  launchTemplateData(region: string, id: string, version: string): Promise<LaunchTemplateData | undefined>;
+  /** The availability zone of a subnet; undefined when it does not exist. */
+  subnetZone(region: string, subnetId: string): Promise<string | undefined>;
   /** An Elastic IP of this account by allocation id; undefined when the account has none such. */
   findAddress(
     region: string,
     allocationId: string,
   ): Promise<{ allocationId: string; publicIp: string; instanceId?: string } | undefined>;
-  createVolume(
-    region: string,
-    spec: { snapshotId: string; availabilityZone: string; volumeType?: string; tags: Record<string, string> },
-  ): Promise<string>;
-  /** The state of a volume (`creating`, `available`, `in-use`, …) and its attachment. */
-  volume(
-    region: string,
-    id: string,
-  ): Promise<{ state: string; instanceId?: string; attachment?: string } | undefined>;
-  /** The type of a volume (gp3, …). */
-  volumeType(region: string, id: string): Promise<string | undefined>;
+  createVolume(region: string, spec: VolumeSpec): Promise<string>;
+  /** A volume created earlier with this client token (tag `stepops:client-token`), when any: a retried create finds it. */
+  findCreatedVolume(region: string, clientToken: string): Promise<string | undefined>;
+  /** The state of a volume (`creating`, `available`, `in-use`, …), its attachment and settings. */
+  volume(region: string, id: string): Promise<VolumeInfo | undefined>;
   detachVolume(region: string, volumeId: string, instanceId: string): Promise<void>;
   attachVolume(region: string, volumeId: string, instanceId: string, device: string): Promise<void>;
   launch(region: string, spec: LaunchSpec): Promise<string>;
   associateAddress(region: string, allocationId: string, instanceId: string): Promise<void>;
   tag(region: string, ids: string[], tags: Record<string, string>): Promise<void>;
+  /** Removes the tag keys from the resources. */
+  untag(region: string, ids: string[], keys: string[]): Promise<void>;
+  terminate(region: string, ids: string[]): Promise<void>;
 }
 
-/** An RDS DB instance as a restore needs it. */
+/** A volume as a restore or a replacement reads it. */
+export interface VolumeInfo {
+  state: string;
+  instanceId?: string;
+  attachment?: string;
+  availabilityZone?: string;
+  /** gp3, io2, … */
+  type?: string;
+  iops?: number;
+  /** MiB/s (gp3). */
+  throughput?: number;
+  encrypted?: boolean;
+  kmsKeyId?: string;
+}
+
+/** A volume to create from a snapshot, with the settings of the one it replaces. */
+export interface VolumeSpec {
+  snapshotId: string;
+  availabilityZone: string;
+  volumeType?: string;
+  iops?: number;
+  throughput?: number;
+  /** The customer-managed key of the volume replaced (the snapshot's own key otherwise). */
+  kmsKeyId?: string;
+  tags: Record<string, string>;
+}
+
+/** What a launch template version launches, as the pre-flight checks it. */
+export interface LaunchTemplateData {
+  imageId?: string;
+  /** Subnets of its network interfaces (a subnet cannot then be given with RunInstances). */
+  subnetIds: string[];
+  /** `Placement.AvailabilityZone`, when the template pins one. */
+  availabilityZone?: string;
+  /** Devices its block-device mappings use. */
+  devices: string[];
+  networkInterfaces: boolean;
+}
+
+/** An RDS DB instance as a restore needs it: every setting a restored copy must carry over. */
 export interface DbInstanceInfo {
   id: string;
   status: string;
@@ -611,6 +653,38 @@ export interface DbInstanceInfo {
   parameterGroup?: string;
   multiAz?: boolean;
   endpoint?: string;
+  /** The settings RDS would otherwise default on a restore (see {@link DbSettings}). */
+  settings: DbSettings;
+}
+
+/**
+ * The settings of a DB instance that `RestoreDBInstanceFromDBSnapshot` would otherwise set to RDS
+ * defaults, as `DescribeDBInstances` reports them; the restore or a `ModifyDBInstance` after it
+ * sets them back.
+ */
+export interface DbSettings {
+  publiclyAccessible?: boolean;
+  deletionProtection?: boolean;
+  backupRetentionPeriod?: number;
+  preferredBackupWindow?: string;
+  preferredMaintenanceWindow?: string;
+  iamDatabaseAuthentication?: boolean;
+  monitoringInterval?: number;
+  monitoringRoleArn?: string;
+  /** Storage autoscaling's ceiling (GiB); absent when autoscaling is off. */
+  maxAllocatedStorage?: number;
+  logExports?: string[];
+  optionGroup?: string;
+  storageType?: string;
+  iops?: number;
+  storageThroughput?: number;
+  copyTagsToSnapshot?: boolean;
+  autoMinorVersionUpgrade?: boolean;
+  port?: number;
+  caCertificate?: string;
+  performanceInsights?: boolean;
+  performanceInsightsKmsKeyId?: string;
+  performanceInsightsRetention?: number;
 }
 
 /** RDS restores to a new instance (and the optional name swap). */
@@ -629,6 +703,12 @@ export interface DatabaseRestorer {
     spec: { snapshotId: string; newId: string; like: DbInstanceInfo; tags: Record<string, string> },
   ): Promise<void>;
   rename(region: string, id: string, newId: string): Promise<void>;
+  /**
+   * Sets on a restored instance the settings the restore call does not take (monitoring, storage
+   * autoscaling, Performance Insights, maintenance window): `ModifyDBInstance`, applied immediately.
+   * Returns false when none differs (no call).
+   */
+  applySettings(region: string, id: string, like: DbInstanceInfo): Promise<boolean>;
 }
 
 /** A pending or answered approval of a recovery run. */

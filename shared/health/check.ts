@@ -243,6 +243,7 @@ export async function recordHealthStep(input: ProbeRound, deps: HealthDeps): Pro
           reason: fold.recovery.reason,
           runId: input.runId,
           requestedBy: 'stepops health',
+          ...(fold.recovery.instance ? { instance: fold.recovery.instance } : {}),
         });
         recovery = { runbook: fold.recovery.runbook, started: true, executionId };
       } catch (error) {

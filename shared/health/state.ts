@@ -95,7 +95,7 @@ export interface FoldOptions {
 
 /** A recovery the fold decided to start (or why it did not). */
 export type RecoveryDecision =
-  | { start: true; runbook: string; reason: string }
+  | { start: true; runbook: string; reason: string; instance?: string }
   | { start: false; runbook: string; why: string };
 
 export interface FoldResult {
@@ -174,7 +174,15 @@ function decideRecovery(
   }
   const first = down[0]!;
   const reason = `${first.probe}${first.host ? ` on ${first.host}` : ''} is down: ${first.lastDetail}`;
-  return { start: true, runbook, reason };
+  // Every down probe failed on the same EC2 instance: the runbook is told which one (replace it, not another).
+  const hosts = new Set(down.map((d) => d.host));
+  const only = hosts.size === 1 ? first.host : undefined;
+  return {
+    start: true,
+    runbook,
+    reason,
+    ...(only && /^i-[0-9a-f]{8,17}$/.test(only) ? { instance: only } : {}),
+  };
 }
 
 /**

@@ -166,6 +166,8 @@ export function authorisationsOf(call: CallInput): Authorisation[] {
     case 'ec2:DescribeLaunchTemplates':
     case 'ec2:DescribeAddresses':
     case 'ec2:DescribeVolumes':
+    case 'ec2:DescribeLaunchTemplateVersions':
+    case 'ec2:DescribeSubnets':
     case 'ssm:DescribeInstanceInformation':
     case 'ssm:ListCommands':
     case 'ssm:GetCommandInvocation':
@@ -212,9 +214,20 @@ export function authorisationsOf(call: CallInput): Authorisation[] {
         }),
       );
     }
+    case 'ec2:DeleteTags': {
+      // aws:TagKeys: the keys the request removes (the Service Authorization Reference lists it for DeleteTags).
+      const keys = ((input.Tags ?? []) as { Key?: string }[]).map((t) => str(t.Key));
+      return one(
+        ((input.Resources ?? []) as string[]).map((id) => {
+          const existing = ec2Existing(id, region, account);
+          return { arn: existing.arn, context: { ...existing.context, 'aws:TagKeys': keys } };
+        }),
+      );
+    }
     case 'ec2:RebootInstances':
     case 'ec2:StopInstances':
     case 'ec2:StartInstances':
+    case 'ec2:TerminateInstances':
       return one(((input.InstanceIds ?? []) as string[]).map((id) => ec2Existing(id, region, account)));
     case 'ec2:AttachVolume':
     case 'ec2:DetachVolume':

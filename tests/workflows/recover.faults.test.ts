@@ -133,6 +133,8 @@ function account(overrides: Partial<Parameters<typeof fakeAws>[0]> = {}): FakeAw
       },
     ],
     launchTemplates: ['lt-0a1b2c3d4e5f60718'],
+    // The launch template's AMI (the pre-flight checks that it exists and what it maps).
+    images: [{ id: 'ami-0fedcba9876543210', target: 'rc-ec2' }],
     addresses: { [ALLOCATION]: '203.0.113.7' },
     dbs: { 'rc-db': 'rc-db.abc.rds.example' },
     dbSnapshots: [

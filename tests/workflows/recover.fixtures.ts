@@ -8,6 +8,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Probe, Target } from '../../shared/config/schema.ts';
+import { loadBalancerFor } from '../../shared/drivers/load-balancers.ts';
 import { BashCommandRunner } from '../../shared/drivers/local/bash-command-runner.ts';
 import { FileApprovalStore } from '../../shared/drivers/local/file-approval-store.ts';
 import { FileLeaseStore } from '../../shared/drivers/local/file-lease-store.ts';
@@ -206,6 +207,7 @@ export function recoverEngine(options: RecoverEngineOptions): { engine: LocalEng
     notifier: () => new OutboxNotifier({ home: () => home, stream: null }),
     fallbackNotifier: () => new OutboxNotifier({ home: () => home, stream: null }),
     leases: () => new FileLeaseStore({ home: () => home }),
+    loadBalancer: (target) => loadBalancerFor(target),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 10))),
     ...factories,
   });

@@ -143,6 +143,8 @@ async function runRunbook(
     { target: target.name, runbook, reason: 'vitest', requestedBy: 'vitest' },
     {
       executionName,
+      // The replaced instance's retention (days) is waited out at once.
+      waitTimeOverrides: { WaitRetention: 0 },
       onTaskToken: () => {
         approvalAsked = true;
         void answerApproval(
@@ -288,7 +290,10 @@ describe('every runbook of the five targets on the local engine', () => {
       InstanceId: newId,
       AllowReassociation: true,
     });
-    expect(fake.instances.get(oldId)?.state).toBe('stopped');
+    // Stopped, out of the target, then terminated once the (skipped) retention had passed.
+    expect(fake.log.indexOf('StopInstances')).toBeLessThan(fake.log.indexOf('TerminateInstances'));
+    expect(fake.instances.get(oldId)?.state).toBe('terminated');
+    expect(fake.instances.get(oldId)?.tags).not.toHaveProperty('stepops:target');
     expect(fake.instances.get(newId)?.tags).toMatchObject({ 'stepops:target': 'zmanim', App: 'zmanim' });
     const calls = (await sim.calls()).slice(before);
     expect(calls).toContain('systemctl start postgresql redis zmanim-api');
@@ -316,6 +321,8 @@ describe('every runbook of the five targets on the local engine', () => {
       VpcSecurityGroupIds: ['sg-0db0000000000000a'],
       DBParameterGroupName: 'default.postgres14',
       MultiAZ: false,
+      // The production instance's port, kept (RDS would give the engine's default).
+      Port: 5432,
       Tags: [
         { Key: 'stepops:target', Value: 'datizmo' },
         { Key: 'stepops:run', Value: 'run-datizmo-restore-database' },
@@ -345,6 +352,8 @@ describe('every runbook of the five targets on the local engine', () => {
           Tags: [
             { Key: 'stepops:target', Value: 'ai-chat' },
             { Key: 'stepops:run', Value: 'run-ai-chat-restore-from-snapshot' },
+            // A retried call finds the volume by this tag instead of creating a second one.
+            { Key: 'stepops:client-token', Value: 'run-ai-chat-restore-from-snapshot/restore-root-volume' },
           ],
         },
       ],
