@@ -18,17 +18,18 @@ import type {
   ProbeRunner,
   RecoveryStarter,
 } from '../drivers/ports.ts';
-import { healthNotification, type RecoveryNote } from './alerts.ts';
+import { type RecoveryNote, roundNotification } from './alerts.ts';
 import type { CheckTargetInput, HealthRunSummary, NotifyHealthFailureInput } from './contracts.ts';
 import { rejectionReason } from './failure.ts';
+import { chooseFleetHost, isFleetProbe } from './fleet.ts';
 import { isHostSideProbe } from './host-probes.ts';
 import { describeProbe } from './plan.ts';
 import { runProbeRound } from './round.ts';
+import { recoveryRoutes } from './routing.ts';
 import {
   emptyHealthState,
   type FoldResult,
   foldRound,
-  type HealthEvent,
   openWindow,
   RECORDED_RUNS,
   type RecordedRun,
@@ -64,6 +65,8 @@ export interface ProbeRound {
   hosts: number;
   /** Each probe's result, its detail cut at {@link HEALTH_DETAIL_LIMIT} characters. */
   results: ProbeResult[];
+  /** The host the fleet-wide probes ran on, if any ran. */
+  fleetHost?: string;
 }
 
 /** Not a health check: the target declares no `health` section. */
@@ -108,13 +111,22 @@ export async function probeTargetStep(input: CheckTargetInput, deps: HealthDeps)
     hosts = [];
     hostsError = `the hosts could not be resolved: ${rejectionReason(error)}`;
   }
-  const hostSide = health.probes.filter(isHostSideProbe);
+  const hostSide = health.probes.filter((p) => isHostSideProbe(p) && !isFleetProbe(p));
+  const fleet = health.probes.filter(isFleetProbe);
+  let fleetHost: HostRef | undefined;
+  if (fleet.length > 0 && hosts.length > 0) {
+    const record = await deps
+      .store(target)
+      .read(target.name)
+      .catch(() => undefined);
+    fleetHost = chooseFleetHost(hosts, parseState(target.name, record?.body));
+  }
   const instance = health.probes.filter((p) => p.type === 'ec2-status' || p.type === 'ssm-agent');
   const prober = health.probes.filter(
     (p) => !isHostSideProbe(p) && p.type !== 'ec2-status' && p.type !== 'ssm-agent',
   );
   const runner = deps.probes(target);
-  const [fromProber, fromHosts, ofInstances] = await Promise.all([
+  const [fromProber, fromHosts, ofInstances, fromFleet] = await Promise.all([
     runProbeRound(runner, prober, hosts),
     hosts.length > 0
       ? runProbeRound(runner, hostSide, hosts)
@@ -130,15 +142,39 @@ export async function probeTargetStep(input: CheckTargetInput, deps: HealthDeps)
           ),
         ),
     runProbeRound(runner, instance, instanceHosts(target, hosts)),
+    fleetHost
+      ? runProbeRound(runner, fleet, [fleetHost]).then((results) =>
+          // One result per target: the host it ran on is told in the detail, not in the key.
+          results.map(
+            ({ host: _host, ...r }): ProbeResult => ({ ...r, detail: `on ${fleetHost.id}: ${r.detail}` }),
+          ),
+        )
+      : Promise.resolve(
+          fleet.map(
+            (p): ProbeResult => ({
+              probe: p.name,
+              ok: false,
+              detail:
+                hostsError ?? 'no host of the target can take commands now, to run this fleet-wide probe',
+            }),
+          ),
+        ),
   ]);
-  const results = [...fromProber, ...fromHosts, ...ofInstances].map((r) => ({
+  const results = [...fromProber, ...fromHosts, ...ofInstances, ...fromFleet].map((r) => ({
     probe: r.probe,
     ok: r.ok,
     detail: r.detail.slice(0, HEALTH_DETAIL_LIMIT),
     ...(r.host ? { host: r.host } : {}),
     ...(r.latencyMs !== undefined ? { latencyMs: r.latencyMs } : {}),
   }));
-  return { target: target.name, runId: input.runId, at, hosts: hosts.length, results };
+  return {
+    target: target.name,
+    runId: input.runId,
+    at,
+    hosts: hosts.length,
+    results,
+    ...(fleetHost ? { fleetHost: fleetHost.id } : {}),
+  };
 }
 
 /** The maintenance in progress: a run holding the target's lease, or a declared window. */
@@ -188,6 +224,11 @@ export async function recordRound(
         state: previous,
         events: recorded.events,
         ...(recorded.recovery ? { recovery: recorded.recovery } : {}),
+        ...(recorded.recoveries
+          ? { recoveries: recorded.recoveries }
+          : recorded.recovery
+            ? { recoveries: [recorded.recovery] }
+            : {}),
       };
       return { fold: replay, conflicts: attempt, replayed: true };
     }
@@ -196,6 +237,7 @@ export async function recordRound(
       runId,
       events: folded.events,
       ...(folded.recovery ? { recovery: folded.recovery } : {}),
+      ...(folded.recoveries ? { recoveries: folded.recoveries } : {}),
     };
     const state: TargetHealthState = {
       ...folded.state,
@@ -230,42 +272,46 @@ export async function recordHealthStep(input: ProbeRound, deps: HealthDeps): Pro
       successThreshold: health.successThreshold,
       conditions,
       ...(maintenance ? { maintenance: { reason: maintenance } } : {}),
-      ...(health.onFailure ? { onFailure: health.onFailure } : {}),
+      routes: recoveryRoutes(health),
+      flapping: health.flapping,
+      maintenanceAlertAfterMinutes: health.maintenanceAlertAfterMinutes,
+      ...(input.fleetHost ? { fleetHost: input.fleetHost } : {}),
     }),
   );
-  let recovery: RecoveryNote | undefined;
-  if (fold.recovery) {
-    if (fold.recovery.start) {
-      try {
-        const { executionId } = await deps.recoveries(target).start({
-          target: target.name,
-          runbook: fold.recovery.runbook,
-          reason: fold.recovery.reason,
-          runId: input.runId,
-          requestedBy: 'stepops health',
-        });
-        recovery = { runbook: fold.recovery.runbook, started: true, executionId };
-      } catch (error) {
-        recovery = {
-          runbook: fold.recovery.runbook,
-          started: false,
-          why: `could not start: ${rejectionReason(error)}`,
-        };
-      }
-    } else {
-      recovery = { runbook: fold.recovery.runbook, started: false, why: fold.recovery.why };
+  const recoveries: RecoveryNote[] = [];
+  for (const decision of fold.recoveries ?? (fold.recovery ? [fold.recovery] : [])) {
+    if (!decision.start) {
+      recoveries.push({ runbook: decision.runbook, started: false, why: decision.why });
+      continue;
+    }
+    try {
+      const { executionId } = await deps.recoveries(target).start({
+        target: target.name,
+        runbook: decision.runbook,
+        reason: decision.reason,
+        runId: input.runId,
+        requestedBy: 'stepops health',
+      });
+      recoveries.push({ runbook: decision.runbook, started: true, executionId });
+    } catch (error) {
+      recoveries.push({
+        runbook: decision.runbook,
+        started: false,
+        why: `could not start: ${rejectionReason(error)}`,
+      });
     }
   }
-  const notifier = deps.notifier(target);
+  const routes = recoveryRoutes(health);
   const alerted = fold.events.filter((e) => e.alert);
-  for (const event of alerted) {
-    await notifier.publish(healthNotification(target.name, event, input.runId, now, recovery));
-  }
-  // A recovery started again while the probe stays down (after its cooldown) is alerted too.
-  if (recovery?.started && !alerted.some((e) => e.kind !== 'up')) {
-    const down = Object.values(fold.state.probes).find((p) => p.status === 'down');
+  // A recovery started again while its probe stays down (after its cooldown) is alerted too.
+  for (const note of recoveries) {
+    if (!note.started || alerted.some((e) => e.kind !== 'up' && routes.byProbe[e.probe] === note.runbook))
+      continue;
+    const down = Object.values(fold.state.probes).find(
+      (p) => p.status === 'down' && routes.byProbe[p.probe] === note.runbook,
+    );
     if (down) {
-      const event: HealthEvent = {
+      alerted.push({
         kind: 'still-down',
         probe: down.probe,
         ...(down.host ? { host: down.host } : {}),
@@ -275,10 +321,17 @@ export async function recordHealthStep(input: ProbeRound, deps: HealthDeps): Pro
         consecutiveFailures: down.consecutiveFailures,
         alert: true,
         maintenance: 'the recovery cooldown',
-      };
-      await notifier.publish(healthNotification(target.name, event, input.runId, now, recovery));
+      });
     }
   }
+  if (alerted.length > 0) {
+    // One message for the round, whatever changed on however many hosts.
+    const notes = recoveries.filter((note) =>
+      alerted.some((e) => e.kind !== 'up' && routes.byProbe[e.probe] === note.runbook),
+    );
+    await deps.notifier(target).publish(roundNotification(target.name, alerted, input.runId, now, notes));
+  }
+  const recovery = recoveries[0];
   const states = Object.values(fold.state.probes);
   return {
     target: target.name,
@@ -293,7 +346,8 @@ export async function recordHealthStep(input: ProbeRound, deps: HealthDeps): Pro
       alerted: e.alert,
     })),
     ...(maintenance ? { maintenance } : {}),
-    ...(recovery ? { recovery } : {}),
+    ...(recovery ? { recovery, recoveries } : {}),
+    ...(input.fleetHost ? { fleetHost: input.fleetHost } : {}),
     conflicts,
   };
 }
