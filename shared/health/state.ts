@@ -229,7 +229,7 @@ function flaps(recent: string, flapping: { window: number; ratio: number }): boo
   const failures = [...recent].filter((c) => c === '-').length;
   let changes = 0;
   for (let i = 1; i < recent.length; i += 1) if (recent[i] !== recent[i - 1]) changes += 1;
-  return failures / recent.length >= flapping.ratio && changes >= 3;
+  return failures / recent.length >= flapping.ratio && changes >= 3 && !stable(recent, flapping);
 }
 
 /** Whether a flapping probe is stable again: its last half-window of checks all agree. */
