@@ -1,7 +1,8 @@
 /**
  * `stepops run health <target>`: one health run on the local engine, printed as a table (probe,
- * state, value, condition, since). `stepops watch <target>`: the target's schedule in the
- * foreground, the table redrawn after each run, until Ctrl-C — a local monitor.
+ * state, value, condition, since); a runbook the run requested is carried out through the local
+ * recover workflow, waiting for its approval as on AWS. `stepops watch <target>`: the target's
+ * schedule in the foreground, the table redrawn after each run, until Ctrl-C — a local monitor.
  */
 import type { Command } from 'commander';
 import { findTarget } from '../../shared/config/registry.ts';
@@ -63,7 +64,15 @@ export function healthTable(target: Target, state: TargetHealthState, now: numbe
   const conditions = new Map((target.health?.probes ?? []).map((p) => [p.name, describeProbe(p)]));
   const rows = Object.values(state.probes).map((p) => [
     p.host ? `${p.probe} @ ${p.host}` : p.probe,
-    p.status === 'down' ? 'DOWN' : p.consecutiveFailures > 0 ? `up (${p.consecutiveFailures} failing)` : 'up',
+    p.status === 'down'
+      ? p.flapping
+        ? 'DOWN (flapping)'
+        : 'DOWN'
+      : p.flapping
+        ? 'FLAPPING'
+        : p.consecutiveFailures > 0
+          ? `FAILING (${p.consecutiveFailures} in a row)`
+          : 'up',
     cut(p.lastDetail, 48),
     cut(conditions.get(p.probe) ?? '', 60),
     ago(p.since, now),
@@ -80,21 +89,60 @@ export function healthTable(target: Target, state: TargetHealthState, now: numbe
 
 /** One run's outcome, in a line. */
 function runLine(summary: HealthRunSummary): string {
-  const parts = [`${summary.up} up, ${summary.down} down`];
+  const parts = [
+    summary.failing
+      ? `${summary.up} up, ${summary.failing} failing, ${summary.down} down`
+      : `${summary.up} up, ${summary.down} down`,
+  ];
+  const went: Record<HealthRunSummary['events'][number]['kind'], string> = {
+    up: 'went up',
+    down: 'went down',
+    'still-down': 'is still down',
+    'down-in-maintenance': 'is down during the maintenance',
+    flapping: 'is flapping',
+    stable: 'stopped flapping',
+  };
   for (const event of summary.events) {
     parts.push(
-      `${event.probe}${event.host ? ` @ ${event.host}` : ''} went ${event.kind === 'up' ? 'up' : 'down'}${event.alerted ? ' (alerted)' : ' (recorded, not alerted)'}`,
+      `${event.probe}${event.host ? ` @ ${event.host}` : ''} ${went[event.kind]}${event.alerted ? ' (alerted)' : ' (recorded, not alerted)'}`,
     );
   }
   if (summary.maintenance) parts.push(`maintenance: ${summary.maintenance}`);
-  if (summary.recovery) {
+  for (const recovery of summary.recoveries ?? (summary.recovery ? [summary.recovery] : [])) {
     parts.push(
-      summary.recovery.started
-        ? `started runbook ${summary.recovery.runbook}`
-        : `runbook ${summary.recovery.runbook} not started: ${summary.recovery.why ?? ''}`,
+      recovery.started
+        ? `requested runbook ${recovery.runbook}`
+        : `runbook ${recovery.runbook} not requested: ${recovery.why ?? ''}`,
     );
   }
   return parts.join('; ');
+}
+
+/**
+ * Runs each runbook the health run requested through the local recover workflow, as the recover
+ * state machine would on AWS: a `health-alert` run that waits for its approval (from this terminal
+ * or `stepops approve` in another), under the execution name the alert gave.
+ */
+async function carryOutRecoveries(summary: HealthRunSummary, out: Output): Promise<void> {
+  const { runRecover } = await import('./recover.ts');
+  for (const recovery of summary.recoveries ?? []) {
+    if (!recovery.started) continue;
+    out.out(`runbook ${recovery.runbook} requested by the alert: running it through the recover workflow`);
+    const report = await runRecover({
+      target: summary.target,
+      runbook: recovery.runbook,
+      trigger: 'health-alert',
+      reason: `requested by health run ${summary.runId}`,
+      requestedBy: 'stepops health',
+      output: out,
+      ...(recovery.executionId ? { executionName: recovery.executionId.slice(0, 80) } : {}),
+    });
+    out.out(
+      report.exitCode === 0
+        ? `runbook ${recovery.runbook} finished (run ${report.executionName ?? recovery.executionId})`
+        : `runbook ${recovery.runbook} did not finish: ${report.error ?? 'failed'}${report.cause ? `: ${report.cause}` : ''}`,
+    );
+  }
 }
 
 export interface HealthRunOptions {
@@ -102,6 +150,11 @@ export interface HealthRunOptions {
   output?: Output;
   /** The engine to run on (the watch reuses one). */
   engine?: LocalEngine;
+  /**
+   * Carry out the runbooks the run requested through the local recover workflow, waiting for
+   * their approval as on AWS (the CLI does; the demo carries them out itself).
+   */
+  recover?: boolean;
 }
 
 /**
@@ -130,6 +183,7 @@ export async function runHealthOnce(
   const state = record ? (JSON.parse(record.body) as TargetHealthState) : emptyHealthState(target.name);
   out.out(`health ${target.name} (run ${runId}): ${runLine(summary)}`);
   out.out(healthTable(target, state, Date.now()));
+  if (options.recover) await carryOutRecoveries(summary, out);
   return { exitCode: summary.down > 0 ? EXIT.unexpected : EXIT.ok, summary };
 }
 
@@ -153,7 +207,12 @@ export async function watchHealth(
     out.out(
       `watching ${target.name}: ${target.health!.schedule} (every ${interval / 1000} s), Ctrl-C to stop`,
     );
-    await runHealthOnce({ target: target.name, output: out, engine });
+    await runHealthOnce({
+      target: target.name,
+      output: out,
+      engine,
+      ...(options.recover !== undefined ? { recover: options.recover } : {}),
+    });
     // Ctrl-C during the run: stop now, not after the interval.
     if (options.signal.aborted) break;
     await new Promise<void>((resolve) => {
@@ -181,7 +240,7 @@ export function registerHealth(program: Command, run: Command): void {
     .command('health <target>')
     .description("run the target's health probes once on the local engine and print their states")
     .action(async (targetName: string) => {
-      process.exitCode = (await runHealthOnce({ target: targetName })).exitCode;
+      process.exitCode = (await runHealthOnce({ target: targetName, recover: true })).exitCode;
     });
   program
     .command('watch <target>')
@@ -196,6 +255,7 @@ export function registerHealth(program: Command, run: Command): void {
           target: targetName,
           signal: controller.signal,
           clear: process.stdout.isTTY === true,
+          recover: true,
         });
       } finally {
         process.off('SIGINT', stop);

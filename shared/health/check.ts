@@ -336,7 +336,8 @@ export async function recordHealthStep(input: ProbeRound, deps: HealthDeps): Pro
   return {
     target: target.name,
     runId: input.runId,
-    up: states.filter((s) => s.status === 'up').length,
+    up: states.filter((s) => s.status === 'up' && s.lastOk).length,
+    failing: states.filter((s) => s.status === 'up' && !s.lastOk).length,
     down: states.filter((s) => s.status === 'down').length,
     events: fold.events.map((e) => ({
       kind: e.kind,

@@ -38,8 +38,9 @@ const recoveryNoteSchema = z.strictObject({
 export const healthRunSummarySchema = z.strictObject({
   target: targetName,
   runId,
-  /** Probe states after the round, counted. */
+  /** Probe states after the round, counted: up (last check passed), failing (up, last check failed), down. */
   up: z.number().check(z.int(), z.nonnegative()),
+  failing: z.optional(z.number().check(z.int(), z.nonnegative())),
   down: z.number().check(z.int(), z.nonnegative()),
   events: z.array(healthEventSchema),
   maintenance: z.optional(z.string()),
