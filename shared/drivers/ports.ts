@@ -84,6 +84,17 @@ export type HostSelector =
 /** Finds the hosts a target runs on, keeping only those that can take commands now. */
 export interface HostDirectory {
   resolve(selector: HostSelector): Promise<HostRef[]>;
+  /**
+   * The hosts that can take commands now, and the running ones that cannot, with why (an SSM
+   * agent `ConnectionLost`): health reports those down instead of skipping them.
+   */
+  survey?(selector: HostSelector): Promise<HostSurvey>;
+}
+
+/** What {@link HostDirectory.survey} finds. */
+export interface HostSurvey {
+  reachable: HostRef[];
+  unreachable: { host: HostRef; why: string }[];
 }
 
 /** Creates snapshots of the hosts' volumes (and databases) before a deploy. */

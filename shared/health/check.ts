@@ -12,6 +12,7 @@ import type {
   HealthStateStore,
   HostDirectory,
   HostRef,
+  HostSurvey,
   LeaseReader,
   Notifier,
   ProbeResult,
@@ -93,8 +94,8 @@ function instanceHosts(target: Target, resolved: HostRef[]): HostRef[] {
 
 /**
  * The probe half of check-target: resolves the target's hosts and runs every probe once (the
- * host-side ones as one command per host set). A host whose SSM agent is offline is not asked to run host probes: its
- * `ssm-agent` probe is what goes down, not every host probe.
+ * host-side ones as one command per host set). A running host whose SSM agent is offline (`ConnectionLost`) is not asked to run host
+ * probes: its `ssm-agent` probe goes down when the target has one, else each of its host probes.
  *
  * @example
  * await probeTargetStep({ target: 'demo', runId: 'health-demo-1' }, deps) // { results: [{ probe: 'app-health', ok: true, … }], … }
@@ -104,9 +105,16 @@ export async function probeTargetStep(input: CheckTargetInput, deps: HealthDeps)
   const health = healthOf(target);
   const at = new Date(deps.now()).toISOString();
   let hosts: HostRef[];
+  let unreachable: HostSurvey['unreachable'] = [];
   let hostsError: string | undefined;
   try {
-    hosts = await deps.hosts(target).resolve(hostSelector(target));
+    const directory = deps.hosts(target);
+    const selector = hostSelector(target);
+    if (directory.survey) {
+      ({ reachable: hosts, unreachable } = await directory.survey(selector));
+    } else {
+      hosts = await directory.resolve(selector);
+    }
   } catch (error) {
     hosts = [];
     hostsError = `the hosts could not be resolved: ${rejectionReason(error)}`;
@@ -126,20 +134,25 @@ export async function probeTargetStep(input: CheckTargetInput, deps: HealthDeps)
     (p) => !isHostSideProbe(p) && p.type !== 'ec2-status' && p.type !== 'ssm-agent',
   );
   const runner = deps.probes(target);
+  // A running host that cannot take commands is down for its host probes, not skipped (unless an
+  // ssm-agent probe already reports it).
+  const silentHosts = health.probes.some((p) => p.type === 'ssm-agent') ? [] : unreachable;
   const [fromProber, fromHosts, ofInstances, fromFleet] = await Promise.all([
     runProbeRound(runner, prober, hosts),
     hosts.length > 0
       ? runProbeRound(runner, hostSide, hosts)
       : Promise.resolve(
-          hostSide.map(
-            (p): ProbeResult => ({
-              probe: p.name,
-              ok: false,
-              detail:
-                hostsError ??
-                'no host of the target can take commands now (none running with an online SSM agent)',
-            }),
-          ),
+          silentHosts.length > 0
+            ? []
+            : hostSide.map(
+                (p): ProbeResult => ({
+                  probe: p.name,
+                  ok: false,
+                  detail:
+                    hostsError ??
+                    'no host of the target can take commands now (none running with an online SSM agent)',
+                }),
+              ),
         ),
     runProbeRound(runner, instance, instanceHosts(target, hosts)),
     fleetHost
@@ -160,13 +173,25 @@ export async function probeTargetStep(input: CheckTargetInput, deps: HealthDeps)
           ),
         ),
   ]);
-  const results = [...fromProber, ...fromHosts, ...ofInstances, ...fromFleet].map((r) => ({
-    probe: r.probe,
-    ok: r.ok,
-    detail: r.detail.slice(0, HEALTH_DETAIL_LIMIT),
-    ...(r.host ? { host: r.host } : {}),
-    ...(r.latencyMs !== undefined ? { latencyMs: r.latencyMs } : {}),
-  }));
+  const fromUnreachable = silentHosts.flatMap(({ host, why }) =>
+    hostSide.map(
+      (p): ProbeResult => ({
+        probe: p.name,
+        host: host.id,
+        ok: false,
+        detail: `the host cannot take commands: ${why}`,
+      }),
+    ),
+  );
+  const results = [...fromProber, ...fromHosts, ...fromUnreachable, ...ofInstances, ...fromFleet].map(
+    (r) => ({
+      probe: r.probe,
+      ok: r.ok,
+      detail: r.detail.slice(0, HEALTH_DETAIL_LIMIT),
+      ...(r.host ? { host: r.host } : {}),
+      ...(r.latencyMs !== undefined ? { latencyMs: r.latencyMs } : {}),
+    }),
+  );
   return {
     target: target.name,
     runId: input.runId,
