@@ -36,6 +36,7 @@ import {
   type RecordedRun,
   type TargetHealthState,
 } from './state.ts';
+import { publishGrouped } from './storm.ts';
 
 /** Characters of a probe's detail kept in the state and the store. */
 export const HEALTH_DETAIL_LIMIT = 300;
@@ -55,6 +56,13 @@ export interface HealthDeps {
   fallbackNotifier(): Notifier;
   /** Epoch milliseconds. */
   now(): number;
+  /**
+   * Milliseconds a run that alerts first waits for other targets' alerts, to send them as one
+   * message (see `publishGrouped`); 0 or absent: each run publishes its own at once.
+   */
+  alertWindowMs?: number;
+  /** Sleeps; a real timer by default. */
+  sleep?(ms: number): Promise<void>;
 }
 
 /** One round of probes, as probing hands it to recording. */
@@ -354,7 +362,21 @@ export async function recordHealthStep(input: ProbeRound, deps: HealthDeps): Pro
     const notes = recoveries.filter((note) =>
       alerted.some((e) => e.kind !== 'up' && routes.byProbe[e.probe] === note.runbook),
     );
-    await deps.notifier(target).publish(roundNotification(target.name, alerted, input.runId, now, notes));
+    const notification = roundNotification(target.name, alerted, input.runId, now, notes);
+    const notifier = deps.notifier(target);
+    if (deps.alertWindowMs) {
+      await publishGrouped(notification, {
+        store: deps.store(target),
+        notifier,
+        runId: input.runId,
+        destination: JSON.stringify(target.alerts),
+        windowMs: deps.alertWindowMs,
+        now: () => deps.now(),
+        sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+      });
+    } else {
+      await notifier.publish(notification);
+    }
   }
   const recovery = recoveries[0];
   const states = Object.values(fold.state.probes);

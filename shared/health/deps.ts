@@ -9,7 +9,7 @@ import type { HealthDeps } from './check.ts';
 
 /** A factory per capability; any may be absent (the step that needs it then says so). */
 export type HealthFactories = {
-  [K in Exclude<keyof HealthDeps, 'findTarget' | 'now' | 'fallbackNotifier'>]?: (
+  [K in Exclude<keyof HealthDeps, 'findTarget' | 'now' | 'fallbackNotifier' | 'alertWindowMs' | 'sleep'>]?: (
     target: Target,
   ) => ReturnType<HealthDeps[K]>;
 } & { fallbackNotifier?: () => ReturnType<HealthDeps['fallbackNotifier']> };
@@ -59,5 +59,22 @@ export function healthDepsWith(factories: HealthFactories): HealthDeps {
       return fallback;
     },
     now: Date.now,
+    alertWindowMs: alertWindowMs(process.env),
   };
+}
+
+/**
+ * Milliseconds a health run that alerts first waits to group other targets' alerts with its own:
+ * `STEPOPS_ALERT_GROUP_SECONDS` when set, else 10 s in a Lambda (where many targets' schedules
+ * fire together) and none on this machine.
+ *
+ * @example
+ * alertWindowMs({ AWS_LAMBDA_FUNCTION_NAME: 'check-target' }) // 10000
+ */
+export function alertWindowMs(env: NodeJS.ProcessEnv): number {
+  const set = Number(env.STEPOPS_ALERT_GROUP_SECONDS);
+  if (env.STEPOPS_ALERT_GROUP_SECONDS !== undefined && Number.isFinite(set) && set >= 0) {
+    return Math.min(set, 30) * 1000;
+  }
+  return env.AWS_LAMBDA_FUNCTION_NAME ? 10_000 : 0;
 }
