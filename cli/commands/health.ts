@@ -7,10 +7,12 @@
 import type { Command } from 'commander';
 import { findTarget } from '../../shared/config/registry.ts';
 import type { Target } from '../../shared/config/schema.ts';
-import { healthStoreFor } from '../../shared/drivers/health.ts';
+import { healthHistoryFor, healthStoreFor } from '../../shared/drivers/health.ts';
+import { HEALTH_HISTORY_DAYS } from '../../shared/drivers/ports.ts';
 import type { LocalEngine } from '../../shared/engine/index.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import type { HealthRunSummary } from '../../shared/health/contracts.ts';
+import { type HealthDay, historyRows, lastDays } from '../../shared/health/history.ts';
 import { describeProbe } from '../../shared/health/plan.ts';
 import { emptyHealthState, type TargetHealthState } from '../../shared/health/state.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
@@ -229,6 +231,80 @@ export async function watchHealth(
   }
 }
 
+function ms(value: number | undefined): string {
+  if (value === undefined) return '-';
+  return value === Infinity ? '>10 s' : `≤${value} ms`;
+}
+
+/**
+ * Prints a target's uptime history: per day (newest first) and probe, the checks, the uptime and
+ * the latency percentiles (as the bounds of the buckets they fell in). Today's counts come from
+ * the probe state, the finished days from the history store.
+ *
+ * @returns exit code 0; 2 for bad options
+ * @example
+ * await healthHistory({ target: 'zmanim', days: 7 });
+ */
+export async function healthHistory(options: {
+  target: string;
+  probe?: string;
+  days?: number;
+  output?: Output;
+  now?: Date;
+}): Promise<number> {
+  const out = options.output ?? stdio;
+  const target = healthTarget(options.target);
+  const days = options.days ?? 7;
+  if (!Number.isInteger(days) || days < 1 || days > HEALTH_HISTORY_DAYS) {
+    throw new InvalidInputError(
+      `--days ${options.days}: expected a whole number of days from 1 to ${HEALTH_HISTORY_DAYS}`,
+    );
+  }
+  if (options.probe && !target.health!.probes.some((p) => p.name === options.probe)) {
+    throw new InvalidInputError(
+      `target "${target.name}" has no probe named "${options.probe}" (probes: ${target.health!.probes.map((p) => p.name).join(', ')})`,
+    );
+  }
+  const wanted = lastDays(options.now ?? new Date(), days);
+  const stored = await healthHistoryFor(target).readDays(target.name, wanted);
+  const found: HealthDay[] = Object.values(stored).flatMap((body) => {
+    try {
+      return [JSON.parse(body) as HealthDay];
+    } catch {
+      return [];
+    }
+  });
+  const record = await healthStoreFor(target).read(target.name);
+  const today = record ? (JSON.parse(record.body) as TargetHealthState).today : undefined;
+  if (today && wanted.includes(today.day)) found.push(today);
+  const rows = historyRows(found, options.probe);
+  out.out(
+    `uptime of ${target.name}, last ${days} day${days === 1 ? '' : 's'} (UTC)${options.probe ? `, probe ${options.probe}` : ''}`,
+  );
+  if (rows.length === 0) {
+    out.out('no checks recorded in these days');
+    return EXIT.ok;
+  }
+  const table = rows.map((r) => [
+    r.day,
+    r.probe,
+    String(r.checks),
+    `${r.uptime.toFixed(r.uptime === 100 ? 0 : 2)}%`,
+    ms(r.p50),
+    ms(r.p95),
+    ms(r.p99),
+  ]);
+  const header = ['day', 'probe', 'checks', 'uptime', 'p50', 'p95', 'p99'];
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  out.out([line(header), ...table.map(line)].join('\n'));
+  return EXIT.ok;
+}
+
 /**
  * Registers `stepops run health <target>` (under the `run` command) and `stepops watch <target>`.
  *
@@ -241,6 +317,20 @@ export function registerHealth(program: Command, run: Command): void {
     .description("run the target's health probes once on the local engine and print their states")
     .action(async (targetName: string) => {
       process.exitCode = (await runHealthOnce({ target: targetName, recover: true })).exitCode;
+    });
+  program
+    .command('health')
+    .description('health records of a target')
+    .command('history <target>')
+    .description("print the target's uptime and latency percentiles per day and probe")
+    .option('--probe <name>', 'only this probe')
+    .option('--days <n>', `days back, 1 to ${HEALTH_HISTORY_DAYS}`, '7')
+    .action(async (targetName: string, opts: { probe?: string; days: string }) => {
+      process.exitCode = await healthHistory({
+        target: targetName,
+        ...(opts.probe ? { probe: opts.probe } : {}),
+        days: /^\d+$/.test(opts.days) ? Number(opts.days) : Number.NaN,
+      });
     });
   program
     .command('watch <target>')

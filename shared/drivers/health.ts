@@ -6,14 +6,16 @@
  */
 import type { Target } from '../config/schema.ts';
 import { defaultRegion, dynamoClient } from './aws/clients.ts';
+import { DynamoHealthHistory } from './aws/dynamo-health-history.ts';
 import { DynamoHealthStore } from './aws/dynamo-health-store.ts';
 import { DynamoLeaseStore } from './aws/dynamo-lease-store.ts';
 import { SfnRecoveryStarter } from './aws/sfn-recovery-starter.ts';
+import { FileHealthHistory } from './local/file-health-history.ts';
 import { FileHealthStore } from './local/file-health-store.ts';
 import { FileLeaseStore } from './local/file-lease-store.ts';
 import { RecordedRecoveryStarter } from './local/recorded-recovery-starter.ts';
 import { type DriversOptions, hostsRegion, resolvedNames } from './options.ts';
-import type { HealthStateStore, LeaseReader, RecoveryStarter } from './ports.ts';
+import type { HealthHistoryStore, HealthStateStore, LeaseReader, RecoveryStarter } from './ports.ts';
 
 /**
  * Chooses the health state store for a target.
@@ -26,6 +28,20 @@ export function healthStoreFor(target: Target, options: DriversOptions = {}): He
   return stateTable
     ? new DynamoHealthStore(stateTable, { client: dynamoClient(defaultRegion() ?? hostsRegion(target)) })
     : new FileHealthStore();
+}
+
+/**
+ * Chooses the uptime history store for a target: the state table (items with a TTL) when it is
+ * named, else files.
+ *
+ * @example
+ * await healthHistoryFor(target).readDays(target.name, ['2026-03-01']);
+ */
+export function healthHistoryFor(target: Target, options: DriversOptions = {}): HealthHistoryStore {
+  const { stateTable } = resolvedNames(options);
+  return stateTable
+    ? new DynamoHealthHistory(stateTable, { client: dynamoClient(defaultRegion() ?? hostsRegion(target)) })
+    : new FileHealthHistory();
 }
 
 /**

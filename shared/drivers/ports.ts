@@ -198,6 +198,20 @@ export interface HealthStateStore {
   write(target: string, body: string, expectedVersion: number): Promise<boolean>;
 }
 
+/**
+ * A target's uptime history: one record per finished day (`YYYY-MM-DD`, UTC), an opaque JSON body,
+ * kept {@link HEALTH_HISTORY_DAYS} days.
+ */
+export interface HealthHistoryStore {
+  /** Stores (or replaces) a day's record. */
+  writeDay(target: string, day: string, body: string): Promise<void>;
+  /** The records of the given days that exist, by day. */
+  readDays(target: string, days: readonly string[]): Promise<Record<string, string>>;
+}
+
+/** Days a health history record is kept. */
+export const HEALTH_HISTORY_DAYS = 90;
+
 /** A request to start a target's recovery runbook. */
 export interface RecoveryRequest {
   target: string;

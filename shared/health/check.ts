@@ -9,6 +9,7 @@ import type { Target } from '../config/schema.ts';
 import { targetLeaseKey } from '../deploy/steps.ts';
 import { hostSelector } from '../drivers/options.ts';
 import type {
+  HealthHistoryStore,
   HealthStateStore,
   HostDirectory,
   HostRef,
@@ -49,6 +50,8 @@ export interface HealthDeps {
   hosts(target: Target): HostDirectory;
   probes(target: Target): ProbeRunner;
   store(target: Target): HealthStateStore;
+  /** The uptime history (finished days); absent: no history is kept. */
+  history?(target: Target): HealthHistoryStore;
   leases(target: Target): LeaseReader;
   recoveries(target: Target): RecoveryStarter;
   notifier(target: Target): Notifier;
@@ -311,6 +314,9 @@ export async function recordHealthStep(input: ProbeRound, deps: HealthDeps): Pro
       ...(input.fleetHost ? { fleetHost: input.fleetHost } : {}),
     }),
   );
+  if (fold.finishedDay && deps.history) {
+    await deps.history(target).writeDay(target.name, fold.finishedDay.day, JSON.stringify(fold.finishedDay));
+  }
   const recoveries: RecoveryNote[] = [];
   for (const decision of fold.recoveries ?? (fold.recovery ? [fold.recovery] : [])) {
     if (!decision.start) {

@@ -11,7 +11,7 @@ import type { HealthDeps } from './check.ts';
 export type HealthFactories = {
   [K in Exclude<keyof HealthDeps, 'findTarget' | 'now' | 'fallbackNotifier' | 'alertWindowMs' | 'sleep'>]?: (
     target: Target,
-  ) => ReturnType<HealthDeps[K]>;
+  ) => ReturnType<NonNullable<HealthDeps[K]>>;
 } & { fallbackNotifier?: () => ReturnType<HealthDeps['fallbackNotifier']> };
 
 /** A health step asked for a capability its handler was not given. */
@@ -50,6 +50,7 @@ export function healthDepsWith(factories: HealthFactories): HealthDeps {
     hosts: capability('hosts') as HealthDeps['hosts'],
     probes: capability('probes') as HealthDeps['probes'],
     store: capability('store') as HealthDeps['store'],
+    ...(factories.history ? { history: capability('history') as NonNullable<HealthDeps['history']> } : {}),
     leases: capability('leases') as HealthDeps['leases'],
     recoveries: capability('recoveries') as HealthDeps['recoveries'],
     notifier: capability('notifier') as HealthDeps['notifier'],

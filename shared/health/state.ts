@@ -9,6 +9,7 @@
  */
 import type { MaintenanceWindow } from '../config/schema.ts';
 import type { ProbeResult } from '../drivers/ports.ts';
+import { countRound, type HealthDay } from './history.ts';
 import type { RecoveryRoutes, RunbookLimits } from './routing.ts';
 
 export type ProbeStatus = 'up' | 'down';
@@ -47,6 +48,8 @@ export interface TargetHealthState {
   recoveries: string[];
   /** The host the fleet-wide probes ran on in the last round. */
   fleetHost?: string;
+  /** The current day's counts of every probe's rounds (see `countRound`). */
+  today?: HealthDay;
   /** ISO times each runbook was started (the last two days), for its own cooldown and cap. */
   runbookStarts?: Record<string, string[]>;
   /**
@@ -129,6 +132,8 @@ export interface FoldResult {
   recovery?: RecoveryDecision;
   /** One decision per runbook that a down probe requests. */
   recoveries?: RecoveryDecision[];
+  /** The previous day's counts, finished by this round (to be stored in the history). */
+  finishedDay?: HealthDay;
 }
 
 const DAY_MS = 86_400_000;
@@ -371,6 +376,7 @@ export function foldRound(
     }
   }
 
+  const counted = countRound(previous.today, results, options.now);
   const state: TargetHealthState = {
     target: previous.target,
     version: previous.version,
@@ -390,6 +396,7 @@ export function foldRound(
     ...((options.fleetHost ?? previous.fleetHost)
       ? { fleetHost: options.fleetHost ?? previous.fleetHost }
       : {}),
+    today: counted.today,
     updatedAt: at,
   };
   if (options.maintenance) {
@@ -418,6 +425,7 @@ export function foldRound(
     state,
     events,
     ...(decisions[0] ? { recovery: decisions[0], recoveries: decisions } : {}),
+    ...(counted.finished ? { finishedDay: counted.finished } : {}),
   };
 }
 

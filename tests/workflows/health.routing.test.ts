@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { healthHistory } from '../../cli/commands/health.ts';
 import { createLocalHealthEngine } from '../../functions/index.ts';
 import { clearRegisteredTargets, registerTarget } from '../../shared/config/registry.ts';
 import type { Notification, RecoveryRequest } from '../../shared/drivers/ports.ts';
@@ -147,6 +148,21 @@ describe('probe → runbook and fleet-wide probes on the local engine', () => {
     expect(serviceAlert?.summary).toContain(`service on local:${hostB} is down`);
     expect(serviceAlert?.summary).toContain('started recovery runbook restart-service');
     expect(serviceAlert?.summary).not.toContain('flush-queue');
+    // Assess: the uptime history of the day, per probe (and host)
+    const printed: string[] = [];
+    const code = await healthHistory({
+      target: 'routing',
+      days: 1,
+      output: { out: (t) => void printed.push(t), err: (t) => void printed.push(t) },
+    });
+    expect(code).toBe(0);
+    const table = printed.join('\n');
+    expect(table).toMatch(/^day\s+probe\s+checks\s+uptime\s+p50\s+p95\s+p99$/m);
+    expect(table).toMatch(/\d{4}-\d\d-\d\d\s+queue-latency\s+7\s+57\.14%/);
+    expect(table).toMatch(
+      new RegExp(`service@local:${hostB.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+7\\s+71\\.43%`),
+    );
+    expect(table).toMatch(/site\s+7\s+100%\s+≤\d+ ms/);
   });
 
   it('runs the fleet-wide probe on a host whose own probes pass', async () => {
