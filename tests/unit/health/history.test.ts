@@ -10,7 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { historyExpiresAt } from '../../../shared/drivers/aws/dynamo-health-history.ts';
 import { FileHealthHistory } from '../../../shared/drivers/local/file-health-history.ts';
 import type { ProbeResult } from '../../../shared/drivers/ports.ts';
-import { countRound, historyRows, lastDays, latencyPercentile } from '../../../shared/health/history.ts';
+import {
+  countRound,
+  type HealthDay,
+  historyRows,
+  lastDays,
+  latencyPercentile,
+} from '../../../shared/health/history.ts';
 import { emptyHealthState, foldRound } from '../../../shared/health/state.ts';
 
 const results = (ok: boolean, latencyMs: number): ProbeResult[] => [
@@ -67,7 +73,7 @@ describe('percentiles and rows', () => {
   });
 
   it('lists days newest first, filtered by probe (with its hosts)', () => {
-    const days = [
+    const days: HealthDay[] = [
       { day: '2026-03-01', probes: { site: { n: 4, ok: 3 }, 'unit@i-a': { n: 4, ok: 4 } } },
       { day: '2026-03-02', probes: { site: { n: 2, ok: 2 } } },
     ];
