@@ -164,22 +164,24 @@ export async function benchCost(options: SectionOptions): Promise<CostSection> {
       `Deploy steps on every host: \`install\` writes the ref to a file and sleeps 1 s; \`restart\` marks the app healthy (the failed deploy marks it broken, so its health gate, timeout 3 s, fails and the rollback marks it healthy again). Health gate: one HTTP probe of a server on 127.0.0.1, one success needed, interval 1 s.`,
       "10 hosts in 3 batches: a `local` target declares one directory, so the real resolve-hosts handler runs and its result is replaced by 10 temporary host directories split by the plan's batch size of 4 (4 + 4 + 2); every other handler is the real one and runs bash on each of the 10 directories.",
       'Handler times are those of the local drivers (bash, files, 127.0.0.1): the Lambdas that call AWS (SSM SendCommand, DynamoDB, SNS) would take somewhat longer there, but they are a few percent of the GB-seconds; the waits of poll-command and check-health, which are the same in AWS, are the rest.',
-      'Health check: the health workflow (Express) run for real on the local engine against 10 HTTP endpoints on 127.0.0.1; priced as one Express request ($1.00/M) plus its duration rounded up to 100 ms at 64 MB ($0.06/GB-hour), one EventBridge Scheduler invocation ($1.00/M), and its Lambda requests and GB-seconds (memory from HEALTH_FUNCTION_MEMORY_MB in stacks/health.ts). The per-run figures above are list prices. The health schedules below are priced at that measured run, each month twice: at list price, and with the free tiers every account has each month (Scheduler 14 million invocations, Lambda 1 million requests and 400,000 GB-s; Express has none), as if nothing else in the account used them; the file state store stands in for the DynamoDB item: one strongly consistent GetItem and one PutItem of the state item a run, priced at on-demand list price ($0.125 per million read units of 4 KB, $0.625 per million write units of 1 KB) at the size of the state the run wrote (its probe states, today's uptime counts), plus one PutItem of the day's history item a day (on-demand DynamoDB has no monthly free request units).',
+      'Health check: the health workflow (Express) run for real on the local engine against 10 HTTP endpoints on 127.0.0.1; priced as one Express request ($1.00/M) plus its duration rounded up to 100 ms at 64 MB ($0.06/GB-hour), one EventBridge Scheduler invocation ($1.00/M), and its Lambda requests and GB-seconds (memory from HEALTH_FUNCTION_MEMORY_MB in stacks/health.ts). The per-run figures above are list prices. The health schedules below are priced at that measured run, each month twice: at list price, and with the free tiers every account has each month (Scheduler 14 million invocations, Lambda 1 million requests and 400,000 GB-s; Express has none), as if nothing else in the account used them; the file state store stands in for the DynamoDB item: one strongly consistent GetItem and one PutItem of the state item a run, priced at on-demand list price ($0.125 per million read units of 4 KB, $0.625 per million write units of 1 KB) at the size of the state the run wrote (its probe states and the uptime counts of the current day), plus one PutItem of the history item of each day (on-demand DynamoDB has no monthly free request units).',
       recovery.memoryNote,
       'Not priced: CloudWatch Logs ingestion of the state machine and the Lambdas, SSM Run Command (no charge for EC2 in AWS-RunShellScript), SNS, DynamoDB lease writes, data transfer.',
     ],
     scenarios,
     schedules: [
-      ...scheduleCosts(targets, 
+      ...scheduleCosts(targets, {
         health: health.perRun,
         backupJobs: await benchBackupCosts(
           targets.map((t) => t.name),
           options,
-        ),),
+        ),
+      }),
       health.tenEndpoints,
     ],
-    anchors: 
+    anchors: {
       syntheticsPerRun: LIST_PRICES.syntheticsPerCanaryRun,
-      route53PerMonth: LIST_PRICES.route53HealthCheckPerMonth,,
+      route53PerMonth: LIST_PRICES.route53HealthCheckPerMonth,
+    },
   };
 }
