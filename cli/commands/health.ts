@@ -125,7 +125,11 @@ function runLine(summary: HealthRunSummary): string {
  * state machine would on AWS: a `health-alert` run that waits for its approval (from this terminal
  * or `stepops approve` in another), under the execution name the alert gave.
  */
-async function carryOutRecoveries(summary: HealthRunSummary, out: Output): Promise<void> {
+async function carryOutRecoveries(
+  summary: HealthRunSummary,
+  out: Output,
+  interactive?: boolean,
+): Promise<void> {
   const { runRecover } = await import('./recover.ts');
   for (const recovery of summary.recoveries ?? []) {
     if (!recovery.started) continue;
@@ -137,6 +141,7 @@ async function carryOutRecoveries(summary: HealthRunSummary, out: Output): Promi
       reason: `requested by health run ${summary.runId}`,
       requestedBy: 'stepops health',
       output: out,
+      ...(interactive !== undefined ? { interactive } : {}),
       ...(recovery.executionId ? { executionName: recovery.executionId.slice(0, 80) } : {}),
     });
     out.out(
@@ -154,9 +159,12 @@ export interface HealthRunOptions {
   engine?: LocalEngine;
   /**
    * Carry out the runbooks the run requested through the local recover workflow, waiting for
-   * their approval as on AWS (the CLI does; the demo carries them out itself).
+   * their approval as on AWS (the CLI does; the demo carries them out itself). `background`
+   * (the watch): started without waiting, approved from another shell, while the checks go on.
    */
-  recover?: boolean;
+  recover?: boolean | 'background';
+  /** The recoveries started in the background (the watch waits for them when it stops). */
+  background?: Promise<void>[];
 }
 
 /**
@@ -185,7 +193,18 @@ export async function runHealthOnce(
   const state = record ? (JSON.parse(record.body) as TargetHealthState) : emptyHealthState(target.name);
   out.out(`health ${target.name} (run ${runId}): ${runLine(summary)}`);
   out.out(healthTable(target, state, Date.now()));
-  if (options.recover) await carryOutRecoveries(summary, out);
+  if (options.recover === 'background') {
+    const running = carryOutRecoveries(summary, out, false).catch((error: unknown) => {
+      out.err(`stepops: a recovery requested by health could not run: ${String(error)}`);
+    });
+    const list = options.background;
+    if (list) {
+      list.push(running);
+      void running.then(() => list.splice(list.indexOf(running), 1));
+    }
+  } else if (options.recover) {
+    await carryOutRecoveries(summary, out);
+  }
   return { exitCode: summary.down > 0 ? EXIT.unexpected : EXIT.ok, summary };
 }
 
@@ -204,6 +223,7 @@ export async function watchHealth(
   const target = healthTarget(options.target);
   const engine = options.engine ?? (await healthEngine());
   const interval = scheduleIntervalMs(target.health!.schedule);
+  const background: Promise<void>[] = [];
   while (!options.signal.aborted) {
     if (options.clear) out.out('\u001b[2J\u001b[H');
     out.out(
@@ -213,7 +233,7 @@ export async function watchHealth(
       target: target.name,
       output: out,
       engine,
-      ...(options.recover !== undefined ? { recover: options.recover } : {}),
+      ...(options.recover ? { recover: 'background' as const, background } : {}),
     });
     // Ctrl-C during the run: stop now, not after the interval.
     if (options.signal.aborted) break;
@@ -228,6 +248,12 @@ export async function watchHealth(
         { once: true },
       );
     });
+  }
+  if (background.length > 0) {
+    out.out(
+      `the watch stopped; waiting for the ${background.length} recovery run(s) it started that have not finished (approve or reject them with stepops approve|reject <run>)`,
+    );
+    await Promise.all(background);
   }
 }
 
