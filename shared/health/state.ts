@@ -210,8 +210,12 @@ function decideRecovery(
       why: `started ${startedToday} times today, at most ${limits.maxPerDay}`,
     };
   }
-  const hosts = down.map((p) => p.host).filter((h): h is string => h !== undefined);
   const first = down[0]!;
+  // The hosts where the same probe is down (a per-host probe down on several hosts).
+  const hosts = down
+    .filter((p) => p.probe === first.probe)
+    .map((p) => p.host)
+    .filter((h): h is string => h !== undefined);
   const where = hosts.length > 0 ? ` on ${[...new Set(hosts)].join(', ')}` : '';
   const reason = `${first.probe}${where} is down: ${first.lastDetail}`;
   return { start: true, runbook, reason };
