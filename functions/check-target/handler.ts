@@ -10,6 +10,7 @@ import {
   healthStoreFor,
   leaseReaderFor,
   recoveryStarterFor,
+  runLivenessFor,
 } from '../../shared/drivers/health.ts';
 import { hostDirectoryFor } from '../../shared/drivers/hosts.ts';
 import { notifierFor } from '../../shared/drivers/notifier.ts';
@@ -28,6 +29,7 @@ const deps = healthDepsWith({
   store: (target) => healthStoreFor(target),
   history: (target) => healthHistoryFor(target),
   leases: (target) => leaseReaderFor(target),
+  runs: (target) => runLivenessFor(target),
   recoveries: (target) => recoveryStarterFor(target),
   notifier: (target) => notifierFor(target),
 });

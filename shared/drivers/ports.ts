@@ -233,6 +233,11 @@ export interface LeaseReader {
   holder(key: string): Promise<Lease | undefined>;
 }
 
+/** Whether a run is still alive: true, false once it ended or its process died, undefined when unknown. */
+export interface RunLiveness {
+  alive(runId: string): Promise<boolean | undefined>;
+}
+
 /** The health of one host in one load balancer target group, as ELBv2 reports it. */
 export interface TargetHealthResult {
   targetGroup: string;

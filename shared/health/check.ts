@@ -19,6 +19,7 @@ import type {
   ProbeResult,
   ProbeRunner,
   RecoveryStarter,
+  RunLiveness,
 } from '../drivers/ports.ts';
 import { type RecoveryNote, roundNotification } from './alerts.ts';
 import type { CheckTargetInput, HealthRunSummary, NotifyHealthFailureInput } from './contracts.ts';
@@ -53,6 +54,8 @@ export interface HealthDeps {
   /** The uptime history (finished days); absent: no history is kept. */
   history?(target: Target): HealthHistoryStore;
   leases(target: Target): LeaseReader;
+  /** Whether the run holding a lease is alive; absent (or unknown): a held lease counts. */
+  runs?(target: Target): RunLiveness;
   recoveries(target: Target): RecoveryStarter;
   notifier(target: Target): Notifier;
   /** Where a notification goes when its target is unknown. */
@@ -216,7 +219,9 @@ export async function probeTargetStep(input: CheckTargetInput, deps: HealthDeps)
 /** The maintenance in progress: a run holding the target's lease, or a declared window. */
 async function maintenanceNow(target: Target, deps: HealthDeps, now: Date): Promise<string | undefined> {
   const lease = await deps.leases(target).holder(targetLeaseKey(target.name));
-  if (lease) return `run ${lease.owner} (a deploy, backup or recovery of ${target.name})`;
+  // A lease left by a run that ended or died is no maintenance.
+  const alive = lease && deps.runs ? await deps.runs(target).alive(lease.owner) : undefined;
+  if (lease && alive !== false) return `run ${lease.owner} (a deploy, backup or recovery of ${target.name})`;
   const window = openWindow(target.health?.maintenance, now);
   if (window) {
     return `the maintenance window ${window.days ? `${window.days.join(',')} ` : 'daily '}${window.start} UTC (${window.durationMinutes} min)`;

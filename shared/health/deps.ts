@@ -51,6 +51,7 @@ export function healthDepsWith(factories: HealthFactories): HealthDeps {
     probes: capability('probes') as HealthDeps['probes'],
     store: capability('store') as HealthDeps['store'],
     ...(factories.history ? { history: capability('history') as NonNullable<HealthDeps['history']> } : {}),
+    ...(factories.runs ? { runs: capability('runs') as NonNullable<HealthDeps['runs']> } : {}),
     leases: capability('leases') as HealthDeps['leases'],
     recoveries: capability('recoveries') as HealthDeps['recoveries'],
     notifier: capability('notifier') as HealthDeps['notifier'],

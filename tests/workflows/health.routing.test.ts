@@ -5,6 +5,7 @@
  * only its runbook and alerts once; stopping the service on one host requests the other runbook
  * and names that host; the fleet-wide probe runs on a healthy host.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -163,6 +164,46 @@ describe('probe → runbook and fleet-wide probes on the local engine', () => {
       new RegExp(`service@local:${hostB.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+7\\s+71\\.43%`),
     );
     expect(table).toMatch(/site\s+7\s+100%\s+≤\d+ ms/);
+  });
+
+  it('does not count a lease whose run died as a maintenance', async () => {
+    // Prepare: a lease held by a run whose record says RUNNING, in a process that has exited
+    const { hostB } = await setUp('dead-lease');
+    await rm(path.join(hostB, 'running'));
+    const dead = spawnSync('true').pid;
+    const home = path.join(root, 'home');
+    await mkdir(path.join(home, 'leases'), { recursive: true });
+    await writeFile(
+      path.join(home, 'leases', 'target_dead-lease.json'),
+      JSON.stringify({
+        key: 'target:dead-lease',
+        owner: 'dead-lease-0123456789abcdef',
+        expiresAt: Date.now() / 1000 + 600,
+      }),
+    );
+    await mkdir(path.join(home, 'runs', 'dead-lease-0123456789abcdef'), { recursive: true });
+    const record = path.join(home, 'runs', 'dead-lease-0123456789abcdef', 'run.json');
+    await writeFile(
+      record,
+      JSON.stringify({ runId: 'dead-lease-0123456789abcdef', status: 'RUNNING', pid: dead }),
+    );
+
+    // Act
+    await check('dead-lease', 'd-1');
+    const down = await check('dead-lease', 'd-2');
+    // the same lease, its run alive (this process)
+    await writeFile(
+      record,
+      JSON.stringify({ runId: 'dead-lease-0123456789abcdef', status: 'RUNNING', pid: process.pid }),
+    );
+    const held = await check('dead-lease', 'd-3');
+
+    // Assess
+    expect(down.maintenance).toBeUndefined();
+    expect(down.events.map((e) => [e.kind, e.probe, e.alerted])).toEqual([['down', 'service', true]]);
+    expect(held.maintenance).toBe(
+      'run dead-lease-0123456789abcdef (a deploy, backup or recovery of dead-lease)',
+    );
   });
 
   it('runs the fleet-wide probe on a host whose own probes pass', async () => {
