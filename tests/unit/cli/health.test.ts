@@ -8,7 +8,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { healthTable, runHealthOnce, scheduleIntervalMs, watchHealth } from '../../../cli/commands/health.ts';
+import {
+  healthHistory,
+  healthTable,
+  runHealthOnce,
+  scheduleIntervalMs,
+  watchHealth,
+} from '../../../cli/commands/health.ts';
 import { clearRegisteredTargets, findTarget, registerTarget } from '../../../shared/config/registry.ts';
 import { emptyHealthState } from '../../../shared/health/state.ts';
 
@@ -140,6 +146,32 @@ describe('stepops run health', () => {
       /runbook mark finished \(run local-recovery-cli-recover-mark-health-/,
     );
     await expect(access(mark)).resolves.toBeUndefined();
+  });
+
+  it('prints the uptime history: today from the probe state, per probe; refuses bad options', async () => {
+    // Prepare: a few rounds, one failing
+    register('cli-history');
+    healthy = true;
+    await runHealthOnce({ target: 'cli-history', output: capture().output });
+    healthy = false;
+    await runHealthOnce({ target: 'cli-history', output: capture().output });
+    const seen = capture();
+
+    // Act
+    const code = await healthHistory({ target: 'cli-history', days: 2, output: seen.output });
+
+    // Assess
+    expect(code).toBe(0);
+    expect(seen.lines[0]).toBe('uptime of cli-history, last 2 days (UTC)');
+    expect(seen.lines[1]).toMatch(
+      /^day\s+probe\s+checks\s+uptime\s+p50\s+p95\s+p99\n\d{4}-\d\d-\d\d\s+site\s+2\s+50\.00%\s+≤\d+ ms/,
+    );
+    await expect(healthHistory({ target: 'cli-history', days: 91 })).rejects.toThrow(
+      '--days 91: expected a whole number of days from 1 to 90',
+    );
+    await expect(healthHistory({ target: 'cli-history', probe: 'nope' })).rejects.toThrow(
+      'target "cli-history" has no probe named "nope" (probes: site)',
+    );
   });
 
   it('refuses an unknown target and a target without a health section, starting nothing', async () => {
