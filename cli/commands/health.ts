@@ -352,10 +352,15 @@ export function registerHealth(program: Command, run: Command): void {
     .option('--probe <name>', 'only this probe')
     .option('--days <n>', `days back, 1 to ${HEALTH_HISTORY_DAYS}`, '7')
     .action(async (targetName: string, opts: { probe?: string; days: string }) => {
+      if (!/^\d+$/.test(opts.days)) {
+        throw new InvalidInputError(
+          `--days ${opts.days}: expected a whole number of days from 1 to ${HEALTH_HISTORY_DAYS}`,
+        );
+      }
       process.exitCode = await healthHistory({
         target: targetName,
         ...(opts.probe ? { probe: opts.probe } : {}),
-        days: /^\d+$/.test(opts.days) ? Number(opts.days) : Number.NaN,
+        days: Number(opts.days),
       });
     });
   program
