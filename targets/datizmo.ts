@@ -86,7 +86,7 @@ export default defineTarget({
     successThreshold: 1,
     probes: [
       { name: 'site', type: 'http', url: 'https://datizmo.com/', expectStatus: [200], maxLatencyMs: 3000 },
-      { name: 'tls-certificate', type: 'tls', host: 'datizmo.com', minDaysLeft: 14 },
+      { name: 'tls-certificate', runbook: false, type: 'tls', host: 'datizmo.com', minDaysLeft: 14 },
       // The NestJS backend has no documented health route: any answer below 500 means it serves.
       {
         name: 'backend',
@@ -119,12 +119,13 @@ sudo nginx -t -q`,
       },
       {
         name: 'disk',
+        runbook: false,
         type: 'command',
         script: diskUsageBelow('/', 90),
         timeout: 15,
       },
-      { name: 'instance-status', type: 'ec2-status' },
-      { name: 'ssm-agent', type: 'ssm-agent' },
+      { name: 'instance-status', runbook: false, type: 'ec2-status' },
+      { name: 'ssm-agent', runbook: false, type: 'ssm-agent' },
     ],
     onFailure: { runbook: 'restart-apps' },
   },

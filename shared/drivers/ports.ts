@@ -89,6 +89,17 @@ export type HostSelector =
 /** Finds the hosts a target runs on, keeping only those that can take commands now. */
 export interface HostDirectory {
   resolve(selector: HostSelector): Promise<HostRef[]>;
+  /**
+   * The hosts that can take commands now, and the running ones that cannot, with why (an SSM
+   * agent `ConnectionLost`): health reports those down instead of skipping them.
+   */
+  survey?(selector: HostSelector): Promise<HostSurvey>;
+}
+
+/** What {@link HostDirectory.survey} finds. */
+export interface HostSurvey {
+  reachable: HostRef[];
+  unreachable: { host: HostRef; why: string }[];
 }
 
 /** A snapshot a deploy took before it changed anything, as its tags describe it. */
@@ -215,6 +226,20 @@ export interface HealthStateStore {
   write(target: string, body: string, expectedVersion: number): Promise<boolean>;
 }
 
+/**
+ * A target's uptime history: one record per finished day (`YYYY-MM-DD`, UTC), an opaque JSON body,
+ * kept {@link HEALTH_HISTORY_DAYS} days.
+ */
+export interface HealthHistoryStore {
+  /** Stores (or replaces) a day's record. */
+  writeDay(target: string, day: string, body: string): Promise<void>;
+  /** The records of the given days that exist, by day. */
+  readDays(target: string, days: readonly string[]): Promise<Record<string, string>>;
+}
+
+/** Days a health history record is kept. */
+export const HEALTH_HISTORY_DAYS = 90;
+
 /** A request to start a target's recovery runbook. */
 export interface RecoveryRequest {
   target: string;
@@ -236,6 +261,11 @@ export interface RecoveryStarter {
 /** Reads who holds a lease, without taking it. */
 export interface LeaseReader {
   holder(key: string): Promise<Lease | undefined>;
+}
+
+/** Whether a run is still alive: true, false once it ended or its process died, undefined when unknown. */
+export interface RunLiveness {
+  alive(runId: string): Promise<boolean | undefined>;
 }
 
 /** The health of one host in one load balancer target group, as ELBv2 reports it. */

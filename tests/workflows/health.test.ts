@@ -155,16 +155,17 @@ describe('health workflow paths on the local engine', () => {
       ['up', 'local-site'],
     ]);
     const alerts = (await outbox()).filter((n) => n.target === 'wf-health');
+    // One message per round, listing what changed.
     expect(alerts.map((n) => [n.outcome, n.failedState])).toEqual([
-      ['failed', 'site'],
-      ['failed', 'local-site'],
-      ['succeeded', 'site'],
-      ['succeeded', 'local-site'],
+      ['failed', 'site, local-site'],
+      ['succeeded', 'site, local-site'],
     ]);
     expect(alerts[0]?.summary).toMatch(
-      /^wf-health: site is down: expected status 200, got 503 \(condition: GET .*; failing since .*, 2 checks in a row\); started recovery runbook restart-app/,
+      /^wf-health: 2 health changes: site is down: expected status 200, got 503 \(condition: GET .*; failing since .*, 2 checks in a row\); local-site on local:.* is down: .*; started recovery runbook restart-app/,
     );
-    expect(alerts[2]?.summary).toMatch(/^wf-health: site is up again after \d+ s down: 200 in \d+ ms$/);
+    expect(alerts[1]?.summary).toMatch(
+      /^wf-health: 2 health changes: site is up again after \d+ s down: 200 in \d+ ms; local-site/,
+    );
     const requests = (await readFile(path.join(root, 'home', 'recoveries.jsonl'), 'utf8')).trim().split('\n');
     expect(requests).toHaveLength(1);
     expect(JSON.parse(requests[0]!)).toMatchObject({
@@ -210,9 +211,8 @@ describe('health workflow paths on the local engine', () => {
     const alerts = (await outbox()).filter((n) => n.target === 'wf-maint');
     expect(alerts.map((n) => n.summary)).toEqual([
       expect.stringMatching(
-        /^wf-maint: site is still down after run deploy-run-7 .* ended: expected status 200, got 503/,
+        /^wf-maint: 2 health changes: site is still down after run deploy-run-7 .* ended: expected status 200, got 503.*; local-site on local:.* is still down after run deploy-run-7/,
       ),
-      expect.stringMatching(/^wf-maint: local-site on local:.* is still down after run deploy-run-7/),
     ]);
   });
 
