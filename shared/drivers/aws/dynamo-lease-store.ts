@@ -83,7 +83,8 @@ export class DynamoLeaseStore implements LeaseStore {
             expiresAt: { N: String(now + ttlSeconds) },
             acquiredAt: { S: new Date(now * 1000).toISOString() },
           },
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
+          // Expired at `expiresAt` itself, as holder() sees it: a lease holder() no longer reports can be taken.
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now OR #owner = :owner',
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: { ':now': { N: String(now) }, ':owner': { S: owner } },
         }),

@@ -704,7 +704,7 @@ describe('DynamoLeaseStore', () => {
         expiresAt: { N: '1600' },
         acquiredAt: { S: '1970-01-01T00:16:40.000Z' },
       },
-      ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
+      ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now OR #owner = :owner',
       ExpressionAttributeNames: { '#owner': 'owner' },
       ExpressionAttributeValues: { ':now': { N: '1000' }, ':owner': { S: 'run-1' } },
     });
