@@ -6,41 +6,26 @@
  * owners racing for a free key exactly one wins. Time is injected, never waited for.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLeaseStore } from '../../shared/drivers/aws/dynamo-lease-store.ts';
 import { FileLeaseStore } from '../../shared/drivers/local/file-lease-store.ts';
 import type { Lease, LeaseStore } from '../../shared/drivers/ports.ts';
+import { useStateTables } from './state-table.ts';
 
 type Clock = { now: number };
 
-let server: ReturnType<typeof dynalite>;
-let client: DynamoDBClient;
-let tables = 0;
+const dynamo = useStateTables();
 let dir: string;
 let homes = 0;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'stepops-safety-leases-'));
-  server = dynalite({ createTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  client = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
 });
 
 afterAll(async () => {
-  client.destroy();
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -51,20 +36,8 @@ const stores: Record<string, (clock: Clock) => Promise<LeaseStore>> = {
     const home = path.join(dir, String(homes));
     return new FileLeaseStore({ home: () => home, now: () => clock.now });
   },
-  dynamo: async (clock) => {
-    tables += 1;
-    const name = `state-${tables}`;
-    // The state table's key: hash key `pk`, a string.
-    await client.send(
-      new CreateTableCommand({
-        TableName: name,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      }),
-    );
-    return new DynamoLeaseStore(name, { client, now: () => clock.now });
-  },
+  dynamo: async (clock) =>
+    new DynamoLeaseStore(await dynamo.table(), { client: dynamo.client(), now: () => clock.now }),
 };
 
 const KEY = 'target:demo';
