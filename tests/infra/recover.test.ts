@@ -163,7 +163,7 @@ describe('recovery stack', () => {
     expect(grants(statements, 'rds:DeleteDBInstance')).toEqual([]);
   });
 
-  it('serves GET and POST /approvals/{runId}/{decision} from answer-approval, which answers only the recovery state machine', () => {
+  it('serves GET and POST /approvals/{runId}/{decision} from answer-approval; only the POST answers, and only the recovery state machine', () => {
     // Prepare
     const machine = run.one('aws:sfn/stateMachine:StateMachine', 'RecoverWorkflow');
     const routes = run
@@ -183,15 +183,17 @@ describe('recovery stack', () => {
       const fn = run
         .ofType(LAMBDA)
         .find((f) => f.state.arn === integration.inputs.integrationUri) as MockResource;
-      return fn.name.replace(/Function$/, '');
+      return { component: fn.name.replace(/Function$/, ''), key: String(route.inputs.routeKey) };
     });
-    for (const component of components) {
+    for (const { component, key } of components) {
       expect(lambdaOf(component).handler).toBe('functions/answer-approval/handler.handler');
       const role = { name: `${component}Role` };
       const statements = statementsOf(role.name);
       expectLeastPrivilege(statements, role.name);
       const send = grants(statements, 'states:SendTaskSuccess');
-      expect(send.flatMap((s) => s.Resource)).toEqual([machine.state.arn]);
+      // A GET shows the confirmation page only: it may not answer the run.
+      expect(send.flatMap((s) => s.Resource)).toEqual(key.startsWith('POST ') ? [machine.state.arn] : []);
+      expect(grants(statements, 'dynamodb:UpdateItem').length > 0).toBe(key.startsWith('POST '));
       expect(grants(statements, 'states:StartExecution')).toEqual([]);
     }
   });
