@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { postToSlack, SlackPostError } from '../../shared/alerts/slack.ts';
 
-const MESSAGE = { text: 'site is down' };
+const MESSAGE = { text: 'site is down', blocks: [] };
 
 /** A webhook stand-in answering each POST with the next status (and Retry-After), then 200. */
 function webhook(answers: { status: number; retryAfter?: string }[]) {

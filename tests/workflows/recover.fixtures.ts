@@ -11,7 +11,7 @@ import type { Probe, Target } from '../../shared/config/schema.ts';
 import { BashCommandRunner } from '../../shared/drivers/local/bash-command-runner.ts';
 import { FileApprovalStore } from '../../shared/drivers/local/file-approval-store.ts';
 import { FileLeaseStore } from '../../shared/drivers/local/file-lease-store.ts';
-import { OutboxNotifier } from '../../shared/drivers/local/outbox-notifier.ts';
+import { OutboxNotifier, readOutbox } from '../../shared/drivers/local/outbox-notifier.ts';
 import type {
   CommandHandle,
   CommandRequest,
@@ -153,7 +153,13 @@ export async function createHostSimulator(): Promise<HostSimulator> {
     hostDir,
     runner,
     async calls() {
-      const text = await readFile(path.join(root, 'calls.log'), 'utf8').catch(() => '');
+      // No log: nothing was called yet. Any other failure fails the test.
+      const text = await readFile(path.join(root, 'calls.log'), 'utf8').catch(
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return '';
+          throw error;
+        },
+      );
       return text.split('\n').filter(Boolean);
     },
     async fail(tool) {
@@ -221,11 +227,7 @@ export function recoverEngine(options: RecoverEngineOptions): { engine: LocalEng
 
 /** The notifications written to the outbox under `home`. */
 export async function outbox(home: string): Promise<Notification[]> {
-  const text = await readFile(path.join(home, 'outbox.jsonl'), 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Notification);
+  return readOutbox(home);
 }
 
 /** The ids of the EC2 hosts of a target, for the mocks. */
