@@ -13,6 +13,7 @@ import {
   emptyHealthState,
   type FoldOptions,
   foldRound,
+  formatDuration,
   type HealthEvent,
   openWindow,
   type TargetHealthState,
@@ -266,5 +267,98 @@ describe('when a declared maintenance window is open', () => {
       openWindow([{ start: '23:30', durationMinutes: 60 }], new Date('2026-03-05T23:45:00Z')),
     ).toBeDefined();
     expect(openWindow(undefined, new Date('2026-03-02T23:45:00Z'))).toBeUndefined();
+  });
+});
+
+describe('the state a fold keeps', () => {
+  it('keeps when a maintenance began while its reason stays, and restarts it when the reason changes', () => {
+    // Act
+    const first = foldRound(emptyHealthState('t'), [], {
+      now: new Date(T0),
+      failureThreshold: 1,
+      successThreshold: 1,
+      conditions: {},
+      maintenance: { reason: 'deploy r-1' },
+    });
+    const same = foldRound(first.state, [], {
+      now: new Date(T0 + MINUTE),
+      failureThreshold: 1,
+      successThreshold: 1,
+      conditions: {},
+      maintenance: { reason: 'deploy r-1' },
+    });
+    const other = foldRound(same.state, [], {
+      now: new Date(T0 + 2 * MINUTE),
+      failureThreshold: 1,
+      successThreshold: 1,
+      conditions: {},
+      maintenance: { reason: 'window' },
+    });
+    const over = foldRound(other.state, [], {
+      now: new Date(T0 + 3 * MINUTE),
+      failureThreshold: 1,
+      successThreshold: 1,
+      conditions: {},
+    });
+
+    // Assess
+    expect(same.state.maintenance).toEqual({ reason: 'deploy r-1', since: '2026-03-02T10:00:00.000Z' });
+    expect(other.state.maintenance).toEqual({ reason: 'window', since: '2026-03-02T10:02:00.000Z' });
+    expect(over.state).not.toHaveProperty('maintenance');
+    expect(over.state).toMatchObject({ target: 't', version: 0, updatedAt: '2026-03-02T10:03:00.000Z' });
+  });
+
+  it('keeps a probe per host, counting streaks and the first failure of the current one', () => {
+    // Act
+    const { state } = play([
+      { ok: false, probes: ['site'] },
+      { ok: true, probes: ['site'] },
+      { ok: false, probes: ['site'] },
+    ]);
+    const hosts = foldRound(
+      emptyHealthState('t'),
+      [
+        { probe: 'disk', host: 'i-1', ok: false, detail: 'full' },
+        { probe: 'disk', host: 'i-2', ok: true, detail: 'ok' },
+      ],
+      { now: new Date(T0), failureThreshold: 1, successThreshold: 1, conditions: {} },
+    );
+
+    // Assess
+    expect(state.probes.site).toMatchObject({
+      status: 'up',
+      consecutiveFailures: 1,
+      consecutiveSuccesses: 0,
+      failingSince: '2026-03-02T10:02:00.000Z',
+      lastOk: false,
+      lastError: { detail: 'expected status 200, got 503', at: '2026-03-02T10:02:00.000Z' },
+    });
+    expect(Object.keys(hosts.state.probes).sort()).toEqual(['disk@i-1', 'disk@i-2']);
+    expect(hosts.state.probes['disk@i-1']).toMatchObject({ host: 'i-1', status: 'down', alerted: true });
+    expect(hosts.events).toEqual([
+      expect.objectContaining({
+        kind: 'down',
+        probe: 'disk',
+        host: 'i-1',
+        condition: 'disk',
+        detail: 'full',
+      }),
+    ]);
+  });
+
+  it.each([
+    [-5_000, '0 s'],
+    [0, '0 s'],
+    [59_499, '59 s'],
+    [59_500, '1 min'],
+    [61_000, '1 min 1 s'],
+    [3_599_000, '59 min 59 s'],
+    [3_600_000, '1 h'],
+    [3_660_000, '1 h 1 min'],
+    [47 * 3_600_000 + 59 * 60_000, '47 h 59 min'],
+    [48 * 3_600_000, '2 days 0 h'],
+    [49 * 3_600_000, '2 days 1 h'],
+  ])('writes %i ms as %s', (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
   });
 });
