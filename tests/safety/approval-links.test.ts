@@ -374,3 +374,231 @@ describe('the approval endpoint', () => {
     ]);
   });
 });
+
+describe('the approval endpoint pages', () => {
+  const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const noAnswer = {
+    succeed: async () => {
+      throw new Error('no answer expected');
+    },
+    fail: async () => {
+      throw new Error('no answer expected');
+    },
+  };
+  const HEADERS = {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    'referrer-policy': 'no-referrer',
+  };
+  const page = (title: string, body: string) =>
+    `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body style="font-family:sans-serif;max-width:40em;margin:3em auto"><h1>${title}</h1>${body}</body></html>`;
+  const request = (
+    method: string | undefined,
+    runId: string,
+    decision: string,
+    query: Record<string, string>,
+  ) =>
+    ({
+      pathParameters: { runId, decision },
+      queryStringParameters: query,
+      ...(method ? { requestContext: { http: { method } } } : {}),
+    }) as unknown as APIGatewayProxyEventV2;
+  const signed = (runId: string, decision: 'approved' | 'rejected', expires: number) => ({
+    expires: String(expires),
+    signature: expectedSignature(SECRET, runId, decision, expires),
+  });
+
+  it('shows a confirmation page on GET (the default method), changing nothing', async () => {
+    // Prepare
+    const store = await stores.file!({ now: 10 });
+    const deps = { store, answerer: noAnswer, secret: async () => SECRET, logger, now: () => 10_000 };
+
+    // Act
+    const approve = await handleApproval(
+      request(undefined, 'run-a', 'approve', signed('run-a', 'approved', 100)),
+      deps,
+    );
+    const reject = await handleApproval(
+      request('GET', 'run-a', 'reject', signed('run-a', 'rejected', 100)),
+      deps,
+    );
+
+    // Assess
+    expect(approve).toEqual({
+      statusCode: 200,
+      headers: HEADERS,
+      body: page(
+        'Approve recovery run run-a?',
+        '<p>This will let the runbook act.</p><form method="post"><button type="submit">Approve</button></form>',
+      ),
+    });
+    expect(reject.body).toBe(
+      page(
+        'Reject recovery run run-a?',
+        '<p>This will end the run, changing nothing.</p><form method="post"><button type="submit">Reject</button></form>',
+      ),
+    );
+  });
+
+  it('refuses a bad link with 403 and the reason, escaped, logging the run id cut to 80 characters', async () => {
+    // Prepare
+    const warnings: unknown[][] = [];
+    const store = await stores.file!({ now: 10 });
+    const deps = {
+      store,
+      answerer: noAnswer,
+      secret: async () => SECRET,
+      logger: { ...logger, warn: (...args: unknown[]) => void warnings.push(args) },
+      now: () => 10_000,
+    };
+    const longRun = `<b>${'r'.repeat(100)}`;
+
+    // Act
+    const refused = await handleApproval(
+      request('POST', longRun, 'approve', signed('x', 'approved', 100)),
+      deps,
+    );
+    const noPath = await handleApproval(
+      { requestContext: { http: { method: 'POST' } } } as unknown as APIGatewayProxyEventV2,
+      deps,
+    );
+
+    // Assess
+    expect(refused).toEqual({
+      statusCode: 403,
+      headers: HEADERS,
+      body: page('This approval link is not valid', '<p>the link names no valid run.</p>'),
+    });
+    expect(noPath.statusCode).toBe(403);
+    expect(warnings[0]).toEqual([
+      'approval link refused',
+      { runId: longRun.slice(0, 80), reason: 'the link names no valid run' },
+    ]);
+  });
+
+  it('answers on POST with the page of the decision, and 409 with the reason once closed', async () => {
+    // Prepare
+    const store = await stores.file!({ now: 10 });
+    await store.put(pending('run-p', 100));
+    await store.put(pending('run-q', 100));
+    const outputs: unknown[] = [];
+    const answerer = {
+      succeed: async (_token: string, output: unknown) => void outputs.push(output),
+      fail: async (token: string, error: string, cause: string) => void outputs.push({ token, error, cause }),
+    };
+    const infos: unknown[][] = [];
+    const deps = {
+      store,
+      answerer,
+      secret: async () => SECRET,
+      logger: { ...logger, info: (...args: unknown[]) => void infos.push(args) },
+      now: () => 10_000,
+    };
+
+    // Act
+    const approved = await handleApproval(
+      request('POST', 'run-p', 'approve', signed('run-p', 'approved', 100)),
+      deps,
+    );
+    const rejected = await handleApproval(
+      request('POST', 'run-q', 'reject', signed('run-q', 'rejected', 100)),
+      deps,
+    );
+    const closed = await handleApproval(
+      request('POST', 'run-q', 'reject', signed('run-q', 'rejected', 100)),
+      deps,
+    );
+
+    // Assess
+    expect(approved).toEqual({
+      statusCode: 200,
+      headers: HEADERS,
+      body: page('Run run-p approved', '<p>The run continues.</p>'),
+    });
+    expect(rejected.body).toBe(page('Run run-q rejected', '<p>The run ends, having changed nothing.</p>'));
+    expect(closed).toEqual({
+      statusCode: 409,
+      headers: HEADERS,
+      body: page(
+        'This approval is closed',
+        '<p>the approval of run run-q was already answered (rejected by approval link (unknown address)).</p>',
+      ),
+    });
+    expect(outputs).toEqual([
+      { approved: true, by: 'approval link (unknown address)', at: expect.any(String) },
+      {
+        token: 'token-run-q',
+        error: 'ApprovalRejectedError',
+        cause: 'rejected by approval link (unknown address); nothing was changed',
+      },
+    ]);
+    expect(infos).toEqual([
+      ['approval answered', { runId: 'run-p', decision: 'approved' }],
+      ['approval answered', { runId: 'run-q', decision: 'rejected' }],
+    ]);
+  });
+
+  it('passes on errors that are not about the link or the approval', async () => {
+    // Prepare
+    const store = await stores.file!({ now: 10 });
+    const broken = {
+      store,
+      answerer: noAnswer,
+      secret: async () => {
+        throw new Error('SSM unavailable');
+      },
+      logger,
+      now: () => 10_000,
+    };
+    const failing = {
+      store: {
+        ...store,
+        answer: async () => Promise.reject(new Error('DynamoDB unavailable')),
+      } as ApprovalStore,
+      answerer: noAnswer,
+      secret: async () => SECRET,
+      logger,
+      now: () => 10_000,
+    };
+
+    // Assess
+    await expect(
+      handleApproval(request('GET', 'run-a', 'approve', signed('run-a', 'approved', 100)), broken),
+    ).rejects.toThrow('SSM unavailable');
+    await expect(
+      handleApproval(request('POST', 'run-a', 'approve', signed('run-a', 'approved', 100)), failing),
+    ).rejects.toThrow('DynamoDB unavailable');
+  });
+
+  it('passes the approver and the comment to the waiting task', async () => {
+    // Prepare
+    const store = await stores.file!({ now: 10 });
+    await store.put(pending('run-c', 100));
+    await store.put(pending('run-d', 100));
+    const outputs: unknown[][] = [];
+    const answerer = {
+      succeed: async (...args: unknown[]) => void outputs.push(['succeed', ...args]),
+      fail: async (...args: unknown[]) => void outputs.push(['fail', ...args]),
+    };
+
+    // Act
+    await answerApproval(
+      { runId: 'run-c', decision: 'approved', by: 'ana', comment: 'go' },
+      store,
+      answerer,
+      () => 0,
+    );
+    await answerApproval({ runId: 'run-d', decision: 'rejected', by: 'bob' }, store, answerer, () => 0);
+
+    // Assess
+    expect(outputs).toEqual([
+      [
+        'succeed',
+        'token-run-c',
+        { approved: true, by: 'ana', at: '1970-01-01T00:00:00.000Z', comment: 'go' },
+      ],
+      ['fail', 'token-run-d', 'ApprovalRejectedError', 'rejected by bob; nothing was changed'],
+    ]);
+  });
+});

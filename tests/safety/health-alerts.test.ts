@@ -362,3 +362,88 @@ describe('the state a fold keeps', () => {
     expect(formatDuration(ms)).toBe(text);
   });
 });
+
+describe('the state a fold keeps, in full', () => {
+  it('starts a target with nothing recorded', () => {
+    expect(emptyHealthState('zmanim')).toEqual({ target: 'zmanim', version: 0, probes: {}, recoveries: [] });
+  });
+
+  it('records a new passing probe, a recovered one as no longer alerted, and keeps the recorded runs', () => {
+    // Prepare
+    const runs = [{ runId: 'health-1', events: [] }];
+    const start = { ...emptyHealthState('t'), runs };
+
+    // Act
+    const first = foldRound(start, [{ probe: 'site', ok: true, detail: '200 in 5 ms' }], {
+      now: new Date(T0),
+      failureThreshold: 1,
+      successThreshold: 1,
+      conditions: {},
+    });
+    const recovered = play([down, down, up]).state;
+
+    // Assess
+    expect(first.state.probes.site).toEqual({
+      probe: 'site',
+      status: 'up',
+      consecutiveFailures: 0,
+      consecutiveSuccesses: 1,
+      since: '2026-03-02T10:00:00.000Z',
+      lastOk: true,
+      lastDetail: '200 in 5 ms',
+      lastAt: '2026-03-02T10:00:00.000Z',
+      alerted: false,
+    });
+    expect(first.state.runs).toEqual(runs);
+    expect(recovered.probes.site).toMatchObject({
+      status: 'up',
+      alerted: false,
+      since: '2026-03-02T10:02:00.000Z',
+    });
+  });
+
+  it('alerts a probe still down after a maintenance once, not again after the next one', () => {
+    // Act
+    const { events, state } = play([
+      inMaintenance(down),
+      inMaintenance(down),
+      down,
+      inMaintenance(down),
+      down,
+      down,
+    ]);
+
+    // Assess
+    expect(events.filter((e) => e.alert).map((e) => [e.kind, e.round])).toEqual([['still-down', 2]]);
+    expect(state.probes.site?.alerted).toBe(true);
+  });
+
+  it('says a recovery is not started during a maintenance, and why', () => {
+    // Act
+    const fold = foldRound(emptyHealthState('t'), [{ probe: 'site', ok: false, detail: 'x' }], {
+      now: new Date(T0),
+      failureThreshold: 1,
+      successThreshold: 1,
+      conditions: {},
+      maintenance: { reason: 'deploy r-9' },
+      onFailure: { runbook: 'restart-api', cooldownMinutes: 10, maxPerDay: 3 },
+    });
+
+    // Assess
+    expect(fold.recovery).toEqual({
+      start: false,
+      runbook: 'restart-api',
+      why: 'not started during deploy r-9',
+    });
+  });
+
+  it('forgets a start exactly two days old', () => {
+    const { state } = foldRound({ ...emptyHealthState('t'), recoveries: ['2026-02-28T10:00:00.000Z'] }, [], {
+      now: new Date(T0),
+      failureThreshold: 1,
+      successThreshold: 1,
+      conditions: {},
+    });
+    expect(state.recoveries).toEqual([]);
+  });
+});
