@@ -602,3 +602,55 @@ describe('the approval endpoint pages', () => {
     ]);
   });
 });
+
+describe('the approval endpoint, odd requests', () => {
+  const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const answerer = { succeed: async () => undefined, fail: async () => undefined };
+
+  it('reads a request without an HTTP method as a GET, and refuses other methods with 405', async () => {
+    // Prepare
+    const store = await stores.file!({ now: 10 });
+    const deps = { store, answerer, secret: async () => SECRET, logger, now: () => 10_000 };
+    const query = { expires: '100', signature: expectedSignature(SECRET, 'run-m', 'approved', 100) };
+    const event = (requestContext: unknown) =>
+      ({
+        pathParameters: { runId: 'run-m', decision: 'approve' },
+        queryStringParameters: query,
+        requestContext,
+      }) as unknown as APIGatewayProxyEventV2;
+
+    // Act
+    const bare = await handleApproval(event({}), deps);
+    const del = await handleApproval(event({ http: { method: 'DELETE' } }), deps);
+
+    // Assess
+    expect(bare.statusCode).toBe(200);
+    expect(bare.body).toContain('<h1>Approve recovery run run-m?</h1>');
+    expect(del.statusCode).toBe(405);
+    expect(del.body).toContain('<h1>Method not allowed</h1><p>Use the link, then the button.</p>');
+  });
+
+  it('escapes what it shows of an answer given elsewhere', async () => {
+    // Prepare: answered from the CLI by someone whose name holds HTML.
+    const store = await stores.file!({ now: 10 });
+    await store.put(pending('run-h', 100));
+    await store.answer('run-h', 'approved', `o'brien <ops> & "co"`);
+    const deps = { store, answerer, secret: async () => SECRET, logger, now: () => 10_000 };
+    const query = { expires: '100', signature: expectedSignature(SECRET, 'run-h', 'approved', 100) };
+
+    // Act
+    const closed = await handleApproval(
+      {
+        pathParameters: { runId: 'run-h', decision: 'approve' },
+        queryStringParameters: query,
+        requestContext: { http: { method: 'POST' } },
+      } as unknown as APIGatewayProxyEventV2,
+      deps,
+    );
+
+    // Assess
+    expect(closed.statusCode).toBe(409);
+    expect(closed.body).toContain('by o&#39;brien &#60;ops&#62; &#38; &#34;co&#34;');
+    expect(closed.body).not.toContain('<ops>');
+  });
+});

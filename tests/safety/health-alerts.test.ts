@@ -447,3 +447,24 @@ describe('the state a fold keeps, in full', () => {
     expect(state.recoveries).toEqual([]);
   });
 });
+
+describe('why a recovery starts', () => {
+  it('names the first down probe, its host and what it saw', () => {
+    const fold = foldRound(
+      emptyHealthState('t'),
+      [{ probe: 'disk', host: 'i-1', ok: false, detail: 'full' }],
+      {
+        now: new Date(T0),
+        failureThreshold: 1,
+        successThreshold: 1,
+        conditions: {},
+        onFailure: { runbook: 'clean-disk', cooldownMinutes: 10, maxPerDay: 3 },
+      },
+    );
+    expect(fold.recovery).toEqual({
+      start: true,
+      runbook: 'clean-disk',
+      reason: 'disk on i-1 is down: full',
+    });
+  });
+});
