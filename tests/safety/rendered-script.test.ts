@@ -58,6 +58,9 @@ describe('the rendered script', () => {
     expect(() => renderScript({ title: 't', env: { lower: 'x' }, steps: [] })).toThrow(
       'invalid environment variable name "lower"',
     );
+    expect(() => renderScript({ title: 't', env: { 'x;A': 'x' }, steps: [] })).toThrow(
+      'invalid environment variable name "x;A"',
+    );
   });
 
   it('runs a host command with its PATH entries, refusing a relative or odd one', () => {
@@ -68,6 +71,9 @@ describe('the rendered script', () => {
     expect(hostShell('id', { path: [] })).toBe("bash -euo pipefail -c 'id'");
     expect(() => hostShell('id', { path: ['bin'] })).toThrow(
       'PATH entry "bin" is not an absolute path of plain characters',
+    );
+    expect(() => hostShell('id', { path: ['opt/bin'] })).toThrow(
+      'is not an absolute path of plain characters',
     );
     expect(() => hostShell('id', { path: ['/opt/$(id)'] })).toThrow(
       'is not an absolute path of plain characters',
@@ -89,6 +95,16 @@ describe('the rendered script', () => {
         path: ['/opt/bin'],
       } as never),
     ).toEqual({ workingDirectory: '/srv/x', user: 'app', loginShell: true, path: ['/opt/bin'] });
-    expect(hostScriptOptions({ type: 'local', loginShell: false, path: [] } as never)).toEqual({});
+    expect(hostScriptOptions({ type: 'local', loginShell: false, path: [] } as never)).toStrictEqual({});
+  });
+
+  it('runs a run-once step unguarded when the script is not sent to known hosts', () => {
+    const script = renderScript({
+      title: 't',
+      env: {},
+      steps: [{ name: 's', script: 'true', timeout: 5, runOnce: true }],
+    });
+    expect(script).not.toContain('STEPOPS_HOST_INDEX');
+    expect(script).toContain("\nstepops_step 'step 1/1: s'");
   });
 });

@@ -68,6 +68,7 @@ describe('ref validation', () => {
     'release_2026.03',
     '0a1b2c3d4e5f60718293a4b5c6d7e8f901234567',
     'A',
+    'release.locked',
     `a${'b'.repeat(127)}`,
   ])('accepts %s', (ref) => {
     expect(validateRef(ref)).toBe(ref);
