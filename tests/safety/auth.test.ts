@@ -27,6 +27,7 @@ function status(fn: () => void): number | 'accepted' {
   } catch (error) {
     expect(error).toBeInstanceOf(ApiError);
     expect((error as ApiError).code).toBe('Unauthorized');
+    expect((error as ApiError).message).toMatch(/^invalid (webhook signature|bearer token)$/);
     return (error as ApiError).status;
   }
 }
@@ -111,6 +112,8 @@ describe('bearer tokens', () => {
     ['a stored hash of 63 digits', 'Bearer abc', ABC_SHA256.slice(1)],
     ['a stored hash that is not hex', 'Bearer abc', `${ABC_SHA256.slice(1)}g`],
     ['no stored hash', 'Bearer abc', ''],
+    ['a stored hash with a character before it', 'Bearer abc', `0${ABC_SHA256}`],
+    ['a stored hash with a character after it', 'Bearer abc', `${ABC_SHA256}0`],
     ['the stored hash given as the token', `Bearer ${ABC_SHA256}`, ABC_SHA256],
   ])('refuses %s with 401', (_what, header, stored) => {
     expect(status(() => verifyBearerToken(header, stored))).toBe(401);
@@ -121,5 +124,18 @@ describe('bearer tokens', () => {
     expect(constantTimeEqual(Buffer.from('abc'), Buffer.from('abd'))).toBe(false);
     expect(constantTimeEqual(Buffer.from('abc'), Buffer.from('abcd'))).toBe(false);
     expect(constantTimeEqual(Buffer.from(''), Buffer.from(''))).toBe(true);
+  });
+});
+
+describe('what a refusal says', () => {
+  it('names what was refused, and nothing of the expected value', () => {
+    expect(() => verifyGithubSignature(GITHUB_SECRET, GITHUB_BODY, undefined)).toThrow(
+      'invalid webhook signature',
+    );
+    expect(() => verifyGithubSignature(GITHUB_SECRET, Buffer.from('x'), GITHUB_SIGNATURE)).toThrow(
+      'invalid webhook signature',
+    );
+    expect(() => verifyBearerToken(undefined, ABC_SHA256)).toThrow('invalid bearer token');
+    expect(() => verifyBearerToken('Bearer abd', ABC_SHA256)).toThrow('invalid bearer token');
   });
 });

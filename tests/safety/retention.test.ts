@@ -141,3 +141,75 @@ describe('what retention may delete', () => {
     );
   });
 });
+
+describe('what the calendar rules keep, each alone', () => {
+  /** One good copy a day at 08:00 UTC for 70 days before 2026-03-20 (a Friday). */
+  const daily = Array.from({ length: 70 }, (_, i) => {
+    const at = new Date(Date.UTC(2026, 2, 20 - i, 8));
+    return { ...copy(`d${String(i).padStart(2, '0')}`, 0), startedAt: at.toISOString() };
+  });
+  const keptDays = (retention: BackupRetention) =>
+    decidePrune(daily, retention, { now: NOW, lastRunFailed: false })
+      .keep.map((v) => v.startedAt.slice(0, 10))
+      .sort();
+
+  it('keeps the newest copy of each of the last `daily` days', () => {
+    expect(keptDays({ daily: 3 })).toEqual(['2026-03-18', '2026-03-19', '2026-03-20']);
+  });
+
+  it('keeps the newest copy of each of the last `weekly` ISO weeks (Monday to Sunday)', () => {
+    // 2026-03-20 is in the week of Monday 03-16; the weeks before end on Sundays 03-15 and 03-08.
+    expect(keptDays({ weekly: 3 })).toEqual(['2026-03-08', '2026-03-15', '2026-03-20']);
+  });
+
+  it('keeps the newest copy of each of the last `monthly` months', () => {
+    expect(keptDays({ monthly: 3 })).toEqual(['2026-01-31', '2026-02-28', '2026-03-20']);
+  });
+
+  it('reads a calendar rule of 0 as keeping none by it, the newest good copy still kept', () => {
+    expect(keptDays({ daily: 0, count: 1 })).toEqual(['2026-03-20']);
+  });
+
+  it('counts ISO weeks across a new year: Sunday 2026-01-04 ends the first week of 2026', () => {
+    // Prepare: copies on Sun 2025-12-28 (2025-W52), Thu 2026-01-01 and Sun 01-04 (2026-W01), Mon 01-05 (W02).
+    const copies = ['2025-12-28', '2026-01-01', '2026-01-04', '2026-01-05'].map((day, i) => ({
+      ...copy(`w${i}`, 0),
+      startedAt: `${day}T08:00:00.000Z`,
+    }));
+
+    // Act
+    const decision = decidePrune(
+      copies,
+      { weekly: 3 },
+      { now: new Date('2026-01-06T00:00:00Z'), lastRunFailed: false },
+    );
+
+    // Assess
+    expect(decision.keep.map((v) => v.runId).sort()).toEqual(['w0', 'w2', 'w3']);
+    expect(decision.delete.map((v) => v.runId)).toEqual(['w1']);
+  });
+});
+
+describe('what happens to failed copies', () => {
+  it('deletes a failed copy older than the newest good one, and keeps one as new or newer', () => {
+    // Prepare
+    const copies = [
+      copy('failed-newer', 1, { outcome: 'failed' }),
+      copy('good', 2),
+      { ...copy('failed-same-time', 2, { outcome: 'failed' }), runId: 'a-failed-same-time' },
+      copy('failed-older', 3, { outcome: 'failed' }),
+    ];
+
+    // Act
+    const decision = decidePrune(copies, { count: 5 }, { now: NOW, lastRunFailed: false });
+
+    // Assess
+    expect(decision.delete.map((v) => v.runId)).toEqual(['failed-older']);
+    expect(decision.keep.map((v) => v.runId).sort()).toEqual(['a-failed-same-time', 'failed-newer', 'good']);
+  });
+
+  it('keeps every failed copy when no copy is good', () => {
+    const copies = [copy('f1', 1, { outcome: 'failed' }), copy('f2', 30, { outcome: 'failed' })];
+    expect(deleted(copies, { count: 1 })).toEqual([]);
+  });
+});
