@@ -147,9 +147,21 @@ describe('the file lease store under its lock', () => {
     await mkdir(path.join(home, 'leases'), { recursive: true });
     await writeFile(path.join(home, 'leases', 'x.json'), '{"owner": 5, "expiresAt": 99}');
     await writeFile(path.join(home, 'leases', 'y.json'), '{"owner": "a"');
+    await writeFile(path.join(home, 'leases', 'z.json'), '{"owner": "a", "expiresAt": "99"}');
 
     // Assess
     expect(await leases.holder('x')).toBeUndefined();
     expect(await leases.holder('y')).toBeUndefined();
+    expect(await leases.holder('z')).toBeUndefined();
+  });
+
+  it('throws when a lease cannot be read, instead of reading it as free', async () => {
+    // Prepare: a directory where the lease file should be (EISDIR; permissions would not stop root).
+    const home = fresh();
+    const leases = new FileLeaseStore({ home: () => home, now: () => 1 });
+    await mkdir(path.join(home, 'leases', 'k.json'), { recursive: true });
+
+    // Assess
+    await expect(leases.holder('k')).rejects.toMatchObject({ code: 'EISDIR' });
   });
 });
