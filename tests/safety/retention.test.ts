@@ -213,3 +213,69 @@ describe('what happens to failed copies', () => {
     expect(deleted(copies, { count: 1 })).toEqual([]);
   });
 });
+
+describe('why retention keeps or deletes a copy', () => {
+  it('says which rule keeps a copy, and why a copy goes or is left alone', () => {
+    // Prepare: NOW is Friday 2026-03-20 12:00 UTC (ISO week 2026-W12).
+    const copies = [
+      copy('running', 0, { outcome: 'running' }),
+      copy('newest', 1),
+      // Thursday of the same week as the newest: no rule keeps it.
+      copy('second', 30),
+      copy('old-week', 24 * 8),
+      copy('failed-new', 0.5, { outcome: 'failed' }),
+      copy('failed-old', 24 * 9, { outcome: 'failed' }),
+      copy('beyond', 24 * 20),
+      copy('foreign', 24 * 21, { catalogued: false, tagged: false }),
+    ];
+
+    // Act
+    const decision = decidePrune(
+      copies,
+      { count: 1, days: 1, weekly: 2 },
+      { now: NOW, lastRunFailed: false },
+    );
+    const reasons = (list: { runId: string; reason: string }[]) =>
+      Object.fromEntries(list.map((v) => [v.runId, v.reason]));
+
+    // Assess
+    expect(reasons(decision.keep)).toEqual({
+      running: 'still running',
+      newest:
+        'the newest good copy; one of the newest 1 (#1); younger than 1 days; the newest of 2026-W12 (weekly 1/2)',
+      'old-week': 'the newest of 2026-W11 (weekly 2/2)',
+      'failed-new': 'failed, but no good copy is newer',
+    });
+    expect(reasons(decision.delete)).toEqual({
+      second: 'beyond the retention',
+      'failed-old': 'failed, and a newer good copy exists',
+      beyond: 'beyond the retention',
+    });
+    // (How the missing tags are worded is being rewritten.)
+    expect(Object.keys(reasons(decision.untouchable))).toEqual(['foreign']);
+    expect(reasons(decision.untouchable).foreign).toMatch(
+      /^beyond the retention, but not in the catalogue and not [a-z ]*stepops[a-z ]*: left alone$/,
+    );
+  });
+
+  it('names ISO weeks by the year of their Thursday, with two digits', () => {
+    // Prepare: Friday 2027-01-01 belongs to 2026-W53; Monday 2027-01-04 starts 2027-W01.
+    const copies = [
+      { ...copy('w53', 0), startedAt: '2027-01-01T08:00:00.000Z' },
+      { ...copy('w01', 0), startedAt: '2027-01-04T08:00:00.000Z' },
+    ];
+
+    // Act
+    const decision = decidePrune(
+      copies,
+      { weekly: 2 },
+      { now: new Date('2027-01-05T00:00:00Z'), lastRunFailed: false },
+    );
+
+    // Assess
+    expect(Object.fromEntries(decision.keep.map((v) => [v.runId, v.reason]))).toEqual({
+      w01: 'the newest good copy; the newest of 2027-W01 (weekly 1/2)',
+      w53: 'the newest of 2026-W53 (weekly 2/2)',
+    });
+  });
+});
