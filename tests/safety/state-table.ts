@@ -4,7 +4,7 @@
  * that the conditions the stores write are evaluated by a server and not by the test.
  */
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { afterAll, beforeAll } from 'vitest';
 
@@ -54,7 +54,13 @@ export function useStateTables(): { client(): DynamoDBClient; table(): Promise<s
           KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
         }),
       );
-      return name;
+      // dynalite answers CreateTable with CREATING and turns ACTIVE on a timer: wait for it, as
+      // one waits for a new table on AWS (a busy machine can delay that timer).
+      for (;;) {
+        const { Table: table } = await running().send(new DescribeTableCommand({ TableName: name }));
+        if (table?.TableStatus === 'ACTIVE') return name;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
     },
   };
 }
