@@ -117,6 +117,13 @@ export function backupStatements(
       resources: [context.tableArn, $interpolate`${context.tableArn}/index/${BY_TARGET_INDEX}`],
     },
   ];
+  /** The catalogue read only (the freshness check lists copies and writes nothing). */
+  const readTable: Statement[] = [
+    {
+      actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+      resources: [context.tableArn, $interpolate`${context.tableArn}/index/${BY_TARGET_INDEX}`],
+    },
+  ];
   const objects = (suffix: string) =>
     dumps.map(({ target, job }) => `arn:aws:s3:::${job.bucket}/${dumpJobPrefix(target.name, job)}${suffix}`);
   const rdsSnapshot = (region: string, target: string) =>
@@ -386,7 +393,7 @@ export function backupStatements(
     'start-restore-test': startRestore,
     'poll-restore-test': pollRestore,
     'record-restore-test': table,
-    'check-freshness': table,
+    'check-freshness': readTable,
     'notify-backup': [...notifyStatements(permission), ...backupLeases(['dynamodb:DeleteItem'])],
   };
 }

@@ -528,7 +528,11 @@ export function createRecover(context: RecoverContext) {
       ...parameterStatements(context.account, context.region, [context.approvalSecretParameter]),
     ],
   } as const;
-  const approve = context.api.route('GET /approvals/{runId}/{decision}', answerArgs);
+  // A GET only shows the confirmation page: it checks the link with the secret and answers nothing.
+  const approve = context.api.route('GET /approvals/{runId}/{decision}', {
+    ...answerArgs,
+    permissions: parameterStatements(context.account, context.region, [context.approvalSecretParameter]),
+  });
   const answer = context.api.route('POST /approvals/{runId}/{decision}', answerArgs);
   return { functions, arns, definition, logGroup, role, policy, stateMachine, routes: { approve, answer } };
 }

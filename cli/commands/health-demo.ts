@@ -43,8 +43,15 @@ async function carryOut(request: RecoveryRequest, out: Output, interactive?: boo
   return report.exitCode === 0;
 }
 
+/** The JSON lines of a file; none when it does not exist yet (any other read error is thrown). */
 async function lines<T>(file: string): Promise<T[]> {
-  const text = await readFile(file, 'utf8').catch(() => '');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
   return text
     .split('\n')
     .filter(Boolean)

@@ -83,6 +83,8 @@ describe('backup stack', () => {
     for (const folder of workflow.BACKUP_FUNCTIONS)
       await expectLeastPrivilege(functionStatements(folder), folder);
     expect(actionsOf(functionStatements('plan-backup'))).toEqual([]);
+    // The freshness check reads the catalogue and writes nothing.
+    expect(actionsOf(functionStatements('check-freshness'))).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
     for (const folder of workflow.BACKUP_FUNCTIONS.filter(
       (f) => f !== 'prune-backups' && f !== 'poll-restore-test' && f !== 'notify-backup',
     )) {

@@ -123,9 +123,8 @@ describe('recovery stack', () => {
     expect(grants(statements, 'rds:DeleteDBInstance')).toEqual([]);
   });
 
-  it('serves GET and POST /approvals/{runId}/{decision} from answer-approval, which answers a run only by its task token', async () => {
+  it('serves GET and POST /approvals/{runId}/{decision} from answer-approval; only the POST answers, by the task token alone', async () => {
     // Prepare
-    const machine = run.one('aws:sfn/stateMachine:StateMachine', 'RecoverWorkflow');
     const routes = run
       .ofType('aws:apigatewayv2/route:Route')
       .filter((r) => String(r.inputs.routeKey).includes('/approvals/'));
@@ -143,17 +142,18 @@ describe('recovery stack', () => {
       const fn = run
         .ofType(LAMBDA)
         .find((f) => f.state.arn === integration.inputs.integrationUri) as MockResource;
-      return fn.name.replace(/Function$/, '');
+      return { component: fn.name.replace(/Function$/, ''), key: String(route.inputs.routeKey) };
     });
-    for (const component of components) {
+    for (const { component, key } of components) {
       expect(lambdaOf(component).handler).toBe('functions/answer-approval/handler.handler');
       const role = { name: `${component}Role` };
       const statements = statementsOf(role.name);
       await expectLeastPrivilege(statements, role.name);
       const send = grants(statements, 'states:SendTaskSuccess');
-      // SendTaskSuccess/SendTaskFailure have no resource-level permissions: the signed task token names the run.
-      expect(send.flatMap((s) => s.Resource)).toEqual(['*']);
-      expect(machine.state.arn).toMatch(/:stateMachine:stepops-test-recover$/);
+      // A GET shows the confirmation page only: it may not answer the run. SendTaskSuccess and
+      // SendTaskFailure have no resource-level permissions: the signed task token names the run.
+      expect(send.flatMap((s) => s.Resource)).toEqual(key.startsWith('POST ') ? ['*'] : []);
+      expect(grants(statements, 'dynamodb:UpdateItem').length > 0).toBe(key.startsWith('POST '));
       expect(grants(statements, 'states:StartExecution')).toEqual([]);
     }
   });

@@ -423,6 +423,7 @@ describe('the five targets deploy on the local engine against mocked AWS', () =>
 
       // Every command: AWS-RunShellScript to this target's instance, in its working directory, output to the log group.
       const commands = [...world.commands.values()].map((c) => c.input);
+      expect(commands.length).toBeGreaterThan(0);
       for (const input of commands) {
         expect(input).toMatchObject({
           DocumentName: 'AWS-RunShellScript',

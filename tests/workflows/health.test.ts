@@ -13,6 +13,7 @@ import aslValidator from 'asl-validator';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalHealthEngine, HANDLERS, LOCAL_HEALTH_ARNS } from '../../functions/index.ts';
 import { clearRegisteredTargets, registerTarget } from '../../shared/config/registry.ts';
+import { readOutbox } from '../../shared/drivers/local/outbox-notifier.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
 import { inspectDefinition, type LambdaHandler } from '../../shared/engine/index.ts';
 import type { HealthRunSummary } from '../../shared/health/contracts.ts';
@@ -111,11 +112,7 @@ describe('health workflow paths on the local engine', () => {
   }
 
   async function outbox(): Promise<Notification[]> {
-    const text = await readFile(path.join(root, 'home', 'outbox.jsonl'), 'utf8').catch(() => '');
-    return text
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Notification);
+    return readOutbox(path.join(root, 'home'));
   }
 
   async function run(target: string, name: string) {

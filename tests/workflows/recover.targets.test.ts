@@ -180,6 +180,15 @@ describe('every runbook of the five targets on the local engine', () => {
       expect(result.status).toBe('SUCCEEDED');
       expect(approvalAsked).toBe(destructive);
       const entered = result.trace.events.filter((e) => e.kind === 'state-entered').map((e) => e.state);
+      // Each state entered, then in order (a missing state would make indexOf -1 and pass).
+      expect(entered).toEqual(
+        expect.arrayContaining([
+          'Preflight',
+          'RunSteps',
+          'VerifyHealth',
+          ...(destructive ? ['AwaitApproval'] : []),
+        ]),
+      );
       expect(entered.indexOf('Preflight')).toBeLessThan(entered.indexOf('RunSteps'));
       if (destructive) expect(entered.indexOf('AwaitApproval')).toBeLessThan(entered.indexOf('RunSteps'));
       const expectedProbes = declared?.verify ?? (target.health?.probes ?? []).map((p) => p.name);
@@ -360,6 +369,9 @@ describe('every runbook of the five targets on the local engine', () => {
     });
     const attach = fake.ec2.commandCalls(AttachVolumeCommand)[0]?.args[0].input as { Device: string };
     expect(attach.Device).toBe('/dev/sda1');
+    expect(fake.log).toEqual(
+      expect.arrayContaining(['StopInstances', 'DetachVolume', 'AttachVolume', 'StartInstances']),
+    );
     expect(fake.log.indexOf('StopInstances')).toBeLessThan(fake.log.indexOf('DetachVolume'));
     expect(fake.log.lastIndexOf('StartInstances')).toBeGreaterThan(fake.log.indexOf('AttachVolume'));
   });
