@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The console and the status page in a real headless browser (Debian's chromium, driven by
  * puppeteer-core): the demo runs first in a temporary lab (`stepops demo` in a child process, as a
