@@ -296,7 +296,12 @@ export async function consoleData(
   const env = { ...(deps.env ?? process.env) };
   const source = await runSourceFor(options, { ...deps, env });
   const local = source.where === 'local';
-  if (!local) env.STEPOPS_STATE_TABLE ||= stageResourceNames(source.where).stateTable;
+  if (!local) {
+    env.STEPOPS_STATE_TABLE ||= stageResourceNames(source.where).stateTable;
+    // `answerRun` (the code of `stepops approve`) and the approval store read the table from the
+    // process's environment, as `stepops approve` does: the console serves this one stage.
+    process.env.STEPOPS_STATE_TABLE ||= env.STEPOPS_STATE_TABLE;
+  }
   return { source, local, env, targets: () => targetsOf(local), now: deps.now ?? Date.now };
 }
 

@@ -67,7 +67,7 @@ export function raw(markup: string): Html {
  * focus, and a shape besides each colour (✔ ✖ ▲) so that colour is never the only sign.
  */
 export const STYLES = `
-:root{color-scheme:light;--fg:#111;--muted:#444;--bg:#fff;--line:#bbb;--red:#a4000f;--redbg:#fde8ea;--green:#0a6b2d;--amber:#7a4a00;--blue:#0645ad}
+:root{color-scheme:light;--fg:#111111;--muted:#444444;--bg:#ffffff;--line:#bbbbbb;--red:#a4000f;--redbg:#fde8ea;--green:#0a6b2d;--amber:#7a4a00;--blue:#0645ad}
 *{box-sizing:border-box}body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--fg);background:var(--bg);margin:0}
 header{border-bottom:1px solid var(--line);padding:.5rem 1rem;display:flex;gap:1.5rem;align-items:center;flex-wrap:wrap}
 header strong{font-size:1.05rem}nav a{margin-right:1rem}main{padding:1rem;max-width:80rem}

@@ -155,3 +155,38 @@ describe('uptime bars', () => {
     expect(percentText(1)).toBe('100 %');
   });
 });
+
+/** WCAG 2 relative luminance of `#rrggbb`. */
+function luminance(hex: string): number {
+  const [r, g, b] = [1, 3, 5].map((i) => {
+    const c = Number.parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+}
+
+function contrast(a: string, b: string): number {
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+  return (x! + 0.05) / (y! + 0.05);
+}
+
+describe('the palette', () => {
+  it('gives text at least 4.5:1 against the backgrounds it is shown on (WCAG AA)', async () => {
+    const { STYLES } = await import('../../../shared/console/html.ts');
+    const colour = (name: string) => new RegExp(`--${name}:(#[0-9a-f]{6})`).exec(STYLES)![1]!;
+    const pairs: [string, string][] = [
+      [colour('fg'), colour('bg')],
+      [colour('muted'), colour('bg')],
+      [colour('red'), colour('bg')],
+      [colour('red'), colour('redbg')],
+      [colour('fg'), colour('redbg')],
+      [colour('green'), colour('bg')],
+      [colour('amber'), colour('bg')],
+      [colour('blue'), colour('bg')],
+      [colour('blue'), colour('redbg')],
+      ['#ffffff', colour('green')],
+      ['#ffffff', colour('red')],
+    ];
+    for (const [fg, bg] of pairs) expect(contrast(fg, bg), `${fg} on ${bg}`).toBeGreaterThanOrEqual(4.5);
+  });
+});
