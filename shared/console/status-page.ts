@@ -142,3 +142,21 @@ ${
 <p class="muted">Generated ${status.generatedAt}.</p>`;
   return page({ title: `Status: ${status.title}`, heading: `Status: ${status.title}`, body });
 }
+
+/**
+ * Whether the health workflow should publish the page now: at once when a probe changed state in
+ * this round, else at most every `everyMs` (a few minutes keeps the S3 requests within the health
+ * checks' cost goal: one PUT each 5 minutes is 8,760 a month).
+ *
+ * @example
+ * shouldPublish({ changed: false, lastPublishedAt: Date.now() - 60_000, now: Date.now(), everyMs: 300_000 }) // false
+ */
+export function shouldPublish(input: {
+  changed: boolean;
+  lastPublishedAt: number | undefined;
+  now: number;
+  everyMs: number;
+}): boolean {
+  if (input.changed || input.lastPublishedAt === undefined) return true;
+  return input.now - input.lastPublishedAt >= input.everyMs;
+}
