@@ -54,8 +54,10 @@ import { requester, runSourceFor, type SourceDeps, WHERE_HELP, type WhereOptions
 import { answerRun } from './recover.ts';
 import { defaultCatalogue, newestGoodCopies } from './status.ts';
 
-/** Seconds between two refreshes of an open page. */
-const POLL_SECONDS = 5;
+/** Seconds between two refreshes of an open page: local files are cheap, a stage's API calls are not. */
+const POLL_SECONDS = { local: 5, stage: 30 } as const;
+/** Runs read per workflow: for the overview, and for a target's page and its delivery metrics. */
+const RUNS_PER_WORKFLOW = { overview: 10, target: 100 } as const;
 /** Largest form body accepted, in bytes. */
 const MAX_BODY = 8192;
 const COOKIE = 'stepops_console';
@@ -137,7 +139,13 @@ export async function targetView(
   options: { report?: boolean } = {},
 ): Promise<TargetView> {
   const now = data.now();
-  const runs = await targetRuns(data.source, target.name, STATUS_DAYS, now);
+  const runs = await targetRuns(
+    data.source,
+    target.name,
+    STATUS_DAYS,
+    now,
+    options.report ? RUNS_PER_WORKFLOW.target : RUNS_PER_WORKFLOW.overview,
+  );
   const running = runs.filter((r) => r.status === 'RUNNING');
   const lastDeploy = runs.find((r) => r.workflow === 'deploy' && r.status !== 'RUNNING');
   const state = (await readHealthState(target, data.local, data.env)) as FullHealthState | undefined;
@@ -400,7 +408,7 @@ export async function startConsole(
       heading: `stepops console · ${data.local ? 'local' : `stage ${data.source.where}`}`,
       nav: consoleNav(approvals),
       body,
-      ...(poll ? { poll: POLL_SECONDS } : {}),
+      ...(poll ? { poll: data.local ? POLL_SECONDS.local : POLL_SECONDS.stage } : {}),
     });
   };
 

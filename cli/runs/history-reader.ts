@@ -20,8 +20,9 @@ const run = promisify(execFile);
 const REF = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/;
 
 /**
- * Every run of a target that started in the `days` before `now`, of every workflow with a history
- * (Express health checks keep none), newest first.
+ * The runs of a target that started in the `days` before `now`, of every workflow with a history
+ * (Express health checks keep none), at most `limit` of each workflow (on a stage each run listed
+ * costs a DescribeExecution), newest first.
  *
  * @example
  * const runs = await targetRuns(new LocalRunSource(), 'demo', 30, Date.now());
@@ -31,6 +32,7 @@ export async function targetRuns(
   target: string,
   days: number,
   now: number,
+  limit = 1000,
 ): Promise<RunSummary[]> {
   const since = now - days * 86_400_000;
   const available = WORKFLOWS.filter(
@@ -41,7 +43,7 @@ export async function targetRuns(
   );
   const runs: RunSummary[] = [];
   for (const workflow of available) {
-    const listed = await source.list(workflow.name, { target, limit: 1000 });
+    const listed = await source.list(workflow.name, { target, limit });
     runs.push(...listed.filter((r) => Date.parse(r.startedAt) >= since));
   }
   return runs.sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt));
