@@ -166,10 +166,10 @@ export function timelineSvg(bars: readonly TimelineBar[], totalMs: number): Html
     const x = labelWidth + b.startMs * scale;
     const w = Math.max(2, b.durationMs * scale);
     const y = i * row;
-    return html`<g><text x="${4 + b.depth * 12}" y="${y + 14}">${b.label}</text><rect x="${x.toFixed(1)}" y="${y + 4}" width="${w.toFixed(1)}" height="${row - 8}" fill="${colours[b.outcome]}"><title>${b.label}: ${b.outcome}, ${Math.round(b.durationMs)} ms from +${Math.round(b.startMs)} ms</title></rect><text x="${Math.min(x + w + 4, labelWidth + chart - 40).toFixed(1)}" y="${y + 14}">${b.outcome === 'succeeded' ? '' : `${b.outcome} `}${formatMs(b.durationMs)}</text></g>`;
+    return html`<g><text x="${4 + b.depth * 12}" y="${y + 14}">${b.label}</text><rect x="${x.toFixed(1)}" y="${y + 4}" width="${w.toFixed(1)}" height="${row - 8}" fill="${colours[b.outcome]}"><title>${b.label}: ${b.outcome}, ${Math.round(b.durationMs)} ms from +${Math.round(b.startMs)} ms</title></rect><text x="${(x + w + 4).toFixed(1)}" y="${y + 14}">${b.outcome === 'succeeded' ? '' : `${b.outcome} `}${formatMs(b.durationMs)}</text></g>`;
   });
   const height = Math.max(row, bars.length * row);
-  return html`<svg role="img" aria-label="timeline of ${bars.length} states over ${formatMs(totalMs)}" width="${labelWidth + chart + 60}" height="${height}" viewBox="0 0 ${labelWidth + chart + 60} ${height}">${rows}</svg>`;
+  return html`<svg role="img" aria-label="timeline of ${bars.length} states over ${formatMs(totalMs)}" width="${labelWidth + chart + 130}" height="${height}" viewBox="0 0 ${labelWidth + chart + 130} ${height}">${rows}</svg>`;
 }
 
 /** Milliseconds for people: `850 ms`, `2.4 s`, `3 min 5 s`. */

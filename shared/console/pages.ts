@@ -355,7 +355,7 @@ ${d.consoleUrl ? html`<tr><th scope="row">AWS</th><td><a href="${d.consoleUrl}" 
 ${d.approval ? html`<div class="note bad" role="alert">This run waits for approval. <a href="/approvals">Answer it</a>.</div>` : ''}
 ${
   d.failed || (!ok && r.error)
-    ? html`<h2>What failed</h2><div class="note bad"><p><strong>${d.failed?.state ?? 'the run'}</strong>: ${d.failed?.error ?? r.error ?? ''}</p>${d.failed?.cause || r.cause ? html`<pre>${d.failed?.cause ?? r.cause}</pre>` : ''}</div>`
+    ? html`<h2>What failed</h2><div class="note bad"><p><strong>${d.failed?.state ?? 'the run'}</strong>: ${d.failed?.error ?? r.error ?? ''}</p>${d.failed?.cause ? html`<pre>${d.failed.cause}</pre>` : ''}${r.cause && r.cause !== d.failed?.cause ? html`<p>The run ended with ${r.error ?? 'an error'}:</p><pre>${r.cause}</pre>` : ''}</div>`
     : ''
 }
 ${d.outputTail ? html`<h2>Output (tail)</h2><pre>${d.outputTail}</pre>` : ''}

@@ -10,12 +10,36 @@ export const OUTPUT_TAIL_CHARS = 4000;
 
 const OUTPUT_FIELDS = new Set(['outputTail', 'stdout', 'stderr', 'output']);
 
-/** The state of the run that failed first (the original failure, before any catch re-threw it). */
+/**
+ * The state of the run that failed first (the original failure, before any catch re-threw it). A
+ * batch's failure carries the state that failed inside it as JSON (`{ state, error, message }`):
+ * that state, its error and its message are shown instead.
+ *
+ * @example
+ * firstFailure(events) // { state: 'CheckHealth (batch 1)', error: 'HealthGateFailedError', cause: 'health gate not passed…' }
+ */
 export function firstFailure(
   events: readonly TraceEvent[],
 ): { state: string; error?: string; cause?: string } | undefined {
   const failed = events.find((e) => e.kind === 'state-failed' && e.state);
   if (!failed) return undefined;
+  try {
+    const inner = JSON.parse(failed.cause ?? '') as {
+      state?: unknown;
+      error?: unknown;
+      message?: unknown;
+      batchIndex?: unknown;
+    };
+    if (typeof inner.state === 'string' && typeof inner.error === 'string') {
+      return {
+        state: `${inner.state}${typeof inner.batchIndex === 'number' ? ` (batch ${inner.batchIndex + 1})` : ''}`,
+        error: inner.error,
+        ...(typeof inner.message === 'string' ? { cause: inner.message } : {}),
+      };
+    }
+  } catch {
+    // Not JSON: the cause as it is.
+  }
   return {
     state: failed.state!,
     ...(failed.error !== undefined ? { error: failed.error } : {}),

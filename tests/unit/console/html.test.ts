@@ -190,3 +190,51 @@ describe('the palette', () => {
     for (const [fg, bg] of pairs) expect(contrast(fg, bg), `${fg} on ${bg}`).toBeGreaterThanOrEqual(4.5);
   });
 });
+
+describe("a run's failure", () => {
+  it('names the state that failed inside a batch, from the JSON its batch failure carries', async () => {
+    const { firstFailure } = await import('../../../shared/console/run-detail.ts');
+    const cause = JSON.stringify({
+      batchIndex: 0,
+      state: 'CheckHealth',
+      error: 'HealthGateFailedError',
+      message: 'got 503',
+    });
+    expect(
+      firstFailure([
+        { kind: 'state-entered', at: 0, elapsedMs: 0, depth: 0, state: 'Plan' },
+        {
+          kind: 'state-failed',
+          at: 1,
+          elapsedMs: 1,
+          depth: 1,
+          state: 'BatchFailed',
+          error: 'HealthGateFailedError',
+          cause,
+        },
+        {
+          kind: 'state-failed',
+          at: 2,
+          elapsedMs: 2,
+          depth: 0,
+          state: 'Failed',
+          error: 'DeployFailedError',
+          cause: 'rolled back',
+        },
+      ]),
+    ).toEqual({ state: 'CheckHealth (batch 1)', error: 'HealthGateFailedError', cause: 'got 503' });
+    expect(
+      firstFailure([
+        {
+          kind: 'state-failed',
+          at: 2,
+          elapsedMs: 2,
+          depth: 0,
+          state: 'Failed',
+          error: 'X',
+          cause: 'plain words',
+        },
+      ]),
+    ).toEqual({ state: 'Failed', error: 'X', cause: 'plain words' });
+  });
+});
