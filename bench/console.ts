@@ -63,7 +63,13 @@ export async function openConsoleLab(log: (line: string) => void = () => {}): Pr
       [path.join(PROJECT_ROOT, 'cli', 'stepops.ts'), 'demo'],
       {
         cwd: PROJECT_ROOT,
-        env: { ...process.env, STEPOPS_DEMO_DIR: dir, STEPOPS_DEMO_PORT: String(port), CI: '1', FORCE_COLOR: '0' },
+        env: {
+          ...process.env,
+          STEPOPS_DEMO_DIR: dir,
+          STEPOPS_DEMO_PORT: String(port),
+          CI: '1',
+          FORCE_COLOR: '0',
+        },
         stdio: 'ignore',
       },
     );
@@ -130,7 +136,10 @@ export interface ConsoleSection {
  * @example
  * const section = await benchConsole({ quick: true, log: console.error });
  */
-export async function benchConsole(options: { quick: boolean; log: (line: string) => void }): Promise<ConsoleSection> {
+export async function benchConsole(options: {
+  quick: boolean;
+  log: (line: string) => void;
+}): Promise<ConsoleSection> {
   const lab = await openConsoleLab(options.log);
   try {
     const samples = options.quick ? 3 : 10;
