@@ -18,6 +18,7 @@ import {
   writeStatusPage,
 } from '../../cli/commands/console.ts';
 import { type RecoverRunReport, runRecover } from '../../cli/commands/recover.ts';
+import { recordLocalRun } from '../../cli/runs/local.ts';
 import { stopLabApp } from '../../lab/setup.ts';
 import { labTarget } from '../../lab/target.ts';
 import { PROJECT_ROOT } from '../../shared/config/load.ts';
@@ -226,6 +227,25 @@ describe('stepops console and status page in a browser', () => {
     await page.goto(`${base}/runs/${runId}`, { waitUntil: 'load' });
     expect(await mainText(page)).toContain('✔ SUCCEEDED');
   }, 120_000);
+
+  it('updates an open page when a run is recorded, without a reload', async () => {
+    await page.goto(`${base}/targets/demo`, { waitUntil: 'load' });
+    const navigations: string[] = [];
+    const onNavigation = (frame: { url(): string }) => navigations.push(frame.url());
+    page.on('framenavigated', onNavigation);
+    expect(await mainText(page)).not.toContain('console test: recorded while open');
+    const recording = recordLocalRun('backup', {
+      target: 'demo',
+      reason: 'console test: recorded while open',
+    });
+    recording.finish({ status: 'SUCCEEDED' });
+    await page.waitForFunction(
+      () => document.querySelector('main')?.textContent?.includes('console test: recorded while open'),
+      { timeout: 60_000, polling: 500 },
+    );
+    page.off('framenavigated', onNavigation);
+    expect(navigations).toEqual([]);
+  }, 90_000);
 
   it('refuses an answer without the form token', async () => {
     await page.goto(`${base}/`, { waitUntil: 'load' });
