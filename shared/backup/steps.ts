@@ -1176,6 +1176,9 @@ export async function pollRestoreTestStep(
   }
 }
 
+/** Reads and conditional writes of a restore test's result before it gives up (each loses only to a change). */
+const RECORD_ATTEMPTS = 5;
+
 /**
  * Writes a restore test's result into the catalogue entry of the copy it tested.
  *
@@ -1196,12 +1199,18 @@ export async function recordRestoreTestStep(
     : (status?.detail ?? 'the restore test did not finish');
   const copyRunId = status?.handle.copyRunId ?? input.attempt.handle?.copyRunId;
   if (copyRunId) {
-    const entry = await drivers.catalogue.get(target.name, job.name, copyRunId);
-    if (entry) {
-      await drivers.catalogue.put({
-        ...entry,
-        restoreTest: { at: new Date(deps.now()).toISOString(), ok, detail, runId: input.runId },
-      });
+    const restoreTest = { at: new Date(deps.now()).toISOString(), ok, detail, runId: input.runId };
+    // Written only over the outcome it read: a prune between the read and the write (the copy now
+    // `deleting` or `deleted`) makes the write fail, and the result is written over what is there now.
+    let written = false;
+    for (let attempt = 0; attempt < RECORD_ATTEMPTS && !written; attempt++) {
+      const entry = await drivers.catalogue.get(target.name, job.name, copyRunId);
+      written = !entry || (await drivers.catalogue.replaceIf({ ...entry, restoreTest }, entry.outcome));
+    }
+    if (!written) {
+      throw new Error(
+        `the restore test of ${target.name}/${job.name} run ${copyRunId} was not recorded: its catalogue entry changed under each of ${RECORD_ATTEMPTS} writes`,
+      );
     }
   }
   return { backup: job.name, outcome: ok ? 'passed' : 'failed', ...(copyRunId ? { copyRunId } : {}), detail };

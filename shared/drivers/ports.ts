@@ -370,6 +370,12 @@ export interface BackupCatalogue {
    * the run that made the copy recorded.
    */
   create(entry: CatalogueEntry): Promise<boolean>;
+  /**
+   * Replaces the entry of (target, backup, runId) only if it exists with outcome `outcome`,
+   * atomically (a conditional write): false otherwise. A read-then-write (a restore test's result)
+   * uses it, so a prune that marked the copy `deleting` or `deleted` in between is never undone.
+   */
+  replaceIf(entry: CatalogueEntry, outcome: CatalogueEntry['outcome']): Promise<boolean>;
   get(target: string, backup: string, runId: string): Promise<CatalogueEntry | undefined>;
   /** The entries of a target (of one backup when given), newest `startedAt` first. */
   list(target: string, backup?: string): Promise<CatalogueEntry[]>;

@@ -70,15 +70,36 @@ export class DynamoBackupCatalogue implements BackupCatalogue {
     await this.#client.send(new PutItemCommand({ TableName: this.#table, Item: itemOf(entry) }));
   }
 
-  async create(entry: CatalogueEntry): Promise<boolean> {
+  create(entry: CatalogueEntry): Promise<boolean> {
+    // The item of (job, runId) exists when its hash key does.
+    return this.#putIf(entry, 'attribute_not_exists(#job)', { '#job': 'job' });
+  }
+
+  replaceIf(entry: CatalogueEntry, outcome: CatalogueEntry['outcome']): Promise<boolean> {
+    // A missing item has no `outcome`: the comparison is false, so nothing is created either.
+    return this.#putIf(
+      entry,
+      '#outcome = :outcome',
+      { '#outcome': 'outcome' },
+      { ':outcome': { S: outcome } },
+    );
+  }
+
+  /** PutItem under a condition; false when DynamoDB answers ConditionalCheckFailedException. */
+  async #putIf(
+    entry: CatalogueEntry,
+    condition: string,
+    names: Record<string, string>,
+    values?: Record<string, AttributeValue>,
+  ): Promise<boolean> {
     try {
       await this.#client.send(
         new PutItemCommand({
           TableName: this.#table,
           Item: itemOf(entry),
-          // The item of (job, runId) exists when its hash key does.
-          ConditionExpression: 'attribute_not_exists(#job)',
-          ExpressionAttributeNames: { '#job': 'job' },
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ...(values ? { ExpressionAttributeValues: values } : {}),
         }),
       );
       return true;

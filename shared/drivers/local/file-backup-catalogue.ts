@@ -60,6 +60,10 @@ export class FileBackupCatalogue implements BackupCatalogue {
     return this.#update(entry, (existing) => existing === undefined);
   }
 
+  replaceIf(entry: CatalogueEntry, outcome: CatalogueEntry['outcome']): Promise<boolean> {
+    return this.#update(entry, (existing) => existing?.outcome === outcome);
+  }
+
   /**
    * Writes `entry` (replacing the one of its backup and run) if `write` says so of the entry there
    * now, under the file's lock; answers whether it wrote.

@@ -120,6 +120,7 @@ describe.each(Object.keys(stores) as (keyof typeof stores)[])('the backup lease 
     const interleaved: BackupCatalogue = {
       put: (entry) => catalogue.put(entry),
       create: (entry) => catalogue.create(entry),
+      replaceIf: (entry, outcome) => catalogue.replaceIf(entry, outcome),
       get: (...args) => catalogue.get(...args),
       async list(target, backup) {
         const entries = await catalogue.list(target, backup);

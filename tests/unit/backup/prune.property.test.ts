@@ -108,6 +108,12 @@ function catalogueOf(world: World): BackupCatalogue {
       world.catalogue.set(entry.runId, JSON.parse(JSON.stringify(entry)) as CatalogueEntry);
       return true;
     },
+    async replaceIf(entry, outcome) {
+      world.op();
+      if (world.catalogue.get(entry.runId)?.outcome !== outcome) return false;
+      world.catalogue.set(entry.runId, JSON.parse(JSON.stringify(entry)) as CatalogueEntry);
+      return true;
+    },
     async get(_t, _b, runId) {
       return structuredClone(world.catalogue.get(runId));
     },
