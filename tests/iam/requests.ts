@@ -15,6 +15,7 @@
  * Only the keys the reference lists for the action and resource type reach the evaluation: the
  * simulator drops the others (`ignoredContextKeys`), as AWS never supplies them.
  */
+import { BACKUPS_TABLE, STATE_TABLE } from '../../shared/drivers/aws/dynamo-tables.ts';
 import { tagsOf, volumesOf } from './recorder.ts';
 
 /** One resource a request is authorised against, with its request context. */
@@ -105,6 +106,31 @@ const NEW = {
   instance: 'i-0000000000000new0',
   networkInterface: 'eni-0000000000000new0',
 };
+
+/** The partition keys of stepops' tables (`shared/drivers/aws/dynamo-tables.ts`). */
+const PARTITION_KEYS = [STATE_TABLE.primaryIndex.hashKey, BACKUPS_TABLE.primaryIndex.hashKey];
+
+/**
+ * `dynamodb:LeadingKeys`: the partition key value of the item a request names (its `Key`, or the
+ * `Item` of a PutItem), or the one a table Query's key condition sets ("Using IAM policy conditions
+ * for fine-grained access control", DynamoDB developer guide).
+ */
+function leadingKey(input: Record<string, unknown>): string | undefined {
+  type Item = Record<string, { S?: string; N?: string }>;
+  const item = (input.Key ?? input.Item) as Item | undefined;
+  if (item) {
+    const name = PARTITION_KEYS.find((key) => item[key] !== undefined);
+    return name === undefined ? undefined : (item[name]?.S ?? item[name]?.N);
+  }
+  const condition = str(input.KeyConditionExpression);
+  const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
+  const values = (input.ExpressionAttributeValues ?? {}) as Item;
+  for (const [, left, right] of condition.matchAll(/([#\w]+)\s*=\s*(:\w+)/g)) {
+    const name = left?.startsWith('#') ? names[left] : left;
+    if (name && PARTITION_KEYS.includes(name)) return values[String(right)]?.S ?? values[String(right)]?.N;
+  }
+  return undefined;
+}
 
 const STAR: AuthorisedResource[] = [{ arn: '*', context: {} }];
 const str = (value: unknown) => (value === undefined || value === null ? '' : String(value));
@@ -462,7 +488,9 @@ export function authorisationsOf(call: CallInput): Authorisation[] {
     case 'dynamodb:Query': {
       const table = str(input.TableName);
       const arn = table.startsWith('arn:') ? table : `arn:aws:dynamodb:${region}:${account}:table/${table}`;
-      return one([{ arn: input.IndexName ? `${arn}/index/${str(input.IndexName)}` : arn, context: {} }]);
+      if (input.IndexName) return one([{ arn: `${arn}/index/${str(input.IndexName)}`, context: {} }]);
+      const leading = leadingKey(input);
+      return one([{ arn, context: leading === undefined ? {} : { 'dynamodb:LeadingKeys': [leading] } }]);
     }
 
     case 'elasticloadbalancing:DeregisterTargets':
