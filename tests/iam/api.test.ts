@@ -1,9 +1,8 @@
 /**
- * The API's functions and the alert forwarder, their AWS calls checked against their IAM policies
+ * The deploy API's functions, their AWS calls checked against their IAM policies
  * as the stacks render them: `POST /deploys` and `GET /deploys/{id}` through their real handlers
- * (SSM, DynamoDB and Step Functions mocked at the command level); answer-approval's and the
- * forwarder's calls as their drivers send them (`SendTaskSuccess`/`SendTaskFailure` of the task
- * answerer, the approval item, the secrets), evaluated the same way.
+ * (SSM, DynamoDB and Step Functions mocked at the command level). answer-approval and the alert
+ * forwarder are checked from their real handlers' calls in recover-approval.test.ts.
  */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
@@ -33,8 +32,7 @@ import { createLambdaContext, withinInvocation } from '../../shared/engine/index
 import { ACCOUNT, REGION } from '../infra/harness.ts';
 import { httpApiEvent } from '../unit/api/events.ts';
 import { API_TOKEN, ec2Target } from '../unit/api/fixtures.ts';
-import { checkCalls, formatDenials } from './check.ts';
-import { expectRecordedCallsAllowed, stagePolicies } from './record-calls.ts';
+import { expectRecordedCallsAllowed } from './record-calls.ts';
 
 type Handler = (
   event: APIGatewayProxyEventV2,
@@ -148,37 +146,5 @@ describe('the API functions', () => {
 
   it("sends only calls each function's IAM policy allows, as the stacks render it", async () => {
     await expectRecordedCallsAllowed();
-  }, 600_000);
-
-  it('lets answer-approval answer the recovery run and read and update its approval, and the forwarder read its webhook', async () => {
-    // Prepare: the calls the task answerer, the approval store and the secrets cache send
-    const { findTarget } = await import('../../shared/config/registry.ts');
-    const policies = await stagePolicies([findTarget('api-server') as never]);
-    const table = 'stepops-test-state';
-    const calls = [
-      { command: 'SendTaskSuccess', client: 'SFNClient', input: { taskToken: 't', output: '{}' } },
-      { command: 'SendTaskFailure', client: 'SFNClient', input: { taskToken: 't', error: 'Rejected' } },
-      { command: 'GetItem', client: 'DynamoDBClient', input: { TableName: table } },
-      { command: 'UpdateItem', client: 'DynamoDBClient', input: { TableName: table } },
-      {
-        command: 'GetParameter',
-        client: 'SSMClient',
-        input: { Name: '/stepops/test/approval-signing-key', WithDecryption: true },
-      },
-    ].map((c) => ({ ...c, functionName: 'answer-approval', region: REGION }));
-    const forward = {
-      functionName: 'forward-alert',
-      client: 'SSMClient',
-      command: 'GetParameter',
-      input: { Name: '/stepops/test/slack-webhook-url', WithDecryption: true },
-      region: REGION,
-    };
-
-    // Act
-    const result = await checkCalls([...calls, forward], policies);
-
-    // Assess
-    expect(formatDenials(result.denials)).toBe('');
-    expect(result.evaluations).toBeGreaterThan(0);
   }, 600_000);
 });

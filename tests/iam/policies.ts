@@ -6,13 +6,21 @@
  * deployment: a call must be allowed by each of them.
  */
 import type { StageSettings } from '../../stacks/settings.ts';
-import { functionRoles, type PolicyStatement, REGION, runUnderMocks } from '../infra/harness.ts';
+import {
+  functionRoles,
+  type MockRun,
+  type PolicyStatement,
+  REGION,
+  runUnderMocks,
+} from '../infra/harness.ts';
 import { ensureSstPlatform } from '../infra/sst-install.ts';
 
 /** One deployment of a function: the component (role `<component>Role`) and its statements. */
 export interface DeployedPolicy {
   component: string;
   statements: PolicyStatement[];
+  /** The API routes this deployment serves (`GET /approvals/{runId}/{decision}`), if any. */
+  routes?: string[];
 }
 
 /** The deployed policies of each function, by `functions/<name>` folder. */
@@ -35,13 +43,35 @@ export async function renderFunctionPolicies(
     settings.stage,
     region,
   );
+  const routes = routesByComponent(run);
   const policies: FunctionPolicies = new Map();
   for (const { folder, component, statements } of functionRoles(run)) {
     const list = policies.get(folder) ?? [];
-    list.push({ component, statements });
+    const served = routes.get(component);
+    list.push({ component, statements, ...(served ? { routes: served } : {}) });
     policies.set(folder, list);
   }
   return policies;
+}
+
+/** The API routes each function component serves: route → integration → the Lambda it invokes. */
+function routesByComponent(run: MockRun<unknown>): Map<string, string[]> {
+  const served = new Map<string, string[]>();
+  for (const route of run.ofType('aws:apigatewayv2/route:Route')) {
+    const integrationName = String(route.inputs.target)
+      .replace(/^integrations\//, '')
+      .replace(/-id$/, '');
+    const integration = run
+      .ofType('aws:apigatewayv2/integration:Integration')
+      .find((i) => i.name === integrationName);
+    const fn = run
+      .ofType('aws:lambda/function:Function')
+      .find((f) => integration && f.state.arn === integration.inputs.integrationUri);
+    if (!fn) continue;
+    const component = fn.name.replace(/Function$/, '');
+    served.set(component, [...(served.get(component) ?? []), String(route.inputs.routeKey)]);
+  }
+  return served;
 }
 
 /**

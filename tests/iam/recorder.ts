@@ -8,6 +8,7 @@
  * sinon stub: this module wraps the stubs sinon creates for `send` so that each call is seen
  * before the stub answers it.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import { currentInvocation } from '../../shared/engine/index.ts';
 
@@ -27,6 +28,8 @@ export interface RecordedCall {
   stateTable: string | undefined;
   /** The region the Lambda runs in (`AWS_REGION`): the stage's. */
   lambdaRegion: string | undefined;
+  /** The API route that invoked the handler (`POST /approvals/{runId}/{decision}`), when one did. */
+  route?: string;
 }
 
 /** Tags by resource id (instance, volume, snapshot, image id; RDS identifier; S3 bucket/key). */
@@ -222,6 +225,21 @@ interface SinonStubLike {
   invoke(func: unknown, thisValue: unknown, args: unknown[]): unknown;
 }
 
+/** The API route a test invokes a handler through (see {@link withinRoute}). */
+const routeScope = new AsyncLocalStorage<string>();
+
+/**
+ * Runs `call` as API Gateway's `route` would invoke the handler: the calls it sends are checked
+ * against the deployment that serves that route only (one handler can serve several routes, each
+ * with its own role).
+ *
+ * @example
+ * await withinRoute('POST /approvals/{runId}/{decision}', () => invoke('answer-approval', event));
+ */
+export function withinRoute<T>(route: string, call: () => T): T {
+  return routeScope.run(route, call);
+}
+
 function record(client: unknown, command: unknown): ((output: unknown) => void) | undefined {
   const invocation = currentInvocation();
   if (!invocation || typeof command !== 'object' || command === null) return undefined;
@@ -243,6 +261,7 @@ function record(client: unknown, command: unknown): ((output: unknown) => void) 
     command: commandName,
     input,
     region,
+    ...(routeScope.getStore() ? { route: routeScope.getStore() } : {}),
     targets: state().targetsNow(),
     stateTable: process.env.STEPOPS_STATE_TABLE,
     // In Lambda AWS_REGION is always set; a test that sets none names the stage's region in the
