@@ -44,8 +44,6 @@ function statementsOf(roleName: string): PolicyStatement[] {
   );
 }
 
-const actions = (statements: PolicyStatement[]) => [...new Set(statements.flatMap((s) => s.Action))].sort();
-
 describe('health stack', () => {
   it('defines an Express state machine as exactly healthWorkflow() with the deployed ARNs', () => {
     // Prepare
@@ -106,31 +104,17 @@ describe('health stack', () => {
     expect(trust.Statement[0].Condition).toEqual({ StringEquals: { 'aws:SourceAccount': ACCOUNT } });
   });
 
-  it('grants each health function only the calls of its step', () => {
-    // Act
+  it('lets check-target start only the stage’s recovery runbooks and write only the state table', () => {
+    // Which actions each health function needs is checked from the calls of its real handler
+    // (tests/iam/health.test.ts: every call allowed, every granted action used); here, where.
     const check = statementsOf(`${healthComponentName('check-target')}Role`);
-    const notify = actions(statementsOf(`${healthComponentName('notify-health-failure')}Role`));
 
     // Assess
-    expect(actions(check)).toEqual([
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'ec2:DescribeInstanceStatus',
-      'ec2:DescribeInstances',
-      'sns:Publish',
-      'ssm:DescribeInstanceInformation',
-      'ssm:GetCommandInvocation',
-      // A round's host probes go out as one command, read whole with ListCommands while it runs.
-      'ssm:ListCommands',
-      'ssm:SendCommand',
-      'states:StartExecution',
-    ]);
     expect(check.find((s) => s.Action.includes('states:StartExecution'))?.Resource).toEqual([
       `arn:aws:states:eu-west-1:${ACCOUNT}:stateMachine:stepops-test-recover`,
     ]);
     expect(check.find((s) => s.Action.includes('dynamodb:PutItem'))?.Resource).toEqual([
       run.one('aws:dynamodb/table:Table', 'StateTable').state.arn,
     ]);
-    expect(notify).toEqual(['sns:Publish']);
   });
 });
