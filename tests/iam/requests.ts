@@ -108,7 +108,10 @@ const NEW = {
 };
 
 /** The partition keys of stepops' tables (`shared/drivers/aws/dynamo-tables.ts`). */
-const PARTITION_KEYS = [STATE_TABLE.primaryIndex.hashKey, BACKUPS_TABLE.primaryIndex.hashKey];
+const PARTITION_KEYS: readonly string[] = [
+  STATE_TABLE.primaryIndex.hashKey,
+  BACKUPS_TABLE.primaryIndex.hashKey,
+];
 
 /**
  * `dynamodb:LeadingKeys`: the partition key value of the item a request names (its `Key`, or the

@@ -358,6 +358,7 @@ describe('retention attacks on the local engine', () => {
         get: (t, b, r) => file.get(t, b, r),
         list: (t, b) => file.list(t, b),
         create: (e) => file.create(e),
+        replaceIf: (e, outcome) => file.replaceIf(e, outcome),
         put: async (e) => {
           if (e.outcome === 'deleted') throw new Error('the Lambda was killed');
           await file.put(e);
