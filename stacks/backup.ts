@@ -117,12 +117,11 @@ export function backupStatements(
       resources: [context.tableArn, $interpolate`${context.tableArn}/index/${BY_TARGET_INDEX}`],
     },
   ];
-  /** The catalogue read only (the freshness check lists copies and writes nothing). */
-  const readTable: Statement[] = [
-    {
-      actions: ['dynamodb:GetItem', 'dynamodb:Query'],
-      resources: [context.tableArn, $interpolate`${context.tableArn}/index/${BY_TARGET_INDEX}`],
-    },
+  /** The freshness check lists each job's copies (a Query by job on the table) and writes nothing. */
+  const readTable: Statement[] = [{ actions: ['dynamodb:Query'], resources: [context.tableArn] }];
+  /** A restore test's result: the tested copy's entry read, then written over the outcome it read. */
+  const restoreResult: Statement[] = [
+    { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [context.tableArn] },
   ];
   const objects = (suffix: string) =>
     dumps.map(({ target, job }) => `arn:aws:s3:::${job.bucket}/${dumpJobPrefix(target.name, job)}${suffix}`);
@@ -392,7 +391,7 @@ export function backupStatements(
     'prune-backups': prune,
     'start-restore-test': startRestore,
     'poll-restore-test': pollRestore,
-    'record-restore-test': table,
+    'record-restore-test': restoreResult,
     'check-freshness': readTable,
     'notify-backup': [...notifyStatements(permission), ...backupLeases(['dynamodb:DeleteItem'])],
   };

@@ -2,7 +2,8 @@
  * check-freshness and record-restore-test, the two backup functions that only read and write the
  * catalogue, run as the stack deploys them (the backups table in `STEPOPS_BACKUP_TABLE`, named as
  * the stack renders it): DynamoDB is mocked at the command level by a small table that keeps the
- * items it is given; every call is recorded and checked against each function's IAM policy.
+ * items it is given; every call is recorded and checked against each function's IAM policy, and
+ * every permission those policies grant must be used by a call.
  */
 import {
   type AttributeValue,
@@ -30,7 +31,9 @@ import type { CatalogueEntry } from '../../shared/drivers/ports.ts';
 import { createLambdaContext, withinInvocation } from '../../shared/engine/index.ts';
 import type { Ec2Target } from '../../stacks/settings.ts';
 import { ACCOUNT, REGION } from '../infra/harness.ts';
+import { checkCalls, formatDenials, unusedPermissions } from './check.ts';
 import { expectRecordedCallsAllowed, stagePolicies } from './record-calls.ts';
+import { recordedCalls } from './recorder.ts';
 
 const TARGET = 'ledger';
 const DAY = 86_400_000;
@@ -199,6 +202,24 @@ describe('the catalogue functions on the backups table', () => {
       ExpressionAttributeValues: { ':outcome': { S: 'good' } },
     });
   });
+
+  it('uses every permission the stacks grant the two functions: none is granted beyond their calls', async () => {
+    // Prepare
+    const calls = await Promise.all(
+      recordedCalls()
+        .filter((c) => c.functionName === 'check-freshness' || c.functionName === 'record-restore-test')
+        .map(async (c) => ({ ...c, region: (await c.region) ?? REGION })),
+    );
+    const policies = await stagePolicies([findTarget(TARGET) as Ec2Target]);
+
+    // Act
+    const result = await checkCalls(calls, policies);
+
+    // Assess
+    expect(formatDenials(result.denials)).toBe('');
+    expect(unusedPermissions(result.used, policies)).toEqual([]);
+    expect([...result.used.keys()].sort()).toEqual(['check-freshness', 'record-restore-test']);
+  }, 600_000);
 
   it("sends only calls each function's IAM policy allows, as the stacks render it", async () => {
     await expectRecordedCallsAllowed();

@@ -83,8 +83,11 @@ describe('backup stack', () => {
     for (const folder of workflow.BACKUP_FUNCTIONS)
       await expectLeastPrivilege(functionStatements(folder), folder);
     expect(actionsOf(functionStatements('plan-backup'))).toEqual([]);
-    // The freshness check reads the catalogue and writes nothing.
-    expect(actionsOf(functionStatements('check-freshness'))).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+    // The freshness check reads the catalogue and writes nothing (its actions, and record-restore-test's,
+    // are checked against their recorded calls in tests/iam/backup-catalogue.test.ts).
+    expect(
+      actionsOf(functionStatements('check-freshness')).filter((a) => !/^dynamodb:(Query|GetItem)$/.test(a)),
+    ).toEqual([]);
     for (const folder of workflow.BACKUP_FUNCTIONS.filter(
       (f) => f !== 'prune-backups' && f !== 'poll-restore-test' && f !== 'notify-backup',
     )) {
