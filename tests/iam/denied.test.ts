@@ -6,10 +6,12 @@
  * targets (filled in), evaluated with @cloud-copilot/iam-simulate.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { backupLeaseKey } from '../../shared/backup/lease.ts';
 import { findTarget } from '../../shared/config/registry.ts';
+import { leaseKey } from '../../shared/drivers/aws/dynamo-lease-store.ts';
 import type { Ec2Target } from '../../stacks/settings.ts';
 import { registerFilledTargets } from '../fixtures/filled-targets.ts';
-import { ACCOUNT } from '../infra/harness.ts';
+import { ACCOUNT, REGION as STAGE_REGION } from '../infra/harness.ts';
 import { type CheckedCall, checkCalls } from './check.ts';
 import type { FunctionPolicies } from './policies.ts';
 import { stagePolicies } from './record-calls.ts';
@@ -115,5 +117,31 @@ describe('start-backup', () => {
         new RegExp(`^ec2:CreateSnapshots arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-0bbbbbbbbbbbbbbb2`),
       ),
     ]);
+  });
+});
+
+describe('the backup lease in the state table (dynamodb:LeadingKeys)', () => {
+  /** start-backup's PutItem of an item with partition key `pk`, in the stage's region (the table's). */
+  const lease = async (pk: string) => {
+    const call: CheckedCall = {
+      functionName: 'start-backup',
+      client: 'DynamoDBClient',
+      command: 'PutItem',
+      input: { TableName: 'stepops-test-state', Item: { pk: { S: pk }, owner: { S: 'run-1' } } },
+      region: STAGE_REGION,
+    };
+    const { denials } = await checkCalls([call], policies);
+    return denials.map((d) => `${d.action} ${d.resource}: ${d.reason}`);
+  };
+
+  it("lets start-backup write a backup job's lease item", async () => {
+    expect(await lease(leaseKey(backupLeaseKey('docsai', 'database')))).toEqual([]);
+  });
+
+  it("denies it a deploy's lease or an approval, by the item's partition key", async () => {
+    expect(await lease(leaseKey('docsai'))).toEqual([
+      expect.stringMatching(/^dynamodb:PutItem .*table\/stepops-test-state: ImplicitlyDenied/),
+    ]);
+    expect(await lease('approval#run-1')).toEqual([expect.stringMatching(/ImplicitlyDenied/)]);
   });
 });
