@@ -222,9 +222,15 @@ describe('the recovery functions that ask, tell and clean up', () => {
       executionId: EXECUTION,
     });
 
-    // Assess
-    expect(result.outcome).toBeDefined();
-    expect(sns.commandCalls(PublishCommand).length).toBeGreaterThanOrEqual(2);
+    // Assess: the alert names the run and the outcome the workflow ends with
+    const published = sns.commandCalls(PublishCommand).at(-1)?.args[0].input;
+    expect(published?.TopicArn).toBe(process.env.STEPOPS_ALERTS_TOPIC_ARN);
+    expect(JSON.parse(String(published?.Message))).toMatchObject({
+      target: 'zmanim',
+      workflow: 'recover',
+      runId: 'run-1',
+      outcome: result.outcome,
+    });
   });
 
   it('terminate-replaced terminates the instance the run retired', async () => {
