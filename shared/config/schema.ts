@@ -203,9 +203,12 @@ const maxErrors = z.union(
 const tagKey = matching(/^[A-Za-z0-9 _.:/=+@-]{1,128}$/, 'expected an EC2 tag key');
 const tagValue = matching(/^[A-Za-z0-9 _.:/=+@-]{0,256}$/, 'expected an EC2 tag value');
 
+/** The hosts' region: a document that names none leaves it {@link unfilled}. */
+const hostsRegion = fillable(region, 'us-east-1');
+
 const ec2HostsById = z.strictObject({
   type: z.literal('ec2'),
-  region,
+  region: hostsRegion,
   instanceIds: z
     .array(matching(/^i-[0-9a-f]{8,17}$/, 'expected an EC2 instance id such as "i-0abc12345def67890"'))
     .check(z.minLength(1, { error: 'expected at least one instance id' })),
@@ -219,7 +222,7 @@ const ec2HostsById = z.strictObject({
 
 const ec2HostsByTags = z.strictObject({
   type: z.literal('ec2'),
-  region,
+  region: hostsRegion,
   tags: z.record(tagKey, tagValue).check(
     z.refine((tags) => Object.keys(tags).length > 0, {
       error: 'expected at least one tag to select instances',
@@ -827,7 +830,9 @@ const runbookStep = z.discriminatedUnion(
         }),
       ),
       /** A data volume to detach from the old instance and attach to the new one. */
-      dataVolumeDevice: z.optional(matching(/^\/dev\/[a-z0-9]+$/, 'expected a device such as "/dev/sdf"')),
+      dataVolumeDevice: z.optional(
+        fillable(matching(/^\/dev\/[a-z0-9]+$/, 'expected a device such as "/dev/sdf"'), '/dev/sdz'),
+      ),
       timeout: z._default(seconds, 1800),
     }),
     z.strictObject({
@@ -1164,7 +1169,10 @@ export const targetSchema = z
     description: z.string().check(z.trim(), z.minLength(1, { error: 'expected a one-line description' })),
     /** GitHub repository (`owner/name`) whose pushes deploy this target. */
     repository: z.optional(
-      matching(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'expected a GitHub repository as "owner/name"'),
+      fillable(
+        matching(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'expected a GitHub repository as "owner/name"'),
+        'unfilled/unfilled',
+      ),
     ),
     hosts: hostsSchema,
     deploy: z.optional(deploySchema),

@@ -13,7 +13,7 @@ import { tail } from '../drivers/output.ts';
 import type { HostRef, InstanceOperations, InstanceReadiness } from '../drivers/ports.ts';
 import { NoHostsError } from '../errors.ts';
 import type { StepInput, StepProgress } from './contracts.ts';
-import type { RecoveryDeps } from './deps.ts';
+import type { DumpLocator, RecoveryDeps } from './deps.ts';
 import { RecoveryStepFailedError, RecoveryStepTimedOutError, ReplaceInstanceFailedError } from './errors.ts';
 import { planRecovery } from './plan.ts';
 
@@ -102,6 +102,18 @@ async function poll<T>(
 
 // ── command steps (script, restart, restore-dump) ───────────────────────────────────────────────
 
+/** Where the host downloads a dump: the locator's presigned URL, or a local dump's own `file://` URL. */
+async function dumpDownloadUrl(
+  locator: DumpLocator,
+  target: Target,
+  uri: string,
+  expiresInSeconds: number,
+): Promise<string> {
+  if (locator.downloadUrl) return locator.downloadUrl(target, uri, expiresInSeconds);
+  if (uri.startsWith('file:///')) return uri;
+  throw new RecoveryStepFailedError(`no way to download ${uri} on the host (the dump locator cannot presign it)`);
+}
+
 /**
  * run-recovery-command: sends the step's script (rendered from the target file, the run's
  * parameters and, for a restore-dump, the dump the pre-flight found) to the target's hosts, then
@@ -127,10 +139,16 @@ export async function commandStep(
       );
     }
     const dumpUri = ctx.resolved.dumpUri;
+    const restoring = ctx.step.type === 'restore-dump' && dumpUri ? { job: ctx.step.backup, uri: dumpUri } : undefined;
+    const download = restoring
+      ? await dumpDownloadUrl(deps.dumps(ctx.target), ctx.target, restoring.uri, input.step.timeoutSeconds + 600)
+      : undefined;
     const plan = planRecovery(ctx.target, input.runbook, {
       runId: input.runId,
       params: input.params,
-      ...(ctx.step.type === 'restore-dump' && dumpUri ? { dumpUris: { [ctx.step.backup]: dumpUri } } : {}),
+      ...(restoring && download
+        ? { dumpUris: { [restoring.job]: restoring.uri }, dumpDownloads: { [restoring.job]: download } }
+        : {}),
     });
     const script = plan.steps[input.step.index]?.script;
     if (!script) throw new RecoveryStepFailedError(`step "${ctx.step.name}" has no script to run`);

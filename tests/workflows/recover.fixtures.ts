@@ -56,6 +56,14 @@ case "$name" in
     elif [ "\${1:-}" = "ssm" ]; then
       echo not-a-real-secret
     fi ;;
+  curl)
+    # A download (-o FILE URL): a restic manifest, as zmanim's dump job stores, stands in for any dump.
+    dest=""
+    while [ $# -gt 0 ]; do
+      if [ "$1" = "-o" ]; then dest=$2; shift; fi
+      shift
+    done
+    if [ -n "$dest" ]; then printf 'restic-snapshot=0a1b2c3d\n' > "$dest"; fi ;;
   python3) if [ "\${1:-}" = "-m" ]; then mkdir -p "$3/bin"; fi ;;
 esac
 exit 0
@@ -67,6 +75,7 @@ const TOOLS = [
   'pm2',
   'docker',
   'aws',
+  'curl',
   'psql',
   'pg_restore',
   'restic',

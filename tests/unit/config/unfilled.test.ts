@@ -146,6 +146,11 @@ describe('unfilled()', () => {
 describe('the real targets', () => {
   it('mark what their operations documents do not give, instead of made-up ids', () => {
     expect(unfilledValues(findTarget('datizmo')).map((v) => `${v.path}: ${v.what}`)).toEqual([
+      'repository: GitHub repository (owner/name) of datizmo, whose pushes to main deploy it',
+      "deploy.steps[1].script: datizmo's backend build commands, run in backend/ (what server-deployment.sh runs there)",
+      "deploy.steps[3].script: datizmo's frontend build commands, run in frontend/ (what server-deployment.sh runs there)",
+      "deploy.rollback[1].script: datizmo's backend build commands, run in backend/ (what server-deployment.sh runs there)",
+      "deploy.rollback[2].script: datizmo's frontend build commands, run in frontend/ (what server-deployment.sh runs there)",
       `deploy.snapshotBeforeDeploy.rdsInstance: ${DATABASE}`,
       `backup[0].dbInstance: ${DATABASE}`,
       "backup[2].bucket: S3 bucket for datizmo's .env backups",
