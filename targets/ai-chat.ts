@@ -187,7 +187,7 @@ test "$collections" -ge 1`,
           name: 'restore-qdrant',
           backup: 'qdrant-storage',
           script: `docker compose stop qdrant
-docker run --rm -v qdrant_storage:/qdrant/storage -v "$STEPOPS_RESTORE_FILE:/restore/storage.tar.gz:ro" busybox \\
+docker run --rm -v qdrant_storage:/qdrant/storage -v "$STEPOPS_RESTORE_FILE":/restore/storage.tar.gz:ro busybox \\
   sh -c 'rm -rf /qdrant/storage/* && tar xzf /restore/storage.tar.gz -C /qdrant'
 docker compose start qdrant`,
           timeout: 1800,

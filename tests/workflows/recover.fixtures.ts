@@ -57,13 +57,19 @@ case "$name" in
       echo not-a-real-secret
     fi ;;
   curl)
-    # A download (-o FILE URL): a restic manifest, as zmanim's dump job stores, stands in for any dump.
-    dest=""
+    # A download (-o FILE URL): zmanim's dumps are restic manifests; any other is a comment line.
+    dest="" url=""
     while [ $# -gt 0 ]; do
-      if [ "$1" = "-o" ]; then dest=$2; shift; fi
+      case "$1" in
+        -o) dest=$2; shift ;;
+        http*|file:*) url=$1 ;;
+      esac
       shift
     done
-    if [ -n "$dest" ]; then printf 'restic-snapshot=0a1b2c3d\n' > "$dest"; fi ;;
+    case "$url" in
+      *zmanim*) printf 'restic-snapshot=0a1b2c3d\n' > "$dest" ;;
+      *) printf '# restored from %s\n' "\${url%%\?*}" > "$dest" ;;
+    esac ;;
   python3) if [ "\${1:-}" = "-m" ]; then mkdir -p "$3/bin"; fi ;;
 esac
 exit 0

@@ -222,7 +222,7 @@ describe('every runbook of the five targets on the local engine', () => {
     // Downloaded with curl from a presigned GET URL (no AWS CLI), in the bucket's region.
     const calls = (await sim.calls()).slice(before);
     expect(calls.filter((c) => c.startsWith('aws '))).toEqual([]);
-    const downloads = calls.filter((c) => c.startsWith('curl '));
+    const downloads = calls.filter((c) => c.startsWith('curl ') && c.includes('.amazonaws.com/'));
     expect(downloads).toEqual([
       expect.stringContaining(
         'https://docsai-stepops-backups.s3.us-east-1.amazonaws.com/docsai/database/20260102T020000Z?',

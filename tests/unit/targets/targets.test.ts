@@ -172,8 +172,9 @@ describe('shop', () => {
   it('deploys with docker compose in /opt/ecommerce', () => {
     expect(target.hosts).toMatchObject({ workingDirectory: '/opt/ecommerce', user: 'root' });
     const scripts = target.deploy!.steps.map((s) => s.script).join('\n');
-    expect(scripts).toContain('docker compose -f docker/compose.infrastructure.yaml up -d');
-    expect(scripts).toContain('docker compose -f docker/compose.infrastructure.yaml build');
+    // The document's own commands (Quick Start), building the checked-out code; never its git pull.
+    expect(scripts).toContain('docker compose -f docker/compose.infrastructure.yaml up -d --build');
+    expect(scripts).toContain('docker compose -f docker/compose.infrastructure.yaml ps');
   });
 
   it('probes every documented endpoint, Elasticsearch by its status not being red', () => {
@@ -301,7 +302,7 @@ describe('zmanim', () => {
     );
     expect(target.recovery!['instance-failure']!.steps[0]).toMatchObject({
       type: 'replace-instance',
-      dataVolumeDevice: '/dev/sdf',
+      dataVolumeDevice: "<unfilled: device name of zmanim's /data EBS volume (e.g. /dev/sdf)>",
     });
   });
 });
