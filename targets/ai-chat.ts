@@ -35,7 +35,7 @@ export default defineTarget({
   name: 'ai-chat',
   description: 'AI chat: Node/Express server with MongoDB and Qdrant under Docker Compose on EC2 t3.medium',
   // Its GitHub Actions workflow deploys on a push to main.
-  repository: unfilled("GitHub repository (owner/name) of ai-chat, whose pushes to main deploy it"),
+  repository: unfilled('GitHub repository (owner/name) of ai-chat, whose pushes to main deploy it'),
   hosts: {
     type: 'ec2',
     region: unfilled("AWS region of ai-chat's EC2 instance"),

@@ -48,7 +48,7 @@ export default defineTarget({
   name: 'datizmo',
   description: 'Datizmo: NestJS + Next.js under PM2 behind Nginx on Ubuntu EC2, RDS PostgreSQL 14',
   // Its GitHub Actions workflow deploys on a push to main.
-  repository: unfilled("GitHub repository (owner/name) of datizmo, whose pushes to main deploy it"),
+  repository: unfilled('GitHub repository (owner/name) of datizmo, whose pushes to main deploy it'),
   hosts: {
     type: 'ec2',
     region: 'us-east-1',

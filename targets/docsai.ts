@@ -52,7 +52,7 @@ export default defineTarget({
   name: 'docsai',
   description: 'DocsAI: Django + Gunicorn (systemd) behind Nginx on Ubuntu EC2, PostgreSQL local or RDS',
   // Its GitHub Actions workflow deploys on a push to main.
-  repository: unfilled("GitHub repository (owner/name) of docsai, whose pushes to main deploy it"),
+  repository: unfilled('GitHub repository (owner/name) of docsai, whose pushes to main deploy it'),
   hosts: {
     type: 'ec2',
     region: 'us-east-1',

@@ -53,7 +53,7 @@ fi`;
  * The document says only "stored in S3 with encryption".
  */
 const repository = unfilled(
-  "RESTIC_REPOSITORY of the existing zmanim restic repository, as /opt/zmanim/scripts/backup.sh sets it",
+  'RESTIC_REPOSITORY of the existing zmanim restic repository, as /opt/zmanim/scripts/backup.sh sets it',
 );
 
 /** Restic's repository and password; the password comes from SSM at run time, never from the file. */
@@ -264,7 +264,11 @@ fi`,
       ],
       verify: ['services', 'api-local', 'api-health'],
       params: {
-        flush: { type: 'boolean', description: 'also empty the Redis cache (redis-cli FLUSHDB)', default: false },
+        flush: {
+          type: 'boolean',
+          description: 'also empty the Redis cache (redis-cli FLUSHDB)',
+          default: false,
+        },
       },
     },
     'postgresql-failure': {

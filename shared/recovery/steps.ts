@@ -111,7 +111,9 @@ async function dumpDownloadUrl(
 ): Promise<string> {
   if (locator.downloadUrl) return locator.downloadUrl(target, uri, expiresInSeconds);
   if (uri.startsWith('file:///')) return uri;
-  throw new RecoveryStepFailedError(`no way to download ${uri} on the host (the dump locator cannot presign it)`);
+  throw new RecoveryStepFailedError(
+    `no way to download ${uri} on the host (the dump locator cannot presign it)`,
+  );
 }
 
 /**
@@ -139,9 +141,15 @@ export async function commandStep(
       );
     }
     const dumpUri = ctx.resolved.dumpUri;
-    const restoring = ctx.step.type === 'restore-dump' && dumpUri ? { job: ctx.step.backup, uri: dumpUri } : undefined;
+    const restoring =
+      ctx.step.type === 'restore-dump' && dumpUri ? { job: ctx.step.backup, uri: dumpUri } : undefined;
     const download = restoring
-      ? await dumpDownloadUrl(deps.dumps(ctx.target), ctx.target, restoring.uri, input.step.timeoutSeconds + 600)
+      ? await dumpDownloadUrl(
+          deps.dumps(ctx.target),
+          ctx.target,
+          restoring.uri,
+          input.step.timeoutSeconds + 600,
+        )
       : undefined;
     const plan = planRecovery(ctx.target, input.runbook, {
       runId: input.runId,

@@ -74,7 +74,11 @@ async function dumpAndRestore(
   cwd: string,
   env: Record<string, string>,
   runId: string,
-): Promise<{ dump: Awaited<ReturnType<typeof bash>>; restore?: Awaited<ReturnType<typeof bash>>; check?: Awaited<ReturnType<typeof bash>> }> {
+): Promise<{
+  dump: Awaited<ReturnType<typeof bash>>;
+  restore?: Awaited<ReturnType<typeof bash>>;
+  check?: Awaited<ReturnType<typeof bash>>;
+}> {
   const work = await mkdtemp(path.join(root, 'run-'));
   const file = path.join(work, 'dump');
   const scratch = path.join(work, 'scratch');
@@ -179,8 +183,10 @@ describe('docsai: pg_dump and a restore test into a scratch database', () => {
     expect(await scratchDatabases()).toEqual([]);
   });
 
-  it('drops the scratch database when the restore itself fails (a damaged dump)', async () => {
-    // Prepare: the restore test reads a truncated dump.
+  it('drops the scratch database when the restore itself fails (a damaged dump), as a role with CREATEDB', async () => {
+    // Prepare: the restore test reads a truncated dump; the role creates the scratch database itself.
+    await pg.sql('postgres', 'ALTER ROLE docsai_user CREATEDB');
+    await writeFile(path.join(root, 'no-sudo'), '');
     const work = await mkdtemp(path.join(root, 'run-'));
     const file = path.join(work, 'dump');
     await mkdir(path.join(work, 'scratch'));
@@ -196,7 +202,10 @@ describe('docsai: pg_dump and a restore test into a scratch database', () => {
     });
 
     // Assess
+    await pg.sql('postgres', 'ALTER ROLE docsai_user NOCREATEDB');
+    await rm(path.join(root, 'no-sudo'));
     expect(restore.code).not.toBe(0);
+    expect(restore.stderr).toContain('pg_restore');
     expect(await scratchDatabases()).toEqual([]);
   });
 });
@@ -214,7 +223,11 @@ describe('zmanim: pg_dump into its restic repository and a restore test from it'
     job = {
       ...raw,
       script: fill(raw.script),
-      restoreTest: { ...raw.restoreTest!, script: fill(raw.restoreTest!.script), check: fill(raw.restoreTest!.check) },
+      restoreTest: {
+        ...raw.restoreTest!,
+        script: fill(raw.restoreTest!.script),
+        check: fill(raw.restoreTest!.check),
+      },
     };
   });
 
@@ -232,9 +245,13 @@ describe('zmanim: pg_dump into its restic repository and a restore test from it'
     expect(result.restore?.code, result.restore?.stderr).toBe(0);
     expect(result.check?.code, result.check?.stderr).toBe(0);
     expect(result.check?.stdout).toContain('public tables: 1');
-    const { stdout } = await run('restic', ['snapshots', '--json', '--repo', repository, '--tag', 'stepops'], {
-      env: { ...process.env, RESTIC_PASSWORD },
-    });
+    const { stdout } = await run(
+      'restic',
+      ['snapshots', '--json', '--repo', repository, '--tag', 'stepops'],
+      {
+        env: { ...process.env, RESTIC_PASSWORD },
+      },
+    );
     expect(JSON.parse(stdout)).toHaveLength(1);
     expect(await scratchDatabases()).toEqual([]);
   });

@@ -68,7 +68,7 @@ case "$name" in
     done
     case "$url" in
       *zmanim*) printf 'restic-snapshot=0a1b2c3d\n' > "$dest" ;;
-      *) printf '# restored from %s\n' "\${url%%\?*}" > "$dest" ;;
+      *) printf '# restored from %s\n' "\${url%%?*}" > "$dest" ;;
     esac ;;
   python3) if [ "\${1:-}" = "-m" ]; then mkdir -p "$3/bin"; fi ;;
 esac

@@ -230,7 +230,9 @@ describe('every runbook of the five targets on the local engine', () => {
     ]);
     expect(downloads[0]).toContain('X-Amz-Signature=');
     expect(calls).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^pg_restore .*--dbname .*\/stepops-restore\.\w+\/dump$/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^pg_restore .*--dbname .*\/stepops-restore\.\w+\/dump$/),
+      ]),
     );
   });
 
