@@ -1163,6 +1163,98 @@ function checkBackups(
   });
 }
 
+// ── maintenance ─────────────────────────────────────────────────────────────────────────────────
+
+const hours = z.number({ error: 'expected a number of hours' }).check(
+  z.int({ error: 'expected a whole number of hours' }),
+  z.minimum(1, { error: 'expected at least 1 hour' }),
+);
+const days = z.number({ error: 'expected a number of days' }).check(
+  z.int({ error: 'expected a whole number of days' }),
+  z.minimum(1, { error: 'expected at least 1 day' }),
+);
+
+/** One step of a maintenance job: a script, or one of the recipes (shared/recipes/maintenance.ts). */
+const maintenanceStepSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('script'), name, script, timeout: z._default(seconds, 600) }),
+    z.strictObject({
+      /** `certbot renew`; the web server reloaded only when a certificate was renewed. */
+      type: z.literal('certbot-renew'),
+      name,
+      reload: z._default(z.enum(['nginx', 'apache2', 'httpd', 'none']), 'nginx'),
+      timeout: z._default(seconds, 900),
+    }),
+    z.strictObject({
+      /** Security updates (`unattended-upgrade` on apt, `dnf upgrade --security`), then a reboot if required. */
+      type: z.literal('os-updates'),
+      name,
+      manager: z.enum(['apt', 'dnf'], { error: 'expected "apt" or "dnf"' }),
+      reboot: z._default(z.enum(['if-required', 'never']), 'if-required'),
+      timeout: z._default(seconds, 3600),
+    }),
+    z.strictObject({
+      /** `docker image prune --all` (and `docker system prune` with `system`) of what is older than the filter. */
+      type: z.literal('docker-prune'),
+      name,
+      olderThanHours: z._default(hours, 168),
+      system: z._default(z.boolean(), false),
+      timeout: z._default(seconds, 1800),
+    }),
+    z.strictObject({
+      /** The compose file's images pulled again and its services recreated on them. */
+      type: z.literal('docker-pull'),
+      name,
+      composeFile: matching(/^[A-Za-z0-9._/-]+$/, 'expected a compose file path of plain characters'),
+      timeout: z._default(seconds, 1800),
+    }),
+    z.strictObject({
+      /** Journal vacuum and old files; `dryRun` prints what would be deleted and deletes nothing. */
+      type: z.literal('disk-cleanup'),
+      name,
+      journalMaxAgeDays: z.optional(days),
+      oldFiles: z._default(
+        z.array(
+          z.strictObject({
+            directory: absolutePath,
+            pattern: matching(/^[A-Za-z0-9._*?-]+$/, 'expected a file name pattern such as "*.log.*"'),
+            olderThanDays: days,
+          }),
+        ),
+        [],
+      ),
+      dryRun: z._default(z.boolean(), false),
+      timeout: z._default(seconds, 900),
+    }),
+  ],
+  {
+    error:
+      'expected a step of type "script", "certbot-renew", "os-updates", "docker-prune", "docker-pull" or "disk-cleanup"',
+  },
+);
+export type MaintenanceStep = z.output<typeof maintenanceStepSchema>;
+
+/**
+ * A scheduled maintenance job: its steps run on the hosts one batch at a time under the target's
+ * lease, with the health gate after each batch; the probes it disturbs are muted while it runs,
+ * and a failure is alerted.
+ */
+const maintenanceJobSchema = z.strictObject({
+  description: z.string().check(z.trim(), z.minLength(1, { error: 'expected a description shown to the operator' })),
+  schedule: scheduleExpression,
+  /** The time zone the schedule's cron fields are read in (EventBridge Scheduler). */
+  timezone: z._default(timeZone, 'UTC'),
+  steps: z.array(maintenanceStepSchema).check(z.minLength(1, { error: 'expected at least one step' })),
+  /** Hosts per batch (one host at a time by default). */
+  batchSize: z._default(positiveCount, 1),
+  /** Probes that must pass on a batch before the next one starts. */
+  healthGate: z._default(z.array(name), []),
+  /** Probes the job disturbs (a reload, a reboot): not alerted on while it runs. */
+  mute: z._default(z.array(name), []),
+});
+export type MaintenanceJob = z.output<typeof maintenanceJobSchema>;
+
 export const targetSchema = z
   .strictObject({
     name,
@@ -1187,6 +1279,8 @@ export const targetSchema = z
             : undefined,
       }),
     ),
+    /** Scheduled maintenance jobs by name (certificates, OS updates, container and disk hygiene). */
+    maintenance: z.optional(z.record(name, maintenanceJobSchema)),
     alerts: z._default(alertsSchema, {}),
   })
   .check(
@@ -1316,6 +1410,20 @@ export const targetSchema = z
             });
           }
         });
+      }
+      for (const [jobName, job] of Object.entries(target.maintenance ?? {})) {
+        uniqueNames(job.steps, ctx, ['maintenance', jobName, 'steps']);
+        for (const field of ['healthGate', 'mute'] as const) {
+          job[field].forEach((probe, i) => {
+            if (!probeNames.has(probe)) {
+              ctx.addIssue({
+                code: 'custom',
+                message: `no health probe named "${probe}"`,
+                path: ['maintenance', jobName, field, i],
+              });
+            }
+          });
+        }
       }
       probes.forEach((probe, i) => {
         if (probe.type === 'http' && probe.minCertDaysLeft !== undefined) {
