@@ -212,5 +212,28 @@ docker compose start qdrant`,
       verify: ['server', 'mongodb', 'qdrant'],
     },
   },
+  // The document's maintenance tasks: "Update Docker images" monthly, "docker system prune -a" when
+  // the disk fills, "Update EC2 instance OS" quarterly.
+  maintenance: {
+    'update-images': {
+      description:
+        'Monthly: pull the documented images again (mongo:7, qdrant/qdrant) and recreate the containers on them, then prune images and build cache older than a week.',
+      schedule: 'cron(0 3 1 * ? *)',
+      steps: [
+        { type: 'docker-pull', name: 'pull-images', composeFile: 'docker-compose.yml' },
+        { type: 'docker-prune', name: 'system-prune', olderThanHours: 168, system: true },
+      ],
+      healthGate: ['server', 'mongodb', 'qdrant'],
+      mute: ['server', 'mongodb', 'qdrant'],
+    },
+    'os-updates': {
+      description:
+        'Quarterly: apply Ubuntu security updates (unattended-upgrade); reboot only if /var/run/reboot-required, then the health gate.',
+      schedule: 'cron(0 4 1 1,4,7,10 ? *)',
+      steps: [{ type: 'os-updates', name: 'security-updates', manager: 'apt' }],
+      healthGate: ['server', 'mongodb', 'qdrant'],
+      mute: ['server', 'mongodb', 'qdrant', 'instance-status', 'ssm-agent'],
+    },
+  },
   alerts: { slackWebhookParameter: '/stepops/ai-chat/slack-webhook' },
 });

@@ -237,5 +237,25 @@ mv .env.restored .env`,
       ],
     },
   },
+  // The document: Let's Encrypt with auto-renewal, and "regular security updates applied".
+  maintenance: {
+    certificates: {
+      description:
+        'Renew the Let\'s Encrypt certificate of datizmo.com (certbot renew); reload Nginx only when it was renewed, then check the TLS probe.',
+      schedule: 'cron(15 4 * * ? *)',
+      steps: [{ type: 'certbot-renew', name: 'certbot-renew', reload: 'nginx' }],
+      healthGate: ['tls-certificate', 'site', 'nginx'],
+      mute: ['site', 'nginx'],
+    },
+    'security-updates': {
+      description:
+        'Apply Ubuntu security updates (unattended-upgrade); reboot only if /var/run/reboot-required, one host at a time, then the health gate.',
+      schedule: 'cron(0 5 ? * SUN *)',
+      timezone: 'America/New_York',
+      steps: [{ type: 'os-updates', name: 'security-updates', manager: 'apt' }],
+      healthGate: ['site', 'backend', 'frontend', 'pm2-processes', 'nginx'],
+      mute: ['site', 'tls-certificate', 'backend', 'frontend', 'pm2-processes', 'nginx', 'instance-status', 'ssm-agent'],
+    },
+  },
   alerts: { slackWebhookParameter: '/stepops/datizmo/slack-webhook' },
 });

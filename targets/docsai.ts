@@ -235,5 +235,16 @@ pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error --dbna
       verify: ['app', 'gunicorn'],
     },
   },
+  // The document: Certbot installed with auto-renewal ("sudo certbot renew --dry-run" to test it).
+  maintenance: {
+    certificates: {
+      description:
+        'Renew the Let\'s Encrypt certificate (certbot renew); reload Nginx only when it was renewed, then check the TLS probe.',
+      schedule: 'cron(15 4 * * ? *)',
+      steps: [{ type: 'certbot-renew', name: 'certbot-renew', reload: 'nginx' }],
+      healthGate: ['tls-certificate', 'site', 'nginx'],
+      mute: ['site', 'app', 'nginx'],
+    },
+  },
   alerts: { slackWebhookParameter: '/stepops/docsai/slack-webhook' },
 });

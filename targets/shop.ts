@@ -250,5 +250,7 @@ ${inMongo('exec mongorestore --archive --gzip --drop')} < "$STEPOPS_RESTORE_FILE
       verify: ['gateway-health', 'backend-health', 'mongodb'],
     },
   },
+  // No maintenance job: the document asks to "keep services updated" and "rotate credentials", with
+  // no schedule or procedure; its Nginx and TLS are optional and without a domain.
   alerts: { slackWebhookParameter: '/stepops/shop/slack-webhook' },
 });

@@ -301,5 +301,8 @@ sudo systemctl start postgresql redis zmanim-api`,
       verify: ['services', 'data-disk', 'api-local', 'api-health'],
     },
   },
+  // No maintenance job: the document updates the OS by building a new AMI with Packer (a v*-ami tag
+  // pushed runs build-prod-ami.yml), not in place; the instance-failure runbook launches from the
+  // newest image. TLS ends at CloudFront, not on the host: no certificate to renew there.
   alerts: { slackWebhookParameter: '/zmanim/prod/slack-webhook' },
 });

@@ -64,7 +64,8 @@ ${step.system ? `docker system prune --all --force --filter ${until}\n` : ''}df 
 /** The documented images pulled again and the services recreated on them. */
 function dockerPull(step: Extract<MaintenanceStep, { type: 'docker-pull' }>): string {
   const compose = `docker compose -f ${shellQuote(step.composeFile)}`;
-  return `${compose} pull --quiet
+  // Services built from the checkout keep their image: only the documented pulled images change.
+  return `${compose} pull --ignore-buildable --quiet
 ${compose} up -d
 ${compose} ps`;
 }

@@ -199,7 +199,7 @@ describe('docker-prune and docker-pull', () => {
 
     // Assess
     expect(await calls()).toEqual([
-      'docker compose -f docker-compose.yml pull --quiet',
+      'docker compose -f docker-compose.yml pull --ignore-buildable --quiet',
       'docker compose -f docker-compose.yml up -d',
       'docker compose -f docker-compose.yml ps',
     ]);
