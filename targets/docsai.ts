@@ -239,7 +239,7 @@ pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error --dbna
   maintenance: {
     certificates: {
       description:
-        'Renew the Let\'s Encrypt certificate (certbot renew); reload Nginx only when it was renewed, then check the TLS probe.',
+        "Renew the Let's Encrypt certificate (certbot renew); reload Nginx only when it was renewed, then check the TLS probe.",
       schedule: 'cron(15 4 * * ? *)',
       steps: [{ type: 'certbot-renew', name: 'certbot-renew', reload: 'nginx' }],
       healthGate: ['tls-certificate', 'site', 'nginx'],

@@ -1165,14 +1165,18 @@ function checkBackups(
 
 // ── maintenance ─────────────────────────────────────────────────────────────────────────────────
 
-const hours = z.number({ error: 'expected a number of hours' }).check(
-  z.int({ error: 'expected a whole number of hours' }),
-  z.minimum(1, { error: 'expected at least 1 hour' }),
-);
-const days = z.number({ error: 'expected a number of days' }).check(
-  z.int({ error: 'expected a whole number of days' }),
-  z.minimum(1, { error: 'expected at least 1 day' }),
-);
+const hours = z
+  .number({ error: 'expected a number of hours' })
+  .check(
+    z.int({ error: 'expected a whole number of hours' }),
+    z.minimum(1, { error: 'expected at least 1 hour' }),
+  );
+const days = z
+  .number({ error: 'expected a number of days' })
+  .check(
+    z.int({ error: 'expected a whole number of days' }),
+    z.minimum(1, { error: 'expected at least 1 day' }),
+  );
 
 /** One step of a maintenance job: a script, or one of the recipes (shared/recipes/maintenance.ts). */
 const maintenanceStepSchema = z.discriminatedUnion(
@@ -1241,7 +1245,9 @@ export type MaintenanceStep = z.output<typeof maintenanceStepSchema>;
  * and a failure is alerted.
  */
 const maintenanceJobSchema = z.strictObject({
-  description: z.string().check(z.trim(), z.minLength(1, { error: 'expected a description shown to the operator' })),
+  description: z
+    .string()
+    .check(z.trim(), z.minLength(1, { error: 'expected a description shown to the operator' })),
   schedule: scheduleExpression,
   /** The time zone the schedule's cron fields are read in (EventBridge Scheduler). */
   timezone: z._default(timeZone, 'UTC'),

@@ -57,7 +57,9 @@ function step(input: Record<string, unknown>): MaintenanceStep {
     name: 'm',
     description: 'maintenance recipe test',
     hosts: { type: 'local', directory: '.' },
-    maintenance: { job: { description: 'test job', schedule: 'cron(0 3 * * ? *)', steps: [{ name: 's', ...input }] } },
+    maintenance: {
+      job: { description: 'test job', schedule: 'cron(0 3 * * ? *)', steps: [{ name: 's', ...input }] },
+    },
   });
   return target.maintenance!.job!.steps[0]!;
 }
@@ -172,7 +174,9 @@ describe('os-updates', () => {
     await writeFile(path.join(root, 'reboot-required'), '');
 
     // Act
-    const result = await bash(maintenanceScript(step({ type: 'os-updates', manager: 'dnf', reboot: 'never' })));
+    const result = await bash(
+      maintenanceScript(step({ type: 'os-updates', manager: 'dnf', reboot: 'never' })),
+    );
 
     // Assess
     expect(result.code).toBe(0);
@@ -183,7 +187,9 @@ describe('os-updates', () => {
 describe('docker-prune and docker-pull', () => {
   it('prunes images, and the whole system when asked, older than the age filter', async () => {
     // Act
-    const result = await bash(maintenanceScript(step({ type: 'docker-prune', olderThanHours: 72, system: true })));
+    const result = await bash(
+      maintenanceScript(step({ type: 'docker-prune', olderThanHours: 72, system: true })),
+    );
 
     // Assess
     expect(result.code).toBe(0);
@@ -253,7 +259,7 @@ describe('disk-cleanup', () => {
   });
 });
 
-describe('the recipes and the real targets\' maintenance', () => {
+describe("the recipes and the real targets' maintenance", () => {
   it('pass shellcheck', async () => {
     // Prepare
     const steps = [
@@ -262,7 +268,11 @@ describe('the recipes and the real targets\' maintenance', () => {
       step({ type: 'os-updates', manager: 'dnf', reboot: 'never' }),
       step({ type: 'docker-prune', system: true }),
       step({ type: 'docker-pull', composeFile: 'docker/compose.infrastructure.yaml' }),
-      step({ type: 'disk-cleanup', journalMaxAgeDays: 7, oldFiles: [{ directory: '/var/log/app', pattern: '*.gz', olderThanDays: 30 }] }),
+      step({
+        type: 'disk-cleanup',
+        journalMaxAgeDays: 7,
+        oldFiles: [{ directory: '/var/log/app', pattern: '*.gz', olderThanDays: 30 }],
+      }),
       ...['datizmo', 'docsai', 'shop', 'zmanim', 'ai-chat'].flatMap((name) =>
         Object.values(targetSchema.parse(filledTarget(name)).maintenance ?? {}).flatMap((job) => job.steps),
       ),
@@ -283,13 +293,16 @@ describe('the recipes and the real targets\' maintenance', () => {
     expect(findings).toBe('');
   });
 
-  it('refuses a probe name the target does not have in a job\'s gate or mute list', () => {
+  it("refuses a probe name the target does not have in a job's gate or mute list", () => {
     // Act
     const result = targetSchema.safeParse({
       name: 'm',
       description: 'x',
       hosts: { type: 'local', directory: '.' },
-      health: { schedule: 'rate(5 minutes)', probes: [{ name: 'site', type: 'http', url: 'https://example.com/' }] },
+      health: {
+        schedule: 'rate(5 minutes)',
+        probes: [{ name: 'site', type: 'http', url: 'https://example.com/' }],
+      },
       maintenance: {
         certs: {
           description: 'renew',
