@@ -203,8 +203,16 @@ const maxErrors = z.union(
 const tagKey = matching(/^[A-Za-z0-9 _.:/=+@-]{1,128}$/, 'expected an EC2 tag key');
 const tagValue = matching(/^[A-Za-z0-9 _.:/=+@-]{0,256}$/, 'expected an EC2 tag value');
 
-/** The hosts' region: a document that names none leaves it {@link unfilled}. */
-const hostsRegion = fillable(region, 'us-east-1');
+/**
+ * The hosts' region, or one {@link unfilled} marker when the document names none. One pattern, not
+ * {@link fillable}'s union: inside the hosts union, a failed inner union would hide which field is
+ * wrong behind the hosts' own message.
+ */
+const hostsRegion = matching(
+  /^([a-z]{2}(-[a-z]+)+-\d|<unfilled: [^<>\n]+>)$/,
+  'expected an AWS region such as "eu-west-1"',
+  'expected an AWS region',
+);
 
 const ec2HostsById = z.strictObject({
   type: z.literal('ec2'),
