@@ -38,11 +38,12 @@ const CEILINGS: Readonly<Record<string, { bytes: number; reason: string }>> = {
   // middy and the logger (26.5 KB) and zod/mini with the schemas of its input (28.6 KB, of which
   // the English messages 2.6 KB): 61.6 KB, 1.6 KB over.
   'describe-batch-failure': { bytes: 64 * KB, reason: 'zod/mini with its English messages' },
-  // The target model with its loader (25 KB) and the targets (30 KB) on zod/mini: 124–134 KB.
-  'no-aws+target': { bytes: 140 * KB, reason: 'the target model and the targets' },
+  // The target model with its loader (25 KB) and the targets (30 KB) on zod/mini: 124–134 KB; the
+  // maintenance section and the targets' maintenance jobs and runbooks added 6 KB (144.3 KB).
+  'no-aws+target': { bytes: 148 * KB, reason: 'the target model and the targets' },
   // One SDK client with middy and the logger is 384 KB alone; zod/mini 34 KB and the target model
-  // and the targets 54 KB on top: 435–503 KB.
-  'one-service+target': { bytes: 510 * KB, reason: 'one SDK client (384 KB) plus the target model' },
+  // and the targets 60 KB on top: 435–512 KB.
+  'one-service+target': { bytes: 518 * KB, reason: 'one SDK client (384 KB) plus the target model' },
 };
 
 function ceilingOf(b: Built): { bytes: number; reason: string } | undefined {
