@@ -22,7 +22,36 @@ export const HEALTH_PRICES = Object.freeze({
   expressBilledMemoryMb: 64,
   /** EventBridge Scheduler, per invocation after the free tier. */
   schedulerPerInvocation: 1.0 / 1_000_000,
+  /** DynamoDB on-demand, per write request unit (1 KB of item written). */
+  dynamoPerWriteUnit: 0.625 / 1_000_000,
+  /** DynamoDB on-demand, per read request unit (a strongly consistent read of up to 4 KB). */
+  dynamoPerReadUnit: 0.125 / 1_000_000,
 });
+
+/** The DynamoDB request units of one health run: the state item read and written, and its share of the day's history item. */
+export interface HealthStorageUnits {
+  readUnits: number;
+  writeUnits: number;
+}
+
+/**
+ * The request units of a run whose state item is `stateBytes` long, with a history item of
+ * `dayBytes` written once a day, for a schedule of `runsPerDay`: the state item read strongly
+ * consistent (1 unit per 4 KB) and written (1 unit per 1 KB) each run; the day's item written once.
+ *
+ * @example
+ * healthStorageUnits(2_500, 700, 1_440) // { readUnits: 1, writeUnits: 3.0007 }
+ */
+export function healthStorageUnits(
+  stateBytes: number,
+  dayBytes: number,
+  runsPerDay: number,
+): HealthStorageUnits {
+  return {
+    readUnits: Math.ceil(stateBytes / 4096),
+    writeUnits: Math.ceil(stateBytes / 1024) + Math.ceil(dayBytes / 1024) / runsPerDay,
+  };
+}
 
 /**
  * What every account gets free each month, not only in its first year: EventBridge Scheduler
@@ -50,16 +79,25 @@ function expressRun(wallMs: number): number {
  * @example
  * priceHealthRun(usage, 350).total // ≈ 0.0000027
  */
-export function priceHealthRun(usage: UsageReport, wallMs: number): RunCost {
+export function priceHealthRun(usage: UsageReport, wallMs: number, storage?: HealthStorageUnits): RunCost {
   const express = expressRun(wallMs) + HEALTH_PRICES.schedulerPerInvocation;
   const lambdaRequests = usage.invocations * LIST_PRICES.lambdaPerRequest;
   const lambdaCompute = usage.gbSeconds * LIST_PRICES.lambdaPerGbSecond;
+  const dynamo = storage ? dynamoRun(storage) : 0;
   return {
     stepFunctions: express,
     lambdaRequests,
     lambdaCompute,
-    total: express + lambdaRequests + lambdaCompute,
+    ...(storage ? { dynamo } : {}),
+    total: express + lambdaRequests + lambdaCompute + dynamo,
   };
+}
+
+function dynamoRun(storage: HealthStorageUnits): number {
+  return (
+    storage.readUnits * HEALTH_PRICES.dynamoPerReadUnit +
+    storage.writeUnits * HEALTH_PRICES.dynamoPerWriteUnit
+  );
 }
 
 /** The goal of a month of health checks of ten endpoints every minute, in dollars (issue 10). */
@@ -79,12 +117,19 @@ export interface MonthlyHealthCost {
  * @example
  * monthlyHealthCost(usage, 60, 43_800) // { listPrice: 0.10…, freeTiers: 0.04… }
  */
-export function monthlyHealthCost(usage: UsageReport, wallMs: number, runs: number): MonthlyHealthCost {
+export function monthlyHealthCost(
+  usage: UsageReport,
+  wallMs: number,
+  runs: number,
+  storage?: HealthStorageUnits,
+): MonthlyHealthCost {
   const beyond = (used: number, free: number) => Math.max(0, used - free);
   return {
-    listPrice: runs * priceHealthRun(usage, wallMs).total,
+    listPrice: runs * priceHealthRun(usage, wallMs, storage).total,
+    // On-demand DynamoDB has no monthly free request units: billed in full, as Express is.
     freeTiers:
       runs * expressRun(wallMs) +
+      (storage ? runs * dynamoRun(storage) : 0) +
       beyond(runs, MONTHLY_FREE_TIERS.schedulerInvocations) * HEALTH_PRICES.schedulerPerInvocation +
       beyond(runs * usage.invocations, MONTHLY_FREE_TIERS.lambdaRequests) * LIST_PRICES.lambdaPerRequest +
       beyond(runs * usage.gbSeconds, MONTHLY_FREE_TIERS.lambdaGbSeconds) * LIST_PRICES.lambdaPerGbSecond,
@@ -150,14 +195,25 @@ export async function measureHealthCost(options: {
     }
     measured.sort((a, b) => a.wallMs - b.wallMs);
     const median = measured[Math.floor(measured.length / 2)]!;
-    const cost = priceHealthRun(median.usage, median.wallMs);
+    // The item DynamoDB would hold: the state the file store wrote (with the key and attributes
+    // of the state table's item), and a day of history for these probes.
+    const { FileHealthStore } = await import('../shared/drivers/local/file-health-store.ts');
+    const body = (await new FileHealthStore().read('bench-health'))?.body ?? '';
+    const stateBytes = Buffer.byteLength(body) + 120;
+    const today = (JSON.parse(body || '{}') as { today?: unknown }).today;
+    const dayBytes = Buffer.byteLength(JSON.stringify(today ?? {})) + 80;
+    const storage = healthStorageUnits(stateBytes, dayBytes, 1_440);
+    options.log(
+      `  health state item ${stateBytes} B, day item ${dayBytes} B: ${storage.readUnits} RRU + ${storage.writeUnits.toFixed(4)} WRU a run`,
+    );
+    const cost = priceHealthRun(median.usage, median.wallMs, storage);
     const runs = runsPerMonth('rate(1 minute)');
-    const monthly = monthlyHealthCost(median.usage, median.wallMs, runs);
+    const monthly = monthlyHealthCost(median.usage, median.wallMs, runs, storage);
     const synthetics = runs * 10 * LIST_PRICES.syntheticsPerCanaryRun;
     options.log(
       `  health, 10 endpoints: ${median.outcome}, ${median.usage.invocations} invocations, ${median.usage.gbSeconds.toFixed(4)} GB-s, ${median.wallMs.toFixed(0)} ms, $${cost.total.toPrecision(3)} a run, $${monthly.listPrice.toFixed(3)} a month at list price, $${monthly.freeTiers.toFixed(3)} with the free tiers`,
     );
-    const source = `measured: median of ${options.runs} local runs of the health workflow (10 HTTP probes), Express $1/M + duration, Lambda, Scheduler`;
+    const source = `measured: median of ${options.runs} local runs of the health workflow (10 HTTP probes), Express $1/M + duration, Lambda, Scheduler, DynamoDB on-demand (state item ${stateBytes} B read and written each run, the day's history item once a day)`;
     return {
       scenario: {
         name: 'health check, 10 HTTP endpoints (Express)',

@@ -4,6 +4,7 @@
 import type { RunCost } from '../shared/cost/pricing.ts';
 import type { UsageReport } from '../shared/cost/usage.ts';
 import { type BundleKind, type BundleResult, baselineFor, type ImportVariant } from './bundles.ts';
+import type { ConsoleSection } from './console.ts';
 
 /** A section that did not run says why. */
 export interface NotRun {
@@ -106,6 +107,8 @@ export interface BenchResults {
   overhead: OverheadSection | NotRun;
   bundles: BundlesSection | NotRun;
   engine: EngineSection | NotRun;
+  /** The web console's page weight and first render (absent in results from before it existed). */
+  console?: ConsoleSection | NotRun;
   /** Sections kept from an earlier run by a partial run (`--only … --write`), and that run. */
   keptSections?: { sections: string[]; from: string; command: string; machine?: Machine }[];
   /** Notes on figures that miss their goals: why, and what would fix it. */
@@ -305,8 +308,27 @@ export function renderConsole(r: BenchResults): string {
     );
   } else out.push(`    not run: ${r.engine.reason}`);
 
+  out.push('', '(5) Web console, pages of the demo lab in headless chromium');
+  if (r.console?.status === 'ok') {
+    out.push(...columns(consoleRows(r.console)).map((l) => `    ${l}`));
+  } else out.push(`    not run: ${r.console?.reason ?? 'not measured yet'}`);
+
   if (r.misses.length > 0) out.push('', 'Goals missed:', ...r.misses.map((m) => `  - ${m}`));
   return out.join('\n');
+}
+
+function consoleRows(c: ConsoleSection): string[][] {
+  return [
+    ['page', 'path', 'weight', 'requests', 'first byte', 'first paint (range)'],
+    ...c.pages.map((p) => [
+      p.page,
+      p.path,
+      kb(p.bytes),
+      String(p.requests),
+      `${p.firstByteMs.toFixed(0)} ms`,
+      `${p.firstPaintMs.toFixed(0)} ms (${p.firstPaintRangeMs[0].toFixed(0)}–${p.firstPaintRangeMs[1].toFixed(0)})`,
+    ]),
+  ];
 }
 
 /**
@@ -454,6 +476,19 @@ export function renderMarkdown(r: BenchResults, methodology: string): string {
       '',
     );
   } else out.push(`Not run: ${r.engine.reason}`, '');
+
+  out.push('## 5. Web console', '');
+  if (r.console?.status === 'ok') {
+    const rows = consoleRows(r.console);
+    out.push(
+      `\`stepops console\` over the demo's lab (\`stepops demo\` run first), each page loaded ${r.console.samplesPerPage} times in headless ${r.console.browser}; medians. Weight: the bytes of the HTML document, which is all a page loads (styles and the charts are inline, no script library, no font, no image). First byte: navigation start to the first byte (the server reading the runs, health state and catalogue and rendering). First paint: navigation start to the first contentful paint, as the page's Performance API reports it.`,
+      '',
+      `| ${rows[0]!.join(' | ')} |`,
+      `|${rows[0]!.map(() => '---').join('|')}|`,
+      ...rows.slice(1).map((row) => `| ${row.join(' | ')} |`),
+      '',
+    );
+  } else out.push(`Not run: ${r.console?.reason ?? 'not measured yet'}`, '');
 
   out.push('## Goals missed', '');
   if (r.misses.length === 0) out.push('None.', '');

@@ -2,7 +2,7 @@
  * `npm run bench`: the four benchmarks of issue 5, a table on stdout, `bench/RESULTS.md` and
  * `bench/results.json`.
  *
- * Options: `--only cost,overhead,bundles,engine` runs some sections (the files are then not
+ * Options: `--only cost,overhead,bundles,engine,console` runs some sections (the files are then not
  * written unless `--write` is given, and the other sections are kept from bench/results.json);
  * `--quick` takes fewer samples (a smoke run); `--render` writes bench/RESULTS.md again from
  * bench/results.json without measuring.
@@ -25,7 +25,7 @@ import { renderConsole, renderMarkdown } from './report.ts';
 import { median } from './stats.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const SECTIONS = ['cost', 'overhead', 'bundles', 'engine'] as const;
+const SECTIONS = ['cost', 'overhead', 'bundles', 'engine', 'console'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -120,6 +120,9 @@ const cost = await section('cost', async () => (await import('./cost.ts')).bench
 const overhead = await section('overhead', async () =>
   (await import('./overhead.ts')).benchOverhead({ quick, log }),
 );
+const consoleSection = await section('console', async () =>
+  (await import('./console.ts')).benchConsole({ quick, log }),
+);
 
 const { findMisses } = await import('./misses.ts');
 const { removeBenchHome } = await import('./harness.ts');
@@ -144,6 +147,7 @@ const results: BenchResults = {
   overhead,
   bundles,
   engine,
+  console: consoleSection,
   misses: [],
 };
 // A partial run that writes keeps the other sections from the results it replaces.

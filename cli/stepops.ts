@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { register as registerBackups } from './commands/backup.ts';
+import { register as registerConsole } from './commands/console.ts';
 import { register as registerDemo } from './commands/demo.ts';
 import { register as registerDeploy } from './commands/deploy.ts';
 import { register as registerFollow } from './commands/follow.ts';
@@ -14,6 +15,7 @@ import { register as registerHistory } from './commands/history.ts';
 import { register as registerLogs } from './commands/logs.ts';
 import { register as registerPlan } from './commands/plan.ts';
 import { register as registerApprovals } from './commands/recover.ts';
+import { register as registerReport } from './commands/report.ts';
 import { register as registerRollback } from './commands/rollback.ts';
 import { register as registerRun } from './commands/run.ts';
 import { register as registerStageRuns } from './commands/stage-run.ts';
@@ -39,6 +41,8 @@ const commands: ((program: Command) => void)[] = [
   registerLogs,
   registerRollback,
   registerGraph,
+  registerReport,
+  registerConsole,
 ];
 
 /** The package's version, for `stepops --version`. */

@@ -6,10 +6,11 @@
  * freshness check), time zone aware, starting the state machine with a role allowed
  * `states:StartExecution` on it only.
  *
- * IAM follows the rule that anything that deletes acts only on what stepops tagged: snapshot and
- * recovery-point deletes carry `aws:ResourceTag/stepops:target` conditions, object deletes
- * `s3:ExistingObjectTag/stepops:target`, and snapshots can only be created of tagged instances and
- * carrying the stepops tags.
+ * IAM follows the rule that anything that deletes acts only on what stepops made: snapshot and
+ * recovery-point deletes carry `aws:ResourceTag/stepops:target` conditions where AWS supplies that
+ * key; object deletes are scoped to each job's key prefix (S3 supplies no `s3:ExistingObjectTag`
+ * for DeleteObject, so the prune checks each object's tags in code before deleting it); and
+ * snapshots can only be created of tagged instances and carrying the stepops tags.
  */
 import { BACKUP_LEASE_PREFIX } from '../shared/backup/lease.ts';
 import { targetSchedules } from '../shared/config/schedule.ts';
@@ -113,6 +114,13 @@ export function backupStatements(
   const table: Statement[] = [
     {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+      resources: [context.tableArn, $interpolate`${context.tableArn}/index/${BY_TARGET_INDEX}`],
+    },
+  ];
+  /** The catalogue read only (the freshness check lists copies and writes nothing). */
+  const readTable: Statement[] = [
+    {
+      actions: ['dynamodb:GetItem', 'dynamodb:Query'],
       resources: [context.tableArn, $interpolate`${context.tableArn}/index/${BY_TARGET_INDEX}`],
     },
   ];
@@ -255,26 +263,41 @@ export function backupStatements(
     });
   }
   if (vaults.length > 0) {
+    const vaultRegions = unique(vaults.map(({ target }) => target.hosts.region));
+    // Points of resources AWS Backup fully manages have `recovery-point` ARNs and tags (ListTags);
+    // EC2 and EBS points are the AMI or snapshot itself, with its EC2 ARN and no AWS Backup tags,
+    // known to stepops through the catalogue entry of the job that made them.
+    const managedPoints = vaultRegions.map(
+      (region) => $interpolate`arn:aws:backup:${region}:${account}:recovery-point:*`,
+    );
+    const ec2Points = vaultRegions.flatMap((region) => [
+      `arn:aws:ec2:${region}::snapshot/*`,
+      `arn:aws:ec2:${region}::image/*`,
+    ]);
     prune.push(
       {
         actions: ['backup:ListRecoveryPointsByBackupVault'],
         resources: vaults.map(({ target, job }) => vaultArn(target.hosts.region, job.vault)),
       },
-      { actions: ['backup:ListTags'], resources: [$interpolate`arn:aws:*:*:${account}:*`] },
+      { actions: ['backup:ListTags'], resources: managedPoints },
+      { actions: ['backup:DescribeRecoveryPoint'], resources: [...managedPoints, ...ec2Points] },
+      { actions: ['backup:DeleteRecoveryPoint'], resources: managedPoints, conditions: taggedBy(names) },
+      { actions: ['backup:DeleteRecoveryPoint'], resources: ec2Points },
       {
-        actions: ['backup:DeleteRecoveryPoint'],
-        resources: [$interpolate`arn:aws:*:*:${account}:*`],
-        conditions: taggedBy(names),
+        // "EXPIRED recovery points can be deleted with this API once the IAM role has the
+        // iam:CreateServiceLinkedRole action" (AWS Backup API reference, DeleteRecoveryPoint).
+        actions: ['iam:CreateServiceLinkedRole'],
+        resources: [
+          $interpolate`arn:aws:iam::${account}:role/aws-service-role/backup.amazonaws.com/AWSServiceRoleForBackup`,
+        ],
+        conditions: [
+          { test: 'StringEquals', variable: 'iam:AWSServiceName', values: ['backup.amazonaws.com'] },
+        ],
       },
     );
   }
-  if (dumps.length > 0) {
-    prune.push({
-      actions: ['s3:DeleteObject'],
-      resources: objects('*'),
-      conditions: [{ test: 'StringEquals', variable: `s3:ExistingObjectTag/${TARGET_TAG}`, values: names }],
-    });
-  }
+  // Deletes only under each job's prefix; each object's stepops tags are checked before its delete.
+  if (dumps.length > 0) prune.push({ actions: ['s3:DeleteObject'], resources: objects('*') });
 
   const startRestore: Statement[] = [
     ...table,
@@ -370,7 +393,7 @@ export function backupStatements(
     'start-restore-test': startRestore,
     'poll-restore-test': pollRestore,
     'record-restore-test': table,
-    'check-freshness': table,
+    'check-freshness': readTable,
     'notify-backup': [...notifyStatements(permission), ...backupLeases(['dynamodb:DeleteItem'])],
   };
 }

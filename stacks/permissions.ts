@@ -56,13 +56,15 @@ const regions = (context: PermissionContext) => unique(context.targets.map((t) =
 /**
  * `ssm:SendCommand` on the `AWS-RunShellScript` document of each target region and on instances
  * whose `stepops:target` tag names one of the stage's targets (`ssm:resourceTag/<key>` is the
- * condition key SSM documents for SendCommand on instances).
+ * condition key SSM documents for SendCommand on instances). An AWS-owned document's ARN is written
+ * both with no account and with the caller's (the reference's format has `${Account}`): `*` in the
+ * account field matches either, and the document name still pins it.
  */
 export function sendCommandStatements(context: PermissionContext): Statement[] {
   return [
     {
       actions: ['ssm:SendCommand'],
-      resources: regions(context).map((region) => `arn:aws:ssm:${region}::document/${RUN_SHELL_SCRIPT}`),
+      resources: regions(context).map((region) => `arn:aws:ssm:${region}:*:document/${RUN_SHELL_SCRIPT}`),
     },
     {
       actions: ['ssm:SendCommand'],

@@ -18,6 +18,7 @@ import {
   type Statement,
   sendCommandStatements,
   TARGET_TAG,
+  targetGroupStatements,
 } from './permissions.ts';
 import { workflowStateMachine } from './state-machine.ts';
 import { driverEnvironment } from './workflows.ts';
@@ -97,6 +98,8 @@ function ec2DescribeStatements(): Statement[] {
         'ec2:DescribeLaunchTemplates',
         'ec2:DescribeAddresses',
         'ec2:DescribeVolumes',
+        'ec2:DescribeLaunchTemplateVersions',
+        'ec2:DescribeSubnets',
         'ssm:DescribeInstanceInformation',
       ],
       resources: ['*'],
@@ -151,14 +154,91 @@ function instanceActionStatements(context: RecoverContext, actions: string[]): S
   ];
 }
 
-/** Tagging what a run replaced (the old volume or instance), with the one stepops key only. */
+/** Tagging what a run replaced (the old volume or instance), with the retirement's stepops keys only. */
 function replacedTagStatements(context: RecoverContext, kinds: string[]): Statement[] {
   return [
     {
       actions: ['ec2:CreateTags'],
       resources: kinds.map((k) => $interpolate`arn:aws:ec2:*:${context.account}:${k}/*`),
       conditions: [
-        { test: 'ForAllValues:StringEquals', variable: 'aws:TagKeys', values: ['stepops:replaced-by-run'] },
+        {
+          test: 'ForAllValues:StringEquals',
+          variable: 'aws:TagKeys',
+          values: ['stepops:replaced-by-run', 'stepops:terminate-after'],
+        },
+      ],
+    },
+  ];
+}
+
+/** The tag keys that select the stage's ec2 hosts, and `stepops:target`. */
+function selectingTagKeys(context: PermissionContext): string[] {
+  const keys = context.targets.flatMap((t) =>
+    t.hosts.type === 'ec2' && 'tags' in t.hosts ? Object.keys(t.hosts.tags) : [],
+  );
+  return [...new Set([...keys, TARGET_TAG])].sort();
+}
+
+/**
+ * Retiring a replaced instance: its selecting tags and `stepops:target` removed (only those keys,
+ * only on the target's instances), once it is tagged replaced.
+ */
+function retireStatements(context: RecoverContext): Statement[] {
+  return [
+    {
+      actions: ['ec2:DeleteTags'],
+      resources: [$interpolate`arn:aws:ec2:*:${context.account}:instance/*`],
+      conditions: [
+        ...(taggedInstances(context) ?? []),
+        { test: 'ForAllValues:StringEquals', variable: 'aws:TagKeys', values: selectingTagKeys(context) },
+      ],
+    },
+  ];
+}
+
+/**
+ * Terminating, after the retention, only instances a run retired (tagged `stepops:replaced-by-run`).
+ */
+function terminateReplacedStatements(context: RecoverContext): Statement[] {
+  return [
+    { actions: ['ec2:DescribeInstances'], resources: ['*'] },
+    {
+      actions: ['ec2:TerminateInstances'],
+      resources: [$interpolate`arn:aws:ec2:*:${context.account}:instance/*`],
+      conditions: [
+        { test: 'StringLike', variable: 'aws:ResourceTag/stepops:replaced-by-run', values: ['*'] },
+      ],
+    },
+  ];
+}
+
+/**
+ * Customer-managed KMS keys on the volumes, snapshots and DB instances a restore or a replacement
+ * uses: EC2 and RDS need a grant on the key to create or attach an encrypted volume or instance,
+ * which they ask for on the caller's behalf (`kms:GrantIsForAWSResource`).
+ */
+function kmsGrantStatements(context: RecoverContext): Statement[] {
+  return [
+    {
+      actions: ['kms:CreateGrant'],
+      resources: [$interpolate`arn:aws:kms:*:${context.account}:key/*`],
+      conditions: [{ test: 'Bool', variable: 'kms:GrantIsForAWSResource', values: ['true'] }],
+    },
+    {
+      actions: [
+        'kms:DescribeKey',
+        'kms:Decrypt',
+        'kms:GenerateDataKeyWithoutPlaintext',
+        'kms:ReEncryptFrom',
+        'kms:ReEncryptTo',
+      ],
+      resources: [$interpolate`arn:aws:kms:*:${context.account}:key/*`],
+      conditions: [
+        {
+          test: 'StringLike',
+          variable: 'kms:ViaService',
+          values: ['ec2.*.amazonaws.com', 'rds.*.amazonaws.com'],
+        },
       ],
     },
   ];
@@ -204,6 +284,7 @@ function restoreVolumeStatements(context: RecoverContext): Statement[] {
       conditions: [{ test: 'StringEquals', variable: 'ec2:CreateAction', values: ['CreateVolume'] }],
     },
     ...replacedTagStatements(context, ['volume']),
+    ...kmsGrantStatements(context),
   ];
 }
 
@@ -258,6 +339,10 @@ function replaceInstanceStatements(context: RecoverContext): Statement[] {
       conditions: [{ test: 'StringEquals', variable: 'iam:PassedToService', values: ['ec2.amazonaws.com'] }],
     },
     ...replacedTagStatements(context, ['instance']),
+    ...retireStatements(context),
+    ...targetGroupStatements('RegisterTargets', context),
+    ...targetGroupStatements('DeregisterTargets', context),
+    ...kmsGrantStatements(context),
   ];
   if (declared.launchTemplates.length > 0) {
     const templates = declared.launchTemplates.map(
@@ -325,6 +410,15 @@ function restoreDatabaseStatements(context: RecoverContext): Statement[] {
       ],
     },
     { actions: ['rds:ModifyDBInstance'], resources: [...dbArns(context, ''), ...dbArns(context, '-*')] },
+    {
+      // Enhanced Monitoring's role, set again on the restored instance (ModifyDBInstance MonitoringRoleArn).
+      actions: ['iam:PassRole'],
+      resources: [$interpolate`arn:aws:iam::${context.account}:role/*`],
+      conditions: [
+        { test: 'StringEquals', variable: 'iam:PassedToService', values: ['monitoring.rds.amazonaws.com'] },
+      ],
+    },
+    ...kmsGrantStatements(context),
   ];
 }
 
@@ -370,6 +464,7 @@ export function recoverFunctionStatements(context: RecoverContext): Record<strin
     'replace-instance': replaceInstanceStatements(context),
     'verify-recovery': [...hostStatements(), ...sendCommandStatements(context), ...readCommandStatements()],
     'notify-recovery': notifyStatements(context),
+    'terminate-replaced': terminateReplacedStatements(context),
   };
 }
 
@@ -438,11 +533,17 @@ export function createRecover(context: RecoverContext) {
     link: context.links,
     permissions: [
       { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [context.stateTableArn] },
-      { actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: [stateMachine.arn] },
+      // SendTaskSuccess and SendTaskFailure have no resource-level permissions (Service
+      // Authorization Reference, AWS Step Functions): the task token is what names the run.
+      { actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: ['*'] },
       ...parameterStatements(context.account, context.region, [context.approvalSecretParameter]),
     ],
   } as const;
-  const approve = context.api.route('GET /approvals/{runId}/{decision}', answerArgs);
+  // A GET only shows the confirmation page: it checks the link with the secret and answers nothing.
+  const approve = context.api.route('GET /approvals/{runId}/{decision}', {
+    ...answerArgs,
+    permissions: parameterStatements(context.account, context.region, [context.approvalSecretParameter]),
+  });
   const answer = context.api.route('POST /approvals/{runId}/{decision}', answerArgs);
   return { functions, arns, definition, logGroup, role, policy, stateMachine, routes: { approve, answer } };
 }

@@ -15,6 +15,7 @@ import {
   checkoutPrevious,
   checkoutRef,
   diskUsageBelow,
+  revertAgreement,
   verifyRef,
 } from '../shared/recipes/scripts.ts';
 
@@ -87,7 +88,7 @@ export default defineTarget({
     successThreshold: 1,
     probes: [
       { name: 'site', type: 'http', url: 'https://datizmo.com/', expectStatus: [200], maxLatencyMs: 3000 },
-      { name: 'tls-certificate', type: 'tls', host: 'datizmo.com', minDaysLeft: 14 },
+      { name: 'tls-certificate', runbook: false, type: 'tls', host: 'datizmo.com', minDaysLeft: 14 },
       // The NestJS backend has no documented health route: any answer below 500 means it serves.
       {
         name: 'backend',
@@ -120,12 +121,13 @@ sudo nginx -t -q`,
       },
       {
         name: 'disk',
+        runbook: false,
         type: 'command',
         script: diskUsageBelow('/', 90),
         timeout: 15,
       },
-      { name: 'instance-status', type: 'ec2-status' },
-      { name: 'ssm-agent', type: 'ssm-agent' },
+      { name: 'instance-status', runbook: false, type: 'ec2-status' },
+      { name: 'ssm-agent', runbook: false, type: 'ssm-agent' },
     ],
     onFailure: { runbook: 'restart-apps' },
   },
@@ -181,7 +183,13 @@ echo "copied .env ($(wc -l < .env) lines)"`,
       description:
         'A bad release is live: check out the commit deployed before the current one (.stepops-previous), rebuild backend and frontend, restart them under PM2.',
       steps: [
-        { type: 'script', name: 'checkout-previous', script: checkoutLastReplaced, timeout: 60 },
+        {
+          type: 'script',
+          name: 'checkout-previous',
+          script: checkoutLastReplaced,
+          timeout: 60,
+          agree: revertAgreement,
+        },
         { type: 'script', name: 'build-backend', script: buildBackend, timeout: 900 },
         { type: 'script', name: 'build-frontend', script: buildFrontend, timeout: 1200 },
         { type: 'restart', name: 'restart-apps', manager: 'pm2', services: ['backend', 'frontend'] },

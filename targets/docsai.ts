@@ -17,6 +17,7 @@ import {
   checkoutPrevious,
   checkoutRef,
   diskUsageBelow,
+  revertAgreement,
   scratchDatabase,
   verifyRef,
 } from '../shared/recipes/scripts.ts';
@@ -96,7 +97,7 @@ export default defineTarget({
         expectStatus: djangoServes,
         maxLatencyMs: 3000,
       },
-      { name: 'tls-certificate', type: 'tls', host: domain, minDaysLeft: 14 },
+      { name: 'tls-certificate', runbook: false, type: 'tls', host: domain, minDaysLeft: 14 },
       // Through Nginx on the host, as the document's verification step does.
       {
         name: 'app',
@@ -130,12 +131,13 @@ sudo nginx -t -q`,
       },
       {
         name: 'disk',
+        runbook: false,
         type: 'command',
         script: diskUsageBelow('/', 90),
         timeout: 15,
       },
-      { name: 'instance-status', type: 'ec2-status' },
-      { name: 'ssm-agent', type: 'ssm-agent' },
+      { name: 'instance-status', runbook: false, type: 'ec2-status' },
+      { name: 'ssm-agent', runbook: false, type: 'ssm-agent' },
     ],
     onFailure: { runbook: 'restart-services' },
   },
@@ -227,7 +229,13 @@ pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error --dbna
       description:
         'A bad release is live: check out the commit deployed before the current one (.stepops-previous), reinstall requirements, collect static files, restart Gunicorn.',
       steps: [
-        { type: 'script', name: 'checkout-previous', script: checkoutLastReplaced, timeout: 60 },
+        {
+          type: 'script',
+          name: 'checkout-previous',
+          script: checkoutLastReplaced,
+          timeout: 60,
+          agree: revertAgreement,
+        },
         { type: 'script', name: 'install-requirements', script: installRequirements, timeout: 900 },
         { type: 'script', name: 'collectstatic', script: collectStatic, timeout: 300 },
         { type: 'restart', name: 'restart-gunicorn', manager: 'systemd', services: ['gunicorn.service'] },

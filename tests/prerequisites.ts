@@ -25,6 +25,11 @@ export const PREREQUISITES: readonly Prerequisite[] = [
     debianPackage: 'postgresql',
     usedFor: 'the PostgreSQL dump and restore tests',
   },
+  {
+    program: '/usr/bin/chromium',
+    debianPackage: 'chromium',
+    usedFor: 'the console and status page tests (driven by puppeteer-core, no browser download)',
+  },
 ];
 
 function isExecutable(file: string): boolean {

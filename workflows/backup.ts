@@ -6,7 +6,10 @@
  * the local engine.
  *
  * Waiting is a long-poll inside a Lambda (up to 50 s) and a Choice that loops while the job is
- * still running; there is no fixed Wait. A failed job is recorded as failed and its copies are not
+ * still running. A job that runs longer than a few minutes (a snapshot of hours, an RDS restore) is
+ * read once per invocation, with a Wait between reads that grows with the time it has taken (the
+ * poll step says how long: `waitSeconds`, up to 10 minutes), so that a 24-hour snapshot stays far
+ * below Step Functions' 25,000 history events. There is no fixed Wait. A failed job is recorded as failed and its copies are not
  * pruned; the other jobs of the run still go ahead; the run then fails with `BackupFailedError`
  * after notifying. Success is recorded, and announced only for jobs that ask (`notifyOnSuccess`).
  *
@@ -58,7 +61,24 @@ const THROTTLE_RETRY = {
   JitterStrategy: 'FULL' as const,
 };
 
+/**
+ * The source cannot be copied right now (an RDS instance that is not `available`, a volume at its
+ * concurrent snapshot limit): tried again over about half an hour before the job counts as failed.
+ */
+const SOURCE_BUSY_RETRY = {
+  ErrorEquals: ['BackupSourceBusyError'],
+  IntervalSeconds: 60,
+  BackoffRate: 2,
+  MaxAttempts: 5,
+  JitterStrategy: 'FULL' as const,
+};
+
 const NOTIFY = 'Notify';
+
+/** The poll at `path` says the job is still running. */
+const running = (path: string) => ({ Variable: `${path}.status`, StringEquals: 'running' });
+/** The poll at `path` asks for a Wait before the next read (a long job). */
+const waitAsked = (path: string) => ({ Variable: `${path}.waitSeconds`, IsPresent: true });
 
 /**
  * The backup state machine for the given Lambda ARNs.
@@ -87,10 +107,11 @@ export function backupWorkflow(arns: Readonly<Record<BackupFunction, string>>): 
         Default: 'StartJob',
       },
       StartJob: task('start-backup', {
-        comment: 'Starts the snapshot, the AWS Backup job or the dump command; throttling is retried.',
+        comment:
+          'Starts the snapshot, the AWS Backup job or the dump command; throttling and a busy source are retried.',
         parameters: jobRef,
         resultPath: '$.handle',
-        retry: [THROTTLE_RETRY],
+        retry: [THROTTLE_RETRY, SOURCE_BUSY_RETRY],
         next: 'WaitForJob',
         catchNext: 'RecordFailure',
       }),
@@ -103,11 +124,8 @@ export function backupWorkflow(arns: Readonly<Record<BackupFunction, string>>): 
       }),
       JobDone: {
         Type: 'Choice',
-        Choices: [
-          { Variable: '$.status.handle', IsPresent: true, Next: 'CarryJobHandle' },
-          { Variable: '$.status.status', StringEquals: 'running', Next: 'WaitForJob' },
-        ],
-        Default: 'RecordBackup',
+        Choices: [{ Variable: '$.status.handle', IsPresent: true, Next: 'CarryJobHandle' }],
+        Default: 'JobStillRunning',
       },
       CarryJobHandle: {
         Type: 'Pass',
@@ -118,8 +136,17 @@ export function backupWorkflow(arns: Readonly<Record<BackupFunction, string>>): 
       },
       JobStillRunning: {
         Type: 'Choice',
-        Choices: [{ Variable: '$.status.status', StringEquals: 'running', Next: 'WaitForJob' }],
+        Choices: [
+          { And: [running('$.status'), waitAsked('$.status')], Next: 'WaitBeforePoll' },
+          { Variable: '$.status.status', StringEquals: 'running', Next: 'WaitForJob' },
+        ],
         Default: 'RecordBackup',
+      },
+      WaitBeforePoll: {
+        Type: 'Wait',
+        Comment: 'A long job: the time the poll asked for (a tenth of the time taken, up to 10 min).',
+        SecondsPath: '$.status.waitSeconds',
+        Next: 'WaitForJob',
       },
       RecordBackup: task('record-backup', {
         comment: 'Good only when complete and, for a dump, the object is there with its size and tags.',
@@ -231,7 +258,10 @@ export function backupWorkflow(arns: Readonly<Record<BackupFunction, string>>): 
       }),
       RestoreTestDone: {
         Type: 'Choice',
-        Choices: [{ Variable: '$.status.status', StringEquals: 'running', Next: 'CarryHandle' }],
+        Choices: [
+          { And: [running('$.status'), waitAsked('$.status')], Next: 'CarryHandleThenWait' },
+          { Variable: '$.status.status', StringEquals: 'running', Next: 'CarryHandle' },
+        ],
         Default: 'RecordRestoreTest',
       },
       CarryHandle: {
@@ -239,6 +269,18 @@ export function backupWorkflow(arns: Readonly<Record<BackupFunction, string>>): 
         Comment: 'The poll may move the test on (an RDS instance being deleted): poll its new handle.',
         InputPath: '$.status.handle',
         ResultPath: '$.handle',
+        Next: 'WaitForRestoreTest',
+      },
+      CarryHandleThenWait: {
+        Type: 'Pass',
+        Comment: 'A long test: carry its handle, then wait the time the poll asked for.',
+        InputPath: '$.status.handle',
+        ResultPath: '$.handle',
+        Next: 'WaitBeforeRestorePoll',
+      },
+      WaitBeforeRestorePoll: {
+        Type: 'Wait',
+        SecondsPath: '$.status.waitSeconds',
         Next: 'WaitForRestoreTest',
       },
       RecordRestoreTest: task('record-restore-test', {

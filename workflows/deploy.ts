@@ -87,6 +87,43 @@ export interface DeployWorkflowOptions {
   timeoutSeconds?: number;
 }
 
+/**
+ * SSM throttled a call that the function could not absorb (its status reads absorb theirs): the
+ * Task is tried again with backoff, so that throttling never rolls back a healthy deploy. A send is
+ * idempotent (it finds the command it already sent), so a retry never runs a script twice.
+ */
+export const SSM_THROTTLE_RETRY = {
+  ErrorEquals: ['ThrottlingException'],
+  IntervalSeconds: 2,
+  BackoffRate: 2,
+  MaxAttempts: 5,
+  JitterStrategy: 'FULL' as const,
+};
+
+/** A command still running whose poll asks for a Wait before the next read (it has run for minutes). */
+function longCommand(status: string, next: string) {
+  return {
+    And: [
+      { Variable: `${status}.status`, StringEquals: 'running' },
+      { Variable: `${status}.waitSeconds`, IsPresent: true },
+    ],
+    Next: next,
+  };
+}
+
+/** The Wait a long command's poll asks for (a tenth of its age, up to 10 min), then the poll again. */
+function pollWait(name: string, status: string, poll: string): [string, State] {
+  return [
+    name,
+    {
+      Type: 'Wait',
+      Comment: 'A long command: wait as its poll asked, so a long run stays far below 25,000 history events.',
+      SecondsPath: `${status}.waitSeconds`,
+      Next: poll,
+    },
+  ];
+}
+
 /** The state that releases the lock; every path after the lock goes through it. */
 const RELEASE = 'ReleaseLock';
 const NOTIFY = 'Notify';
@@ -171,6 +208,7 @@ export function deployWorkflow(
         },
       ],
       batchStep('SendDeployCommand', 'send-command', {
+        retry: [SSM_THROTTLE_RETRY],
         parameters: {
           'target.$': '$.target',
           'ref.$': '$.ref',
@@ -187,6 +225,7 @@ export function deployWorkflow(
         next: 'WaitForDeploy',
       }),
       batchStep('WaitForDeploy', 'poll-command', {
+        retry: [SSM_THROTTLE_RETRY],
         comment: 'Long-polls the command for up to 50 s; the Choice loops while it is still running.',
         parameters: { 'target.$': '$.target', 'command.$': '$.command', 'maxErrors.$': '$.maxErrors' },
         resultPath: '$.commandStatus',
@@ -197,12 +236,14 @@ export function deployWorkflow(
         {
           Type: 'Choice',
           Choices: [
+            longCommand('$.commandStatus', 'WaitBeforeDeployPoll'),
             { Variable: '$.commandStatus.status', StringEquals: 'running', Next: 'WaitForDeploy' },
             { Variable: '$.commandStatus.status', StringEquals: 'failed', Next: 'RecordCommandFailure' },
           ],
           Default: 'CheckHealth',
         },
       ],
+      pollWait('WaitBeforeDeployPoll', '$.commandStatus', 'WaitForDeploy'),
       [
         'RecordCommandFailure',
         {
@@ -349,6 +390,7 @@ export function deployWorkflow(
       },
     ],
     step('SendVerifyCommand', 'send-command', {
+      retry: [SSM_THROTTLE_RETRY],
       parameters: {
         ...runRef,
         phase: 'verify',
@@ -360,6 +402,7 @@ export function deployWorkflow(
       catchNext: RELEASE,
     }),
     step('WaitForVerify', 'poll-command', {
+      retry: [SSM_THROTTLE_RETRY],
       parameters: { ...plan('target'), 'command.$': '$.verifyCommand' },
       resultPath: '$.verifyStatus',
       next: 'VerifyCommandDone',
@@ -370,12 +413,14 @@ export function deployWorkflow(
       {
         Type: 'Choice',
         Choices: [
+          longCommand('$.verifyStatus', 'WaitBeforeVerifyPoll'),
           { Variable: '$.verifyStatus.status', StringEquals: 'running', Next: 'WaitForVerify' },
           { Variable: '$.verifyStatus.status', StringEquals: 'failed', Next: 'RecordVerifyFailure' },
         ],
         Default: 'SnapshotRequested',
       },
     ],
+    pollWait('WaitBeforeVerifyPoll', '$.verifyStatus', 'WaitForVerify'),
     [
       'RecordVerifyFailure',
       {
@@ -471,6 +516,7 @@ export function deployWorkflow(
       },
     ],
     step('SendRollbackCommand', 'send-command', {
+      retry: [SSM_THROTTLE_RETRY],
       parameters: {
         ...runRef,
         phase: 'rollback',
@@ -484,6 +530,7 @@ export function deployWorkflow(
       catchNext: RELEASE,
     }),
     step('WaitForRollback', 'poll-command', {
+      retry: [SSM_THROTTLE_RETRY],
       parameters: { ...plan('target'), 'command.$': '$.rollbackCommand' },
       resultPath: '$.rollbackStatus',
       next: 'RollbackCommandDone',
@@ -494,6 +541,7 @@ export function deployWorkflow(
       {
         Type: 'Choice',
         Choices: [
+          longCommand('$.rollbackStatus', 'WaitBeforeRollbackPoll'),
           { Variable: '$.rollbackStatus.status', StringEquals: 'running', Next: 'WaitForRollback' },
           {
             Variable: '$.rollbackStatus.status',
@@ -504,6 +552,7 @@ export function deployWorkflow(
         Default: 'CheckHealthAfterRollback',
       },
     ],
+    pollWait('WaitBeforeRollbackPoll', '$.rollbackStatus', 'WaitForRollback'),
     [
       'RecordRollbackCommandFailure',
       {

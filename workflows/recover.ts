@@ -38,6 +38,7 @@ export const RECOVER_FUNCTIONS = [
   'verify-recovery',
   'release-lock',
   'notify-recovery',
+  'terminate-replaced',
 ] as const;
 export type RecoverFunction = (typeof RECOVER_FUNCTIONS)[number];
 
@@ -55,6 +56,7 @@ export const RECOVER_TASK_TIMEOUTS: Record<RecoverFunction, number> = {
   'verify-recovery': 90,
   'release-lock': 30,
   'notify-recovery': 60,
+  'terminate-replaced': 60,
 };
 
 /** The Lambda timeout of each function: 5 s under its Task timeout. */
@@ -362,9 +364,41 @@ export function recoverWorkflow(arns: Readonly<Record<RecoverFunction, string>>)
       'RunSucceeded',
       {
         Type: 'Choice',
-        Choices: [{ Variable: '$.outcome.outcome', StringEquals: 'succeeded', Next: 'Succeeded' }],
+        Choices: [
+          {
+            And: [
+              { Variable: '$.outcome.outcome', StringEquals: 'succeeded' },
+              { Variable: '$.plan.retire', IsPresent: true },
+            ],
+            Next: 'WaitRetention',
+          },
+          { Variable: '$.outcome.outcome', StringEquals: 'succeeded', Next: 'Succeeded' },
+        ],
         Default: 'Failed',
       },
+    ],
+    [
+      'WaitRetention',
+      {
+        Type: 'Wait',
+        Comment:
+          'The replaced instances stay stopped, out of the target, for the retention the runbook declares; the lock is released and the outcome sent already. Stopping the run here keeps them.',
+        SecondsPath: '$.plan.retire.afterSeconds',
+        Next: 'TerminateReplaced',
+      },
+    ],
+    [
+      'TerminateReplaced',
+      task('terminate-replaced', {
+        comment:
+          'Terminates the instances this run retired (tagged stepops:replaced-by-run with its id, no stepops:target).',
+        parameters: { ...plan('target'), ...plan('runId') },
+        resultPath: '$.retired',
+        next: 'Succeeded',
+        // Notify again: the outcome then says the termination failed (the run fails).
+        catchNext: NOTIFY,
+        catchResultPath: '$.failures.TerminateReplaced',
+      }),
     ],
     ['Succeeded', { Type: 'Succeed', OutputPath: '$.outcome' }],
     ['Failed', { Type: 'Fail', ErrorPath: '$.outcome.error', CausePath: '$.outcome.cause' }],

@@ -11,7 +11,7 @@
  * a summary, and it stops the app. Everything it writes stays in one directory (default
  * `.stepops/demo`), wiped and re-created on the next run.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout } from 'node:timers/promises';
 import type { Command } from 'commander';
@@ -26,6 +26,7 @@ import {
 } from '../../lab/setup.ts';
 import { labTarget } from '../../lab/target.ts';
 import { registerTarget } from '../../shared/config/registry.ts';
+import { readOutbox } from '../../shared/drivers/local/outbox-notifier.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
 import type { Execution } from '../../shared/engine/index.ts';
 import { indent, type Output, stdio, UsageError } from '../output.ts';
@@ -106,14 +107,6 @@ function portFrom(value: string | undefined): number | undefined {
     throw new UsageError(`invalid demo port ${JSON.stringify(value)}: expected a number from 1024 to 65535`);
   }
   return port;
-}
-
-async function readOutbox(dir: string): Promise<Notification[]> {
-  const text = await readFile(path.join(dir, 'outbox.jsonl'), 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as Notification);
 }
 
 /**

@@ -43,8 +43,15 @@ async function carryOut(request: RecoveryRequest, out: Output, interactive?: boo
   return report.exitCode === 0;
 }
 
+/** The JSON lines of a file; none when it does not exist yet (any other read error is thrown). */
 async function lines<T>(file: string): Promise<T[]> {
-  const text = await readFile(file, 'utf8').catch(() => '');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
   return text
     .split('\n')
     .filter(Boolean)
@@ -94,9 +101,11 @@ export async function runHealthDemo(options: {
   const alerts = (await lines<Notification>(path.join(stepopsHome(), 'outbox.jsonl'))).filter(
     (n) => n.workflow === 'health' && n.target === 'demo',
   );
-  if (!alerts.some((n) => n.outcome === 'failed' && n.failedState === 'app-health'))
+  // One alert per round lists every probe that changed in it.
+  const names = (n: Notification) => n.failedState?.split(', ') ?? [];
+  if (!alerts.some((n) => n.outcome === 'failed' && names(n).includes('app-health')))
     problems.push('no alert that app-health went down');
-  if (!alerts.some((n) => n.outcome === 'succeeded' && n.failedState === 'app-health'))
+  if (!alerts.some((n) => n.outcome === 'succeeded' && names(n).includes('app-health')))
     problems.push('no alert that app-health recovered');
   out.out(`   health alerts in the outbox: ${alerts.length}`);
   for (const n of alerts) out.out(`     ${n.outcome.padEnd(9)} ${n.summary}`);

@@ -1,15 +1,18 @@
 /**
  * `stepops run health <target>`: one health run on the local engine, printed as a table (probe,
- * state, value, condition, since). `stepops watch <target>`: the target's schedule in the
- * foreground, the table redrawn after each run, until Ctrl-C — a local monitor.
+ * state, value, condition, since); a runbook the run requested is carried out through the local
+ * recover workflow, waiting for its approval as on AWS. `stepops watch <target>`: the target's
+ * schedule in the foreground, the table redrawn after each run, until Ctrl-C — a local monitor.
  */
 import type { Command } from 'commander';
 import { findTarget } from '../../shared/config/registry.ts';
 import type { Target } from '../../shared/config/schema.ts';
-import { healthStoreFor } from '../../shared/drivers/health.ts';
+import { healthHistoryFor, healthStoreFor } from '../../shared/drivers/health.ts';
+import { HEALTH_HISTORY_DAYS } from '../../shared/drivers/ports.ts';
 import type { LocalEngine } from '../../shared/engine/index.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import type { HealthRunSummary } from '../../shared/health/contracts.ts';
+import { type HealthDay, historyRows, lastDays } from '../../shared/health/history.ts';
 import { describeProbe } from '../../shared/health/plan.ts';
 import { emptyHealthState, type TargetHealthState } from '../../shared/health/state.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
@@ -63,7 +66,15 @@ export function healthTable(target: Target, state: TargetHealthState, now: numbe
   const conditions = new Map((target.health?.probes ?? []).map((p) => [p.name, describeProbe(p)]));
   const rows = Object.values(state.probes).map((p) => [
     p.host ? `${p.probe} @ ${p.host}` : p.probe,
-    p.status === 'down' ? 'DOWN' : p.consecutiveFailures > 0 ? `up (${p.consecutiveFailures} failing)` : 'up',
+    p.status === 'down'
+      ? p.flapping
+        ? 'DOWN (flapping)'
+        : 'DOWN'
+      : p.flapping
+        ? 'FLAPPING'
+        : p.consecutiveFailures > 0
+          ? `FAILING (${p.consecutiveFailures} in a row)`
+          : 'up',
     cut(p.lastDetail, 48),
     cut(conditions.get(p.probe) ?? '', 60),
     ago(p.since, now),
@@ -80,21 +91,65 @@ export function healthTable(target: Target, state: TargetHealthState, now: numbe
 
 /** One run's outcome, in a line. */
 function runLine(summary: HealthRunSummary): string {
-  const parts = [`${summary.up} up, ${summary.down} down`];
+  const parts = [
+    summary.failing
+      ? `${summary.up} up, ${summary.failing} failing, ${summary.down} down`
+      : `${summary.up} up, ${summary.down} down`,
+  ];
+  const went: Record<HealthRunSummary['events'][number]['kind'], string> = {
+    up: 'went up',
+    down: 'went down',
+    'still-down': 'is still down',
+    'down-in-maintenance': 'is down during the maintenance',
+    flapping: 'is flapping',
+    stable: 'stopped flapping',
+  };
   for (const event of summary.events) {
     parts.push(
-      `${event.probe}${event.host ? ` @ ${event.host}` : ''} went ${event.kind === 'up' ? 'up' : 'down'}${event.alerted ? ' (alerted)' : ' (recorded, not alerted)'}`,
+      `${event.probe}${event.host ? ` @ ${event.host}` : ''} ${went[event.kind]}${event.alerted ? ' (alerted)' : ' (recorded, not alerted)'}`,
     );
   }
   if (summary.maintenance) parts.push(`maintenance: ${summary.maintenance}`);
-  if (summary.recovery) {
+  for (const recovery of summary.recoveries ?? (summary.recovery ? [summary.recovery] : [])) {
     parts.push(
-      summary.recovery.started
-        ? `started runbook ${summary.recovery.runbook}`
-        : `runbook ${summary.recovery.runbook} not started: ${summary.recovery.why ?? ''}`,
+      recovery.started
+        ? `requested runbook ${recovery.runbook}`
+        : `runbook ${recovery.runbook} not requested: ${recovery.why ?? ''}`,
     );
   }
   return parts.join('; ');
+}
+
+/**
+ * Runs each runbook the health run requested through the local recover workflow, as the recover
+ * state machine would on AWS: a `health-alert` run that waits for its approval (from this terminal
+ * or `stepops approve` in another), under the execution name the alert gave.
+ */
+async function carryOutRecoveries(
+  summary: HealthRunSummary,
+  out: Output,
+  interactive?: boolean,
+): Promise<void> {
+  const { runRecover } = await import('./recover.ts');
+  for (const recovery of summary.recoveries ?? []) {
+    if (!recovery.started) continue;
+    out.out(`runbook ${recovery.runbook} requested by the alert: running it through the recover workflow`);
+    const report = await runRecover({
+      target: summary.target,
+      runbook: recovery.runbook,
+      trigger: 'health-alert',
+      reason: `requested by health run ${summary.runId}`,
+      requestedBy: 'stepops health',
+      output: out,
+      ...(interactive !== undefined ? { interactive } : {}),
+      ...(recovery.executionId ? { executionName: recovery.executionId.slice(0, 80) } : {}),
+    });
+    out.out(
+      report.exitCode === 0
+        ? `runbook ${recovery.runbook} finished (run ${report.executionName ?? recovery.executionId})`
+        : `runbook ${recovery.runbook} did not finish: ${report.error ?? 'failed'}${report.cause ? `: ${report.cause}` : ''}`,
+    );
+  }
 }
 
 export interface HealthRunOptions {
@@ -102,6 +157,14 @@ export interface HealthRunOptions {
   output?: Output;
   /** The engine to run on (the watch reuses one). */
   engine?: LocalEngine;
+  /**
+   * Carry out the runbooks the run requested through the local recover workflow, waiting for
+   * their approval as on AWS (the CLI does; the demo carries them out itself). `background`
+   * (the watch): started without waiting, approved from another shell, while the checks go on.
+   */
+  recover?: boolean | 'background';
+  /** The recoveries started in the background (the watch waits for them when it stops). */
+  background?: Promise<void>[];
 }
 
 /**
@@ -130,6 +193,18 @@ export async function runHealthOnce(
   const state = record ? (JSON.parse(record.body) as TargetHealthState) : emptyHealthState(target.name);
   out.out(`health ${target.name} (run ${runId}): ${runLine(summary)}`);
   out.out(healthTable(target, state, Date.now()));
+  if (options.recover === 'background') {
+    const running = carryOutRecoveries(summary, out, false).catch((error: unknown) => {
+      out.err(`stepops: a recovery requested by health could not run: ${String(error)}`);
+    });
+    const list = options.background;
+    if (list) {
+      list.push(running);
+      void running.then(() => list.splice(list.indexOf(running), 1));
+    }
+  } else if (options.recover) {
+    await carryOutRecoveries(summary, out);
+  }
   return { exitCode: summary.down > 0 ? EXIT.unexpected : EXIT.ok, summary };
 }
 
@@ -148,12 +223,18 @@ export async function watchHealth(
   const target = healthTarget(options.target);
   const engine = options.engine ?? (await healthEngine());
   const interval = scheduleIntervalMs(target.health!.schedule);
+  const background: Promise<void>[] = [];
   while (!options.signal.aborted) {
     if (options.clear) out.out('\u001b[2J\u001b[H');
     out.out(
       `watching ${target.name}: ${target.health!.schedule} (every ${interval / 1000} s), Ctrl-C to stop`,
     );
-    await runHealthOnce({ target: target.name, output: out, engine });
+    await runHealthOnce({
+      target: target.name,
+      output: out,
+      engine,
+      ...(options.recover ? { recover: 'background' as const, background } : {}),
+    });
     // Ctrl-C during the run: stop now, not after the interval.
     if (options.signal.aborted) break;
     await new Promise<void>((resolve) => {
@@ -168,6 +249,86 @@ export async function watchHealth(
       );
     });
   }
+  if (background.length > 0) {
+    out.out(
+      `the watch stopped; waiting for the ${background.length} recovery run(s) it started that have not finished (approve or reject them with stepops approve|reject <run>)`,
+    );
+    await Promise.all(background);
+  }
+}
+
+function ms(value: number | undefined): string {
+  if (value === undefined) return '-';
+  return value === Infinity ? '>10 s' : `≤${value} ms`;
+}
+
+/**
+ * Prints a target's uptime history: per day (newest first) and probe, the checks, the uptime and
+ * the latency percentiles (as the bounds of the buckets they fell in). Today's counts come from
+ * the probe state, the finished days from the history store.
+ *
+ * @returns exit code 0; 2 for bad options
+ * @example
+ * await healthHistory({ target: 'zmanim', days: 7 });
+ */
+export async function healthHistory(options: {
+  target: string;
+  probe?: string;
+  days?: number;
+  output?: Output;
+  now?: Date;
+}): Promise<number> {
+  const out = options.output ?? stdio;
+  const target = healthTarget(options.target);
+  const days = options.days ?? 7;
+  if (!Number.isInteger(days) || days < 1 || days > HEALTH_HISTORY_DAYS) {
+    throw new InvalidInputError(
+      `--days ${options.days}: expected a whole number of days from 1 to ${HEALTH_HISTORY_DAYS}`,
+    );
+  }
+  if (options.probe && !target.health!.probes.some((p) => p.name === options.probe)) {
+    throw new InvalidInputError(
+      `target "${target.name}" has no probe named "${options.probe}" (probes: ${target.health!.probes.map((p) => p.name).join(', ')})`,
+    );
+  }
+  const wanted = lastDays(options.now ?? new Date(), days);
+  const stored = await healthHistoryFor(target).readDays(target.name, wanted);
+  const found: HealthDay[] = Object.values(stored).flatMap((body) => {
+    try {
+      return [JSON.parse(body) as HealthDay];
+    } catch {
+      return [];
+    }
+  });
+  const record = await healthStoreFor(target).read(target.name);
+  const today = record ? (JSON.parse(record.body) as TargetHealthState).today : undefined;
+  if (today && wanted.includes(today.day)) found.push(today);
+  const rows = historyRows(found, options.probe);
+  out.out(
+    `uptime of ${target.name}, last ${days} day${days === 1 ? '' : 's'} (UTC)${options.probe ? `, probe ${options.probe}` : ''}`,
+  );
+  if (rows.length === 0) {
+    out.out('no checks recorded in these days');
+    return EXIT.ok;
+  }
+  const table = rows.map((r) => [
+    r.day,
+    r.probe,
+    String(r.checks),
+    `${r.uptime.toFixed(r.uptime === 100 ? 0 : 2)}%`,
+    ms(r.p50),
+    ms(r.p95),
+    ms(r.p99),
+  ]);
+  const header = ['day', 'probe', 'checks', 'uptime', 'p50', 'p95', 'p99'];
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  out.out([line(header), ...table.map(line)].join('\n'));
+  return EXIT.ok;
 }
 
 /**
@@ -181,7 +342,26 @@ export function registerHealth(program: Command, run: Command): void {
     .command('health <target>')
     .description("run the target's health probes once on the local engine and print their states")
     .action(async (targetName: string) => {
-      process.exitCode = (await runHealthOnce({ target: targetName })).exitCode;
+      process.exitCode = (await runHealthOnce({ target: targetName, recover: true })).exitCode;
+    });
+  program
+    .command('health')
+    .description('health records of a target')
+    .command('history <target>')
+    .description("print the target's uptime and latency percentiles per day and probe")
+    .option('--probe <name>', 'only this probe')
+    .option('--days <n>', `days back, 1 to ${HEALTH_HISTORY_DAYS}`, '7')
+    .action(async (targetName: string, opts: { probe?: string; days: string }) => {
+      if (!/^\d+$/.test(opts.days)) {
+        throw new InvalidInputError(
+          `--days ${opts.days}: expected a whole number of days from 1 to ${HEALTH_HISTORY_DAYS}`,
+        );
+      }
+      process.exitCode = await healthHistory({
+        target: targetName,
+        ...(opts.probe ? { probe: opts.probe } : {}),
+        days: Number(opts.days),
+      });
     });
   program
     .command('watch <target>')
@@ -196,6 +376,7 @@ export function registerHealth(program: Command, run: Command): void {
           target: targetName,
           signal: controller.signal,
           clear: process.stdout.isTTY === true,
+          recover: true,
         });
       } finally {
         process.off('SIGINT', stop);

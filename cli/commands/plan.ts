@@ -101,14 +101,31 @@ function formatHealth(target: Target, plan: HealthPlan): string {
     '',
     `hosts: ${describeHostSelection(target.hosts)}`,
     `unhealthy after ${plan.failureThreshold} failing check${plan.failureThreshold === 1 ? '' : 's'} in a row, healthy again after ${plan.successThreshold} passing`,
-    `on failure: ${plan.onFailureRunbook ? `start runbook ${plan.onFailureRunbook}` : 'alert only'}`,
+    `on failure: ${plan.onFailureRunbook ? `runbook ${plan.onFailureRunbook} by default` : 'alert only, unless a probe names a runbook'}`,
   ];
+  for (const rb of plan.runbooks) {
+    lines.push(
+      `  ${rb.probes.join(', ')} → runbook ${rb.runbook} (at most every ${rb.cooldownMinutes} min, ${rb.maxPerDay} a day)`,
+    );
+  }
+  const alertOnly = plan.probes.filter((p) => !p.runbook).map((p) => p.name);
+  if (alertOnly.length > 0) lines.push(`  ${alertOnly.join(', ')} → alert only`);
   for (const probe of plan.probes) {
-    lines.push('', `probe ${probe.name} (${probe.type}, runs on ${probe.runsOn})`, `  ${probe.check}`);
+    const where = probe.scope === 'fleet' ? 'once per round on one healthy host' : `runs on ${probe.runsOn}`;
+    lines.push(
+      '',
+      `probe ${probe.name} (${probe.type}, ${where}; on failure: ${probe.runbook ? `runbook ${probe.runbook}` : 'alert only'})`,
+      `  ${probe.check}`,
+    );
     if (probe.script) lines.push(scriptBlock(`${probe.name} script`, probe.script));
   }
   if (plan.hostScript)
     lines.push('', scriptBlock('host probes, one command per host each round', plan.hostScript));
+  if (plan.fleetScript)
+    lines.push(
+      '',
+      scriptBlock('fleet-wide probes, one command to one healthy host each round', plan.fleetScript),
+    );
   return lines.join('\n');
 }
 

@@ -13,6 +13,7 @@ import type { ApprovalStore, TaskAnswerer } from '../../shared/drivers/ports.ts'
 import type { Execution, PendingTask, RunResult, TaskTokens } from '../../shared/engine/index.ts';
 import { formatTimeline, readableCause } from '../../shared/engine/index.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
+import { INSTANCE_ID_PATTERN } from '../../shared/recovery/contracts.ts';
 import { EXIT, indent, type Output, stdio } from '../output.ts';
 import { createProgress, formatDuration, type ProgressStream } from '../progress.ts';
 import { recordLocalRun } from '../runs/local.ts';
@@ -30,6 +31,8 @@ export interface RecoverRunOptions {
   runbook: string;
   /** `k=v` pairs, converted to the type each parameter declares. */
   params?: string[];
+  /** The instance the one-instance steps act on (`--instance i-…`); checked against the target's. */
+  instance?: string;
   reason?: string;
   requestedBy?: string;
   /** Approve up front (scripts, CI). */
@@ -110,6 +113,14 @@ async function checkRecoverInput(options: RecoverRunOptions): Promise<{
       `target "${target.name}" has no runbook "${options.runbook}" (runbooks: ${Object.keys(runbooks).join(', ') || 'none'})`,
     );
   }
+  if (options.instance !== undefined && !INSTANCE_ID_PATTERN.test(options.instance)) {
+    throw new InvalidInputError(
+      `--instance ${options.instance}: expected an instance id such as "i-0123456789abcdef0"`,
+    );
+  }
+  if (options.instance !== undefined && target.hosts.type !== 'ec2') {
+    throw new InvalidInputError(`--instance: target "${target.name}" runs on local hosts, not ec2 instances`);
+  }
   return { target, params: parseParams(target, options.runbook, options.params) };
 }
 
@@ -145,6 +156,7 @@ async function recoverEngine(store: ApprovalStore) {
     notifier: (t) => drivers.notifierFor(t),
     fallbackNotifier: () => drivers.fallbackNotifierFor(),
     leases: (t) => drivers.leaseStoreFor(t),
+    loadBalancer: (t) => drivers.loadBalancerFor(t),
     instances: () => new Ec2InstanceOperations(),
     databases: () => new RdsRestorer(),
     dumps: (target) => dumpLocatorFor(target),
@@ -162,7 +174,7 @@ async function recoverEngine(store: ApprovalStore) {
     { stateMachineName: 'stepops-recover' },
   );
   tokens = engine.taskTokens;
-  return { engine, answerer: new EngineTaskAnswerer(engine.taskTokens) };
+  return { engine, answerer: new EngineTaskAnswerer(engine.taskTokens), deps };
 }
 
 /** Asks on the terminal; resolves undefined when stdin is not a terminal or the run moved on. */
@@ -275,7 +287,7 @@ export async function runRecover(options: RecoverRunOptions): Promise<RecoverRun
   }
   const { FileApprovalStore } = await import('../../shared/drivers/local/file-approval-store.ts');
   const store = new FileApprovalStore();
-  const { engine, answerer } = await recoverEngine(store);
+  const { engine, answerer, deps } = await recoverEngine(store);
   out.out(`recover ${target.name} with runbook "${options.runbook}" on the local engine`);
   const stream: ProgressStream =
     out === stdio
@@ -308,6 +320,7 @@ export async function runRecover(options: RecoverRunOptions): Promise<RecoverRun
       target: target.name,
       runbook: options.runbook,
       ...(Object.keys(params).length ? { params } : {}),
+      ...(options.instance ? { instance: options.instance } : {}),
       reason,
       ...(options.trigger ? { trigger: options.trigger } : {}),
       requestedBy,
@@ -316,6 +329,12 @@ export async function runRecover(options: RecoverRunOptions): Promise<RecoverRun
       executionName: recording.runId,
       onEvent: (event) => {
         recording.event(event);
+        if (event.kind === 'state-entered' && event.state === 'WaitRetention') {
+          progress.stop();
+          out.out(
+            '\nthe runbook succeeded; this run now keeps the replaced instance stopped for the retention the runbook declares, then terminates it.\nstop it (Ctrl-C) to keep the instance: it stays stopped, tagged stepops:replaced-by-run and stepops:terminate-after.',
+          );
+        }
         if (event.kind === 'state-exited' && event.state === 'PlanRecovery') {
           const planText = (event.output as { plan?: { planText?: string } } | undefined)?.plan?.planText;
           if (planText) out.out(`\nplan\n${indent(planText)}\n`);
@@ -344,7 +363,9 @@ export async function runRecover(options: RecoverRunOptions): Promise<RecoverRun
   out.out(`\ntimeline\n${indent(formatTimeline(result.trace))}`);
   const took = formatDuration(result.trace.durationMs);
   const report: RecoverRunReport = {
-    exitCode: result.status === 'SUCCEEDED' ? EXIT.ok : 1,
+    // A run that refused its input (an instance that is not the target's …) changed nothing: exit 2.
+    exitCode:
+      result.status === 'SUCCEEDED' ? EXIT.ok : result.error === 'InvalidInputError' ? EXIT.invalidInput : 1,
     executionName: result.executionName,
     durationMs: result.trace.durationMs,
   };
@@ -362,6 +383,20 @@ export async function runRecover(options: RecoverRunOptions): Promise<RecoverRun
     `✖ recovery "${options.runbook}" of ${target.name} failed: ${result.error ?? 'error'} after ${took}`,
   );
   if (cause) out.out(indent(cause, 2));
+  // A run that ended early (an error, Ctrl-C) may leave hosts out of the load balancer: say which.
+  try {
+    const { hostsOutOfLoadBalancer } = await import('../../shared/recovery/finish.ts');
+    const left = await hostsOutOfLoadBalancer(target, deps);
+    if (left.length > 0) {
+      out.err(
+        `stepops: still out of the load balancer: ${left.map((h) => `${h.host} (${h.state} in ${h.targetGroup})`).join(', ')}; register them back once they are healthy`,
+      );
+    }
+  } catch (error) {
+    out.err(
+      `stepops: could not read the load balancer to check for hosts left out: ${(error as Error).message}`,
+    );
+  }
   out.out('');
   return report;
 }
@@ -454,12 +489,16 @@ export function registerRunRecover(run: Command): void {
     )
     .option('--runbook <name>', 'the runbook to run (see "stepops plan recover <target>")')
     .option('--param <name=value>', 'a runbook parameter (repeatable)', collect, [])
+    .option(
+      '--instance <id>',
+      'the instance a replace-instance or restore-volume step acts on (one of the target’s)',
+    )
     .option('--reason <text>', 'why: shown in the plan and the notifications')
     .option('--yes', 'approve up front (no prompt)')
     .action(
       async (
         targetName: string,
-        options: { runbook?: string; param: string[]; reason?: string; yes?: boolean },
+        options: { runbook?: string; param: string[]; instance?: string; reason?: string; yes?: boolean },
       ) => {
         if (!options.runbook) {
           stdio.err('stepops: run recover needs --runbook <name>');
@@ -479,6 +518,7 @@ export function registerRunRecover(run: Command): void {
             target: targetName,
             runbook: options.runbook,
             params: options.param,
+            ...(options.instance !== undefined ? { instance: options.instance } : {}),
             ...(options.reason !== undefined ? { reason: options.reason } : {}),
             ...(options.yes ? { yes: true } : {}),
             onStart: (execution) => {

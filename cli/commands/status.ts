@@ -95,7 +95,7 @@ export interface StatusReaders {
   now?: number;
 }
 
-async function defaultCatalogue(
+export async function defaultCatalogue(
   target: Target,
   local: boolean,
   env: NodeJS.ProcessEnv,

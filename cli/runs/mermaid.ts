@@ -44,7 +44,11 @@ const OPERATORS: [RegExp, string][] = [
 ];
 
 function condition(rule: Record<string, unknown>): string {
+  if (Array.isArray(rule.And)) return (rule.And as Record<string, unknown>[]).map(condition).join(' and ');
+  if (Array.isArray(rule.Or)) return (rule.Or as Record<string, unknown>[]).map(condition).join(' or ');
+  if (rule.Not) return `not (${condition(rule.Not as Record<string, unknown>)})`;
   const variable = String(rule.Variable ?? '').replace(/^\$\./, '');
+  if (rule.IsPresent !== undefined) return `${variable} ${rule.IsPresent ? 'present' : 'absent'}`;
   const operator = Object.keys(rule).find((k) => k !== 'Variable' && k !== 'Next');
   if (!operator) return variable;
   const symbol = OPERATORS.find(([pattern]) => pattern.test(operator))?.[1];

@@ -5,7 +5,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
-import { healthStoreFor, leaseReaderFor, recoveryStarterFor } from '../../shared/drivers/health.ts';
+import {
+  healthHistoryFor,
+  healthStoreFor,
+  leaseReaderFor,
+  recoveryStarterFor,
+  runLivenessFor,
+} from '../../shared/drivers/health.ts';
 import { hostDirectoryFor } from '../../shared/drivers/hosts.ts';
 import { notifierFor } from '../../shared/drivers/notifier.ts';
 import { probeRunnerFor } from '../../shared/drivers/probes.ts';
@@ -21,7 +27,9 @@ const deps = healthDepsWith({
   hosts: (target) => hostDirectoryFor(target),
   probes: (target) => probeRunnerFor(target),
   store: (target) => healthStoreFor(target),
+  history: (target) => healthHistoryFor(target),
   leases: (target) => leaseReaderFor(target),
+  runs: (target) => runLivenessFor(target),
   recoveries: (target) => recoveryStarterFor(target),
   notifier: (target) => notifierFor(target),
 });

@@ -231,6 +231,8 @@ export interface PostToSlackOptions {
   deadline?: number;
   /** The clock (epoch ms), for tests. */
   now?: () => number;
+  /** Waits between attempts (a timer by default); injectable so tests see every wait. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** The shortest attempt worth starting before the deadline. */
@@ -319,7 +321,7 @@ export async function postToSlack(
         throw new SlackPostError(line, lastStatus);
       }
       options.log?.(`${lastProblem}; retrying in ${delay} ms (attempt ${attempt} of ${attempts})`);
-      await sleep(delay);
+      await (options.sleep ?? sleep)(delay);
     }
   }
   throw new SlackPostError(`${lastProblem}; gave up after ${attempts} attempts`, lastStatus);

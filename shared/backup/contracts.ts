@@ -139,6 +139,8 @@ export const jobStatusSchema = pure(() =>
     polls: z.number().check(z.int(), z.nonnegative()),
     /** The handle to poll from now on, when the poll moved the job on (a dump's upload command). */
     handle: z.optional(jobHandleSchema),
+    /** Seconds the workflow waits before the next read of a job still running (0 or absent: none). */
+    waitSeconds: z.optional(z.number().check(z.int(), z.nonnegative())),
   }),
 );
 export type JobStatus = z.infer<typeof jobStatusSchema>;
@@ -199,6 +201,8 @@ export const pruneResultSchema = pure(() =>
     untouchable: z.array(verdictSchema),
     /** Runs found by their tags but missing from the catalogue, now recorded. */
     adopted: z.array(z.string()),
+    /** Copies the retention would delete but that are still in use (a snapshot behind an AMI): kept. */
+    inUse: z.optional(z.array(z.strictObject({ runId: z.string(), detail: z.string() }))),
   }),
 );
 export type PruneResult = z.infer<typeof pruneResultSchema>;
@@ -212,6 +216,8 @@ export const restoreHandleSchema = pure(() =>
     kind: backupKindSchema,
     /** The run whose copy is tested. */
     copyRunId: z.string(),
+    /** When the test started (the wait between reads grows with the time it has taken). */
+    startedAt: z.optional(iso),
     deadline: z.number().check(z.int()),
     command: z.optional(
       z.strictObject({
@@ -236,6 +242,8 @@ export const restoreStatusSchema = pure(() =>
     detail: z.string(),
     handle: restoreHandleSchema,
     polls: z.number().check(z.int(), z.nonnegative()),
+    /** Seconds the workflow waits before the next read of a test still running (0 or absent: none). */
+    waitSeconds: z.optional(z.number().check(z.int(), z.nonnegative())),
   }),
 );
 export type RestoreStatus = z.infer<typeof restoreStatusSchema>;

@@ -61,3 +61,31 @@ export class SuspectCopyError extends Error {
     this.name = 'SuspectCopyError';
   }
 }
+
+/**
+ * The source of a copy cannot be copied right now, though nothing is wrong with it: an RDS instance
+ * that is not `available` (a snapshot or backup window in progress, a modification), or a volume at
+ * EC2's limit of concurrent snapshots. The workflow retries the start later.
+ */
+export class BackupSourceBusyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackupSourceBusyError';
+  }
+}
+
+/** The account's quota of manual snapshots is reached: no new snapshot until old ones go or it is raised. */
+export class SnapshotQuotaExceededError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SnapshotQuotaExceededError';
+  }
+}
+
+/** A copy to delete is still in use (an EBS snapshot behind a registered AMI): it is kept, and said so. */
+export class CopyInUseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CopyInUseError';
+  }
+}

@@ -22,6 +22,7 @@ import type {
   TaggedCopy,
 } from '../drivers/ports.ts';
 import { InvalidInputError } from '../errors.ts';
+import { longPollBudget, nextWaitSeconds } from '../polling.ts';
 import { hostScriptOptions } from '../shell/script.ts';
 import type {
   BackupOutcome,
@@ -48,6 +49,7 @@ import { backupRequestSchema } from './contracts.ts';
 import type { BackupDeps } from './deps.ts';
 import {
   BackupFailedError,
+  CopyInUseError,
   LastGoodCopyError,
   NotStepopsCopyError,
   RestoreTestFailedError,
@@ -83,6 +85,14 @@ export const LONG_POLL_MAX_MS = 50_000;
 export const LONG_POLL_SAFETY_MS = 10_000;
 const POLL_FIRST_MS = 250;
 const POLL_MAX_MS = 2_000;
+/** The longest pause between two status reads that AWS rations (the service's own pace, 2 s, grows to it). */
+const PACED_POLL_MAX_MS = 5_000;
+/**
+ * How long a copy may stay invisible to its service right after its creation (EC2 and RDS are
+ * eventually consistent: a Describe may answer `*.NotFound` for a while; AWS advises backing off
+ * "up to a few minutes"). Past it, a copy still not found has failed.
+ */
+export const UNSEEN_GRACE_MS = 10 * 60_000;
 /** Characters of output kept in the state payload and the catalogue. */
 const DETAIL_TAIL = 2_000;
 
@@ -143,6 +153,7 @@ function scopeOf(target: Target, job: BackupJob): CopyScope {
     ...(region ? { region } : {}),
     ...(job.type === 'aws-backup' ? { vault: job.vault } : {}),
     ...(job.type === 'rds-snapshot' && job.dbCluster ? { cluster: true } : {}),
+    ...(job.type === 'rds-snapshot' ? { database: job.dbCluster ?? job.dbInstance } : {}),
   };
 }
 
@@ -430,6 +441,15 @@ async function readJob(handle: JobHandle, deps: BackupDeps): Promise<Omit<JobSta
   if (!handle.copy) return { status: 'failed', detail: 'the job has neither a command nor a copy' };
   try {
     const status = await drivers.copies.status(handle.copy as CopyRef);
+    if (status.unseen?.length) {
+      const age = deps.now() - Date.parse(handle.startedAt);
+      if (age > UNSEEN_GRACE_MS) {
+        return {
+          status: 'failed',
+          detail: `${status.unseen.join(', ')} still not found ${Math.round(age / 60_000)} min after it was created: ${status.detail}`,
+        };
+      }
+    }
     return {
       status: status.state === 'pending' ? 'running' : status.state,
       detail: status.detail,
@@ -464,24 +484,36 @@ export async function pollBackupStep(
     input.handle.runId,
     leaseSeconds,
   );
-  const budgetEnd = deps.now() + Math.max(0, Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
-  let pause = POLL_FIRST_MS;
+  const budgetFrom = (elapsed: number) =>
+    deps.now() + longPollBudget(elapsed, Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
+  let budgetEnd = budgetFrom(deps.now() - Date.parse(input.handle.startedAt));
+  const drivers = deps.drivers(target);
   let handle = input.handle;
+  const pace = () => (handle.command ? drivers.commands : drivers.copies).statusPaceMs;
+  let pause = pace() ?? POLL_FIRST_MS;
   // The handle the workflow polls next, when this poll moved the job on (a dump's upload command).
   const moved = () => (handle === input.handle ? {} : { handle });
   for (let polls = 1; ; polls += 1) {
     const { handle: next, ...status } = await readJob(handle, deps);
     if (next) {
+      // A command just sent (a dump's upload): long-poll it as a new job.
       handle = next;
-      pause = POLL_FIRST_MS;
+      pause = pace() ?? POLL_FIRST_MS;
+      budgetEnd = budgetFrom(0);
     }
     if (status.status !== 'running') return { ...status, polls, ...moved() };
     if (deps.now() > handle.deadline) {
       return { status: 'failed', detail: `still not finished at its deadline: ${status.detail}`, polls };
     }
-    if (deps.now() + pause > budgetEnd) return { ...status, polls, ...moved() };
+    if (deps.now() + pause > budgetEnd) {
+      const waitSeconds = nextWaitSeconds(
+        deps.now() - Date.parse(handle.startedAt),
+        handle.deadline - deps.now(),
+      );
+      return { ...status, polls, ...moved(), ...(waitSeconds > 0 ? { waitSeconds } : {}) };
+    }
     await deps.sleep(pause);
-    pause = Math.min(POLL_MAX_MS, pause * 2);
+    pause = Math.min(pace() ? PACED_POLL_MAX_MS : POLL_MAX_MS, pause * 2);
   }
 }
 
@@ -561,9 +593,14 @@ export async function recordBackupStep(input: RecordBackupInput, deps: BackupDep
 /** The name both copy services give the copy of a resource carrying no `stepops:run` tag. */
 const UNTAGGED_RUN = 'untagged-run:';
 
-async function taggedCopies(target: Target, job: BackupJob, deps: BackupDeps): Promise<TaggedCopy[]> {
+async function taggedCopies(
+  target: Target,
+  job: BackupJob,
+  deps: BackupDeps,
+  scope: CopyScope,
+): Promise<TaggedCopy[]> {
   const drivers = deps.drivers(target);
-  if (job.type !== 'dump') return drivers.copies.listTagged(scopeOf(target, job));
+  if (job.type !== 'dump') return drivers.copies.listTagged(scope);
   const objects = await drivers.objects.list(job.bucket, dumpPrefixKey(target.name, job));
   return objects
     .filter((o) => o.tags[TAG.target] === target.name && o.tags[TAG.backup] === job.name)
@@ -605,6 +642,7 @@ async function deleteOwn(
   entry: CatalogueEntry,
   resources: CopyResource[],
   deps: BackupDeps,
+  scope: CopyScope,
 ): Promise<void> {
   if (resources.length === 0) return;
   const drivers = deps.drivers(target);
@@ -625,7 +663,6 @@ async function deleteOwn(
     }
     return;
   }
-  const scope = scopeOf(target, job);
   await drivers.copies.remove(
     {
       kind: job.type,
@@ -657,6 +694,7 @@ async function reconcileDeleting(
   currentRun: string,
   mayDelete: boolean,
   deps: BackupDeps,
+  scope: CopyScope,
 ): Promise<string[]> {
   const drivers = deps.drivers(target);
   const changed: string[] = [];
@@ -677,7 +715,7 @@ async function reconcileDeleting(
     if (own.length > 0 && own.length === entry.resources.length) {
       await drivers.catalogue.put({ ...withoutDeleting(entry), outcome: entry.deletingFrom ?? 'failed' });
     } else if (own.length === 0 || mayDelete) {
-      await deleteOwn(target, job, entry, own, deps);
+      await deleteOwn(target, job, entry, own, deps, scope);
       await drivers.catalogue.put({
         ...withoutDeleting(entry),
         outcome: 'deleted',
@@ -751,15 +789,30 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
   if (!input.dryRun) {
     await keepBackupLease(drivers.leases, target, job.name, input.runId, LEASE_MARGIN_SECONDS);
   }
-  const tagged = await taggedCopies(target, job, deps);
+  let entries = await drivers.catalogue.list(target.name, job.name);
+  // AWS Backup's EC2 and EBS points carry no tags it can list: they are known by the catalogue.
+  const scope: CopyScope = {
+    ...scopeOf(target, job),
+    ...(job.type === 'aws-backup' ? { catalogued: entries } : {}),
+  };
+  const tagged = await taggedCopies(target, job, deps, scope);
   const owner = new Map<string, string>();
   for (const copy of tagged) for (const r of copy.resources) owner.set(r.id, copy.runId);
 
-  let entries = await drivers.catalogue.list(target.name, job.name);
   if (
     !input.dryRun &&
-    (await reconcileDeleting(target, job, entries, owner, input.runId, input.lastOutcome !== 'failed', deps))
-      .length > 0
+    (
+      await reconcileDeleting(
+        target,
+        job,
+        entries,
+        owner,
+        input.runId,
+        input.lastOutcome !== 'failed',
+        deps,
+        scope,
+      )
+    ).length > 0
   ) {
     entries = await drivers.catalogue.list(target.name, job.name);
   }
@@ -861,6 +914,7 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
     newestGoodEntry(entries, now, (e) => present(e) && e.restoreTest?.ok === true),
   ].flatMap((e) => (e ? [e.runId] : []));
   const deleted: PruneResult['deleted'] = [];
+  const inUse: NonNullable<PruneResult['inUse']> = [];
   if (!input.dryRun) {
     for (const verdict of decision.delete) {
       if (protectedRuns.includes(verdict.runId)) {
@@ -875,7 +929,15 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
         outcome: 'deleting',
         deletingFrom: entry.outcome,
       });
-      await deleteOwn(target, job, entry, rowResources(entry, owner).own, deps);
+      try {
+        await deleteOwn(target, job, entry, rowResources(entry, owner).own, deps, scope);
+      } catch (error) {
+        // A snapshot behind a registered AMI: kept, its row as it was, and reported; the others are still pruned.
+        if (!(error instanceof CopyInUseError)) throw error;
+        await drivers.catalogue.put(entry);
+        inUse.push({ runId: verdict.runId, detail: error.message });
+        continue;
+      }
       await drivers.catalogue.put({
         ...withoutDeleting(entry),
         outcome: 'deleted',
@@ -903,10 +965,14 @@ export async function pruneBackupsStep(input: PruneInput, deps: BackupDeps): Pro
     kept: decision.keep.length,
     untouchable: decision.untouchable,
     adopted,
+    ...(inUse.length > 0 ? { inUse } : {}),
   };
 }
 
 // ── restore tests ───────────────────────────────────────────────────────────────────────────────
+
+/** How far back a retried restore-test start looks for the command it sent. */
+const RESTORE_TEST_IDEMPOTENCY_MS = 3_600_000;
 
 /**
  * Starts the restore test of a job's newest good copy: the dump fetched and restored into scratch
@@ -951,6 +1017,12 @@ export async function startRestoreTestStep(input: JobInput, deps: BackupDeps): P
       script,
       timeoutSeconds: job.restoreTest.timeout * 2 + 120,
       comment: `stepops restore test ${target.name} ${job.name}`.slice(0, 100),
+      // A retried invocation finds the restore test the first one started (the script depends on
+      // the copy only) instead of restoring it twice.
+      idempotency: {
+        key: `${input.runId}/restore-test/${job.name}`,
+        since: new Date(now - RESTORE_TEST_IDEMPOTENCY_MS).toISOString(),
+      },
     });
     return {
       target: target.name,
@@ -958,6 +1030,7 @@ export async function startRestoreTestStep(input: JobInput, deps: BackupDeps): P
       backup: job.name,
       kind: job.type,
       copyRunId: copy.runId,
+      startedAt: new Date(now).toISOString(),
       deadline: now + (job.restoreTest.timeout * 2 + 180) * 1000,
       command: { commandId: handle.commandId, hosts: handle.hosts },
     };
@@ -986,6 +1059,7 @@ export async function startRestoreTestStep(input: JobInput, deps: BackupDeps): P
       backup: job.name,
       kind: job.type,
       copyRunId: copy.runId,
+      startedAt: new Date(now).toISOString(),
       deadline: now + job.restoreTest.timeout * 1000,
       instance: db,
       phase: 'restoring',
@@ -1073,9 +1147,14 @@ export async function pollRestoreTestStep(
   deps: BackupDeps,
   remaining: Remaining,
 ): Promise<RestoreStatus> {
-  const budgetEnd = deps.now() + Math.max(0, Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
-  let pause = POLL_FIRST_MS;
   let handle = input.handle;
+  const started = handle.startedAt ? Date.parse(handle.startedAt) : deps.now();
+  const budgetEnd =
+    deps.now() +
+    longPollBudget(deps.now() - started, Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
+  const drivers = deps.drivers(deps.findTarget(handle.target));
+  const pace = handle.command ? drivers.commands.statusPaceMs : undefined;
+  let pause = pace ?? POLL_FIRST_MS;
   for (let polls = 1; ; polls += 1) {
     const status = await readRestore(handle, deps);
     handle = status.handle;
@@ -1088,9 +1167,12 @@ export async function pollRestoreTestStep(
           .catch(() => undefined);
       return { status: 'failed', detail: `not finished by its deadline: ${status.detail}`, handle, polls };
     }
-    if (deps.now() + pause > budgetEnd) return { ...status, polls };
+    if (deps.now() + pause > budgetEnd) {
+      const waitSeconds = nextWaitSeconds(deps.now() - started, handle.deadline - deps.now());
+      return { ...status, polls, ...(waitSeconds > 0 ? { waitSeconds } : {}) };
+    }
     await deps.sleep(pause);
-    pause = Math.min(POLL_MAX_MS, pause * 2);
+    pause = Math.min(pace ? PACED_POLL_MAX_MS : POLL_MAX_MS, pause * 2);
   }
 }
 

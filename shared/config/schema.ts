@@ -327,9 +327,23 @@ const numericCondition = matching(
   'expected a numeric condition such as "< 60" (one of <, <=, >, >=, ==, != and a number)',
 );
 
+/**
+ * What every probe may declare besides its check: the recovery runbook its failure requests
+ * (`false`: alert only, even when the health section has an `onFailure` default), and, for a probe
+ * that runs on the hosts, whether it runs on each host (`host`, default) or once per round on one
+ * healthy host (`fleet`: a queue latency, a database check; alerted once per target).
+ */
+const probeRouting = {
+  runbook: z.optional(
+    z.union([name, z.literal(false)], { error: 'expected a runbook name, or false to only alert' }),
+  ),
+  scope: z.optional(z.enum(['host', 'fleet'], { error: 'expected "host" or "fleet"' })),
+};
+
 const httpProbe = z
   .strictObject({
     name,
+    ...probeRouting,
     type: z.literal('http'),
     url: fillable(
       z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).check(
@@ -393,6 +407,7 @@ const httpProbe = z
 
 const tlsProbe = z.strictObject({
   name,
+  ...probeRouting,
   type: z.literal('tls'),
   host: fillable(hostName, 'unfilled.invalid'),
   port: z._default(wholeNumber('expected a port from 1 to 65535', 1, 65535), 443),
@@ -406,6 +421,7 @@ const probeLine = matching(/^[\x20-\x7e]{1,200}$/, 'expected up to 200 printable
 /** TCP: the port accepts a connection; optionally a line is sent and the reply line must contain `expect`. */
 const tcpProbe = z.strictObject({
   name,
+  ...probeRouting,
   type: z.literal('tcp'),
   host: fillable(hostName, 'unfilled.invalid'),
   port: wholeNumber('expected a port from 1 to 65535', 1, 65535),
@@ -421,6 +437,7 @@ const tcpProbe = z.strictObject({
 /** DNS: a name resolves (through the system resolver), optionally to an expected address. */
 const dnsProbe = z.strictObject({
   name,
+  ...probeRouting,
   type: z.literal('dns'),
   hostname: fillable(hostName, 'unfilled.invalid'),
   /** An address the name must resolve to (one of its addresses). */
@@ -444,6 +461,7 @@ const percent = wholeNumber('expected a percentage from 1 to 100', 1, 100);
 /** Host probe: every listed systemd unit is active. */
 const systemdProbe = z.strictObject({
   name,
+  ...probeRouting,
   type: z.literal('systemd'),
   units: z.array(systemdUnit).check(z.minLength(1, { error: 'expected at least one unit' })),
   timeout: z._default(seconds, 15),
@@ -451,6 +469,7 @@ const systemdProbe = z.strictObject({
 /** Host probe: every listed Docker container is running, and healthy when it has a health check. */
 const dockerProbe = z.strictObject({
   name,
+  ...probeRouting,
   type: z.literal('docker'),
   containers: z.array(containerName).check(z.minLength(1, { error: 'expected at least one container' })),
   /** A container with a health check must report `healthy` (default); `false` accepts `starting`. */
@@ -460,6 +479,7 @@ const dockerProbe = z.strictObject({
 /** Host probe: the file system of a mount point is at most this full. */
 const diskProbe = z.strictObject({
   name,
+  ...probeRouting,
   type: z.literal('disk'),
   mount: z._default(absolutePath, '/'),
   maxUsedPercent: percent,
@@ -468,16 +488,18 @@ const diskProbe = z.strictObject({
 /** Host probe: memory in use (total minus available) is at most this share. */
 const memoryProbe = z.strictObject({
   name,
+  ...probeRouting,
   type: z.literal('memory'),
   maxUsedPercent: percent,
   timeout: z._default(seconds, 15),
 });
 
-const ec2StatusProbe = z.strictObject({ name, type: z.literal('ec2-status') });
-const ssmAgentProbe = z.strictObject({ name, type: z.literal('ssm-agent') });
+const ec2StatusProbe = z.strictObject({ name, ...probeRouting, type: z.literal('ec2-status') });
+const ssmAgentProbe = z.strictObject({ name, ...probeRouting, type: z.literal('ssm-agent') });
 
 const commandProbe = z.strictObject({
   name,
+  ...probeRouting,
   type: z.literal('command'),
   script,
   expectExitCode: z._default(wholeNumber('expected an exit code from 0 to 255', 0, 255), 0),
@@ -775,6 +797,13 @@ const runbookStep = z.discriminatedUnion(
       timeout: seconds,
       /** Needs a human approval before the runbook acts (restore and replace steps always do). */
       destructive: z._default(z.boolean(), false),
+      /**
+       * Read-only commands whose output must be the same on every host: `before` runs on all hosts
+       * before any changes (its output is the step's `$STEPOPS_AGREED`, e.g. the release to return
+       * to), `after` once every host ran the step (e.g. `git rev-parse HEAD`). Hosts that disagree
+       * fail the step, naming each host's answer: a fleet never ends half on one release.
+       */
+      agree: z.optional(z.strictObject({ before: z.optional(script), after: z.optional(script) })),
     }),
     z.strictObject({
       type: z.literal('restart'),
@@ -840,6 +869,14 @@ const runbookStep = z.discriminatedUnion(
       /** A data volume to detach from the old instance and attach to the new one. */
       dataVolumeDevice: z.optional(
         fillable(matching(/^\/dev\/[a-z0-9]+$/, 'expected a device such as "/dev/sdf"'), '/dev/sdz'),
+      ),
+      /**
+       * Seconds the old instance is kept stopped (untagged, out of every selection) before the run
+       * terminates it; 7 days by default, at most 30.
+       */
+      retainOldFor: z._default(
+        seconds.check(z.lte(2_592_000, { error: 'expected at most 2592000 seconds (30 days)' })),
+        604_800,
       ),
       timeout: z._default(seconds, 1800),
     }),
@@ -924,6 +961,15 @@ const runbook = z.strictObject({
   ),
   /** Seconds the final health probes may take to pass. */
   verifyTimeout: z._default(seconds, 300),
+  /**
+   * How the steps that run on the hosts roll over them, as a deploy does: batches of `batchSize`
+   * hosts, each drained from the load balancer, run, passed through the health gate and registered
+   * again; the run stops once more than `maxErrors` hosts failed. One host at a time by default for
+   * a target behind a load balancer; every host at once otherwise.
+   */
+  rolling: z.optional(
+    z.strictObject({ batchSize: z.optional(countOrPercent), maxErrors: z._default(maxErrors, 0) }),
+  ),
 });
 
 const healthGate = z
@@ -1051,7 +1097,10 @@ const healthSchema = z.strictObject({
   failureThreshold: z._default(positiveCount, 3),
   /** Consecutive passing checks before a down probe is up again. */
   successThreshold: z._default(positiveCount, 2),
-  /** Runbook started when a probe stays down. */
+  /**
+   * The default runbook: requested when a probe that names no runbook of its own (and is in no
+   * group) stays down. Without it, such a probe only alerts.
+   */
   onFailure: z.optional(
     z.strictObject({
       runbook: name,
@@ -1060,6 +1109,51 @@ const healthSchema = z.strictObject({
       /** Starts at most this many times a day (UTC). */
       maxPerDay: z._default(positiveCount, 3),
     }),
+  ),
+  /** Named groups of probes whose failure requests one runbook (a probe's own `runbook` wins). */
+  groups: z.optional(
+    z.record(
+      name,
+      z.strictObject({
+        probes: z.array(z.string()).check(z.minLength(1, { error: 'expected at least one probe' })),
+        runbook: name,
+      }),
+    ),
+  ),
+  /** Cooldown and daily cap per runbook a probe or group requests (30 min and 3 a day by default). */
+  runbooks: z.optional(
+    z.record(
+      name,
+      z.strictObject({
+        cooldownMinutes: z._default(positiveCount, 30),
+        maxPerDay: z._default(positiveCount, 3),
+      }),
+    ),
+  ),
+  /**
+   * Flapping: over the last `window` checks, a probe whose share of failing checks reaches
+   * `ratio` (and that is not down) is "flapping", alerted once, and clears when the share falls
+   * under half of it.
+   */
+  flapping: z._default(
+    z.strictObject({
+      window: z._default(wholeNumber('expected a whole number of checks from 4 to 100', 4, 100), 20),
+      ratio: z._default(
+        z
+          .number({ error: 'expected a share from 0.1 to 1' })
+          .check(
+            z.gte(0.1, { error: 'expected a share from 0.1 to 1' }),
+            z.lte(1, { error: 'expected a share from 0.1 to 1' }),
+          ),
+        0.3,
+      ),
+    }),
+    { window: 20, ratio: 0.3 },
+  ),
+  /** Minutes a probe may stay down during a maintenance before it is alerted anyway (default 2 h). */
+  maintenanceAlertAfterMinutes: z._default(
+    wholeNumber('expected a whole number of minutes from 1 to 10080', 1, 10_080),
+    120,
   ),
   /** Weekly windows (UTC) during which transitions are recorded but not alerted. */
   maintenance: z.optional(z.array(maintenanceWindow)),
@@ -1269,6 +1363,65 @@ const maintenanceJobSchema = z.strictObject({
 });
 export type MaintenanceJob = z.output<typeof maintenanceJobSchema>;
 
+/** The probe → runbook cross-checks, fleet scopes and maintenance windows that never close. */
+function checkHealthRouting(
+  health: z.output<typeof healthSchema>,
+  recovery: Record<string, unknown>,
+  ctx: z.core.$RefinementCtx,
+): void {
+  const probeNames = new Set(health.probes.map((p) => p.name));
+  const noRunbook = (runbook: string, path: (string | number)[]) => {
+    if (!recovery[runbook]) {
+      ctx.addIssue({ code: 'custom', message: `no recovery runbook named "${runbook}"`, path });
+    }
+  };
+  const grouped = new Map<string, string>();
+  for (const [group, { probes, runbook }] of Object.entries(health.groups ?? {})) {
+    noRunbook(runbook, ['health', 'groups', group, 'runbook']);
+    probes.forEach((probe, i) => {
+      if (!probeNames.has(probe)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `no health probe named "${probe}"`,
+          path: ['health', 'groups', group, 'probes', i],
+        });
+      } else if (grouped.has(probe)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `probe "${probe}" is already in group "${grouped.get(probe)}": a probe requests one runbook`,
+          path: ['health', 'groups', group, 'probes', i],
+        });
+      }
+      grouped.set(probe, group);
+    });
+  }
+  for (const runbook of Object.keys(health.runbooks ?? {}))
+    noRunbook(runbook, ['health', 'runbooks', runbook]);
+  health.probes.forEach((probe, i) => {
+    if (typeof probe.runbook === 'string') noRunbook(probe.runbook, ['health', 'probes', i, 'runbook']);
+    const onHost =
+      ['command', 'systemd', 'docker', 'disk', 'memory'].includes(probe.type) ||
+      ('from' in probe && probe.from === 'host');
+    if (probe.scope === 'fleet' && !onHost) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'only a probe that runs on the hosts can run once per round on one of them (scope: "fleet")',
+        path: ['health', 'probes', i, 'scope'],
+      });
+    }
+  });
+  (health.maintenance ?? []).forEach((window, i) => {
+    const days = window.days ? new Set(window.days).size : 7;
+    if (days * window.durationMinutes >= 7 * 1440) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'this window never closes (it covers the whole week): probes would never alert',
+        path: ['health', 'maintenance', i],
+      });
+    }
+  });
+}
+
 export const targetSchema = z
   .strictObject({
     name,
@@ -1464,6 +1617,7 @@ export const targetSchema = z
           path: ['health', 'onFailure', 'runbook'],
         });
       }
+      if (target.health) checkHealthRouting(target.health, target.recovery ?? {}, ctx);
     }),
   );
 

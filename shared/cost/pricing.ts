@@ -46,6 +46,8 @@ export interface RunCost {
   stepFunctions: number;
   lambdaRequests: number;
   lambdaCompute: number;
+  /** DynamoDB request units, where a run's cost counts them (the health state and history). */
+  dynamo?: number;
   total: number;
 }
 

@@ -236,6 +236,8 @@ export const commandStatusSchema = pure(() =>
     /** The failed hosts (at most {@link MAX_REPORTED_FAILURES}), each with the tail of its output. */
     failures: z.array(hostFailureSchema),
     polls: z.number().check(z.int()),
+    /** Seconds the workflow waits before the next read of a long command still running (absent: none). */
+    waitSeconds: z.optional(z.number().check(z.int(), z.nonnegative())),
   }),
 );
 export type CommandStatus = z.infer<typeof commandStatusSchema>;

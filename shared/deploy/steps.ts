@@ -16,6 +16,7 @@ import {
 } from '../errors.ts';
 import { rejectionReason } from '../health/failure.ts';
 import { probeRoundSeconds, runProbeRound } from '../health/round.ts';
+import { longPollBudget, nextWaitSeconds } from '../polling.ts';
 import type { RunHosts } from '../shell/script.ts';
 import {
   ASSUMED_BATCHES_FOR_COUNT,
@@ -72,6 +73,8 @@ export const LONG_POLL_SAFETY_MS = 10_000;
 /** First and longest pause between two command status reads. */
 export const COMMAND_POLL_FIRST_MS = 250;
 export const COMMAND_POLL_MAX_MS = 500;
+/** The longest pause between two reads of a runner that paces its reads (SSM: 2 s, then 4 s, then 5 s). */
+export const PACED_COMMAND_POLL_MAX_MS = 5_000;
 /** How far back a retried send looks for its command when the run's start is not known. */
 const IDEMPOTENCY_WINDOW_MS = 3_600_000;
 
@@ -419,11 +422,17 @@ export async function pollCommandStep(
   const { command } = input;
   const total = command.hosts.length;
   const allowedErrors = command.phase !== 'deploy' ? 0 : resolveCount(input.maxErrors ?? 0, total, 0);
-  const budgetEnd = deps.now() + Math.max(0, Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
   const deadline = Date.parse(command.deadline);
   if (Number.isNaN(deadline))
     throw new InvalidInputError(`command.deadline "${command.deadline}" is not a time`);
-  let pause = COMMAND_POLL_FIRST_MS;
+  // A command running for minutes is read once per invocation; the workflow waits between reads.
+  const sentAt = Date.parse(command.sentAt);
+  const age = () => (Number.isNaN(sentAt) ? 0 : deps.now() - sentAt);
+  const budgetEnd =
+    deps.now() + longPollBudget(age(), Math.min(LONG_POLL_MAX_MS, remaining() - LONG_POLL_SAFETY_MS));
+  // A runner whose service rations status reads (SSM) sets its pace: 2 s, growing to 5 s.
+  const pace = commands.statusPaceMs;
+  let pause = pace ?? COMMAND_POLL_FIRST_MS;
   for (let polls = 1; ; polls += 1) {
     const results = await commands.status({
       commandId: command.commandId,
@@ -441,7 +450,9 @@ export async function pollCommandStep(
     const finished = overdue || done.length >= total;
     if (finished || deps.now() + pause > budgetEnd) {
       const status = !finished ? 'running' : failed.length > allowedErrors ? 'failed' : 'succeeded';
+      const waitSeconds = finished ? 0 : nextWaitSeconds(age(), deadline - deps.now());
       return {
+        ...(waitSeconds > 0 ? { waitSeconds } : {}),
         status,
         phase: command.phase,
         commandId: command.commandId,
@@ -459,7 +470,7 @@ export async function pollCommandStep(
       };
     }
     await deps.sleep(pause);
-    pause = Math.min(COMMAND_POLL_MAX_MS, pause * 2);
+    pause = Math.min(pace ? PACED_COMMAND_POLL_MAX_MS : COMMAND_POLL_MAX_MS, pause * 2);
   }
 }
 

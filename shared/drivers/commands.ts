@@ -11,12 +11,18 @@ import type { CommandRunner } from './ports.ts';
 /**
  * Chooses the command runner for a target.
  *
+ * `ssm.deliveryTimeoutSeconds` bounds how long SSM keeps a command for an unreachable instance.
+ *
  * @example
  * const commands = commandRunnerFor(target, { commandLogGroup: '/stepops/commands' });
  * const handle = await commands.send({ hosts, script, timeoutSeconds: 60, comment: 'deploy demo v2' });
  */
-export function commandRunnerFor(target: Target, options: DriversOptions = {}): CommandRunner {
+export function commandRunnerFor(
+  target: Target,
+  options: DriversOptions = {},
+  ssm: { deliveryTimeoutSeconds?: number } = {},
+): CommandRunner {
   if (target.hosts.type !== 'ec2') return new BashCommandRunner();
   const { commandLogGroup } = resolvedNames(options);
-  return new SsmCommandRunner(commandLogGroup ? { logGroupName: commandLogGroup } : {});
+  return new SsmCommandRunner({ ...(commandLogGroup ? { logGroupName: commandLogGroup } : {}), ...ssm });
 }

@@ -6,14 +6,23 @@
  */
 import type { Target } from '../config/schema.ts';
 import { defaultRegion, dynamoClient } from './aws/clients.ts';
+import { DynamoHealthHistory } from './aws/dynamo-health-history.ts';
 import { DynamoHealthStore } from './aws/dynamo-health-store.ts';
 import { DynamoLeaseStore } from './aws/dynamo-lease-store.ts';
 import { SfnRecoveryStarter } from './aws/sfn-recovery-starter.ts';
+import { FileHealthHistory } from './local/file-health-history.ts';
 import { FileHealthStore } from './local/file-health-store.ts';
 import { FileLeaseStore } from './local/file-lease-store.ts';
+import { LocalRunLiveness } from './local/local-run-liveness.ts';
 import { RecordedRecoveryStarter } from './local/recorded-recovery-starter.ts';
 import { type DriversOptions, hostsRegion, resolvedNames } from './options.ts';
-import type { HealthStateStore, LeaseReader, RecoveryStarter } from './ports.ts';
+import type {
+  HealthHistoryStore,
+  HealthStateStore,
+  LeaseReader,
+  RecoveryStarter,
+  RunLiveness,
+} from './ports.ts';
 
 /**
  * Chooses the health state store for a target.
@@ -26,6 +35,32 @@ export function healthStoreFor(target: Target, options: DriversOptions = {}): He
   return stateTable
     ? new DynamoHealthStore(stateTable, { client: dynamoClient(defaultRegion() ?? hostsRegion(target)) })
     : new FileHealthStore();
+}
+
+/**
+ * Chooses the uptime history store for a target: the state table (items with a TTL) when it is
+ * named, else files.
+ *
+ * @example
+ * await healthHistoryFor(target).readDays(target.name, ['2026-03-01']);
+ */
+export function healthHistoryFor(target: Target, options: DriversOptions = {}): HealthHistoryStore {
+  const { stateTable } = resolvedNames(options);
+  return stateTable
+    ? new DynamoHealthHistory(stateTable, { client: dynamoClient(defaultRegion() ?? hostsRegion(target)) })
+    : new FileHealthHistory();
+}
+
+/**
+ * Chooses how to tell whether a lease's run is alive: the local run records on this machine;
+ * on a stage (the state table named), unknown (a held lease counts, up to the maintenance bound).
+ *
+ * @example
+ * await runLivenessFor(target).alive('demo-3f2a…')
+ */
+export function runLivenessFor(_target: Target, options: DriversOptions = {}): RunLiveness {
+  const { stateTable } = resolvedNames(options);
+  return stateTable ? { alive: async () => undefined } : new LocalRunLiveness();
 }
 
 /**

@@ -69,6 +69,11 @@ export interface CommandRunner {
   send(request: CommandRequest): Promise<CommandHandle>;
   /** One status read; never waits for the command to finish. */
   status(handle: CommandHandle): Promise<InvocationResult[]>;
+  /**
+   * Milliseconds to leave between two status reads, when the service rations them (AWS: 2 s,
+   * growing to 5 s); a local runner leaves it unset and is read as often as the poll likes.
+   */
+  readonly statusPaceMs?: number;
 }
 
 /** The host selection of a target, as declared. */
@@ -84,6 +89,17 @@ export type HostSelector =
 /** Finds the hosts a target runs on, keeping only those that can take commands now. */
 export interface HostDirectory {
   resolve(selector: HostSelector): Promise<HostRef[]>;
+  /**
+   * The hosts that can take commands now, and the running ones that cannot, with why (an SSM
+   * agent `ConnectionLost`): health reports those down instead of skipping them.
+   */
+  survey?(selector: HostSelector): Promise<HostSurvey>;
+}
+
+/** What {@link HostDirectory.survey} finds. */
+export interface HostSurvey {
+  reachable: HostRef[];
+  unreachable: { host: HostRef; why: string }[];
 }
 
 /** A snapshot a deploy took before it changed anything, as its tags describe it. */
@@ -210,6 +226,20 @@ export interface HealthStateStore {
   write(target: string, body: string, expectedVersion: number): Promise<boolean>;
 }
 
+/**
+ * A target's uptime history: one record per finished day (`YYYY-MM-DD`, UTC), an opaque JSON body,
+ * kept {@link HEALTH_HISTORY_DAYS} days.
+ */
+export interface HealthHistoryStore {
+  /** Stores (or replaces) a day's record. */
+  writeDay(target: string, day: string, body: string): Promise<void>;
+  /** The records of the given days that exist, by day. */
+  readDays(target: string, days: readonly string[]): Promise<Record<string, string>>;
+}
+
+/** Days a health history record is kept. */
+export const HEALTH_HISTORY_DAYS = 90;
+
 /** A request to start a target's recovery runbook. */
 export interface RecoveryRequest {
   target: string;
@@ -219,6 +249,8 @@ export interface RecoveryRequest {
   /** The health run that asks; makes the start idempotent per run. */
   runId: string;
   requestedBy: string;
+  /** The EC2 instance every down probe failed on, when there is one: the runbook acts on it. */
+  instance?: string;
 }
 
 /** Starts recovery runbooks (the recover state machine on AWS; recorded locally). */
@@ -229,6 +261,11 @@ export interface RecoveryStarter {
 /** Reads who holds a lease, without taking it. */
 export interface LeaseReader {
   holder(key: string): Promise<Lease | undefined>;
+}
+
+/** Whether a run is still alive: true, false once it ended or its process died, undefined when unknown. */
+export interface RunLiveness {
+  alive(runId: string): Promise<boolean | undefined>;
 }
 
 /** The health of one host in one load balancer target group, as ELBv2 reports it. */
@@ -387,6 +424,11 @@ export interface CopyStatus {
   resources: CopyResource[];
   sizeBytes?: number;
   detail: string;
+  /**
+   * Resources the service does not show yet (`*.NotFound` right after their creation: eventual
+   * consistency). The copy is `pending`; whoever polls decides how long that may last.
+   */
+  unseen?: string[];
 }
 
 /** A copy found by its stepops tags, grouped by the run that made it. */
@@ -407,10 +449,19 @@ export interface CopyScope {
   region?: string;
   vault?: string;
   cluster?: boolean;
+  /** RDS: the DB instance (or, with `cluster`, the DB cluster) whose snapshots are listed. */
+  database?: string;
+  /**
+   * AWS Backup: the job's catalogue entries. EC2 and EBS recovery points carry no AWS Backup tags,
+   * so such a point is the job's only when an entry recorded it from the backup job stepops started.
+   */
+  catalogued?: readonly { runId: string; resources: readonly { id: string }[] }[];
 }
 
 /** Snapshots and recovery points: start, read, list by tag, delete (EC2, RDS, AWS Backup; directory copies locally). */
 export interface CopyService {
+  /** Milliseconds to leave between two status reads (see {@link CommandRunner.statusPaceMs}). */
+  readonly statusPaceMs?: number;
   start(request: CopyRequest): Promise<CopyRef>;
   /** One status read; never waits. */
   status(ref: CopyRef): Promise<CopyStatus>;
@@ -552,37 +603,77 @@ export interface InstanceOperations {
     region: string,
     query: { snapshotId: string } | { volumeId: string; target: string },
   ): Promise<{ snapshotId: string; state: string; volumeSize?: number } | undefined>;
-  /** An AMI by id, or the newest available AMI tagged for the target; undefined when none. */
+  /** An AMI by id, or the newest available AMI tagged for the target, with the devices it maps; undefined when none. */
   findImage(
     region: string,
     query: { imageId: string } | { target: string },
-  ): Promise<{ imageId: string } | undefined>;
+  ): Promise<{ imageId: string; devices: string[] } | undefined>;
   /** A launch template by id; undefined when it does not exist. */
   findLaunchTemplate(region: string, id: string): Promise<{ id: string; name: string } | undefined>;
+  /** What one version of a launch template launches; undefined when that version does not exist. */
+  launchTemplateData(region: string, id: string, version: string): Promise<LaunchTemplateData | undefined>;
+  /** The availability zone of a subnet; undefined when it does not exist. */
+  subnetZone(region: string, subnetId: string): Promise<string | undefined>;
   /** An Elastic IP of this account by allocation id; undefined when the account has none such. */
   findAddress(
     region: string,
     allocationId: string,
   ): Promise<{ allocationId: string; publicIp: string; instanceId?: string } | undefined>;
-  createVolume(
-    region: string,
-    spec: { snapshotId: string; availabilityZone: string; volumeType?: string; tags: Record<string, string> },
-  ): Promise<string>;
-  /** The state of a volume (`creating`, `available`, `in-use`, …) and its attachment. */
-  volume(
-    region: string,
-    id: string,
-  ): Promise<{ state: string; instanceId?: string; attachment?: string } | undefined>;
-  /** The type of a volume (gp3, …). */
-  volumeType(region: string, id: string): Promise<string | undefined>;
+  createVolume(region: string, spec: VolumeSpec): Promise<string>;
+  /** A volume created earlier with this client token (tag `stepops:client-token`), when any: a retried create finds it. */
+  findCreatedVolume(region: string, clientToken: string): Promise<string | undefined>;
+  /** The state of a volume (`creating`, `available`, `in-use`, …), its attachment and settings. */
+  volume(region: string, id: string): Promise<VolumeInfo | undefined>;
   detachVolume(region: string, volumeId: string, instanceId: string): Promise<void>;
   attachVolume(region: string, volumeId: string, instanceId: string, device: string): Promise<void>;
   launch(region: string, spec: LaunchSpec): Promise<string>;
   associateAddress(region: string, allocationId: string, instanceId: string): Promise<void>;
   tag(region: string, ids: string[], tags: Record<string, string>): Promise<void>;
+  /** Removes the tag keys from the resources. */
+  untag(region: string, ids: string[], keys: string[]): Promise<void>;
+  terminate(region: string, ids: string[]): Promise<void>;
 }
 
-/** An RDS DB instance as a restore needs it. */
+/** A volume as a restore or a replacement reads it. */
+export interface VolumeInfo {
+  state: string;
+  instanceId?: string;
+  attachment?: string;
+  availabilityZone?: string;
+  /** gp3, io2, … */
+  type?: string;
+  iops?: number;
+  /** MiB/s (gp3). */
+  throughput?: number;
+  encrypted?: boolean;
+  kmsKeyId?: string;
+}
+
+/** A volume to create from a snapshot, with the settings of the one it replaces. */
+export interface VolumeSpec {
+  snapshotId: string;
+  availabilityZone: string;
+  volumeType?: string;
+  iops?: number;
+  throughput?: number;
+  /** The customer-managed key of the volume replaced (the snapshot's own key otherwise). */
+  kmsKeyId?: string;
+  tags: Record<string, string>;
+}
+
+/** What a launch template version launches, as the pre-flight checks it. */
+export interface LaunchTemplateData {
+  imageId?: string;
+  /** Subnets of its network interfaces (a subnet cannot then be given with RunInstances). */
+  subnetIds: string[];
+  /** `Placement.AvailabilityZone`, when the template pins one. */
+  availabilityZone?: string;
+  /** Devices its block-device mappings use. */
+  devices: string[];
+  networkInterfaces: boolean;
+}
+
+/** An RDS DB instance as a restore needs it: every setting a restored copy must carry over. */
 export interface DbInstanceInfo {
   id: string;
   status: string;
@@ -592,11 +683,46 @@ export interface DbInstanceInfo {
   parameterGroup?: string;
   multiAz?: boolean;
   endpoint?: string;
+  /** The settings RDS would otherwise default on a restore (see {@link DbSettings}). */
+  settings: DbSettings;
+}
+
+/**
+ * The settings of a DB instance that `RestoreDBInstanceFromDBSnapshot` would otherwise set to RDS
+ * defaults, as `DescribeDBInstances` reports them; the restore or a `ModifyDBInstance` after it
+ * sets them back.
+ */
+export interface DbSettings {
+  publiclyAccessible?: boolean;
+  deletionProtection?: boolean;
+  backupRetentionPeriod?: number;
+  preferredBackupWindow?: string;
+  preferredMaintenanceWindow?: string;
+  iamDatabaseAuthentication?: boolean;
+  monitoringInterval?: number;
+  monitoringRoleArn?: string;
+  /** Storage autoscaling's ceiling (GiB); absent when autoscaling is off. */
+  maxAllocatedStorage?: number;
+  logExports?: string[];
+  optionGroup?: string;
+  storageType?: string;
+  iops?: number;
+  storageThroughput?: number;
+  copyTagsToSnapshot?: boolean;
+  autoMinorVersionUpgrade?: boolean;
+  port?: number;
+  caCertificate?: string;
+  performanceInsights?: boolean;
+  performanceInsightsKmsKeyId?: string;
+  performanceInsightsRetention?: number;
 }
 
 /** RDS restores to a new instance (and the optional name swap). */
 export interface DatabaseRestorer {
-  /** A DB snapshot by id, or the newest available stepops snapshot of the instance; undefined when none. */
+  /**
+   * A DB snapshot by id, or the newest stepops snapshot of the instance in any state that can
+   * become restorable (one still `creating` is returned as such); undefined when none.
+   */
   findSnapshot(
     region: string,
     query: { snapshotId: string } | { dbInstance: string; target: string },
@@ -607,6 +733,12 @@ export interface DatabaseRestorer {
     spec: { snapshotId: string; newId: string; like: DbInstanceInfo; tags: Record<string, string> },
   ): Promise<void>;
   rename(region: string, id: string, newId: string): Promise<void>;
+  /**
+   * Sets on a restored instance the settings the restore call does not take (monitoring, storage
+   * autoscaling, Performance Insights, maintenance window): `ModifyDBInstance`, applied immediately.
+   * Returns false when none differs (no call).
+   */
+  applySettings(region: string, id: string, like: DbInstanceInfo): Promise<boolean>;
 }
 
 /** A pending or answered approval of a recovery run. */

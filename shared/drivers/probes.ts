@@ -7,6 +7,14 @@ import { StandardProbeRunner } from '../health/probe.ts';
 import { hostScriptOptions } from '../shell/script.ts';
 import { commandRunnerFor } from './commands.ts';
 import type { DriversOptions } from './options.ts';
+
+/**
+ * Seconds SSM may wait to deliver a round's probe command (SendCommand `TimeoutSeconds`, 30 s at
+ * least): "If this time is reached and the command hasn't already started running, it won't run"
+ * (SSM API reference, SendCommand), so an offline agent does not queue one command per round.
+ */
+export const HOST_PROBE_DELIVERY_SECONDS = 30;
+
 import type { CommandRunner, ProbeRunner } from './ports.ts';
 
 /**
@@ -18,7 +26,9 @@ import type { CommandRunner, ProbeRunner } from './ports.ts';
 export function probeRunnerFor(
   target: Target,
   options: DriversOptions = {},
-  commands: CommandRunner = commandRunnerFor(target, options),
+  commands: CommandRunner = commandRunnerFor(target, options, {
+    deliveryTimeoutSeconds: HOST_PROBE_DELIVERY_SECONDS,
+  }),
 ): ProbeRunner {
   return new StandardProbeRunner({ commands, target: target.name, ...hostScriptOptions(target.hosts) });
 }

@@ -9,7 +9,9 @@ import type { StateMachineDefinition } from './asl.ts';
 import { type PendingTask, TASK_TOKEN_PLACEHOLDER, TaskTokens, withTaskToken } from './callback.ts';
 import { checkInputDepth } from './depth.ts';
 import { InvalidDefinitionError, UnsupportedDefinitionError } from './errors.ts';
+import { HistoryCounter } from './history.ts';
 import { inspectDefinition, readPath, type TaskSite } from './inspect.ts';
+import { withinInvocation } from './invocation.ts';
 import {
   asJson,
   createLambdaContext,
@@ -49,6 +51,8 @@ export interface StartOptions {
   handlerOverrides?: Readonly<Record<string, LambdaHandler>>;
   /** Called when a callback Task has invoked its function and waits for its token to be answered. */
   onTaskToken?: (task: PendingTask) => void;
+  /** The history-event limit (AWS's 25,000 when omitted; tests may lower it). */
+  historyEventLimit?: number;
 }
 
 /** How a run ended. */
@@ -61,6 +65,8 @@ export interface RunResult {
   error?: string;
   /** The cause of a failed run, as `Cause` in AWS. */
   cause?: string;
+  /** History events AWS would have written for this run (see `HistoryCounter`). */
+  historyEvents?: number;
   trace: RunTrace;
 }
 
@@ -298,6 +304,7 @@ export function createLocalEngine(
   const stateInfo = inspection.states;
   const enclosingMap = (state: string) => stateInfo.get(state)?.enclosingMaps.at(-1);
   const depthOf = (state: string) => stateInfo.get(state)?.enclosingMaps.length ?? 0;
+  const callbackStates = new Set(inspection.tasks.filter((t) => t.callback).map((t) => t.name));
   const machineName = options.stateMachineName ?? 'local';
   const taskTokens = options.taskTokens ?? new TaskTokens();
 
@@ -314,6 +321,7 @@ export function createLocalEngine(
     const events = channel<TraceEvent>();
     const handlers = { ...handlersByArn, ...startOptions.handlerOverrides };
     const payloads = new PayloadWatch();
+    const history = new HistoryCounter((state) => callbackStates.has(state), startOptions.historyEventLimit);
 
     const localHandlers: LocalHandlers = {};
     for (const task of inspection.tasks) {
@@ -322,6 +330,7 @@ export function createLocalEngine(
         // Let the events so far arrive (a payload over the limit stops the run, as on AWS).
         await nextMacrotask();
         payloads.assertWithin();
+        history.assertWithin();
         if (task.enclosingMaps.length > 0) {
           // Events of a failing sibling iteration have arrived too: decide whether to run.
           const failed = gate.failedMap(task.enclosingMaps);
@@ -366,7 +375,9 @@ export function createLocalEngine(
         const payload = issued ? issued.payload : asJson(taskInput);
         let output: unknown;
         try {
-          output = await handler(payload as never, context);
+          output = await withinInvocation({ functionName, state: task.name, executionName }, () =>
+            handler(payload as never, context),
+          );
           recorder.invocation({
             functionName,
             state: task.name,
@@ -442,6 +453,7 @@ export function createLocalEngine(
     const consume = (async () => {
       for await (const incoming of run.eventLogs) {
         if (overLimit(incoming)) run.abort();
+        if (history.observe(incoming)) run.abort();
         for (const event of gate.admit(incoming)) record(event);
       }
     })();
@@ -499,7 +511,9 @@ export function createLocalEngine(
               depth: 0,
               ...(payloads.exceeded
                 ? { error: DATA_LIMIT_EXCEEDED, cause: payloads.exceeded.message }
-                : { error: event.type === 'ExecutionAborted' ? 'States.Aborted' : 'States.Timeout' }),
+                : history.exceeded
+                  ? { error: history.exceeded.name, cause: history.exceeded.message }
+                  : { error: event.type === 'ExecutionAborted' ? 'States.Aborted' : 'States.Timeout' }),
             });
             break;
           case 'MapIterationStarted':
@@ -584,10 +598,16 @@ export function createLocalEngine(
         succeeded = false;
         trace.error = DATA_LIMIT_EXCEEDED;
         trace.cause = payloads.exceeded.message;
+      } else if (history.exceeded) {
+        // AWS fails the run when its history passes the limit, whatever ran after it here.
+        succeeded = false;
+        trace.error = history.exceeded.name;
+        trace.cause = history.exceeded.message;
       }
+      const historyEvents = history.count;
       if (succeeded) {
         trace.status = 'SUCCEEDED';
-        return { status: 'SUCCEEDED', executionName, output, trace };
+        return { status: 'SUCCEEDED', executionName, output, historyEvents, trace };
       }
       const cause = (failure as { cause?: unknown })?.cause as Error | undefined;
       const error =
@@ -604,6 +624,7 @@ export function createLocalEngine(
         executionName,
         error,
         ...(causeText !== undefined ? { cause: causeText } : {}),
+        historyEvents,
         trace,
       };
     })();

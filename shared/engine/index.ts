@@ -27,11 +27,19 @@ export {
 } from './engine.ts';
 export { type DefinitionOffence, InvalidDefinitionError, UnsupportedDefinitionError } from './errors.ts';
 export {
+  HISTORY_EVENT_LIMIT,
+  HISTORY_LIMIT_ERROR,
+  HistoryCounter,
+  HistoryLimitExceededError,
+  historyEventsOf,
+} from './history.ts';
+export {
   DEFAULT_TASK_TIMEOUT_SECONDS,
   type Inspection,
   inspectDefinition,
   type TaskSite,
 } from './inspect.ts';
+export { currentInvocation, type Invocation, withinInvocation } from './invocation.ts';
 export {
   asJson,
   createLambdaContext,

@@ -9,31 +9,36 @@ import type { Target } from '../config/schema.ts';
 import { targetLeaseKey } from '../deploy/steps.ts';
 import { hostSelector } from '../drivers/options.ts';
 import type {
+  HealthHistoryStore,
   HealthStateStore,
   HostDirectory,
   HostRef,
+  HostSurvey,
   LeaseReader,
   Notifier,
   ProbeResult,
   ProbeRunner,
   RecoveryStarter,
+  RunLiveness,
 } from '../drivers/ports.ts';
-import { healthNotification, type RecoveryNote } from './alerts.ts';
+import { type RecoveryNote, roundNotification } from './alerts.ts';
 import type { CheckTargetInput, HealthRunSummary, NotifyHealthFailureInput } from './contracts.ts';
 import { rejectionReason } from './failure.ts';
+import { chooseFleetHost, isFleetProbe } from './fleet.ts';
 import { isHostSideProbe } from './host-probes.ts';
 import { describeProbe } from './plan.ts';
 import { runProbeRound } from './round.ts';
+import { recoveryRoutes } from './routing.ts';
 import {
   emptyHealthState,
   type FoldResult,
   foldRound,
-  type HealthEvent,
   openWindow,
   RECORDED_RUNS,
   type RecordedRun,
   type TargetHealthState,
 } from './state.ts';
+import { publishGrouped } from './storm.ts';
 
 /** Characters of a probe's detail kept in the state and the store. */
 export const HEALTH_DETAIL_LIMIT = 300;
@@ -46,13 +51,24 @@ export interface HealthDeps {
   hosts(target: Target): HostDirectory;
   probes(target: Target): ProbeRunner;
   store(target: Target): HealthStateStore;
+  /** The uptime history (finished days); absent: no history is kept. */
+  history?(target: Target): HealthHistoryStore;
   leases(target: Target): LeaseReader;
+  /** Whether the run holding a lease is alive; absent (or unknown): a held lease counts. */
+  runs?(target: Target): RunLiveness;
   recoveries(target: Target): RecoveryStarter;
   notifier(target: Target): Notifier;
   /** Where a notification goes when its target is unknown. */
   fallbackNotifier(): Notifier;
   /** Epoch milliseconds. */
   now(): number;
+  /**
+   * Milliseconds a run that alerts first waits for other targets' alerts, to send them as one
+   * message (see `publishGrouped`); 0 or absent: each run publishes its own at once.
+   */
+  alertWindowMs?: number;
+  /** Sleeps; a real timer by default. */
+  sleep?(ms: number): Promise<void>;
 }
 
 /** One round of probes, as probing hands it to recording. */
@@ -64,6 +80,8 @@ export interface ProbeRound {
   hosts: number;
   /** Each probe's result, its detail cut at {@link HEALTH_DETAIL_LIMIT} characters. */
   results: ProbeResult[];
+  /** The host the fleet-wide probes ran on, if any ran. */
+  fleetHost?: string;
 }
 
 /** Not a health check: the target declares no `health` section. */
@@ -90,8 +108,8 @@ function instanceHosts(target: Target, resolved: HostRef[]): HostRef[] {
 
 /**
  * The probe half of check-target: resolves the target's hosts and runs every probe once (the
- * host-side ones as one command per host set). A host whose SSM agent is offline is not asked to run host probes: its
- * `ssm-agent` probe is what goes down, not every host probe.
+ * host-side ones as one command per host set). A running host whose SSM agent is offline (`ConnectionLost`) is not asked to run host
+ * probes: its `ssm-agent` probe goes down when the target has one, else each of its host probes.
  *
  * @example
  * await probeTargetStep({ target: 'demo', runId: 'health-demo-1' }, deps) // { results: [{ probe: 'app-health', ok: true, … }], … }
@@ -101,50 +119,109 @@ export async function probeTargetStep(input: CheckTargetInput, deps: HealthDeps)
   const health = healthOf(target);
   const at = new Date(deps.now()).toISOString();
   let hosts: HostRef[];
+  let unreachable: HostSurvey['unreachable'] = [];
   let hostsError: string | undefined;
   try {
-    hosts = await deps.hosts(target).resolve(hostSelector(target));
+    const directory = deps.hosts(target);
+    const selector = hostSelector(target);
+    if (directory.survey) {
+      ({ reachable: hosts, unreachable } = await directory.survey(selector));
+    } else {
+      hosts = await directory.resolve(selector);
+    }
   } catch (error) {
     hosts = [];
     hostsError = `the hosts could not be resolved: ${rejectionReason(error)}`;
   }
-  const hostSide = health.probes.filter(isHostSideProbe);
+  const hostSide = health.probes.filter((p) => isHostSideProbe(p) && !isFleetProbe(p));
+  const fleet = health.probes.filter(isFleetProbe);
+  let fleetHost: HostRef | undefined;
+  if (fleet.length > 0 && hosts.length > 0) {
+    const record = await deps
+      .store(target)
+      .read(target.name)
+      .catch(() => undefined);
+    fleetHost = chooseFleetHost(hosts, parseState(target.name, record?.body));
+  }
   const instance = health.probes.filter((p) => p.type === 'ec2-status' || p.type === 'ssm-agent');
   const prober = health.probes.filter(
     (p) => !isHostSideProbe(p) && p.type !== 'ec2-status' && p.type !== 'ssm-agent',
   );
   const runner = deps.probes(target);
-  const [fromProber, fromHosts, ofInstances] = await Promise.all([
+  // A running host that cannot take commands is down for its host probes, not skipped (unless an
+  // ssm-agent probe already reports it).
+  const silentHosts = health.probes.some((p) => p.type === 'ssm-agent') ? [] : unreachable;
+  const [fromProber, fromHosts, ofInstances, fromFleet] = await Promise.all([
     runProbeRound(runner, prober, hosts),
     hosts.length > 0
       ? runProbeRound(runner, hostSide, hosts)
       : Promise.resolve(
-          hostSide.map(
+          silentHosts.length > 0
+            ? []
+            : hostSide.map(
+                (p): ProbeResult => ({
+                  probe: p.name,
+                  ok: false,
+                  detail:
+                    hostsError ??
+                    'no host of the target can take commands now (none running with an online SSM agent)',
+                }),
+              ),
+        ),
+    runProbeRound(runner, instance, instanceHosts(target, hosts)),
+    fleetHost
+      ? runProbeRound(runner, fleet, [fleetHost]).then((results) =>
+          // One result per target: the host it ran on is told in the detail, not in the key.
+          results.map(
+            ({ host: _host, ...r }): ProbeResult => ({ ...r, detail: `on ${fleetHost.id}: ${r.detail}` }),
+          ),
+        )
+      : Promise.resolve(
+          fleet.map(
             (p): ProbeResult => ({
               probe: p.name,
               ok: false,
               detail:
-                hostsError ??
-                'no host of the target can take commands now (none running with an online SSM agent)',
+                hostsError ?? 'no host of the target can take commands now, to run this fleet-wide probe',
             }),
           ),
         ),
-    runProbeRound(runner, instance, instanceHosts(target, hosts)),
   ]);
-  const results = [...fromProber, ...fromHosts, ...ofInstances].map((r) => ({
-    probe: r.probe,
-    ok: r.ok,
-    detail: r.detail.slice(0, HEALTH_DETAIL_LIMIT),
-    ...(r.host ? { host: r.host } : {}),
-    ...(r.latencyMs !== undefined ? { latencyMs: r.latencyMs } : {}),
-  }));
-  return { target: target.name, runId: input.runId, at, hosts: hosts.length, results };
+  const fromUnreachable = silentHosts.flatMap(({ host, why }) =>
+    hostSide.map(
+      (p): ProbeResult => ({
+        probe: p.name,
+        host: host.id,
+        ok: false,
+        detail: `the host cannot take commands: ${why}`,
+      }),
+    ),
+  );
+  const results = [...fromProber, ...fromHosts, ...fromUnreachable, ...ofInstances, ...fromFleet].map(
+    (r) => ({
+      probe: r.probe,
+      ok: r.ok,
+      detail: r.detail.slice(0, HEALTH_DETAIL_LIMIT),
+      ...(r.host ? { host: r.host } : {}),
+      ...(r.latencyMs !== undefined ? { latencyMs: r.latencyMs } : {}),
+    }),
+  );
+  return {
+    target: target.name,
+    runId: input.runId,
+    at,
+    hosts: hosts.length,
+    results,
+    ...(fleetHost ? { fleetHost: fleetHost.id } : {}),
+  };
 }
 
 /** The maintenance in progress: a run holding the target's lease, or a declared window. */
 async function maintenanceNow(target: Target, deps: HealthDeps, now: Date): Promise<string | undefined> {
   const lease = await deps.leases(target).holder(targetLeaseKey(target.name));
-  if (lease) return `run ${lease.owner} (a deploy, backup or recovery of ${target.name})`;
+  // A lease left by a run that ended or died is no maintenance.
+  const alive = lease && deps.runs ? await deps.runs(target).alive(lease.owner) : undefined;
+  if (lease && alive !== false) return `run ${lease.owner} (a deploy, backup or recovery of ${target.name})`;
   const window = openWindow(target.health?.maintenance, now);
   if (window) {
     return `the maintenance window ${window.days ? `${window.days.join(',')} ` : 'daily '}${window.start} UTC (${window.durationMinutes} min)`;
@@ -188,6 +265,11 @@ export async function recordRound(
         state: previous,
         events: recorded.events,
         ...(recorded.recovery ? { recovery: recorded.recovery } : {}),
+        ...(recorded.recoveries
+          ? { recoveries: recorded.recoveries }
+          : recorded.recovery
+            ? { recoveries: [recorded.recovery] }
+            : {}),
       };
       return { fold: replay, conflicts: attempt, replayed: true };
     }
@@ -196,6 +278,7 @@ export async function recordRound(
       runId,
       events: folded.events,
       ...(folded.recovery ? { recovery: folded.recovery } : {}),
+      ...(folded.recoveries ? { recoveries: folded.recoveries } : {}),
     };
     const state: TargetHealthState = {
       ...folded.state,
@@ -230,42 +313,50 @@ export async function recordHealthStep(input: ProbeRound, deps: HealthDeps): Pro
       successThreshold: health.successThreshold,
       conditions,
       ...(maintenance ? { maintenance: { reason: maintenance } } : {}),
-      ...(health.onFailure ? { onFailure: health.onFailure } : {}),
+      routes: recoveryRoutes(health),
+      flapping: health.flapping,
+      maintenanceAlertAfterMinutes: health.maintenanceAlertAfterMinutes,
+      ...(input.fleetHost ? { fleetHost: input.fleetHost } : {}),
     }),
   );
-  let recovery: RecoveryNote | undefined;
-  if (fold.recovery) {
-    if (fold.recovery.start) {
-      try {
-        const { executionId } = await deps.recoveries(target).start({
-          target: target.name,
-          runbook: fold.recovery.runbook,
-          reason: fold.recovery.reason,
-          runId: input.runId,
-          requestedBy: 'stepops health',
-        });
-        recovery = { runbook: fold.recovery.runbook, started: true, executionId };
-      } catch (error) {
-        recovery = {
-          runbook: fold.recovery.runbook,
-          started: false,
-          why: `could not start: ${rejectionReason(error)}`,
-        };
-      }
-    } else {
-      recovery = { runbook: fold.recovery.runbook, started: false, why: fold.recovery.why };
+  if (fold.finishedDay && deps.history) {
+    await deps.history(target).writeDay(target.name, fold.finishedDay.day, JSON.stringify(fold.finishedDay));
+  }
+  const recoveries: RecoveryNote[] = [];
+  for (const decision of fold.recoveries ?? (fold.recovery ? [fold.recovery] : [])) {
+    if (!decision.start) {
+      recoveries.push({ runbook: decision.runbook, started: false, why: decision.why });
+      continue;
+    }
+    try {
+      const { executionId } = await deps.recoveries(target).start({
+        target: target.name,
+        runbook: decision.runbook,
+        reason: decision.reason,
+        runId: input.runId,
+        requestedBy: 'stepops health',
+        ...(decision.instance ? { instance: decision.instance } : {}),
+      });
+      recoveries.push({ runbook: decision.runbook, started: true, executionId });
+    } catch (error) {
+      recoveries.push({
+        runbook: decision.runbook,
+        started: false,
+        why: `could not start: ${rejectionReason(error)}`,
+      });
     }
   }
-  const notifier = deps.notifier(target);
+  const routes = recoveryRoutes(health);
   const alerted = fold.events.filter((e) => e.alert);
-  for (const event of alerted) {
-    await notifier.publish(healthNotification(target.name, event, input.runId, now, recovery));
-  }
-  // A recovery started again while the probe stays down (after its cooldown) is alerted too.
-  if (recovery?.started && !alerted.some((e) => e.kind !== 'up')) {
-    const down = Object.values(fold.state.probes).find((p) => p.status === 'down');
+  // A recovery started again while its probe stays down (after its cooldown) is alerted too.
+  for (const note of recoveries) {
+    if (!note.started || alerted.some((e) => e.kind !== 'up' && routes.byProbe[e.probe] === note.runbook))
+      continue;
+    const down = Object.values(fold.state.probes).find(
+      (p) => p.status === 'down' && routes.byProbe[p.probe] === note.runbook,
+    );
     if (down) {
-      const event: HealthEvent = {
+      alerted.push({
         kind: 'still-down',
         probe: down.probe,
         ...(down.host ? { host: down.host } : {}),
@@ -275,15 +366,37 @@ export async function recordHealthStep(input: ProbeRound, deps: HealthDeps): Pro
         consecutiveFailures: down.consecutiveFailures,
         alert: true,
         maintenance: 'the recovery cooldown',
-      };
-      await notifier.publish(healthNotification(target.name, event, input.runId, now, recovery));
+      });
     }
   }
+  if (alerted.length > 0) {
+    // One message for the round, whatever changed on however many hosts.
+    const notes = recoveries.filter((note) =>
+      alerted.some((e) => e.kind !== 'up' && routes.byProbe[e.probe] === note.runbook),
+    );
+    const notification = roundNotification(target.name, alerted, input.runId, now, notes);
+    const notifier = deps.notifier(target);
+    if (deps.alertWindowMs) {
+      await publishGrouped(notification, {
+        store: deps.store(target),
+        notifier,
+        runId: input.runId,
+        destination: JSON.stringify(target.alerts),
+        windowMs: deps.alertWindowMs,
+        now: () => deps.now(),
+        sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+      });
+    } else {
+      await notifier.publish(notification);
+    }
+  }
+  const recovery = recoveries[0];
   const states = Object.values(fold.state.probes);
   return {
     target: target.name,
     runId: input.runId,
-    up: states.filter((s) => s.status === 'up').length,
+    up: states.filter((s) => s.status === 'up' && s.lastOk).length,
+    failing: states.filter((s) => s.status === 'up' && !s.lastOk).length,
     down: states.filter((s) => s.status === 'down').length,
     events: fold.events.map((e) => ({
       kind: e.kind,
@@ -293,7 +406,8 @@ export async function recordHealthStep(input: ProbeRound, deps: HealthDeps): Pro
       alerted: e.alert,
     })),
     ...(maintenance ? { maintenance } : {}),
-    ...(recovery ? { recovery } : {}),
+    ...(recovery ? { recovery, recoveries } : {}),
+    ...(input.fleetHost ? { fleetHost: input.fleetHost } : {}),
     conflicts,
   };
 }

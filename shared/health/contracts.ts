@@ -21,29 +21,34 @@ export const checkTargetInputSchema = z.strictObject({ target: targetName, runId
 export type CheckTargetInput = z.infer<typeof checkTargetInputSchema>;
 
 export const healthEventSchema = z.strictObject({
-  kind: z.enum(['down', 'up', 'still-down']),
+  kind: z.enum(['down', 'up', 'still-down', 'down-in-maintenance', 'flapping', 'stable']),
   probe: z.string(),
   host: z.optional(z.string()),
   detail: z.string(),
   alerted: z.boolean(),
 });
 
+const recoveryNoteSchema = z.strictObject({
+  runbook: z.string(),
+  started: z.boolean(),
+  executionId: z.optional(z.string()),
+  why: z.optional(z.string()),
+});
+
 export const healthRunSummarySchema = z.strictObject({
   target: targetName,
   runId,
-  /** Probe states after the round, counted. */
+  /** Probe states after the round, counted: up (last check passed), failing (up, last check failed), down. */
   up: z.number().check(z.int(), z.nonnegative()),
+  failing: z.optional(z.number().check(z.int(), z.nonnegative())),
   down: z.number().check(z.int(), z.nonnegative()),
   events: z.array(healthEventSchema),
   maintenance: z.optional(z.string()),
-  recovery: z.optional(
-    z.strictObject({
-      runbook: z.string(),
-      started: z.boolean(),
-      executionId: z.optional(z.string()),
-      why: z.optional(z.string()),
-    }),
-  ),
+  recovery: z.optional(recoveryNoteSchema),
+  /** Every runbook a down probe requested this round (the first is `recovery`). */
+  recoveries: z.optional(z.array(recoveryNoteSchema)),
+  /** The host each fleet-wide probe ran on this round. */
+  fleetHost: z.optional(z.string()),
   /** Writes that lost to an overlapping run and were folded again. */
   conflicts: z.number().check(z.int(), z.nonnegative()),
 });

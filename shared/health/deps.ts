@@ -9,9 +9,9 @@ import type { HealthDeps } from './check.ts';
 
 /** A factory per capability; any may be absent (the step that needs it then says so). */
 export type HealthFactories = {
-  [K in Exclude<keyof HealthDeps, 'findTarget' | 'now' | 'fallbackNotifier'>]?: (
+  [K in Exclude<keyof HealthDeps, 'findTarget' | 'now' | 'fallbackNotifier' | 'alertWindowMs' | 'sleep'>]?: (
     target: Target,
-  ) => ReturnType<HealthDeps[K]>;
+  ) => ReturnType<NonNullable<HealthDeps[K]>>;
 } & { fallbackNotifier?: () => ReturnType<HealthDeps['fallbackNotifier']> };
 
 /** A health step asked for a capability its handler was not given. */
@@ -50,6 +50,8 @@ export function healthDepsWith(factories: HealthFactories): HealthDeps {
     hosts: capability('hosts') as HealthDeps['hosts'],
     probes: capability('probes') as HealthDeps['probes'],
     store: capability('store') as HealthDeps['store'],
+    ...(factories.history ? { history: capability('history') as NonNullable<HealthDeps['history']> } : {}),
+    ...(factories.runs ? { runs: capability('runs') as NonNullable<HealthDeps['runs']> } : {}),
     leases: capability('leases') as HealthDeps['leases'],
     recoveries: capability('recoveries') as HealthDeps['recoveries'],
     notifier: capability('notifier') as HealthDeps['notifier'],
@@ -59,5 +61,22 @@ export function healthDepsWith(factories: HealthFactories): HealthDeps {
       return fallback;
     },
     now: Date.now,
+    alertWindowMs: alertWindowMs(process.env),
   };
+}
+
+/**
+ * Milliseconds a health run that alerts first waits to group other targets' alerts with its own:
+ * `STEPOPS_ALERT_GROUP_SECONDS` when set, else 10 s in a Lambda (where many targets' schedules
+ * fire together) and none on this machine.
+ *
+ * @example
+ * alertWindowMs({ AWS_LAMBDA_FUNCTION_NAME: 'check-target' }) // 10000
+ */
+export function alertWindowMs(env: NodeJS.ProcessEnv): number {
+  const set = Number(env.STEPOPS_ALERT_GROUP_SECONDS);
+  if (env.STEPOPS_ALERT_GROUP_SECONDS !== undefined && Number.isFinite(set) && set >= 0) {
+    return Math.min(set, 30) * 1000;
+  }
+  return env.AWS_LAMBDA_FUNCTION_NAME ? 10_000 : 0;
 }

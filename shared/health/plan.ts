@@ -2,12 +2,20 @@
  * The health plan: which probes a target's health check runs, where each runs, what it checks, and
  * the exact script of the probes that run on the host. Pure: nothing is probed here.
  */
+
 import type { Probe, Target } from '../config/schema.ts';
 import { InvalidInputError } from '../errors.ts';
 import { hostScriptOptions, renderScript, shellQuote } from '../shell/script.ts';
+import { isFleetProbe } from './fleet.ts';
 import { asCommandProbe, describeHostCheck, isHostCheck } from './host-checks.ts';
-import { hostProbeSeconds, isHostSideProbe, renderHostProbeBatch } from './host-probes.ts';
+import {
+  type HostSideProbe,
+  hostProbeSeconds,
+  isHostSideProbe,
+  renderHostProbeBatch,
+} from './host-probes.ts';
 import { describeNetworkProbe, isHostNetworkProbe, networkCommandProbe } from './network.ts';
+import { recoveryRoutes } from './routing.ts';
 
 /** Where a probe runs: the prober (Lambda or local engine), the host (command runner), or AWS APIs. */
 export type ProbeLocation = 'prober' | 'host' | 'aws';
@@ -22,6 +30,10 @@ export interface ProbePlan {
   /** For probes that run on the host: the script, exactly as the host runs it. */
   script?: string;
   timeoutSeconds: number;
+  /** The runbook its failure requests; absent: it only alerts. */
+  runbook?: string;
+  /** For a probe on the hosts: on each host, or once per round on one healthy host (`fleet`). */
+  scope?: 'host' | 'fleet';
   /** The validated probe, defaults applied. */
   probe: Probe;
 }
@@ -34,8 +46,12 @@ export interface HealthPlan {
   failureThreshold: number;
   /** Consecutive passing checks before an unhealthy target is declared healthy again. */
   successThreshold: number;
-  /** Runbook started when the target turns unhealthy. */
+  /** Runbook requested by a probe that names none (and is in no group). */
   onFailureRunbook?: string;
+  /** Each runbook a probe requests: the probes, the cooldown and the daily cap. */
+  runbooks: { runbook: string; probes: string[]; cooldownMinutes: number; maxPerDay: number }[];
+  /** The command the fleet-wide probes send to the one host chosen each round. */
+  fleetScript?: string;
   probes: ProbePlan[];
   /**
    * The one command each round sends to every host for all its host-side probes (see
@@ -216,15 +232,25 @@ export function planHealth(target: Target, probeNames?: readonly string[]): Heal
     }
     probes = probes.filter((p) => probeNames.includes(p.name));
   }
-  const hostSide = probes.filter(isHostSideProbe);
-  const hostScript =
-    hostSide.length > 0
-      ? renderHostProbeBatch(hostSide, { target: target.name, ...hostScriptOptions(target.hosts) }).script
+  const hostSide = probes.filter(isHostSideProbe).filter((p) => !isFleetProbe(p));
+  const fleet = probes.filter(isHostSideProbe).filter(isFleetProbe);
+  const batch = (some: HostSideProbe[]) =>
+    some.length > 0
+      ? renderHostProbeBatch(some, { target: target.name, ...hostScriptOptions(target.hosts) }).script
       : undefined;
+  const hostScript = batch(hostSide);
+  const fleetScript = batch(fleet);
+  const routes = recoveryRoutes(health);
   return {
     target: target.name,
     schedule: health.schedule,
     ...(hostScript !== undefined ? { hostScript } : {}),
+    ...(fleetScript !== undefined ? { fleetScript } : {}),
+    runbooks: Object.entries(routes.limits).map(([runbook, limits]) => ({
+      runbook,
+      probes: probes.filter((p) => routes.byProbe[p.name] === runbook).map((p) => p.name),
+      ...limits,
+    })),
     failureThreshold: health.failureThreshold,
     successThreshold: health.successThreshold,
     ...(health.onFailure ? { onFailureRunbook: health.onFailure.runbook } : {}),
@@ -237,6 +263,10 @@ export function planHealth(target: Target, probeNames?: readonly string[]): Heal
         check: describeProbe(probe),
         ...(script !== undefined ? { script } : {}),
         timeoutSeconds: 'timeout' in probe ? probe.timeout : 60,
+        ...(routes.byProbe[probe.name] ? { runbook: routes.byProbe[probe.name] } : {}),
+        ...(isHostSideProbe(probe)
+          ? { scope: isFleetProbe(probe) ? ('fleet' as const) : ('host' as const) }
+          : {}),
         probe,
       };
     }),

@@ -9,6 +9,8 @@
  */
 import type { MaintenanceWindow } from '../config/schema.ts';
 import type { ProbeResult } from '../drivers/ports.ts';
+import { countRound, type HealthDay } from './history.ts';
+import type { RecoveryRoutes, RunbookLimits } from './routing.ts';
 
 export type ProbeStatus = 'up' | 'down';
 
@@ -29,6 +31,10 @@ export interface ProbeState {
   lastError?: { detail: string; at: string };
   /** A down alert was sent for the current down state. */
   alerted: boolean;
+  /** The last checks, oldest first (`+` passed, `-` failed), as long as the flapping window. */
+  recent?: string;
+  /** The probe flaps: its transitions are recorded, not alerted, until it is stable again. */
+  flapping?: boolean;
 }
 
 /** Everything kept for a target; `version` makes writes conditional. */
@@ -38,8 +44,14 @@ export interface TargetHealthState {
   probes: Record<string, ProbeState>;
   /** The maintenance in progress at the last check. */
   maintenance?: { reason: string; since: string };
-  /** ISO times the recovery runbook was started (the last two days). */
+  /** ISO times a recovery runbook was started (the last two days), whichever runbook. */
   recoveries: string[];
+  /** The host the fleet-wide probes ran on in the last round. */
+  fleetHost?: string;
+  /** The current day's counts of every probe's rounds (see `countRound`). */
+  today?: HealthDay;
+  /** ISO times each runbook was started (the last two days), for its own cooldown and cap. */
+  runbookStarts?: Record<string, string[]>;
   /**
    * The last runs folded in, with what each decided: a run folded again (an Express execution
    * delivered twice, a retried Lambda) is answered from here, so it neither counts twice nor
@@ -54,12 +66,18 @@ export interface RecordedRun {
   runId: string;
   events: HealthEvent[];
   recovery?: RecoveryDecision;
+  recoveries?: RecoveryDecision[];
 }
 
 /** Runs kept in {@link TargetHealthState.runs}. */
 export const RECORDED_RUNS = 10;
 
-export type HealthEventKind = 'down' | 'up' | 'still-down';
+/**
+ * `down`, `up`: transitions; `still-down`: a down state that outlived a maintenance;
+ * `down-in-maintenance`: down longer than the bound during a maintenance; `flapping`: the probe
+ * alternates (its transitions are no longer alerted); `stable`: it stopped flapping.
+ */
+export type HealthEventKind = 'down' | 'up' | 'still-down' | 'down-in-maintenance' | 'flapping' | 'stable';
 
 /** A transition (or a down state that outlived a maintenance). */
 export interface HealthEvent {
@@ -90,18 +108,32 @@ export interface FoldOptions {
   conditions: Readonly<Record<string, string>>;
   /** The maintenance in progress now, if any. */
   maintenance?: { reason: string };
+  /** One runbook for every probe (the section's `onFailure`, when no `routes` are given). */
   onFailure?: { runbook: string; cooldownMinutes: number; maxPerDay: number };
+  /** The runbook each probe requests, with each runbook's limits (see `recoveryRoutes`). */
+  routes?: RecoveryRoutes;
+  /** Flapping detection; off when omitted. */
+  flapping?: { window: number; ratio: number };
+  /** Minutes a probe may stay down unalerted during a maintenance before it is alerted anyway. */
+  maintenanceAlertAfterMinutes?: number;
+  /** The host the fleet-wide probes ran on this round (kept for the next choice). */
+  fleetHost?: string;
 }
 
 /** A recovery the fold decided to start (or why it did not). */
 export type RecoveryDecision =
-  | { start: true; runbook: string; reason: string }
+  | { start: true; runbook: string; reason: string; instance?: string }
   | { start: false; runbook: string; why: string };
 
 export interface FoldResult {
   state: TargetHealthState;
   events: HealthEvent[];
+  /** The first of {@link FoldResult.recoveries}. */
   recovery?: RecoveryDecision;
+  /** One decision per runbook that a down probe requests. */
+  recoveries?: RecoveryDecision[];
+  /** The previous day's counts, finished by this round (to be stored in the history). */
+  finishedDay?: HealthDay;
 }
 
 const DAY_MS = 86_400_000;
@@ -142,39 +174,85 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(hours / 24)} days ${hours % 24} h`;
 }
 
+/** When each runbook was started, the older state (one list for every start) read as one runbook's. */
+function startsOf(state: TargetHealthState, runbook: string, legacy: string | undefined): string[] {
+  return state.runbookStarts?.[runbook] ?? (runbook === legacy ? state.recoveries : []);
+}
+
 function decideRecovery(
   state: TargetHealthState,
   options: FoldOptions,
+  runbook: string,
+  limits: RunbookLimits,
   down: ProbeState[],
-): RecoveryDecision | undefined {
-  const onFailure = options.onFailure;
-  if (!onFailure || down.length === 0) return undefined;
-  const runbook = onFailure.runbook;
+  legacy: string | undefined,
+): RecoveryDecision {
   if (options.maintenance) {
     return { start: false, runbook, why: `not started during ${options.maintenance.reason}` };
   }
   const now = options.now.getTime();
-  const starts = state.recoveries.map((at) => Date.parse(at)).filter((t) => Number.isFinite(t));
+  const started = startsOf(state, runbook, legacy);
+  const starts = started.map((at) => Date.parse(at)).filter((t) => Number.isFinite(t));
   const last = Math.max(-Infinity, ...starts);
-  if (now - last < onFailure.cooldownMinutes * 60_000) {
+  if (now - last < limits.cooldownMinutes * 60_000) {
     return {
       start: false,
       runbook,
-      why: `started ${formatDuration(now - last)} ago, cooldown ${onFailure.cooldownMinutes} min`,
+      why: `started ${formatDuration(now - last)} ago, cooldown ${limits.cooldownMinutes} min`,
     };
   }
   const today = options.now.toISOString().slice(0, 10);
-  const startedToday = state.recoveries.filter((at) => at.slice(0, 10) === today).length;
-  if (startedToday >= onFailure.maxPerDay) {
+  const startedToday = started.filter((at) => at.slice(0, 10) === today).length;
+  if (startedToday >= limits.maxPerDay) {
     return {
       start: false,
       runbook,
-      why: `started ${startedToday} times today, at most ${onFailure.maxPerDay}`,
+      why: `started ${startedToday} times today, at most ${limits.maxPerDay}`,
     };
   }
   const first = down[0]!;
-  const reason = `${first.probe}${first.host ? ` on ${first.host}` : ''} is down: ${first.lastDetail}`;
-  return { start: true, runbook, reason };
+  // The hosts where the same probe is down (a per-host probe down on several hosts).
+  const hosts = down
+    .filter((p) => p.probe === first.probe)
+    .map((p) => p.host)
+    .filter((h): h is string => h !== undefined);
+  const where = hosts.length > 0 ? ` on ${[...new Set(hosts)].join(', ')}` : '';
+  const reason = `${first.probe}${where} is down: ${first.lastDetail}`;
+  // Every down probe failed on the same EC2 instance: the runbook is told which one (replace it, not another).
+  const onHosts = new Set(down.map((d) => d.host));
+  const only = onHosts.size === 1 ? first.host : undefined;
+  return {
+    start: true,
+    runbook,
+    reason,
+    ...(only && /^i-[0-9a-f]{8,17}$/.test(only) ? { instance: only } : {}),
+  };
+}
+
+/** The routes of a fold: the given ones, else the one `onFailure` runbook for every probe. */
+function routesOf(options: FoldOptions, probes: readonly string[]): RecoveryRoutes | undefined {
+  if (options.routes) return options.routes;
+  const onFailure = options.onFailure;
+  if (!onFailure) return undefined;
+  return {
+    byProbe: Object.fromEntries(probes.map((p) => [p, onFailure.runbook])),
+    limits: { [onFailure.runbook]: onFailure },
+  };
+}
+
+/** Whether the recent checks alternate enough, and fail often enough, to call the probe flapping. */
+function flaps(recent: string, flapping: { window: number; ratio: number }): boolean {
+  if (recent.length < Math.ceil(flapping.window / 2)) return false;
+  const failures = [...recent].filter((c) => c === '-').length;
+  let changes = 0;
+  for (let i = 1; i < recent.length; i += 1) if (recent[i] !== recent[i - 1]) changes += 1;
+  return failures / recent.length >= flapping.ratio && changes >= 3 && !stable(recent, flapping);
+}
+
+/** Whether a flapping probe is stable again: its last half-window of checks all agree. */
+function stable(recent: string, flapping: { window: number }): boolean {
+  const tail = recent.slice(-Math.ceil(flapping.window / 2));
+  return tail.length >= Math.ceil(flapping.window / 2) && new Set(tail).size === 1;
 }
 
 /**
@@ -227,6 +305,11 @@ export function foldRound(
       alerted: false,
     };
     const next: ProbeState = { ...before, lastOk: result.ok, lastDetail: result.detail, lastAt: at };
+    if (options.flapping) {
+      next.recent = `${before.recent ?? ''}${result.ok ? '+' : '-'}`.slice(-options.flapping.window);
+    }
+    // A flapping probe's transitions are recorded, not alerted: its flapping was.
+    const quiet = before.flapping === true;
     if (result.ok) {
       next.consecutiveSuccesses = before.consecutiveSuccesses + 1;
       next.consecutiveFailures = 0;
@@ -238,7 +321,7 @@ export function foldRound(
           event('up', next, {
             downForMs,
             since: before.since,
-            alert: before.alerted,
+            alert: before.alerted && !quiet,
             ...(before.alerted || !maintenance ? {} : { maintenance }),
           }),
         );
@@ -254,12 +337,45 @@ export function foldRound(
       if (before.status === 'up' && next.consecutiveFailures >= options.failureThreshold) {
         next.status = 'down';
         next.since = next.failingSince;
-        const down = event('down', next);
+        const down = event('down', next, quiet ? { alert: false } : {});
         next.alerted = down.alert;
         events.push(down);
       }
     }
+    if (options.flapping && next.recent) {
+      if (!before.flapping && flaps(next.recent, options.flapping)) {
+        next.flapping = true;
+        const failures = [...next.recent].filter((c) => c === '-').length;
+        events.push(
+          event('flapping', next, {
+            detail: `${failures} of the last ${next.recent.length} checks failed, alternating; last: ${next.lastDetail}`,
+            since: at,
+          }),
+        );
+      } else if (before.flapping && stable(next.recent, options.flapping)) {
+        delete next.flapping;
+        events.push(event('stable', next, { since: at }));
+        // Stable and down, but its down was not alerted while it flapped.
+        if (next.status === 'down' && !next.alerted) {
+          const down = event('down', next);
+          next.alerted = down.alert;
+          events.push(down);
+        }
+      }
+    }
     probes[key] = next;
+  }
+
+  // A probe down for longer than the bound during a maintenance is alerted anyway.
+  const bound = options.maintenanceAlertAfterMinutes;
+  if (maintenance && bound !== undefined) {
+    for (const [key, probe] of Object.entries(probes)) {
+      const downFor = options.now.getTime() - Date.parse(probe.since);
+      if (probe.status === 'down' && !probe.alerted && downFor >= bound * 60_000) {
+        events.push(event('down-in-maintenance', probe, { alert: true, maintenance }));
+        probes[key] = { ...probe, alerted: true };
+      }
+    }
   }
 
   // A maintenance that ended with probes still down that nobody was told about.
@@ -272,12 +388,27 @@ export function foldRound(
     }
   }
 
+  const counted = countRound(previous.today, results, options.now);
   const state: TargetHealthState = {
     target: previous.target,
     version: previous.version,
     probes,
     recoveries: previous.recoveries.filter((t) => options.now.getTime() - Date.parse(t) < 2 * DAY_MS),
+    ...(previous.runbookStarts
+      ? {
+          runbookStarts: Object.fromEntries(
+            Object.entries(previous.runbookStarts).map(([runbook, starts]) => [
+              runbook,
+              starts.filter((t) => options.now.getTime() - Date.parse(t) < 2 * DAY_MS),
+            ]),
+          ),
+        }
+      : {}),
     ...(previous.runs ? { runs: previous.runs } : {}),
+    ...((options.fleetHost ?? previous.fleetHost)
+      ? { fleetHost: options.fleetHost ?? previous.fleetHost }
+      : {}),
+    today: counted.today,
     updatedAt: at,
   };
   if (options.maintenance) {
@@ -286,10 +417,28 @@ export function foldRound(
         ? previous.maintenance
         : { reason: options.maintenance.reason, since: at };
   }
-  const down = Object.values(probes).filter((p) => p.status === 'down');
-  const recovery = decideRecovery(state, options, down);
-  if (recovery?.start) state.recoveries = [...state.recoveries, at];
-  return { state, events, ...(recovery ? { recovery } : {}) };
+  const routes = routesOf(options, [...new Set(Object.values(probes).map((p) => p.probe))]);
+  const legacy = options.routes ? undefined : options.onFailure?.runbook;
+  const decisions: RecoveryDecision[] = [];
+  for (const [runbook, limits] of Object.entries(routes?.limits ?? {})) {
+    const down = Object.values(probes).filter(
+      (p) => p.status === 'down' && routes?.byProbe[p.probe] === runbook,
+    );
+    if (down.length === 0) continue;
+    const decision = decideRecovery(state, options, runbook, limits, down, legacy);
+    if (decision.start) {
+      const starts = startsOf(state, runbook, legacy);
+      state.recoveries = [...state.recoveries, at];
+      state.runbookStarts = { ...state.runbookStarts, [runbook]: [...starts, at] };
+    }
+    decisions.push(decision);
+  }
+  return {
+    state,
+    events,
+    ...(decisions[0] ? { recovery: decisions[0], recoveries: decisions } : {}),
+    ...(counted.finished ? { finishedDay: counted.finished } : {}),
+  };
 }
 
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;

@@ -73,9 +73,19 @@ export const checkoutLastReplaced = `if [ ! -s .stepops-previous ]; then
   echo "no .stepops-previous: nothing recorded to return to" >&2
   exit 1
 fi
-previous=$(cat .stepops-previous)
+previous=\${STEPOPS_AGREED:-$(cat .stepops-previous)}
 git checkout --force --detach "$previous"
 echo "returned to $previous"`;
+
+/**
+ * The agreement of a fleet's revert (a script step's `agree`): before it, every host must name the
+ * same last replaced commit (it becomes `$STEPOPS_AGREED`, which {@link checkoutLastReplaced}
+ * checks out); after it, every host must run the same commit. A fleet never ends on two releases.
+ */
+export const revertAgreement = {
+  before: 'cat .stepops-previous',
+  after: 'git rev-parse HEAD',
+} as const;
 
 /**
  * A command probe body that fails when a filesystem is fuller than a limit.

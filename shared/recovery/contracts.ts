@@ -24,6 +24,9 @@ function pure<T>(build: () => T): T {
 const name = pure(() => z.string().check(z.regex(NAME_PATTERN)));
 const runId = pure(() => z.string().check(z.minLength(1), z.maxLength(128)));
 
+/** An EC2 instance id. */
+export const INSTANCE_ID_PATTERN = /^i-[0-9a-f]{8,17}$/;
+
 /** A parameter value a run may give: plain characters only, so it is safe in a tag and a script. */
 export const PARAM_VALUE_PATTERN = /^[A-Za-z0-9._:/@+=,-]{0,256}$/;
 
@@ -63,6 +66,17 @@ export const recoverRequestSchema = pure(() =>
         z.maxLength(500, { error: 'expected a reason of at most 500 characters' }),
       ),
     requestedBy: z.optional(z.string({ error: 'expected who asked, a string' }).check(z.maxLength(200))),
+    /**
+     * The instance the one-instance steps act on (replace-instance, restore-volume; a reboot then
+     * reboots only it): one of the target's instances, required when the target has several.
+     */
+    instance: z.optional(
+      z
+        .string({ error: 'expected an instance id, a string such as "i-0123456789abcdef0"' })
+        .check(
+          z.regex(INSTANCE_ID_PATTERN, { error: 'expected an instance id such as "i-0123456789abcdef0"' }),
+        ),
+    ),
     /** `health-alert` when the health workflow started the run (it then needs approval unless unattended). */
     trigger: z.optional(z.enum(['manual', 'health-alert'], { error: 'expected "manual" or "health-alert"' })),
   }),
@@ -103,6 +117,8 @@ export const recoveryRunPlanSchema = pure(() =>
     requestedBy: z.string(),
     trigger: z.enum(['manual', 'health-alert']),
     params: paramValues,
+    /** The instance the input named, if any. */
+    instance: z.optional(z.string()),
     steps: z.array(plannedStepSchema).check(z.minLength(1)),
     approval: z.strictObject({
       required: z.boolean(),
@@ -116,6 +132,11 @@ export const recoveryRunPlanSchema = pure(() =>
       intervalSeconds: z.number().check(z.int(), z.positive()),
     }),
     lockTtlSeconds: z.number().check(z.int(), z.positive()),
+    /**
+     * Replace-instance runbooks: seconds the replaced instances stay stopped before the run, once it
+     * has succeeded, terminates them (the longest `retainOldFor` of its steps).
+     */
+    retire: z.optional(z.strictObject({ afterSeconds: z.number().check(z.int(), z.positive()) })),
     /** The rendered plan, as printed before anything runs and sent with the approval request. */
     planText: z.string(),
   }),
@@ -177,6 +198,10 @@ export const stepInputSchema = pure(() =>
   }),
 );
 export type StepInput = z.infer<typeof stepInputSchema>;
+
+// ── terminate-replaced ──────────────────────────────────────────────────────────────────────────
+export const terminateReplacedInputSchema = pure(() => z.strictObject({ target: name, runId }));
+export const terminateReplacedOutputSchema = pure(() => z.strictObject({ terminated: z.array(z.string()) }));
 
 // ── approval ────────────────────────────────────────────────────────────────────────────────────
 export const requestApprovalInputSchema = pure(() =>

@@ -14,6 +14,7 @@ import type {
   HostDirectory,
   InstanceOperations,
   LeaseStore,
+  LoadBalancer,
   Notifier,
   ProbeRunner,
   TaskAnswerer,
@@ -50,6 +51,8 @@ export interface RecoveryDeps {
   answerer(): TaskAnswerer;
   dumps(target: Target): DumpLocator;
   leases(target: Target): LeaseStore;
+  /** The target groups the target's hosts serve in (`deploy.loadBalancer`). */
+  loadBalancer(target: Target): LoadBalancer;
   /** Link settings for approval requests; undefined locally (the CLI asks on the terminal). */
   approvalLinks(): Promise<ApprovalLinkSettings | undefined>;
   /** Epoch milliseconds. */
@@ -70,6 +73,7 @@ const PER_TARGET = [
   'notifier',
   'dumps',
   'leases',
+  'loadBalancer',
 ] as const;
 const SINGLE = ['fallbackNotifier', 'approvals', 'answerer'] as const;
 

@@ -3,6 +3,7 @@
  * is healthy again) and the notification that says how the run ended.
  */
 
+import type { Target } from '../config/schema.ts';
 import type { RemainingTime } from '../deploy/steps.ts';
 import { LONG_POLL_MAX_MS, LONG_POLL_SAFETY_MS } from '../deploy/steps.ts';
 import { hostSelector } from '../drivers/options.ts';
@@ -190,4 +191,27 @@ export async function notifyRecoveryStep(
     at: new Date(deps.now()).toISOString(),
   });
   return outcome;
+}
+
+/**
+ * The hosts of a target that are out of one of its load-balancer target groups (deregistered,
+ * draining or unhealthy), as a run that ended early may leave them: what to register back once
+ * they are healthy. None when the target declares no target group.
+ *
+ * @example
+ * await hostsOutOfLoadBalancer(target, deps) // [{ host: 'i-0abc…', targetGroup: 'arn:…', state: 'unused' }]
+ */
+export async function hostsOutOfLoadBalancer(
+  target: Target,
+  deps: Pick<RecoveryDeps, 'hosts' | 'loadBalancer'>,
+): Promise<{ host: string; targetGroup: string; state: string }[]> {
+  const groups = target.deploy?.loadBalancer?.targetGroups ?? [];
+  if (groups.length === 0) return [];
+  const hosts = await deps.hosts(target).resolve(hostSelector(target));
+  if (hosts.length === 0) return [];
+  const lb = deps.loadBalancer(target);
+  const health = (await Promise.all(groups.map((g) => lb.health(g, hosts)))).flat();
+  return health
+    .filter((h) => h.state !== 'healthy' && h.state !== 'initial')
+    .map((h) => ({ host: h.hostId, targetGroup: h.targetGroup, state: h.state }));
 }

@@ -23,6 +23,8 @@ import {
   recoveryRunPlanSchema,
   requestApprovalInputSchema,
   stepInputSchema,
+  terminateReplacedInputSchema,
+  terminateReplacedOutputSchema,
   verifyInputSchema,
 } from './contracts.ts';
 import type { RecoveryDeps } from './deps.ts';
@@ -34,6 +36,7 @@ import {
   replaceInstanceStep,
   restoreDatabaseStep,
   restoreVolumeStep,
+  terminateReplacedStep,
 } from './steps.ts';
 
 /** The recovery functions these handlers serve (the lock steps are the deploy's, over `leases`). */
@@ -49,7 +52,8 @@ export type RecoveryTaskFunction =
   | 'restore-database'
   | 'replace-instance'
   | 'verify-recovery'
-  | 'notify-recovery';
+  | 'notify-recovery'
+  | 'terminate-replaced';
 
 /** A schema as the handlers use it (zod or zod/mini): it parses, or throws naming what is wrong. */
 interface Parser<T> {
@@ -107,6 +111,9 @@ export function recoveryTaskHandlers(deps: RecoveryDeps): Record<RecoveryTaskFun
     ),
     'notify-recovery': bind(notifyRecoveryInputSchema, recoveryOutcomeSchema, (e) =>
       notifyRecoveryStep(e, deps),
+    ),
+    'terminate-replaced': bind(terminateReplacedInputSchema, terminateReplacedOutputSchema, (e) =>
+      terminateReplacedStep(e, deps),
     ),
   };
 }

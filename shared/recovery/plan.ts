@@ -10,7 +10,7 @@ import { InvalidInputError } from '../errors.ts';
 import { hostScriptOptions, renderScript, shellQuote } from '../shell/script.ts';
 
 /** Seconds added to a script's step timeout for the wrapper itself. */
-const SCRIPT_MARGIN_SECONDS = 30;
+export const SCRIPT_MARGIN_SECONDS = 30;
 
 /** One runbook step as it will run. */
 export interface RecoveryStepPlan {
@@ -57,6 +57,39 @@ export interface RecoveryPlanOptions {
   dumpRoot?: string;
   /** The run's parameters (validated), exported to host scripts as `STEPOPS_PARAM_<NAME>`. */
   params?: Readonly<Record<string, string | number | boolean>>;
+  /** What every host answered to a step's `agree.before`, by step name: its `STEPOPS_AGREED`. */
+  agreed?: Readonly<Record<string, string>>;
+}
+
+/** The line an agreement command prints its answer on (the rest of the output is the wrapper's). */
+export const AGREE_PREFIX = 'stepops-agree:';
+
+/**
+ * The script of a step's `agree.before` or `agree.after` command, as the hosts run it: its output
+ * printed on one {@link AGREE_PREFIX} line.
+ *
+ * @example
+ * agreeScript(target, 'revert', 'checkout', 'git rev-parse HEAD', 'run-1')
+ */
+export function agreeScript(
+  target: Target,
+  runbookName: string,
+  stepName: string,
+  body: string,
+  runId: string,
+): string {
+  return renderScript({
+    title: `recover ${target.name} ${runbookName} ${stepName} agree`,
+    env: { TARGET: target.name, RUNBOOK: runbookName, RUN_ID: runId },
+    steps: [
+      {
+        name: `${stepName}-agree`,
+        script: `answer=$(\n${body}\n)\nprintf '%s%s\\n' ${shellQuote(AGREE_PREFIX)} "$(printf '%s' "$answer" | tr '\\n' ' ' | sed 's/ *$//')"`,
+        timeout: 60,
+      },
+    ],
+    ...hostScriptOptions(target.hosts),
+  });
 }
 
 /**
@@ -114,38 +147,69 @@ function awsActions(target: Target, step: RunbookStep): string[] {
           ? `find the newest completed stepops snapshot of the volume at ${step.device} (ec2:DescribeSnapshots)`
           : `use snapshot ${step.snapshot}`,
         'ec2:StopInstances and wait until stopped',
-        `ec2:CreateVolume from the snapshot in the instance's availability zone, same type, tagged stepops:target=${target.name}`,
+        `ec2:CreateVolume from the snapshot in the instance's availability zone with the old volume's type, IOPS, throughput and KMS key, tagged stepops:target=${target.name}`,
         `ec2:DetachVolume of the old volume at ${step.device} (kept, tagged stepops:replaced-by-run)`,
         `ec2:AttachVolume of the new volume at ${step.device}`,
         'ec2:StartInstances and wait until the status checks pass and the SSM agent is online',
       ];
-    case 'replace-instance':
-      return [
-        `resolve ${hosts}`,
+    case 'replace-instance': {
+      const groups = target.deploy?.loadBalancer?.targetGroups ?? [];
+      const selecting = [
+        ...(target.hosts.type === 'ec2' && 'tags' in target.hosts ? Object.keys(target.hosts.tags) : []),
+        'stepops:target',
+      ];
+      const register = groups.length
+        ? [
+            `elasticloadbalancing:RegisterTargets of the new instance in ${groups.join(', ')}, and wait until it is healthy in each`,
+          ]
+        : [];
+      const drain = groups.length
+        ? [
+            `elasticloadbalancing:DeregisterTargets of the old instance from ${groups.join(', ')}, and wait until it has drained`,
+          ]
+        : [];
+      const launch = [
         step.launchTemplate
-          ? `ec2:RunInstances from launch template ${step.launchTemplate.id} version ${step.launchTemplate.version}`
+          ? `ec2:RunInstances from launch template ${step.launchTemplate.id} version ${step.launchTemplate.version}, in the old instance's subnet unless the template names its network interfaces`
           : step.amiId
             ? `ec2:RunInstances from ${step.amiId}`
             : `ec2:RunInstances from the newest AMI tagged stepops:target=${target.name} (ec2:DescribeImages)`,
         step.launchTemplate
           ? "  with the old instance's tags"
           : "  with the old instance's type, subnet, security groups, instance profile, key pair and tags",
+        'wait until the new instance passes its status checks and its SSM agent is online',
+      ];
+      const address = `ec2:AssociateAddress of Elastic IP ${step.elasticIpAllocationId} to the new instance (AllowReassociation)`;
+      const stop = ['ec2:StopInstances on the old instance and wait until stopped'];
+      const days = Math.round((step.retainOldFor / 86_400) * 10) / 10;
+      const retire = [
+        `the old instance is retired: tagged stepops:replaced-by-run and stepops:terminate-after, its tags ${selecting.join(', ')} removed (no deploy, probe or runbook selects it again)`,
+        `once the run has succeeded it waits ${step.retainOldFor} s (${days} days) and terminates the old instance (ec2:TerminateInstances); stopping the run before keeps it stopped`,
+        ...(target.hosts.type === 'ec2' && 'instanceIds' in target.hosts
+          ? ["the target lists its instances by id: put the new instance's id in the target file"]
+          : []),
+      ];
+      return [
+        `resolve ${hosts}: the instance the run names (--instance), or the only one`,
+        ...launch,
         ...(step.dataVolumeDevice
           ? [
-              'ec2:StopInstances on the old instance and wait until stopped',
+              ...drain,
+              ...stop,
               `ec2:DetachVolume of the data volume at ${step.dataVolumeDevice}`,
               `ec2:AttachVolume of it to the new instance at ${step.dataVolumeDevice}`,
+              address,
+              ...register,
             ]
-          : []),
-        'wait until the new instance passes its status checks and its SSM agent is online',
-        `ec2:AssociateAddress of Elastic IP ${step.elasticIpAllocationId} to the new instance (AllowReassociation)`,
-        'the old instance is kept stopped for inspection (tagged stepops:replaced-by-run)',
+          : [...register, address, ...drain, ...stop]),
+        ...retire,
       ];
+    }
     case 'restore-rds': {
       const where = step.region ?? region ?? 'the hosts region';
       return [
         step.snapshot === 'latest'
-          ? `find the newest available stepops snapshot of DB instance ${step.dbInstance} in ${where} (rds:DescribeDBSnapshots)`
+          ? `find the newest stepops snapshot of DB instance ${step.dbInstance} in ${where} (rds:DescribeDBSnapshots); if it is still being created, stop and say so rather than restore an older one`
           : `use DB snapshot ${step.snapshot} in ${where}${step.snapshotParam ? ` (or the one parameter "${step.snapshotParam}" names)` : ''}`,
         `rds:RestoreDBInstanceFromDBSnapshot to a NEW instance ${step.dbInstance}-r<8 hex of the run id> with the instance's class, subnet group, security groups and parameter group`,
         'wait until the restored instance is "available"',
@@ -201,6 +265,43 @@ function restoreDumpBody(script: string): string {
 }
 
 /**
+ * The batches a runbook's host steps roll in: its `rolling`, else one host at a time behind a load
+ * balancer, every host at once otherwise.
+ *
+ * @example
+ * rollingOf(target, 'restart-app') // { batchSize: 1, maxErrors: 0 } for a target behind a load balancer
+ */
+export function rollingOf(
+  target: Target,
+  runbook: string,
+): { batchSize: number | string; maxErrors: number | string } {
+  const declared = target.recovery?.[runbook]?.rolling;
+  const balanced = (target.deploy?.loadBalancer?.targetGroups ?? []).length > 0;
+  return {
+    batchSize: declared?.batchSize ?? (balanced ? 1 : '100%'),
+    maxErrors: declared?.maxErrors ?? 0,
+  };
+}
+
+/** What a host step does beyond its script: how it rolls, what the hosts must agree on. */
+function hostActions(target: Target, runbookName: string, step: RunbookStep): string[] {
+  const { batchSize, maxErrors } = rollingOf(target, runbookName);
+  const groups = target.deploy?.loadBalancer?.targetGroups ?? [];
+  const actions: string[] = [];
+  if (step.type === 'script' && step.agree?.before)
+    actions.push(
+      `every host must answer the same to: ${step.agree.before.split('\n')[0]} (nothing changes otherwise); the answer is $STEPOPS_AGREED`,
+    );
+  if (groups.length > 0 || batchSize !== '100%')
+    actions.push(
+      `rolls over the hosts ${batchSize} at a time${groups.length ? `: each batch leaves ${groups.join(', ')} and drains, runs, passes the health gate, joins again and is healthy before the next` : ', each batch passing the health gate before the next'}; stops once more than ${maxErrors} host(s) failed`,
+    );
+  if (step.type === 'script' && step.agree?.after)
+    actions.push(`then every host must answer the same to: ${step.agree.after.split('\n')[0]}`);
+  return actions;
+}
+
+/**
  * Plans one runbook of a target: each step rendered to the script the host runs or described as the
  * AWS actions it takes.
  *
@@ -241,13 +342,20 @@ export function planRecovery(
         return {
           ...base,
           runsOn: 'host',
-          script: render(step, step.script, step.timeout),
+          actions: hostActions(target, runbookName, step),
+          script: render(
+            step,
+            step.script,
+            step.timeout,
+            options.agreed?.[step.name] !== undefined ? { AGREED: options.agreed[step.name] as string } : {},
+          ),
           timeoutSeconds: step.timeout + SCRIPT_MARGIN_SECONDS,
         };
       case 'restart':
         return {
           ...base,
           runsOn: 'host',
+          actions: hostActions(target, runbookName, step),
           script: render(step, restartCommand(step, user), step.timeout),
           timeoutSeconds: step.timeout + SCRIPT_MARGIN_SECONDS,
         };

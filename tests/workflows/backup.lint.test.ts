@@ -94,7 +94,19 @@ describe('backup workflow definition', () => {
     expect(JSON.stringify(definition)).not.toMatch(
       /JSONata|"Assign"|waitForTaskToken|\.sync|ToleratedFailure|DISTRIBUTED/,
     );
-    expect(allStates(definition).filter((s) => s.state.Type === 'Wait')).toEqual([]);
+    // Only the waits a poll asks for, between reads of a long job.
+    const waits = allStates(definition).filter((s) => s.state.Type === 'Wait');
+    expect(waits.map((w) => [w.name, w.state])).toEqual([
+      [
+        'WaitBeforePoll',
+        expect.objectContaining({ SecondsPath: '$.status.waitSeconds', Next: 'WaitForJob' }),
+      ],
+      [
+        'WaitBeforeRestorePoll',
+        expect.objectContaining({ SecondsPath: '$.status.waitSeconds', Next: 'WaitForRestoreTest' }),
+      ],
+    ]);
+    for (const w of waits) expect(w.state).not.toHaveProperty('Seconds');
   });
 
   it('gives every Task a timeout, the transient Lambda retry with jitter, and a catch that reaches Notify', () => {
@@ -129,8 +141,8 @@ describe('backup workflow definition', () => {
       Choices: [
         // A poll that moved the job on (a dump's upload command) hands the workflow its new handle.
         { Variable: '$.status.handle', IsPresent: true, Next: 'CarryJobHandle' },
-        { Variable: '$.status.status', StringEquals: 'running', Next: 'WaitForJob' },
       ],
+      Default: 'JobStillRunning',
     });
     expect(take.States.CarryJobHandle).toMatchObject({
       Type: 'Pass',
@@ -139,7 +151,16 @@ describe('backup workflow definition', () => {
       Next: 'JobStillRunning',
     });
     expect(take.States.JobStillRunning).toMatchObject({
-      Choices: [{ Variable: '$.status.status', StringEquals: 'running', Next: 'WaitForJob' }],
+      Choices: [
+        {
+          And: [
+            { Variable: '$.status.status', StringEquals: 'running' },
+            { Variable: '$.status.waitSeconds', IsPresent: true },
+          ],
+          Next: 'WaitBeforePoll',
+        },
+        { Variable: '$.status.status', StringEquals: 'running', Next: 'WaitForJob' },
+      ],
       Default: 'RecordBackup',
     });
     expect(take.States.CopyGood).toMatchObject({

@@ -22,6 +22,7 @@ import { clearRegisteredTargets, findTarget, registerTarget } from '../../shared
 import type { TargetInput } from '../../shared/config/schema.ts';
 import { FileBackupCatalogue } from '../../shared/drivers/local/file-backup-catalogue.ts';
 import { LocalObjectStore } from '../../shared/drivers/local/local-object-store.ts';
+import { readOutbox } from '../../shared/drivers/local/outbox-notifier.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
 import type { LambdaHandler, LocalEngine, RunResult } from '../../shared/engine/index.ts';
 
@@ -89,12 +90,7 @@ function entered(result: RunResult, depth = 0): string[] {
 }
 
 async function notifications(runId: string): Promise<Notification[]> {
-  const text = await readFile(path.join(home, 'outbox.jsonl'), 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Notification)
-    .filter((n) => n.runId === runId);
+  return (await readOutbox(home)).filter((n) => n.runId === runId);
 }
 
 function run(

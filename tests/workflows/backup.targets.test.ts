@@ -1,39 +1,15 @@
 /**
  * The five systems' declared backups, each run by the backup workflow on the local engine with the
- * real handlers and the AWS clients mocked at the command level (aws-sdk-client-mock): a small
- * in-memory EC2, RDS, SSM and S3 that answer as the real APIs do. The catalogue is the file one.
+ * real handlers and the AWS clients on the shared AWS fakes (tests/fakes): EC2, RDS, SSM and S3 that
+ * keep state and answer as AWS documents (snapshots pending then completed, instances busy while a
+ * snapshot is taken, buckets in one region, …). The catalogue is the file one.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  CreateSnapshotsCommand,
-  DeleteSnapshotCommand,
-  DescribeInstancesCommand,
-  DescribeSnapshotsCommand,
-  EC2Client,
-} from '@aws-sdk/client-ec2';
-import {
-  CreateDBSnapshotCommand,
-  DeleteDBInstanceCommand,
-  DescribeDBInstancesCommand,
-  DescribeDBSnapshotsCommand,
-  RDSClient,
-  RestoreDBInstanceFromDBSnapshotCommand,
-} from '@aws-sdk/client-rds';
-import {
-  GetObjectTaggingCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import {
-  DescribeInstanceInformationCommand,
-  GetCommandInvocationCommand,
-  SendCommandCommand,
-  SSMClient,
-} from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
+import { CreateSnapshotsCommand, DeleteSnapshotCommand } from '@aws-sdk/client-ec2';
+import { DeleteDBInstanceCommand, RestoreDBInstanceFromDBSnapshotCommand } from '@aws-sdk/client-rds';
+import { SendCommandCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 vi.hoisted(() => {
@@ -49,159 +25,123 @@ import { SuspectCopyError } from '../../shared/backup/errors.ts';
 import { pruneBackupsStep } from '../../shared/backup/steps.ts';
 import { FileBackupCatalogue } from '../../shared/drivers/local/file-backup-catalogue.ts';
 import type { LocalEngine } from '../../shared/engine/index.ts';
-import { registerFilledTargets } from '../fixtures/filled-targets.ts';
-
-const ec2 = mockClient(EC2Client);
-const rds = mockClient(RDSClient);
-const ssm = mockClient(SSMClient);
-const s3 = mockClient(S3Client);
+import { type AwsFakes, installAwsFakes } from '../fakes/index.ts';
+import { FILLED_VALUES, registerFilledTargets } from '../fixtures/filled-targets.ts';
+import '../iam/record-calls.ts';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
 
 const INSTANCE = 'i-0123456789abcdef0';
 let root: string;
 let engine: LocalEngine;
 const catalogue = new FileBackupCatalogue();
+let aws: AwsFakes;
+/** The scripts SSM was sent, in order. */
+const scripts: string[] = [];
 
-/** What the fakes hold: snapshots and objects with their tags, and the scripts SSM was sent. */
-const world = {
-  snapshots: new Map<string, { tags: Record<string, string>; reads: number; start: Date }>(),
-  dbSnapshots: new Map<string, Record<string, string>>(),
-  objects: new Map<string, { size: number; tags: Record<string, string> }>(),
-  scripts: [] as string[],
-  throttleNextCreate: false,
+/** Each target's region and the tags its hosts are selected by (as its target file declares). */
+const HOSTS: Record<string, { region: string; tags: Record<string, string> }> = {
+  datizmo: { region: 'us-east-1', tags: { App: 'datizmo', Env: 'production' } },
+  shop: { region: 'us-east-1', tags: { App: 'shop', Env: 'production' } },
+  docsai: { region: 'us-east-1', tags: { App: 'docsai', Env: 'production' } },
+  zmanim: { region: 'eu-west-1', tags: { App: 'zmanim', Env: 'prod' } },
+  'ai-chat': { region: 'us-east-1', tags: { App: 'ai-chat', Env: 'production' } },
 };
 
 function exported(script: string, name: string): string {
   return new RegExp(`^export ${name}='([^']*)'$`, 'm').exec(script)?.[1] ?? '';
 }
 
+/**
+ * What a host does with a dump's commands: the dump command prints its result line; the object
+ * lands in the bucket with this run's tags when a command uploads it (the upload command of a
+ * presigned upload, through its URL, which S3 refuses when signed for another region; or `aws s3
+ * cp`); a refused upload fails as curl --fail does.
+ */
+function runDump(script: string): { code: number; stdout: string; stderr: string } {
+  scripts.push(script);
+  const uri = exported(script, 'STEPOPS_DUMP_URI');
+  if (!uri) return { code: 0, stdout: '', stderr: '' };
+  const [bucket = '', ...key] = uri.replace(/^s3:\/\//, '').split('/');
+  const tags = {
+    'stepops:target': exported(script, 'STEPOPS_TARGET'),
+    'stepops:backup': exported(script, 'STEPOPS_BACKUP'),
+    'stepops:run': exported(script, 'STEPOPS_RUN_ID'),
+  };
+  const body = 'x'.repeat(1234);
+  const upload = script.includes('\n# stepops upload ');
+  const url = /^upload_url='([^']*)'$/m.exec(script)?.[1];
+  if (upload && url) {
+    const put = aws.s3.fetch(url, {
+      method: 'PUT',
+      body,
+      headers: { 'x-amz-tagging': new URLSearchParams(tags).toString() },
+    });
+    if (put.status !== 200)
+      return { code: 22, stdout: '', stderr: `curl: (22) The requested URL returned error: ${put.status}` };
+  } else if (script.includes('aws s3 cp')) {
+    aws.s3.buckets.get(bucket)?.objects.set(key.join('/'), { body, tags, lastModified: new Date() });
+  }
+  return {
+    code: 0,
+    stdout: upload
+      ? `==> upload\nSTEPOPS_UPLOAD_RESULT sha256=${'ab'.repeat(32)} size=1234\n`
+      : `==> dump\nSTEPOPS_DUMP_RESULT sha256=${'ab'.repeat(32)} size=1234\n`,
+    stderr: '',
+  };
+}
+
+/** The instance of a target's host. */
+function instanceOf(target: string): string {
+  return `${INSTANCE.slice(0, -1)}${Object.keys(HOSTS).indexOf(target)}`;
+}
+
+/** A fresh account: each target's instance with a root and a data volume, its buckets, datizmo's database. */
 function fakeAws(): void {
-  ec2.reset();
-  rds.reset();
-  ssm.reset();
-  s3.reset();
-  ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: INSTANCE }] }] });
-  ssm.on(DescribeInstanceInformationCommand).resolves({
-    InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'Online' }],
-  });
-  ec2.on(CreateSnapshotsCommand).callsFake((input) => {
-    if (world.throttleNextCreate) {
-      world.throttleNextCreate = false;
-      throw Object.assign(new Error('Request limit exceeded.'), { name: 'RequestLimitExceeded' });
-    }
-    const tags = Object.fromEntries(
-      input.TagSpecifications[0].Tags.map((t: { Key: string; Value: string }) => [t.Key, t.Value]),
-    );
-    const ids = [`snap-${world.snapshots.size + 1}a`, `snap-${world.snapshots.size + 1}b`];
-    for (const id of ids) world.snapshots.set(id, { tags, reads: 0, start: new Date() });
-    return { Snapshots: ids.map((SnapshotId) => ({ SnapshotId, State: 'pending' })) };
-  });
-  ec2.on(DescribeSnapshotsCommand).callsFake((input) => {
-    const wanted: [string, { tags: Record<string, string>; reads: number; start: Date }][] = input.SnapshotIds
-      ? input.SnapshotIds.map((id: string) => [id, world.snapshots.get(id)])
-      : [...world.snapshots].filter(([, s]) =>
-          input.Filters.every((f: { Name: string; Values: string[] }) =>
-            f.Values.includes(s.tags[f.Name.slice(4)] ?? ''),
-          ),
-        );
-    return {
-      Snapshots: wanted.map(([SnapshotId, s]) => {
-        s.reads += 1;
-        // A snapshot is pending on its first read, then completed.
-        return {
-          SnapshotId,
-          State: s.reads > 1 || !input.SnapshotIds ? 'completed' : 'pending',
-          VolumeSize: 8,
-          StartTime: s.start,
-          Tags: Object.entries(s.tags).map(([Key, Value]) => ({ Key, Value })),
-        };
-      }),
-    };
-  });
-  ec2.on(DeleteSnapshotCommand).callsFake((input) => {
-    world.snapshots.delete(input.SnapshotId);
-    return {};
-  });
-  rds.on(CreateDBSnapshotCommand).callsFake((input) => {
-    world.dbSnapshots.set(
-      input.DBSnapshotIdentifier,
-      Object.fromEntries(input.Tags.map((t: { Key: string; Value: string }) => [t.Key, t.Value])),
-    );
-    return { DBSnapshot: { DBSnapshotIdentifier: input.DBSnapshotIdentifier, Status: 'creating' } };
-  });
-  rds.on(DescribeDBSnapshotsCommand).callsFake((input) => ({
-    DBSnapshots: [...world.dbSnapshots]
-      .filter(([id]) => !input.DBSnapshotIdentifier || id === input.DBSnapshotIdentifier)
-      .map(([DBSnapshotIdentifier, tags]) => ({
-        DBSnapshotIdentifier,
-        Status: 'available',
-        AllocatedStorage: 20,
-        SnapshotCreateTime: new Date(),
-        TagList: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
-      })),
-  }));
-  // SSM "runs" a dump: the object lands in the bucket with this run's tags when the script uploads
-  // it (the upload command of a presigned upload, or `aws s3 cp`); the result line is printed.
-  ssm.on(SendCommandCommand).callsFake((input) => {
-    const script = input.Parameters.commands[0] as string;
-    world.scripts.push(script);
-    const uri = exported(script, 'STEPOPS_DUMP_URI');
-    const uploads = script.includes('\n# stepops upload ') || script.includes('aws s3 cp');
-    if (uploads)
-      world.objects.set(uri.replace(/^s3:\/\//, ''), {
-        size: 1234,
-        tags: {
-          'stepops:target': exported(script, 'STEPOPS_TARGET'),
-          'stepops:backup': exported(script, 'STEPOPS_BACKUP'),
-          'stepops:run': exported(script, 'STEPOPS_RUN_ID'),
-        },
-      });
-    return { Command: { CommandId: `cmd-${world.scripts.length}` } };
-  });
-  ssm.on(GetCommandInvocationCommand).callsFake((input) => {
-    const script = world.scripts[Number(String(input.CommandId).replace('cmd-', '')) - 1] ?? '';
-    return {
-      Status: 'Success',
-      ResponseCode: 0,
-      StandardOutputContent: script.includes('\n# stepops upload ')
-        ? `==> upload\nSTEPOPS_UPLOAD_RESULT sha256=${'ab'.repeat(32)} size=1234\n`
-        : `==> dump\nSTEPOPS_DUMP_RESULT sha256=${'ab'.repeat(32)} size=1234\n`,
-      StandardErrorContent: '',
-    };
-  });
-  s3.on(HeadObjectCommand).callsFake((input) => {
-    const found = world.objects.get(`${input.Bucket}/${input.Key}`);
-    if (!found)
-      throw Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
-    return { ContentLength: found.size, LastModified: new Date() };
-  });
-  s3.on(GetObjectTaggingCommand).callsFake((input) => ({
-    TagSet: Object.entries(world.objects.get(`${input.Bucket}/${input.Key}`)?.tags ?? {}).map(
-      ([Key, Value]) => ({ Key, Value }),
-    ),
-  }));
-  s3.on(ListObjectsV2Command).callsFake((input) => ({
-    Contents: [...world.objects]
-      .filter(([k]) => k.startsWith(`${input.Bucket}/${input.Prefix}`))
-      .map(([k, o]) => ({ Key: k.slice(input.Bucket.length + 1), Size: o.size, LastModified: new Date() })),
-    IsTruncated: false,
-  }));
+  aws?.restore();
+  aws = installAwsFakes({ ssm: { run: runDump } });
+  for (const [target, { region, tags }] of Object.entries(HOSTS)) {
+    const id = instanceOf(target);
+    aws.ec2.instances.set(id, { id, region, state: 'running', tags });
+    aws.ec2.addVolume({ id: `vol-${target}-root`, region, size: 8, instanceId: id, device: '/dev/xvda' });
+    aws.ec2.addVolume({ id: `vol-${target}-data`, region, size: 20, instanceId: id, device: '/dev/sdf' });
+    aws.ssm.online.add(id);
+  }
+  for (const [what, bucket] of Object.entries(FILLED_VALUES)) {
+    if (!what.startsWith('S3 bucket')) continue;
+    const target =
+      Object.keys(HOSTS).find((t) => what.includes(`${t}'s`) || what.includes(` ${t} `)) ?? 'zmanim';
+    aws.s3.addBucket(bucket, HOSTS[target]?.region ?? 'us-east-1');
+  }
+  aws.rds.addInstance({ id: 'datizmo-db', region: 'us-east-1' });
 }
 
 let clearTargets: () => void;
 
+const sns = mockClient(SNSClient);
+
 beforeAll(async () => {
   // The real targets as a user runs them: with their unfilled(…) values filled in.
   clearTargets = registerFilledTargets();
+  // As on a stage: alerts go to the stage's topic (its forwarder posts them to Slack).
+  process.env.STEPOPS_ALERTS_TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:stepops-test-alerts';
+  sns.on(PublishCommand).resolves({ MessageId: 'message-1' });
   root = await mkdtemp(path.join(tmpdir(), 'stepops-backup-targets-'));
   process.env.STEPOPS_HOME = root;
   engine = createLocalBackupEngine();
 });
 afterAll(async () => {
+  aws.restore();
+  sns.restore();
+  delete process.env.STEPOPS_ALERTS_TOPIC_ARN;
   clearTargets();
   await rm(root, { recursive: true, force: true });
 });
-beforeEach(() => {
+beforeEach(async () => {
+  // A fresh account and a fresh catalogue together: a catalogue that claims copies an account does
+  // not have is what retention treats as suspect.
   fakeAws();
+  process.env.STEPOPS_HOME = await mkdtemp(path.join(root, 'account-'));
 });
 
 const TARGETS: [string, string[]][] = [
@@ -212,7 +152,7 @@ const TARGETS: [string, string[]][] = [
   ['ai-chat', ['mongodb', 'qdrant-storage', 'volumes']],
 ];
 
-describe('the five targets back up on the local engine against mocked AWS', () => {
+describe('the five targets back up on the local engine against the AWS fakes', () => {
   it.each(TARGETS)('%s: every declared backup is taken and recorded good', async (target, backups) => {
     // Act
     const result = await engine.start(
@@ -233,9 +173,9 @@ describe('the five targets back up on the local engine against mocked AWS', () =
         new RegExp(`^s3://[a-z0-9.-]+/.*${target}/${dump.backup}/\\d{8}T\\d{6}Z-run-${target}$`),
       );
       expect(dump.sha256).toBe('ab'.repeat(32));
-      expect(ssm).toHaveReceivedCommandWith(SendCommandCommand, {
+      expect(aws.ssm.mock).toHaveReceivedCommandWith(SendCommandCommand, {
         DocumentName: 'AWS-RunShellScript',
-        InstanceIds: [INSTANCE],
+        InstanceIds: [instanceOf(target)],
         Comment: `stepops backup ${target} ${dump.backup}`,
       });
     }
@@ -243,7 +183,7 @@ describe('the five targets back up on the local engine against mocked AWS', () =
 
   it('dumps on hosts without the AWS CLI upload to a presigned URL sent only once the dump is done; secrets are read on the host by name', () => {
     // Assess
-    const docsai = world.scripts.filter(
+    const docsai = scripts.filter(
       (s) => exported(s, 'STEPOPS_TARGET') === 'docsai' && s.includes('STEPOPS_DUMP_URI'),
     );
     const [dump, upload] = docsai;
@@ -258,7 +198,7 @@ describe('the five targets back up on the local engine against mocked AWS', () =
       "-H 'x-amz-tagging: stepops%3Atarget=docsai&stepops%3Abackup=database&stepops%3Arun=run-docsai'",
     );
     expect(`${dump}${upload}`).not.toContain('aws s3');
-    const zmanim = world.scripts.find((s) => exported(s, 'STEPOPS_TARGET') === 'zmanim')!;
+    const zmanim = scripts.find((s) => exported(s, 'STEPOPS_TARGET') === 'zmanim')!;
     expect(zmanim).toContain(
       "RESTIC_PASSWORD=$(aws ssm get-parameter --region 'eu-west-1' --name '/zmanim/prod/restic-password' --with-decryption --query Parameter.Value --output text)",
     );
@@ -266,7 +206,7 @@ describe('the five targets back up on the local engine against mocked AWS', () =
 
   it('a throttled CreateSnapshots is retried by the workflow and the backup still succeeds', async () => {
     // Prepare
-    world.throttleNextCreate = true;
+    aws.ec2.switches.throttle.CreateSnapshots = 1;
 
     // Act
     const result = await engine.start(
@@ -280,24 +220,25 @@ describe('the five targets back up on the local engine against mocked AWS', () =
     // Assess
     expect(result.status, result.cause).toBe('SUCCEEDED');
     expect(result.trace.events.some((e) => e.kind === 'state-retried' && e.state === 'StartJob')).toBe(true);
-    expect(ec2).toHaveReceivedCommandTimes(CreateSnapshotsCommand, 2);
+    expect(aws.ec2.mock).toHaveReceivedCommandTimes(CreateSnapshotsCommand, 2);
   });
 
   it('prunes snapshots beyond the retention, deleting only tagged and catalogued ones', async () => {
     // Prepare: docsai's server-volume keeps 7 days; plant an old catalogued copy with its tagged snapshot
     const old = new Date(Date.now() - 30 * 86_400_000);
-    world.snapshots.set('snap-old', {
+    aws.ec2.addSnapshot({
+      id: 'snap-old',
+      region: 'us-east-1',
       tags: { 'stepops:target': 'docsai', 'stepops:backup': 'server-volume', 'stepops:run': 'run-old' },
-      reads: 5,
-      start: old,
+      startTime: old,
     });
     await catalogue.put({
       target: 'docsai',
       backup: 'server-volume',
       runId: 'run-old',
       kind: 'ebs-snapshot',
-      location: 'ec2:eu-west-1:snap-old',
-      resources: [{ id: 'snap-old', region: 'eu-west-1' }],
+      location: 'ec2:us-east-1:snap-old',
+      resources: [{ id: 'snap-old', region: 'us-east-1' }],
       startedAt: old.toISOString(),
       outcome: 'good',
     });
@@ -310,16 +251,106 @@ describe('the five targets back up on the local engine against mocked AWS', () =
 
     // Assess
     expect(result.status, result.cause).toBe('SUCCEEDED');
-    expect(ec2).toHaveReceivedCommandWith(DeleteSnapshotCommand, { SnapshotId: 'snap-old' });
-    expect(ec2).toHaveReceivedCommandTimes(DeleteSnapshotCommand, 1);
+    expect(aws.ec2.mock).toHaveReceivedCommandWith(DeleteSnapshotCommand, { SnapshotId: 'snap-old' });
+    expect(aws.ec2.mock).toHaveReceivedCommandTimes(DeleteSnapshotCommand, 1);
+    expect(aws.ec2.snapshots.has('snap-old')).toBe(false);
     expect((await catalogue.get('docsai', 'server-volume', 'run-old'))?.outcome).toBe('deleted');
+  });
+
+  it('datizmo: an RDS instance busy with a pre-deploy snapshot is waited for, not a failed backup', async () => {
+    // Prepare: a deploy's snapshot of datizmo-db is still being taken, so the instance is backing-up
+    // and refuses CreateDBSnapshot (InvalidDBInstanceState) until it is done
+    aws.rds.addSnapshot({
+      id: 'stepops-datizmo-20260301-020000',
+      region: 'us-east-1',
+      dbInstance: 'datizmo-db',
+      status: 'creating',
+      creatingReads: 1,
+      tags: { 'stepops:target': 'datizmo', 'stepops:run': 'deploy-1' },
+    });
+
+    // Act
+    const result = await engine.start(
+      { target: 'datizmo', backup: 'database' },
+      { executionName: 'run-busy-db', retryIntervalOverrides: { StartJob: 0 } },
+    ).result;
+
+    // Assess: refused while the instance was busy, retried, taken
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    const attempts = aws.log.calls.filter((c) => c.call === 'rds:CreateDBSnapshot').map((c) => c.error);
+    expect(attempts.length).toBeGreaterThan(1);
+    expect(attempts.slice(0, -1).every((e) => e === 'InvalidDBInstanceStateFault')).toBe(true);
+    expect(attempts.at(-1)).toBeUndefined();
+    expect((await catalogue.get('datizmo', 'database', 'run-busy-db'))?.outcome).toBe('good');
+  });
+
+  it('shop: snapshots that EC2 does not show yet right after CreateSnapshots are waited for, not failed', async () => {
+    // Prepare: each new snapshot answers InvalidSnapshot.NotFound to its first two reads by id
+    aws.ec2.switches.invisibleReads = 2;
+
+    // Act
+    const result = await engine.start(
+      { target: 'shop', backup: 'volumes' },
+      { executionName: 'run-unseen', retryIntervalOverrides: { StartJob: 0 } },
+    ).result;
+
+    // Assess
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    expect(aws.log.calls.some((c) => c.error === 'InvalidSnapshot.NotFound')).toBe(true);
+    expect((await catalogue.get('shop', 'volumes', 'run-unseen'))?.outcome).toBe('good');
+  });
+
+  it('docsai: a prune keeps a snapshot that an AMI uses, says so, and still prunes the others', async () => {
+    // Prepare: two old catalogued copies past the retention; the older one's snapshot backs an AMI
+    process.env.STEPOPS_HOME = await mkdtemp(path.join(root, 'in-use-'));
+    for (const [runId, days] of [
+      ['run-ami', 40],
+      ['run-old2', 30],
+    ] as const) {
+      const at = new Date(Date.now() - days * 86_400_000);
+      aws.ec2.addSnapshot({
+        id: `snap-${runId}`,
+        region: 'us-east-1',
+        tags: { 'stepops:target': 'docsai', 'stepops:backup': 'server-volume', 'stepops:run': runId },
+        startTime: at,
+      });
+      await catalogue.put({
+        target: 'docsai',
+        backup: 'server-volume',
+        runId,
+        kind: 'ebs-snapshot',
+        location: `ec2:us-east-1:snap-${runId}`,
+        resources: [{ id: `snap-${runId}`, region: 'us-east-1' }],
+        startedAt: at.toISOString(),
+        outcome: 'good',
+      });
+    }
+    aws.ec2.images.set('ami-0docsai', { id: 'ami-0docsai', snapshotIds: ['snap-run-ami'] });
+
+    // Act
+    const result = await engine.start(
+      { target: 'docsai', backup: 'server-volume' },
+      { executionName: 'run-in-use' },
+    ).result;
+
+    // Assess
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    expect(aws.ec2.snapshots.has('snap-run-old2')).toBe(false);
+    expect(aws.ec2.snapshots.has('snap-run-ami')).toBe(true);
+    expect((await catalogue.get('docsai', 'server-volume', 'run-old2'))?.outcome).toBe('deleted');
+    expect((await catalogue.get('docsai', 'server-volume', 'run-ami'))?.outcome).toBe('good');
+    expect(JSON.stringify(result.output)).not.toContain('failed');
+    const pruned = result.trace.events.find((e) => e.kind === 'state-exited' && e.state === 'PruneBackups');
+    expect(JSON.stringify(pruned?.output)).toMatch(
+      /"inUse":\[\{"runId":"run-ami","detail":"[^"]*InvalidSnapshot\.InUse/,
+    );
   });
 
   it('keeps the newest good copy whose tags it can still see when a newer good one is not found, and alerts', async () => {
     // Prepare: a fresh catalogue and account with two good copies; the newest lost its tags, so the
     // older is the last copy provably ours
     process.env.STEPOPS_HOME = await mkdtemp(path.join(root, 'fresh-'));
-    world.snapshots.clear();
+    aws.ec2.snapshots.clear();
     const target = 'zmanim';
     for (const [runId, days] of [
       ['run-z-old', 20],
@@ -327,10 +358,11 @@ describe('the five targets back up on the local engine against mocked AWS', () =
     ] as const) {
       const at = new Date(Date.now() - days * 86_400_000);
       if (runId === 'run-z-old') {
-        world.snapshots.set('snap-z-old', {
+        aws.ec2.addSnapshot({
+          id: 'snap-z-old',
+          region: 'eu-west-1',
           tags: { 'stepops:target': target, 'stepops:backup': 'volumes', 'stepops:run': runId },
-          reads: 5,
-          start: at,
+          startTime: at,
         });
       }
       await catalogue.put({
@@ -363,36 +395,18 @@ describe('the five targets back up on the local engine against mocked AWS', () =
     expect(preview.cause).toContain('run-z-new (it is recorded good, but its copy is not found');
     expect(refused).toBeInstanceOf(SuspectCopyError);
     expect(refused?.message).toMatch(/^zmanim\/volumes: deleted nothing; kept as suspect/);
-    expect(ec2).toHaveReceivedCommandTimes(CreateSnapshotsCommand, 0);
-    expect(ec2).toHaveReceivedCommandTimes(DeleteSnapshotCommand, 0);
+    expect(aws.ec2.mock).toHaveReceivedCommandTimes(CreateSnapshotsCommand, 0);
+    expect(aws.ec2.mock).toHaveReceivedCommandTimes(DeleteSnapshotCommand, 0);
+    expect(aws.ec2.snapshots.has('snap-z-old')).toBe(true);
     expect((await catalogue.get(target, 'volumes', 'run-z-old'))?.outcome).toBe('good');
   });
 
   it('datizmo restore test: restores the newest RDS snapshot to a temporary instance, waits, deletes it, records it', async () => {
-    // Prepare: a fresh catalogue with a good snapshot; the instance is creating, then available, then gone
+    // Prepare: a fresh catalogue with a good snapshot; the restored instance is creating, then
+    // available, then deleting, then gone (the RDS fake)
     process.env.STEPOPS_HOME = await mkdtemp(path.join(root, 'rds-'));
     const backup = await engine.start({ target: 'datizmo', backup: 'database' }, { executionName: 'run-rds' })
       .result;
-    let reads = 0;
-    let deleted = false;
-    rds.on(RestoreDBInstanceFromDBSnapshotCommand).resolves({});
-    rds.on(DescribeDBInstancesCommand).callsFake(() => {
-      reads += 1;
-      if (deleted) throw Object.assign(new Error('not found'), { name: 'DBInstanceNotFoundFault' });
-      return {
-        DBInstances: [
-          {
-            DBInstanceStatus: reads < 3 ? 'creating' : 'available',
-            Endpoint: { Address: 'stepops-rt.abc.us-east-1.rds.amazonaws.com', Port: 5432 },
-            TagList: [{ Key: 'stepops:restore-test', Value: 'true' }],
-          },
-        ],
-      };
-    });
-    rds.on(DeleteDBInstanceCommand).callsFake(() => {
-      deleted = true;
-      return {};
-    });
 
     // Act
     const result = await engine.start(
@@ -405,17 +419,18 @@ describe('the five targets back up on the local engine against mocked AWS', () =
     // Assess
     expect(backup.status, backup.cause).toBe('SUCCEEDED');
     expect(result.status, result.cause).toBe('SUCCEEDED');
-    // The snapshot this run took: an older one (of the first test, absent from this fresh
+    // The snapshot this run took: an older one (of an earlier test, absent from this fresh
     // catalogue) is adopted unverified, and never restored in its place.
-    const [snapshotId] = [...world.dbSnapshots]
-      .filter(([, tags]) => tags['stepops:run'] === 'run-rds')
-      .map(([id]) => id);
-    expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, {
+    const [snapshotId] = [...aws.rds.snapshots.values()]
+      .filter((snapshot) => snapshot.tags['stepops:run'] === 'run-rds')
+      .map((snapshot) => snapshot.id);
+    expect(aws.rds.mock).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, {
       DBSnapshotIdentifier: snapshotId,
       DBInstanceClass: 'db.t4g.micro',
       PubliclyAccessible: false,
     });
-    expect(rds).toHaveReceivedCommandTimes(DeleteDBInstanceCommand, 1);
+    expect(aws.rds.mock).toHaveReceivedCommandTimes(DeleteDBInstanceCommand, 1);
+    expect([...aws.rds.instances.keys()]).toEqual(['datizmo-db']);
     const entry = await catalogue.get('datizmo', 'database', 'run-rds');
     expect(entry?.restoreTest).toMatchObject({ ok: true, runId: 'run-rds-test' });
     expect(entry?.restoreTest?.detail).toContain('available; deleted');

@@ -25,13 +25,6 @@ import {
   RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import {
-  DescribeInstanceInformationCommand,
-  GetCommandInvocationCommand,
-  ListCommandsCommand,
-  SendCommandCommand,
-  SSMClient,
-} from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
@@ -43,6 +36,9 @@ import { createLocalDeployEngine } from '../../functions/index.ts';
 import { clearRegisteredTargets, findTarget, registerTarget } from '../../shared/config/registry.ts';
 import { planDeploy } from '../../shared/deploy/plan.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
+import { CallLog } from '../fakes/common.ts';
+import { type FakeSsm, fakeSsm } from '../fakes/ssm.ts';
+import '../iam/record-calls.ts';
 
 const REGION = 'eu-west-1';
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:stepops-test-alerts';
@@ -51,83 +47,43 @@ const GROUP = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/w
 const WEB_1 = 'i-0aaaaaaaaaaaaaaa1';
 const WEB_2 = 'i-0aaaaaaaaaaaaaaa2';
 
-const ssm = mockClient(SSMClient);
+let ssm: FakeSsm;
 const ec2 = mockClient(EC2Client);
 const elb = mockClient(ElasticLoadBalancingV2Client);
 const sns = mockClient(SNSClient);
 const dynamo = mockClient(DynamoDBClient);
 
-/** Every AWS call in order, as `service:Command` with its input. */
-const calls: { call: string; input: Record<string, unknown> }[] = [];
+/** Every AWS call in order, as `service:Command` with its input (the SSM fake writes here too). */
+const ssmLog = new CallLog();
+const calls: { call: string; input: Record<string, unknown>; error?: string }[] = ssmLog.calls;
 const log = (call: string, input: object) => calls.push({ call, input: input as Record<string, unknown> });
 
 let workdir: string;
 const saved = { ...process.env };
 
-/** What SSM would hold for each invocation: the script's real result on that "instance". */
-const invocations = new Map<string, { code: number; stdout: string; stderr: string }>();
-const sent: { CommandId: string; Comment: string }[] = [];
-
-function mockSsm(): void {
-  ssm.on(DescribeInstanceInformationCommand).callsFake((input) => {
-    log('ssm:DescribeInstanceInformation', input);
-    return {
-      InstanceInformationList: [WEB_1, WEB_2].map((InstanceId) => ({ InstanceId, PingStatus: 'Online' })),
-    };
-  });
-  ssm.on(ListCommandsCommand).callsFake((input) => {
-    log('ssm:ListCommands', input);
-    const listed = sent.map((c) => {
-      // The scripts ran when they were sent: every command has finished on all its instances.
-      const runs = [...invocations]
-        .filter(([key]) => key.startsWith(`${c.CommandId}/`))
-        .map(([, run]) => run);
-      return {
-        ...c,
-        DocumentName: 'AWS-RunShellScript',
-        Status: runs.every((r) => r.code === 0) ? 'Success' : 'Failed',
-        TargetCount: runs.length,
-        CompletedCount: runs.length,
-      };
-    });
-    return { Commands: input.CommandId ? listed.filter((c) => c.CommandId === input.CommandId) : listed };
-  });
-  ssm.on(SendCommandCommand).callsFake((input) => {
-    log('ssm:SendCommand', input);
-    const CommandId = randomUUID();
-    sent.push({ CommandId, Comment: input.Comment });
-    if (input.Comment.includes(' rollback ')) for (const id of input.InstanceIds ?? []) impaired.delete(id);
-    for (const instance of input.InstanceIds ?? []) {
-      const result = spawnSync('bash', ['-c', input.Parameters.commands[0]], {
-        cwd: input.Parameters.workingDirectory?.[0] ?? workdir,
+/**
+ * SSM is the shared fake (tests/fakes/ssm.ts): each script it is sent runs with bash, once per
+ * instance, and it answers as SSM does (InvocationDoesNotExist right after a send, the first 24,000
+ * characters of stdout, ListCommands filter times without milliseconds, throttling of bursts).
+ */
+function mockSsm(): FakeSsm {
+  const fake = fakeSsm(ssmLog, {
+    run: (script, instance, { comment }) => {
+      if (comment.includes(' rollback ')) impaired.delete(instance);
+      const result = spawnSync('bash', ['-c', script], {
+        cwd: workdir,
         encoding: 'utf8',
         env: {
           PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/bin',
           AWS_SSM_INSTANCE_ID: instance,
         },
       });
-      invocations.set(`${CommandId}/${instance}`, {
-        code: result.status ?? 1,
-        stdout: result.stdout,
-        stderr: result.stderr,
-      });
-    }
-    return { Command: { CommandId, Comment: input.Comment } };
+      return { code: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
+    },
   });
-  ssm.on(GetCommandInvocationCommand).callsFake((input) => {
-    log('ssm:GetCommandInvocation', input);
-    const run = invocations.get(`${input.CommandId}/${input.InstanceId}`);
-    if (!run) throw Object.assign(new Error('InvocationDoesNotExist'), { name: 'InvocationDoesNotExist' });
-    return {
-      CommandId: input.CommandId,
-      InstanceId: input.InstanceId,
-      Status: run.code === 0 ? 'Success' : 'Failed',
-      ResponseCode: run.code,
-      // SSM keeps the first 24,000 characters of stdout and the first 8,000 of stderr.
-      StandardOutputContent: run.stdout.slice(0, 24_000),
-      StandardErrorContent: run.stderr.slice(0, 8_000),
-    };
-  });
+  fake.online.add(WEB_1);
+  fake.online.add(WEB_2);
+  return fake;
 }
 
 /** Instances whose status checks fail until a rollback command reaches them. */
@@ -220,7 +176,7 @@ beforeAll(() => {
     STEPOPS_ALERTS_TOPIC_ARN: TOPIC,
     STEPOPS_HOME: path.join(workdir, '.stepops'),
   });
-  mockSsm();
+  ssm = mockSsm();
   mockEc2();
   mockElb();
   mockDynamo();
@@ -270,11 +226,12 @@ afterAll(() => {
   for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
   Object.assign(process.env, saved);
   clearRegisteredTargets();
-  for (const mock of [ssm, ec2, elb, sns, dynamo]) mock.restore();
+  ssm.restore();
+  for (const mock of [ec2, elb, sns, dynamo]) mock.restore();
   rmSync(workdir, { recursive: true, force: true });
 });
 
-describe('a two-host web target with a migration behind an ALB, on AWS (clients mocked)', () => {
+describe('a two-host web target with a migration behind an ALB, on AWS (clients mocked, SSM faked)', () => {
   it('plans the scripts each host will run, with the migration guarded to host 0', () => {
     // Act
     const plan = planDeploy(findTarget('web-two'), 'v2.0.0', 'plan-run', {
@@ -323,6 +280,8 @@ describe('a two-host web target with a migration behind an ALB, on AWS (clients 
     expect(order.slice(first)).toEqual([
       'ssm:SendCommand', // verify, on both instances
       'ssm:ListCommands', // the command as a whole, then each instance
+      'ssm:GetCommandInvocation', // InvocationDoesNotExist right after the send: read again
+      'ssm:ListCommands',
       'ssm:GetCommandInvocation',
       // batch 1: WEB_1 out, deployed, gated, in again
       'elbv2:DeregisterTargets',
@@ -408,6 +367,46 @@ describe('a two-host web target with a migration behind an ALB, on AWS (clients 
       ref: 'v2.0.0',
       runId: 'web-two-run-1',
     });
+  });
+
+  it('a burst of throttled SSM calls never rolls back a healthy deploy', async () => {
+    // Prepare: SSM throttles the next reads and lists, the idempotency check of a send included
+    calls.length = 0;
+    ssm.switches.throttle.GetCommandInvocation = 4;
+    ssm.switches.throttle.ListCommands = 3;
+
+    // Act
+    const result = await createLocalDeployEngine().start(
+      { target: 'web-two', ref: 'v2.0.0' },
+      {
+        executionName: 'web-two-run-throttled',
+        retryIntervalOverrides: {
+          SendVerifyCommand: 0,
+          SendDeployCommand: 0,
+          WaitForVerify: 0,
+          WaitForDeploy: 0,
+        },
+      },
+    ).result;
+
+    // Assess: throttled, yet deployed, and nothing rolled back
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    expect(ssm.throttled.get('GetCommandInvocation')).toBe(4);
+    expect(ssm.throttled.get('ListCommands')).toBe(3);
+    const comments = calls
+      .filter((c) => c.call === 'ssm:SendCommand' && !c.error)
+      .map((c) => String(c.input.Comment));
+    expect(comments.some((c) => c.includes(' rollback '))).toBe(false);
+    expect(comments).toHaveLength(3);
+    // ListCommands filters in the format SSM documents: whole seconds, no milliseconds.
+    const after = calls
+      .filter((c) => c.call === 'ssm:ListCommands' && c.input.Filters)
+      .map(
+        (c) =>
+          (c.input.Filters as { key: string; value: string }[]).find((f) => f.key === 'InvokedAfter')?.value,
+      );
+    expect(after.length).toBeGreaterThan(0);
+    for (const value of after) expect(value).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
   });
 
   it('rolls back through the load balancer: both hosts out, rolled back, gated, and in again', async () => {

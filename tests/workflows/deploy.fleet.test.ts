@@ -353,6 +353,14 @@ describe('a target behind a load balancer', () => {
       ]),
     );
     const order = entered(result);
+    expect(order).toEqual(
+      expect.arrayContaining([
+        'DrainRollbackTargets',
+        'SendRollbackCommand',
+        'CheckHealthAfterRollback',
+        'RegisterRollbackTargets',
+      ]),
+    );
     expect(order.indexOf('DrainRollbackTargets')).toBeLessThan(order.indexOf('SendRollbackCommand'));
     expect(order.indexOf('RegisterRollbackTargets')).toBeGreaterThan(
       order.indexOf('CheckHealthAfterRollback'),

@@ -157,7 +157,17 @@ describe('deploy workflow definition', () => {
         expect(reaches(next, RELEASE_STATE), `${name} → ${next}`).toBe(true);
       }
     }
-    expect(allStates(definition).filter((s) => s.state.Type === 'Wait')).toEqual([]);
+    // Only the waits a poll asks for between reads of a long command, never a fixed one.
+    const waits = allStates(definition).filter((s) => s.state.Type === 'Wait');
+    expect(waits.map((w) => w.name).sort()).toEqual([
+      'WaitBeforeDeployPoll',
+      'WaitBeforeRollbackPoll',
+      'WaitBeforeVerifyPoll',
+    ]);
+    for (const w of waits) {
+      expect(w.state).not.toHaveProperty('Seconds');
+      expect(w.state).toMatchObject({ SecondsPath: expect.stringMatching(/^\$\.\w+\.waitSeconds$/) });
+    }
   });
 
   it('bounds every run: a state machine timeout, also handed to ResolveHosts to refuse longer fleets', () => {

@@ -47,7 +47,8 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   process.env.AWS_ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
   process.env.AWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
-  // The stage's resources, as the stack passes them to the Lambdas.
+  // The stage's resources, as the stack passes them to the Lambdas (Lambda sets AWS_REGION, the stage's).
+  process.env.AWS_REGION = 'us-east-1';
   process.env.STEPOPS_STATE_TABLE = 'stepops-audit-state';
   process.env.STEPOPS_ALERTS_TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:stepops-audit-alerts';
   process.env.STEPOPS_COMMAND_LOG_GROUP = '/stepops/audit/commands';
@@ -61,6 +62,7 @@ import type { Target } from '../../shared/config/schema.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
 import type { LocalEngine, RunResult } from '../../shared/engine/index.ts';
 import { registerFilledTargets } from '../fixtures/filled-targets.ts';
+import '../iam/record-calls.ts';
 
 const ec2 = mockClient(EC2Client);
 const ssm = mockClient(SSMClient);
@@ -422,6 +424,7 @@ describe('the five targets deploy on the local engine against mocked AWS', () =>
 
       // Every command: AWS-RunShellScript to this target's instance, in its working directory, output to the log group.
       const commands = [...world.commands.values()].map((c) => c.input);
+      expect(commands.length).toBeGreaterThan(0);
       for (const input of commands) {
         expect(input).toMatchObject({
           DocumentName: 'AWS-RunShellScript',

@@ -4,13 +4,14 @@
  * the `state` file the scripts write in that target's host directory.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { registerTarget } from '../../shared/config/registry.ts';
 import type { TargetInput } from '../../shared/config/schema.ts';
+import { readOutbox } from '../../shared/drivers/local/outbox-notifier.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
 
 type DeployInput = NonNullable<TargetInput['deploy']>;
@@ -90,14 +91,14 @@ export async function createLab(): Promise<Lab> {
       return name;
     },
     async notifications() {
-      const text = await readFile(path.join(home, 'outbox.jsonl'), 'utf8').catch(() => '');
-      return text
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as Notification);
+      return readOutbox(home);
     },
     async commands() {
-      return readdir(path.join(home, 'commands')).catch(() => []);
+      // No directory: no command ran yet. Any other failure fails the test.
+      return readdir(path.join(home, 'commands')).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return [];
+        throw error;
+      });
     },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -13,6 +13,7 @@ import aslValidator from 'asl-validator';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalHealthEngine, HANDLERS, LOCAL_HEALTH_ARNS } from '../../functions/index.ts';
 import { clearRegisteredTargets, registerTarget } from '../../shared/config/registry.ts';
+import { readOutbox } from '../../shared/drivers/local/outbox-notifier.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
 import { inspectDefinition, type LambdaHandler } from '../../shared/engine/index.ts';
 import type { HealthRunSummary } from '../../shared/health/contracts.ts';
@@ -111,11 +112,7 @@ describe('health workflow paths on the local engine', () => {
   }
 
   async function outbox(): Promise<Notification[]> {
-    const text = await readFile(path.join(root, 'home', 'outbox.jsonl'), 'utf8').catch(() => '');
-    return text
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Notification);
+    return readOutbox(path.join(root, 'home'));
   }
 
   async function run(target: string, name: string) {
@@ -155,16 +152,17 @@ describe('health workflow paths on the local engine', () => {
       ['up', 'local-site'],
     ]);
     const alerts = (await outbox()).filter((n) => n.target === 'wf-health');
+    // One message per round, listing what changed.
     expect(alerts.map((n) => [n.outcome, n.failedState])).toEqual([
-      ['failed', 'site'],
-      ['failed', 'local-site'],
-      ['succeeded', 'site'],
-      ['succeeded', 'local-site'],
+      ['failed', 'site, local-site'],
+      ['succeeded', 'site, local-site'],
     ]);
     expect(alerts[0]?.summary).toMatch(
-      /^wf-health: site is down: expected status 200, got 503 \(condition: GET .*; failing since .*, 2 checks in a row\); started recovery runbook restart-app/,
+      /^wf-health: 2 health changes: site is down: expected status 200, got 503 \(condition: GET .*; failing since .*, 2 checks in a row\); local-site on local:.* is down: .*; started recovery runbook restart-app/,
     );
-    expect(alerts[2]?.summary).toMatch(/^wf-health: site is up again after \d+ s down: 200 in \d+ ms$/);
+    expect(alerts[1]?.summary).toMatch(
+      /^wf-health: 2 health changes: site is up again after \d+ s down: 200 in \d+ ms; local-site/,
+    );
     const requests = (await readFile(path.join(root, 'home', 'recoveries.jsonl'), 'utf8')).trim().split('\n');
     expect(requests).toHaveLength(1);
     expect(JSON.parse(requests[0]!)).toMatchObject({
@@ -210,9 +208,8 @@ describe('health workflow paths on the local engine', () => {
     const alerts = (await outbox()).filter((n) => n.target === 'wf-maint');
     expect(alerts.map((n) => n.summary)).toEqual([
       expect.stringMatching(
-        /^wf-maint: site is still down after run deploy-run-7 .* ended: expected status 200, got 503/,
+        /^wf-maint: 2 health changes: site is still down after run deploy-run-7 .* ended: expected status 200, got 503.*; local-site on local:.* is still down after run deploy-run-7/,
       ),
-      expect.stringMatching(/^wf-maint: local-site on local:.* is still down after run deploy-run-7/),
     ]);
   });
 

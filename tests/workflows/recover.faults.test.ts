@@ -15,6 +15,7 @@ import { Ec2HostDirectory } from '../../shared/drivers/aws/ec2-host-directory.ts
 import { Ec2InstanceOperations } from '../../shared/drivers/aws/ec2-instance-operations.ts';
 import { RdsRestorer } from '../../shared/drivers/aws/rds-restorer.ts';
 import { S3DumpLocator } from '../../shared/drivers/aws/s3-dump-locator.ts';
+import '../iam/record-calls.ts';
 import { type FakeAws, fakeAws } from './aws-fakes.ts';
 import {
   createHostSimulator,
@@ -132,6 +133,8 @@ function account(overrides: Partial<Parameters<typeof fakeAws>[0]> = {}): FakeAw
       },
     ],
     launchTemplates: ['lt-0a1b2c3d4e5f60718'],
+    // The launch template's AMI (the pre-flight checks that it exists and what it maps).
+    images: [{ id: 'ami-0fedcba9876543210', target: 'rc-ec2' }],
     addresses: { [ALLOCATION]: '203.0.113.7' },
     dbs: { 'rc-db': 'rc-db.abc.rds.example' },
     dbSnapshots: [

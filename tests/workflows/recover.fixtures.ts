@@ -8,10 +8,11 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Probe, Target } from '../../shared/config/schema.ts';
+import { loadBalancerFor } from '../../shared/drivers/load-balancers.ts';
 import { BashCommandRunner } from '../../shared/drivers/local/bash-command-runner.ts';
 import { FileApprovalStore } from '../../shared/drivers/local/file-approval-store.ts';
 import { FileLeaseStore } from '../../shared/drivers/local/file-lease-store.ts';
-import { OutboxNotifier } from '../../shared/drivers/local/outbox-notifier.ts';
+import { OutboxNotifier, readOutbox } from '../../shared/drivers/local/outbox-notifier.ts';
 import type {
   CommandHandle,
   CommandRequest,
@@ -168,7 +169,13 @@ export async function createHostSimulator(): Promise<HostSimulator> {
     hostDir,
     runner,
     async calls() {
-      const text = await readFile(path.join(root, 'calls.log'), 'utf8').catch(() => '');
+      // No log: nothing was called yet. Any other failure fails the test.
+      const text = await readFile(path.join(root, 'calls.log'), 'utf8').catch(
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return '';
+          throw error;
+        },
+      );
       return text.split('\n').filter(Boolean);
     },
     async fail(tool) {
@@ -221,6 +228,7 @@ export function recoverEngine(options: RecoverEngineOptions): { engine: LocalEng
     notifier: () => new OutboxNotifier({ home: () => home, stream: null }),
     fallbackNotifier: () => new OutboxNotifier({ home: () => home, stream: null }),
     leases: () => new FileLeaseStore({ home: () => home }),
+    loadBalancer: (target) => loadBalancerFor(target),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 10))),
     ...factories,
   });
@@ -236,11 +244,7 @@ export function recoverEngine(options: RecoverEngineOptions): { engine: LocalEng
 
 /** The notifications written to the outbox under `home`. */
 export async function outbox(home: string): Promise<Notification[]> {
-  const text = await readFile(path.join(home, 'outbox.jsonl'), 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Notification);
+  return readOutbox(home);
 }
 
 /** The ids of the EC2 hosts of a target, for the mocks. */

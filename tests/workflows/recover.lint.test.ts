@@ -121,7 +121,13 @@ describe('recover workflow definition', () => {
       expect(catchAll, name).toBeDefined();
       if (name !== 'Notify') expect(reachable(catchAll?.Next as string).has('Notify'), name).toBe(true);
     }
-    expect(allStates(definition).filter((s) => s.state.Type === 'Wait')).toEqual([]);
+    // One Wait only: the replaced instances' retention (days), after the outcome was sent and the
+    // lock released; every short wait is a long-poll.
+    const waits = allStates(definition).filter((s) => s.state.Type === 'Wait');
+    expect(waits.map((w) => [w.name, w.state])).toEqual([
+      ['WaitRetention', expect.objectContaining({ SecondsPath: '$.plan.retire.afterSeconds' })],
+    ]);
+    expect(reachableAvoiding('PlanRecovery', 'Notify').has('WaitRetention')).toBe(false);
   });
 
   it('approval: the callback passes the task token, approved continues to the steps, rejected and expired reach no step', () => {

@@ -137,6 +137,8 @@ describe('recover workflow on the local engine', () => {
     // Assess
     expect(result.status).toBe('SUCCEEDED');
     expect(entered).not.toContain('AwaitApproval');
+    // Both states entered, then in order (a missing state would make indexOf -1 and pass).
+    expect(entered).toEqual(expect.arrayContaining(['RunCommand', 'VerifyHealth']));
     expect(entered.indexOf('VerifyHealth')).toBeGreaterThan(entered.indexOf('RunCommand'));
     expect(result.output).toMatchObject({
       outcome: 'succeeded',

@@ -28,6 +28,7 @@ import { answerApproval } from '../../shared/recovery/approval.ts';
 import { CatalogueDumpLocator } from '../../shared/recovery/dumps.ts';
 import { isDestructive, restoredDbIdentifier } from '../../shared/recovery/run.ts';
 import { registerFilledTargets } from '../fixtures/filled-targets.ts';
+import '../iam/record-calls.ts';
 import { type FakeAws, fakeAws } from './aws-fakes.ts';
 import {
   createHostSimulator,
@@ -146,6 +147,8 @@ async function runRunbook(
     { target: target.name, runbook, reason: 'vitest', requestedBy: 'vitest' },
     {
       executionName,
+      // The replaced instance's retention (days) is waited out at once.
+      waitTimeOverrides: { WaitRetention: 0 },
       onTaskToken: () => {
         approvalAsked = true;
         void answerApproval(
@@ -181,6 +184,15 @@ describe('every runbook of the five targets on the local engine', () => {
       expect(result.status).toBe('SUCCEEDED');
       expect(approvalAsked).toBe(destructive);
       const entered = result.trace.events.filter((e) => e.kind === 'state-entered').map((e) => e.state);
+      // Each state entered, then in order (a missing state would make indexOf -1 and pass).
+      expect(entered).toEqual(
+        expect.arrayContaining([
+          'Preflight',
+          'RunSteps',
+          'VerifyHealth',
+          ...(destructive ? ['AwaitApproval'] : []),
+        ]),
+      );
       expect(entered.indexOf('Preflight')).toBeLessThan(entered.indexOf('RunSteps'));
       if (destructive) expect(entered.indexOf('AwaitApproval')).toBeLessThan(entered.indexOf('RunSteps'));
       const expectedProbes = declared?.verify ?? (target.health?.probes ?? []).map((p) => p.name);
@@ -302,7 +314,10 @@ describe('every runbook of the five targets on the local engine', () => {
       InstanceId: newId,
       AllowReassociation: true,
     });
-    expect(fake.instances.get(oldId)?.state).toBe('stopped');
+    // Stopped, out of the target, then terminated once the (skipped) retention had passed.
+    expect(fake.log.indexOf('StopInstances')).toBeLessThan(fake.log.indexOf('TerminateInstances'));
+    expect(fake.instances.get(oldId)?.state).toBe('terminated');
+    expect(fake.instances.get(oldId)?.tags).not.toHaveProperty('stepops:target');
     expect(fake.instances.get(newId)?.tags).toMatchObject({ 'stepops:target': 'zmanim' });
     const calls = (await sim.calls()).slice(before);
     expect(calls).toContain('systemctl start postgresql redis zmanim-api');
@@ -330,6 +345,8 @@ describe('every runbook of the five targets on the local engine', () => {
       VpcSecurityGroupIds: ['sg-0db0000000000000a'],
       DBParameterGroupName: 'default.postgres14',
       MultiAZ: false,
+      // The production instance's port, kept (RDS would give the engine's default).
+      Port: 5432,
       Tags: [
         { Key: 'stepops:target', Value: 'datizmo' },
         { Key: 'stepops:run', Value: 'run-datizmo-restore-database' },
@@ -359,12 +376,17 @@ describe('every runbook of the five targets on the local engine', () => {
           Tags: [
             { Key: 'stepops:target', Value: 'ai-chat' },
             { Key: 'stepops:run', Value: 'run-ai-chat-restore-from-snapshot' },
+            // A retried call finds the volume by this tag instead of creating a second one.
+            { Key: 'stepops:client-token', Value: 'run-ai-chat-restore-from-snapshot/restore-root-volume' },
           ],
         },
       ],
     });
     const attach = fake.ec2.commandCalls(AttachVolumeCommand)[0]?.args[0].input as { Device: string };
     expect(attach.Device).toBe('/dev/sda1');
+    expect(fake.log).toEqual(
+      expect.arrayContaining(['StopInstances', 'DetachVolume', 'AttachVolume', 'StartInstances']),
+    );
     expect(fake.log.indexOf('StopInstances')).toBeLessThan(fake.log.indexOf('DetachVolume'));
     expect(fake.log.lastIndexOf('StartInstances')).toBeGreaterThan(fake.log.indexOf('AttachVolume'));
   });

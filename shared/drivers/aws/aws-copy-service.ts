@@ -16,6 +16,7 @@ import {
   type BackupClient,
   DeleteRecoveryPointCommand,
   DescribeBackupJobCommand,
+  DescribeRecoveryPointCommand,
   ListRecoveryPointsByBackupVaultCommand,
   type ListRecoveryPointsByBackupVaultCommandOutput,
   ListTagsCommand,
@@ -40,7 +41,13 @@ import {
   type RDSClient,
   type Tag,
 } from '@aws-sdk/client-rds';
-import { BackupThrottledError, NotStepopsCopyError } from '../../backup/errors.ts';
+import {
+  BackupSourceBusyError,
+  BackupThrottledError,
+  CopyInUseError,
+  NotStepopsCopyError,
+  SnapshotQuotaExceededError,
+} from '../../backup/errors.ts';
 import { SnapshotFailedError } from '../../errors.ts';
 import type {
   CopyRef,
@@ -86,12 +93,59 @@ function describe(error: unknown): string {
   return e.name && e.message ? `${e.name}: ${e.message}` : String(error);
 }
 
-/** Runs an AWS call, turning throttling into {@link BackupThrottledError} and the rest into `wrap`. */
+/**
+ * Refusals that say "not now" about the source, not that the copy is impossible: CreateDBSnapshot of
+ * an instance that is not `available` (RDS API reference, CreateDBSnapshot: "The source DB instance
+ * must be in the available or storage-optimization state"), and a volume at EC2's concurrent
+ * snapshot limit ("Error codes for the Amazon EC2 API": wait until the pending snapshots complete).
+ */
+const SOURCE_BUSY = new Set([
+  'InvalidDBInstanceStateFault',
+  'InvalidDBInstanceState',
+  'InvalidDBClusterStateFault',
+  'ConcurrentSnapshotLimitExceeded',
+]);
+/** The manual snapshot quota (RDS: 100 per region by default). */
+const QUOTA_EXCEEDED = new Set(['SnapshotQuotaExceededFault', 'SnapshotQuotaExceeded']);
+/** A resource that another one uses: an EBS snapshot behind a registered AMI (DeleteSnapshot). */
+const IN_USE = new Set(['InvalidSnapshot.InUse']);
+/** A resource just created that the service does not show yet (EC2 and RDS are eventually consistent). */
+const NOT_FOUND = new Set([
+  'InvalidSnapshot.NotFound',
+  'DBSnapshotNotFoundFault',
+  'DBClusterSnapshotNotFoundFault',
+]);
+
+function isNotFound(error: unknown): boolean {
+  return NOT_FOUND.has((error as { name?: string }).name ?? '');
+}
+
+/**
+ * Runs an AWS call, turning throttling into {@link BackupThrottledError}, a busy source into
+ * {@link BackupSourceBusyError}, the snapshot quota into {@link SnapshotQuotaExceededError}, a copy
+ * still in use into {@link CopyInUseError}, and the rest into `wrap`.
+ */
 async function call<T>(what: string, fn: () => Promise<T>, wrap = true): Promise<T> {
   try {
     return await fn();
   } catch (error) {
+    const name = (error as { name?: string }).name ?? '';
     if (isThrottling(error)) throw new BackupThrottledError(`${what} was throttled: ${describe(error)}`);
+    if (SOURCE_BUSY.has(name)) {
+      throw new BackupSourceBusyError(
+        `${what} was refused for now: ${describe(error)}; it is tried again later`,
+      );
+    }
+    if (QUOTA_EXCEEDED.has(name)) {
+      throw new SnapshotQuotaExceededError(
+        `${what} was refused: ${describe(error)}: the account's quota of manual snapshots in this region is reached (RDS allows 100 by default, pre-deploy snapshots included); delete old snapshots or ask AWS for a higher quota`,
+      );
+    }
+    if (IN_USE.has(name)) {
+      throw new CopyInUseError(
+        `${what} was refused: ${describe(error)}: the copy is kept while it is in use`,
+      );
+    }
     if (!wrap) throw error;
     throw new SnapshotFailedError(`${what} failed: ${describe(error)}`);
   }
@@ -127,6 +181,8 @@ export interface AwsCopyServiceOptions {
  * const status = await copies.status(ref); // { state: 'pending', … } until 'completed'
  */
 export class AwsCopyService implements CopyService {
+  /** AWS rations Describe calls: read a copy every 2 s at most, then less often. */
+  readonly statusPaceMs = 2_000;
   readonly #ec2: (region: string) => EC2Client;
   readonly #rds: (region: string) => RDSClient;
   readonly #backup: (region: string) => BackupClient;
@@ -244,24 +300,38 @@ export class AwsCopyService implements CopyService {
       case 'ebs-snapshot': {
         const byRegion = Map.groupBy(ref.resources, (r) => r.region ?? '');
         const snapshots: Snapshot[] = [];
+        const unseen: string[] = [];
         for (const [region, resources] of byRegion) {
-          const output = await call(
-            'ec2:DescribeSnapshots',
-            () =>
-              this.#ec2(region).send(
-                new DescribeSnapshotsCommand({ SnapshotIds: resources.map((r) => r.id) }),
-              ),
-            false,
-          );
-          snapshots.push(...(output.Snapshots ?? []));
+          const describe = (ids: string[]) =>
+            call(
+              'ec2:DescribeSnapshots',
+              () => this.#ec2(region).send(new DescribeSnapshotsCommand({ SnapshotIds: ids })),
+              false,
+            );
+          try {
+            snapshots.push(...((await describe(resources.map((r) => r.id))).Snapshots ?? []));
+          } catch (error) {
+            if (!isNotFound(error)) throw error;
+            // EC2 fails the whole call for one id it does not show yet: read each to know which.
+            for (const { id } of resources) {
+              try {
+                snapshots.push(...((await describe([id])).Snapshots ?? []));
+              } catch (one) {
+                if (!isNotFound(one)) throw one;
+                unseen.push(id);
+              }
+            }
+          }
         }
         const states = snapshots.map(
           (s): CopyState =>
             s.State === 'completed' ? 'completed' : s.State === 'error' ? 'failed' : 'pending',
         );
-        if (snapshots.length < ref.resources.length) states.push('failed');
+        if (snapshots.length + unseen.length < ref.resources.length) states.push('failed');
+        if (unseen.length > 0) states.push('pending');
         const failed = snapshots.filter((s) => s.State === 'error');
         return {
+          ...(unseen.length > 0 ? { unseen } : {}),
           state: combine(states),
           resources: ref.resources,
           sizeBytes: snapshots.reduce(
@@ -271,31 +341,45 @@ export class AwsCopyService implements CopyService {
           detail:
             failed.length > 0
               ? `snapshot ${failed.map((s) => `${s.SnapshotId} error: ${s.StateMessage ?? 'no message'}`).join('; ')}`
-              : snapshots.map((s) => `${s.SnapshotId} ${s.State} ${s.Progress ?? ''}`.trim()).join(', '),
+              : [
+                  ...snapshots.map((s) => `${s.SnapshotId} ${s.State} ${s.Progress ?? ''}`.trim()),
+                  ...unseen.map((id) => `${id} not visible yet`),
+                ].join(', '),
         };
       }
       case 'rds-snapshot': {
         const resource = ref.resources[0];
         if (!resource?.region) throw new SnapshotFailedError('an RDS snapshot reference needs a region');
         const rds = this.#rds(resource.region);
-        const found = ref.cluster
-          ? (
-              await call(
-                'rds:DescribeDBClusterSnapshots',
-                () =>
-                  rds.send(
-                    new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: resource.id }),
-                  ),
-                false,
-              )
-            ).DBClusterSnapshots?.[0]
-          : (
-              await call(
-                'rds:DescribeDBSnapshots',
-                () => rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: resource.id })),
-                false,
-              )
-            ).DBSnapshots?.[0];
+        let found: { Status?: string; AllocatedStorage?: number; PercentProgress?: number } | undefined;
+        try {
+          found = ref.cluster
+            ? (
+                await call(
+                  'rds:DescribeDBClusterSnapshots',
+                  () =>
+                    rds.send(
+                      new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: resource.id }),
+                    ),
+                  false,
+                )
+              ).DBClusterSnapshots?.[0]
+            : (
+                await call(
+                  'rds:DescribeDBSnapshots',
+                  () => rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: resource.id })),
+                  false,
+                )
+              ).DBSnapshots?.[0];
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+          return {
+            state: 'pending',
+            unseen: [resource.id],
+            resources: ref.resources,
+            detail: `${resource.id} not visible yet`,
+          };
+        }
         const status = found?.Status ?? 'missing';
         const state: CopyState =
           status === 'available'
@@ -394,6 +478,14 @@ export class AwsCopyService implements CopyService {
       } while (token);
     } else if (scope.kind === 'rds-snapshot') {
       const rds = this.#rds(region);
+      // By the instance or cluster: a call naming no identifier is authorised against '*', which
+      // the role (allowed on that database and its stepops snapshots) does not get.
+      const database = scope.database;
+      if (!database) {
+        throw new SnapshotFailedError(
+          `listing the RDS snapshots of ${scope.target}/${scope.backup} needs its DB instance or cluster identifier`,
+        );
+      }
       let marker: string | undefined;
       do {
         if (scope.cluster) {
@@ -402,6 +494,7 @@ export class AwsCopyService implements CopyService {
             () =>
               rds.send(
                 new DescribeDBClusterSnapshotsCommand({
+                  DBClusterIdentifier: database,
                   SnapshotType: 'manual',
                   ...(marker ? { Marker: marker } : {}),
                 }),
@@ -425,6 +518,7 @@ export class AwsCopyService implements CopyService {
             () =>
               rds.send(
                 new DescribeDBSnapshotsCommand({
+                  DBInstanceIdentifier: database,
                   SnapshotType: 'manual',
                   ...(marker ? { Marker: marker } : {}),
                 }),
@@ -446,6 +540,9 @@ export class AwsCopyService implements CopyService {
       } while (marker);
     } else {
       const client = this.#backup(region);
+      const cataloguedRun = new Map(
+        (scope.catalogued ?? []).flatMap((entry) => entry.resources.map((r) => [r.id, entry.runId] as const)),
+      );
       let token: string | undefined;
       do {
         const output: ListRecoveryPointsByBackupVaultCommandOutput = await call(
@@ -460,16 +557,33 @@ export class AwsCopyService implements CopyService {
           false,
         );
         for (const point of output.RecoveryPoints ?? []) {
-          if (!point.RecoveryPointArn) continue;
-          const tags = await call(
-            'backup:ListTags',
-            () => client.send(new ListTagsCommand({ ResourceArn: point.RecoveryPointArn })),
-            false,
-          );
+          const arn = point.RecoveryPointArn;
+          if (!arn) continue;
+          let tags: Record<string, string>;
+          if (isBackupManagedPoint(arn)) {
+            tags =
+              (
+                await call(
+                  'backup:ListTags',
+                  () => client.send(new ListTagsCommand({ ResourceArn: arn })),
+                  false,
+                )
+              ).Tags ?? {};
+          } else {
+            // EC2 and EBS points have no AWS Backup tags (ListTags refuses them): the job's only
+            // when its catalogue entry recorded the point from the backup job stepops started.
+            const runId = cataloguedRun.get(arn);
+            if (!runId) continue;
+            tags = {
+              [BACKUP_TAGS.target]: scope.target,
+              [BACKUP_TAGS.backup]: scope.backup,
+              [BACKUP_TAGS.run]: runId,
+            };
+          }
           const status = point.Status ?? '';
           add(
-            tags.Tags ?? {},
-            point.RecoveryPointArn,
+            tags,
+            arn,
             status === 'COMPLETED'
               ? 'completed'
               : ['EXPIRED', 'PARTIAL', 'DELETING'].includes(status)
@@ -518,15 +632,49 @@ export class AwsCopyService implements CopyService {
             : this.#rds(region).send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: resource.id })),
         );
       } else {
+        const vault = ref.vault ?? scope.vault ?? '';
         await call(`backup:DeleteRecoveryPoint ${resource.id}`, () =>
           this.#backup(region).send(
-            new DeleteRecoveryPointCommand({
-              BackupVaultName: ref.vault ?? scope.vault,
-              RecoveryPointArn: resource.id,
-            }),
+            new DeleteRecoveryPointCommand({ BackupVaultName: vault, RecoveryPointArn: resource.id }),
           ),
         );
+        // A deletion the role may not make answers 200 and leaves the point EXPIRED (AWS Backup
+        // API reference, DeleteRecoveryPoint): the point counts as deleted only once it is gone.
+        const after = await this.#describePoint(vault, resource.id, region);
+        if (after !== undefined && after !== 'DELETING') {
+          throw new SnapshotFailedError(
+            `backup:DeleteRecoveryPoint of ${resource.id} answered, but the point is ${after}: not deleted ` +
+              '(AWS Backup leaves a point EXPIRED when the role may not delete it; check the prune role)',
+          );
+        }
       }
     }
   }
+
+  /** The status of a recovery point in a vault; `undefined` once it no longer exists. */
+  async #describePoint(vault: string, arn: string, region: string): Promise<string | undefined> {
+    try {
+      const output = await this.#backup(region).send(
+        new DescribeRecoveryPointCommand({ BackupVaultName: vault, RecoveryPointArn: arn }),
+      );
+      return output.Status ?? 'UNKNOWN';
+    } catch (error) {
+      if (isThrottling(error))
+        throw new BackupThrottledError(`backup:DescribeRecoveryPoint was throttled: ${describe(error)}`);
+      if ((error as { name?: string }).name === 'ResourceNotFoundException') return undefined;
+      throw new SnapshotFailedError(`backup:DescribeRecoveryPoint of ${arn} failed: ${describe(error)}`);
+    }
+  }
+}
+
+/**
+ * Whether a recovery point is one AWS Backup fully manages (an `arn:aws:backup:…:recovery-point:`
+ * ARN, with AWS Backup tags) rather than an EC2 AMI or EBS snapshot (its own EC2 ARN, no AWS Backup
+ * tags: ListTags refuses it, per the AWS Backup API reference).
+ *
+ * @example
+ * isBackupManagedPoint('arn:aws:ec2:us-east-1::snapshot/snap-0123') // false
+ */
+export function isBackupManagedPoint(arn: string): boolean {
+  return /^arn:aws[a-z-]*:backup:/.test(arn);
 }

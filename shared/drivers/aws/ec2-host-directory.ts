@@ -5,7 +5,7 @@
  */
 import { DescribeInstancesCommand, type EC2Client, type Filter } from '@aws-sdk/client-ec2';
 import { DescribeInstanceInformationCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import type { HostDirectory, HostRef, HostSelector } from '../ports.ts';
+import type { HostDirectory, HostRef, HostSelector, HostSurvey } from '../ports.ts';
 import { ec2Client, ssmClient } from './clients.ts';
 
 export interface Ec2HostDirectoryOptions {
@@ -34,13 +34,34 @@ export class Ec2HostDirectory implements HostDirectory {
   }
 
   async resolve(selector: HostSelector): Promise<HostRef[]> {
+    return (await this.survey(selector)).reachable;
+  }
+
+  /**
+   * The running instances with an online agent, and the running ones without: `PingStatus`
+   * `ConnectionLost` or `Inactive`, or not registered with Systems Manager at all.
+   *
+   * @example
+   * const { unreachable } = await new Ec2HostDirectory().survey(selector);
+   * // [{ host: { kind: 'ec2', id: 'i-0abc…', … }, why: 'its SSM agent is ConnectionLost' }]
+   */
+  async survey(selector: HostSelector): Promise<HostSurvey> {
     if (selector.type !== 'ec2') throw new Error('the EC2 host directory resolves ec2 hosts only');
     const running = await this.#runningInstances(selector);
-    if (running.length === 0) return [];
-    const online = await this.#onlineInstances(selector.region, running);
-    return running
-      .filter((id) => online.has(id))
-      .map((id): HostRef => ({ kind: 'ec2', id, region: selector.region }));
+    if (running.length === 0) return { reachable: [], unreachable: [] };
+    const ping = await this.#pingStatuses(selector.region, running);
+    const ref = (id: string): HostRef => ({ kind: 'ec2', id, region: selector.region });
+    return {
+      reachable: running.filter((id) => ping.get(id) === 'Online').map(ref),
+      unreachable: running
+        .filter((id) => ping.get(id) !== 'Online')
+        .map((id) => ({
+          host: ref(id),
+          why: ping.has(id)
+            ? `its SSM agent is ${ping.get(id)}`
+            : 'it is not registered with Systems Manager (no SSM agent reporting)',
+        })),
+    };
   }
 
   async #runningInstances(selector: HostSelector & { type: 'ec2' }): Promise<string[]> {
@@ -71,9 +92,10 @@ export class Ec2HostDirectory implements HostDirectory {
     return ids;
   }
 
-  async #onlineInstances(region: string, ids: string[]): Promise<Set<string>> {
+  /** Each instance's `PingStatus` (`Online`, `ConnectionLost`, `Inactive`), for those SSM knows. */
+  async #pingStatuses(region: string, ids: string[]): Promise<Map<string, string>> {
     const client = this.#ssm(region);
-    const online = new Set<string>();
+    const ping = new Map<string, string>();
     for (let i = 0; i < ids.length; i += SSM_ID_CHUNK) {
       const chunk = ids.slice(i, i + SSM_ID_CHUNK);
       let nextToken: string | undefined;
@@ -86,11 +108,11 @@ export class Ec2HostDirectory implements HostDirectory {
           }),
         );
         for (const info of page.InstanceInformationList ?? []) {
-          if (info.InstanceId && info.PingStatus === 'Online') online.add(info.InstanceId);
+          if (info.InstanceId) ping.set(info.InstanceId, info.PingStatus ?? 'unknown');
         }
         nextToken = page.NextToken;
       } while (nextToken);
     }
-    return online;
+    return ping;
   }
 }

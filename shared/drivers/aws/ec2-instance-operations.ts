@@ -6,20 +6,31 @@
  * `ec2:DescribeImages`, `ec2:DescribeLaunchTemplates`, `ec2:DescribeAddresses`,
  * `ec2:DescribeVolumes`, `ec2:RebootInstances`, `ec2:StopInstances`, `ec2:StartInstances`,
  * `ec2:CreateVolume`, `ec2:AttachVolume`, `ec2:DetachVolume`, `ec2:RunInstances`,
- * `ec2:AssociateAddress`, `ec2:CreateTags`, `iam:PassRole` (the instance profile's role),
- * `ssm:DescribeInstanceInformation`.
+ * `ec2:AssociateAddress`, `ec2:CreateTags`, `ec2:DeleteTags`, `ec2:TerminateInstances`,
+ * `ec2:DescribeLaunchTemplateVersions`, `ec2:DescribeSubnets`, `iam:PassRole` (the instance
+ * profile's role), `ssm:DescribeInstanceInformation`; with customer-managed KMS keys on volumes,
+ * `kms:CreateGrant`, `kms:Decrypt`, `kms:GenerateDataKeyWithoutPlaintext`, `kms:ReEncrypt*` and
+ * `kms:DescribeKey` for EC2 (`kms:GrantIsForAWSResource`).
+ *
+ * EC2 is eventually consistent ("Eventual consistency in the Amazon EC2 API"): an instance or
+ * volume just created may answer `*.NotFound` for a while. The reads here report it as not there
+ * yet (`pending`, undefined) so that the steps wait for it instead of failing.
  */
 import {
   AssociateAddressCommand,
   AttachVolumeCommand,
   CreateTagsCommand,
   CreateVolumeCommand,
+  DeleteTagsCommand,
   DescribeAddressesCommand,
   DescribeImagesCommand,
   DescribeInstanceStatusCommand,
+  type DescribeInstanceStatusCommandOutput,
   DescribeInstancesCommand,
   DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
   DescribeSnapshotsCommand,
+  DescribeSubnetsCommand,
   DescribeVolumesCommand,
   DetachVolumeCommand,
   type EC2Client,
@@ -29,6 +40,7 @@ import {
   RunInstancesCommand,
   StartInstancesCommand,
   StopInstancesCommand,
+  TerminateInstancesCommand,
   type VolumeType,
 } from '@aws-sdk/client-ec2';
 import { DescribeInstanceInformationCommand, type SSMClient } from '@aws-sdk/client-ssm';
@@ -38,6 +50,9 @@ import type {
   InstanceOperations,
   InstanceReadiness,
   LaunchSpec,
+  LaunchTemplateData,
+  VolumeInfo,
+  VolumeSpec,
 } from '../ports.ts';
 import { ec2Client, ssmClient } from './clients.ts';
 import { SNAPSHOT_TAGS } from './snapshot-service.ts';
@@ -47,6 +62,8 @@ export const STATUS_ID_CHUNK = 100;
 const SSM_ID_CHUNK = 50;
 
 const NOT_FOUND = /NotFound$|\.Malformed$/;
+/** Tag a created volume carries so that a retried create finds it instead of making a second one. */
+export const CLIENT_TOKEN_TAG = 'stepops:client-token';
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -151,13 +168,21 @@ export class Ec2InstanceOperations implements InstanceOperations {
     for (const chunk of chunks(ids, STATUS_ID_CHUNK)) {
       let nextToken: string | undefined;
       do {
-        const page = await this.#ec2(region).send(
-          new DescribeInstanceStatusCommand({
-            InstanceIds: chunk,
-            IncludeAllInstances: true,
-            ...(nextToken ? { NextToken: nextToken } : {}),
-          }),
-        );
+        let page: DescribeInstanceStatusCommandOutput;
+        try {
+          page = await this.#ec2(region).send(
+            new DescribeInstanceStatusCommand({
+              InstanceIds: chunk,
+              IncludeAllInstances: true,
+              ...(nextToken ? { NextToken: nextToken } : {}),
+            }),
+          );
+        } catch (error) {
+          // An instance just launched may not be visible yet: reported `pending`, asked again later.
+          if (!isNotFound(error)) throw error;
+          for (const id of chunk) status.set(id, { state: 'pending', statusOk: false });
+          break;
+        }
         for (const s of page.InstanceStatuses ?? []) {
           if (!s.InstanceId) continue;
           status.set(s.InstanceId, {
@@ -240,7 +265,7 @@ export class Ec2InstanceOperations implements InstanceOperations {
   async findImage(
     region: string,
     query: { imageId: string } | { target: string },
-  ): Promise<{ imageId: string } | undefined> {
+  ): Promise<{ imageId: string; devices: string[] } | undefined> {
     try {
       const output = await this.#ec2(region).send(
         'imageId' in query
@@ -256,7 +281,11 @@ export class Ec2InstanceOperations implements InstanceOperations {
       const newest = [...(output.Images ?? [])].sort((a, b) =>
         (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''),
       )[0];
-      return newest?.ImageId ? { imageId: newest.ImageId } : undefined;
+      if (!newest?.ImageId) return undefined;
+      return {
+        imageId: newest.ImageId,
+        devices: (newest.BlockDeviceMappings ?? []).flatMap((m) => (m.DeviceName ? [m.DeviceName] : [])),
+      };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -272,6 +301,41 @@ export class Ec2InstanceOperations implements InstanceOperations {
       return template?.LaunchTemplateId
         ? { id: template.LaunchTemplateId, name: template.LaunchTemplateName ?? '' }
         : undefined;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async launchTemplateData(
+    region: string,
+    id: string,
+    version: string,
+  ): Promise<LaunchTemplateData | undefined> {
+    try {
+      const output = await this.#ec2(region).send(
+        new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, Versions: [version] }),
+      );
+      const data = output.LaunchTemplateVersions?.[0]?.LaunchTemplateData;
+      if (!data) return undefined;
+      const interfaces = data.NetworkInterfaces ?? [];
+      return {
+        ...(data.ImageId ? { imageId: data.ImageId } : {}),
+        subnetIds: interfaces.flatMap((n) => (n.SubnetId ? [n.SubnetId] : [])),
+        ...(data.Placement?.AvailabilityZone ? { availabilityZone: data.Placement.AvailabilityZone } : {}),
+        devices: (data.BlockDeviceMappings ?? []).flatMap((m) => (m.DeviceName ? [m.DeviceName] : [])),
+        networkInterfaces: interfaces.length > 0,
+      };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async subnetZone(region: string, subnetId: string): Promise<string | undefined> {
+    try {
+      const output = await this.#ec2(region).send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] }));
+      return output.Subnets?.[0]?.AvailabilityZone;
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -299,15 +363,19 @@ export class Ec2InstanceOperations implements InstanceOperations {
     }
   }
 
-  async createVolume(
-    region: string,
-    spec: { snapshotId: string; availabilityZone: string; volumeType?: string; tags: Record<string, string> },
-  ): Promise<string> {
+  async createVolume(region: string, spec: VolumeSpec): Promise<string> {
+    // CreateVolume: Iops only for io1, io2 and gp3; Throughput only for gp3.
+    const type = spec.volumeType;
     const output = await this.#ec2(region).send(
       new CreateVolumeCommand({
         SnapshotId: spec.snapshotId,
         AvailabilityZone: spec.availabilityZone,
-        ...(spec.volumeType ? { VolumeType: spec.volumeType as VolumeType } : {}),
+        ...(type ? { VolumeType: type as VolumeType } : {}),
+        ...(spec.iops !== undefined && type && ['io1', 'io2', 'gp3'].includes(type)
+          ? { Iops: spec.iops }
+          : {}),
+        ...(spec.throughput !== undefined && type === 'gp3' ? { Throughput: spec.throughput } : {}),
+        ...(spec.kmsKeyId ? { Encrypted: true, KmsKeyId: spec.kmsKeyId } : {}),
         TagSpecifications: [{ ResourceType: 'volume', Tags: tagList(spec.tags) }],
       }),
     );
@@ -325,10 +393,14 @@ export class Ec2InstanceOperations implements InstanceOperations {
     }
   }
 
-  async volume(
-    region: string,
-    id: string,
-  ): Promise<{ state: string; instanceId?: string; attachment?: string } | undefined> {
+  async findCreatedVolume(region: string, clientToken: string): Promise<string | undefined> {
+    const output = await this.#ec2(region).send(
+      new DescribeVolumesCommand({ Filters: [{ Name: `tag:${CLIENT_TOKEN_TAG}`, Values: [clientToken] }] }),
+    );
+    return output.Volumes?.find((v) => v.State !== 'deleting' && v.State !== 'deleted')?.VolumeId;
+  }
+
+  async volume(region: string, id: string): Promise<VolumeInfo | undefined> {
     const volume = await this.#volume(region, id);
     if (!volume) return undefined;
     const attachment = volume.Attachments?.[0];
@@ -336,11 +408,13 @@ export class Ec2InstanceOperations implements InstanceOperations {
       state: volume.State ?? 'unknown',
       ...(attachment?.InstanceId ? { instanceId: attachment.InstanceId } : {}),
       ...(attachment?.State ? { attachment: attachment.State } : {}),
+      ...(volume.AvailabilityZone ? { availabilityZone: volume.AvailabilityZone } : {}),
+      ...(volume.VolumeType ? { type: volume.VolumeType } : {}),
+      ...(volume.Iops !== undefined ? { iops: volume.Iops } : {}),
+      ...(volume.Throughput !== undefined ? { throughput: volume.Throughput } : {}),
+      ...(volume.Encrypted !== undefined ? { encrypted: volume.Encrypted } : {}),
+      ...(volume.KmsKeyId ? { kmsKeyId: volume.KmsKeyId } : {}),
     };
-  }
-
-  async volumeType(region: string, id: string): Promise<string | undefined> {
-    return (await this.#volume(region, id))?.VolumeType;
   }
 
   async detachVolume(region: string, volumeId: string, instanceId: string): Promise<void> {
@@ -396,5 +470,17 @@ export class Ec2InstanceOperations implements InstanceOperations {
 
   async tag(region: string, ids: string[], tags: Record<string, string>): Promise<void> {
     await this.#ec2(region).send(new CreateTagsCommand({ Resources: ids, Tags: tagList(tags) }));
+  }
+
+  async untag(region: string, ids: string[], keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    // DeleteTags with a Key and no Value removes the tag whatever its value.
+    await this.#ec2(region).send(
+      new DeleteTagsCommand({ Resources: ids, Tags: keys.map((Key) => ({ Key })) }),
+    );
+  }
+
+  async terminate(region: string, ids: string[]): Promise<void> {
+    await this.#ec2(region).send(new TerminateInstancesCommand({ InstanceIds: ids }));
   }
 }

@@ -44,6 +44,7 @@ export class SfnRecoveryStarter implements RecoveryStarter {
       runbook: request.runbook,
       reason: request.reason.slice(0, 500),
       requestedBy: request.requestedBy,
+      ...(request.instance ? { instance: request.instance } : {}),
     });
     try {
       const output = await this.#client.send(

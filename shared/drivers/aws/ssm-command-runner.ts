@@ -38,6 +38,56 @@ export const RUN_SHELL_SCRIPT = 'AWS-RunShellScript';
 export const SEND_COMMAND_MAX_INSTANCES = 50;
 /** Characters SSM accepts in a command's comment. */
 const COMMENT_MAX = 100;
+/** `GetCommandInvocation` calls one status read makes at once (SSM throttles bursts). */
+export const STATUS_READ_CONCURRENCY = 5;
+/** Milliseconds between two status reads of a command: SSM's API is rationed per account. */
+export const SSM_STATUS_PACE_MS = 2_000;
+
+/**
+ * A time as SSM's `ListCommands` filters take it: `2021-07-07T00:00:00Z`, whole seconds (CommandFilter,
+ * "value": InvokedAfter/InvokedBefore), floored so that `InvokedAfter` still includes the instant.
+ *
+ * @example
+ * commandFilterTime('2026-03-01T02:00:00.750Z') // '2026-03-01T02:00:00Z'
+ */
+export function commandFilterTime(iso: string): string {
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) throw new Error(`"${iso}" is not a time`);
+  return `${new Date(at).toISOString().slice(0, 19)}Z`;
+}
+
+function isThrottled(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'ThrottlingException' || e.$metadata?.httpStatusCode === 429;
+}
+
+/** Runs `fn` over `items`, at most `limit` at once, keeping their order. */
+async function boundedMap<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next;
+      next += 1;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** A host whose status read SSM throttled: no news, so still running as far as anyone knows. */
+function throttledRead(host: HostRef): InvocationResult {
+  return {
+    hostId: host.id,
+    state: 'running',
+    outputTail: 'SSM throttled this status read; it is read again',
+  };
+}
 
 export interface SsmCommandRunnerOptions {
   /** Client for a region; the cached client by default. */
@@ -126,6 +176,7 @@ function isInvocationDoesNotExist(error: unknown): boolean {
  * const results = await runner.status(handle);
  */
 export class SsmCommandRunner implements CommandRunner {
+  readonly statusPaceMs = SSM_STATUS_PACE_MS;
   readonly #client: (region: string) => SSMClient;
   readonly #logGroupName: string | undefined;
   readonly #deliveryTimeout: number;
@@ -167,7 +218,7 @@ export class SsmCommandRunner implements CommandRunner {
         new ListCommandsCommand({
           Filters: [
             { key: 'DocumentName', value: RUN_SHELL_SCRIPT },
-            { key: 'InvokedAfter', value: since },
+            { key: 'InvokedAfter', value: commandFilterTime(since) },
           ],
           MaxResults: 50,
           ...(nextToken ? { NextToken: nextToken } : {}),
@@ -229,8 +280,9 @@ export class SsmCommandRunner implements CommandRunner {
   /**
    * One status read of every host. A command of several hosts is first read as a whole
    * (`ListCommands` by id: one call, whatever its host count); its hosts are read one by one
-   * (`GetCommandInvocation`) only once it has finished on all of them, so a long command of 50
-   * hosts costs one status call per read, not 50.
+   * (`GetCommandInvocation`, {@link STATUS_READ_CONCURRENCY} at once) only once it has finished on
+   * all of them, so a long command of 50 hosts costs one status call per read, not 50. A read SSM
+   * throttles is no news (the host still counts as running), never a failure.
    */
   async status(handle: CommandHandle): Promise<InvocationResult[]> {
     const { region } = ec2Hosts(handle.hosts);
@@ -246,12 +298,25 @@ export class SsmCommandRunner implements CommandRunner {
       parts.map(async (hosts, i): Promise<InvocationResult[]> => {
         const commandId = commandIds[i] as string;
         if (hosts.length > 1) {
-          const whole = await this.#commandState(client, commandId);
+          let whole: 'pending' | 'running' | 'finished';
+          try {
+            whole = await this.#commandState(client, commandId);
+          } catch (error) {
+            if (isThrottled(error)) return hosts.map(throttledRead);
+            throw error;
+          }
           if (whole !== 'finished') {
             return hosts.map((host) => ({ hostId: host.id, state: whole, outputTail: '' }));
           }
         }
-        return Promise.all(hosts.map((host) => this.#invocation(client, commandId, host)));
+        return boundedMap(hosts, STATUS_READ_CONCURRENCY, async (host) => {
+          try {
+            return await this.#invocation(client, commandId, host);
+          } catch (error) {
+            if (isThrottled(error)) return throttledRead(host);
+            throw error;
+          }
+        });
       }),
     );
     return results.flat();

@@ -1,44 +1,17 @@
 /**
  * File health state store: one JSON file per target under `<stepopsHome()>/health/`, replaced by a
- * rename under a lock file, with the same version check as the DynamoDB store.
+ * rename under the lease store's lock (taken over from a crashed holder by a compare-and-swap, never
+ * a delete a slower contender could repeat), with the same version check as the DynamoDB store.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HealthRecord, HealthStateStore } from '../ports.ts';
+import { withLock } from './file-lease-store.ts';
 import { fileSafe, stepopsHome } from './home.ts';
-
-const LOCK_WAIT_MS = 10_000;
-/** A lock file older than this was left by a crashed process. */
-const STALE_LOCK_MS = 30_000;
 
 function code(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null ? (error as NodeJS.ErrnoException).code : undefined;
-}
-
-async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    try {
-      const handle = await open(lockFile, 'wx');
-      await handle.close();
-      break;
-    } catch (error) {
-      if (code(error) !== 'EEXIST') throw error;
-      const age = await stat(lockFile).then(
-        (s) => Date.now() - s.mtimeMs,
-        () => 0,
-      );
-      if (age > STALE_LOCK_MS) await unlink(lockFile).catch(() => undefined);
-      else if (Date.now() - started > LOCK_WAIT_MS) throw new Error(`health state ${lockFile} stays locked`);
-      else await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await unlink(lockFile).catch(() => undefined);
-  }
 }
 
 /**

@@ -136,7 +136,7 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T>): Promi
 
 /**
  * Leases in files, for runs on this machine. Same semantics as the DynamoDB store: a key is free
- * when it has no lease or its lease has expired; the owner that holds it may take it again (a
+ * when it has no lease or its lease has expired (at `expiresAt` itself); the owner that holds it may take it again (a
  * retried lock step renews its own lease); release by anyone else changes nothing.
  *
  * @example
@@ -172,7 +172,7 @@ export class FileLeaseStore implements LeaseStore {
         const winner = await readLease(file);
         return winner ? { acquired: false, heldBy: winner } : { acquired: false, heldBy: lease };
       }
-      if (current.expiresAt < now || current.owner === owner) {
+      if (current.expiresAt <= now || current.owner === owner) {
         await rename(await tempFile(file, content), file);
         return { acquired: true };
       }
@@ -188,7 +188,7 @@ export class FileLeaseStore implements LeaseStore {
    */
   async holder(key: string): Promise<Lease | undefined> {
     const lease = await readLease(await this.#file(key));
-    return lease && lease.expiresAt >= this.#now() ? lease : undefined;
+    return lease && lease.expiresAt > this.#now() ? lease : undefined;
   }
 
   async release(key: string, owner: string): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * Local notifier: the outbox file (one JSON line per notification) and a line for the terminal.
  */
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Notification, Notifier } from '../ports.ts';
 import { stepopsHome } from './home.ts';
@@ -40,6 +40,27 @@ export function humanLine(notification: Notification): string {
  */
 export function outboxPath(home: string = stepopsHome()): string {
   return path.join(home, 'outbox.jsonl');
+}
+
+/**
+ * The notifications in the outbox under `home`, oldest first; none when nothing was published
+ * yet (no file). Any other failure to read is thrown, never taken for "no alerts".
+ *
+ * @example
+ * const alerts = (await readOutbox()).filter((n) => n.workflow === 'health');
+ */
+export async function readOutbox(home: string = stepopsHome()): Promise<Notification[]> {
+  let text: string;
+  try {
+    text = await readFile(outboxPath(home), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Notification);
 }
 
 /**

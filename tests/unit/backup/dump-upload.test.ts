@@ -14,6 +14,7 @@ import type { Target } from '../../../shared/config/schema.ts';
 import { objectStoreFor } from '../../../shared/drivers/backups.ts';
 import type { CommandRequest, InvocationResult } from '../../../shared/drivers/ports.ts';
 import { registerFilledTargets } from '../../fixtures/filled-targets.ts';
+import { grantedLeases } from '../../helpers/leases.ts';
 
 const HOST = { kind: 'ec2' as const, id: 'i-0123456789abcdef0', region: 'us-east-1' };
 const SHA = 'ab'.repeat(32);
@@ -61,12 +62,7 @@ function world(outputs: string[]) {
           },
         },
         secrets: { kind: 'ssm', region: 'us-east-1' },
-        // This run holds the job's lease throughout (two runs at once are the lease tests').
-        leases: {
-          acquire: async () => ({ acquired: true }),
-          release: async () => undefined,
-          holder: async () => undefined,
-        },
+        leases: grantedLeases,
       } as unknown as BackupCapabilities;
     },
     fallbackNotifier: () => {

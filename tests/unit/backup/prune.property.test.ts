@@ -34,6 +34,7 @@ import type {
   StoredObject,
   TaggedCopy,
 } from '../../../shared/drivers/ports.ts';
+import { grantedLeases } from '../../helpers/leases.ts';
 
 const NOW = Date.parse('2026-06-30T12:00:00.000Z');
 const DAY = 86_400_000;
@@ -203,12 +204,7 @@ function depsFor(world: World, target: Target): BackupDeps {
     catalogue: catalogueOf(world),
     copies: copiesOf(world),
     objects: objectsOf(world),
-    // Each prune here is the run that holds the job's lease (two runs at once are the lease tests').
-    leases: {
-      acquire: async () => ({ acquired: true as const }),
-      release: async () => undefined,
-      holder: async () => undefined,
-    },
+    leases: grantedLeases,
   };
   return {
     findTarget: () => target,

@@ -38,11 +38,11 @@ const CEILINGS: Readonly<Record<string, { bytes: number; reason: string }>> = {
   // middy and the logger (26.5 KB) and zod/mini with the schemas of its input (28.6 KB, of which
   // the English messages 2.6 KB): 61.6 KB, 1.6 KB over.
   'describe-batch-failure': { bytes: 64 * KB, reason: 'zod/mini with its English messages' },
-  // The target model with its loader (25 KB) and the targets (30 KB) on zod/mini: 124–134 KB; the
-  // maintenance section and the targets' maintenance jobs and runbooks added 6 KB (144.3 KB).
-  'no-aws+target': { bytes: 148 * KB, reason: 'the target model and the targets' },
+  // The target model with its loader and the targets on zod/mini: 124–143 KB (the model grew with
+  // probe routing, fleet runbooks, the restores' settings; moving the targets out of the bundles cuts it).
+  'no-aws+target': { bytes: 146 * KB, reason: 'the target model and the targets' },
   // One SDK client with middy and the logger is 384 KB alone; zod/mini 34 KB and the target model
-  // and the targets 60 KB on top: 435–512 KB.
+  // and the targets on top: 435–512 KB.
   'one-service+target': { bytes: 518 * KB, reason: 'one SDK client (384 KB) plus the target model' },
 };
 
@@ -102,8 +102,10 @@ describe('Lambda bundles', () => {
       'notify',
     ])
       expect(withEc2, name).not.toContain(name);
-    for (const name of ['check-freshness', 'record-backup', 'record-restore-test', 'notify-backup'])
-      if (built.some((b) => b.name === name)) expect(withEc2, name).not.toContain(name);
+    const catalogueOnly = ['check-freshness', 'record-backup', 'record-restore-test', 'notify-backup'];
+    // All built (a missing one would otherwise pass unchecked), none with EC2.
+    expect(built.map((b) => b.name)).toEqual(expect.arrayContaining(catalogueOnly));
+    for (const name of catalogueOnly) expect(withEc2, name).not.toContain(name);
   });
 
   it('meets the size goal of its kind, or stays under the ceiling of the measured reason it misses it', () => {
@@ -139,7 +141,8 @@ describe('Lambda bundles', () => {
 
   it('keeps the functions of several services under the size of one client per service and the rest', () => {
     // Assess: no size goal is set for them; the ceiling catches every adapter bundled again
-    for (const b of built.filter((x) => x.kind === 'several-services'))
-      expect(b.bytes, b.name).toBeLessThan(1500 * KB);
+    const several = built.filter((x) => x.kind === 'several-services');
+    expect(several.length).toBeGreaterThan(0);
+    for (const b of several) expect(b.bytes, b.name).toBeLessThan(1500 * KB);
   });
 });

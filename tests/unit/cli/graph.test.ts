@@ -49,6 +49,9 @@ describe('stepops graph', () => {
     // Assess
     for (const name of Object.keys(definition.States)) expect(diagram).toMatch(new RegExp(`\\b${name}\\b`));
     expect(diagram).toContain(
+      'DeployBatches__DeployCommandDone -->|"commandStatus.status = running and commandStatus.waitSeconds present"| DeployBatches__WaitBeforeDeployPoll',
+    );
+    expect(diagram).toContain(
       'DeployBatches__DeployCommandDone -->|"commandStatus.status = failed"| DeployBatches__RecordCommandFailure',
     );
     expect(diagram).toContain('SnapshotRequested -->|"plan.snapshot.enabled = true"| CreateSnapshots');

@@ -2,13 +2,19 @@
  * `stepops run health` and `stepops watch`: one run on the local engine printed as the probe
  * table, the watch on the target's schedule until aborted, and bad input refused before anything runs.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { healthTable, runHealthOnce, scheduleIntervalMs, watchHealth } from '../../../cli/commands/health.ts';
+import {
+  healthHistory,
+  healthTable,
+  runHealthOnce,
+  scheduleIntervalMs,
+  watchHealth,
+} from '../../../cli/commands/health.ts';
 import { clearRegisteredTargets, findTarget, registerTarget } from '../../../shared/config/registry.ts';
 import { emptyHealthState } from '../../../shared/health/state.ts';
 
@@ -82,6 +88,90 @@ describe('stepops run health', () => {
     expect(second.exitCode).toBe(1);
     expect(down.lines[0]).toMatch(/0 up, 1 down; site went down \(alerted\)$/);
     expect(down.lines[1]).toMatch(/site\s+DOWN\s+expected status 200, got 503/);
+  });
+
+  it('counts a probe failing but not yet down as failing, not up', async () => {
+    // Prepare
+    registerTarget({
+      name: 'cli-failing',
+      description: 'cli health target',
+      hosts: { type: 'local', directory: root },
+      health: {
+        schedule: 'rate(2 minutes)',
+        failureThreshold: 3,
+        probes: [{ name: 'site', type: 'http' as const, url: `${base}/health`, timeout: 2 }],
+      },
+    });
+    const seen = capture();
+
+    // Act
+    healthy = false;
+    await runHealthOnce({ target: 'cli-failing', output: seen.output });
+
+    // Assess
+    expect(seen.lines[0]).toMatch(/: 0 up, 1 failing, 0 down$/);
+    expect(seen.lines[1]).toMatch(/site\s+FAILING \(1 in a row\)\s+expected status 200, got 503/);
+  });
+
+  it('carries out the runbook the alert requested through the local recover workflow', async () => {
+    // Prepare: an unattended runbook (a health-alert run of it needs no approval) that leaves a mark
+    const mark = path.join(root, 'recovered-by-health');
+    registerTarget({
+      name: 'cli-recover',
+      description: 'cli health target',
+      hosts: { type: 'local', directory: root },
+      health: {
+        schedule: 'rate(2 minutes)',
+        failureThreshold: 1,
+        probes: [{ name: 'site', type: 'http' as const, url: `${base}/health`, timeout: 2, runbook: 'mark' }],
+      },
+      recovery: {
+        mark: {
+          description: 'leave a mark',
+          unattended: true,
+          steps: [{ type: 'script', name: 'mark', script: `touch ${mark}`, timeout: 10 }],
+          verify: [],
+        },
+      },
+    });
+    const seen = capture();
+
+    // Act
+    healthy = false;
+    await runHealthOnce({ target: 'cli-recover', output: seen.output, recover: true });
+
+    // Assess
+    expect(seen.lines[0]).toMatch(/site went down \(alerted\); requested runbook mark$/);
+    expect(seen.lines.join('\n')).toMatch(
+      /runbook mark finished \(run local-recovery-cli-recover-mark-health-/,
+    );
+    await expect(access(mark)).resolves.toBeUndefined();
+  });
+
+  it('prints the uptime history: today from the probe state, per probe; refuses bad options', async () => {
+    // Prepare: a few rounds, one failing
+    register('cli-history');
+    healthy = true;
+    await runHealthOnce({ target: 'cli-history', output: capture().output });
+    healthy = false;
+    await runHealthOnce({ target: 'cli-history', output: capture().output });
+    const seen = capture();
+
+    // Act
+    const code = await healthHistory({ target: 'cli-history', days: 2, output: seen.output });
+
+    // Assess
+    expect(code).toBe(0);
+    expect(seen.lines[0]).toBe('uptime of cli-history, last 2 days (UTC)');
+    expect(seen.lines[1]).toMatch(
+      /^day\s+probe\s+checks\s+uptime\s+p50\s+p95\s+p99\n\d{4}-\d\d-\d\d\s+site\s+2\s+50\.00%\s+≤\d+ ms/,
+    );
+    await expect(healthHistory({ target: 'cli-history', days: 91 })).rejects.toThrow(
+      '--days 91: expected a whole number of days from 1 to 90',
+    );
+    await expect(healthHistory({ target: 'cli-history', probe: 'nope' })).rejects.toThrow(
+      'target "cli-history" has no probe named "nope" (probes: site)',
+    );
   });
 
   it('refuses an unknown target and a target without a health section, starting nothing', async () => {

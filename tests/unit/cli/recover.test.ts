@@ -78,6 +78,22 @@ async function waitForApprovalFile(runId: string): Promise<void> {
 }
 
 describe('stepops run recover', () => {
+  it.each([
+    ['not-an-id', '--instance not-an-id: expected an instance id such as "i-0123456789abcdef0"'],
+    ['i-0123456789abcdef0', `--instance: target "${TARGET}" runs on local hosts, not ec2 instances`],
+  ])('refuses --instance %s with exit 2 before anything starts', async (instance, message) => {
+    // Prepare
+    const out = capture();
+
+    // Act
+    const report = await runRecover({ target: TARGET, runbook: 'wipe', instance, yes: true, output: out });
+
+    // Assess
+    expect(report.exitCode).toBe(2);
+    expect(out.text()).toContain(message);
+    expect(report.executionName).toBeUndefined();
+  });
+
   it('--yes approves up front, prints the plan and passes the parameter typed', async () => {
     // Prepare
     await writeFile(path.join(lab.hostDir(TARGET), 'state'), 'down\n');

@@ -197,7 +197,12 @@ describe('stepops plan backup, health and recover', () => {
       'GET https://zmanim.shtetl.io/backend/api/v1/health → status 200, body contains "healthy"',
     );
     expect(stdout).toContain('----- services script -----');
-    expect(stdout).toContain('on failure: start runbook restart-api');
+    expect(stdout).toContain('on failure: runbook restart-api by default');
+    expect(stdout).toContain(
+      '  api-health, api-local, services → runbook restart-api (at most every 30 min, 3 a day)',
+    );
+    expect(stdout).toContain('  tls-certificate, data-disk, instance-status, ssm-agent → alert only');
+    expect(stdout).toContain('probe tls-certificate (tls, runs on prober; on failure: alert only)');
   });
 
   it('prints a runbook with its description, scripts and AWS actions', () => {

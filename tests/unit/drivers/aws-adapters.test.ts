@@ -200,12 +200,14 @@ describe('SsmCommandRunner', () => {
     expect(ssm).toHaveReceivedCommandWith(ListCommandsCommand, { CommandId: 'cmd-run' });
   });
 
-  it('rethrows other errors of GetCommandInvocation', async () => {
+  it('rethrows other errors of GetCommandInvocation (a throttled read is no news: see ssm-status-reads)', async () => {
     finished('cmd-1');
     ssm
       .on(GetCommandInvocationCommand)
-      .rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
-    await expect(new SsmCommandRunner().status({ commandId: 'cmd-1', hosts })).rejects.toThrow('throttled');
+      .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+    await expect(new SsmCommandRunner().status({ commandId: 'cmd-1', hosts })).rejects.toThrow(
+      'not authorized',
+    );
   });
 
   it('reports exit codes and the output tail of finished hosts, stdout then stderr', async () => {
@@ -398,7 +400,8 @@ describe('SsmCommandRunner: bounded statuses, fleets beyond one call, idempotent
     expect(ssm).toHaveReceivedCommandWith(ListCommandsCommand, {
       Filters: [
         { key: 'DocumentName', value: 'AWS-RunShellScript' },
-        { key: 'InvokedAfter', value: '2026-11-22T03:00:00.000Z' },
+        // CommandFilter takes `2021-07-07T00:00:00Z`: whole seconds, no milliseconds.
+        { key: 'InvokedAfter', value: '2026-11-22T03:00:00Z' },
       ],
       MaxResults: 50,
     });

@@ -8,6 +8,7 @@ import {
   BackupClient,
   DeleteRecoveryPointCommand,
   DescribeBackupJobCommand,
+  DescribeRecoveryPointCommand,
   ListRecoveryPointsByBackupVaultCommand,
   ListTagsCommand,
   StartBackupJobCommand,
@@ -309,19 +310,25 @@ describe('AwsCopyService: RDS and AWS Backup', () => {
   });
 
   it('deletes a recovery point only when its tags name the job', async () => {
-    // Prepare
+    // Prepare: points of a resource AWS Backup fully manages (recovery-point ARNs, with tags)
+    const RP_1 = 'arn:aws:backup:eu-west-1:123456789012:recovery-point:rp-1';
+    const RP_2 = 'arn:aws:backup:eu-west-1:123456789012:recovery-point:rp-2';
     backup.on(ListRecoveryPointsByBackupVaultCommand).resolves({
       RecoveryPoints: [
-        { RecoveryPointArn: 'arn:rp-1', Status: 'COMPLETED' },
-        { RecoveryPointArn: 'arn:rp-2', Status: 'COMPLETED' },
+        { RecoveryPointArn: RP_1, Status: 'COMPLETED' },
+        { RecoveryPointArn: RP_2, Status: 'COMPLETED' },
       ],
     });
     backup
-      .on(ListTagsCommand, { ResourceArn: 'arn:rp-1' })
+      .on(ListTagsCommand, { ResourceArn: RP_1 })
       .resolves({ Tags: { 'stepops:target': 'full', 'stepops:backup': 'vault', 'stepops:run': 'r1' } })
-      .on(ListTagsCommand, { ResourceArn: 'arn:rp-2' })
+      .on(ListTagsCommand, { ResourceArn: RP_2 })
       .resolves({ Tags: { owner: 'someone-else' } });
     backup.on(DeleteRecoveryPointCommand).resolves({});
+    // Deleted: DescribeRecoveryPoint no longer finds it (AWS Backup API reference, DescribeRecoveryPoint).
+    backup
+      .on(DescribeRecoveryPointCommand)
+      .rejects(Object.assign(new Error('not found'), { name: 'ResourceNotFoundException' }));
     const scope: CopyScope = {
       kind: 'aws-backup',
       target: 'full',
@@ -333,12 +340,12 @@ describe('AwsCopyService: RDS and AWS Backup', () => {
 
     // Act
     await copies.remove(
-      { kind: 'aws-backup', vault: 'full-vault', resources: [{ id: 'arn:rp-1', region: 'eu-west-1' }] },
+      { kind: 'aws-backup', vault: 'full-vault', resources: [{ id: RP_1, region: 'eu-west-1' }] },
       scope,
       'r1',
     );
     const foreign = copies.remove(
-      { kind: 'aws-backup', vault: 'full-vault', resources: [{ id: 'arn:rp-2' }] },
+      { kind: 'aws-backup', vault: 'full-vault', resources: [{ id: RP_2 }] },
       scope,
       'r1',
     );
@@ -348,7 +355,7 @@ describe('AwsCopyService: RDS and AWS Backup', () => {
     expect(backup).toHaveReceivedCommandTimes(DeleteRecoveryPointCommand, 1);
     expect(backup).toHaveReceivedCommandWith(DeleteRecoveryPointCommand, {
       BackupVaultName: 'full-vault',
-      RecoveryPointArn: 'arn:rp-1',
+      RecoveryPointArn: RP_1,
     });
   });
 });

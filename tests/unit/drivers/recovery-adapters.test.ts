@@ -140,7 +140,7 @@ describe('Ec2InstanceOperations', () => {
 describe('RdsRestorer', () => {
   const restorer = new RdsRestorer({ rds: () => new RDSClient({ region: 'eu-west-1' }) });
 
-  it('picks the newest available stepops-tagged manual snapshot, never an untagged one', async () => {
+  it('picks the newest stepops-tagged manual snapshot, never an untagged one, even one still creating (issue 18 item 13)', async () => {
     // Prepare
     rds.on(DescribeDBSnapshotsCommand).resolves({
       DBSnapshots: [
@@ -169,7 +169,9 @@ describe('RdsRestorer', () => {
     const found = await restorer.findSnapshot('eu-west-1', { dbInstance: 'datizmo-db', target: 'datizmo' });
 
     // Assess
-    expect(found).toEqual({ snapshotId: 'stepops-datizmo-1', status: 'available', stepops: true });
+    // The newest is still creating: returned as such (the pre-flight stops and says so), never
+    // passed over for the older available one.
+    expect(found).toEqual({ snapshotId: 'stepops-datizmo-2', status: 'creating', stepops: true });
     expect(rds.commandCalls(DescribeDBSnapshotsCommand)[0]?.args[0].input).toEqual({
       DBInstanceIdentifier: 'datizmo-db',
       SnapshotType: 'manual',

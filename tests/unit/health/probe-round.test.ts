@@ -112,6 +112,53 @@ describe('the probe round of check-target on an ec2 target', () => {
       ['status', OFFLINE, true, 'instance status ok, system status ok'],
     ]);
   });
+
+  it('on a target without an ssm-agent probe, reports the host probes of a host whose agent is offline down (not skipped), and sends the round with a 30 s delivery timeout', async () => {
+    // Prepare: DescribeInstanceInformation reports PingStatus Online | ConnectionLost | Inactive
+    // (SSM API reference, InstanceInformation); an instance SSM does not know is not listed.
+    const UNKNOWN = 'i-0aaaaaaaaaaaaaaa3';
+    registerTarget({
+      name: 'agent-lost',
+      description: 'three instances, one agent lost, one never registered',
+      hosts: { type: 'ec2', region: 'eu-west-1', tags: { App: 'lost' }, workingDirectory: '/opt/app' },
+      health: { schedule: 'rate(1 minute)', probes: [{ name: 'units', type: 'systemd', units: ['api'] }] },
+    });
+    const target = findTarget('agent-lost');
+    ec2.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        { Instances: [{ InstanceId: ONLINE }, { InstanceId: OFFLINE }, { InstanceId: UNKNOWN }] },
+      ],
+    });
+    ssm.on(DescribeInstanceInformationCommand).resolves({
+      InstanceInformationList: [
+        { InstanceId: ONLINE, PingStatus: 'Online' },
+        { InstanceId: OFFLINE, PingStatus: 'ConnectionLost' },
+      ],
+    });
+    ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-2' } });
+    const output = 'active: api\n';
+    ssm.on(GetCommandInvocationCommand).resolves({
+      Status: 'Success',
+      ResponseCode: 0,
+      StandardOutputContent: `STEPOPS_PROBE units 0 ${Buffer.byteLength(output)} ${Buffer.from(output).toString('base64')}\n`,
+    });
+
+    // Act
+    const round = await probeTargetStep({ target: target.name, runId: 'r2' }, deps(target));
+
+    // Assess
+    expect(ssm).toHaveReceivedCommandWith(SendCommandCommand, { InstanceIds: [ONLINE], TimeoutSeconds: 30 });
+    expect(round.results.map((r) => [r.probe, r.host, r.ok, r.detail])).toEqual([
+      ['units', ONLINE, true, 'exit code 0: active: api'],
+      ['units', OFFLINE, false, 'the host cannot take commands: its SSM agent is ConnectionLost'],
+      [
+        'units',
+        UNKNOWN,
+        false,
+        'the host cannot take commands: it is not registered with Systems Manager (no SSM agent reporting)',
+      ],
+    ]);
+  });
 });
 
 describe('runProbeRound', () => {

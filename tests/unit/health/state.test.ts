@@ -133,6 +133,52 @@ describe('foldRound', () => {
     expect(inWindow.recoveries).toEqual([20]);
   });
 
+  it.each([
+    ['one instance down', [false, true], 'i-0a1b2c3d4e5f60002'],
+    ['both instances down', [false, false], undefined],
+  ])(
+    'names the instance the runbook acts on when every down probe failed on one EC2 instance: %s',
+    (_what, up, instance) => {
+      // Prepare
+      let state = emptyHealthState('t');
+      let decision: ReturnType<typeof foldRound>['recovery'];
+
+      // Act: three failing rounds of a probe on two instances.
+      for (let round = 0; round < 3; round += 1) {
+        const fold = foldRound(
+          state,
+          [
+            {
+              probe: 'app',
+              host: 'i-0a1b2c3d4e5f60001',
+              ok: up[1] as boolean,
+              detail: up[1] ? 'ok' : 'down',
+            },
+            {
+              probe: 'app',
+              host: 'i-0a1b2c3d4e5f60002',
+              ok: up[0] as boolean,
+              detail: up[0] ? 'ok' : 'down',
+            },
+          ],
+          {
+            now: new Date(T0 + round * MINUTE),
+            failureThreshold: 3,
+            successThreshold: 2,
+            conditions: { app: 'GET /' },
+            onFailure: { runbook: 'replace', cooldownMinutes: 30, maxPerDay: 3 },
+          },
+        );
+        state = fold.state;
+        decision = fold.recovery ?? decision;
+      }
+
+      // Assess
+      expect(decision).toMatchObject({ start: true, runbook: 'replace' });
+      expect(decision && 'instance' in decision ? decision.instance : undefined).toBe(instance);
+    },
+  );
+
   it('counts the daily cap per UTC day', () => {
     // Prepare: three starts yesterday evening.
     const start = {
