@@ -134,6 +134,16 @@ function dumpListStatements(context: RecoverContext): Statement[] {
   return [{ actions: ['s3:ListBucket'], resources: buckets.map((b) => `arn:aws:s3:::${b}`) }];
 }
 
+/**
+ * Reading the dumps a restore-dump step downloads: the host's curl uses a GET URL this function
+ * presigns, which carries this role's permission (`s3:GetObject` on the objects).
+ */
+function dumpReadStatements(context: RecoverContext): Statement[] {
+  const { buckets } = declaredRecovery(context.targets);
+  if (buckets.length === 0) return [];
+  return [{ actions: ['s3:GetObject'], resources: buckets.map((b) => `arn:aws:s3:::${b}/*`) }];
+}
+
 function instanceActionStatements(context: RecoverContext, actions: string[]): Statement[] {
   return [
     {
@@ -443,6 +453,7 @@ export function recoverFunctionStatements(context: RecoverContext): Record<strin
       ...hostStatements(),
       ...sendCommandStatements(context),
       ...readCommandStatements(),
+      ...dumpReadStatements(context),
     ],
     'reboot-instances': [
       ...ec2DescribeStatements(),

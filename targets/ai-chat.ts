@@ -5,8 +5,11 @@
  * EC2 t3.medium (Ubuntu).
  *
  * Source: its operations document. RTO 30 minutes, RPO 24 hours. The document names no
- * region, bucket or instance ids: the region is us-east-1, the instance is selected by tags, the
- * bucket ("your-backup-bucket" in the document) is marked `unfilled(…)`.
+ * region, bucket, repository, database name or instance ids: the region, the bucket
+ * ("your-backup-bucket" in the document) and the GitHub repository are marked `unfilled(…)`; the
+ * restore test checks every application database the dump holds (the document's `MONGO_URI` names
+ * only "database_name"); the instance is the one tagged `stepops:target` = `ai-chat`, as stepops'
+ * preparation asks.
  */
 import { defineTarget, unfilled } from '../shared/config/schema.ts';
 import { checkoutPrevious, checkoutRef, diskUsageBelow, verifyRef } from '../shared/recipes/scripts.ts';
@@ -17,6 +20,13 @@ const buildImages = 'docker compose build --pull';
 const startContainers = `docker compose up -d
 docker compose ps`;
 
+/**
+ * Counts the collections of every database but MongoDB's own (admin, config, local): the document
+ * names the application's database only as "database_name".
+ */
+const appCollections =
+  'db.adminCommand({ listDatabases: 1 }).databases.filter((d) => !["admin", "config", "local"].includes(d.name)).reduce((n, d) => n + db.getSiblingDB(d.name).getCollectionNames().length, 0)';
+
 const backupBucket = unfilled(
   'S3 bucket for ai-chat\'s dumps ("your-backup-bucket" in its operations document)',
 );
@@ -24,10 +34,12 @@ const backupBucket = unfilled(
 export default defineTarget({
   name: 'ai-chat',
   description: 'AI chat: Node/Express server with MongoDB and Qdrant under Docker Compose on EC2 t3.medium',
+  // Its GitHub Actions workflow deploys on a push to main.
+  repository: unfilled('GitHub repository (owner/name) of ai-chat, whose pushes to main deploy it'),
   hosts: {
     type: 'ec2',
-    region: 'us-east-1',
-    tags: { App: 'ai-chat', Env: 'production' },
+    region: unfilled("AWS region of ai-chat's EC2 instance"),
+    tags: { 'stepops:target': 'ai-chat' },
     user: 'ubuntu',
     workingDirectory: '/home/ubuntu/ai-chat-node-server',
   },
@@ -111,8 +123,10 @@ export default defineTarget({
 trap 'docker rm -f "stepops-rt-$STEPOPS_RUN_ID" >/dev/null' EXIT
 for _ in $(seq 1 30); do docker exec "stepops-rt-$STEPOPS_RUN_ID" mongosh --quiet --eval 'db.adminCommand({ ping: 1 }).ok' >/dev/null 2>&1 && break; sleep 2; done
 docker exec -i "stepops-rt-$STEPOPS_RUN_ID" mongorestore --quiet --archive --gzip < "$STEPOPS_RESTORE_FILE"
-docker exec "stepops-rt-$STEPOPS_RUN_ID" mongosh --quiet --eval 'db.getSiblingDB("ai-chat").getCollectionNames().length' > "$STEPOPS_SCRATCH_DIR/collections"`,
-        check: 'test "$(cat "$STEPOPS_SCRATCH_DIR/collections")" -ge 1',
+docker exec "stepops-rt-$STEPOPS_RUN_ID" mongosh --quiet --eval '${appCollections}' > "$STEPOPS_SCRATCH_DIR/collections"`,
+        check: `collections=$(cat "$STEPOPS_SCRATCH_DIR/collections")
+echo "application collections restored: $collections"
+test "$collections" -ge 1`,
         timeout: 1800,
       },
     },
@@ -165,19 +179,16 @@ docker exec "stepops-rt-$STEPOPS_RUN_ID" mongosh --quiet --eval 'db.getSiblingDB
           type: 'restore-dump',
           name: 'restore-mongodb',
           backup: 'mongodb',
-          script: `aws s3 cp --only-show-errors "$STEPOPS_DUMP_URI" - |
-  docker exec -i mongo-db mongorestore --archive --gzip --drop`,
+          // stepops downloads the dump to $STEPOPS_RESTORE_FILE first (curl: no AWS CLI on the host).
+          script: 'docker exec -i mongo-db mongorestore --archive --gzip --drop < "$STEPOPS_RESTORE_FILE"',
           timeout: 1800,
         },
         {
           type: 'restore-dump',
           name: 'restore-qdrant',
           backup: 'qdrant-storage',
-          script: `archive=$(mktemp)
-trap 'rm -f "$archive"' EXIT
-aws s3 cp --only-show-errors "$STEPOPS_DUMP_URI" "$archive"
-docker compose stop qdrant
-docker run --rm -v qdrant_storage:/qdrant/storage -v "$archive:/restore/storage.tar.gz:ro" busybox \\
+          script: `docker compose stop qdrant
+docker run --rm -v qdrant_storage:/qdrant/storage -v "$STEPOPS_RESTORE_FILE":/restore/storage.tar.gz:ro busybox \\
   sh -c 'rm -rf /qdrant/storage/* && tar xzf /restore/storage.tar.gz -C /qdrant'
 docker compose start qdrant`,
           timeout: 1800,
@@ -200,6 +211,29 @@ docker compose start qdrant`,
         { type: 'script', name: 'start-containers', script: startContainers, timeout: 300 },
       ],
       verify: ['server', 'mongodb', 'qdrant'],
+    },
+  },
+  // The document's maintenance tasks: "Update Docker images" monthly, "docker system prune -a" when
+  // the disk fills, "Update EC2 instance OS" quarterly.
+  maintenance: {
+    'update-images': {
+      description:
+        'Monthly: pull the documented images again (mongo:7, qdrant/qdrant) and recreate the containers on them, then prune images and build cache older than a week.',
+      schedule: 'cron(0 3 1 * ? *)',
+      steps: [
+        { type: 'docker-pull', name: 'pull-images', composeFile: 'docker-compose.yml' },
+        { type: 'docker-prune', name: 'system-prune', olderThanHours: 168, system: true },
+      ],
+      healthGate: ['server', 'mongodb', 'qdrant'],
+      mute: ['server', 'mongodb', 'qdrant'],
+    },
+    'os-updates': {
+      description:
+        'Quarterly: apply Ubuntu security updates (unattended-upgrade); reboot only if /var/run/reboot-required, then the health gate.',
+      schedule: 'cron(0 4 1 1,4,7,10 ? *)',
+      steps: [{ type: 'os-updates', name: 'security-updates', manager: 'apt' }],
+      healthGate: ['server', 'mongodb', 'qdrant'],
+      mute: ['server', 'mongodb', 'qdrant', 'instance-status', 'ssm-agent'],
     },
   },
   alerts: { slackWebhookParameter: '/stepops/ai-chat/slack-webhook' },

@@ -3,9 +3,11 @@
  * `/home/ubuntu/formatic-unified` on one Ubuntu 22.04 t3.small in us-east-1, behind Nginx with a
  * Let's Encrypt certificate for datizmo.com; RDS PostgreSQL 14; uploads in S3 (`datizmo-uploads`).
  *
- * Source: its operations document. The document names no instance or database ids: the
- * instance is selected by tags; the database identifier, the backup bucket and the Elastic IP are
- * marked `unfilled(…)` and must be filled in before a stage deploys this target.
+ * Source: its operations document. The document names no instance or database ids, no
+ * repository and not the build commands `server-deployment.sh` runs: the database identifier, the
+ * backup bucket, the Elastic IP, the GitHub repository and the two build commands are marked
+ * `unfilled(…)` and must be filled in before a stage deploys this target; the instance is the one
+ * tagged `stepops:target` = `datizmo`, as stepops' preparation asks.
  */
 import { defineTarget, unfilled } from '../shared/config/schema.ts';
 import {
@@ -17,10 +19,9 @@ import {
   verifyRef,
 } from '../shared/recipes/scripts.ts';
 
+// The document says server-deployment.sh "builds and deploys both backend and frontend", not how.
 const buildBackend = `cd backend
-npm ci
-npx prisma generate
-npm run build`;
+${unfilled("datizmo's backend build commands, run in backend/ (what server-deployment.sh runs there)")}`;
 
 const migrate = `cd backend
 # Prisma reads DATABASE_URL from the environment; the app keeps it in the shared .env.
@@ -31,8 +32,7 @@ set +a
 npx prisma migrate deploy`;
 
 const buildFrontend = `cd frontend
-npm ci
-npm run build`;
+${unfilled("datizmo's frontend build commands, run in frontend/ (what server-deployment.sh runs there)")}`;
 
 const restartApps = `pm2 restart backend frontend --update-env
 pm2 save`;
@@ -48,10 +48,12 @@ const elasticIp = unfilled("Elastic IP allocation id of datizmo's instance");
 export default defineTarget({
   name: 'datizmo',
   description: 'Datizmo: NestJS + Next.js under PM2 behind Nginx on Ubuntu EC2, RDS PostgreSQL 14',
+  // Its GitHub Actions workflow deploys on a push to main.
+  repository: unfilled('GitHub repository (owner/name) of datizmo, whose pushes to main deploy it'),
   hosts: {
     type: 'ec2',
     region: 'us-east-1',
-    tags: { App: 'datizmo', Env: 'production' },
+    tags: { 'stepops:target': 'datizmo' },
     user: 'ubuntu',
     workingDirectory: '/home/ubuntu/formatic-unified',
   },
@@ -232,13 +234,43 @@ echo "copied .env ($(wc -l < .env) lines)"`,
           type: 'restore-dump',
           name: 'restore-env-file',
           backup: 'env-file',
-          script: `aws s3 cp --only-show-errors "$STEPOPS_DUMP_URI" .env.restored
+          // stepops downloads the dump to $STEPOPS_RESTORE_FILE first (curl: no AWS CLI on the host).
+          script: `cp "$STEPOPS_RESTORE_FILE" .env.restored
 chmod 600 .env.restored
 mv .env.restored .env`,
           timeout: 120,
         },
         { type: 'restart', name: 'restart-apps', manager: 'pm2', services: ['all'] },
         { type: 'script', name: 'reload-nginx', script: reloadNginx, timeout: 60 },
+      ],
+    },
+  },
+  // The document: Let's Encrypt with auto-renewal, and "regular security updates applied".
+  maintenance: {
+    certificates: {
+      description:
+        "Renew the Let's Encrypt certificate of datizmo.com (certbot renew); reload Nginx only when it was renewed, then check the TLS probe.",
+      schedule: 'cron(15 4 * * ? *)',
+      steps: [{ type: 'certbot-renew', name: 'certbot-renew', reload: 'nginx' }],
+      healthGate: ['tls-certificate', 'site', 'nginx'],
+      mute: ['site', 'nginx'],
+    },
+    'security-updates': {
+      description:
+        'Apply Ubuntu security updates (unattended-upgrade); reboot only if /var/run/reboot-required, one host at a time, then the health gate.',
+      schedule: 'cron(0 5 ? * SUN *)',
+      timezone: 'America/New_York',
+      steps: [{ type: 'os-updates', name: 'security-updates', manager: 'apt' }],
+      healthGate: ['site', 'backend', 'frontend', 'pm2-processes', 'nginx'],
+      mute: [
+        'site',
+        'tls-certificate',
+        'backend',
+        'frontend',
+        'pm2-processes',
+        'nginx',
+        'instance-status',
+        'ssm-agent',
       ],
     },
   },

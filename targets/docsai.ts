@@ -7,7 +7,9 @@
  * Source: its operations document. The document names neither domain nor health route: the
  * domain is marked `unfilled(…)` (as is the backup bucket), and the probes ask for `/`, where any
  * answer from Django below 500 means it serves; the region is the one of its S3 settings
- * (us-east-1); the instance is selected by tags.
+ * (us-east-1); the GitHub repository (its workflow deploys on a push to main) is marked
+ * `unfilled(…)`; the instance is the one tagged `stepops:target` = `docsai`, as stepops'
+ * preparation asks.
  */
 import { defineTarget, unfilled } from '../shared/config/schema.ts';
 import {
@@ -16,6 +18,7 @@ import {
   checkoutRef,
   diskUsageBelow,
   revertAgreement,
+  scratchDatabase,
   verifyRef,
 } from '../shared/recipes/scripts.ts';
 
@@ -49,10 +52,12 @@ const djangoServes = [200, 301, 302, 400, 401, 403, 404];
 export default defineTarget({
   name: 'docsai',
   description: 'DocsAI: Django + Gunicorn (systemd) behind Nginx on Ubuntu EC2, PostgreSQL local or RDS',
+  // Its GitHub Actions workflow deploys on a push to main.
+  repository: unfilled('GitHub repository (owner/name) of docsai, whose pushes to main deploy it'),
   hosts: {
     type: 'ec2',
     region: 'us-east-1',
-    tags: { App: 'docsai', Env: 'production' },
+    tags: { 'stepops:target': 'docsai' },
     user: 'ubuntu',
     workingDirectory: '/home/ubuntu/docsai',
   },
@@ -149,17 +154,21 @@ echo "pg_dump of $PGDATABASE: $(wc -c < "$STEPOPS_DUMP_FILE") bytes"`,
       schedule: 'cron(0 2 * * ? *)',
       retention: { days: 14, count: 3, weekly: 4 },
       rpoHours: 24,
-      // Weekly: restore into a scratch database beside the real one, check Django's migrations are there.
+      // Weekly: restore into a scratch database beside the real one, check Django's migrations are
+      // there. The document's docsai_user need not have CREATEDB: see scratchDatabase.
       restoreTest: {
         schedule: 'cron(0 5 ? * SUN *)',
         script: `${databaseEnv}
-scratch="stepops_rt_$(date +%s)"
+${scratchDatabase}
+scratch="stepops_rt_$(printf '%s' "$STEPOPS_RUN_ID" | tr -c 'a-zA-Z0-9' '_' | cut -c 1-40)"
 echo "$scratch" > "$STEPOPS_SCRATCH_DIR/database"
-createdb "$scratch"
+trap 'status=$?; if [ "$status" -ne 0 ]; then drop_scratch; fi' EXIT
+create_scratch
 pg_restore --no-owner --no-privileges --exit-on-error --dbname "$scratch" "$STEPOPS_RESTORE_FILE"`,
         check: `${databaseEnv}
+${scratchDatabase}
 scratch=$(cat "$STEPOPS_SCRATCH_DIR/database")
-trap 'dropdb --if-exists "$scratch"' EXIT
+trap drop_scratch EXIT
 rows=$(psql --no-psqlrc --tuples-only --no-align --dbname "$scratch" -c 'SELECT count(*) FROM django_migrations')
 echo "django_migrations: $rows rows"
 test "$rows" -gt 0`,
@@ -202,11 +211,9 @@ test "$rows" -gt 0`,
           type: 'restore-dump',
           name: 'pg-restore',
           backup: 'database',
+          // stepops downloads the dump to $STEPOPS_RESTORE_FILE first (curl: no AWS CLI on the host).
           script: `${databaseEnv}
-dump=$(mktemp)
-trap 'rm -f "$dump"' EXIT
-aws s3 cp --only-show-errors "$STEPOPS_DUMP_URI" "$dump"
-pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error --dbname "$PGDATABASE" "$dump"`,
+pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error --dbname "$PGDATABASE" "$STEPOPS_RESTORE_FILE"`,
           timeout: 3600,
         },
         {
@@ -234,6 +241,17 @@ pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error --dbna
         { type: 'restart', name: 'restart-gunicorn', manager: 'systemd', services: ['gunicorn.service'] },
       ],
       verify: ['app', 'gunicorn'],
+    },
+  },
+  // The document: Certbot installed with auto-renewal ("sudo certbot renew --dry-run" to test it).
+  maintenance: {
+    certificates: {
+      description:
+        "Renew the Let's Encrypt certificate (certbot renew); reload Nginx only when it was renewed, then check the TLS probe.",
+      schedule: 'cron(15 4 * * ? *)',
+      steps: [{ type: 'certbot-renew', name: 'certbot-renew', reload: 'nginx' }],
+      healthGate: ['tls-certificate', 'site', 'nginx'],
+      mute: ['site', 'app', 'nginx'],
     },
   },
   alerts: { slackWebhookParameter: '/stepops/docsai/slack-webhook' },

@@ -5,9 +5,10 @@
  * Elasticsearch :9200, Kibana :5601, MinIO :9000/:9001.
  *
  * Source: its operations document. Only the gateway is public (and without a documented domain),
- * so every HTTP probe runs on the host (`from: 'host'`). The document names no region, bucket or
- * instance ids: the region is us-east-1, the instance is selected by tags, the bucket is marked
- * `unfilled(…)` and must be filled in before a stage deploys this target.
+ * so every HTTP probe runs on the host (`from: 'host'`). The document names no region, bucket,
+ * Elastic IP or instance ids: the region, the bucket and the Elastic IP are marked `unfilled(…)` and
+ * must be filled in before a stage deploys this target; the instance is the one tagged
+ * `stepops:target` = `shop`, as stepops' preparation asks.
  */
 import { defineTarget, unfilled } from '../shared/config/schema.ts';
 import { checkoutPrevious, checkoutRef, diskUsageBelow, verifyRef } from '../shared/recipes/scripts.ts';
@@ -20,12 +21,18 @@ if [ "$current" -lt 262144 ]; then
   sysctl -w vm.max_map_count=262144
 fi`;
 
-// What `./scripts/deploy.sh production` does (pull, build, up -d), minus its `git pull`, which
-// would move the checkout away from the ref being deployed.
-const pullImages = `${compose} pull --ignore-buildable --quiet`;
-const buildImages = `${compose} build --pull`;
-const startServices = `${compose} up -d --remove-orphans
+// The document deploys with `./scripts/deploy.sh production` but does not say what that script
+// does (and it may `git pull`, which would move the checkout away from the ref being deployed).
+// These steps are the document's own commands, from its Quick Start: `up -d`, then `ps`; `--build`
+// is the one addition, so that the checked-out code is what runs. A deploy.sh that does more
+// (migrations, seeding) needs its steps added here.
+const buildAndStart = `${compose} up -d --build
 ${compose} ps`;
+const startServices = `${compose} up -d
+${compose} ps`;
+
+/** The application's database (`MONGO_DATABASE`, "ecommerce" by default in the document). */
+const appDatabase = 'ecommerce';
 
 /**
  * Runs a command in the `mongo` container with the root credentials the container was created with
@@ -42,8 +49,8 @@ export default defineTarget({
     'E-commerce platform: gateway, backend, MongoDB, monitoring and ELK under Docker Compose on EC2',
   hosts: {
     type: 'ec2',
-    region: 'us-east-1',
-    tags: { App: 'shop', Env: 'production' },
+    region: unfilled("AWS region of shop's EC2 instance"),
+    tags: { 'stepops:target': 'shop' },
     user: 'root',
     workingDirectory: '/opt/ecommerce',
   },
@@ -53,14 +60,11 @@ export default defineTarget({
     steps: [
       { name: 'checkout', script: checkoutRef, timeout: 120 },
       { name: 'kernel-settings', script: maxMapCount, timeout: 30 },
-      { name: 'pull-images', script: pullImages, timeout: 900 },
-      { name: 'build-images', script: buildImages, timeout: 1800 },
-      { name: 'start-services', script: startServices, timeout: 600 },
+      { name: 'build-and-start', script: buildAndStart, timeout: 2400 },
     ],
     rollback: [
       { name: 'checkout-previous', script: checkoutPrevious, timeout: 60 },
-      { name: 'build-images', script: buildImages, timeout: 1800 },
-      { name: 'start-services', script: startServices, timeout: 600 },
+      { name: 'build-and-start', script: buildAndStart, timeout: 2400 },
     ],
     batches: { size: 1, maxErrors: 0 },
     snapshotBeforeDeploy: { ebs: true },
@@ -138,15 +142,19 @@ ${inMongo('exec mongodump --archive --gzip')} > "$STEPOPS_DUMP_FILE"`,
       awsCli: true,
       schedule: 'cron(0 2 * * ? *)',
       rpoHours: 24,
-      // Weekly: restore into a throwaway mongo container and count the collections.
+      // Weekly: restore into a throwaway mongo container; the application's database must come back
+      // with collections (a fresh server already has admin, config and local: counting databases
+      // would pass on an empty dump).
       restoreTest: {
         schedule: 'cron(0 4 ? * SUN *)',
         script: `docker run -d --name "stepops-rt-$STEPOPS_RUN_ID" mongo:7 >/dev/null
 trap 'docker rm -f "stepops-rt-$STEPOPS_RUN_ID" >/dev/null' EXIT
 for _ in $(seq 1 30); do docker exec "stepops-rt-$STEPOPS_RUN_ID" mongosh --quiet --eval 'db.adminCommand({ ping: 1 }).ok' >/dev/null 2>&1 && break; sleep 2; done
 docker exec -i "stepops-rt-$STEPOPS_RUN_ID" mongorestore --quiet --archive --gzip < "$STEPOPS_RESTORE_FILE"
-docker exec "stepops-rt-$STEPOPS_RUN_ID" mongosh --quiet --eval 'db.adminCommand({ listDatabases: 1 }).databases.length' > "$STEPOPS_SCRATCH_DIR/databases"`,
-        check: 'test "$(cat "$STEPOPS_SCRATCH_DIR/databases")" -ge 2',
+docker exec "stepops-rt-$STEPOPS_RUN_ID" mongosh --quiet --eval 'db.getSiblingDB("${appDatabase}").getCollectionNames().length' > "$STEPOPS_SCRATCH_DIR/collections"`,
+        check: `collections=$(cat "$STEPOPS_SCRATCH_DIR/collections")
+echo "${appDatabase}: $collections collections"
+test "$collections" -ge 1`,
         timeout: 3600,
       },
       retention: { days: 14, count: 3 },
@@ -203,9 +211,9 @@ printf 'vm.max_map_count=262144\\n' > /etc/sysctl.d/99-elasticsearch.conf`,
           type: 'restore-dump',
           name: 'mongorestore',
           backup: 'mongodb',
+          // stepops downloads the dump to $STEPOPS_RESTORE_FILE first (curl: no AWS CLI on the host).
           script: `${mongoDirective}
-aws s3 cp --only-show-errors "$STEPOPS_DUMP_URI" - |
-  ${inMongo('exec mongorestore --archive --gzip --drop')}`,
+${inMongo('exec mongorestore --archive --gzip --drop')} < "$STEPOPS_RESTORE_FILE"`,
           timeout: 3600,
         },
         {
@@ -227,6 +235,22 @@ aws s3 cp --only-show-errors "$STEPOPS_DUMP_URI" - |
         { type: 'script', name: 'start-services', script: startServices, timeout: 600 },
       ],
     },
+    'instance-loss': {
+      description:
+        'Instance lost: launch a replacement from the newest stepops image (or the old instance settings), move the Elastic IP to it, raise vm.max_map_count, start the stack; restore MongoDB with "restore-mongodb" if the image is older than the data.',
+      steps: [
+        {
+          type: 'replace-instance',
+          name: 'replace-instance',
+          elasticIpAllocationId: unfilled("Elastic IP allocation id of shop's instance"),
+        },
+        { type: 'script', name: 'kernel-settings', script: maxMapCount, timeout: 30 },
+        { type: 'script', name: 'start-services', script: startServices, timeout: 600 },
+      ],
+      verify: ['gateway-health', 'backend-health', 'mongodb'],
+    },
   },
+  // No maintenance job: the document asks to "keep services updated" and "rotate credentials", with
+  // no schedule or procedure; its Nginx and TLS are optional and without a domain.
   alerts: { slackWebhookParameter: '/stepops/shop/slack-webhook' },
 });

@@ -5,12 +5,21 @@
  * Served as https://zmanim.shtetl.io/backend/* through CloudFront and API Gateway.
  *
  * Source: its operations document. RTO 1 hour, RPO 24 hours. The document names no instance,
- * volume, Elastic IP or bucket ids: the instance is selected by tags, the volume by its device; the
- * bucket and the Elastic IP are marked `unfilled(…)` and must be filled in before a stage deploys
- * this target.
+ * volume, Elastic IP or bucket ids, not the device of the /data volume and not where its restic
+ * repository is: the bucket, the Elastic IP, the device and the repository are marked
+ * `unfilled(…)` and must be filled in before a stage deploys this target; the instance is the one
+ * tagged `stepops:target` = `zmanim`, as stepops' preparation asks. The backend deploys by hand or
+ * `gh workflow run` (only the frontend deploys on a push to main), so no repository is declared.
  */
 import { defineTarget, unfilled } from '../shared/config/schema.ts';
-import { checkoutPrevious, checkoutRef, diskUsageBelow, verifyRef } from '../shared/recipes/scripts.ts';
+import {
+  checkoutPrevious,
+  checkoutRef,
+  diskUsageBelow,
+  scratchDatabase,
+  verifyRef,
+} from '../shared/recipes/scripts.ts';
+import { shellQuote } from '../shared/shell/script.ts';
 
 /**
  * Keeps the running binary, marked with the run that kept it, so that this run's rollback does not
@@ -39,12 +48,17 @@ else
 fi`;
 
 /**
- * Restic's repository (in the bucket of the dump job, from `$STEPOPS_DUMP_URI`) and password; the
- * password comes from SSM at run time, never from the file.
+ * The restic repository zmanim's own backup (`/opt/zmanim/scripts/backup.sh`, daily) already
+ * writes to: stepops backs up into it too, tagged `stepops`, and forgets only its own snapshots.
+ * The document says only "stored in S3 with encryption".
  */
+const repository = unfilled(
+  'RESTIC_REPOSITORY of the existing zmanim restic repository, as /opt/zmanim/scripts/backup.sh sets it',
+);
+
+/** Restic's repository and password; the password comes from SSM at run time, never from the file. */
 const resticEnv = `export AWS_DEFAULT_REGION=eu-west-1
-bucket=\${STEPOPS_DUMP_URI#s3://}
-export RESTIC_REPOSITORY="s3:s3.eu-west-1.amazonaws.com/\${bucket%%/*}/restic"
+export RESTIC_REPOSITORY=${shellQuote(repository)}
 RESTIC_PASSWORD=$(aws ssm get-parameter --name /zmanim/prod/restic-password --with-decryption --query Parameter.Value --output text)
 export RESTIC_PASSWORD
 PGPASSWORD=$(aws ssm get-parameter --name /zmanim/prod/postgres-password --with-decryption --query Parameter.Value --output text)
@@ -52,8 +66,7 @@ export PGPASSWORD PGHOST=localhost PGUSER=zmanim PGDATABASE=zmanim`;
 
 /** Where restic keeps the data; the password and the database password come as declared secrets. */
 const resticRepository = `export AWS_DEFAULT_REGION=eu-west-1
-bucket=\${STEPOPS_DUMP_URI#s3://}
-export RESTIC_REPOSITORY="s3:s3.eu-west-1.amazonaws.com/\${bucket%%/*}/restic"
+export RESTIC_REPOSITORY=${shellQuote(repository)}
 export PGHOST=localhost PGUSER=zmanim PGDATABASE=zmanim`;
 
 /**
@@ -61,7 +74,6 @@ export PGHOST=localhost PGUSER=zmanim PGDATABASE=zmanim`;
  * restic snapshot of this run.
  */
 const resticBackup = `${resticRepository}
-restic cat config > /dev/null 2>&1 || restic init
 summary=$(pg_dump --clean --if-exists --no-owner |
   restic backup --json --stdin --stdin-filename dump.sql --tag stepops --tag "run-$STEPOPS_RUN_ID" |
   grep '"message_type":"summary"')
@@ -71,20 +83,26 @@ printf 'restic-snapshot=%s\\nrepository=%s\\n' "$snapshot" "$RESTIC_REPOSITORY" 
 restic forget --quiet --tag stepops --keep-within 30d --prune
 echo "restic snapshot $snapshot"`;
 
-/** Restores the manifest's restic snapshot into scratch and loads it into a scratch database. */
+/**
+ * Restores the manifest's restic snapshot into scratch and loads it into a scratch database (as
+ * `postgres` when the zmanim role may not create databases: see scratchDatabase).
+ */
 const resticRestoreTest = `${resticRepository}
+${scratchDatabase}
 snapshot=$(sed -n 's/^restic-snapshot=//p' "$STEPOPS_RESTORE_FILE")
 test -n "$snapshot"
 restic restore "$snapshot" --target "$STEPOPS_SCRATCH_DIR"
-scratch="stepops_rt_$(date +%s)"
+scratch="stepops_rt_$(printf '%s' "$STEPOPS_RUN_ID" | tr -c 'a-zA-Z0-9' '_' | cut -c 1-40)"
 echo "$scratch" > "$STEPOPS_SCRATCH_DIR/database"
-createdb "$scratch"
+trap 'status=$?; if [ "$status" -ne 0 ]; then drop_scratch; fi' EXIT
+create_scratch
 psql --no-psqlrc --quiet --set ON_ERROR_STOP=1 --dbname "$scratch" -f "$STEPOPS_SCRATCH_DIR/dump.sql" > /dev/null`;
 
 /** The scratch database has the API's tables; it is dropped afterwards. */
 const resticRestoreCheck = `${resticRepository}
+${scratchDatabase}
 scratch=$(cat "$STEPOPS_SCRATCH_DIR/database")
-trap 'dropdb --if-exists "$scratch"' EXIT
+trap drop_scratch EXIT
 tables=$(psql --no-psqlrc --tuples-only --no-align --dbname "$scratch" -c "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
 echo "public tables: $tables"
 test "$tables" -gt 0`;
@@ -95,7 +113,7 @@ export default defineTarget({
   hosts: {
     type: 'ec2',
     region: 'eu-west-1',
-    tags: { App: 'zmanim', Env: 'prod' },
+    tags: { 'stepops:target': 'zmanim' },
     user: 'ec2-user',
     workingDirectory: '/opt/zmanim',
     // Go is installed under /usr/local/go (as its operations document builds with `go build`), which
@@ -209,8 +227,9 @@ ${diskUsageBelow('/data', 85)}`,
           type: 'restore-dump',
           name: 'restic-restore',
           backup: 'database',
+          // stepops downloads the manifest to $STEPOPS_RESTORE_FILE first (curl).
           script: `${resticEnv}
-snapshot=$(aws s3 cp --only-show-errors "$STEPOPS_DUMP_URI" - | sed -n 's/^restic-snapshot=//p')
+snapshot=$(sed -n 's/^restic-snapshot=//p' "$STEPOPS_RESTORE_FILE")
 if [ -z "$snapshot" ]; then
   echo "no restic snapshot named in $STEPOPS_DUMP_URI" >&2
   exit 1
@@ -225,6 +244,43 @@ rm -rf /tmp/restore`,
       ],
       verify: ['api-local', 'api-health'],
     },
+    'redis-failure': {
+      description:
+        'Redis down or its cache stale: restart Redis (systemctl restart redis), flush its cache (redis-cli FLUSHDB, as the document allows "if needed") when flush=true, then restart the API.',
+      steps: [
+        { type: 'restart', name: 'restart-redis', manager: 'systemd', services: ['redis'] },
+        {
+          type: 'script',
+          name: 'flush-cache',
+          script: `if [ "$STEPOPS_PARAM_FLUSH" = true ]; then
+  REDISCLI_AUTH=$(aws ssm get-parameter --name /zmanim/prod/redis-password --with-decryption --query Parameter.Value --output text)
+  export REDISCLI_AUTH
+  redis-cli FLUSHDB
+else
+  echo "cache kept (flush=false)"
+fi`,
+          timeout: 60,
+        },
+        { type: 'restart', name: 'restart-api', manager: 'systemd', services: ['zmanim-api'] },
+      ],
+      verify: ['services', 'api-local', 'api-health'],
+      params: {
+        flush: {
+          type: 'boolean',
+          description: 'also empty the Redis cache (redis-cli FLUSHDB)',
+          default: false,
+        },
+      },
+    },
+    'postgresql-failure': {
+      description:
+        'PostgreSQL down: restart it (systemctl restart postgresql), then the API; data damage is "database-corruption".',
+      steps: [
+        { type: 'restart', name: 'restart-postgresql', manager: 'systemd', services: ['postgresql'] },
+        { type: 'restart', name: 'restart-api', manager: 'systemd', services: ['zmanim-api'] },
+      ],
+      verify: ['services', 'api-local'],
+    },
     'instance-failure': {
       description:
         'EC2 failure: launch a new instance from the newest AMI, move the /data EBS volume to it, associate the Elastic IP with it, verify the services. RTO 1 h.',
@@ -232,7 +288,7 @@ rm -rf /tmp/restore`,
         {
           type: 'replace-instance',
           name: 'replace-instance',
-          dataVolumeDevice: '/dev/sdf',
+          dataVolumeDevice: unfilled("device name of zmanim's /data EBS volume (e.g. /dev/sdf)"),
           elasticIpAllocationId: unfilled("Elastic IP allocation id of zmanim's instance"),
         },
         {
@@ -246,5 +302,8 @@ sudo systemctl start postgresql redis zmanim-api`,
       verify: ['services', 'data-disk', 'api-local', 'api-health'],
     },
   },
+  // No maintenance job: the document updates the OS by building a new AMI with Packer (a v*-ami tag
+  // pushed runs build-prod-ami.yml), not in place; the instance-failure runbook launches from the
+  // newest image. TLS ends at CloudFront, not on the host: no certificate to renew there.
   alerts: { slackWebhookParameter: '/zmanim/prod/slack-webhook' },
 });

@@ -9,6 +9,7 @@ import { loadTarget } from '../../shared/config/load.ts';
 import type { Target } from '../../shared/config/schema.ts';
 import { type DeployPlan, planDeploy } from '../../shared/deploy/plan.ts';
 import { type HealthPlan, planHealth } from '../../shared/health/plan.ts';
+import { type MaintenancePlan, planMaintenance } from '../../shared/recipes/maintenance.ts';
 import { listRunbooks, planRecovery, type RecoveryPlan } from '../../shared/recovery/plan.ts';
 import {
   describeBatches,
@@ -22,7 +23,7 @@ import {
 } from '../output.ts';
 
 /** The workflows a plan can be printed for. */
-export const PLAN_KINDS = ['deploy', 'backup', 'health', 'recover'] as const;
+export const PLAN_KINDS = ['deploy', 'backup', 'health', 'recover', 'maintenance'] as const;
 export type PlanKind = (typeof PLAN_KINDS)[number];
 
 /** Options of `stepops plan`. */
@@ -148,6 +149,32 @@ function formatRecovery(target: Target, plan: RecoveryPlan): string {
   return lines.join('\n');
 }
 
+function formatMaintenance(target: Target, plan: MaintenancePlan): string {
+  const lines = [
+    `maintenance of ${plan.target} (run ${plan.runId})`,
+    '',
+    `hosts: ${describeHostSelection(target.hosts)}`,
+  ];
+  if (plan.jobs.length === 0) lines.push('', 'no maintenance jobs');
+  for (const job of plan.jobs) {
+    lines.push(
+      '',
+      `job ${job.name}: ${job.schedule} (${job.timezone})`,
+      indent(job.description),
+      `  ${job.batchSize} host${job.batchSize === 1 ? '' : 's'} at a time under the target's lease; gate after each batch: ${job.healthGate.join(', ') || 'none'}`,
+      `  muted while it runs: ${job.mute.join(', ') || 'none'}; a failure is alerted`,
+    );
+    job.steps.forEach((step, i) => {
+      lines.push(
+        '',
+        `  step ${i + 1}/${job.steps.length}: ${step.name} (${step.type})`,
+        scriptBlock(`${step.name} script (timeout ${step.timeoutSeconds} s)`, step.script),
+      );
+    });
+  }
+  return lines.join('\n');
+}
+
 /**
  * Resolves and prints the plan of a workflow for a target.
  *
@@ -204,6 +231,12 @@ export async function plan(
       text = formatRecovery(target, result);
       break;
     }
+    case 'maintenance': {
+      const result = planMaintenance(target, { runId, ...(options.job ? { job: options.job } : {}) });
+      value = result;
+      text = formatMaintenance(target, result);
+      break;
+    }
   }
   output.out(options.json ? JSON.stringify({ hosts: target.hosts, ...(value as object) }, null, 2) : text);
   return EXIT.ok;
@@ -223,7 +256,7 @@ export function register(program: Command): void {
     .argument('<target>', 'target name (targets/<name>.ts) or path to a target file')
     .option('--ref <ref>', 'deploy: the branch, tag or commit to deploy')
     .option('--runbook <name>', 'recover: the runbook to run')
-    .option('--job <name>', 'backup: only this backup job')
+    .option('--job <name>', 'backup, maintenance: only this job')
     .option('--run-id <id>', 'the run id the scripts receive as STEPOPS_RUN_ID', 'plan-preview')
     .addOption(new Option('--json', 'print the plan as JSON'))
     .action(async (kind: PlanKind, targetName: string, options: PlanOptions) => {

@@ -142,8 +142,19 @@ export interface ForwarderDeps {
   defaultWebhookParameter: string;
   /** A target's own webhook parameter (`alerts.slackWebhookParameter`), if it declares one. */
   targetWebhookParameter?(target: string): string | undefined;
-  logger: { info(message: string, ...extra: Record<string, string>[]): void };
+  logger: {
+    info(message: string, ...extra: Record<string, string>[]): void;
+    warn(message: string, ...extra: Record<string, string>[]): void;
+  };
   post?: PostToSlackOptions;
+}
+
+/**
+ * SSM's error for a parameter that does not exist (GetParameter API reference: "ParameterNotFound",
+ * HTTP 400).
+ */
+function isParameterNotFound(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ParameterNotFound';
 }
 
 /**
@@ -151,12 +162,31 @@ export interface ForwarderDeps {
  *
  * @example
  * await forwardToSlack(notification, { parameter: (n) => secrets.get(n), defaultWebhookParameter: '/stepops/prod/slack-webhook-url', logger });
+ * A target's own parameter that does not exist falls back to the stage's, with a warning.
+ *
  * @throws SlackWebhookUrlError when the parameter does not hold an https URL (nothing is posted)
  * @throws SlackPostError when Slack refused the message or could not be reached after the retries
  */
 export async function forwardToSlack(notification: Notification, deps: ForwarderDeps): Promise<void> {
-  const parameter = deps.targetWebhookParameter?.(notification.target) ?? deps.defaultWebhookParameter;
-  const url = checkWebhookUrl(await deps.parameter(parameter), parameter);
+  const own = deps.targetWebhookParameter?.(notification.target);
+  let parameter = own ?? deps.defaultWebhookParameter;
+  let value: string;
+  try {
+    value = await deps.parameter(parameter);
+  } catch (error) {
+    // A target's own parameter not created yet must not send every alert to the dead-letter queue.
+    if (own === undefined || !isParameterNotFound(error)) throw error;
+    deps.logger.warn(
+      `Slack webhook parameter ${own} of the target does not exist: posted to the stage's webhook`,
+      {
+        target: notification.target,
+        parameter: own,
+      },
+    );
+    parameter = deps.defaultWebhookParameter;
+    value = await deps.parameter(parameter);
+  }
+  const url = checkWebhookUrl(value, parameter);
   await postToSlack(url, slackMessage(notification), {
     ...deps.post,
     log: (line) => deps.logger.info(line, { target: notification.target, runId: notification.runId }),

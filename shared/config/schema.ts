@@ -203,9 +203,20 @@ const maxErrors = z.union(
 const tagKey = matching(/^[A-Za-z0-9 _.:/=+@-]{1,128}$/, 'expected an EC2 tag key');
 const tagValue = matching(/^[A-Za-z0-9 _.:/=+@-]{0,256}$/, 'expected an EC2 tag value');
 
+/**
+ * The hosts' region, or one {@link unfilled} marker when the document names none. One pattern, not
+ * {@link fillable}'s union: inside the hosts union, a failed inner union would hide which field is
+ * wrong behind the hosts' own message.
+ */
+const hostsRegion = matching(
+  /^([a-z]{2}(-[a-z]+)+-\d|<unfilled: [^<>\n]+>)$/,
+  'expected an AWS region such as "eu-west-1"',
+  'expected an AWS region',
+);
+
 const ec2HostsById = z.strictObject({
   type: z.literal('ec2'),
-  region,
+  region: hostsRegion,
   instanceIds: z
     .array(matching(/^i-[0-9a-f]{8,17}$/, 'expected an EC2 instance id such as "i-0abc12345def67890"'))
     .check(z.minLength(1, { error: 'expected at least one instance id' })),
@@ -219,7 +230,7 @@ const ec2HostsById = z.strictObject({
 
 const ec2HostsByTags = z.strictObject({
   type: z.literal('ec2'),
-  region,
+  region: hostsRegion,
   tags: z.record(tagKey, tagValue).check(
     z.refine((tags) => Object.keys(tags).length > 0, {
       error: 'expected at least one tag to select instances',
@@ -856,7 +867,9 @@ const runbookStep = z.discriminatedUnion(
         }),
       ),
       /** A data volume to detach from the old instance and attach to the new one. */
-      dataVolumeDevice: z.optional(matching(/^\/dev\/[a-z0-9]+$/, 'expected a device such as "/dev/sdf"')),
+      dataVolumeDevice: z.optional(
+        fillable(matching(/^\/dev\/[a-z0-9]+$/, 'expected a device such as "/dev/sdf"'), '/dev/sdz'),
+      ),
       /**
        * Seconds the old instance is kept stopped (untagged, out of every selection) before the run
        * terminates it; 7 days by default, at most 30.
@@ -1252,6 +1265,104 @@ function checkBackups(
   });
 }
 
+// ── maintenance ─────────────────────────────────────────────────────────────────────────────────
+
+const hours = z
+  .number({ error: 'expected a number of hours' })
+  .check(
+    z.int({ error: 'expected a whole number of hours' }),
+    z.minimum(1, { error: 'expected at least 1 hour' }),
+  );
+const days = z
+  .number({ error: 'expected a number of days' })
+  .check(
+    z.int({ error: 'expected a whole number of days' }),
+    z.minimum(1, { error: 'expected at least 1 day' }),
+  );
+
+/** One step of a maintenance job: a script, or one of the recipes (shared/recipes/maintenance.ts). */
+const maintenanceStepSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('script'), name, script, timeout: z._default(seconds, 600) }),
+    z.strictObject({
+      /** `certbot renew`; the web server reloaded only when a certificate was renewed. */
+      type: z.literal('certbot-renew'),
+      name,
+      reload: z._default(z.enum(['nginx', 'apache2', 'httpd', 'none']), 'nginx'),
+      timeout: z._default(seconds, 900),
+    }),
+    z.strictObject({
+      /** Security updates (`unattended-upgrade` on apt, `dnf upgrade --security`), then a reboot if required. */
+      type: z.literal('os-updates'),
+      name,
+      manager: z.enum(['apt', 'dnf'], { error: 'expected "apt" or "dnf"' }),
+      reboot: z._default(z.enum(['if-required', 'never']), 'if-required'),
+      timeout: z._default(seconds, 3600),
+    }),
+    z.strictObject({
+      /** `docker image prune --all` (and `docker system prune` with `system`) of what is older than the filter. */
+      type: z.literal('docker-prune'),
+      name,
+      olderThanHours: z._default(hours, 168),
+      system: z._default(z.boolean(), false),
+      timeout: z._default(seconds, 1800),
+    }),
+    z.strictObject({
+      /** The compose file's images pulled again and its services recreated on them. */
+      type: z.literal('docker-pull'),
+      name,
+      composeFile: matching(/^[A-Za-z0-9._/-]+$/, 'expected a compose file path of plain characters'),
+      timeout: z._default(seconds, 1800),
+    }),
+    z.strictObject({
+      /** Journal vacuum and old files; `dryRun` prints what would be deleted and deletes nothing. */
+      type: z.literal('disk-cleanup'),
+      name,
+      journalMaxAgeDays: z.optional(days),
+      oldFiles: z._default(
+        z.array(
+          z.strictObject({
+            directory: absolutePath,
+            pattern: matching(/^[A-Za-z0-9._*?-]+$/, 'expected a file name pattern such as "*.log.*"'),
+            olderThanDays: days,
+          }),
+        ),
+        [],
+      ),
+      dryRun: z._default(z.boolean(), false),
+      timeout: z._default(seconds, 900),
+    }),
+  ],
+  {
+    error:
+      'expected a step of type "script", "certbot-renew", "os-updates", "docker-prune", "docker-pull" or "disk-cleanup"',
+  },
+);
+export type MaintenanceStep = z.output<typeof maintenanceStepSchema>;
+
+/**
+ * A scheduled maintenance job: its steps run on the hosts one batch at a time under the target's
+ * lease, with the health gate after each batch; the probes it disturbs are muted while it runs,
+ * and a failure is alerted.
+ */
+const maintenanceJobSchema = z.strictObject({
+  description: z
+    .string()
+    .check(z.trim(), z.minLength(1, { error: 'expected a description shown to the operator' })),
+  schedule: scheduleExpression,
+  /** The time zone the schedule's cron fields are read in (EventBridge Scheduler). */
+  timezone: z._default(timeZone, 'UTC'),
+  steps: z.array(maintenanceStepSchema).check(z.minLength(1, { error: 'expected at least one step' })),
+  /** Hosts per batch (one host at a time by default). */
+  batchSize: z._default(positiveCount, 1),
+  /** Probes that must pass on a batch before the next one starts. */
+  healthGate: z._default(z.array(name), []),
+  /** Probes the job disturbs (a reload, a reboot): not alerted on while it runs. */
+  mute: z._default(z.array(name), []),
+});
+export type MaintenanceJob = z.output<typeof maintenanceJobSchema>;
+
 /** The probe → runbook cross-checks, fleet scopes and maintenance windows that never close. */
 function checkHealthRouting(
   health: z.output<typeof healthSchema>,
@@ -1317,7 +1428,10 @@ export const targetSchema = z
     description: z.string().check(z.trim(), z.minLength(1, { error: 'expected a one-line description' })),
     /** GitHub repository (`owner/name`) whose pushes deploy this target. */
     repository: z.optional(
-      matching(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'expected a GitHub repository as "owner/name"'),
+      fillable(
+        matching(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'expected a GitHub repository as "owner/name"'),
+        'unfilled/unfilled',
+      ),
     ),
     hosts: hostsSchema,
     deploy: z.optional(deploySchema),
@@ -1332,6 +1446,8 @@ export const targetSchema = z
             : undefined,
       }),
     ),
+    /** Scheduled maintenance jobs by name (certificates, OS updates, container and disk hygiene). */
+    maintenance: z.optional(z.record(name, maintenanceJobSchema)),
     alerts: z._default(alertsSchema, {}),
   })
   .check(
@@ -1461,6 +1577,20 @@ export const targetSchema = z
             });
           }
         });
+      }
+      for (const [jobName, job] of Object.entries(target.maintenance ?? {})) {
+        uniqueNames(job.steps, ctx, ['maintenance', jobName, 'steps']);
+        for (const field of ['healthGate', 'mute'] as const) {
+          job[field].forEach((probe, i) => {
+            if (!probeNames.has(probe)) {
+              ctx.addIssue({
+                code: 'custom',
+                message: `no health probe named "${probe}"`,
+                path: ['maintenance', jobName, field, i],
+              });
+            }
+          });
+        }
       }
       probes.forEach((probe, i) => {
         if (probe.type === 'http' && probe.minCertDaysLeft !== undefined) {

@@ -98,3 +98,44 @@ export function diskUsageBelow(mountPoint: string, percent: number): string {
 echo ${shellQuote(mountPoint)}" $used% used"
 [ "$used" -lt ${Math.trunc(percent)} ]`;
 }
+
+/**
+ * Shell functions for a restore test's scratch PostgreSQL database, named in `$scratch`, with the
+ * app's connection in the `PG*` variables. `create_scratch` creates it as the app's role when that
+ * role may create databases (CREATEDB or superuser); otherwise, when PostgreSQL runs on this host,
+ * as its `postgres` superuser (`sudo -n -u postgres`, over the local socket) owned by the app's
+ * role, so the restore and the check still run as the app; otherwise it fails and says what to
+ * grant. `drop_scratch` drops it the same way, and is meant for an EXIT trap: the scratch database
+ * is dropped when the restore fails too.
+ *
+ * @example
+ * `${scratchDatabase}\nscratch=stepops_rt_1\ncreate_scratch\ntrap drop_scratch EXIT`
+ */
+export const scratchDatabase = `can_create=$(psql --no-psqlrc --tuples-only --no-align --dbname "\${PGDATABASE:-postgres}" -c "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user")
+as_admin=""
+if [ "$can_create" != t ]; then
+  case "\${PGHOST:-localhost}" in
+    localhost | 127.0.0.1 | ::1 | /*)
+      if sudo -n -u postgres true 2>/dev/null; then
+        as_admin="sudo -n -u postgres"
+      fi
+      ;;
+  esac
+fi
+create_scratch() {
+  if [ "$can_create" = t ]; then
+    createdb "$scratch"
+  elif [ -n "$as_admin" ]; then
+    $as_admin createdb --owner "$PGUSER" "$scratch"
+  else
+    echo "stepops: role $PGUSER may not create databases (no CREATEDB) and PostgreSQL is not on this host: ALTER ROLE $PGUSER CREATEDB, or restore-test as a role that may" >&2
+    return 1
+  fi
+}
+drop_scratch() {
+  if [ "$can_create" = t ]; then
+    dropdb --if-exists "$scratch"
+  elif [ -n "$as_admin" ]; then
+    $as_admin dropdb --if-exists "$scratch"
+  fi
+}`;

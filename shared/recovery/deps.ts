@@ -31,6 +31,11 @@ export interface ApprovalLinkSettings {
 /** Where the newest dump of a backup job is (the backup catalogue). */
 export interface DumpLocator {
   newestDump(target: Target, job: string): Promise<{ uri: string; at?: string } | undefined>;
+  /**
+   * Where a host downloads a dump with curl: a presigned GET URL valid for `expiresInSeconds`
+   * (`s3://` dumps), the `file://` URL itself for local ones.
+   */
+  downloadUrl?(target: Target, uri: string, expiresInSeconds: number): Promise<string>;
 }
 
 export interface RecoveryDeps {

@@ -4,7 +4,7 @@
  */
 import { newestGoodEntry } from '../backup/retention.ts';
 import type { Target } from '../config/schema.ts';
-import { S3DumpLocator } from '../drivers/aws/s3-dump-locator.ts';
+import { presignedDumpUrl, S3DumpLocator } from '../drivers/aws/s3-dump-locator.ts';
 import { backupCatalogueFor } from '../drivers/catalogue.ts';
 import type { DumpLocator } from './deps.ts';
 
@@ -47,6 +47,11 @@ export class CatalogueDumpLocator implements DumpLocator {
     if (!good) return undefined;
     const at = good.finishedAt ?? good.startedAt;
     return { uri: good.location, ...(at ? { at } : {}) };
+  }
+
+  /** A presigned GET URL of an `s3://` dump, or a `file://` one as it is (see {@link presignedDumpUrl}). */
+  downloadUrl(target: Target, uri: string, expiresInSeconds: number): Promise<string> {
+    return presignedDumpUrl(target, uri, expiresInSeconds);
   }
 }
 

@@ -47,6 +47,12 @@ export interface RecoveryPlanOptions {
    * dump). When absent, the script names the job's dump prefix followed by `<newest>`.
    */
   dumpUris?: Record<string, string>;
+  /**
+   * Where the host downloads each of those dumps, by backup job name: a presigned GET URL (made
+   * just before the command is sent) or a `file://` URL for local hosts. When absent, the script
+   * shows a placeholder.
+   */
+  dumpDownloads?: Record<string, string>;
   /** See the backup plan's `dumpRoot`: the local stand-in for S3. */
   dumpRoot?: string;
   /** The run's parameters (validated), exported to host scripts as `STEPOPS_PARAM_<NAME>`. */
@@ -241,6 +247,24 @@ function describeStep(step: RunbookStep): string {
 }
 
 /**
+ * A restore-dump step's body: download the dump with curl (a presigned GET, no AWS CLI on the
+ * host, as restore tests do) to `$STEPOPS_RESTORE_FILE`, then run the runbook's script in a
+ * subshell, whose traps cannot replace the one that deletes the download whatever happens.
+ */
+function restoreDumpBody(script: string): string {
+  return [
+    'stepops_restore=$(mktemp -d "${TMPDIR:-/tmp}/stepops-restore.XXXXXX")',
+    `trap 'rm -rf -- "$stepops_restore"' EXIT`,
+    'export STEPOPS_RESTORE_FILE="$stepops_restore/dump"',
+    'echo "==> download $STEPOPS_DUMP_URI"',
+    'curl --fail --silent --show-error --retry 3 --max-time 3600 -o "$STEPOPS_RESTORE_FILE" "$STEPOPS_DUMP_DOWNLOAD"',
+    '(',
+    script,
+    ')',
+  ].join('\n');
+}
+
+/**
  * The batches a runbook's host steps roll in: its `rolling`, else one host at a time behind a load
  * balancer, every host at once otherwise.
  *
@@ -340,10 +364,14 @@ export function planRecovery(
         const uri =
           options.dumpUris?.[step.backup] ??
           (job?.type === 'dump' ? `${dumpPrefix(target.name, job, options.dumpRoot)}<newest>` : '<newest>');
+        const download = options.dumpDownloads?.[step.backup] ?? '<presigned GET URL of the dump>';
         return {
           ...base,
           runsOn: 'host',
-          script: render(step, step.script, step.timeout, { DUMP_URI: uri }),
+          script: render(step, restoreDumpBody(step.script), step.timeout, {
+            DUMP_URI: uri,
+            DUMP_DOWNLOAD: download,
+          }),
           timeoutSeconds: step.timeout + SCRIPT_MARGIN_SECONDS,
         };
       }

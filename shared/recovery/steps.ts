@@ -19,7 +19,7 @@ import { tail } from '../drivers/output.ts';
 import type { HostRef, InstanceOperations, InstanceReadiness } from '../drivers/ports.ts';
 import { NoHostsError } from '../errors.ts';
 import { PARAM_VALUE_PATTERN, type StepInput, type StepProgress } from './contracts.ts';
-import type { RecoveryDeps } from './deps.ts';
+import type { DumpLocator, RecoveryDeps } from './deps.ts';
 import { RecoveryStepFailedError, RecoveryStepTimedOutError, ReplaceInstanceFailedError } from './errors.ts';
 import { AGREE_PREFIX, agreeScript, planRecovery, rollingOf, SCRIPT_MARGIN_SECONDS } from './plan.ts';
 
@@ -109,6 +109,20 @@ async function poll<T>(
 }
 
 // ── command steps (script, restart, restore-dump) ───────────────────────────────────────────────
+
+/** Where the host downloads a dump: the locator's presigned URL, or a local dump's own `file://` URL. */
+async function dumpDownloadUrl(
+  locator: DumpLocator,
+  target: Target,
+  uri: string,
+  expiresInSeconds: number,
+): Promise<string> {
+  if (locator.downloadUrl) return locator.downloadUrl(target, uri, expiresInSeconds);
+  if (uri.startsWith('file:///')) return uri;
+  throw new RecoveryStepFailedError(
+    `no way to download ${uri} on the host (the dump locator cannot presign it)`,
+  );
+}
 
 /** A script step's agreement commands (none for other steps). */
 function agreeOf(step: RunbookStep): { before?: string; after?: string } {
@@ -321,10 +335,23 @@ export async function commandStep(
     }
     if (current.phase === 'send') {
       const dumpUri = ctx.resolved.dumpUri;
+      const restoring =
+        ctx.step.type === 'restore-dump' && dumpUri ? { job: ctx.step.backup, uri: dumpUri } : undefined;
+      // The host downloads the dump with curl from a presigned URL (no AWS CLI on the host).
+      const download = restoring
+        ? await dumpDownloadUrl(
+            deps.dumps(ctx.target),
+            ctx.target,
+            restoring.uri,
+            input.step.timeoutSeconds + 600,
+          )
+        : undefined;
       const plan = planRecovery(ctx.target, input.runbook, {
         runId: input.runId,
         params: input.params,
-        ...(ctx.step.type === 'restore-dump' && dumpUri ? { dumpUris: { [ctx.step.backup]: dumpUri } } : {}),
+        ...(restoring && download
+          ? { dumpUris: { [restoring.job]: restoring.uri }, dumpDownloads: { [restoring.job]: download } }
+          : {}),
         ...(typeof current.agreed === 'string' ? { agreed: { [ctx.step.name]: current.agreed } } : {}),
       });
       const script = plan.steps[input.step.index]?.script;

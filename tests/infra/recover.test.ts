@@ -76,6 +76,18 @@ describe('recovery stack', () => {
     }
   });
 
+  it('lets run-recovery-command read the dump objects it presigns for the hosts, and nothing else in S3', () => {
+    // Prepare
+    const statements = statementsOf(`${recoverComponentName('run-recovery-command')}Role`);
+
+    // Assess
+    const reads = grants(statements, 's3:GetObject').flatMap((s) => s.Resource);
+    expect(reads).toEqual(expect.arrayContaining(['arn:aws:s3:::docsai-stepops-backups/*']));
+    for (const r of reads) expect(r).toMatch(/^arn:aws:s3:::[a-z0-9.-]+\/\*$/);
+    const s3Actions = statements.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('s3:'));
+    expect([...new Set(s3Actions)]).toEqual(['s3:GetObject']);
+  });
+
   it('lets replace-instance launch only from tagged AMIs or the declared launch templates, and move only the declared Elastic IPs', () => {
     // Prepare
     const statements = statementsOf(`${recoverComponentName('replace-instance')}Role`);
@@ -96,6 +108,7 @@ describe('recovery stack', () => {
     expect(addresses.sort()).toEqual(
       [
         expect.stringMatching(/:elastic-ip\/eipalloc-0a1b2c3d4e5f60718$/),
+        expect.stringMatching(/:elastic-ip\/eipalloc-0c1d2e3f4a5b60718$/), // shop's instance-loss
         expect.stringMatching(/:elastic-ip\/eipalloc-0d47a1a7c0f5e9b21$/),
       ].sort(),
     );

@@ -41,11 +41,11 @@ const scripts: string[] = [];
 
 /** Each target's region and the tags its hosts are selected by (as its target file declares). */
 const HOSTS: Record<string, { region: string; tags: Record<string, string> }> = {
-  datizmo: { region: 'us-east-1', tags: { App: 'datizmo', Env: 'production' } },
-  shop: { region: 'us-east-1', tags: { App: 'shop', Env: 'production' } },
-  docsai: { region: 'us-east-1', tags: { App: 'docsai', Env: 'production' } },
-  zmanim: { region: 'eu-west-1', tags: { App: 'zmanim', Env: 'prod' } },
-  'ai-chat': { region: 'us-east-1', tags: { App: 'ai-chat', Env: 'production' } },
+  datizmo: { region: 'us-east-1', tags: { 'stepops:target': 'datizmo' } },
+  shop: { region: 'us-east-1', tags: { 'stepops:target': 'shop' } },
+  docsai: { region: 'us-east-1', tags: { 'stepops:target': 'docsai' } },
+  zmanim: { region: 'eu-west-1', tags: { 'stepops:target': 'zmanim' } },
+  'ai-chat': { region: 'us-east-1', tags: { 'stepops:target': 'ai-chat' } },
 };
 
 function exported(script: string, name: string): string {

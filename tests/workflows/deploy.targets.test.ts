@@ -188,7 +188,8 @@ function fakeAws(): void {
 
   ec2.on(DescribeInstancesCommand).callsFake((input) => {
     record('EC2.DescribeInstances', input);
-    const app = input.Filters.find((f: { Name: string }) => f.Name === 'tag:App')?.Values[0];
+    // The instance tagged stepops:target = the target, as the README prepares it.
+    const app = input.Filters.find((f: { Name: string }) => f.Name === 'tag:stepops:target')?.Values[0];
     const id = INSTANCES[app];
     return { Reservations: id ? [{ Instances: [{ InstanceId: id, State: { Name: 'running' } }] }] : [] };
   });
@@ -569,7 +570,7 @@ describe('a failing step of a real target on AWS', () => {
       path.join(bin, 'docker'),
       `#!/usr/bin/env bash
 case " $* " in
-  *" build "*)
+  *" build "*|*" --build "*)
     if [ -e BROKEN_BUILD ]; then
       for i in $(seq 1 6000); do echo "#$i [gateway 3/9] RUN npm ci ... downloading layer $i"; done
       echo ${JSON.stringify(CAUSE)} >&2
@@ -633,7 +634,7 @@ esac
     expect(notification?.outputTail).toContain(CAUSE);
     expect(notification?.outputTail).toContain('downloading layer 6000');
     expect(
-      notification?.outputTail?.trimEnd().endsWith('==> step 4/5: build-images failed with exit code 1'),
+      notification?.outputTail?.trimEnd().endsWith('==> step 3/3: build-and-start failed with exit code 1'),
     ).toBe(true);
 
     // The forwarder reads the SNS message as SNS delivers it; the Slack message shows those lines.
@@ -645,7 +646,7 @@ esac
       (b) => b.type === 'section' && 'text' in b && b.text?.text.startsWith('*Output (tail)*'),
     ) as { text: { text: string } } | undefined;
     expect(output?.text.text).toContain(CAUSE);
-    expect(output?.text.text).toContain('build-images failed with exit code 1');
+    expect(output?.text.text).toContain('build-and-start failed with exit code 1');
   });
 });
 

@@ -14,7 +14,7 @@ import {
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { RestoreDBInstanceFromDBSnapshotCommand } from '@aws-sdk/client-rds';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { findTarget } from '../../shared/config/registry.ts';
 import type { Target } from '../../shared/config/schema.ts';
 import { Ec2HostDirectory } from '../../shared/drivers/aws/ec2-host-directory.ts';
@@ -46,11 +46,15 @@ let aws: FakeAws | undefined;
 
 let forgetTargets: () => void;
 beforeAll(async () => {
+  // Restore-dump steps presign the dump's GET URL (signing is local: any key signs).
+  vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIAIOSFODNN7EXAMPLE');
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY');
   sim = await createHostSimulator();
   // The real targets as a user runs them: with their unfilled(…) values filled in.
   forgetTargets = registerFilledTargets();
 });
 afterAll(async () => {
+  vi.unstubAllEnvs();
   forgetTargets();
   await sim.close();
 });
@@ -212,7 +216,7 @@ describe('every runbook of the five targets on the local engine', () => {
       backup: 'database',
       runId,
       kind: 'dump' as const,
-      location: `s3://docsai-backups/docsai/database/2026010${day}T020000Z`,
+      location: `s3://docsai-stepops-backups/docsai/database/2026010${day}T020000Z`,
       resources: [],
       startedAt: `2026-01-0${day}T02:00:00.000Z`,
       outcome,
@@ -227,10 +231,21 @@ describe('every runbook of the five targets on the local engine', () => {
 
     // Assess
     expect(result.status).toBe('SUCCEEDED');
-    const copies = (await sim.calls())
-      .slice(before)
-      .filter((c) => c.startsWith('aws s3 cp') && c.includes(' s3://'));
-    expect(copies).toEqual([expect.stringContaining('s3://docsai-backups/docsai/database/20260102T020000Z')]);
+    // Downloaded with curl from a presigned GET URL (no AWS CLI), in the bucket's region.
+    const calls = (await sim.calls()).slice(before);
+    expect(calls.filter((c) => c.startsWith('aws '))).toEqual([]);
+    const downloads = calls.filter((c) => c.startsWith('curl ') && c.includes('.amazonaws.com/'));
+    expect(downloads).toEqual([
+      expect.stringContaining(
+        'https://docsai-stepops-backups.s3.us-east-1.amazonaws.com/docsai/database/20260102T020000Z?',
+      ),
+    ]);
+    expect(downloads[0]).toContain('X-Amz-Signature=');
+    expect(calls).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^pg_restore .*--dbname .*\/stepops-restore\.\w+\/dump$/),
+      ]),
+    );
   });
 
   it('zmanim restart-api restarts the unit through systemctl on the host', async () => {
@@ -303,7 +318,7 @@ describe('every runbook of the five targets on the local engine', () => {
     expect(fake.log.indexOf('StopInstances')).toBeLessThan(fake.log.indexOf('TerminateInstances'));
     expect(fake.instances.get(oldId)?.state).toBe('terminated');
     expect(fake.instances.get(oldId)?.tags).not.toHaveProperty('stepops:target');
-    expect(fake.instances.get(newId)?.tags).toMatchObject({ 'stepops:target': 'zmanim', App: 'zmanim' });
+    expect(fake.instances.get(newId)?.tags).toMatchObject({ 'stepops:target': 'zmanim' });
     const calls = (await sim.calls()).slice(before);
     expect(calls).toContain('systemctl start postgresql redis zmanim-api');
     expect(probes.ran).toEqual(expect.arrayContaining(['services', 'data-disk', 'api-local', 'api-health']));

@@ -192,6 +192,47 @@ describe('forward-alert', () => {
     expect(received.map((r) => r.path)).toEqual([SECRET_PATH]);
   });
 
+  it("posts to the stage's webhook, with a warning, when the target's own parameter does not exist", async () => {
+    // Prepare: SSM answers ParameterNotFound (GetParameter API reference, Errors).
+    const parameter = '/stepops/test/not-created-webhook';
+    registerTarget({ ...ec2Target('new-app'), alerts: { slackWebhookParameter: parameter } });
+    const missing = Object.assign(new Error(`Parameter ${parameter} not found.`), {
+      name: 'ParameterNotFound',
+    });
+    ssm.on(GetParameterCommand, { Name: parameter, WithDecryption: true }).rejects(missing);
+
+    // Act
+    await handler(
+      snsEvent({ ...notification, target: 'new-app' }),
+      lambdaContext('stepops-test-ForwardAlert'),
+    );
+
+    // Assess
+    expect(received.map((r) => r.path)).toEqual([SECRET_PATH]);
+    const warning = output.split('\n').find((l) => l.includes('does not exist'));
+    expect(JSON.parse(warning!)).toMatchObject({ level: 'WARN', parameter, target: 'new-app' });
+  });
+
+  it("does not fall back when the target's own parameter cannot be read for another reason", async () => {
+    // Prepare
+    const parameter = '/stepops/test/denied-webhook';
+    registerTarget({ ...ec2Target('denied-app'), alerts: { slackWebhookParameter: parameter } });
+    const denied = Object.assign(new Error('not authorized to perform ssm:GetParameter'), {
+      name: 'AccessDeniedException',
+    });
+    ssm.on(GetParameterCommand, { Name: parameter, WithDecryption: true }).rejects(denied);
+
+    // Act
+    const act = handler(
+      snsEvent({ ...notification, target: 'denied-app' }),
+      lambdaContext('stepops-test-ForwardAlert'),
+    );
+
+    // Assess
+    await expect(act).rejects.toThrow();
+    expect(received).toEqual([]);
+  });
+
   it('retries when the webhook answers 5xx, and posts once it answers 200', async () => {
     // Prepare
     answers = [500, 503];

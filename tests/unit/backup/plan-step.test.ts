@@ -20,11 +20,20 @@ describe('planBackupStep', () => {
     expect(plan).toThrow(/backup\[0\]\.bucket \(S3 bucket for shop's MongoDB dumps\)/);
   });
 
-  it('plans a job of the same target that uses no unfilled value', () => {
+  it('plans a job of a target that uses no unfilled value', () => {
     // Act
-    const plan = planBackupStep({ input: { target: 'shop', backup: 'volumes' }, runId: 'r1' }, deps);
+    const plan = planBackupStep({ input: { target: 'zmanim', backup: 'volumes' }, runId: 'r1' }, deps);
 
     // Assess
     expect(plan.jobs).toEqual([{ name: 'volumes', type: 'ebs-snapshot' }]);
+  });
+
+  it("refuses a snapshot job while the hosts' region is unfilled", () => {
+    // Act
+    const plan = () => planBackupStep({ input: { target: 'shop', backup: 'volumes' }, runId: 'r1' }, deps);
+
+    // Assess
+    expect(plan).toThrow(UnfilledValuesError);
+    expect(plan).toThrow(/hosts\.region \(AWS region of shop's EC2 instance\)/);
   });
 });

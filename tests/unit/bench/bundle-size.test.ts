@@ -38,12 +38,12 @@ const CEILINGS: Readonly<Record<string, { bytes: number; reason: string }>> = {
   // middy and the logger (26.5 KB) and zod/mini with the schemas of its input (28.6 KB, of which
   // the English messages 2.6 KB): 61.6 KB, 1.6 KB over.
   'describe-batch-failure': { bytes: 64 * KB, reason: 'zod/mini with its English messages' },
-  // The target model with its loader and the targets on zod/mini: 124–143 KB (the model grew with
+  // The target model with its loader and the targets on zod/mini: 124–151 KB (the model grew with maintenance jobs,
   // probe routing, fleet runbooks, the restores' settings; moving the targets out of the bundles cuts it).
-  'no-aws+target': { bytes: 146 * KB, reason: 'the target model and the targets' },
+  'no-aws+target': { bytes: 154 * KB, reason: 'the target model and the targets' },
   // One SDK client with middy and the logger is 384 KB alone; zod/mini 34 KB and the target model
-  // and the targets on top: 435–512 KB.
-  'one-service+target': { bytes: 518 * KB, reason: 'one SDK client (384 KB) plus the target model' },
+  // and the targets on top: 435–519 KB.
+  'one-service+target': { bytes: 524 * KB, reason: 'one SDK client (384 KB) plus the target model' },
 };
 
 function ceilingOf(b: Built): { bytes: number; reason: string } | undefined {

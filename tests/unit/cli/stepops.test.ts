@@ -108,7 +108,7 @@ describe('stepops plan deploy', () => {
     expect(stdout).toContain(expected.verifyScript);
     expect(stdout).toContain('verify script (every host, before any host changes, timeout 150 s)');
     expect(stdout).toContain('load balancer: none');
-    expect(stdout).toMatch(/^hosts: ec2 instances tagged App=/m);
+    expect(stdout).toMatch(/^hosts: ec2 instances tagged stepops:target=/m);
     expect(stdout).toContain('1 instance per batch, in the order the instances are found');
   });
 

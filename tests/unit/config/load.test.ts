@@ -230,7 +230,7 @@ describe('config errors a person can act on', () => {
       [
         'targets/x.ts: deploy.steps[0].timeout: expected a positive number of seconds, got the string "300"',
         'targets/x.ts: deploy.rollback[0].timeout: missing key "timeout" (expected a positive number of seconds)',
-        'targets/x.ts: unknown key "owner" (expected one of: "name", "description", "repository", "hosts", "deploy", "health", "backup", "backupOptions", "recovery", "alerts")',
+        'targets/x.ts: unknown key "owner" (expected one of: "name", "description", "repository", "hosts", "deploy", "health", "backup", "backupOptions", "recovery", "maintenance", "alerts")',
       ].join('\n'),
     );
   });
@@ -287,7 +287,9 @@ describe('loadTargets', () => {
     await writeFile(path.join(targetsDir, 'zmanim.ts'), await copyOfTarget('zmanim'));
     await writeFile(
       path.join(targetsDir, 'ai-chat.ts'),
-      await copyOfTarget('ai-chat', (s) => replaceOnce(s, "region: 'us-east-1'", "region: 'nowhere'")),
+      await copyOfTarget('ai-chat', (s) =>
+        replaceOnce(s, 'region: unfilled("AWS region of ai-chat\'s EC2 instance")', "region: 'nowhere'"),
+      ),
     );
     await writeFile(path.join(targetsDir, 'index.ts'), 'export const targets = {};\n');
 

@@ -146,13 +146,21 @@ describe('unfilled()', () => {
 describe('the real targets', () => {
   it('mark what their operations documents do not give, instead of made-up ids', () => {
     expect(unfilledValues(findTarget('datizmo')).map((v) => `${v.path}: ${v.what}`)).toEqual([
+      'repository: GitHub repository (owner/name) of datizmo, whose pushes to main deploy it',
+      "deploy.steps[1].script: datizmo's backend build commands, run in backend/ (what server-deployment.sh runs there)",
+      "deploy.steps[3].script: datizmo's frontend build commands, run in frontend/ (what server-deployment.sh runs there)",
+      "deploy.rollback[1].script: datizmo's backend build commands, run in backend/ (what server-deployment.sh runs there)",
+      "deploy.rollback[2].script: datizmo's frontend build commands, run in frontend/ (what server-deployment.sh runs there)",
       `deploy.snapshotBeforeDeploy.rdsInstance: ${DATABASE}`,
       `backup[0].dbInstance: ${DATABASE}`,
       "backup[2].bucket: S3 bucket for datizmo's .env backups",
+      `recovery.revert-to-last-good.steps[1].script: datizmo's backend build commands, run in backend/ (what server-deployment.sh runs there)`,
+      `recovery.revert-to-last-good.steps[2].script: datizmo's frontend build commands, run in frontend/ (what server-deployment.sh runs there)`,
       `recovery.restore-database.steps[0].dbInstance: ${DATABASE}`,
       "recovery.rebuild-server.steps[0].elasticIpAllocationId: Elastic IP allocation id of datizmo's instance",
     ]);
     expect(unfilledValues(findTarget('docsai')).map((v) => v.path)).toEqual([
+      'repository',
       'health.probes[0].url',
       'health.probes[1].host',
       'backup[0].bucket',
@@ -202,7 +210,11 @@ describe('the real targets', () => {
     // Assess
     expect(act).toThrow(UnfilledValuesError);
     expect(act).toThrow(
-      `target "datizmo" has values to fill in before it deploys (marked unfilled in targets/datizmo.ts): deploy.snapshotBeforeDeploy.rdsInstance (${DATABASE})`,
+      'target "datizmo" has values to fill in before it deploys (marked unfilled in targets/datizmo.ts): ',
+    );
+    expect(act).toThrow(`deploy.snapshotBeforeDeploy.rdsInstance (${DATABASE})`);
+    expect(act).toThrow(
+      "deploy.steps[1].script (datizmo's backend build commands, run in backend/ (what server-deployment.sh runs there))",
     );
   });
 

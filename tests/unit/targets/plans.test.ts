@@ -102,7 +102,7 @@ describe('planBackup', () => {
     );
     expect(rds?.retentionRule).toBe('delete copies older than 7 days; never the newest good copy');
     expect(ebs?.actions.join('\n')).toContain('ec2:CreateSnapshots');
-    expect(ebs?.actions[0]).toContain('instances tagged App=datizmo, Env=production in us-east-1');
+    expect(ebs?.actions[0]).toContain('instances tagged stepops:target=datizmo in us-east-1');
   });
 
   it('describes AWS Backup jobs with their vault, role and lifecycle', () => {

@@ -53,8 +53,9 @@ describe('the target registry', () => {
 describe.each(REAL_SYSTEMS)('target %s', (name) => {
   const target = findTarget(name);
 
-  it('runs on ec2 hosts selected by tags, with a working directory and a non-default deploy', () => {
-    expect(target.hosts).toMatchObject({ type: 'ec2', tags: expect.objectContaining({ App: name }) });
+  it('runs on the ec2 hosts tagged stepops:target as the README prepares them, and no other tag', () => {
+    expect(target.hosts.type).toBe('ec2');
+    expect('tags' in target.hosts && target.hosts.tags).toEqual({ 'stepops:target': name });
     expect(target.deploy?.batches.maxErrors).toBe(0);
   });
 
@@ -79,12 +80,15 @@ describe.each(REAL_SYSTEMS)('target %s', (name) => {
     }
   });
 
-  it('writes every dump to $STEPOPS_DUMP_FILE and every restore reads $STEPOPS_DUMP_URI', () => {
+  it('writes every dump to $STEPOPS_DUMP_FILE; every restore reads the downloaded $STEPOPS_RESTORE_FILE, without the AWS CLI', () => {
     const dumps = (target.backup ?? []).filter((b) => b.type === 'dump');
     for (const dump of dumps) expect(dump.script).toContain('"$STEPOPS_DUMP_FILE"');
     for (const runbook of Object.values(target.recovery ?? {})) {
-      for (const step of runbook.steps)
-        if (step.type === 'restore-dump') expect(step.script).toContain('"$STEPOPS_DUMP_URI"');
+      for (const step of runbook.steps) {
+        if (step.type !== 'restore-dump') continue;
+        expect(step.script).toContain('"$STEPOPS_RESTORE_FILE"');
+        expect(step.script).not.toMatch(/aws s3/);
+      }
     }
   });
 
@@ -168,8 +172,9 @@ describe('shop', () => {
   it('deploys with docker compose in /opt/ecommerce', () => {
     expect(target.hosts).toMatchObject({ workingDirectory: '/opt/ecommerce', user: 'root' });
     const scripts = target.deploy!.steps.map((s) => s.script).join('\n');
-    expect(scripts).toContain('docker compose -f docker/compose.infrastructure.yaml up -d');
-    expect(scripts).toContain('docker compose -f docker/compose.infrastructure.yaml build');
+    // The document's own commands (Quick Start), building the checked-out code; never its git pull.
+    expect(scripts).toContain('docker compose -f docker/compose.infrastructure.yaml up -d --build');
+    expect(scripts).toContain('docker compose -f docker/compose.infrastructure.yaml ps');
   });
 
   it('probes every documented endpoint, Elasticsearch by its status not being red', () => {
@@ -297,7 +302,7 @@ describe('zmanim', () => {
     );
     expect(target.recovery!['instance-failure']!.steps[0]).toMatchObject({
       type: 'replace-instance',
-      dataVolumeDevice: '/dev/sdf',
+      dataVolumeDevice: "<unfilled: device name of zmanim's /data EBS volume (e.g. /dev/sdf)>",
     });
   });
 });

@@ -1,0 +1,190 @@
+/**
+ * The maintenance recipes a target's `maintenance` jobs use, rendered to the host script each step
+ * runs: certificate renewal, OS security updates, container hygiene and disk hygiene. Pure: every
+ * value from the target file reaches the script through {@link shellQuote}.
+ */
+import type { MaintenanceStep, Target } from '../config/schema.ts';
+import { InvalidInputError } from '../errors.ts';
+import { hostScriptOptions, renderScript, shellQuote } from '../shell/script.ts';
+
+/**
+ * Exit code that asks the SSM agent to reboot the instance and run the command again once it is
+ * back (AWS Systems Manager User Guide, "Handling reboots when running commands": `exit 194` on
+ * Linux). The recipe is idempotent: the second run finds nothing to upgrade and no reboot required.
+ */
+export const SSM_REBOOT_EXIT = 194;
+
+/** `certbot renew`, then Nginx reloaded only when a certificate was renewed. */
+function certbotRenew(step: Extract<MaintenanceStep, { type: 'certbot-renew' }>): string {
+  return `renewed=$(mktemp -d)
+trap 'rm -rf "$renewed"' EXIT
+marker="$renewed/renewed"
+# --deploy-hook runs once per certificate actually renewed: nothing renewed, no marker.
+certbot renew --non-interactive --no-random-sleep-on-renew --deploy-hook "touch $marker"
+if [ -e "$marker" ]; then
+  ${step.reload === 'none' ? 'echo "renewed: no reload asked"' : `nginx -t\n  systemctl reload ${shellQuote(step.reload)}\n  echo "renewed: ${step.reload} reloaded"`}
+else
+  echo "no certificate was due: nothing reloaded"
+fi`;
+}
+
+/** Security updates with apt or dnf; a reboot (through the SSM agent) only when the system asks. */
+function osUpdates(step: Extract<MaintenanceStep, { type: 'os-updates' }>): string {
+  const upgrade =
+    step.manager === 'apt'
+      ? `export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# Security updates only: unattended-upgrade applies the -security origin (its default configuration).
+unattended-upgrade --verbose`
+      : 'dnf -y upgrade --security';
+  const required =
+    step.manager === 'apt'
+      ? 'test -e /var/run/reboot-required'
+      : // needs-restarting -r exits 1 when a reboot is needed, 0 when not.
+        '! needs-restarting -r > /dev/null';
+  if (step.reboot === 'never') {
+    return `${upgrade}
+if ${required}; then echo "a reboot is required (reboot: never): left to the operator"; fi`;
+  }
+  return `${upgrade}
+if ${required}; then
+  echo "a reboot is required: the SSM agent reboots the instance and runs this step again"
+  exit ${SSM_REBOOT_EXIT}
+fi
+echo "no reboot required"`;
+}
+
+/** Images and build cache older than the age filter; the images in use are kept. */
+function dockerPrune(step: Extract<MaintenanceStep, { type: 'docker-prune' }>): string {
+  const until = shellQuote(`until=${step.olderThanHours}h`);
+  return `df -h /var/lib/docker 2>/dev/null | tail -n 1 || true
+docker image prune --all --force --filter ${until}
+${step.system ? `docker system prune --all --force --filter ${until}\n` : ''}df -h /var/lib/docker 2>/dev/null | tail -n 1 || true`;
+}
+
+/** The documented images pulled again and the services recreated on them. */
+function dockerPull(step: Extract<MaintenanceStep, { type: 'docker-pull' }>): string {
+  const compose = `docker compose -f ${shellQuote(step.composeFile)}`;
+  // Services built from the checkout keep their image: only the documented pulled images change.
+  return `${compose} pull --ignore-buildable --quiet
+${compose} up -d
+${compose} ps`;
+}
+
+/**
+ * Journal vacuum and old files under the given directories; with `dryRun`, only what would go is
+ * printed.
+ */
+function diskCleanup(step: Extract<MaintenanceStep, { type: 'disk-cleanup' }>): string {
+  const lines: string[] = [`dry_run=${step.dryRun ? 'yes' : 'no'}`];
+  if (step.journalMaxAgeDays !== undefined) {
+    const age = shellQuote(`${step.journalMaxAgeDays}d`);
+    lines.push(
+      'if [ "$dry_run" = yes ]; then',
+      `  echo "would vacuum the journal to ${step.journalMaxAgeDays} days: $(journalctl --disk-usage)"`,
+      'else',
+      `  journalctl --vacuum-time=${age}`,
+      'fi',
+    );
+  }
+  for (const old of step.oldFiles) {
+    const find = `find ${shellQuote(old.directory)} -mindepth 1 -maxdepth 1 -name ${shellQuote(old.pattern)} -mtime +${old.olderThanDays}`;
+    lines.push(
+      `if [ -d ${shellQuote(old.directory)} ]; then`,
+      '  if [ "$dry_run" = yes ]; then',
+      `    ${find} -print | sed 's/^/would delete: /'`,
+      '  else',
+      `    ${find} -print -exec rm -rf -- {} +`,
+      '  fi',
+      'fi',
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * The script one maintenance step runs on a host.
+ *
+ * @example
+ * maintenanceScript({ type: 'certbot-renew', name: 'renew', reload: 'nginx', timeout: 600 })
+ * // 'marker=$(mktemp) … certbot renew … systemctl reload nginx …'
+ */
+export function maintenanceScript(step: MaintenanceStep): string {
+  switch (step.type) {
+    case 'script':
+      return step.script;
+    case 'certbot-renew':
+      return certbotRenew(step);
+    case 'os-updates':
+      return osUpdates(step);
+    case 'docker-prune':
+      return dockerPrune(step);
+    case 'docker-pull':
+      return dockerPull(step);
+    case 'disk-cleanup':
+      return diskCleanup(step);
+  }
+}
+
+/** One maintenance job as it will run. */
+export interface MaintenanceJobPlan {
+  name: string;
+  description: string;
+  schedule: string;
+  timezone: string;
+  batchSize: number;
+  healthGate: string[];
+  mute: string[];
+  steps: { name: string; type: MaintenanceStep['type']; timeoutSeconds: number; script: string }[];
+}
+
+/** A target's maintenance jobs, resolved. */
+export interface MaintenancePlan {
+  target: string;
+  runId: string;
+  jobs: MaintenanceJobPlan[];
+}
+
+/**
+ * Plans a target's maintenance jobs (or one): each step rendered to the script the hosts run, with
+ * the target's working directory, user and shell.
+ *
+ * @example
+ * planMaintenance(findTarget('datizmo'), { runId: 'plan-preview' }).jobs.map((j) => j.name) // ['certificates', 'security-updates']
+ * @throws InvalidInputError when `job` names no maintenance job of the target
+ */
+export function planMaintenance(target: Target, options: { runId: string; job?: string }): MaintenancePlan {
+  const jobs = target.maintenance ?? {};
+  if (options.job !== undefined && !Object.hasOwn(jobs, options.job)) {
+    throw new InvalidInputError(
+      `target "${target.name}" has no maintenance job "${options.job}" (jobs: ${Object.keys(jobs).join(', ') || 'none'})`,
+    );
+  }
+  const hostOptions = hostScriptOptions(target.hosts);
+  return {
+    target: target.name,
+    runId: options.runId,
+    jobs: Object.entries(jobs)
+      .filter(([name]) => options.job === undefined || name === options.job)
+      .map(([name, job]) => ({
+        name,
+        description: job.description,
+        schedule: job.schedule,
+        timezone: job.timezone,
+        batchSize: job.batchSize,
+        healthGate: job.healthGate,
+        mute: job.mute,
+        steps: job.steps.map((step) => ({
+          name: step.name,
+          type: step.type,
+          timeoutSeconds: step.timeout,
+          script: renderScript({
+            title: `maintenance ${target.name} ${name} ${step.name}`,
+            env: { TARGET: target.name, JOB: name, RUN_ID: options.runId },
+            steps: [{ name: step.name, script: maintenanceScript(step), timeout: step.timeout }],
+            ...hostOptions,
+          }),
+        })),
+      })),
+  };
+}
