@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stepopsHome } from '../../shared/drivers/local/home.ts';
+import { processExists } from '../../shared/drivers/local/process.ts';
 import type { RunTrace, TraceEvent, TraceInvocation } from '../../shared/engine/trace.ts';
 import type { RunEventReader, RunSource, RunStatus, RunSummary } from './model.ts';
 import { traceOf } from './timeline.ts';
@@ -148,16 +149,6 @@ export function recordLocalRun(
   });
 }
 
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function readFile(runId: string): LocalRunFile | undefined {
   try {
     return JSON.parse(readFileSync(path.join(runDir(runId), 'run.json'), 'utf8')) as LocalRunFile;
@@ -170,7 +161,7 @@ function readRun(runId: string): RunSummary | undefined {
   const file = readFile(runId);
   if (!file) return undefined;
   const { pid, invocations: _invocations, ...summary } = file;
-  if (summary.status === 'RUNNING' && !alive(pid)) {
+  if (summary.status === 'RUNNING' && !processExists(pid)) {
     // The process that ran it ended without recording the end (killed): the run is over.
     return {
       ...summary,

@@ -36,6 +36,7 @@ import type {
 } from '../ports.ts';
 import { OUTPUT_TAIL_LIMIT } from '../ports.ts';
 import { fileSafe, stepopsHome } from './home.ts';
+import { processExists } from './process.ts';
 
 /** Runs the script, then records its exit code atomically (temp file + rename). */
 const WRAPPER = 'bash "$1"; code=$?; printf \'%s\\n\' "$code" > "$2.tmp" && mv -f "$2.tmp" "$2"';
@@ -59,15 +60,6 @@ interface InvocationMeta {
   /** Epoch milliseconds after which the script is killed. */
   deadline: number;
   startedAt: string;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -283,7 +275,7 @@ export class BashCommandRunner implements CommandRunner {
       const state: InvocationState = exitCode === 0 ? 'succeeded' : 'failed';
       return { hostId: host.id, state, exitCode, outputTail };
     }
-    if (meta.pid === undefined || !isAlive(meta.pid)) {
+    if (meta.pid === undefined || !processExists(meta.pid)) {
       // The wrapper writes the exit file before it ends: read once more before calling it lost.
       const late = await readIfExists(`${base}.exit`);
       if (late !== undefined) return this.#hostStatus(dir, commandId, host);

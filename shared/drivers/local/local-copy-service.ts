@@ -22,6 +22,7 @@ import type {
   TaggedCopy,
 } from '../ports.ts';
 import { fileSafe, stepopsHome } from './home.ts';
+import { processExists } from './process.ts';
 
 interface CopyState_ {
   state: CopyState;
@@ -38,27 +39,18 @@ const PENDING_DEADLINE_MS = 24 * 3600_000;
 /** Directories this process is copying into now (every instance of the service shares it). */
 const copying = new Set<string>();
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The state of a copy as it is: a `pending` one whose copying process is gone is `failed`. */
 function settled(dir: string, state: CopyState_, now = Date.now()): CopyState_ {
   if (state.state !== 'pending' || copying.has(dir)) return state;
   const age = now - (Date.parse(state.createdAt) || 0);
   // A copy by a live process (this one included: a module loaded twice has its own `copying`) still runs.
-  if (state.pid !== undefined && processAlive(state.pid) && age < PENDING_DEADLINE_MS) return state;
+  if (state.pid !== undefined && processExists(state.pid) && age < PENDING_DEADLINE_MS) return state;
   if (state.pid === undefined && age < PENDING_DEADLINE_MS) return state;
   return {
     ...state,
     state: 'failed',
     detail:
-      state.pid !== undefined && !processAlive(state.pid)
+      state.pid !== undefined && !processExists(state.pid)
         ? `interrupted: the process copying it (pid ${state.pid}) is gone`
         : 'interrupted: still pending a day after it started',
   };

@@ -6,16 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stepopsHome } from './home.ts';
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, owned by another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { processExists } from './process.ts';
 
 /**
  * Local run liveness.
