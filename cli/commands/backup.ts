@@ -22,7 +22,7 @@ import { createProgress, formatDuration } from '../progress.ts';
 import { recordLocalRun } from '../runs/local.ts';
 import { requester } from '../runs/source.ts';
 import { formatBytes } from '../runs/style.ts';
-import { ABORTED, progressMapper, resolveRunTarget } from './run.ts';
+import { ABORTED, abortingOnSignals, progressMapper, resolveRunTarget } from './run.ts';
 
 /**
  * An aborted run ends without passing through notify-backup: release the job leases it took, so
@@ -332,30 +332,17 @@ export function registerRunBackup(run: Command): void {
           process.exitCode = EXIT.invalidInput;
           return;
         }
-        let current: Execution | undefined;
-        const onSignal = (signal: NodeJS.Signals) => {
-          stdio.err(`\nstepops: ${signal === 'SIGTERM' ? 'terminated' : 'interrupted'}: aborting the run`);
-          current?.abort();
-        };
-        // Ctrl-C and SIGTERM (kill, systemd, a CI runner's cancel) end the run and release its lease.
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-        try {
-          const report = await runBackup({
+        const report = await abortingOnSignals((onStart) =>
+          runBackup({
             target,
             ...(options.backup !== undefined ? { backup: options.backup } : {}),
             ...(options.reason !== undefined ? { reason: options.reason } : {}),
             ...(options.dryRun ? { dryRun: true } : {}),
             task: options.restoreTest ? 'restore-test' : options.freshness ? 'freshness' : 'backup',
-            onStart: (execution) => {
-              current = execution;
-            },
-          });
-          process.exitCode = report.exitCode;
-        } finally {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-        }
+            onStart,
+          }),
+        );
+        process.exitCode = report.exitCode;
       },
     );
 }

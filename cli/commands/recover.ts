@@ -18,7 +18,14 @@ import { EXIT, indent, type Output, stdio } from '../output.ts';
 import { createProgress, formatDuration, type ProgressStream } from '../progress.ts';
 import { recordLocalRun } from '../runs/local.ts';
 import { requester } from '../runs/source.ts';
-import { ABORTED, localArn, progressMapper, releaseAbortedLock, resolveRunTarget } from './run.ts';
+import {
+  ABORTED,
+  abortingOnSignals,
+  localArn,
+  progressMapper,
+  releaseAbortedLock,
+  resolveRunTarget,
+} from './run.ts';
 
 /** A run id as `stepops approve` accepts it (a Step Functions execution name). */
 const RUN_ID = /^[A-Za-z0-9_-]{1,80}$/;
@@ -505,31 +512,19 @@ export function registerRunRecover(run: Command): void {
           process.exitCode = EXIT.invalidInput;
           return;
         }
-        let current: Execution | undefined;
-        const onSignal = (signal: NodeJS.Signals) => {
-          stdio.err(`\nstepops: ${signal === 'SIGTERM' ? 'terminated' : 'interrupted'}: aborting the run`);
-          current?.abort();
-        };
-        // SIGTERM (kill, systemd, a CI runner's cancel) ends the run as Ctrl-C does: the lease is released.
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-        try {
-          const report = await runRecover({
+        const runbook = options.runbook;
+        const report = await abortingOnSignals((onStart) =>
+          runRecover({
             target: targetName,
-            runbook: options.runbook,
+            runbook,
             params: options.param,
             ...(options.instance !== undefined ? { instance: options.instance } : {}),
             ...(options.reason !== undefined ? { reason: options.reason } : {}),
             ...(options.yes ? { yes: true } : {}),
-            onStart: (execution) => {
-              current = execution;
-            },
-          });
-          process.exitCode = report.exitCode;
-        } finally {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-        }
+            onStart,
+          }),
+        );
+        process.exitCode = report.exitCode;
       },
     );
 }

@@ -174,6 +174,33 @@ function resolvedHostsOf(result: RunResult): string[] {
 export const ABORTED = 'States.Aborted';
 
 /**
+ * Runs a local workflow run with Ctrl-C and SIGTERM (kill, systemd, a CI runner's cancel) aborting
+ * it: the run ends ABORTED through its own abort path, which releases its lease.
+ *
+ * @example
+ * const report = await abortingOnSignals((onStart) => runDeploy({ target, ref, onStart }));
+ */
+export async function abortingOnSignals<T>(
+  start: (onStart: (execution: Execution) => void) => Promise<T>,
+): Promise<T> {
+  let current: Execution | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    stdio.err(`\nstepops: ${signal === 'SIGTERM' ? 'terminated' : 'interrupted'}: aborting the run`);
+    current?.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await start((execution) => {
+      current = execution;
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/**
  * An aborted run ends without passing through its release state: release the target's lease it
  * took (read from the trace), so that the next deploy is not locked out until the lease expires.
  */
@@ -444,29 +471,17 @@ export function register(program: Command): void {
         process.exitCode = EXIT.invalidInput;
         return;
       }
-      let current: Execution | undefined;
-      const onSignal = (signal: NodeJS.Signals) => {
-        stdio.err(`\nstepops: ${signal === 'SIGTERM' ? 'terminated' : 'interrupted'}: aborting the run`);
-        current?.abort();
-      };
-      // SIGTERM (kill, systemd, a CI runner's cancel) ends the run as Ctrl-C does: the lease is released.
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      try {
-        const report = await runDeploy({
+      const ref = options.ref;
+      const report = await abortingOnSignals((onStart) =>
+        runDeploy({
           target: targetName,
-          ref: options.ref,
+          ref,
           ...(options.reason !== undefined ? { reason: options.reason } : {}),
           ...(options.stage !== undefined ? { stage: options.stage } : {}),
-          onStart: (execution) => {
-            current = execution;
-          },
-        });
-        process.exitCode = report.exitCode;
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
+          onStart,
+        }),
+      );
+      process.exitCode = report.exitCode;
     });
   registerRunBackup(run);
   registerHealth(program, run);
