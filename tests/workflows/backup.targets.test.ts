@@ -30,6 +30,7 @@ import { FILLED_VALUES, registerFilledTargets } from '../fixtures/filled-targets
 import '../iam/record-calls.ts';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
+import { findTarget } from '../../shared/config/registry.ts';
 
 const INSTANCE = 'i-0123456789abcdef0';
 let root: string;
@@ -60,6 +61,14 @@ function exported(script: string, name: string): string {
  */
 function runDump(script: string): { code: number; stdout: string; stderr: string } {
   scripts.push(script);
+  // A restore test checks the downloaded dump against the catalogue's SHA-256 and restores it.
+  if (script.includes('\n# stepops restore test ')) {
+    return {
+      code: 0,
+      stdout: `==> restore\nSTEPOPS_RESTORE_RESULT ok sha256=${'ab'.repeat(32)}\n`,
+      stderr: '',
+    };
+  }
   const uri = exported(script, 'STEPOPS_DUMP_URI');
   if (!uri) return { code: 0, stdout: '', stderr: '' };
   const [bucket = '', ...key] = uri.replace(/^s3:\/\//, '').split('/');
@@ -400,6 +409,38 @@ describe('the five targets back up on the local engine against the AWS fakes', (
     expect(aws.ec2.snapshots.has('snap-z-old')).toBe(true);
     expect((await catalogue.get(target, 'volumes', 'run-z-old'))?.outcome).toBe('good');
   });
+
+  it.each(
+    TARGETS.flatMap(([target]) =>
+      (findTarget(target).backup ?? [])
+        .filter((job) => job.type === 'dump' && job.restoreTest)
+        .map((job): [string, string] => [target, job.name]),
+    ),
+  )(
+    '%s %s: the dump is taken, then its scheduled restore test runs on the host and is recorded',
+    async (target, backup) => {
+      // Act
+      const taken = await engine.start({ target, backup }, { executionName: `rt-take-${target}-${backup}` })
+        .result;
+      const tested = await engine.start(
+        { target, backup, task: 'restore-test' },
+        { executionName: `rt-test-${target}-${backup}` },
+      ).result;
+
+      // Assess
+      expect(taken.status, taken.cause).toBe('SUCCEEDED');
+      expect(tested.status, tested.cause).toBe('SUCCEEDED');
+      const restore = scripts.filter(
+        (s) =>
+          s.includes(`\n# stepops restore test ${target} ${backup}\n`) &&
+          exported(s, 'STEPOPS_TARGET') === target,
+      );
+      expect(restore).toHaveLength(1);
+      expect(restore[0]).not.toContain('aws s3');
+      const entry = await catalogue.get(target, backup, `rt-take-${target}-${backup}`);
+      expect(entry?.restoreTest).toMatchObject({ ok: true, runId: `rt-test-${target}-${backup}` });
+    },
+  );
 
   it('datizmo restore test: restores the newest RDS snapshot to a temporary instance, waits, deletes it, records it', async () => {
     // Prepare: a fresh catalogue with a good snapshot; the restored instance is creating, then
