@@ -442,7 +442,10 @@ export interface TaggedCopy {
   runId: string;
   resources: CopyResource[];
   state: CopyState;
-  /** ISO time the copy was started. */
+  /**
+   * ISO time of the copy: its newest resource's (a copy is as new as its newest part, so that a
+   * part dated in the future makes the whole copy suspect, and retention keeps it longest).
+   */
   createdAt: string;
   sizeBytes?: number;
 }

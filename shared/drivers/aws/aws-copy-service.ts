@@ -446,6 +446,8 @@ export class AwsCopyService implements CopyService {
         sizeBytes: 0,
       };
       copy.resources.push({ id, region: scope.region });
+      if (createdAt && createdAt.getTime() > Date.parse(copy.createdAt))
+        copy.createdAt = createdAt.toISOString();
       copy.state = combine([copy.state, state]);
       copy.sizeBytes = (copy.sizeBytes ?? 0) + (size ?? 0);
       copies.set(runId, copy);

@@ -141,6 +141,8 @@ function copiesOf(world: World): CopyService {
         const runId = r.tags['stepops:run'] ?? `untagged-run:${r.id}`;
         const copy = byRun.get(runId) ?? { runId, resources: [], state: 'completed', createdAt: r.createdAt };
         copy.resources.push({ id: r.id });
+        // As the copy services date a copy: by its newest resource.
+        if (Date.parse(r.createdAt) > Date.parse(copy.createdAt)) copy.createdAt = r.createdAt;
         byRun.set(runId, copy);
       }
       return [...byRun.values()];
