@@ -1,6 +1,6 @@
 /**
- * `stepops graph`: Mermaid from the real definitions, and the README's copy of each workflow's
- * diagram kept in step with them.
+ * `stepops graph`: Mermaid from the real definitions, and the copy of each workflow's diagram in
+ * docs/workflows.md kept in step with them.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,22 +9,24 @@ import { graph } from '../../../cli/commands/graph.ts';
 import { type Output, reportError } from '../../../cli/output.ts';
 import { mermaid } from '../../../cli/runs/mermaid.ts';
 import { WORKFLOWS } from '../../../cli/runs/workflows.ts';
-import { PROJECT_ROOT } from '../../../shared/config/load.ts';
 import { localArns } from '../../../workflows/asl.ts';
 import { DEPLOY_FUNCTIONS, deployWorkflow } from '../../../workflows/deploy.ts';
 
-const README = readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
+const DIAGRAMS = readFileSync(
+  path.join(import.meta.dirname, '..', '..', '..', 'docs', 'workflows.md'),
+  'utf8',
+);
 
-function readmeDiagram(workflow: string): string | undefined {
+function documentedDiagram(workflow: string): string | undefined {
   const match = new RegExp(
     `<!-- stepops graph ${workflow} -->\\n\`\`\`mermaid\\n([\\s\\S]*?)\`\`\`\\n<!-- end stepops graph ${workflow} -->`,
-  ).exec(README);
+  ).exec(DIAGRAMS);
   return match?.[1];
 }
 
 describe('stepops graph', () => {
   it.each(WORKFLOWS.map((w) => w.name))(
-    'the README shows the %s diagram exactly as the definition gives it',
+    'docs/workflows.md shows the %s diagram exactly as the definition gives it',
     async (name) => {
       // Prepare
       const entry = WORKFLOWS.find((w) => w.name === name)!;
@@ -33,9 +35,10 @@ describe('stepops graph', () => {
       const generated = mermaid(await entry.definition());
 
       // Assess
-      expect(readmeDiagram(name), `README has no diagram for ${name}: paste \`stepops graph ${name}\``).toBe(
-        generated,
-      );
+      expect(
+        documentedDiagram(name),
+        `docs/workflows.md has no diagram for ${name}: paste \`stepops graph ${name}\``,
+      ).toBe(generated);
     },
   );
 
@@ -60,7 +63,7 @@ describe('stepops graph', () => {
     expect(diagram).toContain('Failed[["Failed"]]');
   });
 
-  it('changes when the definition changes, so a stale README copy fails', () => {
+  it('changes when the definition changes, so a stale copy in docs/ fails', () => {
     // Prepare
     const definition = deployWorkflow(localArns(DEPLOY_FUNCTIONS));
     const changed = structuredClone(definition);
