@@ -44,6 +44,17 @@ const BUILTINS = new Set(
 const PROGRAM = /^[A-Za-z_][A-Za-z0-9_.+-]*$/;
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=/;
 
+/** Commands that run the command after their options (and `positional` more words: timeout's duration). */
+const PREFIX_OPTIONS: Record<string, { withValue: string[]; positional: number }> = {
+  timeout: { withValue: ['-s', '-k', '--signal', '--kill-after'], positional: 1 },
+  env: { withValue: ['-u', '--unset', '-C', '--chdir'], positional: 0 },
+  nice: { withValue: ['-n', '--adjustment'], positional: 0 },
+  nohup: { withValue: [], positional: 0 },
+  exec: { withValue: [], positional: 0 },
+  stdbuf: { withValue: [], positional: 0 },
+  command: { withValue: [], positional: 0 },
+};
+
 /** sudo options that take a value (`-u postgres`). */
 const SUDO_VALUE_OPTIONS = new Set(['-u', '-g', '-C', '-D', '-h', '-p', '-r', '-t', '-U', '-T', '-R']);
 
@@ -320,40 +331,22 @@ class Reader {
     }
     this.#program(first);
     const rest = words.slice(1);
-    switch (first) {
-      case 'sudo':
-        return this.#sudo(rest);
-      case 'timeout':
-        return this.#simple(skipOptions(rest, new Set(['-s', '-k', '--signal', '--kill-after']), 1));
-      case 'env':
-        return this.#simple(
-          skipOptions(rest, new Set(['-u', '--unset', '-C', '--chdir']), 0).filter(
-            (w, i, list) => !list.slice(0, i + 1).every((x) => x.literal && ASSIGNMENT.test(x.literal)),
-          ),
-        );
-      case 'nice':
-        return this.#simple(skipOptions(rest, new Set(['-n', '--adjustment']), 0));
-      case 'nohup':
-      case 'exec':
-      case 'stdbuf':
-        return this.#simple(skipOptions(rest, new Set(), 0));
-      case 'command':
-        // `command -v x` looks x up; `command x` runs it.
-        if (rest.some((w) => w.literal === '-v' || w.literal === '-V')) return;
-        return this.#simple(skipOptions(rest, new Set(), 0));
-      case 'bash':
-      case 'sh': {
-        const c = rest.findIndex((w) => /^-[a-z]*c[a-z]*$/.test(w.literal ?? ''));
-        const inner = c === -1 ? undefined : rest[c + 1]?.literal;
-        if (inner !== undefined) {
-          const nested = scriptCommands(inner);
-          for (const program of nested.programs) this.#program(program);
-          this.sudo.push(...nested.sudo);
-        }
-        return;
+    const prefixed = Object.hasOwn(PREFIX_OPTIONS, first) ? PREFIX_OPTIONS[first] : undefined;
+    if (first === 'sudo') {
+      this.#sudo(rest);
+    } else if (prefixed) {
+      // `command -v x` looks x up; `command x` runs it.
+      if (first === 'command' && rest.some((w) => w.literal === '-v' || w.literal === '-V')) return;
+      // env's assignments are skipped as a simple command's are.
+      this.#simple(skipOptions(rest, new Set(prefixed.withValue), prefixed.positional));
+    } else if (first === 'bash' || first === 'sh') {
+      const c = rest.findIndex((w) => /^-[a-z]*c[a-z]*$/.test(w.literal ?? ''));
+      const inner = c === -1 ? undefined : rest[c + 1]?.literal;
+      if (inner !== undefined) {
+        const nested = scriptCommands(inner);
+        for (const program of nested.programs) this.#program(program);
+        this.sudo.push(...nested.sudo);
       }
-      default:
-        return;
     }
   }
 
