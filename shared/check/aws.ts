@@ -68,15 +68,13 @@ export async function findInstances(
   const found: CheckedInstance[] = [];
   let nextToken: string | undefined;
   do {
-    const page = await clients
-      .ec2(hosts.region)
-      .send(
-        new DescribeInstancesCommand({
-          Filters: filters,
-          MaxResults: 1000,
-          ...(nextToken ? { NextToken: nextToken } : {}),
-        }),
-      );
+    const page = await clients.ec2(hosts.region).send(
+      new DescribeInstancesCommand({
+        Filters: filters,
+        MaxResults: 1000,
+        ...(nextToken ? { NextToken: nextToken } : {}),
+      }),
+    );
     for (const reservation of page.Reservations ?? []) {
       for (const instance of reservation.Instances ?? []) {
         if (!instance.InstanceId || instance.State?.Name === 'terminated') continue;
