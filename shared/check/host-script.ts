@@ -275,7 +275,11 @@ export function checkItems(
       },
       6: {
         status: 'fail',
-        detail: `git fetch from origin fails as ${user}: ${git.output.split('\n').slice(-3).join(' ')}`,
+        detail: `git fetch from origin (${/^origin: (.*)$/m.exec(git.output)?.[1] ?? '?'}) fails as ${user}: ${git.output
+          .split('\n')
+          .filter((l) => !l.startsWith('origin: '))
+          .slice(-3)
+          .join(' ')}`,
         fix: `give ${user} read access: a read-only deploy key (ssh-keygen -t ed25519 as ${user}, the public key added to the repository's deploy keys) and the server's host key in ~${user}/.ssh/known_hosts (ssh-keyscan github.com)`,
       },
       124: {
