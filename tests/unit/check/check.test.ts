@@ -226,7 +226,8 @@ describe("the stage's resources", () => {
       Names: ['/app/slack', '/stepops/prod/slack-webhook-url'],
       WithDecryption: false,
     });
-    expect(await (call?.thisValue as SSMClient).config.region()).toBe('us-east-2');
+    const client = call?.thisValue as SSMClient;
+    expect(await client.config.region()).toBe('us-east-2');
     expect(items.map((i) => [i.name, i.status])).toEqual([
       ['Slack webhook parameter', 'fail'],
       ["stage's Slack webhook parameter", 'pass'],
