@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { register as registerBackups } from './commands/backup.ts';
+import { register as registerCheck } from './commands/check.ts';
 import { register as registerConsole } from './commands/console.ts';
 import { register as registerDemo } from './commands/demo.ts';
 import { register as registerDeploy } from './commands/deploy.ts';
@@ -28,6 +29,7 @@ import { reportError } from './output.ts';
 const commands: ((program: Command) => void)[] = [
   registerValidate,
   registerPlan,
+  registerCheck,
   registerRun,
   registerApprovals,
   registerBackups,
