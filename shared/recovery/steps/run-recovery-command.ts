@@ -94,7 +94,15 @@ export async function commandStep(
   const left: RemainingTime = () => Math.max(0, ctx.budgetEnd - deps.now()) + LONG_POLL_SAFETY_MS;
   let current = input.progress;
   if (current.phase === 'start') {
-    const hosts = await deps.hosts(ctx.target).resolve(hostSelector(ctx.target));
+    const found = await deps.hosts(ctx.target).resolve(hostSelector(ctx.target));
+    // A destructive step acts only on the hosts its approval showed (none that appeared since).
+    const approved = ctx.resolved.hosts?.split(',');
+    const hosts = approved ? found.filter((h) => approved.includes(h.id)) : found;
+    if (approved && hosts.length === 0) {
+      throw new NoHostsError(
+        `step "${ctx.step.name}": none of the hosts the pre-flight found (${approved.join(', ')}) can take commands now (found: ${found.map((h) => h.id).join(', ') || 'none'})`,
+      );
+    }
     if (hosts.length === 0) {
       throw new NoHostsError(
         `step "${ctx.step.name}": no host of target "${ctx.target.name}" can take commands (none found, or no SSM agent online)`,
