@@ -13,7 +13,7 @@ import type { StepProgress, Verification } from '../recovery/contracts.ts';
 import type { RecoveryDeps } from '../recovery/deps.ts';
 import { recoveryOutcome, verifyStep } from '../recovery/finish.ts';
 import { planRecoveryStep } from '../recovery/run.ts';
-import { commandStep } from '../recovery/steps.ts';
+import { commandStep } from '../recovery/steps/run-recovery-command.ts';
 import {
   type MaintenanceOutcome,
   type MaintenanceRunPlan,
