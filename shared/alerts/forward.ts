@@ -27,7 +27,7 @@ export const NOTIFICATION_WORKFLOWS = [
   'backup',
   'health',
   'recover',
-  'maintain',
+  'maintenance',
 ] as const satisfies readonly WorkflowName[];
 
 /** The JSON of a {@link Notification}, as the SNS notifier publishes it. */

@@ -133,7 +133,7 @@ export interface SnapshotService {
   snapshotDatabase(region: string, dbInstance: string, tags: Record<string, string>): Promise<string>;
 }
 
-export type WorkflowName = 'deploy' | 'backup' | 'health' | 'recover' | 'maintain';
+export type WorkflowName = 'deploy' | 'backup' | 'health' | 'recover' | 'maintenance';
 export type Outcome =
   | 'succeeded'
   | 'failed'

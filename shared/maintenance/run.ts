@@ -85,7 +85,14 @@ export function planMaintenanceStep(
     mute: [...job.mute],
     batchSize: job.batchSize,
     lockTtlSeconds: runbook.lockTtlSeconds,
-    runbook,
+    runbook: {
+      ...runbook,
+      // The plan says what runs: this job, as the runbook it runs as.
+      planText: runbook.planText.replace(
+        /^recover (\S+) with runbook "[^"]*"/,
+        `maintenance of $1: job "${request.job}" (${job.schedule} ${job.timezone}), as an unattended runbook`,
+      ),
+    },
   };
 }
 
@@ -184,7 +191,7 @@ export async function notifyMaintenanceStep(
   const executionUrl = consoleUrl(input.executionId);
   const notification: Notification = {
     target: typeof targetName === 'string' ? targetName : 'unknown',
-    workflow: 'maintain',
+    workflow: 'maintenance',
     outcome: outcome.outcome,
     runId: input.runId,
     summary: outcome.summary,

@@ -7,6 +7,7 @@
 import type { MaintenanceJob, Target } from '../config/schema.ts';
 import { InvalidInputError } from '../errors.ts';
 import { maintenanceScript } from '../recipes/maintenance.ts';
+import { shellQuote } from '../shell/script.ts';
 
 /** Seconds the health gate of a maintenance batch waits when the target's deploy declares no gate timing. */
 export const DEFAULT_GATE_TIMEOUT_SECONDS = 300;
@@ -83,7 +84,8 @@ export function maintenanceRunbookTarget(target: Target, jobName: string): Targe
     steps: job.steps.map((step) => ({
       type: 'script' as const,
       name: step.name,
-      script: maintenanceScript(step),
+      // The job's name, as `plan maintenance` shows it in the script's environment.
+      script: `export STEPOPS_JOB=${shellQuote(jobName)}\n${maintenanceScript(step)}`,
       timeout: step.timeout,
       destructive: false,
     })),

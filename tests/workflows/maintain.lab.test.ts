@@ -128,7 +128,7 @@ function engine() {
   return createLocalEngine(
     maintainWorkflow(ARNS),
     Object.fromEntries(MAINTAIN_FUNCTIONS.map((fn) => [ARNS[fn], tasks[fn]])),
-    { stateMachineName: 'stepops-maintain' },
+    { stateMachineName: 'stepops-maintenance' },
   );
 }
 
@@ -173,7 +173,7 @@ describe('maintenance rolling over the lab', () => {
     const members = await new LocalLoadBalancer({ home: () => home }).health(GROUP, labs.map(hostOf));
     expect(members.map((m) => m.state)).toEqual(['healthy', 'healthy']);
     const told = await lastNotification(runId);
-    expect(told).toMatchObject({ workflow: 'maintain', outcome: 'succeeded', target: 'mt-lab' });
+    expect(told).toMatchObject({ workflow: 'maintenance', outcome: 'succeeded', target: 'mt-lab' });
     expect(await new FileLeaseStore({ home: () => home }).holder(targetLeaseKey('mt-lab'))).toBeUndefined();
   });
 
@@ -194,7 +194,7 @@ describe('maintenance rolling over the lab', () => {
     expect(await ranAt(first)).toBeDefined();
     expect(await ranAt(second), 'the second batch never started').toBeUndefined();
     const told = await lastNotification(runId);
-    expect(told).toMatchObject({ workflow: 'maintain', outcome: 'failed', error: 'RecoveryStepFailedError' });
+    expect(told).toMatchObject({ workflow: 'maintenance', outcome: 'failed', error: 'RecoveryStepFailedError' });
     expect(told?.summary).toContain('maintenance "hygiene" of mt-lab failed');
     expect(await new FileLeaseStore({ home: () => home }).holder(targetLeaseKey('mt-lab'))).toBeUndefined();
   });
@@ -216,7 +216,7 @@ describe('maintenance and the target lease', () => {
     expect(String((result.output as { cause?: string }).cause)).toContain('deploy-1');
     for (const lab of labs) expect(await ranAt(lab)).toBeUndefined();
     expect((await leases.holder(targetLeaseKey('mt-lab')))?.owner).toBe('deploy-1');
-    expect(await lastNotification(runId)).toMatchObject({ workflow: 'maintain', outcome: 'skipped' });
+    expect(await lastNotification(runId)).toMatchObject({ workflow: 'maintenance', outcome: 'skipped' });
   });
 
   it('while the job runs it holds the target: a deploy cannot take it until the job ends', async () => {

@@ -344,7 +344,7 @@ function publishedOutcomes(): Record<Outcome, WorkflowName[]> {
     ['backup', backupOutcomeSchema.def.shape.outcome.options],
     ['recover', recoveryOutcomeSchema.def.shape.outcome.options],
     ['health', ['succeeded', 'failed']],
-    ['maintain', maintenanceOutcomeSchema.def.shape.outcome.options],
+    ['maintenance', maintenanceOutcomeSchema.def.shape.outcome.options],
   ];
   for (const [workflow, outcomes] of contracts)
     for (const outcome of outcomes) byOutcome[outcome].push(workflow);
