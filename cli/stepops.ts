@@ -14,6 +14,7 @@ import { register as registerFollow } from './commands/follow.ts';
 import { register as registerGraph } from './commands/graph.ts';
 import { register as registerHistory } from './commands/history.ts';
 import { register as registerLogs } from './commands/logs.ts';
+import { register as registerMaintain } from './commands/maintain.ts';
 import { register as registerPlan } from './commands/plan.ts';
 import { register as registerApprovals } from './commands/recover.ts';
 import { register as registerReport } from './commands/report.ts';
@@ -37,6 +38,7 @@ const commands: ((program: Command) => void)[] = [
   registerUnlock,
   registerDeploy,
   registerStageRuns,
+  registerMaintain,
   registerFollow,
   registerStatus,
   registerHistory,

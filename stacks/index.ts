@@ -7,6 +7,7 @@ import { createApi } from './api.ts';
 import { createBackup } from './backup.ts';
 import { createCommandLogGroup } from './command-logs.ts';
 import { createHealth } from './health.ts';
+import { createMaintain } from './maintain.ts';
 import { createRecover } from './recover.ts';
 import { type StageSettings, stageSettings } from './settings.ts';
 import { createStorage } from './storage.ts';
@@ -101,9 +102,26 @@ export async function createStacks(options: StacksOptions = {}) {
     recoverStateMachineArn: recover.stateMachine.arn,
   });
 
+  const maintain = createMaintain({
+    stage: $app.stage,
+    account,
+    targets: settings.targets,
+    stateTableArn: storage.table.arn,
+    stateTableName: storage.table.name,
+    alertsTopicArn: alerts.topic.arn,
+    ...(settings.commandLogGroup ? { commandLogGroup: settings.commandLogGroup } : {}),
+    links: [storage.link, alerts.link],
+    workflow: await import('../workflows/maintain.ts'),
+  });
+
   createRunFailureAlerts({
     topicArn: alerts.topic.arn,
-    stateMachineArns: [deploy.stateMachine.arn, backup.stateMachine.arn, recover.stateMachine.arn],
+    stateMachineArns: [
+      deploy.stateMachine.arn,
+      backup.stateMachine.arn,
+      recover.stateMachine.arn,
+      maintain.stateMachine.arn,
+    ],
   });
 
   return {
@@ -116,6 +134,7 @@ export async function createStacks(options: StacksOptions = {}) {
       .map((b) => `${b.bucket} (${b.region}${b.existing ? ', existing' : ''})`)
       .join(', '),
     healthStateMachine: health.stateMachine.arn,
+    maintenanceStateMachine: maintain.stateMachine.arn,
     deployStateMachine: deploy.stateMachine.arn,
     alertsTopic: alerts.topic.arn,
     stateTable: storage.table.name,

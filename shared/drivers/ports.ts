@@ -133,8 +133,15 @@ export interface SnapshotService {
   snapshotDatabase(region: string, dbInstance: string, tags: Record<string, string>): Promise<string>;
 }
 
-export type WorkflowName = 'deploy' | 'backup' | 'health' | 'recover';
-export type Outcome = 'succeeded' | 'failed' | 'rolled-back' | 'rollback-failed' | 'awaiting-approval';
+export type WorkflowName = 'deploy' | 'backup' | 'health' | 'recover' | 'maintenance';
+export type Outcome =
+  | 'succeeded'
+  | 'failed'
+  | 'rolled-back'
+  | 'rollback-failed'
+  | 'awaiting-approval'
+  /** A scheduled maintenance that found the target held by another run: nothing ran. */
+  | 'skipped';
 
 /** One alert: what happened to which run, with what it needs to be acted on. */
 export interface Notification {

@@ -83,6 +83,6 @@ describe('stepops graph', () => {
 
     // Assess
     expect(code).toBe(2);
-    expect(errors).toEqual(['stepops: unknown workflow "nope" (known: deploy, health, backup, recover)']);
+    expect(errors).toEqual(['stepops: unknown workflow "nope" (known: deploy, health, backup, recover, maintenance)']);
   });
 });
