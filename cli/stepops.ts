@@ -6,6 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
+import { chooseTargetsDirectory } from '../shared/config/discovery.ts';
+import { discoverTargets } from '../shared/config/registry.ts';
 import { register as registerBackups } from './commands/backup.ts';
 import { register as registerConsole } from './commands/console.ts';
 import { register as registerDemo } from './commands/demo.ts';
@@ -77,6 +79,15 @@ export function buildProgram(): Command {
     .description('serverless operations orchestrator: deploys, backups, health probes and recovery runbooks')
     .version(VERSION, '-V, --version', 'print the version')
     .showHelpAfterError('(run "stepops --help" for usage)')
+    .option(
+      '--targets <dir>',
+      'the targets directory (default: $STEPOPS_TARGETS_DIR, else stepops/targets/ if it exists, else targets/)',
+    )
+    // Every command sees the targets of the directory, listed now: a new file needs no other step.
+    .hook('preAction', async () => {
+      chooseTargetsDirectory(program.opts<{ targets?: string }>().targets);
+      await discoverTargets();
+    })
     .exitOverride();
   for (const register of commands) register(program);
   for (const command of program.commands) command.exitOverride();

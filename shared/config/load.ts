@@ -3,13 +3,14 @@
  * `file: path.inside: message`.
  */
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Plugin } from 'esbuild';
 import type * as z from 'zod/mini';
 import { InvalidInputError } from '../errors.ts';
+import { listTargetFiles, type TargetFileIssue, targetsDirectory } from './discovery.ts';
 import {
   deployUnfilledValues,
   type Target,
@@ -35,7 +36,7 @@ function packageRootAbove(dir: string): string {
 
 /** Repository root: the directory that holds `targets/`, `shared/` and `package.json`. */
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
-/** Where target files live. */
+/** This repository's example targets (the five systems and the demo). Others: {@link targetsDirectory}. */
 export const TARGETS_DIR = path.join(PROJECT_ROOT, 'targets');
 
 /** One problem in a target file. */
@@ -356,7 +357,7 @@ export function parseTarget(value: unknown, file: string, expectedName?: string)
 }
 
 /** Resolves a target name (`datizmo`) or a file path (`./my-target.ts`) to a file. */
-export function resolveTargetFile(nameOrFile: string, targetsDir = TARGETS_DIR): string {
+export function resolveTargetFile(nameOrFile: string, targetsDir = targetsDirectory()): string {
   if (isTargetPath(nameOrFile)) return path.resolve(nameOrFile);
   return path.join(targetsDir, `${nameOrFile}.ts`);
 }
@@ -378,7 +379,10 @@ export interface LoadedTarget {
  * registerTarget(input);
  * @throws ConfigError when the file is missing, does not export a target, or is invalid
  */
-export async function loadTargetFile(nameOrFile: string, targetsDir = TARGETS_DIR): Promise<LoadedTarget> {
+export async function loadTargetFile(
+  nameOrFile: string,
+  targetsDir = targetsDirectory(),
+): Promise<LoadedTarget> {
   const file = resolveTargetFile(nameOrFile, targetsDir);
   const shown = displayPath(file);
   if (!existsSync(file)) {
@@ -410,7 +414,7 @@ export async function loadTargetFile(nameOrFile: string, targetsDir = TARGETS_DI
  * const target = await loadTarget('datizmo');
  * @throws ConfigError when the file is missing, does not export a target, or is invalid
  */
-export async function loadTarget(nameOrFile: string, targetsDir = TARGETS_DIR): Promise<Target> {
+export async function loadTarget(nameOrFile: string, targetsDir = targetsDirectory()): Promise<Target> {
   return (await loadTargetFile(nameOrFile, targetsDir)).target;
 }
 
@@ -419,27 +423,37 @@ export function isTargetPath(nameOrFile: string): boolean {
   return /[/\\]|\.ts$/.test(nameOrFile);
 }
 
-/** Names of the target files in a directory (`index.ts` excluded), sorted. */
-export async function listTargetNames(targetsDir = TARGETS_DIR): Promise<string[]> {
-  const entries = await readdir(targetsDir).catch(() => [] as string[]);
-  return entries
-    .filter((f) => f.endsWith('.ts') && f !== 'index.ts' && !f.endsWith('.d.ts'))
-    .map((f) => f.slice(0, -3))
-    .sort();
+/**
+ * Names of the target files in a directory, sorted (the rules of `discovery.ts`: `<name>.ts`, not
+ * `index.ts`, `_*.ts` or `*.test.ts`); none when the directory does not exist.
+ */
+export async function listTargetNames(targetsDir = targetsDirectory()): Promise<string[]> {
+  return targetFilesIn(targetsDir).files.map((f) => f.name);
+}
+
+/** The target files of a directory and the files named as no target may be; none when it does not exist. */
+function targetFilesIn(targetsDir: string): { files: { name: string }[]; issues: TargetFileIssue[] } {
+  try {
+    return listTargetFiles(targetsDir);
+  } catch {
+    return { files: [], issues: [] };
+  }
 }
 
 /**
- * Loads several targets (every target file when `names` is empty), collecting the problems of all.
+ * Loads several targets (every target file of the directory when `names` is empty, and the files
+ * named as no target may be), collecting the problems of all.
  *
  * @returns the valid targets (and, in `loaded`, each with its file) and every issue of the invalid ones
  */
 export async function loadTargets(
   names: readonly string[] = [],
-  targetsDir = TARGETS_DIR,
+  targetsDir = targetsDirectory(),
 ): Promise<{ targets: Target[]; loaded: LoadedTarget[]; issues: ConfigIssue[] }> {
-  const wanted = names.length > 0 ? names : await listTargetNames(targetsDir);
+  const listing = names.length > 0 ? undefined : targetFilesIn(targetsDir);
+  const wanted = listing ? listing.files.map((f) => f.name) : names;
   const loaded: LoadedTarget[] = [];
-  const issues: ConfigIssue[] = [];
+  const issues: ConfigIssue[] = [...(listing?.issues ?? [])];
   for (const name of wanted) {
     try {
       loaded.push(await loadTargetFile(name, targetsDir));
