@@ -3,6 +3,7 @@
  * The `stepops` command. Each command lives in `cli/commands/<name>.ts` and exports
  * `register(program)`; adding a command is one line in {@link commands}.
  */
+import './node20.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
