@@ -79,7 +79,7 @@ beforeAll(async () => {
   port = await freePort();
   lab = await setupLab({ dir: path.join(work, 'lab'), port, node: NODE });
   await startLabApp(lab);
-}, 240_000);
+}, 360_000);
 
 afterAll(async () => {
   if (lab) await stopLabApp(lab.dir);
