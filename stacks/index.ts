@@ -138,6 +138,7 @@ export async function createStacks(options: StacksOptions = {}) {
 
   const maintain = createMaintain({
     stage: $app.stage,
+    bundling,
     account,
     targets: settings.targets,
     stateTableArn: storage.table.arn,

@@ -4,8 +4,10 @@
  * `maintainWorkflow(arns)`; and an EventBridge Scheduler schedule per maintenance job of each
  * target, in the job's time zone, starting the state machine with a role that may do only that.
  */
+
 import { targetSchedules } from '../shared/config/schedule.ts';
 import { scheduleName } from './backup.ts';
+import { type FunctionBundling, functionCode } from './bundling.ts';
 import { type Capability, type PermissionContext, statementsFor } from './permissions.ts';
 import type { Ec2Target } from './settings.ts';
 import { schedulerRoleFor, workflowStateMachine } from './state-machine.ts';
@@ -47,6 +49,8 @@ export interface MaintainContext extends PermissionContext {
   commandLogGroup?: string;
   links: $util.Input<unknown>[];
   workflow: MaintainWorkflowModule;
+  /** Where the handlers are and the plugin that bundles the targets (stacks/bundling.ts). */
+  bundling: FunctionBundling;
 }
 
 /** PascalCase component name: `plan-maintenance` → `MaintainPlanMaintenance`. */
@@ -106,7 +110,7 @@ export function createMaintain(context: MaintainContext) {
     }
     functions[name] = new sst.aws.Function(maintainComponentName(name), {
       // The lock functions are the deploy's handlers (same contract), deployed for this workflow.
-      handler: `functions/${name}/handler.handler`,
+      ...functionCode(context.bundling, name),
       runtime: 'nodejs24.x',
       architecture: 'arm64',
       memory: name === 'plan-maintenance' || name === 'run-maintenance-step' ? '512 MB' : '256 MB',
