@@ -9,7 +9,7 @@ import { newestGoodEntry } from '../../shared/backup/retention.ts';
 import { findTarget, listTargets } from '../../shared/config/registry.ts';
 import { type NextRun, nextScheduledRun, targetSchedules } from '../../shared/config/schedule.ts';
 import type { Target } from '../../shared/config/schema.ts';
-import { targetLeaseKey } from '../../shared/deploy/steps.ts';
+import { targetLeaseKey } from '../../shared/deploy/steps/common.ts';
 import { stageResourceNames } from '../../shared/drivers/options.ts';
 import type { CatalogueEntry, Lease } from '../../shared/drivers/ports.ts';
 import { EXIT, type Output, stdio } from '../output.ts';

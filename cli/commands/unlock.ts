@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { ConfigError, formatIssue } from '../../shared/config/load.ts';
 import type { Target } from '../../shared/config/schema.ts';
-import { targetLeaseKey } from '../../shared/deploy/steps.ts';
+import { targetLeaseKey } from '../../shared/deploy/steps/common.ts';
 import type { Lease } from '../../shared/drivers/ports.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { EXIT, type Output, stdio } from '../output.ts';

@@ -6,7 +6,7 @@
  */
 
 import type { Target } from '../config/schema.ts';
-import { targetLeaseKey } from '../deploy/steps.ts';
+import { targetLeaseKey } from '../deploy/steps/common.ts';
 import { hostSelector } from '../drivers/options.ts';
 import type {
   HealthHistoryStore,

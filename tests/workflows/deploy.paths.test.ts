@@ -22,13 +22,11 @@ import type {
   SendCommandInput,
 } from '../../shared/deploy/contracts.ts';
 import { type DeployDeps, defaultDeployDeps } from '../../shared/deploy/deps.ts';
-import {
-  createSnapshotsStep,
-  pollCommandStep,
-  resolveHostsStep,
-  sendCommandStep,
-  targetLeaseKey,
-} from '../../shared/deploy/steps.ts';
+import { targetLeaseKey } from '../../shared/deploy/steps/common.ts';
+import { createSnapshotsStep } from '../../shared/deploy/steps/create-snapshots.ts';
+import { pollCommandStep } from '../../shared/deploy/steps/poll-command.ts';
+import { resolveHostsStep } from '../../shared/deploy/steps/resolve-hosts.ts';
+import { sendCommandStep } from '../../shared/deploy/steps/send-command.ts';
 import type { Drivers } from '../../shared/drivers/index.ts';
 import { FileLeaseStore } from '../../shared/drivers/local/file-lease-store.ts';
 import { LocalHostDirectory } from '../../shared/drivers/local/local-host-directory.ts';

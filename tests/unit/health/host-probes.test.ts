@@ -23,7 +23,7 @@ import { clearRegisteredTargets, findTarget, registerTarget } from '../../../sha
 import { probeSchema, type Target, type TargetInput } from '../../../shared/config/schema.ts';
 import { INITIAL_GATE } from '../../../shared/deploy/contracts.ts';
 import type { DeployDeps } from '../../../shared/deploy/deps.ts';
-import { checkHealthStep } from '../../../shared/deploy/steps.ts';
+import { checkHealthStep } from '../../../shared/deploy/steps/check-health.ts';
 import { SsmCommandRunner } from '../../../shared/drivers/aws/ssm-command-runner.ts';
 import type { Drivers } from '../../../shared/drivers/index.ts';
 import { BashCommandRunner } from '../../../shared/drivers/local/bash-command-runner.ts';
