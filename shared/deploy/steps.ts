@@ -2,9 +2,11 @@
  * The deploy steps, re-exported from `steps/<lambda-name>.ts` (one file per Lambda) for the modules
  * that still import them from here. New code imports the step's own file.
  */
+
+export { targetLeaseKey } from '../lease-keys.ts';
 export { acquireLockStep } from './steps/acquire-lock.ts';
 export { checkHealthStep } from './steps/check-health.ts';
-export { LONG_POLL_MAX_MS, LONG_POLL_SAFETY_MS, type RemainingTime, targetLeaseKey } from './steps/common.ts';
+export { LONG_POLL_MAX_MS, LONG_POLL_SAFETY_MS, type RemainingTime } from './steps/common.ts';
 export { createSnapshotsStep } from './steps/create-snapshots.ts';
 export { describeBatchFailureStep } from './steps/describe-batch-failure.ts';
 export { notifyStep } from './steps/notify.ts';

@@ -22,7 +22,6 @@ import type {
   SendCommandInput,
 } from '../../shared/deploy/contracts.ts';
 import { type DeployDeps, defaultDeployDeps } from '../../shared/deploy/deps.ts';
-import { targetLeaseKey } from '../../shared/deploy/steps/common.ts';
 import { createSnapshotsStep } from '../../shared/deploy/steps/create-snapshots.ts';
 import { pollCommandStep } from '../../shared/deploy/steps/poll-command.ts';
 import { resolveHostsStep } from '../../shared/deploy/steps/resolve-hosts.ts';
@@ -38,6 +37,7 @@ import {
   type RunResult,
 } from '../../shared/engine/index.ts';
 import { ERROR_MESSAGE_BUDGET, ERROR_TRACE_FRAMES, SnapshotFailedError } from '../../shared/errors.ts';
+import { targetLeaseKey } from '../../shared/lease-keys.ts';
 import type { DeployFunction } from '../../workflows/deploy.ts';
 import { createLab, type Lab } from './fixtures.ts';
 

@@ -1,7 +1,7 @@
 import { TargetLockedError } from '../../errors.ts';
+import { targetLeaseKey } from '../../lease-keys.ts';
 import type { AcquireLockInput, LockInfo } from '../contracts.ts';
 import type { DeployDeps } from '../deps.ts';
-import { targetLeaseKey } from './common.ts';
 
 /**
  * acquire-lock: takes the target's lease for this run.

@@ -1,5 +1,5 @@
 /**
- * What the deploy steps share: the long-poll bounds, the target's lease key, and the plan of a run
+ * What the deploy steps share: the long-poll bounds and the plan of a run
  * as the target file gives it (a command is always rendered again from the target, never read from
  * the state).
  */
@@ -15,16 +15,6 @@ export const LONG_POLL_SAFETY_MS = 10_000;
 
 /** Remaining time of the invocation, in milliseconds (`context.getRemainingTimeInMillis`). */
 export type RemainingTime = () => number;
-
-/**
- * The lease key of a target: one run at a time acts on a target, whatever the workflow.
- *
- * @example
- * targetLeaseKey('demo') // 'target:demo'
- */
-export function targetLeaseKey(target: string): string {
-  return `target:${target}`;
-}
 
 /** The target (from the target file) and its deploy plan for a ref and a run. */
 export function planFor(

@@ -1,6 +1,6 @@
+import { targetLeaseKey } from '../../lease-keys.ts';
 import type { ReleaseLockInput } from '../contracts.ts';
 import type { DeployDeps } from '../deps.ts';
-import { targetLeaseKey } from './common.ts';
 
 /**
  * release-lock: releases the lease if this run still holds it (a no-op otherwise).

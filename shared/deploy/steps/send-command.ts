@@ -1,10 +1,11 @@
 import type { Target } from '../../config/schema.ts';
 import { InvalidInputError, LeaseLostError } from '../../errors.ts';
+import { targetLeaseKey } from '../../lease-keys.ts';
 import { batchLeaseSeconds, COMMAND_DELIVERY_MARGIN_SECONDS } from '../bounds.ts';
 import type { CommandSent, SendCommandInput } from '../contracts.ts';
 import type { DeployDeps } from '../deps.ts';
 import { resolveCount } from '../plan.ts';
-import { planFor, targetLeaseKey } from './common.ts';
+import { planFor } from './common.ts';
 
 /** How far back a retried send looks for its command when the run's start is not known. */
 const IDEMPOTENCY_WINDOW_MS = 3_600_000;

@@ -28,7 +28,6 @@ import { SsmCommandRunner } from '../../../shared/drivers/aws/ssm-command-runner
 import type { Drivers } from '../../../shared/drivers/index.ts';
 import { BashCommandRunner } from '../../../shared/drivers/local/bash-command-runner.ts';
 import type { HostRef } from '../../../shared/drivers/ports.ts';
-import { probeRunnerFor } from '../../../shared/drivers/probes.ts';
 import { createLambdaContext } from '../../../shared/engine/lambda.ts';
 import {
   type HostSideProbe,
@@ -38,6 +37,7 @@ import {
   runHostProbes,
 } from '../../../shared/health/host-probes.ts';
 import { StandardProbeRunner } from '../../../shared/health/probe.ts';
+import { probeRunnerFor } from '../../../shared/health/probe-runner.ts';
 import { freePort } from '../../helpers/net.ts';
 import { shellcheck } from '../../helpers/shellcheck.ts';
 
