@@ -259,6 +259,31 @@ describe('the file lock, another process played by the test', () => {
     expect(await readdir(dir)).toEqual(['5']);
   });
 
+  it('looks again at once, without a pause, when another process created the next generation first', async () => {
+    // Prepare: the lock is free, but another process links generation 1 just before this one, and
+    // crashes holding it (its generation last touched a minute ago).
+    const { lock, dir } = await freshLock();
+    let raced = false;
+    const fs = fsWith({
+      link: async (from, to) => {
+        if (!raced && to === path.join(dir, '1')) {
+          raced = true;
+          await heldByOther(dir, 1, new Date(Date.now() - 60_000));
+        }
+        await nodeFs.link(from, to);
+      },
+    });
+    const time = virtualTime(Date.now(), 1_000);
+
+    // Act
+    const held = await withLock(lock, async () => (await readdir(dir)).sort(), { ...time.options, fs });
+
+    // Assess: no pause: it saw generation 1 stale on its next look and took 2 over.
+    expect(raced).toBe(true);
+    expect(time.state.pauses).toBe(0);
+    expect(held).toEqual(['2']);
+  });
+
   it("leaves the new holder's generation alone when its own lock was taken over while it worked", async () => {
     // Prepare
     const { lock, dir } = await freshLock();
@@ -427,6 +452,63 @@ describe('the file lease store between its first look and its lock', () => {
 
     // Assess
     expect(error).toMatchObject({ code: 'EIO' });
+    expect(await store.holder('k')).toBeUndefined();
+  });
+
+  it('takes a free key at once, without its lock', async () => {
+    // Prepare
+    n += 1;
+    const home = path.join(root, `home-${n}`);
+    const store = new FileLeaseStore({ home: () => home, now: () => 1 });
+
+    // Act
+    const taken = await store.acquire('k', 'a', 10);
+
+    // Assess
+    expect(taken).toEqual({ acquired: true });
+    expect(await readdir(path.join(home, 'leases'))).toEqual(['k.json']);
+  });
+
+  it('releases under the same lock as a takeover: it waits while that lock is held', async () => {
+    // Prepare: "a" holds k; another process holds k's lock and lets it go during the first pause.
+    n += 1;
+    const home = path.join(root, `home-${n}`);
+    const file = await leaseFile(home, 'k');
+    await new FileLeaseStore({ home: () => home, now: () => 1 }).acquire('k', 'a', 10);
+    const dir = `${file}.lock.d`;
+    await mkdir(dir, { recursive: true });
+    await heldByOther(dir, 1);
+    const time = virtualTime(Date.now(), 1_000, async (pause) => {
+      if (pause === 1) await writeFile(path.join(dir, '2'), 'free 4242\n');
+    });
+    const store = new FileLeaseStore({ home: () => home, now: () => 5, lock: time.options });
+
+    // Act
+    await store.release('k', 'a');
+
+    // Assess
+    expect(time.state.pauses).toBe(1);
+    expect(await store.holder('k')).toBeUndefined();
+    expect((await readdir(dir)).sort()).toEqual(['4']);
+  });
+
+  it('releases nothing, and does not fail, when the lease is gone by the time it holds the lock', async () => {
+    // Prepare: "a" holds k; its lease is removed (released by another call) as the lock is taken.
+    n += 1;
+    const home = path.join(root, `home-${n}`);
+    const file = await leaseFile(home, 'k');
+    await new FileLeaseStore({ home: () => home, now: () => 1 }).acquire('k', 'a', 10);
+    const store = storeWith(home, () => 5, {
+      mkdir: (async (dir: string, options: { recursive: true }) => {
+        if (dir.endsWith('.lock.d')) await nodeFs.unlink(file).catch(() => undefined);
+        return nodeFs.mkdir(dir, options);
+      }) as LockFs['mkdir'],
+    });
+
+    // Act
+    await store.release('k', 'a');
+
+    // Assess
     expect(await store.holder('k')).toBeUndefined();
   });
 
