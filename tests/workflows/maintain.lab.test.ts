@@ -15,12 +15,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LabPaths, setupLab, startLabApp, stopLabApp } from '../../lab/setup.ts';
 import { registerTarget } from '../../shared/config/registry.ts';
 import { targetLeaseKey } from '../../shared/deploy/steps.ts';
-import { commandRunnerFor, hostDirectoryFor, probeRunnerFor } from '../../shared/drivers/index.ts';
+import { commandRunnerFor, hostDirectoryFor } from '../../shared/drivers/index.ts';
 import { FileLeaseStore } from '../../shared/drivers/local/file-lease-store.ts';
 import { LocalLoadBalancer } from '../../shared/drivers/local/local-load-balancer.ts';
 import { OutboxNotifier, readOutbox } from '../../shared/drivers/local/outbox-notifier.ts';
 import type { HostRef } from '../../shared/drivers/ports.ts';
 import { createLocalEngine } from '../../shared/engine/index.ts';
+import { probeRunnerFor } from '../../shared/health/probe-runner.ts';
 import { maintenanceTaskHandlers } from '../../shared/maintenance/handlers.ts';
 import { recoveryDepsWith } from '../../shared/recovery/deps.ts';
 import { localArns } from '../../workflows/asl.ts';
@@ -194,7 +195,11 @@ describe('maintenance rolling over the lab', () => {
     expect(await ranAt(first)).toBeDefined();
     expect(await ranAt(second), 'the second batch never started').toBeUndefined();
     const told = await lastNotification(runId);
-    expect(told).toMatchObject({ workflow: 'maintenance', outcome: 'failed', error: 'RecoveryStepFailedError' });
+    expect(told).toMatchObject({
+      workflow: 'maintenance',
+      outcome: 'failed',
+      error: 'RecoveryStepFailedError',
+    });
     expect(told?.summary).toContain('maintenance "hygiene" of mt-lab failed');
     expect(await new FileLeaseStore({ home: () => home }).holder(targetLeaseKey('mt-lab'))).toBeUndefined();
   });
