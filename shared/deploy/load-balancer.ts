@@ -9,7 +9,7 @@ import type { Target } from '../config/schema.ts';
 import type { LoadBalancer, TargetHealthResult } from '../drivers/ports.ts';
 import { MAX_REPORTED_FAILURES, type TargetsInput, type TargetsWait } from './contracts.ts';
 import type { DeployDeps } from './deps.ts';
-import { LONG_POLL_MAX_MS, LONG_POLL_SAFETY_MS, type RemainingTime } from './steps.ts';
+import { LONG_POLL_MAX_MS, LONG_POLL_SAFETY_MS, type RemainingTime } from './steps/common.ts';
 
 /** Pause between two `DescribeTargetHealth` rounds. */
 export const TARGETS_POLL_MS = 1_000;

@@ -5,7 +5,7 @@
  * its final probes through the recovery's verification; only the plan's request, the outcome (a run
  * that found the target held is `skipped`, not failed) and the notification are maintenance's own.
  */
-import type { RemainingTime } from '../deploy/steps.ts';
+import type { RemainingTime } from '../deploy/steps/common.ts';
 import type { Notification } from '../drivers/ports.ts';
 import { InvalidInputError } from '../errors.ts';
 import { consoleUrl } from '../recovery/approval.ts';

@@ -4,8 +4,8 @@
  */
 
 import type { Target } from '../config/schema.ts';
-import type { RemainingTime } from '../deploy/steps.ts';
-import { LONG_POLL_MAX_MS, LONG_POLL_SAFETY_MS } from '../deploy/steps.ts';
+import type { RemainingTime } from '../deploy/steps/common.ts';
+import { LONG_POLL_MAX_MS, LONG_POLL_SAFETY_MS } from '../deploy/steps/common.ts';
 import { hostSelector } from '../drivers/options.ts';
 import type { ProbeResult } from '../drivers/ports.ts';
 import { parseLambdaCause } from '../engine/lambda.ts';

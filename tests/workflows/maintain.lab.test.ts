@@ -14,7 +14,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LabPaths, setupLab, startLabApp, stopLabApp } from '../../lab/setup.ts';
 import { registerTarget } from '../../shared/config/registry.ts';
-import { targetLeaseKey } from '../../shared/deploy/steps.ts';
 import { commandRunnerFor, hostDirectoryFor } from '../../shared/drivers/index.ts';
 import { FileLeaseStore } from '../../shared/drivers/local/file-lease-store.ts';
 import { LocalLoadBalancer } from '../../shared/drivers/local/local-load-balancer.ts';
@@ -22,6 +21,7 @@ import { OutboxNotifier, readOutbox } from '../../shared/drivers/local/outbox-no
 import type { HostRef } from '../../shared/drivers/ports.ts';
 import { createLocalEngine } from '../../shared/engine/index.ts';
 import { probeRunnerFor } from '../../shared/health/probe-runner.ts';
+import { targetLeaseKey } from '../../shared/lease-keys.ts';
 import { maintenanceTaskHandlers } from '../../shared/maintenance/handlers.ts';
 import { recoveryDepsWith } from '../../shared/recovery/deps.ts';
 import { localArns } from '../../workflows/asl.ts';

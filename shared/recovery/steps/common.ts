@@ -6,7 +6,7 @@
  * Lambda.
  */
 import type { RunbookStep, Target } from '../../config/schema.ts';
-import { LONG_POLL_MAX_MS, LONG_POLL_SAFETY_MS, type RemainingTime } from '../../deploy/steps.ts';
+import { LONG_POLL_MAX_MS, LONG_POLL_SAFETY_MS, type RemainingTime } from '../../deploy/steps/common.ts';
 import type { InstanceOperations, InstanceReadiness } from '../../drivers/ports.ts';
 import type { StepInput, StepProgress } from '../contracts.ts';
 import type { RecoveryDeps } from '../deps.ts';

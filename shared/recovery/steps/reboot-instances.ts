@@ -1,5 +1,5 @@
 /** reboot-instances: reboots the target's instances and waits until they are back. */
-import type { RemainingTime } from '../../deploy/steps.ts';
+import type { RemainingTime } from '../../deploy/steps/common.ts';
 import type { StepInput, StepProgress } from '../contracts.ts';
 import type { RecoveryDeps } from '../deps.ts';
 import { RecoveryStepFailedError } from '../errors.ts';

@@ -1,7 +1,7 @@
 /** replace-instance: replaces one instance of the target and retires the old one. */
 import type { Target } from '../../config/schema.ts';
 import { TARGETS_POLL_MS } from '../../deploy/load-balancer.ts';
-import type { RemainingTime } from '../../deploy/steps.ts';
+import type { RemainingTime } from '../../deploy/steps/common.ts';
 import { SNAPSHOT_TAGS } from '../../drivers/aws/snapshot-service.ts';
 import type { HostRef } from '../../drivers/ports.ts';
 import type { StepInput, StepProgress } from '../contracts.ts';

@@ -1,5 +1,5 @@
 /** restore-database: restores an RDS snapshot to a new instance, optionally taking over the production name. */
-import type { RemainingTime } from '../../deploy/steps.ts';
+import type { RemainingTime } from '../../deploy/steps/common.ts';
 import { SNAPSHOT_TAGS } from '../../drivers/aws/snapshot-service.ts';
 import type { StepInput, StepProgress } from '../contracts.ts';
 import type { RecoveryDeps } from '../deps.ts';

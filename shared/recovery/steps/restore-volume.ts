@@ -1,5 +1,5 @@
 /** restore-volume: swaps an instance's volume for one made from a snapshot. */
-import type { RemainingTime } from '../../deploy/steps.ts';
+import type { RemainingTime } from '../../deploy/steps/common.ts';
 import { CLIENT_TOKEN_TAG } from '../../drivers/aws/ec2-instance-operations.ts';
 import { SNAPSHOT_TAGS } from '../../drivers/aws/snapshot-service.ts';
 import type { StepInput, StepProgress } from '../contracts.ts';

@@ -8,7 +8,7 @@ import { STATE_OUTPUT_TAIL } from '../../deploy/contracts.ts';
 import type { DeployDeps } from '../../deploy/deps.ts';
 import { drainTargetsStep, registerTargetsStep } from '../../deploy/load-balancer.ts';
 import { resolveCount, splitIntoBatches } from '../../deploy/plan.ts';
-import { LONG_POLL_SAFETY_MS, type RemainingTime } from '../../deploy/steps.ts';
+import { LONG_POLL_SAFETY_MS, type RemainingTime } from '../../deploy/steps/common.ts';
 import type { Drivers } from '../../drivers/index.ts';
 import { hostSelector } from '../../drivers/options.ts';
 import { tail } from '../../drivers/output.ts';
