@@ -13,6 +13,7 @@ import { createBackup } from './backup.ts';
 import { prepareBundling } from './bundling.ts';
 import { createCommandLogGroup } from './command-logs.ts';
 import { createHealth } from './health.ts';
+import { createMaintain } from './maintain.ts';
 import { createRecover } from './recover.ts';
 import { StageConfigError, type StageSettings, stageSettings } from './settings.ts';
 import { createStorage } from './storage.ts';
@@ -135,9 +136,27 @@ export async function createStacks(options: StacksOptions = {}) {
     recoverStateMachineArn: recover.stateMachine.arn,
   });
 
+  const maintain = createMaintain({
+    stage: $app.stage,
+    bundling,
+    account,
+    targets: settings.targets,
+    stateTableArn: storage.table.arn,
+    stateTableName: storage.table.name,
+    alertsTopicArn: alerts.topic.arn,
+    ...(settings.commandLogGroup ? { commandLogGroup: settings.commandLogGroup } : {}),
+    links: [storage.link, alerts.link],
+    workflow: await import('../workflows/maintain.ts'),
+  });
+
   createRunFailureAlerts({
     topicArn: alerts.topic.arn,
-    stateMachineArns: [deploy.stateMachine.arn, backup.stateMachine.arn, recover.stateMachine.arn],
+    stateMachineArns: [
+      deploy.stateMachine.arn,
+      backup.stateMachine.arn,
+      recover.stateMachine.arn,
+      maintain.stateMachine.arn,
+    ],
   });
 
   return {
@@ -150,6 +169,7 @@ export async function createStacks(options: StacksOptions = {}) {
       .map((b) => `${b.bucket} (${b.region}${b.existing ? ', existing' : ''})`)
       .join(', '),
     healthStateMachine: health.stateMachine.arn,
+    maintenanceStateMachine: maintain.stateMachine.arn,
     deployStateMachine: deploy.stateMachine.arn,
     alertsTopic: alerts.topic.arn,
     stateTable: storage.table.name,

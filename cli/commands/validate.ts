@@ -5,6 +5,7 @@
  * 2 otherwise.
  */
 import type { Command } from 'commander';
+import { missingParameters } from '../../shared/check/aws.ts';
 import {
   type ConfigIssue,
   formatIssue,
@@ -14,6 +15,7 @@ import {
 } from '../../shared/config/load.ts';
 import { unfilledValues } from '../../shared/config/schema.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
+import { stageRegion } from '../stage.ts';
 
 /**
  * Validates the named targets (names or file paths), printing ✓ per valid target and every issue of
@@ -40,6 +42,13 @@ export async function validate(
   const stageIssues =
     stage === undefined ? [] : forStage(stage, registered, names, options.env ?? process.env);
   issues.push(...stageIssues);
+  if (stage !== undefined) {
+    // Only of targets otherwise ready: an invalid file calls nothing.
+    const ready = registered.filter((l) => !issues.some((issue) => issue.file === l.file));
+    const slack = await missingSlackParameters(ready, options.env ?? process.env, options.parameters);
+    stageIssues.push(...slack);
+    issues.push(...slack);
+  }
   const targets = registered
     .filter((l) => !stageIssues.some((issue) => issue.file === l.file))
     .map((l) => l.target);
@@ -67,8 +76,45 @@ export interface ValidateOptions {
   targetsDir?: string;
   /** Check also what a deploy to this stage needs filled in. */
   stage?: string;
-  /** For `STEPOPS_TARGETS` (the stage's targets when none is named). */
+  /** For `STEPOPS_TARGETS` (the stage's targets when none is named) and `STEPOPS_REGION`. */
   env?: NodeJS.ProcessEnv;
+  /** Which of these SSM parameters do not exist in the region (SSM GetParameters by default). */
+  parameters?: (names: string[], region: string) => Promise<string[]>;
+}
+
+/**
+ * The Slack webhook parameter each ec2 target names that does not exist in the stage's region,
+ * where the alerts forwarder reads it.
+ */
+async function missingSlackParameters(
+  loaded: readonly LoadedTarget[],
+  env: NodeJS.ProcessEnv,
+  parameters: (names: string[], region: string) => Promise<string[]> = (names, region) =>
+    missingParameters(names, region),
+): Promise<ConfigIssue[]> {
+  const named = loaded.filter((l) => l.target.hosts.type === 'ec2' && l.target.alerts.slackWebhookParameter);
+  if (named.length === 0) return [];
+  const region = stageRegion(env);
+  let missing: string[];
+  try {
+    missing = await parameters(
+      named.map((l) => l.target.alerts.slackWebhookParameter as string),
+      region,
+    );
+  } catch (error) {
+    return named.map((l) => ({
+      file: l.file,
+      path: 'alerts.slackWebhookParameter',
+      message: `could not check that SSM parameter ${l.target.alerts.slackWebhookParameter} exists in ${region}: ${(error as Error).message}`,
+    }));
+  }
+  return named
+    .filter((l) => missing.includes(l.target.alerts.slackWebhookParameter as string))
+    .map((l) => ({
+      file: l.file,
+      path: 'alerts.slackWebhookParameter',
+      message: `SSM parameter ${l.target.alerts.slackWebhookParameter} does not exist in ${region} (the stage's region, STEPOPS_REGION): create it (aws ssm put-parameter --region ${region} --type SecureString --name ${l.target.alerts.slackWebhookParameter} --value <webhook URL>), or remove the line`,
+    }));
 }
 
 /**

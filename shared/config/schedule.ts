@@ -4,8 +4,6 @@
  * its schedule), and the next run after a given time (shown by `stepops status`). Pure.
  */
 
-import type { Target } from './schema.ts';
-
 const MINUTE = 60;
 const HOUR = 3600;
 const DAY = 86_400;
@@ -186,26 +184,45 @@ export function nextScheduledRun(
 
 /** One schedule a target declares: which workflow it starts, for what, when, in which time zone. */
 export interface TargetSchedule {
-  workflow: 'backup' | 'health';
-  /** What it runs, for people: `data`, `data restore test`, `freshness`, `probes`. */
+  workflow: 'backup' | 'health' | 'maintenance';
+  /** What it runs, for people: `data`, `data restore test`, `freshness`, `probes`, a maintenance job's name. */
   job: string;
   /** The backup job it runs, for backup and restore-test schedules. */
   backup?: string;
+  /** The maintenance job it runs, for maintenance schedules. */
+  maintenance?: string;
   task?: 'restore-test' | 'freshness';
   expression: string;
   timezone: string;
 }
 
 /**
+ * What {@link targetSchedules} reads of a target: its backup jobs with their schedules, the
+ * freshness schedule, the health schedule and the maintenance jobs' schedules. Written out (a `Target` fits it) so that the schema,
+ * which imports this module, is not imported back.
+ */
+export interface ScheduledTarget {
+  backup?: readonly {
+    name: string;
+    schedule: string;
+    timezone: string;
+    rpoHours?: number | undefined;
+    restoreTest?: { schedule: string; timezone: string } | undefined;
+  }[];
+  backupOptions?: { freshnessSchedule?: string | undefined } | undefined;
+  health?: { schedule: string } | undefined;
+  maintenance?: Readonly<Record<string, { schedule: string; timezone: string }>> | undefined;
+}
+
+/**
  * Every schedule of a target, as the stacks create them: each backup job, each restore test, one
- * freshness check when a job declares an RPO, and the health checks.
+ * freshness check when a job declares an RPO, the health checks, and each maintenance job (in its
+ * time zone).
  *
  * @example
- * targetSchedules(findTarget('datizmo')).map((s) => s.job) // ['database', 'database restore test', 'freshness']
+ * targetSchedules(findTarget('datizmo')).map((s) => s.job) // ['database', 'database restore test', 'freshness', 'probes', 'certificates', 'security-updates']
  */
-export function targetSchedules(
-  target: Pick<Target, 'backup' | 'backupOptions' | 'health'>,
-): TargetSchedule[] {
+export function targetSchedules(target: ScheduledTarget): TargetSchedule[] {
   const jobs = target.backup ?? [];
   const schedules: TargetSchedule[] = jobs.map((job) => ({
     workflow: 'backup',
@@ -240,6 +257,15 @@ export function targetSchedules(
       job: 'probes',
       expression: target.health.schedule,
       timezone: 'UTC',
+    });
+  }
+  for (const [name, job] of Object.entries(target.maintenance ?? {})) {
+    schedules.push({
+      workflow: 'maintenance',
+      job: name,
+      maintenance: name,
+      expression: job.schedule,
+      timezone: job.timezone,
     });
   }
   return schedules;

@@ -81,11 +81,11 @@ export function requestTags(input: Record<string, unknown>, resourceType?: strin
   return asTags([...fromSpecs, ...((input.Tags as Tags) ?? [])]);
 }
 
-/** The tag every instance of a target carries in an account set up as the README asks. */
+/** The tag every instance of a target carries in an account set up as docs/hosts.md asks. */
 export const TARGET_TAG = 'stepops:target';
 
 /**
- * The tag an instance carries in an account set up as the README's "Running on AWS" asks: the
+ * The tag an instance carries in an account set up as docs/hosts.md asks: the
  * instances a target's hosts select (by their tags or ids) are tagged `stepops:target=<target>`.
  */
 function setUpAs(instanceId: string, filterTagsOfRequest: Record<string, string>): Record<string, string> {

@@ -47,6 +47,7 @@ describe('runs that end where no Catch can see it', () => {
           machineArn('DeployWorkflow'),
           machineArn('BackupWorkflow'),
           machineArn('RecoverWorkflow'),
+          machineArn('MaintainWorkflow'),
         ],
       },
     });

@@ -188,7 +188,7 @@ function fakeAws(): void {
 
   ec2.on(DescribeInstancesCommand).callsFake((input) => {
     record('EC2.DescribeInstances', input);
-    // The instance tagged stepops:target = the target, as the README prepares it.
+    // The instance tagged stepops:target = the target, as docs/hosts.md prepares it.
     const app = input.Filters.find((f: { Name: string }) => f.Name === 'tag:stepops:target')?.Values[0];
     const id = INSTANCES[app];
     return { Reservations: id ? [{ Instances: [{ InstanceId: id, State: { Name: 'running' } }] }] : [] };

@@ -52,7 +52,7 @@ describe('the target registry', () => {
 describe.each(REAL_SYSTEMS)('target %s', (name) => {
   const target = findTarget(name);
 
-  it('runs on the ec2 hosts tagged stepops:target as the README prepares them, and no other tag', () => {
+  it('runs on the ec2 hosts tagged stepops:target as docs/hosts.md prepares them, and no other tag', () => {
     expect(target.hosts.type).toBe('ec2');
     expect('tags' in target.hosts && target.hosts.tags).toEqual({ 'stepops:target': name });
     expect(target.deploy?.batches.maxErrors).toBe(0);
