@@ -11,6 +11,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 import { listTargetFiles } from '../shared/config/discovery.ts';
+import { loadTargetFile } from '../shared/config/load.ts';
 import { writeTargetsPlugin } from '../shared/config/targets-bundle.ts';
 import { median } from './stats.ts';
 
@@ -111,19 +112,28 @@ export function bundleParts(metafile: Metafile): BundleParts {
 
 /**
  * The esbuild plugins the stacks give SST for every function: the targets plugin file, written for
- * a targets directory (the repository's `targets/` by default) and imported as SST imports it, so
- * that each bundle holds the target files as a deployed Lambda does.
+ * the ec2 targets of a directory (the repository's `targets/` by default; a stage bundles its ec2
+ * targets only, local ones run on the local engine) and imported as SST imports it, so that each
+ * bundle holds the target files as a deployed Lambda does.
  *
  * @example
  * await build({ ...LAMBDA_BUILD_OPTIONS, plugins: await targetsPlugins(root), entryPoints });
+ * @throws ConfigError when a target file does not load or is invalid
  */
 export async function targetsPlugins(
   root: string,
   targetsDir = path.join(root, 'targets'),
 ): Promise<Plugin[]> {
-  const file = path.join(await mkdtemp(path.join(tmpdir(), 'stepops-bench-targets-')), 'targets-plugin.mjs');
-  writeTargetsPlugin(file, listTargetFiles(targetsDir).files, root);
-  return ((await import(pathToFileURL(file).href)) as { default: Plugin[] }).default;
+  const files = [];
+  for (const file of listTargetFiles(targetsDir).files) {
+    if ((await loadTargetFile(file.file)).target.hosts.type === 'ec2') files.push(file);
+  }
+  const plugin = path.join(
+    await mkdtemp(path.join(tmpdir(), 'stepops-bench-targets-')),
+    'targets-plugin.mjs',
+  );
+  writeTargetsPlugin(plugin, files, root);
+  return ((await import(pathToFileURL(plugin).href)) as { default: Plugin[] }).default;
 }
 
 /**
