@@ -11,6 +11,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { discoverTargets } from '../shared/config/registry.ts';
 import {
   BASELINES,
   BUNDLE_GOALS,
@@ -25,6 +26,8 @@ import { renderConsole, renderMarkdown } from './report.ts';
 import { median } from './stats.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
+// The benchmarks read the repository's example targets, as the CLI finds them.
+await discoverTargets(path.join(ROOT, 'targets'));
 const SECTIONS = ['cost', 'overhead', 'bundles', 'engine', 'console'] as const;
 type Section = (typeof SECTIONS)[number];
 
