@@ -326,6 +326,8 @@ export function backupStatements(
           ]),
         ],
       },
+      // A retried restore finds the instance its first attempt made (RDS answers AlreadyExists).
+      { actions: ['rds:DescribeDBInstances'], resources: rtInstances },
     );
     const clusterTests = rds.filter(({ job }) => job.dbCluster && job.restoreTest);
     if (clusterTests.length > 0) {
@@ -354,6 +356,7 @@ export function backupStatements(
             ]),
           ],
         },
+        { actions: ['rds:DescribeDBClusters'], resources: rtClusters },
       );
       pollRestore.push(
         { actions: ['rds:DescribeDBClusters'], resources: rtClusters },
