@@ -458,6 +458,9 @@ export function recoverFunctionStatements(context: RecoverContext): Record<strin
       ...sendCommandStatements(context),
       ...readCommandStatements(),
       ...dumpReadStatements(context),
+      // Rolling behind the load balancer: each batch leaves the target groups and joins them again.
+      ...targetGroupStatements('DeregisterTargets', context),
+      ...targetGroupStatements('RegisterTargets', context),
     ],
     'reboot-instances': [
       ...ec2DescribeStatements(),
