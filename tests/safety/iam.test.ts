@@ -105,6 +105,13 @@ const EXPECTED: Record<string, string[]> = {
   RecoverTerminateReplaced: ['ec2:TerminateInstances'],
   RecoverReleaseLock: LEASES,
   RecoverNotifyRecovery: [],
+  // Maintenance: the lease, the job's commands on each batch and its health gate's commands.
+  MaintainPlanMaintenance: [],
+  MaintainAcquireLock: LEASES,
+  MaintainRunMaintenanceStep: ['ssm:SendCommand'],
+  MaintainVerifyMaintenance: ['ssm:SendCommand'],
+  MaintainReleaseLock: LEASES,
+  MaintainNotifyMaintenance: [],
   // Health: its state, the command probes, starting a recovery runbook.
   HealthCheckTarget: ['dynamodb:PutItem', 'ssm:SendCommand', 'states:StartExecution'],
   HealthNotifyHealthFailure: [],
@@ -182,6 +189,8 @@ describe('what IAM each function gets', () => {
       'DeployAcquireLock',
       'DeployReleaseLock',
       'DeploySendCommand',
+      'MaintainAcquireLock',
+      'MaintainReleaseLock',
       'RecoverAcquireLock',
       'RecoverReleaseLock',
     ]);
