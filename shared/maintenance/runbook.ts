@@ -92,6 +92,7 @@ export function maintenanceRunbookTarget(target: Target, jobName: string): Targe
     verify: [...job.healthGate],
     destructive: false,
     unattended: true,
+    approve: 'run',
     approvalTimeout: 3600,
     verifyTimeout: gate.timeoutSeconds,
     rolling: { batchSize: job.batchSize, maxErrors: 0 },
