@@ -197,6 +197,12 @@ describe('a maintenance run on ec2 hosts behind a load balancer, through the Lam
     const names = log.names();
     expect(names[0]).toBe('dynamodb:PutItem');
     expect(names).toContain('dynamodb:DeleteItem');
+    expect(log.calls.filter((c) => c.call.startsWith('dynamodb:')).map((c) => c.input.TableName)).toEqual(
+      expect.arrayContaining([TABLE]),
+    );
+    expect(log.calls.filter((c) => c.call.startsWith('dynamodb:') && c.input.TableName !== TABLE)).toEqual(
+      [],
+    );
     const published = log.of('sns:Publish').at(-1) as { TopicArn: string; Message: string };
     expect(published.TopicArn).toBe(process.env.STEPOPS_ALERTS_TOPIC_ARN);
     expect(JSON.parse(published.Message)).toMatchObject({
