@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLocalHealthEngine } from '../../functions/index.ts';
 import { type LabPaths, setupLab, startLabApp, stopLabApp } from '../../lab/setup.ts';
 import { registerTarget } from '../../shared/config/registry.ts';
 import { targetLeaseKey } from '../../shared/deploy/steps.ts';
@@ -25,6 +26,7 @@ import { LocalLoadBalancer } from '../../shared/drivers/local/local-load-balance
 import { OutboxNotifier, readOutbox } from '../../shared/drivers/local/outbox-notifier.ts';
 import type { HostRef } from '../../shared/drivers/ports.ts';
 import { createLocalEngine } from '../../shared/engine/index.ts';
+import type { HealthRunSummary } from '../../shared/health/contracts.ts';
 import { maintenanceTaskHandlers } from '../../shared/maintenance/handlers.ts';
 import { recoveryDepsWith } from '../../shared/recovery/deps.ts';
 import { shellQuote } from '../../shared/shell/script.ts';
@@ -101,6 +103,28 @@ beforeAll(async () => {
     },
   });
   await setUpStandins();
+  registerTarget({
+    name: 'mt-lab-mute',
+    description: 'the two lab apps, a job that mutes one probe of two',
+    hosts: { type: 'local', directory: labs.map((l) => l.host) },
+    health: {
+      schedule: 'rate(5 minutes)',
+      failureThreshold: 1,
+      successThreshold: 1,
+      probes: [
+        { name: 'app', type: 'command', script: 'test ! -e app-down', timeout: 5 },
+        { name: 'disk', type: 'command', script: 'test ! -e disk-down', timeout: 5 },
+      ],
+    },
+    maintenance: {
+      reload: {
+        description: 'a reload that disturbs the app probe only',
+        schedule: 'cron(0 3 ? * SUN *)',
+        steps: [{ type: 'script', name: 'reload', script: STEP, timeout: 60 }],
+        mute: ['app'],
+      },
+    },
+  });
 });
 
 /** Stand-ins of the system tools the recipes call, and of sudo, on the hosts' PATH. */
@@ -174,7 +198,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   for (const lab of labs) {
-    for (const file of ['maintained', 'break-app', 'hold-step'])
+    for (const file of ['maintained', 'break-app', 'hold-step', 'app-down', 'disk-down'])
       await rm(path.join(lab.host, file), { force: true });
     await startLabApp(lab).catch(() => undefined);
   }
@@ -370,5 +394,50 @@ describe('the recipes on the lab, root-only commands through sudo -n', () => {
     for (const lab of [first, second]) {
       expect(existsSync(path.join(lab.host, '.stepops-certbot-renewed'))).toBe(false);
     }
+  });
+});
+
+describe('health while a maintenance job runs: only the probes the job mutes are muted', () => {
+  const healthRound = async (runId: string) =>
+    (await createLocalHealthEngine().start({ target: 'mt-lab-mute' }, { executionName: runId }).result)
+      .output as HealthRunSummary;
+  const healthAlerts = async () =>
+    (await readOutbox(home)).filter((n) => n.target === 'mt-lab-mute' && n.workflow === 'health');
+
+  it('a probe not in mute alerts during the job; one in mute does not, and is alerted after the job if still down', async () => {
+    // Prepare: the job holds its first host while both probes go down there
+    const first = labs[0] as LabPaths;
+    await writeFile(path.join(first.host, 'hold-step'), '');
+    const runId = `mt-mute-${Date.now()}`;
+    const job = engine().start({ target: 'mt-lab-mute', job: 'reload' }, { executionName: runId });
+    while ((await stat(path.join(first.host, 'maintained')).catch(() => undefined)) === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await writeFile(path.join(first.host, 'app-down'), '');
+    await writeFile(path.join(first.host, 'disk-down'), '');
+
+    // Act
+    const during = await healthRound(`${runId}-h1`);
+    await rm(path.join(first.host, 'hold-step'));
+    const ended = await job.result;
+    const after = await healthRound(`${runId}-h2`);
+
+    // Assess: during the job, disk (not muted) alerted, app (muted) recorded only
+    expect(ended.status).toBe('SUCCEEDED');
+    expect(during.maintenance).toBe(`run ${runId} (maintenance "reload" of mt-lab-mute, muting app)`);
+    expect(during.events.map((e) => [e.kind, e.probe, e.alerted])).toEqual([
+      ['down', 'app', false],
+      ['down', 'disk', true],
+    ]);
+    // After it, app still down is alerted; disk, already told, is not told again
+    expect(after.maintenance).toBeUndefined();
+    expect(after.events.map((e) => [e.kind, e.probe, e.alerted])).toEqual([['still-down', 'app', true]]);
+    const alerts = await healthAlerts();
+    expect(alerts).toHaveLength(2);
+    expect(alerts[0]?.summary).toContain('disk on local:');
+    expect(alerts[0]?.summary).not.toContain('app on local:');
+    expect(alerts[1]?.summary).toMatch(
+      /app on local:\S+ is still down after run mt-mute-\d+ \(maintenance "reload"/,
+    );
   });
 });
