@@ -3,9 +3,8 @@
  * runs: certificate renewal, OS security updates, container hygiene and disk hygiene. Pure: every
  * value from the target file reaches the script through {@link shellQuote}.
  */
-import type { Hosts, MaintenanceStep, Target } from '../config/schema.ts';
-import { InvalidInputError } from '../errors.ts';
-import { hostScriptOptions, renderScript, shellQuote } from '../shell/script.ts';
+import type { Hosts, MaintenanceStep } from '../config/schema.ts';
+import { shellQuote } from '../shell/script.ts';
 
 /**
  * Exit code that asks the SSM agent to reboot the instance and run the command again once it is
@@ -176,69 +175,4 @@ export function maintenanceScript(step: MaintenanceStep, hosts?: Hosts): string 
     case 'disk-cleanup':
       return diskCleanup(step, host);
   }
-}
-
-/** One maintenance job as it will run. */
-export interface MaintenanceJobPlan {
-  name: string;
-  description: string;
-  schedule: string;
-  timezone: string;
-  batchSize: number;
-  healthGate: string[];
-  mute: string[];
-  steps: { name: string; type: MaintenanceStep['type']; timeoutSeconds: number; script: string }[];
-}
-
-/** A target's maintenance jobs, resolved. */
-export interface MaintenancePlan {
-  target: string;
-  runId: string;
-  jobs: MaintenanceJobPlan[];
-}
-
-/**
- * Plans a target's maintenance jobs (or one): each step rendered to the script the hosts run, with
- * the target's working directory, user and shell.
- *
- * @example
- * planMaintenance(findTarget('datizmo'), { runId: 'plan-preview' }).jobs.map((j) => j.name) // ['certificates', 'security-updates']
- * @throws InvalidInputError when `job` names no maintenance job of the target
- */
-export function planMaintenance(target: Target, options: { runId: string; job?: string }): MaintenancePlan {
-  const jobs = target.maintenance ?? {};
-  if (options.job !== undefined && !Object.hasOwn(jobs, options.job)) {
-    throw new InvalidInputError(
-      `target "${target.name}" has no maintenance job "${options.job}" (jobs: ${Object.keys(jobs).join(', ') || 'none'})`,
-    );
-  }
-  const hostOptions = hostScriptOptions(target.hosts);
-  return {
-    target: target.name,
-    runId: options.runId,
-    jobs: Object.entries(jobs)
-      .filter(([name]) => options.job === undefined || name === options.job)
-      .map(([name, job]) => ({
-        name,
-        description: job.description,
-        schedule: job.schedule,
-        timezone: job.timezone,
-        batchSize: job.batchSize,
-        healthGate: job.healthGate,
-        mute: job.mute,
-        steps: job.steps.map((step) => ({
-          name: step.name,
-          type: step.type,
-          timeoutSeconds: step.timeout,
-          script: renderScript({
-            title: `maintenance ${target.name} ${name} ${step.name}`,
-            env: { TARGET: target.name, JOB: name, RUN_ID: options.runId },
-            steps: [
-              { name: step.name, script: maintenanceScript(step, target.hosts), timeout: step.timeout },
-            ],
-            ...hostOptions,
-          }),
-        })),
-      })),
-  };
 }

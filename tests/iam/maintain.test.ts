@@ -36,8 +36,9 @@ const saved = vi.hoisted(() => {
   return before;
 });
 
-import { clearRegisteredTargets, registerTarget } from '../../shared/config/registry.ts';
+import { clearRegisteredTargets, findTarget, registerTarget } from '../../shared/config/registry.ts';
 import { createLocalEngine, type LambdaHandler } from '../../shared/engine/index.ts';
+import { planMaintenance } from '../../shared/maintenance/plan.ts';
 import { localArns } from '../../workflows/asl.ts';
 import { MAINTAIN_FUNCTIONS, maintainWorkflow } from '../../workflows/maintain.ts';
 import { CallLog } from '../fakes/common.ts';
@@ -193,6 +194,14 @@ describe('a maintenance run on ec2 hosts behind a load balancer, through the Lam
       `elbv2:RegisterTargets ${WEB_2}`,
     ];
     expect(moves).toEqual([...rollOnce, ...rollOnce]);
+    // What the hosts ran is what `plan maintenance` prints for this run: the same scripts, step by step
+    const sent = [...aws.ssm.commands.values()]
+      .filter((c) => c.invocations.has(WEB_1) && !c.comment.includes('stepops probes '))
+      .map((c) => c.script);
+    expect(sent).toEqual(
+      planMaintenance(findTarget('mt-aws'), { runId: 'mt-aws-run-1' }).jobs[0]?.steps.map((st) => st.script),
+    );
+    expect(sent[0]).toContain('# stepops recover mt-aws maintain-tidy mark');
     // The lease: taken, then released; the outcome published to the stage's topic
     const names = log.names();
     expect(names[0]).toBe('dynamodb:PutItem');
