@@ -59,12 +59,14 @@ const dynamo = mockClient(DynamoDBClient);
 const sns = mockClient(SNSClient);
 
 /** A one-table DynamoDB for the lease, as the lease store's conditions ask (they run on dynalite in the adapter's own tests). */
+/** The state table's lease items by `pk`. */
+const items = new Map<string, Record<string, unknown>>();
+
 function mockLeases(): void {
-  const items = new Map<string, Record<string, { S?: string; N?: string }>>();
   dynamo.on(PutItemCommand).callsFake((input) => {
     log.calls.push({ call: 'dynamodb:PutItem', input, region: REGION });
     const key = input.Item.pk.S as string;
-    const existing = items.get(key);
+    const existing = items.get(key) as Record<string, { S?: string; N?: string }> | undefined;
     const now = Number(input.ExpressionAttributeValues?.[':now']?.N ?? 0);
     if (existing && existing.owner?.S !== input.Item.owner?.S && Number(existing.expiresAt?.N) >= now) {
       throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
@@ -205,6 +207,13 @@ describe('a maintenance run on ec2 hosts behind a load balancer, through the Lam
     // The lease: taken, then released; the outcome published to the stage's topic
     const names = log.names();
     expect(names[0]).toBe('dynamodb:PutItem');
+    // The lease says which job runs and the probes it mutes (health reads it)
+    expect(log.of('dynamodb:PutItem')[0]).toMatchObject({
+      Item: {
+        owner: { S: 'mt-aws-run-1' },
+        maintenance: { M: { job: { S: 'tidy' }, mute: { L: [{ S: 'app' }] } } },
+      },
+    });
     expect(names).toContain('dynamodb:DeleteItem');
     expect(log.calls.filter((c) => c.call.startsWith('dynamodb:')).map((c) => c.input.TableName)).toEqual(
       expect.arrayContaining([TABLE]),
@@ -220,6 +229,31 @@ describe('a maintenance run on ec2 hosts behind a load balancer, through the Lam
       outcome: 'succeeded',
       runId: 'mt-aws-run-1',
     });
+  });
+
+  it('a deploy holding the target: the run is skipped, nothing is sent to the hosts, and the skip is told', async () => {
+    // Prepare: the deploy's lease, as the lease store writes it
+    const commandsBefore = aws.ssm.commands.size;
+    items.set('lease#target:mt-aws', {
+      pk: { S: 'lease#target:mt-aws' },
+      leaseKey: { S: 'target:mt-aws' },
+      owner: { S: 'deploy-7' },
+      expiresAt: { N: String(Math.floor(Date.now() / 1000) + 600) },
+    });
+
+    // Act
+    const result = await (await engine()).start(
+      { target: 'mt-aws', job: 'tidy', trigger: 'schedule' },
+      { executionName: 'mt-aws-run-2' },
+    ).result;
+
+    // Assess
+    items.delete('lease#target:mt-aws');
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toMatchObject({ outcome: 'skipped', error: 'TargetLockedError', unchanged: true });
+    expect(aws.ssm.commands.size).toBe(commandsBefore);
+    const published = log.of('sns:Publish').at(-1) as { Message: string };
+    expect(JSON.parse(published.Message)).toMatchObject({ outcome: 'skipped', runId: 'mt-aws-run-2' });
   });
 
   it("sends only calls each maintenance function's IAM policy allows, as stacks/maintain.ts renders it", async () => {
