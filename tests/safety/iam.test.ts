@@ -105,6 +105,14 @@ const EXPECTED: Record<string, string[]> = {
   RecoverTerminateReplaced: ['ec2:TerminateInstances'],
   RecoverReleaseLock: LEASES,
   RecoverNotifyRecovery: [],
+  // Maintenance: the lease (saying the job and what it mutes), the job's steps and its gate's
+  // command probes on the hosts; draining and registering are not watched actions.
+  MaintainPlanMaintenance: [],
+  MaintainAcquireLock: LEASES,
+  MaintainRunMaintenanceStep: ['ssm:SendCommand'],
+  MaintainVerifyMaintenance: ['ssm:SendCommand'],
+  MaintainReleaseLock: LEASES,
+  MaintainNotifyMaintenance: [],
   // Health: its state, the command probes, starting a recovery runbook.
   HealthCheckTarget: ['dynamodb:PutItem', 'ssm:SendCommand', 'states:StartExecution'],
   HealthNotifyHealthFailure: [],
@@ -182,6 +190,8 @@ describe('what IAM each function gets', () => {
       'DeployAcquireLock',
       'DeployReleaseLock',
       'DeploySendCommand',
+      'MaintainAcquireLock',
+      'MaintainReleaseLock',
       'RecoverAcquireLock',
       'RecoverReleaseLock',
     ]);
