@@ -453,12 +453,13 @@ export function recoverFunctionStatements(context: RecoverContext): Record<strin
       ...notifyStatements(context),
       ...approvalSecret,
     ],
+    // A rolling step drains each batch from the target groups and registers it back; its health
+    // gate's probes run as commands on the batch.
     'run-recovery-command': [
       ...hostStatements(),
       ...sendCommandStatements(context),
       ...readCommandStatements(),
       ...dumpReadStatements(context),
-      // Rolling behind the load balancer: each batch leaves the target groups and joins them again.
       ...targetGroupStatements('DeregisterTargets', context),
       ...targetGroupStatements('RegisterTargets', context),
     ],

@@ -216,15 +216,33 @@ export async function probeTargetStep(input: CheckTargetInput, deps: HealthDeps)
   };
 }
 
-/** The maintenance in progress: a run holding the target's lease, or a declared window. */
-async function maintenanceNow(target: Target, deps: HealthDeps, now: Date): Promise<string | undefined> {
+/**
+ * The maintenance in progress: a run holding the target's lease (a deploy, backup or recovery mutes
+ * every probe; a maintenance job only the probes its lease says it mutes), or a declared window.
+ */
+async function maintenanceNow(
+  target: Target,
+  deps: HealthDeps,
+  now: Date,
+): Promise<{ reason: string; probes?: string[] } | undefined> {
   const lease = await deps.leases(target).holder(targetLeaseKey(target.name));
   // A lease left by a run that ended or died is no maintenance.
   const alive = lease && deps.runs ? await deps.runs(target).alive(lease.owner) : undefined;
-  if (lease && alive !== false) return `run ${lease.owner} (a deploy, backup or recovery of ${target.name})`;
+  if (lease && alive !== false) {
+    if (lease.maintenance) {
+      const { job, mute } = lease.maintenance;
+      return {
+        reason: `run ${lease.owner} (maintenance "${job}" of ${target.name}, muting ${mute.length ? mute.join(', ') : 'no probe'})`,
+        probes: [...mute],
+      };
+    }
+    return { reason: `run ${lease.owner} (a deploy, backup, recovery or maintenance of ${target.name})` };
+  }
   const window = openWindow(target.health?.maintenance, now);
   if (window) {
-    return `the maintenance window ${window.days ? `${window.days.join(',')} ` : 'daily '}${window.start} UTC (${window.durationMinutes} min)`;
+    return {
+      reason: `the maintenance window ${window.days ? `${window.days.join(',')} ` : 'daily '}${window.start} UTC (${window.durationMinutes} min)`,
+    };
   }
   return undefined;
 }
@@ -312,7 +330,7 @@ export async function recordHealthStep(input: ProbeRound, deps: HealthDeps): Pro
       failureThreshold: health.failureThreshold,
       successThreshold: health.successThreshold,
       conditions,
-      ...(maintenance ? { maintenance: { reason: maintenance } } : {}),
+      ...(maintenance ? { maintenance } : {}),
       routes: recoveryRoutes(health),
       flapping: health.flapping,
       maintenanceAlertAfterMinutes: health.maintenanceAlertAfterMinutes,
@@ -405,7 +423,7 @@ export async function recordHealthStep(input: ProbeRound, deps: HealthDeps): Pro
       detail: e.detail.slice(0, HEALTH_DETAIL_LIMIT),
       alerted: e.alert,
     })),
-    ...(maintenance ? { maintenance } : {}),
+    ...(maintenance ? { maintenance: maintenance.reason } : {}),
     ...(recovery ? { recovery, recoveries } : {}),
     ...(input.fleetHost ? { fleetHost: input.fleetHost } : {}),
     conflicts,

@@ -105,7 +105,8 @@ const EXPECTED: Record<string, string[]> = {
   RecoverTerminateReplaced: ['ec2:TerminateInstances'],
   RecoverReleaseLock: LEASES,
   RecoverNotifyRecovery: [],
-  // Maintenance: the lease, the job's commands on each batch and its health gate's commands.
+  // Maintenance: the lease (saying the job and what it mutes), the job's steps and its gate's
+  // command probes on the hosts; draining and registering are not watched actions.
   MaintainPlanMaintenance: [],
   MaintainAcquireLock: LEASES,
   MaintainRunMaintenanceStep: ['ssm:SendCommand'],

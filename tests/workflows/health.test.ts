@@ -191,7 +191,9 @@ describe('health workflow paths on the local engine', () => {
 
     // Assess
     const downInWindow = during[1]?.output as HealthRunSummary;
-    expect(downInWindow.maintenance).toBe('run deploy-run-7 (a deploy, backup or recovery of wf-maint)');
+    expect(downInWindow.maintenance).toBe(
+      'run deploy-run-7 (a deploy, backup, recovery or maintenance of wf-maint)',
+    );
     expect(downInWindow.events.map((e) => [e.kind, e.alerted])).toEqual([
       ['down', false],
       ['down', false],
