@@ -195,11 +195,13 @@ export async function measureHealthCost(options: {
     }
     measured.sort((a, b) => a.wallMs - b.wallMs);
     const median = measured[Math.floor(measured.length / 2)]!;
-    // The item DynamoDB would hold: the state the file store wrote (with the key and attributes
-    // of the state table's item), and a day of history for these probes.
+    // The item DynamoDB would hold: the state the file store wrote, stored as the DynamoDB store
+    // stores it (compressed, with the key and attributes of the state table's item), and a day of
+    // history for these probes.
     const { FileHealthStore } = await import('../shared/drivers/local/file-health-store.ts');
+    const { dynamoItemBytes, healthItem } = await import('../shared/drivers/aws/dynamo-health-store.ts');
     const body = (await new FileHealthStore().read('bench-health'))?.body ?? '';
-    const stateBytes = Buffer.byteLength(body) + 120;
+    const stateBytes = dynamoItemBytes(healthItem('bench-health', body, 1_000_000, new Date()));
     const today = (JSON.parse(body || '{}') as { today?: unknown }).today;
     const dayBytes = Buffer.byteLength(JSON.stringify(today ?? {})) + 80;
     const storage = healthStorageUnits(stateBytes, dayBytes, 1_440);
