@@ -99,6 +99,7 @@ export async function createStacks(options: StacksOptions = {}) {
     links: [storage.link, alerts.link],
     workflow: await import('../workflows/health.ts'),
     recoverStateMachineArn: recover.stateMachine.arn,
+    ...(settings.statusPage ? { statusPage: settings.statusPage } : {}),
   });
 
   createRunFailureAlerts({
@@ -116,6 +117,7 @@ export async function createStacks(options: StacksOptions = {}) {
       .map((b) => `${b.bucket} (${b.region}${b.existing ? ', existing' : ''})`)
       .join(', '),
     healthStateMachine: health.stateMachine.arn,
+    ...(health.statusPage ? { statusPage: health.statusPage.url } : {}),
     deployStateMachine: deploy.stateMachine.arn,
     alertsTopic: alerts.topic.arn,
     stateTable: storage.table.name,

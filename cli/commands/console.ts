@@ -6,7 +6,7 @@
  * status page under `.stepops/status/<where>/index.html`.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -30,10 +30,11 @@ import {
 import { batchHosts, firstFailure, outputTail, timelineBars } from '../../shared/console/run-detail.ts';
 import {
   type PublicTarget,
-  publicTarget,
+  publicStatusOf,
   STATUS_DAYS,
   statusPageHtml,
 } from '../../shared/console/status-page.ts';
+import { FileStatusPagePublisher } from '../../shared/drivers/local/file-status-page.ts';
 import { stepopsHome } from '../../shared/drivers/local/home.ts';
 import { stageResourceNames } from '../../shared/drivers/options.ts';
 import type { CatalogueEntry } from '../../shared/drivers/ports.ts';
@@ -263,37 +264,25 @@ export async function overviewView(data: ConsoleData): Promise<OverviewView> {
  * const html = statusPageHtml({ title: 'local', generatedAt, targets: await publicTargets(data) });
  */
 export async function publicTargets(data: ConsoleData): Promise<PublicTarget[]> {
-  const now = data.now();
   const alerts = data.local ? await outboxHealthAlerts() : [];
-  const result: PublicTarget[] = [];
+  const targets: { target: Target; state: FullHealthState | undefined }[] = [];
   for (const target of data.targets()) {
-    const state = (await readHealthState(target, data.local, data.env)) as FullHealthState | undefined;
-    const transitions = probeTransitions(target.name, alerts, state);
-    const firsts = [
-      ...Object.values(state?.probes ?? {}).map((p) => Date.parse(p.since)),
-      ...transitions.map((t) => Date.parse(t.at)),
-    ];
-    result.push(
-      publicTarget(target, state?.probes, transitions, firsts.length ? Math.min(...firsts) : undefined, now),
-    );
+    targets.push({
+      target,
+      state: (await readHealthState(target, data.local, data.env)) as FullHealthState | undefined,
+    });
   }
-  return result;
+  return publicStatusOf({ title: data.source.where, now: data.now(), targets, alerts }).targets;
 }
 
 /** Writes the public status page under `<home>/status/<where>/index.html`; returns the file. */
 export async function writeStatusPage(data: ConsoleData): Promise<string> {
-  const dir = path.join(stepopsHome(), 'status', data.source.where);
-  await mkdir(dir, { recursive: true });
-  const file = path.join(dir, 'index.html');
   const body = statusPageHtml({
     title: data.local ? 'local' : data.source.where,
     generatedAt: new Date(data.now()).toISOString(),
     targets: await publicTargets(data),
   });
-  await writeFile(`${file}.tmp`, body);
-  const { rename } = await import('node:fs/promises');
-  await rename(`${file}.tmp`, file);
-  return file;
+  return (await new FileStatusPagePublisher(data.source.where).publish(body)).location;
 }
 
 /** The data the console reads, for the options (a stage's state table named as `status` names it). */

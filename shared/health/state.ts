@@ -59,6 +59,8 @@ export interface TargetHealthState {
    */
   runs?: RecordedRun[];
   updatedAt?: string;
+  /** ISO time the health workflow last decided to publish the public status page. */
+  statusPublishedAt?: string;
 }
 
 /** What one run's fold decided, kept in the state. */
@@ -67,6 +69,8 @@ export interface RecordedRun {
   events: HealthEvent[];
   recovery?: RecoveryDecision;
   recoveries?: RecoveryDecision[];
+  /** The run published the public status page. */
+  publishStatus?: boolean;
 }
 
 /** Runs kept in {@link TargetHealthState.runs}. */
@@ -134,6 +138,8 @@ export interface FoldResult {
   recoveries?: RecoveryDecision[];
   /** The previous day's counts, finished by this round (to be stored in the history). */
   finishedDay?: HealthDay;
+  /** Publish the public status page after this round (see `withStatusPublish`). */
+  publishStatus?: boolean;
 }
 
 const DAY_MS = 86_400_000;
