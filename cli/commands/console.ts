@@ -15,6 +15,7 @@ import { findTarget, listTargets } from '../../shared/config/registry.ts';
 import { nextScheduledRun, targetSchedules } from '../../shared/config/schedule.ts';
 import type { Target } from '../../shared/config/schema.ts';
 import { html, page } from '../../shared/console/html.ts';
+import { LATENCY_DAYS, type LatencyDay, latencySeries } from '../../shared/console/latency.ts';
 import {
   type ApprovalView,
   approvalsBody,
@@ -34,10 +35,12 @@ import {
   STATUS_DAYS,
   statusPageHtml,
 } from '../../shared/console/status-page.ts';
+import { FileHealthHistory } from '../../shared/drivers/local/file-health-history.ts';
 import { FileStatusPagePublisher } from '../../shared/drivers/local/file-status-page.ts';
 import { stepopsHome } from '../../shared/drivers/local/home.ts';
 import { stageResourceNames } from '../../shared/drivers/options.ts';
-import type { CatalogueEntry } from '../../shared/drivers/ports.ts';
+import type { CatalogueEntry, HealthHistoryStore } from '../../shared/drivers/ports.ts';
+import { type HealthDay, lastDays } from '../../shared/health/history.ts';
 import { consoleUrl } from '../../shared/recovery/approval.ts';
 import { dailyUptime, deliveryReport, incidentsOf } from '../../shared/report/dora.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
@@ -234,6 +237,7 @@ export async function targetView(
     })),
   };
   if (options.report) {
+    result.latency = await latencyOf(target, state, data, now).catch(() => 'unknown' as const);
     const directory = commitDirectory(target);
     const refs = runs
       .filter((r) => r.workflow === 'deploy' && r.status === 'SUCCEEDED' && r.ref)
@@ -248,6 +252,45 @@ export async function targetView(
     });
   }
   return result;
+}
+
+/**
+ * Each probe's latency per day over the last {@link LATENCY_DAYS} days: the finished days from the
+ * uptime history (files locally, the state table's day items on a stage: a GetItem a day), today
+ * from the health state.
+ */
+async function latencyOf(
+  target: Target,
+  state: (FullHealthState & { today?: HealthDay }) | undefined,
+  data: ConsoleData,
+  now: number,
+): Promise<Record<string, LatencyDay[]>> {
+  if (!target.health) return {};
+  const wanted = lastDays(new Date(now), LATENCY_DAYS);
+  let history: HealthHistoryStore;
+  if (data.local) {
+    history = new FileHealthHistory();
+  } else {
+    if (!data.env.STEPOPS_STATE_TABLE) throw new Error('no state table');
+    const [{ DynamoHealthHistory }, { dynamoClient }, { stageRegion }] = await Promise.all([
+      import('../../shared/drivers/aws/dynamo-health-history.ts'),
+      import('../../shared/drivers/aws/clients.ts'),
+      import('../stage.ts'),
+    ]);
+    history = new DynamoHealthHistory(data.env.STEPOPS_STATE_TABLE, {
+      client: dynamoClient(stageRegion(data.env)),
+    });
+  }
+  const stored = await history.readDays(target.name, wanted.slice(0, -1));
+  const days: HealthDay[] = Object.values(stored).flatMap((body) => {
+    try {
+      return [JSON.parse(body) as HealthDay];
+    } catch {
+      return [];
+    }
+  });
+  if (state?.today) days.push(state.today);
+  return latencySeries(days, wanted);
 }
 
 /** The overview of every target. */

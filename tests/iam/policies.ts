@@ -85,6 +85,8 @@ export function stageOf(targets: readonly StageSettings['targets'][number][], st
     stage,
     targets: [...targets],
     skippedLocalTargets: [],
+    // Every optional function deployed: the check covers the largest set of permissions.
+    statusPage: 'website',
     parameters: {
       githubWebhookSecret: `/stepops/${stage}/github-webhook-secret`,
       apiTokenHash: `/stepops/${stage}/api-token-sha256`,
