@@ -100,11 +100,14 @@ async function openApprovals(
   target: string,
   running: RunSummary[],
 ): Promise<ApprovalView[]> {
+  const recovering = running.filter((r) => r.workflow === 'recover');
+  // The store (a DynamoDB client on a stage) only when a recovery runs.
+  if (recovering.length === 0) return [];
   const { approvalStoreFor } = await import('../../shared/drivers/approvals.ts');
   const store = approvalStoreFor();
   const nowSeconds = Math.floor(data.now() / 1000);
   const open: ApprovalView[] = [];
-  for (const run of running.filter((r) => r.workflow === 'recover')) {
+  for (const run of recovering) {
     const record = await store.get(run.runId).catch(() => undefined);
     if (record?.status !== 'pending' || record.expiresAt <= nowSeconds) continue;
     const reader = data.source.events(run);
@@ -132,6 +135,35 @@ async function openApprovals(
 }
 
 /**
+ * A target's health state as the checks stored it; undefined when never checked, `unknown` when
+ * the store cannot be read (no state table named, access denied, throttled): never shown as healthy.
+ */
+async function healthStateOf(
+  target: Target,
+  data: ConsoleData,
+): Promise<FullHealthState | undefined | 'unknown'> {
+  const table = data.env.STEPOPS_STATE_TABLE;
+  if (!data.local && !table) return 'unknown';
+  try {
+    let store: { read(target: string): Promise<{ body: string } | undefined> };
+    if (data.local) {
+      store = new (await import('../../shared/drivers/local/file-health-store.ts')).FileHealthStore();
+    } else {
+      const [{ DynamoHealthStore }, { dynamoClient }, { stageRegion }] = await Promise.all([
+        import('../../shared/drivers/aws/dynamo-health-store.ts'),
+        import('../../shared/drivers/aws/clients.ts'),
+        import('../stage.ts'),
+      ]);
+      store = new DynamoHealthStore(table!, { client: dynamoClient(stageRegion(data.env)) });
+    }
+    const record = await store.read(target.name);
+    return record ? (JSON.parse(record.body) as FullHealthState) : undefined;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
  * Everything the console shows of one target.
  *
  * @example
@@ -152,9 +184,10 @@ export async function targetView(
   );
   const running = runs.filter((r) => r.status === 'RUNNING');
   const lastDeploy = runs.find((r) => r.workflow === 'deploy' && r.status !== 'RUNNING');
-  const state = (await readHealthState(target, data.local, data.env)) as FullHealthState | undefined;
+  const read = await healthStateOf(target, data);
+  const state = read === 'unknown' ? undefined : read;
   const probes: ProbeView[] | 'unknown' =
-    state === undefined && !data.local && !data.env.STEPOPS_STATE_TABLE
+    read === 'unknown'
       ? 'unknown'
       : Object.values(state?.probes ?? {}).map((p) => ({
           probe: p.probe,
