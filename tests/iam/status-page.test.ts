@@ -194,7 +194,11 @@ describe('publish-status-page on a stage', () => {
   });
 
   it('refuses an input that is not a health run, before any call', async () => {
-    await expect(invoke({ target: 'Not A Target', runId: 'x' })).rejects.toThrow(/expected a target name/);
+    const refused = await invoke({ target: 'Not A Target', runId: 'x' }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(Error);
+    expect(String((refused as Error).message)).toBe('Failed to parse schema');
+    expect((refused as Error).name).toBe('ParseError');
+    expect(JSON.stringify((refused as { cause?: unknown }).cause)).toContain('expected a target name');
     expect(dynamo.commandCalls(GetItemCommand)).toHaveLength(0);
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
