@@ -210,7 +210,13 @@ describe('publish-status-page on a stage', () => {
         .filter((c) => c.functionName === 'publish-status-page')
         .map(async (c) => ({ ...c, region: (await c.region) ?? REGION })),
     );
-    const policies = await stagePolicies([findTarget('shopfront'), findTarget('backoffice')] as Ec2Target[]);
+    const policies = await stagePolicies(
+      // In the registry's order, as the check after this file renders the same stage (one rendering a process).
+      [findTarget('backoffice'), findTarget('shopfront')] as Ec2Target[],
+      'test',
+      REGION,
+      'website',
+    );
 
     // Act
     const result = await checkCalls(calls, policies);
