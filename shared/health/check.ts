@@ -38,6 +38,7 @@ import {
   type RecordedRun,
   type TargetHealthState,
 } from './state.ts';
+import { publicProbeNames, withStatusPublish } from './status-publish.ts';
 import { publishGrouped } from './storm.ts';
 
 /** Characters of a probe's detail kept in the state and the store. */
@@ -288,6 +289,7 @@ export async function recordRound(
           : recorded.recovery
             ? { recoveries: [recorded.recovery] }
             : {}),
+        ...(recorded.publishStatus ? { publishStatus: true } : {}),
       };
       return { fold: replay, conflicts: attempt, replayed: true };
     }
@@ -297,6 +299,7 @@ export async function recordRound(
       events: folded.events,
       ...(folded.recovery ? { recovery: folded.recovery } : {}),
       ...(folded.recoveries ? { recoveries: folded.recoveries } : {}),
+      ...(folded.publishStatus ? { publishStatus: true } : {}),
     };
     const state: TargetHealthState = {
       ...folded.state,
@@ -318,24 +321,37 @@ export async function recordRound(
  * @example
  * await recordHealthStep(round, deps) // { down: 1, events: [{ kind: 'down', probe: 'site', alerted: true }], recovery: { started: true, … } }
  */
-export async function recordHealthStep(input: ProbeRound, deps: HealthDeps): Promise<HealthRunSummary> {
+export async function recordHealthStep(
+  input: ProbeRound,
+  deps: HealthDeps,
+  /** Seconds between publishes of an unchanged status page; absent: the workflow publishes none. */
+  statusPageEverySeconds?: number,
+): Promise<HealthRunSummary> {
   const target = deps.findTarget(input.target);
   const health = healthOf(target);
   const now = new Date(deps.now());
   const maintenance = await maintenanceNow(target, deps, now);
   const conditions = Object.fromEntries(health.probes.map((p) => [p.name, describeProbe(p)]));
+  const publicProbes = publicProbeNames(target);
+  const decide = (previous: TargetHealthState, folded: FoldResult): FoldResult =>
+    statusPageEverySeconds === undefined
+      ? folded
+      : withStatusPublish(previous, folded, { publicProbes, now, everyMs: statusPageEverySeconds * 1000 });
   const { fold, conflicts } = await recordRound(deps.store(target), target.name, input.runId, (previous) =>
-    foldRound(previous, input.results, {
-      now,
-      failureThreshold: health.failureThreshold,
-      successThreshold: health.successThreshold,
-      conditions,
-      ...(maintenance ? { maintenance } : {}),
-      routes: recoveryRoutes(health),
-      flapping: health.flapping,
-      maintenanceAlertAfterMinutes: health.maintenanceAlertAfterMinutes,
-      ...(input.fleetHost ? { fleetHost: input.fleetHost } : {}),
-    }),
+    decide(
+      previous,
+      foldRound(previous, input.results, {
+        now,
+        failureThreshold: health.failureThreshold,
+        successThreshold: health.successThreshold,
+        conditions,
+        ...(maintenance ? { maintenance } : {}),
+        routes: recoveryRoutes(health),
+        flapping: health.flapping,
+        maintenanceAlertAfterMinutes: health.maintenanceAlertAfterMinutes,
+        ...(input.fleetHost ? { fleetHost: input.fleetHost } : {}),
+      }),
+    ),
   );
   if (fold.finishedDay && deps.history) {
     await deps.history(target).writeDay(target.name, fold.finishedDay.day, JSON.stringify(fold.finishedDay));
@@ -427,6 +443,7 @@ export async function recordHealthStep(input: ProbeRound, deps: HealthDeps): Pro
     ...(recovery ? { recovery, recoveries } : {}),
     ...(input.fleetHost ? { fleetHost: input.fleetHost } : {}),
     conflicts,
+    ...(statusPageEverySeconds !== undefined ? { publishStatus: fold.publishStatus === true } : {}),
   };
 }
 

@@ -61,6 +61,8 @@ export interface TargetHealthState {
    */
   runs?: RecordedRun[];
   updatedAt?: string;
+  /** ISO time the health workflow last decided to publish the public status page. */
+  statusPublishedAt?: string;
 }
 
 /** What one run's fold decided, kept in the state. */
@@ -69,6 +71,8 @@ export interface RecordedRun {
   events: HealthEvent[];
   recovery?: RecoveryDecision;
   recoveries?: RecoveryDecision[];
+  /** The run published the public status page. */
+  publishStatus?: boolean;
 }
 
 /** Runs kept in {@link TargetHealthState.runs}. */
@@ -139,6 +143,8 @@ export interface FoldResult {
   recoveries?: RecoveryDecision[];
   /** The previous day's counts, finished by this round (to be stored in the history). */
   finishedDay?: HealthDay;
+  /** Publish the public status page after this round (see `withStatusPublish`). */
+  publishStatus?: boolean;
 }
 
 const DAY_MS = 86_400_000;
