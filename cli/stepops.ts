@@ -3,8 +3,12 @@
  * The `stepops` command. Each command lives in `cli/commands/<name>.ts` and exports
  * `register(program)`; adding a command is one line in {@link commands}.
  */
-import { readFileSync } from 'node:fs';
+import './node20.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
+import { chooseTargetsDirectory } from '../shared/config/discovery.ts';
+import { discoverTargets } from '../shared/config/registry.ts';
 import { register as registerBackups } from './commands/backup.ts';
 import { register as registerCheck } from './commands/check.ts';
 import { register as registerConsole } from './commands/console.ts';
@@ -13,7 +17,9 @@ import { register as registerDeploy } from './commands/deploy.ts';
 import { register as registerFollow } from './commands/follow.ts';
 import { register as registerGraph } from './commands/graph.ts';
 import { register as registerHistory } from './commands/history.ts';
+import { register as registerInit } from './commands/init.ts';
 import { register as registerLogs } from './commands/logs.ts';
+import { register as registerMaintain } from './commands/maintain.ts';
 import { register as registerPlan } from './commands/plan.ts';
 import { register as registerApprovals } from './commands/recover.ts';
 import { register as registerReport } from './commands/report.ts';
@@ -27,6 +33,7 @@ import { reportError } from './output.ts';
 
 /** Every command, in the order `--help` lists them. */
 const commands: ((program: Command) => void)[] = [
+  registerInit,
   registerValidate,
   registerPlan,
   registerCheck,
@@ -37,6 +44,7 @@ const commands: ((program: Command) => void)[] = [
   registerUnlock,
   registerDeploy,
   registerStageRuns,
+  registerMaintain,
   registerFollow,
   registerStatus,
   registerHistory,
@@ -47,10 +55,23 @@ const commands: ((program: Command) => void)[] = [
   registerConsole,
 ];
 
+/**
+ * The version in the package's `package.json`: the nearest one above this file, which is
+ * `../package.json` from the sources and `../../package.json` from the compiled `dist/cli/`.
+ *
+ * @example
+ * packageVersion(import.meta.dirname) // '0.1.0'
+ */
+export function packageVersion(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+
 /** The package's version, for `stepops --version`. */
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+export const VERSION: string = packageVersion(import.meta.dirname);
 
 /**
  * Builds the program with every command registered; errors are thrown, not exited on.
@@ -63,6 +84,15 @@ export function buildProgram(): Command {
     .description('serverless operations orchestrator: deploys, backups, health probes and recovery runbooks')
     .version(VERSION, '-V, --version', 'print the version')
     .showHelpAfterError('(run "stepops --help" for usage)')
+    .option(
+      '--targets <dir>',
+      'the targets directory (default: $STEPOPS_TARGETS_DIR, else stepops/targets/ if it exists, else targets/)',
+    )
+    // Every command sees the targets of the directory, listed now: a new file needs no other step.
+    .hook('preAction', async () => {
+      chooseTargetsDirectory(program.opts<{ targets?: string }>().targets);
+      await discoverTargets();
+    })
     .exitOverride();
   for (const register of commands) register(program);
   for (const command of program.commands) command.exitOverride();

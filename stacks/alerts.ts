@@ -5,12 +5,15 @@
  */
 import { ALERTED_STATUSES, EXECUTION_STATUS_CHANGE } from '../shared/alerts/execution-event.ts';
 import { stageResourceNames } from '../shared/drivers/options.ts';
+import { type FunctionBundling, functionCode } from './bundling.ts';
 import { parameterStatements } from './permissions.ts';
 import type { StageSettings } from './settings.ts';
 
 /** Where the alerts stack needs to know the account and region. */
 export interface AlertsContext {
   settings: StageSettings;
+  /** How each function is built: its handler's folder and the targets plugin. */
+  bundling: FunctionBundling;
   account: $util.Input<string>;
   region: $util.Input<string>;
 }
@@ -52,7 +55,7 @@ export function createAlerts(context: AlertsContext) {
   });
 
   const subscriber = topic.subscribe('SlackForwarder', {
-    handler: 'functions/forward-alert/handler.handler',
+    ...functionCode(context.bundling, 'forward-alert'),
     runtime: 'nodejs24.x',
     architecture: 'arm64',
     memory: '256 MB',

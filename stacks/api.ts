@@ -3,12 +3,16 @@
  * token). API Gateway passes every request through (`auth` none: GitHub can send neither a JWT nor
  * SigV4); each handler authenticates the request itself before anything else, in constant time.
  */
+
+import { type FunctionBundling, functionCode } from './bundling.ts';
 import { parameterStatements } from './permissions.ts';
 import type { StageSettings } from './settings.ts';
 
 /** What the API stack needs from the others. */
 export interface ApiContext {
   settings: StageSettings;
+  /** How each function is built: its handler's folder and the targets plugin. */
+  bundling: FunctionBundling;
   account: $util.Input<string>;
   region: $util.Input<string>;
   stateMachine: aws.sfn.StateMachine;
@@ -52,7 +56,7 @@ export function createApi(context: ApiContext) {
 
   const start = api.route('POST /deploys', {
     ...common,
-    handler: 'functions/start-deploy/handler.handler',
+    ...functionCode(context.bundling, 'start-deploy'),
     link: [apiConfig, context.stateMachineLink, context.stateTableLink],
     permissions: [
       ...parameterStatements(context.account, context.region, [
@@ -67,7 +71,7 @@ export function createApi(context: ApiContext) {
 
   const status = api.route('GET /deploys/{id}', {
     ...common,
-    handler: 'functions/get-deploy/handler.handler',
+    ...functionCode(context.bundling, 'get-deploy'),
     link: [apiConfig, context.stateMachineLink],
     permissions: [
       ...parameterStatements(context.account, context.region, [settings.parameters.apiTokenHash]),

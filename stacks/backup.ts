@@ -18,6 +18,7 @@ import { type BackupJob, dumpBucketRegion } from '../shared/config/schema.ts';
 import { leaseKey } from '../shared/drivers/aws/dynamo-lease-store.ts';
 import { BACKUPS_TABLE, BY_TARGET_INDEX } from '../shared/drivers/aws/dynamo-tables.ts';
 import { RESTORE_TEST_TAG } from '../shared/drivers/aws/rds-scratch-databases.ts';
+import { type FunctionBundling, functionCode } from './bundling.ts';
 import {
   hostStatements,
   notifyStatements,
@@ -48,6 +49,8 @@ export interface BackupContext {
   commandLogGroup?: string;
   links: $util.Input<unknown>[];
   workflow: BackupWorkflowModule;
+  /** How each function is built: its handler's folder and the targets plugin. */
+  bundling: FunctionBundling;
 }
 
 type Job<T extends BackupJob['type']> = Extract<BackupJob, { type: T }>;
@@ -568,7 +571,7 @@ export function createBackup(context: BackupContext) {
       );
     }
     functions[folder] = new sst.aws.Function(backupComponentName(folder), {
-      handler: `functions/${folder}/handler.handler`,
+      ...functionCode(context.bundling, folder),
       runtime: 'nodejs24.x',
       architecture: 'arm64',
       memory: folder === 'prune-backups' ? '512 MB' : '256 MB',

@@ -5,6 +5,7 @@
  * directly at the target's declared rate through a role allowed only `states:StartExecution` on it.
  */
 
+import { type FunctionBundling, functionCode } from './bundling.ts';
 import {
   hostStatements,
   notifyStatements,
@@ -41,6 +42,8 @@ export interface HealthContext extends PermissionContext {
   commandLogGroup?: string;
   links: $util.Input<unknown>[];
   workflow: HealthWorkflowModule;
+  /** How each function is built: its handler's folder and the targets plugin. */
+  bundling: FunctionBundling;
   /** The recover state machine the `onFailure` runbooks start; the stage's `stepops-<stage>-recover` by default. */
   recoverStateMachineArn?: $util.Input<string>;
 }
@@ -109,7 +112,7 @@ export function createHealth(context: HealthContext) {
     if (timeout === undefined)
       throw new Error(`health function "${folder}" has no timeout in workflows/health.ts`);
     functions[folder] = new sst.aws.Function(healthComponentName(folder), {
-      handler: `functions/${folder}/handler.handler`,
+      ...functionCode(context.bundling, folder),
       runtime: 'nodejs24.x',
       architecture: 'arm64',
       memory: `${HEALTH_FUNCTION_MEMORY_MB[folder] ?? 256} MB`,

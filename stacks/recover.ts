@@ -8,6 +8,8 @@
  * restores only from snapshots tagged `stepops:target`, to instances named after the declared ones;
  * instance actions only on instances tagged `stepops:target`.
  */
+
+import { type FunctionBundling, functionCode } from './bundling.ts';
 import {
   hostStatements,
   leaseStatements,
@@ -47,6 +49,8 @@ export interface RecoverContext extends PermissionContext {
   /** The backup catalogue: where restore-dump steps find the newest good dump. */
   backupTable?: { name: $util.Input<string>; arn: $util.Input<string> };
   workflow: RecoverWorkflowModule;
+  /** How each function is built: its handler's folder and the targets plugin. */
+  bundling: FunctionBundling;
   /** SSM SecureString holding the key approval links are signed with. */
   approvalSecretParameter: string;
 }
@@ -499,7 +503,7 @@ export function createRecover(context: RecoverContext) {
     }
     functions[name] = new sst.aws.Function(recoverComponentName(name), {
       // The lock functions are the deploy's handlers (same contract), deployed for this workflow.
-      handler: `functions/${name}/handler.handler`,
+      ...functionCode(context.bundling, name),
       runtime: 'nodejs24.x',
       architecture: 'arm64',
       memory: `${RECOVER_FUNCTION_MEMORY_MB[name] ?? 256} MB`,
@@ -524,7 +528,7 @@ export function createRecover(context: RecoverContext) {
     logLevel: 'ALL',
   });
   const answerArgs = {
-    handler: 'functions/answer-approval/handler.handler',
+    ...functionCode(context.bundling, 'answer-approval'),
     runtime: 'nodejs24.x',
     architecture: 'arm64',
     memory: '256 MB',

@@ -1,13 +1,14 @@
 /**
  * What a stage deploys: its targets and the names of its secrets. Read once by `stacks/index.ts`
- * from the stage name and the environment of `sst deploy`; pure, so the stack tests call it directly.
+ * from the stage name and the environment of `sst deploy`, once the registry has discovered the
+ * targets directory; the stack tests call it directly.
  *
- * Targets: every target of the registry whose hosts are on EC2, or exactly those listed in
+ * Targets: every target of the targets directory whose hosts are on EC2, or exactly those listed in
  * `STEPOPS_TARGETS` (comma-separated). Targets with `local` hosts (the `demo` target) run on the local
  * engine only: they are left out of the default list, and naming one in `STEPOPS_TARGETS` refuses
  * the deploy with a message that says why. A target with values still `unfilled(…)` is refused.
  */
-import { findTarget, listTargets, unregisteredTargetFiles } from '../shared/config/registry.ts';
+import { discoveredTargetFiles, findTarget, listTargets } from '../shared/config/registry.ts';
 import { type Target, unfilledValues } from '../shared/config/schema.ts';
 
 /** A target with EC2 hosts: the only kind a stage deploys. */
@@ -51,22 +52,15 @@ function isEc2(target: Target): target is Ec2Target {
  * @example
  * stageSettings('prod', { STEPOPS_TARGETS: 'zmanim,shop' }).targets.map((t) => t.name) // ['zmanim', 'shop']
  * @throws StageConfigError when `STEPOPS_TARGETS` names a local target or an unknown one, no target is
- * left, a target has `unfilled(…)` values, or a file of `targets/` is missing from the registry the
- * Lambdas bundle
+ * left, or a target has `unfilled(…)` values
+ * @throws ConfigError when a target file of the stage does not load or is invalid, naming the file
  */
 export function stageSettings(
   stage: string,
   env: Record<string, string | undefined> = process.env,
-  /** Where the target files are (tests point it elsewhere). */
-  targetsDir?: string,
 ): StageSettings {
   if (!/^[a-z][a-z0-9-]{0,29}$/.test(stage)) {
     throw new StageConfigError(`stage "${stage}": expected lowercase letters, digits and dashes`);
-  }
-  // The Lambdas know only the targets bundled in targets/index.ts: a file missing there is refused.
-  const unregistered = unregisteredTargetFiles(targetsDir);
-  if (unregistered.length > 0) {
-    throw new StageConfigError(unregistered.map((issue) => `${issue.file}: ${issue.message}`).join('\n'));
   }
   const requested = (env.STEPOPS_TARGETS ?? '')
     .split(',')
@@ -104,9 +98,11 @@ export function stageSettings(
     );
   }
   // A stage would schedule backups and recoveries with a marker where AWS needs an id: refused.
+  const files = discoveredTargetFiles();
   const unfilled = targets.flatMap((target) =>
     unfilledValues(target).map(
-      (value) => `targets/${target.name}.ts: ${value.path}: unfilled: ${value.what}`,
+      (value) =>
+        `${files.get(target.name) ?? `targets/${target.name}.ts`}: ${value.path}: unfilled: ${value.what}`,
     ),
   );
   if (unfilled.length > 0) {

@@ -5,6 +5,7 @@
  * of the stage's targets, logging to CloudWatch Logs.
  */
 import type { Target } from '../shared/config/schema.ts';
+import { type FunctionBundling, functionCode } from './bundling.ts';
 import { type Capability, type PermissionContext, statementsFor } from './permissions.ts';
 import { workflowStateMachine } from './state-machine.ts';
 
@@ -73,6 +74,8 @@ export interface WorkflowsContext extends PermissionContext {
   commandLogGroup?: string;
   links: $util.Input<unknown>[];
   workflow: DeployWorkflowModule;
+  /** How each function is built: its handler's folder and the targets plugin. */
+  bundling: FunctionBundling;
 }
 
 /**
@@ -93,7 +96,7 @@ export function createWorkflows(context: WorkflowsContext) {
       );
     }
     functions[folder] = new sst.aws.Function(functionComponentName(folder), {
-      handler: `functions/${folder}/handler.handler`,
+      ...functionCode(context.bundling, folder),
       runtime: 'nodejs24.x',
       architecture: 'arm64',
       memory: settings.memory,

@@ -2,8 +2,9 @@
  * The recovery workflow (Standard): plan (bad input fails here, naming the field) → lock → pre-flight
  * (describe calls: a missing snapshot, image, template or address fails before anything changes) →
  * approval when the runbook needs it (a callback Task: waiting costs nothing; a rejection or expiry
- * changes nothing) → the runbook's steps one at a time, each a Lambda over a driver long-polled in a
- * Choice loop → the target's health probes → release → notify. JSONPath only: the same definition
+ * changes nothing) → the runbook's steps one at a time (a destructive step of an `each-step` runbook
+ * first waits for its own approval, which shows the resources it will change, then retakes the
+ * lease), each a Lambda over a driver long-polled in a Choice loop → the target's health probes → release → notify. JSONPath only: the same definition
  * runs on AWS Step Functions and on the local engine.
  *
  * Input: `{ "target": "zmanim", "runbook": "restart-api", "params"?: { … }, "reason": "…",
@@ -145,8 +146,65 @@ export function recoverWorkflow(arns: Readonly<Record<RecoverFunction, string>>)
   }
 
   const runStep: StateMachineDefinition = {
-    StartAt: 'StepKind',
+    StartAt: 'StepApprovalNeeded',
     States: Object.fromEntries<State>([
+      [
+        'StepApprovalNeeded',
+        {
+          Type: 'Choice',
+          Comment: 'A destructive step of an each-step runbook waits for its own approval.',
+          Choices: [{ Variable: '$.step.approve', BooleanEquals: true, Next: 'AwaitStepApproval' }],
+          Default: 'StepKind',
+        },
+      ],
+      [
+        'AwaitStepApproval',
+        {
+          Type: 'Task',
+          Comment:
+            'Callback: request-approval sends the resources this step will change and the approve/reject links; the step waits until SendTaskSuccess/SendTaskFailure or the declared expiry.',
+          Resource: LAMBDA_CALLBACK_RESOURCE,
+          Parameters: {
+            FunctionName: arns['request-approval'],
+            Payload: {
+              'taskToken.$': '$$.Task.Token',
+              'plan.$': '$.plan',
+              'executionId.$': '$$.Execution.Id',
+              'context.$': '$.context',
+              'step.$': '$.step',
+            },
+          },
+          TimeoutSecondsPath: '$.plan.approval.timeoutSeconds',
+          ResultPath: '$.approval',
+          Retry: [TRANSIENT_RETRY],
+          Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'AwaitStepApprovalFailed' }],
+          Next: 'RetakeStepLock',
+        },
+      ],
+      [
+        'AwaitStepApprovalFailed',
+        { Type: 'Pass', Result: 'AwaitStepApproval', ResultPath: '$.failedIn', Next: 'StepFailureHasCause' },
+      ],
+      [
+        'RetakeStepLock',
+        task('acquire-lock', {
+          comment:
+            'After the step’s approval: takes the lease again (renews it if still held), or fails if another run took it.',
+          parameters: {
+            'target.$': '$.target',
+            'runId.$': '$.runId',
+            'ttlSeconds.$': '$.plan.lockTtlSeconds',
+          },
+          resultPath: null,
+          next: 'StepKind',
+          catchNext: 'RetakeStepLockFailed',
+          catchResultPath: '$.failure',
+        }),
+      ],
+      [
+        'RetakeStepLockFailed',
+        { Type: 'Pass', Result: 'RetakeStepLock', ResultPath: '$.failedIn', Next: 'StepFailureHasCause' },
+      ],
       [
         'StepKind',
         {
@@ -282,6 +340,8 @@ export function recoverWorkflow(arns: Readonly<Record<RecoverFunction, string>>)
           ...plan('params'),
           'step.$': '$$.Map.Item.Value',
           'context.$': '$.context',
+          // For the approval of one step: the plan it sends, its timeout and the lease's.
+          'plan.$': '$.plan',
           progress: { ...INITIAL_PROGRESS },
         },
         ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, ...runStep },

@@ -185,11 +185,11 @@ async function recoverEngine(store: ApprovalStore) {
 }
 
 /** Asks on the terminal; resolves undefined when stdin is not a terminal or the run moved on. */
-async function askTerminal(runId: string, signal: AbortSignal): Promise<'approved' | 'rejected' | undefined> {
+async function askTerminal(which: string, signal: AbortSignal): Promise<'approved' | 'rejected' | undefined> {
   if (!process.stdin.isTTY) return undefined;
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
-    const reply = await rl.question(`approve run ${runId}? [y/N] `, { signal });
+    const reply = await rl.question(`approve ${which}? [y/N] `, { signal });
     return /^y(es)?$/i.test(reply.trim()) ? 'approved' : 'rejected';
   } catch {
     return undefined;
@@ -213,22 +213,31 @@ async function awaitApproval(
 ): Promise<void> {
   const runId = task.executionName;
   const { answerApproval } = await import('../../shared/recovery/approval.ts');
-  const planText = String((task.payload as { plan?: { planText?: string } }).plan?.planText ?? '');
+  const payload = task.payload as { plan?: { planText?: string }; step?: { name?: string } };
+  const planText = String(payload.plan?.planText ?? '');
+  // The approval of one step (an each-step runbook) is answered for that step only.
+  const step = payload.step?.name;
+  const which = step ? `step "${step}" of run ${runId}` : `run ${runId}`;
   const by = requester('run');
   if (options.yes) {
-    out.out(`approval: approved up front (--yes)`);
-    await answerApproval({ runId, decision: 'approved', by: `${by}, --yes` }, store, answerer);
+    out.out(`approval${step ? ` of step "${step}"` : ''}: approved up front (--yes)`);
+    await answerApproval(
+      { runId, decision: 'approved', by: `${by}, --yes`, step: step ?? '' },
+      store,
+      answerer,
+    );
     return;
   }
   out.out(
-    `\napproval needed for run ${runId}: answer below, or from another shell with\n  stepops approve ${runId}\n  stepops reject ${runId}`,
+    `\napproval needed for ${which}: answer below, or from another shell with\n  stepops approve ${runId}\n  stepops reject ${runId}`,
   );
   const stop = new AbortController();
   runEnded.addEventListener('abort', () => stop.abort(), { once: true });
   const fromElsewhere = (async (): Promise<'answered'> => {
     while (!stop.signal.aborted) {
       const record = await store.get(runId);
-      if (record && record.status !== 'pending') {
+      // Only the answer to this request (its token): never a previous request's of the same run.
+      if (record && record.token === task.token && record.status !== 'pending') {
         if (record.status === 'approved') {
           await answerer.succeed(record.token, {
             approved: true,
@@ -239,7 +248,7 @@ async function awaitApproval(
           await answerer.fail(
             record.token,
             'ApprovalRejectedError',
-            `rejected by ${record.answeredBy ?? 'someone'}; nothing was changed`,
+            `rejected by ${record.answeredBy ?? 'someone'}; ${step ? `step "${step}" and the steps after it did not run` : 'nothing was changed'}`,
           );
         }
         out.out(`approval: ${record.status} by ${record.answeredBy ?? 'someone'}`);
@@ -252,9 +261,9 @@ async function awaitApproval(
   const here = (async (): Promise<'answered' | undefined> => {
     const decision = options.answer
       ? await options.answer(task, planText)
-      : await askTerminal(runId, stop.signal);
+      : await askTerminal(which, stop.signal);
     if (!decision || stop.signal.aborted) return undefined;
-    await answerApproval({ runId, decision, by }, store, answerer);
+    await answerApproval({ runId, decision, by, step: step ?? '' }, store, answerer);
     out.out(`approval: ${decision} by ${by}`);
     return 'answered';
   })();

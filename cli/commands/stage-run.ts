@@ -64,8 +64,8 @@ export interface StageRunDeps extends SourceDeps {
 }
 
 /** A run to start on a stage: the workflow, its target and the execution input. */
-interface StageStart {
-  workflow: 'backup' | 'recover';
+export interface StageStart {
+  workflow: 'backup' | 'recover' | 'maintenance';
   target: string;
   input: Record<string, unknown>;
   /** For the started line: `backup`, `restore-test`, `recovery "restart-api"`. */
@@ -75,7 +75,7 @@ interface StageStart {
 }
 
 /** A target with `local` hosts runs on the local engine only. */
-function refuseLocalTarget(name: string, command: string): void {
+export function refuseLocalTarget(name: string, command: string): void {
   const target = findTarget(name);
   if (target.hosts.type === 'local') {
     throw new InvalidInputError(
@@ -89,7 +89,7 @@ function refuseLocalTarget(name: string, command: string): void {
  *
  * @returns the exit code
  */
-async function startOnStage(
+export async function startOnStage(
   stage: string,
   start: StageStart,
   options: StageRunOptions,
@@ -132,7 +132,7 @@ async function startOnStage(
 }
 
 /** Runs a start, answering bad input (the API's and the plan's checks) with exit 2 and nothing started. */
-async function guarded(out: Output, run: () => Promise<number>): Promise<number> {
+export async function guarded(out: Output, run: () => Promise<number>): Promise<number> {
   try {
     return await run();
   } catch (error) {

@@ -7,7 +7,12 @@
 import type { Command } from 'commander';
 import { newestGoodEntry } from '../../shared/backup/retention.ts';
 import { findTarget, listTargets } from '../../shared/config/registry.ts';
-import { type NextRun, nextScheduledRun, targetSchedules } from '../../shared/config/schedule.ts';
+import {
+  type NextRun,
+  nextScheduledRun,
+  type TargetSchedule,
+  targetSchedules,
+} from '../../shared/config/schedule.ts';
 import type { Target } from '../../shared/config/schema.ts';
 import { targetLeaseKey } from '../../shared/deploy/steps.ts';
 import { stageResourceNames } from '../../shared/drivers/options.ts';
@@ -48,7 +53,7 @@ export interface BackupStatus {
 /** A schedule of a target and when it fires next (absent when that cannot be known). */
 export interface ScheduleStatus {
   target: string;
-  workflow: 'backup' | 'health';
+  workflow: TargetSchedule['workflow'];
   job: string;
   expression: string;
   timezone: string;

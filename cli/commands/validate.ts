@@ -9,20 +9,17 @@ import { missingParameters } from '../../shared/check/aws.ts';
 import {
   type ConfigIssue,
   formatIssue,
-  isTargetPath,
   type LoadedTarget,
   loadTargets,
   resolveTargetFile,
 } from '../../shared/config/load.ts';
-import { unregisteredTargetFiles } from '../../shared/config/registry.ts';
 import { unfilledValues } from '../../shared/config/schema.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
 import { stageRegion } from '../stage.ts';
 
 /**
  * Validates the named targets (names or file paths), printing ✓ per valid target and every issue of
- * the invalid ones. A file of `targets/` missing from the registry in `targets/index.ts` is an issue
- * too, naming the lines to add.
+ * the invalid ones. A file of the targets directory named as no target may be is an issue too.
  *
  * @example
  * const code = await validate(['datizmo', './my-target.ts']);
@@ -40,13 +37,8 @@ export async function validate(
     return EXIT.invalidInput;
   }
   const loaded = await loadTargets(names, targetsDir);
-  const named = names.filter((name) => !isTargetPath(name));
-  // A file the Lambdas' registry lacks would validate, plan and run here but be unknown on AWS.
-  const unregistered = unregisteredTargetFiles(targetsDir, names.length === 0 ? undefined : named);
-  const registered = loaded.loaded.filter(
-    (l) => !unregistered.some((issue) => issue.target === l.target.name),
-  );
-  const issues = [...loaded.issues, ...unregistered];
+  const registered = loaded.loaded;
+  const issues = [...loaded.issues];
   const stageIssues =
     stage === undefined ? [] : forStage(stage, registered, names, options.env ?? process.env);
   issues.push(...stageIssues);
@@ -161,8 +153,10 @@ function forStage(
 export function register(program: Command): void {
   program
     .command('validate')
-    .description('validate target files (all of targets/ when none given); exit 2 listing every problem')
-    .argument('[target...]', 'target names (targets/<name>.ts) or paths to target files')
+    .description(
+      'validate target files (all of the targets directory when none given); exit 2 listing every problem',
+    )
+    .argument('[target...]', 'target names (<targets directory>/<name>.ts) or paths to target files')
     .option('--stage <stage>', 'also list the values to fill in before this stage can deploy the targets')
     .action(async (names: string[], options: { stage?: string }) => {
       process.exitCode = await validate(

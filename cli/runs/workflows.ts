@@ -57,6 +57,15 @@ export const WORKFLOWS: readonly WorkflowEntry[] = [
       return recoverWorkflow(localArns(RECOVER_FUNCTIONS));
     },
   },
+  {
+    name: 'maintenance',
+    description:
+      'a maintenance job as an unattended runbook: skipped while the target is held, batches behind the health gate, notify',
+    async definition() {
+      const { maintainWorkflow, MAINTAIN_FUNCTIONS } = await import('../../workflows/maintain.ts');
+      return maintainWorkflow(localArns(MAINTAIN_FUNCTIONS));
+    },
+  },
 ];
 
 /** The names of the known workflows. */

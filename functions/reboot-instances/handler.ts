@@ -8,7 +8,7 @@ import middy from '@middy/core';
 import { Ec2InstanceOperations } from '../../shared/drivers/aws/ec2-instance-operations.ts';
 import { progressSchema, stepInputSchema } from '../../shared/recovery/contracts.ts';
 import { recoveryDepsWith } from '../../shared/recovery/deps.ts';
-import { rebootStep } from '../../shared/recovery/steps.ts';
+import { rebootStep } from '../../shared/recovery/steps/reboot-instances.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'reboot-instances' } });

@@ -10,7 +10,7 @@ import { Ec2InstanceOperations } from '../../shared/drivers/aws/ec2-instance-ope
 import { ElbLoadBalancer } from '../../shared/drivers/aws/elb-load-balancer.ts';
 import { progressSchema, stepInputSchema } from '../../shared/recovery/contracts.ts';
 import { recoveryDepsWith } from '../../shared/recovery/deps.ts';
-import { replaceInstanceStep } from '../../shared/recovery/steps.ts';
+import { replaceInstanceStep } from '../../shared/recovery/steps/replace-instance.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'replace-instance' } });

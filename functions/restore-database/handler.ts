@@ -8,7 +8,7 @@ import middy from '@middy/core';
 import { RdsRestorer } from '../../shared/drivers/aws/rds-restorer.ts';
 import { progressSchema, stepInputSchema } from '../../shared/recovery/contracts.ts';
 import { recoveryDepsWith } from '../../shared/recovery/deps.ts';
-import { restoreDatabaseStep } from '../../shared/recovery/steps.ts';
+import { restoreDatabaseStep } from '../../shared/recovery/steps/restore-database.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'restore-database' } });

@@ -9,7 +9,7 @@ import { commandRunnerFor } from '../../shared/drivers/commands.ts';
 import { hostDirectoryFor } from '../../shared/drivers/hosts.ts';
 import { progressSchema, stepInputSchema } from '../../shared/recovery/contracts.ts';
 import { recoveryDepsWith } from '../../shared/recovery/deps.ts';
-import { commandStep } from '../../shared/recovery/steps.ts';
+import { commandStep } from '../../shared/recovery/steps/run-recovery-command.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'run-recovery-command' } });

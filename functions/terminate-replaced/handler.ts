@@ -11,7 +11,7 @@ import {
   terminateReplacedOutputSchema,
 } from '../../shared/recovery/contracts.ts';
 import { recoveryDepsWith } from '../../shared/recovery/deps.ts';
-import { terminateReplacedStep } from '../../shared/recovery/steps.ts';
+import { terminateReplacedStep } from '../../shared/recovery/steps/terminate-replaced.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'terminate-replaced' } });

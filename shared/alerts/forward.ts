@@ -19,6 +19,7 @@ export const NOTIFICATION_OUTCOMES = [
   'rolled-back',
   'rollback-failed',
   'awaiting-approval',
+  'skipped',
 ] as const satisfies readonly Outcome[];
 /** Every workflow a notification may come from. */
 export const NOTIFICATION_WORKFLOWS = [
@@ -26,6 +27,7 @@ export const NOTIFICATION_WORKFLOWS = [
   'backup',
   'health',
   'recover',
+  'maintenance',
 ] as const satisfies readonly WorkflowName[];
 
 /** The JSON of a {@link Notification}, as the SNS notifier publishes it. */

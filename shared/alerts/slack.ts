@@ -42,6 +42,7 @@ const EMOJI: Record<Notification['outcome'], string> = {
   'rolled-back': ':leftwards_arrow_with_hook:',
   'rollback-failed': ':rotating_light:',
   'awaiting-approval': ':raised_hand:',
+  skipped: ':fast_forward:',
 };
 
 /**

@@ -64,7 +64,7 @@ export async function handleApproval(
   try {
     decision = verifyApprovalLink(
       await deps.secret(),
-      { runId, verb, expires: query.expires, signature: query.signature },
+      { runId, verb, expires: query.expires, signature: query.signature, step: query.step },
       nowSeconds,
     );
   } catch (error) {
@@ -78,14 +78,15 @@ export async function handleApproval(
   if (method === 'GET') {
     return page(
       200,
-      `${action} recovery run ${runId}?`,
+      `${action} ${query.step ? `step ${query.step} of ` : ''}recovery run ${runId}?`,
       `<p>This will ${decision === 'approved' ? 'let the runbook act' : 'end the run, changing nothing'}.</p><form method="post"><button type="submit">${action}</button></form>`,
     );
   }
   if (method !== 'POST') return page(405, 'Method not allowed', '<p>Use the link, then the button.</p>');
   try {
     const by = `approval link (${event.requestContext?.http?.sourceIp ?? 'unknown address'})`;
-    await answerApproval({ runId, decision, by }, deps.store, deps.answerer);
+    // The link answers the request it was made for: a step's, or (no step) the run's own.
+    await answerApproval({ runId, decision, by, step: query.step ?? '' }, deps.store, deps.answerer);
     deps.logger.info('approval answered', { runId, decision });
     return page(
       200,

@@ -2,11 +2,15 @@
  * Loading and validating target files, with every problem reported at once as
  * `file: path.inside: message`.
  */
-import { readdir } from 'node:fs/promises';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Plugin } from 'esbuild';
 import type * as z from 'zod/mini';
 import { InvalidInputError } from '../errors.ts';
+import { listTargetFiles, type TargetFileIssue, targetsDirectory } from './discovery.ts';
 import {
   deployUnfilledValues,
   type Target,
@@ -16,9 +20,23 @@ import {
   type UnfilledValue,
 } from './schema.ts';
 
+/**
+ * The stepops package: the directory of its `package.json` (this repository, or
+ * `node_modules/stepops` where it is installed; the compiled code is in its `dist/`).
+ */
+export const PACKAGE_ROOT = packageRootAbove(import.meta.dirname);
+
+/** The nearest directory at or above `dir` holding a `package.json`. */
+function packageRootAbove(dir: string): string {
+  for (let at = dir; ; at = path.dirname(at)) {
+    if (existsSync(path.join(at, 'package.json'))) return at;
+    if (path.dirname(at) === at) return path.resolve(dir, '..', '..');
+  }
+}
+
 /** Repository root: the directory that holds `targets/`, `shared/` and `package.json`. */
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
-/** Where target files live. */
+/** This repository's example targets (the five systems and the demo). Others: {@link targetsDirectory}. */
 export const TARGETS_DIR = path.join(PROJECT_ROOT, 'targets');
 
 /** One problem in a target file. */
@@ -339,7 +357,7 @@ export function parseTarget(value: unknown, file: string, expectedName?: string)
 }
 
 /** Resolves a target name (`datizmo`) or a file path (`./my-target.ts`) to a file. */
-export function resolveTargetFile(nameOrFile: string, targetsDir = TARGETS_DIR): string {
+export function resolveTargetFile(nameOrFile: string, targetsDir = targetsDirectory()): string {
   if (isTargetPath(nameOrFile)) return path.resolve(nameOrFile);
   return path.join(targetsDir, `${nameOrFile}.ts`);
 }
@@ -361,18 +379,23 @@ export interface LoadedTarget {
  * registerTarget(input);
  * @throws ConfigError when the file is missing, does not export a target, or is invalid
  */
-export async function loadTargetFile(nameOrFile: string, targetsDir = TARGETS_DIR): Promise<LoadedTarget> {
+export async function loadTargetFile(
+  nameOrFile: string,
+  targetsDir = targetsDirectory(),
+): Promise<LoadedTarget> {
   const file = resolveTargetFile(nameOrFile, targetsDir);
   const shown = displayPath(file);
+  if (!existsSync(file)) {
+    const known = (await listTargetNames(targetsDir)).join(', ') || 'none';
+    throw new ConfigError([
+      { file: shown, path: '', message: `no such target file (known targets: ${known})` },
+    ]);
+  }
   let module: { default?: unknown };
   try {
-    module = await import(pathToFileURL(file).href);
+    module = await importTargetFile(file);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const message =
-      code === 'ERR_MODULE_NOT_FOUND' && !(error as Error).message.includes(`imported from ${file}`)
-        ? `no such target file (known targets: ${(await listTargetNames(targetsDir)).join(', ') || 'none'})`
-        : `cannot load the file: ${(error as Error).message.split('\n')[0]}`;
+    const message = `cannot load the file: ${(error as Error).message.split('\n')[0]}`;
     throw new ConfigError([{ file: shown, path: '', message }]);
   }
   if (module.default === undefined) {
@@ -391,7 +414,7 @@ export async function loadTargetFile(nameOrFile: string, targetsDir = TARGETS_DI
  * const target = await loadTarget('datizmo');
  * @throws ConfigError when the file is missing, does not export a target, or is invalid
  */
-export async function loadTarget(nameOrFile: string, targetsDir = TARGETS_DIR): Promise<Target> {
+export async function loadTarget(nameOrFile: string, targetsDir = targetsDirectory()): Promise<Target> {
   return (await loadTargetFile(nameOrFile, targetsDir)).target;
 }
 
@@ -400,27 +423,37 @@ export function isTargetPath(nameOrFile: string): boolean {
   return /[/\\]|\.ts$/.test(nameOrFile);
 }
 
-/** Names of the target files in a directory (`index.ts` excluded), sorted. */
-export async function listTargetNames(targetsDir = TARGETS_DIR): Promise<string[]> {
-  const entries = await readdir(targetsDir).catch(() => [] as string[]);
-  return entries
-    .filter((f) => f.endsWith('.ts') && f !== 'index.ts' && !f.endsWith('.d.ts'))
-    .map((f) => f.slice(0, -3))
-    .sort();
+/**
+ * Names of the target files in a directory, sorted (the rules of `discovery.ts`: `<name>.ts`, not
+ * `index.ts`, `_*.ts` or `*.test.ts`); none when the directory does not exist.
+ */
+export async function listTargetNames(targetsDir = targetsDirectory()): Promise<string[]> {
+  return targetFilesIn(targetsDir).files.map((f) => f.name);
+}
+
+/** The target files of a directory and the files named as no target may be; none when it does not exist. */
+function targetFilesIn(targetsDir: string): { files: { name: string }[]; issues: TargetFileIssue[] } {
+  try {
+    return listTargetFiles(targetsDir);
+  } catch {
+    return { files: [], issues: [] };
+  }
 }
 
 /**
- * Loads several targets (every target file when `names` is empty), collecting the problems of all.
+ * Loads several targets (every target file of the directory when `names` is empty, and the files
+ * named as no target may be), collecting the problems of all.
  *
  * @returns the valid targets (and, in `loaded`, each with its file) and every issue of the invalid ones
  */
 export async function loadTargets(
   names: readonly string[] = [],
-  targetsDir = TARGETS_DIR,
+  targetsDir = targetsDirectory(),
 ): Promise<{ targets: Target[]; loaded: LoadedTarget[]; issues: ConfigIssue[] }> {
-  const wanted = names.length > 0 ? names : await listTargetNames(targetsDir);
+  const listing = names.length > 0 ? undefined : targetFilesIn(targetsDir);
+  const wanted = listing ? listing.files.map((f) => f.name) : names;
   const loaded: LoadedTarget[] = [];
-  const issues: ConfigIssue[] = [];
+  const issues: ConfigIssue[] = [...(listing?.issues ?? [])];
   for (const name of wanted) {
     try {
       loaded.push(await loadTargetFile(name, targetsDir));
@@ -430,4 +463,109 @@ export async function loadTargets(
     }
   }
   return { targets: loaded.map((l) => l.target), loaded, issues };
+}
+
+/** Whether this module runs from the TypeScript sources (Node 24 strips the types) or from `dist/`. */
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+
+/**
+ * The file a `stepops` or `stepops/<subpath>` import stands for: the running package's own export
+ * (its compiled file, or the source beside it when running from the sources), so that a target
+ * file shares the CLI's modules instead of loading another copy.
+ *
+ * @throws Error when the package exports no such subpath
+ */
+function ownExport(specifier: string): string {
+  const subpath = `.${specifier.slice('stepops'.length)}`;
+  const manifest = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
+    exports?: Record<string, string | { import?: string; default?: string }>;
+  };
+  const entry = manifest.exports?.[subpath];
+  const target = typeof entry === 'string' ? entry : (entry?.import ?? entry?.default);
+  if (target === undefined) throw new Error(`the stepops package exports no "${specifier}"`);
+  const compiled = path.join(PACKAGE_ROOT, target);
+  if (!FROM_SOURCES) return compiled;
+  const source = path.relative(path.join(PACKAGE_ROOT, 'dist'), compiled).replace(/\.js$/, '.ts');
+  return path.join(PACKAGE_ROOT, source);
+}
+
+/** Whether a file is part of the stepops package (its code or its dependencies). */
+function insidePackage(file: string): boolean {
+  const relative = path.relative(PACKAGE_ROOT, file);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
+}
+
+/**
+ * The esbuild plugin of {@link importTargetFile}: `stepops` imports and every file of the package
+ * stay imports of the running package's own modules (by absolute URL); the rest is bundled.
+ */
+function ownPackageExternal(entry: string): Plugin {
+  return {
+    name: 'stepops-own-package',
+    setup(build) {
+      const skip = Symbol('resolving');
+      build.onResolve({ filter: /^stepops(\/.*)?$/ }, (args) => ({
+        path: pathToFileURL(ownExport(args.path)).href,
+        external: true,
+      }));
+      build.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.pluginData === skip || args.kind === 'entry-point') return undefined;
+        let file: string;
+        if (args.path.startsWith('file:')) {
+          file = fileURLToPath(args.path);
+        } else {
+          const resolved = await build.resolve(args.path, {
+            kind: args.kind,
+            resolveDir: args.resolveDir,
+            importer: args.importer,
+            pluginData: skip,
+          });
+          if (resolved.errors.length > 0 || resolved.external) return resolved;
+          file = resolved.path;
+        }
+        const real = existsSync(file) ? realpathSync(file) : file;
+        if (insidePackage(real) && real !== entry) return { path: pathToFileURL(real).href, external: true };
+        return { path: file };
+      });
+    },
+  };
+}
+
+/**
+ * Imports a target file written in TypeScript, on any Node version: esbuild bundles it (its own
+ * imports included, except the stepops package itself, which stays the running one) into a
+ * temporary `.mjs` file, which is imported and removed. Node 20 cannot import `.ts` files, and no
+ * Node strips types inside `node_modules`.
+ *
+ * @example
+ * const { default: target } = await importTargetFile('/repo/stepops/targets/shop.ts');
+ * @throws Error when the file does not compile or its code throws while loading
+ */
+export async function importTargetFile(file: string): Promise<{ default?: unknown }> {
+  const { build } = await import('esbuild');
+  const entry = realpathSync(file);
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'silent',
+    sourcemap: 'inline',
+    // A bundled CommonJS dependency may require() Node's own modules.
+    banner: {
+      js: "import { createRequire as __stepopsRequire } from 'node:module'; const require = __stepopsRequire(import.meta.url);",
+    },
+    plugins: [ownPackageExternal(entry)],
+  });
+  const code = result.outputFiles[0]?.text ?? '';
+  const dir = await mkdtemp(path.join(tmpdir(), 'stepops-target-'));
+  const bundled = path.join(dir, `${path.basename(file, path.extname(file))}.mjs`);
+  try {
+    await writeFile(bundled, code);
+    return (await import(pathToFileURL(bundled).href)) as { default?: unknown };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -1,13 +1,17 @@
 /**
- * The target registry: targets by name, validated once, from the static registry in
- * `targets/index.ts` (what the Lambdas bundle) and from targets registered at run time (fixtures
- * of tests and of the local engine), which take precedence.
+ * The target registry: the one place that answers "which targets exist", for the CLI, the local
+ * engine, the stacks and the Lambdas. Targets by name, validated once, from
+ * - the targets directory, listed and loaded by {@link discoverTargets} (the CLI before each
+ *   command, the stacks before they build, the tests in their setup), or, in a Lambda, the list
+ *   its bundle holds (`bundled-targets.ts`, generated when it is built);
+ * - targets registered at run time (fixtures of tests and of the local engine), which take
+ *   precedence.
  */
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
-import { targets as builtIn } from '../../targets/index.ts';
+
 import { InvalidInputError } from '../errors.ts';
-import { type ConfigIssue, PROJECT_ROOT, parseTarget, TARGETS_DIR } from './load.ts';
+import { bundledTargets } from './bundled-targets.ts';
+import { listTargetFiles, shownPath, targetsDirectory, targetsDirectoryNamed } from './discovery.ts';
+import { ConfigError, type ConfigIssue, loadTargetFile, parseTarget } from './load.ts';
 import type { Target, TargetInput } from './schema.ts';
 
 /** No target of that name is known. */
@@ -25,17 +29,101 @@ export class UnknownTargetError extends InvalidInputError {
   }
 }
 
+/** The registry was asked before the targets were discovered (a Lambda bundled without the plugin). */
+export class TargetsNotDiscoveredError extends Error {
+  constructor() {
+    super(
+      'the targets have not been discovered: call discoverTargets() first (a Lambda bundles them with the stepops targets plugin)',
+    );
+    this.name = 'TargetsNotDiscoveredError';
+  }
+}
+
+/** A target file found in the targets directory (or bundled): what it exported, or why it cannot load. */
+type Discovered = { file: string; input: TargetInput } | { file: string; error: ConfigError };
+
 const registered = new Map<string, TargetInput>();
 const parsed = new Map<string, Target>();
+let discovered: Map<string, Discovered> | undefined = bundledTargets
+  ? new Map(bundledTargets.map((t) => [t.name, { file: t.file, input: t.input }]))
+  : undefined;
 
 /**
- * Names of every known target (built-in and registered), sorted.
+ * Lists the targets directory and loads every target file in it, replacing what an earlier call
+ * found. A file that does not load or is invalid is kept with its error, thrown when that target is
+ * asked for; the other targets stay usable.
+ *
+ * @param dir - the targets directory (default: {@link targetsDirectory})
+ * @returns the files in the directory named as no target may be (`file: message`)
+ * @example
+ * await discoverTargets(); // the CLI, before a command
+ * await discoverTargets('/tmp/fixture-targets');
+ * listTargets(); // the names of the files there
+ * @throws TargetsDirectoryError when the directory was named (option or `STEPOPS_TARGETS_DIR`) and
+ * does not exist; a default directory that does not exist holds no target
+ */
+export async function discoverTargets(dir?: string): Promise<ConfigIssue[]> {
+  const targetsDir = targetsDirectory({ dir });
+  let listing: ReturnType<typeof listTargetFiles>;
+  try {
+    listing = listTargetFiles(targetsDir);
+  } catch (error) {
+    if (targetsDirectoryNamed({ dir })) throw error;
+    listing = { files: [], issues: [] };
+  }
+  const found = new Map<string, Discovered>();
+  for (const { name, file } of listing.files) {
+    try {
+      found.set(name, { file: shownPath(file), input: (await loadTargetFile(file)).input });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      found.set(name, { file: shownPath(file), error });
+    }
+  }
+  discovered = found;
+  for (const name of found.keys()) if (!registered.has(name)) parsed.delete(name);
+  return listing.issues;
+}
+
+/**
+ * The file each discovered target was loaded from (as messages show it), by name.
+ *
+ * @example
+ * discoveredTargetFiles().get('shop') // 'targets/shop.ts'
+ */
+export function discoveredTargetFiles(): Map<string, string> {
+  return new Map([...(discovered ?? new Map<string, Discovered>())].map(([name, d]) => [name, d.file]));
+}
+
+/**
+ * What each discovered target file exported (defaults not applied), by name; files that do not
+ * load are left out.
+ *
+ * @example
+ * registerTarget({ ...discoveredTargetInputs().get('zmanim'), description: 'a variant' });
+ * @throws TargetsNotDiscoveredError before {@link discoverTargets} (outside a Lambda bundle)
+ */
+export function discoveredTargetInputs(): Map<string, TargetInput> {
+  const inputs = new Map<string, TargetInput>();
+  for (const [name, found] of discoveredTargets()) if ('input' in found) inputs.set(name, found.input);
+  return inputs;
+}
+
+/** The discovered targets; throws when nothing was discovered yet. */
+function discoveredTargets(): Map<string, Discovered> {
+  if (!discovered) throw new TargetsNotDiscoveredError();
+  return discovered;
+}
+
+/**
+ * Names of every known target (discovered and registered), sorted.
  *
  * @example
  * listTargets() // ['ai-chat', 'datizmo', 'demo', 'docsai', 'shop', 'zmanim']
+ * @throws TargetsNotDiscoveredError before {@link discoverTargets} (outside a Lambda bundle)
  */
 export function listTargets(): string[] {
-  return [...new Set([...Object.keys(builtIn), ...registered.keys()])].sort();
+  return [...new Set([...discoveredTargets().keys(), ...registered.keys()])].sort();
 }
 
 /**
@@ -45,21 +133,29 @@ export function listTargets(): string[] {
  * const target = findTarget('zmanim');
  * target.hosts.type; // 'ec2'
  * @throws UnknownTargetError when no target has that name
- * @throws ConfigError when the target is invalid, listing every problem
+ * @throws ConfigError when the target's file does not load or the target is invalid, naming the
+ * file and listing every problem
+ * @throws TargetsNotDiscoveredError before {@link discoverTargets} (outside a Lambda bundle)
  */
 export function findTarget(name: string): Target {
   const cached = parsed.get(name);
   if (cached) return cached;
-  const input = registered.get(name) ?? (Object.hasOwn(builtIn, name) ? builtIn[name] : undefined);
-  if (input === undefined) throw new UnknownTargetError(name, listTargets());
-  const file = registered.has(name) ? `registered target "${name}"` : `targets/${name}.ts`;
-  const target = parseTarget(input, file, name);
+  const input = registered.get(name);
+  let target: Target;
+  if (input !== undefined) {
+    target = parseTarget(input, `registered target "${name}"`, name);
+  } else {
+    const found = discoveredTargets().get(name);
+    if (found === undefined) throw new UnknownTargetError(name, listTargets());
+    if ('error' in found) throw found.error;
+    target = parseTarget(found.input, found.file, name);
+  }
   parsed.set(name, target);
   return target;
 }
 
 /**
- * Registers a target under its name; it takes precedence over a built-in target of the same name.
+ * Registers a target under its name; it takes precedence over a discovered target of the same name.
  * The target is validated when it is first found.
  *
  * @example
@@ -77,7 +173,7 @@ export function registerTarget(target: TargetInput): void {
 }
 
 /**
- * Forgets every registered target (and the cached validations), leaving the built-in ones.
+ * Forgets every registered target (and the cached validations), leaving the discovered ones.
  *
  * @example
  * afterEach(() => clearRegisteredTargets());
@@ -89,7 +185,7 @@ export function clearRegisteredTargets(): void {
 
 /**
  * Whether a target of that name was registered at run time (a fixture, a file named on the
- * command line), as opposed to built in.
+ * command line), as opposed to discovered in the targets directory.
  *
  * @example
  * registerTarget(fixture);
@@ -97,51 +193,4 @@ export function clearRegisteredTargets(): void {
  */
 export function isRegistered(name: string): boolean {
   return registered.has(name);
-}
-
-/** The identifier a target file is imported as in `targets/index.ts` (`ai-chat` → `aiChat`). */
-function importName(name: string): string {
-  return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-}
-
-/**
- * The target files in `targets/` that the static registry (`targets/index.ts`, what the Lambdas
- * bundle, since they cannot read files) does not hold: each issue names the two lines to add.
- * `validate` reports them and a stage refuses to deploy until they are added.
- *
- * @example
- * unregisteredTargetFiles() // [] when targets/index.ts holds every file
- * // after adding targets/billing.ts:
- * // [{ file: 'targets/billing.ts', path: '', message: 'not in the registry the Lambdas bundle: add …' }]
- */
-export function unregisteredTargetFiles(
-  targetsDir = TARGETS_DIR,
-  only?: readonly string[],
-): (ConfigIssue & { target: string })[] {
-  let files: string[];
-  try {
-    files = readdirSync(targetsDir);
-  } catch {
-    return [];
-  }
-  const names = files
-    .filter((f) => f.endsWith('.ts') && f !== 'index.ts' && !f.endsWith('.d.ts'))
-    .map((f) => f.slice(0, -3))
-    .filter((name) => (only === undefined || only.includes(name)) && !Object.hasOwn(builtIn, name))
-    .sort();
-  const shown = (file: string) => {
-    const relative = path.relative(PROJECT_ROOT, file);
-    return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
-  };
-  const index = shown(path.join(targetsDir, 'index.ts'));
-  return names.map((name) => {
-    const id = importName(name);
-    const key = id === name ? id : `'${name}': ${id}`;
-    return {
-      target: name,
-      file: shown(path.join(targetsDir, `${name}.ts`)),
-      path: '',
-      message: `not in the registry the Lambdas bundle: add \`import ${id} from './${name}.ts';\` and \`${key},\` to \`targets\` in ${index}`,
-    };
-  });
 }

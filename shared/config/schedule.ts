@@ -186,11 +186,13 @@ export function nextScheduledRun(
 
 /** One schedule a target declares: which workflow it starts, for what, when, in which time zone. */
 export interface TargetSchedule {
-  workflow: 'backup' | 'health';
-  /** What it runs, for people: `data`, `data restore test`, `freshness`, `probes`. */
+  workflow: 'backup' | 'health' | 'maintenance';
+  /** What it runs, for people: `data`, `data restore test`, `freshness`, `probes`, a maintenance job's name. */
   job: string;
   /** The backup job it runs, for backup and restore-test schedules. */
   backup?: string;
+  /** The maintenance job it runs, for maintenance schedules. */
+  maintenance?: string;
   task?: 'restore-test' | 'freshness';
   expression: string;
   timezone: string;
@@ -198,13 +200,14 @@ export interface TargetSchedule {
 
 /**
  * Every schedule of a target, as the stacks create them: each backup job, each restore test, one
- * freshness check when a job declares an RPO, and the health checks.
+ * freshness check when a job declares an RPO, the health checks, and each maintenance job (in its
+ * time zone).
  *
  * @example
- * targetSchedules(findTarget('datizmo')).map((s) => s.job) // ['database', 'database restore test', 'freshness']
+ * targetSchedules(findTarget('datizmo')).map((s) => s.job) // ['database', 'database restore test', 'freshness', 'probes', 'certificates', 'security-updates']
  */
 export function targetSchedules(
-  target: Pick<Target, 'backup' | 'backupOptions' | 'health'>,
+  target: Pick<Target, 'backup' | 'backupOptions' | 'health' | 'maintenance'>,
 ): TargetSchedule[] {
   const jobs = target.backup ?? [];
   const schedules: TargetSchedule[] = jobs.map((job) => ({
@@ -240,6 +243,15 @@ export function targetSchedules(
       job: 'probes',
       expression: target.health.schedule,
       timezone: 'UTC',
+    });
+  }
+  for (const [name, job] of Object.entries(target.maintenance ?? {})) {
+    schedules.push({
+      workflow: 'maintenance',
+      job: name,
+      maintenance: name,
+      expression: job.schedule,
+      timezone: job.timezone,
     });
   }
   return schedules;

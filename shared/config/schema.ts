@@ -954,6 +954,16 @@ const runbook = z.strictObject({
   destructive: z._default(z.boolean(), false),
   /** A run started by a health alert may act without approval (never when the runbook is destructive). */
   unattended: z._default(z.boolean(), false),
+  /**
+   * When a run that needs approval asks for it: once, before the first step (`run`, the default), or
+   * right before each destructive step, showing the resources that step will change (`each-step`).
+   * With `each-step`, the run is asked once up front only for what is not a destructive step (the
+   * runbook marked destructive, a run a health alert started).
+   */
+  approve: z._default(
+    z.enum(['run', 'each-step'], { error: 'expected "run" (one approval) or "each-step"' }),
+    'run',
+  ),
   /** Seconds an approval request stays open before the run ends, changing nothing (at most 7 days). */
   approvalTimeout: z._default(
     seconds.check(z.lte(604_800, { error: 'expected at most 604800 seconds (7 days)' })),

@@ -133,8 +133,15 @@ export interface SnapshotService {
   snapshotDatabase(region: string, dbInstance: string, tags: Record<string, string>): Promise<string>;
 }
 
-export type WorkflowName = 'deploy' | 'backup' | 'health' | 'recover';
-export type Outcome = 'succeeded' | 'failed' | 'rolled-back' | 'rollback-failed' | 'awaiting-approval';
+export type WorkflowName = 'deploy' | 'backup' | 'health' | 'recover' | 'maintenance';
+export type Outcome =
+  | 'succeeded'
+  | 'failed'
+  | 'rolled-back'
+  | 'rollback-failed'
+  | 'awaiting-approval'
+  /** A scheduled maintenance that found the target held by another run: nothing ran. */
+  | 'skipped';
 
 /** One alert: what happened to which run, with what it needs to be acted on. */
 export interface Notification {
@@ -760,6 +767,8 @@ export interface ApprovalRecord {
   /** Epoch seconds after which the request can no longer be answered. */
   expiresAt: number;
   status: 'pending' | 'approved' | 'rejected';
+  /** The step this approval is for (a runbook approved before each destructive step); the run when absent. */
+  step?: string;
   answeredBy?: string;
   comment?: string;
 }
@@ -770,13 +779,16 @@ export interface ApprovalStore {
   get(runId: string): Promise<ApprovalRecord | undefined>;
   /**
    * Answers a pending request once: returns the record as answered, or throws
-   * `ApprovalClosedError` when it was answered already, expired or never asked.
+   * `ApprovalClosedError` when it was answered already, expired or never asked. With `forStep`, only
+   * the request of that step (`''`: the run's own request) is answered: a link made for one request
+   * never answers a later one of the same run.
    */
   answer(
     runId: string,
     decision: 'approved' | 'rejected',
     by: string,
     comment?: string,
+    forStep?: string,
   ): Promise<ApprovalRecord>;
   /**
    * Opens an answered request again when its answer could not reach the run: back to pending,

@@ -100,6 +100,8 @@ export const plannedStepSchema = pure(() =>
     kind: stepKindSchema,
     description: z.string(),
     destructive: z.boolean(),
+    /** The step waits for its own approval before it acts (a destructive step of an `each-step` runbook). */
+    approve: z.boolean(),
     timeoutSeconds: z.number().check(z.int(), z.positive()),
   }),
 );
@@ -150,6 +152,18 @@ export type PreflightInput = z.infer<typeof preflightInputSchema>;
 /** What the pre-flight resolved for one step (snapshot, image, address, volumes …). */
 export const resolvedStepSchema = pure(() => z.record(z.string(), z.string()));
 
+/** One resource a step will act on, as the approval request shows it. */
+export const stepResourceSchema = pure(() =>
+  z.strictObject({
+    /** `instance`, `host`, `volume`, `snapshot`, `image`, `launch-template`, `subnet`, `elastic-ip`, `target-group`, `db-instance`, `db-snapshot`, `dump`. */
+    kind: z.string(),
+    id: z.string(),
+    /** What the step does to it, or reads from it. */
+    change: z.string(),
+  }),
+);
+export type StepResource = z.infer<typeof stepResourceSchema>;
+
 export const recoveryContextSchema = pure(() =>
   z.strictObject({
     region: z.optional(z.string()),
@@ -158,6 +172,8 @@ export const recoveryContextSchema = pure(() =>
     /** Per step name: what the pre-flight resolved. */
     steps: z.record(z.string(), resolvedStepSchema),
     checks: z.array(z.string()),
+    /** Per step name: the exact resources the step will change (and those it reads), for the approval. */
+    resources: z.optional(z.record(z.string(), z.array(stepResourceSchema))),
   }),
 );
 export type RecoveryContext = z.infer<typeof recoveryContextSchema>;
@@ -210,6 +226,8 @@ export const requestApprovalInputSchema = pure(() =>
     plan: recoveryRunPlanSchema,
     executionId: z.string(),
     context: recoveryContextSchema,
+    /** The step this approval is for (an `each-step` runbook); the whole run when absent. */
+    step: z.optional(plannedStepSchema),
   }),
 );
 export type RequestApprovalInput = z.infer<typeof requestApprovalInputSchema>;

@@ -113,7 +113,12 @@ function causeText(cause: unknown): string {
  */
 export function recoveryOutcome(run: Record<string, unknown>): RecoveryOutcome & { outputTail?: string } {
   const plan = run.plan as
-    | { target?: string; runbook?: string; approval?: { timeoutSeconds?: number } }
+    | {
+        target?: string;
+        runbook?: string;
+        approval?: { timeoutSeconds?: number };
+        steps?: { name?: string }[];
+      }
     | undefined;
   const input = run as { target?: unknown; runbook?: unknown };
   const what = `recovery "${plan?.runbook ?? String(input.runbook ?? '?')}" of ${plan?.target ?? String(input.target ?? '?')}`;
@@ -140,13 +145,21 @@ export function recoveryOutcome(run: Record<string, unknown>): RecoveryOutcome &
   // A step's failure comes out of the Map naming the state it failed in.
   const inner = /failed in state ([A-Za-z]+)/.exec(cause)?.[1];
   const failedState = recordedState === 'RunSteps' && inner ? inner : recordedState;
+  // The approval of one step: the steps before it ran (nothing was changed only if it is the first).
+  const stepName = /^step (\S+) \(/.exec(cause)?.[1];
+  const stepApproval = failedState === 'AwaitStepApproval' || failedState === 'RetakeStepLock';
   if (failedState === 'AwaitApproval' && error === 'States.Timeout') {
     error = 'ApprovalExpiredError';
     cause = `nobody answered the approval request within ${plan?.approval?.timeoutSeconds ?? '?'} s; nothing was changed`;
+  } else if (failedState === 'AwaitStepApproval' && error === 'States.Timeout') {
+    error = 'ApprovalExpiredError';
+    cause = `nobody answered the approval of step ${stepName ?? '?'} within ${plan?.approval?.timeoutSeconds ?? '?'} s; it and the steps after it did not run`;
   } else if (error === 'States.Timeout') {
     cause = `the state ${failedState} timed out${cause && cause !== 'States.Timeout' ? `: ${cause}` : ''}`;
   }
-  const unchanged = UNCHANGED_STATES.has(failedState);
+  const unchanged =
+    UNCHANGED_STATES.has(failedState) ||
+    (stepApproval && stepName !== undefined && stepName === plan?.steps?.[0]?.name);
   return {
     outcome: 'failed',
     summary: `${what} failed in ${failedState}: ${error}${unchanged ? ' (nothing was changed)' : ''}`,

@@ -30,14 +30,12 @@ import {
 import type { RecoveryDeps } from './deps.ts';
 import { notifyRecoveryStep, verifyStep } from './finish.ts';
 import { planRecoveryStep, preflightStep } from './run.ts';
-import {
-  commandStep,
-  rebootStep,
-  replaceInstanceStep,
-  restoreDatabaseStep,
-  restoreVolumeStep,
-  terminateReplacedStep,
-} from './steps.ts';
+import { rebootStep } from './steps/reboot-instances.ts';
+import { replaceInstanceStep } from './steps/replace-instance.ts';
+import { restoreDatabaseStep } from './steps/restore-database.ts';
+import { restoreVolumeStep } from './steps/restore-volume.ts';
+import { commandStep } from './steps/run-recovery-command.ts';
+import { terminateReplacedStep } from './steps/terminate-replaced.ts';
 
 /** The recovery functions these handlers serve (the lock steps are the deploy's, over `leases`). */
 export type RecoveryTaskFunction =

@@ -19,6 +19,7 @@ import {
   type RecoveryRunPlan,
   recoverRequestSchema,
   type StepKind,
+  type StepResource,
 } from './contracts.ts';
 import type { RecoveryDeps } from './deps.ts';
 import { PreflightFailedError } from './errors.ts';
@@ -126,6 +127,7 @@ export function resolveParams(
 export function renderPlanText(
   plan: RecoveryPlan,
   meta: Pick<RecoveryRunPlan, 'reason' | 'requestedBy' | 'approval' | 'verify' | 'params' | 'instance'>,
+  approvedEach: readonly string[] = [],
 ): string {
   const lines = [
     `recover ${plan.target} with runbook "${plan.runbook}" (run ${plan.runId})`,
@@ -141,8 +143,15 @@ export function renderPlanText(
   lines.push(
     meta.approval.required
       ? `  approval: required (${meta.approval.why}); expires after ${meta.approval.timeoutSeconds} s`
-      : '  approval: not required',
+      : approvedEach.length > 0
+        ? '  approval: not required for the run as a whole'
+        : '  approval: not required',
   );
+  if (approvedEach.length > 0) {
+    lines.push(
+      `  approval before each destructive step (${approvedEach.join(', ')}), showing what it will change; each expires after ${meta.approval.timeoutSeconds} s`,
+    );
+  }
   plan.steps.forEach((step, i) => {
     lines.push(
       `  ${i + 1}. ${step.name} [${step.type}]: ${step.description} (timeout ${step.timeoutSeconds} s)`,
@@ -203,9 +212,13 @@ export function planRecoveryStep(
   const plan = planRecovery(target, request.runbook, { runId: input.runId, params });
   const trigger = request.trigger ?? (request.requestedBy === HEALTH_REQUESTER ? 'health-alert' : 'manual');
   const destructiveSteps = runbook.steps.filter(isDestructive).map((s) => s.name);
+  // `each-step`: every destructive step is approved on its own, right before it acts.
+  const approvedEach = runbook.approve === 'each-step' ? destructiveSteps : [];
   const reasons: string[] = [];
   if (runbook.destructive) reasons.push('the runbook is marked destructive');
-  if (destructiveSteps.length > 0) reasons.push(`destructive steps: ${destructiveSteps.join(', ')}`);
+  if (destructiveSteps.length > 0 && approvedEach.length === 0) {
+    reasons.push(`destructive steps: ${destructiveSteps.join(', ')}`);
+  }
   if (trigger === 'health-alert' && !runbook.unattended) {
     reasons.push('started by a health alert and not declared safe to run unattended');
   }
@@ -216,6 +229,7 @@ export function planRecoveryStep(
     kind: KIND[step.type],
     description: plan.steps[index]?.description ?? step.type,
     destructive: isDestructive(step),
+    approve: approvedEach.includes(step.name),
     timeoutSeconds: hostStepSeconds(
       target,
       request.runbook,
@@ -261,9 +275,12 @@ export function planRecoveryStep(
     steps,
     lockTtlSeconds: Math.min(
       MAX_LEASE_SECONDS,
-      work + (approval.required ? approval.timeoutSeconds : 0) + verify.timeoutSeconds + LEASE_MARGIN_SECONDS,
+      work +
+        (approval.required || approvedEach.length > 0 ? approval.timeoutSeconds : 0) +
+        verify.timeoutSeconds +
+        LEASE_MARGIN_SECONDS,
     ),
-    planText: renderPlanText(plan, meta),
+    planText: renderPlanText(plan, meta, approvedEach),
     ...meta,
   };
 }
@@ -378,8 +395,14 @@ export async function preflightStep(input: PreflightInput, deps: RecoveryDeps): 
   if (!runbook) throw new PreflightFailedError(`target "${target.name}" has no runbook "${plan.runbook}"`);
   const needsEc2 =
     plan.instance !== undefined ||
-    runbook.steps.some((s) => ['reboot', 'restore-volume', 'replace-instance'].includes(s.type));
-  const context: RecoveryContext = { instanceIds: [], steps: {}, checks: [] };
+    runbook.steps.some(
+      (s) =>
+        ['reboot', 'restore-volume', 'replace-instance'].includes(s.type) ||
+        (HOST_STEP_TYPES.has(s.type) && isDestructive(s)),
+    );
+  const context: RecoveryContext = { instanceIds: [], steps: {}, checks: [], resources: {} };
+  /** Instances that an earlier step replaces: a later step runs on their replacement. */
+  const replacedBefore: { old: string; step: string }[] = [];
   let instances: InstanceInfo[] = [];
   if (target.hosts.type === 'ec2') {
     context.region = target.hosts.region;
@@ -605,7 +628,128 @@ export async function preflightStep(input: PreflightInput, deps: RecoveryDeps): 
       default:
         break;
     }
+    let hosts: { kind: string; id: string }[] = [];
+    if (HOST_STEP_TYPES.has(step.type) && isDestructive(step)) {
+      const ids = hostIdsOf(target, instances);
+      hosts = ids.map((id) => {
+        const replaced = replacedBefore.find((r) => r.old === id);
+        return replaced
+          ? { kind: 'instance', id: `the instance that replaces ${id} in step "${replaced.step}"` }
+          : { kind: id.startsWith('local:') ? 'host' : 'instance', id };
+      });
+      // A destructive step on the hosts acts on the hosts the approval showed, and on no other
+      // (unless an earlier step replaces one: its replacement is not known yet).
+      if (replacedBefore.length === 0) resolved.hosts = ids.join(',');
+    }
+    if (step.type === 'replace-instance' && resolved.oldInstanceId) {
+      replacedBefore.push({ old: resolved.oldInstanceId, step: step.name });
+    }
     if (Object.keys(resolved).length > 0) context.steps[step.name] = resolved;
+    const resources = stepResources(target, step, resolved, context.instanceIds, hosts);
+    if (resources.length > 0 && context.resources) context.resources[step.name] = resources;
   }
   return context;
+}
+
+/** Step types that run a command on the target's hosts. */
+const HOST_STEP_TYPES = new Set<RunbookStep['type']>(['script', 'restart', 'restore-dump']);
+
+/** The hosts a host step runs on: the local hosts the target declares, or the instances found. */
+function hostIdsOf(target: Target, instances: readonly InstanceInfo[]): string[] {
+  if (target.hosts.type === 'local') {
+    const declared = target.hosts.directory;
+    return (Array.isArray(declared) ? declared : [declared]).map((entry) => `local:${entry}`);
+  }
+  return instances.map((i) => i.id);
+}
+
+/**
+ * The exact resources a step will act on, from what the pre-flight resolved, each with what the
+ * step does to it: what the approval request shows. A host step that is not destructive lists none
+ * (it runs on whichever hosts are online then).
+ *
+ * @example
+ * stepResources(target, rebootStep, {}, ['i-0abc'], []) // [{ kind: 'instance', id: 'i-0abc', change: 'rebooted' }]
+ */
+export function stepResources(
+  target: Target,
+  step: RunbookStep,
+  resolved: Readonly<Record<string, string>>,
+  instanceIds: readonly string[],
+  hostsOfStep: readonly { kind: string; id: string }[],
+): StepResource[] {
+  const r = (kind: string, id: string | undefined, change: string): StepResource[] =>
+    id ? [{ kind, id, change }] : [];
+  const hosts = (change: string) => hostsOfStep.flatMap((h) => r(h.kind, h.id, change));
+  switch (step.type) {
+    case 'script':
+      return hosts(`runs the script of step "${step.name}"`);
+    case 'restart':
+      return hosts(`restarts ${step.services.join(', ')} (${step.manager})`);
+    case 'restore-dump':
+      return [
+        ...hosts(`the dump of "${step.backup}" is restored on it`),
+        ...r('dump', resolved.dumpUri, 'read: downloaded and restored'),
+      ];
+    case 'reboot':
+      return instanceIds.flatMap((id) => r('instance', id, 'rebooted'));
+    case 'restore-volume':
+      return [
+        ...r('instance', resolved.instanceId, `stopped, its volume at ${resolved.device} swapped, started`),
+        ...r(
+          'volume',
+          resolved.oldVolumeId,
+          `detached from ${resolved.instanceId}, kept (tagged stepops:replaced-by-run)`,
+        ),
+        ...r(
+          'snapshot',
+          resolved.snapshotId,
+          `read: a new volume is made from it in ${resolved.availabilityZone} and attached at ${resolved.device}`,
+        ),
+      ];
+    case 'replace-instance': {
+      const groups = target.deploy?.loadBalancer?.targetGroups ?? [];
+      return [
+        ...r(
+          'instance',
+          resolved.oldInstanceId,
+          `replaced by a new instance; stopped, its selecting tags and stepops:target removed, terminated after ${step.retainOldFor} s`,
+        ),
+        ...r('image', resolved.imageId, 'read: the new instance is launched from it'),
+        ...r(
+          'launch-template',
+          resolved.launchTemplateId,
+          `read: the new instance is launched from version ${resolved.launchTemplateVersion}`,
+        ),
+        ...r('subnet', resolved.subnetId, 'the new instance is launched in it'),
+        ...r(
+          'elastic-ip',
+          resolved.allocationId,
+          `${resolved.publicIp ? `${resolved.publicIp} ` : ''}moved to the new instance`,
+        ),
+        ...r(
+          'volume',
+          resolved.dataVolumeId,
+          `detached from ${resolved.oldInstanceId}, attached to the new instance at ${resolved.device}`,
+        ),
+        ...groups.flatMap((g) =>
+          r('target-group', g, `the new instance registered, ${resolved.oldInstanceId} deregistered`),
+        ),
+      ];
+    }
+    case 'restore-rds':
+      return [
+        ...r('db-snapshot', resolved.snapshotId, `read: restored to the new DB instance ${resolved.newId}`),
+        ...r('db-instance', resolved.newId, `created from ${resolved.snapshotId}`),
+        ...(resolved.oldId
+          ? r(
+              'db-instance',
+              resolved.dbInstance,
+              `renamed to ${resolved.oldId} (kept); ${resolved.newId} takes its name`,
+            )
+          : []),
+      ];
+    default:
+      return [];
+  }
 }

@@ -105,6 +105,9 @@ async function decide(
       ],
       serviceControlPolicies: [],
       resourceControlPolicies: [],
+      // A KMS key is reached only through its key policy: the default one lets the account's IAM
+      // policies decide ("Default key policy", AWS KMS developer guide).
+      ...(action.startsWith('kms:') ? { resourcePolicy: defaultKeyPolicy() } : {}),
       request: {
         principal: `arn:aws:iam::${ACCOUNT}:role/${policy.component}Role`,
         action,
@@ -116,6 +119,22 @@ async function decide(
   );
   if (result.resultType === 'error') return `not evaluable: ${result.errors.message}`;
   return result.overallResult === 'Allowed' ? undefined : result.overallResult;
+}
+
+/** The key policy KMS gives a key made without one: the account's IAM policies decide. */
+function defaultKeyPolicy() {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'Enable IAM User Permissions',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+    ],
+  };
 }
 
 /**

@@ -46,7 +46,7 @@ import { clearRegisteredTargets, findTarget } from '../../shared/config/registry
 import { createLambdaContext, withinInvocation } from '../../shared/engine/index.ts';
 import { recoveryDepsWith } from '../../shared/recovery/deps.ts';
 import { planRecoveryStep } from '../../shared/recovery/run.ts';
-import { REPLACED_BY_TAG } from '../../shared/recovery/steps.ts';
+import { REPLACED_BY_TAG } from '../../shared/recovery/steps/common.ts';
 import type { Ec2Target } from '../../stacks/settings.ts';
 import { registerFilledTargets } from '../fixtures/filled-targets.ts';
 import { trustedLoopbackCertificate } from '../helpers/tls.ts';

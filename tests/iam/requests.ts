@@ -99,6 +99,37 @@ const ec2Existing = (id: string, region: string, account: string): AuthorisedRes
   context: { ...resourceTags(tagsOf(id)), 'ec2:Region': region },
 });
 
+/**
+ * What EC2 (or RDS) asks KMS on the caller's behalf when a request makes or reads a resource
+ * encrypted with a customer-managed key: the caller needs `kms:CreateGrant`, `kms:Decrypt`,
+ * `kms:DescribeKey`, `kms:GenerateDataKeyWithoutPlaintext` and `kms:ReEncrypt*` on the key
+ * ("Requirements for Amazon EBS encryption", Permissions for users, in the EBS user guide). The
+ * service makes these calls, so each carries `kms:ViaService` (`ec2.<region>.amazonaws.com`), and
+ * the grant `kms:GrantIsForAWSResource`.
+ */
+function kmsOnBehalf(
+  service: 'ec2' | 'rds',
+  keyId: string,
+  region: string,
+  account: string,
+): Authorisation[] {
+  const arn = keyId.startsWith('arn:') ? keyId : `arn:aws:kms:${region}:${account}:key/${keyId}`;
+  const via = { 'kms:ViaService': `${service}.${region}.amazonaws.com` };
+  return [
+    {
+      action: 'kms:CreateGrant',
+      resources: [{ arn, context: { ...via, 'kms:GrantIsForAWSResource': 'true' } }],
+    },
+    ...[
+      'kms:Decrypt',
+      'kms:DescribeKey',
+      'kms:GenerateDataKeyWithoutPlaintext',
+      'kms:ReEncryptFrom',
+      'kms:ReEncryptTo',
+    ].map((action) => ({ action, resources: [{ arn, context: via }] })),
+  ];
+}
+
 /** Ids of the resources a create request makes (AWS authorises the new resource's ARN). */
 const NEW = {
   snapshot: 'snap-0000000000000new0',
@@ -278,6 +309,7 @@ export function authorisationsOf(call: CallInput): Authorisation[] {
           { arn: volume, context: { ...requestTagContext(tags), 'ec2:Region': region } },
         ]),
         ...ec2TagOnCreate('CreateVolume', [volume], tags, region),
+        ...(input.KmsKeyId ? kmsOnBehalf('ec2', str(input.KmsKeyId), region, account) : []),
       ];
     }
     case 'ec2:RunInstances': {

@@ -106,7 +106,9 @@ describe('the approval request', () => {
     expect(n!.summary).toBe(
       `recovery "restore-database" of datizmo waits for approval until ${new Date(expires * 1000).toISOString()} (destructive steps: restore-rds); answer with \`stepops approve run-5\` or \`stepops reject run-5\` or the links`,
     );
-    expect(n!.cause).toBe(`${plan.planText}\n\nchecked: snapshot found`);
+    // What each step will change first, then the plan and what the pre-flight checked.
+    expect(n!.cause).toMatch(/^the steps will act on:\nstep 1 restore-rds \(restore-rds, destructive\)/);
+    expect(n!.cause?.endsWith(`\n\n${plan.planText}\n\nchecked: snapshot found`)).toBe(true);
   });
 
   it('sends no links and no console link for a local run', async () => {
@@ -132,7 +134,7 @@ describe('the approval request', () => {
     expect(published[0]).not.toHaveProperty('actions');
     expect(published[0]).not.toHaveProperty('executionUrl');
     expect(published[0]!.summary).toMatch(/`stepops reject run-5`$/);
-    expect(published[0]!.cause).toBe(`${plan.planText}\n`);
+    expect(published[0]!.cause?.endsWith(`\n\n${plan.planText}\n`)).toBe(true);
   });
 
   it('links an AWS execution to its console page and nothing else', () => {

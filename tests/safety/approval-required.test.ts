@@ -6,10 +6,10 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { discoveredTargetInputs } from '../../shared/config/registry.ts';
 import type { RunbookStep, TargetInput } from '../../shared/config/schema.ts';
 import { recoveryDepsWith } from '../../shared/recovery/deps.ts';
 import { HEALTH_REQUESTER, isDestructive, planRecoveryStep } from '../../shared/recovery/run.ts';
-import { targets } from '../../targets/index.ts';
 import { registerFilledTargets } from '../fixtures/filled-targets.ts';
 
 /** The spec: does a step of this type need approval whatever the target says? */
@@ -74,7 +74,7 @@ describe('what always needs approval', () => {
 
   it('asks approval, when started by hand, for exactly the runbooks of the five systems that restore, replace or are marked', () => {
     // Prepare: the expectation from the target files and the table above, not from the classifier.
-    const cases = Object.entries(targets)
+    const cases = [...discoveredTargetInputs()]
       .filter(([name]) => name !== 'demo')
       .flatMap(([name, input]) =>
         Object.entries((input as TargetInput).recovery ?? {}).map(([runbook, rb]) => {
@@ -101,7 +101,7 @@ describe('what always needs approval', () => {
 
   it('asks approval for a run started by a health alert unless the runbook may run unattended', () => {
     // Prepare: runbooks of the five systems with no destructive step.
-    const harmless = Object.entries(targets)
+    const harmless = [...discoveredTargetInputs()]
       .filter(([name]) => name !== 'demo')
       .flatMap(([name, input]) =>
         Object.entries((input as TargetInput).recovery ?? {})

@@ -94,20 +94,20 @@ describe('recover workflow definition', () => {
     expect(diagnostics.map((d) => d.message)).toEqual([]);
   });
 
-  it('uses nothing the local engine refuses; its only task token is the approval callback', () => {
+  it('uses nothing the local engine refuses; its only task tokens are the approval callbacks (the run’s, a step’s)', () => {
     expect(inspectDefinition(definition).offences).toEqual([]);
     expect(JSON.stringify(definition)).not.toMatch(/JSONata|"Assign"|\.sync|ToleratedFailure|DISTRIBUTED/);
     const callbacks = allStates(definition).filter(
       (s) => s.state.Type === 'Task' && s.state.Resource.endsWith('.waitForTaskToken'),
     );
-    expect(callbacks.map((s) => s.name)).toEqual(['AwaitApproval']);
+    expect(callbacks.map((s) => s.name)).toEqual(['AwaitApproval', 'AwaitStepApproval']);
   });
 
   it('gives every Task a timeout, the transient retry with jitter, and a catch-all that reaches Notify', () => {
     const tasks = allStates(definition).filter((s) => s.state.Type === 'Task');
     for (const { name, state } of tasks) {
       if (state.Type !== 'Task') continue;
-      if (name === 'AwaitApproval') {
+      if (name === 'AwaitApproval' || name === 'AwaitStepApproval') {
         expect(state.TimeoutSecondsPath).toBe('$.plan.approval.timeoutSeconds');
       } else {
         const fn = state.Resource.split(':').at(-1) as (typeof RECOVER_FUNCTIONS)[number];

@@ -33,6 +33,7 @@ function engineFor(restoreSeconds: number) {
               name: 'restore',
               type: 'restore-rds',
               kind: 'restore-rds',
+              approve: false,
               timeoutSeconds: restoreSeconds,
             },
           ],

@@ -17,6 +17,8 @@ import { RdsRestorer } from '../../shared/drivers/aws/rds-restorer.ts';
 import { S3DumpLocator } from '../../shared/drivers/aws/s3-dump-locator.ts';
 import { SsmCommandRunner } from '../../shared/drivers/aws/ssm-command-runner.ts';
 import type { CommandRunner } from '../../shared/drivers/ports.ts';
+// Every call the handlers send is checked against the stacks' policies, KMS on the caller's behalf too.
+import '../iam/record-calls.ts';
 import { type FakeAws, fakeAws } from './aws-fakes.ts';
 import {
   createHostSimulator,

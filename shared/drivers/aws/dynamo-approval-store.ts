@@ -40,6 +40,7 @@ function fromItem(item: Item | undefined): ApprovalRecord | undefined {
     token: item.token.S,
     expiresAt: Number(item.approvalExpiresAt?.N ?? 0),
     status: (item.status?.S ?? 'pending') as ApprovalRecord['status'],
+    ...(item.step?.S ? { step: item.step.S } : {}),
     ...(item.answeredBy?.S ? { answeredBy: item.answeredBy.S } : {}),
     ...(item.comment?.S ? { comment: item.comment.S } : {}),
   };
@@ -81,6 +82,7 @@ export class DynamoApprovalStore implements ApprovalStore {
           status: { S: record.status },
           approvalExpiresAt: { N: String(record.expiresAt) },
           expiresAt: { N: String(record.expiresAt + KEEP_SECONDS) },
+          ...(record.step ? { step: { S: record.step } } : {}),
         },
       }),
     );
@@ -102,17 +104,25 @@ export class DynamoApprovalStore implements ApprovalStore {
     decision: 'approved' | 'rejected',
     by: string,
     comment?: string,
+    forStep?: string,
   ): Promise<ApprovalRecord> {
+    const stepCondition =
+      forStep === undefined ? '' : forStep === '' ? ' AND attribute_not_exists(#step)' : ' AND #step = :step';
     try {
       const output = await this.#client.send(
         new UpdateItemCommand({
           TableName: this.#table,
           Key: { pk: { S: approvalKey(runId) } },
-          ConditionExpression: '#status = :pending AND approvalExpiresAt > :now',
+          ConditionExpression: `#status = :pending AND approvalExpiresAt > :now${stepCondition}`,
           UpdateExpression: `SET #status = :decision, answeredBy = :by${comment ? ', #comment = :comment' : ''}`,
-          ExpressionAttributeNames: { '#status': 'status', ...(comment ? { '#comment': 'comment' } : {}) },
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            ...(comment ? { '#comment': 'comment' } : {}),
+            ...(stepCondition ? { '#step': 'step' } : {}),
+          },
           ExpressionAttributeValues: {
             ':pending': { S: 'pending' },
+            ...(forStep ? { ':step': { S: forStep } } : {}),
             ':now': { N: String(this.#now()) },
             ':decision': { S: decision },
             ':by': { S: by },
@@ -133,9 +143,11 @@ export class DynamoApprovalStore implements ApprovalStore {
         throw new ApprovalClosedError(
           !current
             ? `no approval request for run ${runId}`
-            : current.status !== 'pending'
-              ? `the approval of run ${runId} was already answered (${current.status}${current.answeredBy ? ` by ${current.answeredBy}` : ''})`
-              : `the approval of run ${runId} expired at ${new Date(current.expiresAt * 1000).toISOString()}`,
+            : forStep !== undefined && (current.step ?? '') !== forStep
+              ? `this approval of run ${runId} is closed: the run now waits for ${current.step ? `the approval of step "${current.step}"` : 'its own approval'}, which has its own request`
+              : current.status !== 'pending'
+                ? `the approval of run ${runId} was already answered (${current.status}${current.answeredBy ? ` by ${current.answeredBy}` : ''})`
+                : `the approval of run ${runId} expired at ${new Date(current.expiresAt * 1000).toISOString()}`,
         );
       }
       throw error;

@@ -40,6 +40,10 @@ export class FileApprovalStore implements ApprovalStore {
 
   async put(record: ApprovalRecord): Promise<void> {
     await mkdir(this.directory(), { recursive: true });
+    // A run asks again (before another step): the answer to its previous request is not this one's.
+    await unlink(this.#file(record.runId, '.answer')).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
     const temp = `${this.#file(record.runId)}.${process.pid}.tmp`;
     await writeFile(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
     await rename(temp, this.#file(record.runId));
@@ -70,9 +74,15 @@ export class FileApprovalStore implements ApprovalStore {
     decision: 'approved' | 'rejected',
     by: string,
     comment?: string,
+    forStep?: string,
   ): Promise<ApprovalRecord> {
     const current = await this.get(runId);
     if (!current) throw new ApprovalClosedError(`no approval request for run ${runId}`);
+    if (forStep !== undefined && (current.step ?? '') !== forStep) {
+      throw new ApprovalClosedError(
+        `this approval of run ${runId} is closed: the run now waits for ${current.step ? `the approval of step "${current.step}"` : 'its own approval'}, which has its own request`,
+      );
+    }
     if (current.status !== 'pending') {
       throw new ApprovalClosedError(
         `the approval of run ${runId} was already answered (${current.status}${current.answeredBy ? ` by ${current.answeredBy}` : ''})`,

@@ -19,6 +19,7 @@ const ICONS: Record<Notification['outcome'], string> = {
   'rolled-back': '↩',
   'rollback-failed': '✖',
   'awaiting-approval': '?',
+  skipped: '»',
 };
 
 /**

@@ -14,6 +14,7 @@ import { clearRegisteredTargets, registerTarget } from '../../../shared/config/r
 import { runOutcomeSchema } from '../../../shared/deploy/contracts.ts';
 import type { Notification, Outcome, WorkflowName } from '../../../shared/drivers/ports.ts';
 import { healthNotification } from '../../../shared/health/alerts.ts';
+import { maintenanceOutcomeSchema } from '../../../shared/maintenance/contracts.ts';
 import { requestApprovalStep } from '../../../shared/recovery/approval.ts';
 import { recoveryOutcomeSchema } from '../../../shared/recovery/contracts.ts';
 import { recoveryDepsWith } from '../../../shared/recovery/deps.ts';
@@ -336,12 +337,14 @@ function publishedOutcomes(): Record<Outcome, WorkflowName[]> {
     'rolled-back': [],
     'rollback-failed': [],
     'awaiting-approval': ['recover'],
+    skipped: [],
   };
   const contracts: [WorkflowName, readonly Outcome[]][] = [
     ['deploy', runOutcomeSchema.def.shape.outcome.options],
     ['backup', backupOutcomeSchema.def.shape.outcome.options],
     ['recover', recoveryOutcomeSchema.def.shape.outcome.options],
     ['health', ['succeeded', 'failed']],
+    ['maintenance', maintenanceOutcomeSchema.def.shape.outcome.options],
   ];
   for (const [workflow, outcomes] of contracts)
     for (const outcome of outcomes) byOutcome[outcome].push(workflow);
@@ -355,7 +358,7 @@ describe('forward-alert takes every notification the notifiers publish', () => {
 
   it('lists each outcome of the contracts at least once', () => {
     expect(new Set(published.map(([, outcome]) => outcome))).toEqual(
-      new Set(['succeeded', 'failed', 'rolled-back', 'rollback-failed', 'awaiting-approval']),
+      new Set(['succeeded', 'failed', 'rolled-back', 'rollback-failed', 'awaiting-approval', 'skipped']),
     );
   });
 

@@ -1,38 +1,48 @@
 /**
- * A file added to `targets/` is seen by validate, plan, run and the stage, or validate and the
- * stage name the one step to take: the Lambdas bundle the static registry of `targets/index.ts`.
+ * A file added to the targets directory is seen by validate, the registry and the stage with no
+ * other edit: nothing lists targets by hand. The directory is chosen with `--targets` (before or
+ * after the command) or `STEPOPS_TARGETS_DIR`.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validate } from '../../../cli/commands/validate.ts';
-import { PROJECT_ROOT, TARGETS_DIR } from '../../../shared/config/load.ts';
-import { unregisteredTargetFiles } from '../../../shared/config/registry.ts';
-import { StageConfigError, stageSettings } from '../../../stacks/settings.ts';
-import { targets } from '../../../targets/index.ts';
+import { listTargetNames, PROJECT_ROOT, TARGETS_DIR } from '../../../shared/config/load.ts';
+import { discoverTargets, findTarget, listTargets } from '../../../shared/config/registry.ts';
+import { stageSettings } from '../../../stacks/settings.ts';
+
+const NODE = path.join(PROJECT_ROOT, 'node_modules/.bin/node');
+const CLI = path.join(PROJECT_ROOT, 'cli/stepops.ts');
+const sharedUrl = pathToFileURL(path.join(PROJECT_ROOT, 'shared')).href;
+const labUrl = pathToFileURL(path.join(PROJECT_ROOT, 'lab')).href;
 
 let dir: string;
-const sharedUrl = `file://${path.join(PROJECT_ROOT, 'shared')}`;
 
-/** A copy of targets/ (the files the registry holds, with their imports made absolute) plus one new file. */
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'stepops-targets-'));
-  for (const name of Object.keys(targets)) {
-    const source = await readFile(path.join(TARGETS_DIR, `${name}.ts`), 'utf8');
-    await writeFile(path.join(dir, `${name}.ts`), source.replaceAll("'../shared/", `'${sharedUrl}/`));
-  }
-  await writeFile(
-    path.join(dir, 'billing-api.ts'),
-    `export default {
+const BILLING = `export default {
   name: 'billing-api',
   description: 'a target just added',
   hosts: { type: 'ec2', region: 'eu-west-1', tags: { App: 'billing' }, workingDirectory: '/opt/billing' },
 };
-`,
-  );
+`;
+
+/** A copy of two example targets (their imports made absolute) plus one new file and a helper. */
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'stepops-targets-'));
+  for (const name of ['zmanim', 'demo']) {
+    const source = await readFile(path.join(TARGETS_DIR, `${name}.ts`), 'utf8');
+    await writeFile(
+      path.join(dir, `${name}.ts`),
+      source.replaceAll("'../shared/", `'${sharedUrl}/`).replaceAll("'../lab/", `'${labUrl}/`),
+    );
+  }
+  await writeFile(path.join(dir, 'billing-api.ts'), BILLING);
+  await writeFile(path.join(dir, '_shared.ts'), 'export const region = "eu-west-1";\n');
 });
 afterAll(async () => {
+  await discoverTargets(TARGETS_DIR);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -42,51 +52,71 @@ function capture() {
   return { out: (t: string) => out.push(t), err: (t: string) => err.push(t), lines: { out, err } };
 }
 
-const step = (file: string) =>
-  `${file}: not in the registry the Lambdas bundle: add \`import billingApi from './billing-api.ts';\` and \`'billing-api': billingApi,\` to \`targets\` in ${path.join(dir, 'index.ts')}`;
-
-describe('a target file missing from targets/index.ts', () => {
-  it('is listed with the exact lines to add', () => {
-    // Act
-    const issues = unregisteredTargetFiles(dir);
-
-    // Assess
-    expect(issues).toEqual([
-      {
-        target: 'billing-api',
-        file: path.join(dir, 'billing-api.ts'),
-        path: '',
-        message: step(path.join(dir, 'billing-api.ts')).replace(`${path.join(dir, 'billing-api.ts')}: `, ''),
-      },
-    ]);
-    expect(unregisteredTargetFiles(TARGETS_DIR)).toEqual([]);
+function stepops(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(NODE, [CLI, ...args], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, STEPOPS_TARGETS_DIR: '', ...env },
   });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
 
-  it('fails validate (exit 2) naming the step, for all files and for the file by name', async () => {
-    // Prepare
+describe('a target file added to the targets directory', () => {
+  it('is listed and validated with the others, the helper file left out', async () => {
+    // Act
+    const names = await listTargetNames(dir);
     const all = capture();
-    const one = capture();
-
-    // Act
-    const allCode = await validate([], all, { targetsDir: dir });
-    const oneCode = await validate(['billing-api', 'zmanim'], one, { targetsDir: dir });
+    const code = await validate([], all, { targetsDir: dir });
 
     // Assess
-    expect(allCode).toBe(2);
-    expect(all.lines.err).toContain(step(path.join(dir, 'billing-api.ts')));
-    expect(all.lines.out).not.toContain('✓ billing-api');
-    expect(all.lines.out).toContain('✓ zmanim');
-    expect(oneCode).toBe(2);
-    expect(one.lines.err).toContain(step(path.join(dir, 'billing-api.ts')));
-    expect(one.lines.out).toEqual(['✓ zmanim']);
+    expect(names).toEqual(['billing-api', 'demo', 'zmanim']);
+    expect(code).toBe(0);
+    expect(all.lines.out).toEqual(['✓ billing-api', '✓ demo', '✓ zmanim']);
+    expect(all.lines.err).toEqual([]);
   });
 
-  it('refuses the stage, naming the step', () => {
+  it('is known to the registry and to the stage once the directory is discovered', async () => {
     // Act
-    const act = () => stageSettings('test', { STEPOPS_TARGETS: 'zmanim' }, dir);
+    await discoverTargets(dir);
 
     // Assess
-    expect(act).toThrow(StageConfigError);
-    expect(act).toThrow(step(path.join(dir, 'billing-api.ts')));
+    expect(listTargets()).toEqual(['billing-api', 'demo', 'zmanim']);
+    expect(findTarget('billing-api').hosts).toMatchObject({ type: 'ec2', region: 'eu-west-1' });
+    expect(() => findTarget('shop')).toThrow(
+      'unknown target "shop" (known targets: billing-api, demo, zmanim)',
+    );
+    expect(stageSettings('test', { STEPOPS_TARGETS: 'billing-api' }).targets.map((t) => t.name)).toEqual([
+      'billing-api',
+    ]);
+  });
+
+  it('is validated by the CLI in the directory of --targets (before or after the command) or of STEPOPS_TARGETS_DIR', () => {
+    // Act
+    const before = stepops(['--targets', dir, 'validate']);
+    const after = stepops(['validate', 'billing-api', '--targets', dir]);
+    const fromEnv = stepops(['validate', 'billing-api'], { STEPOPS_TARGETS_DIR: dir });
+    const repository = stepops(['validate', 'billing-api']);
+
+    // Assess
+    expect(before.stdout).toBe('✓ billing-api\n✓ demo\n✓ zmanim\n');
+    expect(before.code).toBe(0);
+    expect(after.stdout).toBe('✓ billing-api\n');
+    expect(after.code).toBe(0);
+    expect(fromEnv.stdout).toBe('✓ billing-api\n');
+    expect(fromEnv.code).toBe(0);
+    // This repository's targets/ has no such file.
+    expect(repository.code).toBe(2);
+    expect(repository.stderr).toContain('billing-api.ts: no such target file');
+  });
+
+  it('refuses a targets directory that does not exist (exit 2, naming it)', () => {
+    // Act
+    const missing = path.join(dir, 'nope');
+    const result = stepops(['--targets', missing, 'validate']);
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`targets directory ${missing}: no such directory`);
+    expect(result.stdout).toBe('');
   });
 });

@@ -20,6 +20,7 @@ function parts(url: string) {
     verb: verb as string,
     expires: u.searchParams.get('expires') ?? undefined,
     signature: u.searchParams.get('signature') ?? undefined,
+    step: u.searchParams.get('step') ?? undefined,
   };
 }
 
@@ -65,6 +66,36 @@ describe('approval links', () => {
     expect(() => verifyApprovalLink(SECRET, parts(link), NOW + 61)).toThrow(ApprovalLinkError);
     expect(() => verifyApprovalLink('other', parts(link), NOW)).toThrow('signature is not valid');
   });
+
+  it('sign the step of a step’s approval: another step, or none, breaks the signature', () => {
+    // Prepare
+    const stepLink = approvalLink(
+      { baseUrl: 'https://api.example.com', secret: SECRET },
+      'run-1',
+      'approved',
+      NOW + 60,
+      'restore-db',
+    );
+
+    // Act
+    const good = verifyApprovalLink(SECRET, parts(stepLink), NOW);
+
+    // Assess
+    expect(stepLink).toContain('&step=restore-db&');
+    expect(good).toBe('approved');
+    expect(() => verifyApprovalLink(SECRET, { ...parts(stepLink), step: 'swap-names' }, NOW)).toThrow(
+      'signature is not valid',
+    );
+    expect(() => verifyApprovalLink(SECRET, { ...parts(stepLink), step: undefined }, NOW)).toThrow(
+      'signature is not valid',
+    );
+    expect(() => verifyApprovalLink(SECRET, { ...parts(link), step: 'restore-db' }, NOW)).toThrow(
+      'signature is not valid',
+    );
+    expect(() => verifyApprovalLink(SECRET, { ...parts(stepLink), step: 'Bad Step' }, NOW)).toThrow(
+      'no valid step',
+    );
+  });
 });
 
 describe('the approval endpoint', () => {
@@ -103,6 +134,7 @@ describe('the approval endpoint', () => {
     return {
       pathParameters: { runId: p.runId, decision: p.verb },
       queryStringParameters: {
+        ...(p.step ? { step: p.step } : {}),
         ...(p.expires ? { expires: p.expires } : {}),
         ...(p.signature ? { signature: p.signature } : {}),
       },
@@ -134,6 +166,35 @@ describe('the approval endpoint', () => {
     expect(answers).toEqual(['failure tok-1 ApprovalRejectedError']);
     expect(again.statusCode).toBe(409);
     expect(again.body).toContain('already answered');
+  });
+
+  it('a link made for one request never answers the next request of the same run', async () => {
+    // Prepare: the run's own approval, answered; then the run asks before its step "reboot".
+    const settings = { baseUrl: 'https://api.example.com', secret: SECRET };
+    const runLink = approvalLink(settings, 'run-1', 'approved', NOW + 60);
+    expect((await handleApproval(event('POST', runLink), deps())).statusCode).toBe(200);
+    await store.put({
+      runId: 'run-1',
+      target: 't',
+      runbook: 'rb',
+      token: 'tok-2',
+      expiresAt: NOW + 60,
+      status: 'pending',
+      step: 'reboot',
+    });
+    const stepLink = approvalLink(settings, 'run-1', 'approved', NOW + 60, 'reboot');
+
+    // Act
+    const replayed = await handleApproval(event('POST', runLink), deps());
+    const pendingAfterReplay = (await store.get('run-1'))?.status;
+    const answered = await handleApproval(event('POST', stepLink), deps());
+
+    // Assess
+    expect(replayed.statusCode).toBe(409);
+    expect(replayed.body).toContain('the approval of step &#34;reboot&#34;');
+    expect(pendingAfterReplay).toBe('pending');
+    expect(answered.statusCode).toBe(200);
+    expect(answers).toEqual(['success tok-1 true', 'success tok-2 true']);
   });
 
   it('answers 403 for a forged or expired link, without touching the run', async () => {

@@ -1,0 +1,310 @@
+/**
+ * `stepops maintain <target> [--job J] [--stage S]`: a target's maintenance jobs (each, in the order
+ * the target declares them, or the one `--job` names), as their schedules run them. Without a stage,
+ * the maintenance workflow (the very ASL deployed to Step Functions) on the embedded local engine,
+ * with the drivers the target declares; with a stage, `StartExecution` of the stage's maintain state
+ * machine, followed live. A job that finds the target held by a deploy, backup or recovery is
+ * skipped, and says so. Exit 0 succeeded or skipped, 1 failed, 2 bad input (nothing started).
+ */
+import type { Command } from 'commander';
+import { ConfigError, formatIssue } from '../../shared/config/load.ts';
+import { findTarget } from '../../shared/config/registry.ts';
+import type { Target } from '../../shared/config/schema.ts';
+import type { Execution, RunResult } from '../../shared/engine/index.ts';
+import { formatTimeline, readableCause } from '../../shared/engine/index.ts';
+import { InvalidInputError } from '../../shared/errors.ts';
+import { maintenanceJob } from '../../shared/maintenance/runbook.ts';
+import { EXIT, indent, type Output, stdio } from '../output.ts';
+import { createProgress, formatDuration, type ProgressStream } from '../progress.ts';
+import { recordLocalRun } from '../runs/local.ts';
+import { requester, stageOf, WHERE_HELP } from '../runs/source.ts';
+import { abortOnInterrupt, withDetachOnInterrupt } from './follow.ts';
+import { ABORTED, localArn, progressMapper, releaseAbortedLock, resolveRunTarget } from './run.ts';
+import {
+  guarded,
+  refuseLocalTarget,
+  type StageRunDeps,
+  type StageRunOptions,
+  startOnStage,
+} from './stage-run.ts';
+
+/** Options of {@link runMaintain}. */
+export interface MaintainRunOptions {
+  /** A target name or a target file's path. */
+  target: string;
+  /** One job; every job of the target, in order, when omitted. */
+  job?: string;
+  reason?: string;
+  requestedBy?: string;
+  output?: Output;
+  interactive?: boolean;
+  onStart?: (execution: Execution) => void;
+}
+
+/** How the maintenance runs ended. */
+export interface MaintainRunReport {
+  exitCode: 0 | 1 | 2;
+  /** Each job's run: its name, how it ended and its run id. */
+  runs: { job: string; outcome: 'succeeded' | 'skipped' | 'failed'; executionName: string; error?: string }[];
+}
+
+/**
+ * The jobs a command runs: the one named, or every job of the target.
+ *
+ * @throws InvalidInputError when the target has no maintenance job, or none by that name
+ * @example
+ * jobsToRun(findTarget('datizmo')) // ['certificates', 'security-updates']
+ */
+export function jobsToRun(target: Target, job?: string): string[] {
+  if (job !== undefined) {
+    maintenanceJob(target, job);
+    return [job];
+  }
+  const jobs = Object.keys(target.maintenance ?? {});
+  if (jobs.length === 0) {
+    throw new InvalidInputError(
+      `target "${target.name}" declares no maintenance job (its "maintenance" section)`,
+    );
+  }
+  return jobs;
+}
+
+/** The maintenance workflow on the local engine with the drivers each target declares. */
+async function maintainEngine() {
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  const [
+    { createLocalEngine },
+    { maintainWorkflow, MAINTAIN_FUNCTIONS },
+    { maintenanceTaskHandlers },
+    { recoveryDepsWith },
+    drivers,
+  ] = await Promise.all([
+    import('../../shared/engine/index.ts'),
+    import('../../workflows/maintain.ts'),
+    import('../../shared/maintenance/handlers.ts'),
+    import('../../shared/recovery/deps.ts'),
+    import('../../shared/drivers/index.ts'),
+  ]);
+  const deps = recoveryDepsWith({
+    commands: (t) => drivers.commandRunnerFor(t),
+    hosts: (t) => drivers.hostDirectoryFor(t),
+    probes: (t) => drivers.probeRunnerFor(t),
+    notifier: (t) => drivers.notifierFor(t),
+    fallbackNotifier: () => drivers.fallbackNotifierFor(),
+    leases: (t) => drivers.leaseStoreFor(t),
+    loadBalancer: (t) => drivers.loadBalancerFor(t),
+  });
+  const tasks = maintenanceTaskHandlers(deps);
+  const arns = Object.fromEntries(MAINTAIN_FUNCTIONS.map((name) => [name, localArn(name)])) as Record<
+    (typeof MAINTAIN_FUNCTIONS)[number],
+    string
+  >;
+  return createLocalEngine(
+    maintainWorkflow(arns),
+    Object.fromEntries(MAINTAIN_FUNCTIONS.map((name) => [arns[name], tasks[name]])),
+    { stateMachineName: 'stepops-maintenance' },
+  );
+}
+
+/**
+ * Runs a target's maintenance jobs on the local engine, one after the other (the first failure
+ * stops the others): the plan, live progress, the timeline and how each ended.
+ *
+ * @example
+ * const report = await runMaintain({ target: 'demo', job: 'disk-hygiene' });
+ * process.exitCode = report.exitCode;
+ */
+export async function runMaintain(options: MaintainRunOptions): Promise<MaintainRunReport> {
+  const out = options.output ?? stdio;
+  let target: Target;
+  let jobs: string[];
+  try {
+    target = await resolveRunTarget(options.target);
+    jobs = jobsToRun(target, options.job);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const issue of error.issues) out.err(formatIssue(issue));
+      return { exitCode: EXIT.invalidInput, runs: [] };
+    }
+    if (error instanceof InvalidInputError) {
+      out.err(`stepops: ${error.message}`);
+      return { exitCode: EXIT.invalidInput, runs: [] };
+    }
+    throw error;
+  }
+  const engine = await maintainEngine();
+  const reason = options.reason ?? 'run from the stepops CLI';
+  const requestedBy = options.requestedBy ?? requester('maintain');
+  const report: MaintainRunReport = { exitCode: EXIT.ok, runs: [] };
+  for (const job of jobs) {
+    out.out(`maintain ${target.name}: job "${job}" on the local engine`);
+    const stream: ProgressStream =
+      out === stdio
+        ? process.stdout
+        : {
+            write: (chunk: string | Uint8Array) => {
+              out.out(String(chunk).replace(/\n$/, ''));
+              return true;
+            },
+            isTTY: false,
+          };
+    const progress = createProgress({
+      stream,
+      ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
+    });
+    const toProgress = progressMapper();
+    const recording = recordLocalRun('maintenance', { target: target.name, reason, requestedBy });
+    const execution = engine.start(
+      { target: target.name, job, reason, requestedBy, trigger: 'manual' },
+      {
+        executionName: recording.runId,
+        onEvent: (event) => {
+          recording.event(event);
+          if (event.kind === 'state-exited' && event.state === 'PlanMaintenance') {
+            const planText = (event.output as { plan?: { runbook?: { planText?: string } } } | undefined)
+              ?.plan?.runbook?.planText;
+            if (planText) out.out(`\nplan\n${indent(planText)}\n`);
+          }
+          if (event.kind === 'state-exited' && event.state === 'RunSteps') {
+            const steps = (event.output as { stepResults?: { outputTail?: string }[] } | undefined)
+              ?.stepResults;
+            for (const tail of steps?.map((s) => s.outputTail).filter(Boolean) ?? []) {
+              progress.stop();
+              out.out(`\noutput (last host)\n${indent(String(tail))}\n`);
+            }
+          }
+          const shown = toProgress(event);
+          if (shown) progress.event(shown);
+        },
+      },
+    );
+    options.onStart?.(execution);
+    let result: RunResult;
+    try {
+      result = await execution.result;
+    } finally {
+      progress.stop();
+    }
+    recording.finish(result);
+    if (recording.problem) out.err(`stepops: warning: ${recording.problem}`);
+    if (result.error === ABORTED) await releaseAbortedLock(target, result, out);
+    out.out(`\ntimeline\n${indent(formatTimeline(result.trace))}`);
+    const took = formatDuration(result.trace.durationMs);
+    const ended = result.output as { outcome?: string; summary?: string } | undefined;
+    if (result.status === 'SUCCEEDED') {
+      const skipped = ended?.outcome === 'skipped';
+      out.out(`${skipped ? '»' : '✔'} ${ended?.summary ?? `maintenance "${job}" succeeded`} (${took})\n`);
+      report.runs.push({
+        job,
+        outcome: skipped ? 'skipped' : 'succeeded',
+        executionName: result.executionName,
+      });
+      continue;
+    }
+    const cause = readableCause(result.cause);
+    out.out(`✖ maintenance "${job}" of ${target.name} failed: ${result.error ?? 'error'} after ${took}`);
+    if (cause) out.out(indent(cause, 2));
+    report.runs.push({
+      job,
+      outcome: 'failed',
+      executionName: result.executionName,
+      ...(result.error ? { error: result.error } : {}),
+    });
+    report.exitCode = result.error === 'InvalidInputError' ? EXIT.invalidInput : EXIT.unexpected;
+    const left = jobs.slice(jobs.indexOf(job) + 1);
+    if (left.length > 0) out.out(`not run: ${left.join(', ')}`);
+    break;
+  }
+  return report;
+}
+
+/** Options of `stepops maintain`. */
+export interface MaintainCommandOptions extends StageRunOptions {
+  job?: string;
+}
+
+/**
+ * Starts (and follows) maintenance runs on a stage, or runs them on the local engine without one.
+ *
+ * @example
+ * process.exitCode = await maintain('datizmo', { job: 'certificates', stage: 'prod' });
+ * @returns the exit code
+ */
+export async function maintain(
+  target: string,
+  options: MaintainCommandOptions,
+  deps: StageRunDeps = {},
+): Promise<number> {
+  const out = deps.output ?? stdio;
+  const env = deps.env ?? process.env;
+  const stage = stageOf(options, env);
+  const requestedBy = deps.requestedBy ?? requester('maintain', env);
+  if (stage === undefined) {
+    const report = await runMaintain({
+      target,
+      requestedBy,
+      output: out,
+      ...(options.job !== undefined ? { job: options.job } : {}),
+      ...(options.reason !== undefined ? { reason: options.reason } : {}),
+      ...(deps.interactive !== undefined ? { interactive: deps.interactive } : {}),
+      onStart: abortOnInterrupt(deps.signal, out),
+    });
+    return report.exitCode;
+  }
+  return guarded(out, async () => {
+    refuseLocalTarget(target, 'maintain');
+    const jobs = jobsToRun(findTarget(target), options.job);
+    if (jobs.length > 1 && options.idempotencyKey !== undefined) {
+      throw new InvalidInputError('--idempotency-key names one run: give it with --job');
+    }
+    const { planMaintenanceStep } = await import('../../shared/maintenance/run.ts');
+    const inputs = jobs.map((job) => {
+      const input = {
+        target,
+        job,
+        reason: options.reason ?? 'run from the stepops CLI',
+        requestedBy,
+        trigger: 'manual',
+      };
+      // The checks of the workflow's first step, for every job, before any starts.
+      planMaintenanceStep({ input, runId: 'stepops-cli-check' }, { findTarget });
+      return input;
+    });
+    let code: number = EXIT.ok;
+    for (const input of inputs) {
+      code = await startOnStage(
+        stage,
+        { workflow: 'maintenance', target, input, what: `maintenance "${input.job}"` },
+        options,
+        deps,
+      );
+      if (code !== EXIT.ok) break;
+    }
+    return code;
+  });
+}
+
+/**
+ * Adds `maintain` to the program.
+ *
+ * @example
+ * register(program);
+ */
+export function register(program: Command): void {
+  program
+    .command('maintain <target>')
+    .description(
+      "run a target's maintenance jobs (or one) as their schedules do: one batch of hosts at a time behind the health gate, skipped while another run holds the target; on a stage through its state machine, else on the local engine",
+    )
+    .option('--job <name>', 'only this maintenance job (see "stepops plan maintenance <target>")')
+    .option('--reason <text>', 'why: shown in the history and the notifications')
+    .option('--stage <stage>', 'the stage on AWS (also STEPOPS_STAGE); without one, the local engine')
+    .option('--local', WHERE_HELP.local)
+    .option('--no-follow', 'on a stage: print the run id once started, do not follow it')
+    .option('--idempotency-key <key>', 'on a stage, with --job: the same key starts the run once')
+    .action(async (target: string, options: MaintainCommandOptions) => {
+      process.exitCode = await withDetachOnInterrupt((signal) =>
+        maintain(target, options, { signal, interactive: Boolean(process.stdout.isTTY) }),
+      );
+    });
+}
