@@ -10,6 +10,8 @@ export default defineConfig({
       'tests/safety/**/*.test.ts',
       'tests/unit/backup/retention.test.ts',
       'tests/unit/recovery/approval.test.ts',
+      // The approval endpoint's 410 (the run ended) and 503 (the answer did not reach the run).
+      'tests/unit/recovery/approval-delivery.test.ts',
       'tests/unit/api/start-deploy.test.ts',
       'tests/unit/health/state.test.ts',
       'tests/unit/shell/script.test.ts',

@@ -535,8 +535,8 @@ export const IMPORT_VARIANTS: readonly { id: string; label: string; source: stri
   },
   {
     id: 'drivers',
-    label: 'shared/drivers/index.ts: driversFor (every adapter, AWS and local)',
-    source: "import { driversFor } from './shared/drivers/index.ts'; export const d = driversFor;",
+    label: 'shared/all-drivers.ts: driversFor (every adapter, AWS and local)',
+    source: "import { driversFor } from './shared/all-drivers.ts'; export const d = driversFor;",
   },
   {
     id: 'powertools-sns-envelope',

@@ -10,7 +10,11 @@ import type { Context } from 'aws-lambda';
 import { clearRegisteredTargets, registerTarget } from '../shared/config/registry.ts';
 import { pollCommandInputSchema } from '../shared/deploy/contracts.ts';
 import { type DeployDeps, defaultDeployDeps } from '../shared/deploy/deps.ts';
-import { COMMAND_POLL_FIRST_MS, COMMAND_POLL_MAX_MS, pollCommandStep } from '../shared/deploy/steps.ts';
+import {
+  COMMAND_POLL_FIRST_MS,
+  COMMAND_POLL_MAX_MS,
+  pollCommandStep,
+} from '../shared/deploy/steps/poll-command.ts';
 import {
   createLocalEngine,
   type LambdaHandler,
@@ -91,7 +95,7 @@ export const POLL_SCHEDULES: readonly PollSchedule[] = [
 
 /**
  * The poll-command handler with a fixed pause between status reads. The pause is not an option of
- * the handler (`COMMAND_POLL_FIRST_MS`/`COMMAND_POLL_MAX_MS` are constants in shared/deploy/steps.ts),
+ * the handler (`COMMAND_POLL_FIRST_MS`/`COMMAND_POLL_MAX_MS` are constants in shared/deploy/steps/poll-command.ts),
  * so the benchmark runs the same step function, `pollCommandStep`, with the real dependencies except
  * `sleep`, which pauses `fixedMs` whatever it is asked.
  */
@@ -240,7 +244,7 @@ export function statusReadsPerMinute(firstMs: number, longestMs: number): number
  */
 export function overheadNote(byInterval: OverheadSection['byInterval']): string {
   const lines = [
-    `The poll-command Lambda reads the command status, then pauses before the next read: as built ${COMMAND_POLL_FIRST_MS} ms, doubling up to ${COMMAND_POLL_MAX_MS} ms (COMMAND_POLL_FIRST_MS / COMMAND_POLL_MAX_MS in shared/deploy/steps.ts); the fixed schedules run the same step function with a fixed pause. Detection is the time from the end of the script to the end of the poll Task that saw it; the rest is everything else (plan, lock, send, health gate, release, notify, engine).`,
+    `The poll-command Lambda reads the command status, then pauses before the next read: as built ${COMMAND_POLL_FIRST_MS} ms, doubling up to ${COMMAND_POLL_MAX_MS} ms (COMMAND_POLL_FIRST_MS / COMMAND_POLL_MAX_MS in shared/deploy/steps/poll-command.ts); the fixed schedules run the same step function with a fixed pause. Detection is the time from the end of the script to the end of the poll Task that saw it; the rest is everything else (plan, lock, send, health gate, release, notify, engine).`,
   ];
   for (const { interval, rows, longestPauseMs, asBuilt } of byInterval) {
     const detection = rows.flatMap((r) => r.detectionMs);

@@ -69,7 +69,7 @@ function unique(values: readonly string[]): string[] {
   return [...new Set(values)].sort();
 }
 
-/** The key prefix of a job's dumps (as `dumpKey` in `shared/backup/steps.ts` writes them). */
+/** The key prefix of a job's dumps (as `dumpKey` in `shared/backup/steps/common.ts` writes them). */
 export function dumpJobPrefix(target: string, job: { name: string; prefix: string }): string {
   const prefix = job.prefix.replace(/^\/+|\/+$/g, '');
   return `${prefix ? `${prefix}/` : ''}${target}/${job.name}/`;

@@ -83,7 +83,7 @@ async function maintainEngine() {
     import('../../workflows/maintain.ts'),
     import('../../shared/maintenance/handlers.ts'),
     import('../../shared/recovery/deps.ts'),
-    import('../../shared/drivers/index.ts'),
+    import('../../shared/all-drivers.ts'),
   ]);
   const deps = recoveryDepsWith({
     commands: (t) => drivers.commandRunnerFor(t),

@@ -149,7 +149,7 @@ async function recoverEngine(store: ApprovalStore) {
     import('../../workflows/recover.ts'),
     import('../../shared/recovery/handlers.ts'),
     import('../../shared/recovery/deps.ts'),
-    import('../../shared/drivers/index.ts'),
+    import('../../shared/all-drivers.ts'),
     import('../../shared/drivers/aws/ec2-instance-operations.ts'),
     import('../../shared/drivers/aws/rds-restorer.ts'),
     import('../../shared/recovery/dumps.ts'),

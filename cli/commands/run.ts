@@ -212,7 +212,7 @@ export async function releaseAbortedLock(target: Target, result: RunResult, out:
   }
   if (typeof lock?.key !== 'string' || typeof lock.owner !== 'string') return;
   try {
-    const { driversFor } = await import('../../shared/drivers/index.ts');
+    const { driversFor } = await import('../../shared/all-drivers.ts');
     await driversFor(target).leases.release(lock.key, lock.owner);
     out.out(
       `run aborted: released the lease ${lock.key}; a command already sent may still be running on the hosts`,

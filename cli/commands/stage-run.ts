@@ -15,7 +15,7 @@ import {
   executionName,
   validateIdempotencyKey,
 } from '../../shared/api/execution.ts';
-import { planBackupStep } from '../../shared/backup/steps.ts';
+import { planBackupStep } from '../../shared/backup/steps/plan-backup.ts';
 import { findTarget } from '../../shared/config/registry.ts';
 import { InvalidInputError, isNamedError } from '../../shared/errors.ts';
 import { planRecoveryStep } from '../../shared/recovery/run.ts';

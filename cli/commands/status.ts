@@ -14,9 +14,9 @@ import {
   targetSchedules,
 } from '../../shared/config/schedule.ts';
 import type { Target } from '../../shared/config/schema.ts';
-import { targetLeaseKey } from '../../shared/deploy/steps.ts';
 import { stageResourceNames } from '../../shared/drivers/options.ts';
 import type { CatalogueEntry, Lease } from '../../shared/drivers/ports.ts';
+import { targetLeaseKey } from '../../shared/lease-keys.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
 import type { RunSource, RunSummary } from '../runs/model.ts';
 import { runSourceFor, type SourceDeps, WHERE_HELP, type WhereOptions } from '../runs/source.ts';

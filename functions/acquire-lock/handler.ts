@@ -7,7 +7,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { acquireLockInputSchema, lockSchema } from '../../shared/deploy/contracts.ts';
 import { deployDepsWith } from '../../shared/deploy/deps.ts';
-import { acquireLockStep } from '../../shared/deploy/steps.ts';
+import { acquireLockStep } from '../../shared/deploy/steps/acquire-lock.ts';
 import { leaseStoreFor } from '../../shared/drivers/leases.ts';
 import { boundedErrors } from '../../shared/errors.ts';
 

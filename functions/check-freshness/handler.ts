@@ -7,7 +7,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { freshnessInputSchema, freshnessSchema } from '../../shared/backup/contracts.ts';
 import { backupDepsWith } from '../../shared/backup/deps.ts';
-import { checkFreshnessStep } from '../../shared/backup/steps.ts';
+import { checkFreshnessStep } from '../../shared/backup/steps/check-freshness.ts';
 import { backupCatalogueFor } from '../../shared/drivers/catalogue.ts';
 import { boundedErrors } from '../../shared/errors.ts';
 

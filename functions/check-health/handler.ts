@@ -7,9 +7,9 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { checkHealthInputSchema, gateStateSchema } from '../../shared/deploy/contracts.ts';
 import { deployDepsWith } from '../../shared/deploy/deps.ts';
-import { checkHealthStep } from '../../shared/deploy/steps.ts';
-import { probeRunnerFor } from '../../shared/drivers/probes.ts';
+import { checkHealthStep } from '../../shared/deploy/steps/check-health.ts';
 import { boundedErrors } from '../../shared/errors.ts';
+import { probeRunnerFor } from '../../shared/health/probe-runner.ts';
 import { DEPLOY_FUNCTION_TIMEOUTS } from '../../workflows/deploy.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */

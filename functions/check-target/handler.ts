@@ -14,11 +14,11 @@ import {
 } from '../../shared/drivers/health.ts';
 import { hostDirectoryFor } from '../../shared/drivers/hosts.ts';
 import { notifierFor } from '../../shared/drivers/notifier.ts';
-import { probeRunnerFor } from '../../shared/drivers/probes.ts';
 import { boundedErrors } from '../../shared/errors.ts';
 import { probeTargetStep, recordHealthStep } from '../../shared/health/check.ts';
 import { checkTargetInputSchema, healthRunSummarySchema } from '../../shared/health/contracts.ts';
 import { healthDepsWith } from '../../shared/health/deps.ts';
+import { probeRunnerFor } from '../../shared/health/probe-runner.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'check-target' } });

@@ -7,7 +7,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { createSnapshotsInputSchema, snapshotsSchema } from '../../shared/deploy/contracts.ts';
 import { deployDepsWith } from '../../shared/deploy/deps.ts';
-import { createSnapshotsStep } from '../../shared/deploy/steps.ts';
+import { createSnapshotsStep } from '../../shared/deploy/steps/create-snapshots.ts';
 import { snapshotServiceFor } from '../../shared/drivers/snapshots.ts';
 import { boundedErrors } from '../../shared/errors.ts';
 

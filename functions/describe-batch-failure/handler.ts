@@ -6,7 +6,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { batchFailedSchema, describeBatchFailureInputSchema } from '../../shared/deploy/contracts.ts';
-import { describeBatchFailureStep } from '../../shared/deploy/steps.ts';
+import { describeBatchFailureStep } from '../../shared/deploy/steps/describe-batch-failure.ts';
 import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */

@@ -7,7 +7,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { backupOutcomeSchema, notifyBackupInputSchema } from '../../shared/backup/contracts.ts';
 import { backupDepsWith } from '../../shared/backup/deps.ts';
-import { notifyBackupStep } from '../../shared/backup/steps.ts';
+import { notifyBackupStep } from '../../shared/backup/steps/notify-backup.ts';
 import { leaseStoreFor } from '../../shared/drivers/leases.ts';
 import { fallbackNotifierFor, notifierFor } from '../../shared/drivers/notifier.ts';
 import { boundedErrors } from '../../shared/errors.ts';

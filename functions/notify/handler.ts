@@ -7,7 +7,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { notifyInputSchema, runOutcomeSchema } from '../../shared/deploy/contracts.ts';
 import { deployDepsWith } from '../../shared/deploy/deps.ts';
-import { notifyStep } from '../../shared/deploy/steps.ts';
+import { notifyStep } from '../../shared/deploy/steps/notify.ts';
 import { asNotificationError } from '../../shared/drivers/fan-out-notifier.ts';
 import { fallbackNotifierFor, notifierFor } from '../../shared/drivers/notifier.ts';
 import { boundedErrors } from '../../shared/errors.ts';

@@ -6,7 +6,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { planRollbackInputSchema, rollbackPlanSchema } from '../../shared/deploy/contracts.ts';
-import { planRollbackStep } from '../../shared/deploy/steps.ts';
+import { planRollbackStep } from '../../shared/deploy/steps/plan-rollback.ts';
 import { boundedErrors } from '../../shared/errors.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */

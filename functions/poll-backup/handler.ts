@@ -7,7 +7,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { jobStatusSchema, pollBackupInputSchema } from '../../shared/backup/contracts.ts';
 import { backupDepsWith } from '../../shared/backup/deps.ts';
-import { pollBackupStep } from '../../shared/backup/steps.ts';
+import { pollBackupStep } from '../../shared/backup/steps/poll-backup.ts';
 import { copyServiceFor, objectStoreFor } from '../../shared/drivers/backups.ts';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';
 import { leaseStoreFor } from '../../shared/drivers/leases.ts';

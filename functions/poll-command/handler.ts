@@ -7,7 +7,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { commandStatusSchema, pollCommandInputSchema } from '../../shared/deploy/contracts.ts';
 import { deployDepsWith } from '../../shared/deploy/deps.ts';
-import { pollCommandStep } from '../../shared/deploy/steps.ts';
+import { pollCommandStep } from '../../shared/deploy/steps/poll-command.ts';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';
 import { boundedErrors } from '../../shared/errors.ts';
 

@@ -7,7 +7,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { pollRestoreInputSchema, restoreStatusSchema } from '../../shared/backup/contracts.ts';
 import { backupDepsWith } from '../../shared/backup/deps.ts';
-import { pollRestoreTestStep } from '../../shared/backup/steps.ts';
+import { pollRestoreTestStep } from '../../shared/backup/steps/poll-restore-test.ts';
 import { scratchDatabasesFor } from '../../shared/drivers/backups.ts';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';
 import { boundedErrors } from '../../shared/errors.ts';

@@ -7,7 +7,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { pruneInputSchema, pruneResultSchema } from '../../shared/backup/contracts.ts';
 import { backupDepsWith } from '../../shared/backup/deps.ts';
-import { pruneBackupsStep } from '../../shared/backup/steps.ts';
+import { pruneBackupsStep } from '../../shared/backup/steps/prune-backups.ts';
 import { copyServiceFor, objectStoreFor } from '../../shared/drivers/backups.ts';
 import { backupCatalogueFor } from '../../shared/drivers/catalogue.ts';
 import { leaseStoreFor } from '../../shared/drivers/leases.ts';

@@ -7,7 +7,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { recordBackupInputSchema, recordedSchema } from '../../shared/backup/contracts.ts';
 import { backupDepsWith } from '../../shared/backup/deps.ts';
-import { recordBackupStep } from '../../shared/backup/steps.ts';
+import { recordBackupStep } from '../../shared/backup/steps/record-backup.ts';
 import { objectStoreFor } from '../../shared/drivers/backups.ts';
 import { backupCatalogueFor } from '../../shared/drivers/catalogue.ts';
 import { boundedErrors } from '../../shared/errors.ts';

@@ -7,7 +7,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { recordRestoreInputSchema, restoreRecordedSchema } from '../../shared/backup/contracts.ts';
 import { backupDepsWith } from '../../shared/backup/deps.ts';
-import { recordRestoreTestStep } from '../../shared/backup/steps.ts';
+import { recordRestoreTestStep } from '../../shared/backup/steps/record-restore-test.ts';
 import { backupCatalogueFor } from '../../shared/drivers/catalogue.ts';
 import { boundedErrors } from '../../shared/errors.ts';
 

@@ -7,7 +7,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { resolvedHostsSchema, resolveHostsInputSchema } from '../../shared/deploy/contracts.ts';
 import { deployDepsWith } from '../../shared/deploy/deps.ts';
-import { resolveHostsStep } from '../../shared/deploy/steps.ts';
+import { resolveHostsStep } from '../../shared/deploy/steps/resolve-hosts.ts';
 import { hostDirectoryFor } from '../../shared/drivers/hosts.ts';
 import { boundedErrors } from '../../shared/errors.ts';
 

@@ -8,7 +8,7 @@ import middy from '@middy/core';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';
 import { hostDirectoryFor } from '../../shared/drivers/hosts.ts';
 import { loadBalancerFor } from '../../shared/drivers/load-balancers.ts';
-import { probeRunnerFor } from '../../shared/drivers/probes.ts';
+import { probeRunnerFor } from '../../shared/health/probe-runner.ts';
 import { maintenanceStepInputSchema } from '../../shared/maintenance/contracts.ts';
 import { maintenanceStep } from '../../shared/maintenance/run.ts';
 import { progressSchema } from '../../shared/recovery/contracts.ts';

@@ -7,7 +7,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { commandSentSchema, sendCommandInputSchema } from '../../shared/deploy/contracts.ts';
 import { deployDepsWith } from '../../shared/deploy/deps.ts';
-import { sendCommandStep } from '../../shared/deploy/steps.ts';
+import { sendCommandStep } from '../../shared/deploy/steps/send-command.ts';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';
 import { leaseStoreFor } from '../../shared/drivers/leases.ts';
 import { boundedErrors } from '../../shared/errors.ts';

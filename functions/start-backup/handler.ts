@@ -7,7 +7,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { jobHandleSchema, jobInputSchema } from '../../shared/backup/contracts.ts';
 import { backupDepsWith, secretSourceFor } from '../../shared/backup/deps.ts';
-import { startBackupStep } from '../../shared/backup/steps.ts';
+import { startBackupStep } from '../../shared/backup/steps/start-backup.ts';
 import { copyServiceFor, objectStoreFor } from '../../shared/drivers/backups.ts';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';
 import { hostDirectoryFor } from '../../shared/drivers/hosts.ts';

@@ -7,7 +7,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { jobInputSchema, restoreHandleSchema } from '../../shared/backup/contracts.ts';
 import { backupDepsWith, secretSourceFor } from '../../shared/backup/deps.ts';
-import { startRestoreTestStep } from '../../shared/backup/steps.ts';
+import { startRestoreTestStep } from '../../shared/backup/steps/start-restore-test.ts';
 import { objectStoreFor, scratchDatabasesFor } from '../../shared/drivers/backups.ts';
 import { backupCatalogueFor } from '../../shared/drivers/catalogue.ts';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';

@@ -6,7 +6,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { hostDirectoryFor } from '../../shared/drivers/hosts.ts';
-import { probeRunnerFor } from '../../shared/drivers/probes.ts';
+import { probeRunnerFor } from '../../shared/health/probe-runner.ts';
 import { maintenanceVerifyInputSchema } from '../../shared/maintenance/contracts.ts';
 import { verifyMaintenanceStep } from '../../shared/maintenance/run.ts';
 import { verifyInputSchema } from '../../shared/recovery/contracts.ts';

@@ -2,8 +2,8 @@
  * Reading the deploy lease of a target, so that the API answers 409 instead of starting a run that
  * would only fail at its lock step. The workflow's lock step remains the authority; this is a check.
  */
-import { targetLeaseKey } from '../deploy/steps.ts';
 import type { Lease } from '../drivers/ports.ts';
+import { targetLeaseKey } from '../lease-keys.ts';
 
 /** Finds who holds a target's lease now. */
 export interface LeaseReader {

@@ -2,21 +2,13 @@
  * Errors of the backup workflow. Their `name` is what the workflow's `Retry` and `Catch` match.
  */
 
-/** An AWS call of a backup was throttled; the workflow retries the step with backoff. */
-export class BackupThrottledError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BackupThrottledError';
-  }
-}
-
-/** A copy to delete does not carry the stepops tags of its job: it is not ours to delete. */
-export class NotStepopsCopyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotStepopsCopyError';
-  }
-}
+export {
+  BackupSourceBusyError,
+  BackupThrottledError,
+  CopyInUseError,
+  NotStepopsCopyError,
+  SnapshotQuotaExceededError,
+} from '../drivers/errors.ts';
 
 /** A deletion was refused: the copy is the newest good copy of its job. */
 export class LastGoodCopyError extends Error {
@@ -59,33 +51,5 @@ export class SuspectCopyError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'SuspectCopyError';
-  }
-}
-
-/**
- * The source of a copy cannot be copied right now, though nothing is wrong with it: an RDS instance
- * that is not `available` (a snapshot or backup window in progress, a modification), or a volume at
- * EC2's limit of concurrent snapshots. The workflow retries the start later.
- */
-export class BackupSourceBusyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BackupSourceBusyError';
-  }
-}
-
-/** The account's quota of manual snapshots is reached: no new snapshot until old ones go or it is raised. */
-export class SnapshotQuotaExceededError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SnapshotQuotaExceededError';
-  }
-}
-
-/** A copy to delete is still in use (an EBS snapshot behind a registered AMI): it is kept, and said so. */
-export class CopyInUseError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CopyInUseError';
   }
 }

@@ -9,9 +9,12 @@ import {
   restoreTestInstanceClass,
   type Target,
 } from '../config/schema.ts';
+import { dumpPrefix } from '../drivers/dump-prefix.ts';
 import { InvalidInputError } from '../errors.ts';
 import { hostScriptOptions } from '../shell/script.ts';
 import { renderDumpScript, spoolPath, TRANSFER_ATTEMPTS, type UploadTarget } from './scripts.ts';
+
+export { dumpPrefix } from '../drivers/dump-prefix.ts';
 
 /** Where an RDS restore test's temporary database goes, as a plan line says it. */
 function restoreNetwork(test: {
@@ -74,22 +77,6 @@ export function backupTimestamp(now: Date): string {
     .toISOString()
     .replace(/\.\d{3}Z$/, 'Z')
     .replaceAll(/[-:]/g, '');
-}
-
-/**
- * Where the dumps of a job live: `s3://<bucket>/<prefix>/<target>/<job>/` (or under `dumpRoot`).
- *
- * @example
- * dumpPrefix('shop', { name: 'mongodb', bucket: 'b', prefix: 'dumps' }) // 's3://b/dumps/shop/mongodb/'
- */
-export function dumpPrefix(
-  target: string,
-  job: { name: string; bucket: string; prefix: string },
-  dumpRoot?: string,
-): string {
-  if (dumpRoot !== undefined) return `${dumpRoot.replace(/\/+$/, '')}/${target}/${job.name}/`;
-  const prefix = job.prefix.replace(/^\/+|\/+$/g, '');
-  return `s3://${job.bucket}/${prefix ? `${prefix}/` : ''}${target}/${job.name}/`;
 }
 
 /**

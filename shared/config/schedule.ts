@@ -4,8 +4,6 @@
  * its schedule), and the next run after a given time (shown by `stepops status`). Pure.
  */
 
-import type { Target } from './schema.ts';
-
 const MINUTE = 60;
 const HOUR = 3600;
 const DAY = 86_400;
@@ -199,6 +197,24 @@ export interface TargetSchedule {
 }
 
 /**
+ * What {@link targetSchedules} reads of a target: its backup jobs with their schedules, the
+ * freshness schedule, the health schedule and the maintenance jobs. Written out (a `Target` fits it) so that the schema,
+ * which imports this module, is not imported back.
+ */
+export interface ScheduledTarget {
+  backup?: readonly {
+    name: string;
+    schedule: string;
+    timezone: string;
+    rpoHours?: number | undefined;
+    restoreTest?: { schedule: string; timezone: string } | undefined;
+  }[];
+  backupOptions?: { freshnessSchedule?: string | undefined } | undefined;
+  health?: { schedule: string } | undefined;
+  maintenance?: Readonly<Record<string, { schedule: string; timezone: string }>> | undefined;
+}
+
+/**
  * Every schedule of a target, as the stacks create them: each backup job, each restore test, one
  * freshness check when a job declares an RPO, the health checks, and each maintenance job (in its
  * time zone).
@@ -206,9 +222,7 @@ export interface TargetSchedule {
  * @example
  * targetSchedules(findTarget('datizmo')).map((s) => s.job) // ['database', 'database restore test', 'freshness', 'probes', 'certificates', 'security-updates']
  */
-export function targetSchedules(
-  target: Pick<Target, 'backup' | 'backupOptions' | 'health' | 'maintenance'>,
-): TargetSchedule[] {
+export function targetSchedules(target: ScheduledTarget): TargetSchedule[] {
   const jobs = target.backup ?? [];
   const schedules: TargetSchedule[] = jobs.map((job) => ({
     workflow: 'backup',

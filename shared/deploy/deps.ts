@@ -9,9 +9,10 @@
  * the CLI and tests (a bundle that does not call it drops it, and with it the other adapters).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { driversFor } from '../all-drivers.ts';
 import { findTarget } from '../config/registry.ts';
 import type { Target } from '../config/schema.ts';
-import { type Drivers, driversFor } from '../drivers/index.ts';
+import type { Drivers } from '../drivers/index.ts';
 import { fallbackNotifierFor } from '../drivers/notifier.ts';
 import type { Notifier } from '../drivers/ports.ts';
 

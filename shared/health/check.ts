@@ -6,7 +6,6 @@
  */
 
 import type { Target } from '../config/schema.ts';
-import { targetLeaseKey } from '../deploy/steps.ts';
 import { hostSelector } from '../drivers/options.ts';
 import type {
   HealthHistoryStore,
@@ -21,6 +20,7 @@ import type {
   RecoveryStarter,
   RunLiveness,
 } from '../drivers/ports.ts';
+import { targetLeaseKey } from '../lease-keys.ts';
 import { type RecoveryNote, roundNotification } from './alerts.ts';
 import type { CheckTargetInput, HealthRunSummary, NotifyHealthFailureInput } from './contracts.ts';
 import { rejectionReason } from './failure.ts';

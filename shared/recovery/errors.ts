@@ -2,6 +2,8 @@
  * Errors of recovery runs. Each sets `name`: it is what a Step Functions `Catch` matches.
  */
 
+export { ApprovalClosedError } from '../drivers/errors.ts';
+
 /** A person rejected the approval request: the run ends having changed nothing. */
 export class ApprovalRejectedError extends Error {
   constructor(message: string) {
@@ -15,14 +17,6 @@ export class ApprovalExpiredError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ApprovalExpiredError';
-  }
-}
-
-/** The approval can no longer be answered: answered already, expired, or never asked. */
-export class ApprovalClosedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ApprovalClosedError';
   }
 }
 

@@ -14,7 +14,8 @@ import {
   restoreStatusSchema,
 } from '../../shared/backup/contracts.ts';
 import type { BackupCapabilities, BackupDeps } from '../../shared/backup/deps.ts';
-import { pollBackupStep, pollRestoreTestStep } from '../../shared/backup/steps.ts';
+import { pollBackupStep } from '../../shared/backup/steps/poll-backup.ts';
+import { pollRestoreTestStep } from '../../shared/backup/steps/poll-restore-test.ts';
 import type { Target } from '../../shared/config/schema.ts';
 import type { CopyService, ScratchDatabases } from '../../shared/drivers/ports.ts';
 import { createLocalEngine, type LambdaHandler } from '../../shared/engine/index.ts';

@@ -17,7 +17,7 @@ import { createLocalBackupEngine, LOCAL_BACKUP_ARNS } from '../../functions/inde
 import { ALL_BACKUP_FACTORIES } from '../../shared/backup/all-drivers.ts';
 import { backupDepsWith } from '../../shared/backup/deps.ts';
 import { backupLeaseKey } from '../../shared/backup/lease.ts';
-import { startBackupStep } from '../../shared/backup/steps.ts';
+import { startBackupStep } from '../../shared/backup/steps/start-backup.ts';
 import { clearRegisteredTargets, findTarget, registerTarget } from '../../shared/config/registry.ts';
 import type { TargetInput } from '../../shared/config/schema.ts';
 import { FileBackupCatalogue } from '../../shared/drivers/local/file-backup-catalogue.ts';

@@ -31,7 +31,7 @@ import { createLocalBackupEngine, LOCAL_BACKUP_ARNS } from '../../functions/inde
 import { ALL_BACKUP_FACTORIES } from '../../shared/backup/all-drivers.ts';
 import type { PruneInput } from '../../shared/backup/contracts.ts';
 import { backupDepsWith } from '../../shared/backup/deps.ts';
-import { pruneBackupsStep } from '../../shared/backup/steps.ts';
+import { pruneBackupsStep } from '../../shared/backup/steps/prune-backups.ts';
 import { clearRegisteredTargets, registerTarget } from '../../shared/config/registry.ts';
 import type { TargetInput } from '../../shared/config/schema.ts';
 import { FileBackupCatalogue } from '../../shared/drivers/local/file-backup-catalogue.ts';

@@ -22,7 +22,7 @@ import { createLocalBackupEngine } from '../../functions/index.ts';
 import { ALL_BACKUP_FACTORIES } from '../../shared/backup/all-drivers.ts';
 import { backupDepsWith } from '../../shared/backup/deps.ts';
 import { SuspectCopyError } from '../../shared/backup/errors.ts';
-import { pruneBackupsStep } from '../../shared/backup/steps.ts';
+import { pruneBackupsStep } from '../../shared/backup/steps/prune-backups.ts';
 import { FileBackupCatalogue } from '../../shared/drivers/local/file-backup-catalogue.ts';
 import type { LocalEngine } from '../../shared/engine/index.ts';
 import { type AwsFakes, installAwsFakes } from '../fakes/index.ts';

@@ -10,7 +10,7 @@ import type { Target } from '../../shared/config/schema.ts';
 import { MAX_LEASE_SECONDS } from '../../shared/deploy/bounds.ts';
 import { type CommandSent, commandStatusSchema } from '../../shared/deploy/contracts.ts';
 import type { DeployDeps } from '../../shared/deploy/deps.ts';
-import { pollCommandStep } from '../../shared/deploy/steps.ts';
+import { pollCommandStep } from '../../shared/deploy/steps/poll-command.ts';
 import type { CommandRunner, HostRef } from '../../shared/drivers/ports.ts';
 import { createLocalEngine, type LambdaHandler } from '../../shared/engine/index.ts';
 import { DEPLOY_FUNCTIONS, type DeployFunction, deployWorkflow } from '../../workflows/deploy.ts';

@@ -22,13 +22,10 @@ import type {
   SendCommandInput,
 } from '../../shared/deploy/contracts.ts';
 import { type DeployDeps, defaultDeployDeps } from '../../shared/deploy/deps.ts';
-import {
-  createSnapshotsStep,
-  pollCommandStep,
-  resolveHostsStep,
-  sendCommandStep,
-  targetLeaseKey,
-} from '../../shared/deploy/steps.ts';
+import { createSnapshotsStep } from '../../shared/deploy/steps/create-snapshots.ts';
+import { pollCommandStep } from '../../shared/deploy/steps/poll-command.ts';
+import { resolveHostsStep } from '../../shared/deploy/steps/resolve-hosts.ts';
+import { sendCommandStep } from '../../shared/deploy/steps/send-command.ts';
 import type { Drivers } from '../../shared/drivers/index.ts';
 import { FileLeaseStore } from '../../shared/drivers/local/file-lease-store.ts';
 import { LocalHostDirectory } from '../../shared/drivers/local/local-host-directory.ts';
@@ -40,6 +37,7 @@ import {
   type RunResult,
 } from '../../shared/engine/index.ts';
 import { ERROR_MESSAGE_BUDGET, ERROR_TRACE_FRAMES, SnapshotFailedError } from '../../shared/errors.ts';
+import { targetLeaseKey } from '../../shared/lease-keys.ts';
 import type { DeployFunction } from '../../workflows/deploy.ts';
 import { createLab, type Lab } from './fixtures.ts';
 

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LabPaths, setupLab, startLabApp, stopLabApp } from '../../lab/setup.ts';
 import { registerTarget } from '../../shared/config/registry.ts';
 import { targetLeaseKey } from '../../shared/deploy/steps.ts';
-import { commandRunnerFor, hostDirectoryFor, probeRunnerFor } from '../../shared/drivers/index.ts';
+import { commandRunnerFor, hostDirectoryFor, probeRunnerFor } from '../../shared/all-drivers.ts';
 import { FileLeaseStore } from '../../shared/drivers/local/file-lease-store.ts';
 import { LocalLoadBalancer } from '../../shared/drivers/local/local-load-balancer.ts';
 import { OutboxNotifier, readOutbox } from '../../shared/drivers/local/outbox-notifier.ts';

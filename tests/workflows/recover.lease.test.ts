@@ -16,7 +16,7 @@ import { EngineTaskAnswerer } from '../../shared/drivers/local/engine-task-answe
 import { FileApprovalStore } from '../../shared/drivers/local/file-approval-store.ts';
 import { FileLeaseStore } from '../../shared/drivers/local/file-lease-store.ts';
 import { LocalHostDirectory } from '../../shared/drivers/local/local-host-directory.ts';
-import { probeRunnerFor } from '../../shared/drivers/probes.ts';
+import { probeRunnerFor } from '../../shared/health/probe-runner.ts';
 import { answerApproval } from '../../shared/recovery/approval.ts';
 import { createLab, type Lab } from './fixtures.ts';
 import { outbox, recoverEngine } from './recover.fixtures.ts';

@@ -14,8 +14,8 @@ import { BashCommandRunner } from '../../shared/drivers/local/bash-command-runne
 import { EngineTaskAnswerer } from '../../shared/drivers/local/engine-task-answerer.ts';
 import { FileApprovalStore } from '../../shared/drivers/local/file-approval-store.ts';
 import { LocalHostDirectory } from '../../shared/drivers/local/local-host-directory.ts';
-import { probeRunnerFor } from '../../shared/drivers/probes.ts';
 import type { PendingTask } from '../../shared/engine/index.ts';
+import { probeRunnerFor } from '../../shared/health/probe-runner.ts';
 import { answerApproval } from '../../shared/recovery/approval.ts';
 import { ApprovalClosedError } from '../../shared/recovery/errors.ts';
 import { createLab, type Lab } from './fixtures.ts';

@@ -41,14 +41,14 @@ import {
   type RDSClient,
   type Tag,
 } from '@aws-sdk/client-rds';
+import { SnapshotFailedError } from '../../errors.ts';
 import {
   BackupSourceBusyError,
   BackupThrottledError,
   CopyInUseError,
   NotStepopsCopyError,
   SnapshotQuotaExceededError,
-} from '../../backup/errors.ts';
-import { SnapshotFailedError } from '../../errors.ts';
+} from '../errors.ts';
 import type {
   CopyRef,
   CopyRequest,

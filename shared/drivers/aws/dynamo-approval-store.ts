@@ -12,7 +12,7 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { ApprovalClosedError } from '../../recovery/errors.ts';
+import { ApprovalClosedError } from '../errors.ts';
 import type { ApprovalRecord, ApprovalStore } from '../ports.ts';
 import { dynamoClient } from './clients.ts';
 

@@ -27,8 +27,8 @@ import {
   RestoreDBInstanceFromDBSnapshotCommand,
   type Tag,
 } from '@aws-sdk/client-rds';
-import { BackupThrottledError, NotStepopsCopyError } from '../../backup/errors.ts';
 import { InvalidInputError } from '../../errors.ts';
+import { BackupThrottledError, NotStepopsCopyError } from '../errors.ts';
 import type { ScratchDatabase, ScratchDatabases } from '../ports.ts';
 import { isThrottling } from './aws-copy-service.ts';
 import { rdsClient } from './clients.ts';

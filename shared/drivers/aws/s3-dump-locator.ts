@@ -8,8 +8,8 @@
  */
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { dumpPrefix } from '../../backup/plan.ts';
 import { type DumpBackupJob, dumpBucketRegion, type Target } from '../../config/schema.ts';
+import { dumpPrefix } from '../dump-prefix.ts';
 import { defaultRegion } from './clients.ts';
 
 const clients = new Map<string, S3Client>();

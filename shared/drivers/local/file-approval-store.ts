@@ -4,7 +4,7 @@
  */
 import { mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ApprovalClosedError } from '../../recovery/errors.ts';
+import { ApprovalClosedError } from '../errors.ts';
 import type { ApprovalRecord, ApprovalStore } from '../ports.ts';
 import { fileSafe, stepopsHome } from './home.ts';
 

@@ -8,7 +8,7 @@
  * ever replaced by a rename, so a reader never sees half a lease.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import * as nodeFs from 'node:fs/promises';
 import path from 'node:path';
 import type { Lease, LeaseStore } from '../ports.ts';
 import { fileSafe, stepopsHome } from './home.ts';
@@ -17,20 +17,42 @@ import { fileSafe, stepopsHome } from './home.ts';
 const STALE_LOCK_MS = 30_000;
 const LOCK_WAIT_MS = 10_000;
 
+/** The file calls the store and its lock make (`node:fs/promises`'s, unless a test stands in for another process). */
+export type LockFs = Pick<
+  typeof nodeFs,
+  'link' | 'mkdir' | 'readdir' | 'readFile' | 'rename' | 'stat' | 'unlink' | 'writeFile'
+>;
+
+/**
+ * What the lock reads of the world and how it waits. Each is injectable, so that a test can play
+ * the other process (a holder that never lets go, a generation removed while it is read) in one
+ * process and without waiting.
+ */
+export interface LockOptions {
+  /** Epoch milliseconds now: the age of a lock and the time spent waiting are measured with it. */
+  now?: () => number;
+  /** The pause between two tries while another holder has the lock (10–50 ms by default). */
+  pause?: () => Promise<void>;
+  /** The file calls. */
+  fs?: LockFs;
+}
+
 export interface FileLeaseStoreOptions {
   /** The state directory; {@link stepopsHome} (read at each call) when omitted. */
   home?: () => string;
   /** Epoch seconds now; injectable for tests. */
   now?: () => number;
+  /** The lock's clock, pause and file calls (the store's own file calls too). */
+  lock?: LockOptions;
 }
 
 function code(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException).code;
 }
 
-async function readLease(file: string): Promise<Lease | undefined> {
+async function readLease(fs: LockFs, file: string): Promise<Lease | undefined> {
   try {
-    const value = JSON.parse(await readFile(file, 'utf8')) as Lease;
+    const value = JSON.parse(await fs.readFile(file, 'utf8')) as Lease;
     return typeof value.owner === 'string' && typeof value.expiresAt === 'number' ? value : undefined;
   } catch (error) {
     if (code(error) === 'ENOENT' || error instanceof SyntaxError) return undefined;
@@ -38,41 +60,46 @@ async function readLease(file: string): Promise<Lease | undefined> {
   }
 }
 
-async function tempFile(file: string, content: string): Promise<string> {
+async function tempFile(fs: LockFs, file: string, content: string): Promise<string> {
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(temp, content);
+  await fs.writeFile(temp, content);
   return temp;
 }
 
 /** Creates `file` with `content` only if it does not exist; false when it does. */
-async function createExclusive(file: string, content: string): Promise<boolean> {
-  const temp = await tempFile(file, content);
+async function createExclusive(fs: LockFs, file: string, content: string): Promise<boolean> {
+  const temp = await tempFile(fs, file, content);
   try {
-    await link(temp, file);
+    await fs.link(temp, file);
     return true;
   } catch (error) {
     if (code(error) === 'EEXIST') return false;
     throw error;
   } finally {
-    await unlink(temp).catch(() => undefined);
+    await fs.unlink(temp).catch(() => undefined);
   }
 }
 
 /** The newest generation of a lock (0 when it has none yet). */
-async function newestGeneration(dir: string): Promise<number> {
+async function newestGeneration(fs: LockFs, dir: string): Promise<number> {
   let newest = 0;
-  for (const entry of await readdir(dir)) {
+  for (const entry of await fs.readdir(dir)) {
     if (/^\d+$/.test(entry)) newest = Math.max(newest, Number(entry));
   }
   return newest;
 }
 
 /** Whether a generation frees the lock: it says so, or its holder has not finished in time. */
-async function frees(dir: string, generation: number): Promise<boolean | undefined> {
+async function frees(
+  fs: LockFs,
+  dir: string,
+  generation: number,
+  now: () => number,
+): Promise<boolean | undefined> {
   const file = path.join(dir, String(generation));
   try {
-    const [content, info] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
-    return content.startsWith('free') || Date.now() - info.mtimeMs > STALE_LOCK_MS;
+    const [content, info] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
+    return content.startsWith('free') || now() - info.mtimeMs > STALE_LOCK_MS;
   } catch (error) {
     // Removed: a newer generation exists.
     if (code(error) === 'ENOENT') return undefined;
@@ -81,10 +108,10 @@ async function frees(dir: string, generation: number): Promise<boolean | undefin
 }
 
 /** Removes the generations older than `newest` (nobody reads them any more). */
-async function removeOlder(dir: string, newest: number): Promise<void> {
-  for (const entry of await readdir(dir).catch(() => [] as string[])) {
+async function removeOlder(fs: LockFs, dir: string, newest: number): Promise<void> {
+  for (const entry of await fs.readdir(dir).catch(() => [] as string[])) {
     if (/^\d+$/.test(entry) && Number(entry) < newest)
-      await unlink(path.join(dir, entry)).catch(() => undefined);
+      await fs.unlink(path.join(dir, entry)).catch(() => undefined);
   }
 }
 
@@ -97,41 +124,57 @@ async function removeOlder(dir: string, newest: number): Promise<void> {
  * taken over meanwhile (this holder overran {@link STALE_LOCK_MS}), that create fails and the new
  * holder keeps its lock.
  *
+ * Waiting gives up after {@link LOCK_WAIT_MS} of a lock held by a live holder.
+ *
  * @example
  * await withLock(`${leaseFile}.lock`, async () => rename(temp, leaseFile));
+ * @throws Error "timed out waiting for the lock …" when another holder keeps it past the wait
  */
-export async function withLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(
+  lockPath: string,
+  fn: () => Promise<T>,
+  options: LockOptions = {},
+): Promise<T> {
+  const fs = options.fs ?? nodeFs;
+  const now = options.now ?? Date.now;
+  const pause = options.pause ?? jitteredPause;
   const dir = `${lockPath}.d`;
-  await mkdir(dir, { recursive: true });
-  const started = Date.now();
+  await fs.mkdir(dir, { recursive: true });
+  const started = now();
   let held: number | undefined;
   while (held === undefined) {
-    const newest = await newestGeneration(dir);
-    const free = newest === 0 ? true : await frees(dir, newest);
+    const newest = await newestGeneration(fs, dir);
+    const free = newest === 0 ? true : await frees(fs, dir, newest, now);
     if (free === undefined) continue;
-    if (free && (await createExclusive(path.join(dir, String(newest + 1)), `held ${process.pid}\n`))) {
+    if (free && (await createExclusive(fs, path.join(dir, String(newest + 1)), `held ${process.pid}\n`))) {
       // A generation that the holders since removed can be created again by a contender that read
       // the directory before they did: the lock is ours only if no newer generation exists.
-      if ((await newestGeneration(dir)) !== newest + 1) {
-        await unlink(path.join(dir, String(newest + 1))).catch(() => undefined);
+      if ((await newestGeneration(fs, dir)) !== newest + 1) {
+        await fs.unlink(path.join(dir, String(newest + 1))).catch(() => undefined);
         continue;
       }
       held = newest + 1;
-      await removeOlder(dir, held);
+      await removeOlder(fs, dir, held);
       break;
     }
     if (!free) {
-      if (Date.now() - started > LOCK_WAIT_MS) throw new Error(`timed out waiting for the lock ${lockPath}`);
-      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+      if (now() - started > LOCK_WAIT_MS) throw new Error(`timed out waiting for the lock ${lockPath}`);
+      await pause();
     }
   }
   try {
     return await fn();
   } finally {
-    if (await createExclusive(path.join(dir, String(held + 1)), `free ${process.pid}\n`).catch(() => false)) {
-      await removeOlder(dir, held + 1);
+    const next = path.join(dir, String(held + 1));
+    if (await createExclusive(fs, next, `free ${process.pid}\n`).catch(() => false)) {
+      await removeOlder(fs, dir, held + 1);
     }
   }
+}
+
+/** The default pause between two tries for a lock: 10 to 50 ms, so that contenders spread out. */
+function jitteredPause(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
 }
 
 /**
@@ -148,10 +191,14 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T>): Promi
 export class FileLeaseStore implements LeaseStore {
   readonly #home: () => string;
   readonly #now: () => number;
+  readonly #lock: LockOptions;
+  readonly #fs: LockFs;
 
   constructor(options: FileLeaseStoreOptions = {}) {
     this.#home = options.home ?? stepopsHome;
     this.#now = options.now ?? (() => Math.floor(Date.now() / 1000));
+    this.#lock = options.lock ?? {};
+    this.#fs = this.#lock.fs ?? nodeFs;
   }
 
   async acquire(
@@ -163,21 +210,26 @@ export class FileLeaseStore implements LeaseStore {
     const now = this.#now();
     const lease: Lease = { key, owner, expiresAt: now + ttlSeconds };
     const content = `${JSON.stringify(lease)}\n`;
-    if (await createExclusive(file, content)) return { acquired: true };
-    return withLock(`${file}.lock`, async () => {
-      const current = await readLease(file);
-      if (current === undefined) {
-        // Released since: create it again, exclusively (a lock-free creator may be racing us).
-        if (await createExclusive(file, content)) return { acquired: true };
-        const winner = await readLease(file);
-        return winner ? { acquired: false, heldBy: winner } : { acquired: false, heldBy: lease };
-      }
-      if (current.expiresAt <= now || current.owner === owner) {
-        await rename(await tempFile(file, content), file);
-        return { acquired: true };
-      }
-      return { acquired: false, heldBy: current };
-    });
+    const fs = this.#fs;
+    if (await createExclusive(fs, file, content)) return { acquired: true };
+    return withLock(
+      `${file}.lock`,
+      async () => {
+        const current = await readLease(fs, file);
+        if (current === undefined) {
+          // Released since: create it again, exclusively (a lock-free creator may be racing us).
+          if (await createExclusive(fs, file, content)) return { acquired: true };
+          const winner = await readLease(fs, file);
+          return winner ? { acquired: false, heldBy: winner } : { acquired: false, heldBy: lease };
+        }
+        if (current.expiresAt <= now || current.owner === owner) {
+          await fs.rename(await tempFile(fs, file, content), file);
+          return { acquired: true };
+        }
+        return { acquired: false, heldBy: current };
+      },
+      this.#lock,
+    );
   }
 
   /**
@@ -187,22 +239,27 @@ export class FileLeaseStore implements LeaseStore {
    * await leases.holder('target:demo'); // { key: 'target:demo', owner: 'run-1', expiresAt: 1767225600 }
    */
   async holder(key: string): Promise<Lease | undefined> {
-    const lease = await readLease(await this.#file(key));
+    const lease = await readLease(this.#fs, await this.#file(key));
     return lease && lease.expiresAt > this.#now() ? lease : undefined;
   }
 
   async release(key: string, owner: string): Promise<void> {
     const file = await this.#file(key);
-    if ((await readLease(file)) === undefined) return;
-    await withLock(`${file}.lock`, async () => {
-      const current = await readLease(file);
-      if (current?.owner === owner) await unlink(file).catch(() => undefined);
-    });
+    const fs = this.#fs;
+    if ((await readLease(fs, file)) === undefined) return;
+    await withLock(
+      `${file}.lock`,
+      async () => {
+        const current = await readLease(fs, file);
+        if (current?.owner === owner) await fs.unlink(file).catch(() => undefined);
+      },
+      this.#lock,
+    );
   }
 
   async #file(key: string): Promise<string> {
     const dir = path.join(this.#home(), 'leases');
-    await mkdir(dir, { recursive: true });
+    await this.#fs.mkdir(dir, { recursive: true });
     return path.join(dir, `${fileSafe(key)}.json`);
   }
 }

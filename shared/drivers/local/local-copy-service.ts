@@ -9,9 +9,9 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { NotStepopsCopyError } from '../../backup/errors.ts';
 import { SnapshotFailedError } from '../../errors.ts';
 import { BACKUP_TAGS } from '../aws/aws-copy-service.ts';
+import { NotStepopsCopyError } from '../errors.ts';
 import type {
   CopyRef,
   CopyRequest,

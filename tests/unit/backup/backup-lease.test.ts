@@ -10,13 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_BACKUP_FACTORIES } from '../../../shared/backup/all-drivers.ts';
 import { type BackupDeps, backupDepsWith } from '../../../shared/backup/deps.ts';
 import { backupLeaseKey } from '../../../shared/backup/lease.ts';
-import {
-  notifyBackupStep,
-  pollBackupStep,
-  pruneBackupsStep,
-  recordBackupStep,
-  startBackupStep,
-} from '../../../shared/backup/steps.ts';
+import { notifyBackupStep } from '../../../shared/backup/steps/notify-backup.ts';
+import { pollBackupStep } from '../../../shared/backup/steps/poll-backup.ts';
+import { pruneBackupsStep } from '../../../shared/backup/steps/prune-backups.ts';
+import { recordBackupStep } from '../../../shared/backup/steps/record-backup.ts';
+import { startBackupStep } from '../../../shared/backup/steps/start-backup.ts';
 import { clearRegisteredTargets, findTarget, registerTarget } from '../../../shared/config/registry.ts';
 import type { TargetInput } from '../../../shared/config/schema.ts';
 import { DynamoBackupCatalogue } from '../../../shared/drivers/aws/dynamo-backup-catalogue.ts';

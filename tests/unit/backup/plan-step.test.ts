@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { backupDepsWith } from '../../../shared/backup/deps.ts';
-import { planBackupStep } from '../../../shared/backup/steps.ts';
+import { planBackupStep } from '../../../shared/backup/steps/plan-backup.ts';
 import { UnfilledValuesError } from '../../../shared/config/load.ts';
 import { findTarget } from '../../../shared/config/registry.ts';
 

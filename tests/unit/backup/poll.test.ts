@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { JobHandle } from '../../../shared/backup/contracts.ts';
 import type { BackupCapabilities, BackupDeps } from '../../../shared/backup/deps.ts';
 import { BackupThrottledError } from '../../../shared/backup/errors.ts';
-import { LONG_POLL_MAX_MS, pollBackupStep } from '../../../shared/backup/steps.ts';
+import { LONG_POLL_MAX_MS } from '../../../shared/backup/steps/common.ts';
+import { pollBackupStep } from '../../../shared/backup/steps/poll-backup.ts';
 import type { CopyService, CopyStatus, LeaseStore } from '../../../shared/drivers/ports.ts';
 
 function depsWith(status: () => Promise<CopyStatus>, clock: { now: number }): BackupDeps & { reads: number } {

@@ -23,7 +23,7 @@ vi.hoisted(() => {
 });
 
 import type { BackupDeps } from '../../../shared/backup/deps.ts';
-import { pruneBackupsStep } from '../../../shared/backup/steps.ts';
+import { pruneBackupsStep } from '../../../shared/backup/steps/prune-backups.ts';
 import { type Target, targetSchema } from '../../../shared/config/schema.ts';
 import type {
   BackupCatalogue,

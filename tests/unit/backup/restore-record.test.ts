@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupDepsWith } from '../../../shared/backup/deps.ts';
-import { recordRestoreTestStep } from '../../../shared/backup/steps.ts';
+import { recordRestoreTestStep } from '../../../shared/backup/steps/record-restore-test.ts';
 import { clearRegisteredTargets, registerTarget } from '../../../shared/config/registry.ts';
 import type { TargetInput } from '../../../shared/config/schema.ts';
 import { DynamoBackupCatalogue } from '../../../shared/drivers/aws/dynamo-backup-catalogue.ts';

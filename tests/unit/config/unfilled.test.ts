@@ -20,7 +20,7 @@ import {
   unfilledValues,
 } from '../../../shared/config/schema.ts';
 import { defaultDeployDeps } from '../../../shared/deploy/deps.ts';
-import { planDeployStep } from '../../../shared/deploy/steps.ts';
+import { planDeployStep } from '../../../shared/deploy/steps/plan-deploy.ts';
 import { StageConfigError, stageSettings } from '../../../stacks/settings.ts';
 import { filledTarget } from '../../fixtures/filled-targets.ts';
 

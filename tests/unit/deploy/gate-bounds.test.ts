@@ -7,7 +7,8 @@ import { clearRegisteredTargets, findTarget, registerTarget } from '../../../sha
 import type { Target } from '../../../shared/config/schema.ts';
 import { type GateState, INITIAL_GATE } from '../../../shared/deploy/contracts.ts';
 import type { DeployDeps } from '../../../shared/deploy/deps.ts';
-import { checkHealthStep, LONG_POLL_SAFETY_MS } from '../../../shared/deploy/steps.ts';
+import { checkHealthStep } from '../../../shared/deploy/steps/check-health.ts';
+import { LONG_POLL_SAFETY_MS } from '../../../shared/deploy/steps/common.ts';
 import type { Drivers } from '../../../shared/drivers/index.ts';
 import type { CommandRunner, HostRef, ProbeResult, ProbeRunner } from '../../../shared/drivers/ports.ts';
 import { StandardProbeRunner } from '../../../shared/health/probe.ts';

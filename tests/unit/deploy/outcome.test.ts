@@ -7,7 +7,8 @@ import {
   summarizeDeploy,
   touchedBatches,
 } from '../../../shared/deploy/outcome.ts';
-import { describeBatchFailureStep, planRollbackStep } from '../../../shared/deploy/steps.ts';
+import { describeBatchFailureStep } from '../../../shared/deploy/steps/describe-batch-failure.ts';
+import { planRollbackStep } from '../../../shared/deploy/steps/plan-rollback.ts';
 
 const host = (n: number) => ({ kind: 'local' as const, id: `local:h${n}`, directory: `/h${n}` });
 const BATCHES: Batch[] = [

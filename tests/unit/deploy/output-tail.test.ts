@@ -16,7 +16,8 @@ import type { CommandSent } from '../../../shared/deploy/contracts.ts';
 import type { DeployDeps } from '../../../shared/deploy/deps.ts';
 import { summarizeDeploy } from '../../../shared/deploy/outcome.ts';
 import { planDeploy } from '../../../shared/deploy/plan.ts';
-import { describeBatchFailureStep, pollCommandStep } from '../../../shared/deploy/steps.ts';
+import { describeBatchFailureStep } from '../../../shared/deploy/steps/describe-batch-failure.ts';
+import { pollCommandStep } from '../../../shared/deploy/steps/poll-command.ts';
 import { SsmCommandRunner } from '../../../shared/drivers/aws/ssm-command-runner.ts';
 import type { Drivers } from '../../../shared/drivers/index.ts';
 

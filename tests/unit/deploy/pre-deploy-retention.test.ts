@@ -23,7 +23,7 @@ import { clearRegisteredTargets, findTarget, registerTarget } from '../../../sha
 import { type TargetInput, targetSchema } from '../../../shared/config/schema.ts';
 import type { DeployDeps } from '../../../shared/deploy/deps.ts';
 import { decidePreDeployPrune } from '../../../shared/deploy/pre-deploy-retention.ts';
-import { createSnapshotsStep } from '../../../shared/deploy/steps.ts';
+import { createSnapshotsStep } from '../../../shared/deploy/steps/create-snapshots.ts';
 import { AwsSnapshotService } from '../../../shared/drivers/aws/snapshot-service.ts';
 import type { Drivers } from '../../../shared/drivers/index.ts';
 import type { PreDeploySnapshot } from '../../../shared/drivers/ports.ts';

@@ -13,17 +13,13 @@ import type { CommandSent, GateState } from '../../../shared/deploy/contracts.ts
 import { INITIAL_GATE } from '../../../shared/deploy/contracts.ts';
 import type { DeployDeps } from '../../../shared/deploy/deps.ts';
 import { planDeploy } from '../../../shared/deploy/plan.ts';
-import {
-  checkHealthStep,
-  commandKey,
-  LONG_POLL_MAX_MS,
-  leaseTtlSeconds,
-  notifyStep,
-  planDeployStep,
-  pollCommandStep,
-  resolveHostsStep,
-  sendCommandStep,
-} from '../../../shared/deploy/steps.ts';
+import { checkHealthStep } from '../../../shared/deploy/steps/check-health.ts';
+import { LONG_POLL_MAX_MS } from '../../../shared/deploy/steps/common.ts';
+import { notifyStep } from '../../../shared/deploy/steps/notify.ts';
+import { leaseTtlSeconds, planDeployStep } from '../../../shared/deploy/steps/plan-deploy.ts';
+import { pollCommandStep } from '../../../shared/deploy/steps/poll-command.ts';
+import { resolveHostsStep } from '../../../shared/deploy/steps/resolve-hosts.ts';
+import { commandKey, sendCommandStep } from '../../../shared/deploy/steps/send-command.ts';
 import type { Drivers } from '../../../shared/drivers/index.ts';
 import type {
   CommandRequest,

@@ -5,6 +5,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { alertsTopicArn, awsResourceNames, driversFor, hostSelector } from '../../../shared/all-drivers.ts';
 import { type Target, type TargetInput, targetSchema } from '../../../shared/config/schema.ts';
 import { DynamoLeaseStore } from '../../../shared/drivers/aws/dynamo-lease-store.ts';
 import { Ec2HostDirectory } from '../../../shared/drivers/aws/ec2-host-directory.ts';
@@ -12,7 +13,6 @@ import { AwsSnapshotService } from '../../../shared/drivers/aws/snapshot-service
 import { SnsNotifier } from '../../../shared/drivers/aws/sns-notifier.ts';
 import { SsmCommandRunner } from '../../../shared/drivers/aws/ssm-command-runner.ts';
 import { FanOutNotifier } from '../../../shared/drivers/fan-out-notifier.ts';
-import { alertsTopicArn, awsResourceNames, driversFor, hostSelector } from '../../../shared/drivers/index.ts';
 import { BashCommandRunner } from '../../../shared/drivers/local/bash-command-runner.ts';
 import { FileLeaseStore } from '../../../shared/drivers/local/file-lease-store.ts';
 import { LocalHostDirectory } from '../../../shared/drivers/local/local-host-directory.ts';

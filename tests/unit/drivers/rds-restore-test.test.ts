@@ -25,7 +25,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BackupCapabilities, BackupDeps } from '../../../shared/backup/deps.ts';
-import { pollRestoreTestStep, startRestoreTestStep } from '../../../shared/backup/steps.ts';
+import { pollRestoreTestStep } from '../../../shared/backup/steps/poll-restore-test.ts';
+import { startRestoreTestStep } from '../../../shared/backup/steps/start-restore-test.ts';
 import { clearRegisteredTargets, findTarget, registerTarget } from '../../../shared/config/registry.ts';
 import { type TargetInput, targetSchema } from '../../../shared/config/schema.ts';
 import { RdsScratchDatabases } from '../../../shared/drivers/aws/rds-scratch-databases.ts';

@@ -23,12 +23,11 @@ import { clearRegisteredTargets, findTarget, registerTarget } from '../../../sha
 import { probeSchema, type Target, type TargetInput } from '../../../shared/config/schema.ts';
 import { INITIAL_GATE } from '../../../shared/deploy/contracts.ts';
 import type { DeployDeps } from '../../../shared/deploy/deps.ts';
-import { checkHealthStep } from '../../../shared/deploy/steps.ts';
+import { checkHealthStep } from '../../../shared/deploy/steps/check-health.ts';
 import { SsmCommandRunner } from '../../../shared/drivers/aws/ssm-command-runner.ts';
 import type { Drivers } from '../../../shared/drivers/index.ts';
 import { BashCommandRunner } from '../../../shared/drivers/local/bash-command-runner.ts';
 import type { HostRef } from '../../../shared/drivers/ports.ts';
-import { probeRunnerFor } from '../../../shared/drivers/probes.ts';
 import { createLambdaContext } from '../../../shared/engine/lambda.ts';
 import {
   type HostSideProbe,
@@ -38,6 +37,7 @@ import {
   runHostProbes,
 } from '../../../shared/health/host-probes.ts';
 import { StandardProbeRunner } from '../../../shared/health/probe.ts';
+import { probeRunnerFor } from '../../../shared/health/probe-runner.ts';
 import { freePort } from '../../helpers/net.ts';
 import { shellcheck } from '../../helpers/shellcheck.ts';
 

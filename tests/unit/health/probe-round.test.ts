@@ -14,9 +14,9 @@ import { clearRegisteredTargets, findTarget, registerTarget } from '../../../sha
 import { probeSchema, type Target } from '../../../shared/config/schema.ts';
 import { hostDirectoryFor } from '../../../shared/drivers/hosts.ts';
 import type { ProbeRunner } from '../../../shared/drivers/ports.ts';
-import { probeRunnerFor } from '../../../shared/drivers/probes.ts';
 import { type HealthDeps, probeTargetStep } from '../../../shared/health/check.ts';
 import { type HttpProbe, httpWithCertificate } from '../../../shared/health/probe.ts';
+import { probeRunnerFor } from '../../../shared/health/probe-runner.ts';
 import { runProbeRound } from '../../../shared/health/round.ts';
 import { loopbackCertificate } from '../../helpers/tls.ts';
 

@@ -1,12 +1,13 @@
 /**
- * The probe runner of a target: the standard runner, running host-side probes (commands, HTTP from
+ * The probe runner of a target (the health domain chooses it; a driver imports no domain module): the standard runner, running host-side probes (commands, HTTP from
  * the host) on the hosts through the target's command runner (SSM for ec2 hosts, bash for local).
  */
 import type { Target } from '../config/schema.ts';
-import { StandardProbeRunner } from '../health/probe.ts';
+import { commandRunnerFor } from '../drivers/commands.ts';
+import type { DriversOptions } from '../drivers/options.ts';
+import type { CommandRunner, ProbeRunner } from '../drivers/ports.ts';
 import { hostScriptOptions } from '../shell/script.ts';
-import { commandRunnerFor } from './commands.ts';
-import type { DriversOptions } from './options.ts';
+import { StandardProbeRunner } from './probe.ts';
 
 /**
  * Seconds SSM may wait to deliver a round's probe command (SendCommand `TimeoutSeconds`, 30 s at
@@ -14,8 +15,6 @@ import type { DriversOptions } from './options.ts';
  * (SSM API reference, SendCommand), so an offline agent does not queue one command per round.
  */
 export const HOST_PROBE_DELIVERY_SECONDS = 30;
-
-import type { CommandRunner, ProbeRunner } from './ports.ts';
 
 /**
  * Chooses the probe runner for a target; `commands` shares a runner already made for the target.
