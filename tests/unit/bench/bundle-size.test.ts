@@ -5,6 +5,7 @@
  * bundle (the `@aws-sdk/client-*` packages in it), so a new function in functions/ is held to the
  * goal of its kind without being listed.
  */
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -28,6 +29,10 @@ interface Built {
   targetModel: boolean;
   /** The inputs of zod's full API (`zod/v4/classic`) in the bundle. */
   classicZod: string[];
+  /** The target files in the bundle (`targets/<name>.ts`). */
+  targetFiles: string[];
+  /** Whether the bundle holds the target registry (its function finds targets by name). */
+  registry: boolean;
 }
 
 /**
@@ -68,6 +73,10 @@ beforeAll(async () => {
       classicZod: Object.values(bundle.metafile.outputs).flatMap((o) =>
         Object.keys(o.inputs).filter((input) => input.includes('node_modules/zod/v4/classic/')),
       ),
+      targetFiles: Object.values(bundle.metafile.outputs)
+        .flatMap((o) => Object.keys(o.inputs).filter((input) => /^targets\/[^/]+\.ts$/.test(input)))
+        .sort(),
+      registry: Object.values(bundle.metafile.outputs).some((o) => 'shared/config/registry.ts' in o.inputs),
     };
   });
 }, 120_000);
@@ -87,6 +96,19 @@ describe('Lambda bundles', () => {
     expect(kindOf('plan-deploy')).toMatchObject({ kind: 'no-aws', targetModel: true });
     expect(kindOf('poll-command')).toMatchObject({ kind: 'one-service', services: ['ssm'] });
     expect(kindOf('acquire-lock')).toMatchObject({ kind: 'one-service', services: ['dynamodb'] });
+  });
+
+  it('bundles every target file of targets/ where a function reads a target, through the targets plugin', () => {
+    // Assess: the list is generated from the directory when the bundle is built (no index file)
+    const everyFile = readdirSync(path.join(ROOT, 'targets'))
+      .filter((f) => /^[a-z][a-z0-9-]*\.ts$/.test(f))
+      .map((f) => `targets/${f}`)
+      .sort();
+    expect(everyFile).toEqual(expect.arrayContaining(['targets/demo.ts', 'targets/zmanim.ts']));
+    const readers = built.filter((b) => b.registry);
+    expect(readers.map((b) => b.name)).toEqual(expect.arrayContaining(['plan-deploy', 'forward-alert']));
+    for (const b of readers) expect(b.targetFiles, b.name).toEqual(everyFile);
+    expect(built.find((b) => b.name === 'plan-rollback')?.targetFiles).toEqual([]);
   });
 
   it('keeps EC2, the heaviest client, out of the functions whose steps make no EC2 call', () => {
