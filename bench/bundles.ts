@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 import { listTargetFiles } from '../shared/config/discovery.ts';
-import { writeTargetsPlugin } from '../shared/config/targets-bundle.ts';
+import { writeLambdaPlugins } from '../stacks/bundling.ts';
 import { median } from './stats.ts';
 
 /**
@@ -110,9 +110,9 @@ export function bundleParts(metafile: Metafile): BundleParts {
 }
 
 /**
- * The esbuild plugins the stacks give SST for every function: the targets plugin file, written for
- * a targets directory (the repository's `targets/` by default) and imported as SST imports it, so
- * that each bundle holds the target files as a deployed Lambda does.
+ * The esbuild plugins the stacks give SST for every function (stacks/bundling.ts): the targets
+ * plugin, written for a targets directory (the repository's `targets/` by default), and the SDK
+ * schema plugin, imported as SST imports them, so that each bundle is built as a deployed Lambda's.
  *
  * @example
  * await build({ ...LAMBDA_BUILD_OPTIONS, plugins: await targetsPlugins(root), entryPoints });
@@ -121,8 +121,8 @@ export async function targetsPlugins(
   root: string,
   targetsDir = path.join(root, 'targets'),
 ): Promise<Plugin[]> {
-  const file = path.join(await mkdtemp(path.join(tmpdir(), 'stepops-bench-targets-')), 'targets-plugin.mjs');
-  writeTargetsPlugin(file, listTargetFiles(targetsDir).files, root);
+  const dir = await mkdtemp(path.join(tmpdir(), 'stepops-bench-plugins-'));
+  const file = writeLambdaPlugins(dir, listTargetFiles(targetsDir).files, root);
   return ((await import(pathToFileURL(file).href)) as { default: Plugin[] }).default;
 }
 

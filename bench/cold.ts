@@ -14,7 +14,7 @@ import type { TargetInput } from '../shared/config/schema.ts';
 import { priceRun } from '../shared/cost/pricing.ts';
 import { usageOf } from '../shared/cost/usage.ts';
 import { createLocalEngine, type RunResult } from '../shared/engine/index.ts';
-import { awsServices, BASELINES, coldImport, LAMBDA_BUILD_OPTIONS } from './bundles.ts';
+import { awsServices, BASELINES, coldImport, LAMBDA_BUILD_OPTIONS, targetsPlugins } from './bundles.ts';
 import {
   type ColdPath,
   type ColdSection,
@@ -224,6 +224,8 @@ export async function benchCold(options: {
   await mkdir(options.outDir, { recursive: true });
   const files: { id: string; file: string }[] = [];
   const bundles = new Map<string, { bytes: number; services: string[] }>();
+  // Built as the stacks build them: the targets plugin and the SDK schema plugin.
+  const plugins = await targetsPlugins(options.root);
   const baselines = BASELINES.filter((b) => b.id === ONE_CLIENT_BASELINE || b.id === LOGGER_BASELINE);
   for (const b of baselines) {
     const file = path.join(options.outDir, `${b.id}.mjs`);
@@ -233,6 +235,7 @@ export async function benchCold(options: {
       stdin: { contents: b.source, loader: 'ts', resolveDir: options.root, sourcefile: 'baseline.ts' },
       outfile: file,
       logLevel: 'silent',
+      plugins,
     });
     bundles.set(b.id, { bytes: (await stat(file)).size, services: [] });
     files.push({ id: b.id, file });
@@ -246,6 +249,7 @@ export async function benchCold(options: {
       outfile: file,
       metafile: true,
       logLevel: 'silent',
+      plugins,
     });
     bundles.set(name, { bytes: (await stat(file)).size, services: awsServices(built.metafile) });
     files.push({ id: name, file });

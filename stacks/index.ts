@@ -145,6 +145,7 @@ export async function createStacks(options: StacksOptions = {}) {
     alertsTopicArn: alerts.topic.arn,
     ...(settings.commandLogGroup ? { commandLogGroup: settings.commandLogGroup } : {}),
     links: [storage.link, alerts.link],
+    bundling,
     workflow: await import('../workflows/maintain.ts'),
   });
 

@@ -6,6 +6,7 @@
  */
 import { targetSchedules } from '../shared/config/schedule.ts';
 import { scheduleName } from './backup.ts';
+import { type FunctionBundling, functionCode } from './bundling.ts';
 import { type Capability, type PermissionContext, statementsFor } from './permissions.ts';
 import type { Ec2Target } from './settings.ts';
 import { schedulerRoleFor, workflowStateMachine } from './state-machine.ts';
@@ -47,6 +48,8 @@ export interface MaintainContext extends PermissionContext {
   commandLogGroup?: string;
   links: $util.Input<unknown>[];
   workflow: MaintainWorkflowModule;
+  /** How every function is built (the handlers' folder and the plugins). */
+  bundling: FunctionBundling;
 }
 
 /** PascalCase component name: `plan-maintenance` → `MaintainPlanMaintenance`. */
@@ -106,7 +109,7 @@ export function createMaintain(context: MaintainContext) {
     }
     functions[name] = new sst.aws.Function(maintainComponentName(name), {
       // The lock functions are the deploy's handlers (same contract), deployed for this workflow.
-      handler: `functions/${name}/handler.handler`,
+      ...functionCode(context.bundling, name),
       runtime: 'nodejs24.x',
       architecture: 'arm64',
       memory: name === 'plan-maintenance' || name === 'run-maintenance-step' ? '512 MB' : '256 MB',
