@@ -29,7 +29,9 @@ export interface ColdFunction {
   bytes: number;
   /** The AWS services its bundle holds a client of (none: a function that makes no AWS call). */
   services: string[];
+  /** The fastest of its samples: the one least disturbed by other work on the machine. */
   coldImportMs: number;
+  medianMs: number;
   samplesMs: number[];
 }
 
@@ -53,7 +55,15 @@ export interface ColdPath {
 export interface ColdSection {
   status: 'ok';
   samplesPerFunction: number;
-  baselines: { id: string; label: string; bytes: number; coldImportMs: number; samplesMs: number[] }[];
+  /** The baselines, their cold import read the same way as the functions' (fastest, and median). */
+  baselines: {
+    id: string;
+    label: string;
+    bytes: number;
+    coldImportMs: number;
+    medianMs: number;
+    samplesMs: number[];
+  }[];
   functions: ColdFunction[];
   paths: ColdPath[];
   notes: string[];
