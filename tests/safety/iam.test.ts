@@ -60,8 +60,8 @@ const EXPECTED: Record<string, string[]> = {
   DeployRegisterTargets: [],
   DeployDescribeBatchFailure: [],
   DeployPlanRollback: [],
-  DeployReleaseLock: LEASES,
-  DeployNotify: [],
+  // Notify ends every run: it releases the lease (DeleteItem, only the run's own) and publishes.
+  DeployNotify: LEASES,
   // Backup: the catalogue is written by record and prune; only prune deletes copies; the restore
   // test restores a scratch instance and its poll deletes it; the freshness check only reads.
   BackupPlanBackup: [],
@@ -84,6 +84,14 @@ const EXPECTED: Record<string, string[]> = {
   BackupNotifyBackup: ['dynamodb:DeleteItem'],
   // Recovery: each AWS step only its own actions.
   RecoverPlanRecovery: [],
+  // Maintenance: the lease (take, release); the rolling step sends the job's commands and the gate's
+  // host-side probes; verify probes (host-side commands too).
+  MaintainPlanMaintenance: [],
+  MaintainAcquireLock: LEASES,
+  MaintainRunMaintenanceStep: ['ssm:SendCommand'],
+  MaintainVerifyMaintenance: ['ssm:SendCommand'],
+  MaintainReleaseLock: LEASES,
+  MaintainNotifyMaintenance: [],
   RecoverAcquireLock: LEASES,
   RecoverPreflightRecovery: [],
   RecoverRequestApproval: ['dynamodb:PutItem'],
@@ -180,8 +188,10 @@ describe('what IAM each function gets', () => {
     expect(lessees.map(keyOf).sort()).toEqual([
       'BackupNotifyBackup',
       'DeployAcquireLock',
-      'DeployReleaseLock',
+      'DeployNotify',
       'DeploySendCommand',
+      'MaintainAcquireLock',
+      'MaintainReleaseLock',
       'RecoverAcquireLock',
       'RecoverReleaseLock',
     ]);
