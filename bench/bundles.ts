@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 import { listTargetFiles } from '../shared/config/discovery.ts';
 import { loadTargetFile } from '../shared/config/load.ts';
-import { writeTargetsPlugin } from '../shared/config/targets-bundle.ts';
+import { writeLambdaPlugins } from '../stacks/bundling.ts';
 import { median } from './stats.ts';
 
 /**
@@ -111,10 +111,9 @@ export function bundleParts(metafile: Metafile): BundleParts {
 }
 
 /**
- * The esbuild plugins the stacks give SST for every function: the targets plugin file, written for
- * the ec2 targets of a directory (the repository's `targets/` by default; a stage bundles its ec2
- * targets only, local ones run on the local engine) and imported as SST imports it, so that each
- * bundle holds the target files as a deployed Lambda does.
+ * The esbuild plugins the stacks give SST for every function (stacks/bundling.ts): the targets
+ * plugin, written for a targets directory (the repository's `targets/` by default), and the SDK
+ * schema plugin, imported as SST imports them, so that each bundle is built as a deployed Lambda's.
  *
  * @example
  * await build({ ...LAMBDA_BUILD_OPTIONS, plugins: await targetsPlugins(root), entryPoints });
@@ -128,12 +127,9 @@ export async function targetsPlugins(
   for (const file of listTargetFiles(targetsDir).files) {
     if ((await loadTargetFile(file.file)).target.hosts.type === 'ec2') files.push(file);
   }
-  const plugin = path.join(
-    await mkdtemp(path.join(tmpdir(), 'stepops-bench-targets-')),
-    'targets-plugin.mjs',
-  );
-  writeTargetsPlugin(plugin, files, root);
-  return ((await import(pathToFileURL(plugin).href)) as { default: Plugin[] }).default;
+  const dir = await mkdtemp(path.join(tmpdir(), 'stepops-bench-plugins-'));
+  const file = writeLambdaPlugins(dir, files, root);
+  return ((await import(pathToFileURL(file).href)) as { default: Plugin[] }).default;
 }
 
 /**

@@ -26,7 +26,6 @@ import { handler as planRollback } from './plan-rollback/handler.ts';
 import { handler as pollCommand } from './poll-command/handler.ts';
 import { handler as publishStatusPage } from './publish-status-page/handler.ts';
 import { handler as registerTargets } from './register-targets/handler.ts';
-import { handler as releaseLock } from './release-lock/handler.ts';
 import { handler as resolveHosts } from './resolve-hosts/handler.ts';
 import { handler as sendCommand } from './send-command/handler.ts';
 
@@ -43,7 +42,6 @@ export const HANDLERS = {
   'register-targets': registerTargets,
   'describe-batch-failure': describeBatchFailure,
   'plan-rollback': planRollback,
-  'release-lock': releaseLock,
   notify,
   'check-target': checkTarget,
   'notify-health-failure': notifyHealthFailure,

@@ -51,12 +51,13 @@ describe('prepareBundling', () => {
     // Assess
     expect(bundling).toEqual({
       functionsDir: 'node_modules/stepops/dist/functions',
-      plugins: '.sst/stepops/targets-plugin.mjs',
+      plugins: '.sst/stepops/plugins.mjs',
     });
-    expect(existsSync(path.join(work, 'stepops', 'targets-plugin.mjs'))).toBe(true);
+    for (const file of ['plugins.mjs', 'targets-plugin.mjs', 'sdk-plugin.mjs'])
+      expect(existsSync(path.join(work, 'stepops', file)), file).toBe(true);
     expect(functionCode(bundling, 'plan-deploy')).toEqual({
       handler: 'node_modules/stepops/dist/functions/plan-deploy/handler.handler',
-      nodejs: { plugins: '.sst/stepops/targets-plugin.mjs' },
+      nodejs: { plugins: '.sst/stepops/plugins.mjs' },
     });
   });
 

@@ -99,11 +99,12 @@ describe('the stacks built from a targets directory', () => {
       expect(String(b.args.handler)).toMatch(/^functions\/[a-z0-9-]+\/handler\.handler$/);
     expect(plugins.size).toBe(1);
     const [plugin] = [...plugins];
-    expect(plugin).toMatch(/stepops\/targets-plugin\.mjs$/);
+    expect(plugin).toMatch(/stepops\/plugins\.mjs$/);
     expect(path.isAbsolute(String(plugin))).toBe(false);
     const file = path.resolve(ROOT, String(plugin));
     expect(existsSync(file)).toBe(true);
     const written = (await import(pathToFileURL(file).href)) as { default: Plugin[] };
+    expect(written.default.map((p) => p.name)).toEqual(['stepops-sdk-schema-keys', 'stepops-targets']);
     const contents = await bundledContents(written.default);
     expect(contents).toContain(`import target0 from ${JSON.stringify(path.join(dir, 'billing-api.ts'))};`);
     expect(contents).not.toContain('target1');

@@ -60,8 +60,8 @@ const EXPECTED: Record<string, string[]> = {
   DeployRegisterTargets: [],
   DeployDescribeBatchFailure: [],
   DeployPlanRollback: [],
-  DeployReleaseLock: LEASES,
-  DeployNotify: [],
+  // Notify ends every run: it releases the lease (DeleteItem, only the run's own) and publishes.
+  DeployNotify: LEASES,
   // Backup: the catalogue is written by record and prune; only prune deletes copies; the restore
   // test restores a scratch instance and its poll deletes it; the freshness check only reads.
   BackupPlanBackup: [],
@@ -188,7 +188,7 @@ describe('what IAM each function gets', () => {
     expect(lessees.map(keyOf).sort()).toEqual([
       'BackupNotifyBackup',
       'DeployAcquireLock',
-      'DeployReleaseLock',
+      'DeployNotify',
       'DeploySendCommand',
       'MaintainAcquireLock',
       'MaintainReleaseLock',
