@@ -5,20 +5,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { register as registerBackups } from './commands/backup.ts';
+import { register as registerBackup } from './commands/backup.ts';
 import { register as registerConsole } from './commands/console.ts';
 import { register as registerDemo } from './commands/demo.ts';
 import { register as registerDeploy } from './commands/deploy.ts';
 import { register as registerFollow } from './commands/follow.ts';
 import { register as registerGraph } from './commands/graph.ts';
+import { register as registerHealth } from './commands/health.ts';
 import { register as registerHistory } from './commands/history.ts';
 import { register as registerLogs } from './commands/logs.ts';
 import { register as registerPlan } from './commands/plan.ts';
-import { register as registerApprovals } from './commands/recover.ts';
+import { register as registerRecover } from './commands/recover.ts';
 import { register as registerReport } from './commands/report.ts';
 import { register as registerRollback } from './commands/rollback.ts';
-import { register as registerRun } from './commands/run.ts';
-import { register as registerStageRuns } from './commands/stage-run.ts';
 import { register as registerStatus } from './commands/status.ts';
 import { register as registerUnlock } from './commands/unlock.ts';
 import { register as registerValidate } from './commands/validate.ts';
@@ -28,13 +27,12 @@ import { reportError } from './output.ts';
 const commands: ((program: Command) => void)[] = [
   registerValidate,
   registerPlan,
-  registerRun,
-  registerApprovals,
-  registerBackups,
+  registerDeploy,
+  registerBackup,
+  registerRecover,
+  registerHealth,
   registerDemo,
   registerUnlock,
-  registerDeploy,
-  registerStageRuns,
   registerFollow,
   registerStatus,
   registerHistory,

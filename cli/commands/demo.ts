@@ -32,9 +32,9 @@ import type { Execution } from '../../shared/engine/index.ts';
 import { indent, type Output, stdio, UsageError } from '../output.ts';
 import { runBackupDemo } from './backup.ts';
 import { demoRecovery } from './demo-recover.ts';
+import { type DeployRunReport, runDeploy } from './deploy.ts';
 import { runHealthDemo } from './health-demo.ts';
 import { history } from './history.ts';
-import { type DeployRunReport, runDeploy } from './run.ts';
 import { status } from './status.ts';
 
 /** The demo's parts, in the order they run. */

@@ -6,8 +6,9 @@
  */
 import { ListStateMachinesCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { backup } from '../../../cli/commands/backup.ts';
 import { history } from '../../../cli/commands/history.ts';
-import { backup, recover } from '../../../cli/commands/stage-run.ts';
+import { recover } from '../../../cli/commands/recover.ts';
 import type { Output } from '../../../cli/output.ts';
 import { clearRegisteredTargets, registerTarget } from '../../../shared/config/registry.ts';
 import type { TargetInput } from '../../../shared/config/schema.ts';

@@ -8,7 +8,7 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runDeploy } from '../../../cli/commands/run.ts';
+import { runDeploy } from '../../../cli/commands/deploy.ts';
 import { validate } from '../../../cli/commands/validate.ts';
 import type { Output } from '../../../cli/output.ts';
 import { parseTarget, UnfilledValuesError } from '../../../shared/config/load.ts';
@@ -218,7 +218,7 @@ describe('the real targets', () => {
     );
   });
 
-  it('are refused by stepops run deploy with exit 2 and no AWS call', async () => {
+  it('are refused by stepops deploy with exit 2 and no AWS call', async () => {
     // Prepare
     const output = capture();
 

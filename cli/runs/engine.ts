@@ -1,0 +1,175 @@
+/**
+ * What the CLI's runs on the embedded local engine share (`deploy`, `backup`, `recover` without
+ * `--stage`): the target a run takes (a name or a target file), the progress lines of its trace
+ * events, the release of what an aborted run holds, and the exit 2 of bad input.
+ */
+import { existsSync } from 'node:fs';
+import {
+  ConfigError,
+  formatIssue,
+  isTargetPath,
+  loadTargetFile,
+  resolveTargetFile,
+} from '../../shared/config/load.ts';
+import { findTarget, isRegistered, registerTarget } from '../../shared/config/registry.ts';
+import type { Target } from '../../shared/config/schema.ts';
+import type { RunResult, TraceEvent } from '../../shared/engine/index.ts';
+import { InvalidInputError } from '../../shared/errors.ts';
+import { EXIT, type Output, stdio } from '../output.ts';
+import type { ProgressEvent, ProgressStream } from '../progress.ts';
+
+/** The account and region of the Lambda ARNs a local run binds its handlers to. */
+export const LOCAL_ARN_PREFIX = 'arn:aws:lambda:local:000000000000:function:stepops-';
+
+/** The error of a run stopped with `Execution.abort()`. */
+export const ABORTED = 'States.Aborted';
+
+/**
+ * The local ARN of a workflow function.
+ *
+ * @example
+ * localArn('notify') // 'arn:aws:lambda:local:000000000000:function:stepops-notify'
+ */
+export function localArn(functionName: string): string {
+  return `${LOCAL_ARN_PREFIX}${functionName}`;
+}
+
+/**
+ * Bad input found before a run starts: prints it (every issue of an invalid target file, or the
+ * message) and answers exit 2; undefined for any other error, which the caller rethrows.
+ *
+ * @example
+ * const code = inputErrorCode(error, out);
+ * if (code === undefined) throw error;
+ */
+export function inputErrorCode(error: unknown, out: Output): typeof EXIT.invalidInput | undefined {
+  if (error instanceof ConfigError) {
+    for (const issue of error.issues) out.err(formatIssue(issue));
+    return EXIT.invalidInput;
+  }
+  if (error instanceof InvalidInputError) {
+    out.err(`stepops: ${error.message}`);
+    return EXIT.invalidInput;
+  }
+  return undefined;
+}
+
+/**
+ * The target a run takes: the file a path names (`./my-target.ts`), a target registered at run
+ * time (fixtures, the demo's lab), or the file `targets/<name>.ts`. A file is loaded as `plan`
+ * loads it, so a new file is seen without any other step, and registered so that the handlers,
+ * called in-process, find the very same target.
+ *
+ * @example
+ * const target = await resolveRunTarget('./targets/billing.ts');
+ * @throws ConfigError for an invalid file, UnknownTargetError (exit 2) for an unknown name or a
+ *   path that is not a target file
+ */
+export async function resolveRunTarget(nameOrFile: string): Promise<Target> {
+  const fromFile =
+    isTargetPath(nameOrFile) || (!isRegistered(nameOrFile) && existsSync(resolveTargetFile(nameOrFile)));
+  if (!fromFile) return findTarget(nameOrFile);
+  const { target, input } = await loadTargetFile(nameOrFile);
+  registerTarget(input);
+  return findTarget(target.name);
+}
+
+/**
+ * Where a run's progress lines go: the terminal itself when writing to stdout (a spinner needs the
+ * real stream), else one line per write to `out`.
+ *
+ * @example
+ * createProgress({ stream: progressStream(out) });
+ */
+export function progressStream(out: Output): ProgressStream {
+  if (out === stdio) return process.stdout;
+  return {
+    write: (chunk: string | Uint8Array) => {
+      out.out(String(chunk).replace(/\n$/, ''));
+      return true;
+    },
+    isTTY: false,
+  };
+}
+
+/**
+ * Maps the engine's trace events to what the progress display shows. Iteration events are left
+ * out; a catch without an error name gets the one the state failed with; the exit a caught state
+ * reports after its catch (with no duration) is dropped.
+ *
+ * @example
+ * const toProgress = progressMapper();
+ * toProgress({ kind: 'state-entered', state: 'PlanDeploy', at: 0, elapsedMs: 0, depth: 0 }); // { kind: 'entered', state: 'PlanDeploy' }
+ */
+export function progressMapper(): (event: TraceEvent) => ProgressEvent | undefined {
+  const failedWith = new Map<string, string>();
+  return (event) => {
+    const state = event.state;
+    if (state === undefined) return undefined;
+    const label = event.iteration !== undefined ? `${state} [${event.iteration}]` : state;
+    const typed = event.stateType !== undefined ? { stateType: event.stateType } : {};
+    const duration = event.durationMs !== undefined ? { durationMs: event.durationMs } : {};
+    switch (event.kind) {
+      case 'state-entered':
+        failedWith.delete(label);
+        return { kind: 'entered', state: label, ...typed };
+      case 'state-exited':
+        if (event.durationMs === undefined && failedWith.has(label)) return undefined;
+        return { kind: 'left', state: label, ...typed, ...duration };
+      case 'state-failed':
+        failedWith.set(label, event.error ?? 'an error');
+        return {
+          kind: 'failed',
+          state: label,
+          ...typed,
+          ...duration,
+          ...(event.error ? { error: event.error } : {}),
+        };
+      case 'state-retried':
+        return {
+          kind: 'retry',
+          state: label,
+          ...(event.attempt !== undefined ? { attempt: event.attempt } : {}),
+          ...(event.error ? { error: event.error } : {}),
+        };
+      case 'state-caught': {
+        const error = event.error ?? failedWith.get(label);
+        return {
+          kind: 'caught',
+          state: label,
+          ...(error ? { error } : {}),
+          ...(event.next ? { next: event.next } : {}),
+        };
+      }
+      default:
+        return undefined;
+    }
+  };
+}
+
+/**
+ * An aborted run ends without passing through its release state: release the target's lease it
+ * took (read from the trace), so that the next deploy is not locked out until the lease expires.
+ *
+ * @example
+ * if (result.error === ABORTED) await releaseAbortedLock(target, result, out);
+ */
+export async function releaseAbortedLock(target: Target, result: RunResult, out: Output): Promise<void> {
+  let lock: { key?: unknown; owner?: unknown } | undefined;
+  for (const event of result.trace.events) {
+    const candidate = (event.output as { lock?: { key?: unknown; owner?: unknown } } | undefined)?.lock;
+    if (event.kind === 'state-exited' && candidate) lock = candidate;
+  }
+  if (typeof lock?.key !== 'string' || typeof lock.owner !== 'string') return;
+  try {
+    const { driversFor } = await import('../../shared/drivers/index.ts');
+    await driversFor(target).leases.release(lock.key, lock.owner);
+    out.out(
+      `run aborted: released the lease ${lock.key}; a command already sent may still be running on the hosts`,
+    );
+  } catch (error) {
+    out.err(
+      `stepops: could not release the lease ${lock.key}: ${(error as Error).message} (it expires on its own)`,
+    );
+  }
+}
