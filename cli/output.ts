@@ -23,6 +23,22 @@ export const stdio: Output = {
   err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
 };
 
+/**
+ * How a user runs stepops from a shell in their repository: the package's bin through `npx`, which
+ * works as printed wherever the package is installed (and in this repository).
+ */
+export const CLI_COMMAND = 'npx stepops';
+
+/**
+ * A stepops command line as a user types it, for the commands the CLI prints to try next.
+ *
+ * @example
+ * userCommand('status demo') // 'npx stepops status demo'
+ */
+export function userCommand(args: string): string {
+  return `${CLI_COMMAND} ${args}`;
+}
+
 /** Bad input found by a command itself; printed as `stepops: <message>`, exit 2. */
 export class UsageError extends InvalidInputError {
   constructor(message: string) {

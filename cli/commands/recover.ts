@@ -17,7 +17,7 @@ import { formatTimeline, readableCause } from '../../shared/engine/index.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { INSTANCE_ID_PATTERN } from '../../shared/recovery/contracts.ts';
 import { planRecoveryStep } from '../../shared/recovery/run.ts';
-import { EXIT, indent, type Output, stdio, UsageError } from '../output.ts';
+import { EXIT, indent, type Output, stdio, UsageError, userCommand } from '../output.ts';
 import { createProgress, formatDuration } from '../progress.ts';
 import {
   ABORTED,
@@ -254,7 +254,7 @@ async function awaitApproval(
     return;
   }
   out.out(
-    `\napproval needed for run ${runId}: answer below, or from another shell with\n  stepops approve ${runId}\n  stepops reject ${runId}`,
+    `\napproval needed for run ${runId}: answer below, or from another shell (in this directory) with\n  ${userCommand(`approve ${runId}`)}\n  ${userCommand(`reject ${runId}`)}`,
   );
   const stop = new AbortController();
   runEnded.addEventListener('abort', () => stop.abort(), { once: true });
