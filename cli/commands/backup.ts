@@ -20,7 +20,16 @@ import type { Execution, RunResult } from '../../shared/engine/index.ts';
 import { formatTimeline, readableCause } from '../../shared/engine/index.ts';
 import { EXIT, indent, type Output, stdio, UsageError } from '../output.ts';
 import { createProgress, formatDuration } from '../progress.ts';
-import { ABORTED, inputErrorCode, progressMapper, progressStream, resolveRunTarget } from '../runs/engine.ts';
+import {
+  ABORTED,
+  type CredentialCheck,
+  checkAwsCredentials,
+  checkReason,
+  inputErrorCode,
+  progressMapper,
+  progressStream,
+  resolveRunTarget,
+} from '../runs/engine.ts';
 import { recordLocalRun } from '../runs/local.ts';
 import { requester, stageOf } from '../runs/source.ts';
 import { formatBytes } from '../runs/style.ts';
@@ -72,6 +81,8 @@ export interface BackupRunOptions {
   timeline?: boolean;
   /** Called with the execution once it starts (to abort it on Ctrl-C). */
   onStart?: (execution: Execution) => void;
+  /** How an ec2 target's AWS credentials are checked before it starts (tests replace it). */
+  credentials?: CredentialCheck;
 }
 
 /** How a backup run ended. */
@@ -140,6 +151,7 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRep
   try {
     // A target file's path names the target the file holds.
     target = await resolveRunTarget(options.target);
+    checkReason(options.reason);
     input = {
       target: target.name,
       ...(options.backup !== undefined ? { backup: options.backup } : {}),
@@ -151,6 +163,7 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRep
     // The checks of the workflow's first step, before anything is recorded or started: a job the
     // target lacks, a restore test it does not declare, an unfilled value, a bad reason.
     planBackupStep({ input, runId: 'stepops-cli-check' }, { findTarget });
+    await checkAwsCredentials(target, options.credentials);
   } catch (error) {
     const code = inputErrorCode(error, out);
     if (code === undefined) throw error;
@@ -316,6 +329,7 @@ export async function backup(
   const env = deps.env ?? process.env;
   if (options.restoreTest && options.freshness)
     throw new UsageError('choose one of --restore-test and --freshness');
+  checkReason(options.reason);
   const task = options.restoreTest ? 'restore-test' : options.freshness ? 'freshness' : 'backup';
   const stage = stageOf(options, env);
   const requestedBy = deps.requestedBy ?? requester('backup', env);

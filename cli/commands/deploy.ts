@@ -28,6 +28,7 @@ import { createProgress, formatDuration } from '../progress.ts';
 import { SfnRunSource, sfnClient, stageStateMachines } from '../runs/aws.ts';
 import {
   ABORTED,
+  checkReason,
   inputErrorCode,
   localArn,
   progressMapper,
@@ -128,6 +129,7 @@ export async function checkDeployInput(
   if (!target.deploy) throw new InvalidInputError(`target "${target.name}" has no deploy section`);
   refuseUnfilledDeploy(target);
   validateRef(options.ref);
+  checkReason(options.reason);
   if (options.reason !== undefined && options.reason.length > 500) {
     throw new InvalidInputError('the reason is longer than 500 characters');
   }
@@ -348,6 +350,7 @@ export async function deploy(
   const out = deps.output ?? stdio;
   const env = deps.env ?? process.env;
   if (options.ref === undefined) throw new UsageError('deploy needs --ref <ref> (a branch, tag or commit)');
+  checkReason(options.reason);
   const stage = stageOf(options, env);
   const requestedBy = deps.requestedBy ?? requester('deploy', env);
   if (stage === undefined) {

@@ -18,7 +18,7 @@ import { type HealthDay, historyRows, lastDays } from '../../shared/health/histo
 import { describeProbe } from '../../shared/health/plan.ts';
 import { emptyHealthState, type TargetHealthState } from '../../shared/health/state.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
-import { resolveRunTarget } from '../runs/engine.ts';
+import { checkAwsCredentials, resolveRunTarget } from '../runs/engine.ts';
 import { type SourceDeps, stageOf } from '../runs/source.ts';
 
 /** The health workflow on the local engine, with the real handlers (quiet logs). */
@@ -183,6 +183,8 @@ export async function runHealthOnce(
 ): Promise<{ exitCode: number; summary?: HealthRunSummary }> {
   const out = options.output ?? stdio;
   const target = await healthTarget(options.target);
+  // An ec2 target's probes go through AWS: refused before a round records anything without credentials.
+  if (!options.engine) await checkAwsCredentials(target);
   const engine = options.engine ?? (await healthEngine());
   const runId = `health-${target.name}-${Date.now()}`;
   const result = await engine.start({ target: target.name }, { executionName: runId }).result;
@@ -225,6 +227,7 @@ export async function watchHealth(
 ): Promise<void> {
   const out = options.output ?? stdio;
   const target = await healthTarget(options.target);
+  await checkAwsCredentials(target);
   const engine = options.engine ?? (await healthEngine());
   const interval = scheduleIntervalMs(target.health!.schedule);
   const background: Promise<void>[] = [];

@@ -21,6 +21,9 @@ import { EXIT, indent, type Output, stdio, UsageError, userCommand } from '../ou
 import { createProgress, formatDuration } from '../progress.ts';
 import {
   ABORTED,
+  type CredentialCheck,
+  checkAwsCredentials,
+  checkReason,
   inputErrorCode,
   localArn,
   progressMapper,
@@ -65,6 +68,8 @@ export interface RecoverRunOptions {
   interactive?: boolean;
   executionName?: string;
   onStart?: (execution: Execution) => void;
+  /** How an ec2 target's AWS credentials are checked before it starts (tests replace it). */
+  credentials?: CredentialCheck;
 }
 
 /** How a recovery run ended. */
@@ -161,6 +166,7 @@ async function checkRecoverInput(
     requestedBy,
   };
   planRecoveryStep({ input, runId: 'stepops-cli-check' }, { findTarget });
+  await checkAwsCredentials(target, options.credentials);
   return { target, input };
 }
 
@@ -441,16 +447,27 @@ export async function answerRun(
     { answerApproval },
     { ApprovalClosedError, ApprovalNotDeliveredError, ApprovalRunEndedError },
     { LocalRunSource },
+    { defaultRegion },
+    { awsSetupErrorOf },
   ] = await Promise.all([
     import('../../shared/drivers/approvals.ts'),
     import('../../shared/drivers/options.ts'),
     import('../../shared/recovery/approval.ts'),
     import('../../shared/recovery/errors.ts'),
     import('../runs/local.ts'),
+    import('../../shared/drivers/aws/clients.ts'),
+    import('../runs/aws.ts'),
   ]);
+  const onAws = Boolean(awsResourceNames().stateTable);
+  if (onAws && !defaultRegion()) {
+    out.err(
+      `stepops: STEPOPS_STATE_TABLE names a stage's table, so run ${runId} is answered on AWS: set AWS_REGION to the stage's region, and AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); nothing was answered`,
+    );
+    return EXIT.invalidInput;
+  }
   const store = approvalStoreFor();
   try {
-    if (awsResourceNames().stateTable) {
+    if (onAws) {
       await answerApproval(
         { runId, decision, by, ...(options.comment ? { comment: options.comment } : {}) },
         store,
@@ -478,6 +495,12 @@ export async function answerRun(
     if (error instanceof ApprovalRunEndedError || error instanceof ApprovalNotDeliveredError) {
       out.err(`stepops: ${error.message}`);
       return EXIT.unexpected;
+    }
+    // No credentials, no region: AWS is not set up to answer it, and nothing was answered.
+    const setup = awsSetupErrorOf(error);
+    if (setup !== error && setup instanceof InvalidInputError) {
+      out.err(`stepops: ${setup.message}; run ${runId} was not ${decision}`);
+      return EXIT.invalidInput;
     }
     throw error;
   }
@@ -513,6 +536,7 @@ export async function recover(
   const env = deps.env ?? process.env;
   if (!options.runbook)
     throw new UsageError('recover needs --runbook <name> (see "stepops plan recover <target>")');
+  checkReason(options.reason);
   const stage = stageOf(options, env);
   const requestedBy = deps.requestedBy ?? requester('recover', env);
   if (stage === undefined) {
@@ -600,7 +624,9 @@ export function register(program: Command): void {
   ] as const) {
     program
       .command(`${verb} <run>`)
-      .description(`${verb} a recovery run waiting for approval (local, or AWS with STEPOPS_STATE_TABLE set)`)
+      .description(
+        `${verb} a recovery run waiting for approval: a local run, or one on AWS when STEPOPS_STATE_TABLE names the stage's table (with AWS_REGION and credentials)`,
+      )
       .option('--comment <text>', 'shown in the run and its notifications')
       .action(async (runId: string, options: { comment?: string }) => {
         process.exitCode = await answerRun(

@@ -3,7 +3,7 @@
  * `--stage`): the target a run takes (a name or a target file), the progress lines of its trace
  * events, the release of what an aborted run holds, and the exit 2 of bad input.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import {
   ConfigError,
   formatIssue,
@@ -54,6 +54,56 @@ export function inputErrorCode(error: unknown, out: Output): typeof EXIT.invalid
   return undefined;
 }
 
+/** Resolves AWS credentials for a region as the SDK's clients do (tests replace it). */
+export type CredentialCheck = (region: string) => Promise<unknown>;
+
+async function sdkCredentials(region: string): Promise<unknown> {
+  const { dynamoClient } = await import('../../shared/drivers/aws/clients.ts');
+  return dynamoClient(region).config.credentials();
+}
+
+/**
+ * A local run of an `ec2` target acts through AWS (SSM, EC2, snapshots) with the caller's
+ * credentials: checks they are there before anything starts or is recorded, as a deploy does.
+ * Local hosts need nothing.
+ *
+ * @example
+ * await checkAwsCredentials(findTarget('zmanim')); // throws without credentials
+ * @throws MissingCredentialsError (exit 2) naming the variables to set
+ */
+export async function checkAwsCredentials(
+  target: Target,
+  credentials: CredentialCheck = sdkCredentials,
+): Promise<void> {
+  if (target.hosts.type !== 'ec2') return;
+  const region = target.hosts.region;
+  try {
+    await credentials(region);
+  } catch (error) {
+    const { MissingCredentialsError } = await import('../stage.ts');
+    throw new MissingCredentialsError(
+      `target "${target.name}" has ec2 hosts, which a local run reaches through AWS, and no AWS credentials were found (${(error as Error).message?.split('\n')[0] ?? String(error)}): set AWS_PROFILE (a profile of ~/.aws/config) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; nothing was started`,
+    );
+  }
+}
+
+/**
+ * Checks a `--reason`: when given, one line of text saying why (history and the alerts show it),
+ * not empty.
+ *
+ * @example
+ * checkReason('hotfix for the login page'); // fine
+ * checkReason(''); // throws
+ * @throws InvalidInputError for an empty reason or one with control characters (line breaks)
+ */
+export function checkReason(reason: string | undefined): void {
+  if (reason === undefined) return;
+  if (reason.trim() === '') throw new InvalidInputError('--reason: expected a non-empty reason saying why');
+  if (/\p{Cc}/u.test(reason)) {
+    throw new InvalidInputError('--reason: expected one line of text, without control characters');
+  }
+}
+
 /**
  * The target a run takes: the file a path names (`./my-target.ts`), a target registered at run
  * time (fixtures, the demo's lab), or the file `targets/<name>.ts`. A file is loaded as `plan`
@@ -69,6 +119,11 @@ export async function resolveRunTarget(nameOrFile: string): Promise<Target> {
   const fromFile =
     isTargetPath(nameOrFile) || (!isRegistered(nameOrFile) && existsSync(resolveTargetFile(nameOrFile)));
   if (!fromFile) return findTarget(nameOrFile);
+  if (statSync(nameOrFile, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new InvalidInputError(
+      `"${nameOrFile}" is a directory: name a target, or the path of a target file (e.g. stepops/targets/web.ts)`,
+    );
+  }
   const { target, input } = await loadTargetFile(nameOrFile);
   registerTarget(input);
   return findTarget(target.name);
