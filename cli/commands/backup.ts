@@ -71,7 +71,7 @@ export interface BackupRunOptions {
   target: string;
   backup?: string;
   reason?: string;
-  /** Who started the run, as `history` shows it (default: the user, through `stepops run`). */
+  /** Who started the run, as `history` shows it (default: the user, through `stepops backup`). */
   requestedBy?: string;
   dryRun?: boolean;
   task?: 'backup' | 'restore-test' | 'freshness';

@@ -361,7 +361,7 @@ export async function deploy(
       output: out,
       ...(options.reason !== undefined ? { reason: options.reason } : {}),
       ...(deps.interactive !== undefined ? { interactive: deps.interactive } : {}),
-      // A local run lives in this process: Ctrl-C stops it (and releases its lease), as `run` does.
+      // A local run lives in this process: Ctrl-C (or SIGTERM) stops it and releases its lease.
       onStart: abortOnInterrupt(deps.signal, out),
     });
     return report.exitCode;

@@ -1,6 +1,6 @@
 /**
  * `stepops follow <run> [--stage S | --local] [--json]`: attaches to a running or finished run and
- * shows its progress per state, then its timeline and outcome; exit 0, 1, 2 as `run`. Ctrl-C
+ * shows its progress per state, then its timeline and outcome; exit 0, 1, 2 as the run (succeeded, failed, bad input). Ctrl-C
  * detaches (exit 130) and the run goes on.
  */
 import type { Command } from 'commander';
