@@ -329,7 +329,6 @@ export async function backup(
   const env = deps.env ?? process.env;
   if (options.restoreTest && options.freshness)
     throw new UsageError('choose one of --restore-test and --freshness');
-  checkReason(options.reason);
   const task = options.restoreTest ? 'restore-test' : options.freshness ? 'freshness' : 'backup';
   const stage = stageOf(options, env);
   const requestedBy = deps.requestedBy ?? requester('backup', env);
@@ -348,6 +347,7 @@ export async function backup(
     return report.exitCode;
   }
   return guarded(out, async () => {
+    checkReason(options.reason);
     // A target file's path names the target it holds, as the stage knows it.
     const name = (await resolveRunTarget(target)).name;
     const input = {

@@ -350,7 +350,6 @@ export async function deploy(
   const out = deps.output ?? stdio;
   const env = deps.env ?? process.env;
   if (options.ref === undefined) throw new UsageError('deploy needs --ref <ref> (a branch, tag or commit)');
-  checkReason(options.reason);
   const stage = stageOf(options, env);
   const requestedBy = deps.requestedBy ?? requester('deploy', env);
   if (stage === undefined) {
@@ -369,6 +368,7 @@ export async function deploy(
 
   const client = deps.sfn ?? sfnClient(env);
   try {
+    checkReason(options.reason);
     // A target file's path names the target it holds, as the stage knows it.
     const name = (await resolveRunTarget(target)).name;
     // The API's input checks, before anything is asked of AWS.

@@ -136,6 +136,7 @@ async function checkRecoverInput(
   requestedBy: string,
 ): Promise<{ target: Target; input: Record<string, unknown> }> {
   const target = await resolveRunTarget(options.target);
+  checkReason(options.reason);
   const runbooks = target.recovery ?? {};
   if (!Object.hasOwn(runbooks, options.runbook)) {
     throw new InvalidInputError(
@@ -536,7 +537,6 @@ export async function recover(
   const env = deps.env ?? process.env;
   if (!options.runbook)
     throw new UsageError('recover needs --runbook <name> (see "stepops plan recover <target>")');
-  checkReason(options.reason);
   const stage = stageOf(options, env);
   const requestedBy = deps.requestedBy ?? requester('recover', env);
   if (stage === undefined) {
@@ -555,6 +555,7 @@ export async function recover(
     return report.exitCode;
   }
   return guarded(out, async () => {
+    checkReason(options.reason);
     if (options.yes) {
       throw new InvalidInputError(
         '--yes answers a local run only: a run on a stage is approved with stepops approve <run> (or the link in its alert)',
