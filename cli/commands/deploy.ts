@@ -38,7 +38,7 @@ import {
 } from '../runs/engine.ts';
 import { recordLocalRun } from '../runs/local.ts';
 import type { SourceDeps } from '../runs/source.ts';
-import { requester, stageOf, WHERE_HELP } from '../runs/source.ts';
+import { requester, stageOf } from '../runs/source.ts';
 import { workflowNames } from '../runs/workflows.ts';
 import type { StageOptions, StageResources } from '../stage.ts';
 import { abortOnInterrupt, followStarted, withDetachOnInterrupt } from './follow.ts';
@@ -429,7 +429,7 @@ export function register(program: Command): void {
     .option('--ref <ref>', 'branch, tag or commit to deploy')
     .option('--reason <text>', 'why: shown in the history and the notifications')
     .option('--stage <stage>', 'the stage on AWS (also STEPOPS_STAGE); without one, the local engine')
-    .option('--local', WHERE_HELP.local)
+    .option('--local', 'on the local engine, even with STEPOPS_STAGE set')
     .option('--no-follow', 'print the run id once started, do not follow it')
     .option('--idempotency-key <key>', 'the same key starts the run once (a repeated command answers it)')
     .action(async (target: string, options: DeployCommandOptions) => {

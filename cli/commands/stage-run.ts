@@ -19,7 +19,7 @@ import { InvalidInputError, isNamedError } from '../../shared/errors.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
 import { SfnRunSource, sfnClient, stageStateMachines } from '../runs/aws.ts';
 import { inputErrorCode } from '../runs/engine.ts';
-import { type SourceDeps, WHERE_HELP } from '../runs/source.ts';
+import type { SourceDeps } from '../runs/source.ts';
 import { workflowNames } from '../runs/workflows.ts';
 import { followStarted } from './follow.ts';
 
@@ -151,7 +151,7 @@ export function stageRunOptions(command: Command): Command {
   return command
     .option('--reason <text>', 'why: shown in the history and the notifications')
     .option('--stage <stage>', 'the stage on AWS (also STEPOPS_STAGE); without one, the local engine')
-    .option('--local', WHERE_HELP.local)
+    .option('--local', 'on the local engine, even with STEPOPS_STAGE set')
     .option('--no-follow', 'on a stage: print the run id once started, do not follow it')
     .option('--idempotency-key <key>', 'on a stage: the same key starts the run once');
 }
