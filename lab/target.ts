@@ -10,13 +10,13 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../shared/config/load.ts';
 import { defineTarget, type TargetInput } from '../shared/config/schema.ts';
 import { labBackups } from './backup.ts';
-import { DEMO_PORT } from './setup.ts';
+import { DEMO_PORT, defaultLabDir } from './setup.ts';
 
 /** Options of {@link labTarget}. */
 export interface LabTargetOptions {
   /** The target's name (default `demo`). */
   name?: string;
-  /** The lab directory, absolute or relative to the repository (default `.stepops/demo`). */
+  /** The lab directory, absolute or relative to the repository (default {@link defaultLabDir}). */
   dir?: string;
   /** The app's port (default {@link DEMO_PORT}). */
   port?: number;
@@ -60,7 +60,7 @@ export const RESTART_SCRIPT = '../bin/app-ctl.sh restart';
  * registerTarget(labTarget({ name: 'lab-e2e', dir: '/tmp/lab', port: 47700 }));
  */
 export function labTarget(options: LabTargetOptions = {}): TargetInput {
-  const dir = options.dir ?? '.stepops/demo';
+  const dir = options.dir ?? defaultLabDir();
   const port = options.port ?? DEMO_PORT;
   const relative = path.isAbsolute(dir) ? path.relative(PROJECT_ROOT, dir) : dir;
   const directory =

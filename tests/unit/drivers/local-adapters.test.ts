@@ -42,9 +42,22 @@ describe('stepopsHome and fileSafe', () => {
     expect(stepopsHome()).toBe(home);
   });
 
-  it('falls back to .stepops at the repository root', () => {
+  it('falls back to .stepops in the current directory, where every command of that shell looks', () => {
+    // Prepare
     delete process.env.STEPOPS_HOME;
-    expect(stepopsHome()).toBe(path.resolve(import.meta.dirname, '../../../.stepops'));
+    const before = process.cwd();
+    process.chdir(home);
+    try {
+      // Assess
+      expect(stepopsHome()).toBe(path.join(home, '.stepops'));
+    } finally {
+      process.chdir(before);
+    }
+  });
+
+  it('resolves a relative STEPOPS_HOME against the current directory', () => {
+    process.env.STEPOPS_HOME = 'state';
+    expect(stepopsHome()).toBe(path.resolve('state'));
   });
 
   it('turns ids into plain file names that cannot climb directories', () => {
