@@ -54,6 +54,38 @@ fi`;
 export const RESTART_SCRIPT = '../bin/app-ctl.sh restart';
 
 /**
+ * The lab's maintenance job, `disk-hygiene`: a dry run that lists the app's logs older than 7 days
+ * that a cleanup would delete (nothing is deleted), behind the app's health gate, with that probe
+ * muted while it runs.
+ *
+ * @example
+ * labMaintenance('.stepops/demo')['disk-hygiene'].steps[0].dryRun // true
+ */
+export function labMaintenance(dir: string = defaultLabDir()): NonNullable<TargetInput['maintenance']> {
+  return {
+    'disk-hygiene': {
+      description:
+        "Weekly: list the app's logs older than 7 days that a cleanup would delete (dry run: nothing is deleted), then the health gate.",
+      schedule: 'cron(30 4 ? * SUN *)',
+      timezone: 'Europe/London',
+      steps: [
+        {
+          type: 'disk-cleanup',
+          name: 'old-logs',
+          oldFiles: [
+            { directory: path.resolve(PROJECT_ROOT, dir, 'run'), pattern: '*.log*', olderThanDays: 7 },
+          ],
+          dryRun: true,
+          timeout: 60,
+        },
+      ],
+      healthGate: ['app-health'],
+      mute: ['app-health'],
+    },
+  };
+}
+
+/**
  * Builds the lab target (not yet validated: `findTarget` or `parseTarget` does that).
  *
  * @example

@@ -28,7 +28,7 @@ import {
   startLabApp,
   stopLabApp,
 } from '../../lab/setup.ts';
-import { labTarget } from '../../lab/target.ts';
+import { labMaintenance, labTarget } from '../../lab/target.ts';
 import { registerTarget } from '../../shared/config/registry.ts';
 import { fileSafe, stepopsHome } from '../../shared/drivers/local/home.ts';
 import { readOutbox } from '../../shared/drivers/local/outbox-notifier.ts';
@@ -40,10 +40,11 @@ import { demoRecovery } from './demo-recover.ts';
 import { type DeployRunReport, runDeploy } from './deploy.ts';
 import { runHealthDemo } from './health-demo.ts';
 import { history } from './history.ts';
+import { runMaintain } from './maintain.ts';
 import { status } from './status.ts';
 
 /** The demo's parts, in the order they run. */
-export const DEMO_PARTS = ['deploy', 'backup', 'health', 'recover'] as const;
+export const DEMO_PARTS = ['deploy', 'backup', 'health', 'recover', 'maintain'] as const;
 
 /** One part of the demo. */
 export type DemoPart = (typeof DEMO_PARTS)[number];
@@ -182,6 +183,7 @@ const PART_OUTCOMES: Record<DemoPart, string> = {
   backup: 'backups taken, pruned and restore-tested',
   health: 'the app went down, was alerted, recovered on approval, and the recovery was alerted',
   recover: 'a recovery by hand brought the app back',
+  maintain: 'a maintenance job ran host by host behind the health gate',
 };
 
 function describeHealth(health: Awaited<ReturnType<typeof appHealth>>): string {
@@ -212,7 +214,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   // points at this lab whatever the environment said when the registry loaded.
   process.env.STEPOPS_DEMO_DIR = dir;
   process.env.STEPOPS_DEMO_PORT = String(port);
-  registerTarget(labTarget({ name: 'demo', dir, port }));
+  registerTarget({ ...labTarget({ name: 'demo', dir, port }), maintenance: labMaintenance(dir) });
 
   let interrupted = false;
   let current: Execution | undefined;
@@ -309,12 +311,37 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       report.problems.push(...(await demoRecovery({ port, dir, step: step++, out, ...quiet })));
       checkpoint();
     }
+    if (parts.includes('maintain')) {
+      out.out(
+        `${step++}. Maintenance: the disk-hygiene job (a dry run), host by host behind the health gate`,
+      );
+      const maintained = await runMaintain({
+        target: 'demo',
+        job: 'disk-hygiene',
+        reason: 'demo: maintenance',
+        requestedBy: 'stepops demo',
+        output: out,
+        onStart: (execution) => {
+          current = execution;
+        },
+        ...quiet,
+      });
+      checkpoint();
+      out.out('');
+      if (maintained.exitCode !== 0 || maintained.runs[0]?.outcome !== 'succeeded') {
+        report.problems.push(
+          `the maintenance job disk-hygiene did not succeed (${maintained.runs[0]?.error ?? maintained.runs[0]?.outcome ?? `exit ${maintained.exitCode}`})`,
+        );
+      }
+    }
 
     out.out(`${step}. The lab as the operator's commands see it`);
     const indented: Output = { out: (text) => out.out(indent(text, 3)), err: (text) => out.err(text) };
     out.out(`   $ ${userCommand('status demo')}`);
     await status('demo', { local: true }, { output: indented, isTTY: false });
-    for (const workflow of parts.filter((p) => p !== 'health')) {
+    for (const workflow of parts
+      .filter((p) => p !== 'health')
+      .map((p) => (p === 'maintain' ? 'maintenance' : p))) {
       out.out(`\n   $ ${userCommand(`history demo --workflow ${workflow}`)}`);
       await history('demo', { local: true, workflow, limit: 5 }, { output: indented, isTTY: false });
     }
@@ -341,7 +368,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       `   alerts in the outbox ${shown(path.join(home, 'outbox.jsonl'))} (${report.outbox.length} from this demo):`,
     );
     for (const n of report.outbox) {
-      out.out(`     ${n.outcome.padEnd(11)} ${n.workflow} ${n.target} ${n.ref ?? ''}: ${n.summary}`);
+      out.out(`     ${n.outcome.padEnd(11)} ${[n.workflow, n.target, n.ref].filter(Boolean).join(' ')}: ${n.summary}`);
     }
     out.out(`   the lab, under ${shown(dir)}:`);
     out.out('     origin/    the app repository (tags v1, v2, v3)');

@@ -24,10 +24,19 @@ interface Finished {
   stderr: string;
 }
 
-/** The environment of a command a user types: no state directory or lab named. */
+/**
+ * The environment of a command a user types: no state directory or lab named. The commands run in
+ * a temporary directory, so they find the repository's targets as a user's targets directory.
+ */
 function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const { STEPOPS_HOME: _home, STEPOPS_DEMO_DIR: _dir, STEPOPS_DEMO_PORT: _port, ...env } = process.env;
-  return { ...env, CI: '1', FORCE_COLOR: '0', ...extra };
+  return {
+    ...env,
+    CI: '1',
+    FORCE_COLOR: '0',
+    STEPOPS_TARGETS_DIR: path.join(PROJECT_ROOT, 'targets'),
+    ...extra,
+  };
 }
 
 /**
@@ -238,7 +247,7 @@ describe('stepops demo', () => {
 
     // Assess: what the first demo left of target demo (backups, health state) was forgotten first
     expect(second.code, `stdout:\n${second.stdout}\nstderr:\n${second.stderr}`).toBe(0);
-    expect(second.stdout).toMatch(/alerts in the outbox \.stepops\/outbox\.jsonl \(7 from this demo\)/);
+    expect(second.stdout).toMatch(/alerts in the outbox \.stepops\/outbox\.jsonl \(8 from this demo\)/);
     // Both demos' runs are in the history, where the commands read them.
     const history = runPrinted(root, 'npx stepops history demo');
     expect(history.stdout.match(/FAILED DeployFailedError/g)).toHaveLength(2);
@@ -300,7 +309,7 @@ describe('stepops demo when things go wrong', () => {
     // Assess
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(
-      'stepops: --only "deploy,rollback": unknown demo part "rollback" (parts: deploy, backup, health, recover)',
+      'stepops: --only "deploy,rollback": unknown demo part "rollback" (parts: deploy, backup, health, recover, maintain)',
     );
     expect(existsSync(dir)).toBe(false);
   });
