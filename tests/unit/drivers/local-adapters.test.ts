@@ -45,13 +45,14 @@ describe('stepopsHome and fileSafe', () => {
   it('falls back to .stepops in the current directory, where every command of that shell looks', () => {
     // Prepare
     delete process.env.STEPOPS_HOME;
-    const before = process.cwd();
-    process.chdir(home);
+    // The current directory as the process reports it (process.chdir is not available in every
+    // test worker, the mutation runner's among them).
+    const cwd = vi.spyOn(process, 'cwd').mockReturnValue(home);
     try {
       // Assess
       expect(stepopsHome()).toBe(path.join(home, '.stepops'));
     } finally {
-      process.chdir(before);
+      cwd.mockRestore();
     }
   });
 
