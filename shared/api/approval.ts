@@ -84,7 +84,8 @@ export async function handleApproval(
   }
   if (method !== 'POST') return page(405, 'Method not allowed', '<p>Use the link, then the button.</p>');
   try {
-    const by = `approval link (${event.requestContext?.http?.sourceIp ?? 'unknown address'})`;
+    // A POST came through `requestContext.http` (its method), so that object is there.
+    const by = `approval link (${event.requestContext.http.sourceIp || 'unknown address'})`;
     // The link answers the request it was made for: a step's, or (no step) the run's own.
     await answerApproval({ runId, decision, by, step: query.step ?? '' }, deps.store, deps.answerer);
     deps.logger.info('approval answered', { runId, decision });

@@ -143,6 +143,7 @@ describe('the approval endpoint when the run cannot be told', () => {
 
     // Assess
     expect(throttled.statusCode).toBe(503);
+    expect(throttled.body).toContain('<h1>The run could not be told</h1>');
     expect(throttled.body).toContain('the approval is still open');
     expect(again.statusCode).toBe(200);
     expect(answerer.told).toEqual(['success tok-1']);
@@ -163,7 +164,100 @@ describe('the approval endpoint when the run cannot be told', () => {
 
     // Assess
     expect(response.statusCode).toBe(410);
-    expect(response.body).toContain('no longer waits for approval');
+    expect(response.body).toContain('<h1>This run no longer waits for approval</h1>');
+    expect(response.body).toContain('<p>run run-1 no longer waits for approval');
+  });
+
+  it('logs why an answer did not reach the run, naming the run and the decision', async () => {
+    // Prepare
+    const logged: [string, string, unknown][] = [];
+    const recording = {
+      info: () => {},
+      warn: (message: string, ...fields: unknown[]) => {
+        logged.push(['warn', message, fields[0]]);
+      },
+      error: (message: string, ...fields: unknown[]) => {
+        logged.push(['error', message, fields[0]]);
+      },
+    };
+    const deps = (answerer: TaskAnswerer) => ({
+      store,
+      answerer,
+      secret: async () => SECRET,
+      logger: recording,
+      now: () => NOW * 1000,
+    });
+
+    // Act
+    await handleApproval(post, deps(flakyAnswerer('ThrottlingException', 1)));
+    await handleApproval(post, deps(flakyAnswerer('TaskTimedOut', 5)));
+
+    // Assess
+    expect(logged).toEqual([
+      [
+        'error',
+        'approval not delivered to the run',
+        { runId: 'run-1', decision: 'approved', reason: expect.stringContaining('ThrottlingException') },
+      ],
+      ['warn', 'approval answered after the run ended', { runId: 'run-1', decision: 'approved' }],
+    ]);
+  });
+
+  it('refuses a request without a run or decision in its path, logging an empty run id', async () => {
+    // Prepare
+    const logged: unknown[] = [];
+    const recording = {
+      info: () => {},
+      warn: (_message: string, ...fields: unknown[]) => {
+        logged.push(fields[0]);
+      },
+      error: () => {},
+    };
+    const bare = { ...post, pathParameters: {} } as unknown as APIGatewayProxyEventV2;
+
+    // Act
+    const response = await handleApproval(bare, {
+      store,
+      answerer: flakyAnswerer('ThrottlingException', 0),
+      secret: async () => SECRET,
+      logger: recording,
+      now: () => NOW * 1000,
+    });
+
+    // Assess
+    expect(response.statusCode).toBe(403);
+    expect(logged).toEqual([{ runId: '', reason: expect.any(String) }]);
+  });
+
+  it("names the step on a step approval's confirmation page", async () => {
+    // Prepare
+    const stepLink = new URL(
+      approvalLink(
+        { baseUrl: 'https://api.example.com', secret: SECRET },
+        'run-1',
+        'approved',
+        NOW + 600,
+        'swap',
+      ),
+    );
+    const get = {
+      pathParameters: { runId: 'run-1', decision: 'approve' },
+      queryStringParameters: Object.fromEntries(stepLink.searchParams),
+      requestContext: { http: { method: 'GET', sourceIp: '192.0.2.1' } },
+    } as unknown as APIGatewayProxyEventV2;
+
+    // Act
+    const response = await handleApproval(get, {
+      store,
+      answerer: flakyAnswerer('ThrottlingException', 0),
+      secret: async () => SECRET,
+      logger,
+      now: () => NOW * 1000,
+    });
+
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toContain('<h1>Approve step swap of recovery run run-1?</h1>');
   });
 });
 
