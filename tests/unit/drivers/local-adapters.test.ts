@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -97,6 +97,19 @@ describe('LocalHostDirectory', () => {
       { kind: 'local', id: 'local:web/a', directory: path.join(home, 'web/a') },
     ]);
     expect((await stat(path.join(home, 'web/a'))).isDirectory()).toBe(true);
+  });
+
+  it('resolves a relative directory against the current directory when given no root, not the package', async () => {
+    const cwd = process.cwd();
+    process.chdir(home);
+    try {
+      const hosts = await new LocalHostDirectory().resolve({ type: 'local', directory: 'hosts/web' });
+      const directory = path.join(await realpath(home), 'hosts/web');
+      expect(hosts).toEqual([{ kind: 'local', id: 'local:hosts/web', directory }]);
+      expect((await stat(directory)).isDirectory()).toBe(true);
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   it('keeps an absolute directory', async () => {
