@@ -12,9 +12,14 @@
  *
  * The stacks type-check against SST's platform types (`.sst/platform`), so `sst install` runs
  * first when they are missing (offline, about a minute the first time).
+ *
+ * `node scripts/build.ts --if-changed` keeps `dist/` when it was built from the same inputs (the
+ * files `tsconfig.build.json` includes, the manifests, the lock file and this script), as the
+ * end-to-end test of the package does.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +34,12 @@ export const ASSETS = ['lab/app/server.mjs', 'lab/app/README.md', 'lab/bin/app-c
 
 /** The compiled `stepops` command (the package's bin). */
 export const BIN = path.join(DIST, 'cli', 'stepops.js');
+
+/** Where a finished build records the digest of its inputs (left out of the package). */
+const STAMP = path.join(DIST, '.build-inputs');
+
+/** Files the build reads besides those `tsconfig.build.json` includes. */
+const CONFIG_INPUTS = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.ts'];
 
 /** A dependency bundled into `dist/vendor/` rather than installed. */
 export interface Vendored {
@@ -234,6 +245,39 @@ function checkImports(): void {
 }
 
 /**
+ * A digest of everything the build reads: the files and folders `tsconfig.build.json` includes
+ * (but `node_modules`), the manifests, the lock file and this script, by path and content.
+ */
+export function inputsDigest(): string {
+  const config = JSON.parse(readFileSync(path.join(ROOT, 'tsconfig.build.json'), 'utf8')) as { include: string[] };
+  const files: string[] = [...CONFIG_INPUTS];
+  for (const entry of config.include) {
+    const full = path.join(ROOT, entry);
+    if (!existsSync(full)) continue;
+    if (!statSync(full).isDirectory()) {
+      files.push(entry);
+      continue;
+    }
+    for (const e of readdirSync(full, { recursive: true, withFileTypes: true })) {
+      const file = path.relative(ROOT, path.join(e.parentPath, e.name));
+      if (e.isFile() && !file.split(path.sep).includes('node_modules')) files.push(file);
+    }
+  }
+  const hash = createHash('sha256');
+  for (const file of files.sort()) {
+    hash.update(`${file}\0`);
+    hash.update(readFileSync(path.join(ROOT, file)));
+    hash.update('\0');
+  }
+  return hash.digest('hex');
+}
+
+/** Whether `dist/` holds a finished build of the current inputs. */
+export function upToDate(): boolean {
+  return existsSync(STAMP) && existsSync(BIN) && readFileSync(STAMP, 'utf8').trim() === inputsDigest();
+}
+
+/**
  * Builds `dist/` from scratch.
  *
  * @example
@@ -257,6 +301,13 @@ export async function build(): Promise<void> {
   checkImports();
   if (!existsSync(BIN)) throw new Error(`the build wrote no ${path.relative(ROOT, BIN)}`);
   chmodSync(BIN, 0o755);
+  writeFileSync(STAMP, `${inputsDigest()}\n`);
 }
 
-if (import.meta.main) await build();
+if (import.meta.main) {
+  if (process.argv.includes('--if-changed') && upToDate()) {
+    process.stderr.write('stepops: dist/ is up to date\n');
+  } else {
+    await build();
+  }
+}
