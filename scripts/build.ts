@@ -19,7 +19,16 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +48,13 @@ export const BIN = path.join(DIST, 'cli', 'stepops.js');
 const STAMP = path.join(DIST, '.build-inputs');
 
 /** Files the build reads besides those `tsconfig.build.json` includes. */
-const CONFIG_INPUTS = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.ts'];
+const CONFIG_INPUTS = [
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'scripts/build.ts',
+];
 
 /** A dependency bundled into `dist/vendor/` rather than installed. */
 export interface Vendored {
@@ -249,7 +264,9 @@ function checkImports(): void {
  * (but `node_modules`), the manifests, the lock file and this script, by path and content.
  */
 export function inputsDigest(): string {
-  const config = JSON.parse(readFileSync(path.join(ROOT, 'tsconfig.build.json'), 'utf8')) as { include: string[] };
+  const config = JSON.parse(readFileSync(path.join(ROOT, 'tsconfig.build.json'), 'utf8')) as {
+    include: string[];
+  };
   const files: string[] = [...CONFIG_INPUTS];
   for (const entry of config.include) {
     const full = path.join(ROOT, entry);
