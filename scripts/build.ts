@@ -74,6 +74,14 @@ export const VENDORED: readonly Vendored[] = [{ name: 'aws-local-stepfunctions',
 const PROVIDED_BY_USER = new Set(['sst']);
 
 /**
+ * Modules the declarations name that are not dependencies: `@pulumi/aws` (the stacks' resource
+ * types, which the user's SST platform installs in `.sst/platform`) and `aws-lambda` (the event types
+ * of the Lambda handlers, modules the package does not export). No other module may appear there: a
+ * vendored package's types, say, would leave the declarations pointing at a module no one installs.
+ */
+const DECLARED_ELSEWHERE = new Set([...PROVIDED_BY_USER, '@pulumi/aws', 'aws-lambda']);
+
+/**
  * The module specifiers of `import … from '…'`/`export … from '…'` statements, `import '…'` and
  * `import('…')`: each pattern's groups are the text before the quote, the quote and the specifier.
  */
@@ -227,8 +235,9 @@ function fixDeclarationImports(): void {
 }
 
 /**
- * The packages the built JavaScript imports that the package neither depends on nor may leave to
- * the user, with a file importing each: an installed package would fail to load them.
+ * The packages the built files import that the package neither depends on nor may leave to the
+ * user (`sst` for JavaScript; for declarations, `.d.ts`, also the modules of `DECLARED_ELSEWHERE`),
+ * with a file importing each: an installed package would fail to load them, or its types to resolve.
  */
 export function missingImports(
   files: Iterable<{ file: string; source: string }>,
@@ -236,9 +245,10 @@ export function missingImports(
 ): Map<string, string> {
   const missing = new Map<string, string>();
   for (const { file, source } of files) {
+    const elsewhere = file.endsWith('.d.ts') ? DECLARED_ELSEWHERE : PROVIDED_BY_USER;
     rewriteSpecifiers(source, (specifier) => {
       const name = packageOfSpecifier(specifier);
-      if (name && !dependencies.has(name) && !PROVIDED_BY_USER.has(name) && name !== 'stepops')
+      if (name && !dependencies.has(name) && !elsewhere.has(name) && name !== 'stepops')
         missing.set(name, file);
       return undefined;
     });
@@ -246,12 +256,15 @@ export function missingImports(
   return missing;
 }
 
-/** Throws when the built JavaScript imports a package that is not a dependency of the package. */
+/** Throws when the built JavaScript or declarations import a package the package does not provide. */
 function checkImports(): void {
   const manifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
     dependencies?: Record<string, string>;
   };
-  const files = filesUnder(DIST, ['.js']).map((file) => ({ file, source: readFileSync(file, 'utf8') }));
+  const files = filesUnder(DIST, ['.js', '.d.ts']).map((file) => ({
+    file,
+    source: readFileSync(file, 'utf8'),
+  }));
   const missing = missingImports(files, new Set(Object.keys(manifest.dependencies ?? {})));
   if (missing.size > 0) {
     const list = [...missing].map(([name, file]) => `  ${name} (imported by ${path.relative(ROOT, file)})`);

@@ -101,4 +101,22 @@ describe('missingImports', () => {
     ];
     expect([...missingImports(files, new Set(['zod']))]).toEqual([['left-out', 'dist/a.js']]);
   });
+
+  it('lets declarations name the stacks’ and handlers’ types, but not a vendored package', () => {
+    const declarations = [
+      { file: 'dist/stacks/a.d.ts', source: "import type * as aws from '@pulumi/aws';" },
+      { file: 'dist/functions/b.d.ts', source: "import type { Context } from 'aws-lambda';" },
+      {
+        file: 'dist/shared/engine/c.d.ts',
+        source: "import type { StateMachine } from 'aws-local-stepfunctions';",
+      },
+    ];
+    expect([...missingImports(declarations, new Set())]).toEqual([
+      ['aws-local-stepfunctions', 'dist/shared/engine/c.d.ts'],
+    ]);
+    // The JavaScript must not import them: nothing installs them for it.
+    expect([...missingImports([{ file: 'dist/f.js', source: "import 'aws-lambda';" }], new Set())]).toEqual([
+      ['aws-lambda', 'dist/f.js'],
+    ]);
+  });
 });
