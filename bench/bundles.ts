@@ -5,9 +5,14 @@
  * Node 24 process takes to import it.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { pathToFileURL } from 'node:url';
+import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
+import { listTargetFiles } from '../shared/config/discovery.ts';
+import { loadTargetFile } from '../shared/config/load.ts';
+import { writeLambdaPlugins } from '../stacks/bundling.ts';
 import { median } from './stats.ts';
 
 /**
@@ -106,6 +111,28 @@ export function bundleParts(metafile: Metafile): BundleParts {
 }
 
 /**
+ * The esbuild plugins the stacks give SST for every function (stacks/bundling.ts): the targets
+ * plugin, written for a targets directory (the repository's `targets/` by default), and the SDK
+ * schema plugin, imported as SST imports them, so that each bundle is built as a deployed Lambda's.
+ *
+ * @example
+ * await build({ ...LAMBDA_BUILD_OPTIONS, plugins: await targetsPlugins(root), entryPoints });
+ * @throws ConfigError when a target file does not load or is invalid
+ */
+export async function targetsPlugins(
+  root: string,
+  targetsDir = path.join(root, 'targets'),
+): Promise<Plugin[]> {
+  const files = [];
+  for (const file of listTargetFiles(targetsDir).files) {
+    if ((await loadTargetFile(file.file)).target.hosts.type === 'ec2') files.push(file);
+  }
+  const dir = await mkdtemp(path.join(tmpdir(), 'stepops-bench-plugins-'));
+  const file = writeLambdaPlugins(dir, files, root);
+  return ((await import(pathToFileURL(file).href)) as { default: Plugin[] }).default;
+}
+
+/**
  * Bundles functions in memory as the stack does, in one esbuild run (each shared module parsed
  * once); returns each function's size and the part of the metafile that is its output.
  *
@@ -119,6 +146,7 @@ export async function buildFunctions(
 ): Promise<Map<string, { bytes: number; metafile: Metafile }>> {
   const built = await build({
     ...LAMBDA_BUILD_OPTIONS,
+    plugins: await targetsPlugins(root),
     absWorkingDir: root,
     entryPoints: names.map((name) => ({ in: path.join('functions', name, 'handler.ts'), out: name })),
     outdir: path.join(root, 'out'),
@@ -324,9 +352,11 @@ export async function benchBundles(options: BundleOptions): Promise<BundleResult
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
   }
+  const plugins = await targetsPlugins(options.root);
   const bundle = (name: string, outfile: string, external: string[]) =>
     build({
       ...LAMBDA_BUILD_OPTIONS,
+      plugins,
       absWorkingDir: options.root,
       entryPoints: [path.join('functions', name, 'handler.ts')],
       outfile,
@@ -418,10 +448,12 @@ export async function measureImportVariants(
   timing?: { nodeBinary: string; outDir: string; samples: number },
 ): Promise<ImportVariant[]> {
   const out: ImportVariant[] = [];
+  const plugins = await targetsPlugins(root);
   for (const variant of variants) {
     const outfile = timing ? path.join(timing.outDir, 'variants', `${variant.id}.mjs`) : undefined;
     const built = await build({
       ...LAMBDA_BUILD_OPTIONS,
+      plugins,
       absWorkingDir: root,
       stdin: { contents: variant.source, loader: 'ts', resolveDir: root, sourcefile: 'variant.ts' },
       ...(outfile ? { outfile } : {}),

@@ -36,7 +36,6 @@ export const NOOP_OUTPUTS: Record<string, (input: unknown) => unknown> = {
     lockTtlSeconds: 600,
   }),
   'acquire-lock': () => ({ key: 'noop', owner: 'noop', expiresAt: 0 }),
-  'release-lock': () => ({ released: true }),
   'resolve-hosts': () => ({
     hosts: [HOST],
     batches: [{ index: 0, hosts: [HOST], offset: 0, hostCount: 1 }],

@@ -128,3 +128,39 @@ export function fixtureTarget(options: FixtureTargetOptions): TargetInput {
     },
   };
 }
+
+/**
+ * A script step that records its own start and end (ns since the epoch) in `../times`.
+ *
+ * @example
+ * timedStep('install', 'sleep 1') // { name: 'install', script: 'start=$(date +%s%N)\nsleep 1\n…' }
+ */
+export function timedStep(name: string, body: string): { name: string; script: string } {
+  return {
+    name,
+    script: [
+      'start=$(date +%s%N)',
+      body,
+      'end=$(date +%s%N)',
+      'printf \'%s %s\\n\' "$start" "$end" >> ../times',
+    ].join('\n'),
+  };
+}
+
+/**
+ * Milliseconds the scripts of a run spent, from the `start end` pairs they appended to `times`
+ * (the file is removed, so the next run starts empty). 0 when no script wrote one.
+ *
+ * @example
+ * await scriptMs(path.join(lab.dir, 'times')) // 1004.2
+ */
+export async function scriptMs(timesFile: string): Promise<number> {
+  const text = await readFile(timesFile, 'utf8').catch(() => '');
+  await rm(timesFile, { force: true });
+  let total = 0;
+  for (const line of text.trim().split('\n')) {
+    const [start, end] = line.split(' ');
+    if (start && end) total += Number((BigInt(end) - BigInt(start)) / 1000n) / 1000;
+  }
+  return total;
+}

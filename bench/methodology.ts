@@ -59,4 +59,13 @@ show what one import costs and what a fixed handler would weigh. The Lambda runt
 **4. Local engine.** The deploy workflow with no-op handlers (each returns the shape the next
 state needs, instantly), executed back to back on one engine instance for a fixed time; executions
 per second = completed executions / elapsed seconds.
+
+**6. Cold runs.** Each workflow's common path (a 1-host deploy, a failed deploy with its rollback, a
+dump backup, a health round, a restart runbook) runs twice on the local engine with the real
+handlers and local drivers; the functions of the path are the distinct \`functionName\`s the engine
+recorded in the second run's trace (a function invoked several times starts cold once). Each is
+bundled as in section 3 and imported in fresh processes, in rounds over the two baselines and all
+the functions (so a change of load touches them alike); the path's summed cold import and its warm
+overhead (the second run's wall time minus what the run waits for by design: the scripts' own
+timed spans, a failing health gate's wait) are divided by the one-client baseline's median.
 `;

@@ -5,6 +5,7 @@
  * target's HTTP probe passes against a real server on 127.0.0.1.
  */
 import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { clearRegisteredTargets, registerTarget } from '../shared/config/registry.ts';
 import type { TargetInput } from '../shared/config/schema.ts';
 import { priceRun } from '../shared/cost/pricing.ts';
@@ -16,7 +17,7 @@ import { answerApproval } from '../shared/recovery/approval.ts';
 import { RECOVER_FUNCTION_MEMORY_MB } from '../stacks/recover.ts';
 import type { RecoverFunction } from '../workflows/recover.ts';
 import { outcomeOf } from './cost.ts';
-import { createFixtureLab, type FixtureLab } from './fixtures.ts';
+import { createFixtureLab, type FixtureLab, scriptMs, timedStep } from './fixtures.ts';
 import { localArn } from './harness.ts';
 import type { CostScenario } from './report.ts';
 
@@ -38,7 +39,7 @@ function recoveryTarget(lab: FixtureLab): TargetInput {
       'restart-app': {
         description: 'restart the app',
         steps: [
-          { type: 'script', name: 'restart', script: "sleep 1\nprintf 'ok\\n' > ../state", timeout: 30 },
+          { type: 'script', ...timedStep('restart', "sleep 1\nprintf 'ok\\n' > ../state"), timeout: 30 },
         ],
       },
     },
@@ -80,13 +81,13 @@ export function recoveryMemoryMb(functions: readonly string[]): Record<string, n
 export async function measureRecoveryCost(options: {
   runs: number;
   log: (line: string) => void;
-}): Promise<{ scenario: CostScenario; memoryNote: string }> {
+}): Promise<{ scenario: CostScenario; memoryNote: string; scriptMs: number }> {
   const { definition, handlers, functions } = await loadRecover();
   const memoryMb = recoveryMemoryMb(functions);
   const engine = createLocalEngine(definition, handlers, { stateMachineName: 'stepops-recover', memoryMb });
   const answerer = new EngineTaskAnswerer(engine.taskTokens);
   const lab = await createFixtureLab('recover');
-  const measured: CostScenario[] = [];
+  const measured: (CostScenario & { scriptMs: number })[] = [];
   try {
     registerTarget(recoveryTarget(lab));
     for (let i = 0; i < options.runs; i += 1) {
@@ -131,6 +132,7 @@ export async function measureRecoveryCost(options: {
         wallMs,
         usage,
         cost: priceRun(usage),
+        scriptMs: await scriptMs(path.join(lab.dir, 'times')),
       });
     }
   } finally {
@@ -138,7 +140,7 @@ export async function measureRecoveryCost(options: {
     await lab.dispose();
   }
   measured.sort((a, b) => a.usage.gbSeconds - b.usage.gbSeconds);
-  const scenario = measured[Math.floor(measured.length / 2)]!;
+  const { scriptMs: scripted, ...scenario } = measured[Math.floor(measured.length / 2)]!;
   options.log(
     `  ${scenario.name}: ${scenario.outcome}, ${scenario.usage.transitions} transitions, ${scenario.usage.invocations} invocations, ${scenario.usage.gbSeconds.toFixed(3)} GB-s, $${scenario.cost.total.toPrecision(3)}`,
   );
@@ -147,6 +149,7 @@ export async function measureRecoveryCost(options: {
     .join(', ');
   return {
     scenario,
+    scriptMs: scripted,
     memoryNote: `Recovery: the median of ${options.runs} runs of the recovery workflow (workflows/recover.ts) on the local engine with the real handlers of functions/, a restart runbook (one script step: \`sleep 1\`, then the app answers 200) started by a health alert, so it waits for an approval, answered at once through the local approval store as the approval link's Lambda (answer-approval, its time measured and billed) answers it in AWS; then the target's HTTP probe of 127.0.0.1. Memory from RECOVER_FUNCTION_MEMORY_MB in stacks/recover.ts (${sizes}; the others and answer-approval 256 MB). Waiting for the approval costs nothing (a callback Task); the approval's HTTP API request ($1.00/M) and its SNS message are not priced.`,
   };
 }

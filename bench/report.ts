@@ -4,6 +4,7 @@
 import type { RunCost } from '../shared/cost/pricing.ts';
 import type { UsageReport } from '../shared/cost/usage.ts';
 import { type BundleKind, type BundleResult, baselineFor, type ImportVariant } from './bundles.ts';
+import { type ColdSection, coldFigures, coldGoals, ONE_CLIENT_BASELINE } from './cold-figures.ts';
 import type { ConsoleSection } from './console.ts';
 
 /** A section that did not run says why. */
@@ -109,6 +110,8 @@ export interface BenchResults {
   engine: EngineSection | NotRun;
   /** The web console's page weight and first render (absent in results from before it existed). */
   console?: ConsoleSection | NotRun;
+  /** Each workflow's common path with every Lambda cold (absent in results from before it existed). */
+  cold?: ColdSection | NotRun;
   /** Sections kept from an earlier run by a partial run (`--only … --write`), and that run. */
   keptSections?: { sections: string[]; from: string; command: string; machine?: Machine }[];
   /** Notes on figures that miss their goals: why, and what would fix it. */
@@ -313,8 +316,109 @@ export function renderConsole(r: BenchResults): string {
     out.push(...columns(consoleRows(r.console)).map((l) => `    ${l}`));
   } else out.push(`    not run: ${r.console?.reason ?? 'not measured yet'}`);
 
+  out.push('', '(6) Cold runs: distinct Lambdas on each path, summed cold import, warm overhead');
+  if (r.cold?.status === 'ok') {
+    const t = coldPathRows(r.cold);
+    out.push(...columns([t.header, ...t.rows]).map((l) => `    ${l}`));
+    out.push(...coldGoals(r.cold).map((g) => `    ${g.met ? 'met' : 'MISSED'}: ${g.goal}: ${g.measured}`));
+  } else out.push(`    not run: ${r.cold?.reason ?? 'not measured yet'}`);
+
   if (r.misses.length > 0) out.push('', 'Goals missed:', ...r.misses.map((m) => `  - ${m}`));
   return out.join('\n');
+}
+
+/** The cold-run table: one row per path, figures and ratios to the one-client baseline. */
+function coldPathRows(c: ColdSection): { header: string[]; rows: string[][] } {
+  const baseline = c.baselines.find((b) => b.id === ONE_CLIENT_BASELINE)!.coldImportMs;
+  const byName = Object.fromEntries(c.functions.map((f) => [f.name, f.coldImportMs]));
+  return {
+    header: [
+      'path',
+      'outcome',
+      'cold Lambdas',
+      'summed cold import',
+      '× baseline',
+      'warm overhead',
+      '× baseline',
+      'cold ÷ warm',
+    ],
+    rows: c.paths.map((p) => {
+      const f = coldFigures(p, byName, baseline);
+      return [
+        p.name,
+        p.outcome,
+        String(f.coldFunctions),
+        ms(f.coldImportSumMs),
+        `${f.coldImportBaselines.toFixed(1)}×`,
+        ms(p.warmOverheadMs),
+        `${f.warmOverheadBaselines.toFixed(1)}×`,
+        `${(f.coldImportSumMs / p.warmOverheadMs).toFixed(1)}`,
+      ];
+    }),
+  };
+}
+
+/** Section 6 of RESULTS.md: the cold runs. */
+function coldMarkdown(c: ColdSection): string[] {
+  const baseline = c.baselines.find((b) => b.id === ONE_CLIENT_BASELINE)!.coldImportMs;
+  const t = coldPathRows(c);
+  return [
+    `Every Lambda on a workflow's common path started cold, as on AWS for a team that deploys a few times a day. Cold imports are the fastest of each bundle's samples; ratios divide by the one-client baseline imported in the same rounds (${ms(baseline)} in this run).`,
+    '',
+    ...markdownTable(t.header, t.rows),
+    '',
+    ...markdownTable(
+      [
+        'path',
+        'functions (first invocation order)',
+        'invocations',
+        'transitions',
+        'wall (warm)',
+        'waits by design',
+        'cost',
+      ],
+      c.paths.map((p) => [
+        p.name,
+        p.functions.join(', '),
+        String(p.invocations),
+        String(p.transitions),
+        ms(p.wallMs),
+        ms(p.waitMs),
+        p.costUsd === undefined ? '—' : dollars(p.costUsd),
+      ]),
+    ),
+    '',
+    ...markdownTable(
+      ['bundle', 'calls', 'size', 'cold import (fastest)', 'median', '× baseline', 'samples (ms)'],
+      [
+        ...c.baselines.map((b) => [
+          b.label,
+          '—',
+          kb(b.bytes),
+          ms(b.coldImportMs),
+          ms(b.medianMs ?? null),
+          '',
+          b.samplesMs.map((v) => v.toFixed(0)).join(', '),
+        ]),
+        ...c.functions.map((f) => [
+          f.name,
+          f.services.join(', ') || 'no AWS',
+          kb(f.bytes),
+          ms(f.coldImportMs),
+          ms(f.medianMs ?? null),
+          `${(f.coldImportMs / baseline).toFixed(2)}×`,
+          f.samplesMs.map((v) => v.toFixed(0)).join(', '),
+        ]),
+      ],
+    ),
+    '',
+    'Goals (issue 23 §3):',
+    '',
+    ...coldGoals(c).map((g) => `- ${g.met ? 'met' : '**missed**'}: ${g.goal}: ${g.measured}.`),
+    '',
+    ...c.notes.map((n) => `- ${n}`),
+    '',
+  ];
 }
 
 function consoleRows(c: ConsoleSection): string[][] {
@@ -489,6 +593,10 @@ export function renderMarkdown(r: BenchResults, methodology: string): string {
       '',
     );
   } else out.push(`Not run: ${r.console?.reason ?? 'not measured yet'}`, '');
+
+  out.push('## 6. Cold runs', '');
+  if (r.cold?.status === 'ok') out.push(...coldMarkdown(r.cold));
+  else out.push(`Not run: ${r.cold?.reason ?? 'not measured yet'}`, '');
 
   out.push('## Goals missed', '');
   if (r.misses.length === 0) out.push('None.', '');

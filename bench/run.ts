@@ -2,7 +2,7 @@
  * `npm run bench`: the four benchmarks of issue 5, a table on stdout, `bench/RESULTS.md` and
  * `bench/results.json`.
  *
- * Options: `--only cost,overhead,bundles,engine,console` runs some sections (the files are then not
+ * Options: `--only cost,overhead,bundles,cold,engine,console` runs some sections (the files are then not
  * written unless `--write` is given, and the other sections are kept from bench/results.json);
  * `--quick` takes fewer samples (a smoke run); `--render` writes bench/RESULTS.md again from
  * bench/results.json without measuring.
@@ -11,6 +11,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { discoverTargets } from '../shared/config/registry.ts';
 import {
   BASELINES,
   BUNDLE_GOALS,
@@ -25,7 +26,9 @@ import { renderConsole, renderMarkdown } from './report.ts';
 import { median } from './stats.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const SECTIONS = ['cost', 'overhead', 'bundles', 'engine', 'console'] as const;
+// The benchmarks read the repository's example targets, as the CLI finds them.
+await discoverTargets(path.join(ROOT, 'targets'));
+const SECTIONS = ['cost', 'overhead', 'bundles', 'cold', 'engine', 'console'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -115,6 +118,16 @@ const bundles = await section('bundles', async (): Promise<BundlesSection> => {
     await rm(sdkExternalDir(ROOT), { recursive: true, force: true });
   }
 });
+// The cold runs time imports too: before the engine benchmarks load the CPU.
+const cold = await section('cold', async () =>
+  (await import('./cold.ts')).benchCold({
+    root: ROOT,
+    nodeBinary,
+    outDir: path.join(os.tmpdir(), 'stepops-bench-cold'),
+    samples: quick ? 2 : 5,
+    log,
+  }),
+);
 const engine = await section('engine', async () => (await import('./engine.ts')).benchEngine({ quick, log }));
 const cost = await section('cost', async () => (await import('./cost.ts')).benchCost({ quick, log }));
 const overhead = await section('overhead', async () =>
@@ -148,6 +161,7 @@ const results: BenchResults = {
   bundles,
   engine,
   console: consoleSection,
+  cold,
   misses: [],
 };
 // A partial run that writes keeps the other sections from the results it replaces.

@@ -24,8 +24,8 @@ import { handler as notifyHealthFailure } from './notify-health-failure/handler.
 import { handler as planDeploy } from './plan-deploy/handler.ts';
 import { handler as planRollback } from './plan-rollback/handler.ts';
 import { handler as pollCommand } from './poll-command/handler.ts';
+import { handler as publishStatusPage } from './publish-status-page/handler.ts';
 import { handler as registerTargets } from './register-targets/handler.ts';
-import { handler as releaseLock } from './release-lock/handler.ts';
 import { handler as resolveHosts } from './resolve-hosts/handler.ts';
 import { handler as sendCommand } from './send-command/handler.ts';
 
@@ -42,10 +42,10 @@ export const HANDLERS = {
   'register-targets': registerTargets,
   'describe-batch-failure': describeBatchFailure,
   'plan-rollback': planRollback,
-  'release-lock': releaseLock,
   notify,
   'check-target': checkTarget,
   'notify-health-failure': notifyHealthFailure,
+  'publish-status-page': publishStatusPage,
   ...BACKUP_HANDLERS,
 } satisfies Record<DeployFunction | HealthFunction | BackupFunction, unknown> as unknown as Record<
   DeployFunction | HealthFunction | BackupFunction,

@@ -1,12 +1,13 @@
 /**
  * Alerts: the SNS topic every notify step publishes to, and the forwarder subscribed to it that
- * posts each alert to Slack. A failed post is retried by Lambda (twice) and then kept in a
+ * posts each alert to Slack (naming, in the alert of a run that ended early, the hosts it left out
+ * of the load balancer). A failed post is retried by Lambda (twice) and then kept in a
  * dead-letter queue; the alert itself stays on the topic for its other subscribers either way.
  */
 import { ALERTED_STATUSES, EXECUTION_STATUS_CHANGE } from '../shared/alerts/execution-event.ts';
 import { stageResourceNames } from '../shared/drivers/options.ts';
 import { type FunctionBundling, functionCode } from './bundling.ts';
-import { parameterStatements } from './permissions.ts';
+import { parameterStatements, type Statement } from './permissions.ts';
 import type { StageSettings } from './settings.ts';
 
 /** Where the alerts stack needs to know the account and region. */
@@ -25,6 +26,32 @@ export function slackWebhookParameters(settings: StageSettings): string[] {
     if (target.alerts.slackWebhookParameter) names.push(target.alerts.slackWebhookParameter);
   }
   return [...new Set(names)].sort();
+}
+
+/**
+ * What the forwarder reads to name, in the alert of a run that ended where no step could act, the
+ * hosts it left out of the load balancer (`shared/alerts/hosts-out.ts`): the target's running
+ * instances (`ec2:DescribeInstances`, and `ssm:DescribeInstanceInformation` for those whose agent
+ * is offline) and their state in its target groups (`elasticloadbalancing:DescribeTargetHealth`).
+ * None of the three has resource-level permissions; none changes anything. Nothing when no target
+ * of the stage declares a target group.
+ *
+ * @example
+ * hostsOutStatements(settings) // [{ actions: ['ec2:DescribeInstances', …], resources: ['*'] }]
+ */
+export function hostsOutStatements(settings: StageSettings): Statement[] {
+  const drains = settings.targets.some((t) => (t.deploy?.loadBalancer?.targetGroups.length ?? 0) > 0);
+  if (!drains) return [];
+  return [
+    {
+      actions: [
+        'ec2:DescribeInstances',
+        'ssm:DescribeInstanceInformation',
+        'elasticloadbalancing:DescribeTargetHealth',
+      ],
+      resources: ['*'],
+    },
+  ];
 }
 
 /**
@@ -65,6 +92,7 @@ export function createAlerts(context: AlertsContext) {
     permissions: [
       ...parameterStatements(context.account, context.region, slackWebhookParameters(context.settings)),
       { actions: ['sqs:SendMessage'], resources: [deadLetters.arn] },
+      ...hostsOutStatements(context.settings),
     ],
   });
 

@@ -329,6 +329,8 @@ export function backupStatements(
           ]),
         ],
       },
+      // A retried restore finds the instance its first attempt made (RDS answers AlreadyExists).
+      { actions: ['rds:DescribeDBInstances'], resources: rtInstances },
     );
     const clusterTests = rds.filter(({ job }) => job.dbCluster && job.restoreTest);
     if (clusterTests.length > 0) {
@@ -357,6 +359,7 @@ export function backupStatements(
             ]),
           ],
         },
+        { actions: ['rds:DescribeDBClusters'], resources: rtClusters },
       );
       pollRestore.push(
         { actions: ['rds:DescribeDBClusters'], resources: rtClusters },

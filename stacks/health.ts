@@ -14,7 +14,7 @@ import {
   type Statement,
   sendCommandStatements,
 } from './permissions.ts';
-import type { Ec2Target } from './settings.ts';
+import type { Ec2Target, StatusPageMode } from './settings.ts';
 import { schedulerRoleFor, workflowStateMachine } from './state-machine.ts';
 import { driverEnvironment } from './workflows.ts';
 
@@ -32,7 +32,23 @@ export const HEALTH_FUNCTION_MEMORY_MB: Readonly<Record<string, number>> = {
   // of 10 HTTP probes), which 128 MB does not leave.
   'check-target': 256,
   'notify-health-failure': 256,
+  // Two SDK clients (DynamoDB, S3) and a page of a few KB: the same room as the others.
+  'publish-status-page': 256,
 };
+
+/** The function that publishes the status page (created only with a status page). */
+const STATUS_PAGE_FUNCTION = 'publish-status-page';
+
+/**
+ * The bucket of a stage's status page: named by the stage and the account (bucket names are
+ * global), so the CLI and the IAM policy know it without reading the stack.
+ *
+ * @example
+ * statusBucketName('prod', '123456789012') // 'stepops-prod-status-123456789012'
+ */
+export function statusBucketName(stage: string, account: string): string {
+  return `stepops-${stage}-status-${account}`;
+}
 
 /** Everything the health stack needs from the others. */
 export interface HealthContext extends PermissionContext {
@@ -46,6 +62,8 @@ export interface HealthContext extends PermissionContext {
   bundling: FunctionBundling;
   /** The recover state machine the `onFailure` runbooks start; the stage's `stepops-<stage>-recover` by default. */
   recoverStateMachineArn?: $util.Input<string>;
+  /** How the public status page is served; absent: no status page (no bucket, no publish step). */
+  statusPage?: StatusPageMode;
 }
 
 /** PascalCase component name of a health function folder: `check-target` → `HealthCheckTarget`. */
@@ -71,6 +89,8 @@ export function healthFunctionStatements(
   folder: string,
   context: PermissionContext,
   recoverArn: $util.Input<string>,
+  /** The status page object's ARN (`arn:aws:s3:::<bucket>/index.html`), for publish-status-page. */
+  statusPageObjectArn?: $util.Input<string>,
 ): Statement[] {
   switch (folder) {
     case 'check-target':
@@ -91,6 +111,13 @@ export function healthFunctionStatements(
       ];
     case 'notify-health-failure':
       return notifyStatements(context);
+    case STATUS_PAGE_FUNCTION:
+      // Reads every target's state item (GetItem each) and puts the one page object.
+      if (!statusPageObjectArn) throw new Error('publish-status-page needs the status page bucket');
+      return [
+        { actions: ['dynamodb:GetItem'], resources: [context.stateTableArn] },
+        { actions: ['s3:PutObject'], resources: [statusPageObjectArn] },
+      ];
     default:
       throw new Error(`health function "${folder}" has no IAM settings: add it to stacks/health.ts`);
   }
@@ -106,8 +133,10 @@ export function createHealth(context: HealthContext) {
   const recoverArn =
     context.recoverStateMachineArn ??
     $interpolate`arn:aws:states:${context.region}:${context.account}:stateMachine:stepops-${context.stage}-recover`;
+  const page = context.statusPage ? createStatusPage(context, context.statusPage) : undefined;
   const functions: Record<string, sst.aws.Function> = {};
   for (const folder of context.workflow.HEALTH_FUNCTIONS) {
+    if (folder === STATUS_PAGE_FUNCTION && !page) continue;
     const timeout = context.workflow.HEALTH_FUNCTION_TIMEOUTS[folder];
     if (timeout === undefined)
       throw new Error(`health function "${folder}" has no timeout in workflows/health.ts`);
@@ -120,9 +149,16 @@ export function createHealth(context: HealthContext) {
       environment: {
         ...driverEnvironment(context),
         ...(folder === 'check-target' ? { STEPOPS_RECOVER_STATE_MACHINE_ARN: recoverArn } : {}),
+        ...(folder === STATUS_PAGE_FUNCTION && page
+          ? {
+              STEPOPS_STATUS_BUCKET: page.bucketName,
+              STEPOPS_STATUS_TITLE: context.stage,
+              STEPOPS_STATUS_TARGETS: (context.targets as readonly Ec2Target[]).map((t) => t.name).join(','),
+            }
+          : {}),
       },
       link: context.links,
-      permissions: healthFunctionStatements(folder, context, recoverArn),
+      permissions: healthFunctionStatements(folder, context, recoverArn, page?.objectArn),
     });
   }
   const arns = Object.fromEntries(Object.entries(functions).map(([folder, fn]) => [folder, fn.arn]));
@@ -175,5 +211,105 @@ export function createHealth(context: HealthContext) {
     schedulerRole,
     schedulerPolicy,
     schedules,
+    ...(page ? { statusPage: page } : {}),
   };
+}
+
+/**
+ * The status page's bucket, private but for the page itself: with `website`, the bucket's website
+ * endpoint serves `index.html` to anyone (a bucket policy allows `s3:GetObject` on that key only,
+ * and the bucket's Block Public Access allows that policy); with `cloudfront`, the bucket stays
+ * fully private and a CloudFront distribution reads the page through an origin access control
+ * (HTTPS, cached as long as the page's Cache-Control says).
+ */
+function createStatusPage(context: HealthContext, mode: StatusPageMode) {
+  const bucketName = $output(context.account).apply((account) => statusBucketName(context.stage, account));
+  const bucket = new aws.s3.Bucket('StatusPageBucket', {
+    bucket: bucketName,
+    // It holds only the generated page, published again within minutes.
+    forceDestroy: true,
+    tags: { 'stepops:stage': context.stage },
+  });
+  const access = new aws.s3.BucketPublicAccessBlock('StatusPagePublicAccess', {
+    bucket: bucket.id,
+    blockPublicAcls: true,
+    ignorePublicAcls: true,
+    blockPublicPolicy: mode !== 'website',
+    restrictPublicBuckets: mode !== 'website',
+  });
+  // SSE-S3: the website endpoint cannot serve KMS-encrypted objects.
+  new aws.s3.BucketServerSideEncryptionConfiguration('StatusPageEncryption', {
+    bucket: bucket.id,
+    rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }],
+  });
+  const objectArn = $interpolate`arn:aws:s3:::${bucketName}/index.html`;
+  if (mode === 'website') {
+    const website = new aws.s3.BucketWebsiteConfiguration('StatusPageWebsite', {
+      bucket: bucket.id,
+      indexDocument: { suffix: 'index.html' },
+    });
+    new aws.s3.BucketPolicy(
+      'StatusPagePolicy',
+      {
+        bucket: bucket.id,
+        policy: $jsonStringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: objectArn }],
+        }),
+      },
+      { dependsOn: [access] },
+    );
+    return { mode, bucket, bucketName, objectArn, url: $interpolate`http://${website.websiteEndpoint}` };
+  }
+  const originAccess = new aws.cloudfront.OriginAccessControl('StatusPageOriginAccess', {
+    name: $interpolate`stepops-${context.stage}-status`,
+    description: 'stepops status page: CloudFront reads the page from its private bucket',
+    originAccessControlOriginType: 's3',
+    signingBehavior: 'always',
+    signingProtocol: 'sigv4',
+  });
+  const distribution = new aws.cloudfront.Distribution('StatusPageDistribution', {
+    enabled: true,
+    comment: `stepops ${context.stage} status page`,
+    defaultRootObject: 'index.html',
+    priceClass: 'PriceClass_100',
+    origins: [
+      {
+        originId: 'status-page',
+        domainName: bucket.bucketRegionalDomainName,
+        originAccessControlId: originAccess.id,
+      },
+    ],
+    defaultCacheBehavior: {
+      targetOriginId: 'status-page',
+      viewerProtocolPolicy: 'redirect-to-https',
+      allowedMethods: ['GET', 'HEAD'],
+      cachedMethods: ['GET', 'HEAD'],
+      compress: true,
+      // Managed CachingOptimized: keeps the page as long as its Cache-Control max-age (60 s).
+      cachePolicyId: '658327ea-f89d-4fab-a63d-7e88639e58f6',
+    },
+    restrictions: { geoRestriction: { restrictionType: 'none' } },
+    viewerCertificate: { cloudfrontDefaultCertificate: true },
+  });
+  new aws.s3.BucketPolicy(
+    'StatusPagePolicy',
+    {
+      bucket: bucket.id,
+      policy: $jsonStringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'cloudfront.amazonaws.com' },
+            Action: 's3:GetObject',
+            Resource: objectArn,
+            Condition: { StringEquals: { 'AWS:SourceArn': distribution.arn } },
+          },
+        ],
+      }),
+    },
+    { dependsOn: [access] },
+  );
+  return { mode, bucket, bucketName, objectArn, url: $interpolate`https://${distribution.domainName}` };
 }

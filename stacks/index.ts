@@ -134,6 +134,7 @@ export async function createStacks(options: StacksOptions = {}) {
     links: [storage.link, alerts.link],
     workflow: await import('../workflows/health.ts'),
     recoverStateMachineArn: recover.stateMachine.arn,
+    ...(settings.statusPage ? { statusPage: settings.statusPage } : {}),
   });
 
   const maintain = createMaintain({
@@ -170,6 +171,7 @@ export async function createStacks(options: StacksOptions = {}) {
       .join(', '),
     healthStateMachine: health.stateMachine.arn,
     maintenanceStateMachine: maintain.stateMachine.arn,
+    ...(health.statusPage ? { statusPage: health.statusPage.url } : {}),
     deployStateMachine: deploy.stateMachine.arn,
     alertsTopic: alerts.topic.arn,
     stateTable: storage.table.name,

@@ -49,7 +49,7 @@ export interface MaintainContext extends PermissionContext {
   commandLogGroup?: string;
   links: $util.Input<unknown>[];
   workflow: MaintainWorkflowModule;
-  /** Where the handlers are and the plugin that bundles the targets (stacks/bundling.ts). */
+  /** How every function is built (the handlers' folder and the plugins). */
   bundling: FunctionBundling;
 }
 

@@ -453,11 +453,15 @@ export function recoverFunctionStatements(context: RecoverContext): Record<strin
       ...notifyStatements(context),
       ...approvalSecret,
     ],
+    // A rolling step drains each batch from the target groups and registers it back; its health
+    // gate's probes run as commands on the batch.
     'run-recovery-command': [
       ...hostStatements(),
       ...sendCommandStatements(context),
       ...readCommandStatements(),
       ...dumpReadStatements(context),
+      ...targetGroupStatements('DeregisterTargets', context),
+      ...targetGroupStatements('RegisterTargets', context),
     ],
     'reboot-instances': [
       ...ec2DescribeStatements(),

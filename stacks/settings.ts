@@ -14,6 +14,9 @@ import { type Target, unfilledValues } from '../shared/config/schema.ts';
 /** A target with EC2 hosts: the only kind a stage deploys. */
 export type Ec2Target = Target & { hosts: Extract<Target['hosts'], { type: 'ec2' }> };
 
+/** How the public status page is served. */
+export type StatusPageMode = 'website' | 'cloudfront';
+
 /** A stage's settings. */
 export interface StageSettings {
   stage: string;
@@ -23,6 +26,13 @@ export interface StageSettings {
   skippedLocalTargets: string[];
   /** CloudWatch Logs group that receives the full output of every command (`STEPOPS_COMMAND_LOG_GROUP`). */
   commandLogGroup?: string;
+  /**
+   * The public status page (`STEPOPS_STATUS_PAGE`): published by the health workflow to a bucket
+   * served by the bucket's `website` endpoint or a `cloudfront` distribution; absent (`off`, the
+   * default): no bucket, no publish step. Off by default because a public page is a disclosure to
+   * opt into, and a public bucket needs the account's S3 Block Public Access to allow it.
+   */
+  statusPage?: StatusPageMode;
   /** SSM parameter names of the stage's secrets (the values are created by hand, see the README, "Running on AWS"). */
   parameters: {
     /** SecureString: the GitHub webhook secret. */
@@ -116,12 +126,19 @@ export function stageSettings(
       `STEPOPS_COMMAND_LOG_GROUP: "${commandLogGroup}" is not a log group name (letters, digits, "_", "-", "/", ".", "#")`,
     );
   }
+  const statusPage = (env.STEPOPS_STATUS_PAGE ?? '').trim() || 'off';
+  if (!['off', 'website', 'cloudfront'].includes(statusPage)) {
+    throw new StageConfigError(
+      `STEPOPS_STATUS_PAGE: "${statusPage}" is not a status page mode (off, website or cloudfront)`,
+    );
+  }
   const prefix = `/stepops/${stage}`;
   return {
     stage,
     targets,
     skippedLocalTargets,
     ...(commandLogGroup ? { commandLogGroup } : {}),
+    ...(statusPage !== 'off' ? { statusPage: statusPage as StatusPageMode } : {}),
     parameters: {
       githubWebhookSecret: env.STEPOPS_GITHUB_WEBHOOK_SECRET_PARAMETER ?? `${prefix}/github-webhook-secret`,
       apiTokenHash: env.STEPOPS_API_TOKEN_HASH_PARAMETER ?? `${prefix}/api-token-sha256`,

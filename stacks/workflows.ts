@@ -32,8 +32,7 @@ export const DEPLOY_FUNCTION_SETTINGS: Record<string, FunctionSettings> = {
   'register-targets': { capabilities: ['register-targets'], memory: '256 MB' },
   'describe-batch-failure': { capabilities: [], memory: '256 MB' },
   'plan-rollback': { capabilities: [], memory: '256 MB' },
-  'release-lock': { capabilities: ['leases'], memory: '256 MB' },
-  notify: { capabilities: ['notify'], memory: '256 MB' },
+  notify: { capabilities: ['leases', 'notify'], memory: '256 MB' },
 };
 
 /** The workflow module's contract (`workflows/deploy.ts`). */

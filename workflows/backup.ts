@@ -97,6 +97,8 @@ export function backupWorkflow(arns: Readonly<Record<BackupFunction, string>>): 
     options: Omit<Parameters<typeof lambdaTask>[1], 'timeoutSeconds'>,
   ): State => lambdaTask(arns[fn], { ...options, timeoutSeconds: BACKUP_TASK_TIMEOUTS[fn] });
   const jobRef: JsonObject = { 'target.$': '$.target', 'runId.$': '$.runId', 'job.$': '$.job' };
+  /** A step that makes something: it names it after the run's start, the same on a retry. */
+  const startRef: JsonObject = { ...jobRef, 'runStartedAt.$': '$$.Execution.StartTime' };
 
   const takeJob: StateMachineDefinition = {
     StartAt: 'DryRun',
@@ -109,7 +111,7 @@ export function backupWorkflow(arns: Readonly<Record<BackupFunction, string>>): 
       StartJob: task('start-backup', {
         comment:
           'Starts the snapshot, the AWS Backup job or the dump command; throttling and a busy source are retried.',
-        parameters: jobRef,
+        parameters: startRef,
         resultPath: '$.handle',
         retry: [THROTTLE_RETRY, SOURCE_BUSY_RETRY],
         next: 'WaitForJob',
@@ -243,7 +245,7 @@ export function backupWorkflow(arns: Readonly<Record<BackupFunction, string>>): 
     States: {
       StartRestoreTest: task('start-restore-test', {
         comment: 'Restores the newest good copy into scratch (a dump) or a temporary instance (RDS).',
-        parameters: jobRef,
+        parameters: startRef,
         resultPath: '$.handle',
         retry: [THROTTLE_RETRY],
         next: 'WaitForRestoreTest',

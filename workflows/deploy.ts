@@ -1,8 +1,8 @@
 /**
  * The deploy workflow: plan → lock → resolve hosts → (verify on every host) → (snapshot) → batches, one at a time (send the
- * script, long-poll the command, health gate) → release → notify. A failed batch rolls back every
- * host already touched and probes them again. Every exit path releases the lock and notifies
- * (except a failed plan, which took no lock). JSONPath only, so that the same definition runs on
+ * script, long-poll the command, health gate) → release and notify (one state, one Lambda). A
+ * failed batch rolls back every host already touched and probes them again. Every exit path
+ * releases the lock and notifies (a failed plan took no lock: it only notifies). JSONPath only, so that the same definition runs on
  * AWS Step Functions and on the local engine.
  *
  * Run state (`$`), as it grows: the request (`target`, `ref`, …), `plan`, `lock`, `hosts`,
@@ -30,7 +30,6 @@ export const DEPLOY_FUNCTIONS = [
   'register-targets',
   'describe-batch-failure',
   'plan-rollback',
-  'release-lock',
   'notify',
 ] as const;
 export type DeployFunction = (typeof DEPLOY_FUNCTIONS)[number];
@@ -51,7 +50,6 @@ export const DEPLOY_TASK_TIMEOUTS: Record<DeployFunction, number> = {
   'register-targets': 90,
   'describe-batch-failure': 30,
   'plan-rollback': 30,
-  'release-lock': 30,
   notify: 60,
 };
 
@@ -124,9 +122,12 @@ function pollWait(name: string, status: string, poll: string): [string, State] {
   ];
 }
 
-/** The state that releases the lock; every path after the lock goes through it. */
-const RELEASE = 'ReleaseLock';
+/**
+ * The state every run ends with: it releases the lease (if the run still holds it) and notifies.
+ * Every path after the lock goes through it, as every path does.
+ */
 const NOTIFY = 'Notify';
+const RELEASE = NOTIFY;
 
 /**
  * The deploy state machine for the given Lambda ARNs.
@@ -639,17 +640,11 @@ export function deployWorkflow(
         Next: RELEASE,
       },
     ],
-    step(RELEASE, 'release-lock', {
-      comment: 'Every path after AcquireLock comes here; it releases the lease only if this run holds it.',
-      parameters: { ...plan('target'), ...plan('runId') },
-      resultPath: null,
-      next: NOTIFY,
-      catchNext: NOTIFY,
-    }),
     [
       NOTIFY,
       task('notify', {
-        comment: 'Publishes how the run ended (success and every failure) and says how it ends.',
+        comment:
+          'Releases the lease if this run still holds it (every path after AcquireLock comes here), publishes how the run ended (success and every failure) and says how it ends.',
         parameters: {
           'run.$': '$',
           'runId.$': '$$.Execution.Name',

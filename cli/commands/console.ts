@@ -6,7 +6,7 @@
  * status page under `.stepops/status/<where>/index.html`.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { findTarget, listTargets } from '../../shared/config/registry.ts';
 import { nextScheduledRun, targetSchedules } from '../../shared/config/schedule.ts';
 import type { Target } from '../../shared/config/schema.ts';
 import { html, page } from '../../shared/console/html.ts';
+import { LATENCY_DAYS, type LatencyDay, latencySeries } from '../../shared/console/latency.ts';
 import {
   type ApprovalView,
   approvalsBody,
@@ -30,13 +31,16 @@ import {
 import { batchHosts, firstFailure, outputTail, timelineBars } from '../../shared/console/run-detail.ts';
 import {
   type PublicTarget,
-  publicTarget,
+  publicStatusOf,
   STATUS_DAYS,
   statusPageHtml,
 } from '../../shared/console/status-page.ts';
+import { FileHealthHistory } from '../../shared/drivers/local/file-health-history.ts';
+import { FileStatusPagePublisher } from '../../shared/drivers/local/file-status-page.ts';
 import { stepopsHome } from '../../shared/drivers/local/home.ts';
 import { stageResourceNames } from '../../shared/drivers/options.ts';
-import type { CatalogueEntry } from '../../shared/drivers/ports.ts';
+import type { CatalogueEntry, HealthHistoryStore } from '../../shared/drivers/ports.ts';
+import { type HealthDay, lastDays } from '../../shared/health/history.ts';
 import { consoleUrl } from '../../shared/recovery/approval.ts';
 import { dailyUptime, deliveryReport, incidentsOf } from '../../shared/report/dora.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
@@ -96,11 +100,14 @@ async function openApprovals(
   target: string,
   running: RunSummary[],
 ): Promise<ApprovalView[]> {
+  const recovering = running.filter((r) => r.workflow === 'recover');
+  // The store (a DynamoDB client on a stage) only when a recovery runs.
+  if (recovering.length === 0) return [];
   const { approvalStoreFor } = await import('../../shared/drivers/approvals.ts');
   const store = approvalStoreFor();
   const nowSeconds = Math.floor(data.now() / 1000);
   const open: ApprovalView[] = [];
-  for (const run of running.filter((r) => r.workflow === 'recover')) {
+  for (const run of recovering) {
     const record = await store.get(run.runId).catch(() => undefined);
     if (record?.status !== 'pending' || record.expiresAt <= nowSeconds) continue;
     const reader = data.source.events(run);
@@ -128,6 +135,35 @@ async function openApprovals(
 }
 
 /**
+ * A target's health state as the checks stored it; undefined when never checked, `unknown` when
+ * the store cannot be read (no state table named, access denied, throttled): never shown as healthy.
+ */
+async function healthStateOf(
+  target: Target,
+  data: ConsoleData,
+): Promise<FullHealthState | undefined | 'unknown'> {
+  const table = data.env.STEPOPS_STATE_TABLE;
+  if (!data.local && !table) return 'unknown';
+  try {
+    let store: { read(target: string): Promise<{ body: string } | undefined> };
+    if (data.local) {
+      store = new (await import('../../shared/drivers/local/file-health-store.ts')).FileHealthStore();
+    } else {
+      const [{ DynamoHealthStore }, { dynamoClient }, { stageRegion }] = await Promise.all([
+        import('../../shared/drivers/aws/dynamo-health-store.ts'),
+        import('../../shared/drivers/aws/clients.ts'),
+        import('../stage.ts'),
+      ]);
+      store = new DynamoHealthStore(table!, { client: dynamoClient(stageRegion(data.env)) });
+    }
+    const record = await store.read(target.name);
+    return record ? (JSON.parse(record.body) as FullHealthState) : undefined;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
  * Everything the console shows of one target.
  *
  * @example
@@ -148,9 +184,10 @@ export async function targetView(
   );
   const running = runs.filter((r) => r.status === 'RUNNING');
   const lastDeploy = runs.find((r) => r.workflow === 'deploy' && r.status !== 'RUNNING');
-  const state = (await readHealthState(target, data.local, data.env)) as FullHealthState | undefined;
+  const read = await healthStateOf(target, data);
+  const state = read === 'unknown' ? undefined : read;
   const probes: ProbeView[] | 'unknown' =
-    state === undefined && !data.local && !data.env.STEPOPS_STATE_TABLE
+    read === 'unknown'
       ? 'unknown'
       : Object.values(state?.probes ?? {}).map((p) => ({
           probe: p.probe,
@@ -233,6 +270,7 @@ export async function targetView(
     })),
   };
   if (options.report) {
+    result.latency = await latencyOf(target, state, data, now).catch(() => 'unknown' as const);
     const directory = commitDirectory(target);
     const refs = runs
       .filter((r) => r.workflow === 'deploy' && r.status === 'SUCCEEDED' && r.ref)
@@ -249,6 +287,45 @@ export async function targetView(
   return result;
 }
 
+/**
+ * Each probe's latency per day over the last {@link LATENCY_DAYS} days: the finished days from the
+ * uptime history (files locally, the state table's day items on a stage: a GetItem a day), today
+ * from the health state.
+ */
+async function latencyOf(
+  target: Target,
+  state: (FullHealthState & { today?: HealthDay }) | undefined,
+  data: ConsoleData,
+  now: number,
+): Promise<Record<string, LatencyDay[]>> {
+  if (!target.health) return {};
+  const wanted = lastDays(new Date(now), LATENCY_DAYS);
+  let history: HealthHistoryStore;
+  if (data.local) {
+    history = new FileHealthHistory();
+  } else {
+    if (!data.env.STEPOPS_STATE_TABLE) throw new Error('no state table');
+    const [{ DynamoHealthHistory }, { dynamoClient }, { stageRegion }] = await Promise.all([
+      import('../../shared/drivers/aws/dynamo-health-history.ts'),
+      import('../../shared/drivers/aws/clients.ts'),
+      import('../stage.ts'),
+    ]);
+    history = new DynamoHealthHistory(data.env.STEPOPS_STATE_TABLE, {
+      client: dynamoClient(stageRegion(data.env)),
+    });
+  }
+  const stored = await history.readDays(target.name, wanted.slice(0, -1));
+  const days: HealthDay[] = Object.values(stored).flatMap((body) => {
+    try {
+      return [JSON.parse(body) as HealthDay];
+    } catch {
+      return [];
+    }
+  });
+  if (state?.today) days.push(state.today);
+  return latencySeries(days, wanted);
+}
+
 /** The overview of every target. */
 export async function overviewView(data: ConsoleData): Promise<OverviewView> {
   const targets: TargetView[] = [];
@@ -263,37 +340,25 @@ export async function overviewView(data: ConsoleData): Promise<OverviewView> {
  * const html = statusPageHtml({ title: 'local', generatedAt, targets: await publicTargets(data) });
  */
 export async function publicTargets(data: ConsoleData): Promise<PublicTarget[]> {
-  const now = data.now();
   const alerts = data.local ? await outboxHealthAlerts() : [];
-  const result: PublicTarget[] = [];
+  const targets: { target: Target; state: FullHealthState | undefined }[] = [];
   for (const target of data.targets()) {
-    const state = (await readHealthState(target, data.local, data.env)) as FullHealthState | undefined;
-    const transitions = probeTransitions(target.name, alerts, state);
-    const firsts = [
-      ...Object.values(state?.probes ?? {}).map((p) => Date.parse(p.since)),
-      ...transitions.map((t) => Date.parse(t.at)),
-    ];
-    result.push(
-      publicTarget(target, state?.probes, transitions, firsts.length ? Math.min(...firsts) : undefined, now),
-    );
+    targets.push({
+      target,
+      state: (await readHealthState(target, data.local, data.env)) as FullHealthState | undefined,
+    });
   }
-  return result;
+  return publicStatusOf({ title: data.source.where, now: data.now(), targets, alerts }).targets;
 }
 
 /** Writes the public status page under `<home>/status/<where>/index.html`; returns the file. */
 export async function writeStatusPage(data: ConsoleData): Promise<string> {
-  const dir = path.join(stepopsHome(), 'status', data.source.where);
-  await mkdir(dir, { recursive: true });
-  const file = path.join(dir, 'index.html');
   const body = statusPageHtml({
     title: data.local ? 'local' : data.source.where,
     generatedAt: new Date(data.now()).toISOString(),
     targets: await publicTargets(data),
   });
-  await writeFile(`${file}.tmp`, body);
-  const { rename } = await import('node:fs/promises');
-  await rename(`${file}.tmp`, file);
-  return file;
+  return (await new FileStatusPagePublisher(data.source.where).publish(body)).location;
 }
 
 /** The data the console reads, for the options (a stage's state table named as `status` names it). */

@@ -9,7 +9,7 @@ import { loadTarget } from '../../shared/config/load.ts';
 import type { Target } from '../../shared/config/schema.ts';
 import { type DeployPlan, planDeploy } from '../../shared/deploy/plan.ts';
 import { type HealthPlan, planHealth } from '../../shared/health/plan.ts';
-import { type MaintenancePlan, planMaintenance } from '../../shared/recipes/maintenance.ts';
+import { type MaintenancePlan, planMaintenance } from '../../shared/maintenance/plan.ts';
 import { listRunbooks, planRecovery, type RecoveryPlan } from '../../shared/recovery/plan.ts';
 import {
   describeBatches,

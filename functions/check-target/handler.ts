@@ -40,7 +40,7 @@ export const handler = middy()
   .use(parser({ schema: checkTargetInputSchema }))
   .handler(async (event) => {
     const round = await probeTargetStep(event, deps);
-    const summary = await recordHealthStep(round, deps);
+    const summary = await recordHealthStep(round, deps, event.statusPageEverySeconds);
     logger.info('checked', {
       target: summary.target,
       hosts: round.hosts,
@@ -49,6 +49,7 @@ export const handler = middy()
       down: summary.down,
       transitions: summary.events.length,
       recovery: summary.recovery?.started,
+      publishStatus: summary.publishStatus,
     });
     return healthRunSummarySchema.parse(summary);
   });

@@ -1,8 +1,10 @@
 /**
  * Subscribed to the alerts topic: posts each alert to Slack. Wiring only; the logic is
- * `forwardToSlack` in `shared/alerts/forward.ts`. A failed post is logged and rethrown so that
- * Lambda's asynchronous retries (then the dead-letter queue) take it again; a message that is not a
- * stepops notification is logged with its SNS message id, then thrown to the dead-letter queue too.
+ * `forwardToSlack` in `shared/alerts/forward.ts`, and the alert of a run that ended where no step
+ * could act names the hosts it left out of the load balancer (`shared/alerts/hosts-out.ts`). A
+ * failed post is logged and rethrown so that Lambda's asynchronous retries (then the dead-letter
+ * queue) take it again; a message that is not a stepops notification is logged with its SNS message
+ * id, then thrown to the dead-letter queue too.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -13,6 +15,7 @@ import type { Context } from 'aws-lambda';
 import {
   forwardToSlack,
   MalformedAlertError,
+  notificationToPost,
   readSnsAlerts,
   type SnsAlertEvent,
   snsEventSchema,
@@ -20,9 +23,15 @@ import {
 import { linked } from '../../shared/api/resources.ts';
 import { ParameterCache } from '../../shared/api/secrets.ts';
 import { findTarget } from '../../shared/config/registry.ts';
+import { Ec2HostDirectory } from '../../shared/drivers/aws/ec2-host-directory.ts';
+import { ElbLoadBalancer } from '../../shared/drivers/aws/elb-load-balancer.ts';
 
 const logger = new Logger({ serviceName: 'stepops-alerts' });
 const secrets = new ParameterCache(new SSMClient({}));
+/** Where the alert of a run that ended early looks for the hosts it left out of the load balancer. */
+const hostDirectory = new Ec2HostDirectory();
+const loadBalancer = new ElbLoadBalancer();
+const hostsOut = { findTarget, hosts: () => hostDirectory, loadBalancer: () => loadBalancer };
 /** Milliseconds kept in hand at the end of the invocation, to log and return before Lambda stops it. */
 const END_MARGIN_MS = 3000;
 
@@ -56,7 +65,7 @@ export const handler = middy<SnsAlertEvent, void, Error, Context>()
         });
         continue;
       }
-      const { notification } = alert;
+      const notification = await notificationToPost(alert, hostsOut);
       const about = {
         messageId: alert.messageId,
         target: notification.target,

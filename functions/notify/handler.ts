@@ -1,5 +1,5 @@
 /**
- * notify: Publishes how the run ended (SNS, or the local outbox; Slack where configured) and returns the outcome the workflow ends with.
+ * notify: Releases the run's lease (if it still holds it), publishes how the run ended (SNS, or the local outbox; Slack where configured) and returns the outcome the workflow ends with.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -7,8 +7,9 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { notifyInputSchema, runOutcomeSchema } from '../../shared/deploy/contracts.ts';
 import { deployDepsWith } from '../../shared/deploy/deps.ts';
-import { notifyStep } from '../../shared/deploy/steps/notify.ts';
+import { releaseAndNotifyStep } from '../../shared/deploy/steps/notify.ts';
 import { asNotificationError } from '../../shared/drivers/fan-out-notifier.ts';
+import { leaseStoreFor } from '../../shared/drivers/leases.ts';
 import { fallbackNotifierFor, notifierFor } from '../../shared/drivers/notifier.ts';
 import { boundedErrors } from '../../shared/errors.ts';
 
@@ -16,6 +17,7 @@ import { boundedErrors } from '../../shared/errors.ts';
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'notify' } });
 /** Only the capabilities this step uses: the bundle holds only their adapters. */
 const deps = deployDepsWith({
+  leases: (target) => leaseStoreFor(target),
   notifier: (target) => notifierFor(target),
   fallbackNotifier: () => fallbackNotifierFor(),
 });
@@ -27,7 +29,7 @@ export const handler = middy()
   .handler(async (event) => {
     // A notifier that rejects with `undefined`, a string or a null-prototype object still ends the
     // state with a named error and a readable cause (the workflow's NotifyFailed reads the cause).
-    const result = await notifyStep(event, deps).catch((error: unknown) => {
+    const result = await releaseAndNotifyStep(event, deps).catch((error: unknown) => {
       throw asNotificationError(error);
     });
     logger.info('run outcome', {

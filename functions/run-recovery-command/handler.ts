@@ -7,16 +7,26 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';
 import { hostDirectoryFor } from '../../shared/drivers/hosts.ts';
+import { loadBalancerFor } from '../../shared/drivers/load-balancers.ts';
+import { probeRunnerFor } from '../../shared/health/probe-runner.ts';
 import { progressSchema, stepInputSchema } from '../../shared/recovery/contracts.ts';
 import { recoveryDepsWith } from '../../shared/recovery/deps.ts';
+import { dumpLocatorFor } from '../../shared/recovery/dumps.ts';
 import { commandStep } from '../../shared/recovery/steps/run-recovery-command.ts';
 
 /** Log level from POWERTOOLS_LOG_LEVEL (the CLI lowers it for local runs). */
 const logger = new Logger({ serviceName: 'stepops', persistentKeys: { function: 'run-recovery-command' } });
-/** Only the capabilities this step uses: the bundle holds only their adapters. */
+/**
+ * Only the capabilities this step uses: the bundle holds only their adapters. A rolling step drains
+ * each batch from the target's load balancer, passes the health gate's probes and registers it back;
+ * a restore-dump step presigns the dump the host downloads.
+ */
 const deps = recoveryDepsWith({
   commands: (target) => commandRunnerFor(target),
   hosts: (target) => hostDirectoryFor(target),
+  probes: (target) => probeRunnerFor(target),
+  loadBalancer: (target) => loadBalancerFor(target),
+  dumps: (target) => dumpLocatorFor(target),
 });
 
 export const handler = middy()

@@ -7,6 +7,7 @@ import { en } from 'zod/locales';
 import * as z from 'zod/mini';
 import type { Notification, Outcome, WorkflowName } from '../drivers/ports.ts';
 import { executionAlert, executionStatusChangeSchema, isExecutionStatusChange } from './execution-event.ts';
+import { findHostsOut, type HostsOutDeps, withHostsOut } from './hosts-out.ts';
 import { checkWebhookUrl, type PostToSlackOptions, postToSlack, slackMessage } from './slack.ts';
 
 // zod/mini loads no messages by itself: zod's English ones, so that a problem reads the same.
@@ -90,10 +91,11 @@ export type SnsAlertEvent = z.infer<typeof snsEventSchema>;
 
 /**
  * One record of the event: the notification it carries (a stepops notification, or a Step
- * Functions execution status change turned into one), why it is not alerted, or what is wrong.
+ * Functions execution status change turned into one, `fromExecution`), why it is not alerted, or
+ * what is wrong.
  */
 export type SnsAlert =
-  | { messageId: string; notification: Notification }
+  | { messageId: string; notification: Notification; fromExecution?: true }
   | { messageId: string; skipped: string }
   | { messageId: string; problem: string };
 
@@ -120,12 +122,29 @@ export function readSnsAlerts(event: SnsAlertEvent): SnsAlert[] {
     if (isExecutionStatusChange(json.data)) {
       const change = executionStatusChangeSchema.safeParse(json.data);
       if (!change.success) return { messageId, problem: firstProblem(change.error) };
-      return { messageId, ...executionAlert(change.data) };
+      const alert = executionAlert(change.data);
+      return 'notification' in alert ? { messageId, ...alert, fromExecution: true } : { messageId, ...alert };
     }
     const parsed = notificationSchema.safeParse(json.data);
     if (parsed.success) return { messageId, notification: parsed.data };
     return { messageId, problem: firstProblem(parsed.error) };
   });
+}
+
+/**
+ * The notification to post for a record: a stepops notification as it came; the alert of a run
+ * that ended where no step could act (an execution status change) with the hosts it left out of
+ * the load balancer, as the target groups report them now.
+ *
+ * @example
+ * const notification = await notificationToPost(alert, { findTarget, hosts: () => new Ec2HostDirectory(), loadBalancer: () => new ElbLoadBalancer() });
+ */
+export async function notificationToPost(
+  alert: { notification: Notification; fromExecution?: true },
+  deps: HostsOutDeps,
+): Promise<Notification> {
+  if (!alert.fromExecution) return alert.notification;
+  return withHostsOut(alert.notification, await findHostsOut(alert.notification, deps));
 }
 
 /** SNS delivered messages that are not stepops notifications; thrown so they end in the dead-letter queue. */

@@ -88,6 +88,11 @@ export const jobInputSchema = pure(() =>
     target: targetName,
     runId,
     job: z.strictObject({ name: backupName, type: backupKindSchema }),
+    /**
+     * When the run started (`$$.Execution.StartTime`): the time in the names a step gives what it
+     * makes (a dump's key, a restore-test instance), so that a retried step names them the same.
+     */
+    runStartedAt: z.optional(iso),
   }),
 );
 export type JobInput = z.infer<typeof jobInputSchema>;

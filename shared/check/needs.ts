@@ -167,7 +167,8 @@ export function hostNeeds(target: Target): HostNeeds {
     }
   }
   for (const [name, job] of Object.entries(target.maintenance ?? {})) {
-    for (const step of job.steps) c.script(maintenanceScript(step), `maintenance.${name}.${step.name}`);
+    for (const step of job.steps)
+      c.script(maintenanceScript(step, target.hosts), `maintenance.${name}.${step.name}`);
   }
   return {
     programs: c.programs,

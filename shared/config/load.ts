@@ -69,7 +69,7 @@ export class UnfilledValuesError extends InvalidInputError {
 
   constructor(target: string, values: UnfilledValue[], needs = 'deploys') {
     super(
-      `target "${target}" has values to fill in before it ${needs} (marked unfilled in targets/${target}.ts): ${values
+      `target "${target}" has values to fill in before it ${needs} (marked unfilled in ${target}.ts of the targets directory): ${values
         .map((v) => `${v.path} (${v.what})`)
         .join('; ')}`,
     );

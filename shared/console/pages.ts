@@ -4,6 +4,7 @@
  */
 import type { DeliveryReport, Percentiles } from '../report/dora.ts';
 import { ago, type Html, html, percentText, type TimelineBar, timelineSvg, uptimeBars } from './html.ts';
+import { type LatencyDay, latencySection } from './latency.ts';
 
 /** A run as the pages show it. */
 export interface RunView {
@@ -83,6 +84,8 @@ export interface TargetView {
   maintenance?: { reason: string; since: string };
   /** Daily uptime of each probe (key `probe` or `probe on host`), oldest first, where history exists. */
   uptime: Record<string, (number | undefined)[]>;
+  /** Each probe's latency per day (key `probe` or `probe on host`), oldest first; `unknown`: the history could not be read. Absent on the overview. */
+  latency?: Record<string, LatencyDay[]> | 'unknown';
   /** `unknown`: the catalogue could not be read. */
   backups: BackupView[] | 'unknown';
   schedules: ScheduleView[];
@@ -292,6 +295,7 @@ export function targetBody(t: TargetView, now: number): Html {
 ${reasons.length ? html`<div class="note bad" role="alert">Needs a person: ${reasons.join('; ')}</div>` : ''}
 ${t.approvals.length ? html`<p><a class="bad" href="/approvals">${t.approvals.length} approval${t.approvals.length === 1 ? '' : 's'} waiting</a></p>` : ''}
 <h2>Probes</h2>${probes}${t.maintenance ? html`<p class="warn">▲ Muted: ${t.maintenance.reason} since ${ago(t.maintenance.since, now)}</p>` : ''}
+${t.latency === undefined ? '' : html`<h2>Latency</h2>${t.latency === 'unknown' ? html`<p class="muted">The uptime history could not be read.</p>` : latencySection(t.latency)}`}
 <h2>Recent runs</h2>${runsTable(t.recent, now, 'recent runs')}
 <h2>Backups</h2>${backups}
 <h2>Runbooks</h2>${

@@ -5,6 +5,8 @@
  * commands, details of the checks (they may name internal things).
  */
 import type { Target } from '../config/schema.ts';
+import type { Notification } from '../drivers/ports.ts';
+import { publicProbeNames } from '../health/status-publish.ts';
 import {
   dailyUptime,
   type Incident,
@@ -13,6 +15,9 @@ import {
   type ProbeTransition,
 } from '../report/dora.ts';
 import { ago, html, page, percentText, uptimeBars } from './html.ts';
+import { type HealthStateView, probeTransitions } from './transitions.ts';
+
+export { publicProbeNames, shouldPublish } from '../health/status-publish.ts';
 
 /** Days of uptime the page shows. */
 export const STATUS_DAYS = 90;
@@ -48,18 +53,6 @@ interface ProbeStateView {
   host?: string;
   status: 'up' | 'down';
   since: string;
-}
-
-/**
- * The names of a target's public probes: HTTP probes made from outside.
- *
- * @example
- * publicProbeNames(findTarget('demo')) // ['app-health']
- */
-export function publicProbeNames(target: Target): string[] {
-  return (target.health?.probes ?? [])
-    .filter((p) => p.type === 'http' && (p as { from?: string }).from !== 'host')
-    .map((p) => p.name);
 }
 
 /**
@@ -144,19 +137,35 @@ ${
 }
 
 /**
- * Whether the health workflow should publish the page now: at once when a probe changed state in
- * this round, else at most every `everyMs` (a few minutes keeps the S3 requests within the health
- * checks' cost goal: one PUT each 5 minutes is 8,760 a month).
+ * The page's content from each target's health state and the health alerts (the local outbox;
+ * none on a stage): per target its public probes and their incidents. The first check of a target
+ * is the oldest time its state or transitions know (uptime before it is unknown).
  *
  * @example
- * shouldPublish({ changed: false, lastPublishedAt: Date.now() - 60_000, now: Date.now(), everyMs: 300_000 }) // false
+ * statusPageHtml(publicStatusOf({ title: 'prod', now: Date.now(), targets: [{ target, state }] }))
  */
-export function shouldPublish(input: {
-  changed: boolean;
-  lastPublishedAt: number | undefined;
+export function publicStatusOf(input: {
+  title: string;
   now: number;
-  everyMs: number;
-}): boolean {
-  if (input.changed || input.lastPublishedAt === undefined) return true;
-  return input.now - input.lastPublishedAt >= input.everyMs;
+  targets: readonly { target: Target; state: HealthStateView | undefined }[];
+  alerts?: readonly Notification[];
+}): PublicStatus {
+  return {
+    title: input.title,
+    generatedAt: new Date(input.now).toISOString(),
+    targets: input.targets.map(({ target, state }) => {
+      const transitions = probeTransitions(target.name, input.alerts ?? [], state);
+      const firsts = [
+        ...Object.values(state?.probes ?? {}).map((p) => Date.parse(p.since)),
+        ...transitions.map((t) => Date.parse(t.at)),
+      ].filter(Number.isFinite);
+      return publicTarget(
+        target,
+        state?.probes,
+        transitions,
+        firsts.length ? Math.min(...firsts) : undefined,
+        input.now,
+      );
+    }),
+  };
 }

@@ -100,6 +100,10 @@ export const acquireLockInputSchema = pure(() =>
     target: targetName,
     runId,
     ttlSeconds: z.number().check(z.int(), z.positive()),
+    /** A maintenance run says its job and the probes it mutes: health mutes only those meanwhile. */
+    maintenance: z.optional(
+      z.strictObject({ job: targetName, mute: z.array(z.string().check(z.minLength(1), z.maxLength(64))) }),
+    ),
   }),
 );
 export type AcquireLockInput = z.infer<typeof acquireLockInputSchema>;

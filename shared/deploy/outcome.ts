@@ -38,6 +38,7 @@ export const ROLLBACK_STATES = [
   'CheckHealthAfterRollback',
   'RegisterRollbackTargets',
 ] as const;
+/** The key under which a failed release of the lease is recorded in `failures` (by the Notify step, which releases it). */
 export const RELEASE_STATE = 'ReleaseLock';
 /** The states of a batch, in order; a failure record is keyed by one of them. */
 export const BATCH_STATES = [

@@ -175,15 +175,24 @@ export interface Lease {
   owner: string;
   /** Epoch seconds after which the lease is free again. */
   expiresAt: number;
+  /** Set when a maintenance run holds the lease: its job and the probes it mutes. */
+  maintenance?: LeaseMaintenance;
+}
+
+/** What a maintenance run holding a target's lease does: health mutes only these probes meanwhile. */
+export interface LeaseMaintenance {
+  job: string;
+  mute: string[];
 }
 
 /** Per-target leases (DynamoDB in AWS, a file locally). */
 export interface LeaseStore {
-  /** Takes the lease, or returns the lease that holds the key now. */
+  /** Takes the lease (for a maintenance run, saying its job and muted probes), or returns the lease that holds the key now. */
   acquire(
     key: string,
     owner: string,
     ttlSeconds: number,
+    maintenance?: LeaseMaintenance,
   ): Promise<{ acquired: true } | { acquired: false; heldBy: Lease }>;
   /** Releases the lease if `owner` still holds it; releasing a lease not held is not an error. */
   release(key: string, owner: string): Promise<void>;

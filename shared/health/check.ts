@@ -38,6 +38,7 @@ import {
   type RecordedRun,
   type TargetHealthState,
 } from './state.ts';
+import { publicProbeNames, withStatusPublish } from './status-publish.ts';
 import { publishGrouped } from './storm.ts';
 
 /** Characters of a probe's detail kept in the state and the store. */
@@ -216,15 +217,33 @@ export async function probeTargetStep(input: CheckTargetInput, deps: HealthDeps)
   };
 }
 
-/** The maintenance in progress: a run holding the target's lease, or a declared window. */
-async function maintenanceNow(target: Target, deps: HealthDeps, now: Date): Promise<string | undefined> {
+/**
+ * The maintenance in progress: a run holding the target's lease (a deploy, backup or recovery mutes
+ * every probe; a maintenance job only the probes its lease says it mutes), or a declared window.
+ */
+async function maintenanceNow(
+  target: Target,
+  deps: HealthDeps,
+  now: Date,
+): Promise<{ reason: string; probes?: string[] } | undefined> {
   const lease = await deps.leases(target).holder(targetLeaseKey(target.name));
   // A lease left by a run that ended or died is no maintenance.
   const alive = lease && deps.runs ? await deps.runs(target).alive(lease.owner) : undefined;
-  if (lease && alive !== false) return `run ${lease.owner} (a deploy, backup or recovery of ${target.name})`;
+  if (lease && alive !== false) {
+    if (lease.maintenance) {
+      const { job, mute } = lease.maintenance;
+      return {
+        reason: `run ${lease.owner} (maintenance "${job}" of ${target.name}, muting ${mute.length ? mute.join(', ') : 'no probe'})`,
+        probes: [...mute],
+      };
+    }
+    return { reason: `run ${lease.owner} (a deploy, backup, recovery or maintenance of ${target.name})` };
+  }
   const window = openWindow(target.health?.maintenance, now);
   if (window) {
-    return `the maintenance window ${window.days ? `${window.days.join(',')} ` : 'daily '}${window.start} UTC (${window.durationMinutes} min)`;
+    return {
+      reason: `the maintenance window ${window.days ? `${window.days.join(',')} ` : 'daily '}${window.start} UTC (${window.durationMinutes} min)`,
+    };
   }
   return undefined;
 }
@@ -270,6 +289,7 @@ export async function recordRound(
           : recorded.recovery
             ? { recoveries: [recorded.recovery] }
             : {}),
+        ...(recorded.publishStatus ? { publishStatus: true } : {}),
       };
       return { fold: replay, conflicts: attempt, replayed: true };
     }
@@ -279,6 +299,7 @@ export async function recordRound(
       events: folded.events,
       ...(folded.recovery ? { recovery: folded.recovery } : {}),
       ...(folded.recoveries ? { recoveries: folded.recoveries } : {}),
+      ...(folded.publishStatus ? { publishStatus: true } : {}),
     };
     const state: TargetHealthState = {
       ...folded.state,
@@ -300,24 +321,37 @@ export async function recordRound(
  * @example
  * await recordHealthStep(round, deps) // { down: 1, events: [{ kind: 'down', probe: 'site', alerted: true }], recovery: { started: true, … } }
  */
-export async function recordHealthStep(input: ProbeRound, deps: HealthDeps): Promise<HealthRunSummary> {
+export async function recordHealthStep(
+  input: ProbeRound,
+  deps: HealthDeps,
+  /** Seconds between publishes of an unchanged status page; absent: the workflow publishes none. */
+  statusPageEverySeconds?: number,
+): Promise<HealthRunSummary> {
   const target = deps.findTarget(input.target);
   const health = healthOf(target);
   const now = new Date(deps.now());
   const maintenance = await maintenanceNow(target, deps, now);
   const conditions = Object.fromEntries(health.probes.map((p) => [p.name, describeProbe(p)]));
+  const publicProbes = publicProbeNames(target);
+  const decide = (previous: TargetHealthState, folded: FoldResult): FoldResult =>
+    statusPageEverySeconds === undefined
+      ? folded
+      : withStatusPublish(previous, folded, { publicProbes, now, everyMs: statusPageEverySeconds * 1000 });
   const { fold, conflicts } = await recordRound(deps.store(target), target.name, input.runId, (previous) =>
-    foldRound(previous, input.results, {
-      now,
-      failureThreshold: health.failureThreshold,
-      successThreshold: health.successThreshold,
-      conditions,
-      ...(maintenance ? { maintenance: { reason: maintenance } } : {}),
-      routes: recoveryRoutes(health),
-      flapping: health.flapping,
-      maintenanceAlertAfterMinutes: health.maintenanceAlertAfterMinutes,
-      ...(input.fleetHost ? { fleetHost: input.fleetHost } : {}),
-    }),
+    decide(
+      previous,
+      foldRound(previous, input.results, {
+        now,
+        failureThreshold: health.failureThreshold,
+        successThreshold: health.successThreshold,
+        conditions,
+        ...(maintenance ? { maintenance } : {}),
+        routes: recoveryRoutes(health),
+        flapping: health.flapping,
+        maintenanceAlertAfterMinutes: health.maintenanceAlertAfterMinutes,
+        ...(input.fleetHost ? { fleetHost: input.fleetHost } : {}),
+      }),
+    ),
   );
   if (fold.finishedDay && deps.history) {
     await deps.history(target).writeDay(target.name, fold.finishedDay.day, JSON.stringify(fold.finishedDay));
@@ -405,10 +439,11 @@ export async function recordHealthStep(input: ProbeRound, deps: HealthDeps): Pro
       detail: e.detail.slice(0, HEALTH_DETAIL_LIMIT),
       alerted: e.alert,
     })),
-    ...(maintenance ? { maintenance } : {}),
+    ...(maintenance ? { maintenance: maintenance.reason } : {}),
     ...(recovery ? { recovery, recoveries } : {}),
     ...(input.fleetHost ? { fleetHost: input.fleetHost } : {}),
     conflicts,
+    ...(statusPageEverySeconds !== undefined ? { publishStatus: fold.publishStatus === true } : {}),
   };
 }
 

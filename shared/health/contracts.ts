@@ -17,7 +17,12 @@ export const healthRequestSchema = z.strictObject({ target: targetName });
 export type HealthRequest = z.infer<typeof healthRequestSchema>;
 
 // ── check-target ────────────────────────────────────────────────────────────────────────────────
-export const checkTargetInputSchema = z.strictObject({ target: targetName, runId });
+export const checkTargetInputSchema = z.strictObject({
+  target: targetName,
+  runId,
+  /** Given by a workflow that publishes the status page: seconds between publishes of an unchanged page. */
+  statusPageEverySeconds: z.optional(z.number().check(z.int(), z.positive())),
+});
 export type CheckTargetInput = z.infer<typeof checkTargetInputSchema>;
 
 export const healthEventSchema = z.strictObject({
@@ -51,6 +56,8 @@ export const healthRunSummarySchema = z.strictObject({
   fleetHost: z.optional(z.string()),
   /** Writes that lost to an overlapping run and were folded again. */
   conflicts: z.number().check(z.int(), z.nonnegative()),
+  /** Publish the public status page after this run (only when the workflow publishes one). */
+  publishStatus: z.optional(z.boolean()),
 });
 export type HealthRunSummary = z.infer<typeof healthRunSummarySchema>;
 

@@ -3,8 +3,10 @@
  * of results into it: consecutive failures and successes, since when, the last error; a probe
  * turns **down** after `failureThreshold` failing checks in a row and **up** again after
  * `successThreshold` passing ones. Only transitions make events; an event is alerted unless a
- * maintenance (a run holding the target, or a declared window) is in progress, and a probe that
- * went down unalerted during a maintenance is alerted when the maintenance ends, if still down.
+ * maintenance that mutes its probe is in progress (a deploy, backup or recovery holding the target,
+ * or a declared window, mutes every probe; a maintenance job only the probes it declares in `mute`),
+ * and a probe that went down unalerted during a maintenance is alerted when the maintenance ends, if
+ * still down.
  * A recovery runbook is started for a down probe at most once per cooldown and `maxPerDay` a day.
  */
 import type { MaintenanceWindow } from '../config/schema.ts';
@@ -42,8 +44,8 @@ export interface TargetHealthState {
   target: string;
   version: number;
   probes: Record<string, ProbeState>;
-  /** The maintenance in progress at the last check. */
-  maintenance?: { reason: string; since: string };
+  /** The maintenance in progress at the last check, and the probes it muted (every probe when absent). */
+  maintenance?: { reason: string; since: string; probes?: string[] };
   /** ISO times a recovery runbook was started (the last two days), whichever runbook. */
   recoveries: string[];
   /** The host the fleet-wide probes ran on in the last round. */
@@ -59,6 +61,8 @@ export interface TargetHealthState {
    */
   runs?: RecordedRun[];
   updatedAt?: string;
+  /** ISO time the health workflow last decided to publish the public status page. */
+  statusPublishedAt?: string;
 }
 
 /** What one run's fold decided, kept in the state. */
@@ -67,6 +71,8 @@ export interface RecordedRun {
   events: HealthEvent[];
   recovery?: RecoveryDecision;
   recoveries?: RecoveryDecision[];
+  /** The run published the public status page. */
+  publishStatus?: boolean;
 }
 
 /** Runs kept in {@link TargetHealthState.runs}. */
@@ -93,7 +99,7 @@ export interface HealthEvent {
   consecutiveFailures: number;
   /** For `up`: how long it was down, in milliseconds. */
   downForMs?: number;
-  /** Whether the event is alerted (false during a maintenance). */
+  /** Whether the event is alerted (false during a maintenance that mutes its probe). */
   alert: boolean;
   /** The maintenance that silenced it, or that it outlived (`still-down`). */
   maintenance?: string;
@@ -106,8 +112,11 @@ export interface FoldOptions {
   successThreshold: number;
   /** The condition of each probe, by probe name (for the alerts). */
   conditions: Readonly<Record<string, string>>;
-  /** The maintenance in progress now, if any. */
-  maintenance?: { reason: string };
+  /**
+   * The maintenance in progress now, if any, and the probes it mutes: every probe when `probes` is
+   * absent (a deploy, backup or recovery, a declared window), only those named for a maintenance job.
+   */
+  maintenance?: { reason: string; probes?: readonly string[] };
   /** One runbook for every probe (the section's `onFailure`, when no `routes` are given). */
   onFailure?: { runbook: string; cooldownMinutes: number; maxPerDay: number };
   /** The runbook each probe requests, with each runbook's limits (see `recoveryRoutes`). */
@@ -134,9 +143,26 @@ export interface FoldResult {
   recoveries?: RecoveryDecision[];
   /** The previous day's counts, finished by this round (to be stored in the history). */
   finishedDay?: HealthDay;
+  /** Publish the public status page after this round (see `withStatusPublish`). */
+  publishStatus?: boolean;
 }
 
 const DAY_MS = 86_400_000;
+
+/**
+ * The maintenance that mutes a probe, if it does: every probe when it names none, else only those
+ * it names (a maintenance job's `mute`).
+ *
+ * @example
+ * mutingReason({ reason: 'run r1 (maintenance "certs" of datizmo, muting tls)', probes: ['tls'] }, 'site') // undefined
+ */
+export function mutingReason(
+  maintenance: { reason: string; probes?: readonly string[] } | undefined,
+  probe: string,
+): string | undefined {
+  if (!maintenance) return undefined;
+  return !maintenance.probes || maintenance.probes.includes(probe) ? maintenance.reason : undefined;
+}
 
 /**
  * The key of a probe's state: its name, and its host for host-scoped probes.
@@ -272,23 +298,23 @@ export function foldRound(
   const at = options.now.toISOString();
   const probes: Record<string, ProbeState> = { ...previous.probes };
   const events: HealthEvent[] = [];
-  const maintenance = options.maintenance?.reason;
-  const event = (
-    kind: HealthEventKind,
-    probe: ProbeState,
-    extra: Partial<HealthEvent> = {},
-  ): HealthEvent => ({
-    kind,
-    probe: probe.probe,
-    ...(probe.host ? { host: probe.host } : {}),
-    detail: probe.lastDetail,
-    condition: options.conditions[probe.probe] ?? probe.probe,
-    since: probe.since,
-    consecutiveFailures: probe.consecutiveFailures,
-    alert: maintenance === undefined,
-    ...(maintenance ? { maintenance } : {}),
-    ...extra,
-  });
+  /** The maintenance that mutes a probe now, if one does. */
+  const mutedBy = (probe: string): string | undefined => mutingReason(options.maintenance, probe);
+  const event = (kind: HealthEventKind, probe: ProbeState, extra: Partial<HealthEvent> = {}): HealthEvent => {
+    const maintenance = mutedBy(probe.probe);
+    return {
+      kind,
+      probe: probe.probe,
+      ...(probe.host ? { host: probe.host } : {}),
+      detail: probe.lastDetail,
+      condition: options.conditions[probe.probe] ?? probe.probe,
+      since: probe.since,
+      consecutiveFailures: probe.consecutiveFailures,
+      alert: maintenance === undefined,
+      ...(maintenance ? { maintenance } : {}),
+      ...extra,
+    };
+  };
 
   for (const result of results) {
     const key = probeKey(result);
@@ -316,6 +342,7 @@ export function foldRound(
       delete next.failingSince;
       if (before.status === 'down' && next.consecutiveSuccesses >= options.successThreshold) {
         const downForMs = options.now.getTime() - Date.parse(before.since);
+        const maintenance = mutedBy(before.probe);
         // A recovery is told to whoever was told of the failure, maintenance or not.
         events.push(
           event('up', next, {
@@ -368,20 +395,21 @@ export function foldRound(
 
   // A probe down for longer than the bound during a maintenance is alerted anyway.
   const bound = options.maintenanceAlertAfterMinutes;
-  if (maintenance && bound !== undefined) {
+  if (options.maintenance && bound !== undefined) {
     for (const [key, probe] of Object.entries(probes)) {
+      const maintenance = mutedBy(probe.probe);
       const downFor = options.now.getTime() - Date.parse(probe.since);
-      if (probe.status === 'down' && !probe.alerted && downFor >= bound * 60_000) {
+      if (maintenance && probe.status === 'down' && !probe.alerted && downFor >= bound * 60_000) {
         events.push(event('down-in-maintenance', probe, { alert: true, maintenance }));
         probes[key] = { ...probe, alerted: true };
       }
     }
   }
 
-  // A maintenance that ended with probes still down that nobody was told about.
+  // A maintenance that ended with probes it muted still down, that nobody was told about.
   if (previous.maintenance && !options.maintenance) {
     for (const [key, probe] of Object.entries(probes)) {
-      if (probe.status === 'down' && !probe.alerted) {
+      if (probe.status === 'down' && !probe.alerted && mutingReason(previous.maintenance, probe.probe)) {
         events.push(event('still-down', probe, { alert: true, maintenance: previous.maintenance.reason }));
         probes[key] = { ...probe, alerted: true };
       }
@@ -412,10 +440,12 @@ export function foldRound(
     updatedAt: at,
   };
   if (options.maintenance) {
-    state.maintenance =
-      previous.maintenance?.reason === options.maintenance.reason
-        ? previous.maintenance
-        : { reason: options.maintenance.reason, since: at };
+    const { reason, probes: muted } = options.maintenance;
+    state.maintenance = {
+      reason,
+      since: previous.maintenance?.reason === reason ? previous.maintenance.since : at,
+      ...(muted ? { probes: [...muted] } : {}),
+    };
   }
   const routes = routesOf(options, [...new Set(Object.values(probes).map((p) => p.probe))]);
   const legacy = options.routes ? undefined : options.onFailure?.runbook;

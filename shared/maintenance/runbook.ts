@@ -85,7 +85,7 @@ export function maintenanceRunbookTarget(target: Target, jobName: string): Targe
       type: 'script' as const,
       name: step.name,
       // The job's name, as `plan maintenance` shows it in the script's environment.
-      script: `export STEPOPS_JOB=${shellQuote(jobName)}\n${maintenanceScript(step)}`,
+      script: `export STEPOPS_JOB=${shellQuote(jobName)}\n${maintenanceScript(step, target.hosts)}`,
       timeout: step.timeout,
       destructive: false,
     })),

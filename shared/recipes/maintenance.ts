@@ -3,9 +3,8 @@
  * runs: certificate renewal, OS security updates, container hygiene and disk hygiene. Pure: every
  * value from the target file reaches the script through {@link shellQuote}.
  */
-import type { MaintenanceStep, Target } from '../config/schema.ts';
-import { InvalidInputError } from '../errors.ts';
-import { hostScriptOptions, renderScript, shellQuote } from '../shell/script.ts';
+import type { Hosts, MaintenanceStep } from '../config/schema.ts';
+import { shellQuote } from '../shell/script.ts';
 
 /**
  * Exit code that asks the SSM agent to reboot the instance and run the command again once it is
@@ -14,29 +13,78 @@ import { hostScriptOptions, renderScript, shellQuote } from '../shell/script.ts'
  */
 export const SSM_REBOOT_EXIT = 194;
 
-/** `certbot renew`, then Nginx reloaded only when a certificate was renewed. */
-function certbotRenew(step: Extract<MaintenanceStep, { type: 'certbot-renew' }>): string {
-  return `renewed=$(mktemp -d)
-trap 'rm -rf "$renewed"' EXIT
-marker="$renewed/renewed"
-# --deploy-hook runs once per certificate actually renewed: nothing renewed, no marker.
-certbot renew --non-interactive --no-random-sleep-on-renew --deploy-hook "touch $marker"
-if [ -e "$marker" ]; then
-  ${step.reload === 'none' ? 'echo "renewed: no reload asked"' : `nginx -t\n  systemctl reload ${shellQuote(step.reload)}\n  echo "renewed: ${step.reload} reloaded"`}
+/**
+ * How a recipe reaches root on the hosts: the run-as user's `sudo -n` (never a password prompt: a
+ * missing sudoers rule fails the step, and `stepops check` lists the rules each recipe needs), or
+ * nothing when the steps already run as root (`ec2` hosts whose `user` is root).
+ */
+export interface RecipeHost {
+  /** `sudo -n ` before each root-only command, or empty. */
+  asRoot: string;
+  /** Where the step runs (an absolute path on ec2 hosts; the host's own directory for local ones). */
+  workingDirectory?: string;
+}
+
+/**
+ * The recipe host of a target's hosts; without hosts, a non-root user (every root-only command
+ * through `sudo -n`).
+ *
+ * @example
+ * recipeHost({ type: 'ec2', region: 'eu-west-1', tags: { App: 'x' }, user: 'ubuntu', workingDirectory: '/srv/app' }).asRoot // 'sudo -n '
+ */
+export function recipeHost(hosts?: Hosts): RecipeHost {
+  if (hosts?.type === 'ec2') {
+    return { asRoot: hosts.user === 'root' ? '' : 'sudo -n ', workingDirectory: hosts.workingDirectory };
+  }
+  return { asRoot: 'sudo -n ' };
+}
+
+/** The file certbot's deploy hook (run as root, once per renewed certificate) leaves for the step. */
+export const RENEWED_MARKER = '.stepops-certbot-renewed';
+
+/** The command that checks a web server's configuration before its reload. */
+const CONFIG_TEST: Record<'nginx' | 'apache2' | 'httpd', string> = {
+  nginx: 'nginx -t',
+  apache2: 'apache2ctl configtest',
+  httpd: 'apachectl configtest',
+};
+
+/**
+ * `certbot renew`; its deploy hook marks a renewal (certbot runs it only for a certificate actually
+ * renewed, and a failing hook does not fail certbot: so the reload happens here, where it fails the
+ * step). The marker is a fixed path in the working directory, so that every root command is a fixed
+ * command line a sudoers rule can name; it is removed only once the server reloaded, so that a run
+ * whose reload failed reloads on the next run.
+ */
+function certbotRenew(step: Extract<MaintenanceStep, { type: 'certbot-renew' }>, host: RecipeHost): string {
+  const renew = `${host.asRoot}certbot renew --non-interactive --no-random-sleep-on-renew`;
+  if (step.reload === 'none')
+    return `${renew}
+echo "certificates renewed when due: no reload asked"`;
+  const marker = shellQuote(
+    host.workingDirectory ? `${host.workingDirectory.replace(/\/+$/, '')}/${RENEWED_MARKER}` : RENEWED_MARKER,
+  );
+  return `# shellcheck disable=SC1003 # the hook is a command line certbot runs in its own shell
+${renew} --deploy-hook ${shellQuote(`touch -- ${marker}`)}
+if [ -e ${marker} ]; then
+  ${host.asRoot}${CONFIG_TEST[step.reload]}
+  ${host.asRoot}systemctl reload ${shellQuote(step.reload)}
+  ${host.asRoot}rm -f -- ${marker}
+  echo "renewed: ${step.reload} reloaded"
 else
   echo "no certificate was due: nothing reloaded"
 fi`;
 }
 
 /** Security updates with apt or dnf; a reboot (through the SSM agent) only when the system asks. */
-function osUpdates(step: Extract<MaintenanceStep, { type: 'os-updates' }>): string {
+function osUpdates(step: Extract<MaintenanceStep, { type: 'os-updates' }>, host: RecipeHost): string {
   const upgrade =
     step.manager === 'apt'
-      ? `export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-# Security updates only: unattended-upgrade applies the -security origin (its default configuration).
-unattended-upgrade --verbose`
-      : 'dnf -y upgrade --security';
+      ? `${host.asRoot}apt-get update -q
+# Security updates only: unattended-upgrade applies the -security origin (its default configuration);
+# The frontend is set on the command line: a root command starts with a clean environment.
+${host.asRoot}env DEBIAN_FRONTEND=noninteractive unattended-upgrade --verbose`
+      : `${host.asRoot}dnf -y upgrade --security`;
   const required =
     step.manager === 'apt'
       ? 'test -e /var/run/reboot-required'
@@ -55,11 +103,11 @@ echo "no reboot required"`;
 }
 
 /** Images and build cache older than the age filter; the images in use are kept. */
-function dockerPrune(step: Extract<MaintenanceStep, { type: 'docker-prune' }>): string {
+function dockerPrune(step: Extract<MaintenanceStep, { type: 'docker-prune' }>, host: RecipeHost): string {
   const until = shellQuote(`until=${step.olderThanHours}h`);
   return `df -h /var/lib/docker 2>/dev/null | tail -n 1 || true
-docker image prune --all --force --filter ${until}
-${step.system ? `docker system prune --all --force --filter ${until}\n` : ''}df -h /var/lib/docker 2>/dev/null | tail -n 1 || true`;
+${host.asRoot}docker image prune --all --force --filter ${until}
+${step.system ? `${host.asRoot}docker system prune --all --force --filter ${until}\n` : ''}df -h /var/lib/docker 2>/dev/null | tail -n 1 || true`;
 }
 
 /** The documented images pulled again and the services recreated on them. */
@@ -75,15 +123,15 @@ ${compose} ps`;
  * Journal vacuum and old files under the given directories; with `dryRun`, only what would go is
  * printed.
  */
-function diskCleanup(step: Extract<MaintenanceStep, { type: 'disk-cleanup' }>): string {
+function diskCleanup(step: Extract<MaintenanceStep, { type: 'disk-cleanup' }>, host: RecipeHost): string {
   const lines: string[] = [`dry_run=${step.dryRun ? 'yes' : 'no'}`];
   if (step.journalMaxAgeDays !== undefined) {
     const age = shellQuote(`${step.journalMaxAgeDays}d`);
     lines.push(
       'if [ "$dry_run" = yes ]; then',
-      `  echo "would vacuum the journal to ${step.journalMaxAgeDays} days: $(journalctl --disk-usage)"`,
+      `  echo "would vacuum the journal to ${step.journalMaxAgeDays} days: $(${host.asRoot}journalctl --disk-usage)"`,
       'else',
-      `  journalctl --vacuum-time=${age}`,
+      `  ${host.asRoot}journalctl --vacuum-time=${age}`,
       'fi',
     );
   }
@@ -103,88 +151,28 @@ function diskCleanup(step: Extract<MaintenanceStep, { type: 'disk-cleanup' }>): 
 }
 
 /**
- * The script one maintenance step runs on a host.
+ * The script one maintenance step runs on a target's hosts: each root-only command of a recipe
+ * (certbot, the package manager, the web server's check and reload, docker's prunes, the journal's
+ * vacuum) through `sudo -n` unless the hosts run the steps as root ({@link recipeHost}).
  *
  * @example
- * maintenanceScript({ type: 'certbot-renew', name: 'renew', reload: 'nginx', timeout: 600 })
- * // 'marker=$(mktemp) … certbot renew … systemctl reload nginx …'
+ * maintenanceScript({ type: 'certbot-renew', name: 'renew', reload: 'nginx', timeout: 600 }, target.hosts)
+ * // 'sudo -n certbot renew … --deploy-hook … sudo -n systemctl reload nginx …'
  */
-export function maintenanceScript(step: MaintenanceStep): string {
+export function maintenanceScript(step: MaintenanceStep, hosts?: Hosts): string {
+  const host = recipeHost(hosts);
   switch (step.type) {
     case 'script':
       return step.script;
     case 'certbot-renew':
-      return certbotRenew(step);
+      return certbotRenew(step, host);
     case 'os-updates':
-      return osUpdates(step);
+      return osUpdates(step, host);
     case 'docker-prune':
-      return dockerPrune(step);
+      return dockerPrune(step, host);
     case 'docker-pull':
       return dockerPull(step);
     case 'disk-cleanup':
-      return diskCleanup(step);
+      return diskCleanup(step, host);
   }
-}
-
-/** One maintenance job as it will run. */
-export interface MaintenanceJobPlan {
-  name: string;
-  description: string;
-  schedule: string;
-  timezone: string;
-  batchSize: number;
-  healthGate: string[];
-  mute: string[];
-  steps: { name: string; type: MaintenanceStep['type']; timeoutSeconds: number; script: string }[];
-}
-
-/** A target's maintenance jobs, resolved. */
-export interface MaintenancePlan {
-  target: string;
-  runId: string;
-  jobs: MaintenanceJobPlan[];
-}
-
-/**
- * Plans a target's maintenance jobs (or one): each step rendered to the script the hosts run, with
- * the target's working directory, user and shell.
- *
- * @example
- * planMaintenance(findTarget('datizmo'), { runId: 'plan-preview' }).jobs.map((j) => j.name) // ['certificates', 'security-updates']
- * @throws InvalidInputError when `job` names no maintenance job of the target
- */
-export function planMaintenance(target: Target, options: { runId: string; job?: string }): MaintenancePlan {
-  const jobs = target.maintenance ?? {};
-  if (options.job !== undefined && !Object.hasOwn(jobs, options.job)) {
-    throw new InvalidInputError(
-      `target "${target.name}" has no maintenance job "${options.job}" (jobs: ${Object.keys(jobs).join(', ') || 'none'})`,
-    );
-  }
-  const hostOptions = hostScriptOptions(target.hosts);
-  return {
-    target: target.name,
-    runId: options.runId,
-    jobs: Object.entries(jobs)
-      .filter(([name]) => options.job === undefined || name === options.job)
-      .map(([name, job]) => ({
-        name,
-        description: job.description,
-        schedule: job.schedule,
-        timezone: job.timezone,
-        batchSize: job.batchSize,
-        healthGate: job.healthGate,
-        mute: job.mute,
-        steps: job.steps.map((step) => ({
-          name: step.name,
-          type: step.type,
-          timeoutSeconds: step.timeout,
-          script: renderScript({
-            title: `maintenance ${target.name} ${name} ${step.name}`,
-            env: { TARGET: target.name, JOB: name, RUN_ID: options.runId },
-            steps: [{ name: step.name, script: maintenanceScript(step), timeout: step.timeout }],
-            ...hostOptions,
-          }),
-        })),
-      })),
-  };
 }

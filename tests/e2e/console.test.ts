@@ -5,7 +5,7 @@
  * user runs it), then the console serves that lab's state and the tests look at what a person sees.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -170,6 +170,22 @@ describe('stepops console and status page in a browser', () => {
     expect(text).toMatch(/\tSUCCEEDED (\d+(\.\d+)? (s|ms|min) ago|just now)/);
     expect(text).toContain('restart-app');
     expect(text).toMatch(/Change failure rate\s+50 % \(1 of 2, 1 rolled back\)/);
+    // The latency chart of the demo's probe, from today's counts in the health state: server-rendered SVG.
+    const newest = await page.$$eval('table[aria-label="latency"] tbody tr', (rows) =>
+      rows.map((r) => [...r.querySelectorAll('td')].map((td) => (td as HTMLElement).innerText.trim())),
+    );
+    const appHealth = newest.find((cells) => cells[0] === 'app-health');
+    expect(appHealth?.[2]).toMatch(
+      /^\d{4}-\d{2}-\d{2}\s+p50 ≤ \d+ (ms|s)\s+p95 ≤ \d+ (ms|s)\s+p99 ≤ \d+ (ms|s)$/,
+    );
+    const chart = await page.$eval('svg.latency[aria-label^="app-health latency over 30 days"]', (svg) => ({
+      label: svg.getAttribute('aria-label') ?? '',
+      dots: svg.querySelectorAll('circle').length,
+      height: svg.getBoundingClientRect().height,
+    }));
+    expect(chart.dots).toBeGreaterThanOrEqual(1);
+    expect(chart.height).toBeGreaterThan(50);
+    expect(chart.label).toMatch(/p50 ≤ \d+ (ms|s), p95 ≤ \d+ (ms|s), p99 ≤ \d+ (ms|s)$/);
     // The failed deploy's page: the timeline, what failed, the hosts of the batch.
     const href = await page.$$eval('a', (links) =>
       links.map((a) => a.getAttribute('href') ?? '').find((h) => h.startsWith('/runs/') && h.length > 6),
@@ -261,6 +277,10 @@ describe('stepops console and status page in a browser', () => {
   });
 
   it('renders the public status page with JavaScript off, with no internal address', async () => {
+    // The demo's health runs published it already, through the health workflow's publish step.
+    const published = await readFile(path.join(dir, 'status', 'local', 'index.html'), 'utf8');
+    expect(published).toContain('Status: local');
+    expect(published).toContain('app-health');
     const file = await writeStatusPage(await consoleData({ local: true }));
     expect(file).toBe(path.join(dir, 'status', 'local', 'index.html'));
     const offline = await browser.newPage();

@@ -1,5 +1,5 @@
 /**
- * The AWS fakes: EC2, RDS, AWS Backup, S3 and SSM, stateful, installed on aws-sdk-client-mock at
+ * The AWS fakes: EC2, ELBv2, RDS, AWS Backup, S3 and SSM, stateful, installed on aws-sdk-client-mock at
  * the command level, each behaving as its AWS documentation says (every module cites its pages).
  * One install shares one call log, so a test can assert the order of calls across services.
  *
@@ -13,6 +13,7 @@
 import { type BackupSwitches, type FakeBackup, fakeBackup } from './backup.ts';
 import { CallLog } from './common.ts';
 import { type Ec2Switches, type FakeEc2, fakeEc2 } from './ec2.ts';
+import { type Elbv2Switches, type FakeElbv2, fakeElbv2 } from './elbv2.ts';
 import { type FakeRds, fakeRds, type RdsSwitches } from './rds.ts';
 import { type FakeS3, fakeS3 } from './s3.ts';
 import { type FakeSsm, fakeSsm, type ScriptRunner, type SsmSwitches } from './ssm.ts';
@@ -20,6 +21,7 @@ import { type FakeSsm, fakeSsm, type ScriptRunner, type SsmSwitches } from './ss
 export * from './backup.ts';
 export * from './common.ts';
 export * from './ec2.ts';
+export * from './elbv2.ts';
 export * from './rds.ts';
 export * from './s3.ts';
 export * from './ssm.ts';
@@ -27,6 +29,7 @@ export * from './ssm.ts';
 export interface AwsFakes {
   log: CallLog;
   ec2: FakeEc2;
+  elbv2: FakeElbv2;
   rds: FakeRds;
   backup: FakeBackup;
   s3: FakeS3;
@@ -38,6 +41,7 @@ export interface AwsFakes {
 /** Switches of each fake at install. */
 export interface AwsFakesOptions {
   ec2?: Partial<Ec2Switches>;
+  elbv2?: Partial<Elbv2Switches>;
   rds?: Partial<RdsSwitches>;
   backup?: Partial<BackupSwitches>;
   ssm?: Partial<SsmSwitches> & { run?: ScriptRunner };
@@ -53,6 +57,7 @@ export function installAwsFakes(options: AwsFakesOptions = {}): AwsFakes {
   const log = new CallLog();
   const fakes = {
     ec2: fakeEc2(log, options.ec2),
+    elbv2: fakeElbv2(log, options.elbv2),
     rds: fakeRds(log, options.rds),
     backup: fakeBackup(log, options.backup),
     s3: fakeS3(log),

@@ -23,6 +23,7 @@
  */
 import {
   CreateDBSnapshotCommand,
+  DBInstanceAlreadyExistsFault,
   DBInstanceNotFoundFault,
   DBSnapshotAlreadyExistsFault,
   DBSnapshotNotFoundFault,
@@ -290,11 +291,13 @@ export function fakeRds(log: CallLog = new CallLog(), switches: Partial<RdsSwitc
           ...meta,
         });
       }
+      // RestoreDBInstanceFromDBSnapshot errors: "DBInstanceAlreadyExists: The user already has a DB
+      // instance with the given identifier" (HTTP 400), which SDK v3 raises as its Fault class.
       if (instances.has(input.DBInstanceIdentifier)) {
-        throw awsError(
-          'DBInstanceAlreadyExists',
-          `DB instance ${input.DBInstanceIdentifier} already exists.`,
-        );
+        throw new DBInstanceAlreadyExistsFault({
+          message: `DB instance ${input.DBInstanceIdentifier} already exists.`,
+          ...meta,
+        });
       }
       const db: FakeDbInstance = {
         id: input.DBInstanceIdentifier,

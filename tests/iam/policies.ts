@@ -75,16 +75,23 @@ function routesByComponent(run: MockRun<unknown>): Map<string, string[]> {
 }
 
 /**
- * The settings of a stage (`test` unless named) serving `targets`, with the stage's default parameter names.
+ * The settings of a stage (`test` unless named) serving `targets`, with the stage's default parameter names
+ * (and no status page unless asked).
  *
  * @example
  * stageOf([findTarget('docsai') as Ec2Target]).parameters.apiTokenHash // '/stepops/test/api-token-sha256'
  */
-export function stageOf(targets: readonly StageSettings['targets'][number][], stage = 'test'): StageSettings {
+export function stageOf(
+  targets: readonly StageSettings['targets'][number][],
+  stage = 'test',
+  /** Optional parts of the stage: a status page deploys publish-status-page. */
+  options: { statusPage?: StageSettings['statusPage'] } = {},
+): StageSettings {
   return {
     stage,
     targets: [...targets],
     skippedLocalTargets: [],
+    ...(options.statusPage ? { statusPage: options.statusPage } : {}),
     parameters: {
       githubWebhookSecret: `/stepops/${stage}/github-webhook-secret`,
       apiTokenHash: `/stepops/${stage}/api-token-sha256`,

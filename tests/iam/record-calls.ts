@@ -14,7 +14,7 @@ import path from 'node:path';
 import { afterAll } from 'vitest';
 import { findTarget, isRegistered, listTargets } from '../../shared/config/registry.ts';
 import type { Target } from '../../shared/config/schema.ts';
-import type { Ec2Target } from '../../stacks/settings.ts';
+import type { Ec2Target, StatusPageMode } from '../../stacks/settings.ts';
 import { REGION, ROOT } from '../infra/harness.ts';
 import { type CheckedCall, checkCalls, formatDenials, unusedPermissions } from './check.ts';
 import { type DeployedPolicy, type FunctionPolicies, renderFunctionPolicies, stageOf } from './policies.ts';
@@ -73,9 +73,11 @@ export function stagePolicies(
   targets: readonly Ec2Target[],
   stage = 'test',
   region = REGION,
+  /** A stage with a status page (publish-status-page deployed). */
+  statusPage?: StatusPageMode,
 ): Promise<FunctionPolicies> {
   codeVersion ??= sourceHash();
-  return policiesFor(stage, region, targets, codeVersion);
+  return policiesFor(stage, region, targets, codeVersion, statusPage);
 }
 
 async function policiesFor(
@@ -83,10 +85,11 @@ async function policiesFor(
   region: string,
   targets: readonly Ec2Target[],
   code: string,
+  statusPage?: StatusPageMode,
 ): Promise<FunctionPolicies> {
   const key = createHash('sha256')
     .update(code)
-    .update(`${stage}:${region}`)
+    .update(`${stage}:${region}:${statusPage ?? 'no status page'}`)
     .update(JSON.stringify(targets))
     .digest('hex')
     .slice(0, 32);
@@ -101,7 +104,10 @@ async function policiesFor(
   globalThis.fetch = realFetch;
   let policies: FunctionPolicies;
   try {
-    policies = await renderFunctionPolicies(stageOf(targets, stage), region);
+    policies = await renderFunctionPolicies(
+      stageOf(targets, stage, statusPage ? { statusPage } : {}),
+      region,
+    );
   } finally {
     globalThis.fetch = stubbed;
   }
@@ -150,7 +156,9 @@ export async function expectRecordedCallsAllowed(): Promise<void> {
       );
       continue;
     }
-    const policies = await policiesFor(stage, region, targets, code);
+    // Only a stage with a status page deploys publish-status-page.
+    const statusPage = group.some((c) => c.functionName === 'publish-status-page') ? 'website' : undefined;
+    const policies = await policiesFor(stage, region, targets, code, statusPage);
     const result = await checkCalls(group, policies);
     if (result.denials.length > 0) problems.push(formatDenials(result.denials));
     const unused = unusedPermissions(result.used, policies);

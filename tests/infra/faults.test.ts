@@ -87,7 +87,7 @@ describe('state machine logs', () => {
   });
 
   it('keep execution data for the workflows without a callback Task', () => {
-    for (const component of ['DeployWorkflow', 'BackupWorkflow']) {
+    for (const component of ['DeployWorkflow', 'BackupWorkflow', 'MaintainWorkflow']) {
       const machine = run.one('aws:sfn/stateMachine:StateMachine', component);
       expect(String(machine.inputs.definition)).not.toContain('$$.Task.Token');
       expect(machine.inputs.loggingConfiguration, component).toMatchObject({ includeExecutionData: true });

@@ -47,11 +47,10 @@ function statementsOf(roleName: string): PolicyStatement[] {
 describe('health stack', () => {
   it('defines an Express state machine as exactly healthWorkflow() with the deployed ARNs', () => {
     // Prepare
+    // Prepare: no STEPOPS_STATUS_PAGE: no status page, so no publish function
+    const deployed = workflow.HEALTH_FUNCTIONS.filter((f) => f !== 'publish-status-page');
     const arns = Object.fromEntries(
-      workflow.HEALTH_FUNCTIONS.map((folder) => [
-        folder,
-        run.one(LAMBDA, `${healthComponentName(folder)}Function`).state.arn,
-      ]),
+      deployed.map((folder) => [folder, run.one(LAMBDA, `${healthComponentName(folder)}Function`).state.arn]),
     ) as Parameters<typeof workflow.healthWorkflow>[0];
     const machine = run.one('aws:sfn/stateMachine:StateMachine', 'HealthWorkflow');
 
@@ -60,7 +59,10 @@ describe('health stack', () => {
     expect(JSON.parse(String(machine.inputs.definition))).toEqual(
       JSON.parse(JSON.stringify(workflow.healthWorkflow(arns))),
     );
-    for (const folder of workflow.HEALTH_FUNCTIONS) {
+    expect(JSON.parse(String(machine.inputs.definition)).States.PublishStatusPage).toBeUndefined();
+    expect(run.ofType(LAMBDA).filter((f) => f.name.startsWith('HealthPublishStatusPage'))).toEqual([]);
+    expect(run.ofType('aws:s3/bucket:Bucket').filter((b) => b.name.startsWith('StatusPage'))).toEqual([]);
+    for (const folder of deployed) {
       const fn = run.one(LAMBDA, `${healthComponentName(folder)}Function`);
       expect(fn.inputs.runtime).toBe('nodejs24.x');
       expect(fn.inputs.timeout).toBe(workflow.HEALTH_FUNCTION_TIMEOUTS[folder]);

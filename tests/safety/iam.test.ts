@@ -60,8 +60,8 @@ const EXPECTED: Record<string, string[]> = {
   DeployRegisterTargets: [],
   DeployDescribeBatchFailure: [],
   DeployPlanRollback: [],
-  DeployReleaseLock: LEASES,
-  DeployNotify: [],
+  // Notify ends every run: it releases the lease (DeleteItem, only the run's own) and publishes.
+  DeployNotify: LEASES,
   // Backup: the catalogue is written by record and prune; only prune deletes copies; the restore
   // test restores a scratch instance and its poll deletes it; the freshness check only reads.
   BackupPlanBackup: [],
@@ -105,6 +105,14 @@ const EXPECTED: Record<string, string[]> = {
   RecoverTerminateReplaced: ['ec2:TerminateInstances'],
   RecoverReleaseLock: LEASES,
   RecoverNotifyRecovery: [],
+  // Maintenance: the lease (saying the job and what it mutes), the job's steps and its gate's
+  // command probes on the hosts; draining and registering are not watched actions.
+  MaintainPlanMaintenance: [],
+  MaintainAcquireLock: LEASES,
+  MaintainRunMaintenanceStep: ['ssm:SendCommand'],
+  MaintainVerifyMaintenance: ['ssm:SendCommand'],
+  MaintainReleaseLock: LEASES,
+  MaintainNotifyMaintenance: [],
   // Health: its state, the command probes, starting a recovery runbook.
   HealthCheckTarget: ['dynamodb:PutItem', 'ssm:SendCommand', 'states:StartExecution'],
   HealthNotifyHealthFailure: [],
@@ -180,8 +188,10 @@ describe('what IAM each function gets', () => {
     expect(lessees.map(keyOf).sort()).toEqual([
       'BackupNotifyBackup',
       'DeployAcquireLock',
-      'DeployReleaseLock',
+      'DeployNotify',
       'DeploySendCommand',
+      'MaintainAcquireLock',
+      'MaintainReleaseLock',
       'RecoverAcquireLock',
       'RecoverReleaseLock',
     ]);

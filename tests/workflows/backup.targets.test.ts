@@ -18,13 +18,14 @@ vi.hoisted(() => {
   process.env.AWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 });
 
-import { createLocalBackupEngine } from '../../functions/index.ts';
+import { createLocalBackupEngine, HANDLERS, LOCAL_BACKUP_ARNS } from '../../functions/index.ts';
 import { ALL_BACKUP_FACTORIES } from '../../shared/backup/all-drivers.ts';
 import { backupDepsWith } from '../../shared/backup/deps.ts';
 import { SuspectCopyError } from '../../shared/backup/errors.ts';
 import { pruneBackupsStep } from '../../shared/backup/steps/prune-backups.ts';
+import { commandToken } from '../../shared/drivers/aws/ssm-command-runner.ts';
 import { FileBackupCatalogue } from '../../shared/drivers/local/file-backup-catalogue.ts';
-import type { LocalEngine } from '../../shared/engine/index.ts';
+import type { LambdaHandler, LocalEngine } from '../../shared/engine/index.ts';
 import { type AwsFakes, installAwsFakes } from '../fakes/index.ts';
 import { FILLED_VALUES, registerFilledTargets } from '../fixtures/filled-targets.ts';
 import '../iam/record-calls.ts';
@@ -185,7 +186,8 @@ describe('the five targets back up on the local engine against the AWS fakes', (
       expect(aws.ssm.mock).toHaveReceivedCommandWith(SendCommandCommand, {
         DocumentName: 'AWS-RunShellScript',
         InstanceIds: [instanceOf(target)],
-        Comment: `stepops backup ${target} ${dump.backup}`,
+        // The token a retried start finds it by (the run, the phase and the backup).
+        Comment: `${commandToken(`run-${target}/backup/${dump.backup}`, 0)} stepops backup ${target} ${dump.backup}`,
       });
     }
   });
@@ -474,5 +476,110 @@ describe('the five targets back up on the local engine against the AWS fakes', (
     const entry = await catalogue.get('datizmo', 'database', 'run-rds');
     expect(entry?.restoreTest).toMatchObject({ ok: true, runId: 'run-rds-test' });
     expect(entry?.restoreTest?.detail).toContain('available; deleted');
+  });
+});
+
+/**
+ * A start step whose answer is lost after it acted (Lambda.ServiceException after the work, as when
+ * the invocation's response does not reach Step Functions), so that the workflow's Retry runs it
+ * again, in a later second of the clock (names made from the clock would differ).
+ */
+function answerLostOnce(fn: 'start-backup' | 'start-restore-test'): {
+  overrides: Record<string, LambdaHandler>;
+  attempts: () => number;
+} {
+  let attempts = 0;
+  const handler: LambdaHandler = async (event, context) => {
+    attempts += 1;
+    const answer = await HANDLERS[fn](event, context);
+    if (attempts === 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1005 - (Date.now() % 1000)));
+      throw Object.assign(new Error('the invocation acted, its answer was lost'), {
+        name: 'Lambda.ServiceException',
+      });
+    }
+    return answer;
+  };
+  return { overrides: { [LOCAL_BACKUP_ARNS[fn]]: handler }, attempts: () => attempts };
+}
+
+describe('start steps that AWS retries after they acted', () => {
+  it('a retried dump start dumps once and writes one object, under the key the run started with', async () => {
+    // Prepare: shop's MongoDB dump uploads from the host itself (aws s3 cp), straight to its key
+    const lost = answerLostOnce('start-backup');
+    const dumpsOf = () =>
+      scripts.filter(
+        (s) => s.includes('\n# stepops backup shop mongodb\n') && s.includes('STEPOPS_DUMP_URI'),
+      );
+    const before = dumpsOf().length;
+
+    // Act
+    const result = await engine.start(
+      { target: 'shop', backup: 'mongodb' },
+      {
+        executionName: 'run-retried-dump',
+        handlerOverrides: lost.overrides,
+        retryIntervalOverrides: { StartJob: 0 },
+      },
+    ).result;
+
+    // Assess
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    expect(lost.attempts()).toBe(2);
+    expect(dumpsOf().length - before).toBe(1);
+    const entry = await catalogue.get('shop', 'mongodb', 'run-retried-dump');
+    expect(entry?.outcome).toBe('good');
+    const [bucket = '', ...key] = String(entry?.location)
+      .replace(/^s3:\/\//, '')
+      .split('/');
+    const objects = [...(aws.s3.buckets.get(bucket)?.objects.keys() ?? [])].filter((k) =>
+      k.includes('/mongodb/'),
+    );
+    expect(objects).toEqual([key.join('/')]);
+    // The key carries the run's start ($$.Execution.StartTime), the same for both attempts.
+    expect(key.join('/')).toMatch(/\/shop\/mongodb\/\d{8}T\d{6}Z-run-retried-dump$/);
+  });
+
+  it('a retried RDS restore-test start makes one temporary instance, and deletes it', async () => {
+    // Prepare: a fresh catalogue with a good snapshot of datizmo's database
+    process.env.STEPOPS_HOME = await mkdtemp(path.join(root, 'rds-retried-'));
+    const backup = await engine.start(
+      { target: 'datizmo', backup: 'database' },
+      { executionName: 'run-rds-r' },
+    ).result;
+    const lost = answerLostOnce('start-restore-test');
+    const made: string[] = [];
+    const restores = () => aws.rds.mock.commandCalls(RestoreDBInstanceFromDBSnapshotCommand);
+    const before = restores().length;
+
+    // Act
+    const result = await engine.start(
+      { target: 'datizmo', backup: 'database', task: 'restore-test' },
+      {
+        executionName: 'run-rds-r-test',
+        handlerOverrides: lost.overrides,
+        retryIntervalOverrides: { StartRestoreTest: 0 },
+        onEvent: (event) => {
+          if (event.kind === 'state-entered' && event.state === 'WaitForRestoreTest')
+            made.push(...[...aws.rds.instances.keys()].filter((id) => id !== 'datizmo-db'));
+        },
+      },
+    ).result;
+
+    // Assess
+    expect(backup.status, backup.cause).toBe('SUCCEEDED');
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    expect(lost.attempts()).toBe(2);
+    // Both attempts asked for the same identifier; the second found the first one's instance.
+    const ids = restores()
+      .slice(before)
+      .map((c) => c.args[0].input.DBInstanceIdentifier);
+    expect(ids).toHaveLength(2);
+    expect(new Set(ids).size).toBe(1);
+    expect(ids[0]).toMatch(/^stepops-rt-datizmo-database-\d{8}t\d{6}z-[0-9a-f]{6}$/);
+    expect(new Set(made)).toEqual(new Set([ids[0]]));
+    expect([...aws.rds.instances.keys()]).toEqual(['datizmo-db']);
+    const entry = await catalogue.get('datizmo', 'database', 'run-rds-r');
+    expect(entry?.restoreTest).toMatchObject({ ok: true, runId: 'run-rds-r-test' });
   });
 });

@@ -150,7 +150,6 @@ describe('a mistyped ref', () => {
       'WaitForVerify',
       'VerifyCommandDone',
       'RecordVerifyFailure',
-      'ReleaseLock',
       'Notify',
       'RunSucceeded',
       'Failed',
@@ -349,7 +348,6 @@ describe('a target behind a load balancer', () => {
         'CheckHealthAfterRollback',
         'RollbackRegisterRequested',
         'RegisterRollbackTargets',
-        'ReleaseLock',
       ]),
     );
     const order = entered(result);

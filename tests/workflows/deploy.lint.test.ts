@@ -138,25 +138,19 @@ describe('deploy workflow definition', () => {
     }
   });
 
-  it('releases the lock on every path after AcquireLock, and never waits with a fixed Wait', () => {
+  it('releases the lock on every path after AcquireLock (Notify releases it, then notifies), and never waits with a fixed Wait', () => {
     const top = Object.entries(definition.States);
     for (const [name, state] of top) {
-      if (
-        [
-          'PlanDeploy',
-          'Notify',
-          'RunSucceeded',
-          'Succeeded',
-          'Failed',
-          'NotifyFailed',
-          RELEASE_STATE,
-        ].includes(name)
-      )
+      if (['PlanDeploy', 'Notify', 'RunSucceeded', 'Succeeded', 'Failed', 'NotifyFailed'].includes(name))
         continue;
       for (const next of successors(state)) {
-        expect(reaches(next, RELEASE_STATE), `${name} → ${next}`).toBe(true);
+        expect(reaches(next, 'Notify'), `${name} → ${next}`).toBe(true);
       }
     }
+    // The release is the Notify function's first act: no state of its own, so no transition and
+    // no Lambda of its own; the failure it may record keeps the name the outcome reads.
+    expect(definition.States[RELEASE_STATE]).toBeUndefined();
+    expect(definition.States.Notify).toMatchObject({ Resource: localArns(DEPLOY_FUNCTIONS).notify });
     // Only the waits a poll asks for between reads of a long command, never a fixed one.
     const waits = allStates(definition).filter((s) => s.state.Type === 'Wait');
     expect(waits.map((w) => w.name).sort()).toEqual([
@@ -198,7 +192,7 @@ describe('deploy workflow definition', () => {
       MaxConcurrency: 1,
       ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' } },
     });
-    for (const name of [...PRE_DEPLOY_STATES, ...ROLLBACK_STATES, RELEASE_STATE]) {
+    for (const name of [...PRE_DEPLOY_STATES, ...ROLLBACK_STATES]) {
       expect(definition.States[name], name).toBeDefined();
     }
   });

@@ -188,7 +188,6 @@ describe('deploy workflow on the local engine', () => {
       'VerifyRequested',
       'SnapshotRequested',
       'DeployBatches',
-      'ReleaseLock',
       'Notify',
       'RunSucceeded',
       'Succeeded',
@@ -303,7 +302,6 @@ describe('deploy workflow on the local engine', () => {
       'VerifyRequested',
       'SnapshotRequested',
       'CreateSnapshots',
-      'ReleaseLock',
       'Notify',
       'RunSucceeded',
       'Failed',
@@ -510,7 +508,6 @@ describe('deploy workflow on the local engine', () => {
       'CheckHealthAfterRollback',
       'RollbackHealthDone',
       'RollbackRegisterRequested',
-      'ReleaseLock',
       'Notify',
       'RunSucceeded',
       'Failed',
@@ -605,7 +602,6 @@ describe('deploy workflow on the local engine', () => {
         'PlanRollback',
         'SendRollbackCommand',
         'RecordRollbackCommandFailure',
-        'ReleaseLock',
         'Notify',
         'Failed',
       ]),
@@ -638,14 +634,7 @@ describe('deploy workflow on the local engine', () => {
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('TargetLockedError');
     expect(result.cause).toContain('locked by run other-run');
-    expect(entered(result)).toEqual([
-      'PlanDeploy',
-      'AcquireLock',
-      'ReleaseLock',
-      'Notify',
-      'RunSucceeded',
-      'Failed',
-    ]);
+    expect(entered(result)).toEqual(['PlanDeploy', 'AcquireLock', 'Notify', 'RunSucceeded', 'Failed']);
     expect(await lab.commands()).toEqual(commandsBefore);
     expect(existsSync(path.join(lab.hostDir(target), 'version'))).toBe(false);
     const still = await leases.acquire(targetLeaseKey(target), 'third-run', 60);
@@ -672,7 +661,6 @@ describe('deploy workflow on the local engine', () => {
       'PlanDeploy',
       'AcquireLock',
       'ResolveHosts',
-      'ReleaseLock',
       'Notify',
       'RunSucceeded',
       'Failed',

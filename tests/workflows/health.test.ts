@@ -38,17 +38,25 @@ describe('health workflow definition', () => {
     expect(inspectDefinition(definition).offences).toEqual([]);
     expect(JSON.stringify(definition)).not.toMatch(/JSONata|"Assign"|waitForTaskToken|\.sync|DISTRIBUTED/);
     const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
-    expect(tasks.map(([name]) => name).sort()).toEqual(['CheckTarget', 'NotifyFailure']);
+    expect(tasks.map(([name]) => name).sort()).toEqual(['CheckTarget', 'NotifyFailure', 'PublishStatusPage']);
+    // The one catch that does not notify: a status page not published does not fail or alert the run.
+    const catchTo: Record<string, string> = {
+      CheckTarget: 'NotifyFailure',
+      NotifyFailure: 'CheckFailed',
+      PublishStatusPage: 'StatusPageNotPublished',
+    };
     for (const [name, state] of tasks) {
       if (state.Type !== 'Task') continue;
       const fn = state.Resource.split(':').at(-1) as (typeof HEALTH_FUNCTIONS)[number];
       expect(state.TimeoutSeconds, name).toBe(HEALTH_TASK_TIMEOUTS[fn]);
       expect(state.Retry?.at(-1)?.ErrorEquals, name).toEqual([...TRANSIENT_LAMBDA_ERRORS]);
-      const next = state.Catch?.[0]?.Next;
-      expect(next, name).toBe(name === 'NotifyFailure' ? 'CheckFailed' : 'NotifyFailure');
+      expect(state.Catch?.[0]?.Next, name).toBe(catchTo[name]);
     }
+    expect(definition.States.StatusPageNotPublished).toMatchObject({ Type: 'Pass', Next: 'Checked' });
     // An Express run lasts at most 5 minutes: the longest path stays under it.
-    const longest = HEALTH_TASK_TIMEOUTS['check-target'] + HEALTH_TASK_TIMEOUTS['notify-health-failure'];
+    const longest =
+      HEALTH_TASK_TIMEOUTS['check-target'] +
+      Math.max(HEALTH_TASK_TIMEOUTS['notify-health-failure'], HEALTH_TASK_TIMEOUTS['publish-status-page']);
     expect(longest).toBeLessThan(300);
   });
 });
@@ -191,7 +199,9 @@ describe('health workflow paths on the local engine', () => {
 
     // Assess
     const downInWindow = during[1]?.output as HealthRunSummary;
-    expect(downInWindow.maintenance).toBe('run deploy-run-7 (a deploy, backup or recovery of wf-maint)');
+    expect(downInWindow.maintenance).toBe(
+      'run deploy-run-7 (a deploy, backup, recovery or maintenance of wf-maint)',
+    );
     expect(downInWindow.events.map((e) => [e.kind, e.alerted])).toEqual([
       ['down', false],
       ['down', false],

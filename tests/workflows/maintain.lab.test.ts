@@ -4,14 +4,19 @@
  * workflow's ASL on the local engine (bash on the hosts, the file lease, the outbox). The job's
  * health gate stops the next batch when a batch leaves its host unhealthy, and the failure is
  * alerted; a job that finds the target held by a deploy is skipped and changes nothing; while the
- * job runs, a health round counts the target as in maintenance and alerts nothing.
+ * job runs, a health round counts the target as in maintenance and alerts nothing. The recipes run
+ * on the lab too, their root-only commands through a stand-in `sudo` on the hosts' PATH (it logs
+ * each command and runs it, and refuses any call without `-n`, as sudo prompts for a password).
  */
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLocalHealthEngine } from '../../functions/index.ts';
 import { type LabPaths, setupLab, startLabApp, stopLabApp } from '../../lab/setup.ts';
 import { registerTarget } from '../../shared/config/registry.ts';
 import { commandRunnerFor, hostDirectoryFor } from '../../shared/drivers/index.ts';
@@ -20,10 +25,12 @@ import { LocalLoadBalancer } from '../../shared/drivers/local/local-load-balance
 import { OutboxNotifier, readOutbox } from '../../shared/drivers/local/outbox-notifier.ts';
 import type { HostRef } from '../../shared/drivers/ports.ts';
 import { createLocalEngine } from '../../shared/engine/index.ts';
+import type { HealthRunSummary } from '../../shared/health/contracts.ts';
 import { probeRunnerFor } from '../../shared/health/probe-runner.ts';
 import { targetLeaseKey } from '../../shared/lease-keys.ts';
 import { maintenanceTaskHandlers } from '../../shared/maintenance/handlers.ts';
 import { recoveryDepsWith } from '../../shared/recovery/deps.ts';
+import { shellQuote } from '../../shared/shell/script.ts';
 import { localArns } from '../../workflows/asl.ts';
 import { MAINTAIN_FUNCTIONS, maintainWorkflow } from '../../workflows/maintain.ts';
 
@@ -96,7 +103,93 @@ beforeAll(async () => {
       },
     },
   });
+  await setUpStandins();
+  registerTarget({
+    name: 'mt-lab-mute',
+    description: 'the two lab apps, a job that mutes one probe of two',
+    hosts: { type: 'local', directory: labs.map((l) => l.host) },
+    health: {
+      schedule: 'rate(5 minutes)',
+      failureThreshold: 1,
+      successThreshold: 1,
+      probes: [
+        { name: 'app', type: 'command', script: 'test ! -e app-down', timeout: 5 },
+        { name: 'disk', type: 'command', script: 'test ! -e disk-down', timeout: 5 },
+      ],
+    },
+    maintenance: {
+      reload: {
+        description: 'a reload that disturbs the app probe only',
+        schedule: 'cron(0 3 ? * SUN *)',
+        steps: [{ type: 'script', name: 'reload', script: STEP, timeout: 60 }],
+        mute: ['app'],
+      },
+    },
+  });
 });
+
+/** Stand-ins of the system tools the recipes call, and of sudo, on the hosts' PATH. */
+const STANDIN = `#!/usr/bin/env bash
+name=$(basename "$0")
+printf '%s %s\\n' "$name" "$*" >> STANDIN_LOG
+case "$name" in
+  sudo)
+    if [ "$1" != -n ]; then echo "sudo: a password is required" >&2; exit 1; fi
+    shift
+    exec "$@" ;;
+  certbot)
+    # certbot runs the --deploy-hook once per renewed certificate (here: when the host holds renew-due).
+    if [ -e renew-due ]; then
+      while [ $# -gt 0 ]; do
+        if [ "$1" = --deploy-hook ]; then bash -c "$2"; fi
+        shift
+      done
+    fi ;;
+  journalctl) echo "Archived and active journals take up 8.0M in the file system." ;;
+esac
+exit 0
+`;
+let standins: string;
+let standinLog: string;
+
+async function setUpStandins(): Promise<void> {
+  standins = path.join(root, 'standins');
+  await mkdir(standins, { recursive: true });
+  standinLog = path.join(root, 'standins.log');
+  for (const tool of ['sudo', 'certbot', 'nginx', 'systemctl', 'journalctl']) {
+    await writeFile(path.join(standins, tool), STANDIN.replace('STANDIN_LOG', shellQuote(standinLog)), {
+      mode: 0o755,
+    });
+  }
+  registerTarget({
+    name: 'mt-lab-certs',
+    description: 'the two lab apps, their certificates renewed one host at a time',
+    hosts: { type: 'local', directory: labs.map((l) => l.host), path: [standins] },
+    health: {
+      schedule: 'rate(5 minutes)',
+      probes: [
+        {
+          name: 'app',
+          type: 'command',
+          script: '. ../lab.env && exec 3<>"/dev/tcp/127.0.0.1/${LAB_PORT}"',
+          timeout: 5,
+        },
+      ],
+    },
+    maintenance: {
+      certs: {
+        description: 'renew, reload only when renewed, vacuum the journal',
+        schedule: 'cron(15 4 * * ? *)',
+        steps: [
+          { type: 'certbot-renew', name: 'renew', timeout: 60 },
+          { type: 'disk-cleanup', name: 'journal', journalMaxAgeDays: 14, timeout: 60 },
+        ],
+        healthGate: ['app'],
+        mute: ['app'],
+      },
+    },
+  });
+}
 
 afterAll(async () => {
   for (const lab of labs) await stopLabApp(lab.dir);
@@ -106,7 +199,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   for (const lab of labs) {
-    for (const file of ['maintained', 'break-app', 'hold-step'])
+    for (const file of ['maintained', 'break-app', 'hold-step', 'app-down', 'disk-down'])
       await rm(path.join(lab.host, file), { force: true });
     await startLabApp(lab).catch(() => undefined);
   }
@@ -261,5 +354,91 @@ describe('bad input', () => {
     expect(result.error).toBe('InvalidInputError');
     expect(result.cause).toContain('no maintenance job "nope" (jobs: hygiene)');
     for (const lab of labs) expect(await ranAt(lab)).toBeUndefined();
+  });
+});
+
+describe('the recipes on the lab, root-only commands through sudo -n', () => {
+  it('renews, reloads only the host whose certificate was renewed, and vacuums the journal, all as root', async () => {
+    // Prepare: the first host's certificate is due, the second's is not
+    const [first, second] = labs as [LabPaths, LabPaths];
+    await writeFile(path.join(first.host, 'renew-due'), '');
+    await rm(standinLog, { force: true });
+
+    // Act
+    const result = await engine().start(
+      { target: 'mt-lab-certs', job: 'certs' },
+      { executionName: `mt-certs-${Date.now()}` },
+    ).result;
+
+    // Assess
+    await rm(path.join(first.host, 'renew-due'), { force: true });
+    expect(result.cause ?? '').toBe('');
+    expect(result.status).toBe('SUCCEEDED');
+    const log = (await readFile(standinLog, 'utf8')).split('\n').filter(Boolean);
+    const asRoot = log.filter((l) => l.startsWith('sudo ')).map((l) => l.replace(/^sudo -n /, ''));
+    const marker = "touch -- '.stepops-certbot-renewed'";
+    expect(asRoot).toEqual([
+      // host 1: renewed, checked, reloaded, the marker removed
+      `certbot renew --non-interactive --no-random-sleep-on-renew --deploy-hook ${marker}`,
+      'nginx -t',
+      'systemctl reload nginx',
+      'rm -f -- .stepops-certbot-renewed',
+      // host 2: nothing was due
+      `certbot renew --non-interactive --no-random-sleep-on-renew --deploy-hook ${marker}`,
+      // the journal step, host by host
+      'journalctl --vacuum-time=14d',
+      'journalctl --vacuum-time=14d',
+    ]);
+    // Every tool ran through sudo: no root command was called without it
+    const direct = log.filter((l) => !l.startsWith('sudo '));
+    expect(direct).toEqual(asRoot.filter((c) => !c.startsWith('rm ')));
+    for (const lab of [first, second]) {
+      expect(existsSync(path.join(lab.host, '.stepops-certbot-renewed'))).toBe(false);
+    }
+  });
+});
+
+describe('health while a maintenance job runs: only the probes the job mutes are muted', () => {
+  const healthRound = async (runId: string) =>
+    (await createLocalHealthEngine().start({ target: 'mt-lab-mute' }, { executionName: runId }).result)
+      .output as HealthRunSummary;
+  const healthAlerts = async () =>
+    (await readOutbox(home)).filter((n) => n.target === 'mt-lab-mute' && n.workflow === 'health');
+
+  it('a probe not in mute alerts during the job; one in mute does not, and is alerted after the job if still down', async () => {
+    // Prepare: the job holds its first host while both probes go down there
+    const first = labs[0] as LabPaths;
+    await writeFile(path.join(first.host, 'hold-step'), '');
+    const runId = `mt-mute-${Date.now()}`;
+    const job = engine().start({ target: 'mt-lab-mute', job: 'reload' }, { executionName: runId });
+    while ((await stat(path.join(first.host, 'maintained')).catch(() => undefined)) === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await writeFile(path.join(first.host, 'app-down'), '');
+    await writeFile(path.join(first.host, 'disk-down'), '');
+
+    // Act
+    const during = await healthRound(`${runId}-h1`);
+    await rm(path.join(first.host, 'hold-step'));
+    const ended = await job.result;
+    const after = await healthRound(`${runId}-h2`);
+
+    // Assess: during the job, disk (not muted) alerted, app (muted) recorded only
+    expect(ended.status).toBe('SUCCEEDED');
+    expect(during.maintenance).toBe(`run ${runId} (maintenance "reload" of mt-lab-mute, muting app)`);
+    expect(during.events.map((e) => [e.kind, e.probe, e.alerted])).toEqual([
+      ['down', 'app', false],
+      ['down', 'disk', true],
+    ]);
+    // After it, app still down is alerted; disk, already told, is not told again
+    expect(after.maintenance).toBeUndefined();
+    expect(after.events.map((e) => [e.kind, e.probe, e.alerted])).toEqual([['still-down', 'app', true]]);
+    const alerts = await healthAlerts();
+    expect(alerts).toHaveLength(2);
+    expect(alerts[0]?.summary).toContain('disk on local:');
+    expect(alerts[0]?.summary).not.toContain('app on local:');
+    expect(alerts[1]?.summary).toMatch(
+      /app on local:\S+ is still down after run mt-mute-\d+ \(maintenance "reload"/,
+    );
   });
 });

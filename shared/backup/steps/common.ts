@@ -2,9 +2,10 @@
  * What the backup steps share: the tag keys of a copy, the long-poll bounds, the job lookup and the
  * names a copy gets (tags, dump keys, catalogue locations).
  */
+import { createHash } from 'node:crypto';
 import type { BackupJob, Target } from '../../config/schema.ts';
 import { InvalidInputError } from '../../errors.ts';
-import type { JobHandle } from '../contracts.ts';
+import type { JobHandle, JobInput } from '../contracts.ts';
 import { backupTimestamp } from '../plan.ts';
 
 /** Tag keys of every copy (the same as the AWS adapters'). */
@@ -60,6 +61,45 @@ export function dumpKey(
   const prefix = job.prefix.replace(/^\/+|\/+$/g, '');
   const run = runId.replace(/[^A-Za-z0-9._-]/g, '-').slice(-36);
   return `${prefix ? `${prefix}/` : ''}${target}/${job.name}/${backupTimestamp(at)}-${run}`;
+}
+
+/**
+ * The time a step names what it makes after: when the run started (`runStartedAt`, from
+ * `$$.Execution.StartTime`), the same for every attempt of the step; the clock only when the input
+ * does not say (a step called outside the workflow).
+ *
+ * @example
+ * runTime({ …input, runStartedAt: '2026-03-01T02:00:00.123Z' }, Date.now()) // 2026-03-01T02:00:00.123Z
+ */
+export function runTime(input: Pick<JobInput, 'runStartedAt'>, now: number): Date {
+  const at = input.runStartedAt ? Date.parse(input.runStartedAt) : Number.NaN;
+  return new Date(Number.isFinite(at) ? at : now);
+}
+
+/** Longest RDS DB instance (and cluster) identifier. */
+const RDS_ID_MAX = 63;
+
+/**
+ * The identifier of a restore test's temporary DB instance (or cluster): `stepops-rt-<target>-
+ * <backup>-<run start>-<6 hex of the run>`, a valid RDS identifier (letters, digits and single
+ * hyphens, a letter first, at most 63 characters, shortening the names, never the run's part). Only
+ * this run's test of this backup gets it, and every attempt of its start step gets the same one:
+ * a retry finds the instance the first attempt made instead of making another.
+ *
+ * @example
+ * restoreTestInstanceId('datizmo', 'database', 'run-7', new Date('2026-03-01T02:00:00Z'))
+ * // 'stepops-rt-datizmo-database-20260301t020000z-' + 6 hex
+ */
+export function restoreTestInstanceId(target: string, backup: string, runId: string, at: Date): string {
+  const run = createHash('sha256').update(`${target}/${backup}/${runId}`).digest('hex').slice(0, 6);
+  const suffix = `-${backupTimestamp(at).toLowerCase()}-${run}`;
+  const names = `stepops-rt-${target}-${backup}`
+    .toLowerCase()
+    .replaceAll(/[^a-z0-9-]/g, '-')
+    .replaceAll(/-{2,}/g, '-')
+    .slice(0, RDS_ID_MAX - suffix.length)
+    .replace(/-+$/, '');
+  return `${names}${suffix}`;
 }
 
 /** The key prefix under which a job's dumps are written (see {@link dumpKey}). */

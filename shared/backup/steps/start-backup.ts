@@ -7,7 +7,10 @@ import type { BackupDeps } from '../deps.ts';
 import { backupLeaseSeconds, takeBackupLease } from '../lease.ts';
 import { snapshotName } from '../plan.ts';
 import { renderDumpScript, spoolPath, type UploadTarget } from '../scripts.ts';
-import { copyTags, dumpKey, jobOf } from './common.ts';
+import { copyTags, dumpKey, jobOf, runTime } from './common.ts';
+
+/** How far back a retried dump start looks for the command the first attempt sent. */
+const DUMP_IDEMPOTENCY_MS = 3_600_000;
 
 /** How long a copy may take before a run stops waiting for it. */
 const COPY_DEADLINE_MS: Record<BackupJob['type'], number> = {
@@ -97,7 +100,8 @@ export async function startBackupStep(input: JobInput, deps: BackupDeps): Promis
       const hosts = await drivers.hosts.resolve(hostSelector(target));
       const host = hosts[0];
       if (!host) throw new InvalidInputError(`no host of ${target.name} to dump from`);
-      const key = dumpKey(target.name, job, now, input.runId);
+      // Named after the run's start, not the clock: a retried start writes the same object.
+      const key = dumpKey(target.name, job, runTime(input, now.getTime()), input.runId);
       const expires = job.timeout + 600;
       const region = dumpBucketRegion(target, job);
       const tagging = new URLSearchParams(tags).toString();
@@ -127,6 +131,12 @@ export async function startBackupStep(input: JobInput, deps: BackupDeps): Promis
         script,
         timeoutSeconds: job.timeout + 120,
         comment: `stepops backup ${target.name} ${job.name}`.slice(0, 100),
+        // A retried invocation (its answer lost) finds the dump the first one started instead of
+        // dumping twice.
+        idempotency: {
+          key: `${input.runId}/backup/${job.name}`,
+          since: new Date(now.getTime() - DUMP_IDEMPOTENCY_MS).toISOString(),
+        },
       });
       return {
         ...base,

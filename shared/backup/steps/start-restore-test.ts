@@ -5,10 +5,9 @@ import { hostScriptOptions } from '../../shell/script.ts';
 import type { JobInput, RestoreHandle } from '../contracts.ts';
 import type { BackupDeps } from '../deps.ts';
 import { RestoreTestFailedError } from '../errors.ts';
-import { backupTimestamp } from '../plan.ts';
 import { newestGoodEntry } from '../retention.ts';
 import { type DownloadSource, renderRestoreTestScript } from '../scripts.ts';
-import { copyTags, jobOf } from './common.ts';
+import { copyTags, jobOf, restoreTestInstanceId, runTime } from './common.ts';
 
 /** How far back a retried restore-test start looks for the command it sent. */
 const RESTORE_TEST_IDEMPOTENCY_MS = 3_600_000;
@@ -76,10 +75,8 @@ export async function startRestoreTestStep(input: JobInput, deps: BackupDeps): P
   }
   if (job.type === 'rds-snapshot' && job.restoreTest) {
     const snapshotId = copy.resources[0]?.id ?? '';
-    const instanceId = `stepops-rt-${target.name}-${backupTimestamp(new Date(now)).toLowerCase()}`.slice(
-      0,
-      63,
-    );
+    // Named after the run and its start: a retried start finds the instance the first one made.
+    const instanceId = restoreTestInstanceId(target.name, job.name, input.runId, runTime(input, now));
     const test = job.restoreTest;
     const db = await drivers.scratch.restore({
       region: job.region,

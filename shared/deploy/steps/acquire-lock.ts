@@ -13,7 +13,9 @@ import type { DeployDeps } from '../deps.ts';
 export async function acquireLockStep(input: AcquireLockInput, deps: DeployDeps): Promise<LockInfo> {
   const target = deps.findTarget(input.target);
   const key = targetLeaseKey(target.name);
-  const result = await deps.driversFor(target).leases.acquire(key, input.runId, input.ttlSeconds);
+  const result = await deps
+    .driversFor(target)
+    .leases.acquire(key, input.runId, input.ttlSeconds, input.maintenance);
   if (!result.acquired) {
     const until = new Date(result.heldBy.expiresAt * 1000).toISOString();
     throw new TargetLockedError(

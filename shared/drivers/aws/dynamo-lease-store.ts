@@ -2,6 +2,8 @@
  * DynamoDB lease store: one item per key in the state table (hash key `pk`, string), with the TTL
  * attribute `expiresAt` (epoch seconds) so leases of dead runs disappear on their own.
  *
+ * A maintenance run's lease also says its job and the probes it mutes (`maintenance`, a map).
+ *
  * IAM: `dynamodb:PutItem`, `dynamodb:GetItem`, `dynamodb:DeleteItem` on the table.
  */
 import {
@@ -11,7 +13,7 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { Lease, LeaseStore } from '../ports.ts';
+import type { Lease, LeaseMaintenance, LeaseStore } from '../ports.ts';
 import { dynamoClient } from './clients.ts';
 
 /**
@@ -61,14 +63,16 @@ export class DynamoLeaseStore implements LeaseStore {
     key: string,
     owner: string,
     ttlSeconds: number,
+    maintenance?: LeaseMaintenance,
   ): Promise<{ acquired: true } | { acquired: false; heldBy: Lease }> {
-    return this.#acquire(key, owner, ttlSeconds, 3);
+    return this.#acquire(key, owner, ttlSeconds, maintenance, 3);
   }
 
   async #acquire(
     key: string,
     owner: string,
     ttlSeconds: number,
+    maintenance: LeaseMaintenance | undefined,
     attempts: number,
   ): Promise<{ acquired: true } | { acquired: false; heldBy: Lease }> {
     const now = this.#now();
@@ -82,6 +86,13 @@ export class DynamoLeaseStore implements LeaseStore {
             owner: { S: owner },
             expiresAt: { N: String(now + ttlSeconds) },
             acquiredAt: { S: new Date(now * 1000).toISOString() },
+            ...(maintenance
+              ? {
+                  maintenance: {
+                    M: { job: { S: maintenance.job }, mute: { L: maintenance.mute.map((p) => ({ S: p })) } },
+                  },
+                }
+              : {}),
           },
           // Expired at `expiresAt` itself, as holder() sees it: a lease holder() no longer reports can be taken.
           ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now OR #owner = :owner',
@@ -96,7 +107,7 @@ export class DynamoLeaseStore implements LeaseStore {
     const current = await this.#read(key);
     if (!current && attempts > 1) {
       // Released between the put and the read: try again.
-      return this.#acquire(key, owner, ttlSeconds, attempts - 1);
+      return this.#acquire(key, owner, ttlSeconds, maintenance, attempts - 1);
     }
     return { acquired: false, heldBy: current ?? { key, owner: 'unknown', expiresAt: 0 } };
   }
@@ -118,7 +129,14 @@ export class DynamoLeaseStore implements LeaseStore {
       new GetItemCommand({ TableName: this.#table, Key: { pk: { S: leaseKey(key) } }, ConsistentRead: true }),
     );
     if (!item) return undefined;
-    return { key, owner: item.owner?.S ?? 'unknown', expiresAt: Number(item.expiresAt?.N ?? 0) };
+    const job = item.maintenance?.M?.job?.S;
+    const mute = (item.maintenance?.M?.mute?.L ?? []).flatMap((p) => (p.S === undefined ? [] : [p.S]));
+    return {
+      key,
+      owner: item.owner?.S ?? 'unknown',
+      expiresAt: Number(item.expiresAt?.N ?? 0),
+      ...(job !== undefined ? { maintenance: { job, mute } } : {}),
+    };
   }
 
   async release(key: string, owner: string): Promise<void> {

@@ -7,14 +7,15 @@
  *
  * both into the declared DB subnet group and VPC security groups (without them RDS uses the default
  * VPC, and fails in a region that has none), never publicly accessible, without deletion
- * protection. Read with `DescribeDBInstances` (and `DescribeDBClusters`); removed with
- * `DeleteDBInstance` and then `DeleteDBCluster`, without a final snapshot, only when the resource
- * carries the tag.
+ * protection. A retried restore (the same identifier) finds what the first attempt made: RDS
+ * answers `…AlreadyExists`, and the one of that name is used only when it carries the request's
+ * tags. Read with `DescribeDBInstances` (and `DescribeDBClusters`); removed with `DeleteDBInstance`
+ * and then `DeleteDBCluster`, without a final snapshot, only when the resource carries the tag.
  *
  * IAM: `rds:RestoreDBInstanceFromDBSnapshot`, `rds:RestoreDBClusterFromSnapshot`,
  * `rds:CreateDBInstance`, `rds:AddTagsToResource` (on `db:stepops-rt-*`, `cluster:stepops-rt-*`),
- * `rds:DescribeDBInstances`, `rds:DescribeDBClusters`, `rds:DeleteDBInstance`, `rds:DeleteDBCluster`
- * (on resources tagged `stepops:restore-test`).
+ * `rds:DescribeDBInstances`, `rds:DescribeDBClusters` (by the restore too, after `…AlreadyExists`),
+ * `rds:DeleteDBInstance`, `rds:DeleteDBCluster` (on resources tagged `stepops:restore-test`).
  */
 import {
   CreateDBInstanceCommand,
@@ -43,6 +44,17 @@ function isNotFound(error: unknown): boolean {
 
 function tagged(tags: Tag[] | undefined): boolean {
   return (tags ?? []).some((t) => t.Key === RESTORE_TEST_TAG && t.Value === 'true');
+}
+
+/** RDS's answer to a create whose identifier is taken (the SDK's `…Fault` class, or the API code). */
+function isAlreadyExists(error: unknown, what: 'DBInstance' | 'DBCluster'): boolean {
+  const name = (error as { name?: string }).name;
+  return name === `${what}AlreadyExistsFault` || name === `${what}AlreadyExists`;
+}
+
+/** Whether a resource carries every one of these tags with its value. */
+function carries(tags: Tag[] | undefined, wanted: Tag[]): boolean {
+  return wanted.every((w) => (tags ?? []).some((t) => t.Key === w.Key && t.Value === w.Value));
 }
 
 /** The instance of a restored cluster: the cluster's name with `-1`, within 63 characters. */
@@ -74,17 +86,19 @@ export class RdsScratchDatabases implements ScratchDatabases {
     const call = request.cluster ? 'RestoreDBClusterFromSnapshot' : 'RestoreDBInstanceFromDBSnapshot';
     try {
       if (!request.cluster) {
-        await rds.send(
-          new RestoreDBInstanceFromDBSnapshotCommand({
-            DBInstanceIdentifier: request.instanceId,
-            DBSnapshotIdentifier: request.snapshotId,
-            DBInstanceClass: request.instanceClass,
-            ...network,
-            MultiAZ: false,
-            PubliclyAccessible: false,
-            DeletionProtection: false,
-            Tags,
-          }),
+        await this.#unlessMade(rds, 'DBInstance', request.instanceId, Tags, () =>
+          rds.send(
+            new RestoreDBInstanceFromDBSnapshotCommand({
+              DBInstanceIdentifier: request.instanceId,
+              DBSnapshotIdentifier: request.snapshotId,
+              DBInstanceClass: request.instanceClass,
+              ...network,
+              MultiAZ: false,
+              PubliclyAccessible: false,
+              DeletionProtection: false,
+              Tags,
+            }),
+          ),
         );
         return { id: request.instanceId, region: request.region };
       }
@@ -93,31 +107,64 @@ export class RdsScratchDatabases implements ScratchDatabases {
           `restoring the cluster snapshot ${request.snapshotId} needs its engine (restoreTest.engine)`,
         );
       }
-      await rds.send(
-        new RestoreDBClusterFromSnapshotCommand({
-          DBClusterIdentifier: request.instanceId,
-          SnapshotIdentifier: request.snapshotId,
-          Engine: request.engine,
-          ...network,
-          DeletionProtection: false,
-          Tags,
-        }),
+      const engine = request.engine;
+      await this.#unlessMade(rds, 'DBCluster', request.instanceId, Tags, () =>
+        rds.send(
+          new RestoreDBClusterFromSnapshotCommand({
+            DBClusterIdentifier: request.instanceId,
+            SnapshotIdentifier: request.snapshotId,
+            Engine: engine,
+            ...network,
+            DeletionProtection: false,
+            Tags,
+          }),
+        ),
       );
       const instanceId = clusterInstanceId(request.instanceId);
-      await rds.send(
-        new CreateDBInstanceCommand({
-          DBInstanceIdentifier: instanceId,
-          DBClusterIdentifier: request.instanceId,
-          DBInstanceClass: request.instanceClass,
-          Engine: request.engine,
-          PubliclyAccessible: false,
-          Tags,
-        }),
+      await this.#unlessMade(rds, 'DBInstance', instanceId, Tags, () =>
+        rds.send(
+          new CreateDBInstanceCommand({
+            DBInstanceIdentifier: instanceId,
+            DBClusterIdentifier: request.instanceId,
+            DBInstanceClass: request.instanceClass,
+            Engine: engine,
+            PubliclyAccessible: false,
+            Tags,
+          }),
+        ),
       );
       return { id: instanceId, region: request.region, cluster: request.instanceId };
     } catch (error) {
       if (isThrottling(error)) throw new BackupThrottledError(`rds:${call} was throttled`);
       throw error;
+    }
+  }
+
+  /**
+   * Makes the instance or cluster, unless an earlier attempt of the same request made it: RDS then
+   * answers `…AlreadyExists`, and the one of that identifier is taken as made when it carries every
+   * tag of the request (the restore-test tag and this run's); any other is refused.
+   */
+  async #unlessMade(
+    rds: RDSClient,
+    what: 'DBInstance' | 'DBCluster',
+    id: string,
+    tags: Tag[],
+    make: () => Promise<unknown>,
+  ): Promise<void> {
+    try {
+      await make();
+    } catch (error) {
+      if (!isAlreadyExists(error, what)) throw error;
+      const found =
+        what === 'DBInstance'
+          ? (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }))).DBInstances?.[0]
+          : (await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: id }))).DBClusters?.[0];
+      if (!carries(found?.TagList, tags)) {
+        throw new NotStepopsCopyError(
+          `${id} already exists and is not this run's restore test (its tags differ): not used`,
+        );
+      }
     }
   }
 

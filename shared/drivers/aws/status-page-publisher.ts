@@ -39,3 +39,25 @@ export async function publishStatusPage(
     }),
   );
 }
+
+/**
+ * The status page publisher of a stage: `publishStatusPage` into its bucket.
+ *
+ * @example
+ * await new S3StatusPagePublisher(new S3Client({ region: 'eu-west-1' }), { bucket: 'stepops-prod-status' }).publish(html);
+ */
+export class S3StatusPagePublisher {
+  readonly #client: S3Client;
+  readonly #target: StatusPageTarget;
+
+  constructor(client: S3Client, target: StatusPageTarget) {
+    this.#client = client;
+    this.#target = target;
+  }
+
+  /** Puts the page; returns where it went (`s3://bucket/key`). */
+  async publish(html: string): Promise<{ location: string }> {
+    await publishStatusPage(this.#client, this.#target, html);
+    return { location: `s3://${this.#target.bucket}/${this.#target.key ?? 'index.html'}` };
+  }
+}

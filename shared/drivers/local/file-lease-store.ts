@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import * as nodeFs from 'node:fs/promises';
 import path from 'node:path';
-import type { Lease, LeaseStore } from '../ports.ts';
+import type { Lease, LeaseMaintenance, LeaseStore } from '../ports.ts';
 import { fileSafe, stepopsHome } from './home.ts';
 
 /** A lock held longer than this was left by a crashed process and is taken over. */
@@ -53,7 +53,11 @@ function code(error: unknown): string | undefined {
 async function readLease(fs: LockFs, file: string): Promise<Lease | undefined> {
   try {
     const value = JSON.parse(await fs.readFile(file, 'utf8')) as Lease;
-    return typeof value.owner === 'string' && typeof value.expiresAt === 'number' ? value : undefined;
+    if (typeof value.owner !== 'string' || typeof value.expiresAt !== 'number') return undefined;
+    const { maintenance, ...lease } = value;
+    return maintenance && typeof maintenance.job === 'string' && Array.isArray(maintenance.mute)
+      ? { ...lease, maintenance: { job: maintenance.job, mute: maintenance.mute.map(String) } }
+      : lease;
   } catch (error) {
     if (code(error) === 'ENOENT' || error instanceof SyntaxError) return undefined;
     throw error;
@@ -205,10 +209,11 @@ export class FileLeaseStore implements LeaseStore {
     key: string,
     owner: string,
     ttlSeconds: number,
+    maintenance?: LeaseMaintenance,
   ): Promise<{ acquired: true } | { acquired: false; heldBy: Lease }> {
     const file = await this.#file(key);
     const now = this.#now();
-    const lease: Lease = { key, owner, expiresAt: now + ttlSeconds };
+    const lease: Lease = { key, owner, expiresAt: now + ttlSeconds, ...(maintenance ? { maintenance } : {}) };
     const content = `${JSON.stringify(lease)}\n`;
     const fs = this.#fs;
     if (await createExclusive(fs, file, content)) return { acquired: true };

@@ -44,3 +44,26 @@ describe('monthlyHealthCost', () => {
     );
   });
 });
+
+describe('the status page publish cost', () => {
+  it('prices a publish as its Lambda, the longer Express run, one S3 PUT and one GetItem a target', async () => {
+    // Prepare: 150 ms at 256 MB
+    const { statusPageCost } = await import('../../../bench/health.ts');
+    const usage = {
+      transitions: 5,
+      invocations: 2,
+      gbSeconds: 0.0375,
+      byFunction: {
+        'publish-status-page': { invocations: 1, durationMs: 150, memoryMb: 256, gbSeconds: 0.0375 },
+      },
+    };
+
+    // Act
+    const cost = statusPageCost(usage);
+
+    // Assess: $0.20/M + 0.0375 GB-s × $0.0000166667 + 0.2 s × 1/16 GB × $0.06/GB-hour + $0.005/1,000 + $0.125/M
+    expect(cost?.perPublish).toBeCloseTo(0.0000002 + 0.000000625 + 0.000000208 + 0.000005 + 0.000000125, 9);
+    expect(cost?.monthly).toBeCloseTo(8_760 * 0.000006158, 5);
+    expect(statusPageCost({ ...usage, byFunction: {} })).toBeUndefined();
+  });
+});

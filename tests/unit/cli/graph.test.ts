@@ -100,6 +100,8 @@ describe('stepops graph', () => {
 
     // Assess
     expect(code).toBe(2);
-    expect(errors).toEqual(['stepops: unknown workflow "nope" (known: deploy, health, backup, recover, maintenance)']);
+    expect(errors).toEqual([
+      'stepops: unknown workflow "nope" (known: deploy, health, backup, recover, maintenance)',
+    ]);
   });
 });

@@ -38,6 +38,10 @@ describe('plan maintenance', () => {
     expect(text).toContain('certbot renew --non-interactive');
     expect(text).toContain('unattended-upgrade --verbose');
     expect(text).toContain("sudo -u 'ubuntu'");
+    // The run's own header and environment: the job runs as its unattended runbook
+    expect(text).toContain('# stepops recover datizmo maintain-certificates ');
+    expect(text).toContain("export STEPOPS_RUNBOOK='maintain-certificates'");
+    expect(text).toContain("export STEPOPS_RUN_ID='plan-preview'");
   });
 
   it('renders scripts bash parses, as JSON with --json, one job with --job', async () => {
@@ -56,7 +60,9 @@ describe('plan maintenance', () => {
         const file = path.join(dir, `${i}.sh`);
         await writeFile(file, step.script);
         await expect(run('bash', ['-n', file])).resolves.toBeDefined();
-        expect(step.script).toContain("export STEPOPS_JOB='update-images'");
+        // The job's name, exported in the step's own shell, as the run sends it
+        expect(step.script).toContain("export STEPOPS_JOB='\\''update-images'\\''");
+        expect(step.script).toContain('# stepops recover ai-chat maintain-update-images ');
       }
     } finally {
       await rm(dir, { recursive: true, force: true });

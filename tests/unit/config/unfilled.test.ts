@@ -210,7 +210,7 @@ describe('the real targets', () => {
     // Assess
     expect(act).toThrow(UnfilledValuesError);
     expect(act).toThrow(
-      'target "datizmo" has values to fill in before it deploys (marked unfilled in targets/datizmo.ts): ',
+      'target "datizmo" has values to fill in before it deploys (marked unfilled in datizmo.ts of the targets directory): ',
     );
     expect(act).toThrow(`deploy.snapshotBeforeDeploy.rdsInstance (${DATABASE})`);
     expect(act).toThrow(

@@ -15,7 +15,7 @@ import type { DeployDeps } from '../../../shared/deploy/deps.ts';
 import { planDeploy } from '../../../shared/deploy/plan.ts';
 import { checkHealthStep } from '../../../shared/deploy/steps/check-health.ts';
 import { LONG_POLL_MAX_MS } from '../../../shared/deploy/steps/common.ts';
-import { notifyStep } from '../../../shared/deploy/steps/notify.ts';
+import { notifyStep, releaseAndNotifyStep } from '../../../shared/deploy/steps/notify.ts';
 import { leaseTtlSeconds, planDeployStep } from '../../../shared/deploy/steps/plan-deploy.ts';
 import { pollCommandStep } from '../../../shared/deploy/steps/poll-command.ts';
 import { resolveHostsStep } from '../../../shared/deploy/steps/resolve-hosts.ts';
@@ -596,5 +596,85 @@ describe('notifyStep', () => {
           'https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/arn:aws:states:eu-west-1:123456789012:execution:deploy:run-9',
       }),
     ]);
+  });
+});
+
+describe('releaseAndNotifyStep', () => {
+  const plan = { target: 'unit-target', ref: 'v2', runId: 'run-1' };
+
+  it('releases the lease this run holds, then notifies the outcome', async () => {
+    // Prepare
+    registerFixture();
+    const leases = memoryLeases('run-1');
+    const published: Notification[] = [];
+    const notifier = { publish: async (n: Notification) => void published.push(n) };
+    // Act
+    const outcome = await releaseAndNotifyStep(
+      { run: { plan, hosts: { hosts: [{ id: 'local:h' }], batchCount: 1 }, failures: {} }, runId: 'run-1' },
+      fakeDeps({ leases, notifier }),
+    );
+    // Assess
+    expect(leases.leases.has('target:unit-target')).toBe(false);
+    expect(outcome.outcome).toBe('succeeded');
+    expect(published).toEqual([expect.objectContaining({ outcome: 'succeeded', runId: 'run-1' })]);
+  });
+
+  it("leaves another run's lease alone (a run that could not take it)", async () => {
+    registerFixture();
+    const leases = memoryLeases('run-0');
+    const notifier = { publish: async () => {} };
+    const outcome = await releaseAndNotifyStep(
+      {
+        run: {
+          plan,
+          failures: {
+            AcquireLock: { Error: 'TargetLockedError', Cause: 'target "unit-target" is locked by run run-0' },
+          },
+        },
+        runId: 'run-1',
+      },
+      fakeDeps({ leases, notifier }),
+    );
+    expect(leases.leases.get('target:unit-target')?.owner).toBe('run-0');
+    expect(outcome).toMatchObject({
+      outcome: 'failed',
+      error: 'TargetLockedError',
+      failedState: 'AcquireLock',
+    });
+  });
+
+  it('still notifies when the release fails, and says the lease expires on its own', async () => {
+    registerFixture();
+    const leases = {
+      ...memoryLeases('run-1'),
+      release: async () =>
+        Promise.reject(Object.assign(new Error('throttled'), { name: 'ThrottlingException' })),
+    };
+    const published: Notification[] = [];
+    const outcome = await releaseAndNotifyStep(
+      { run: { plan, hosts: { hosts: [{ id: 'local:h' }], batchCount: 1 }, failures: {} }, runId: 'run-1' },
+      fakeDeps({ leases, notifier: { publish: async (n: Notification) => void published.push(n) } }),
+    );
+    expect(outcome.outcome).toBe('succeeded');
+    expect(outcome.summary).toMatch(/releasing the lock failed \(.*throttled.*\), it expires on its own/);
+    expect(published).toHaveLength(1);
+  });
+
+  it('touches no lease when the plan failed (no lease was taken)', async () => {
+    const released: string[] = [];
+    const leases = { ...memoryLeases(null), release: async (key: string) => void released.push(key) };
+    const outcome = await releaseAndNotifyStep(
+      {
+        run: {
+          target: 'ghost',
+          ref: 'v1',
+          failures: { PlanDeploy: { Error: 'UnknownTargetError', Cause: 'unknown target' } },
+        },
+        runId: 'run-1',
+      },
+      fakeDeps({ leases }, []),
+    );
+    expect(released).toEqual([]);
+    expect(outcome).toMatchObject({ outcome: 'failed', failedState: 'PlanDeploy' });
   });
 });
