@@ -23,6 +23,22 @@ export const stdio: Output = {
   err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
 };
 
+/**
+ * How a user runs stepops from a shell in their repository: the package's bin through `npx`, which
+ * works as printed wherever the package is installed (and in this repository).
+ */
+export const CLI_COMMAND = 'npx stepops';
+
+/**
+ * A stepops command line as a user types it, for the commands the CLI prints to try next.
+ *
+ * @example
+ * userCommand('status demo') // 'npx stepops status demo'
+ */
+export function userCommand(args: string): string {
+  return `${CLI_COMMAND} ${args}`;
+}
+
 /** Bad input found by a command itself; printed as `stepops: <message>`, exit 2. */
 export class UsageError extends InvalidInputError {
   constructor(message: string) {
@@ -100,7 +116,11 @@ export function scriptBlock(title: string, script: string): string {
  * describeHostSelection({ type: 'local', directory: '.stepops/demo/host' }) // 'local host .stepops/demo/host'
  */
 export function describeHostSelection(hosts: Hosts): string {
-  if (hosts.type === 'local') return `local host ${hosts.directory}`;
+  if (hosts.type === 'local') {
+    return Array.isArray(hosts.directory)
+      ? `local hosts ${hosts.directory.join(', ')} (one host each)`
+      : `local host ${hosts.directory}`;
+  }
   const where = `in ${hosts.region}, as ${hosts.user} in ${hosts.workingDirectory}`;
   if ('instanceIds' in hosts) return `ec2 instances ${hosts.instanceIds.join(', ')} ${where}`;
   const tags = Object.entries(hosts.tags)
@@ -110,8 +130,25 @@ export function describeHostSelection(hosts: Hosts): string {
 }
 
 /**
- * The batches of a deploy: the split itself when the hosts are known (ids, local), else the rule
- * applied to the instances the tags select at run time.
+ * The ids of a target's hosts when the target file names them (local directories, instance ids),
+ * in the order a run takes them; undefined when tags select them at run time.
+ *
+ * @example
+ * knownHostIds({ type: 'local', directory: ['a', 'b'] }) // ['local:a', 'local:b']
+ */
+export function knownHostIds(hosts: Hosts): string[] | undefined {
+  if (hosts.type === 'local') {
+    // As the local host directory names them: one host per directory.
+    return (Array.isArray(hosts.directory) ? hosts.directory : [hosts.directory]).map(
+      (dir) => `local:${dir}`,
+    );
+  }
+  return 'instanceIds' in hosts ? [...hosts.instanceIds] : undefined;
+}
+
+/**
+ * The batches of a deploy: the split itself when the hosts are known (ids, local directories, each
+ * a host of its own), else the rule applied to the instances the tags select at run time.
  *
  * @example
  * describeBatches({ type: 'ec2', region: 'eu-west-1', instanceIds: ['i-1', 'i-2', 'i-3'], ... }, 2, 0)
@@ -119,12 +156,9 @@ export function describeHostSelection(hosts: Hosts): string {
  */
 export function describeBatches(hosts: Hosts, size: number | string, maxErrors: number | string): string[] {
   const errors = `max errors per batch: ${maxErrors}`;
-  if (hosts.type === 'local') return [`batch 1: ${hosts.directory}`, errors];
-  if ('instanceIds' in hosts) {
-    return [
-      ...splitIntoBatches(hosts.instanceIds, size).map((batch, i) => `batch ${i + 1}: ${batch.join(', ')}`),
-      errors,
-    ];
+  const ids = knownHostIds(hosts);
+  if (ids) {
+    return [...splitIntoBatches(ids, size).map((batch, i) => `batch ${i + 1}: ${batch.join(', ')}`), errors];
   }
   const rule =
     typeof size === 'number'

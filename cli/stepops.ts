@@ -9,23 +9,22 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { chooseTargetsDirectory } from '../shared/config/discovery.ts';
 import { discoverTargets } from '../shared/config/registry.ts';
-import { register as registerBackups } from './commands/backup.ts';
+import { register as registerBackup } from './commands/backup.ts';
 import { register as registerCheck } from './commands/check.ts';
 import { register as registerConsole } from './commands/console.ts';
 import { register as registerDemo } from './commands/demo.ts';
 import { register as registerDeploy } from './commands/deploy.ts';
 import { register as registerFollow } from './commands/follow.ts';
 import { register as registerGraph } from './commands/graph.ts';
+import { register as registerHealth } from './commands/health.ts';
 import { register as registerHistory } from './commands/history.ts';
 import { register as registerInit } from './commands/init.ts';
 import { register as registerLogs } from './commands/logs.ts';
 import { register as registerMaintain } from './commands/maintain.ts';
 import { register as registerPlan } from './commands/plan.ts';
-import { register as registerApprovals } from './commands/recover.ts';
+import { register as registerRecover } from './commands/recover.ts';
 import { register as registerReport } from './commands/report.ts';
 import { register as registerRollback } from './commands/rollback.ts';
-import { register as registerRun } from './commands/run.ts';
-import { register as registerStageRuns } from './commands/stage-run.ts';
 import { register as registerStatus } from './commands/status.ts';
 import { register as registerUnlock } from './commands/unlock.ts';
 import { register as registerValidate } from './commands/validate.ts';
@@ -37,14 +36,13 @@ const commands: ((program: Command) => void)[] = [
   registerValidate,
   registerPlan,
   registerCheck,
-  registerRun,
-  registerApprovals,
-  registerBackups,
+  registerDeploy,
+  registerBackup,
+  registerRecover,
+  registerHealth,
+  registerMaintain,
   registerDemo,
   registerUnlock,
-  registerDeploy,
-  registerStageRuns,
-  registerMaintain,
   registerFollow,
   registerStatus,
   registerHistory,

@@ -1,7 +1,7 @@
 /**
  * The lab: a real sample app in a real git repository, and a directory that plays a `local` host.
  *
- * Everything lives under one lab directory (default `<repo>/.stepops/demo`):
+ * Everything lives under one lab directory (default `.stepops/demo`, see {@link defaultLabDir}):
  *
  * ```
  * <lab>/.stepops-lab      marker: this directory was made by setupLab and may be wiped by it
@@ -20,15 +20,24 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { PROJECT_ROOT } from '../shared/config/load.ts';
+import { stepopsHome } from '../shared/drivers/local/home.ts';
 import { shellQuote } from '../shared/shell/script.ts';
 
 const exec = promisify(execFile);
 
 /** The port the demo's app listens on (and the demo target probes). */
 export const DEMO_PORT = 47613;
-/** The demo's lab directory unless one is named. */
-export const DEFAULT_LAB_DIR = path.join(PROJECT_ROOT, '.stepops', 'demo');
+/**
+ * The demo's lab directory unless one is named: `demo` in the stepops state directory
+ * (`.stepops/demo` in the current directory, or under `$STEPOPS_HOME`), beside the runs the
+ * operator's commands read.
+ *
+ * @example
+ * defaultLabDir() // '/home/ana/app/.stepops/demo'
+ */
+export function defaultLabDir(): string {
+  return path.join(stepopsHome(), 'demo');
+}
 /** The app's source: copied into every version. */
 export const APP_TEMPLATE_DIR = path.join(import.meta.dirname, 'app');
 /** The process control script copied to `<lab>/bin/app-ctl.sh`. */
@@ -81,7 +90,7 @@ export interface LabPaths {
 
 /** Options of {@link setupLab}. */
 export interface LabOptions {
-  /** The lab directory; {@link DEFAULT_LAB_DIR} when omitted. */
+  /** The lab directory; {@link defaultLabDir} when omitted. */
   dir?: string;
   /** The port the app listens on; {@link DEMO_PORT} when omitted. */
   port?: number;
@@ -103,7 +112,7 @@ export class LabError extends Error {
  * @example
  * labPaths('/tmp/lab').host // '/tmp/lab/host'
  */
-export function labPaths(dir: string = DEFAULT_LAB_DIR): LabPaths {
+export function labPaths(dir: string = defaultLabDir()): LabPaths {
   const root = path.resolve(dir);
   const runDir = path.join(root, 'run');
   return {
@@ -172,7 +181,7 @@ async function isLabApp(pid: number): Promise<boolean> {
  * @example
  * if (await runningAppPid('/tmp/lab')) console.log('the lab app runs');
  */
-export async function runningAppPid(dir: string = DEFAULT_LAB_DIR): Promise<number | undefined> {
+export async function runningAppPid(dir: string = defaultLabDir()): Promise<number | undefined> {
   const text = await readFile(labPaths(dir).pidFile, 'utf8').catch(() => undefined);
   const pid = Number.parseInt(text?.trim() ?? '', 10);
   return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
@@ -185,7 +194,7 @@ export async function runningAppPid(dir: string = DEFAULT_LAB_DIR): Promise<numb
  * @example
  * await stopLabApp('/tmp/lab');
  */
-export async function stopLabApp(dir: string = DEFAULT_LAB_DIR): Promise<number | undefined> {
+export async function stopLabApp(dir: string = defaultLabDir()): Promise<number | undefined> {
   const paths = labPaths(dir);
   const pid = await runningAppPid(dir);
   if (pid === undefined || !(await isLabApp(pid))) {

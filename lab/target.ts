@@ -10,13 +10,13 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../shared/config/load.ts';
 import { defineTarget, type TargetInput } from '../shared/config/schema.ts';
 import { labBackups } from './backup.ts';
-import { DEMO_PORT } from './setup.ts';
+import { DEMO_PORT, defaultLabDir } from './setup.ts';
 
 /** Options of {@link labTarget}. */
 export interface LabTargetOptions {
   /** The target's name (default `demo`). */
   name?: string;
-  /** The lab directory, absolute or relative to the repository (default `.stepops/demo`). */
+  /** The lab directory, absolute or relative to the repository (default {@link defaultLabDir}). */
   dir?: string;
   /** The app's port (default {@link DEMO_PORT}). */
   port?: number;
@@ -54,13 +54,45 @@ fi`;
 export const RESTART_SCRIPT = '../bin/app-ctl.sh restart';
 
 /**
+ * The lab's maintenance job, `disk-hygiene`: a dry run that lists the app's logs older than 7 days
+ * that a cleanup would delete (nothing is deleted), behind the app's health gate, with that probe
+ * muted while it runs.
+ *
+ * @example
+ * labMaintenance('.stepops/demo')['disk-hygiene'].steps[0].dryRun // true
+ */
+export function labMaintenance(dir: string = defaultLabDir()): NonNullable<TargetInput['maintenance']> {
+  return {
+    'disk-hygiene': {
+      description:
+        "Weekly: list the app's logs older than 7 days that a cleanup would delete (dry run: nothing is deleted), then the health gate.",
+      schedule: 'cron(30 4 ? * SUN *)',
+      timezone: 'Europe/London',
+      steps: [
+        {
+          type: 'disk-cleanup',
+          name: 'old-logs',
+          oldFiles: [
+            { directory: path.resolve(PROJECT_ROOT, dir, 'run'), pattern: '*.log*', olderThanDays: 7 },
+          ],
+          dryRun: true,
+          timeout: 60,
+        },
+      ],
+      healthGate: ['app-health'],
+      mute: ['app-health'],
+    },
+  };
+}
+
+/**
  * Builds the lab target (not yet validated: `findTarget` or `parseTarget` does that).
  *
  * @example
  * registerTarget(labTarget({ name: 'lab-e2e', dir: '/tmp/lab', port: 47700 }));
  */
 export function labTarget(options: LabTargetOptions = {}): TargetInput {
-  const dir = options.dir ?? '.stepops/demo';
+  const dir = options.dir ?? defaultLabDir();
   const port = options.port ?? DEMO_PORT;
   const relative = path.isAbsolute(dir) ? path.relative(PROJECT_ROOT, dir) : dir;
   const directory =

@@ -65,6 +65,31 @@ function jobsOf<T extends BackupJob['type']>(
   );
 }
 
+/**
+ * A restore from a snapshot encrypted with a customer-managed KMS key: RDS creates a grant on the key
+ * and describes it on the caller's behalf, so the caller needs `kms:CreateGrant` and
+ * `kms:DescribeKey` ("AWS KMS key management", Authorizing use of a customer managed key, RDS and
+ * Aurora user guides), here only through RDS in the jobs' regions (`kms:ViaService`) and, for the
+ * grant, only for an AWS resource (`kms:GrantIsForAWSResource`).
+ */
+function rdsKmsStatements(account: $util.Input<string>, regions: readonly string[]): Statement[] {
+  if (regions.length === 0) return [];
+  const keys = regions.map((r) => $interpolate`arn:aws:kms:${r}:${account}:key/*`);
+  const via = {
+    test: 'StringEquals',
+    variable: 'kms:ViaService',
+    values: regions.map((r) => `rds.${r}.amazonaws.com`),
+  };
+  return [
+    {
+      actions: ['kms:CreateGrant'],
+      resources: keys,
+      conditions: [{ test: 'Bool', variable: 'kms:GrantIsForAWSResource', values: ['true'] }, via],
+    },
+    { actions: ['kms:DescribeKey'], resources: keys, conditions: [via] },
+  ];
+}
+
 function unique(values: readonly string[]): string[] {
   return [...new Set(values)].sort();
 }
@@ -332,6 +357,7 @@ export function backupStatements(
       // A retried restore finds the instance its first attempt made (RDS answers AlreadyExists).
       { actions: ['rds:DescribeDBInstances'], resources: rtInstances },
     );
+    startRestore.push(...rdsKmsStatements(account, unique(rds.map(({ job }) => job.region))));
     const clusterTests = rds.filter(({ job }) => job.dbCluster && job.restoreTest);
     if (clusterTests.length > 0) {
       // An Aurora cluster snapshot restores to a temporary cluster, then one instance is created in it.

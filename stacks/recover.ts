@@ -218,35 +218,51 @@ function terminateReplacedStatements(context: RecoverContext): Statement[] {
 
 /**
  * Customer-managed KMS keys on the volumes, snapshots and DB instances a restore or a replacement
- * uses: EC2 and RDS need a grant on the key to create or attach an encrypted volume or instance,
- * which they ask for on the caller's behalf (`kms:GrantIsForAWSResource`).
+ * uses: EC2 and RDS ask KMS on the caller's behalf to create or attach an encrypted volume or
+ * instance, so every statement holds only through that service in the regions stepops acts in
+ * (`kms:ViaService`), and a grant only for an AWS resource (`kms:GrantIsForAWSResource`). EC2 needs
+ * `kms:CreateGrant`, `kms:Decrypt`, `kms:DescribeKey`, `kms:GenerateDataKeyWithoutPlaintext` and
+ * `kms:ReEncrypt*` ("Requirements for Amazon EBS encryption", EBS user guide); RDS `kms:CreateGrant`
+ * and `kms:DescribeKey` ("AWS KMS key management", RDS user guide).
  */
-function kmsGrantStatements(context: RecoverContext): Statement[] {
+function kmsGrantStatements(
+  context: RecoverContext,
+  service: 'ec2' | 'rds',
+  regions: readonly string[],
+): Statement[] {
+  const inRegions = [...new Set(regions)].sort();
+  if (inRegions.length === 0) return [];
+  const keys = inRegions.map((r) => $interpolate`arn:aws:kms:${r}:${context.account}:key/*`);
+  const via = {
+    test: 'StringEquals',
+    variable: 'kms:ViaService',
+    values: inRegions.map((r) => `${service}.${r}.amazonaws.com`),
+  };
   return [
     {
       actions: ['kms:CreateGrant'],
-      resources: [$interpolate`arn:aws:kms:*:${context.account}:key/*`],
-      conditions: [{ test: 'Bool', variable: 'kms:GrantIsForAWSResource', values: ['true'] }],
+      resources: keys,
+      conditions: [{ test: 'Bool', variable: 'kms:GrantIsForAWSResource', values: ['true'] }, via],
     },
     {
-      actions: [
-        'kms:DescribeKey',
-        'kms:Decrypt',
-        'kms:GenerateDataKeyWithoutPlaintext',
-        'kms:ReEncryptFrom',
-        'kms:ReEncryptTo',
-      ],
-      resources: [$interpolate`arn:aws:kms:*:${context.account}:key/*`],
-      conditions: [
-        {
-          test: 'StringLike',
-          variable: 'kms:ViaService',
-          values: ['ec2.*.amazonaws.com', 'rds.*.amazonaws.com'],
-        },
-      ],
+      actions:
+        service === 'rds'
+          ? ['kms:DescribeKey']
+          : [
+              'kms:DescribeKey',
+              'kms:Decrypt',
+              'kms:GenerateDataKeyWithoutPlaintext',
+              'kms:ReEncryptFrom',
+              'kms:ReEncryptTo',
+            ],
+      resources: keys,
+      conditions: [via],
     },
   ];
 }
+
+/** The regions of the stage's hosts: where EC2 restores and replacements act. */
+const hostRegions = (context: RecoverContext) => context.targets.map((t) => t.hosts.region);
 
 function volumeMoveStatements(context: RecoverContext): Statement[] {
   return [
@@ -288,7 +304,7 @@ function restoreVolumeStatements(context: RecoverContext): Statement[] {
       conditions: [{ test: 'StringEquals', variable: 'ec2:CreateAction', values: ['CreateVolume'] }],
     },
     ...replacedTagStatements(context, ['volume']),
-    ...kmsGrantStatements(context),
+    ...kmsGrantStatements(context, 'ec2', hostRegions(context)),
   ];
 }
 
@@ -346,7 +362,7 @@ function replaceInstanceStatements(context: RecoverContext): Statement[] {
     ...retireStatements(context),
     ...targetGroupStatements('RegisterTargets', context),
     ...targetGroupStatements('DeregisterTargets', context),
-    ...kmsGrantStatements(context),
+    ...kmsGrantStatements(context, 'ec2', hostRegions(context)),
   ];
   if (declared.launchTemplates.length > 0) {
     const templates = declared.launchTemplates.map(
@@ -422,7 +438,7 @@ function restoreDatabaseStatements(context: RecoverContext): Statement[] {
         { test: 'StringEquals', variable: 'iam:PassedToService', values: ['monitoring.rds.amazonaws.com'] },
       ],
     },
-    ...kmsGrantStatements(context),
+    ...kmsGrantStatements(context, 'rds', regions),
   ];
 }
 

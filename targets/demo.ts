@@ -9,13 +9,10 @@
  * Its maintenance job, `disk-hygiene`, runs for real on the lab (`stepops maintain demo`): a dry
  * run that prints which of the app's old logs it would delete, behind the app's health gate.
  */
-import path from 'node:path';
-import { labTarget } from '../lab/target.ts';
-import { PROJECT_ROOT } from '../shared/config/load.ts';
+import { labMaintenance, labTarget } from '../lab/target.ts';
 import { defineTarget } from '../shared/config/schema.ts';
 
 const port = process.env.STEPOPS_DEMO_PORT ? Number(process.env.STEPOPS_DEMO_PORT) : undefined;
-const dir = process.env.STEPOPS_DEMO_DIR ?? '.stepops/demo';
 
 export default defineTarget({
   ...labTarget({
@@ -23,25 +20,5 @@ export default defineTarget({
     ...(process.env.STEPOPS_DEMO_DIR ? { dir: process.env.STEPOPS_DEMO_DIR } : {}),
     ...(port !== undefined ? { port } : {}),
   }),
-  maintenance: {
-    'disk-hygiene': {
-      description:
-        "Weekly: list the app's logs older than 7 days that a cleanup would delete (dry run: nothing is deleted), then the health gate.",
-      schedule: 'cron(30 4 ? * SUN *)',
-      timezone: 'Europe/London',
-      steps: [
-        {
-          type: 'disk-cleanup',
-          name: 'old-logs',
-          oldFiles: [
-            { directory: path.resolve(PROJECT_ROOT, dir, 'run'), pattern: '*.log*', olderThanDays: 7 },
-          ],
-          dryRun: true,
-          timeout: 60,
-        },
-      ],
-      healthGate: ['app-health'],
-      mute: ['app-health'],
-    },
-  },
+  maintenance: labMaintenance(process.env.STEPOPS_DEMO_DIR || undefined),
 });

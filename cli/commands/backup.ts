@@ -1,28 +1,47 @@
 /**
  * Backups from the command line:
  *
- * - `stepops run backup <target> [--backup B] [--dry-run] [--restore-test | --freshness]` runs the
- *   backup workflow, the very ASL deployed to Step Functions, on the local engine (`local` hosts:
- *   bash here, directory copies, the local object store; `ec2` hosts: AWS with your credentials);
+ * - `stepops backup <target> [--backup B] [--dry-run] [--restore-test | --freshness] [--stage S]`:
+ *   with a stage, starts the stage's backup state machine (after the checks of its plan step) and
+ *   follows it; without one, runs the very same ASL on the local engine (`local` hosts: bash here,
+ *   directory copies, the local object store; `ec2` hosts: AWS with your credentials);
  * - `stepops backups <target> [--backup B] [--json]` lists the catalogue: each copy with its age,
  *   size, outcome, location and last restore test.
  *
- * Exit 0 when the run succeeded, 1 when it failed, 2 on bad input (nothing started).
+ * Exit 0 when the run succeeded, 1 when it failed, 2 on bad input (nothing started, nothing recorded).
  */
 import type { Command } from 'commander';
 import type { BackupRunPlan } from '../../shared/backup/contracts.ts';
-import { ConfigError, formatIssue } from '../../shared/config/load.ts';
+import { planBackupStep } from '../../shared/backup/steps/plan-backup.ts';
+import { findTarget } from '../../shared/config/registry.ts';
 import type { Target } from '../../shared/config/schema.ts';
 import type { CatalogueEntry } from '../../shared/drivers/ports.ts';
 import type { Execution, RunResult } from '../../shared/engine/index.ts';
 import { formatTimeline, readableCause } from '../../shared/engine/index.ts';
-import { InvalidInputError } from '../../shared/errors.ts';
-import { EXIT, indent, type Output, stdio } from '../output.ts';
+import { EXIT, indent, type Output, stdio, UsageError } from '../output.ts';
 import { createProgress, formatDuration } from '../progress.ts';
+import {
+  ABORTED,
+  type CredentialCheck,
+  checkAwsCredentials,
+  checkReason,
+  inputErrorCode,
+  progressMapper,
+  progressStream,
+  resolveRunTarget,
+} from '../runs/engine.ts';
 import { recordLocalRun } from '../runs/local.ts';
-import { requester } from '../runs/source.ts';
+import { requester, stageOf } from '../runs/source.ts';
 import { formatBytes } from '../runs/style.ts';
-import { ABORTED, abortingOnSignals, progressMapper, resolveRunTarget } from './run.ts';
+import { abortOnInterrupt, withDetachOnInterrupt } from './follow.ts';
+import {
+  guarded,
+  refuseLocalTarget,
+  type StageRunDeps,
+  type StageRunOptions,
+  stageRunOptions,
+  startOnStage,
+} from './stage-run.ts';
 
 /**
  * An aborted run ends without passing through notify-backup: release the job leases it took, so
@@ -52,7 +71,7 @@ export interface BackupRunOptions {
   target: string;
   backup?: string;
   reason?: string;
-  /** Who started the run, as `history` shows it (default: the user, through `stepops run`). */
+  /** Who started the run, as `history` shows it (default: the user, through `stepops backup`). */
   requestedBy?: string;
   dryRun?: boolean;
   task?: 'backup' | 'restore-test' | 'freshness';
@@ -62,6 +81,8 @@ export interface BackupRunOptions {
   timeline?: boolean;
   /** Called with the execution once it starts (to abort it on Ctrl-C). */
   onStart?: (execution: Execution) => void;
+  /** How an ec2 target's AWS credentials are checked before it starts (tests replace it). */
+  credentials?: CredentialCheck;
 }
 
 /** How a backup run ended. */
@@ -123,47 +144,38 @@ function describeJob(job: JobLine): string[] {
  */
 export async function runBackup(options: BackupRunOptions): Promise<BackupRunReport> {
   const out = options.output ?? stdio;
+  const task = options.task ?? 'backup';
+  const requestedBy = options.requestedBy ?? requester('backup');
   let target: Target;
+  let input: Record<string, unknown>;
   try {
     // A target file's path names the target the file holds.
     target = await resolveRunTarget(options.target);
+    checkReason(options.reason);
+    input = {
+      target: target.name,
+      ...(options.backup !== undefined ? { backup: options.backup } : {}),
+      ...(options.reason !== undefined ? { reason: options.reason } : {}),
+      requestedBy,
+      ...(options.dryRun ? { dryRun: true } : {}),
+      ...(task !== 'backup' ? { task } : {}),
+    };
+    // The checks of the workflow's first step, before anything is recorded or started: a job the
+    // target lacks, a restore test it does not declare, an unfilled value, a bad reason.
+    planBackupStep({ input, runId: 'stepops-cli-check' }, { findTarget });
+    await checkAwsCredentials(target, options.credentials);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      for (const issue of error.issues) out.err(formatIssue(issue));
-      return { exitCode: EXIT.invalidInput, error: error.name, jobs: [] };
-    }
-    if (error instanceof InvalidInputError) {
-      out.err(`stepops: ${error.message}`);
-      return { exitCode: EXIT.invalidInput, error: error.name, jobs: [] };
-    }
-    throw error;
+    const code = inputErrorCode(error, out);
+    if (code === undefined) throw error;
+    return { exitCode: code, error: (error as Error).name, jobs: [] };
   }
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
   const { createLocalBackupEngine } = await import('../../functions/index.ts');
   const engine = createLocalBackupEngine();
-  const task = options.task ?? 'backup';
-  const requestedBy = options.requestedBy ?? requester('run');
-  const input = {
-    target: target.name,
-    ...(options.backup !== undefined ? { backup: options.backup } : {}),
-    ...(options.reason !== undefined ? { reason: options.reason } : {}),
-    requestedBy,
-    ...(options.dryRun ? { dryRun: true } : {}),
-    ...(task !== 'backup' ? { task } : {}),
-  };
   const what = task === 'backup' ? (options.dryRun ? 'backup (dry run)' : 'backup') : task;
   out.out(`${what} ${target.name}${options.backup ? ` ${options.backup}` : ''} on the local engine`);
   const progress = createProgress({
-    stream:
-      out === stdio
-        ? process.stdout
-        : {
-            write: (chunk: string | Uint8Array) => {
-              out.out(String(chunk).replace(/\n$/, ''));
-              return true;
-            },
-            isTTY: false,
-          },
+    stream: progressStream(out),
     ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
   });
   const recording = recordLocalRun('backup', {
@@ -263,19 +275,13 @@ export async function listBackups(
   options: { backup?: string; json?: boolean; all?: boolean } = {},
   out: Output = stdio,
 ): Promise<number> {
-  let target: Awaited<ReturnType<typeof resolveRunTarget>>;
+  let target: Target;
   try {
     target = await resolveRunTarget(targetName);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      for (const issue of error.issues) out.err(formatIssue(issue));
-      return EXIT.invalidInput;
-    }
-    if (error instanceof InvalidInputError) {
-      out.err(`stepops: ${error.message}`);
-      return EXIT.invalidInput;
-    }
-    throw error;
+    const code = inputErrorCode(error, out);
+    if (code === undefined) throw error;
+    return code;
   }
   if (options.backup !== undefined && !(target.backup ?? []).some((j) => j.name === options.backup)) {
     out.err(
@@ -292,68 +298,96 @@ export async function listBackups(
     return EXIT.ok;
   }
   if (entries.length === 0) {
-    out.out(`no backups of ${target.name} in the catalogue yet (run: stepops run backup ${target.name})`);
+    out.out(`no backups of ${target.name} in the catalogue yet (run: stepops backup ${target.name})`);
     return EXIT.ok;
   }
   out.out(formatCatalogue(entries, Date.now()).join('\n'));
   return EXIT.ok;
 }
 
-/**
- * Adds `run backup <target>` to the `run` command.
- *
- * @example
- * registerRunBackup(program.command('run'));
- */
-export function registerRunBackup(run: Command): void {
-  run
-    .command('backup <target>')
-    .description(
-      "take a target's backups (or one), record them, prune by retention; or test a restore, or check freshness",
-    )
-    .option('--backup <name>', 'only this backup of the target')
-    .option('--dry-run', 'take and delete nothing: show what the prune would delete')
-    .option('--restore-test', 'restore the newest good copy into scratch and run its check')
-    .option('--freshness', "alert when a backup's newest good copy is older than its RPO")
-    .option('--reason <text>', 'why: shown in the notifications')
-    .action(
-      async (
-        target: string,
-        options: {
-          backup?: string;
-          dryRun?: boolean;
-          restoreTest?: boolean;
-          freshness?: boolean;
-          reason?: string;
-        },
-      ) => {
-        if (options.restoreTest && options.freshness) {
-          stdio.err('stepops: choose one of --restore-test and --freshness');
-          process.exitCode = EXIT.invalidInput;
-          return;
-        }
-        const report = await abortingOnSignals((onStart) =>
-          runBackup({
-            target,
-            ...(options.backup !== undefined ? { backup: options.backup } : {}),
-            ...(options.reason !== undefined ? { reason: options.reason } : {}),
-            ...(options.dryRun ? { dryRun: true } : {}),
-            task: options.restoreTest ? 'restore-test' : options.freshness ? 'freshness' : 'backup',
-            onStart,
-          }),
-        );
-        process.exitCode = report.exitCode;
-      },
-    );
+/** Options of `stepops backup`. */
+export interface BackupCommandOptions extends StageRunOptions {
+  backup?: string;
+  dryRun?: boolean;
+  restoreTest?: boolean;
+  freshness?: boolean;
 }
 
 /**
- * Adds `backups <target>` to the program.
+ * Starts (and follows) a backup run on a stage, or runs it on the local engine without one.
+ *
+ * @example
+ * process.exitCode = await backup('docsai', { stage: 'prod', backup: 'database' });
+ * @returns the exit code
+ */
+export async function backup(
+  target: string,
+  options: BackupCommandOptions,
+  deps: StageRunDeps = {},
+): Promise<number> {
+  const out = deps.output ?? stdio;
+  const env = deps.env ?? process.env;
+  if (options.restoreTest && options.freshness)
+    throw new UsageError('choose one of --restore-test and --freshness');
+  const task = options.restoreTest ? 'restore-test' : options.freshness ? 'freshness' : 'backup';
+  const stage = stageOf(options, env);
+  const requestedBy = deps.requestedBy ?? requester('backup', env);
+  if (stage === undefined) {
+    const report = await runBackup({
+      target,
+      task,
+      requestedBy,
+      output: out,
+      ...(options.backup !== undefined ? { backup: options.backup } : {}),
+      ...(options.reason !== undefined ? { reason: options.reason } : {}),
+      ...(options.dryRun ? { dryRun: true } : {}),
+      ...(deps.interactive !== undefined ? { interactive: deps.interactive } : {}),
+      onStart: abortOnInterrupt(deps.signal, out),
+    });
+    return report.exitCode;
+  }
+  return guarded(out, async () => {
+    checkReason(options.reason);
+    // A target file's path names the target it holds, as the stage knows it.
+    const name = (await resolveRunTarget(target)).name;
+    const input = {
+      target: name,
+      ...(options.backup !== undefined ? { backup: options.backup } : {}),
+      ...(options.reason !== undefined ? { reason: options.reason } : {}),
+      requestedBy,
+      ...(options.dryRun ? { dryRun: true } : {}),
+      ...(task !== 'backup' ? { task } : {}),
+    };
+    refuseLocalTarget(name, 'backup');
+    // The checks of the workflow's first step: the request, the target, its jobs, no unfilled value.
+    planBackupStep({ input, runId: 'stepops-cli-check' }, { findTarget });
+    const what = task === 'backup' ? (options.dryRun ? 'backup (dry run)' : 'backup') : task;
+    return startOnStage(stage, { workflow: 'backup', target: name, input, what }, options, deps);
+  });
+}
+
+/**
+ * Adds `backup <target>` and `backups <target>` to the program.
  *
  * @example
  * register(new Command('stepops'));
  */
 export function register(program: Command): void {
+  stageRunOptions(
+    program
+      .command('backup <target>')
+      .description(
+        'back up a target (or one job), or test a restore, or check freshness: on a stage through its state machine, followed live; else on the local engine',
+      )
+      .option('--backup <name>', 'only this backup of the target')
+      .option('--dry-run', 'take and delete nothing: show what the prune would delete')
+      .option('--restore-test', 'restore the newest good copy into scratch and run its check')
+      .option('--freshness', "alert when a backup's newest good copy is older than its RPO"),
+  ).action(async (target: string, options: BackupCommandOptions) => {
+    process.exitCode = await withDetachOnInterrupt((signal) =>
+      backup(target, options, { signal, interactive: Boolean(process.stdout.isTTY) }),
+    );
+  });
   program
     .command('backups <target>')
     .description('list the backup catalogue of a target: age, size, outcome, last restore test')

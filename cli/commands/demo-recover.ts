@@ -5,7 +5,7 @@
  * which does); the runbook restarts the app and its health probe confirms it is back.
  */
 import { appHealth, stopLabApp } from '../../lab/setup.ts';
-import type { Output } from '../output.ts';
+import { type Output, userCommand } from '../output.ts';
 import { runRecover } from './recover.ts';
 
 /** Options of {@link demoRecovery}. */
@@ -29,7 +29,7 @@ export async function demoRecovery(options: DemoRecoveryOptions): Promise<string
   const { out, port } = options;
   const problems: string[] = [];
   out.out(
-    `${options.step}. Kill the app, then recover it by hand: stepops run recover demo --runbook restart-app (expected: no approval for a restart started by a person, app back)`,
+    `${options.step}. Kill the app, then recover it by hand: ${userCommand('recover demo --runbook restart-app')} (expected: no approval for a restart started by a person, app back)`,
   );
   const killed = await stopLabApp(options.dir);
   const down = await appHealth(port, 500);

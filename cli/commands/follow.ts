@@ -1,6 +1,6 @@
 /**
  * `stepops follow <run> [--stage S | --local] [--json]`: attaches to a running or finished run and
- * shows its progress per state, then its timeline and outcome; exit 0, 1, 2 as `run`. Ctrl-C
+ * shows its progress per state, then its timeline and outcome; exit 0, 1, 2 as the run (succeeded, failed, bad input). Ctrl-C
  * detaches (exit 130) and the run goes on.
  */
 import type { Command } from 'commander';
@@ -106,7 +106,8 @@ export async function follow(
  */
 export async function withDetachOnInterrupt<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
+  // The signal's name is the abort reason, for the line that says what stopped the run.
+  const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
@@ -119,7 +120,8 @@ export async function withDetachOnInterrupt<T>(work: (signal: AbortSignal) => Pr
 
 /**
  * For a run on the local engine, which lives in this process: the `onStart` that aborts it (and so
- * releases its lease) when the signal of {@link withDetachOnInterrupt} fires.
+ * releases its lease) when the signal of {@link withDetachOnInterrupt} fires (Ctrl-C, or SIGTERM
+ * from kill, systemd or a CI runner's cancel).
  *
  * @example
  * await runDeploy({ target, ref, onStart: abortOnInterrupt(signal, out) });
@@ -132,7 +134,7 @@ export function abortOnInterrupt(
     signal?.addEventListener(
       'abort',
       () => {
-        out.err('\nstepops: interrupted: aborting the run');
+        out.err(`\nstepops: ${signal.reason === 'SIGTERM' ? 'terminated' : 'interrupted'}: aborting the run`);
         execution.abort();
       },
       { once: true },

@@ -69,6 +69,8 @@ export async function runHealthDemo(options: {
   out: Output;
   step: number;
   interactive?: boolean;
+  /** When the demo started (ISO): alerts and recovery requests written before it are an earlier demo's. */
+  since?: string;
 }): Promise<HealthDemoReport> {
   const { dir, out } = options;
   const problems: string[] = [];
@@ -88,7 +90,10 @@ export async function runHealthDemo(options: {
   for (let i = 3; i <= health.failureThreshold + 1 && !summary?.down; i++) summary = await check(`${i}`);
   if (!summary?.down) problems.push('the health checks never declared the app down');
   if (!summary?.recovery?.started) problems.push('the health checks did not ask for the recovery runbook');
-  const requests = await lines<RecoveryRequest>(path.join(stepopsHome(), 'recoveries.jsonl'));
+  const since = options.since ?? '';
+  const requests = (
+    await lines<RecoveryRequest & { at?: string }>(path.join(stepopsHome(), 'recoveries.jsonl'))
+  ).filter((r) => r.target === 'demo' && (r.at ?? '') >= since);
   const request = requests.at(-1);
   if (request) {
     out.out(`   recovery requested: ${request.runbook} (${request.reason})`);
@@ -99,7 +104,7 @@ export async function runHealthDemo(options: {
     summary = await check(`after the recovery ${i + 1}`);
   if (summary?.down) problems.push('the app did not come back up after the recovery');
   const alerts = (await lines<Notification>(path.join(stepopsHome(), 'outbox.jsonl'))).filter(
-    (n) => n.workflow === 'health' && n.target === 'demo',
+    (n) => n.workflow === 'health' && n.target === 'demo' && n.at >= since,
   );
   // One alert per round lists every probe that changed in it.
   const names = (n: Notification) => n.failedState?.split(', ') ?? [];

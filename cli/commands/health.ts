@@ -1,11 +1,13 @@
 /**
- * `stepops run health <target>`: one health run on the local engine, printed as a table (probe,
- * state, value, condition, since); a runbook the run requested is carried out through the local
- * recover workflow, waiting for its approval as on AWS. `stepops watch <target>`: the target's
- * schedule in the foreground, the table redrawn after each run, until Ctrl-C — a local monitor.
+ * `stepops health <target> [--stage S]`: one health round. Without a stage, on the local engine,
+ * printed as a table (probe, state, value, condition, since); a runbook the round requested is
+ * carried out through the local recover workflow, waiting for its approval as on AWS. With one, a
+ * synchronous run of the stage's health state machine. `stepops uptime <target>`: the uptime
+ * history per day and probe. `stepops watch <target>`: the target's schedule in the foreground,
+ * the table redrawn after each run, until Ctrl-C — a local monitor.
  */
+import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { findTarget } from '../../shared/config/registry.ts';
 import type { Target } from '../../shared/config/schema.ts';
 import { healthHistoryFor, healthStoreFor } from '../../shared/drivers/health.ts';
 import { HEALTH_HISTORY_DAYS } from '../../shared/drivers/ports.ts';
@@ -16,6 +18,8 @@ import { type HealthDay, historyRows, lastDays } from '../../shared/health/histo
 import { describeProbe } from '../../shared/health/plan.ts';
 import { emptyHealthState, type TargetHealthState } from '../../shared/health/state.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
+import { checkAwsCredentials, resolveRunTarget } from '../runs/engine.ts';
+import { type SourceDeps, stageOf } from '../runs/source.ts';
 
 /** The health workflow on the local engine, with the real handlers (quiet logs). */
 async function healthEngine(): Promise<LocalEngine> {
@@ -24,8 +28,8 @@ async function healthEngine(): Promise<LocalEngine> {
   return createLocalHealthEngine();
 }
 
-function healthTarget(name: string): Target {
-  const target = findTarget(name);
+async function healthTarget(name: string): Promise<Target> {
+  const target = await resolveRunTarget(name);
   if (!target.health) throw new InvalidInputError(`target "${target.name}" has no health section`);
   return target;
 }
@@ -178,7 +182,9 @@ export async function runHealthOnce(
   options: HealthRunOptions,
 ): Promise<{ exitCode: number; summary?: HealthRunSummary }> {
   const out = options.output ?? stdio;
-  const target = healthTarget(options.target);
+  const target = await healthTarget(options.target);
+  // An ec2 target's probes go through AWS: refused before a round records anything without credentials.
+  if (!options.engine) await checkAwsCredentials(target);
   const engine = options.engine ?? (await healthEngine());
   const runId = `health-${target.name}-${Date.now()}`;
   const result = await engine.start({ target: target.name }, { executionName: runId }).result;
@@ -220,7 +226,8 @@ export async function watchHealth(
   options: HealthRunOptions & { signal: AbortSignal; clear?: boolean },
 ): Promise<void> {
   const out = options.output ?? stdio;
-  const target = healthTarget(options.target);
+  const target = await healthTarget(options.target);
+  await checkAwsCredentials(target);
   const engine = options.engine ?? (await healthEngine());
   const interval = scheduleIntervalMs(target.health!.schedule);
   const background: Promise<void>[] = [];
@@ -279,7 +286,7 @@ export async function healthHistory(options: {
   now?: Date;
 }): Promise<number> {
   const out = options.output ?? stdio;
-  const target = healthTarget(options.target);
+  const target = await healthTarget(options.target);
   const days = options.days ?? 7;
   if (!Number.isInteger(days) || days < 1 || days > HEALTH_HISTORY_DAYS) {
     throw new InvalidInputError(
@@ -331,23 +338,84 @@ export async function healthHistory(options: {
   return EXIT.ok;
 }
 
+/** Options of `stepops health`. */
+export interface HealthCommandOptions {
+  stage?: string;
+  local?: boolean;
+}
+
 /**
- * Registers `stepops run health <target>` (under the `run` command) and `stepops watch <target>`.
+ * One health round of a target: on a stage, a synchronous run of the stage's Express health state
+ * machine (`StartSyncExecution`: it records the round, alerts on transitions and starts the recovery
+ * an alert asks for, as a scheduled round does); without one, a round on the local engine, the
+ * runbooks it requests carried out through the local recover workflow.
+ *
+ * @returns 0 when every probe is up, 1 when one is down or the run failed, 2 for bad input
+ * @example
+ * process.exitCode = await health('zmanim', { stage: 'prod' });
+ */
+export async function health(
+  targetName: string,
+  options: HealthCommandOptions,
+  deps: SourceDeps & { output?: Output } = {},
+): Promise<number> {
+  const out = deps.output ?? stdio;
+  const env = deps.env ?? process.env;
+  const stage = stageOf(options, env);
+  if (stage === undefined)
+    return (await runHealthOnce({ target: targetName, recover: true, output: out })).exitCode;
+  const target = await healthTarget(targetName);
+  if (target.hosts.type === 'local') {
+    throw new InvalidInputError(
+      `target "${target.name}" declares local hosts: it runs on the local engine only (stepops health ${target.name}, without --stage)`,
+    );
+  }
+  const [{ StartSyncExecutionCommand }, { SfnRunSource, sfnClient, stageStateMachines }, { workflowNames }] =
+    await Promise.all([
+      import('@aws-sdk/client-sfn'),
+      import('../runs/aws.ts'),
+      import('../runs/workflows.ts'),
+    ]);
+  const client = deps.sfn ?? sfnClient(env);
+  const source = new SfnRunSource(client, stage, await stageStateMachines(client, stage, workflowNames()));
+  const name = `${target.name}-health-${randomBytes(8).toString('hex')}`;
+  const answer = await client.send(
+    new StartSyncExecutionCommand({
+      stateMachineArn: source.stateMachineArn('health'),
+      name,
+      input: JSON.stringify({ target: target.name }),
+    }),
+  );
+  if (answer.status !== 'SUCCEEDED') {
+    out.err(
+      `stepops: health round ${name} of ${target.name} on stage ${stage} ${answer.status === 'TIMED_OUT' ? 'timed out' : 'failed'}: ${answer.error ?? 'error'}${answer.cause ? `: ${answer.cause}` : ''}`,
+    );
+    return EXIT.unexpected;
+  }
+  const summary = JSON.parse(answer.output ?? '{}') as HealthRunSummary;
+  out.out(`health ${target.name} on stage ${stage} (run ${name}): ${runLine(summary)}`);
+  return summary.down > 0 ? EXIT.unexpected : EXIT.ok;
+}
+
+/**
+ * Registers `stepops health <target>`, `stepops uptime <target>` and `stepops watch <target>`.
  *
  * @example
- * registerHealth(program, runCommand);
+ * register(program);
  */
-export function registerHealth(program: Command, run: Command): void {
-  run
+export function register(program: Command): void {
+  program
     .command('health <target>')
-    .description("run the target's health probes once on the local engine and print their states")
-    .action(async (targetName: string) => {
-      process.exitCode = (await runHealthOnce({ target: targetName, recover: true })).exitCode;
+    .description(
+      "run one round of the target's health probes and print their states: on a stage through its health state machine; else on the local engine",
+    )
+    .option('--stage <stage>', 'the stage on AWS (also STEPOPS_STAGE); without one, the local engine')
+    .option('--local', 'on the local engine, even with STEPOPS_STAGE set')
+    .action(async (targetName: string, options: HealthCommandOptions) => {
+      process.exitCode = await health(targetName, options);
     });
   program
-    .command('health')
-    .description('health records of a target')
-    .command('history <target>')
+    .command('uptime <target>')
     .description("print the target's uptime and latency percentiles per day and probe")
     .option('--probe <name>', 'only this probe')
     .option('--days <n>', `days back, 1 to ${HEALTH_HISTORY_DAYS}`, '7')

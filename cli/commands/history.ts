@@ -3,6 +3,7 @@
  * a target, newest first: outcome, start, duration, ref, reason and who started it.
  */
 import type { Command } from 'commander';
+import { findTarget, listTargets } from '../../shared/config/registry.ts';
 import { EXIT, type Output, stdio, UsageError } from '../output.ts';
 import type { RunSummary } from '../runs/model.ts';
 import { runSourceFor, type SourceDeps, WHERE_HELP, type WhereOptions } from '../runs/source.ts';
@@ -73,6 +74,8 @@ export async function history(
     return EXIT.ok;
   }
   if (runs.length === 0) {
+    // A target no file declares and no run names is a typo, not an empty history.
+    if (!listTargets().includes(target)) findTarget(target);
     out.out(
       `no ${workflow} runs of ${target} ${source.where === 'local' ? 'recorded locally' : `on stage ${source.where}`}`,
     );

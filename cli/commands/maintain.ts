@@ -16,10 +16,10 @@ import { InvalidInputError } from '../../shared/errors.ts';
 import { maintenanceJob } from '../../shared/maintenance/runbook.ts';
 import { EXIT, indent, type Output, stdio } from '../output.ts';
 import { createProgress, formatDuration, type ProgressStream } from '../progress.ts';
+import { ABORTED, localArn, progressMapper, releaseAbortedLock, resolveRunTarget } from '../runs/engine.ts';
 import { recordLocalRun } from '../runs/local.ts';
 import { requester, stageOf, WHERE_HELP } from '../runs/source.ts';
 import { abortOnInterrupt, withDetachOnInterrupt } from './follow.ts';
-import { ABORTED, localArn, progressMapper, releaseAbortedLock, resolveRunTarget } from './run.ts';
 import {
   guarded,
   refuseLocalTarget,

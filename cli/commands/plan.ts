@@ -7,7 +7,7 @@ import { Argument, type Command, Option } from 'commander';
 import { type BackupPlan, planBackup } from '../../shared/backup/plan.ts';
 import { loadTarget } from '../../shared/config/load.ts';
 import type { Target } from '../../shared/config/schema.ts';
-import { type DeployPlan, planDeploy } from '../../shared/deploy/plan.ts';
+import { type DeployPlan, planDeploy, splitIntoBatches } from '../../shared/deploy/plan.ts';
 import { type HealthPlan, planHealth } from '../../shared/health/plan.ts';
 import { type MaintenancePlan, planMaintenance } from '../../shared/maintenance/plan.ts';
 import { listRunbooks, planRecovery, type RecoveryPlan } from '../../shared/recovery/plan.ts';
@@ -16,6 +16,7 @@ import {
   describeHostSelection,
   EXIT,
   indent,
+  knownHostIds,
   type Output,
   scriptBlock,
   stdio,
@@ -37,13 +38,51 @@ export interface PlanOptions {
   now?: Date;
 }
 
-function formatDeploy(target: Target, plan: DeployPlan): string {
+/** One batch of a deploy as it will run: its hosts and the scripts they are sent, host table included. */
+export interface PlannedBatch {
+  hosts: string[];
+  deployScript: string;
+}
+
+/**
+ * The scripts a deploy sends, exactly: with the hosts known (local directories, instance ids), each
+ * batch's deploy script (its host table sets `STEPOPS_HOST_INDEX` and `STEPOPS_HOST_COUNT`, and
+ * run-once steps run on host 0 only), the verify script of every host, and the rollback script as
+ * sent to every host (after a failure in batch k, to the hosts of batches 1 to k); undefined when
+ * tags select the hosts at run time.
+ *
+ * @example
+ * deployBatches(findTarget('demo'), 'v2', 'plan-preview')?.batches[0]?.hosts // ['local:.stepops/demo/host']
+ */
+export function deployBatches(
+  target: Target,
+  ref: string,
+  runId: string,
+): { batches: PlannedBatch[]; verifyScript?: string; rollbackScript: string } | undefined {
+  const ids = knownHostIds(target.hosts);
+  const size = target.deploy?.batches.size;
+  if (!ids || size === undefined) return undefined;
+  let first = 0;
+  const batches = splitIntoBatches(ids, size).map((hosts) => {
+    const planned = planDeploy(target, ref, runId, { ids: hosts, first, count: ids.length });
+    first += hosts.length;
+    return { hosts, deployScript: planned.deployScript };
+  });
+  const every = planDeploy(target, ref, runId, { ids, first: 0, count: ids.length });
+  return {
+    batches,
+    ...(every.verifyScript ? { verifyScript: every.verifyScript } : {}),
+    rollbackScript: every.rollbackScript,
+  };
+}
+
+function formatDeploy(target: Target, plan: DeployPlan, scripts: ReturnType<typeof deployBatches>): string {
   const gate = plan.healthGate;
   const snapshot = [
     ...(plan.snapshot.ebs ? ['EBS snapshot of every volume of each host'] : []),
     ...(plan.snapshot.rdsInstance ? [`RDS snapshot of ${plan.snapshot.rdsInstance}`] : []),
   ];
-  return [
+  const lines = [
     `deploy ${plan.target} at ${plan.ref} (run ${plan.runId})`,
     '',
     `hosts: ${describeHostSelection(target.hosts)}`,
@@ -56,23 +95,57 @@ function formatDeploy(target: Target, plan: DeployPlan): string {
         ? `each batch leaves ${plan.loadBalancer.targetGroups.join(', ')} (drained within ${plan.loadBalancer.drainTimeoutSeconds} s) before it deploys, and joins again once healthy (within ${plan.loadBalancer.healthyTimeoutSeconds} s)`
         : 'none'
     }`,
-    ...(plan.verifyScript
-      ? [
-          '',
-          scriptBlock(
-            `verify script (every host, before any host changes, timeout ${plan.verifyTimeoutSeconds} s)`,
-            plan.verifyScript,
-          ),
-        ]
-      : []),
-    '',
-    scriptBlock(`deploy script (each host, timeout ${plan.deployTimeoutSeconds} s)`, plan.deployScript),
+  ];
+  if (!scripts) {
+    // Tags select the instances at run time: the scripts are shown without their host table.
+    lines.push(
+      '',
+      "each script a batch is sent starts with a table of the batch's instances (found by their tags at run time) that sets STEPOPS_HOST_INDEX and STEPOPS_HOST_COUNT; steps marked runOnce run on host 0 only. Shown here without it:",
+      ...(plan.verifyScript
+        ? [
+            '',
+            scriptBlock(
+              `verify script (every host, before any host changes, timeout ${plan.verifyTimeoutSeconds} s)`,
+              plan.verifyScript,
+            ),
+          ]
+        : []),
+      '',
+      scriptBlock(`deploy script (each host, timeout ${plan.deployTimeoutSeconds} s)`, plan.deployScript),
+      '',
+      scriptBlock(
+        `rollback script (each host of a failed batch, timeout ${plan.rollbackTimeoutSeconds} s)`,
+        plan.rollbackScript,
+      ),
+    );
+    return lines.join('\n');
+  }
+  if (scripts.verifyScript) {
+    lines.push(
+      '',
+      scriptBlock(
+        `verify script (every host, before any host changes, timeout ${plan.verifyTimeoutSeconds} s)`,
+        scripts.verifyScript,
+      ),
+    );
+  }
+  scripts.batches.forEach((batch, i) => {
+    lines.push(
+      '',
+      scriptBlock(
+        `deploy script of batch ${i + 1}/${scripts.batches.length}: ${batch.hosts.join(', ')} (timeout ${plan.deployTimeoutSeconds} s)`,
+        batch.deployScript,
+      ),
+    );
+  });
+  lines.push(
     '',
     scriptBlock(
-      `rollback script (each host of a failed batch, timeout ${plan.rollbackTimeoutSeconds} s)`,
-      plan.rollbackScript,
+      `rollback script (every host touched: after a failure in batch k, the hosts of batches 1 to k; timeout ${plan.rollbackTimeoutSeconds} s)`,
+      scripts.rollbackScript,
     ),
-  ].join('\n');
+  );
+  return lines.join('\n');
 }
 
 function formatBackup(target: Target, plan: BackupPlan): string {
@@ -198,8 +271,9 @@ export async function plan(
       if (options.ref === undefined)
         throw new UsageError('plan deploy needs --ref <ref> (a branch, tag or commit)');
       const result = planDeploy(target, options.ref, runId);
-      value = result;
-      text = formatDeploy(target, result);
+      const scripts = deployBatches(target, options.ref, runId);
+      value = scripts ? { ...result, ...scripts } : result;
+      text = formatDeploy(target, result, scripts);
       break;
     }
     case 'backup': {

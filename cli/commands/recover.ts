@@ -1,31 +1,47 @@
 /**
- * `stepops run recover <target> --runbook <name> [--param k=v] [--yes]`: the recovery workflow, the
- * very ASL deployed to Step Functions, on the embedded local engine; and `stepops approve|reject
- * <run>`, which answer a run waiting for approval: a local run (through the approval files under
- * `.stepops/approvals/`, which the waiting run watches) or an AWS run (DynamoDB and Step Functions,
- * when `STEPOPS_STATE_TABLE` names the stage's table). Exit 0 succeeded, 1 failed, 2 bad input.
+ * `stepops recover <target> --runbook <name> [--param k=v] [--instance i-…] [--yes] [--stage S]`:
+ * with a stage, starts the stage's recover state machine (after the checks of its plan step) and
+ * follows it, a run that needs approval waiting for `stepops approve <run>`; without one, runs the
+ * very same ASL on the embedded local engine. And `stepops approve|reject <run>`, which answer a
+ * run waiting for approval: a local run (through the approval files under `<state>/approvals/`,
+ * which the waiting run watches) or an AWS run (DynamoDB and Step Functions, when
+ * `STEPOPS_STATE_TABLE` names the stage's table). Exit 0 succeeded, 1 failed, 2 bad input.
  */
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { ConfigError, formatIssue } from '../../shared/config/load.ts';
+import { findTarget } from '../../shared/config/registry.ts';
 import type { Target } from '../../shared/config/schema.ts';
 import type { ApprovalStore, TaskAnswerer } from '../../shared/drivers/ports.ts';
 import type { Execution, PendingTask, RunResult, TaskTokens } from '../../shared/engine/index.ts';
 import { formatTimeline, readableCause } from '../../shared/engine/index.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { INSTANCE_ID_PATTERN } from '../../shared/recovery/contracts.ts';
-import { EXIT, indent, type Output, stdio } from '../output.ts';
-import { createProgress, formatDuration, type ProgressStream } from '../progress.ts';
-import { recordLocalRun } from '../runs/local.ts';
-import { requester } from '../runs/source.ts';
+import { planRecoveryStep } from '../../shared/recovery/run.ts';
+import { EXIT, indent, type Output, stdio, UsageError, userCommand } from '../output.ts';
+import { createProgress, formatDuration } from '../progress.ts';
 import {
   ABORTED,
-  abortingOnSignals,
+  type CredentialCheck,
+  checkAwsCredentials,
+  checkReason,
+  inputErrorCode,
   localArn,
   progressMapper,
+  progressStream,
   releaseAbortedLock,
   resolveRunTarget,
-} from './run.ts';
+} from '../runs/engine.ts';
+import { recordLocalRun } from '../runs/local.ts';
+import { requester, stageOf } from '../runs/source.ts';
+import { abortOnInterrupt, withDetachOnInterrupt } from './follow.ts';
+import {
+  guarded,
+  refuseLocalTarget,
+  type StageRunDeps,
+  type StageRunOptions,
+  stageRunOptions,
+  startOnStage,
+} from './stage-run.ts';
 
 /** A run id as `stepops approve` accepts it (a Step Functions execution name). */
 const RUN_ID = /^[A-Za-z0-9_-]{1,80}$/;
@@ -52,6 +68,8 @@ export interface RecoverRunOptions {
   interactive?: boolean;
   executionName?: string;
   onStart?: (execution: Execution) => void;
+  /** How an ec2 target's AWS credentials are checked before it starts (tests replace it). */
+  credentials?: CredentialCheck;
 }
 
 /** How a recovery run ended. */
@@ -106,14 +124,19 @@ export function parseParams(
 }
 
 /**
- * Checks the target (a name, or a target file's path as `run deploy` takes one) and the runbook
- * before anything starts. @throws InvalidInputError, ConfigError
+ * Checks everything before anything starts or is recorded: the target (a name, or a target
+ * file's path), the runbook, the instance, the parameters, then the checks of the workflow's
+ * plan step on the very input the run gets (a reason, unfilled values, …).
+ *
+ * @throws InvalidInputError, ConfigError
  */
-async function checkRecoverInput(options: RecoverRunOptions): Promise<{
-  target: Target;
-  params: Record<string, string | number | boolean>;
-}> {
+async function checkRecoverInput(
+  options: RecoverRunOptions,
+  reason: string,
+  requestedBy: string,
+): Promise<{ target: Target; input: Record<string, unknown> }> {
   const target = await resolveRunTarget(options.target);
+  checkReason(options.reason);
   const runbooks = target.recovery ?? {};
   if (!Object.hasOwn(runbooks, options.runbook)) {
     throw new InvalidInputError(
@@ -128,7 +151,24 @@ async function checkRecoverInput(options: RecoverRunOptions): Promise<{
   if (options.instance !== undefined && target.hosts.type !== 'ec2') {
     throw new InvalidInputError(`--instance: target "${target.name}" runs on local hosts, not ec2 instances`);
   }
-  return { target, params: parseParams(target, options.runbook, options.params) };
+  if (options.executionName !== undefined && !RUN_ID.test(options.executionName)) {
+    throw new InvalidInputError(
+      `"${options.executionName}" is not a run id (letters, digits, "-" and "_", at most 80)`,
+    );
+  }
+  const params = parseParams(target, options.runbook, options.params);
+  const input = {
+    target: target.name,
+    runbook: options.runbook,
+    ...(Object.keys(params).length ? { params } : {}),
+    ...(options.instance ? { instance: options.instance } : {}),
+    reason,
+    ...(options.trigger ? { trigger: options.trigger } : {}),
+    requestedBy,
+  };
+  planRecoveryStep({ input, runId: 'stepops-cli-check' }, { findTarget });
+  await checkAwsCredentials(target, options.credentials);
+  return { target, input };
 }
 
 /** The recovery workflow on the local engine with the drivers each target declares. */
@@ -218,7 +258,7 @@ async function awaitApproval(
   // The approval of one step (an each-step runbook) is answered for that step only.
   const step = payload.step?.name;
   const which = step ? `step "${step}" of run ${runId}` : `run ${runId}`;
-  const by = requester('run');
+  const by = requester('recover');
   if (options.yes) {
     out.out(`approval${step ? ` of step "${step}"` : ''}: approved up front (--yes)`);
     await answerApproval(
@@ -229,7 +269,7 @@ async function awaitApproval(
     return;
   }
   out.out(
-    `\napproval needed for ${which}: answer below, or from another shell with\n  stepops approve ${runId}\n  stepops reject ${runId}`,
+    `\napproval needed for ${which}: answer below, or from another shell (in this directory) with\n  ${userCommand(`approve ${runId}`)}\n  ${userCommand(`reject ${runId}`)}`,
   );
   const stop = new AbortController();
   runEnded.addEventListener('abort', () => stop.abort(), { once: true });
@@ -286,44 +326,28 @@ async function awaitApproval(
  */
 export async function runRecover(options: RecoverRunOptions): Promise<RecoverRunReport> {
   const out = options.output ?? stdio;
+  const reason = options.reason ?? 'run from the stepops CLI';
+  const requestedBy = options.requestedBy ?? requester('recover');
   let target: Target;
-  let params: Record<string, string | number | boolean>;
+  let input: Record<string, unknown>;
   try {
-    ({ target, params } = await checkRecoverInput(options));
+    ({ target, input } = await checkRecoverInput(options, reason, requestedBy));
   } catch (error) {
-    if (error instanceof ConfigError) {
-      for (const issue of error.issues) out.err(formatIssue(issue));
-      return { exitCode: EXIT.invalidInput, error: error.name };
-    }
-    if (error instanceof InvalidInputError) {
-      out.err(`stepops: ${error.message}`);
-      return { exitCode: EXIT.invalidInput, error: error.name };
-    }
-    throw error;
+    const code = inputErrorCode(error, out);
+    if (code === undefined) throw error;
+    return { exitCode: code, error: (error as Error).name };
   }
   const { FileApprovalStore } = await import('../../shared/drivers/local/file-approval-store.ts');
   const store = new FileApprovalStore();
   const { engine, answerer, deps } = await recoverEngine(store);
   out.out(`recover ${target.name} with runbook "${options.runbook}" on the local engine`);
-  const stream: ProgressStream =
-    out === stdio
-      ? process.stdout
-      : {
-          write: (chunk: string | Uint8Array) => {
-            out.out(String(chunk).replace(/\n$/, ''));
-            return true;
-          },
-          isTTY: false,
-        };
   const progress = createProgress({
-    stream,
+    stream: progressStream(out),
     ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
   });
   const toProgress = progressMapper();
   const approvals: Promise<void>[] = [];
   const ended = new AbortController();
-  const reason = options.reason ?? 'run from the stepops CLI';
-  const requestedBy = options.requestedBy ?? requester('run');
   // Recorded under .stepops/runs, so that status, history, logs and follow read local runs too.
   const recording = recordLocalRun('recover', {
     target: target.name,
@@ -331,39 +355,28 @@ export async function runRecover(options: RecoverRunOptions): Promise<RecoverRun
     requestedBy,
     ...(options.executionName ? { runId: options.executionName } : {}),
   });
-  const execution = engine.start(
-    {
-      target: target.name,
-      runbook: options.runbook,
-      ...(Object.keys(params).length ? { params } : {}),
-      ...(options.instance ? { instance: options.instance } : {}),
-      reason,
-      ...(options.trigger ? { trigger: options.trigger } : {}),
-      requestedBy,
-    },
-    {
-      executionName: recording.runId,
-      onEvent: (event) => {
-        recording.event(event);
-        if (event.kind === 'state-entered' && event.state === 'WaitRetention') {
-          progress.stop();
-          out.out(
-            '\nthe runbook succeeded; this run now keeps the replaced instance stopped for the retention the runbook declares, then terminates it.\nstop it (Ctrl-C) to keep the instance: it stays stopped, tagged stepops:replaced-by-run and stepops:terminate-after.',
-          );
-        }
-        if (event.kind === 'state-exited' && event.state === 'PlanRecovery') {
-          const planText = (event.output as { plan?: { planText?: string } } | undefined)?.plan?.planText;
-          if (planText) out.out(`\nplan\n${indent(planText)}\n`);
-        }
-        const shown = toProgress(event);
-        if (shown) progress.event(shown);
-      },
-      onTaskToken: (task) => {
+  const execution = engine.start(input, {
+    executionName: recording.runId,
+    onEvent: (event) => {
+      recording.event(event);
+      if (event.kind === 'state-entered' && event.state === 'WaitRetention') {
         progress.stop();
-        approvals.push(awaitApproval(task, options, store, answerer, out, ended.signal));
-      },
+        out.out(
+          '\nthe runbook succeeded; this run now keeps the replaced instance stopped for the retention the runbook declares, then terminates it.\nstop it (Ctrl-C) to keep the instance: it stays stopped, tagged stepops:replaced-by-run and stepops:terminate-after.',
+        );
+      }
+      if (event.kind === 'state-exited' && event.state === 'PlanRecovery') {
+        const planText = (event.output as { plan?: { planText?: string } } | undefined)?.plan?.planText;
+        if (planText) out.out(`\nplan\n${indent(planText)}\n`);
+      }
+      const shown = toProgress(event);
+      if (shown) progress.event(shown);
     },
-  );
+    onTaskToken: (task) => {
+      progress.stop();
+      approvals.push(awaitApproval(task, options, store, answerer, out, ended.signal));
+    },
+  });
   options.onStart?.(execution);
   let result: RunResult;
   try {
@@ -444,16 +457,27 @@ export async function answerRun(
     { answerApproval },
     { ApprovalClosedError, ApprovalNotDeliveredError, ApprovalRunEndedError },
     { LocalRunSource },
+    { defaultRegion },
+    { awsSetupErrorOf },
   ] = await Promise.all([
     import('../../shared/drivers/approvals.ts'),
     import('../../shared/drivers/options.ts'),
     import('../../shared/recovery/approval.ts'),
     import('../../shared/recovery/errors.ts'),
     import('../runs/local.ts'),
+    import('../../shared/drivers/aws/clients.ts'),
+    import('../runs/aws.ts'),
   ]);
+  const onAws = Boolean(awsResourceNames().stateTable);
+  if (onAws && !defaultRegion()) {
+    out.err(
+      `stepops: STEPOPS_STATE_TABLE names a stage's table, so run ${runId} is answered on AWS: set AWS_REGION to the stage's region, and AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); nothing was answered`,
+    );
+    return EXIT.invalidInput;
+  }
   const store = approvalStoreFor();
   try {
-    if (awsResourceNames().stateTable) {
+    if (onAws) {
       await answerApproval(
         { runId, decision, by, ...(options.comment ? { comment: options.comment } : {}) },
         store,
@@ -482,6 +506,12 @@ export async function answerRun(
       out.err(`stepops: ${error.message}`);
       return EXIT.unexpected;
     }
+    // No credentials, no region: AWS is not set up to answer it, and nothing was answered.
+    const setup = awsSetupErrorOf(error);
+    if (setup !== error && setup instanceof InvalidInputError) {
+      out.err(`stepops: ${setup.message}; run ${runId} was not ${decision}`);
+      return EXIT.invalidInput;
+    }
     throw error;
   }
 }
@@ -491,67 +521,122 @@ export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/**
- * Registers `stepops run recover` under the `run` command.
- *
- * @example
- * registerRunRecover(program.commands.find((c) => c.name() === 'run'));
- */
-export function registerRunRecover(run: Command): void {
-  run
-    .command('recover <target>')
-    .description(
-      'run a recovery runbook: plan, pre-flight, approval when destructive, steps, health probes, notify',
-    )
-    .option('--runbook <name>', 'the runbook to run (see "stepops plan recover <target>")')
-    .option('--param <name=value>', 'a runbook parameter (repeatable)', collect, [])
-    .option(
-      '--instance <id>',
-      'the instance a replace-instance or restore-volume step acts on (one of the target’s)',
-    )
-    .option('--reason <text>', 'why: shown in the plan and the notifications')
-    .option('--yes', 'approve up front (no prompt)')
-    .action(
-      async (
-        targetName: string,
-        options: { runbook?: string; param: string[]; instance?: string; reason?: string; yes?: boolean },
-      ) => {
-        if (!options.runbook) {
-          stdio.err('stepops: run recover needs --runbook <name>');
-          process.exitCode = EXIT.invalidInput;
-          return;
-        }
-        const runbook = options.runbook;
-        const report = await abortingOnSignals((onStart) =>
-          runRecover({
-            target: targetName,
-            runbook,
-            params: options.param,
-            ...(options.instance !== undefined ? { instance: options.instance } : {}),
-            ...(options.reason !== undefined ? { reason: options.reason } : {}),
-            ...(options.yes ? { yes: true } : {}),
-            onStart,
-          }),
-        );
-        process.exitCode = report.exitCode;
-      },
-    );
+/** Options of `stepops recover`. */
+export interface RecoverCommandOptions extends StageRunOptions {
+  runbook?: string;
+  param?: string[];
+  instance?: string;
+  yes?: boolean;
 }
 
 /**
- * Registers `stepops approve <run>` and `stepops reject <run>`.
+ * Starts (and follows) a recovery run on a stage, or runs it on the local engine without one.
+ * On a stage, a run that needs approval waits for `stepops approve <run>` (or the alert's link).
+ *
+ * @example
+ * process.exitCode = await recover('zmanim', { runbook: 'restart-api', reason: 'API down', stage: 'prod' });
+ * @returns the exit code
+ */
+export async function recover(
+  target: string,
+  options: RecoverCommandOptions,
+  deps: StageRunDeps = {},
+): Promise<number> {
+  const out = deps.output ?? stdio;
+  const env = deps.env ?? process.env;
+  if (!options.runbook)
+    throw new UsageError('recover needs --runbook <name> (see "stepops plan recover <target>")');
+  const stage = stageOf(options, env);
+  const requestedBy = deps.requestedBy ?? requester('recover', env);
+  if (stage === undefined) {
+    const report = await runRecover({
+      target,
+      runbook: options.runbook,
+      params: options.param ?? [],
+      requestedBy,
+      output: out,
+      ...(options.instance !== undefined ? { instance: options.instance } : {}),
+      ...(options.reason !== undefined ? { reason: options.reason } : {}),
+      ...(options.yes ? { yes: true } : {}),
+      ...(deps.interactive !== undefined ? { interactive: deps.interactive } : {}),
+      onStart: abortOnInterrupt(deps.signal, out),
+    });
+    return report.exitCode;
+  }
+  return guarded(out, async () => {
+    checkReason(options.reason);
+    if (options.yes) {
+      throw new InvalidInputError(
+        '--yes answers a local run only: a run on a stage is approved with stepops approve <run> (or the link in its alert)',
+      );
+    }
+    // A target file's path names the target it holds, as the stage knows it.
+    const name = (await resolveRunTarget(target)).name;
+    refuseLocalTarget(name, 'recover');
+    const runbook = options.runbook as string;
+    const params = parseParams(findTarget(name), runbook, options.param ?? []);
+    const input = {
+      target: name,
+      runbook,
+      reason: options.reason ?? 'run from the stepops CLI',
+      requestedBy,
+      ...(Object.keys(params).length > 0 ? { params } : {}),
+      ...(options.instance !== undefined ? { instance: options.instance } : {}),
+    };
+    const plan = planRecoveryStep({ input, runId: 'stepops-cli-check' }, { findTarget });
+    const note = plan.approval.required
+      ? (run: string) =>
+          `  it waits for approval (${plan.approval.why}): answer with stepops approve ${run} or stepops reject ${run} (STEPOPS_STATE_TABLE set to the stage's table), or the link in its alert`
+      : undefined;
+    return startOnStage(
+      stage,
+      {
+        workflow: 'recover',
+        target: name,
+        input,
+        what: `recovery "${runbook}"`,
+        ...(note ? { note } : {}),
+      },
+      options,
+      deps,
+    );
+  });
+}
+
+/**
+ * Registers `stepops recover <target>`, `stepops approve <run>` and `stepops reject <run>`.
  *
  * @example
  * register(program);
  */
 export function register(program: Command): void {
+  stageRunOptions(
+    program
+      .command('recover <target>')
+      .description(
+        'run a recovery runbook: on a stage through its state machine (approve with stepops approve), followed live; else on the local engine',
+      )
+      .option('--runbook <name>', 'the runbook to run (see "stepops plan recover <target>")')
+      .option('--param <name=value>', 'a runbook parameter (repeatable)', collect, [])
+      .option(
+        '--instance <id>',
+        'the instance a replace-instance or restore-volume step acts on (one of the target’s)',
+      )
+      .option('--yes', 'local runs: approve up front (no prompt)'),
+  ).action(async (target: string, options: RecoverCommandOptions) => {
+    process.exitCode = await withDetachOnInterrupt((signal) =>
+      recover(target, options, { signal, interactive: Boolean(process.stdout.isTTY) }),
+    );
+  });
   for (const [verb, decision] of [
     ['approve', 'approved'],
     ['reject', 'rejected'],
   ] as const) {
     program
       .command(`${verb} <run>`)
-      .description(`${verb} a recovery run waiting for approval (local, or AWS with STEPOPS_STATE_TABLE set)`)
+      .description(
+        `${verb} a recovery run waiting for approval: a local run, or one on AWS when STEPOPS_STATE_TABLE names the stage's table (with AWS_REGION and credentials)`,
+      )
       .option('--comment <text>', 'shown in the run and its notifications')
       .action(async (runId: string, options: { comment?: string }) => {
         process.exitCode = await answerRun(

@@ -3,6 +3,7 @@
  * metrics of a target from its run history: deploy frequency, lead time for changes, change
  * failure rate, time to restore, and each workflow's success rate and duration percentiles.
  */
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { findTarget } from '../../shared/config/registry.ts';
 import { stageResourceNames } from '../../shared/drivers/options.ts';
@@ -128,6 +129,11 @@ export async function report(target: string, options: ReportOptions, deps: Repor
   const env = deps.env ?? process.env;
   const days = daysOf(options.days);
   const found = findTarget(target);
+  if (options.repo !== undefined && !statSync(options.repo, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UsageError(
+      `--repo ${options.repo}: not a directory (a checkout of the app, where git knows its commits)`,
+    );
+  }
   const source = await runSourceFor(options, deps);
   const local = source.where === 'local';
   const now = (deps.now ?? Date.now)();

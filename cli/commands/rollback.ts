@@ -6,6 +6,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { EXIT, type Output, stdio, UsageError } from '../output.ts';
+import { resolveRunTarget } from '../runs/engine.ts';
 import type { RunSummary } from '../runs/model.ts';
 import { runSourceFor, stageOf, WHERE_HELP, type WhereOptions } from '../runs/source.ts';
 import { age } from '../runs/style.ts';
@@ -63,6 +64,8 @@ export async function rollback(
   deps: RollbackDeps = {},
 ): Promise<number> {
   const out: Output = deps.output ?? stdio;
+  // An unknown target is a typo, not a target with nothing to roll back.
+  await resolveRunTarget(target);
   const source = await runSourceFor(options, deps);
   const where = source.where === 'local' ? 'locally' : `on stage ${source.where}`;
   const runs = await source.list('deploy', { target, limit: SCAN });

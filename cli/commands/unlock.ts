@@ -15,9 +15,9 @@ import type { Lease } from '../../shared/drivers/ports.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { targetLeaseKey } from '../../shared/lease-keys.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
+import { resolveRunTarget } from '../runs/engine.ts';
 import type { RunStatus } from '../runs/model.ts';
 import type { StageOptions } from '../stage.ts';
-import { resolveRunTarget } from './run.ts';
 
 /** A lease store that can say who holds a key. */
 export interface InspectableLeases {

@@ -52,7 +52,14 @@ export async function validate(
   const targets = registered
     .filter((l) => !stageIssues.some((issue) => issue.file === l.file))
     .map((l) => l.target);
-  for (const target of targets) output.out(`✓ ${target.name}`);
+  for (const target of targets) {
+    // A local target the stage leaves out is valid, but not for the stage.
+    output.out(
+      stage !== undefined && target.hosts.type === 'local'
+        ? `- ${target.name} (local hosts: left out of stage ${stage})`
+        : `✓ ${target.name}`,
+    );
+  }
   for (const issue of issues) output.err(formatIssue(issue));
   const invalidFiles = new Set(issues.map((i) => i.file)).size;
   if (invalidFiles > 0) {
@@ -118,8 +125,9 @@ async function missingSlackParameters(
 }
 
 /**
- * What stands between a stage and its targets: every `unfilled(…)` value of each ec2 target it
- * serves (those named, else those of `STEPOPS_TARGETS`, else every ec2 target).
+ * What stands between a stage and its targets, as the stage itself refuses them: every
+ * `unfilled(…)` value of each ec2 target it serves (those named, else those of `STEPOPS_TARGETS`,
+ * else every ec2 target), and a local target named or listed (it cannot run on a stage).
  */
 function forStage(
   stage: string,
@@ -133,15 +141,26 @@ function forStage(
     .filter(Boolean);
   const chosen =
     names.length > 0 || listed.length === 0 ? loaded : loaded.filter((l) => listed.includes(l.target.name));
-  return chosen
-    .filter((l) => l.target.hosts.type === 'ec2')
-    .flatMap((l) =>
-      unfilledValues(l.target).map((value) => ({
-        file: l.file,
-        path: value.path,
-        message: `unfilled: ${value.what} (fill it in before stage ${stage} deploys this target)`,
-      })),
-    );
+  // As the stage does: a local target it is asked to serve is refused; one it is not is left out.
+  const asked = names.length > 0 || listed.length > 0;
+  return chosen.flatMap((l): ConfigIssue[] => {
+    if (l.target.hosts.type === 'local') {
+      return asked
+        ? [
+            {
+              file: l.file,
+              path: 'hosts',
+              message: `local hosts: target "${l.target.name}" runs on the local engine only and cannot run on stage ${stage} (give it ec2 hosts, or leave it out${listed.length > 0 ? ' of STEPOPS_TARGETS' : ''})`,
+            },
+          ]
+        : [];
+    }
+    return unfilledValues(l.target).map((value) => ({
+      file: l.file,
+      path: value.path,
+      message: `unfilled: ${value.what} (fill it in before stage ${stage} deploys this target)`,
+    }));
+  });
 }
 
 /**

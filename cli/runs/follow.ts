@@ -5,9 +5,9 @@
  */
 import { isBadInputError } from '../../shared/deploy/outcome.ts';
 import { formatTimeline, type RunTrace, readableCause } from '../../shared/engine/trace.ts';
-import { progressMapper } from '../commands/run.ts';
 import { EXIT, indent, type Output } from '../output.ts';
 import { createProgress, formatDuration, type ProgressStream } from '../progress.ts';
+import { progressMapper } from './engine.ts';
 import type { RunSource, RunSummary } from './model.ts';
 
 /** Exit code of a follow stopped with Ctrl-C (the run goes on). */

@@ -128,7 +128,7 @@ export class LocalRunRecording {
  * executions on AWS.
  *
  * @example
- * recordLocalRun('deploy', { target: 'demo', ref: 'v2', requestedBy: 'ana (stepops run)' }).runId // 'demo-3f…'
+ * recordLocalRun('deploy', { target: 'demo', ref: 'v2', requestedBy: 'ana (stepops deploy)' }).runId // 'demo-3f…'
  */
 export function recordLocalRun(
   workflow: string,

@@ -1,7 +1,7 @@
 /**
  * The workflows the operator's commands know, by name: how to build each one's definition (for
  * `graph`) and what its runs are about. A workflow that lands (backup, recover) plugs in with one
- * entry here; `run`, `follow`, `status`, `history`, `logs` and `graph` then take it by name.
+ * entry here; `follow`, `status`, `history`, `logs` and `graph` then take it by name.
  */
 
 import type { StateMachineDefinition } from '../../shared/engine/asl.ts';

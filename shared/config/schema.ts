@@ -217,8 +217,14 @@ const hostsRegion = matching(
 const ec2HostsById = z.strictObject({
   type: z.literal('ec2'),
   region: hostsRegion,
+  // One pattern with its unfilled(…) alternative, as hostsRegion (a union would hide the message).
   instanceIds: z
-    .array(matching(/^i-[0-9a-f]{8,17}$/, 'expected an EC2 instance id such as "i-0abc12345def67890"'))
+    .array(
+      matching(
+        /^(i-[0-9a-f]{8,17}|<unfilled: [^<>\n]+>)$/,
+        'expected an EC2 instance id such as "i-0abc12345def67890"',
+      ),
+    )
     .check(z.minLength(1, { error: 'expected at least one instance id' })),
   user: z._default(unixUser, 'root'),
   workingDirectory: absolutePath,
@@ -289,11 +295,14 @@ const stepSchema = z.strictObject({
   runOnce: z.optional(z.boolean({ error: 'expected true or false' })),
 });
 
-/** An ALB/NLB target group ARN. */
-const targetGroupArn = matching(
-  /^arn:aws[a-z-]*:elasticloadbalancing:[a-z]{2}(-[a-z]+)+-\d:\d{12}:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/,
-  'expected a target group ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef"',
-  'expected a target group ARN',
+/** An ALB/NLB target group ARN, or {@link unfilled} (whole or in part) when the document gives none. */
+const targetGroupArn = fillable(
+  matching(
+    /^arn:aws[a-z-]*:elasticloadbalancing:[a-z]{2}(-[a-z]+)+-\d:\d{12}:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/,
+    'expected a target group ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef"',
+    'expected a target group ARN',
+  ),
+  'arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/unfilled/0000000000000000',
 );
 
 /** Load balancer target groups the hosts serve in: each batch leaves them while it deploys. */
@@ -597,7 +606,10 @@ const backupCommon = {
   notifyOnSuccess: z._default(z.boolean(), false),
 };
 
-const ebsVolumeId = matching(/^vol-[0-9a-f]{8,17}$/, 'expected an EBS volume id (vol-…)');
+const ebsVolumeId = fillable(
+  matching(/^vol-[0-9a-f]{8,17}$/, 'expected an EBS volume id (vol-…)'),
+  'vol-00000000',
+);
 
 const ebsBackup = z.strictObject({
   ...backupCommon,
@@ -628,10 +640,14 @@ const rdsRestoreTest = z.strictObject({
    * The DB subnet group the temporary database goes into. Without it RDS uses the default VPC's,
    * and the restore fails in an account or region that has no default VPC.
    */
-  dbSubnetGroup: z.optional(matching(/^[a-zA-Z0-9 ._-]{1,255}$/, 'expected a DB subnet group name')),
+  dbSubnetGroup: z.optional(
+    fillable(matching(/^[a-zA-Z0-9 ._-]{1,255}$/, 'expected a DB subnet group name'), 'unfilled'),
+  ),
   /** VPC security groups of the temporary database (default: the VPC's default group). */
   securityGroupIds: z.optional(
-    z.array(matching(/^sg-[0-9a-f]{8,17}$/, 'expected a security group id (sg-…)')).check(z.minLength(1)),
+    z
+      .array(fillable(matching(/^sg-[0-9a-f]{8,17}$/, 'expected a security group id (sg-…)'), 'sg-00000000'))
+      .check(z.minLength(1)),
   ),
   /** An Aurora cluster snapshot's engine (RestoreDBClusterFromSnapshot needs it). */
   engine: z.optional(
@@ -678,10 +694,17 @@ const rdsBackup = z
 const awsBackupJob = z.strictObject({
   ...backupCommon,
   type: z.literal('aws-backup'),
-  vault: matching(/^[a-zA-Z0-9_-]{2,50}$/, 'expected an AWS Backup vault name'),
-  iamRoleArn: matching(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'expected an IAM role ARN'),
+  vault: fillable(matching(/^[a-zA-Z0-9_-]{2,50}$/, 'expected an AWS Backup vault name'), 'unfilled'),
+  iamRoleArn: fillable(
+    matching(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'expected an IAM role ARN'),
+    'arn:aws:iam::000000000000:role/unfilled',
+  ),
   resourceArns: z.optional(
-    z.array(matching(/^arn:aws[a-z-]*:[a-z0-9-]+:/, 'expected a resource ARN')).check(z.minLength(1)),
+    z
+      .array(
+        fillable(matching(/^arn:aws[a-z-]*:[a-z0-9-]+:/, 'expected a resource ARN'), 'arn:aws:unfilled:'),
+      )
+      .check(z.minLength(1)),
   ),
 });
 
@@ -848,7 +871,7 @@ const runbookStep = z.discriminatedUnion(
       type: z.literal('replace-instance'),
       name,
       /** AMI to launch from; the newest stepops AMI of the target when omitted. */
-      amiId: z.optional(matching(/^ami-[0-9a-f]{8,17}$/, 'expected an AMI id')),
+      amiId: z.optional(fillable(matching(/^ami-[0-9a-f]{8,17}$/, 'expected an AMI id'), 'ami-00000000')),
       elasticIpAllocationId: fillable(
         matching(/^eipalloc-[0-9a-f]{8,17}$/, 'expected an Elastic IP allocation id'),
         'eipalloc-00000000',
@@ -856,7 +879,10 @@ const runbookStep = z.discriminatedUnion(
       /** Launch from this launch template (its AMI, type, network); else the old instance's settings. */
       launchTemplate: z.optional(
         z.strictObject({
-          id: matching(/^lt-[0-9a-f]{8,17}$/, 'expected a launch template id such as "lt-0abc…"'),
+          id: fillable(
+            matching(/^lt-[0-9a-f]{8,17}$/, 'expected a launch template id such as "lt-0abc…"'),
+            'lt-00000000',
+          ),
           version: z._default(
             matching(
               /^(\$Latest|\$Default|[1-9][0-9]*)$/,
@@ -1480,10 +1506,13 @@ export const targetSchema = z
           });
         }
         const region = arn.split(':')[3];
-        if (target.hosts.type === 'ec2' && region !== target.hosts.region) {
+        const hostsRegion = target.hosts.type === 'ec2' ? target.hosts.region : undefined;
+        // A marker stands for what the document does not give: no region to compare yet.
+        const marked = arn.includes('<unfilled: ') || hostsRegion?.includes('<unfilled: ');
+        if (hostsRegion !== undefined && !marked && region !== hostsRegion) {
           ctx.addIssue({
             code: 'custom',
-            message: `target group in ${region}, but the hosts are in ${target.hosts.region}`,
+            message: `target group in ${region}, but the hosts are in ${hostsRegion}`,
             path: ['deploy', 'loadBalancer', 'targetGroups', i],
           });
         }

@@ -38,6 +38,8 @@ function runDemo(
       cwd: PROJECT_ROOT,
       env: {
         ...process.env,
+        // The demo's state and its lab in one directory, which the console then reads.
+        STEPOPS_HOME: dir,
         STEPOPS_DEMO_DIR: dir,
         STEPOPS_DEMO_PORT: String(port),
         CI: '1',

@@ -17,6 +17,10 @@
  * - A Describe naming a snapshot or instance that does not exist answers `DBSnapshotNotFound` /
  *   `DBInstanceNotFound` (the SDK's `…Fault` classes); listing by `DBInstanceIdentifier` returns
  *   only that instance's snapshots, newest or not, in every state.
+ * - A snapshot of an encrypted instance reports `Encrypted: true` and its `KmsKeyId` (the key ARN)
+ *   in `DescribeDBSnapshots` (API reference, DBSnapshot); an instance restored from it is encrypted
+ *   with the same key (RestoreDBInstanceFromDBSnapshot, `KmsKeyId`: "the restored DB instance is
+ *   encrypted with the same KMS key as the DB snapshot") and reports `StorageEncrypted` and `KmsKeyId`.
  *
  * Time passes with calls: a read of a snapshot (or a CreateDBSnapshot its instance refuses) moves
  * it on. The SDK's own exception classes are thrown, so `name` and `instanceof` are what SDK v3 gives.
@@ -48,6 +52,8 @@ export interface FakeDbInstance {
   engine?: string;
   allocatedStorage?: number;
   tags: Record<string, string>;
+  /** The customer-managed KMS key ARN its storage is encrypted with (unencrypted without). */
+  kmsKeyId?: string;
   /** Reads a restored instance stays `creating` before `available`. */
   creatingReads?: number;
   /** Deleted: the next reads answer `deleting`, then DBInstanceNotFound. */
@@ -65,6 +71,8 @@ export interface FakeDbSnapshot {
   allocatedStorage: number;
   /** Reads that still see it `creating`. */
   creatingReads: number;
+  /** The KMS key ARN it is encrypted with (unencrypted without). */
+  kmsKeyId?: string;
 }
 
 export interface RdsSwitches {
@@ -152,6 +160,8 @@ export function fakeRds(log: CallLog = new CallLog(), switches: Partial<RdsSwitc
     SnapshotCreateTime: s.createTime,
     AllocatedStorage: s.allocatedStorage,
     PercentProgress: s.status === 'available' ? 100 : 40,
+    Encrypted: s.kmsKeyId !== undefined,
+    ...(s.kmsKeyId ? { KmsKeyId: s.kmsKeyId } : {}),
     TagList: tagList(s.tags),
   });
 
@@ -194,6 +204,7 @@ export function fakeRds(log: CallLog = new CallLog(), switches: Partial<RdsSwitc
         tags: tagMap(input.Tags),
         allocatedStorage: db.allocatedStorage ?? 20,
         creatingReads: sw.creatingReads,
+        ...(db.kmsKeyId ? { kmsKeyId: db.kmsKeyId } : {}),
       });
       return { DBSnapshot: describeSnapshot(s) };
     }),
@@ -270,6 +281,8 @@ export function fakeRds(log: CallLog = new CallLog(), switches: Partial<RdsSwitc
           Engine: d.engine ?? 'postgres',
           AllocatedStorage: d.allocatedStorage ?? 20,
           Endpoint: { Address: `${d.id}.abcdefghijkl.${d.region}.rds.amazonaws.com`, Port: 5432 },
+          StorageEncrypted: d.kmsKeyId !== undefined,
+          ...(d.kmsKeyId ? { KmsKeyId: d.kmsKeyId } : {}),
           TagList: tagList(d.tags),
         })),
       };
@@ -306,6 +319,7 @@ export function fakeRds(log: CallLog = new CallLog(), switches: Partial<RdsSwitc
         tags: tagMap(input.Tags),
         creatingReads: 1,
         allocatedStorage: s.allocatedStorage,
+        ...(s.kmsKeyId ? { kmsKeyId: s.kmsKeyId } : {}),
       };
       instances.set(db.id, db);
       return { DBInstance: { DBInstanceIdentifier: db.id, DBInstanceStatus: 'creating' } };

@@ -38,6 +38,8 @@ export type TagBook = Map<string, Record<string, string>>;
 interface RecorderState {
   calls: RecordedCall[];
   tags: TagBook;
+  /** The KMS key an encrypted resource is encrypted with, by id (as {@link kmsKeyOf} reads it). */
+  keys: Map<string, string>;
   /** The stage's targets at the time of a call: set by the module that checks the calls. */
   targetsNow: () => readonly unknown[];
 }
@@ -48,7 +50,7 @@ const HOOKED = Symbol.for('stepops.iam.sinon-hooked');
 /** The state shared by every copy of this module in the process (one per test file). */
 function state(): RecorderState {
   const holder = globalThis as { [STATE]?: RecorderState };
-  holder[STATE] ??= { calls: [], tags: new Map(), targetsNow: () => [] };
+  holder[STATE] ??= { calls: [], tags: new Map(), keys: new Map(), targetsNow: () => [] };
   return holder[STATE];
 }
 
@@ -60,6 +62,12 @@ function learn(id: string | undefined, tags: Record<string, string>): void {
   if (!id || Object.keys(tags).length === 0) return;
   const book = state().tags;
   book.set(id, { ...book.get(id), ...tags });
+}
+
+/** Learns the key of an encrypted resource, as a Describe answer reports it (`Encrypted`, `KmsKeyId`). */
+function learnKey(id: string, resource: Record<string, unknown>): void {
+  const encrypted = resource.Encrypted ?? resource.StorageEncrypted;
+  if (encrypted === true && typeof resource.KmsKeyId === 'string') state().keys.set(id, resource.KmsKeyId);
 }
 
 /** Tag filters (`tag:<key>` with one value) of a Describe request: every answer carries that tag. */
@@ -122,16 +130,20 @@ function learnFromAnswer(command: string, input: Record<string, unknown>, output
       }
       break;
     case 'DescribeSnapshots':
-      for (const s of (out.Snapshots ?? []) as Record<string, unknown>[])
+      for (const s of (out.Snapshots ?? []) as Record<string, unknown>[]) {
         learn(s.SnapshotId as string, { ...filtered, ...asTags(s.Tags as Tags) });
+        learnKey(String(s.SnapshotId), s);
+      }
       break;
     case 'DescribeImages':
       for (const s of (out.Images ?? []) as Record<string, unknown>[])
         learn(s.ImageId as string, { ...filtered, ...asTags(s.Tags as Tags) });
       break;
     case 'DescribeVolumes':
-      for (const s of (out.Volumes ?? []) as Record<string, unknown>[])
+      for (const s of (out.Volumes ?? []) as Record<string, unknown>[]) {
         learn(s.VolumeId as string, { ...filtered, ...asTags(s.Tags as Tags) });
+        learnKey(String(s.VolumeId), s);
+      }
       break;
     case 'CreateSnapshots':
       for (const s of (out.Snapshots ?? []) as Record<string, unknown>[])
@@ -151,12 +163,17 @@ function learnFromAnswer(command: string, input: Record<string, unknown>, output
       for (const id of (input.Resources ?? []) as string[]) learn(id, asTags(input.Tags as Tags));
       break;
     case 'DescribeDBSnapshots':
-      for (const s of (out.DBSnapshots ?? []) as Record<string, unknown>[])
+      for (const s of (out.DBSnapshots ?? []) as Record<string, unknown>[]) {
         learn(`rds:snapshot:${String(s.DBSnapshotIdentifier)}`, asTags(s.TagList as Tags));
+        learnKey(`rds:snapshot:${String(s.DBSnapshotIdentifier)}`, s);
+      }
       break;
     case 'DescribeDBClusterSnapshots':
-      for (const s of (out.DBClusterSnapshots ?? []) as Record<string, unknown>[])
-        learn(`rds:cluster-snapshot:${String(s.DBClusterSnapshotIdentifier)}`, asTags(s.TagList as Tags));
+      for (const s of (out.DBClusterSnapshots ?? []) as Record<string, unknown>[]) {
+        const id = `rds:cluster-snapshot:${String(s.DBClusterSnapshotIdentifier)}`;
+        learn(id, asTags(s.TagList as Tags));
+        learnKey(id, s);
+      }
       break;
     case 'DescribeDBInstances':
       for (const s of (out.DBInstances ?? []) as Record<string, unknown>[])
@@ -195,6 +212,23 @@ export function knowTags(id: string, tags: Record<string, string>): void {
   learn(id, tags);
 }
 
+/**
+ * Tells the recorder the customer-managed KMS key a resource is encrypted with, when no recorded
+ * answer shows it (the account's state before the test). Ids as {@link tagsOf} takes them
+ * (`snap-…`, `vol-…`, `rds:snapshot:<id>`, `rds:cluster-snapshot:<id>`).
+ *
+ * @example
+ * knowKmsKey('rds:snapshot:stepops-datizmo-20260101', 'arn:aws:kms:us-east-1:123456789012:key/…');
+ */
+export function knowKmsKey(id: string, keyId: string): void {
+  state().keys.set(id, keyId);
+}
+
+/** The KMS key a resource is known to be encrypted with, if any. */
+export function kmsKeyOf(id: string): string | undefined {
+  return state().keys.get(id);
+}
+
 /** The tags known for a resource id. */
 export function tagsOf(id: string): Record<string, string> {
   return state().tags.get(id) ?? {};
@@ -214,6 +248,7 @@ export function recordedCalls(): readonly RecordedCall[] {
 export function clearRecorded(): void {
   state().calls.length = 0;
   state().tags.clear();
+  state().keys.clear();
 }
 
 /** Sets how the stage's targets are read at each call (the checking module does). */

@@ -16,7 +16,7 @@
  * simulator drops the others (`ignoredContextKeys`), as AWS never supplies them.
  */
 import { BACKUPS_TABLE, STATE_TABLE } from '../../shared/drivers/aws/dynamo-tables.ts';
-import { tagsOf, volumesOf } from './recorder.ts';
+import { kmsKeyOf, tagsOf, volumesOf } from './recorder.ts';
 
 /** One resource a request is authorised against, with its request context. */
 export interface AuthorisedResource {
@@ -100,12 +100,16 @@ const ec2Existing = (id: string, region: string, account: string): AuthorisedRes
 });
 
 /**
- * What EC2 (or RDS) asks KMS on the caller's behalf when a request makes or reads a resource
- * encrypted with a customer-managed key: the caller needs `kms:CreateGrant`, `kms:Decrypt`,
- * `kms:DescribeKey`, `kms:GenerateDataKeyWithoutPlaintext` and `kms:ReEncrypt*` on the key
- * ("Requirements for Amazon EBS encryption", Permissions for users, in the EBS user guide). The
- * service makes these calls, so each carries `kms:ViaService` (`ec2.<region>.amazonaws.com`), and
- * the grant `kms:GrantIsForAWSResource`.
+ * What EC2 or RDS asks KMS on the caller's behalf when a request makes a resource encrypted with a
+ * customer-managed key. The service makes these calls, so each carries `kms:ViaService`
+ * (`<service>.<region>.amazonaws.com`), and the grant `kms:GrantIsForAWSResource`:
+ *
+ * - EC2: `kms:CreateGrant`, `kms:Decrypt`, `kms:DescribeKey`, `kms:GenerateDataKeyWithoutPlaintext`
+ *   and `kms:ReEncrypt*` ("Requirements for Amazon EBS encryption", Permissions for users, in the
+ *   EBS user guide);
+ * - RDS: `kms:CreateGrant` and `kms:DescribeKey` ("AWS KMS key management", Authorizing use of a
+ *   customer managed key, in the RDS and Aurora user guides: narrowed with `kms:ViaService`
+ *   `rds.<region>.amazonaws.com`).
  */
 function kmsOnBehalf(
   service: 'ec2' | 'rds',
@@ -115,19 +119,40 @@ function kmsOnBehalf(
 ): Authorisation[] {
   const arn = keyId.startsWith('arn:') ? keyId : `arn:aws:kms:${region}:${account}:key/${keyId}`;
   const via = { 'kms:ViaService': `${service}.${region}.amazonaws.com` };
+  const uses =
+    service === 'rds'
+      ? ['kms:DescribeKey']
+      : [
+          'kms:Decrypt',
+          'kms:DescribeKey',
+          'kms:GenerateDataKeyWithoutPlaintext',
+          'kms:ReEncryptFrom',
+          'kms:ReEncryptTo',
+        ];
   return [
     {
       action: 'kms:CreateGrant',
       resources: [{ arn, context: { ...via, 'kms:GrantIsForAWSResource': 'true' } }],
     },
-    ...[
-      'kms:Decrypt',
-      'kms:DescribeKey',
-      'kms:GenerateDataKeyWithoutPlaintext',
-      'kms:ReEncryptFrom',
-      'kms:ReEncryptTo',
-    ].map((action) => ({ action, resources: [{ arn, context: via }] })),
+    ...uses.map((action) => ({ action, resources: [{ arn, context: via }] })),
   ];
+}
+
+/**
+ * The KMS calls RDS makes for a restore from an encrypted snapshot: with the key the request names,
+ * else the snapshot's own (the restored instance or cluster is encrypted with it: API reference,
+ * RestoreDBInstanceFromDBSnapshot and RestoreDBClusterFromSnapshot, `KmsKeyId`). An unencrypted
+ * snapshot, or one whose key nobody reported, needs none.
+ */
+function rdsRestoreKms(
+  kind: 'snapshot' | 'cluster-snapshot',
+  snapshot: string,
+  requestKey: unknown,
+  region: string,
+  account: string,
+): Authorisation[] {
+  const key = requestKey ? str(requestKey) : kmsKeyOf(`rds:${kind}:${snapshot.split(':').at(-1)}`);
+  return key ? kmsOnBehalf('rds', key, region, account) : [];
 }
 
 /** Ids of the resources a create request makes (AWS authorises the new resource's ARN). */
@@ -461,6 +486,32 @@ export function authorisationsOf(call: CallInput): Authorisation[] {
         ...(Object.keys(tags).length > 0
           ? [{ action: 'rds:AddTagsToResource', resources: [{ arn: db, context: requestTagContext(tags) }] }]
           : []),
+        ...rdsRestoreKms('snapshot', str(input.DBSnapshotIdentifier), undefined, region, account),
+      ];
+    }
+    case 'rds:RestoreDBClusterFromSnapshot': {
+      const tags = tagMap(input.Tags as TagList);
+      const cluster = rdsArn('cluster', str(input.DBClusterIdentifier), region, account);
+      const snapshot = str(input.SnapshotIdentifier);
+      const named = (kind: string, value: unknown, fallback: string) =>
+        rdsArn(kind, value ? str(value) : fallback, region, account);
+      return [
+        ...one([
+          { arn: cluster, context: requestTagContext(tags) },
+          rdsExisting('cluster-snapshot', snapshot, region, account),
+          { arn: named('subgrp', input.DBSubnetGroupName, 'default'), context: {} },
+          { arn: named('og', input.OptionGroupName, 'default'), context: {} },
+          { arn: named('cluster-pg', input.DBClusterParameterGroupName, 'default'), context: {} },
+        ]),
+        ...(Object.keys(tags).length > 0
+          ? [
+              {
+                action: 'rds:AddTagsToResource',
+                resources: [{ arn: cluster, context: requestTagContext(tags) }],
+              },
+            ]
+          : []),
+        ...rdsRestoreKms('cluster-snapshot', snapshot, input.KmsKeyId, region, account),
       ];
     }
 

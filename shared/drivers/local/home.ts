@@ -1,19 +1,21 @@
 /**
- * Where local adapters keep their state: command logs, leases, the outbox.
+ * Where local adapters keep their state: runs, command logs, leases, the outbox, the backup
+ * catalogue and copies, health records.
  */
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../config/load.ts';
 
 /**
- * The stepops state directory: `$STEPOPS_HOME` when set (resolved against the working directory),
- * else `.stepops` at the repository root. Read on every call so tests can point it elsewhere.
+ * The stepops state directory: `$STEPOPS_HOME` when set, else `.stepops` in the current directory
+ * (both resolved against the working directory). Every command (`deploy`, `status`, `history`,
+ * `logs`, `backups`, `approve`, the demo) reads and writes here. Read on every call so tests can
+ * point it elsewhere.
  *
  * @example
  * const logs = path.join(stepopsHome(), 'commands');
  */
 export function stepopsHome(): string {
-  const fromEnv = process.env.STEPOPS_HOME;
-  return fromEnv ? path.resolve(fromEnv) : path.join(PROJECT_ROOT, '.stepops');
+  const fromEnv = process.env.STEPOPS_HOME?.trim();
+  return path.resolve(fromEnv || '.stepops');
 }
 
 /**

@@ -120,7 +120,9 @@ describe('stepops run backup', () => {
 
     // Assess
     expect(unknownBackup.exitCode).toBe(2);
-    expect(unknownBackup.cause).toContain('target "cli-bk" has no backup "nope" (backups: data)');
+    expect(out.errors()).toContain('target "cli-bk" has no backup "nope" (backups: data)');
+    // Refused before it started: no run recorded, no alert.
+    expect(unknownBackup.executionName).toBeUndefined();
     expect(unknownTarget.exitCode).toBe(2);
     expect(err.errors()).toContain('no-such-target');
   });

@@ -4,8 +4,8 @@ import { UsageError } from '../../../cli/output.ts';
 
 describe('demoParts', () => {
   it('runs every part without --only, in the order they tell the story', () => {
-    expect(demoParts()).toEqual(['deploy', 'backup', 'health', 'recover']);
-    expect(DEMO_PARTS).toEqual(['deploy', 'backup', 'health', 'recover']);
+    expect(demoParts()).toEqual(['deploy', 'backup', 'health', 'recover', 'maintain']);
+    expect(DEMO_PARTS).toEqual(['deploy', 'backup', 'health', 'recover', 'maintain']);
   });
 
   it('keeps the demo order whatever the order --only names them in', () => {
@@ -20,6 +20,6 @@ describe('demoParts', () => {
   ])('refuses --only %j as a usage error naming the parts', (only, message) => {
     expect(() => demoParts(only)).toThrow(UsageError);
     expect(() => demoParts(only)).toThrow(message);
-    expect(() => demoParts(only)).toThrow('(parts: deploy, backup, health, recover)');
+    expect(() => demoParts(only)).toThrow('(parts: deploy, backup, health, recover, maintain)');
   });
 });

@@ -4,8 +4,8 @@
  * iteration, a caught Lambda error, a retried one and a timed-out task.
  */
 import { describe, expect, it } from 'vitest';
-import { progressMapper } from '../../../cli/commands/run.ts';
 import { progressLine } from '../../../cli/progress.ts';
+import { progressMapper } from '../../../cli/runs/engine.ts';
 import { HistoryReader } from '../../../cli/runs/sfn-history.ts';
 import { formatTimeline } from '../../../shared/engine/trace.ts';
 import { gateFailedDeploy, HistoryBuilder, historyPages } from '../../helpers/sfn-history.ts';

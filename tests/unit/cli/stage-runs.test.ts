@@ -4,10 +4,16 @@
  * under an idempotent name, following the run to its end; and `history` of runs EventBridge
  * Scheduler started, which carry the name Step Functions made up.
  */
-import { ListStateMachinesCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  ListStateMachinesCommand,
+  StartExecutionCommand,
+  StartSyncExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { backup } from '../../../cli/commands/backup.ts';
+import { health } from '../../../cli/commands/health.ts';
 import { history } from '../../../cli/commands/history.ts';
-import { backup, recover } from '../../../cli/commands/stage-run.ts';
+import { recover } from '../../../cli/commands/recover.ts';
 import type { Output } from '../../../cli/output.ts';
 import { clearRegisteredTargets, registerTarget } from '../../../shared/config/registry.ts';
 import type { TargetInput } from '../../../shared/config/schema.ts';
@@ -259,5 +265,42 @@ describe('history of scheduled runs', () => {
       ['shop-00000000000000aa', 'by hand'],
       ['0f7c2a9e-5b1d-4c3e-9a8f-1d2e3f4a5b6c', 'schedule cron(0 3 * * ? *)'],
     ]);
+  });
+});
+
+describe('health --stage', () => {
+  it("runs one round through the stage's Express health state machine and says how it went", async () => {
+    // Prepare: the round finds one probe down (the state machine records and alerts it itself)
+    sfn.mock.restore();
+    sfn = fakeSfn({ prod: ['deploy', 'backup', 'recover', 'health'] });
+    sfn.mock.on(StartSyncExecutionCommand).resolves({
+      status: 'SUCCEEDED',
+      output: JSON.stringify({ target: 'shop', runId: 'r', up: 2, down: 1, events: [], conflicts: 0 }),
+    });
+
+    // Act
+    const code = await health('shop', { stage: 'prod' }, { sfn: sfn.client, env, output });
+
+    // Assess: StartSyncExecution of stepops-prod-health with the input a schedule gives
+    expect(code).toBe(1);
+    const calls = sfn.mock.commandCalls(StartSyncExecutionCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args[0].input).toMatchObject({
+      stateMachineArn: machineArn('stepops-prod-health'),
+      input: JSON.stringify({ target: 'shop' }),
+    });
+    expect(calls[0]?.args[0].input.name).toMatch(/^shop-health-[0-9a-f]{16}$/);
+    expect(lines.join('\n')).toMatch(
+      /^health shop on stage prod \(run shop-health-[0-9a-f]{16}\): 2 up, 1 down$/m,
+    );
+  });
+
+  it('refuses a local target before asking AWS anything', async () => {
+    // Act
+    const act = health('lab', { stage: 'prod' }, { sfn: sfn.client, env, output });
+
+    // Assess
+    await expect(act).rejects.toThrow(/declares local hosts: it runs on the local engine only/);
+    expect(sfn.mock.calls()).toHaveLength(0);
   });
 });

@@ -8,7 +8,7 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runDeploy } from '../../../cli/commands/run.ts';
+import { runDeploy } from '../../../cli/commands/deploy.ts';
 import { validate } from '../../../cli/commands/validate.ts';
 import type { Output } from '../../../cli/output.ts';
 import { parseTarget, UnfilledValuesError } from '../../../shared/config/load.ts';
@@ -98,6 +98,115 @@ describe('unfilled()', () => {
     ]);
   });
 
+  it('is accepted for the AWS ids a document may not give: instances, target groups, volumes, AMIs, launch templates, subnets, security groups, vaults, roles', () => {
+    // Prepare: every such id of a target left to fill in
+    const input = app({
+      hosts: {
+        type: 'ec2',
+        region: 'eu-west-1',
+        instanceIds: [unfilled('instance id of the web server')],
+        workingDirectory: '/opt/app',
+      },
+      deploy: {
+        steps: [{ name: 'build', script: 'make', timeout: 60 }],
+        rollback: [{ name: 'back', script: 'make back', timeout: 60 }],
+        loadBalancer: { targetGroups: [unfilled('target group ARN of the web ALB')] },
+        healthGate: { probes: ['site'], timeout: 30 },
+      },
+      backup: [
+        {
+          name: 'disk',
+          type: 'ebs-snapshot',
+          schedule: 'rate(1 day)',
+          retention: { count: 3 },
+          volumes: [unfilled('data volume id')],
+        },
+        {
+          name: 'db',
+          type: 'rds-snapshot',
+          region: 'eu-west-1',
+          dbInstance: 'app-db',
+          schedule: 'rate(1 day)',
+          retention: { count: 3 },
+          restoreTest: {
+            schedule: 'rate(7 days)',
+            dbSubnetGroup: unfilled('DB subnet group of the app VPC'),
+            securityGroupIds: [unfilled('security group of the database')],
+          },
+        },
+        {
+          name: 'vault',
+          type: 'aws-backup',
+          schedule: 'rate(1 day)',
+          retention: { count: 3 },
+          vault: unfilled('AWS Backup vault'),
+          iamRoleArn: unfilled('AWS Backup service role ARN'),
+          resourceArns: [unfilled('ARN of the EFS file system')],
+        },
+      ],
+      recovery: {
+        'replace-web': {
+          description: 'Replace the web server',
+          destructive: true,
+          steps: [
+            {
+              type: 'replace-instance',
+              name: 'replace',
+              amiId: unfilled('AMI of the web server'),
+              elasticIpAllocationId: unfilled('Elastic IP allocation id'),
+              launchTemplate: { id: unfilled('launch template id of the web server') },
+            },
+          ],
+        },
+      },
+    });
+
+    // Act
+    const target = parseTarget(input, 'app.ts');
+
+    // Assess: each one validates and is listed, with its path, for validate --stage
+    expect(unfilledValues(target).map((value) => value.path)).toEqual([
+      'hosts.instanceIds[0]',
+      'deploy.loadBalancer.targetGroups[0]',
+      'health.probes[1].host',
+      'backup[0].volumes[0]',
+      'backup[1].restoreTest.dbSubnetGroup',
+      'backup[1].restoreTest.securityGroupIds[0]',
+      'backup[2].vault',
+      'backup[2].iamRoleArn',
+      'backup[2].resourceArns[0]',
+      'recovery.replace-web.steps[0].amiId',
+      'recovery.replace-web.steps[0].elasticIpAllocationId',
+      'recovery.replace-web.steps[0].launchTemplate.id',
+    ]);
+    // A deploy needs the instances and the target group: refused until they are filled in.
+    expect(deployUnfilledValues(target).map((value) => value.path)).toContain(
+      'deploy.loadBalancer.targetGroups[0]',
+    );
+  });
+
+  it('still refuses a malformed id beside the marker', () => {
+    // Act
+    const act = (fields: Partial<TargetInput>) => () => parseTarget(app(fields), 'app.ts');
+
+    // Assess
+    expect(
+      act({
+        hosts: { type: 'ec2', region: 'eu-west-1', instanceIds: ['i-nope'], workingDirectory: '/opt/app' },
+      }),
+    ).toThrow(/hosts\.instanceIds\[0\]: expected an EC2 instance id/);
+    expect(
+      act({
+        deploy: {
+          steps: [{ name: 'build', script: 'make', timeout: 60 }],
+          rollback: [{ name: 'back', script: 'make back', timeout: 60 }],
+          loadBalancer: { targetGroups: [`${unfilled('target group')} or so`] },
+          healthGate: { probes: ['site'], timeout: 30 },
+        },
+      }),
+    ).toThrow(/deploy\.loadBalancer\.targetGroups\[0\]: expected a target group ARN/);
+  });
+
   it('never hides an invalid value around it', () => {
     // Prepare
     const withUrl = (url: string) =>
@@ -181,7 +290,11 @@ describe('the real targets', () => {
     expect(output.text()).toContain(
       `targets/datizmo.ts: deploy.snapshotBeforeDeploy.rdsInstance: unfilled: ${DATABASE} (fill it in before stage prod deploys this target)`,
     );
-    expect(output.text()).toContain('✓ demo');
+    // A local target named for a stage fails as the stage would refuse it.
+    expect(output.text()).toContain(
+      'targets/demo.ts: hosts: local hosts: target "demo" runs on the local engine only and cannot run on stage prod',
+    );
+    expect(output.text()).not.toContain('✓ demo');
     expect(output.text()).not.toContain('✓ datizmo');
   });
 
@@ -218,7 +331,7 @@ describe('the real targets', () => {
     );
   });
 
-  it('are refused by stepops run deploy with exit 2 and no AWS call', async () => {
+  it('are refused by stepops deploy with exit 2 and no AWS call', async () => {
     // Prepare
     const output = capture();
 

@@ -42,9 +42,23 @@ describe('stepopsHome and fileSafe', () => {
     expect(stepopsHome()).toBe(home);
   });
 
-  it('falls back to .stepops at the repository root', () => {
+  it('falls back to .stepops in the current directory, where every command of that shell looks', () => {
+    // Prepare
     delete process.env.STEPOPS_HOME;
-    expect(stepopsHome()).toBe(path.resolve(import.meta.dirname, '../../../.stepops'));
+    // The current directory as the process reports it (process.chdir is not available in every
+    // test worker, the mutation runner's among them).
+    const cwd = vi.spyOn(process, 'cwd').mockReturnValue(home);
+    try {
+      // Assess
+      expect(stepopsHome()).toBe(path.join(home, '.stepops'));
+    } finally {
+      cwd.mockRestore();
+    }
+  });
+
+  it('resolves a relative STEPOPS_HOME against the current directory', () => {
+    process.env.STEPOPS_HOME = 'state';
+    expect(stepopsHome()).toBe(path.resolve('state'));
   });
 
   it('turns ids into plain file names that cannot climb directories', () => {

@@ -3,8 +3,8 @@
  * the same persisted lines on one, and the mapping from engine trace events.
  */
 import { describe, expect, it } from 'vitest';
-import { progressMapper } from '../../../cli/commands/run.ts';
 import { createProgress, formatDuration, type ProgressStream } from '../../../cli/progress.ts';
+import { progressMapper } from '../../../cli/runs/engine.ts';
 import type { TraceEvent } from '../../../shared/engine/index.ts';
 
 function recorder(tty: { isTTY: boolean; columns?: number }): ProgressStream & { text: () => string } {

@@ -1,5 +1,5 @@
 /**
- * `stepops run deploy`: exit 2 on bad input with nothing started, exit 1 on a failed run, exit 0 on
+ * `stepops deploy`: exit 2 on bad input with nothing started, exit 1 on a failed run, exit 0 on
  * success. The CLI runs as a child process (as a user runs it) with its state in a temporary
  * STEPOPS_HOME and the demo target pointed at a temporary lab.
  */
@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runDeploy } from '../../../cli/commands/run.ts';
+import { runDeploy } from '../../../cli/commands/deploy.ts';
 import type { Output } from '../../../cli/output.ts';
 import { type LabPaths, setupLab, startLabApp, stopLabApp } from '../../../lab/setup.ts';
 import { labTarget } from '../../../lab/target.ts';
@@ -49,7 +49,7 @@ function capture(): Output & { text: () => string } {
   return { out: (t) => lines.push(t), err: (t) => lines.push(t), text: () => lines.join('\n') };
 }
 
-describe('stepops run deploy', () => {
+describe('stepops deploy', () => {
   let root: string;
   let home: string;
   let lab: LabPaths;
@@ -72,18 +72,14 @@ describe('stepops run deploy', () => {
   afterEach(() => clearRegisteredTargets());
 
   it.each([
-    ['an unknown target', ['run', 'deploy', 'nope', '--ref', 'v2'], /unknown target "nope"/],
+    ['an unknown target', ['deploy', 'nope', '--ref', 'v2'], /unknown target "nope"/],
     [
       'a ref a shell would read as more',
-      ['run', 'deploy', 'demo', '--ref', 'v2;touch /tmp/pwned'],
+      ['deploy', 'demo', '--ref', 'v2;touch /tmp/pwned'],
       /is not a valid ref/,
     ],
-    [
-      'a ref that reads as an option',
-      ['run', 'deploy', 'demo', '--ref=--upload-pack=evil'],
-      /is not a valid ref/,
-    ],
-    ['no ref', ['run', 'deploy', 'demo'], /needs --ref/],
+    ['a ref that reads as an option', ['deploy', 'demo', '--ref=--upload-pack=evil'], /is not a valid ref/],
+    ['no ref', ['deploy', 'demo'], /needs --ref/],
   ])('exits 2 on %s and starts nothing', async (_case, args, message) => {
     // Act
     const result = await stepops(args, env);
@@ -153,7 +149,7 @@ describe('stepops run deploy', () => {
 
   it('exits 1 when the deploy fails and is rolled back, naming the error and the failed step', async () => {
     // Act: v9 is a valid ref that does not exist, so the checkout step fails on the host.
-    const result = await stepops(['run', 'deploy', 'demo', '--ref', 'v9', '--reason', 'exit code test'], env);
+    const result = await stepops(['deploy', 'demo', '--ref', 'v9', '--reason', 'exit code test'], env);
 
     // Assess
     expect(result.code, result.stdout + result.stderr).toBe(1);
@@ -166,7 +162,7 @@ describe('stepops run deploy', () => {
 
   it('exits 0 when the deploy succeeds, with progress per state and the timeline', async () => {
     // Act
-    const result = await stepops(['run', 'deploy', 'demo', '--ref', 'v2'], env);
+    const result = await stepops(['deploy', 'demo', '--ref', 'v2'], env);
 
     // Assess
     expect(result.code, result.stdout + result.stderr).toBe(0);

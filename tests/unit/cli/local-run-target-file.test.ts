@@ -1,5 +1,5 @@
 /**
- * `stepops run deploy` of a target named by a path, and the end of a run on SIGTERM: the CLI runs
+ * `stepops deploy` of a target named by a path, and the end of a run on SIGTERM: the CLI runs
  * as a child process, as a user (or systemd, or a CI runner) runs it, with its state in a
  * temporary STEPOPS_HOME.
  */
@@ -71,7 +71,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe('stepops run deploy <path>', () => {
+describe('stepops deploy <path>', () => {
   it('deploys a target file named by its path, as plan takes one', async () => {
     // Prepare
     const dir = path.join(root, 'quick');
@@ -86,7 +86,7 @@ describe('stepops run deploy <path>', () => {
     );
 
     // Act
-    const run = start(['run', 'deploy', file, '--ref', 'v1'], { STEPOPS_HOME: path.join(dir, 'home') });
+    const run = start(['deploy', file, '--ref', 'v1'], { STEPOPS_HOME: path.join(dir, 'home') });
     const { code } = await run.done;
 
     // Assess
@@ -103,7 +103,7 @@ describe('stepops run deploy <path>', () => {
     await writeFile(file, targetFile('other-name', path.join(dir, 'host'), path.join(dir, 'ran')));
 
     // Act
-    const run = start(['run', 'deploy', file, '--ref', 'v1'], { STEPOPS_HOME: path.join(dir, 'home') });
+    const run = start(['deploy', file, '--ref', 'v1'], { STEPOPS_HOME: path.join(dir, 'home') });
     const { code } = await run.done;
 
     // Assess
@@ -115,7 +115,7 @@ describe('stepops run deploy <path>', () => {
   }, 60_000);
 });
 
-describe('stepops run deploy on SIGTERM', () => {
+describe('stepops deploy on SIGTERM', () => {
   it('aborts the run and releases its lease, as on Ctrl-C', async () => {
     // Prepare
     const dir = path.join(root, 'sigterm');
@@ -125,7 +125,7 @@ describe('stepops run deploy on SIGTERM', () => {
     const home = path.join(dir, 'home');
     await writeFile(file, targetFile('slow-app', path.join(dir, 'host'), marker));
     const lease = path.join(home, 'leases', 'target_slow-app.json');
-    const run = start(['run', 'deploy', file, '--ref', 'v1'], { STEPOPS_HOME: home });
+    const run = start(['deploy', file, '--ref', 'v1'], { STEPOPS_HOME: home });
     await until(() => existsSync(marker), 'the deploy step start', run);
     expect(JSON.parse(await readFile(lease, 'utf8'))).toMatchObject({ key: 'target:slow-app' });
 

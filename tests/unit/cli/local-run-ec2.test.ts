@@ -1,5 +1,5 @@
 /**
- * `stepops run deploy` of an `ec2` target takes the stage's DynamoDB lease and publishes to the
+ * `stepops deploy` of an `ec2` target takes the stage's DynamoDB lease and publishes to the
  * stage's SNS topic, never a lease file or the outbox, so a run from a laptop cannot race a deploy
  * started on AWS. AWS is mocked at the command level; the credential chain is injected, or real
  * (in a child process with no credentials anywhere).
@@ -21,7 +21,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runDeploy } from '../../../cli/commands/run.ts';
+import { runDeploy } from '../../../cli/commands/deploy.ts';
 import type { Output } from '../../../cli/output.ts';
 import { PROJECT_ROOT } from '../../../shared/config/load.ts';
 import { clearRegisteredTargets, registerTarget } from '../../../shared/config/registry.ts';
@@ -81,7 +81,7 @@ afterEach(() => {
   process.env = { ...saved };
 });
 
-describe('stepops run deploy of an ec2 target', () => {
+describe('a local deploy of an ec2 target', () => {
   it("takes the stage's DynamoDB lease and sends the alert to the stage's SNS topic", async () => {
     // Prepare
     dynamo
@@ -229,7 +229,7 @@ describe('stepops run deploy of an ec2 target', () => {
   });
 });
 
-describe('stepops run deploy with the real credential chain and no credentials', () => {
+describe('stepops deploy --local with the real credential chain and no credentials', () => {
   it('exits 2 before anything starts', async () => {
     // Prepare
     const dir = await mkdtemp(path.join(home, 'nocreds-'));
@@ -242,6 +242,8 @@ describe('stepops run deploy with the real credential chain and no credentials',
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_CONFIG_FILE: path.join(dir, 'none'),
       AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'),
+      // A local run of an ec2 target takes the lease of the stage STEPOPS_STAGE names.
+      STEPOPS_STAGE: 'prod',
       CI: '1',
     };
 
@@ -249,16 +251,7 @@ describe('stepops run deploy with the real credential chain and no credentials',
     const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
       const child = spawn(
         path.join(PROJECT_ROOT, 'node_modules', '.bin', 'node'),
-        [
-          path.join(PROJECT_ROOT, 'cli', 'stepops.ts'),
-          'run',
-          'deploy',
-          file,
-          '--ref',
-          'v1',
-          '--stage',
-          'prod',
-        ],
+        [path.join(PROJECT_ROOT, 'cli', 'stepops.ts'), 'deploy', file, '--ref', 'v1', '--local'],
         { cwd: PROJECT_ROOT, env },
       );
       let output = '';

@@ -1,5 +1,5 @@
 /**
- * `stepops run recover` and `stepops run backup` end on SIGTERM as `run deploy` does: the run is
+ * `stepops recover` and `stepops backup` end on SIGTERM as `run deploy` does: the run is
  * aborted, recorded as aborted, and a lease it took is released. The CLI runs as a child process,
  * as a user (or systemd, or a CI runner's cancel) runs it, with its state in a temporary home.
  */
@@ -73,8 +73,8 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe('stepops run recover on SIGTERM', () => {
-  it('aborts the run and releases its lease, as run deploy does', async () => {
+describe('stepops recover on SIGTERM', () => {
+  it('aborts the run and releases its lease, as deploy does', async () => {
     // Prepare: a runbook whose step runs until it is stopped
     const dir = path.join(root, 'recover');
     const host = path.join(dir, 'host');
@@ -99,7 +99,7 @@ describe('stepops run recover on SIGTERM', () => {
     );
     const home = path.join(dir, 'home');
     const lease = path.join(home, 'leases', 'target_slow-fix.json');
-    const run = start(['run', 'recover', file, '--runbook', 'slow-restart'], { STEPOPS_HOME: home });
+    const run = start(['recover', file, '--runbook', 'slow-restart'], { STEPOPS_HOME: home });
     await until(() => existsSync(marker), 'the runbook step start', run);
     expect(JSON.parse(await readFile(lease, 'utf8'))).toMatchObject({ key: 'target:slow-fix' });
 
@@ -117,7 +117,7 @@ describe('stepops run recover on SIGTERM', () => {
   }, 60_000);
 });
 
-describe('stepops run backup on SIGTERM', () => {
+describe('stepops backup on SIGTERM', () => {
   it('aborts the run and records it as aborted, instead of dying with the dump half-taken', async () => {
     // Prepare: a dump that runs until it is stopped
     const dir = path.join(root, 'backup');
@@ -146,7 +146,7 @@ describe('stepops run backup on SIGTERM', () => {
 `,
     );
     const home = path.join(dir, 'home');
-    const run = start(['run', 'backup', file], { STEPOPS_HOME: home });
+    const run = start(['backup', file], { STEPOPS_HOME: home });
     await until(() => existsSync(marker), 'the dump start', run);
 
     // Act

@@ -1,5 +1,5 @@
 /**
- * `stepops run deploy` of an ec2 target through the real binary, with the AWS SDK's own credential
+ * `stepops deploy` of an ec2 target through the real binary, with the AWS SDK's own credential
  * chain finding nothing (no variables, no ~/.aws files, no instance metadata): exit 2, naming the
  * variables to set, and nothing started (no lease, no run recorded, no command).
  */
@@ -57,25 +57,36 @@ function stepops(args: string[], extra: Record<string, string> = {}) {
   return { code: result.status, stderr: result.stderr, stdout: result.stdout, state };
 }
 
-describe('stepops run deploy of an ec2 target without AWS credentials', () => {
-  it.each([
-    ['--stage', ['--stage', 'prod'], {}],
-    ['STEPOPS_STAGE and AWS_REGION', [], { STEPOPS_STAGE: 'prod', AWS_REGION: 'eu-west-1' }],
-  ] as const)(
-    'named by %s: exits 2 naming AWS_PROFILE and AWS_REGION, and starts nothing',
-    (_how, flags, env) => {
-      // Act
-      const result = stepops(['run', 'deploy', TARGET_FILE, '--ref', 'v1', ...flags], env);
+describe('stepops deploy of an ec2 target without AWS credentials', () => {
+  it('on the stage (--stage): exits 2 naming AWS_PROFILE and AWS_REGION, and starts nothing', () => {
+    // Act
+    const result = stepops(['deploy', TARGET_FILE, '--ref', 'v1', '--stage', 'prod'], {
+      AWS_REGION: 'eu-west-1',
+    });
 
-      // Assess
-      expect(result.code).toBe(2);
-      expect(result.stderr).toMatch(/^stepops: no AWS credentials found \(.+\): set AWS_PROFILE/m);
-      expect(result.stderr).toContain('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and AWS_REGION');
-      expect(result.stderr).toContain("the stage's table stepops-prod-state");
-      expect(result.stderr).toContain('nothing was started');
-      // No lease taken, no run recorded, no command started, here or anywhere.
-      expect(result.state).toEqual([]);
-      expect(result.stdout).not.toContain('PlanDeploy');
-    },
-  );
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^stepops: no usable AWS credentials \(.+\): set AWS_PROFILE/m);
+    expect(result.stderr).toContain('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and AWS_REGION');
+    expect(result.state).toEqual([]);
+    expect(result.stdout).toBe('');
+  });
+
+  it('here (--local) under the lease of the stage STEPOPS_STAGE names: exits 2 naming AWS_PROFILE and AWS_REGION, and starts nothing', () => {
+    // Act
+    const result = stepops(['deploy', TARGET_FILE, '--ref', 'v1', '--local'], {
+      STEPOPS_STAGE: 'prod',
+      AWS_REGION: 'eu-west-1',
+    });
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^stepops: no AWS credentials found \(.+\): set AWS_PROFILE/m);
+    expect(result.stderr).toContain('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and AWS_REGION');
+    expect(result.stderr).toContain("the stage's table stepops-prod-state");
+    expect(result.stderr).toContain('nothing was started');
+    // No lease taken, no run recorded, no command started, here or anywhere.
+    expect(result.state).toEqual([]);
+    expect(result.stdout).not.toContain('PlanDeploy');
+  });
 });
