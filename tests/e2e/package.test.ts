@@ -124,7 +124,12 @@ describe('stepops installed from its tarball into an empty repository', () => {
     expect(existsSync(path.join(pkg, 'tests'))).toBe(false);
     // The local engine's interpreter is bundled, with its licenses, not installed.
     expect(existsSync(path.join(pkg, 'dist', 'vendor', 'aws-local-stepfunctions.js'))).toBe(true);
-    expect(existsSync(path.join(pkg, 'dist', 'vendor', 'aws-local-stepfunctions.LICENSES.txt'))).toBe(true);
+    const licenses = await readFile(
+      path.join(pkg, 'dist', 'vendor', 'aws-local-stepfunctions.LICENSES.txt'),
+      'utf8',
+    );
+    expect(licenses).toMatch(/^aws-local-stepfunctions@\d+\.\d+\.\d+ \(MIT\)$/m);
+    expect(licenses).toContain('Luis De Anda');
     expect(existsSync(path.join(repo, 'node_modules', 'aws-local-stepfunctions'))).toBe(false);
     expect(stepops('--version').stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
@@ -176,10 +181,17 @@ describe('stepops installed from its tarball into an empty repository', () => {
     expect(deploy.stderr).not.toMatch(/warning|unexpected error/i);
     expect(deploy.status).toBe(0);
     expect((await appHealth(port))?.body?.version).toBe('v2');
-    // The host the deploy checked out is the lab's, not a directory made inside the package.
+    // The host the deploy checked out is the lab's, not a directory made inside the package, and
+    // the run is recorded in the repository, where `status` and `history` run from look.
     const pkg = path.join(repo, 'node_modules', 'stepops');
     expect(existsSync(path.join(pkg, 'dist', host))).toBe(false);
     expect(existsSync(path.join(pkg, host))).toBe(false);
+    expect(existsSync(path.join(repo, '.stepops'))).toBe(true);
+    expect(existsSync(path.join(pkg, 'dist', '.stepops'))).toBe(false);
+    expect(existsSync(path.join(pkg, '.stepops'))).toBe(false);
+    const history = stepops('history', 'shop');
+    expect(history.status).toBe(0);
+    expect(history.stdout).toContain('package test');
   }, 300_000);
 
   it('the user’s tsc type-checks a target file against the declarations (NodeNext)', async () => {
