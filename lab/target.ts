@@ -7,7 +7,6 @@
  * their own lab directory and port.
  */
 import path from 'node:path';
-import { PROJECT_ROOT } from '../shared/config/load.ts';
 import { defineTarget, type TargetInput } from '../shared/config/schema.ts';
 import { labBackups } from './backup.ts';
 import { DEMO_PORT, defaultLabDir } from './setup.ts';
@@ -72,9 +71,7 @@ export function labMaintenance(dir: string = defaultLabDir()): NonNullable<Targe
         {
           type: 'disk-cleanup',
           name: 'old-logs',
-          oldFiles: [
-            { directory: path.resolve(PROJECT_ROOT, dir, 'run'), pattern: '*.log*', olderThanDays: 7 },
-          ],
+          oldFiles: [{ directory: path.resolve(dir, 'run'), pattern: '*.log*', olderThanDays: 7 }],
           dryRun: true,
           timeout: 60,
         },
@@ -94,7 +91,8 @@ export function labMaintenance(dir: string = defaultLabDir()): NonNullable<Targe
 export function labTarget(options: LabTargetOptions = {}): TargetInput {
   const dir = options.dir ?? defaultLabDir();
   const port = options.port ?? DEMO_PORT;
-  const relative = path.isAbsolute(dir) ? path.relative(PROJECT_ROOT, dir) : dir;
+  // Relative to the current directory, as local host directories resolve (and the default lab is there).
+  const relative = path.isAbsolute(dir) ? path.relative(process.cwd(), dir) : dir;
   const directory =
     path.isAbsolute(dir) && (relative.startsWith('..') || path.isAbsolute(relative))
       ? path.join(dir, 'host')

@@ -6,7 +6,6 @@
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../config/load.ts';
 import type { Target } from '../config/schema.ts';
 import { SsmCommandRunner } from '../drivers/aws/ssm-command-runner.ts';
 import { BashCommandRunner } from '../drivers/local/bash-command-runner.ts';
@@ -36,7 +35,7 @@ export interface CheckOptions {
   clients?: CheckClients;
   /** The command runner (SSM or bash, as the target's hosts are). */
   runner?: CommandRunner;
-  /** Where relative local host directories are (the repository by default). */
+  /** Where relative local host directories are (the current directory by default, as deploys resolve them). */
   root?: string;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -114,7 +113,7 @@ export async function runCheck(target: Target, options: CheckOptions = {}): Prom
   const seconds = checkScriptSeconds(needs);
   const items: CheckItem[] = [];
   if (target.hosts.type === 'local') {
-    const root = options.root ?? PROJECT_ROOT;
+    const root = options.root ?? process.cwd();
     const runner = options.runner ?? new BashCommandRunner();
     const user = userInfo().username;
     const directories = Array.isArray(target.hosts.directory)

@@ -113,6 +113,20 @@ describe('LocalHostDirectory', () => {
     expect((await stat(path.join(home, 'web/a'))).isDirectory()).toBe(true);
   });
 
+  it('resolves a relative directory against the current directory when given no root, not the package', async () => {
+    // The current directory as the process reports it (process.chdir is not available in every
+    // test worker, the mutation runner's among them).
+    const cwd = vi.spyOn(process, 'cwd').mockReturnValue(home);
+    try {
+      const hosts = await new LocalHostDirectory().resolve({ type: 'local', directory: 'hosts/web' });
+      const directory = path.join(home, 'hosts/web');
+      expect(hosts).toEqual([{ kind: 'local', id: 'local:hosts/web', directory }]);
+      expect((await stat(directory)).isDirectory()).toBe(true);
+    } finally {
+      cwd.mockRestore();
+    }
+  });
+
   it('keeps an absolute directory', async () => {
     const dir = path.join(home, 'abs');
     const hosts = await new LocalHostDirectory('/nowhere').resolve({ type: 'local', directory: dir });
