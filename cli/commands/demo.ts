@@ -368,7 +368,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       `   alerts in the outbox ${shown(path.join(home, 'outbox.jsonl'))} (${report.outbox.length} from this demo):`,
     );
     for (const n of report.outbox) {
-      out.out(`     ${n.outcome.padEnd(11)} ${[n.workflow, n.target, n.ref].filter(Boolean).join(' ')}: ${n.summary}`);
+      out.out(
+        `     ${n.outcome.padEnd(11)} ${[n.workflow, n.target, n.ref].filter(Boolean).join(' ')}: ${n.summary}`,
+      );
     }
     out.out(`   the lab, under ${shown(dir)}:`);
     out.out('     origin/    the app repository (tags v1, v2, v3)');
