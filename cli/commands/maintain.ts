@@ -22,6 +22,7 @@ import {
   releaseAbortedLock,
   resolveRunTarget,
   runOnLocalEngine,
+  targetDrivers,
 } from '../runs/engine.ts';
 import { requester, stageOf, WHERE_HELP } from '../runs/source.ts';
 import { abortOnInterrupt, withDetachOnInterrupt } from './follow.ts';
@@ -90,15 +91,7 @@ async function maintainEngine() {
     import('../../shared/recovery/deps.ts'),
     import('../../shared/all-drivers.ts'),
   ]);
-  const deps = recoveryDepsWith({
-    commands: (t) => drivers.commandRunnerFor(t),
-    hosts: (t) => drivers.hostDirectoryFor(t),
-    probes: (t) => drivers.probeRunnerFor(t),
-    notifier: (t) => drivers.notifierFor(t),
-    fallbackNotifier: () => drivers.fallbackNotifierFor(),
-    leases: (t) => drivers.leaseStoreFor(t),
-    loadBalancer: (t) => drivers.loadBalancerFor(t),
-  });
+  const deps = recoveryDepsWith(targetDrivers(drivers));
   const tasks = maintenanceTaskHandlers(deps);
   const arns = Object.fromEntries(MAINTAIN_FUNCTIONS.map((name) => [name, localArn(name)])) as Record<
     (typeof MAINTAIN_FUNCTIONS)[number],

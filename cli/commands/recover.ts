@@ -29,6 +29,7 @@ import {
   releaseAbortedLock,
   resolveRunTarget,
   runOnLocalEngine,
+  targetDrivers,
 } from '../runs/engine.ts';
 import { requester, stageOf } from '../runs/source.ts';
 import { abortOnInterrupt, withDetachOnInterrupt } from './follow.ts';
@@ -195,13 +196,7 @@ async function recoverEngine(store: ApprovalStore) {
   ]);
   let tokens: TaskTokens | undefined;
   const deps = recoveryDepsWith({
-    commands: (t) => drivers.commandRunnerFor(t),
-    hosts: (t) => drivers.hostDirectoryFor(t),
-    probes: (t) => drivers.probeRunnerFor(t),
-    notifier: (t) => drivers.notifierFor(t),
-    fallbackNotifier: () => drivers.fallbackNotifierFor(),
-    leases: (t) => drivers.leaseStoreFor(t),
-    loadBalancer: (t) => drivers.loadBalancerFor(t),
+    ...targetDrivers(drivers),
     instances: () => new Ec2InstanceOperations(),
     databases: () => new RdsRestorer(),
     dumps: (target) => dumpLocatorFor(target),

@@ -21,6 +21,7 @@ import type {
   TraceEvent,
 } from '../../shared/engine/index.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
+import type { RecoveryFactories } from '../../shared/recovery/deps.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
 import { createProgress, type Progress, type ProgressEvent, type ProgressStream } from '../progress.ts';
 import { recordLocalRun } from './local.ts';
@@ -289,4 +290,23 @@ export async function runOnLocalEngine(run: LocalEngineRun): Promise<RunResult> 
   recording.finish(result);
   if (recording.problem) run.out.err(`stepops: warning: ${recording.problem}`);
   return result;
+}
+
+/**
+ * The drivers a local recovery or maintenance run uses on a target: the ones the target declares
+ * (`drivers` is `shared/all-drivers.ts`, imported when a run starts).
+ *
+ * @example
+ * const deps = recoveryDepsWith(targetDrivers(await import('../../shared/all-drivers.ts')));
+ */
+export function targetDrivers(drivers: typeof import('../../shared/all-drivers.ts')) {
+  return {
+    commands: (t) => drivers.commandRunnerFor(t),
+    hosts: (t) => drivers.hostDirectoryFor(t),
+    probes: (t) => drivers.probeRunnerFor(t),
+    notifier: (t) => drivers.notifierFor(t),
+    fallbackNotifier: () => drivers.fallbackNotifierFor(),
+    leases: (t) => drivers.leaseStoreFor(t),
+    loadBalancer: (t) => drivers.loadBalancerFor(t),
+  } satisfies RecoveryFactories;
 }
