@@ -28,7 +28,7 @@ import {
   TARGET_TAG,
 } from './permissions.ts';
 import type { Ec2Target } from './settings.ts';
-import { schedulerRoleFor, standardWorkflow, workflowFunctions } from './state-machine.ts';
+import { scheduledRuns, standardWorkflow, workflowFunctions } from './state-machine.ts';
 
 /** The workflow module's contract (`workflows/backup.ts`). */
 export interface BackupWorkflowModule {
@@ -618,25 +618,11 @@ export function createBackup(context: BackupContext) {
   });
 
   // EventBridge Scheduler starts the state machine directly, with a role that may do only that.
-  const { schedulerRole, schedulerPolicy } = schedulerRoleFor('Backup', context.account, stateMachine.arn);
-  const schedules = backupSchedules(context.stage, context.targets).map(
-    (schedule, i) =>
-      new aws.scheduler.Schedule(
-        `BackupSchedule${i}`,
-        {
-          name: schedule.name,
-          scheduleExpression: schedule.expression,
-          scheduleExpressionTimezone: schedule.timezone,
-          flexibleTimeWindow: { mode: 'OFF' },
-          target: {
-            arn: stateMachine.arn,
-            roleArn: schedulerRole.arn,
-            input: JSON.stringify(schedule.input),
-            retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
-          },
-        },
-        { dependsOn: [schedulerPolicy] },
-      ),
+  const { schedulerRole, schedules } = scheduledRuns(
+    'Backup',
+    context.account,
+    stateMachine.arn,
+    backupSchedules(context.stage, context.targets),
   );
   const link = new sst.Linkable('BackupStateMachine', {
     properties: { arn: stateMachine.arn, name: stateMachine.name },

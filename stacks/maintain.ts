@@ -10,7 +10,7 @@ import { scheduleName } from './backup.ts';
 import type { FunctionBundling } from './bundling.ts';
 import { type Capability, type PermissionContext, statementsFor } from './permissions.ts';
 import type { Ec2Target } from './settings.ts';
-import { schedulerRoleFor, standardWorkflow, workflowFunctions } from './state-machine.ts';
+import { scheduledRuns, standardWorkflow, workflowFunctions } from './state-machine.ts';
 import { driverEnvironment } from './workflows.ts';
 
 /** The workflow module's contract (`workflows/maintain.ts`). */
@@ -123,25 +123,11 @@ export function createMaintain(context: MaintainContext) {
     workflow: context.workflow.maintainWorkflow,
   });
   // EventBridge Scheduler starts the state machine directly, with a role that may do only that.
-  const { schedulerRole, schedulerPolicy } = schedulerRoleFor('Maintain', context.account, stateMachine.arn);
-  const schedules = maintenanceSchedules(context.stage, context.targets).map(
-    (schedule, i) =>
-      new aws.scheduler.Schedule(
-        `MaintainSchedule${i}`,
-        {
-          name: schedule.name,
-          scheduleExpression: schedule.expression,
-          scheduleExpressionTimezone: schedule.timezone,
-          flexibleTimeWindow: { mode: 'OFF' },
-          target: {
-            arn: stateMachine.arn,
-            roleArn: schedulerRole.arn,
-            input: JSON.stringify(schedule.input),
-            retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
-          },
-        },
-        { dependsOn: [schedulerPolicy] },
-      ),
+  const { schedulerRole, schedules } = scheduledRuns(
+    'Maintain',
+    context.account,
+    stateMachine.arn,
+    maintenanceSchedules(context.stage, context.targets),
   );
   return { functions, arns, definition, logGroup, role, policy, stateMachine, schedulerRole, schedules };
 }

@@ -229,3 +229,47 @@ export function standardWorkflow(args: StandardWorkflowArgs) {
   });
   return { arns, definition, ...machine };
 }
+
+/** One schedule that starts a workflow: its name, when, in which time zone, and the execution input. */
+export interface WorkflowSchedule {
+  name: string;
+  expression: string;
+  timezone: string;
+  input: object;
+}
+
+/**
+ * Creates the EventBridge Scheduler schedules that start a state machine directly, with a role that
+ * may do only that ({@link schedulerRoleFor}); a start that fails is retried 3 times within an hour.
+ *
+ * @example
+ * const { schedulerRole, schedules } = scheduledRuns('Backup', account, stateMachine.arn, backupSchedules(stage, targets));
+ */
+export function scheduledRuns(
+  component: string,
+  account: $util.Input<string>,
+  stateMachineArn: $util.Input<string>,
+  schedules: readonly WorkflowSchedule[],
+) {
+  const { schedulerRole, schedulerPolicy } = schedulerRoleFor(component, account, stateMachineArn);
+  const created = schedules.map(
+    (schedule, i) =>
+      new aws.scheduler.Schedule(
+        `${component}Schedule${i}`,
+        {
+          name: schedule.name,
+          scheduleExpression: schedule.expression,
+          scheduleExpressionTimezone: schedule.timezone,
+          flexibleTimeWindow: { mode: 'OFF' },
+          target: {
+            arn: stateMachineArn,
+            roleArn: schedulerRole.arn,
+            input: JSON.stringify(schedule.input),
+            retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+          },
+        },
+        { dependsOn: [schedulerPolicy] },
+      ),
+  );
+  return { schedulerRole, schedules: created };
+}
