@@ -18,7 +18,7 @@ import { type BackupJob, dumpBucketRegion } from '../shared/config/schema.ts';
 import { leaseKey } from '../shared/drivers/aws/dynamo-lease-store.ts';
 import { BACKUPS_TABLE, BY_TARGET_INDEX } from '../shared/drivers/aws/dynamo-tables.ts';
 import { RESTORE_TEST_TAG } from '../shared/drivers/aws/rds-scratch-databases.ts';
-import { type FunctionBundling, functionCode } from './bundling.ts';
+import type { FunctionBundling } from './bundling.ts';
 import {
   hostStatements,
   notifyStatements,
@@ -28,7 +28,7 @@ import {
   TARGET_TAG,
 } from './permissions.ts';
 import type { Ec2Target } from './settings.ts';
-import { schedulerRoleFor, workflowStateMachine } from './state-machine.ts';
+import { scheduledRuns, standardWorkflow, workflowFunctions } from './state-machine.ts';
 
 /** The workflow module's contract (`workflows/backup.ts`). */
 export interface BackupWorkflowModule {
@@ -590,67 +590,39 @@ export function createBackup(context: BackupContext) {
   }
 
   const statements = backupStatements({ ...context, tableArn: table.arn });
-  const functions: Record<string, sst.aws.Function> = {};
-  for (const folder of context.workflow.BACKUP_FUNCTIONS) {
-    const permissions = statements[folder];
-    const timeout = context.workflow.BACKUP_FUNCTION_TIMEOUTS[folder];
-    if (!permissions || timeout === undefined) {
-      throw new Error(
-        `backup function "${folder}" has no IAM statements: add it to backupStatements in stacks/backup.ts`,
-      );
-    }
-    functions[folder] = new sst.aws.Function(backupComponentName(folder), {
-      ...functionCode(context.bundling, folder),
-      runtime: 'nodejs24.x',
-      architecture: 'arm64',
-      memory: folder === 'prune-backups' ? '512 MB' : '256 MB',
-      timeout: `${timeout} seconds`,
-      environment: {
-        STEPOPS_BACKUP_TABLE: table.name,
-        STEPOPS_STATE_TABLE: context.stateTableName,
-        STEPOPS_ALERTS_TOPIC_ARN: context.alertsTopicArn,
-        ...(context.commandLogGroup ? { STEPOPS_COMMAND_LOG_GROUP: context.commandLogGroup } : {}),
-      },
-      link: context.links,
-      permissions,
-    });
-  }
-
-  const arns = Object.fromEntries(Object.entries(functions).map(([folder, fn]) => [folder, fn.arn]));
-  const definition = $jsonStringify(
-    $resolve(arns).apply((resolved) => context.workflow.backupWorkflow(resolved)),
-  );
-  const { logGroup, role, policy, stateMachine } = workflowStateMachine({
+  const functions = workflowFunctions({
+    folders: context.workflow.BACKUP_FUNCTIONS,
+    timeouts: context.workflow.BACKUP_FUNCTION_TIMEOUTS,
+    settings: (folder) => {
+      const permissions = statements[folder];
+      return permissions && { memory: folder === 'prune-backups' ? '512 MB' : '256 MB', permissions };
+    },
+    componentName: backupComponentName,
+    unsettled: (folder) =>
+      `backup function "${folder}" has no IAM statements: add it to backupStatements in stacks/backup.ts`,
+    environment: {
+      STEPOPS_BACKUP_TABLE: table.name,
+      STEPOPS_STATE_TABLE: context.stateTableName,
+      STEPOPS_ALERTS_TOPIC_ARN: context.alertsTopicArn,
+      ...(context.commandLogGroup ? { STEPOPS_COMMAND_LOG_GROUP: context.commandLogGroup } : {}),
+    },
+    links: context.links,
+    bundling: context.bundling,
+  });
+  const { arns, definition, logGroup, role, policy, stateMachine } = standardWorkflow({
     component: 'Backup',
     name: `stepops-${context.stage}-backup`,
     account: context.account,
-    type: 'STANDARD',
-    definition,
-    functionArns: Object.values(arns),
-    retentionInDays: 90,
-    logLevel: 'ALL',
+    functions,
+    workflow: context.workflow.backupWorkflow,
   });
 
   // EventBridge Scheduler starts the state machine directly, with a role that may do only that.
-  const { schedulerRole, schedulerPolicy } = schedulerRoleFor('Backup', context.account, stateMachine.arn);
-  const schedules = backupSchedules(context.stage, context.targets).map(
-    (schedule, i) =>
-      new aws.scheduler.Schedule(
-        `BackupSchedule${i}`,
-        {
-          name: schedule.name,
-          scheduleExpression: schedule.expression,
-          scheduleExpressionTimezone: schedule.timezone,
-          flexibleTimeWindow: { mode: 'OFF' },
-          target: {
-            arn: stateMachine.arn,
-            roleArn: schedulerRole.arn,
-            input: JSON.stringify(schedule.input),
-            retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
-          },
-        },
-        { dependsOn: [schedulerPolicy] },
-      ),
+  const { schedulerRole, schedules } = scheduledRuns(
+    'Backup',
+    context.account,
+    stateMachine.arn,
+    backupSchedules(context.stage, context.targets),
   );
   const link = new sst.Linkable('BackupStateMachine', {
     properties: { arn: stateMachine.arn, name: stateMachine.name },

@@ -7,10 +7,10 @@
 
 import { targetSchedules } from '../shared/config/schedule.ts';
 import { scheduleName } from './backup.ts';
-import { type FunctionBundling, functionCode } from './bundling.ts';
+import type { FunctionBundling } from './bundling.ts';
 import { type Capability, type PermissionContext, statementsFor } from './permissions.ts';
 import type { Ec2Target } from './settings.ts';
-import { schedulerRoleFor, workflowStateMachine } from './state-machine.ts';
+import { scheduledRuns, standardWorkflow, workflowFunctions } from './state-machine.ts';
 import { driverEnvironment } from './workflows.ts';
 
 /** The workflow module's contract (`workflows/maintain.ts`). */
@@ -98,62 +98,36 @@ export function maintenanceSchedules(stage: string, targets: readonly Ec2Target[
  * @throws Error naming a maintenance function that has no permissions decided here
  */
 export function createMaintain(context: MaintainContext) {
-  const environment = driverEnvironment(context);
-  const functions: Record<string, sst.aws.Function> = {};
-  for (const name of context.workflow.MAINTAIN_FUNCTIONS) {
-    const capabilities = MAINTAIN_FUNCTION_CAPABILITIES[name];
-    const timeout = context.workflow.MAINTAIN_FUNCTION_TIMEOUTS[name];
-    if (!capabilities || timeout === undefined) {
-      throw new Error(
-        `maintenance function "${name}" has no IAM settings: add it to MAINTAIN_FUNCTION_CAPABILITIES in stacks/maintain.ts`,
-      );
-    }
-    functions[name] = new sst.aws.Function(maintainComponentName(name), {
-      // The lock functions are the deploy's handlers (same contract), deployed for this workflow.
-      ...functionCode(context.bundling, name),
-      runtime: 'nodejs24.x',
-      architecture: 'arm64',
-      memory: name === 'plan-maintenance' || name === 'run-maintenance-step' ? '512 MB' : '256 MB',
-      timeout: `${timeout} seconds`,
-      environment,
-      link: context.links,
-      permissions: statementsFor(capabilities, context),
-    });
-  }
-  const arns = Object.fromEntries(Object.entries(functions).map(([name, fn]) => [name, fn.arn]));
-  const definition = $jsonStringify(
-    $resolve(arns).apply((resolved) => context.workflow.maintainWorkflow(resolved)),
-  );
-  const { logGroup, role, policy, stateMachine } = workflowStateMachine({
+  const functions = workflowFunctions({
+    // The lock functions are the deploy's handlers (same contract), deployed for this workflow.
+    folders: context.workflow.MAINTAIN_FUNCTIONS,
+    timeouts: context.workflow.MAINTAIN_FUNCTION_TIMEOUTS,
+    settings: (name) => {
+      const capabilities = MAINTAIN_FUNCTION_CAPABILITIES[name];
+      if (!capabilities) return undefined;
+      const memory = name === 'plan-maintenance' || name === 'run-maintenance-step' ? '512 MB' : '256 MB';
+      return { memory, permissions: statementsFor(capabilities, context) };
+    },
+    componentName: maintainComponentName,
+    unsettled: (name) =>
+      `maintenance function "${name}" has no IAM settings: add it to MAINTAIN_FUNCTION_CAPABILITIES in stacks/maintain.ts`,
+    environment: driverEnvironment(context),
+    links: context.links,
+    bundling: context.bundling,
+  });
+  const { arns, definition, logGroup, role, policy, stateMachine } = standardWorkflow({
     component: 'Maintain',
     name: `stepops-${context.stage}-maintenance`,
     account: context.account,
-    type: 'STANDARD',
-    definition,
-    functionArns: Object.values(arns),
-    retentionInDays: 90,
-    logLevel: 'ALL',
+    functions,
+    workflow: context.workflow.maintainWorkflow,
   });
   // EventBridge Scheduler starts the state machine directly, with a role that may do only that.
-  const { schedulerRole, schedulerPolicy } = schedulerRoleFor('Maintain', context.account, stateMachine.arn);
-  const schedules = maintenanceSchedules(context.stage, context.targets).map(
-    (schedule, i) =>
-      new aws.scheduler.Schedule(
-        `MaintainSchedule${i}`,
-        {
-          name: schedule.name,
-          scheduleExpression: schedule.expression,
-          scheduleExpressionTimezone: schedule.timezone,
-          flexibleTimeWindow: { mode: 'OFF' },
-          target: {
-            arn: stateMachine.arn,
-            roleArn: schedulerRole.arn,
-            input: JSON.stringify(schedule.input),
-            retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
-          },
-        },
-        { dependsOn: [schedulerPolicy] },
-      ),
+  const { schedulerRole, schedules } = scheduledRuns(
+    'Maintain',
+    context.account,
+    stateMachine.arn,
+    maintenanceSchedules(context.stage, context.targets),
   );
   return { functions, arns, definition, logGroup, role, policy, stateMachine, schedulerRole, schedules };
 }

@@ -22,7 +22,7 @@ import {
   TARGET_TAG,
   targetGroupStatements,
 } from './permissions.ts';
-import { workflowStateMachine } from './state-machine.ts';
+import { standardWorkflow, workflowFunctions } from './state-machine.ts';
 import { driverEnvironment } from './workflows.ts';
 
 /** The workflow module's contract (`workflows/recover.ts`). */
@@ -512,40 +512,27 @@ export function createRecover(context: RecoverContext) {
     STEPOPS_APPROVAL_SECRET_PARAMETER: context.approvalSecretParameter,
     ...(context.backupTable ? { STEPOPS_BACKUP_TABLE: context.backupTable.name } : {}),
   };
-  const functions: Record<string, sst.aws.Function> = {};
-  for (const name of context.workflow.RECOVER_FUNCTIONS) {
-    const permissions = statements[name];
-    const timeout = context.workflow.RECOVER_FUNCTION_TIMEOUTS[name];
-    if (!permissions || timeout === undefined) {
-      throw new Error(
-        `recovery function "${name}" has no IAM settings: add it to recoverFunctionStatements in stacks/recover.ts`,
-      );
-    }
-    functions[name] = new sst.aws.Function(recoverComponentName(name), {
-      // The lock functions are the deploy's handlers (same contract), deployed for this workflow.
-      ...functionCode(context.bundling, name),
-      runtime: 'nodejs24.x',
-      architecture: 'arm64',
-      memory: `${RECOVER_FUNCTION_MEMORY_MB[name] ?? 256} MB`,
-      timeout: `${timeout} seconds`,
-      environment,
-      link: context.links,
-      permissions,
-    });
-  }
-  const arns = Object.fromEntries(Object.entries(functions).map(([name, fn]) => [name, fn.arn]));
-  const definition = $jsonStringify(
-    $resolve(arns).apply((resolved) => context.workflow.recoverWorkflow(resolved)),
-  );
-  const { logGroup, role, policy, stateMachine } = workflowStateMachine({
+  const functions = workflowFunctions({
+    // The lock functions are the deploy's handlers (same contract), deployed for this workflow.
+    folders: context.workflow.RECOVER_FUNCTIONS,
+    timeouts: context.workflow.RECOVER_FUNCTION_TIMEOUTS,
+    settings: (name) => {
+      const permissions = statements[name];
+      return permissions && { memory: `${RECOVER_FUNCTION_MEMORY_MB[name] ?? 256} MB`, permissions };
+    },
+    componentName: recoverComponentName,
+    unsettled: (name) =>
+      `recovery function "${name}" has no IAM settings: add it to recoverFunctionStatements in stacks/recover.ts`,
+    environment,
+    links: context.links,
+    bundling: context.bundling,
+  });
+  const { arns, definition, logGroup, role, policy, stateMachine } = standardWorkflow({
     component: 'Recover',
     name: `stepops-${context.stage}-recover`,
     account: context.account,
-    type: 'STANDARD',
-    definition,
-    functionArns: Object.values(arns),
-    retentionInDays: 90,
-    logLevel: 'ALL',
+    functions,
+    workflow: context.workflow.recoverWorkflow,
   });
   const answerArgs = {
     ...functionCode(context.bundling, 'answer-approval'),

@@ -4,6 +4,8 @@
  * EventBridge Scheduler starts, a role that may start that state machine and nothing else.
  * Component names follow the workflow (`BackupWorkflow`, `BackupWorkflowRole`, …).
  */
+import { type FunctionBundling, functionCode } from './bundling.ts';
+import type { Statement } from './permissions.ts';
 
 /** One workflow's state machine. */
 export interface WorkflowStateMachineArgs {
@@ -141,4 +143,133 @@ export function schedulerRoleFor(
     }),
   });
   return { schedulerRole, schedulerPolicy };
+}
+
+/** How one workflow Lambda runs and what it may call. */
+export interface WorkflowFunctionSettings {
+  memory: `${number} MB`;
+  permissions: Statement[];
+}
+
+/** A workflow's Lambdas: one per folder, each with its own settings and timeout. */
+export interface WorkflowFunctionsArgs {
+  /** The workflow module's function folders (`BACKUP_FUNCTIONS`, …). */
+  folders: readonly string[];
+  /** Each folder's timeout in seconds, from the workflow module. */
+  timeouts: Readonly<Record<string, number>>;
+  /** Each folder's memory and permissions; `undefined` when none are decided (the deploy is refused). */
+  settings(folder: string): WorkflowFunctionSettings | undefined;
+  /** The component name of a folder's function (`plan-recovery` → `RecoverPlanRecovery`). */
+  componentName(folder: string): string;
+  /** The message naming a folder with no settings or no timeout, and where to add them. */
+  unsettled(folder: string): string;
+  environment: $util.Input<Record<string, $util.Input<string>>>;
+  links: $util.Input<unknown>[];
+  bundling: FunctionBundling;
+}
+
+/**
+ * Creates a workflow's Lambdas (Node 24, arm64), keyed by folder.
+ *
+ * @example
+ * const functions = workflowFunctions({ folders: ['plan-backup'], timeouts: { 'plan-backup': 30 }, … });
+ * @throws Error with `unsettled(folder)` when a folder has no settings or no timeout
+ */
+export function workflowFunctions(args: WorkflowFunctionsArgs): Record<string, sst.aws.Function> {
+  const functions: Record<string, sst.aws.Function> = {};
+  for (const folder of args.folders) {
+    const settings = args.settings(folder);
+    const timeout = args.timeouts[folder];
+    if (!settings || timeout === undefined) throw new Error(args.unsettled(folder));
+    functions[folder] = new sst.aws.Function(args.componentName(folder), {
+      ...functionCode(args.bundling, folder),
+      runtime: 'nodejs24.x',
+      architecture: 'arm64',
+      memory: settings.memory,
+      timeout: `${timeout} seconds`,
+      environment: args.environment,
+      link: args.links,
+      permissions: settings.permissions,
+    });
+  }
+  return functions;
+}
+
+/** A Standard workflow over its Lambdas. */
+export interface StandardWorkflowArgs {
+  /** `Deploy`, `Backup`, …: the prefix of the component names and statement ids. */
+  component: string;
+  /** The state machine's name (`stepops-prod-backup`). */
+  name: string;
+  account: $util.Input<string>;
+  functions: Record<string, sst.aws.Function>;
+  /** The definition for the deployed ARNs by folder (the workflow module's `…Workflow(arns)`). */
+  workflow(arns: Record<string, string>): object;
+}
+
+/**
+ * Creates a Standard workflow's state machine (90 days of logs, level `ALL`) whose definition is
+ * `workflow(arns)` with its Lambdas' ARNs.
+ *
+ * @example
+ * const { stateMachine } = standardWorkflow({ component: 'Backup', name, account, functions, workflow: backupWorkflow });
+ */
+export function standardWorkflow(args: StandardWorkflowArgs) {
+  const arns = Object.fromEntries(Object.entries(args.functions).map(([folder, fn]) => [folder, fn.arn]));
+  const definition = $jsonStringify($resolve(arns).apply((resolved) => args.workflow(resolved)));
+  const machine = workflowStateMachine({
+    component: args.component,
+    name: args.name,
+    account: args.account,
+    type: 'STANDARD',
+    definition,
+    functionArns: Object.values(arns),
+    retentionInDays: 90,
+    logLevel: 'ALL',
+  });
+  return { arns, definition, ...machine };
+}
+
+/** One schedule that starts a workflow: its name, when, in which time zone, and the execution input. */
+export interface WorkflowSchedule {
+  name: string;
+  expression: string;
+  timezone: string;
+  input: object;
+}
+
+/**
+ * Creates the EventBridge Scheduler schedules that start a state machine directly, with a role that
+ * may do only that ({@link schedulerRoleFor}); a start that fails is retried 3 times within an hour.
+ *
+ * @example
+ * const { schedulerRole, schedules } = scheduledRuns('Backup', account, stateMachine.arn, backupSchedules(stage, targets));
+ */
+export function scheduledRuns(
+  component: string,
+  account: $util.Input<string>,
+  stateMachineArn: $util.Input<string>,
+  schedules: readonly WorkflowSchedule[],
+) {
+  const { schedulerRole, schedulerPolicy } = schedulerRoleFor(component, account, stateMachineArn);
+  const created = schedules.map(
+    (schedule, i) =>
+      new aws.scheduler.Schedule(
+        `${component}Schedule${i}`,
+        {
+          name: schedule.name,
+          scheduleExpression: schedule.expression,
+          scheduleExpressionTimezone: schedule.timezone,
+          flexibleTimeWindow: { mode: 'OFF' },
+          target: {
+            arn: stateMachineArn,
+            roleArn: schedulerRole.arn,
+            input: JSON.stringify(schedule.input),
+            retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+          },
+        },
+        { dependsOn: [schedulerPolicy] },
+      ),
+  );
+  return { schedulerRole, schedules: created };
 }

@@ -5,9 +5,9 @@
  * of the stage's targets, logging to CloudWatch Logs.
  */
 import type { Target } from '../shared/config/schema.ts';
-import { type FunctionBundling, functionCode } from './bundling.ts';
+import type { FunctionBundling } from './bundling.ts';
 import { type Capability, type PermissionContext, statementsFor } from './permissions.ts';
-import { workflowStateMachine } from './state-machine.ts';
+import { standardWorkflow, workflowFunctions } from './state-machine.ts';
 
 /** How each deploy Lambda runs, and what it may call. */
 export interface FunctionSettings {
@@ -85,45 +85,29 @@ export interface WorkflowsContext extends PermissionContext {
  * @throws Error naming a deploy function that has no settings in {@link DEPLOY_FUNCTION_SETTINGS}
  */
 export function createWorkflows(context: WorkflowsContext) {
-  const functions: Record<string, sst.aws.Function> = {};
-  for (const folder of context.workflow.DEPLOY_FUNCTIONS) {
-    const settings = DEPLOY_FUNCTION_SETTINGS[folder];
-    const timeout = context.workflow.DEPLOY_FUNCTION_TIMEOUTS[folder];
-    if (!settings || timeout === undefined) {
-      throw new Error(
-        `deploy function "${folder}" has no IAM and runtime settings: add it to DEPLOY_FUNCTION_SETTINGS in stacks/workflows.ts`,
+  const functions = workflowFunctions({
+    folders: context.workflow.DEPLOY_FUNCTIONS,
+    timeouts: context.workflow.DEPLOY_FUNCTION_TIMEOUTS,
+    settings: (folder) => {
+      const settings = DEPLOY_FUNCTION_SETTINGS[folder];
+      return (
+        settings && { memory: settings.memory, permissions: statementsFor(settings.capabilities, context) }
       );
-    }
-    functions[folder] = new sst.aws.Function(functionComponentName(folder), {
-      ...functionCode(context.bundling, folder),
-      runtime: 'nodejs24.x',
-      architecture: 'arm64',
-      memory: settings.memory,
-      timeout: `${timeout} seconds`,
-      environment: driverEnvironment(context),
-      link: context.links,
-      permissions: statementsFor(settings.capabilities, context),
-    });
-  }
-
-  const arns = Object.fromEntries(Object.entries(functions).map(([folder, fn]) => [folder, fn.arn]));
-  const definition = $jsonStringify(
-    $resolve(arns).apply((resolved) =>
-      context.workflow.deployWorkflow(resolved, {
-        timeoutSeconds: context.workflow.deployTimeoutSeconds(context.targets),
-      }),
-    ),
-  );
-
-  const { logGroup, role, policy, stateMachine } = workflowStateMachine({
+    },
+    componentName: functionComponentName,
+    unsettled: (folder) =>
+      `deploy function "${folder}" has no IAM and runtime settings: add it to DEPLOY_FUNCTION_SETTINGS in stacks/workflows.ts`,
+    environment: driverEnvironment(context),
+    links: context.links,
+    bundling: context.bundling,
+  });
+  const timeoutSeconds = context.workflow.deployTimeoutSeconds(context.targets);
+  const { arns, definition, logGroup, role, policy, stateMachine } = standardWorkflow({
     component: 'Deploy',
     name: `stepops-${context.stage}-deploy`,
     account: context.account,
-    type: 'STANDARD',
-    definition,
-    functionArns: Object.values(arns),
-    retentionInDays: 90,
-    logLevel: 'ALL',
+    functions,
+    workflow: (resolved) => context.workflow.deployWorkflow(resolved, { timeoutSeconds }),
   });
   const link = new sst.Linkable('DeployStateMachine', {
     properties: { arn: stateMachine.arn, name: stateMachine.name },

@@ -19,18 +19,16 @@ import type { CatalogueEntry } from '../../shared/drivers/ports.ts';
 import type { Execution, RunResult } from '../../shared/engine/index.ts';
 import { formatTimeline, readableCause } from '../../shared/engine/index.ts';
 import { EXIT, indent, type Output, stdio, UsageError } from '../output.ts';
-import { createProgress, formatDuration } from '../progress.ts';
+import { formatDuration } from '../progress.ts';
 import {
   ABORTED,
   type CredentialCheck,
   checkAwsCredentials,
   checkReason,
   inputErrorCode,
-  progressMapper,
-  progressStream,
   resolveRunTarget,
+  runOnLocalEngine,
 } from '../runs/engine.ts';
-import { recordLocalRun } from '../runs/local.ts';
 import { requester, stageOf } from '../runs/source.ts';
 import { formatBytes } from '../runs/style.ts';
 import { abortOnInterrupt, withDetachOnInterrupt } from './follow.ts';
@@ -174,33 +172,15 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRep
   const engine = createLocalBackupEngine();
   const what = task === 'backup' ? (options.dryRun ? 'backup (dry run)' : 'backup') : task;
   out.out(`${what} ${target.name}${options.backup ? ` ${options.backup}` : ''} on the local engine`);
-  const progress = createProgress({
-    stream: progressStream(out),
-    ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
+  const result = await runOnLocalEngine({
+    engine,
+    input,
+    workflow: 'backup',
+    record: { target: target.name, ...(options.reason ? { reason: options.reason } : {}), requestedBy },
+    out,
+    interactive: options.interactive,
+    onStart: options.onStart,
   });
-  const recording = recordLocalRun('backup', {
-    target: target.name,
-    ...(options.reason ? { reason: options.reason } : {}),
-    requestedBy,
-  });
-  const toProgress = progressMapper();
-  const execution = engine.start(input, {
-    executionName: recording.runId,
-    onEvent: (event) => {
-      recording.event(event);
-      const shown = toProgress(event);
-      if (shown) progress.event(shown);
-    },
-  });
-  options.onStart?.(execution);
-  let result: RunResult;
-  try {
-    result = await execution.result;
-  } finally {
-    progress.stop();
-  }
-  recording.finish(result);
-  if (recording.problem) out.err(`stepops: warning: ${recording.problem}`);
   if (options.timeline !== false) out.out(`\ntimeline\n${indent(formatTimeline(result.trace))}`);
   if (result.error === ABORTED) await releaseAbortedLeases(result, out);
   const jobs = jobResults(result).flatMap(describeJob);

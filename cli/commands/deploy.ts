@@ -24,19 +24,17 @@ import { formatTimeline, readableCause } from '../../shared/engine/index.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { validateRef } from '../../shared/shell/script.ts';
 import { describeHostSelection, EXIT, indent, type Output, stdio, UsageError } from '../output.ts';
-import { createProgress, formatDuration } from '../progress.ts';
+import { formatDuration } from '../progress.ts';
 import { SfnRunSource, sfnClient, stageStateMachines } from '../runs/aws.ts';
 import {
   ABORTED,
   checkReason,
   inputErrorCode,
   localArn,
-  progressMapper,
-  progressStream,
   releaseAbortedLock,
   resolveRunTarget,
+  runOnLocalEngine,
 } from '../runs/engine.ts';
-import { recordLocalRun } from '../runs/local.ts';
 import type { SourceDeps } from '../runs/source.ts';
 import { requester, stageOf } from '../runs/source.ts';
 import { workflowNames } from '../runs/workflows.ts';
@@ -230,37 +228,22 @@ async function runOnEngine(
       `  lease in DynamoDB ${stage.stateTable}, alerts to ${stage.alertsTopicArn}${stage.stage ? ` (stage ${stage.stage})` : ''}`,
     );
   }
-  const progress = createProgress({
-    stream: progressStream(out),
-    ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
-  });
   const input = {
     target: target.name,
     ref: options.ref,
     ...(options.reason !== undefined ? { reason: options.reason } : {}),
     requestedBy: options.requestedBy ?? requester('deploy'),
   };
-  const toProgress = progressMapper();
-  // Recorded under .stepops/runs, so that status, history, logs and follow read local runs too.
-  const recording = recordLocalRun('deploy', input);
-  const execution = engine.start(input, {
-    executionName: recording.runId,
-    onEvent: (event) => {
-      recording.event(event);
-      const shown = toProgress(event);
-      if (shown) progress.event(shown);
-      options.onEvent?.(event);
-    },
+  const result = await runOnLocalEngine({
+    engine,
+    input,
+    workflow: 'deploy',
+    record: input,
+    out,
+    interactive: options.interactive,
+    onEvent: options.onEvent,
+    onStart: options.onStart,
   });
-  options.onStart?.(execution);
-  let result: RunResult;
-  try {
-    result = await execution.result;
-  } finally {
-    progress.stop();
-  }
-  recording.finish(result);
-  if (recording.problem) out.err(`stepops: warning: ${recording.problem}`);
 
   out.out(`\ntimeline\n${indent(formatTimeline(result.trace))}`);
   if (result.error === ABORTED) await releaseAbortedLock(target, result, out);

@@ -7,17 +7,23 @@
  * skipped, and says so. Exit 0 succeeded or skipped, 1 failed, 2 bad input (nothing started).
  */
 import type { Command } from 'commander';
-import { ConfigError, formatIssue } from '../../shared/config/load.ts';
 import { findTarget } from '../../shared/config/registry.ts';
 import type { Target } from '../../shared/config/schema.ts';
-import type { Execution, RunResult } from '../../shared/engine/index.ts';
+import type { Execution } from '../../shared/engine/index.ts';
 import { formatTimeline, readableCause } from '../../shared/engine/index.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { maintenanceJob } from '../../shared/maintenance/runbook.ts';
 import { EXIT, indent, type Output, stdio } from '../output.ts';
-import { createProgress, formatDuration, type ProgressStream } from '../progress.ts';
-import { ABORTED, localArn, progressMapper, releaseAbortedLock, resolveRunTarget } from '../runs/engine.ts';
-import { recordLocalRun } from '../runs/local.ts';
+import { formatDuration } from '../progress.ts';
+import {
+  ABORTED,
+  inputErrorCode,
+  localArn,
+  releaseAbortedLock,
+  resolveRunTarget,
+  runOnLocalEngine,
+  targetDrivers,
+} from '../runs/engine.ts';
 import { requester, stageOf, WHERE_HELP } from '../runs/source.ts';
 import { abortOnInterrupt, withDetachOnInterrupt } from './follow.ts';
 import {
@@ -85,15 +91,7 @@ async function maintainEngine() {
     import('../../shared/recovery/deps.ts'),
     import('../../shared/all-drivers.ts'),
   ]);
-  const deps = recoveryDepsWith({
-    commands: (t) => drivers.commandRunnerFor(t),
-    hosts: (t) => drivers.hostDirectoryFor(t),
-    probes: (t) => drivers.probeRunnerFor(t),
-    notifier: (t) => drivers.notifierFor(t),
-    fallbackNotifier: () => drivers.fallbackNotifierFor(),
-    leases: (t) => drivers.leaseStoreFor(t),
-    loadBalancer: (t) => drivers.loadBalancerFor(t),
-  });
+  const deps = recoveryDepsWith(targetDrivers(drivers));
   const tasks = maintenanceTaskHandlers(deps);
   const arns = Object.fromEntries(MAINTAIN_FUNCTIONS.map((name) => [name, localArn(name)])) as Record<
     (typeof MAINTAIN_FUNCTIONS)[number],
@@ -122,15 +120,9 @@ export async function runMaintain(options: MaintainRunOptions): Promise<Maintain
     target = await resolveRunTarget(options.target);
     jobs = jobsToRun(target, options.job);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      for (const issue of error.issues) out.err(formatIssue(issue));
-      return { exitCode: EXIT.invalidInput, runs: [] };
-    }
-    if (error instanceof InvalidInputError) {
-      out.err(`stepops: ${error.message}`);
-      return { exitCode: EXIT.invalidInput, runs: [] };
-    }
-    throw error;
+    const code = inputErrorCode(error, out);
+    if (code === undefined) throw error;
+    return { exitCode: code, runs: [] };
   }
   const engine = await maintainEngine();
   const reason = options.reason ?? 'run from the stepops CLI';
@@ -138,55 +130,30 @@ export async function runMaintain(options: MaintainRunOptions): Promise<Maintain
   const report: MaintainRunReport = { exitCode: EXIT.ok, runs: [] };
   for (const job of jobs) {
     out.out(`maintain ${target.name}: job "${job}" on the local engine`);
-    const stream: ProgressStream =
-      out === stdio
-        ? process.stdout
-        : {
-            write: (chunk: string | Uint8Array) => {
-              out.out(String(chunk).replace(/\n$/, ''));
-              return true;
-            },
-            isTTY: false,
-          };
-    const progress = createProgress({
-      stream,
-      ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
-    });
-    const toProgress = progressMapper();
-    const recording = recordLocalRun('maintenance', { target: target.name, reason, requestedBy });
-    const execution = engine.start(
-      { target: target.name, job, reason, requestedBy, trigger: 'manual' },
-      {
-        executionName: recording.runId,
-        onEvent: (event) => {
-          recording.event(event);
-          if (event.kind === 'state-exited' && event.state === 'PlanMaintenance') {
-            const planText = (event.output as { plan?: { runbook?: { planText?: string } } } | undefined)
-              ?.plan?.runbook?.planText;
-            if (planText) out.out(`\nplan\n${indent(planText)}\n`);
+    const result = await runOnLocalEngine({
+      engine,
+      input: { target: target.name, job, reason, requestedBy, trigger: 'manual' },
+      workflow: 'maintenance',
+      record: { target: target.name, reason, requestedBy },
+      out,
+      interactive: options.interactive,
+      onEvent: (event, progress) => {
+        if (event.kind === 'state-exited' && event.state === 'PlanMaintenance') {
+          const planText = (event.output as { plan?: { runbook?: { planText?: string } } } | undefined)?.plan
+            ?.runbook?.planText;
+          if (planText) out.out(`\nplan\n${indent(planText)}\n`);
+        }
+        if (event.kind === 'state-exited' && event.state === 'RunSteps') {
+          const steps = (event.output as { stepResults?: { outputTail?: string }[] } | undefined)
+            ?.stepResults;
+          for (const tail of steps?.map((s) => s.outputTail).filter(Boolean) ?? []) {
+            progress.stop();
+            out.out(`\noutput (last host)\n${indent(String(tail))}\n`);
           }
-          if (event.kind === 'state-exited' && event.state === 'RunSteps') {
-            const steps = (event.output as { stepResults?: { outputTail?: string }[] } | undefined)
-              ?.stepResults;
-            for (const tail of steps?.map((s) => s.outputTail).filter(Boolean) ?? []) {
-              progress.stop();
-              out.out(`\noutput (last host)\n${indent(String(tail))}\n`);
-            }
-          }
-          const shown = toProgress(event);
-          if (shown) progress.event(shown);
-        },
+        }
       },
-    );
-    options.onStart?.(execution);
-    let result: RunResult;
-    try {
-      result = await execution.result;
-    } finally {
-      progress.stop();
-    }
-    recording.finish(result);
-    if (recording.problem) out.err(`stepops: warning: ${recording.problem}`);
+      onStart: options.onStart,
+    });
     if (result.error === ABORTED) await releaseAbortedLock(target, result, out);
     out.out(`\ntimeline\n${indent(formatTimeline(result.trace))}`);
     const took = formatDuration(result.trace.durationMs);

@@ -18,7 +18,7 @@ import { InvalidInputError } from '../../shared/errors.ts';
 import { INSTANCE_ID_PATTERN } from '../../shared/recovery/contracts.ts';
 import { planRecoveryStep } from '../../shared/recovery/run.ts';
 import { EXIT, indent, type Output, stdio, UsageError, userCommand } from '../output.ts';
-import { createProgress, formatDuration } from '../progress.ts';
+import { formatDuration } from '../progress.ts';
 import {
   ABORTED,
   type CredentialCheck,
@@ -26,12 +26,11 @@ import {
   checkReason,
   inputErrorCode,
   localArn,
-  progressMapper,
-  progressStream,
   releaseAbortedLock,
   resolveRunTarget,
+  runOnLocalEngine,
+  targetDrivers,
 } from '../runs/engine.ts';
-import { recordLocalRun } from '../runs/local.ts';
 import { requester, stageOf } from '../runs/source.ts';
 import { abortOnInterrupt, withDetachOnInterrupt } from './follow.ts';
 import {
@@ -197,13 +196,7 @@ async function recoverEngine(store: ApprovalStore) {
   ]);
   let tokens: TaskTokens | undefined;
   const deps = recoveryDepsWith({
-    commands: (t) => drivers.commandRunnerFor(t),
-    hosts: (t) => drivers.hostDirectoryFor(t),
-    probes: (t) => drivers.probeRunnerFor(t),
-    notifier: (t) => drivers.notifierFor(t),
-    fallbackNotifier: () => drivers.fallbackNotifierFor(),
-    leases: (t) => drivers.leaseStoreFor(t),
-    loadBalancer: (t) => drivers.loadBalancerFor(t),
+    ...targetDrivers(drivers),
     instances: () => new Ec2InstanceOperations(),
     databases: () => new RdsRestorer(),
     dumps: (target) => dumpLocatorFor(target),
@@ -341,52 +334,43 @@ export async function runRecover(options: RecoverRunOptions): Promise<RecoverRun
   const store = new FileApprovalStore();
   const { engine, answerer, deps } = await recoverEngine(store);
   out.out(`recover ${target.name} with runbook "${options.runbook}" on the local engine`);
-  const progress = createProgress({
-    stream: progressStream(out),
-    ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
-  });
-  const toProgress = progressMapper();
   const approvals: Promise<void>[] = [];
   const ended = new AbortController();
-  // Recorded under .stepops/runs, so that status, history, logs and follow read local runs too.
-  const recording = recordLocalRun('recover', {
-    target: target.name,
-    reason,
-    requestedBy,
-    ...(options.executionName ? { runId: options.executionName } : {}),
-  });
-  const execution = engine.start(input, {
-    executionName: recording.runId,
-    onEvent: (event) => {
-      recording.event(event);
-      if (event.kind === 'state-entered' && event.state === 'WaitRetention') {
-        progress.stop();
-        out.out(
-          '\nthe runbook succeeded; this run now keeps the replaced instance stopped for the retention the runbook declares, then terminates it.\nstop it (Ctrl-C) to keep the instance: it stays stopped, tagged stepops:replaced-by-run and stepops:terminate-after.',
-        );
-      }
-      if (event.kind === 'state-exited' && event.state === 'PlanRecovery') {
-        const planText = (event.output as { plan?: { planText?: string } } | undefined)?.plan?.planText;
-        if (planText) out.out(`\nplan\n${indent(planText)}\n`);
-      }
-      const shown = toProgress(event);
-      if (shown) progress.event(shown);
-    },
-    onTaskToken: (task) => {
-      progress.stop();
-      approvals.push(awaitApproval(task, options, store, answerer, out, ended.signal));
-    },
-  });
-  options.onStart?.(execution);
   let result: RunResult;
   try {
-    result = await execution.result;
+    result = await runOnLocalEngine({
+      engine,
+      input,
+      workflow: 'recover',
+      record: {
+        target: target.name,
+        reason,
+        requestedBy,
+        ...(options.executionName ? { runId: options.executionName } : {}),
+      },
+      out,
+      interactive: options.interactive,
+      onEvent: (event, progress) => {
+        if (event.kind === 'state-entered' && event.state === 'WaitRetention') {
+          progress.stop();
+          out.out(
+            '\nthe runbook succeeded; this run now keeps the replaced instance stopped for the retention the runbook declares, then terminates it.\nstop it (Ctrl-C) to keep the instance: it stays stopped, tagged stepops:replaced-by-run and stepops:terminate-after.',
+          );
+        }
+        if (event.kind === 'state-exited' && event.state === 'PlanRecovery') {
+          const planText = (event.output as { plan?: { planText?: string } } | undefined)?.plan?.planText;
+          if (planText) out.out(`\nplan\n${indent(planText)}\n`);
+        }
+      },
+      onTaskToken: (task, progress) => {
+        progress.stop();
+        approvals.push(awaitApproval(task, options, store, answerer, out, ended.signal));
+      },
+      onStart: options.onStart,
+    });
   } finally {
-    progress.stop();
     ended.abort();
   }
-  recording.finish(result);
-  if (recording.problem) out.err(`stepops: warning: ${recording.problem}`);
   await Promise.allSettled(approvals);
   if (result.error === ABORTED) await releaseAbortedLock(target, result, out);
   out.out(`\ntimeline\n${indent(formatTimeline(result.trace))}`);

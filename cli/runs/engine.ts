@@ -13,10 +13,18 @@ import {
 } from '../../shared/config/load.ts';
 import { findTarget, isRegistered, registerTarget } from '../../shared/config/registry.ts';
 import type { Target } from '../../shared/config/schema.ts';
-import type { RunResult, TraceEvent } from '../../shared/engine/index.ts';
+import type {
+  Execution,
+  LocalEngine,
+  PendingTask,
+  RunResult,
+  TraceEvent,
+} from '../../shared/engine/index.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
+import type { RecoveryFactories } from '../../shared/recovery/deps.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
-import type { ProgressEvent, ProgressStream } from '../progress.ts';
+import { createProgress, type Progress, type ProgressEvent, type ProgressStream } from '../progress.ts';
+import { recordLocalRun } from './local.ts';
 
 /** The account and region of the Lambda ARNs a local run binds its handlers to. */
 export const LOCAL_ARN_PREFIX = 'arn:aws:lambda:local:000000000000:function:stepops-';
@@ -227,4 +235,78 @@ export async function releaseAbortedLock(target: Target, result: RunResult, out:
       `stepops: could not release the lease ${lock.key}: ${(error as Error).message} (it expires on its own)`,
     );
   }
+}
+
+/** A run on the local engine, as {@link runOnLocalEngine} starts it. */
+export interface LocalEngineRun {
+  engine: LocalEngine;
+  input: unknown;
+  /** The workflow the run is recorded under (`deploy`, `backup`, `recover`, `maintenance`). */
+  workflow: string;
+  /** What the run's record says: its target, reason, requester (and run id, when chosen). */
+  record: Parameters<typeof recordLocalRun>[1];
+  out: Output;
+  interactive?: boolean | undefined;
+  /** Each trace event, before its progress line (stop `progress` before printing). */
+  onEvent?: ((event: TraceEvent, progress: Progress) => void) | undefined;
+  /** A callback Task waiting for its answer. */
+  onTaskToken?: ((task: PendingTask, progress: Progress) => void) | undefined;
+  onStart?: ((execution: Execution) => void) | undefined;
+}
+
+/**
+ * Runs a workflow on the local engine with live progress, recorded under .stepops/runs (so that
+ * status, history, logs and follow read local runs too), and answers its result once the progress
+ * is stopped and the record finished (a record that could not be written is a warning).
+ *
+ * @example
+ * const result = await runOnLocalEngine({ engine, input, workflow: 'deploy', record: input, out });
+ */
+export async function runOnLocalEngine(run: LocalEngineRun): Promise<RunResult> {
+  const progress = createProgress({
+    stream: progressStream(run.out),
+    ...(run.interactive !== undefined ? { interactive: run.interactive } : {}),
+  });
+  const toProgress = progressMapper();
+  const recording = recordLocalRun(run.workflow, run.record);
+  const { onTaskToken } = run;
+  const execution = run.engine.start(run.input, {
+    executionName: recording.runId,
+    onEvent: (event) => {
+      recording.event(event);
+      run.onEvent?.(event, progress);
+      const shown = toProgress(event);
+      if (shown) progress.event(shown);
+    },
+    ...(onTaskToken ? { onTaskToken: (task: PendingTask) => onTaskToken(task, progress) } : {}),
+  });
+  run.onStart?.(execution);
+  let result: RunResult;
+  try {
+    result = await execution.result;
+  } finally {
+    progress.stop();
+  }
+  recording.finish(result);
+  if (recording.problem) run.out.err(`stepops: warning: ${recording.problem}`);
+  return result;
+}
+
+/**
+ * The drivers a local recovery or maintenance run uses on a target: the ones the target declares
+ * (`drivers` is `shared/all-drivers.ts`, imported when a run starts).
+ *
+ * @example
+ * const deps = recoveryDepsWith(targetDrivers(await import('../../shared/all-drivers.ts')));
+ */
+export function targetDrivers(drivers: typeof import('../../shared/all-drivers.ts')) {
+  return {
+    commands: (t) => drivers.commandRunnerFor(t),
+    hosts: (t) => drivers.hostDirectoryFor(t),
+    probes: (t) => drivers.probeRunnerFor(t),
+    notifier: (t) => drivers.notifierFor(t),
+    fallbackNotifier: () => drivers.fallbackNotifierFor(),
+    leases: (t) => drivers.leaseStoreFor(t),
+    loadBalancer: (t) => drivers.loadBalancerFor(t),
+  } satisfies RecoveryFactories;
 }

@@ -4,15 +4,10 @@
  * The lock steps are the deploy's, over `leases`; the Lambdas in `functions/` wire the same steps.
  */
 import type { Context } from 'aws-lambda';
-import * as z from 'zod/mini';
-import { acquireLockInputSchema, lockSchema, releaseLockInputSchema } from '../deploy/contracts.ts';
-import type { DeployDeps } from '../deploy/deps.ts';
-import { acquireLockStep } from '../deploy/steps/acquire-lock.ts';
-import { releaseLockStep } from '../deploy/steps/release-lock.ts';
-import type { Drivers } from '../drivers/index.ts';
 import type { LambdaHandler } from '../engine/lambda.ts';
-import { progressSchema, verifyInputSchema } from '../recovery/contracts.ts';
+import { progressSchema } from '../recovery/contracts.ts';
 import type { RecoveryDeps } from '../recovery/deps.ts';
+import { bind, lockTaskHandlers, verificationSchema } from '../recovery/handlers.ts';
 import {
   maintenanceOutcomeSchema,
   maintenanceRunPlanSchema,
@@ -32,21 +27,6 @@ export type MaintenanceTaskFunction =
   | 'release-lock'
   | 'notify-maintenance';
 
-interface Parser<T> {
-  parse(value: unknown): T;
-}
-
-function bind<I, O>(
-  input: Parser<I>,
-  output: Parser<O>,
-  run: (event: I, context: Context) => Promise<O> | O,
-): LambdaHandler {
-  return async (event: never, context: Context) => output.parse(await run(input.parse(event), context));
-}
-
-const verificationSchema = verifyInputSchema.shape.verification;
-const releasedSchema = z.strictObject({ released: z.literal(true) });
-
 /**
  * The handler of every maintenance Task, over the given dependencies.
  *
@@ -56,25 +36,17 @@ const releasedSchema = z.strictObject({ released: z.literal(true) });
  */
 export function maintenanceTaskHandlers(deps: RecoveryDeps): Record<MaintenanceTaskFunction, LambdaHandler> {
   const remaining = (context: Context) => () => context.getRemainingTimeInMillis();
-  const lockDeps = {
-    findTarget: deps.findTarget,
-    driversFor: (target) => ({ leases: deps.leases(target) }) as Drivers,
-    now: deps.now,
-    sleep: deps.sleep,
-    fallbackNotifier: deps.fallbackNotifier,
-  } satisfies DeployDeps;
   return {
     'plan-maintenance': bind(planMaintenanceInputSchema, maintenanceRunPlanSchema, (e) =>
       planMaintenanceStep(e, deps),
     ),
-    'acquire-lock': bind(acquireLockInputSchema, lockSchema, (e) => acquireLockStep(e, lockDeps)),
+    ...lockTaskHandlers(deps),
     'run-maintenance-step': bind(maintenanceStepInputSchema, progressSchema, (e, c) =>
       maintenanceStep(e, deps, remaining(c)),
     ),
     'verify-maintenance': bind(maintenanceVerifyInputSchema, verificationSchema, (e, c) =>
       verifyMaintenanceStep(e, deps, remaining(c)),
     ),
-    'release-lock': bind(releaseLockInputSchema, releasedSchema, (e) => releaseLockStep(e, lockDeps)),
     'notify-maintenance': bind(notifyMaintenanceInputSchema, maintenanceOutcomeSchema, (e) =>
       notifyMaintenanceStep(e, deps),
     ),

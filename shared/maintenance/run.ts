@@ -6,12 +6,10 @@
  * that found the target held is `skipped`, not failed) and the notification are maintenance's own.
  */
 import type { RemainingTime } from '../deploy/steps/common.ts';
-import type { Notification } from '../drivers/ports.ts';
 import { InvalidInputError } from '../errors.ts';
-import { consoleUrl } from '../recovery/approval.ts';
 import type { StepProgress, Verification } from '../recovery/contracts.ts';
 import type { RecoveryDeps } from '../recovery/deps.ts';
-import { recoveryOutcome, verifyStep } from '../recovery/finish.ts';
+import { publishRunOutcome, recoveryOutcome, verifyStep } from '../recovery/finish.ts';
 import { planRecoveryStep } from '../recovery/run.ts';
 import { commandStep } from '../recovery/steps/run-recovery-command.ts';
 import {
@@ -180,28 +178,5 @@ export async function notifyMaintenanceStep(
   input: NotifyMaintenanceInput,
   deps: Pick<RecoveryDeps, 'findTarget' | 'notifier' | 'fallbackNotifier' | 'now'>,
 ): Promise<MaintenanceOutcome> {
-  const { outputTail, ...outcome } = maintenanceOutcome(input.run);
-  const targetName = (input.run.plan as { target?: string } | undefined)?.target ?? input.run.target;
-  let notifier: ReturnType<RecoveryDeps['fallbackNotifier']>;
-  try {
-    notifier = deps.notifier(deps.findTarget(String(targetName)));
-  } catch {
-    notifier = deps.fallbackNotifier();
-  }
-  const executionUrl = consoleUrl(input.executionId);
-  const notification: Notification = {
-    target: typeof targetName === 'string' ? targetName : 'unknown',
-    workflow: 'maintenance',
-    outcome: outcome.outcome,
-    runId: input.runId,
-    summary: outcome.summary,
-    ...(outcome.failedState ? { failedState: outcome.failedState } : {}),
-    ...(outcome.error ? { error: outcome.error } : {}),
-    ...(outcome.cause ? { cause: outcome.cause } : {}),
-    ...(outputTail ? { outputTail } : {}),
-    ...(executionUrl ? { executionUrl } : {}),
-    at: new Date(deps.now()).toISOString(),
-  };
-  await notifier.publish(notification);
-  return outcome;
+  return publishRunOutcome('maintenance', input, maintenanceOutcome(input.run), deps);
 }

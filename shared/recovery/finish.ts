@@ -7,7 +7,7 @@ import type { Target } from '../config/schema.ts';
 import type { RemainingTime } from '../deploy/steps/common.ts';
 import { LONG_POLL_MAX_MS, LONG_POLL_SAFETY_MS } from '../deploy/steps/common.ts';
 import { hostSelector } from '../drivers/options.ts';
-import type { ProbeResult } from '../drivers/ports.ts';
+import type { Outcome, ProbeResult, WorkflowName } from '../drivers/ports.ts';
 import { parseLambdaCause } from '../engine/lambda.ts';
 import { consoleUrl } from './approval.ts';
 import type { NotifyRecoveryInput, RecoveryOutcome, Verification, VerifyInput } from './contracts.ts';
@@ -171,17 +171,31 @@ export function recoveryOutcome(run: Record<string, unknown>): RecoveryOutcome &
   };
 }
 
+/** A run's ending as {@link publishRunOutcome} publishes it. */
+export interface RunOutcome {
+  outcome: Outcome;
+  summary: string;
+  error?: string;
+  cause?: string;
+  failedState?: string;
+}
+
 /**
- * notify-recovery: publishes how the run ended and returns the outcome the workflow ends with.
+ * Publishes how a run of `workflow` ended to its target's notifier (the fallback one when the
+ * target is unknown), with the execution's console link, and returns the outcome without its
+ * output tail.
  *
  * @example
- * await notifyRecoveryStep({ run: state, runId: 'r1', executionId }, deps) // { outcome: 'succeeded', summary: '…' }
+ * await publishRunOutcome('recover', { run: state, runId: 'r1', executionId }, recoveryOutcome(state), deps)
  */
-export async function notifyRecoveryStep(
+export async function publishRunOutcome<O extends RunOutcome>(
+  workflow: WorkflowName,
   input: NotifyRecoveryInput,
-  deps: RecoveryDeps,
-): Promise<RecoveryOutcome> {
-  const { outputTail, ...outcome } = recoveryOutcome(input.run);
+  result: O & { outputTail?: string },
+  deps: Pick<RecoveryDeps, 'findTarget' | 'notifier' | 'fallbackNotifier' | 'now'>,
+): Promise<O> {
+  const { outputTail, ...rest } = result;
+  const outcome = rest as O;
   const targetName = (input.run.plan as { target?: string } | undefined)?.target ?? input.run.target;
   let notifier: ReturnType<RecoveryDeps['fallbackNotifier']>;
   try {
@@ -192,7 +206,7 @@ export async function notifyRecoveryStep(
   const executionUrl = consoleUrl(input.executionId);
   await notifier.publish({
     target: typeof targetName === 'string' ? targetName : 'unknown',
-    workflow: 'recover',
+    workflow,
     outcome: outcome.outcome,
     runId: input.runId,
     summary: outcome.summary,
@@ -204,6 +218,19 @@ export async function notifyRecoveryStep(
     at: new Date(deps.now()).toISOString(),
   });
   return outcome;
+}
+
+/**
+ * notify-recovery: publishes how the run ended and returns the outcome the workflow ends with.
+ *
+ * @example
+ * await notifyRecoveryStep({ run: state, runId: 'r1', executionId }, deps) // { outcome: 'succeeded', summary: '…' }
+ */
+export async function notifyRecoveryStep(
+  input: NotifyRecoveryInput,
+  deps: RecoveryDeps,
+): Promise<RecoveryOutcome> {
+  return publishRunOutcome('recover', input, recoveryOutcome(input.run), deps);
 }
 
 /**

@@ -59,7 +59,13 @@ interface Parser<T> {
   parse(value: unknown): T;
 }
 
-function bind<I, O>(
+/**
+ * A Task's handler: parses the event with `input`, runs the step and parses its result with `output`.
+ *
+ * @example
+ * bind(notifyRecoveryInputSchema, recoveryOutcomeSchema, (e) => notifyRecoveryStep(e, deps))
+ */
+export function bind<I, O>(
   input: Parser<I>,
   output: Parser<O>,
   run: (event: I, context: Context) => Promise<O> | O,
@@ -76,17 +82,8 @@ function bind<I, O>(
  */
 export function recoveryTaskHandlers(deps: RecoveryDeps): Record<RecoveryTaskFunction, LambdaHandler> {
   const remaining = (context: Context) => () => context.getRemainingTimeInMillis();
-  // The deploy's lock steps read only the target, its lease store and the clock.
-  const lockDeps = {
-    findTarget: deps.findTarget,
-    driversFor: (target) => ({ leases: deps.leases(target) }) as Drivers,
-    now: deps.now,
-    sleep: deps.sleep,
-    fallbackNotifier: deps.fallbackNotifier,
-  } satisfies DeployDeps;
   return {
-    'acquire-lock': bind(acquireLockInputSchema, lockSchema, (e) => acquireLockStep(e, lockDeps)),
-    'release-lock': bind(releaseLockInputSchema, releasedSchema, (e) => releaseLockStep(e, lockDeps)),
+    ...lockTaskHandlers(deps),
     'plan-recovery': bind(planRecoveryInputSchema, recoveryRunPlanSchema, (e) => planRecoveryStep(e, deps)),
     'preflight-recovery': bind(preflightInputSchema, recoveryContextSchema, (e) => preflightStep(e, deps)),
     'request-approval': bind(requestApprovalInputSchema, approvalRequestedSchema, (e) =>
@@ -117,5 +114,27 @@ export function recoveryTaskHandlers(deps: RecoveryDeps): Record<RecoveryTaskFun
   };
 }
 
-const verificationSchema = verifyInputSchema.shape.verification;
+/** What a verify Task returns (verify-recovery, verify-maintenance). */
+export const verificationSchema = verifyInputSchema.shape.verification;
 const releasedSchema = z.strictObject({ released: z.literal(true) });
+
+/**
+ * The handlers of the deploy's lock steps (acquire-lock, release-lock) in a workflow over recovery
+ * dependencies: they read only the target, its lease store and the clock.
+ *
+ * @example
+ * const { 'acquire-lock': acquire } = lockTaskHandlers(deps);
+ */
+export function lockTaskHandlers(deps: RecoveryDeps): Record<'acquire-lock' | 'release-lock', LambdaHandler> {
+  const lockDeps = {
+    findTarget: deps.findTarget,
+    driversFor: (target) => ({ leases: deps.leases(target) }) as Drivers,
+    now: deps.now,
+    sleep: deps.sleep,
+    fallbackNotifier: deps.fallbackNotifier,
+  } satisfies DeployDeps;
+  return {
+    'acquire-lock': bind(acquireLockInputSchema, lockSchema, (e) => acquireLockStep(e, lockDeps)),
+    'release-lock': bind(releaseLockInputSchema, releasedSchema, (e) => releaseLockStep(e, lockDeps)),
+  };
+}
