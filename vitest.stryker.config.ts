@@ -19,6 +19,7 @@ export default defineConfig({
       'tests/unit/recovery/plan-step.test.ts',
       'tests/unit/drivers/local-adapters.test.ts',
       'tests/unit/drivers/aws-adapters.test.ts',
+      'tests/unit/maintenance/mute.test.ts',
     ],
     // The IAM table renders every stack (a minute) and covers none of the mutated modules.
     exclude: ['tests/safety/iam.test.ts'],
