@@ -55,6 +55,8 @@ export async function openConsoleLab(log: (line: string) => void = () => {}): Pr
   });
   const root = await mkdtemp(path.join(tmpdir(), 'stepops-console-lab-'));
   const dir = path.join(root, 'lab');
+  // The demo records its runs in its state directory, here its own beside the lab.
+  const home = path.join(root, 'state');
   const port = await freePort();
   log(`[console] running the demo in ${dir}`);
   const code = await new Promise<number | null>((resolve, reject) => {
@@ -65,6 +67,7 @@ export async function openConsoleLab(log: (line: string) => void = () => {}): Pr
         cwd: PROJECT_ROOT,
         env: {
           ...process.env,
+          STEPOPS_HOME: home,
           STEPOPS_DEMO_DIR: dir,
           STEPOPS_DEMO_PORT: String(port),
           CI: '1',
@@ -77,7 +80,7 @@ export async function openConsoleLab(log: (line: string) => void = () => {}): Pr
     child.once('close', resolve);
   });
   if (code !== 0) throw new Error(`stepops demo exited with ${code}`);
-  process.env.STEPOPS_HOME = dir;
+  process.env.STEPOPS_HOME = home;
   process.env.STEPOPS_DEMO_DIR = dir;
   process.env.STEPOPS_DEMO_PORT = String(port);
   registerTarget(labTarget({ name: 'demo', dir, port }));

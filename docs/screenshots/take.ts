@@ -5,8 +5,12 @@
  */
 import path from 'node:path';
 import { openConsoleLab } from '../../bench/console.ts';
+import { discoverTargets } from '../../shared/config/registry.ts';
 
 const OUT = import.meta.dirname;
+
+// The console lists the repository's example targets, as the CLI finds them.
+await discoverTargets(path.join(OUT, '..', '..', 'targets'));
 
 const lab = await openConsoleLab((line) => process.stderr.write(`${line}\n`));
 try {
