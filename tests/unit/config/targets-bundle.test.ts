@@ -3,8 +3,8 @@
  * module the plugin writes, the plugin file as SST's bridge runs it, and a bundle built with it
  * whose registry knows exactly the files of the directory.
  */
+
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,6 +19,7 @@ import {
   bundledTargetsModule,
   writeTargetsPlugin,
 } from '../../../shared/config/targets-bundle.ts';
+import { ensureSstPlatform } from '../../infra/sst-install.ts';
 
 const NODE = path.join(PROJECT_ROOT, 'node_modules/.bin/node');
 const SST_PLUGIN_BRIDGE = path.join(PROJECT_ROOT, '.sst/platform/functions/nodejs-runtime/plugin.mjs');
@@ -111,25 +112,25 @@ async function throughSstBridge(requests: { command: string; value: Record<strin
 }
 
 describe('the targets plugin file', () => {
-  it.skipIf(!existsSync(SST_PLUGIN_BRIDGE))(
-    "answers SST's plugin bridge with the generated module for bundled-targets only",
-    async () => {
-      // Act
-      const replies = await throughSstBridge([
-        { command: 'load', value: { path: path.join(PROJECT_ROOT, 'shared/config/bundled-targets.ts') } },
-        { command: 'load', value: { path: path.join(PROJECT_ROOT, 'shared/config/schema.ts') } },
-      ]);
+  it("answers SST's plugin bridge with the generated module for bundled-targets only", async () => {
+    // Prepare: the bridge ships with SST's platform (`sst install`), as the infra tests need it.
+    ensureSstPlatform();
 
-      // Assess
-      const byId = new Map(replies.map((r) => [r.id, r.value]));
-      expect(byId.get(0)).toEqual({
-        contents: bundledTargetsModule(listTargetFiles(dir).files, root),
-        loader: 'js',
-        resolveDir: dir,
-      });
-      expect(byId.get(1)).toEqual({});
-    },
-  );
+    // Act
+    const replies = await throughSstBridge([
+      { command: 'load', value: { path: path.join(PROJECT_ROOT, 'shared/config/bundled-targets.ts') } },
+      { command: 'load', value: { path: path.join(PROJECT_ROOT, 'shared/config/schema.ts') } },
+    ]);
+
+    // Assess
+    const byId = new Map(replies.map((r) => [r.id, r.value]));
+    expect(byId.get(0)).toEqual({
+      contents: bundledTargetsModule(listTargetFiles(dir).files, root),
+      loader: 'js',
+      resolveDir: dir,
+    });
+    expect(byId.get(1)).toEqual({});
+  });
 
   it("gives a bundle whose registry knows exactly the directory's targets, and a bundle without it none", async () => {
     // Prepare
