@@ -3,7 +3,7 @@
  * the host) on the hosts through the target's command runner (SSM for ec2 hosts, bash for local).
  */
 import type { Target } from '../config/schema.ts';
-import { rareCommandRunnerFor } from '../drivers/commands.ts';
+import { commandRunnerFor } from '../drivers/commands.ts';
 import type { DriversOptions } from '../drivers/options.ts';
 import type { CommandRunner, ProbeRunner } from '../drivers/ports.ts';
 import { hostScriptOptions } from '../shell/script.ts';
@@ -18,8 +18,6 @@ export const HOST_PROBE_DELIVERY_SECONDS = 30;
 
 /**
  * Chooses the probe runner for a target; `commands` shares a runner already made for the target.
- * Without one, the SSM command runner of an `ec2` target is loaded when a host-side probe first
- * runs: a health gate of HTTP probes does not evaluate the SSM client at cold start.
  *
  * @example
  * const results = await probeRunnerFor(target).run(probe, hosts);
@@ -27,7 +25,7 @@ export const HOST_PROBE_DELIVERY_SECONDS = 30;
 export function probeRunnerFor(
   target: Target,
   options: DriversOptions = {},
-  commands: CommandRunner = rareCommandRunnerFor(target, options, {
+  commands: CommandRunner = commandRunnerFor(target, options, {
     deliveryTimeoutSeconds: HOST_PROBE_DELIVERY_SECONDS,
   }),
 ): ProbeRunner {
