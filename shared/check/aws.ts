@@ -21,7 +21,8 @@ import {
 } from '@aws-sdk/client-ssm';
 import type { DumpBackupJob, Target } from '../config/schema.ts';
 import { dumpBucketRegion } from '../config/schema.ts';
-import { ec2Client, ssmClient } from '../drivers/aws/clients.ts';
+import { ec2Client } from '../drivers/aws/ec2-client.ts';
+import { ssmClient } from '../drivers/aws/ssm-client.ts';
 import type { CheckItem } from './host-script.ts';
 
 /** The clients the checks use, by region (the cached clients by default). */

@@ -2,8 +2,9 @@
  * The backup catalogue of a run: DynamoDB when the stack names a backups table
  * (`STEPOPS_BACKUP_TABLE`), else the file catalogue under the stepops home.
  */
-import { dynamoClient } from './aws/clients.ts';
+
 import { DynamoBackupCatalogue } from './aws/dynamo-backup-catalogue.ts';
+import { dynamoClient } from './aws/dynamo-client.ts';
 import { FileBackupCatalogue } from './local/file-backup-catalogue.ts';
 import type { BackupCatalogue } from './ports.ts';
 

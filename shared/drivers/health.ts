@@ -6,10 +6,11 @@
  * maintenance job, which probes it mutes).
  */
 import type { Target } from '../config/schema.ts';
-import { defaultRegion, dynamoClient } from './aws/clients.ts';
+import { dynamoClient } from './aws/dynamo-client.ts';
 import { DynamoHealthHistory } from './aws/dynamo-health-history.ts';
 import { DynamoHealthStore } from './aws/dynamo-health-store.ts';
 import { DynamoLeaseStore } from './aws/dynamo-lease-store.ts';
+import { defaultRegion } from './aws/regions.ts';
 import { SfnRecoveryStarter } from './aws/sfn-recovery-starter.ts';
 import { FileHealthHistory } from './local/file-health-history.ts';
 import { FileHealthStore } from './local/file-health-store.ts';

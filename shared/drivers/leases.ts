@@ -1,7 +1,8 @@
 /** The lease store: DynamoDB when the stack's state table is named, else files on this machine. */
 import type { Target } from '../config/schema.ts';
-import { defaultRegion, dynamoClient } from './aws/clients.ts';
+import { dynamoClient } from './aws/dynamo-client.ts';
 import { DynamoLeaseStore } from './aws/dynamo-lease-store.ts';
+import { defaultRegion } from './aws/regions.ts';
 import { FileLeaseStore } from './local/file-lease-store.ts';
 import { type DriversOptions, hostsRegion, resolvedNames } from './options.ts';
 import type { LeaseStore } from './ports.ts';

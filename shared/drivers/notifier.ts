@@ -4,7 +4,7 @@
  * (whose forwarder posts to Slack) is in use.
  */
 import type { Target } from '../config/schema.ts';
-import { defaultRegion, regionOfArn } from './aws/clients.ts';
+import { defaultRegion, regionOfArn } from './aws/regions.ts';
 import { SlackNotifier } from './aws/slack-notifier.ts';
 import { SnsNotifier } from './aws/sns-notifier.ts';
 import { FanOutNotifier } from './fan-out-notifier.ts';

@@ -5,7 +5,7 @@
  * alerts (a stage keeps none: its transitions come from the state items).
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { defaultRegion } from './aws/clients.ts';
+import { defaultRegion } from './aws/regions.ts';
 import { S3StatusPagePublisher } from './aws/status-page-publisher.ts';
 import { FileStatusPagePublisher } from './local/file-status-page.ts';
 import { readOutbox } from './local/outbox-notifier.ts';

@@ -17,7 +17,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import { DescribeInstanceInformationCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { Probe } from '../config/schema.ts';
-import { ec2Client, ssmClient } from '../drivers/aws/clients.ts';
+import { ec2Client } from '../drivers/aws/ec2-client.ts';
+import { ssmClient } from '../drivers/aws/ssm-client.ts';
 import type { CommandRunner, HostRef, ProbeResult, ProbeRunner } from '../drivers/ports.ts';
 import { httpVerdict } from './conditions.ts';
 import { networkFailure, rejectionName, rejectionReason } from './failure.ts';

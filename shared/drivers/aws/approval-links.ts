@@ -6,7 +6,7 @@
  * IAM: `ssm:GetParameter` on the parameter (and `kms:Decrypt` for its key).
  */
 import { ParameterCache } from '../../api/secrets.ts';
-import { ssmClient } from './clients.ts';
+import { ssmClient } from './ssm-client.ts';
 
 let cache: ParameterCache | undefined;
 

@@ -58,7 +58,9 @@ import type {
   CopyStatus,
   TaggedCopy,
 } from '../ports.ts';
-import { backupClient, ec2Client, rdsClient } from './clients.ts';
+import { backupClient } from './backup-client.ts';
+import { ec2Client } from './ec2-client.ts';
+import { rdsClient } from './rds-client.ts';
 
 /** Tag keys of every backup copy. */
 export const BACKUP_TAGS = {

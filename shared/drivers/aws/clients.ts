@@ -1,96 +1,14 @@
 /**
- * AWS SDK clients, created once per region and kept at module scope so warm Lambda invocations
- * reuse their connections.
+ * Every AWS SDK client getter, for the CLI and tests. Code bundled into a Lambda imports the
+ * getter of each service from its own module (`ssm-client.ts`, …) and the region helpers from
+ * `regions.ts`, so that a client loaded on a rare path through a dynamic `import()` is not
+ * evaluated at cold start by way of this module.
  */
-import { BackupClient } from '@aws-sdk/client-backup';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { RDSClient } from '@aws-sdk/client-rds';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { SSMClient } from '@aws-sdk/client-ssm';
-
-const cache = new Map<string, unknown>();
-
-function cached<T>(kind: string, region: string, create: () => T): T {
-  const key = `${kind}:${region}`;
-  let client = cache.get(key) as T | undefined;
-  if (client === undefined) {
-    client = create();
-    cache.set(key, client);
-  }
-  return client;
-}
-
-/**
- * The region of this process: `AWS_REGION` (set in Lambda), else `AWS_DEFAULT_REGION`.
- *
- * @example
- * const region = defaultRegion() ?? 'eu-west-1';
- */
-export function defaultRegion(): string | undefined {
-  return process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined;
-}
-
-function need(region: string | undefined): string {
-  const resolved = region ?? defaultRegion();
-  if (!resolved) throw new Error('no AWS region: set AWS_REGION or declare the region in the target');
-  return resolved;
-}
-
-/**
- * The SSM client for a region (cached).
- *
- * @example
- * await ssmClient('eu-west-1').send(new GetParameterCommand({ Name: '/stepops/slack', WithDecryption: true }));
- */
-export function ssmClient(region?: string): SSMClient {
-  const r = need(region);
-  return cached('ssm', r, () => new SSMClient({ region: r }));
-}
-
-/** The EC2 client for a region (cached). @example ec2Client('eu-west-1') */
-export function ec2Client(region?: string): EC2Client {
-  const r = need(region);
-  return cached('ec2', r, () => new EC2Client({ region: r }));
-}
-
-/** The RDS client for a region (cached). @example rdsClient('eu-west-1') */
-export function rdsClient(region?: string): RDSClient {
-  const r = need(region);
-  return cached('rds', r, () => new RDSClient({ region: r }));
-}
-
-/** The SNS client for a region (cached). @example snsClient('eu-west-1') */
-export function snsClient(region?: string): SNSClient {
-  const r = need(region);
-  return cached('sns', r, () => new SNSClient({ region: r }));
-}
-
-/** The ELBv2 (ALB/NLB) client for a region (cached). @example elbv2Client('eu-west-1') */
-export function elbv2Client(region?: string): ElasticLoadBalancingV2Client {
-  const r = need(region);
-  return cached('elbv2', r, () => new ElasticLoadBalancingV2Client({ region: r }));
-}
-
-/** The DynamoDB client for a region (cached). @example dynamoClient('eu-west-1') */
-export function dynamoClient(region?: string): DynamoDBClient {
-  const r = need(region);
-  return cached('dynamodb', r, () => new DynamoDBClient({ region: r }));
-}
-
-/**
- * The region inside an ARN (`arn:aws:sns:eu-west-1:123456789012:alerts` → `eu-west-1`).
- *
- * @example
- * regionOfArn('arn:aws:sns:eu-west-1:123456789012:alerts') // 'eu-west-1'
- */
-export function regionOfArn(arn: string): string | undefined {
-  return arn.split(':')[3] || undefined;
-}
-
-/** The AWS Backup client for a region (cached). @example backupClient('eu-west-1') */
-export function backupClient(region?: string): BackupClient {
-  const r = need(region);
-  return cached('backup', r, () => new BackupClient({ region: r }));
-}
+export { backupClient } from './backup-client.ts';
+export { dynamoClient } from './dynamo-client.ts';
+export { ec2Client } from './ec2-client.ts';
+export { elbv2Client } from './elbv2-client.ts';
+export { rdsClient } from './rds-client.ts';
+export { cachedClient, defaultRegion, regionOfArn } from './regions.ts';
+export { snsClient } from './sns-client.ts';
+export { ssmClient } from './ssm-client.ts';

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { ApprovalClosedError } from '../errors.ts';
 import type { ApprovalRecord, ApprovalStore } from '../ports.ts';
-import { dynamoClient } from './clients.ts';
+import { dynamoClient } from './dynamo-client.ts';
 
 /** Items outlive their expiry by a day, so that a late click is told why it is too late. */
 const KEEP_SECONDS = 86_400;

@@ -15,7 +15,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { BackupCatalogue, CatalogueEntry } from '../ports.ts';
-import { dynamoClient } from './clients.ts';
+import { dynamoClient } from './dynamo-client.ts';
 import { BY_TARGET_INDEX } from './dynamo-tables.ts';
 
 export { BY_TARGET_INDEX };

@@ -7,7 +7,7 @@
  */
 import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { HEALTH_HISTORY_DAYS, type HealthHistoryStore } from '../ports.ts';
-import { dynamoClient } from './clients.ts';
+import { dynamoClient } from './dynamo-client.ts';
 
 /**
  * The partition key of a target's day.

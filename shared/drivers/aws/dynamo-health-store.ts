@@ -22,7 +22,7 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { HealthRecord, HealthStateStore } from '../ports.ts';
-import { dynamoClient } from './clients.ts';
+import { dynamoClient } from './dynamo-client.ts';
 
 /**
  * The partition key of a target's health item.

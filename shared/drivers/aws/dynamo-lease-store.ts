@@ -14,7 +14,7 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { Lease, LeaseMaintenance, LeaseStore } from '../ports.ts';
-import { dynamoClient } from './clients.ts';
+import { dynamoClient } from './dynamo-client.ts';
 
 /**
  * The partition key of a lease item.

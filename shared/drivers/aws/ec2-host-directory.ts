@@ -6,7 +6,8 @@
 import { DescribeInstancesCommand, type EC2Client, type Filter } from '@aws-sdk/client-ec2';
 import { DescribeInstanceInformationCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { HostDirectory, HostRef, HostSelector, HostSurvey } from '../ports.ts';
-import { ec2Client, ssmClient } from './clients.ts';
+import { ec2Client } from './ec2-client.ts';
+import { ssmClient } from './ssm-client.ts';
 
 export interface Ec2HostDirectoryOptions {
   ec2?: (region: string) => EC2Client;

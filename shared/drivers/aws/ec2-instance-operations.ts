@@ -54,8 +54,9 @@ import type {
   VolumeInfo,
   VolumeSpec,
 } from '../ports.ts';
-import { ec2Client, ssmClient } from './clients.ts';
+import { ec2Client } from './ec2-client.ts';
 import { SNAPSHOT_TAGS } from './snapshot-service.ts';
+import { ssmClient } from './ssm-client.ts';
 
 /** DescribeInstanceStatus takes at most 100 instance ids; DescribeInstanceInformation filters 50. */
 export const STATUS_ID_CHUNK = 100;

@@ -13,7 +13,8 @@ import {
   type TargetDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { HostRef, LoadBalancer, TargetHealthResult } from '../ports.ts';
-import { elbv2Client, regionOfArn } from './clients.ts';
+import { elbv2Client } from './elbv2-client.ts';
+import { regionOfArn } from './regions.ts';
 
 export interface ElbLoadBalancerOptions {
   /** Client for a region; the cached client by default. */

@@ -21,7 +21,7 @@ import {
   RestoreDBInstanceFromDBSnapshotCommand,
 } from '@aws-sdk/client-rds';
 import type { DatabaseRestorer, DbInstanceInfo, DbSettings } from '../ports.ts';
-import { rdsClient } from './clients.ts';
+import { rdsClient } from './rds-client.ts';
 import { SNAPSHOT_TAGS } from './snapshot-service.ts';
 
 /** The settings a restore must carry over, as DescribeDBInstances reports them. */

@@ -32,7 +32,7 @@ import { InvalidInputError } from '../../errors.ts';
 import { BackupThrottledError, NotStepopsCopyError } from '../errors.ts';
 import type { ScratchDatabase, ScratchDatabases } from '../ports.ts';
 import { isThrottling } from './aws-copy-service.ts';
-import { rdsClient } from './clients.ts';
+import { rdsClient } from './rds-client.ts';
 
 /** The tag every restore-test instance carries. */
 export const RESTORE_TEST_TAG = 'stepops:restore-test';

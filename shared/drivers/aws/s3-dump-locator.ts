@@ -10,7 +10,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { type DumpBackupJob, dumpBucketRegion, type Target } from '../../config/schema.ts';
 import { dumpPrefix } from '../dump-prefix.ts';
-import { defaultRegion } from './clients.ts';
+import { defaultRegion } from './regions.ts';
 
 const clients = new Map<string, S3Client>();
 

@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ObjectStore, StoredObject } from '../ports.ts';
-import { defaultRegion } from './clients.ts';
+import { defaultRegion } from './regions.ts';
 
 /**
  * The `x-amz-tagging` value of a set of tags.

@@ -6,7 +6,7 @@
  */
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { TaskAnswerer } from '../ports.ts';
-import { defaultRegion } from './clients.ts';
+import { defaultRegion } from './regions.ts';
 
 /** SendTaskFailure limits: error 256 characters, cause 32,768. */
 const MAX_ERROR = 256;

@@ -8,7 +8,7 @@
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { checkWebhookUrl, type PostToSlackOptions, postToSlack, slackMessage } from '../../alerts/slack.ts';
 import type { Notification, Notifier } from '../ports.ts';
-import { ssmClient } from './clients.ts';
+import { ssmClient } from './ssm-client.ts';
 
 const webhookCache = new Map<string, Promise<string>>();
 

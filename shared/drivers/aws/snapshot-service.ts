@@ -21,7 +21,8 @@ import {
 } from '@aws-sdk/client-rds';
 import { SnapshotFailedError } from '../../errors.ts';
 import type { HostRef, PreDeploySnapshot, SnapshotService } from '../ports.ts';
-import { ec2Client, rdsClient } from './clients.ts';
+import { ec2Client } from './ec2-client.ts';
+import { rdsClient } from './rds-client.ts';
 
 /** Tag keys every stepops snapshot carries. */
 export const SNAPSHOT_TAGS = { target: 'stepops:target', run: 'stepops:run', ref: 'stepops:ref' } as const;

@@ -5,7 +5,8 @@
  */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Notification, Notifier } from '../ports.ts';
-import { regionOfArn, snsClient } from './clients.ts';
+import { regionOfArn } from './regions.ts';
+import { snsClient } from './sns-client.ts';
 
 /**
  * An SNS subject for a notification: printable ASCII, one line, at most 100 characters.

@@ -30,7 +30,7 @@ import type {
   InvocationResult,
   InvocationState,
 } from '../ports.ts';
-import { ssmClient } from './clients.ts';
+import { ssmClient } from './ssm-client.ts';
 
 /** The SSM document every stepops command runs with. */
 export const RUN_SHELL_SCRIPT = 'AWS-RunShellScript';
