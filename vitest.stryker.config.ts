@@ -12,6 +12,9 @@ export default defineConfig({
       'tests/unit/recovery/approval.test.ts',
       // The approval endpoint's 410 (the run ended) and 503 (the answer did not reach the run).
       'tests/unit/recovery/approval-delivery.test.ts',
+      // A step's approval request, the resource lines, and what an answer tells the run.
+      'tests/unit/recovery/approval-step-request.test.ts',
+      'tests/unit/recovery/approval-answer.test.ts',
       'tests/unit/api/start-deploy.test.ts',
       'tests/unit/health/state.test.ts',
       'tests/unit/health/flapping.test.ts',
