@@ -234,8 +234,7 @@ export function gateFailedDeploy(start = new Date('2026-11-22T03:00:00Z')): {
   };
   const b = new HistoryBuilder(start).started({ target: 'api-server', ref: 'v3', requestedBy: 'api' });
   b.task('PlanDeploy', 'plan-deploy', { output: { target: 'api-server', ref: 'v3' } })
-    .task('AcquireLock', 'acquire-lock')
-    .task('ResolveHosts', 'resolve-hosts')
+    .task('ClaimHosts', 'claim-hosts')
     .flow('Choice', 'SnapshotRequested')
     .mapStarted('DeployBatches', 2);
   for (const index of [0, 1]) {

@@ -628,7 +628,7 @@ describe('releaseAndNotifyStep', () => {
         run: {
           plan,
           failures: {
-            AcquireLock: { Error: 'TargetLockedError', Cause: 'target "unit-target" is locked by run run-0' },
+            ClaimHosts: { Error: 'TargetLockedError', Cause: 'target "unit-target" is locked by run run-0' },
           },
         },
         runId: 'run-1',
@@ -639,7 +639,7 @@ describe('releaseAndNotifyStep', () => {
     expect(outcome).toMatchObject({
       outcome: 'failed',
       error: 'TargetLockedError',
-      failedState: 'AcquireLock',
+      failedState: 'ClaimHosts',
     });
   });
 
