@@ -56,9 +56,9 @@ export function outcomeOf(result: RunResult): string {
 }
 
 /**
- * Wraps the real resolve-hosts handler so that a local target resolves to `count` host directories
- * (a `local` target declares one directory): the real handler runs, then its hosts are replaced
- * and split into batches of the plan's size.
+ * Wraps the real claim-hosts handler (the lease, then the hosts) so that a local target resolves
+ * to `count` host directories (a `local` target declares one directory): the real handler runs,
+ * then its hosts are replaced and split into batches of the plan's size (its lease is kept).
  */
 async function multiHostResolver(
   real: LambdaHandler,
@@ -125,8 +125,8 @@ export async function benchCost(options: SectionOptions): Promise<CostSection> {
       await run('deploy, 1 host', 'bench-one');
 
       registerTarget(fixtureTarget({ name: 'bench-ten', lab, steps: [WORK_STEP, RESTART_OK], batchSize: 4 }));
-      const resolveArn = deploy.arns['resolve-hosts'];
-      if (!resolveArn) throw new Error('the deploy workflow has no resolve-hosts function');
+      const resolveArn = deploy.arns['claim-hosts'];
+      if (!resolveArn) throw new Error('the deploy workflow has no claim-hosts function');
       const resolver = await multiHostResolver(deploy.handlersByArn[resolveArn]!, lab, 10);
       await run('deploy, 10 hosts in 3 batches', 'bench-ten', { [resolveArn]: resolver });
 
@@ -162,7 +162,7 @@ export async function benchCost(options: SectionOptions): Promise<CostSection> {
     notes: [
       'Each scenario is one run (the counts are deterministic; GB-seconds vary by a few percent with the machine).',
       `Deploy steps on every host: \`install\` writes the ref to a file and sleeps 1 s; \`restart\` marks the app healthy (the failed deploy marks it broken, so its health gate, timeout 3 s, fails and the rollback marks it healthy again). Health gate: one HTTP probe of a server on 127.0.0.1, one success needed, interval 1 s.`,
-      "10 hosts in 3 batches: a `local` target declares one directory, so the real resolve-hosts handler runs and its result is replaced by 10 temporary host directories split by the plan's batch size of 4 (4 + 4 + 2); every other handler is the real one and runs bash on each of the 10 directories.",
+      "10 hosts in 3 batches: a `local` target declares one directory, so the real claim-hosts handler runs (it takes the lease and resolves that directory) and its hosts are replaced by 10 temporary host directories split by the plan's batch size of 4 (4 + 4 + 2); every other handler is the real one and runs bash on each of the 10 directories.",
       'Handler times are those of the local drivers (bash, files, 127.0.0.1): the Lambdas that call AWS (SSM SendCommand, DynamoDB, SNS) would take somewhat longer there, but they are a few percent of the GB-seconds; the waits of poll-command and check-health, which are the same in AWS, are the rest.',
       'Health check: the health workflow (Express) run for real on the local engine against 10 HTTP endpoints on 127.0.0.1; priced as one Express request ($1.00/M) plus its duration rounded up to 100 ms at 64 MB ($0.06/GB-hour), one EventBridge Scheduler invocation ($1.00/M), and its Lambda requests and GB-seconds (memory from HEALTH_FUNCTION_MEMORY_MB in stacks/health.ts). The per-run figures above are list prices. The health schedules below are priced at that measured run, each month twice: at list price, and with the free tiers every account has each month (Scheduler 14 million invocations, Lambda 1 million requests and 400,000 GB-s; Express has none), as if nothing else in the account used them; the file state store stands in for the DynamoDB item: one strongly consistent GetItem and one PutItem of the state item a run, priced at on-demand list price ($0.125 per million read units of 4 KB, $0.625 per million write units of 1 KB) at the size of the item the DynamoDB store writes for the state the run wrote (its probe states and the uptime counts of the current day, brotli-compressed in a binary attribute), plus one PutItem of the history item of each day (on-demand DynamoDB has no monthly free request units).',
       ...(health.statusPage

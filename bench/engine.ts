@@ -35,11 +35,11 @@ export const NOOP_OUTPUTS: Record<string, (input: unknown) => unknown> = {
     rollbackTimeoutSeconds: 60,
     lockTtlSeconds: 600,
   }),
-  'acquire-lock': () => ({ key: 'noop', owner: 'noop', expiresAt: 0 }),
-  'resolve-hosts': () => ({
+  'claim-hosts': () => ({
     hosts: [HOST],
     batches: [{ index: 0, hosts: [HOST], offset: 0, hostCount: 1 }],
     batchCount: 1,
+    lock: { key: 'noop', owner: 'noop', expiresAt: 0 },
   }),
   'create-snapshots': () => ({ volumeSnapshotIds: [] }),
   'send-command': (input) => ({

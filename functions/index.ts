@@ -12,10 +12,10 @@ import { localArns } from '../workflows/asl.ts';
 import { BACKUP_FUNCTIONS, type BackupFunction, backupWorkflow } from '../workflows/backup.ts';
 import { DEPLOY_FUNCTIONS, type DeployFunction, deployWorkflow } from '../workflows/deploy.ts';
 import { HEALTH_FUNCTIONS, type HealthFunction, healthWorkflow } from '../workflows/health.ts';
-import { handler as acquireLock } from './acquire-lock/handler.ts';
 import { BACKUP_HANDLERS } from './backup.ts';
 import { handler as checkHealth } from './check-health/handler.ts';
 import { handler as checkTarget } from './check-target/handler.ts';
+import { handler as claimHosts } from './claim-hosts/handler.ts';
 import { handler as createSnapshots } from './create-snapshots/handler.ts';
 import { handler as describeBatchFailure } from './describe-batch-failure/handler.ts';
 import { handler as drainTargets } from './drain-targets/handler.ts';
@@ -26,14 +26,12 @@ import { handler as planRollback } from './plan-rollback/handler.ts';
 import { handler as pollCommand } from './poll-command/handler.ts';
 import { handler as publishStatusPage } from './publish-status-page/handler.ts';
 import { handler as registerTargets } from './register-targets/handler.ts';
-import { handler as resolveHosts } from './resolve-hosts/handler.ts';
 import { handler as sendCommand } from './send-command/handler.ts';
 
 /** Every handler by function name. */
 export const HANDLERS = {
   'plan-deploy': planDeploy,
-  'acquire-lock': acquireLock,
-  'resolve-hosts': resolveHosts,
+  'claim-hosts': claimHosts,
   'create-snapshots': createSnapshots,
   'send-command': sendCommand,
   'poll-command': pollCommand,

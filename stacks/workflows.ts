@@ -22,8 +22,8 @@ export interface FunctionSettings {
  */
 export const DEPLOY_FUNCTION_SETTINGS: Record<string, FunctionSettings> = {
   'plan-deploy': { capabilities: [], memory: '512 MB' },
-  'acquire-lock': { capabilities: ['leases'], memory: '256 MB' },
-  'resolve-hosts': { capabilities: ['hosts'], memory: '256 MB' },
+  // The lease, then the hosts: what acquire-lock and resolve-hosts need, together.
+  'claim-hosts': { capabilities: ['leases', 'hosts'], memory: '256 MB' },
   'create-snapshots': { capabilities: ['snapshots'], memory: '256 MB' },
   'send-command': { capabilities: ['send-commands', 'leases'], memory: '512 MB' },
   'poll-command': { capabilities: ['read-commands'], memory: '256 MB' },

@@ -1,14 +1,16 @@
 /**
- * The deploy workflow: plan → lock → resolve hosts → (verify on every host) → (snapshot) → batches, one at a time (send the
- * script, long-poll the command, health gate) → release and notify (one state, one Lambda). A
- * failed batch rolls back every host already touched and probes them again. Every exit path
- * releases the lock and notifies (a failed plan took no lock: it only notifies). JSONPath only, so that the same definition runs on
+ * The deploy workflow: plan → claim the hosts (take the lock, then resolve the hosts: one state,
+ * one Lambda) → (verify on every host) → (snapshot) → batches, one at a time (send the script,
+ * long-poll the command, health gate) → release and notify (one state, one Lambda). A failed batch
+ * rolls back every host already touched and probes them again. Every exit path releases the lock
+ * and notifies (a failed plan took no lock: it only notifies; a claim that took the lock and then
+ * failed to resolve the hosts ends there too). JSONPath only, so that the same definition runs on
  * AWS Step Functions and on the local engine.
  *
- * Run state (`$`), as it grows: the request (`target`, `ref`, …), `plan`, `lock`, `hosts`,
- * `snapshots`, `rollback`, `rollbackCommand`, `rollbackStatus`, `outcome`, and `failures`: one
- * `{ Error, Cause }` per failed state, keyed by the state's name, which is how the notification
- * names the state that failed.
+ * Run state (`$`), as it grows: the request (`target`, `ref`, …), `plan`, `hosts` (the hosts, their
+ * batches, and the `lock` the run took before resolving them), `snapshots`, `rollback`,
+ * `rollbackCommand`, `rollbackStatus`, `outcome`, and `failures`: one `{ Error, Cause }` per failed
+ * state, keyed by the state's name, which is how the notification names the state that failed.
  */
 
 import type { Target } from '../shared/config/schema.ts';
@@ -20,8 +22,7 @@ import { type JsonObject, lambdaTask, type State, type StateMachineDefinition } 
 /** The Lambdas of the deploy workflow: each is `functions/<name>/handler.ts`. */
 export const DEPLOY_FUNCTIONS = [
   'plan-deploy',
-  'acquire-lock',
-  'resolve-hosts',
+  'claim-hosts',
   'create-snapshots',
   'send-command',
   'poll-command',
@@ -40,8 +41,9 @@ export type DeployFunction = (typeof DEPLOY_FUNCTIONS)[number];
  */
 export const DEPLOY_TASK_TIMEOUTS: Record<DeployFunction, number> = {
   'plan-deploy': 30,
-  'acquire-lock': 30,
-  'resolve-hosts': 60,
+  // Takes the lease (a DynamoDB write, 30 s as acquire-lock has), then resolves the hosts (EC2 and
+  // SSM describe calls, 60 s as resolve-hosts has).
+  'claim-hosts': 90,
   'create-snapshots': 120,
   'send-command': 60,
   'poll-command': 90,
@@ -70,7 +72,7 @@ export const DEFAULT_DEPLOY_TIMEOUT_SECONDS = MAX_LEASE_SECONDS;
  * The deploy state machine's `TimeoutSeconds` for a stage: the longest real bound of a deploy of
  * any of its targets (every command to its deadline, every gate, a rollback), at least
  * {@link MIN_DEPLOY_TIMEOUT_SECONDS}. A run that would need more (more batches than a target's file
- * lets one assume) is refused at ResolveHosts, before any host changes.
+ * lets one assume) is refused at ClaimHosts, before any host changes.
  *
  * @example
  * deployTimeoutSeconds([findTarget('zmanim'), findTarget('shop')]) // e.g. 48_600
@@ -358,21 +360,16 @@ export function deployWorkflow(
       comment: 'Validates the request and plans the deploy; bad input fails here, before anything runs.',
       parameters: { 'input.$': '$', 'runId.$': '$$.Execution.Name' },
       resultPath: '$.plan',
-      next: 'AcquireLock',
+      next: 'ClaimHosts',
       catchNext: NOTIFY,
     }),
-    step('AcquireLock', 'acquire-lock', {
-      parameters: { ...plan('target'), ...plan('runId'), 'ttlSeconds.$': '$.plan.lockTtlSeconds' },
-      resultPath: '$.lock',
-      next: 'ResolveHosts',
-      catchNext: RELEASE,
-    }),
-    step('ResolveHosts', 'resolve-hosts', {
+    step('ClaimHosts', 'claim-hosts', {
       comment:
-        'Refuses a fleet whose batches could outlast the state machine timeout, before any host changes.',
+        'Takes the lease, then resolves the hosts; refuses a fleet whose batches could outlast the state machine timeout, before any host changes. A failure after the lease was taken leads to Notify, which releases it.',
       parameters: {
         ...plan('target'),
         ...plan('runId'),
+        'ttlSeconds.$': '$.plan.lockTtlSeconds',
         ...plan('batchSize'),
         runTimeoutSeconds: timeoutSeconds,
       },
@@ -644,7 +641,7 @@ export function deployWorkflow(
       NOTIFY,
       task('notify', {
         comment:
-          'Releases the lease if this run still holds it (every path after AcquireLock comes here), publishes how the run ended (success and every failure) and says how it ends.',
+          'Releases the lease if this run still holds it (every path after ClaimHosts comes here), publishes how the run ended (success and every failure) and says how it ends.',
         parameters: {
           'run.$': '$',
           'runId.$': '$$.Execution.Name',

@@ -21,6 +21,7 @@ import type {
   TraceEvent,
 } from '../../shared/engine/index.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
+import { targetLeaseKey } from '../../shared/lease-keys.ts';
 import type { RecoveryFactories } from '../../shared/recovery/deps.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
 import { createProgress, type Progress, type ProgressEvent, type ProgressStream } from '../progress.ts';
@@ -210,29 +211,66 @@ export function progressMapper(): (event: TraceEvent) => ProgressEvent | undefin
   };
 }
 
+/** A lease as a run's state records it: its key and its owner. */
+interface HeldLease {
+  key: string;
+  owner: string;
+}
+
+function heldLease(value: unknown): HeldLease | undefined {
+  const lease = value as { key?: unknown; owner?: unknown } | null | undefined;
+  return typeof lease?.key === 'string' && typeof lease.owner === 'string'
+    ? { key: lease.key, owner: lease.owner }
+    : undefined;
+}
+
+/**
+ * The last lease a run's trace shows it took: `$.lock` (recover, maintenance: their AcquireLock), or
+ * `$.hosts.lock` (deploy: ClaimHosts takes the lease, then resolves the hosts). Undefined when no
+ * state that took it has ended.
+ *
+ * @example
+ * leaseInTrace(result.trace.events) // { key: 'target:demo', owner: 'run-1' }
+ */
+export function leaseInTrace(events: readonly TraceEvent[]): HeldLease | undefined {
+  let lease: HeldLease | undefined;
+  for (const event of events) {
+    if (event.kind !== 'state-exited') continue;
+    const output = event.output as { lock?: unknown; hosts?: { lock?: unknown } } | null | undefined;
+    lease = heldLease(output?.lock) ?? heldLease(output?.hosts?.lock) ?? lease;
+  }
+  return lease;
+}
+
 /**
  * An aborted run ends without passing through its release state: release the target's lease it
- * took (read from the trace), so that the next deploy is not locked out until the lease expires.
+ * took, so that the next deploy is not locked out until the lease expires. The lease is read from
+ * the trace ({@link leaseInTrace}); a run aborted inside the state that takes it (the deploy's
+ * ClaimHosts, resolving the hosts once the lease is taken) has no such record, so the target's
+ * lease is released when the store says this run (its execution name) holds it.
  *
  * @example
  * if (result.error === ABORTED) await releaseAbortedLock(target, result, out);
  */
 export async function releaseAbortedLock(target: Target, result: RunResult, out: Output): Promise<void> {
-  let lock: { key?: unknown; owner?: unknown } | undefined;
-  for (const event of result.trace.events) {
-    const candidate = (event.output as { lock?: { key?: unknown; owner?: unknown } } | undefined)?.lock;
-    if (event.kind === 'state-exited' && candidate) lock = candidate;
-  }
-  if (typeof lock?.key !== 'string' || typeof lock.owner !== 'string') return;
+  const recorded = leaseInTrace(result.trace.events);
+  const key = recorded?.key ?? targetLeaseKey(target.name);
   try {
     const { driversFor } = await import('../../shared/all-drivers.ts');
-    await driversFor(target).leases.release(lock.key, lock.owner);
+    const leases = driversFor(target).leases;
+    let owner = recorded?.owner;
+    if (owner === undefined) {
+      const holder = await leases.holder(key);
+      if (holder?.owner !== result.executionName) return;
+      owner = holder.owner;
+    }
+    await leases.release(key, owner);
     out.out(
-      `run aborted: released the lease ${lock.key}; a command already sent may still be running on the hosts`,
+      `run aborted: released the lease ${key}; a command already sent may still be running on the hosts`,
     );
   } catch (error) {
     out.err(
-      `stepops: could not release the lease ${lock.key}: ${(error as Error).message} (it expires on its own)`,
+      `stepops: could not release the lease ${key}: ${(error as Error).message} (it expires on its own)`,
     );
   }
 }

@@ -147,6 +147,23 @@ export const resolvedHostsSchema = pure(() =>
 );
 export type ResolvedHosts = z.infer<typeof resolvedHostsSchema>;
 
+// ── claim-hosts: the deploy's lease, then its hosts, in one Lambda ──────────────────────────────
+/** What acquire-lock and resolve-hosts take, together: the deploy's lease and its batch size. */
+export const claimHostsInputSchema = pure(() =>
+  z.strictObject({
+    target: targetName,
+    runId,
+    ttlSeconds: z.number().check(z.int(), z.positive()),
+    batchSize: countOrPercent,
+    /** The state machine's `TimeoutSeconds`: a run whose bound exceeds it is refused before it starts. */
+    runTimeoutSeconds: z.optional(z.number().check(z.int(), z.positive())),
+  }),
+);
+export type ClaimHostsInput = z.infer<typeof claimHostsInputSchema>;
+/** The resolved hosts and batches, and the lease the run took before resolving them. */
+export const claimedHostsSchema = pure(() => z.extend(resolvedHostsSchema, { lock: lockSchema }));
+export type ClaimedHosts = z.infer<typeof claimedHostsSchema>;
+
 // ── create-snapshots ────────────────────────────────────────────────────────────────────────────
 export const createSnapshotsInputSchema = pure(() =>
   z.strictObject({

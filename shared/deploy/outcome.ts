@@ -21,8 +21,7 @@ import {
 /** Tasks before the batches: a failure there ends the run without a rollback. */
 export const PRE_DEPLOY_STATES = [
   'PlanDeploy',
-  'AcquireLock',
-  'ResolveHosts',
+  'ClaimHosts',
   'SendVerifyCommand',
   'WaitForVerify',
   'CreateSnapshots',

@@ -226,7 +226,7 @@ function inspectMachine(machine: Json, path: string, enclosingMaps: string[], fo
  * @example
  * const { offences, tasks } = inspectDefinition(deployWorkflow(arns));
  * offences; // [] for a JSONPath-only definition
- * tasks.map((t) => t.name); // ['PlanDeploy', 'AcquireLock', …]
+ * tasks.map((t) => t.name); // ['PlanDeploy', 'ClaimHosts', …]
  */
 export function inspectDefinition(definition: object): Inspection {
   const found: Inspection = { offences: [], tasks: [], states: new Map() };

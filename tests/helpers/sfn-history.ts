@@ -234,8 +234,8 @@ export function gateFailedDeploy(start = new Date('2026-11-22T03:00:00Z')): {
   };
   const b = new HistoryBuilder(start).started({ target: 'api-server', ref: 'v3', requestedBy: 'api' });
   b.task('PlanDeploy', 'plan-deploy', { output: { target: 'api-server', ref: 'v3' } })
-    .task('AcquireLock', 'acquire-lock')
-    .task('ResolveHosts', 'resolve-hosts')
+    // As long as the two steps it does (the lease, then the hosts) took as separate tasks.
+    .task('ClaimHosts', 'claim-hosts', { ms: 500 })
     .flow('Choice', 'SnapshotRequested')
     .mapStarted('DeployBatches', 2);
   for (const index of [0, 1]) {

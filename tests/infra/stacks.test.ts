@@ -229,6 +229,27 @@ describe('deploy workflow', () => {
     ]);
   });
 
+  it('lets claim-hosts take the lease and describe the hosts, and nothing more: what acquire-lock and resolve-hosts had', async () => {
+    // Act
+    const statements = statementsOf(`${functionComponentName('claim-hosts')}Role`);
+
+    // Assess: the lease on the state table (take, read its holder, give back a half-taken one), then
+    // the describe calls that find the running instances with an online SSM agent
+    await expectLeastPrivilege(statements);
+    expect(actionsOf(statements)).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'ec2:DescribeInstanceStatus',
+      'ec2:DescribeInstances',
+      'ssm:DescribeInstanceInformation',
+    ]);
+    const table = run.ofType('aws:dynamodb/table:Table').find((t) => /State/.test(t.name));
+    expect(table).toBeDefined();
+    const leaseStatements = statements.filter((st) => st.Action.some((a) => a.startsWith('dynamodb:')));
+    expect(leaseStatements.flatMap((st) => st.Resource)).toEqual([table!.state.arn]);
+  });
+
   it('lets every function that sends commands use only AWS-RunShellScript, and only on instances tagged with a stage target', async () => {
     // Prepare: every deployed sender's policy, and the IAM check's evaluation of four requests
     const { checkCalls } = await import('../iam/check.ts');

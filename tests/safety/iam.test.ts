@@ -49,8 +49,8 @@ const LEASES = ['dynamodb:PutItem', 'dynamodb:DeleteItem'];
 const EXPECTED: Record<string, string[]> = {
   // Deploy: the lease (take, renew at each send, release), the commands, the health gate's commands.
   DeployPlanDeploy: [],
-  DeployResolveHosts: [],
-  DeployAcquireLock: LEASES,
+  // The lease, taken before the hosts are resolved (describe calls only).
+  DeployClaimHosts: LEASES,
   // The pre-deploy snapshots, and pruning the older ones their retention lets go.
   DeployCreateSnapshots: ['ec2:DeleteSnapshot', 'rds:DeleteDBSnapshot'],
   DeploySendCommand: [...LEASES, 'ssm:SendCommand'],
@@ -187,7 +187,7 @@ describe('what IAM each function gets', () => {
     const lessees = run.ofType(LAMBDA).filter((fn) => EXPECTED[keyOf(fn)]!.includes('dynamodb:DeleteItem'));
     expect(lessees.map(keyOf).sort()).toEqual([
       'BackupNotifyBackup',
-      'DeployAcquireLock',
+      'DeployClaimHosts',
       'DeployNotify',
       'DeploySendCommand',
       'MaintainAcquireLock',

@@ -143,8 +143,7 @@ describe('a mistyped ref', () => {
     expect(result.error).toBe('CommandFailedError');
     expect(entered(result)).toEqual([
       'PlanDeploy',
-      'AcquireLock',
-      'ResolveHosts',
+      'ClaimHosts',
       'VerifyRequested',
       'SendVerifyCommand',
       'WaitForVerify',

@@ -138,7 +138,7 @@ describe('deploy workflow definition', () => {
     }
   });
 
-  it('releases the lock on every path after AcquireLock (Notify releases it, then notifies), and never waits with a fixed Wait', () => {
+  it('releases the lock on every path after ClaimHosts (Notify releases it, then notifies), and never waits with a fixed Wait', () => {
     const top = Object.entries(definition.States);
     for (const [name, state] of top) {
       if (['PlanDeploy', 'Notify', 'RunSucceeded', 'Succeeded', 'Failed', 'NotifyFailed'].includes(name))
@@ -164,12 +164,37 @@ describe('deploy workflow definition', () => {
     }
   });
 
-  it('bounds every run: a state machine timeout, also handed to ResolveHosts to refuse longer fleets', () => {
+  it('bounds every run: a state machine timeout, also handed to ClaimHosts to refuse longer fleets', () => {
     expect(definition.TimeoutSeconds).toBe(DEFAULT_DEPLOY_TIMEOUT_SECONDS);
     const custom = deployWorkflow(localArns(DEPLOY_FUNCTIONS), { timeoutSeconds: 7_200 });
     expect(custom.TimeoutSeconds).toBe(7_200);
-    expect(custom.States.ResolveHosts).toMatchObject({ Parameters: { runTimeoutSeconds: 7_200 } });
+    expect(custom.States.ClaimHosts).toMatchObject({ Parameters: { runTimeoutSeconds: 7_200 } });
     expect(deployTimeoutSeconds([])).toBe(MIN_DEPLOY_TIMEOUT_SECONDS);
+  });
+
+  it('takes the lease and resolves the hosts in one Task (ClaimHosts), whose failure still reaches the release', () => {
+    const arns = localArns(DEPLOY_FUNCTIONS);
+    expect(definition.States.PlanDeploy).toMatchObject({ Next: 'ClaimHosts' });
+    expect(definition.States.ClaimHosts).toMatchObject({
+      Resource: arns['claim-hosts'],
+      Parameters: {
+        'target.$': '$.plan.target',
+        'runId.$': '$.plan.runId',
+        'ttlSeconds.$': '$.plan.lockTtlSeconds',
+        'batchSize.$': '$.plan.batchSize',
+      },
+      // The hosts where the later states read them, the lease beside them (the CLI reads it there).
+      ResultPath: '$.hosts',
+      Next: 'VerifyRequested',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failures.ClaimHosts', Next: 'Notify' }],
+      // acquire-lock's 30 s and resolve-hosts' 60 s, one after the other.
+      TimeoutSeconds: 90,
+    });
+    // Neither of the two functions it replaces is a state of the deploy any more.
+    expect(DEPLOY_FUNCTIONS).not.toContain('acquire-lock');
+    expect(DEPLOY_FUNCTIONS).not.toContain('resolve-hosts');
+    expect(definition.States.AcquireLock).toBeUndefined();
+    expect(definition.States.ResolveHosts).toBeUndefined();
   });
 
   it('ends every batch with a tiny output, so the Map’s collected result stays small', () => {

@@ -57,10 +57,11 @@ function engineFor(commandMs: number) {
           healthGate: { probes: [], timeoutSeconds: 60, intervalSeconds: 5, successes: 1 },
           loadBalancer: false,
         });
-      case 'resolve-hosts':
+      case 'claim-hosts':
         return async () => ({
           hosts: [HOST],
           batches: [{ index: 0, hosts: [HOST], offset: 0, hostCount: 1 }],
+          lock: { key: 'target:web', owner: 'long-run', expiresAt: START / 1000 + MAX_LEASE_SECONDS },
         });
       case 'send-command':
         return async () =>

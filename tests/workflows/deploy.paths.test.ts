@@ -16,15 +16,15 @@ vi.hoisted(() => {
 import { createLocalDeployEngine, HANDLERS, LOCAL_DEPLOY_ARNS } from '../../functions/index.ts';
 import { clearRegisteredTargets, registerTarget } from '../../shared/config/registry.ts';
 import type {
+  ClaimHostsInput,
   CreateSnapshotsInput,
   PollCommandInput,
-  ResolveHostsInput,
   SendCommandInput,
 } from '../../shared/deploy/contracts.ts';
 import { type DeployDeps, defaultDeployDeps } from '../../shared/deploy/deps.ts';
+import { claimHostsStep } from '../../shared/deploy/steps/claim-hosts.ts';
 import { createSnapshotsStep } from '../../shared/deploy/steps/create-snapshots.ts';
 import { pollCommandStep } from '../../shared/deploy/steps/poll-command.ts';
-import { resolveHostsStep } from '../../shared/deploy/steps/resolve-hosts.ts';
 import { sendCommandStep } from '../../shared/deploy/steps/send-command.ts';
 import type { Drivers } from '../../shared/drivers/index.ts';
 import { FileLeaseStore } from '../../shared/drivers/local/file-lease-store.ts';
@@ -89,17 +89,17 @@ function depsWith(drivers: Partial<Drivers>): DeployDeps {
   return { ...real, driversFor: (target) => ({ ...real.driversFor(target), ...drivers }) };
 }
 
-/** A resolve-hosts handler whose host directory is replaced, the rest of its dependencies real. */
-function resolveHostsWith(hosts: HostDirectory): LambdaHandler {
+/** A claim-hosts handler whose host directory is replaced, the rest of its dependencies real (the lease too). */
+function claimHostsWith(hosts: HostDirectory): LambdaHandler {
   const deps = depsWith({ hosts });
-  return (async (event: ResolveHostsInput) => resolveHostsStep(event, deps)) as LambdaHandler;
+  return (async (event: ClaimHostsInput) => claimHostsStep(event, deps)) as LambdaHandler;
 }
 
 /** Handlers of the steps that use drivers, with some drivers replaced. */
 function handlersWith(drivers: Partial<Drivers>): Record<string, LambdaHandler> {
   const deps = depsWith(drivers);
   const handlers: Partial<Record<DeployFunction, LambdaHandler>> = {
-    'resolve-hosts': (async (event: ResolveHostsInput) => resolveHostsStep(event, deps)) as LambdaHandler,
+    'claim-hosts': (async (event: ClaimHostsInput) => claimHostsStep(event, deps)) as LambdaHandler,
     'create-snapshots': (async (event: CreateSnapshotsInput) =>
       createSnapshotsStep(event, deps)) as LambdaHandler,
     'send-command': (async (event: SendCommandInput) => sendCommandStep(event, deps)) as LambdaHandler,
@@ -183,8 +183,7 @@ describe('deploy workflow on the local engine', () => {
     expect(readFileSync(path.join(lab.hostDir(target), 'version'), 'utf8').trim()).toBe('v2');
     expect(entered(result)).toEqual([
       'PlanDeploy',
-      'AcquireLock',
-      'ResolveHosts',
+      'ClaimHosts',
       'VerifyRequested',
       'SnapshotRequested',
       'DeployBatches',
@@ -209,7 +208,7 @@ describe('deploy workflow on the local engine', () => {
     expect(result.trace.invocations.map((i) => i.functionName)).toEqual(
       expect.arrayContaining([
         'plan-deploy',
-        'acquire-lock',
+        'claim-hosts',
         'send-command',
         'poll-command',
         'check-health',
@@ -252,10 +251,9 @@ describe('deploy workflow on the local engine', () => {
 
     // Assess
     expect(result.status).toBe('SUCCEEDED');
-    expect(entered(result).slice(0, 7)).toEqual([
+    expect(entered(result).slice(0, 6)).toEqual([
       'PlanDeploy',
-      'AcquireLock',
-      'ResolveHosts',
+      'ClaimHosts',
       'VerifyRequested',
       'SnapshotRequested',
       'CreateSnapshots',
@@ -297,8 +295,7 @@ describe('deploy workflow on the local engine', () => {
     expect(result.error).toBe('SnapshotFailedError');
     expect(entered(result)).toEqual([
       'PlanDeploy',
-      'AcquireLock',
-      'ResolveHosts',
+      'ClaimHosts',
       'VerifyRequested',
       'SnapshotRequested',
       'CreateSnapshots',
@@ -396,7 +393,7 @@ describe('deploy workflow on the local engine', () => {
     const second = path.join(lab.root, 'hosts', 'wf-lease-lost-2');
     await mkdir(second, { recursive: true });
     const leases = new FileLeaseStore();
-    const twoHosts = resolveHostsWith({
+    const twoHosts = claimHostsWith({
       resolve: async () => [
         { kind: 'local', id: `local:${lab.hostDir(target)}`, directory: lab.hostDir(target) },
         { kind: 'local', id: `local:${second}`, directory: second },
@@ -414,7 +411,7 @@ describe('deploy workflow on the local engine', () => {
 
     // Act
     const result = await run({ target, ref: 'v2' }, 'run-lease-lost', {
-      [LOCAL_DEPLOY_ARNS['resolve-hosts']]: twoHosts,
+      [LOCAL_DEPLOY_ARNS['claim-hosts']]: twoHosts,
       [LOCAL_DEPLOY_ARNS['send-command']]: stealAfterFirst,
     });
 
@@ -495,8 +492,7 @@ describe('deploy workflow on the local engine', () => {
     expect(enteredInBatches(result)).not.toContain('[0] CheckHealth');
     expect(entered(result)).toEqual([
       'PlanDeploy',
-      'AcquireLock',
-      'ResolveHosts',
+      'ClaimHosts',
       'VerifyRequested',
       'SnapshotRequested',
       'DeployBatches',
@@ -547,7 +543,7 @@ describe('deploy workflow on the local engine', () => {
 
     // Act
     const result = await run({ target, ref: 'v5' }, 'run-gate', {
-      [LOCAL_DEPLOY_ARNS['resolve-hosts']]: resolveHostsWith(threeHosts),
+      [LOCAL_DEPLOY_ARNS['claim-hosts']]: claimHostsWith(threeHosts),
     });
 
     // Assess
@@ -634,43 +630,92 @@ describe('deploy workflow on the local engine', () => {
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('TargetLockedError');
     expect(result.cause).toContain('locked by run other-run');
-    expect(entered(result)).toEqual(['PlanDeploy', 'AcquireLock', 'Notify', 'RunSucceeded', 'Failed']);
+    expect(entered(result)).toEqual(['PlanDeploy', 'ClaimHosts', 'Notify', 'RunSucceeded', 'Failed']);
     expect(await lab.commands()).toEqual(commandsBefore);
     expect(existsSync(path.join(lab.hostDir(target), 'version'))).toBe(false);
     const still = await leases.acquire(targetLeaseKey(target), 'third-run', 60);
     expect(still).toMatchObject({ acquired: false, heldBy: { owner: 'other-run' } });
     expect(await notificationsOf('run-locked')).toEqual([
-      expect.objectContaining({ outcome: 'failed', error: 'TargetLockedError', failedState: 'AcquireLock' }),
+      expect.objectContaining({ outcome: 'failed', error: 'TargetLockedError', failedState: 'ClaimHosts' }),
     ]);
   });
 
-  it('fails with NoHostsError when no host can take commands, releasing the lock', async () => {
-    // Prepare
-    const target = await lab.target('wf-nohosts', { steps: READY, rollback: ROLLBACK_OK });
-    const commandsBefore = await lab.commands();
+  /** A resolve failure thrown by claim-hosts after it took the lease: its error and how to cause it. */
+  const resolveFailures: [string, string, (hosts: HostDirectory) => LambdaHandler][] = [
+    [
+      'no host can take commands',
+      'NoHostsError',
+      (hosts) =>
+        claimHostsWith({
+          resolve: async (selector) => {
+            await hosts.resolve(selector);
+            return [];
+          },
+        }),
+    ],
+    [
+      'EC2 refuses the describe call',
+      'UnauthorizedOperation',
+      (hosts) =>
+        claimHostsWith({
+          resolve: async (selector) => {
+            await hosts.resolve(selector);
+            throw Object.assign(new Error('You are not authorized to perform this operation.'), {
+              name: 'UnauthorizedOperation',
+            });
+          },
+        }),
+    ],
+    [
+      'the batches could outlast the workflow timeout',
+      'RunTooLongError',
+      (hosts) => {
+        // The workflow's timeout as if the state machine had a 1 s one: any fleet outlasts it.
+        const deps = depsWith({ hosts });
+        return (async (event: ClaimHostsInput) =>
+          claimHostsStep({ ...event, runTimeoutSeconds: 1 }, deps)) as LambdaHandler;
+      },
+    ],
+  ];
 
-    // Act
-    const result = await run({ target, ref: 'v2' }, 'run-nohosts', {
-      [LOCAL_DEPLOY_ARNS['resolve-hosts']]: resolveHostsWith({ resolve: async () => [] }),
-    });
+  it.each(resolveFailures)(
+    'releases the lease it took when the hosts cannot be resolved (%s), and notifies',
+    async (_what, error, claimHandler) => {
+      // Prepare: the host directory says who holds the lease while the hosts are resolved
+      const target = await lab.target(`wf-claim-${error.toLowerCase()}`, {
+        steps: READY,
+        rollback: ROLLBACK_OK,
+      });
+      const runId = `run-claim-${error.toLowerCase()}`;
+      const leases = new FileLeaseStore();
+      const heldWhileResolving: (string | undefined)[] = [];
+      const real = new LocalHostDirectory();
+      const watching: HostDirectory = {
+        resolve: async (selector) => {
+          heldWhileResolving.push((await leases.holder(targetLeaseKey(target)))?.owner);
+          return real.resolve(selector);
+        },
+      };
+      const commandsBefore = await lab.commands();
 
-    // Assess
-    expect(result.status).toBe('FAILED');
-    expect(result.error).toBe('NoHostsError');
-    expect(entered(result)).toEqual([
-      'PlanDeploy',
-      'AcquireLock',
-      'ResolveHosts',
-      'Notify',
-      'RunSucceeded',
-      'Failed',
-    ]);
-    expect(await lab.commands()).toEqual(commandsBefore);
-    expect((await new FileLeaseStore().acquire(targetLeaseKey(target), 'after', 60)).acquired).toBe(true);
-    expect(await notificationsOf('run-nohosts')).toEqual([
-      expect.objectContaining({ outcome: 'failed', error: 'NoHostsError', failedState: 'ResolveHosts' }),
-    ]);
-  });
+      // Act
+      const result = await run({ target, ref: 'v2' }, runId, {
+        [LOCAL_DEPLOY_ARNS['claim-hosts']]: claimHandler(watching),
+      });
+
+      // Assess: the lease was this run's while resolving, and is free once the run ended
+      expect(heldWhileResolving).toEqual([runId]);
+      expect(result.status).toBe('FAILED');
+      expect(result.error).toBe(error);
+      expect(entered(result)).toEqual(['PlanDeploy', 'ClaimHosts', 'Notify', 'RunSucceeded', 'Failed']);
+      expect(await lab.commands()).toEqual(commandsBefore);
+      expect(existsSync(path.join(lab.hostDir(target), 'version'))).toBe(false);
+      expect(await leases.holder(targetLeaseKey(target))).toBeUndefined();
+      expect(await notificationsOf(runId)).toEqual([
+        expect.objectContaining({ outcome: 'failed', error, failedState: 'ClaimHosts' }),
+      ]);
+    },
+  );
 
   it.each([
     ['a command substitution', 'v1$(touch pwned)'],

@@ -881,7 +881,7 @@ describe('GET /deploys/{id}', () => {
     const events = new HistoryBuilder(new Date('2026-11-22T03:00:00Z'))
       .started({ target: 'api-server', ref: 'v5' })
       .task('PlanDeploy', 'plan-deploy')
-      .task('AcquireLock', 'acquire-lock', { timedOut: true })
+      .task('ClaimHosts', 'claim-hosts', { timedOut: true })
       .timedOut();
     sfn
       .on(GetExecutionHistoryCommand, { executionArn: arnOf(id), reverseOrder: true })
@@ -893,7 +893,7 @@ describe('GET /deploys/{id}', () => {
     // Assess
     expect(answer.body).toMatchObject({
       status: 'timed-out',
-      failedState: 'AcquireLock',
+      failedState: 'ClaimHosts',
       error: 'States.Timeout',
     });
   });

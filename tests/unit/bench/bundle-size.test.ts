@@ -185,7 +185,7 @@ describe('Lambda bundles', () => {
     // Assess: without the plugin EC2's schema module is 539 KB whatever the commands, SSM's 76 KB;
     // with it, the most any client gives is EC2's 69 KB in the functions that replace instances
     const withEc2 = built.filter((b) => b.services.includes('ec2'));
-    expect(withEc2.map((b) => b.name)).toContain('resolve-hosts');
+    expect(withEc2.map((b) => b.name)).toContain('claim-hosts');
     const problems: string[] = [];
     for (const b of built) {
       expect(Object.keys(b.schemaBytes).length > 0, b.name).toBe(b.kind !== 'no-aws');
@@ -193,7 +193,7 @@ describe('Lambda bundles', () => {
         if (bytes >= 80 * KB) problems.push(`${b.name}: ${module} ${(bytes / KB).toFixed(0)} KB`);
     }
     expect(problems).toEqual([]);
-    const resolve = built.find((b) => b.name === 'resolve-hosts')!;
-    expect(resolve.schemaBytes['@aws-sdk/client-ec2/dist-es/schemas/schemas_0.js']).toBeLessThan(30 * KB);
+    const claim = built.find((b) => b.name === 'claim-hosts')!;
+    expect(claim.schemaBytes['@aws-sdk/client-ec2/dist-es/schemas/schemas_0.js']).toBeLessThan(30 * KB);
   });
 });

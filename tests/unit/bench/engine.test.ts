@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { benchEngine, NOOP_OUTPUTS } from '../../../bench/engine.ts';
-import { deployPlanSummarySchema, resolvedHostsSchema } from '../../../shared/deploy/contracts.ts';
+import { claimedHostsSchema, deployPlanSummarySchema } from '../../../shared/deploy/contracts.ts';
 
 describe('the local engine bench', () => {
   it('keeps its no-op plan in the shape the deploy workflow reads', () => {
     // Act
     const plan = deployPlanSummarySchema.safeParse(NOOP_OUTPUTS['plan-deploy']?.({ runId: 'noop-1' }));
 
-    const hosts = resolvedHostsSchema.safeParse(NOOP_OUTPUTS['resolve-hosts']?.({}));
+    const hosts = claimedHostsSchema.safeParse(NOOP_OUTPUTS['claim-hosts']?.({}));
 
     // Assess
     expect(plan.error?.issues ?? []).toEqual([]);

@@ -84,7 +84,7 @@ describe('stepops graph', () => {
     // Prepare
     const definition = deployWorkflow(localArns(DEPLOY_FUNCTIONS));
     const changed = structuredClone(definition);
-    (changed.States.AcquireLock as { Next: string }).Next = 'Notify';
+    (changed.States.ClaimHosts as { Next: string }).Next = 'Notify';
 
     // Act & Assess
     expect(mermaid(changed)).not.toBe(mermaid(definition));

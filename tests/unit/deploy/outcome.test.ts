@@ -133,15 +133,15 @@ describe('summarizeDeploy', () => {
     });
     const summary = summarizeDeploy({
       plan: PLAN,
-      failures: { AcquireLock: { Error: 'TargetLockedError', Cause: cause } },
+      failures: { ClaimHosts: { Error: 'TargetLockedError', Cause: cause } },
     });
     expect(summary).toMatchObject({
       outcome: 'failed',
       error: 'TargetLockedError',
-      failedState: 'AcquireLock',
+      failedState: 'ClaimHosts',
     });
     expect(summary.summary).toBe(
-      'deploy of "v3" to shop failed at AcquireLock, before any host was changed: target "shop" is locked by run run-0',
+      'deploy of "v3" to shop failed at ClaimHosts, before any host was changed: target "shop" is locked by run run-0',
     );
   });
 

@@ -14,6 +14,7 @@ import { INITIAL_GATE } from '../../../shared/deploy/contracts.ts';
 import type { DeployDeps } from '../../../shared/deploy/deps.ts';
 import { planDeploy } from '../../../shared/deploy/plan.ts';
 import { checkHealthStep } from '../../../shared/deploy/steps/check-health.ts';
+import { claimHostsStep } from '../../../shared/deploy/steps/claim-hosts.ts';
 import { LONG_POLL_MAX_MS } from '../../../shared/deploy/steps/common.ts';
 import { notifyStep, releaseAndNotifyStep } from '../../../shared/deploy/steps/notify.ts';
 import { leaseTtlSeconds, planDeployStep } from '../../../shared/deploy/steps/plan-deploy.ts';
@@ -204,6 +205,88 @@ describe('run bounds', () => {
       /4 hosts in 4 batches may take up to \d+ s, longer than the workflow's timeout/,
     );
     expect(allowed.batchCount).toBe(4);
+  });
+});
+
+describe('claimHostsStep', () => {
+  it('takes the lease, then resolves the hosts, and answers both', async () => {
+    // Prepare: the directory notes who held the lease when it was asked for the hosts
+    registerFixture();
+    const leases = memoryLeases(null);
+    const heldWhenResolving: (string | undefined)[] = [];
+    const deps = fakeDeps({
+      leases,
+      hosts: {
+        resolve: async () => {
+          heldWhenResolving.push(leases.leases.get('target:unit-target')?.owner);
+          return [HOST, HOST2];
+        },
+      },
+    });
+
+    // Act
+    const claimed = await claimHostsStep(
+      { target: 'unit-target', runId: 'run-1', ttlSeconds: 900, batchSize: 1 },
+      deps,
+    );
+
+    // Assess
+    expect(heldWhenResolving).toEqual(['run-1']);
+    expect(claimed).toEqual({
+      hosts: [HOST, HOST2],
+      batches: [
+        { index: 0, hosts: [HOST], offset: 0, hostCount: 2 },
+        { index: 1, hosts: [HOST2], offset: 1, hostCount: 2 },
+      ],
+      batchCount: 2,
+      lock: {
+        key: 'target:unit-target',
+        owner: 'run-1',
+        expiresAt: Date.parse('2026-01-01T00:00:00Z') / 1000 + 900,
+      },
+    });
+  });
+
+  it('resolves nothing when another run holds the lease (TargetLockedError)', async () => {
+    // Prepare
+    registerFixture();
+    let resolved = 0;
+    const deps = fakeDeps({
+      leases: memoryLeases('run-0'),
+      hosts: {
+        resolve: async () => {
+          resolved += 1;
+          return [HOST];
+        },
+      },
+    });
+
+    // Act
+    const claim = claimHostsStep(
+      { target: 'unit-target', runId: 'run-1', ttlSeconds: 900, batchSize: 1 },
+      deps,
+    );
+
+    // Assess
+    await expect(claim).rejects.toMatchObject({ name: 'TargetLockedError' });
+    expect(resolved).toBe(0);
+  });
+
+  it('keeps the lease taken when resolving fails: the workflow releases it at Notify', async () => {
+    // Prepare
+    registerFixture();
+    const leases = memoryLeases(null);
+    const deps = fakeDeps({ leases, hosts: { resolve: async () => [] } });
+
+    // Act
+    const claim = claimHostsStep(
+      { target: 'unit-target', runId: 'run-1', ttlSeconds: 900, batchSize: 1 },
+      deps,
+    );
+
+    // Assess
+    await expect(claim).rejects.toMatchObject({ name: 'NoHostsError' });
+    expect(leases.leases.get('target:unit-target')?.owner).toBe('run-1');
   });
 });
 
@@ -628,7 +711,7 @@ describe('releaseAndNotifyStep', () => {
         run: {
           plan,
           failures: {
-            AcquireLock: { Error: 'TargetLockedError', Cause: 'target "unit-target" is locked by run run-0' },
+            ClaimHosts: { Error: 'TargetLockedError', Cause: 'target "unit-target" is locked by run run-0' },
           },
         },
         runId: 'run-1',
@@ -639,7 +722,7 @@ describe('releaseAndNotifyStep', () => {
     expect(outcome).toMatchObject({
       outcome: 'failed',
       error: 'TargetLockedError',
-      failedState: 'AcquireLock',
+      failedState: 'ClaimHosts',
     });
   });
 

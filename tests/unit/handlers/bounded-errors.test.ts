@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -9,7 +11,7 @@ vi.hoisted(() => {
   process.env.AWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 });
 
-import { handler as resolveHosts } from '../../../functions/resolve-hosts/handler.ts';
+import { handler as claimHosts } from '../../../functions/claim-hosts/handler.ts';
 import { clearRegisteredTargets, registerTarget } from '../../../shared/config/registry.ts';
 import {
   boundError,
@@ -52,9 +54,16 @@ describe('errors entering the state', () => {
 
 describe('a handler whose driver rejects with something other than an Error', () => {
   const ec2 = mockClient(EC2Client);
+  // claim-hosts takes the target's lease first: in a temporary state directory.
+  const home = mkdtempSync(path.join(tmpdir(), 'stepops-odd-'));
+  const savedHome = process.env.STEPOPS_HOME;
+  process.env.STEPOPS_HOME = home;
   afterAll(() => {
     ec2.restore();
     clearRegisteredTargets();
+    if (savedHome === undefined) delete process.env.STEPOPS_HOME;
+    else process.env.STEPOPS_HOME = savedHome;
+    rmSync(home, { recursive: true, force: true });
   });
 
   it.each([
@@ -69,7 +78,7 @@ describe('a handler whose driver rejects with something other than an Error', ()
   ])(
     'fails its state with a named Error and a readable reason when EC2 rejects with %s',
     async (_what, value, message) => {
-      // Prepare: resolve-hosts of an ec2 target, whose DescribeInstances rejects with that value
+      // Prepare: claim-hosts of an ec2 target, whose DescribeInstances rejects with that value
       registerTarget({
         name: 'odd-rejection',
         description: 'an ec2 target whose EC2 client rejects oddly',
@@ -85,9 +94,9 @@ describe('a handler whose driver rejects with something other than an Error', ()
       ec2.on(DescribeInstancesCommand).callsFake(() => Promise.reject(value));
 
       // Act
-      const act = resolveHosts(
-        { target: 'odd-rejection', runId: 'r1', batchSize: 1 },
-        lambdaContext('stepops-test-ResolveHosts'),
+      const act = claimHosts(
+        { target: 'odd-rejection', runId: 'r1', ttlSeconds: 600, batchSize: 1 },
+        lambdaContext('stepops-test-ClaimHosts'),
       );
 
       // Assess: what Step Functions records as the Task's error and cause
