@@ -105,6 +105,29 @@ describe('flapping: stable again', () => {
     expect(state.probes.site?.flapping).toBeUndefined();
   });
 
+  it('records, unalerted and naming no maintenance, the down and up of a probe that flaps', () => {
+    // Act: flapping from round 9, failing from round 10, down on round 14, up on round 16.
+    const { events } = play(`${'-+'.repeat(5)}-----++`, FLAPPING);
+
+    // Assess
+    expect(events.map((e) => [e.kind, e.round, e.alert])).toEqual([
+      ['flapping', 9, true],
+      ['down', 14, false],
+      ['up', 16, false],
+    ]);
+    expect(events[2]).toStrictEqual({
+      kind: 'up',
+      probe: 'site',
+      detail: '200',
+      condition: 'site',
+      since: at(10),
+      consecutiveFailures: 0,
+      downForMs: 6 * MINUTE,
+      alert: false,
+      round: 16,
+    });
+  });
+
   it('keeps only the last window of checks', () => {
     // Act
     const { state } = play(`${'-'.repeat(3)}${'+'.repeat(22)}`, FLAPPING);
