@@ -68,17 +68,19 @@ describe('flapping: the round a probe is called flapping', () => {
     // 2 failures of 12 (0.17 < 0.3), 4 changes: alternating, but not failing often enough.
     ['+++-++++-+++', []],
     // 3 failures of 10: the ratio 0.3 exactly is enough.
-    ['+-++-++-++', [9]],
+    ['+-++-++-++', [[9, '3 of the last 10 checks failed, alternating; last: 200']]],
     // 4 failures of 10 and exactly 3 changes: enough.
-    ['+++---+++-', [9]],
+    ['+++---+++-', [[9, '4 of the last 10 checks failed, alternating; last: 503']]],
     // 3 failures of 10 but 2 changes: an outage and its end, not flapping.
     ['++++---+++', []],
-  ])('%s (window 20, ratio 0.3) flaps on the rounds %j', (marks, rounds) => {
+  ])('%s (window 20, ratio 0.3) flaps on the rounds %j', (marks, flaps) => {
     // Act
     const { events } = play(marks, FLAPPING);
 
     // Assess
-    expect(events.map((e) => [e.kind, e.round])).toEqual(rounds.map((round) => ['flapping', round]));
+    expect(events.map((e) => [e.kind, e.round, e.detail])).toEqual(
+      flaps.map(([round, detail]) => ['flapping', round, detail]),
+    );
   });
 });
 
