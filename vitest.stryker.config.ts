@@ -22,6 +22,8 @@ export default defineConfig({
       'tests/unit/health/storm.test.ts',
       'tests/unit/health/status-publish.test.ts',
       'tests/unit/health/record-grouped.test.ts',
+      // The fold's flapping bounds, recovery reasons, kept starts and fleet host, written out.
+      'tests/unit/health/fold-rules.test.ts',
       'tests/unit/shell/script.test.ts',
       'tests/unit/deploy/steps.test.ts',
       'tests/unit/recovery/plan-step.test.ts',

@@ -1,0 +1,87 @@
+/**
+ * How the DynamoDB lease store reads a lease item: always with a strongly consistent read (an
+ * eventually consistent one may miss a lease written a moment ago, and health would then alert
+ * during a deploy), and an item's `maintenance` attribute as written by another client or an older
+ * version: a map without a job, or not a map, is no maintenance; a mute list without strings keeps
+ * only its strings. GetItem's `ConsistentRead` and the attribute value shapes:
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_GetItem.html and
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_AttributeValue.html.
+ */
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  type GetItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { DynamoLeaseStore } from '../../shared/drivers/aws/dynamo-lease-store.ts';
+
+/** A client that answers every GetItem with `item` and keeps the inputs it was sent. */
+function reading(item: Record<string, AttributeValue> | undefined) {
+  const inputs: GetItemCommandInput[] = [];
+  const client = {
+    send: async (command: unknown) => {
+      if (!(command instanceof GetItemCommand)) throw new Error('unexpected command');
+      inputs.push(command.input);
+      return item ? { Item: item } : {};
+    },
+  } as unknown as DynamoDBClient;
+  return { leases: new DynamoLeaseStore('stepops-state', { client, now: () => 1_000 }), inputs };
+}
+
+const LEASE = { pk: { S: 'lease#target:datizmo' }, owner: { S: 'mt-run-1' }, expiresAt: { N: '1600' } };
+
+describe('DynamoDB lease reads', () => {
+  it('reads the lease item by its key with a strongly consistent read, on the named table', async () => {
+    // Prepare
+    const { leases, inputs } = reading(LEASE);
+
+    // Act
+    const lease = await leases.holder('target:datizmo');
+
+    // Assess
+    expect(lease).toEqual({ key: 'target:datizmo', owner: 'mt-run-1', expiresAt: 1_600 });
+    expect(inputs).toEqual([
+      { TableName: 'stepops-state', Key: { pk: { S: 'lease#target:datizmo' } }, ConsistentRead: true },
+    ]);
+  });
+
+  it.each([
+    ['a map without a job', { M: { mute: { L: [{ S: 'tls' }] } } }],
+    ['not a map', { S: 'certificates' }],
+    ['an empty map', { M: {} }],
+  ])('reads a maintenance attribute that is %s as no maintenance', async (_, maintenance) => {
+    // Prepare
+    const { leases } = reading({ ...LEASE, maintenance });
+
+    // Act
+    const lease = await leases.holder('target:datizmo');
+
+    // Assess
+    expect(lease).toStrictEqual({ key: 'target:datizmo', owner: 'mt-run-1', expiresAt: 1_600 });
+  });
+
+  it.each([
+    ['no mute list', {}, []],
+    ['a mute list that is not a list', { mute: { S: 'tls' } }, []],
+    [
+      'a mute list with values that are not strings',
+      { mute: { L: [{ S: 'tls' }, { N: '3' }, { NULL: true }] } },
+      ['tls'],
+    ],
+  ])('reads a maintenance job with %s as muting only its strings', async (_, extra, mute) => {
+    // Prepare
+    const { leases } = reading({ ...LEASE, maintenance: { M: { job: { S: 'certificates' }, ...extra } } });
+
+    // Act
+    const lease = await leases.holder('target:datizmo');
+
+    // Assess
+    expect(lease).toEqual({
+      key: 'target:datizmo',
+      owner: 'mt-run-1',
+      expiresAt: 1_600,
+      maintenance: { job: 'certificates', mute },
+    });
+  });
+});
