@@ -20,7 +20,7 @@ import {
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import type { DumpBackupJob, Target } from '../config/schema.ts';
-import { dumpBucketRegion } from '../config/schema.ts';
+import { dumpBucketRegion } from '../config/target-values.ts';
 import { ec2Client, ssmClient } from '../drivers/aws/clients.ts';
 import type { CheckItem } from './host-script.ts';
 
