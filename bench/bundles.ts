@@ -128,7 +128,7 @@ export async function targetsPlugins(
     if ((await loadTargetFile(file.file)).target.hosts.type === 'ec2') files.push(file);
   }
   const dir = await mkdtemp(path.join(tmpdir(), 'stepops-bench-plugins-'));
-  const file = writeLambdaPlugins(dir, files, root);
+  const file = await writeLambdaPlugins(dir, files, root);
   return ((await import(pathToFileURL(file).href)) as { default: Plugin[] }).default;
 }
 

@@ -9,7 +9,6 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Plugin } from 'esbuild';
 import type * as z from 'zod/mini';
-import { InvalidInputError } from '../errors.ts';
 import { listTargetFiles, type TargetFileIssue, targetsDirectory } from './discovery.ts';
 import { type Target, type TargetInput, targetSchema, UNFILLED_MISMATCH } from './schema.ts';
 

@@ -12,7 +12,6 @@ import { NAME_PATTERN, NUMERIC_CONDITION_PATTERN } from './names.ts';
 import { scheduleIntervalSeconds } from './schedule.ts';
 import { UNFILLED_MARKER } from './target-values.ts';
 
-export { NAME_PATTERN };
 export {
   deployUnfilledValues,
   dumpBucketRegion,
@@ -22,6 +21,7 @@ export {
   unfilled,
   unfilledValues,
 } from './target-values.ts';
+export { NAME_PATTERN };
 
 // Written with zod/mini, which keeps the Lambdas that read a target small; it loads no messages by
 // itself: zod's English ones, so that an issue reads as it does with zod.
