@@ -101,7 +101,7 @@ describe('jsonMismatch', () => {
 });
 
 describe('the example targets as JSON data', () => {
-  it('every target of targets/, the lab target and the full fixture survive a JSON round trip unchanged', async () => {
+  it('every target of targets/, the lab target and the full fixture survive a JSON round trip unchanged and validate again', async () => {
     // Prepare
     const examples = await loadTargets([], TARGETS_DIR);
     const fixtures = await loadTargets([], FIXTURE_TARGETS);
@@ -124,7 +124,10 @@ describe('the example targets as JSON data', () => {
     expect(fixtures.targets.length).toBeGreaterThan(0);
     for (const target of targets) {
       expect(jsonMismatch(target), target.name).toBeUndefined();
-      expect(JSON.parse(JSON.stringify(target)), target.name).toStrictEqual(target);
+      const data = JSON.parse(JSON.stringify(target)) as Target;
+      expect(data, target.name).toStrictEqual(target);
+      // …and is a valid input again (what the registry gives as a Lambda's discovered inputs)
+      expect(parseTarget(data, `${target.name} as data`, target.name), target.name).toStrictEqual(target);
     }
   });
 });
