@@ -1,10 +1,19 @@
 /**
  * Reading a validated target: the helpers the Lambdas use on a target (its values still to fill in,
  * the regions and classes its jobs resolve to), apart from the target model so that they bundle
- * without zod and the schema (`schema.ts` and `load.ts` re-export them).
+ * without zod and the schema (`schema.ts` and `load.ts` re-export them). They take the parts of a
+ * target they read, so that this module needs nothing of the model.
  */
 import { InvalidInputError } from '../errors.ts';
-import type { DumpBackupJob, Target } from './schema.ts';
+
+/** The parts of a target a deploy reads (a validated `Target` is one). */
+export interface TargetDeployParts {
+  name: string;
+  hosts: unknown;
+  deploy?: { healthGate: { probes: readonly string[] } } | undefined;
+  alerts?: unknown;
+  health?: { probes: readonly { name: string }[] } | undefined;
+}
 
 /** A value written with {@link unfilled}: its operations document does not give it. */
 export type Unfilled = string & { readonly __unfilled: true };
@@ -76,7 +85,7 @@ export function unfilledValues(target: unknown): UnfilledValue[] {
  * @example
  * deployUnfilledValues(findTarget('datizmo')) // [{ path: 'deploy.snapshotBeforeDeploy.rdsInstance', … }]
  */
-export function deployUnfilledValues(target: Target): UnfilledValue[] {
+export function deployUnfilledValues(target: TargetDeployParts): UnfilledValue[] {
   const gate = new Set(target.deploy?.healthGate.probes ?? []);
   const found: UnfilledValue[] = [];
   collectUnfilled(target.hosts, ['hosts'], found);
@@ -116,7 +125,7 @@ export class UnfilledValuesError extends InvalidInputError {
  * refuseUnfilledDeploy(findTarget('datizmo')); // throws: deploy.snapshotBeforeDeploy.rdsInstance (RDS instance id …)
  * @throws UnfilledValuesError
  */
-export function refuseUnfilledDeploy(target: Target): void {
+export function refuseUnfilledDeploy(target: TargetDeployParts): void {
   const values = deployUnfilledValues(target);
   if (values.length > 0) throw new UnfilledValuesError(target.name, values);
 }
@@ -130,7 +139,10 @@ export function refuseUnfilledDeploy(target: Target): void {
  * @example
  * dumpBucketRegion(findTarget('zmanim'), job) // 'eu-west-1'
  */
-export function dumpBucketRegion(target: Pick<Target, 'hosts'>, job: DumpBackupJob): string | undefined {
+export function dumpBucketRegion(
+  target: { hosts: { type: string; region?: string } },
+  job: { bucketRegion?: string | undefined },
+): string | undefined {
   return job.bucketRegion ?? (target.hosts.type === 'ec2' ? target.hosts.region : undefined);
 }
 
