@@ -78,17 +78,24 @@ export function bundleKind(services: readonly string[]): BundleKind {
   return services.length === 1 ? 'one-service' : 'several-services';
 }
 
-/** The module of the target model (on zod/mini): in a bundle when its function reads a target. */
+/** The module of the target model (on zod/mini): in a bundle built without the targets plugin. */
 export const TARGET_MODEL = 'shared/config/schema.ts';
 
+/** The module the targets plugin fills with the validated targets as data: in a bundle that reads a target. */
+export const TARGET_DATA = 'shared/config/bundled-targets.ts';
+
 /**
- * Whether a bundle holds the target model (its function reads a target).
+ * Whether a bundle reads a target: it holds the targets as data (built with the targets plugin)
+ * or the target model (built without it).
  *
  * @example
- * readsTargetModel(built.metafile) // true for plan-deploy
+ * readsTarget(built.metafile) // true for plan-deploy
  */
-export function readsTargetModel(metafile: Metafile): boolean {
-  return Object.values(metafile.outputs).some((o) => (o.inputs[TARGET_MODEL]?.bytesInOutput ?? 0) > 0);
+export function readsTarget(metafile: Metafile): boolean {
+  return Object.values(metafile.outputs).some(
+    (o) =>
+      (o.inputs[TARGET_DATA]?.bytesInOutput ?? 0) > 0 || (o.inputs[TARGET_MODEL]?.bytesInOutput ?? 0) > 0,
+  );
 }
 
 /** What validating targets takes in a bundle: the model and its loader, and the target files. */
@@ -98,11 +105,12 @@ const ZOD_MESSAGES = 'node_modules/zod/v4/locales/en.js';
 
 /** Bytes a bundle gives to its parts that the goals missed turn on (see {@link BundleParts}). */
 export function bundleParts(metafile: Metafile): BundleParts {
-  const parts: BundleParts = { targetModel: 0, targets: 0, zod: 0, zodMessages: 0 };
+  const parts: BundleParts = { targetModel: 0, targets: 0, targetData: 0, zod: 0, zodMessages: 0 };
   for (const output of Object.values(metafile.outputs)) {
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
       if (TARGET_MODEL_INPUTS.has(input)) parts.targetModel += bytesInOutput;
       else if (/^(targets|lab)\//.test(input)) parts.targets += bytesInOutput;
+      else if (input === TARGET_DATA) parts.targetData = (parts.targetData ?? 0) + bytesInOutput;
       if (packageOf(input) === 'zod') parts.zod += bytesInOutput;
       if (input.endsWith(ZOD_MESSAGES)) parts.zodMessages += bytesInOutput;
     }
@@ -128,7 +136,7 @@ export async function targetsPlugins(
     if ((await loadTargetFile(file.file)).target.hosts.type === 'ec2') files.push(file);
   }
   const dir = await mkdtemp(path.join(tmpdir(), 'stepops-bench-plugins-'));
-  const file = writeLambdaPlugins(dir, files, root);
+  const file = await writeLambdaPlugins(dir, files, root);
   return ((await import(pathToFileURL(file).href)) as { default: Plugin[] }).default;
 }
 
@@ -178,6 +186,8 @@ export interface BundleParts {
   targetModel: number;
   /** The target files (`targets/`, and the `lab/` helpers the demo target uses). */
   targets: number;
+  /** The validated targets as JSON data (`bundled-targets.ts` as the targets plugin fills it). */
+  targetData?: number;
   /** zod (zod/mini and its core), its English messages included. */
   zod: number;
   zodMessages: number;
@@ -189,7 +199,7 @@ export interface BundleResult {
   /** The AWS services it calls (client packages in the bundle), and the kind that gives. */
   services?: string[];
   kind?: BundleKind;
-  /** Whether it bundles the target model (its function reads a target). */
+  /** Whether its function reads a target (its bundle holds the targets as data, or the model). */
   targetModel?: boolean;
   parts?: BundleParts;
   /** Median of the cold import times in ms. */
@@ -380,7 +390,7 @@ export async function benchBundles(options: BundleOptions): Promise<BundleResult
       result.topInputs = topInputs(built.metafile, options.top);
       result.services = awsServices(built.metafile);
       result.kind = bundleKind(result.services);
-      result.targetModel = readsTargetModel(built.metafile);
+      result.targetModel = readsTarget(built.metafile);
       result.parts = bundleParts(built.metafile);
       result.coldImportSamplesMs = await sample(outfile);
       result.coldImportMs = median(result.coldImportSamplesMs);
@@ -561,7 +571,7 @@ export const IMPORT_VARIANTS: readonly { id: string; label: string; source: stri
   {
     id: 'target-registry',
     label:
-      'shared/config/registry.ts: findTarget (the target model and the targets, what reading a target bundles)',
+      'shared/config/registry.ts: findTarget (the targets as validated data, what reading a target bundles)',
     timed: true,
     source: "import { findTarget } from './shared/config/registry.ts'; export const f = findTarget;",
   },

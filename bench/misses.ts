@@ -32,17 +32,26 @@ function sizeMisses(r: BundlesSection, kind: 'no-aws' | 'one-service'): string[]
     `${big.length} of ${ofKind.length} functions ${KIND_LABEL[kind]} are over ${kb(goal)}: ${big.map((b) => `${b.name} ${kb(b.bytes)}`).join(', ')}${met.length ? ` (under it: ${met.map((b) => `${b.name} ${kb(b.bytes)}`).join(', ')})` : ''}.`,
   ];
   const baseline = r.baselines.find((v) => v.id === baselineFor(kind));
-  const withModel = big.filter((b) => b.targetModel && b.parts);
+  const targetBytes = (b: BundleResult) =>
+    (b.parts?.targetModel ?? 0) + (b.parts?.targets ?? 0) + (b.parts?.targetData ?? 0);
+  const withModel = big.filter(
+    (b) => b.targetModel && b.parts && (b.parts.targetModel > 0 || b.parts.targets > 0),
+  );
+  const withData = big.filter((b) => b.targetModel && (b.parts?.targetData ?? 0) > 0);
   if (withModel.length > 0) {
-    const without = (b: BundleResult) => b.bytes - (b.parts?.targetModel ?? 0) - (b.parts?.targets ?? 0);
+    const without = (b: BundleResult) => b.bytes - targetBytes(b);
     const under = withModel.filter((b) => without(b) < goal);
     const over = withModel.filter((b) => without(b) >= goal);
     notes.push(
       `Of these, ${withModel.map((b) => b.name).join(', ')} read a target: their bundles hold the target model with its loader (\`shared/config/schema.ts\`, on zod/mini like the contracts: ${rangeKb(withModel.map((b) => b.parts?.targetModel))}) and the targets (${rangeKb(withModel.map((b) => b.parts?.targets))}). What would take both out of the bundle is the targets validated when the stack is built and handed to the functions as plain data beside it (a JSON file the handler reads at start); without their bytes the bundles would be at most ${withModel.map((b) => `${b.name} ${kb(without(b))}`).join(', ')}${under.length ? `: ${under.map((b) => b.name).join(', ')} under ${kb(goal)}` : ''}${over.length ? `${under.length ? ';' : ':'} ${over.map((b) => b.name).join(', ')} still over it` : ''}.`,
     );
   }
-  const left = (b: BundleResult) =>
-    b.targetModel && b.parts ? b.bytes - b.parts.targetModel - b.parts.targets : b.bytes;
+  if (withData.length > 0) {
+    notes.push(
+      `Of these, ${withData.map((b) => b.name).join(', ')} read a target: their bundles hold the stage's targets as data, validated when the Lambdas were built (${rangeKb(withData.map((b) => b.parts?.targetData))} of JSON, parsed at start; neither the target model nor the target files); without it they would be at most ${withData.map((b) => `${b.name} ${kb(b.bytes - targetBytes(b))}`).join(', ')}. The data grows with the targets a stage serves, defaults included.`,
+    );
+  }
+  const left = (b: BundleResult) => (b.targetModel && b.parts ? b.bytes - targetBytes(b) : b.bytes);
   const rest = big.filter((b) => left(b) >= goal);
   if (rest.length > 0 && baseline) {
     const fixes = rest.map((b) => {
@@ -76,7 +85,7 @@ function importCosts(r: BundlesSection, slow: readonly BundleResult[], goal: num
   const parts: string[] = [];
   if (registry && slow.some((b) => b.targetModel)) {
     parts.push(
-      `reading a target, bundled alone (${kb(registry.bytes)}), imports in ${registry.coldImportMs!.toFixed(0)} ms: the targets out of the bundle (above) would take about that much off every function that reads one`,
+      `reading a target (the registry with the targets as data), bundled alone (${kb(registry.bytes)}), imports in ${registry.coldImportMs!.toFixed(0)} ms`,
     );
   }
   const withEc2 = slow.filter((b) => b.services?.includes('ec2'));
@@ -102,7 +111,7 @@ function coldMisses(r: BundlesSection): string[] {
     const base = r.baselines.find((v) => v.id === baselineFor(kind));
     const range = base?.coldImportRangeMs?.map((ms) => ms.toFixed(0)).join(' and ');
     notes.push(
-      `${slow.length} of ${ofKind.length} functions ${KIND_LABEL[kind]} import cold in ${goal} ms or more: ${slow.map((b) => `${b.name} ${b.coldImportMs?.toFixed(0)} ms (fastest ${b.coldImportMinMs?.toFixed(0) ?? '?'} ms)`).join(', ')}${base?.coldImportMs !== undefined ? `; the baseline (${base.label.replace(/^baseline: /, '')}) took ${base.coldImportMs.toFixed(0)} ms in the same run${range ? ` (${range} ms before and after the functions)` : ''}` : ''}. Import time follows what module scope evaluates: the SDK client's modules, where a target is read the target model's schemas and the targets, and the contracts' schemas.${importCosts(r, slow, goal)}${
+      `${slow.length} of ${ofKind.length} functions ${KIND_LABEL[kind]} import cold in ${goal} ms or more: ${slow.map((b) => `${b.name} ${b.coldImportMs?.toFixed(0)} ms (fastest ${b.coldImportMinMs?.toFixed(0) ?? '?'} ms)`).join(', ')}${base?.coldImportMs !== undefined ? `; the baseline (${base.label.replace(/^baseline: /, '')}) took ${base.coldImportMs.toFixed(0)} ms in the same run${range ? ` (${range} ms before and after the functions)` : ''}` : ''}. Import time follows what module scope evaluates: the SDK client's modules, where a target is read ${slow.some((b) => (b.parts?.targetModel ?? 0) > 0) ? "the target model's schemas and the targets" : 'the targets as JSON data'}, and the contracts' schemas.${importCosts(r, slow, goal)}${
         base?.coldImportMs !== undefined && base.coldImportMs >= goal
           ? ` The baseline itself is over ${goal} ms in this run: the machine's load, not only the code, puts these figures over the goal (compare the × baseline column).`
           : ''

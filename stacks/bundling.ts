@@ -1,14 +1,14 @@
 /**
  * How the stacks build each Lambda: where stepops' handlers are (this repository's `functions/`,
  * or the installed package's when a user's `sst.config.ts` builds the stacks), and the esbuild
- * plugins: one bundles the stage's target files, written from the targets directory before SST
- * bundles the functions; the other lets esbuild drop the AWS SDK shapes a function does not use.
+ * plugins: one gives the Lambdas the stage's targets as data, validated from the targets directory
+ * before SST bundles the functions (an invalid target fails the build); the other lets esbuild drop the AWS SDK shapes a function does not use.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { TargetFile } from '../shared/config/discovery.ts';
-import { writeTargetsPlugin } from '../shared/config/targets-bundle.ts';
+import { validateTargetFiles, writeTargetsPlugin } from '../shared/config/targets-bundle.ts';
 import { sdkSchemasPluginSource } from '../shared/drivers/aws/sdk-bundling.ts';
 
 /** Where the targets plugin is written, under SST's working directory (`.sst`). */
@@ -19,19 +19,22 @@ export const SDK_PLUGIN_FILE = path.join('stepops', 'sdk-plugin.mjs');
 export const PLUGINS_FILE = path.join('stepops', 'plugins.mjs');
 
 /**
- * Writes the plugins every Lambda is built with into `dir`: the targets plugin for `targets`, the
- * SDK schema plugin, and `plugins.mjs`, whose default export lists both (SST's `nodejs.plugins`
- * form). Returns the path of `plugins.mjs`.
+ * Validates the target files and writes the plugins every Lambda is built with into `dir`: the
+ * targets plugin with the validated `targets`, the SDK schema plugin, and `plugins.mjs`, whose
+ * default export lists both (SST's `nodejs.plugins` form). Returns the path of `plugins.mjs`.
  *
  * @example
- * writeLambdaPlugins('.sst', listTargetFiles('targets').files) // '.sst/stepops/plugins.mjs'
+ * await writeLambdaPlugins('.sst', listTargetFiles('targets').files) // '.sst/stepops/plugins.mjs'
+ * @throws ConfigError when a target file does not load or is invalid, naming the file and the path
+ * of every problem (nothing is written)
  */
-export function writeLambdaPlugins(
+export async function writeLambdaPlugins(
   dir: string,
   targets: readonly TargetFile[],
   root = process.cwd(),
-): string {
-  writeTargetsPlugin(path.join(dir, TARGETS_PLUGIN_FILE), targets, root);
+): Promise<string> {
+  const validated = await validateTargetFiles(targets, root);
+  writeTargetsPlugin(path.join(dir, TARGETS_PLUGIN_FILE), validated);
   writeFileSync(path.join(dir, SDK_PLUGIN_FILE), sdkSchemasPluginSource());
   const file = path.join(dir, PLUGINS_FILE);
   writeFileSync(
@@ -95,15 +98,16 @@ export interface BundlingInput {
 }
 
 /**
- * Writes the targets plugin for the stage's target files and answers what each function is built
- * with.
+ * Validates the stage's target files, writes the targets plugin with them and answers what each
+ * function is built with.
  *
  * @example
- * const bundling = prepareBundling({ root: $cli.paths.root, work: $cli.paths.work, targets });
+ * const bundling = await prepareBundling({ root: $cli.paths.root, work: $cli.paths.work, targets });
  * new sst.aws.Function('F', { ...functionCode(bundling, 'plan-deploy'), runtime: 'nodejs24.x' });
+ * @throws ConfigError when a target file of the stage does not load or is invalid (nothing is written)
  */
-export function prepareBundling(input: BundlingInput): FunctionBundling {
-  const pluginFile = writeLambdaPlugins(input.work, input.targets, input.root);
+export async function prepareBundling(input: BundlingInput): Promise<FunctionBundling> {
+  const pluginFile = await writeLambdaPlugins(input.work, input.targets, input.root);
   return {
     functionsDir: fromRoot(input.root, input.functionsDir ?? stepopsFunctionsDir(input.root)),
     plugins: fromRoot(input.root, pluginFile),

@@ -51,7 +51,7 @@ export async function createStacks(options: StacksOptions = {}) {
   if (misnamed.length > 0) throw new StageConfigError(misnamed.map(formatIssue).join('\n'));
   const settings = options.settings ?? stageSettings($app.stage);
   const stageTargets = new Set(settings.targets.map((t) => t.name));
-  const bundling = prepareBundling({
+  const bundling = await prepareBundling({
     root,
     work: $cli.paths.work,
     targets: listTargetFiles(targetsDir).files.filter((f) => stageTargets.has(f.name)),

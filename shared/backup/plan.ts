@@ -2,13 +2,8 @@
  * The backup plan: what each backup job of a target does when it runs — the exact script of a dump
  * and where it writes, or the AWS calls of a snapshot — with its schedule and retention. Pure.
  */
-import {
-  type BackupJob,
-  dumpBucketRegion,
-  type Hosts,
-  restoreTestInstanceClass,
-  type Target,
-} from '../config/schema.ts';
+import type { BackupJob, Hosts, Target } from '../config/schema.ts';
+import { dumpBucketRegion, restoreTestInstanceClass } from '../config/target-values.ts';
 import { dumpPrefix } from '../drivers/dump-prefix.ts';
 import { InvalidInputError } from '../errors.ts';
 import { hostScriptOptions } from '../shell/script.ts';

@@ -20,7 +20,7 @@ import {
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import type { DumpBackupJob, Target } from '../config/schema.ts';
-import { dumpBucketRegion } from '../config/schema.ts';
+import { dumpBucketRegion } from '../config/target-values.ts';
 import { ec2Client } from '../drivers/aws/ec2-client.ts';
 import { ssmClient } from '../drivers/aws/ssm-client.ts';
 import type { CheckItem } from './host-script.ts';

@@ -1,18 +1,18 @@
 /**
- * The targets a Lambda bundles. Empty here: when the Lambdas are built, the stepops targets
- * plugin (`shared/config/targets-bundle.ts`, given to esbuild by the stacks) replaces this
- * module with static imports of every target file of the stage, listed from the targets
- * directory at build time. Run from source (the CLI, the local engine, the tests), the registry
- * lists the directory instead.
+ * The targets a Lambda holds. Empty here: when the Lambdas are built, the stepops targets plugin
+ * (`shared/config/targets-bundle.ts`, given to esbuild by the stacks) validates every target file
+ * of the stage and replaces this module with the validated targets as JSON data, so that a Lambda
+ * reads its targets without the target model or the target files. Run from source (the CLI, the
+ * local engine, the tests), the registry lists and validates the directory instead.
  */
-import type { TargetInput } from './schema.ts';
+import type { Target } from './schema.ts';
 
-/** One bundled target: its name, its file as shown in messages, and what the file exported. */
+/** One target validated when the Lambdas were built: its name, its file as messages show it, the target. */
 export interface BundledTarget {
   name: string;
   file: string;
-  input: TargetInput;
+  target: Target;
 }
 
-/** The bundled targets; `undefined` when this module was not replaced (not a Lambda bundle). */
+/** The validated targets; `undefined` when this module was not replaced (not a Lambda bundle). */
 export const bundledTargets: readonly BundledTarget[] | undefined = undefined;

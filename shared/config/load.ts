@@ -9,16 +9,10 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Plugin } from 'esbuild';
 import type * as z from 'zod/mini';
-import { InvalidInputError } from '../errors.ts';
 import { listTargetFiles, type TargetFileIssue, targetsDirectory } from './discovery.ts';
-import {
-  deployUnfilledValues,
-  type Target,
-  type TargetInput,
-  targetSchema,
-  UNFILLED_MISMATCH,
-  type UnfilledValue,
-} from './schema.ts';
+import { type Target, type TargetInput, targetSchema, UNFILLED_MISMATCH } from './schema.ts';
+
+export { refuseUnfilledDeploy, UnfilledValuesError } from './target-values.ts';
 
 /**
  * The stepops package: the directory of its `package.json` (this repository, or
@@ -57,39 +51,6 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
     this.issues = issues;
   }
-}
-
-/**
- * A target has values its operations document does not give (`unfilled(…)`) where a run needs
- * them: nothing was started, and nothing calls AWS with a marker.
- */
-export class UnfilledValuesError extends InvalidInputError {
-  readonly target: string;
-  readonly values: UnfilledValue[];
-
-  constructor(target: string, values: UnfilledValue[], needs = 'deploys') {
-    super(
-      `target "${target}" has values to fill in before it ${needs} (marked unfilled in ${target}.ts of the targets directory): ${values
-        .map((v) => `${v.path} (${v.what})`)
-        .join('; ')}`,
-    );
-    this.name = 'UnfilledValuesError';
-    this.target = target;
-    this.values = values;
-  }
-}
-
-/**
- * Refuses a deploy of a target whose deploy uses an `unfilled(…)` value (hosts, deploy section,
- * alerts, health gate probes).
- *
- * @example
- * refuseUnfilledDeploy(findTarget('datizmo')); // throws: deploy.snapshotBeforeDeploy.rdsInstance (RDS instance id …)
- * @throws UnfilledValuesError
- */
-export function refuseUnfilledDeploy(target: Target): void {
-  const values = deployUnfilledValues(target);
-  if (values.length > 0) throw new UnfilledValuesError(target.name, values);
 }
 
 /**

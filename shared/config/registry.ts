@@ -2,17 +2,21 @@
  * The target registry: the one place that answers "which targets exist", for the CLI, the local
  * engine, the stacks and the Lambdas. Targets by name, validated once, from
  * - the targets directory, listed and loaded by {@link discoverTargets} (the CLI before each
- *   command, the stacks before they build, the tests in their setup), or, in a Lambda, the list
- *   its bundle holds (`bundled-targets.ts`, generated when it is built);
+ *   command, the stacks before they build, the tests in their setup), or, in a Lambda, the targets
+ *   its bundle holds as data, validated when it was built (`bundled-targets.ts`);
  * - targets registered at run time (fixtures of tests and of the local engine), which take
  *   precedence.
+ *
+ * The target model and its loader come through `target-validation.ts`, which a Lambda bundle
+ * replaces with no validation: a Lambda answers from its data and cannot validate other targets.
  */
 
 import { InvalidInputError } from '../errors.ts';
 import { bundledTargets } from './bundled-targets.ts';
 import { listTargetFiles, shownPath, targetsDirectory, targetsDirectoryNamed } from './discovery.ts';
-import { ConfigError, type ConfigIssue, loadTargetFile, parseTarget } from './load.ts';
+import type { ConfigError, ConfigIssue } from './load.ts';
 import type { Target, TargetInput } from './schema.ts';
+import { type TargetValidation, targetValidation } from './target-validation.ts';
 
 /** No target of that name is known. */
 export class UnknownTargetError extends InvalidInputError {
@@ -39,14 +43,36 @@ export class TargetsNotDiscoveredError extends Error {
   }
 }
 
-/** A target file found in the targets directory (or bundled): what it exported, or why it cannot load. */
-type Discovered = { file: string; input: TargetInput } | { file: string; error: ConfigError };
+/** A Lambda bundle was asked to validate a target: its targets were validated when it was built. */
+export class TargetValidationUnavailableError extends Error {
+  constructor(what: string) {
+    super(
+      `${what}: this Lambda holds the targets validated when it was built and cannot validate others (discoverTargets and registerTarget are for the CLI, the local engine and the tests)`,
+    );
+    this.name = 'TargetValidationUnavailableError';
+  }
+}
+
+/**
+ * A target file found in the targets directory (or bundled): the validated target with what the
+ * file exported, or why it cannot load.
+ */
+type Discovered = { file: string; input: TargetInput; target: Target } | { file: string; error: ConfigError };
 
 const registered = new Map<string, TargetInput>();
 const parsed = new Map<string, Target>();
 let discovered: Map<string, Discovered> | undefined = bundledTargets
-  ? new Map(bundledTargets.map((t) => [t.name, { file: t.file, input: t.input }]))
+  ? new Map(
+      // A validated target is a valid input (validating it again gives the same target).
+      bundledTargets.map((t) => [t.name, { file: t.file, input: t.target as TargetInput, target: t.target }]),
+    )
   : undefined;
+
+/** The target model's validation; throws in a Lambda bundle, which has none. */
+function validation(what: string): TargetValidation {
+  if (!targetValidation) throw new TargetValidationUnavailableError(what);
+  return targetValidation;
+}
 
 /**
  * Lists the targets directory and loads every target file in it, replacing what an earlier call
@@ -61,8 +87,10 @@ let discovered: Map<string, Discovered> | undefined = bundledTargets
  * listTargets(); // the names of the files there
  * @throws TargetsDirectoryError when the directory was named (option or `STEPOPS_TARGETS_DIR`) and
  * does not exist; a default directory that does not exist holds no target
+ * @throws TargetValidationUnavailableError in a Lambda bundle
  */
 export async function discoverTargets(dir?: string): Promise<ConfigIssue[]> {
+  const { ConfigError, loadTargetFile } = validation('discoverTargets');
   const targetsDir = targetsDirectory({ dir });
   let listing: ReturnType<typeof listTargetFiles>;
   try {
@@ -74,7 +102,8 @@ export async function discoverTargets(dir?: string): Promise<ConfigIssue[]> {
   const found = new Map<string, Discovered>();
   for (const { name, file } of listing.files) {
     try {
-      found.set(name, { file: shownPath(file), input: (await loadTargetFile(file)).input });
+      const loaded = await loadTargetFile(file);
+      found.set(name, { file: shownPath(file), input: loaded.input, target: loaded.target });
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       found.set(name, { file: shownPath(file), error });
@@ -97,7 +126,7 @@ export function discoveredTargetFiles(): Map<string, string> {
 
 /**
  * What each discovered target file exported (defaults not applied), by name; files that do not
- * load are left out.
+ * load are left out. In a Lambda bundle, the targets validated when it was built (defaults applied).
  *
  * @example
  * registerTarget({ ...discoveredTargetInputs().get('zmanim'), description: 'a variant' });
@@ -136,6 +165,7 @@ export function listTargets(): string[] {
  * @throws ConfigError when the target's file does not load or the target is invalid, naming the
  * file and listing every problem
  * @throws TargetsNotDiscoveredError before {@link discoverTargets} (outside a Lambda bundle)
+ * @throws TargetValidationUnavailableError for a registered target in a Lambda bundle
  */
 export function findTarget(name: string): Target {
   const cached = parsed.get(name);
@@ -143,12 +173,16 @@ export function findTarget(name: string): Target {
   const input = registered.get(name);
   let target: Target;
   if (input !== undefined) {
-    target = parseTarget(input, `registered target "${name}"`, name);
+    target = validation(`registered target "${name}"`).parseTarget(
+      input,
+      `registered target "${name}"`,
+      name,
+    );
   } else {
     const found = discoveredTargets().get(name);
     if (found === undefined) throw new UnknownTargetError(name, listTargets());
     if ('error' in found) throw found.error;
-    target = parseTarget(found.input, found.file, name);
+    target = found.target;
   }
   parsed.set(name, target);
   return target;

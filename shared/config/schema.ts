@@ -10,7 +10,17 @@ import { en } from 'zod/locales';
 import * as z from 'zod/mini';
 import { NAME_PATTERN, NUMERIC_CONDITION_PATTERN } from './names.ts';
 import { scheduleIntervalSeconds } from './schedule.ts';
+import { UNFILLED_MARKER } from './target-values.ts';
 
+export {
+  deployUnfilledValues,
+  dumpBucketRegion,
+  restoreTestInstanceClass,
+  type Unfilled,
+  type UnfilledValue,
+  unfilled,
+  unfilledValues,
+} from './target-values.ts';
 export { NAME_PATTERN };
 
 // Written with zod/mini, which keeps the Lambdas that read a target small; it loads no messages by
@@ -23,90 +33,8 @@ const name = z.string({ error: 'expected a name' }).check(
   }),
 );
 
-/** A value written with {@link unfilled}: its operations document does not give it. */
-export type Unfilled = string & { readonly __unfilled: true };
-
-/** One marker, anywhere in a string: `<unfilled: what is missing>`. */
-const UNFILLED_MARKER = /<unfilled: ([^<>\n]+)>/g;
-
 /** The message of a value that is neither valid nor a well-formed {@link unfilled} marker. */
 export const UNFILLED_MISMATCH = 'expected an unfilled(...) marker';
-
-/**
- * Marks a value the target's operations document does not give (an RDS instance id, an Elastic IP
- * allocation, a bucket, a domain), instead of a plausible made-up one. The target validates and
- * plans with it; `stepops validate --stage` lists it, a stage refuses to deploy the target, and a
- * deploy that needs it is refused before it calls AWS.
- *
- * @example
- * snapshotBeforeDeploy: { rdsInstance: unfilled('RDS instance id of the app database') },
- * url: `https://${unfilled('domain of the site')}/`,
- * @throws TypeError when the description is empty, has several lines or `<`/`>`
- */
-export function unfilled(what: string): Unfilled {
-  const text = what.trim();
-  if (!/^[^<>\n]+$/.test(text)) {
-    throw new TypeError('unfilled(): describe the missing value in one line, without "<" or ">"');
-  }
-  return `<unfilled: ${text}>` as Unfilled;
-}
-
-/** A value still to fill in, where it is in the target. */
-export interface UnfilledValue {
-  /** Path inside the target, e.g. `deploy.snapshotBeforeDeploy.rdsInstance`. */
-  path: string;
-  /** What is missing, as the target file describes it. */
-  what: string;
-}
-
-function pathText(segments: readonly (string | number)[]): string {
-  return segments.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
-}
-
-function collectUnfilled(value: unknown, segments: (string | number)[], found: UnfilledValue[]): void {
-  if (typeof value === 'string') {
-    for (const match of value.matchAll(UNFILLED_MARKER))
-      found.push({ path: pathText(segments), what: match[1] ?? '' });
-  } else if (Array.isArray(value)) {
-    value.forEach((item, i) => {
-      collectUnfilled(item, [...segments, i], found);
-    });
-  } else if (typeof value === 'object' && value !== null) {
-    for (const [key, item] of Object.entries(value)) collectUnfilled(item, [...segments, key], found);
-  }
-}
-
-/**
- * Every value of a target still to fill in ({@link unfilled}), in file order.
- *
- * @example
- * unfilledValues(findTarget('datizmo'))
- * // [{ path: 'deploy.snapshotBeforeDeploy.rdsInstance', what: 'RDS instance id of …' }, …]
- */
-export function unfilledValues(target: unknown): UnfilledValue[] {
-  const found: UnfilledValue[] = [];
-  collectUnfilled(target, [], found);
-  return found;
-}
-
-/**
- * The values still to fill in that a deploy of the target uses: its hosts, deploy section, alerts
- * and the probes of its health gate (not those of backups, recovery or other probes).
- *
- * @example
- * deployUnfilledValues(findTarget('datizmo')) // [{ path: 'deploy.snapshotBeforeDeploy.rdsInstance', … }]
- */
-export function deployUnfilledValues(target: Target): UnfilledValue[] {
-  const gate = new Set(target.deploy?.healthGate.probes ?? []);
-  const found: UnfilledValue[] = [];
-  collectUnfilled(target.hosts, ['hosts'], found);
-  collectUnfilled(target.deploy, ['deploy'], found);
-  collectUnfilled(target.alerts, ['alerts'], found);
-  target.health?.probes.forEach((probe, i) => {
-    if (gate.has(probe.name)) collectUnfilled(probe, ['health', 'probes', i], found);
-  });
-  return found;
-}
 
 /**
  * A field that takes its real value or one {@link unfilled} marker (alone, or inside the value as in
@@ -1696,31 +1624,4 @@ export type Health = z.output<typeof healthSchema>;
  */
 export function defineTarget(target: TargetInput): TargetInput {
   return target;
-}
-
-/**
- * The region of a dump job's bucket: its `bucketRegion`, else the hosts' region (undefined for
- * local hosts, whose dumps go to a directory). The stage creates the bucket there, and every S3
- * client and presigned URL of the job is made for it: S3 refuses a request signed for another
- * region, and SDK v3 does not follow the redirect.
- *
- * @example
- * dumpBucketRegion(findTarget('zmanim'), job) // 'eu-west-1'
- */
-export function dumpBucketRegion(target: Pick<Target, 'hosts'>, job: DumpBackupJob): string | undefined {
-  return job.bucketRegion ?? (target.hosts.type === 'ec2' ? target.hosts.region : undefined);
-}
-
-/**
- * The instance class of an RDS restore test: the declared one, else the smallest that serves:
- * `db.t4g.micro` for an instance, `db.t4g.medium` for an Aurora cluster.
- *
- * @example
- * restoreTestInstanceClass({ dbCluster: 'app', restoreTest }) // 'db.t4g.medium'
- */
-export function restoreTestInstanceClass(job: {
-  dbCluster?: string | undefined;
-  restoreTest?: { instanceClass?: string | undefined } | undefined;
-}): string {
-  return job.restoreTest?.instanceClass ?? (job.dbCluster ? 'db.t4g.medium' : 'db.t4g.micro');
 }

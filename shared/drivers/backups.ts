@@ -3,7 +3,8 @@
  * and S3; `local` hosts → directory copies and the local object store (RDS and AWS Backup jobs a
  * local target declares still go to AWS). The catalogue is in `catalogue.ts`.
  */
-import { type DumpBackupJob, dumpBucketRegion, type Target } from '../config/schema.ts';
+import type { DumpBackupJob, Target } from '../config/schema.ts';
+import { dumpBucketRegion } from '../config/target-values.ts';
 import { AwsCopyService } from './aws/aws-copy-service.ts';
 import { RdsScratchDatabases } from './aws/rds-scratch-databases.ts';
 import { S3ObjectStore } from './aws/s3-object-store.ts';

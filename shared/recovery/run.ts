@@ -4,8 +4,8 @@
  * missing snapshot, image, launch template or address fails the run before anything changes.
  */
 import { createHash } from 'node:crypto';
-import { UnfilledValuesError } from '../config/load.ts';
-import { type RunbookStep, type Target, unfilledValues } from '../config/schema.ts';
+import type { RunbookStep, Target } from '../config/schema.ts';
+import { UnfilledValuesError, unfilledValues } from '../config/target-values.ts';
 import { ASSUMED_BATCHES_FOR_COUNT } from '../deploy/bounds.ts';
 import { hostSelector } from '../drivers/options.ts';
 import type { InstanceInfo } from '../drivers/ports.ts';

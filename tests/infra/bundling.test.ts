@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../shared/config/load.ts';
 import { functionCode, prepareBundling, stepopsFunctionsDir } from '../../stacks/bundling.ts';
 import { ROOT } from './harness.ts';
 
@@ -44,9 +45,13 @@ describe('prepareBundling', () => {
     const work = path.join(app, '.sst');
     await mkdir(path.join(app, 'stepops', 'targets'), { recursive: true });
     const target = path.join(app, 'stepops', 'targets', 'web.ts');
+    await writeFile(
+      target,
+      "export default { name: 'web', description: 'the web app', hosts: { type: 'ec2', region: 'eu-west-1', tags: { App: 'web' }, workingDirectory: '/opt/web' } };\n",
+    );
 
     // Act
-    const bundling = prepareBundling({ root: app, work, targets: [{ name: 'web', file: target }] });
+    const bundling = await prepareBundling({ root: app, work, targets: [{ name: 'web', file: target }] });
 
     // Assess
     expect(bundling).toEqual({
@@ -61,9 +66,9 @@ describe('prepareBundling', () => {
     });
   });
 
-  it('takes the functions folder it is given', () => {
+  it('takes the functions folder it is given', async () => {
     // Act
-    const bundling = prepareBundling({
+    const bundling = await prepareBundling({
       root: app,
       work: path.join(app, '.sst'),
       targets: [],
@@ -72,5 +77,27 @@ describe('prepareBundling', () => {
 
     // Assess
     expect(functionCode(bundling, 'notify').handler).toBe('vendor/stepops/functions/notify/handler.handler');
+  });
+
+  it('refuses a target that does not validate, naming the file and the path, and writes nothing', async () => {
+    // Prepare
+    const work = path.join(app, '.sst-invalid');
+    const dir = path.join(app, 'invalid-targets');
+    await mkdir(dir, { recursive: true });
+    const target = path.join(dir, 'api.ts');
+    await writeFile(
+      target,
+      "export default { name: 'api', description: 'the API', hosts: { type: 'ec2', region: 'eu-west-1', tags: { App: 'api' }, workingDirectory: 'opt/api' } };\n",
+    );
+
+    // Act
+    const act = prepareBundling({ root: app, work, targets: [{ name: 'api', file: target }] });
+
+    // Assess
+    await expect(act).rejects.toThrow(ConfigError);
+    await expect(act).rejects.toThrow(
+      `${target}: hosts.workingDirectory: expected an absolute path of plain characters (e.g. "/opt/app"), got "opt/api"`,
+    );
+    expect(existsSync(path.join(work, 'stepops'))).toBe(false);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The stacks built from a targets directory of the app's (as a user's `sst.config.ts` builds them
  * from the package), under Pulumi's mock runtime: the stage serves the ec2 targets of that
- * directory, and every function is built with the targets plugin that bundles exactly those files.
- * A file named as no target may be, or a target file that does not load, refuses the stage.
+ * directory, and every function is built with the targets plugin that holds exactly those targets,
+ * validated, as data. A file named as no target may be, or a target file that does not load or does
+ * not validate, refuses the stage.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -30,8 +31,8 @@ async function writeTargets(into: string, files: Record<string, string>): Promis
   for (const [file, source] of Object.entries(files)) await writeFile(path.join(into, file), source);
 }
 
-/** What the plugins load for the bundled-targets module, as esbuild would ask them. */
-async function bundledContents(plugins: Plugin[]): Promise<string | undefined> {
+/** What the plugins load for a module of shared/config, as esbuild would ask them. */
+async function loadedContents(plugins: Plugin[], module: string): Promise<string | undefined> {
   const onLoad: ((args: { path: string }) => unknown)[] = [];
   for (const plugin of plugins) {
     void plugin.setup({
@@ -39,7 +40,7 @@ async function bundledContents(plugins: Plugin[]): Promise<string | undefined> {
     } as never);
   }
   for (const callback of onLoad) {
-    const result = (await callback({ path: path.join(ROOT, 'shared/config/bundled-targets.ts') })) as
+    const result = (await callback({ path: path.join(ROOT, 'shared/config', module) })) as
       | { contents?: string }
       | undefined;
     if (result?.contents) return result.contents;
@@ -85,7 +86,7 @@ describe('the stacks built from a targets directory', () => {
     expect(listTargets()).toEqual(['billing-api', 'rehearsal']);
   });
 
-  it('build every function from functions/ with the targets plugin, which bundles exactly the stage’s files', async () => {
+  it('build every function from functions/ with the targets plugin, which holds exactly the stage’s targets as data', async () => {
     // Prepare
     const builds = run.rpc.filter((r) => r.method === 'Runtime.Build');
     const plugins = new Set(
@@ -105,10 +106,18 @@ describe('the stacks built from a targets directory', () => {
     expect(existsSync(file)).toBe(true);
     const written = (await import(pathToFileURL(file).href)) as { default: Plugin[] };
     expect(written.default.map((p) => p.name)).toEqual(['stepops-sdk-schema-keys', 'stepops-targets']);
-    const contents = await bundledContents(written.default);
-    expect(contents).toContain(`import target0 from ${JSON.stringify(path.join(dir, 'billing-api.ts'))};`);
-    expect(contents).not.toContain('target1');
-    expect(contents).not.toContain('rehearsal');
+    const contents = await loadedContents(written.default, 'bundled-targets.ts');
+    const json = /JSON\.parse\(("(?:[^"\\]|\\.)*")\)/.exec(contents ?? '')?.[1];
+    const data = JSON.parse(JSON.parse(json ?? '"[]"')) as { name: string; file: string; target: unknown }[];
+    expect(data.map((t) => [t.name, t.file])).toEqual([['billing-api', path.join(dir, 'billing-api.ts')]]);
+    expect(data[0]?.target).toMatchObject({
+      name: 'billing-api',
+      hosts: { type: 'ec2', region: 'eu-west-1', user: 'root', workingDirectory: '/opt/billing' },
+    });
+    expect(contents).not.toMatch(/\bimport\b/);
+    expect(await loadedContents(written.default, 'target-validation.ts')).toContain(
+      'export const targetValidation = undefined;',
+    );
   });
 });
 
@@ -149,6 +158,26 @@ describe('a stage refuses', () => {
     // Assess
     await expect(act).rejects.toThrow(ConfigError);
     await expect(act).rejects.toThrow(`${path.join(broken, 'billing-api.ts')}: cannot load the file`);
+  });
+
+  it('a target that does not validate, naming the file and the path', async () => {
+    // Prepare
+    const invalid = path.join(root, 'invalid');
+    await writeTargets(invalid, {
+      'billing-api.ts': `export default {
+  name: 'billing-api',
+  description: 'the billing API of the app',
+  hosts: { type: 'ec2', region: 'eu-west-1', tags: { App: 'billing' }, workingDirectory: 'opt/billing' },
+};
+`,
+    });
+
+    // Act
+    const act = createStacks({ targetsDir: invalid });
+
+    // Assess
+    await expect(act).rejects.toThrow(ConfigError);
+    await expect(act).rejects.toThrow(`${path.join(invalid, 'billing-api.ts')}: hosts.workingDirectory:`);
   });
 
   it('a targets directory that does not exist', async () => {

@@ -1,8 +1,7 @@
 /**
  * plan-backup: validates a backup run's input and lists its jobs.
  */
-import { UnfilledValuesError } from '../../config/load.ts';
-import { unfilledValues } from '../../config/schema.ts';
+import { UnfilledValuesError, unfilledValues } from '../../config/target-values.ts';
 import { InvalidInputError } from '../../errors.ts';
 import type { BackupRunPlan, PlanBackupInput } from '../contracts.ts';
 import { backupRequestSchema } from '../contracts.ts';

@@ -1,4 +1,5 @@
-import { type BackupJob, dumpBucketRegion } from '../../config/schema.ts';
+import type { BackupJob } from '../../config/schema.ts';
+import { dumpBucketRegion } from '../../config/target-values.ts';
 import { hostSelector } from '../../drivers/options.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { hostScriptOptions } from '../../shell/script.ts';

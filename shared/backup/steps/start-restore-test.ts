@@ -1,4 +1,4 @@
-import { dumpBucketRegion, restoreTestInstanceClass } from '../../config/schema.ts';
+import { dumpBucketRegion, restoreTestInstanceClass } from '../../config/target-values.ts';
 import { hostSelector } from '../../drivers/options.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { hostScriptOptions } from '../../shell/script.ts';

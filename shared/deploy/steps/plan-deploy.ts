@@ -1,7 +1,7 @@
 /**
  * plan-deploy: validates a deploy request and plans the run, with the length of its lease.
  */
-import { refuseUnfilledDeploy } from '../../config/load.ts';
+import { refuseUnfilledDeploy } from '../../config/target-values.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { ASSUMED_BATCHES_FOR_COUNT, LEASE_MARGIN_SECONDS, MAX_LEASE_SECONDS } from '../bounds.ts';
 import { type DeployPlanSummary, deployRequestSchema, type PlanDeployInput } from '../contracts.ts';

@@ -8,7 +8,8 @@
  */
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { type DumpBackupJob, dumpBucketRegion, type Target } from '../../config/schema.ts';
+import type { DumpBackupJob, Target } from '../../config/schema.ts';
+import { dumpBucketRegion } from '../../config/target-values.ts';
 import { dumpPrefix } from '../dump-prefix.ts';
 import { defaultRegion } from './regions.ts';
 

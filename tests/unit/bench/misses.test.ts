@@ -118,6 +118,57 @@ describe('findMisses', () => {
     expect(misses.join('\n')).not.toMatch(/resolve 1100 KB|poll 90 ms/);
   });
 
+  it('says a function that reads a target holds the targets as data, and what is left without it', () => {
+    // Prepare
+    const r = results({
+      bundles: {
+        status: 'ok',
+        goals: BUNDLE_GOALS,
+        samplesPerFunction: 5,
+        importVariants: [],
+        baselines: [
+          {
+            id: 'baseline-logger',
+            label: 'baseline: middy + logger',
+            source: '',
+            bytes: 26 * 1024,
+            coldImportMs: 15,
+          },
+        ],
+        results: [
+          {
+            name: 'plan',
+            bytes: 120 * 1024,
+            coldImportMs: 50,
+            coldImportSamplesMs: [50],
+            topInputs: [],
+            kind: 'no-aws',
+            services: [],
+            targetModel: true,
+            parts: {
+              targetModel: 0,
+              targets: 0,
+              targetData: 60 * 1024,
+              zod: 24 * 1024,
+              zodMessages: 2.6 * 1024,
+            },
+          },
+        ],
+      },
+    });
+
+    // Act
+    const misses = findMisses(r).join('\n');
+
+    // Assess
+    expect(misses).toMatch(
+      /plan read a target: their bundles hold the stage's targets as data.*\(60 KB of JSON.*plan 60 KB\./,
+    );
+    expect(misses).not.toMatch(/target model with its loader/);
+    expect(misses).toMatch(/plan 60 KB, over by 0 KB/);
+    expect(misses).toMatch(/where a target is read the targets as JSON data/);
+  });
+
   it('reports overhead at or over the goal for the schedule as built only', () => {
     const r = results({
       overhead: {
