@@ -1,8 +1,9 @@
 /**
  * Lambda size and start: each `functions/<name>/handler.ts` bundled as SST bundles a Node function
  * (esbuild, bundle, minify, ESM, platform node, target node24, AWS SDK included, mainFields
- * module,main, a createRequire banner), its size, its heaviest inputs, and the median time a fresh
- * Node 24 process takes to import it.
+ * module,main, a createRequire banner, code splitting), what its cold start loads (the entry file and
+ * its static chunks) and what it loads on first use (the chunks of dynamic imports), its heaviest
+ * inputs, and the median time a fresh Node 24 process takes to import its entry file.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
@@ -588,7 +589,7 @@ export async function measureImportVariants(
       outdir: path.join(timing?.outDir ?? path.join(root, 'out'), 'variants', variant.id),
       write: timing !== undefined,
     });
-    const bytes = built.bytes + built.lazyBytes;
+    const bytes = built.bytes;
     const result: ImportVariant = { id: variant.id, label: variant.label, source: variant.source, bytes };
     if (timing && variant.timed) {
       const samples: number[] = [];

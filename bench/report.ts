@@ -302,6 +302,11 @@ export function renderConsole(r: BenchResults): string {
   if (r.bundles.status === 'ok') {
     const t = bundleRows(r.bundles);
     out.push(...columns([t.header, ...t.rows]).map((l) => `    ${l}`));
+    // The baselines the × column divides by, measured in this run (before and after the functions).
+    for (const b of r.bundles.baselines)
+      out.push(
+        `    ${b.label}: ${kb(b.bytes)}, cold import ${ms(b.coldImportMs ?? null)}${b.coldImportRangeMs ? ` (${b.coldImportRangeMs.map((x) => ms(x)).join(' before, ')} after the functions)` : ''}`,
+      );
   } else out.push(`    not run: ${r.bundles.reason}`);
 
   out.push('', '(4) Local engine, deploy workflow with no-op handlers');
