@@ -1,8 +1,9 @@
 /**
  * Lambda size and start: each `functions/<name>/handler.ts` bundled as SST bundles a Node function
  * (esbuild, bundle, minify, ESM, platform node, target node24, AWS SDK included, mainFields
- * module,main, a createRequire banner), its size, its heaviest inputs, and the median time a fresh
- * Node 24 process takes to import it.
+ * module,main, a createRequire banner, code splitting), what its cold start loads (the entry file and
+ * its static chunks) and what it loads on first use (the chunks of dynamic imports), its heaviest
+ * inputs, and the median time a fresh Node 24 process takes to import its entry file.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
@@ -46,7 +47,128 @@ export const LAMBDA_BUILD_OPTIONS = {
   target: 'node24',
   mainFields: ['module', 'main'],
   banner: { js: ESM_BANNER },
+  // SST's `nodejs.splitting` (stacks/bundling.ts): a dynamically imported module becomes a chunk of
+  // its own, loaded on first use, and every chunk is plain ESM that esbuild tree-shakes (without
+  // splitting it wraps such modules in lazy-init functions, where the SDK schema plugin no longer
+  // lets it drop the unused shapes). esbuild then needs `outdir`; SST names the files `.mjs`.
+  splitting: true,
+  outExtension: { '.js': '.mjs' },
 } as const satisfies BuildOptions;
+
+/** The output files of a Lambda built with code splitting, by when they load. */
+export interface LambdaLoad {
+  /** The entry file and the chunks it imports statically, transitively: what a cold start loads. */
+  eager: string[];
+  /** The chunks only a dynamic `import()` reaches: loaded on first use, not at cold start. */
+  lazy: string[];
+}
+
+/**
+ * Which outputs of a split build load at cold start from `entry` (the entry file and, transitively,
+ * the chunks it imports with `import` statements) and which only through a dynamic `import()`.
+ *
+ * @example
+ * lambdaLoad(built.metafile, 'out/check-health/index.mjs') // { eager: ['out/check-health/index.mjs', 'out/check-health/chunk-X.mjs'], lazy: [...] }
+ * @throws Error when `entry` is not an output of the metafile
+ */
+export function lambdaLoad(metafile: Metafile, entry: string): LambdaLoad {
+  if (!metafile.outputs[entry]) throw new Error(`${entry} is not an output of the build`);
+  const reach = (from: string[], kinds: ReadonlySet<string>): Set<string> => {
+    const seen = new Set(from);
+    const queue = [...from];
+    for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+      for (const imported of metafile.outputs[file]?.imports ?? []) {
+        if (!kinds.has(imported.kind) || !metafile.outputs[imported.path] || seen.has(imported.path))
+          continue;
+        seen.add(imported.path);
+        queue.push(imported.path);
+      }
+    }
+    return seen;
+  };
+  const eager = reach([entry], new Set(['import-statement']));
+  const all = reach([entry], new Set(['import-statement', 'dynamic-import']));
+  return { eager: [...eager], lazy: [...all].filter((file) => !eager.has(file)) };
+}
+
+/**
+ * The part of a metafile that is some of its outputs (its inputs kept whole).
+ *
+ * @example
+ * const atColdStart = metafileOf(built.metafile, lambdaLoad(built.metafile, entry).eager);
+ */
+export function metafileOf(metafile: Metafile, files: readonly string[]): Metafile {
+  return {
+    inputs: metafile.inputs,
+    outputs: Object.fromEntries(
+      files.flatMap((f) => (metafile.outputs[f] ? [[f, metafile.outputs[f]]] : [])),
+    ),
+  };
+}
+
+/** Bytes of the outputs of a metafile. */
+export function outputBytes(metafile: Metafile): number {
+  return Object.values(metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
+}
+
+/** One Lambda bundled as the stack bundles it, split by when its files load. */
+export interface BuiltLambda {
+  /** The entry file (absolute): what the Lambda runtime imports. */
+  entryFile: string;
+  /** Bytes a cold start loads: the entry and its static chunks. */
+  bytes: number;
+  /** Bytes of the chunks loaded only on first use (dynamic imports). */
+  lazyBytes: number;
+  /** The metafile of what a cold start loads. */
+  metafile: Metafile;
+  /** The metafile of the chunks loaded on first use. */
+  lazyMetafile: Metafile;
+}
+
+/**
+ * Bundles one entry with {@link LAMBDA_BUILD_OPTIONS} into `outdir` (`index.mjs` and its chunks),
+ * from a file (`entry`, relative to `root`) or a source (`stdin`), and splits the outputs into
+ * what a cold start loads and what loads later.
+ *
+ * @example
+ * const built = await buildLambda({ root, plugins, entry: 'functions/notify/handler.ts', outdir: '/tmp/b/notify' });
+ * built.bytes // 452000; built.lazyBytes // 96000
+ */
+export async function buildLambda(options: {
+  root: string;
+  plugins: Plugin[];
+  entry?: string;
+  stdin?: string;
+  outdir: string;
+  write?: boolean;
+  external?: string[];
+}): Promise<BuiltLambda> {
+  const built = await build({
+    ...LAMBDA_BUILD_OPTIONS,
+    plugins: options.plugins,
+    absWorkingDir: options.root,
+    ...(options.stdin !== undefined
+      ? { stdin: { contents: options.stdin, loader: 'ts', resolveDir: options.root, sourcefile: 'index.ts' } }
+      : { entryPoints: [{ in: options.entry ?? '', out: 'index' }] }),
+    outdir: options.outdir,
+    metafile: true,
+    write: options.write ?? true,
+    logLevel: 'silent',
+    external: options.external ?? [],
+  });
+  const entryName = options.stdin !== undefined ? 'stdin.mjs' : 'index.mjs';
+  const entryFile = path.join(options.outdir, entryName);
+  const load = lambdaLoad(built.metafile, path.relative(options.root, entryFile).split(path.sep).join('/'));
+  const metafile = metafileOf(built.metafile, load.eager);
+  const lazyMetafile = metafileOf(built.metafile, load.lazy);
+  return {
+    entryFile,
+    bytes: outputBytes(metafile),
+    lazyBytes: outputBytes(lazyMetafile),
+    metafile,
+    lazyMetafile,
+  };
+}
 
 /**
  * The AWS services a bundle calls: the `@aws-sdk/client-*` packages with code in its output
@@ -141,8 +263,8 @@ export async function targetsPlugins(
 }
 
 /**
- * Bundles functions in memory as the stack does, in one esbuild run (each shared module parsed
- * once); returns each function's size and the part of the metafile that is its output.
+ * Bundles functions in memory as the stack does, each in its own esbuild run as SST builds it (its
+ * chunks its own); returns what each loads at cold start and on first use.
  *
  * @example
  * const built = await buildFunctions(root, ['plan-deploy', 'poll-command']);
@@ -151,27 +273,20 @@ export async function targetsPlugins(
 export async function buildFunctions(
   root: string,
   names: readonly string[],
-): Promise<Map<string, { bytes: number; metafile: Metafile }>> {
-  const built = await build({
-    ...LAMBDA_BUILD_OPTIONS,
-    plugins: await targetsPlugins(root),
-    absWorkingDir: root,
-    entryPoints: names.map((name) => ({ in: path.join('functions', name, 'handler.ts'), out: name })),
-    outdir: path.join(root, 'out'),
-    outExtension: { '.js': '.mjs' },
-    metafile: true,
-    write: false,
-    logLevel: 'silent',
-  });
-  const byName = new Map<string, { bytes: number; metafile: Metafile }>();
-  for (const [file, output] of Object.entries(built.metafile.outputs)) {
-    const name = path.basename(file, '.mjs');
-    if (!names.includes(name)) continue;
-    const bytes =
-      built.outputFiles.find((f) => f.path === path.join(root, file))?.contents.length ?? output.bytes;
-    byName.set(name, { bytes, metafile: { inputs: built.metafile.inputs, outputs: { [file]: output } } });
-  }
-  return byName;
+): Promise<Map<string, BuiltLambda>> {
+  const plugins = await targetsPlugins(root);
+  const built = await Promise.all(
+    names.map((name) =>
+      buildLambda({
+        root,
+        plugins,
+        entry: path.join('functions', name, 'handler.ts'),
+        outdir: path.join(root, 'out', name),
+        write: false,
+      }),
+    ),
+  );
+  return new Map(names.map((name, i) => [name, built[i]!]));
 }
 
 /** One input's share of a bundle, grouped by package (or `(project) <dir>` for our own code). */
@@ -196,8 +311,15 @@ export interface BundleParts {
 export interface BundleResult {
   name: string;
   bytes: number;
-  /** The AWS services it calls (client packages in the bundle), and the kind that gives. */
+  /** Bytes of the chunks loaded only on first use (dynamic imports): not part of `bytes`. */
+  lazyBytes?: number;
+  /**
+   * The AWS services it calls at cold start (client packages in the entry and its static chunks),
+   * and the kind that gives.
+   */
   services?: string[];
+  /** The AWS services only its lazily loaded chunks hold (called on a rarer path). */
+  lazyServices?: string[];
   kind?: BundleKind;
   /** Whether its function reads a target (its bundle holds the targets as data, or the model). */
   targetModel?: boolean;
@@ -363,15 +485,12 @@ export async function benchBundles(options: BundleOptions): Promise<BundleResult
     await mkdir(dir, { recursive: true });
   }
   const plugins = await targetsPlugins(options.root);
-  const bundle = (name: string, outfile: string, external: string[]) =>
-    build({
-      ...LAMBDA_BUILD_OPTIONS,
+  const bundle = (name: string, outdir: string, external: string[]) =>
+    buildLambda({
+      root: options.root,
       plugins,
-      absWorkingDir: options.root,
-      entryPoints: [path.join('functions', name, 'handler.ts')],
-      outfile,
-      metafile: true,
-      logLevel: 'silent',
+      entry: path.join('functions', name, 'handler.ts'),
+      outdir,
       external,
     });
   const sample = async (file: string): Promise<number[]> => {
@@ -381,27 +500,30 @@ export async function benchBundles(options: BundleOptions): Promise<BundleResult
   };
   const results: BundleResult[] = [];
   for (const name of names) {
-    const outfile = path.join(options.outDir, name, 'index.mjs');
     let result: BundleResult = { name, bytes: 0, coldImportMs: null, coldImportSamplesMs: [], topInputs: [] };
     try {
-      // SST bundles everything by default, the AWS SDK included.
-      const built = await bundle(name, outfile, []);
-      result.bytes = (await stat(outfile)).size;
+      // SST bundles everything by default, the AWS SDK included; a cold start loads the entry and
+      // its static chunks, the chunks of dynamic imports load on first use.
+      const built = await bundle(name, path.join(options.outDir, name), []);
+      result.bytes = built.bytes;
+      result.lazyBytes = built.lazyBytes;
       result.topInputs = topInputs(built.metafile, options.top);
       result.services = awsServices(built.metafile);
+      const eager = new Set(result.services);
+      result.lazyServices = awsServices(built.lazyMetafile).filter((s) => !eager.has(s));
       result.kind = bundleKind(result.services);
       result.targetModel = readsTarget(built.metafile);
       result.parts = bundleParts(built.metafile);
-      result.coldImportSamplesMs = await sample(outfile);
+      // The entry file: its static chunks load with it.
+      result.coldImportSamplesMs = await sample(built.entryFile);
       result.coldImportMs = median(result.coldImportSamplesMs);
       result.coldImportMinMs = Math.min(...result.coldImportSamplesMs);
     } catch (error) {
       result = { ...result, error: error instanceof Error ? error.message : String(error) };
     }
-    const externalFile = path.join(externalDir, name, 'index.mjs');
     try {
-      await bundle(name, externalFile, ['@aws-sdk/*', '@smithy/*']);
-      result.sdkExternal = { bytes: (await stat(externalFile)).size, coldImportMs: null };
+      const external = await bundle(name, path.join(externalDir, name), ['@aws-sdk/*', '@smithy/*']);
+      result.sdkExternal = { bytes: external.bytes, coldImportMs: null };
     } catch (error) {
       result.sdkExternal = {
         bytes: 0,
@@ -410,7 +532,7 @@ export async function benchBundles(options: BundleOptions): Promise<BundleResult
       };
     }
     options.log?.(
-      `  ${name}: ${(result.bytes / 1024).toFixed(1)} KB, cold import ${result.coldImportMs?.toFixed(1) ?? '—'} ms${result.error ? ` (${result.error})` : ''}; SDK external: ${((result.sdkExternal?.bytes ?? 0) / 1024).toFixed(1)} KB`,
+      `  ${name}: ${(result.bytes / 1024).toFixed(1)} KB${result.lazyBytes ? ` (+ ${(result.lazyBytes / 1024).toFixed(1)} KB lazy${result.lazyServices?.length ? `: ${result.lazyServices.join(', ')}` : ''})` : ''}, cold import ${result.coldImportMs?.toFixed(1) ?? '—'} ms${result.error ? ` (${result.error})` : ''}; SDK external: ${((result.sdkExternal?.bytes ?? 0) / 1024).toFixed(1)} KB`,
     );
     results.push(result);
   }
@@ -460,21 +582,19 @@ export async function measureImportVariants(
   const out: ImportVariant[] = [];
   const plugins = await targetsPlugins(root);
   for (const variant of variants) {
-    const outfile = timing ? path.join(timing.outDir, 'variants', `${variant.id}.mjs`) : undefined;
-    const built = await build({
-      ...LAMBDA_BUILD_OPTIONS,
+    const built = await buildLambda({
+      root,
       plugins,
-      absWorkingDir: root,
-      stdin: { contents: variant.source, loader: 'ts', resolveDir: root, sourcefile: 'variant.ts' },
-      ...(outfile ? { outfile } : {}),
-      write: outfile !== undefined,
-      logLevel: 'silent',
+      stdin: variant.source,
+      outdir: path.join(timing?.outDir ?? path.join(root, 'out'), 'variants', variant.id),
+      write: timing !== undefined,
     });
-    const bytes = outfile ? (await stat(outfile)).size : (built.outputFiles?.[0]?.contents.length ?? 0);
+    const bytes = built.bytes;
     const result: ImportVariant = { id: variant.id, label: variant.label, source: variant.source, bytes };
-    if (timing && outfile && variant.timed) {
+    if (timing && variant.timed) {
       const samples: number[] = [];
-      for (let i = 0; i < timing.samples; i += 1) samples.push(await coldImport(timing.nodeBinary, outfile));
+      for (let i = 0; i < timing.samples; i += 1)
+        samples.push(await coldImport(timing.nodeBinary, built.entryFile));
       result.coldImportMs = median(samples);
     }
     out.push(result);

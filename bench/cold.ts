@@ -6,15 +6,14 @@
  * imports is set beside the path's warm overhead, both as a ratio to the one-client baseline
  * imported in the same rounds, so that the machine's load cancels out.
  */
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { build } from 'esbuild';
 import { clearRegisteredTargets, registerTarget } from '../shared/config/registry.ts';
 import type { TargetInput } from '../shared/config/schema.ts';
 import { priceRun } from '../shared/cost/pricing.ts';
 import { usageOf } from '../shared/cost/usage.ts';
 import { createLocalEngine, type RunResult } from '../shared/engine/index.ts';
-import { awsServices, BASELINES, coldImport, LAMBDA_BUILD_OPTIONS, targetsPlugins } from './bundles.ts';
+import { awsServices, BASELINES, buildLambda, coldImport, targetsPlugins } from './bundles.ts';
 import {
   type ColdPath,
   type ColdSection,
@@ -228,31 +227,26 @@ export async function benchCold(options: {
   const plugins = await targetsPlugins(options.root);
   const baselines = BASELINES.filter((b) => b.id === ONE_CLIENT_BASELINE || b.id === LOGGER_BASELINE);
   for (const b of baselines) {
-    const file = path.join(options.outDir, `${b.id}.mjs`);
-    await build({
-      ...LAMBDA_BUILD_OPTIONS,
-      absWorkingDir: options.root,
-      stdin: { contents: b.source, loader: 'ts', resolveDir: options.root, sourcefile: 'baseline.ts' },
-      outfile: file,
-      logLevel: 'silent',
+    const built = await buildLambda({
+      root: options.root,
       plugins,
+      stdin: b.source,
+      outdir: path.join(options.outDir, b.id),
     });
-    bundles.set(b.id, { bytes: (await stat(file)).size, services: [] });
-    files.push({ id: b.id, file });
+    bundles.set(b.id, { bytes: built.bytes, services: [] });
+    files.push({ id: b.id, file: built.entryFile });
   }
   for (const name of names) {
-    const file = path.join(options.outDir, name, 'index.mjs');
-    const built = await build({
-      ...LAMBDA_BUILD_OPTIONS,
-      absWorkingDir: options.root,
-      entryPoints: [path.join('functions', name, 'handler.ts')],
-      outfile: file,
-      metafile: true,
-      logLevel: 'silent',
+    // A cold start imports the entry file; its static chunks load with it, the chunks of dynamic
+    // imports (rare paths) do not.
+    const built = await buildLambda({
+      root: options.root,
       plugins,
+      entry: path.join('functions', name, 'handler.ts'),
+      outdir: path.join(options.outDir, name),
     });
-    bundles.set(name, { bytes: (await stat(file)).size, services: awsServices(built.metafile) });
-    files.push({ id: name, file });
+    bundles.set(name, { bytes: built.bytes, services: awsServices(built.metafile) });
+    files.push({ id: name, file: built.entryFile });
   }
   const samples = await importRounds(options.nodeBinary, files, options.samples);
   await rm(options.outDir, { recursive: true, force: true });

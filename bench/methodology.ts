@@ -38,7 +38,10 @@ after another.
 
 **3. Bundles.** Each \`functions/<name>/handler.ts\` is bundled with esbuild as SST bundles Node
 functions: \`bundle: true, minify: true, format: 'esm', platform: 'node', target: 'node24',
-mainFields: ['module', 'main']\`, a \`createRequire\` banner, nothing external (the AWS SDK included).
+mainFields: ['module', 'main']\`, a \`createRequire\` banner, nothing external (the AWS SDK included),
+and code splitting (\`splitting: true\`, as the stacks set SST's \`nodejs.splitting\`): a bundle is an
+entry file and chunks; a module imported with \`import()\` (an adapter of a rarer path, and the
+SDK's own credential providers) is a chunk loaded on first use.
 The settings are \`LAMBDA_BUILD_OPTIONS\` in bench/bundles.ts, which the bundle-size test
 (tests/unit/bench/bundle-size.test.ts) builds with too. What a function calls is read from its
 bundle: the \`@aws-sdk/client-*\` packages with code in it (none: no AWS call; one: one service;
@@ -47,9 +50,12 @@ every folder of functions/ is in the table and held to its kind's goal without a
 baselines are bundled the same way and timed in the same run, before and after the functions: a
 minimal middy + logger handler, and the same with one SSM client at module scope; the × baseline
 column divides a function's median by the first (no AWS call) or the second (AWS calls).
-Size is the output file; a second build leaves \`@aws-sdk/*\` and \`@smithy/*\` external (as if
+Size is what a cold start loads: the entry file and the chunks it imports statically (esbuild's
+metafile, imports of kind \`import-statement\`, followed from the entry); the chunks only a dynamic
+import reaches are reported apart ("lazy", with the services only they call), and the calls and
+kind of a function are read from what its cold start loads. A second build leaves \`@aws-sdk/*\` and \`@smithy/*\` external (as if
 using the runtime's SDK), and its cold import is timed for the largest function. Cold import: a fresh \`node_modules/.bin/node\` (Node 24) process per
-sample measures \`performance.now()\` around \`await import(bundle)\` (module scope included: SDK
+sample measures \`performance.now()\` around \`await import(entry file)\` (its static chunks load with it; module scope included: SDK
 clients and logger are created), with a Lambda-like environment and no credentials; median of N
 processes, run one after another. The heaviest inputs come from esbuild's metafile
 (\`bytesInOutput\`, grouped by package). Import variants bundle a one-line entry the same way, to

@@ -2,7 +2,7 @@
  * How the stacks build each Lambda: where stepops' handlers are (this repository's `functions/`,
  * or the installed package's when a user's `sst.config.ts` builds the stacks), and the esbuild
  * plugins: one gives the Lambdas the stage's targets as data, validated from the targets directory
- * before SST bundles the functions (an invalid target fails the build); the other lets esbuild drop the AWS SDK shapes a function does not use.
+ * before SST bundles the functions (an invalid target fails the build); the other lets esbuild drop the AWS SDK shapes a function does not use. Every function is built with code splitting (see {@link functionCode}).
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -116,18 +116,22 @@ export async function prepareBundling(input: BundlingInput): Promise<FunctionBun
 
 /**
  * The handler and bundling options of one function: `functions/<folder>/handler.handler`, built
- * with the targets plugin.
+ * with the plugins and with code splitting (SST's `nodejs.splitting`: ESM, `handler.mjs` and its
+ * chunks). A module the handler imports dynamically (an adapter of a rarer path) becomes a chunk
+ * loaded on first use, not at cold start, and stays plain ESM that esbuild tree-shakes: without
+ * splitting esbuild wraps it for lazy evaluation, where the SDK schema plugin no longer lets it drop
+ * the unused shapes.
  *
  * @example
  * functionCode({ functionsDir: 'functions', plugins: '.sst/stepops/plugins.mjs' }, 'plan-deploy')
- * // { handler: 'functions/plan-deploy/handler.handler', nodejs: { plugins: '.sst/stepops/plugins.mjs' } }
+ * // { handler: 'functions/plan-deploy/handler.handler', nodejs: { plugins: '.sst/stepops/plugins.mjs', splitting: true } }
  */
 export function functionCode(
   bundling: FunctionBundling,
   folder: string,
-): { handler: string; nodejs: { plugins: string } } {
+): { handler: string; nodejs: { plugins: string; splitting: true } } {
   return {
     handler: `${bundling.functionsDir}/${folder}/handler.handler`,
-    nodejs: { plugins: bundling.plugins },
+    nodejs: { plugins: bundling.plugins, splitting: true },
   };
 }

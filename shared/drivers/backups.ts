@@ -5,12 +5,17 @@
  */
 import type { DumpBackupJob, Target } from '../config/schema.ts';
 import { dumpBucketRegion } from '../config/target-values.ts';
-import { AwsCopyService } from './aws/aws-copy-service.ts';
 import { RdsScratchDatabases } from './aws/rds-scratch-databases.ts';
 import { S3ObjectStore } from './aws/s3-object-store.ts';
+import { LazyCopyService } from './lazy.ts';
 import { LocalCopyService } from './local/local-copy-service.ts';
 import { LocalObjectStore } from './local/local-object-store.ts';
-import type { CopyService, ObjectStore, ScratchDatabases } from './ports.ts';
+import {
+  AWS_COPY_STATUS_PACE_MS,
+  type CopyService,
+  type ObjectStore,
+  type ScratchDatabases,
+} from './ports.ts';
 
 export { backupCatalogueFor } from './catalogue.ts';
 
@@ -21,9 +26,19 @@ export { backupCatalogueFor } from './catalogue.ts';
  * const copies = copyServiceFor(findTarget('zmanim'));
  */
 export function copyServiceFor(target: Target): CopyService {
-  return target.hosts.type === 'ec2'
-    ? new AwsCopyService()
-    : new LocalCopyService({ aws: new AwsCopyService() });
+  return target.hosts.type === 'ec2' ? awsCopyService() : new LocalCopyService({ aws: awsCopyService() });
+}
+
+/**
+ * The AWS copy service, loaded when a copy is first started, read, listed or removed (dynamic
+ * import): a dump backup makes no copy, so its functions do not evaluate the EC2, RDS and AWS
+ * Backup clients at cold start.
+ */
+function awsCopyService(): CopyService {
+  return new LazyCopyService(async () => {
+    const { AwsCopyService } = await import('./aws/aws-copy-service.ts');
+    return new AwsCopyService();
+  }, AWS_COPY_STATUS_PACE_MS);
 }
 
 /**

@@ -11,7 +11,7 @@ import { DynamoHealthHistory } from './aws/dynamo-health-history.ts';
 import { DynamoHealthStore } from './aws/dynamo-health-store.ts';
 import { DynamoLeaseStore } from './aws/dynamo-lease-store.ts';
 import { defaultRegion } from './aws/regions.ts';
-import { SfnRecoveryStarter } from './aws/sfn-recovery-starter.ts';
+import { LazyRecoveryStarter } from './lazy.ts';
 import { FileHealthHistory } from './local/file-health-history.ts';
 import { FileHealthStore } from './local/file-health-store.ts';
 import { FileLeaseStore } from './local/file-lease-store.ts';
@@ -74,7 +74,13 @@ export function runLivenessFor(_target: Target, options: DriversOptions = {}): R
  */
 export function recoveryStarterFor(_target: Target, env: NodeJS.ProcessEnv = process.env): RecoveryStarter {
   const arn = env.STEPOPS_RECOVER_STATE_MACHINE_ARN;
-  return arn ? new SfnRecoveryStarter(arn) : new RecordedRecoveryStarter();
+  if (!arn) return new RecordedRecoveryStarter();
+  // Loaded when a recovery is first started (dynamic import): a health round that starts none does
+  // not evaluate the Step Functions client at cold start.
+  return new LazyRecoveryStarter(async () => {
+    const { SfnRecoveryStarter } = await import('./aws/sfn-recovery-starter.ts');
+    return new SfnRecoveryStarter(arn);
+  });
 }
 
 /**

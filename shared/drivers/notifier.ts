@@ -5,9 +5,9 @@
  */
 import type { Target } from '../config/schema.ts';
 import { defaultRegion, regionOfArn } from './aws/regions.ts';
-import { SlackNotifier } from './aws/slack-notifier.ts';
 import { SnsNotifier } from './aws/sns-notifier.ts';
 import { FanOutNotifier } from './fan-out-notifier.ts';
+import { LazyNotifier } from './lazy.ts';
 import { OutboxNotifier } from './local/outbox-notifier.ts';
 import { alertsTopicArn, type DriversOptions, hostsRegion, resolvedNames } from './options.ts';
 import type { Notifier } from './ports.ts';
@@ -30,7 +30,14 @@ export function notifierFor(target: Target, options: DriversOptions = {}): Notif
   const directSlack = options.slack ?? !topicArn;
   if (slackParameter && directSlack) {
     const slackRegion = (topicArn && regionOfArn(topicArn)) || defaultRegion() || region;
-    secondaries.push(new SlackNotifier(slackParameter, slackRegion ? { region: slackRegion } : {}));
+    // Loaded on the first notification (dynamic import): the SSM client that reads the webhook
+    // parameter is not evaluated at the cold start of a function that may notify.
+    secondaries.push(
+      new LazyNotifier(async () => {
+        const { SlackNotifier } = await import('./aws/slack-notifier.ts');
+        return new SlackNotifier(slackParameter, slackRegion ? { region: slackRegion } : {});
+      }),
+    );
   }
   if (secondaries.length === 0) return primary;
   return new FanOutNotifier(

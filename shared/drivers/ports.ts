@@ -64,6 +64,12 @@ export interface InvocationResult {
 /** SSM keeps at most 24,000 characters of output inline; tails are kept within it. */
 export const OUTPUT_TAIL_LIMIT = 24_000;
 
+/** Milliseconds between two status reads of an SSM command: SSM's API is rationed per account. */
+export const SSM_STATUS_PACE_MS = 2_000;
+
+/** Milliseconds between two status reads of an AWS snapshot or backup job (EC2, RDS, AWS Backup). */
+export const AWS_COPY_STATUS_PACE_MS = 2_000;
+
 /** Runs scripts on hosts and reports their status without blocking. */
 export interface CommandRunner {
   send(request: CommandRequest): Promise<CommandHandle>;

@@ -3,9 +3,9 @@
  * the host) on the hosts through the target's command runner (SSM for ec2 hosts, bash for local).
  */
 import type { Target } from '../config/schema.ts';
-import { commandRunnerFor } from '../drivers/commands.ts';
 import type { DriversOptions } from '../drivers/options.ts';
 import type { CommandRunner, ProbeRunner } from '../drivers/ports.ts';
+import { rareCommandRunnerFor } from '../drivers/rare-commands.ts';
 import { hostScriptOptions } from '../shell/script.ts';
 import { StandardProbeRunner } from './probe.ts';
 
@@ -18,6 +18,8 @@ export const HOST_PROBE_DELIVERY_SECONDS = 30;
 
 /**
  * Chooses the probe runner for a target; `commands` shares a runner already made for the target.
+ * Without one, the SSM command runner of an `ec2` target is loaded when a host-side probe first
+ * runs: a health gate of HTTP probes does not evaluate the SSM client at cold start.
  *
  * @example
  * const results = await probeRunnerFor(target).run(probe, hosts);
@@ -25,7 +27,7 @@ export const HOST_PROBE_DELIVERY_SECONDS = 30;
 export function probeRunnerFor(
   target: Target,
   options: DriversOptions = {},
-  commands: CommandRunner = commandRunnerFor(target, options, {
+  commands: CommandRunner = rareCommandRunnerFor(target, options, {
     deliveryTimeoutSeconds: HOST_PROBE_DELIVERY_SECONDS,
   }),
 ): ProbeRunner {

@@ -10,15 +10,10 @@
  */
 import { isIP } from 'node:net';
 import { connect, type PeerCertificate } from 'node:tls';
-import {
-  DescribeInstanceStatusCommand,
-  type DescribeInstanceStatusCommandOutput,
-  type EC2Client,
-} from '@aws-sdk/client-ec2';
-import { DescribeInstanceInformationCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import type { DescribeInstanceStatusCommandOutput, EC2Client } from '@aws-sdk/client-ec2';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Probe } from '../config/schema.ts';
-import { ec2Client } from '../drivers/aws/ec2-client.ts';
-import { ssmClient } from '../drivers/aws/ssm-client.ts';
+import { loadOnce } from '../drivers/lazy.ts';
 import type { CommandRunner, HostRef, ProbeResult, ProbeRunner } from '../drivers/ports.ts';
 import { httpVerdict } from './conditions.ts';
 import { networkFailure, rejectionName, rejectionReason } from './failure.ts';
@@ -26,6 +21,14 @@ import { isHostSideProbe, type RunHostProbesOptions, runHostProbes } from './hos
 import { dnsProbe, isHostNetworkProbe, tcpProbe } from './network.ts';
 
 export { fieldAt, httpVerdict } from './conditions.ts';
+
+/**
+ * The EC2 and SSM calls of the instance probes, loaded when such a probe first runs (dynamic
+ * `import()`): most targets probe over HTTP, so a function that bundles these probes does not
+ * evaluate the EC2 or SSM client at cold start for them. Loaded once per container.
+ */
+const ec2StatusApi = loadOnce(() => import('../drivers/aws/ec2-status-api.ts'));
+const ssmAgentApi = loadOnce(() => import('../drivers/aws/ssm-agent-api.ts'));
 
 export type HttpProbe = Extract<Probe, { type: 'http' }>;
 export type TlsProbe = Extract<Probe, { type: 'tls' }>;
@@ -304,14 +307,15 @@ function notEc2(probe: string, host: HostRef): ProbeResult {
 export async function ec2StatusProbe(
   probe: Ec2StatusProbe,
   hosts: HostRef[],
-  client: (region: string) => EC2Client = ec2Client,
+  client?: (region: string) => EC2Client,
 ): Promise<ProbeResult[]> {
   const found = new Map<string, ProbeResult>();
   for (const [region, ids] of inSlices(byRegion(hosts), DESCRIBE_INSTANCE_STATUS_MAX_IDS)) {
+    const api = await ec2StatusApi();
     let output: DescribeInstanceStatusCommandOutput;
     try {
-      output = await client(region).send(
-        new DescribeInstanceStatusCommand({ InstanceIds: ids, IncludeAllInstances: true }),
+      output = await (client ?? api.ec2Client)(region).send(
+        new api.DescribeInstanceStatusCommand({ InstanceIds: ids, IncludeAllInstances: true }),
       );
     } catch (error) {
       // One unknown or terminated id fails the whole call: fail the hosts, not the probe run.
@@ -364,15 +368,16 @@ export async function ec2StatusProbe(
 export async function ssmAgentProbe(
   probe: SsmAgentProbe,
   hosts: HostRef[],
-  client: (region: string) => SSMClient = ssmClient,
+  client?: (region: string) => SSMClient,
 ): Promise<ProbeResult[]> {
   const found = new Map<string, string>();
   for (const [region, ids] of byRegion(hosts)) {
+    const api = await ssmAgentApi();
     for (let i = 0; i < ids.length; i += 50) {
       let nextToken: string | undefined;
       do {
-        const page = await client(region).send(
-          new DescribeInstanceInformationCommand({
+        const page = await (client ?? api.ssmClient)(region).send(
+          new api.DescribeInstanceInformationCommand({
             Filters: [{ Key: 'InstanceIds', Values: ids.slice(i, i + 50) }],
             MaxResults: 50,
             ...(nextToken ? { NextToken: nextToken } : {}),

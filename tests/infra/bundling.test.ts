@@ -62,7 +62,8 @@ describe('prepareBundling', () => {
       expect(existsSync(path.join(work, 'stepops', file)), file).toBe(true);
     expect(functionCode(bundling, 'plan-deploy')).toEqual({
       handler: 'node_modules/stepops/dist/functions/plan-deploy/handler.handler',
-      nodejs: { plugins: '.sst/stepops/plugins.mjs' },
+      // code splitting: the chunks of dynamic imports (rare-path adapters) load on first use
+      nodejs: { plugins: '.sst/stepops/plugins.mjs', splitting: true },
     });
   });
 

@@ -98,6 +98,12 @@ describe('the stacks built from a targets directory', () => {
     expect(builds.length).toBeGreaterThan(20);
     for (const b of builds)
       expect(String(b.args.handler)).toMatch(/^functions\/[a-z0-9-]+\/handler\.handler$/);
+    // …each with code splitting, which SST gives esbuild (rare-path adapters load on first use)
+    for (const b of builds)
+      expect(
+        (b.args.properties as { splitting?: boolean } | undefined)?.splitting,
+        String(b.args.handler),
+      ).toBe(true);
     expect(plugins.size).toBe(1);
     const [plugin] = [...plugins];
     expect(plugin).toMatch(/stepops\/plugins\.mjs$/);

@@ -49,46 +49,24 @@ import {
   NotStepopsCopyError,
   SnapshotQuotaExceededError,
 } from '../errors.ts';
-import type {
-  CopyRef,
-  CopyRequest,
-  CopyScope,
-  CopyService,
-  CopyState,
-  CopyStatus,
-  TaggedCopy,
+import {
+  AWS_COPY_STATUS_PACE_MS,
+  type CopyRef,
+  type CopyRequest,
+  type CopyScope,
+  type CopyService,
+  type CopyState,
+  type CopyStatus,
+  type TaggedCopy,
 } from '../ports.ts';
 import { backupClient } from './backup-client.ts';
+import { BACKUP_TAGS, isThrottling } from './copy-tags.ts';
 import { ec2Client } from './ec2-client.ts';
 import { rdsClient } from './rds-client.ts';
 
-/** Tag keys of every backup copy. */
-export const BACKUP_TAGS = {
-  target: 'stepops:target',
-  backup: 'stepops:backup',
-  run: 'stepops:run',
-} as const;
+export { BACKUP_TAGS, isThrottling };
 
 const GIB = 1024 ** 3;
-const THROTTLING = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'RequestLimitExceeded',
-  'TooManyRequestsException',
-  'SnapshotCreationPerVolumeRateExceeded',
-  'LimitExceededException',
-]);
-
-/**
- * Whether an AWS error is throttling (retry later) rather than a refusal.
- *
- * @example
- * isThrottling({ name: 'RequestLimitExceeded' }) // true
- */
-export function isThrottling(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return THROTTLING.has(e.name ?? '') || e.$metadata?.httpStatusCode === 429;
-}
 
 function describe(error: unknown): string {
   const e = error as { name?: string; message?: string };
@@ -184,7 +162,7 @@ export interface AwsCopyServiceOptions {
  */
 export class AwsCopyService implements CopyService {
   /** AWS rations Describe calls: read a copy every 2 s at most, then less often. */
-  readonly statusPaceMs = 2_000;
+  readonly statusPaceMs = AWS_COPY_STATUS_PACE_MS;
   readonly #ec2: (region: string) => EC2Client;
   readonly #rds: (region: string) => RDSClient;
   readonly #backup: (region: string) => BackupClient;

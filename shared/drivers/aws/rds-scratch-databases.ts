@@ -31,7 +31,7 @@ import {
 import { InvalidInputError } from '../../errors.ts';
 import { BackupThrottledError, NotStepopsCopyError } from '../errors.ts';
 import type { ScratchDatabase, ScratchDatabases } from '../ports.ts';
-import { isThrottling } from './aws-copy-service.ts';
+import { isThrottling } from './copy-tags.ts';
 import { rdsClient } from './rds-client.ts';
 
 /** The tag every restore-test instance carries. */

@@ -30,6 +30,7 @@ import type {
   InvocationResult,
   InvocationState,
 } from '../ports.ts';
+import { SSM_STATUS_PACE_MS } from '../ports.ts';
 import { ssmClient } from './ssm-client.ts';
 
 /** The SSM document every stepops command runs with. */
@@ -40,8 +41,7 @@ export const SEND_COMMAND_MAX_INSTANCES = 50;
 const COMMENT_MAX = 100;
 /** `GetCommandInvocation` calls one status read makes at once (SSM throttles bursts). */
 export const STATUS_READ_CONCURRENCY = 5;
-/** Milliseconds between two status reads of a command: SSM's API is rationed per account. */
-export const SSM_STATUS_PACE_MS = 2_000;
+export { SSM_STATUS_PACE_MS };
 
 /**
  * A time as SSM's `ListCommands` filters take it: `2021-07-07T00:00:00Z`, whole seconds (CommandFilter,

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SnapshotFailedError } from '../../errors.ts';
-import { BACKUP_TAGS } from '../aws/aws-copy-service.ts';
+import { BACKUP_TAGS } from '../aws/copy-tags.ts';
 import { NotStepopsCopyError } from '../errors.ts';
 import type {
   CopyRef,

@@ -11,9 +11,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import type { Plugin } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LAMBDA_BUILD_OPTIONS } from '../../../bench/bundles.ts';
+import { buildLambda } from '../../../bench/bundles.ts';
 import { labTarget } from '../../../lab/target.ts';
 import { listTargetFiles } from '../../../shared/config/discovery.ts';
 import {
@@ -283,16 +283,15 @@ try {
 } catch (error) { result.names = error.name; }
 console.log(JSON.stringify(result));
 `;
-    const bundle = async (outfile: string, withPlugin: boolean) => {
-      const built = await build({
-        ...LAMBDA_BUILD_OPTIONS,
-        ...(withPlugin ? { plugins } : {}),
-        stdin: { contents: entry, loader: 'ts', resolveDir: root, sourcefile: 'handler.ts' },
-        outfile,
-        metafile: true,
-        logLevel: 'silent',
+    const bundle = async (outdir: string, withPlugin: boolean) => {
+      // Built as the stack builds a Lambda: code splitting, the entry file and its chunks
+      const built = await buildLambda({
+        root: PROJECT_ROOT,
+        plugins: withPlugin ? plugins : [],
+        stdin: entry,
+        outdir,
       });
-      const run = spawnSync(NODE, [outfile], { encoding: 'utf8', cwd: root });
+      const run = spawnSync(NODE, [built.entryFile], { encoding: 'utf8', cwd: root });
       expect(run.status, run.stderr).toBe(0);
       return {
         inputs: Object.keys(built.metafile.inputs),
@@ -301,8 +300,8 @@ console.log(JSON.stringify(result));
     };
 
     // Act
-    const withPlugin = await bundle(path.join(root, 'with', 'index.mjs'), true);
-    const without = await bundle(path.join(root, 'without', 'index.mjs'), false);
+    const withPlugin = await bundle(path.join(root, 'with'), true);
+    const without = await bundle(path.join(root, 'without'), false);
 
     // Assess: the registry answers from the data
     expect(withPlugin.result.names).toEqual(['alpha', 'gamma']);

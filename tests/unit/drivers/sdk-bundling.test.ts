@@ -3,16 +3,20 @@
  * writes the same requests and reads the same responses (a bundle run with a request handler that
  * records the request and answers a canned EC2 response, with the plugin and without).
  */
+
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LAMBDA_BUILD_OPTIONS } from '../../../bench/bundles.ts';
+import { buildLambda } from '../../../bench/bundles.ts';
 import { SDK_SCHEMA_MODULE, sdkSchemasPluginSource } from '../../../shared/drivers/aws/sdk-bundling.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
+const NODE = path.join(ROOT, 'node_modules/.bin/node');
+const EC2_SCHEMA = '/@aws-sdk/client-ec2/dist-es/schemas/schemas_0.js';
 
 /** An entry that sends DescribeInstances through a handler that records it and answers `xml`. */
 const ENTRY = `
@@ -43,17 +47,13 @@ let dir: string;
 let plugins: Plugin[];
 
 async function bundle(name: string, withPlugin: boolean): Promise<{ bytes: number; file: string }> {
-  const file = path.join(dir, `${name}.mjs`);
-  await build({
-    ...LAMBDA_BUILD_OPTIONS,
-    absWorkingDir: ROOT,
-    stdin: { contents: ENTRY, loader: 'ts', resolveDir: ROOT, sourcefile: 'entry.ts' },
-    outfile: file,
-    logLevel: 'silent',
+  const built = await buildLambda({
+    root: ROOT,
     plugins: withPlugin ? plugins : [],
+    stdin: ENTRY,
+    outdir: path.join(dir, name),
   });
-  const { size } = await import('node:fs/promises').then((fs) => fs.stat(file));
-  return { bytes: size, file };
+  return { bytes: built.bytes, file: built.entryFile };
 }
 
 beforeAll(async () => {
@@ -100,6 +100,37 @@ describe('the SDK schema plugin', () => {
       State: { Code: 16, Name: 'running' },
       Tags: [{ Key: 'stepops:target', Value: 'shop' }],
     });
+  }, 120_000);
+
+  it('trims a client that a dynamic import loads, in its own chunk, and the chunk loads and resolves credentials', async () => {
+    // Prepare: the EC2 status probe's module, imported on first use as the health gate imports it
+    const entry = `export async function run() {
+  const { DescribeInstanceStatusCommand, ec2Client } = await import('./shared/drivers/aws/ec2-status-api.ts');
+  const client = ec2Client('eu-west-1');
+  const credentials = await client.config.credentials();
+  return { input: new DescribeInstanceStatusCommand({ InstanceIds: ['i-0abc'] }).input, key: credentials.accessKeyId };
+}
+console.log(JSON.stringify(await run()));`;
+
+    // Act
+    const built = await buildLambda({ root: ROOT, plugins, stdin: entry, outdir: path.join(dir, 'lazy') });
+    const run = spawnSync(NODE, [built.entryFile], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, AWS_ACCESS_KEY_ID: 'AKIDLAZY', AWS_SECRET_ACCESS_KEY: 'secret' },
+    });
+
+    // Assess: nothing of EC2 at cold start, its shapes trimmed in the chunk loaded on first use…
+    const schemaBytes = (m: Metafile) =>
+      Object.values(m.outputs)
+        .flatMap((o) => Object.entries(o.inputs))
+        .filter(([input]) => input.endsWith(EC2_SCHEMA))
+        .reduce((sum, [, { bytesInOutput }]) => sum + bytesInOutput, 0);
+    expect(schemaBytes(built.metafile)).toBe(0);
+    expect(schemaBytes(built.lazyMetafile)).toBeGreaterThan(0);
+    expect(schemaBytes(built.lazyMetafile)).toBeLessThan(30 * 1024);
+    // …and the chunks load: the command, and the credentials through the SDK's own dynamic imports
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ input: { InstanceIds: ['i-0abc'] }, key: 'AKIDLAZY' });
   }, 120_000);
 
   it('leaves a computed key alone when no string constant of the module names it', async () => {
