@@ -5,7 +5,7 @@
 import type { Target } from '../config/schema.ts';
 import { SsmCommandRunner } from './aws/ssm-command-runner.ts';
 import { BashCommandRunner } from './local/bash-command-runner.ts';
-import { type DriversOptions, resolvedNames } from './options.ts';
+import { type DriversOptions, type SsmDelivery, ssmRunnerOptions } from './options.ts';
 import type { CommandRunner } from './ports.ts';
 
 /**
@@ -20,9 +20,8 @@ import type { CommandRunner } from './ports.ts';
 export function commandRunnerFor(
   target: Target,
   options: DriversOptions = {},
-  ssm: { deliveryTimeoutSeconds?: number } = {},
+  ssm: SsmDelivery = {},
 ): CommandRunner {
   if (target.hosts.type !== 'ec2') return new BashCommandRunner();
-  const { commandLogGroup } = resolvedNames(options);
-  return new SsmCommandRunner({ ...(commandLogGroup ? { logGroupName: commandLogGroup } : {}), ...ssm });
+  return new SsmCommandRunner(ssmRunnerOptions(options, ssm));
 }

@@ -68,6 +68,27 @@ export function resolvedNames(options: DriversOptions = {}): AwsResourceNames {
   return names;
 }
 
+/** How long SSM keeps a command for an unreachable instance (SendCommand's `TimeoutSeconds`). */
+export interface SsmDelivery {
+  deliveryTimeoutSeconds?: number;
+}
+
+/**
+ * The options of the SSM command runner of a target's commands: the stack's command log group when
+ * one is named, and the delivery timeout asked for.
+ *
+ * @example
+ * ssmRunnerOptions({ commandLogGroup: '/stepops/commands' }, { deliveryTimeoutSeconds: 30 })
+ * // { logGroupName: '/stepops/commands', deliveryTimeoutSeconds: 30 }
+ */
+export function ssmRunnerOptions(
+  options: DriversOptions,
+  ssm: SsmDelivery,
+): SsmDelivery & { logGroupName?: string } {
+  const { commandLogGroup } = resolvedNames(options);
+  return { ...(commandLogGroup ? { logGroupName: commandLogGroup } : {}), ...ssm };
+}
+
 /**
  * The region of a target's EC2 hosts (undefined for local hosts).
  *

@@ -6,7 +6,7 @@
 import type { Target } from '../config/schema.ts';
 import { LazyCommandRunner } from './lazy.ts';
 import { BashCommandRunner } from './local/bash-command-runner.ts';
-import { type DriversOptions, resolvedNames } from './options.ts';
+import { type DriversOptions, type SsmDelivery, ssmRunnerOptions } from './options.ts';
 import { type CommandRunner, SSM_STATUS_PACE_MS } from './ports.ts';
 
 /**
@@ -20,12 +20,11 @@ import { type CommandRunner, SSM_STATUS_PACE_MS } from './ports.ts';
 export function rareCommandRunnerFor(
   target: Target,
   options: DriversOptions = {},
-  ssm: { deliveryTimeoutSeconds?: number } = {},
+  ssm: SsmDelivery = {},
 ): CommandRunner {
   if (target.hosts.type !== 'ec2') return new BashCommandRunner();
-  const { commandLogGroup } = resolvedNames(options);
   return new LazyCommandRunner(async () => {
     const { SsmCommandRunner } = await import('./aws/ssm-command-runner.ts');
-    return new SsmCommandRunner({ ...(commandLogGroup ? { logGroupName: commandLogGroup } : {}), ...ssm });
+    return new SsmCommandRunner(ssmRunnerOptions(options, ssm));
   }, SSM_STATUS_PACE_MS);
 }
