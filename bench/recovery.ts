@@ -4,6 +4,7 @@
  * (one local host), approved by the operator, whose script restarts the app (1 s) before the
  * target's HTTP probe passes against a real server on 127.0.0.1.
  */
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { clearRegisteredTargets, registerTarget } from '../shared/config/registry.ts';
@@ -87,12 +88,15 @@ export async function measureRecoveryCost(options: {
   const engine = createLocalEngine(definition, handlers, { stateMachineName: 'stepops-recover', memoryMb });
   const answerer = new EngineTaskAnswerer(engine.taskTokens);
   const lab = await createFixtureLab('recover');
+  const runTag = randomBytes(3).toString('hex');
   const measured: (CostScenario & { scriptMs: number })[] = [];
   try {
     registerTarget(recoveryTarget(lab));
     for (let i = 0; i < options.runs; i += 1) {
       await writeFile(lab.server.stateFile, 'broken\n');
-      const executionName = `bench-recover-${i}`;
+      // Unique in the process: a local command's id derives from its run and step (a retried send
+      // finds the command it already sent), and the cold-run section runs this runbook before.
+      const executionName = `bench-recover-${runTag}-${i}`;
       const answers: Promise<Invocation>[] = [];
       const started = performance.now();
       const result = await engine.start(
