@@ -1,56 +1,56 @@
 #!/usr/bin/env node
 /**
- * The `stepops` command. Each command lives in `cli/commands/<name>.ts` and exports
- * `register(program)`; adding a command is one line in {@link commands}.
+ * The `stepops` command. Each command's options and help live in `cli/definitions/<name>.ts`, which
+ * exports `define(program)` and imports its work from `cli/commands/<name>.ts` only when the command
+ * runs: `--help`, `--version` and a mistyped command line load neither the local engine, nor the AWS
+ * SDK, nor the workflows. Adding a command is one line in {@link commands}.
  */
 import './node20.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { chooseTargetsDirectory } from '../shared/config/discovery.ts';
-import { discoverTargets } from '../shared/config/registry.ts';
-import { register as registerBackup } from './commands/backup.ts';
-import { register as registerCheck } from './commands/check.ts';
-import { register as registerConsole } from './commands/console.ts';
-import { register as registerDemo } from './commands/demo.ts';
-import { register as registerDeploy } from './commands/deploy.ts';
-import { register as registerFollow } from './commands/follow.ts';
-import { register as registerGraph } from './commands/graph.ts';
-import { register as registerHealth } from './commands/health.ts';
-import { register as registerHistory } from './commands/history.ts';
-import { register as registerInit } from './commands/init.ts';
-import { register as registerLogs } from './commands/logs.ts';
-import { register as registerMaintain } from './commands/maintain.ts';
-import { register as registerPlan } from './commands/plan.ts';
-import { register as registerRecover } from './commands/recover.ts';
-import { register as registerReport } from './commands/report.ts';
-import { register as registerRollback } from './commands/rollback.ts';
-import { register as registerStatus } from './commands/status.ts';
-import { register as registerUnlock } from './commands/unlock.ts';
-import { register as registerValidate } from './commands/validate.ts';
+import { define as defineBackup } from './definitions/backup.ts';
+import { define as defineCheck } from './definitions/check.ts';
+import { define as defineConsole } from './definitions/console.ts';
+import { define as defineDemo } from './definitions/demo.ts';
+import { define as defineDeploy } from './definitions/deploy.ts';
+import { define as defineFollow } from './definitions/follow.ts';
+import { define as defineGraph } from './definitions/graph.ts';
+import { define as defineHealth } from './definitions/health.ts';
+import { define as defineHistory } from './definitions/history.ts';
+import { define as defineInit } from './definitions/init.ts';
+import { define as defineLogs } from './definitions/logs.ts';
+import { define as defineMaintain } from './definitions/maintain.ts';
+import { define as definePlan } from './definitions/plan.ts';
+import { define as defineRecover } from './definitions/recover.ts';
+import { define as defineReport } from './definitions/report.ts';
+import { define as defineRollback } from './definitions/rollback.ts';
+import { define as defineStatus } from './definitions/status.ts';
+import { define as defineUnlock } from './definitions/unlock.ts';
+import { define as defineValidate } from './definitions/validate.ts';
 import { reportError } from './output.ts';
 
 /** Every command, in the order `--help` lists them. */
 const commands: ((program: Command) => void)[] = [
-  registerInit,
-  registerValidate,
-  registerPlan,
-  registerCheck,
-  registerDeploy,
-  registerBackup,
-  registerRecover,
-  registerHealth,
-  registerMaintain,
-  registerDemo,
-  registerUnlock,
-  registerFollow,
-  registerStatus,
-  registerHistory,
-  registerLogs,
-  registerRollback,
-  registerGraph,
-  registerReport,
-  registerConsole,
+  defineInit,
+  defineValidate,
+  definePlan,
+  defineCheck,
+  defineDeploy,
+  defineBackup,
+  defineRecover,
+  defineHealth,
+  defineMaintain,
+  defineDemo,
+  defineUnlock,
+  defineFollow,
+  defineStatus,
+  defineHistory,
+  defineLogs,
+  defineRollback,
+  defineGraph,
+  defineReport,
+  defineConsole,
 ];
 
 /**
@@ -87,12 +87,17 @@ export function buildProgram(): Command {
       'the targets directory (default: $STEPOPS_TARGETS_DIR, else stepops/targets/ if it exists, else targets/)',
     )
     // Every command sees the targets of the directory, listed now: a new file needs no other step.
+    // Listing them loads each target file (bundled by esbuild), hence before an action only.
     .hook('preAction', async () => {
+      const [{ chooseTargetsDirectory }, { discoverTargets }] = await Promise.all([
+        import('../shared/config/discovery.ts'),
+        import('../shared/config/registry.ts'),
+      ]);
       chooseTargetsDirectory(program.opts<{ targets?: string }>().targets);
       await discoverTargets();
     })
     .exitOverride();
-  for (const register of commands) register(program);
+  for (const define of commands) define(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

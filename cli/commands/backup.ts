@@ -1,16 +1,3 @@
-/**
- * Backups from the command line:
- *
- * - `stepops backup <target> [--backup B] [--dry-run] [--restore-test | --freshness] [--stage S]`:
- *   with a stage, starts the stage's backup state machine (after the checks of its plan step) and
- *   follows it; without one, runs the very same ASL on the local engine (`local` hosts: bash here,
- *   directory copies, the local object store; `ec2` hosts: AWS with your credentials);
- * - `stepops backups <target> [--backup B] [--json]` lists the catalogue: each copy with its age,
- *   size, outcome, location and last restore test.
- *
- * Exit 0 when the run succeeded, 1 when it failed, 2 on bad input (nothing started, nothing recorded).
- */
-import type { Command } from 'commander';
 import type { BackupRunPlan } from '../../shared/backup/contracts.ts';
 import { planBackupStep } from '../../shared/backup/steps/plan-backup.ts';
 import { findTarget } from '../../shared/config/registry.ts';
@@ -31,13 +18,12 @@ import {
 } from '../runs/engine.ts';
 import { requester, stageOf } from '../runs/source.ts';
 import { formatBytes } from '../runs/style.ts';
-import { abortOnInterrupt, withDetachOnInterrupt } from './follow.ts';
+import { abortOnInterrupt } from './follow.ts';
 import {
   guarded,
   refuseLocalTarget,
   type StageRunDeps,
   type StageRunOptions,
-  stageRunOptions,
   startOnStage,
 } from './stage-run.ts';
 
@@ -344,39 +330,6 @@ export async function backup(
     const what = task === 'backup' ? (options.dryRun ? 'backup (dry run)' : 'backup') : task;
     return startOnStage(stage, { workflow: 'backup', target: name, input, what }, options, deps);
   });
-}
-
-/**
- * Adds `backup <target>` and `backups <target>` to the program.
- *
- * @example
- * register(new Command('stepops'));
- */
-export function register(program: Command): void {
-  stageRunOptions(
-    program
-      .command('backup <target>')
-      .description(
-        'back up a target (or one job), or test a restore, or check freshness: on a stage through its state machine, followed live; else on the local engine',
-      )
-      .option('--backup <name>', 'only this backup of the target')
-      .option('--dry-run', 'take and delete nothing: show what the prune would delete')
-      .option('--restore-test', 'restore the newest good copy into scratch and run its check')
-      .option('--freshness', "alert when a backup's newest good copy is older than its RPO"),
-  ).action(async (target: string, options: BackupCommandOptions) => {
-    process.exitCode = await withDetachOnInterrupt((signal) =>
-      backup(target, options, { signal, interactive: Boolean(process.stdout.isTTY) }),
-    );
-  });
-  program
-    .command('backups <target>')
-    .description('list the backup catalogue of a target: age, size, outcome, last restore test')
-    .option('--backup <name>', 'only this backup')
-    .option('--all', 'include copies pruned by retention')
-    .option('--json', 'the catalogue entries as JSON')
-    .action(async (target: string, options: { backup?: string; json?: boolean; all?: boolean }) => {
-      process.exitCode = await listBackups(target, options);
-    });
 }
 
 /** Options of {@link runBackupDemo}. */

@@ -1,10 +1,3 @@
-/**
- * `stepops check <target> [--stage S]`: are the hosts ready for the first deploy? Checks each host
- * (instance, SSM agent and tags on AWS; working directory, git clone and fetch, sudo rules, tools)
- * and, with a stage, the Slack webhook parameters and the dump buckets; prints each item with how
- * to fix what fails. Exit 0 when every check passes, 1 when one fails, 2 for bad input.
- */
-import type { Command } from 'commander';
 import { type CheckOptions, formatReport, runCheck } from '../../shared/check/run.ts';
 import { loadTarget } from '../../shared/config/load.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
@@ -54,28 +47,4 @@ export async function check(
   });
   for (const line of formatReport(items)) output.out(line);
   return items.some((i) => i.status === 'fail') ? EXIT.unexpected : EXIT.ok;
-}
-
-/**
- * Adds `check` to the program.
- *
- * @example
- * register(new Command('stepops'));
- */
-export function register(program: Command): void {
-  program
-    .command('check')
-    .description('are the hosts ready for the first deploy? check each one and say how to fix what fails')
-    .argument('<target>', 'target name (targets/<name>.ts) or path to a target file')
-    .option(
-      '--stage <stage>',
-      'the stage that will run it (ec2 targets): its Slack parameter and dump buckets too',
-    )
-    .action(async (name: string, options: { stage?: string }) => {
-      process.exitCode = await check(
-        name,
-        stdio,
-        options.stage !== undefined ? { stage: options.stage } : {},
-      );
-    });
 }

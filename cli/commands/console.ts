@@ -10,7 +10,6 @@ import { readdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Command } from 'commander';
 import { findTarget, listTargets } from '../../shared/config/registry.ts';
 import { nextScheduledRun, targetSchedules } from '../../shared/config/schedule.ts';
 import type { Target } from '../../shared/config/schema.ts';
@@ -43,7 +42,7 @@ import type { CatalogueEntry, HealthHistoryStore } from '../../shared/drivers/po
 import { type HealthDay, lastDays } from '../../shared/health/history.ts';
 import { consoleUrl } from '../../shared/recovery/approval.ts';
 import { dailyUptime, deliveryReport, incidentsOf } from '../../shared/report/dora.ts';
-import { EXIT, type Output, stdio } from '../output.ts';
+import { EXIT, type Output } from '../output.ts';
 import {
   commitDirectory,
   commitTimes,
@@ -54,7 +53,7 @@ import {
   targetRuns,
 } from '../runs/history-reader.ts';
 import type { RunSource, RunSummary } from '../runs/model.ts';
-import { requester, runSourceFor, type SourceDeps, WHERE_HELP, type WhereOptions } from '../runs/source.ts';
+import { requester, runSourceFor, type SourceDeps, type WhereOptions } from '../runs/source.ts';
 import { answerRun } from './recover.ts';
 import { defaultCatalogue, newestGoodCopies } from './status.ts';
 
@@ -675,40 +674,6 @@ export async function startConsole(
 }
 
 /** Files under the status directory (for the message). */
-async function statusFiles(): Promise<string[]> {
+export async function statusFiles(): Promise<string[]> {
   return readdir(path.join(stepopsHome(), 'status')).catch(() => []);
-}
-
-/**
- * Adds `console` and `status-page` to the program.
- *
- * @example
- * register(program);
- */
-export function register(program: Command): void {
-  program
-    .command('console')
-    .description(
-      'a web console on 127.0.0.1: overview, targets, runs and approvals (the URL carries an access token)',
-    )
-    .option('--stage <stage>', WHERE_HELP.stage)
-    .option('--local', WHERE_HELP.local)
-    .action(async (options: WhereOptions) => {
-      const running = await startConsole(await consoleData(options), { output: stdio });
-      stdio.out(`stepops console: ${running.url}\n(only this machine can reach it; Ctrl-C stops it)`);
-      await new Promise<void>((resolve) => {
-        const stop = () => void running.close().then(resolve);
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-    });
-  program
-    .command('status-page')
-    .description('write the public status page (public probes, uptime, incidents) under .stepops/status/')
-    .option('--stage <stage>', WHERE_HELP.stage)
-    .option('--local', WHERE_HELP.local)
-    .action(async (options: WhereOptions) => {
-      const file = await writeStatusPage(await consoleData(options));
-      stdio.out(`status page written: ${file} (${(await statusFiles()).length} stage(s) under status/)`);
-    });
 }

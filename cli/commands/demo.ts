@@ -18,7 +18,6 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout } from 'node:timers/promises';
-import type { Command } from 'commander';
 import {
   appHealth,
   DEMO_PORT,
@@ -34,6 +33,7 @@ import { fileSafe, stepopsHome } from '../../shared/drivers/local/home.ts';
 import { readOutbox } from '../../shared/drivers/local/outbox-notifier.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
 import type { Execution } from '../../shared/engine/index.ts';
+import { DEMO_PARTS } from '../definitions/demo.ts';
 import { indent, type Output, stdio, UsageError, userCommand } from '../output.ts';
 import { runBackupDemo } from './backup.ts';
 import { demoRecovery } from './demo-recover.ts';
@@ -44,7 +44,7 @@ import { runMaintain } from './maintain.ts';
 import { status } from './status.ts';
 
 /** The demo's parts, in the order they run. */
-export const DEMO_PARTS = ['deploy', 'backup', 'health', 'recover', 'maintain'] as const;
+export { DEMO_PARTS };
 
 /** One part of the demo. */
 export type DemoPart = (typeof DEMO_PARTS)[number];
@@ -112,7 +112,14 @@ export class DemoInterruptedError extends Error {
   }
 }
 
-function portFrom(value: string | undefined): number | undefined {
+/**
+ * The port `--port` names, or none without it.
+ *
+ * @example
+ * portFrom('47613') // 47613
+ * @throws UsageError for a port that is not a number from 1024 to 65535
+ */
+export function portFrom(value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 1024 || port > 65535) {
@@ -433,34 +440,4 @@ export function nextCommands(
     );
   }
   return lines;
-}
-
-/**
- * Registers `stepops demo`.
- *
- * @example
- * register(program); // stepops demo [--dir <dir>] [--port <port>] [--only <parts>]
- */
-export function register(program: Command): void {
-  program
-    .command('demo')
-    .description(
-      'the product on this machine, no AWS needed: deploy and rollback, backups, health checks and recovery',
-    )
-    .option(
-      '--dir <dir>',
-      'lab directory, wiped and re-created (default: .stepops/demo, or demo in $STEPOPS_HOME)',
-    )
-    .option('--port <port>', 'port of the sample app (default: 47613)')
-    .option('--only <parts>', `run only these parts, comma-separated: ${DEMO_PARTS.join(', ')}`)
-    .action(async (options: { dir?: string; port?: string; only?: string }) => {
-      const port = portFrom(options.port);
-      const parts = demoParts(options.only);
-      const report = await runDemo({
-        ...(options.dir ? { dir: options.dir } : {}),
-        ...(port ? { port } : {}),
-        parts,
-      });
-      process.exitCode = report.interrupted ? 130 : report.ok ? 0 : 1;
-    });
 }

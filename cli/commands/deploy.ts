@@ -9,7 +9,6 @@
  * started).
  */
 import { randomUUID } from 'node:crypto';
-import type { Command } from 'commander';
 import { deployableTarget, startDeployExecution } from '../../shared/api/deploys.ts';
 import { ApiError } from '../../shared/api/errors.ts';
 import { validateIdempotencyKey } from '../../shared/api/execution.ts';
@@ -39,7 +38,7 @@ import type { SourceDeps } from '../runs/source.ts';
 import { requester, stageOf } from '../runs/source.ts';
 import { workflowNames } from '../runs/workflows.ts';
 import type { StageOptions, StageResources } from '../stage.ts';
-import { abortOnInterrupt, followStarted, withDetachOnInterrupt } from './follow.ts';
+import { abortOnInterrupt, followStarted } from './follow.ts';
 
 /** Options of {@link runDeploy}. */
 export interface DeployRunOptions {
@@ -395,29 +394,4 @@ export async function deploy(
     // Locked or already running: the request was fine, the moment was not.
     return error.status === 409 ? EXIT.unexpected : EXIT.invalidInput;
   }
-}
-
-/**
- * Adds `deploy` to the program.
- *
- * @example
- * register(program);
- */
-export function register(program: Command): void {
-  program
-    .command('deploy <target>')
-    .description(
-      'deploy a ref: on a stage (--stage) through its state machine, followed live; else on the local engine',
-    )
-    .option('--ref <ref>', 'branch, tag or commit to deploy')
-    .option('--reason <text>', 'why: shown in the history and the notifications')
-    .option('--stage <stage>', 'the stage on AWS (also STEPOPS_STAGE); without one, the local engine')
-    .option('--local', 'on the local engine, even with STEPOPS_STAGE set')
-    .option('--no-follow', 'print the run id once started, do not follow it')
-    .option('--idempotency-key <key>', 'the same key starts the run once (a repeated command answers it)')
-    .action(async (target: string, options: DeployCommandOptions) => {
-      process.exitCode = await withDetachOnInterrupt((signal) =>
-        deploy(target, options, { signal, interactive: Boolean(process.stdout.isTTY) }),
-      );
-    });
 }

@@ -1,14 +1,8 @@
-/**
- * `stepops follow <run> [--stage S | --local] [--json]`: attaches to a running or finished run and
- * shows its progress per state, then its timeline and outcome; exit 0, 1, 2 as the run (succeeded, failed, bad input). Ctrl-C
- * detaches (exit 130) and the run goes on.
- */
-import type { Command } from 'commander';
 import { type Output, stdio } from '../output.ts';
 import type { SfnRunSource } from '../runs/aws.ts';
-import { DETACHED_EXIT, followRun } from '../runs/follow.ts';
+import { followRun } from '../runs/follow.ts';
 import { type RunSummary, UnknownRunError } from '../runs/model.ts';
-import { runSourceFor, type SourceDeps, stageOf, WHERE_HELP, type WhereOptions } from '../runs/source.ts';
+import { runSourceFor, type SourceDeps, stageOf, type WhereOptions } from '../runs/source.ts';
 
 /** Options of {@link follow}. */
 export interface FollowCommandOptions extends WhereOptions {
@@ -139,27 +133,4 @@ export function abortOnInterrupt(
       },
       { once: true },
     );
-}
-
-/**
- * Adds `follow` to the program.
- *
- * @example
- * register(program);
- */
-export function register(program: Command): void {
-  program
-    .command('follow <run>')
-    .description(
-      'attach to a run: live progress per state, then the timeline (Ctrl-C detaches, the run goes on)',
-    )
-    .option('--stage <stage>', WHERE_HELP.stage)
-    .option('--local', WHERE_HELP.local)
-    .option('--json', 'print JSON at the end instead of progress')
-    .action(async (runId: string, options: FollowCommandOptions) => {
-      const code = await withDetachOnInterrupt((signal) =>
-        follow(runId, options, { signal, interactive: Boolean(process.stdout.isTTY) && !options.json }),
-      );
-      process.exitCode = code === DETACHED_EXIT ? DETACHED_EXIT : code;
-    });
 }

@@ -7,7 +7,6 @@
  * the table redrawn after each run, until Ctrl-C — a local monitor.
  */
 import { randomBytes } from 'node:crypto';
-import type { Command } from 'commander';
 import type { Target } from '../../shared/config/schema.ts';
 import { healthHistoryFor, healthStoreFor } from '../../shared/drivers/health.ts';
 import { HEALTH_HISTORY_DAYS } from '../../shared/drivers/ports.ts';
@@ -395,60 +394,4 @@ export async function health(
   const summary = JSON.parse(answer.output ?? '{}') as HealthRunSummary;
   out.out(`health ${target.name} on stage ${stage} (run ${name}): ${runLine(summary)}`);
   return summary.down > 0 ? EXIT.unexpected : EXIT.ok;
-}
-
-/**
- * Registers `stepops health <target>`, `stepops uptime <target>` and `stepops watch <target>`.
- *
- * @example
- * register(program);
- */
-export function register(program: Command): void {
-  program
-    .command('health <target>')
-    .description(
-      "run one round of the target's health probes and print their states: on a stage through its health state machine; else on the local engine",
-    )
-    .option('--stage <stage>', 'the stage on AWS (also STEPOPS_STAGE); without one, the local engine')
-    .option('--local', 'on the local engine, even with STEPOPS_STAGE set')
-    .action(async (targetName: string, options: HealthCommandOptions) => {
-      process.exitCode = await health(targetName, options);
-    });
-  program
-    .command('uptime <target>')
-    .description("print the target's uptime and latency percentiles per day and probe")
-    .option('--probe <name>', 'only this probe')
-    .option('--days <n>', `days back, 1 to ${HEALTH_HISTORY_DAYS}`, '7')
-    .action(async (targetName: string, opts: { probe?: string; days: string }) => {
-      if (!/^\d+$/.test(opts.days)) {
-        throw new InvalidInputError(
-          `--days ${opts.days}: expected a whole number of days from 1 to ${HEALTH_HISTORY_DAYS}`,
-        );
-      }
-      process.exitCode = await healthHistory({
-        target: targetName,
-        ...(opts.probe ? { probe: opts.probe } : {}),
-        days: Number(opts.days),
-      });
-    });
-  program
-    .command('watch <target>')
-    .description("run the target's health checks on its schedule in the foreground, until Ctrl-C")
-    .action(async (targetName: string) => {
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      try {
-        await watchHealth({
-          target: targetName,
-          signal: controller.signal,
-          clear: process.stdout.isTTY === true,
-          recover: true,
-        });
-      } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-      }
-    });
 }

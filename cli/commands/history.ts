@@ -1,12 +1,7 @@
-/**
- * `stepops history <target> [--workflow W] [--limit N] [--stage S | --local] [--json]`: past runs of
- * a target, newest first: outcome, start, duration, ref, reason and who started it.
- */
-import type { Command } from 'commander';
 import { findTarget, listTargets } from '../../shared/config/registry.ts';
 import { EXIT, type Output, stdio, UsageError } from '../output.ts';
 import type { RunSummary } from '../runs/model.ts';
-import { runSourceFor, type SourceDeps, WHERE_HELP, type WhereOptions } from '../runs/source.ts';
+import { runSourceFor, type SourceDeps, type WhereOptions } from '../runs/source.ts';
 import { age, painter, runDuration, statusColour, table } from '../runs/style.ts';
 import { workflowEntry } from '../runs/workflows.ts';
 
@@ -88,24 +83,4 @@ export async function history(
     formatHistory(runs, (deps.now ?? Date.now)(), painter({ isTTY: deps.isTTY ?? process.stdout.isTTY })),
   );
   return EXIT.ok;
-}
-
-/**
- * Adds `history` to the program.
- *
- * @example
- * register(program);
- */
-export function register(program: Command): void {
-  program
-    .command('history <target>')
-    .description('past runs of a target: outcome, start, duration, ref, reason, who')
-    .option('--workflow <name>', 'which workflow (default deploy)')
-    .option('--limit <n>', 'at most this many runs (default 20)')
-    .option('--stage <stage>', WHERE_HELP.stage)
-    .option('--local', WHERE_HELP.local)
-    .option('--json', 'print JSON')
-    .action(async (target: string, options: HistoryOptions) => {
-      process.exitCode = await history(target, options);
-    });
 }

@@ -6,7 +6,6 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
 import { NAME_PATTERN } from '../../shared/config/names.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
 
@@ -297,24 +296,4 @@ export function init(root: string, options: InitOptions = {}, output: Output = s
     ['', 'Next:', ...next.map(([command, what]) => `  ${command.padEnd(width)}  # ${what}`)].join('\n'),
   );
   return EXIT.ok;
-}
-
-/**
- * Adds `init` to the program.
- *
- * @example
- * register(new Command('stepops'));
- */
-export function register(program: Command): void {
-  program
-    .command('init')
-    .description(
-      'write an example target, sst.config.ts and .gitignore lines into this repository (keeps what exists)',
-    )
-    .option('--name <name>', 'the target name (default: the directory name)')
-    .option('--local <directory>', 'a directory on this machine plays the host (to rehearse locally)')
-    .option('--url <url>', 'the URL the health probe checks (default: unfilled)')
-    .action((options: InitOptions) => {
-      process.exitCode = init(process.cwd(), options);
-    });
 }

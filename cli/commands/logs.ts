@@ -5,7 +5,6 @@
  * Logs when the stage sends command output there; the local runner's logs for local hosts).
  */
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import type { Command } from 'commander';
 import { findTarget } from '../../shared/config/registry.ts';
 import type { CommandSent, CommandStatus } from '../../shared/deploy/contracts.ts';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';
@@ -15,7 +14,7 @@ import { EXIT, indent, type Output, stdio, UsageError } from '../output.ts';
 import { cloudWatchTail } from '../runs/command-logs.ts';
 import { printOutcome } from '../runs/follow.ts';
 import { UnknownRunError } from '../runs/model.ts';
-import { runSourceFor, type SourceDeps, WHERE_HELP, type WhereOptions } from '../runs/source.ts';
+import { runSourceFor, type SourceDeps, type WhereOptions } from '../runs/source.ts';
 
 /** One command a run sent, with what became of it on each host. */
 export interface CommandLog {
@@ -183,23 +182,4 @@ export async function logs(runId: string, options: LogsOptions, deps: LogsDeps =
     }
   }
   return EXIT.ok;
-}
-
-/**
- * Adds `logs` to the program.
- *
- * @example
- * register(program);
- */
-export function register(program: Command): void {
-  program
-    .command('logs <run>')
-    .description("a run's timeline and, per command step, its hosts and the tail of their output")
-    .option('--stage <stage>', WHERE_HELP.stage)
-    .option('--local', WHERE_HELP.local)
-    .option('--lines <n>', 'lines of output per host (default 20)')
-    .option('--json', 'print JSON')
-    .action(async (runId: string, options: LogsOptions) => {
-      process.exitCode = await logs(runId, options);
-    });
 }

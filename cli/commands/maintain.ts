@@ -1,12 +1,3 @@
-/**
- * `stepops maintain <target> [--job J] [--stage S]`: a target's maintenance jobs (each, in the order
- * the target declares them, or the one `--job` names), as their schedules run them. Without a stage,
- * the maintenance workflow (the very ASL deployed to Step Functions) on the embedded local engine,
- * with the drivers the target declares; with a stage, `StartExecution` of the stage's maintain state
- * machine, followed live. A job that finds the target held by a deploy, backup or recovery is
- * skipped, and says so. Exit 0 succeeded or skipped, 1 failed, 2 bad input (nothing started).
- */
-import type { Command } from 'commander';
 import { findTarget } from '../../shared/config/registry.ts';
 import type { Target } from '../../shared/config/schema.ts';
 import type { Execution } from '../../shared/engine/index.ts';
@@ -24,8 +15,8 @@ import {
   runOnLocalEngine,
   targetDrivers,
 } from '../runs/engine.ts';
-import { requester, stageOf, WHERE_HELP } from '../runs/source.ts';
-import { abortOnInterrupt, withDetachOnInterrupt } from './follow.ts';
+import { requester, stageOf } from '../runs/source.ts';
+import { abortOnInterrupt } from './follow.ts';
 import {
   guarded,
   refuseLocalTarget,
@@ -249,29 +240,4 @@ export async function maintain(
     }
     return code;
   });
-}
-
-/**
- * Adds `maintain` to the program.
- *
- * @example
- * register(program);
- */
-export function register(program: Command): void {
-  program
-    .command('maintain <target>')
-    .description(
-      "run a target's maintenance jobs (or one) as their schedules do: one batch of hosts at a time behind the health gate, skipped while another run holds the target; on a stage through its state machine, else on the local engine",
-    )
-    .option('--job <name>', 'only this maintenance job (see "stepops plan maintenance <target>")')
-    .option('--reason <text>', 'why: shown in the history and the notifications')
-    .option('--stage <stage>', 'the stage on AWS (also STEPOPS_STAGE); without one, the local engine')
-    .option('--local', WHERE_HELP.local)
-    .option('--no-follow', 'on a stage: print the run id once started, do not follow it')
-    .option('--idempotency-key <key>', 'on a stage, with --job: the same key starts the run once')
-    .action(async (target: string, options: MaintainCommandOptions) => {
-      process.exitCode = await withDetachOnInterrupt((signal) =>
-        maintain(target, options, { signal, interactive: Boolean(process.stdout.isTTY) }),
-      );
-    });
 }

@@ -1,9 +1,3 @@
-/**
- * `stepops plan <deploy|backup|health|recover> <target>`: prints what a run would do — the hosts or
- * their selector, the batches, and every script exactly as the hosts would run it — without running
- * anything.
- */
-import { Argument, type Command, Option } from 'commander';
 import { type BackupPlan, planBackup } from '../../shared/backup/plan.ts';
 import { loadTarget } from '../../shared/config/load.ts';
 import type { Target } from '../../shared/config/schema.ts';
@@ -11,6 +5,7 @@ import { type DeployPlan, planDeploy, splitIntoBatches } from '../../shared/depl
 import { type HealthPlan, planHealth } from '../../shared/health/plan.ts';
 import { type MaintenancePlan, planMaintenance } from '../../shared/maintenance/plan.ts';
 import { listRunbooks, planRecovery, type RecoveryPlan } from '../../shared/recovery/plan.ts';
+import { PLAN_KINDS, type PlanKind } from '../definitions/plan.ts';
 import {
   describeBatches,
   describeHostSelection,
@@ -23,9 +18,7 @@ import {
   UsageError,
 } from '../output.ts';
 
-/** The workflows a plan can be printed for. */
-export const PLAN_KINDS = ['deploy', 'backup', 'health', 'recover', 'maintenance'] as const;
-export type PlanKind = (typeof PLAN_KINDS)[number];
+export { PLAN_KINDS, type PlanKind };
 
 /** Options of `stepops plan`. */
 export interface PlanOptions {
@@ -314,26 +307,4 @@ export async function plan(
   }
   output.out(options.json ? JSON.stringify({ hosts: target.hosts, ...(value as object) }, null, 2) : text);
   return EXIT.ok;
-}
-
-/**
- * Adds `plan` to the program.
- *
- * @example
- * register(new Command('stepops'));
- */
-export function register(program: Command): void {
-  program
-    .command('plan')
-    .description('print what a run would do: hosts, batches and every script exactly as it would run')
-    .addArgument(new Argument('<workflow>', 'which workflow').choices(PLAN_KINDS))
-    .argument('<target>', 'target name (targets/<name>.ts) or path to a target file')
-    .option('--ref <ref>', 'deploy: the branch, tag or commit to deploy')
-    .option('--runbook <name>', 'recover: the runbook to run')
-    .option('--job <name>', 'backup, maintenance: only this job')
-    .option('--run-id <id>', 'the run id the scripts receive as STEPOPS_RUN_ID', 'plan-preview')
-    .addOption(new Option('--json', 'print the plan as JSON'))
-    .action(async (kind: PlanKind, targetName: string, options: PlanOptions) => {
-      process.exitCode = await plan(kind, targetName, options);
-    });
 }

@@ -8,7 +8,6 @@
  * `STEPOPS_STATE_TABLE` names the stage's table). Exit 0 succeeded, 1 failed, 2 bad input.
  */
 import { createInterface } from 'node:readline/promises';
-import type { Command } from 'commander';
 import { findTarget } from '../../shared/config/registry.ts';
 import type { Target } from '../../shared/config/schema.ts';
 import type { ApprovalStore, TaskAnswerer } from '../../shared/drivers/ports.ts';
@@ -32,13 +31,12 @@ import {
   targetDrivers,
 } from '../runs/engine.ts';
 import { requester, stageOf } from '../runs/source.ts';
-import { abortOnInterrupt, withDetachOnInterrupt } from './follow.ts';
+import { abortOnInterrupt } from './follow.ts';
 import {
   guarded,
   refuseLocalTarget,
   type StageRunDeps,
   type StageRunOptions,
-  stageRunOptions,
   startOnStage,
 } from './stage-run.ts';
 
@@ -500,11 +498,6 @@ export async function answerRun(
   }
 }
 
-/** Collects a repeatable option's values (`--param a=1 --param b=2`). */
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
 /** Options of `stepops recover`. */
 export interface RecoverCommandOptions extends StageRunOptions {
   runbook?: string;
@@ -585,49 +578,4 @@ export async function recover(
       deps,
     );
   });
-}
-
-/**
- * Registers `stepops recover <target>`, `stepops approve <run>` and `stepops reject <run>`.
- *
- * @example
- * register(program);
- */
-export function register(program: Command): void {
-  stageRunOptions(
-    program
-      .command('recover <target>')
-      .description(
-        'run a recovery runbook: on a stage through its state machine (approve with stepops approve), followed live; else on the local engine',
-      )
-      .option('--runbook <name>', 'the runbook to run (see "stepops plan recover <target>")')
-      .option('--param <name=value>', 'a runbook parameter (repeatable)', collect, [])
-      .option(
-        '--instance <id>',
-        'the instance a replace-instance or restore-volume step acts on (one of the target’s)',
-      )
-      .option('--yes', 'local runs: approve up front (no prompt)'),
-  ).action(async (target: string, options: RecoverCommandOptions) => {
-    process.exitCode = await withDetachOnInterrupt((signal) =>
-      recover(target, options, { signal, interactive: Boolean(process.stdout.isTTY) }),
-    );
-  });
-  for (const [verb, decision] of [
-    ['approve', 'approved'],
-    ['reject', 'rejected'],
-  ] as const) {
-    program
-      .command(`${verb} <run>`)
-      .description(
-        `${verb} a recovery run waiting for approval: a local run, or one on AWS when STEPOPS_STATE_TABLE names the stage's table (with AWS_REGION and credentials)`,
-      )
-      .option('--comment <text>', 'shown in the run and its notifications')
-      .action(async (runId: string, options: { comment?: string }) => {
-        process.exitCode = await answerRun(
-          runId,
-          decision,
-          options.comment ? { comment: options.comment } : {},
-        );
-      });
-  }
 }

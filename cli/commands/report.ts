@@ -4,7 +4,6 @@
  * failure rate, time to restore, and each workflow's success rate and duration percentiles.
  */
 import { statSync } from 'node:fs';
-import type { Command } from 'commander';
 import { findTarget } from '../../shared/config/registry.ts';
 import { stageResourceNames } from '../../shared/drivers/options.ts';
 import { formatDuration } from '../../shared/health/state.ts';
@@ -18,7 +17,7 @@ import {
   readHealthState,
   targetRuns,
 } from '../runs/history-reader.ts';
-import { runSourceFor, type SourceDeps, WHERE_HELP, type WhereOptions } from '../runs/source.ts';
+import { runSourceFor, type SourceDeps, type WhereOptions } from '../runs/source.ts';
 import { table } from '../runs/style.ts';
 
 /** Options of {@link report}. */
@@ -168,26 +167,4 @@ export async function report(target: string, options: ReportOptions, deps: Repor
     out.out('(lead time: give --repo <checkout of the app> so that git can say when each ref was committed)');
   }
   return EXIT.ok;
-}
-
-/**
- * Adds `report` to the program.
- *
- * @example
- * register(program);
- */
-export function register(program: Command): void {
-  program
-    .command('report <target>')
-    .description(
-      'delivery metrics from the run history: deploy frequency, lead time, change failure rate, time to restore, success rates and durations',
-    )
-    .option('--days <n>', 'the window, in days up to now (default 30)')
-    .option('--repo <dir>', 'a checkout of the app, where git says when each deployed ref was committed')
-    .option('--stage <stage>', WHERE_HELP.stage)
-    .option('--local', WHERE_HELP.local)
-    .option('--json', 'print JSON')
-    .action(async (target: string, options: ReportOptions) => {
-      process.exitCode = await report(target, options);
-    });
 }

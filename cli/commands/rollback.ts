@@ -4,14 +4,12 @@
  * scripts; without a terminal, `--yes` is required). Exit codes as `deploy`.
  */
 import { createInterface } from 'node:readline/promises';
-import type { Command } from 'commander';
 import { EXIT, type Output, stdio, UsageError } from '../output.ts';
 import { resolveRunTarget } from '../runs/engine.ts';
 import type { RunSummary } from '../runs/model.ts';
-import { runSourceFor, stageOf, WHERE_HELP, type WhereOptions } from '../runs/source.ts';
+import { runSourceFor, stageOf, type WhereOptions } from '../runs/source.ts';
 import { age } from '../runs/style.ts';
 import { type DeployDeps, deploy } from './deploy.ts';
-import { withDetachOnInterrupt } from './follow.ts';
 
 /** Options of {@link rollback}. */
 export interface RollbackOptions extends WhereOptions {
@@ -104,27 +102,4 @@ export async function rollback(
     },
     deps,
   );
-}
-
-/**
- * Adds `rollback` to the program.
- *
- * @example
- * register(program);
- */
-export function register(program: Command): void {
-  program
-    .command('rollback <target>')
-    .description(
-      'deploy again the ref of the last successful deploy before the current one (asks to confirm)',
-    )
-    .option('--stage <stage>', WHERE_HELP.stage)
-    .option('--local', WHERE_HELP.local)
-    .option('--yes', 'do not ask to confirm (scripts)')
-    .option('--no-follow', 'print the run id once started, do not follow it')
-    .action(async (target: string, options: RollbackOptions) => {
-      process.exitCode = await withDetachOnInterrupt((signal) =>
-        rollback(target, options, { signal, interactive: Boolean(process.stdout.isTTY) }),
-      );
-    });
 }

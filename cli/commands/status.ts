@@ -1,10 +1,3 @@
-/**
- * `stepops status [target] [--stage S | --local] [--json]`: per target and workflow, the run in
- * progress and the last one that ended (outcome, ref, age), who holds the target's lease, each
- * probe's state as the health checks recorded it, each backup's newest good copy, and when each
- * schedule fires next, in one screen.
- */
-import type { Command } from 'commander';
 import { newestGoodEntry } from '../../shared/backup/retention.ts';
 import { findTarget, listTargets } from '../../shared/config/registry.ts';
 import {
@@ -19,7 +12,7 @@ import type { CatalogueEntry, Lease } from '../../shared/drivers/ports.ts';
 import { targetLeaseKey } from '../../shared/lease-keys.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
 import type { RunSource, RunSummary } from '../runs/model.ts';
-import { runSourceFor, type SourceDeps, WHERE_HELP, type WhereOptions } from '../runs/source.ts';
+import { runSourceFor, type SourceDeps, type WhereOptions } from '../runs/source.ts';
 import { age, formatBytes, painter, runDuration, statusColour, table, until } from '../runs/style.ts';
 import { WORKFLOWS } from '../runs/workflows.ts';
 import { stageRegion } from '../stage.ts';
@@ -434,24 +427,4 @@ export async function status(
     );
   }
   return EXIT.ok;
-}
-
-/**
- * Adds `status` to the program.
- *
- * @example
- * register(program);
- */
-export function register(program: Command): void {
-  program
-    .command('status [target]')
-    .description(
-      'per target: the run in progress and the last run of each workflow, the lock holder, probe states, newest good backups, next scheduled runs',
-    )
-    .option('--stage <stage>', WHERE_HELP.stage)
-    .option('--local', WHERE_HELP.local)
-    .option('--json', 'print JSON')
-    .action(async (target: string | undefined, options: StatusOptions) => {
-      process.exitCode = await status(target, options);
-    });
 }

@@ -8,7 +8,6 @@
  * cannot be found, is released only with `--force` (else exit 1, nothing changed).
  */
 import { createInterface } from 'node:readline/promises';
-import type { Command } from 'commander';
 import { ConfigError, formatIssue } from '../../shared/config/load.ts';
 import type { Target } from '../../shared/config/schema.ts';
 import type { Lease } from '../../shared/drivers/ports.ts';
@@ -201,27 +200,4 @@ export async function unlock(nameOrFile: string, options: UnlockOptions = {}): P
   }
   out.out(`released the lease ${key} (was held by ${holder.owner})`);
   return EXIT.ok;
-}
-
-/**
- * Adds `unlock` to the program.
- *
- * @example
- * register(new Command('stepops'));
- */
-export function register(program: Command): void {
-  program
-    .command('unlock')
-    .description("release a target's deploy lease after showing its holder and asking (--yes for scripts)")
-    .argument('<target>', 'a target name (targets/<name>.ts) or the path of a target file')
-    .option('--yes', 'release without asking')
-    .option('--force', 'release even when the run holding it still runs, or cannot be found')
-    .option('--stage <stage>', 'ec2 targets: the stage whose lease it is (default $STEPOPS_STAGE)')
-    .action(async (name: string, options: { yes?: boolean; force?: boolean; stage?: string }) => {
-      process.exitCode = await unlock(name, {
-        ...(options.yes ? { yes: true } : {}),
-        ...(options.force ? { force: true } : {}),
-        ...(options.stage !== undefined ? { stage: options.stage } : {}),
-      });
-    });
 }

@@ -1,10 +1,3 @@
-/**
- * `stepops validate [target...] [--stage S]`: validates target files (every file in targets/ when
- * none is named) and lists every problem as `file: path: message`. With `--stage`, also what must
- * be filled in before the stage can deploy them (`unfilled(…)` values). Exit 0 when all are valid,
- * 2 otherwise.
- */
-import type { Command } from 'commander';
 import { missingParameters } from '../../shared/check/aws.ts';
 import {
   type ConfigIssue,
@@ -161,27 +154,4 @@ function forStage(
       message: `unfilled: ${value.what} (fill it in before stage ${stage} deploys this target)`,
     }));
   });
-}
-
-/**
- * Adds `validate` to the program.
- *
- * @example
- * register(new Command('stepops'));
- */
-export function register(program: Command): void {
-  program
-    .command('validate')
-    .description(
-      'validate target files (all of the targets directory when none given); exit 2 listing every problem',
-    )
-    .argument('[target...]', 'target names (<targets directory>/<name>.ts) or paths to target files')
-    .option('--stage <stage>', 'also list the values to fill in before this stage can deploy the targets')
-    .action(async (names: string[], options: { stage?: string }) => {
-      process.exitCode = await validate(
-        names,
-        stdio,
-        options.stage !== undefined ? { stage: options.stage } : {},
-      );
-    });
 }

@@ -74,8 +74,4 @@ export function requester(
   return `${env.USER || accountName() || 'someone'} (stepops ${command})`;
 }
 
-/** `--stage` and `--local` as commander options, with their help. */
-export const WHERE_HELP = {
-  stage: 'the stage on AWS (also STEPOPS_STAGE); without one, local runs',
-  local: 'local runs recorded under .stepops/runs (the default without a stage)',
-} as const;
+export { WHERE_HELP } from './where-help.ts';

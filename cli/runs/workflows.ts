@@ -2,11 +2,13 @@
  * The workflows the operator's commands know, by name: how to build each one's definition (for
  * `graph`) and what its runs are about. A workflow that lands (backup, recover) plugs in with one
  * entry here; `follow`, `status`, `history`, `logs` and `graph` then take it by name.
+ *
+ * The workflows' modules load only when a definition is asked for: `--help` names the workflows
+ * from this list without loading them.
  */
 
 import type { StateMachineDefinition } from '../../shared/engine/asl.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
-import { localArns } from '../../workflows/asl.ts';
 
 /** One workflow the CLI can show and follow. */
 export interface WorkflowEntry {
@@ -28,7 +30,10 @@ export const WORKFLOWS: readonly WorkflowEntry[] = [
     name: 'deploy',
     description: 'batches behind a health gate, rollback of every touched host, notify',
     async definition() {
-      const { deployWorkflow, DEPLOY_FUNCTIONS } = await import('../../workflows/deploy.ts');
+      const [{ deployWorkflow, DEPLOY_FUNCTIONS }, { localArns }] = await Promise.all([
+        import('../../workflows/deploy.ts'),
+        import('../../workflows/asl.ts'),
+      ]);
       return deployWorkflow(localArns(DEPLOY_FUNCTIONS));
     },
   },
@@ -37,7 +42,10 @@ export const WORKFLOWS: readonly WorkflowEntry[] = [
     description: 'probe a target once, record the round, alert on transitions, start a recovery',
     express: true,
     async definition() {
-      const { healthWorkflow, HEALTH_FUNCTIONS } = await import('../../workflows/health.ts');
+      const [{ healthWorkflow, HEALTH_FUNCTIONS }, { localArns }] = await Promise.all([
+        import('../../workflows/health.ts'),
+        import('../../workflows/asl.ts'),
+      ]);
       return healthWorkflow(localArns(HEALTH_FUNCTIONS));
     },
   },
@@ -45,7 +53,10 @@ export const WORKFLOWS: readonly WorkflowEntry[] = [
     name: 'backup',
     description: 'back up (or restore) each job of a target, check the copy, prune past retention, notify',
     async definition() {
-      const { backupWorkflow, BACKUP_FUNCTIONS } = await import('../../workflows/backup.ts');
+      const [{ backupWorkflow, BACKUP_FUNCTIONS }, { localArns }] = await Promise.all([
+        import('../../workflows/backup.ts'),
+        import('../../workflows/asl.ts'),
+      ]);
       return backupWorkflow(localArns(BACKUP_FUNCTIONS));
     },
   },
@@ -53,7 +64,10 @@ export const WORKFLOWS: readonly WorkflowEntry[] = [
     name: 'recover',
     description: 'plan a runbook, wait for approval when it asks, run its steps, verify, notify',
     async definition() {
-      const { recoverWorkflow, RECOVER_FUNCTIONS } = await import('../../workflows/recover.ts');
+      const [{ recoverWorkflow, RECOVER_FUNCTIONS }, { localArns }] = await Promise.all([
+        import('../../workflows/recover.ts'),
+        import('../../workflows/asl.ts'),
+      ]);
       return recoverWorkflow(localArns(RECOVER_FUNCTIONS));
     },
   },
@@ -62,7 +76,10 @@ export const WORKFLOWS: readonly WorkflowEntry[] = [
     description:
       'a maintenance job as an unattended runbook: skipped while the target is held, batches behind the health gate, notify',
     async definition() {
-      const { maintainWorkflow, MAINTAIN_FUNCTIONS } = await import('../../workflows/maintain.ts');
+      const [{ maintainWorkflow, MAINTAIN_FUNCTIONS }, { localArns }] = await Promise.all([
+        import('../../workflows/maintain.ts'),
+        import('../../workflows/asl.ts'),
+      ]);
       return maintainWorkflow(localArns(MAINTAIN_FUNCTIONS));
     },
   },
