@@ -31,7 +31,13 @@ function loadsOf(...args: string[]): { code: number | null; stdout: string; stde
 }
 
 /** The modules `--help` and its kin must not load: the AWS SDK, the local engine, the workflows. */
-const HEAVY = [/\/@aws-sdk\//, /aws-local-stepfunctions/, /\/shared\/engine\//, /\/workflows\//, /\/cli\/commands\//];
+const HEAVY = [
+  /\/@aws-sdk\//,
+  /aws-local-stepfunctions/,
+  /\/shared\/engine\//,
+  /\/workflows\//,
+  /\/cli\/commands\//,
+];
 
 function heavyOf(urls: string[]): string[] {
   return urls.filter((url) => HEAVY.some((pattern) => pattern.test(url)));
