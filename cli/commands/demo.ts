@@ -33,7 +33,7 @@ import { fileSafe, stepopsHome } from '../../shared/drivers/local/home.ts';
 import { readOutbox } from '../../shared/drivers/local/outbox-notifier.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
 import type { Execution } from '../../shared/engine/index.ts';
-import { DEMO_PARTS } from '../definitions/demo.ts';
+import { DEMO_PARTS } from '../choices.ts';
 import { indent, type Output, stdio, UsageError, userCommand } from '../output.ts';
 import { runBackupDemo } from './backup.ts';
 import { demoRecovery } from './demo-recover.ts';

@@ -5,7 +5,7 @@ import { type DeployPlan, planDeploy, splitIntoBatches } from '../../shared/depl
 import { type HealthPlan, planHealth } from '../../shared/health/plan.ts';
 import { type MaintenancePlan, planMaintenance } from '../../shared/maintenance/plan.ts';
 import { listRunbooks, planRecovery, type RecoveryPlan } from '../../shared/recovery/plan.ts';
-import { PLAN_KINDS, type PlanKind } from '../definitions/plan.ts';
+import { PLAN_KINDS, type PlanKind } from '../choices.ts';
 import {
   describeBatches,
   describeHostSelection,

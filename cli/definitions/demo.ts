@@ -1,8 +1,6 @@
 /** `stepops demo`: its options and help; the work loads on use from `../commands/demo.ts`. */
 import type { Command } from 'commander';
-
-/** The parts of the demo, in its order. */
-export const DEMO_PARTS = ['deploy', 'backup', 'health', 'recover', 'maintain'] as const;
+import { DEMO_PARTS } from '../choices.ts';
 
 /** Adds `demo` to the program. */
 export function define(program: Command): void {

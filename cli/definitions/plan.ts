@@ -1,12 +1,7 @@
 /** `stepops plan`: its options and help; the work loads on use from `../commands/plan.ts`. */
 import { Argument, type Command, Option } from 'commander';
+import { PLAN_KINDS, type PlanKind } from '../choices.ts';
 import type { PlanOptions } from '../commands/plan.ts';
-
-/** The workflows `stepops plan` previews. */
-export const PLAN_KINDS = ['deploy', 'backup', 'health', 'recover', 'maintenance'] as const;
-
-/** A workflow `stepops plan` previews. */
-export type PlanKind = (typeof PLAN_KINDS)[number];
 
 /** Adds `plan` to the program. */
 export function define(program: Command): void {
