@@ -9,9 +9,9 @@ import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynam
 import { dynamoClient } from '../shared/drivers/aws/clients.ts';
 import { stageResourceNames } from '../shared/drivers/options.ts';
 import { InvalidInputError } from '../shared/errors.ts';
+import { stageRegion } from './stage-region.ts';
 
-/** The region a stage is deployed to unless `STEPOPS_REGION` says otherwise (as in `sst.config.ts`). */
-export const DEFAULT_STAGE_REGION = 'eu-west-1';
+export { DEFAULT_STAGE_REGION, stageRegion } from './stage-region.ts';
 
 /** What a run of an `ec2` target uses of its stage. */
 export interface StageResources {
@@ -27,17 +27,6 @@ export class MissingCredentialsError extends InvalidInputError {
     super(message);
     this.name = 'MissingCredentialsError';
   }
-}
-
-/**
- * The region of a stage's resources, where its stack was deployed: `STEPOPS_REGION`, else
- * {@link DEFAULT_STAGE_REGION}.
- *
- * @example
- * stageRegion({ STEPOPS_REGION: 'us-east-1' }) // 'us-east-1'
- */
-export function stageRegion(env: NodeJS.ProcessEnv = process.env): string {
-  return env.STEPOPS_REGION?.trim() || DEFAULT_STAGE_REGION;
 }
 
 /** Options of {@link stageResources}; the AWS parts are injectable for tests. */

@@ -2,7 +2,7 @@ import { type CheckOptions, formatReport, runCheck } from '../../shared/check/ru
 import { loadTarget } from '../../shared/config/load.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
-import { stageRegion } from '../stage.ts';
+import { stageRegion } from '../stage-region.ts';
 
 /** Options of {@link check}. */
 export interface CheckCommandOptions extends Omit<CheckOptions, 'stage'> {

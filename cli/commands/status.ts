@@ -15,7 +15,7 @@ import type { RunSource, RunSummary } from '../runs/model.ts';
 import { runSourceFor, type SourceDeps, type WhereOptions } from '../runs/source.ts';
 import { age, formatBytes, painter, runDuration, statusColour, table, until } from '../runs/style.ts';
 import { WORKFLOWS } from '../runs/workflows.ts';
-import { stageRegion } from '../stage.ts';
+import { stageRegion } from '../stage-region.ts';
 
 /** One target's line per workflow. */
 export interface WorkflowStatus {

@@ -1,4 +1,3 @@
-import { missingParameters } from '../../shared/check/aws.ts';
 import {
   type ConfigIssue,
   formatIssue,
@@ -8,7 +7,7 @@ import {
 } from '../../shared/config/load.ts';
 import { unfilledValues } from '../../shared/config/schema.ts';
 import { EXIT, type Output, stdio } from '../output.ts';
-import { stageRegion } from '../stage.ts';
+import { stageRegion } from '../stage-region.ts';
 
 /**
  * Validates the named targets (names or file paths), printing ✓ per valid target and every issue of
@@ -89,8 +88,11 @@ export interface ValidateOptions {
 async function missingSlackParameters(
   loaded: readonly LoadedTarget[],
   env: NodeJS.ProcessEnv,
-  parameters: (names: string[], region: string) => Promise<string[]> = (names, region) =>
-    missingParameters(names, region),
+  parameters: (names: string[], region: string) => Promise<string[]> = async (names, region) => {
+    // The SSM client loads only when a target names a parameter to look up.
+    const { missingParameters } = await import('../../shared/check/aws.ts');
+    return missingParameters(names, region);
+  },
 ): Promise<ConfigIssue[]> {
   const named = loaded.filter((l) => l.target.hosts.type === 'ec2' && l.target.alerts.slackWebhookParameter);
   if (named.length === 0) return [];
