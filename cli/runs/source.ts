@@ -5,7 +5,6 @@
 import { userInfo } from 'node:os';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { UsageError } from '../output.ts';
-import { SfnRunSource, sfnClient, stageStateMachines } from './aws.ts';
 import { LocalRunSource } from './local.ts';
 import type { RunSource } from './model.ts';
 import { workflowNames } from './workflows.ts';
@@ -46,6 +45,8 @@ export function stageOf(options: WhereOptions, env: NodeJS.ProcessEnv = process.
 export async function runSourceFor(options: WhereOptions, deps: SourceDeps = {}): Promise<RunSource> {
   const stage = stageOf(options, deps.env);
   if (stage === undefined) return new LocalRunSource();
+  // The Step Functions client loads only for a stage: local runs need none of the AWS SDK.
+  const { SfnRunSource, sfnClient, stageStateMachines } = await import('./aws.ts');
   const client = deps.sfn ?? sfnClient(deps.env);
   return new SfnRunSource(client, stage, await stageStateMachines(client, stage, workflowNames()));
 }
