@@ -84,6 +84,7 @@ export function maintainWorkflow(arns: Readonly<Record<MaintainFunction, string>
             'job.$': '$.job',
             'runbook.$': '$.runbook',
             'runId.$': '$.runId',
+            'executionId.$': '$$.Execution.Id',
             'params.$': '$.params',
             'step.$': '$.step',
             'context.$': '$.context',

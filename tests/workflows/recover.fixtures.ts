@@ -12,6 +12,7 @@ import { loadBalancerFor } from '../../shared/drivers/load-balancers.ts';
 import { BashCommandRunner } from '../../shared/drivers/local/bash-command-runner.ts';
 import { FileApprovalStore } from '../../shared/drivers/local/file-approval-store.ts';
 import { FileLeaseStore } from '../../shared/drivers/local/file-lease-store.ts';
+import { LocalRunLiveness } from '../../shared/drivers/local/local-run-liveness.ts';
 import { OutboxNotifier, readOutbox } from '../../shared/drivers/local/outbox-notifier.ts';
 import type {
   CommandHandle,
@@ -228,6 +229,7 @@ export function recoverEngine(options: RecoverEngineOptions): { engine: LocalEng
     notifier: () => new OutboxNotifier({ home: () => home, stream: null }),
     fallbackNotifier: () => new OutboxNotifier({ home: () => home, stream: null }),
     leases: () => new FileLeaseStore({ home: () => home }),
+    runs: () => new LocalRunLiveness({ home: () => home }),
     loadBalancer: (target) => loadBalancerFor(target),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 10))),
     ...factories,
