@@ -24,7 +24,12 @@ import type {
   ProbeResult,
   ProbeRunner,
 } from '../../shared/drivers/ports.ts';
-import { createLocalEngine, type LocalEngine, TaskTokens } from '../../shared/engine/index.ts';
+import {
+  createLocalEngine,
+  type LambdaHandler,
+  type LocalEngine,
+  TaskTokens,
+} from '../../shared/engine/index.ts';
 import { type RecoveryFactories, recoveryDepsWith } from '../../shared/recovery/deps.ts';
 import { recoveryTaskHandlers } from '../../shared/recovery/handlers.ts';
 import { shellQuote } from '../../shared/shell/script.ts';
@@ -222,7 +227,12 @@ export interface RecoverEngineOptions extends RecoveryFactories {
  * @example
  * const { engine, tokens } = recoverEngine({ home, commands: () => sim.runner, … });
  */
-export function recoverEngine(options: RecoverEngineOptions): { engine: LocalEngine; tokens: TaskTokens } {
+export function recoverEngine(options: RecoverEngineOptions): {
+  engine: LocalEngine;
+  tokens: TaskTokens;
+  /** The engine's handlers by ARN (to wrap one in a run's `handlerOverrides`). */
+  handlers: Record<string, LambdaHandler>;
+} {
   const { home, ...factories } = options;
   const deps = recoveryDepsWith({
     approvals: () => new FileApprovalStore({ home: () => home }),
@@ -236,12 +246,14 @@ export function recoverEngine(options: RecoverEngineOptions): { engine: LocalEng
   });
   const tasks = recoveryTaskHandlers(deps);
   const tokens = new TaskTokens();
-  const handlers = Object.fromEntries(RECOVER_FUNCTIONS.map((fn) => [RECOVER_ARNS[fn], tasks[fn]]));
+  const handlers: Record<string, LambdaHandler> = Object.fromEntries(
+    RECOVER_FUNCTIONS.map((fn) => [RECOVER_ARNS[fn], tasks[fn]]),
+  );
   const engine = createLocalEngine(recoverWorkflow(RECOVER_ARNS), handlers, {
     stateMachineName: 'stepops-recover',
     taskTokens: tokens,
   });
-  return { engine, tokens };
+  return { engine, tokens, handlers };
 }
 
 /** The notifications written to the outbox under `home`. */
