@@ -2,8 +2,9 @@
  * Whether a Step Functions execution is still running: `DescribeExecution` by execution ARN
  * (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html).
  * `RUNNING` is alive; `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED` (stopped with
- * `StopExecution`) and `PENDING_REDRIVE` are not. An id that is not an execution ARN, or an
- * execution Step Functions does not know (`ExecutionDoesNotExist`), is unknown. Throttling is
+ * `StopExecution`) and `PENDING_REDRIVE` are not. An id that is not an execution ARN in an AWS
+ * region (a run id; the local engine's `arn:aws:states:local:…`, whose run is not in Step
+ * Functions), or an execution Step Functions does not know (`ExecutionDoesNotExist`), is unknown. Throttling is
  * retried by the SDK's standard retry.
  *
  * IAM: `states:DescribeExecution` on the execution
@@ -12,9 +13,12 @@
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { RunLiveness } from '../ports.ts';
 
-/** A standard execution's ARN: `arn:<partition>:states:<region>:<account>:execution:<machine>:<name>`. */
+/**
+ * A standard execution's ARN in an AWS region: `arn:<partition>:states:<region>:<account>:execution:<machine>:<name>`
+ * (the local engine's `arn:aws:states:local:…` is not one).
+ */
 const EXECUTION_ARN =
-  /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_-]{1,80}$/;
+  /^arn:aws[a-z-]*:states:([a-z]{2}(?:-[a-z]+)+-\d{1,2}):\d{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_-]{1,80}$/;
 
 /**
  * The region of an execution ARN, or undefined when `id` is not one.

@@ -62,6 +62,10 @@ describe('SfnRunLiveness', () => {
     expect(
       await new SfnRunLiveness().alive('arn:aws:states:eu-west-1:123456789012:stateMachine:x'),
     ).toBeUndefined();
+    // The local engine's execution ARNs (its run is not in Step Functions)
+    expect(
+      await new SfnRunLiveness().alive('arn:aws:states:local:000000000000:execution:stepops-recover:r1'),
+    ).toBeUndefined();
     expect(sfn.commandCalls(DescribeExecutionCommand)).toHaveLength(0);
   });
 
