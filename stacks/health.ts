@@ -6,7 +6,9 @@
  */
 
 import { type FunctionBundling, functionCode } from './bundling.ts';
+import { maintainStateMachineName } from './maintain.ts';
 import {
+  executionStatusStatements,
   hostStatements,
   notifyStatements,
   type PermissionContext,
@@ -79,15 +81,16 @@ export function scheduleComponentName(target: string): string {
 /**
  * The statements of each health function: check-target finds the hosts, runs host probes through
  * SSM and asks EC2 and SSM about the instances, then reads and writes the state item, reads the
- * target's lease, publishes alerts and starts the recover state machine; notify-health-failure
- * publishes.
+ * target's lease (and, when a maintenance run holds it, whether that run's execution still runs),
+ * publishes alerts and starts the recover state machine; notify-health-failure publishes.
  *
  * @example
  * healthFunctionStatements('check-target', context, recoverArn)
  */
 export function healthFunctionStatements(
   folder: string,
-  context: PermissionContext,
+  /** With the stage (and its region), check-target may read the status of its maintenance executions. */
+  context: PermissionContext & { stage?: string; region?: $util.Input<string> },
   recoverArn: $util.Input<string>,
   /** The status page object's ARN (`arn:aws:s3:::<bucket>/index.html`), for publish-status-page. */
   statusPageObjectArn?: $util.Input<string>,
@@ -108,6 +111,14 @@ export function healthFunctionStatements(
         { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [context.stateTableArn] },
         ...notifyStatements(context),
         { actions: ['states:StartExecution'], resources: [recoverArn] },
+        // A maintenance lease counts only while its run's execution runs (DescribeExecution).
+        ...(context.stage
+          ? executionStatusStatements(
+              context.account,
+              context.region ?? '*',
+              maintainStateMachineName(context.stage),
+            )
+          : []),
       ];
     case 'notify-health-failure':
       return notifyStatements(context);

@@ -141,6 +141,7 @@ export async function createStacks(options: StacksOptions = {}) {
     stage: $app.stage,
     bundling,
     account,
+    region,
     targets: settings.targets,
     stateTableArn: storage.table.arn,
     stateTableName: storage.table.name,

@@ -8,7 +8,12 @@
 import { targetSchedules } from '../shared/config/schedule.ts';
 import { scheduleName } from './backup.ts';
 import type { FunctionBundling } from './bundling.ts';
-import { type Capability, type PermissionContext, statementsFor } from './permissions.ts';
+import {
+  type Capability,
+  executionStatusStatements,
+  type PermissionContext,
+  statementsFor,
+} from './permissions.ts';
 import type { Ec2Target } from './settings.ts';
 import { scheduledRuns, standardWorkflow, workflowFunctions } from './state-machine.ts';
 import { driverEnvironment } from './workflows.ts';
@@ -45,12 +50,19 @@ export const MAINTAIN_FUNCTION_CAPABILITIES: Readonly<Record<string, Capability[
 /** Everything the maintenance stack needs from the others. */
 export interface MaintainContext extends PermissionContext {
   stage: string;
+  /** The stage's region (the executions' ARNs); any region when omitted. */
+  region?: $util.Input<string>;
   stateTableName: $util.Input<string>;
   commandLogGroup?: string;
   links: $util.Input<unknown>[];
   workflow: MaintainWorkflowModule;
   /** How every function is built (the handlers' folder and the plugins). */
   bundling: FunctionBundling;
+}
+
+/** The name of a stage's maintenance state machine (its executions' ARNs are built from it). */
+export function maintainStateMachineName(stage: string): string {
+  return `stepops-${stage}-maintenance`;
 }
 
 /** PascalCase component name: `plan-maintenance` → `MaintainPlanMaintenance`. */
@@ -106,7 +118,18 @@ export function createMaintain(context: MaintainContext) {
       const capabilities = MAINTAIN_FUNCTION_CAPABILITIES[name];
       if (!capabilities) return undefined;
       const memory = name === 'plan-maintenance' || name === 'run-maintenance-step' ? '512 MB' : '256 MB';
-      return { memory, permissions: statementsFor(capabilities, context) };
+      const permissions = statementsFor(capabilities, context);
+      // The rolling step asks, before each batch after the first, whether its execution still runs.
+      if (name === 'run-maintenance-step') {
+        permissions.push(
+          ...executionStatusStatements(
+            context.account,
+            context.region ?? '*',
+            maintainStateMachineName(context.stage),
+          ),
+        );
+      }
+      return { memory, permissions };
     },
     componentName: maintainComponentName,
     unsettled: (name) =>
@@ -117,7 +140,7 @@ export function createMaintain(context: MaintainContext) {
   });
   const { arns, definition, logGroup, role, policy, stateMachine } = standardWorkflow({
     component: 'Maintain',
-    name: `stepops-${context.stage}-maintenance`,
+    name: maintainStateMachineName(context.stage),
     account: context.account,
     functions,
     workflow: context.workflow.maintainWorkflow,

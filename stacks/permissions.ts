@@ -283,3 +283,22 @@ export function parameterStatements(
     },
   ];
 }
+
+/**
+ * Reading the status of the executions of one state machine (`states:DescribeExecution`, whose
+ * resource is the execution ARN): a rolling step asks whether its own run still runs. The ARN is
+ * built from the state machine's name, not its resource, so that the function does not depend on
+ * the state machine that depends on it.
+ */
+export function executionStatusStatements(
+  account: $util.Input<string>,
+  region: $util.Input<string>,
+  stateMachineName: string,
+): Statement[] {
+  return [
+    {
+      actions: ['states:DescribeExecution'],
+      resources: [$interpolate`arn:aws:states:${region}:${account}:execution:${stateMachineName}:*`],
+    },
+  ];
+}

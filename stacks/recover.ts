@@ -11,6 +11,7 @@
 
 import { type FunctionBundling, functionCode } from './bundling.ts';
 import {
+  executionStatusStatements,
   hostStatements,
   leaseStatements,
   notifyStatements,
@@ -478,6 +479,8 @@ export function recoverFunctionStatements(context: RecoverContext): Record<strin
       ...dumpReadStatements(context),
       ...targetGroupStatements('DeregisterTargets', context),
       ...targetGroupStatements('RegisterTargets', context),
+      // Before each batch after the first: is its own execution still running (StopExecution)?
+      ...executionStatusStatements(context.account, context.region, recoverStateMachineName(context.stage)),
     ],
     'reboot-instances': [
       ...ec2DescribeStatements(),
@@ -490,6 +493,11 @@ export function recoverFunctionStatements(context: RecoverContext): Record<strin
     'notify-recovery': notifyStatements(context),
     'terminate-replaced': terminateReplacedStatements(context),
   };
+}
+
+/** The name of a stage's recover state machine (its executions' ARNs are built from it). */
+export function recoverStateMachineName(stage: string): string {
+  return `stepops-${stage}-recover`;
 }
 
 /** PascalCase component name: `plan-recovery` → `RecoverPlanRecovery`. */
@@ -529,7 +537,7 @@ export function createRecover(context: RecoverContext) {
   });
   const { arns, definition, logGroup, role, policy, stateMachine } = standardWorkflow({
     component: 'Recover',
-    name: `stepops-${context.stage}-recover`,
+    name: recoverStateMachineName(context.stage),
     account: context.account,
     functions,
     workflow: context.workflow.recoverWorkflow,

@@ -84,6 +84,7 @@ export function maintainWorkflow(arns: Readonly<Record<MaintainFunction, string>
             'job.$': '$.job',
             'runbook.$': '$.runbook',
             'runId.$': '$.runId',
+            'executionId.$': '$$.Execution.Id',
             'params.$': '$.params',
             'step.$': '$.step',
             'context.$': '$.context',
@@ -158,7 +159,8 @@ export function maintainWorkflow(arns: Readonly<Record<MaintainFunction, string>
         'runId.$': '$.plan.runId',
         'ttlSeconds.$': '$.plan.lockTtlSeconds',
         // The lease says which job runs and what it mutes: health mutes only those probes meanwhile.
-        maintenance: { 'job.$': '$.plan.job', 'mute.$': '$.plan.mute' },
+        // Its execution ARN: health counts the lease only while this execution runs.
+        maintenance: { 'job.$': '$.plan.job', 'mute.$': '$.plan.mute', 'execution.$': '$$.Execution.Id' },
       },
       resultPath: '$.lock',
       next: 'RunSteps',

@@ -107,6 +107,7 @@ export function recoverWorkflow(arns: Readonly<Record<RecoverFunction, string>>)
     'target.$': '$.target',
     'runbook.$': '$.runbook',
     'runId.$': '$.runId',
+    'executionId.$': '$$.Execution.Id',
     'params.$': '$.params',
     'step.$': '$.step',
     'context.$': '$.context',

@@ -346,5 +346,6 @@ export function targetDrivers(drivers: typeof import('../../shared/all-drivers.t
     fallbackNotifier: () => drivers.fallbackNotifierFor(),
     leases: (t) => drivers.leaseStoreFor(t),
     loadBalancer: (t) => drivers.loadBalancerFor(t),
+    runs: (t) => drivers.runLivenessFor(t),
   } satisfies RecoveryFactories;
 }

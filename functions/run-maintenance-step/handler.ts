@@ -8,6 +8,7 @@ import middy from '@middy/core';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';
 import { hostDirectoryFor } from '../../shared/drivers/hosts.ts';
 import { loadBalancerFor } from '../../shared/drivers/load-balancers.ts';
+import { runLivenessFor } from '../../shared/drivers/run-liveness.ts';
 import { probeRunnerFor } from '../../shared/health/probe-runner.ts';
 import { maintenanceStepInputSchema } from '../../shared/maintenance/contracts.ts';
 import { maintenanceStep } from '../../shared/maintenance/run.ts';
@@ -22,6 +23,8 @@ const deps = recoveryDepsWith({
   hosts: (target) => hostDirectoryFor(target),
   probes: (target) => probeRunnerFor(target),
   loadBalancer: (target) => loadBalancerFor(target),
+  // Before each batch after the first: is the execution still running (StopExecution)?
+  runs: (target) => runLivenessFor(target),
 });
 
 export const handler = middy()

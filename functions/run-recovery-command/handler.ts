@@ -8,6 +8,7 @@ import middy from '@middy/core';
 import { commandRunnerFor } from '../../shared/drivers/commands.ts';
 import { hostDirectoryFor } from '../../shared/drivers/hosts.ts';
 import { loadBalancerFor } from '../../shared/drivers/load-balancers.ts';
+import { runLivenessFor } from '../../shared/drivers/run-liveness.ts';
 import { probeRunnerFor } from '../../shared/health/probe-runner.ts';
 import { progressSchema, stepInputSchema } from '../../shared/recovery/contracts.ts';
 import { recoveryDepsWith } from '../../shared/recovery/deps.ts';
@@ -26,6 +27,8 @@ const deps = recoveryDepsWith({
   hosts: (target) => hostDirectoryFor(target),
   probes: (target) => probeRunnerFor(target),
   loadBalancer: (target) => loadBalancerFor(target),
+  // Before each batch after the first: is the execution still running (StopExecution)?
+  runs: (target) => runLivenessFor(target),
   dumps: (target) => dumpLocatorFor(target),
 });
 

@@ -102,7 +102,12 @@ export const acquireLockInputSchema = pure(() =>
     ttlSeconds: z.number().check(z.int(), z.positive()),
     /** A maintenance run says its job and the probes it mutes: health mutes only those meanwhile. */
     maintenance: z.optional(
-      z.strictObject({ job: targetName, mute: z.array(z.string().check(z.minLength(1), z.maxLength(64))) }),
+      z.strictObject({
+        job: targetName,
+        mute: z.array(z.string().check(z.minLength(1), z.maxLength(64))),
+        /** The run's execution ARN: health asks whether it still runs. */
+        execution: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
+      }),
     ),
   }),
 );

@@ -15,16 +15,11 @@ import { LazyRecoveryStarter } from './lazy.ts';
 import { FileHealthHistory } from './local/file-health-history.ts';
 import { FileHealthStore } from './local/file-health-store.ts';
 import { FileLeaseStore } from './local/file-lease-store.ts';
-import { LocalRunLiveness } from './local/local-run-liveness.ts';
 import { RecordedRecoveryStarter } from './local/recorded-recovery-starter.ts';
 import { type DriversOptions, hostsRegion, resolvedNames } from './options.ts';
-import type {
-  HealthHistoryStore,
-  HealthStateStore,
-  LeaseReader,
-  RecoveryStarter,
-  RunLiveness,
-} from './ports.ts';
+import type { HealthHistoryStore, HealthStateStore, LeaseReader, RecoveryStarter } from './ports.ts';
+
+export { runLivenessFor } from './run-liveness.ts';
 
 /**
  * Chooses the health state store for a target.
@@ -51,18 +46,6 @@ export function healthHistoryFor(target: Target, options: DriversOptions = {}): 
   return stateTable
     ? new DynamoHealthHistory(stateTable, { client: dynamoClient(defaultRegion() ?? hostsRegion(target)) })
     : new FileHealthHistory();
-}
-
-/**
- * Chooses how to tell whether a lease's run is alive: the local run records on this machine;
- * on a stage (the state table named), unknown (a held lease counts, up to the maintenance bound).
- *
- * @example
- * await runLivenessFor(target).alive('demo-3f2a…')
- */
-export function runLivenessFor(_target: Target, options: DriversOptions = {}): RunLiveness {
-  const { stateTable } = resolvedNames(options);
-  return stateTable ? { alive: async () => undefined } : new LocalRunLiveness();
 }
 
 /**

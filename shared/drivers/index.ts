@@ -27,6 +27,7 @@ export type { AwsResourceNames, DriversOptions } from './options.ts';
 export { alertsTopicArn, awsResourceNames, hostSelector } from './options.ts';
 export type * from './ports.ts';
 export { OUTPUT_TAIL_LIMIT } from './ports.ts';
+export { runLivenessFor } from './run-liveness.ts';
 export { snapshotServiceFor } from './snapshots.ts';
 
 /** Everything a handler needs to act on a target. */

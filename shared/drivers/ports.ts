@@ -189,6 +189,11 @@ export interface Lease {
 export interface LeaseMaintenance {
   job: string;
   mute: string[];
+  /**
+   * The run's execution ARN (`$$.Execution.Id`): health counts the lease as maintenance only while
+   * that execution runs (a stopped run's leftover lease mutes nothing).
+   */
+  execution?: string;
 }
 
 /** Per-target leases (DynamoDB in AWS, a file locally). */

@@ -227,8 +227,12 @@ async function maintenanceNow(
   now: Date,
 ): Promise<{ reason: string; probes?: string[] } | undefined> {
   const lease = await deps.leases(target).holder(targetLeaseKey(target.name));
-  // A lease left by a run that ended or died is no maintenance.
-  const alive = lease && deps.runs ? await deps.runs(target).alive(lease.owner) : undefined;
+  // A lease left by a run that ended or died is no maintenance. A maintenance lease names its
+  // execution (asked of Step Functions on a stage); otherwise the run is its owner (local records).
+  const alive =
+    lease && deps.runs
+      ? await deps.runs(target).alive(lease.maintenance?.execution ?? lease.owner)
+      : undefined;
   if (lease && alive !== false) {
     if (lease.maintenance) {
       const { job, mute } = lease.maintenance;

@@ -207,6 +207,11 @@ export const stepInputSchema = pure(() =>
     target: name,
     runbook: name,
     runId,
+    /**
+     * The run's execution ARN (`$$.Execution.Id`): a rolling step asks whether its run still runs
+     * before it drains each batch after the first.
+     */
+    executionId: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
     params: paramValues,
     step: plannedStepSchema,
     context: recoveryContextSchema,

@@ -17,6 +17,7 @@ import type {
   LoadBalancer,
   Notifier,
   ProbeRunner,
+  RunLiveness,
   TaskAnswerer,
 } from '../drivers/ports.ts';
 
@@ -53,6 +54,8 @@ export interface RecoveryDeps {
   leases(target: Target): LeaseStore;
   /** The target groups the target's hosts serve in (`deploy.loadBalancer`). */
   loadBalancer(target: Target): LoadBalancer;
+  /** Whether a run still runs (a rolling step stops acting once its run was stopped). */
+  runs(target: Target): RunLiveness;
   /** Link settings for approval requests; undefined locally (the CLI asks on the terminal). */
   approvalLinks(): Promise<ApprovalLinkSettings | undefined>;
   /** Epoch milliseconds. */
@@ -74,6 +77,7 @@ const PER_TARGET = [
   'dumps',
   'leases',
   'loadBalancer',
+  'runs',
 ] as const;
 const SINGLE = ['fallbackNotifier', 'approvals', 'answerer'] as const;
 

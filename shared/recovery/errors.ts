@@ -44,6 +44,18 @@ export class RecoveryStepFailedError extends Error {
   }
 }
 
+/**
+ * The run of a rolling step was stopped (StopExecution on AWS, an abort on the local engine) while
+ * one of its invocations still ran: the step sent nothing more, and the hosts of the finished
+ * batches stay registered.
+ */
+export class RunStoppedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunStoppedError';
+  }
+}
+
 /** A recovery step did not finish within its declared timeout. */
 export class RecoveryStepTimedOutError extends Error {
   constructor(message: string) {

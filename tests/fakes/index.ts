@@ -1,5 +1,5 @@
 /**
- * The AWS fakes: EC2, ELBv2, RDS, AWS Backup, S3 and SSM, stateful, installed on aws-sdk-client-mock at
+ * The AWS fakes: EC2, ELBv2, RDS, AWS Backup, S3, SSM and Step Functions, stateful, installed on aws-sdk-client-mock at
  * the command level, each behaving as its AWS documentation says (every module cites its pages).
  * One install shares one call log, so a test can assert the order of calls across services.
  *
@@ -16,6 +16,7 @@ import { type Ec2Switches, type FakeEc2, fakeEc2 } from './ec2.ts';
 import { type Elbv2Switches, type FakeElbv2, fakeElbv2 } from './elbv2.ts';
 import { type FakeRds, fakeRds, type RdsSwitches } from './rds.ts';
 import { type FakeS3, fakeS3 } from './s3.ts';
+import { type FakeSfn, fakeSfn } from './sfn.ts';
 import { type FakeSsm, fakeSsm, type ScriptRunner, type SsmSwitches } from './ssm.ts';
 
 export * from './backup.ts';
@@ -24,6 +25,7 @@ export * from './ec2.ts';
 export * from './elbv2.ts';
 export * from './rds.ts';
 export * from './s3.ts';
+export * from './sfn.ts';
 export * from './ssm.ts';
 
 export interface AwsFakes {
@@ -34,6 +36,7 @@ export interface AwsFakes {
   backup: FakeBackup;
   s3: FakeS3;
   ssm: FakeSsm;
+  sfn: FakeSfn;
   /** Removes every mock (the SDK clients reach AWS again). */
   restore(): void;
 }
@@ -62,6 +65,7 @@ export function installAwsFakes(options: AwsFakesOptions = {}): AwsFakes {
     backup: fakeBackup(log, options.backup),
     s3: fakeS3(log),
     ssm: fakeSsm(log, options.ssm),
+    sfn: fakeSfn(log),
   };
   return {
     log,

@@ -14,7 +14,7 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DescribeInstanceStatusCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   DescribeInstanceInformationCommand,
@@ -199,6 +199,38 @@ describe('the health functions', () => {
     // Assess
     const message = String(sns.commandCalls(PublishCommand).at(-1)?.args[0].input.Message);
     expect(message).toContain('CheckTarget');
+  });
+
+  it('check-target counts a maintenance lease only while its execution runs: a stopped run mutes nothing', async () => {
+    // Prepare: a maintenance run muting every probe left its lease; its execution was stopped
+    const execution = `arn:aws:states:${REGION}:${ACCOUNT}:execution:stepops-test-maintenance:mt-stopped`;
+    items.set(`lease#target:${TARGET}`, {
+      pk: { S: `lease#target:${TARGET}` },
+      leaseKey: { S: `target:${TARGET}` },
+      owner: { S: 'mt-stopped' },
+      expiresAt: { N: String(Math.floor(Date.now() / 1000) + 3600) },
+      maintenance: {
+        M: {
+          job: { S: 'tidy' },
+          mute: { L: [{ S: 'api-local' }] },
+          execution: { S: execution },
+        },
+      },
+    });
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'ABORTED' } as never);
+
+    // Act
+    const summary = await invoke<{ down: number; maintenance?: string }>('check-target', {
+      target: TARGET,
+      runId: 'health-3',
+    }).finally(() => items.delete(`lease#target:${TARGET}`));
+
+    // Assess: asked about that execution, and the probe counted (not muted)
+    expect(sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input)).toEqual([
+      { executionArn: execution },
+    ]);
+    expect(summary.down).toBeGreaterThanOrEqual(1);
+    expect(summary.maintenance).toBeUndefined();
   });
 
   it('uses every permission the stacks grant the health functions: none is granted beyond their calls', async () => {

@@ -165,6 +165,18 @@ async function engine() {
       (await import(`../../functions/${fn}/handler.ts`)) as { handler: LambdaHandler }
     ).handler;
   }
+  // The execution ARN as AWS gives it (the local engine's says `local`), running in the SFN fake:
+  // the rolling step asks DescribeExecution for it before each batch after the first.
+  const step = handlers[ARNS['run-maintenance-step']] as LambdaHandler;
+  handlers[ARNS['run-maintenance-step']] = (event, context) => {
+    const input = event as { executionId?: string };
+    const executionId = input.executionId?.replace(
+      ':states:local:000000000000:',
+      `:states:${REGION}:${ACCOUNT}:`,
+    );
+    if (executionId) aws.sfn.executions.set(executionId, 'RUNNING');
+    return step({ ...input, ...(executionId ? { executionId } : {}) } as never, context);
+  };
   return createLocalEngine(maintainWorkflow(ARNS), handlers, {
     stateMachineName: 'stepops-test-maintenance',
   });
@@ -196,6 +208,11 @@ describe('a maintenance run on ec2 hosts behind a load balancer, through the Lam
       `elbv2:RegisterTargets ${WEB_2}`,
     ];
     expect(moves).toEqual([...rollOnce, ...rollOnce]);
+    // Before each batch after the first, the step read its own execution's status (one per step)
+    expect(aws.log.of('states:DescribeExecution')).toEqual([
+      { executionArn: `arn:aws:states:${REGION}:${ACCOUNT}:execution:stepops-test-maintenance:mt-aws-run-1` },
+      { executionArn: `arn:aws:states:${REGION}:${ACCOUNT}:execution:stepops-test-maintenance:mt-aws-run-1` },
+    ]);
     // What the hosts ran is what `plan maintenance` prints for this run: the same scripts, step by step
     const sent = [...aws.ssm.commands.values()]
       .filter((c) => c.invocations.has(WEB_1) && !c.comment.includes('stepops probes '))

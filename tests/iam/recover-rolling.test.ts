@@ -40,6 +40,8 @@ const WEB_2 = 'i-0aaaaaaaaaaaaaaa2';
 
 let aws: AwsFakes;
 let workdir: string;
+/** An execution the SSM fake stops (StopExecution) when the restart script first runs. */
+let stopWhenRestarted: string | undefined;
 
 /** The target: two tagged instances behind one target group, a rolling restart one host at a time. */
 function rollingTarget(name: string, gateTimeout: number) {
@@ -89,6 +91,7 @@ beforeEach(() => {
   aws = installAwsFakes({
     ssm: {
       run: (script, instance) => {
+        if (stopWhenRestarted && script.includes('restarted-')) aws.sfn.stop(stopWhenRestarted);
         const result = spawnSync('bash', ['-c', script], {
           cwd: workdir,
           encoding: 'utf8',
@@ -122,7 +125,7 @@ afterAll(() => {
 });
 
 /** Runs the runbook's step through the Lambda module until it is no longer running. */
-async function runStep(target: string, runId: string): Promise<StepProgress> {
+async function runStep(target: string, runId: string, executionId?: string): Promise<StepProgress> {
   const plan = planRecoveryStep(
     { input: { target, runbook: 'restart-app', reason: 'vitest', requestedBy: 'ops' }, runId },
     recoveryDepsWith({}),
@@ -140,6 +143,7 @@ async function runStep(target: string, runId: string): Promise<StepProgress> {
           target,
           runbook: 'restart-app',
           runId,
+          ...(executionId ? { executionId } : {}),
           params: plan.params,
           step,
           context: { instanceIds: [], steps: {}, checks: [] },
@@ -223,6 +227,46 @@ describe('a rolling runbook behind a load balancer, through the run-recovery-com
       'elbv2:RegisterTargets i-0bbbbbbbbbbbbbbb1',
     ]);
     expect(existsSync(path.join(workdir, 'restarted-i-0bbbbbbbbbbbbbbb2'))).toBe(false);
+  });
+
+  it('stops before draining the next host once its execution was stopped (StopExecution), batch 1 registered back', async () => {
+    // Prepare: the execution runs; the operator stops it while host 1 restarts
+    const execution = `arn:aws:states:${REGION}:${ACCOUNT}:execution:stepops-test-recover:rc-elb-run-3`;
+    aws.sfn.executions.set(execution, 'RUNNING');
+    stopWhenRestarted = execution;
+
+    // Act
+    const failure = await runStep('rc-elb', 'rc-elb-run-3', execution)
+      .catch((error: Error) => error)
+      .finally(() => {
+        stopWhenRestarted = undefined;
+      });
+
+    // Assess
+    expect((failure as Error).name, String(failure)).toBe('RunStoppedError');
+    expect(aws.log.of('states:DescribeExecution')).toEqual([{ executionArn: execution }]);
+    expect(moves().filter((m) => !m.startsWith('probe'))).toEqual([
+      `elbv2:DeregisterTargets ${WEB_1}`,
+      `run ${WEB_1}`,
+      `elbv2:RegisterTargets ${WEB_1}`,
+    ]);
+    expect(existsSync(path.join(workdir, `restarted-${WEB_2}`))).toBe(false);
+  });
+
+  it('keeps going when Step Functions does not know the execution (liveness unknown)', async () => {
+    // Act
+    const progress = await runStep(
+      'rc-elb',
+      'rc-elb-run-4',
+      `arn:aws:states:${REGION}:${ACCOUNT}:execution:stepops-test-recover:rc-elb-run-4`,
+    );
+
+    // Assess
+    expect(progress.status, JSON.stringify(progress)).toBe('done');
+    expect(aws.log.calls.filter((c) => c.call === 'states:DescribeExecution').map((c) => c.error)).toEqual([
+      'ExecutionDoesNotExist',
+    ]);
+    expect(existsSync(path.join(workdir, `restarted-${WEB_2}`))).toBe(true);
   });
 
   it("sends only calls the function's IAM policy allows, as the stacks render it", async () => {

@@ -118,5 +118,10 @@ describe('health stack', () => {
     expect(check.find((s) => s.Action.includes('dynamodb:PutItem'))?.Resource).toEqual([
       run.one('aws:dynamodb/table:Table', 'StateTable').state.arn,
     ]);
+    // A maintenance lease counts only while its run's execution runs: only the stage's maintenance
+    // executions can be read.
+    expect(
+      check.filter((s) => s.Action.includes('states:DescribeExecution')).flatMap((s) => s.Resource),
+    ).toEqual([`arn:aws:states:eu-west-1:${ACCOUNT}:execution:stepops-test-maintenance:*`]);
   });
 });

@@ -13,6 +13,7 @@ import {
   LAMBDA,
   leastPrivilegeProblems,
   type MockRun,
+  REGION,
   ROLE,
   runUnderMocks,
   statementsOf,
@@ -75,8 +76,16 @@ describe('maintenance stack', () => {
         'ssm:GetCommandInvocation',
         'ssm:ListCommands',
         'ssm:SendCommand',
+        'states:DescribeExecution',
       ],
     );
+    // Before each batch after the first, the rolling step reads its own execution's status: only
+    // the executions of the stage's maintenance state machine (the ARN built from its name).
+    expect(
+      statementsOf(run, `${maintainComponentName('run-maintenance-step')}Role`)
+        .filter((s) => s.Action.includes('states:DescribeExecution'))
+        .flatMap((s) => s.Resource),
+    ).toEqual([`arn:aws:states:${REGION}:${ACCOUNT}:execution:stepops-test-maintenance:*`]);
     // The lease's release deletes the lease item: the only delete, and only in the lock functions.
     for (const folder of workflow.MAINTAIN_FUNCTIONS.filter(
       (f) => f !== 'release-lock' && f !== 'acquire-lock',

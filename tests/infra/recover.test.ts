@@ -8,11 +8,13 @@ import { recoverComponentName } from '../../stacks/recover.ts';
 import * as workflow from '../../workflows/recover.ts';
 import { registerFilledTargets } from '../fixtures/filled-targets.ts';
 import {
+  ACCOUNT,
   LAMBDA,
   leastPrivilegeProblems,
   type MockResource,
   type MockRun,
   type PolicyStatement,
+  REGION,
   resolved,
   runUnderMocks,
   statementsOf as statementsOfRole,
@@ -86,6 +88,24 @@ describe('recovery stack', () => {
     for (const r of reads) expect(r).toMatch(/^arn:aws:s3:::[a-z0-9.-]+\/\*$/);
     const s3Actions = statements.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('s3:'));
     expect([...new Set(s3Actions)]).toEqual(['s3:GetObject']);
+  });
+
+  it("lets run-recovery-command read only the status of the stage's recover executions, and no other function", () => {
+    // Prepare
+    const statements = statementsOf(`${recoverComponentName('run-recovery-command')}Role`);
+
+    // Assess: the execution ARN built from the state machine's name (no reference to it: no cycle)
+    expect(grants(statements, 'states:DescribeExecution').flatMap((s) => s.Resource)).toEqual([
+      `arn:aws:states:${REGION}:${ACCOUNT}:execution:stepops-test-recover:*`,
+    ]);
+    const machine = run.one('aws:sfn/stateMachine:StateMachine', 'RecoverWorkflow');
+    expect(machine.inputs.name).toBe('stepops-test-recover');
+    for (const name of workflow.RECOVER_FUNCTIONS.filter((n) => n !== 'run-recovery-command')) {
+      expect(
+        grants(statementsOf(`${recoverComponentName(name)}Role`), 'states:DescribeExecution'),
+        name,
+      ).toEqual([]);
+    }
   });
 
   it('lets replace-instance launch only from tagged AMIs or the declared launch templates, and move only the declared Elastic IPs', () => {

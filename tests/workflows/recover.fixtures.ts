@@ -12,6 +12,7 @@ import { loadBalancerFor } from '../../shared/drivers/load-balancers.ts';
 import { BashCommandRunner } from '../../shared/drivers/local/bash-command-runner.ts';
 import { FileApprovalStore } from '../../shared/drivers/local/file-approval-store.ts';
 import { FileLeaseStore } from '../../shared/drivers/local/file-lease-store.ts';
+import { LocalRunLiveness } from '../../shared/drivers/local/local-run-liveness.ts';
 import { OutboxNotifier, readOutbox } from '../../shared/drivers/local/outbox-notifier.ts';
 import type {
   CommandHandle,
@@ -23,7 +24,12 @@ import type {
   ProbeResult,
   ProbeRunner,
 } from '../../shared/drivers/ports.ts';
-import { createLocalEngine, type LocalEngine, TaskTokens } from '../../shared/engine/index.ts';
+import {
+  createLocalEngine,
+  type LambdaHandler,
+  type LocalEngine,
+  TaskTokens,
+} from '../../shared/engine/index.ts';
 import { type RecoveryFactories, recoveryDepsWith } from '../../shared/recovery/deps.ts';
 import { recoveryTaskHandlers } from '../../shared/recovery/handlers.ts';
 import { shellQuote } from '../../shared/shell/script.ts';
@@ -221,25 +227,33 @@ export interface RecoverEngineOptions extends RecoveryFactories {
  * @example
  * const { engine, tokens } = recoverEngine({ home, commands: () => sim.runner, … });
  */
-export function recoverEngine(options: RecoverEngineOptions): { engine: LocalEngine; tokens: TaskTokens } {
+export function recoverEngine(options: RecoverEngineOptions): {
+  engine: LocalEngine;
+  tokens: TaskTokens;
+  /** The engine's handlers by ARN (to wrap one in a run's `handlerOverrides`). */
+  handlers: Record<string, LambdaHandler>;
+} {
   const { home, ...factories } = options;
   const deps = recoveryDepsWith({
     approvals: () => new FileApprovalStore({ home: () => home }),
     notifier: () => new OutboxNotifier({ home: () => home, stream: null }),
     fallbackNotifier: () => new OutboxNotifier({ home: () => home, stream: null }),
     leases: () => new FileLeaseStore({ home: () => home }),
+    runs: () => new LocalRunLiveness({ home: () => home }),
     loadBalancer: (target) => loadBalancerFor(target),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 10))),
     ...factories,
   });
   const tasks = recoveryTaskHandlers(deps);
   const tokens = new TaskTokens();
-  const handlers = Object.fromEntries(RECOVER_FUNCTIONS.map((fn) => [RECOVER_ARNS[fn], tasks[fn]]));
+  const handlers: Record<string, LambdaHandler> = Object.fromEntries(
+    RECOVER_FUNCTIONS.map((fn) => [RECOVER_ARNS[fn], tasks[fn]]),
+  );
   const engine = createLocalEngine(recoverWorkflow(RECOVER_ARNS), handlers, {
     stateMachineName: 'stepops-recover',
     taskTokens: tokens,
   });
-  return { engine, tokens };
+  return { engine, tokens, handlers };
 }
 
 /** The notifications written to the outbox under `home`. */

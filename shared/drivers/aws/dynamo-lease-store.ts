@@ -89,7 +89,11 @@ export class DynamoLeaseStore implements LeaseStore {
             ...(maintenance
               ? {
                   maintenance: {
-                    M: { job: { S: maintenance.job }, mute: { L: maintenance.mute.map((p) => ({ S: p })) } },
+                    M: {
+                      job: { S: maintenance.job },
+                      mute: { L: maintenance.mute.map((p) => ({ S: p })) },
+                      ...(maintenance.execution ? { execution: { S: maintenance.execution } } : {}),
+                    },
                   },
                 }
               : {}),
@@ -131,11 +135,12 @@ export class DynamoLeaseStore implements LeaseStore {
     if (!item) return undefined;
     const job = item.maintenance?.M?.job?.S;
     const mute = (item.maintenance?.M?.mute?.L ?? []).flatMap((p) => (p.S === undefined ? [] : [p.S]));
+    const execution = item.maintenance?.M?.execution?.S;
     return {
       key,
       owner: item.owner?.S ?? 'unknown',
       expiresAt: Number(item.expiresAt?.N ?? 0),
-      ...(job !== undefined ? { maintenance: { job, mute } } : {}),
+      ...(job !== undefined ? { maintenance: { job, mute, ...(execution ? { execution } : {}) } } : {}),
     };
   }
 

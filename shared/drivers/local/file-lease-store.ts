@@ -56,7 +56,14 @@ async function readLease(fs: LockFs, file: string): Promise<Lease | undefined> {
     if (typeof value.owner !== 'string' || typeof value.expiresAt !== 'number') return undefined;
     const { maintenance, ...lease } = value;
     return maintenance && typeof maintenance.job === 'string' && Array.isArray(maintenance.mute)
-      ? { ...lease, maintenance: { job: maintenance.job, mute: maintenance.mute.map(String) } }
+      ? {
+          ...lease,
+          maintenance: {
+            job: maintenance.job,
+            mute: maintenance.mute.map(String),
+            ...(typeof maintenance.execution === 'string' ? { execution: maintenance.execution } : {}),
+          },
+        }
       : lease;
   } catch (error) {
     if (code(error) === 'ENOENT' || error instanceof SyntaxError) return undefined;

@@ -6,6 +6,7 @@ import type { Probe, RunbookStep, Target } from '../../config/schema.ts';
 import type { TargetsWait } from '../../deploy/contracts.ts';
 import { STATE_OUTPUT_TAIL } from '../../deploy/contracts.ts';
 import type { DeployDeps } from '../../deploy/deps.ts';
+import { MissingCapabilityError } from '../../deploy/deps.ts';
 import { drainTargetsStep, registerTargetsStep } from '../../deploy/load-balancer.ts';
 import { resolveCount, splitIntoBatches } from '../../deploy/plan.ts';
 import { LONG_POLL_SAFETY_MS, type RemainingTime } from '../../deploy/steps/common.ts';
@@ -16,7 +17,7 @@ import type { HostRef } from '../../drivers/ports.ts';
 import { NoHostsError } from '../../errors.ts';
 import { PARAM_VALUE_PATTERN, type StepInput, type StepProgress } from '../contracts.ts';
 import type { DumpLocator, RecoveryDeps } from '../deps.ts';
-import { RecoveryStepFailedError, RecoveryStepTimedOutError } from '../errors.ts';
+import { RecoveryStepFailedError, RecoveryStepTimedOutError, RunStoppedError } from '../errors.ts';
 import { AGREE_PREFIX, agreeScript, planRecovery, rollingOf, SCRIPT_MARGIN_SECONDS } from '../plan.ts';
 import { context, poll, progress } from './common.ts';
 
@@ -57,6 +58,21 @@ function deployLbDeps(deps: RecoveryDeps): DeployDeps {
   };
 }
 
+/**
+ * Whether the step's run still runs: its execution ARN when the state machine passed it, else its
+ * run id. Undefined (keep going) when the run's liveness is unknown or the deps have no run liveness.
+ */
+async function runAlive(input: StepInput, deps: RecoveryDeps, target: Target): Promise<boolean | undefined> {
+  let runs: ReturnType<RecoveryDeps['runs']>;
+  try {
+    runs = deps.runs(target);
+  } catch (error) {
+    if (error instanceof MissingCapabilityError) return undefined;
+    throw error;
+  }
+  return runs.alive(input.executionId ?? input.runId);
+}
+
 /** The health gate between batches: the deploy's gate probes, else the runbook's verify probes. */
 function gateProbes(
   target: Target,
@@ -75,7 +91,9 @@ function gateProbes(
  * runs the script, passes the health gate and is registered again before the next one starts
  * (one host at a time behind a load balancer unless the runbook's `rolling` says otherwise). Done
  * with the output tail; RecoveryStepFailedError naming the host once more than `maxErrors` failed,
- * after registering the batch back (or saying which hosts are still out of the load balancer).
+ * after registering the batch back (or saying which hosts are still out of the load balancer);
+ * RunStoppedError when its run was stopped before a batch after the first (nothing more is drained
+ * or sent; the finished batches stay registered).
  *
  * @example
  * let progress = INITIAL_PROGRESS;
@@ -234,6 +252,18 @@ export async function commandStep(
     const index = typeof current.batchIndex === 'number' ? current.batchIndex : 0;
     const batch = batches[index] as HostRef[];
     const label = `batch ${index + 1} of ${batches.length} (${batch.map((h) => h.id).join(', ')})`;
+    // A Lambda invocation goes on after its run was stopped (StopExecution, a local abort): before a
+    // batch after the first is drained or sent anything, the step checks that its run still runs.
+    const starting =
+      (current.phase === 'drain' && current.lbStatus === undefined) ||
+      (current.phase === 'send' && groups.length === 0);
+    if (index > 0 && starting && (await runAlive(input, deps, ctx.target)) === false) {
+      const done = batches.slice(0, index).flat();
+      const untouched = batches.slice(index).flat();
+      throw new RunStoppedError(
+        `step "${ctx.step.name}": the run was stopped; it ran on ${done.map((h) => h.id).join(', ')}${groups.length ? ' (registered in the load balancer again)' : ''} and stopped before ${label}: nothing was drained or sent to ${untouched.map((h) => h.id).join(', ')}`,
+      );
+    }
     if (current.phase === 'drain') {
       const wait = await drainTargetsStep(
         { target: ctx.target.name, hosts: batch, wait: lbWait(current) },

@@ -35,6 +35,24 @@ describe('DynamoLeaseStore on dynalite', () => {
     expect(item?.[ttl as string]).toEqual({ N: '1600' });
   });
 
+  it("keeps a maintenance run's job, muted probes and execution ARN with its lease (the key unchanged)", async () => {
+    // Prepare
+    const { name } = await dynamo.table(STATE_TABLE);
+    const leases = storeAt(name, { now: 1_000 });
+    const execution = 'arn:aws:states:eu-west-1:123456789012:execution:stepops-prod-maintenance:run-1';
+
+    // Act
+    await leases.acquire(KEY, 'run-1', 600, { job: 'tidy', mute: ['app'], execution });
+
+    // Assess
+    expect(await leases.holder(KEY)).toEqual({
+      key: KEY,
+      owner: 'run-1',
+      expiresAt: 1_600,
+      maintenance: { job: 'tidy', mute: ['app'], execution },
+    });
+  });
+
   it('gives a key to exactly one of many holders racing for it', async () => {
     // Prepare
     const { name } = await dynamo.table(STATE_TABLE);
