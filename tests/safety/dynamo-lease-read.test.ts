@@ -12,6 +12,8 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   type GetItemCommandInput,
+  PutItemCommand,
+  type PutItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoLeaseStore } from '../../shared/drivers/aws/dynamo-lease-store.ts';
@@ -83,5 +85,53 @@ describe('DynamoDB lease reads', () => {
       expiresAt: 1_600,
       maintenance: { job: 'certificates', mute },
     });
+  });
+  it('reads the execution of a maintenance lease, and no execution when it is not a string', async () => {
+    // Prepare
+    const arn = 'arn:aws:states:eu-west-1:123456789012:execution:stepops-prod-maintenance:mt-run-1';
+    const withArn = reading({
+      ...LEASE,
+      maintenance: { M: { job: { S: 'certificates' }, mute: { L: [] }, execution: { S: arn } } },
+    });
+    const withNumber = reading({
+      ...LEASE,
+      maintenance: { M: { job: { S: 'certificates' }, mute: { L: [] }, execution: { N: '7' } } },
+    });
+
+    // Act
+    const read = await withArn.leases.holder('target:datizmo');
+    const other = await withNumber.leases.holder('target:datizmo');
+
+    // Assess
+    expect(read?.maintenance).toStrictEqual({ job: 'certificates', mute: [], execution: arn });
+    expect(other?.maintenance).toStrictEqual({ job: 'certificates', mute: [] });
+  });
+
+  it('writes a maintenance lease with its job, mute list and execution, and without an execution when none is given', async () => {
+    // Prepare
+    const inputs: PutItemCommandInput[] = [];
+    const client = {
+      send: async (command: unknown) => {
+        if (!(command instanceof PutItemCommand)) throw new Error('unexpected command');
+        inputs.push(command.input);
+        return {};
+      },
+    } as unknown as DynamoDBClient;
+    const leases = new DynamoLeaseStore('stepops-state', { client, now: () => 1_000 });
+    const arn = 'arn:aws:states:eu-west-1:123456789012:execution:stepops-prod-maintenance:mt-run-1';
+
+    // Act
+    await leases.acquire('target:datizmo', 'mt-run-1', 600, {
+      job: 'certificates',
+      mute: ['tls'],
+      execution: arn,
+    });
+    await leases.acquire('target:datizmo', 'mt-run-2', 600, { job: 'certificates', mute: ['tls'] });
+
+    // Assess
+    expect(inputs.map((input) => input.Item?.maintenance)).toStrictEqual([
+      { M: { job: { S: 'certificates' }, mute: { L: [{ S: 'tls' }] }, execution: { S: arn } } },
+      { M: { job: { S: 'certificates' }, mute: { L: [{ S: 'tls' }] } } },
+    ]);
   });
 });
