@@ -12,6 +12,7 @@
  */
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { RunLiveness } from '../ports.ts';
+import { cachedClient } from './regions.ts';
 
 /**
  * A standard execution's ARN in an AWS region: `arn:<partition>:states:<region>:<account>:execution:<machine>:<name>`
@@ -37,21 +38,15 @@ export function executionRegion(id: string): string | undefined {
  * await new SfnRunLiveness().alive('arn:aws:states:eu-west-1:123456789012:execution:stepops-prod-recover:r1') // false once stopped
  */
 export class SfnRunLiveness implements RunLiveness {
-  readonly #clients = new Map<string, SFNClient>();
   readonly #client: SFNClient | undefined;
 
   constructor(options: { client?: SFNClient } = {}) {
     this.#client = options.client;
   }
 
+  /** One client per region for the container (the stores are made per call, the clients are not). */
   #clientFor(region: string): SFNClient {
-    if (this.#client) return this.#client;
-    let client = this.#clients.get(region);
-    if (!client) {
-      client = new SFNClient({ region });
-      this.#clients.set(region, client);
-    }
-    return client;
+    return this.#client ?? cachedClient('sfn', region, (r) => new SFNClient({ region: r }));
   }
 
   /** True while the execution is RUNNING, false once it ended, undefined for an unknown id or execution. */
