@@ -2,9 +2,10 @@
  * The cost of scheduled health checks, from real runs of the health workflow on the local engine:
  * real handlers, ten HTTP probes of a server on 127.0.0.1 (a `rate(1 minute)` target), the file
  * state store. A run is priced as AWS bills it: one Express request plus its duration (rounded up
- * to 100 ms, 64 MB billed), the Lambda requests and GB-seconds of its invocations, and one
- * EventBridge Scheduler invocation; a month of runs at list price, and with the free tiers every
- * account has each month.
+ * to 100 ms, 64 MB billed), the Lambda requests and GB-seconds of its invocations, and the
+ * DynamoDB requests of its state; a month of runs at list price, and with the free tiers every
+ * account has each month. The scheduled EventBridge rule that starts a run is not billed: its event
+ * comes from EventBridge itself, and events from AWS services are free (see {@link HEALTH_PRICES}).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +13,15 @@ import { LIST_PRICES, type RunCost, runsPerMonth } from '../shared/cost/pricing.
 import { type UsageReport, usageOf } from '../shared/cost/usage.ts';
 import type { CostScenario, ScheduleCost } from './report.ts';
 
-/** List prices of what a health run uses beyond Lambda (us-east-1, no free tier). */
+/**
+ * List prices of what a health run uses beyond Lambda (us-east-1, no free tier). Nothing for the
+ * scheduled rule that starts it: EventBridge bills the events published to its buses, and "events
+ * that originate from AWS services are free" (AWS Knowledge Center, "Why was I charged for
+ * EventBridge usage", repost.aws/knowledge-center/eventbridge-reduce-charges; the pricing page,
+ * aws.amazon.com/eventbridge/pricing, names custom, partner and cross-account events, API
+ * destinations and Scheduler invocations, not the events a scheduled rule emits as `aws.events`).
+ * An EventBridge Scheduler schedule would add {@link SCHEDULER_PER_INVOCATION} a run.
+ */
 export const HEALTH_PRICES = Object.freeze({
   /** Step Functions Express, per request. */
   expressPerRequest: 1.0 / 1_000_000,
@@ -20,13 +29,14 @@ export const HEALTH_PRICES = Object.freeze({
   expressPerGbSecond: 0.06 / 3600,
   /** Memory an Express execution of this size is billed for. */
   expressBilledMemoryMb: 64,
-  /** EventBridge Scheduler, per invocation after the free tier. */
-  schedulerPerInvocation: 1.0 / 1_000_000,
   /** DynamoDB on-demand, per write request unit (1 KB of item written). */
   dynamoPerWriteUnit: 0.625 / 1_000_000,
   /** DynamoDB on-demand, per read request unit (a strongly consistent read of up to 4 KB). */
   dynamoPerReadUnit: 0.125 / 1_000_000,
 });
+
+/** EventBridge Scheduler, per invocation after its free tier: what a run would cost more if a Scheduler schedule started it. */
+export const SCHEDULER_PER_INVOCATION = 1.0 / 1_000_000;
 
 /** The DynamoDB request units of one health run: the state item read and written, and its share of the day's history item. */
 export interface HealthStorageUnits {
@@ -54,11 +64,10 @@ export function healthStorageUnits(
 }
 
 /**
- * What every account gets free each month, not only in its first year: EventBridge Scheduler
- * invocations, Lambda requests and GB-seconds. Step Functions Express has no free tier.
+ * What every account gets free each month, not only in its first year: Lambda requests and
+ * GB-seconds. Step Functions Express and on-demand DynamoDB have no free tier.
  */
 export const MONTHLY_FREE_TIERS = Object.freeze({
-  schedulerInvocations: 14_000_000,
   lambdaRequests: 1_000_000,
   lambdaGbSeconds: 400_000,
 });
@@ -73,14 +82,14 @@ function expressRun(wallMs: number): number {
 }
 
 /**
- * The dollars of one scheduled health run at list price: Express request and duration (with the
- * Scheduler invocation) under `stepFunctions`, then Lambda.
+ * The dollars of one scheduled health run at list price: Express request and duration under
+ * `stepFunctions`, then Lambda and DynamoDB.
  *
  * @example
  * priceHealthRun(usage, 350).total // ≈ 0.0000027
  */
 export function priceHealthRun(usage: UsageReport, wallMs: number, storage?: HealthStorageUnits): RunCost {
-  const express = expressRun(wallMs) + HEALTH_PRICES.schedulerPerInvocation;
+  const express = expressRun(wallMs);
   const lambdaRequests = usage.invocations * LIST_PRICES.lambdaPerRequest;
   const lambdaCompute = usage.gbSeconds * LIST_PRICES.lambdaPerGbSecond;
   const dynamo = storage ? dynamoRun(storage) : 0;
@@ -130,10 +139,23 @@ export function monthlyHealthCost(
     freeTiers:
       runs * expressRun(wallMs) +
       (storage ? runs * dynamoRun(storage) : 0) +
-      beyond(runs, MONTHLY_FREE_TIERS.schedulerInvocations) * HEALTH_PRICES.schedulerPerInvocation +
       beyond(runs * usage.invocations, MONTHLY_FREE_TIERS.lambdaRequests) * LIST_PRICES.lambdaPerRequest +
       beyond(runs * usage.gbSeconds, MONTHLY_FREE_TIERS.lambdaGbSeconds) * LIST_PRICES.lambdaPerGbSecond,
   };
+}
+
+/**
+ * What a month of `runs` rounds costs more for each 100 ms the round lasts longer (an endpoint that
+ * answers slower than 127.0.0.1): the Express duration at its billed memory and the GB-seconds of a
+ * Lambda of `memoryMb` that waits as long.
+ *
+ * @example
+ * slowerRoundMonthlyCost(256, 43_800) // ≈ 0.023
+ */
+export function slowerRoundMonthlyCost(memoryMb: number, runs: number): number {
+  const express = 0.1 * (HEALTH_PRICES.expressBilledMemoryMb / 1024) * HEALTH_PRICES.expressPerGbSecond;
+  const lambda = 0.1 * (memoryMb / 1024) * LIST_PRICES.lambdaPerGbSecond;
+  return runs * (express + lambda);
 }
 
 /** What the health runs measured. */
@@ -271,7 +293,7 @@ export async function measureHealthCost(options: {
         `  status page: ${statusPage.durationMs.toFixed(0)} ms of publish-status-page, $${statusPage.perPublish.toPrecision(3)} a publish, $${statusPage.monthly.toFixed(3)} a month per target at one publish each 5 minutes`,
       );
     }
-    const source = `measured: median of ${measured.length} local runs of the health workflow (10 HTTP probes), Express $1/M + duration, Lambda, Scheduler, DynamoDB on-demand (state item ${stateBytes} B read and written each run, the day's history item once a day)`;
+    const source = `measured: median of ${measured.length} local runs of the health workflow (10 HTTP probes), Express $1/M + duration, Lambda, DynamoDB on-demand, the scheduled rule unbilled (state item ${stateBytes} B read and written each run, the day's history item once a day)`;
     return {
       scenario: {
         name: 'health check, 10 HTTP endpoints (Express)',
@@ -288,7 +310,7 @@ export async function measureHealthCost(options: {
         runsPerMonth: runs,
         monthly: monthly.listPrice,
         freeTierMonthly: monthly.freeTiers,
-        note: `${source}; anchor: 10 Synthetics canaries every minute $${synthetics.toFixed(2)}/month, 10 Route 53 checks $${(10 * LIST_PRICES.route53HealthCheckPerMonth.low).toFixed(2)}–$${(10 * LIST_PRICES.route53HealthCheckPerMonth.high).toFixed(2)}/month`,
+        note: `${source}; each 100 ms an endpoint takes longer to answer than 127.0.0.1 adds $${slowerRoundMonthlyCost(options.memoryMb['check-target'] ?? 256, runs).toFixed(3)} a month; anchor: 10 Synthetics canaries every minute $${synthetics.toFixed(2)}/month, 10 Route 53 checks $${(10 * LIST_PRICES.route53HealthCheckPerMonth.low).toFixed(2)}–$${(10 * LIST_PRICES.route53HealthCheckPerMonth.high).toFixed(2)}/month`,
       },
       perRun: { cost, source, usage: median.usage, wallMs: median.wallMs },
       ...(statusPage ? { statusPage } : {}),

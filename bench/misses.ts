@@ -139,12 +139,12 @@ function healthCostMisses(cost: CostSection): string[] {
   const row = cost.schedules.find((s) => s.kind === 'health' && s.target === '(any)');
   if (!row || row.monthly === null || row.monthly < HEALTH_MONTHLY_GOAL) return [];
   const runs = row.runsPerMonth;
-  const fixed = runs * (HEALTH_PRICES.expressPerRequest + HEALTH_PRICES.schedulerPerInvocation);
+  const fixed = runs * HEALTH_PRICES.expressPerRequest;
   const oneRequest = { transitions: 0, invocations: 1, gbSeconds: 0, byFunction: {} };
   const floor = monthlyHealthCost(oneRequest, 1, runs).listPrice;
   const money = (value: number) => `$${value.toFixed(3)}`;
   return [
-    `health checks of ${row.name} \`${row.schedule}\` cost ${money(row.monthly)} a month at list price (goal < ${money(HEALTH_MONTHLY_GOAL)}): the Express request and the Scheduler invocation of ${runs.toLocaleString('en-US')} runs are ${money(fixed)}, and with the least a run can bill besides (100 ms of Express, one Lambda request) ${money(floor)}; the rest is the DynamoDB state item, read and written each run (a write unit per KB of the item, stored compressed: its probe states and the uptime counts of the day, as the note gives its size; the history adds one write a day), and the Lambda's GB-seconds. With the free tiers every account has each month (Scheduler, Lambda) it is ${row.freeTierMonthly === undefined ? 'not priced' : money(row.freeTierMonthly)}, Express and DynamoDB alone (on-demand DynamoDB has no free request units). Under the goal at list price only without Express or without the Scheduler: the Scheduler invoking the Lambda directly, for instance, at the price of the catch and the notify path of the state machine.`,
+    `health checks of ${row.name} \`${row.schedule}\` cost ${money(row.monthly)} a month at list price (goal < ${money(HEALTH_MONTHLY_GOAL)}): the Express requests of ${runs.toLocaleString('en-US')} runs are ${money(fixed)}, and with the least a run can bill besides (100 ms of Express, one Lambda request) ${money(floor)}; the rest is the DynamoDB state item, read and written each run (a write unit per KB of the item, stored compressed: its probe states and the uptime counts of the day, as the note gives its size; the history adds one write a day), and the Lambda's GB-seconds, which grow with the round's slowest probe. With the free tiers every account has each month (Lambda) it is ${row.freeTierMonthly === undefined ? 'not priced' : money(row.freeTierMonthly)}, Express and DynamoDB alone (on-demand DynamoDB has no free request units).`,
   ];
 }
 

@@ -1,8 +1,14 @@
 /**
  * Scheduled health checks in AWS: the health Lambdas (each with only the calls of its drivers),
  * the **Express** state machine whose definition is exactly `healthWorkflow(arns)`, and one
- * EventBridge Scheduler schedule per target with a `health` section, starting the state machine
+ * scheduled EventBridge rule per target with a `health` section, starting the state machine
  * directly at the target's declared rate through a role allowed only `states:StartExecution` on it.
+ *
+ * A rule, not an EventBridge Scheduler schedule as the backups and maintenance jobs have: a health
+ * schedule is read in UTC (the Scheduler's time zones and flexible windows buy it nothing), and it
+ * runs often: at one round a minute, a Scheduler invocation ($1.00 per million) is a third of what a
+ * round costs, while the events of a scheduled rule come from EventBridge itself, an AWS service,
+ * and are not billed (bench/RESULTS.md, section 1, cites the pages).
  */
 
 import { type FunctionBundling, functionCode } from './bundling.ts';
@@ -17,7 +23,7 @@ import {
   sendCommandStatements,
 } from './permissions.ts';
 import type { Ec2Target, StatusPageMode } from './settings.ts';
-import { schedulerRoleFor, workflowStateMachine } from './state-machine.ts';
+import { startRoleFor, workflowStateMachine } from './state-machine.ts';
 import { driverEnvironment } from './workflows.ts';
 
 /** The health workflow module's contract (`workflows/health.ts`). */
@@ -73,7 +79,7 @@ export function healthComponentName(folder: string): string {
   return `Health${folder.replace(/(^|-)([a-z0-9])/g, (_m, _dash, c: string) => c.toUpperCase())}`;
 }
 
-/** PascalCase component name of a target's schedule: `ai-chat` → `HealthScheduleAiChat`. */
+/** PascalCase component name of a target's scheduled rule: `ai-chat` → `HealthScheduleAiChat`. */
 export function scheduleComponentName(target: string): string {
   return `HealthSchedule${target.replace(/(^|-)([a-z0-9])/g, (_m, _dash, c: string) => c.toUpperCase())}`;
 }
@@ -135,7 +141,7 @@ export function healthFunctionStatements(
 }
 
 /**
- * Creates the health Lambdas, the Express state machine and the targets' schedules.
+ * Creates the health Lambdas, the Express state machine and the targets' scheduled rules.
  *
  * @example
  * const health = createHealth({ ...context, workflow: await import('../workflows/health.ts') });
@@ -188,27 +194,34 @@ export function createHealth(context: HealthContext) {
     logLevel: 'ERROR',
   });
 
-  const { schedulerRole, schedulerPolicy } = schedulerRoleFor('Health', context.account, stateMachine.arn);
-  const schedules: Record<string, aws.scheduler.Schedule> = {};
+  const { role: ruleRole, policy: rulePolicy } = startRoleFor(
+    'Health',
+    'Rule',
+    context.account,
+    stateMachine.arn,
+  );
+  const rules: Record<string, aws.cloudwatch.EventRule> = {};
+  const ruleTargets: Record<string, aws.cloudwatch.EventTarget> = {};
   for (const target of context.targets as readonly Ec2Target[]) {
     if (!target.health) continue;
-    schedules[target.name] = new aws.scheduler.Schedule(
-      scheduleComponentName(target.name),
+    const component = scheduleComponentName(target.name);
+    const rule = new aws.cloudwatch.EventRule(component, {
+      name: `stepops-${context.stage}-health-${target.name}`.slice(0, 64),
+      description: `stepops health checks of ${target.name}`,
+      scheduleExpression: target.health.schedule,
+    });
+    rules[target.name] = rule;
+    ruleTargets[target.name] = new aws.cloudwatch.EventTarget(
+      `${component}Target`,
       {
-        name: `stepops-${context.stage}-health-${target.name}`.slice(0, 64),
-        description: `stepops health checks of ${target.name}`,
-        scheduleExpression: target.health.schedule,
-        scheduleExpressionTimezone: 'UTC',
-        flexibleTimeWindow: { mode: 'OFF' },
-        target: {
-          arn: stateMachine.arn,
-          roleArn: schedulerRole.arn,
-          input: JSON.stringify({ target: target.name }),
-          // A missed run is not worth retrying: the next one is due within the rate.
-          retryPolicy: { maximumRetryAttempts: 0 },
-        },
+        rule: rule.name,
+        arn: stateMachine.arn,
+        roleArn: ruleRole.arn,
+        input: JSON.stringify({ target: target.name }),
+        // A missed round is not worth retrying: the next one is due within the rate.
+        retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: 60 },
       },
-      { dependsOn: [schedulerPolicy] },
+      { dependsOn: [rulePolicy] },
     );
   }
   return {
@@ -219,9 +232,10 @@ export function createHealth(context: HealthContext) {
     role,
     policy,
     stateMachine,
-    schedulerRole,
-    schedulerPolicy,
-    schedules,
+    ruleRole,
+    rulePolicy,
+    rules,
+    ruleTargets,
     ...(page ? { statusPage: page } : {}),
   };
 }

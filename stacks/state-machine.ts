@@ -38,8 +38,11 @@ export function logsExecutionData(definition: string): boolean {
   return !definition.includes('$$.Task.Token');
 }
 
-/** A role only `service` may take, and only on behalf of this account. */
-function serviceRole(component: string, service: string, account: $util.Input<string>): aws.iam.Role {
+/**
+ * A role only `service` may take; with `account`, only on behalf of this account (the service
+ * supplies `aws:SourceAccount` when it takes the role).
+ */
+function serviceRole(component: string, service: string, account?: $util.Input<string>): aws.iam.Role {
   return new aws.iam.Role(component, {
     assumeRolePolicy: $jsonStringify({
       Version: '2012-10-17',
@@ -48,7 +51,7 @@ function serviceRole(component: string, service: string, account: $util.Input<st
           Effect: 'Allow',
           Principal: { Service: service },
           Action: 'sts:AssumeRole',
-          Condition: { StringEquals: { 'aws:SourceAccount': account } },
+          ...(account === undefined ? {} : { Condition: { StringEquals: { 'aws:SourceAccount': account } } }),
         },
       ],
     }),
@@ -116,20 +119,34 @@ export function workflowStateMachine(args: WorkflowStateMachineArgs) {
 }
 
 /**
- * Creates the role EventBridge Scheduler starts a workflow with: `states:StartExecution` on that
- * state machine only.
+ * What starts a workflow on a schedule: an EventBridge Scheduler schedule, or a scheduled
+ * EventBridge rule (health checks: see stacks/health.ts).
+ */
+export type WorkflowStarter = 'Scheduler' | 'Rule';
+
+/**
+ * Creates the role a schedule starts a workflow with: `states:StartExecution` on that state machine
+ * only. Scheduler's role is trusted only on behalf of this account (Scheduler supplies
+ * `aws:SourceAccount`); a rule's role is trusted by EventBridge without that condition, because no
+ * AWS page we found says EventBridge supplies the key when it takes a target's role, and a condition
+ * on a key that is not supplied would refuse every start. Either role is given to a schedule or a
+ * rule only by a principal of this account allowed `iam:PassRole` on it.
  *
  * @example
- * const { schedulerRole, schedulerPolicy } = schedulerRoleFor('Backup', account, stateMachine.arn);
+ * const { role, policy } = startRoleFor('Backup', 'Scheduler', account, stateMachine.arn);
  */
-export function schedulerRoleFor(
+export function startRoleFor(
   component: string,
+  starter: WorkflowStarter,
   account: $util.Input<string>,
   stateMachineArn: $util.Input<string>,
 ) {
-  const schedulerRole = serviceRole(`${component}SchedulerRole`, 'scheduler.amazonaws.com', account);
-  const schedulerPolicy = new aws.iam.RolePolicy(`${component}SchedulerPolicy`, {
-    role: schedulerRole.id,
+  const role =
+    starter === 'Scheduler'
+      ? serviceRole(`${component}SchedulerRole`, 'scheduler.amazonaws.com', account)
+      : serviceRole(`${component}RuleRole`, 'events.amazonaws.com');
+  const policy = new aws.iam.RolePolicy(`${component}${starter}Policy`, {
+    role: role.id,
     policy: $jsonStringify({
       Version: '2012-10-17',
       Statement: [
@@ -142,7 +159,7 @@ export function schedulerRoleFor(
       ],
     }),
   });
-  return { schedulerRole, schedulerPolicy };
+  return { role, policy };
 }
 
 /** How one workflow Lambda runs and what it may call. */
@@ -240,7 +257,7 @@ export interface WorkflowSchedule {
 
 /**
  * Creates the EventBridge Scheduler schedules that start a state machine directly, with a role that
- * may do only that ({@link schedulerRoleFor}); a start that fails is retried 3 times within an hour.
+ * may do only that ({@link startRoleFor}); a start that fails is retried 3 times within an hour.
  *
  * @example
  * const { schedulerRole, schedules } = scheduledRuns('Backup', account, stateMachine.arn, backupSchedules(stage, targets));
@@ -251,7 +268,12 @@ export function scheduledRuns(
   stateMachineArn: $util.Input<string>,
   schedules: readonly WorkflowSchedule[],
 ) {
-  const { schedulerRole, schedulerPolicy } = schedulerRoleFor(component, account, stateMachineArn);
+  const { role: schedulerRole, policy: schedulerPolicy } = startRoleFor(
+    component,
+    'Scheduler',
+    account,
+    stateMachineArn,
+  );
   const created = schedules.map(
     (schedule, i) =>
       new aws.scheduler.Schedule(

@@ -5,7 +5,7 @@
  * when the round decided to (a public probe changed state, or the last publish is older than the
  * interval) → succeed. A run that cannot check (the step fails or times out) notifies and fails; a
  * publish that fails does not fail the run: it succeeds with the failure in its output. An
- * **Express** state machine, started by EventBridge Scheduler at the target's declared rate;
+ * **Express** state machine, started by a scheduled EventBridge rule at the target's declared rate;
  * JSONPath only, so the same definition runs on the local engine.
  *
  * Input: `{ "target": "zmanim" }`; the execution name is the run id.

@@ -999,9 +999,9 @@ const deploySchema = z.strictObject({
 });
 
 /**
- * Why EventBridge Scheduler cannot run a schedule expression, or undefined when it can: a rate of
- * 0, a unit whose number does not agree ("rate(1 minutes)", "rate(5 minute)"), or a cron with both
- * a day of month and a day of week (one must be "?").
+ * Why EventBridge (a scheduled rule or Scheduler) cannot run a schedule expression, or undefined
+ * when it can: a rate of 0, a unit whose number does not agree ("rate(1 minutes)", "rate(5 minute)"),
+ * or a cron with both a day of month and a day of week (one must be "?").
  *
  * @example
  * unschedulable('rate(1 minutes)') // 'expected "rate(1 minute)": a rate of 1 takes the singular unit'

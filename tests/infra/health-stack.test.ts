@@ -1,16 +1,18 @@
 /**
  * The health stack under Pulumi's mock runtime: the Express state machine (exactly the workflow's
- * definition with the deployed ARNs), its Lambdas with least-privilege IAM, and one EventBridge
- * Scheduler schedule per target with a health section, through a role allowed only to start it.
+ * definition with the deployed ARNs), its Lambdas with least-privilege IAM, and one scheduled
+ * EventBridge rule per target with a health section, through a role allowed only to start it.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { findTarget } from '../../shared/config/registry.ts';
 import { healthComponentName, scheduleComponentName } from '../../stacks/health.ts';
 import * as workflow from '../../workflows/health.ts';
 import { registerFilledTargets } from '../fixtures/filled-targets.ts';
 import { ACCOUNT, LAMBDA, type MockRun, ROLE, runUnderMocks } from './harness.ts';
 import { ensureSstPlatform } from './sst-install.ts';
 
-const SCHEDULE = 'aws:scheduler/schedule:Schedule';
+const RULE = 'aws:cloudwatch/eventRule:EventRule';
+const RULE_TARGET = 'aws:cloudwatch/eventTarget:EventTarget';
 
 interface PolicyStatement {
   Effect: string;
@@ -69,29 +71,41 @@ describe('health stack', () => {
     }
   });
 
-  it('creates one schedule per target with a health section, at its rate, starting the state machine', () => {
+  it('creates one scheduled rule per target with a health section, at its rate, starting the state machine', () => {
     // Prepare
     const targets = run.outputs.targets.split(',');
     const machine = run.one('aws:sfn/stateMachine:StateMachine', 'HealthWorkflow');
-    // The backup stack has schedules of its own (BackupSchedule…).
-    const schedules = run.ofType(SCHEDULE).filter((s) => s.name.startsWith('HealthSchedule'));
+    const rules = run.ofType(RULE).filter((r) => r.name.startsWith('HealthSchedule'));
+    const ruleTargets = run.ofType(RULE_TARGET).filter((t) => t.name.startsWith('HealthSchedule'));
 
-    // Assess
-    expect(schedules.map((s) => s.name).sort()).toEqual(targets.map(scheduleComponentName).sort());
-    for (const schedule of schedules) {
-      const target = schedule.inputs.target as { arn: string; roleArn: string; input: string };
-      expect(schedule.inputs.scheduleExpression).toMatch(/^(rate|cron)\(/);
-      expect(schedule.inputs.flexibleTimeWindow).toEqual({ mode: 'OFF' });
-      expect(target.arn).toBe(machine.state.arn);
-      expect(target.roleArn).toBe(run.one(ROLE, 'HealthSchedulerRole').state.arn);
-      expect(targets).toContain(JSON.parse(target.input).target);
+    // Assess: health starts no EventBridge Scheduler schedule (the backup stack has its own)
+    expect(run.ofType('aws:scheduler/schedule:Schedule').filter((s) => s.name.startsWith('Health'))).toEqual(
+      [],
+    );
+    expect(rules.map((r) => r.name).sort()).toEqual(targets.map(scheduleComponentName).sort());
+    expect(ruleTargets).toHaveLength(rules.length);
+    for (const rule of rules) {
+      const ruleTarget = run.one(RULE_TARGET, `${rule.name}Target`);
+      const input = JSON.parse(String(ruleTarget.inputs.input)) as { target: string };
+      expect(rule.inputs.scheduleExpression).toBe(findTarget(input.target).health?.schedule);
+      // A schedule runs only on the default bus, which is where a rule without a bus goes.
+      expect(rule.inputs.eventBusName).toBeUndefined();
+      expect(rule.inputs.name).toBe(`stepops-test-health-${input.target}`);
+      expect(ruleTarget.inputs.rule).toBe(rule.state.name);
+      expect(ruleTarget.inputs.arn).toBe(machine.state.arn);
+      expect(ruleTarget.inputs.roleArn).toBe(run.one(ROLE, 'HealthRuleRole').state.arn);
+      expect(ruleTarget.inputs.retryPolicy).toEqual({
+        maximumRetryAttempts: 0,
+        maximumEventAgeInSeconds: 60,
+      });
+      expect(targets).toContain(input.target);
     }
   });
 
-  it('lets the scheduler role only start the health state machine, trusted by the scheduler of this account', () => {
+  it('lets the rule role only start the health state machine, trusted by EventBridge', () => {
     // Prepare
-    const statements = statementsOf('HealthSchedulerRole');
-    const trust = JSON.parse(String(run.one(ROLE, 'HealthSchedulerRole').inputs.assumeRolePolicy));
+    const statements = statementsOf('HealthRuleRole');
+    const trust = JSON.parse(String(run.one(ROLE, 'HealthRuleRole').inputs.assumeRolePolicy));
     const machine = run.one('aws:sfn/stateMachine:StateMachine', 'HealthWorkflow');
 
     // Assess
@@ -102,8 +116,9 @@ describe('health stack', () => {
         Resource: [machine.state.arn],
       }),
     ]);
-    expect(trust.Statement[0].Principal).toEqual({ Service: 'scheduler.amazonaws.com' });
-    expect(trust.Statement[0].Condition).toEqual({ StringEquals: { 'aws:SourceAccount': ACCOUNT } });
+    expect(trust.Statement).toEqual([
+      { Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ]);
   });
 
   it('lets check-target start only the stage’s recovery runbooks and write only the state table', () => {

@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { HEALTH_PRICES, monthlyHealthCost, priceHealthRun } from '../../../bench/health.ts';
+import {
+  HEALTH_PRICES,
+  monthlyHealthCost,
+  priceHealthRun,
+  slowerRoundMonthlyCost,
+} from '../../../bench/health.ts';
 import { LIST_PRICES } from '../../../shared/cost/pricing.ts';
 
 describe('priceHealthRun', () => {
-  it('bills one Express request, its duration in 100 ms steps at 64 MB, the Scheduler and the Lambdas', () => {
+  it('bills one Express request, its duration in 100 ms steps at 64 MB and the Lambdas, nothing for the scheduled rule', () => {
     // Prepare
     const usage = { transitions: 3, invocations: 2, gbSeconds: 0.01, byFunction: {} };
 
@@ -13,8 +18,8 @@ describe('priceHealthRun', () => {
 
     // Assess
     const perTenth = 0.1 * (64 / 1024) * HEALTH_PRICES.expressPerGbSecond;
-    expect(fast.stepFunctions).toBeCloseTo(1e-6 + perTenth + 1e-6, 15);
-    expect(slow.stepFunctions).toBeCloseTo(1e-6 + 13 * perTenth + 1e-6, 15);
+    expect(fast.stepFunctions).toBeCloseTo(1e-6 + perTenth, 15);
+    expect(slow.stepFunctions).toBeCloseTo(1e-6 + 13 * perTenth, 15);
     expect(fast.lambdaRequests).toBeCloseTo(2 * LIST_PRICES.lambdaPerRequest, 15);
     expect(fast.lambdaCompute).toBeCloseTo(0.01 * LIST_PRICES.lambdaPerGbSecond, 15);
     expect(fast.total).toBeCloseTo(fast.stepFunctions + fast.lambdaRequests + fast.lambdaCompute, 15);
@@ -34,14 +39,19 @@ describe('monthlyHealthCost', () => {
     // Assess
     expect(everyMinute.listPrice).toBeCloseTo(43_800 * priceHealthRun(usage, 60).total, 12);
     expect(everyMinute.freeTiers).toBeCloseTo(43_800 * express, 12);
-    // 50M runs: 36M Scheduler invocations, 49M Lambda requests and 100,000 GB-s beyond the free tiers
+    // 50M runs: 49M Lambda requests and 100,000 GB-s beyond the free tiers
     expect(huge.freeTiers).toBeCloseTo(
-      50e6 * express +
-        36e6 * 1e-6 +
-        49e6 * LIST_PRICES.lambdaPerRequest +
-        100_000 * LIST_PRICES.lambdaPerGbSecond,
+      50e6 * express + 49e6 * LIST_PRICES.lambdaPerRequest + 100_000 * LIST_PRICES.lambdaPerGbSecond,
       6,
     );
+  });
+});
+
+describe('slowerRoundMonthlyCost', () => {
+  it('prices 100 ms more of every round: the Express duration at 64 MB and the waiting Lambda', () => {
+    // Assess: 43,800 × (0.1 s × 1/16 GB × $0.06/GB-hour + 0.1 s × 1/4 GB × $0.0000166667/GB-s)
+    expect(slowerRoundMonthlyCost(256, 43_800)).toBeCloseTo(43_800 * (1.0417e-7 + 4.1667e-7), 6);
+    expect(slowerRoundMonthlyCost(512, 43_800)).toBeGreaterThan(slowerRoundMonthlyCost(256, 43_800));
   });
 });
 

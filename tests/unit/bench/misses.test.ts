@@ -288,11 +288,11 @@ describe('findMisses', () => {
     const over = findMisses(results({ cost: cost(0.1031) }));
     const under = findMisses(results({ cost: cost(0.0999) }));
 
-    // Assess: $2 per million runs (Express request, Scheduler) is $0.0876 of 43,800 runs; 100 ms of
-    // Express at 64 MB and one Lambda request make it $0.1009
+    // Assess: $1 per million Express requests is $0.0438 of 43,800 runs; 100 ms of Express at 64 MB
+    // and one Lambda request make it $0.0571
     expect(over).toHaveLength(1);
     expect(over[0]).toMatch(/cost \$0\.103 a month at list price \(goal < \$0\.100\)/);
-    expect(over[0]).toMatch(/of 43,800 runs are \$0\.088, .* \$0\.101; /);
+    expect(over[0]).toMatch(/Express requests of 43,800 runs are \$0\.044, .* \$0\.057; /);
     expect(over[0]).toMatch(/it is \$0\.048, Express and DynamoDB alone/);
     expect(over[0]).toContain('the rest is the DynamoDB state item, read and written each run');
     expect(under).toEqual([]);

@@ -60,7 +60,7 @@ describe('scheduleCosts', () => {
     // Act
     const rows = scheduleCosts([target], { health: { cost, source: 'measured', usage, wallMs: 40 } });
 
-    // Assess: 43,800 runs stay within the Scheduler and Lambda free tiers, so only Express is billed
+    // Assess: 43,800 runs stay within the Lambda free tier, so only Express is billed
     expect(rows[0]?.monthly).toBeCloseTo(43_800 * cost.total, 9);
     expect(rows[0]?.freeTierMonthly).toBeCloseTo(
       43_800 * (HEALTH_PRICES.expressPerRequest + 0.1 * (64 / 1024) * HEALTH_PRICES.expressPerGbSecond),
