@@ -38,6 +38,12 @@ export const HEALTH_PRICES = Object.freeze({
 /** EventBridge Scheduler, per invocation after its free tier: what a run would cost more if a Scheduler schedule started it. */
 export const SCHEDULER_PER_INVOCATION = 1.0 / 1_000_000;
 
+/** The sizes of a target's DynamoDB items: its state item (read and written each run) and a day's history item. */
+export interface HealthItemBytes {
+  state: number;
+  day: number;
+}
+
 /** The DynamoDB request units of one health run: the state item read and written, and its share of the day's history item. */
 export interface HealthStorageUnits {
   readUnits: number;
@@ -164,7 +170,14 @@ export interface HealthMeasurement {
   /** The row of ten endpoints every minute, next to the anchors. */
   tenEndpoints: ScheduleCost;
   /** Per-run cost for the targets' schedules, with the run it was measured on. */
-  perRun: { cost: RunCost; source: string; usage: UsageReport; wallMs: number };
+  perRun: {
+    cost: RunCost;
+    source: string;
+    usage: UsageReport;
+    wallMs: number;
+    /** The DynamoDB items a run reads and writes, to price a schedule's runs at its own rate. */
+    itemBytes: HealthItemBytes;
+  };
   /** What publishing the status page adds, from a run that published it. */
   statusPage?: StatusPageCost;
 }
@@ -312,7 +325,13 @@ export async function measureHealthCost(options: {
         freeTierMonthly: monthly.freeTiers,
         note: `${source}; each 100 ms an endpoint takes longer to answer than 127.0.0.1 adds $${slowerRoundMonthlyCost(options.memoryMb['check-target'] ?? 256, runs).toFixed(3)} a month; anchor: 10 Synthetics canaries every minute $${synthetics.toFixed(2)}/month, 10 Route 53 checks $${(10 * LIST_PRICES.route53HealthCheckPerMonth.low).toFixed(2)}–$${(10 * LIST_PRICES.route53HealthCheckPerMonth.high).toFixed(2)}/month`,
       },
-      perRun: { cost, source, usage: median.usage, wallMs: median.wallMs },
+      perRun: {
+        cost,
+        source,
+        usage: median.usage,
+        wallMs: median.wallMs,
+        itemBytes: { state: stateBytes, day: dayBytes },
+      },
       ...(statusPage ? { statusPage } : {}),
     };
   } finally {

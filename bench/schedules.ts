@@ -4,16 +4,22 @@
  * figure, only its run count and the anchor it would be compared with.
  */
 import type { Target } from '../shared/config/schema.ts';
-import { LIST_PRICES, type RunCost, runsPerMonth } from '../shared/cost/pricing.ts';
+import { HOURS_PER_MONTH, LIST_PRICES, type RunCost, runsPerMonth } from '../shared/cost/pricing.ts';
 import type { UsageReport } from '../shared/cost/usage.ts';
 import type { BackupCostSection } from './backup.ts';
-import { monthlyHealthCost } from './health.ts';
+import { type HealthItemBytes, healthStorageUnits, monthlyHealthCost } from './health.ts';
 import type { ScheduleCost } from './report.ts';
 
 /** The measured cost of one run of each scheduled workflow, when it exists. */
 export interface PerRunCosts {
   /** With the measured run's usage and wall time, the free tiers are priced too. */
-  health?: { cost: RunCost; source: string; usage?: UsageReport; wallMs?: number };
+  health?: {
+    cost: RunCost;
+    source: string;
+    usage?: UsageReport;
+    wallMs?: number;
+    itemBytes?: HealthItemBytes;
+  };
   backup?: { cost: RunCost; source: string };
   /** Measured per job (`bench/backup.ts`): preferred over `backup` where a job is listed. */
   backupJobs?: BackupCostSection;
@@ -35,6 +41,14 @@ export function scheduleCosts(targets: readonly Target[], perRun: PerRunCosts): 
       const probes = target.health.probes.length;
       const synthetics = runs * probes * LIST_PRICES.syntheticsPerCanaryRun;
       const measured = perRun.health;
+      // The day's history item is written once a day, so its share of a run depends on the rate.
+      const storage =
+        measured?.itemBytes &&
+        healthStorageUnits(measured.itemBytes.state, measured.itemBytes.day, (runs * 24) / HOURS_PER_MONTH);
+      const month =
+        measured?.usage && measured.wallMs !== undefined
+          ? monthlyHealthCost(measured.usage, measured.wallMs, runs, storage)
+          : undefined;
       const anchor = `anchor: ${probes} Synthetics canaries at this rate $${synthetics.toFixed(2)}/month, ${probes} Route 53 checks $${(probes * LIST_PRICES.route53HealthCheckPerMonth.low).toFixed(2)}–$${(probes * LIST_PRICES.route53HealthCheckPerMonth.high).toFixed(2)}/month`;
       rows.push({
         target: target.name,
@@ -42,10 +56,8 @@ export function scheduleCosts(targets: readonly Target[], perRun: PerRunCosts): 
         name: `${probes} probes`,
         schedule: target.health.schedule,
         runsPerMonth: runs,
-        monthly: measured ? runs * measured.cost.total : null,
-        ...(measured?.usage && measured.wallMs !== undefined
-          ? { freeTierMonthly: monthlyHealthCost(measured.usage, measured.wallMs, runs).freeTiers }
-          : {}),
+        monthly: month ? month.listPrice : measured ? runs * measured.cost.total : null,
+        ...(month ? { freeTierMonthly: month.freeTiers } : {}),
         note: measured ? `${measured.source}; ${anchor}` : `health workflow not built yet; ${anchor}`,
       });
     }
