@@ -119,6 +119,14 @@ export async function probeTargetStep(input: CheckTargetInput, deps: HealthDeps)
   const target = deps.findTarget(input.target);
   const health = healthOf(target);
   const at = new Date(deps.now()).toISOString();
+  const runner = deps.probes(target);
+  // The probes from the prober need no host: they run while the hosts are looked up (on AWS,
+  // DescribeInstances and DescribeInstanceInformation), so the round lasts as long as the slower
+  // of the two, not both.
+  const prober = health.probes.filter(
+    (p) => !isHostSideProbe(p) && p.type !== 'ec2-status' && p.type !== 'ssm-agent',
+  );
+  const fromProberRound = runProbeRound(runner, prober, []);
   let hosts: HostRef[];
   let unreachable: HostSurvey['unreachable'] = [];
   let hostsError: string | undefined;
@@ -145,15 +153,11 @@ export async function probeTargetStep(input: CheckTargetInput, deps: HealthDeps)
     fleetHost = chooseFleetHost(hosts, parseState(target.name, record?.body));
   }
   const instance = health.probes.filter((p) => p.type === 'ec2-status' || p.type === 'ssm-agent');
-  const prober = health.probes.filter(
-    (p) => !isHostSideProbe(p) && p.type !== 'ec2-status' && p.type !== 'ssm-agent',
-  );
-  const runner = deps.probes(target);
   // A running host that cannot take commands is down for its host probes, not skipped (unless an
   // ssm-agent probe already reports it).
   const silentHosts = health.probes.some((p) => p.type === 'ssm-agent') ? [] : unreachable;
   const [fromProber, fromHosts, ofInstances, fromFleet] = await Promise.all([
-    runProbeRound(runner, prober, hosts),
+    fromProberRound,
     hosts.length > 0
       ? runProbeRound(runner, hostSide, hosts)
       : Promise.resolve(

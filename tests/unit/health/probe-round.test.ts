@@ -1,6 +1,8 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer, get as httpsGet, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeInstanceStatusCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
   DescribeInstanceInformationCommand,
@@ -158,6 +160,70 @@ describe('the probe round of check-target on an ec2 target', () => {
         'the host cannot take commands: it is not registered with Systems Manager (no SSM agent reporting)',
       ],
     ]);
+  });
+});
+
+describe('the probe round of check-target while the hosts are looked up', () => {
+  afterEach(() => clearRegisteredTargets());
+
+  it('sends the probes that need no host before the host lookup answers, and runs host probes on what it found', async () => {
+    // Prepare: the lookup answers only once the HTTP probe has reached the endpoint (or after 20 s,
+    // which a round that waited for the lookup first would take, and fail on)
+    let endpointReached: () => void = () => {};
+    const reached = new Promise<'probed'>((resolve) => {
+      endpointReached = () => resolve('probed');
+    });
+    const server = createHttpServer((_req, res) => {
+      endpointReached();
+      res.writeHead(200).end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/health`;
+    registerTarget({
+      name: 'lookup-overlap',
+      description: 'an endpoint and a host command',
+      hosts: { type: 'local', directory: '.' },
+      health: {
+        schedule: 'rate(1 minute)',
+        probes: [
+          { name: 'site', type: 'http', url },
+          { name: 'uptime', type: 'command', script: 'true' },
+        ],
+      },
+    });
+    const target = findTarget('lookup-overlap');
+    const host = { kind: 'local' as const, id: 'local:.', directory: '.' };
+    const seenByLookup: string[] = [];
+    const lookup = async () => {
+      seenByLookup.push(await Promise.race([reached, sleep(20_000).then(() => 'timed out' as const)]));
+      return [host];
+    };
+    const probed: string[][] = [];
+    const runner: ProbeRunner = {
+      run: async (probe, hosts) => {
+        probed.push([probe.name, ...hosts.map((h) => h.id)]);
+        return probeRunnerFor(target).run(probe, hosts);
+      },
+    };
+
+    // Act
+    try {
+      const round = await probeTargetStep(
+        { target: 'lookup-overlap', runId: 'r1' },
+        { ...deps(target), hosts: () => ({ resolve: lookup }), probes: () => runner },
+      );
+
+      // Assess
+      expect(seenByLookup).toEqual(['probed']);
+      expect(probed).toEqual([['site'], ['uptime', 'local:.']]);
+      expect(round.hosts).toBe(1);
+      expect(round.results.map((r) => [r.probe, r.ok])).toEqual([
+        ['site', true],
+        ['uptime', true],
+      ]);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 
