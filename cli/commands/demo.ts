@@ -433,7 +433,7 @@ export function nextCommands(
   const logged = report.v3?.executionName ?? report.v2?.executionName;
   if (logged) lines.push(userCommand(`logs ${logged}`));
   if (report.parts.includes('backup')) lines.push(userCommand('backups demo'));
-  if (report.parts.includes('health')) lines.push(userCommand('uptime demo'));
+  if (report.parts.includes('health')) lines.push(userCommand('health history demo'));
   if (appCtl) {
     lines.push(
       `${userCommand('deploy demo --ref v2')}   (starts the lab app again; stop it with ${appCtl} stop)`,

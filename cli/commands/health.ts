@@ -2,13 +2,14 @@
  * `stepops health <target> [--stage S]`: one health round. Without a stage, on the local engine,
  * printed as a table (probe, state, value, condition, since); a runbook the round requested is
  * carried out through the local recover workflow, waiting for its approval as on AWS. With one, a
- * synchronous run of the stage's health state machine. `stepops uptime <target>`: the uptime
- * history per day and probe. `stepops watch <target>`: the target's schedule in the foreground,
- * the table redrawn after each run, until Ctrl-C — a local monitor.
+ * synchronous run of the stage's health state machine. `stepops health history <target>` (also
+ * `uptime`): the uptime history per day and probe. `stepops watch <target>`: the target's schedule
+ * in the foreground, the table redrawn after each run, until Ctrl-C — a local monitor.
  */
 import { randomBytes } from 'node:crypto';
 import type { Target } from '../../shared/config/schema.ts';
 import { healthHistoryFor, healthStoreFor } from '../../shared/drivers/health.ts';
+import { stageResourceNames } from '../../shared/drivers/options.ts';
 import { HEALTH_HISTORY_DAYS } from '../../shared/drivers/ports.ts';
 import type { LocalEngine } from '../../shared/engine/index.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
@@ -277,15 +278,30 @@ function ms(value: number | undefined): string {
  * @example
  * await healthHistory({ target: 'zmanim', days: 7 });
  */
-export async function healthHistory(options: {
-  target: string;
-  probe?: string;
-  days?: number;
-  output?: Output;
-  now?: Date;
-}): Promise<number> {
+export async function healthHistory(
+  options: HealthCommandOptions & {
+    target: string;
+    probe?: string;
+    days?: number;
+    output?: Output;
+    now?: Date;
+    env?: NodeJS.ProcessEnv;
+  },
+): Promise<number> {
   const out = options.output ?? stdio;
+  const env = options.env ?? process.env;
+  const stage = stageOf(options, env);
   const target = await healthTarget(options.target);
+  if (stage !== undefined && target.hosts.type === 'local') {
+    throw new InvalidInputError(
+      `target "${target.name}" declares local hosts: its checks are recorded on this machine (stepops health history ${target.name}, without --stage)`,
+    );
+  }
+  // On a stage, the checks are in its state table (STEPOPS_STATE_TABLE names another).
+  const names =
+    stage === undefined
+      ? {}
+      : { stateTable: env.STEPOPS_STATE_TABLE?.trim() || stageResourceNames(stage).stateTable };
   const days = options.days ?? 7;
   if (!Number.isInteger(days) || days < 1 || days > HEALTH_HISTORY_DAYS) {
     throw new InvalidInputError(
@@ -298,7 +314,7 @@ export async function healthHistory(options: {
     );
   }
   const wanted = lastDays(options.now ?? new Date(), days);
-  const stored = await healthHistoryFor(target).readDays(target.name, wanted);
+  const stored = await healthHistoryFor(target, names).readDays(target.name, wanted);
   const found: HealthDay[] = Object.values(stored).flatMap((body) => {
     try {
       return [JSON.parse(body) as HealthDay];
@@ -306,12 +322,12 @@ export async function healthHistory(options: {
       return [];
     }
   });
-  const record = await healthStoreFor(target).read(target.name);
+  const record = await healthStoreFor(target, names).read(target.name);
   const today = record ? (JSON.parse(record.body) as TargetHealthState).today : undefined;
   if (today && wanted.includes(today.day)) found.push(today);
   const rows = historyRows(found, options.probe);
   out.out(
-    `uptime of ${target.name}, last ${days} day${days === 1 ? '' : 's'} (UTC)${options.probe ? `, probe ${options.probe}` : ''}`,
+    `uptime of ${target.name}${stage === undefined ? '' : ` on stage ${stage}`}, last ${days} day${days === 1 ? '' : 's'} (UTC)${options.probe ? `, probe ${options.probe}` : ''}`,
   );
   if (rows.length === 0) {
     out.out('no checks recorded in these days');

@@ -26,13 +26,17 @@ export interface SourceDeps {
  *
  * @example
  * stageOf({ stage: 'prod' }) // 'prod'
- * @throws UsageError when both `--stage` and `--local` are given
+ * @throws UsageError when both `--stage` and `--local` are given, or the stage is not a stage name
  */
 export function stageOf(options: WhereOptions, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (options.stage !== undefined && options.local)
     throw new UsageError('give either --stage or --local, not both');
   if (options.local) return undefined;
-  return options.stage ?? (env.STEPOPS_STAGE || undefined);
+  const stage = options.stage ?? (env.STEPOPS_STAGE || undefined);
+  if (stage !== undefined && !/^[a-z][a-z0-9-]{0,29}$/.test(stage)) {
+    throw new UsageError(`--stage ${JSON.stringify(stage)}: expected lowercase letters, digits and dashes`);
+  }
+  return stage;
 }
 
 /**

@@ -193,7 +193,7 @@ describe('stepops demo', () => {
       'npx stepops history demo',
       `npx stepops logs ${v3}`,
       'npx stepops backups demo',
-      'npx stepops uptime demo',
+      'npx stepops health history demo',
       'npx stepops deploy demo --ref v2   (starts the lab app again; stop it with .stepops/demo/bin/app-ctl.sh stop)',
     ]);
     const status = runPrinted(root, 'npx stepops status demo');
@@ -209,7 +209,7 @@ describe('stepops demo', () => {
     const backups = runPrinted(root, 'npx stepops backups demo');
     expect(backups.code, backups.stderr).toBe(0);
     expect(backups.stdout).toMatch(/data\s+good .* passed/);
-    const uptime = runPrinted(root, 'npx stepops uptime demo');
+    const uptime = runPrinted(root, 'npx stepops health history demo');
     expect(uptime.code, uptime.stderr).toBe(0);
     expect(uptime.stdout).toMatch(/app-health\s+\d+\s+\d+\.\d+%/);
     // The approval it printed while the run waited: the run is found, and has ended since.

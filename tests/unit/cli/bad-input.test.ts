@@ -222,7 +222,7 @@ const CASES: [string, string[], Record<string, string>, RegExp][] = [
     {},
     /no AWS credentials were found.*nothing was started/,
   ],
-  // health, uptime, watch
+  // health, health history (uptime), watch
   ['health of an unknown target', ['health', 'nope'], {}, /unknown target "nope"/],
   ['health of a local target on a stage', ['health', 'demo', '--stage', 'prod'], {}, /declares local hosts/],
   [
@@ -244,6 +244,24 @@ const CASES: [string, string[], Record<string, string>, RegExp][] = [
     /--days 0: expected a whole number of days from 1 to 90/,
   ],
   ['uptime of an unknown probe', ['uptime', 'demo', '--probe', 'nosuch'], {}, /has no probe named "nosuch"/],
+  [
+    'health history over 0 days',
+    ['health', 'history', 'demo', '--days', '0'],
+    {},
+    /--days 0: expected a whole number of days from 1 to 90/,
+  ],
+  [
+    'health history of a local target on a stage',
+    ['health', 'history', 'demo', '--stage', 'prod'],
+    {},
+    /target "demo" declares local hosts: its checks are recorded on this machine/,
+  ],
+  [
+    'health history on a malformed stage',
+    ['health', 'history', EC2_FILE, '--stage', 'Prod!'],
+    {},
+    /--stage "Prod!": expected lowercase letters, digits and dashes/,
+  ],
   ['watch of an unknown target', ['watch', 'nope'], {}, /unknown target "nope"/],
   // approvals
   ['approve of something that is not a run id', ['approve', 'run 1'], {}, /"run 1" is not a run id/],

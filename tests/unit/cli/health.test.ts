@@ -7,6 +7,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   healthHistory,
@@ -172,6 +174,67 @@ describe('stepops run health', () => {
     await expect(healthHistory({ target: 'cli-history', probe: 'nope' })).rejects.toThrow(
       'target "cli-history" has no probe named "nope" (probes: site)',
     );
+  });
+
+  it('reads the uptime history of a stage from its state table, and refuses what cannot be read there', async () => {
+    // Prepare: an ec2 target, whose checks run on the stage
+    registerTarget({
+      name: 'cli-stage-history',
+      description: 'checked on a stage',
+      hosts: {
+        type: 'ec2',
+        region: 'eu-west-1',
+        instanceIds: ['i-0123456789abcdef0'],
+        workingDirectory: '/opt/app',
+      },
+      health: {
+        schedule: 'rate(1 minute)',
+        probes: [{ name: 'site', type: 'http', url: 'https://example.com/' }],
+      },
+    });
+    register('cli-local-history');
+    const dynamo = mockClient(DynamoDBClient);
+    dynamo.on(GetItemCommand).resolves({});
+    const seen = capture();
+
+    try {
+      // Act
+      const code = await healthHistory({
+        target: 'cli-stage-history',
+        stage: 'prod',
+        days: 2,
+        output: seen.output,
+        env: {},
+      });
+      const renamed = capture();
+      await healthHistory({
+        target: 'cli-stage-history',
+        days: 1,
+        output: renamed.output,
+        env: { STEPOPS_STAGE: 'prod', STEPOPS_STATE_TABLE: 'ops-state' },
+      });
+
+      // Assess: the two days' history items and the state item, each from the stage's table
+      expect(code).toBe(0);
+      expect(seen.lines).toEqual([
+        'uptime of cli-stage-history on stage prod, last 2 days (UTC)',
+        'no checks recorded in these days',
+      ]);
+      const tables = dynamo.commandCalls(GetItemCommand).map((c) => c.args[0].input.TableName);
+      expect(tables).toEqual([...Array(3).fill('stepops-prod-state'), 'ops-state', 'ops-state']);
+      await expect(healthHistory({ target: 'cli-local-history', stage: 'prod', env: {} })).rejects.toThrow(
+        'target "cli-local-history" declares local hosts: its checks are recorded on this machine (stepops health history cli-local-history, without --stage)',
+      );
+      await expect(healthHistory({ target: 'cli-stage-history', stage: 'Prod!', env: {} })).rejects.toThrow(
+        '--stage "Prod!": expected lowercase letters, digits and dashes',
+      );
+      await expect(
+        healthHistory({ target: 'cli-stage-history', stage: 'prod', local: true, env: {} }),
+      ).rejects.toThrow('give either --stage or --local, not both');
+      expect(dynamo.commandCalls(GetItemCommand)).toHaveLength(5);
+    } finally {
+      dynamo.restore();
+    }
   });
 
   it('refuses an unknown target and a target without a health section, starting nothing', async () => {
