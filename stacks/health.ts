@@ -7,7 +7,6 @@
 
 import { type FunctionBundling, functionCode } from './bundling.ts';
 import { maintainStateMachineName } from './maintain.ts';
-import { recoverStateMachineName } from './recover.ts';
 import {
   executionStatusStatements,
   hostStatements,
@@ -17,6 +16,7 @@ import {
   type Statement,
   sendCommandStatements,
 } from './permissions.ts';
+import { recoverStateMachineName } from './recover.ts';
 import type { Ec2Target, StatusPageMode } from './settings.ts';
 import { schedulerRoleFor, workflowStateMachine } from './state-machine.ts';
 import { deployStateMachineName, driverEnvironment } from './workflows.ts';
