@@ -22,9 +22,10 @@ import {
   type Statement,
   sendCommandStatements,
 } from './permissions.ts';
+import { recoverStateMachineName } from './recover.ts';
 import type { Ec2Target, StatusPageMode } from './settings.ts';
 import { startRoleFor, workflowStateMachine } from './state-machine.ts';
-import { driverEnvironment } from './workflows.ts';
+import { deployStateMachineName, driverEnvironment } from './workflows.ts';
 
 /** The health workflow module's contract (`workflows/health.ts`). */
 export interface HealthWorkflowModule {
@@ -87,7 +88,7 @@ export function scheduleComponentName(target: string): string {
 /**
  * The statements of each health function: check-target finds the hosts, runs host probes through
  * SSM and asks EC2 and SSM about the instances, then reads and writes the state item, reads the
- * target's lease (and, when a maintenance run holds it, whether that run's execution still runs),
+ * target's lease (and whether the deploy, recovery or maintenance execution holding it still runs),
  * publishes alerts and starts the recover state machine; notify-health-failure publishes.
  *
  * @example
@@ -95,7 +96,10 @@ export function scheduleComponentName(target: string): string {
  */
 export function healthFunctionStatements(
   folder: string,
-  /** With the stage (and its region), check-target may read the status of its maintenance executions. */
+  /**
+   * With the stage (and its region), check-target may read the status of the stage's deploy,
+   * recover and maintenance executions (the runs that take a target's lease).
+   */
   context: PermissionContext & { stage?: string; region?: $util.Input<string> },
   recoverArn: $util.Input<string>,
   /** The status page object's ARN (`arn:aws:s3:::<bucket>/index.html`), for publish-status-page. */
@@ -117,11 +121,13 @@ export function healthFunctionStatements(
         { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [context.stateTableArn] },
         ...notifyStatements(context),
         { actions: ['states:StartExecution'], resources: [recoverArn] },
-        // A maintenance lease counts only while its run's execution runs (DescribeExecution).
+        // A target's lease counts only while the execution it names runs (DescribeExecution).
         ...(context.stage
           ? executionStatusStatements(
               context.account,
               context.region ?? '*',
+              deployStateMachineName(context.stage),
+              recoverStateMachineName(context.stage),
               maintainStateMachineName(context.stage),
             )
           : []),

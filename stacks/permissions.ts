@@ -285,20 +285,26 @@ export function parameterStatements(
 }
 
 /**
- * Reading the status of the executions of one state machine (`states:DescribeExecution`, whose
- * resource is the execution ARN): a rolling step asks whether its own run still runs. The ARN is
- * built from the state machine's name, not its resource, so that the function does not depend on
- * the state machine that depends on it.
+ * Reading the status of the executions of the given state machines (`states:DescribeExecution`,
+ * whose resource is the execution ARN): a rolling step asks whether its own run still runs, health
+ * whether the run holding a target's lease does. The ARNs are built from the state machines'
+ * names, not their resources, so that the function does not depend on a state machine that
+ * depends on it.
+ *
+ * @example
+ * executionStatusStatements(account, region, 'stepops-prod-deploy', 'stepops-prod-recover')
  */
 export function executionStatusStatements(
   account: $util.Input<string>,
   region: $util.Input<string>,
-  stateMachineName: string,
+  ...stateMachineNames: string[]
 ): Statement[] {
   return [
     {
       actions: ['states:DescribeExecution'],
-      resources: [$interpolate`arn:aws:states:${region}:${account}:execution:${stateMachineName}:*`],
+      resources: stateMachineNames.map(
+        (name) => $interpolate`arn:aws:states:${region}:${account}:execution:${name}:*`,
+      ),
     },
   ];
 }

@@ -60,6 +60,11 @@ export function driverEnvironment(context: {
   };
 }
 
+/** The name of a stage's deploy state machine (its executions' ARNs are built from it). */
+export function deployStateMachineName(stage: string): string {
+  return `stepops-${stage}-deploy`;
+}
+
 /** PascalCase component name of a function folder: `wait-command` → `DeployWaitCommand`. */
 export function functionComponentName(folder: string): string {
   return `Deploy${folder.replace(/(^|-)([a-z0-9])/g, (_m, _dash, c: string) => c.toUpperCase())}`;
@@ -104,7 +109,7 @@ export function createWorkflows(context: WorkflowsContext) {
   const timeoutSeconds = context.workflow.deployTimeoutSeconds(context.targets);
   const { arns, definition, logGroup, role, policy, stateMachine } = standardWorkflow({
     component: 'Deploy',
-    name: `stepops-${context.stage}-deploy`,
+    name: deployStateMachineName(context.stage),
     account: context.account,
     functions,
     workflow: (resolved) => context.workflow.deployWorkflow(resolved, { timeoutSeconds }),

@@ -370,6 +370,8 @@ export function deployWorkflow(
         ...plan('target'),
         ...plan('runId'),
         'ttlSeconds.$': '$.plan.lockTtlSeconds',
+        // The lease names this execution: health counts it only while the execution runs.
+        'execution.$': '$$.Execution.Id',
         ...plan('batchSize'),
         runTimeoutSeconds: timeoutSeconds,
       },

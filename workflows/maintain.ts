@@ -158,9 +158,10 @@ export function maintainWorkflow(arns: Readonly<Record<MaintainFunction, string>
         'target.$': '$.plan.target',
         'runId.$': '$.plan.runId',
         'ttlSeconds.$': '$.plan.lockTtlSeconds',
+        // The lease names this execution: health counts it only while the execution runs.
+        'execution.$': '$$.Execution.Id',
         // The lease says which job runs and what it mutes: health mutes only those probes meanwhile.
-        // Its execution ARN: health counts the lease only while this execution runs.
-        maintenance: { 'job.$': '$.plan.job', 'mute.$': '$.plan.mute', 'execution.$': '$$.Execution.Id' },
+        maintenance: { 'job.$': '$.plan.job', 'mute.$': '$.plan.mute' },
       },
       resultPath: '$.lock',
       next: 'RunSteps',

@@ -102,6 +102,13 @@ export function recoverWorkflow(arns: Readonly<Record<RecoverFunction, string>>)
     options: Omit<Parameters<typeof lambdaTask>[1], 'timeoutSeconds' | 'catchResultPath'>,
   ): [string, State] => [name, task(fn, { ...options, catchResultPath: `$.failures.${name}` })];
   const plan = (field: string) => ({ [`${field}.$`]: `$.plan.${field}` });
+  // The lease names this execution: health counts it only while the execution runs.
+  const lockParameters: JsonObject = {
+    ...plan('target'),
+    ...plan('runId'),
+    'ttlSeconds.$': '$.plan.lockTtlSeconds',
+    'execution.$': '$$.Execution.Id',
+  };
 
   const stepInput: JsonObject = {
     'target.$': '$.target',
@@ -195,6 +202,7 @@ export function recoverWorkflow(arns: Readonly<Record<RecoverFunction, string>>)
             'target.$': '$.target',
             'runId.$': '$.runId',
             'ttlSeconds.$': '$.plan.lockTtlSeconds',
+            'execution.$': '$$.Execution.Id',
           },
           resultPath: null,
           next: 'StepKind',
@@ -273,7 +281,7 @@ export function recoverWorkflow(arns: Readonly<Record<RecoverFunction, string>>)
       catchNext: NOTIFY,
     }),
     step('AcquireLock', 'acquire-lock', {
-      parameters: { ...plan('target'), ...plan('runId'), 'ttlSeconds.$': '$.plan.lockTtlSeconds' },
+      parameters: lockParameters,
       resultPath: '$.lock',
       next: 'Preflight',
       catchNext: NOTIFY,
@@ -322,7 +330,7 @@ export function recoverWorkflow(arns: Readonly<Record<RecoverFunction, string>>)
     step('RetakeLock', 'acquire-lock', {
       comment:
         'After the approval: takes the lease again (renews it if still held), or fails if another run took it.',
-      parameters: { ...plan('target'), ...plan('runId'), 'ttlSeconds.$': '$.plan.lockTtlSeconds' },
+      parameters: lockParameters,
       resultPath: '$.lock',
       next: 'RunSteps',
       catchNext: RELEASE,

@@ -25,6 +25,8 @@ function pure<T>(build: () => T): T {
 const targetName = pure(() => z.string().check(z.regex(NAME_PATTERN, { error: 'expected a target name' })));
 const runId = pure(() => z.string().check(z.minLength(1), z.maxLength(128)));
 const ref = pure(() => z.string().check(z.minLength(1), z.maxLength(128)));
+/** An execution ARN (`$$.Execution.Id`), bounded as the recovery contracts bound it. */
+const executionArn = pure(() => z.string().check(z.minLength(1), z.maxLength(2048)));
 const countOrPercent = pure(() =>
   z.union([z.number().check(z.int(), z.nonnegative()), z.string().check(z.regex(/^\d{1,3}%$/))]),
 );
@@ -100,14 +102,11 @@ export const acquireLockInputSchema = pure(() =>
     target: targetName,
     runId,
     ttlSeconds: z.number().check(z.int(), z.positive()),
+    /** The run's execution ARN (`$$.Execution.Id`), kept on the lease: health asks whether it still runs. */
+    execution: z.optional(executionArn),
     /** A maintenance run says its job and the probes it mutes: health mutes only those meanwhile. */
     maintenance: z.optional(
-      z.strictObject({
-        job: targetName,
-        mute: z.array(z.string().check(z.minLength(1), z.maxLength(64))),
-        /** The run's execution ARN: health asks whether it still runs. */
-        execution: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
-      }),
+      z.strictObject({ job: targetName, mute: z.array(z.string().check(z.minLength(1), z.maxLength(64))) }),
     ),
   }),
 );
@@ -159,6 +158,8 @@ export const claimHostsInputSchema = pure(() =>
     target: targetName,
     runId,
     ttlSeconds: z.number().check(z.int(), z.positive()),
+    /** The run's execution ARN (`$$.Execution.Id`), kept on the lease: health asks whether it still runs. */
+    execution: z.optional(executionArn),
     batchSize: countOrPercent,
     /** The state machine's `TimeoutSeconds`: a run whose bound exceeds it is refused before it starts. */
     runTimeoutSeconds: z.optional(z.number().check(z.int(), z.positive())),

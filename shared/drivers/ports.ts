@@ -181,6 +181,11 @@ export interface Lease {
   owner: string;
   /** Epoch seconds after which the lease is free again. */
   expiresAt: number;
+  /**
+   * The execution ARN of the run holding the lease (`$$.Execution.Id`): health counts a target's
+   * lease only while that execution runs (a stopped or dead run's leftover lease mutes nothing).
+   */
+  execution?: string;
   /** Set when a maintenance run holds the lease: its job and the probes it mutes. */
   maintenance?: LeaseMaintenance;
 }
@@ -189,21 +194,26 @@ export interface Lease {
 export interface LeaseMaintenance {
   job: string;
   mute: string[];
-  /**
-   * The run's execution ARN (`$$.Execution.Id`): health counts the lease as maintenance only while
-   * that execution runs (a stopped run's leftover lease mutes nothing).
-   */
-  execution?: string;
+}
+
+/** What a lease says besides its owner: the run's execution, and a maintenance run's job. */
+export interface LeaseDetails {
+  execution?: string | undefined;
+  maintenance?: LeaseMaintenance | undefined;
 }
 
 /** Per-target leases (DynamoDB in AWS, a file locally). */
 export interface LeaseStore {
-  /** Takes the lease (for a maintenance run, saying its job and muted probes), or returns the lease that holds the key now. */
+  /**
+   * Takes the lease (saying the run's execution and, for a maintenance run, its job and muted
+   * probes), or returns the lease that holds the key now. A renewal by the same owner replaces the
+   * lease whole: it passes the details again to keep them.
+   */
   acquire(
     key: string,
     owner: string,
     ttlSeconds: number,
-    maintenance?: LeaseMaintenance,
+    details?: LeaseDetails,
   ): Promise<{ acquired: true } | { acquired: false; heldBy: Lease }>;
   /** Releases the lease if `owner` still holds it; releasing a lease not held is not an error. */
   release(key: string, owner: string): Promise<void>;

@@ -231,12 +231,10 @@ async function maintenanceNow(
   now: Date,
 ): Promise<{ reason: string; probes?: string[] } | undefined> {
   const lease = await deps.leases(target).holder(targetLeaseKey(target.name));
-  // A lease left by a run that ended or died is no maintenance. A maintenance lease names its
-  // execution (asked of Step Functions on a stage); otherwise the run is its owner (local records).
+  // A lease left by a run that ended or died is no maintenance. A lease names its run's execution
+  // (asked of Step Functions on a stage, or the local run record); a lease without one, its owner.
   const alive =
-    lease && deps.runs
-      ? await deps.runs(target).alive(lease.maintenance?.execution ?? lease.owner)
-      : undefined;
+    lease && deps.runs ? await deps.runs(target).alive(lease.execution ?? lease.owner) : undefined;
   if (lease && alive !== false) {
     if (lease.maintenance) {
       const { job, mute } = lease.maintenance;

@@ -145,3 +145,38 @@ describe('the backup lease in the state table (dynamodb:LeadingKeys)', () => {
     expect(await lease('approval#run-1')).toEqual([expect.stringMatching(/ImplicitlyDenied/)]);
   });
 });
+
+describe("check-target's states:DescribeExecution (is the run holding a target's lease alive?)", () => {
+  /** check-target's DescribeExecution of `machine`'s execution `name`, in the stage's region. */
+  const describeExecution = async (machine: string, name = 'docsai-3f2a1b') => {
+    const call: CheckedCall = {
+      functionName: 'check-target',
+      client: 'SFNClient',
+      command: 'DescribeExecution',
+      input: { executionArn: `arn:aws:states:${STAGE_REGION}:${ACCOUNT}:execution:${machine}:${name}` },
+      region: STAGE_REGION,
+    };
+    const { denials } = await checkCalls([call], policies);
+    return denials.map((d) => `${d.action} ${d.resource}: ${d.reason}`);
+  };
+
+  it("is allowed on the stage's deploy, recover and maintenance executions", async () => {
+    expect(await describeExecution('stepops-test-deploy')).toEqual([]);
+    expect(await describeExecution('stepops-test-recover')).toEqual([]);
+    expect(await describeExecution('stepops-test-maintenance')).toEqual([]);
+  });
+
+  it("is denied on another stage's deploy executions, and on the stage's other state machines", async () => {
+    expect(await describeExecution('stepops-prod-deploy')).toEqual([
+      expect.stringMatching(
+        /^states:DescribeExecution .*:execution:stepops-prod-deploy:.*: ImplicitlyDenied/,
+      ),
+    ]);
+    expect(await describeExecution('stepops-test-health')).toEqual([
+      expect.stringMatching(/ImplicitlyDenied/),
+    ]);
+    expect(await describeExecution('stepops-test-backup')).toEqual([
+      expect.stringMatching(/ImplicitlyDenied/),
+    ]);
+  });
+});

@@ -209,13 +209,8 @@ describe('the health functions', () => {
       leaseKey: { S: `target:${TARGET}` },
       owner: { S: 'mt-stopped' },
       expiresAt: { N: String(Math.floor(Date.now() / 1000) + 3600) },
-      maintenance: {
-        M: {
-          job: { S: 'tidy' },
-          mute: { L: [{ S: 'api-local' }] },
-          execution: { S: execution },
-        },
-      },
+      execution: { S: execution },
+      maintenance: { M: { job: { S: 'tidy' }, mute: { L: [{ S: 'api-local' }] } } },
     });
     sfn.on(DescribeExecutionCommand).resolves({ status: 'ABORTED' } as never);
 
@@ -231,6 +226,34 @@ describe('the health functions', () => {
     ]);
     expect(summary.down).toBeGreaterThanOrEqual(1);
     expect(summary.maintenance).toBeUndefined();
+  });
+
+  it("check-target mutes while the deploy run holding the lease runs: it asks about the execution the lease names, not its owner's run id", async () => {
+    // Prepare: a deploy run (its owner the execution's name) holds the lease; its execution runs
+    const runId = `${TARGET}-3f2a1b`;
+    const execution = `arn:aws:states:${REGION}:${ACCOUNT}:execution:stepops-test-deploy:${runId}`;
+    items.set(`lease#target:${TARGET}`, {
+      pk: { S: `lease#target:${TARGET}` },
+      leaseKey: { S: `target:${TARGET}` },
+      owner: { S: runId },
+      expiresAt: { N: String(Math.floor(Date.now() / 1000) + 3600) },
+      execution: { S: execution },
+    });
+    sfn.on(DescribeExecutionCommand, { executionArn: execution }).resolves({ status: 'RUNNING' } as never);
+    const published = sns.commandCalls(PublishCommand).length;
+
+    // Act
+    const summary = await invoke<{ down: number; maintenance?: string }>('check-target', {
+      target: TARGET,
+      runId: 'health-4',
+    }).finally(() => items.delete(`lease#target:${TARGET}`));
+
+    // Assess: asked about that execution; the round is muted, nothing published
+    expect(
+      sfn.commandCalls(DescribeExecutionCommand).filter((c) => c.args[0].input.executionArn === execution),
+    ).toHaveLength(1);
+    expect(summary.maintenance).toBe(`run ${runId} (a deploy, backup, recovery or maintenance of ${TARGET})`);
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(published);
   });
 
   it('uses every permission the stacks grant the health functions: none is granted beyond their calls', async () => {

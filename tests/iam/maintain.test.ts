@@ -224,10 +224,11 @@ describe('a maintenance run on ec2 hosts behind a load balancer, through the Lam
     // The lease: taken, then released; the outcome published to the stage's topic
     const names = log.names();
     expect(names[0]).toBe('dynamodb:PutItem');
-    // The lease says which job runs and the probes it mutes (health reads it)
+    // The lease names the run's execution, and says which job runs and the probes it mutes (health reads it)
     expect(log.of('dynamodb:PutItem')[0]).toMatchObject({
       Item: {
         owner: { S: 'mt-aws-run-1' },
+        execution: { S: 'arn:aws:states:local:000000000000:execution:stepops-test-maintenance:mt-aws-run-1' },
         maintenance: { M: { job: { S: 'tidy' }, mute: { L: [{ S: 'app' }] } } },
       },
     });

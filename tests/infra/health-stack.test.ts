@@ -133,10 +133,14 @@ describe('health stack', () => {
     expect(check.find((s) => s.Action.includes('dynamodb:PutItem'))?.Resource).toEqual([
       run.one('aws:dynamodb/table:Table', 'StateTable').state.arn,
     ]);
-    // A maintenance lease counts only while its run's execution runs: only the stage's maintenance
-    // executions can be read.
+    // A target's lease counts only while the execution it names runs: only the executions of the
+    // stage's state machines that take a target's lease can be read.
     expect(
       check.filter((s) => s.Action.includes('states:DescribeExecution')).flatMap((s) => s.Resource),
-    ).toEqual([`arn:aws:states:eu-west-1:${ACCOUNT}:execution:stepops-test-maintenance:*`]);
+    ).toEqual(
+      ['deploy', 'recover', 'maintenance'].map(
+        (machine) => `arn:aws:states:eu-west-1:${ACCOUNT}:execution:stepops-test-${machine}:*`,
+      ),
+    );
   });
 });

@@ -3,7 +3,8 @@
  * eventually consistent one may miss a lease written a moment ago, and health would then alert
  * during a deploy), and an item's `maintenance` attribute as written by another client or an older
  * version: a map without a job, or not a map, is no maintenance; a mute list without strings keeps
- * only its strings. GetItem's `ConsistentRead` and the attribute value shapes:
+ * only its strings. A lease's `execution` (the run's execution ARN, which health asks about) is
+ * the item's own string attribute: one that is not a string, or is empty, is none. GetItem's `ConsistentRead` and the attribute value shapes:
  * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_GetItem.html and
  * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_AttributeValue.html.
  */
@@ -86,28 +87,37 @@ describe('DynamoDB lease reads', () => {
       maintenance: { job: 'certificates', mute },
     });
   });
-  it('reads the execution of a maintenance lease, and no execution when it is not a string', async () => {
+
+  it('reads the execution of a lease, with or without a maintenance, and none when it is not a string or empty', async () => {
     // Prepare
-    const arn = 'arn:aws:states:eu-west-1:123456789012:execution:stepops-prod-maintenance:mt-run-1';
-    const withArn = reading({
+    const arn = 'arn:aws:states:eu-west-1:123456789012:execution:stepops-prod-deploy:run-1';
+    const maintenance = { M: { job: { S: 'certificates' }, mute: { L: [] } } };
+    const deploy = reading({ ...LEASE, execution: { S: arn } });
+    const maintaining = reading({ ...LEASE, execution: { S: arn }, maintenance });
+    const withNumber = reading({ ...LEASE, execution: { N: '7' } });
+    const empty = reading({ ...LEASE, execution: { S: '' } });
+    const inMaintenance = reading({
       ...LEASE,
-      maintenance: { M: { job: { S: 'certificates' }, mute: { L: [] }, execution: { S: arn } } },
-    });
-    const withNumber = reading({
-      ...LEASE,
-      maintenance: { M: { job: { S: 'certificates' }, mute: { L: [] }, execution: { N: '7' } } },
+      maintenance: { M: { ...maintenance.M, execution: { S: arn } } },
     });
 
     // Act
-    const read = await withArn.leases.holder('target:datizmo');
-    const other = await withNumber.leases.holder('target:datizmo');
+    const leases = await Promise.all(
+      [deploy, maintaining, withNumber, empty, inMaintenance].map((r) => r.leases.holder('target:datizmo')),
+    );
 
-    // Assess
-    expect(read?.maintenance).toStrictEqual({ job: 'certificates', mute: [], execution: arn });
-    expect(other?.maintenance).toStrictEqual({ job: 'certificates', mute: [] });
+    // Assess: only the lease's own attribute names the execution
+    const base = { key: 'target:datizmo', owner: 'mt-run-1', expiresAt: 1_600 };
+    expect(leases).toStrictEqual([
+      { ...base, execution: arn },
+      { ...base, execution: arn, maintenance: { job: 'certificates', mute: [] } },
+      base,
+      base,
+      { ...base, maintenance: { job: 'certificates', mute: [] } },
+    ]);
   });
 
-  it('writes a maintenance lease with its job, mute list and execution, and without an execution when none is given', async () => {
+  it("writes the run's execution as the lease's own attribute, a maintenance's job and mute list, and neither when none is given", async () => {
     // Prepare
     const inputs: PutItemCommandInput[] = [];
     const client = {
@@ -122,16 +132,24 @@ describe('DynamoDB lease reads', () => {
 
     // Act
     await leases.acquire('target:datizmo', 'mt-run-1', 600, {
-      job: 'certificates',
-      mute: ['tls'],
       execution: arn,
+      maintenance: { job: 'certificates', mute: ['tls'] },
     });
-    await leases.acquire('target:datizmo', 'mt-run-2', 600, { job: 'certificates', mute: ['tls'] });
+    await leases.acquire('target:datizmo', 'deploy-2', 600, { execution: arn });
+    await leases.acquire('target:datizmo', 'run-3', 600);
 
     // Assess
-    expect(inputs.map((input) => input.Item?.maintenance)).toStrictEqual([
-      { M: { job: { S: 'certificates' }, mute: { L: [{ S: 'tls' }] }, execution: { S: arn } } },
-      { M: { job: { S: 'certificates' }, mute: { L: [{ S: 'tls' }] } } },
+    expect(inputs.map((input) => [input.Item?.execution, input.Item?.maintenance])).toStrictEqual([
+      [{ S: arn }, { M: { job: { S: 'certificates' }, mute: { L: [{ S: 'tls' }] } } }],
+      [{ S: arn }, undefined],
+      [undefined, undefined],
+    ]);
+    expect(Object.keys(inputs[2]?.Item ?? {}).sort()).toEqual([
+      'acquiredAt',
+      'expiresAt',
+      'leaseKey',
+      'owner',
+      'pk',
     ]);
   });
 });

@@ -29,7 +29,7 @@ import { sendCommandStep } from '../../shared/deploy/steps/send-command.ts';
 import type { Drivers } from '../../shared/drivers/index.ts';
 import { FileLeaseStore } from '../../shared/drivers/local/file-lease-store.ts';
 import { LocalHostDirectory } from '../../shared/drivers/local/local-host-directory.ts';
-import type { HostDirectory, Notification, SnapshotService } from '../../shared/drivers/ports.ts';
+import type { HostDirectory, Lease, Notification, SnapshotService } from '../../shared/drivers/ports.ts';
 import {
   formatTimeline,
   type LambdaHandler,
@@ -426,6 +426,50 @@ describe('deploy workflow on the local engine', () => {
     expect(result.error).toBe('RollbackFailedError');
     expect((await leases.holder(targetLeaseKey(target)))?.owner).toBe('thief-run');
     await leases.release(targetLeaseKey(target), 'thief-run');
+  });
+
+  it("names the run's execution on its lease from ClaimHosts on, and keeps it through each batch's renewal", async () => {
+    // Prepare: two local hosts in batches of one; each send notes the lease before and after it renews it
+    const target = 'wf-lease-execution';
+    const hosts = [lab.hostDir(target), path.join(lab.root, 'hosts', `${target}-2`)];
+    for (const dir of hosts) await mkdir(dir, { recursive: true });
+    registerTarget({
+      name: target,
+      description: 'two local hosts, one batch each',
+      hosts: { type: 'local', directory: hosts },
+      deploy: {
+        steps: READY.map((script, i) => ({ name: `step-${i + 1}`, script, timeout: 30 })),
+        rollback: ROLLBACK_OK.map((script, i) => ({ name: `rollback-${i + 1}`, script, timeout: 30 })),
+        batches: { size: 1, maxErrors: 0 },
+        healthGate: { probes: ['app'], timeout: 10, interval: 1, successes: 1 },
+      },
+      health: {
+        schedule: 'rate(5 minutes)',
+        probes: [
+          { name: 'app', type: 'http', url: `http://127.0.0.1:${lab.port}/health/${target}`, timeout: 2 },
+        ],
+      },
+    });
+    const leases = new FileLeaseStore();
+    const seen: (Lease | undefined)[] = [];
+    const watchingSends: LambdaHandler = async (event, context) => {
+      seen.push(await leases.holder(targetLeaseKey(target)));
+      const sent = await HANDLERS['send-command'](event, context);
+      seen.push(await leases.holder(targetLeaseKey(target)));
+      return sent;
+    };
+
+    // Act: the real claim-hosts handler takes the lease from the state machine's parameters
+    const result = await run({ target, ref: 'v2' }, 'run-lease-execution', {
+      [LOCAL_DEPLOY_ARNS['send-command']]: watchingSends,
+    });
+
+    // Assess: the local engine's execution ARN, whose name is the run id (a local run's record)
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    const execution = 'arn:aws:states:local:000000000000:execution:stepops-deploy:run-lease-execution';
+    expect(seen).toHaveLength(4);
+    for (const lease of seen) expect(lease).toMatchObject({ owner: 'run-lease-execution', execution });
+    expect(await leases.holder(targetLeaseKey(target))).toBeUndefined();
   });
 
   it('keeps the batches’ collected output small, however many batches (no States.DataLimitExceeded)', async () => {

@@ -11,8 +11,10 @@ import path from 'node:path';
 import aslLanguageService from 'amazon-states-language-service';
 import aslValidator from 'asl-validator';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { recordLocalRun } from '../../cli/runs/local.ts';
 import { createLocalHealthEngine, HANDLERS, LOCAL_HEALTH_ARNS } from '../../functions/index.ts';
 import { clearRegisteredTargets, registerTarget } from '../../shared/config/registry.ts';
+import { FileLeaseStore } from '../../shared/drivers/local/file-lease-store.ts';
 import { readOutbox } from '../../shared/drivers/local/outbox-notifier.ts';
 import type { Notification } from '../../shared/drivers/ports.ts';
 import { inspectDefinition, type LambdaHandler } from '../../shared/engine/index.ts';
@@ -221,6 +223,43 @@ describe('health workflow paths on the local engine', () => {
         /^wf-maint: 2 health changes: site is still down after run deploy-run-7 .* ended: expected status 200, got 503.*; local-site on local:.* is still down after run deploy-run-7/,
       ),
     ]);
+  });
+
+  it('mutes while the local run its lease names runs, and nothing once that run was stopped (its lease left behind)', async () => {
+    // Prepare: a local deploy run, recorded as the CLI records it, holds the target's lease that
+    // names its execution as the local engine gives it (its name is the run id)
+    register('wf-local-run');
+    app = 'down';
+    const runId = 'wf-local-run-3f2a';
+    const recording = recordLocalRun('deploy', { target: 'wf-local-run', runId });
+    const leases = new FileLeaseStore();
+    await leases.acquire('target:wf-local-run', runId, 600, {
+      execution: `arn:aws:states:local:000000000000:execution:stepops-deploy:${runId}`,
+    });
+
+    // Act
+    const during = [await run('wf-local-run', 'l-1'), await run('wf-local-run', 'l-2')];
+    recording.finish({ status: 'FAILED', error: 'States.Aborted' });
+    const stopped = await run('wf-local-run', 'l-3');
+
+    // Assess: muted while the run ran; once stopped, its leftover lease mutes neither alerts nor recovery
+    const muted = during[1]?.output as HealthRunSummary;
+    expect(muted.maintenance).toBe(
+      `run ${runId} (a deploy, backup, recovery or maintenance of wf-local-run)`,
+    );
+    expect(muted.events.map((e) => [e.kind, e.alerted])).toEqual([
+      ['down', false],
+      ['down', false],
+    ]);
+    expect((await leases.holder('target:wf-local-run'))?.owner).toBe(runId);
+    const after = stopped.output as HealthRunSummary;
+    expect(after.maintenance).toBeUndefined();
+    expect(after.events.map((e) => [e.kind, e.probe, e.alerted])).toEqual([
+      ['still-down', 'site', true],
+      ['still-down', 'local-site', true],
+    ]);
+    expect(after.recovery).toMatchObject({ runbook: 'restart-app', started: true });
+    await leases.release('target:wf-local-run', runId);
   });
 
   it('retries a check whose invocation failed after it recorded, and counts the round once', async () => {

@@ -15,6 +15,7 @@ import { Ec2HostDirectory } from '../../shared/drivers/aws/ec2-host-directory.ts
 import { Ec2InstanceOperations } from '../../shared/drivers/aws/ec2-instance-operations.ts';
 import { EngineTaskAnswerer } from '../../shared/drivers/local/engine-task-answerer.ts';
 import { FileApprovalStore } from '../../shared/drivers/local/file-approval-store.ts';
+import { FileLeaseStore } from '../../shared/drivers/local/file-lease-store.ts';
 import type { PendingTask } from '../../shared/engine/callback.ts';
 import { answerApproval } from '../../shared/recovery/approval.ts';
 import { type FakeAws, fakeAws } from './aws-fakes.ts';
@@ -90,6 +91,8 @@ interface Asked {
   step: string | undefined;
   reboots: number;
   flushed: boolean;
+  /** The execution the target's lease names (health asks whether it still runs). */
+  execution: string | undefined;
 }
 
 async function run(runbook: string, decide: (asked: Asked, index: number) => 'approved' | 'rejected') {
@@ -97,6 +100,7 @@ async function run(runbook: string, decide: (asked: Asked, index: number) => 'ap
   for (const id of [WEB1, WEB2]) await rm(path.join(sim.hostDir(id), 'flushed'), { force: true });
   process.env.STEPOPS_HOME = home;
   const store = new FileApprovalStore({ home: () => home as string });
+  const leases = new FileLeaseStore({ home: () => home as string });
   const { engine, tokens } = recoverEngine({
     home,
     commands: () => sim.runner,
@@ -124,6 +128,7 @@ async function run(runbook: string, decide: (asked: Asked, index: number) => 'ap
               step,
               reboots: aws?.log.filter((c) => c === 'RebootInstances').length ?? 0,
               flushed: await flushed(),
+              execution: (await leases.holder(`target:${TARGET}`))?.execution,
             };
             asked.push(now);
             await answerApproval(
@@ -143,7 +148,7 @@ async function run(runbook: string, decide: (asked: Asked, index: number) => 'ap
   ).result;
   await Promise.all(answers);
   const requests = (await outbox(home)).filter((n) => n.outcome === 'awaiting-approval');
-  return { result, asked, requests };
+  return { result, asked, requests, executionName };
 }
 
 describe('approval before each destructive step', () => {
@@ -152,14 +157,15 @@ describe('approval before each destructive step', () => {
     const fake = account();
 
     // Act
-    const { result, asked, requests } = await run('each-step', () => 'approved');
+    const { result, asked, requests, executionName } = await run('each-step', () => 'approved');
 
-    // Assess
+    // Assess: the lease, taken again after each approval, still names the run's execution
     expect(result.cause ?? '').toBe('');
     expect(result.status).toBe('SUCCEEDED');
+    const execution = `arn:aws:states:local:000000000000:execution:stepops-recover:${executionName}`;
     expect(asked).toEqual([
-      { step: 'flush-cache', reboots: 0, flushed: false },
-      { step: 'reboot-all', reboots: 0, flushed: true },
+      { step: 'flush-cache', reboots: 0, flushed: false, execution },
+      { step: 'reboot-all', reboots: 0, flushed: true, execution },
     ]);
     expect(fake.log.filter((c) => c === 'RebootInstances')).toHaveLength(1);
     expect(requests).toHaveLength(2);
@@ -224,11 +230,18 @@ describe('approval before each destructive step', () => {
     const fake = account();
 
     // Act
-    const { result, asked, requests } = await run('once', () => 'approved');
+    const { result, asked, requests, executionName } = await run('once', () => 'approved');
 
     // Assess
     expect(result.status).toBe('SUCCEEDED');
-    expect(asked).toEqual([{ step: undefined, reboots: 0, flushed: false }]);
+    expect(asked).toEqual([
+      {
+        step: undefined,
+        reboots: 0,
+        flushed: false,
+        execution: `arn:aws:states:local:000000000000:execution:stepops-recover:${executionName}`,
+      },
+    ]);
     expect(fake.log.filter((c) => c === 'RebootInstances')).toHaveLength(1);
     expect(requests).toHaveLength(1);
     expect(requests[0]?.cause).toContain(

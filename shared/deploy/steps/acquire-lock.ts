@@ -4,7 +4,8 @@ import type { AcquireLockInput, LockInfo } from '../contracts.ts';
 import type { DeployDeps } from '../deps.ts';
 
 /**
- * acquire-lock: takes the target's lease for this run.
+ * acquire-lock: takes the target's lease for this run, saying the run's execution (health counts
+ * the lease only while it runs) and, for a maintenance run, its job and the probes it mutes.
  *
  * @throws TargetLockedError when another run holds it
  * @example
@@ -13,9 +14,10 @@ import type { DeployDeps } from '../deps.ts';
 export async function acquireLockStep(input: AcquireLockInput, deps: DeployDeps): Promise<LockInfo> {
   const target = deps.findTarget(input.target);
   const key = targetLeaseKey(target.name);
+  const { execution, maintenance } = input;
   const result = await deps
     .driversFor(target)
-    .leases.acquire(key, input.runId, input.ttlSeconds, input.maintenance);
+    .leases.acquire(key, input.runId, input.ttlSeconds, { execution, maintenance });
   if (!result.acquired) {
     const until = new Date(result.heldBy.expiresAt * 1000).toISOString();
     throw new TargetLockedError(

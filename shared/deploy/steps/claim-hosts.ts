@@ -12,12 +12,12 @@ import { resolveHostsStep } from './resolve-hosts.ts';
  * @throws TargetLockedError when another run holds the lease (nothing was resolved); NoHostsError,
  *   RunTooLongError or an AWS error from resolving, with the lease held by this run
  * @example
- * await claimHostsStep({ target: 'demo', runId: 'r1', ttlSeconds: 900, batchSize: '100%' }, deps)
+ * await claimHostsStep({ target: 'demo', runId: 'r1', ttlSeconds: 900, execution: arn, batchSize: '100%' }, deps)
  * // { hosts: [local:lab/app], batches: [{ index: 0, … }], batchCount: 1, lock: { key: 'target:demo', owner: 'r1', … } }
  */
 export async function claimHostsStep(input: ClaimHostsInput, deps: DeployDeps): Promise<ClaimedHosts> {
-  const { target, runId, ttlSeconds, batchSize, runTimeoutSeconds } = input;
-  const lock = await acquireLockStep({ target, runId, ttlSeconds }, deps);
+  const { target, runId, ttlSeconds, execution, batchSize, runTimeoutSeconds } = input;
+  const lock = await acquireLockStep({ target, runId, ttlSeconds, execution }, deps);
   const resolved = await resolveHostsStep(
     { target, runId, batchSize, ...(runTimeoutSeconds !== undefined ? { runTimeoutSeconds } : {}) },
     deps,

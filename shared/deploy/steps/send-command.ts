@@ -21,7 +21,8 @@ export function commandKey(input: Pick<SendCommandInput, 'runId' | 'phase' | 'ba
 }
 
 /**
- * Checks that this run still holds the target's lease and renews it for what is left to do.
+ * Checks that this run still holds the target's lease and renews it for what is left to do,
+ * keeping what the lease says (the run's execution, which health asks about).
  *
  * @throws LeaseLostError when the lease expired or another run holds it
  */
@@ -41,7 +42,10 @@ async function renewLease(
   if (held?.owner !== runId) {
     throw lost(held ? `run ${held.owner} holds it` : 'it expired or was released');
   }
-  const renewed = await leases.acquire(key, runId, ttlSeconds);
+  const renewed = await leases.acquire(key, runId, ttlSeconds, {
+    execution: held.execution,
+    maintenance: held.maintenance,
+  });
   if (!renewed.acquired) throw lost(`run ${renewed.heldBy.owner} took it`);
 }
 

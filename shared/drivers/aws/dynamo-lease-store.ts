@@ -2,7 +2,8 @@
  * DynamoDB lease store: one item per key in the state table (hash key `pk`, string), with the TTL
  * attribute `expiresAt` (epoch seconds) so leases of dead runs disappear on their own.
  *
- * A maintenance run's lease also says its job and the probes it mutes (`maintenance`, a map).
+ * A lease says its run's execution ARN (`execution`, a string) when the run gave it, and a
+ * maintenance run's lease also says its job and the probes it mutes (`maintenance`, a map).
  *
  * IAM: `dynamodb:PutItem`, `dynamodb:GetItem`, `dynamodb:DeleteItem` on the table.
  */
@@ -13,7 +14,7 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { Lease, LeaseMaintenance, LeaseStore } from '../ports.ts';
+import type { Lease, LeaseDetails, LeaseStore } from '../ports.ts';
 import { dynamoClient } from './dynamo-client.ts';
 
 /**
@@ -46,7 +47,7 @@ export interface DynamoLeaseStoreOptions {
  *
  * @example
  * const leases = new DynamoLeaseStore('stepops-state');
- * const taken = await leases.acquire('target:datizmo', executionArn, 3600);
+ * const taken = await leases.acquire('target:datizmo', runId, 3600, { execution: executionArn });
  */
 export class DynamoLeaseStore implements LeaseStore {
   readonly #table: string;
@@ -63,19 +64,20 @@ export class DynamoLeaseStore implements LeaseStore {
     key: string,
     owner: string,
     ttlSeconds: number,
-    maintenance?: LeaseMaintenance,
+    details: LeaseDetails = {},
   ): Promise<{ acquired: true } | { acquired: false; heldBy: Lease }> {
-    return this.#acquire(key, owner, ttlSeconds, maintenance, 3);
+    return this.#acquire(key, owner, ttlSeconds, details, 3);
   }
 
   async #acquire(
     key: string,
     owner: string,
     ttlSeconds: number,
-    maintenance: LeaseMaintenance | undefined,
+    details: LeaseDetails,
     attempts: number,
   ): Promise<{ acquired: true } | { acquired: false; heldBy: Lease }> {
     const now = this.#now();
+    const { execution, maintenance } = details;
     try {
       await this.#client.send(
         new PutItemCommand({
@@ -86,13 +88,13 @@ export class DynamoLeaseStore implements LeaseStore {
             owner: { S: owner },
             expiresAt: { N: String(now + ttlSeconds) },
             acquiredAt: { S: new Date(now * 1000).toISOString() },
+            ...(execution ? { execution: { S: execution } } : {}),
             ...(maintenance
               ? {
                   maintenance: {
                     M: {
                       job: { S: maintenance.job },
                       mute: { L: maintenance.mute.map((p) => ({ S: p })) },
-                      ...(maintenance.execution ? { execution: { S: maintenance.execution } } : {}),
                     },
                   },
                 }
@@ -111,7 +113,7 @@ export class DynamoLeaseStore implements LeaseStore {
     const current = await this.#read(key);
     if (!current && attempts > 1) {
       // Released between the put and the read: try again.
-      return this.#acquire(key, owner, ttlSeconds, maintenance, attempts - 1);
+      return this.#acquire(key, owner, ttlSeconds, details, attempts - 1);
     }
     return { acquired: false, heldBy: current ?? { key, owner: 'unknown', expiresAt: 0 } };
   }
@@ -135,12 +137,13 @@ export class DynamoLeaseStore implements LeaseStore {
     if (!item) return undefined;
     const job = item.maintenance?.M?.job?.S;
     const mute = (item.maintenance?.M?.mute?.L ?? []).flatMap((p) => (p.S === undefined ? [] : [p.S]));
-    const execution = item.maintenance?.M?.execution?.S;
+    const execution = item.execution?.S;
     return {
       key,
       owner: item.owner?.S ?? 'unknown',
       expiresAt: Number(item.expiresAt?.N ?? 0),
-      ...(job !== undefined ? { maintenance: { job, mute, ...(execution ? { execution } : {}) } } : {}),
+      ...(execution ? { execution } : {}),
+      ...(job !== undefined ? { maintenance: { job, mute } } : {}),
     };
   }
 

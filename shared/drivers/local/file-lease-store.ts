@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import * as nodeFs from 'node:fs/promises';
 import path from 'node:path';
-import type { Lease, LeaseMaintenance, LeaseStore } from '../ports.ts';
+import type { Lease, LeaseDetails, LeaseStore } from '../ports.ts';
 import { fileSafe, stepopsHome } from './home.ts';
 
 /** A lock held longer than this was left by a crashed process and is taken over. */
@@ -54,16 +54,10 @@ async function readLease(fs: LockFs, file: string): Promise<Lease | undefined> {
   try {
     const value = JSON.parse(await fs.readFile(file, 'utf8')) as Lease;
     if (typeof value.owner !== 'string' || typeof value.expiresAt !== 'number') return undefined;
-    const { maintenance, ...lease } = value;
+    const { execution, maintenance, ...rest } = value;
+    const lease: Lease = typeof execution === 'string' ? { ...rest, execution } : rest;
     return maintenance && typeof maintenance.job === 'string' && Array.isArray(maintenance.mute)
-      ? {
-          ...lease,
-          maintenance: {
-            job: maintenance.job,
-            mute: maintenance.mute.map(String),
-            ...(typeof maintenance.execution === 'string' ? { execution: maintenance.execution } : {}),
-          },
-        }
+      ? { ...lease, maintenance: { job: maintenance.job, mute: maintenance.mute.map(String) } }
       : lease;
   } catch (error) {
     if (code(error) === 'ENOENT' || error instanceof SyntaxError) return undefined;
@@ -195,7 +189,7 @@ function jitteredPause(): Promise<void> {
  *
  * @example
  * const leases = new FileLeaseStore();
- * const taken = await leases.acquire('target:demo', 'run-1', 3600);
+ * const taken = await leases.acquire('target:demo', 'run-1', 3600, { execution: executionArn });
  * if (!taken.acquired) throw new TargetLockedError(`demo is locked by ${taken.heldBy.owner}`);
  * await leases.release('target:demo', 'run-1');
  */
@@ -216,11 +210,18 @@ export class FileLeaseStore implements LeaseStore {
     key: string,
     owner: string,
     ttlSeconds: number,
-    maintenance?: LeaseMaintenance,
+    details: LeaseDetails = {},
   ): Promise<{ acquired: true } | { acquired: false; heldBy: Lease }> {
     const file = await this.#file(key);
     const now = this.#now();
-    const lease: Lease = { key, owner, expiresAt: now + ttlSeconds, ...(maintenance ? { maintenance } : {}) };
+    const { execution, maintenance } = details;
+    const lease: Lease = {
+      key,
+      owner,
+      expiresAt: now + ttlSeconds,
+      ...(execution ? { execution } : {}),
+      ...(maintenance ? { maintenance } : {}),
+    };
     const content = `${JSON.stringify(lease)}\n`;
     const fs = this.#fs;
     if (await createExclusive(fs, file, content)) return { acquired: true };

@@ -73,16 +73,31 @@ function fakeDeps(
 
 afterEach(() => clearRegisteredTargets());
 
-/** A lease store in memory, holding `target:unit-target` for `owner` unless told otherwise. */
+/** The execution ARN of the run `run-1`, as its lease names it. */
+const EXECUTION = 'arn:aws:states:eu-west-1:123456789012:execution:stepops-prod-deploy:run-1';
+
+/**
+ * A lease store in memory, holding `target:unit-target` for `owner` (with its execution) unless
+ * told otherwise. A take replaces the lease whole, as the real stores do.
+ */
 function memoryLeases(owner: string | null = 'run-1'): LeaseStore & { leases: Map<string, Lease> } {
   const leases = new Map<string, Lease>();
-  if (owner) leases.set('target:unit-target', { key: 'target:unit-target', owner, expiresAt: 2e9 });
+  if (owner) {
+    const execution = EXECUTION.replace(/run-1$/, owner);
+    leases.set('target:unit-target', { key: 'target:unit-target', owner, expiresAt: 2e9, execution });
+  }
   return {
     leases,
-    async acquire(key, who, ttl) {
+    async acquire(key, who, ttl, { execution, maintenance } = {}) {
       const current = leases.get(key);
       if (current && current.owner !== who) return { acquired: false, heldBy: current };
-      leases.set(key, { key, owner: who, expiresAt: Date.parse('2026-01-01T00:00:00Z') / 1000 + ttl });
+      leases.set(key, {
+        key,
+        owner: who,
+        expiresAt: Date.parse('2026-01-01T00:00:00Z') / 1000 + ttl,
+        ...(execution ? { execution } : {}),
+        ...(maintenance ? { maintenance } : {}),
+      });
       return { acquired: true };
     },
     async release(key, who) {
@@ -209,16 +224,16 @@ describe('run bounds', () => {
 });
 
 describe('claimHostsStep', () => {
-  it('takes the lease, then resolves the hosts, and answers both', async () => {
+  it("takes the lease naming the run's execution, then resolves the hosts, and answers both", async () => {
     // Prepare: the directory notes who held the lease when it was asked for the hosts
     registerFixture();
     const leases = memoryLeases(null);
-    const heldWhenResolving: (string | undefined)[] = [];
+    const heldWhenResolving: (Lease | undefined)[] = [];
     const deps = fakeDeps({
       leases,
       hosts: {
         resolve: async () => {
-          heldWhenResolving.push(leases.leases.get('target:unit-target')?.owner);
+          heldWhenResolving.push(leases.leases.get('target:unit-target'));
           return [HOST, HOST2];
         },
       },
@@ -226,12 +241,19 @@ describe('claimHostsStep', () => {
 
     // Act
     const claimed = await claimHostsStep(
-      { target: 'unit-target', runId: 'run-1', ttlSeconds: 900, batchSize: 1 },
+      { target: 'unit-target', runId: 'run-1', ttlSeconds: 900, execution: EXECUTION, batchSize: 1 },
       deps,
     );
 
-    // Assess
-    expect(heldWhenResolving).toEqual(['run-1']);
+    // Assess: health asks whether that execution runs before the lease mutes anything
+    expect(heldWhenResolving).toEqual([
+      {
+        key: 'target:unit-target',
+        owner: 'run-1',
+        expiresAt: Date.parse('2026-01-01T00:00:00Z') / 1000 + 900,
+        execution: EXECUTION,
+      },
+    ]);
     expect(claimed).toEqual({
       hosts: [HOST, HOST2],
       batches: [
@@ -378,9 +400,12 @@ describe('sendCommandStep and the lease', () => {
     // Assess
     const plan = planDeploy(target, 'v2', 'run-1');
     const now = deps.clock.t / 1000;
-    expect(leases.leases.get('target:unit-target')).toMatchObject({
+    // Renewed whole, still naming the run's execution (health asks about it)
+    expect(leases.leases.get('target:unit-target')).toStrictEqual({
+      key: 'target:unit-target',
       owner: 'run-1',
       expiresAt: now + batchLeaseSeconds(plan),
+      execution: EXECUTION,
     });
     // deploy 60 + 30 margin = 90 s of script, then the delivery margin.
     expect(Date.parse(result.deadline) - deps.clock.t).toBe((90 + COMMAND_DELIVERY_MARGIN_SECONDS) * 1000);

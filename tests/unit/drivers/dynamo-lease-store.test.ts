@@ -35,21 +35,54 @@ describe('DynamoLeaseStore on dynalite', () => {
     expect(item?.[ttl as string]).toEqual({ N: '1600' });
   });
 
-  it("keeps a maintenance run's job, muted probes and execution ARN with its lease (the key unchanged)", async () => {
+  it("keeps the run's execution ARN with its lease, and a maintenance run's job and muted probes (the key unchanged)", async () => {
     // Prepare
     const { name } = await dynamo.table(STATE_TABLE);
     const leases = storeAt(name, { now: 1_000 });
     const execution = 'arn:aws:states:eu-west-1:123456789012:execution:stepops-prod-maintenance:run-1';
+    const deploy = 'arn:aws:states:eu-west-1:123456789012:execution:stepops-prod-deploy:run-2';
 
     // Act
-    await leases.acquire(KEY, 'run-1', 600, { job: 'tidy', mute: ['app'], execution });
+    await leases.acquire(KEY, 'run-1', 600, { execution, maintenance: { job: 'tidy', mute: ['app'] } });
+    const maintenance = await leases.holder(KEY);
+    await leases.release(KEY, 'run-1');
+    await leases.acquire(KEY, 'run-2', 600, { execution: deploy });
 
     // Assess
-    expect(await leases.holder(KEY)).toEqual({
+    expect(maintenance).toEqual({
       key: KEY,
       owner: 'run-1',
       expiresAt: 1_600,
-      maintenance: { job: 'tidy', mute: ['app'], execution },
+      execution,
+      maintenance: { job: 'tidy', mute: ['app'] },
+    });
+    expect(await leases.holder(KEY)).toEqual({
+      key: KEY,
+      owner: 'run-2',
+      expiresAt: 1_600,
+      execution: deploy,
+    });
+  });
+
+  it('keeps the execution when its holder renews the lease with it', async () => {
+    // Prepare
+    const { name } = await dynamo.table(STATE_TABLE);
+    const clock = { now: 1_000 };
+    const execution = 'arn:aws:states:eu-west-1:123456789012:execution:stepops-prod-deploy:run-1';
+    await storeAt(name, clock).acquire(KEY, 'run-1', 600, { execution });
+    clock.now = 1_500;
+
+    // Act
+    const held = await storeAt(name, clock).holder(KEY);
+    const renewed = await storeAt(name, clock).acquire(KEY, 'run-1', 600, { execution: held?.execution });
+
+    // Assess
+    expect(renewed).toEqual({ acquired: true });
+    expect(await storeAt(name, clock).holder(KEY)).toEqual({
+      key: KEY,
+      owner: 'run-1',
+      expiresAt: 2_100,
+      execution,
     });
   });
 

@@ -34,7 +34,7 @@ describe("a maintenance run's lease says its job and what it mutes", () => {
     const leases = new DynamoLeaseStore(name, { client: dynamo.client(), now: () => 1_000 });
 
     // Act
-    const taken = await leases.acquire(KEY, 'mt-run-1', 600, JOB);
+    const taken = await leases.acquire(KEY, 'mt-run-1', 600, { maintenance: JOB });
     const refused = await leases.acquire(KEY, 'deploy-1', 600);
 
     // Assess
@@ -65,7 +65,7 @@ describe("a maintenance run's lease says its job and what it mutes", () => {
     const leases = new FileLeaseStore({ home: () => home, now: () => 1_000 });
 
     // Act
-    await leases.acquire(KEY, 'mt-run-2', 600, { job: 'updates', mute: [] });
+    await leases.acquire(KEY, 'mt-run-2', 600, { maintenance: { job: 'updates', mute: [] } });
     const held = await leases.holder(KEY);
     await leases.release(KEY, 'mt-run-2');
     await leases.acquire(KEY, 'deploy-3', 600);
