@@ -1,7 +1,7 @@
 /**
  * The maintenance workflow (Standard): a target's maintenance job run as an unattended runbook,
  * started by its EventBridge schedule or by `stepops maintain`. plan (bad input fails here, naming
- * the field) → the target's lease (held by a deploy, backup, recovery or maintenance: the run is skipped, and says
+ * the field) → the target's lease (held by a deploy, recovery or maintenance: the run is skipped, and says
  * so; it never waits) → the job's steps one at a time, each rolling over the hosts one batch at a
  * time (drained from the load balancer, run, the job's health gate, registered again) in a long-poll
  * Choice loop → the job's health gate on every host → release → notify (a failure is an alert).
@@ -153,7 +153,7 @@ export function maintainWorkflow(arns: Readonly<Record<MaintainFunction, string>
     }),
     step('AcquireLock', 'acquire-lock', {
       comment:
-        'The target’s lease, saying the job and the probes it mutes: held by a deploy, backup, recovery or maintenance, the run is skipped (TargetLockedError, recorded; nothing runs).',
+        'The target’s lease, saying the job and the probes it mutes: held by a deploy, recovery or maintenance, the run is skipped (TargetLockedError, recorded; nothing runs).',
       parameters: {
         'target.$': '$.plan.target',
         'runId.$': '$.plan.runId',

@@ -2,7 +2,7 @@
  * The drivers of scheduled health checks: the probe state store (DynamoDB when the stack's state
  * table is named, else files), the recovery starter (the stage's recover state machine when its
  * ARN is named in `STEPOPS_RECOVER_STATE_MACHINE_ARN`, else recorded locally) and the lease reader
- * that tells whether a deploy, backup, recovery or maintenance holds the target (and, for a
+ * that tells whether a deploy, recovery or maintenance holds the target (and, for a
  * maintenance job, which probes it mutes).
  */
 import type { Target } from '../config/schema.ts';

@@ -222,7 +222,7 @@ export async function probeTargetStep(input: CheckTargetInput, deps: HealthDeps)
 }
 
 /**
- * The maintenance in progress: a run holding the target's lease (a deploy, backup or recovery mutes
+ * The maintenance in progress: a run holding the target's lease (a deploy or recovery mutes
  * every probe; a maintenance job only the probes its lease says it mutes), or a declared window.
  */
 async function maintenanceNow(
@@ -243,7 +243,7 @@ async function maintenanceNow(
         probes: [...mute],
       };
     }
-    return { reason: `run ${lease.owner} (a deploy, backup, recovery or maintenance of ${target.name})` };
+    return { reason: `run ${lease.owner} (a deploy, recovery or maintenance of ${target.name})` };
   }
   const window = openWindow(target.health?.maintenance, now);
   if (window) {

@@ -3,7 +3,7 @@
  * of results into it: consecutive failures and successes, since when, the last error; a probe
  * turns **down** after `failureThreshold` failing checks in a row and **up** again after
  * `successThreshold` passing ones. Only transitions make events; an event is alerted unless a
- * maintenance that mutes its probe is in progress (a deploy, backup or recovery holding the target,
+ * maintenance that mutes its probe is in progress (a deploy or recovery holding the target,
  * or a declared window, mutes every probe; a maintenance job only the probes it declares in `mute`),
  * and a probe that went down unalerted during a maintenance is alerted when the maintenance ends, if
  * still down.
@@ -114,7 +114,7 @@ export interface FoldOptions {
   conditions: Readonly<Record<string, string>>;
   /**
    * The maintenance in progress now, if any, and the probes it mutes: every probe when `probes` is
-   * absent (a deploy, backup or recovery, a declared window), only those named for a maintenance job.
+   * absent (a deploy or recovery, a declared window), only those named for a maintenance job.
    */
   maintenance?: { reason: string; probes?: readonly string[] };
   /** One runbook for every probe (the section's `onFailure`, when no `routes` are given). */

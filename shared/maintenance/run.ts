@@ -151,7 +151,7 @@ export function maintenanceOutcome(
   if (failures.AcquireLock?.Error === 'TargetLockedError') {
     return {
       outcome: 'skipped',
-      summary: `${what} skipped: another run (a deploy, backup, recovery or maintenance) holds the target; nothing was run`,
+      summary: `${what} skipped: another run (a deploy, recovery or maintenance) holds the target; nothing was run`,
       error: 'TargetLockedError',
       ...(outcome.cause ? { cause: outcome.cause } : {}),
       failedState: 'AcquireLock',

@@ -252,7 +252,7 @@ describe('the health functions', () => {
     expect(
       sfn.commandCalls(DescribeExecutionCommand).filter((c) => c.args[0].input.executionArn === execution),
     ).toHaveLength(1);
-    expect(summary.maintenance).toBe(`run ${runId} (a deploy, backup, recovery or maintenance of ${TARGET})`);
+    expect(summary.maintenance).toBe(`run ${runId} (a deploy, recovery or maintenance of ${TARGET})`);
     expect(sns.commandCalls(PublishCommand)).toHaveLength(published);
   });
 

@@ -202,7 +202,7 @@ describe('probe → runbook and fleet-wide probes on the local engine', () => {
     expect(down.maintenance).toBeUndefined();
     expect(down.events.map((e) => [e.kind, e.probe, e.alerted])).toEqual([['down', 'service', true]]);
     expect(held.maintenance).toBe(
-      'run dead-lease-0123456789abcdef (a deploy, backup, recovery or maintenance of dead-lease)',
+      'run dead-lease-0123456789abcdef (a deploy, recovery or maintenance of dead-lease)',
     );
   });
 

@@ -201,9 +201,7 @@ describe('health workflow paths on the local engine', () => {
 
     // Assess
     const downInWindow = during[1]?.output as HealthRunSummary;
-    expect(downInWindow.maintenance).toBe(
-      'run deploy-run-7 (a deploy, backup, recovery or maintenance of wf-maint)',
-    );
+    expect(downInWindow.maintenance).toBe('run deploy-run-7 (a deploy, recovery or maintenance of wf-maint)');
     expect(downInWindow.events.map((e) => [e.kind, e.alerted])).toEqual([
       ['down', false],
       ['down', false],
@@ -244,9 +242,7 @@ describe('health workflow paths on the local engine', () => {
 
     // Assess: muted while the run ran; once stopped, its leftover lease mutes neither alerts nor recovery
     const muted = during[1]?.output as HealthRunSummary;
-    expect(muted.maintenance).toBe(
-      `run ${runId} (a deploy, backup, recovery or maintenance of wf-local-run)`,
-    );
+    expect(muted.maintenance).toBe(`run ${runId} (a deploy, recovery or maintenance of wf-local-run)`);
     expect(muted.events.map((e) => [e.kind, e.alerted])).toEqual([
       ['down', false],
       ['down', false],

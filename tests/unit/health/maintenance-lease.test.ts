@@ -107,9 +107,7 @@ describe('a target lease in the health record, its run asked of Step Functions',
     const { published, asked, summary } = await roundDuring('dp-running', deploy, 'RUNNING');
     expect(asked).toEqual([{ executionArn: DEPLOY }]);
     expect(published).toEqual([]);
-    expect(summary.maintenance).toBe(
-      'run dp-run-1 (a deploy, backup, recovery or maintenance of dp-running)',
-    );
+    expect(summary.maintenance).toBe('run dp-run-1 (a deploy, recovery or maintenance of dp-running)');
   });
 
   it.each<FakeExecutionStatus>(['ABORTED', 'FAILED', 'SUCCEEDED', 'TIMED_OUT'])(

@@ -2,7 +2,7 @@
  * Muting only what a maintenance job declares: the lease a maintenance run takes says its job and
  * the probes it mutes (in DynamoDB on dynalite, and in the file store), and a health round folded
  * during it alerts every other probe as usual; a muted probe still down when the job ends is
- * alerted then. A deploy, backup or recovery (a lease that says nothing) still mutes every probe.
+ * alerted then. A deploy or recovery (a lease that says nothing) still mutes every probe.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -48,7 +48,7 @@ describe("a maintenance run's lease says its job and what it mutes", () => {
     expect(refused).toEqual({ acquired: false, heldBy: expect.objectContaining({ maintenance: JOB }) });
   });
 
-  it('DynamoDB: a lease taken without one says nothing (a deploy, backup or recovery)', async () => {
+  it('DynamoDB: a lease taken without one says nothing (a deploy or recovery)', async () => {
     // Prepare
     const { name } = await dynamo.table(STATE_TABLE);
     const leases = new DynamoLeaseStore(name, { client: dynamo.client(), now: () => 1_000 });
@@ -163,7 +163,7 @@ describe('health during a maintenance job mutes only the probes the job declares
     expect(ended.events).toEqual([]);
   });
 
-  it('a deploy, backup or recovery (no probes named) still mutes every probe', () => {
+  it('a deploy or recovery (no probes named) still mutes every probe', () => {
     // Act
     const { events } = foldRound(
       emptyHealthState('datizmo'),
