@@ -245,22 +245,10 @@ const CASES: [string, string[], Record<string, string>, RegExp][] = [
   ],
   ['uptime of an unknown probe', ['uptime', 'demo', '--probe', 'nosuch'], {}, /has no probe named "nosuch"/],
   [
-    'health history over 0 days',
-    ['health', 'history', 'demo', '--days', '0'],
-    {},
-    /--days 0: expected a whole number of days from 1 to 90/,
-  ],
-  [
     'health history of a local target on a stage',
     ['health', 'history', 'demo', '--stage', 'prod'],
     {},
     /target "demo" declares local hosts: its checks are recorded on this machine/,
-  ],
-  [
-    'health history on a malformed stage',
-    ['health', 'history', EC2_FILE, '--stage', 'Prod!'],
-    {},
-    /--stage "Prod!": expected lowercase letters, digits and dashes/,
   ],
   ['watch of an unknown target', ['watch', 'nope'], {}, /unknown target "nope"/],
   // approvals
