@@ -3,7 +3,7 @@
  * so each has a timeout, the retry of transient Lambda errors and a catch that leads to a path
  * which notifies.
  */
-import type { Catcher, JsonObject, Retrier, TaskState } from '../shared/engine/asl.ts';
+import type { Catcher, JsonObject, Retrier, State, TaskState } from '../shared/engine/asl.ts';
 
 export type * from '../shared/engine/asl.ts';
 
@@ -102,4 +102,134 @@ export function localFunctionArn(name: string): string {
  */
 export function localArns<const N extends string>(names: readonly N[]): Record<N, string> {
   return Object.fromEntries(names.map((name) => [name, localFunctionArn(name)])) as Record<N, string>;
+}
+
+/**
+ * The Task builders of one workflow: `task(fn, options)` invokes the function with the timeout the
+ * workflow gives it; `step(name, fn, options)` is a top-level state whose failure is recorded under
+ * `$.failures.<name>`.
+ *
+ * @example
+ * const { task, step } = taskBuilders(arns, RECOVER_TASK_TIMEOUTS);
+ * step('PlanRecovery', 'plan-recovery', { resultPath: '$.plan', next: 'AcquireLock', catchNext: 'Notify' });
+ */
+export function taskBuilders<F extends string>(
+  arns: Readonly<Record<F, string>>,
+  timeouts: Readonly<Record<F, number>>,
+) {
+  const task = (fn: F, options: Omit<LambdaTaskOptions, 'timeoutSeconds'>): State =>
+    lambdaTask(arns[fn], { ...options, timeoutSeconds: timeouts[fn] });
+  const step = (
+    name: string,
+    fn: F,
+    options: Omit<LambdaTaskOptions, 'timeoutSeconds' | 'catchResultPath'>,
+  ): [string, State] => [name, task(fn, { ...options, catchResultPath: `$.failures.${name}` })];
+  return { task, step };
+}
+
+/**
+ * The states that name a failed runbook step in its cause and fail the step's iteration
+ * (`StepFailureHasCause` → `DescribeStepFailure[WithoutCause]` → `StepFailed`): a Task timeout
+ * may come without a Cause, and a path to a missing field would fail the run. `cause` and
+ * `causeWithoutCause` are the `States.Format` calls of the two.
+ */
+export function stepFailureStates(describe: {
+  comment: string;
+  cause: string;
+  causeWithoutCause: string;
+}): [string, State][] {
+  return [
+    [
+      'StepFailureHasCause',
+      {
+        Type: 'Choice',
+        Comment: 'A Task timeout may come without a Cause: a path to a missing field would fail the run.',
+        Choices: [{ Variable: '$.failure.Cause', IsPresent: true, Next: 'DescribeStepFailure' }],
+        Default: 'DescribeStepFailureWithoutCause',
+      },
+    ],
+    [
+      'DescribeStepFailure',
+      {
+        Type: 'Pass',
+        Comment: describe.comment,
+        Parameters: { 'error.$': '$.failure.Error', 'cause.$': describe.cause },
+        ResultPath: '$.stepFailure',
+        Next: 'StepFailed',
+      },
+    ],
+    [
+      'DescribeStepFailureWithoutCause',
+      {
+        Type: 'Pass',
+        Parameters: { 'error.$': '$.failure.Error', 'cause.$': describe.causeWithoutCause },
+        ResultPath: '$.stepFailure',
+        Next: 'StepFailed',
+      },
+    ],
+    ['StepDone', { Type: 'Succeed', OutputPath: '$.progress' }],
+    ['StepFailed', { Type: 'Fail', ErrorPath: '$.stepFailure.error', CausePath: '$.stepFailure.cause' }],
+  ];
+}
+
+/**
+ * The health verification after a runbook's steps (`VerifyNeeded` → `StartVerification` →
+ * `verify` looped by `VerifyDone` while it checks; `RecordUnhealthy` records `unhealthyError`),
+ * then `release`. `verify` is the `VerifyHealth` Task, built by the workflow.
+ */
+export function verificationStates(options: {
+  enabled: string;
+  initial: JsonObject;
+  verify: [string, State];
+  unhealthyError: string;
+  release: string;
+}): [string, State][] {
+  return [
+    [
+      'VerifyNeeded',
+      {
+        Type: 'Choice',
+        Choices: [{ Variable: options.enabled, BooleanEquals: true, Next: 'StartVerification' }],
+        Default: options.release,
+      },
+    ],
+    [
+      'StartVerification',
+      { Type: 'Pass', Result: options.initial, ResultPath: '$.verification', Next: 'VerifyHealth' },
+    ],
+    options.verify,
+    [
+      'VerifyDone',
+      {
+        Type: 'Choice',
+        Choices: [
+          { Variable: '$.verification.status', StringEquals: 'checking', Next: 'VerifyHealth' },
+          { Variable: '$.verification.status', StringEquals: 'unhealthy', Next: 'RecordUnhealthy' },
+        ],
+        Default: options.release,
+      },
+    ],
+    [
+      'RecordUnhealthy',
+      {
+        Type: 'Pass',
+        Parameters: { Error: options.unhealthyError, 'Cause.$': '$.verification' },
+        ResultPath: '$.failures.VerifyHealth',
+        Next: options.release,
+      },
+    ],
+  ];
+}
+
+/**
+ * Whether a runbook run took its lease (`$.lock`): to `ReleaseTheLock` if so, else straight to
+ * `notify`.
+ */
+export function lockTakenChoice(comment: string, notify: string): State {
+  return {
+    Type: 'Choice',
+    Comment: comment,
+    Choices: [{ Variable: '$.lock', IsPresent: true, Next: 'ReleaseTheLock' }],
+    Default: notify,
+  };
 }

@@ -16,7 +16,7 @@
  * Run state (`$`): the request (`target`, `backup`, `reason`, `dryRun`, `task`), `plan`, `results`
  * (one per job), `freshness`, `outcome`, and `failures`: `{ Error, Cause }` per failed top-level state.
  */
-import { type JsonObject, lambdaTask, type State, type StateMachineDefinition } from './asl.ts';
+import { type JsonObject, type State, type StateMachineDefinition, taskBuilders } from './asl.ts';
 
 /** The Lambdas of the backup workflow: each is `functions/<name>/handler.ts`. */
 export const BACKUP_FUNCTIONS = [
@@ -92,10 +92,7 @@ const waitAsked = (path: string) => ({ Variable: `${path}.waitSeconds`, IsPresen
  * const definition = backupWorkflow(localArns(BACKUP_FUNCTIONS));
  */
 export function backupWorkflow(arns: Readonly<Record<BackupFunction, string>>): StateMachineDefinition {
-  const task = (
-    fn: BackupFunction,
-    options: Omit<Parameters<typeof lambdaTask>[1], 'timeoutSeconds'>,
-  ): State => lambdaTask(arns[fn], { ...options, timeoutSeconds: BACKUP_TASK_TIMEOUTS[fn] });
+  const { task } = taskBuilders(arns, BACKUP_TASK_TIMEOUTS);
   const jobRef: JsonObject = { 'target.$': '$.target', 'runId.$': '$.runId', 'job.$': '$.job' };
   /** A step that makes something: it names it after the run's start, the same on a retry. */
   const startRef: JsonObject = { ...jobRef, 'runStartedAt.$': '$$.Execution.StartTime' };

@@ -17,7 +17,13 @@ import type { Target } from '../shared/config/schema.ts';
 import { deployRunBoundSeconds, MAX_LEASE_SECONDS } from '../shared/deploy/bounds.ts';
 import { INITIAL_GATE, INITIAL_TARGETS_WAIT } from '../shared/deploy/contracts.ts';
 import { BATCH_FAILED_ERROR } from '../shared/deploy/outcome.ts';
-import { type JsonObject, lambdaTask, type State, type StateMachineDefinition } from './asl.ts';
+import {
+  type JsonObject,
+  type LambdaTaskOptions,
+  type State,
+  type StateMachineDefinition,
+  taskBuilders,
+} from './asl.ts';
 
 /** The Lambdas of the deploy workflow: each is `functions/<name>/handler.ts`. */
 export const DEPLOY_FUNCTIONS = [
@@ -149,21 +155,12 @@ export function deployWorkflow(
   options: DeployWorkflowOptions = {},
 ): StateMachineDefinition {
   const timeoutSeconds = Math.trunc(options.timeoutSeconds ?? DEFAULT_DEPLOY_TIMEOUT_SECONDS);
-  const task = (
-    fn: DeployFunction,
-    options: Omit<Parameters<typeof lambdaTask>[1], 'timeoutSeconds'>,
-  ): State => lambdaTask(arns[fn], { ...options, timeoutSeconds: DEPLOY_TASK_TIMEOUTS[fn] });
-  /** A top-level Task whose failure is recorded under its name and leads to `next`. */
-  const step = (
-    name: string,
-    fn: DeployFunction,
-    options: Omit<Parameters<typeof lambdaTask>[1], 'timeoutSeconds' | 'catchResultPath'>,
-  ): [string, State] => [name, task(fn, { ...options, catchResultPath: `$.failures.${name}` })];
+  const { task, step } = taskBuilders(arns, DEPLOY_TASK_TIMEOUTS);
   /** A Task inside a batch: its failure is recorded under its name and fails the batch. */
   const batchStep = (
     name: string,
     fn: DeployFunction,
-    options: Omit<Parameters<typeof lambdaTask>[1], 'timeoutSeconds' | 'catchResultPath' | 'catchNext'>,
+    options: Omit<LambdaTaskOptions, 'timeoutSeconds' | 'catchResultPath' | 'catchNext'>,
   ): [string, State] => [
     name,
     task(fn, { ...options, catchResultPath: `$.failure.${name}`, catchNext: 'DescribeBatchFailure' }),

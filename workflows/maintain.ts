@@ -17,7 +17,14 @@
  */
 
 import { INITIAL_PROGRESS, INITIAL_VERIFICATION } from '../shared/recovery/contracts.ts';
-import { lambdaTask, type State, type StateMachineDefinition } from './asl.ts';
+import {
+  lockTakenChoice,
+  type State,
+  type StateMachineDefinition,
+  stepFailureStates,
+  taskBuilders,
+  verificationStates,
+} from './asl.ts';
 
 /** The Lambdas of the maintenance workflow: each is `functions/<name>/handler.ts`. */
 export const MAINTAIN_FUNCTIONS = [
@@ -61,15 +68,7 @@ const NOTIFY = 'Notify';
  * JSON.stringify(definition); // the ASL for aws.sfn.StateMachine
  */
 export function maintainWorkflow(arns: Readonly<Record<MaintainFunction, string>>): StateMachineDefinition {
-  const task = (
-    fn: MaintainFunction,
-    options: Omit<Parameters<typeof lambdaTask>[1], 'timeoutSeconds'>,
-  ): State => lambdaTask(arns[fn], { ...options, timeoutSeconds: MAINTAIN_TASK_TIMEOUTS[fn] });
-  const step = (
-    name: string,
-    fn: MaintainFunction,
-    options: Omit<Parameters<typeof lambdaTask>[1], 'timeoutSeconds' | 'catchResultPath'>,
-  ): [string, State] => [name, task(fn, { ...options, catchResultPath: `$.failures.${name}` })];
+  const { task, step } = taskBuilders(arns, MAINTAIN_TASK_TIMEOUTS);
 
   const runStep: StateMachineDefinition = {
     StartAt: 'RunStep',
@@ -104,42 +103,11 @@ export function maintainWorkflow(arns: Readonly<Record<MaintainFunction, string>
           Default: 'StepDone',
         },
       ],
-      [
-        'StepFailureHasCause',
-        {
-          Type: 'Choice',
-          Comment: 'A Task timeout may come without a Cause: a path to a missing field would fail the run.',
-          Choices: [{ Variable: '$.failure.Cause', IsPresent: true, Next: 'DescribeStepFailure' }],
-          Default: 'DescribeStepFailureWithoutCause',
-        },
-      ],
-      [
-        'DescribeStepFailure',
-        {
-          Type: 'Pass',
-          Comment: 'Names the step in the cause, so that the run says where it failed.',
-          Parameters: {
-            'error.$': '$.failure.Error',
-            'cause.$': "States.Format('step {} failed in state RunStep: {}', $.step.name, $.failure.Cause)",
-          },
-          ResultPath: '$.stepFailure',
-          Next: 'StepFailed',
-        },
-      ],
-      [
-        'DescribeStepFailureWithoutCause',
-        {
-          Type: 'Pass',
-          Parameters: {
-            'error.$': '$.failure.Error',
-            'cause.$': "States.Format('step {} failed in state RunStep', $.step.name)",
-          },
-          ResultPath: '$.stepFailure',
-          Next: 'StepFailed',
-        },
-      ],
-      ['StepDone', { Type: 'Succeed', OutputPath: '$.progress' }],
-      ['StepFailed', { Type: 'Fail', ErrorPath: '$.stepFailure.error', CausePath: '$.stepFailure.cause' }],
+      ...stepFailureStates({
+        comment: 'Names the step in the cause, so that the run says where it failed.',
+        cause: "States.Format('step {} failed in state RunStep: {}', $.step.name, $.failure.Cause)",
+        causeWithoutCause: "States.Format('step {} failed in state RunStep', $.step.name)",
+      }),
     ]),
   };
 
@@ -190,62 +158,21 @@ export function maintainWorkflow(arns: Readonly<Record<MaintainFunction, string>
         Next: 'VerifyNeeded',
       },
     ],
-    [
-      'VerifyNeeded',
-      {
-        Type: 'Choice',
-        Choices: [
-          { Variable: '$.plan.runbook.verify.enabled', BooleanEquals: true, Next: 'StartVerification' },
-        ],
-        Default: RELEASE,
-      },
-    ],
-    [
-      'StartVerification',
-      {
-        Type: 'Pass',
-        Result: { ...INITIAL_VERIFICATION },
-        ResultPath: '$.verification',
-        Next: 'VerifyHealth',
-      },
-    ],
-    step('VerifyHealth', 'verify-maintenance', {
-      comment:
-        'The job’s health gate on every host once every step ran: the job succeeds only when it passes.',
-      parameters: { 'job.$': '$.plan.job', 'plan.$': '$.plan.runbook', 'verification.$': '$.verification' },
-      resultPath: '$.verification',
-      next: 'VerifyDone',
-      catchNext: RELEASE,
+    ...verificationStates({
+      enabled: '$.plan.runbook.verify.enabled',
+      initial: { ...INITIAL_VERIFICATION },
+      verify: step('VerifyHealth', 'verify-maintenance', {
+        comment:
+          'The job’s health gate on every host once every step ran: the job succeeds only when it passes.',
+        parameters: { 'job.$': '$.plan.job', 'plan.$': '$.plan.runbook', 'verification.$': '$.verification' },
+        resultPath: '$.verification',
+        next: 'VerifyDone',
+        catchNext: RELEASE,
+      }),
+      unhealthyError: 'MaintenanceUnhealthyError',
+      release: RELEASE,
     }),
-    [
-      'VerifyDone',
-      {
-        Type: 'Choice',
-        Choices: [
-          { Variable: '$.verification.status', StringEquals: 'checking', Next: 'VerifyHealth' },
-          { Variable: '$.verification.status', StringEquals: 'unhealthy', Next: 'RecordUnhealthy' },
-        ],
-        Default: RELEASE,
-      },
-    ],
-    [
-      'RecordUnhealthy',
-      {
-        Type: 'Pass',
-        Parameters: { Error: 'MaintenanceUnhealthyError', 'Cause.$': '$.verification' },
-        ResultPath: '$.failures.VerifyHealth',
-        Next: RELEASE,
-      },
-    ],
-    [
-      RELEASE,
-      {
-        Type: 'Choice',
-        Comment: 'A run that did not take the lock has none to release.',
-        Choices: [{ Variable: '$.lock', IsPresent: true, Next: 'ReleaseTheLock' }],
-        Default: NOTIFY,
-      },
-    ],
+    [RELEASE, lockTakenChoice('A run that did not take the lock has none to release.', NOTIFY)],
     step('ReleaseTheLock', 'release-lock', {
       parameters: { 'target.$': '$.plan.target', 'runId.$': '$.plan.runId' },
       resultPath: null,

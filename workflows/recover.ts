@@ -19,10 +19,13 @@ import { LAMBDA_CALLBACK_RESOURCE } from '../shared/engine/callback.ts';
 import { INITIAL_PROGRESS, INITIAL_VERIFICATION, type StepKind } from '../shared/recovery/contracts.ts';
 import {
   type JsonObject,
-  lambdaTask,
+  lockTakenChoice,
   type State,
   type StateMachineDefinition,
+  stepFailureStates,
   TRANSIENT_RETRY,
+  taskBuilders,
+  verificationStates,
 } from './asl.ts';
 
 /** The Lambdas of the recovery workflow: each is `functions/<name>/handler.ts`. */
@@ -92,15 +95,7 @@ const NOTIFY = 'Notify';
  * JSON.stringify(definition); // the ASL for aws.sfn.StateMachine
  */
 export function recoverWorkflow(arns: Readonly<Record<RecoverFunction, string>>): StateMachineDefinition {
-  const task = (
-    fn: RecoverFunction,
-    options: Omit<Parameters<typeof lambdaTask>[1], 'timeoutSeconds'>,
-  ): State => lambdaTask(arns[fn], { ...options, timeoutSeconds: RECOVER_TASK_TIMEOUTS[fn] });
-  const step = (
-    name: string,
-    fn: RecoverFunction,
-    options: Omit<Parameters<typeof lambdaTask>[1], 'timeoutSeconds' | 'catchResultPath'>,
-  ): [string, State] => [name, task(fn, { ...options, catchResultPath: `$.failures.${name}` })];
+  const { task, step } = taskBuilders(arns, RECOVER_TASK_TIMEOUTS);
   const plan = (field: string) => ({ [`${field}.$`]: `$.plan.${field}` });
   // The lease names this execution: health counts it only while the execution runs.
   const lockParameters: JsonObject = {
@@ -229,44 +224,13 @@ export function recoverWorkflow(arns: Readonly<Record<RecoverFunction, string>>)
         },
       ],
       ...kindStates,
-      [
-        'StepFailureHasCause',
-        {
-          Type: 'Choice',
-          Comment: 'A Task timeout may come without a Cause: a path to a missing field would fail the run.',
-          Choices: [{ Variable: '$.failure.Cause', IsPresent: true, Next: 'DescribeStepFailure' }],
-          Default: 'DescribeStepFailureWithoutCause',
-        },
-      ],
-      [
-        'DescribeStepFailure',
-        {
-          Type: 'Pass',
-          Comment: 'Names the step and the state in the cause, so that the run says where it failed.',
-          Parameters: {
-            'error.$': '$.failure.Error',
-            'cause.$':
-              "States.Format('step {} ({}) failed in state {}: {}', $.step.name, $.step.type, $.failedIn, $.failure.Cause)",
-          },
-          ResultPath: '$.stepFailure',
-          Next: 'StepFailed',
-        },
-      ],
-      [
-        'DescribeStepFailureWithoutCause',
-        {
-          Type: 'Pass',
-          Parameters: {
-            'error.$': '$.failure.Error',
-            'cause.$':
-              "States.Format('step {} ({}) failed in state {}', $.step.name, $.step.type, $.failedIn)",
-          },
-          ResultPath: '$.stepFailure',
-          Next: 'StepFailed',
-        },
-      ],
-      ['StepDone', { Type: 'Succeed', OutputPath: '$.progress' }],
-      ['StepFailed', { Type: 'Fail', ErrorPath: '$.stepFailure.error', CausePath: '$.stepFailure.cause' }],
+      ...stepFailureStates({
+        comment: 'Names the step and the state in the cause, so that the run says where it failed.',
+        cause:
+          "States.Format('step {} ({}) failed in state {}: {}', $.step.name, $.step.type, $.failedIn, $.failure.Cause)",
+        causeWithoutCause:
+          "States.Format('step {} ({}) failed in state {}', $.step.name, $.step.type, $.failedIn)",
+      }),
       ['UnknownStep', { Type: 'Fail', Error: 'RecoveryStepFailedError', Cause: 'a step of an unknown kind' }],
     ]),
   };
@@ -359,59 +323,20 @@ export function recoverWorkflow(arns: Readonly<Record<RecoverFunction, string>>)
         Next: 'VerifyNeeded',
       },
     ],
-    [
-      'VerifyNeeded',
-      {
-        Type: 'Choice',
-        Choices: [{ Variable: '$.plan.verify.enabled', BooleanEquals: true, Next: 'StartVerification' }],
-        Default: RELEASE,
-      },
-    ],
-    [
-      'StartVerification',
-      {
-        Type: 'Pass',
-        Result: { ...INITIAL_VERIFICATION },
-        ResultPath: '$.verification',
-        Next: 'VerifyHealth',
-      },
-    ],
-    step('VerifyHealth', 'verify-recovery', {
-      comment: 'The target’s health probes: the runbook succeeds only when the target is healthy again.',
-      parameters: { 'plan.$': '$.plan', 'verification.$': '$.verification' },
-      resultPath: '$.verification',
-      next: 'VerifyDone',
-      catchNext: RELEASE,
+    ...verificationStates({
+      enabled: '$.plan.verify.enabled',
+      initial: { ...INITIAL_VERIFICATION },
+      verify: step('VerifyHealth', 'verify-recovery', {
+        comment: 'The target’s health probes: the runbook succeeds only when the target is healthy again.',
+        parameters: { 'plan.$': '$.plan', 'verification.$': '$.verification' },
+        resultPath: '$.verification',
+        next: 'VerifyDone',
+        catchNext: RELEASE,
+      }),
+      unhealthyError: 'RecoveryUnhealthyError',
+      release: RELEASE,
     }),
-    [
-      'VerifyDone',
-      {
-        Type: 'Choice',
-        Choices: [
-          { Variable: '$.verification.status', StringEquals: 'checking', Next: 'VerifyHealth' },
-          { Variable: '$.verification.status', StringEquals: 'unhealthy', Next: 'RecordUnhealthy' },
-        ],
-        Default: RELEASE,
-      },
-    ],
-    [
-      'RecordUnhealthy',
-      {
-        Type: 'Pass',
-        Parameters: { Error: 'RecoveryUnhealthyError', 'Cause.$': '$.verification' },
-        ResultPath: '$.failures.VerifyHealth',
-        Next: RELEASE,
-      },
-    ],
-    [
-      RELEASE,
-      {
-        Type: 'Choice',
-        Comment: 'A run that failed before taking the lock has none to release.',
-        Choices: [{ Variable: '$.lock', IsPresent: true, Next: 'ReleaseTheLock' }],
-        Default: NOTIFY,
-      },
-    ],
+    [RELEASE, lockTakenChoice('A run that failed before taking the lock has none to release.', NOTIFY)],
     step('ReleaseTheLock', 'release-lock', {
       parameters: { ...plan('target'), ...plan('runId') },
       resultPath: null,
