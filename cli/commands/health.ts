@@ -20,6 +20,7 @@ import { emptyHealthState, type TargetHealthState } from '../../shared/health/st
 import { EXIT, type Output, stdio } from '../output.ts';
 import { checkAwsCredentials, resolveRunTarget } from '../runs/engine.ts';
 import { type SourceDeps, stageOf } from '../runs/source.ts';
+import { stageRegion } from '../stage-region.ts';
 
 /** The health workflow on the local engine, with the real handlers (quiet logs). */
 async function healthEngine(): Promise<LocalEngine> {
@@ -270,6 +271,24 @@ function ms(value: number | undefined): string {
 }
 
 /**
+ * A stage's health stores: its state table (STEPOPS_STATE_TABLE names another) in the stage's
+ * region, where its stack was deployed (STEPOPS_REGION), whatever region the target's hosts are in.
+ */
+async function stageHealthStores(stage: string, env: NodeJS.ProcessEnv) {
+  const [{ dynamoClient }, { DynamoHealthHistory }, { DynamoHealthStore }] = await Promise.all([
+    import('../../shared/drivers/aws/dynamo-client.ts'),
+    import('../../shared/drivers/aws/dynamo-health-history.ts'),
+    import('../../shared/drivers/aws/dynamo-health-store.ts'),
+  ]);
+  const table = env.STEPOPS_STATE_TABLE?.trim() || stageResourceNames(stage).stateTable;
+  const client = dynamoClient(stageRegion(env));
+  return {
+    history: new DynamoHealthHistory(table, { client }),
+    state: new DynamoHealthStore(table, { client }),
+  };
+}
+
+/**
  * Prints a target's uptime history: per day (newest first) and probe, the checks, the uptime and
  * the latency percentiles (as the bounds of the buckets they fell in). Today's counts come from
  * the probe state, the finished days from the history store.
@@ -297,11 +316,6 @@ export async function healthHistory(
       `target "${target.name}" declares local hosts: its checks are recorded on this machine (stepops health history ${target.name}, without --stage)`,
     );
   }
-  // On a stage, the checks are in its state table (STEPOPS_STATE_TABLE names another).
-  const names =
-    stage === undefined
-      ? {}
-      : { stateTable: env.STEPOPS_STATE_TABLE?.trim() || stageResourceNames(stage).stateTable };
   const days = options.days ?? 7;
   if (!Number.isInteger(days) || days < 1 || days > HEALTH_HISTORY_DAYS) {
     throw new InvalidInputError(
@@ -314,7 +328,11 @@ export async function healthHistory(
     );
   }
   const wanted = lastDays(options.now ?? new Date(), days);
-  const stored = await healthHistoryFor(target, names).readDays(target.name, wanted);
+  const { history, state } =
+    stage === undefined
+      ? { history: healthHistoryFor(target), state: healthStoreFor(target) }
+      : await stageHealthStores(stage, env);
+  const stored = await history.readDays(target.name, wanted);
   const found: HealthDay[] = Object.values(stored).flatMap((body) => {
     try {
       return [JSON.parse(body) as HealthDay];
@@ -322,7 +340,7 @@ export async function healthHistory(
       return [];
     }
   });
-  const record = await healthStoreFor(target, names).read(target.name);
+  const record = await state.read(target.name);
   const today = record ? (JSON.parse(record.body) as TargetHealthState).today : undefined;
   if (today && wanted.includes(today.day)) found.push(today);
   const rows = historyRows(found, options.probe);

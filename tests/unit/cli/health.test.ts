@@ -183,7 +183,7 @@ describe('stepops run health', () => {
       description: 'checked on a stage',
       hosts: {
         type: 'ec2',
-        region: 'eu-west-1',
+        region: 'us-east-1',
         instanceIds: ['i-0123456789abcdef0'],
         workingDirectory: '/opt/app',
       },
@@ -211,7 +211,7 @@ describe('stepops run health', () => {
         target: 'cli-stage-history',
         days: 1,
         output: renamed.output,
-        env: { STEPOPS_STAGE: 'prod', STEPOPS_STATE_TABLE: 'ops-state' },
+        env: { STEPOPS_STAGE: 'prod', STEPOPS_STATE_TABLE: 'ops-state', STEPOPS_REGION: 'ap-south-1' },
       });
 
       // Assess: the two days' history items and the state item, each from the stage's table
@@ -220,8 +220,15 @@ describe('stepops run health', () => {
         'uptime of cli-stage-history on stage prod, last 2 days (UTC)',
         'no checks recorded in these days',
       ]);
-      const tables = dynamo.commandCalls(GetItemCommand).map((c) => c.args[0].input.TableName);
-      expect(tables).toEqual([...Array(3).fill('stepops-prod-state'), 'ops-state', 'ops-state']);
+      const calls = dynamo.commandCalls(GetItemCommand);
+      expect(calls.map((c) => c.args[0].input.TableName)).toEqual([
+        ...Array(3).fill('stepops-prod-state'),
+        'ops-state',
+        'ops-state',
+      ]);
+      // In the stage's region (STEPOPS_REGION, else the default), not the hosts' (us-east-1)
+      const regions = await Promise.all(calls.map((c) => (c.thisValue as DynamoDBClient).config.region()));
+      expect(regions).toEqual([...Array(3).fill('eu-west-1'), 'ap-south-1', 'ap-south-1']);
       await expect(healthHistory({ target: 'cli-local-history', stage: 'prod', env: {} })).rejects.toThrow(
         'target "cli-local-history" declares local hosts: its checks are recorded on this machine (stepops health history cli-local-history, without --stage)',
       );
