@@ -1374,9 +1374,11 @@ function checkHealthRouting(
       });
     }
   });
-  (health.maintenance ?? []).forEach((window, i) => {
-    const days = window.days ? new Set(window.days).size : 7;
-    if (days * window.durationMinutes >= 7 * 1440) {
+  const windows = health.maintenance ?? [];
+  let alone = false;
+  windows.forEach((window, i) => {
+    if (weekMinutesOpen([window]) === WEEK_MINUTES) {
+      alone = true;
       ctx.addIssue({
         code: 'custom',
         message: 'this window never closes (it covers the whole week): probes would never alert',
@@ -1384,6 +1386,30 @@ function checkHealthRouting(
       });
     }
   });
+  if (!alone && windows.length > 1 && weekMinutesOpen(windows) === WEEK_MINUTES) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'these windows together never close (they cover the whole week): probes would never alert',
+      path: ['health', 'maintenance'],
+    });
+  }
+}
+
+const WEEK_MINUTES = 7 * 1440;
+const WEEK_DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+/** How many minutes of the UTC week the windows hold open (a window past midnight wraps on). */
+function weekMinutesOpen(windows: readonly z.output<typeof maintenanceWindow>[]): number {
+  const open = new Uint8Array(WEEK_MINUTES);
+  for (const window of windows) {
+    const [hours, minutes] = window.start.split(':').map(Number) as [number, number];
+    WEEK_DAYS.forEach((day, index) => {
+      if (window.days && !window.days.includes(day)) return;
+      const opens = index * 1440 + hours * 60 + minutes;
+      for (let m = 0; m < window.durationMinutes; m++) open[(opens + m) % WEEK_MINUTES] = 1;
+    });
+  }
+  return open.reduce((sum, minute) => sum + minute, 0);
 }
 
 export const targetSchema = z

@@ -194,4 +194,33 @@ describe('routing and maintenance in the schema', () => {
       'health.maintenance[1]: this window never closes (it covers the whole week): probes would never alert',
     ]);
   });
+
+  it('refuses windows that close alone but together cover the whole week', () => {
+    const together =
+      'health.maintenance: these windows together never close (they cover the whole week): probes would never alert';
+    // Two halves of every day.
+    expect(
+      issues(
+        target({
+          maintenance: [
+            { start: '00:00', durationMinutes: 720 },
+            { start: '12:00', durationMinutes: 720 },
+          ],
+        }),
+      ),
+    ).toEqual([together]);
+    // Weekdays all day, and Saturday's second window running past midnight into Sunday noon.
+    const weekend = (sundayMinutes: number) =>
+      target({
+        maintenance: [
+          { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '00:00', durationMinutes: 1440 },
+          { days: ['sat'], start: '00:00', durationMinutes: 720 },
+          { days: ['sat'], start: '12:00', durationMinutes: 1440 },
+          { days: ['sun'], start: '12:00', durationMinutes: sundayMinutes },
+        ],
+      });
+    expect(issues(weekend(720))).toEqual([together]);
+    // One minute left open (Sunday 23:59) is a week that closes.
+    expect(issues(weekend(719))).toEqual([]);
+  });
 });
