@@ -1375,10 +1375,9 @@ function checkHealthRouting(
     }
   });
   const windows = health.maintenance ?? [];
-  let alone = false;
-  windows.forEach((window, i) => {
-    if (weekMinutesOpen([window]) === WEEK_MINUTES) {
-      alone = true;
+  const alone = windows.map((window) => neverCloses([window]));
+  alone.forEach((never, i) => {
+    if (never) {
       ctx.addIssue({
         code: 'custom',
         message: 'this window never closes (it covers the whole week): probes would never alert',
@@ -1386,7 +1385,7 @@ function checkHealthRouting(
       });
     }
   });
-  if (!alone && windows.length > 1 && weekMinutesOpen(windows) === WEEK_MINUTES) {
+  if (!alone.includes(true) && windows.length > 1 && neverCloses(windows)) {
     ctx.addIssue({
       code: 'custom',
       message: 'these windows together never close (they cover the whole week): probes would never alert',
@@ -1395,21 +1394,24 @@ function checkHealthRouting(
   }
 }
 
-const WEEK_MINUTES = 7 * 1440;
 const WEEK_DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
-/** How many minutes of the UTC week the windows hold open (a window past midnight wraps on). */
-function weekMinutesOpen(windows: readonly z.output<typeof maintenanceWindow>[]): number {
-  const open = new Uint8Array(WEEK_MINUTES);
+/**
+ * Whether the windows hold maintenance open at every minute of the UTC week, a window that runs
+ * past midnight counting on the next day. (`openWindow` in the health layer judges one instant the
+ * same way; the config layer may not import it.)
+ */
+function neverCloses(windows: readonly MaintenanceWindow[]): boolean {
+  const open = new Uint8Array(7 * 1440);
   for (const window of windows) {
     const [hours, minutes] = window.start.split(':').map(Number) as [number, number];
     WEEK_DAYS.forEach((day, index) => {
       if (window.days && !window.days.includes(day)) return;
       const opens = index * 1440 + hours * 60 + minutes;
-      for (let m = 0; m < window.durationMinutes; m++) open[(opens + m) % WEEK_MINUTES] = 1;
+      for (let m = 0; m < window.durationMinutes; m++) open[(opens + m) % open.length] = 1;
     });
   }
-  return open.reduce((sum, minute) => sum + minute, 0);
+  return open.every((minute) => minute === 1);
 }
 
 export const targetSchema = z
